@@ -1,0 +1,24 @@
+# Warnings apply to project targets only (never to third-party headers, which come in as SYSTEM).
+add_library(petit_warnings INTERFACE)
+target_compile_options(petit_warnings INTERFACE
+  -Wall -Wextra -Wpedantic -Wshadow -Wcast-align -Wunused -Wnull-dereference -Wdouble-promotion -Wformat=2
+  $<$<COMPILE_LANGUAGE:CXX>:-Wold-style-cast -Wnon-virtual-dtor -Woverloaded-virtual>
+  # GCC 12 reports false -Wrestrict on "literal" + std::string at -O3 (GCC bug 105329).
+  $<$<CXX_COMPILER_ID:GNU>:-Wno-restrict>)
+if(PETIT_WERROR)
+  target_compile_options(petit_warnings INTERFACE -Werror)
+endif()
+
+if(PETIT_SANITIZE)
+  add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  add_link_options(-fsanitize=address,undefined)
+endif()
+
+# petit_target_defaults(TARGET): warnings and hidden visibility for a project target.
+function(petit_target_defaults target)
+  target_link_libraries(${target} PRIVATE petit_warnings)
+  set_target_properties(${target} PROPERTIES
+    CXX_VISIBILITY_PRESET hidden
+    C_VISIBILITY_PRESET hidden
+    VISIBILITY_INLINES_HIDDEN ON)
+endfunction()

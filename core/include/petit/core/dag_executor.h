@@ -1,0 +1,75 @@
+// ExecuteRun: runs one job run to completion, event-driven.
+//
+// Each task keeps a count of unfinished upstreams; a finishing task decrements its downstreams and
+// those reaching zero are judged by their trigger rule and either queued or marked skipped /
+// upstream_failed at once. A task starts as soon as its own upstreams allow and a slot is free;
+// there are no waves and no polling, so a run costs O(V + E) bookkeeping.
+//
+// Durability: the run row exists before any task starts; a task's "running" attempt is written to
+// the StateStore before its runner is called, and its final state before any downstream starts.
+// A run fails iff some task failed (skipped and upstream_failed tasks do not count on their own).
+//
+// Threads: ExecuteRun blocks its caller, which becomes the run's coordinator and alone owns the run
+// state. Attempts run on a pool of worker threads it starts and joins. Observer callbacks run on
+// the coordinator thread, so a slow observer delays dispatch but never corrupts state. Cancel() on
+// a RunCanceller may be called from any thread (a signal-handling thread, for instance).
+#ifndef PETIT_CORE_DAG_EXECUTOR_H_
+#define PETIT_CORE_DAG_EXECUTOR_H_
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+#include "petit/core/clock.h"
+#include "petit/core/job.h"
+#include "petit/core/state_store.h"
+#include "petit/core/status.h"
+#include "petit/core/task_runner.h"
+
+namespace petit {
+
+// Receives progress of a run on the coordinator thread. Default implementations do nothing.
+class RunObserver {
+ public:
+  virtual ~RunObserver() = default;
+  virtual void OnTaskStarted(const TaskSpec& /*task*/, uint32_t /*attempt*/) {}
+  // Called once per attempt that reached a final state, and once for tasks that never ran.
+  virtual void OnTaskFinished(const TaskSpec& /*task*/, const AttemptRecord& /*attempt*/) {}
+  virtual void OnTaskRetrying(const TaskSpec& /*task*/, const AttemptRecord& /*failed*/,
+                              int64_t /*retry_at_us*/) {}
+};
+
+// Lets another thread cancel a run: running attempts are asked to stop, nothing new starts.
+class RunCanceller {
+ public:
+  void Cancel() { cancelled_.store(true, std::memory_order_release); }
+  bool cancelled() const { return cancelled_.load(std::memory_order_acquire); }
+
+ private:
+  std::atomic<bool> cancelled_{false};
+};
+
+struct RunOptions {
+  // Attempts in flight at once across the run; 0 = the number of hardware threads.
+  uint32_t max_parallel_tasks = 0;
+  // Captured bytes kept per stream per attempt; beyond it output is dropped and a marker written.
+  size_t output_cap_bytes = 16u << 20;
+  std::string trigger = "manual";
+  Clock* clock = nullptr;            // nullptr = SystemClock
+  RunObserver* observer = nullptr;   // not owned; may be nullptr
+  RunCanceller* canceller = nullptr; // not owned; may be nullptr
+};
+
+// Runs `job` as run `run_id`. Fails without starting anything when the job's DAG is not validated
+// or names a task type missing from `runners`. Otherwise returns the final run record, whose status
+// says whether the run succeeded; a StateStore failure mid-run stops the run and is returned.
+Result<RunRecord> ExecuteRun(const Job& job, const RunId& run_id, const TaskRunnerRegistry& runners,
+                             StateStore& store, const RunOptions& options);
+
+// Checks that every task's type has a runner; lists every missing one with the task that uses it.
+Status CheckTaskTypes(const Job& job, const TaskRunnerRegistry& runners);
+
+}  // namespace petit
+
+#endif  // PETIT_CORE_DAG_EXECUTOR_H_

@@ -1,0 +1,613 @@
+#include "petit/core/dag_executor.h"
+
+#include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <limits>
+#include <map>
+#include <mutex>
+#include <queue>
+#include <random>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace petit {
+namespace {
+
+constexpr size_t kLogChunkBytes = 64 * 1024;
+constexpr int64_t kNoDeadline = std::numeric_limits<int64_t>::max();
+
+// The engine's side of one attempt: collects outputs, streams captured output to the store in
+// bounded chunks, and carries cancellation to the runner's hook.
+class AttemptState final : public AttemptControl {
+ public:
+  AttemptState(StateStore& store, const RunId& run, const TaskId& task, uint32_t attempt,
+               size_t cap_bytes)
+      : store_(store), run_(run), task_(task), attempt_(attempt), cap_bytes_(cap_bytes) {}
+
+  Status SetOutput(std::string_view key, std::string_view value) override {
+    PETIT_RETURN_IF_ERROR(ValidateOutputKey(key));
+    std::lock_guard lock(outputs_mu_);
+    outputs_.insert_or_assign(std::string(key), std::string(value));
+    return Status::Ok();
+  }
+
+  void AppendOutput(OutputStream stream, std::string_view bytes) override {
+    std::lock_guard lock(capture_mu_);
+    Capture& capture = stream == OutputStream::kStdout ? stdout_ : stderr_;
+    if (capture.truncated) return;
+    size_t room = cap_bytes_ - std::min(cap_bytes_, capture.total);
+    bool overflow = bytes.size() > room;
+    std::string_view kept = bytes.substr(0, room);
+    capture.total += kept.size();
+    capture.buffer.append(kept);
+    if (overflow) {
+      capture.truncated = true;
+      capture.buffer.append("\n[petit] output truncated: more than " + std::to_string(cap_bytes_) +
+                            " bytes on " + (stream == OutputStream::kStdout ? "stdout" : "stderr") +
+                            "\n");
+    }
+    if (capture.buffer.size() >= kLogChunkBytes || capture.truncated) FlushLocked(stream, capture);
+  }
+
+  void Log(LogLevel level, std::string_view message) override {
+    static constexpr std::string_view kNames[] = {"debug", "info", "warn", "error"};
+    std::string line = "[" + std::string(kNames[static_cast<size_t>(level) & 3]) + "] ";
+    line.append(message);
+    line.push_back('\n');
+    AppendOutput(OutputStream::kStderr, line);
+  }
+
+  void ReportProgress(double fraction, std::string_view message) override {
+    std::string line = "[progress " + std::to_string(static_cast<int>(fraction * 100.0)) + "%]";
+    if (!message.empty()) line.append(" ").append(message);
+    line.push_back('\n');
+    AppendOutput(OutputStream::kStderr, line);
+  }
+
+  bool cancelled() const override { return cancelled_.load(std::memory_order_acquire); }
+
+  void OnCancel(std::function<void()> hook) override {
+    std::unique_lock lock(cancel_mu_);
+    if (!cancelled()) {
+      hook_ = std::move(hook);
+      return;
+    }
+    lock.unlock();
+    if (hook) hook();
+  }
+
+  // Asks the attempt to stop; `timed_out` records why. Runs the runner's hook at most once.
+  void Cancel(bool timed_out) {
+    std::function<void()> hook;
+    {
+      std::lock_guard lock(cancel_mu_);
+      if (cancelled()) return;
+      timed_out_ = timed_out;
+      cancelled_.store(true, std::memory_order_release);
+      hook = std::move(hook_);
+    }
+    if (hook) hook();
+  }
+
+  bool timed_out() const {
+    std::lock_guard lock(cancel_mu_);
+    return timed_out_;
+  }
+
+  // Writes what is still buffered. Returns the first storage error seen during the attempt.
+  Status Finish() {
+    std::lock_guard lock(capture_mu_);
+    FlushLocked(OutputStream::kStdout, stdout_);
+    FlushLocked(OutputStream::kStderr, stderr_);
+    return write_status_;
+  }
+
+  ValueMap TakeOutputs() {
+    std::lock_guard lock(outputs_mu_);
+    return std::move(outputs_);
+  }
+
+ private:
+  struct Capture {
+    std::string buffer;
+    size_t total = 0;
+    bool truncated = false;
+  };
+
+  void FlushLocked(OutputStream stream, Capture& capture) {
+    if (capture.buffer.empty()) return;
+    LogChunk chunk{run_, task_, attempt_, stream, next_seq_++, std::move(capture.buffer)};
+    capture.buffer.clear();
+    Status status = store_.AppendLog(chunk);
+    if (!status.ok() && write_status_.ok()) write_status_ = status.WithContext("storing output");
+  }
+
+  StateStore& store_;
+  const RunId& run_;
+  const TaskId& task_;
+  const uint32_t attempt_;
+  const size_t cap_bytes_;
+
+  std::mutex outputs_mu_;
+  ValueMap outputs_;  // guarded by outputs_mu_
+
+  std::mutex capture_mu_;
+  Capture stdout_;         // guarded by capture_mu_
+  Capture stderr_;         // guarded by capture_mu_
+  uint32_t next_seq_ = 0;  // guarded by capture_mu_
+  Status write_status_;    // guarded by capture_mu_
+
+  mutable std::mutex cancel_mu_;
+  std::atomic<bool> cancelled_{false};  // written under cancel_mu_, read anywhere
+  bool timed_out_ = false;              // guarded by cancel_mu_
+  std::function<void()> hook_;          // guarded by cancel_mu_
+};
+
+struct WorkItem {
+  Dag::Index index;
+  TaskRunner* runner;
+  AttemptRequest request;
+  std::shared_ptr<AttemptState> control;
+};
+
+struct Completion {
+  Dag::Index index;
+  uint32_t attempt;
+  AttemptResult result;
+  Status storage_status;
+  int64_t started_us;
+  int64_t ended_us;
+};
+
+FailureKind FailureKindOf(AttemptOutcome outcome) {
+  switch (outcome) {
+    case AttemptOutcome::kTransientFailure:
+      return FailureKind::kTransient;
+    case AttemptOutcome::kTimedOut:
+      return FailureKind::kTimeout;
+    case AttemptOutcome::kCancelled:
+      return FailureKind::kCancelled;
+    default:
+      return FailureKind::kError;
+  }
+}
+
+class RunCoordinator {
+ public:
+  RunCoordinator(const Job& job, const RunId& run_id, const TaskRunnerRegistry& runners,
+                 StateStore& store, const RunOptions& options)
+      : job_(job),
+        dag_(job.dag),
+        runners_(runners),
+        store_(store),
+        options_(options),
+        clock_(options.clock != nullptr ? *options.clock : SystemClock::Instance()),
+        context_(job.config),
+        states_(dag_.size(), TaskState::kPending),
+        unfinished_upstreams_(dag_.size()),
+        attempts_(dag_.size(), 0),
+        attempt_started_us_(dag_.size(), 0),
+        in_flight_(dag_.size()),
+        rng_(std::random_device{}()) {
+    run_.id = run_id;
+    run_.job = job.id;
+    run_.trigger = options.trigger;
+  }
+
+  ~RunCoordinator() { StopWorkers(); }
+
+  Result<RunRecord> Run() {
+    run_.created_us = run_.started_us = clock_.NowMicros();
+    run_.status = RunStatus::kRunning;
+    PETIT_RETURN_IF_ERROR(store_.CreateRun(run_));
+    StartWorkers();
+
+    for (Dag::Index i = 0; i < dag_.size(); ++i) {
+      unfinished_upstreams_[i] = static_cast<uint32_t>(dag_.Upstream(i).size());
+      if (unfinished_upstreams_[i] == 0) ready_.push(ReadyKey(i));
+    }
+    while (finished_ < dag_.size() && fatal_.ok()) {
+      if (Cancelled()) CancelEverything();
+      Dispatch();
+      if (finished_ == dag_.size() || !fatal_.ok()) break;
+      if (in_flight_count_ == 0 && ready_.empty() && retry_at_.empty()) {
+        fatal_ = Internal("run stalled with " + std::to_string(dag_.size() - finished_) +
+                          " tasks unfinished and none runnable");
+        break;
+      }
+      WaitAndProcess();
+    }
+    StopWorkers();
+    return Finish();
+  }
+
+ private:
+  using ReadyEntry = std::pair<int64_t, int64_t>;  // (priority, -index): max-heap order
+
+  ReadyEntry ReadyKey(Dag::Index i) const {
+    return {dag_.task(i).priority, -static_cast<int64_t>(i)};
+  }
+
+  bool Cancelled() const { return options_.canceller != nullptr && options_.canceller->cancelled(); }
+
+  uint32_t Parallelism() const {
+    uint32_t limit = options_.max_parallel_tasks;
+    if (limit == 0) limit = std::max(1u, std::thread::hardware_concurrency());
+    if (job_.max_parallel_tasks != 0) limit = std::min(limit, job_.max_parallel_tasks);
+    return std::max<uint32_t>(1, std::min<uint32_t>(limit, static_cast<uint32_t>(dag_.size())));
+  }
+
+  void StartWorkers() {
+    uint32_t count = Parallelism();
+    max_in_flight_ = count;
+    workers_.reserve(count);
+    for (uint32_t i = 0; i < count; ++i) workers_.emplace_back([this] { WorkerLoop(); });
+  }
+
+  void StopWorkers() {
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+    }
+    work_cv_.notify_all();
+    for (std::thread& worker : workers_) worker.join();
+    workers_.clear();
+  }
+
+  void WorkerLoop() {
+    for (;;) {
+      WorkItem item;
+      {
+        std::unique_lock lock(mu_);
+        work_cv_.wait(lock, [this] { return stopping_ || !work_.empty(); });
+        if (work_.empty()) return;
+        item = std::move(work_.front());
+        work_.pop_front();
+      }
+      int64_t started_us = clock_.NowMicros();
+      AttemptResult result = item.runner->Run(item.request, *item.control);
+      Status storage_status = item.control->Finish();
+      Completion done{item.index, item.request.attempt, std::move(result),
+                      std::move(storage_status), started_us, clock_.NowMicros()};
+      {
+        std::lock_guard lock(mu_);
+        done_.push_back(std::move(done));
+      }
+      done_cv_.notify_one();
+    }
+  }
+
+  void Dispatch() {
+    while (fatal_.ok() && in_flight_count_ < max_in_flight_ && !ready_.empty()) {
+      Dag::Index i = static_cast<Dag::Index>(-ready_.top().second);
+      ready_.pop();
+      StartAttempt(i);
+    }
+  }
+
+  void StartAttempt(Dag::Index i) {
+    const TaskSpec& spec = dag_.task(i);
+    uint32_t attempt = ++attempts_[i];
+    int64_t now = clock_.NowMicros();
+    states_[i] = TaskState::kRunning;
+    attempt_started_us_[i] = now;
+
+    AttemptRecord record{run_.id, spec.id, attempt, TaskState::kRunning, now, now, 0, {}, {}, {}};
+    // Durable before the effect: after a crash, recovery finds this attempt and knows it started.
+    Status status = store_.SaveAttempt(record);
+    if (!status.ok()) {
+      fatal_ = status.WithContext("recording the start of task '" + spec.id.str() + "'");
+      return;
+    }
+    if (options_.observer != nullptr) options_.observer->OnTaskStarted(spec, attempt);
+
+    auto control = std::make_shared<AttemptState>(store_, run_.id, spec.id, attempt,
+                                                  options_.output_cap_bytes);
+    int64_t deadline = kNoDeadline;
+    if (spec.timeout && spec.timeout->count() > 0) deadline = now + spec.timeout->count() * 1000;
+    in_flight_[i] = {control, deadline};
+    ++in_flight_count_;
+
+    WorkItem item{i, runners_.Find(spec.type),
+                  AttemptRequest{job_.id, run_.id, spec.id, spec.type, attempt, spec.params_json,
+                                 spec.timeout.value_or(std::chrono::milliseconds(0)),
+                                 context_.Snapshot(), context_.ConfigPtr()},
+                  std::move(control)};
+    {
+      std::lock_guard lock(mu_);
+      work_.push_back(std::move(item));
+    }
+    work_cv_.notify_one();
+  }
+
+  // Blocks until an attempt completes, a retry is due or a deadline passes, then handles them.
+  void WaitAndProcess() {
+    std::deque<Completion> completions;
+    {
+      std::unique_lock lock(mu_);
+      int64_t wake_at = NextTimerUs();
+      auto has_work = [this] { return !done_.empty(); };
+      if (wake_at == kNoDeadline) {
+        // A cancel request arrives without a notification, so look again now and then.
+        done_cv_.wait_for(lock, std::chrono::milliseconds(100), has_work);
+      } else {
+        int64_t wait_us = std::max<int64_t>(0, wake_at - clock_.NowMicros());
+        done_cv_.wait_for(lock, std::chrono::microseconds(std::min<int64_t>(wait_us, 100000)),
+                          has_work);
+      }
+      completions.swap(done_);
+    }
+    for (Completion& completion : completions) OnCompletion(std::move(completion));
+    FireTimers();
+  }
+
+  int64_t NextTimerUs() const {
+    int64_t next = retry_at_.empty() ? kNoDeadline : retry_at_.begin()->first;
+    for (const InFlight& flight : in_flight_) {
+      if (flight.control) next = std::min(next, flight.deadline_us);
+    }
+    return next;
+  }
+
+  void FireTimers() {
+    int64_t now = clock_.NowMicros();
+    while (!retry_at_.empty() && retry_at_.begin()->first <= now) {
+      Dag::Index i = retry_at_.begin()->second;
+      retry_at_.erase(retry_at_.begin());
+      ready_.push(ReadyKey(i));
+    }
+    for (InFlight& flight : in_flight_) {
+      if (flight.control && flight.deadline_us <= now) {
+        flight.deadline_us = kNoDeadline;
+        flight.control->Cancel(/*timed_out=*/true);
+      }
+    }
+  }
+
+  void OnCompletion(Completion done) {
+    const TaskSpec& spec = dag_.task(done.index);
+    InFlight flight = std::move(in_flight_[done.index]);
+    in_flight_[done.index] = {};
+    --in_flight_count_;
+
+    AttemptResult& result = done.result;
+    if (result.outcome != AttemptOutcome::kSucceeded && flight.control->timed_out()) {
+      result.outcome = AttemptOutcome::kTimedOut;
+      if (result.error.empty() || result.error.find("timed out") == std::string::npos) {
+        result.error = "timed out after " + std::to_string(spec.timeout->count()) + " ms" +
+                       (result.error.empty() ? "" : ": " + result.error);
+      }
+    }
+    if (result.outcome != AttemptOutcome::kSucceeded && flight.control->cancelled() &&
+        !flight.control->timed_out()) {
+      result.outcome = AttemptOutcome::kCancelled;
+    }
+    if (!done.storage_status.ok() && result.outcome == AttemptOutcome::kSucceeded) {
+      result.outcome = AttemptOutcome::kFailed;
+      result.error = done.storage_status.message();
+    }
+
+    AttemptRecord record{run_.id,        spec.id,          done.attempt,
+                         TaskState::kFailed, attempt_started_us_[done.index], done.started_us,
+                         done.ended_us,  result.exit_code, result.error,
+                         flight.control->TakeOutputs()};
+    if (result.outcome == AttemptOutcome::kSucceeded) {
+      Status merged = context_.MergeOutputs(spec.id, record.outputs);
+      if (merged.ok()) {
+        record.state = TaskState::kSucceeded;
+      } else {
+        record.error = merged.message();
+      }
+    } else if (result.outcome == AttemptOutcome::kCancelled) {
+      record.state = TaskState::kCancelled;
+      if (record.error.empty()) record.error = "cancelled";
+    }
+
+    bool retry = false;
+    if (record.state == TaskState::kFailed && result.outcome != AttemptOutcome::kInvalidParams &&
+        !Cancelled()) {
+      retry = spec.retry.ShouldRetry(done.attempt, FailureKindOf(result.outcome), result.exit_code);
+    }
+    Status saved = store_.SaveAttempt(record);
+    if (!saved.ok()) {
+      fatal_ = saved.WithContext("recording the end of task '" + spec.id.str() + "'");
+      return;
+    }
+    if (retry) {
+      double unit = std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
+      int64_t delay_us = spec.retry.JitteredDelayAfter(done.attempt, unit).count() * 1000;
+      int64_t retry_at = clock_.NowMicros() + delay_us;
+      states_[done.index] = TaskState::kPending;
+      retry_at_.emplace(retry_at, done.index);
+      if (options_.observer != nullptr) options_.observer->OnTaskRetrying(spec, record, retry_at);
+      return;
+    }
+    if (options_.observer != nullptr) options_.observer->OnTaskFinished(spec, record);
+    Settle(done.index, record.state);
+  }
+
+  // Records a task's final state and judges the downstream tasks that no longer wait for anyone.
+  // Iterative, so a chain of any length cannot overflow the stack.
+  void Settle(Dag::Index first, TaskState state) {
+    std::vector<std::pair<Dag::Index, TaskState>> pending{{first, state}};
+    while (!pending.empty()) {
+      auto [i, final_state] = pending.back();
+      pending.pop_back();
+      states_[i] = final_state;
+      ++finished_;
+      if (final_state == TaskState::kFailed) any_failed_ = true;
+      for (Dag::Index down : dag_.Downstream(i)) {
+        if (--unfinished_upstreams_[down] != 0) continue;
+        std::string reason;
+        TaskState verdict = Judge(down, &reason);
+        if (verdict == TaskState::kQueued) {
+          states_[down] = TaskState::kQueued;
+          ready_.push(ReadyKey(down));
+          continue;
+        }
+        if (!RecordNeverRan(down, verdict, reason)) return;
+        pending.emplace_back(down, verdict);
+      }
+    }
+  }
+
+  // kQueued when the task should run, otherwise the state it ends in without running.
+  TaskState Judge(Dag::Index i, std::string* reason) const {
+    if (Cancelled()) {
+      *reason = "run cancelled";
+      return TaskState::kCancelled;
+    }
+    const Dag::Index* failed = nullptr;
+    const Dag::Index* not_succeeded = nullptr;
+    const Dag::Index* skipped = nullptr;
+    for (const Dag::Index& up : dag_.Upstream(i)) {
+      TaskState s = states_[up];
+      if (s == TaskState::kFailed || s == TaskState::kUpstreamFailed) {
+        if (failed == nullptr) failed = &up;
+      }
+      if (s == TaskState::kSkipped && skipped == nullptr) skipped = &up;
+      if (s != TaskState::kSucceeded && not_succeeded == nullptr) not_succeeded = &up;
+    }
+    auto name = [this](const Dag::Index* up) { return "'" + dag_.task(*up).id.str() + "'"; };
+    switch (dag_.task(i).trigger) {
+      case TriggerRule::kAllSuccess:
+        if (not_succeeded == nullptr) return TaskState::kQueued;
+        if (failed != nullptr) {
+          *reason = "upstream " + name(failed) + " did not succeed";
+          return TaskState::kUpstreamFailed;
+        }
+        *reason = "upstream " + name(not_succeeded) + " was " +
+                  std::string(TaskStateName(states_[*not_succeeded]));
+        return TaskState::kSkipped;
+      case TriggerRule::kOnFailure:
+        if (failed != nullptr) return TaskState::kQueued;
+        *reason = "trigger rule on_failure: no upstream failed";
+        return TaskState::kSkipped;
+      case TriggerRule::kAllDone:
+        if (skipped == nullptr) return TaskState::kQueued;
+        *reason = "trigger rule all_done: upstream " + name(skipped) + " was skipped";
+        return TaskState::kSkipped;
+      case TriggerRule::kAlways:
+        return TaskState::kQueued;
+    }
+    return TaskState::kQueued;
+  }
+
+  bool RecordNeverRan(Dag::Index i, TaskState state, const std::string& reason) {
+    int64_t now = clock_.NowMicros();
+    AttemptRecord record{run_.id, dag_.task(i).id, 0, state, 0, 0, now, {}, reason, {}};
+    Status saved = store_.SaveAttempt(record);
+    if (!saved.ok()) {
+      fatal_ = saved.WithContext("recording task '" + dag_.task(i).id.str() + "'");
+      return false;
+    }
+    if (options_.observer != nullptr) options_.observer->OnTaskFinished(dag_.task(i), record);
+    return true;
+  }
+
+  // Stops everything once: running attempts are asked to stop, waiting tasks end as cancelled.
+  void CancelEverything() {
+    if (cancel_handled_) return;
+    cancel_handled_ = true;
+    for (InFlight& flight : in_flight_) {
+      if (flight.control) flight.control->Cancel(/*timed_out=*/false);
+    }
+    std::vector<Dag::Index> waiting;
+    while (!ready_.empty()) {
+      waiting.push_back(static_cast<Dag::Index>(-ready_.top().second));
+      ready_.pop();
+    }
+    for (auto& [at, i] : retry_at_) waiting.push_back(i);
+    retry_at_.clear();
+    for (Dag::Index i : waiting) {
+      if (!RecordNeverRan(i, TaskState::kCancelled, "run cancelled")) return;
+      Settle(i, TaskState::kCancelled);
+    }
+  }
+
+  Result<RunRecord> Finish() {
+    if (!fatal_.ok()) {
+      run_.status = RunStatus::kFailed;
+      run_.error = fatal_.message();
+    } else if (Cancelled()) {
+      run_.status = RunStatus::kCancelled;
+      run_.error = "cancelled";
+    } else {
+      run_.status = any_failed_ ? RunStatus::kFailed : RunStatus::kSucceeded;
+    }
+    run_.ended_us = clock_.NowMicros();
+    Status updated = store_.UpdateRun(run_);
+    if (!fatal_.ok()) return fatal_;
+    if (!updated.ok()) return updated.WithContext("recording the end of the run");
+    return run_;
+  }
+
+  struct InFlight {
+    std::shared_ptr<AttemptState> control;  // null when the task is not running
+    int64_t deadline_us = kNoDeadline;
+  };
+
+  const Job& job_;
+  const Dag& dag_;
+  const TaskRunnerRegistry& runners_;
+  StateStore& store_;
+  const RunOptions& options_;
+  Clock& clock_;
+  RunRecord run_;
+
+  // Coordinator-thread state.
+  RunContext context_;
+  std::vector<TaskState> states_;
+  std::vector<uint32_t> unfinished_upstreams_;
+  std::vector<uint32_t> attempts_;
+  std::vector<int64_t> attempt_started_us_;
+  std::vector<InFlight> in_flight_;
+  std::priority_queue<ReadyEntry> ready_;
+  std::multimap<int64_t, Dag::Index> retry_at_;
+  uint32_t in_flight_count_ = 0;
+  uint32_t max_in_flight_ = 1;
+  size_t finished_ = 0;
+  bool any_failed_ = false;
+  bool cancel_handled_ = false;
+  Status fatal_;
+  std::mt19937_64 rng_;
+
+  // Shared with workers. Lock order: mu_ is never held while calling a runner or the store.
+  std::mutex mu_;
+  std::condition_variable work_cv_;
+  std::condition_variable done_cv_;
+  std::deque<WorkItem> work_;     // guarded by mu_
+  std::deque<Completion> done_;   // guarded by mu_
+  bool stopping_ = false;         // guarded by mu_
+  std::vector<std::thread> workers_;
+};
+
+}  // namespace
+
+Status CheckTaskTypes(const Job& job, const TaskRunnerRegistry& runners) {
+  std::string problems;
+  for (Dag::Index i = 0; i < job.dag.size(); ++i) {
+    const TaskSpec& spec = job.dag.task(i);
+    if (runners.Find(spec.type) != nullptr) continue;
+    if (!problems.empty()) problems += "\n";
+    problems += "task '" + spec.id.str() + "' has unknown type '" + spec.type + "'";
+  }
+  if (problems.empty()) return Status::Ok();
+  return InvalidArgument(std::move(problems));
+}
+
+Result<RunRecord> ExecuteRun(const Job& job, const RunId& run_id, const TaskRunnerRegistry& runners,
+                             StateStore& store, const RunOptions& options) {
+  if (!job.dag.validated()) {
+    return FailedPrecondition("job '" + job.id.str() + "' has not been validated");
+  }
+  PETIT_RETURN_IF_ERROR(CheckTaskTypes(job, runners));
+  RunCoordinator coordinator(job, run_id, runners, store, options);
+  return coordinator.Run();
+}
+
+}  // namespace petit

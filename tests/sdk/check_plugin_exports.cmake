@@ -1,0 +1,37 @@
+# cmake -DNM=<nm> -DPLUGINS=<a.so;b.so> -P check_plugin_exports.cmake
+#
+# Fails unless every plugin exports exactly petit_plugin_abi_info and petit_plugin_init (plus the
+# linker's own markers), so a plugin cannot clash with the host or another plugin over a symbol.
+cmake_minimum_required(VERSION 3.22)
+
+if(NOT NM OR NOT PLUGINS)
+  message(FATAL_ERROR "usage: cmake -DNM=<nm> -DPLUGINS=<a.so;b.so> -P check_plugin_exports.cmake")
+endif()
+set(allowed petit_plugin_abi_info petit_plugin_init _init _fini _edata _end __bss_start)
+foreach(plugin IN LISTS PLUGINS)
+  if(NOT EXISTS "${plugin}")
+    message(FATAL_ERROR "${plugin} does not exist")
+  endif()
+  execute_process(COMMAND "${NM}" -D --defined-only "${plugin}"
+    OUTPUT_VARIABLE listing RESULT_VARIABLE rc)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "${NM} failed on ${plugin}")
+  endif()
+  string(REPLACE "\n" ";" lines "${listing}")
+  set(found "")
+  foreach(line IN LISTS lines)
+    if(line MATCHES "^[0-9a-fA-F]* *[A-Za-z] ([^ @]+)")
+      set(symbol "${CMAKE_MATCH_1}")
+      if(NOT symbol IN_LIST allowed)
+        message(FATAL_ERROR "${plugin} exports '${symbol}'; plugins export only the ABI entry points")
+      endif()
+      list(APPEND found "${symbol}")
+    endif()
+  endforeach()
+  foreach(required petit_plugin_abi_info petit_plugin_init)
+    if(NOT required IN_LIST found)
+      message(FATAL_ERROR "${plugin} does not export ${required}")
+    endif()
+  endforeach()
+  message(STATUS "${plugin}: exports only the ABI entry points")
+endforeach()
