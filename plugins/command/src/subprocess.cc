@@ -1,0 +1,422 @@
+#include "subprocess.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <climits>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+
+namespace petit::command {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using sdk::Result;
+using sdk::Status;
+
+// Without pidfd_open (Linux < 5.3) the loop cannot sleep until the child exits, so it checks
+// this often instead.
+constexpr std::chrono::milliseconds kExitCheckWithoutPidfd{10};
+
+class Fd {
+ public:
+  Fd() = default;
+  explicit Fd(int fd) : fd_(fd) {}
+  Fd(Fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  Fd& operator=(Fd&&) = delete;
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  ~Fd() { Reset(); }
+
+  int get() const { return fd_; }
+  bool valid() const { return fd_ >= 0; }
+  void Reset(int fd = -1) {
+    if (fd_ >= 0) close(fd_);
+    fd_ = fd;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+// A descriptor numbered 0-2 would be clobbered by the child's own dup2 onto 0-2 (or not get its
+// close-on-exec flag cleared when dup2'd onto itself); this happens when the host runs with a
+// standard stream closed.
+bool MoveAboveStdio(Fd& fd) {
+  if (fd.get() > STDERR_FILENO) return true;
+  const int moved = fcntl(fd.get(), F_DUPFD_CLOEXEC, STDERR_FILENO + 1);
+  if (moved < 0) return false;
+  fd.Reset(moved);
+  return true;
+}
+
+bool MakePipe(Fd& read_end, Fd& write_end) {
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) return false;
+  read_end.Reset(fds[0]);
+  write_end.Reset(fds[1]);
+  return MoveAboveStdio(read_end) && MoveAboveStdio(write_end);
+}
+
+int PidfdOpen(pid_t pid) {
+#ifdef SYS_pidfd_open
+  return static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+#else
+  (void)pid;
+  errno = ENOSYS;
+  return -1;
+#endif
+}
+
+bool IsResourceError(int error_number) {
+  return error_number == EAGAIN || error_number == ENOMEM || error_number == EMFILE ||
+         error_number == ENFILE;
+}
+
+// Owns the spawn attributes and file actions for one spawn.
+class SpawnSetup {
+ public:
+  SpawnSetup() {
+    attr_ok_ = posix_spawnattr_init(&attr_) == 0;
+    actions_ok_ = posix_spawn_file_actions_init(&actions_) == 0;
+  }
+  ~SpawnSetup() {
+    if (attr_ok_) posix_spawnattr_destroy(&attr_);
+    if (actions_ok_) posix_spawn_file_actions_destroy(&actions_);
+  }
+  SpawnSetup(const SpawnSetup&) = delete;
+  SpawnSetup& operator=(const SpawnSetup&) = delete;
+
+  // Returns 0 or an errno value.
+  int Prepare(int stdout_fd, int stderr_fd, const char* working_dir) {
+    if (!attr_ok_ || !actions_ok_) return ENOMEM;
+    sigset_t empty;
+    sigemptyset(&empty);
+    // A host commonly ignores SIGPIPE or SIGHUP and blocks termination signals in worker threads;
+    // both would survive exec and break the child (and our SIGTERM), so the child starts with
+    // every disposition at its default. Naming them all is also cheaper: glibc's child resets
+    // each listed signal with one sigaction call, and reads before it writes for the others.
+    sigset_t defaults;
+    sigfillset(&defaults);
+    sigdelset(&defaults, SIGKILL);
+    sigdelset(&defaults, SIGSTOP);
+    int rc = posix_spawnattr_setflags(
+        &attr_, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    if (rc == 0) rc = posix_spawnattr_setpgroup(&attr_, 0);
+    if (rc == 0) rc = posix_spawnattr_setsigmask(&attr_, &empty);
+    if (rc == 0) rc = posix_spawnattr_setsigdefault(&attr_, &defaults);
+    if (rc == 0)
+      rc = posix_spawn_file_actions_addopen(&actions_, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+    if (rc == 0) rc = posix_spawn_file_actions_adddup2(&actions_, stdout_fd, STDOUT_FILENO);
+    if (rc == 0) rc = posix_spawn_file_actions_adddup2(&actions_, stderr_fd, STDERR_FILENO);
+    if (rc == 0 && working_dir != nullptr) {
+      rc = posix_spawn_file_actions_addchdir_np(&actions_, working_dir);
+    }
+    return rc;
+  }
+
+  const posix_spawnattr_t* attr() const { return &attr_; }
+  const posix_spawn_file_actions_t* actions() const { return &actions_; }
+
+ private:
+  posix_spawnattr_t attr_;
+  posix_spawn_file_actions_t actions_;
+  bool attr_ok_ = false;
+  bool actions_ok_ = false;
+};
+
+Status SpawnError(int error_number, const Invocation& invocation) {
+  const std::string name(invocation.display_name);
+  if (error_number == ENOENT && invocation.working_dir != nullptr) {
+    // chdir in the child fails with ENOENT too; tell the two apart.
+    struct stat info;
+    if (stat(invocation.working_dir, &info) != 0) {
+      return Status::Error("working directory does not exist: " +
+                           std::string(invocation.working_dir));
+    }
+  }
+  if (error_number == ENOENT) return Status::Error("command not found: " + name);
+  if (error_number == EACCES) return Status::Error("permission denied: " + name);
+  std::string message = "cannot run " + name + ": " + ErrnoText(error_number);
+  if (IsResourceError(error_number)) return Status::Transient(std::move(message));
+  return Status::Error(std::move(message));
+}
+
+// Waits for one process and everything in its group. The child stays a zombie (WNOWAIT) until
+// Finish, so its pid, which is also the group id, cannot be reused while signals go to the group.
+class Supervisor {
+ public:
+  Supervisor(pid_t pid, Fd stdout_fd, Fd stderr_fd, const Limits& limits,
+             const CancelSignal& cancel, OutputSink& sink)
+      : pid_(pid),
+        pidfd_(PidfdOpen(pid)),
+        stdout_(std::move(stdout_fd)),
+        stderr_(std::move(stderr_fd)),
+        limits_(limits),
+        cancel_(cancel),
+        sink_(sink) {}
+
+  ProcessOutcome Run() {
+    const Clock::time_point start = Clock::now();
+    if (limits_.timeout.count() > 0) timeout_at_ = start + limits_.timeout;
+    while (!(exited_ && !stdout_.valid() && !stderr_.valid())) {
+      if (!WaitOnce()) break;
+    }
+    return Finish();
+  }
+
+ private:
+  // One poll() and whatever it reported. Returns false when the loop should stop reading.
+  bool WaitOnce() {
+    std::array<pollfd, 4> fds{};
+    nfds_t count = 0;
+    int stdout_index = -1;
+    int stderr_index = -1;
+    int exit_index = -1;
+    int cancel_index = -1;
+    const auto add = [&](int fd, int& index) {
+      index = static_cast<int>(count);
+      fds[count++] = pollfd{fd, POLLIN, 0};
+    };
+    if (stdout_.valid()) add(stdout_.get(), stdout_index);
+    if (stderr_.valid()) add(stderr_.get(), stderr_index);
+    if (!exited_ && pidfd_.valid()) add(pidfd_.get(), exit_index);
+    if (!terminating() && cancel_.fd() >= 0) add(cancel_.fd(), cancel_index);
+
+    const int ready = poll(fds.data(), count, PollTimeoutMs());
+    if (ready < 0 && errno != EINTR) {
+      // poll only fails for lack of memory here; the group cannot be supervised any more.
+      SendToGroup(SIGKILL);
+      sigkill_sent_ = true;
+      WaitForExit(/*block=*/true);
+      return false;
+    }
+    if (ready > 0) {
+      if (cancel_index >= 0 && fds[cancel_index].revents != 0) Stop(StopReason::kCancel);
+      if (stdout_index >= 0 && fds[stdout_index].revents != 0) Drain(stdout_, PETIT_STREAM_STDOUT);
+      if (stderr_index >= 0 && fds[stderr_index].revents != 0) Drain(stderr_, PETIT_STREAM_STDERR);
+      if (exit_index >= 0 && fds[exit_index].revents != 0) {
+        if (stdout_.valid() || stderr_.valid() || terminating()) {
+          WaitForExit(/*block=*/true);
+        } else {
+          // The common case: the child is gone and so are its pipes, and nothing more will be
+          // signalled, so Finish may reap it straight away.
+          exited_ = true;
+        }
+      }
+    }
+    if (!pidfd_.valid() && !exited_) WaitForExit(/*block=*/false);
+    return CheckDeadlines(Clock::now());
+  }
+
+  bool terminating() const { return stopped_ != StopReason::kNone; }
+
+  int PollTimeoutMs() const {
+    std::optional<Clock::time_point> next;
+    const auto consider = [&next](std::optional<Clock::time_point> at) {
+      if (at && (!next || *at < *next)) next = at;
+    };
+    if (!terminating()) consider(timeout_at_);
+    if (terminating() && !sigkill_sent_) consider(grace_at_);
+    if (exited_ && DrainLimitApplies()) consider(drain_at_);
+    if (!exited_ && !pidfd_.valid()) consider(Clock::now() + kExitCheckWithoutPidfd);
+    if (!next) return -1;
+    const auto remaining = *next - Clock::now();
+    if (remaining <= Clock::duration::zero()) return 0;
+    // Rounded up, so the loop never wakes just before a deadline and spins.
+    const auto ms = std::chrono::ceil<std::chrono::milliseconds>(remaining).count();
+    return static_cast<int>(std::min<int64_t>(ms, INT_MAX));
+  }
+
+  // While the group has its grace period, descendants still holding the pipes are waited for.
+  bool DrainLimitApplies() const { return !terminating() || sigkill_sent_; }
+
+  bool CheckDeadlines(Clock::time_point now) {
+    const bool pipes_open = stdout_.valid() || stderr_.valid();
+    // Everything is over; a deadline passing at the same moment changes nothing.
+    if (exited_ && !pipes_open) return true;
+    if (!terminating() && timeout_at_ && now >= *timeout_at_) Stop(StopReason::kTimeout);
+    if (terminating() && !sigkill_sent_ && grace_at_ && now >= *grace_at_) {
+      SendToGroup(SIGKILL);
+      sigkill_sent_ = true;
+      if (exited_) drain_at_ = std::max(drain_at_.value_or(now), now + limits_.drain_after_exit);
+    }
+    if (exited_ && pipes_open && DrainLimitApplies() && drain_at_ && now >= *drain_at_) {
+      output_abandoned_ = true;
+      return false;
+    }
+    return true;
+  }
+
+  void Stop(StopReason reason) {
+    if (terminating()) return;
+    stopped_ = reason;
+    if (limits_.kill_grace.count() == 0) {
+      SendToGroup(SIGKILL);
+      sigkill_sent_ = true;
+      return;
+    }
+    SendToGroup(SIGTERM);
+    grace_at_ = Clock::now() + limits_.kill_grace;
+  }
+
+  void SendToGroup(int signal_number) const { kill(-pid_, signal_number); }
+
+  // One read per readiness report keeps the two streams fair to each other.
+  void Drain(Fd& fd, int32_t stream) {
+    char buffer[kChunkBytes];
+    const ssize_t n = read(fd.get(), buffer, sizeof buffer);
+    if (n > 0) {
+      sink_.Write(stream, std::string_view(buffer, static_cast<size_t>(n)));
+    } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
+      fd.Reset();
+    }
+  }
+
+  void WaitForExit(bool block) {
+    siginfo_t info{};
+    const int flags = WEXITED | WNOWAIT | (block ? 0 : WNOHANG);
+    int rc;
+    do {
+      rc = waitid(P_PID, static_cast<id_t>(pid_), &info, flags);
+    } while (rc != 0 && errno == EINTR);
+    // ECHILD: the host ignores SIGCHLD, so the kernel reaped the child already (and Finish
+    // reports its status as lost).
+    const bool gone = rc == 0 ? info.si_pid == pid_ : errno == ECHILD;
+    if (!gone) return;
+    exited_ = true;
+    drain_at_ = Clock::now() + limits_.drain_after_exit;
+  }
+
+  ProcessOutcome Finish() {
+    // Anything of the group that outlived the child after a timeout or cancel goes now, while the
+    // unreaped child still pins the group id.
+    if (terminating()) SendToGroup(SIGKILL);
+    int status = 0;
+    pid_t reaped;
+    do {
+      reaped = waitpid(pid_, &status, 0);
+    } while (reaped < 0 && errno == EINTR);
+
+    ProcessOutcome outcome;
+    outcome.stopped = stopped_;
+    outcome.sigkill_sent = sigkill_sent_;
+    outcome.output_abandoned = output_abandoned_;
+    if (reaped == pid_ && WIFEXITED(status)) {
+      outcome.exited = true;
+      outcome.exit_code = WEXITSTATUS(status);
+    } else if (reaped == pid_ && WIFSIGNALED(status)) {
+      outcome.term_signal = WTERMSIG(status);
+      outcome.core_dumped = WCOREDUMP(status);
+    } else {
+      // Only a host that reaps children it does not own (SIGCHLD ignored, or waitpid(-1)) gets
+      // here.
+      outcome.status_lost = true;
+    }
+    return outcome;
+  }
+
+  const pid_t pid_;
+  Fd pidfd_;
+  Fd stdout_;
+  Fd stderr_;
+  const Limits& limits_;
+  const CancelSignal& cancel_;
+  OutputSink& sink_;
+
+  bool exited_ = false;
+  StopReason stopped_ = StopReason::kNone;
+  bool sigkill_sent_ = false;
+  bool output_abandoned_ = false;
+  std::optional<Clock::time_point> timeout_at_;
+  std::optional<Clock::time_point> grace_at_;
+  std::optional<Clock::time_point> drain_at_;
+};
+
+// strerror_r is the GNU variant (returns the text) or the XSI one (fills the buffer).
+[[maybe_unused]] const char* StrerrorText(const char* text, const char* /*buffer*/) { return text; }
+[[maybe_unused]] const char* StrerrorText(int rc, const char* buffer) {
+  return rc == 0 ? buffer : "unknown error";
+}
+
+}  // namespace
+
+CancelSignal::CancelSignal() noexcept : fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
+  if (fd_ < 0) creation_errno_ = errno;
+}
+
+CancelSignal::~CancelSignal() {
+  if (fd_ >= 0) close(fd_);
+}
+
+void CancelSignal::Raise() noexcept {
+  if (raised_.exchange(true, std::memory_order_acq_rel)) return;
+  if (fd_ < 0) return;
+  const uint64_t one = 1;
+  // Non-blocking, and the counter cannot overflow with one write: the result needs no handling.
+  [[maybe_unused]] const ssize_t written = write(fd_, &one, sizeof one);
+}
+
+Result<ProcessOutcome> RunProcess(const Invocation& invocation, const Limits& limits,
+                                  const CancelSignal& cancel, OutputSink& sink) {
+  Fd stdout_read, stdout_write, stderr_read, stderr_write;
+  if (!MakePipe(stdout_read, stdout_write) || !MakePipe(stderr_read, stderr_write)) {
+    return Status::Transient("cannot create pipes for " + std::string(invocation.display_name) +
+                             ": " + ErrnoText(errno));
+  }
+  SpawnSetup setup;
+  int rc = setup.Prepare(stdout_write.get(), stderr_write.get(), invocation.working_dir);
+  pid_t pid = -1;
+  if (rc == 0) {
+    rc = posix_spawn(&pid, invocation.path, setup.actions(), setup.attr(), invocation.argv,
+                     invocation.envp);
+  }
+  // The child has its copies; holding ours would keep the pipes from ever reporting EOF.
+  stdout_write.Reset();
+  stderr_write.Reset();
+  if (rc != 0) return SpawnError(rc, invocation);
+  Supervisor supervisor(pid, std::move(stdout_read), std::move(stderr_read), limits, cancel, sink);
+  return supervisor.Run();
+}
+
+std::string SignalName(int signal_number) {
+  struct Named {
+    int number;
+    const char* name;
+  };
+  static constexpr Named kNames[] = {
+      {SIGHUP, "SIGHUP"},   {SIGINT, "SIGINT"},       {SIGQUIT, "SIGQUIT"},   {SIGILL, "SIGILL"},
+      {SIGTRAP, "SIGTRAP"}, {SIGABRT, "SIGABRT"},     {SIGBUS, "SIGBUS"},     {SIGFPE, "SIGFPE"},
+      {SIGKILL, "SIGKILL"}, {SIGUSR1, "SIGUSR1"},     {SIGSEGV, "SIGSEGV"},   {SIGUSR2, "SIGUSR2"},
+      {SIGPIPE, "SIGPIPE"}, {SIGALRM, "SIGALRM"},     {SIGTERM, "SIGTERM"},   {SIGCHLD, "SIGCHLD"},
+      {SIGCONT, "SIGCONT"}, {SIGSTOP, "SIGSTOP"},     {SIGTSTP, "SIGTSTP"},   {SIGTTIN, "SIGTTIN"},
+      {SIGTTOU, "SIGTTOU"}, {SIGURG, "SIGURG"},       {SIGXCPU, "SIGXCPU"},   {SIGXFSZ, "SIGXFSZ"},
+      {SIGPROF, "SIGPROF"}, {SIGVTALRM, "SIGVTALRM"}, {SIGWINCH, "SIGWINCH"}, {SIGIO, "SIGIO"},
+      {SIGSYS, "SIGSYS"},
+  };
+  for (const Named& named : kNames) {
+    if (named.number == signal_number) return named.name;
+  }
+  return "SIG" + std::to_string(signal_number);
+}
+
+std::string ErrnoText(int error_number) {
+  char buffer[256] = {};
+  return StrerrorText(strerror_r(error_number, buffer, sizeof buffer), buffer);
+}
+
+}  // namespace petit::command

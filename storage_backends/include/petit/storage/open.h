@@ -1,0 +1,35 @@
+// OpenStateStore: the one way to get a StateStore; the URI picks the backend.
+//
+//   memory:                      kept in this process only, gone when the store is destroyed.
+//   sqlite:PATH                  a SQLite file. A leading "//" after the scheme is dropped, so
+//                                sqlite:///var/lib/petit/petit.db is the absolute path
+//                                /var/lib/petit/petit.db and sqlite://petit.db and sqlite:petit.db
+//                                are petit.db in the working directory. Missing parent directories
+//                                are created. The path is taken literally: no '?' parameters, no
+//                                %-escapes; '=' and '"' are refused (SOCI would misread them).
+//   postgresql://user@host:5432/db?sslmode=...     a libpq connection URI, passed as written
+//   postgresql:host=/run/postgresql dbname=petit   a libpq key=value string after the scheme
+//                                ("postgres" works as well as "postgresql").
+//
+// The database schema is created or migrated on open; a database written by a newer petit is
+// refused. Every failure is one line that names the URI (passwords replaced by "***") and the
+// reason, e.g. "cannot connect to PostgreSQL at postgresql://petit@db:5432/petit: connection
+// refused".
+//
+// The caller owns the returned store. Thread-safe: may be called from any thread.
+#ifndef PETIT_STORAGE_OPEN_H_
+#define PETIT_STORAGE_OPEN_H_
+
+#include <memory>
+#include <string_view>
+
+#include "petit/core/state_store.h"
+#include "petit/core/status.h"
+
+namespace petit::storage {
+
+Result<std::unique_ptr<StateStore>> OpenStateStore(std::string_view uri);
+
+}  // namespace petit::storage
+
+#endif  // PETIT_STORAGE_OPEN_H_

@@ -1,0 +1,59 @@
+// MemoryStateStore: the reference StateStore, kept in this process only.
+//
+// It defines the behaviour the SQL backends must match (the conformance suite runs against all
+// of them): unknown runs are kNotFound on update, attempt and log writes; duplicate runs and log
+// chunks are kAlreadyExists. Nothing survives the object.
+//
+// Threads: every method may be called from any thread; one mutex serialises all of them.
+#ifndef PETIT_STORAGE_MEMORY_MEMORY_STATE_STORE_H_
+#define PETIT_STORAGE_MEMORY_MEMORY_STATE_STORE_H_
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <tuple>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "petit/core/state_store.h"
+
+namespace petit::storage::internal {
+
+class MemoryStateStore final : public StateStore {
+ public:
+  MemoryStateStore() = default;
+
+  Status CreateRun(const RunRecord& run) override;
+  Status UpdateRun(const RunRecord& run) override;
+  Result<std::optional<RunRecord>> GetRun(const RunId& id) override;
+  Result<std::vector<RunRecord>> ListRuns(const JobId& job, size_t limit) override;
+
+  Status SaveAttempt(const AttemptRecord& attempt) override;
+  Result<std::vector<AttemptRecord>> ListAttempts(const RunId& run) override;
+
+  Status AppendLog(const LogChunk& chunk) override;
+  Result<std::vector<LogChunk>> ReadLogs(const RunId& run, const TaskId& task) override;
+
+ private:
+  using AttemptKey = std::pair<TaskId, uint32_t>;         // task, attempt
+  using LogKey = std::tuple<TaskId, uint32_t, uint32_t>;  // task, attempt, seq
+  using NewestFirstKey = std::pair<int64_t, RunId>;       // created_us, id
+
+  struct RunEntry {
+    RunRecord record;
+    std::map<AttemptKey, AttemptRecord> attempts;
+    std::map<LogKey, LogChunk> logs;
+  };
+
+  std::mutex mu_;
+  std::unordered_map<RunId, RunEntry> runs_;                             // guarded by mu_
+  std::set<NewestFirstKey, std::greater<NewestFirstKey>> newest_first_;  // guarded by mu_
+};
+
+}  // namespace petit::storage::internal
+
+#endif  // PETIT_STORAGE_MEMORY_MEMORY_STATE_STORE_H_

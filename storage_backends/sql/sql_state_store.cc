@@ -1,0 +1,686 @@
+#include "sql/sql_state_store.h"
+
+#include <soci/connection-pool.h>
+#include <soci/postgresql/soci-postgresql.h>
+#include <soci/soci.h>
+#include <soci/sqlite3/soci-sqlite3.h>
+
+#include <algorithm>
+#include <chrono>
+#include <thread>
+#include <array>
+#include <cstdint>
+#include <filesystem>
+#include <limits>
+#include <string>
+#include <system_error>
+#include <utility>
+
+#include "sql/migrations.h"
+#include "sql/soci_support.h"
+#include "src/records.h"
+#include "src/text_codec.h"
+
+namespace petit::storage::internal {
+namespace {
+
+constexpr int kSqliteBusyTimeoutMs = 5000;
+// WAL readers never block the writer, so two cover concurrent readers on a 2-core machine;
+// PostgreSQL reads take a network round trip each, so a few more overlap usefully.
+constexpr size_t kSqliteReaders = 2;
+constexpr size_t kPostgresqlReaders = 4;
+
+std::string InsertRunSql(Dialect d) {
+  return "INSERT INTO runs (id, job_id, status, triggered_by, created_at, started_at, ended_at, "
+         "error) VALUES (:run_id, :job_id, :status, :triggered_by, " +
+         TimeIn(d, "created_at", false) + ", " + TimeIn(d, "started_at", true) + ", " +
+         TimeIn(d, "ended_at", true) + ", :error)";
+}
+
+std::string UpdateRunSql(Dialect d) {
+  return "UPDATE runs SET status = :status, started_at = " + TimeIn(d, "started_at", true) +
+         ", ended_at = " + TimeIn(d, "ended_at", true) + ", error = :error WHERE id = :run_id";
+}
+
+std::string UpsertAttemptSql(Dialect d) {
+  return "INSERT INTO task_attempts (run_id, task_id, attempt, state, queued_at, started_at, "
+         "ended_at, exit_code, error, outputs) VALUES (:run_id, :task_id, :attempt, :state, " +
+         TimeIn(d, "queued_at", true) + ", " + TimeIn(d, "started_at", true) + ", " +
+         TimeIn(d, "ended_at", true) +
+         ", :exit_code, :error, :outputs) ON CONFLICT (run_id, task_id, attempt) DO UPDATE SET "
+         "state = excluded.state, queued_at = excluded.queued_at, "
+         "started_at = excluded.started_at, ended_at = excluded.ended_at, "
+         "exit_code = excluded.exit_code, error = excluded.error, outputs = excluded.outputs";
+}
+
+std::string InsertLogSql(Dialect d) {
+  return "INSERT INTO task_logs (run_id, task_id, attempt, seq, stream, data) VALUES (:run_id, "
+         ":task_id, :attempt, :seq, :stream, " +
+         BytesIn(d, "data") + ")";
+}
+
+std::string RunColumns(Dialect d) {
+  return "id, job_id, status, triggered_by, " + TimeOut(d, "created_at") + ", " +
+         TimeOut(d, "started_at") + ", " + TimeOut(d, "ended_at") + ", error";
+}
+
+// A query executed once, its rows fetched one by one into the bound variables. Unlike a prepared
+// statement this is a single round trip on PostgreSQL (PQexecParams, no PREPARE/DEALLOCATE).
+class Query {
+ public:
+  explicit Query(soci::session& session) : statement_(session) {}
+
+  template <typename T>
+  Query& Into(T& value) {
+    statement_.exchange(soci::into(value));
+    return *this;
+  }
+  template <typename T>
+  Query& Into(T& value, soci::indicator& indicator) {
+    statement_.exchange(soci::into(value, indicator));
+    return *this;
+  }
+  template <typename T>
+  Query& Use(const T& value, const std::string& name) {
+    statement_.exchange(soci::use(value, name));
+    return *this;
+  }
+
+  // Calls `on_row` after each row is fetched.
+  template <typename OnRow>
+  void ForEachRow(const std::string& sql, OnRow&& on_row) {
+    statement_.alloc();
+    statement_.prepare(sql, soci::details::st_one_time_query);
+    statement_.define_and_bind();
+    if (!statement_.execute(true)) return;
+    do {
+      on_row();
+    } while (statement_.fetch());
+  }
+
+ private:
+  soci::statement statement_;
+};
+
+struct RunRow {
+  std::string id;
+  std::string job;
+  std::string status;
+  std::string trigger;
+  std::string error;
+  long long created_at = 0;
+  long long started_at = 0;
+  long long ended_at = 0;
+
+  void Bind(Query& query) {
+    query.Into(id)
+        .Into(job)
+        .Into(status)
+        .Into(trigger)
+        .Into(created_at)
+        .Into(started_at)
+        .Into(ended_at)
+        .Into(error);
+  }
+
+  Result<RunRecord> ToRecord() const {
+    Result<RunId> run_id = RunId::Parse(id);
+    if (!run_id.ok()) {
+      return Internal("stored run id '" + SanitizeText(id) +
+                      "' is not valid: " + run_id.status().message());
+    }
+    Result<RunStatus> run_status = ParseRunStatus(status);
+    if (!run_status.ok()) {
+      return Internal("stored " + DescribeRun(*run_id) + ": " + run_status.status().message());
+    }
+    RunRecord record;
+    record.id = std::move(run_id).value();
+    record.job = JobId(job);
+    record.status = *run_status;
+    record.trigger = trigger;
+    record.created_us = created_at;
+    record.started_us = started_at;
+    record.ended_us = ended_at;
+    record.error = error;
+    return record;
+  }
+};
+
+Result<uint32_t> ToUint32(long long value, std::string_view what) {
+  if (value < 0 || value > std::numeric_limits<uint32_t>::max()) {
+    return Internal("stored " + std::string(what) + " " + std::to_string(value) +
+                    " is out of range");
+  }
+  return static_cast<uint32_t>(value);
+}
+
+long long SqlLimit(size_t limit) {
+  constexpr auto kMax = static_cast<size_t>(std::numeric_limits<long long>::max());
+  return static_cast<long long>(std::min(limit, kMax));
+}
+
+// Returns a pooled session to its pool however the read ends.
+class Lease {
+ public:
+  explicit Lease(soci::connection_pool& pool) : pool_(pool), position_(pool.lease()) {}
+  ~Lease() { pool_.give_back(position_); }
+  Lease(const Lease&) = delete;
+  Lease& operator=(const Lease&) = delete;
+  soci::session& session() { return pool_.at(position_); }
+
+ private:
+  soci::connection_pool& pool_;
+  size_t position_;
+};
+
+}  // namespace
+
+// The writer's prepared statements are bound by reference to these; a write fills them, then
+// executes.
+struct SqlStateStore::WriteSlots {
+  std::string run_id;
+  std::string job_id;
+  std::string status;
+  std::string triggered_by;
+  std::string error;
+  std::string task_id;
+  std::string state;
+  std::string outputs;
+  std::string data;
+  long long created_at = 0;
+  long long started_at = 0;
+  long long ended_at = 0;
+  long long queued_at = 0;
+  long long attempt = 0;
+  long long seq = 0;
+  long long stream = 0;
+  int exit_code = 0;
+  soci::indicator exit_code_indicator = soci::i_null;
+};
+
+struct SqlStateStore::Writer {
+  soci::session session;  // declared first: the statements must be destroyed before it
+  WriteSlots slots;
+  std::array<std::unique_ptr<soci::statement>, 4> statements;  // by WriteStatement, or null
+
+  soci::statement& Get(WriteStatement which, Dialect dialect) {
+    std::unique_ptr<soci::statement>& statement = statements.at(static_cast<size_t>(which));
+    if (statement == nullptr) statement = Prepare(which, dialect);
+    return *statement;
+  }
+
+  // A SOCI 4.0 statement that threw overwrites (leaks) its parameter buffers on its next
+  // execution, and may refer to a table that changed; the next use prepares a fresh one.
+  void Forget(WriteStatement which) { statements.at(static_cast<size_t>(which)).reset(); }
+
+ private:
+  std::unique_ptr<soci::statement> Prepare(WriteStatement which, Dialect dialect) {
+    WriteSlots& s = slots;
+    switch (which) {
+      case WriteStatement::kInsertRun:
+        return std::make_unique<soci::statement>(
+            (session.prepare << InsertRunSql(dialect), soci::use(s.run_id, "run_id"),
+             soci::use(s.job_id, "job_id"), soci::use(s.status, "status"),
+             soci::use(s.triggered_by, "triggered_by"), soci::use(s.created_at, "created_at"),
+             soci::use(s.started_at, "started_at"), soci::use(s.ended_at, "ended_at"),
+             soci::use(s.error, "error")));
+      case WriteStatement::kUpdateRun:
+        return std::make_unique<soci::statement>(
+            (session.prepare << UpdateRunSql(dialect), soci::use(s.status, "status"),
+             soci::use(s.started_at, "started_at"), soci::use(s.ended_at, "ended_at"),
+             soci::use(s.error, "error"), soci::use(s.run_id, "run_id")));
+      case WriteStatement::kUpsertAttempt:
+        return std::make_unique<soci::statement>(
+            (session.prepare << UpsertAttemptSql(dialect), soci::use(s.run_id, "run_id"),
+             soci::use(s.task_id, "task_id"), soci::use(s.attempt, "attempt"),
+             soci::use(s.state, "state"), soci::use(s.queued_at, "queued_at"),
+             soci::use(s.started_at, "started_at"), soci::use(s.ended_at, "ended_at"),
+             soci::use(s.exit_code, s.exit_code_indicator, "exit_code"),
+             soci::use(s.error, "error"), soci::use(s.outputs, "outputs")));
+      case WriteStatement::kInsertLog:
+        return std::make_unique<soci::statement>(
+            (session.prepare << InsertLogSql(dialect), soci::use(s.run_id, "run_id"),
+             soci::use(s.task_id, "task_id"), soci::use(s.attempt, "attempt"),
+             soci::use(s.seq, "seq"), soci::use(s.stream, "stream"), soci::use(s.data, "data")));
+    }
+    throw soci::soci_error("unknown write statement");
+  }
+};
+
+SqlStateStore::SqlStateStore(Dialect dialect, std::string target, std::string display)
+    : dialect_(dialect), target_(std::move(target)), display_(std::move(display)) {}
+
+SqlStateStore::~SqlStateStore() = default;
+
+Result<std::unique_ptr<SqlStateStore>> SqlStateStore::Open(Dialect dialect, std::string target,
+                                                           std::string display) {
+  if (dialect == Dialect::kSqlite) {
+    // Absolute, so that sessions opened later do not depend on the working directory then.
+    std::error_code error;
+    const std::filesystem::path path = std::filesystem::absolute(target, error);
+    const std::filesystem::path parent = path.parent_path();
+    if (!error) std::filesystem::create_directories(parent, error);
+    if (error) {
+      return Unavailable("cannot open SQLite database " + display + ": cannot create directory " +
+                         parent.string() + ": " + error.message());
+    }
+    target = path.string();
+  }
+  std::unique_ptr<SqlStateStore> store(
+      new SqlStateStore(dialect, std::move(target), std::move(display)));
+  Result<std::unique_ptr<Writer>> writer = store->OpenWriter();
+  if (!writer.ok()) return writer.status();
+  store->writer_ = std::move(writer).value();
+
+  const size_t readers = dialect == Dialect::kSqlite ? kSqliteReaders : kPostgresqlReaders;
+  try {
+    store->readers_ = std::make_unique<soci::connection_pool>(readers);
+    for (size_t i = 0; i < readers; ++i) {
+      store->Connect(store->readers_->at(i), /*read_only=*/true);
+    }
+  } catch (const std::exception& error) {
+    return store->ConnectFailure(error);
+  }
+  return store;
+}
+
+void SqlStateStore::Connect(soci::session& session, bool read_only) const {
+  if (dialect_ == Dialect::kSqlite) {
+    session.open(soci::sqlite3, target_);
+  } else {
+    session.open(soci::postgresql, target_);
+  }
+  SetUpSession(session, read_only);
+}
+
+void SqlStateStore::SetUpSession(soci::session& session, bool read_only) const {
+  if (dialect_ == Dialect::kPostgresql) {
+    // Text crosses as UTF-8 whatever the server's or the environment's default.
+    ExecuteScript(session, dialect_, "SET client_encoding = 'UTF8'");
+    return;
+  }
+  EnableExtendedResultCodes(session);
+  std::string pragmas = "PRAGMA busy_timeout = " + std::to_string(kSqliteBusyTimeoutMs) +
+                        "; PRAGMA foreign_keys = ON;";
+  // WAL lets readers run beside the one writer; NORMAL keeps commits durable against a crash of
+  // this process (only power loss may lose the last commits) without an fsync per commit.
+  pragmas += read_only ? " PRAGMA query_only = ON;" : " PRAGMA synchronous = NORMAL;";
+  ExecuteScript(session, dialect_, pragmas);
+  if (!read_only) EnableWal(session);
+}
+
+void SqlStateStore::EnableWal(soci::session& session) const {
+  // Switching a new file to WAL needs a moment of exclusive access, and SQLite reports
+  // SQLITE_BUSY here without consulting the busy handler when several processes open the same
+  // new database at once. Retry for as long as busy_timeout would have waited.
+  constexpr auto kRetryEvery = std::chrono::milliseconds(5);
+  const auto give_up = std::chrono::steady_clock::now() +
+                       std::chrono::milliseconds(kSqliteBusyTimeoutMs);
+  for (;;) {
+    try {
+      ExecuteScript(session, dialect_, "PRAGMA journal_mode = WAL;");
+      return;
+    } catch (const std::exception& error) {
+      if (ClassifyFailure(error, dialect_) != SqlFailure::kBusy ||
+          std::chrono::steady_clock::now() >= give_up) {
+        throw;
+      }
+    }
+    std::this_thread::sleep_for(kRetryEvery);
+  }
+}
+
+Status SqlStateStore::ConnectFailure(const std::exception& error) const {
+  const std::string message = FailureMessage(error);
+  if (dialect_ == Dialect::kPostgresql) {
+    return Unavailable("cannot connect to PostgreSQL at " + display_ + ": " + message);
+  }
+  const SqlFailure failure = ClassifyFailure(error, dialect_);
+  const StatusCode code = failure == SqlFailure::kNotADatabase ? StatusCode::kFailedPrecondition
+                                                               : StatusCode::kUnavailable;
+  return Status(code, "cannot open SQLite database " + display_ + ": " + message);
+}
+
+Result<std::unique_ptr<SqlStateStore::Writer>> SqlStateStore::OpenWriter() const {
+  auto writer = std::make_unique<Writer>();
+  try {
+    Connect(writer->session, /*read_only=*/false);
+  } catch (const std::exception& error) {
+    return ConnectFailure(error);
+  }
+  PETIT_RETURN_IF_ERROR(MigrateSchema(writer->session, dialect_).WithContext(display_));
+  return writer;
+}
+
+Status SqlStateStore::FailureStatus(const std::exception& error, const WriteErrors& errors) const {
+  const std::string message = FailureMessage(error);
+  switch (ClassifyFailure(error, dialect_)) {
+    case SqlFailure::kUniqueViolation:
+      if (!errors.on_unique.empty()) return AlreadyExists(errors.on_unique);
+      break;
+    case SqlFailure::kForeignKeyViolation:
+      if (!errors.on_foreign_key.empty()) return NotFound(errors.on_foreign_key);
+      break;
+    case SqlFailure::kBusy:
+      return Unavailable(errors.operation + ": the database " + display_ +
+                         " stayed locked by another writer: " + message);
+    case SqlFailure::kConnection:
+      return Unavailable(errors.operation + ": lost the connection to " + display_ + ": " +
+                         message);
+    case SqlFailure::kCannotOpen:
+      return Unavailable(errors.operation + ": " + display_ + ": " + message);
+    case SqlFailure::kNotADatabase:
+    case SqlFailure::kOther:
+      break;
+  }
+  return Internal(errors.operation + ": " + message);
+}
+
+Status SqlStateStore::Write(const WriteErrors& errors, WriteStatement statement,
+                            const std::function<Status(WriteSlots&, soci::statement&)>& write) {
+  std::lock_guard lock(write_mu_);
+  if (writer_ == nullptr) {
+    Result<std::unique_ptr<Writer>> writer = OpenWriter();
+    if (!writer.ok()) return writer.status().WithContext(errors.operation);
+    writer_ = std::move(writer).value();
+  }
+  try {
+    return write(writer_->slots, writer_->Get(statement, dialect_));
+  } catch (const std::exception& error) {
+    Status status = FailureStatus(error, errors);
+    if (ConnectionLost(writer_->session, dialect_)) {
+      writer_.reset();
+    } else {
+      writer_->Forget(statement);
+    }
+    return status;
+  }
+}
+
+Status SqlStateStore::Read(std::string_view operation,
+                           const std::function<Status(soci::session&)>& read) {
+  Lease lease(*readers_);
+  soci::session& session = lease.session();
+  // Reads are idempotent, so one that failed because the connection had died (a server restart)
+  // is tried once more on a fresh connection.
+  for (int attempt = 0;; ++attempt) {
+    try {
+      if (ConnectionLost(session, dialect_)) {
+        session.reconnect();
+        SetUpSession(session, /*read_only=*/true);
+      }
+      return read(session);
+    } catch (const std::exception& error) {
+      if (attempt == 0 && ClassifyFailure(error, dialect_) == SqlFailure::kConnection) continue;
+      return FailureStatus(error, WriteErrors{std::string(operation), "", ""});
+    }
+  }
+}
+
+Status SqlStateStore::CreateRun(const RunRecord& run) {
+  Result<RunRecord> normalized = NormalizeRun(run);
+  if (!normalized.ok()) return normalized.status();
+  const RunRecord& r = *normalized;
+  const WriteErrors errors{"cannot create " + DescribeRun(r.id),
+                           DescribeRun(r.id) + " already exists", ""};
+  return Write(errors, WriteStatement::kInsertRun, [&](WriteSlots& s, soci::statement& insert) {
+    s.run_id = r.id.str();
+    s.job_id = r.job.str();
+    s.status = std::string(RunStatusName(r.status));
+    s.triggered_by = r.trigger;
+    s.created_at = r.created_us;
+    s.started_at = r.started_us;
+    s.ended_at = r.ended_us;
+    s.error = r.error;
+    insert.execute(true);
+    return Status::Ok();
+  });
+}
+
+Status SqlStateStore::UpdateRun(const RunRecord& run) {
+  Result<RunRecord> normalized = NormalizeRun(run);
+  if (!normalized.ok()) return normalized.status();
+  const RunRecord& r = *normalized;
+  const WriteErrors errors{"cannot update " + DescribeRun(r.id), "", ""};
+  return Write(errors, WriteStatement::kUpdateRun, [&](WriteSlots& s, soci::statement& update) {
+    s.run_id = r.id.str();
+    s.status = std::string(RunStatusName(r.status));
+    s.started_at = r.started_us;
+    s.ended_at = r.ended_us;
+    s.error = r.error;
+    update.execute(true);
+    if (update.get_affected_rows() == 0) {
+      return NotFound(DescribeRun(r.id) + " does not exist");
+    }
+    return Status::Ok();
+  });
+}
+
+Result<std::optional<RunRecord>> SqlStateStore::GetRun(const RunId& id) {
+  std::optional<RunRecord> found;
+  const std::string sql = "SELECT " + RunColumns(dialect_) + " FROM runs WHERE id = :id";
+  Status status = Read("cannot read " + DescribeRun(id), [&](soci::session& session) {
+    found.reset();
+    Status row_status;
+    RunRow row;
+    Query query(session);
+    row.Bind(query);
+    query.Use(id.str(), "id").ForEachRow(sql, [&] {
+      Result<RunRecord> record = row.ToRecord();
+      if (record.ok()) {
+        found = std::move(record).value();
+      } else {
+        row_status = record.status();
+      }
+    });
+    return row_status;
+  });
+  if (!status.ok()) return status;
+  return found;
+}
+
+Result<std::vector<RunRecord>> SqlStateStore::ListRuns(const JobId& job, size_t limit) {
+  std::vector<RunRecord> runs;
+  if (limit == 0) return runs;
+  std::string sql = "SELECT " + RunColumns(dialect_) + " FROM runs";
+  if (!job.empty()) sql += " WHERE job_id = :job";
+  sql += " ORDER BY created_at DESC, id DESC LIMIT :limit";
+  const long long sql_limit = SqlLimit(limit);
+  const std::string operation =
+      job.empty() ? std::string("cannot list runs") : "cannot list runs of job " + job.str();
+  Status status = Read(operation, [&](soci::session& session) {
+    runs.clear();
+    Status row_status;
+    RunRow row;
+    Query query(session);
+    row.Bind(query);
+    if (!job.empty()) query.Use(job.str(), "job");
+    query.Use(sql_limit, "limit").ForEachRow(sql, [&] {
+      Result<RunRecord> record = row.ToRecord();
+      if (record.ok()) {
+        runs.push_back(std::move(record).value());
+      } else if (row_status.ok()) {
+        row_status = record.status();
+      }
+    });
+    return row_status;
+  });
+  if (!status.ok()) return status;
+  return runs;
+}
+
+Status SqlStateStore::SaveAttempt(const AttemptRecord& attempt) {
+  Result<AttemptRecord> normalized = NormalizeAttempt(attempt);
+  if (!normalized.ok()) return normalized.status();
+  const AttemptRecord& a = *normalized;
+  const std::string what = DescribeAttempt(a.run, a.task, a.attempt);
+  const WriteErrors errors{"cannot save " + what, "",
+                           "cannot save " + what + ": the run does not exist"};
+  const std::string outputs = EncodeOutputs(a.outputs);
+  return Write(errors, WriteStatement::kUpsertAttempt, [&](WriteSlots& s, soci::statement& upsert) {
+    s.run_id = a.run.str();
+    s.task_id = a.task.str();
+    s.attempt = a.attempt;
+    s.state = std::string(TaskStateName(a.state));
+    s.queued_at = a.queued_us;
+    s.started_at = a.started_us;
+    s.ended_at = a.ended_us;
+    s.exit_code = a.exit_code.value_or(0);
+    s.exit_code_indicator = a.exit_code.has_value() ? soci::i_ok : soci::i_null;
+    s.error = a.error;
+    s.outputs = outputs;
+    upsert.execute(true);
+    return Status::Ok();
+  });
+}
+
+Result<std::vector<AttemptRecord>> SqlStateStore::ListAttempts(const RunId& run) {
+  std::vector<AttemptRecord> attempts;
+  const std::string sql = "SELECT task_id, attempt, state, " + TimeOut(dialect_, "queued_at") +
+                          ", " + TimeOut(dialect_, "started_at") + ", " +
+                          TimeOut(dialect_, "ended_at") +
+                          ", exit_code, error, outputs FROM task_attempts WHERE run_id = :run "
+                          "ORDER BY task_id, attempt";
+  Status status =
+      Read("cannot list the attempts of " + DescribeRun(run), [&](soci::session& session) {
+        attempts.clear();
+        Status row_status;
+        std::string task;
+        long long attempt = 0;
+        std::string state;
+        long long queued_at = 0;
+        long long started_at = 0;
+        long long ended_at = 0;
+        int exit_code = 0;
+        soci::indicator exit_code_indicator = soci::i_null;
+        std::string error;
+        std::string outputs;
+        Query query(session);
+        query.Into(task)
+            .Into(attempt)
+            .Into(state)
+            .Into(queued_at)
+            .Into(started_at)
+            .Into(ended_at)
+            .Into(exit_code, exit_code_indicator)
+            .Into(error)
+            .Into(outputs);
+        query.Use(run.str(), "run").ForEachRow(sql, [&] {
+          if (!row_status.ok()) return;
+          AttemptRecord record;
+          record.run = run;
+          record.task = TaskId(task);
+          Result<uint32_t> number = ToUint32(attempt, "attempt number");
+          if (!number.ok()) {
+            row_status = number.status();
+            return;
+          }
+          record.attempt = *number;
+          const std::string what = DescribeAttempt(run, record.task, record.attempt);
+          Result<TaskState> task_state = ParseTaskState(state);
+          if (!task_state.ok()) {
+            row_status = Internal("stored " + what + ": " + task_state.status().message());
+            return;
+          }
+          record.state = *task_state;
+          record.queued_us = queued_at;
+          record.started_us = started_at;
+          record.ended_us = ended_at;
+          if (exit_code_indicator == soci::i_ok) record.exit_code = exit_code;
+          record.error = error;
+          Result<ValueMap> decoded = DecodeOutputs(outputs);
+          if (!decoded.ok()) {
+            row_status = decoded.status().WithContext("stored " + what);
+            return;
+          }
+          record.outputs = std::move(decoded).value();
+          attempts.push_back(std::move(record));
+        });
+        return row_status;
+      });
+  if (!status.ok()) return status;
+  return attempts;
+}
+
+Status SqlStateStore::AppendLog(const LogChunk& chunk) {
+  PETIT_RETURN_IF_ERROR(CheckLogChunk(chunk));
+  const std::string what = DescribeChunk(chunk);
+  const WriteErrors errors{"cannot append " + what, what + " already exists",
+                           "cannot append " + what + ": the run does not exist"};
+  std::string hex;
+  if (BytesTravelAsHex(dialect_)) hex = HexEncode(chunk.data);
+  return Write(errors, WriteStatement::kInsertLog, [&](WriteSlots& s, soci::statement& insert) {
+    s.run_id = chunk.run.str();
+    s.task_id = chunk.task.str();
+    s.attempt = chunk.attempt;
+    s.seq = chunk.seq;
+    s.stream = static_cast<long long>(chunk.stream);
+    if (BytesTravelAsHex(dialect_)) {
+      s.data.swap(hex);
+    } else {
+      s.data = chunk.data;
+    }
+    insert.execute(true);
+    // The slot would otherwise keep the largest chunk ever written alive.
+    std::string().swap(s.data);
+    return Status::Ok();
+  });
+}
+
+Result<std::vector<LogChunk>> SqlStateStore::ReadLogs(const RunId& run, const TaskId& task) {
+  std::vector<LogChunk> chunks;
+  std::string sql = "SELECT task_id, attempt, seq, stream, " + BytesOut(dialect_, "data") +
+                    " FROM task_logs WHERE run_id = :run";
+  if (!task.empty()) sql += " AND task_id = :task";
+  sql += " ORDER BY task_id, attempt, seq";
+  const std::string operation =
+      "cannot read the logs of " +
+      (task.empty() ? DescribeRun(run) : "task '" + task.str() + "' of " + DescribeRun(run));
+  Status status = Read(operation, [&](soci::session& session) {
+    chunks.clear();
+    Status row_status;
+    std::string task_id;
+    long long attempt = 0;
+    long long seq = 0;
+    long long stream = 0;
+    std::string data;
+    Query query(session);
+    query.Into(task_id).Into(attempt).Into(seq).Into(stream).Into(data);
+    query.Use(run.str(), "run");
+    if (!task.empty()) query.Use(task.str(), "task");
+    query.ForEachRow(sql, [&] {
+      if (!row_status.ok()) return;
+      LogChunk chunk;
+      chunk.run = run;
+      chunk.task = TaskId(task_id);
+      Result<uint32_t> attempt_number = ToUint32(attempt, "attempt number");
+      Result<uint32_t> seq_number = ToUint32(seq, "log sequence number");
+      Result<OutputStream> output_stream = StreamFromStored(stream);
+      if (!attempt_number.ok() || !seq_number.ok() || !output_stream.ok()) {
+        row_status = !attempt_number.ok() ? attempt_number.status()
+                     : !seq_number.ok()   ? seq_number.status()
+                                          : output_stream.status();
+        return;
+      }
+      chunk.attempt = *attempt_number;
+      chunk.seq = *seq_number;
+      chunk.stream = *output_stream;
+      if (BytesTravelAsHex(dialect_)) {
+        Result<std::string> bytes = HexDecode(data);
+        if (!bytes.ok()) {
+          row_status = bytes.status().WithContext("stored " + DescribeChunk(chunk));
+          return;
+        }
+        chunk.data = std::move(bytes).value();
+      } else {
+        chunk.data = std::move(data);
+      }
+      chunks.push_back(std::move(chunk));
+    });
+    return row_status;
+  });
+  if (!status.ok()) return status;
+  return chunks;
+}
+
+}  // namespace petit::storage::internal

@@ -1,0 +1,71 @@
+#include "src/records.h"
+
+#include <string>
+#include <string_view>
+
+#include "src/text_codec.h"
+
+namespace petit::storage::internal {
+namespace {
+
+Status CheckId(std::string_view value, std::string_view what) {
+  if (value.empty()) return InvalidArgument(std::string(what) + " is empty");
+  if (!IsValidUtf8(value) || value.find('\0') != std::string_view::npos) {
+    return InvalidArgument(std::string(what) + " '" + SanitizeText(value) +
+                           "' is not valid UTF-8 text");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status CheckRunId(const RunId& run) { return CheckId(run.str(), "run id"); }
+
+Result<RunRecord> NormalizeRun(const RunRecord& run) {
+  PETIT_RETURN_IF_ERROR(CheckRunId(run.id));
+  PETIT_RETURN_IF_ERROR(CheckId(run.job.str(), "job id"));
+  RunRecord normalized = run;
+  normalized.trigger = SanitizeText(run.trigger);
+  normalized.error = SanitizeText(run.error);
+  return normalized;
+}
+
+Result<AttemptRecord> NormalizeAttempt(const AttemptRecord& attempt) {
+  PETIT_RETURN_IF_ERROR(CheckRunId(attempt.run));
+  PETIT_RETURN_IF_ERROR(CheckId(attempt.task.str(), "task id"));
+  AttemptRecord normalized = attempt;
+  normalized.error = SanitizeText(attempt.error);
+  ValueMap outputs;
+  for (const auto& [key, value] : attempt.outputs) outputs.emplace(SanitizeText(key), value);
+  normalized.outputs = std::move(outputs);
+  return normalized;
+}
+
+Status CheckLogChunk(const LogChunk& chunk) {
+  PETIT_RETURN_IF_ERROR(CheckRunId(chunk.run));
+  PETIT_RETURN_IF_ERROR(CheckId(chunk.task.str(), "task id"));
+  if (chunk.stream != OutputStream::kStdout && chunk.stream != OutputStream::kStderr) {
+    return InvalidArgument("log chunk has an unknown stream " +
+                           std::to_string(static_cast<int>(chunk.stream)));
+  }
+  return Status::Ok();
+}
+
+Result<OutputStream> StreamFromStored(int64_t value) {
+  if (value == static_cast<int64_t>(OutputStream::kStdout)) return OutputStream::kStdout;
+  if (value == static_cast<int64_t>(OutputStream::kStderr)) return OutputStream::kStderr;
+  return Internal("stored log chunk has an unknown stream " + std::to_string(value));
+}
+
+std::string DescribeRun(const RunId& run) { return "run " + run.str(); }
+
+std::string DescribeAttempt(const RunId& run, const TaskId& task, uint32_t attempt) {
+  return "attempt " + std::to_string(attempt) + " of task '" + task.str() + "' of run " + run.str();
+}
+
+std::string DescribeChunk(const LogChunk& chunk) {
+  return "log chunk " + std::to_string(chunk.seq) + " of " +
+         DescribeAttempt(chunk.run, chunk.task, chunk.attempt);
+}
+
+}  // namespace petit::storage::internal

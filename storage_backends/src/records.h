@@ -1,0 +1,31 @@
+// Checks and normalisation every backend applies to records before storing them, so that all
+// backends accept, reject and return the same things.
+#ifndef PETIT_STORAGE_SRC_RECORDS_H_
+#define PETIT_STORAGE_SRC_RECORDS_H_
+
+#include <cstdint>
+#include <string>
+
+#include "petit/core/state_store.h"
+#include "petit/core/status.h"
+
+namespace petit::storage::internal {
+
+// Ids must be non-empty, valid UTF-8 and free of NUL; free text (trigger, errors) is sanitized
+// (see text_codec.h). Return the record as it will be stored.
+Result<RunRecord> NormalizeRun(const RunRecord& run);
+Result<AttemptRecord> NormalizeAttempt(const AttemptRecord& attempt);
+Status CheckLogChunk(const LogChunk& chunk);
+Status CheckRunId(const RunId& run);
+
+// OutputStream is persisted as its numeric value (1 stdout, 2 stderr).
+Result<OutputStream> StreamFromStored(int64_t value);
+
+// For messages: "run 0190...", "attempt 2 of task 'extract' of run 0190...".
+std::string DescribeRun(const RunId& run);
+std::string DescribeAttempt(const RunId& run, const TaskId& task, uint32_t attempt);
+std::string DescribeChunk(const LogChunk& chunk);
+
+}  // namespace petit::storage::internal
+
+#endif  // PETIT_STORAGE_SRC_RECORDS_H_

@@ -1,0 +1,349 @@
+#include "src/text_codec.h"
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace petit::storage::internal {
+namespace {
+
+constexpr std::string_view kReplacementCharacter = "\xEF\xBF\xBD";  // U+FFFD
+constexpr char kHexDigits[] = "0123456789abcdef";
+
+// Length of the valid UTF-8 sequence that starts at text[i], or 0 when there is none (stray
+// continuation byte, truncated sequence, overlong form, surrogate, beyond U+10FFFF).
+size_t Utf8SequenceLength(std::string_view text, size_t i) {
+  const auto lead = static_cast<unsigned char>(text[i]);
+  if (lead < 0x80) return 1;
+  size_t length = 0;
+  uint32_t code_point = 0;
+  uint32_t smallest = 0;
+  if ((lead & 0xE0) == 0xC0) {
+    length = 2;
+    code_point = lead & 0x1Fu;
+    smallest = 0x80;
+  } else if ((lead & 0xF0) == 0xE0) {
+    length = 3;
+    code_point = lead & 0x0Fu;
+    smallest = 0x800;
+  } else if ((lead & 0xF8) == 0xF0) {
+    length = 4;
+    code_point = lead & 0x07u;
+    smallest = 0x10000;
+  } else {
+    return 0;
+  }
+  if (i + length > text.size()) return 0;
+  for (size_t k = 1; k < length; ++k) {
+    const auto byte = static_cast<unsigned char>(text[i + k]);
+    if ((byte & 0xC0) != 0x80) return 0;
+    code_point = (code_point << 6) | (byte & 0x3Fu);
+  }
+  if (code_point < smallest || code_point > 0x10FFFF) return 0;
+  if (code_point >= 0xD800 && code_point <= 0xDFFF) return 0;
+  return length;
+}
+
+void AppendUtf8(uint32_t code_point, std::string& out) {
+  if (code_point < 0x80) {
+    out.push_back(static_cast<char>(code_point));
+  } else if (code_point < 0x800) {
+    out.push_back(static_cast<char>(0xC0 | (code_point >> 6)));
+    out.push_back(static_cast<char>(0x80 | (code_point & 0x3F)));
+  } else if (code_point < 0x10000) {
+    out.push_back(static_cast<char>(0xE0 | (code_point >> 12)));
+    out.push_back(static_cast<char>(0x80 | ((code_point >> 6) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | (code_point & 0x3F)));
+  } else {
+    out.push_back(static_cast<char>(0xF0 | (code_point >> 18)));
+    out.push_back(static_cast<char>(0x80 | ((code_point >> 12) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | ((code_point >> 6) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | (code_point & 0x3F)));
+  }
+}
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// `text` must be valid UTF-8.
+void AppendJsonString(std::string_view text, std::string& out) {
+  out.push_back('"');
+  for (const char c : text) {
+    switch (c) {
+      case '"':
+        out.append("\\\"");
+        break;
+      case '\\':
+        out.append("\\\\");
+        break;
+      case '\n':
+        out.append("\\n");
+        break;
+      case '\r':
+        out.append("\\r");
+        break;
+      case '\t':
+        out.append("\\t");
+        break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          out.append("\\u00");
+          out.push_back(kHexDigits[static_cast<unsigned char>(c) >> 4]);
+          out.push_back(kHexDigits[static_cast<unsigned char>(c) & 0xF]);
+        } else {
+          out.push_back(c);
+        }
+    }
+  }
+  out.push_back('"');
+}
+
+// A recursive-descent reader for the JSON subset EncodeOutputs writes.
+class OutputsParser {
+ public:
+  explicit OutputsParser(std::string_view json) : json_(json) {}
+
+  Result<ValueMap> Parse() {
+    ValueMap outputs;
+    SkipSpace();
+    if (!Consume('{')) return Error("expected '{'");
+    SkipSpace();
+    if (Consume('}')) return Finish(std::move(outputs));
+    while (true) {
+      SkipSpace();
+      std::string key;
+      PETIT_RETURN_IF_ERROR(ParseString(key));
+      SkipSpace();
+      if (!Consume(':')) return Error("expected ':'");
+      SkipSpace();
+      std::string value;
+      PETIT_RETURN_IF_ERROR(ParseValue(value));
+      outputs.insert_or_assign(std::move(key), std::move(value));
+      SkipSpace();
+      if (Consume('}')) return Finish(std::move(outputs));
+      if (!Consume(',')) return Error("expected ',' or '}'");
+    }
+  }
+
+ private:
+  Result<ValueMap> Finish(ValueMap outputs) {
+    SkipSpace();
+    if (pos_ != json_.size()) return Error("unexpected text after the object");
+    return outputs;
+  }
+
+  Status ParseValue(std::string& value) {
+    if (Peek() == '"') return ParseString(value);
+    if (!Consume('{')) return Error("expected a string or {\"hex\": ...}");
+    SkipSpace();
+    std::string tag;
+    PETIT_RETURN_IF_ERROR(ParseString(tag));
+    if (tag != "hex") return Error("expected the key \"hex\"");
+    SkipSpace();
+    if (!Consume(':')) return Error("expected ':'");
+    SkipSpace();
+    std::string hex;
+    PETIT_RETURN_IF_ERROR(ParseString(hex));
+    SkipSpace();
+    if (!Consume('}')) return Error("expected '}'");
+    Result<std::string> bytes = HexDecode(hex);
+    if (!bytes.ok()) return Error("bad hex value");
+    value = std::move(bytes).value();
+    return Status::Ok();
+  }
+
+  Status ParseString(std::string& out) {
+    if (!Consume('"')) return Error("expected '\"'");
+    while (pos_ < json_.size()) {
+      const char c = json_[pos_++];
+      if (c == '"') return Status::Ok();
+      if (c != '\\') {
+        out.push_back(c);
+        continue;
+      }
+      if (pos_ == json_.size()) break;
+      const char escape = json_[pos_++];
+      switch (escape) {
+        case '"':
+        case '\\':
+        case '/':
+          out.push_back(escape);
+          break;
+        case 'b':
+          out.push_back('\b');
+          break;
+        case 'f':
+          out.push_back('\f');
+          break;
+        case 'n':
+          out.push_back('\n');
+          break;
+        case 'r':
+          out.push_back('\r');
+          break;
+        case 't':
+          out.push_back('\t');
+          break;
+        case 'u': {
+          uint32_t code_point = 0;
+          PETIT_RETURN_IF_ERROR(ParseHex4(code_point));
+          if (code_point >= 0xD800 && code_point <= 0xDBFF) {
+            uint32_t low = 0;
+            if (!Consume('\\') || !Consume('u')) return Error("unpaired surrogate");
+            PETIT_RETURN_IF_ERROR(ParseHex4(low));
+            if (low < 0xDC00 || low > 0xDFFF) return Error("unpaired surrogate");
+            code_point = 0x10000 + ((code_point - 0xD800) << 10) + (low - 0xDC00);
+          } else if (code_point >= 0xDC00 && code_point <= 0xDFFF) {
+            return Error("unpaired surrogate");
+          }
+          AppendUtf8(code_point, out);
+          break;
+        }
+        default:
+          return Error("unknown escape");
+      }
+    }
+    return Error("unterminated string");
+  }
+
+  Status ParseHex4(uint32_t& value) {
+    if (json_.size() - pos_ < 4) return Error("truncated \\u escape");
+    for (int i = 0; i < 4; ++i) {
+      const int digit = HexValue(json_[pos_++]);
+      if (digit < 0) return Error("bad \\u escape");
+      value = (value << 4) | static_cast<uint32_t>(digit);
+    }
+    return Status::Ok();
+  }
+
+  char Peek() const { return pos_ < json_.size() ? json_[pos_] : '\0'; }
+  bool Consume(char c) {
+    if (Peek() != c || pos_ == json_.size()) return false;
+    ++pos_;
+    return true;
+  }
+  void SkipSpace() {
+    while (pos_ < json_.size() && (json_[pos_] == ' ' || json_[pos_] == '\n' ||
+                                   json_[pos_] == '\t' || json_[pos_] == '\r')) {
+      ++pos_;
+    }
+  }
+  Status Error(std::string_view what) const {
+    return Internal("stored outputs are not valid JSON (" + std::string(what) + " at offset " +
+                    std::to_string(pos_) + ")");
+  }
+
+  std::string_view json_;
+  size_t pos_ = 0;
+};
+
+bool IsCaretLine(std::string_view line) {
+  bool caret = false;
+  for (const char c : line) {
+    if (c == '^') {
+      caret = true;
+    } else if (c != ' ' && c != '\t' && c != '\r') {
+      return false;
+    }
+  }
+  return caret;
+}
+
+}  // namespace
+
+bool IsValidUtf8(std::string_view text) {
+  for (size_t i = 0; i < text.size();) {
+    const size_t length = Utf8SequenceLength(text, i);
+    if (length == 0) return false;
+    i += length;
+  }
+  return true;
+}
+
+std::string SanitizeText(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size();) {
+    const size_t length = Utf8SequenceLength(text, i);
+    if (length == 0 || text[i] == '\0') {
+      out.append(kReplacementCharacter);
+      ++i;
+      continue;
+    }
+    out.append(text.substr(i, length));
+    i += length;
+  }
+  return out;
+}
+
+std::string HexEncode(std::string_view bytes) {
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (const char c : bytes) {
+    const auto byte = static_cast<unsigned char>(c);
+    out.push_back(kHexDigits[byte >> 4]);
+    out.push_back(kHexDigits[byte & 0xF]);
+  }
+  return out;
+}
+
+Result<std::string> HexDecode(std::string_view hex) {
+  if (hex.size() % 2 != 0) return Internal("stored hex data has an odd length");
+  std::string out;
+  out.reserve(hex.size() / 2);
+  for (size_t i = 0; i < hex.size(); i += 2) {
+    const int high = HexValue(hex[i]);
+    const int low = HexValue(hex[i + 1]);
+    if (high < 0 || low < 0) return Internal("stored hex data has a non-hex digit");
+    out.push_back(static_cast<char>((high << 4) | low));
+  }
+  return out;
+}
+
+std::string EncodeOutputs(const ValueMap& outputs) {
+  std::string out = "{";
+  bool first = true;
+  for (const auto& [key, value] : outputs) {
+    if (!first) out.push_back(',');
+    first = false;
+    AppendJsonString(SanitizeText(key), out);
+    out.push_back(':');
+    if (IsValidUtf8(value)) {
+      AppendJsonString(value, out);
+    } else {
+      out.append("{\"hex\":\"").append(HexEncode(value)).append("\"}");
+    }
+  }
+  out.push_back('}');
+  return out;
+}
+
+Result<ValueMap> DecodeOutputs(std::string_view json) { return OutputsParser(json).Parse(); }
+
+std::string OneLine(std::string_view text) {
+  std::string out;
+  size_t begin = 0;
+  while (begin <= text.size()) {
+    size_t end = text.find('\n', begin);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view line = text.substr(begin, end - begin);
+    begin = end + 1;
+    if (IsCaretLine(line)) continue;
+    if (out.empty() || out.back() != ' ') out.push_back(' ');
+    for (const char c : line) {
+      const char normalised = (c == '\t' || c == '\r') ? ' ' : c;
+      if (normalised == ' ' && !out.empty() && out.back() == ' ') continue;
+      out.push_back(normalised);
+    }
+  }
+  while (!out.empty() && out.back() == ' ') out.pop_back();
+  size_t first = 0;
+  while (first < out.size() && out[first] == ' ') ++first;
+  return out.substr(first);
+}
+
+}  // namespace petit::storage::internal

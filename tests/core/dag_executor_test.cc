@@ -1,0 +1,401 @@
+// The DAG executor against in-process runners and the memory store: ordering, trigger rules,
+// retries, timeouts, cancellation, context flow and output capture.
+#include "petit/core/dag_executor.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "petit/storage/open.h"
+
+namespace petit {
+namespace {
+
+using ::testing::HasSubstr;
+
+// A generous bound for waits that only time out when the code under test is broken.
+constexpr auto kBrokenAfter = std::chrono::seconds(60);
+
+// A runner whose behaviour each test supplies as a function.
+class FnRunner final : public TaskRunner {
+ public:
+  using Fn = std::function<AttemptResult(const AttemptRequest&, AttemptControl&)>;
+  explicit FnRunner(Fn fn) : fn_(std::move(fn)) {}
+  AttemptResult Run(const AttemptRequest& request, AttemptControl& control) override {
+    return fn_(request, control);
+  }
+
+ private:
+  Fn fn_;
+};
+
+AttemptResult Ok() { return {AttemptOutcome::kSucceeded, 0, ""}; }
+AttemptResult Fail(std::string error, int32_t code = 1) {
+  return {AttemptOutcome::kFailed, code, std::move(error)};
+}
+
+// A one-shot event with a bounded wait.
+class Event {
+ public:
+  void Set() {
+    std::lock_guard lock(mu_);
+    set_ = true;
+    cv_.notify_all();
+  }
+  bool Wait() {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, kBrokenAfter, [this] { return set_; });
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool set_ = false;
+};
+
+TaskSpec Spec(const std::string& id, const std::string& type, std::vector<std::string> deps = {},
+              TriggerRule trigger = TriggerRule::kAllSuccess) {
+  TaskSpec spec;
+  spec.id = TaskId(id);
+  spec.name = id;
+  spec.type = type;
+  for (const std::string& dep : deps) spec.depends_on.emplace_back(dep);
+  spec.trigger = trigger;
+  return spec;
+}
+
+class DagExecutorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    Result<std::unique_ptr<StateStore>> store = storage::OpenStateStore("memory:");
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    store_ = std::move(store).value();
+    Register("ok", [](const AttemptRequest&, AttemptControl&) { return Ok(); });
+    Register("fail", [](const AttemptRequest&, AttemptControl&) { return Fail("boom"); });
+  }
+
+  void Register(const std::string& type, FnRunner::Fn fn) {
+    ASSERT_TRUE(runners_.Register(type, std::make_shared<FnRunner>(std::move(fn))).ok());
+  }
+
+  Job MakeJob(std::vector<TaskSpec> specs) {
+    Job job;
+    job.id = JobId("job");
+    for (TaskSpec& spec : specs) job.dag.AddTask(std::move(spec));
+    Status valid = job.dag.Validate();
+    EXPECT_TRUE(valid.ok()) << valid.ToString();
+    return job;
+  }
+
+  RunRecord Execute(const Job& job, RunOptions options = {}) {
+    if (options.max_parallel_tasks == 0) options.max_parallel_tasks = 4;
+    Result<RunRecord> run = ExecuteRun(job, RunId::Generate(), runners_, *store_, options);
+    EXPECT_TRUE(run.ok()) << run.status().ToString();
+    if (!run.ok()) return {};
+    last_run_ = run->id;
+    return *run;
+  }
+
+  // The last attempt of each task of the last run.
+  std::map<std::string, AttemptRecord> Attempts() {
+    std::map<std::string, AttemptRecord> by_task;
+    Result<std::vector<AttemptRecord>> attempts = store_->ListAttempts(last_run_);
+    EXPECT_TRUE(attempts.ok());
+    for (const AttemptRecord& a : *attempts) {
+      if (!by_task.count(a.task.str()) || by_task[a.task.str()].attempt < a.attempt) {
+        by_task[a.task.str()] = a;
+      }
+    }
+    return by_task;
+  }
+
+  std::vector<AttemptRecord> AttemptsOf(const std::string& task) {
+    std::vector<AttemptRecord> result;
+    Result<std::vector<AttemptRecord>> attempts = store_->ListAttempts(last_run_);
+    EXPECT_TRUE(attempts.ok());
+    for (const AttemptRecord& a : *attempts) {
+      if (a.task.str() == task) result.push_back(a);
+    }
+    return result;
+  }
+
+  std::unique_ptr<StateStore> store_;
+  TaskRunnerRegistry runners_;
+  RunId last_run_;
+};
+
+TEST_F(DagExecutorTest, RunsADiamondAndRecordsEveryTaskInOrder) {
+  Job job = MakeJob({Spec("join", "ok", {"left", "right"}), Spec("root", "ok"),
+                     Spec("left", "ok", {"root"}), Spec("right", "ok", {"root"})});
+  RunRecord run = Execute(job);
+  EXPECT_EQ(run.status, RunStatus::kSucceeded);
+  auto a = Attempts();
+  ASSERT_EQ(a.size(), 4u);
+  for (const auto& [id, attempt] : a) EXPECT_EQ(attempt.state, TaskState::kSucceeded) << id;
+  EXPECT_GE(a["left"].started_us, a["root"].ended_us);
+  EXPECT_GE(a["join"].started_us, a["left"].ended_us);
+  EXPECT_GE(a["join"].started_us, a["right"].ended_us);
+  Result<std::optional<RunRecord>> stored = store_->GetRun(run.id);
+  ASSERT_TRUE(stored.ok() && stored->has_value());
+  EXPECT_EQ((*stored)->status, RunStatus::kSucceeded);
+}
+
+TEST_F(DagExecutorTest, StartsATaskAsSoonAsItsOwnUpstreamsFinishNotInWaves) {
+  Event late_started;
+  std::atomic<bool> blocker_saw_late{false};
+  Register("blocker", [&](const AttemptRequest&, AttemptControl&) {
+    blocker_saw_late = late_started.Wait();
+    return Ok();
+  });
+  Register("late", [&](const AttemptRequest&, AttemptControl&) {
+    late_started.Set();
+    return Ok();
+  });
+  // `late` depends only on `quick`; with waves it would wait for `blocker`, which waits for it.
+  Job job = MakeJob({Spec("quick", "ok"), Spec("blocker", "blocker"),
+                     Spec("late", "late", {"quick"})});
+  RunOptions options;
+  options.max_parallel_tasks = 2;
+  EXPECT_EQ(Execute(job, options).status, RunStatus::kSucceeded);
+  EXPECT_TRUE(blocker_saw_late);
+}
+
+TEST_F(DagExecutorTest, TriggerRulesDecideWhatRunsAfterAFailure) {
+  Job job = MakeJob({
+      Spec("a", "fail"),
+      Spec("b", "ok", {"a"}),                                   // all_success -> upstream_failed
+      Spec("c", "ok", {"b"}),                                   // -> upstream_failed
+      Spec("d", "ok", {"a"}, TriggerRule::kOnFailure),          // runs
+      Spec("e", "ok", {"a"}, TriggerRule::kAllDone),            // runs
+      Spec("f", "ok", {"d"}, TriggerRule::kOnFailure),          // skipped: d succeeded
+      Spec("g", "ok", {"f"}),                                   // skipped: skips propagate
+      Spec("h", "ok", {"f"}, TriggerRule::kAlways),             // runs
+      Spec("i", "ok", {"f"}, TriggerRule::kAllDone),            // skipped: f was skipped
+  });
+  RunRecord run = Execute(job);
+  EXPECT_EQ(run.status, RunStatus::kFailed);
+  auto a = Attempts();
+  EXPECT_EQ(a["a"].state, TaskState::kFailed);
+  EXPECT_EQ(a["a"].error, "boom");
+  EXPECT_EQ(a["b"].state, TaskState::kUpstreamFailed);
+  EXPECT_THAT(a["b"].error, HasSubstr("'a'"));
+  EXPECT_EQ(a["c"].state, TaskState::kUpstreamFailed);
+  EXPECT_EQ(a["d"].state, TaskState::kSucceeded);
+  EXPECT_EQ(a["e"].state, TaskState::kSucceeded);
+  EXPECT_EQ(a["f"].state, TaskState::kSkipped);
+  EXPECT_EQ(a["g"].state, TaskState::kSkipped);
+  EXPECT_EQ(a["h"].state, TaskState::kSucceeded);
+  EXPECT_EQ(a["i"].state, TaskState::kSkipped);
+  EXPECT_EQ(a["b"].attempt, 0u) << "a task that never ran has only attempt 0";
+}
+
+TEST_F(DagExecutorTest, RunSucceedsWhenOnlySkippedTasksDidNotRun) {
+  Job job = MakeJob({Spec("a", "ok"), Spec("on_fail", "ok", {"a"}, TriggerRule::kOnFailure)});
+  EXPECT_EQ(Execute(job).status, RunStatus::kSucceeded);
+  EXPECT_EQ(Attempts()["on_fail"].state, TaskState::kSkipped);
+}
+
+TEST_F(DagExecutorTest, RetriesUntilSuccessAndRecordsEveryAttempt) {
+  std::atomic<int> calls{0};
+  Register("flaky", [&](const AttemptRequest& request, AttemptControl&) {
+    ++calls;
+    return request.attempt < 3 ? Fail("attempt " + std::to_string(request.attempt), 7) : Ok();
+  });
+  TaskSpec spec = Spec("t", "flaky");
+  spec.retry.max_retries = 2;
+  Job job = MakeJob({spec});
+  EXPECT_EQ(Execute(job).status, RunStatus::kSucceeded);
+  EXPECT_EQ(calls, 3);
+  std::vector<AttemptRecord> attempts = AttemptsOf("t");
+  ASSERT_EQ(attempts.size(), 3u);
+  EXPECT_EQ(attempts[0].state, TaskState::kFailed);
+  EXPECT_EQ(attempts[0].error, "attempt 1");
+  EXPECT_EQ(attempts[0].exit_code, 7);
+  EXPECT_EQ(attempts[1].state, TaskState::kFailed);
+  EXPECT_EQ(attempts[2].state, TaskState::kSucceeded);
+  EXPECT_GT(attempts[2].started_us, 0);
+}
+
+TEST_F(DagExecutorTest, GivesUpAfterMaxRetries) {
+  TaskSpec spec = Spec("t", "fail");
+  spec.retry.max_retries = 1;
+  Job job = MakeJob({spec});
+  EXPECT_EQ(Execute(job).status, RunStatus::kFailed);
+  EXPECT_EQ(AttemptsOf("t").size(), 2u);
+}
+
+TEST_F(DagExecutorTest, RetryConditionTransientOnlyDoesNotRetryPlainFailures) {
+  TaskSpec spec = Spec("t", "fail");
+  spec.retry.max_retries = 3;
+  spec.retry.condition = RetryCondition::kTransientOnly;
+  Job job = MakeJob({spec});
+  EXPECT_EQ(Execute(job).status, RunStatus::kFailed);
+  EXPECT_EQ(AttemptsOf("t").size(), 1u);
+}
+
+TEST_F(DagExecutorTest, OutputsFlowDownstreamOnlyFromTasksThatSucceeded) {
+  Register("producer", [](const AttemptRequest&, AttemptControl& control) {
+    EXPECT_TRUE(control.SetOutput("rows", "42").ok());
+    return Ok();
+  });
+  Register("failing_producer", [](const AttemptRequest&, AttemptControl& control) {
+    EXPECT_TRUE(control.SetOutput("rows", "13").ok());
+    return Fail("no");
+  });
+  std::string seen_good;
+  bool saw_bad = true;
+  Register("consumer", [&](const AttemptRequest& request, AttemptControl&) {
+    auto it = request.inputs->find("producer.rows");
+    seen_good = it == request.inputs->end() ? "" : it->second;
+    saw_bad = request.inputs->count("bad.rows") != 0;
+    EXPECT_EQ(request.config->at("env"), "prod");
+    return Ok();
+  });
+  Job job = MakeJob({Spec("producer", "producer"), Spec("bad", "failing_producer"),
+                     Spec("consumer", "consumer", {"producer", "bad"}, TriggerRule::kAllDone)});
+  job.config = std::make_shared<const ValueMap>(ValueMap{{"env", "prod"}});
+  Execute(job);
+  EXPECT_EQ(seen_good, "42");
+  EXPECT_FALSE(saw_bad);
+  EXPECT_EQ(Attempts()["producer"].outputs.at("rows"), "42");
+}
+
+TEST_F(DagExecutorTest, TimeoutCancelsTheAttemptThroughItsCancelHook) {
+  Register("hangs", [](const AttemptRequest&, AttemptControl& control) {
+    Event cancelled;
+    control.OnCancel([&] { cancelled.Set(); });
+    bool stopped = cancelled.Wait();
+    return AttemptResult{stopped ? AttemptOutcome::kCancelled : AttemptOutcome::kSucceeded, {},
+                         ""};
+  });
+  TaskSpec spec = Spec("t", "hangs");
+  spec.timeout = std::chrono::milliseconds(20);
+  Job job = MakeJob({spec, Spec("after", "ok", {"t"})});
+  EXPECT_EQ(Execute(job).status, RunStatus::kFailed);
+  auto a = Attempts();
+  EXPECT_EQ(a["t"].state, TaskState::kFailed);
+  EXPECT_THAT(a["t"].error, HasSubstr("timed out after 20 ms"));
+  EXPECT_EQ(a["after"].state, TaskState::kUpstreamFailed);
+}
+
+TEST_F(DagExecutorTest, CancellingTheRunStopsRunningTasksAndNeverStartsTheRest) {
+  RunCanceller canceller;
+  std::atomic<int> later_calls{0};
+  Register("cancels_run", [&](const AttemptRequest&, AttemptControl& control) {
+    Event cancelled;
+    control.OnCancel([&] { cancelled.Set(); });
+    canceller.Cancel();
+    bool stopped = cancelled.Wait();
+    return AttemptResult{stopped ? AttemptOutcome::kCancelled : AttemptOutcome::kFailed, {}, ""};
+  });
+  Register("later", [&](const AttemptRequest&, AttemptControl&) {
+    ++later_calls;
+    return Ok();
+  });
+  Job job = MakeJob({Spec("first", "cancels_run"), Spec("second", "later", {"first"}),
+                     Spec("third", "later", {"second"})});
+  RunOptions options;
+  options.canceller = &canceller;
+  RunRecord run = Execute(job, options);
+  EXPECT_EQ(run.status, RunStatus::kCancelled);
+  EXPECT_EQ(later_calls, 0);
+  auto a = Attempts();
+  EXPECT_EQ(a["first"].state, TaskState::kCancelled);
+  EXPECT_EQ(a["second"].state, TaskState::kCancelled);
+  EXPECT_EQ(a["third"].state, TaskState::kCancelled);
+}
+
+TEST_F(DagExecutorTest, CapturedOutputIsStoredInChunksAndCappedWithAMarker) {
+  constexpr size_t kCap = 100 * 1024;
+  Register("chatty", [](const AttemptRequest&, AttemptControl& control) {
+    std::string block(10 * 1024, 'x');
+    for (int i = 0; i < 30; ++i) control.AppendOutput(OutputStream::kStdout, block);
+    control.AppendOutput(OutputStream::kStderr, "a warning\n");
+    return Ok();
+  });
+  Job job = MakeJob({Spec("t", "chatty")});
+  RunOptions options;
+  options.output_cap_bytes = kCap;
+  Execute(job, options);
+  Result<std::vector<LogChunk>> chunks = store_->ReadLogs(last_run_, TaskId("t"));
+  ASSERT_TRUE(chunks.ok());
+  std::string out, err;
+  for (const LogChunk& chunk : *chunks) {
+    (chunk.stream == OutputStream::kStdout ? out : err) += chunk.data;
+  }
+  EXPECT_EQ(std::count(out.begin(), out.end(), 'x'), static_cast<long>(kCap));
+  EXPECT_THAT(out, HasSubstr("output truncated"));
+  EXPECT_EQ(err, "a warning\n");
+}
+
+TEST_F(DagExecutorTest, NeverRunsMoreTasksAtOnceThanTheLimit) {
+  std::mutex mu;
+  int running = 0;
+  int peak = 0;
+  Register("counted", [&](const AttemptRequest&, AttemptControl&) {
+    {
+      std::lock_guard lock(mu);
+      peak = std::max(peak, ++running);
+    }
+    std::lock_guard lock(mu);
+    --running;
+    return Ok();
+  });
+  std::vector<TaskSpec> specs;
+  for (int i = 0; i < 50; ++i) specs.push_back(Spec("t" + std::to_string(i), "counted"));
+  Job job = MakeJob(specs);
+  RunOptions options;
+  options.max_parallel_tasks = 3;
+  EXPECT_EQ(Execute(job, options).status, RunStatus::kSucceeded);
+  EXPECT_LE(peak, 3);
+}
+
+TEST_F(DagExecutorTest, HigherPriorityReadyTasksStartFirst) {
+  std::mutex mu;
+  std::vector<std::string> order;
+  Register("record", [&](const AttemptRequest& request, AttemptControl&) {
+    std::lock_guard lock(mu);
+    order.push_back(request.task.str());
+    return Ok();
+  });
+  TaskSpec low = Spec("low", "record");
+  TaskSpec high = Spec("high", "record");
+  high.priority = 10;
+  TaskSpec mid = Spec("mid", "record");
+  mid.priority = 5;
+  Job job = MakeJob({low, high, mid});
+  RunOptions options;
+  options.max_parallel_tasks = 1;
+  Execute(job, options);
+  EXPECT_EQ(order, (std::vector<std::string>{"high", "mid", "low"}));
+}
+
+TEST_F(DagExecutorTest, UnknownTaskTypeIsRefusedBeforeTheRunIsCreated) {
+  Job job = MakeJob({Spec("t", "nonexistent")});
+  Result<RunRecord> run = ExecuteRun(job, RunId::Generate(), runners_, *store_, {});
+  ASSERT_FALSE(run.ok());
+  EXPECT_THAT(run.status().message(), HasSubstr("task 't' has unknown type 'nonexistent'"));
+  EXPECT_TRUE(store_->ListRuns(JobId(), 10)->empty());
+}
+
+TEST_F(DagExecutorTest, ALongChainSettlesWithoutRecursion) {
+  std::vector<TaskSpec> specs{Spec("t0", "fail")};
+  for (int i = 1; i < 5000; ++i) {
+    specs.push_back(Spec("t" + std::to_string(i), "ok", {"t" + std::to_string(i - 1)}));
+  }
+  Job job = MakeJob(specs);
+  EXPECT_EQ(Execute(job).status, RunStatus::kFailed);
+  EXPECT_EQ(Attempts()["t4999"].state, TaskState::kUpstreamFailed);
+}
+
+}  // namespace
+}  // namespace petit

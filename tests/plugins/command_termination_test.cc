@@ -1,0 +1,186 @@
+// How the command plugin ends a process: timeouts (its own and the attempt's), cancel from
+// another thread, SIGKILL after the grace period, death by a signal, and background processes
+// that outlive the command. Every kill must reach the whole process group, grandchildren
+// included; the tests watch grandchildren through pidfds instead of sleeping.
+#include <signal.h>
+
+#include <chrono>
+#include <filesystem>
+#include <string>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "command_test_support.h"
+
+namespace petit::command_test {
+namespace {
+
+using testing::RunResult;
+using namespace std::chrono_literals;
+
+// Generous: only reached when something is broken.
+constexpr auto kExitLimit = 30s;
+
+// Runs `params` on a worker thread, learns the pid the script prints first, and returns the
+// attempt's result; `act` runs once the pid is known (to cancel, for instance).
+template <typename Act>
+RunResult RunWatchingGrandchild(testing::FakeHost& host, const std::string& params,
+                                std::unique_ptr<ProcessWatch>& watch, Act act) {
+  auto attempt = host.Start("command", params);
+  EXPECT_TRUE(attempt->created()) << attempt->Snapshot().error;
+  RunResult result;
+  std::thread worker([&] { result = attempt->Execute(); });
+  const pid_t pid = WaitForPid(*attempt);
+  if (pid > 0) watch = std::make_unique<ProcessWatch>(pid);
+  act(*attempt);
+  worker.join();
+  EXPECT_GT(pid, 0) << "the script never printed its background pid; stdout: " << result.stdout_data
+                    << " error: " << result.error;
+  return result;
+}
+
+TEST_F(CommandTest, TimeoutTerminatesTheWholeProcessGroupIncludingGrandchildren) {
+  std::unique_ptr<ProcessWatch> grandchild;
+  const RunResult result =
+      RunWatchingGrandchild(host_, R"({"shell": "sleep 1000 & echo $!; wait", "timeout_secs": 1})",
+                            grandchild, [](testing::Attempt&) {});
+  EXPECT_EQ(result.status, PETIT_TIMED_OUT);
+  EXPECT_EQ(result.error,
+            "timed out after 1000 ms (timeout_secs); sent SIGTERM to the process group");
+  EXPECT_EQ(result.exit_code, 128 + SIGTERM);
+  ASSERT_NE(grandchild, nullptr);
+  EXPECT_TRUE(grandchild->WaitForExit(kExitLimit));
+}
+
+TEST_F(CommandTest, TimeoutEscalatesToSigkillAfterTheGracePeriod) {
+  std::unique_ptr<ProcessWatch> grandchild;
+  // Both the shell and its background child ignore SIGTERM (an ignored signal survives exec).
+  const RunResult result = RunWatchingGrandchild(
+      host_,
+      R"({"shell": "trap '' TERM; sleep 1000 & echo $!; wait", "timeout_secs": 1,
+          "kill_grace_ms": 200})",
+      grandchild, [](testing::Attempt&) {});
+  EXPECT_EQ(result.status, PETIT_TIMED_OUT);
+  EXPECT_EQ(result.error,
+            "timed out after 1000 ms (timeout_secs); sent SIGTERM to the process group, then "
+            "SIGKILL after the 200 ms grace period");
+  EXPECT_EQ(result.exit_code, 128 + SIGKILL);
+  ASSERT_NE(grandchild, nullptr);
+  EXPECT_TRUE(grandchild->WaitForExit(kExitLimit));
+}
+
+TEST_F(CommandTest, ZeroGraceSendsSigkillAtOnce) {
+  std::unique_ptr<ProcessWatch> grandchild;
+  const RunResult result = RunWatchingGrandchild(
+      host_,
+      R"({"shell": "trap '' TERM; sleep 1000 & echo $!; wait", "timeout_secs": 1,
+          "kill_grace_ms": 0})",
+      grandchild, [](testing::Attempt&) {});
+  EXPECT_EQ(result.status, PETIT_TIMED_OUT);
+  EXPECT_EQ(result.error,
+            "timed out after 1000 ms (timeout_secs); sent SIGKILL to the process group");
+  ASSERT_NE(grandchild, nullptr);
+  EXPECT_TRUE(grandchild->WaitForExit(kExitLimit));
+}
+
+TEST_F(CommandTest, TheAttemptTimeoutAppliesWhenItIsSmaller) {
+  testing::AttemptOptions options;
+  options.timeout_ms = 300;
+  const RunResult result =
+      Run(R"({"command": "sleep", "args": ["1000"], "timeout_secs": 100})", options);
+  EXPECT_EQ(result.status, PETIT_TIMED_OUT);
+  EXPECT_EQ(result.error,
+            "timed out after 300 ms (the attempt timeout); sent SIGTERM to the process group");
+}
+
+TEST_F(CommandTest, CancelFromAnotherThreadTerminatesTheProcessGroup) {
+  std::unique_ptr<ProcessWatch> grandchild;
+  const RunResult result =
+      RunWatchingGrandchild(host_, R"({"shell": "sleep 1000 & echo $!; wait"})", grandchild,
+                            [](testing::Attempt& attempt) { attempt.Cancel(); });
+  EXPECT_EQ(result.status, PETIT_CANCELLED);
+  EXPECT_EQ(result.error, "cancelled; sent SIGTERM to the process group");
+  ASSERT_NE(grandchild, nullptr);
+  EXPECT_TRUE(grandchild->WaitForExit(kExitLimit));
+}
+
+TEST_F(CommandTest, CancelBeforeExecuteStartsNothing) {
+  TempDir dir;
+  ASSERT_FALSE(dir.path().empty());
+  const std::filesystem::path marker = dir.path() / "ran";
+  auto attempt = host_.Start(
+      "command", R"({"command": "touch", "args": [)" + JsonString(marker.string()) + "]}");
+  ASSERT_TRUE(attempt->created());
+  attempt->Cancel();
+  const RunResult result = attempt->Execute();
+  EXPECT_EQ(result.status, PETIT_CANCELLED);
+  EXPECT_EQ(result.error, "cancelled before the command started");
+  EXPECT_FALSE(std::filesystem::exists(marker));
+}
+
+TEST_F(CommandTest, DeathBySignalFailsNamingTheSignal) {
+  const RunResult result = Run(R"({"shell": "kill -9 $$"})");
+  EXPECT_EQ(result.status, PETIT_ERROR);
+  EXPECT_EQ(result.error, "killed by signal 9 (SIGKILL)");
+  EXPECT_EQ(result.exit_code, 128 + SIGKILL);
+  EXPECT_EQ(result.outputs.at("exit_code"), "137");
+}
+
+TEST_F(CommandTest, ASignalTheHostIgnoresStillKillsTheChild) {
+  // A host commonly ignores SIGPIPE; the child must get the default action back.
+  struct sigaction ignore {};
+  ignore.sa_handler = SIG_IGN;
+  struct sigaction previous {};
+  ASSERT_EQ(sigaction(SIGPIPE, &ignore, &previous), 0);
+  const RunResult result = Run(R"({"shell": "kill -PIPE $$"})");
+  sigaction(SIGPIPE, &previous, nullptr);
+  EXPECT_EQ(result.status, PETIT_ERROR);
+  EXPECT_EQ(result.error, "killed by signal 13 (SIGPIPE)");
+}
+
+TEST_F(CommandTest, ASignalMaskOfTheCallingThreadDoesNotReachTheChild) {
+  sigset_t block;
+  sigemptyset(&block);
+  sigaddset(&block, SIGTERM);
+  sigset_t previous;
+  ASSERT_EQ(pthread_sigmask(SIG_BLOCK, &block, &previous), 0);
+  const RunResult result = Run(R"({"shell": "kill -TERM $$; echo survived"})");
+  pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+  EXPECT_EQ(result.error, "killed by signal 15 (SIGTERM)");
+  EXPECT_EQ(result.stdout_data, "");
+}
+
+TEST_F(CommandTest, AHostThatIgnoresSigchldGetsAClearErrorInsteadOfAHang) {
+  struct sigaction ignore {};
+  ignore.sa_handler = SIG_IGN;
+  struct sigaction previous {};
+  ASSERT_EQ(sigaction(SIGCHLD, &ignore, &previous), 0);
+  const RunResult result = Run(R"({"command": "true"})");
+  sigaction(SIGCHLD, &previous, nullptr);
+  EXPECT_EQ(result.status, PETIT_ERROR);
+  EXPECT_EQ(result.error,
+            "the exit status was lost: something else in the host process reaped the child (is "
+            "SIGCHLD ignored?)");
+}
+
+TEST_F(CommandTest, ABackgroundProcessHoldingThePipesDoesNotHoldTheTask) {
+  auto attempt = host_.Start("command", R"({"shell": "sleep 1000 & echo $!"})");
+  ASSERT_TRUE(attempt->created());
+  const RunResult result = attempt->Execute();
+  ASSERT_EQ(result.status, PETIT_OK) << result.error;
+  ASSERT_FALSE(result.stdout_data.empty());
+  ProcessWatch background(static_cast<pid_t>(std::stol(result.stdout_data)));
+  // A plain exit leaves background processes alone; only timeout and cancel stop the group.
+  EXPECT_FALSE(background.Exited());
+  background.Kill();
+  EXPECT_TRUE(background.WaitForExit(kExitLimit));
+  ASSERT_EQ(result.logs.size(), 1u);
+  EXPECT_EQ(result.logs[0].level, PETIT_LOG_WARN);
+  EXPECT_EQ(result.logs[0].message,
+            "stopped reading output 1000 ms after the command exited: a background process "
+            "still holds its stdout or stderr");
+}
+
+}  // namespace
+}  // namespace petit::command_test

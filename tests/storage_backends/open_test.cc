@@ -1,0 +1,201 @@
+// OpenStateStore: URI grammar, one-line errors, no secrets in messages.
+#include "petit/storage/open.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <soci/soci.h>
+#include <soci/sqlite3/soci-sqlite3.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "src/storage_uri.h"
+#include "storage_backends/test_databases.h"
+
+namespace petit {
+namespace {
+
+using storage::OpenStateStore;
+using storage::internal::Backend;
+using storage::internal::ParseStorageUri;
+using storage::internal::RedactPostgresConnInfo;
+using ::testing::HasSubstr;
+using ::testing::Not;
+using ::testing::StartsWith;
+
+void ExpectOneLine(const Status& status) {
+  EXPECT_FALSE(status.ok());
+  EXPECT_THAT(status.message(), Not(HasSubstr("\n")));
+  EXPECT_THAT(status.message(), Not(HasSubstr("\t")));
+  EXPECT_FALSE(status.message().empty());
+}
+
+TEST(StorageUriTest, SqlitePathsFollowTheDocumentedForms) {
+  struct Case {
+    const char* uri;
+    const char* path;
+  };
+  for (const Case& c :
+       {Case{"sqlite:///var/lib/petit/petit.db", "/var/lib/petit/petit.db"},
+        Case{"sqlite://petit.db", "petit.db"}, Case{"sqlite://state/petit.db", "state/petit.db"},
+        Case{"sqlite:petit.db", "petit.db"}, Case{"sqlite:/abs/petit.db", "/abs/petit.db"},
+        Case{"  sqlite:///with spaces/p.db  ", "/with spaces/p.db"}}) {
+    Result<storage::internal::StorageUri> parsed = ParseStorageUri(c.uri);
+    ASSERT_TRUE(parsed.ok()) << c.uri << ": " << parsed.status().ToString();
+    EXPECT_EQ(parsed->backend, Backend::kSqlite) << c.uri;
+    EXPECT_EQ(parsed->target, c.path) << c.uri;
+  }
+}
+
+TEST(StorageUriTest, PostgresqlFormsReachLibpqUnchanged) {
+  Result<storage::internal::StorageUri> uri =
+      ParseStorageUri("postgresql://petit@db.internal:5433/petit?sslmode=require");
+  ASSERT_TRUE(uri.ok());
+  EXPECT_EQ(uri->backend, Backend::kPostgresql);
+  EXPECT_EQ(uri->target, "postgresql://petit@db.internal:5433/petit?sslmode=require");
+
+  Result<storage::internal::StorageUri> key_value =
+      ParseStorageUri("postgresql:host=/tmp port=5432 dbname=x");
+  ASSERT_TRUE(key_value.ok());
+  EXPECT_EQ(key_value->target, "host=/tmp port=5432 dbname=x");
+  EXPECT_EQ(key_value->display, "postgresql:host=/tmp port=5432 dbname=x");
+
+  Result<storage::internal::StorageUri> short_scheme = ParseStorageUri("postgres://h/db");
+  ASSERT_TRUE(short_scheme.ok());
+  EXPECT_EQ(short_scheme->backend, Backend::kPostgresql);
+}
+
+TEST(StorageUriTest, PasswordsAreRedactedInEveryForm) {
+  EXPECT_EQ(RedactPostgresConnInfo("postgresql://petit:hunter2@db:5432/petit"),
+            "postgresql://petit:***@db:5432/petit");
+  EXPECT_EQ(RedactPostgresConnInfo("postgresql://petit:p%40ss@db/petit?password=x&sslmode=on"),
+            "postgresql://petit:***@db/petit?password=***&sslmode=on");
+  EXPECT_EQ(RedactPostgresConnInfo("postgresql://petit@db/petit"), "postgresql://petit@db/petit");
+  EXPECT_EQ(RedactPostgresConnInfo("host=db password=hunter2 dbname=petit"),
+            "host=db password=*** dbname=petit");
+  EXPECT_EQ(RedactPostgresConnInfo("host=db password = 'hunter 2\\' x' dbname=petit"),
+            "host=db password=*** dbname=petit");
+  EXPECT_EQ(RedactPostgresConnInfo("host=db password='unterminated hunter2"),
+            "host=db password=...");
+  Result<storage::internal::StorageUri> uri = ParseStorageUri("postgresql:password=hunter2 host=h");
+  ASSERT_TRUE(uri.ok());
+  EXPECT_EQ(uri->display, "postgresql:password=*** host=h");
+}
+
+TEST(OpenStateStoreTest, MalformedUrisAreOneLineInvalidArguments) {
+  struct Case {
+    const char* uri;
+    const char* says;
+  };
+  for (const Case& c : {Case{"", "storage URI is empty"},
+                        Case{"mysql://root@db/petit", "unknown storage URI scheme 'mysql'"},
+                        Case{"petit.db", "has no scheme"},
+                        Case{"memory:x", "memory: takes no path"}, Case{"sqlite:", "names no file"},
+                        Case{"sqlite://", "names no file"}, Case{"sqlite::memory:", "use memory:"},
+                        Case{"sqlite:///tmp/petit.db?mode=ro", "take no parameters"},
+                        Case{"sqlite:///tmp/a=b.db", "may not contain"},
+                        Case{"sqlite:///tmp/", "names a directory"},
+                        Case{"postgresql:", "has no connection parameters"},
+                        Case{"postgresql:   ", "has no connection parameters"}}) {
+    Result<std::unique_ptr<StateStore>> store = OpenStateStore(c.uri);
+    ASSERT_FALSE(store.ok()) << c.uri;
+    EXPECT_EQ(store.status().code(), StatusCode::kInvalidArgument) << c.uri;
+    EXPECT_THAT(store.status().message(), HasSubstr(c.says)) << c.uri;
+    ExpectOneLine(store.status());
+  }
+}
+
+TEST(OpenStateStoreTest, UnknownSchemeDoesNotEchoTheRestOfTheUri) {
+  Result<std::unique_ptr<StateStore>> store = OpenStateStore("mysql://root:hunter2@db/petit");
+  ASSERT_FALSE(store.ok());
+  EXPECT_THAT(store.status().message(), Not(HasSubstr("hunter2")));
+}
+
+TEST(OpenStateStoreTest, MemoryUriOpensAnEmptyStore) {
+  Result<std::unique_ptr<StateStore>> store = OpenStateStore("memory:");
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  Result<std::vector<RunRecord>> runs = (*store)->ListRuns(JobId(), 10);
+  ASSERT_TRUE(runs.ok());
+  EXPECT_TRUE(runs->empty());
+}
+
+TEST(OpenStateStoreTest, UnreachablePostgresqlIsOneLineUnavailableWithoutThePassword) {
+  // A socket directory with no server in it: libpq fails at once, no network involved.
+  testing::TempDir no_server;
+  const std::string key_value =
+      "postgresql:host=" + no_server.path() + " port=5432 user=petit dbname=petit password=hunter2";
+  const std::string uri_form =
+      "postgresql://petit:hunter2@/petit?host=" + no_server.path() + "&port=5432";
+  for (const std::string& uri : {key_value, uri_form}) {
+    Result<std::unique_ptr<StateStore>> store = OpenStateStore(uri);
+    ASSERT_FALSE(store.ok()) << uri;
+    EXPECT_EQ(store.status().code(), StatusCode::kUnavailable) << store.status().ToString();
+    EXPECT_THAT(store.status().message(),
+                StartsWith("cannot connect to PostgreSQL at postgresql:"));
+    EXPECT_THAT(store.status().message(), HasSubstr(no_server.path()));
+    EXPECT_THAT(store.status().message(), HasSubstr("***"));
+    EXPECT_THAT(store.status().message(), Not(HasSubstr("hunter2")));
+    EXPECT_THAT(store.status().message(), Not(HasSubstr("Cannot establish connection")));
+    ExpectOneLine(store.status());
+  }
+}
+
+TEST(OpenStateStoreTest, SqliteCreatesMissingParentDirectories) {
+  testing::TempDir dir;
+  const std::string path = dir.path() + "/a/b/c/petit.db";
+  Result<std::unique_ptr<StateStore>> store = OpenStateStore("sqlite://" + path);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  EXPECT_TRUE(std::filesystem::is_regular_file(path));
+}
+
+TEST(OpenStateStoreTest, SqliteRelativePathIsUnderTheWorkingDirectory) {
+  testing::TempDir dir;
+  const std::filesystem::path previous = std::filesystem::current_path();
+  std::filesystem::current_path(dir.path());
+  Result<std::unique_ptr<StateStore>> store = OpenStateStore("sqlite:state/relative.db");
+  std::filesystem::current_path(previous);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  EXPECT_TRUE(std::filesystem::is_regular_file(dir.path() + "/state/relative.db"));
+}
+
+TEST(OpenStateStoreTest, SqliteFileThatIsNotADatabaseIsRefusedOnOneLine) {
+  testing::TempDir dir;
+  const std::string path = dir.path() + "/notes.txt";
+  std::ofstream(path) << "these are notes, not a database\n" << std::string(4096, 'x');
+  Result<std::unique_ptr<StateStore>> store = OpenStateStore("sqlite://" + path);
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), StatusCode::kFailedPrecondition) << store.status().ToString();
+  EXPECT_THAT(store.status().message(), StartsWith("cannot open SQLite database sqlite://" + path));
+  EXPECT_THAT(store.status().message(), HasSubstr("not a database"));
+  ExpectOneLine(store.status());
+}
+
+TEST(OpenStateStoreTest, SqliteInAnUnwritablePlaceIsOneLineUnavailable) {
+  // /proc refuses new directories even to root.
+  Result<std::unique_ptr<StateStore>> store = OpenStateStore("sqlite:///proc/petit/state.db");
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), StatusCode::kUnavailable) << store.status().ToString();
+  EXPECT_THAT(store.status().message(), HasSubstr("/proc/petit"));
+  ExpectOneLine(store.status());
+}
+
+TEST(OpenStateStoreTest, SqliteStoreRunsInWalModeWithForeignKeys) {
+  testing::TempDir dir;
+  const std::string path = dir.path() + "/petit.db";
+  Result<std::unique_ptr<StateStore>> store = OpenStateStore("sqlite://" + path);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  soci::session raw(soci::sqlite3, path);
+  std::string mode;
+  raw << "PRAGMA journal_mode", soci::into(mode);
+  EXPECT_EQ(mode, "wal");
+  // Foreign keys are what turns an attempt of an unknown run into kNotFound.
+  AttemptRecord orphan;
+  orphan.run = RunId::Generate();
+  orphan.task = TaskId("t");
+  EXPECT_EQ((*store)->SaveAttempt(orphan).code(), StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace petit
