@@ -232,7 +232,9 @@ class RunCoordinator {
     return {dag_.task(i).priority, -static_cast<int64_t>(i)};
   }
 
-  bool Cancelled() const { return options_.canceller != nullptr && options_.canceller->cancelled(); }
+  bool Cancelled() const {
+    return options_.canceller != nullptr && options_.canceller->cancelled();
+  }
 
   uint32_t Parallelism() const {
     uint32_t limit = options_.max_parallel_tasks;
@@ -271,8 +273,9 @@ class RunCoordinator {
       int64_t started_us = clock_.NowMicros();
       AttemptResult result = item.runner->Run(item.request, *item.control);
       Status storage_status = item.control->Finish();
-      Completion done{item.index, item.request.attempt, std::move(result),
-                      std::move(storage_status), started_us, clock_.NowMicros()};
+      Completion done{item.index,        item.request.attempt,
+                      std::move(result), std::move(storage_status),
+                      started_us,        clock_.NowMicros()};
       {
         std::lock_guard lock(mu_);
         done_.push_back(std::move(done));
@@ -391,9 +394,15 @@ class RunCoordinator {
       result.error = done.storage_status.message();
     }
 
-    AttemptRecord record{run_.id,        spec.id,          done.attempt,
-                         TaskState::kFailed, attempt_started_us_[done.index], done.started_us,
-                         done.ended_us,  result.exit_code, result.error,
+    AttemptRecord record{run_.id,
+                         spec.id,
+                         done.attempt,
+                         TaskState::kFailed,
+                         attempt_started_us_[done.index],
+                         done.started_us,
+                         done.ended_us,
+                         result.exit_code,
+                         result.error,
                          flight.control->TakeOutputs()};
     if (result.outcome == AttemptOutcome::kSucceeded) {
       Status merged = context_.MergeOutputs(spec.id, record.outputs);
@@ -580,9 +589,9 @@ class RunCoordinator {
   std::mutex mu_;
   std::condition_variable work_cv_;
   std::condition_variable done_cv_;
-  std::deque<WorkItem> work_;     // guarded by mu_
-  std::deque<Completion> done_;   // guarded by mu_
-  bool stopping_ = false;         // guarded by mu_
+  std::deque<WorkItem> work_;    // guarded by mu_
+  std::deque<Completion> done_;  // guarded by mu_
+  bool stopping_ = false;        // guarded by mu_
   std::vector<std::thread> workers_;
 };
 

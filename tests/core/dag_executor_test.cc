@@ -161,8 +161,8 @@ TEST_F(DagExecutorTest, StartsATaskAsSoonAsItsOwnUpstreamsFinishNotInWaves) {
     return Ok();
   });
   // `late` depends only on `quick`; with waves it would wait for `blocker`, which waits for it.
-  Job job = MakeJob({Spec("quick", "ok"), Spec("blocker", "blocker"),
-                     Spec("late", "late", {"quick"})});
+  Job job =
+      MakeJob({Spec("quick", "ok"), Spec("blocker", "blocker"), Spec("late", "late", {"quick"})});
   RunOptions options;
   options.max_parallel_tasks = 2;
   EXPECT_EQ(Execute(job, options).status, RunStatus::kSucceeded);
@@ -171,15 +171,14 @@ TEST_F(DagExecutorTest, StartsATaskAsSoonAsItsOwnUpstreamsFinishNotInWaves) {
 
 TEST_F(DagExecutorTest, TriggerRulesDecideWhatRunsAfterAFailure) {
   Job job = MakeJob({
-      Spec("a", "fail"),
-      Spec("b", "ok", {"a"}),                                   // all_success -> upstream_failed
-      Spec("c", "ok", {"b"}),                                   // -> upstream_failed
-      Spec("d", "ok", {"a"}, TriggerRule::kOnFailure),          // runs
-      Spec("e", "ok", {"a"}, TriggerRule::kAllDone),            // runs
-      Spec("f", "ok", {"d"}, TriggerRule::kOnFailure),          // skipped: d succeeded
-      Spec("g", "ok", {"f"}),                                   // skipped: skips propagate
-      Spec("h", "ok", {"f"}, TriggerRule::kAlways),             // runs
-      Spec("i", "ok", {"f"}, TriggerRule::kAllDone),            // skipped: f was skipped
+      Spec("a", "fail"), Spec("b", "ok", {"a"}),        // all_success -> upstream_failed
+      Spec("c", "ok", {"b"}),                           // -> upstream_failed
+      Spec("d", "ok", {"a"}, TriggerRule::kOnFailure),  // runs
+      Spec("e", "ok", {"a"}, TriggerRule::kAllDone),    // runs
+      Spec("f", "ok", {"d"}, TriggerRule::kOnFailure),  // skipped: d succeeded
+      Spec("g", "ok", {"f"}),                           // skipped: skips propagate
+      Spec("h", "ok", {"f"}, TriggerRule::kAlways),     // runs
+      Spec("i", "ok", {"f"}, TriggerRule::kAllDone),    // skipped: f was skipped
   });
   RunRecord run = Execute(job);
   EXPECT_EQ(run.status, RunStatus::kFailed);
@@ -274,8 +273,7 @@ TEST_F(DagExecutorTest, TimeoutCancelsTheAttemptThroughItsCancelHook) {
     Event cancelled;
     control.OnCancel([&] { cancelled.Set(); });
     bool stopped = cancelled.Wait();
-    return AttemptResult{stopped ? AttemptOutcome::kCancelled : AttemptOutcome::kSucceeded, {},
-                         ""};
+    return AttemptResult{stopped ? AttemptOutcome::kCancelled : AttemptOutcome::kSucceeded, {}, ""};
   });
   TaskSpec spec = Spec("t", "hangs");
   spec.timeout = std::chrono::milliseconds(20);

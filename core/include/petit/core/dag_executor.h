@@ -56,9 +56,9 @@ struct RunOptions {
   // Captured bytes kept per stream per attempt; beyond it output is dropped and a marker written.
   size_t output_cap_bytes = 16u << 20;
   std::string trigger = "manual";
-  Clock* clock = nullptr;            // nullptr = SystemClock
-  RunObserver* observer = nullptr;   // not owned; may be nullptr
-  RunCanceller* canceller = nullptr; // not owned; may be nullptr
+  Clock* clock = nullptr;             // nullptr = SystemClock
+  RunObserver* observer = nullptr;    // not owned; may be nullptr
+  RunCanceller* canceller = nullptr;  // not owned; may be nullptr
 };
 
 // Runs `job` as run `run_id`. Fails without starting anything when the job's DAG is not validated

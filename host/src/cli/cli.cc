@@ -1,0 +1,513 @@
+#include "cli/cli.h"
+
+#include <csignal>
+#include <cstdio>
+#include <ctime>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cli/host_env.h"
+#include "config/job_loader.h"
+#include "config/yaml_support.h"
+#include "petit/core/dag_executor.h"
+
+#ifndef PETIT_VERSION
+#define PETIT_VERSION "0.0.0"
+#endif
+
+namespace petit::host {
+namespace {
+
+constexpr std::string_view kUsage = R"(usage: petit <command> [options]
+
+commands:
+  validate DIR          check every job file under DIR; lists every error in one pass
+  trigger DIR JOB       run JOB now, print each task's result; exit 1 if the run fails
+  list DIR              list the jobs under DIR
+  plugins               list the task types of the loaded plugins
+  runs                  list recent runs (--job JOB, --limit N)
+  logs RUN [TASK]       print the captured output of a run, or of one task
+  version               print the version
+
+options:
+  --config FILE         global config (default: DIR/petit.yaml when present)
+  --storage URI         memory:, sqlite:///path/petit.db or postgresql://...
+  --plugin-dir DIR      load plugins from DIR too (repeatable)
+  --max-parallel N      tasks in flight at once (default: number of CPUs)
+  --job JOB             (runs) only this job
+  --limit N             (runs) at most N runs, newest first (default 20)
+  --quiet               (trigger) print only the final line
+  --no-output           (trigger) do not print the tasks' captured output
+  -h, --help            print this help
+)";
+
+struct Args {
+  std::string command;
+  std::vector<std::string> positional;
+  HostOptions host;
+  std::optional<std::string> job_filter;
+  size_t limit = 20;
+  bool quiet = false;
+  bool show_output = true;
+};
+
+const std::vector<std::string_view> kCommands = {"validate", "trigger", "list",    "plugins",
+                                                 "runs",     "logs",    "version", "help"};
+const std::vector<std::string_view> kOptions = {"--config",       "--storage",   "--plugin-dir",
+                                                "--max-parallel", "--job",       "--limit",
+                                                "--quiet",        "--no-output", "--help"};
+
+void PrintError(std::string_view message) { std::cerr << "petit: " << message << "\n"; }
+
+std::optional<uint64_t> ParsePositive(std::string_view text) {
+  if (text.empty() || text.size() > 9) return std::nullopt;
+  uint64_t value = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    value = value * 10 + static_cast<uint64_t>(c - '0');
+  }
+  if (value == 0) return std::nullopt;
+  return value;
+}
+
+// Returns the parsed arguments, or the one-line reason they are wrong.
+Result<Args> ParseArgs(int argc, char** argv) {
+  Args args;
+  std::vector<std::string_view> words(argv + 1, argv + argc);
+  for (size_t i = 0; i < words.size(); ++i) {
+    std::string_view word = words[i];
+    if (word == "-h" || word == "--help") {
+      args.command = "help";
+      continue;
+    }
+    if (word.size() < 2 || word.substr(0, 2) != "--") {
+      if (args.command.empty()) {
+        args.command = std::string(word);
+      } else {
+        args.positional.emplace_back(word);
+      }
+      continue;
+    }
+    std::string name(word);
+    std::optional<std::string> inline_value;
+    if (size_t eq = name.find('='); eq != std::string::npos) {
+      inline_value = name.substr(eq + 1);
+      name.resize(eq);
+    }
+    auto value = [&]() -> Result<std::string> {
+      if (inline_value) return *inline_value;
+      if (i + 1 >= words.size()) return InvalidArgument("option " + name + " needs a value");
+      return std::string(words[++i]);
+    };
+    if (name == "--quiet") {
+      args.quiet = true;
+    } else if (name == "--no-output") {
+      args.show_output = false;
+    } else if (name == "--config" || name == "--storage" || name == "--plugin-dir" ||
+               name == "--job" || name == "--max-parallel" || name == "--limit") {
+      Result<std::string> v = value();
+      if (!v.ok()) return v.status();
+      if (name == "--config") args.host.config_path = *v;
+      if (name == "--storage") args.host.storage_uri = *v;
+      if (name == "--plugin-dir") args.host.plugin_dirs.push_back(*v);
+      if (name == "--job") args.job_filter = *v;
+      if (name == "--max-parallel" || name == "--limit") {
+        std::optional<uint64_t> n = ParsePositive(*v);
+        if (!n) return InvalidArgument(name + " needs a positive integer, not '" + *v + "'");
+        if (name == "--limit") args.limit = *n;
+        if (name == "--max-parallel") args.host.max_parallel_tasks = static_cast<uint32_t>(*n);
+      }
+    } else {
+      std::string message = "unknown option '" + name + "'";
+      if (auto close = ClosestMatch(name, kOptions)) message += " (did you mean '" + *close + "'?)";
+      return InvalidArgument(message);
+    }
+  }
+  if (args.command.empty()) args.command = "help";
+  bool takes_dir =
+      args.command == "validate" || args.command == "trigger" || args.command == "list";
+  if (takes_dir && !args.positional.empty()) args.host.jobs_dir = args.positional[0];
+  if (std::find(kCommands.begin(), kCommands.end(), args.command) == kCommands.end()) {
+    std::string message = "unknown command '" + args.command + "'";
+    if (auto close = ClosestMatch(args.command, kCommands)) {
+      message += " (did you mean '" + *close + "'?)";
+    }
+    return InvalidArgument(message + "; see `petit --help`");
+  }
+  return args;
+}
+
+Status ExpectPositional(const Args& args, size_t min, size_t max, std::string_view usage) {
+  if (args.positional.size() >= min && args.positional.size() <= max) return Status::Ok();
+  return InvalidArgument("usage: petit " + std::string(usage));
+}
+
+std::string FormatTime(int64_t micros) {
+  if (micros == 0) return "-";
+  std::time_t seconds = static_cast<std::time_t>(micros / 1000000);
+  std::tm tm{};
+  gmtime_r(&seconds, &tm);
+  char buffer[32];
+  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buffer;
+}
+
+std::string FormatDuration(int64_t micros) {
+  char buffer[32];
+  if (micros < 1000) {
+    std::snprintf(buffer, sizeof buffer, "%lld us", static_cast<long long>(micros));
+  } else if (micros < 1000000) {
+    std::snprintf(buffer, sizeof buffer, "%.1f ms", static_cast<double>(micros) / 1e3);
+  } else {
+    std::snprintf(buffer, sizeof buffer, "%.2f s", static_cast<double>(micros) / 1e6);
+  }
+  return buffer;
+}
+
+// Loads the environment the command needs and reports plugin refusals as warnings.
+Result<std::unique_ptr<HostEnv>> MakeEnv(const Args& args) {
+  Result<std::unique_ptr<HostEnv>> env = HostEnv::Create(args.host);
+  if (!env.ok()) return env.status();
+  for (const std::string& error : (*env)->plugin_errors()) {
+    PrintError("warning: plugin not loaded: " + error);
+  }
+  return env;
+}
+
+LoadedJobs LoadJobs(const HostEnv& env, const std::string& dir) {
+  JobLoaderOptions options;
+  options.known_types = env.TaskTypeNames();
+  return LoadJobDirectory(dir, options);
+}
+
+// Prints warnings, then errors; returns true when there were no errors.
+bool ReportLoad(const LoadedJobs& loaded) {
+  for (const std::string& warning : loaded.warnings) std::cerr << "warning: " << warning << "\n";
+  for (const std::string& error : loaded.errors) std::cerr << "error: " << error << "\n";
+  return loaded.errors.empty();
+}
+
+int CmdValidate(const Args& args) {
+  if (Status s = ExpectPositional(args, 1, 1, "validate DIR"); !s.ok()) {
+    PrintError(s.message());
+    return kExitUsage;
+  }
+  Result<std::unique_ptr<HostEnv>> env = MakeEnv(args);
+  if (!env.ok()) {
+    PrintError(env.status().message());
+    return kExitUsage;
+  }
+  LoadedJobs loaded = LoadJobs(**env, args.positional[0]);
+  bool ok = ReportLoad(loaded);
+  for (const Job& job : loaded.jobs) {
+    std::cout << "ok  " << job.id.str() << " (" << job.dag.size() << " tasks)  " << job.source_file
+              << "\n";
+  }
+  std::cout << loaded.files << " files, " << loaded.jobs.size() << " valid jobs, "
+            << loaded.errors.size() << " errors\n";
+  return ok ? kExitOk : kExitUsage;
+}
+
+int CmdList(const Args& args) {
+  if (Status s = ExpectPositional(args, 1, 1, "list DIR"); !s.ok()) {
+    PrintError(s.message());
+    return kExitUsage;
+  }
+  Result<std::unique_ptr<HostEnv>> env = MakeEnv(args);
+  if (!env.ok()) {
+    PrintError(env.status().message());
+    return kExitUsage;
+  }
+  LoadedJobs loaded = LoadJobs(**env, args.positional[0]);
+  bool ok = ReportLoad(loaded);
+  for (const Job& job : loaded.jobs) {
+    std::cout << job.id.str() << "\t" << job.dag.size() << " tasks\t"
+              << (job.enabled ? "enabled" : "disabled") << "\t" << job.name << "\n";
+  }
+  return ok ? kExitOk : kExitUsage;
+}
+
+int CmdPlugins(const Args& args) {
+  Result<std::unique_ptr<HostEnv>> env = MakeEnv(args);
+  if (!env.ok()) {
+    PrintError(env.status().message());
+    return kExitUsage;
+  }
+  for (const auto& plugin : (*env)->plugins().plugins) {
+    std::cout << plugin->name() << " " << plugin->version() << "  " << plugin->file() << "\n";
+    for (const PluginTaskType& type : plugin->task_types()) {
+      std::cout << "  " << type.info.name << "  " << type.info.summary << "\n";
+      if (type.info.params_schema_json) {
+        std::string schema = *type.info.params_schema_json;
+        for (size_t at = schema.find('\n'); at != std::string::npos;
+             at = schema.find('\n', at + 1)) {
+          schema.insert(at + 1, "      ");
+        }
+        std::cout << "    params: " << schema << "\n";
+      }
+    }
+  }
+  if ((*env)->plugins().plugins.empty()) {
+    PrintError("no plugins loaded (looked in " + DefaultPluginDir() + ")");
+    return kExitHostError;
+  }
+  return kExitOk;
+}
+
+// Prints each task as it finishes, with its captured output unless asked not to.
+class TriggerPrinter final : public RunObserver {
+ public:
+  TriggerPrinter(StateStore& store, bool quiet, bool show_output)
+      : store_(store), quiet_(quiet), show_output_(show_output) {}
+
+  void set_run(const RunId& run) { run_ = run; }
+
+  void OnTaskFinished(const TaskSpec& task, const AttemptRecord& attempt) override {
+    ++counts_[attempt.state];
+    if (quiet_) return;
+    const char* mark = attempt.state == TaskState::kSucceeded ? "ok  "
+                       : attempt.state == TaskState::kFailed  ? "FAIL"
+                                                              : "--  ";
+    std::string line =
+        std::string(mark) + " " + task.id.str() + "  " + std::string(TaskStateName(attempt.state));
+    if (attempt.attempt > 1) line += " (attempt " + std::to_string(attempt.attempt) + ")";
+    if (attempt.started_us != 0 && attempt.ended_us >= attempt.started_us) {
+      line += "  " + FormatDuration(attempt.ended_us - attempt.started_us);
+    }
+    if (!attempt.error.empty()) line += "  " + attempt.error;
+    std::cout << line << "\n";
+    if (show_output_ && attempt.attempt > 0) PrintOutput(task.id, attempt.attempt);
+    std::cout.flush();
+  }
+
+  void OnTaskRetrying(const TaskSpec& task, const AttemptRecord& failed,
+                      int64_t retry_at_us) override {
+    if (quiet_) return;
+    std::cout << "retry " << task.id.str() << "  attempt " << failed.attempt
+              << " failed: " << failed.error << "; next attempt at " << FormatTime(retry_at_us)
+              << "\n";
+  }
+
+  size_t count(TaskState state) const {
+    auto it = counts_.find(state);
+    return it == counts_.end() ? 0 : it->second;
+  }
+
+ private:
+  void PrintOutput(const TaskId& task, uint32_t attempt) {
+    Result<std::vector<LogChunk>> chunks = store_.ReadLogs(run_, task);
+    if (!chunks.ok()) {
+      PrintError("cannot read the output of " + task.str() + ": " + chunks.status().message());
+      return;
+    }
+    std::string text;
+    for (const LogChunk& chunk : *chunks) {
+      if (chunk.attempt == attempt) text += chunk.data;
+    }
+    size_t start = 0;
+    while (start < text.size()) {
+      size_t end = text.find('\n', start);
+      if (end == std::string::npos) end = text.size();
+      std::cout << "     | " << std::string_view(text).substr(start, end - start) << "\n";
+      start = end + 1;
+    }
+  }
+
+  StateStore& store_;
+  RunId run_;
+  const bool quiet_;
+  const bool show_output_;
+  std::map<TaskState, size_t> counts_;
+};
+
+RunCanceller* g_canceller = nullptr;
+
+// First SIGINT/SIGTERM cancels the run gracefully; a second one ends the process at once.
+extern "C" void OnSignal(int signal_number) {
+  if (g_canceller != nullptr && !g_canceller->cancelled()) {
+    g_canceller->Cancel();
+    return;
+  }
+  std::signal(signal_number, SIG_DFL);
+  std::raise(signal_number);
+}
+
+int CmdTrigger(const Args& args) {
+  if (Status s = ExpectPositional(args, 2, 2, "trigger DIR JOB"); !s.ok()) {
+    PrintError(s.message());
+    return kExitUsage;
+  }
+  Result<std::unique_ptr<HostEnv>> env = MakeEnv(args);
+  if (!env.ok()) {
+    PrintError(env.status().message());
+    return kExitUsage;
+  }
+  LoadedJobs loaded = LoadJobs(**env, args.positional[0]);
+  const std::string& job_id = args.positional[1];
+  const Job* job = nullptr;
+  for (const Job& candidate : loaded.jobs) {
+    if (candidate.id.str() == job_id) job = &candidate;
+  }
+  if (job == nullptr) {
+    ReportLoad(loaded);
+    std::vector<std::string_view> ids;
+    for (const Job& candidate : loaded.jobs) ids.push_back(candidate.id.str());
+    std::string message = "no valid job '" + job_id + "' in " + args.positional[0];
+    if (auto close = ClosestMatch(job_id, ids)) message += " (did you mean '" + *close + "'?)";
+    PrintError(message);
+    return kExitUsage;
+  }
+  for (const std::string& warning : loaded.warnings) {
+    if (warning.rfind(job->source_file, 0) == 0) std::cerr << "warning: " << warning << "\n";
+  }
+  Result<StateStore*> store = (*env)->Store();
+  if (!store.ok()) {
+    PrintError(store.status().message());
+    return kExitHostError;
+  }
+
+  TriggerPrinter printer(**store, args.quiet, args.show_output);
+  RunCanceller canceller;
+  RunOptions run_options;
+  run_options.max_parallel_tasks = (*env)->config().max_parallel_tasks;
+  run_options.output_cap_bytes = (*env)->config().output_cap_bytes;
+  run_options.trigger = "manual";
+  run_options.observer = &printer;
+  run_options.canceller = &canceller;
+  RunId run_id = RunId::Generate();
+  printer.set_run(run_id);
+  if (!args.quiet) std::cout << "run " << run_id.str() << "  job " << job->id.str() << "\n";
+
+  g_canceller = &canceller;
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+  Result<RunRecord> run = ExecuteRun(*job, run_id, (*env)->runners(), **store, run_options);
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
+  g_canceller = nullptr;
+
+  if (!run.ok()) {
+    PrintError("run " + run_id.str() + ": " + run.status().message());
+    return run.status().code() == StatusCode::kInvalidArgument ? kExitUsage : kExitHostError;
+  }
+  std::cout << "run " << run->id.str() << " " << RunStatusName(run->status) << " in "
+            << FormatDuration(run->ended_us - run->started_us) << ": "
+            << printer.count(TaskState::kSucceeded) << " succeeded, "
+            << printer.count(TaskState::kFailed) << " failed, "
+            << printer.count(TaskState::kSkipped) + printer.count(TaskState::kUpstreamFailed)
+            << " not run, " << printer.count(TaskState::kCancelled) << " cancelled\n";
+  return run->status == RunStatus::kSucceeded ? kExitOk : kExitRunFailed;
+}
+
+int CmdRuns(const Args& args) {
+  if (Status s = ExpectPositional(args, 0, 0, "runs [--job JOB] [--limit N]"); !s.ok()) {
+    PrintError(s.message());
+    return kExitUsage;
+  }
+  Result<std::unique_ptr<HostEnv>> env = HostEnv::Create(args.host);
+  if (!env.ok()) {
+    PrintError(env.status().message());
+    return kExitUsage;
+  }
+  Result<StateStore*> store = (*env)->Store();
+  if (!store.ok()) {
+    PrintError(store.status().message());
+    return kExitHostError;
+  }
+  Result<std::vector<RunRecord>> runs =
+      (*store)->ListRuns(JobId(args.job_filter.value_or("")), args.limit);
+  if (!runs.ok()) {
+    PrintError(runs.status().message());
+    return kExitHostError;
+  }
+  std::cout << "RUN                                   JOB                 STATUS       STARTED"
+               "               DURATION\n";
+  for (const RunRecord& run : *runs) {
+    char line[256];
+    std::string duration = run.ended_us != 0 ? FormatDuration(run.ended_us - run.started_us) : "-";
+    std::snprintf(line, sizeof line, "%-37s %-19s %-12s %-21s %s", run.id.str().c_str(),
+                  run.job.str().c_str(), std::string(RunStatusName(run.status)).c_str(),
+                  FormatTime(run.started_us).c_str(), duration.c_str());
+    std::cout << line << "\n";
+  }
+  return kExitOk;
+}
+
+int CmdLogs(const Args& args) {
+  if (Status s = ExpectPositional(args, 1, 2, "logs RUN [TASK]"); !s.ok()) {
+    PrintError(s.message());
+    return kExitUsage;
+  }
+  Result<RunId> run_id = RunId::Parse(args.positional[0]);
+  if (!run_id.ok()) {
+    PrintError(run_id.status().message());
+    return kExitUsage;
+  }
+  Result<std::unique_ptr<HostEnv>> env = HostEnv::Create(args.host);
+  if (!env.ok()) {
+    PrintError(env.status().message());
+    return kExitUsage;
+  }
+  Result<StateStore*> store = (*env)->Store();
+  if (!store.ok()) {
+    PrintError(store.status().message());
+    return kExitHostError;
+  }
+  Result<std::optional<RunRecord>> run = (*store)->GetRun(*run_id);
+  if (!run.ok() || !run->has_value()) {
+    PrintError(run.ok() ? "no run " + run_id->str() + " in " + (*env)->storage_uri()
+                        : run.status().message());
+    return run.ok() ? kExitUsage : kExitHostError;
+  }
+  TaskId task(args.positional.size() > 1 ? args.positional[1] : "");
+  Result<std::vector<LogChunk>> chunks = (*store)->ReadLogs(*run_id, task);
+  if (!chunks.ok()) {
+    PrintError(chunks.status().message());
+    return kExitHostError;
+  }
+  std::string current;
+  for (const LogChunk& chunk : *chunks) {
+    std::string header = "== " + chunk.task.str() + " (attempt " + std::to_string(chunk.attempt) +
+                         ", " + (chunk.stream == OutputStream::kStdout ? "stdout" : "stderr") +
+                         ") ==";
+    if (header != current) {
+      std::cout << header << "\n";
+      current = header;
+    }
+    std::cout << chunk.data;
+    if (!chunk.data.empty() && chunk.data.back() != '\n') std::cout << "\n";
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+int RunCli(int argc, char** argv) {
+  Result<Args> args = ParseArgs(argc, argv);
+  if (!args.ok()) {
+    PrintError(args.status().message());
+    return kExitUsage;
+  }
+  const std::string& command = args->command;
+  if (command == "help") {
+    std::cout << kUsage;
+    return kExitOk;
+  }
+  if (command == "version") {
+    std::cout << "petit " << PETIT_VERSION << " (plugin ABI " << PETIT_ABI_MAJOR << "."
+              << PETIT_ABI_MINOR << ")\n";
+    return kExitOk;
+  }
+  if (command == "validate") return CmdValidate(*args);
+  if (command == "trigger") return CmdTrigger(*args);
+  if (command == "list") return CmdList(*args);
+  if (command == "plugins") return CmdPlugins(*args);
+  if (command == "runs") return CmdRuns(*args);
+  return CmdLogs(*args);
+}
+
+}  // namespace petit::host

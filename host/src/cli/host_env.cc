@@ -1,0 +1,72 @@
+#include "cli/host_env.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <set>
+
+#include "petit/storage/open.h"
+#include "plugins/plugin_task_runner.h"
+
+#ifndef PETIT_VERSION
+#define PETIT_VERSION "0.0.0"
+#endif
+#ifndef PETIT_PLUGIN_SUBDIR
+#define PETIT_PLUGIN_SUBDIR "lib/petit/plugins"
+#endif
+
+namespace petit::host {
+
+std::string DefaultPluginDir() {
+  std::error_code ec;
+  std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) return PETIT_PLUGIN_SUBDIR;
+  return (exe.parent_path().parent_path() / PETIT_PLUGIN_SUBDIR).lexically_normal().string();
+}
+
+Result<std::unique_ptr<HostEnv>> HostEnv::Create(const HostOptions& options) {
+  std::unique_ptr<HostEnv> env(new HostEnv());
+  Result<GlobalConfig> config = ResolveGlobalConfig(options.config_path, options.jobs_dir);
+  if (!config.ok()) return config.status();
+  env->config_ = std::move(config).value();
+  if (options.max_parallel_tasks) env->config_.max_parallel_tasks = *options.max_parallel_tasks;
+
+  env->storage_uri_ = options.storage_uri.value_or(env->config_.storage_uri);
+  if (env->storage_uri_.empty()) env->storage_uri_ = DefaultStorageUri();
+
+  PluginLoader loader(PETIT_VERSION);
+  std::set<std::string> seen;
+  auto load = [&](const std::string& dir, PluginLoader::MissingDirectory missing) {
+    std::error_code ec;
+    std::filesystem::path canonical = std::filesystem::weakly_canonical(dir, ec);
+    if (!seen.insert(ec ? dir : canonical.string()).second) return;
+    loader.LoadDirectory(dir, missing);
+  };
+  load(DefaultPluginDir(), PluginLoader::MissingDirectory::kIgnore);
+  for (const std::string& dir : env->config_.plugin_dirs) {
+    load(dir, PluginLoader::MissingDirectory::kError);
+  }
+  for (const std::string& dir : options.plugin_dirs) {
+    load(dir, PluginLoader::MissingDirectory::kError);
+  }
+  env->plugins_ = loader.Release();
+  for (const Status& error : env->plugins_.errors) env->plugin_errors_.push_back(error.message());
+  for (const auto& plugin : env->plugins_.plugins) {
+    for (const PluginTaskType& type : plugin->task_types()) {
+      Status registered =
+          env->runners_.Register(type.info.name, std::make_shared<PluginTaskRunner>(plugin, type));
+      if (!registered.ok()) env->plugin_errors_.push_back(registered.message());
+    }
+  }
+  return env;
+}
+
+Result<StateStore*> HostEnv::Store() {
+  if (store_) return store_.get();
+  Result<std::unique_ptr<StateStore>> store = storage::OpenStateStore(storage_uri_);
+  if (!store.ok()) return store.status();
+  store_ = std::move(store).value();
+  return store_.get();
+}
+
+}  // namespace petit::host

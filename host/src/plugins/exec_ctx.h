@@ -1,0 +1,72 @@
+// petit_exec_ctx: the host's side of one plugin task attempt. plugin.h only forward-declares it;
+// plugins hold a pointer and hand it back to host services, which reach the attempt's
+// AttemptControl through it.
+//
+// Ownership: PluginTaskRunner::Run() owns it (on its stack) for the whole attempt; it borrows the
+// request and the control, both of which outlive Run(). Nothing that may run after Run() returns
+// (the cancel hook may) points at it.
+// Threads: host services may use it from any thread between create and destroy.
+#ifndef PETIT_HOST_PLUGINS_EXEC_CTX_H_
+#define PETIT_HOST_PLUGINS_EXEC_CTX_H_
+
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "petit/core/task_runner.h"
+#include "petit/plugin.h"
+
+// The name is fixed by the C header, hence the global namespace and the C-style spelling.
+struct petit_exec_ctx {
+ public:
+  petit_exec_ctx(const petit::AttemptRequest& request, petit::AttemptControl& control,
+                 std::string_view type_name)
+      : request_(request), control_(control), type_name_(type_name) {}
+
+  petit_exec_ctx(const petit_exec_ctx&) = delete;
+  petit_exec_ctx& operator=(const petit_exec_ctx&) = delete;
+
+  const petit::AttemptRequest& request() const { return request_; }
+  petit::AttemptControl& control() const { return control_; }
+  std::string_view type_name() const { return type_name_; }
+
+  // Called once execute has returned (or create failed): from then on outputs are refused.
+  void Finish() { over_.store(true, std::memory_order_release); }
+
+  bool over() const { return over_.load(std::memory_order_acquire); }
+
+  void SetError(std::string_view message) {
+    std::lock_guard lock(data_mu_);
+    error_.assign(message);
+  }
+  std::string TakeError() {
+    std::lock_guard lock(data_mu_);
+    return std::move(error_);
+  }
+
+  void SetExitCode(int32_t code) {
+    std::lock_guard lock(data_mu_);
+    exit_code_ = code;
+  }
+  std::optional<int32_t> exit_code() const {
+    std::lock_guard lock(data_mu_);
+    return exit_code_;
+  }
+
+ private:
+  const petit::AttemptRequest& request_;
+  petit::AttemptControl& control_;
+  const std::string_view type_name_;
+
+  std::atomic<bool> over_{false};
+
+  mutable std::mutex data_mu_;
+  std::string error_;                 // GUARDED_BY(data_mu_)
+  std::optional<int32_t> exit_code_;  // GUARDED_BY(data_mu_)
+};
+
+#endif  // PETIT_HOST_PLUGINS_EXEC_CTX_H_

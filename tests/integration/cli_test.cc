@@ -1,0 +1,301 @@
+// End to end: the real `petit` binary, the real plugins, job files on disk, SQLite state.
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <string>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "petit/core/state_store.h"
+#include "petit/storage/open.h"
+
+namespace petit {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+struct Outcome {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string ReadFile(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+std::string ShellQuote(const std::string& s) {
+  std::string quoted = "'";
+  for (char c : s) {
+    if (c == '\'') {
+      quoted += "'\\''";
+    } else {
+      quoted.push_back(c);
+    }
+  }
+  return quoted + "'";
+}
+
+class CliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern = (fs::temp_directory_path() / "petit-cli-XXXXXX").string();
+    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
+    dir_ = pattern;
+    jobs_ = dir_ / "jobs";
+    fs::create_directories(jobs_);
+    db_ = dir_ / "state" / "petit.db";
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::string StorageUri() const { return "sqlite://" + db_.string(); }
+
+  Outcome Run(const std::string& args) {
+    fs::path out = dir_ / "stdout.txt";
+    fs::path err = dir_ / "stderr.txt";
+    // The default --storage comes first so a test may override it: the last one wins.
+    std::string command = ShellQuote(PETIT_EXE) + " --storage " + ShellQuote(StorageUri()) + " " +
+                          args + " >" + ShellQuote(out.string()) + " 2>" +
+                          ShellQuote(err.string()) + " </dev/null";
+    int status = std::system(command.c_str());
+    Outcome outcome;
+    outcome.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    outcome.out = ReadFile(out);
+    outcome.err = ReadFile(err);
+    return outcome;
+  }
+
+  void WriteJob(const std::string& name, const std::string& yaml) {
+    std::ofstream(jobs_ / name) << yaml;
+  }
+
+  std::unique_ptr<StateStore> OpenStore() {
+    Result<std::unique_ptr<StateStore>> store = storage::OpenStateStore(StorageUri());
+    EXPECT_TRUE(store.ok()) << store.status().ToString();
+    return store.ok() ? std::move(store).value() : nullptr;
+  }
+
+  // The attempts of the only run recorded so far, by task id (the last attempt of each task).
+  std::map<std::string, AttemptRecord> OnlyRunAttempts(RunRecord* run_out = nullptr) {
+    std::unique_ptr<StateStore> store = OpenStore();
+    std::map<std::string, AttemptRecord> by_task;
+    if (!store) return by_task;
+    Result<std::vector<RunRecord>> runs = store->ListRuns(JobId(), 10);
+    EXPECT_TRUE(runs.ok());
+    EXPECT_EQ(runs->size(), 1u);
+    if (!runs.ok() || runs->size() != 1) return by_task;
+    if (run_out != nullptr) *run_out = runs->front();
+    Result<std::vector<AttemptRecord>> attempts = store->ListAttempts(runs->front().id);
+    EXPECT_TRUE(attempts.ok());
+    for (const AttemptRecord& attempt : *attempts) by_task[attempt.task.str()] = attempt;
+    return by_task;
+  }
+
+  fs::path dir_;
+  fs::path jobs_;
+  fs::path db_;
+};
+
+TEST_F(CliTest, ValidatesTheShippedExamples) {
+  Outcome r = Run("validate " + ShellQuote(std::string(PETIT_SOURCE_DIR) + "/examples"));
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_THAT(r.out, HasSubstr("hello_world"));
+  EXPECT_THAT(r.out, HasSubstr("diamond"));
+}
+
+TEST_F(CliTest, TriggerHelloWorldPrintsOutputAndRecordsTheRunInSqlite) {
+  Outcome r =
+      Run("trigger " + ShellQuote(std::string(PETIT_SOURCE_DIR) + "/examples") + " hello_world");
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_THAT(r.out, HasSubstr("Hello, World from Petit!"));
+  EXPECT_THAT(r.out, HasSubstr("succeeded"));
+
+  RunRecord run;
+  std::map<std::string, AttemptRecord> attempts = OnlyRunAttempts(&run);
+  EXPECT_EQ(run.job.str(), "hello_world");
+  EXPECT_EQ(run.status, RunStatus::kSucceeded);
+  EXPECT_GT(run.ended_us, 0);
+  ASSERT_EQ(attempts.count("greet"), 1u);
+  EXPECT_EQ(attempts["greet"].state, TaskState::kSucceeded);
+  EXPECT_EQ(attempts["greet"].attempt, 1u);
+  EXPECT_EQ(attempts["greet"].exit_code, 0);
+}
+
+TEST_F(CliTest, DiamondRunsEachTaskOnlyAfterItsOwnUpstreams) {
+  Outcome r = Run("trigger " + ShellQuote(std::string(PETIT_SOURCE_DIR) + "/examples") +
+                  " diamond --max-parallel 2");
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  std::map<std::string, AttemptRecord> a = OnlyRunAttempts();
+  ASSERT_EQ(a.size(), 4u);
+  for (const auto& [id, attempt] : a) EXPECT_EQ(attempt.state, TaskState::kSucceeded) << id;
+  EXPECT_GE(a["left"].started_us, a["fetch"].ended_us);
+  EXPECT_GE(a["right"].started_us, a["fetch"].ended_us);
+  EXPECT_GE(a["report"].started_us, a["left"].ended_us);
+  EXPECT_GE(a["report"].started_us, a["right"].ended_us);
+  EXPECT_THAT(r.out, HasSubstr("joined: left and right"));
+}
+
+// With waves, `late` would wait for every task of the first wave, including `blocker`, which
+// itself waits for `late`'s marker: the run could only end by blocker's timeout.
+TEST_F(CliTest, TaskStartsAsSoonAsItsOwnDependenciesFinishNotInWaves) {
+  fs::path marker = dir_ / "late-ran";
+  WriteJob("nowaves.yaml", R"(
+id: nowaves
+tasks:
+  - id: quick
+    type: command
+    command: "true"
+  - id: blocker
+    type: command
+    shell: "while [ ! -f )" + marker.string() +
+                               R"( ]; do sleep 0.01; done"
+    timeout_secs: 60
+  - id: late
+    type: command
+    command: touch
+    args: [")" + marker.string() +
+                               R"("]
+    depends_on: [quick]
+)");
+  Outcome r = Run("trigger " + ShellQuote(jobs_.string()) + " nowaves --max-parallel 2");
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  std::map<std::string, AttemptRecord> a = OnlyRunAttempts();
+  EXPECT_LT(a["late"].ended_us, a["blocker"].ended_us);
+}
+
+TEST_F(CliTest, FailedTaskMakesTriggerExitNonZeroAndDownstreamIsUpstreamFailed) {
+  WriteJob("fails.yaml", R"(
+id: fails
+tasks:
+  - id: boom
+    type: command
+    shell: "echo about to fail >&2; exit 3"
+  - id: after
+    type: command
+    command: echo
+    args: [never]
+    depends_on: [boom]
+  - id: cleanup
+    type: command
+    command: echo
+    args: [cleaning up]
+    depends_on: [boom]
+    condition: all_done
+)");
+  Outcome r = Run("trigger " + ShellQuote(jobs_.string()) + " fails");
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_THAT(r.out, HasSubstr("exited with code 3"));
+  EXPECT_THAT(r.out, HasSubstr("about to fail"));
+  RunRecord run;
+  std::map<std::string, AttemptRecord> a = OnlyRunAttempts(&run);
+  EXPECT_EQ(run.status, RunStatus::kFailed);
+  EXPECT_EQ(a["boom"].state, TaskState::kFailed);
+  EXPECT_EQ(a["boom"].exit_code, 3);
+  EXPECT_EQ(a["after"].state, TaskState::kUpstreamFailed);
+  EXPECT_EQ(a["cleanup"].state, TaskState::kSucceeded);
+}
+
+TEST_F(CliTest, RetriesAFailingTaskAndCountsAttempts) {
+  fs::path counter = dir_ / "count";
+  WriteJob("flaky.yaml", R"(
+id: flaky
+tasks:
+  - id: flaky
+    type: command
+    shell: "echo x >> )" + counter.string() +
+                             R"(; [ $(wc -l < )" + counter.string() + R"() -ge 3 ]"
+    retry:
+      max_attempts: 2
+      delay_secs: 0
+)");
+  Outcome r = Run("trigger " + ShellQuote(jobs_.string()) + " flaky");
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  std::map<std::string, AttemptRecord> a = OnlyRunAttempts();
+  EXPECT_EQ(a["flaky"].attempt, 3u);
+  EXPECT_EQ(a["flaky"].state, TaskState::kSucceeded);
+}
+
+TEST_F(CliTest, ValidateReportsEveryErrorWithFileLineColumnAndSuggestion) {
+  WriteJob("a_typo.yaml", R"(id: typo
+tasks:
+  - id: one
+    type: command
+    comand: echo
+)");
+  WriteJob("b_cycle.yaml", R"(id: cycle
+tasks:
+  - id: a
+    type: command
+    command: "true"
+    depends_on: [c]
+  - id: b
+    type: command
+    command: "true"
+    depends_on: [a]
+  - id: c
+    type: command
+    command: "true"
+    depends_on: [b]
+)");
+  WriteJob("c_missing.yaml", R"(id: missing
+tasks:
+  - id: a
+    type: command
+    command: "true"
+    depends_on: [nope]
+)");
+  Outcome r = Run("validate " + ShellQuote(jobs_.string()));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("a_typo.yaml:5:5: unknown key 'comand' in task 'one' "
+                               "(did you mean 'command'?)"));
+  EXPECT_THAT(r.err, HasSubstr("b_cycle.yaml"));
+  EXPECT_THAT(r.err, HasSubstr("a -> c -> b -> a"));
+  EXPECT_THAT(r.err, HasSubstr("c_missing.yaml:6:18: task 'a' depends on unknown task 'nope'"));
+}
+
+TEST_F(CliTest, TriggerOfAnUnknownJobSuggestsTheClosestId) {
+  Outcome r =
+      Run("trigger " + ShellQuote(std::string(PETIT_SOURCE_DIR) + "/examples") + " hello_wrld");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("did you mean 'hello_world'?"));
+}
+
+TEST_F(CliTest, UnknownOptionIsAUsageError) {
+  Outcome r = Run("validate . --max-paralel 2");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("unknown option '--max-paralel' (did you mean '--max-parallel'?)"));
+}
+
+TEST_F(CliTest, LogsPrintsTheCapturedOutputOfARun) {
+  ASSERT_EQ(Run("trigger " + ShellQuote(std::string(PETIT_SOURCE_DIR) + "/examples") +
+                " hello_world --no-output")
+                .exit_code,
+            0);
+  RunRecord run;
+  OnlyRunAttempts(&run);
+  Outcome r = Run("logs " + run.id.str() + " greet");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("Hello, World from Petit!"));
+  Outcome runs = Run("runs");
+  EXPECT_THAT(runs.out, HasSubstr(run.id.str()));
+  EXPECT_THAT(runs.out, HasSubstr("succeeded"));
+}
+
+TEST_F(CliTest, UnreachableStorageIsAOneLineError) {
+  Outcome r = Run("trigger " + ShellQuote(std::string(PETIT_SOURCE_DIR) + "/examples") +
+                  " hello_world --storage bogus://nowhere");
+  EXPECT_EQ(r.exit_code, 3) << r.out << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  EXPECT_THAT(r.out, Not(HasSubstr("succeeded")));
+}
+
+}  // namespace
+}  // namespace petit
