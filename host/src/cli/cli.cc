@@ -141,11 +141,6 @@ Result<Args> ParseArgs(int argc, char** argv) {
   return args;
 }
 
-Status ExpectPositional(const Args& args, size_t min, size_t max, std::string_view usage) {
-  if (args.positional.size() >= min && args.positional.size() <= max) return Status::Ok();
-  return InvalidArgument("usage: petit " + std::string(usage));
-}
-
 std::string FormatTime(int64_t micros) {
   if (micros == 0) return "-";
   std::time_t seconds = static_cast<std::time_t>(micros / 1000000);
@@ -168,16 +163,6 @@ std::string FormatDuration(int64_t micros) {
   return buffer;
 }
 
-// Loads the environment the command needs and reports plugin refusals as warnings.
-Result<std::unique_ptr<HostEnv>> MakeEnv(const Args& args) {
-  Result<std::unique_ptr<HostEnv>> env = HostEnv::Create(args.host);
-  if (!env.ok()) return env.status();
-  for (const std::string& error : (*env)->plugin_errors()) {
-    PrintError("warning: plugin not loaded: " + error);
-  }
-  return env;
-}
-
 LoadedJobs LoadJobs(const HostEnv& env, const std::string& dir) {
   JobLoaderOptions options;
   options.known_types = env.TaskTypeNames();
@@ -191,17 +176,8 @@ bool ReportLoad(const LoadedJobs& loaded) {
   return loaded.errors.empty();
 }
 
-int CmdValidate(const Args& args) {
-  if (Status s = ExpectPositional(args, 1, 1, "validate DIR"); !s.ok()) {
-    PrintError(s.message());
-    return kExitUsage;
-  }
-  Result<std::unique_ptr<HostEnv>> env = MakeEnv(args);
-  if (!env.ok()) {
-    PrintError(env.status().message());
-    return kExitUsage;
-  }
-  LoadedJobs loaded = LoadJobs(**env, args.positional[0]);
+int CmdValidate(const Args& args, HostEnv& env) {
+  LoadedJobs loaded = LoadJobs(env, args.positional[0]);
   bool ok = ReportLoad(loaded);
   for (const Job& job : loaded.jobs) {
     std::cout << "ok  " << job.id.str() << " (" << job.dag.size() << " tasks)  " << job.source_file
@@ -212,17 +188,8 @@ int CmdValidate(const Args& args) {
   return ok ? kExitOk : kExitUsage;
 }
 
-int CmdList(const Args& args) {
-  if (Status s = ExpectPositional(args, 1, 1, "list DIR"); !s.ok()) {
-    PrintError(s.message());
-    return kExitUsage;
-  }
-  Result<std::unique_ptr<HostEnv>> env = MakeEnv(args);
-  if (!env.ok()) {
-    PrintError(env.status().message());
-    return kExitUsage;
-  }
-  LoadedJobs loaded = LoadJobs(**env, args.positional[0]);
+int CmdList(const Args& args, HostEnv& env) {
+  LoadedJobs loaded = LoadJobs(env, args.positional[0]);
   bool ok = ReportLoad(loaded);
   for (const Job& job : loaded.jobs) {
     std::cout << job.id.str() << "\t" << job.dag.size() << " tasks\t"
@@ -231,13 +198,8 @@ int CmdList(const Args& args) {
   return ok ? kExitOk : kExitUsage;
 }
 
-int CmdPlugins(const Args& args) {
-  Result<std::unique_ptr<HostEnv>> env = MakeEnv(args);
-  if (!env.ok()) {
-    PrintError(env.status().message());
-    return kExitUsage;
-  }
-  for (const auto& plugin : (*env)->plugins().plugins) {
+int CmdPlugins(const Args& /*args*/, HostEnv& env) {
+  for (const auto& plugin : env.plugins().plugins) {
     std::cout << plugin->name() << " " << plugin->version() << "  " << plugin->file() << "\n";
     for (const PluginTaskType& type : plugin->task_types()) {
       std::cout << "  " << type.info.name << "  " << type.info.summary << "\n";
@@ -251,7 +213,7 @@ int CmdPlugins(const Args& args) {
       }
     }
   }
-  if ((*env)->plugins().plugins.empty()) {
+  if (env.plugins().plugins.empty()) {
     PrintError("no plugins loaded (looked in " + DefaultPluginDir() + ")");
     return kExitHostError;
   }
@@ -336,17 +298,8 @@ extern "C" void OnSignal(int signal_number) {
   std::raise(signal_number);
 }
 
-int CmdTrigger(const Args& args) {
-  if (Status s = ExpectPositional(args, 2, 2, "trigger DIR JOB"); !s.ok()) {
-    PrintError(s.message());
-    return kExitUsage;
-  }
-  Result<std::unique_ptr<HostEnv>> env = MakeEnv(args);
-  if (!env.ok()) {
-    PrintError(env.status().message());
-    return kExitUsage;
-  }
-  LoadedJobs loaded = LoadJobs(**env, args.positional[0]);
+int CmdTrigger(const Args& args, HostEnv& env) {
+  LoadedJobs loaded = LoadJobs(env, args.positional[0]);
   const std::string& job_id = args.positional[1];
   const Job* job = nullptr;
   for (const Job& candidate : loaded.jobs) {
@@ -364,7 +317,7 @@ int CmdTrigger(const Args& args) {
   for (const std::string& warning : loaded.warnings) {
     if (warning.rfind(job->source_file, 0) == 0) std::cerr << "warning: " << warning << "\n";
   }
-  Result<StateStore*> store = (*env)->Store();
+  Result<StateStore*> store = env.Store();
   if (!store.ok()) {
     PrintError(store.status().message());
     return kExitHostError;
@@ -373,8 +326,8 @@ int CmdTrigger(const Args& args) {
   TriggerPrinter printer(**store, args.quiet, args.show_output);
   RunCanceller canceller;
   RunOptions run_options;
-  run_options.max_parallel_tasks = (*env)->config().max_parallel_tasks;
-  run_options.output_cap_bytes = (*env)->config().output_cap_bytes;
+  run_options.max_parallel_tasks = env.config().max_parallel_tasks;
+  run_options.output_cap_bytes = env.config().output_cap_bytes;
   run_options.trigger = "manual";
   run_options.observer = &printer;
   run_options.canceller = &canceller;
@@ -385,7 +338,7 @@ int CmdTrigger(const Args& args) {
   g_canceller = &canceller;
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
-  Result<RunRecord> run = ExecuteRun(*job, run_id, (*env)->runners(), **store, run_options);
+  Result<RunRecord> run = ExecuteRun(*job, run_id, env.runners(), **store, run_options);
   std::signal(SIGINT, SIG_DFL);
   std::signal(SIGTERM, SIG_DFL);
   g_canceller = nullptr;
@@ -403,17 +356,8 @@ int CmdTrigger(const Args& args) {
   return run->status == RunStatus::kSucceeded ? kExitOk : kExitRunFailed;
 }
 
-int CmdRuns(const Args& args) {
-  if (Status s = ExpectPositional(args, 0, 0, "runs [--job JOB] [--limit N]"); !s.ok()) {
-    PrintError(s.message());
-    return kExitUsage;
-  }
-  Result<std::unique_ptr<HostEnv>> env = HostEnv::Create(args.host);
-  if (!env.ok()) {
-    PrintError(env.status().message());
-    return kExitUsage;
-  }
-  Result<StateStore*> store = (*env)->Store();
+int CmdRuns(const Args& args, HostEnv& env) {
+  Result<StateStore*> store = env.Store();
   if (!store.ok()) {
     PrintError(store.status().message());
     return kExitHostError;
@@ -437,29 +381,20 @@ int CmdRuns(const Args& args) {
   return kExitOk;
 }
 
-int CmdLogs(const Args& args) {
-  if (Status s = ExpectPositional(args, 1, 2, "logs RUN [TASK]"); !s.ok()) {
-    PrintError(s.message());
-    return kExitUsage;
-  }
+int CmdLogs(const Args& args, HostEnv& env) {
   Result<RunId> run_id = RunId::Parse(args.positional[0]);
   if (!run_id.ok()) {
     PrintError(run_id.status().message());
     return kExitUsage;
   }
-  Result<std::unique_ptr<HostEnv>> env = HostEnv::Create(args.host);
-  if (!env.ok()) {
-    PrintError(env.status().message());
-    return kExitUsage;
-  }
-  Result<StateStore*> store = (*env)->Store();
+  Result<StateStore*> store = env.Store();
   if (!store.ok()) {
     PrintError(store.status().message());
     return kExitHostError;
   }
   Result<std::optional<RunRecord>> run = (*store)->GetRun(*run_id);
   if (!run.ok() || !run->has_value()) {
-    PrintError(run.ok() ? "no run " + run_id->str() + " in " + (*env)->storage_uri()
+    PrintError(run.ok() ? "no run " + run_id->str() + " in " + env.storage_uri()
                         : run.status().message());
     return run.ok() ? kExitUsage : kExitHostError;
   }
@@ -484,6 +419,24 @@ int CmdLogs(const Args& args) {
   return kExitOk;
 }
 
+struct Command {
+  std::string_view name;
+  size_t min_args;
+  size_t max_args;
+  std::string_view usage;
+  bool report_plugin_errors;  // commands that run or check jobs say which plugins did not load
+  int (*handler)(const Args&, HostEnv&);
+};
+
+constexpr Command kCommandTable[] = {
+    {"validate", 1, 1, "validate DIR", true, CmdValidate},
+    {"trigger", 2, 2, "trigger DIR JOB", true, CmdTrigger},
+    {"list", 1, 1, "list DIR", true, CmdList},
+    {"plugins", 0, 0, "plugins", true, CmdPlugins},
+    {"runs", 0, 0, "runs [--job JOB] [--limit N]", false, CmdRuns},
+    {"logs", 1, 2, "logs RUN [TASK]", false, CmdLogs},
+};
+
 }  // namespace
 
 int RunCli(int argc, char** argv) {
@@ -492,22 +445,35 @@ int RunCli(int argc, char** argv) {
     PrintError(args.status().message());
     return kExitUsage;
   }
-  const std::string& command = args->command;
-  if (command == "help") {
+  const std::string& name = args->command;
+  if (name == "help") {
     std::cout << kUsage;
     return kExitOk;
   }
-  if (command == "version") {
+  if (name == "version") {
     std::cout << "petit " << PETIT_VERSION << " (plugin ABI " << PETIT_ABI_MAJOR << "."
               << PETIT_ABI_MINOR << ")\n";
     return kExitOk;
   }
-  if (command == "validate") return CmdValidate(*args);
-  if (command == "trigger") return CmdTrigger(*args);
-  if (command == "list") return CmdList(*args);
-  if (command == "plugins") return CmdPlugins(*args);
-  if (command == "runs") return CmdRuns(*args);
-  return CmdLogs(*args);
+  const Command* command = nullptr;
+  for (const Command& candidate : kCommandTable) {
+    if (candidate.name == name) command = &candidate;
+  }
+  if (args->positional.size() < command->min_args || args->positional.size() > command->max_args) {
+    PrintError("usage: petit " + std::string(command->usage));
+    return kExitUsage;
+  }
+  Result<std::unique_ptr<HostEnv>> env = HostEnv::Create(args->host);
+  if (!env.ok()) {
+    PrintError(env.status().message());
+    return kExitUsage;
+  }
+  if (command->report_plugin_errors) {
+    for (const std::string& error : (*env)->plugin_errors()) {
+      PrintError("warning: plugin not loaded: " + error);
+    }
+  }
+  return command->handler(*args, **env);
 }
 
 }  // namespace petit::host
