@@ -2,6 +2,8 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <utility>
 
@@ -41,28 +43,45 @@ std::string NamespacedKey(const TaskId& task, std::string_view key) {
   return out;
 }
 
-RunContext::RunContext(std::shared_ptr<const ValueMap> config)
-    : values_(std::make_shared<const ValueMap>()),
-      config_(config ? std::move(config) : std::make_shared<const ValueMap>()) {}
-
-Status RunContext::MergeOutputs(const TaskId& task, const ValueMap& outputs) {
+Status RunOutputs::Add(const TaskId& task, const ValueMap& outputs) {
   for (const auto& [key, value] : outputs) {
     PETIT_RETURN_IF_ERROR(
         ValidateOutputKey(key).WithContext("task " + internal::Quoted(task.str())));
   }
   if (outputs.empty()) return Status::Ok();
-  // Snapshots handed out earlier keep the old map; readers never see a half-merged state.
-  auto merged = std::make_shared<ValueMap>(*values_);
-  for (const auto& [key, value] : outputs) {
-    merged->insert_or_assign(NamespacedKey(task, key), value);
+  auto copy = std::make_unique<const ValueMap>(outputs);
+  std::unique_lock lock(mu_);
+  auto [it, inserted] = by_task_.try_emplace(task.str(), std::move(copy));
+  if (!inserted) {
+    return FailedPrecondition("outputs of task " + internal::Quoted(task.str()) +
+                              " were already recorded");
   }
-  values_ = std::move(merged);
+  count_ += outputs.size();
   return Status::Ok();
 }
 
-std::optional<std::string_view> RunContext::Get(std::string_view namespaced_key) const {
-  return Lookup(*values_, namespaced_key);
+std::optional<std::string_view> RunOutputs::Get(std::string_view namespaced_key) const {
+  size_t dot = namespaced_key.rfind('.');
+  if (dot == std::string_view::npos) return std::nullopt;
+  const ValueMap* outputs = OutputsOf(namespaced_key.substr(0, dot));
+  if (outputs == nullptr) return std::nullopt;
+  return Lookup(*outputs, namespaced_key.substr(dot + 1));
 }
+
+const ValueMap* RunOutputs::OutputsOf(std::string_view task) const {
+  std::shared_lock lock(mu_);
+  auto it = by_task_.find(task);
+  return it == by_task_.end() ? nullptr : it->second.get();
+}
+
+size_t RunOutputs::size() const {
+  std::shared_lock lock(mu_);
+  return count_;
+}
+
+RunContext::RunContext(std::shared_ptr<const ValueMap> config)
+    : outputs_(std::make_shared<RunOutputs>()),
+      config_(config ? std::move(config) : std::make_shared<const ValueMap>()) {}
 
 std::optional<std::string_view> RunContext::GetConfig(std::string_view key) const {
   return Lookup(*config_, key);

@@ -14,6 +14,8 @@
 #include <utility>
 #include <vector>
 
+#include "petit/core/template.h"
+
 namespace petit {
 namespace {
 
@@ -191,6 +193,7 @@ class RunCoordinator {
         unfinished_upstreams_(dag_.size()),
         attempts_(dag_.size(), 0),
         attempt_started_us_(dag_.size(), 0),
+        attempt_queued_us_(dag_.size(), 0),
         in_flight_(dag_.size()),
         rng_(std::random_device{}()) {
     run_.id = run_id;
@@ -204,17 +207,19 @@ class RunCoordinator {
     run_.created_us = run_.started_us = clock_.NowMicros();
     run_.status = RunStatus::kRunning;
     PETIT_RETURN_IF_ERROR(store_.CreateRun(run_));
+    Emit(EventType::kJobStarted, nullptr, 0, options_.trigger);
     StartWorkers();
 
     for (Dag::Index i = 0; i < dag_.size(); ++i) {
       unfinished_upstreams_[i] = static_cast<uint32_t>(dag_.Upstream(i).size());
-      if (unfinished_upstreams_[i] == 0) ready_.push(ReadyKey(i));
+      if (unfinished_upstreams_[i] == 0) MakeReady(i);
     }
     while (finished_ < dag_.size() && fatal_.ok()) {
       if (Cancelled()) CancelEverything();
       Dispatch();
       if (finished_ == dag_.size() || !fatal_.ok()) break;
-      if (in_flight_count_ == 0 && ready_.empty() && retry_at_.empty()) {
+      if (in_flight_count_ == 0 && ready_.empty() && retry_at_.empty() && granted_.empty() &&
+          waiting_for_resources_.empty()) {
         fatal_ = Internal("run stalled with " + std::to_string(dag_.size() - finished_) +
                           " tasks unfinished and none runnable");
         break;
@@ -227,9 +232,30 @@ class RunCoordinator {
 
  private:
   using ReadyEntry = std::pair<int64_t, int64_t>;  // (priority, -index): max-heap order
+  using Grant = std::pair<Dag::Index, ResourceManager::Lease>;
 
   ReadyEntry ReadyKey(Dag::Index i) const {
     return {dag_.task(i).priority, -static_cast<int64_t>(i)};
+  }
+
+  // Builds the event only when somebody listens.
+  void Emit(EventType type, const TaskSpec* task, uint32_t attempt, std::string_view detail) {
+    if (options_.events == nullptr) return;
+    options_.events->Emit([&] {
+      return Event{.type = type,
+                   .time_us = clock_.NowMicros(),
+                   .job = job_.id,
+                   .run = run_.id,
+                   .task = task != nullptr ? task->id : TaskId(),
+                   .attempt = attempt,
+                   .detail = std::string(detail)};
+    });
+  }
+
+  void MakeReady(Dag::Index i) {
+    states_[i] = TaskState::kQueued;
+    ready_.push(ReadyKey(i));
+    Emit(EventType::kTaskQueued, &dag_.task(i), attempts_[i] + 1, "");
   }
 
   bool Cancelled() const {
@@ -285,40 +311,123 @@ class RunCoordinator {
   }
 
   void Dispatch() {
-    while (fatal_.ok() && in_flight_count_ < max_in_flight_ && !ready_.empty()) {
+    while (fatal_.ok() && in_flight_count_ < max_in_flight_ && !granted_.empty()) {
+      auto [i, lease] = std::move(granted_.front());
+      granted_.pop_front();
+      StartAttempt(i, std::move(lease));
+    }
+    while (fatal_.ok() && !ready_.empty()) {
       Dag::Index i = static_cast<Dag::Index>(-ready_.top().second);
+      if (NeedsResources(i)) {
+        ready_.pop();
+        WaitForResources(i);
+        continue;
+      }
+      if (in_flight_count_ >= max_in_flight_) break;
       ready_.pop();
-      StartAttempt(i);
+      StartAttempt(i, {});
     }
   }
 
-  void StartAttempt(Dag::Index i) {
+  bool NeedsResources(Dag::Index i) const { return !dag_.task(i).resources.empty(); }
+
+  // Records the attempt as queued, then asks the pools; the grant arrives through `granted_inbox_`
+  // (possibly at once, on this thread, or later on whichever thread releases the slots).
+  void WaitForResources(Dag::Index i) {
     const TaskSpec& spec = dag_.task(i);
-    uint32_t attempt = ++attempts_[i];
+    uint32_t attempt = attempts_[i] + 1;
+    int64_t now = clock_.NowMicros();
+    attempt_queued_us_[i] = now;
+    if (options_.resources == nullptr) {
+      FailBeforeStart(
+          i, attempt,
+          "task '" + spec.id.str() + "' needs resources but this host has no resource pools");
+      return;
+    }
+    AttemptRecord record{run_.id, spec.id, attempt, TaskState::kQueued, now, 0, 0, {}, {}, {}};
+    if (Status saved = store_.SaveAttempt(record); !saved.ok()) {
+      fatal_ = saved.WithContext("recording task '" + spec.id.str() + "' as queued");
+      return;
+    }
+    waiting_for_resources_.emplace(i, 0);
+    Result<ResourceManager::Ticket> ticket = options_.resources->AcquireAsync(
+        spec.resources, spec.priority, [this, i](ResourceManager::Lease lease) {
+          {
+            std::lock_guard lock(mu_);
+            granted_inbox_.emplace_back(i, std::move(lease));
+          }
+          done_cv_.notify_one();
+        });
+    if (!ticket.ok()) {
+      waiting_for_resources_.erase(i);
+      FailBeforeStart(i, attempt, "task '" + spec.id.str() + "': " + ticket.status().message());
+      return;
+    }
+    waiting_for_resources_[i] = *ticket;
+  }
+
+  // Ends a task whose attempt cannot even start (bad template, impossible resources): failed,
+  // never retried, recorded like any attempt.
+  void FailBeforeStart(Dag::Index i, uint32_t attempt, const std::string& error) {
+    const TaskSpec& spec = dag_.task(i);
+    attempts_[i] = attempt;
+    int64_t now = clock_.NowMicros();
+    int64_t queued = attempt_queued_us_[i] != 0 ? attempt_queued_us_[i] : now;
+    AttemptRecord record{run_.id, spec.id, attempt, TaskState::kFailed, queued, 0, now,
+                         {},      error,   {}};
+    if (Status saved = store_.SaveAttempt(record); !saved.ok()) {
+      fatal_ = saved.WithContext("recording the failure of task '" + spec.id.str() + "'");
+      return;
+    }
+    Emit(EventType::kTaskFailed, &spec, attempt, error);
+    if (options_.observer != nullptr) options_.observer->OnTaskFinished(spec, record);
+    Settle(i, TaskState::kFailed);
+  }
+
+  void StartAttempt(Dag::Index i, ResourceManager::Lease lease) {
+    const TaskSpec& spec = dag_.task(i);
+    uint32_t attempt = attempts_[i] + 1;
+    std::string params = spec.params_json;
+    if (HasTemplates(params)) {
+      TemplateScope scope{&context_.outputs(), &context_.config(), run_.id.str(),
+                          job_.id.str(),      spec.id.str(),      attempt};
+      Result<std::string> expanded = ExpandTemplatesInJson(params, scope);
+      if (!expanded.ok()) {
+        FailBeforeStart(i, attempt, expanded.status().message());
+        return;
+      }
+      params = std::move(expanded).value();
+    }
+    attempts_[i] = attempt;
     int64_t now = clock_.NowMicros();
     states_[i] = TaskState::kRunning;
     attempt_started_us_[i] = now;
+    int64_t queued = attempt_queued_us_[i] != 0 ? attempt_queued_us_[i] : now;
+    attempt_queued_us_[i] = 0;
 
-    AttemptRecord record{run_.id, spec.id, attempt, TaskState::kRunning, now, now, 0, {}, {}, {}};
+    AttemptRecord record{run_.id, spec.id, attempt, TaskState::kRunning, queued, now, 0,
+                         {},      {},      {}};
     // Durable before the effect: after a crash, recovery finds this attempt and knows it started.
     Status status = store_.SaveAttempt(record);
     if (!status.ok()) {
       fatal_ = status.WithContext("recording the start of task '" + spec.id.str() + "'");
       return;
     }
+    Emit(EventType::kTaskStarted, &spec, attempt, "");
     if (options_.observer != nullptr) options_.observer->OnTaskStarted(spec, attempt);
 
     auto control = std::make_shared<AttemptState>(store_, run_.id, spec.id, attempt,
                                                   options_.output_cap_bytes);
     int64_t deadline = kNoDeadline;
     if (spec.timeout && spec.timeout->count() > 0) deadline = now + spec.timeout->count() * 1000;
-    in_flight_[i] = {control, deadline};
+    in_flight_[i] = {control, deadline, std::move(lease)};
+    if (deadline != kNoDeadline) deadlines_.emplace(deadline, i);
     ++in_flight_count_;
 
     WorkItem item{i, runners_.Find(spec.type),
-                  AttemptRequest{job_.id, run_.id, spec.id, spec.type, attempt, spec.params_json,
+                  AttemptRequest{job_.id, run_.id, spec.id, spec.type, attempt, std::move(params),
                                  spec.timeout.value_or(std::chrono::milliseconds(0)),
-                                 context_.Snapshot(), context_.ConfigPtr()},
+                                 context_.OutputsPtr(), context_.ConfigPtr()},
                   std::move(control)};
     {
       std::lock_guard lock(mu_);
@@ -330,10 +439,11 @@ class RunCoordinator {
   // Blocks until an attempt completes, a retry is due or a deadline passes, then handles them.
   void WaitAndProcess() {
     std::deque<Completion> completions;
+    std::deque<Grant> grants;
     {
       std::unique_lock lock(mu_);
       int64_t wake_at = NextTimerUs();
-      auto has_work = [this] { return !done_.empty(); };
+      auto has_work = [this] { return !done_.empty() || !granted_inbox_.empty(); };
       if (wake_at == kNoDeadline) {
         // A cancel request arrives without a notification, so look again now and then.
         done_cv_.wait_for(lock, std::chrono::milliseconds(100), has_work);
@@ -343,16 +453,29 @@ class RunCoordinator {
                           has_work);
       }
       completions.swap(done_);
+      grants.swap(granted_inbox_);
     }
+    for (Grant& grant : grants) OnGranted(std::move(grant));
     for (Completion& completion : completions) OnCompletion(std::move(completion));
     FireTimers();
   }
 
+  void OnGranted(Grant grant) {
+    auto [i, lease] = std::move(grant);
+    waiting_for_resources_.erase(i);
+    if (Cancelled()) {
+      lease.Release();
+      if (RecordNeverRan(i, TaskState::kCancelled, "run cancelled")) {
+        Settle(i, TaskState::kCancelled);
+      }
+      return;
+    }
+    granted_.emplace_back(i, std::move(lease));
+  }
+
   int64_t NextTimerUs() const {
     int64_t next = retry_at_.empty() ? kNoDeadline : retry_at_.begin()->first;
-    for (const InFlight& flight : in_flight_) {
-      if (flight.control) next = std::min(next, flight.deadline_us);
-    }
+    if (!deadlines_.empty()) next = std::min(next, deadlines_.begin()->first);
     return next;
   }
 
@@ -361,13 +484,13 @@ class RunCoordinator {
     while (!retry_at_.empty() && retry_at_.begin()->first <= now) {
       Dag::Index i = retry_at_.begin()->second;
       retry_at_.erase(retry_at_.begin());
-      ready_.push(ReadyKey(i));
+      MakeReady(i);
     }
-    for (InFlight& flight : in_flight_) {
-      if (flight.control && flight.deadline_us <= now) {
-        flight.deadline_us = kNoDeadline;
-        flight.control->Cancel(/*timed_out=*/true);
-      }
+    while (!deadlines_.empty() && deadlines_.begin()->first <= now) {
+      InFlight& flight = in_flight_[deadlines_.begin()->second];
+      deadlines_.erase(deadlines_.begin());
+      flight.deadline_us = kNoDeadline;
+      if (flight.control) flight.control->Cancel(/*timed_out=*/true);
     }
   }
 
@@ -376,6 +499,17 @@ class RunCoordinator {
     InFlight flight = std::move(in_flight_[done.index]);
     in_flight_[done.index] = {};
     --in_flight_count_;
+    if (flight.deadline_us != kNoDeadline) {
+      auto [first, last] = deadlines_.equal_range(flight.deadline_us);
+      for (auto it = first; it != last; ++it) {
+        if (it->second == done.index) {
+          deadlines_.erase(it);
+          break;
+        }
+      }
+    }
+    // The slots go back now, before any retry delay, so waiters need not wait for this task.
+    flight.lease.Release();
 
     AttemptResult& result = done.result;
     if (result.outcome != AttemptOutcome::kSucceeded && flight.control->timed_out()) {
@@ -432,9 +566,14 @@ class RunCoordinator {
       int64_t retry_at = clock_.NowMicros() + delay_us;
       states_[done.index] = TaskState::kPending;
       retry_at_.emplace(retry_at, done.index);
+      Emit(EventType::kTaskRetrying, &spec, done.attempt, record.error);
       if (options_.observer != nullptr) options_.observer->OnTaskRetrying(spec, record, retry_at);
       return;
     }
+    Emit(record.state == TaskState::kSucceeded   ? EventType::kTaskSucceeded
+         : record.state == TaskState::kCancelled ? EventType::kTaskCancelled
+                                                 : EventType::kTaskFailed,
+         &spec, done.attempt, record.error);
     if (options_.observer != nullptr) options_.observer->OnTaskFinished(spec, record);
     Settle(done.index, record.state);
   }
@@ -454,8 +593,7 @@ class RunCoordinator {
         std::string reason;
         TaskState verdict = Judge(down, &reason);
         if (verdict == TaskState::kQueued) {
-          states_[down] = TaskState::kQueued;
-          ready_.push(ReadyKey(down));
+          MakeReady(down);
           continue;
         }
         if (!RecordNeverRan(down, verdict, reason)) return;
@@ -514,6 +652,8 @@ class RunCoordinator {
       fatal_ = saved.WithContext("recording task '" + dag_.task(i).id.str() + "'");
       return false;
     }
+    Emit(state == TaskState::kCancelled ? EventType::kTaskCancelled : EventType::kTaskSkipped,
+         &dag_.task(i), 0, reason);
     if (options_.observer != nullptr) options_.observer->OnTaskFinished(dag_.task(i), record);
     return true;
   }
@@ -532,6 +672,17 @@ class RunCoordinator {
     }
     for (auto& [at, i] : retry_at_) waiting.push_back(i);
     retry_at_.clear();
+    for (auto& [i, lease] : granted_) waiting.push_back(i);
+    granted_.clear();  // the leases go back to the pools here
+    for (auto it = waiting_for_resources_.begin(); it != waiting_for_resources_.end();) {
+      // A waiter whose grant is already on its way ends in OnGranted instead.
+      if (options_.resources->CancelWait(it->second)) {
+        waiting.push_back(it->first);
+        it = waiting_for_resources_.erase(it);
+      } else {
+        ++it;
+      }
+    }
     for (Dag::Index i : waiting) {
       if (!RecordNeverRan(i, TaskState::kCancelled, "run cancelled")) return;
       Settle(i, TaskState::kCancelled);
@@ -550,6 +701,7 @@ class RunCoordinator {
     }
     run_.ended_us = clock_.NowMicros();
     Status updated = store_.UpdateRun(run_);
+    Emit(EventType::kJobCompleted, nullptr, 0, RunStatusName(run_.status));
     if (!fatal_.ok()) return fatal_;
     if (!updated.ok()) return updated.WithContext("recording the end of the run");
     return run_;
@@ -558,6 +710,7 @@ class RunCoordinator {
   struct InFlight {
     std::shared_ptr<AttemptState> control;  // null when the task is not running
     int64_t deadline_us = kNoDeadline;
+    ResourceManager::Lease lease;  // the slots the attempt holds, if any
   };
 
   const Job& job_;
@@ -574,6 +727,10 @@ class RunCoordinator {
   std::vector<uint32_t> unfinished_upstreams_;
   std::vector<uint32_t> attempts_;
   std::vector<int64_t> attempt_started_us_;
+  std::vector<int64_t> attempt_queued_us_;  // when the waiting attempt was queued; 0 = not waiting
+  std::multimap<int64_t, Dag::Index> deadlines_;  // timeouts of running attempts
+  std::map<Dag::Index, ResourceManager::Ticket> waiting_for_resources_;
+  std::deque<Grant> granted_;  // holding their slots, waiting for a worker
   std::vector<InFlight> in_flight_;
   std::priority_queue<ReadyEntry> ready_;
   std::multimap<int64_t, Dag::Index> retry_at_;
@@ -589,9 +746,10 @@ class RunCoordinator {
   std::mutex mu_;
   std::condition_variable work_cv_;
   std::condition_variable done_cv_;
-  std::deque<WorkItem> work_;    // guarded by mu_
-  std::deque<Completion> done_;  // guarded by mu_
-  bool stopping_ = false;        // guarded by mu_
+  std::deque<WorkItem> work_;        // guarded by mu_
+  std::deque<Completion> done_;      // guarded by mu_
+  std::deque<Grant> granted_inbox_;  // guarded by mu_
+  bool stopping_ = false;            // guarded by mu_
   std::vector<std::thread> workers_;
 };
 
@@ -609,12 +767,29 @@ Status CheckTaskTypes(const Job& job, const TaskRunnerRegistry& runners) {
   return InvalidArgument(std::move(problems));
 }
 
+Status CheckTaskResources(const Job& job, const ResourceManager* resources) {
+  std::string problems;
+  for (Dag::Index i = 0; i < job.dag.size(); ++i) {
+    const TaskSpec& spec = job.dag.task(i);
+    if (spec.resources.empty()) continue;
+    Status status = resources != nullptr
+                        ? resources->Check(spec.resources)
+                        : InvalidArgument("this host has no resource pools");
+    if (status.ok()) continue;
+    if (!problems.empty()) problems += "\n";
+    problems += "task '" + spec.id.str() + "': " + status.message();
+  }
+  if (problems.empty()) return Status::Ok();
+  return InvalidArgument(std::move(problems));
+}
+
 Result<RunRecord> ExecuteRun(const Job& job, const RunId& run_id, const TaskRunnerRegistry& runners,
                              StateStore& store, const RunOptions& options) {
   if (!job.dag.validated()) {
     return FailedPrecondition("job '" + job.id.str() + "' has not been validated");
   }
   PETIT_RETURN_IF_ERROR(CheckTaskTypes(job, runners));
+  PETIT_RETURN_IF_ERROR(CheckTaskResources(job, options.resources));
   RunCoordinator coordinator(job, run_id, runners, store, options);
   return coordinator.Run();
 }

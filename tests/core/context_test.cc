@@ -3,6 +3,9 @@
 #include <memory>
 #include <string>
 
+#include <atomic>
+#include <thread>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -31,7 +34,7 @@ TEST(NamespacedKeyTest, JoinsTaskAndKeyWithADot) {
 
 TEST(RunContextTest, StartsEmptyWithEmptyConfig) {
   const RunContext context;
-  EXPECT_TRUE(context.values().empty());
+  EXPECT_EQ(context.outputs().size(), 0u);
   EXPECT_TRUE(context.config().empty());
   EXPECT_EQ(context.Get("a.b"), std::nullopt);
   EXPECT_EQ(context.GetConfig("env"), std::nullopt);
@@ -52,7 +55,7 @@ TEST(RunContextTest, MergedOutputsAreNamespacedByTask) {
   EXPECT_THAT(context.Get("extract.file"), Optional(std::string_view("/tmp/x")));
   EXPECT_THAT(context.Get("load.rows"), Optional(std::string_view("40")));
   EXPECT_EQ(context.Get("rows"), std::nullopt);
-  EXPECT_EQ(context.values().size(), 3u);
+  EXPECT_EQ(context.outputs().size(), 3u);
 }
 
 TEST(RunContextTest, InvalidKeyRejectsTheWholeMergeAndNamesTheTask) {
@@ -60,26 +63,49 @@ TEST(RunContextTest, InvalidKeyRejectsTheWholeMergeAndNamesTheTask) {
   const Status status = context.MergeOutputs(TaskId("extract"), {{"good", "1"}, {"bad.key", "2"}});
   EXPECT_EQ(status.code(), StatusCode::kInvalidArgument);
   EXPECT_THAT(status.message(), HasSubstr("task 'extract': output key 'bad.key'"));
-  EXPECT_TRUE(context.values().empty());
+  EXPECT_EQ(context.outputs().size(), 0u);
 }
 
-TEST(RunContextTest, SnapshotIsNotChangedByLaterMerges) {
+TEST(RunContextTest, ATasksOutputsAreRecordedOnceAndNeverChange) {
   RunContext context;
   ASSERT_TRUE(context.MergeOutputs(TaskId("a"), {{"x", "1"}}).ok());
-  const std::shared_ptr<const ValueMap> before = context.Snapshot();
+  const RunOutputs& outputs = context.outputs();
+  std::optional<std::string_view> view = outputs.Get("a.x");
+  const Status again = context.MergeOutputs(TaskId("a"), {{"x", "changed"}});
+  EXPECT_EQ(again.code(), StatusCode::kFailedPrecondition);
   ASSERT_TRUE(context.MergeOutputs(TaskId("b"), {{"y", "2"}}).ok());
-  ASSERT_TRUE(context.MergeOutputs(TaskId("a"), {{"x", "changed"}}).ok());
-  EXPECT_EQ(before->size(), 1u);
-  EXPECT_EQ(before->at("a.x"), "1");
-  EXPECT_THAT(context.Get("a.x"), Optional(std::string_view("changed")));
-  EXPECT_EQ(context.Snapshot()->size(), 2u);
+  EXPECT_THAT(view, Optional(std::string_view("1"))) << "views stay valid as the run goes on";
+  EXPECT_THAT(context.Get("a.x"), Optional(std::string_view("1")));
+  EXPECT_EQ(context.OutputsPtr().get(), &context.outputs());
 }
 
-TEST(RunContextTest, SnapshotSharesStorageUntilTheNextMerge) {
+TEST(RunContextTest, TaskIdsMayContainDotsKeysMayNot) {
   RunContext context;
-  ASSERT_TRUE(context.MergeOutputs(TaskId("a"), {{"x", "1"}}).ok());
-  EXPECT_EQ(context.Snapshot().get(), context.Snapshot().get());
-  EXPECT_EQ(context.Snapshot().get(), &context.values());
+  ASSERT_TRUE(context.MergeOutputs(TaskId("build.v1"), {{"image", "petit:1"}}).ok());
+  EXPECT_THAT(context.Get("build.v1.image"), Optional(std::string_view("petit:1")));
+  EXPECT_EQ(context.Get("build.image"), std::nullopt);
+  ASSERT_NE(context.outputs().OutputsOf("build.v1"), nullptr);
+  EXPECT_EQ(context.outputs().OutputsOf("build"), nullptr);
+}
+
+TEST(RunContextTest, ReadersOnOtherThreadsSeeEveryOutputAddedBeforeTheyLook) {
+  RunContext context;
+  std::atomic<int> added{0};
+  std::thread reader([&] {
+    for (int seen = 0; seen < 1000;) {
+      int upto = added.load(std::memory_order_acquire);
+      for (; seen < upto; ++seen) {
+        EXPECT_THAT(context.Get("t" + std::to_string(seen) + ".v"),
+                    Optional(std::string_view("x")));
+      }
+    }
+  });
+  for (int i = 0; i < 1000; ++i) {
+    ASSERT_TRUE(context.MergeOutputs(TaskId("t" + std::to_string(i)), {{"v", "x"}}).ok());
+    added.store(i + 1, std::memory_order_release);
+  }
+  reader.join();
+  EXPECT_EQ(context.outputs().size(), 1000u);
 }
 
 }  // namespace

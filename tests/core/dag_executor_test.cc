@@ -10,6 +10,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gmock/gmock.h>
@@ -43,8 +44,8 @@ AttemptResult Fail(std::string error, int32_t code = 1) {
   return {AttemptOutcome::kFailed, code, std::move(error)};
 }
 
-// A one-shot event with a bounded wait.
-class Event {
+// A one-shot signal with a bounded wait.
+class Signal {
  public:
   void Set() {
     std::lock_guard lock(mu_);
@@ -150,7 +151,7 @@ TEST_F(DagExecutorTest, RunsADiamondAndRecordsEveryTaskInOrder) {
 }
 
 TEST_F(DagExecutorTest, StartsATaskAsSoonAsItsOwnUpstreamsFinishNotInWaves) {
-  Event late_started;
+  Signal late_started;
   std::atomic<bool> blocker_saw_late{false};
   Register("blocker", [&](const AttemptRequest&, AttemptControl&) {
     blocker_saw_late = late_started.Wait();
@@ -253,9 +254,8 @@ TEST_F(DagExecutorTest, OutputsFlowDownstreamOnlyFromTasksThatSucceeded) {
   std::string seen_good;
   bool saw_bad = true;
   Register("consumer", [&](const AttemptRequest& request, AttemptControl&) {
-    auto it = request.inputs->find("producer.rows");
-    seen_good = it == request.inputs->end() ? "" : it->second;
-    saw_bad = request.inputs->count("bad.rows") != 0;
+    seen_good = std::string(request.inputs->Get("producer.rows").value_or(""));
+    saw_bad = request.inputs->Get("bad.rows").has_value();
     EXPECT_EQ(request.config->at("env"), "prod");
     return Ok();
   });
@@ -270,7 +270,7 @@ TEST_F(DagExecutorTest, OutputsFlowDownstreamOnlyFromTasksThatSucceeded) {
 
 TEST_F(DagExecutorTest, TimeoutCancelsTheAttemptThroughItsCancelHook) {
   Register("hangs", [](const AttemptRequest&, AttemptControl& control) {
-    Event cancelled;
+    Signal cancelled;
     control.OnCancel([&] { cancelled.Set(); });
     bool stopped = cancelled.Wait();
     return AttemptResult{stopped ? AttemptOutcome::kCancelled : AttemptOutcome::kSucceeded, {}, ""};
@@ -289,7 +289,7 @@ TEST_F(DagExecutorTest, CancellingTheRunStopsRunningTasksAndNeverStartsTheRest) 
   RunCanceller canceller;
   std::atomic<int> later_calls{0};
   Register("cancels_run", [&](const AttemptRequest&, AttemptControl& control) {
-    Event cancelled;
+    Signal cancelled;
     control.OnCancel([&] { cancelled.Set(); });
     canceller.Cancel();
     bool stopped = cancelled.Wait();
@@ -393,6 +393,153 @@ TEST_F(DagExecutorTest, ALongChainSettlesWithoutRecursion) {
   Job job = MakeJob(specs);
   EXPECT_EQ(Execute(job).status, RunStatus::kFailed);
   EXPECT_EQ(Attempts()["t4999"].state, TaskState::kUpstreamFailed);
+}
+
+TEST_F(DagExecutorTest, TaskWaitingForResourcesIsQueuedNotRunningAndHoldsNoWorker) {
+  Result<std::unique_ptr<ResourceManager>> pools = ResourceManager::Create({{{"gpu", 1}}});
+  ASSERT_TRUE(pools.ok());
+  Signal holder_started;
+  Signal release_holder;
+  Signal free_task_ran;
+  Register("holds_gpu", [&](const AttemptRequest&, AttemptControl&) {
+    holder_started.Set();
+    release_holder.Wait();
+    return Ok();
+  });
+  Register("free", [&](const AttemptRequest&, AttemptControl&) {
+    free_task_ran.Set();
+    return Ok();
+  });
+  TaskSpec holder = Spec("holder", "holds_gpu");
+  holder.resources.slots = {{"gpu", 1}};
+  holder.priority = 10;  // starts first
+  TaskSpec waiter = Spec("waiter", "ok");
+  waiter.resources.slots = {{"gpu", 1}};
+  waiter.priority = 5;
+  TaskSpec free = Spec("free", "free");
+
+  Job job = MakeJob({holder, waiter, free});
+  RunOptions options;
+  options.max_parallel_tasks = 2;
+  options.resources = pools->get();
+  RunId run_id = RunId::Generate();
+  std::thread checker([&] {
+    // While `holder` has the only gpu slot, `waiter` is recorded as queued and `free` still runs
+    // on the second worker: a task waiting for slots does not take a worker.
+    EXPECT_TRUE(holder_started.Wait());
+    EXPECT_TRUE(free_task_ran.Wait());
+    Result<std::vector<AttemptRecord>> attempts = store_->ListAttempts(run_id);
+    ASSERT_TRUE(attempts.ok());
+    bool waiter_queued = false;
+    for (const AttemptRecord& a : *attempts) {
+      if (a.task.str() == "waiter") waiter_queued = a.state == TaskState::kQueued;
+    }
+    EXPECT_TRUE(waiter_queued);
+    release_holder.Set();
+  });
+  Result<RunRecord> run = ExecuteRun(job, run_id, runners_, *store_, options);
+  checker.join();
+  ASSERT_TRUE(run.ok()) << run.status().ToString();
+  EXPECT_EQ(run->status, RunStatus::kSucceeded);
+  last_run_ = run_id;
+  auto a = Attempts();
+  EXPECT_GE(a["waiter"].started_us, a["holder"].ended_us);
+  EXPECT_LT(a["waiter"].queued_us, a["waiter"].started_us);
+  EXPECT_EQ(a["waiter"].attempt, 1u);
+}
+
+TEST_F(DagExecutorTest, ImpossibleResourcesAreRefusedBeforeTheRunStarts) {
+  Result<std::unique_ptr<ResourceManager>> pools = ResourceManager::Create({{{"gpu", 1}}});
+  ASSERT_TRUE(pools.ok());
+  TaskSpec greedy = Spec("greedy", "ok");
+  greedy.resources.slots = {{"gpu", 2}};
+  TaskSpec typo = Spec("typo", "ok");
+  typo.resources.slots = {{"gpx", 1}};
+  Job job = MakeJob({greedy, typo});
+  RunOptions options;
+  options.resources = pools->get();
+  Result<RunRecord> run = ExecuteRun(job, RunId::Generate(), runners_, *store_, options);
+  ASSERT_FALSE(run.ok());
+  EXPECT_THAT(run.status().message(), HasSubstr("task 'greedy'"));
+  EXPECT_THAT(run.status().message(), HasSubstr("task 'typo'"));
+  EXPECT_THAT(run.status().message(), HasSubstr("gpu"));
+}
+
+TEST_F(DagExecutorTest, PublishesTaskAndJobEventsInOrderWithIds) {
+  EventBus bus;
+  std::mutex mu;
+  std::vector<petit::Event> seen;
+  bus.Subscribe([&](const petit::Event& event) {
+    std::lock_guard lock(mu);
+    seen.push_back(event);
+  });
+  TaskSpec flaky = Spec("flaky", "fail");
+  flaky.retry.max_retries = 1;
+  Job job = MakeJob({Spec("a", "ok"), flaky, Spec("b", "ok", {"flaky"})});
+  RunOptions options;
+  options.max_parallel_tasks = 1;
+  options.events = &bus;
+  RunRecord run = Execute(job, options);
+  bus.Flush();
+  std::lock_guard lock(mu);
+  ASSERT_FALSE(seen.empty());
+  EXPECT_EQ(seen.front().type, EventType::kJobStarted);
+  EXPECT_EQ(seen.back().type, EventType::kJobCompleted);
+  EXPECT_EQ(seen.back().detail, "failed");
+  std::map<std::string, std::vector<EventType>> by_task;
+  int64_t last_time = 0;
+  for (const petit::Event& event : seen) {
+    EXPECT_EQ(event.run, run.id);
+    EXPECT_EQ(event.job.str(), "job");
+    EXPECT_GE(event.time_us, last_time);
+    last_time = event.time_us;
+    if (!event.task.empty()) by_task[event.task.str()].push_back(event.type);
+  }
+  EXPECT_EQ(by_task["a"], (std::vector<EventType>{EventType::kTaskQueued, EventType::kTaskStarted,
+                                                  EventType::kTaskSucceeded}));
+  EXPECT_EQ(by_task["flaky"],
+            (std::vector<EventType>{EventType::kTaskQueued, EventType::kTaskStarted,
+                                    EventType::kTaskRetrying, EventType::kTaskQueued,
+                                    EventType::kTaskStarted, EventType::kTaskFailed}));
+  EXPECT_EQ(by_task["b"], (std::vector<EventType>{EventType::kTaskSkipped}));
+}
+
+TEST_F(DagExecutorTest, TemplatesInParametersSeeUpstreamOutputsConfigAndRunId) {
+  Register("producer", [](const AttemptRequest&, AttemptControl& control) {
+    EXPECT_TRUE(control.SetOutput("path", "/data/\"x\"").ok());
+    return Ok();
+  });
+  std::string params_seen;
+  Register("consumer", [&](const AttemptRequest& request, AttemptControl&) {
+    params_seen = request.params_json;
+    return Ok();
+  });
+  TaskSpec consumer = Spec("consumer", "consumer", {"producer"});
+  consumer.params_json =
+      R"({"args":["${{ tasks.producer.outputs.path }}","${{ config.env }}","${{ run.id }}"]})";
+  Job job = MakeJob({Spec("producer", "producer"), consumer});
+  job.config = std::make_shared<const ValueMap>(ValueMap{{"env", "prod"}});
+  RunRecord run = Execute(job);
+  EXPECT_EQ(run.status, RunStatus::kSucceeded);
+  EXPECT_EQ(params_seen, R"({"args":["/data/\"x\"","prod",")" + run.id.str() + R"("]})");
+}
+
+TEST_F(DagExecutorTest, ATemplateThatCannotBeExpandedFailsTheTaskWithoutRetry) {
+  std::atomic<int> calls{0};
+  Register("counted", [&](const AttemptRequest&, AttemptControl&) {
+    ++calls;
+    return Ok();
+  });
+  TaskSpec task = Spec("t", "counted");
+  task.params_json = R"({"x":"${{ tasks.nowhere.outputs.y }}"})";
+  task.retry.max_retries = 3;
+  Job job = MakeJob({task});
+  EXPECT_EQ(Execute(job).status, RunStatus::kFailed);
+  EXPECT_EQ(calls, 0);
+  std::vector<AttemptRecord> attempts = AttemptsOf("t");
+  ASSERT_EQ(attempts.size(), 1u);
+  EXPECT_EQ(attempts[0].state, TaskState::kFailed);
+  EXPECT_THAT(attempts[0].error, HasSubstr("nowhere"));
 }
 
 }  // namespace

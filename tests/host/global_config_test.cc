@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -44,6 +45,19 @@ output_cap_bytes: 4096
   EXPECT_EQ(config->plugin_dirs[1], "/opt/petit/plugins");
   EXPECT_EQ(config->max_parallel_tasks, 8u);
   EXPECT_EQ(config->output_cap_bytes, 4096u);
+}
+
+TEST_F(GlobalConfigTest, ReadsResourcePoolsAndSystemResources) {
+  Result<GlobalConfig> config =
+      LoadGlobalConfig(Write("pools: {gpu: 2, db_conn: 5}\ncpu_slots: 8\nmemory_mb: 16384\n"));
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  EXPECT_EQ(config->resources.pools,
+            (std::map<std::string, uint32_t>{{"db_conn", 5}, {"gpu", 2}}));
+  EXPECT_EQ(config->resources.cpu_slots, 8u);
+  EXPECT_EQ(config->resources.memory_mb, 16384u);
+  Result<GlobalConfig> bad = LoadGlobalConfig(Write("pools: {gpu: 0}\n"));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(bad.status().message(), HasSubstr("petit.yaml:1:14: 'pools.gpu' must be between 1"));
 }
 
 TEST_F(GlobalConfigTest, AcceptsTheOriginalStorageMapping) {

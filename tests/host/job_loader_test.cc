@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -237,6 +238,59 @@ tasks:
   EXPECT_EQ(loaded.jobs.size(), 1u);
   EXPECT_EQ(loaded.warnings.size(), 2u);
   EXPECT_THAT(Joined(loaded.warnings), HasSubstr("sched.yaml:2:11: 'schedule'"));
+}
+
+TEST(JobLoaderTest, ResourcesNamePoolsAndSystemResources) {
+  LoadedJobs loaded = LoadJobFromString(R"(id: r
+tasks:
+  - id: train
+    type: command
+    command: x
+    resources: {gpu: 1, db: 2, cpu_slots: 4, memory_mb: 2048}
+)",
+                                        "r.yaml", kAnyType);
+  const TaskSpec& train = TaskOf(OnlyJob(loaded), "train");
+  EXPECT_EQ(train.resources.slots, (std::map<std::string, uint32_t>{{"db", 2}, {"gpu", 1}}));
+  EXPECT_EQ(train.resources.cpu_slots, 4u);
+  EXPECT_EQ(train.resources.memory_mb, 2048u);
+}
+
+TEST(JobLoaderTest, TemplatesMayOnlyReadOutputsOfUpstreamTasks) {
+  LoadedJobs loaded = LoadJobFromString(R"yaml(id: t
+tasks:
+  - id: a
+    type: command
+    command: x
+  - id: b
+    type: command
+    command: echo
+    args: ["${{ tasks.a.outputs.v }}"]
+  - id: c
+    type: command
+    command: echo
+    args: ["${{ tasks.ghost.outputs.v }}", "${{ nonsense }}"]
+    depends_on: [a]
+)yaml",
+                                        "t.yaml", kAnyType);
+  std::string errors = Joined(loaded.errors);
+  EXPECT_THAT(errors, HasSubstr("t.yaml:10:5: task 'c'"));
+  EXPECT_THAT(loaded.jobs, IsEmpty());
+  LoadedJobs upstream_only = LoadJobFromString(R"yaml(id: t
+tasks:
+  - {id: a, type: command, command: x}
+  - {id: b, type: command, command: echo, args: ["${{ tasks.a.outputs.v }}"]}
+)yaml",
+                                               "u.yaml", kAnyType);
+  EXPECT_THAT(Joined(upstream_only.errors),
+              HasSubstr("u.yaml:4:5: task 'b' reads outputs of 'a', which is not upstream of it"));
+  LoadedJobs ok = LoadJobFromString(R"yaml(id: t
+tasks:
+  - {id: a, type: command, command: x}
+  - {id: m, type: command, command: x, depends_on: [a]}
+  - {id: b, type: command, command: echo, args: ["${{ tasks.a.outputs.v }}"], depends_on: [m]}
+)yaml",
+                                    "ok.yaml", kAnyType);
+  EXPECT_THAT(ok.errors, IsEmpty()) << "a transitive upstream is upstream too";
 }
 
 class JobDirectoryTest : public ::testing::Test {

@@ -73,7 +73,9 @@ TEST_F(PluginTaskRunnerTest, EchoRecordsOutputsFromParamsInputsAndConfig) {
   auto runner = Runner("good_c.echo");
   ASSERT_NE(runner, nullptr);
   AttemptRequest request = Request();
-  request.inputs = std::make_shared<const ValueMap>(ValueMap{{"upstream.value", "42"}});
+  auto inputs = std::make_shared<RunOutputs>();
+  ASSERT_TRUE(inputs->Add(TaskId("upstream"), {{"value", "42"}}).ok());
+  request.inputs = inputs;
   request.config = std::make_shared<const ValueMap>(ValueMap{{"greeting", "hello"}});
   FakeAttemptControl control;
 
@@ -95,7 +97,9 @@ TEST_F(PluginTaskRunnerTest, MissingInputsAndConfigAreReportedAsAbsent) {
   auto runner = Runner("good_c.echo");
   ASSERT_NE(runner, nullptr);
   AttemptRequest request = Request();
-  request.inputs = std::make_shared<const ValueMap>(ValueMap{{"other.value", "1"}});
+  auto inputs = std::make_shared<RunOutputs>();
+  ASSERT_TRUE(inputs->Add(TaskId("other"), {{"value", "1"}}).ok());
+  request.inputs = inputs;
   FakeAttemptControl control;
 
   EXPECT_EQ(runner->Run(request, control).outcome, AttemptOutcome::kSucceeded);

@@ -223,6 +223,51 @@ tasks:
   EXPECT_EQ(a["flaky"].state, TaskState::kSucceeded);
 }
 
+TEST_F(CliTest, TasksShareAPoolFromPetitYamlAndUnknownPoolsAreValidationErrors) {
+  std::ofstream(jobs_ / "petit.yaml") << "pools: {db: 1}\n";
+  WriteJob("pooled.yaml", R"(
+id: pooled
+tasks:
+  - {id: one, type: command, command: "true", resources: {db: 1}}
+  - {id: two, type: command, command: "true", resources: {db: 1}}
+)");
+  Outcome r = Run("trigger " + ShellQuote(jobs_.string()) + " pooled --max-parallel 2");
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  std::map<std::string, AttemptRecord> a = OnlyRunAttempts();
+  // One slot: the two tasks never overlap.
+  EXPECT_TRUE(a["one"].ended_us <= a["two"].started_us || a["two"].ended_us <= a["one"].started_us);
+
+  WriteJob("typo.yaml", R"(
+id: typo
+tasks:
+  - {id: t, type: command, command: "true", resources: {dbb: 1}}
+)");
+  Outcome v = Run("validate " + ShellQuote(jobs_.string()));
+  EXPECT_EQ(v.exit_code, 2);
+  EXPECT_THAT(v.err, HasSubstr("typo.yaml: task 't':"));
+  EXPECT_THAT(v.err, HasSubstr("dbb"));
+}
+
+TEST_F(CliTest, UpstreamOutputsReachCommandsThroughTemplates) {
+  WriteJob("data.yaml", R"yaml(
+id: data
+config:
+  greeting: hello
+tasks:
+  - id: produce
+    type: command
+    shell: 'echo "count=42" >> "$PETIT_OUTPUT"'
+  - id: consume
+    type: command
+    command: echo
+    args: ["${{ config.greeting }} ${{ tasks.produce.outputs.count }}"]
+    depends_on: [produce]
+)yaml");
+  Outcome r = Run("trigger " + ShellQuote(jobs_.string()) + " data");
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_THAT(r.out, HasSubstr("hello 42"));
+}
+
 TEST_F(CliTest, ValidateReportsEveryErrorWithFileLineColumnAndSuggestion) {
   WriteJob("a_typo.yaml", R"(id: typo
 tasks:

@@ -1,20 +1,23 @@
 // The command plugin's normal behaviour, through FakeHost with the plugin's code linked in.
 // Timeouts, cancellation and signals are in command_termination_test.cc.
-#include <algorithm>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <algorithm>
 
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "command_test_support.h"
@@ -101,17 +104,32 @@ TEST_F(CommandTest, OverridesReplaceInheritedVariablesWhateverTheirNames) {
             (std::multiset<std::string>{"PETIT_T=1", "PETIT_T.Y=2", "PETIT_T-Z=3", "PETIT_T_W=4"}));
 }
 
+// The lines of `env` output other than the variables petit sets for every command.
+std::string WithoutPetitVariables(const std::string& env_output) {
+  std::string kept;
+  std::istringstream lines(env_output);
+  for (std::string line; std::getline(lines, line);) {
+    const std::string name = line.substr(0, line.find('='));
+    if (name == "PETIT_OUTPUT" || name == "PETIT_RUN_ID" || name == "PETIT_JOB_ID" ||
+        name == "PETIT_TASK_ID" || name == "PETIT_ATTEMPT") {
+      continue;
+    }
+    kept += line + "\n";
+  }
+  return kept;
+}
+
 TEST_F(CommandTest, EnvClearStartsFromAnEmptyEnvironment) {
   const RunResult result =
       Run(R"({"command": "/usr/bin/env", "env_clear": true, "environment": {"ONLY": "this"}})");
   ASSERT_EQ(result.status, PETIT_OK) << result.error;
-  EXPECT_EQ(result.stdout_data, "ONLY=this\n");
+  EXPECT_EQ(WithoutPetitVariables(result.stdout_data), "ONLY=this\n");
 }
 
 TEST_F(CommandTest, EnvClearWithoutPathStillFindsProgramsInTheDefaultPath) {
   const RunResult result = Run(R"({"command": "env", "env_clear": true})");
   ASSERT_EQ(result.status, PETIT_OK) << result.error;
-  EXPECT_EQ(result.stdout_data, "");
+  EXPECT_EQ(WithoutPetitVariables(result.stdout_data), "");
 }
 
 TEST_F(CommandTest, AnOverriddenPathDecidesWhereTheProgramIsFound) {
@@ -276,12 +294,384 @@ TEST_F(CommandTest, RejectsInconsistentOrMalformedParams) {
       {R"({"command": "a", "working_dir": ""})", "parameter 'working_dir' must not be empty"},
       {R"({"command": "a", "env_clear": "yes"})",
        "parameter 'env_clear' must be a boolean, not a string"},
+      {R"({"command": "a", "environment": {"PETIT_OUTPUT": "/tmp/x"}})",
+       "environment variable 'PETIT_OUTPUT' is set by petit for every command and cannot be "
+       "overridden"},
+      {R"({"command": "a", "environment": {"PETIT_ATTEMPT": 1}})",
+       "environment variable 'PETIT_ATTEMPT' is set by petit for every command and cannot be "
+       "overridden"},
   };
   for (const auto& [params, error] : cases) {
     const RunResult result = Run(params);
     EXPECT_EQ(result.status, PETIT_INVALID_PARAMS) << params;
     EXPECT_EQ(result.error, error) << params;
   }
+}
+
+// Outputs: $PETIT_OUTPUT, the PETIT_* variables, and the captured streams.
+
+class CommandOutputTest : public CommandTest {
+ protected:
+  RunResult RunShell(std::string_view script, testing::AttemptOptions options = {}) {
+    return Run(R"({"shell": )" + JsonString(script) + "}", std::move(options));
+  }
+};
+
+std::vector<std::string> Warnings(const RunResult& result) {
+  std::vector<std::string> warnings;
+  for (const testing::LogRecord& log : result.logs) {
+    if (log.level == PETIT_LOG_WARN) warnings.push_back(log.message);
+  }
+  return warnings;
+}
+
+// The outputs other than the three the plugin always sets.
+std::map<std::string, std::string> FileOutputs(const RunResult& result) {
+  std::map<std::string, std::string> outputs(result.outputs.begin(), result.outputs.end());
+  outputs.erase("exit_code");
+  outputs.erase("stdout");
+  outputs.erase("stderr");
+  return outputs;
+}
+
+// Points TMPDIR at a fresh directory for the scope, so a test sees every file the plugin creates.
+class ScopedTmpdir {
+ public:
+  ScopedTmpdir() {
+    if (const char* old = getenv("TMPDIR"); old != nullptr) old_ = old;
+    setenv("TMPDIR", dir_.path().c_str(), 1);
+  }
+  ~ScopedTmpdir() {
+    if (old_) {
+      setenv("TMPDIR", old_->c_str(), 1);
+    } else {
+      unsetenv("TMPDIR");
+    }
+  }
+  ScopedTmpdir(const ScopedTmpdir&) = delete;
+  ScopedTmpdir& operator=(const ScopedTmpdir&) = delete;
+
+  const std::filesystem::path& path() const { return dir_.path(); }
+  // Directories (the plugin's own) may remain, but nothing in them.
+  bool HoldsNoFiles() const {
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(dir_.path())) {
+      if (!entry.is_directory()) return false;
+    }
+    return true;
+  }
+
+ private:
+  TempDir dir_;
+  std::optional<std::string> old_;
+};
+
+TEST_F(CommandOutputTest, LinesWrittenToPetitOutputBecomeOutputs) {
+  const RunResult result = RunShell(
+      "echo rows=42 >> \"$PETIT_OUTPUT\"; "
+      "echo 'path=/data/a=b.csv' >> \"$PETIT_OUTPUT\"; "
+      "echo 'empty=' >> \"$PETIT_OUTPUT\"; "
+      "echo 'spaced= value with spaces ' >> \"$PETIT_OUTPUT\"; "
+      "printf 'last=no newline' >> \"$PETIT_OUTPUT\"");
+  ASSERT_EQ(result.status, PETIT_OK) << result.error;
+  EXPECT_EQ(FileOutputs(result),
+            (std::map<std::string, std::string>{{"rows", "42"},
+                                                {"path", "/data/a=b.csv"},
+                                                {"empty", ""},
+                                                {"spaced", " value with spaces "},
+                                                {"last", "no newline"}}));
+  EXPECT_THAT(Warnings(result), ::testing::IsEmpty());
+}
+
+TEST_F(CommandOutputTest, ALaterValueForAKeyReplacesTheEarlierOne) {
+  const RunResult result = RunShell("printf 'k=1\\nk=2\\n\\n\\nk=3\\n' > \"$PETIT_OUTPUT\"");
+  ASSERT_EQ(result.status, PETIT_OK) << result.error;
+  EXPECT_EQ(FileOutputs(result), (std::map<std::string, std::string>{{"k", "3"}}));
+}
+
+TEST_F(CommandOutputTest, HeredocValuesSpanSeveralLines) {
+  const RunResult result = RunShell(
+      "printf 'report<<EOF\\nline 1\\nline=2\\n\\nk<<X\\nEOF\\nafter=1\\nnone<<END\\nEND\\n"
+      "blank<<Z\\n\\n\\nZ\\n' > \"$PETIT_OUTPUT\"");
+  ASSERT_EQ(result.status, PETIT_OK) << result.error;
+  EXPECT_EQ(
+      FileOutputs(result),
+      (std::map<std::string, std::string>{
+          {"report", "line 1\nline=2\n\nk<<X"}, {"after", "1"}, {"none", ""}, {"blank", "\n"}}));
+  EXPECT_THAT(Warnings(result), ::testing::IsEmpty());
+}
+
+TEST_F(CommandOutputTest, AHeredocWithoutItsClosingLineIsSkippedWithAWarning) {
+  const RunResult result =
+      RunShell("printf 'before=1\\nnotes<<EOF\\nsome text\\nEO\\n' > \"$PETIT_OUTPUT\"");
+  ASSERT_EQ(result.status, PETIT_OK) << result.error;
+  EXPECT_EQ(FileOutputs(result), (std::map<std::string, std::string>{{"before", "1"}}));
+  EXPECT_THAT(Warnings(result),
+              ::testing::ElementsAre(
+                  "$PETIT_OUTPUT: line 2: no line 'EOF' ends the value of 'notes'; skipped"));
+}
+
+TEST_F(CommandOutputTest, InvalidLinesAndKeysAreSkippedWithAWarningEach) {
+  const RunResult result = RunShell(
+      "printf 'a.b=1\\n=2\\nrows = 3\\nexit_code=9\\nstdout=x\\n"
+      "no separator\\nok=1\\ntab\\tkey=4\\nk<<\\n' > "
+      "\"$PETIT_OUTPUT\"");
+  ASSERT_EQ(result.status, PETIT_OK) << result.error;
+  EXPECT_EQ(FileOutputs(result), (std::map<std::string, std::string>{{"ok", "1"}}));
+  EXPECT_EQ(result.outputs.at("exit_code"), "0");
+  EXPECT_EQ(result.outputs.at("stdout"), "");
+  EXPECT_THAT(
+      Warnings(result),
+      ::testing::ElementsAre(
+          "$PETIT_OUTPUT: line 1: output key 'a.b' contains '.' (keys are namespaced as "
+          "<task>.<key>); skipped",
+          "$PETIT_OUTPUT: line 2: empty output key; skipped",
+          "$PETIT_OUTPUT: line 3: output key 'rows ' contains a space; skipped",
+          "$PETIT_OUTPUT: line 4: output key 'exit_code' is set by the plugin itself; skipped",
+          "$PETIT_OUTPUT: line 5: output key 'stdout' is set by the plugin itself; skipped",
+          "$PETIT_OUTPUT: line 6: expected key=value or key<<DELIMITER, not 'no separator'; "
+          "skipped",
+          "$PETIT_OUTPUT: line 8: output key 'tab\\x09key' contains a control character; skipped",
+          "$PETIT_OUTPUT: line 9: no delimiter after 'k<<'; skipped"));
+}
+
+TEST_F(CommandOutputTest, ManyProblemsAreSummarisedAfterTheFirstTen) {
+  const RunResult result = RunShell(
+      "for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15; do echo bad.$i=x; done "
+      ">> \"$PETIT_OUTPUT\"");
+  ASSERT_EQ(result.status, PETIT_OK) << result.error;
+  const std::vector<std::string> warnings = Warnings(result);
+  ASSERT_EQ(warnings.size(), 11u);
+  EXPECT_EQ(warnings[9],
+            "$PETIT_OUTPUT: line 10: output key 'bad.10' contains '.' (keys are namespaced as "
+            "<task>.<key>); skipped");
+  EXPECT_EQ(warnings[10], "$PETIT_OUTPUT: 5 more problems not shown");
+}
+
+TEST_F(CommandOutputTest, ValuesOfMoreThanOneMebibyteAreSkipped) {
+  const RunResult result = RunShell(
+      "x=$(head -c 1048576 /dev/zero | tr '\\0' x); "
+      "echo \"fits=$x\" >> \"$PETIT_OUTPUT\"; "
+      "echo \"big=${x}y\" >> \"$PETIT_OUTPUT\"");
+  ASSERT_EQ(result.status, PETIT_OK) << result.error;
+  const auto outputs = FileOutputs(result);
+  ASSERT_EQ(outputs.count("fits"), 1u);
+  EXPECT_EQ(outputs.at("fits"), std::string(1048576, 'x'));
+  EXPECT_EQ(outputs.count("big"), 0u);
+  EXPECT_THAT(Warnings(result),
+              ::testing::ElementsAre("$PETIT_OUTPUT: line 2: the value of 'big' is 1048577 bytes "
+                                     "(at most 1048576); skipped"));
+}
+
+TEST_F(CommandOutputTest, OnlyTheCompleteLinesOfTheFirstFourMebibytesAreRead) {
+  // Five lines of 1,000,004 bytes: four fit in 4 MiB, the fifth is cut and left out.
+  const RunResult result = RunShell(
+      "x=$(head -c 1000000 /dev/zero | tr '\\0' x); "
+      "for i in 1 2 3 4 5; do echo \"v$i=$x\"; done "
+      ">> \"$PETIT_OUTPUT\"");
+  ASSERT_EQ(result.status, PETIT_OK) << result.error;
+  const auto outputs = FileOutputs(result);
+  EXPECT_EQ(outputs.size(), 4u);
+  for (const char* key : {"v1", "v2", "v3", "v4"}) {
+    ASSERT_EQ(outputs.count(key), 1u) << key;
+    EXPECT_EQ(outputs.at(key), std::string(1000000, 'x')) << key;
+  }
+  EXPECT_THAT(Warnings(result),
+              ::testing::ElementsAre("$PETIT_OUTPUT: the file holds more than 4194304 bytes; "
+                                     "only the lines complete within them were read"));
+}
+
+TEST_F(CommandOutputTest, OutputsAreReportedWhenTheCommandFailsToo) {
+  const RunResult result = RunShell("echo k=v >> \"$PETIT_OUTPUT\"; echo partial; exit 2");
+  EXPECT_EQ(result.status, PETIT_ERROR);
+  EXPECT_EQ(result.outputs.at("k"), "v");
+  EXPECT_EQ(result.outputs.at("stdout"), "partial\n");
+  EXPECT_EQ(result.outputs.at("exit_code"), "2");
+}
+
+TEST_F(CommandOutputTest, TheOutputFileIsNamedInAPrivateDirectoryInTmpdir) {
+  ScopedTmpdir tmpdir;
+  ASSERT_FALSE(tmpdir.path().empty());
+  const RunResult result = RunShell(
+      "d=$(dirname \"$PETIT_OUTPUT\"); dirname \"$d\"; stat -c %a \"$d\"; "
+      "test -e \"$PETIT_OUTPUT\" || echo absent; "
+      "echo k=v >> \"$PETIT_OUTPUT\"; stat -c %F \"$PETIT_OUTPUT\"");
+  ASSERT_EQ(result.status, PETIT_OK) << result.error;
+  EXPECT_EQ(result.stdout_data, tmpdir.path().string() + "\n700\nabsent\nregular file\n");
+  EXPECT_EQ(result.outputs.at("k"), "v");
+}
+
+TEST_F(CommandOutputTest, EveryAttemptGetsAFileOfItsOwn) {
+  const RunResult first = RunShell("printf %s \"$PETIT_OUTPUT\"");
+  const RunResult second = RunShell("printf %s \"$PETIT_OUTPUT\"");
+  ASSERT_EQ(first.status, PETIT_OK) << first.error;
+  ASSERT_EQ(second.status, PETIT_OK) << second.error;
+  EXPECT_FALSE(first.stdout_data.empty());
+  EXPECT_NE(first.stdout_data, second.stdout_data);
+}
+
+TEST_F(CommandOutputTest, TheOutputFileIsRemovedAfterwards) {
+  const RunResult result = RunShell("echo k=v >> \"$PETIT_OUTPUT\"; printf %s \"$PETIT_OUTPUT\"");
+  ASSERT_EQ(result.status, PETIT_OK) << result.error;
+  ASSERT_FALSE(result.stdout_data.empty());
+  EXPECT_EQ(result.outputs.at("k"), "v");
+  EXPECT_FALSE(std::filesystem::exists(std::filesystem::symlink_status(result.stdout_data)))
+      << result.stdout_data;
+}
+
+TEST_F(CommandOutputTest, TheOutputFileIsRemovedWhenTheCommandFails) {
+  const RunResult result =
+      RunShell("echo k=v >> \"$PETIT_OUTPUT\"; printf %s \"$PETIT_OUTPUT\"; exit 4");
+  EXPECT_EQ(result.status, PETIT_ERROR);
+  ASSERT_FALSE(result.stdout_data.empty());
+  EXPECT_FALSE(std::filesystem::exists(std::filesystem::symlink_status(result.stdout_data)))
+      << result.stdout_data;
+}
+
+TEST_F(CommandOutputTest, NothingIsLeftInTmpdirWhenTheCommandCannotStart) {
+  // Passes the lookup in PATH, then fails in posix_spawn.
+  TempDir scripts;
+  const std::filesystem::path script = scripts.path() / "bad-interpreter";
+  std::ofstream(script) << "#!/nonexistent/petit-interpreter\n";
+  ASSERT_EQ(chmod(script.c_str(), 0755), 0);
+
+  ScopedTmpdir tmpdir;
+  ASSERT_FALSE(tmpdir.path().empty());
+  const RunResult result = Run(R"({"command": )" + JsonString(script.string()) + "}");
+  EXPECT_EQ(result.status, PETIT_ERROR);
+  EXPECT_EQ(result.error, "command not found: " + script.string());
+  EXPECT_TRUE(tmpdir.HoldsNoFiles());
+}
+
+// Runs `script`, which must write to $PETIT_OUTPUT and then print its path on a line of its own
+// before it blocks; `stop` ends the attempt. Returns whether the file existed before the stop,
+// and the result.
+template <typename Stop>
+std::pair<bool, RunResult> RunStopped(testing::FakeHost& host, std::string_view script,
+                                      testing::AttemptOptions options, std::string& path,
+                                      Stop stop) {
+  auto attempt = host.Start("command", R"({"shell": )" + JsonString(script) + "}", options);
+  EXPECT_TRUE(attempt->created());
+  RunResult result;
+  std::thread worker([&] { result = attempt->Execute(); });
+  bool existed = false;
+  if (attempt->WaitForOutput(sdk::Stream::kStdout, "\n")) {
+    const std::string out = attempt->Snapshot().stdout_data;
+    path = out.substr(0, out.find('\n'));
+    existed = std::filesystem::exists(path);
+  }
+  stop(*attempt);
+  worker.join();
+  return {existed, std::move(result)};
+}
+
+TEST_F(CommandOutputTest, TheOutputFileIsRemovedAfterATimeout) {
+  testing::AttemptOptions options;
+  options.timeout_ms = 1000;
+  std::string path;
+  const auto [existed, result] =
+      RunStopped(host_, "echo k=v >> \"$PETIT_OUTPUT\"; echo \"$PETIT_OUTPUT\"; exec sleep 1000",
+                 options, path, [](testing::Attempt&) {});
+  EXPECT_EQ(result.status, PETIT_TIMED_OUT) << result.error;
+  ASSERT_FALSE(path.empty());
+  EXPECT_TRUE(existed);
+  EXPECT_FALSE(std::filesystem::exists(std::filesystem::symlink_status(path))) << path;
+  // An attempt that cannot succeed has its file removed unread.
+  EXPECT_EQ(result.outputs.count("k"), 0u);
+}
+
+TEST_F(CommandOutputTest, TheOutputFileIsRemovedAfterACancel) {
+  std::string path;
+  const auto [existed, result] =
+      RunStopped(host_, "echo k=v >> \"$PETIT_OUTPUT\"; echo \"$PETIT_OUTPUT\"; exec sleep 1000",
+                 {}, path, [](testing::Attempt& attempt) { attempt.Cancel(); });
+  EXPECT_EQ(result.status, PETIT_CANCELLED) << result.error;
+  ASSERT_FALSE(path.empty());
+  EXPECT_TRUE(existed);
+  EXPECT_FALSE(std::filesystem::exists(std::filesystem::symlink_status(path))) << path;
+  EXPECT_EQ(result.outputs.count("k"), 0u);
+}
+
+TEST_F(CommandOutputTest, ACommandMayRemoveTheOutputFile) {
+  const RunResult result = RunShell("echo k=v >> \"$PETIT_OUTPUT\"; rm \"$PETIT_OUTPUT\"");
+  ASSERT_EQ(result.status, PETIT_OK) << result.error;
+  EXPECT_THAT(FileOutputs(result), ::testing::IsEmpty());
+  EXPECT_THAT(Warnings(result), ::testing::IsEmpty());
+}
+
+TEST_F(CommandOutputTest, OnlyARegularFileIsReadAndAFifoDoesNotBlock) {
+  for (const char* replace : {"ln -s /etc/passwd \"$PETIT_OUTPUT\"", "mkfifo \"$PETIT_OUTPUT\"",
+                              "mkdir \"$PETIT_OUTPUT\""}) {
+    const RunResult result = RunShell(std::string(replace) + " && printf %s \"$PETIT_OUTPUT\"");
+    ASSERT_EQ(result.status, PETIT_OK) << replace << ": " << result.error;
+    EXPECT_THAT(FileOutputs(result), ::testing::IsEmpty()) << replace;
+    EXPECT_THAT(Warnings(result), ::testing::ElementsAre("$PETIT_OUTPUT: " + result.stdout_data +
+                                                         " is not a regular file; ignored"))
+        << replace;
+    EXPECT_FALSE(std::filesystem::exists(std::filesystem::symlink_status(result.stdout_data)));
+  }
+}
+
+TEST_F(CommandOutputTest, TheCommandLearnsWhichAttemptItIs) {
+  testing::AttemptOptions options;
+  options.job_id = "etl";
+  options.run_id = "0190a0b0-0000-7000-8000-000000000001";
+  options.task_id = "load.v2";
+  options.attempt = 3;
+  const RunResult result =
+      RunShell("echo \"$PETIT_JOB_ID|$PETIT_RUN_ID|$PETIT_TASK_ID|$PETIT_ATTEMPT\"", options);
+  ASSERT_EQ(result.status, PETIT_OK) << result.error;
+  EXPECT_EQ(result.stdout_data, "etl|0190a0b0-0000-7000-8000-000000000001|load.v2|3\n");
+}
+
+TEST_F(CommandOutputTest, PetitVariablesReplaceInheritedOnes) {
+  ASSERT_EQ(setenv("PETIT_OUTPUT", "/inherited/output", 1), 0);
+  ASSERT_EQ(setenv("PETIT_TASK_ID", "inherited", 1), 0);
+  ASSERT_EQ(setenv("PETIT_TASK_IDENTITY", "kept", 1), 0);
+  // Only the names this test is about: the test process may carry other PETIT_* variables.
+  const RunResult result = RunShell(
+      "env | grep -E '^PETIT_(ATTEMPT|JOB_ID|OUTPUT|RUN_ID|TASK_ID|TASK_IDENTITY)=' | sort");
+  unsetenv("PETIT_OUTPUT");
+  unsetenv("PETIT_TASK_ID");
+  unsetenv("PETIT_TASK_IDENTITY");
+  ASSERT_EQ(result.status, PETIT_OK) << result.error;
+  std::vector<std::string> names;
+  std::istringstream lines(result.stdout_data);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("PETIT_OUTPUT=", 0) == 0) {
+      EXPECT_NE(line, "PETIT_OUTPUT=/inherited/output");
+    }
+    names.push_back(line.rfind("PETIT_OUTPUT=", 0) == 0 ? "PETIT_OUTPUT=..." : line);
+  }
+  EXPECT_THAT(names, ::testing::ElementsAre("PETIT_ATTEMPT=1", "PETIT_JOB_ID=job",
+                                            "PETIT_OUTPUT=...", "PETIT_RUN_ID=run-1",
+                                            "PETIT_TASK_ID=task", "PETIT_TASK_IDENTITY=kept"));
+}
+
+TEST_F(CommandOutputTest, StdoutAndStderrBecomeOutputs) {
+  const RunResult result = RunShell("echo out; echo err >&2; printf 'more'");
+  ASSERT_EQ(result.status, PETIT_OK) << result.error;
+  EXPECT_EQ(result.outputs.at("stdout"), "out\nmore");
+  EXPECT_EQ(result.outputs.at("stderr"), "err\n");
+  EXPECT_EQ(result.outputs.at("exit_code"), "0");
+}
+
+TEST_F(CommandOutputTest, StdoutAndStderrOutputsKeepTheFirst64KiB) {
+  const RunResult result = RunShell(
+      "head -c 100000 /dev/zero | tr '\\0' a; "
+      "head -c 65536 /dev/zero | tr '\\0' b >&2");
+  ASSERT_EQ(result.status, PETIT_OK) << result.error;
+  EXPECT_EQ(result.stdout_data.size(), 100000u);
+  EXPECT_TRUE(result.outputs.at("stdout") == std::string(65536, 'a'));
+  EXPECT_TRUE(result.outputs.at("stderr") == std::string(65536, 'b'));
+}
+
+TEST_F(CommandOutputTest, TheStdoutOutputIsNotCutInsideAUtf8Character) {
+  // Byte 65536 is the first half of a two-byte character.
+  const RunResult result =
+      RunShell("head -c 65535 /dev/zero | tr '\\0' a; printf '\\303\\251 and more'");
+  ASSERT_EQ(result.status, PETIT_OK) << result.error;
+  EXPECT_EQ(result.stdout_data.size(), 65535u + 2 + 9);
+  EXPECT_TRUE(result.outputs.at("stdout") == std::string(65535, 'a'));
 }
 
 }  // namespace

@@ -163,10 +163,28 @@ std::string FormatDuration(int64_t micros) {
   return buffer;
 }
 
+// Loads the jobs and checks what only this host knows: task types and resource pools.
 LoadedJobs LoadJobs(const HostEnv& env, const std::string& dir) {
   JobLoaderOptions options;
   options.known_types = env.TaskTypeNames();
-  return LoadJobDirectory(dir, options);
+  LoadedJobs loaded = LoadJobDirectory(dir, options);
+  std::vector<Job> usable;
+  for (Job& job : loaded.jobs) {
+    Status resources = CheckTaskResources(job, &env.resources());
+    if (resources.ok()) {
+      usable.push_back(std::move(job));
+      continue;
+    }
+    std::string message = resources.message();
+    for (size_t start = 0; start < message.size();) {
+      size_t end = std::min(message.find('\n', start), message.size());
+      loaded.errors.push_back(job.source_file + ": " + message.substr(start, end - start) +
+                              " (pools come from petit.yaml)");
+      start = end + 1;
+    }
+  }
+  loaded.jobs = std::move(usable);
+  return loaded;
 }
 
 // Prints warnings, then errors; returns true when there were no errors.
@@ -331,6 +349,7 @@ int CmdTrigger(const Args& args, HostEnv& env) {
   run_options.trigger = "manual";
   run_options.observer = &printer;
   run_options.canceller = &canceller;
+  run_options.resources = &env.resources();
   RunId run_id = RunId::Generate();
   printer.set_run(run_id);
   if (!args.quiet) std::cout << "run " << run_id.str() << "  job " << job->id.str() << "\n";

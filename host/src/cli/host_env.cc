@@ -31,6 +31,14 @@ Result<std::unique_ptr<HostEnv>> HostEnv::Create(const HostOptions& options) {
   env->config_ = std::move(config).value();
   if (options.max_parallel_tasks) env->config_.max_parallel_tasks = *options.max_parallel_tasks;
 
+  Result<std::unique_ptr<ResourceManager>> resources =
+      ResourceManager::Create(env->config_.resources);
+  if (!resources.ok()) {
+    std::string where = env->config_.source_file.empty() ? "resources" : env->config_.source_file;
+    return resources.status().WithContext(where);
+  }
+  env->resources_ = std::move(resources).value();
+
   env->storage_uri_ = options.storage_uri.value_or(env->config_.storage_uri);
   if (env->storage_uri_.empty()) env->storage_uri_ = DefaultStorageUri();
 

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "config/global_config.h"
+#include "petit/core/resources.h"
 #include "petit/core/state_store.h"
 #include "petit/core/task_runner.h"
 #include "plugins/plugin_loader.h"
@@ -37,6 +38,8 @@ class HostEnv {
   const PluginLoadResult& plugins() const { return plugins_; }
   const std::vector<std::string>& plugin_errors() const { return plugin_errors_; }
   std::vector<std::string> TaskTypeNames() const { return runners_.Types(); }
+  // The pools of petit.yaml, shared by every run this process starts.
+  ResourceManager& resources() const { return *resources_; }
 
   // Opens the configured store (the --storage URI, petit.yaml's, or the default SQLite file).
   Result<StateStore*> Store();
@@ -51,6 +54,7 @@ class HostEnv {
   std::vector<std::string> plugin_errors_;
   std::string storage_uri_;
   std::unique_ptr<StateStore> store_;
+  std::unique_ptr<ResourceManager> resources_;
 };
 
 // The first-party plugin directory: <dir of the petit executable>/../lib/petit/plugins.

@@ -11,6 +11,7 @@ namespace petit::host {
 namespace {
 
 constexpr int64_t kMaxParallelTasks = 4096;
+constexpr int64_t kMaxPoolSlots = 1000000;
 
 std::string JoinErrors(const YamlErrors& errors) {
   std::string joined;
@@ -65,7 +66,9 @@ Result<GlobalConfig> LoadGlobalConfig(const std::string& path) {
     errors.AddAt(root, "petit.yaml must be a mapping of settings");
     return InvalidArgument(JoinErrors(errors));
   }
-  CheckKeys(root, {"storage", "plugin_dirs", "max_parallel_tasks", "output_cap_bytes"},
+  CheckKeys(root,
+            {"storage", "plugin_dirs", "max_parallel_tasks", "output_cap_bytes", "pools",
+             "cpu_slots", "memory_mb"},
             "petit.yaml", errors);
   std::filesystem::path base = std::filesystem::absolute(path).parent_path();
   if (const YAML::Node node = root["storage"]) {
@@ -87,6 +90,30 @@ Result<GlobalConfig> LoadGlobalConfig(const std::string& path) {
   if (const YAML::Node node = root["output_cap_bytes"]) {
     if (auto n = ReadInt(node, "output_cap_bytes", 1024, int64_t{1} << 40, errors)) {
       config.output_cap_bytes = static_cast<uint64_t>(*n);
+    }
+  }
+  if (const YAML::Node node = root["pools"]) {
+    if (!node.IsMap()) {
+      errors.AddAt(node, "'pools' must map pool names to slot counts, e.g. {gpu: 2}");
+    } else {
+      for (auto it = node.begin(); it != node.end(); ++it) {
+        const YAML::Node name = it->first;
+        Status valid = ValidateName(name.Scalar(), "pool name");
+        if (!valid.ok()) errors.AddAt(name, valid.message());
+        if (auto n = ReadInt(it->second, "pools." + name.Scalar(), 1, kMaxPoolSlots, errors)) {
+          config.resources.pools[name.Scalar()] = static_cast<uint32_t>(*n);
+        }
+      }
+    }
+  }
+  if (const YAML::Node node = root["cpu_slots"]) {
+    if (auto n = ReadInt(node, "cpu_slots", 1, kMaxPoolSlots, errors)) {
+      config.resources.cpu_slots = static_cast<uint32_t>(*n);
+    }
+  }
+  if (const YAML::Node node = root["memory_mb"]) {
+    if (auto n = ReadInt(node, "memory_mb", 1, int64_t{1} << 40, errors)) {
+      config.resources.memory_mb = static_cast<uint64_t>(*n);
     }
   }
   if (!errors.empty()) return InvalidArgument(JoinErrors(errors));

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "petit/core/resources.h"
 #include "petit/core/status.h"
 
 namespace petit::host {
@@ -19,6 +20,7 @@ struct GlobalConfig {
   std::vector<std::string> plugin_dirs;   // empty = the plugin directory beside the executable
   uint32_t max_parallel_tasks = 0;        // 0 = number of hardware threads
   uint64_t output_cap_bytes = 16u << 20;  // per stream per attempt
+  ResourceCapacity resources;             // pools, cpu_slots and memory_mb tasks may ask for
   std::string source_file;                // where it came from; empty for defaults
 };
 

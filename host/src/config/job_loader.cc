@@ -1,5 +1,7 @@
 #include "config/job_loader.h"
 
+#include <cstdint>
+
 #include <algorithm>
 #include <filesystem>
 #include <map>
@@ -7,6 +9,8 @@
 
 #include "config/json_text.h"
 #include "config/yaml_support.h"
+#include "petit/core/resources.h"
+#include "petit/core/template.h"
 
 namespace petit::host {
 namespace {
@@ -20,7 +24,8 @@ const std::vector<std::string_view> kJobKeys = {
     "id",     "name",  "description",     "schedule",   "enabled",
     "config", "tasks", "max_concurrency", "depends_on", "max_parallel_tasks"};
 const std::vector<std::string_view> kCommonTaskKeys = {
-    "id", "name", "type", "depends_on", "condition", "retry", "timeout_secs", "priority"};
+    "id",    "name",         "type",     "depends_on", "condition",
+    "retry", "timeout_secs", "priority", "resources"};
 const std::vector<std::string_view> kCommandKeys = {"command", "args", "working_dir", "environment",
                                                     "shell"};
 const std::vector<std::string_view> kPythonKeys = {"script", "inline", "working_dir",
@@ -106,6 +111,8 @@ class JobParser {
       }
       return std::nullopt;
     }
+    CheckTemplateAncestry(job);
+    if (!errors_.empty()) return std::nullopt;
     return job;
   }
 
@@ -182,7 +189,44 @@ class JobParser {
         }
       }
     }
+    for (const TaskNodes& task : parsed) {
+      task_marks_[task.spec.id.str()] = task.node.Mark();
+      CheckTemplateSyntax(task, seen);
+    }
     for (TaskNodes& task : parsed) job.dag.AddTask(std::move(task.spec));
+  }
+
+  // A template must parse and may only read outputs of tasks that exist; whether they are
+  // upstream is checked once the graph is known to be acyclic (CheckTemplateAncestry).
+  void CheckTemplateSyntax(const TaskNodes& task, const std::map<std::string, YAML::Node>& ids) {
+    const std::string& params = task.spec.params_json;
+    if (!HasTemplates(params)) return;
+    std::string who = "task '" + task.spec.id.str() + "'";
+    if (Status syntax = CheckTemplates(params); !syntax.ok()) {
+      errors_.AddAt(task.node, who + ": " + syntax.message());
+      return;
+    }
+    for (const std::string& ref : ReferencedTasks(params)) {
+      if (!ids.count(ref)) {
+        errors_.AddAt(task.node, who + " reads outputs of unknown task '" + ref + "'");
+      }
+    }
+  }
+
+  void CheckTemplateAncestry(const Job& job) {
+    for (Dag::Index i = 0; i < job.dag.size(); ++i) {
+      const TaskSpec& spec = job.dag.task(i);
+      if (!HasTemplates(spec.params_json)) continue;
+      for (const std::string& ref : ReferencedTasks(spec.params_json)) {
+        std::optional<Dag::Index> up = job.dag.IndexOf(TaskId(ref));
+        if (!up) continue;
+        std::vector<Dag::Index> below = job.dag.TransitiveDownstream(*up);
+        if (std::find(below.begin(), below.end(), i) != below.end()) continue;
+        errors_.Add(task_marks_[spec.id.str()],
+                    "task '" + spec.id.str() + "' reads outputs of '" + ref +
+                        "', which is not upstream of it (add it to depends_on)");
+      }
+    }
   }
 
   std::optional<TaskNodes> ParseTask(const YAML::Node& node) {
@@ -246,12 +290,38 @@ class JobParser {
         }
       }
     }
+    if (const YAML::Node resources = node["resources"]) ParseResources(resources, spec);
     if (const YAML::Node priority = node["priority"]) {
       if (auto p = ReadInt(priority, "priority", -1000000, 1000000, errors_)) {
         spec.priority = static_cast<int32_t>(*p);
       }
     }
     return task;
+  }
+
+  // resources: {gpu: 1, db: 2, cpu_slots: 2, memory_mb: 512}; the last two are the host's system
+  // resources, the rest name pools of petit.yaml.
+  void ParseResources(const YAML::Node& node, TaskSpec& spec) {
+    if (!node.IsMap()) {
+      errors_.AddAt(node, "'resources' must map pool names to slot counts, e.g. {gpu: 1}");
+      return;
+    }
+    for (auto it = node.begin(); it != node.end(); ++it) {
+      const YAML::Node name = it->first;
+      std::string key = name.IsScalar() ? name.Scalar() : "";
+      std::optional<int64_t> amount =
+          ReadInt(it->second, "resources." + key, 1, int64_t{1} << 40, errors_);
+      if (!amount) continue;
+      if (key == kCpuSlotsName) {
+        spec.resources.cpu_slots = static_cast<uint32_t>(std::min<int64_t>(*amount, UINT32_MAX));
+      } else if (key == kMemoryMbName) {
+        spec.resources.memory_mb = static_cast<uint64_t>(*amount);
+      } else if (Status valid = ValidateName(key, "pool name"); !valid.ok()) {
+        errors_.AddAt(name, valid.message());
+      } else {
+        spec.resources.slots[key] = static_cast<uint32_t>(std::min<int64_t>(*amount, UINT32_MAX));
+      }
+    }
   }
 
   void CheckType(const YAML::Node& at, const std::string& type) {
@@ -456,6 +526,7 @@ class JobParser {
   YamlErrors& errors_;
   const JobLoaderOptions& options_;
   std::string where_ = "job";
+  std::map<std::string, YAML::Mark> task_marks_;
 };
 
 void ParseInto(const YAML::Node& root, YamlErrors& errors, const JobLoaderOptions& options,

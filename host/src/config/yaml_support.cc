@@ -10,22 +10,6 @@
 namespace petit::host {
 namespace {
 
-size_t EditDistance(std::string_view a, std::string_view b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diagonal = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      size_t above = row[j];
-      size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + cost});
-      diagonal = above;
-    }
-  }
-  return row[b.size()];
-}
-
 const char* KindName(const YAML::Node& node) {
   switch (node.Type()) {
     case YAML::NodeType::Map:
@@ -105,23 +89,6 @@ void YamlErrors::Add(const YAML::Mark& mark, std::string_view message) {
   line += ": ";
   line += message;
   messages_.push_back(std::move(line));
-}
-
-std::optional<std::string> ClosestMatch(std::string_view word,
-                                        const std::vector<std::string_view>& candidates) {
-  std::optional<std::string> best;
-  size_t best_distance = std::numeric_limits<size_t>::max();
-  for (std::string_view candidate : candidates) {
-    size_t distance = EditDistance(word, candidate);
-    if (distance < best_distance) {
-      best_distance = distance;
-      best = std::string(candidate);
-    }
-  }
-  // Suggest only what is plausibly a typo: a third of the word, at least 1, at most 3 edits.
-  size_t limit = std::clamp<size_t>(word.size() / 3, 1, 3);
-  if (best_distance > limit) return std::nullopt;
-  return best;
 }
 
 void CheckKeys(const YAML::Node& map, const std::vector<std::string_view>& allowed,

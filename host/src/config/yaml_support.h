@@ -14,6 +14,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "petit/core/suggest.h"
+
 namespace petit::host {
 
 // Collects the errors of one file so all of them can be reported in one pass.
@@ -32,10 +34,6 @@ class YamlErrors {
   std::string file_;
   std::vector<std::string> messages_;
 };
-
-// The closest candidate to `word` by edit distance, if it is close enough to be a likely typo.
-std::optional<std::string> ClosestMatch(std::string_view word,
-                                        const std::vector<std::string_view>& candidates);
 
 // Reports every key of `map` that is not in `allowed`, with the nearest allowed key suggested.
 // `where` names the mapping in messages ("job", "task 'extract'").

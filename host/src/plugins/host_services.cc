@@ -81,9 +81,9 @@ int32_t GetInput(petit_exec_ctx* ctx, petit_str key, petit_str* out_value) {
   if (ctx == nullptr || out_value == nullptr) return 0;
   const auto& inputs = ctx->request().inputs;
   if (inputs == nullptr) return 0;
-  const auto it = inputs->find(View(key));
-  if (it == inputs->end()) return 0;
-  *out_value = Str(it->second);
+  const std::optional<std::string_view> value = inputs->Get(View(key));
+  if (!value) return 0;
+  *out_value = Str(*value);
   return 1;
 }
 

@@ -5,6 +5,23 @@
 // fails with "killed by signal 9 (SIGKILL)"; a timeout is PETIT_TIMED_OUT and a cancel
 // PETIT_CANCELLED, both after the process group has been terminated. The exit code (128 + N for
 // signal N, as shells report it) is recorded with set_exit_code and as the output `exit_code`.
+//
+// Outputs, whatever the outcome (the host keeps only those of an attempt that succeeded):
+// `exit_code`; `stdout` and `stderr`, the first 64 KiB of each stream as captured (the logs keep
+// everything); and what the command wrote to the file named by $PETIT_OUTPUT: `key=value` lines,
+// or `key<<DELIMITER`, the value's lines and a line holding only DELIMITER (the GitHub Actions
+// format). Lines end at '\n'. A key is non-empty, without '.', spaces or control characters, and
+// not one of the three above; a value is at most 1 MiB; only the first 4 MiB of the file are
+// read. What breaks these rules is skipped with a warning in the task's log: a bad output does not
+// change the outcome of a command that ran (a downstream reference to it fails instead, by name).
+//
+// $PETIT_OUTPUT names a file in a private directory (mode 0700, one per process, in $TMPDIR or
+// else /tmp) that does not exist yet: the command creates it by writing (`>>` does). It is removed
+// once the attempt is over, whatever happened; a command that writes no outputs costs one lstat.
+// The child also gets PETIT_RUN_ID, PETIT_JOB_ID, PETIT_TASK_ID and PETIT_ATTEMPT.
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -13,7 +30,9 @@
 #include <chrono>
 #include <cstdint>
 #include <cstring>
+#include <iterator>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -34,15 +53,381 @@ using sdk::Status;
 // What execvp uses when PATH is unset.
 constexpr const char* kDefaultPath = "/bin:/usr/bin";
 
+// How much of each stream becomes the `stdout` / `stderr` output: the run holds outputs in memory
+// and expands them into parameters; the logs are where everything goes.
+constexpr size_t kStreamOutputBytes = 64 * 1024;
+// $PETIT_OUTPUT limits: one value, and the part of the file that is read.
+constexpr size_t kMaxOutputValueBytes = 1024 * 1024;
+constexpr size_t kMaxOutputFileBytes = 4 * 1024 * 1024;
+// Problems reported per attempt: a file full of mistakes must not flood the log.
+constexpr size_t kMaxOutputWarnings = 10;
+// Output keys the plugin sets itself.
+constexpr std::string_view kBuiltinOutputs[] = {"exit_code", "stdout", "stderr"};
+// How much of a user-written key or line a message quotes.
+constexpr size_t kQuotedBytes = 64;
+
+// Drops a multi-byte UTF-8 sequence cut short at the end, so that valid text cut at an arbitrary
+// byte stays valid text.
+void DropPartialUtf8Tail(std::string& text) {
+  size_t lead = text.size();
+  size_t continuation = 0;
+  while (lead > 0 && continuation < 3 && (static_cast<uint8_t>(text[lead - 1]) & 0xC0) == 0x80) {
+    --lead;
+    ++continuation;
+  }
+  if (lead == 0) return;
+  const auto byte = static_cast<uint8_t>(text[lead - 1]);
+  const size_t length = byte >= 0xF0 ? 4 : byte >= 0xE0 ? 3 : byte >= 0xC0 ? 2 : 1;
+  if (length > 1 && continuation + 1 < length) text.resize(lead - 1);
+}
+
+// Passes output on to the host and keeps the first kStreamOutputBytes of each stream.
 class ContextSink final : public OutputSink {
  public:
   explicit ContextSink(const Context& context) : context_(context) {}
   void Write(int32_t stream, std::string_view data) override {
     context_.Output(static_cast<sdk::Stream>(stream), data);
+    (stream == PETIT_STREAM_STDOUT ? stdout_ : stderr_).Append(data);
+  }
+
+  const std::string& stdout_head() const { return stdout_.text; }
+  const std::string& stderr_head() const { return stderr_.text; }
+
+ private:
+  struct Head {
+    std::string text;
+    bool cut = false;
+
+    void Append(std::string_view data) {
+      if (cut) return;
+      const size_t room = kStreamOutputBytes - text.size();
+      if (data.size() <= room) {
+        text.append(data);
+        return;
+      }
+      text.append(data.substr(0, room));
+      cut = true;
+      DropPartialUtf8Tail(text);
+    }
+  };
+
+  const Context& context_;
+  Head stdout_;
+  Head stderr_;
+};
+
+// `text` between single quotes, control bytes as \xNN, cut after kQuotedBytes.
+std::string Quoted(std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "'";
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (i == kQuotedBytes) {
+      out += "...";
+      break;
+    }
+    const auto byte = static_cast<uint8_t>(text[i]);
+    if (byte < 0x20 || byte == 0x7f) {
+      out += "\\x";
+      out += kHex[byte >> 4];
+      out += kHex[byte & 0xf];
+    } else {
+      out += text[i];
+    }
+  }
+  out += "'";
+  return out;
+}
+
+// Warnings about $PETIT_OUTPUT, logged as they come, up to kMaxOutputWarnings, then counted.
+class OutputWarnings {
+ public:
+  explicit OutputWarnings(const Context& context) : context_(context) {}
+  OutputWarnings(const OutputWarnings&) = delete;
+  OutputWarnings& operator=(const OutputWarnings&) = delete;
+  ~OutputWarnings() {
+    if (count_ <= kMaxOutputWarnings) return;
+    context_.Log(sdk::LogLevel::kWarn,
+                 "$PETIT_OUTPUT: " + std::to_string(count_ - kMaxOutputWarnings) +
+                     " more problems not shown");
+  }
+
+  void Add(const std::string& message) {
+    if (++count_ <= kMaxOutputWarnings) {
+      context_.Log(sdk::LogLevel::kWarn, "$PETIT_OUTPUT: " + message);
+    }
   }
 
  private:
   const Context& context_;
+  size_t count_ = 0;
+};
+
+// Why `key` cannot be an output written to $PETIT_OUTPUT; empty when it can. A space is refused
+// although the host would take it: "rows = 5" is a typo, not the key "rows ".
+std::string KeyProblem(std::string_view key) {
+  if (key.empty()) return "empty output key";
+  for (const std::string_view builtin : kBuiltinOutputs) {
+    if (key == builtin) return "output key " + Quoted(key) + " is set by the plugin itself";
+  }
+  for (const char c : key) {
+    const auto byte = static_cast<uint8_t>(c);
+    if (c == '.') {
+      return "output key " + Quoted(key) + " contains '.' (keys are namespaced as <task>.<key>)";
+    }
+    if (byte < 0x20 || byte == 0x7f) {
+      return "output key " + Quoted(key) + " contains a control character";
+    }
+    if (c == ' ') return "output key " + Quoted(key) + " contains a space";
+  }
+  return {};
+}
+
+// Reads `key=value` lines and `key<<DELIMITER` blocks and calls set(key, value) for each valid
+// one, in file order (a later value for a key replaces an earlier one at the host). `truncated`:
+// `text` is the start of a longer file, so an unfinished last line is not a line.
+template <typename Set>
+void ParseOutputFile(std::string_view text, bool truncated, OutputWarnings& warnings, Set&& set) {
+  size_t pos = 0;
+  size_t line_number = 0;
+  size_t line_start = 0;
+  const auto next_line = [&](std::string_view& line) {
+    if (pos >= text.size()) return false;
+    size_t end = text.find('\n', pos);
+    if (end == std::string_view::npos) {
+      if (truncated) return false;
+      end = text.size();
+    }
+    line_start = pos;
+    line = text.substr(pos, end - pos);
+    pos = end + 1;
+    ++line_number;
+    return true;
+  };
+  std::string_view line;
+  while (next_line(line)) {
+    if (line.empty()) continue;
+    const std::string where = "line " + std::to_string(line_number) + ": ";
+    const size_t equals = line.find('=');
+    const size_t heredoc = line.find("<<");
+    std::string_view key;
+    std::string_view value;
+    if (heredoc != std::string_view::npos &&
+        (equals == std::string_view::npos || heredoc < equals)) {
+      key = line.substr(0, heredoc);
+      const std::string_view delimiter = line.substr(heredoc + 2);
+      if (delimiter.empty()) {
+        warnings.Add(where + "no delimiter after " + Quoted(line) + "; skipped");
+        continue;
+      }
+      // The value is the text between the two lines, newlines inside it included.
+      const size_t value_start = pos;
+      size_t value_end = pos;
+      bool closed = false;
+      std::string_view value_line;
+      while (next_line(value_line)) {
+        if (value_line == delimiter) {
+          closed = true;
+          break;
+        }
+        value_end = line_start + value_line.size();
+      }
+      if (!closed) {
+        warnings.Add(where + "no line " + Quoted(delimiter) + " ends the value of " + Quoted(key) +
+                     "; skipped");
+        return;
+      }
+      value = text.substr(value_start, value_end - value_start);
+    } else if (equals != std::string_view::npos) {
+      key = line.substr(0, equals);
+      value = line.substr(equals + 1);
+    } else {
+      warnings.Add(where + "expected key=value or key<<DELIMITER, not " + Quoted(line) +
+                   "; skipped");
+      continue;
+    }
+    if (const std::string problem = KeyProblem(key); !problem.empty()) {
+      warnings.Add(where + problem + "; skipped");
+      continue;
+    }
+    if (value.size() > kMaxOutputValueBytes) {
+      warnings.Add(where + "the value of " + Quoted(key) + " is " + std::to_string(value.size()) +
+                   " bytes (at most " + std::to_string(kMaxOutputValueBytes) + "); skipped");
+      continue;
+    }
+    set(key, value);
+  }
+}
+
+bool IsResourceErrno(int error_number) {
+  return error_number == ENOSPC || error_number == EDQUOT || error_number == EMFILE ||
+         error_number == ENFILE || error_number == ENOMEM;
+}
+
+// The private directory the $PETIT_OUTPUT files are named in: one per process and $TMPDIR, mode
+// 0700. Because nobody else can enter it, a file name in it needs no mkstemp, and the command
+// creates the file when it first writes. This keeps the cost for a command that writes no
+// outputs at one lstat: creating and unlinking a file per attempt costs about 50 us on ext4
+// here, an eighth of a whole spawn.
+//
+// THREADS: NewPath is thread-safe (mu_). The destructor runs at exit or unload, when no attempt
+// runs, and removes every directory made, with the files late background writers left in it.
+class OutputDirectory {
+ public:
+  static OutputDirectory& Instance() {
+    static OutputDirectory directory;
+    return directory;
+  }
+
+  OutputDirectory(const OutputDirectory&) = delete;
+  OutputDirectory& operator=(const OutputDirectory&) = delete;
+  ~OutputDirectory() {
+    for (const std::string& dir : made_) RemoveTree(dir);
+  }
+
+  // A path no attempt of this process has used; the file does not exist yet.
+  Result<std::string> NewPath() {
+    const char* env = getenv("TMPDIR");
+    const std::string_view tmpdir = env != nullptr && *env != '\0' ? env : "/tmp";
+    const auto now = std::chrono::steady_clock::now();
+    std::lock_guard lock(mu_);
+    if (dir_.empty() || tmpdir != tmpdir_ || now - checked_at_ >= kRecheckEvery) {
+      if (dir_.empty() || tmpdir != tmpdir_ || !StillOurs()) {
+        if (Status made = Make(tmpdir); !made.ok()) return made;
+      }
+      checked_at_ = now;
+    }
+    return dir_ + "/output-" + std::to_string(++files_);
+  }
+
+ private:
+  // Temporary-file cleaners may remove an idle directory, and in a sticky /tmp anyone may then
+  // create one of the same name: what the commands are told must still be this directory.
+  static constexpr std::chrono::seconds kRecheckEvery{1};
+
+  OutputDirectory() = default;
+
+  Status Make(std::string_view tmpdir) {
+    std::string dir(tmpdir);
+    dir += "/petit-outputs-XXXXXX";
+    struct stat info;
+    if (mkdtemp(dir.data()) == nullptr || lstat(dir.c_str(), &info) != 0) {
+      const int error_number = errno;
+      std::string message = "cannot create a directory for $PETIT_OUTPUT files in " +
+                            std::string(tmpdir) + ": " + ErrnoText(error_number);
+      if (IsResourceErrno(error_number)) return Status::Transient(std::move(message));
+      return Status::Error(std::move(message));
+    }
+    tmpdir_ = std::string(tmpdir);
+    made_info_ = info;
+    dir_ = dir;
+    made_.push_back(std::move(dir));
+    return Status::Ok();
+  }
+
+  bool StillOurs() const {
+    struct stat info;
+    return lstat(dir_.c_str(), &info) == 0 && S_ISDIR(info.st_mode) &&
+           info.st_dev == made_info_.st_dev && info.st_ino == made_info_.st_ino &&
+           info.st_uid == geteuid() && (info.st_mode & 0777) == 0700;
+  }
+
+  // What commands left at their $PETIT_OUTPUT paths: files, and at most empty directories.
+  static void RemoveTree(const std::string& dir) {
+    if (DIR* stream = opendir(dir.c_str()); stream != nullptr) {
+      while (const dirent* entry = readdir(stream)) {
+        const std::string_view name = entry->d_name;
+        if (name == "." || name == "..") continue;
+        if (unlinkat(dirfd(stream), entry->d_name, 0) != 0 && errno == EISDIR) {
+          unlinkat(dirfd(stream), entry->d_name, AT_REMOVEDIR);
+        }
+      }
+      closedir(stream);
+    }
+    rmdir(dir.c_str());
+  }
+
+  std::mutex mu_;
+  std::string tmpdir_;                                // GUARDED_BY(mu_): where dir_ was made
+  std::string dir_;                                   // GUARDED_BY(mu_): empty until first use
+  struct stat made_info_ {};                          // GUARDED_BY(mu_): dir_ as it was made
+  std::chrono::steady_clock::time_point checked_at_;  // GUARDED_BY(mu_)
+  uint64_t files_ = 0;                                // GUARDED_BY(mu_)
+  std::vector<std::string> made_;                     // GUARDED_BY(mu_)
+};
+
+// One attempt's $PETIT_OUTPUT file: a name in the OutputDirectory, created by the command if it
+// writes outputs, removed by the destructor whatever happened (spawn failure, timeout, cancel).
+class OutputFile {
+ public:
+  explicit OutputFile(std::string path) : path_(std::move(path)) {}
+  OutputFile(const OutputFile&) = delete;
+  OutputFile& operator=(const OutputFile&) = delete;
+  ~OutputFile() {
+    if (known_absent_) return;
+    // A command may have made a directory there; an empty one goes too.
+    if (unlink(path_.c_str()) != 0 && errno == EISDIR) rmdir(path_.c_str());
+  }
+
+  const std::string& path() const { return path_; }
+
+  // What the command wrote, up to kMaxOutputFileBytes (`truncated` says whether there was more).
+  // No file (the command wrote nothing, or removed it) is no error.
+  std::string Read(bool& truncated, OutputWarnings& warnings) {
+    truncated = false;
+    struct stat info;
+    if (lstat(path_.c_str(), &info) != 0) {
+      if (errno == ENOENT) {
+        known_absent_ = true;
+      } else {
+        warnings.Add("cannot read " + path_ + ": " + ErrnoText(errno));
+      }
+      return {};
+    }
+    if (info.st_size == 0 && S_ISREG(info.st_mode)) return {};
+    // No following a symlink, no blocking on a FIFO: only a regular file is read.
+    const int fd = open(path_.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    if (fd < 0 || fstat(fd, &info) != 0 || !S_ISREG(info.st_mode)) {
+      if (fd >= 0) close(fd);
+      warnings.Add(path_ + " is not a regular file; ignored");
+      return {};
+    }
+    std::string text = ReadUpToLimit(fd, static_cast<size_t>(info.st_size), warnings);
+    close(fd);
+    if (text.size() > kMaxOutputFileBytes) {
+      truncated = true;
+      text.resize(kMaxOutputFileBytes);
+      warnings.Add("the file holds more than " + std::to_string(kMaxOutputFileBytes) +
+                   " bytes; only the lines complete within them were read");
+    }
+    return text;
+  }
+
+ private:
+  // Reads at most kMaxOutputFileBytes + 1 bytes: the one beyond the limit shows whether there is
+  // more. A background process of the command's may still be writing, so `size` is a first guess.
+  std::string ReadUpToLimit(int fd, size_t size, OutputWarnings& warnings) const {
+    std::string text(std::min(size, kMaxOutputFileBytes) + 1, '\0');
+    size_t got = 0;
+    for (;;) {
+      if (got == text.size()) {
+        if (text.size() > kMaxOutputFileBytes) break;
+        text.resize(std::min(text.size() * 2, kMaxOutputFileBytes + 1));
+      }
+      const ssize_t n = read(fd, text.data() + got, text.size() - got);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        warnings.Add("cannot read " + path_ + ": " + ErrnoText(errno));
+        return {};
+      }
+      if (n == 0) break;
+      got += static_cast<size_t>(n);
+    }
+    text.resize(got);
+    return text;
+  }
+
+  const std::string path_;
+  bool known_absent_ = false;  // lstat found nothing: no unlink needed
 };
 
 // The smaller nonzero of the two.
@@ -90,6 +475,31 @@ Result<std::string> ResolveProgram(const std::string& program, std::string_view 
   return Status::Error("command not found: " + program);
 }
 
+// An inherited PETIT_OUTPUT (a host that itself runs as a petit task, say) must not reach the
+// child: petit's own variables always win.
+bool IsPetitVariable(std::string_view entry) {
+  if (entry.substr(0, 6) != "PETIT_") return false;
+  for (const std::string_view name : kPetitVariables) {
+    if (entry.size() > name.size() && entry[name.size()] == '=' &&
+        entry.substr(0, name.size()) == name) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// "NAME=value" for each of kPetitVariables.
+std::vector<std::string> PetitVariables(const sdk::TaskInfo& info, const std::string& output) {
+  std::vector<std::string> variables;
+  variables.reserve(std::size(kPetitVariables));
+  variables.push_back("PETIT_OUTPUT=" + output);
+  variables.push_back("PETIT_RUN_ID=" + std::string(info.run_id));
+  variables.push_back("PETIT_JOB_ID=" + std::string(info.job_id));
+  variables.push_back("PETIT_TASK_ID=" + std::string(info.task_id));
+  variables.push_back("PETIT_ATTEMPT=" + std::to_string(info.attempt));
+  return variables;
+}
+
 class CommandTask final : public sdk::Task {
  public:
   explicit CommandTask(CommandSpec spec) : spec_(std::move(spec)) {}
@@ -115,12 +525,18 @@ class CommandTask final : public sdk::Task {
     Result<std::string> path = ResolveProgram(spec_.program, SearchPath());
     if (!path.ok()) return path.status();
 
+    Result<std::string> output_path = OutputDirectory::Instance().NewPath();
+    if (!output_path.ok()) return output_path.status();
+    OutputFile output_file(std::move(output_path).value());
+
     std::vector<char*> argv;
     argv.reserve(spec_.argv.size() + 1);
     for (const std::string& arg : spec_.argv) argv.push_back(const_cast<char*>(arg.c_str()));
     argv.push_back(nullptr);
+    const std::vector<std::string> petit_variables =
+        PetitVariables(context.info(), output_file.path());
     std::vector<char*> env_storage;
-    char* const* envp = Environment(env_storage);
+    char* const* envp = Environment(petit_variables, env_storage);
 
     Invocation invocation;
     invocation.path = path->c_str();
@@ -135,6 +551,7 @@ class CommandTask final : public sdk::Task {
     ContextSink sink(context);
     Result<ProcessOutcome> outcome = RunProcess(invocation, limits, cancel_, sink);
     if (!outcome.ok()) return outcome.status();
+    PublishOutputs(*outcome, sink, output_file, context);
     return Report(*outcome, limits, context);
   }
 
@@ -148,16 +565,19 @@ class CommandTask final : public sdk::Task {
     return path != nullptr ? path : kDefaultPath;
   }
 
-  // The host's environment with the overrides applied; `storage` backs the returned array unless
-  // nothing changes, in which case the host's own array is passed on as it is.
-  char* const* Environment(std::vector<char*>& storage) const {
-    if (!spec_.env_clear && spec_.env_overrides.empty()) return environ;
+  // The host's environment (none with env_clear), then the overrides, then petit's variables;
+  // `storage` backs the returned array.
+  char* const* Environment(const std::vector<std::string>& petit_variables,
+                           std::vector<char*>& storage) const {
     if (!spec_.env_clear) {
       for (char** entry = environ; *entry != nullptr; ++entry) {
-        if (!IsOverridden(*entry)) storage.push_back(*entry);
+        if (!IsOverridden(*entry) && !IsPetitVariable(*entry)) storage.push_back(*entry);
       }
     }
     for (const std::string& entry : spec_.env_overrides) {
+      storage.push_back(const_cast<char*>(entry.c_str()));
+    }
+    for (const std::string& entry : petit_variables) {
       storage.push_back(const_cast<char*>(entry.c_str()));
     }
     storage.push_back(nullptr);
@@ -165,12 +585,30 @@ class CommandTask final : public sdk::Task {
   }
 
   bool IsOverridden(std::string_view entry) const {
+    if (spec_.env_override_prefixes.empty()) return false;
     const size_t equals = entry.find('=');
     if (equals == std::string_view::npos) return false;
     const std::string_view prefix = entry.substr(0, equals + 1);
     return std::binary_search(spec_.env_override_prefixes.begin(),
                               spec_.env_override_prefixes.end(), prefix,
                               [](std::string_view a, std::string_view b) { return a < b; });
+  }
+
+  // Sets `stdout`, `stderr` and the outputs written to $PETIT_OUTPUT. A refusal by the host
+  // changes nothing about the outcome; it is worth a warning only for what the command wrote.
+  static void PublishOutputs(const ProcessOutcome& outcome, const ContextSink& sink,
+                             OutputFile& output_file, const Context& context) {
+    [[maybe_unused]] const Status out = context.SetOutput("stdout", sink.stdout_head());
+    [[maybe_unused]] const Status err = context.SetOutput("stderr", sink.stderr_head());
+    // A command stopped by a timeout or a cancel cannot succeed, so its outputs would go nowhere.
+    if (outcome.stopped != StopReason::kNone) return;
+    OutputWarnings warnings(context);
+    bool truncated = false;
+    const std::string text = output_file.Read(truncated, warnings);
+    if (text.empty()) return;
+    ParseOutputFile(text, truncated, warnings, [&](std::string_view key, std::string_view value) {
+      if (Status set = context.SetOutput(key, value); !set.ok()) warnings.Add(set.message());
+    });
   }
 
   Status Report(const ProcessOutcome& outcome, const Limits& limits, const Context& context) {

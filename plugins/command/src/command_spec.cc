@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <iterator>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -51,6 +52,11 @@ Status ParseEnvironment(const Json& params, CommandSpec& spec) {
                                    "' is empty or contains '='");
     }
     if (Status nul = RejectNul("environment", name); !nul.ok()) return nul;
+    if (std::find(std::begin(kPetitVariables), std::end(kPetitVariables), name) !=
+        std::end(kPetitVariables)) {
+      return Status::InvalidParams("environment variable '" + name +
+                                   "' is set by petit for every command and cannot be overridden");
+    }
     Result<std::string> value = EnvValue(name, json_value);
     if (!value.ok()) return value.status();
     if (Status nul = RejectNul("environment." + name, *value); !nul.ok()) return nul;

@@ -4,7 +4,8 @@
 //   command       program to run, looked up in PATH when it has no '/' (required unless `shell`)
 //   args          array of strings passed as they are (no shell, no splitting, no quoting)
 //   shell         script run as `/bin/sh -c <shell>` (instead of `command` and `args`)
-//   environment   object name -> value; the host's environment is inherited, then overridden
+//   environment   object name -> value; the host's environment is inherited, then overridden;
+//                 the variables petit sets itself (kPetitVariables) cannot be named
 //   env_clear     bool (default false): start from an empty environment instead
 //   working_dir   directory to run in (default: the host's)
 //   timeout_secs  number > 0; the attempt timeout (petit_task_info.timeout_ms) also applies and
@@ -17,6 +18,7 @@
 
 #include <chrono>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "petit/plugin.hpp"
@@ -24,6 +26,11 @@
 namespace petit::command {
 
 inline constexpr std::chrono::milliseconds kDefaultKillGrace{5000};
+
+// Set by the plugin for every command (see command_plugin.cc): an inherited value is replaced, and
+// `environment` may not name them.
+inline constexpr std::string_view kPetitVariables[] = {
+    "PETIT_OUTPUT", "PETIT_RUN_ID", "PETIT_JOB_ID", "PETIT_TASK_ID", "PETIT_ATTEMPT"};
 
 struct CommandSpec {
   // What to execute: the program as given (argv[0]) and the full argv.

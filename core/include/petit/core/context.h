@@ -4,14 +4,15 @@
 // outputs are merged only when that task succeeds (an attempt that fails leaves nothing behind).
 // Job config values are read-only and shared by every task of the run.
 //
-// Threads: a RunContext is owned by the run's coordinator. Snapshot() returns an immutable copy
-// that task attempts read from worker threads without locking.
+// Threads: a RunContext is owned by the run's coordinator. Its RunOutputs is shared with the
+// attempts, which read it from worker threads while the coordinator adds to it (see RunOutputs).
 #ifndef PETIT_CORE_CONTEXT_H_
 #define PETIT_CORE_CONTEXT_H_
 
 #include <map>
 #include <memory>
 #include <optional>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
 
@@ -28,26 +29,52 @@ Status ValidateOutputKey(std::string_view key);
 // "<task>.<key>"
 std::string NamespacedKey(const TaskId& task, std::string_view key);
 
+// The outputs of the tasks of one run that succeeded. Append-only: a task's outputs are added
+// once and never change afterwards, so adding costs O(log tasks) however many outputs the run
+// already holds, and a view returned by Get() or OutputsOf() stays valid as long as the RunOutputs.
+// Threads: Add() from one thread (the coordinator) while any number of threads read; reads take a
+// shared lock for the lookup only.
+class RunOutputs {
+ public:
+  // Adds the outputs of a task that succeeded (un-namespaced keys). Fails without changing
+  // anything when a key is invalid or the task's outputs were already added.
+  Status Add(const TaskId& task, const ValueMap& outputs);
+
+  // Looks up "<task>.<key>" (split at the last '.', since keys never contain one).
+  std::optional<std::string_view> Get(std::string_view namespaced_key) const;
+  // The outputs of one task, or nullptr when it has none.
+  const ValueMap* OutputsOf(std::string_view task) const;
+  size_t size() const;  // outputs of every task together
+
+ private:
+  mutable std::shared_mutex mu_;
+  std::map<std::string, std::unique_ptr<const ValueMap>, std::less<>> by_task_;  // guarded by mu_
+  size_t count_ = 0;                                                             // guarded by mu_
+};
+
 class RunContext {
  public:
   explicit RunContext(std::shared_ptr<const ValueMap> config = nullptr);
 
-  // Merges the outputs of a task that succeeded; keys are the task's own (un-namespaced) keys.
-  // Fails without changing anything when a key is invalid.
-  Status MergeOutputs(const TaskId& task, const ValueMap& outputs);
+  // Adds the outputs of a task that succeeded; see RunOutputs::Add.
+  Status MergeOutputs(const TaskId& task, const ValueMap& outputs) {
+    return outputs_->Add(task, outputs);
+  }
 
-  std::optional<std::string_view> Get(std::string_view namespaced_key) const;
+  std::optional<std::string_view> Get(std::string_view namespaced_key) const {
+    return outputs_->Get(namespaced_key);
+  }
   std::optional<std::string_view> GetConfig(std::string_view key) const;
 
-  const ValueMap& values() const { return *values_; }
+  const RunOutputs& outputs() const { return *outputs_; }
   const ValueMap& config() const { return *config_; }
 
-  // An immutable view of the values merged so far; cheap (shares storage until the next merge).
-  std::shared_ptr<const ValueMap> Snapshot() const { return values_; }
+  // Shared with attempts: they read upstream outputs through it while the run goes on.
+  std::shared_ptr<const RunOutputs> OutputsPtr() const { return outputs_; }
   std::shared_ptr<const ValueMap> ConfigPtr() const { return config_; }
 
  private:
-  std::shared_ptr<const ValueMap> values_;
+  std::shared_ptr<RunOutputs> outputs_;
   std::shared_ptr<const ValueMap> config_;
 };
 

@@ -5,9 +5,15 @@
 // upstream_failed at once. A task starts as soon as its own upstreams allow and a slot is free;
 // there are no waves and no polling, so a run costs O(V + E) bookkeeping.
 //
+// Templates (`${{ tasks.x.outputs.k }}`, `${{ config.k }}`, `${{ run.id }}`, ...) in a task's
+// parameters are expanded just before each attempt, from the outputs of upstream tasks that
+// succeeded; a template that cannot be expanded fails the task without retrying it.
+//
 // Durability: the run row exists before any task starts; a task's "running" attempt is written to
 // the StateStore before its runner is called, and its final state before any downstream starts.
 // A run fails iff some task failed (skipped and upstream_failed tasks do not count on their own).
+// A task that names resources waits for them (all-or-nothing, see resources.h) in state kQueued,
+// recorded before it waits; it takes a worker only once its slots are granted.
 //
 // Threads: ExecuteRun blocks its caller, which becomes the run's coordinator and alone owns the run
 // state. Attempts run on a pool of worker threads it starts and joins. Observer callbacks run on
@@ -22,7 +28,9 @@
 #include <memory>
 
 #include "petit/core/clock.h"
+#include "petit/core/events.h"
 #include "petit/core/job.h"
+#include "petit/core/resources.h"
 #include "petit/core/state_store.h"
 #include "petit/core/status.h"
 #include "petit/core/task_runner.h"
@@ -59,6 +67,10 @@ struct RunOptions {
   Clock* clock = nullptr;             // nullptr = SystemClock
   RunObserver* observer = nullptr;    // not owned; may be nullptr
   RunCanceller* canceller = nullptr;  // not owned; may be nullptr
+  // Named pools shared by every run of the host; a task that names resources waits for them in
+  // state kQueued without holding a worker. nullptr: tasks that name resources are refused.
+  ResourceManager* resources = nullptr;  // not owned
+  EventBus* events = nullptr;            // not owned; nullptr = no events
 };
 
 // Runs `job` as run `run_id`. Fails without starting anything when the job's DAG is not validated
@@ -69,6 +81,9 @@ Result<RunRecord> ExecuteRun(const Job& job, const RunId& run_id, const TaskRunn
 
 // Checks that every task's type has a runner; lists every missing one with the task that uses it.
 Status CheckTaskTypes(const Job& job, const TaskRunnerRegistry& runners);
+
+// Checks that every task's resources can ever be granted by `resources` (nullptr: no pools).
+Status CheckTaskResources(const Job& job, const ResourceManager* resources);
 
 }  // namespace petit
 

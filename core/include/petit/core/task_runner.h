@@ -51,7 +51,7 @@ struct AttemptRequest {
   uint32_t attempt = 1;                    // 1-based
   std::string params_json;                 // templates expanded
   std::chrono::milliseconds timeout{0};    // 0 = none
-  std::shared_ptr<const ValueMap> inputs;  // namespaced upstream outputs
+  std::shared_ptr<const RunOutputs> inputs;  // outputs of the run's succeeded tasks
   std::shared_ptr<const ValueMap> config;  // job config
 };
 
