@@ -1,5 +1,7 @@
 #include "petit/core/template.h"
 
+#include "petit/core/json.h"
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -204,44 +206,6 @@ Status Resolve(const TemplateScope& scope, std::string_view whole, std::string_v
     }
   }
   return Internal("unhandled template expression kind");
-}
-
-// Escapes what RFC 8259 requires inside a string literal; every other byte is kept as it is.
-void AppendJsonEscaped(std::string& out, std::string_view value) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  for (const char c : value) {
-    switch (c) {
-      case '"':
-        out.append("\\\"");
-        break;
-      case '\\':
-        out.append("\\\\");
-        break;
-      case '\n':
-        out.append("\\n");
-        break;
-      case '\r':
-        out.append("\\r");
-        break;
-      case '\t':
-        out.append("\\t");
-        break;
-      case '\b':
-        out.append("\\b");
-        break;
-      case '\f':
-        out.append("\\f");
-        break;
-      default:
-        if (static_cast<uint8_t>(c) < 0x20) {
-          out.append("\\u00");
-          out.push_back(kHex[static_cast<uint8_t>(c) >> 4]);
-          out.push_back(kHex[static_cast<uint8_t>(c) & 0xf]);
-        } else {
-          out.push_back(c);
-        }
-    }
-  }
 }
 
 template <typename Append>

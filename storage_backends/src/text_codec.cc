@@ -1,5 +1,7 @@
 #include "src/text_codec.h"
 
+#include "petit/core/json.h"
+
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -67,39 +69,6 @@ int HexValue(char c) {
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return -1;
-}
-
-// `text` must be valid UTF-8.
-void AppendJsonString(std::string_view text, std::string& out) {
-  out.push_back('"');
-  for (const char c : text) {
-    switch (c) {
-      case '"':
-        out.append("\\\"");
-        break;
-      case '\\':
-        out.append("\\\\");
-        break;
-      case '\n':
-        out.append("\\n");
-        break;
-      case '\r':
-        out.append("\\r");
-        break;
-      case '\t':
-        out.append("\\t");
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          out.append("\\u00");
-          out.push_back(kHexDigits[static_cast<unsigned char>(c) >> 4]);
-          out.push_back(kHexDigits[static_cast<unsigned char>(c) & 0xF]);
-        } else {
-          out.push_back(c);
-        }
-    }
-  }
-  out.push_back('"');
 }
 
 // A recursive-descent reader for the JSON subset EncodeOutputs writes.
@@ -310,10 +279,10 @@ std::string EncodeOutputs(const ValueMap& outputs) {
   for (const auto& [key, value] : outputs) {
     if (!first) out.push_back(',');
     first = false;
-    AppendJsonString(SanitizeText(key), out);
+    AppendJsonString(out, SanitizeText(key));
     out.push_back(':');
     if (IsValidUtf8(value)) {
-      AppendJsonString(value, out);
+      AppendJsonString(out, value);
     } else {
       out.append("{\"hex\":\"").append(HexEncode(value)).append("\"}");
     }

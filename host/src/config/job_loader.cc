@@ -7,8 +7,8 @@
 #include <map>
 #include <set>
 
-#include "config/json_text.h"
 #include "config/yaml_support.h"
+#include "petit/core/json.h"
 #include "petit/core/resources.h"
 #include "petit/core/template.h"
 
@@ -23,9 +23,9 @@ constexpr int64_t kMaxJobConcurrency = 4096;
 const std::vector<std::string_view> kJobKeys = {
     "id",     "name",  "description",     "schedule",   "enabled",
     "config", "tasks", "max_concurrency", "depends_on", "max_parallel_tasks"};
-const std::vector<std::string_view> kCommonTaskKeys = {
-    "id",    "name",         "type",     "depends_on", "condition",
-    "retry", "timeout_secs", "priority", "resources"};
+const std::vector<std::string_view> kCommonTaskKeys = {"id",           "name",      "type",
+                                                       "depends_on",   "condition", "retry",
+                                                       "timeout_secs", "priority",  "resources"};
 const std::vector<std::string_view> kCommandKeys = {"command", "args", "working_dir", "environment",
                                                     "shell"};
 const std::vector<std::string_view> kPythonKeys = {"script", "inline", "working_dir",

@@ -5,7 +5,7 @@
 #include <cmath>
 #include <limits>
 
-#include "config/json_text.h"
+#include "petit/core/json.h"
 
 namespace petit::host {
 namespace {
