@@ -235,6 +235,7 @@ class RunCoordinator {
     while (finished_ < dag_.size() && fatal_.ok()) {
       if (Cancelled()) CancelEverything();
       Dispatch();
+      Flush();
       if (finished_ == dag_.size() || !fatal_.ok()) break;
       if (in_flight_count_ == 0 && ready_.empty() && retry_at_.empty() && granted_.empty() &&
           waiting_for_resources_.empty()) {
@@ -244,6 +245,7 @@ class RunCoordinator {
       }
       WaitAndProcess();
     }
+    Flush();
     StopWorkers();
     return Finish();
   }
@@ -365,11 +367,7 @@ class RunCoordinator {
           "task '" + spec.id.str() + "' needs resources but this host has no resource pools");
       return;
     }
-    AttemptRecord record{run_.id, spec.id, attempt, TaskState::kQueued, now, 0, 0, {}, {}, {}};
-    if (Status saved = store_.SaveAttempt(record); !saved.ok()) {
-      fatal_ = saved.WithContext("recording task '" + spec.id.str() + "' as queued");
-      return;
-    }
+    Save({run_.id, spec.id, attempt, TaskState::kQueued, now, 0, 0, {}, {}, {}});
     waiting_for_resources_.emplace(i, 0);
     Result<ResourceManager::Ticket> ticket = options_.resources->AcquireAsync(
         spec.resources, spec.priority, [this, i](ResourceManager::Lease lease) {
@@ -397,12 +395,9 @@ class RunCoordinator {
     int64_t queued = attempt_queued_us_[i] != 0 ? attempt_queued_us_[i] : now;
     AttemptRecord record{run_.id, spec.id, attempt, TaskState::kFailed, queued, 0, now,
                          {},      error,   {}};
-    if (Status saved = store_.SaveAttempt(record); !saved.ok()) {
-      fatal_ = saved.WithContext("recording the failure of task '" + spec.id.str() + "'");
-      return;
-    }
     Emit(EventType::kTaskFailed, &spec, attempt, error);
     if (options_.observer != nullptr) options_.observer->OnTaskFinished(spec, record);
+    Save(std::move(record));
     Settle(i, TaskState::kFailed);
   }
 
@@ -427,14 +422,9 @@ class RunCoordinator {
     int64_t queued = attempt_queued_us_[i] != 0 ? attempt_queued_us_[i] : now;
     attempt_queued_us_[i] = 0;
 
-    AttemptRecord record{run_.id, spec.id, attempt, TaskState::kRunning, queued, now, 0,
-                         {},      {},      {}};
-    // Durable before the effect: after a crash, recovery finds this attempt and knows it started.
-    Status status = store_.SaveAttempt(record);
-    if (!status.ok()) {
-      fatal_ = status.WithContext("recording the start of task '" + spec.id.str() + "'");
-      return;
-    }
+    // Durable before the effect: the attempt reaches a worker only after Flush() saved this, so
+    // after a crash recovery finds it and knows it may have started.
+    Save({run_.id, spec.id, attempt, TaskState::kRunning, queued, now, 0, {}, {}, {}});
     Emit(EventType::kTaskStarted, &spec, attempt, "");
     if (options_.observer != nullptr) options_.observer->OnTaskStarted(spec, attempt);
 
@@ -451,13 +441,38 @@ class RunCoordinator {
                                  spec.timeout.value_or(std::chrono::milliseconds(0)),
                                  context_.OutputsPtr(), context_.ConfigPtr()},
                   std::move(control)};
+    unstarted_.push_back(std::move(item));
+  }
+
+  // Makes what this wake-up decided durable in one transaction, then hands the attempts it
+  // started to the workers: every transition is saved before its effect, and dependants of a
+  // task start only after its end is saved.
+  void Flush() {
+    if (!unsaved_.empty()) {
+      Status saved = store_.SaveAttempts(unsaved_);
+      unsaved_.clear();
+      if (!saved.ok()) {
+        fatal_ = saved.WithContext("recording task states");
+        unstarted_.clear();
+        return;
+      }
+    }
+    if (unstarted_.empty()) return;
+    size_t count = unstarted_.size();
     {
       std::lock_guard lock(mu_);
-      work_.push_back(std::move(item));
-      pending_work_.fetch_add(1, std::memory_order_release);
+      for (WorkItem& item : unstarted_) work_.push_back(std::move(item));
+      pending_work_.fetch_add(count, std::memory_order_release);
     }
-    work_cv_.notify_one();
+    unstarted_.clear();
+    if (count == 1) {
+      work_cv_.notify_one();
+    } else {
+      work_cv_.notify_all();
+    }
   }
+
+  void Save(AttemptRecord record) { unsaved_.push_back(std::move(record)); }
 
   // Blocks until an attempt completes, a retry is due or a deadline passes, then handles them.
   void WaitAndProcess() {
@@ -492,9 +507,8 @@ class RunCoordinator {
     waiting_for_resources_.erase(i);
     if (Cancelled()) {
       lease.Release();
-      if (RecordNeverRan(i, TaskState::kCancelled, "run cancelled")) {
-        Settle(i, TaskState::kCancelled);
-      }
+      RecordNeverRan(i, TaskState::kCancelled, "run cancelled");
+      Settle(i, TaskState::kCancelled);
       return;
     }
     granted_.emplace_back(i, std::move(lease));
@@ -582,11 +596,6 @@ class RunCoordinator {
         !Cancelled()) {
       retry = spec.retry.ShouldRetry(done.attempt, FailureKindOf(result.outcome), result.exit_code);
     }
-    Status saved = store_.SaveAttempt(record);
-    if (!saved.ok()) {
-      fatal_ = saved.WithContext("recording the end of task '" + spec.id.str() + "'");
-      return;
-    }
     if (retry) {
       double unit = std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
       int64_t delay_us = spec.retry.JitteredDelayAfter(done.attempt, unit).count() * 1000;
@@ -595,6 +604,7 @@ class RunCoordinator {
       retry_at_.emplace(retry_at, done.index);
       Emit(EventType::kTaskRetrying, &spec, done.attempt, record.error);
       if (options_.observer != nullptr) options_.observer->OnTaskRetrying(spec, record, retry_at);
+      Save(std::move(record));
       return;
     }
     Emit(record.state == TaskState::kSucceeded   ? EventType::kTaskSucceeded
@@ -602,7 +612,9 @@ class RunCoordinator {
                                                  : EventType::kTaskFailed,
          &spec, done.attempt, record.error);
     if (options_.observer != nullptr) options_.observer->OnTaskFinished(spec, record);
-    Settle(done.index, record.state);
+    TaskState final_state = record.state;
+    Save(std::move(record));
+    Settle(done.index, final_state);
   }
 
   // Records a task's final state and judges the downstream tasks that no longer wait for anyone.
@@ -623,7 +635,7 @@ class RunCoordinator {
           MakeReady(down);
           continue;
         }
-        if (!RecordNeverRan(down, verdict, reason)) return;
+        RecordNeverRan(down, verdict, reason);
         pending.emplace_back(down, verdict);
       }
     }
@@ -671,18 +683,13 @@ class RunCoordinator {
     return TaskState::kQueued;
   }
 
-  bool RecordNeverRan(Dag::Index i, TaskState state, const std::string& reason) {
+  void RecordNeverRan(Dag::Index i, TaskState state, const std::string& reason) {
     int64_t now = clock_.NowMicros();
     AttemptRecord record{run_.id, dag_.task(i).id, 0, state, 0, 0, now, {}, reason, {}};
-    Status saved = store_.SaveAttempt(record);
-    if (!saved.ok()) {
-      fatal_ = saved.WithContext("recording task '" + dag_.task(i).id.str() + "'");
-      return false;
-    }
     Emit(state == TaskState::kCancelled ? EventType::kTaskCancelled : EventType::kTaskSkipped,
          &dag_.task(i), 0, reason);
     if (options_.observer != nullptr) options_.observer->OnTaskFinished(dag_.task(i), record);
-    return true;
+    Save(std::move(record));
   }
 
   // Stops everything once: running attempts are asked to stop, waiting tasks end as cancelled.
@@ -711,7 +718,7 @@ class RunCoordinator {
       }
     }
     for (Dag::Index i : waiting) {
-      if (!RecordNeverRan(i, TaskState::kCancelled, "run cancelled")) return;
+      RecordNeverRan(i, TaskState::kCancelled, "run cancelled");
       Settle(i, TaskState::kCancelled);
     }
   }
@@ -760,6 +767,8 @@ class RunCoordinator {
   std::deque<Grant> granted_;  // holding their slots, waiting for a worker
   std::vector<InFlight> in_flight_;
   std::priority_queue<ReadyEntry> ready_;
+  std::vector<AttemptRecord> unsaved_;  // decided this wake-up, saved by Flush()
+  std::vector<WorkItem> unstarted_;     // started this wake-up, handed to workers by Flush()
   std::multimap<int64_t, Dag::Index> retry_at_;
   uint32_t in_flight_count_ = 0;
   uint32_t max_in_flight_ = 1;

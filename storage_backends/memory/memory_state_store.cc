@@ -1,6 +1,8 @@
 #include "memory/memory_state_store.h"
 
+#include <span>
 #include <string>
+#include <vector>
 
 #include "src/records.h"
 
@@ -55,16 +57,29 @@ Result<std::vector<RunRecord>> MemoryStateStore::ListRuns(const JobId& job, size
 }
 
 Status MemoryStateStore::SaveAttempt(const AttemptRecord& attempt) {
-  Result<AttemptRecord> normalized = NormalizeAttempt(attempt);
-  if (!normalized.ok()) return normalized.status();
-  std::lock_guard lock(mu_);
-  auto it = runs_.find(attempt.run);
-  if (it == runs_.end()) {
-    return NotFound("cannot save " + DescribeAttempt(attempt.run, attempt.task, attempt.attempt) +
-                    ": the run does not exist");
+  return SaveAttempts(std::span<const AttemptRecord>(&attempt, 1));
+}
+
+Status MemoryStateStore::SaveAttempts(std::span<const AttemptRecord> attempts) {
+  std::vector<AttemptRecord> normalized;
+  normalized.reserve(attempts.size());
+  for (const AttemptRecord& attempt : attempts) {
+    Result<AttemptRecord> record = NormalizeAttempt(attempt);
+    if (!record.ok()) return record.status();
+    normalized.push_back(std::move(record).value());
   }
-  it->second.attempts.insert_or_assign(AttemptKey(attempt.task, attempt.attempt),
-                                       std::move(normalized).value());
+  std::lock_guard lock(mu_);
+  // Checked before anything changes, so a batch is applied whole or not at all.
+  for (const AttemptRecord& attempt : normalized) {
+    if (!runs_.contains(attempt.run)) {
+      return NotFound("cannot save " + DescribeAttempt(attempt.run, attempt.task, attempt.attempt) +
+                      ": the run does not exist");
+    }
+  }
+  for (AttemptRecord& attempt : normalized) {
+    runs_.find(attempt.run)->second.attempts.insert_or_assign(
+        AttemptKey(attempt.task, attempt.attempt), std::move(attempt));
+  }
   return Status::Ok();
 }
 

@@ -33,6 +33,7 @@ class MemoryStateStore final : public StateStore {
   Result<std::vector<RunRecord>> ListRuns(const JobId& job, size_t limit) override;
 
   Status SaveAttempt(const AttemptRecord& attempt) override;
+  Status SaveAttempts(std::span<const AttemptRecord> attempts) override;
   Result<std::vector<AttemptRecord>> ListAttempts(const RunId& run) override;
 
   Status AppendLog(const LogChunk& chunk) override;

@@ -6,15 +6,17 @@
 #include <soci/sqlite3/soci-sqlite3.h>
 
 #include <algorithm>
-#include <chrono>
-#include <thread>
 #include <array>
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <limits>
+#include <span>
 #include <string>
 #include <system_error>
+#include <thread>
 #include <utility>
+#include <vector>
 
 #include "sql/migrations.h"
 #include "sql/soci_support.h"
@@ -377,7 +379,8 @@ Status SqlStateStore::FailureStatus(const std::exception& error, const WriteErro
 }
 
 Status SqlStateStore::Write(const WriteErrors& errors, WriteStatement statement,
-                            const std::function<Status(WriteSlots&, soci::statement&)>& write) {
+                            const std::function<Status(WriteSlots&, soci::statement&)>& write,
+                            bool in_transaction) {
   std::lock_guard lock(write_mu_);
   if (writer_ == nullptr) {
     Result<std::unique_ptr<Writer>> writer = OpenWriter();
@@ -385,7 +388,13 @@ Status SqlStateStore::Write(const WriteErrors& errors, WriteStatement statement,
     writer_ = std::move(writer).value();
   }
   try {
-    return write(writer_->slots, writer_->Get(statement, dialect_));
+    soci::statement& prepared = writer_->Get(statement, dialect_);
+    if (!in_transaction) return write(writer_->slots, prepared);
+    // Rolled back by the destructor unless committed, also when `write` throws.
+    soci::transaction transaction(writer_->session);
+    Status status = write(writer_->slots, prepared);
+    if (status.ok()) transaction.commit();
+    return status;
   } catch (const std::exception& error) {
     Status status = FailureStatus(error, errors);
     if (ConnectionLost(writer_->session, dialect_)) {
@@ -510,28 +519,49 @@ Result<std::vector<RunRecord>> SqlStateStore::ListRuns(const JobId& job, size_t 
 }
 
 Status SqlStateStore::SaveAttempt(const AttemptRecord& attempt) {
-  Result<AttemptRecord> normalized = NormalizeAttempt(attempt);
-  if (!normalized.ok()) return normalized.status();
-  const AttemptRecord& a = *normalized;
-  const std::string what = DescribeAttempt(a.run, a.task, a.attempt);
+  return SaveAttempts(std::span<const AttemptRecord>(&attempt, 1));
+}
+
+Status SqlStateStore::SaveAttempts(std::span<const AttemptRecord> attempts) {
+  if (attempts.empty()) return Status::Ok();
+  std::vector<AttemptRecord> normalized;
+  std::vector<std::string> outputs;
+  normalized.reserve(attempts.size());
+  outputs.reserve(attempts.size());
+  for (const AttemptRecord& attempt : attempts) {
+    Result<AttemptRecord> record = NormalizeAttempt(attempt);
+    if (!record.ok()) return record.status();
+    outputs.push_back(EncodeOutputs(record->outputs));
+    normalized.push_back(std::move(record).value());
+  }
+  const AttemptRecord& first = normalized.front();
+  const std::string what =
+      normalized.size() == 1
+          ? DescribeAttempt(first.run, first.task, first.attempt)
+          : std::to_string(normalized.size()) + " task attempts of " + DescribeRun(first.run);
   const WriteErrors errors{"cannot save " + what, "",
                            "cannot save " + what + ": the run does not exist"};
-  const std::string outputs = EncodeOutputs(a.outputs);
-  return Write(errors, WriteStatement::kUpsertAttempt, [&](WriteSlots& s, soci::statement& upsert) {
-    s.run_id = a.run.str();
-    s.task_id = a.task.str();
-    s.attempt = a.attempt;
-    s.state = std::string(TaskStateName(a.state));
-    s.queued_at = a.queued_us;
-    s.started_at = a.started_us;
-    s.ended_at = a.ended_us;
-    s.exit_code = a.exit_code.value_or(0);
-    s.exit_code_indicator = a.exit_code.has_value() ? soci::i_ok : soci::i_null;
-    s.error = a.error;
-    s.outputs = outputs;
-    upsert.execute(true);
-    return Status::Ok();
-  });
+  return Write(
+      errors, WriteStatement::kUpsertAttempt,
+      [&](WriteSlots& s, soci::statement& upsert) {
+        for (size_t i = 0; i < normalized.size(); ++i) {
+          const AttemptRecord& a = normalized[i];
+          s.run_id = a.run.str();
+          s.task_id = a.task.str();
+          s.attempt = a.attempt;
+          s.state = std::string(TaskStateName(a.state));
+          s.queued_at = a.queued_us;
+          s.started_at = a.started_us;
+          s.ended_at = a.ended_us;
+          s.exit_code = a.exit_code.value_or(0);
+          s.exit_code_indicator = a.exit_code.has_value() ? soci::i_ok : soci::i_null;
+          s.error = a.error;
+          s.outputs = outputs[i];
+          upsert.execute(true);
+        }
+        return Status::Ok();
+      },
+      /*in_transaction=*/normalized.size() > 1);
 }
 
 Result<std::vector<AttemptRecord>> SqlStateStore::ListAttempts(const RunId& run) {

@@ -22,6 +22,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -55,6 +56,7 @@ class SqlStateStore final : public StateStore {
   Result<std::vector<RunRecord>> ListRuns(const JobId& job, size_t limit) override;
 
   Status SaveAttempt(const AttemptRecord& attempt) override;
+  Status SaveAttempts(std::span<const AttemptRecord> attempts) override;
   Result<std::vector<AttemptRecord>> ListAttempts(const RunId& run) override;
 
   Status AppendLog(const LogChunk& chunk) override;
@@ -81,9 +83,11 @@ class SqlStateStore final : public StateStore {
   Result<std::unique_ptr<Writer>> OpenWriter() const;
 
   // Runs `write` under write_mu_ with the writer's slots and its prepared `statement` (prepared
-  // on first use), reopening the writer first if it was dropped.
+  // on first use), reopening the writer first if it was dropped; `in_transaction` makes the
+  // statements `write` executes one transaction.
   Status Write(const WriteErrors& errors, WriteStatement statement,
-               const std::function<Status(WriteSlots&, soci::statement&)>& write);
+               const std::function<Status(WriteSlots&, soci::statement&)>& write,
+               bool in_transaction = false);
   // Runs `read` on a leased pool session. `read` may return an error of its own (bad data).
   Status Read(std::string_view operation, const std::function<Status(soci::session&)>& read);
 

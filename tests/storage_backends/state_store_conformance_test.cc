@@ -375,6 +375,43 @@ TEST_P(StateStoreConformanceTest, SavingAnAttemptOfAnUnknownRunIsNotFound) {
   EXPECT_TRUE(ListAttempts(missing).empty());
 }
 
+TEST_P(StateStoreConformanceTest, SaveAttemptsAppliesTheBatchInOrder) {
+  const RunRecord run = CreateRun("job", 1000);
+  AttemptRecord a_running = MakeAttempt(run.id, "a", 1);
+  a_running.state = TaskState::kRunning;
+  AttemptRecord b_running = MakeAttempt(run.id, "b", 1);
+  b_running.state = TaskState::kRunning;
+  AttemptRecord a_done = MakeAttempt(run.id, "a", 1);
+  a_done.state = TaskState::kSucceeded;
+  a_done.outputs = {{"k", "v"}};
+  const std::vector<AttemptRecord> batch{a_running, b_running, a_done};
+  ASSERT_TRUE(store_->SaveAttempts(batch).ok());
+
+  std::vector<AttemptRecord> attempts = ListAttempts(run.id);
+  ASSERT_THAT(attempts, SizeIs(2));
+  ExpectSameAttempt(attempts[0], a_done);
+  ExpectSameAttempt(attempts[1], b_running);
+}
+
+TEST_P(StateStoreConformanceTest, SaveAttemptsIsAllOrNothing) {
+  const RunRecord run = CreateRun("job", 1000);
+  const RunId missing = RunId::Generate();
+  const std::vector<AttemptRecord> bad_run{MakeAttempt(run.id, "a", 1),
+                                           MakeAttempt(missing, "b", 1)};
+  Status status = store_->SaveAttempts(bad_run);
+  EXPECT_EQ(status.code(), StatusCode::kNotFound) << status.ToString();
+  EXPECT_TRUE(ListAttempts(run.id).empty());
+
+  const std::vector<AttemptRecord> bad_id{MakeAttempt(run.id, "a", 1), MakeAttempt(run.id, "", 1)};
+  EXPECT_EQ(store_->SaveAttempts(bad_id).code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(ListAttempts(run.id).empty());
+
+  // The store is still usable after the rolled-back batch.
+  const std::vector<AttemptRecord> good{MakeAttempt(run.id, "a", 1)};
+  ASSERT_TRUE(store_->SaveAttempts(good).ok());
+  EXPECT_THAT(ListAttempts(run.id), SizeIs(1));
+}
+
 TEST_P(StateStoreConformanceTest, FreeTextIsStoredAsValidUtf8) {
   RunRecord run = MakeRun("job", kT0);
   run.trigger = std::string("api\0x", 5);

@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -88,6 +89,9 @@ class StateStore {
 
   // Inserts or replaces the attempt keyed by (run, task, attempt).
   virtual Status SaveAttempt(const AttemptRecord& attempt) = 0;
+  // SaveAttempt for each, in order, as one transaction: all are durable or none is. The engine
+  // hands over everything one wake-up decided, so one commit covers many transitions.
+  virtual Status SaveAttempts(std::span<const AttemptRecord> attempts) = 0;
   // Ordered by task id, then attempt.
   virtual Result<std::vector<AttemptRecord>> ListAttempts(const RunId& run) = 0;
 
