@@ -8,6 +8,7 @@
 #include <limits>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <queue>
 #include <random>
 #include <string>
@@ -22,6 +23,12 @@ namespace {
 
 constexpr size_t kLogChunkBytes = 64 * 1024;
 constexpr int64_t kNoDeadline = std::numeric_limits<int64_t>::max();
+constexpr Dag::Index kNoTask = std::numeric_limits<Dag::Index>::max();
+const ResourceRequirements kOneTaskSlot = [] {
+  ResourceRequirements one;
+  one.task_slots = 1;
+  return one;
+}();
 // How long a thread that ran out of work looks for more before it sleeps. An in-process task is
 // over in well under a microsecond, while a futex sleep and wake-up costs several; a few
 // microseconds of looking cost nothing next to a process spawn (hundreds of microseconds).
@@ -217,15 +224,30 @@ class RunCoordinator {
     run_.id = run_id;
     run_.job = job.id;
     run_.trigger = options.trigger;
+    run_.owner = options.owner;
   }
 
-  ~RunCoordinator() { StopWorkers(); }
+  ~RunCoordinator() {
+    StopWorkers();
+    if (wakeup_) options_.canceller->RemoveWakeup(*wakeup_);
+  }
 
   Result<RunRecord> Run() {
     run_.created_us = run_.started_us = clock_.NowMicros();
     run_.status = RunStatus::kRunning;
     PETIT_RETURN_IF_ERROR(store_.CreateRun(run_));
     Emit(EventType::kJobStarted, nullptr, 0, options_.trigger);
+    coordinator_thread_ = std::this_thread::get_id();
+    if (options_.canceller != nullptr) {
+      wakeup_ = options_.canceller->AddWakeup([this] {
+        {
+          std::lock_guard lock(mu_);
+          cancel_seen_ = true;
+          pending_done_.store(true, std::memory_order_release);
+        }
+        done_cv_.notify_one();
+      });
+    }
     StartWorkers();
 
     for (Dag::Index i = 0; i < dag_.size(); ++i) {
@@ -346,13 +368,31 @@ class RunCoordinator {
         WaitForResources(i);
         continue;
       }
-      if (in_flight_count_ >= max_in_flight_) break;
+      // A task that needs only a worker asks for the host-wide task slot once it has one, so it
+      // never holds a slot that another run could use while it waits for this run's workers.
+      if (in_flight_count_ + granted_.size() + waiting_for_task_slot_ >= max_in_flight_) break;
       ready_.pop();
-      StartAttempt(i, {});
+      if (limits_tasks_) {
+        WaitForResources(i);
+      } else {
+        StartAttempt(i, {});
+      }
     }
   }
 
+  // Whether the task names resources of its own (it then waits for them without a worker).
   bool NeedsResources(Dag::Index i) const { return !dag_.task(i).resources.empty(); }
+
+  // What an attempt of task `i` holds while it runs: its resources, plus a slot of the host-wide
+  // task limit when the host has one.
+  const ResourceRequirements& Requirements(Dag::Index i, ResourceRequirements& storage) const {
+    const ResourceRequirements& own = dag_.task(i).resources;
+    if (!limits_tasks_) return own;
+    if (own.empty()) return kOneTaskSlot;
+    storage = own;
+    storage.task_slots = 1;
+    return storage;
+  }
 
   // Records the attempt as queued, then asks the pools; the grant arrives through `granted_inbox_`
   // (possibly at once, on this thread, or later on whichever thread releases the slots).
@@ -367,10 +407,17 @@ class RunCoordinator {
           "task '" + spec.id.str() + "' needs resources but this host has no resource pools");
       return;
     }
+    // Taken back below when the slots are free at once: only a task that waits is queued.
     Save({run_.id, spec.id, attempt, TaskState::kQueued, now, 0, 0, {}, {}, {}});
-    waiting_for_resources_.emplace(i, 0);
+    ResourceRequirements storage;
+    acquiring_ = i;
     Result<ResourceManager::Ticket> ticket = options_.resources->AcquireAsync(
-        spec.resources, spec.priority, [this, i](ResourceManager::Lease lease) {
+        Requirements(i, storage), spec.priority, [this, i](ResourceManager::Lease lease) {
+          // A grant made inside AcquireAsync below comes straight back on this thread.
+          if (std::this_thread::get_id() == coordinator_thread_ && acquiring_ == i) {
+            inline_grant_ = std::move(lease);
+            return;
+          }
           {
             std::lock_guard lock(mu_);
             granted_inbox_.emplace_back(i, std::move(lease));
@@ -378,12 +425,26 @@ class RunCoordinator {
           }
           done_cv_.notify_one();
         });
+    acquiring_ = kNoTask;
     if (!ticket.ok()) {
-      waiting_for_resources_.erase(i);
+      unsaved_.pop_back();
       FailBeforeStart(i, attempt, "task '" + spec.id.str() + "': " + ticket.status().message());
       return;
     }
-    waiting_for_resources_[i] = *ticket;
+    if (inline_grant_) {
+      unsaved_.pop_back();
+      attempt_queued_us_[i] = 0;
+      ResourceManager::Lease lease = std::move(*inline_grant_);
+      inline_grant_.reset();
+      if (in_flight_count_ < max_in_flight_) {
+        StartAttempt(i, std::move(lease));
+      } else {
+        granted_.emplace_back(i, std::move(lease));
+      }
+      return;
+    }
+    waiting_for_resources_.emplace(i, *ticket);
+    if (!NeedsResources(i)) ++waiting_for_task_slot_;
   }
 
   // Ends a task whose attempt cannot even start (bad template, impossible resources): failed,
@@ -484,11 +545,14 @@ class RunCoordinator {
     {
       std::unique_lock lock(mu_);
       int64_t wake_at = NextTimerUs();
-      auto has_work = [this] { return !done_.empty() || !granted_inbox_.empty(); };
+      auto has_work = [this] {
+        return !done_.empty() || !granted_inbox_.empty() || (cancel_seen_ && !cancel_handled_);
+      };
       if (wake_at == kNoDeadline) {
-        // A cancel request arrives without a notification, so look again now and then.
-        done_cv_.wait_for(lock, std::chrono::milliseconds(100), has_work);
+        done_cv_.wait(lock, has_work);
       } else {
+        // The clock may be virtual: its time moves without waking this thread, so a long wait
+        // is cut into slices. (The system clock's wake-ups are exact.)
         int64_t wait_us = std::max<int64_t>(0, wake_at - clock_.NowMicros());
         done_cv_.wait_for(lock, std::chrono::microseconds(std::min<int64_t>(wait_us, 100000)),
                           has_work);
@@ -505,6 +569,7 @@ class RunCoordinator {
   void OnGranted(Grant grant) {
     auto [i, lease] = std::move(grant);
     waiting_for_resources_.erase(i);
+    if (!NeedsResources(i)) --waiting_for_task_slot_;
     if (Cancelled()) {
       lease.Release();
       RecordNeverRan(i, TaskState::kCancelled, "run cancelled");
@@ -711,6 +776,7 @@ class RunCoordinator {
     for (auto it = waiting_for_resources_.begin(); it != waiting_for_resources_.end();) {
       // A waiter whose grant is already on its way ends in OnGranted instead.
       if (options_.resources->CancelWait(it->second)) {
+        if (!NeedsResources(it->first)) --waiting_for_task_slot_;
         waiting.push_back(it->first);
         it = waiting_for_resources_.erase(it);
       } else {
@@ -764,6 +830,13 @@ class RunCoordinator {
   std::vector<int64_t> attempt_queued_us_;  // when the waiting attempt was queued; 0 = not waiting
   std::multimap<int64_t, Dag::Index> deadlines_;  // timeouts of running attempts
   std::map<Dag::Index, ResourceManager::Ticket> waiting_for_resources_;
+  // Of those, the tasks that wait only for the host-wide task slot (they count against this
+  // run's workers, see Dispatch()).
+  size_t waiting_for_task_slot_ = 0;
+  const bool limits_tasks_ = options_.resources != nullptr && options_.resources->limits_tasks();
+  std::thread::id coordinator_thread_;  // set once before the workers start
+  Dag::Index acquiring_ = kNoTask;      // the task whose AcquireAsync call is under way
+  std::optional<ResourceManager::Lease> inline_grant_;  // what that call granted at once
   std::deque<Grant> granted_;  // holding their slots, waiting for a worker
   std::vector<InFlight> in_flight_;
   std::priority_queue<ReadyEntry> ready_;
@@ -786,6 +859,8 @@ class RunCoordinator {
   std::deque<Completion> done_;      // guarded by mu_
   std::deque<Grant> granted_inbox_;  // guarded by mu_
   bool stopping_ = false;            // guarded by mu_
+  bool cancel_seen_ = false;         // guarded by mu_; set by the canceller's wake-up
+  std::optional<RunCanceller::WakeupId> wakeup_;
   // Hints read without mu_ while spinning: written under mu_ beside work_ / done_, so a stale
   // read only costs a sleep that the condition variables end as usual.
   std::atomic<size_t> pending_work_{0};
@@ -794,6 +869,32 @@ class RunCoordinator {
 };
 
 }  // namespace
+
+void RunCanceller::Cancel() {
+  std::vector<std::function<void()>> wakeups;
+  {
+    std::lock_guard lock(mu_);
+    if (cancelled_.exchange(true, std::memory_order_acq_rel)) return;
+    for (auto& [id, wake] : wakeups_) wakeups.push_back(wake);
+  }
+  for (auto& wake : wakeups) wake();
+}
+
+RunCanceller::WakeupId RunCanceller::AddWakeup(std::function<void()> wake) {
+  std::unique_lock lock(mu_);
+  WakeupId id = next_id_++;
+  wakeups_.emplace(id, wake);
+  if (cancelled()) {
+    lock.unlock();
+    wake();
+  }
+  return id;
+}
+
+void RunCanceller::RemoveWakeup(WakeupId id) {
+  std::lock_guard lock(mu_);
+  wakeups_.erase(id);
+}
 
 Status CheckTaskTypes(const Job& job, const TaskRunnerRegistry& runners) {
   std::string problems;

@@ -69,7 +69,7 @@ void AddLine(std::string& problems, const std::string& line) {
 }  // namespace
 
 // The state a manager and its leases share. Resources are numbered: the pools in name order, then
-// cpu slots and memory when tracked.
+// cpu slots, memory and the task limit when tracked.
 class ResourcePools : public std::enable_shared_from_this<ResourcePools> {
  public:
   using Held = Lease::Held;
@@ -80,11 +80,13 @@ class ResourcePools : public std::enable_shared_from_this<ResourcePools> {
   };
 
   ResourcePools(std::vector<Resource> resources, std::map<std::string, uint32_t, std::less<>> pools,
-                std::optional<uint32_t> cpu_index, std::optional<uint32_t> memory_index)
+                std::optional<uint32_t> cpu_index, std::optional<uint32_t> memory_index,
+                std::optional<uint32_t> tasks_index)
       : resources_(std::move(resources)),
         pool_index_(std::move(pools)),
         cpu_index_(cpu_index),
         memory_index_(memory_index),
+        tasks_index_(tasks_index),
         waiting_for_(resources_.size(), 0) {
     free_.reserve(resources_.size());
     for (const Resource& resource : resources_) free_.push_back(resource.capacity);
@@ -112,6 +114,7 @@ class ResourcePools : public std::enable_shared_from_this<ResourcePools> {
     }
     AddSystemNeed(req.cpu_slots, cpu_index_, kCpu, problems, held);
     AddSystemNeed(req.memory_mb, memory_index_, kMemory, problems, held);
+    AddSystemNeed(req.task_slots, tasks_index_, kTasks, problems, held);
     if (!problems.empty()) return InvalidArgument(std::move(problems));
     return held;
   }
@@ -196,6 +199,8 @@ class ResourcePools : public std::enable_shared_from_this<ResourcePools> {
     return queue_.size();
   }
 
+  bool limits_tasks() const { return tasks_index_.has_value(); }
+
  private:
   struct Waiter {
     Ticket ticket;
@@ -234,6 +239,8 @@ class ResourcePools : public std::enable_shared_from_this<ResourcePools> {
   static constexpr SystemResource kCpu{"cpu slot", "cpu slots", "cpu slots", kCpuSlotsName, ""};
   static constexpr SystemResource kMemory{"MB of memory", "MB of memory", "memory", kMemoryMbName,
                                           " MB"};
+  static constexpr SystemResource kTasks{"task slot", "task slots", "task slots", kMaxTasksName,
+                                         ""};
 
   void AddSystemNeed(uint64_t amount, std::optional<uint32_t> index, const SystemResource& what,
                      std::string& problems, Held& held) const {
@@ -315,6 +322,7 @@ class ResourcePools : public std::enable_shared_from_this<ResourcePools> {
   const std::map<std::string, uint32_t, std::less<>> pool_index_;
   const std::optional<uint32_t> cpu_index_;
   const std::optional<uint32_t> memory_index_;
+  const std::optional<uint32_t> tasks_index_;
 
   std::atomic<Ticket> next_ticket_{1};
 
@@ -402,10 +410,10 @@ Result<std::unique_ptr<ResourceManager>> ResourceManager::Create(const ResourceC
       internal::AddLine(problems, valid.message());
       continue;
     }
-    if (name == kCpuSlotsName || name == kMemoryMbName) {
+    if (name == kCpuSlotsName || name == kMemoryMbName || name == kMaxTasksName) {
       internal::AddLine(problems, "resource pool " + Quoted(name) +
-                                      " has a reserved name (cpu slots and memory have settings "
-                                      "of their own)");
+                                      " has a reserved name (cpu slots, memory and the task "
+                                      "limit have settings of their own)");
       continue;
     }
     if (slots == 0) {
@@ -427,8 +435,13 @@ Result<std::unique_ptr<ResourceManager>> ResourceManager::Create(const ResourceC
     memory_index = static_cast<uint32_t>(resources.size());
     resources.push_back({std::string(kMemoryMbName), capacity.memory_mb});
   }
+  std::optional<uint32_t> tasks_index;
+  if (capacity.max_tasks > 0) {
+    tasks_index = static_cast<uint32_t>(resources.size());
+    resources.push_back({std::string(kMaxTasksName), capacity.max_tasks});
+  }
   auto state = std::make_shared<internal::ResourcePools>(std::move(resources), std::move(pools),
-                                                         cpu_index, memory_index);
+                                                         cpu_index, memory_index, tasks_index);
   return std::unique_ptr<ResourceManager>(new ResourceManager(std::move(state)));
 }
 
@@ -475,5 +488,7 @@ Result<std::optional<ResourceManager::Lease>> ResourceManager::Acquire(
 std::vector<ResourceManager::PoolUsage> ResourceManager::Usage() const { return pools_->Usage(); }
 
 size_t ResourceManager::waiting() const { return pools_->waiting(); }
+
+bool ResourceManager::limits_tasks() const { return pools_->limits_tasks(); }
 
 }  // namespace petit

@@ -1,10 +1,14 @@
 #include "memory/memory_state_store.h"
 
+#include <algorithm>
+#include <cstdint>
 #include <span>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "src/records.h"
+#include "src/text_codec.h"
 
 namespace petit::storage::internal {
 namespace {
@@ -77,8 +81,9 @@ Status MemoryStateStore::SaveAttempts(std::span<const AttemptRecord> attempts) {
     }
   }
   for (AttemptRecord& attempt : normalized) {
-    runs_.find(attempt.run)->second.attempts.insert_or_assign(
-        AttemptKey(attempt.task, attempt.attempt), std::move(attempt));
+    runs_.find(attempt.run)
+        ->second.attempts.insert_or_assign(AttemptKey(attempt.task, attempt.attempt),
+                                           std::move(attempt));
   }
   return Status::Ok();
 }
@@ -107,19 +112,112 @@ Status MemoryStateStore::AppendLog(const LogChunk& chunk) {
 }
 
 Result<std::vector<LogChunk>> MemoryStateStore::ReadLogs(const RunId& run, const TaskId& task) {
+  LogQuery query;
+  query.task = task;
+  query.limit = SIZE_MAX;
+  return ReadLogs(run, query);
+}
+
+Result<std::vector<LogChunk>> MemoryStateStore::ReadLogs(const RunId& run, const LogQuery& query) {
   std::lock_guard lock(mu_);
   std::vector<LogChunk> chunks;
   auto it = runs_.find(run);
   if (it == runs_.end()) return chunks;
   const auto& logs = it->second.logs;
-  auto begin = logs.begin();
-  auto end = logs.end();
-  if (!task.empty()) {
-    begin = logs.lower_bound(LogKey(task, 0, 0));
-    end = logs.upper_bound(LogKey(task, UINT32_MAX, UINT32_MAX));
+  auto log = logs.begin();
+  if (!query.task.empty()) log = logs.lower_bound(LogKey(query.task, query.attempt, 0));
+  if (query.after.has_value()) {
+    const LogKey after(query.after->task, query.after->attempt, query.after->seq);
+    if (log == logs.end() || log->first <= after) log = logs.upper_bound(after);
   }
-  for (auto log = begin; log != end; ++log) chunks.push_back(log->second);
+  for (; log != logs.end() && chunks.size() < query.limit; ++log) {
+    const auto& [task, attempt, seq] = log->first;
+    if (!query.task.empty() && task != query.task) break;
+    if (query.attempt != 0 && attempt != query.attempt) {
+      if (!query.task.empty() && attempt > query.attempt) break;
+      continue;
+    }
+    chunks.push_back(log->second);
+  }
   return chunks;
+}
+
+Result<std::vector<RunRecord>> MemoryStateStore::ListIncompleteRuns() {
+  std::lock_guard lock(mu_);
+  std::vector<RunRecord> runs;
+  for (auto key = newest_first_.rbegin(); key != newest_first_.rend(); ++key) {
+    const RunRecord& record = runs_.at(key->second).record;
+    if (!IsTerminal(record.status)) runs.push_back(record);
+  }
+  return runs;
+}
+
+Status MemoryStateStore::MarkInterrupted(const RunId& run, std::string_view reason,
+                                         int64_t ended_us) {
+  PETIT_RETURN_IF_ERROR(CheckRunId(run));
+  const std::string error = SanitizeText(reason);
+  std::lock_guard lock(mu_);
+  auto it = runs_.find(run);
+  if (it == runs_.end()) return RunNotFound(run);
+  RunRecord& record = it->second.record;
+  if (IsTerminal(record.status)) return RunAlreadyEnded(run, record.status);
+  record.status = RunStatus::kInterrupted;
+  record.ended_us = ended_us;
+  record.error = error;
+  for (auto& [key, attempt] : it->second.attempts) {
+    if (attempt.state != TaskState::kQueued && attempt.state != TaskState::kRunning) continue;
+    attempt.state = TaskState::kInterrupted;
+    attempt.ended_us = ended_us;
+    attempt.error = error;
+  }
+  return Status::Ok();
+}
+
+Result<std::optional<RunRecord>> MemoryStateStore::LastRun(const JobId& job,
+                                                           std::span<const RunStatus> statuses,
+                                                           int64_t ended_since_us) {
+  std::lock_guard lock(mu_);
+  const RunRecord* newest = nullptr;
+  for (const auto& [id, entry] : runs_) {
+    const RunRecord& record = entry.record;
+    if (record.job != job || record.ended_us < ended_since_us) continue;
+    if (std::find(statuses.begin(), statuses.end(), record.status) == statuses.end()) continue;
+    if (newest == nullptr ||
+        std::tie(record.ended_us, record.id) > std::tie(newest->ended_us, newest->id)) {
+      newest = &record;
+    }
+  }
+  if (newest == nullptr) return std::optional<RunRecord>();
+  return std::optional<RunRecord>(*newest);
+}
+
+Status MemoryStateStore::SaveJob(const JobRecord& job) {
+  PETIT_RETURN_IF_ERROR(CheckJobId(job.id));
+  std::lock_guard lock(mu_);
+  jobs_.insert_or_assign(job.id, job);
+  return Status::Ok();
+}
+
+Result<std::optional<JobRecord>> MemoryStateStore::GetJob(const JobId& id) {
+  std::lock_guard lock(mu_);
+  auto it = jobs_.find(id);
+  if (it == jobs_.end()) return std::optional<JobRecord>();
+  return std::optional<JobRecord>(it->second);
+}
+
+Result<std::vector<JobRecord>> MemoryStateStore::ListJobs() {
+  std::lock_guard lock(mu_);
+  std::vector<JobRecord> jobs;
+  jobs.reserve(jobs_.size());
+  for (const auto& [id, job] : jobs_) jobs.push_back(job);
+  return jobs;
+}
+
+Status MemoryStateStore::DeleteJob(const JobId& id) {
+  PETIT_RETURN_IF_ERROR(CheckJobId(id));
+  std::lock_guard lock(mu_);
+  if (jobs_.erase(id) == 0) return JobNotFound(id);
+  return Status::Ok();
 }
 
 }  // namespace petit::storage::internal

@@ -2,7 +2,8 @@
 //
 // It defines the behaviour the SQL backends must match (the conformance suite runs against all
 // of them): unknown runs are kNotFound on update, attempt and log writes; duplicate runs and log
-// chunks are kAlreadyExists. Nothing survives the object.
+// chunks are kAlreadyExists. Nothing survives the object. The rarely called queries
+// (ListIncompleteRuns, LastRun) scan every run; the SQL backends answer them from indexes.
 //
 // Threads: every method may be called from any thread; one mutex serialises all of them.
 #ifndef PETIT_STORAGE_MEMORY_MEMORY_STATE_STORE_H_
@@ -14,6 +15,8 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <span>
+#include <string_view>
 #include <tuple>
 #include <unordered_map>
 #include <utility>
@@ -38,6 +41,17 @@ class MemoryStateStore final : public StateStore {
 
   Status AppendLog(const LogChunk& chunk) override;
   Result<std::vector<LogChunk>> ReadLogs(const RunId& run, const TaskId& task) override;
+  Result<std::vector<LogChunk>> ReadLogs(const RunId& run, const LogQuery& query) override;
+
+  Result<std::vector<RunRecord>> ListIncompleteRuns() override;
+  Status MarkInterrupted(const RunId& run, std::string_view reason, int64_t ended_us) override;
+  Result<std::optional<RunRecord>> LastRun(const JobId& job, std::span<const RunStatus> statuses,
+                                           int64_t ended_since_us) override;
+
+  Status SaveJob(const JobRecord& job) override;
+  Result<std::optional<JobRecord>> GetJob(const JobId& id) override;
+  Result<std::vector<JobRecord>> ListJobs() override;
+  Status DeleteJob(const JobId& id) override;
 
  private:
   using AttemptKey = std::pair<TaskId, uint32_t>;         // task, attempt
@@ -53,6 +67,7 @@ class MemoryStateStore final : public StateStore {
   std::mutex mu_;
   std::unordered_map<RunId, RunEntry> runs_;                             // guarded by mu_
   std::set<NewestFirstKey, std::greater<NewestFirstKey>> newest_first_;  // guarded by mu_
+  std::map<JobId, JobRecord> jobs_;                                      // guarded by mu_
 };
 
 }  // namespace petit::storage::internal

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bitset>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -32,9 +33,19 @@ constexpr int kSqliteBusyTimeoutMs = 5000;
 constexpr size_t kSqliteReaders = 2;
 constexpr size_t kPostgresqlReaders = 4;
 
+// A status or state name as an SQL string literal (the names are plain lower-case words).
+std::string Literal(std::string_view name) { return "'" + std::string(name) + "'"; }
+
+// The runs recovery looks at. ListIncompleteRuns repeats this text exactly: SQLite uses the
+// partial index of migration 002 only when the query names its condition word for word.
+std::string IncompleteRunCondition() {
+  return "status IN (" + Literal(RunStatusName(RunStatus::kQueued)) + ", " +
+         Literal(RunStatusName(RunStatus::kRunning)) + ")";
+}
+
 std::string InsertRunSql(Dialect d) {
-  return "INSERT INTO runs (id, job_id, status, triggered_by, created_at, started_at, ended_at, "
-         "error) VALUES (:run_id, :job_id, :status, :triggered_by, " +
+  return "INSERT INTO runs (id, job_id, status, triggered_by, owner, created_at, started_at, "
+         "ended_at, error) VALUES (:run_id, :job_id, :status, :triggered_by, :owner, " +
          TimeIn(d, "created_at", false) + ", " + TimeIn(d, "started_at", true) + ", " +
          TimeIn(d, "ended_at", true) + ", :error)";
 }
@@ -55,6 +66,35 @@ std::string UpsertAttemptSql(Dialect d) {
          "exit_code = excluded.exit_code, error = excluded.error, outputs = excluded.outputs";
 }
 
+// Changes nothing (0 rows) unless the run is still queued or running.
+std::string InterruptRunSql(Dialect d) {
+  return "UPDATE runs SET status = " + Literal(RunStatusName(RunStatus::kInterrupted)) +
+         ", ended_at = " + TimeIn(d, "ended_at", true) +
+         ", error = :error WHERE id = :run_id AND " + IncompleteRunCondition();
+}
+
+std::string InterruptAttemptsSql(Dialect d) {
+  return "UPDATE task_attempts SET state = " + Literal(TaskStateName(TaskState::kInterrupted)) +
+         ", ended_at = " + TimeIn(d, "ended_at", true) +
+         ", error = :error WHERE run_id = :run_id AND state IN (" +
+         Literal(TaskStateName(TaskState::kQueued)) + ", " +
+         Literal(TaskStateName(TaskState::kRunning)) + ")";
+}
+
+// `paused` is BOOLEAN in PostgreSQL and 0/1 in SQLite; the comparison yields either.
+std::string UpsertJobSql(Dialect d) {
+  return "INSERT INTO jobs (id, paused, last_fire_at, updated_at) VALUES (:job_id, "
+         "(CAST(:paused AS INTEGER) <> 0), " +
+         TimeIn(d, "last_fire_at", true) + ", " + TimeIn(d, "updated_at", true) +
+         ") ON CONFLICT (id) DO UPDATE SET paused = excluded.paused, "
+         "last_fire_at = excluded.last_fire_at, updated_at = excluded.updated_at";
+}
+
+std::string JobColumns(Dialect d) {
+  return "id, CAST(paused AS INTEGER), " + TimeOut(d, "last_fire_at") + ", " +
+         TimeOut(d, "updated_at");
+}
+
 std::string InsertLogSql(Dialect d) {
   return "INSERT INTO task_logs (run_id, task_id, attempt, seq, stream, data) VALUES (:run_id, "
          ":task_id, :attempt, :seq, :stream, " +
@@ -62,7 +102,7 @@ std::string InsertLogSql(Dialect d) {
 }
 
 std::string RunColumns(Dialect d) {
-  return "id, job_id, status, triggered_by, " + TimeOut(d, "created_at") + ", " +
+  return "id, job_id, status, triggered_by, owner, " + TimeOut(d, "created_at") + ", " +
          TimeOut(d, "started_at") + ", " + TimeOut(d, "ended_at") + ", error";
 }
 
@@ -109,6 +149,7 @@ struct RunRow {
   std::string job;
   std::string status;
   std::string trigger;
+  std::string owner;
   std::string error;
   long long created_at = 0;
   long long started_at = 0;
@@ -119,6 +160,7 @@ struct RunRow {
         .Into(job)
         .Into(status)
         .Into(trigger)
+        .Into(owner)
         .Into(created_at)
         .Into(started_at)
         .Into(ended_at)
@@ -140,6 +182,7 @@ struct RunRow {
     record.job = JobId(job);
     record.status = *run_status;
     record.trigger = trigger;
+    record.owner = owner;
     record.created_us = created_at;
     record.started_us = started_at;
     record.ended_us = ended_at;
@@ -175,15 +218,89 @@ class Lease {
   size_t position_;
 };
 
-}  // namespace
+// Runs `sql`, which selects RunColumns, with the parameters `bind` adds to the query, and
+// replaces `runs` with the rows; a row that does not decode makes the read fail.
+template <typename Bind>
+Status CollectRuns(soci::session& session, const std::string& sql, Bind&& bind,
+                   std::vector<RunRecord>& runs) {
+  runs.clear();
+  Status row_status;
+  RunRow row;
+  Query query(session);
+  row.Bind(query);
+  bind(query);
+  query.ForEachRow(sql, [&] {
+    Result<RunRecord> record = row.ToRecord();
+    if (record.ok()) {
+      runs.push_back(std::move(record).value());
+    } else if (row_status.ok()) {
+      row_status = record.status();
+    }
+  });
+  return row_status;
+}
+
+// Runs `sql`, which selects JobColumns, as CollectRuns does.
+template <typename Bind>
+Status CollectJobs(soci::session& session, const std::string& sql, Bind&& bind,
+                   std::vector<JobRecord>& jobs) {
+  jobs.clear();
+  std::string id;
+  long long paused = 0;
+  long long last_fire_at = 0;
+  long long updated_at = 0;
+  Query query(session);
+  query.Into(id).Into(paused).Into(last_fire_at).Into(updated_at);
+  bind(query);
+  query.ForEachRow(sql, [&] {
+    JobRecord job;
+    job.id = JobId(id);
+    job.paused = paused != 0;
+    job.last_fire_us = last_fire_at;
+    job.updated_us = updated_at;
+    jobs.push_back(std::move(job));
+  });
+  return Status::Ok();
+}
+
+// Why the conditional update of MarkInterrupted changed nothing: the run is unknown or already
+// ended. Runs on the writer, inside its transaction, so it sees what the update saw.
+Status WhyNotInterrupted(soci::session& session, const RunId& run) {
+  std::string status;
+  bool found = false;
+  Query query(session);
+  query.Into(status).Use(run.str(), "id").ForEachRow("SELECT status FROM runs WHERE id = :id", [&] {
+    found = true;
+  });
+  if (!found) return NotFound(DescribeRun(run) + " does not exist");
+  Result<RunStatus> run_status = ParseRunStatus(status);
+  if (!run_status.ok()) {
+    return Internal("stored " + DescribeRun(run) + ": " + run_status.status().message());
+  }
+  return RunAlreadyEnded(run, *run_status);
+}
+
+// The statements the writer prepares once and executes many times.
+enum class WriteStatement : uint8_t {
+  kInsertRun,
+  kUpdateRun,
+  kUpsertAttempt,
+  kInsertLog,
+  kInterruptRun,
+  kInterruptAttempts,
+  kUpsertJob,
+  kDeleteJob,
+};
+constexpr size_t kWriteStatements = 8;
 
 // The writer's prepared statements are bound by reference to these; a write fills them, then
 // executes.
-struct SqlStateStore::WriteSlots {
+struct WriteSlots {
   std::string run_id;
   std::string job_id;
   std::string status;
   std::string triggered_by;
+  std::string owner;
   std::string error;
   std::string task_id;
   std::string state;
@@ -196,56 +313,87 @@ struct SqlStateStore::WriteSlots {
   long long attempt = 0;
   long long seq = 0;
   long long stream = 0;
+  long long paused = 0;
+  long long last_fire_at = 0;
+  long long updated_at = 0;
   int exit_code = 0;
   soci::indicator exit_code_indicator = soci::i_null;
 };
 
-struct SqlStateStore::Writer {
-  soci::session session;  // declared first: the statements must be destroyed before it
-  WriteSlots slots;
-  std::array<std::unique_ptr<soci::statement>, 4> statements;  // by WriteStatement, or null
+std::unique_ptr<soci::statement> Prepare(soci::session& session, WriteSlots& s,
+                                         WriteStatement which, Dialect dialect) {
+  switch (which) {
+    case WriteStatement::kInsertRun:
+      return std::make_unique<soci::statement>(
+          (session.prepare << InsertRunSql(dialect), soci::use(s.run_id, "run_id"),
+           soci::use(s.job_id, "job_id"), soci::use(s.status, "status"),
+           soci::use(s.triggered_by, "triggered_by"), soci::use(s.owner, "owner"),
+           soci::use(s.created_at, "created_at"), soci::use(s.started_at, "started_at"),
+           soci::use(s.ended_at, "ended_at"), soci::use(s.error, "error")));
+    case WriteStatement::kUpdateRun:
+      return std::make_unique<soci::statement>(
+          (session.prepare << UpdateRunSql(dialect), soci::use(s.status, "status"),
+           soci::use(s.started_at, "started_at"), soci::use(s.ended_at, "ended_at"),
+           soci::use(s.error, "error"), soci::use(s.run_id, "run_id")));
+    case WriteStatement::kUpsertAttempt:
+      return std::make_unique<soci::statement>(
+          (session.prepare << UpsertAttemptSql(dialect), soci::use(s.run_id, "run_id"),
+           soci::use(s.task_id, "task_id"), soci::use(s.attempt, "attempt"),
+           soci::use(s.state, "state"), soci::use(s.queued_at, "queued_at"),
+           soci::use(s.started_at, "started_at"), soci::use(s.ended_at, "ended_at"),
+           soci::use(s.exit_code, s.exit_code_indicator, "exit_code"), soci::use(s.error, "error"),
+           soci::use(s.outputs, "outputs")));
+    case WriteStatement::kInsertLog:
+      return std::make_unique<soci::statement>(
+          (session.prepare << InsertLogSql(dialect), soci::use(s.run_id, "run_id"),
+           soci::use(s.task_id, "task_id"), soci::use(s.attempt, "attempt"),
+           soci::use(s.seq, "seq"), soci::use(s.stream, "stream"), soci::use(s.data, "data")));
+    case WriteStatement::kInterruptRun:
+      return std::make_unique<soci::statement>(
+          (session.prepare << InterruptRunSql(dialect), soci::use(s.ended_at, "ended_at"),
+           soci::use(s.error, "error"), soci::use(s.run_id, "run_id")));
+    case WriteStatement::kInterruptAttempts:
+      return std::make_unique<soci::statement>(
+          (session.prepare << InterruptAttemptsSql(dialect), soci::use(s.ended_at, "ended_at"),
+           soci::use(s.error, "error"), soci::use(s.run_id, "run_id")));
+    case WriteStatement::kUpsertJob:
+      return std::make_unique<soci::statement>(
+          (session.prepare << UpsertJobSql(dialect), soci::use(s.job_id, "job_id"),
+           soci::use(s.paused, "paused"), soci::use(s.last_fire_at, "last_fire_at"),
+           soci::use(s.updated_at, "updated_at")));
+    case WriteStatement::kDeleteJob:
+      return std::make_unique<soci::statement>((
+          session.prepare << "DELETE FROM jobs WHERE id = :job_id", soci::use(s.job_id, "job_id")));
+  }
+  throw soci::soci_error("unknown write statement");
+}
 
-  soci::statement& Get(WriteStatement which, Dialect dialect) {
-    std::unique_ptr<soci::statement>& statement = statements.at(static_cast<size_t>(which));
-    if (statement == nullptr) statement = Prepare(which, dialect);
+}  // namespace
+
+struct SqlStateStore::Writer {
+  explicit Writer(Dialect d) : dialect(d) {}
+
+  soci::session session;  // declared first: the statements must be destroyed before it
+  const Dialect dialect;
+  WriteSlots slots;
+  std::array<std::unique_ptr<soci::statement>, kWriteStatements> statements;  // or null
+  std::bitset<kWriteStatements> used;  // by the write under way
+
+  // The prepared statement, prepared on first use.
+  soci::statement& Get(WriteStatement which) {
+    const auto index = static_cast<size_t>(which);
+    used.set(index);
+    std::unique_ptr<soci::statement>& statement = statements.at(index);
+    if (statement == nullptr) statement = Prepare(session, slots, which, dialect);
     return *statement;
   }
 
   // A SOCI 4.0 statement that threw overwrites (leaks) its parameter buffers on its next
   // execution, and may refer to a table that changed; the next use prepares a fresh one.
-  void Forget(WriteStatement which) { statements.at(static_cast<size_t>(which)).reset(); }
-
- private:
-  std::unique_ptr<soci::statement> Prepare(WriteStatement which, Dialect dialect) {
-    WriteSlots& s = slots;
-    switch (which) {
-      case WriteStatement::kInsertRun:
-        return std::make_unique<soci::statement>(
-            (session.prepare << InsertRunSql(dialect), soci::use(s.run_id, "run_id"),
-             soci::use(s.job_id, "job_id"), soci::use(s.status, "status"),
-             soci::use(s.triggered_by, "triggered_by"), soci::use(s.created_at, "created_at"),
-             soci::use(s.started_at, "started_at"), soci::use(s.ended_at, "ended_at"),
-             soci::use(s.error, "error")));
-      case WriteStatement::kUpdateRun:
-        return std::make_unique<soci::statement>(
-            (session.prepare << UpdateRunSql(dialect), soci::use(s.status, "status"),
-             soci::use(s.started_at, "started_at"), soci::use(s.ended_at, "ended_at"),
-             soci::use(s.error, "error"), soci::use(s.run_id, "run_id")));
-      case WriteStatement::kUpsertAttempt:
-        return std::make_unique<soci::statement>(
-            (session.prepare << UpsertAttemptSql(dialect), soci::use(s.run_id, "run_id"),
-             soci::use(s.task_id, "task_id"), soci::use(s.attempt, "attempt"),
-             soci::use(s.state, "state"), soci::use(s.queued_at, "queued_at"),
-             soci::use(s.started_at, "started_at"), soci::use(s.ended_at, "ended_at"),
-             soci::use(s.exit_code, s.exit_code_indicator, "exit_code"),
-             soci::use(s.error, "error"), soci::use(s.outputs, "outputs")));
-      case WriteStatement::kInsertLog:
-        return std::make_unique<soci::statement>(
-            (session.prepare << InsertLogSql(dialect), soci::use(s.run_id, "run_id"),
-             soci::use(s.task_id, "task_id"), soci::use(s.attempt, "attempt"),
-             soci::use(s.seq, "seq"), soci::use(s.stream, "stream"), soci::use(s.data, "data")));
+  void ForgetUsed() {
+    for (size_t i = 0; i < kWriteStatements; ++i) {
+      if (used.test(i)) statements.at(i).reset();
     }
-    throw soci::soci_error("unknown write statement");
   }
 };
 
@@ -316,8 +464,8 @@ void SqlStateStore::EnableWal(soci::session& session) const {
   // SQLITE_BUSY here without consulting the busy handler when several processes open the same
   // new database at once. Retry for as long as busy_timeout would have waited.
   constexpr auto kRetryEvery = std::chrono::milliseconds(5);
-  const auto give_up = std::chrono::steady_clock::now() +
-                       std::chrono::milliseconds(kSqliteBusyTimeoutMs);
+  const auto give_up =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(kSqliteBusyTimeoutMs);
   for (;;) {
     try {
       ExecuteScript(session, dialect_, "PRAGMA journal_mode = WAL;");
@@ -344,7 +492,7 @@ Status SqlStateStore::ConnectFailure(const std::exception& error) const {
 }
 
 Result<std::unique_ptr<SqlStateStore::Writer>> SqlStateStore::OpenWriter() const {
-  auto writer = std::make_unique<Writer>();
+  auto writer = std::make_unique<Writer>(dialect_);
   try {
     Connect(writer->session, /*read_only=*/false);
   } catch (const std::exception& error) {
@@ -378,8 +526,7 @@ Status SqlStateStore::FailureStatus(const std::exception& error, const WriteErro
   return Internal(errors.operation + ": " + message);
 }
 
-Status SqlStateStore::Write(const WriteErrors& errors, WriteStatement statement,
-                            const std::function<Status(WriteSlots&, soci::statement&)>& write,
+Status SqlStateStore::Write(const WriteErrors& errors, const std::function<Status(Writer&)>& write,
                             bool in_transaction) {
   std::lock_guard lock(write_mu_);
   if (writer_ == nullptr) {
@@ -387,12 +534,12 @@ Status SqlStateStore::Write(const WriteErrors& errors, WriteStatement statement,
     if (!writer.ok()) return writer.status().WithContext(errors.operation);
     writer_ = std::move(writer).value();
   }
+  writer_->used.reset();
   try {
-    soci::statement& prepared = writer_->Get(statement, dialect_);
-    if (!in_transaction) return write(writer_->slots, prepared);
+    if (!in_transaction) return write(*writer_);
     // Rolled back by the destructor unless committed, also when `write` throws.
     soci::transaction transaction(writer_->session);
-    Status status = write(writer_->slots, prepared);
+    Status status = write(*writer_);
     if (status.ok()) transaction.commit();
     return status;
   } catch (const std::exception& error) {
@@ -400,7 +547,7 @@ Status SqlStateStore::Write(const WriteErrors& errors, WriteStatement statement,
     if (ConnectionLost(writer_->session, dialect_)) {
       writer_.reset();
     } else {
-      writer_->Forget(statement);
+      writer_->ForgetUsed();
     }
     return status;
   }
@@ -432,16 +579,18 @@ Status SqlStateStore::CreateRun(const RunRecord& run) {
   const RunRecord& r = *normalized;
   const WriteErrors errors{"cannot create " + DescribeRun(r.id),
                            DescribeRun(r.id) + " already exists", ""};
-  return Write(errors, WriteStatement::kInsertRun, [&](WriteSlots& s, soci::statement& insert) {
+  return Write(errors, [&](Writer& writer) {
+    WriteSlots& s = writer.slots;
     s.run_id = r.id.str();
     s.job_id = r.job.str();
     s.status = std::string(RunStatusName(r.status));
     s.triggered_by = r.trigger;
+    s.owner = r.owner;
     s.created_at = r.created_us;
     s.started_at = r.started_us;
     s.ended_at = r.ended_us;
     s.error = r.error;
-    insert.execute(true);
+    writer.Get(WriteStatement::kInsertRun).execute(true);
     return Status::Ok();
   });
 }
@@ -451,12 +600,14 @@ Status SqlStateStore::UpdateRun(const RunRecord& run) {
   if (!normalized.ok()) return normalized.status();
   const RunRecord& r = *normalized;
   const WriteErrors errors{"cannot update " + DescribeRun(r.id), "", ""};
-  return Write(errors, WriteStatement::kUpdateRun, [&](WriteSlots& s, soci::statement& update) {
+  return Write(errors, [&](Writer& writer) {
+    WriteSlots& s = writer.slots;
     s.run_id = r.id.str();
     s.status = std::string(RunStatusName(r.status));
     s.started_at = r.started_us;
     s.ended_at = r.ended_us;
     s.error = r.error;
+    soci::statement& update = writer.Get(WriteStatement::kUpdateRun);
     update.execute(true);
     if (update.get_affected_rows() == 0) {
       return NotFound(DescribeRun(r.id) + " does not exist");
@@ -466,26 +617,15 @@ Status SqlStateStore::UpdateRun(const RunRecord& run) {
 }
 
 Result<std::optional<RunRecord>> SqlStateStore::GetRun(const RunId& id) {
-  std::optional<RunRecord> found;
+  std::vector<RunRecord> runs;
   const std::string sql = "SELECT " + RunColumns(dialect_) + " FROM runs WHERE id = :id";
   Status status = Read("cannot read " + DescribeRun(id), [&](soci::session& session) {
-    found.reset();
-    Status row_status;
-    RunRow row;
-    Query query(session);
-    row.Bind(query);
-    query.Use(id.str(), "id").ForEachRow(sql, [&] {
-      Result<RunRecord> record = row.ToRecord();
-      if (record.ok()) {
-        found = std::move(record).value();
-      } else {
-        row_status = record.status();
-      }
-    });
-    return row_status;
+    return CollectRuns(
+        session, sql, [&](Query& query) { query.Use(id.str(), "id"); }, runs);
   });
   if (!status.ok()) return status;
-  return found;
+  if (runs.empty()) return std::optional<RunRecord>();
+  return std::optional<RunRecord>(std::move(runs.front()));
 }
 
 Result<std::vector<RunRecord>> SqlStateStore::ListRuns(const JobId& job, size_t limit) {
@@ -496,23 +636,15 @@ Result<std::vector<RunRecord>> SqlStateStore::ListRuns(const JobId& job, size_t 
   sql += " ORDER BY created_at DESC, id DESC LIMIT :limit";
   const long long sql_limit = SqlLimit(limit);
   const std::string operation =
-      job.empty() ? std::string("cannot list runs") : "cannot list runs of job " + job.str();
+      job.empty() ? std::string("cannot list runs") : "cannot list runs of " + DescribeJob(job);
   Status status = Read(operation, [&](soci::session& session) {
-    runs.clear();
-    Status row_status;
-    RunRow row;
-    Query query(session);
-    row.Bind(query);
-    if (!job.empty()) query.Use(job.str(), "job");
-    query.Use(sql_limit, "limit").ForEachRow(sql, [&] {
-      Result<RunRecord> record = row.ToRecord();
-      if (record.ok()) {
-        runs.push_back(std::move(record).value());
-      } else if (row_status.ok()) {
-        row_status = record.status();
-      }
-    });
-    return row_status;
+    return CollectRuns(
+        session, sql,
+        [&](Query& query) {
+          if (!job.empty()) query.Use(job.str(), "job");
+          query.Use(sql_limit, "limit");
+        },
+        runs);
   });
   if (!status.ok()) return status;
   return runs;
@@ -542,8 +674,10 @@ Status SqlStateStore::SaveAttempts(std::span<const AttemptRecord> attempts) {
   const WriteErrors errors{"cannot save " + what, "",
                            "cannot save " + what + ": the run does not exist"};
   return Write(
-      errors, WriteStatement::kUpsertAttempt,
-      [&](WriteSlots& s, soci::statement& upsert) {
+      errors,
+      [&](Writer& writer) {
+        WriteSlots& s = writer.slots;
+        soci::statement& upsert = writer.Get(WriteStatement::kUpsertAttempt);
         for (size_t i = 0; i < normalized.size(); ++i) {
           const AttemptRecord& a = normalized[i];
           s.run_id = a.run.str();
@@ -639,7 +773,8 @@ Status SqlStateStore::AppendLog(const LogChunk& chunk) {
                            "cannot append " + what + ": the run does not exist"};
   std::string hex;
   if (BytesTravelAsHex(dialect_)) hex = HexEncode(chunk.data);
-  return Write(errors, WriteStatement::kInsertLog, [&](WriteSlots& s, soci::statement& insert) {
+  return Write(errors, [&](Writer& writer) {
+    WriteSlots& s = writer.slots;
     s.run_id = chunk.run.str();
     s.task_id = chunk.task.str();
     s.attempt = chunk.attempt;
@@ -650,7 +785,7 @@ Status SqlStateStore::AppendLog(const LogChunk& chunk) {
     } else {
       s.data = chunk.data;
     }
-    insert.execute(true);
+    writer.Get(WriteStatement::kInsertLog).execute(true);
     // The slot would otherwise keep the largest chunk ever written alive.
     std::string().swap(s.data);
     return Status::Ok();
@@ -658,32 +793,56 @@ Status SqlStateStore::AppendLog(const LogChunk& chunk) {
 }
 
 Result<std::vector<LogChunk>> SqlStateStore::ReadLogs(const RunId& run, const TaskId& task) {
+  LogQuery query;
+  query.task = task;
+  query.limit = SIZE_MAX;
+  return ReadLogs(run, query);
+}
+
+Result<std::vector<LogChunk>> SqlStateStore::ReadLogs(const RunId& run, const LogQuery& query) {
   std::vector<LogChunk> chunks;
+  if (query.limit == 0) return chunks;
   std::string sql = "SELECT task_id, attempt, seq, stream, " + BytesOut(dialect_, "data") +
                     " FROM task_logs WHERE run_id = :run";
-  if (!task.empty()) sql += " AND task_id = :task";
-  sql += " ORDER BY task_id, attempt, seq";
+  if (!query.task.empty()) sql += " AND task_id = :task";
+  if (query.attempt != 0) sql += " AND attempt = :attempt";
+  // A row-value comparison, which both databases answer from the primary key's order.
+  if (query.after.has_value()) {
+    sql += " AND (task_id, attempt, seq) > (:after_task, :after_attempt, :after_seq)";
+  }
+  sql += " ORDER BY task_id, attempt, seq LIMIT :limit";
+  const long long attempt = query.attempt;
+  const long long after_attempt = query.after.has_value() ? query.after->attempt : 0;
+  const long long after_seq = query.after.has_value() ? query.after->seq : 0;
+  const long long sql_limit = SqlLimit(query.limit);
   const std::string operation =
-      "cannot read the logs of " +
-      (task.empty() ? DescribeRun(run) : "task '" + task.str() + "' of " + DescribeRun(run));
+      "cannot read the logs of " + (query.task.empty()
+                                        ? DescribeRun(run)
+                                        : "task '" + query.task.str() + "' of " + DescribeRun(run));
   Status status = Read(operation, [&](soci::session& session) {
     chunks.clear();
     Status row_status;
     std::string task_id;
-    long long attempt = 0;
+    long long chunk_attempt = 0;
     long long seq = 0;
     long long stream = 0;
     std::string data;
-    Query query(session);
-    query.Into(task_id).Into(attempt).Into(seq).Into(stream).Into(data);
-    query.Use(run.str(), "run");
-    if (!task.empty()) query.Use(task.str(), "task");
-    query.ForEachRow(sql, [&] {
+    Query select(session);
+    select.Into(task_id).Into(chunk_attempt).Into(seq).Into(stream).Into(data);
+    select.Use(run.str(), "run");
+    if (!query.task.empty()) select.Use(query.task.str(), "task");
+    if (query.attempt != 0) select.Use(attempt, "attempt");
+    if (query.after.has_value()) {
+      select.Use(query.after->task.str(), "after_task")
+          .Use(after_attempt, "after_attempt")
+          .Use(after_seq, "after_seq");
+    }
+    select.Use(sql_limit, "limit").ForEachRow(sql, [&] {
       if (!row_status.ok()) return;
       LogChunk chunk;
       chunk.run = run;
       chunk.task = TaskId(task_id);
-      Result<uint32_t> attempt_number = ToUint32(attempt, "attempt number");
+      Result<uint32_t> attempt_number = ToUint32(chunk_attempt, "attempt number");
       Result<uint32_t> seq_number = ToUint32(seq, "log sequence number");
       Result<OutputStream> output_stream = StreamFromStored(stream);
       if (!attempt_number.ok() || !seq_number.ok() || !output_stream.ok()) {
@@ -711,6 +870,123 @@ Result<std::vector<LogChunk>> SqlStateStore::ReadLogs(const RunId& run, const Ta
   });
   if (!status.ok()) return status;
   return chunks;
+}
+
+Result<std::vector<RunRecord>> SqlStateStore::ListIncompleteRuns() {
+  std::vector<RunRecord> runs;
+  const std::string sql = "SELECT " + RunColumns(dialect_) + " FROM runs WHERE " +
+                          IncompleteRunCondition() + " ORDER BY created_at, id";
+  Status status = Read("cannot list the incomplete runs", [&](soci::session& session) {
+    return CollectRuns(
+        session, sql, [](Query&) {}, runs);
+  });
+  if (!status.ok()) return status;
+  return runs;
+}
+
+Status SqlStateStore::MarkInterrupted(const RunId& run, std::string_view reason, int64_t ended_us) {
+  PETIT_RETURN_IF_ERROR(CheckRunId(run));
+  const std::string error = SanitizeText(reason);
+  const WriteErrors errors{"cannot mark " + DescribeRun(run) + " interrupted", "", ""};
+  return Write(
+      errors,
+      [&](Writer& writer) {
+        WriteSlots& s = writer.slots;
+        s.run_id = run.str();
+        s.ended_at = ended_us;
+        s.error = error;
+        soci::statement& interrupt_run = writer.Get(WriteStatement::kInterruptRun);
+        interrupt_run.execute(true);
+        if (interrupt_run.get_affected_rows() == 0) return WhyNotInterrupted(writer.session, run);
+        writer.Get(WriteStatement::kInterruptAttempts).execute(true);
+        return Status::Ok();
+      },
+      /*in_transaction=*/true);
+}
+
+Result<std::optional<RunRecord>> SqlStateStore::LastRun(const JobId& job,
+                                                        std::span<const RunStatus> statuses,
+                                                        int64_t ended_since_us) {
+  std::vector<RunRecord> runs;
+  if (statuses.empty()) return std::optional<RunRecord>();
+  std::vector<std::string> names;
+  names.reserve(statuses.size());
+  std::string sql =
+      "SELECT " + RunColumns(dialect_) + " FROM runs WHERE job_id = :job AND status IN (";
+  for (size_t i = 0; i < statuses.size(); ++i) {
+    names.emplace_back(RunStatusName(statuses[i]));
+    sql += (i == 0 ? ":status" : ", :status") + std::to_string(i);
+  }
+  // A run not ended yet has no end time (NULL) and counts as ended at 0.
+  sql += ") AND (ended_at >= " + TimeIn(dialect_, "since", false);
+  if (ended_since_us <= 0) sql += " OR ended_at IS NULL";
+  sql += ") ORDER BY ended_at DESC NULLS LAST, id DESC LIMIT 1";
+  const long long since = ended_since_us;
+  Status status =
+      Read("cannot find the last run of " + DescribeJob(job), [&](soci::session& session) {
+        return CollectRuns(
+            session, sql,
+            [&](Query& query) {
+              query.Use(job.str(), "job");
+              for (size_t i = 0; i < names.size(); ++i) {
+                query.Use(names[i], "status" + std::to_string(i));
+              }
+              query.Use(since, "since");
+            },
+            runs);
+      });
+  if (!status.ok()) return status;
+  if (runs.empty()) return std::optional<RunRecord>();
+  return std::optional<RunRecord>(std::move(runs.front()));
+}
+
+Status SqlStateStore::SaveJob(const JobRecord& job) {
+  PETIT_RETURN_IF_ERROR(CheckJobId(job.id));
+  const WriteErrors errors{"cannot save " + DescribeJob(job.id), "", ""};
+  return Write(errors, [&](Writer& writer) {
+    WriteSlots& s = writer.slots;
+    s.job_id = job.id.str();
+    s.paused = job.paused ? 1 : 0;
+    s.last_fire_at = job.last_fire_us;
+    s.updated_at = job.updated_us;
+    writer.Get(WriteStatement::kUpsertJob).execute(true);
+    return Status::Ok();
+  });
+}
+
+Result<std::optional<JobRecord>> SqlStateStore::GetJob(const JobId& id) {
+  std::vector<JobRecord> jobs;
+  const std::string sql = "SELECT " + JobColumns(dialect_) + " FROM jobs WHERE id = :id";
+  Status status = Read("cannot read " + DescribeJob(id), [&](soci::session& session) {
+    return CollectJobs(
+        session, sql, [&](Query& query) { query.Use(id.str(), "id"); }, jobs);
+  });
+  if (!status.ok()) return status;
+  if (jobs.empty()) return std::optional<JobRecord>();
+  return std::optional<JobRecord>(std::move(jobs.front()));
+}
+
+Result<std::vector<JobRecord>> SqlStateStore::ListJobs() {
+  std::vector<JobRecord> jobs;
+  const std::string sql = "SELECT " + JobColumns(dialect_) + " FROM jobs ORDER BY id";
+  Status status = Read("cannot list jobs", [&](soci::session& session) {
+    return CollectJobs(
+        session, sql, [](Query&) {}, jobs);
+  });
+  if (!status.ok()) return status;
+  return jobs;
+}
+
+Status SqlStateStore::DeleteJob(const JobId& id) {
+  PETIT_RETURN_IF_ERROR(CheckJobId(id));
+  const WriteErrors errors{"cannot delete " + DescribeJob(id), "", ""};
+  return Write(errors, [&](Writer& writer) {
+    writer.slots.job_id = id.str();
+    soci::statement& remove = writer.Get(WriteStatement::kDeleteJob);
+    remove.execute(true);
+    if (remove.get_affected_rows() == 0) return JobNotFound(id);
+    return Status::Ok();
+  });
 }
 
 }  // namespace petit::storage::internal

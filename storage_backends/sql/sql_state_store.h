@@ -61,11 +61,21 @@ class SqlStateStore final : public StateStore {
 
   Status AppendLog(const LogChunk& chunk) override;
   Result<std::vector<LogChunk>> ReadLogs(const RunId& run, const TaskId& task) override;
+  Result<std::vector<LogChunk>> ReadLogs(const RunId& run, const LogQuery& query) override;
+
+  Result<std::vector<RunRecord>> ListIncompleteRuns() override;
+  Status MarkInterrupted(const RunId& run, std::string_view reason, int64_t ended_us) override;
+  Result<std::optional<RunRecord>> LastRun(const JobId& job, std::span<const RunStatus> statuses,
+                                           int64_t ended_since_us) override;
+
+  Status SaveJob(const JobRecord& job) override;
+  Result<std::optional<JobRecord>> GetJob(const JobId& id) override;
+  Result<std::vector<JobRecord>> ListJobs() override;
+  Status DeleteJob(const JobId& id) override;
 
  private:
+  // The writer session with its prepared statements (defined in the .cc file).
   struct Writer;
-  struct WriteSlots;
-  enum class WriteStatement : uint8_t { kInsertRun, kUpdateRun, kUpsertAttempt, kInsertLog };
   // What a failed write is reported as; the SQL failure kind picks one.
   struct WriteErrors {
     std::string operation;       // "cannot create run 0190..."
@@ -82,11 +92,11 @@ class SqlStateStore final : public StateStore {
   Status ConnectFailure(const std::exception& error) const;
   Result<std::unique_ptr<Writer>> OpenWriter() const;
 
-  // Runs `write` under write_mu_ with the writer's slots and its prepared `statement` (prepared
-  // on first use), reopening the writer first if it was dropped; `in_transaction` makes the
-  // statements `write` executes one transaction.
-  Status Write(const WriteErrors& errors, WriteStatement statement,
-               const std::function<Status(WriteSlots&, soci::statement&)>& write,
+  // Runs `write` under write_mu_ on the writer, reopening it first if it was dropped;
+  // `in_transaction` makes the statements `write` executes one transaction, committed when `write`
+  // returns OK and rolled back otherwise. The statements of a write that threw are prepared afresh
+  // on their next use.
+  Status Write(const WriteErrors& errors, const std::function<Status(Writer&)>& write,
                bool in_transaction = false);
   // Runs `read` on a leased pool session. `read` may return an error of its own (bad data).
   Status Read(std::string_view operation, const std::function<Status(soci::session&)>& read);

@@ -21,11 +21,14 @@ Status CheckId(std::string_view value, std::string_view what) {
 
 Status CheckRunId(const RunId& run) { return CheckId(run.str(), "run id"); }
 
+Status CheckJobId(const JobId& job) { return CheckId(job.str(), "job id"); }
+
 Result<RunRecord> NormalizeRun(const RunRecord& run) {
   PETIT_RETURN_IF_ERROR(CheckRunId(run.id));
-  PETIT_RETURN_IF_ERROR(CheckId(run.job.str(), "job id"));
+  PETIT_RETURN_IF_ERROR(CheckJobId(run.job));
   RunRecord normalized = run;
   normalized.trigger = SanitizeText(run.trigger);
+  normalized.owner = SanitizeText(run.owner);
   normalized.error = SanitizeText(run.error);
   return normalized;
 }
@@ -59,6 +62,8 @@ Result<OutputStream> StreamFromStored(int64_t value) {
 
 std::string DescribeRun(const RunId& run) { return "run " + run.str(); }
 
+std::string DescribeJob(const JobId& job) { return "job '" + job.str() + "'"; }
+
 std::string DescribeAttempt(const RunId& run, const TaskId& task, uint32_t attempt) {
   return "attempt " + std::to_string(attempt) + " of task '" + task.str() + "' of run " + run.str();
 }
@@ -67,5 +72,12 @@ std::string DescribeChunk(const LogChunk& chunk) {
   return "log chunk " + std::to_string(chunk.seq) + " of " +
          DescribeAttempt(chunk.run, chunk.task, chunk.attempt);
 }
+
+Status RunAlreadyEnded(const RunId& run, RunStatus status) {
+  return FailedPrecondition(DescribeRun(run) + " already ended (" +
+                            std::string(RunStatusName(status)) + ")");
+}
+
+Status JobNotFound(const JobId& job) { return NotFound(DescribeJob(job) + " does not exist"); }
 
 }  // namespace petit::storage::internal

@@ -11,20 +11,26 @@
 
 namespace petit::storage::internal {
 
-// Ids must be non-empty, valid UTF-8 and free of NUL; free text (trigger, errors) is sanitized
-// (see text_codec.h). Return the record as it will be stored.
+// Ids must be non-empty, valid UTF-8 and free of NUL; free text (trigger, owner, errors) is
+// sanitized (see text_codec.h). Return the record as it will be stored.
 Result<RunRecord> NormalizeRun(const RunRecord& run);
 Result<AttemptRecord> NormalizeAttempt(const AttemptRecord& attempt);
 Status CheckLogChunk(const LogChunk& chunk);
 Status CheckRunId(const RunId& run);
+Status CheckJobId(const JobId& job);
 
 // OutputStream is persisted as its numeric value (1 stdout, 2 stderr).
 Result<OutputStream> StreamFromStored(int64_t value);
 
-// For messages: "run 0190...", "attempt 2 of task 'extract' of run 0190...".
+// For messages: "run 0190...", "job 'etl'", "attempt 2 of task 'extract' of run 0190...".
 std::string DescribeRun(const RunId& run);
+std::string DescribeJob(const JobId& job);
 std::string DescribeAttempt(const RunId& run, const TaskId& task, uint32_t attempt);
 std::string DescribeChunk(const LogChunk& chunk);
+
+// The errors every backend returns alike.
+Status RunAlreadyEnded(const RunId& run, RunStatus status);  // kFailedPrecondition
+Status JobNotFound(const JobId& job);                        // kNotFound
 
 }  // namespace petit::storage::internal
 

@@ -137,7 +137,9 @@ class DagExecutorTest : public ::testing::Test {
 TEST_F(DagExecutorTest, RunsADiamondAndRecordsEveryTaskInOrder) {
   Job job = MakeJob({Spec("join", "ok", {"left", "right"}), Spec("root", "ok"),
                      Spec("left", "ok", {"root"}), Spec("right", "ok", {"root"})});
-  RunRecord run = Execute(job);
+  RunOptions options;
+  options.owner = "host-a/4242/99";
+  RunRecord run = Execute(job, options);
   EXPECT_EQ(run.status, RunStatus::kSucceeded);
   auto a = Attempts();
   ASSERT_EQ(a.size(), 4u);
@@ -148,6 +150,7 @@ TEST_F(DagExecutorTest, RunsADiamondAndRecordsEveryTaskInOrder) {
   Result<std::optional<RunRecord>> stored = store_->GetRun(run.id);
   ASSERT_TRUE(stored.ok() && stored->has_value());
   EXPECT_EQ((*stored)->status, RunStatus::kSucceeded);
+  EXPECT_EQ((*stored)->owner, "host-a/4242/99");
 }
 
 TEST_F(DagExecutorTest, StartsATaskAsSoonAsItsOwnUpstreamsFinishNotInWaves) {
@@ -446,6 +449,105 @@ TEST_F(DagExecutorTest, TaskWaitingForResourcesIsQueuedNotRunningAndHoldsNoWorke
   EXPECT_GE(a["waiter"].started_us, a["holder"].ended_us);
   EXPECT_LT(a["waiter"].queued_us, a["waiter"].started_us);
   EXPECT_EQ(a["waiter"].attempt, 1u);
+}
+
+TEST_F(DagExecutorTest, RunsSharingAHostWideTaskLimitWaitForEachOther) {
+  ResourceCapacity capacity;
+  capacity.max_tasks = 1;
+  Result<std::unique_ptr<ResourceManager>> pools = ResourceManager::Create(capacity);
+  ASSERT_TRUE(pools.ok());
+  Signal holder_started;
+  Signal release_holder;
+  std::atomic<int> other_ran{0};
+  Register("hold", [&](const AttemptRequest&, AttemptControl&) {
+    holder_started.Set();
+    release_holder.Wait();
+    return Ok();
+  });
+  Register("other", [&](const AttemptRequest&, AttemptControl&) {
+    ++other_ran;
+    return Ok();
+  });
+  Job first = MakeJob({Spec("holder", "hold")});
+  Job second = MakeJob({Spec("a", "other"), Spec("b", "other")});
+  second.id = JobId("second");
+  RunOptions options;
+  options.max_parallel_tasks = 4;
+  options.resources = pools->get();
+
+  std::thread first_run([&] {
+    Result<RunRecord> run = ExecuteRun(first, RunId::Generate(), runners_, *store_, options);
+    EXPECT_TRUE(run.ok() && run->status == RunStatus::kSucceeded);
+  });
+  ASSERT_TRUE(holder_started.Wait());
+  RunId second_id = RunId::Generate();
+  std::thread second_run([&] {
+    Result<RunRecord> run = ExecuteRun(second, second_id, runners_, *store_, options);
+    EXPECT_TRUE(run.ok() && run->status == RunStatus::kSucceeded);
+  });
+  // The second run asks for the host's only task slot once per free worker of its own, so
+  // both its tasks end up waiting, recorded as queued, while the first run holds the slot.
+  auto deadline = std::chrono::steady_clock::now() + kBrokenAfter;
+  while (pools->get()->waiting() < 2 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::yield();
+  }
+  EXPECT_EQ(pools->get()->waiting(), 2u);
+  EXPECT_EQ(other_ran, 0);
+  release_holder.Set();
+  first_run.join();
+  second_run.join();
+  EXPECT_EQ(other_ran, 2);
+  last_run_ = second_id;
+  for (const auto& [task, attempt] : Attempts()) {
+    EXPECT_EQ(attempt.state, TaskState::kSucceeded) << task;
+    EXPECT_LT(attempt.queued_us, attempt.started_us) << task;
+  }
+}
+
+TEST_F(DagExecutorTest, OneTaskSlotRunsTasksOneAtATimeAndLeavesNothingWaiting) {
+  ResourceCapacity capacity;
+  capacity.max_tasks = 1;
+  Result<std::unique_ptr<ResourceManager>> pools = ResourceManager::Create(capacity);
+  ASSERT_TRUE(pools.ok());
+  std::atomic<int> active{0};
+  std::atomic<int> most{0};
+  Register("count", [&](const AttemptRequest&, AttemptControl&) {
+    int now = ++active;
+    int seen = most.load();
+    while (now > seen && !most.compare_exchange_weak(seen, now)) {
+    }
+    --active;
+    return Ok();
+  });
+  Job job = MakeJob({Spec("a", "count"), Spec("b", "count"), Spec("c", "count", {"a"})});
+  RunOptions options;
+  options.max_parallel_tasks = 4;
+  options.resources = pools->get();
+  EXPECT_EQ(Execute(job, options).status, RunStatus::kSucceeded);
+  EXPECT_EQ(most, 1);
+  EXPECT_EQ(pools->get()->waiting(), 0u);
+  for (const auto& [task, attempt] : Attempts()) {
+    EXPECT_EQ(attempt.state, TaskState::kSucceeded) << task;
+  }
+}
+
+TEST(RunCancellerTest, CancelRunsEveryWakeupOnceAndLateOnesAtOnce) {
+  RunCanceller canceller;
+  int first = 0;
+  int removed = 0;
+  RunCanceller::WakeupId id = canceller.AddWakeup([&] { ++first; });
+  RunCanceller::WakeupId gone = canceller.AddWakeup([&] { ++removed; });
+  canceller.RemoveWakeup(gone);
+  EXPECT_EQ(first, 0);
+  canceller.Cancel();
+  canceller.Cancel();
+  EXPECT_TRUE(canceller.cancelled());
+  EXPECT_EQ(first, 1);
+  EXPECT_EQ(removed, 0);
+  int late = 0;
+  canceller.RemoveWakeup(canceller.AddWakeup([&] { ++late; }));
+  EXPECT_EQ(late, 1);
+  canceller.RemoveWakeup(id);
 }
 
 TEST_F(DagExecutorTest, ImpossibleResourcesAreRefusedBeforeTheRunStarts) {

@@ -713,6 +713,34 @@ TEST(ResourceManagerTest, TracksCpuSlotsAndMemoryLikePools) {
   EXPECT_EQ(InUse(*manager, "memory_mb"), 500u);
 }
 
+TEST(ResourceManagerTest, TheHostWideTaskLimitIsTrackedLikeASystemResource) {
+  ResourceCapacity capacity;
+  capacity.max_tasks = 2;
+  auto manager = MakeManager(capacity);
+  ASSERT_TRUE(manager);
+  EXPECT_TRUE(manager->limits_tasks());
+  ResourceRequirements one_task;
+  one_task.task_slots = 1;
+  std::optional<Lease> first = TryAcquireNow(*manager, one_task);
+  std::optional<Lease> second = TryAcquireNow(*manager, one_task);
+  ASSERT_TRUE(first.has_value());
+  ASSERT_TRUE(second.has_value());
+  EXPECT_FALSE(TryAcquireNow(*manager, one_task).has_value());
+  EXPECT_EQ(InUse(*manager, "max_tasks"), 2u);
+  first.reset();
+  EXPECT_TRUE(TryAcquireNow(*manager, one_task).has_value());
+
+  auto untracked = MakeManager({{{"gpu", 1}}});
+  ASSERT_TRUE(untracked);
+  EXPECT_FALSE(untracked->limits_tasks());
+  Status refused = untracked->Check(one_task);
+  EXPECT_THAT(refused.message(), HasSubstr("does not track task slots"));
+
+  ResourceCapacity reserved;
+  reserved.pools = {{"max_tasks", 1}};
+  EXPECT_FALSE(ResourceManager::Create(reserved).ok());
+}
+
 TEST(ResourceManagerTest, UsageOmitsUntrackedCpuAndMemory) {
   auto manager = MakeManager({{{"b", 1}, {"a", 2}}});
   ASSERT_TRUE(manager);

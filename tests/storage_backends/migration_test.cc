@@ -1,4 +1,5 @@
-// Schema migrations on a real database: applied once, recorded, and a newer schema refused.
+// Schema migrations on a real database: applied once, recorded, an older schema upgraded with its
+// data kept, and a newer schema refused.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <soci/postgresql/soci-postgresql.h>
@@ -14,9 +15,11 @@
 #include <utility>
 #include <vector>
 
+#include "petit/core/state_store.h"
 #include "petit/storage/open.h"
 #include "sql/dialect.h"
 #include "sql/migrations.h"
+#include "sql/soci_support.h"
 #include "storage_backends/test_databases.h"
 
 namespace petit {
@@ -120,7 +123,7 @@ TEST_P(MigrationTest, EmptyDatabaseGetsEveryMigrationRecordedInOrder) {
     EXPECT_GT(applied[i].applied_at, 0);
   }
   std::unique_ptr<soci::session> raw = Raw();
-  for (const char* table : {"runs", "task_attempts", "task_logs"}) {
+  for (const char* table : {"runs", "task_attempts", "task_logs", "jobs"}) {
     int rows = -1;
     *raw << "SELECT COUNT(*) FROM " + std::string(table), soci::into(rows);
     EXPECT_EQ(rows, 0) << table;
@@ -153,6 +156,42 @@ TEST_P(MigrationTest, NewerSchemaIsRefusedWithAnUpgradeMessage) {
                                           "supports (" +
                                           latest + "); upgrade petit"));
   EXPECT_THAT(status.message(), Not(HasSubstr("\n")));
+}
+
+TEST_P(MigrationTest, AVersionOneDatabaseIsUpgradedAndKeepsItsRuns) {
+  const auto migrations = storage::internal::EmbeddedMigrations(GetParam());
+  ASSERT_GE(migrations.size(), 2u);
+  ASSERT_EQ(migrations[0].version, 1);
+  const std::string run_id = RunId::Generate().str();
+  {
+    // What petit 0.1 left behind: schema version 1 and a run it never finished.
+    std::unique_ptr<soci::session> raw = Raw();
+    storage::internal::ExecuteScript(*raw, GetParam(), std::string(migrations[0].sql));
+    const long long applied_at = 1'700'000'000'000'000LL;
+    *raw << "INSERT INTO schema_migrations (version, name, applied_at) VALUES (1, 'initial', " +
+                storage::internal::TimeIn(GetParam(), "now", false) + ")",
+        soci::use(applied_at, "now");
+    const long long created_at = 1'700'000'000'000'001LL;
+    *raw << "INSERT INTO runs (id, job_id, status, triggered_by, created_at) VALUES (:id, 'etl', "
+            "'running', 'manual', " +
+                storage::internal::TimeIn(GetParam(), "created", false) + ")",
+        soci::use(run_id, "id"), soci::use(created_at, "created");
+  }
+
+  Result<std::unique_ptr<StateStore>> store = storage::OpenStateStore(uri_);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  std::vector<AppliedMigration> applied = Applied();
+  ASSERT_EQ(applied.size(), migrations.size());
+  EXPECT_EQ(applied.back().version, storage::internal::LatestSchemaVersion(GetParam()));
+  Result<std::vector<RunRecord>> incomplete = (*store)->ListIncompleteRuns();
+  ASSERT_TRUE(incomplete.ok()) << incomplete.status().ToString();
+  ASSERT_EQ(incomplete->size(), 1u);
+  EXPECT_EQ(incomplete->at(0).id.str(), run_id);
+  EXPECT_EQ(incomplete->at(0).owner, "");
+  EXPECT_EQ(incomplete->at(0).created_us, 1'700'000'000'000'001LL);
+  JobRecord job;
+  job.id = JobId("etl");
+  EXPECT_TRUE((*store)->SaveJob(job).ok());
 }
 
 TEST_P(MigrationTest, ConcurrentOpenersApplyEachMigrationOnce) {

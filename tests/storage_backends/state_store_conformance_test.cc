@@ -12,6 +12,7 @@
 #include <random>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "petit/core/state_store.h"
@@ -91,6 +92,7 @@ void ExpectSameRun(const RunRecord& actual, const RunRecord& expected) {
   EXPECT_EQ(actual.job, expected.job);
   EXPECT_EQ(actual.status, expected.status);
   EXPECT_EQ(actual.trigger, expected.trigger);
+  EXPECT_EQ(actual.owner, expected.owner);
   EXPECT_EQ(actual.created_us, expected.created_us);
   EXPECT_EQ(actual.started_us, expected.started_us);
   EXPECT_EQ(actual.ended_us, expected.ended_us);
@@ -160,6 +162,50 @@ class StateStoreConformanceTest : public ::testing::TestWithParam<Backend> {
     return chunks.ok() ? *chunks : std::vector<LogChunk>{};
   }
 
+  std::vector<LogChunk> ReadPage(const RunId& run, const LogQuery& query) {
+    Result<std::vector<LogChunk>> chunks = store_->ReadLogs(run, query);
+    EXPECT_TRUE(chunks.ok()) << chunks.status().ToString();
+    return chunks.ok() ? *chunks : std::vector<LogChunk>{};
+  }
+
+  // Every chunk `query` selects, read in pages of `query.limit`; each page but the last is full.
+  std::vector<std::string> ReadAllPages(const RunId& run, LogQuery query) {
+    std::vector<std::string> read;
+    for (;;) {
+      std::vector<LogChunk> page = ReadPage(run, query);
+      EXPECT_LE(page.size(), query.limit);
+      for (const LogChunk& chunk : page) read.push_back(chunk.data);
+      if (page.size() < query.limit) return read;
+      const LogChunk& last = page.back();
+      query.after = LogQuery::Position{last.task, last.attempt, last.seq};
+      if (read.size() > 1000) {
+        ADD_FAILURE() << "paging does not end";
+        return read;
+      }
+    }
+  }
+
+  RunRecord GetRun(const RunId& id) {
+    Result<std::optional<RunRecord>> run = store_->GetRun(id);
+    EXPECT_TRUE(run.ok()) << run.status().ToString();
+    EXPECT_TRUE(run.ok() && run->has_value()) << id.str() << " is missing";
+    return run.ok() && run->has_value() ? **run : RunRecord{};
+  }
+
+  std::vector<RunRecord> ListIncompleteRuns() {
+    Result<std::vector<RunRecord>> runs = store_->ListIncompleteRuns();
+    EXPECT_TRUE(runs.ok()) << runs.status().ToString();
+    return runs.ok() ? *runs : std::vector<RunRecord>{};
+  }
+
+  // The id of LastRun's answer, or "" when it found none.
+  std::string LastRunId(const std::string& job, std::vector<RunStatus> statuses,
+                        int64_t ended_since_us) {
+    Result<std::optional<RunRecord>> run = store_->LastRun(JobId(job), statuses, ended_since_us);
+    EXPECT_TRUE(run.ok()) << run.status().ToString();
+    return run.ok() && run->has_value() ? (*run)->id.str() : "";
+  }
+
   std::vector<AttemptRecord> ListAttempts(const RunId& run) {
     Result<std::vector<AttemptRecord>> attempts = store_->ListAttempts(run);
     EXPECT_TRUE(attempts.ok()) << attempts.status().ToString();
@@ -176,6 +222,7 @@ TEST_P(StateStoreConformanceTest, CreatedRunReadsBackWithEveryField) {
   RunRecord run = MakeRun("etl.daily", kT0);
   run.status = RunStatus::kRunning;
   run.trigger = "schedule";
+  run.owner = "build-7.example.org/4242/1234567";
   run.started_us = kT0 + 1;
   run.error = "it's \"quoted\", back\\slashed; DROP TABLE runs; -- é 日本 🚀";
   ASSERT_TRUE(store_->CreateRun(run).ok());
@@ -216,6 +263,7 @@ TEST_P(StateStoreConformanceTest, UpdateRunReplacesStatusTimesAndErrorOnly) {
   update.error = "task 'load' failed";
   update.job = JobId("ignored");
   update.trigger = "ignored";
+  update.owner = "ignored";
   update.created_us = 1;
   ASSERT_TRUE(store_->UpdateRun(update).ok());
 
@@ -602,6 +650,469 @@ TEST_P(StateStoreConformanceTest, EverythingPersistsAcrossReopen) {
   std::vector<LogChunk> chunks = ReadLogs(run.id);
   ASSERT_THAT(chunks, SizeIs(1));
   EXPECT_EQ(chunks[0].data, "hello\n");
+}
+
+TEST_P(StateStoreConformanceTest, OwnerRoundTripsAndUpdateRunKeepsIt) {
+  RunRecord owned = MakeRun("job", kT0);
+  owned.owner = "host-a/123/98765";
+  ASSERT_TRUE(store_->CreateRun(owned).ok());
+  RunRecord unowned = CreateRun("job", kT0 + 1);
+
+  ExpectSameRun(GetRun(owned.id), owned);
+  EXPECT_EQ(GetRun(unowned.id).owner, "");
+  Result<std::vector<RunRecord>> listed = store_->ListRuns(JobId("job"), 10);
+  ASSERT_TRUE(listed.ok()) << listed.status().ToString();
+  ASSERT_THAT(*listed, SizeIs(2));
+  EXPECT_EQ(listed->at(1).owner, owned.owner);
+
+  RunRecord update = owned;
+  update.status = RunStatus::kRunning;
+  update.owner = "host-b/1/1";
+  ASSERT_TRUE(store_->UpdateRun(update).ok());
+  EXPECT_EQ(GetRun(owned.id).owner, owned.owner);
+}
+
+TEST_P(StateStoreConformanceTest, SavedJobReadsBackWithEveryField) {
+  JobRecord job;
+  job.id = JobId("etl.daily");
+  job.paused = true;
+  job.last_fire_us = kT0 + 60'000'000;
+  job.updated_us = kT0 + 61'000'001;
+  ASSERT_TRUE(store_->SaveJob(job).ok());
+
+  Result<std::optional<JobRecord>> stored = store_->GetJob(job.id);
+  ASSERT_TRUE(stored.ok()) << stored.status().ToString();
+  ASSERT_TRUE(stored->has_value());
+  EXPECT_EQ((*stored)->id, job.id);
+  EXPECT_TRUE((*stored)->paused);
+  EXPECT_EQ((*stored)->last_fire_us, job.last_fire_us);
+  EXPECT_EQ((*stored)->updated_us, job.updated_us);
+
+  Result<std::optional<JobRecord>> missing = store_->GetJob(JobId("etl"));
+  ASSERT_TRUE(missing.ok()) << missing.status().ToString();
+  EXPECT_FALSE(missing->has_value());
+}
+
+TEST_P(StateStoreConformanceTest, SavingAJobAgainReplacesIt) {
+  JobRecord job;
+  job.id = JobId("j");
+  job.paused = true;
+  job.last_fire_us = kT0;
+  job.updated_us = kT0;
+  ASSERT_TRUE(store_->SaveJob(job).ok());
+  JobRecord replaced;
+  replaced.id = job.id;
+  replaced.paused = false;
+  replaced.last_fire_us = 0;
+  replaced.updated_us = kT0 + 5;
+  ASSERT_TRUE(store_->SaveJob(replaced).ok());
+
+  Result<std::vector<JobRecord>> jobs = store_->ListJobs();
+  ASSERT_TRUE(jobs.ok()) << jobs.status().ToString();
+  ASSERT_THAT(*jobs, SizeIs(1));
+  EXPECT_EQ(jobs->at(0).id, job.id);
+  EXPECT_FALSE(jobs->at(0).paused);
+  EXPECT_EQ(jobs->at(0).last_fire_us, 0);
+  EXPECT_EQ(jobs->at(0).updated_us, kT0 + 5);
+}
+
+TEST_P(StateStoreConformanceTest, ListJobsIsOrderedByIdBytes) {
+  for (const char* id : {"b", "a.x", "B", "a", "_z"}) {
+    JobRecord job;
+    job.id = JobId(id);
+    ASSERT_TRUE(store_->SaveJob(job).ok());
+  }
+  Result<std::vector<JobRecord>> jobs = store_->ListJobs();
+  ASSERT_TRUE(jobs.ok()) << jobs.status().ToString();
+  std::vector<std::string> ids;
+  for (const JobRecord& job : *jobs) ids.push_back(job.id.str());
+  EXPECT_THAT(ids, ElementsAre("B", "_z", "a", "a.x", "b"));
+}
+
+TEST_P(StateStoreConformanceTest, DeleteJobRemovesOnlyThatRecordAndKeepsItsRuns) {
+  JobRecord a;
+  a.id = JobId("a");
+  JobRecord b;
+  b.id = JobId("b");
+  ASSERT_TRUE(store_->SaveJob(a).ok());
+  ASSERT_TRUE(store_->SaveJob(b).ok());
+  RunRecord run = CreateRun("a", kT0);
+
+  ASSERT_TRUE(store_->DeleteJob(a.id).ok());
+  EXPECT_FALSE(store_->GetJob(a.id)->has_value());
+  Result<std::vector<JobRecord>> jobs = store_->ListJobs();
+  ASSERT_TRUE(jobs.ok()) << jobs.status().ToString();
+  ASSERT_THAT(*jobs, SizeIs(1));
+  EXPECT_EQ(jobs->at(0).id, b.id);
+  ExpectSameRun(GetRun(run.id), run);
+
+  Status again = store_->DeleteJob(a.id);
+  EXPECT_EQ(again.code(), StatusCode::kNotFound) << again.ToString();
+  EXPECT_THAT(again.message(), HasSubstr("'a'"));
+}
+
+TEST_P(StateStoreConformanceTest, DeletingAnUnknownJobIsNotFound) {
+  Status status = store_->DeleteJob(JobId("never.saved"));
+  EXPECT_EQ(status.code(), StatusCode::kNotFound) << status.ToString();
+  EXPECT_THAT(status.message(), HasSubstr("never.saved"));
+}
+
+TEST_P(StateStoreConformanceTest, JobWithAnEmptyIdIsAnInvalidArgument) {
+  EXPECT_EQ(store_->SaveJob(JobRecord{}).code(), StatusCode::kInvalidArgument);
+  Result<std::vector<JobRecord>> jobs = store_->ListJobs();
+  ASSERT_TRUE(jobs.ok()) << jobs.status().ToString();
+  EXPECT_TRUE(jobs->empty());
+}
+
+TEST_P(StateStoreConformanceTest, ListIncompleteRunsHoldsQueuedAndRunningRunsOldestFirst) {
+  // Created out of order, with every status; two incomplete runs share a creation time and then
+  // sort by id.
+  auto create = [&](int64_t created_us, RunStatus status) {
+    RunRecord run = MakeRun("job" + std::to_string(created_us % 3), created_us);
+    run.status = status;
+    run.owner = "host/" + std::to_string(created_us);
+    if (IsTerminal(status)) run.ended_us = created_us + 100;
+    EXPECT_TRUE(store_->CreateRun(run).ok());
+    return run;
+  };
+  RunRecord running_late = create(kT0 + 5, RunStatus::kRunning);
+  create(kT0 + 1, RunStatus::kSucceeded);
+  RunRecord queued = create(kT0 + 2, RunStatus::kQueued);
+  create(kT0 + 3, RunStatus::kFailed);
+  RunRecord twin_a = create(kT0 + 4, RunStatus::kRunning);
+  RunRecord twin_b = create(kT0 + 4, RunStatus::kQueued);
+  create(kT0 + 6, RunStatus::kCancelled);
+  create(kT0 + 7, RunStatus::kInterrupted);
+  if (twin_b.id < twin_a.id) std::swap(twin_a, twin_b);
+
+  std::vector<RunRecord> incomplete = ListIncompleteRuns();
+  EXPECT_THAT(Ids(incomplete), ElementsAre(queued.id.str(), twin_a.id.str(), twin_b.id.str(),
+                                           running_late.id.str()));
+  ASSERT_THAT(incomplete, SizeIs(4));
+  ExpectSameRun(incomplete[0], queued);
+  ExpectSameRun(incomplete[3], running_late);
+}
+
+TEST_P(StateStoreConformanceTest, ListIncompleteRunsFollowsStatusUpdates) {
+  RunRecord run = CreateRun("job", kT0);
+  EXPECT_THAT(Ids(ListIncompleteRuns()), ElementsAre(run.id.str()));
+
+  run.status = RunStatus::kRunning;
+  run.started_us = kT0 + 1;
+  ASSERT_TRUE(store_->UpdateRun(run).ok());
+  std::vector<RunRecord> running = ListIncompleteRuns();
+  ASSERT_THAT(running, SizeIs(1));
+  EXPECT_EQ(running[0].status, RunStatus::kRunning);
+  EXPECT_EQ(running[0].started_us, kT0 + 1);
+
+  run.status = RunStatus::kSucceeded;
+  run.ended_us = kT0 + 2;
+  ASSERT_TRUE(store_->UpdateRun(run).ok());
+  EXPECT_TRUE(ListIncompleteRuns().empty());
+}
+
+TEST_P(StateStoreConformanceTest, MarkInterruptedFlipsTheRunAndItsUnfinishedAttemptsTogether) {
+  RunRecord run = MakeRun("job", kT0);
+  run.status = RunStatus::kRunning;
+  run.owner = "dead-host/77/1";
+  run.started_us = kT0 + 1;
+  ASSERT_TRUE(store_->CreateRun(run).ok());
+  RunRecord other = CreateRun("job", kT0 + 1);
+
+  AttemptRecord done = MakeAttempt(run.id, "a", 1);
+  done.state = TaskState::kSucceeded;
+  done.started_us = kT0 + 20;
+  done.ended_us = kT0 + 30;
+  done.exit_code = 0;
+  AttemptRecord failed = MakeAttempt(run.id, "b", 1);
+  failed.state = TaskState::kFailed;
+  failed.ended_us = kT0 + 31;
+  failed.error = "exit 1";
+  AttemptRecord retrying = MakeAttempt(run.id, "b", 2);
+  retrying.state = TaskState::kRunning;
+  retrying.started_us = kT0 + 40;
+  AttemptRecord queued = MakeAttempt(run.id, "c", 1);
+  AttemptRecord pending = MakeAttempt(run.id, "d", 0);
+  pending.state = TaskState::kPending;
+  AttemptRecord elsewhere = MakeAttempt(other.id, "a", 1);
+  elsewhere.state = TaskState::kRunning;
+  const std::vector<AttemptRecord> attempts{done, failed, retrying, queued, pending, elsewhere};
+  ASSERT_TRUE(store_->SaveAttempts(attempts).ok());
+
+  const int64_t ended = kT0 + 1'000;
+  Status status =
+      store_->MarkInterrupted(run.id, "the host process dead-host/77/1 died \xff", ended);
+  ASSERT_TRUE(status.ok()) << status.ToString();
+
+  RunRecord expected_run = run;
+  expected_run.status = RunStatus::kInterrupted;
+  expected_run.ended_us = ended;
+  expected_run.error = "the host process dead-host/77/1 died \uFFFD";
+  ExpectSameRun(GetRun(run.id), expected_run);
+
+  for (AttemptRecord* unfinished : {&retrying, &queued}) {
+    unfinished->state = TaskState::kInterrupted;
+    unfinished->ended_us = ended;
+    unfinished->error = expected_run.error;
+  }
+  std::vector<AttemptRecord> stored = ListAttempts(run.id);
+  ASSERT_THAT(stored, SizeIs(5));
+  ExpectSameAttempt(stored[0], done);
+  ExpectSameAttempt(stored[1], failed);
+  ExpectSameAttempt(stored[2], retrying);
+  ExpectSameAttempt(stored[3], queued);
+  ExpectSameAttempt(stored[4], pending);
+
+  std::vector<AttemptRecord> untouched = ListAttempts(other.id);
+  ASSERT_THAT(untouched, SizeIs(1));
+  ExpectSameAttempt(untouched[0], elsewhere);
+  ExpectSameRun(GetRun(other.id), other);
+  EXPECT_THAT(Ids(ListIncompleteRuns()), ElementsAre(other.id.str()));
+}
+
+TEST_P(StateStoreConformanceTest,
+       MarkInterruptedOfAnEndedRunIsFailedPreconditionAndChangesNothing) {
+  RunRecord run = MakeRun("job", kT0);
+  run.status = RunStatus::kSucceeded;
+  run.ended_us = kT0 + 5;
+  ASSERT_TRUE(store_->CreateRun(run).ok());
+  // Inconsistent on purpose: had the run been flipped, this attempt would have been too.
+  AttemptRecord attempt = MakeAttempt(run.id, "t", 1);
+  attempt.state = TaskState::kRunning;
+  ASSERT_TRUE(store_->SaveAttempt(attempt).ok());
+
+  Status status = store_->MarkInterrupted(run.id, "late", kT0 + 9);
+  EXPECT_EQ(status.code(), StatusCode::kFailedPrecondition) << status.ToString();
+  EXPECT_THAT(status.message(), HasSubstr(run.id.str()));
+  EXPECT_THAT(status.message(), HasSubstr("succeeded"));
+  ExpectSameRun(GetRun(run.id), run);
+  std::vector<AttemptRecord> attempts = ListAttempts(run.id);
+  ASSERT_THAT(attempts, SizeIs(1));
+  ExpectSameAttempt(attempts[0], attempt);
+
+  // An interrupted run is terminal too: a second recovery does not overwrite the first.
+  RunRecord running = MakeRun("job", kT0 + 1);
+  running.status = RunStatus::kRunning;
+  ASSERT_TRUE(store_->CreateRun(running).ok());
+  ASSERT_TRUE(store_->MarkInterrupted(running.id, "first", kT0 + 10).ok());
+  EXPECT_EQ(store_->MarkInterrupted(running.id, "second", kT0 + 20).code(),
+            StatusCode::kFailedPrecondition);
+  RunRecord stored = GetRun(running.id);
+  EXPECT_EQ(stored.error, "first");
+  EXPECT_EQ(stored.ended_us, kT0 + 10);
+}
+
+TEST_P(StateStoreConformanceTest, MarkInterruptedOfAnUnknownRunIsNotFound) {
+  const RunId missing = RunId::Generate();
+  Status status = store_->MarkInterrupted(missing, "gone", kT0);
+  EXPECT_EQ(status.code(), StatusCode::kNotFound) << status.ToString();
+  EXPECT_THAT(status.message(), HasSubstr(missing.str()));
+  EXPECT_FALSE(store_->GetRun(missing)->has_value());
+}
+
+TEST_P(StateStoreConformanceTest, LastRunIsTheNewestByEndTimeAmongTheGivenStatuses) {
+  auto ended = [&](const std::string& job, int64_t created_us, RunStatus status, int64_t ended_us) {
+    RunRecord run = MakeRun(job, created_us);
+    run.status = status;
+    run.started_us = created_us;
+    run.ended_us = ended_us;
+    EXPECT_TRUE(store_->CreateRun(run).ok());
+    return run;
+  };
+  // Creation order differs from end order: the answer goes by end time.
+  RunRecord ok_late = ended("etl", kT0 + 1, RunStatus::kSucceeded, kT0 + 300);
+  ended("etl", kT0 + 2, RunStatus::kSucceeded, kT0 + 100);
+  RunRecord failed = ended("etl", kT0 + 3, RunStatus::kFailed, kT0 + 400);
+  ended("etl", kT0 + 4, RunStatus::kCancelled, kT0 + 500);
+  ended("etl.other", kT0 + 5, RunStatus::kSucceeded, kT0 + 900);
+  ended("et", kT0 + 6, RunStatus::kSucceeded, kT0 + 901);
+
+  EXPECT_EQ(LastRunId("etl", {RunStatus::kSucceeded}, 0), ok_late.id.str());
+  EXPECT_EQ(LastRunId("etl", {RunStatus::kSucceeded, RunStatus::kFailed}, 0), failed.id.str());
+  EXPECT_EQ(LastRunId("etl", {RunStatus::kInterrupted}, 0), "");
+  EXPECT_EQ(LastRunId("etl", {}, 0), "");
+  EXPECT_EQ(LastRunId("missing", {RunStatus::kSucceeded}, 0), "");
+
+  Result<std::optional<RunRecord>> full =
+      store_->LastRun(JobId("etl"), std::vector<RunStatus>{RunStatus::kSucceeded}, 0);
+  ASSERT_TRUE(full.ok() && full->has_value());
+  ExpectSameRun(**full, ok_late);
+}
+
+TEST_P(StateStoreConformanceTest, LastRunCountsOnlyRunsEndedAtOrAfterTheBound) {
+  auto ended = [&](int64_t created_us, int64_t ended_us) {
+    RunRecord run = MakeRun("etl", created_us);
+    run.status = RunStatus::kSucceeded;
+    run.ended_us = ended_us;
+    EXPECT_TRUE(store_->CreateRun(run).ok());
+    return run;
+  };
+  RunRecord early = ended(kT0, kT0 + 100);
+  RunRecord late = ended(kT0 + 1, kT0 + 300);
+  const std::vector<RunStatus> succeeded{RunStatus::kSucceeded};
+
+  EXPECT_EQ(LastRunId("etl", succeeded, kT0 + 300), late.id.str());
+  EXPECT_EQ(LastRunId("etl", succeeded, kT0 + 301), "");
+  early.ended_us = kT0 + 400;
+  ASSERT_TRUE(store_->UpdateRun(early).ok());
+  EXPECT_EQ(LastRunId("etl", succeeded, kT0 + 301), early.id.str());
+}
+
+TEST_P(StateStoreConformanceTest, LastRunCountsARunNotEndedYetAsEndedAtZero) {
+  RunRecord running = MakeRun("etl", kT0);
+  running.status = RunStatus::kRunning;
+  ASSERT_TRUE(store_->CreateRun(running).ok());
+
+  EXPECT_EQ(LastRunId("etl", {RunStatus::kRunning}, 0), running.id.str());
+  EXPECT_EQ(LastRunId("etl", {RunStatus::kRunning}, 1), "");
+
+  RunRecord done = MakeRun("etl", kT0 + 1);
+  done.status = RunStatus::kSucceeded;
+  done.ended_us = kT0 + 2;
+  ASSERT_TRUE(store_->CreateRun(done).ok());
+  EXPECT_EQ(LastRunId("etl", {RunStatus::kRunning, RunStatus::kSucceeded}, 0), done.id.str());
+}
+
+TEST_P(StateStoreConformanceTest, LogPagesCoverEveryChunkOnceInOrder) {
+  RunRecord run = CreateRun("job", kT0);
+  RunRecord other = CreateRun("job", kT0 + 1);
+  // Appended interleaved across tasks and attempts, seq numbers out of order.
+  for (uint32_t seq : {3u, 0u, 2u, 1u}) {
+    for (const char* task : {"c", "a", "b"}) {
+      for (uint32_t attempt : {2u, 1u}) {
+        const std::string data =
+            std::string(task) + std::to_string(attempt) + "-" + std::to_string(seq);
+        ASSERT_TRUE(store_->AppendLog(MakeChunk(run.id, task, attempt, seq, data)).ok());
+      }
+    }
+  }
+  ASSERT_TRUE(store_->AppendLog(MakeChunk(other.id, "a", 1, 0, "other")).ok());
+  std::vector<std::string> everything;
+  for (const LogChunk& chunk : ReadLogs(run.id)) everything.push_back(chunk.data);
+  ASSERT_THAT(everything, SizeIs(24));
+  EXPECT_EQ(everything.front(), "a1-0");
+  EXPECT_EQ(everything.back(), "c2-3");
+
+  for (size_t limit : {1u, 2u, 5u, 24u, 25u, 1000u}) {
+    LogQuery query;
+    query.limit = limit;
+    EXPECT_EQ(ReadAllPages(run.id, query), everything) << "limit " << limit;
+  }
+
+  LogQuery b_only;
+  b_only.task = TaskId("b");
+  b_only.limit = 3;
+  EXPECT_THAT(ReadAllPages(run.id, b_only),
+              ElementsAre("b1-0", "b1-1", "b1-2", "b1-3", "b2-0", "b2-1", "b2-2", "b2-3"));
+}
+
+TEST_P(StateStoreConformanceTest, LogQueryAttemptFilterKeepsOnlyThatAttempt) {
+  RunRecord run = CreateRun("job", kT0);
+  for (const char* task : {"b", "a"}) {
+    for (uint32_t attempt : {1u, 2u, 3u}) {
+      for (uint32_t seq : {0u, 1u}) {
+        const std::string data =
+            std::string(task) + std::to_string(attempt) + "-" + std::to_string(seq);
+        ASSERT_TRUE(store_->AppendLog(MakeChunk(run.id, task, attempt, seq, data)).ok());
+      }
+    }
+  }
+
+  LogQuery second;
+  second.attempt = 2;
+  second.limit = 1;
+  EXPECT_THAT(ReadAllPages(run.id, second), ElementsAre("a2-0", "a2-1", "b2-0", "b2-1"));
+
+  LogQuery second_of_b = second;
+  second_of_b.task = TaskId("b");
+  second_of_b.limit = 100;
+  std::vector<LogChunk> page = ReadPage(run.id, second_of_b);
+  ASSERT_THAT(page, SizeIs(2));
+  EXPECT_EQ(page[0].task, TaskId("b"));
+  EXPECT_EQ(page[0].attempt, 2u);
+  EXPECT_EQ(page[0].seq, 0u);
+  EXPECT_EQ(page[1].data, "b2-1");
+
+  LogQuery missing_attempt;
+  missing_attempt.attempt = 4;
+  EXPECT_TRUE(ReadPage(run.id, missing_attempt).empty());
+}
+
+TEST_P(StateStoreConformanceTest, LogQueryStartsAfterAPositionEvenOneOfAnotherTask) {
+  RunRecord run = CreateRun("job", kT0);
+  for (const char* task : {"a", "b", "c"}) {
+    for (uint32_t seq : {0u, 1u}) {
+      const std::string data = std::string(task) + "-" + std::to_string(seq);
+      ASSERT_TRUE(store_->AppendLog(MakeChunk(run.id, task, 1, seq, data)).ok());
+    }
+  }
+  auto data = [](const std::vector<LogChunk>& chunks) {
+    std::vector<std::string> out;
+    for (const LogChunk& chunk : chunks) out.push_back(chunk.data);
+    return out;
+  };
+
+  LogQuery query;
+  query.after = LogQuery::Position{TaskId("a"), 1, 1};
+  EXPECT_THAT(data(ReadPage(run.id, query)), ElementsAre("b-0", "b-1", "c-0", "c-1"));
+  // A position between stored chunks (no chunk "bb") works like any other.
+  query.after = LogQuery::Position{TaskId("bb"), 0, 0};
+  EXPECT_THAT(data(ReadPage(run.id, query)), ElementsAre("c-0", "c-1"));
+  // Before the filtered task: the page starts at its first chunk; past it: nothing.
+  query.task = TaskId("b");
+  query.after = LogQuery::Position{TaskId("a"), 9, 9};
+  EXPECT_THAT(data(ReadPage(run.id, query)), ElementsAre("b-0", "b-1"));
+  query.after = LogQuery::Position{TaskId("c"), 0, 0};
+  EXPECT_TRUE(ReadPage(run.id, query).empty());
+}
+
+TEST_P(StateStoreConformanceTest, LogQueryWithLimitZeroOrAnUnknownRunIsEmpty) {
+  RunRecord run = CreateRun("job", kT0);
+  ASSERT_TRUE(store_->AppendLog(MakeChunk(run.id, "t", 1, 0, "x")).ok());
+  LogQuery none;
+  none.limit = 0;
+  EXPECT_TRUE(ReadPage(run.id, none).empty());
+  EXPECT_TRUE(ReadPage(RunId::Generate(), LogQuery{}).empty());
+}
+
+TEST_P(StateStoreConformanceTest, JobsOwnersAndInterruptionsPersistAcrossReopen) {
+  if (!persistent()) GTEST_SKIP() << "memory: keeps nothing once the store is destroyed";
+  JobRecord job;
+  job.id = JobId("etl");
+  job.paused = true;
+  job.last_fire_us = kT0 + 3;
+  job.updated_us = kT0 + 4;
+  ASSERT_TRUE(store_->SaveJob(job).ok());
+  RunRecord interrupted = MakeRun("etl", kT0);
+  interrupted.status = RunStatus::kRunning;
+  interrupted.owner = "host/1/2";
+  ASSERT_TRUE(store_->CreateRun(interrupted).ok());
+  AttemptRecord attempt = MakeAttempt(interrupted.id, "t", 1);
+  attempt.state = TaskState::kRunning;
+  ASSERT_TRUE(store_->SaveAttempt(attempt).ok());
+  ASSERT_TRUE(store_->MarkInterrupted(interrupted.id, "host died", kT0 + 50).ok());
+  RunRecord queued = MakeRun("etl", kT0 + 1);
+  queued.owner = "host/3/4";
+  ASSERT_TRUE(store_->CreateRun(queued).ok());
+
+  Reopen();
+  ASSERT_NE(store_, nullptr);
+  Result<std::optional<JobRecord>> stored_job = store_->GetJob(job.id);
+  ASSERT_TRUE(stored_job.ok() && stored_job->has_value());
+  EXPECT_TRUE((*stored_job)->paused);
+  EXPECT_EQ((*stored_job)->last_fire_us, kT0 + 3);
+  EXPECT_EQ((*stored_job)->updated_us, kT0 + 4);
+  RunRecord stored_run = GetRun(interrupted.id);
+  EXPECT_EQ(stored_run.status, RunStatus::kInterrupted);
+  EXPECT_EQ(stored_run.owner, "host/1/2");
+  EXPECT_EQ(stored_run.ended_us, kT0 + 50);
+  std::vector<AttemptRecord> attempts = ListAttempts(interrupted.id);
+  ASSERT_THAT(attempts, SizeIs(1));
+  EXPECT_EQ(attempts[0].state, TaskState::kInterrupted);
+  std::vector<RunRecord> incomplete = ListIncompleteRuns();
+  ASSERT_THAT(incomplete, SizeIs(1));
+  ExpectSameRun(incomplete[0], queued);
+  EXPECT_EQ(LastRunId("etl", {RunStatus::kInterrupted}, kT0 + 50), interrupted.id.str());
 }
 
 INSTANTIATE_TEST_SUITE_P(AllBackends, StateStoreConformanceTest,

@@ -25,7 +25,10 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
 
 #include "petit/core/clock.h"
 #include "petit/core/events.h"
@@ -48,14 +51,30 @@ class RunObserver {
                               int64_t /*retry_at_us*/) {}
 };
 
-// Lets another thread cancel a run: running attempts are asked to stop, nothing new starts.
+// Lets another thread cancel a run: running attempts are asked to stop, nothing new starts. The
+// run's coordinator is woken at once (it does not poll). One canceller may serve several runs.
+// Threads: every member is thread-safe, but none is async-signal-safe: cancel from a thread that
+// waits for signals with sigwait(), not from a signal handler.
 class RunCanceller {
  public:
-  void Cancel() { cancelled_.store(true, std::memory_order_release); }
+  RunCanceller() = default;
+  RunCanceller(const RunCanceller&) = delete;
+  RunCanceller& operator=(const RunCanceller&) = delete;
+
+  void Cancel();
   bool cancelled() const { return cancelled_.load(std::memory_order_acquire); }
+
+  // For ExecuteRun: `wake` runs on the cancelling thread when Cancel() is called (or at once if it
+  // already was). It must be quick and must not call back into this canceller.
+  using WakeupId = uint64_t;
+  WakeupId AddWakeup(std::function<void()> wake);
+  void RemoveWakeup(WakeupId id);
 
  private:
   std::atomic<bool> cancelled_{false};
+  std::mutex mu_;
+  std::map<WakeupId, std::function<void()>> wakeups_;  // guarded by mu_
+  WakeupId next_id_ = 0;                               // guarded by mu_
 };
 
 struct RunOptions {
@@ -64,6 +83,9 @@ struct RunOptions {
   // Captured bytes kept per stream per attempt; beyond it output is dropped and a marker written.
   size_t output_cap_bytes = 16u << 20;
   std::string trigger = "manual";
+  // Recorded as RunRecord::owner: the host process driving the run, so that recovery on startup
+  // leaves the runs of live processes alone. Empty: no process owns it.
+  std::string owner;
   Clock* clock = nullptr;             // nullptr = SystemClock
   RunObserver* observer = nullptr;    // not owned; may be nullptr
   RunCanceller* canceller = nullptr;  // not owned; may be nullptr

@@ -59,11 +59,14 @@ struct ResourceCapacity {
   std::map<std::string, uint32_t> pools;  // e.g. {"gpu": 2, "db_conn": 5}; every capacity >= 1
   uint32_t cpu_slots = 0;                 // 0 = not tracked
   uint64_t memory_mb = 0;                 // 0 = not tracked
+  // Attempts in flight at once across every run of the host; 0 = no host-wide limit.
+  uint32_t max_tasks = 0;
 };
 
 // How cpu slots and memory appear in Usage() (and why no pool may have these names).
 inline constexpr std::string_view kCpuSlotsName = "cpu_slots";
 inline constexpr std::string_view kMemoryMbName = "memory_mb";
+inline constexpr std::string_view kMaxTasksName = "max_tasks";
 
 class ResourceManager {
  public:
@@ -145,11 +148,13 @@ class ResourceManager {
     uint64_t in_use = 0;
     uint32_t waiting = 0;
   };
-  // A consistent snapshot for status and metrics: the pools in name order, then kCpuSlotsName and
-  // kMemoryMbName when tracked.
+  // A consistent snapshot for status and metrics: the pools in name order, then kCpuSlotsName,
+  // kMemoryMbName and kMaxTasksName when tracked.
   std::vector<PoolUsage> Usage() const;
   // Queued requests.
   size_t waiting() const;
+  // Whether the host limits attempts in flight (ResourceCapacity::max_tasks > 0).
+  bool limits_tasks() const;
 
  private:
   explicit ResourceManager(std::shared_ptr<internal::ResourcePools> pools);

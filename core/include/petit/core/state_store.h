@@ -7,8 +7,8 @@
 // Times are int64 microseconds since the Unix epoch; 0 means "not yet".
 //
 // Every backend behaves alike (the conformance suite in tests/storage_backends checks it):
-// CreateRun of an existing id is kAlreadyExists; UpdateRun of an unknown id is kNotFound; a limit of
-// 0 lists nothing. Outputs and log data round-trip byte for byte; free text (trigger, error) is
+// CreateRun of an existing id is kAlreadyExists; UpdateRun of an unknown id is kNotFound; a limit
+// of 0 lists nothing. Outputs and log data round-trip byte for byte; free text (trigger, error) is
 // stored as valid UTF-8, with invalid bytes and NUL replaced by U+FFFD.
 #ifndef PETIT_CORE_STATE_STORE_H_
 #define PETIT_CORE_STATE_STORE_H_
@@ -46,6 +46,9 @@ struct RunRecord {
   JobId job;
   RunStatus status = RunStatus::kQueued;
   std::string trigger = "manual";  // "manual", "schedule", "api", ...
+  // The host process that drives the run, "<hostname>/<pid>/<process start time>": recovery
+  // interrupts only runs whose owner is dead. Empty for runs no process owns.
+  std::string owner;
   int64_t created_us = 0;
   int64_t started_us = 0;
   int64_t ended_us = 0;
@@ -67,6 +70,31 @@ struct AttemptRecord {
   ValueMap outputs;
 };
 
+// What the store keeps about a job between host restarts (its definition lives in YAML).
+struct JobRecord {
+  JobId id;
+  bool paused = false;
+  // The latest schedule occurrence the scheduler has dealt with (fired, skipped or caught up);
+  // catch-up after a restart starts after it. 0 = never.
+  int64_t last_fire_us = 0;
+  int64_t updated_us = 0;
+};
+
+// A page of captured output: chunks of `task` (empty = every task) and `attempt` (0 = every
+// attempt) after position `after` (chunks are ordered by (task, attempt, seq); pass the last
+// chunk of the previous page, or nothing for the first page), at most `limit` of them.
+struct LogQuery {
+  TaskId task;
+  uint32_t attempt = 0;
+  struct Position {
+    TaskId task;
+    uint32_t attempt = 0;
+    uint32_t seq = 0;
+  };
+  std::optional<Position> after;
+  size_t limit = 1000;
+};
+
 struct LogChunk {
   RunId run;
   TaskId task;
@@ -81,7 +109,8 @@ class StateStore {
   virtual ~StateStore() = default;
 
   virtual Status CreateRun(const RunRecord& run) = 0;
-  // Replaces status, started/ended times and error of an existing run.
+  // Replaces status, started/ended times and error of an existing run (job, trigger, owner and
+  // creation time stay as created).
   virtual Status UpdateRun(const RunRecord& run) = 0;
   virtual Result<std::optional<RunRecord>> GetRun(const RunId& id) = 0;
   // Newest first; `job` empty means every job.
@@ -98,6 +127,29 @@ class StateStore {
   virtual Status AppendLog(const LogChunk& chunk) = 0;
   // In (task, attempt, seq) order; `task` empty means every task of the run.
   virtual Result<std::vector<LogChunk>> ReadLogs(const RunId& run, const TaskId& task) = 0;
+  // One page of the above, filtered by task and attempt (see LogQuery); the page ends early only
+  // when nothing more matches.
+  virtual Result<std::vector<LogChunk>> ReadLogs(const RunId& run, const LogQuery& query) = 0;
+
+  // Runs still kQueued or kRunning, oldest first (what recovery looks at on startup).
+  virtual Result<std::vector<RunRecord>> ListIncompleteRuns() = 0;
+  // In one transaction: the run becomes kInterrupted (ended at `ended_us`, error `reason`) and
+  // its attempts still kQueued or kRunning become kInterrupted with the same end and error.
+  // kNotFound for an unknown run; kFailedPrecondition for one already terminal.
+  virtual Status MarkInterrupted(const RunId& run, std::string_view reason, int64_t ended_us) = 0;
+  // The newest run of `job` (by ended_us) whose status is one of `statuses` and that ended at or
+  // after `ended_since_us`; nullopt if none. What cross-job dependencies ask.
+  virtual Result<std::optional<RunRecord>> LastRun(const JobId& job,
+                                                   std::span<const RunStatus> statuses,
+                                                   int64_t ended_since_us) = 0;
+
+  // Inserts or replaces the job's record.
+  virtual Status SaveJob(const JobRecord& job) = 0;
+  virtual Result<std::optional<JobRecord>> GetJob(const JobId& id) = 0;
+  // Ordered by id.
+  virtual Result<std::vector<JobRecord>> ListJobs() = 0;
+  // Removes the job's record (its runs stay); kNotFound if there is none.
+  virtual Status DeleteJob(const JobId& id) = 0;
 };
 
 }  // namespace petit

@@ -70,8 +70,13 @@ struct ResourceRequirements {
   std::map<std::string, uint32_t> slots;  // pool name -> slots, e.g. {"gpu": 1}
   uint32_t cpu_slots = 0;                 // 0 = not tracked
   uint64_t memory_mb = 0;                 // 0 = not tracked
+  // Slots of the host-wide limit on attempts in flight (ResourceCapacity::max_tasks). Not a job
+  // file field: the engine asks for one per attempt when the host sets the limit.
+  uint32_t task_slots = 0;
 
-  bool empty() const { return slots.empty() && cpu_slots == 0 && memory_mb == 0; }
+  bool empty() const {
+    return slots.empty() && cpu_slots == 0 && memory_mb == 0 && task_slots == 0;
+  }
 };
 
 // When a task runs, judged on its direct upstream tasks once all of them are finished.

@@ -1,0 +1,161 @@
+#include "cli/recovery.h"
+
+#include <signal.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <limits>
+#include <optional>
+#include <ostream>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+#include "petit/core/clock.h"
+
+namespace petit::host {
+namespace {
+
+// Room for any hostname (POSIX: HOST_NAME_MAX, 64 on Linux) and its terminating NUL.
+constexpr size_t kHostnameBuffer = 256;
+// In /proc/<pid>/stat: the state is the first field after the command name, the start time is
+// field 22 overall, 19 fields after the state.
+constexpr size_t kStartTimeAfterState = 19;
+
+struct Owner {
+  std::string_view hostname;
+  int64_t pid = 0;
+  std::string_view start_time;
+};
+
+// Splits "<hostname>/<pid>/<start time>" from the right: hostnames have no '/', and the pid must
+// be a positive pid_t, so that kill() below never addresses a process group.
+std::optional<Owner> ParseOwner(std::string_view text) {
+  const size_t last = text.rfind('/');
+  if (last == std::string_view::npos || last == 0) return std::nullopt;
+  const size_t middle = text.rfind('/', last - 1);
+  if (middle == std::string_view::npos || middle == 0) return std::nullopt;
+  Owner owner;
+  owner.hostname = text.substr(0, middle);
+  owner.start_time = text.substr(last + 1);
+  const std::string_view pid = text.substr(middle + 1, last - middle - 1);
+  auto [end, error] = std::from_chars(pid.data(), pid.data() + pid.size(), owner.pid);
+  if (error != std::errc() || end != pid.data() + pid.size() || owner.pid <= 0 ||
+      owner.pid > std::numeric_limits<pid_t>::max() || owner.start_time.empty()) {
+    return std::nullopt;
+  }
+  return owner;
+}
+
+Result<std::string> Hostname() {
+  char name[kHostnameBuffer] = {};
+  if (gethostname(name, sizeof name - 1) != 0) {
+    return Unavailable(std::string("cannot read this host's name: ") + std::strerror(errno));
+  }
+  return std::string(name);
+}
+
+struct ProcessStat {
+  char state = '?';
+  std::string start_time;
+};
+
+// nullopt when /proc has no readable entry for `pid`.
+std::optional<ProcessStat> ReadStat(int64_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  if (!in) return std::nullopt;
+  const std::string line((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // The command name, in parentheses, may hold spaces and parentheses itself.
+  const size_t name_end = line.rfind(')');
+  if (name_end == std::string::npos) return std::nullopt;
+  std::istringstream fields(line.substr(name_end + 1));
+  ProcessStat stat;
+  std::string skipped;
+  if (!(fields >> stat.state)) return std::nullopt;
+  for (size_t i = 1; i < kStartTimeAfterState; ++i) {
+    if (!(fields >> skipped)) return std::nullopt;
+  }
+  if (!(fields >> stat.start_time)) return std::nullopt;
+  return stat;
+}
+
+bool IsZombie(char state) { return state == 'Z' || state == 'X'; }
+
+std::string Reason(const std::string& owner) {
+  return "the host process " + (owner.empty() ? std::string("(not recorded)") : owner) + " died";
+}
+
+}  // namespace
+
+Result<std::string> ProcessOwner(int64_t pid) {
+  Result<std::string> hostname = Hostname();
+  if (!hostname.ok()) return hostname.status();
+  std::optional<ProcessStat> stat = ReadStat(pid);
+  if (!stat.has_value()) {
+    return NotFound("process " + std::to_string(pid) + " does not run on this host");
+  }
+  return *hostname + "/" + std::to_string(pid) + "/" + stat->start_time;
+}
+
+Result<std::string> CurrentProcessOwner() { return ProcessOwner(getpid()); }
+
+OwnerState CheckOwner(std::string_view owner, std::string_view this_owner) {
+  if (owner.empty()) return OwnerState::kDead;
+  const std::optional<Owner> parsed = ParseOwner(owner);
+  const std::optional<Owner> self = ParseOwner(this_owner);
+  if (!parsed.has_value() || !self.has_value()) return OwnerState::kUnknown;
+  if (parsed->hostname != self->hostname) return OwnerState::kUnknown;
+  // kill(pid, 0) sees processes that /proc may hide (mounted with hidepid): only "no such
+  // process" is proof of death.
+  if (kill(static_cast<pid_t>(parsed->pid), 0) != 0 && errno == ESRCH) return OwnerState::kDead;
+  const std::optional<ProcessStat> stat = ReadStat(parsed->pid);
+  if (!stat.has_value()) return OwnerState::kAlive;
+  if (IsZombie(stat->state) || stat->start_time != parsed->start_time) return OwnerState::kDead;
+  return OwnerState::kAlive;
+}
+
+Result<std::vector<RunRecord>> RecoverInterruptedRuns(StateStore& store,
+                                                      const std::string& this_owner,
+                                                      int64_t now_us) {
+  Result<std::vector<RunRecord>> incomplete = store.ListIncompleteRuns();
+  if (!incomplete.ok()) return incomplete.status().WithContext("cannot recover runs");
+  std::vector<RunRecord> interrupted;
+  for (RunRecord& run : *incomplete) {
+    if (CheckOwner(run.owner, this_owner) != OwnerState::kDead) continue;
+    const std::string reason = Reason(run.owner);
+    Status marked = store.MarkInterrupted(run.id, reason, now_us);
+    // Another petit starting at the same moment may have recovered it first.
+    if (marked.code() == StatusCode::kFailedPrecondition ||
+        marked.code() == StatusCode::kNotFound) {
+      continue;
+    }
+    if (!marked.ok()) return marked.WithContext("cannot recover runs");
+    run.status = RunStatus::kInterrupted;
+    run.ended_us = now_us;
+    run.error = reason;
+    interrupted.push_back(std::move(run));
+  }
+  return interrupted;
+}
+
+Result<std::string> RecoverOnStartup(StateStore& store, std::ostream& err) {
+  Result<std::string> owner = CurrentProcessOwner();
+  if (!owner.ok()) return owner.status().WithContext("cannot tell which runs this host owns");
+  Result<std::vector<RunRecord>> interrupted =
+      RecoverInterruptedRuns(store, *owner, SystemClock::Instance().NowMicros());
+  if (!interrupted.ok()) return interrupted.status();
+  for (const RunRecord& run : *interrupted) {
+    err << "petit: interrupted run " << run.id.str() << " of job " << run.job.str() << ": "
+        << run.error << "\n";
+  }
+  return owner;
+}
+
+}  // namespace petit::host

@@ -1,0 +1,53 @@
+// Startup recovery (DESIGN §4): runs left queued or running by a host process that is gone become
+// interrupted, so nothing is silently left running.
+//
+// Every run records its owner, the host process that drives it, as
+// "<hostname>/<pid>/<process start time>" (the start time is field 22 of /proc/<pid>/stat, in
+// clock ticks since boot; with the pid it names one process even after the pid is reused). Only
+// this host's processes can be checked, so runs of other hosts are left to those hosts.
+//
+// Threads: every function may be called from any thread; none keeps state.
+#ifndef PETIT_HOST_CLI_RECOVERY_H_
+#define PETIT_HOST_CLI_RECOVERY_H_
+
+#include <cstdint>
+#include <iosfwd>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "petit/core/state_store.h"
+#include "petit/core/status.h"
+
+namespace petit::host {
+
+// The owner string of process `pid` of this host; kNotFound when no such process exists.
+Result<std::string> ProcessOwner(int64_t pid);
+// ProcessOwner of this process.
+Result<std::string> CurrentProcessOwner();
+
+enum class OwnerState : uint8_t {
+  kAlive,    // names a live process of this host
+  kDead,     // recorded no owner, or names a process of this host that exited (a zombie too)
+             // or whose pid now belongs to a process started at another time
+  kUnknown,  // names another host's process, or is not an owner string: left alone
+};
+
+// What `owner` is, seen from the process whose owner string is `this_owner` (which says what
+// "this host" is).
+OwnerState CheckOwner(std::string_view owner, std::string_view this_owner);
+
+// Marks interrupted, with the reason "the host process <owner> died", every incomplete run whose
+// owner is kDead; `now_us` is their end time. Returns those runs as now stored. A run that another
+// process recovers or finishes meanwhile is skipped. Fails only when the store does.
+Result<std::vector<RunRecord>> RecoverInterruptedRuns(StateStore& store,
+                                                      const std::string& this_owner,
+                                                      int64_t now_us);
+
+// What a command that starts runs does first: recovers (printing one line per interrupted run to
+// `err`) and returns this process's owner string, for the runs it is about to create.
+Result<std::string> RecoverOnStartup(StateStore& store, std::ostream& err);
+
+}  // namespace petit::host
+
+#endif  // PETIT_HOST_CLI_RECOVERY_H_

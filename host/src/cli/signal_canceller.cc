@@ -1,0 +1,58 @@
+#include "cli/signal_canceller.h"
+
+#include <pthread.h>
+
+#include <utility>
+
+namespace petit::host {
+namespace {
+
+// Sent by the destructor to the watcher only; real-time, so it cannot be a user's signal.
+int StopSignal() { return SIGRTMIN + 1; }
+
+sigset_t WatchedSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, StopSignal());
+  return set;
+}
+
+}  // namespace
+
+SignalCanceller::SignalCanceller(RunCanceller& canceller, std::function<void(int)> on_signal)
+    : canceller_(canceller), on_signal_(std::move(on_signal)) {
+  sigset_t set = WatchedSignals();
+  pthread_sigmask(SIG_BLOCK, &set, &previous_mask_);
+  watcher_ = std::thread([this] { Watch(); });
+}
+
+SignalCanceller::~SignalCanceller() {
+  pthread_kill(watcher_.native_handle(), StopSignal());
+  watcher_.join();
+  pthread_sigmask(SIG_SETMASK, &previous_mask_, nullptr);
+}
+
+void SignalCanceller::Watch() {
+  const sigset_t set = WatchedSignals();
+  for (;;) {
+    int signal_number = 0;
+    if (sigwait(&set, &signal_number) != 0) continue;
+    if (signal_number == StopSignal()) return;
+    if (!canceller_.cancelled()) {
+      if (on_signal_) on_signal_(signal_number);
+      canceller_.Cancel();
+      continue;
+    }
+    // A second request: the default action (termination) at once.
+    std::signal(signal_number, SIG_DFL);
+    sigset_t only;
+    sigemptyset(&only);
+    sigaddset(&only, signal_number);
+    pthread_sigmask(SIG_UNBLOCK, &only, nullptr);
+    raise(signal_number);
+  }
+}
+
+}  // namespace petit::host

@@ -1,0 +1,289 @@
+// Startup recovery: which owners are dead, and what becomes of their runs. Liveness is checked on
+// real processes: this one, and a child that is alive, then a zombie, then reaped.
+#include "cli/recovery.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "petit/core/state_store.h"
+#include "petit/storage/open.h"
+
+namespace petit::host {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::UnorderedElementsAre;
+
+constexpr int64_t kNow = 1'700'000'000'000'000;
+
+std::string CurrentOwner() {
+  Result<std::string> owner = CurrentProcessOwner();
+  EXPECT_TRUE(owner.ok()) << owner.status().ToString();
+  return owner.ok() ? *owner : "";
+}
+
+std::string Hostname() {
+  char name[256] = {};
+  EXPECT_EQ(gethostname(name, sizeof name - 1), 0);
+  return name;
+}
+
+// "<this host>/<pid>/<start time>" of this process with another start time: what a run of a
+// process that died, its pid since reused by this one, looks like.
+std::string WithOtherStartTime(const std::string& owner) {
+  const std::string prefix = owner.substr(0, owner.rfind('/') + 1);
+  const std::string start = owner.substr(owner.rfind('/') + 1);
+  return prefix + (start == "1" ? "2" : "1");
+}
+
+// A child process that blocks until Release(), then exits; its state is observed without sleeps.
+class Child {
+ public:
+  Child() {
+    int fds[2];
+    EXPECT_EQ(pipe(fds), 0);
+    pid_ = fork();
+    if (pid_ == 0) {
+      close(fds[1]);
+      char byte;
+      // Returns 0 (end of file) when the parent closes its end.
+      while (read(fds[0], &byte, 1) > 0) {
+      }
+      _exit(0);
+    }
+    close(fds[0]);
+    release_fd_ = fds[1];
+  }
+  ~Child() {
+    Release();
+    if (!reaped_) Reap();
+  }
+  Child(const Child&) = delete;
+  Child& operator=(const Child&) = delete;
+
+  pid_t pid() const { return pid_; }
+
+  // Lets the child exit and waits until it has, leaving it a zombie (not reaped).
+  void ReleaseAndWaitForExit() {
+    Release();
+    siginfo_t info{};
+    ASSERT_EQ(waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED | WNOWAIT), 0);
+  }
+
+  void Reap() {
+    int status = 0;
+    ASSERT_EQ(waitpid(pid_, &status, 0), pid_);
+    reaped_ = true;
+  }
+
+ private:
+  void Release() {
+    if (release_fd_ < 0) return;
+    close(release_fd_);
+    release_fd_ = -1;
+  }
+
+  pid_t pid_ = -1;
+  int release_fd_ = -1;
+  bool reaped_ = false;
+};
+
+TEST(ProcessOwnerTest, NamesThisHostThisPidAndAStartTime) {
+  const std::string owner = CurrentOwner();
+  const std::string prefix = Hostname() + "/" + std::to_string(getpid()) + "/";
+  ASSERT_EQ(owner.rfind(prefix, 0), 0u) << owner;
+  const std::string start = owner.substr(prefix.size());
+  EXPECT_FALSE(start.empty());
+  EXPECT_EQ(start.find_first_not_of("0123456789"), std::string::npos) << owner;
+  EXPECT_EQ(CurrentOwner(), owner);
+}
+
+TEST(ProcessOwnerTest, UnknownPidIsNotFound) {
+  Child child;
+  child.ReleaseAndWaitForExit();
+  child.Reap();
+  Result<std::string> owner = ProcessOwner(child.pid());
+  EXPECT_EQ(owner.status().code(), StatusCode::kNotFound) << owner.status().ToString();
+}
+
+TEST(CheckOwnerTest, ThisProcessIsAlive) {
+  const std::string self = CurrentOwner();
+  EXPECT_EQ(CheckOwner(self, self), OwnerState::kAlive);
+}
+
+TEST(CheckOwnerTest, ChildIsAliveThenDeadAsAZombieAndOnceReaped) {
+  const std::string self = CurrentOwner();
+  Child child;
+  Result<std::string> owner = ProcessOwner(child.pid());
+  ASSERT_TRUE(owner.ok()) << owner.status().ToString();
+  EXPECT_EQ(CheckOwner(*owner, self), OwnerState::kAlive);
+
+  child.ReleaseAndWaitForExit();
+  EXPECT_EQ(CheckOwner(*owner, self), OwnerState::kDead);
+  child.Reap();
+  EXPECT_EQ(CheckOwner(*owner, self), OwnerState::kDead);
+}
+
+TEST(CheckOwnerTest, ReusedPidIsDead) {
+  const std::string self = CurrentOwner();
+  EXPECT_EQ(CheckOwner(WithOtherStartTime(self), self), OwnerState::kDead);
+}
+
+TEST(CheckOwnerTest, EmptyOwnerIsDead) {
+  EXPECT_EQ(CheckOwner("", CurrentOwner()), OwnerState::kDead);
+}
+
+TEST(CheckOwnerTest, AnotherHostsProcessIsUnknownEvenWithADeadPid) {
+  const std::string self = CurrentOwner();
+  Child child;
+  child.ReleaseAndWaitForExit();
+  child.Reap();
+  const std::string other_host = "not-" + Hostname() + "/" + std::to_string(child.pid()) + "/1";
+  EXPECT_EQ(CheckOwner(other_host, self), OwnerState::kUnknown);
+}
+
+TEST(CheckOwnerTest, MalformedOwnersAreUnknownAndNeverSignalAProcessGroup) {
+  const std::string self = CurrentOwner();
+  const std::string host = Hostname();
+  for (const std::string& owner :
+       {std::string("garbage"), host + "/0/1", host + "/-1/1", host + "//1", host + "/12x/1",
+        host + "/1/", std::string("/1/1"), host + "/99999999999999999999/1"}) {
+    EXPECT_EQ(CheckOwner(owner, self), OwnerState::kUnknown) << owner;
+  }
+}
+
+class RecoverInterruptedRunsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    Result<std::unique_ptr<StateStore>> store = storage::OpenStateStore("memory:");
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    store_ = std::move(store).value();
+    self_ = CurrentOwner();
+  }
+
+  RunRecord CreateRun(const std::string& job, const std::string& owner, RunStatus status,
+                      int64_t created_us) {
+    RunRecord run;
+    run.id = RunId::Generate();
+    run.job = JobId(job);
+    run.status = status;
+    run.owner = owner;
+    run.created_us = created_us;
+    if (IsTerminal(status)) run.ended_us = created_us + 1;
+    EXPECT_TRUE(store_->CreateRun(run).ok());
+    return run;
+  }
+
+  RunRecord Stored(const RunId& id) {
+    Result<std::optional<RunRecord>> run = store_->GetRun(id);
+    EXPECT_TRUE(run.ok() && run->has_value());
+    return run.ok() && run->has_value() ? **run : RunRecord{};
+  }
+
+  std::unique_ptr<StateStore> store_;
+  std::string self_;
+};
+
+TEST_F(RecoverInterruptedRunsTest, InterruptsOnlyRunsOfDeadOwnersOfThisHost) {
+  Child child;
+  Result<std::string> child_owner = ProcessOwner(child.pid());
+  ASSERT_TRUE(child_owner.ok()) << child_owner.status().ToString();
+  const RunRecord unowned = CreateRun("a", "", RunStatus::kRunning, 1);
+  const RunRecord reused = CreateRun("b", WithOtherStartTime(self_), RunStatus::kQueued, 2);
+  const RunRecord concurrent = CreateRun("c", *child_owner, RunStatus::kRunning, 3);
+  const RunRecord own = CreateRun("d", self_, RunStatus::kRunning, 4);
+  const RunRecord foreign = CreateRun("e", "elsewhere.example/1/1", RunStatus::kRunning, 5);
+  const RunRecord finished = CreateRun("f", "", RunStatus::kSucceeded, 6);
+  AttemptRecord attempt;
+  attempt.run = unowned.id;
+  attempt.task = TaskId("t");
+  attempt.attempt = 1;
+  attempt.state = TaskState::kRunning;
+  ASSERT_TRUE(store_->SaveAttempt(attempt).ok());
+
+  Result<std::vector<RunRecord>> recovered = RecoverInterruptedRuns(*store_, self_, kNow);
+  ASSERT_TRUE(recovered.ok()) << recovered.status().ToString();
+  ASSERT_EQ(recovered->size(), 2u);
+  EXPECT_EQ(recovered->at(0).id, unowned.id);
+  EXPECT_EQ(recovered->at(1).id, reused.id);
+  for (const RunRecord& run : *recovered) {
+    EXPECT_EQ(run.status, RunStatus::kInterrupted);
+    EXPECT_EQ(run.ended_us, kNow);
+    const RunRecord stored = Stored(run.id);
+    EXPECT_EQ(stored.status, RunStatus::kInterrupted);
+    EXPECT_EQ(stored.ended_us, kNow);
+    EXPECT_EQ(stored.error, run.error);
+  }
+  EXPECT_EQ(recovered->at(0).error, "the host process (not recorded) died");
+  EXPECT_EQ(recovered->at(1).error, "the host process " + reused.owner + " died");
+  Result<std::vector<AttemptRecord>> attempts = store_->ListAttempts(unowned.id);
+  ASSERT_TRUE(attempts.ok() && attempts->size() == 1);
+  EXPECT_EQ(attempts->at(0).state, TaskState::kInterrupted);
+
+  EXPECT_EQ(Stored(concurrent.id).status, RunStatus::kRunning);
+  EXPECT_EQ(Stored(own.id).status, RunStatus::kRunning);
+  EXPECT_EQ(Stored(foreign.id).status, RunStatus::kRunning);
+  EXPECT_EQ(Stored(finished.id).status, RunStatus::kSucceeded);
+}
+
+TEST_F(RecoverInterruptedRunsTest, RunsOfAChildThatDiedAreInterruptedOnTheNextStart) {
+  Child child;
+  Result<std::string> child_owner = ProcessOwner(child.pid());
+  ASSERT_TRUE(child_owner.ok()) << child_owner.status().ToString();
+  const RunRecord run = CreateRun("a", *child_owner, RunStatus::kRunning, 1);
+  Result<std::vector<RunRecord>> while_alive = RecoverInterruptedRuns(*store_, self_, kNow);
+  ASSERT_TRUE(while_alive.ok()) << while_alive.status().ToString();
+  EXPECT_TRUE(while_alive->empty());
+
+  child.ReleaseAndWaitForExit();
+  child.Reap();
+  Result<std::vector<RunRecord>> after_death = RecoverInterruptedRuns(*store_, self_, kNow + 1);
+  ASSERT_TRUE(after_death.ok()) << after_death.status().ToString();
+  ASSERT_EQ(after_death->size(), 1u);
+  EXPECT_EQ(after_death->at(0).id, run.id);
+  EXPECT_THAT(Stored(run.id).error, HasSubstr(*child_owner));
+
+  // Nothing is left to recover, and a second pass changes nothing.
+  Result<std::vector<RunRecord>> again = RecoverInterruptedRuns(*store_, self_, kNow + 2);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_TRUE(again->empty());
+  EXPECT_EQ(Stored(run.id).ended_us, kNow + 1);
+}
+
+TEST_F(RecoverInterruptedRunsTest, OnStartupPrintsOneLinePerInterruptedRunAndReturnsTheOwner) {
+  const RunRecord first = CreateRun("etl", "", RunStatus::kRunning, 1);
+  const RunRecord second = CreateRun("report", WithOtherStartTime(self_), RunStatus::kQueued, 2);
+  CreateRun("live", self_, RunStatus::kRunning, 3);
+
+  std::ostringstream err;
+  Result<std::string> owner = RecoverOnStartup(*store_, err);
+  ASSERT_TRUE(owner.ok()) << owner.status().ToString();
+  EXPECT_EQ(*owner, self_);
+  std::vector<std::string> lines;
+  std::istringstream in(err.str());
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  EXPECT_THAT(lines, ElementsAre("petit: interrupted run " + first.id.str() +
+                                     " of job etl: the host process (not recorded) died",
+                                 "petit: interrupted run " + second.id.str() +
+                                     " of job report: the host process " + second.owner + " died"));
+  Result<std::vector<RunRecord>> incomplete = store_->ListIncompleteRuns();
+  ASSERT_TRUE(incomplete.ok());
+  std::vector<std::string> jobs;
+  for (const RunRecord& run : *incomplete) jobs.push_back(run.job.str());
+  EXPECT_THAT(jobs, UnorderedElementsAre("live"));
+}
+
+}  // namespace
+}  // namespace petit::host
