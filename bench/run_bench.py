@@ -11,16 +11,23 @@ chain 200, fan-out 1000, layered 10x100, random 2000; every task runs /bin/true)
 into a scratch directory, and each dag.json is converted into a Petit job directory (one job,
 every task `type: command`, `command: /bin/true`). Every round runs, for every shape and in this
 order: the spawn floor (spawn_limit: posix_spawn of the same number of /bin/true, two at a time,
-one at a time for the chain), `ninja -j2`, `make -j2`, `petit trigger --storage memory:` and
-`petit trigger --storage sqlite:///...`, both with --max-parallel 2 --quiet. An untimed warm-up
-run of every tool on the first shape comes first. Times are whole-process wall times
-(posix_spawn .. wait4, output to /dev/null); ratios are taken round by round, against the floor
-run of the same round, and their median is quoted, so slow drift of a shared machine cancels
-out. Ctrl-C during a round reports the rounds finished before it.
+one at a time for the chain), `ninja -j2`, `make -j2`, and `petit trigger --max-parallel 2
+--quiet` once for each state store of --storage (default all three: `memory:`,
+`sqlite:///...`, `postgresql:...`). An untimed warm-up run of every tool on the first shape comes
+first. Times are whole-process wall times (posix_spawn .. wait4, output to /dev/null); ratios are
+taken round by round, against the floor run of the same round, and their median is quoted, so
+slow drift of a shared machine cancels out. Ctrl-C during a round reports the rounds finished
+before it.
 
 SQLite state: ONE database file serves the whole invocation (every shape, every round), created
 by the warm-up and growing as runs accumulate, as a host's petit.db does in real use.
 --fresh-db deletes it (untimed) before every SQLite run instead.
+
+PostgreSQL state: a throwaway server started with ../scripts/pg_test_server.sh (a unix socket in a
+scratch directory under /tmp; fsync=off and synchronous_commit=off, so commits are as durable as
+the server process, not as the disk), stopped at the end; --postgres CONNINFO uses a running server
+instead. Like the SQLite file, ONE database (petit_bench, dropped at the end) serves the whole
+invocation; --fresh-db drops and re-creates it (untimed, with psql) before every PostgreSQL run.
 
 Peak RSS: the kernel's ru_maxrss of a child spawned directly by this Python process includes
 Python's own high-water mark (posix_spawn shares the address space until exec, and exec keeps
@@ -60,15 +67,20 @@ SHAPES = [
     ("layered_10x100", "layered 10x100", 2),
     ("random_2000", "random 2000", 2),
 ]
-TOOLS = ["floor", "ninja", "make", "petit-memory", "petit-sqlite"]
-PETIT_TOOLS = ["petit-memory", "petit-sqlite"]
+TOOLS = ["floor", "ninja", "make", "petit-memory", "petit-sqlite", "petit-postgresql"]
+PETIT_TOOLS = ["petit-memory", "petit-sqlite", "petit-postgresql"]
+STORAGES = ["memory", "sqlite", "postgresql"]
 TOOL_LABELS = {
     "floor": "spawn floor",
     "ninja": "ninja -j2",
     "make": "make -j2",
     "petit-memory": "petit (memory:)",
     "petit-sqlite": "petit (sqlite)",
+    "petit-postgresql": "petit (postgresql)",
 }
+PG_SERVER = os.path.join(REPO, "scripts", "pg_test_server.sh")
+PG_SERVER_BIN = os.path.join(os.environ.get("PGBIN", "/usr/lib/postgresql/15/bin"), "postgres")
+PG_DATABASE = "petit_bench"
 JOB_ID = "bench"
 PARALLEL = 2
 
@@ -194,11 +206,61 @@ def peak_rss_mib(argv, cwd):
     return int(values[-1]) / 1024.0
 
 
+class PostgresServer:
+    """The database PG_DATABASE on a throwaway server (scripts/pg_test_server.sh) or on the
+    running one named by a libpq conninfo."""
+
+    def __init__(self, conninfo=None):
+        self.dir = None
+        if conninfo is None:
+            # Under /tmp and reachable by the `postgres` user the server runs as; the socket
+            # lives here, so the path must stay short.
+            self.dir = tempfile.mkdtemp(prefix="petit-bench-pg-", dir="/tmp")
+            os.chmod(self.dir, 0o755)
+            uri = subprocess.run(["sh", PG_SERVER, "start", os.path.join(self.dir, "pg")],
+                                 capture_output=True, text=True, check=True).stdout.strip()
+            conninfo = uri[len("postgresql:"):]
+        self.admin = conninfo
+        # A later dbname wins over an earlier one in a libpq conninfo.
+        self.uri = f"postgresql:{conninfo} dbname={PG_DATABASE}"
+        try:
+            self.recreate()
+        except BaseException:
+            self.close()
+            raise
+
+    def psql(self, *sql):
+        argv = ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", self.admin,
+                "-c", "SET client_min_messages = warning"]
+        for statement in sql:
+            argv += ["-c", statement]
+        subprocess.run(argv, check=True, stdout=subprocess.DEVNULL)
+
+    def recreate(self):
+        # Separate -c: DROP/CREATE DATABASE cannot run inside one multi-statement transaction.
+        self.psql(f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)",
+                  f"CREATE DATABASE {PG_DATABASE}")
+
+    def close(self):
+        if self.dir is None:
+            self.psql(f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)")
+            return
+        subprocess.run(["sh", PG_SERVER, "stop", os.path.join(self.dir, "pg")], check=False)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def describe(self):
+        if self.dir is None:
+            return f"database {PG_DATABASE} on {self.admin}"
+        return (f"database {PG_DATABASE} on a throwaway server (scripts/pg_test_server.sh: unix "
+                "socket, fsync=off, synchronous_commit=off)")
+
+
 class CommandBench:
-    def __init__(self, args, bindir, workdir):
+    def __init__(self, args, bindir, workdir, postgres):
         self.args = args
         self.spawn_limit = os.path.join(bindir, "spawn_limit")
         self.db = os.path.join(workdir, "state", "petit.db")
+        self.postgres = postgres
         os.makedirs(os.path.dirname(self.db), exist_ok=True)
 
     def argv(self, tool, shape):
@@ -215,6 +277,8 @@ class CommandBench:
             return petit + ["--storage", "memory:"]
         if tool == "petit-sqlite":
             return petit + ["--storage", "sqlite://" + self.db]
+        if tool == "petit-postgresql":
+            return petit + ["--storage", self.postgres.uri]
         raise ValueError(tool)
 
     def prepare(self, tool, shape):
@@ -232,6 +296,8 @@ class CommandBench:
                     os.unlink(self.db + suffix)
                 except FileNotFoundError:
                     pass
+        if tool == "petit-postgresql" and self.args.fresh_db:
+            self.postgres.recreate()
         os.sync()
 
     def round(self, shapes, samples, timed):
@@ -245,7 +311,8 @@ class CommandBench:
                     samples[(shape["name"], tool)].append(sample)
 
     def run(self, shapes):
-        self.tools = [t for t in TOOLS if t in self.args.tools]
+        self.tools = [t for t in TOOLS if t in self.args.tools and
+                      (t not in PETIT_TOOLS or t.split("-", 1)[1] in self.args.storage)]
         samples = {(s["name"], t): [] for s in shapes for t in self.tools}
         log(f"warm-up (untimed), then {self.args.rounds} rounds; Ctrl-C reports the rounds "
             "finished so far")
@@ -371,6 +438,9 @@ def print_command_tables(shapes, samples, rss, tools, rounds):
     print("When other work competes for the CPUs, wall times measure scheduling shares as much as "
           "the tools (a multi-threaded process gets more of a loaded machine than a "
           "single-threaded one); CPU time stays comparable.\n")
+    if "petit-postgresql" in tools:
+        print("petit (postgresql) leaves out the PostgreSQL server's own CPU time (its processes "
+              "are not petit's children).\n")
     header = ["shape"] + [TOOL_LABELS[t] for t in tools]
     print("| " + " | ".join(header) + " |")
     print("|---" * len(header) + "|")
@@ -468,8 +538,13 @@ def main():
     ap.add_argument("--inproc-reps", type=int, default=5)
     ap.add_argument("--shapes", nargs="*", help="only shapes whose name contains one of these")
     ap.add_argument("--tools", nargs="*", default=TOOLS, choices=TOOLS)
+    ap.add_argument("--storage", nargs="*", default=STORAGES, choices=STORAGES,
+                    help="petit's state stores, one column each (default: all)")
+    ap.add_argument("--postgres", metavar="CONNINFO",
+                    help="use this running PostgreSQL server instead of starting a throwaway one")
     ap.add_argument("--fresh-db", action="store_true",
-                    help="a new SQLite file for every petit run (default: one for the whole run)")
+                    help="a new SQLite file and PostgreSQL database for every petit run "
+                    "(default: one for the whole run)")
     ap.add_argument("--no-rss", action="store_true", help="skip the untimed peak-RSS runs")
     ap.add_argument("--workdir", help="scratch directory (default: a new one under $TMPDIR)")
     ap.add_argument("--keep", action="store_true", help="keep the scratch directory")
@@ -479,6 +554,9 @@ def main():
         args.rounds = min(args.rounds, 2)
         args.inproc_reps = min(args.inproc_reps, 3)
     args.shared = os.path.abspath(args.shared)
+    # Runs start in the shapes' directories.
+    args.petit = os.path.abspath(args.petit)
+    args.inproc_bench = os.path.abspath(args.inproc_bench)
     command_section = not args.inproc or args.all
     inproc_section = args.inproc or args.all
 
@@ -489,6 +567,11 @@ def main():
         if not os.access(args.petit, os.X_OK):
             ap.error(f"{args.petit} not found: `cmake --preset release && "
                      "cmake --build --preset release`, or --petit PATH")
+        if ("postgresql" in args.storage and "petit-postgresql" in args.tools and
+                args.postgres is None and not os.access(PG_SERVER_BIN, os.X_OK)):
+            ap.error(f"{PG_SERVER_BIN} not found (apt-get install postgresql-15, or set PGBIN); "
+                     "use --postgres CONNINFO, or leave PostgreSQL out with "
+                     "--storage memory sqlite")
         missing = [t for t in ("ninja", "make") if t in args.tools and shutil.which(t) is None]
         if missing:
             ap.error(f"not installed: {', '.join(missing)} (apt-get install ninja-build make), "
@@ -498,6 +581,7 @@ def main():
     os.makedirs(workdir, exist_ok=True)
     bindir = os.path.join(workdir, "bin")
     result = {"machine": machine_note(), "load_before": load_average()}
+    postgres = None
     try:
         compile_floors(args.shared, bindir)
         print(f"## Petit benchmarks: {result['machine']}\n")
@@ -507,7 +591,9 @@ def main():
                   "ratios are unreliable, compare CPU per task.**  ")
         if command_section:
             shapes = generate(args.shared, os.path.join(workdir, "w"), args.shapes)
-            bench = CommandBench(args, bindir, workdir)
+            if "postgresql" in args.storage and "petit-postgresql" in args.tools:
+                postgres = PostgresServer(args.postgres)
+            bench = CommandBench(args, bindir, workdir, postgres)
             samples, rss = bench.run(shapes)
             result["load_after_command"] = load_average()
             print(f"load average after the command section: {result['load_after_command']}  ")
@@ -515,7 +601,11 @@ def main():
                   f"{tool_version(['make', '--version'])}  ")
             print(f"petit: {args.petit}; SQLite state: "
                   + ("a fresh file per run" if args.fresh_db else
-                     f"one file for the whole run ({bench.db})") + "\n")
+                     f"one file for the whole run ({bench.db})") +
+                  ("" if postgres is None else
+                   "; PostgreSQL state: " + postgres.describe() +
+                   (", re-created for every run" if args.fresh_db else
+                    ", one for the whole run")) + "\n")
             print_command_tables(shapes, samples, rss, bench.tools, bench.rounds_done)
             result["command"] = {f"{k[0]} {k[1]}": v for k, v in samples.items()}
             result["peak_rss_mib"] = {f"{k[0]} {k[1]}": v for k, v in rss.items()}
@@ -523,6 +613,8 @@ def main():
             result["inproc"] = run_inproc(args, bindir)
             print(f"load average after the in-process section: {load_average()}\n")
     finally:
+        if postgres is not None:
+            postgres.close()
         if args.json:
             with open(args.json, "w") as f:
                 json.dump(result, f, indent=1)
