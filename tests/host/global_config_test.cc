@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <string>
+#include <vector>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -49,12 +51,13 @@ output_cap_bytes: 4096
 
 TEST_F(GlobalConfigTest, ReadsResourcePoolsAndSystemResources) {
   Result<GlobalConfig> config =
-      LoadGlobalConfig(Write("pools: {gpu: 2, db_conn: 5}\ncpu_slots: 8\nmemory_mb: 16384\n"));
+      LoadGlobalConfig(Write("pools: {gpu: 2, db_conn: 5}\ncpu_slots: 8\nmemory_mb: 16384\n"
+                             "max_tasks: 6\n"));
   ASSERT_TRUE(config.ok()) << config.status().ToString();
-  EXPECT_EQ(config->resources.pools,
-            (std::map<std::string, uint32_t>{{"db_conn", 5}, {"gpu", 2}}));
+  EXPECT_EQ(config->resources.pools, (std::map<std::string, uint32_t>{{"db_conn", 5}, {"gpu", 2}}));
   EXPECT_EQ(config->resources.cpu_slots, 8u);
   EXPECT_EQ(config->resources.memory_mb, 16384u);
+  EXPECT_EQ(config->resources.max_tasks, 6u);
   Result<GlobalConfig> bad = LoadGlobalConfig(Write("pools: {gpu: 0}\n"));
   ASSERT_FALSE(bad.ok());
   EXPECT_THAT(bad.status().message(), HasSubstr("petit.yaml:1:14: 'pools.gpu' must be between 1"));
@@ -78,6 +81,101 @@ TEST_F(GlobalConfigTest, UnknownKeysAndBadValuesAreAllReported) {
                         "(did you mean 'max_parallel_tasks'?)"));
   EXPECT_THAT(config.status().message(),
               HasSubstr("petit.yaml:2:19: 'output_cap_bytes' must be an integer"));
+}
+
+TEST_F(GlobalConfigTest, DefaultsForTimezoneApiAndLogging) {
+  Result<GlobalConfig> config = LoadGlobalConfig(Write("max_parallel_tasks: 2\n"));
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  EXPECT_EQ(config->timezone, "UTC");
+  EXPECT_TRUE(config->api.enabled);
+  EXPECT_EQ(config->api.bind, "127.0.0.1");
+  EXPECT_EQ(config->api.port, kDefaultApiPort);
+  EXPECT_EQ(config->api.token, "");
+  EXPECT_EQ(config->logging.level, LogLevel::kInfo);
+  EXPECT_EQ(config->logging.format, LogFormat::kText);
+}
+
+TEST_F(GlobalConfigTest, ReadsTimezoneApiAndLogging) {
+  Result<GlobalConfig> config = LoadGlobalConfig(Write(R"(
+timezone: Europe/Paris
+api:
+  bind: 0.0.0.0
+  port: 9000
+  token: s3cret-token
+logging:
+  level: debug
+  format: json
+)"));
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  EXPECT_EQ(config->timezone, "Europe/Paris");
+  EXPECT_EQ(config->api.bind, "0.0.0.0");
+  EXPECT_EQ(config->api.port, 9000u);
+  EXPECT_EQ(config->api.token, "s3cret-token");
+  EXPECT_EQ(config->logging.level, LogLevel::kDebug);
+  EXPECT_EQ(config->logging.format, LogFormat::kJson);
+  EXPECT_EQ(LogLevelName(config->logging.level), "debug");
+  EXPECT_EQ(LogFormatName(config->logging.format), "json");
+}
+
+TEST_F(GlobalConfigTest, AcceptsTheOriginalDefaultTimezoneButNotBothNames) {
+  Result<GlobalConfig> config = LoadGlobalConfig(Write("default_timezone: Asia/Tokyo\n"));
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  EXPECT_EQ(config->timezone, "Asia/Tokyo");
+  Result<GlobalConfig> both = LoadGlobalConfig(Write("timezone: UTC\ndefault_timezone: UTC\n"));
+  ASSERT_FALSE(both.ok());
+  EXPECT_THAT(both.status().message(), HasSubstr("petit.yaml:2:19: 'default_timezone' is the "
+                                                 "original's name for 'timezone'; give one"));
+}
+
+TEST_F(GlobalConfigTest, AnUnknownTimeZoneIsAnErrorWithASuggestion) {
+  Result<GlobalConfig> config = LoadGlobalConfig(Write("timezone: Europe/Pari\n"));
+  ASSERT_FALSE(config.ok());
+  EXPECT_THAT(config.status().message(),
+              HasSubstr("petit.yaml:1:11: unknown time zone 'Europe/Pari' (did you mean "
+                        "'Europe/Paris'?)"));
+}
+
+TEST_F(GlobalConfigTest, AnApiOffTheLoopbackNeedsAToken) {
+  Result<GlobalConfig> open = LoadGlobalConfig(Write("api: {bind: 0.0.0.0}\n"));
+  ASSERT_FALSE(open.ok());
+  EXPECT_THAT(open.status().message(),
+              HasSubstr("petit.yaml:1:13: the API may listen on '0.0.0.0' only with a 'token'"));
+  for (const char* loopback : {"127.0.0.1", "localhost", "::1"}) {
+    Result<GlobalConfig> local =
+        LoadGlobalConfig(Write(std::string("api: {bind: \"") + loopback + "\"}\n"));
+    EXPECT_TRUE(local.ok()) << loopback << ": " << local.status().ToString();
+  }
+  Result<GlobalConfig> disabled = LoadGlobalConfig(Write("api: {enabled: false, bind: 0.0.0.0}\n"));
+  EXPECT_TRUE(disabled.ok()) << "a disabled API listens nowhere";
+  Result<GlobalConfig> empty_token = LoadGlobalConfig(Write("api: {bind: 0.0.0.0, token: \"\"}\n"));
+  ASSERT_FALSE(empty_token.ok());
+  EXPECT_THAT(empty_token.status().message(), HasSubstr("'token' must not be empty"));
+}
+
+TEST_F(GlobalConfigTest, ApiAndLoggingAreStrict) {
+  std::vector<Diagnostic> problems;
+  Result<GlobalConfig> config = LoadGlobalConfig(Write(R"(api:
+  portt: 80
+  port: 70000
+logging:
+  level: verbose
+  format: jsn
+)"),
+                                                 &problems);
+  ASSERT_FALSE(config.ok());
+  std::map<std::string, std::string> by_key;
+  for (const Diagnostic& problem : problems) {
+    by_key[problem.key] = problem.ToString();
+    EXPECT_EQ(problem.file, (dir_ / "petit.yaml").string());
+  }
+  ASSERT_EQ(by_key.size(), 4u) << config.status().message();
+  EXPECT_THAT(by_key["api.portt"],
+              HasSubstr("petit.yaml:2:3: unknown key 'portt' in api (did you mean 'port'?)"));
+  EXPECT_THAT(by_key["api.port"], HasSubstr("petit.yaml:3:9: 'port' must be between 0 and 65535"));
+  EXPECT_THAT(by_key["logging.level"],
+              HasSubstr("petit.yaml:5:10: 'level' must be debug, info, warn or error, not "
+                        "'verbose'"));
+  EXPECT_THAT(by_key["logging.format"], HasSubstr("not 'jsn' (did you mean 'json'?)"));
 }
 
 TEST_F(GlobalConfigTest, ResolveUsesPetitYamlInTheJobsDirectoryOnlyWhenPresent) {

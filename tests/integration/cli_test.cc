@@ -11,6 +11,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "cli/recovery.h"
 #include "petit/core/state_store.h"
 #include "petit/storage/open.h"
 
@@ -344,6 +345,106 @@ TEST_F(CliTest, UnreachableStorageIsAOneLineError) {
   EXPECT_EQ(r.exit_code, 3) << r.out << r.err;
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
   EXPECT_THAT(r.out, Not(HasSubstr("succeeded")));
+}
+
+TEST_F(CliTest, TriggerRefusesAJobAtItsMaxConcurrencyHeldByALiveProcess) {
+  Result<std::string> self = host::CurrentProcessOwner();
+  ASSERT_TRUE(self.ok()) << self.status().ToString();
+  RunRecord active;
+  active.id = RunId::Generate();
+  active.job = JobId("hello_world");
+  active.status = RunStatus::kRunning;
+  active.owner = *self;  // this test process: alive, so recovery leaves the run alone
+  active.created_us = active.started_us = 1'000;
+  {
+    std::unique_ptr<StateStore> store = OpenStore();
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(store->CreateRun(active).ok());
+  }
+  const std::string examples = ShellQuote(std::string(PETIT_SOURCE_DIR) + "/examples");
+  Outcome refused = Run("trigger " + examples + " hello_world --no-output");
+  EXPECT_EQ(refused.exit_code, 1) << refused.out << refused.err;
+  EXPECT_THAT(refused.err, HasSubstr("job 'hello_world' already has 1 active run(s) "
+                                     "(max_concurrency 1), newest " +
+                                     active.id.str() + ": nothing started"));
+
+  {
+    std::unique_ptr<StateStore> store = OpenStore();
+    ASSERT_NE(store, nullptr);
+    Result<std::vector<RunRecord>> runs = store->ListRuns(JobId("hello_world"), 10);
+    ASSERT_TRUE(runs.ok());
+    EXPECT_EQ(runs->size(), 1u);
+    active.status = RunStatus::kSucceeded;
+    active.ended_us = 2'000;
+    ASSERT_TRUE(store->UpdateRun(active).ok());
+  }
+  Outcome admitted = Run("trigger " + examples + " hello_world --no-output");
+  EXPECT_EQ(admitted.exit_code, 0) << admitted.out << admitted.err;
+}
+
+TEST_F(CliTest, TriggerFirstInterruptsRunsLeftRunningByDeadProcessesOfThisHost) {
+  Result<std::string> self = host::CurrentProcessOwner();
+  ASSERT_TRUE(self.ok()) << self.status().ToString();
+  // This test's own pid with another start time: a process that died and whose pid was reused.
+  const std::string reused = self->substr(0, self->rfind('/') + 1) + "0";
+  RunRecord unowned;
+  RunRecord dead;
+  RunRecord foreign;
+  {
+    std::unique_ptr<StateStore> store = OpenStore();
+    ASSERT_NE(store, nullptr);
+    auto create = [&](RunRecord& run, const std::string& owner, int64_t created_us) {
+      run.id = RunId::Generate();
+      run.job = JobId("diamond");
+      run.status = RunStatus::kRunning;
+      run.owner = owner;
+      run.created_us = created_us;
+      run.started_us = created_us;
+      ASSERT_TRUE(store->CreateRun(run).ok());
+    };
+    create(unowned, "", 1'000);
+    create(dead, reused, 2'000);
+    create(foreign, "build-host.invalid/1/1", 3'000);
+    AttemptRecord attempt;
+    attempt.run = dead.id;
+    attempt.task = TaskId("fetch");
+    attempt.attempt = 1;
+    attempt.state = TaskState::kRunning;
+    ASSERT_TRUE(store->SaveAttempt(attempt).ok());
+  }
+
+  Outcome r = Run("trigger " + ShellQuote(std::string(PETIT_SOURCE_DIR) + "/examples") +
+                  " hello_world --no-output");
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_THAT(r.err, HasSubstr("petit: interrupted run " + unowned.id.str() +
+                               " of job diamond: the host process (not recorded) died\n"));
+  EXPECT_THAT(r.err, HasSubstr("petit: interrupted run " + dead.id.str() +
+                               " of job diamond: the host process " + reused + " died\n"));
+  EXPECT_THAT(r.err, Not(HasSubstr(foreign.id.str())));
+
+  std::unique_ptr<StateStore> store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  for (const RunRecord* run : {&unowned, &dead}) {
+    Result<std::optional<RunRecord>> stored = store->GetRun(run->id);
+    ASSERT_TRUE(stored.ok() && stored->has_value());
+    EXPECT_EQ((*stored)->status, RunStatus::kInterrupted);
+    EXPECT_GT((*stored)->ended_us, 0);
+  }
+  Result<std::vector<AttemptRecord>> attempts = store->ListAttempts(dead.id);
+  ASSERT_TRUE(attempts.ok() && attempts->size() == 1);
+  EXPECT_EQ(attempts->at(0).state, TaskState::kInterrupted);
+  Result<std::vector<RunRecord>> incomplete = store->ListIncompleteRuns();
+  ASSERT_TRUE(incomplete.ok()) << incomplete.status().ToString();
+  ASSERT_EQ(incomplete->size(), 1u);
+  EXPECT_EQ(incomplete->at(0).id, foreign.id);
+  // The new run names the petit process that drove it: this host, another pid.
+  Result<std::vector<RunRecord>> triggered = store->ListRuns(JobId("hello_world"), 10);
+  ASSERT_TRUE(triggered.ok() && triggered->size() == 1);
+  const std::string& owner = triggered->at(0).owner;
+  const std::string host = self->substr(0, self->find('/') + 1);
+  EXPECT_EQ(owner.rfind(host, 0), 0u) << owner;
+  EXPECT_NE(owner, *self);
+  EXPECT_EQ(std::count(owner.begin(), owner.end(), '/'), 2) << owner;
 }
 
 }  // namespace

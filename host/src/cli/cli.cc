@@ -1,5 +1,6 @@
 #include "cli/cli.h"
 
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <ctime>
@@ -11,9 +12,16 @@
 #include <vector>
 
 #include "cli/host_env.h"
+#include "cli/recovery.h"
+#include "cli/signal_canceller.h"
+#include "config/diagnostic.h"
+#include "config/global_config.h"
 #include "config/job_loader.h"
 #include "config/yaml_support.h"
+#include "daemon/run_daemon.h"
 #include "petit/core/dag_executor.h"
+#include "petit/core/json.h"
+#include "petit/core/schedule.h"
 
 #ifndef PETIT_VERSION
 #define PETIT_VERSION "0.0.0"
@@ -25,8 +33,10 @@ namespace {
 constexpr std::string_view kUsage = R"(usage: petit <command> [options]
 
 commands:
-  validate DIR          check every job file under DIR; lists every error in one pass
+  validate DIR          check every job file under DIR; lists every error in one pass and the
+                        next three fire times of each scheduled job (--json, --now)
   trigger DIR JOB       run JOB now, print each task's result; exit 1 if the run fails
+  run DIR               run the scheduler: fire the jobs' schedules until SIGTERM/SIGINT
   list DIR              list the jobs under DIR
   plugins               list the task types of the loaded plugins
   runs                  list recent runs (--job JOB, --limit N)
@@ -42,6 +52,9 @@ options:
   --limit N             (runs) at most N runs, newest first (default 20)
   --quiet               (trigger) print only the final line
   --no-output           (trigger) do not print the tasks' captured output
+  --json                (validate) print one JSON document instead of text
+  --now TIME            (validate) list fire times after TIME (2026-03-08T00:00:00Z or with an
+                        offset, +01:00) instead of after the current time
   -h, --help            print this help
 )";
 
@@ -53,13 +66,15 @@ struct Args {
   size_t limit = 20;
   bool quiet = false;
   bool show_output = true;
+  bool json = false;
+  std::optional<int64_t> now_us;  // validate --now
 };
 
-const std::vector<std::string_view> kCommands = {"validate", "trigger", "list",    "plugins",
-                                                 "runs",     "logs",    "version", "help"};
-const std::vector<std::string_view> kOptions = {"--config",       "--storage",   "--plugin-dir",
-                                                "--max-parallel", "--job",       "--limit",
-                                                "--quiet",        "--no-output", "--help"};
+const std::vector<std::string_view> kCommands = {"validate", "trigger", "list", "plugins", "runs",
+                                                 "logs",     "version", "help", "run"};
+const std::vector<std::string_view> kOptions = {
+    "--config", "--storage",   "--plugin-dir", "--max-parallel", "--job", "--limit",
+    "--quiet",  "--no-output", "--json",       "--now",          "--help"};
 
 void PrintError(std::string_view message) { std::cerr << "petit: " << message << "\n"; }
 
@@ -72,6 +87,41 @@ std::optional<uint64_t> ParsePositive(std::string_view text) {
   }
   if (value == 0) return std::nullopt;
   return value;
+}
+
+// "YYYY-MM-DDTHH:MM:SS" followed by "Z" or "+HH:MM" / "-HH:MM", as microseconds since the epoch.
+std::optional<int64_t> ParseIsoTime(const std::string& text) {
+  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0, consumed = 0;
+  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &year, &month, &day, &hour, &minute,
+                  &second, &consumed) != 6 ||
+      consumed != 19) {
+    return std::nullopt;
+  }
+  int64_t offset_seconds = 0;
+  std::string_view zone = std::string_view(text).substr(19);
+  if (zone != "Z") {
+    int offset_hours = 0, offset_minutes = 0, zone_consumed = 0;
+    if (zone.size() != 6 || (zone[0] != '+' && zone[0] != '-') ||
+        std::sscanf(text.c_str() + 20, "%2d:%2d%n", &offset_hours, &offset_minutes,
+                    &zone_consumed) != 2 ||
+        zone_consumed != 5 || offset_hours > 23 || offset_minutes > 59) {
+      return std::nullopt;
+    }
+    offset_seconds = (offset_hours * 3600 + offset_minutes * 60) * (zone[0] == '-' ? -1 : 1);
+  }
+  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 59) {
+    return std::nullopt;
+  }
+  std::tm tm{};
+  tm.tm_year = year - 1900;
+  tm.tm_mon = month - 1;
+  tm.tm_mday = day;
+  tm.tm_hour = hour;
+  tm.tm_min = minute;
+  tm.tm_sec = second;
+  const int64_t seconds = static_cast<int64_t>(timegm(&tm));
+  if (tm.tm_mday != day) return std::nullopt;  // timegm normalised 2026-02-31 into March
+  return (seconds - offset_seconds) * 1000000;
 }
 
 // Returns the parsed arguments, or the one-line reason they are wrong.
@@ -107,6 +157,16 @@ Result<Args> ParseArgs(int argc, char** argv) {
       args.quiet = true;
     } else if (name == "--no-output") {
       args.show_output = false;
+    } else if (name == "--json") {
+      args.json = true;
+    } else if (name == "--now") {
+      Result<std::string> v = value();
+      if (!v.ok()) return v.status();
+      std::optional<int64_t> now = ParseIsoTime(*v);
+      if (!now) {
+        return InvalidArgument("--now needs a time like 2026-03-08T00:00:00Z, not '" + *v + "'");
+      }
+      args.now_us = *now;
     } else if (name == "--config" || name == "--storage" || name == "--plugin-dir" ||
                name == "--job" || name == "--max-parallel" || name == "--limit") {
       Result<std::string> v = value();
@@ -128,8 +188,8 @@ Result<Args> ParseArgs(int argc, char** argv) {
     }
   }
   if (args.command.empty()) args.command = "help";
-  bool takes_dir =
-      args.command == "validate" || args.command == "trigger" || args.command == "list";
+  bool takes_dir = args.command == "validate" || args.command == "trigger" ||
+                   args.command == "list" || args.command == "run";
   if (takes_dir && !args.positional.empty()) args.host.jobs_dir = args.positional[0];
   if (std::find(kCommands.begin(), kCommands.end(), args.command) == kCommands.end()) {
     std::string message = "unknown command '" + args.command + "'";
@@ -163,25 +223,34 @@ std::string FormatDuration(int64_t micros) {
   return buffer;
 }
 
-// Loads the jobs and checks what only this host knows: task types and resource pools.
+// Loads the jobs and checks what only this host knows: task types, their parameter schemas and
+// resource pools.
 LoadedJobs LoadJobs(const HostEnv& env, const std::string& dir) {
   JobLoaderOptions options;
   options.known_types = env.TaskTypeNames();
+  options.default_time_zone = env.config().timezone;
+  for (const auto& plugin : env.plugins().plugins) {
+    for (const PluginTaskType& type : plugin->task_types()) {
+      if (type.info.params_schema_json) {
+        options.params_schemas.emplace(type.info.name, *type.info.params_schema_json);
+      }
+    }
+  }
   LoadedJobs loaded = LoadJobDirectory(dir, options);
   std::vector<Job> usable;
   for (Job& job : loaded.jobs) {
-    Status resources = CheckTaskResources(job, &env.resources());
-    if (resources.ok()) {
-      usable.push_back(std::move(job));
-      continue;
+    bool fits = true;
+    for (Dag::Index i = 0; i < job.dag.size(); ++i) {
+      const TaskSpec& spec = job.dag.task(i);
+      if (spec.resources.empty()) continue;
+      Status status = env.resources().Check(spec.resources);
+      if (status.ok()) continue;
+      fits = false;
+      loaded.errors.push_back(
+          {job.source_file, 0, 0, "tasks." + spec.id.str() + ".resources",
+           "task '" + spec.id.str() + "': " + status.message() + " (pools come from petit.yaml)"});
     }
-    std::string message = resources.message();
-    for (size_t start = 0; start < message.size();) {
-      size_t end = std::min(message.find('\n', start), message.size());
-      loaded.errors.push_back(job.source_file + ": " + message.substr(start, end - start) +
-                              " (pools come from petit.yaml)");
-      start = end + 1;
-    }
+    if (fits) usable.push_back(std::move(job));
   }
   loaded.jobs = std::move(usable);
   return loaded;
@@ -189,29 +258,120 @@ LoadedJobs LoadJobs(const HostEnv& env, const std::string& dir) {
 
 // Prints warnings, then errors; returns true when there were no errors.
 bool ReportLoad(const LoadedJobs& loaded) {
-  for (const std::string& warning : loaded.warnings) std::cerr << "warning: " << warning << "\n";
-  for (const std::string& error : loaded.errors) std::cerr << "error: " << error << "\n";
+  for (const Diagnostic& warning : loaded.warnings) {
+    std::cerr << "warning: " << warning.ToString() << "\n";
+  }
+  for (const Diagnostic& error : loaded.errors) std::cerr << "error: " << error.ToString() << "\n";
   return loaded.errors.empty();
+}
+
+constexpr size_t kNextFireTimes = 3;
+
+void AppendDiagnosticsJson(std::string& json, const std::vector<Diagnostic>& diagnostics) {
+  json += "[";
+  for (size_t i = 0; i < diagnostics.size(); ++i) {
+    const Diagnostic& d = diagnostics[i];
+    if (i != 0) json += ",";
+    json += "{\"file\":" + JsonString(d.file) + ",\"line\":" + std::to_string(d.line) +
+            ",\"column\":" + std::to_string(d.column) + ",\"key\":" + JsonString(d.key) +
+            ",\"message\":" + JsonString(d.message) + "}";
+  }
+  json += "]";
+}
+
+// One JSON document: {"valid", "jobs": [{id, file, tasks, enabled, schedule, timezone, next}],
+// "errors": [...], "warnings": [...]}; `next` holds the local times of the next fires.
+std::string ValidationJson(const LoadedJobs& loaded, int64_t now_us) {
+  std::string json = "{\"valid\":";
+  json += loaded.errors.empty() ? "true" : "false";
+  json += ",\"files\":" + std::to_string(loaded.files) + ",\"jobs\":[";
+  for (size_t i = 0; i < loaded.jobs.size(); ++i) {
+    const Job& job = loaded.jobs[i];
+    if (i != 0) json += ",";
+    json += "{\"id\":" + JsonString(job.id.str()) + ",\"file\":" + JsonString(job.source_file) +
+            ",\"tasks\":" + std::to_string(job.dag.size()) +
+            ",\"enabled\":" + (job.enabled ? "true" : "false") + ",\"schedule\":";
+    if (!job.schedule) {
+      json += "null,\"timezone\":null,\"next\":[]}";
+      continue;
+    }
+    json += JsonString(job.schedule->expression()) +
+            ",\"timezone\":" + JsonString(job.schedule->time_zone()) + ",\"next\":[";
+    std::vector<int64_t> next = job.schedule->NextN(now_us, kNextFireTimes);
+    for (size_t t = 0; t < next.size(); ++t) {
+      if (t != 0) json += ",";
+      json += JsonString(job.schedule->FormatLocal(next[t]));
+    }
+    json += "]}";
+  }
+  json += "],\"errors\":";
+  AppendDiagnosticsJson(json, loaded.errors);
+  json += ",\"warnings\":";
+  AppendDiagnosticsJson(json, loaded.warnings);
+  json += "}\n";
+  return json;
+}
+
+int64_t ValidationTime(const Args& args) {
+  if (args.now_us) return *args.now_us;
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 int CmdValidate(const Args& args, HostEnv& env) {
   LoadedJobs loaded = LoadJobs(env, args.positional[0]);
+  const int64_t now_us = ValidationTime(args);
+  if (args.json) {
+    std::cout << ValidationJson(loaded, now_us);
+    return loaded.errors.empty() ? kExitOk : kExitUsage;
+  }
   bool ok = ReportLoad(loaded);
   for (const Job& job : loaded.jobs) {
-    std::cout << "ok  " << job.id.str() << " (" << job.dag.size() << " tasks)  " << job.source_file
-              << "\n";
+    std::cout << "ok  " << job.id.str() << " (" << job.dag.size() << " tasks"
+              << (job.enabled ? "" : ", disabled") << ")  " << job.source_file << "\n";
+    if (!job.schedule) continue;
+    std::cout << "    schedule '" << job.schedule->expression() << "' in "
+              << job.schedule->time_zone() << ", next:";
+    for (int64_t t : job.schedule->NextN(now_us, kNextFireTimes)) {
+      std::cout << "  " << job.schedule->FormatLocal(t);
+    }
+    std::cout << "\n";
   }
   std::cout << loaded.files << " files, " << loaded.jobs.size() << " valid jobs, "
             << loaded.errors.size() << " errors\n";
   return ok ? kExitOk : kExitUsage;
 }
 
+// `petit validate` when petit.yaml itself is wrong: its problems, in the form asked for.
+int ReportValidateConfigFailure(const Args& args, const Status& status) {
+  LoadedJobs report;
+  const bool config_ok =
+      ResolveGlobalConfig(args.host.config_path, args.host.jobs_dir, &report.errors).ok();
+  if (config_ok || report.errors.empty()) {
+    // Not a problem of petit.yaml's text: the host refused a setting (resource pools).
+    std::string file = args.host.config_path.value_or("petit.yaml");
+    if (!args.host.config_path && args.host.jobs_dir) file = *args.host.jobs_dir + "/petit.yaml";
+    report.errors.push_back({file, 0, 0, "", status.message()});
+  }
+  if (args.json) {
+    std::cout << ValidationJson(report, ValidationTime(args));
+  } else {
+    ReportLoad(report);
+  }
+  return kExitUsage;
+}
+
 int CmdList(const Args& args, HostEnv& env) {
   LoadedJobs loaded = LoadJobs(env, args.positional[0]);
   bool ok = ReportLoad(loaded);
   for (const Job& job : loaded.jobs) {
+    std::string schedule = "-";
+    if (job.schedule)
+      schedule = job.schedule->expression() + " (" + job.schedule->time_zone() + ")";
     std::cout << job.id.str() << "\t" << job.dag.size() << " tasks\t"
-              << (job.enabled ? "enabled" : "disabled") << "\t" << job.name << "\n";
+              << (job.enabled ? "enabled" : "disabled") << "\t" << schedule << "\t" << job.name
+              << "\n";
   }
   return ok ? kExitOk : kExitUsage;
 }
@@ -304,18 +464,6 @@ class TriggerPrinter final : public RunObserver {
   std::map<TaskState, size_t> counts_;
 };
 
-RunCanceller* g_canceller = nullptr;
-
-// First SIGINT/SIGTERM cancels the run gracefully; a second one ends the process at once.
-extern "C" void OnSignal(int signal_number) {
-  if (g_canceller != nullptr && !g_canceller->cancelled()) {
-    g_canceller->Cancel();
-    return;
-  }
-  std::signal(signal_number, SIG_DFL);
-  std::raise(signal_number);
-}
-
 int CmdTrigger(const Args& args, HostEnv& env) {
   LoadedJobs loaded = LoadJobs(env, args.positional[0]);
   const std::string& job_id = args.positional[1];
@@ -332,13 +480,38 @@ int CmdTrigger(const Args& args, HostEnv& env) {
     PrintError(message);
     return kExitUsage;
   }
-  for (const std::string& warning : loaded.warnings) {
-    if (warning.rfind(job->source_file, 0) == 0) std::cerr << "warning: " << warning << "\n";
+  for (const Diagnostic& warning : loaded.warnings) {
+    if (warning.file == job->source_file) std::cerr << "warning: " << warning.ToString() << "\n";
   }
   Result<StateStore*> store = env.Store();
   if (!store.ok()) {
     PrintError(store.status().message());
     return kExitHostError;
+  }
+  Result<std::string> owner = RecoverOnStartup(**store, std::cerr);
+  if (!owner.ok()) {
+    PrintError(owner.status().message());
+    return kExitHostError;
+  }
+  // max_concurrency holds across processes too (a `petit run` daemon, another trigger): after
+  // recovery every incomplete run of the job belongs to a live process or another host. Two
+  // triggers racing each other can both pass; the scheduler of `petit run` admits exactly.
+  if (job->max_active_runs > 0) {
+    Result<std::vector<RunRecord>> incomplete = (*store)->ListIncompleteRuns();
+    if (!incomplete.ok()) {
+      PrintError(incomplete.status().message());
+      return kExitHostError;
+    }
+    std::vector<std::string> active;
+    for (const RunRecord& other : *incomplete) {
+      if (other.job == job->id) active.push_back(other.id.str());
+    }
+    if (active.size() >= job->max_active_runs) {
+      PrintError("job '" + job->id.str() + "' already has " + std::to_string(active.size()) +
+                 " active run(s) (max_concurrency " + std::to_string(job->max_active_runs) +
+                 "), newest " + active.back() + ": nothing started");
+      return kExitRunFailed;
+    }
   }
 
   TriggerPrinter printer(**store, args.quiet, args.show_output);
@@ -347,6 +520,7 @@ int CmdTrigger(const Args& args, HostEnv& env) {
   run_options.max_parallel_tasks = env.config().max_parallel_tasks;
   run_options.output_cap_bytes = env.config().output_cap_bytes;
   run_options.trigger = "manual";
+  run_options.owner = *owner;
   run_options.observer = &printer;
   run_options.canceller = &canceller;
   run_options.resources = &env.resources();
@@ -354,13 +528,11 @@ int CmdTrigger(const Args& args, HostEnv& env) {
   printer.set_run(run_id);
   if (!args.quiet) std::cout << "run " << run_id.str() << "  job " << job->id.str() << "\n";
 
-  g_canceller = &canceller;
-  std::signal(SIGINT, OnSignal);
-  std::signal(SIGTERM, OnSignal);
-  Result<RunRecord> run = ExecuteRun(*job, run_id, env.runners(), **store, run_options);
-  std::signal(SIGINT, SIG_DFL);
-  std::signal(SIGTERM, SIG_DFL);
-  g_canceller = nullptr;
+  Result<RunRecord> run = [&] {
+    // First SIGINT/SIGTERM cancels the run gracefully; a second one ends the process at once.
+    SignalCanceller signals(canceller);
+    return ExecuteRun(*job, run_id, env.runners(), **store, run_options);
+  }();
 
   if (!run.ok()) {
     PrintError("run " + run_id.str() + ": " + run.status().message());
@@ -438,6 +610,17 @@ int CmdLogs(const Args& args, HostEnv& env) {
   return kExitOk;
 }
 
+// `petit run DIR`: the daemon lives in daemon/; an invalid job file stops it from starting.
+int CmdRun(const Args& args, HostEnv& env) {
+  LoadedJobs loaded = LoadJobs(env, args.positional[0]);
+  if (!ReportLoad(loaded)) {
+    PrintError("not starting: fix the job files above (`petit validate " + args.positional[0] +
+               "` lists them)");
+    return kExitUsage;
+  }
+  return RunDaemon(env, std::move(loaded.jobs));
+}
+
 struct Command {
   std::string_view name;
   size_t min_args;
@@ -454,6 +637,7 @@ constexpr Command kCommandTable[] = {
     {"plugins", 0, 0, "plugins", true, CmdPlugins},
     {"runs", 0, 0, "runs [--job JOB] [--limit N]", false, CmdRuns},
     {"logs", 1, 2, "logs RUN [TASK]", false, CmdLogs},
+    {"run", 1, 1, "run DIR", true, CmdRun},
 };
 
 }  // namespace
@@ -483,6 +667,9 @@ int RunCli(int argc, char** argv) {
     return kExitUsage;
   }
   Result<std::unique_ptr<HostEnv>> env = HostEnv::Create(args->host);
+  if (!env.ok() && command->handler == CmdValidate) {
+    return ReportValidateConfigFailure(*args, env.status());
+  }
   if (!env.ok()) {
     PrintError(env.status().message());
     return kExitUsage;

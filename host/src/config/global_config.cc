@@ -2,134 +2,275 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <utility>
 
 #include "config/yaml_support.h"
+#include "petit/core/schedule.h"
 
 namespace petit::host {
 namespace {
 
 constexpr int64_t kMaxParallelTasks = 4096;
 constexpr int64_t kMaxPoolSlots = 1000000;
+constexpr int64_t kMaxPort = 65535;
 
-std::string JoinErrors(const YamlErrors& errors) {
-  std::string joined;
-  for (const std::string& message : errors.messages()) {
-    if (!joined.empty()) joined += "\n";
-    joined += message;
+const std::vector<std::string_view> kTopKeys = {
+    "storage",   "plugin_dirs", "max_parallel_tasks", "output_cap_bytes", "pools",
+    "cpu_slots", "memory_mb",   "timezone",           "default_timezone", "api",
+    "logging",   "max_tasks"};
+const std::vector<std::string_view> kLoopbackBinds = {"127.0.0.1", "localhost", "::1", "[::1]"};
+
+template <typename Enum>
+using Choices = std::vector<std::pair<std::string_view, Enum>>;
+
+const Choices<LogLevel> kLogLevels = {{"debug", LogLevel::kDebug},
+                                      {"info", LogLevel::kInfo},
+                                      {"warn", LogLevel::kWarn},
+                                      {"error", LogLevel::kError}};
+const Choices<LogFormat> kLogFormats = {{"text", LogFormat::kText}, {"json", LogFormat::kJson}};
+
+template <typename Enum>
+std::optional<Enum> ReadChoice(const YAML::Node& node, std::string_view key,
+                               const Choices<Enum>& choices, YamlErrors& errors) {
+  std::optional<std::string> text = ReadString(node, key, errors);
+  if (!text) return std::nullopt;
+  std::vector<std::string_view> names;
+  std::string expected;
+  for (const auto& [name, value] : choices) {
+    if (name == *text) return value;
+    if (!names.empty()) expected += names.size() + 1 == choices.size() ? " or " : ", ";
+    names.push_back(name);
+    expected += name;
   }
-  return joined;
+  std::string message = "'" + std::string(key) + "' must be " + expected + ", not '" + *text + "'";
+  if (auto close = ClosestMatch(*text, names)) message += " (did you mean '" + *close + "'?)";
+  errors.AddAt(node, key, message);
+  return std::nullopt;
+}
+
+Result<GlobalConfig> Fail(const YamlErrors& errors, std::vector<Diagnostic>* problems) {
+  if (problems != nullptr) {
+    problems->insert(problems->end(), errors.diagnostics().begin(), errors.diagnostics().end());
+  }
+  return InvalidArgument(errors.Joined());
+}
+
+void ReadApi(const YAML::Node& node, ApiConfig& api, YamlErrors& errors) {
+  YamlErrors::KeyScope scope(errors, "api");
+  if (!node.IsMap()) {
+    errors.AddAt(node, "", "'api' must be a mapping {enabled, bind, port, token}");
+    return;
+  }
+  CheckKeys(node, {"enabled", "bind", "port", "token"}, "api", errors);
+  MapFields fields(node);
+  if (const YAML::Node enabled = fields["enabled"]) {
+    api.enabled = ReadBool(enabled, "enabled", errors).value_or(api.enabled);
+  }
+  if (const YAML::Node bind = fields["bind"]) {
+    if (auto text = ReadString(bind, "bind", errors)) {
+      if (text->empty() || text->find_first_of(" \t/") != std::string::npos) {
+        errors.AddAt(bind, "bind", "'bind' must be an address or a host name, not '" + *text + "'");
+      } else {
+        api.bind = *text;
+      }
+    }
+  }
+  if (const YAML::Node port = fields["port"]) {
+    if (auto n = ReadInt(port, "port", 0, kMaxPort, errors)) api.port = static_cast<uint16_t>(*n);
+  }
+  if (const YAML::Node token = fields["token"]) {
+    if (auto text = ReadString(token, "token", errors)) {
+      if (text->empty()) {
+        errors.AddAt(token, "token", "'token' must not be empty; leave it out for no token");
+      } else {
+        api.token = *text;
+      }
+    }
+  }
+  const bool loopback =
+      std::find(kLoopbackBinds.begin(), kLoopbackBinds.end(), api.bind) != kLoopbackBinds.end();
+  if (api.enabled && !loopback && api.token.empty()) {
+    const YAML::Node bind = fields["bind"];
+    errors.AddAt(bind ? bind : node, "bind",
+                 "the API may listen on '" + api.bind +
+                     "' only with a 'token': anyone who reaches it could trigger jobs "
+                     "(or bind to 127.0.0.1)");
+  }
+}
+
+void ReadLogging(const YAML::Node& node, LoggingConfig& logging, YamlErrors& errors) {
+  YamlErrors::KeyScope scope(errors, "logging");
+  if (!node.IsMap()) {
+    errors.AddAt(node, "", "'logging' must be a mapping {level, format}");
+    return;
+  }
+  CheckKeys(node, {"level", "format"}, "logging", errors);
+  MapFields fields(node);
+  if (const YAML::Node level = fields["level"]) {
+    if (auto value = ReadChoice(level, "level", kLogLevels, errors)) logging.level = *value;
+  }
+  if (const YAML::Node format = fields["format"]) {
+    if (auto value = ReadChoice(format, "format", kLogFormats, errors)) logging.format = *value;
+  }
+}
+
+void ReadTimezone(const MapFields& fields, GlobalConfig& config, YamlErrors& errors) {
+  const YAML::Node zone = fields["timezone"];
+  const YAML::Node original = fields["default_timezone"];
+  if (zone && original) {
+    errors.AddAt(original, "default_timezone",
+                 "'default_timezone' is the original's name for 'timezone'; give one");
+    return;
+  }
+  const YAML::Node node = zone ? zone : original;
+  if (!node) return;
+  const char* key = zone ? "timezone" : "default_timezone";
+  std::optional<std::string> name = ReadString(node, key, errors);
+  if (!name) return;
+  // Schedule owns the zone lookup; a schedule that always parses isolates the zone's own errors.
+  Result<Schedule> check = Schedule::Parse("@daily", *name);
+  if (!check.ok()) {
+    errors.AddAt(node, key, check.status().message());
+    return;
+  }
+  config.timezone = check->time_zone();
 }
 
 // The original Petit's form: storage: {type: sqlite, path: FILE} or {type: memory}.
 std::optional<std::string> ReadStorageMap(const YAML::Node& node, YamlErrors& errors) {
+  YamlErrors::KeyScope scope(errors, "storage");
   CheckKeys(node, {"type", "path"}, "storage", errors);
   std::optional<std::string> type;
   if (node["type"]) type = ReadString(node["type"], "type", errors);
   if (!type) {
-    if (!node["type"]) errors.AddAt(node, "storage needs a 'type' (sqlite or memory)");
+    if (!node["type"]) errors.AddAt(node, "type", "storage needs a 'type' (sqlite or memory)");
     return std::nullopt;
   }
   if (*type == "memory") return std::string("memory:");
   if (*type == "sqlite") {
     if (!node["path"]) {
-      errors.AddAt(node, "storage of type sqlite needs a 'path'");
+      errors.AddAt(node, "path", "storage of type sqlite needs a 'path'");
       return std::nullopt;
     }
     auto path = ReadString(node["path"], "path", errors);
     if (!path) return std::nullopt;
     return "sqlite://" + std::filesystem::absolute(*path).string();
   }
-  errors.AddAt(node["type"],
+  errors.AddAt(node["type"], "type",
                "unknown storage type '" + *type + "' (use sqlite or memory, or a URI)");
   return std::nullopt;
 }
 
 }  // namespace
 
-Result<GlobalConfig> LoadGlobalConfig(const std::string& path) {
+Result<GlobalConfig> LoadGlobalConfig(const std::string& path, std::vector<Diagnostic>* problems) {
   YamlErrors errors(path);
   YAML::Node root;
   try {
     root = YAML::LoadFile(path);
   } catch (const YAML::BadFile&) {
+    if (problems != nullptr) problems->push_back({path, 0, 0, "", "cannot read the config file"});
     return NotFound(path + ": cannot read the config file");
   } catch (const YAML::Exception& e) {
-    errors.Add(e.mark, e.msg);
-    return InvalidArgument(JoinErrors(errors));
+    errors.Add(e.mark, "", e.msg);
+    return Fail(errors, problems);
   }
   GlobalConfig config;
   config.source_file = path;
   if (root.IsNull()) return config;
   if (!root.IsMap()) {
-    errors.AddAt(root, "petit.yaml must be a mapping of settings");
-    return InvalidArgument(JoinErrors(errors));
+    errors.AddAt(root, "", "petit.yaml must be a mapping of settings");
+    return Fail(errors, problems);
   }
-  CheckKeys(root,
-            {"storage", "plugin_dirs", "max_parallel_tasks", "output_cap_bytes", "pools",
-             "cpu_slots", "memory_mb"},
-            "petit.yaml", errors);
+  CheckKeys(root, kTopKeys, "petit.yaml", errors);
+  MapFields fields(root);
   std::filesystem::path base = std::filesystem::absolute(path).parent_path();
-  if (const YAML::Node node = root["storage"]) {
+  if (const YAML::Node node = fields["storage"]) {
     std::optional<std::string> uri =
         node.IsMap() ? ReadStorageMap(node, errors) : ReadString(node, "storage", errors);
     if (uri) config.storage_uri = *uri;
   }
-  if (const YAML::Node node = root["plugin_dirs"]) {
+  if (const YAML::Node node = fields["plugin_dirs"]) {
     if (auto dirs = ReadStringList(node, "plugin_dirs", errors)) {
       // Relative directories are relative to petit.yaml, not to wherever petit was started.
       for (const std::string& dir : *dirs) config.plugin_dirs.push_back((base / dir).string());
     }
   }
-  if (const YAML::Node node = root["max_parallel_tasks"]) {
+  if (const YAML::Node node = fields["max_parallel_tasks"]) {
     if (auto n = ReadInt(node, "max_parallel_tasks", 1, kMaxParallelTasks, errors)) {
       config.max_parallel_tasks = static_cast<uint32_t>(*n);
     }
   }
-  if (const YAML::Node node = root["output_cap_bytes"]) {
+  if (const YAML::Node node = fields["output_cap_bytes"]) {
     if (auto n = ReadInt(node, "output_cap_bytes", 1024, int64_t{1} << 40, errors)) {
       config.output_cap_bytes = static_cast<uint64_t>(*n);
     }
   }
-  if (const YAML::Node node = root["pools"]) {
+  if (const YAML::Node node = fields["pools"]) {
     if (!node.IsMap()) {
-      errors.AddAt(node, "'pools' must map pool names to slot counts, e.g. {gpu: 2}");
+      errors.AddAt(node, "pools", "'pools' must map pool names to slot counts, e.g. {gpu: 2}");
     } else {
       for (auto it = node.begin(); it != node.end(); ++it) {
         const YAML::Node name = it->first;
         Status valid = ValidateName(name.Scalar(), "pool name");
-        if (!valid.ok()) errors.AddAt(name, valid.message());
+        if (!valid.ok()) errors.AddAt(name, "pools." + name.Scalar(), valid.message());
         if (auto n = ReadInt(it->second, "pools." + name.Scalar(), 1, kMaxPoolSlots, errors)) {
           config.resources.pools[name.Scalar()] = static_cast<uint32_t>(*n);
         }
       }
     }
   }
-  if (const YAML::Node node = root["cpu_slots"]) {
+  if (const YAML::Node node = fields["cpu_slots"]) {
     if (auto n = ReadInt(node, "cpu_slots", 1, kMaxPoolSlots, errors)) {
       config.resources.cpu_slots = static_cast<uint32_t>(*n);
     }
   }
-  if (const YAML::Node node = root["memory_mb"]) {
+  if (const YAML::Node node = fields["max_tasks"]) {
+    if (auto n = ReadInt(node, "max_tasks", 1, kMaxPoolSlots, errors)) {
+      config.resources.max_tasks = static_cast<uint32_t>(*n);
+    }
+  }
+  if (const YAML::Node node = fields["memory_mb"]) {
     if (auto n = ReadInt(node, "memory_mb", 1, int64_t{1} << 40, errors)) {
       config.resources.memory_mb = static_cast<uint64_t>(*n);
     }
   }
-  if (!errors.empty()) return InvalidArgument(JoinErrors(errors));
+  ReadTimezone(fields, config, errors);
+  if (const YAML::Node node = fields["api"]) ReadApi(node, config.api, errors);
+  if (const YAML::Node node = fields["logging"]) ReadLogging(node, config.logging, errors);
+  if (!errors.empty()) return Fail(errors, problems);
   return config;
 }
 
 Result<GlobalConfig> ResolveGlobalConfig(const std::optional<std::string>& explicit_path,
-                                         const std::optional<std::string>& jobs_dir) {
-  if (explicit_path) return LoadGlobalConfig(*explicit_path);
+                                         const std::optional<std::string>& jobs_dir,
+                                         std::vector<Diagnostic>* problems) {
+  if (explicit_path) return LoadGlobalConfig(*explicit_path, problems);
   if (jobs_dir) {
     std::filesystem::path candidate = std::filesystem::path(*jobs_dir) / "petit.yaml";
     std::error_code ec;
-    if (std::filesystem::is_regular_file(candidate, ec))
-      return LoadGlobalConfig(candidate.string());
+    if (std::filesystem::is_regular_file(candidate, ec)) {
+      return LoadGlobalConfig(candidate.string(), problems);
+    }
   }
   return GlobalConfig{};
+}
+
+std::string_view LogLevelName(LogLevel level) {
+  for (const auto& [name, value] : kLogLevels) {
+    if (value == level) return name;
+  }
+  return "unknown";
+}
+
+std::string_view LogFormatName(LogFormat format) {
+  for (const auto& [name, value] : kLogFormats) {
+    if (value == format) return name;
+  }
+  return "unknown";
 }
 
 std::string DefaultStorageUri() {

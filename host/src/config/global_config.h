@@ -2,34 +2,71 @@
 //
 // Lookup: `--config FILE` when given; otherwise `petit.yaml` in the jobs directory when present;
 // otherwise defaults. Unknown keys are errors, like in job files.
+//
+// Keys: storage (a URI, or the original's {type: sqlite|memory, path}), plugin_dirs (relative to
+// petit.yaml), max_parallel_tasks (per run), max_tasks (attempts in flight across all runs),
+// output_cap_bytes, pools, cpu_slots, memory_mb,
+// timezone (IANA name; the zone of job schedules that name none; the original's
+// `default_timezone` is accepted for it), api: {enabled, bind, port, token}, logging: {level:
+// debug|info|warn|error, format: text|json}. An API bound to anything but the loopback
+// (127.0.0.1, localhost, ::1) must have a token, since it can trigger jobs.
 #ifndef PETIT_HOST_CONFIG_GLOBAL_CONFIG_H_
 #define PETIT_HOST_CONFIG_GLOBAL_CONFIG_H_
 
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "config/diagnostic.h"
 #include "petit/core/resources.h"
 #include "petit/core/status.h"
 
 namespace petit::host {
+
+constexpr uint16_t kDefaultApiPort = 8565;  // the original Petit's
+
+struct ApiConfig {
+  bool enabled = true;
+  std::string bind = "127.0.0.1";
+  uint16_t port = kDefaultApiPort;  // 0 = any free port
+  std::string token;                // empty = no authentication (loopback only)
+};
+
+enum class LogLevel : uint8_t { kDebug, kInfo, kWarn, kError };
+enum class LogFormat : uint8_t { kText, kJson };
+
+struct LoggingConfig {
+  LogLevel level = LogLevel::kInfo;
+  LogFormat format = LogFormat::kText;
+};
 
 struct GlobalConfig {
   std::string storage_uri;                // empty = the default SQLite file (DefaultStorageUri)
   std::vector<std::string> plugin_dirs;   // empty = the plugin directory beside the executable
   uint32_t max_parallel_tasks = 0;        // 0 = number of hardware threads
   uint64_t output_cap_bytes = 16u << 20;  // per stream per attempt
-  ResourceCapacity resources;             // pools, cpu_slots and memory_mb tasks may ask for
-  std::string source_file;                // where it came from; empty for defaults
+  // pools, cpu_slots and memory_mb tasks may ask for; max_tasks, the host-wide task limit
+  ResourceCapacity resources;
+  std::string timezone = "UTC";           // default zone of job schedules; a valid IANA name
+  ApiConfig api;
+  LoggingConfig logging;
+  std::string source_file;  // where it came from; empty for defaults
 };
 
-// Parses `path`; every problem is listed, one per line, as "<file>:<line>:<col>: ...".
-Result<GlobalConfig> LoadGlobalConfig(const std::string& path);
+// Parses `path`; every problem is listed, one per line, as "<file>:<line>:<col>: ...". When
+// `problems` is given, the same problems are appended to it one by one (for `petit validate`).
+Result<GlobalConfig> LoadGlobalConfig(const std::string& path,
+                                      std::vector<Diagnostic>* problems = nullptr);
 
 // `--config` if given, else <jobs_dir>/petit.yaml if it exists, else defaults.
 Result<GlobalConfig> ResolveGlobalConfig(const std::optional<std::string>& explicit_path,
-                                         const std::optional<std::string>& jobs_dir);
+                                         const std::optional<std::string>& jobs_dir,
+                                         std::vector<Diagnostic>* problems = nullptr);
+
+std::string_view LogLevelName(LogLevel level);
+std::string_view LogFormatName(LogFormat format);
 
 // sqlite:// URI of the default state file: $PETIT_STATE_DIR/petit.db, else /var/lib/petit/petit.db
 // for root, else $XDG_STATE_HOME/petit/petit.db (~/.local/state/petit/petit.db).

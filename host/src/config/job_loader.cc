@@ -3,13 +3,22 @@
 #include <cstdint>
 
 #include <algorithm>
+#include <atomic>
 #include <filesystem>
+#include <initializer_list>
+#include <iterator>
 #include <map>
+#include <optional>
 #include <set>
+#include <thread>
+#include <utility>
 
+#include "config/params_schema.h"
 #include "config/yaml_support.h"
+#include "petit/core/job_graph.h"
 #include "petit/core/json.h"
 #include "petit/core/resources.h"
+#include "petit/core/schedule.h"
 #include "petit/core/template.h"
 
 namespace petit::host {
@@ -19,10 +28,18 @@ constexpr int64_t kMaxRetries = 1000;
 constexpr int64_t kMaxDelaySecs = 7 * 24 * 3600;
 constexpr int64_t kMaxTimeoutSecs = 30LL * 24 * 3600;
 constexpr int64_t kMaxJobConcurrency = 4096;
+constexpr int64_t kMaxCatchUpLimit = 100000;
+constexpr int64_t kMaxWindowSecs = 10LL * 366 * 24 * 3600;
+// Reading files in parallel pays off only when each thread gets a few dozen files.
+constexpr size_t kMinFilesPerThread = 16;
+constexpr size_t kMaxLoadThreads = 8;
 
 const std::vector<std::string_view> kJobKeys = {
-    "id",     "name",  "description",     "schedule",   "enabled",
-    "config", "tasks", "max_concurrency", "depends_on", "max_parallel_tasks"};
+    "id",      "name",     "description",     "schedule",          "enabled",
+    "config",  "tasks",    "max_concurrency", "max_active_runs",   "depends_on",
+    "overlap", "catch_up", "catch_up_limit",  "max_parallel_tasks"};
+const std::vector<std::string_view> kScheduleKeys = {"cron", "timezone"};
+const std::vector<std::string_view> kJobDependencyKeys = {"job", "job_id", "condition"};
 const std::vector<std::string_view> kCommonTaskKeys = {"id",           "name",      "type",
                                                        "depends_on",   "condition", "retry",
                                                        "timeout_secs", "priority",  "resources"};
@@ -32,70 +49,120 @@ const std::vector<std::string_view> kPythonKeys = {"script", "inline", "working_
                                                    "environment"};
 const std::vector<std::string_view> kCustomKeys = {"handler", "config"};
 const std::vector<std::string_view> kPluginKeys = {"params"};
+
+std::vector<std::string_view> Concat(std::initializer_list<std::vector<std::string_view>> parts) {
+  std::vector<std::string_view> all;
+  for (const auto& part : parts) all.insert(all.end(), part.begin(), part.end());
+  return all;
+}
+
+// The keys each kind of task accepts. In-process types list `environment` too, so that using it
+// gets a precise error instead of "unknown key".
+const std::vector<std::string_view> kCommandTaskKeys = Concat({kCommonTaskKeys, kCommandKeys});
+const std::vector<std::string_view> kPythonTaskKeys = Concat({kCommonTaskKeys, kPythonKeys});
+const std::vector<std::string_view> kCustomTaskKeys =
+    Concat({kCommonTaskKeys, kCustomKeys, {"environment"}});
+const std::vector<std::string_view> kPluginTaskKeys =
+    Concat({kCommonTaskKeys, kPluginKeys, {"environment"}});
 const std::vector<std::string_view> kRetryKeys = {
     "max_attempts",   "delay_secs", "condition", "backoff_multiplier",
     "max_delay_secs", "jitter",     "exit_codes"};
 
-std::vector<std::string_view> Concat(const std::vector<std::string_view>& a,
-                                     const std::vector<std::string_view>& b) {
-  std::vector<std::string_view> all = a;
-  all.insert(all.end(), b.begin(), b.end());
-  return all;
-}
+template <typename Enum>
+using Choices = std::vector<std::pair<std::string_view, Enum>>;
+
+const Choices<OverlapPolicy> kOverlapChoices = {
+    {"skip", OverlapPolicy::kSkip},
+    {"queue", OverlapPolicy::kQueue},
+    {"cancel_previous", OverlapPolicy::kCancelPrevious}};
+const Choices<CatchUpPolicy> kCatchUpChoices = {{"none", CatchUpPolicy::kNone},
+                                                {"latest", CatchUpPolicy::kLatest},
+                                                {"all", CatchUpPolicy::kAll}};
+const Choices<JobDependency::Condition> kConditionChoices = {
+    {"last_success", JobDependency::Condition::kLastSuccess},
+    {"last_complete", JobDependency::Condition::kLastComplete}};
+
+// Where the parts of a valid job came from, for the checks made once every file is read.
+struct JobMarks {
+  YAML::Mark id;
+  std::vector<YAML::Mark> dependencies;      // parallel to Job::depends_on
+  std::vector<std::string> dependency_keys;  // parallel to Job::depends_on
+};
+
+// A job id as a file declares it, whether or not the rest of the file is valid.
+struct Declaration {
+  std::string id;
+  std::string file;
+  YAML::Mark mark;
+  std::optional<size_t> job;  // index in LoadedJobs::jobs when the job is valid
+};
+
+// What every file of one load shares: the options and each plugin schema, parsed once before
+// any file is read. Immutable afterwards, so the threads of LoadJobDirectory share it freely.
+class LoadContext {
+ public:
+  explicit LoadContext(const JobLoaderOptions& options) : options_(options) {
+    for (const auto& [type, text] : options.params_schemas) {
+      Result<ParamsSchema> parsed = ParamsSchema::Parse(text);
+      if (parsed.ok()) {
+        schemas_.emplace(type, std::move(parsed).value());
+      } else {
+        unreadable_.emplace(type, parsed.status().message());
+      }
+    }
+  }
+
+  const JobLoaderOptions& options() const { return options_; }
+
+  // The schema of `type`; nullptr when it declares none or declares one this host cannot read
+  // (then `unreadable` says why).
+  const ParamsSchema* SchemaFor(const std::string& type, std::string* unreadable) const {
+    if (auto it = schemas_.find(type); it != schemas_.end()) return &it->second;
+    if (auto it = unreadable_.find(type); it != unreadable_.end()) *unreadable = it->second;
+    return nullptr;
+  }
+
+ private:
+  const JobLoaderOptions& options_;
+  std::map<std::string, ParamsSchema, std::less<>> schemas_;
+  std::map<std::string, std::string, std::less<>> unreadable_;
+};
+
+// What one file yields; files are read independently, then merged in file order.
+struct FileResult {
+  LoadedJobs part;
+  std::vector<JobMarks> marks;  // parallel to part.jobs
+  std::optional<Declaration> declaration;
+  // A schema that cannot be read is the plugin's defect, not the job's: it is reported once per
+  // load, at its first use, so these are kept apart until the merge.
+  std::vector<std::pair<std::string, Diagnostic>> schema_warnings;
+};
 
 struct TaskNodes {
   TaskSpec spec;
   YAML::Node node;
+  std::string key;                           // "tasks.<id>"
   std::vector<YAML::Node> dependency_nodes;  // parallel to spec.depends_on
 };
 
 class JobParser {
  public:
-  JobParser(const YAML::Node& root, YamlErrors& errors, const JobLoaderOptions& options)
-      : root_(root), errors_(errors), options_(options) {}
+  JobParser(const YAML::Node& root, YamlErrors& errors, YamlErrors& warnings,
+            const LoadContext& context)
+      : root_(root), fields_(root), errors_(errors), warnings_(warnings), context_(context) {}
 
   std::optional<Job> Parse() {
     if (!root_.IsMap()) {
-      errors_.AddAt(root_, "a job file must be a mapping with at least 'id' and 'tasks'");
+      errors_.AddAt(root_, "", "a job file must be a mapping with at least 'id' and 'tasks'");
       return std::nullopt;
     }
     CheckKeys(root_, kJobKeys, "job", errors_);
     Job job;
-    if (auto id = Required(root_, "id", "job")) {
-      Status valid = ValidateName(*id, "job id");
-      if (!valid.ok()) errors_.AddAt(root_["id"], valid.message());
-      job.id = JobId(*id);
-    }
-    where_ = job.id.empty() ? std::string("job") : "job '" + job.id.str() + "'";
-    if (root_["name"]) {
-      if (auto name = ReadString(root_["name"], "name", errors_)) job.name = *name;
-    }
-    if (job.name.empty()) job.name = job.id.str();
-    if (root_["description"]) {
-      if (auto text = ReadString(root_["description"], "description", errors_)) {
-        job.description = *text;
-      }
-    }
-    if (root_["enabled"])
-      job.enabled = ReadBool(root_["enabled"], "enabled", errors_).value_or(true);
-    if (const YAML::Node node = root_["max_parallel_tasks"]) {
-      if (auto n = ReadInt(node, "max_parallel_tasks", 1, kMaxJobConcurrency, errors_)) {
-        job.max_parallel_tasks = static_cast<uint32_t>(*n);
-      }
-    }
-    if (const YAML::Node node = root_["max_concurrency"]) {
-      // Max active runs of the job (the original's meaning); enforced by the scheduler.
-      ReadInt(node, "max_concurrency", 1, kMaxJobConcurrency, errors_);
-    }
-    for (const char* key : {"schedule", "depends_on"}) {
-      // Accepted so files written for the original Petit load; the scheduler that honours them
-      // is not part of this version, so say so rather than ignore them silently.
-      if (root_[key]) {
-        warnings_.push_back({root_[key].Mark(), "'" + std::string(key) + "' of " + where_ +
-                                                    " is not enforced yet: `petit trigger` runs "
-                                                    "the job on demand only"});
-      }
-    }
+    ParseIdentity(job);
+    ParseRunPolicy(job);
+    ParseSchedule(job);
+    ParseCatchUp(job);
+    ParseJobDependencies(job);
     ParseConfig(job);
     ParseTasks(job);
     if (!errors_.empty()) return std::nullopt;
@@ -106,7 +173,8 @@ class JobParser {
       while (start <= message.size()) {
         size_t end = message.find('\n', start);
         if (end == std::string::npos) end = message.size();
-        if (end > start) errors_.AddAt(root_["tasks"], message.substr(start, end - start));
+        if (end > start)
+          errors_.AddAt(fields_["tasks"], "tasks", message.substr(start, end - start));
         start = end + 1;
       }
       return std::nullopt;
@@ -116,28 +184,297 @@ class JobParser {
     return job;
   }
 
+  // The id the file declares, even when the job is invalid; empty when it has none.
+  const std::string& declared_id() const { return declared_id_; }
+  const JobMarks& marks() const { return marks_; }
+  // The task type of each warning, in order.
+  const std::vector<std::string>& warning_types() const { return warning_types_; }
+
  private:
-  std::optional<std::string> Required(const YAML::Node& map, const char* key,
-                                      std::string_view where) {
-    const YAML::Node node = map[key];
+  std::optional<std::string> Required(const MapFields& fields, const YAML::Node& owner,
+                                      const char* key, std::string_view where) {
+    const YAML::Node node = fields[key];
     if (!node) {
-      errors_.AddAt(map, std::string(where) + " is missing required key '" + key + "'");
+      errors_.AddAt(owner, key, std::string(where) + " is missing required key '" + key + "'");
       return std::nullopt;
     }
     return ReadString(node, key, errors_);
   }
 
-  void ParseConfig(Job& job) {
-    const YAML::Node node = root_["config"];
-    if (!node) return;
+  template <typename Enum>
+  std::optional<Enum> ReadChoice(const YAML::Node& node, std::string_view key,
+                                 std::string_view what, const Choices<Enum>& choices) {
+    std::optional<std::string> text = ReadString(node, key, errors_);
+    if (!text) return std::nullopt;
+    std::vector<std::string_view> names;
+    for (const auto& [name, value] : choices) {
+      if (name == *text) return value;
+      names.push_back(name);
+    }
+    std::string message = "unknown " + std::string(what) + " '" + *text + "' (expected ";
+    for (size_t i = 0; i < names.size(); ++i) {
+      if (i > 0) message += i + 1 == names.size() ? " or " : ", ";
+      message += names[i];
+    }
+    message += ")";
+    if (auto close = ClosestMatch(*text, names)) message += "; did you mean '" + *close + "'?";
+    errors_.AddAt(node, key, message);
+    return std::nullopt;
+  }
+
+  void ParseIdentity(Job& job) {
+    if (auto id = Required(fields_, root_, "id", "job")) {
+      Status valid = ValidateName(*id, "job id");
+      if (!valid.ok()) errors_.AddAt(fields_["id"], "id", valid.message());
+      job.id = JobId(*id);
+      declared_id_ = *id;
+      marks_.id = fields_["id"].Mark();
+    }
+    where_ = job.id.empty() ? std::string("job") : "job '" + job.id.str() + "'";
+    if (const YAML::Node name = fields_["name"]) {
+      if (auto text = ReadString(name, "name", errors_)) job.name = *text;
+    }
+    if (job.name.empty()) job.name = job.id.str();
+    if (const YAML::Node description = fields_["description"]) {
+      if (auto text = ReadString(description, "description", errors_)) job.description = *text;
+    }
+    if (const YAML::Node enabled = fields_["enabled"]) {
+      job.enabled = ReadBool(enabled, "enabled", errors_).value_or(true);
+    }
+  }
+
+  void ParseRunPolicy(Job& job) {
+    if (const YAML::Node node = fields_["max_parallel_tasks"]) {
+      if (auto n = ReadInt(node, "max_parallel_tasks", 1, kMaxJobConcurrency, errors_)) {
+        job.max_parallel_tasks = static_cast<uint32_t>(*n);
+      }
+    }
+    const YAML::Node concurrency = fields_["max_concurrency"];
+    const YAML::Node active = fields_["max_active_runs"];
+    if (concurrency && active) {
+      errors_.AddAt(active, "max_active_runs",
+                    "'max_active_runs' and 'max_concurrency' are the same setting; give one");
+    } else if (concurrency) {
+      // The original refuses 0 here; max_active_runs spells out "unlimited" as 0 instead.
+      if (auto n = ReadInt(concurrency, "max_concurrency", 1, kMaxJobConcurrency, errors_)) {
+        job.max_active_runs = static_cast<uint32_t>(*n);
+      }
+    } else if (active) {
+      if (auto n = ReadInt(active, "max_active_runs", 0, kMaxJobConcurrency, errors_)) {
+        job.max_active_runs = static_cast<uint32_t>(*n);
+      }
+    }
+    if (const YAML::Node node = fields_["overlap"]) {
+      if (auto policy = ReadChoice(node, "overlap", "overlap policy", kOverlapChoices)) {
+        job.overlap = *policy;
+      }
+    }
+  }
+
+  // yaml-cpp's Node::operator= rebinds the node in the document itself, so the nodes below are
+  // never reassigned: each is a new const variable or a parameter.
+  void ParseSchedule(Job& job) {
+    const YAML::Node node = fields_["schedule"];
+    // `schedule:` left empty means no schedule, as it did in the original.
+    if (!node || node.IsNull()) return;
+    if (node.IsScalar()) {
+      ParseScheduleExpression(node, "schedule", context_.options().default_time_zone, job);
+      return;
+    }
     if (!node.IsMap()) {
-      errors_.AddAt(node, "'config' must be a mapping of names to values");
+      errors_.AddAt(node, "schedule",
+                    "'schedule' must be a cron expression, or a mapping {cron, timezone}");
+      return;
+    }
+    const MapFields fields(node);
+    std::string zone = context_.options().default_time_zone;
+    {
+      YamlErrors::KeyScope scope(errors_, "schedule");
+      CheckKeys(node, kScheduleKeys, "schedule of " + where_, errors_);
+      if (!fields["cron"]) {
+        errors_.AddAt(node, "cron", "schedule of " + where_ + " is missing required key 'cron'");
+        return;
+      }
+      if (const YAML::Node zone_node = fields["timezone"]) {
+        std::optional<std::string> name = ReadString(zone_node, "timezone", errors_);
+        if (!name) return;
+        // The zone is checked on its own so its problem points at `timezone`, not at `cron`.
+        Result<Schedule> zone_check = Schedule::Parse("@daily", *name);
+        if (!zone_check.ok()) {
+          errors_.AddAt(zone_node, "timezone", zone_check.status().message());
+          return;
+        }
+        zone = *name;
+      }
+    }
+    ParseScheduleExpression(fields["cron"], "schedule.cron", zone, job);
+  }
+
+  void ParseScheduleExpression(const YAML::Node& expression, const std::string& key,
+                               const std::string& zone, Job& job) {
+    std::optional<std::string> text = ReadString(expression, key, errors_);
+    if (!text) return;
+    Result<Schedule> schedule = Schedule::Parse(*text, zone);
+    if (!schedule.ok()) {
+      errors_.AddAt(expression, key,
+                    "invalid schedule '" + *text + "': " + schedule.status().message());
+      return;
+    }
+    job.schedule = std::move(schedule).value();
+  }
+
+  void ParseCatchUp(Job& job) {
+    const YAML::Node policy = fields_["catch_up"];
+    const YAML::Node limit = fields_["catch_up_limit"];
+    if (policy) {
+      if (auto value = ReadChoice(policy, "catch_up", "catch-up policy", kCatchUpChoices)) {
+        job.catch_up = *value;
+        const YAML::Node schedule = fields_["schedule"];
+        if (*value != CatchUpPolicy::kNone && (!schedule || schedule.IsNull())) {
+          errors_.AddAt(policy, "catch_up",
+                        "'catch_up' needs a 'schedule': " + where_ +
+                            " runs only when triggered, so it never misses a run");
+        }
+      }
+    }
+    if (!limit) return;
+    if (auto n = ReadInt(limit, "catch_up_limit", 1, kMaxCatchUpLimit, errors_)) {
+      job.catch_up_limit = static_cast<uint32_t>(*n);
+    }
+    if (job.catch_up != CatchUpPolicy::kAll) {
+      errors_.AddAt(limit, "catch_up_limit", "'catch_up_limit' applies only with 'catch_up: all'");
+    }
+  }
+
+  void ParseJobDependencies(Job& job) {
+    const YAML::Node deps = fields_["depends_on"];
+    if (!deps || deps.IsNull()) return;
+    if (deps.IsScalar()) {
+      ParseJobDependency(deps, "depends_on", job);
+      return;
+    }
+    if (!deps.IsSequence()) {
+      errors_.AddAt(deps, "depends_on",
+                    "'depends_on' of a job must be a list of jobs: `- other_job` or "
+                    "`- {job: other_job, condition: last_success}`");
+      return;
+    }
+    size_t index = 0;
+    for (const YAML::Node& item : deps) {
+      ParseJobDependency(item, "depends_on[" + std::to_string(index++) + "]", job);
+    }
+  }
+
+  void ParseJobDependency(const YAML::Node& item, const std::string& key, Job& job) {
+    JobDependency dependency;
+    if (item.IsScalar()) {
+      AddJobDependency(item, key, dependency, job);
+      return;
+    }
+    if (!item.IsMap()) {
+      errors_.AddAt(
+          item, key,
+          "a dependency of " + where_ + " must be a job id or a mapping {job, condition}");
+      return;
+    }
+    const MapFields fields(item);
+    const YAML::Node job_node = fields["job"];
+    const YAML::Node alias = fields["job_id"];
+    {
+      YamlErrors::KeyScope scope(errors_, key);
+      CheckKeys(item, kJobDependencyKeys, "a dependency of " + where_, errors_);
+      if (job_node && alias) {
+        errors_.AddAt(alias, "job_id", "'job' and 'job_id' name the same thing; give one");
+      }
+      if (!job_node && !alias) {
+        errors_.AddAt(item, "job", "a dependency of " + where_ + " is missing required key 'job'");
+        return;
+      }
+      if (const YAML::Node condition = fields["condition"]) {
+        if (!ParseDependencyCondition(condition, dependency)) return;
+      }
+    }
+    AddJobDependency(job_node ? job_node : alias, key + (job_node ? ".job" : ".job_id"), dependency,
+                     job);
+  }
+
+  void AddJobDependency(const YAML::Node& id_node, const std::string& key,
+                        JobDependency& dependency, Job& job) {
+    std::optional<std::string> name = ReadString(id_node, key, errors_);
+    if (!name) return;
+    if (Status valid = ValidateName(*name, "job id"); !valid.ok()) {
+      errors_.AddAt(id_node, key, valid.message());
+      return;
+    }
+    for (const JobDependency& earlier : job.depends_on) {
+      if (earlier.job.str() == *name) {
+        errors_.AddAt(id_node, key, where_ + " lists job '" + *name + "' twice in depends_on");
+        return;
+      }
+    }
+    dependency.job = JobId(*name);
+    job.depends_on.push_back(dependency);
+    marks_.dependencies.push_back(id_node.Mark());
+    marks_.dependency_keys.push_back(errors_.Path(key));
+  }
+
+  // condition: last_success | last_complete | {within_window: {seconds: N}}
+  bool ParseDependencyCondition(const YAML::Node& node, JobDependency& dependency) {
+    YamlErrors::KeyScope scope(errors_, "condition");
+    if (node.IsScalar()) {
+      if (node.Scalar() == "within_window") {
+        errors_.AddAt(node, "",
+                      "'within_window' needs its window: condition: {within_window: {seconds: "
+                      "3600}}");
+        return false;
+      }
+      Choices<JobDependency::Condition> all = kConditionChoices;
+      all.emplace_back("within_window", JobDependency::Condition::kWithinWindow);
+      std::optional<JobDependency::Condition> condition =
+          ReadChoice(node, "", "job dependency condition", all);
+      if (!condition) return false;
+      dependency.condition = *condition;
+      return true;
+    }
+    if (!node.IsMap() || node.size() != 1 || !node["within_window"]) {
+      if (node.IsMap()) CheckKeys(node, {"within_window"}, "a job dependency condition", errors_);
+      if (!node.IsMap() || node.size() != 1) {
+        errors_.AddAt(node, "",
+                      "'condition' must be last_success, last_complete or "
+                      "{within_window: {seconds: N}}");
+      }
+      return false;
+    }
+    const YAML::Node window = node["within_window"];
+    YamlErrors::KeyScope window_scope(errors_, "within_window");
+    if (!window.IsMap()) {
+      errors_.AddAt(window, "", "'within_window' must be a mapping {seconds: N}");
+      return false;
+    }
+    CheckKeys(window, {"seconds"}, "within_window", errors_);
+    const YAML::Node seconds = window["seconds"];
+    if (!seconds) {
+      errors_.AddAt(window, "seconds", "'within_window' is missing required key 'seconds'");
+      return false;
+    }
+    std::optional<int64_t> n = ReadInt(seconds, "seconds", 1, kMaxWindowSecs, errors_);
+    if (!n) return false;
+    dependency.condition = JobDependency::Condition::kWithinWindow;
+    dependency.window = std::chrono::seconds(*n);
+    return true;
+  }
+
+  void ParseConfig(Job& job) {
+    const YAML::Node node = fields_["config"];
+    if (!node || node.IsNull()) return;
+    if (!node.IsMap()) {
+      errors_.AddAt(node, "config", "'config' must be a mapping of names to values");
       return;
     }
     auto config = std::make_shared<ValueMap>();
     for (auto it = node.begin(); it != node.end(); ++it) {
       if (!it->first.IsScalar()) {
-        errors_.AddAt(it->first, "config keys must be strings");
+        errors_.AddAt(it->first, "config", "config keys must be strings");
         continue;
       }
       config->insert_or_assign(it->first.Scalar(), YamlToConfigValue(it->second));
@@ -146,25 +483,28 @@ class JobParser {
   }
 
   void ParseTasks(Job& job) {
-    const YAML::Node tasks = root_["tasks"];
+    const YAML::Node tasks = fields_["tasks"];
     if (!tasks) {
-      errors_.AddAt(root_, where_ + " is missing required key 'tasks'");
+      errors_.AddAt(root_, "tasks", where_ + " is missing required key 'tasks'");
       return;
     }
     if (!tasks.IsSequence() || tasks.size() == 0) {
-      errors_.AddAt(tasks, "'tasks' must be a non-empty list of tasks");
+      errors_.AddAt(tasks, "tasks", "'tasks' must be a non-empty list of tasks");
       return;
     }
     std::vector<TaskNodes> parsed;
+    // Growing would copy every task: the move of TaskNodes may throw, so vector copies instead.
+    parsed.reserve(tasks.size());
     std::map<std::string, YAML::Node> seen;
+    size_t index = 0;
     for (const YAML::Node& node : tasks) {
-      std::optional<TaskNodes> task = ParseTask(node);
+      std::optional<TaskNodes> task = ParseTask(node, index++);
       if (!task) continue;
       const std::string& id = task->spec.id.str();
       if (auto [it, inserted] = seen.emplace(id, node["id"]); !inserted) {
-        errors_.AddAt(node["id"], "duplicate task id '" + id + "' in " + where_ +
-                                      " (first at line " +
-                                      std::to_string(it->second.Mark().line + 1) + ")");
+        errors_.AddAt(node["id"], task->key + ".id",
+                      "duplicate task id '" + id + "' in " + where_ + " (first at line " +
+                          std::to_string(it->second.Mark().line + 1) + ")");
         continue;
       }
       parsed.push_back(std::move(*task));
@@ -175,22 +515,23 @@ class JobParser {
       for (size_t i = 0; i < task.spec.depends_on.size(); ++i) {
         const std::string& dep = task.spec.depends_on[i].str();
         const YAML::Node& at = task.dependency_nodes[i];
+        const std::string key = task.key + ".depends_on";
         std::string who = "task '" + task.spec.id.str() + "'";
         if (dep == task.spec.id.str()) {
-          errors_.AddAt(at, who + " depends on itself");
+          errors_.AddAt(at, key, who + " depends on itself");
         } else if (!seen.count(dep)) {
           std::vector<std::string_view> ids;
           for (const auto& [id, unused] : seen) ids.push_back(id);
           std::string message = who + " depends on unknown task '" + dep + "'";
           if (auto close = ClosestMatch(dep, ids)) message += " (did you mean '" + *close + "'?)";
-          errors_.AddAt(at, message);
+          errors_.AddAt(at, key, message);
         } else if (!listed.insert(dep).second) {
-          errors_.AddAt(at, who + " lists dependency '" + dep + "' twice");
+          errors_.AddAt(at, key, who + " lists dependency '" + dep + "' twice");
         }
       }
     }
     for (const TaskNodes& task : parsed) {
-      task_marks_[task.spec.id.str()] = task.node.Mark();
+      task_marks_[task.spec.id.str()] = {task.node.Mark(), task.key};
       CheckTemplateSyntax(task, seen);
     }
     for (TaskNodes& task : parsed) job.dag.AddTask(std::move(task.spec));
@@ -203,12 +544,12 @@ class JobParser {
     if (!HasTemplates(params)) return;
     std::string who = "task '" + task.spec.id.str() + "'";
     if (Status syntax = CheckTemplates(params); !syntax.ok()) {
-      errors_.AddAt(task.node, who + ": " + syntax.message());
+      errors_.AddAt(task.node, task.key, who + ": " + syntax.message());
       return;
     }
     for (const std::string& ref : ReferencedTasks(params)) {
       if (!ids.count(ref)) {
-        errors_.AddAt(task.node, who + " reads outputs of unknown task '" + ref + "'");
+        errors_.AddAt(task.node, task.key, who + " reads outputs of unknown task '" + ref + "'");
       }
     }
   }
@@ -222,76 +563,104 @@ class JobParser {
         if (!up) continue;
         std::vector<Dag::Index> below = job.dag.TransitiveDownstream(*up);
         if (std::find(below.begin(), below.end(), i) != below.end()) continue;
-        errors_.Add(task_marks_[spec.id.str()],
+        const auto& [mark, key] = task_marks_[spec.id.str()];
+        errors_.Add(mark, key,
                     "task '" + spec.id.str() + "' reads outputs of '" + ref +
                         "', which is not upstream of it (add it to depends_on)");
       }
     }
   }
 
-  std::optional<TaskNodes> ParseTask(const YAML::Node& node) {
+  std::optional<TaskNodes> ParseTask(const YAML::Node& node, size_t index) {
+    const std::string position_key = "tasks[" + std::to_string(index) + "]";
     if (!node.IsMap()) {
-      errors_.AddAt(node, "each task must be a mapping with at least 'id' and 'type'");
+      errors_.AddAt(node, position_key,
+                    "each task must be a mapping with at least 'id' and 'type'");
       return std::nullopt;
     }
+    MapFields fields(node);
+    std::optional<std::string> id;
+    {
+      YamlErrors::KeyScope scope(errors_, position_key);
+      id = Required(fields, node, "id", "task");
+    }
+    if (!id) return std::nullopt;
     TaskNodes task;
     task.node = node;
-    auto id = Required(node, "id", "task");
-    if (!id) return std::nullopt;
+    task.key = "tasks." + *id;
+    YamlErrors::KeyScope scope(errors_, task.key);
     Status valid = ValidateName(*id, "task id");
-    if (!valid.ok()) errors_.AddAt(node["id"], valid.message());
+    if (!valid.ok()) errors_.AddAt(fields["id"], "id", valid.message());
     TaskSpec& spec = task.spec;
     spec.id = TaskId(*id);
-    std::string who = "task '" + *id + "'";
-    auto type = Required(node, "type", who);
+    const std::string who = "task '" + *id + "'";
+    auto type = Required(fields, node, "type", who);
     if (!type) return std::nullopt;
 
+    bool runs_a_process = true;
     if (*type == "command") {
-      CheckKeys(node, Concat(kCommonTaskKeys, kCommandKeys), who, errors_);
-      ParseCommand(node, spec, who);
+      CheckKeys(node, kCommandTaskKeys, who, errors_);
+      CheckType(fields["type"], "command");
+      ParseCommand(fields, node, spec, who);
     } else if (*type == "python") {
-      CheckKeys(node, Concat(kCommonTaskKeys, kPythonKeys), who, errors_);
-      ParsePython(node, spec, who);
+      CheckKeys(node, kPythonTaskKeys, who, errors_);
+      CheckType(fields["type"], "command");
+      ParsePython(fields, node, spec, who);
     } else if (*type == "custom") {
-      CheckKeys(node, Concat(kCommonTaskKeys, kCustomKeys), who, errors_);
-      if (auto handler = Required(node, "handler", who)) {
+      runs_a_process = false;
+      CheckKeys(node, kCustomTaskKeys, who, errors_);
+      if (auto handler = Required(fields, node, "handler", who)) {
         spec.type = *handler;
-        CheckType(node["handler"], spec.type);
+        if (CheckType(fields["handler"], spec.type)) {
+          CheckParams(fields["config"], node, "config", who, spec.type, fields["handler"]);
+        }
       }
-      spec.params_json = ParamsObject(node["config"], "config");
+      spec.params_json = ParamsObject(fields["config"], "config");
     } else {
-      CheckKeys(node, Concat(kCommonTaskKeys, kPluginKeys), who, errors_);
+      runs_a_process = false;
+      CheckKeys(node, kPluginTaskKeys, who, errors_);
       spec.type = *type;
-      CheckType(node["type"], spec.type);
-      spec.params_json = ParamsObject(node["params"], "params");
+      if (CheckType(fields["type"], spec.type)) {
+        CheckParams(fields["params"], node, "params", who, spec.type, fields["type"]);
+      }
+      spec.params_json = ParamsObject(fields["params"], "params");
+    }
+    if (!runs_a_process) {
+      if (const YAML::Node environment = fields["environment"]) {
+        errors_.AddAt(environment, "environment",
+                      "'environment' sets variables of a process; " + who + " of type " +
+                          spec.type + " runs inside the host and has none");
+      }
     }
 
-    if (node["name"]) spec.name = ReadString(node["name"], "name", errors_).value_or("");
+    if (const YAML::Node name = fields["name"])
+      spec.name = ReadString(name, "name", errors_).value_or("");
     if (spec.name.empty()) spec.name = spec.id.str();
-    if (const YAML::Node deps = node["depends_on"]) ParseDependsOn(deps, task);
-    if (const YAML::Node cond = node["condition"]) {
+    if (const YAML::Node deps = fields["depends_on"]) ParseDependsOn(deps, task);
+    if (const YAML::Node cond = fields["condition"]) {
       if (auto text = ReadString(cond, "condition", errors_)) {
         Result<TriggerRule> rule = ParseTriggerRule(*text);
         if (rule.ok()) {
           spec.trigger = *rule;
         } else {
-          errors_.AddAt(cond, rule.status().message());
+          errors_.AddAt(cond, "condition", rule.status().message());
         }
       }
     }
-    if (const YAML::Node retry = node["retry"]) ParseRetry(retry, spec, who);
-    if (const YAML::Node timeout = node["timeout_secs"]) {
+    if (const YAML::Node retry = fields["retry"]) ParseRetry(retry, spec, who);
+    if (const YAML::Node timeout = fields["timeout_secs"]) {
       if (auto secs = ReadNumber(timeout, "timeout_secs", errors_)) {
         if (*secs <= 0 || *secs > kMaxTimeoutSecs) {
-          errors_.AddAt(timeout, "'timeout_secs' must be greater than 0 and at most " +
-                                     std::to_string(kMaxTimeoutSecs));
+          errors_.AddAt(timeout, "timeout_secs",
+                        "'timeout_secs' must be greater than 0 and at most " +
+                            std::to_string(kMaxTimeoutSecs));
         } else {
           spec.timeout = std::chrono::milliseconds(static_cast<int64_t>(*secs * 1000.0));
         }
       }
     }
-    if (const YAML::Node resources = node["resources"]) ParseResources(resources, spec);
-    if (const YAML::Node priority = node["priority"]) {
+    if (const YAML::Node resources = fields["resources"]) ParseResources(resources, spec);
+    if (const YAML::Node priority = fields["priority"]) {
       if (auto p = ReadInt(priority, "priority", -1000000, 1000000, errors_)) {
         spec.priority = static_cast<int32_t>(*p);
       }
@@ -303,7 +672,8 @@ class JobParser {
   // resources, the rest name pools of petit.yaml.
   void ParseResources(const YAML::Node& node, TaskSpec& spec) {
     if (!node.IsMap()) {
-      errors_.AddAt(node, "'resources' must map pool names to slot counts, e.g. {gpu: 1}");
+      errors_.AddAt(node, "resources",
+                    "'resources' must map pool names to slot counts, e.g. {gpu: 1}");
       return;
     }
     for (auto it = node.begin(); it != node.end(); ++it) {
@@ -317,32 +687,53 @@ class JobParser {
       } else if (key == kMemoryMbName) {
         spec.resources.memory_mb = static_cast<uint64_t>(*amount);
       } else if (Status valid = ValidateName(key, "pool name"); !valid.ok()) {
-        errors_.AddAt(name, valid.message());
+        errors_.AddAt(name, "resources." + key, valid.message());
       } else {
         spec.resources.slots[key] = static_cast<uint32_t>(std::min<int64_t>(*amount, UINT32_MAX));
       }
     }
   }
 
-  void CheckType(const YAML::Node& at, const std::string& type) {
-    const auto& known = options_.known_types;
-    if (known.empty() || std::find(known.begin(), known.end(), type) != known.end()) return;
+  // False when the type is unknown (and reported); true when it is known or types are unchecked.
+  bool CheckType(const YAML::Node& at, const std::string& type) {
+    const auto& known = context_.options().known_types;
+    if (known.empty() || std::find(known.begin(), known.end(), type) != known.end()) return true;
     std::vector<std::string_view> candidates(known.begin(), known.end());
     candidates.push_back("python");
     candidates.push_back("custom");
     std::string message = "unknown task type '" + type + "'";
-    if (auto close = ClosestMatch(type, candidates)) {
+    if (type == "command") {
+      message = "task type 'command' needs the command plugin, which is not loaded";
+    } else if (auto close = ClosestMatch(type, candidates)) {
       message += " (did you mean '" + *close + "'?)";
     } else {
       message += "; `petit plugins` lists the task types this host has";
     }
-    errors_.AddAt(at, message);
+    errors_.AddAt(at, "type", message);
+    return false;
+  }
+
+  void CheckParams(const YAML::Node& params, const YAML::Node& task, std::string_view key,
+                   const std::string& who, const std::string& type, const YAML::Node& type_node) {
+    std::string unreadable;
+    const ParamsSchema* schema = context_.SchemaFor(type, &unreadable);
+    if (!unreadable.empty() &&
+        std::find(warning_types_.begin(), warning_types_.end(), type) == warning_types_.end()) {
+      warnings_.AddAt(type_node, "type",
+                      "the parameter schema of task type '" + type + "' cannot be checked here (" +
+                          unreadable + "); its parameters are checked when a task is created");
+      warning_types_.push_back(type);
+    }
+    if (schema == nullptr) return;
+    // A mapping is the plugin's contract and ParamsObject reports anything else.
+    if (params && !params.IsNull() && !params.IsMap()) return;
+    schema->Check(params, task, key, who + " (type " + type + ")", errors_);
   }
 
   std::string ParamsObject(const YAML::Node& node, std::string_view key) {
     if (!node || node.IsNull()) return "{}";
     if (!node.IsMap()) {
-      errors_.AddAt(node, "'" + std::string(key) + "' must be a mapping of parameters");
+      errors_.AddAt(node, key, "'" + std::string(key) + "' must be a mapping of parameters");
       return "{}";
     }
     return YamlToJson(node);
@@ -351,20 +742,22 @@ class JobParser {
   // Appends "environment": {...} to a params object being built.
   void AppendEnvironment(const YAML::Node& node, std::string& json) {
     if (!node) return;
+    YamlErrors::KeyScope scope(errors_, "environment");
     if (!node.IsMap()) {
-      errors_.AddAt(node, "'environment' must be a mapping of variable names to values");
+      errors_.AddAt(node, "", "'environment' must be a mapping of variable names to values");
       return;
     }
     json += ",\"environment\":{";
     bool first = true;
     for (auto it = node.begin(); it != node.end(); ++it) {
+      const std::string name = it->first.IsScalar() ? it->first.Scalar() : "";
       if (!it->first.IsScalar() || !it->second.IsScalar()) {
-        errors_.AddAt(it->first, "environment variables must be name: value pairs of strings");
+        errors_.AddAt(it->first, name,
+                      "environment variables must be name: value pairs of strings");
         continue;
       }
-      const std::string& name = it->first.Scalar();
       if (name.empty() || name.find('=') != std::string::npos) {
-        errors_.AddAt(it->first, "invalid environment variable name '" + name + "'");
+        errors_.AddAt(it->first, name, "invalid environment variable name '" + name + "'");
         continue;
       }
       if (!first) json.push_back(',');
@@ -384,19 +777,20 @@ class JobParser {
     }
   }
 
-  void ParseCommand(const YAML::Node& node, TaskSpec& spec, const std::string& who) {
+  void ParseCommand(const MapFields& fields, const YAML::Node& node, TaskSpec& spec,
+                    const std::string& who) {
     spec.type = "command";
     std::string json = "{";
-    const YAML::Node command = node["command"];
-    const YAML::Node shell = node["shell"];
+    const YAML::Node command = fields["command"];
+    const YAML::Node shell = fields["shell"];
     if (command && shell) {
-      errors_.AddAt(shell, who + " has both 'command' and 'shell'; use one");
+      errors_.AddAt(shell, "shell", who + " has both 'command' and 'shell'; use one");
     } else if (!command && !shell) {
-      errors_.AddAt(node, who + " of type command needs 'command' (or 'shell')");
+      errors_.AddAt(node, "command", who + " of type command needs 'command' (or 'shell')");
     }
     if (command) {
       if (auto text = ReadString(command, "command", errors_)) {
-        if (text->empty()) errors_.AddAt(command, "'command' must not be empty");
+        if (text->empty()) errors_.AddAt(command, "command", "'command' must not be empty");
         json += "\"command\":";
         AppendJsonString(json, *text);
       }
@@ -406,8 +800,11 @@ class JobParser {
         AppendJsonString(json, *text);
       }
     }
-    if (const YAML::Node args = node["args"]) {
-      if (auto list = ReadStringList(args, "args", errors_)) {
+    if (const YAML::Node args = fields["args"]) {
+      if (shell && !command) {
+        errors_.AddAt(args, "args",
+                      "'args' goes with 'command'; put a shell script in 'shell' whole");
+      } else if (auto list = ReadStringList(args, "args", errors_)) {
         json += ",\"args\":[";
         for (size_t i = 0; i < list->size(); ++i) {
           if (i != 0) json.push_back(',');
@@ -416,23 +813,26 @@ class JobParser {
         json += "]";
       }
     }
-    AppendWorkingDir(node["working_dir"], json);
-    AppendEnvironment(node["environment"], json);
+    AppendWorkingDir(fields["working_dir"], json);
+    AppendEnvironment(fields["environment"], json);
     json += "}";
     spec.params_json = std::move(json);
   }
 
-  void ParsePython(const YAML::Node& node, TaskSpec& spec, const std::string& who) {
+  void ParsePython(const MapFields& fields, const YAML::Node& node, TaskSpec& spec,
+                   const std::string& who) {
     spec.type = "command";
-    auto script = Required(node, "script", who);
+    auto script = Required(fields, node, "script", who);
     bool inline_code = false;
-    if (node["inline"]) inline_code = ReadBool(node["inline"], "inline", errors_).value_or(false);
+    if (const YAML::Node flag = fields["inline"]) {
+      inline_code = ReadBool(flag, "inline", errors_).value_or(false);
+    }
     std::string json = "{\"command\":\"python3\",\"args\":[";
     if (inline_code) json += "\"-c\",";
     AppendJsonString(json, script.value_or(""));
     json += "]";
-    AppendWorkingDir(node["working_dir"], json);
-    AppendEnvironment(node["environment"], json);
+    AppendWorkingDir(fields["working_dir"], json);
+    AppendEnvironment(fields["environment"], json);
     json += "}";
     spec.params_json = std::move(json);
   }
@@ -444,12 +844,12 @@ class JobParser {
       return;
     }
     if (!deps.IsSequence()) {
-      errors_.AddAt(deps, "'depends_on' must be a task id or a list of task ids");
+      errors_.AddAt(deps, "depends_on", "'depends_on' must be a task id or a list of task ids");
       return;
     }
     for (const YAML::Node& dep : deps) {
       if (!dep.IsScalar()) {
-        errors_.AddAt(dep, "items of 'depends_on' must be task ids");
+        errors_.AddAt(dep, "depends_on", "items of 'depends_on' must be task ids");
         continue;
       }
       task.spec.depends_on.emplace_back(dep.Scalar());
@@ -458,41 +858,44 @@ class JobParser {
   }
 
   void ParseRetry(const YAML::Node& node, TaskSpec& spec, const std::string& who) {
+    YamlErrors::KeyScope scope(errors_, "retry");
     if (!node.IsMap()) {
-      errors_.AddAt(node, "'retry' must be a mapping (max_attempts, delay_secs, condition)");
+      errors_.AddAt(node, "", "'retry' must be a mapping (max_attempts, delay_secs, condition)");
       return;
     }
     CheckKeys(node, kRetryKeys, "retry of " + who, errors_);
+    MapFields fields(node);
     RetryPolicy& retry = spec.retry;
-    if (const YAML::Node n = node["max_attempts"]) {
+    if (const YAML::Node n = fields["max_attempts"]) {
       // The original's max_attempts counts retries after the first attempt.
       if (auto v = ReadInt(n, "max_attempts", 0, kMaxRetries, errors_)) {
         retry.max_retries = static_cast<uint32_t>(*v);
       }
     }
-    if (const YAML::Node n = node["delay_secs"]) {
+    if (const YAML::Node n = fields["delay_secs"]) {
       if (auto v = ReadNumber(n, "delay_secs", errors_)) {
         if (*v < 0 || *v > kMaxDelaySecs) {
-          errors_.AddAt(n, "'delay_secs' must be between 0 and " + std::to_string(kMaxDelaySecs));
+          errors_.AddAt(n, "delay_secs",
+                        "'delay_secs' must be between 0 and " + std::to_string(kMaxDelaySecs));
         } else {
           retry.delay = std::chrono::milliseconds(static_cast<int64_t>(*v * 1000.0));
         }
       }
     }
-    if (const YAML::Node n = node["backoff_multiplier"]) {
+    if (const YAML::Node n = fields["backoff_multiplier"]) {
       if (auto v = ReadNumber(n, "backoff_multiplier", errors_)) retry.multiplier = *v;
     }
-    if (const YAML::Node n = node["max_delay_secs"]) {
+    if (const YAML::Node n = fields["max_delay_secs"]) {
       if (auto v = ReadNumber(n, "max_delay_secs", errors_)) {
         retry.max_delay = std::chrono::milliseconds(static_cast<int64_t>(*v * 1000.0));
       }
     }
-    if (const YAML::Node n = node["jitter"]) {
+    if (const YAML::Node n = fields["jitter"]) {
       if (auto v = ReadNumber(n, "jitter", errors_)) retry.jitter = *v;
     }
-    if (const YAML::Node n = node["exit_codes"]) {
+    if (const YAML::Node n = fields["exit_codes"]) {
       if (!n.IsSequence()) {
-        errors_.AddAt(n, "'exit_codes' must be a list of integers");
+        errors_.AddAt(n, "exit_codes", "'exit_codes' must be a list of integers");
       } else {
         for (const YAML::Node& code : n) {
           if (auto v = ReadInt(code, "exit_codes", 0, 255, errors_)) {
@@ -502,48 +905,134 @@ class JobParser {
         retry.condition = RetryCondition::kOnExitCodes;
       }
     }
-    if (const YAML::Node n = node["condition"]) {
+    if (const YAML::Node n = fields["condition"]) {
       if (auto text = ReadString(n, "condition", errors_)) {
         Result<RetryCondition> condition = ParseRetryCondition(*text);
         if (condition.ok()) {
           retry.condition = *condition;
         } else {
-          errors_.AddAt(n, condition.status().message());
+          errors_.AddAt(n, "condition", condition.status().message());
         }
       }
     }
     // A long fixed delay from an original-format file must not be cut to the default backoff cap.
-    if (!node["max_delay_secs"] && retry.delay > retry.max_delay) retry.max_delay = retry.delay;
+    if (!fields["max_delay_secs"] && retry.delay > retry.max_delay) retry.max_delay = retry.delay;
     Status valid = retry.Validate();
-    if (!valid.ok()) errors_.AddAt(node, "retry of " + who + ": " + valid.message());
+    if (!valid.ok()) errors_.AddAt(node, "", "retry of " + who + ": " + valid.message());
   }
 
- public:
-  std::vector<std::pair<YAML::Mark, std::string>> warnings_;
-
- private:
   const YAML::Node& root_;
+  const MapFields fields_;
   YamlErrors& errors_;
-  const JobLoaderOptions& options_;
+  YamlErrors& warnings_;
+  const LoadContext& context_;
   std::string where_ = "job";
-  std::map<std::string, YAML::Mark> task_marks_;
+  std::string declared_id_;
+  JobMarks marks_;
+  std::vector<std::string> warning_types_;
+  std::map<std::string, std::pair<YAML::Mark, std::string>> task_marks_;
 };
 
-void ParseInto(const YAML::Node& root, YamlErrors& errors, const JobLoaderOptions& options,
-               const std::string& file, LoadedJobs& out) {
-  JobParser parser(root, errors, options);
-  std::optional<Job> job = parser.Parse();
+// Problems of one file, top to bottom, so a long report reads in the order of the file.
+void AppendSorted(const YamlErrors& problems, std::vector<Diagnostic>& out) {
+  const size_t first = out.size();
+  out.insert(out.end(), problems.diagnostics().begin(), problems.diagnostics().end());
+  std::stable_sort(out.begin() + static_cast<std::ptrdiff_t>(first), out.end(),
+                   [](const Diagnostic& a, const Diagnostic& b) {
+                     return std::pair(a.line, a.column) < std::pair(b.line, b.column);
+                   });
+}
+
+void ParseInto(const YAML::Node& root, const std::string& file, const LoadContext& context,
+               FileResult& result) {
+  YamlErrors errors(file);
   YamlErrors warnings(file);
-  for (const auto& [mark, message] : parser.warnings_) warnings.Add(mark, message);
-  out.warnings.insert(out.warnings.end(), warnings.messages().begin(), warnings.messages().end());
+  JobParser parser(root, errors, warnings, context);
+  std::optional<Job> job = parser.Parse();
+  AppendSorted(errors, result.part.errors);
+  for (size_t i = 0; i < warnings.size(); ++i) {
+    result.schema_warnings.emplace_back(parser.warning_types()[i], warnings.diagnostics()[i]);
+  }
+  if (!parser.declared_id().empty()) {
+    result.declaration = Declaration{parser.declared_id(), file, parser.marks().id, std::nullopt};
+  }
   if (job) {
     job->source_file = file;
-    out.jobs.push_back(std::move(*job));
+    if (result.declaration) result.declaration->job = 0;
+    result.part.jobs.push_back(std::move(*job));
+    result.marks.push_back(parser.marks());
   }
 }
 
-void Collect(const YamlErrors& errors, LoadedJobs& out) {
-  out.errors.insert(out.errors.end(), errors.messages().begin(), errors.messages().end());
+void AddYamlException(const std::string& file, const YAML::Exception& e, LoadedJobs& out) {
+  YamlErrors errors(file);
+  errors.Add(e.mark, "", e.msg);
+  AppendSorted(errors, out.errors);
+}
+
+void LoadFileInto(const std::string& path, const LoadContext& context, FileResult& result) {
+  result.part.files = 1;
+  std::vector<YAML::Node> documents;
+  try {
+    documents = YAML::LoadAllFromFile(path);
+  } catch (const YAML::BadFile&) {
+    result.part.errors.push_back({path, 0, 0, "", "cannot read the file"});
+    return;
+  } catch (const YAML::Exception& e) {
+    AddYamlException(path, e, result.part);
+    return;
+  }
+  if (documents.size() > 1) {
+    YamlErrors errors(path);
+    errors.AddAt(documents[1], "",
+                 "a job file holds one job, but this one has " + std::to_string(documents.size()) +
+                     " YAML documents (separated by ---)");
+    AppendSorted(errors, result.part.errors);
+    return;
+  }
+  ParseInto(documents.empty() ? YAML::Node() : documents.front(), path, context, result);
+}
+
+// Appends one file's result to the load; `warned` holds the task types whose unreadable schema
+// was already reported.
+void Merge(FileResult&& result, LoadedJobs& out, std::vector<JobMarks>* marks,
+           std::vector<Declaration>* declarations, std::set<std::string>& warned) {
+  out.files += result.part.files;
+  std::move(result.part.errors.begin(), result.part.errors.end(), std::back_inserter(out.errors));
+  for (auto& [type, warning] : result.schema_warnings) {
+    if (warned.insert(type).second) out.warnings.push_back(std::move(warning));
+  }
+  if (result.declaration && result.declaration->job) result.declaration->job = out.jobs.size();
+  std::move(result.part.jobs.begin(), result.part.jobs.end(), std::back_inserter(out.jobs));
+  if (marks != nullptr) {
+    std::move(result.marks.begin(), result.marks.end(), std::back_inserter(*marks));
+  }
+  if (declarations != nullptr && result.declaration) {
+    declarations->push_back(std::move(*result.declaration));
+  }
+}
+
+// Reads `files` into `results` (same order). yaml-cpp is CPU-bound (about 1 ms for a 3 KB job
+// file here) and files are independent, so large directories are read on several threads; each
+// thread takes the next unread file, and results are merged in file order afterwards, so the
+// outcome never depends on the scheduling.
+void LoadFiles(const std::vector<std::string>& files, const LoadContext& context,
+               std::vector<FileResult>& results) {
+  results.resize(files.size());
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    for (size_t i = next.fetch_add(1); i < files.size(); i = next.fetch_add(1)) {
+      LoadFileInto(files[i], context, results[i]);
+    }
+  };
+  const size_t by_size = files.size() / kMinFilesPerThread;
+  const size_t threads =
+      std::min({static_cast<size_t>(std::max(1u, std::thread::hardware_concurrency())),
+                kMaxLoadThreads, std::max<size_t>(by_size, 1)});
+  std::vector<std::thread> helpers;
+  for (size_t t = 1; t < threads; ++t) helpers.emplace_back(work);
+  work();
+  for (std::thread& helper : helpers) helper.join();
 }
 
 bool IsJobFile(const std::filesystem::path& path) {
@@ -553,38 +1042,114 @@ bool IsJobFile(const std::filesystem::path& path) {
   return stem != "petit";
 }
 
+Diagnostic At(const std::string& file, const YAML::Mark& mark, std::string key,
+              std::string message) {
+  Diagnostic diagnostic{file, 0, 0, std::move(key), std::move(message)};
+  if (!mark.is_null()) {
+    diagnostic.line = static_cast<uint32_t>(mark.line + 1);
+    diagnostic.column = static_cast<uint32_t>(mark.column + 1);
+  }
+  return diagnostic;
+}
+
+std::string Location(const std::string& file, const YAML::Mark& mark) {
+  if (mark.is_null()) return file;
+  return file + ":" + std::to_string(mark.line + 1) + ":" + std::to_string(mark.column + 1);
+}
+
+// Keeps the first job of each id; every later declaration is one error naming both files.
+void RemoveDuplicateIds(const std::vector<Declaration>& declarations, LoadedJobs& out,
+                        std::vector<JobMarks>& marks) {
+  std::map<std::string, const Declaration*> first;
+  std::vector<bool> keep(out.jobs.size(), true);
+  for (const Declaration& declaration : declarations) {
+    auto [it, inserted] = first.emplace(declaration.id, &declaration);
+    if (inserted) continue;
+    const Declaration& original = *it->second;
+    out.errors.push_back(At(declaration.file, declaration.mark, "id",
+                            "job id '" + declaration.id + "' is already used by " +
+                                Location(original.file, original.mark)));
+    if (declaration.job) keep[*declaration.job] = false;
+  }
+  std::vector<Job> jobs;
+  std::vector<JobMarks> kept_marks;
+  for (size_t i = 0; i < out.jobs.size(); ++i) {
+    if (!keep[i]) continue;
+    jobs.push_back(std::move(out.jobs[i]));
+    kept_marks.push_back(std::move(marks[i]));
+  }
+  out.jobs = std::move(jobs);
+  marks = std::move(kept_marks);
+}
+
+// Job dependencies across the directory (core/job_graph.h). A job with a problem is dropped, and so
+// is, transitively, every job that depends on a dropped one: it could never be scheduled.
+void CheckJobDependencies(const std::set<std::string>& broken_ids, LoadedJobs& out,
+                          std::vector<JobMarks>& marks) {
+  std::map<std::string, size_t> index;
+  for (size_t i = 0; i < out.jobs.size(); ++i) index.emplace(out.jobs[i].id.str(), i);
+  std::vector<bool> keep(out.jobs.size(), true);
+  for (const JobGraphProblem& problem : CheckJobGraph(out.jobs)) {
+    const Job& job = out.jobs[problem.job];
+    const JobMarks& where = marks[problem.job];
+    std::string message = problem.message;
+    const std::string& target = job.depends_on[problem.dependency].job.str();
+    if (problem.kind == JobGraphProblem::Kind::kUnknownJob && broken_ids.count(target)) {
+      message = "job '" + job.id.str() + "' depends on job '" + target + "', which has errors";
+    }
+    out.errors.push_back(At(job.source_file, where.dependencies[problem.dependency],
+                            where.dependency_keys[problem.dependency], std::move(message)));
+    keep[problem.job] = false;
+    for (const JobId& member : problem.cycle) keep[index.at(member.str())] = false;
+  }
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (size_t i = 0; i < out.jobs.size(); ++i) {
+      if (!keep[i]) continue;
+      const Job& job = out.jobs[i];
+      for (size_t d = 0; d < job.depends_on.size(); ++d) {
+        auto it = index.find(job.depends_on[d].job.str());
+        if (it == index.end() || keep[it->second]) continue;
+        out.errors.push_back(At(job.source_file, marks[i].dependencies[d],
+                                marks[i].dependency_keys[d],
+                                "job '" + job.id.str() + "' depends on job '" +
+                                    job.depends_on[d].job.str() + "', which has errors"));
+        keep[i] = false;
+        changed = true;
+        break;
+      }
+    }
+  }
+  std::vector<Job> jobs;
+  for (size_t i = 0; i < out.jobs.size(); ++i) {
+    if (keep[i]) jobs.push_back(std::move(out.jobs[i]));
+  }
+  out.jobs = std::move(jobs);
+}
+
 }  // namespace
 
 void LoadJobFile(const std::string& path, const JobLoaderOptions& options, LoadedJobs& out) {
-  ++out.files;
-  YamlErrors errors(path);
-  YAML::Node root;
-  try {
-    root = YAML::LoadFile(path);
-  } catch (const YAML::BadFile&) {
-    out.errors.push_back(path + ": cannot read the file");
-    return;
-  } catch (const YAML::Exception& e) {
-    errors.Add(e.mark, e.msg);
-    Collect(errors, out);
-    return;
-  }
-  ParseInto(root, errors, options, path, out);
-  Collect(errors, out);
+  const LoadContext context(options);
+  FileResult result;
+  LoadFileInto(path, context, result);
+  std::set<std::string> warned;
+  Merge(std::move(result), out, nullptr, nullptr, warned);
 }
 
 LoadedJobs LoadJobFromString(const std::string& yaml, const std::string& name,
                              const JobLoaderOptions& options) {
   LoadedJobs out;
-  out.files = 1;
-  YamlErrors errors(name);
+  const LoadContext context(options);
+  FileResult result;
+  result.part.files = 1;
   try {
-    YAML::Node root = YAML::Load(yaml);
-    ParseInto(root, errors, options, name, out);
+    ParseInto(YAML::Load(yaml), name, context, result);
   } catch (const YAML::Exception& e) {
-    errors.Add(e.mark, e.msg);
+    AddYamlException(name, e, result.part);
   }
-  Collect(errors, out);
+  std::set<std::string> warned;
+  Merge(std::move(result), out, nullptr, nullptr, warned);
   return out;
 }
 
@@ -592,7 +1157,7 @@ LoadedJobs LoadJobDirectory(const std::string& dir, const JobLoaderOptions& opti
   LoadedJobs out;
   std::error_code ec;
   if (!std::filesystem::is_directory(dir, ec)) {
-    out.errors.push_back(dir + ": not a directory of job files");
+    out.errors.push_back({dir, 0, 0, "", "not a directory of job files"});
     return out;
   }
   std::vector<std::string> files;
@@ -601,23 +1166,24 @@ LoadedJobs LoadJobDirectory(const std::string& dir, const JobLoaderOptions& opti
        !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
     if (it->is_regular_file(ec) && IsJobFile(it->path())) files.push_back(it->path().string());
   }
-  if (ec) out.errors.push_back(dir + ": " + ec.message());
+  if (ec) out.errors.push_back({dir, 0, 0, "", ec.message()});
   std::sort(files.begin(), files.end());
-  for (const std::string& file : files) LoadJobFile(file, options, out);
 
-  std::map<std::string, std::string> file_of_id;
-  std::vector<Job> unique;
-  for (Job& job : out.jobs) {
-    auto [it, inserted] = file_of_id.emplace(job.id.str(), job.source_file);
-    if (!inserted) {
-      out.errors.push_back(job.source_file + ": job id '" + job.id.str() + "' is already used by " +
-                           it->second);
-      continue;
-    }
-    unique.push_back(std::move(job));
+  const LoadContext context(options);
+  std::vector<FileResult> results;
+  LoadFiles(files, context, results);
+  std::vector<JobMarks> marks;  // parallel to out.jobs
+  std::vector<Declaration> declarations;
+  std::set<std::string> warned;
+  for (FileResult& result : results) Merge(std::move(result), out, &marks, &declarations, warned);
+  std::set<std::string> broken_ids;
+  for (const Declaration& declaration : declarations) {
+    if (!declaration.job) broken_ids.insert(declaration.id);
   }
-  std::sort(unique.begin(), unique.end(), [](const Job& a, const Job& b) { return a.id < b.id; });
-  out.jobs = std::move(unique);
+  RemoveDuplicateIds(declarations, out, marks);
+  CheckJobDependencies(broken_ids, out, marks);
+  std::sort(out.jobs.begin(), out.jobs.end(),
+            [](const Job& a, const Job& b) { return a.id < b.id; });
   return out;
 }
 

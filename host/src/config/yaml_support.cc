@@ -81,14 +81,42 @@ bool IsNullText(std::string_view text) {
 
 }  // namespace
 
-void YamlErrors::Add(const YAML::Mark& mark, std::string_view message) {
-  std::string line = file_;
-  if (!mark.is_null()) {
-    line += ":" + std::to_string(mark.line + 1) + ":" + std::to_string(mark.column + 1);
+YamlErrors::KeyScope::KeyScope(YamlErrors& errors, std::string_view segment)
+    : errors_(errors), restore_(errors.scope_.size()) {
+  if (!errors_.scope_.empty() && !segment.empty() && segment.front() != '[') {
+    errors_.scope_.push_back('.');
   }
-  line += ": ";
-  line += message;
-  messages_.push_back(std::move(line));
+  errors_.scope_.append(segment);
+}
+
+YamlErrors::KeyScope::~KeyScope() { errors_.scope_.resize(restore_); }
+
+std::string YamlErrors::Path(std::string_view key) const {
+  std::string path = scope_;
+  if (!path.empty() && !key.empty() && key.front() != '[') path.push_back('.');
+  path.append(key);
+  return path;
+}
+
+void YamlErrors::Add(const YAML::Mark& mark, std::string_view key, std::string_view message) {
+  Diagnostic diagnostic;
+  diagnostic.file = file_;
+  if (!mark.is_null()) {
+    diagnostic.line = static_cast<uint32_t>(mark.line + 1);
+    diagnostic.column = static_cast<uint32_t>(mark.column + 1);
+  }
+  diagnostic.key = Path(key);
+  diagnostic.message = std::string(message);
+  diagnostics_.push_back(std::move(diagnostic));
+}
+
+std::string YamlErrors::Joined() const {
+  std::string joined;
+  for (const Diagnostic& diagnostic : diagnostics_) {
+    if (!joined.empty()) joined += "\n";
+    joined += diagnostic.ToString();
+  }
+  return joined;
 }
 
 void CheckKeys(const YAML::Node& map, const std::vector<std::string_view>& allowed,
@@ -96,7 +124,7 @@ void CheckKeys(const YAML::Node& map, const std::vector<std::string_view>& allow
   for (auto it = map.begin(); it != map.end(); ++it) {
     const YAML::Node key = it->first;
     if (!key.IsScalar()) {
-      errors.AddAt(key, "keys of " + std::string(where) + " must be strings");
+      errors.AddAt(key, "", "keys of " + std::string(where) + " must be strings");
       continue;
     }
     const std::string& name = key.Scalar();
@@ -105,14 +133,14 @@ void CheckKeys(const YAML::Node& map, const std::vector<std::string_view>& allow
     if (auto suggestion = ClosestMatch(name, allowed)) {
       message += " (did you mean '" + *suggestion + "'?)";
     }
-    errors.AddAt(key, message);
+    errors.AddAt(key, name, message);
   }
 }
 
 std::optional<std::string> ReadString(const YAML::Node& node, std::string_view key,
                                       YamlErrors& errors) {
   if (!node.IsScalar()) {
-    errors.AddAt(node, "'" + std::string(key) + "' must be a string, not " + KindName(node));
+    errors.AddAt(node, key, "'" + std::string(key) + "' must be a string, not " + KindName(node));
     return std::nullopt;
   }
   return node.Scalar();
@@ -123,12 +151,13 @@ std::optional<int64_t> ReadInt(const YAML::Node& node, std::string_view key, int
   std::optional<int64_t> value;
   if (node.IsScalar()) value = ParseInt(node.Scalar());
   if (!value) {
-    errors.AddAt(node, "'" + std::string(key) + "' must be an integer");
+    errors.AddAt(node, key, "'" + std::string(key) + "' must be an integer");
     return std::nullopt;
   }
   if (*value < min || *value > max) {
-    errors.AddAt(node, "'" + std::string(key) + "' must be between " + std::to_string(min) +
-                           " and " + std::to_string(max) + ", not " + node.Scalar());
+    errors.AddAt(node, key,
+                 "'" + std::string(key) + "' must be between " + std::to_string(min) + " and " +
+                     std::to_string(max) + ", not " + node.Scalar());
     return std::nullopt;
   }
   return value;
@@ -137,28 +166,30 @@ std::optional<int64_t> ReadInt(const YAML::Node& node, std::string_view key, int
 std::optional<double> ReadNumber(const YAML::Node& node, std::string_view key, YamlErrors& errors) {
   std::optional<double> value;
   if (node.IsScalar()) value = ParseDouble(node.Scalar());
-  if (!value) errors.AddAt(node, "'" + std::string(key) + "' must be a number");
+  if (!value) errors.AddAt(node, key, "'" + std::string(key) + "' must be a number");
   return value;
 }
 
 std::optional<bool> ReadBool(const YAML::Node& node, std::string_view key, YamlErrors& errors) {
   std::optional<bool> value;
   if (node.IsScalar()) value = ParseBool(node.Scalar());
-  if (!value) errors.AddAt(node, "'" + std::string(key) + "' must be true or false");
+  if (!value) errors.AddAt(node, key, "'" + std::string(key) + "' must be true or false");
   return value;
 }
 
 std::optional<std::vector<std::string>> ReadStringList(const YAML::Node& node, std::string_view key,
                                                        YamlErrors& errors) {
   if (!node.IsSequence()) {
-    errors.AddAt(node, "'" + std::string(key) + "' must be a list, not " + KindName(node));
+    errors.AddAt(node, key, "'" + std::string(key) + "' must be a list, not " + KindName(node));
     return std::nullopt;
   }
   std::vector<std::string> items;
   bool ok = true;
+  size_t index = 0;
   for (const YAML::Node& item : node) {
+    const std::string item_key = std::string(key) + "[" + std::to_string(index++) + "]";
     if (!item.IsScalar()) {
-      errors.AddAt(item,
+      errors.AddAt(item, item_key,
                    "items of '" + std::string(key) + "' must be strings, not " + KindName(item));
       ok = false;
       continue;
@@ -167,6 +198,69 @@ std::optional<std::vector<std::string>> ReadStringList(const YAML::Node& node, s
   }
   if (!ok) return std::nullopt;
   return items;
+}
+
+JsonKind JsonKindOf(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Map:
+      return JsonKind::kObject;
+    case YAML::NodeType::Sequence:
+      return JsonKind::kArray;
+    case YAML::NodeType::Scalar:
+      break;
+    default:
+      return JsonKind::kNull;
+  }
+  const std::string& text = node.Scalar();
+  if (!IsPlain(node)) return JsonKind::kString;
+  if (IsJsonNumber(text)) {
+    return text.find_first_of(".eE") == std::string::npos ? JsonKind::kInteger : JsonKind::kNumber;
+  }
+  if (ParseBool(text)) return JsonKind::kBoolean;
+  if (IsNullText(text)) return JsonKind::kNull;
+  return JsonKind::kString;
+}
+
+const char* JsonKindName(JsonKind kind) {
+  switch (kind) {
+    case JsonKind::kNull:
+      return "null";
+    case JsonKind::kBoolean:
+      return "a boolean";
+    case JsonKind::kInteger:
+      return "an integer";
+    case JsonKind::kNumber:
+      return "a number";
+    case JsonKind::kString:
+      return "a string";
+    case JsonKind::kArray:
+      return "a list";
+    case JsonKind::kObject:
+      return "a mapping";
+  }
+  return "unknown";
+}
+
+MapFields::MapFields(const YAML::Node& map) {
+  if (!map.IsMap()) return;
+  fields_.reserve(map.size());
+  for (auto it = map.begin(); it != map.end(); ++it) {
+    if (it->first.IsScalar()) fields_.emplace_back(it->first.Scalar(), it->second);
+  }
+}
+
+YAML::Node MapFields::operator[](std::string_view key) const {
+  for (const auto& [name, value] : fields_) {
+    if (name == key) return value;
+  }
+  return YAML::Node(YAML::NodeType::Undefined);
+}
+
+bool MapFields::Has(std::string_view key) const {
+  for (const auto& field : fields_) {
+    if (field.first == key) return true;
+  }
+  return false;
 }
 
 std::string YamlToJson(const YAML::Node& node) {

@@ -14,33 +14,63 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "config/diagnostic.h"
 #include "petit/core/suggest.h"
 
 namespace petit::host {
 
-// Collects the errors of one file so all of them can be reported in one pass.
+// Collects the problems of one file so all of them can be reported in one pass.
+//
+// Keys: every problem names the key it is about as a path from the top of the file. The `key`
+// given to Add() is relative to the innermost live KeyScope, so a parser says "delay_secs" inside
+// the scope "tasks.extract.retry" and the problem reads "tasks.extract.retry.delay_secs".
 class YamlErrors {
  public:
   explicit YamlErrors(std::string file) : file_(std::move(file)) {}
 
-  void Add(const YAML::Mark& mark, std::string_view message);
-  void AddAt(const YAML::Node& node, std::string_view message) { Add(node.Mark(), message); }
+  // Pushes `segment` ("tasks.extract", "[2]", "schedule") for its lifetime. Scopes nest and must
+  // be destroyed in reverse order of creation, which block scoping gives.
+  class KeyScope {
+   public:
+    KeyScope(YamlErrors& errors, std::string_view segment);
+    ~KeyScope();
+    KeyScope(const KeyScope&) = delete;
+    KeyScope& operator=(const KeyScope&) = delete;
+
+   private:
+    YamlErrors& errors_;
+    size_t restore_;
+  };
+
+  void Add(const YAML::Mark& mark, std::string_view key, std::string_view message);
+  // At `node`; a node that does not exist (a missing key) gives a problem without a position.
+  void AddAt(const YAML::Node& node, std::string_view key, std::string_view message) {
+    Add(node.IsDefined() ? node.Mark() : YAML::Mark::null_mark(), key, message);
+  }
+  // `key` under the current scope.
+  std::string Path(std::string_view key) const;
 
   const std::string& file() const { return file_; }
-  bool empty() const { return messages_.empty(); }
-  const std::vector<std::string>& messages() const { return messages_; }
+  bool empty() const { return diagnostics_.empty(); }
+  size_t size() const { return diagnostics_.size(); }
+  const std::vector<Diagnostic>& diagnostics() const { return diagnostics_; }
+  // "<file>:<line>:<col>: message" lines, one per problem.
+  std::string Joined() const;
 
  private:
   std::string file_;
-  std::vector<std::string> messages_;
+  std::string scope_;
+  std::vector<Diagnostic> diagnostics_;
 };
 
 // Reports every key of `map` that is not in `allowed`, with the nearest allowed key suggested.
-// `where` names the mapping in messages ("job", "task 'extract'").
+// `where` names the mapping in messages ("job", "task 'extract'"). Problems are keyed by the
+// unknown key itself, under the current scope.
 void CheckKeys(const YAML::Node& map, const std::vector<std::string_view>& allowed,
                std::string_view where, YamlErrors& errors);
 
-// Typed reads of one field; on a wrong type they add an error naming `key` and return nullopt.
+// Typed reads of one field; on a wrong type they add an error naming `key` (relative to the
+// current scope) and return nullopt.
 std::optional<std::string> ReadString(const YAML::Node& node, std::string_view key,
                                       YamlErrors& errors);
 std::optional<int64_t> ReadInt(const YAML::Node& node, std::string_view key, int64_t min,
@@ -49,6 +79,26 @@ std::optional<double> ReadNumber(const YAML::Node& node, std::string_view key, Y
 std::optional<bool> ReadBool(const YAML::Node& node, std::string_view key, YamlErrors& errors);
 std::optional<std::vector<std::string>> ReadStringList(const YAML::Node& node, std::string_view key,
                                                        YamlErrors& errors);
+
+// What a YAML value is once written as JSON (YamlToJson): plain scalars that read as numbers,
+// booleans or null keep that type, every other scalar is a string.
+enum class JsonKind : uint8_t { kNull, kBoolean, kInteger, kNumber, kString, kArray, kObject };
+JsonKind JsonKindOf(const YAML::Node& node);
+// "an integer", "a string", ...
+const char* JsonKindName(JsonKind kind);
+
+// A mapping's keys, when the mapping is read many times: one pass over it instead of yaml-cpp's
+// linear, converting lookup per field. Non-scalar keys are left out (CheckKeys reports them).
+class MapFields {
+ public:
+  explicit MapFields(const YAML::Node& map);
+  // The value of `key`, or an undefined node (false in a boolean context).
+  YAML::Node operator[](std::string_view key) const;
+  bool Has(std::string_view key) const;
+
+ private:
+  std::vector<std::pair<std::string, YAML::Node>> fields_;
+};
 
 // Any YAML value as JSON: plain scalars that read as numbers, booleans or null keep that type,
 // quoted scalars stay strings.

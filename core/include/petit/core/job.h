@@ -5,15 +5,46 @@
 #ifndef PETIT_CORE_JOB_H_
 #define PETIT_CORE_JOB_H_
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "petit/core/context.h"
 #include "petit/core/dag.h"
 #include "petit/core/ids.h"
+#include "petit/core/schedule.h"
 
 namespace petit {
+
+// What the scheduler does with an occurrence that falls due while max_active_runs runs of the
+// job are active.
+enum class OverlapPolicy : uint8_t {
+  kSkip,            // drop the occurrence (the original Petit's behaviour)
+  kQueue,           // start it when a run ends (one waiting occurrence at most)
+  kCancelPrevious,  // cancel the oldest active run, then start
+};
+
+// What the scheduler does with occurrences missed while the host was down or the job paused.
+enum class CatchUpPolicy : uint8_t {
+  kNone,    // skip them; the next occurrence after now fires as usual
+  kLatest,  // run once for the most recent missed occurrence
+  kAll,     // run each missed occurrence, oldest first, at most catch_up_limit of them
+};
+
+// A condition on another job that must hold before a scheduled run of this one starts.
+struct JobDependency {
+  enum class Condition : uint8_t {
+    kLastSuccess,   // the other job's latest finished run succeeded
+    kLastComplete,  // the other job's latest run has finished, whatever its status
+    kWithinWindow,  // the other job succeeded within `window` before now
+  };
+  JobId job;
+  Condition condition = Condition::kLastSuccess;
+  std::chrono::seconds window{0};  // only for kWithinWindow; > 0
+};
 
 struct Job {
   JobId id;
@@ -24,6 +55,13 @@ struct Job {
   uint32_t max_parallel_tasks = 0;  // per run of this job; 0 = only the global limit applies
   bool enabled = true;
   std::string source_file;  // where it was loaded from, for messages
+
+  std::optional<Schedule> schedule;  // none: runs only when triggered
+  uint32_t max_active_runs = 1;      // `max_concurrency` in the original format; 0 = unlimited
+  OverlapPolicy overlap = OverlapPolicy::kSkip;
+  CatchUpPolicy catch_up = CatchUpPolicy::kNone;
+  uint32_t catch_up_limit = 10;  // for CatchUpPolicy::kAll
+  std::vector<JobDependency> depends_on;
 };
 
 }  // namespace petit

@@ -1,0 +1,156 @@
+// Scheduler: fires the jobs' schedules on time, admits manual triggers through the same rules, and
+// catches up occurrences missed while the host was down or a job paused (DESIGN §5).
+//
+// One thread waits for the earliest fire time of a timer heap (O(log n) per fire, nothing polled):
+// on a condition variable with a deadline for a real clock, or on a ManualClock listener, so a test
+// that advances a ManualClock wakes it, and moves that fire nothing never wake it at all.
+//
+// Rules, for an occurrence that falls due:
+// - disabled jobs and paused jobs (JobRecord.paused) never fire;
+// - cross-job dependencies (Job.depends_on) are checked against the StateStore when it falls due;
+//   an unmet one skips the occurrence (kTriggerRefused names the dependency);
+// - admission: with fewer than max_active_runs runs active (0 = unlimited) the run starts; at the
+//   limit, overlap kSkip drops the occurrence (kTriggerRefused), kQueue keeps ONE occurrence that
+//   starts when a run ends (a second one is refused), kCancelPrevious cancels the oldest active run
+//   and starts once it has ended, so max_active_runs is never exceeded (a newer occurrence replaces
+//   the waiting one);
+// - every occurrence dealt with (started, queued or refused) is persisted as JobRecord.last_fire_us
+//   before its run is launched;
+// - a clock that jumped forward over several occurrences fires once, for the latest; a clock that
+//   went backwards waits for the next occurrence after the last one dealt with, so nothing fires
+//   twice.
+// Catch-up (at Start, and when SetPaused resumes a job), for the occurrences in
+// (last_fire_us, now]: kNone skips them; kLatest runs the latest one like a scheduled
+// occurrence; kAll runs the latest catch_up_limit of them, oldest first, as run slots free up
+// (they wait whatever the overlap policy). A job without a JobRecord has missed nothing: its record
+// is created with the latest past occurrence. Catch-up runs have trigger "catch_up".
+// Manual triggers (Trigger) skip dependencies, pause and enabled, but not admission.
+//
+// Ownership: the Scheduler borrows the clock, store, launcher and event bus, which must outlive it;
+// it shares the jobs. It owns the handles of the runs it launched.
+// Threads: Start and Stop are called by one owner thread (not concurrently with each other); every
+// other member function may be called from any thread. Lock order: a ManualClock's listener lock
+// comes before the scheduler's lock; the scheduler calls the store and RunHandle::Cancel() with its
+// lock held, and RunLauncher::Launch() without it.
+#ifndef PETIT_CORE_SCHEDULER_H_
+#define PETIT_CORE_SCHEDULER_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "petit/core/clock.h"
+#include "petit/core/events.h"
+#include "petit/core/ids.h"
+#include "petit/core/job.h"
+#include "petit/core/state_store.h"
+#include "petit/core/status.h"
+
+namespace petit {
+
+// A run the scheduler wants started.
+struct RunRequest {
+  std::shared_ptr<const Job> job;
+  RunId run_id;
+  std::string trigger;        // "schedule", "catch_up" or "manual"
+  int64_t occurrence_us = 0;  // the schedule occurrence it stands for; 0 for a manual run
+};
+
+// A run in progress, as its launcher lets the scheduler reach it.
+class RunHandle {
+ public:
+  virtual ~RunHandle() = default;
+  // Asks the run to stop; it then ends (kCancelled) and reports its end as usual. Returns at once
+  // and must not call back into the Scheduler (it runs under the scheduler's lock). May be called
+  // more than once, and after the run ended.
+  virtual void Cancel() = 0;
+};
+
+// Tells the scheduler that a launched run has ended (its final record is written).
+using RunEndCallback = std::function<void()>;
+
+// The port through which the scheduler starts runs (the host runs ExecuteRun on a thread).
+class RunLauncher {
+ public:
+  virtual ~RunLauncher() = default;
+  // Starts `request` and returns without waiting for the run. On success, `on_end` is called
+  // exactly once when the run has ended, from any thread, possibly before Launch returns (but not
+  // from inside a RunHandle::Cancel()). On failure `on_end` is never called. THREADS: may be
+  // called from several threads at once.
+  virtual Result<std::unique_ptr<RunHandle>> Launch(const RunRequest& request,
+                                                    RunEndCallback on_end) = 0;
+};
+
+// One pass of the scheduler thread over due work.
+struct SchedulerPass {
+  int64_t now_us = 0;     // the clock when the pass looked at the timer heap
+  uint64_t wakeups = 0;   // times the thread has woken from a wait so far
+  uint32_t launched = 0;  // runs this pass launched
+};
+
+struct SchedulerOptions {
+  // Called on the scheduler thread after each pass, without the scheduler's lock held, once the
+  // pass's records are saved and its runs launched. For tests and metrics: must not call Stop().
+  std::function<void(const SchedulerPass&)> on_pass;
+};
+
+struct SchedulerStats {
+  uint64_t wakeups = 0;      // the scheduler thread woke from a wait
+  uint64_t fired = 0;        // occurrences that started or queued a run (catch-up included)
+  uint64_t refused = 0;      // occurrences and triggers refused (kTriggerRefused)
+  uint64_t active_runs = 0;  // runs launched and not yet ended
+  // The latest failure to persist a JobRecord (the scheduler goes on; a restart may then catch up
+  // an occurrence again). OK if none.
+  Status last_store_error;
+};
+
+enum class StopMode : uint8_t {
+  kWaitForRuns,  // let active runs finish
+  kCancelRuns,   // cancel active runs, then wait for them to end
+};
+
+class Scheduler {
+ public:
+  // Job ids must be unique. Jobs without a schedule can only be triggered.
+  Scheduler(std::vector<std::shared_ptr<const Job>> jobs, Clock& clock, StateStore& store,
+            RunLauncher& launcher, EventBus* events, SchedulerOptions options = {});
+  // Stop(StopMode::kCancelRuns) if still running.
+  ~Scheduler();
+
+  Scheduler(const Scheduler&) = delete;
+  Scheduler& operator=(const Scheduler&) = delete;
+
+  // Reads the job records, catches up (launching those runs before it returns), then starts the
+  // scheduler thread. Fails, without starting anything, when the store cannot be read. Once only.
+  Status Start();
+
+  // Graceful: no occurrence fires and no waiting run starts once Stop is called (waiting ones are
+  // dropped with kTriggerRefused); returns when every launched run has ended. Idempotent.
+  void Stop(StopMode mode);
+
+  // Runs `job` now (trigger "manual"), through admission: returns the id of the run, started or
+  // queued by the overlap policy, or why it was refused (kFailedPrecondition: at the limit, or the
+  // scheduler is not running; kNotFound: unknown job; a launcher failure as it is).
+  Result<RunId> Trigger(const JobId& job);
+
+  // Pauses or resumes a job's schedule and persists it. Resuming catches up per the job's policy.
+  // Active runs go on; occurrences waiting for a run slot are dropped when pausing.
+  Status SetPaused(const JobId& job, bool paused);
+
+  // The job's next fire time; nullopt when it has no schedule, is disabled or paused, or the
+  // scheduler is not running.
+  std::optional<int64_t> NextFire(const JobId& job) const;
+
+  SchedulerStats stats() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace petit
+
+#endif  // PETIT_CORE_SCHEDULER_H_

@@ -1,0 +1,732 @@
+#include "petit/core/scheduler.h"
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cassert>
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <limits>
+#include <mutex>
+#include <queue>
+#include <string_view>
+#include <thread>
+#include <tuple>
+#include <unordered_map>
+#include <utility>
+
+#include "occurrences.h"
+#include "petit/core/suggest.h"
+
+namespace petit {
+namespace {
+
+constexpr int64_t kNever = std::numeric_limits<int64_t>::max();
+constexpr std::string_view kTriggerSchedule = "schedule";
+constexpr std::string_view kTriggerCatchUp = "catch_up";
+constexpr std::string_view kTriggerManual = "manual";
+constexpr std::array<RunStatus, 4> kFinished = {RunStatus::kSucceeded, RunStatus::kFailed,
+                                                RunStatus::kCancelled, RunStatus::kInterrupted};
+constexpr std::array<RunStatus, 1> kSucceeded = {RunStatus::kSucceeded};
+
+std::string_view OverlapName(OverlapPolicy policy) {
+  switch (policy) {
+    case OverlapPolicy::kSkip:
+      return "skip";
+    case OverlapPolicy::kQueue:
+      return "queue";
+    case OverlapPolicy::kCancelPrevious:
+      return "cancel_previous";
+  }
+  return "unknown";
+}
+
+std::string_view ConditionName(JobDependency::Condition condition) {
+  switch (condition) {
+    case JobDependency::Condition::kLastSuccess:
+      return "last_success";
+    case JobDependency::Condition::kLastComplete:
+      return "last_complete";
+    case JobDependency::Condition::kWithinWindow:
+      return "within_window";
+  }
+  return "unknown";
+}
+
+std::string Plural(size_t n, std::string_view word) {
+  return std::to_string(n) + " " + std::string(word) + (n == 1 ? "" : "s");
+}
+
+}  // namespace
+
+struct Scheduler::Impl {
+  // An occurrence (or a manual trigger) admitted but waiting for a run slot.
+  struct Waiting {
+    RunId run_id;
+    std::string trigger;
+    int64_t occurrence_us = 0;
+  };
+
+  struct ActiveRun {
+    RunId run_id;
+    std::unique_ptr<RunHandle> handle{};  // null while Launch() has not returned
+    bool cancel_requested = false;
+  };
+
+  struct Slot {
+    std::shared_ptr<const Job> job;
+    JobRecord record;
+    // Heap entries carry the generation they were pushed with; pausing bumps it, which turns the
+    // job's entry stale instead of searching the heap for it.
+    uint64_t generation = 0;
+    int64_t next_fire_us = 0;       // 0: not in the heap
+    std::deque<ActiveRun> active;   // oldest first
+    std::deque<Waiting> backlog;    // catch-up occurrences, oldest first
+    std::optional<Waiting> queued;  // the one occurrence kept by overlap queue/cancel_previous
+  };
+
+  struct HeapEntry {
+    int64_t fire_us;
+    size_t slot;
+    uint64_t generation;
+    bool operator>(const HeapEntry& other) const {
+      return std::tie(fire_us, slot) > std::tie(other.fire_us, other.slot);
+    }
+  };
+
+  struct Launch {
+    size_t slot;
+    RunRequest request;
+  };
+
+  Impl(std::vector<std::shared_ptr<const Job>> jobs, Clock& clock_in, StateStore& store_in,
+       RunLauncher& launcher_in, EventBus* events_in, SchedulerOptions options_in)
+      : clock(clock_in),
+        manual_clock(dynamic_cast<ManualClock*>(&clock_in)),
+        store(store_in),
+        launcher(launcher_in),
+        events(events_in),
+        options(std::move(options_in)) {
+    for (std::shared_ptr<const Job>& job : jobs) {
+      assert(job != nullptr);
+      [[maybe_unused]] const bool inserted = index_of.emplace(job->id, slots.size()).second;
+      assert(inserted && "job ids must be unique");
+      Slot& slot = slots.emplace_back();
+      slot.record.id = job->id;
+      slot.job = std::move(job);
+    }
+  }
+
+  // Called with mu held, down to LaunchAll.
+
+  bool Schedulable(const Slot& slot) const {
+    return slot.job->schedule.has_value() && slot.job->enabled && !slot.record.paused;
+  }
+
+  bool HasRoom(const Slot& slot) const {
+    return slot.job->max_active_runs == 0 || slot.active.size() < slot.job->max_active_runs;
+  }
+
+  RunId NewRunId(int64_t now_us) const {
+    return RunId::GenerateAt(std::max<int64_t>(0, now_us / 1000));
+  }
+
+  std::string Occurrence(const Slot& slot, int64_t occurrence_us) const {
+    if (occurrence_us == 0) return "manual trigger";
+    return "occurrence " + slot.job->schedule->FormatLocal(occurrence_us);
+  }
+
+  // `make_detail` runs only when someone listens: an unobserved scheduler formats no text.
+  template <typename MakeDetail>
+  void Emit(EventType type, const Slot& slot, const RunId& run, int64_t now_us,
+            MakeDetail&& make_detail) {
+    if (type == EventType::kTriggerRefused) ++refused;
+    if (type == EventType::kScheduleFired) ++fired;
+    if (events == nullptr) return;
+    events->Emit([&] {
+      return Event{.type = type,
+                   .time_us = now_us,
+                   .job = slot.job->id,
+                   .run = run,
+                   .detail = make_detail()};
+    });
+  }
+
+  void Refuse(const Slot& slot, const RunId& run, int64_t occurrence_us, int64_t now_us,
+              std::string_view reason) {
+    Emit(EventType::kTriggerRefused, slot, run, now_us,
+         [&] { return Occurrence(slot, occurrence_us) + ": " + std::string(reason); });
+  }
+
+  void SaveRecord(Slot& slot, int64_t now_us) {
+    slot.record.updated_us = now_us;
+    Status saved = store.SaveJob(slot.record);
+    if (!saved.ok()) {
+      last_store_error =
+          saved.WithContext("saving the schedule state of job '" + slot.job->id.str() + "'");
+    }
+  }
+
+  void PushNext(size_t index, int64_t after_us) {
+    Slot& slot = slots[index];
+    std::optional<int64_t> next = slot.job->schedule->NextAfter(after_us);
+    slot.next_fire_us = next.value_or(0);
+    if (next) heap.push(HeapEntry{*next, index, slot.generation});
+    next_due_us = heap.empty() ? kNever : heap.top().fire_us;
+  }
+
+  void Unschedule(Slot& slot) {
+    ++slot.generation;
+    slot.next_fire_us = 0;
+  }
+
+  void StartRun(size_t index, Waiting waiting, std::vector<Launch>& launches) {
+    Slot& slot = slots[index];
+    slot.active.push_back(ActiveRun{.run_id = waiting.run_id});
+    ++active_runs;
+    launches.push_back(
+        Launch{index, RunRequest{slot.job, std::move(waiting.run_id), std::move(waiting.trigger),
+                                 waiting.occurrence_us}});
+  }
+
+  // Starts waiting occurrences (catch-up backlog first: they are older) while there is room.
+  void StartWaiting(size_t index, std::vector<Launch>& launches) {
+    Slot& slot = slots[index];
+    while (HasRoom(slot)) {
+      if (!slot.backlog.empty()) {
+        Waiting next = std::move(slot.backlog.front());
+        slot.backlog.pop_front();
+        StartRun(index, std::move(next), launches);
+      } else if (slot.queued) {
+        Waiting next = std::move(*slot.queued);
+        slot.queued.reset();
+        StartRun(index, std::move(next), launches);
+      } else {
+        return;
+      }
+    }
+  }
+
+  void DropWaiting(Slot& slot, int64_t now_us, std::string_view reason) {
+    for (const Waiting& waiting : slot.backlog) {
+      Refuse(slot, waiting.run_id, waiting.occurrence_us, now_us, reason);
+    }
+    slot.backlog.clear();
+    if (slot.queued) Refuse(slot, slot.queued->run_id, slot.queued->occurrence_us, now_us, reason);
+    slot.queued.reset();
+  }
+
+  void CancelOldest(Slot& slot) {
+    for (ActiveRun& run : slot.active) {
+      if (run.cancel_requested) continue;
+      run.cancel_requested = true;
+      if (run.handle) run.handle->Cancel();
+      return;
+    }
+  }
+
+  std::string Busy(const Slot& slot) const {
+    return Plural(slot.active.size(), "run") + " active (max_active_runs " +
+           std::to_string(slot.job->max_active_runs) + ", overlap " +
+           std::string(OverlapName(slot.job->overlap)) + ")";
+  }
+
+  struct Admitted {
+    bool queued = false;
+    std::optional<std::string> refusal{};
+  };
+
+  // Starts `waiting` or keeps it per the overlap policy; says which, or why it was refused.
+  Admitted Admit(size_t index, Waiting waiting, int64_t now_us, std::vector<Launch>& launches) {
+    Slot& slot = slots[index];
+    if (HasRoom(slot)) {
+      StartRun(index, std::move(waiting), launches);
+      return {};
+    }
+    switch (slot.job->overlap) {
+      case OverlapPolicy::kSkip:
+        return {.refusal = Busy(slot)};
+      case OverlapPolicy::kQueue:
+        if (slot.queued) return {.refusal = Busy(slot) + " and one occurrence already waits"};
+        slot.queued = std::move(waiting);
+        return {.queued = true};
+      case OverlapPolicy::kCancelPrevious:
+        // One cancellation per waiting occurrence: a newer occurrence replaces the waiting one
+        // rather than cancelling another run.
+        if (slot.queued) {
+          Refuse(slot, slot.queued->run_id, slot.queued->occurrence_us, now_us,
+                 "replaced by a newer occurrence (overlap cancel_previous)");
+        } else {
+          CancelOldest(slot);
+        }
+        slot.queued = std::move(waiting);
+        return {.queued = true};
+    }
+    return {.refusal = "unknown overlap policy"};
+  }
+
+  // Why one of the job's dependencies does not hold now; nullopt when all hold.
+  std::optional<std::string> UnmetDependency(const Slot& slot, int64_t now_us) {
+    for (const JobDependency& dependency : slot.job->depends_on) {
+      std::optional<std::string> why = CheckDependency(dependency, now_us);
+      if (why) {
+        return "dependency on job '" + dependency.job.str() + "' (" +
+               std::string(ConditionName(dependency.condition)) + ") not met: " + *why;
+      }
+    }
+    return std::nullopt;
+  }
+
+  std::optional<std::string> CheckDependency(const JobDependency& dependency, int64_t now_us) {
+    const std::string other = "job '" + dependency.job.str() + "'";
+    switch (dependency.condition) {
+      case JobDependency::Condition::kLastSuccess: {
+        Result<std::optional<RunRecord>> last = store.LastRun(dependency.job, kFinished, 0);
+        if (!last.ok()) return "cannot read its runs: " + last.status().message();
+        if (!last->has_value()) return other + " has no finished run";
+        if ((*last)->status == RunStatus::kSucceeded) return std::nullopt;
+        return "its latest finished run " + (*last)->id.str() + " " +
+               std::string(RunStatusName((*last)->status));
+      }
+      case JobDependency::Condition::kLastComplete: {
+        // A run launched here may not have reached the store yet.
+        if (auto it = index_of.find(dependency.job); it != index_of.end()) {
+          if (!slots[it->second].active.empty()) return other + " has a run in progress";
+        }
+        Result<std::vector<RunRecord>> latest = store.ListRuns(dependency.job, 1);
+        if (!latest.ok()) return "cannot read its runs: " + latest.status().message();
+        if (latest->empty()) return other + " has never run";
+        const RunRecord& run = latest->front();
+        if (IsTerminal(run.status)) return std::nullopt;
+        return "its latest run " + run.id.str() + " is still " +
+               std::string(RunStatusName(run.status));
+      }
+      case JobDependency::Condition::kWithinWindow: {
+        const int64_t window_us =
+            std::chrono::duration_cast<std::chrono::microseconds>(dependency.window).count();
+        Result<std::optional<RunRecord>> last =
+            store.LastRun(dependency.job, kSucceeded, now_us - window_us);
+        if (!last.ok()) return "cannot read its runs: " + last.status().message();
+        if (last->has_value()) return std::nullopt;
+        return other + " has not succeeded in the last " +
+               std::to_string(dependency.window.count()) + " s";
+      }
+    }
+    return "unknown condition";
+  }
+
+  // One scheduled or caught-up occurrence: dependencies, then admission.
+  void DealWith(size_t index, int64_t occurrence_us, std::string_view trigger,
+                std::string_view note, int64_t now_us, std::vector<Launch>& launches) {
+    Slot& slot = slots[index];
+    const RunId run_id = NewRunId(now_us);
+    if (std::optional<std::string> unmet = UnmetDependency(slot, now_us)) {
+      Refuse(slot, run_id, occurrence_us, now_us, *unmet);
+      return;
+    }
+    Admitted admitted =
+        Admit(index, Waiting{run_id, std::string(trigger), occurrence_us}, now_us, launches);
+    if (admitted.refusal) {
+      Refuse(slot, run_id, occurrence_us, now_us, *admitted.refusal);
+      return;
+    }
+    Emit(EventType::kScheduleFired, slot, run_id, now_us, [&] {
+      std::string detail = Occurrence(slot, occurrence_us) + " (trigger " + std::string(trigger) +
+                           "): run " + (admitted.queued ? "waits, " + Busy(slot) : "started");
+      if (!note.empty()) detail += "; " + std::string(note);
+      return detail;
+    });
+  }
+
+  // Catch-up for the occurrences in (last_fire_us, now] (see the header).
+  void CatchUp(size_t index, int64_t now_us, std::vector<Launch>& launches) {
+    Slot& slot = slots[index];
+    const Schedule& schedule = *slot.job->schedule;
+    const int64_t last = slot.record.last_fire_us;
+    if (last <= 0 || last >= now_us) return;
+    std::optional<int64_t> latest = internal::LatestOccurrence(schedule, last, now_us);
+    if (!latest) return;
+    const Job& job = *slot.job;
+    const size_t limit = job.catch_up == CatchUpPolicy::kAll ? job.catch_up_limit : 0;
+    if (job.catch_up == CatchUpPolicy::kLatest) {
+      DealWith(index, *latest, kTriggerCatchUp, "the latest missed occurrence (catch_up latest)",
+               now_us, launches);
+    } else if (limit == 0) {
+      Refuse(slot, RunId(), *latest, now_us,
+             "missed while the host was down or the job paused (catch_up none); this and "
+             "earlier missed occurrences are skipped");
+    } else {
+      CatchUpAll(index, last, *latest, limit, now_us, launches);
+    }
+    slot.record.last_fire_us = *latest;
+    SaveRecord(slot, now_us);
+  }
+
+  void CatchUpAll(size_t index, int64_t last_us, int64_t latest_us, size_t limit, int64_t now_us,
+                  std::vector<Launch>& launches) {
+    Slot& slot = slots[index];
+    const Schedule& schedule = *slot.job->schedule;
+    std::vector<int64_t> missed = internal::LatestOccurrences(schedule, last_us, latest_us, limit);
+    if (std::optional<std::string> unmet = UnmetDependency(slot, now_us)) {
+      Refuse(slot, RunId(), latest_us, now_us,
+             *unmet + "; skipping " + Plural(missed.size(), "missed occurrence"));
+      return;
+    }
+    if (internal::LatestOccurrence(schedule, last_us, missed.front() - 1)) {
+      Refuse(slot, RunId(), missed.front(), now_us,
+             "older missed occurrences are skipped (catch_up_limit " + std::to_string(limit) + ")");
+    }
+    for (int64_t occurrence_us : missed) {
+      Waiting waiting{NewRunId(now_us), std::string(kTriggerCatchUp), occurrence_us};
+      const RunId run_id = waiting.run_id;
+      const bool starts = slot.backlog.empty() && HasRoom(slot);
+      if (starts) {
+        StartRun(index, std::move(waiting), launches);
+      } else {
+        slot.backlog.push_back(std::move(waiting));
+      }
+      Emit(EventType::kScheduleFired, slot, run_id, now_us, [&] {
+        return Occurrence(slot, occurrence_us) + " (trigger catch_up): run " +
+               (starts ? "started" : "waits for a free run slot (catch_up all)");
+      });
+    }
+  }
+
+  // Puts a schedulable job on the heap, after catching up what it missed.
+  void Arm(size_t index, int64_t now_us, std::vector<Launch>& launches) {
+    Slot& slot = slots[index];
+    if (!Schedulable(slot)) return;
+    CatchUp(index, now_us, launches);
+    // After the last occurrence dealt with even if the clock is now behind it: never fire twice.
+    PushNext(index, std::max(now_us, slot.record.last_fire_us));
+  }
+
+  void FireDue(int64_t now_us, std::vector<Launch>& launches) {
+    while (!heap.empty() && heap.top().fire_us <= now_us) {
+      const HeapEntry entry = heap.top();
+      heap.pop();
+      Slot& slot = slots[entry.slot];
+      if (entry.generation != slot.generation) continue;
+      const Schedule& schedule = *slot.job->schedule;
+      int64_t occurrence_us = entry.fire_us;
+      std::optional<int64_t> next = schedule.NextAfter(occurrence_us);
+      std::string note;
+      if (next && *next <= now_us) {
+        occurrence_us = internal::LatestOccurrence(schedule, entry.fire_us, now_us).value();
+        next = schedule.NextAfter(occurrence_us);
+        note = "the clock jumped past the occurrences from " + schedule.FormatLocal(entry.fire_us) +
+               ": they fire once, as this one";
+      }
+      DealWith(entry.slot, occurrence_us, kTriggerSchedule, note, now_us, launches);
+      slot.record.last_fire_us = occurrence_us;
+      SaveRecord(slot, now_us);
+      slot.next_fire_us = next.value_or(0);
+      if (next) heap.push(HeapEntry{*next, entry.slot, slot.generation});
+    }
+    next_due_us = heap.empty() ? kNever : heap.top().fire_us;
+  }
+
+  std::deque<ActiveRun>::iterator FindActive(Slot& slot, const RunId& run) {
+    return std::find_if(slot.active.begin(), slot.active.end(),
+                        [&](const ActiveRun& active) { return active.run_id == run; });
+  }
+
+  // Called with mu held, after a run left `slot.active`.
+  void RunLeft(size_t index) {
+    --active_runs;
+    const Slot& slot = slots[index];
+    if (!stopping && (!slot.backlog.empty() || slot.queued)) {
+      ready.push_back(index);
+      wake = true;
+      cv.notify_one();
+    }
+    if (active_runs == 0) runs_cv.notify_all();
+  }
+
+  // The functions below take mu themselves (Wait: the caller holds it through `lock`).
+
+  // Launches each run; returns how many started. A launch failure frees its slot at once.
+  uint32_t LaunchAll(std::vector<Launch>& launches, Status* first_failure = nullptr) {
+    uint32_t launched = 0;
+    for (Launch& launch : launches) {
+      const size_t index = launch.slot;
+      const RunId run_id = launch.request.run_id;
+      Result<std::unique_ptr<RunHandle>> handle =
+          launcher.Launch(launch.request, [this, index, run_id] { OnRunEnded(index, run_id); });
+      std::lock_guard lock(mu);
+      Slot& slot = slots[index];
+      auto active = FindActive(slot, run_id);
+      if (!handle.ok()) {
+        if (first_failure != nullptr && first_failure->ok()) *first_failure = handle.status();
+        Refuse(slot, run_id, launch.request.occurrence_us, clock.NowMicros(),
+               "the run could not be started: " + handle.status().message());
+        if (active != slot.active.end()) {
+          slot.active.erase(active);
+          RunLeft(index);
+        }
+        continue;
+      }
+      ++launched;
+      // Already gone: the run ended before Launch returned, and its handle is not needed.
+      if (active == slot.active.end()) continue;
+      active->handle = std::move(handle).value();
+      if (active->cancel_requested) active->handle->Cancel();
+    }
+    return launched;
+  }
+
+  void OnRunEnded(size_t index, const RunId& run_id) {
+    // Notifies with the lock held: once Stop sees the last run gone it may destroy the scheduler.
+    std::lock_guard lock(mu);
+    Slot& slot = slots[index];
+    auto active = FindActive(slot, run_id);
+    if (active == slot.active.end()) return;
+    slot.active.erase(active);
+    RunLeft(index);
+  }
+
+  bool DueLocked() const { return next_due_us <= clock.NowMicros(); }
+
+  void Loop() {
+    std::unique_lock lock(mu);
+    while (!stopping) {
+      wake = false;
+      std::vector<Launch> launches;
+      for (size_t index : std::exchange(ready, {})) StartWaiting(index, launches);
+      const int64_t now_us = clock.NowMicros();
+      FireDue(now_us, launches);
+      lock.unlock();
+      SchedulerPass pass{.now_us = now_us,
+                         .wakeups = wakeups.load(std::memory_order_relaxed),
+                         .launched = LaunchAll(launches)};
+      if (options.on_pass) options.on_pass(pass);
+      lock.lock();
+      if (stopping || wake || !ready.empty() || DueLocked()) continue;
+      Wait(lock);
+      wakeups.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
+
+  // Returns when stopping, woken, or (real clocks) the next fire time has come.
+  void Wait(std::unique_lock<std::mutex>& lock) {
+    auto woken = [&] { return stopping || wake; };
+    if (manual_clock != nullptr || next_due_us == kNever) {
+      // A ManualClock's listener sets `wake` when the clock reaches next_due_us.
+      cv.wait(lock, woken);
+      return;
+    }
+    // An absolute system_clock deadline waits on CLOCK_REALTIME, which the kernel moves with the
+    // wall clock, so a clock step forward still fires on time.
+    const auto deadline = std::chrono::system_clock::now() +
+                          std::chrono::microseconds(next_due_us - clock.NowMicros());
+    cv.wait_until(lock, deadline, [&] { return woken() || DueLocked(); });
+  }
+
+  void OnClockMoved(int64_t now_us) {
+    std::lock_guard lock(mu);
+    if (now_us < next_due_us) return;
+    wake = true;
+    cv.notify_one();
+  }
+
+  Clock& clock;
+  ManualClock* const manual_clock;  // &clock when it is one, else nullptr
+  StateStore& store;
+  RunLauncher& launcher;
+  EventBus* const events;
+  const SchedulerOptions options;
+  std::unordered_map<JobId, size_t> index_of;  // immutable after construction
+
+  mutable std::mutex mu;
+  std::condition_variable cv;       // wake, stopping or ready changed: the scheduler thread waits
+  std::condition_variable runs_cv;  // active_runs reached 0: Stop waits
+  // Fixed at construction (a deque: slots never move); their contents are guarded by mu.
+  std::deque<Slot> slots;
+  std::priority_queue<HeapEntry, std::vector<HeapEntry>, std::greater<>> heap;  // guarded by mu
+  int64_t next_due_us = kNever;  // guarded by mu: heap top, kNever when empty
+  std::vector<size_t> ready;     // guarded by mu: slots whose runs ended with work waiting
+  bool wake = false;             // guarded by mu: the scheduler thread has work
+  bool started = false;          // guarded by mu
+  bool stopping = false;         // guarded by mu
+  bool stopped = false;          // guarded by mu
+  uint64_t active_runs = 0;      // guarded by mu
+  uint64_t fired = 0;            // guarded by mu
+  uint64_t refused = 0;          // guarded by mu
+  Status last_store_error;       // guarded by mu
+  std::atomic<uint64_t> wakeups{0};
+
+  std::optional<ManualClock::ListenerId> listener;  // owner thread only (Start, Stop)
+  std::thread thread;                               // owner thread only
+};
+
+Scheduler::Scheduler(std::vector<std::shared_ptr<const Job>> jobs, Clock& clock, StateStore& store,
+                     RunLauncher& launcher, EventBus* events, SchedulerOptions options)
+    : impl_(std::make_unique<Impl>(std::move(jobs), clock, store, launcher, events,
+                                   std::move(options))) {}
+
+Scheduler::~Scheduler() { Stop(StopMode::kCancelRuns); }
+
+Status Scheduler::Start() {
+  Impl& impl = *impl_;
+  std::vector<Impl::Launch> launches;
+  {
+    std::lock_guard lock(impl.mu);
+    assert(!impl.started && "Scheduler::Start is called once");
+    std::vector<bool> known(impl.slots.size(), false);
+    for (size_t index = 0; index < impl.slots.size(); ++index) {
+      Impl::Slot& slot = impl.slots[index];
+      Result<std::optional<JobRecord>> record = impl.store.GetJob(slot.job->id);
+      if (!record.ok()) {
+        return record.status().WithContext("reading the schedule state of job '" +
+                                           slot.job->id.str() + "'");
+      }
+      if (!record->has_value()) continue;
+      slot.record = **record;
+      known[index] = true;
+    }
+    const int64_t now_us = impl.clock.NowMicros();
+    for (size_t index = 0; index < impl.slots.size(); ++index) {
+      Impl::Slot& slot = impl.slots[index];
+      if (!impl.Schedulable(slot)) continue;
+      if (!known[index]) {
+        // First sight: whatever fell due before now was never this scheduler's to run.
+        slot.record.last_fire_us =
+            internal::LatestOccurrence(*slot.job->schedule, 0, now_us).value_or(0);
+        impl.SaveRecord(slot, now_us);
+      }
+      impl.Arm(index, now_us, launches);
+    }
+    impl.started = true;
+  }
+  impl.LaunchAll(launches);
+  if (impl.manual_clock != nullptr) {
+    impl.listener =
+        impl.manual_clock->AddListener([&impl](int64_t now_us) { impl.OnClockMoved(now_us); });
+  }
+  impl.thread = std::thread([&impl] { impl.Loop(); });
+  return Status::Ok();
+}
+
+void Scheduler::Stop(StopMode mode) {
+  Impl& impl = *impl_;
+  {
+    std::lock_guard lock(impl.mu);
+    if (!impl.started || impl.stopped) return;
+    impl.stopping = true;
+    impl.cv.notify_all();
+  }
+  if (impl.thread.joinable()) impl.thread.join();
+  if (impl.listener) {
+    impl.manual_clock->RemoveListener(*impl.listener);
+    impl.listener.reset();
+  }
+  std::unique_lock lock(impl.mu);
+  const int64_t now_us = impl.clock.NowMicros();
+  for (Impl::Slot& slot : impl.slots) {
+    impl.Unschedule(slot);
+    impl.DropWaiting(slot, now_us, "the scheduler is stopping");
+    if (mode != StopMode::kCancelRuns) continue;
+    for (Impl::ActiveRun& run : slot.active) {
+      run.cancel_requested = true;
+      if (run.handle) run.handle->Cancel();
+    }
+  }
+  impl.runs_cv.wait(lock, [&] { return impl.active_runs == 0; });
+  impl.stopped = true;
+}
+
+Result<RunId> Scheduler::Trigger(const JobId& job) {
+  Impl& impl = *impl_;
+  std::vector<Impl::Launch> launches;
+  RunId run_id;
+  {
+    std::lock_guard lock(impl.mu);
+    auto it = impl.index_of.find(job);
+    if (it == impl.index_of.end()) {
+      std::vector<std::string_view> names;
+      for (const auto& [id, index] : impl.index_of) names.push_back(id.str());
+      std::sort(names.begin(), names.end());
+      std::string message = "no job '" + job.str() + "'";
+      if (auto close = ClosestMatch(job.str(), names))
+        message += " (did you mean '" + *close + "'?)";
+      return NotFound(message);
+    }
+    const size_t index = it->second;
+    Impl::Slot& slot = impl.slots[index];
+    const int64_t now_us = impl.clock.NowMicros();
+    run_id = impl.NewRunId(now_us);
+    if (!impl.started || impl.stopping) {
+      const char* reason =
+          impl.stopping ? "the scheduler is stopping" : "the scheduler is not running";
+      impl.Refuse(slot, run_id, 0, now_us, reason);
+      return FailedPrecondition("job '" + job.str() + "' not triggered: " + reason);
+    }
+    Impl::Admitted admitted =
+        impl.Admit(index, Impl::Waiting{run_id, std::string(kTriggerManual), 0}, now_us, launches);
+    if (admitted.refusal) {
+      impl.Refuse(slot, run_id, 0, now_us, *admitted.refusal);
+      return FailedPrecondition("job '" + job.str() + "' not triggered: " + *admitted.refusal);
+    }
+  }
+  Status failure;
+  impl.LaunchAll(launches, &failure);
+  if (!failure.ok()) return failure;
+  return run_id;
+}
+
+Status Scheduler::SetPaused(const JobId& job, bool paused) {
+  Impl& impl = *impl_;
+  std::vector<Impl::Launch> launches;
+  {
+    std::lock_guard lock(impl.mu);
+    auto it = impl.index_of.find(job);
+    if (it == impl.index_of.end()) return NotFound("no job '" + job.str() + "'");
+    if (!impl.started || impl.stopping) {
+      return FailedPrecondition("the scheduler is not running");
+    }
+    const size_t index = it->second;
+    Impl::Slot& slot = impl.slots[index];
+    if (slot.record.paused == paused) return Status::Ok();
+    const int64_t now_us = impl.clock.NowMicros();
+    JobRecord changed = slot.record;
+    changed.paused = paused;
+    changed.updated_us = now_us;
+    PETIT_RETURN_IF_ERROR(impl.store.SaveJob(changed));
+    slot.record = changed;
+    if (paused) {
+      impl.Unschedule(slot);
+      impl.DropWaiting(slot, now_us, "the job was paused");
+      impl.next_due_us = impl.heap.empty() ? kNever : impl.heap.top().fire_us;
+      return Status::Ok();
+    }
+    impl.Arm(index, now_us, launches);
+    impl.wake = true;
+    impl.cv.notify_one();
+  }
+  impl.LaunchAll(launches);
+  return Status::Ok();
+}
+
+std::optional<int64_t> Scheduler::NextFire(const JobId& job) const {
+  const Impl& impl = *impl_;
+  std::lock_guard lock(impl.mu);
+  auto it = impl.index_of.find(job);
+  if (it == impl.index_of.end() || !impl.started || impl.stopping) return std::nullopt;
+  const int64_t next = impl.slots[it->second].next_fire_us;
+  if (next == 0) return std::nullopt;
+  return next;
+}
+
+SchedulerStats Scheduler::stats() const {
+  const Impl& impl = *impl_;
+  std::lock_guard lock(impl.mu);
+  return SchedulerStats{.wakeups = impl.wakeups.load(std::memory_order_relaxed),
+                        .fired = impl.fired,
+                        .refused = impl.refused,
+                        .active_runs = impl.active_runs,
+                        .last_store_error = impl.last_store_error};
+}
+
+}  // namespace petit

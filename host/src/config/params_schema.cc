@@ -1,0 +1,571 @@
+#include "config/params_schema.h"
+
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "petit/core/suggest.h"
+#include "petit/core/template.h"
+
+namespace petit::host {
+namespace {
+
+enum TypeBit : uint8_t {
+  kNullBit = 1 << 0,
+  kBooleanBit = 1 << 1,
+  kIntegerBit = 1 << 2,
+  kNumberBit = 1 << 3,  // always set together with kIntegerBit: every integer is a number
+  kStringBit = 1 << 4,
+  kArrayBit = 1 << 5,
+  kObjectBit = 1 << 6,
+};
+
+std::optional<uint8_t> TypeBitOf(std::string_view name) {
+  if (name == "null") return kNullBit;
+  if (name == "boolean") return kBooleanBit;
+  if (name == "integer") return kIntegerBit;
+  if (name == "number") return kNumberBit | kIntegerBit;
+  if (name == "string") return kStringBit;
+  if (name == "array") return kArrayBit;
+  if (name == "object") return kObjectBit;
+  return std::nullopt;
+}
+
+std::string DescribeTypes(uint8_t types) {
+  std::vector<const char*> names;
+  if (types & kStringBit) names.push_back("a string");
+  if (types & kNumberBit) {
+    names.push_back("a number");
+  } else if (types & kIntegerBit) {
+    names.push_back("an integer");
+  }
+  if (types & kBooleanBit) names.push_back("a boolean");
+  if (types & kArrayBit) names.push_back("a list");
+  if (types & kObjectBit) names.push_back("a mapping");
+  if (types & kNullBit) names.push_back("null");
+  std::string text;
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (i > 0) text += i + 1 == names.size() ? " or " : ", ";
+    text += names[i];
+  }
+  return text;
+}
+
+std::optional<double> NumberOf(const YAML::Node& node) {
+  if (!node.IsScalar()) return std::nullopt;
+  const std::string& text = node.Scalar();
+  char* end = nullptr;
+  double value = std::strtod(text.c_str(), &end);
+  if (end != text.c_str() + text.size() || !std::isfinite(value)) return std::nullopt;
+  return value;
+}
+
+std::string FormatNumber(double value) {
+  char buffer[32];
+  if (value == std::floor(value) && std::fabs(value) < 1e15) {
+    std::snprintf(buffer, sizeof buffer, "%lld", static_cast<long long>(value));
+  } else {
+    std::snprintf(buffer, sizeof buffer, "%g", value);
+  }
+  return buffer;
+}
+
+// JSON Schema counts the length of a string in characters, which for UTF-8 are the bytes that do
+// not continue a sequence.
+uint64_t CodePoints(std::string_view text) {
+  uint64_t count = 0;
+  for (char c : text) {
+    if ((static_cast<unsigned char>(c) & 0xC0) != 0x80) ++count;
+  }
+  return count;
+}
+
+std::string JoinQuoted(const std::vector<std::string>& names, std::string_view last_separator) {
+  std::string text;
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (i > 0) text += i + 1 == names.size() ? std::string(last_separator) : ", ";
+    text += "'" + names[i] + "'";
+  }
+  return text;
+}
+
+}  // namespace
+
+namespace internal {
+
+struct SchemaNode {
+  using Node = SchemaNode;
+
+  struct Property {
+    std::string name;
+    std::unique_ptr<Node> schema;
+  };
+
+  uint8_t types = 0;  // TypeBit set; 0 = any type
+  std::vector<Property> properties;
+  std::vector<std::string> required;
+  bool additional_forbidden = false;
+  std::unique_ptr<Node> additional;  // schema of members not in properties
+  std::unique_ptr<Node> items;
+  std::vector<std::string> enum_json;  // each allowed value as YamlToJson writes it
+  std::optional<std::string> const_json;
+  std::optional<double> minimum;
+  std::optional<double> maximum;
+  std::optional<double> exclusive_minimum;
+  std::optional<double> exclusive_maximum;
+  std::optional<uint64_t> min_length;
+  std::optional<uint64_t> max_length;
+  std::optional<uint64_t> min_items;
+  std::optional<uint64_t> max_items;
+  std::vector<Node> all_of;
+  std::vector<Node> any_of;
+  std::vector<Node> one_of;
+  std::unique_ptr<Node> not_schema;
+  // True when `required` is the only keyword: such branches of anyOf/oneOf/not are described by
+  // the names they require ("must include 'text' or 'input'") rather than as opaque alternatives.
+  bool only_required = false;
+
+  const Node* FindProperty(std::string_view name) const {
+    for (const Property& property : properties) {
+      if (property.name == name) return property.schema.get();
+    }
+    return nullptr;
+  }
+};
+
+}  // namespace internal
+
+namespace {
+
+using Node = internal::SchemaNode;
+
+// Compiles the schema below `yaml`; `where` is the keyword path for messages.
+class SchemaCompiler {
+ public:
+  static Status Compile(const YAML::Node& yaml, const std::string& where, Node& out);
+
+ private:
+  static Status Fail(const std::string& where, std::string_view what) {
+    return InvalidArgument("parameter schema: '" + where + "' " + std::string(what));
+  }
+  static std::string Below(const std::string& where, std::string_view keyword) {
+    return where.empty() ? std::string(keyword) : where + "." + std::string(keyword);
+  }
+  static Status ReadCount(const YAML::Node& yaml, const std::string& where,
+                          std::optional<uint64_t>& out) {
+    std::optional<double> value = NumberOf(yaml);
+    if (!value || *value < 0 || *value != std::floor(*value)) {
+      return Fail(where, "must be a non-negative integer");
+    }
+    out = static_cast<uint64_t>(*value);
+    return Status::Ok();
+  }
+  static Status ReadBound(const YAML::Node& yaml, const std::string& where,
+                          std::optional<double>& out) {
+    // Draft 4 wrote exclusiveMinimum as a boolean modifier; no plugin schema here uses it, and a
+    // boolean bound is not a limit this checker can apply, so it is skipped rather than refused.
+    if (yaml.IsScalar() && (yaml.Scalar() == "true" || yaml.Scalar() == "false")) {
+      return Status::Ok();
+    }
+    out = NumberOf(yaml);
+    if (!out) return Fail(where, "must be a number");
+    return Status::Ok();
+  }
+  static Status ReadBranches(const YAML::Node& yaml, const std::string& where,
+                             std::vector<Node>& out) {
+    if (!yaml.IsSequence() || yaml.size() == 0) return Fail(where, "must be a non-empty list");
+    size_t index = 0;
+    for (const YAML::Node& branch : yaml) {
+      out.emplace_back();
+      Status status = Compile(branch, where + "[" + std::to_string(index++) + "]", out.back());
+      if (!status.ok()) return status;
+    }
+    return Status::Ok();
+  }
+};
+
+Status SchemaCompiler::Compile(const YAML::Node& yaml, const std::string& where, Node& out) {
+  if (yaml.IsScalar() && (yaml.Scalar() == "true" || yaml.Scalar() == "false")) {
+    // Boolean schemas: `true` accepts anything; `false` nothing, which only makes sense for
+    // additionalProperties and is handled there.
+    if (yaml.Scalar() == "false")
+      return Fail(where, "is the schema 'false', which no value passes");
+    return Status::Ok();
+  }
+  if (!yaml.IsMap()) return Fail(where.empty() ? "(root)" : where, "must be a JSON object");
+  size_t keywords = 0;
+  bool has_required = false;
+  for (auto it = yaml.begin(); it != yaml.end(); ++it) {
+    const std::string& keyword = it->first.Scalar();
+    const YAML::Node value = it->second;
+    const std::string here = Below(where, keyword);
+    Status status = Status::Ok();
+    if (keyword == "type") {
+      std::vector<std::string> names;
+      if (value.IsScalar()) {
+        names.push_back(value.Scalar());
+      } else if (value.IsSequence()) {
+        for (const YAML::Node& name : value) names.push_back(name.IsScalar() ? name.Scalar() : "");
+      }
+      if (names.empty()) return Fail(here, "must be a type name or a list of them");
+      for (const std::string& name : names) {
+        std::optional<uint8_t> bit = TypeBitOf(name);
+        if (!bit) return Fail(here, "names unknown type '" + name + "'");
+        out.types |= *bit;
+      }
+    } else if (keyword == "properties") {
+      if (!value.IsMap()) return Fail(here, "must be an object of schemas");
+      for (auto p = value.begin(); p != value.end(); ++p) {
+        Node::Property property{p->first.Scalar(), std::make_unique<Node>()};
+        status = Compile(p->second, Below(here, property.name), *property.schema);
+        if (!status.ok()) return status;
+        out.properties.push_back(std::move(property));
+      }
+    } else if (keyword == "required") {
+      if (!value.IsSequence()) return Fail(here, "must be a list of strings");
+      for (const YAML::Node& name : value) {
+        if (!name.IsScalar()) return Fail(here, "must be a list of strings");
+        out.required.push_back(name.Scalar());
+      }
+      has_required = true;
+    } else if (keyword == "additionalProperties") {
+      if (value.IsScalar() && value.Scalar() == "false") {
+        out.additional_forbidden = true;
+      } else if (!(value.IsScalar() && value.Scalar() == "true")) {
+        out.additional = std::make_unique<Node>();
+        status = Compile(value, here, *out.additional);
+      }
+    } else if (keyword == "items") {
+      // The tuple form (a list of schemas) is not used by plugins; it is left unchecked.
+      if (value.IsMap()) {
+        out.items = std::make_unique<Node>();
+        status = Compile(value, here, *out.items);
+      }
+    } else if (keyword == "enum") {
+      if (!value.IsSequence() || value.size() == 0) return Fail(here, "must be a non-empty list");
+      for (const YAML::Node& allowed : value) out.enum_json.push_back(YamlToJson(allowed));
+    } else if (keyword == "const") {
+      out.const_json = YamlToJson(value);
+    } else if (keyword == "minimum") {
+      status = ReadBound(value, here, out.minimum);
+    } else if (keyword == "maximum") {
+      status = ReadBound(value, here, out.maximum);
+    } else if (keyword == "exclusiveMinimum") {
+      status = ReadBound(value, here, out.exclusive_minimum);
+    } else if (keyword == "exclusiveMaximum") {
+      status = ReadBound(value, here, out.exclusive_maximum);
+    } else if (keyword == "minLength") {
+      status = ReadCount(value, here, out.min_length);
+    } else if (keyword == "maxLength") {
+      status = ReadCount(value, here, out.max_length);
+    } else if (keyword == "minItems") {
+      status = ReadCount(value, here, out.min_items);
+    } else if (keyword == "maxItems") {
+      status = ReadCount(value, here, out.max_items);
+    } else if (keyword == "allOf") {
+      status = ReadBranches(value, here, out.all_of);
+    } else if (keyword == "anyOf") {
+      status = ReadBranches(value, here, out.any_of);
+    } else if (keyword == "oneOf") {
+      status = ReadBranches(value, here, out.one_of);
+    } else if (keyword == "not") {
+      out.not_schema = std::make_unique<Node>();
+      status = Compile(value, here, *out.not_schema);
+    } else {
+      continue;  // an annotation or a keyword outside the subset (see the header)
+    }
+    if (!status.ok()) return status;
+    ++keywords;
+  }
+  out.only_required = has_required && keywords == 1;
+  return Status::Ok();
+}
+
+// Checks one value; problems go to `errors` keyed under `key`, messages start with `subject`.
+class SchemaChecker {
+ public:
+  SchemaChecker(YamlErrors& errors, std::string_view key, std::string_view subject,
+                const YAML::Mark& owner)
+      : errors_(errors), key_(key), subject_(subject), owner_(owner) {}
+
+  void Check(const Node& schema, const YAML::Node& value, const std::string& path) {
+    const JsonKind kind = JsonKindOf(value);
+    if (schema.types != 0 && !Allows(schema.types, kind, value)) {
+      Add(value, path,
+          Display(path) + " must be " + DescribeTypes(schema.types) + ", not " +
+              JsonKindName(kind));
+      return;
+    }
+    const bool templated = kind == JsonKind::kString && HasTemplates(value.Scalar());
+    if (!templated) CheckConstants(schema, value, path);
+    switch (kind) {
+      case JsonKind::kInteger:
+      case JsonKind::kNumber:
+        CheckNumber(schema, value, path);
+        break;
+      case JsonKind::kString:
+        if (!templated) CheckString(schema, value, path);
+        break;
+      case JsonKind::kArray:
+        CheckArray(schema, value, path);
+        break;
+      case JsonKind::kObject:
+        CheckObject(schema, value, path);
+        break;
+      case JsonKind::kNull:
+      case JsonKind::kBoolean:
+        break;
+    }
+    CheckCombinators(schema, value, path);
+  }
+
+ private:
+  static bool Allows(uint8_t types, JsonKind kind, const YAML::Node& value) {
+    switch (kind) {
+      case JsonKind::kNull:
+        return types & kNullBit;
+      case JsonKind::kBoolean:
+        return types & kBooleanBit;
+      case JsonKind::kInteger:
+        return types & kIntegerBit;
+      case JsonKind::kNumber: {
+        if (types & kNumberBit) return true;
+        std::optional<double> number = NumberOf(value);
+        return (types & kIntegerBit) && number && *number == std::floor(*number);
+      }
+      case JsonKind::kString:
+        return types & kStringBit;
+      case JsonKind::kArray:
+        return types & kArrayBit;
+      case JsonKind::kObject:
+        return types & kObjectBit;
+    }
+    return false;
+  }
+
+  static std::string Join(const std::string& path, std::string_view member) {
+    return path.empty() ? std::string(member) : path + "." + std::string(member);
+  }
+  static const char* Agree(const std::string& path, const char* singular, const char* plural) {
+    return path.empty() ? plural : singular;
+  }
+  static std::string Display(const std::string& path) {
+    return path.empty() ? "parameters" : "parameter '" + path + "'";
+  }
+  std::string KeyOf(const std::string& path) const {
+    if (path.empty()) return std::string(key_);
+    return std::string(key_) + (path.front() == '[' ? "" : ".") + path;
+  }
+  void Add(const YAML::Node& at, const std::string& path, const std::string& message) {
+    YAML::Mark mark = at.IsDefined() ? at.Mark() : YAML::Mark::null_mark();
+    if (mark.is_null()) mark = owner_;
+    errors_.Add(mark, KeyOf(path), std::string(subject_) + ": " + message);
+  }
+
+  bool Matches(const Node& schema, const YAML::Node& value, const std::string& path) const {
+    YamlErrors scratch("");
+    SchemaChecker checker(scratch, key_, subject_, owner_);
+    checker.Check(schema, value, path);
+    return scratch.empty();
+  }
+
+  void CheckConstants(const Node& schema, const YAML::Node& value, const std::string& path) {
+    if (schema.enum_json.empty() && !schema.const_json) return;
+    const std::string json = YamlToJson(value);
+    if (schema.const_json && json != *schema.const_json) {
+      Add(value, path, Display(path) + " must be " + *schema.const_json + ", not " + json);
+    }
+    if (schema.enum_json.empty()) return;
+    for (const std::string& allowed : schema.enum_json) {
+      if (allowed == json) return;
+    }
+    std::string message = Display(path) + " must be one of ";
+    std::vector<std::string_view> candidates;
+    for (size_t i = 0; i < schema.enum_json.size(); ++i) {
+      if (i > 0) message += ", ";
+      message += schema.enum_json[i];
+      candidates.push_back(schema.enum_json[i]);
+    }
+    message += ", not " + json;
+    if (auto close = ClosestMatch(json, candidates)) message += " (did you mean " + *close + "?)";
+    Add(value, path, message);
+  }
+
+  void CheckNumber(const Node& schema, const YAML::Node& value, const std::string& path) {
+    std::optional<double> number = NumberOf(value);
+    if (!number) return;
+    auto fail = [&](std::string_view relation, double bound) {
+      Add(value, path,
+          Display(path) + " must be " + std::string(relation) + " " + FormatNumber(bound) +
+              ", not " + value.Scalar());
+    };
+    if (schema.minimum && *number < *schema.minimum) fail("at least", *schema.minimum);
+    if (schema.maximum && *number > *schema.maximum) fail("at most", *schema.maximum);
+    if (schema.exclusive_minimum && *number <= *schema.exclusive_minimum) {
+      fail("greater than", *schema.exclusive_minimum);
+    }
+    if (schema.exclusive_maximum && *number >= *schema.exclusive_maximum) {
+      fail("less than", *schema.exclusive_maximum);
+    }
+  }
+
+  void CheckString(const Node& schema, const YAML::Node& value, const std::string& path) {
+    const uint64_t length = CodePoints(value.Scalar());
+    if (schema.min_length && length < *schema.min_length) {
+      Add(value, path,
+          Display(path) + (*schema.min_length == 1
+                               ? std::string(" must not be empty")
+                               : " must be at least " + std::to_string(*schema.min_length) +
+                                     " characters long"));
+    }
+    if (schema.max_length && length > *schema.max_length) {
+      Add(value, path,
+          Display(path) + " must be at most " + std::to_string(*schema.max_length) +
+              " characters long");
+    }
+  }
+
+  void CheckArray(const Node& schema, const YAML::Node& value, const std::string& path) {
+    const uint64_t size = value.size();
+    if (schema.min_items && size < *schema.min_items) {
+      Add(value, path,
+          Display(path) + " must have at least " + std::to_string(*schema.min_items) + " items");
+    }
+    if (schema.max_items && size > *schema.max_items) {
+      Add(value, path,
+          Display(path) + " must have at most " + std::to_string(*schema.max_items) + " items");
+    }
+    if (!schema.items) return;
+    size_t index = 0;
+    for (const YAML::Node& item : value) {
+      Check(*schema.items, item, path + "[" + std::to_string(index++) + "]");
+    }
+  }
+
+  void CheckObject(const Node& schema, const YAML::Node& value, const std::string& path) {
+    for (const std::string& name : schema.required) {
+      bool present = false;
+      for (auto it = value.begin(); it != value.end() && !present; ++it) {
+        present = it->first.IsScalar() && it->first.Scalar() == name;
+      }
+      if (!present) {
+        Add(value, path, "missing required parameter '" + Join(path, name) + "'");
+      }
+    }
+    for (auto it = value.begin(); it != value.end(); ++it) {
+      if (!it->first.IsScalar()) {
+        Add(it->first, path, Display(path) + " must have string keys");
+        continue;
+      }
+      const std::string& name = it->first.Scalar();
+      const std::string child = Join(path, name);
+      if (const Node* property = schema.FindProperty(name)) {
+        Check(*property, it->second, child);
+      } else if (schema.additional) {
+        Check(*schema.additional, it->second, child);
+      } else if (schema.additional_forbidden) {
+        std::string message = "unknown parameter '" + child + "'";
+        std::vector<std::string_view> names;
+        for (const Node::Property& p : schema.properties) names.push_back(p.name);
+        if (auto close = ClosestMatch(name, names)) {
+          message += " (did you mean '" + *close + "'?)";
+        } else if (!names.empty()) {
+          message += " (expected " + JoinNames(names) + ")";
+        }
+        Add(it->first, child, message);
+      }
+    }
+  }
+
+  static std::string JoinNames(const std::vector<std::string_view>& names) {
+    std::vector<std::string> copies(names.begin(), names.end());
+    return JoinQuoted(copies, " or ");
+  }
+
+  // The names every branch requires, when each branch only requires names.
+  static std::optional<std::vector<std::string>> RequiredNames(const std::vector<Node>& branches) {
+    std::vector<std::string> names;
+    for (const Node& branch : branches) {
+      if (!branch.only_required || branch.required.size() != 1) return std::nullopt;
+      names.push_back(branch.required.front());
+    }
+    return names;
+  }
+
+  void CheckCombinators(const Node& schema, const YAML::Node& value, const std::string& path) {
+    for (const Node& branch : schema.all_of) Check(branch, value, path);
+    if (!schema.any_of.empty()) {
+      bool any = false;
+      for (const Node& branch : schema.any_of) any = any || Matches(branch, value, path);
+      if (!any) {
+        std::optional<std::vector<std::string>> names = RequiredNames(schema.any_of);
+        Add(value, path,
+            names ? Display(path) + " must include " + JoinQuoted(*names, " or ")
+                  : Display(path) + Agree(path, " matches", " match") +
+                        " none of the alternatives (anyOf) of the schema");
+      }
+    }
+    if (!schema.one_of.empty()) {
+      size_t matched = 0;
+      for (const Node& branch : schema.one_of) matched += Matches(branch, value, path) ? 1 : 0;
+      if (matched != 1) {
+        std::optional<std::vector<std::string>> names = RequiredNames(schema.one_of);
+        Add(value, path,
+            names ? Display(path) + " must include exactly one of " + JoinQuoted(*names, " or ")
+                  : Display(path) + " must match exactly one of the " +
+                        std::to_string(schema.one_of.size()) +
+                        " alternatives (oneOf) of the schema, not " + std::to_string(matched));
+      }
+    }
+    if (schema.not_schema && Matches(*schema.not_schema, value, path)) {
+      const Node& forbidden = *schema.not_schema;
+      Add(value, path,
+          forbidden.only_required
+              ? Display(path) + " must not include " + JoinQuoted(forbidden.required, " and ") +
+                    (forbidden.required.size() > 1 ? " together" : "")
+              : Display(path) + Agree(path, " matches", " match") +
+                    " what the schema forbids (not)");
+    }
+  }
+
+  YamlErrors& errors_;
+  std::string_view key_;
+  std::string_view subject_;
+  YAML::Mark owner_;
+};
+
+}  // namespace
+
+Result<ParamsSchema> ParamsSchema::Parse(std::string_view json) {
+  YAML::Node yaml;
+  try {
+    // JSON is a subset of YAML's flow style, and yaml-cpp is the parser the host already has.
+    yaml = YAML::Load(std::string(json));
+  } catch (const YAML::Exception& e) {
+    return InvalidArgument("parameter schema is not valid JSON (line " +
+                           std::to_string(e.mark.line + 1) + "): " + e.msg);
+  }
+  auto root = std::make_shared<Node>();
+  Status status = SchemaCompiler::Compile(yaml, "", *root);
+  if (!status.ok()) return status;
+  return ParamsSchema(std::move(root));
+}
+
+void ParamsSchema::Check(const YAML::Node& params, const YAML::Node& owner, std::string_view key,
+                         std::string_view subject, YamlErrors& errors) const {
+  const YAML::Mark owner_mark = owner.IsDefined() ? owner.Mark() : YAML::Mark::null_mark();
+  SchemaChecker checker(errors, key, subject, owner_mark);
+  if (!params.IsDefined() || params.IsNull()) {
+    // No `params` is the same as `params: {}` for the plugin: check it as an empty mapping.
+    checker.Check(*root_, YAML::Node(YAML::NodeType::Map), "");
+    return;
+  }
+  checker.Check(*root_, params, "");
+}
+
+}  // namespace petit::host

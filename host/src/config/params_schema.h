@@ -1,0 +1,56 @@
+// ParamsSchema: checks a task's parameters, as written in its job file, against the JSON Schema
+// its plugin declares (petit_task_type.params_schema_json), so a wrong parameter is reported by
+// `petit validate` with its line and column instead of when the task first runs.
+//
+// The subset of JSON Schema plugins use: type (a name or a list of names), properties, required,
+// additionalProperties (false or a schema), items, enum, const, minimum, maximum,
+// exclusiveMinimum, exclusiveMaximum, minLength, maxLength, minItems, maxItems, allOf, anyOf,
+// oneOf, not. Other keywords (description, default, format, pattern, $ref...) are ignored: the
+// plugin checks its parameters again when a task is created, so an ignored keyword only moves an
+// error from load time to run time. A string holding a `${{ }}` template is only checked for being
+// a string, since its value is known only when the task runs.
+//
+// Values are typed as YamlToJson writes them for the plugin: `5` is an integer, `"5"` a string.
+//
+// Ownership and threads: a ParamsSchema is an immutable value (shared state, cheap to copy); any
+// thread may use it.
+#ifndef PETIT_HOST_CONFIG_PARAMS_SCHEMA_H_
+#define PETIT_HOST_CONFIG_PARAMS_SCHEMA_H_
+
+#include <memory>
+#include <string_view>
+
+#include <yaml-cpp/yaml.h>
+
+#include "config/yaml_support.h"
+#include "petit/core/status.h"
+
+namespace petit::host {
+
+namespace internal {
+struct SchemaNode;  // defined in params_schema.cc
+}  // namespace internal
+
+class ParamsSchema {
+ public:
+  // Fails when `json` is not a JSON object, or when a keyword this checker reads has the wrong
+  // shape ("'required' must be a list of strings").
+  static Result<ParamsSchema> Parse(std::string_view json);
+
+  // Adds one problem to `errors` per violation found in `params` (a mapping; undefined or null
+  // stands for no parameters). Problems are keyed `key` + the parameter's path ("params.url",
+  // "params.headers.accept", "params.args[2]") under the current scope of `errors`, and located at
+  // the offending value, or at `owner` when the parameter is missing. Every message starts with
+  // `subject` ("task 'fetch' (type http.request)").
+  void Check(const YAML::Node& params, const YAML::Node& owner, std::string_view key,
+             std::string_view subject, YamlErrors& errors) const;
+
+ private:
+  explicit ParamsSchema(std::shared_ptr<const internal::SchemaNode> root)
+      : root_(std::move(root)) {}
+  std::shared_ptr<const internal::SchemaNode> root_;
+};
+
+}  // namespace petit::host
+
+#endif  // PETIT_HOST_CONFIG_PARAMS_SCHEMA_H_

@@ -1,0 +1,60 @@
+// ThreadRunLauncher: the host's RunLauncher. Each run is one ExecuteRun call on a thread of its
+// own, which becomes the run's coordinator; RunHandle::Cancel() cancels it through its
+// RunCanceller (the command plugin then sends its process group SIGTERM, then SIGKILL).
+//
+// Ownership: borrows the task runners, the store and whatever `options` points to (resources,
+// event bus, clock), which must outlive it. Each run shares its Job with the scheduler.
+// Threads: Launch may be called from any thread. The destructor joins every run thread, so end
+// the runs first (Scheduler::Stop does): it does not cancel them.
+#ifndef PETIT_HOST_DAEMON_THREAD_RUN_LAUNCHER_H_
+#define PETIT_HOST_DAEMON_THREAD_RUN_LAUNCHER_H_
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "petit/core/dag_executor.h"
+#include "petit/core/scheduler.h"
+#include "petit/core/state_store.h"
+#include "petit/core/task_runner.h"
+
+namespace petit::host {
+
+class ThreadRunLauncher final : public RunLauncher {
+ public:
+  // Called on the run's thread once ExecuteRun has returned, before the scheduler hears of it.
+  using EndReporter = std::function<void(const RunRequest&, const Result<RunRecord>&)>;
+
+  // `options` is what every run shares; trigger and canceller are set per run.
+  ThreadRunLauncher(const TaskRunnerRegistry& runners, StateStore& store, RunOptions options,
+                    EndReporter report_end);
+  ~ThreadRunLauncher() override;
+
+  ThreadRunLauncher(const ThreadRunLauncher&) = delete;
+  ThreadRunLauncher& operator=(const ThreadRunLauncher&) = delete;
+
+  Result<std::unique_ptr<RunHandle>> Launch(const RunRequest& request,
+                                            RunEndCallback on_end) override;
+
+ private:
+  // Threads whose run has ended, taken out of threads_ to be joined without mu_ held.
+  std::vector<std::thread> TakeFinished();  // requires mu_
+
+  const TaskRunnerRegistry& runners_;
+  StateStore& store_;
+  const RunOptions options_;
+  const EndReporter report_end_;
+
+  std::mutex mu_;
+  uint64_t next_thread_ = 0;                 // guarded by mu_
+  std::map<uint64_t, std::thread> threads_;  // guarded by mu_
+  std::vector<uint64_t> finished_;           // guarded by mu_: keys of threads_ that are done
+};
+
+}  // namespace petit::host
+
+#endif  // PETIT_HOST_DAEMON_THREAD_RUN_LAUNCHER_H_

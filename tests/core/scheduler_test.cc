@@ -1,0 +1,737 @@
+// The scheduler on a ManualClock: every rule of DESIGN §5 that the scheduler owns, in milliseconds
+// of real time. Nothing here sleeps: the scheduler's pass hook, the fake launcher and the event
+// bus signal condition variables, and kPatience only bounds how long a broken build makes us wait.
+#include "petit/core/scheduler.h"
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "petit/core/clock.h"
+#include "petit/core/events.h"
+#include "petit/core/job.h"
+#include "petit/core/schedule.h"
+#include "petit/core/state_store.h"
+#include "petit/storage/open.h"
+
+namespace petit {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::Pair;
+
+constexpr int64_t kSecond = 1'000'000;
+constexpr int64_t kHour = 3600 * kSecond;
+constexpr int64_t kDay = 24 * kHour;
+constexpr int64_t kBase = 1767225600 * kSecond;  // 2026-01-01T00:00:00Z
+// Generous: it only turns a hang into a failure; no test waits for it to pass.
+constexpr auto kPatience = std::chrono::seconds(60);
+
+// Records launches; a run ends only when the test says so.
+class FakeLauncher final : public RunLauncher {
+ public:
+  Result<std::unique_ptr<RunHandle>> Launch(const RunRequest& request,
+                                            RunEndCallback on_end) override {
+    std::lock_guard lock(mu_);
+    if (fail_launches_) return Unavailable("no threads left");
+    runs_.push_back(Launched{request, std::move(on_end)});
+    cv_.notify_all();
+    return std::unique_ptr<RunHandle>(new Handle(*this, runs_.size() - 1));
+  }
+
+  bool WaitForLaunches(size_t count) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, kPatience, [&] { return runs_.size() >= count; });
+  }
+
+  bool WaitForCancel(size_t index) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, kPatience,
+                        [&] { return index < runs_.size() && runs_[index].cancelled; });
+  }
+
+  // Reports run `index` as ended, like a launcher thread whose ExecuteRun returned.
+  void End(size_t index) {
+    RunEndCallback on_end;
+    {
+      std::lock_guard lock(mu_);
+      ASSERT_LT(index, runs_.size());
+      ASSERT_FALSE(runs_[index].ended) << "run " << index << " ended twice";
+      runs_[index].ended = true;
+      on_end = runs_[index].on_end;
+    }
+    on_end();
+  }
+
+  // Ends every run launched, including those launched meanwhile, until `Stopped()` is called.
+  void EndRunsUntilStopped() {
+    std::unique_lock lock(mu_);
+    while (true) {
+      bool progressed =
+          cv_.wait_for(lock, kPatience, [&] { return stopped_ || Unended() < runs_.size(); });
+      if (!progressed) {
+        ADD_FAILURE() << "the scheduler did not stop";
+        return;
+      }
+      if (stopped_) return;
+      const size_t index = Unended();
+      runs_[index].ended = true;
+      RunEndCallback on_end = runs_[index].on_end;
+      lock.unlock();
+      on_end();
+      lock.lock();
+    }
+  }
+
+  void Stopped() {
+    std::lock_guard lock(mu_);
+    stopped_ = true;
+    cv_.notify_all();
+  }
+
+  void set_fail_launches(bool fail) {
+    std::lock_guard lock(mu_);
+    fail_launches_ = fail;
+  }
+
+  size_t count() {
+    std::lock_guard lock(mu_);
+    return runs_.size();
+  }
+
+  RunRequest request(size_t index) {
+    std::lock_guard lock(mu_);
+    return runs_.at(index).request;
+  }
+
+  bool cancelled(size_t index) {
+    std::lock_guard lock(mu_);
+    return runs_.at(index).cancelled;
+  }
+
+  // (job, occurrence relative to kBase in seconds) of every launch so far.
+  std::vector<std::pair<std::string, int64_t>> Fired() {
+    std::lock_guard lock(mu_);
+    std::vector<std::pair<std::string, int64_t>> fired;
+    for (const Launched& run : runs_) {
+      fired.emplace_back(run.request.job->id.str(), (run.request.occurrence_us - kBase) / kSecond);
+    }
+    return fired;
+  }
+
+ private:
+  struct Launched {
+    RunRequest request;
+    RunEndCallback on_end;
+    bool cancelled = false;
+    bool ended = false;
+  };
+
+  class Handle final : public RunHandle {
+   public:
+    Handle(FakeLauncher& launcher, size_t index) : launcher_(launcher), index_(index) {}
+    void Cancel() override {
+      std::lock_guard lock(launcher_.mu_);
+      launcher_.runs_[index_].cancelled = true;
+      launcher_.cv_.notify_all();
+    }
+
+   private:
+    FakeLauncher& launcher_;
+    const size_t index_;
+  };
+
+  size_t Unended() const {  // requires mu_
+    size_t index = 0;
+    while (index < runs_.size() && runs_[index].ended) ++index;
+    return index;
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<Launched> runs_;  // guarded by mu_
+  bool fail_launches_ = false;  // guarded by mu_
+  bool stopped_ = false;        // guarded by mu_
+};
+
+// What the scheduler thread has done: its passes, through SchedulerOptions::on_pass.
+class Passes {
+ public:
+  SchedulerOptions Options() {
+    SchedulerOptions options;
+    options.on_pass = [this](const SchedulerPass& pass) {
+      std::lock_guard lock(mu_);
+      last_ = pass;
+      ++count_;
+      cv_.notify_all();
+    };
+    return options;
+  }
+
+  // The first pass that looked at the clock at `t_us` or later.
+  std::optional<SchedulerPass> WaitForPassAt(int64_t t_us) {
+    std::unique_lock lock(mu_);
+    if (!cv_.wait_for(lock, kPatience, [&] { return count_ > 0 && last_.now_us >= t_us; })) {
+      return std::nullopt;
+    }
+    return last_;
+  }
+
+  bool WaitForPasses(uint64_t count) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, kPatience, [&] { return count_ >= count; });
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  SchedulerPass last_;  // guarded by mu_
+  uint64_t count_ = 0;  // guarded by mu_
+};
+
+class EventLog {
+ public:
+  explicit EventLog(EventBus& bus) : bus_(bus) {
+    id_ = bus_.Subscribe([this](const Event& event) {
+      std::lock_guard lock(mu_);
+      events_.push_back(event);
+      cv_.notify_all();
+    });
+  }
+  ~EventLog() { bus_.Unsubscribe(id_); }
+
+  // The first event of `type` for `job` whose detail contains `text`.
+  std::optional<Event> WaitFor(EventType type, const std::string& job, const std::string& text) {
+    std::unique_lock lock(mu_);
+    std::optional<Event> found;
+    cv_.wait_for(lock, kPatience, [&] {
+      for (const Event& event : events_) {
+        if (event.type == type && event.job.str() == job &&
+            event.detail.find(text) != std::string::npos) {
+          found = event;
+          return true;
+        }
+      }
+      return false;
+    });
+    return found;
+  }
+
+  // Every event of `type` delivered so far (after a Flush, every one published so far).
+  std::vector<Event> Of(EventType type) {
+    bus_.Flush();
+    std::lock_guard lock(mu_);
+    std::vector<Event> matching;
+    for (const Event& event : events_) {
+      if (event.type == type) matching.push_back(event);
+    }
+    return matching;
+  }
+
+ private:
+  EventBus& bus_;
+  EventBus::HandlerId id_ = 0;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<Event> events_;  // guarded by mu_
+};
+
+std::shared_ptr<Job> MakeJob(const std::string& id, const std::string& expression = "",
+                             const std::string& zone = "UTC") {
+  auto job = std::make_shared<Job>();
+  job->id = JobId(id);
+  job->name = id;
+  if (!expression.empty()) {
+    Result<Schedule> schedule = Schedule::Parse(expression, zone);
+    EXPECT_TRUE(schedule.ok()) << schedule.status().ToString();
+    if (schedule.ok()) job->schedule = *schedule;
+  }
+  return job;
+}
+
+class SchedulerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    Result<std::unique_ptr<StateStore>> store = storage::OpenStateStore("memory:");
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    store_ = std::move(store).value();
+  }
+
+  void TearDown() override {
+    if (scheduler_ == nullptr) return;
+    std::thread stopper([&] {
+      scheduler_->Stop(StopMode::kCancelRuns);
+      launcher_.Stopped();
+    });
+    launcher_.EndRunsUntilStopped();
+    stopper.join();
+    scheduler_.reset();
+  }
+
+  Scheduler& Start(std::vector<std::shared_ptr<Job>> jobs) {
+    std::vector<std::shared_ptr<const Job>> shared(jobs.begin(), jobs.end());
+    scheduler_ = std::make_unique<Scheduler>(std::move(shared), clock_, *store_, launcher_, &bus_,
+                                             passes_.Options());
+    Status started = scheduler_->Start();
+    EXPECT_TRUE(started.ok()) << started.ToString();
+    return *scheduler_;
+  }
+
+  // Moves the clock to `t_us`, when something falls due, and waits until the scheduler has dealt
+  // with it.
+  SchedulerPass AdvanceTo(int64_t t_us) {
+    clock_.Set(t_us);
+    std::optional<SchedulerPass> pass = passes_.WaitForPassAt(t_us);
+    EXPECT_TRUE(pass.has_value()) << "no scheduler pass at " << t_us;
+    return pass.value_or(SchedulerPass{});
+  }
+
+  void SaveRecord(const std::string& job, int64_t last_fire_us, bool paused = false) {
+    ASSERT_TRUE(store_->SaveJob(JobRecord{JobId(job), paused, last_fire_us, kBase - kDay}).ok());
+  }
+
+  JobRecord Record(const std::string& job) {
+    Result<std::optional<JobRecord>> record = store_->GetJob(JobId(job));
+    EXPECT_TRUE(record.ok()) << record.status().ToString();
+    return record.ok() && record->has_value() ? **record : JobRecord{};
+  }
+
+  // A run of `job` recorded directly, as another host process would have.
+  void RecordRun(const std::string& job, RunStatus status, int64_t ended_us) {
+    RunRecord run;
+    run.id = RunId::GenerateAt(ended_us / 1000);
+    run.job = JobId(job);
+    run.status = status;
+    run.created_us = run.started_us = ended_us - kSecond;
+    run.ended_us = IsTerminal(status) ? ended_us : 0;
+    ASSERT_TRUE(store_->CreateRun(run).ok());
+  }
+
+  ManualClock clock_{kBase + kSecond};
+  std::unique_ptr<StateStore> store_;
+  EventBus bus_;
+  EventLog events_{bus_};
+  FakeLauncher launcher_;
+  Passes passes_;
+  std::unique_ptr<Scheduler> scheduler_;  // last: destroyed first
+};
+
+TEST_F(SchedulerTest, FiresSeveralJobsAtTheirTimesInHeapOrder) {
+  std::vector<std::shared_ptr<Job>> jobs = {MakeJob("a", "@every 10s"), MakeJob("b", "@every 15s"),
+                                            MakeJob("c", "@every 20s")};
+  for (auto& job : jobs) job->max_active_runs = 0;
+  Scheduler& scheduler = Start(jobs);
+  EXPECT_EQ(scheduler.NextFire(JobId("b")), kBase + 15 * kSecond);
+
+  for (int64_t t : {10, 15, 20, 30, 40, 45, 50, 60}) AdvanceTo(kBase + t * kSecond);
+
+  EXPECT_THAT(launcher_.Fired(),
+              ElementsAre(Pair("a", 10), Pair("b", 15), Pair("a", 20), Pair("c", 20), Pair("a", 30),
+                          Pair("b", 30), Pair("a", 40), Pair("c", 40), Pair("b", 45), Pair("a", 50),
+                          Pair("a", 60), Pair("b", 60), Pair("c", 60)));
+  EXPECT_EQ(launcher_.request(0).trigger, "schedule");
+  EXPECT_EQ(events_.Of(EventType::kScheduleFired).size(), 13u);
+}
+
+TEST_F(SchedulerTest, FiresAtMidnightUtcEveryDay) {
+  Scheduler& scheduler = Start({MakeJob("daily", "0 0 * * *")});
+  EXPECT_EQ(scheduler.NextFire(JobId("daily")), kBase + kDay);
+  AdvanceTo(kBase + kDay);
+  launcher_.End(0);
+  AdvanceTo(kBase + 2 * kDay);
+  EXPECT_THAT(launcher_.Fired(),
+              ElementsAre(Pair("daily", kDay / kSecond), Pair("daily", 2 * kDay / kSecond)));
+  EXPECT_EQ(scheduler.NextFire(JobId("daily")), kBase + 3 * kDay);
+}
+
+TEST_F(SchedulerTest, FiresOnceAtTheEndOfASpringForwardGap) {
+  clock_.Set(1772946000 * kSecond);  // 2026-03-08T00:00:00-05:00, New York
+  Scheduler& scheduler = Start({MakeJob("gap", "30 2 * * *", "America/New_York")});
+  const int64_t gap_end = 1772953200 * kSecond;  // 03:00 EDT: 02:30 does not exist that day
+  EXPECT_EQ(scheduler.NextFire(JobId("gap")), gap_end);
+  AdvanceTo(gap_end);
+  ASSERT_EQ(launcher_.count(), 1u);
+  EXPECT_EQ(launcher_.request(0).occurrence_us, gap_end);
+  EXPECT_EQ(scheduler.NextFire(JobId("gap")), 1773037800 * kSecond);  // 03-09 02:30 EDT
+}
+
+TEST_F(SchedulerTest, FiresOnceInAFallBackFold) {
+  clock_.Set(1793505600 * kSecond);  // 2026-11-01T00:00:00-04:00, New York
+  Scheduler& scheduler = Start({MakeJob("fold", "30 1 * * *", "America/New_York")});
+  const int64_t first_0130 = 1793511000 * kSecond;  // 01:30 EDT; 01:30 EST comes an hour later
+  AdvanceTo(first_0130);
+  ASSERT_EQ(launcher_.count(), 1u);
+  EXPECT_EQ(launcher_.request(0).occurrence_us, first_0130);
+  EXPECT_EQ(scheduler.NextFire(JobId("fold")), 1793601000 * kSecond);  // 11-02 01:30 EST
+}
+
+TEST_F(SchedulerTest, PersistsTheLastOccurrenceDealtWithBeforeLaunching) {
+  Start({MakeJob("j", "@every 10s")});
+  EXPECT_EQ(Record("j").last_fire_us, kBase);  // first sight: the latest past occurrence
+  AdvanceTo(kBase + 10 * kSecond);
+  EXPECT_EQ(Record("j").last_fire_us, kBase + 10 * kSecond);
+  EXPECT_FALSE(Record("j").paused);
+}
+
+TEST_F(SchedulerTest, OverlapSkipDropsTheOccurrenceAndSaysWhy) {
+  Start({MakeJob("j", "@every 10s")});
+  AdvanceTo(kBase + 10 * kSecond);
+  AdvanceTo(kBase + 20 * kSecond);
+  EXPECT_EQ(launcher_.count(), 1u);
+  std::optional<Event> refused =
+      events_.WaitFor(EventType::kTriggerRefused, "j", "max_active_runs 1, overlap skip");
+  ASSERT_TRUE(refused.has_value());
+  EXPECT_THAT(refused->detail, HasSubstr("2026-01-01T00:00:20"));
+  EXPECT_EQ(Record("j").last_fire_us, kBase + 20 * kSecond);  // dealt with, even when dropped
+
+  launcher_.End(0);
+  AdvanceTo(kBase + 30 * kSecond);
+  EXPECT_THAT(launcher_.Fired(), ElementsAre(Pair("j", 10), Pair("j", 30)));
+}
+
+TEST_F(SchedulerTest, OverlapQueueKeepsOneOccurrenceAndStartsItWhenARunEnds) {
+  auto job = MakeJob("j", "@every 10s");
+  job->overlap = OverlapPolicy::kQueue;
+  Start({job});
+  AdvanceTo(kBase + 10 * kSecond);
+  AdvanceTo(kBase + 20 * kSecond);  // waits
+  AdvanceTo(kBase + 30 * kSecond);  // refused: one already waits
+  EXPECT_EQ(launcher_.count(), 1u);
+  EXPECT_TRUE(events_.WaitFor(EventType::kTriggerRefused, "j", "one occurrence already waits"));
+
+  launcher_.End(0);
+  ASSERT_TRUE(launcher_.WaitForLaunches(2));
+  EXPECT_THAT(launcher_.Fired(), ElementsAre(Pair("j", 10), Pair("j", 20)));
+  EXPECT_FALSE(launcher_.cancelled(0));
+}
+
+TEST_F(SchedulerTest, OverlapCancelPreviousCancelsTheOldestRunAndStartsWhenItHasEnded) {
+  auto job = MakeJob("j", "@every 10s");
+  job->overlap = OverlapPolicy::kCancelPrevious;
+  Start({job});
+  AdvanceTo(kBase + 10 * kSecond);
+  AdvanceTo(kBase + 20 * kSecond);
+  ASSERT_TRUE(launcher_.WaitForCancel(0));
+  EXPECT_EQ(launcher_.count(), 1u);  // max_active_runs holds while the cancelled run winds down
+
+  launcher_.End(0);
+  ASSERT_TRUE(launcher_.WaitForLaunches(2));
+  EXPECT_THAT(launcher_.Fired(), ElementsAre(Pair("j", 10), Pair("j", 20)));
+  EXPECT_FALSE(launcher_.cancelled(1));
+}
+
+TEST_F(SchedulerTest, CatchUpNoneSkipsWhatWasMissed) {
+  SaveRecord("j", kBase - 50 * kSecond);
+  Scheduler& scheduler = Start({MakeJob("j", "@every 10s")});
+  EXPECT_EQ(launcher_.count(), 0u);
+  EXPECT_EQ(Record("j").last_fire_us, kBase);
+  EXPECT_EQ(scheduler.NextFire(JobId("j")), kBase + 10 * kSecond);
+  EXPECT_TRUE(events_.WaitFor(EventType::kTriggerRefused, "j", "catch_up none"));
+}
+
+TEST_F(SchedulerTest, CatchUpLatestRunsTheLatestMissedOccurrenceOnce) {
+  SaveRecord("j", kBase - 50 * kSecond);
+  auto job = MakeJob("j", "@every 10s");
+  job->catch_up = CatchUpPolicy::kLatest;
+  Start({job});
+  ASSERT_EQ(launcher_.count(), 1u);  // Start launches catch-up runs before it returns
+  EXPECT_EQ(launcher_.request(0).trigger, "catch_up");
+  EXPECT_EQ(launcher_.request(0).occurrence_us, kBase);
+  EXPECT_EQ(Record("j").last_fire_us, kBase);
+}
+
+TEST_F(SchedulerTest, CatchUpAllRunsTheLatestLimitOldestFirstAsRunSlotsFree) {
+  SaveRecord("j", kBase - 50 * kSecond);  // missed: -40, -30, -20, -10, 0
+  auto job = MakeJob("j", "@every 10s");
+  job->catch_up = CatchUpPolicy::kAll;
+  job->catch_up_limit = 3;
+  Start({job});
+  ASSERT_EQ(launcher_.count(), 1u);
+  launcher_.End(0);
+  ASSERT_TRUE(launcher_.WaitForLaunches(2));
+  launcher_.End(1);
+  ASSERT_TRUE(launcher_.WaitForLaunches(3));
+  EXPECT_THAT(launcher_.Fired(), ElementsAre(Pair("j", -20), Pair("j", -10), Pair("j", 0)));
+  for (size_t i = 0; i < 3; ++i) EXPECT_EQ(launcher_.request(i).trigger, "catch_up");
+  EXPECT_TRUE(events_.WaitFor(EventType::kTriggerRefused, "j", "catch_up_limit 3"));
+  EXPECT_EQ(Record("j").last_fire_us, kBase);
+}
+
+TEST_F(SchedulerTest, CatchUpFindsMissedOccurrencesOfASparseScheduleAcrossAWeekend) {
+  // 2026-01-01 is a Thursday. Last dealt with: Wednesday 09:00; now: Monday 10:00.
+  SaveRecord("weekdays", kBase - kDay + 9 * kHour);
+  clock_.Set(kBase + 4 * kDay + 10 * kHour);
+  auto job = MakeJob("weekdays", "0 9 * * MON-FRI");
+  job->catch_up = CatchUpPolicy::kAll;
+  job->catch_up_limit = 5;
+  job->max_active_runs = 0;
+  Start({job});
+  EXPECT_THAT(launcher_.Fired(), ElementsAre(Pair("weekdays", (9 * kHour) / kSecond),
+                                             Pair("weekdays", (kDay + 9 * kHour) / kSecond),
+                                             Pair("weekdays", (4 * kDay + 9 * kHour) / kSecond)));
+}
+
+TEST_F(SchedulerTest, AJobSeenForTheFirstTimeDoesNotCatchUp) {
+  auto job = MakeJob("j", "@every 10s");
+  job->catch_up = CatchUpPolicy::kAll;
+  Start({job});
+  EXPECT_EQ(launcher_.count(), 0u);
+  EXPECT_EQ(Record("j").last_fire_us, kBase);
+}
+
+TEST_F(SchedulerTest, DisabledAndPausedJobsNeverFire) {
+  auto disabled = MakeJob("off", "@every 10s");
+  disabled->enabled = false;
+  SaveRecord("paused", kBase - 50 * kSecond, /*paused=*/true);
+  auto paused = MakeJob("paused", "@every 10s");
+  paused->catch_up = CatchUpPolicy::kAll;
+  auto enabled = MakeJob("on", "@every 10s");
+  enabled->max_active_runs = 0;
+  Scheduler& scheduler = Start({enabled, disabled, paused});
+  EXPECT_EQ(scheduler.NextFire(JobId("off")), std::nullopt);
+  EXPECT_EQ(scheduler.NextFire(JobId("paused")), std::nullopt);
+  AdvanceTo(kBase + 10 * kSecond);
+  AdvanceTo(kBase + 20 * kSecond);
+  EXPECT_THAT(launcher_.Fired(), ElementsAre(Pair("on", 10), Pair("on", 20)));
+  EXPECT_EQ(Record("paused").last_fire_us, kBase - 50 * kSecond);
+}
+
+TEST_F(SchedulerTest, ResumingAPausedJobCatchesUpAndPausingStopsIt) {
+  SaveRecord("j", kBase - 50 * kSecond, /*paused=*/true);
+  auto job = MakeJob("j", "@every 10s");
+  job->catch_up = CatchUpPolicy::kLatest;
+  job->max_active_runs = 0;
+  auto other = MakeJob("other", "@every 10s");
+  other->max_active_runs = 0;
+  Scheduler& scheduler = Start({job, other});
+  AdvanceTo(kBase + 10 * kSecond);
+  ASSERT_TRUE(scheduler.SetPaused(JobId("j"), false).ok());
+  EXPECT_FALSE(Record("j").paused);
+  EXPECT_THAT(launcher_.Fired(), ElementsAre(Pair("other", 10), Pair("j", 10)));
+  EXPECT_EQ(launcher_.request(1).trigger, "catch_up");
+
+  AdvanceTo(kBase + 20 * kSecond);
+  ASSERT_TRUE(scheduler.SetPaused(JobId("j"), true).ok());
+  EXPECT_TRUE(Record("j").paused);
+  AdvanceTo(kBase + 30 * kSecond);
+  EXPECT_THAT(launcher_.Fired(), ElementsAre(Pair("other", 10), Pair("j", 10), Pair("j", 20),
+                                             Pair("other", 20), Pair("other", 30)));
+}
+
+TEST_F(SchedulerTest, LastSuccessDependencyNeedsTheOtherJobsLatestFinishedRunToHaveSucceeded) {
+  auto down = MakeJob("down", "@every 10s");
+  down->depends_on = {JobDependency{.job = JobId("up")}};
+  RecordRun("up", RunStatus::kSucceeded, kBase - 20 * kSecond);
+  RecordRun("up", RunStatus::kFailed, kBase - 10 * kSecond);
+  Start({down, MakeJob("up")});
+  AdvanceTo(kBase + 10 * kSecond);
+  EXPECT_EQ(launcher_.count(), 0u);
+  std::optional<Event> refused =
+      events_.WaitFor(EventType::kTriggerRefused, "down", "dependency on job 'up' (last_success)");
+  ASSERT_TRUE(refused.has_value());
+  EXPECT_THAT(refused->detail, HasSubstr("failed"));
+
+  RecordRun("up", RunStatus::kSucceeded, kBase + 15 * kSecond);
+  AdvanceTo(kBase + 20 * kSecond);
+  EXPECT_THAT(launcher_.Fired(), ElementsAre(Pair("down", 20)));
+}
+
+TEST_F(SchedulerTest, LastCompleteDependencyWaitsForTheOtherJobsLatestRunToFinish) {
+  auto down = MakeJob("down", "@every 10s");
+  down->depends_on = {
+      JobDependency{.job = JobId("up"), .condition = JobDependency::Condition::kLastComplete}};
+  RecordRun("up", RunStatus::kFailed, kBase - 20 * kSecond);
+  RecordRun("up", RunStatus::kRunning, kBase - 10 * kSecond);
+  Start({down});
+  AdvanceTo(kBase + 10 * kSecond);
+  EXPECT_EQ(launcher_.count(), 0u);
+  EXPECT_TRUE(events_.WaitFor(EventType::kTriggerRefused, "down", "is still running"));
+
+  RecordRun("up", RunStatus::kFailed, kBase + 15 * kSecond);  // whatever its status
+  AdvanceTo(kBase + 20 * kSecond);
+  EXPECT_THAT(launcher_.Fired(), ElementsAre(Pair("down", 20)));
+}
+
+TEST_F(SchedulerTest, LastCompleteDependencyCountsRunsThisSchedulerStarted) {
+  auto down = MakeJob("down", "@every 10s");
+  down->depends_on = {
+      JobDependency{.job = JobId("up"), .condition = JobDependency::Condition::kLastComplete}};
+  RecordRun("up", RunStatus::kSucceeded, kBase - 20 * kSecond);
+  Scheduler& scheduler = Start({down, MakeJob("up")});
+  ASSERT_TRUE(scheduler.Trigger(JobId("up")).ok());  // launched, not yet in the store
+  AdvanceTo(kBase + 10 * kSecond);
+  EXPECT_TRUE(events_.WaitFor(EventType::kTriggerRefused, "down", "has a run in progress"));
+  ASSERT_EQ(launcher_.count(), 1u);
+  EXPECT_EQ(launcher_.request(0).job->id.str(), "up");
+}
+
+TEST_F(SchedulerTest, WithinWindowDependencyNeedsARecentSuccess) {
+  auto down = MakeJob("down", "@every 10s");
+  down->depends_on = {JobDependency{.job = JobId("up"),
+                                    .condition = JobDependency::Condition::kWithinWindow,
+                                    .window = std::chrono::seconds(60)}};
+  RecordRun("up", RunStatus::kSucceeded, kBase - 120 * kSecond);
+  RecordRun("up", RunStatus::kFailed, kBase);
+  Start({down});
+  AdvanceTo(kBase + 10 * kSecond);
+  EXPECT_TRUE(
+      events_.WaitFor(EventType::kTriggerRefused, "down", "has not succeeded in the last 60 s"));
+
+  RecordRun("up", RunStatus::kSucceeded, kBase + 15 * kSecond);
+  AdvanceTo(kBase + 20 * kSecond);
+  EXPECT_THAT(launcher_.Fired(), ElementsAre(Pair("down", 20)));
+}
+
+TEST_F(SchedulerTest, ManualTriggerIsRefusedAtTheLimitWithTheReason) {
+  Scheduler& scheduler = Start({MakeJob("m")});
+  Result<RunId> first = scheduler.Trigger(JobId("m"));
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  ASSERT_EQ(launcher_.count(), 1u);
+  EXPECT_EQ(launcher_.request(0).run_id, *first);
+  EXPECT_EQ(launcher_.request(0).trigger, "manual");
+
+  Result<RunId> second = scheduler.Trigger(JobId("m"));
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_THAT(second.status().message(), HasSubstr("1 run active (max_active_runs 1"));
+  EXPECT_TRUE(events_.WaitFor(EventType::kTriggerRefused, "m", "manual trigger"));
+
+  launcher_.End(0);
+  EXPECT_TRUE(scheduler.Trigger(JobId("m")).ok());
+  EXPECT_EQ(launcher_.count(), 2u);
+}
+
+TEST_F(SchedulerTest, ManualTriggerQueuesUnderOverlapQueue) {
+  auto job = MakeJob("m");
+  job->overlap = OverlapPolicy::kQueue;
+  Scheduler& scheduler = Start({job});
+  ASSERT_TRUE(scheduler.Trigger(JobId("m")).ok());
+  Result<RunId> queued = scheduler.Trigger(JobId("m"));
+  ASSERT_TRUE(queued.ok());
+  EXPECT_FALSE(scheduler.Trigger(JobId("m")).ok());
+  EXPECT_EQ(launcher_.count(), 1u);
+
+  launcher_.End(0);
+  ASSERT_TRUE(launcher_.WaitForLaunches(2));
+  EXPECT_EQ(launcher_.request(1).run_id, *queued);
+}
+
+TEST_F(SchedulerTest, ManualTriggerOfAnUnknownJobSuggestsTheClosest) {
+  Scheduler& scheduler = Start({MakeJob("nightly_etl")});
+  Result<RunId> run = scheduler.Trigger(JobId("nightly_elt"));
+  ASSERT_FALSE(run.ok());
+  EXPECT_EQ(run.status().code(), StatusCode::kNotFound);
+  EXPECT_THAT(run.status().message(), HasSubstr("did you mean 'nightly_etl'"));
+}
+
+TEST_F(SchedulerTest, ALaunchFailureIsRefusedAndFreesTheRunSlot) {
+  Scheduler& scheduler = Start({MakeJob("m")});
+  launcher_.set_fail_launches(true);
+  Result<RunId> failed = scheduler.Trigger(JobId("m"));
+  ASSERT_FALSE(failed.ok());
+  EXPECT_THAT(failed.status().message(), HasSubstr("no threads left"));
+  EXPECT_TRUE(events_.WaitFor(EventType::kTriggerRefused, "m", "could not be started"));
+  launcher_.set_fail_launches(false);
+  EXPECT_TRUE(scheduler.Trigger(JobId("m")).ok());
+  EXPECT_EQ(scheduler.stats().active_runs, 1u);
+}
+
+TEST_F(SchedulerTest, StopWaitsForActiveRunsAndDropsWaitingOnes) {
+  auto job = MakeJob("q");
+  job->overlap = OverlapPolicy::kQueue;
+  Scheduler& scheduler = Start({job});
+  ASSERT_TRUE(scheduler.Trigger(JobId("q")).ok());
+  ASSERT_TRUE(scheduler.Trigger(JobId("q")).ok());  // waits
+
+  std::atomic<bool> stop_returned{false};
+  std::thread stopper([&] {
+    scheduler.Stop(StopMode::kWaitForRuns);
+    stop_returned = true;
+  });
+  // Waiting occurrences are dropped only once Stop has begun.
+  EXPECT_TRUE(events_.WaitFor(EventType::kTriggerRefused, "q", "the scheduler is stopping"));
+  EXPECT_FALSE(stop_returned);
+  EXPECT_FALSE(launcher_.cancelled(0));
+  Result<RunId> late = scheduler.Trigger(JobId("q"));
+  EXPECT_FALSE(late.ok());
+  EXPECT_THAT(late.status().message(), HasSubstr("stopping"));
+
+  launcher_.End(0);
+  stopper.join();
+  EXPECT_TRUE(stop_returned);
+  EXPECT_EQ(launcher_.count(), 1u);
+  EXPECT_EQ(scheduler.stats().active_runs, 0u);
+}
+
+TEST_F(SchedulerTest, StopCancelsActiveRunsAndFiresNothingMore) {
+  Scheduler& scheduler = Start({MakeJob("j", "@every 10s")});
+  AdvanceTo(kBase + 10 * kSecond);
+  ASSERT_EQ(launcher_.count(), 1u);
+
+  std::atomic<bool> stop_returned{false};
+  std::thread stopper([&] {
+    scheduler.Stop(StopMode::kCancelRuns);
+    stop_returned = true;
+  });
+  ASSERT_TRUE(launcher_.WaitForCancel(0));
+  EXPECT_FALSE(stop_returned);  // the cancelled run has not ended yet
+  launcher_.End(0);
+  stopper.join();
+
+  clock_.Set(kBase + kHour);
+  EXPECT_EQ(launcher_.count(), 1u);
+  EXPECT_EQ(scheduler.NextFire(JobId("j")), std::nullopt);
+}
+
+TEST_F(SchedulerTest, NothingDueMeansNoWakeups) {
+  Scheduler& scheduler = Start({MakeJob("hourly", "@hourly")});
+  ASSERT_TRUE(passes_.WaitForPasses(1));  // the pass Start began with
+  for (int i = 0; i < 100; ++i) clock_.Advance(kSecond);
+  const SchedulerPass pass = AdvanceTo(kBase + kHour);
+  // One wake-up for the fire, or none when the thread had not yet gone back to waiting after its
+  // first pass; never one per clock move.
+  EXPECT_LE(pass.wakeups, 1u);
+  EXPECT_EQ(pass.launched, 1u);
+  EXPECT_LE(scheduler.stats().wakeups, 1u);
+}
+
+TEST_F(SchedulerTest, AClockThatJumpsBackwardsDoesNotRefire) {
+  Start({MakeJob("j", "@every 10s")});
+  AdvanceTo(kBase + 10 * kSecond);
+  launcher_.End(0);
+  clock_.Set(kBase - kHour);
+  clock_.Set(kBase + 5 * kSecond);
+  AdvanceTo(kBase + 20 * kSecond);
+  EXPECT_THAT(launcher_.Fired(), ElementsAre(Pair("j", 10), Pair("j", 20)));
+}
+
+TEST_F(SchedulerTest, AClockThatJumpsForwardFiresOnceForTheLatestOccurrence) {
+  Scheduler& scheduler = Start({MakeJob("j", "@every 10s")});
+  AdvanceTo(kBase + kHour + 5 * kSecond);
+  EXPECT_THAT(launcher_.Fired(), ElementsAre(Pair("j", 3600)));
+  EXPECT_TRUE(events_.WaitFor(EventType::kScheduleFired, "j", "the clock jumped"));
+  EXPECT_EQ(scheduler.NextFire(JobId("j")), kBase + kHour + 10 * kSecond);
+}
+
+TEST_F(SchedulerTest, ARestartWithTheClockBehindTheLastFireWaitsForTheNextOccurrence) {
+  SaveRecord("j", kBase + kHour);
+  auto job = MakeJob("j", "@every 10s");
+  job->catch_up = CatchUpPolicy::kAll;
+  Scheduler& scheduler = Start({job});
+  EXPECT_EQ(launcher_.count(), 0u);
+  EXPECT_EQ(scheduler.NextFire(JobId("j")), kBase + kHour + 10 * kSecond);
+}
+
+}  // namespace
+}  // namespace petit

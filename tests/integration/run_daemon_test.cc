@@ -1,0 +1,262 @@
+// End to end: `petit run DIR` as a real process with the real plugins and a SQLite store; the test
+// follows its stderr through a pipe and stops it with SIGTERM, as systemd does.
+#include <fcntl.h>
+#include <poll.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "petit/core/state_store.h"
+#include "petit/storage/open.h"
+
+extern char** environ;
+
+namespace petit {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+
+// Bounds every wait so a broken daemon fails the test instead of hanging it; nothing waits for it
+// to elapse.
+constexpr auto kPatience = std::chrono::seconds(60);
+
+std::string ReadFile(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+int MillisLeft(std::chrono::steady_clock::time_point deadline) {
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      deadline - std::chrono::steady_clock::now());
+  return left.count() > 0 ? static_cast<int>(left.count()) : 0;
+}
+
+// A running `petit run`, its stderr read through a pipe.
+class Daemon {
+ public:
+  explicit Daemon(const std::vector<std::string>& args) {
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) {
+      ADD_FAILURE() << "pipe2: " << std::strerror(errno);
+      return;
+    }
+    err_fd_ = fds[0];
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_adddup2(&actions, fds[1], 2);
+    std::vector<std::string> argv_strings = {PETIT_EXE};
+    argv_strings.insert(argv_strings.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (std::string& arg : argv_strings) argv.push_back(arg.data());
+    argv.push_back(nullptr);
+    const int rc = posix_spawn(&pid_, PETIT_EXE, &actions, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    close(fds[1]);
+    if (rc != 0) {
+      ADD_FAILURE() << "posix_spawn " << PETIT_EXE << ": " << std::strerror(rc);
+      pid_ = -1;
+    }
+  }
+
+  ~Daemon() {
+    if (pid_ > 0) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+    if (err_fd_ >= 0) close(err_fd_);
+  }
+
+  // Reads stderr until it contains `text`; false at end of file or after kPatience.
+  bool WaitFor(const std::string& text) {
+    const auto deadline = std::chrono::steady_clock::now() + kPatience;
+    while (err_.find(text) == std::string::npos) {
+      if (!ReadSome(deadline)) return false;
+    }
+    return true;
+  }
+
+  // SIGTERM, then reads stderr to its end and returns the exit status (-1: killed by a signal or
+  // not done within kPatience).
+  int Terminate() {
+    if (pid_ <= 0) return -1;
+    kill(pid_, SIGTERM);
+    const auto deadline = std::chrono::steady_clock::now() + kPatience;
+    while (ReadSome(deadline)) {
+    }
+    if (MillisLeft(deadline) == 0) {
+      ADD_FAILURE() << "petit run did not exit after SIGTERM:\n" << err_;
+      return -1;
+    }
+    int status = 0;
+    if (waitpid(pid_, &status, 0) != pid_) return -1;
+    pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+
+  const std::string& err() const { return err_; }
+
+ private:
+  // False at end of file, on error, or at the deadline.
+  bool ReadSome(std::chrono::steady_clock::time_point deadline) {
+    pollfd fd{err_fd_, POLLIN, 0};
+    const int ready = poll(&fd, 1, MillisLeft(deadline));
+    if (ready <= 0) return false;
+    char buffer[4096];
+    const ssize_t n = read(err_fd_, buffer, sizeof buffer);
+    if (n <= 0) return false;
+    err_.append(buffer, static_cast<size_t>(n));
+    return true;
+  }
+
+  pid_t pid_ = -1;
+  int err_fd_ = -1;
+  std::string err_;
+};
+
+class RunDaemonTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern = (fs::temp_directory_path() / "petit-run-XXXXXX").string();
+    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
+    dir_ = pattern;
+    jobs_ = dir_ / "jobs";
+    fs::create_directories(jobs_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::string StorageUri() const { return "sqlite://" + (dir_ / "state" / "petit.db").string(); }
+
+  std::vector<std::string> RunArgs() const {
+    return {"run", jobs_.string(), "--storage", StorageUri()};
+  }
+
+  void WriteJob(const std::string& name, const std::string& yaml) {
+    std::ofstream(jobs_ / name) << yaml;
+  }
+
+  std::vector<RunRecord> Runs(const std::string& job) {
+    Result<std::unique_ptr<StateStore>> store = storage::OpenStateStore(StorageUri());
+    EXPECT_TRUE(store.ok()) << store.status().ToString();
+    if (!store.ok()) return {};
+    Result<std::vector<RunRecord>> runs = (*store)->ListRuns(JobId(job), 100);
+    EXPECT_TRUE(runs.ok()) << runs.status().ToString();
+    return runs.ok() ? *runs : std::vector<RunRecord>{};
+  }
+
+  fs::path dir_;
+  fs::path jobs_;
+};
+
+TEST_F(RunDaemonTest, FiresAScheduledJobAndExitsZeroOnSigtermWithTheRunRecorded) {
+  const fs::path out = dir_ / "ticks.txt";
+  WriteJob("tick.yaml",
+           "id: tick\n"
+           "schedule: \"@every 1s\"\n"
+           "tasks:\n"
+           "  - id: write\n"
+           "    type: command\n"
+           "    command: sh\n"
+           "    args: [\"-c\", \"echo tick >> '" +
+               out.string() + "'\"]\n");
+  Daemon daemon(RunArgs());
+  ASSERT_TRUE(daemon.WaitFor(" ended: succeeded")) << daemon.err();
+  EXPECT_EQ(daemon.Terminate(), 0) << daemon.err();
+  EXPECT_THAT(daemon.err(), HasSubstr("(trigger schedule): run started"));
+  EXPECT_THAT(daemon.err(), HasSubstr("received SIGTERM"));
+  EXPECT_THAT(daemon.err(), HasSubstr("stopped"));
+  EXPECT_THAT(ReadFile(out), HasSubstr("tick\n"));
+
+  std::vector<RunRecord> runs = Runs("tick");
+  ASSERT_FALSE(runs.empty());
+  const RunRecord& first = runs.back();  // newest first
+  EXPECT_EQ(first.status, RunStatus::kSucceeded);
+  EXPECT_EQ(first.trigger, "schedule");
+  EXPECT_FALSE(first.owner.empty());
+  for (const RunRecord& run : runs) EXPECT_TRUE(IsTerminal(run.status)) << run.id.str();
+
+  // And through the CLI, as a user would look.
+  const std::string command =
+      std::string("'") + PETIT_EXE + "' runs --storage '" + StorageUri() + "' 2>&1";
+  std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(command.c_str(), "r"), pclose);
+  ASSERT_NE(pipe, nullptr);
+  std::string listing;
+  char buffer[1024];
+  while (size_t n = fread(buffer, 1, sizeof buffer, pipe.get())) listing.append(buffer, n);
+  EXPECT_THAT(listing, HasSubstr(first.id.str()));
+  EXPECT_THAT(listing, HasSubstr("succeeded"));
+}
+
+TEST_F(RunDaemonTest, SigtermCancelsALongTaskKillsItsProcessGroupAndExitsZero) {
+  // The task tells the test its pid through a FIFO, so the test knows it is running.
+  const fs::path fifo = dir_ / "pid.fifo";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0) << std::strerror(errno);
+  // Read-write, so neither side's open blocks and the pipe never reports a hang-up.
+  const int fifo_fd = open(fifo.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  ASSERT_GE(fifo_fd, 0) << std::strerror(errno);
+  WriteJob("long.yaml",
+           "id: long\n"
+           "schedule: \"@every 1s\"\n"
+           "tasks:\n"
+           "  - id: wait\n"
+           "    type: command\n"
+           "    command: sh\n"
+           "    args: [\"-c\", \"echo $$ > '" +
+               fifo.string() + "'; exec sleep 1000\"]\n");
+  Daemon daemon(RunArgs());
+
+  std::string pid_text;
+  const auto deadline = std::chrono::steady_clock::now() + kPatience;
+  while (pid_text.find('\n') == std::string::npos) {
+    pollfd fd{fifo_fd, POLLIN, 0};
+    ASSERT_EQ(poll(&fd, 1, MillisLeft(deadline)), 1) << "the task never started:\n" << daemon.err();
+    char buffer[64];
+    const ssize_t n = read(fifo_fd, buffer, sizeof buffer);
+    if (n > 0) pid_text.append(buffer, static_cast<size_t>(n));
+  }
+  close(fifo_fd);
+  const pid_t task = static_cast<pid_t>(std::stol(pid_text));
+  ASSERT_GT(task, 0);
+
+  EXPECT_EQ(daemon.Terminate(), 0) << daemon.err();
+  EXPECT_THAT(daemon.err(), HasSubstr("cancelling 1 active run"));
+  EXPECT_THAT(daemon.err(), HasSubstr(" ended: cancelled"));
+  // The command plugin made the task a process group leader; the group is gone, and was reaped.
+  EXPECT_EQ(kill(-task, 0), -1);
+  EXPECT_EQ(errno, ESRCH);
+
+  std::vector<RunRecord> runs = Runs("long");
+  ASSERT_EQ(runs.size(), 1u) << daemon.err();  // later occurrences were skipped (overlap skip)
+  EXPECT_EQ(runs[0].status, RunStatus::kCancelled);
+  EXPECT_GT(runs[0].ended_us, 0);
+}
+
+TEST_F(RunDaemonTest, RefusesToStartWithAnInvalidJobFile) {
+  WriteJob("broken.yaml", "id: broken\nschedule: \"61 * * * *\"\ntasks: []\n");
+  Daemon daemon(RunArgs());
+  // It exits by itself, so its stderr ends without the line.
+  EXPECT_FALSE(daemon.WaitFor("running "));
+  EXPECT_THAT(daemon.err(), HasSubstr("not starting"));
+  EXPECT_EQ(daemon.Terminate(), 2) << daemon.err();
+}
+
+}  // namespace
+}  // namespace petit

@@ -1,0 +1,310 @@
+// End to end: `petit validate` (and `list`) on job directories, with the real binary and plugins.
+// Fire times are computed from a fixed `--now`, so every expected time is exact.
+#include <sys/wait.h>
+
+#include <cstdlib>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <string>
+#include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "petit/plugin.hpp"
+
+namespace petit {
+namespace {
+
+namespace fs = std::filesystem;
+using sdk::Json;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+struct Outcome {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string ReadFile(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+std::string ShellQuote(const std::string& s) {
+  std::string quoted = "'";
+  for (char c : s) {
+    if (c == '\'') {
+      quoted += "'\\''";
+    } else {
+      quoted.push_back(c);
+    }
+  }
+  return quoted + "'";
+}
+
+// 2026-03-07T12:00:00Z, the day before New York springs forward (2026-03-08 02:00 -> 03:00).
+constexpr char kNow[] = "2026-03-07T12:00:00Z";
+
+class ValidateTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern = (fs::temp_directory_path() / "petit-validate-XXXXXX").string();
+    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
+    dir_ = pattern;
+    jobs_ = dir_ / "jobs";
+    fs::create_directories(jobs_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  Outcome Run(const std::string& args) {
+    fs::path out = dir_ / "stdout.txt";
+    fs::path err = dir_ / "stderr.txt";
+    std::string command = ShellQuote(PETIT_EXE) + " --storage memory: " + args + " >" +
+                          ShellQuote(out.string()) + " 2>" + ShellQuote(err.string()) +
+                          " </dev/null";
+    int status = std::system(command.c_str());
+    Outcome outcome;
+    outcome.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    outcome.out = ReadFile(out);
+    outcome.err = ReadFile(err);
+    return outcome;
+  }
+
+  Outcome Validate(const std::string& extra = "") {
+    return Run("validate " + ShellQuote(jobs_.string()) + " --now " + kNow + " " + extra);
+  }
+
+  void Write(const std::string& name, const std::string& yaml) {
+    std::ofstream(jobs_ / name) << yaml;
+  }
+
+  std::string Path(const std::string& name) const { return (jobs_ / name).string(); }
+
+  fs::path dir_;
+  fs::path jobs_;
+};
+
+TEST_F(ValidateTest, ReportsEveryErrorOfEveryFileInOnePassAndExitsTwo) {
+  Write("a_keys.yaml", R"(id: keys
+shedule: "@daily"
+tasks:
+  - {id: t, type: command, command: "true"}
+)");
+  Write("b_cron.yaml", R"(id: cron
+schedule: "0 0 31 2 *"
+tasks:
+  - {id: t, type: command, command: "true"}
+)");
+  Write("c_zone.yaml", R"(id: zone
+schedule: {cron: "@hourly", timezone: Mars/Olympus}
+tasks:
+  - {id: t, type: command, command: "true"}
+)");
+  Write("d_params.yaml", R"(id: params
+tasks:
+  - id: wait
+    type: sleep
+    params: {ms: soon}
+)");
+  Write("e_needs.yaml", R"(id: needs
+depends_on: [keys]
+tasks:
+  - {id: t, type: command, command: "true"}
+)");
+  Write("f_ping.yaml",
+        "id: ping\ndepends_on: [pong]\ntasks: [{id: t, type: command, command: x}]\n");
+  Write("g_pong.yaml",
+        "id: pong\ndepends_on: [ping]\ntasks: [{id: t, type: command, command: x}]\n");
+  Write("h_dup.yaml", "id: good\ntasks: [{id: t, type: command, command: x}]\n");
+  Write("good.yaml", "id: good\ntasks: [{id: t, type: command, command: x}]\n");
+
+  Outcome r = Validate();
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  EXPECT_THAT(r.err, HasSubstr(Path("a_keys.yaml") +
+                               ":2:1: unknown key 'shedule' in job (did you mean 'schedule'?)"));
+  EXPECT_THAT(r.err, HasSubstr(Path("b_cron.yaml") + ":2:11: invalid schedule '0 0 31 2 *'"));
+  EXPECT_THAT(r.err, HasSubstr(Path("c_zone.yaml") + ":2:39: unknown time zone 'Mars/Olympus'"));
+  EXPECT_THAT(r.err, HasSubstr(Path("d_params.yaml") +
+                               ":5:18: task 'wait' (type sleep): parameter 'ms' must be an "
+                               "integer, not a string"));
+  EXPECT_THAT(r.err, HasSubstr(Path("e_needs.yaml") +
+                               ":2:14: job 'needs' depends on job 'keys', which has errors"));
+  EXPECT_THAT(r.err, HasSubstr(Path("f_ping.yaml") + ":2:14: job dependency cycle: ping -> "
+                                                     "pong -> ping"));
+  EXPECT_THAT(r.err, HasSubstr(Path("h_dup.yaml") + ":1:5: job id 'good' is already used by " +
+                               Path("good.yaml") + ":1:5"));
+  EXPECT_THAT(r.out, HasSubstr("ok  good (1 tasks)  " + Path("good.yaml")));
+  EXPECT_THAT(r.out, HasSubstr("9 files, 1 valid jobs, 7 errors"));
+}
+
+TEST_F(ValidateTest, PrintsTheNextThreeFireTimesInEachJobsTimeZone) {
+  std::ofstream(jobs_ / "petit.yaml") << "timezone: Asia/Tokyo\n";
+  Write("nightly.yaml", R"(id: nightly
+schedule:
+  cron: "30 2 * * *"
+  timezone: America/New_York
+tasks: [{id: t, type: command, command: x}]
+)");
+  Write("morning.yaml", R"(id: morning
+schedule: "0 9 * * *"
+tasks: [{id: t, type: command, command: x}]
+)");
+  Write("manual.yaml", "id: manual\ntasks: [{id: t, type: command, command: x}]\n");
+  Outcome r = Validate();
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  // 02:30 does not exist in New York on 2026-03-08: it fires once, at the end of the gap.
+  EXPECT_THAT(r.out, HasSubstr("ok  nightly (1 tasks)  " + Path("nightly.yaml") +
+                               "\n    schedule '30 2 * * *' in America/New_York, next:  "
+                               "2026-03-08T03:00:00-04:00  2026-03-09T02:30:00-04:00  "
+                               "2026-03-10T02:30:00-04:00\n"));
+  // Without a zone of its own a schedule uses petit.yaml's; 12:00Z is 21:00 in Tokyo.
+  EXPECT_THAT(r.out, HasSubstr("    schedule '0 9 * * *' in Asia/Tokyo, next:  "
+                               "2026-03-08T09:00:00+09:00  2026-03-09T09:00:00+09:00  "
+                               "2026-03-10T09:00:00+09:00\n"));
+  EXPECT_THAT(r.out, HasSubstr("ok  manual (1 tasks)  " + Path("manual.yaml") + "\nok  morning"));
+}
+
+TEST_F(ValidateTest, WithoutNowTheFireTimesAreFutureAndAscending) {
+  Write("hourly.yaml",
+        "id: hourly\nschedule: \"@hourly\"\ntasks: [{id: t, type: command, "
+        "command: x}]\n");
+  const std::time_t before = std::time(nullptr);
+  std::tm utc{};
+  gmtime_r(&before, &utc);
+  char before_text[32];
+  std::strftime(before_text, sizeof before_text, "%Y-%m-%dT%H:%M:%S+00:00", &utc);
+  Outcome r = Run("validate " + ShellQuote(jobs_.string()) + " --json");
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  sdk::Result<Json> doc = Json::Parse(r.out);
+  ASSERT_TRUE(doc.ok()) << r.out;
+  const Json& next = *doc->Find("jobs")->array_items().at(0).Find("next");
+  ASSERT_EQ(next.size(), 3u);
+  const std::regex hour(R"(\d{4}-\d\d-\d\dT\d\d:00:00\+00:00)");
+  std::vector<std::string> times;
+  for (const Json& t : next.array_items()) {
+    EXPECT_TRUE(std::regex_match(t.string_value(), hour)) << t.string_value();
+    times.push_back(t.string_value());
+  }
+  // Same zone and format throughout, so text order is time order.
+  EXPECT_GT(times[0], std::string(before_text));
+  EXPECT_LT(times[0], times[1]);
+  EXPECT_LT(times[1], times[2]);
+}
+
+TEST_F(ValidateTest, JsonIsOneDocumentWithJobsAndErrors) {
+  Write("ok.yaml", R"(id: ok
+schedule: {cron: "0 0 * * MON", timezone: Europe/London}
+tasks: [{id: t, type: command, command: x}]
+)");
+  Write("manual.yaml", "id: manual\nenabled: false\ntasks: [{id: t, type: command, command: x}]\n");
+  Write("bad.yaml", "id: bad\ntasks:\n  - {id: t, type: command, command: x, retry: {delay: 5}}\n");
+  Outcome r = Validate("--json");
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  EXPECT_EQ(r.err, "");
+  sdk::Result<Json> doc = Json::Parse(r.out);
+  ASSERT_TRUE(doc.ok()) << doc.status().message() << "\n" << r.out;
+  EXPECT_FALSE(doc->Find("valid")->bool_value());
+
+  const Json::Elements& jobs = doc->Find("jobs")->array_items();
+  ASSERT_EQ(jobs.size(), 2u);
+  EXPECT_EQ(jobs[0].Find("id")->string_value(), "manual");
+  EXPECT_TRUE(jobs[0].Find("schedule")->is_null());
+  EXPECT_TRUE(jobs[0].Find("timezone")->is_null());
+  EXPECT_EQ(jobs[0].Find("next")->size(), 0u);
+  EXPECT_FALSE(jobs[0].Find("enabled")->bool_value());
+  const Json& ok = jobs[1];
+  EXPECT_EQ(ok.Find("id")->string_value(), "ok");
+  EXPECT_EQ(ok.Find("file")->string_value(), Path("ok.yaml"));
+  EXPECT_EQ(ok.Find("schedule")->string_value(), "0 0 * * MON");
+  EXPECT_EQ(ok.Find("timezone")->string_value(), "Europe/London");
+  std::vector<std::string> next;
+  for (const Json& t : ok.Find("next")->array_items()) next.push_back(t.string_value());
+  EXPECT_THAT(next, ElementsAre("2026-03-09T00:00:00+00:00", "2026-03-16T00:00:00+00:00",
+                                "2026-03-23T00:00:00+00:00"));
+
+  const Json::Elements& errors = doc->Find("errors")->array_items();
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].Find("file")->string_value(), Path("bad.yaml"));
+  EXPECT_EQ(errors[0].Find("line")->integer_value(), 3);
+  EXPECT_EQ(errors[0].Find("column")->integer_value(), 48);
+  EXPECT_EQ(errors[0].Find("key")->string_value(), "tasks.t.retry.delay");
+  EXPECT_EQ(errors[0].Find("message")->string_value(), "unknown key 'delay' in retry of task 't'");
+  EXPECT_TRUE(doc->Find("warnings")->is_array());
+}
+
+TEST_F(ValidateTest, JsonSaysValidAndExitsZeroWhenAllIsWell) {
+  Write("ok.yaml",
+        "id: ok\nschedule: \"@every 90s\"\ntasks: [{id: t, type: command, command: x}]\n");
+  Outcome r = Validate("--json");
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  sdk::Result<Json> doc = Json::Parse(r.out);
+  ASSERT_TRUE(doc.ok()) << r.out;
+  EXPECT_TRUE(doc->Find("valid")->bool_value());
+  EXPECT_EQ(doc->Find("errors")->size(), 0u);
+  const Json& next = *doc->Find("jobs")->array_items().at(0).Find("next");
+  ASSERT_EQ(next.size(), 3u);
+  // `@every` is anchored at the epoch: 12:00:00 is a multiple of 90 s, so the next is 12:01:30.
+  EXPECT_EQ(next.array_items()[0].string_value(), "2026-03-07T12:01:30+00:00");
+  EXPECT_EQ(next.array_items()[2].string_value(), "2026-03-07T12:04:30+00:00");
+}
+
+TEST_F(ValidateTest, ProblemsOfPetitYamlAreReportedTheSameWay) {
+  std::ofstream(jobs_ / "petit.yaml") << "timezone: Europe/Lodnon\napi: {bind: 0.0.0.0}\n";
+  Write("ok.yaml", "id: ok\ntasks: [{id: t, type: command, command: x}]\n");
+  Outcome text = Validate();
+  EXPECT_EQ(text.exit_code, 2);
+  EXPECT_THAT(text.err, HasSubstr((jobs_ / "petit.yaml").string() +
+                                  ":1:11: unknown time zone 'Europe/Lodnon' (did you mean "
+                                  "'Europe/London'?)"));
+  EXPECT_THAT(text.err, HasSubstr((jobs_ / "petit.yaml").string() +
+                                  ":2:13: the API may listen on '0.0.0.0' only with a 'token'"));
+  Outcome json = Validate("--json");
+  EXPECT_EQ(json.exit_code, 2);
+  sdk::Result<Json> doc = Json::Parse(json.out);
+  ASSERT_TRUE(doc.ok()) << json.out << json.err;
+  const Json::Elements& errors = doc->Find("errors")->array_items();
+  ASSERT_EQ(errors.size(), 2u);
+  EXPECT_EQ(errors[0].Find("key")->string_value(), "timezone");
+  EXPECT_EQ(errors[1].Find("key")->string_value(), "api.bind");
+}
+
+TEST_F(ValidateTest, TheOriginalPetitFormatValidatesWithTheRealPlugins) {
+  Outcome r =
+      Run("validate " +
+          ShellQuote(std::string(PETIT_SOURCE_DIR) + "/tests/fixtures/jobs/original_format") +
+          " --now " + kNow);
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_THAT(r.out, HasSubstr("9 files, 9 valid jobs, 0 errors"));
+  EXPECT_THAT(r.out,
+              HasSubstr("    schedule '0 0 2 * * *' in UTC, next:  2026-03-08T02:00:00+00:00"));
+  EXPECT_THAT(r.err, Not(HasSubstr("warning")));
+}
+
+TEST_F(ValidateTest, ListShowsEachJobsSchedule) {
+  Write("nightly.yaml",
+        "id: nightly\nschedule: {cron: \"@daily\", timezone: Europe/Paris}\n"
+        "tasks: [{id: t, type: command, command: x}]\nname: Nightly build\n");
+  Write("manual.yaml", "id: manual\ntasks: [{id: t, type: command, command: x}]\n");
+  Outcome r = Run("list " + ShellQuote(jobs_.string()));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "manual\t1 tasks\tenabled\t-\tmanual\n"
+            "nightly\t1 tasks\tenabled\t@daily (Europe/Paris)\tNightly build\n");
+}
+
+TEST_F(ValidateTest, AMalformedNowIsAUsageError) {
+  Outcome r = Run("validate " + ShellQuote(jobs_.string()) + " --now yesterday");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("--now needs a time like 2026-03-08T00:00:00Z, not 'yesterday'"));
+  Outcome offset =
+      Run("validate " + ShellQuote(jobs_.string()) + " --now 2026-03-07T13:00:00+01:00");
+  EXPECT_EQ(offset.exit_code, 0) << offset.err;
+}
+
+}  // namespace
+}  // namespace petit
