@@ -339,6 +339,32 @@ TEST_F(CliTest, LogsPrintsTheCapturedOutputOfARun) {
   EXPECT_THAT(runs.out, HasSubstr("succeeded"));
 }
 
+TEST_F(CliTest, LogsPagesThroughManyChunksAndKeepsLinesSplitAcrossChunksWhole) {
+  RunRecord run;
+  run.id = RunId::Generate();
+  run.job = JobId("chatty");
+  run.status = RunStatus::kSucceeded;
+  run.created_us = run.started_us = 1'000;
+  run.ended_us = 2'000;
+  std::string expected = "== talk (attempt 1, stdout) ==\n";
+  {
+    std::unique_ptr<StateStore> store = OpenStore();
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(store->CreateRun(run).ok());
+    // 41 chunks (more than one page), lines cut in the middle by chunk boundaries.
+    for (uint32_t seq = 0; seq <= 40; ++seq) {
+      LogChunk chunk{run.id, TaskId("talk"), 1, OutputStream::kStdout, seq,
+                     "part " + std::to_string(seq) + (seq % 2 == 1 ? "\n" : " ")};
+      expected += chunk.data;
+      ASSERT_TRUE(store->AppendLog(chunk).ok());
+    }
+  }
+  expected += "\n";  // the last chunk ends mid-line: the listing still ends with a newline
+  Outcome r = Run("logs " + run.id.str());
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, expected);
+}
+
 TEST_F(CliTest, UnreachableStorageIsAOneLineError) {
   Outcome r = Run("trigger " + ShellQuote(std::string(PETIT_SOURCE_DIR) + "/examples") +
                   " hello_world --storage bogus://nowhere");

@@ -589,24 +589,35 @@ int CmdLogs(const Args& args, HostEnv& env) {
                         : run.status().message());
     return run.ok() ? kExitUsage : kExitHostError;
   }
-  TaskId task(args.positional.size() > 1 ? args.positional[1] : "");
-  Result<std::vector<LogChunk>> chunks = (*store)->ReadLogs(*run_id, task);
-  if (!chunks.ok()) {
-    PrintError(chunks.status().message());
-    return kExitHostError;
-  }
+  // Read page by page, so printing a task that wrote gigabytes takes a few chunks of memory.
+  LogQuery query;
+  query.task = TaskId(args.positional.size() > 1 ? args.positional[1] : "");
+  query.limit = 16;
   std::string current;
-  for (const LogChunk& chunk : *chunks) {
-    std::string header = "== " + chunk.task.str() + " (attempt " + std::to_string(chunk.attempt) +
-                         ", " + (chunk.stream == OutputStream::kStdout ? "stdout" : "stderr") +
-                         ") ==";
-    if (header != current) {
-      std::cout << header << "\n";
-      current = header;
+  bool ends_with_newline = true;
+  for (;;) {
+    Result<std::vector<LogChunk>> chunks = (*store)->ReadLogs(*run_id, query);
+    if (!chunks.ok()) {
+      PrintError(chunks.status().message());
+      return kExitHostError;
     }
-    std::cout << chunk.data;
-    if (!chunk.data.empty() && chunk.data.back() != '\n') std::cout << "\n";
+    for (const LogChunk& chunk : *chunks) {
+      std::string header = "== " + chunk.task.str() + " (attempt " +
+                           std::to_string(chunk.attempt) + ", " +
+                           (chunk.stream == OutputStream::kStdout ? "stdout" : "stderr") + ") ==";
+      if (header != current) {
+        if (!ends_with_newline) std::cout << "\n";
+        std::cout << header << "\n";
+        current = header;
+      }
+      std::cout << chunk.data;
+      if (!chunk.data.empty()) ends_with_newline = chunk.data.back() == '\n';
+    }
+    if (chunks->size() < query.limit) break;
+    const LogChunk& last = chunks->back();
+    query.after = LogQuery::Position{last.task, last.attempt, last.seq};
   }
+  if (!ends_with_newline) std::cout << "\n";
   return kExitOk;
 }
 
