@@ -31,30 +31,6 @@ constexpr std::array<RunStatus, 4> kFinished = {RunStatus::kSucceeded, RunStatus
                                                 RunStatus::kCancelled, RunStatus::kInterrupted};
 constexpr std::array<RunStatus, 1> kSucceeded = {RunStatus::kSucceeded};
 
-std::string_view OverlapName(OverlapPolicy policy) {
-  switch (policy) {
-    case OverlapPolicy::kSkip:
-      return "skip";
-    case OverlapPolicy::kQueue:
-      return "queue";
-    case OverlapPolicy::kCancelPrevious:
-      return "cancel_previous";
-  }
-  return "unknown";
-}
-
-std::string_view ConditionName(JobDependency::Condition condition) {
-  switch (condition) {
-    case JobDependency::Condition::kLastSuccess:
-      return "last_success";
-    case JobDependency::Condition::kLastComplete:
-      return "last_complete";
-    case JobDependency::Condition::kWithinWindow:
-      return "within_window";
-  }
-  return "unknown";
-}
-
 std::string Plural(size_t n, std::string_view word) {
   return std::to_string(n) + " " + std::string(word) + (n == 1 ? "" : "s");
 }
@@ -230,7 +206,7 @@ struct Scheduler::Impl {
   std::string Busy(const Slot& slot) const {
     return Plural(slot.active.size(), "run") + " active (max_active_runs " +
            std::to_string(slot.job->max_active_runs) + ", overlap " +
-           std::string(OverlapName(slot.job->overlap)) + ")";
+           std::string(OverlapPolicyName(slot.job->overlap)) + ")";
   }
 
   struct Admitted {
@@ -273,7 +249,7 @@ struct Scheduler::Impl {
       std::optional<std::string> why = CheckDependency(dependency, now_us);
       if (why) {
         return "dependency on job '" + dependency.job.str() + "' (" +
-               std::string(ConditionName(dependency.condition)) + ") not met: " + *why;
+               std::string(JobDependencyConditionName(dependency.condition)) + ") not met: " + *why;
       }
     }
     return std::nullopt;

@@ -71,16 +71,21 @@ const std::vector<std::string_view> kRetryKeys = {
 template <typename Enum>
 using Choices = std::vector<std::pair<std::string_view, Enum>>;
 
-const Choices<OverlapPolicy> kOverlapChoices = {
-    {"skip", OverlapPolicy::kSkip},
-    {"queue", OverlapPolicy::kQueue},
-    {"cancel_previous", OverlapPolicy::kCancelPrevious}};
-const Choices<CatchUpPolicy> kCatchUpChoices = {{"none", CatchUpPolicy::kNone},
-                                                {"latest", CatchUpPolicy::kLatest},
-                                                {"all", CatchUpPolicy::kAll}};
-const Choices<JobDependency::Condition> kConditionChoices = {
-    {"last_success", JobDependency::Condition::kLastSuccess},
-    {"last_complete", JobDependency::Condition::kLastComplete}};
+// Core's names, turned around for ReadChoice; `within_window` takes a value, so it is read apart.
+template <typename Enum>
+Choices<Enum> ChoicesOf(std::span<const std::pair<Enum, std::string_view>> names,
+                        std::optional<Enum> except = std::nullopt) {
+  Choices<Enum> choices;
+  for (const auto& [value, name] : names) {
+    if (value != except) choices.emplace_back(name, value);
+  }
+  return choices;
+}
+
+const Choices<OverlapPolicy> kOverlapChoices = ChoicesOf(OverlapPolicyNames());
+const Choices<CatchUpPolicy> kCatchUpChoices = ChoicesOf(CatchUpPolicyNames());
+const Choices<JobDependency::Condition> kConditionChoices = ChoicesOf(
+    JobDependencyConditionNames(), std::optional(JobDependency::Condition::kWithinWindow));
 
 // Where the parts of a valid job came from, for the checks made once every file is read.
 struct JobMarks {

@@ -9,7 +9,10 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "petit/core/context.h"
@@ -45,6 +48,16 @@ struct JobDependency {
   Condition condition = Condition::kLastSuccess;
   std::chrono::seconds window{0};  // only for kWithinWindow; > 0
 };
+
+// The names job files use for these values, and every value with its name in documentation order
+// (for parsers and their messages).
+std::string_view OverlapPolicyName(OverlapPolicy policy);
+std::string_view CatchUpPolicyName(CatchUpPolicy policy);
+std::string_view JobDependencyConditionName(JobDependency::Condition condition);
+std::span<const std::pair<OverlapPolicy, std::string_view>> OverlapPolicyNames();
+std::span<const std::pair<CatchUpPolicy, std::string_view>> CatchUpPolicyNames();
+std::span<const std::pair<JobDependency::Condition, std::string_view>>
+JobDependencyConditionNames();
 
 struct Job {
   JobId id;
