@@ -73,17 +73,26 @@ Status MemoryStateStore::SaveAttempts(std::span<const AttemptRecord> attempts) {
     normalized.push_back(std::move(record).value());
   }
   std::lock_guard lock(mu_);
-  // Checked before anything changes, so a batch is applied whole or not at all.
+  // Looked up before anything changes, so a batch is applied whole or not at all. A batch comes
+  // from one run almost always, so consecutive records reuse the previous lookup.
+  std::vector<RunEntry*> entries;
+  entries.reserve(normalized.size());
   for (const AttemptRecord& attempt : normalized) {
-    if (!runs_.contains(attempt.run)) {
+    if (!entries.empty() && normalized[entries.size() - 1].run == attempt.run) {
+      entries.push_back(entries.back());
+      continue;
+    }
+    auto it = runs_.find(attempt.run);
+    if (it == runs_.end()) {
       return NotFound("cannot save " + DescribeAttempt(attempt.run, attempt.task, attempt.attempt) +
                       ": the run does not exist");
     }
+    entries.push_back(&it->second);
   }
-  for (AttemptRecord& attempt : normalized) {
-    runs_.find(attempt.run)
-        ->second.attempts.insert_or_assign(AttemptKey(attempt.task, attempt.attempt),
-                                           std::move(attempt));
+  for (size_t i = 0; i < normalized.size(); ++i) {
+    AttemptRecord& attempt = normalized[i];
+    entries[i]->attempts.insert_or_assign(AttemptKey(attempt.task, attempt.attempt),
+                                          std::move(attempt));
   }
   return Status::Ok();
 }

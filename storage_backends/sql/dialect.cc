@@ -6,7 +6,11 @@
 namespace petit::storage::internal {
 
 std::string TimeIn(Dialect dialect, std::string_view name, bool zero_is_null) {
-  std::string value = "CAST(:" + std::string(name) + " AS BIGINT)";
+  return TimeFromMicros(dialect, "CAST(:" + std::string(name) + " AS BIGINT)", zero_is_null);
+}
+
+std::string TimeFromMicros(Dialect dialect, std::string_view micros, bool zero_is_null) {
+  std::string value(micros);
   if (zero_is_null) value = "NULLIF(" + value + ", 0)";
   if (dialect == Dialect::kSqlite) return value;
   // interval * bigint is exact for any |value| < 2^53 us (285 years either side of 1970).

@@ -21,6 +21,8 @@ constexpr std::string_view DialectName(Dialect dialect) {
 // The SQL expression that stores the bound parameter `:name`; with `zero_is_null`, 0 ("not yet")
 // is stored as NULL.
 std::string TimeIn(Dialect dialect, std::string_view name, bool zero_is_null);
+// The same for `micros`, any SQL expression of type BIGINT (a column of an unnest() row).
+std::string TimeFromMicros(Dialect dialect, std::string_view micros, bool zero_is_null);
 // The SQL expression that reads `column` back as microseconds (NULL reads as 0).
 std::string TimeOut(Dialect dialect, std::string_view column);
 

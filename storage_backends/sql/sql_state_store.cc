@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <bitset>
 #include <chrono>
 #include <cstdint>
@@ -16,6 +17,7 @@
 #include <string>
 #include <system_error>
 #include <thread>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -55,15 +57,46 @@ std::string UpdateRunSql(Dialect d) {
          ", ended_at = " + TimeIn(d, "ended_at", true) + ", error = :error WHERE id = :run_id";
 }
 
-std::string UpsertAttemptSql(Dialect d) {
-  return "INSERT INTO task_attempts (run_id, task_id, attempt, state, queued_at, started_at, "
-         "ended_at, exit_code, error, outputs) VALUES (:run_id, :task_id, :attempt, :state, " +
-         TimeIn(d, "queued_at", true) + ", " + TimeIn(d, "started_at", true) + ", " +
-         TimeIn(d, "ended_at", true) +
-         ", :exit_code, :error, :outputs) ON CONFLICT (run_id, task_id, attempt) DO UPDATE SET "
-         "state = excluded.state, queued_at = excluded.queued_at, "
-         "started_at = excluded.started_at, ended_at = excluded.ended_at, "
-         "exit_code = excluded.exit_code, error = excluded.error, outputs = excluded.outputs";
+constexpr char kInsertAttempt[] =
+    "INSERT INTO task_attempts (run_id, task_id, attempt, state, queued_at, started_at, ended_at, "
+    "exit_code, error, outputs) ";
+constexpr char kOnAttemptConflict[] =
+    " ON CONFLICT (run_id, task_id, attempt) DO UPDATE SET state = excluded.state, "
+    "queued_at = excluded.queued_at, started_at = excluded.started_at, "
+    "ended_at = excluded.ended_at, exit_code = excluded.exit_code, error = excluded.error, "
+    "outputs = excluded.outputs";
+
+// Upserts `rows` attempts, whose keys must be distinct, in one statement; the parameters of row i
+// are named with the suffix i.
+std::string UpsertAttemptRowsSql(Dialect d, size_t rows) {
+  std::string sql = kInsertAttempt;
+  sql += "VALUES ";
+  for (size_t i = 0; i < rows; ++i) {
+    const std::string n = std::to_string(i);
+    if (i > 0) sql += ", ";
+    sql += "(:run_id" + n + ", :task_id" + n + ", :attempt" + n + ", :state" + n + ", " +
+           TimeIn(d, "queued_at" + n, true) + ", " + TimeIn(d, "started_at" + n, true) + ", " +
+           TimeIn(d, "ended_at" + n, true) + ", :exit_code" + n + ", :error" + n + ", :outputs" +
+           n + ")";
+  }
+  return sql + kOnAttemptConflict;
+}
+
+// PostgreSQL only: upserts attempts with distinct keys from ten array literals (one element per
+// attempt), one statement and one round trip however many there are. SOCI 4.0 cannot bind an
+// array parameter (a vector is one execution per element), so the arrays travel as text.
+std::string UpsertAttemptArraysSql() {
+  constexpr Dialect d = Dialect::kPostgresql;
+  return std::string(kInsertAttempt) + "SELECT u.run_id, u.task_id, u.attempt, u.state, " +
+         TimeFromMicros(d, "u.queued_at", true) + ", " + TimeFromMicros(d, "u.started_at", true) +
+         ", " + TimeFromMicros(d, "u.ended_at", true) +
+         ", u.exit_code, u.error, u.outputs FROM unnest(CAST(:run_ids AS TEXT[]), "
+         "CAST(:task_ids AS TEXT[]), CAST(:attempts AS BIGINT[]), CAST(:states AS TEXT[]), "
+         "CAST(:queued_ats AS BIGINT[]), CAST(:started_ats AS BIGINT[]), "
+         "CAST(:ended_ats AS BIGINT[]), CAST(:exit_codes AS INTEGER[]), "
+         "CAST(:errors AS TEXT[]), CAST(:outputs AS TEXT[])) AS u(run_id, task_id, attempt, "
+         "state, queued_at, started_at, ended_at, exit_code, error, outputs)" +
+         kOnAttemptConflict;
 }
 
 // Changes nothing (0 rows) unless the run is still queued or running.
@@ -280,11 +313,12 @@ Status WhyNotInterrupted(soci::session& session, const RunId& run) {
   return RunAlreadyEnded(run, *run_status);
 }
 
-// The statements the writer prepares once and executes many times.
+// The statements the writer prepares once and executes many times, besides the multi-row
+// attempt upserts.
 enum class WriteStatement : uint8_t {
   kInsertRun,
   kUpdateRun,
-  kUpsertAttempt,
+  kUpsertAttemptArrays,
   kInsertLog,
   kInterruptRun,
   kInterruptAttempts,
@@ -292,6 +326,158 @@ enum class WriteStatement : uint8_t {
   kDeleteJob,
 };
 constexpr size_t kWriteStatements = 8;
+
+// A batch of attempts is written by multi-row upserts of 64, 32, ..., 2 or 1 rows: any batch takes
+// few statements, and only seven are ever prepared. 64 rows of 10 parameters stay below the 999
+// parameters the oldest SQLite builds allow.
+constexpr size_t kMaxAttemptRows = 64;
+constexpr size_t kAttemptRowStatements = 7;  // one per power of two up to kMaxAttemptRows
+static_assert(size_t{1} << (kAttemptRowStatements - 1) == kMaxAttemptRows);
+
+// The number of statements that write `rows` attempts: full chunks, then one per set bit.
+size_t AttemptRowStatements(size_t rows) {
+  return rows / kMaxAttemptRows + static_cast<size_t>(std::popcount(rows % kMaxAttemptRows));
+}
+
+// One row of a multi-row attempt upsert.
+struct AttemptSlots {
+  std::string run_id;
+  std::string task_id;
+  std::string state;
+  std::string error;
+  std::string outputs;
+  long long attempt = 0;
+  long long queued_at = 0;
+  long long started_at = 0;
+  long long ended_at = 0;
+  int exit_code = 0;
+  soci::indicator exit_code_indicator = soci::i_null;
+};
+
+// The PostgreSQL array literals of kUpsertAttemptArrays, one element per attempt.
+struct AttemptArrays {
+  std::string run_ids;
+  std::string task_ids;
+  std::string attempts;
+  std::string states;
+  std::string queued_ats;
+  std::string started_ats;
+  std::string ended_ats;
+  std::string exit_codes;
+  std::string errors;
+  std::string outputs;
+};
+
+// Builds one PostgreSQL array literal: '{"a\"b",NULL}'. Every text element is quoted, so only
+// quotes and backslashes need escaping; text never holds NUL (SanitizeText, CheckId, JSON).
+class ArrayLiteral {
+ public:
+  explicit ArrayLiteral(std::string& out) : out_(out) { out_.assign(1, '{'); }
+  ~ArrayLiteral() { out_.push_back('}'); }
+  ArrayLiteral(const ArrayLiteral&) = delete;
+  ArrayLiteral& operator=(const ArrayLiteral&) = delete;
+
+  void Text(std::string_view text) {
+    Separate();
+    out_.push_back('"');
+    for (const char c : text) {
+      if (c == '"' || c == '\\') out_.push_back('\\');
+      out_.push_back(c);
+    }
+    out_.push_back('"');
+  }
+  void Number(long long value) {
+    Separate();
+    out_ += std::to_string(value);
+  }
+  void Null() {
+    Separate();
+    out_ += "NULL";
+  }
+
+ private:
+  void Separate() {
+    if (out_.size() > 1) out_.push_back(',');
+  }
+  std::string& out_;
+};
+
+// The indexes of the records to write: the last record of each (run, task, attempt) key, which
+// replaces the earlier ones as if all were applied in order. The keys are then distinct, as one
+// PostgreSQL upsert statement requires (it cannot change a row twice).
+std::vector<size_t> LastOfEachKey(const std::vector<AttemptRecord>& records) {
+  std::vector<size_t> rows;
+  rows.reserve(records.size());
+  if (records.size() == 1) {
+    rows.push_back(0);
+    return rows;
+  }
+  // Ids hold no NUL (CheckId), so NUL separates the parts unambiguously.
+  std::unordered_set<std::string> seen;
+  seen.reserve(records.size());
+  for (size_t i = records.size(); i-- > 0;) {
+    const AttemptRecord& r = records[i];
+    std::string key = r.run.str();
+    key.push_back('\0');
+    key += r.task.str();
+    key.push_back('\0');
+    key += std::to_string(r.attempt);
+    if (seen.insert(std::move(key)).second) rows.push_back(i);
+  }
+  std::reverse(rows.begin(), rows.end());
+  return rows;
+}
+
+void FillRow(const AttemptRecord& a, std::string&& outputs, AttemptSlots& slot) {
+  slot.run_id = a.run.str();
+  slot.task_id = a.task.str();
+  slot.attempt = a.attempt;
+  slot.state = TaskStateName(a.state);
+  slot.queued_at = a.queued_us;
+  slot.started_at = a.started_us;
+  slot.ended_at = a.ended_us;
+  slot.exit_code = a.exit_code.value_or(0);
+  slot.exit_code_indicator = a.exit_code.has_value() ? soci::i_ok : soci::i_null;
+  slot.error = a.error;
+  slot.outputs = std::move(outputs);
+}
+
+void FillArrays(const std::vector<AttemptRecord>& records, const std::vector<std::string>& outputs,
+                const std::vector<size_t>& rows, AttemptArrays& arrays) {
+  ArrayLiteral run_ids(arrays.run_ids);
+  ArrayLiteral task_ids(arrays.task_ids);
+  ArrayLiteral attempts(arrays.attempts);
+  ArrayLiteral states(arrays.states);
+  ArrayLiteral queued_ats(arrays.queued_ats);
+  ArrayLiteral started_ats(arrays.started_ats);
+  ArrayLiteral ended_ats(arrays.ended_ats);
+  ArrayLiteral exit_codes(arrays.exit_codes);
+  ArrayLiteral errors(arrays.errors);
+  ArrayLiteral output_maps(arrays.outputs);
+  for (const size_t row : rows) {
+    const AttemptRecord& a = records[row];
+    run_ids.Text(a.run.str());
+    task_ids.Text(a.task.str());
+    attempts.Number(a.attempt);
+    states.Text(TaskStateName(a.state));
+    queued_ats.Number(a.queued_us);
+    started_ats.Number(a.started_us);
+    ended_ats.Number(a.ended_us);
+    if (a.exit_code.has_value()) {
+      exit_codes.Number(*a.exit_code);
+    } else {
+      exit_codes.Null();
+    }
+    errors.Text(a.error);
+    output_maps.Text(outputs[row]);
+  }
+}
+
+// A slot keeps its capacity for the next write, unless that would pin a rare huge batch.
+void ReleaseIfLarge(std::string& slot) {
+  constexpr size_t kKeptBytes = 64 * 1024;
+  if (slot.capacity() > kKeptBytes) std::string().swap(slot);
+}
 
 // The writer's prepared statements are bound by reference to these; a write fills them, then
 // executes.
@@ -303,22 +489,43 @@ struct WriteSlots {
   std::string owner;
   std::string error;
   std::string task_id;
-  std::string state;
-  std::string outputs;
   std::string data;
   long long created_at = 0;
   long long started_at = 0;
   long long ended_at = 0;
-  long long queued_at = 0;
   long long attempt = 0;
   long long seq = 0;
   long long stream = 0;
   long long paused = 0;
   long long last_fire_at = 0;
   long long updated_at = 0;
-  int exit_code = 0;
-  soci::indicator exit_code_indicator = soci::i_null;
+  std::array<AttemptSlots, kMaxAttemptRows> attempt_rows;
+  AttemptArrays attempt_arrays;
 };
+
+// The upsert of the first `rows` attempt rows.
+std::unique_ptr<soci::statement> PrepareAttemptRows(soci::session& session, WriteSlots& s,
+                                                    size_t rows, Dialect dialect) {
+  auto statement = std::make_unique<soci::statement>(session);
+  for (size_t i = 0; i < rows; ++i) {
+    AttemptSlots& row = s.attempt_rows.at(i);
+    const std::string n = std::to_string(i);
+    statement->exchange(soci::use(row.run_id, "run_id" + n));
+    statement->exchange(soci::use(row.task_id, "task_id" + n));
+    statement->exchange(soci::use(row.attempt, "attempt" + n));
+    statement->exchange(soci::use(row.state, "state" + n));
+    statement->exchange(soci::use(row.queued_at, "queued_at" + n));
+    statement->exchange(soci::use(row.started_at, "started_at" + n));
+    statement->exchange(soci::use(row.ended_at, "ended_at" + n));
+    statement->exchange(soci::use(row.exit_code, row.exit_code_indicator, "exit_code" + n));
+    statement->exchange(soci::use(row.error, "error" + n));
+    statement->exchange(soci::use(row.outputs, "outputs" + n));
+  }
+  statement->alloc();
+  statement->prepare(UpsertAttemptRowsSql(dialect, rows));
+  statement->define_and_bind();
+  return statement;
+}
 
 std::unique_ptr<soci::statement> Prepare(soci::session& session, WriteSlots& s,
                                          WriteStatement which, Dialect dialect) {
@@ -335,14 +542,16 @@ std::unique_ptr<soci::statement> Prepare(soci::session& session, WriteSlots& s,
           (session.prepare << UpdateRunSql(dialect), soci::use(s.status, "status"),
            soci::use(s.started_at, "started_at"), soci::use(s.ended_at, "ended_at"),
            soci::use(s.error, "error"), soci::use(s.run_id, "run_id")));
-    case WriteStatement::kUpsertAttempt:
+    case WriteStatement::kUpsertAttemptArrays: {
+      AttemptArrays& a = s.attempt_arrays;
       return std::make_unique<soci::statement>(
-          (session.prepare << UpsertAttemptSql(dialect), soci::use(s.run_id, "run_id"),
-           soci::use(s.task_id, "task_id"), soci::use(s.attempt, "attempt"),
-           soci::use(s.state, "state"), soci::use(s.queued_at, "queued_at"),
-           soci::use(s.started_at, "started_at"), soci::use(s.ended_at, "ended_at"),
-           soci::use(s.exit_code, s.exit_code_indicator, "exit_code"), soci::use(s.error, "error"),
-           soci::use(s.outputs, "outputs")));
+          (session.prepare << UpsertAttemptArraysSql(), soci::use(a.run_ids, "run_ids"),
+           soci::use(a.task_ids, "task_ids"), soci::use(a.attempts, "attempts"),
+           soci::use(a.states, "states"), soci::use(a.queued_ats, "queued_ats"),
+           soci::use(a.started_ats, "started_ats"), soci::use(a.ended_ats, "ended_ats"),
+           soci::use(a.exit_codes, "exit_codes"), soci::use(a.errors, "errors"),
+           soci::use(a.outputs, "outputs")));
+    }
     case WriteStatement::kInsertLog:
       return std::make_unique<soci::statement>(
           (session.prepare << InsertLogSql(dialect), soci::use(s.run_id, "run_id"),
@@ -376,8 +585,10 @@ struct SqlStateStore::Writer {
   soci::session session;  // declared first: the statements must be destroyed before it
   const Dialect dialect;
   WriteSlots slots;
-  std::array<std::unique_ptr<soci::statement>, kWriteStatements> statements;  // or null
-  std::bitset<kWriteStatements> used;  // by the write under way
+  // The WriteStatements, then the attempt upserts of 1, 2, 4, ... rows; null until first used.
+  static constexpr size_t kStatements = kWriteStatements + kAttemptRowStatements;
+  std::array<std::unique_ptr<soci::statement>, kStatements> statements;
+  std::bitset<kStatements> used;  // by the write under way
 
   // The prepared statement, prepared on first use.
   soci::statement& Get(WriteStatement which) {
@@ -388,10 +599,20 @@ struct SqlStateStore::Writer {
     return *statement;
   }
 
+  // The upsert of the first `rows` slots.attempt_rows; `rows` is a power of two up to
+  // kMaxAttemptRows.
+  soci::statement& GetAttemptRows(size_t rows) {
+    const size_t index = kWriteStatements + static_cast<size_t>(std::countr_zero(rows));
+    used.set(index);
+    std::unique_ptr<soci::statement>& statement = statements.at(index);
+    if (statement == nullptr) statement = PrepareAttemptRows(session, slots, rows, dialect);
+    return *statement;
+  }
+
   // A SOCI 4.0 statement that threw overwrites (leaks) its parameter buffers on its next
   // execution, and may refer to a table that changed; the next use prepares a fresh one.
   void ForgetUsed() {
-    for (size_t i = 0; i < kWriteStatements; ++i) {
+    for (size_t i = 0; i < kStatements; ++i) {
       if (used.test(i)) statements.at(i).reset();
     }
   }
@@ -673,29 +894,42 @@ Status SqlStateStore::SaveAttempts(std::span<const AttemptRecord> attempts) {
           : std::to_string(normalized.size()) + " task attempts of " + DescribeRun(first.run);
   const WriteErrors errors{"cannot save " + what, "",
                            "cannot save " + what + ": the run does not exist"};
+  const std::vector<size_t> rows = LastOfEachKey(normalized);
+  // PostgreSQL takes the batch in one round trip with arrays; SQLite, in process, gains nothing
+  // from parsing them and takes multi-row statements.
+  const bool as_arrays = dialect_ == Dialect::kPostgresql && rows.size() > 1;
+  const size_t statements = as_arrays ? 1 : AttemptRowStatements(rows.size());
   return Write(
       errors,
       [&](Writer& writer) {
-        WriteSlots& s = writer.slots;
-        soci::statement& upsert = writer.Get(WriteStatement::kUpsertAttempt);
-        for (size_t i = 0; i < normalized.size(); ++i) {
-          const AttemptRecord& a = normalized[i];
-          s.run_id = a.run.str();
-          s.task_id = a.task.str();
-          s.attempt = a.attempt;
-          s.state = std::string(TaskStateName(a.state));
-          s.queued_at = a.queued_us;
-          s.started_at = a.started_us;
-          s.ended_at = a.ended_us;
-          s.exit_code = a.exit_code.value_or(0);
-          s.exit_code_indicator = a.exit_code.has_value() ? soci::i_ok : soci::i_null;
-          s.error = a.error;
-          s.outputs = outputs[i];
-          upsert.execute(true);
+        if (as_arrays) {
+          AttemptArrays& arrays = writer.slots.attempt_arrays;
+          FillArrays(normalized, outputs, rows, arrays);
+          writer.Get(WriteStatement::kUpsertAttemptArrays).execute(true);
+          for (std::string* array :
+               {&arrays.run_ids, &arrays.task_ids, &arrays.attempts, &arrays.states,
+                &arrays.queued_ats, &arrays.started_ats, &arrays.ended_ats, &arrays.exit_codes,
+                &arrays.errors, &arrays.outputs}) {
+            ReleaseIfLarge(*array);
+          }
+          return Status::Ok();
+        }
+        for (size_t done = 0; done < rows.size();) {
+          const size_t chunk = std::bit_floor(std::min(rows.size() - done, kMaxAttemptRows));
+          for (size_t i = 0; i < chunk; ++i) {
+            const size_t row = rows[done + i];
+            FillRow(normalized[row], std::move(outputs[row]), writer.slots.attempt_rows.at(i));
+          }
+          writer.GetAttemptRows(chunk).execute(true);
+          done += chunk;
+        }
+        for (AttemptSlots& slot : writer.slots.attempt_rows) {
+          ReleaseIfLarge(slot.error);
+          ReleaseIfLarge(slot.outputs);
         }
         return Status::Ok();
       },
-      /*in_transaction=*/normalized.size() > 1);
+      /*in_transaction=*/statements > 1);
 }
 
 Result<std::vector<AttemptRecord>> SqlStateStore::ListAttempts(const RunId& run) {

@@ -36,11 +36,20 @@ Result<RunRecord> NormalizeRun(const RunRecord& run) {
 Result<AttemptRecord> NormalizeAttempt(const AttemptRecord& attempt) {
   PETIT_RETURN_IF_ERROR(CheckRunId(attempt.run));
   PETIT_RETURN_IF_ERROR(CheckId(attempt.task.str(), "task id"));
-  AttemptRecord normalized = attempt;
-  normalized.error = SanitizeText(attempt.error);
-  ValueMap outputs;
-  for (const auto& [key, value] : attempt.outputs) outputs.emplace(SanitizeText(key), value);
-  normalized.outputs = std::move(outputs);
+  // Field by field, so the free text is copied once (sanitised), not copied and then replaced.
+  AttemptRecord normalized{attempt.run,
+                           attempt.task,
+                           attempt.attempt,
+                           attempt.state,
+                           attempt.queued_us,
+                           attempt.started_us,
+                           attempt.ended_us,
+                           attempt.exit_code,
+                           SanitizeText(attempt.error),
+                           {}};
+  for (const auto& [key, value] : attempt.outputs) {
+    normalized.outputs.emplace_hint(normalized.outputs.end(), SanitizeText(key), value);
+  }
   return normalized;
 }
 

@@ -233,7 +233,21 @@ bool IsValidUtf8(std::string_view text) {
   return true;
 }
 
+namespace {
+
+// Plain ASCII without NUL, the common case for ids, errors and outputs: kept as it is.
+bool IsCleanAscii(std::string_view text) {
+  for (char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte == 0 || byte >= 0x80) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 std::string SanitizeText(std::string_view text) {
+  if (IsCleanAscii(text)) return std::string(text);
   std::string out;
   out.reserve(text.size());
   for (size_t i = 0; i < text.size();) {

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <latch>
+#include <map>
 #include <memory>
 #include <optional>
 #include <ostream>
@@ -1113,6 +1114,104 @@ TEST_P(StateStoreConformanceTest, JobsOwnersAndInterruptionsPersistAcrossReopen)
   ASSERT_THAT(incomplete, SizeIs(1));
   ExpectSameRun(incomplete[0], queued);
   EXPECT_EQ(LastRunId("etl", {RunStatus::kInterrupted}, kT0 + 50), interrupted.id.str());
+}
+
+// The engine saves everything one wake-up decided in one call, often the same attempt more than
+// once (queued, then running); the batch must read back as if saved record by record.
+TEST_P(StateStoreConformanceTest, ABatchOfAThousandWithRepeatedKeysKeepsTheLastOfEachKey) {
+  const std::vector<RunRecord> runs{CreateRun("job", kT0), CreateRun("job", kT0 + 1)};
+  std::mt19937 random(20260126);
+  std::vector<AttemptRecord> batch;
+  // Per run, by (task, attempt): what saving the batch in order leaves.
+  std::vector<std::map<std::pair<std::string, uint32_t>, AttemptRecord>> expected(runs.size());
+  for (int i = 0; i < 1000; ++i) {
+    const size_t run = random() % runs.size();
+    AttemptRecord record = MakeAttempt(runs[run].id, "t" + std::to_string(random() % 150),
+                                       static_cast<uint32_t>(1 + random() % 2));
+    record.state = i % 2 == 0 ? TaskState::kRunning : TaskState::kSucceeded;
+    record.queued_us = kT0 + i;
+    record.started_us = i % 3 == 0 ? 0 : kT0 + 2 * i;
+    record.ended_us = i % 2 == 0 ? 0 : kT0 + 3 * i;
+    if (i % 4 != 0) record.exit_code = i - 500;
+    record.error = i % 5 == 0 ? "" : "error " + std::to_string(i);
+    record.outputs = {{"i", std::to_string(i)}};
+    expected[run][{record.task.str(), record.attempt}] = record;
+    batch.push_back(std::move(record));
+  }
+  Status status = store_->SaveAttempts(batch);
+  ASSERT_TRUE(status.ok()) << status.ToString();
+
+  for (size_t run = 0; run < runs.size(); ++run) {
+    std::vector<AttemptRecord> attempts = ListAttempts(runs[run].id);
+    ASSERT_EQ(attempts.size(), expected[run].size());
+    size_t i = 0;
+    for (const auto& [key, record] : expected[run]) ExpectSameAttempt(attempts[i++], record);
+  }
+}
+
+// Text that the array or multi-row encodings of a batch could get wrong, across more rows than one
+// statement of a backend may hold.
+TEST_P(StateStoreConformanceTest, ABatchRoundTripsAwkwardTextAndAbsentExitCodes) {
+  const RunRecord run = CreateRun("job", kT0);
+  const std::vector<std::string> values{
+      "",
+      "NULL",
+      "{\"a\",\"b\"}",
+      "back\\slash \\\" quote\" ,comma {brace} (paren)",
+      std::string("nul\0byte", 8),
+      "\xff\xfe\x80 not utf-8 \xc0\xaf",
+      "é 日本語 🚀",
+      "'); DROP TABLE task_attempts; --",
+      "$1 :name ? %s",
+  };
+  std::vector<AttemptRecord> batch;
+  for (size_t i = 0; i < 150; ++i) {
+    const std::string& value = values[i % values.size()];
+    AttemptRecord record = MakeAttempt(run.id, "task-" + std::to_string(i), 1);
+    record.state = TaskState::kFailed;
+    record.queued_us = i % 2 == 0 ? 0 : kT0 + static_cast<int64_t>(i);
+    record.ended_us = kT0 + 1000;
+    if (i % 3 != 0) record.exit_code = i % 3 == 1 ? -9 : static_cast<int32_t>(i);
+    record.error = i % 7 == 0 ? "" : "failed: \"" + std::to_string(i) + "\" \\ {x,y} NULL";
+    record.outputs = {{"value", value}, {"key \"" + std::to_string(i) + "\"", value + "!"}};
+    batch.push_back(std::move(record));
+  }
+  Status status = store_->SaveAttempts(batch);
+  ASSERT_TRUE(status.ok()) << status.ToString();
+
+  std::vector<AttemptRecord> attempts = ListAttempts(run.id);
+  ASSERT_EQ(attempts.size(), batch.size());
+  std::sort(batch.begin(), batch.end(), [](const AttemptRecord& a, const AttemptRecord& b) {
+    return a.task.str() < b.task.str();
+  });
+  for (size_t i = 0; i < batch.size(); ++i) ExpectSameAttempt(attempts[i], batch[i]);
+}
+
+TEST_P(StateStoreConformanceTest, ABigBatchWithAnUnknownRunInTheMiddleWritesNothing) {
+  const RunRecord run = CreateRun("job", kT0);
+  const AttemptRecord before = MakeAttempt(run.id, "t0", 1);
+  ASSERT_TRUE(store_->SaveAttempt(before).ok());
+  const RunId missing = RunId::Generate();
+  std::vector<AttemptRecord> batch;
+  for (int i = 0; i < 1000; ++i) {
+    AttemptRecord record = MakeAttempt(i == 500 ? missing : run.id, "t" + std::to_string(i), 1);
+    record.state = TaskState::kSucceeded;
+    record.exit_code = 0;
+    batch.push_back(std::move(record));
+  }
+  Status status = store_->SaveAttempts(batch);
+  EXPECT_EQ(status.code(), StatusCode::kNotFound) << status.ToString();
+  EXPECT_THAT(status.message(), HasSubstr("cannot save"));
+  std::vector<AttemptRecord> attempts = ListAttempts(run.id);
+  ASSERT_THAT(attempts, SizeIs(1));
+  ExpectSameAttempt(attempts[0], before);
+  EXPECT_TRUE(ListAttempts(missing).empty());
+
+  // The store is still usable, and the statements that failed work again.
+  batch[500].run = run.id;
+  status = store_->SaveAttempts(batch);
+  ASSERT_TRUE(status.ok()) << status.ToString();
+  EXPECT_THAT(ListAttempts(run.id), SizeIs(1000));
 }
 
 INSTANTIATE_TEST_SUITE_P(AllBackends, StateStoreConformanceTest,
