@@ -339,6 +339,14 @@ TEST_F(CliTest, LogsPrintsTheCapturedOutputOfARun) {
   EXPECT_THAT(runs.out, HasSubstr("succeeded"));
 }
 
+TEST_F(CliTest, TriggerPrintsEachTasksOutputIndentedUnderItsLine) {
+  Outcome r =
+      Run("trigger " + ShellQuote(std::string(PETIT_SOURCE_DIR) + "/examples") + " hello_world");
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_THAT(r.out, HasSubstr("     | Hello, World from Petit!\n"));
+  EXPECT_THAT(r.out, Not(HasSubstr("     | \n")));
+}
+
 TEST_F(CliTest, LogsPagesThroughManyChunksAndKeepsLinesSplitAcrossChunksWhole) {
   RunRecord run;
   run.id = RunId::Generate();

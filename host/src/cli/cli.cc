@@ -438,23 +438,32 @@ class TriggerPrinter final : public RunObserver {
   }
 
  private:
+  // Prints the attempt's captured output, each line indented, reading a few chunks at a time so
+  // a task that printed gigabytes costs no more memory than one that printed a line.
   void PrintOutput(const TaskId& task, uint32_t attempt) {
-    Result<std::vector<LogChunk>> chunks = store_.ReadLogs(run_, task);
-    if (!chunks.ok()) {
-      PrintError("cannot read the output of " + task.str() + ": " + chunks.status().message());
-      return;
+    LogQuery query;
+    query.task = task;
+    query.attempt = attempt;
+    query.limit = 16;
+    bool at_line_start = true;
+    for (;;) {
+      Result<std::vector<LogChunk>> chunks = store_.ReadLogs(run_, query);
+      if (!chunks.ok()) {
+        PrintError("cannot read the output of " + task.str() + ": " + chunks.status().message());
+        return;
+      }
+      for (const LogChunk& chunk : *chunks) {
+        for (char c : chunk.data) {
+          if (at_line_start) std::cout << "     | ";
+          std::cout << c;
+          at_line_start = c == '\n';
+        }
+      }
+      if (chunks->size() < query.limit) break;
+      const LogChunk& last = chunks->back();
+      query.after = LogQuery::Position{last.task, last.attempt, last.seq};
     }
-    std::string text;
-    for (const LogChunk& chunk : *chunks) {
-      if (chunk.attempt == attempt) text += chunk.data;
-    }
-    size_t start = 0;
-    while (start < text.size()) {
-      size_t end = text.find('\n', start);
-      if (end == std::string::npos) end = text.size();
-      std::cout << "     | " << std::string_view(text).substr(start, end - start) << "\n";
-      start = end + 1;
-    }
+    if (!at_line_start) std::cout << "\n";
   }
 
   StateStore& store_;
