@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include "cli/recovery.h"
+#include "integration/petit_process.h"
 #include "petit/core/state_store.h"
 #include "petit/storage/open.h"
 
@@ -22,28 +23,9 @@ namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-struct Outcome {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string ReadFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-std::string ShellQuote(const std::string& s) {
-  std::string quoted = "'";
-  for (char c : s) {
-    if (c == '\'') {
-      quoted += "'\\''";
-    } else {
-      quoted.push_back(c);
-    }
-  }
-  return quoted + "'";
-}
+using testing::Outcome;
+using testing::ReadFile;
+using testing::ShellQuote;
 
 class CliTest : public ::testing::Test {
  protected:
@@ -60,18 +42,8 @@ class CliTest : public ::testing::Test {
   std::string StorageUri() const { return "sqlite://" + db_.string(); }
 
   Outcome Run(const std::string& args) {
-    fs::path out = dir_ / "stdout.txt";
-    fs::path err = dir_ / "stderr.txt";
     // The default --storage comes first so a test may override it: the last one wins.
-    std::string command = ShellQuote(PETIT_EXE) + " --storage " + ShellQuote(StorageUri()) + " " +
-                          args + " >" + ShellQuote(out.string()) + " 2>" +
-                          ShellQuote(err.string()) + " </dev/null";
-    int status = std::system(command.c_str());
-    Outcome outcome;
-    outcome.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    outcome.out = ReadFile(out);
-    outcome.err = ReadFile(err);
-    return outcome;
+    return testing::RunPetit(PETIT_EXE, "--storage " + ShellQuote(StorageUri()) + " " + args, dir_);
   }
 
   void WriteJob(const std::string& name, const std::string& yaml) {
@@ -361,8 +333,9 @@ TEST_F(CliTest, LogsPagesThroughManyChunksAndKeepsLinesSplitAcrossChunksWhole) {
     ASSERT_TRUE(store->CreateRun(run).ok());
     // 41 chunks (more than one page), lines cut in the middle by chunk boundaries.
     for (uint32_t seq = 0; seq <= 40; ++seq) {
-      LogChunk chunk{run.id, TaskId("talk"), 1, OutputStream::kStdout, seq,
-                     "part " + std::to_string(seq) + (seq % 2 == 1 ? "\n" : " ")};
+      LogChunk chunk{run.id, TaskId("talk"),
+                     1,      OutputStream::kStdout,
+                     seq,    "part " + std::to_string(seq) + (seq % 2 == 1 ? "\n" : " ")};
       expected += chunk.data;
       ASSERT_TRUE(store->AppendLog(chunk).ok());
     }

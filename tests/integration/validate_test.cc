@@ -13,6 +13,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "integration/petit_process.h"
 #include "petit/plugin.hpp"
 
 namespace petit {
@@ -24,28 +25,9 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-struct Outcome {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string ReadFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-std::string ShellQuote(const std::string& s) {
-  std::string quoted = "'";
-  for (char c : s) {
-    if (c == '\'') {
-      quoted += "'\\''";
-    } else {
-      quoted.push_back(c);
-    }
-  }
-  return quoted + "'";
-}
+using testing::Outcome;
+using testing::ReadFile;
+using testing::ShellQuote;
 
 // 2026-03-07T12:00:00Z, the day before New York springs forward (2026-03-08 02:00 -> 03:00).
 constexpr char kNow[] = "2026-03-07T12:00:00Z";
@@ -62,17 +44,7 @@ class ValidateTest : public ::testing::Test {
   void TearDown() override { fs::remove_all(dir_); }
 
   Outcome Run(const std::string& args) {
-    fs::path out = dir_ / "stdout.txt";
-    fs::path err = dir_ / "stderr.txt";
-    std::string command = ShellQuote(PETIT_EXE) + " --storage memory: " + args + " >" +
-                          ShellQuote(out.string()) + " 2>" + ShellQuote(err.string()) +
-                          " </dev/null";
-    int status = std::system(command.c_str());
-    Outcome outcome;
-    outcome.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    outcome.out = ReadFile(out);
-    outcome.err = ReadFile(err);
-    return outcome;
+    return testing::RunPetit(PETIT_EXE, "--storage memory: " + args, dir_);
   }
 
   Outcome Validate(const std::string& extra = "") {
