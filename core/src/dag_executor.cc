@@ -297,7 +297,62 @@ class RunCoordinator {
   void MakeReady(Dag::Index i) {
     states_[i] = TaskState::kQueued;
     ready_.push(ReadyKey(i));
-    Emit(EventType::kTaskQueued, &dag_.task(i), attempts_[i] + 1, "");
+    Notify(Notice::Kind::kQueued, EventType::kTaskQueued, i, attempts_[i] + 1, "");
+  }
+
+  // Observers and event handlers hear of a transition only once it is saved: a notice waits for
+  // the Flush() of its wake-up, and notices go out in the order they were decided (queued ones
+  // too, so a downstream task's "queued" never overtakes the end that released it). A notice
+  // about a record names it by its index in unsaved_.
+  struct Notice {
+    enum class Kind : uint8_t { kQueued, kStarted, kFinished, kRetrying };
+    Kind kind;
+    EventType event;
+    Dag::Index task;
+    uint32_t attempt;
+    int64_t time_us;
+    std::string detail;
+    size_t record;
+    int64_t retry_at_us;
+  };
+
+  void Notify(Notice::Kind kind, EventType event, Dag::Index i, uint32_t attempt,
+              std::string_view detail, size_t record = 0, int64_t retry_at_us = 0) {
+    if (!notifying_) return;
+    notices_.push_back(Notice{kind, event, i, attempt, clock_.NowMicros(), std::string(detail),
+                              record, retry_at_us});
+  }
+
+  void DeliverNotices() {
+    for (Notice& notice : notices_) {
+      const TaskSpec& spec = dag_.task(notice.task);
+      if (options_.events != nullptr) {
+        options_.events->Emit([&] {
+          return Event{.type = notice.event,
+                       .time_us = notice.time_us,
+                       .job = job_.id,
+                       .run = run_.id,
+                       .task = spec.id,
+                       .attempt = notice.attempt,
+                       .detail = std::move(notice.detail)};
+        });
+      }
+      if (options_.observer == nullptr) continue;
+      switch (notice.kind) {
+        case Notice::Kind::kQueued:
+          break;
+        case Notice::Kind::kStarted:
+          options_.observer->OnTaskStarted(spec, notice.attempt);
+          break;
+        case Notice::Kind::kFinished:
+          options_.observer->OnTaskFinished(spec, unsaved_[notice.record]);
+          break;
+        case Notice::Kind::kRetrying:
+          options_.observer->OnTaskRetrying(spec, unsaved_[notice.record], notice.retry_at_us);
+          break;
+      }
+    }
+    notices_.clear();
   }
 
   bool Cancelled() const {
@@ -454,11 +509,9 @@ class RunCoordinator {
     attempts_[i] = attempt;
     int64_t now = clock_.NowMicros();
     int64_t queued = attempt_queued_us_[i] != 0 ? attempt_queued_us_[i] : now;
-    AttemptRecord record{run_.id, spec.id, attempt, TaskState::kFailed, queued, 0, now,
-                         {},      error,   {}};
-    Emit(EventType::kTaskFailed, &spec, attempt, error);
-    if (options_.observer != nullptr) options_.observer->OnTaskFinished(spec, record);
-    Save(std::move(record));
+    size_t record =
+        Save({run_.id, spec.id, attempt, TaskState::kFailed, queued, 0, now, {}, error, {}});
+    Notify(Notice::Kind::kFinished, EventType::kTaskFailed, i, attempt, error, record);
     Settle(i, TaskState::kFailed);
   }
 
@@ -486,8 +539,7 @@ class RunCoordinator {
     // Durable before the effect: the attempt reaches a worker only after Flush() saved this, so
     // after a crash recovery finds it and knows it may have started.
     Save({run_.id, spec.id, attempt, TaskState::kRunning, queued, now, 0, {}, {}, {}});
-    Emit(EventType::kTaskStarted, &spec, attempt, "");
-    if (options_.observer != nullptr) options_.observer->OnTaskStarted(spec, attempt);
+    Notify(Notice::Kind::kStarted, EventType::kTaskStarted, i, attempt, "");
 
     auto control = std::make_shared<AttemptState>(store_, run_.id, spec.id, attempt,
                                                   options_.output_cap_bytes);
@@ -511,13 +563,16 @@ class RunCoordinator {
   void Flush() {
     if (!unsaved_.empty()) {
       Status saved = store_.SaveAttempts(unsaved_);
-      unsaved_.clear();
       if (!saved.ok()) {
         fatal_ = saved.WithContext("recording task states");
+        unsaved_.clear();
         unstarted_.clear();
+        notices_.clear();  // never saved, so never announced
         return;
       }
     }
+    DeliverNotices();
+    unsaved_.clear();
     if (unstarted_.empty()) return;
     size_t count = unstarted_.size();
     {
@@ -533,7 +588,11 @@ class RunCoordinator {
     }
   }
 
-  void Save(AttemptRecord record) { unsaved_.push_back(std::move(record)); }
+  // Returns the record's index in unsaved_, for its notice.
+  size_t Save(AttemptRecord record) {
+    unsaved_.push_back(std::move(record));
+    return unsaved_.size() - 1;
+  }
 
   // Blocks until an attempt completes, a retry is due or a deadline passes, then handles them.
   void WaitAndProcess() {
@@ -667,18 +726,19 @@ class RunCoordinator {
       int64_t retry_at = clock_.NowMicros() + delay_us;
       states_[done.index] = TaskState::kPending;
       retry_at_.emplace(retry_at, done.index);
-      Emit(EventType::kTaskRetrying, &spec, done.attempt, record.error);
-      if (options_.observer != nullptr) options_.observer->OnTaskRetrying(spec, record, retry_at);
-      Save(std::move(record));
+      std::string error = record.error;
+      size_t saved = Save(std::move(record));
+      Notify(Notice::Kind::kRetrying, EventType::kTaskRetrying, done.index, done.attempt, error,
+             saved, retry_at);
       return;
     }
-    Emit(record.state == TaskState::kSucceeded   ? EventType::kTaskSucceeded
-         : record.state == TaskState::kCancelled ? EventType::kTaskCancelled
-                                                 : EventType::kTaskFailed,
-         &spec, done.attempt, record.error);
-    if (options_.observer != nullptr) options_.observer->OnTaskFinished(spec, record);
-    TaskState final_state = record.state;
-    Save(std::move(record));
+    const EventType event = record.state == TaskState::kSucceeded   ? EventType::kTaskSucceeded
+                            : record.state == TaskState::kCancelled ? EventType::kTaskCancelled
+                                                                    : EventType::kTaskFailed;
+    const TaskState final_state = record.state;
+    std::string error = record.error;
+    size_t saved = Save(std::move(record));
+    Notify(Notice::Kind::kFinished, event, done.index, done.attempt, error, saved);
     Settle(done.index, final_state);
   }
 
@@ -750,11 +810,10 @@ class RunCoordinator {
 
   void RecordNeverRan(Dag::Index i, TaskState state, const std::string& reason) {
     int64_t now = clock_.NowMicros();
-    AttemptRecord record{run_.id, dag_.task(i).id, 0, state, 0, 0, now, {}, reason, {}};
-    Emit(state == TaskState::kCancelled ? EventType::kTaskCancelled : EventType::kTaskSkipped,
-         &dag_.task(i), 0, reason);
-    if (options_.observer != nullptr) options_.observer->OnTaskFinished(dag_.task(i), record);
-    Save(std::move(record));
+    size_t record = Save({run_.id, dag_.task(i).id, 0, state, 0, 0, now, {}, reason, {}});
+    Notify(Notice::Kind::kFinished,
+           state == TaskState::kCancelled ? EventType::kTaskCancelled : EventType::kTaskSkipped, i,
+           0, reason, record);
   }
 
   // Stops everything once: running attempts are asked to stop, waiting tasks end as cancelled.
@@ -837,11 +896,13 @@ class RunCoordinator {
   std::thread::id coordinator_thread_;  // set once before the workers start
   Dag::Index acquiring_ = kNoTask;      // the task whose AcquireAsync call is under way
   std::optional<ResourceManager::Lease> inline_grant_;  // what that call granted at once
-  std::deque<Grant> granted_;  // holding their slots, waiting for a worker
+  std::deque<Grant> granted_;                           // holding their slots, waiting for a worker
   std::vector<InFlight> in_flight_;
   std::priority_queue<ReadyEntry> ready_;
   std::vector<AttemptRecord> unsaved_;  // decided this wake-up, saved by Flush()
-  std::vector<WorkItem> unstarted_;     // started this wake-up, handed to workers by Flush()
+  std::vector<Notice> notices_;         // told by Flush() once unsaved_ is saved
+  const bool notifying_ = options_.events != nullptr || options_.observer != nullptr;
+  std::vector<WorkItem> unstarted_;  // started this wake-up, handed to workers by Flush()
   std::multimap<int64_t, Dag::Index> retry_at_;
   uint32_t in_flight_count_ = 0;
   uint32_t max_in_flight_ = 1;

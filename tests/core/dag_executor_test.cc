@@ -550,6 +550,59 @@ TEST(RunCancellerTest, CancelRunsEveryWakeupOnceAndLateOnesAtOnce) {
   canceller.RemoveWakeup(id);
 }
 
+// Checks, from inside each callback, that what it reports is already in the store.
+class StoredBeforeToldObserver final : public RunObserver {
+ public:
+  StoredBeforeToldObserver(StateStore& store, const RunId& run) : store_(store), run_(run) {}
+
+  void OnTaskStarted(const TaskSpec& task, uint32_t attempt) override {
+    Expect(task, attempt, TaskState::kRunning);
+  }
+  void OnTaskFinished(const TaskSpec& task, const AttemptRecord& attempt) override {
+    Expect(task, attempt.attempt, attempt.state);
+  }
+  void OnTaskRetrying(const TaskSpec& task, const AttemptRecord& failed, int64_t) override {
+    Expect(task, failed.attempt, failed.state);
+  }
+  int told() const { return told_; }
+
+ private:
+  void Expect(const TaskSpec& task, uint32_t attempt, TaskState state) {
+    ++told_;
+    Result<std::vector<AttemptRecord>> stored = store_.ListAttempts(run_);
+    ASSERT_TRUE(stored.ok());
+    bool found = false;
+    for (const AttemptRecord& record : *stored) {
+      if (record.task == task.id && record.attempt == attempt) found = record.state == state;
+    }
+    EXPECT_TRUE(found) << task.id.str() << " attempt " << attempt << " was reported as "
+                       << TaskStateName(state) << " before it was saved";
+  }
+
+  StateStore& store_;
+  const RunId run_;
+  int told_ = 0;
+};
+
+TEST_F(DagExecutorTest, ObserversHearOfATransitionOnlyOnceItIsSaved) {
+  std::atomic<int> calls{0};
+  Register("flaky", [&](const AttemptRequest&, AttemptControl&) {
+    return ++calls == 1 ? Fail("first time") : Ok();
+  });
+  TaskSpec flaky = Spec("flaky", "flaky");
+  flaky.retry.max_retries = 1;
+  Job job = MakeJob({Spec("a", "ok"), flaky, Spec("b", "fail", {"a"}), Spec("c", "ok", {"b"})});
+  RunId run_id = RunId::Generate();
+  StoredBeforeToldObserver observer(*store_, run_id);
+  RunOptions options;
+  options.max_parallel_tasks = 2;
+  options.observer = &observer;
+  Result<RunRecord> run = ExecuteRun(job, run_id, runners_, *store_, options);
+  ASSERT_TRUE(run.ok()) << run.status().ToString();
+  // Started: a, flaky twice, b. Finished: a, flaky, b, c (upstream_failed). Retrying: flaky.
+  EXPECT_EQ(observer.told(), 4 + 4 + 1);
+}
+
 TEST_F(DagExecutorTest, ImpossibleResourcesAreRefusedBeforeTheRunStarts) {
   Result<std::unique_ptr<ResourceManager>> pools = ResourceManager::Create({{{"gpu", 1}}});
   ASSERT_TRUE(pools.ok());

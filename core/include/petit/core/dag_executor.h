@@ -40,7 +40,9 @@
 
 namespace petit {
 
-// Receives progress of a run on the coordinator thread. Default implementations do nothing.
+// Receives progress of a run on the coordinator thread, once the transition it reports is saved
+// in the StateStore (task events on the RunOptions::events bus follow the same rule), in the
+// order the engine decided them. Default implementations do nothing.
 class RunObserver {
  public:
   virtual ~RunObserver() = default;
