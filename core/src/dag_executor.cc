@@ -541,8 +541,9 @@ class RunCoordinator {
     Save({run_.id, spec.id, attempt, TaskState::kRunning, queued, now, 0, {}, {}, {}});
     Notify(Notice::Kind::kStarted, EventType::kTaskStarted, i, attempt, "");
 
-    auto control = std::make_shared<AttemptState>(store_, run_.id, spec.id, attempt,
-                                                  options_.output_cap_bytes);
+    auto control =
+        std::make_shared<AttemptState>(store_, run_.id, spec.id, attempt,
+                                       spec.output_cap_bytes.value_or(options_.output_cap_bytes));
     int64_t deadline = kNoDeadline;
     if (spec.timeout && spec.timeout->count() > 0) deadline = now + spec.timeout->count() * 1000;
     in_flight_[i] = {control, deadline, std::move(lease)};

@@ -338,6 +338,32 @@ TEST_F(DagExecutorTest, CapturedOutputIsStoredInChunksAndCappedWithAMarker) {
   EXPECT_EQ(err, "a warning\n");
 }
 
+TEST_F(DagExecutorTest, ATasksOwnOutputCapOverridesTheRunsCap) {
+  Register("chatty", [](const AttemptRequest&, AttemptControl& control) {
+    control.AppendOutput(OutputStream::kStdout, std::string(5000, 'x'));
+    return Ok();
+  });
+  TaskSpec capped = Spec("capped", "chatty");
+  capped.output_cap_bytes = 1024;
+  Job job = MakeJob({capped, Spec("free", "chatty")});
+  RunOptions options;
+  options.output_cap_bytes = 4096;
+  Execute(job, options);
+  auto stdout_of = [&](const std::string& task) {
+    Result<std::vector<LogChunk>> chunks = store_->ReadLogs(last_run_, TaskId(task));
+    std::string out;
+    if (chunks.ok()) {
+      for (const LogChunk& chunk : *chunks) out += chunk.data;
+    }
+    return out;
+  };
+  const std::string capped_out = stdout_of("capped");
+  const std::string free_out = stdout_of("free");
+  EXPECT_EQ(std::count(capped_out.begin(), capped_out.end(), 'x'), 1024);
+  EXPECT_THAT(capped_out, HasSubstr("more than 1024 bytes"));
+  EXPECT_EQ(std::count(free_out.begin(), free_out.end(), 'x'), 4096);
+}
+
 TEST_F(DagExecutorTest, NeverRunsMoreTasksAtOnceThanTheLimit) {
   std::mutex mu;
   int running = 0;

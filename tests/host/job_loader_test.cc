@@ -268,6 +268,26 @@ tasks:
   EXPECT_EQ(train.resources.memory_mb, 2048u);
 }
 
+TEST(JobLoaderTest, ATaskMaySetItsOwnOutputCap) {
+  LoadedJobs loaded = LoadJobFromString(R"(id: c
+tasks:
+  - {id: quiet, type: command, command: x, output_cap_bytes: 4096}
+  - {id: usual, type: command, command: x}
+)",
+                                        "c.yaml", kAnyType);
+  EXPECT_EQ(TaskOf(OnlyJob(loaded), "quiet").output_cap_bytes, std::optional<uint64_t>(4096));
+  EXPECT_EQ(TaskOf(OnlyJob(loaded), "usual").output_cap_bytes, std::nullopt);
+
+  LoadedJobs tiny = LoadJobFromString(R"(id: c
+tasks:
+  - {id: quiet, type: command, command: x, output_cap_bytes: 10}
+)",
+                                      "c.yaml", kAnyType);
+  ASSERT_EQ(tiny.errors.size(), 1u);
+  EXPECT_THAT(tiny.errors[0].ToString(), HasSubstr("c.yaml:3:"));
+  EXPECT_THAT(tiny.errors[0].ToString(), HasSubstr("output_cap_bytes"));
+}
+
 TEST(JobLoaderTest, TemplatesMayOnlyReadOutputsOfUpstreamTasks) {
   LoadedJobs loaded = LoadJobFromString(R"yaml(id: t
 tasks:

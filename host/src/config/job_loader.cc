@@ -40,9 +40,9 @@ const std::vector<std::string_view> kJobKeys = {
     "overlap", "catch_up", "catch_up_limit",  "max_parallel_tasks"};
 const std::vector<std::string_view> kScheduleKeys = {"cron", "timezone"};
 const std::vector<std::string_view> kJobDependencyKeys = {"job", "job_id", "condition"};
-const std::vector<std::string_view> kCommonTaskKeys = {"id",           "name",      "type",
-                                                       "depends_on",   "condition", "retry",
-                                                       "timeout_secs", "priority",  "resources"};
+const std::vector<std::string_view> kCommonTaskKeys = {
+    "id",    "name",         "type",     "depends_on", "condition",
+    "retry", "timeout_secs", "priority", "resources",  "output_cap_bytes"};
 const std::vector<std::string_view> kCommandKeys = {"command", "args", "working_dir", "environment",
                                                     "shell"};
 const std::vector<std::string_view> kPythonKeys = {"script", "inline", "working_dir",
@@ -668,6 +668,12 @@ class JobParser {
     if (const YAML::Node priority = fields["priority"]) {
       if (auto p = ReadInt(priority, "priority", -1000000, 1000000, errors_)) {
         spec.priority = static_cast<int32_t>(*p);
+      }
+    }
+    // The same bounds as petit.yaml's output_cap_bytes, which it overrides for this task.
+    if (const YAML::Node cap = fields["output_cap_bytes"]) {
+      if (auto n = ReadInt(cap, "output_cap_bytes", 1024, int64_t{1} << 40, errors_)) {
+        spec.output_cap_bytes = static_cast<uint64_t>(*n);
       }
     }
     return task;

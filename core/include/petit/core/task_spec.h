@@ -101,6 +101,8 @@ struct TaskSpec {
   ResourceRequirements resources;
   std::optional<std::chrono::milliseconds> timeout;  // per attempt
   int32_t priority = 0;                              // higher runs first among ready tasks
+  // Captured bytes kept per stream per attempt of this task; unset = RunOptions::output_cap_bytes.
+  std::optional<uint64_t> output_cap_bytes;
 };
 
 }  // namespace petit
