@@ -280,17 +280,18 @@ class RunCoordinator {
     return {dag_.task(i).priority, -static_cast<int64_t>(i)};
   }
 
-  // Builds the event only when somebody listens.
-  void Emit(EventType type, const TaskSpec* task, uint32_t attempt, std::string_view detail) {
+  // Builds the event only when somebody listens. `time_us` 0 means now.
+  void Emit(EventType type, const TaskSpec* task, uint32_t attempt, std::string detail,
+            int64_t time_us = 0) {
     if (options_.events == nullptr) return;
     options_.events->Emit([&] {
       return Event{.type = type,
-                   .time_us = clock_.NowMicros(),
+                   .time_us = time_us != 0 ? time_us : clock_.NowMicros(),
                    .job = job_.id,
                    .run = run_.id,
                    .task = task != nullptr ? task->id : TaskId(),
                    .attempt = attempt,
-                   .detail = std::string(detail)};
+                   .detail = std::move(detail)};
     });
   }
 
@@ -326,17 +327,7 @@ class RunCoordinator {
   void DeliverNotices() {
     for (Notice& notice : notices_) {
       const TaskSpec& spec = dag_.task(notice.task);
-      if (options_.events != nullptr) {
-        options_.events->Emit([&] {
-          return Event{.type = notice.event,
-                       .time_us = notice.time_us,
-                       .job = job_.id,
-                       .run = run_.id,
-                       .task = spec.id,
-                       .attempt = notice.attempt,
-                       .detail = std::move(notice.detail)};
-        });
-      }
+      Emit(notice.event, &spec, notice.attempt, std::move(notice.detail), notice.time_us);
       if (options_.observer == nullptr) continue;
       switch (notice.kind) {
         case Notice::Kind::kQueued:
@@ -861,7 +852,7 @@ class RunCoordinator {
     }
     run_.ended_us = clock_.NowMicros();
     Status updated = store_.UpdateRun(run_);
-    Emit(EventType::kJobCompleted, nullptr, 0, RunStatusName(run_.status));
+    Emit(EventType::kJobCompleted, nullptr, 0, std::string(RunStatusName(run_.status)));
     if (!fatal_.ok()) return fatal_;
     if (!updated.ok()) return updated.WithContext("recording the end of the run");
     return run_;

@@ -4,6 +4,7 @@
 #include <csignal>
 #include <cstdio>
 #include <ctime>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <optional>
@@ -399,6 +400,21 @@ int CmdPlugins(const Args& /*args*/, HostEnv& env) {
 }
 
 // Prints each task as it finishes, with its captured output unless asked not to.
+// Calls `each` with every chunk `query` selects, in order, reading a page of a few chunks at a
+// time, so output of any size costs a few chunks of memory.
+Status ForEachLogChunk(StateStore& store, const RunId& run, LogQuery query,
+                       const std::function<void(const LogChunk&)>& each) {
+  query.limit = 16;
+  for (;;) {
+    Result<std::vector<LogChunk>> chunks = store.ReadLogs(run, query);
+    if (!chunks.ok()) return chunks.status();
+    for (const LogChunk& chunk : *chunks) each(chunk);
+    if (chunks->size() < query.limit) return Status::Ok();
+    const LogChunk& last = chunks->back();
+    query.after = LogQuery::Position{last.task, last.attempt, last.seq};
+  }
+}
+
 class TriggerPrinter final : public RunObserver {
  public:
   TriggerPrinter(StateStore& store, bool quiet, bool show_output)
@@ -438,32 +454,23 @@ class TriggerPrinter final : public RunObserver {
   }
 
  private:
-  // Prints the attempt's captured output, each line indented, reading a few chunks at a time so
-  // a task that printed gigabytes costs no more memory than one that printed a line.
+  // Prints the attempt's captured output, each line indented.
   void PrintOutput(const TaskId& task, uint32_t attempt) {
     LogQuery query;
     query.task = task;
     query.attempt = attempt;
-    query.limit = 16;
     bool at_line_start = true;
-    for (;;) {
-      Result<std::vector<LogChunk>> chunks = store_.ReadLogs(run_, query);
-      if (!chunks.ok()) {
-        PrintError("cannot read the output of " + task.str() + ": " + chunks.status().message());
-        return;
+    Status read = ForEachLogChunk(store_, run_, query, [&](const LogChunk& chunk) {
+      for (char c : chunk.data) {
+        if (at_line_start) std::cout << "     | ";
+        std::cout << c;
+        at_line_start = c == '\n';
       }
-      for (const LogChunk& chunk : *chunks) {
-        for (char c : chunk.data) {
-          if (at_line_start) std::cout << "     | ";
-          std::cout << c;
-          at_line_start = c == '\n';
-        }
-      }
-      if (chunks->size() < query.limit) break;
-      const LogChunk& last = chunks->back();
-      query.after = LogQuery::Position{last.task, last.attempt, last.seq};
-    }
+    });
     if (!at_line_start) std::cout << "\n";
+    if (!read.ok()) {
+      PrintError("cannot read the output of " + task.str() + ": " + read.message());
+    }
   }
 
   StateStore& store_;
@@ -598,35 +605,27 @@ int CmdLogs(const Args& args, HostEnv& env) {
                         : run.status().message());
     return run.ok() ? kExitUsage : kExitHostError;
   }
-  // Read page by page, so printing a task that wrote gigabytes takes a few chunks of memory.
   LogQuery query;
   query.task = TaskId(args.positional.size() > 1 ? args.positional[1] : "");
-  query.limit = 16;
   std::string current;
   bool ends_with_newline = true;
-  for (;;) {
-    Result<std::vector<LogChunk>> chunks = (*store)->ReadLogs(*run_id, query);
-    if (!chunks.ok()) {
-      PrintError(chunks.status().message());
-      return kExitHostError;
+  Status read = ForEachLogChunk(**store, *run_id, query, [&](const LogChunk& chunk) {
+    std::string header = "== " + chunk.task.str() + " (attempt " + std::to_string(chunk.attempt) +
+                         ", " + (chunk.stream == OutputStream::kStdout ? "stdout" : "stderr") +
+                         ") ==";
+    if (header != current) {
+      if (!ends_with_newline) std::cout << "\n";
+      std::cout << header << "\n";
+      current = header;
     }
-    for (const LogChunk& chunk : *chunks) {
-      std::string header = "== " + chunk.task.str() + " (attempt " +
-                           std::to_string(chunk.attempt) + ", " +
-                           (chunk.stream == OutputStream::kStdout ? "stdout" : "stderr") + ") ==";
-      if (header != current) {
-        if (!ends_with_newline) std::cout << "\n";
-        std::cout << header << "\n";
-        current = header;
-      }
-      std::cout << chunk.data;
-      if (!chunk.data.empty()) ends_with_newline = chunk.data.back() == '\n';
-    }
-    if (chunks->size() < query.limit) break;
-    const LogChunk& last = chunks->back();
-    query.after = LogQuery::Position{last.task, last.attempt, last.seq};
-  }
+    std::cout << chunk.data;
+    if (!chunk.data.empty()) ends_with_newline = chunk.data.back() == '\n';
+  });
   if (!ends_with_newline) std::cout << "\n";
+  if (!read.ok()) {
+    PrintError(read.message());
+    return kExitHostError;
+  }
   return kExitOk;
 }
 
