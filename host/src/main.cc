@@ -1,3 +1,3 @@
-#include "cli/cli.h"
+#include "petit/host/cli.h"
 
 int main(int argc, char** argv) { return petit::host::RunCli(argc, argv); }

@@ -1,6 +1,6 @@
 // Startup recovery: which owners are dead, and what becomes of their runs. Liveness is checked on
 // real processes: this one, and a child that is alive, then a zombie, then reaped.
-#include "cli/recovery.h"
+#include "runtime/recovery.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

@@ -11,10 +11,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "cli/recovery.h"
 #include "integration/petit_process.h"
 #include "petit/core/state_store.h"
 #include "petit/storage/open.h"
+#include "runtime/recovery.h"
 
 namespace petit {
 namespace {

@@ -26,10 +26,11 @@ const std::vector<std::string_view> kLoopbackBinds = {"127.0.0.1", "localhost", 
 template <typename Enum>
 using Choices = std::vector<std::pair<std::string_view, Enum>>;
 
-const Choices<LogLevel> kLogLevels = {{"debug", LogLevel::kDebug},
-                                      {"info", LogLevel::kInfo},
-                                      {"warn", LogLevel::kWarn},
-                                      {"error", LogLevel::kError}};
+const Choices<LogLevel> kLogLevels = [] {
+  Choices<LogLevel> choices;
+  for (const auto& [value, name] : LogLevelNames()) choices.emplace_back(name, value);
+  return choices;
+}();
 const Choices<LogFormat> kLogFormats = {{"text", LogFormat::kText}, {"json", LogFormat::kJson}};
 
 template <typename Enum>
@@ -257,13 +258,6 @@ Result<GlobalConfig> ResolveGlobalConfig(const std::optional<std::string>& expli
     }
   }
   return GlobalConfig{};
-}
-
-std::string_view LogLevelName(LogLevel level) {
-  for (const auto& [name, value] : kLogLevels) {
-    if (value == level) return name;
-  }
-  return "unknown";
 }
 
 std::string_view LogFormatName(LogFormat format) {

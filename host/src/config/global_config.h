@@ -10,6 +10,10 @@
 // `default_timezone` is accepted for it), api: {enabled, bind, port, token}, logging: {level:
 // debug|info|warn|error, format: text|json}. An API bound to anything but the loopback
 // (127.0.0.1, localhost, ::1) must have a token, since it can trigger jobs.
+//
+// `api` and `logging` are read and checked so that a petit.yaml written for the original Petit
+// loads, but nothing acts on them yet: no HTTP server exists, and the daemon logs text lines at
+// info. Both take effect with the HTTP API (its issue); until then the README says so.
 #ifndef PETIT_HOST_CONFIG_GLOBAL_CONFIG_H_
 #define PETIT_HOST_CONFIG_GLOBAL_CONFIG_H_
 
@@ -20,6 +24,7 @@
 #include <vector>
 
 #include "config/diagnostic.h"
+#include "petit/core/log_level.h"
 #include "petit/core/resources.h"
 #include "petit/core/status.h"
 
@@ -34,7 +39,6 @@ struct ApiConfig {
   std::string token;                // empty = no authentication (loopback only)
 };
 
-enum class LogLevel : uint8_t { kDebug, kInfo, kWarn, kError };
 enum class LogFormat : uint8_t { kText, kJson };
 
 struct LoggingConfig {
@@ -49,7 +53,7 @@ struct GlobalConfig {
   uint64_t output_cap_bytes = 16u << 20;  // per stream per attempt
   // pools, cpu_slots and memory_mb tasks may ask for; max_tasks, the host-wide task limit
   ResourceCapacity resources;
-  std::string timezone = "UTC";           // default zone of job schedules; a valid IANA name
+  std::string timezone = "UTC";  // default zone of job schedules; a valid IANA name
   ApiConfig api;
   LoggingConfig logging;
   std::string source_file;  // where it came from; empty for defaults
@@ -65,7 +69,6 @@ Result<GlobalConfig> ResolveGlobalConfig(const std::optional<std::string>& expli
                                          const std::optional<std::string>& jobs_dir,
                                          std::vector<Diagnostic>* problems = nullptr);
 
-std::string_view LogLevelName(LogLevel level);
 std::string_view LogFormatName(LogFormat format);
 
 // sqlite:// URI of the default state file: $PETIT_STATE_DIR/petit.db, else /var/lib/petit/petit.db

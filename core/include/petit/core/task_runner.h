@@ -24,13 +24,13 @@
 
 #include "petit/core/context.h"
 #include "petit/core/ids.h"
+#include "petit/core/log_level.h"
 #include "petit/core/status.h"
 #include "petit/core/task_spec.h"
 
 namespace petit {
 
 enum class OutputStream : uint8_t { kStdout = 1, kStderr = 2 };
-enum class LogLevel : uint8_t { kDebug = 0, kInfo = 1, kWarn = 2, kError = 3 };
 
 enum class AttemptOutcome : uint8_t {
   kSucceeded,
@@ -48,11 +48,11 @@ struct AttemptRequest {
   RunId run;
   TaskId task;
   std::string type;
-  uint32_t attempt = 1;                    // 1-based
-  std::string params_json;                 // templates expanded
-  std::chrono::milliseconds timeout{0};    // 0 = none
+  uint32_t attempt = 1;                      // 1-based
+  std::string params_json;                   // templates expanded
+  std::chrono::milliseconds timeout{0};      // 0 = none
   std::shared_ptr<const RunOutputs> inputs;  // outputs of the run's succeeded tasks
-  std::shared_ptr<const ValueMap> config;  // job config
+  std::shared_ptr<const ValueMap> config;    // job config
 };
 
 struct AttemptResult {

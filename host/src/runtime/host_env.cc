@@ -1,7 +1,8 @@
-#include "cli/host_env.h"
+#include "runtime/host_env.h"
 
 #include <unistd.h>
 
+#include <cassert>
 #include <filesystem>
 #include <set>
 
@@ -41,7 +42,13 @@ Result<std::unique_ptr<HostEnv>> HostEnv::Create(const HostOptions& options) {
 
   env->storage_uri_ = options.storage_uri.value_or(env->config_.storage_uri);
   if (env->storage_uri_.empty()) env->storage_uri_ = DefaultStorageUri();
+  env->extra_plugin_dirs_ = options.plugin_dirs;
+  return env;
+}
 
+void HostEnv::LoadPlugins() {
+  if (plugins_loaded_) return;
+  plugins_loaded_ = true;
   PluginLoader loader(PETIT_VERSION);
   std::set<std::string> seen;
   auto load = [&](const std::string& dir, PluginLoader::MissingDirectory missing) {
@@ -51,22 +58,36 @@ Result<std::unique_ptr<HostEnv>> HostEnv::Create(const HostOptions& options) {
     loader.LoadDirectory(dir, missing);
   };
   load(DefaultPluginDir(), PluginLoader::MissingDirectory::kIgnore);
-  for (const std::string& dir : env->config_.plugin_dirs) {
+  for (const std::string& dir : config_.plugin_dirs) {
     load(dir, PluginLoader::MissingDirectory::kError);
   }
-  for (const std::string& dir : options.plugin_dirs) {
+  for (const std::string& dir : extra_plugin_dirs_) {
     load(dir, PluginLoader::MissingDirectory::kError);
   }
-  env->plugins_ = loader.Release();
-  for (const Status& error : env->plugins_.errors) env->plugin_errors_.push_back(error.message());
-  for (const auto& plugin : env->plugins_.plugins) {
+  plugins_ = loader.Release();
+  for (const Status& error : plugins_.errors) plugin_errors_.push_back(error.message());
+  for (const auto& plugin : plugins_.plugins) {
     for (const PluginTaskType& type : plugin->task_types()) {
       Status registered =
-          env->runners_.Register(type.info.name, std::make_shared<PluginTaskRunner>(plugin, type));
-      if (!registered.ok()) env->plugin_errors_.push_back(registered.message());
+          runners_.Register(type.info.name, std::make_shared<PluginTaskRunner>(plugin, type));
+      if (!registered.ok()) plugin_errors_.push_back(registered.message());
     }
   }
-  return env;
+}
+
+const TaskRunnerRegistry& HostEnv::runners() const {
+  assert(plugins_loaded_ && "HostEnv::LoadPlugins() first");
+  return runners_;
+}
+
+const PluginLoadResult& HostEnv::plugins() const {
+  assert(plugins_loaded_ && "HostEnv::LoadPlugins() first");
+  return plugins_;
+}
+
+const std::vector<std::string>& HostEnv::plugin_errors() const {
+  assert(plugins_loaded_ && "HostEnv::LoadPlugins() first");
+  return plugin_errors_;
 }
 
 Result<StateStore*> HostEnv::Store() {

@@ -1,4 +1,4 @@
-#include "cli/recovery.h"
+#include "runtime/recovery.h"
 
 #include <signal.h>
 #include <sys/types.h>

@@ -1,4 +1,4 @@
-#include "daemon/thread_run_launcher.h"
+#include "runtime/thread_run_launcher.h"
 
 #include <string>
 #include <system_error>

@@ -6,8 +6,8 @@
 // event bus, clock), which must outlive it. Each run shares its Job with the scheduler.
 // Threads: Launch may be called from any thread. The destructor joins every run thread, so end
 // the runs first (Scheduler::Stop does): it does not cancel them.
-#ifndef PETIT_HOST_DAEMON_THREAD_RUN_LAUNCHER_H_
-#define PETIT_HOST_DAEMON_THREAD_RUN_LAUNCHER_H_
+#ifndef PETIT_HOST_RUNTIME_THREAD_RUN_LAUNCHER_H_
+#define PETIT_HOST_RUNTIME_THREAD_RUN_LAUNCHER_H_
 
 #include <cstdint>
 #include <functional>
@@ -57,4 +57,4 @@ class ThreadRunLauncher final : public RunLauncher {
 
 }  // namespace petit::host
 
-#endif  // PETIT_HOST_DAEMON_THREAD_RUN_LAUNCHER_H_
+#endif  // PETIT_HOST_RUNTIME_THREAD_RUN_LAUNCHER_H_

@@ -1,4 +1,4 @@
-#include "cli/signal_canceller.h"
+#include "runtime/signal_canceller.h"
 
 #include <pthread.h>
 

@@ -7,8 +7,8 @@
 // this host's processes can be checked, so runs of other hosts are left to those hosts.
 //
 // Threads: every function may be called from any thread; none keeps state.
-#ifndef PETIT_HOST_CLI_RECOVERY_H_
-#define PETIT_HOST_CLI_RECOVERY_H_
+#ifndef PETIT_HOST_RUNTIME_RECOVERY_H_
+#define PETIT_HOST_RUNTIME_RECOVERY_H_
 
 #include <cstdint>
 #include <iosfwd>
@@ -50,4 +50,4 @@ Result<std::string> RecoverOnStartup(StateStore& store, std::ostream& err);
 
 }  // namespace petit::host
 
-#endif  // PETIT_HOST_CLI_RECOVERY_H_
+#endif  // PETIT_HOST_RUNTIME_RECOVERY_H_

@@ -8,8 +8,8 @@
 //
 // Ownership: borrows the canceller, which must outlive this object. Destruction stops the watcher
 // and restores the signal mask of the creating thread. Not copyable; use from one thread.
-#ifndef PETIT_HOST_CLI_SIGNAL_CANCELLER_H_
-#define PETIT_HOST_CLI_SIGNAL_CANCELLER_H_
+#ifndef PETIT_HOST_RUNTIME_SIGNAL_CANCELLER_H_
+#define PETIT_HOST_RUNTIME_SIGNAL_CANCELLER_H_
 
 #include <csignal>
 #include <functional>
@@ -40,4 +40,4 @@ class SignalCanceller {
 
 }  // namespace petit::host
 
-#endif  // PETIT_HOST_CLI_SIGNAL_CANCELLER_H_
+#endif  // PETIT_HOST_RUNTIME_SIGNAL_CANCELLER_H_

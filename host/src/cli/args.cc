@@ -1,0 +1,128 @@
+#include "cli/args.h"
+
+#include <array>
+
+#include "petit/core/suggest.h"
+#include "runtime/time_format.h"
+
+namespace petit::host {
+namespace {
+
+constexpr std::array<OptionHelp, 11> kOptions = {{
+    {"--config", "FILE", "global config (default: DIR/petit.yaml when present)"},
+    {"--storage", "URI", "memory:, sqlite:///path/petit.db or postgresql://..."},
+    {"--plugin-dir", "DIR", "load plugins from DIR too (repeatable)"},
+    {"--max-parallel", "N", "tasks in flight at once (default: number of CPUs)"},
+    {"--job", "JOB", "(runs) only this job"},
+    {"--limit", "N", "(runs) at most N runs, newest first (default 20)"},
+    {"--quiet", "", "(trigger) print only the final line"},
+    {"--no-output", "", "(trigger) do not print the tasks' captured output"},
+    {"--json", "", "(validate) print one JSON document instead of text"},
+    {"--now", "TIME",
+     "(validate) list fire times after TIME (2026-03-08T00:00:00Z or with an\n"
+     "offset, +01:00) instead of after the current time"},
+    {"--help", "", "print this help (also -h)"},
+}};
+
+std::optional<uint64_t> ParsePositive(std::string_view text) {
+  if (text.empty() || text.size() > 9) return std::nullopt;
+  uint64_t value = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    value = value * 10 + static_cast<uint64_t>(c - '0');
+  }
+  if (value == 0) return std::nullopt;
+  return value;
+}
+
+const OptionHelp* FindOption(std::string_view name) {
+  for (const OptionHelp& option : kOptions) {
+    if (option.name == name) return &option;
+  }
+  return nullptr;
+}
+
+// Applies one option and its value (empty for a flag).
+Status Apply(std::string_view name, const std::string& value, Args& args) {
+  if (name == "--help") {
+    args.command = "help";
+  } else if (name == "--quiet") {
+    args.quiet = true;
+  } else if (name == "--no-output") {
+    args.show_output = false;
+  } else if (name == "--json") {
+    args.json = true;
+  } else if (name == "--now") {
+    std::optional<int64_t> now = ParseIsoTime(value);
+    if (!now) {
+      return InvalidArgument("--now needs a time like 2026-03-08T00:00:00Z, not '" + value + "'");
+    }
+    args.now_us = *now;
+  } else if (name == "--config") {
+    args.host.config_path = value;
+  } else if (name == "--storage") {
+    args.host.storage_uri = value;
+  } else if (name == "--plugin-dir") {
+    args.host.plugin_dirs.push_back(value);
+  } else if (name == "--job") {
+    args.job_filter = value;
+  } else if (name == "--max-parallel" || name == "--limit") {
+    std::optional<uint64_t> n = ParsePositive(value);
+    if (!n) {
+      return InvalidArgument(std::string(name) + " needs a positive integer, not '" + value + "'");
+    }
+    if (name == "--limit") args.limit = *n;
+    if (name == "--max-parallel") args.host.max_parallel_tasks = static_cast<uint32_t>(*n);
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+std::span<const OptionHelp> Options() { return kOptions; }
+
+Result<Args> ParseArgs(int argc, char** argv) {
+  Args args;
+  std::vector<std::string_view> words(argv + 1, argv + argc);
+  for (size_t i = 0; i < words.size(); ++i) {
+    std::string_view word = words[i];
+    if (word == "-h") word = "--help";
+    if (word.size() < 2 || word.substr(0, 2) != "--") {
+      if (args.command.empty()) {
+        args.command = std::string(word);
+      } else {
+        args.operands.emplace_back(word);
+      }
+      continue;
+    }
+    std::string name(word);
+    std::optional<std::string> inline_value;
+    if (size_t eq = name.find('='); eq != std::string::npos) {
+      inline_value = name.substr(eq + 1);
+      name.resize(eq);
+    }
+    const OptionHelp* option = FindOption(name);
+    if (option == nullptr) {
+      std::vector<std::string_view> names;
+      for (const OptionHelp& known : kOptions) names.push_back(known.name);
+      std::string message = "unknown option '" + name + "'";
+      if (auto close = ClosestMatch(name, names)) message += " (did you mean '" + *close + "'?)";
+      return InvalidArgument(message);
+    }
+    std::string value;
+    if (!option->value.empty()) {
+      if (inline_value) {
+        value = *inline_value;
+      } else if (i + 1 < words.size()) {
+        value = std::string(words[++i]);
+      } else {
+        return InvalidArgument("option " + name + " needs a value");
+      }
+    }
+    PETIT_RETURN_IF_ERROR(Apply(name, value, args));
+  }
+  if (args.command.empty()) args.command = "help";
+  return args;
+}
+
+}  // namespace petit::host

@@ -1,0 +1,48 @@
+// The command line as words: the command, its operands and the options every command shares.
+// Which command exists and what it needs is cli.cc's command table; this only reads words.
+//
+// Threads: pure functions.
+#ifndef PETIT_HOST_CLI_ARGS_H_
+#define PETIT_HOST_CLI_ARGS_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "petit/core/status.h"
+#include "runtime/host_env.h"
+
+namespace petit::host {
+
+struct Args {
+  std::string command;  // "help" when none is given or -h/--help is
+  std::vector<std::string> operands;
+  HostOptions host;
+  std::optional<std::string> job_filter;  // --job
+  size_t limit = 20;                      // --limit
+  bool quiet = false;                     // --quiet
+  bool show_output = true;                // --no-output
+  bool json = false;                      // --json
+  std::optional<int64_t> now_us;          // --now
+};
+
+struct OptionHelp {
+  std::string_view name;   // "--config"
+  std::string_view value;  // "FILE", or empty for a flag
+  std::string_view help;   // may span lines
+};
+
+// Every option, in the order `petit --help` lists them.
+std::span<const OptionHelp> Options();
+
+// The parsed words, or the one-line reason they are wrong (an unknown option names the closest
+// one).
+Result<Args> ParseArgs(int argc, char** argv);
+
+}  // namespace petit::host
+
+#endif  // PETIT_HOST_CLI_ARGS_H_

@@ -1,0 +1,38 @@
+// The handlers of the `petit` commands, one per command of cli.cc's table. Each gets the parsed
+// arguments (operand counts already checked) and owns the HostEnv the table asked for: null for
+// commands that need nothing, with its plugins loaded for those that need them. Each returns the
+// process exit code (petit/host/exit_codes.h) and prints its own errors, one line each.
+//
+// Threads: called on the main thread; `run` and `trigger` start threads of their own.
+#ifndef PETIT_HOST_CLI_COMMANDS_H_
+#define PETIT_HOST_CLI_COMMANDS_H_
+
+#include <memory>
+#include <string_view>
+
+#include "cli/args.h"
+#include "runtime/host_env.h"
+
+namespace petit::host {
+
+using CommandHandler = int (*)(const Args& args, std::unique_ptr<HostEnv> env);
+
+// job_commands.cc: what reads a job directory or the plugins.
+int CmdValidate(const Args& args, std::unique_ptr<HostEnv> env);
+int CmdList(const Args& args, std::unique_ptr<HostEnv> env);
+int CmdPlugins(const Args& args, std::unique_ptr<HostEnv> env);
+int CmdRun(const Args& args, std::unique_ptr<HostEnv> env);
+// trigger_command.cc
+int CmdTrigger(const Args& args, std::unique_ptr<HostEnv> env);
+// history_commands.cc: what reads the store only.
+int CmdRuns(const Args& args, std::unique_ptr<HostEnv> env);
+int CmdLogs(const Args& args, std::unique_ptr<HostEnv> env);
+
+// `petit validate` when petit.yaml itself is wrong: its problems, in the form asked for.
+int ReportValidateConfigFailure(const Args& args, const Status& status);
+
+void PrintError(std::string_view message);
+
+}  // namespace petit::host
+
+#endif  // PETIT_HOST_CLI_COMMANDS_H_

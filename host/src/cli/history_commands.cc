@@ -1,0 +1,80 @@
+// `petit runs` and `petit logs`: read the store, load no plugin.
+#include <cstdio>
+#include <iostream>
+#include <optional>
+#include <string>
+
+#include "cli/commands.h"
+#include "petit/host/exit_codes.h"
+#include "runtime/log_pages.h"
+#include "runtime/time_format.h"
+
+namespace petit::host {
+
+int CmdRuns(const Args& args, std::unique_ptr<HostEnv> env) {
+  Result<StateStore*> store = env->Store();
+  if (!store.ok()) {
+    PrintError(store.status().message());
+    return kExitHostError;
+  }
+  Result<std::vector<RunRecord>> runs =
+      (*store)->ListRuns(JobId(args.job_filter.value_or("")), args.limit);
+  if (!runs.ok()) {
+    PrintError(runs.status().message());
+    return kExitHostError;
+  }
+  std::cout << "RUN                                   JOB                 STATUS       STARTED"
+               "               DURATION\n";
+  for (const RunRecord& run : *runs) {
+    char line[256];
+    std::string duration = run.ended_us != 0 ? FormatDuration(run.ended_us - run.started_us) : "-";
+    std::snprintf(line, sizeof line, "%-37s %-19s %-12s %-21s %s", run.id.str().c_str(),
+                  run.job.str().c_str(), std::string(RunStatusName(run.status)).c_str(),
+                  FormatTime(run.started_us).c_str(), duration.c_str());
+    std::cout << line << "\n";
+  }
+  return kExitOk;
+}
+
+int CmdLogs(const Args& args, std::unique_ptr<HostEnv> env) {
+  Result<RunId> run_id = RunId::Parse(args.operands[0]);
+  if (!run_id.ok()) {
+    PrintError(run_id.status().message());
+    return kExitUsage;
+  }
+  Result<StateStore*> store = env->Store();
+  if (!store.ok()) {
+    PrintError(store.status().message());
+    return kExitHostError;
+  }
+  Result<std::optional<RunRecord>> run = (*store)->GetRun(*run_id);
+  if (!run.ok() || !run->has_value()) {
+    PrintError(run.ok() ? "no run " + run_id->str() + " in " + env->storage_uri()
+                        : run.status().message());
+    return run.ok() ? kExitUsage : kExitHostError;
+  }
+  LogQuery query;
+  query.task = TaskId(args.operands.size() > 1 ? args.operands[1] : "");
+  std::string current;
+  bool ends_with_newline = true;
+  Status read = ForEachLogChunk(**store, *run_id, query, [&](const LogChunk& chunk) {
+    std::string header = "== " + chunk.task.str() + " (attempt " + std::to_string(chunk.attempt) +
+                         ", " + (chunk.stream == OutputStream::kStdout ? "stdout" : "stderr") +
+                         ") ==";
+    if (header != current) {
+      if (!ends_with_newline) std::cout << "\n";
+      std::cout << header << "\n";
+      current = header;
+    }
+    std::cout << chunk.data;
+    if (!chunk.data.empty()) ends_with_newline = chunk.data.back() == '\n';
+  });
+  if (!ends_with_newline) std::cout << "\n";
+  if (!read.ok()) {
+    PrintError(read.message());
+    return kExitHostError;
+  }
+  return kExitOk;
+}
+
+}  // namespace petit::host

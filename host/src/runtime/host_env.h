@@ -1,0 +1,78 @@
+// HostEnv: what this process knows of its host, assembled once per command: the global config and
+// its resource pools, and on demand the loaded plugins with their task runners, and the state
+// store. A command pays only for what it asks for: `petit runs` reads petit.yaml and opens the
+// store but loads no plugin.
+//
+// Ownership: HostEnv owns everything it assembles; runners keep their plugin libraries alive.
+// Threads: built and used on the main thread; the registry, pools and store are then shared with
+// the engine, which documents its own threading.
+#ifndef PETIT_HOST_RUNTIME_HOST_ENV_H_
+#define PETIT_HOST_RUNTIME_HOST_ENV_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/global_config.h"
+#include "petit/core/resources.h"
+#include "petit/core/state_store.h"
+#include "petit/core/task_runner.h"
+#include "plugins/plugin_loader.h"
+
+namespace petit::host {
+
+// What the command line (or a test) says about the host, over petit.yaml.
+struct HostOptions {
+  std::optional<std::string> config_path;
+  std::optional<std::string> jobs_dir;
+  std::optional<std::string> storage_uri;
+  std::vector<std::string> plugin_dirs;
+  std::optional<uint32_t> max_parallel_tasks;
+};
+
+class HostEnv {
+ public:
+  // Reads the config and builds its resource pools; loads no plugin and opens no store.
+  static Result<std::unique_ptr<HostEnv>> Create(const HostOptions& options);
+
+  const GlobalConfig& config() const { return config_; }
+  // The pools of petit.yaml, shared by every run this process starts.
+  ResourceManager& resources() const { return *resources_; }
+
+  // Loads the plugins of the default directory, petit.yaml's and --plugin-dir's, once. A plugin
+  // that is refused is kept in plugin_errors(), not fatal.
+  void LoadPlugins();
+  bool plugins_loaded() const { return plugins_loaded_; }
+  // These three require LoadPlugins().
+  const TaskRunnerRegistry& runners() const;
+  const PluginLoadResult& plugins() const;
+  const std::vector<std::string>& plugin_errors() const;
+  std::vector<std::string> TaskTypeNames() const { return runners().Types(); }
+
+  // Opens the configured store (the --storage URI, petit.yaml's, or the default SQLite file) on
+  // first use.
+  Result<StateStore*> Store();
+  const std::string& storage_uri() const { return storage_uri_; }
+
+ private:
+  HostEnv() = default;
+
+  GlobalConfig config_;
+  std::vector<std::string> extra_plugin_dirs_;  // --plugin-dir, after petit.yaml's
+  bool plugins_loaded_ = false;
+  PluginLoadResult plugins_;
+  TaskRunnerRegistry runners_;
+  std::vector<std::string> plugin_errors_;
+  std::string storage_uri_;
+  std::unique_ptr<StateStore> store_;
+  std::unique_ptr<ResourceManager> resources_;
+};
+
+// The first-party plugin directory: <dir of the petit executable>/../lib/petit/plugins.
+std::string DefaultPluginDir();
+
+}  // namespace petit::host
+
+#endif  // PETIT_HOST_RUNTIME_HOST_ENV_H_

@@ -1,0 +1,26 @@
+// Loading a job directory for this host: the job files (config/job_loader.h) checked against
+// what only the host knows, the task types and parameter schemas of its loaded plugins and the
+// resource pools of its petit.yaml. A job whose tasks ask for pools the host cannot grant is left
+// out with one error per task, so validate, trigger and run agree on what is valid.
+//
+// Threads: call from one thread; reads the HostEnv without changing it.
+#ifndef PETIT_HOST_RUNTIME_LOAD_JOBS_H_
+#define PETIT_HOST_RUNTIME_LOAD_JOBS_H_
+
+#include <string>
+
+#include "config/job_loader.h"
+#include "runtime/host_env.h"
+
+namespace petit::host {
+
+// Requires env.LoadPlugins().
+LoadedJobs LoadHostJobs(const HostEnv& env, const std::string& dir);
+
+// Prints warnings, then errors, one per line to stderr, as `petit validate` does; returns true
+// when there were no errors.
+bool ReportLoad(const LoadedJobs& loaded);
+
+}  // namespace petit::host
+
+#endif  // PETIT_HOST_RUNTIME_LOAD_JOBS_H_

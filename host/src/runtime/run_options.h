@@ -1,0 +1,20 @@
+// The RunOptions every run this host starts shares: limits and pools from petit.yaml, and the
+// owner recorded on each run for recovery (runtime/recovery.h). `petit trigger` and the daemon
+// both start from here, so a run behaves alike whoever started it.
+//
+// Threads: call from one thread; the options point into `env`, which must outlive every run.
+#ifndef PETIT_HOST_RUNTIME_RUN_OPTIONS_H_
+#define PETIT_HOST_RUNTIME_RUN_OPTIONS_H_
+
+#include <string>
+
+#include "petit/core/dag_executor.h"
+#include "runtime/host_env.h"
+
+namespace petit::host {
+
+RunOptions HostRunOptions(HostEnv& env, std::string owner);
+
+}  // namespace petit::host
+
+#endif  // PETIT_HOST_RUNTIME_RUN_OPTIONS_H_

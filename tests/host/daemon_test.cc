@@ -1,0 +1,115 @@
+// The Daemon in process: started on a memory store with the real builtin plugin, driven through
+// its methods as the CLI and the API drive it.
+#include "runtime/daemon.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "config/job_loader.h"
+#include "runtime/host_env.h"
+
+namespace petit::host {
+namespace {
+
+std::unique_ptr<HostEnv> MemoryHost() {
+  HostOptions options;
+  options.storage_uri = "memory:";
+  options.plugin_dirs = {PETIT_PLUGIN_DIR};
+  Result<std::unique_ptr<HostEnv>> env = HostEnv::Create(options);
+  EXPECT_TRUE(env.ok()) << env.status().message();
+  if (!env.ok()) return nullptr;
+  (*env)->LoadPlugins();
+  return std::move(env).value();
+}
+
+std::vector<Job> Jobs(const std::string& yaml) {
+  JobLoaderOptions options;
+  LoadedJobs loaded = LoadJobFromString(yaml, "test.yaml", options);
+  EXPECT_TRUE(loaded.errors.empty()) << loaded.errors.front().ToString();
+  return std::move(loaded.jobs);
+}
+
+constexpr const char* kTwoTasks = R"(
+id: two
+max_concurrency: 1
+tasks:
+  - id: a
+    type: noop
+  - id: b
+    type: noop
+    depends_on: [a]
+)";
+
+TEST(HostEnvTest, CreatingTheEnvironmentLoadsNoPlugin) {
+  HostOptions options;
+  options.storage_uri = "memory:";
+  options.plugin_dirs = {"/nonexistent/plugin/dir"};
+  Result<std::unique_ptr<HostEnv>> env = HostEnv::Create(options);
+  ASSERT_TRUE(env.ok()) << env.status().message();
+  EXPECT_FALSE((*env)->plugins_loaded());
+  (*env)->LoadPlugins();
+  EXPECT_TRUE((*env)->plugins_loaded());
+  ASSERT_FALSE((*env)->plugin_errors().empty());
+  EXPECT_NE((*env)->plugin_errors().front().find("/nonexistent/plugin/dir"), std::string::npos);
+}
+
+TEST(DaemonTest, TriggerRunsTheJobAndTheStoreHasItsEnd) {
+  DaemonLog log;
+  Result<std::unique_ptr<Daemon>> daemon = Daemon::Start(MemoryHost(), Jobs(kTwoTasks), log);
+  ASSERT_TRUE(daemon.ok()) << daemon.status().message();
+  Result<RunId> run = (*daemon)->Trigger(JobId("two"));
+  ASSERT_TRUE(run.ok()) << run.status().message();
+  (*daemon)->Stop(StopMode::kWaitForRuns);
+  Result<std::optional<RunRecord>> record = (*daemon)->GetRun(*run);
+  ASSERT_TRUE(record.ok()) << record.status().message();
+  ASSERT_TRUE(record->has_value());
+  EXPECT_EQ((*record)->status, RunStatus::kSucceeded);
+  EXPECT_EQ((*record)->trigger, "manual");
+  EXPECT_EQ((*daemon)->State().active_runs, 0u);
+}
+
+TEST(DaemonTest, TriggerOfAnUnknownJobIsNotFound) {
+  DaemonLog log;
+  Result<std::unique_ptr<Daemon>> daemon = Daemon::Start(MemoryHost(), Jobs(kTwoTasks), log);
+  ASSERT_TRUE(daemon.ok()) << daemon.status().message();
+  Result<RunId> run = (*daemon)->Trigger(JobId("nope"));
+  ASSERT_FALSE(run.ok());
+  EXPECT_EQ(run.status().code(), StatusCode::kNotFound);
+}
+
+TEST(DaemonTest, AStoppedDaemonRefusesTriggers) {
+  DaemonLog log;
+  Result<std::unique_ptr<Daemon>> daemon = Daemon::Start(MemoryHost(), Jobs(kTwoTasks), log);
+  ASSERT_TRUE(daemon.ok()) << daemon.status().message();
+  (*daemon)->Stop(StopMode::kCancelRuns);
+  Result<RunId> run = (*daemon)->Trigger(JobId("two"));
+  ASSERT_FALSE(run.ok());
+  EXPECT_EQ(run.status().code(), StatusCode::kFailedPrecondition);
+}
+
+TEST(DaemonTest, PausingAnUnknownJobIsNotFoundAndAKnownOneIsPersisted) {
+  DaemonLog log;
+  Result<std::unique_ptr<Daemon>> daemon = Daemon::Start(MemoryHost(), Jobs(kTwoTasks), log);
+  ASSERT_TRUE(daemon.ok()) << daemon.status().message();
+  EXPECT_EQ((*daemon)->SetPaused(JobId("nope"), true).code(), StatusCode::kNotFound);
+  EXPECT_TRUE((*daemon)->SetPaused(JobId("two"), true).ok());
+}
+
+TEST(DaemonTest, AnUnreachableStoreFailsStartAndStartsNothing) {
+  HostOptions options;
+  options.storage_uri = "sqlite:///dev/null/petit/test.db";
+  options.plugin_dirs = {PETIT_PLUGIN_DIR};
+  Result<std::unique_ptr<HostEnv>> env = HostEnv::Create(options);
+  ASSERT_TRUE(env.ok()) << env.status().message();
+  (*env)->LoadPlugins();
+  DaemonLog log;
+  Result<std::unique_ptr<Daemon>> daemon =
+      Daemon::Start(std::move(env).value(), Jobs(kTwoTasks), log);
+  EXPECT_FALSE(daemon.ok());
+}
+
+}  // namespace
+}  // namespace petit::host
