@@ -323,9 +323,8 @@ enum class WriteStatement : uint8_t {
   kInterruptRun,
   kInterruptAttempts,
   kUpsertJob,
-  kDeleteJob,
 };
-constexpr size_t kWriteStatements = 8;
+constexpr size_t kWriteStatements = 7;
 
 // A batch of attempts is written by multi-row upserts of 64, 32, ..., 2 or 1 rows: any batch takes
 // few statements, and only seven are ever prepared. 64 rows of 10 parameters stay below the 999
@@ -570,9 +569,6 @@ std::unique_ptr<soci::statement> Prepare(soci::session& session, WriteSlots& s,
           (session.prepare << UpsertJobSql(dialect), soci::use(s.job_id, "job_id"),
            soci::use(s.paused, "paused"), soci::use(s.last_fire_at, "last_fire_at"),
            soci::use(s.updated_at, "updated_at")));
-    case WriteStatement::kDeleteJob:
-      return std::make_unique<soci::statement>((
-          session.prepare << "DELETE FROM jobs WHERE id = :job_id", soci::use(s.job_id, "job_id")));
   }
   throw soci::soci_error("unknown write statement");
 }
@@ -871,10 +867,6 @@ Result<std::vector<RunRecord>> SqlStateStore::ListRuns(const JobId& job, size_t 
   return runs;
 }
 
-Status SqlStateStore::SaveAttempt(const AttemptRecord& attempt) {
-  return SaveAttempts(std::span<const AttemptRecord>(&attempt, 1));
-}
-
 Status SqlStateStore::SaveAttempts(std::span<const AttemptRecord> attempts) {
   if (attempts.empty()) return Status::Ok();
   std::vector<AttemptRecord> normalized;
@@ -1024,13 +1016,6 @@ Status SqlStateStore::AppendLog(const LogChunk& chunk) {
     std::string().swap(s.data);
     return Status::Ok();
   });
-}
-
-Result<std::vector<LogChunk>> SqlStateStore::ReadLogs(const RunId& run, const TaskId& task) {
-  LogQuery query;
-  query.task = task;
-  query.limit = SIZE_MAX;
-  return ReadLogs(run, query);
 }
 
 Result<std::vector<LogChunk>> SqlStateStore::ReadLogs(const RunId& run, const LogQuery& query) {
@@ -1209,18 +1194,6 @@ Result<std::vector<JobRecord>> SqlStateStore::ListJobs() {
   });
   if (!status.ok()) return status;
   return jobs;
-}
-
-Status SqlStateStore::DeleteJob(const JobId& id) {
-  PETIT_RETURN_IF_ERROR(CheckJobId(id));
-  const WriteErrors errors{"cannot delete " + DescribeJob(id), "", ""};
-  return Write(errors, [&](Writer& writer) {
-    writer.slots.job_id = id.str();
-    soci::statement& remove = writer.Get(WriteStatement::kDeleteJob);
-    remove.execute(true);
-    if (remove.get_affected_rows() == 0) return JobNotFound(id);
-    return Status::Ok();
-  });
 }
 
 }  // namespace petit::storage::internal

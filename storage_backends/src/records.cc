@@ -87,6 +87,4 @@ Status RunAlreadyEnded(const RunId& run, RunStatus status) {
                             std::string(RunStatusName(status)) + ")");
 }
 
-Status JobNotFound(const JobId& job) { return NotFound(DescribeJob(job) + " does not exist"); }
-
 }  // namespace petit::storage::internal
