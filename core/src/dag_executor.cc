@@ -685,16 +685,17 @@ class RunCoordinator {
       result.error = done.storage_status.message();
     }
 
-    AttemptRecord record{run_.id,
-                         spec.id,
-                         done.attempt,
-                         TaskState::kFailed,
-                         attempt_started_us_[done.index],
-                         done.started_us,
-                         done.ended_us,
-                         result.exit_code,
-                         result.error,
-                         flight.control->TakeOutputs()};
+    AttemptRecord record;
+    record.run = run_.id;
+    record.task = spec.id;
+    record.attempt = done.attempt;
+    record.state = TaskState::kFailed;
+    record.queued_us = attempt_started_us_[done.index];
+    record.started_us = done.started_us;
+    record.ended_us = done.ended_us;
+    record.exit_code = result.exit_code;
+    record.error = result.error;
+    record.outputs = flight.control->TakeOutputs();
     if (result.outcome == AttemptOutcome::kSucceeded) {
       Status merged = context_.MergeOutputs(spec.id, record.outputs);
       if (merged.ok()) {

@@ -60,10 +60,6 @@ Result<std::vector<RunRecord>> MemoryStateStore::ListRuns(const JobId& job, size
   return runs;
 }
 
-Status MemoryStateStore::SaveAttempt(const AttemptRecord& attempt) {
-  return SaveAttempts(std::span<const AttemptRecord>(&attempt, 1));
-}
-
 Status MemoryStateStore::SaveAttempts(std::span<const AttemptRecord> attempts) {
   std::vector<AttemptRecord> normalized;
   normalized.reserve(attempts.size());
@@ -118,13 +114,6 @@ Status MemoryStateStore::AppendLog(const LogChunk& chunk) {
       it->second.logs.try_emplace(LogKey(chunk.task, chunk.attempt, chunk.seq), chunk);
   if (!inserted) return AlreadyExists(DescribeChunk(chunk) + " already exists");
   return Status::Ok();
-}
-
-Result<std::vector<LogChunk>> MemoryStateStore::ReadLogs(const RunId& run, const TaskId& task) {
-  LogQuery query;
-  query.task = task;
-  query.limit = SIZE_MAX;
-  return ReadLogs(run, query);
 }
 
 Result<std::vector<LogChunk>> MemoryStateStore::ReadLogs(const RunId& run, const LogQuery& query) {
@@ -220,13 +209,6 @@ Result<std::vector<JobRecord>> MemoryStateStore::ListJobs() {
   jobs.reserve(jobs_.size());
   for (const auto& [id, job] : jobs_) jobs.push_back(job);
   return jobs;
-}
-
-Status MemoryStateStore::DeleteJob(const JobId& id) {
-  PETIT_RETURN_IF_ERROR(CheckJobId(id));
-  std::lock_guard lock(mu_);
-  if (jobs_.erase(id) == 0) return JobNotFound(id);
-  return Status::Ok();
 }
 
 }  // namespace petit::storage::internal

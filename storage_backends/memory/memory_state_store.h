@@ -35,12 +35,10 @@ class MemoryStateStore final : public StateStore {
   Result<std::optional<RunRecord>> GetRun(const RunId& id) override;
   Result<std::vector<RunRecord>> ListRuns(const JobId& job, size_t limit) override;
 
-  Status SaveAttempt(const AttemptRecord& attempt) override;
   Status SaveAttempts(std::span<const AttemptRecord> attempts) override;
   Result<std::vector<AttemptRecord>> ListAttempts(const RunId& run) override;
 
   Status AppendLog(const LogChunk& chunk) override;
-  Result<std::vector<LogChunk>> ReadLogs(const RunId& run, const TaskId& task) override;
   Result<std::vector<LogChunk>> ReadLogs(const RunId& run, const LogQuery& query) override;
 
   Result<std::vector<RunRecord>> ListIncompleteRuns() override;
@@ -51,7 +49,6 @@ class MemoryStateStore final : public StateStore {
   Status SaveJob(const JobRecord& job) override;
   Result<std::optional<JobRecord>> GetJob(const JobId& id) override;
   Result<std::vector<JobRecord>> ListJobs() override;
-  Status DeleteJob(const JobId& id) override;
 
  private:
   using AttemptKey = std::pair<TaskId, uint32_t>;         // task, attempt

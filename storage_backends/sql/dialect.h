@@ -1,5 +1,5 @@
 // The SQL dialects the SOCI backend speaks. Differences between them are kept to the few SQL
-// snippets in sql_state_store.cc and to the migration files.
+// snippets below (used by statements.cc) and to the migration files.
 #ifndef PETIT_STORAGE_SQL_DIALECT_H_
 #define PETIT_STORAGE_SQL_DIALECT_H_
 

@@ -1,26 +1,20 @@
 // SqlStateStore: the StateStore on SQLite or PostgreSQL through SOCI; one implementation, the
 // dialect differences confined to a few SQL snippets (sql/dialect.h) and the migration files.
 //
-// Writes go through one writer session and its prepared statements, serialised by write_mu_: on
-// SQLite that is the one-writer rule (other processes wait up to busy_timeout), on PostgreSQL it
-// keeps write order equal to call order. Reads lease a session from a small soci::connection_pool
-// and run concurrently with writes and with each other. A PostgreSQL connection that died (a
-// server restart) is replaced: a read is retried once on a new connection; a write is not, since
-// it may have been applied, so it fails with kUnavailable and the next write reconnects.
+// It composes the parts under sql/: the SQL texts (statements.h), rows to records and back
+// (row_mapping.h), the batched attempt upserts (attempt_batch.h), and the sessions, with their
+// reconnection and their translation of SOCI's exceptions into Status (database.h). What it adds
+// is the StateStore contract: records checked and normalised as every backend does
+// (src/records.h), unknown runs kNotFound, duplicates kAlreadyExists, a lost server or a locked
+// database kUnavailable, and every error naming the operation and the statement.
 //
-// Every SOCI exception is caught here and returned as a Status naming the operation and the
-// statement. Unknown runs are kNotFound, duplicates kAlreadyExists, a lost server or a locked
-// database kUnavailable.
-//
-// Threads: every method may be called from any thread.
+// Threads: every method may be called from any thread; writes are serialised (one writer
+// session), reads run concurrently on a small pool (see database.h).
 #ifndef PETIT_STORAGE_SQL_SQL_STATE_STORE_H_
 #define PETIT_STORAGE_SQL_SQL_STATE_STORE_H_
 
 #include <cstdint>
-#include <exception>
-#include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -30,19 +24,17 @@
 #include "petit/core/state_store.h"
 #include "sql/dialect.h"
 
-namespace soci {
-class connection_pool;
-class session;
-class statement;
-}  // namespace soci
-
 namespace petit::storage::internal {
+
+class AttemptBatchWriter;
+class Database;
+struct WriteParams;
 
 class SqlStateStore final : public StateStore {
  public:
-  // Connects the writer and the readers and migrates the schema. `target` is the SQLite
-  // file path (its parent directories are created) or the libpq connection string; `display` is
-  // the URI with secrets removed, used in messages.
+  // Opens the database (Database::Open: connects, migrates the schema). `target` is the SQLite
+  // file path or the libpq connection string; `display` is the URI with secrets removed, used in
+  // messages.
   static Result<std::unique_ptr<SqlStateStore>> Open(Dialect dialect, std::string target,
                                                      std::string display);
   ~SqlStateStore() override;
@@ -55,12 +47,10 @@ class SqlStateStore final : public StateStore {
   Result<std::optional<RunRecord>> GetRun(const RunId& id) override;
   Result<std::vector<RunRecord>> ListRuns(const JobId& job, size_t limit) override;
 
-  Status SaveAttempt(const AttemptRecord& attempt) override;
   Status SaveAttempts(std::span<const AttemptRecord> attempts) override;
   Result<std::vector<AttemptRecord>> ListAttempts(const RunId& run) override;
 
   Status AppendLog(const LogChunk& chunk) override;
-  Result<std::vector<LogChunk>> ReadLogs(const RunId& run, const TaskId& task) override;
   Result<std::vector<LogChunk>> ReadLogs(const RunId& run, const LogQuery& query) override;
 
   Result<std::vector<RunRecord>> ListIncompleteRuns() override;
@@ -71,46 +61,17 @@ class SqlStateStore final : public StateStore {
   Status SaveJob(const JobRecord& job) override;
   Result<std::optional<JobRecord>> GetJob(const JobId& id) override;
   Result<std::vector<JobRecord>> ListJobs() override;
-  Status DeleteJob(const JobId& id) override;
 
  private:
-  // The writer session with its prepared statements (defined in the .cc file).
-  struct Writer;
-  // What a failed write is reported as; the SQL failure kind picks one.
-  struct WriteErrors {
-    std::string operation;       // "cannot create run 0190..."
-    std::string on_unique;       // kAlreadyExists message, empty if not expected
-    std::string on_foreign_key;  // kNotFound message, empty if not expected
-  };
-
-  SqlStateStore(Dialect dialect, std::string target, std::string display);
-
-  // Opens a session on the database and sets it up (pragmas, encoding). Throws soci_error.
-  void Connect(soci::session& session, bool read_only) const;
-  void SetUpSession(soci::session& session, bool read_only) const;
-  void EnableWal(soci::session& session) const;
-  Status ConnectFailure(const std::exception& error) const;
-  Result<std::unique_ptr<Writer>> OpenWriter() const;
-
-  // Runs `write` under write_mu_ on the writer, reopening it first if it was dropped;
-  // `in_transaction` makes the statements `write` executes one transaction, committed when `write`
-  // returns OK and rolled back otherwise. The statements of a write that threw are prepared afresh
-  // on their next use.
-  Status Write(const WriteErrors& errors, const std::function<Status(Writer&)>& write,
-               bool in_transaction = false);
-  // Runs `read` on a leased pool session. `read` may return an error of its own (bad data).
-  Status Read(std::string_view operation, const std::function<Status(soci::session&)>& read);
-
-  // Status for a caught exception; `errors.operation` says what was being done.
-  Status FailureStatus(const std::exception& error, const WriteErrors& errors) const;
+  explicit SqlStateStore(std::unique_ptr<Database> database);
 
   const Dialect dialect_;
-  const std::string target_;
-  const std::string display_;
-
-  std::mutex write_mu_;
-  std::unique_ptr<Writer> writer_;  // guarded by write_mu_; null after its connection was lost
-  std::unique_ptr<soci::connection_pool> readers_;  // thread-safe itself; set once by Open()
+  // The parameters the writer's prepared statements are bound to: declared before database_, so
+  // that they outlive its statements. Touched only inside database_->Write, which serialises
+  // writes.
+  std::unique_ptr<WriteParams> params_;
+  std::unique_ptr<AttemptBatchWriter> attempts_;
+  std::unique_ptr<Database> database_;
 };
 
 }  // namespace petit::storage::internal

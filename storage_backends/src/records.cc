@@ -37,16 +37,16 @@ Result<AttemptRecord> NormalizeAttempt(const AttemptRecord& attempt) {
   PETIT_RETURN_IF_ERROR(CheckRunId(attempt.run));
   PETIT_RETURN_IF_ERROR(CheckId(attempt.task.str(), "task id"));
   // Field by field, so the free text is copied once (sanitised), not copied and then replaced.
-  AttemptRecord normalized{attempt.run,
-                           attempt.task,
-                           attempt.attempt,
-                           attempt.state,
-                           attempt.queued_us,
-                           attempt.started_us,
-                           attempt.ended_us,
-                           attempt.exit_code,
-                           SanitizeText(attempt.error),
-                           {}};
+  AttemptRecord normalized;
+  normalized.run = attempt.run;
+  normalized.task = attempt.task;
+  normalized.attempt = attempt.attempt;
+  normalized.state = attempt.state;
+  normalized.queued_us = attempt.queued_us;
+  normalized.started_us = attempt.started_us;
+  normalized.ended_us = attempt.ended_us;
+  normalized.exit_code = attempt.exit_code;
+  normalized.error = SanitizeText(attempt.error);
   for (const auto& [key, value] : attempt.outputs) {
     normalized.outputs.emplace_hint(normalized.outputs.end(), SanitizeText(key), value);
   }
@@ -86,7 +86,5 @@ Status RunAlreadyEnded(const RunId& run, RunStatus status) {
   return FailedPrecondition(DescribeRun(run) + " already ended (" +
                             std::string(RunStatusName(status)) + ")");
 }
-
-Status JobNotFound(const JobId& job) { return NotFound(DescribeJob(job) + " does not exist"); }
 
 }  // namespace petit::storage::internal

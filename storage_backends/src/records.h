@@ -28,9 +28,8 @@ std::string DescribeJob(const JobId& job);
 std::string DescribeAttempt(const RunId& run, const TaskId& task, uint32_t attempt);
 std::string DescribeChunk(const LogChunk& chunk);
 
-// The errors every backend returns alike.
-Status RunAlreadyEnded(const RunId& run, RunStatus status);  // kFailedPrecondition
-Status JobNotFound(const JobId& job);                        // kNotFound
+// The error every backend returns alike when a run already ended: kFailedPrecondition.
+Status RunAlreadyEnded(const RunId& run, RunStatus status);
 
 }  // namespace petit::storage::internal
 

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -327,7 +328,10 @@ TEST_F(DagExecutorTest, CapturedOutputIsStoredInChunksAndCappedWithAMarker) {
   RunOptions options;
   options.output_cap_bytes = kCap;
   Execute(job, options);
-  Result<std::vector<LogChunk>> chunks = store_->ReadLogs(last_run_, TaskId("t"));
+  LogQuery query;
+  query.task = TaskId("t");
+  query.limit = SIZE_MAX;
+  Result<std::vector<LogChunk>> chunks = store_->ReadLogs(last_run_, query);
   ASSERT_TRUE(chunks.ok());
   std::string out, err;
   for (const LogChunk& chunk : *chunks) {
@@ -350,7 +354,10 @@ TEST_F(DagExecutorTest, ATasksOwnOutputCapOverridesTheRunsCap) {
   options.output_cap_bytes = 4096;
   Execute(job, options);
   auto stdout_of = [&](const std::string& task) {
-    Result<std::vector<LogChunk>> chunks = store_->ReadLogs(last_run_, TaskId(task));
+    LogQuery query;
+    query.task = TaskId(task);
+    query.limit = SIZE_MAX;
+    Result<std::vector<LogChunk>> chunks = store_->ReadLogs(last_run_, query);
     std::string out;
     if (chunks.ok()) {
       for (const LogChunk& chunk : *chunks) out += chunk.data;

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -211,7 +212,7 @@ TEST_F(RecoverInterruptedRunsTest, InterruptsOnlyRunsOfDeadOwnersOfThisHost) {
   attempt.task = TaskId("t");
   attempt.attempt = 1;
   attempt.state = TaskState::kRunning;
-  ASSERT_TRUE(store_->SaveAttempt(attempt).ok());
+  ASSERT_TRUE(store_->SaveAttempts(std::array{attempt}).ok());
 
   Result<std::vector<RunRecord>> recovered = RecoverInterruptedRuns(*store_, self_, kNow);
   ASSERT_TRUE(recovered.ok()) << recovered.status().ToString();

@@ -1,6 +1,7 @@
 // End to end: the real `petit` binary, the real plugins, job files on disk, SQLite state.
 #include <sys/wait.h>
 
+#include <array>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -417,7 +418,7 @@ TEST_F(CliTest, TriggerFirstInterruptsRunsLeftRunningByDeadProcessesOfThisHost) 
     attempt.task = TaskId("fetch");
     attempt.attempt = 1;
     attempt.state = TaskState::kRunning;
-    ASSERT_TRUE(store->SaveAttempt(attempt).ok());
+    ASSERT_TRUE(store->SaveAttempts(std::array{attempt}).ok());
   }
 
   Outcome r = Run("trigger " + ShellQuote(std::string(PETIT_SOURCE_DIR) + "/examples") +

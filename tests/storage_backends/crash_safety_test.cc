@@ -151,6 +151,8 @@ Result<DbImage> ReadImage(const std::string& uri,
   constexpr size_t kEveryRun = 1'000'000;
   Result<std::vector<RunRecord>> runs = (*store)->ListRuns(JobId(), kEveryRun);
   if (!runs.ok()) return runs.status();
+  LogQuery every_chunk;
+  every_chunk.limit = SIZE_MAX;
   DbImage image;
   for (const RunRecord& run : *runs) {
     image[RunKey(run.id)] = RunValue(run);
@@ -159,7 +161,7 @@ Result<DbImage> ReadImage(const std::string& uri,
     if (!attempts.ok()) return attempts.status();
     for (const AttemptRecord& attempt : *attempts)
       image[AttemptKey(attempt)] = AttemptValue(attempt);
-    Result<std::vector<LogChunk>> chunks = (*store)->ReadLogs(run.id, TaskId());
+    Result<std::vector<LogChunk>> chunks = (*store)->ReadLogs(run.id, every_chunk);
     if (!chunks.ok()) return chunks.status();
     for (const LogChunk& chunk : *chunks) image[ChunkKey(chunk)] = ChunkValue(chunk);
   }

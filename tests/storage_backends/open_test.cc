@@ -7,6 +7,7 @@
 #include <soci/sqlite3/soci-sqlite3.h>
 #include <unistd.h>
 
+#include <array>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -194,7 +195,7 @@ TEST(OpenStateStoreTest, SqliteStoreRunsInWalModeWithForeignKeys) {
   AttemptRecord orphan;
   orphan.run = RunId::Generate();
   orphan.task = TaskId("t");
-  EXPECT_EQ((*store)->SaveAttempt(orphan).code(), StatusCode::kNotFound);
+  EXPECT_EQ((*store)->SaveAttempts(std::array{orphan}).code(), StatusCode::kNotFound);
 }
 
 }  // namespace

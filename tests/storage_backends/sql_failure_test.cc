@@ -6,6 +6,7 @@
 #include <soci/soci.h>
 #include <soci/sqlite3/soci-sqlite3.h>
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <ostream>
@@ -90,7 +91,9 @@ TEST_P(SqlFailureTest, ReadFailureNamesTheOperationAndTheStatementOnOneLine) {
   ASSERT_TRUE(store_->CreateRun(run).ok());
   *Raw() << "DROP TABLE task_logs";
 
-  Result<std::vector<LogChunk>> logs = store_->ReadLogs(run.id, TaskId());
+  LogQuery every_chunk;
+  every_chunk.limit = SIZE_MAX;
+  Result<std::vector<LogChunk>> logs = store_->ReadLogs(run.id, every_chunk);
   ASSERT_FALSE(logs.ok());
   EXPECT_EQ(logs.status().code(), StatusCode::kInternal) << logs.status().ToString();
   EXPECT_THAT(logs.status().message(), HasSubstr("cannot read the logs of run " + run.id.str()));

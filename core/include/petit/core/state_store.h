@@ -116,19 +116,16 @@ class StateStore {
   // Newest first; `job` empty means every job.
   virtual Result<std::vector<RunRecord>> ListRuns(const JobId& job, size_t limit) = 0;
 
-  // Inserts or replaces the attempt keyed by (run, task, attempt).
-  virtual Status SaveAttempt(const AttemptRecord& attempt) = 0;
-  // SaveAttempt for each, in order, as one transaction: all are durable or none is. The engine
-  // hands over everything one wake-up decided, so one commit covers many transitions.
+  // Inserts or replaces each attempt keyed by (run, task, attempt), in order, as one transaction:
+  // all are durable or none is. The engine hands over everything one wake-up decided, so one
+  // commit covers many transitions.
   virtual Status SaveAttempts(std::span<const AttemptRecord> attempts) = 0;
   // Ordered by task id, then attempt.
   virtual Result<std::vector<AttemptRecord>> ListAttempts(const RunId& run) = 0;
 
   virtual Status AppendLog(const LogChunk& chunk) = 0;
-  // In (task, attempt, seq) order; `task` empty means every task of the run.
-  virtual Result<std::vector<LogChunk>> ReadLogs(const RunId& run, const TaskId& task) = 0;
-  // One page of the above, filtered by task and attempt (see LogQuery); the page ends early only
-  // when nothing more matches.
+  // One page of the run's captured output in (task, attempt, seq) order, filtered by task and
+  // attempt (see LogQuery); the page ends early only when nothing more matches.
   virtual Result<std::vector<LogChunk>> ReadLogs(const RunId& run, const LogQuery& query) = 0;
 
   // Runs still kQueued or kRunning, oldest first (what recovery looks at on startup).
@@ -148,8 +145,6 @@ class StateStore {
   virtual Result<std::optional<JobRecord>> GetJob(const JobId& id) = 0;
   // Ordered by id.
   virtual Result<std::vector<JobRecord>> ListJobs() = 0;
-  // Removes the job's record (its runs stay); kNotFound if there is none.
-  virtual Status DeleteJob(const JobId& id) = 0;
 };
 
 }  // namespace petit

@@ -1,0 +1,246 @@
+#include "sql/database.h"
+
+#include <soci/connection-pool.h>
+#include <soci/postgresql/soci-postgresql.h>
+#include <soci/soci.h>
+#include <soci/sqlite3/soci-sqlite3.h>
+
+#include <chrono>
+#include <cstddef>
+#include <filesystem>
+#include <string>
+#include <system_error>
+#include <thread>
+#include <utility>
+
+#include "sql/migrations.h"
+#include "sql/soci_support.h"
+
+namespace petit::storage::internal {
+namespace {
+
+constexpr int kSqliteBusyTimeoutMs = 5000;
+// WAL readers never block the writer, so two cover concurrent readers on a 2-core machine;
+// PostgreSQL reads take a network round trip each, so a few more overlap usefully.
+constexpr size_t kSqliteReaders = 2;
+constexpr size_t kPostgresqlReaders = 4;
+
+// Returns a pooled session to its pool however the read ends.
+class Lease {
+ public:
+  explicit Lease(soci::connection_pool& pool) : pool_(pool), position_(pool.lease()) {}
+  ~Lease() { pool_.give_back(position_); }
+  Lease(const Lease&) = delete;
+  Lease& operator=(const Lease&) = delete;
+  soci::session& session() { return pool_.at(position_); }
+
+ private:
+  soci::connection_pool& pool_;
+  size_t position_;
+};
+
+}  // namespace
+
+WriterSession::WriterSession(Dialect dialect)
+    : session_(std::make_unique<soci::session>()), dialect_(dialect) {}
+
+WriterSession::~WriterSession() = default;
+
+soci::statement& WriterSession::Prepared(WriteStatement statement,
+                                         const std::function<void(soci::statement&)>& bind) {
+  const auto index = static_cast<size_t>(statement);
+  used_.set(index);
+  std::unique_ptr<soci::statement>& prepared = statements_.at(index);
+  if (prepared == nullptr) {
+    auto fresh = std::make_unique<soci::statement>(*session_);
+    bind(*fresh);
+    fresh->alloc();
+    fresh->prepare(WriteSql(dialect_, statement));
+    fresh->define_and_bind();
+    prepared = std::move(fresh);
+  }
+  return *prepared;
+}
+
+void WriterSession::ForgetUsed() {
+  for (size_t i = 0; i < kWriteStatements; ++i) {
+    if (used_.test(i)) statements_.at(i).reset();
+  }
+}
+
+Database::Database(Dialect dialect, std::string target, std::string display)
+    : dialect_(dialect), target_(std::move(target)), display_(std::move(display)) {}
+
+Database::~Database() = default;
+
+Result<std::unique_ptr<Database>> Database::Open(Dialect dialect, std::string target,
+                                                 std::string display) {
+  if (dialect == Dialect::kSqlite) {
+    // Absolute, so that sessions opened later do not depend on the working directory then.
+    std::error_code error;
+    const std::filesystem::path path = std::filesystem::absolute(target, error);
+    const std::filesystem::path parent = path.parent_path();
+    if (!error) std::filesystem::create_directories(parent, error);
+    if (error) {
+      return Unavailable("cannot open SQLite database " + display + ": cannot create directory " +
+                         parent.string() + ": " + error.message());
+    }
+    target = path.string();
+  }
+  std::unique_ptr<Database> database(new Database(dialect, std::move(target), std::move(display)));
+  Result<std::unique_ptr<WriterSession>> writer = database->OpenWriter();
+  if (!writer.ok()) return writer.status();
+  database->writer_ = std::move(writer).value();
+
+  const size_t readers = dialect == Dialect::kSqlite ? kSqliteReaders : kPostgresqlReaders;
+  try {
+    database->readers_ = std::make_unique<soci::connection_pool>(readers);
+    for (size_t i = 0; i < readers; ++i) {
+      database->Connect(database->readers_->at(i), /*read_only=*/true);
+    }
+  } catch (const std::exception& error) {
+    return database->ConnectFailure(error);
+  }
+  return database;
+}
+
+void Database::Connect(soci::session& session, bool read_only) const {
+  if (dialect_ == Dialect::kSqlite) {
+    session.open(soci::sqlite3, target_);
+  } else {
+    session.open(soci::postgresql, target_);
+  }
+  SetUpSession(session, read_only);
+}
+
+void Database::SetUpSession(soci::session& session, bool read_only) const {
+  if (dialect_ == Dialect::kPostgresql) {
+    // Text crosses as UTF-8 whatever the server's or the environment's default.
+    ExecuteScript(session, dialect_, "SET client_encoding = 'UTF8'");
+    return;
+  }
+  EnableExtendedResultCodes(session);
+  std::string pragmas = "PRAGMA busy_timeout = " + std::to_string(kSqliteBusyTimeoutMs) +
+                        "; PRAGMA foreign_keys = ON;";
+  // WAL lets readers run beside the one writer; NORMAL keeps commits durable against a crash of
+  // this process (only power loss may lose the last commits) without an fsync per commit.
+  pragmas += read_only ? " PRAGMA query_only = ON;" : " PRAGMA synchronous = NORMAL;";
+  ExecuteScript(session, dialect_, pragmas);
+  if (!read_only) EnableWal(session);
+}
+
+void Database::EnableWal(soci::session& session) const {
+  // Switching a new file to WAL needs a moment of exclusive access, and SQLite reports
+  // SQLITE_BUSY here without consulting the busy handler when several processes open the same
+  // new database at once. Retry for as long as busy_timeout would have waited.
+  constexpr auto kRetryEvery = std::chrono::milliseconds(5);
+  const auto give_up =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(kSqliteBusyTimeoutMs);
+  for (;;) {
+    try {
+      ExecuteScript(session, dialect_, "PRAGMA journal_mode = WAL;");
+      return;
+    } catch (const std::exception& error) {
+      if (ClassifyFailure(error, dialect_) != SqlFailure::kBusy ||
+          std::chrono::steady_clock::now() >= give_up) {
+        throw;
+      }
+    }
+    std::this_thread::sleep_for(kRetryEvery);
+  }
+}
+
+Status Database::ConnectFailure(const std::exception& error) const {
+  const std::string message = FailureMessage(error);
+  if (dialect_ == Dialect::kPostgresql) {
+    return Unavailable("cannot connect to PostgreSQL at " + display_ + ": " + message);
+  }
+  const SqlFailure failure = ClassifyFailure(error, dialect_);
+  const StatusCode code = failure == SqlFailure::kNotADatabase ? StatusCode::kFailedPrecondition
+                                                               : StatusCode::kUnavailable;
+  return Status(code, "cannot open SQLite database " + display_ + ": " + message);
+}
+
+Result<std::unique_ptr<WriterSession>> Database::OpenWriter() const {
+  std::unique_ptr<WriterSession> writer(new WriterSession(dialect_));
+  try {
+    Connect(writer->session(), /*read_only=*/false);
+  } catch (const std::exception& error) {
+    return ConnectFailure(error);
+  }
+  PETIT_RETURN_IF_ERROR(MigrateSchema(writer->session(), dialect_).WithContext(display_));
+  return writer;
+}
+
+Status Database::FailureStatus(const std::exception& error, const WriteErrors& errors) const {
+  const std::string message = FailureMessage(error);
+  switch (ClassifyFailure(error, dialect_)) {
+    case SqlFailure::kUniqueViolation:
+      if (!errors.on_unique.empty()) return AlreadyExists(errors.on_unique);
+      break;
+    case SqlFailure::kForeignKeyViolation:
+      if (!errors.on_foreign_key.empty()) return NotFound(errors.on_foreign_key);
+      break;
+    case SqlFailure::kBusy:
+      return Unavailable(errors.operation + ": the database " + display_ +
+                         " stayed locked by another writer: " + message);
+    case SqlFailure::kConnection:
+      return Unavailable(errors.operation + ": lost the connection to " + display_ + ": " +
+                         message);
+    case SqlFailure::kCannotOpen:
+      return Unavailable(errors.operation + ": " + display_ + ": " + message);
+    case SqlFailure::kNotADatabase:
+    case SqlFailure::kOther:
+      break;
+  }
+  return Internal(errors.operation + ": " + message);
+}
+
+Status Database::Write(const WriteErrors& errors,
+                       const std::function<Status(WriterSession&)>& write, bool in_transaction) {
+  std::lock_guard lock(write_mu_);
+  if (writer_ == nullptr) {
+    Result<std::unique_ptr<WriterSession>> writer = OpenWriter();
+    if (!writer.ok()) return writer.status().WithContext(errors.operation);
+    writer_ = std::move(writer).value();
+  }
+  writer_->used_.reset();
+  try {
+    if (!in_transaction) return write(*writer_);
+    // Rolled back by the destructor unless committed, also when `write` throws.
+    soci::transaction transaction(writer_->session());
+    Status status = write(*writer_);
+    if (status.ok()) transaction.commit();
+    return status;
+  } catch (const std::exception& error) {
+    Status status = FailureStatus(error, errors);
+    if (ConnectionLost(writer_->session(), dialect_)) {
+      writer_.reset();
+    } else {
+      writer_->ForgetUsed();
+    }
+    return status;
+  }
+}
+
+Status Database::Read(std::string_view operation,
+                      const std::function<Status(soci::session&)>& read) {
+  Lease lease(*readers_);
+  soci::session& session = lease.session();
+  // Reads are idempotent, so one that failed because the connection had died (a server restart)
+  // is tried once more on a fresh connection.
+  for (int attempt = 0;; ++attempt) {
+    try {
+      if (ConnectionLost(session, dialect_)) {
+        session.reconnect();
+        SetUpSession(session, /*read_only=*/true);
+      }
+      return read(session);
+    } catch (const std::exception& error) {
+      if (attempt == 0 && ClassifyFailure(error, dialect_) == SqlFailure::kConnection) continue;
+      return FailureStatus(error, WriteErrors{std::string(operation), "", ""});
+    }
+  }
+}
+
+}  // namespace petit::storage::internal

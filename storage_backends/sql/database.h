@@ -1,0 +1,129 @@
+// Database: the SOCI sessions the SQL backend holds on one database, and the one place where what
+// SOCI throws becomes a Status.
+//
+// Writes go through one writer session and the statements prepared on it, serialised by a mutex:
+// on SQLite that is the one-writer rule (other processes wait up to busy_timeout), on PostgreSQL
+// it keeps write order equal to call order. Reads lease a session from a small
+// soci::connection_pool and run concurrently with writes and with each other. A PostgreSQL
+// connection that died (a server restart) is replaced: a read is retried once on a new
+// connection; a write is not, since it may have been applied, so it fails with kUnavailable and
+// the next write reconnects.
+//
+// Every exception a read or a write throws is caught here and returned as a Status naming the
+// operation and the statement: a duplicate key is kAlreadyExists and a missing foreign key (an
+// unknown run) kNotFound where the write expects them, a lost server or a locked database
+// kUnavailable, anything else kInternal.
+//
+// Ownership: the statements prepared on the writer session refer to the variables their `bind`
+// bound; those must outlive the Database.
+// Threads: Read and Write may be called from any thread, concurrently.
+#ifndef PETIT_STORAGE_SQL_DATABASE_H_
+#define PETIT_STORAGE_SQL_DATABASE_H_
+
+#include <array>
+#include <bitset>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+#include "petit/core/status.h"
+#include "sql/dialect.h"
+#include "sql/statements.h"
+
+namespace soci {
+class connection_pool;
+class session;
+class statement;
+}  // namespace soci
+
+namespace petit::storage::internal {
+
+// What a failed write is reported as; the SQL failure kind picks one.
+struct WriteErrors {
+  std::string operation;       // "cannot create run 0190..."
+  std::string on_unique;       // kAlreadyExists message, empty if not expected
+  std::string on_foreign_key;  // kNotFound message, empty if not expected
+};
+
+// The writer session and the statements prepared on it. Only the `write` callback of
+// Database::Write sees it, under the write lock.
+class WriterSession {
+ public:
+  ~WriterSession();
+  WriterSession(const WriterSession&) = delete;
+  WriterSession& operator=(const WriterSession&) = delete;
+
+  soci::session& session() { return *session_; }
+
+  // `statement`, prepared on first use: `bind` binds its parameters, then its text (WriteSql) is
+  // prepared. A statement used by a write that threw is prepared afresh on its next use. Throws
+  // soci::soci_error.
+  soci::statement& Prepared(WriteStatement statement,
+                            const std::function<void(soci::statement&)>& bind);
+
+ private:
+  friend class Database;
+
+  explicit WriterSession(Dialect dialect);
+
+  // A SOCI 4.0 statement that threw overwrites (leaks) its parameter buffers on its next
+  // execution, and may refer to a table that changed; the next use prepares a fresh one.
+  void ForgetUsed();
+
+  std::unique_ptr<soci::session> session_;  // declared first: the statements go before it
+  const Dialect dialect_;
+  std::array<std::unique_ptr<soci::statement>, kWriteStatements> statements_;  // null until used
+  std::bitset<kWriteStatements> used_;  // by the write under way
+};
+
+class Database {
+ public:
+  // Connects the writer and the readers and migrates the schema. `target` is the SQLite file path
+  // (its parent directories are created) or the libpq connection string; `display` is the URI
+  // with secrets removed, used in messages.
+  static Result<std::unique_ptr<Database>> Open(Dialect dialect, std::string target,
+                                                std::string display);
+  ~Database();
+
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+
+  Dialect dialect() const { return dialect_; }
+
+  // Runs `write` under the write lock on the writer session, reopening it first if it was
+  // dropped; `in_transaction` makes the statements `write` executes one transaction, committed
+  // when `write` returns OK and rolled back otherwise.
+  Status Write(const WriteErrors& errors, const std::function<Status(WriterSession&)>& write,
+               bool in_transaction = false);
+  // Runs `read` on a leased reader session; `operation` says what failed. `read` may return an
+  // error of its own (bad data).
+  Status Read(std::string_view operation, const std::function<Status(soci::session&)>& read);
+
+ private:
+  Database(Dialect dialect, std::string target, std::string display);
+
+  // Opens a session on the database and sets it up (pragmas, encoding). Throws soci_error.
+  void Connect(soci::session& session, bool read_only) const;
+  void SetUpSession(soci::session& session, bool read_only) const;
+  void EnableWal(soci::session& session) const;
+  Status ConnectFailure(const std::exception& error) const;
+  Result<std::unique_ptr<WriterSession>> OpenWriter() const;
+
+  // Status for a caught exception; `errors.operation` says what was being done.
+  Status FailureStatus(const std::exception& error, const WriteErrors& errors) const;
+
+  const Dialect dialect_;
+  const std::string target_;
+  const std::string display_;
+
+  std::mutex write_mu_;
+  std::unique_ptr<WriterSession> writer_;  // guarded by write_mu_; null after its connection died
+  std::unique_ptr<soci::connection_pool> readers_;  // thread-safe itself; set once by Open()
+};
+
+}  // namespace petit::storage::internal
+
+#endif  // PETIT_STORAGE_SQL_DATABASE_H_
