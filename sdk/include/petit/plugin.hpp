@@ -338,8 +338,8 @@ inline Status BindInfo(const petit_task_info& raw, Binding& binding) {
 // The C hooks of task type T. Each catches everything: no exception crosses the ABI.
 template <typename T>
 struct TaskTrampolines {
-  static int32_t Create(void* type_state, const petit_task_info* raw_info, petit_exec_ctx* ctx,
-                        void** out_instance) noexcept {
+  static int32_t Create(petit_type_state_ptr type_state, const petit_task_info* raw_info,
+                        petit_exec_ctx* ctx, petit_task_instance_ptr* out_instance) noexcept {
     const auto& type = *static_cast<const TypeState*>(type_state);
     if (raw_info == nullptr || out_instance == nullptr) {
       return Report(type, ctx, PETIT_ERROR, "create called with a null argument");
@@ -375,7 +375,7 @@ struct TaskTrampolines {
     }
   }
 
-  static int32_t Execute(void* instance, petit_exec_ctx* ctx) noexcept {
+  static int32_t Execute(petit_task_instance_ptr instance, petit_exec_ctx* ctx) noexcept {
     T* task = static_cast<T*>(instance);
     const Binding& binding = static_cast<Task&>(*task).binding_;
     try {
@@ -390,7 +390,7 @@ struct TaskTrampolines {
     }
   }
 
-  static void Cancel(void* instance) noexcept {
+  static void Cancel(petit_task_instance_ptr instance) noexcept {
     T* task = static_cast<T*>(instance);
     const Binding& binding = static_cast<Task&>(*task).binding_;
     try {
@@ -405,7 +405,9 @@ struct TaskTrampolines {
     }
   }
 
-  static void Destroy(void* instance) noexcept { delete static_cast<T*>(instance); }
+  static void Destroy(petit_task_instance_ptr instance) noexcept {
+    delete static_cast<T*>(instance);
+  }
 };
 
 }  // namespace internal
@@ -468,7 +470,7 @@ struct PluginState {
 };
 
 template <size_t N>
-void ShutdownPlugin(void* state) noexcept {
+void ShutdownPlugin(petit_plugin_state_ptr state) noexcept {
   delete static_cast<PluginState<N>*>(state);
 }
 
@@ -481,8 +483,8 @@ inline int32_t Refuse(char* error, size_t error_size, std::string_view reason) n
   return PETIT_ERROR;
 }
 
-// A function rather than an inline comparison: with PETIT_ABI_MINOR 0, `minor < 0` trips
-// -Wtype-limits.
+// A function rather than an inline comparison: were PETIT_ABI_MINOR 0 (as in ABI 1.0),
+// `minor < 0` would trip -Wtype-limits.
 inline bool IsOlder(uint32_t minor, uint32_t than) noexcept { return minor < than; }
 
 inline std::string CheckHost(const petit_init_args* args, const petit_plugin_descriptor* out) {
@@ -565,22 +567,22 @@ int32_t InitPlugin(const petit_init_args* args, petit_plugin_descriptor* out, ch
 
 // Declares the plugin: its name (1-128 characters of [a-z0-9_.-]), its version, and one or more
 // petit::sdk::TaskType<T>(...) expressions. Use once per plugin library, at global scope, followed
-// by a semicolon. Defines petit_plugin_abi_info and petit_plugin_init with C linkage and default
-// visibility.
-#define PETIT_PLUGIN(plugin_name, plugin_version, ...)                                       \
-  extern "C" PETIT_EXPORT const petit_abi_info* petit_plugin_abi_info(void) {                \
-    static const petit_abi_info kPetitAbiInfo = {                                            \
-        sizeof(petit_abi_info), PETIT_ABI_MAGIC, PETIT_ABI_MAJOR,                            \
-        PETIT_ABI_MINOR,        plugin_name,     plugin_version};                            \
-    return &kPetitAbiInfo;                                                                   \
-  }                                                                                          \
-  extern "C" PETIT_EXPORT int32_t petit_plugin_init(const petit_init_args* args,             \
-                                                    petit_plugin_descriptor* out_descriptor, \
-                                                    char* error, size_t error_size) {        \
-    return ::petit::sdk::internal::InitPlugin(args, out_descriptor, error, error_size,       \
-                                              __VA_ARGS__);                                  \
-  }                                                                                          \
-  static_assert(::petit::sdk::internal::IsValidName(plugin_name),                            \
+// by a semicolon. Defines petit_plugin_abi_info and petit_plugin_init, the entry points plugin.h
+// declares (C linkage, default visibility).
+#define PETIT_PLUGIN(plugin_name, plugin_version, ...)                                   \
+  extern "C" PETIT_PLUGIN_EXPORT const petit_abi_info* petit_plugin_abi_info(void) {     \
+    static const petit_abi_info kPetitAbiInfo = {                                        \
+        sizeof(petit_abi_info), PETIT_ABI_MAGIC, PETIT_ABI_MAJOR,                        \
+        PETIT_ABI_MINOR,        plugin_name,     plugin_version};                        \
+    return &kPetitAbiInfo;                                                               \
+  }                                                                                      \
+  extern "C" PETIT_PLUGIN_EXPORT int32_t petit_plugin_init(                              \
+      const petit_init_args* args, petit_plugin_descriptor* out_descriptor, char* error, \
+      size_t error_size) {                                                               \
+    return ::petit::sdk::internal::InitPlugin(args, out_descriptor, error, error_size,   \
+                                              __VA_ARGS__);                              \
+  }                                                                                      \
+  static_assert(::petit::sdk::internal::IsValidName(plugin_name),                        \
                 "PETIT_PLUGIN: the plugin name must be 1-128 characters of [a-z0-9_.-]")
 
 #endif  // PETIT_PLUGIN_HPP_

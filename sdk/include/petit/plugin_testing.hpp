@@ -224,7 +224,7 @@ class Attempt {
       state_->record.error = "fake host: unknown task type";
       return;
     }
-    void* instance = nullptr;
+    petit_task_instance_ptr instance = nullptr;
     create_status_ = type_->create(type_->type_state, &state_->info, ctx(), &instance);
     CheckStatus("create", create_status_, true);
     if (created()) {
@@ -269,9 +269,9 @@ class Attempt {
   bool executed_ = false;        // only the Execute thread touches it
   bool instance_alive_ = false;  // set by Create, cleared by Destroy (Execute thread)
 
-  std::mutex lifecycle_mu_;   // settles Cancel against destroy; taken before state_->mu
-  void* instance_ = nullptr;  // GUARDED_BY(lifecycle_mu_) once Execute may run
-  bool running_ = false;      // GUARDED_BY(lifecycle_mu_)
+  std::mutex lifecycle_mu_;  // settles Cancel against destroy; taken before state_->mu
+  petit_task_instance_ptr instance_ = nullptr;  // GUARDED_BY(lifecycle_mu_) once Execute may run
+  bool running_ = false;                        // GUARDED_BY(lifecycle_mu_)
 };
 
 class FakeHost {
