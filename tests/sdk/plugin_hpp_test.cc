@@ -186,10 +186,15 @@ TEST_F(PluginHppTest, InvalidParamsFromCreateIsPassedOn) {
   EXPECT_EQ(result.error, "bad");
 }
 
-TEST_F(PluginHppTest, InvalidParamsFromExecuteBecomesAnErrorSinceTheAbiAllowsItInCreateOnly) {
+// ABI 1.1 gives PETIT_INVALID_PARAMS one meaning from create and execute alike (a permanent
+// failure, never retried), so the SDK passes it on from Execute too instead of downgrading it to
+// a retryable PETIT_ERROR as it did under 1.0.
+TEST_F(PluginHppTest, InvalidParamsFromExecuteIsPassedOnAsAPermanentFailure) {
   const RunResult result = Run("sdk_test.status", R"({"code":"invalid_params","message":"bad"})");
-  EXPECT_EQ(result.status, PETIT_ERROR);
+  EXPECT_TRUE(result.created);
+  EXPECT_EQ(result.status, PETIT_INVALID_PARAMS);
   EXPECT_EQ(result.error, "bad");
+  EXPECT_TRUE(result.logs.empty());
 }
 
 TEST_F(PluginHppTest, AStatusWithoutMessageIsReportedByItsCodeName) {

@@ -31,7 +31,7 @@ MappedCode MapCode(int32_t code) {
     case PETIT_TIMED_OUT:
       return {true, AttemptOutcome::kTimedOut, "PETIT_TIMED_OUT"};
     case PETIT_INVALID_PARAMS:
-      // Documented for create only; from execute it still means "do not retry these params".
+      // From create or execute alike: a permanent failure the engine never retries (plugin.h).
       return {true, AttemptOutcome::kInvalidParams, "PETIT_INVALID_PARAMS"};
     default:
       return {false, AttemptOutcome::kFailed, {}};

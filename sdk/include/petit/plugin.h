@@ -23,8 +23,9 @@
  *    and THREADS (from where it may be called or read).
  *
  * 1.1 adds, without changing a byte of any 1.0 struct or calling convention: the two entry-point
- * prototypes and PETIT_PLUGIN_EXPORT; named handle types for the three plugin-owned pointers; and
- * the contracts on every hook. A plugin built against 1.0 loads and runs unchanged on a 1.1 host.
+ * prototypes and PETIT_PLUGIN_EXPORT; named handle types for the three plugin-owned pointers; one
+ * meaning for PETIT_INVALID_PARAMS from execute; and the contracts on every hook. A plugin built
+ * against 1.0 loads and runs unchanged on a 1.1 host.
  *
  * This header is C99 with <stddef.h> and <stdint.h> only; it compiles as C++ too.
  */
@@ -65,7 +66,11 @@ extern "C" {
 #define PETIT_ERROR_TRANSIENT 2 /* failed for a reason that may pass (network, busy resource) */
 #define PETIT_CANCELLED 3       /* stopped because cancel was called or is_cancelled said so */
 #define PETIT_TIMED_OUT 4       /* stopped because the attempt's timeout_ms ran out */
-#define PETIT_INVALID_PARAMS 5  /* create only: the parameters are wrong; never retried */
+/* The parameters are wrong. A permanent failure: the attempt fails and is never retried, whatever
+ * the retry policy says, since the same parameters cannot do better next time. create returns it
+ * when it checks the parameters up front; execute may return it too (since 1.1) when it finds the
+ * problem only while running. */
+#define PETIT_INVALID_PARAMS 5
 
 /* Log levels for petit_host_services.log. */
 #define PETIT_LOG_DEBUG 0

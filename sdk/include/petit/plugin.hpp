@@ -282,18 +282,13 @@ inline int32_t Report(const TypeState& type, petit_exec_ctx* ctx, int32_t code,
   return code;
 }
 
-inline int32_t ReportStatus(const TypeState& type, petit_exec_ctx* ctx, const Status& status,
-                            bool from_create) noexcept {
-  int32_t code = status.abi_code();
+// Every StatusCode is the ABI code of the same meaning, from create and from execute alike
+// (InvalidParams included, since ABI 1.1), so the code crosses unchanged.
+inline int32_t ReportStatus(const TypeState& type, petit_exec_ctx* ctx,
+                            const Status& status) noexcept {
   std::string_view message = status.message();
   if (message.empty()) message = StatusCodeName(status.code());
-  if (status.code() == StatusCode::kInvalidParams && !from_create) {
-    type.host->log(ctx, PETIT_LOG_WARN,
-                   ToStr("Execute returned InvalidParams; reported as an error, as the ABI allows "
-                         "PETIT_INVALID_PARAMS from create only"));
-    code = PETIT_ERROR;
-  }
-  return Report(type, ctx, code, message);
+  return Report(type, ctx, status.abi_code(), message);
 }
 
 inline int32_t ReportException(const TypeState& type, petit_exec_ctx* ctx, const char* hook,
@@ -349,19 +344,19 @@ struct TaskTrampolines {
       binding.type = &type;
       binding.ctx = ctx;
       if (Status bound = BindInfo(*raw_info, binding); !bound.ok()) {
-        return ReportStatus(type, ctx, bound, true);
+        return ReportStatus(type, ctx, bound);
       }
       std::unique_ptr<T> task;
       if constexpr (HasCreate<T>::value) {
         const Context context(&binding);
         const CreateArgs args{binding.info, *binding.info.params, context};
         Result<std::unique_ptr<T>> created = T::Create(args);
-        if (!created.ok()) return ReportStatus(type, ctx, created.status(), true);
+        if (!created.ok()) return ReportStatus(type, ctx, created.status());
         task = std::move(created).value();
         if (task == nullptr) return Report(type, ctx, PETIT_ERROR, "Create returned no instance");
       } else {
         if (Status keys = binding.info.params->CheckKeys({}); !keys.ok()) {
-          return ReportStatus(type, ctx, keys, true);
+          return ReportStatus(type, ctx, keys);
         }
         task = std::make_unique<T>();
       }
@@ -382,7 +377,7 @@ struct TaskTrampolines {
       Context context(&binding);
       const Status status = task->Execute(context);
       if (status.ok()) return PETIT_OK;
-      return ReportStatus(*binding.type, ctx, status, false);
+      return ReportStatus(*binding.type, ctx, status);
     } catch (const std::exception& e) {
       return ReportException(*binding.type, ctx, "execute", e.what());
     } catch (...) {

@@ -70,8 +70,9 @@ class [[nodiscard]] Status {
   static Status TimedOut(std::string message) {
     return {StatusCode::kTimedOut, std::move(message)};
   }
-  // The parameters are wrong; never retried. Meaningful from Create only: returned from Execute,
-  // it is reported as kError (the ABI allows PETIT_INVALID_PARAMS from create alone).
+  // The parameters are wrong: a permanent failure, never retried whatever the retry policy says.
+  // The same from Create and from Execute (PETIT_INVALID_PARAMS, ABI 1.1); prefer finding bad
+  // parameters in Create, before the attempt starts.
   static Status InvalidParams(std::string message) {
     return {StatusCode::kInvalidParams, std::move(message)};
   }

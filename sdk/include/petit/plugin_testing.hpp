@@ -165,7 +165,7 @@ class Attempt {
         std::lock_guard lock(lifecycle_mu_);
         running_ = false;
       }
-      CheckStatus("execute", status, false);
+      CheckStatus("execute", status);
       {
         std::lock_guard lock(state_->mu);
         state_->record.status = status;
@@ -226,7 +226,7 @@ class Attempt {
     }
     petit_task_instance_ptr instance = nullptr;
     create_status_ = type_->create(type_->type_state, &state_->info, ctx(), &instance);
-    CheckStatus("create", create_status_, true);
+    CheckStatus("create", create_status_);
     if (created()) {
       std::lock_guard lifecycle(lifecycle_mu_);
       instance_ = instance;
@@ -247,14 +247,13 @@ class Attempt {
     if (type_->destroy != nullptr) type_->destroy(instance_);
   }
 
-  void CheckStatus(const char* hook, int32_t status, bool from_create) {
+  // Every PETIT_* status is valid from create and from execute alike (PETIT_INVALID_PARAMS from
+  // execute too, since ABI 1.1).
+  void CheckStatus(const char* hook, int32_t status) {
     if (!internal::IsStatusCode(status)) {
       state_->Violation(std::string(hook) + " returned " + std::to_string(status) +
                         ", which is not a PETIT_* status");
       return;
-    }
-    if (status == PETIT_INVALID_PARAMS && !from_create) {
-      state_->Violation("execute returned PETIT_INVALID_PARAMS, which is for create only");
     }
     std::lock_guard lock(state_->mu);
     if (status != PETIT_OK && state_->record.error.empty()) {
