@@ -31,6 +31,11 @@ std::string Fixture(const std::string& name) {
   return (std::filesystem::path(PETIT_FIXTURE_PLUGIN_DIR) / (name + ".so")).string();
 }
 
+// Fixtures kept out of the directory LoadsTheGoodLibrariesOfADirectoryAndReportsEveryBadOne lists.
+std::string ExtraFixture(const std::string& name) {
+  return (std::filesystem::path(PETIT_FIXTURE_PLUGIN_DIR) / "extra" / (name + ".so")).string();
+}
+
 const std::string kAbi = std::to_string(PETIT_ABI_MAJOR) + "." + std::to_string(PETIT_ABI_MINOR);
 
 // Plugins log init and shutdown with ctx NULL; the tests count those lines.
@@ -172,6 +177,61 @@ TEST_P(PluginRefusalTest, RefusesWithOneLineNamingTheFileAndValues) {
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, PluginRefusalTest, ::testing::ValuesIn(Refusals()),
                          [](const auto& test) { return test.param.fixture; });
+
+// newer_minor declares ABI 1.7; the host must stay older than that for the fixture to mean
+// anything.
+static_assert(PETIT_ABI_MAJOR == 1 && PETIT_ABI_MINOR < 7);
+
+TEST_F(PluginLoaderTest, RefusesAPluginBuiltForANewerMinorNamingBothVersions) {
+  PluginLoader loader("test");
+  loader.LoadFile(Fixture("newer_minor"));  // its init aborts: reaching it would end the test
+
+  const PluginLoadResult& result = loader.result();
+  EXPECT_THAT(result.plugins, IsEmpty());
+  ASSERT_EQ(result.errors.size(), 1u);
+  EXPECT_EQ(result.errors[0].code(), StatusCode::kFailedPrecondition);
+  EXPECT_THAT(result.errors[0].message(), HasSubstr("built for Petit ABI 1.7"));
+  EXPECT_THAT(result.errors[0].message(), HasSubstr("this host supports up to ABI " + kAbi));
+}
+
+// abi_1_0.so is compiled against the frozen 1.0 header (tests/fixtures/plugins/abi_1_0): what an
+// ABI 1.0 binary really is must keep loading and running on this host, hooks and all.
+TEST_F(PluginLoaderTest, LoadsAndRunsAPluginBuiltAgainstAbi10) {
+  const std::string file = ExtraFixture("abi_1_0");
+  {
+    PluginLoader loader("test");
+    loader.LoadFile(file);
+    const PluginLoadResult& result = loader.result();
+    EXPECT_THAT(result.errors, IsEmpty());
+    ASSERT_THAT(Names(result), ElementsAre("abi_1_0"));
+    EXPECT_EQ(result.plugins[0]->version(), "1.0.0");
+    EXPECT_THAT(TypeNames(*result.plugins[0]), ElementsAre("abi_1_0.echo", "abi_1_0.cancellable"));
+    EXPECT_EQ(Lines("abi_1_0: init"), 1);
+
+    auto echo = MakePluginTaskRunner(result.plugins[0], "abi_1_0.echo");
+    ASSERT_TRUE(echo.ok()) << echo.status().ToString();
+    fakes::FakeAttemptControl echo_control;
+    AttemptRequest request;
+    request.params_json = R"({"n": 1})";
+    const AttemptResult echoed = (*echo)->Run(request, echo_control);
+    EXPECT_EQ(echoed.outcome, AttemptOutcome::kSucceeded);
+    EXPECT_EQ(
+        echo_control.outputs(),
+        (ValueMap{{"host_abi", kAbi}, {"type_state", "received"}, {"params", R"({"n": 1})"}}));
+
+    auto cancellable = MakePluginTaskRunner(result.plugins[0], "abi_1_0.cancellable");
+    ASSERT_TRUE(cancellable.ok()) << cancellable.status().ToString();
+    fakes::FakeAttemptControl cancel_control;
+    cancel_control.Cancel();  // before Run: the hook runs as soon as the runner registers it
+    const AttemptResult cancelled = (*cancellable)->Run(AttemptRequest(), cancel_control);
+    EXPECT_EQ(cancelled.outcome, AttemptOutcome::kCancelled);
+    EXPECT_EQ(cancelled.error, "abi_1_0.cancellable: cancelled");
+    EXPECT_EQ(cancel_control.outputs(), (ValueMap{{"cancel_hook", "called"}}));
+    EXPECT_EQ(Lines("abi_1_0: shutdown with its state"), 0);
+  }
+  EXPECT_EQ(Lines("abi_1_0: shutdown with its state"), 1);
+  EXPECT_FALSE(IsMapped(file));
+}
 
 TEST_F(PluginLoaderTest, ShutsDownAPluginWhoseDescriptorIsRefusedAfterInitAccepted) {
   PluginLoader loader("test");

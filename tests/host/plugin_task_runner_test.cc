@@ -29,12 +29,18 @@ std::string Fixture(const std::string& name) {
   return (std::filesystem::path(PETIT_FIXTURE_PLUGIN_DIR) / (name + ".so")).string();
 }
 
+// Fixtures kept out of the directory plugin_loader_test lists whole.
+std::string ExtraFixture(const std::string& name) {
+  return (std::filesystem::path(PETIT_FIXTURE_PLUGIN_DIR) / "extra" / (name + ".so")).string();
+}
+
 // Loads the fixtures the runner tests use once for the whole suite.
 class PluginTaskRunnerTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     loader_ = new PluginLoader("test");
     for (const char* name : {"good_c", "garbage_codes", "throws"}) loader_->LoadFile(Fixture(name));
+    loader_->LoadFile(ExtraFixture("execute_invalid_params"));
   }
   static void TearDownTestSuite() {
     delete loader_;
@@ -131,6 +137,20 @@ TEST_F(PluginTaskRunnerTest, CreateRefusingItsParamsIsInvalidParamsWithTheMessag
   EXPECT_EQ(result.outcome, AttemptOutcome::kInvalidParams);
   EXPECT_EQ(result.error, "good_c.invalid_params: params are never valid");
   EXPECT_EQ(control.hooks_registered(), 0);
+}
+
+// plugin.h (ABI 1.1): PETIT_INVALID_PARAMS means the same from execute as from create, a permanent
+// failure; kInvalidParams is the outcome the engine never retries.
+TEST_F(PluginTaskRunnerTest, ExecuteRefusingItsParamsIsInvalidParamsWithTheMessage) {
+  auto runner = Runner("execute_invalid_params.check");
+  ASSERT_NE(runner, nullptr);
+  FakeAttemptControl control;
+
+  const AttemptResult result = runner->Run(Request(), control);
+
+  EXPECT_EQ(result.outcome, AttemptOutcome::kInvalidParams);
+  EXPECT_EQ(result.error, "execute_invalid_params.check: 'path' names a directory");
+  EXPECT_EQ(result.exit_code, std::optional<int32_t>(2));
 }
 
 TEST_F(PluginTaskRunnerTest, GarbageStatusFromExecuteFailsNamingTheCode) {

@@ -1,6 +1,6 @@
-// Pins the ABI 1.0 layout and constants as C++ sees them (abi_layout_c99.c pins the same layout
-// for C). A failure here means the ABI changed: bump the major, or append the field at the end of
-// its struct marked "since 1.N".
+// Pins the ABI layout and constants as C++ sees them (abi_layout_c99.c pins the same layout for
+// C). The layout is still exactly 1.0's: 1.1 added no field. A failure here means the ABI changed:
+// bump the major, or append the field at the end of its struct marked "since 1.N".
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -88,9 +88,28 @@ static_assert(std::is_trivial_v<petit_init_args> && std::is_standard_layout_v<pe
 static_assert(std::is_trivial_v<petit_plugin_descriptor> &&
               std::is_standard_layout_v<petit_plugin_descriptor>);
 
-TEST(AbiConstantsTest, VersionIsOneZero) {
+// The 1.1 handle names are the 1.0 types themselves, so every hook keeps 1.0's exact signature and
+// calling convention, and a 1.0 binary passes and receives the same pointers.
+static_assert(std::is_same_v<petit_task_instance_ptr, void*>);
+static_assert(std::is_same_v<petit_type_state_ptr, void*>);
+static_assert(std::is_same_v<petit_plugin_state_ptr, void*>);
+static_assert(std::is_same_v<decltype(petit_task_type::type_state), void*>);
+static_assert(std::is_same_v<decltype(petit_task_type::create),
+                             int32_t (*)(void*, const petit_task_info*, petit_exec_ctx*, void**)>);
+static_assert(
+    std::is_same_v<decltype(petit_task_type::execute), int32_t (*)(void*, petit_exec_ctx*)>);
+static_assert(std::is_same_v<decltype(petit_task_type::cancel), void (*)(void*)>);
+static_assert(std::is_same_v<decltype(petit_task_type::destroy), void (*)(void*)>);
+static_assert(std::is_same_v<decltype(petit_plugin_descriptor::plugin_state), void*>);
+static_assert(std::is_same_v<decltype(petit_plugin_descriptor::shutdown), void (*)(void*)>);
+
+// The declared entry points have exactly the types the host resolves them as.
+static_assert(std::is_same_v<decltype(&petit_plugin_abi_info), petit_plugin_abi_info_fn>);
+static_assert(std::is_same_v<decltype(&petit_plugin_init), petit_plugin_init_fn>);
+
+TEST(AbiConstantsTest, VersionIsOneOne) {
   EXPECT_EQ(PETIT_ABI_MAJOR, 1);
-  EXPECT_EQ(PETIT_ABI_MINOR, 0);
+  EXPECT_EQ(PETIT_ABI_MINOR, 1);
 }
 
 TEST(AbiConstantsTest, MagicReadsPtitInMemoryOnLittleEndian) {

@@ -292,12 +292,22 @@ TEST_F(FakeHostTest, RecordsMisuseOfServicesAsViolations) {
             std::vector<std::string>{"report_progress with fraction 1.500000"});
   EXPECT_EQ(host.Run("handmade.task", "bad-level").violations,
             std::vector<std::string>{"log with level 17"});
-  EXPECT_EQ(
-      host.Run("handmade.task", "execute-invalid-params").violations,
-      std::vector<std::string>{"execute returned PETIT_INVALID_PARAMS, which is for create only"});
   EXPECT_TRUE(host.Run("handmade.task", "null-ctx").violations.empty());
   EXPECT_EQ(host.host_violations(),
             std::vector<std::string>{"set_exit_code called with a NULL ctx"});
+}
+
+// Under ABI 1.0 this was recorded as misuse ("which is for create only"); since 1.1 execute may
+// return PETIT_INVALID_PARAMS, with the same meaning as from create.
+TEST_F(FakeHostTest, AcceptsInvalidParamsFromExecute) {
+  FakeHost host;
+  ASSERT_TRUE(host.Init(&AbiInfo, &Init).ok());
+  const RunResult result = host.Run("handmade.task", "execute-invalid-params");
+  EXPECT_TRUE(result.created);
+  EXPECT_EQ(result.status, PETIT_INVALID_PARAMS);
+  EXPECT_EQ(result.error, "too late");
+  EXPECT_TRUE(result.violations.empty());
+  EXPECT_EQ(fixture_.destroyed, 1);
 }
 
 TEST_F(FakeHostTest, KeepsCreateErrorsAndStatus) {

@@ -6,7 +6,7 @@
 
 #include <gtest/gtest.h>
 
-#include "petit/plugin.hpp"
+#include "petit/plugin_json.hpp"
 
 namespace {
 

@@ -10,11 +10,6 @@
 #include "petit/plugin.hpp"
 #include "petit/plugin_testing.hpp"
 
-extern "C" const petit_abi_info* petit_plugin_abi_info(void);
-extern "C" int32_t petit_plugin_init(const petit_init_args* args,
-                                     petit_plugin_descriptor* out_descriptor, char* error,
-                                     size_t error_size);
-
 namespace {
 
 using petit::testing::FakeHost;
@@ -191,10 +186,15 @@ TEST_F(PluginHppTest, InvalidParamsFromCreateIsPassedOn) {
   EXPECT_EQ(result.error, "bad");
 }
 
-TEST_F(PluginHppTest, InvalidParamsFromExecuteBecomesAnErrorSinceTheAbiAllowsItInCreateOnly) {
+// ABI 1.1 gives PETIT_INVALID_PARAMS one meaning from create and execute alike (a permanent
+// failure, never retried), so the SDK passes it on from Execute too instead of downgrading it to
+// a retryable PETIT_ERROR as it did under 1.0.
+TEST_F(PluginHppTest, InvalidParamsFromExecuteIsPassedOnAsAPermanentFailure) {
   const RunResult result = Run("sdk_test.status", R"({"code":"invalid_params","message":"bad"})");
-  EXPECT_EQ(result.status, PETIT_ERROR);
+  EXPECT_TRUE(result.created);
+  EXPECT_EQ(result.status, PETIT_INVALID_PARAMS);
   EXPECT_EQ(result.error, "bad");
+  EXPECT_TRUE(result.logs.empty());
 }
 
 TEST_F(PluginHppTest, AStatusWithoutMessageIsReportedByItsCodeName) {
@@ -287,8 +287,32 @@ TEST(PluginInitTest, RefusesAHostWithAnotherMajorAndSaysWhy) {
   descriptor.struct_size = sizeof descriptor;
   char error[256] = {};
   EXPECT_EQ(petit_plugin_init(&args, &descriptor, error, sizeof error), PETIT_ERROR);
-  EXPECT_STREQ(error, "host ABI 2.0 cannot run a plugin built for ABI 1.0");
+  EXPECT_STREQ(error, "host ABI 2.0 cannot run a plugin built for ABI 1.1");
   EXPECT_EQ(descriptor.plugin_state, nullptr);
+}
+
+// A real 1.0 host refuses a 1.1 plugin from its ABI block before init; init says no as well, for a
+// host that calls it anyway.
+TEST(PluginInitTest, RefusesAHostOfAnOlderMinorAndSaysWhy) {
+  petit::testing::FakeHost host;  // only for its services table
+  petit_init_args args{};
+  args.struct_size = sizeof args;
+  args.host_abi_major = PETIT_ABI_MAJOR;
+  args.host_abi_minor = 0;
+  args.host = &host.services();
+  petit_plugin_descriptor descriptor{};
+  descriptor.struct_size = sizeof descriptor;
+  char error[256] = {};
+  EXPECT_EQ(petit_plugin_init(&args, &descriptor, error, sizeof error), PETIT_ERROR);
+  EXPECT_STREQ(error, "host ABI 1.0 cannot run a plugin built for ABI 1.1");
+  EXPECT_EQ(descriptor.plugin_state, nullptr);
+}
+
+TEST(PluginInitTest, AFakeHostOfAnOlderMinorRefusesThePluginNamingBothVersions) {
+  petit::testing::FakeHost host(petit::testing::FakeHostOptions{0, "fake-host-1.0"});
+  auto plugin = host.Init(&petit_plugin_abi_info, &petit_plugin_init);
+  ASSERT_FALSE(plugin.ok());
+  EXPECT_EQ(plugin.status().message(), "plugin ABI 1.1 is newer than host ABI 1.0");
 }
 
 TEST(PluginInitTest, RefusesATruncatedServicesTable) {

@@ -5,7 +5,7 @@
 
 #include <gtest/gtest.h>
 
-#include "petit/plugin.hpp"
+#include "petit/plugin_status.hpp"
 
 namespace {
 

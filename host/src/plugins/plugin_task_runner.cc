@@ -31,7 +31,7 @@ MappedCode MapCode(int32_t code) {
     case PETIT_TIMED_OUT:
       return {true, AttemptOutcome::kTimedOut, "PETIT_TIMED_OUT"};
     case PETIT_INVALID_PARAMS:
-      // Documented for create only; from execute it still means "do not retry these params".
+      // From create or execute alike: a permanent failure the engine never retries (plugin.h).
       return {true, AttemptOutcome::kInvalidParams, "PETIT_INVALID_PARAMS"};
     default:
       return {false, AttemptOutcome::kFailed, {}};
@@ -67,7 +67,8 @@ AttemptResult Unsuccessful(int32_t code, std::string_view hook, petit_exec_ctx& 
 // waits in Close) from starting while cancel runs.
 class CancelGate {
  public:
-  CancelGate(void (*cancel)(void*), void* instance) : cancel_(cancel), instance_(instance) {}
+  CancelGate(void (*cancel)(petit_task_instance_ptr), petit_task_instance_ptr instance)
+      : cancel_(cancel), instance_(instance) {}
 
   void Cancel() {
     std::lock_guard lock(mu_);
@@ -79,8 +80,8 @@ class CancelGate {
   }
 
  private:
-  void (*const cancel_)(void*);
-  void* const instance_;
+  void (*const cancel_)(petit_task_instance_ptr);
+  const petit_task_instance_ptr instance_;
   std::mutex mu_;
   bool open_ = true;  // GUARDED_BY(mu_)
 };
@@ -107,7 +108,7 @@ AttemptResult PluginTaskRunner::Run(const AttemptRequest& request, AttemptContro
   info.params_json = Str(request.params_json);
   info.timeout_ms = request.timeout.count();
 
-  void* instance = nullptr;
+  petit_task_instance_ptr instance = nullptr;
   const int32_t created = abi.create(abi.type_state, &info, &ctx, &instance);
   if (created != PETIT_OK) {
     ctx.Finish();

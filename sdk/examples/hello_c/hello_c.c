@@ -128,8 +128,8 @@ static int find_name(petit_str params, char* name, size_t name_cap) {
   }
 }
 
-static int32_t greet_create(void* type_state, const petit_task_info* info, petit_exec_ctx* ctx,
-                            void** out_instance) {
+static int32_t greet_create(petit_type_state_ptr type_state, const petit_task_info* info,
+                            petit_exec_ctx* ctx, petit_task_instance_ptr* out_instance) {
   static const char kPrefix[] = "hello, ";
   char name[256] = "world";
   greet_task* task;
@@ -153,7 +153,7 @@ static int32_t greet_create(void* type_state, const petit_task_info* info, petit
   return PETIT_OK;
 }
 
-static int32_t greet_execute(void* instance, petit_exec_ctx* ctx) {
+static int32_t greet_execute(petit_task_instance_ptr instance, petit_exec_ctx* ctx) {
   const greet_task* task = (const greet_task*)instance;
   g_host->emit_output(ctx, PETIT_STREAM_STDOUT, str_of(task->text, task->size));
   g_host->emit_output(ctx, PETIT_STREAM_STDOUT, cstr("\n"));
@@ -164,7 +164,7 @@ static int32_t greet_execute(void* instance, petit_exec_ctx* ctx) {
   return PETIT_OK;
 }
 
-static void greet_destroy(void* instance) { free(instance); }
+static void greet_destroy(petit_task_instance_ptr instance) { free(instance); }
 
 static const petit_task_type kGreet = {
     sizeof(petit_task_type),
@@ -182,20 +182,16 @@ static const petit_task_type kGreet = {
 
 static const petit_task_type* const kTypes[] = {&kGreet};
 
-PETIT_EXPORT const petit_abi_info* petit_plugin_abi_info(void);
-PETIT_EXPORT int32_t petit_plugin_init(const petit_init_args* args,
-                                       petit_plugin_descriptor* out_descriptor, char* error,
-                                       size_t error_size);
-
-PETIT_EXPORT const petit_abi_info* petit_plugin_abi_info(void) {
+/* The two entry points plugin.h declares (exported, C linkage): only their definitions here. */
+PETIT_PLUGIN_EXPORT const petit_abi_info* petit_plugin_abi_info(void) {
   static const petit_abi_info kInfo = {sizeof(petit_abi_info), PETIT_ABI_MAGIC, PETIT_ABI_MAJOR,
                                        PETIT_ABI_MINOR,        "hello_c",       "1.0.0"};
   return &kInfo;
 }
 
-PETIT_EXPORT int32_t petit_plugin_init(const petit_init_args* args,
-                                       petit_plugin_descriptor* out_descriptor, char* error,
-                                       size_t error_size) {
+PETIT_PLUGIN_EXPORT int32_t petit_plugin_init(const petit_init_args* args,
+                                              petit_plugin_descriptor* out_descriptor, char* error,
+                                              size_t error_size) {
   /* Refuse a host whose services table predates the last function this plugin calls. */
   if (args->host == NULL ||
       args->host->struct_size < offsetof(petit_host_services, set_exit_code) + sizeof(void*)) {

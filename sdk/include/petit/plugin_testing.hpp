@@ -165,7 +165,7 @@ class Attempt {
         std::lock_guard lock(lifecycle_mu_);
         running_ = false;
       }
-      CheckStatus("execute", status, false);
+      CheckStatus("execute", status);
       {
         std::lock_guard lock(state_->mu);
         state_->record.status = status;
@@ -224,9 +224,9 @@ class Attempt {
       state_->record.error = "fake host: unknown task type";
       return;
     }
-    void* instance = nullptr;
+    petit_task_instance_ptr instance = nullptr;
     create_status_ = type_->create(type_->type_state, &state_->info, ctx(), &instance);
-    CheckStatus("create", create_status_, true);
+    CheckStatus("create", create_status_);
     if (created()) {
       std::lock_guard lifecycle(lifecycle_mu_);
       instance_ = instance;
@@ -247,14 +247,13 @@ class Attempt {
     if (type_->destroy != nullptr) type_->destroy(instance_);
   }
 
-  void CheckStatus(const char* hook, int32_t status, bool from_create) {
+  // Every PETIT_* status is valid from create and from execute alike (PETIT_INVALID_PARAMS from
+  // execute too, since ABI 1.1).
+  void CheckStatus(const char* hook, int32_t status) {
     if (!internal::IsStatusCode(status)) {
       state_->Violation(std::string(hook) + " returned " + std::to_string(status) +
                         ", which is not a PETIT_* status");
       return;
-    }
-    if (status == PETIT_INVALID_PARAMS && !from_create) {
-      state_->Violation("execute returned PETIT_INVALID_PARAMS, which is for create only");
     }
     std::lock_guard lock(state_->mu);
     if (status != PETIT_OK && state_->record.error.empty()) {
@@ -269,9 +268,9 @@ class Attempt {
   bool executed_ = false;        // only the Execute thread touches it
   bool instance_alive_ = false;  // set by Create, cleared by Destroy (Execute thread)
 
-  std::mutex lifecycle_mu_;   // settles Cancel against destroy; taken before state_->mu
-  void* instance_ = nullptr;  // GUARDED_BY(lifecycle_mu_) once Execute may run
-  bool running_ = false;      // GUARDED_BY(lifecycle_mu_)
+  std::mutex lifecycle_mu_;  // settles Cancel against destroy; taken before state_->mu
+  petit_task_instance_ptr instance_ = nullptr;  // GUARDED_BY(lifecycle_mu_) once Execute may run
+  bool running_ = false;                        // GUARDED_BY(lifecycle_mu_)
 };
 
 class FakeHost {
