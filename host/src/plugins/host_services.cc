@@ -26,22 +26,8 @@ LogLevel ToLogLevel(int32_t level) {
   return LogLevel::kError;
 }
 
-std::string_view LevelName(LogLevel level) {
-  switch (level) {
-    case LogLevel::kDebug:
-      return "debug";
-    case LogLevel::kInfo:
-      return "info";
-    case LogLevel::kWarn:
-      return "warn";
-    case LogLevel::kError:
-      return "error";
-  }
-  return "error";
-}
-
 void StderrSink(LogLevel level, std::string_view message) {
-  const std::string_view name = LevelName(level);
+  const std::string_view name = LogLevelName(level);
   std::fprintf(stderr, "petit: plugin: %.*s: %.*s\n", static_cast<int>(name.size()), name.data(),
                static_cast<int>(message.size()), message.data());
 }
