@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <optional>
+#include <regex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -14,6 +15,10 @@
 
 namespace petit::host {
 namespace {
+
+// libstdc++'s std::regex recurses about once per character of the string it matches, so a longer
+// string is left to the plugin's own check rather than risk the stack of a loader thread.
+constexpr size_t kMaxPatternInputBytes = 1024;
 
 enum TypeBit : uint8_t {
   kNullBit = 1 << 0,
@@ -120,6 +125,10 @@ struct SchemaNode {
   std::optional<double> exclusive_maximum;
   std::optional<uint64_t> min_length;
   std::optional<uint64_t> max_length;
+  std::optional<std::regex> pattern;  // ECMAScript, searched (unanchored) as JSON Schema says
+  std::string pattern_text;
+  std::unique_ptr<Node> property_names;  // schema every member name of an object passes
+  std::string description;
   std::optional<uint64_t> min_items;
   std::optional<uint64_t> max_items;
   std::vector<Node> all_of;
@@ -233,6 +242,20 @@ Status SchemaCompiler::Compile(const YAML::Node& yaml, const std::string& where,
         out.required.push_back(name.Scalar());
       }
       has_required = true;
+    } else if (keyword == "propertyNames") {
+      out.property_names = std::make_unique<Node>();
+      status = Compile(value, here, *out.property_names);
+    } else if (keyword == "pattern") {
+      if (!value.IsScalar()) return Fail(here, "must be a string");
+      try {
+        out.pattern.emplace(value.Scalar(), std::regex::ECMAScript);
+        out.pattern_text = value.Scalar();
+      } catch (const std::regex_error&) {
+        continue;  // valid for the plugin, beyond std::regex: the plugin checks it (see header)
+      }
+    } else if (keyword == "description") {
+      if (value.IsScalar()) out.description = value.Scalar();
+      continue;  // an annotation: it does not count as a keyword for only_required
     } else if (keyword == "additionalProperties") {
       if (value.IsScalar() && value.Scalar() == "false") {
         out.additional_forbidden = true;
@@ -290,11 +313,11 @@ Status SchemaCompiler::Compile(const YAML::Node& yaml, const std::string& where,
 class SchemaChecker {
  public:
   SchemaChecker(YamlErrors& errors, std::string_view key, std::string_view subject,
-                const YAML::Mark& owner)
-      : errors_(errors), key_(key), subject_(subject), owner_(owner) {}
+                const YAML::Mark& owner, ScalarTyping typing)
+      : errors_(errors), key_(key), subject_(subject), owner_(owner), typing_(typing) {}
 
   void Check(const Node& schema, const YAML::Node& value, const std::string& path) {
-    const JsonKind kind = JsonKindOf(value);
+    const JsonKind kind = JsonKindOf(value, typing_);
     if (schema.types != 0 && !Allows(schema.types, kind, value)) {
       Add(value, path,
           Display(path) + " must be " + DescribeTypes(schema.types) + ", not " +
@@ -359,6 +382,7 @@ class SchemaChecker {
   }
   std::string KeyOf(const std::string& path) const {
     if (path.empty()) return std::string(key_);
+    if (key_.empty()) return path;
     return std::string(key_) + (path.front() == '[' ? "" : ".") + path;
   }
   void Add(const YAML::Node& at, const std::string& path, const std::string& message) {
@@ -369,14 +393,14 @@ class SchemaChecker {
 
   bool Matches(const Node& schema, const YAML::Node& value, const std::string& path) const {
     YamlErrors scratch("");
-    SchemaChecker checker(scratch, key_, subject_, owner_);
+    SchemaChecker checker(scratch, key_, subject_, owner_, typing_);
     checker.Check(schema, value, path);
     return scratch.empty();
   }
 
   void CheckConstants(const Node& schema, const YAML::Node& value, const std::string& path) {
     if (schema.enum_json.empty() && !schema.const_json) return;
-    const std::string json = YamlToJson(value);
+    const std::string json = YamlToJson(value, typing_);
     if (schema.const_json && json != *schema.const_json) {
       Add(value, path, Display(path) + " must be " + *schema.const_json + ", not " + json);
     }
@@ -428,6 +452,26 @@ class SchemaChecker {
           Display(path) + " must be at most " + std::to_string(*schema.max_length) +
               " characters long");
     }
+    if (schema.pattern && !MatchesPattern(schema, value.Scalar())) {
+      Add(value, path, Display(path) + " must match the pattern '" + schema.pattern_text + "'");
+    }
+  }
+
+  // True when `text` matches, or is too long to be matched here (see kMaxPatternInputBytes).
+  static bool MatchesPattern(const Node& schema, const std::string& text) {
+    if (text.size() > kMaxPatternInputBytes) return true;
+    return std::regex_search(text, *schema.pattern);
+  }
+
+  // A member name is a string whatever it looks like, so it is checked as a quoted scalar.
+  void CheckName(const Node& names, const YAML::Node& key, const std::string& path,
+                 const std::string& child) {
+    YAML::Node name(key.Scalar());
+    name.SetTag("!");
+    if (Matches(names, name, child)) return;
+    Add(key, child,
+        Display(path) + " has an invalid name '" + key.Scalar() + "'" +
+            (names.description.empty() ? "" : " (" + names.description + ")"));
   }
 
   void CheckArray(const Node& schema, const YAML::Node& value, const std::string& path) {
@@ -464,6 +508,7 @@ class SchemaChecker {
       }
       const std::string& name = it->first.Scalar();
       const std::string child = Join(path, name);
+      if (schema.property_names) CheckName(*schema.property_names, it->first, path, child);
       if (const Node* property = schema.FindProperty(name)) {
         Check(*property, it->second, child);
       } else if (schema.additional) {
@@ -537,6 +582,7 @@ class SchemaChecker {
   std::string_view key_;
   std::string_view subject_;
   YAML::Mark owner_;
+  ScalarTyping typing_;
 };
 
 }  // namespace
@@ -557,9 +603,9 @@ Result<ParamsSchema> ParamsSchema::Parse(std::string_view json) {
 }
 
 void ParamsSchema::Check(const YAML::Node& params, const YAML::Node& owner, std::string_view key,
-                         std::string_view subject, YamlErrors& errors) const {
+                         std::string_view subject, YamlErrors& errors, ScalarTyping typing) const {
   const YAML::Mark owner_mark = owner.IsDefined() ? owner.Mark() : YAML::Mark::null_mark();
-  SchemaChecker checker(errors, key, subject, owner_mark);
+  SchemaChecker checker(errors, key, subject, owner_mark, typing);
   if (!params.IsDefined() || params.IsNull()) {
     // No `params` is the same as `params: {}` for the plugin: check it as an empty mapping.
     checker.Check(*root_, YAML::Node(YAML::NodeType::Map), "");

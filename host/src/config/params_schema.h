@@ -3,14 +3,17 @@
 // `petit validate` with its line and column instead of when the task first runs.
 //
 // The subset of JSON Schema plugins use: type (a name or a list of names), properties, required,
-// additionalProperties (false or a schema), items, enum, const, minimum, maximum,
-// exclusiveMinimum, exclusiveMaximum, minLength, maxLength, minItems, maxItems, allOf, anyOf,
-// oneOf, not. Other keywords (description, default, format, pattern, $ref...) are ignored: the
-// plugin checks its parameters again when a task is created, so an ignored keyword only moves an
-// error from load time to run time. A string holding a `${{ }}` template is only checked for being
-// a string, since its value is known only when the task runs.
+// additionalProperties (false or a schema), propertyNames, items, enum, const, minimum, maximum,
+// exclusiveMinimum, exclusiveMaximum, minLength, maxLength, pattern, minItems, maxItems, allOf,
+// anyOf, oneOf, not. Other keywords (default, format, $ref...) are ignored, and so is a pattern
+// std::regex cannot compile (ECMAScript without lookbehind) or a string too long to match it
+// safely: the plugin checks its parameters again when a task is created, so an ignored keyword
+// only moves an error from load time to run time. A string holding a `${{ }}` template is only
+// checked for being a string, since its value is known only when the task runs. The description
+// of a propertyNames schema, when it has one, explains a name it refuses.
 //
-// Values are typed as YamlToJson writes them for the plugin: `5` is an integer, `"5"` a string.
+// Values are typed as YamlToJson writes them for the plugin with the same ScalarTyping: typed,
+// `5` is an integer and `"5"` a string; as text, both are strings.
 //
 // Ownership and threads: a ParamsSchema is an immutable value (shared state, cheap to copy); any
 // thread may use it.
@@ -39,11 +42,14 @@ class ParamsSchema {
 
   // Adds one problem to `errors` per violation found in `params` (a mapping; undefined or null
   // stands for no parameters). Problems are keyed `key` + the parameter's path ("params.url",
-  // "params.headers.accept", "params.args[2]") under the current scope of `errors`, and located at
-  // the offending value, or at `owner` when the parameter is missing. Every message starts with
+  // "params.headers.accept", "params.args[2]") under the current scope of `errors`, or by the path
+  // alone when `key` is empty (parameters written among a task's own keys, as the original's
+  // command form has them). They are located at the offending value, or at `owner` when the value
+  // has no position (a missing parameter, a value the caller made). Every message starts with
   // `subject` ("task 'fetch' (type http.request)").
   void Check(const YAML::Node& params, const YAML::Node& owner, std::string_view key,
-             std::string_view subject, YamlErrors& errors) const;
+             std::string_view subject, YamlErrors& errors,
+             ScalarTyping typing = ScalarTyping::kTyped) const;
 
  private:
   explicit ParamsSchema(std::shared_ptr<const internal::SchemaNode> root)

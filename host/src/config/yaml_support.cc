@@ -25,8 +25,11 @@ const char* KindName(const YAML::Node& node) {
   }
 }
 
-// A plain (unquoted) scalar: the only kind that may stand for a number, a boolean or null.
-bool IsPlain(const YAML::Node& node) { return node.Tag() != "!"; }
+// A plain (unquoted) scalar read as typed: the only kind that may stand for a number, a boolean
+// or null.
+bool IsPlain(const YAML::Node& node, ScalarTyping typing) {
+  return typing == ScalarTyping::kTyped && node.Tag() != "!";
+}
 
 std::optional<int64_t> ParseInt(std::string_view text) {
   int64_t value = 0;
@@ -200,7 +203,7 @@ std::optional<std::vector<std::string>> ReadStringList(const YAML::Node& node, s
   return items;
 }
 
-JsonKind JsonKindOf(const YAML::Node& node) {
+JsonKind JsonKindOf(const YAML::Node& node, ScalarTyping typing) {
   switch (node.Type()) {
     case YAML::NodeType::Map:
       return JsonKind::kObject;
@@ -212,7 +215,7 @@ JsonKind JsonKindOf(const YAML::Node& node) {
       return JsonKind::kNull;
   }
   const std::string& text = node.Scalar();
-  if (!IsPlain(node)) return JsonKind::kString;
+  if (!IsPlain(node, typing)) return JsonKind::kString;
   if (IsJsonNumber(text)) {
     return text.find_first_of(".eE") == std::string::npos ? JsonKind::kInteger : JsonKind::kNumber;
   }
@@ -256,6 +259,18 @@ YAML::Node MapFields::operator[](std::string_view key) const {
   return YAML::Node(YAML::NodeType::Undefined);
 }
 
+std::optional<std::string> ReadRequiredString(const MapFields& fields, const YAML::Node& owner,
+                                              std::string_view key, std::string_view where,
+                                              YamlErrors& errors) {
+  const YAML::Node node = fields[key];
+  if (!node) {
+    errors.AddAt(owner, key,
+                 std::string(where) + " is missing required key '" + std::string(key) + "'");
+    return std::nullopt;
+  }
+  return ReadString(node, key, errors);
+}
+
 bool MapFields::Has(std::string_view key) const {
   for (const auto& field : fields_) {
     if (field.first == key) return true;
@@ -263,7 +278,7 @@ bool MapFields::Has(std::string_view key) const {
   return false;
 }
 
-std::string YamlToJson(const YAML::Node& node) {
+std::string YamlToJson(const YAML::Node& node, ScalarTyping typing) {
   std::string out;
   switch (node.Type()) {
     case YAML::NodeType::Map: {
@@ -274,7 +289,7 @@ std::string YamlToJson(const YAML::Node& node) {
         first = false;
         AppendJsonString(out, it->first.IsScalar() ? it->first.Scalar() : YamlToJson(it->first));
         out.push_back(':');
-        out += YamlToJson(it->second);
+        out += YamlToJson(it->second, typing);
       }
       out.push_back('}');
       return out;
@@ -285,14 +300,14 @@ std::string YamlToJson(const YAML::Node& node) {
       for (const YAML::Node& item : node) {
         if (!first) out.push_back(',');
         first = false;
-        out += YamlToJson(item);
+        out += YamlToJson(item, typing);
       }
       out.push_back(']');
       return out;
     }
     case YAML::NodeType::Scalar: {
       const std::string& text = node.Scalar();
-      if (IsPlain(node)) {
+      if (IsPlain(node, typing)) {
         if (IsJsonNumber(text)) return text;
         if (auto b = ParseBool(text)) return *b ? "true" : "false";
         if (IsNullText(text)) return "null";

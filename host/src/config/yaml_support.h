@@ -80,10 +80,14 @@ std::optional<bool> ReadBool(const YAML::Node& node, std::string_view key, YamlE
 std::optional<std::vector<std::string>> ReadStringList(const YAML::Node& node, std::string_view key,
                                                        YamlErrors& errors);
 
-// What a YAML value is once written as JSON (YamlToJson): plain scalars that read as numbers,
-// booleans or null keep that type, every other scalar is a string.
+// How scalars read when a YAML value is taken as JSON. kTyped: a plain (unquoted) scalar that reads
+// as a number, boolean or null keeps that type, as in a task's `params`. kText: every scalar is a
+// string, as in the original Petit's command and python forms, whose fields are all text.
+enum class ScalarTyping : uint8_t { kTyped, kText };
+
+// What a YAML value is once written as JSON (YamlToJson) with the same typing.
 enum class JsonKind : uint8_t { kNull, kBoolean, kInteger, kNumber, kString, kArray, kObject };
-JsonKind JsonKindOf(const YAML::Node& node);
+JsonKind JsonKindOf(const YAML::Node& node, ScalarTyping typing = ScalarTyping::kTyped);
 // "an integer", "a string", ...
 const char* JsonKindName(JsonKind kind);
 
@@ -100,9 +104,15 @@ class MapFields {
   std::vector<std::pair<std::string, YAML::Node>> fields_;
 };
 
-// Any YAML value as JSON: plain scalars that read as numbers, booleans or null keep that type,
-// quoted scalars stay strings.
-std::string YamlToJson(const YAML::Node& node);
+// The string at `key` of a mapping that must have it. A missing key is one error at `owner`:
+// "<where> is missing required key '<key>'"; a value that is not a scalar is ReadString's error.
+std::optional<std::string> ReadRequiredString(const MapFields& fields, const YAML::Node& owner,
+                                              std::string_view key, std::string_view where,
+                                              YamlErrors& errors);
+
+// Any YAML value as JSON. Typed: plain scalars that read as numbers, booleans or null keep that
+// type, quoted scalars stay strings. Text: every scalar is a string.
+std::string YamlToJson(const YAML::Node& node, ScalarTyping typing = ScalarTyping::kTyped);
 
 // A config value as tasks see it: scalars as their text, maps and lists as JSON.
 std::string YamlToConfigValue(const YAML::Node& node);

@@ -143,6 +143,8 @@ extern const char kCommandParamsSchema[] = R"json({
              "description": "arguments, passed as they are (no shell)"},
     "shell": {"type": "string", "description": "script run with /bin/sh -c"},
     "environment": {"type": "object",
+                    "propertyNames": {"pattern": "^[^=]+$",
+                                      "description": "names are not empty and have no '='"},
                     "additionalProperties": {"type": ["string", "number", "boolean"]},
                     "description": "variables set on top of the inherited environment"},
     "env_clear": {"type": "boolean", "default": false,

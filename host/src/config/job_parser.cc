@@ -1,0 +1,525 @@
+#include "config/job_parser.h"
+
+#include <cstdint>
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <span>
+#include <string_view>
+
+#include "config/task_parser.h"
+#include "config/yaml_support.h"
+#include "petit/core/schedule.h"
+#include "petit/core/template.h"
+
+namespace petit::host::internal {
+namespace {
+
+constexpr int64_t kMaxJobConcurrency = 4096;
+constexpr int64_t kMaxCatchUpLimit = 100000;
+constexpr int64_t kMaxWindowSecs = 10LL * 366 * 24 * 3600;
+
+const std::vector<std::string_view> kJobKeys = {
+    "id",      "name",     "description",     "schedule",          "enabled",
+    "config",  "tasks",    "max_concurrency", "max_active_runs",   "depends_on",
+    "overlap", "catch_up", "catch_up_limit",  "max_parallel_tasks"};
+const std::vector<std::string_view> kScheduleKeys = {"cron", "timezone"};
+const std::vector<std::string_view> kJobDependencyKeys = {"job", "job_id", "condition"};
+
+template <typename Enum>
+using Choices = std::vector<std::pair<std::string_view, Enum>>;
+
+// Core's names, turned around for ReadChoice; `within_window` takes a value, so it is read apart.
+template <typename Enum>
+Choices<Enum> ChoicesOf(std::span<const std::pair<Enum, std::string_view>> names,
+                        std::optional<Enum> except = std::nullopt) {
+  Choices<Enum> choices;
+  for (const auto& [value, name] : names) {
+    if (value != except) choices.emplace_back(name, value);
+  }
+  return choices;
+}
+
+const Choices<OverlapPolicy> kOverlapChoices = ChoicesOf(OverlapPolicyNames());
+const Choices<CatchUpPolicy> kCatchUpChoices = ChoicesOf(CatchUpPolicyNames());
+const Choices<JobDependency::Condition> kConditionChoices = ChoicesOf(
+    JobDependencyConditionNames(), std::optional(JobDependency::Condition::kWithinWindow));
+
+class JobParser {
+ public:
+  JobParser(const YAML::Node& root, YamlErrors& errors, YamlErrors& warnings,
+            const LoadContext& context)
+      : root_(root),
+        fields_(root),
+        errors_(errors),
+        context_(context),
+        tasks_(errors, warnings, context) {}
+
+  std::optional<Job> Parse() {
+    if (!root_.IsMap()) {
+      errors_.AddAt(root_, "", "a job file must be a mapping with at least 'id' and 'tasks'");
+      return std::nullopt;
+    }
+    CheckKeys(root_, kJobKeys, "job", errors_);
+    Job job;
+    ParseIdentity(job);
+    ParseRunPolicy(job);
+    ParseSchedule(job);
+    ParseCatchUp(job);
+    ParseJobDependencies(job);
+    ParseConfig(job);
+    ParseTasks(job);
+    if (!errors_.empty()) return std::nullopt;
+    Status valid = job.dag.Validate();
+    if (!valid.ok()) {
+      std::string message = valid.message();
+      size_t start = 0;
+      while (start <= message.size()) {
+        size_t end = message.find('\n', start);
+        if (end == std::string::npos) end = message.size();
+        if (end > start)
+          errors_.AddAt(fields_["tasks"], "tasks", message.substr(start, end - start));
+        start = end + 1;
+      }
+      return std::nullopt;
+    }
+    CheckTemplateAncestry(job);
+    if (!errors_.empty()) return std::nullopt;
+    return job;
+  }
+
+  // The id the file declares, even when the job is invalid; empty when it has none.
+  const std::string& declared_id() const { return declared_id_; }
+  const JobMarks& marks() const { return marks_; }
+  // The task type of each warning, in order.
+  const std::vector<std::string>& warning_types() const { return tasks_.warning_types(); }
+
+ private:
+  template <typename Enum>
+  std::optional<Enum> ReadChoice(const YAML::Node& node, std::string_view key,
+                                 std::string_view what, const Choices<Enum>& choices) {
+    std::optional<std::string> text = ReadString(node, key, errors_);
+    if (!text) return std::nullopt;
+    std::vector<std::string_view> names;
+    for (const auto& [name, value] : choices) {
+      if (name == *text) return value;
+      names.push_back(name);
+    }
+    std::string message = "unknown " + std::string(what) + " '" + *text + "' (expected ";
+    for (size_t i = 0; i < names.size(); ++i) {
+      if (i > 0) message += i + 1 == names.size() ? " or " : ", ";
+      message += names[i];
+    }
+    message += ")";
+    if (auto close = ClosestMatch(*text, names)) message += "; did you mean '" + *close + "'?";
+    errors_.AddAt(node, key, message);
+    return std::nullopt;
+  }
+
+  void ParseIdentity(Job& job) {
+    if (auto id = ReadRequiredString(fields_, root_, "id", "job", errors_)) {
+      Status valid = ValidateName(*id, "job id");
+      if (!valid.ok()) errors_.AddAt(fields_["id"], "id", valid.message());
+      job.id = JobId(*id);
+      declared_id_ = *id;
+      marks_.id = fields_["id"].Mark();
+    }
+    where_ = job.id.empty() ? std::string("job") : "job '" + job.id.str() + "'";
+    if (const YAML::Node name = fields_["name"]) {
+      if (auto text = ReadString(name, "name", errors_)) job.name = *text;
+    }
+    if (job.name.empty()) job.name = job.id.str();
+    if (const YAML::Node description = fields_["description"]) {
+      if (auto text = ReadString(description, "description", errors_)) job.description = *text;
+    }
+    if (const YAML::Node enabled = fields_["enabled"]) {
+      job.enabled = ReadBool(enabled, "enabled", errors_).value_or(true);
+    }
+  }
+
+  void ParseRunPolicy(Job& job) {
+    if (const YAML::Node node = fields_["max_parallel_tasks"]) {
+      if (auto n = ReadInt(node, "max_parallel_tasks", 1, kMaxJobConcurrency, errors_)) {
+        job.max_parallel_tasks = static_cast<uint32_t>(*n);
+      }
+    }
+    const YAML::Node concurrency = fields_["max_concurrency"];
+    const YAML::Node active = fields_["max_active_runs"];
+    if (concurrency && active) {
+      errors_.AddAt(active, "max_active_runs",
+                    "'max_active_runs' and 'max_concurrency' are the same setting; give one");
+    } else if (concurrency) {
+      // The original refuses 0 here; max_active_runs spells out "unlimited" as 0 instead.
+      if (auto n = ReadInt(concurrency, "max_concurrency", 1, kMaxJobConcurrency, errors_)) {
+        job.max_active_runs = static_cast<uint32_t>(*n);
+      }
+    } else if (active) {
+      if (auto n = ReadInt(active, "max_active_runs", 0, kMaxJobConcurrency, errors_)) {
+        job.max_active_runs = static_cast<uint32_t>(*n);
+      }
+    }
+    if (const YAML::Node node = fields_["overlap"]) {
+      if (auto policy = ReadChoice(node, "overlap", "overlap policy", kOverlapChoices)) {
+        job.overlap = *policy;
+      }
+    }
+  }
+
+  // yaml-cpp's Node::operator= rebinds the node in the document itself, so the nodes below are
+  // never reassigned: each is a new const variable or a parameter.
+  void ParseSchedule(Job& job) {
+    const YAML::Node node = fields_["schedule"];
+    // `schedule:` left empty means no schedule, as it did in the original.
+    if (!node || node.IsNull()) return;
+    if (node.IsScalar()) {
+      ParseScheduleExpression(node, "schedule", context_.options().default_time_zone, job);
+      return;
+    }
+    if (!node.IsMap()) {
+      errors_.AddAt(node, "schedule",
+                    "'schedule' must be a cron expression, or a mapping {cron, timezone}");
+      return;
+    }
+    const MapFields fields(node);
+    std::string zone = context_.options().default_time_zone;
+    {
+      YamlErrors::KeyScope scope(errors_, "schedule");
+      CheckKeys(node, kScheduleKeys, "schedule of " + where_, errors_);
+      if (!fields["cron"]) {
+        errors_.AddAt(node, "cron", "schedule of " + where_ + " is missing required key 'cron'");
+        return;
+      }
+      if (const YAML::Node zone_node = fields["timezone"]) {
+        std::optional<std::string> name = ReadString(zone_node, "timezone", errors_);
+        if (!name) return;
+        // The zone is checked on its own so its problem points at `timezone`, not at `cron`.
+        Result<Schedule> zone_check = Schedule::Parse("@daily", *name);
+        if (!zone_check.ok()) {
+          errors_.AddAt(zone_node, "timezone", zone_check.status().message());
+          return;
+        }
+        zone = *name;
+      }
+    }
+    ParseScheduleExpression(fields["cron"], "schedule.cron", zone, job);
+  }
+
+  void ParseScheduleExpression(const YAML::Node& expression, const std::string& key,
+                               const std::string& zone, Job& job) {
+    std::optional<std::string> text = ReadString(expression, key, errors_);
+    if (!text) return;
+    Result<Schedule> schedule = Schedule::Parse(*text, zone);
+    if (!schedule.ok()) {
+      errors_.AddAt(expression, key,
+                    "invalid schedule '" + *text + "': " + schedule.status().message());
+      return;
+    }
+    job.schedule = std::move(schedule).value();
+  }
+
+  void ParseCatchUp(Job& job) {
+    const YAML::Node policy = fields_["catch_up"];
+    const YAML::Node limit = fields_["catch_up_limit"];
+    if (policy) {
+      if (auto value = ReadChoice(policy, "catch_up", "catch-up policy", kCatchUpChoices)) {
+        job.catch_up = *value;
+        const YAML::Node schedule = fields_["schedule"];
+        if (*value != CatchUpPolicy::kNone && (!schedule || schedule.IsNull())) {
+          errors_.AddAt(policy, "catch_up",
+                        "'catch_up' needs a 'schedule': " + where_ +
+                            " runs only when triggered, so it never misses a run");
+        }
+      }
+    }
+    if (!limit) return;
+    if (auto n = ReadInt(limit, "catch_up_limit", 1, kMaxCatchUpLimit, errors_)) {
+      job.catch_up_limit = static_cast<uint32_t>(*n);
+    }
+    if (job.catch_up != CatchUpPolicy::kAll) {
+      errors_.AddAt(limit, "catch_up_limit", "'catch_up_limit' applies only with 'catch_up: all'");
+    }
+  }
+
+  void ParseJobDependencies(Job& job) {
+    const YAML::Node deps = fields_["depends_on"];
+    if (!deps || deps.IsNull()) return;
+    if (deps.IsScalar()) {
+      ParseJobDependency(deps, "depends_on", job);
+      return;
+    }
+    if (!deps.IsSequence()) {
+      errors_.AddAt(deps, "depends_on",
+                    "'depends_on' of a job must be a list of jobs: `- other_job` or "
+                    "`- {job: other_job, condition: last_success}`");
+      return;
+    }
+    size_t index = 0;
+    for (const YAML::Node& item : deps) {
+      ParseJobDependency(item, "depends_on[" + std::to_string(index++) + "]", job);
+    }
+  }
+
+  void ParseJobDependency(const YAML::Node& item, const std::string& key, Job& job) {
+    JobDependency dependency;
+    if (item.IsScalar()) {
+      AddJobDependency(item, key, dependency, job);
+      return;
+    }
+    if (!item.IsMap()) {
+      errors_.AddAt(
+          item, key,
+          "a dependency of " + where_ + " must be a job id or a mapping {job, condition}");
+      return;
+    }
+    const MapFields fields(item);
+    const YAML::Node job_node = fields["job"];
+    const YAML::Node alias = fields["job_id"];
+    {
+      YamlErrors::KeyScope scope(errors_, key);
+      CheckKeys(item, kJobDependencyKeys, "a dependency of " + where_, errors_);
+      if (job_node && alias) {
+        errors_.AddAt(alias, "job_id", "'job' and 'job_id' name the same thing; give one");
+      }
+      if (!job_node && !alias) {
+        errors_.AddAt(item, "job", "a dependency of " + where_ + " is missing required key 'job'");
+        return;
+      }
+      if (const YAML::Node condition = fields["condition"]) {
+        if (!ParseDependencyCondition(condition, dependency)) return;
+      }
+    }
+    AddJobDependency(job_node ? job_node : alias, key + (job_node ? ".job" : ".job_id"), dependency,
+                     job);
+  }
+
+  void AddJobDependency(const YAML::Node& id_node, const std::string& key,
+                        JobDependency& dependency, Job& job) {
+    std::optional<std::string> name = ReadString(id_node, key, errors_);
+    if (!name) return;
+    if (Status valid = ValidateName(*name, "job id"); !valid.ok()) {
+      errors_.AddAt(id_node, key, valid.message());
+      return;
+    }
+    for (const JobDependency& earlier : job.depends_on) {
+      if (earlier.job.str() == *name) {
+        errors_.AddAt(id_node, key, where_ + " lists job '" + *name + "' twice in depends_on");
+        return;
+      }
+    }
+    dependency.job = JobId(*name);
+    job.depends_on.push_back(dependency);
+    marks_.dependencies.push_back(id_node.Mark());
+    marks_.dependency_keys.push_back(errors_.Path(key));
+  }
+
+  // condition: last_success | last_complete | {within_window: {seconds: N}}
+  bool ParseDependencyCondition(const YAML::Node& node, JobDependency& dependency) {
+    YamlErrors::KeyScope scope(errors_, "condition");
+    if (node.IsScalar()) {
+      if (node.Scalar() == "within_window") {
+        errors_.AddAt(node, "",
+                      "'within_window' needs its window: condition: {within_window: {seconds: "
+                      "3600}}");
+        return false;
+      }
+      Choices<JobDependency::Condition> all = kConditionChoices;
+      all.emplace_back("within_window", JobDependency::Condition::kWithinWindow);
+      std::optional<JobDependency::Condition> condition =
+          ReadChoice(node, "", "job dependency condition", all);
+      if (!condition) return false;
+      dependency.condition = *condition;
+      return true;
+    }
+    if (!node.IsMap() || node.size() != 1 || !node["within_window"]) {
+      if (node.IsMap()) CheckKeys(node, {"within_window"}, "a job dependency condition", errors_);
+      if (!node.IsMap() || node.size() != 1) {
+        errors_.AddAt(node, "",
+                      "'condition' must be last_success, last_complete or "
+                      "{within_window: {seconds: N}}");
+      }
+      return false;
+    }
+    const YAML::Node window = node["within_window"];
+    YamlErrors::KeyScope window_scope(errors_, "within_window");
+    if (!window.IsMap()) {
+      errors_.AddAt(window, "", "'within_window' must be a mapping {seconds: N}");
+      return false;
+    }
+    CheckKeys(window, {"seconds"}, "within_window", errors_);
+    const YAML::Node seconds = window["seconds"];
+    if (!seconds) {
+      errors_.AddAt(window, "seconds", "'within_window' is missing required key 'seconds'");
+      return false;
+    }
+    std::optional<int64_t> n = ReadInt(seconds, "seconds", 1, kMaxWindowSecs, errors_);
+    if (!n) return false;
+    dependency.condition = JobDependency::Condition::kWithinWindow;
+    dependency.window = std::chrono::seconds(*n);
+    return true;
+  }
+
+  void ParseConfig(Job& job) {
+    const YAML::Node node = fields_["config"];
+    if (!node || node.IsNull()) return;
+    if (!node.IsMap()) {
+      errors_.AddAt(node, "config", "'config' must be a mapping of names to values");
+      return;
+    }
+    auto config = std::make_shared<ValueMap>();
+    for (auto it = node.begin(); it != node.end(); ++it) {
+      if (!it->first.IsScalar()) {
+        errors_.AddAt(it->first, "config", "config keys must be strings");
+        continue;
+      }
+      config->insert_or_assign(it->first.Scalar(), YamlToConfigValue(it->second));
+    }
+    job.config = std::move(config);
+  }
+
+  void ParseTasks(Job& job) {
+    const YAML::Node tasks = fields_["tasks"];
+    if (!tasks) {
+      errors_.AddAt(root_, "tasks", where_ + " is missing required key 'tasks'");
+      return;
+    }
+    if (!tasks.IsSequence() || tasks.size() == 0) {
+      errors_.AddAt(tasks, "tasks", "'tasks' must be a non-empty list of tasks");
+      return;
+    }
+    std::vector<ParsedTask> parsed;
+    // Growing would copy every task: the move of ParsedTask may throw, so vector copies instead.
+    parsed.reserve(tasks.size());
+    std::map<std::string, YAML::Node> seen;
+    size_t index = 0;
+    for (const YAML::Node& node : tasks) {
+      std::optional<ParsedTask> task = tasks_.Parse(node, index++);
+      if (!task) continue;
+      const std::string& id = task->spec.id.str();
+      if (auto [it, inserted] = seen.emplace(id, node["id"]); !inserted) {
+        errors_.AddAt(node["id"], task->key + ".id",
+                      "duplicate task id '" + id + "' in " + where_ + " (first at line " +
+                          std::to_string(it->second.Mark().line + 1) + ")");
+        continue;
+      }
+      parsed.push_back(std::move(*task));
+    }
+    // Dependencies may name tasks anywhere in the file, so they are checked once all are known.
+    for (const ParsedTask& task : parsed) {
+      std::set<std::string> listed;
+      for (size_t i = 0; i < task.spec.depends_on.size(); ++i) {
+        const std::string& dep = task.spec.depends_on[i].str();
+        const YAML::Node& at = task.dependency_nodes[i];
+        const std::string key = task.key + ".depends_on";
+        std::string who = "task '" + task.spec.id.str() + "'";
+        if (dep == task.spec.id.str()) {
+          errors_.AddAt(at, key, who + " depends on itself");
+        } else if (!seen.count(dep)) {
+          std::vector<std::string_view> ids;
+          for (const auto& [id, unused] : seen) ids.push_back(id);
+          std::string message = who + " depends on unknown task '" + dep + "'";
+          if (auto close = ClosestMatch(dep, ids)) message += " (did you mean '" + *close + "'?)";
+          errors_.AddAt(at, key, message);
+        } else if (!listed.insert(dep).second) {
+          errors_.AddAt(at, key, who + " lists dependency '" + dep + "' twice");
+        }
+      }
+    }
+    for (const ParsedTask& task : parsed) {
+      task_marks_[task.spec.id.str()] = {task.node.Mark(), task.key};
+      CheckTemplateSyntax(task, seen);
+    }
+    for (ParsedTask& task : parsed) job.dag.AddTask(std::move(task.spec));
+  }
+
+  // A template must parse and may only read outputs of tasks that exist; whether they are
+  // upstream is checked once the graph is known to be acyclic (CheckTemplateAncestry).
+  void CheckTemplateSyntax(const ParsedTask& task, const std::map<std::string, YAML::Node>& ids) {
+    const std::string& params = task.spec.params_json;
+    if (!HasTemplates(params)) return;
+    std::string who = "task '" + task.spec.id.str() + "'";
+    if (Status syntax = CheckTemplates(params); !syntax.ok()) {
+      errors_.AddAt(task.node, task.key, who + ": " + syntax.message());
+      return;
+    }
+    for (const std::string& ref : ReferencedTasks(params)) {
+      if (!ids.count(ref)) {
+        errors_.AddAt(task.node, task.key, who + " reads outputs of unknown task '" + ref + "'");
+      }
+    }
+  }
+
+  void CheckTemplateAncestry(const Job& job) {
+    for (Dag::Index i = 0; i < job.dag.size(); ++i) {
+      const TaskSpec& spec = job.dag.task(i);
+      if (!HasTemplates(spec.params_json)) continue;
+      for (const std::string& ref : ReferencedTasks(spec.params_json)) {
+        std::optional<Dag::Index> up = job.dag.IndexOf(TaskId(ref));
+        if (!up) continue;
+        std::vector<Dag::Index> below = job.dag.TransitiveDownstream(*up);
+        if (std::find(below.begin(), below.end(), i) != below.end()) continue;
+        const auto& [mark, key] = task_marks_[spec.id.str()];
+        errors_.Add(mark, key,
+                    "task '" + spec.id.str() + "' reads outputs of '" + ref +
+                        "', which is not upstream of it (add it to depends_on)");
+      }
+    }
+  }
+
+  const YAML::Node& root_;
+  const MapFields fields_;
+  YamlErrors& errors_;
+  const LoadContext& context_;
+  TaskParser tasks_;
+  std::string where_ = "job";
+  std::string declared_id_;
+  JobMarks marks_;
+  std::map<std::string, std::pair<YAML::Mark, std::string>> task_marks_;
+};
+
+// Problems of one file, top to bottom, so a long report reads in the order of the file.
+void AppendSorted(const YamlErrors& problems, std::vector<Diagnostic>& out) {
+  const size_t first = out.size();
+  out.insert(out.end(), problems.diagnostics().begin(), problems.diagnostics().end());
+  std::stable_sort(out.begin() + static_cast<std::ptrdiff_t>(first), out.end(),
+                   [](const Diagnostic& a, const Diagnostic& b) {
+                     return std::pair(a.line, a.column) < std::pair(b.line, b.column);
+                   });
+}
+
+}  // namespace
+
+JobFileResult ParseJobFile(const JobDocument& document, const std::string& file,
+                           const LoadContext& context) {
+  JobFileResult result;
+  if (!document.errors.empty()) {
+    result.errors = document.errors;
+    return result;
+  }
+  YamlErrors errors(file);
+  YamlErrors warnings(file);
+  JobParser parser(document.root, errors, warnings, context);
+  std::optional<Job> job;
+  try {
+    job = parser.Parse();
+  } catch (const YAML::Exception& e) {
+    // yaml-cpp throws only on misuse; should a check misuse it, the file still gets a report.
+    errors.Add(e.mark, "", e.msg);
+    job.reset();
+  }
+  AppendSorted(errors, result.errors);
+  for (size_t i = 0; i < warnings.size(); ++i) {
+    result.schema_warnings.emplace_back(parser.warning_types()[i], warnings.diagnostics()[i]);
+  }
+  if (!parser.declared_id().empty()) {
+    result.declaration = Declaration{parser.declared_id(), file, parser.marks().id, std::nullopt};
+  }
+  if (job) {
+    job->source_file = file;
+    result.job = std::move(job);
+    result.marks = parser.marks();
+  }
+  return result;
+}
+
+}  // namespace petit::host::internal
