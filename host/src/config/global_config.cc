@@ -9,6 +9,7 @@
 
 #include "config/yaml_support.h"
 #include "petit/core/schedule.h"
+#include "petit/core/task_spec.h"
 
 namespace petit::host {
 namespace {
@@ -206,7 +207,8 @@ Result<GlobalConfig> LoadGlobalConfig(const std::string& path, std::vector<Diagn
     }
   }
   if (const YAML::Node node = fields["output_cap_bytes"]) {
-    if (auto n = ReadInt(node, "output_cap_bytes", 1024, int64_t{1} << 40, errors)) {
+    if (auto n = ReadInt(node, "output_cap_bytes", int64_t{kMinOutputCapBytes},
+                         int64_t{kMaxOutputCapBytes}, errors)) {
       config.output_cap_bytes = static_cast<uint64_t>(*n);
     }
   }

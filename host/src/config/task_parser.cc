@@ -14,9 +14,6 @@ constexpr int64_t kMaxRetries = 1000;
 constexpr int64_t kMaxDelaySecs = 7 * 24 * 3600;
 constexpr int64_t kMaxTimeoutSecs = 30LL * 24 * 3600;
 constexpr int64_t kMaxPriority = 1000000;
-// The same bounds as petit.yaml's output_cap_bytes, which a task's overrides for its attempts.
-constexpr int64_t kMinOutputCapBytes = 1024;
-constexpr int64_t kMaxOutputCapBytes = int64_t{1} << 40;
 constexpr int64_t kMaxResourceAmount = int64_t{1} << 40;
 
 const std::vector<std::string_view> kCommonTaskKeys = {
@@ -133,8 +130,8 @@ std::optional<ParsedTask> TaskParser::Parse(const YAML::Node& node, size_t index
     }
   }
   if (const YAML::Node cap = fields["output_cap_bytes"]) {
-    if (auto n =
-            ReadInt(cap, "output_cap_bytes", kMinOutputCapBytes, kMaxOutputCapBytes, errors_)) {
+    if (auto n = ReadInt(cap, "output_cap_bytes", int64_t{kMinOutputCapBytes},
+                         int64_t{kMaxOutputCapBytes}, errors_)) {
       spec.output_cap_bytes = static_cast<uint64_t>(*n);
     }
   }

@@ -90,6 +90,12 @@ enum class TriggerRule : uint8_t {
 std::string_view TriggerRuleName(TriggerRule rule);
 Result<TriggerRule> ParseTriggerRule(std::string_view text);
 
+// Bounds of a captured-output cap (bytes per stream per attempt), whether petit.yaml sets it for
+// the host or a task for itself: below 1 KiB a failing task's last words are lost, and 1 TiB is
+// already "unlimited" for any disk that holds the store.
+constexpr uint64_t kMinOutputCapBytes = 1024;
+constexpr uint64_t kMaxOutputCapBytes = uint64_t{1} << 40;
+
 struct TaskSpec {
   TaskId id;
   std::string name;                // display name; defaults to the id
