@@ -20,7 +20,7 @@
 #include "config/job_loader.h"
 #include "config/yaml_support.h"
 #include "daemon/run_daemon.h"
-#include "petit/core/dag_executor.h"
+#include "petit/core/execute_run.h"
 #include "petit/core/json.h"
 #include "petit/core/schedule.h"
 

@@ -1,6 +1,6 @@
-// The DAG executor against in-process runners and the memory store: ordering, trigger rules,
+// ExecuteRun against in-process runners and the memory store: ordering, trigger rules,
 // retries, timeouts, cancellation, context flow and output capture.
-#include "petit/core/dag_executor.h"
+#include "petit/core/execute_run.h"
 
 #include <algorithm>
 #include <atomic>
@@ -74,7 +74,7 @@ TaskSpec Spec(const std::string& id, const std::string& type, std::vector<std::s
   return spec;
 }
 
-class DagExecutorTest : public ::testing::Test {
+class ExecuteRunTest : public ::testing::Test {
  protected:
   void SetUp() override {
     Result<std::unique_ptr<StateStore>> store = storage::OpenStateStore("memory:");
@@ -134,7 +134,7 @@ class DagExecutorTest : public ::testing::Test {
   RunId last_run_;
 };
 
-TEST_F(DagExecutorTest, RunsADiamondAndRecordsEveryTaskInOrder) {
+TEST_F(ExecuteRunTest, RunsADiamondAndRecordsEveryTaskInOrder) {
   Job job = MakeJob({Spec("join", "ok", {"left", "right"}), Spec("root", "ok"),
                      Spec("left", "ok", {"root"}), Spec("right", "ok", {"root"})});
   RunOptions options;
@@ -153,7 +153,7 @@ TEST_F(DagExecutorTest, RunsADiamondAndRecordsEveryTaskInOrder) {
   EXPECT_EQ((*stored)->owner, "host-a/4242/99");
 }
 
-TEST_F(DagExecutorTest, StartsATaskAsSoonAsItsOwnUpstreamsFinishNotInWaves) {
+TEST_F(ExecuteRunTest, StartsATaskAsSoonAsItsOwnUpstreamsFinishNotInWaves) {
   Signal late_started;
   std::atomic<bool> blocker_saw_late{false};
   Register("blocker", [&](const AttemptRequest&, AttemptControl&) {
@@ -173,7 +173,7 @@ TEST_F(DagExecutorTest, StartsATaskAsSoonAsItsOwnUpstreamsFinishNotInWaves) {
   EXPECT_TRUE(blocker_saw_late);
 }
 
-TEST_F(DagExecutorTest, TriggerRulesDecideWhatRunsAfterAFailure) {
+TEST_F(ExecuteRunTest, TriggerRulesDecideWhatRunsAfterAFailure) {
   Job job = MakeJob({
       Spec("a", "fail"), Spec("b", "ok", {"a"}),        // all_success -> upstream_failed
       Spec("c", "ok", {"b"}),                           // -> upstream_failed
@@ -201,13 +201,13 @@ TEST_F(DagExecutorTest, TriggerRulesDecideWhatRunsAfterAFailure) {
   EXPECT_EQ(a["b"].attempt, 0u) << "a task that never ran has only attempt 0";
 }
 
-TEST_F(DagExecutorTest, RunSucceedsWhenOnlySkippedTasksDidNotRun) {
+TEST_F(ExecuteRunTest, RunSucceedsWhenOnlySkippedTasksDidNotRun) {
   Job job = MakeJob({Spec("a", "ok"), Spec("on_fail", "ok", {"a"}, TriggerRule::kOnFailure)});
   EXPECT_EQ(Execute(job).status, RunStatus::kSucceeded);
   EXPECT_EQ(Attempts()["on_fail"].state, TaskState::kSkipped);
 }
 
-TEST_F(DagExecutorTest, RetriesUntilSuccessAndRecordsEveryAttempt) {
+TEST_F(ExecuteRunTest, RetriesUntilSuccessAndRecordsEveryAttempt) {
   std::atomic<int> calls{0};
   Register("flaky", [&](const AttemptRequest& request, AttemptControl&) {
     ++calls;
@@ -228,7 +228,7 @@ TEST_F(DagExecutorTest, RetriesUntilSuccessAndRecordsEveryAttempt) {
   EXPECT_GT(attempts[2].started_us, 0);
 }
 
-TEST_F(DagExecutorTest, GivesUpAfterMaxRetries) {
+TEST_F(ExecuteRunTest, GivesUpAfterMaxRetries) {
   TaskSpec spec = Spec("t", "fail");
   spec.retry.max_retries = 1;
   Job job = MakeJob({spec});
@@ -236,7 +236,7 @@ TEST_F(DagExecutorTest, GivesUpAfterMaxRetries) {
   EXPECT_EQ(AttemptsOf("t").size(), 2u);
 }
 
-TEST_F(DagExecutorTest, RetryConditionTransientOnlyDoesNotRetryPlainFailures) {
+TEST_F(ExecuteRunTest, RetryConditionTransientOnlyDoesNotRetryPlainFailures) {
   TaskSpec spec = Spec("t", "fail");
   spec.retry.max_retries = 3;
   spec.retry.condition = RetryCondition::kTransientOnly;
@@ -245,7 +245,7 @@ TEST_F(DagExecutorTest, RetryConditionTransientOnlyDoesNotRetryPlainFailures) {
   EXPECT_EQ(AttemptsOf("t").size(), 1u);
 }
 
-TEST_F(DagExecutorTest, OutputsFlowDownstreamOnlyFromTasksThatSucceeded) {
+TEST_F(ExecuteRunTest, OutputsFlowDownstreamOnlyFromTasksThatSucceeded) {
   Register("producer", [](const AttemptRequest&, AttemptControl& control) {
     EXPECT_TRUE(control.SetOutput("rows", "42").ok());
     return Ok();
@@ -271,7 +271,7 @@ TEST_F(DagExecutorTest, OutputsFlowDownstreamOnlyFromTasksThatSucceeded) {
   EXPECT_EQ(Attempts()["producer"].outputs.at("rows"), "42");
 }
 
-TEST_F(DagExecutorTest, TimeoutCancelsTheAttemptThroughItsCancelHook) {
+TEST_F(ExecuteRunTest, TimeoutCancelsTheAttemptThroughItsCancelHook) {
   Register("hangs", [](const AttemptRequest&, AttemptControl& control) {
     Signal cancelled;
     control.OnCancel([&] { cancelled.Set(); });
@@ -288,7 +288,7 @@ TEST_F(DagExecutorTest, TimeoutCancelsTheAttemptThroughItsCancelHook) {
   EXPECT_EQ(a["after"].state, TaskState::kUpstreamFailed);
 }
 
-TEST_F(DagExecutorTest, CancellingTheRunStopsRunningTasksAndNeverStartsTheRest) {
+TEST_F(ExecuteRunTest, CancellingTheRunStopsRunningTasksAndNeverStartsTheRest) {
   RunCanceller canceller;
   std::atomic<int> later_calls{0};
   Register("cancels_run", [&](const AttemptRequest&, AttemptControl& control) {
@@ -315,7 +315,7 @@ TEST_F(DagExecutorTest, CancellingTheRunStopsRunningTasksAndNeverStartsTheRest) 
   EXPECT_EQ(a["third"].state, TaskState::kCancelled);
 }
 
-TEST_F(DagExecutorTest, CapturedOutputIsStoredInChunksAndCappedWithAMarker) {
+TEST_F(ExecuteRunTest, CapturedOutputIsStoredInChunksAndCappedWithAMarker) {
   constexpr size_t kCap = 100 * 1024;
   Register("chatty", [](const AttemptRequest&, AttemptControl& control) {
     std::string block(10 * 1024, 'x');
@@ -338,7 +338,7 @@ TEST_F(DagExecutorTest, CapturedOutputIsStoredInChunksAndCappedWithAMarker) {
   EXPECT_EQ(err, "a warning\n");
 }
 
-TEST_F(DagExecutorTest, ATasksOwnOutputCapOverridesTheRunsCap) {
+TEST_F(ExecuteRunTest, ATasksOwnOutputCapOverridesTheRunsCap) {
   Register("chatty", [](const AttemptRequest&, AttemptControl& control) {
     control.AppendOutput(OutputStream::kStdout, std::string(5000, 'x'));
     return Ok();
@@ -364,7 +364,7 @@ TEST_F(DagExecutorTest, ATasksOwnOutputCapOverridesTheRunsCap) {
   EXPECT_EQ(std::count(free_out.begin(), free_out.end(), 'x'), 4096);
 }
 
-TEST_F(DagExecutorTest, NeverRunsMoreTasksAtOnceThanTheLimit) {
+TEST_F(ExecuteRunTest, NeverRunsMoreTasksAtOnceThanTheLimit) {
   std::mutex mu;
   int running = 0;
   int peak = 0;
@@ -386,7 +386,7 @@ TEST_F(DagExecutorTest, NeverRunsMoreTasksAtOnceThanTheLimit) {
   EXPECT_LE(peak, 3);
 }
 
-TEST_F(DagExecutorTest, HigherPriorityReadyTasksStartFirst) {
+TEST_F(ExecuteRunTest, HigherPriorityReadyTasksStartFirst) {
   std::mutex mu;
   std::vector<std::string> order;
   Register("record", [&](const AttemptRequest& request, AttemptControl&) {
@@ -406,7 +406,7 @@ TEST_F(DagExecutorTest, HigherPriorityReadyTasksStartFirst) {
   EXPECT_EQ(order, (std::vector<std::string>{"high", "mid", "low"}));
 }
 
-TEST_F(DagExecutorTest, UnknownTaskTypeIsRefusedBeforeTheRunIsCreated) {
+TEST_F(ExecuteRunTest, UnknownTaskTypeIsRefusedBeforeTheRunIsCreated) {
   Job job = MakeJob({Spec("t", "nonexistent")});
   Result<RunRecord> run = ExecuteRun(job, RunId::Generate(), runners_, *store_, {});
   ASSERT_FALSE(run.ok());
@@ -414,7 +414,7 @@ TEST_F(DagExecutorTest, UnknownTaskTypeIsRefusedBeforeTheRunIsCreated) {
   EXPECT_TRUE(store_->ListRuns(JobId(), 10)->empty());
 }
 
-TEST_F(DagExecutorTest, ALongChainSettlesWithoutRecursion) {
+TEST_F(ExecuteRunTest, ALongChainSettlesWithoutRecursion) {
   std::vector<TaskSpec> specs{Spec("t0", "fail")};
   for (int i = 1; i < 5000; ++i) {
     specs.push_back(Spec("t" + std::to_string(i), "ok", {"t" + std::to_string(i - 1)}));
@@ -424,7 +424,7 @@ TEST_F(DagExecutorTest, ALongChainSettlesWithoutRecursion) {
   EXPECT_EQ(Attempts()["t4999"].state, TaskState::kUpstreamFailed);
 }
 
-TEST_F(DagExecutorTest, TaskWaitingForResourcesIsQueuedNotRunningAndHoldsNoWorker) {
+TEST_F(ExecuteRunTest, TaskWaitingForResourcesIsQueuedNotRunningAndHoldsNoWorker) {
   Result<std::unique_ptr<ResourceManager>> pools = ResourceManager::Create({{{"gpu", 1}}});
   ASSERT_TRUE(pools.ok());
   Signal holder_started;
@@ -477,7 +477,7 @@ TEST_F(DagExecutorTest, TaskWaitingForResourcesIsQueuedNotRunningAndHoldsNoWorke
   EXPECT_EQ(a["waiter"].attempt, 1u);
 }
 
-TEST_F(DagExecutorTest, RunsSharingAHostWideTaskLimitWaitForEachOther) {
+TEST_F(ExecuteRunTest, RunsSharingAHostWideTaskLimitWaitForEachOther) {
   ResourceCapacity capacity;
   capacity.max_tasks = 1;
   Result<std::unique_ptr<ResourceManager>> pools = ResourceManager::Create(capacity);
@@ -530,7 +530,7 @@ TEST_F(DagExecutorTest, RunsSharingAHostWideTaskLimitWaitForEachOther) {
   }
 }
 
-TEST_F(DagExecutorTest, OneTaskSlotRunsTasksOneAtATimeAndLeavesNothingWaiting) {
+TEST_F(ExecuteRunTest, OneTaskSlotRunsTasksOneAtATimeAndLeavesNothingWaiting) {
   ResourceCapacity capacity;
   capacity.max_tasks = 1;
   Result<std::unique_ptr<ResourceManager>> pools = ResourceManager::Create(capacity);
@@ -610,7 +610,7 @@ class StoredBeforeToldObserver final : public RunObserver {
   int told_ = 0;
 };
 
-TEST_F(DagExecutorTest, ObserversHearOfATransitionOnlyOnceItIsSaved) {
+TEST_F(ExecuteRunTest, ObserversHearOfATransitionOnlyOnceItIsSaved) {
   std::atomic<int> calls{0};
   Register("flaky", [&](const AttemptRequest&, AttemptControl&) {
     return ++calls == 1 ? Fail("first time") : Ok();
@@ -629,7 +629,7 @@ TEST_F(DagExecutorTest, ObserversHearOfATransitionOnlyOnceItIsSaved) {
   EXPECT_EQ(observer.told(), 4 + 4 + 1);
 }
 
-TEST_F(DagExecutorTest, ImpossibleResourcesAreRefusedBeforeTheRunStarts) {
+TEST_F(ExecuteRunTest, ImpossibleResourcesAreRefusedBeforeTheRunStarts) {
   Result<std::unique_ptr<ResourceManager>> pools = ResourceManager::Create({{{"gpu", 1}}});
   ASSERT_TRUE(pools.ok());
   TaskSpec greedy = Spec("greedy", "ok");
@@ -646,7 +646,7 @@ TEST_F(DagExecutorTest, ImpossibleResourcesAreRefusedBeforeTheRunStarts) {
   EXPECT_THAT(run.status().message(), HasSubstr("gpu"));
 }
 
-TEST_F(DagExecutorTest, PublishesTaskAndJobEventsInOrderWithIds) {
+TEST_F(ExecuteRunTest, PublishesTaskAndJobEventsInOrderWithIds) {
   EventBus bus;
   std::mutex mu;
   std::vector<petit::Event> seen;
@@ -685,7 +685,7 @@ TEST_F(DagExecutorTest, PublishesTaskAndJobEventsInOrderWithIds) {
   EXPECT_EQ(by_task["b"], (std::vector<EventType>{EventType::kTaskSkipped}));
 }
 
-TEST_F(DagExecutorTest, TemplatesInParametersSeeUpstreamOutputsConfigAndRunId) {
+TEST_F(ExecuteRunTest, TemplatesInParametersSeeUpstreamOutputsConfigAndRunId) {
   Register("producer", [](const AttemptRequest&, AttemptControl& control) {
     EXPECT_TRUE(control.SetOutput("path", "/data/\"x\"").ok());
     return Ok();
@@ -705,7 +705,7 @@ TEST_F(DagExecutorTest, TemplatesInParametersSeeUpstreamOutputsConfigAndRunId) {
   EXPECT_EQ(params_seen, R"({"args":["/data/\"x\"","prod",")" + run.id.str() + R"("]})");
 }
 
-TEST_F(DagExecutorTest, ATemplateThatCannotBeExpandedFailsTheTaskWithoutRetry) {
+TEST_F(ExecuteRunTest, ATemplateThatCannotBeExpandedFailsTheTaskWithoutRetry) {
   std::atomic<int> calls{0};
   Register("counted", [&](const AttemptRequest&, AttemptControl&) {
     ++calls;
