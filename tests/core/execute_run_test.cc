@@ -288,6 +288,101 @@ TEST_F(ExecuteRunTest, TimeoutCancelsTheAttemptThroughItsCancelHook) {
   EXPECT_EQ(a["after"].state, TaskState::kUpstreamFailed);
 }
 
+// On a ManualClock, time moves only when the test says so: an hour passes in microseconds, and
+// the test moves the clock once the run has reached the point it checks (never after a sleep).
+constexpr int64_t kVirtualStart = int64_t{1'700'000'000} * 1'000'000;
+constexpr int64_t kHourUs = int64_t{3600} * 1'000'000;
+
+TEST_F(ExecuteRunTest, AnHourLongTimeoutEndsTheAttemptAtTheVirtualHour) {
+  ManualClock clock(kVirtualStart);
+  Signal running;
+  Register("hangs", [&](const AttemptRequest&, AttemptControl& control) {
+    Signal cancelled;
+    control.OnCancel([&] { cancelled.Set(); });
+    running.Set();
+    bool stopped = cancelled.Wait();
+    return AttemptResult{stopped ? AttemptOutcome::kCancelled : AttemptOutcome::kSucceeded, {}, ""};
+  });
+  TaskSpec spec = Spec("t", "hangs");
+  spec.timeout = std::chrono::hours(1);
+  Job job = MakeJob({spec, Spec("after", "ok", {"t"})});
+  RunOptions options;
+  options.clock = &clock;
+  RunRecord run;
+  std::thread executor([&] { run = Execute(job, options); });
+  EXPECT_TRUE(running.Wait());
+  clock.Advance(kHourUs - 1);  // short of the deadline: the attempt keeps running
+  clock.Advance(1);
+  executor.join();
+
+  EXPECT_EQ(run.status, RunStatus::kFailed);
+  EXPECT_EQ(run.ended_us, kVirtualStart + kHourUs);
+  auto a = Attempts();
+  EXPECT_EQ(a["t"].state, TaskState::kFailed);
+  EXPECT_THAT(a["t"].error, HasSubstr("timed out after 3600000 ms"));
+  EXPECT_EQ(a["t"].started_us, kVirtualStart);
+  EXPECT_EQ(a["t"].ended_us, kVirtualStart + kHourUs);
+  EXPECT_EQ(a["after"].state, TaskState::kUpstreamFailed);
+}
+
+// Tells the test when a task is waiting to be retried, and when.
+class RetryWatcher final : public RunObserver {
+ public:
+  void OnTaskRetrying(const TaskSpec&, const AttemptRecord& failed, int64_t retry_at_us) override {
+    failed_attempt_ = failed.attempt;
+    retry_at_us_ = retry_at_us;
+    retrying_.Set();
+  }
+  // Once Wait() returned true, the values below are those of the first retry.
+  bool Wait() { return retrying_.Wait(); }
+  uint32_t failed_attempt() const { return failed_attempt_; }
+  int64_t retry_at_us() const { return retry_at_us_; }
+
+ private:
+  Signal retrying_;
+  uint32_t failed_attempt_ = 0;  // written before retrying_ is set
+  int64_t retry_at_us_ = 0;      // written before retrying_ is set
+};
+
+TEST_F(ExecuteRunTest, AnHourLongRetryDelayRetriesAtTheVirtualHour) {
+  ManualClock clock(kVirtualStart);
+  std::atomic<int> calls{0};
+  Register("flaky", [&](const AttemptRequest& request, AttemptControl&) {
+    ++calls;
+    return request.attempt == 1 ? Fail("first attempt") : Ok();
+  });
+  TaskSpec spec = Spec("t", "flaky");
+  spec.retry.max_retries = 1;
+  spec.retry.delay = std::chrono::hours(1);
+  Job job = MakeJob({spec});
+  RetryWatcher watcher;
+  RunOptions options;
+  options.clock = &clock;
+  options.observer = &watcher;
+  RunRecord run;
+  std::thread executor([&] { run = Execute(job, options); });
+  const bool retrying = watcher.Wait();
+  EXPECT_TRUE(retrying);
+  if (retrying) {
+    EXPECT_EQ(watcher.failed_attempt(), 1u);
+    EXPECT_EQ(watcher.retry_at_us(), kVirtualStart + kHourUs);
+  }
+  EXPECT_EQ(calls, 1) << "the retry waits for the clock";
+  clock.Advance(kHourUs - 1);
+  clock.Advance(1);
+  executor.join();
+
+  EXPECT_EQ(run.status, RunStatus::kSucceeded);
+  EXPECT_EQ(calls, 2);
+  std::vector<AttemptRecord> attempts = AttemptsOf("t");
+  ASSERT_EQ(attempts.size(), 2u);
+  EXPECT_EQ(attempts[0].state, TaskState::kFailed);
+  EXPECT_EQ(attempts[0].ended_us, kVirtualStart);
+  EXPECT_EQ(attempts[1].state, TaskState::kSucceeded);
+  EXPECT_EQ(attempts[1].queued_us, kVirtualStart + kHourUs);
+  EXPECT_EQ(attempts[1].started_us, kVirtualStart + kHourUs);
+}
+
 TEST_F(ExecuteRunTest, CancellingTheRunStopsRunningTasksAndNeverStartsTheRest) {
   RunCanceller canceller;
   std::atomic<int> later_calls{0};
