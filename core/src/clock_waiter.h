@@ -40,8 +40,12 @@ class ClockWaiter {
   // early only on a real clock whose deadline is centuries away (the caller waits again).
   template <typename Done>
   void WaitUntil(std::unique_lock<std::mutex>& lock, int64_t deadline_us, Done done) {
+    if (deadline_us == kNoDeadline) {
+      cv_.wait(lock, done);
+      return;
+    }
     auto ready = [&] { return done() || clock_.NowMicros() >= deadline_us; };
-    if (wakeup_.has_value() || deadline_us == kNoDeadline) {
+    if (wakeup_.has_value()) {
       waiting_for_us_ = deadline_us;
       cv_.wait(lock, ready);
       waiting_for_us_ = kNoDeadline;
