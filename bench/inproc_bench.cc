@@ -15,7 +15,7 @@
 #include <utility>
 #include <vector>
 
-#include "petit/core/dag_executor.h"
+#include "petit/core/execute_run.h"
 #include "petit/core/ids.h"
 #include "petit/core/job.h"
 #include "petit/core/task_runner.h"

@@ -3,9 +3,14 @@
 #include <chrono>
 #include <cstdint>
 #include <mutex>
+#include <optional>
 #include <utility>
 
 namespace petit {
+
+std::optional<Clock::WakeupId> Clock::AddWakeup(Wakeup /*wake*/) { return std::nullopt; }
+
+void Clock::RemoveWakeup(WakeupId /*id*/) {}
 
 int64_t SystemClock::NowMicros() const {
   return std::chrono::duration_cast<std::chrono::microseconds>(
@@ -22,26 +27,26 @@ SystemClock& SystemClock::Instance() {
 void ManualClock::Set(int64_t micros) {
   std::lock_guard lock(mu_);
   now_.store(micros, std::memory_order_release);
-  for (const auto& [id, listener] : listeners_) listener(micros);
+  for (const auto& [id, wake] : wakeups_) wake(micros);
 }
 
 void ManualClock::Advance(int64_t micros) {
   std::lock_guard lock(mu_);
   const int64_t now = now_.load(std::memory_order_relaxed) + micros;
   now_.store(now, std::memory_order_release);
-  for (const auto& [id, listener] : listeners_) listener(now);
+  for (const auto& [id, wake] : wakeups_) wake(now);
 }
 
-ManualClock::ListenerId ManualClock::AddListener(Listener listener) {
+std::optional<Clock::WakeupId> ManualClock::AddWakeup(Wakeup wake) {
   std::lock_guard lock(mu_);
-  const ListenerId id = next_listener_id_++;
-  listeners_.emplace(id, std::move(listener));
+  const WakeupId id = next_wakeup_id_++;
+  wakeups_.emplace(id, std::move(wake));
   return id;
 }
 
-void ManualClock::RemoveListener(ListenerId id) {
+void ManualClock::RemoveWakeup(WakeupId id) {
   std::lock_guard lock(mu_);
-  listeners_.erase(id);
+  wakeups_.erase(id);
 }
 
 }  // namespace petit

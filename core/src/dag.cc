@@ -12,23 +12,10 @@
 #include <boost/graph/adjacency_list.hpp>
 #include <boost/graph/depth_first_search.hpp>
 
-#include "enum_names.h"
 #include "text.h"
 
 namespace petit {
 namespace {
-
-constexpr internal::EnumNames<TaskState, 9> kTaskStateNames{{
-    {TaskState::kPending, "pending"},
-    {TaskState::kQueued, "queued"},
-    {TaskState::kRunning, "running"},
-    {TaskState::kSucceeded, "succeeded"},
-    {TaskState::kFailed, "failed"},
-    {TaskState::kSkipped, "skipped"},
-    {TaskState::kUpstreamFailed, "upstream_failed"},
-    {TaskState::kCancelled, "cancelled"},
-    {TaskState::kInterrupted, "interrupted"},
-}};
 
 // Edges point the way dependencies are written: task -> upstream it depends on. Out-edges only
 // (directedS): queries read the Upstream/Downstream vectors; the graph serves the cycle search.
@@ -70,29 +57,6 @@ class CycleFinder : public boost::default_dfs_visitor {
 };
 
 }  // namespace
-
-std::string_view TaskStateName(TaskState state) { return internal::NameOf(kTaskStateNames, state); }
-
-Result<TaskState> ParseTaskState(std::string_view text) {
-  return internal::ParseName(kTaskStateNames, text, "task state");
-}
-
-bool IsTerminal(TaskState state) {
-  switch (state) {
-    case TaskState::kPending:
-    case TaskState::kQueued:
-    case TaskState::kRunning:
-      return false;
-    case TaskState::kSucceeded:
-    case TaskState::kFailed:
-    case TaskState::kSkipped:
-    case TaskState::kUpstreamFailed:
-    case TaskState::kCancelled:
-    case TaskState::kInterrupted:
-      return true;
-  }
-  return false;
-}
 
 struct Dag::Impl {
   // Build state.

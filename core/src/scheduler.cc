@@ -17,13 +17,14 @@
 #include <unordered_map>
 #include <utility>
 
+#include "clock_waiter.h"
 #include "occurrences.h"
 #include "petit/core/suggest.h"
 
 namespace petit {
 namespace {
 
-constexpr int64_t kNever = std::numeric_limits<int64_t>::max();
+constexpr int64_t kNever = internal::kNoDeadline;
 constexpr std::string_view kTriggerSchedule = "schedule";
 constexpr std::string_view kTriggerCatchUp = "catch_up";
 constexpr std::string_view kTriggerManual = "manual";
@@ -80,7 +81,6 @@ struct Scheduler::Impl {
   Impl(std::vector<std::shared_ptr<const Job>> jobs, Clock& clock_in, StateStore& store_in,
        RunLauncher& launcher_in, EventBus* events_in, SchedulerOptions options_in)
       : clock(clock_in),
-        manual_clock(dynamic_cast<ManualClock*>(&clock_in)),
         store(store_in),
         launcher(launcher_in),
         events(events_in),
@@ -485,30 +485,12 @@ struct Scheduler::Impl {
     }
   }
 
-  // Returns when stopping, woken, or (real clocks) the next fire time has come.
+  // Returns when stopping, woken, or the next fire time has come.
   void Wait(std::unique_lock<std::mutex>& lock) {
-    auto woken = [&] { return stopping || wake; };
-    if (manual_clock != nullptr || next_due_us == kNever) {
-      // A ManualClock's listener sets `wake` when the clock reaches next_due_us.
-      cv.wait(lock, woken);
-      return;
-    }
-    // An absolute system_clock deadline waits on CLOCK_REALTIME, which the kernel moves with the
-    // wall clock, so a clock step forward still fires on time.
-    const auto deadline = std::chrono::system_clock::now() +
-                          std::chrono::microseconds(next_due_us - clock.NowMicros());
-    cv.wait_until(lock, deadline, [&] { return woken() || DueLocked(); });
-  }
-
-  void OnClockMoved(int64_t now_us) {
-    std::lock_guard lock(mu);
-    if (now_us < next_due_us) return;
-    wake = true;
-    cv.notify_one();
+    clock_waiter->WaitUntil(lock, next_due_us, [&] { return stopping || wake; });
   }
 
   Clock& clock;
-  ManualClock* const manual_clock;  // &clock when it is one, else nullptr
   StateStore& store;
   RunLauncher& launcher;
   EventBus* const events;
@@ -533,8 +515,10 @@ struct Scheduler::Impl {
   Status last_store_error;       // guarded by mu
   std::atomic<uint64_t> wakeups{0};
 
-  std::optional<ManualClock::ListenerId> listener;  // owner thread only (Start, Stop)
-  std::thread thread;                               // owner thread only
+  // Wakes the scheduler thread for the next fire time; emplaced by Start, reset by Stop, and
+  // used by the scheduler thread in between (it takes mu when the clock moves).
+  std::optional<internal::ClockWaiter> clock_waiter;  // owner thread only (Start, Stop)
+  std::thread thread;                                 // owner thread only
 };
 
 Scheduler::Scheduler(std::vector<std::shared_ptr<const Job>> jobs, Clock& clock, StateStore& store,
@@ -577,10 +561,7 @@ Status Scheduler::Start() {
     impl.started = true;
   }
   impl.LaunchAll(launches);
-  if (impl.manual_clock != nullptr) {
-    impl.listener =
-        impl.manual_clock->AddListener([&impl](int64_t now_us) { impl.OnClockMoved(now_us); });
-  }
+  impl.clock_waiter.emplace(impl.clock, impl.mu, impl.cv);
   impl.thread = std::thread([&impl] { impl.Loop(); });
   return Status::Ok();
 }
@@ -594,10 +575,7 @@ void Scheduler::Stop(StopMode mode) {
     impl.cv.notify_all();
   }
   if (impl.thread.joinable()) impl.thread.join();
-  if (impl.listener) {
-    impl.manual_clock->RemoveListener(*impl.listener);
-    impl.listener.reset();
-  }
+  impl.clock_waiter.reset();
   std::unique_lock lock(impl.mu);
   const int64_t now_us = impl.clock.NowMicros();
   for (Impl::Slot& slot : impl.slots) {

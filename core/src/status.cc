@@ -1,5 +1,8 @@
 #include "petit/core/status.h"
 
+#include <cassert>
+#include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <string_view>
 
@@ -39,5 +42,17 @@ std::string Status::ToString() const {
   text.append(": ").append(message_);
   return text;
 }
+
+namespace internal {
+
+void ValueOfErrorResult(const Status& status) {
+  std::fprintf(stderr, "petit: Result::value() called on an error: %s\n",
+               status.ToString().c_str());
+  std::fflush(stderr);
+  assert(false && "Result::value() called on an error");
+  std::abort();
+}
+
+}  // namespace internal
 
 }  // namespace petit

@@ -4,6 +4,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -30,6 +31,12 @@ TEST(SystemClockTest, InstanceIsOneObject) {
   EXPECT_EQ(&SystemClock::Instance(), &SystemClock::Instance());
 }
 
+TEST(SystemClockTest, FollowsRealTimeSoTakesNoWakeups) {
+  bool called = false;
+  EXPECT_EQ(SystemClock::Instance().AddWakeup([&called](int64_t) { called = true; }), std::nullopt);
+  EXPECT_FALSE(called);
+}
+
 TEST(ManualClockTest, StartsWhereToldAndMovesOnlyWhenAsked) {
   ManualClock clock(1'000'000);
   EXPECT_EQ(clock.NowMicros(), 1'000'000);
@@ -47,35 +54,37 @@ TEST(ManualClockTest, IsUsableThroughTheClockInterface) {
   EXPECT_EQ(clock.NowMicros(), 10);
 }
 
-TEST(ManualClockTest, ListenersHearEveryMoveWithTheNewTime) {
+TEST(ManualClockTest, WakeupsHearEveryMoveWithTheNewTime) {
   ManualClock clock(100);
   std::vector<int64_t> heard;
-  clock.AddListener([&heard](int64_t now) { heard.push_back(now); });
+  clock.AddWakeup([&heard](int64_t now) { heard.push_back(now); });
   clock.Advance(5);
   clock.Set(50);
   clock.Advance(-10);
   EXPECT_EQ(heard, (std::vector<int64_t>{105, 50, 40}));
 }
 
-TEST(ManualClockTest, RemovedListenerIsNotCalledAgain) {
+TEST(ManualClockTest, RemovedWakeupIsNotCalledAgain) {
   ManualClock clock;
   int first_calls = 0;
   int second_calls = 0;
-  const auto first = clock.AddListener([&first_calls](int64_t) { ++first_calls; });
-  clock.AddListener([&second_calls](int64_t) { ++second_calls; });
+  const std::optional<Clock::WakeupId> first =
+      clock.AddWakeup([&first_calls](int64_t) { ++first_calls; });
+  clock.AddWakeup([&second_calls](int64_t) { ++second_calls; });
+  ASSERT_TRUE(first.has_value()) << "a ManualClock is virtual: it takes wake-ups";
   clock.Advance(1);
-  clock.RemoveListener(first);
+  clock.RemoveWakeup(*first);
   clock.Advance(1);
-  clock.RemoveListener(first);  // removing twice is harmless
+  clock.RemoveWakeup(*first);  // removing twice is harmless
   EXPECT_EQ(first_calls, 1);
   EXPECT_EQ(second_calls, 2);
 }
 
-TEST(ManualClockTest, WakesAWaiterThroughAListener) {
+TEST(ManualClockTest, WakesAWaiterThroughAWakeup) {
   ManualClock clock;
   std::mutex mu;
   std::condition_variable moved;
-  clock.AddListener([&](int64_t) {
+  clock.AddWakeup([&](int64_t) {
     std::lock_guard lock(mu);
     moved.notify_all();
   });
@@ -92,12 +101,12 @@ TEST(ManualClockTest, WakesAWaiterThroughAListener) {
   EXPECT_EQ(woke_at, kDeadline);
 }
 
-TEST(ManualClockTest, ConcurrentAdvancesAllCountAndListenersSeeThemInOrder) {
+TEST(ManualClockTest, ConcurrentAdvancesAllCountAndWakeupsSeeThemInOrder) {
   constexpr int kThreads = 4;
   constexpr int kStepsPerThread = 1000;
   ManualClock clock;
-  std::vector<int64_t> heard;  // only touched by listeners, which the clock serialises
-  clock.AddListener([&heard](int64_t now) { heard.push_back(now); });
+  std::vector<int64_t> heard;  // only touched by wake-ups, which the clock serialises
+  clock.AddWakeup([&heard](int64_t now) { heard.push_back(now); });
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&clock] {

@@ -377,38 +377,5 @@ TEST(DagTest, ChainOfTenThousandTasksValidates) {
   EXPECT_EQ(dag.TransitiveDownstream(At(dag, "t0")).size(), static_cast<size_t>(kLength - 1));
 }
 
-TEST(TaskStateTest, NamesRoundTrip) {
-  const std::vector<std::pair<TaskState, std::string>> expected = {
-      {TaskState::kPending, "pending"},
-      {TaskState::kQueued, "queued"},
-      {TaskState::kRunning, "running"},
-      {TaskState::kSucceeded, "succeeded"},
-      {TaskState::kFailed, "failed"},
-      {TaskState::kSkipped, "skipped"},
-      {TaskState::kUpstreamFailed, "upstream_failed"},
-      {TaskState::kCancelled, "cancelled"},
-      {TaskState::kInterrupted, "interrupted"},
-  };
-  for (const auto& [state, name] : expected) {
-    EXPECT_EQ(TaskStateName(state), name);
-    const auto parsed = ParseTaskState(name);
-    ASSERT_TRUE(parsed.ok()) << name;
-    EXPECT_EQ(*parsed, state);
-  }
-  EXPECT_THAT(ParseTaskState("done").status().message(), HasSubstr("unknown task state 'done'"));
-}
-
-TEST(TaskStateTest, OnlyFinishedStatesAreTerminal) {
-  EXPECT_FALSE(IsTerminal(TaskState::kPending));
-  EXPECT_FALSE(IsTerminal(TaskState::kQueued));
-  EXPECT_FALSE(IsTerminal(TaskState::kRunning));
-  EXPECT_TRUE(IsTerminal(TaskState::kSucceeded));
-  EXPECT_TRUE(IsTerminal(TaskState::kFailed));
-  EXPECT_TRUE(IsTerminal(TaskState::kSkipped));
-  EXPECT_TRUE(IsTerminal(TaskState::kUpstreamFailed));
-  EXPECT_TRUE(IsTerminal(TaskState::kCancelled));
-  EXPECT_TRUE(IsTerminal(TaskState::kInterrupted));
-}
-
 }  // namespace
 }  // namespace petit

@@ -66,6 +66,17 @@ TEST(ResultTest, HoldsAnError) {
   EXPECT_EQ(result.status().message(), "missing");
 }
 
+TEST(ResultDeathTest, ValueOfAnErrorStopsTheProcessNamingTheStatusInsteadOfThrowing) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  Result<std::string> result(NotFound("no such job 'etl'"));
+  EXPECT_DEATH((void)result.value(),
+               "value\\(\\) called on an error: not found: no such job 'etl'");
+  const Result<std::string>& const_result = result;
+  EXPECT_DEATH((void)const_result.value(), "called on an error");
+  EXPECT_DEATH((void)std::move(result).value(), "called on an error");
+  EXPECT_DEATH((void)result->size(), "called on an error");
+}
+
 Status FailsWhen(bool fail) { return fail ? Internal("inner") : Status::Ok(); }
 
 Status Outer(bool fail, bool& reached_end) {

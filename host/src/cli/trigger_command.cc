@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "cli/commands.h"
-#include "petit/core/dag_executor.h"
+#include "petit/core/execute_run.h"
 #include "petit/core/suggest.h"
 #include "petit/host/exit_codes.h"
 #include "runtime/admission.h"

@@ -8,7 +8,7 @@
 
 #include <string>
 
-#include "petit/core/dag_executor.h"
+#include "petit/core/execute_run.h"
 #include "runtime/host_env.h"
 
 namespace petit::host {

@@ -15,7 +15,7 @@
 #include <functional>
 #include <thread>
 
-#include "petit/core/dag_executor.h"
+#include "petit/core/execute_run.h"
 
 namespace petit::host {
 

@@ -17,7 +17,7 @@
 #include <thread>
 #include <vector>
 
-#include "petit/core/dag_executor.h"
+#include "petit/core/execute_run.h"
 #include "petit/core/scheduler.h"
 #include "petit/core/state_store.h"
 #include "petit/core/task_runner.h"

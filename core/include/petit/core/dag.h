@@ -19,27 +19,11 @@
 #include <vector>
 
 #include "petit/core/ids.h"
+#include "petit/core/states.h"
 #include "petit/core/status.h"
 #include "petit/core/task_spec.h"
 
 namespace petit {
-
-// Lifecycle of one task within a run (DESIGN §4).
-enum class TaskState : uint8_t {
-  kPending,  // waiting for upstream tasks
-  kQueued,   // ready, waiting for a worker or resource slots
-  kRunning,
-  kSucceeded,
-  kFailed,
-  kSkipped,         // its trigger rule was not met
-  kUpstreamFailed,  // not run because an upstream failed under all_success
-  kCancelled,
-  kInterrupted,  // the host died while it ran
-};
-
-std::string_view TaskStateName(TaskState state);
-Result<TaskState> ParseTaskState(std::string_view text);
-bool IsTerminal(TaskState state);
 
 class Dag {
  public:

@@ -2,8 +2,9 @@
 // catches up occurrences missed while the host was down or a job paused (DESIGN §5).
 //
 // One thread waits for the earliest fire time of a timer heap (O(log n) per fire, nothing polled):
-// on a condition variable with a deadline for a real clock, or on a ManualClock listener, so a test
-// that advances a ManualClock wakes it, and moves that fire nothing never wake it at all.
+// on a condition variable with a deadline for a real clock, or woken by a virtual clock's wake-up
+// (Clock::AddWakeup), so a test that advances a ManualClock wakes it, and moves that fire nothing
+// never wake it at all.
 //
 // Rules, for an occurrence that falls due:
 // - disabled jobs and paused jobs (JobRecord.paused) never fire;
@@ -29,7 +30,7 @@
 // Ownership: the Scheduler borrows the clock, store, launcher and event bus, which must outlive it;
 // it shares the jobs. It owns the handles of the runs it launched.
 // Threads: Start and Stop are called by one owner thread (not concurrently with each other); every
-// other member function may be called from any thread. Lock order: a ManualClock's listener lock
+// other member function may be called from any thread. Lock order: a virtual clock's wake-up lock
 // comes before the scheduler's lock; the scheduler calls the store and RunHandle::Cancel() with its
 // lock held, and RunLauncher::Launch() without it.
 #ifndef PETIT_CORE_SCHEDULER_H_

@@ -23,23 +23,11 @@
 #include "petit/core/context.h"
 #include "petit/core/dag.h"
 #include "petit/core/ids.h"
+#include "petit/core/states.h"
 #include "petit/core/status.h"
 #include "petit/core/task_runner.h"
 
 namespace petit {
-
-enum class RunStatus : uint8_t {
-  kQueued,
-  kRunning,
-  kSucceeded,
-  kFailed,
-  kCancelled,
-  kInterrupted,
-};
-
-std::string_view RunStatusName(RunStatus status);
-Result<RunStatus> ParseRunStatus(std::string_view text);
-bool IsTerminal(RunStatus status);
 
 struct RunRecord {
   RunId id;

@@ -66,6 +66,12 @@ inline Status Unavailable(std::string message) {
 }
 inline Status Internal(std::string message) { return {StatusCode::kInternal, std::move(message)}; }
 
+namespace internal {
+// Reached when Result<T>::value() is called on an error, a programmer error: prints the status
+// to stderr, then fails an assertion, or aborts where assertions are compiled out. Never throws.
+[[noreturn]] void ValueOfErrorResult(const Status& status);
+}  // namespace internal
+
 template <typename T>
 class [[nodiscard]] Result {
  public:
@@ -80,9 +86,11 @@ class [[nodiscard]] Result {
     return ok() ? kOk : std::get<Status>(data_);
   }
 
-  T& value() & { return std::get<T>(data_); }
-  const T& value() const& { return std::get<T>(data_); }
-  T&& value() && { return std::get<T>(std::move(data_)); }
+  // Requires ok(): calling them on an error is a programmer error that stops the process (see
+  // internal::ValueOfErrorResult), never an exception.
+  T& value() & { return *CheckedValue(); }
+  const T& value() const& { return *CheckedValue(); }
+  T&& value() && { return std::move(*CheckedValue()); }
 
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
@@ -90,6 +98,15 @@ class [[nodiscard]] Result {
   const T* operator->() const { return &value(); }
 
  private:
+  T* CheckedValue() {
+    if (!ok()) internal::ValueOfErrorResult(*std::get_if<Status>(&data_));
+    return std::get_if<T>(&data_);
+  }
+  const T* CheckedValue() const {
+    if (!ok()) internal::ValueOfErrorResult(*std::get_if<Status>(&data_));
+    return std::get_if<T>(&data_);
+  }
+
   std::variant<T, Status> data_;
 };
 

@@ -1,194 +1,35 @@
-#include "petit/core/dag_executor.h"
+#include "executor/run_coordinator.h"
 
 #include <algorithm>
-#include <atomic>
-#include <condition_variable>
+#include <cstdint>
 #include <deque>
-#include <functional>
 #include <limits>
 #include <map>
-#include <mutex>
+#include <memory>
 #include <optional>
 #include <queue>
 #include <random>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
 
+#include "executor/attempt_control.h"
+#include "executor/run_inbox.h"
+#include "executor/trigger_rules.h"
+#include "executor/worker_pool.h"
 #include "petit/core/template.h"
 
-namespace petit {
+namespace petit::internal {
 namespace {
 
-constexpr size_t kLogChunkBytes = 64 * 1024;
-constexpr int64_t kNoDeadline = std::numeric_limits<int64_t>::max();
 constexpr Dag::Index kNoTask = std::numeric_limits<Dag::Index>::max();
 const ResourceRequirements kOneTaskSlot = [] {
   ResourceRequirements one;
   one.task_slots = 1;
   return one;
 }();
-// How long a thread that ran out of work looks for more before it sleeps. An in-process task is
-// over in well under a microsecond, while a futex sleep and wake-up costs several; a few
-// microseconds of looking cost nothing next to a process spawn (hundreds of microseconds).
-constexpr auto kSpinBeforeSleep = std::chrono::microseconds(20);
-
-// Spins until `ready()` or kSpinBeforeSleep has passed; returns ready().
-template <typename Ready>
-bool SpinFor(Ready&& ready) {
-  auto give_up = std::chrono::steady_clock::now() + kSpinBeforeSleep;
-  for (int i = 0;; ++i) {
-    if (ready()) return true;
-    if ((i & 63) == 63 && std::chrono::steady_clock::now() >= give_up) return ready();
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#endif
-  }
-}
-
-// The engine's side of one attempt: collects outputs, streams captured output to the store in
-// bounded chunks, and carries cancellation to the runner's hook.
-class AttemptState final : public AttemptControl {
- public:
-  AttemptState(StateStore& store, const RunId& run, const TaskId& task, uint32_t attempt,
-               size_t cap_bytes)
-      : store_(store), run_(run), task_(task), attempt_(attempt), cap_bytes_(cap_bytes) {}
-
-  Status SetOutput(std::string_view key, std::string_view value) override {
-    PETIT_RETURN_IF_ERROR(ValidateOutputKey(key));
-    std::lock_guard lock(outputs_mu_);
-    outputs_.insert_or_assign(std::string(key), std::string(value));
-    return Status::Ok();
-  }
-
-  void AppendOutput(OutputStream stream, std::string_view bytes) override {
-    std::lock_guard lock(capture_mu_);
-    Capture& capture = stream == OutputStream::kStdout ? stdout_ : stderr_;
-    if (capture.truncated) return;
-    size_t room = cap_bytes_ - std::min(cap_bytes_, capture.total);
-    bool overflow = bytes.size() > room;
-    std::string_view kept = bytes.substr(0, room);
-    capture.total += kept.size();
-    capture.buffer.append(kept);
-    if (overflow) {
-      capture.truncated = true;
-      capture.buffer.append("\n[petit] output truncated: more than " + std::to_string(cap_bytes_) +
-                            " bytes on " + (stream == OutputStream::kStdout ? "stdout" : "stderr") +
-                            "\n");
-    }
-    if (capture.buffer.size() >= kLogChunkBytes || capture.truncated) FlushLocked(stream, capture);
-  }
-
-  void Log(LogLevel level, std::string_view message) override {
-    static constexpr std::string_view kNames[] = {"debug", "info", "warn", "error"};
-    std::string line = "[" + std::string(kNames[static_cast<size_t>(level) & 3]) + "] ";
-    line.append(message);
-    line.push_back('\n');
-    AppendOutput(OutputStream::kStderr, line);
-  }
-
-  void ReportProgress(double fraction, std::string_view message) override {
-    std::string line = "[progress " + std::to_string(static_cast<int>(fraction * 100.0)) + "%]";
-    if (!message.empty()) line.append(" ").append(message);
-    line.push_back('\n');
-    AppendOutput(OutputStream::kStderr, line);
-  }
-
-  bool cancelled() const override { return cancelled_.load(std::memory_order_acquire); }
-
-  void OnCancel(std::function<void()> hook) override {
-    std::unique_lock lock(cancel_mu_);
-    if (!cancelled()) {
-      hook_ = std::move(hook);
-      return;
-    }
-    lock.unlock();
-    if (hook) hook();
-  }
-
-  // Asks the attempt to stop; `timed_out` records why. Runs the runner's hook at most once.
-  void Cancel(bool timed_out) {
-    std::function<void()> hook;
-    {
-      std::lock_guard lock(cancel_mu_);
-      if (cancelled()) return;
-      timed_out_ = timed_out;
-      cancelled_.store(true, std::memory_order_release);
-      hook = std::move(hook_);
-    }
-    if (hook) hook();
-  }
-
-  bool timed_out() const {
-    std::lock_guard lock(cancel_mu_);
-    return timed_out_;
-  }
-
-  // Writes what is still buffered. Returns the first storage error seen during the attempt.
-  Status Finish() {
-    std::lock_guard lock(capture_mu_);
-    FlushLocked(OutputStream::kStdout, stdout_);
-    FlushLocked(OutputStream::kStderr, stderr_);
-    return write_status_;
-  }
-
-  ValueMap TakeOutputs() {
-    std::lock_guard lock(outputs_mu_);
-    return std::move(outputs_);
-  }
-
- private:
-  struct Capture {
-    std::string buffer;
-    size_t total = 0;
-    bool truncated = false;
-  };
-
-  void FlushLocked(OutputStream stream, Capture& capture) {
-    if (capture.buffer.empty()) return;
-    LogChunk chunk{run_, task_, attempt_, stream, next_seq_++, std::move(capture.buffer)};
-    capture.buffer.clear();
-    Status status = store_.AppendLog(chunk);
-    if (!status.ok() && write_status_.ok()) write_status_ = status.WithContext("storing output");
-  }
-
-  StateStore& store_;
-  const RunId& run_;
-  const TaskId& task_;
-  const uint32_t attempt_;
-  const size_t cap_bytes_;
-
-  std::mutex outputs_mu_;
-  ValueMap outputs_;  // guarded by outputs_mu_
-
-  std::mutex capture_mu_;
-  Capture stdout_;         // guarded by capture_mu_
-  Capture stderr_;         // guarded by capture_mu_
-  uint32_t next_seq_ = 0;  // guarded by capture_mu_
-  Status write_status_;    // guarded by capture_mu_
-
-  mutable std::mutex cancel_mu_;
-  std::atomic<bool> cancelled_{false};  // written under cancel_mu_, read anywhere
-  bool timed_out_ = false;              // guarded by cancel_mu_
-  std::function<void()> hook_;          // guarded by cancel_mu_
-};
-
-struct WorkItem {
-  Dag::Index index;
-  TaskRunner* runner;
-  AttemptRequest request;
-  std::shared_ptr<AttemptState> control;
-};
-
-struct Completion {
-  Dag::Index index;
-  uint32_t attempt;
-  AttemptResult result;
-  Status storage_status;
-  int64_t started_us;
-  int64_t ended_us;
-};
 
 FailureKind FailureKindOf(AttemptOutcome outcome) {
   switch (outcome) {
@@ -203,6 +44,9 @@ FailureKind FailureKindOf(AttemptOutcome outcome) {
   }
 }
 
+// The state of one run, owned by the thread that called ExecuteRun (the coordinator): per-task
+// states and pending-upstream counts, the ready heap, timers, resource waits, and what each
+// wake-up decided but has not saved yet. See execute_run.h for the rules it keeps.
 class RunCoordinator {
  public:
   RunCoordinator(const Job& job, const RunId& run_id, const TaskRunnerRegistry& runners,
@@ -220,7 +64,9 @@ class RunCoordinator {
         attempt_started_us_(dag_.size(), 0),
         attempt_queued_us_(dag_.size(), 0),
         in_flight_(dag_.size()),
-        rng_(std::random_device{}()) {
+        rng_(std::random_device{}()),
+        inbox_(clock_),
+        pool_(clock_, inbox_) {
     run_.id = run_id;
     run_.job = job.id;
     run_.trigger = options.trigger;
@@ -228,7 +74,7 @@ class RunCoordinator {
   }
 
   ~RunCoordinator() {
-    StopWorkers();
+    pool_.Stop();
     if (wakeup_) options_.canceller->RemoveWakeup(*wakeup_);
   }
 
@@ -239,16 +85,10 @@ class RunCoordinator {
     Emit(EventType::kJobStarted, nullptr, 0, options_.trigger);
     coordinator_thread_ = std::this_thread::get_id();
     if (options_.canceller != nullptr) {
-      wakeup_ = options_.canceller->AddWakeup([this] {
-        {
-          std::lock_guard lock(mu_);
-          cancel_seen_ = true;
-          pending_done_.store(true, std::memory_order_release);
-        }
-        done_cv_.notify_one();
-      });
+      wakeup_ = options_.canceller->AddWakeup([this] { inbox_.PostCancelled(); });
     }
-    StartWorkers();
+    max_in_flight_ = Parallelism();
+    pool_.Start(max_in_flight_);
 
     for (Dag::Index i = 0; i < dag_.size(); ++i) {
       unfinished_upstreams_[i] = static_cast<uint32_t>(dag_.Upstream(i).size());
@@ -268,13 +108,12 @@ class RunCoordinator {
       WaitAndProcess();
     }
     Flush();
-    StopWorkers();
+    pool_.Stop();
     return Finish();
   }
 
  private:
   using ReadyEntry = std::pair<int64_t, int64_t>;  // (priority, -index): max-heap order
-  using Grant = std::pair<Dag::Index, ResourceManager::Lease>;
 
   ReadyEntry ReadyKey(Dag::Index i) const {
     return {dag_.task(i).priority, -static_cast<int64_t>(i)};
@@ -357,50 +196,6 @@ class RunCoordinator {
     return std::max<uint32_t>(1, std::min<uint32_t>(limit, static_cast<uint32_t>(dag_.size())));
   }
 
-  void StartWorkers() {
-    uint32_t count = Parallelism();
-    max_in_flight_ = count;
-    workers_.reserve(count);
-    for (uint32_t i = 0; i < count; ++i) workers_.emplace_back([this] { WorkerLoop(); });
-  }
-
-  void StopWorkers() {
-    {
-      std::lock_guard lock(mu_);
-      stopping_ = true;
-    }
-    work_cv_.notify_all();
-    for (std::thread& worker : workers_) worker.join();
-    workers_.clear();
-  }
-
-  void WorkerLoop() {
-    for (;;) {
-      WorkItem item;
-      {
-        SpinFor([this] { return pending_work_.load(std::memory_order_acquire) != 0; });
-        std::unique_lock lock(mu_);
-        work_cv_.wait(lock, [this] { return stopping_ || !work_.empty(); });
-        if (!work_.empty()) pending_work_.fetch_sub(1, std::memory_order_relaxed);
-        if (work_.empty()) return;
-        item = std::move(work_.front());
-        work_.pop_front();
-      }
-      int64_t started_us = clock_.NowMicros();
-      AttemptResult result = item.runner->Run(item.request, *item.control);
-      Status storage_status = item.control->Finish();
-      Completion done{item.index,        item.request.attempt,
-                      std::move(result), std::move(storage_status),
-                      started_us,        clock_.NowMicros()};
-      {
-        std::lock_guard lock(mu_);
-        done_.push_back(std::move(done));
-        pending_done_.store(true, std::memory_order_release);
-      }
-      done_cv_.notify_one();
-    }
-  }
-
   void Dispatch() {
     while (fatal_.ok() && in_flight_count_ < max_in_flight_ && !granted_.empty()) {
       auto [i, lease] = std::move(granted_.front());
@@ -440,7 +235,7 @@ class RunCoordinator {
     return storage;
   }
 
-  // Records the attempt as queued, then asks the pools; the grant arrives through `granted_inbox_`
+  // Records the attempt as queued, then asks the pools; the grant arrives through the inbox
   // (possibly at once, on this thread, or later on whichever thread releases the slots).
   void WaitForResources(Dag::Index i) {
     const TaskSpec& spec = dag_.task(i);
@@ -464,12 +259,7 @@ class RunCoordinator {
             inline_grant_ = std::move(lease);
             return;
           }
-          {
-            std::lock_guard lock(mu_);
-            granted_inbox_.emplace_back(i, std::move(lease));
-            pending_done_.store(true, std::memory_order_release);
-          }
-          done_cv_.notify_one();
+          inbox_.PostGrant({i, std::move(lease)});
         });
     acquiring_ = kNoTask;
     if (!ticket.ok()) {
@@ -532,9 +322,9 @@ class RunCoordinator {
     Save({run_.id, spec.id, attempt, TaskState::kRunning, queued, now, 0, {}, {}, {}});
     Notify(Notice::Kind::kStarted, EventType::kTaskStarted, i, attempt, "");
 
-    auto control =
-        std::make_shared<AttemptState>(store_, run_.id, spec.id, attempt,
-                                       spec.output_cap_bytes.value_or(options_.output_cap_bytes));
+    auto control = std::make_shared<EngineAttemptControl>(
+        store_, run_.id, spec.id, attempt,
+        spec.output_cap_bytes.value_or(options_.output_cap_bytes));
     int64_t deadline = kNoDeadline;
     if (spec.timeout && spec.timeout->count() > 0) deadline = now + spec.timeout->count() * 1000;
     in_flight_[i] = {control, deadline, std::move(lease)};
@@ -565,19 +355,7 @@ class RunCoordinator {
     }
     DeliverNotices();
     unsaved_.clear();
-    if (unstarted_.empty()) return;
-    size_t count = unstarted_.size();
-    {
-      std::lock_guard lock(mu_);
-      for (WorkItem& item : unstarted_) work_.push_back(std::move(item));
-      pending_work_.fetch_add(count, std::memory_order_release);
-    }
-    unstarted_.clear();
-    if (count == 1) {
-      work_cv_.notify_one();
-    } else {
-      work_cv_.notify_all();
-    }
+    pool_.Submit(unstarted_);
   }
 
   // Returns the record's index in unsaved_, for its notice.
@@ -586,34 +364,13 @@ class RunCoordinator {
     return unsaved_.size() - 1;
   }
 
-  // Blocks until an attempt completes, a retry is due or a deadline passes, then handles them.
+  // Blocks until an attempt completes, a grant or the run's cancellation arrives, a retry is due
+  // or a deadline passes, then handles them.
   void WaitAndProcess() {
-    std::deque<Completion> completions;
-    std::deque<Grant> grants;
-    if (in_flight_count_ != 0) {
-      SpinFor([this] { return pending_done_.load(std::memory_order_acquire); });
-    }
-    {
-      std::unique_lock lock(mu_);
-      int64_t wake_at = NextTimerUs();
-      auto has_work = [this] {
-        return !done_.empty() || !granted_inbox_.empty() || (cancel_seen_ && !cancel_handled_);
-      };
-      if (wake_at == kNoDeadline) {
-        done_cv_.wait(lock, has_work);
-      } else {
-        // The clock may be virtual: its time moves without waking this thread, so a long wait
-        // is cut into slices. (The system clock's wake-ups are exact.)
-        int64_t wait_us = std::max<int64_t>(0, wake_at - clock_.NowMicros());
-        done_cv_.wait_for(lock, std::chrono::microseconds(std::min<int64_t>(wait_us, 100000)),
-                          has_work);
-      }
-      completions.swap(done_);
-      grants.swap(granted_inbox_);
-      pending_done_.store(false, std::memory_order_relaxed);
-    }
-    for (Grant& grant : grants) OnGranted(std::move(grant));
-    for (Completion& completion : completions) OnCompletion(std::move(completion));
+    RunInbox::Mail mail;
+    inbox_.Wait(NextTimerUs(), /*spin_first=*/in_flight_count_ != 0, mail);
+    for (Grant& grant : mail.grants) OnGranted(std::move(grant));
+    for (Completion& completion : mail.completions) OnCompletion(std::move(completion));
     FireTimers();
   }
 
@@ -765,40 +522,20 @@ class RunCoordinator {
       *reason = "run cancelled";
       return TaskState::kCancelled;
     }
-    const Dag::Index* failed = nullptr;
-    const Dag::Index* not_succeeded = nullptr;
-    const Dag::Index* skipped = nullptr;
-    for (const Dag::Index& up : dag_.Upstream(i)) {
-      TaskState s = states_[up];
-      if (s == TaskState::kFailed || s == TaskState::kUpstreamFailed) {
-        if (failed == nullptr) failed = &up;
-      }
-      if (s == TaskState::kSkipped && skipped == nullptr) skipped = &up;
-      if (s != TaskState::kSucceeded && not_succeeded == nullptr) not_succeeded = &up;
+    const std::vector<Dag::Index>& upstream = dag_.Upstream(i);
+    UpstreamSummary summary;
+    for (Dag::Index up : upstream) summary.Add(states_[up]);
+    const TriggerRule rule = dag_.task(i).trigger;
+    const TriggerDecision decision = DecideTrigger(rule, summary);
+    if (decision.verdict == TriggerVerdict::kRun) return TaskState::kQueued;
+    if (decision.cause) {
+      const Dag::Index cause = upstream[*decision.cause];
+      *reason = TriggerReason(rule, decision, dag_.task(cause).id.str(), states_[cause]);
+    } else {
+      *reason = TriggerReason(rule, decision, {}, TaskState::kPending);
     }
-    auto name = [this](const Dag::Index* up) { return "'" + dag_.task(*up).id.str() + "'"; };
-    switch (dag_.task(i).trigger) {
-      case TriggerRule::kAllSuccess:
-        if (not_succeeded == nullptr) return TaskState::kQueued;
-        if (failed != nullptr) {
-          *reason = "upstream " + name(failed) + " did not succeed";
-          return TaskState::kUpstreamFailed;
-        }
-        *reason = "upstream " + name(not_succeeded) + " was " +
-                  std::string(TaskStateName(states_[*not_succeeded]));
-        return TaskState::kSkipped;
-      case TriggerRule::kOnFailure:
-        if (failed != nullptr) return TaskState::kQueued;
-        *reason = "trigger rule on_failure: no upstream failed";
-        return TaskState::kSkipped;
-      case TriggerRule::kAllDone:
-        if (skipped == nullptr) return TaskState::kQueued;
-        *reason = "trigger rule all_done: upstream " + name(skipped) + " was skipped";
-        return TaskState::kSkipped;
-      case TriggerRule::kAlways:
-        return TaskState::kQueued;
-    }
-    return TaskState::kQueued;
+    return decision.verdict == TriggerVerdict::kSkip ? TaskState::kSkipped
+                                                     : TaskState::kUpstreamFailed;
   }
 
   void RecordNeverRan(Dag::Index i, TaskState state, const std::string& reason) {
@@ -860,7 +597,7 @@ class RunCoordinator {
   }
 
   struct InFlight {
-    std::shared_ptr<AttemptState> control;  // null when the task is not running
+    std::shared_ptr<EngineAttemptControl> control;  // null when the task is not running
     int64_t deadline_us = kNoDeadline;
     ResourceManager::Lease lease;  // the slots the attempt holds, if any
   };
@@ -905,87 +642,19 @@ class RunCoordinator {
   Status fatal_;
   std::mt19937_64 rng_;
 
-  // Shared with workers. Lock order: mu_ is never held while calling a runner or the store.
-  std::mutex mu_;
-  std::condition_variable work_cv_;
-  std::condition_variable done_cv_;
-  std::deque<WorkItem> work_;        // guarded by mu_
-  std::deque<Completion> done_;      // guarded by mu_
-  std::deque<Grant> granted_inbox_;  // guarded by mu_
-  bool stopping_ = false;            // guarded by mu_
-  bool cancel_seen_ = false;         // guarded by mu_; set by the canceller's wake-up
   std::optional<RunCanceller::WakeupId> wakeup_;
-  // Hints read without mu_ while spinning: written under mu_ beside work_ / done_, so a stale
-  // read only costs a sleep that the condition variables end as usual.
-  std::atomic<size_t> pending_work_{0};
-  std::atomic<bool> pending_done_{false};
-  std::vector<std::thread> workers_;
+  // Declared last, so destroyed first: pool_'s workers post to inbox_ until it joins them.
+  RunInbox inbox_;
+  WorkerPool pool_;
 };
 
 }  // namespace
 
-void RunCanceller::Cancel() {
-  std::vector<std::function<void()>> wakeups;
-  {
-    std::lock_guard lock(mu_);
-    if (cancelled_.exchange(true, std::memory_order_acq_rel)) return;
-    for (auto& [id, wake] : wakeups_) wakeups.push_back(wake);
-  }
-  for (auto& wake : wakeups) wake();
-}
-
-RunCanceller::WakeupId RunCanceller::AddWakeup(std::function<void()> wake) {
-  std::unique_lock lock(mu_);
-  WakeupId id = next_id_++;
-  wakeups_.emplace(id, wake);
-  if (cancelled()) {
-    lock.unlock();
-    wake();
-  }
-  return id;
-}
-
-void RunCanceller::RemoveWakeup(WakeupId id) {
-  std::lock_guard lock(mu_);
-  wakeups_.erase(id);
-}
-
-Status CheckTaskTypes(const Job& job, const TaskRunnerRegistry& runners) {
-  std::string problems;
-  for (Dag::Index i = 0; i < job.dag.size(); ++i) {
-    const TaskSpec& spec = job.dag.task(i);
-    if (runners.Find(spec.type) != nullptr) continue;
-    if (!problems.empty()) problems += "\n";
-    problems += "task '" + spec.id.str() + "' has unknown type '" + spec.type + "'";
-  }
-  if (problems.empty()) return Status::Ok();
-  return InvalidArgument(std::move(problems));
-}
-
-Status CheckTaskResources(const Job& job, const ResourceManager* resources) {
-  std::string problems;
-  for (Dag::Index i = 0; i < job.dag.size(); ++i) {
-    const TaskSpec& spec = job.dag.task(i);
-    if (spec.resources.empty()) continue;
-    Status status = resources != nullptr ? resources->Check(spec.resources)
-                                         : InvalidArgument("this host has no resource pools");
-    if (status.ok()) continue;
-    if (!problems.empty()) problems += "\n";
-    problems += "task '" + spec.id.str() + "': " + status.message();
-  }
-  if (problems.empty()) return Status::Ok();
-  return InvalidArgument(std::move(problems));
-}
-
-Result<RunRecord> ExecuteRun(const Job& job, const RunId& run_id, const TaskRunnerRegistry& runners,
-                             StateStore& store, const RunOptions& options) {
-  if (!job.dag.validated()) {
-    return FailedPrecondition("job '" + job.id.str() + "' has not been validated");
-  }
-  PETIT_RETURN_IF_ERROR(CheckTaskTypes(job, runners));
-  PETIT_RETURN_IF_ERROR(CheckTaskResources(job, options.resources));
+Result<RunRecord> CoordinateRun(const Job& job, const RunId& run_id,
+                                const TaskRunnerRegistry& runners, StateStore& store,
+                                const RunOptions& options) {
   RunCoordinator coordinator(job, run_id, runners, store, options);
   return coordinator.Run();
 }
 
-}  // namespace petit
+}  // namespace petit::internal

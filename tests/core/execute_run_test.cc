@@ -1,6 +1,6 @@
-// The DAG executor against in-process runners and the memory store: ordering, trigger rules,
+// ExecuteRun against in-process runners and the memory store: ordering, trigger rules,
 // retries, timeouts, cancellation, context flow and output capture.
-#include "petit/core/dag_executor.h"
+#include "petit/core/execute_run.h"
 
 #include <algorithm>
 #include <atomic>
@@ -75,7 +75,7 @@ TaskSpec Spec(const std::string& id, const std::string& type, std::vector<std::s
   return spec;
 }
 
-class DagExecutorTest : public ::testing::Test {
+class ExecuteRunTest : public ::testing::Test {
  protected:
   void SetUp() override {
     Result<std::unique_ptr<StateStore>> store = storage::OpenStateStore("memory:");
@@ -135,7 +135,7 @@ class DagExecutorTest : public ::testing::Test {
   RunId last_run_;
 };
 
-TEST_F(DagExecutorTest, RunsADiamondAndRecordsEveryTaskInOrder) {
+TEST_F(ExecuteRunTest, RunsADiamondAndRecordsEveryTaskInOrder) {
   Job job = MakeJob({Spec("join", "ok", {"left", "right"}), Spec("root", "ok"),
                      Spec("left", "ok", {"root"}), Spec("right", "ok", {"root"})});
   RunOptions options;
@@ -154,7 +154,7 @@ TEST_F(DagExecutorTest, RunsADiamondAndRecordsEveryTaskInOrder) {
   EXPECT_EQ((*stored)->owner, "host-a/4242/99");
 }
 
-TEST_F(DagExecutorTest, StartsATaskAsSoonAsItsOwnUpstreamsFinishNotInWaves) {
+TEST_F(ExecuteRunTest, StartsATaskAsSoonAsItsOwnUpstreamsFinishNotInWaves) {
   Signal late_started;
   std::atomic<bool> blocker_saw_late{false};
   Register("blocker", [&](const AttemptRequest&, AttemptControl&) {
@@ -174,7 +174,7 @@ TEST_F(DagExecutorTest, StartsATaskAsSoonAsItsOwnUpstreamsFinishNotInWaves) {
   EXPECT_TRUE(blocker_saw_late);
 }
 
-TEST_F(DagExecutorTest, TriggerRulesDecideWhatRunsAfterAFailure) {
+TEST_F(ExecuteRunTest, TriggerRulesDecideWhatRunsAfterAFailure) {
   Job job = MakeJob({
       Spec("a", "fail"), Spec("b", "ok", {"a"}),        // all_success -> upstream_failed
       Spec("c", "ok", {"b"}),                           // -> upstream_failed
@@ -202,13 +202,13 @@ TEST_F(DagExecutorTest, TriggerRulesDecideWhatRunsAfterAFailure) {
   EXPECT_EQ(a["b"].attempt, 0u) << "a task that never ran has only attempt 0";
 }
 
-TEST_F(DagExecutorTest, RunSucceedsWhenOnlySkippedTasksDidNotRun) {
+TEST_F(ExecuteRunTest, RunSucceedsWhenOnlySkippedTasksDidNotRun) {
   Job job = MakeJob({Spec("a", "ok"), Spec("on_fail", "ok", {"a"}, TriggerRule::kOnFailure)});
   EXPECT_EQ(Execute(job).status, RunStatus::kSucceeded);
   EXPECT_EQ(Attempts()["on_fail"].state, TaskState::kSkipped);
 }
 
-TEST_F(DagExecutorTest, RetriesUntilSuccessAndRecordsEveryAttempt) {
+TEST_F(ExecuteRunTest, RetriesUntilSuccessAndRecordsEveryAttempt) {
   std::atomic<int> calls{0};
   Register("flaky", [&](const AttemptRequest& request, AttemptControl&) {
     ++calls;
@@ -229,7 +229,7 @@ TEST_F(DagExecutorTest, RetriesUntilSuccessAndRecordsEveryAttempt) {
   EXPECT_GT(attempts[2].started_us, 0);
 }
 
-TEST_F(DagExecutorTest, GivesUpAfterMaxRetries) {
+TEST_F(ExecuteRunTest, GivesUpAfterMaxRetries) {
   TaskSpec spec = Spec("t", "fail");
   spec.retry.max_retries = 1;
   Job job = MakeJob({spec});
@@ -237,7 +237,7 @@ TEST_F(DagExecutorTest, GivesUpAfterMaxRetries) {
   EXPECT_EQ(AttemptsOf("t").size(), 2u);
 }
 
-TEST_F(DagExecutorTest, RetryConditionTransientOnlyDoesNotRetryPlainFailures) {
+TEST_F(ExecuteRunTest, RetryConditionTransientOnlyDoesNotRetryPlainFailures) {
   TaskSpec spec = Spec("t", "fail");
   spec.retry.max_retries = 3;
   spec.retry.condition = RetryCondition::kTransientOnly;
@@ -246,7 +246,7 @@ TEST_F(DagExecutorTest, RetryConditionTransientOnlyDoesNotRetryPlainFailures) {
   EXPECT_EQ(AttemptsOf("t").size(), 1u);
 }
 
-TEST_F(DagExecutorTest, OutputsFlowDownstreamOnlyFromTasksThatSucceeded) {
+TEST_F(ExecuteRunTest, OutputsFlowDownstreamOnlyFromTasksThatSucceeded) {
   Register("producer", [](const AttemptRequest&, AttemptControl& control) {
     EXPECT_TRUE(control.SetOutput("rows", "42").ok());
     return Ok();
@@ -272,7 +272,7 @@ TEST_F(DagExecutorTest, OutputsFlowDownstreamOnlyFromTasksThatSucceeded) {
   EXPECT_EQ(Attempts()["producer"].outputs.at("rows"), "42");
 }
 
-TEST_F(DagExecutorTest, TimeoutCancelsTheAttemptThroughItsCancelHook) {
+TEST_F(ExecuteRunTest, TimeoutCancelsTheAttemptThroughItsCancelHook) {
   Register("hangs", [](const AttemptRequest&, AttemptControl& control) {
     Signal cancelled;
     control.OnCancel([&] { cancelled.Set(); });
@@ -289,7 +289,102 @@ TEST_F(DagExecutorTest, TimeoutCancelsTheAttemptThroughItsCancelHook) {
   EXPECT_EQ(a["after"].state, TaskState::kUpstreamFailed);
 }
 
-TEST_F(DagExecutorTest, CancellingTheRunStopsRunningTasksAndNeverStartsTheRest) {
+// On a ManualClock, time moves only when the test says so: an hour passes in microseconds, and
+// the test moves the clock once the run has reached the point it checks (never after a sleep).
+constexpr int64_t kVirtualStart = int64_t{1'700'000'000} * 1'000'000;
+constexpr int64_t kHourUs = int64_t{3600} * 1'000'000;
+
+TEST_F(ExecuteRunTest, AnHourLongTimeoutEndsTheAttemptAtTheVirtualHour) {
+  ManualClock clock(kVirtualStart);
+  Signal running;
+  Register("hangs", [&](const AttemptRequest&, AttemptControl& control) {
+    Signal cancelled;
+    control.OnCancel([&] { cancelled.Set(); });
+    running.Set();
+    bool stopped = cancelled.Wait();
+    return AttemptResult{stopped ? AttemptOutcome::kCancelled : AttemptOutcome::kSucceeded, {}, ""};
+  });
+  TaskSpec spec = Spec("t", "hangs");
+  spec.timeout = std::chrono::hours(1);
+  Job job = MakeJob({spec, Spec("after", "ok", {"t"})});
+  RunOptions options;
+  options.clock = &clock;
+  RunRecord run;
+  std::thread executor([&] { run = Execute(job, options); });
+  EXPECT_TRUE(running.Wait());
+  clock.Advance(kHourUs - 1);  // short of the deadline: the attempt keeps running
+  clock.Advance(1);
+  executor.join();
+
+  EXPECT_EQ(run.status, RunStatus::kFailed);
+  EXPECT_EQ(run.ended_us, kVirtualStart + kHourUs);
+  auto a = Attempts();
+  EXPECT_EQ(a["t"].state, TaskState::kFailed);
+  EXPECT_THAT(a["t"].error, HasSubstr("timed out after 3600000 ms"));
+  EXPECT_EQ(a["t"].started_us, kVirtualStart);
+  EXPECT_EQ(a["t"].ended_us, kVirtualStart + kHourUs);
+  EXPECT_EQ(a["after"].state, TaskState::kUpstreamFailed);
+}
+
+// Tells the test when a task is waiting to be retried, and when.
+class RetryWatcher final : public RunObserver {
+ public:
+  void OnTaskRetrying(const TaskSpec&, const AttemptRecord& failed, int64_t retry_at_us) override {
+    failed_attempt_ = failed.attempt;
+    retry_at_us_ = retry_at_us;
+    retrying_.Set();
+  }
+  // Once Wait() returned true, the values below are those of the first retry.
+  bool Wait() { return retrying_.Wait(); }
+  uint32_t failed_attempt() const { return failed_attempt_; }
+  int64_t retry_at_us() const { return retry_at_us_; }
+
+ private:
+  Signal retrying_;
+  uint32_t failed_attempt_ = 0;  // written before retrying_ is set
+  int64_t retry_at_us_ = 0;      // written before retrying_ is set
+};
+
+TEST_F(ExecuteRunTest, AnHourLongRetryDelayRetriesAtTheVirtualHour) {
+  ManualClock clock(kVirtualStart);
+  std::atomic<int> calls{0};
+  Register("flaky", [&](const AttemptRequest& request, AttemptControl&) {
+    ++calls;
+    return request.attempt == 1 ? Fail("first attempt") : Ok();
+  });
+  TaskSpec spec = Spec("t", "flaky");
+  spec.retry.max_retries = 1;
+  spec.retry.delay = std::chrono::hours(1);
+  Job job = MakeJob({spec});
+  RetryWatcher watcher;
+  RunOptions options;
+  options.clock = &clock;
+  options.observer = &watcher;
+  RunRecord run;
+  std::thread executor([&] { run = Execute(job, options); });
+  const bool retrying = watcher.Wait();
+  EXPECT_TRUE(retrying);
+  if (retrying) {
+    EXPECT_EQ(watcher.failed_attempt(), 1u);
+    EXPECT_EQ(watcher.retry_at_us(), kVirtualStart + kHourUs);
+  }
+  EXPECT_EQ(calls, 1) << "the retry waits for the clock";
+  clock.Advance(kHourUs - 1);
+  clock.Advance(1);
+  executor.join();
+
+  EXPECT_EQ(run.status, RunStatus::kSucceeded);
+  EXPECT_EQ(calls, 2);
+  std::vector<AttemptRecord> attempts = AttemptsOf("t");
+  ASSERT_EQ(attempts.size(), 2u);
+  EXPECT_EQ(attempts[0].state, TaskState::kFailed);
+  EXPECT_EQ(attempts[0].ended_us, kVirtualStart);
+  EXPECT_EQ(attempts[1].state, TaskState::kSucceeded);
+  EXPECT_EQ(attempts[1].queued_us, kVirtualStart + kHourUs);
+  EXPECT_EQ(attempts[1].started_us, kVirtualStart + kHourUs);
+}
+
+TEST_F(ExecuteRunTest, CancellingTheRunStopsRunningTasksAndNeverStartsTheRest) {
   RunCanceller canceller;
   std::atomic<int> later_calls{0};
   Register("cancels_run", [&](const AttemptRequest&, AttemptControl& control) {
@@ -316,7 +411,7 @@ TEST_F(DagExecutorTest, CancellingTheRunStopsRunningTasksAndNeverStartsTheRest) 
   EXPECT_EQ(a["third"].state, TaskState::kCancelled);
 }
 
-TEST_F(DagExecutorTest, CapturedOutputIsStoredInChunksAndCappedWithAMarker) {
+TEST_F(ExecuteRunTest, CapturedOutputIsStoredInChunksAndCappedWithAMarker) {
   constexpr size_t kCap = 100 * 1024;
   Register("chatty", [](const AttemptRequest&, AttemptControl& control) {
     std::string block(10 * 1024, 'x');
@@ -342,7 +437,7 @@ TEST_F(DagExecutorTest, CapturedOutputIsStoredInChunksAndCappedWithAMarker) {
   EXPECT_EQ(err, "a warning\n");
 }
 
-TEST_F(DagExecutorTest, ATasksOwnOutputCapOverridesTheRunsCap) {
+TEST_F(ExecuteRunTest, ATasksOwnOutputCapOverridesTheRunsCap) {
   Register("chatty", [](const AttemptRequest&, AttemptControl& control) {
     control.AppendOutput(OutputStream::kStdout, std::string(5000, 'x'));
     return Ok();
@@ -371,7 +466,7 @@ TEST_F(DagExecutorTest, ATasksOwnOutputCapOverridesTheRunsCap) {
   EXPECT_EQ(std::count(free_out.begin(), free_out.end(), 'x'), 4096);
 }
 
-TEST_F(DagExecutorTest, NeverRunsMoreTasksAtOnceThanTheLimit) {
+TEST_F(ExecuteRunTest, NeverRunsMoreTasksAtOnceThanTheLimit) {
   std::mutex mu;
   int running = 0;
   int peak = 0;
@@ -393,7 +488,7 @@ TEST_F(DagExecutorTest, NeverRunsMoreTasksAtOnceThanTheLimit) {
   EXPECT_LE(peak, 3);
 }
 
-TEST_F(DagExecutorTest, HigherPriorityReadyTasksStartFirst) {
+TEST_F(ExecuteRunTest, HigherPriorityReadyTasksStartFirst) {
   std::mutex mu;
   std::vector<std::string> order;
   Register("record", [&](const AttemptRequest& request, AttemptControl&) {
@@ -413,7 +508,7 @@ TEST_F(DagExecutorTest, HigherPriorityReadyTasksStartFirst) {
   EXPECT_EQ(order, (std::vector<std::string>{"high", "mid", "low"}));
 }
 
-TEST_F(DagExecutorTest, UnknownTaskTypeIsRefusedBeforeTheRunIsCreated) {
+TEST_F(ExecuteRunTest, UnknownTaskTypeIsRefusedBeforeTheRunIsCreated) {
   Job job = MakeJob({Spec("t", "nonexistent")});
   Result<RunRecord> run = ExecuteRun(job, RunId::Generate(), runners_, *store_, {});
   ASSERT_FALSE(run.ok());
@@ -421,7 +516,7 @@ TEST_F(DagExecutorTest, UnknownTaskTypeIsRefusedBeforeTheRunIsCreated) {
   EXPECT_TRUE(store_->ListRuns(JobId(), 10)->empty());
 }
 
-TEST_F(DagExecutorTest, ALongChainSettlesWithoutRecursion) {
+TEST_F(ExecuteRunTest, ALongChainSettlesWithoutRecursion) {
   std::vector<TaskSpec> specs{Spec("t0", "fail")};
   for (int i = 1; i < 5000; ++i) {
     specs.push_back(Spec("t" + std::to_string(i), "ok", {"t" + std::to_string(i - 1)}));
@@ -431,7 +526,7 @@ TEST_F(DagExecutorTest, ALongChainSettlesWithoutRecursion) {
   EXPECT_EQ(Attempts()["t4999"].state, TaskState::kUpstreamFailed);
 }
 
-TEST_F(DagExecutorTest, TaskWaitingForResourcesIsQueuedNotRunningAndHoldsNoWorker) {
+TEST_F(ExecuteRunTest, TaskWaitingForResourcesIsQueuedNotRunningAndHoldsNoWorker) {
   Result<std::unique_ptr<ResourceManager>> pools = ResourceManager::Create({{{"gpu", 1}}});
   ASSERT_TRUE(pools.ok());
   Signal holder_started;
@@ -484,7 +579,7 @@ TEST_F(DagExecutorTest, TaskWaitingForResourcesIsQueuedNotRunningAndHoldsNoWorke
   EXPECT_EQ(a["waiter"].attempt, 1u);
 }
 
-TEST_F(DagExecutorTest, RunsSharingAHostWideTaskLimitWaitForEachOther) {
+TEST_F(ExecuteRunTest, RunsSharingAHostWideTaskLimitWaitForEachOther) {
   ResourceCapacity capacity;
   capacity.max_tasks = 1;
   Result<std::unique_ptr<ResourceManager>> pools = ResourceManager::Create(capacity);
@@ -537,7 +632,7 @@ TEST_F(DagExecutorTest, RunsSharingAHostWideTaskLimitWaitForEachOther) {
   }
 }
 
-TEST_F(DagExecutorTest, OneTaskSlotRunsTasksOneAtATimeAndLeavesNothingWaiting) {
+TEST_F(ExecuteRunTest, OneTaskSlotRunsTasksOneAtATimeAndLeavesNothingWaiting) {
   ResourceCapacity capacity;
   capacity.max_tasks = 1;
   Result<std::unique_ptr<ResourceManager>> pools = ResourceManager::Create(capacity);
@@ -617,7 +712,7 @@ class StoredBeforeToldObserver final : public RunObserver {
   int told_ = 0;
 };
 
-TEST_F(DagExecutorTest, ObserversHearOfATransitionOnlyOnceItIsSaved) {
+TEST_F(ExecuteRunTest, ObserversHearOfATransitionOnlyOnceItIsSaved) {
   std::atomic<int> calls{0};
   Register("flaky", [&](const AttemptRequest&, AttemptControl&) {
     return ++calls == 1 ? Fail("first time") : Ok();
@@ -636,7 +731,7 @@ TEST_F(DagExecutorTest, ObserversHearOfATransitionOnlyOnceItIsSaved) {
   EXPECT_EQ(observer.told(), 4 + 4 + 1);
 }
 
-TEST_F(DagExecutorTest, ImpossibleResourcesAreRefusedBeforeTheRunStarts) {
+TEST_F(ExecuteRunTest, ImpossibleResourcesAreRefusedBeforeTheRunStarts) {
   Result<std::unique_ptr<ResourceManager>> pools = ResourceManager::Create({{{"gpu", 1}}});
   ASSERT_TRUE(pools.ok());
   TaskSpec greedy = Spec("greedy", "ok");
@@ -653,7 +748,7 @@ TEST_F(DagExecutorTest, ImpossibleResourcesAreRefusedBeforeTheRunStarts) {
   EXPECT_THAT(run.status().message(), HasSubstr("gpu"));
 }
 
-TEST_F(DagExecutorTest, PublishesTaskAndJobEventsInOrderWithIds) {
+TEST_F(ExecuteRunTest, PublishesTaskAndJobEventsInOrderWithIds) {
   EventBus bus;
   std::mutex mu;
   std::vector<petit::Event> seen;
@@ -692,7 +787,7 @@ TEST_F(DagExecutorTest, PublishesTaskAndJobEventsInOrderWithIds) {
   EXPECT_EQ(by_task["b"], (std::vector<EventType>{EventType::kTaskSkipped}));
 }
 
-TEST_F(DagExecutorTest, TemplatesInParametersSeeUpstreamOutputsConfigAndRunId) {
+TEST_F(ExecuteRunTest, TemplatesInParametersSeeUpstreamOutputsConfigAndRunId) {
   Register("producer", [](const AttemptRequest&, AttemptControl& control) {
     EXPECT_TRUE(control.SetOutput("path", "/data/\"x\"").ok());
     return Ok();
@@ -712,7 +807,7 @@ TEST_F(DagExecutorTest, TemplatesInParametersSeeUpstreamOutputsConfigAndRunId) {
   EXPECT_EQ(params_seen, R"({"args":["/data/\"x\"","prod",")" + run.id.str() + R"("]})");
 }
 
-TEST_F(DagExecutorTest, ATemplateThatCannotBeExpandedFailsTheTaskWithoutRetry) {
+TEST_F(ExecuteRunTest, ATemplateThatCannotBeExpandedFailsTheTaskWithoutRetry) {
   std::atomic<int> calls{0};
   Register("counted", [&](const AttemptRequest&, AttemptControl&) {
     ++calls;

@@ -19,8 +19,8 @@
 // state. Attempts run on a pool of worker threads it starts and joins. Observer callbacks run on
 // the coordinator thread, so a slow observer delays dispatch but never corrupts state. Cancel() on
 // a RunCanceller may be called from any thread (a signal-handling thread, for instance).
-#ifndef PETIT_CORE_DAG_EXECUTOR_H_
-#define PETIT_CORE_DAG_EXECUTOR_H_
+#ifndef PETIT_CORE_EXECUTE_RUN_H_
+#define PETIT_CORE_EXECUTE_RUN_H_
 
 #include <atomic>
 #include <cstddef>
@@ -111,4 +111,4 @@ Status CheckTaskResources(const Job& job, const ResourceManager* resources);
 
 }  // namespace petit
 
-#endif  // PETIT_CORE_DAG_EXECUTOR_H_
+#endif  // PETIT_CORE_EXECUTE_RUN_H_

@@ -1,3 +1,5 @@
+#include "petit/core/states.h"
+
 #include <string>
 #include <utility>
 #include <vector>
@@ -5,10 +7,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "petit/core/state_store.h"
-
 namespace petit {
 namespace {
+
+using ::testing::HasSubstr;
 
 TEST(RunStatusTest, NamesRoundTrip) {
   const std::vector<std::pair<RunStatus, std::string>> expected = {
@@ -39,6 +41,39 @@ TEST(RunStatusTest, OnlyFinishedRunsAreTerminal) {
   EXPECT_TRUE(IsTerminal(RunStatus::kFailed));
   EXPECT_TRUE(IsTerminal(RunStatus::kCancelled));
   EXPECT_TRUE(IsTerminal(RunStatus::kInterrupted));
+}
+
+TEST(TaskStateTest, NamesRoundTrip) {
+  const std::vector<std::pair<TaskState, std::string>> expected = {
+      {TaskState::kPending, "pending"},
+      {TaskState::kQueued, "queued"},
+      {TaskState::kRunning, "running"},
+      {TaskState::kSucceeded, "succeeded"},
+      {TaskState::kFailed, "failed"},
+      {TaskState::kSkipped, "skipped"},
+      {TaskState::kUpstreamFailed, "upstream_failed"},
+      {TaskState::kCancelled, "cancelled"},
+      {TaskState::kInterrupted, "interrupted"},
+  };
+  for (const auto& [state, name] : expected) {
+    EXPECT_EQ(TaskStateName(state), name);
+    const auto parsed = ParseTaskState(name);
+    ASSERT_TRUE(parsed.ok()) << name;
+    EXPECT_EQ(*parsed, state);
+  }
+  EXPECT_THAT(ParseTaskState("done").status().message(), HasSubstr("unknown task state 'done'"));
+}
+
+TEST(TaskStateTest, OnlyFinishedStatesAreTerminal) {
+  EXPECT_FALSE(IsTerminal(TaskState::kPending));
+  EXPECT_FALSE(IsTerminal(TaskState::kQueued));
+  EXPECT_FALSE(IsTerminal(TaskState::kRunning));
+  EXPECT_TRUE(IsTerminal(TaskState::kSucceeded));
+  EXPECT_TRUE(IsTerminal(TaskState::kFailed));
+  EXPECT_TRUE(IsTerminal(TaskState::kSkipped));
+  EXPECT_TRUE(IsTerminal(TaskState::kUpstreamFailed));
+  EXPECT_TRUE(IsTerminal(TaskState::kCancelled));
+  EXPECT_TRUE(IsTerminal(TaskState::kInterrupted));
 }
 
 }  // namespace

@@ -1,0 +1,76 @@
+#include "petit/core/execute_run.h"
+
+#include <functional>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "executor/run_coordinator.h"
+
+namespace petit {
+
+void RunCanceller::Cancel() {
+  std::vector<std::function<void()>> wakeups;
+  {
+    std::lock_guard lock(mu_);
+    if (cancelled_.exchange(true, std::memory_order_acq_rel)) return;
+    for (auto& [id, wake] : wakeups_) wakeups.push_back(wake);
+  }
+  for (auto& wake : wakeups) wake();
+}
+
+RunCanceller::WakeupId RunCanceller::AddWakeup(std::function<void()> wake) {
+  std::unique_lock lock(mu_);
+  WakeupId id = next_id_++;
+  wakeups_.emplace(id, wake);
+  if (cancelled()) {
+    lock.unlock();
+    wake();
+  }
+  return id;
+}
+
+void RunCanceller::RemoveWakeup(WakeupId id) {
+  std::lock_guard lock(mu_);
+  wakeups_.erase(id);
+}
+
+Status CheckTaskTypes(const Job& job, const TaskRunnerRegistry& runners) {
+  std::string problems;
+  for (Dag::Index i = 0; i < job.dag.size(); ++i) {
+    const TaskSpec& spec = job.dag.task(i);
+    if (runners.Find(spec.type) != nullptr) continue;
+    if (!problems.empty()) problems += "\n";
+    problems += "task '" + spec.id.str() + "' has unknown type '" + spec.type + "'";
+  }
+  if (problems.empty()) return Status::Ok();
+  return InvalidArgument(std::move(problems));
+}
+
+Status CheckTaskResources(const Job& job, const ResourceManager* resources) {
+  std::string problems;
+  for (Dag::Index i = 0; i < job.dag.size(); ++i) {
+    const TaskSpec& spec = job.dag.task(i);
+    if (spec.resources.empty()) continue;
+    Status status = resources != nullptr ? resources->Check(spec.resources)
+                                         : InvalidArgument("this host has no resource pools");
+    if (status.ok()) continue;
+    if (!problems.empty()) problems += "\n";
+    problems += "task '" + spec.id.str() + "': " + status.message();
+  }
+  if (problems.empty()) return Status::Ok();
+  return InvalidArgument(std::move(problems));
+}
+
+Result<RunRecord> ExecuteRun(const Job& job, const RunId& run_id, const TaskRunnerRegistry& runners,
+                             StateStore& store, const RunOptions& options) {
+  if (!job.dag.validated()) {
+    return FailedPrecondition("job '" + job.id.str() + "' has not been validated");
+  }
+  PETIT_RETURN_IF_ERROR(CheckTaskTypes(job, runners));
+  PETIT_RETURN_IF_ERROR(CheckTaskResources(job, options.resources));
+  return internal::CoordinateRun(job, run_id, runners, store, options);
+}
+
+}  // namespace petit

@@ -1,0 +1,96 @@
+#include "executor/attempt_control.h"
+
+#include <algorithm>
+#include <string>
+#include <utility>
+
+namespace petit::internal {
+
+Status EngineAttemptControl::SetOutput(std::string_view key, std::string_view value) {
+  PETIT_RETURN_IF_ERROR(ValidateOutputKey(key));
+  std::lock_guard lock(outputs_mu_);
+  outputs_.insert_or_assign(std::string(key), std::string(value));
+  return Status::Ok();
+}
+
+void EngineAttemptControl::AppendOutput(OutputStream stream, std::string_view bytes) {
+  std::lock_guard lock(capture_mu_);
+  Capture& capture = stream == OutputStream::kStdout ? stdout_ : stderr_;
+  if (capture.truncated) return;
+  size_t room = cap_bytes_ - std::min(cap_bytes_, capture.total);
+  bool overflow = bytes.size() > room;
+  std::string_view kept = bytes.substr(0, room);
+  capture.total += kept.size();
+  capture.buffer.append(kept);
+  if (overflow) {
+    capture.truncated = true;
+    capture.buffer.append("\n[petit] output truncated: more than " + std::to_string(cap_bytes_) +
+                          " bytes on " + (stream == OutputStream::kStdout ? "stdout" : "stderr") +
+                          "\n");
+  }
+  if (capture.buffer.size() >= kLogChunkBytes || capture.truncated) FlushLocked(stream, capture);
+}
+
+void EngineAttemptControl::Log(LogLevel level, std::string_view message) {
+  static constexpr std::string_view kNames[] = {"debug", "info", "warn", "error"};
+  std::string line = "[" + std::string(kNames[static_cast<size_t>(level) & 3]) + "] ";
+  line.append(message);
+  line.push_back('\n');
+  AppendOutput(OutputStream::kStderr, line);
+}
+
+void EngineAttemptControl::ReportProgress(double fraction, std::string_view message) {
+  std::string line = "[progress " + std::to_string(static_cast<int>(fraction * 100.0)) + "%]";
+  if (!message.empty()) line.append(" ").append(message);
+  line.push_back('\n');
+  AppendOutput(OutputStream::kStderr, line);
+}
+
+void EngineAttemptControl::OnCancel(std::function<void()> hook) {
+  std::unique_lock lock(cancel_mu_);
+  if (!cancelled()) {
+    hook_ = std::move(hook);
+    return;
+  }
+  lock.unlock();
+  if (hook) hook();
+}
+
+void EngineAttemptControl::Cancel(bool timed_out) {
+  std::function<void()> hook;
+  {
+    std::lock_guard lock(cancel_mu_);
+    if (cancelled()) return;
+    timed_out_ = timed_out;
+    cancelled_.store(true, std::memory_order_release);
+    hook = std::move(hook_);
+  }
+  if (hook) hook();
+}
+
+bool EngineAttemptControl::timed_out() const {
+  std::lock_guard lock(cancel_mu_);
+  return timed_out_;
+}
+
+Status EngineAttemptControl::Finish() {
+  std::lock_guard lock(capture_mu_);
+  FlushLocked(OutputStream::kStdout, stdout_);
+  FlushLocked(OutputStream::kStderr, stderr_);
+  return write_status_;
+}
+
+ValueMap EngineAttemptControl::TakeOutputs() {
+  std::lock_guard lock(outputs_mu_);
+  return std::move(outputs_);
+}
+
+void EngineAttemptControl::FlushLocked(OutputStream stream, Capture& capture) {
+  if (capture.buffer.empty()) return;
+  LogChunk chunk{run_, task_, attempt_, stream, next_seq_++, std::move(capture.buffer)};
+  capture.buffer.clear();
+  Status status = store_.AppendLog(chunk);
+  if (!status.ok() && write_status_.ok()) write_status_ = status.WithContext("storing output");
+}
+
+}  // namespace petit::internal

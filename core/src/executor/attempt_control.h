@@ -1,0 +1,85 @@
+// EngineAttemptControl: the engine's side of one attempt, handed to its TaskRunner. Collects the
+// attempt's outputs, streams its captured output to the StateStore in bounded chunks (capped per
+// stream, with a marker where the cap cut it), and carries cancellation to the runner's hook.
+//
+// Ownership: shared by the coordinator and the worker running the attempt; it borrows the store
+// and the run and task ids, which outlive the run.
+// Threads: the AttemptControl methods are thread-safe (task_runner.h). Cancel() may be called from
+// any thread; Finish() and TakeOutputs() once the runner has returned.
+#ifndef PETIT_CORE_SRC_EXECUTOR_ATTEMPT_CONTROL_H_
+#define PETIT_CORE_SRC_EXECUTOR_ATTEMPT_CONTROL_H_
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+#include "petit/core/context.h"
+#include "petit/core/ids.h"
+#include "petit/core/state_store.h"
+#include "petit/core/status.h"
+#include "petit/core/task_runner.h"
+
+namespace petit::internal {
+
+class EngineAttemptControl final : public AttemptControl {
+ public:
+  // Captured output is written to the store in chunks of this size (and whatever is left at the
+  // end), so memory does not grow with output size.
+  static constexpr size_t kLogChunkBytes = 64 * 1024;
+
+  EngineAttemptControl(StateStore& store, const RunId& run, const TaskId& task, uint32_t attempt,
+                       size_t cap_bytes)
+      : store_(store), run_(run), task_(task), attempt_(attempt), cap_bytes_(cap_bytes) {}
+
+  Status SetOutput(std::string_view key, std::string_view value) override;
+  void AppendOutput(OutputStream stream, std::string_view bytes) override;
+  void Log(LogLevel level, std::string_view message) override;
+  void ReportProgress(double fraction, std::string_view message) override;
+  bool cancelled() const override { return cancelled_.load(std::memory_order_acquire); }
+  void OnCancel(std::function<void()> hook) override;
+
+  // Asks the attempt to stop; `timed_out` records why. Runs the runner's hook at most once.
+  void Cancel(bool timed_out);
+  bool timed_out() const;
+
+  // Writes what is still buffered. Returns the first storage error seen during the attempt.
+  Status Finish();
+  ValueMap TakeOutputs();
+
+ private:
+  struct Capture {
+    std::string buffer;
+    size_t total = 0;
+    bool truncated = false;
+  };
+
+  void FlushLocked(OutputStream stream, Capture& capture);
+
+  StateStore& store_;
+  const RunId& run_;
+  const TaskId& task_;
+  const uint32_t attempt_;
+  const size_t cap_bytes_;
+
+  std::mutex outputs_mu_;
+  ValueMap outputs_;  // guarded by outputs_mu_
+
+  std::mutex capture_mu_;
+  Capture stdout_;         // guarded by capture_mu_
+  Capture stderr_;         // guarded by capture_mu_
+  uint32_t next_seq_ = 0;  // guarded by capture_mu_
+  Status write_status_;    // guarded by capture_mu_
+
+  mutable std::mutex cancel_mu_;
+  std::atomic<bool> cancelled_{false};  // written under cancel_mu_, read anywhere
+  bool timed_out_ = false;              // guarded by cancel_mu_
+  std::function<void()> hook_;          // guarded by cancel_mu_
+};
+
+}  // namespace petit::internal
+
+#endif  // PETIT_CORE_SRC_EXECUTOR_ATTEMPT_CONTROL_H_

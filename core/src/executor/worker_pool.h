@@ -1,0 +1,68 @@
+// WorkerPool: the threads that run a run's attempts. Each worker takes a WorkItem, calls its
+// runner, flushes the attempt's captured output, and posts the Completion to the run's inbox.
+//
+// Ownership: the pool borrows the clock and the inbox, which outlive it; a WorkItem borrows its
+// runner from the run's TaskRunnerRegistry.
+// Threads: Start(), Submit() and Stop() are called by the run's coordinator only. Lock order:
+// mu_ is never held while calling a runner, the store or the inbox.
+#ifndef PETIT_CORE_SRC_EXECUTOR_WORKER_POOL_H_
+#define PETIT_CORE_SRC_EXECUTOR_WORKER_POOL_H_
+
+#include <atomic>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "executor/attempt_control.h"
+#include "executor/run_inbox.h"
+#include "petit/core/clock.h"
+#include "petit/core/dag.h"
+#include "petit/core/task_runner.h"
+
+namespace petit::internal {
+
+// One attempt, ready to run: its state is saved as running before it is submitted.
+struct WorkItem {
+  Dag::Index index;
+  TaskRunner* runner;
+  AttemptRequest request;
+  std::shared_ptr<EngineAttemptControl> control;
+};
+
+class WorkerPool {
+ public:
+  WorkerPool(Clock& clock, RunInbox& inbox) : clock_(clock), inbox_(inbox) {}
+  ~WorkerPool() { Stop(); }
+  WorkerPool(const WorkerPool&) = delete;
+  WorkerPool& operator=(const WorkerPool&) = delete;
+
+  void Start(uint32_t threads);
+  // Hands the items to the workers in order, moving them out of `items`.
+  void Submit(std::vector<WorkItem>& items);
+  // Lets the workers run every item already submitted, then joins them. Idempotent.
+  void Stop();
+
+ private:
+  void WorkerLoop();
+
+  Clock& clock_;
+  RunInbox& inbox_;
+  std::vector<std::thread> workers_;  // coordinator thread only
+
+  std::mutex mu_;
+  std::condition_variable work_cv_;
+  std::deque<WorkItem> work_;  // guarded by mu_
+  bool stopping_ = false;      // guarded by mu_
+  // A hint read without mu_ while spinning: written under mu_ beside work_, so a stale read only
+  // costs a sleep that work_cv_ ends as usual.
+  std::atomic<size_t> pending_work_{0};
+};
+
+}  // namespace petit::internal
+
+#endif  // PETIT_CORE_SRC_EXECUTOR_WORKER_POOL_H_
