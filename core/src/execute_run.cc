@@ -48,16 +48,24 @@ Status CheckTaskTypes(const Job& job, const TaskRunnerRegistry& runners) {
   return InvalidArgument(std::move(problems));
 }
 
-Status CheckTaskResources(const Job& job, const ResourceManager* resources) {
-  std::string problems;
+std::vector<UngrantableTask> FindUngrantableTasks(const Job& job,
+                                                  const ResourceManager* resources) {
+  std::vector<UngrantableTask> ungrantable;
   for (Dag::Index i = 0; i < job.dag.size(); ++i) {
     const TaskSpec& spec = job.dag.task(i);
     if (spec.resources.empty()) continue;
     Status status = resources != nullptr ? resources->Check(spec.resources)
                                          : InvalidArgument("this host has no resource pools");
-    if (status.ok()) continue;
+    if (!status.ok()) ungrantable.push_back({spec.id, std::move(status)});
+  }
+  return ungrantable;
+}
+
+Status CheckTaskResources(const Job& job, const ResourceManager* resources) {
+  std::string problems;
+  for (const UngrantableTask& task : FindUngrantableTasks(job, resources)) {
     if (!problems.empty()) problems += "\n";
-    problems += "task '" + spec.id.str() + "': " + status.message();
+    problems += "task '" + task.task.str() + "': " + task.why.message();
   }
   if (problems.empty()) return Status::Ok();
   return InvalidArgument(std::move(problems));

@@ -102,7 +102,7 @@ struct Scheduler::Impl {
   }
 
   bool HasRoom(const Slot& slot) const {
-    return slot.job->max_active_runs == 0 || slot.active.size() < slot.job->max_active_runs;
+    return AdmitsAnotherRun(*slot.job, slot.active.size());
   }
 
   RunId NewRunId(int64_t now_us) const {

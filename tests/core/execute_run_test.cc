@@ -246,6 +246,24 @@ TEST_F(ExecuteRunTest, RetryConditionTransientOnlyDoesNotRetryPlainFailures) {
   EXPECT_EQ(AttemptsOf("t").size(), 1u);
 }
 
+TEST_F(ExecuteRunTest, InvalidParamsAreNeverRetriedWhateverTheRetryPolicy) {
+  std::atomic<int> calls{0};
+  Register("picky", [&](const AttemptRequest&, AttemptControl&) {
+    ++calls;
+    return AttemptResult{AttemptOutcome::kInvalidParams, {}, "'url' is required"};
+  });
+  TaskSpec spec = Spec("t", "picky");
+  spec.retry.max_retries = 5;
+  spec.retry.condition = RetryCondition::kAlways;
+  Job job = MakeJob({spec});
+  EXPECT_EQ(Execute(job).status, RunStatus::kFailed);
+  EXPECT_EQ(calls, 1);
+  std::vector<AttemptRecord> attempts = AttemptsOf("t");
+  ASSERT_EQ(attempts.size(), 1u);
+  EXPECT_EQ(attempts[0].state, TaskState::kFailed);
+  EXPECT_NE(attempts[0].error.find("'url' is required"), std::string::npos) << attempts[0].error;
+}
+
 TEST_F(ExecuteRunTest, OutputsFlowDownstreamOnlyFromTasksThatSucceeded) {
   Register("producer", [](const AttemptRequest&, AttemptControl& control) {
     EXPECT_TRUE(control.SetOutput("rows", "42").ok());

@@ -4,6 +4,8 @@
 #include <utility>
 #include <vector>
 
+#include "petit/core/execute_run.h"
+
 namespace petit::host {
 
 LoadedJobs LoadHostJobs(const HostEnv& env, const std::string& dir) {
@@ -20,18 +22,13 @@ LoadedJobs LoadHostJobs(const HostEnv& env, const std::string& dir) {
   LoadedJobs loaded = LoadJobDirectory(dir, options);
   std::vector<Job> usable;
   for (Job& job : loaded.jobs) {
-    bool fits = true;
-    for (Dag::Index i = 0; i < job.dag.size(); ++i) {
-      const TaskSpec& spec = job.dag.task(i);
-      if (spec.resources.empty()) continue;
-      Status status = env.resources().Check(spec.resources);
-      if (status.ok()) continue;
-      fits = false;
-      loaded.errors.push_back(
-          {job.source_file, 0, 0, "tasks." + spec.id.str() + ".resources",
-           "task '" + spec.id.str() + "': " + status.message() + " (pools come from petit.yaml)"});
+    const std::vector<UngrantableTask> ungrantable = FindUngrantableTasks(job, &env.resources());
+    for (const UngrantableTask& task : ungrantable) {
+      loaded.errors.push_back({job.source_file, 0, 0, "tasks." + task.task.str() + ".resources",
+                               "task '" + task.task.str() + "': " + task.why.message() +
+                                   " (pools come from petit.yaml)"});
     }
-    if (fits) usable.push_back(std::move(job));
+    if (ungrantable.empty()) usable.push_back(std::move(job));
   }
   loaded.jobs = std::move(usable);
   return loaded;

@@ -29,6 +29,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <vector>
 
 #include "petit/core/clock.h"
 #include "petit/core/events.h"
@@ -105,6 +106,15 @@ Result<RunRecord> ExecuteRun(const Job& job, const RunId& run_id, const TaskRunn
 
 // Checks that every task's type has a runner; lists every missing one with the task that uses it.
 Status CheckTaskTypes(const Job& job, const TaskRunnerRegistry& runners);
+
+// A task whose resources `resources` can never grant, and why.
+struct UngrantableTask {
+  TaskId task;
+  Status why;
+};
+// Every task of `job` whose resources can never be granted by `resources` (nullptr: no pools), in
+// task order. What the host's loader reports per task and CheckTaskResources joins.
+std::vector<UngrantableTask> FindUngrantableTasks(const Job& job, const ResourceManager* resources);
 
 // Checks that every task's resources can ever be granted by `resources` (nullptr: no pools).
 Status CheckTaskResources(const Job& job, const ResourceManager* resources);

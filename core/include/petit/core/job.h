@@ -6,6 +6,7 @@
 #define PETIT_CORE_JOB_H_
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -76,6 +77,12 @@ struct Job {
   uint32_t catch_up_limit = 10;  // for CatchUpPolicy::kAll
   std::vector<JobDependency> depends_on;
 };
+
+// The admission rule, wherever a run is started (the scheduler, `petit trigger`): another run of
+// `job` may start while fewer than max_active_runs of its runs are active (0 = unlimited).
+inline bool AdmitsAnotherRun(const Job& job, size_t active_runs) {
+  return job.max_active_runs == 0 || active_runs < job.max_active_runs;
+}
 
 }  // namespace petit
 
