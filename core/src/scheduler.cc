@@ -101,9 +101,7 @@ struct Scheduler::Impl {
     return slot.job->schedule.has_value() && slot.job->enabled && !slot.record.paused;
   }
 
-  bool HasRoom(const Slot& slot) const {
-    return AdmitsAnotherRun(*slot.job, slot.active.size());
-  }
+  bool HasRoom(const Slot& slot) const { return AdmitsAnotherRun(*slot.job, slot.active.size()); }
 
   RunId NewRunId(int64_t now_us) const {
     return RunId::GenerateAt(std::max<int64_t>(0, now_us / 1000));

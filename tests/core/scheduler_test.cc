@@ -298,7 +298,12 @@ class SchedulerTest : public ::testing::Test {
   }
 
   void SaveRecord(const std::string& job, int64_t last_fire_us, bool paused = false) {
-    ASSERT_TRUE(store_->SaveJob(JobRecord{JobId(job), paused, last_fire_us, kBase - kDay}).ok());
+    JobRecord record;
+    record.id = JobId(job);
+    record.paused = paused;
+    record.last_fire_us = last_fire_us;
+    record.updated_us = kBase - kDay;
+    ASSERT_TRUE(store_->SaveJob(record).ok());
   }
 
   JobRecord Record(const std::string& job) {

@@ -249,7 +249,9 @@ class RunCoordinator {
       return;
     }
     // Taken back below when the slots are free at once: only a task that waits is queued.
-    Save({run_.id, spec.id, attempt, TaskState::kQueued, now, 0, 0, {}, {}, {}});
+    AttemptRecord queued = NewRecord(i, attempt, TaskState::kQueued);
+    queued.queued_us = now;
+    Save(std::move(queued));
     ResourceRequirements storage;
     acquiring_ = i;
     Result<ResourceManager::Ticket> ticket = options_.resources->AcquireAsync(
@@ -286,12 +288,13 @@ class RunCoordinator {
   // Ends a task whose attempt cannot even start (bad template, impossible resources): failed,
   // never retried, recorded like any attempt.
   void FailBeforeStart(Dag::Index i, uint32_t attempt, const std::string& error) {
-    const TaskSpec& spec = dag_.task(i);
     attempts_[i] = attempt;
     int64_t now = clock_.NowMicros();
-    int64_t queued = attempt_queued_us_[i] != 0 ? attempt_queued_us_[i] : now;
-    size_t record =
-        Save({run_.id, spec.id, attempt, TaskState::kFailed, queued, 0, now, {}, error, {}});
+    AttemptRecord failed = NewRecord(i, attempt, TaskState::kFailed);
+    failed.queued_us = attempt_queued_us_[i] != 0 ? attempt_queued_us_[i] : now;
+    failed.ended_us = now;
+    failed.error = error;
+    size_t record = Save(std::move(failed));
     Notify(Notice::Kind::kFinished, EventType::kTaskFailed, i, attempt, error, record);
     Settle(i, TaskState::kFailed);
   }
@@ -319,7 +322,10 @@ class RunCoordinator {
 
     // Durable before the effect: the attempt reaches a worker only after Flush() saved this, so
     // after a crash recovery finds it and knows it may have started.
-    Save({run_.id, spec.id, attempt, TaskState::kRunning, queued, now, 0, {}, {}, {}});
+    AttemptRecord running = NewRecord(i, attempt, TaskState::kRunning);
+    running.queued_us = queued;
+    running.started_us = now;
+    Save(std::move(running));
     Notify(Notice::Kind::kStarted, EventType::kTaskStarted, i, attempt, "");
 
     auto control = std::make_shared<EngineAttemptControl>(
@@ -356,6 +362,17 @@ class RunCoordinator {
     DeliverNotices();
     unsaved_.clear();
     pool_.Submit(unstarted_);
+  }
+
+  // The record of attempt `attempt` of task `i` of this run in `state`; the caller sets the times
+  // and the rest by name.
+  AttemptRecord NewRecord(Dag::Index i, uint32_t attempt, TaskState state) const {
+    AttemptRecord record;
+    record.run = run_.id;
+    record.task = dag_.task(i).id;
+    record.attempt = attempt;
+    record.state = state;
+    return record;
   }
 
   // Returns the record's index in unsaved_, for its notice.
@@ -540,7 +557,10 @@ class RunCoordinator {
 
   void RecordNeverRan(Dag::Index i, TaskState state, const std::string& reason) {
     int64_t now = clock_.NowMicros();
-    size_t record = Save({run_.id, dag_.task(i).id, 0, state, 0, 0, now, {}, reason, {}});
+    AttemptRecord never_ran = NewRecord(i, 0, state);
+    never_ran.ended_us = now;
+    never_ran.error = reason;
+    size_t record = Save(std::move(never_ran));
     Notify(Notice::Kind::kFinished,
            state == TaskState::kCancelled ? EventType::kTaskCancelled : EventType::kTaskSkipped, i,
            0, reason, record);
