@@ -11,8 +11,8 @@
 # ABI entry points (a linker version script hides even the default-visibility template
 # instantiations the C++ standard library would otherwise leak). The library lands in OUTPUT_DIR,
 # else ${PETIT_PLUGIN_OUTPUT_DIR}, else ${CMAKE_BINARY_DIR}/${PETIT_PLUGIN_SUBDIR}, and installs to
-# ${PETIT_PLUGIN_SUBDIR} (default: ${CMAKE_INSTALL_LIBDIR}/petit/plugins, where the host looks)
-# unless NO_INSTALL is given.
+# ${PETIT_PLUGIN_SUBDIR} (default: lib/petit/plugins under the prefix, where the host looks; not
+# ${CMAKE_INSTALL_LIBDIR}, which is lib/<multiarch> for a /usr prefix) unless NO_INSTALL is given.
 include_guard(GLOBAL)
 include(GNUInstallDirs)
 
@@ -28,7 +28,7 @@ function(petit_add_plugin name)
   if(DEFINED PETIT_PLUGIN_SUBDIR)
     set(subdir "${PETIT_PLUGIN_SUBDIR}")
   else()
-    set(subdir "${CMAKE_INSTALL_LIBDIR}/petit/plugins")
+    set(subdir "lib/petit/plugins")
   endif()
   if(ARG_OUTPUT_DIR)
     set(output_dir "${ARG_OUTPUT_DIR}")
