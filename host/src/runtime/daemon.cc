@@ -96,6 +96,22 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(std::unique_ptr<HostEnv> env, std:
 
 Result<RunId> Daemon::Trigger(const JobId& job) { return scheduler_->Trigger(job); }
 
+Result<PlannedRetry> Daemon::Retry(const RunId& run, const RetryRequest& request, bool dry_run) {
+  Result<StateStore*> store = env_->Store();
+  if (!store.ok()) return store.status();
+  auto find_job = [this](const JobId& id) -> std::shared_ptr<const Job> {
+    for (const auto& job : jobs_) {
+      if (job->id == id) return job;
+    }
+    return nullptr;
+  };
+  Result<PlannedRetry> planned = PlanRunRetry(**store, find_job, run, request);
+  if (!planned.ok() || dry_run) return planned;
+  Result<RunId> started = scheduler_->Retry(planned->job->id, run, planned->resumption);
+  if (!started.ok()) return started.status();
+  return planned;
+}
+
 Status Daemon::SetPaused(const JobId& job, bool paused) {
   return scheduler_->SetPaused(job, paused);
 }

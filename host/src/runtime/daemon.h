@@ -26,6 +26,7 @@
 #include "petit/core/scheduler.h"
 #include "runtime/daemon_log.h"
 #include "runtime/host_env.h"
+#include "runtime/retry.h"
 #include "runtime/thread_run_launcher.h"
 
 namespace petit::host {
@@ -55,6 +56,10 @@ class Daemon {
   // Runs `job` now (trigger "manual") through the job's admission rules; the run's id, or why not
   // (kNotFound: unknown job; kFailedPrecondition: at max_concurrency, or stopping).
   Result<RunId> Trigger(const JobId& job);
+  // Retries the ended run `run` inside the same run (runtime/retry.h): with `dry_run` only the
+  // plan is returned; otherwise the run is reopened and its planned tasks run again through the
+  // job's admission rules. The plan is returned either way.
+  Result<PlannedRetry> Retry(const RunId& run, const RetryRequest& request, bool dry_run);
   // Pauses or resumes one job's schedule, persisted in the store; resuming catches up per the
   // job's policy.
   Status SetPaused(const JobId& job, bool paused);
