@@ -591,6 +591,17 @@ void Scheduler::Stop(StopMode mode) {
   impl.stopped = true;
 }
 
+void Scheduler::CancelActiveRuns() {
+  Impl& impl = *impl_;
+  std::lock_guard lock(impl.mu);
+  for (Impl::Slot& slot : impl.slots) {
+    for (Impl::ActiveRun& run : slot.active) {
+      run.cancel_requested = true;
+      if (run.handle) run.handle->Cancel();
+    }
+  }
+}
+
 Result<RunId> Scheduler::Trigger(const JobId& job) { return Submit(job, std::nullopt, nullptr); }
 
 Result<RunId> Scheduler::Retry(const JobId& job, const RunId& run,

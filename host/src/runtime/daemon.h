@@ -15,6 +15,7 @@
 #ifndef PETIT_HOST_RUNTIME_DAEMON_H_
 #define PETIT_HOST_RUNTIME_DAEMON_H_
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -72,6 +73,11 @@ class Daemon {
   // several hosts can later serve one view.
   Result<std::optional<RunRecord>> GetRun(const RunId& run);
 
+  // The graceful stop of a deploy: no new fires, active runs go on for up to `grace`; then, or as
+  // soon as `cancel_now` is cancelled (a second signal), what is left is cancelled and recorded.
+  // Returns when every run has ended; the daemon is stopped.
+  void Drain(std::chrono::milliseconds grace, RunCanceller& cancel_now);
+
   DaemonState State() const;
   // The job's next fire time; nullopt when it has no schedule, is disabled or paused, or the
   // daemon is stopped.
@@ -91,9 +97,10 @@ class Daemon {
 };
 
 // What `petit run` does: takes SIGTERM/SIGINT on a sigwait thread (call before any other thread
-// exists), starts a Daemon, and on the first signal stops it cancelling active runs; a second
-// signal ends the process at once, leaving its runs to the next start's recovery. Returns the
-// process exit code: kExitOk after a graceful stop, kExitHostError when the daemon cannot start.
+// exists), starts a Daemon, and on the first signal drains it for petit.yaml's shutdown_grace; a
+// second signal cancels the active runs at once (recorded cancelled), a third ends the process,
+// leaving its runs to the next start's recovery. Returns the process exit code: kExitOk after a
+// graceful stop, kExitHostError when the daemon cannot start.
 int ServeUntilSignalled(std::unique_ptr<HostEnv> env, std::vector<Job> jobs);
 
 }  // namespace petit::host

@@ -137,6 +137,11 @@ class Scheduler {
   // dropped with kTriggerRefused); returns when every launched run has ended. Idempotent.
   void Stop(StopMode mode);
 
+  // Asks every active run to stop (recorded cancelled), now and without stopping the scheduler;
+  // with Stop(kWaitForRuns) under way on another thread, this ends the wait. What a drain does
+  // when its grace runs out.
+  void CancelActiveRuns();
+
   // Runs `job` now (trigger "manual"), through admission: returns the id of the run, started or
   // queued by the overlap policy, or why it was refused (kFailedPrecondition: at the limit, or the
   // scheduler is not running; kNotFound: unknown job; a launcher failure as it is).
