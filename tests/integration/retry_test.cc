@@ -76,7 +76,9 @@ class RetryCliTest : public ::testing::Test {
     RunId id = *RunId::Parse(run);
     Result<std::optional<RunRecord>> stored = (*store)->GetRun(id);
     if (stored.ok() && stored->has_value()) *record = **stored;
-    for (const AttemptRecord& a : *(*store)->ListAttempts(id)) {
+    Result<std::vector<AttemptRecord>> attempts = (*store)->ListAttempts(id);
+    if (!attempts.ok()) return by_task;
+    for (const AttemptRecord& a : *attempts) {
       if (!by_task.count(a.task.str()) || by_task[a.task.str()].attempt < a.attempt) {
         by_task[a.task.str()] = a;
       }
@@ -126,7 +128,9 @@ TEST_F(RetryCliTest, FromATaskRerunsItAndEverythingDownstream) {
   Outcome trigger = Run("trigger " + ShellQuote(jobs_.string()) + " etl --quiet");
   ASSERT_EQ(trigger.exit_code, 0) << trigger.err;
   Result<std::unique_ptr<StateStore>> store = storage::OpenStateStore(StorageUri());
-  const std::string run = (*(*store)->ListRuns(JobId(), 1)).front().id.str();
+  Result<std::vector<RunRecord>> runs = (*store)->ListRuns(JobId(), 1);
+  ASSERT_TRUE(runs.ok() && !runs->empty());
+  const std::string run = runs->front().id.str();
   Outcome retry = Run("retry " + ShellQuote(jobs_.string()) + " " + run + " --from extract");
   EXPECT_EQ(retry.exit_code, 0) << retry.err;
   EXPECT_EQ(ExtractRuns(), 2u);
@@ -135,9 +139,9 @@ TEST_F(RetryCliTest, FromATaskRerunsItAndEverythingDownstream) {
 TEST_F(RetryCliTest, BadRequestsAreOneLineErrorsWithExitTwoAndChangeNothing) {
   const std::string run = FailedRun();
   const std::string dir = ShellQuote(jobs_.string());
-  Outcome unknown_run = Run("retry " + dir + " 00000000-0000-4000-8000-000000000000");
+  Outcome unknown_run = Run("retry " + dir + " 01a233c6-42e8-72b9-a6bb-000000000000");
   EXPECT_EQ(unknown_run.exit_code, 2);
-  EXPECT_THAT(unknown_run.err, HasSubstr("no run 00000000-0000-4000-8000-000000000000"));
+  EXPECT_THAT(unknown_run.err, HasSubstr("no run 01a233c6-42e8-72b9-a6bb-000000000000"));
   Outcome malformed = Run("retry " + dir + " not-a-run-id");
   EXPECT_EQ(malformed.exit_code, 2);
   Outcome unknown_task = Run("retry " + dir + " " + run + " --from transfrom");

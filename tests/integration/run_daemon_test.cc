@@ -100,11 +100,18 @@ class Daemon {
   int Terminate() {
     if (pid_ <= 0) return -1;
     kill(pid_, SIGTERM);
+    return WaitForExit();
+  }
+
+  // Reads stderr to its end and returns the exit status (-1: killed by a signal or not done
+  // within kPatience).
+  int WaitForExit() {
+    if (pid_ <= 0) return -1;
     const auto deadline = std::chrono::steady_clock::now() + kPatience;
     while (ReadSome(deadline)) {
     }
     if (MillisLeft(deadline) == 0) {
-      ADD_FAILURE() << "petit run did not exit after SIGTERM:\n" << err_;
+      ADD_FAILURE() << "petit run did not exit:\n" << err_;
       return -1;
     }
     int status = 0;
@@ -303,7 +310,7 @@ TEST_F(RunDaemonTest, SigtermLetsARunningTaskFinishWithinTheGraceAndRecordsItSuc
   ASSERT_TRUE(daemon.WaitFor("draining")) << daemon.err();
   // No new fire while draining, and the running task goes on: let it finish now.
   std::ofstream(release) << "";
-  EXPECT_EQ(daemon.Terminate(), 0) << daemon.err();
+  EXPECT_EQ(daemon.WaitForExit(), 0) << daemon.err();
   EXPECT_THAT(daemon.err(), HasSubstr(" ended: succeeded"));
   EXPECT_THAT(daemon.err(), Not(HasSubstr("cancelling")));
   std::vector<RunRecord> runs = Runs("long");

@@ -168,6 +168,10 @@ class RunCoordinator {
       if (planned_upstreams == 0) roots.push_back(i);
     }
     for (Dag::Index i : roots) {
+      if (dag_.Upstream(i).empty()) {
+        MakeReady(i);
+        continue;
+      }
       std::string reason;
       const TaskState verdict = Judge(i, &reason);
       if (verdict == TaskState::kQueued) {

@@ -45,9 +45,9 @@ enum class TaskPlan : uint8_t {
 };
 
 struct RetryPlan {
-  std::vector<TaskPlan> tasks;        // indexed like the Dag
-  std::vector<uint32_t> last_attempt; // indexed like the Dag: the highest attempt stored, 0 = none
-  std::vector<TaskState> last_state;  // indexed like the Dag: the state of that attempt
+  std::vector<TaskPlan> tasks;         // indexed like the Dag
+  std::vector<uint32_t> last_attempt;  // indexed like the Dag: the highest attempt stored, 0 = none
+  std::vector<TaskState> last_state;   // indexed like the Dag: the state of that attempt
 
   size_t Count(TaskPlan plan) const;
 };
