@@ -28,6 +28,7 @@ constexpr int64_t kNever = internal::kNoDeadline;
 constexpr std::string_view kTriggerSchedule = "schedule";
 constexpr std::string_view kTriggerCatchUp = "catch_up";
 constexpr std::string_view kTriggerManual = "manual";
+constexpr std::string_view kTriggerRetry = "retry";
 constexpr std::array<RunStatus, 4> kFinished = {RunStatus::kSucceeded, RunStatus::kFailed,
                                                 RunStatus::kCancelled, RunStatus::kInterrupted};
 constexpr std::array<RunStatus, 1> kSucceeded = {RunStatus::kSucceeded};
@@ -44,6 +45,7 @@ struct Scheduler::Impl {
     RunId run_id;
     std::string trigger;
     int64_t occurrence_us = 0;
+    std::shared_ptr<const RunResumption> resume = nullptr;
   };
 
   struct ActiveRun {
@@ -162,7 +164,7 @@ struct Scheduler::Impl {
     ++active_runs;
     launches.push_back(
         Launch{index, RunRequest{slot.job, std::move(waiting.run_id), std::move(waiting.trigger),
-                                 waiting.occurrence_us}});
+                                 waiting.occurrence_us, std::move(waiting.resume)}});
   }
 
   // Starts waiting occurrences (catch-up backlog first: they are older) while there is room.
@@ -589,8 +591,28 @@ void Scheduler::Stop(StopMode mode) {
   impl.stopped = true;
 }
 
-Result<RunId> Scheduler::Trigger(const JobId& job) {
+void Scheduler::CancelActiveRuns() {
   Impl& impl = *impl_;
+  std::lock_guard lock(impl.mu);
+  for (Impl::Slot& slot : impl.slots) {
+    for (Impl::ActiveRun& run : slot.active) {
+      run.cancel_requested = true;
+      if (run.handle) run.handle->Cancel();
+    }
+  }
+}
+
+Result<RunId> Scheduler::Trigger(const JobId& job) { return Submit(job, std::nullopt, nullptr); }
+
+Result<RunId> Scheduler::Retry(const JobId& job, const RunId& run,
+                               std::shared_ptr<const RunResumption> resume) {
+  return Submit(job, run, std::move(resume));
+}
+
+Result<RunId> Scheduler::Submit(const JobId& job, std::optional<RunId> existing,
+                                std::shared_ptr<const RunResumption> resume) {
+  Impl& impl = *impl_;
+  const char* what = existing ? "retried" : "triggered";
   std::vector<Impl::Launch> launches;
   RunId run_id;
   {
@@ -608,18 +630,19 @@ Result<RunId> Scheduler::Trigger(const JobId& job) {
     const size_t index = it->second;
     Impl::Slot& slot = impl.slots[index];
     const int64_t now_us = impl.clock.NowMicros();
-    run_id = impl.NewRunId(now_us);
+    run_id = existing ? *existing : impl.NewRunId(now_us);
     if (!impl.started || impl.stopping) {
       const char* reason =
           impl.stopping ? "the scheduler is stopping" : "the scheduler is not running";
       impl.Refuse(slot, run_id, 0, now_us, reason);
-      return FailedPrecondition("job '" + job.str() + "' not triggered: " + reason);
+      return FailedPrecondition("job '" + job.str() + "' not " + what + ": " + reason);
     }
-    Impl::Admitted admitted =
-        impl.Admit(index, Impl::Waiting{run_id, std::string(kTriggerManual), 0}, now_us, launches);
+    Impl::Waiting waiting{run_id, std::string(existing ? kTriggerRetry : kTriggerManual), 0,
+                          std::move(resume)};
+    Impl::Admitted admitted = impl.Admit(index, std::move(waiting), now_us, launches);
     if (admitted.refusal) {
       impl.Refuse(slot, run_id, 0, now_us, *admitted.refusal);
-      return FailedPrecondition("job '" + job.str() + "' not triggered: " + *admitted.refusal);
+      return FailedPrecondition("job '" + job.str() + "' not " + what + ": " + *admitted.refusal);
     }
   }
   Status failure;

@@ -4,7 +4,9 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "src/records.h"
@@ -168,6 +170,23 @@ Status MemoryStateStore::MarkInterrupted(const RunId& run, std::string_view reas
     attempt.ended_us = ended_us;
     attempt.error = error;
   }
+  return Status::Ok();
+}
+
+Status MemoryStateStore::ReopenRun(const RunId& run, std::string_view owner, int64_t reopened_us) {
+  PETIT_RETURN_IF_ERROR(CheckRunId(run));
+  std::string new_owner = SanitizeText(owner);
+  std::lock_guard lock(mu_);
+  auto it = runs_.find(run);
+  if (it == runs_.end()) return RunNotFound(run);
+  RunRecord& record = it->second.record;
+  if (!IsTerminal(record.status)) return RunNotEnded(run, record.status);
+  record.status = RunStatus::kRunning;
+  record.owner = std::move(new_owner);
+  record.ended_us = 0;
+  record.error.clear();
+  ++record.retries;
+  record.retried_us = reopened_us;
   return Status::Ok();
 }
 

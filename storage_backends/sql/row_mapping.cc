@@ -35,7 +35,9 @@ void RunRow::Bind(Query& query) {
       .Into(created_at)
       .Into(started_at)
       .Into(ended_at)
-      .Into(error);
+      .Into(error)
+      .Into(retries)
+      .Into(retried_at);
 }
 
 Result<RunRecord> RunRow::ToRecord() const {
@@ -48,6 +50,8 @@ Result<RunRecord> RunRow::ToRecord() const {
   if (!run_status.ok()) {
     return Internal("stored " + DescribeRun(*run_id) + ": " + run_status.status().message());
   }
+  Result<uint32_t> retry_count = ToUint32(retries, "retry count");
+  if (!retry_count.ok()) return retry_count.status().WithContext("stored " + DescribeRun(*run_id));
   RunRecord record;
   record.id = std::move(run_id).value();
   record.job = JobId(job);
@@ -58,6 +62,8 @@ Result<RunRecord> RunRow::ToRecord() const {
   record.started_us = started_at;
   record.ended_us = ended_at;
   record.error = error;
+  record.retries = *retry_count;
+  record.retried_us = retried_at;
   return record;
 }
 
@@ -150,6 +156,8 @@ void RunParams::Fill(const RunRecord& run) {
   started_at = run.started_us;
   ended_at = run.ended_us;
   error = run.error;
+  retries = run.retries;
+  retried_at = run.retried_us;
 }
 
 void LogParams::Fill(const LogChunk& chunk, std::string&& travelling_data) {
@@ -187,6 +195,8 @@ void BindWriteParams(WriteStatement statement, WriteParams& params, soci::statem
       prepared.exchange(soci::use(run.started_at, "started_at"));
       prepared.exchange(soci::use(run.ended_at, "ended_at"));
       prepared.exchange(soci::use(run.error, "error"));
+      prepared.exchange(soci::use(run.retries, "retries"));
+      prepared.exchange(soci::use(run.retried_at, "retried_at"));
       return;
     case WriteStatement::kUpdateRun:
       prepared.exchange(soci::use(run.status, "status"));
@@ -211,6 +221,13 @@ void BindWriteParams(WriteStatement statement, WriteParams& params, soci::statem
       prepared.exchange(soci::use(interrupt.error, "error"));
       prepared.exchange(soci::use(interrupt.run_id, "run_id"));
       return;
+    case WriteStatement::kReopenRun: {
+      ReopenParams& reopen = params.reopen;
+      prepared.exchange(soci::use(reopen.owner, "owner"));
+      prepared.exchange(soci::use(reopen.retried_at, "retried_at"));
+      prepared.exchange(soci::use(reopen.run_id, "run_id"));
+      return;
+    }
     case WriteStatement::kUpsertJob: {
       JobParams& job = params.job;
       prepared.exchange(soci::use(job.job_id, "job_id"));

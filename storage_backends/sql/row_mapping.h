@@ -74,6 +74,8 @@ struct RunRow {
   long long created_at = 0;
   long long started_at = 0;
   long long ended_at = 0;
+  long long retries = 0;
+  long long retried_at = 0;
 
   void Bind(Query& query);
   Result<RunRecord> ToRecord() const;
@@ -158,6 +160,8 @@ struct RunParams {
   long long created_at = 0;
   long long started_at = 0;
   long long ended_at = 0;
+  long long retries = 0;
+  long long retried_at = 0;
 
   void Fill(const RunRecord& run);
 };
@@ -167,6 +171,13 @@ struct InterruptParams {
   std::string run_id;
   std::string error;
   long long ended_at = 0;
+};
+
+// The parameters of kReopenRun.
+struct ReopenParams {
+  std::string run_id;
+  std::string owner;
+  long long retried_at = 0;
 };
 
 // The parameters of kInsertLog.
@@ -199,6 +210,7 @@ struct JobParams {
 struct WriteParams {
   RunParams run;
   InterruptParams interrupt;
+  ReopenParams reopen;
   LogParams log;
   JobParams job;
 };

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -41,9 +42,11 @@ Status ReadJobs(soci::session& session, const std::string& sql, Bind&& bind,
       jobs);
 }
 
-// Why the conditional update of MarkInterrupted changed nothing: the run is unknown or already
-// ended. Runs on the writer, inside its transaction, so it sees what the update saw.
-Status WhyNotInterrupted(soci::session& session, const RunId& run) {
+// Why a conditional update of the run changed nothing: kNotFound if the run is unknown, else
+// `refused(run, status)` with its status (MarkInterrupted: it already ended; ReopenRun: it has not
+// ended). Runs on the writer, inside the update's transaction, so it sees what the update saw.
+Status WhyRunUnchanged(soci::session& session, const RunId& run,
+                       Status (*refused)(const RunId&, RunStatus)) {
   std::string status;
   bool found = false;
   Query query(session);
@@ -53,7 +56,7 @@ Status WhyNotInterrupted(soci::session& session, const RunId& run) {
   if (!run_status.ok()) {
     return Internal("stored " + DescribeRun(run) + ": " + run_status.status().message());
   }
-  return RunAlreadyEnded(run, *run_status);
+  return refused(run, *run_status);
 }
 
 }  // namespace
@@ -243,11 +246,33 @@ Status SqlStateStore::MarkInterrupted(const RunId& run, std::string_view reason,
         soci::statement& interrupt_run = Prepared(writer, WriteStatement::kInterruptRun, *params_);
         interrupt_run.execute(true);
         if (interrupt_run.get_affected_rows() == 0) {
-          return WhyNotInterrupted(writer.session(), run);
+          return WhyRunUnchanged(writer.session(), run, RunAlreadyEnded);
         }
         Prepared(writer, WriteStatement::kInterruptAttempts, *params_).execute(true);
         return Status::Ok();
       },
+      /*in_transaction=*/true);
+}
+
+Status SqlStateStore::ReopenRun(const RunId& run, std::string_view owner, int64_t reopened_us) {
+  PETIT_RETURN_IF_ERROR(CheckRunId(run));
+  const std::string new_owner = SanitizeText(owner);
+  const WriteErrors errors{"cannot reopen " + DescribeRun(run), "", ""};
+  return database_->Write(
+      errors,
+      [&](WriterSession& writer) {
+        ReopenParams& reopen = params_->reopen;
+        reopen.run_id = run.str();
+        reopen.owner = new_owner;
+        reopen.retried_at = reopened_us;
+        soci::statement& reopen_run = Prepared(writer, WriteStatement::kReopenRun, *params_);
+        reopen_run.execute(true);
+        if (reopen_run.get_affected_rows() == 0) {
+          return WhyRunUnchanged(writer.session(), run, RunNotEnded);
+        }
+        return Status::Ok();
+      },
+      // Only for the explanation of a refusal, which must see what the update saw.
       /*in_transaction=*/true);
 }
 

@@ -18,9 +18,24 @@ std::string IncompleteRunCondition() {
          Literal(RunStatusName(RunStatus::kRunning)) + ")";
 }
 
+// The runs a retry may reopen: every terminal status, named (not "neither queued nor running"),
+// so that a status this petit does not know is never reopened.
+std::string EndedRunCondition() {
+  std::string names;
+  for (const RunStatus status :
+       {RunStatus::kQueued, RunStatus::kRunning, RunStatus::kSucceeded, RunStatus::kFailed,
+        RunStatus::kCancelled, RunStatus::kInterrupted}) {
+    if (!IsTerminal(status)) continue;
+    if (!names.empty()) names += ", ";
+    names += Literal(RunStatusName(status));
+  }
+  return "status IN (" + names + ")";
+}
+
 std::string RunColumns(Dialect d) {
   return "id, job_id, status, triggered_by, owner, " + TimeOut(d, "created_at") + ", " +
-         TimeOut(d, "started_at") + ", " + TimeOut(d, "ended_at") + ", error";
+         TimeOut(d, "started_at") + ", " + TimeOut(d, "ended_at") + ", error, retries, " +
+         TimeOut(d, "retried_at");
 }
 
 std::string JobColumns(Dialect d) {
@@ -30,9 +45,10 @@ std::string JobColumns(Dialect d) {
 
 std::string InsertRunSql(Dialect d) {
   return "INSERT INTO runs (id, job_id, status, triggered_by, owner, created_at, started_at, "
-         "ended_at, error) VALUES (:run_id, :job_id, :status, :triggered_by, :owner, " +
+         "ended_at, error, retries, retried_at) VALUES (:run_id, :job_id, :status, :triggered_by, "
+         ":owner, " +
          TimeIn(d, "created_at", false) + ", " + TimeIn(d, "started_at", true) + ", " +
-         TimeIn(d, "ended_at", true) + ", :error)";
+         TimeIn(d, "ended_at", true) + ", :error, :retries, " + TimeIn(d, "retried_at", true) + ")";
 }
 
 std::string UpdateRunSql(Dialect d) {
@@ -58,6 +74,13 @@ std::string InterruptAttemptsSql(Dialect d) {
          ", error = :error WHERE run_id = :run_id AND state IN (" +
          Literal(TaskStateName(TaskState::kQueued)) + ", " +
          Literal(TaskStateName(TaskState::kRunning)) + ")";
+}
+
+// One statement, so that of two retries of a run only one finds it ended.
+std::string ReopenRunSql(Dialect d) {
+  return "UPDATE runs SET status = " + Literal(RunStatusName(RunStatus::kRunning)) +
+         ", owner = :owner, ended_at = NULL, error = '', retries = retries + 1, retried_at = " +
+         TimeIn(d, "retried_at", true) + " WHERE id = :run_id AND " + EndedRunCondition();
 }
 
 // `paused` is BOOLEAN in PostgreSQL and 0/1 in SQLite; the comparison yields either.
@@ -125,6 +148,8 @@ std::string WriteSql(Dialect dialect, WriteStatement statement) {
       return InterruptRunSql(dialect);
     case WriteStatement::kInterruptAttempts:
       return InterruptAttemptsSql(dialect);
+    case WriteStatement::kReopenRun:
+      return ReopenRunSql(dialect);
     case WriteStatement::kUpsertJob:
       return UpsertJobSql(dialect);
     case WriteStatement::kUpsertAttemptArrays:

@@ -25,7 +25,7 @@ constexpr size_t kMaxAttemptRows = 64;
 // Times are microseconds; 0 ("not yet") is stored as NULL, except in a run's created_at.
 enum class WriteStatement : uint8_t {
   // A new run: :run_id :job_id :status :triggered_by :owner :created_at :started_at :ended_at
-  // :error.
+  // :error :retries :retried_at.
   kInsertRun,
   // Sets :status :started_at :ended_at :error of the run :run_id.
   kUpdateRun,
@@ -36,6 +36,9 @@ enum class WriteStatement : uint8_t {
   kInterruptRun,
   // The same for the attempts of the run :run_id still queued or running.
   kInterruptAttempts,
+  // The run :run_id becomes running again, owned by :owner, with no end and no error, its retries
+  // counted one up and retried at :retried_at; changes nothing (0 rows) unless the run has ended.
+  kReopenRun,
   // Inserts or replaces the job :job_id: :paused (0 or 1) :last_fire_at :updated_at.
   kUpsertJob,
   // PostgreSQL only: inserts or replaces attempts with distinct keys, given as ten array literals
@@ -63,7 +66,8 @@ WriteStatement UpsertAttemptRows(size_t rows);
 std::string WriteSql(Dialect dialect, WriteStatement statement);
 
 // The queries on runs select, in order: id, job_id, status, triggered_by, owner, created_at,
-// started_at, ended_at (microseconds, 0 for NULL), error.
+// started_at, ended_at (microseconds, 0 for NULL), error, retries, retried_at (microseconds, 0 for
+// NULL).
 
 // The run :id.
 std::string SelectRunSql(Dialect dialect);

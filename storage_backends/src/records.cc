@@ -87,4 +87,9 @@ Status RunAlreadyEnded(const RunId& run, RunStatus status) {
                             std::string(RunStatusName(status)) + ")");
 }
 
+Status RunNotEnded(const RunId& run, RunStatus status) {
+  return FailedPrecondition(DescribeRun(run) + " has not ended (" +
+                            std::string(RunStatusName(status)) + ")");
+}
+
 }  // namespace petit::storage::internal

@@ -30,6 +30,8 @@ std::string DescribeChunk(const LogChunk& chunk);
 
 // The error every backend returns alike when a run already ended: kFailedPrecondition.
 Status RunAlreadyEnded(const RunId& run, RunStatus status);
+// The error every backend returns alike when a run has not ended (yet): kFailedPrecondition.
+Status RunNotEnded(const RunId& run, RunStatus status);
 
 }  // namespace petit::storage::internal
 

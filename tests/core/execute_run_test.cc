@@ -107,6 +107,23 @@ class ExecuteRunTest : public ::testing::Test {
     return *run;
   }
 
+  // Retries the last run with `request` (continuing it in the same run), as `owner`.
+  RunRecord Retry(const Job& job, RetryRequest request = {}, std::string owner = "retrier/1/1") {
+    Result<std::vector<AttemptRecord>> attempts = store_->ListAttempts(last_run_);
+    EXPECT_TRUE(attempts.ok());
+    Result<RetryPlan> plan = PlanRetry(job.dag, *attempts, request);
+    EXPECT_TRUE(plan.ok()) << plan.status().ToString();
+    if (!plan.ok()) return {};
+    RunResumption resumption{std::move(plan).value(), std::move(attempts).value()};
+    RunOptions options;
+    options.max_parallel_tasks = 4;
+    options.owner = std::move(owner);
+    options.resume = &resumption;
+    Result<RunRecord> run = ExecuteRun(job, last_run_, runners_, *store_, options);
+    EXPECT_TRUE(run.ok()) << run.status().ToString();
+    return run.ok() ? *run : RunRecord{};
+  }
+
   // The last attempt of each task of the last run.
   std::map<std::string, AttemptRecord> Attempts() {
     std::map<std::string, AttemptRecord> by_task;
@@ -841,6 +858,158 @@ TEST_F(ExecuteRunTest, ATemplateThatCannotBeExpandedFailsTheTaskWithoutRetry) {
   ASSERT_EQ(attempts.size(), 1u);
   EXPECT_EQ(attempts[0].state, TaskState::kFailed);
   EXPECT_THAT(attempts[0].error, HasSubstr("nowhere"));
+}
+
+// A job whose middle task fails until `healed` is set: extract -> transform -> load, and
+// extract -> audit. extract counts its runs and sets an output that load reads.
+class RetryTest : public ExecuteRunTest {
+ protected:
+  void SetUp() override {
+    ExecuteRunTest::SetUp();
+    Register("extract", [this](const AttemptRequest&, AttemptControl& control) {
+      ++extract_runs_;
+      EXPECT_TRUE(control.SetOutput("rows", "42").ok());
+      return Ok();
+    });
+    Register("transform", [this](const AttemptRequest&, AttemptControl&) {
+      ++transform_runs_;
+      return healed_ ? Ok() : Fail("bad input");
+    });
+    Register("load", [this](const AttemptRequest& request, AttemptControl&) {
+      loaded_rows_ = std::string(request.inputs->Get("extract.rows").value_or("missing"));
+      return Ok();
+    });
+  }
+
+  Job Pipeline() {
+    return MakeJob({Spec("extract", "extract"), Spec("transform", "transform", {"extract"}),
+                    Spec("load", "load", {"transform"}), Spec("audit", "ok", {"extract"})});
+  }
+
+  std::atomic<int> extract_runs_{0};
+  std::atomic<int> transform_runs_{0};
+  std::atomic<bool> healed_{false};
+  std::string loaded_rows_;  // written by load's attempt, read once the run has ended
+};
+
+TEST_F(RetryTest, ARetryRunsTheFailedTaskAndItsDownstreamKeepingTheRestAndTheirOutputs) {
+  Job job = Pipeline();
+  RunRecord first = Execute(job);
+  ASSERT_EQ(first.status, RunStatus::kFailed);
+  healed_ = true;
+  RunRecord retried = Retry(job);
+  EXPECT_EQ(retried.id, first.id);
+  EXPECT_EQ(retried.status, RunStatus::kSucceeded);
+  EXPECT_EQ(extract_runs_, 1);  // kept, not run again
+  EXPECT_EQ(transform_runs_, 2);
+  EXPECT_EQ(loaded_rows_, "42");  // the kept task's output reached the rerun downstream task
+  auto last = Attempts();
+  EXPECT_EQ(last["extract"].attempt, 1u);
+  EXPECT_EQ(last["transform"].attempt, 2u);  // attempt numbers continue
+  EXPECT_EQ(last["transform"].state, TaskState::kSucceeded);
+  EXPECT_EQ(last["load"].state, TaskState::kSucceeded);
+  EXPECT_EQ(last["audit"].attempt, 1u);
+}
+
+TEST_F(RetryTest, TheRunRecordsThatItWasRetriedAndByWhom) {
+  Job job = Pipeline();
+  RunRecord first = Execute(job);
+  healed_ = true;
+  RunRecord retried = Retry(job, {}, "host-b/77/5");
+  EXPECT_EQ(retried.retries, 1u);
+  EXPECT_GE(retried.retried_us, first.ended_us);
+  EXPECT_EQ(retried.created_us, first.created_us);
+  EXPECT_EQ(retried.trigger, first.trigger);
+  EXPECT_GE(retried.ended_us, retried.retried_us);
+  Result<std::optional<RunRecord>> stored = store_->GetRun(first.id);
+  ASSERT_TRUE(stored.ok() && stored->has_value());
+  EXPECT_EQ((*stored)->status, RunStatus::kSucceeded);
+  EXPECT_EQ((*stored)->owner, "host-b/77/5");
+  EXPECT_EQ((*stored)->retries, 1u);
+}
+
+TEST_F(RetryTest, ARetryThatFailsAgainEndsFailedWithTheNextAttemptNumbers) {
+  Job job = Pipeline();
+  Execute(job);
+  RunRecord retried = Retry(job);
+  EXPECT_EQ(retried.status, RunStatus::kFailed);
+  std::vector<AttemptRecord> transform = AttemptsOf("transform");
+  ASSERT_EQ(transform.size(), 2u);
+  EXPECT_EQ(transform[1].attempt, 2u);
+  EXPECT_EQ(transform[1].state, TaskState::kFailed);
+  auto last = Attempts();
+  EXPECT_EQ(last["load"].state, TaskState::kUpstreamFailed);
+}
+
+TEST_F(RetryTest, FromATaskRerunsItAndItsDownstreamEvenWhenTheySucceeded) {
+  healed_ = true;
+  Job job = Pipeline();
+  ASSERT_EQ(Execute(job).status, RunStatus::kSucceeded);
+  RunRecord retried = Retry(job, {RetryScope::kFromTask, TaskId("transform")});
+  EXPECT_EQ(retried.status, RunStatus::kSucceeded);
+  EXPECT_EQ(extract_runs_, 1);
+  EXPECT_EQ(transform_runs_, 2);
+  EXPECT_EQ(Attempts()["load"].attempt, 2u);
+  EXPECT_EQ(Attempts()["audit"].attempt, 1u);
+}
+
+TEST_F(RetryTest, OnlyATaskRerunsThatTaskAndLeavesItsDownstreamAsItWas) {
+  Job job = Pipeline();
+  Execute(job);
+  healed_ = true;
+  RunRecord retried = Retry(job, {RetryScope::kOnlyTask, TaskId("transform")});
+  EXPECT_EQ(Attempts()["transform"].state, TaskState::kSucceeded);
+  EXPECT_EQ(Attempts()["load"].state, TaskState::kUpstreamFailed);
+  EXPECT_EQ(Attempts()["load"].attempt, 0u);
+  // load never ran: the run is not all succeeded, but nothing failed in it any more.
+  EXPECT_EQ(retried.status, RunStatus::kSucceeded);
+}
+
+TEST_F(RetryTest, ARunThatHasNotEndedCannotBeReopenedAndNothingRuns) {
+  Job job = Pipeline();
+  Execute(job);
+  Result<std::optional<RunRecord>> stored = store_->GetRun(last_run_);
+  ASSERT_TRUE(stored.ok() && stored->has_value());
+  RunRecord running = **stored;
+  running.status = RunStatus::kRunning;
+  running.ended_us = 0;
+  ASSERT_TRUE(store_->UpdateRun(running).ok());
+  Result<std::vector<AttemptRecord>> attempts = store_->ListAttempts(last_run_);
+  Result<RetryPlan> plan = PlanRetry(job.dag, *attempts, {});
+  ASSERT_TRUE(plan.ok());
+  RunResumption resumption{*plan, *attempts};
+  RunOptions options;
+  options.resume = &resumption;
+  Result<RunRecord> run = ExecuteRun(job, last_run_, runners_, *store_, options);
+  ASSERT_FALSE(run.ok());
+  EXPECT_EQ(run.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(transform_runs_, 1);
+}
+
+TEST_F(RetryTest, RecoveryInterruptsATaskWithoutRetriesAndFinishesTheRunByTheRules) {
+  Job job = Pipeline();
+  Execute(job);
+  // As if the host had died while transform ran: its attempt is interrupted, load never ran.
+  RunResumption resumption;
+  Result<std::vector<AttemptRecord>> stored = store_->ListAttempts(last_run_);
+  ASSERT_TRUE(stored.ok());
+  std::vector<AttemptRecord> attempts = *stored;
+  attempts.erase(std::remove_if(attempts.begin(), attempts.end(),
+                                [](const AttemptRecord& a) { return a.task.str() == "load"; }),
+                 attempts.end());
+  for (AttemptRecord& a : attempts) {
+    if (a.task.str() == "transform") a.state = TaskState::kInterrupted;
+  }
+  resumption.plan = PlanRecovery(job.dag, attempts);
+  resumption.attempts = attempts;
+  RunOptions options;
+  options.resume = &resumption;
+  Result<RunRecord> run = ExecuteRun(job, last_run_, runners_, *store_, options);
+  ASSERT_TRUE(run.ok()) << run.status().ToString();
+  EXPECT_EQ(run->status, RunStatus::kFailed);
+  EXPECT_EQ(transform_runs_, 1);  // not retried: its policy allows no retry
+  // The usual trigger rule: an interrupted upstream skips an all_success task.
+  EXPECT_EQ(Attempts()["load"].state, TaskState::kSkipped);
 }
 
 }  // namespace

@@ -196,3 +196,24 @@ TEST_F(GlobalConfigTest, DefaultStorageHonoursPetitStateDir) {
 
 }  // namespace
 }  // namespace petit::host
+
+namespace petit::host {
+namespace {
+
+TEST(GlobalConfigShutdownGraceTest, DefaultsToThirtySecondsAndReadsWholeSeconds) {
+  EXPECT_EQ(GlobalConfig{}.shutdown_grace, std::chrono::seconds(30));
+  const std::string dir = ::testing::TempDir() + "/petit-grace";
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir + "/petit.yaml") << "shutdown_grace: 5\n";
+  Result<GlobalConfig> config = LoadGlobalConfig(dir + "/petit.yaml");
+  ASSERT_TRUE(config.ok()) << config.status().message();
+  EXPECT_EQ(config->shutdown_grace, std::chrono::seconds(5));
+  std::ofstream(dir + "/petit.yaml") << "shutdown_grace: -1\n";
+  Result<GlobalConfig> negative = LoadGlobalConfig(dir + "/petit.yaml");
+  ASSERT_FALSE(negative.ok());
+  EXPECT_NE(negative.status().message().find("shutdown_grace"), std::string::npos);
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace petit::host

@@ -32,6 +32,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 // Bounds every wait so a broken daemon fails the test instead of hanging it; nothing waits for it
 // to elapse.
@@ -99,17 +100,29 @@ class Daemon {
   int Terminate() {
     if (pid_ <= 0) return -1;
     kill(pid_, SIGTERM);
+    return WaitForExit();
+  }
+
+  // Reads stderr to its end and returns the exit status (-1: killed by a signal or not done
+  // within kPatience).
+  int WaitForExit() {
+    if (pid_ <= 0) return -1;
     const auto deadline = std::chrono::steady_clock::now() + kPatience;
     while (ReadSome(deadline)) {
     }
     if (MillisLeft(deadline) == 0) {
-      ADD_FAILURE() << "petit run did not exit after SIGTERM:\n" << err_;
+      ADD_FAILURE() << "petit run did not exit:\n" << err_;
       return -1;
     }
     int status = 0;
     if (waitpid(pid_, &status, 0) != pid_) return -1;
     pid_ = -1;
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+
+  // Sends `signal_number` without waiting for anything.
+  void Signal(int signal_number) {
+    if (pid_ > 0) kill(pid_, signal_number);
   }
 
   const std::string& err() const { return err_; }
@@ -160,6 +173,41 @@ class RunDaemonTest : public ::testing::Test {
     Result<std::vector<RunRecord>> runs = (*store)->ListRuns(JobId(job), 100);
     EXPECT_TRUE(runs.ok()) << runs.status().ToString();
     return runs.ok() ? *runs : std::vector<RunRecord>{};
+  }
+
+  // A job whose one task tells the test its pid through a FIFO, then runs `then` (shell).
+  // Returns the FIFO's read end.
+  int WriteTaskThatReportsItsPid(const std::string& then) {
+    const fs::path fifo = dir_ / "pid.fifo";
+    EXPECT_EQ(mkfifo(fifo.c_str(), 0600), 0) << std::strerror(errno);
+    // Read-write, so neither side's open blocks and the pipe never reports a hang-up.
+    const int fifo_fd = open(fifo.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC);
+    EXPECT_GE(fifo_fd, 0) << std::strerror(errno);
+    WriteJob("long.yaml",
+             "id: long\n"
+             "schedule: \"@every 1s\"\n"
+             "tasks:\n"
+             "  - id: wait\n"
+             "    type: command\n"
+             "    command: sh\n"
+             "    args: [\"-c\", \"echo $$ > '" +
+                 fifo.string() + "'; " + then + "\"]\n");
+    return fifo_fd;
+  }
+
+  // The pid the task wrote to the FIFO; 0 when it never did.
+  static pid_t ReadPid(int fifo_fd) {
+    std::string pid_text;
+    const auto deadline = std::chrono::steady_clock::now() + kPatience;
+    while (pid_text.find('\n') == std::string::npos) {
+      pollfd fd{fifo_fd, POLLIN, 0};
+      if (poll(&fd, 1, MillisLeft(deadline)) != 1) return 0;
+      char buffer[64];
+      const ssize_t n = read(fifo_fd, buffer, sizeof buffer);
+      if (n > 0) pid_text.append(buffer, static_cast<size_t>(n));
+    }
+    close(fifo_fd);
+    return static_cast<pid_t>(std::stol(pid_text));
   }
 
   fs::path dir_;
@@ -221,6 +269,8 @@ TEST_F(RunDaemonTest, SigtermCancelsALongTaskKillsItsProcessGroupAndExitsZero) {
            "    command: sh\n"
            "    args: [\"-c\", \"echo $$ > '" +
                fifo.string() + "'; exec sleep 1000\"]\n");
+  // The task never ends by itself: after a grace of one second SIGTERM cancels it.
+  std::ofstream(jobs_ / "petit.yaml") << "shutdown_grace: 1\n";
   Daemon daemon(RunArgs());
 
   std::string pid_text;
@@ -247,6 +297,42 @@ TEST_F(RunDaemonTest, SigtermCancelsALongTaskKillsItsProcessGroupAndExitsZero) {
   ASSERT_EQ(runs.size(), 1u) << daemon.err();  // later occurrences were skipped (overlap skip)
   EXPECT_EQ(runs[0].status, RunStatus::kCancelled);
   EXPECT_GT(runs[0].ended_us, 0);
+}
+
+TEST_F(RunDaemonTest, SigtermLetsARunningTaskFinishWithinTheGraceAndRecordsItSucceeded) {
+  const fs::path release = dir_ / "release";
+  const int fifo_fd =
+      WriteTaskThatReportsItsPid("while [ ! -e '" + release.string() + "' ]; do sleep 0.05; done");
+  std::ofstream(jobs_ / "petit.yaml") << "shutdown_grace: 3600\n";
+  Daemon daemon(RunArgs());
+  ASSERT_GT(ReadPid(fifo_fd), 0) << "the task never started:\n" << daemon.err();
+  daemon.Signal(SIGTERM);
+  ASSERT_TRUE(daemon.WaitFor("draining")) << daemon.err();
+  // No new fire while draining, and the running task goes on: let it finish now.
+  std::ofstream(release) << "";
+  EXPECT_EQ(daemon.WaitForExit(), 0) << daemon.err();
+  EXPECT_THAT(daemon.err(), HasSubstr(" ended: succeeded"));
+  EXPECT_THAT(daemon.err(), Not(HasSubstr("cancelling")));
+  std::vector<RunRecord> runs = Runs("long");
+  ASSERT_EQ(runs.size(), 1u) << daemon.err();
+  EXPECT_EQ(runs[0].status, RunStatus::kSucceeded);
+}
+
+TEST_F(RunDaemonTest, ASecondSigtermCancelsTheDrainingRunsAtOnceAndRecordsThem) {
+  const int fifo_fd = WriteTaskThatReportsItsPid("exec sleep 1000");
+  std::ofstream(jobs_ / "petit.yaml") << "shutdown_grace: 3600\n";
+  Daemon daemon(RunArgs());
+  const pid_t task = ReadPid(fifo_fd);
+  ASSERT_GT(task, 0) << "the task never started:\n" << daemon.err();
+  daemon.Signal(SIGTERM);
+  ASSERT_TRUE(daemon.WaitFor("draining")) << daemon.err();
+  EXPECT_EQ(daemon.Terminate(), 0) << daemon.err();  // the second SIGTERM
+  EXPECT_THAT(daemon.err(), HasSubstr("second signal: cancelling 1 active run"));
+  EXPECT_THAT(daemon.err(), HasSubstr(" ended: cancelled"));
+  EXPECT_EQ(kill(-task, 0), -1);
+  std::vector<RunRecord> runs = Runs("long");
+  ASSERT_EQ(runs.size(), 1u) << daemon.err();
+  EXPECT_EQ(runs[0].status, RunStatus::kCancelled);
 }
 
 TEST_F(RunDaemonTest, RefusesToStartWithAnInvalidJobFile) {

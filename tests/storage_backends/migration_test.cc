@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <latch>
 #include <memory>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <thread>
@@ -192,6 +193,57 @@ TEST_P(MigrationTest, AVersionOneDatabaseIsUpgradedAndKeepsItsRuns) {
   JobRecord job;
   job.id = JobId("etl");
   EXPECT_TRUE((*store)->SaveJob(job).ok());
+}
+
+TEST_P(MigrationTest, AVersionTwoDatabaseIsUpgradedAndItsRunsWereNeverRetried) {
+  const auto migrations = storage::internal::EmbeddedMigrations(GetParam());
+  ASSERT_GE(migrations.size(), 3u);
+  ASSERT_EQ(migrations[0].version, 1);
+  ASSERT_EQ(migrations[1].version, 2);
+  const std::string run_id = RunId::Generate().str();
+  {
+    // What a petit without retries left behind: schema version 2 and a run that failed.
+    std::unique_ptr<soci::session> raw = Raw();
+    const long long applied_at = 1'700'000'000'000'000LL;
+    for (size_t i = 0; i < 2; ++i) {
+      storage::internal::ExecuteScript(*raw, GetParam(), std::string(migrations[i].sql));
+      long long version = migrations[i].version;
+      std::string name(migrations[i].name);
+      *raw << "INSERT INTO schema_migrations (version, name, applied_at) VALUES (:version, "
+              ":name, " +
+                  storage::internal::TimeIn(GetParam(), "now", false) + ")",
+          soci::use(version, "version"), soci::use(name, "name"), soci::use(applied_at, "now");
+    }
+    const long long created_at = 1'700'000'000'000'001LL;
+    const long long ended_at = 1'700'000'000'000'002LL;
+    *raw << "INSERT INTO runs (id, job_id, status, triggered_by, owner, created_at, ended_at, "
+            "error) VALUES (:id, 'etl', 'failed', 'manual', 'host/1/1', " +
+                storage::internal::TimeIn(GetParam(), "created", false) + ", " +
+                storage::internal::TimeIn(GetParam(), "ended", false) + ", 'exit 1')",
+        soci::use(run_id, "id"), soci::use(created_at, "created"), soci::use(ended_at, "ended");
+  }
+
+  Result<std::unique_ptr<StateStore>> store = storage::OpenStateStore(uri_);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  std::vector<AppliedMigration> applied = Applied();
+  ASSERT_EQ(applied.size(), migrations.size());
+  EXPECT_EQ(applied.back().version, storage::internal::LatestSchemaVersion(GetParam()));
+  Result<RunId> id = RunId::Parse(run_id);
+  ASSERT_TRUE(id.ok()) << id.status().ToString();
+  Result<std::optional<RunRecord>> run = (*store)->GetRun(*id);
+  ASSERT_TRUE(run.ok() && run->has_value()) << run.status().ToString();
+  EXPECT_EQ((*run)->status, RunStatus::kFailed);
+  EXPECT_EQ((*run)->owner, "host/1/1");
+  EXPECT_EQ((*run)->ended_us, 1'700'000'000'000'002LL);
+  EXPECT_EQ((*run)->retries, 0u);
+  EXPECT_EQ((*run)->retried_us, 0);
+
+  Status reopened = (*store)->ReopenRun(*id, "host/2/2", 1'700'000'000'000'010LL);
+  ASSERT_TRUE(reopened.ok()) << reopened.ToString();
+  run = (*store)->GetRun(*id);
+  ASSERT_TRUE(run.ok() && run->has_value()) << run.status().ToString();
+  EXPECT_EQ((*run)->retries, 1u);
+  EXPECT_EQ((*run)->retried_us, 1'700'000'000'000'010LL);
 }
 
 TEST_P(MigrationTest, ConcurrentOpenersApplyEachMigrationOnce) {

@@ -7,6 +7,7 @@
 #include <array>
 #include <cstdint>
 #include <latch>
+#include <limits>
 #include <map>
 #include <memory>
 #include <optional>
@@ -99,6 +100,13 @@ void ExpectSameRun(const RunRecord& actual, const RunRecord& expected) {
   EXPECT_EQ(actual.started_us, expected.started_us);
   EXPECT_EQ(actual.ended_us, expected.ended_us);
   EXPECT_EQ(actual.error, expected.error);
+}
+
+// ExpectSameRun, and the retry count and time too.
+void ExpectSameRunAndRetries(const RunRecord& actual, const RunRecord& expected) {
+  ExpectSameRun(actual, expected);
+  EXPECT_EQ(actual.retries, expected.retries);
+  EXPECT_EQ(actual.retried_us, expected.retried_us);
 }
 
 void ExpectSameAttempt(const AttemptRecord& actual, const AttemptRecord& expected) {
@@ -887,6 +895,252 @@ TEST_P(StateStoreConformanceTest, MarkInterruptedOfAnUnknownRunIsNotFound) {
   EXPECT_EQ(status.code(), StatusCode::kNotFound) << status.ToString();
   EXPECT_THAT(status.message(), HasSubstr(missing.str()));
   EXPECT_FALSE(store_->GetRun(missing)->has_value());
+}
+
+TEST_P(StateStoreConformanceTest, ReopenRunMakesAnEndedRunRunningAgainForItsNewOwner) {
+  for (const RunStatus ended : {RunStatus::kSucceeded, RunStatus::kFailed, RunStatus::kCancelled,
+                                RunStatus::kInterrupted}) {
+    SCOPED_TRACE(RunStatusName(ended));
+    RunRecord run = MakeRun("etl", kT0);
+    run.status = ended;
+    run.trigger = "schedule";
+    run.owner = "old-host/1/1";
+    run.started_us = kT0 + 1;
+    run.ended_us = kT0 + 100;
+    run.error = "task 'load' failed";
+    ASSERT_TRUE(store_->CreateRun(run).ok());
+    AttemptRecord kept = MakeAttempt(run.id, "extract", 1);
+    kept.state = TaskState::kSucceeded;
+    kept.ended_us = kT0 + 50;
+    kept.exit_code = 0;
+    kept.outputs = {{"rows", "42"}};
+    AttemptRecord lost = MakeAttempt(run.id, "load", 2);
+    lost.state = TaskState::kFailed;
+    lost.ended_us = kT0 + 99;
+    lost.error = "exit 1";
+    ASSERT_TRUE(store_->SaveAttempts(std::vector<AttemptRecord>{kept, lost}).ok());
+
+    Status status = store_->ReopenRun(run.id, "new-host/2/2", kT0 + 500);
+    ASSERT_TRUE(status.ok()) << status.ToString();
+
+    RunRecord expected = run;
+    expected.status = RunStatus::kRunning;
+    expected.owner = "new-host/2/2";
+    expected.ended_us = 0;
+    expected.error = "";
+    expected.retries = 1;
+    expected.retried_us = kT0 + 500;
+    ExpectSameRunAndRetries(GetRun(run.id), expected);
+    std::vector<AttemptRecord> attempts = ListAttempts(run.id);
+    ASSERT_THAT(attempts, SizeIs(2));
+    ExpectSameAttempt(attempts[0], kept);
+    ExpectSameAttempt(attempts[1], lost);
+    EXPECT_THAT(Ids(ListIncompleteRuns()), ElementsAre(run.id.str()));
+    // Out of the way of the next status.
+    ASSERT_TRUE(store_->MarkInterrupted(run.id, "next", kT0 + 600).ok());
+  }
+}
+
+TEST_P(StateStoreConformanceTest, ReopeningAgainCountsEveryRetryAndKeepsTheFirstStart) {
+  RunRecord run = MakeRun("etl", kT0);
+  run.status = RunStatus::kFailed;
+  run.started_us = kT0 + 1;
+  run.ended_us = kT0 + 2;
+  ASSERT_TRUE(store_->CreateRun(run).ok());
+
+  ASSERT_TRUE(store_->ReopenRun(run.id, "host-a/1/1", kT0 + 10).ok());
+  RunRecord ended = GetRun(run.id);
+  ended.status = RunStatus::kCancelled;
+  ended.started_us = kT0 + 1;
+  ended.ended_us = kT0 + 20;
+  ended.error = "cancelled";
+  ASSERT_TRUE(store_->UpdateRun(ended).ok());
+  ASSERT_TRUE(store_->ReopenRun(run.id, "host-b/2/2", kT0 + 30).ok());
+
+  RunRecord stored = GetRun(run.id);
+  EXPECT_EQ(stored.status, RunStatus::kRunning);
+  EXPECT_EQ(stored.owner, "host-b/2/2");
+  EXPECT_EQ(stored.created_us, kT0);
+  EXPECT_EQ(stored.started_us, kT0 + 1);
+  EXPECT_EQ(stored.ended_us, 0);
+  EXPECT_EQ(stored.error, "");
+  EXPECT_EQ(stored.retries, 2u);
+  EXPECT_EQ(stored.retried_us, kT0 + 30);
+}
+
+TEST_P(StateStoreConformanceTest, UpdateRunKeepsTheRetryCount) {
+  RunRecord run = MakeRun("etl", kT0);
+  run.status = RunStatus::kFailed;
+  run.ended_us = kT0 + 2;
+  ASSERT_TRUE(store_->CreateRun(run).ok());
+  ASSERT_TRUE(store_->ReopenRun(run.id, "host/1/1", kT0 + 10).ok());
+
+  RunRecord update = GetRun(run.id);
+  update.status = RunStatus::kSucceeded;
+  update.ended_us = kT0 + 20;
+  update.retries = 7;
+  update.retried_us = 1;
+  ASSERT_TRUE(store_->UpdateRun(update).ok());
+
+  RunRecord stored = GetRun(run.id);
+  EXPECT_EQ(stored.status, RunStatus::kSucceeded);
+  EXPECT_EQ(stored.ended_us, kT0 + 20);
+  EXPECT_EQ(stored.retries, 1u);
+  EXPECT_EQ(stored.retried_us, kT0 + 10);
+}
+
+TEST_P(StateStoreConformanceTest,
+       ReopeningARunThatHasNotEndedIsFailedPreconditionAndChangesNothing) {
+  for (const RunStatus unended : {RunStatus::kQueued, RunStatus::kRunning}) {
+    SCOPED_TRACE(RunStatusName(unended));
+    RunRecord run = MakeRun("etl", kT0);
+    run.status = unended;
+    run.owner = "live-host/1/1";
+    if (unended == RunStatus::kRunning) run.started_us = kT0 + 1;
+    ASSERT_TRUE(store_->CreateRun(run).ok());
+    AttemptRecord attempt = MakeAttempt(run.id, "t", 1);
+    ASSERT_TRUE(store_->SaveAttempts(std::array{attempt}).ok());
+
+    Status status = store_->ReopenRun(run.id, "other-host/2/2", kT0 + 10);
+    EXPECT_EQ(status.code(), StatusCode::kFailedPrecondition) << status.ToString();
+    EXPECT_THAT(status.message(), HasSubstr(run.id.str()));
+    EXPECT_THAT(status.message(), HasSubstr(RunStatusName(unended)));
+    ExpectSameRunAndRetries(GetRun(run.id), run);
+    std::vector<AttemptRecord> attempts = ListAttempts(run.id);
+    ASSERT_THAT(attempts, SizeIs(1));
+    ExpectSameAttempt(attempts[0], attempt);
+  }
+}
+
+TEST_P(StateStoreConformanceTest, ReopeningAnUnknownRunIsNotFoundAndAnInvalidIdAnInvalidArgument) {
+  const RunId missing = RunId::Generate();
+  Status status = store_->ReopenRun(missing, "host/1/1", kT0);
+  EXPECT_EQ(status.code(), StatusCode::kNotFound) << status.ToString();
+  EXPECT_THAT(status.message(), HasSubstr(missing.str()));
+  EXPECT_FALSE(store_->GetRun(missing)->has_value());
+
+  EXPECT_EQ(store_->ReopenRun(RunId(), "host/1/1", kT0).code(), StatusCode::kInvalidArgument);
+}
+
+// What keeps two `petit retry` of one run from both starting it.
+TEST_P(StateStoreConformanceTest, OfConcurrentReopeningsOfOneRunExactlyOneSucceeds) {
+  constexpr int kThreads = 8;
+  RunRecord run = MakeRun("etl", kT0);
+  run.status = RunStatus::kFailed;
+  run.ended_us = kT0 + 1;
+  ASSERT_TRUE(store_->CreateRun(run).ok());
+
+  std::vector<Status> results(kThreads);
+  std::latch start(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      start.arrive_and_wait();
+      results[t] = store_->ReopenRun(run.id, "host/" + std::to_string(t) + "/1", kT0 + 10 + t);
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+
+  int winner = -1;
+  for (int t = 0; t < kThreads; ++t) {
+    if (results[t].ok()) {
+      EXPECT_EQ(winner, -1) << "threads " << winner << " and " << t << " both reopened the run";
+      winner = t;
+    } else {
+      EXPECT_EQ(results[t].code(), StatusCode::kFailedPrecondition) << results[t].ToString();
+    }
+  }
+  ASSERT_NE(winner, -1);
+  RunRecord stored = GetRun(run.id);
+  EXPECT_EQ(stored.status, RunStatus::kRunning);
+  EXPECT_EQ(stored.owner, "host/" + std::to_string(winner) + "/1");
+  EXPECT_EQ(stored.retries, 1u);
+  EXPECT_EQ(stored.retried_us, kT0 + 10 + winner);
+}
+
+TEST_P(StateStoreConformanceTest, ReopenRunStoresTheOwnerAsValidUtf8) {
+  RunRecord run = MakeRun("etl", kT0);
+  run.status = RunStatus::kInterrupted;
+  ASSERT_TRUE(store_->CreateRun(run).ok());
+  ASSERT_TRUE(store_->ReopenRun(run.id, std::string("host\xff/1\0/2", 10), kT0 + 1).ok());
+  EXPECT_EQ(GetRun(run.id).owner, "host\uFFFD/1\uFFFD/2");
+}
+
+TEST_P(StateStoreConformanceTest, RetriesRoundTripThroughEveryQueryOnRuns) {
+  RunRecord never = MakeRun("etl", kT0);
+  never.status = RunStatus::kSucceeded;
+  never.ended_us = kT0 + 5;
+  ASSERT_TRUE(store_->CreateRun(never).ok());
+  RunRecord retried = MakeRun("etl", kT0 + 1);
+  retried.status = RunStatus::kFailed;
+  retried.ended_us = kT0 + 10;
+  retried.retries = 3;
+  retried.retried_us = kT0 + 8;
+  ASSERT_TRUE(store_->CreateRun(retried).ok());
+  // Every uint32 count fits.
+  RunRecord running = MakeRun("etl", kT0 + 2);
+  running.status = RunStatus::kRunning;
+  running.retries = std::numeric_limits<uint32_t>::max();
+  running.retried_us = kT0 + 9;
+  ASSERT_TRUE(store_->CreateRun(running).ok());
+
+  ExpectSameRunAndRetries(GetRun(never.id), never);
+  EXPECT_EQ(GetRun(never.id).retries, 0u);
+  EXPECT_EQ(GetRun(never.id).retried_us, 0);
+  ExpectSameRunAndRetries(GetRun(retried.id), retried);
+  ExpectSameRunAndRetries(GetRun(running.id), running);
+
+  Result<std::vector<RunRecord>> listed = store_->ListRuns(JobId("etl"), 10);
+  ASSERT_TRUE(listed.ok()) << listed.status().ToString();
+  ASSERT_THAT(*listed, SizeIs(3));
+  ExpectSameRunAndRetries(listed->at(0), running);
+  ExpectSameRunAndRetries(listed->at(1), retried);
+  ExpectSameRunAndRetries(listed->at(2), never);
+
+  std::vector<RunRecord> incomplete = ListIncompleteRuns();
+  ASSERT_THAT(incomplete, SizeIs(1));
+  ExpectSameRunAndRetries(incomplete[0], running);
+
+  Result<std::optional<RunRecord>> last =
+      store_->LastRun(JobId("etl"), std::vector<RunStatus>{RunStatus::kFailed}, 0);
+  ASSERT_TRUE(last.ok() && last->has_value());
+  ExpectSameRunAndRetries(**last, retried);
+}
+
+TEST_P(StateStoreConformanceTest, RetriesPersistAcrossReopen) {
+  if (!persistent()) GTEST_SKIP() << "memory: keeps nothing once the store is destroyed";
+  RunRecord created = MakeRun("etl", kT0);
+  created.status = RunStatus::kFailed;
+  created.ended_us = kT0 + 3;
+  created.retries = 5;
+  created.retried_us = kT0 + 2;
+  ASSERT_TRUE(store_->CreateRun(created).ok());
+  RunRecord reopened = MakeRun("etl", kT0 + 1);
+  reopened.status = RunStatus::kInterrupted;
+  reopened.started_us = kT0 + 2;
+  reopened.ended_us = kT0 + 4;
+  reopened.error = "host died";
+  ASSERT_TRUE(store_->CreateRun(reopened).ok());
+  ASSERT_TRUE(store_->ReopenRun(reopened.id, "host/9/9", kT0 + 40).ok());
+
+  Reopen();
+  ASSERT_NE(store_, nullptr);
+  ExpectSameRunAndRetries(GetRun(created.id), created);
+  RunRecord expected = reopened;
+  expected.status = RunStatus::kRunning;
+  expected.owner = "host/9/9";
+  expected.ended_us = 0;
+  expected.error = "";
+  expected.retries = 1;
+  expected.retried_us = kT0 + 40;
+  ExpectSameRunAndRetries(GetRun(reopened.id), expected);
+  // A retried run that ends can be reopened again after the restart.
+  RunRecord ended = expected;
+  ended.status = RunStatus::kSucceeded;
+  ended.ended_us = kT0 + 50;
+  ASSERT_TRUE(store_->UpdateRun(ended).ok());
+  ASSERT_TRUE(store_->ReopenRun(reopened.id, "host/9/9", kT0 + 60).ok());
+  EXPECT_EQ(GetRun(reopened.id).retries, 2u);
 }
 
 TEST_P(StateStoreConformanceTest, LastRunIsTheNewestByEndTimeAmongTheGivenStatuses) {

@@ -61,6 +61,7 @@ class RunCoordinator {
         states_(dag_.size(), TaskState::kPending),
         unfinished_upstreams_(dag_.size()),
         attempts_(dag_.size(), 0),
+        runs_(dag_.size(), true),
         attempt_started_us_(dag_.size(), 0),
         attempt_queued_us_(dag_.size(), 0),
         in_flight_(dag_.size()),
@@ -79,10 +80,15 @@ class RunCoordinator {
   }
 
   Result<RunRecord> Run() {
-    run_.created_us = run_.started_us = clock_.NowMicros();
-    run_.status = RunStatus::kRunning;
-    PETIT_RETURN_IF_ERROR(store_.CreateRun(run_));
-    Emit(EventType::kJobStarted, nullptr, 0, options_.trigger);
+    if (options_.resume != nullptr) {
+      PETIT_RETURN_IF_ERROR(Reopen());
+    } else {
+      run_.created_us = run_.started_us = clock_.NowMicros();
+      run_.status = RunStatus::kRunning;
+      PETIT_RETURN_IF_ERROR(store_.CreateRun(run_));
+    }
+    Emit(EventType::kJobStarted, nullptr, 0,
+         options_.resume != nullptr ? "retry " + std::to_string(run_.retries) : options_.trigger);
     coordinator_thread_ = std::this_thread::get_id();
     if (options_.canceller != nullptr) {
       wakeup_ = options_.canceller->AddWakeup([this] { inbox_.PostCancelled(); });
@@ -90,9 +96,13 @@ class RunCoordinator {
     max_in_flight_ = Parallelism();
     pool_.Start(max_in_flight_);
 
-    for (Dag::Index i = 0; i < dag_.size(); ++i) {
-      unfinished_upstreams_[i] = static_cast<uint32_t>(dag_.Upstream(i).size());
-      if (unfinished_upstreams_[i] == 0) MakeReady(i);
+    if (options_.resume != nullptr) {
+      StartResumed(options_.resume->plan);
+    } else {
+      for (Dag::Index i = 0; i < dag_.size(); ++i) {
+        unfinished_upstreams_[i] = static_cast<uint32_t>(dag_.Upstream(i).size());
+        if (unfinished_upstreams_[i] == 0) MakeReady(i);
+      }
     }
     while (finished_ < dag_.size() && fatal_.ok()) {
       if (Cancelled()) CancelEverything();
@@ -114,6 +124,64 @@ class RunCoordinator {
 
  private:
   using ReadyEntry = std::pair<int64_t, int64_t>;  // (priority, -index): max-heap order
+
+  // Reopens the stored run (atomically: only an ended run reopens, so two retries never both
+  // start) and reads it back as the run this coordinator continues.
+  Status Reopen() {
+    PETIT_RETURN_IF_ERROR(store_.ReopenRun(run_.id, options_.owner, clock_.NowMicros()));
+    Result<std::optional<RunRecord>> stored = store_.GetRun(run_.id);
+    if (!stored.ok()) return stored.status();
+    if (!stored->has_value()) return NotFound("run " + run_.id.str() + " vanished from the store");
+    run_ = **stored;
+    return Status::Ok();
+  }
+
+  // Sets a resumed run going: kept tasks are finished as they were (succeeded ones lend their
+  // outputs to the context), planned ones wait only for planned upstreams and are judged by their
+  // trigger rules against the kept ones.
+  void StartResumed(const RetryPlan& plan) {
+    std::vector<const AttemptRecord*> last(dag_.size(), nullptr);
+    for (const AttemptRecord& attempt : options_.resume->attempts) {
+      std::optional<Dag::Index> i = dag_.IndexOf(attempt.task);
+      if (i && attempt.attempt == plan.last_attempt[*i]) last[*i] = &attempt;
+    }
+    for (Dag::Index i = 0; i < dag_.size(); ++i) {
+      attempts_[i] = plan.last_attempt[i];
+      runs_[i] = plan.tasks[i] == TaskPlan::kRun;
+      if (runs_[i]) continue;
+      const TaskState state =
+          plan.tasks[i] == TaskPlan::kInterrupted ? TaskState::kInterrupted : plan.last_state[i];
+      states_[i] = state;
+      ++finished_;
+      if (state == TaskState::kFailed || state == TaskState::kInterrupted) any_failed_ = true;
+      if (state == TaskState::kSucceeded && last[i] != nullptr) {
+        // Outputs that were merged once merge again: they passed the same checks then.
+        (void)context_.MergeOutputs(dag_.task(i).id, last[i]->outputs);
+      }
+    }
+    std::vector<Dag::Index> roots;
+    for (Dag::Index i = 0; i < dag_.size(); ++i) {
+      if (!runs_[i]) continue;
+      uint32_t planned_upstreams = 0;
+      for (Dag::Index up : dag_.Upstream(i)) planned_upstreams += runs_[up] ? 1 : 0;
+      unfinished_upstreams_[i] = planned_upstreams;
+      if (planned_upstreams == 0) roots.push_back(i);
+    }
+    for (Dag::Index i : roots) {
+      if (dag_.Upstream(i).empty()) {
+        MakeReady(i);
+        continue;
+      }
+      std::string reason;
+      const TaskState verdict = Judge(i, &reason);
+      if (verdict == TaskState::kQueued) {
+        MakeReady(i);
+        continue;
+      }
+      RecordNeverRan(i, verdict, reason);
+      Settle(i, verdict);
+    }
+  }
 
   ReadyEntry ReadyKey(Dag::Index i) const {
     return {dag_.task(i).priority, -static_cast<int64_t>(i)};
@@ -520,6 +588,7 @@ class RunCoordinator {
       ++finished_;
       if (final_state == TaskState::kFailed) any_failed_ = true;
       for (Dag::Index down : dag_.Downstream(i)) {
+        if (!runs_[down]) continue;  // kept by a resumed run's plan
         if (--unfinished_upstreams_[down] != 0) continue;
         std::string reason;
         TaskState verdict = Judge(down, &reason);
@@ -555,15 +624,18 @@ class RunCoordinator {
                                                      : TaskState::kUpstreamFailed;
   }
 
+  // Attempt 0 in a new run; in a resumed run, a task that ran before gets the next attempt
+  // number, so that its latest attempt always says its current state.
   void RecordNeverRan(Dag::Index i, TaskState state, const std::string& reason) {
     int64_t now = clock_.NowMicros();
-    AttemptRecord never_ran = NewRecord(i, 0, state);
+    if (options_.resume != nullptr && attempts_[i] != 0) ++attempts_[i];
+    AttemptRecord never_ran = NewRecord(i, attempts_[i], state);
     never_ran.ended_us = now;
     never_ran.error = reason;
     size_t record = Save(std::move(never_ran));
     Notify(Notice::Kind::kFinished,
            state == TaskState::kCancelled ? EventType::kTaskCancelled : EventType::kTaskSkipped, i,
-           0, reason, record);
+           attempts_[i], reason, record);
   }
 
   // Stops everything once: running attempts are asked to stop, waiting tasks end as cancelled.
@@ -635,6 +707,9 @@ class RunCoordinator {
   std::vector<TaskState> states_;
   std::vector<uint32_t> unfinished_upstreams_;
   std::vector<uint32_t> attempts_;
+  // Whether each task takes part in this run: all of them in a new run, the plan's in a resumed
+  // one (the others keep their stored state).
+  std::vector<bool> runs_;
   std::vector<int64_t> attempt_started_us_;
   std::vector<int64_t> attempt_queued_us_;  // when the waiting attempt was queued; 0 = not waiting
   std::multimap<int64_t, Dag::Index> deadlines_;  // timeouts of running attempts

@@ -8,7 +8,7 @@
 namespace petit::host {
 namespace {
 
-constexpr std::array<OptionHelp, 11> kOptions = {{
+constexpr std::array<OptionHelp, 14> kOptions = {{
     {"--config", "FILE", "global config (default: DIR/petit.yaml when present)"},
     {"--storage", "URI", "memory:, sqlite:///path/petit.db or postgresql://..."},
     {"--plugin-dir", "DIR", "load plugins from DIR too (repeatable)"},
@@ -21,6 +21,9 @@ constexpr std::array<OptionHelp, 11> kOptions = {{
     {"--now", "TIME",
      "(validate) list fire times after TIME (2026-03-08T00:00:00Z or with an\n"
      "offset, +01:00) instead of after the current time"},
+    {"--from", "TASK", "(retry) rerun TASK and everything downstream of it"},
+    {"--task", "TASK", "(retry) rerun TASK alone"},
+    {"--dry-run", "", "(retry) print the plan, change nothing"},
     {"--help", "", "print this help (also -h)"},
 }};
 
@@ -50,6 +53,12 @@ Status Apply(std::string_view name, const std::string& value, Args& args) {
     args.quiet = true;
   } else if (name == "--no-output") {
     args.show_output = false;
+  } else if (name == "--dry-run") {
+    args.dry_run = true;
+  } else if (name == "--from") {
+    args.retry_from = value;
+  } else if (name == "--task") {
+    args.retry_task = value;
   } else if (name == "--json") {
     args.json = true;
   } else if (name == "--now") {

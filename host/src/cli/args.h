@@ -28,6 +28,9 @@ struct Args {
   bool show_output = true;                // --no-output
   bool json = false;                      // --json
   std::optional<int64_t> now_us;          // --now
+  std::optional<std::string> retry_from;  // --from
+  std::optional<std::string> retry_task;  // --task
+  bool dry_run = false;                   // --dry-run
 };
 
 struct OptionHelp {

@@ -45,6 +45,10 @@ constexpr Command kCommands[] = {
      1, 1, true, Needs::kPlugins, CmdValidate},
     {"trigger", "DIR JOB", "run JOB now, print each task's result; exit 1 if the run fails", 2, 2,
      true, Needs::kPlugins, CmdTrigger},
+    {"retry", "DIR RUN",
+     "run RUN again inside the same run: its failed, cancelled and interrupted\n"
+     "tasks and everything downstream (--from TASK, --task TASK, --dry-run)",
+     2, 2, true, Needs::kPlugins, CmdRetry},
     {"run", "DIR", "run the scheduler: fire the jobs' schedules until SIGTERM/SIGINT", 1, 1, true,
      Needs::kPlugins, CmdRun},
     {"list", "DIR", "list the jobs under DIR", 1, 1, true, Needs::kPlugins, CmdList},

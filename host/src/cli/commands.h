@@ -22,8 +22,9 @@ int CmdValidate(const Args& args, std::unique_ptr<HostEnv> env);
 int CmdList(const Args& args, std::unique_ptr<HostEnv> env);
 int CmdPlugins(const Args& args, std::unique_ptr<HostEnv> env);
 int CmdRun(const Args& args, std::unique_ptr<HostEnv> env);
-// trigger_command.cc
+// foreground_commands.cc: a run in this process.
 int CmdTrigger(const Args& args, std::unique_ptr<HostEnv> env);
+int CmdRetry(const Args& args, std::unique_ptr<HostEnv> env);
 // history_commands.cc: what reads the store only.
 int CmdRuns(const Args& args, std::unique_ptr<HostEnv> env);
 int CmdLogs(const Args& args, std::unique_ptr<HostEnv> env);

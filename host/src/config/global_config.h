@@ -5,7 +5,7 @@
 //
 // Keys: storage (a URI, or the original's {type: sqlite|memory, path}), plugin_dirs (relative to
 // petit.yaml), max_parallel_tasks (per run), max_tasks (attempts in flight across all runs),
-// output_cap_bytes, pools, cpu_slots, memory_mb,
+// output_cap_bytes, pools, cpu_slots, memory_mb, shutdown_grace (seconds, default 30),
 // timezone (IANA name; the zone of job schedules that name none; the original's
 // `default_timezone` is accepted for it), api: {enabled, bind, port, token}, logging: {level:
 // debug|info|warn|error, format: text|json}. An API bound to anything but the loopback
@@ -17,6 +17,7 @@
 #ifndef PETIT_HOST_CONFIG_GLOBAL_CONFIG_H_
 #define PETIT_HOST_CONFIG_GLOBAL_CONFIG_H_
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -54,6 +55,9 @@ struct GlobalConfig {
   // pools, cpu_slots and memory_mb tasks may ask for; max_tasks, the host-wide task limit
   ResourceCapacity resources;
   std::string timezone = "UTC";  // default zone of job schedules; a valid IANA name
+  // How long `petit run` lets running tasks finish after SIGTERM before it cancels them (whole
+  // seconds; 0 cancels at once). dist/petit.service's TimeoutStopSec stays above it.
+  std::chrono::seconds shutdown_grace{30};
   ApiConfig api;
   LoggingConfig logging;
   std::string source_file;  // where it came from; empty for defaults

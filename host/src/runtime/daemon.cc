@@ -6,6 +6,7 @@
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <utility>
 
 #include "petit/core/clock.h"
@@ -96,6 +97,22 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(std::unique_ptr<HostEnv> env, std:
 
 Result<RunId> Daemon::Trigger(const JobId& job) { return scheduler_->Trigger(job); }
 
+Result<PlannedRetry> Daemon::Retry(const RunId& run, const RetryRequest& request, bool dry_run) {
+  Result<StateStore*> store = env_->Store();
+  if (!store.ok()) return store.status();
+  auto find_job = [this](const JobId& id) -> std::shared_ptr<const Job> {
+    for (const auto& job : jobs_) {
+      if (job->id == id) return job;
+    }
+    return nullptr;
+  };
+  Result<PlannedRetry> planned = PlanRunRetry(**store, find_job, run, request);
+  if (!planned.ok() || dry_run) return planned;
+  Result<RunId> started = scheduler_->Retry(planned->job->id, run, planned->resumption);
+  if (!started.ok()) return started.status();
+  return planned;
+}
+
 Status Daemon::SetPaused(const JobId& job, bool paused) {
   return scheduler_->SetPaused(job, paused);
 }
@@ -108,6 +125,41 @@ Result<std::optional<RunRecord>> Daemon::GetRun(const RunId& run) {
 
 void Daemon::Stop(StopMode mode) {
   if (scheduler_) scheduler_->Stop(mode);
+}
+
+void Daemon::Drain(std::chrono::milliseconds grace, RunCanceller& cancel_now) {
+  if (!scheduler_) return;
+  std::mutex mu;
+  std::condition_variable changed;
+  bool ended = false;         // guarded by mu
+  bool cancel_asked = false;  // guarded by mu
+  const RunCanceller::WakeupId wakeup = cancel_now.AddWakeup([&] {
+    std::lock_guard lock(mu);
+    cancel_asked = true;
+    changed.notify_all();
+  });
+  // Stop waits for the runs; this thread watches the grace and the second signal meanwhile.
+  std::thread stopper([&] {
+    scheduler_->Stop(StopMode::kWaitForRuns);
+    std::lock_guard lock(mu);
+    ended = true;
+    changed.notify_all();
+  });
+  const auto deadline = std::chrono::steady_clock::now() + grace;
+  {
+    std::unique_lock lock(mu);
+    changed.wait_until(lock, deadline, [&] { return ended || cancel_asked; });
+    if (!ended) {
+      const bool asked = cancel_asked;
+      lock.unlock();
+      const uint64_t active = State().active_runs;
+      log_.Line(std::string(asked ? "second signal" : "shutdown grace over") + ": cancelling " +
+                std::to_string(active) + " active run" + (active == 1 ? "" : "s"));
+      scheduler_->CancelActiveRuns();
+    }
+  }
+  stopper.join();
+  cancel_now.RemoveWakeup(wakeup);
 }
 
 DaemonState Daemon::State() const {
@@ -133,11 +185,19 @@ std::optional<int64_t> Daemon::NextFire(const JobId& job) const {
 
 int ServeUntilSignalled(std::unique_ptr<HostEnv> env, std::vector<Job> jobs) {
   DaemonLog log;
+  const std::chrono::seconds grace = env->config().shutdown_grace;
   // Before any thread starts, so every thread inherits the blocked SIGTERM/SIGINT.
-  RunCanceller shutdown;
-  SignalCanceller signals(shutdown, [&log](int signal_number) {
-    log.Line("received " + std::string(SignalName(signal_number)) +
-             ": stopping (a second signal exits at once)");
+  RunCanceller drain;
+  RunCanceller cancel_now;
+  SignalCanceller signals(drain, cancel_now, [&log, grace](int signal_number, int count) {
+    const std::string name(SignalName(signal_number));
+    if (count == 1) {
+      log.Line("received " + name + ": draining (no new fires; running tasks get " +
+               std::to_string(grace.count()) +
+               " s to finish; a second signal cancels them, a third exits at once)");
+    } else {
+      log.Line("received " + name + " again: cancelling the active runs now");
+    }
   });
 
   Result<std::unique_ptr<Daemon>> daemon = Daemon::Start(std::move(env), std::move(jobs), log);
@@ -148,20 +208,20 @@ int ServeUntilSignalled(std::unique_ptr<HostEnv> env, std::vector<Job> jobs) {
 
   std::mutex mu;
   std::condition_variable requested;
-  const RunCanceller::WakeupId wakeup = shutdown.AddWakeup([&] {
+  const RunCanceller::WakeupId wakeup = drain.AddWakeup([&] {
     std::lock_guard lock(mu);
     requested.notify_all();
   });
   {
     std::unique_lock lock(mu);
-    requested.wait(lock, [&] { return shutdown.cancelled(); });
+    requested.wait(lock, [&] { return drain.cancelled(); });
   }
-  shutdown.RemoveWakeup(wakeup);
+  drain.RemoveWakeup(wakeup);
 
   const uint64_t active = (*daemon)->State().active_runs;
-  log.Line("stopping: no new fires; cancelling " + std::to_string(active) + " active run" +
+  log.Line("stopping: no new fires; waiting for " + std::to_string(active) + " active run" +
            (active == 1 ? "" : "s"));
-  (*daemon)->Stop(StopMode::kCancelRuns);
+  (*daemon)->Drain(grace, cancel_now);
   log.Line("stopped");
   return kExitOk;
 }

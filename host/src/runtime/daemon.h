@@ -15,6 +15,7 @@
 #ifndef PETIT_HOST_RUNTIME_DAEMON_H_
 #define PETIT_HOST_RUNTIME_DAEMON_H_
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -26,6 +27,7 @@
 #include "petit/core/scheduler.h"
 #include "runtime/daemon_log.h"
 #include "runtime/host_env.h"
+#include "runtime/retry.h"
 #include "runtime/thread_run_launcher.h"
 
 namespace petit::host {
@@ -55,6 +57,10 @@ class Daemon {
   // Runs `job` now (trigger "manual") through the job's admission rules; the run's id, or why not
   // (kNotFound: unknown job; kFailedPrecondition: at max_concurrency, or stopping).
   Result<RunId> Trigger(const JobId& job);
+  // Retries the ended run `run` inside the same run (runtime/retry.h): with `dry_run` only the
+  // plan is returned; otherwise the run is reopened and its planned tasks run again through the
+  // job's admission rules. The plan is returned either way.
+  Result<PlannedRetry> Retry(const RunId& run, const RetryRequest& request, bool dry_run);
   // Pauses or resumes one job's schedule, persisted in the store; resuming catches up per the
   // job's policy.
   Status SetPaused(const JobId& job, bool paused);
@@ -66,6 +72,11 @@ class Daemon {
   // The run as the store has it (nullopt for an unknown id); reads come from the store so that
   // several hosts can later serve one view.
   Result<std::optional<RunRecord>> GetRun(const RunId& run);
+
+  // The graceful stop of a deploy: no new fires, active runs go on for up to `grace`; then, or as
+  // soon as `cancel_now` is cancelled (a second signal), what is left is cancelled and recorded.
+  // Returns when every run has ended; the daemon is stopped.
+  void Drain(std::chrono::milliseconds grace, RunCanceller& cancel_now);
 
   DaemonState State() const;
   // The job's next fire time; nullopt when it has no schedule, is disabled or paused, or the
@@ -86,9 +97,10 @@ class Daemon {
 };
 
 // What `petit run` does: takes SIGTERM/SIGINT on a sigwait thread (call before any other thread
-// exists), starts a Daemon, and on the first signal stops it cancelling active runs; a second
-// signal ends the process at once, leaving its runs to the next start's recovery. Returns the
-// process exit code: kExitOk after a graceful stop, kExitHostError when the daemon cannot start.
+// exists), starts a Daemon, and on the first signal drains it for petit.yaml's shutdown_grace; a
+// second signal cancels the active runs at once (recorded cancelled), a third ends the process,
+// leaving its runs to the next start's recovery. Returns the process exit code: kExitOk after a
+// graceful stop, kExitHostError when the daemon cannot start.
 int ServeUntilSignalled(std::unique_ptr<HostEnv> env, std::vector<Job> jobs);
 
 }  // namespace petit::host

@@ -21,8 +21,16 @@ sigset_t WatchedSignals() {
 
 }  // namespace
 
-SignalCanceller::SignalCanceller(RunCanceller& canceller, std::function<void(int)> on_signal)
+SignalCanceller::SignalCanceller(RunCanceller& canceller, std::function<void(int, int)> on_signal)
     : canceller_(canceller), on_signal_(std::move(on_signal)) {
+  sigset_t set = WatchedSignals();
+  pthread_sigmask(SIG_BLOCK, &set, &previous_mask_);
+  watcher_ = std::thread([this] { Watch(); });
+}
+
+SignalCanceller::SignalCanceller(RunCanceller& first, RunCanceller& second,
+                                 std::function<void(int, int)> on_signal)
+    : canceller_(first), second_(&second), on_signal_(std::move(on_signal)) {
   sigset_t set = WatchedSignals();
   pthread_sigmask(SIG_BLOCK, &set, &previous_mask_);
   watcher_ = std::thread([this] { Watch(); });
@@ -40,9 +48,11 @@ void SignalCanceller::Watch() {
     int signal_number = 0;
     if (sigwait(&set, &signal_number) != 0) continue;
     if (signal_number == StopSignal()) return;
-    if (!canceller_.cancelled()) {
-      if (on_signal_) on_signal_(signal_number);
-      canceller_.Cancel();
+    ++count_;
+    RunCanceller* stage = count_ == 1 ? &canceller_ : count_ == 2 ? second_ : nullptr;
+    if (stage != nullptr) {
+      if (on_signal_) on_signal_(signal_number, count_);
+      stage->Cancel();
       continue;
     }
     // A second request: the default action (termination) at once.

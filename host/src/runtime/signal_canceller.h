@@ -4,7 +4,8 @@
 // started after it (create it before any other thread), and a watcher thread takes them with
 // sigwait(): the first one calls RunCanceller::Cancel() (the runs stop their attempts and record
 // them as cancelled), a second one ends the process at once by the signal's default action, as an
-// impatient user at a terminal expects. Nothing runs in an async signal handler.
+// impatient user at a terminal expects (or, with two cancellers, cancels the second, and a third
+// ends the process). Nothing runs in an async signal handler.
 //
 // Ownership: borrows the canceller, which must outlive this object. Destruction stops the watcher
 // and restores the signal mask of the creating thread. Not copyable; use from one thread.
@@ -21,9 +22,15 @@ namespace petit::host {
 
 class SignalCanceller {
  public:
-  // `on_signal`, if given, runs on the watcher thread before the cancel, with the signal number
-  // (to print "cancelling..." for instance).
-  explicit SignalCanceller(RunCanceller& canceller, std::function<void(int)> on_signal = {});
+  // `on_signal`, if given, runs on the watcher thread before each cancel, with the signal number
+  // and how many signals came so far, 1 first (to print "cancelling..." for instance).
+  explicit SignalCanceller(RunCanceller& canceller,
+                           std::function<void(int signal, int count)> on_signal = {});
+  // Two stages, as a daemon drains: the first signal cancels `first` (stop firing, let runs
+  // finish), the second cancels `second` (cancel the runs now, recording them), and a third ends
+  // the process at once. Both must outlive this object.
+  SignalCanceller(RunCanceller& first, RunCanceller& second,
+                  std::function<void(int signal, int count)> on_signal = {});
   ~SignalCanceller();
 
   SignalCanceller(const SignalCanceller&) = delete;
@@ -33,7 +40,9 @@ class SignalCanceller {
   void Watch();
 
   RunCanceller& canceller_;
-  std::function<void(int)> on_signal_;
+  RunCanceller* second_ = nullptr;  // nullptr: the second signal ends the process
+  std::function<void(int, int)> on_signal_;
+  int count_ = 0;  // signals taken so far; used by the watcher thread only
   sigset_t previous_mask_;
   std::thread watcher_;
 };

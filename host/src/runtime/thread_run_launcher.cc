@@ -68,6 +68,7 @@ Result<std::unique_ptr<RunHandle>> ThreadRunLauncher::Launch(const RunRequest& r
   auto body = [this, key, control, request, on_end = std::move(on_end)] {
     RunOptions options = options_;
     options.trigger = request.trigger;
+    options.resume = request.resume.get();
     options.canceller = &control->canceller;
     Result<RunRecord> result = ExecuteRun(*request.job, request.run_id, runners_, store_, options);
     if (report_end_) report_end_(request, result);

@@ -35,6 +35,7 @@
 #include "petit/core/events.h"
 #include "petit/core/job.h"
 #include "petit/core/resources.h"
+#include "petit/core/retry_plan.h"
 #include "petit/core/state_store.h"
 #include "petit/core/status.h"
 #include "petit/core/task_runner.h"
@@ -80,6 +81,14 @@ class RunCanceller {
   WakeupId next_id_ = 0;                               // guarded by mu_
 };
 
+// What ExecuteRun needs to continue an existing run instead of creating one (a retry, or the
+// recovery of a run whose host died): the plan, for the job's Dag, and the run's stored attempts,
+// whose kept outputs downstream tasks read as before.
+struct RunResumption {
+  RetryPlan plan;
+  std::vector<AttemptRecord> attempts;
+};
+
 struct RunOptions {
   // Attempts in flight at once across the run; 0 = the number of hardware threads.
   uint32_t max_parallel_tasks = 0;
@@ -96,11 +105,17 @@ struct RunOptions {
   // state kQueued without holding a worker. nullptr: tasks that name resources are refused.
   ResourceManager* resources = nullptr;  // not owned
   EventBus* events = nullptr;            // not owned; nullptr = no events
+  // Continue the run `run_id` instead of creating it: the run is reopened in the store first
+  // (StateStore::ReopenRun, so it must have ended; its trigger and creation stay), kept tasks keep
+  // their states and outputs, and the plan's tasks run with attempt numbers continuing.
+  const RunResumption* resume = nullptr;  // not owned; nullptr = a new run
 };
 
-// Runs `job` as run `run_id`. Fails without starting anything when the job's DAG is not validated
-// or names a task type missing from `runners`. Otherwise returns the final run record, whose status
-// says whether the run succeeded; a StateStore failure mid-run stops the run and is returned.
+// Runs `job` as run `run_id` (or continues it, see RunOptions::resume). Fails without starting
+// anything when the job's DAG is not validated, names a task type missing from `runners`, or a
+// resumed run cannot be reopened (kFailedPrecondition: it has not ended). Otherwise returns the
+// final run record, whose status says whether the run succeeded; a StateStore failure mid-run
+// stops the run and is returned.
 Result<RunRecord> ExecuteRun(const Job& job, const RunId& run_id, const TaskRunnerRegistry& runners,
                              StateStore& store, const RunOptions& options);
 

@@ -52,12 +52,17 @@
 
 namespace petit {
 
+struct RunResumption;  // execute_run.h
+
 // A run the scheduler wants started.
 struct RunRequest {
   std::shared_ptr<const Job> job;
   RunId run_id;
-  std::string trigger;        // "schedule", "catch_up" or "manual"
+  std::string trigger;        // "schedule", "catch_up", "manual" or "retry"
   int64_t occurrence_us = 0;  // the schedule occurrence it stands for; 0 for a manual run
+  // Set when the run is an existing one that continues (a retry): ExecuteRun's
+  // RunOptions::resume.
+  std::shared_ptr<const RunResumption> resume;
 };
 
 // A run in progress, as its launcher lets the scheduler reach it.
@@ -132,10 +137,20 @@ class Scheduler {
   // dropped with kTriggerRefused); returns when every launched run has ended. Idempotent.
   void Stop(StopMode mode);
 
+  // Asks every active run to stop (recorded cancelled), now and without stopping the scheduler;
+  // with Stop(kWaitForRuns) under way on another thread, this ends the wait. What a drain does
+  // when its grace runs out.
+  void CancelActiveRuns();
+
   // Runs `job` now (trigger "manual"), through admission: returns the id of the run, started or
   // queued by the overlap policy, or why it was refused (kFailedPrecondition: at the limit, or the
   // scheduler is not running; kNotFound: unknown job; a launcher failure as it is).
   Result<RunId> Trigger(const JobId& job);
+
+  // Continues the ended run `run` of `job` with `resume` (a retry), through the same admission
+  // as Trigger: the run counts against max_active_runs while it runs again.
+  Result<RunId> Retry(const JobId& job, const RunId& run,
+                      std::shared_ptr<const RunResumption> resume);
 
   // Pauses or resumes a job's schedule and persists it. Resuming catches up per the job's policy.
   // Active runs go on; occurrences waiting for a run slot are dropped when pausing.
@@ -148,6 +163,10 @@ class Scheduler {
   SchedulerStats stats() const;
 
  private:
+  // Trigger and Retry: a new run, or the existing run `existing` continued with `resume`.
+  Result<RunId> Submit(const JobId& job, std::optional<RunId> existing,
+                       std::shared_ptr<const RunResumption> resume);
+
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

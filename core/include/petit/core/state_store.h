@@ -41,6 +41,10 @@ struct RunRecord {
   int64_t started_us = 0;
   int64_t ended_us = 0;
   std::string error;
+  // How often the run was reopened (retried, or continued after its host died), and when last;
+  // 0 for a run that never was.
+  uint32_t retries = 0;
+  int64_t retried_us = 0;
 };
 
 // One attempt of one task; (run, task, attempt) is the key. Attempt 0 records a task that never
@@ -122,6 +126,12 @@ class StateStore {
   // its attempts still kQueued or kRunning become kInterrupted with the same end and error.
   // kNotFound for an unknown run; kFailedPrecondition for one already terminal.
   virtual Status MarkInterrupted(const RunId& run, std::string_view reason, int64_t ended_us) = 0;
+  // Reopens an ended run for a retry, atomically: a terminal run becomes kRunning, owned by
+  // `owner`, with no end and no error, its retries counted one up and retried_us set to
+  // `reopened_us`; its attempts are untouched (new attempts continue their numbers). kNotFound for
+  // an unknown run; kFailedPrecondition, changing nothing, for one that is not terminal, so two
+  // retries of one run can never both start.
+  virtual Status ReopenRun(const RunId& run, std::string_view owner, int64_t reopened_us) = 0;
   // The newest run of `job` (by ended_us) whose status is one of `statuses` and that ended at or
   // after `ended_since_us`; nullopt if none. What cross-job dependencies ask.
   virtual Result<std::optional<RunRecord>> LastRun(const JobId& job,

@@ -1,0 +1,173 @@
+#include "petit/core/retry_plan.h"
+
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+namespace petit {
+namespace {
+
+// extract -> transform -> load, and extract -> audit.
+Dag Pipeline(RetryPolicy transform_retry = {}) {
+  Dag dag(DagId("etl"));
+  auto add = [&](const std::string& id, std::vector<std::string> deps, RetryPolicy retry = {}) {
+    TaskSpec spec;
+    spec.id = TaskId(id);
+    spec.type = "noop";
+    for (const std::string& dep : deps) spec.depends_on.emplace_back(dep);
+    spec.retry = retry;
+    dag.AddTask(std::move(spec));
+  };
+  add("extract", {});
+  add("transform", {"extract"}, transform_retry);
+  add("load", {"transform"});
+  add("audit", {"extract"});
+  EXPECT_TRUE(dag.Validate().ok());
+  return dag;
+}
+
+AttemptRecord Attempt(const std::string& task, uint32_t attempt, TaskState state) {
+  AttemptRecord record;
+  record.task = TaskId(task);
+  record.attempt = attempt;
+  record.state = state;
+  return record;
+}
+
+// The plan of each task by id, "keep" / "run" / "interrupted".
+std::vector<std::string> Describe(const Dag& dag, const RetryPlan& plan) {
+  std::vector<std::string> out;
+  for (Dag::Index i = 0; i < dag.size(); ++i) {
+    const char* what = plan.tasks[i] == TaskPlan::kKeep  ? "keep"
+                       : plan.tasks[i] == TaskPlan::kRun ? "run"
+                                                         : "interrupted";
+    out.push_back(dag.task(i).id.str() + ":" + what);
+  }
+  return out;
+}
+
+const std::vector<AttemptRecord> kTransformFailed = {
+    Attempt("extract", 1, TaskState::kSucceeded), Attempt("transform", 1, TaskState::kFailed),
+    Attempt("transform", 2, TaskState::kFailed),  Attempt("load", 0, TaskState::kUpstreamFailed),
+    Attempt("audit", 1, TaskState::kSucceeded),
+};
+
+TEST(RetryPlanTest, ByDefaultFailedTasksAndEverythingDownstreamRunAgain) {
+  Dag dag = Pipeline();
+  Result<RetryPlan> plan = PlanRetry(dag, kTransformFailed, {});
+  ASSERT_TRUE(plan.ok()) << plan.status().message();
+  EXPECT_EQ(Describe(dag, *plan),
+            (std::vector<std::string>{"extract:keep", "transform:run", "load:run", "audit:keep"}));
+}
+
+TEST(RetryPlanTest, AttemptNumbersContinueFromTheLastStoredOne) {
+  Dag dag = Pipeline();
+  Result<RetryPlan> plan = PlanRetry(dag, kTransformFailed, {});
+  ASSERT_TRUE(plan.ok());
+  EXPECT_EQ(plan->last_attempt, (std::vector<uint32_t>{1, 2, 0, 1}));
+  EXPECT_EQ(plan->last_state[1], TaskState::kFailed);
+}
+
+TEST(RetryPlanTest, CancelledAndInterruptedTasksRunAgainToo) {
+  Dag dag = Pipeline();
+  std::vector<AttemptRecord> attempts = {
+      Attempt("extract", 1, TaskState::kSucceeded), Attempt("transform", 1, TaskState::kCancelled),
+      Attempt("load", 0, TaskState::kCancelled), Attempt("audit", 1, TaskState::kInterrupted)};
+  Result<RetryPlan> plan = PlanRetry(dag, attempts, {});
+  ASSERT_TRUE(plan.ok());
+  EXPECT_EQ(Describe(dag, *plan),
+            (std::vector<std::string>{"extract:keep", "transform:run", "load:run", "audit:run"}));
+}
+
+TEST(RetryPlanTest, FromATaskRunsItAndItsDownstreamWhateverTheirState) {
+  Dag dag = Pipeline();
+  Result<RetryPlan> plan =
+      PlanRetry(dag, kTransformFailed, {RetryScope::kFromTask, TaskId("extract")});
+  ASSERT_TRUE(plan.ok());
+  EXPECT_EQ(plan->Count(TaskPlan::kRun), 4u);
+}
+
+TEST(RetryPlanTest, OnlyATaskRunsThatTaskAlone) {
+  Dag dag = Pipeline();
+  Result<RetryPlan> plan =
+      PlanRetry(dag, kTransformFailed, {RetryScope::kOnlyTask, TaskId("transform")});
+  ASSERT_TRUE(plan.ok());
+  EXPECT_EQ(Describe(dag, *plan),
+            (std::vector<std::string>{"extract:keep", "transform:run", "load:keep", "audit:keep"}));
+}
+
+TEST(RetryPlanTest, AnUnknownTaskIsInvalidAndNamesTheClosestOne) {
+  Dag dag = Pipeline();
+  Result<RetryPlan> plan =
+      PlanRetry(dag, kTransformFailed, {RetryScope::kFromTask, TaskId("transfrom")});
+  ASSERT_FALSE(plan.ok());
+  EXPECT_EQ(plan.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(plan.status().message().find("no task 'transfrom'"), std::string::npos);
+  EXPECT_NE(plan.status().message().find("did you mean 'transform'?"), std::string::npos);
+}
+
+TEST(RetryPlanTest, ARunWhereEverythingSucceededHasNothingToRetryByDefault) {
+  Dag dag = Pipeline();
+  std::vector<AttemptRecord> attempts = {
+      Attempt("extract", 1, TaskState::kSucceeded), Attempt("transform", 1, TaskState::kSucceeded),
+      Attempt("load", 1, TaskState::kSucceeded), Attempt("audit", 0, TaskState::kSkipped)};
+  Result<RetryPlan> plan = PlanRetry(dag, attempts, {});
+  ASSERT_FALSE(plan.ok());
+  EXPECT_EQ(plan.status().code(), StatusCode::kFailedPrecondition);
+}
+
+TEST(RetryPlanTest, AttemptsOfTasksTheJobNoLongerHasAreIgnored) {
+  Dag dag = Pipeline();
+  std::vector<AttemptRecord> attempts = kTransformFailed;
+  attempts.push_back(Attempt("removed_task", 3, TaskState::kFailed));
+  Result<RetryPlan> plan = PlanRetry(dag, attempts, {});
+  ASSERT_TRUE(plan.ok());
+  EXPECT_EQ(plan->Count(TaskPlan::kRun), 2u);
+}
+
+TEST(RecoveryPlanTest, RetriesALostAttemptWhenThePolicyAllowsAnother) {
+  RetryPolicy twice;
+  twice.max_retries = 2;
+  Dag dag = Pipeline(twice);
+  std::vector<AttemptRecord> attempts = {Attempt("extract", 1, TaskState::kSucceeded),
+                                         Attempt("transform", 1, TaskState::kInterrupted)};
+  RetryPlan plan = PlanRecovery(dag, attempts);
+  EXPECT_EQ(Describe(dag, plan),
+            (std::vector<std::string>{"extract:keep", "transform:run", "load:run", "audit:run"}));
+  EXPECT_EQ(plan.last_attempt[1], 1u);
+}
+
+TEST(RecoveryPlanTest, TheLostAttemptCountsAgainstTheRetryPolicy) {
+  RetryPolicy once;
+  once.max_retries = 1;
+  Dag dag = Pipeline(once);
+  std::vector<AttemptRecord> attempts = {Attempt("extract", 1, TaskState::kSucceeded),
+                                         Attempt("transform", 1, TaskState::kFailed),
+                                         Attempt("transform", 2, TaskState::kRunning)};
+  RetryPlan plan = PlanRecovery(dag, attempts);
+  EXPECT_EQ(plan.tasks[1], TaskPlan::kInterrupted);
+}
+
+TEST(RecoveryPlanTest, ATaskWithoutRetriesIsInterruptedAndTheRestStillRuns) {
+  Dag dag = Pipeline();
+  std::vector<AttemptRecord> attempts = {Attempt("extract", 1, TaskState::kSucceeded),
+                                         Attempt("transform", 1, TaskState::kRunning),
+                                         Attempt("audit", 1, TaskState::kSucceeded)};
+  RetryPlan plan = PlanRecovery(dag, attempts);
+  EXPECT_EQ(Describe(dag, plan), (std::vector<std::string>{"extract:keep", "transform:interrupted",
+                                                           "load:run", "audit:keep"}));
+}
+
+TEST(RecoveryPlanTest, APolicyThatNeverRetriesInterruptsTheLostAttempt) {
+  RetryPolicy never;
+  never.max_retries = 5;
+  never.condition = RetryCondition::kNever;
+  Dag dag = Pipeline(never);
+  std::vector<AttemptRecord> attempts = {Attempt("extract", 1, TaskState::kSucceeded),
+                                         Attempt("transform", 1, TaskState::kInterrupted)};
+  EXPECT_EQ(PlanRecovery(dag, attempts).tasks[1], TaskPlan::kInterrupted);
+}
+
+}  // namespace
+}  // namespace petit
