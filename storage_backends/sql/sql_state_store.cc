@@ -3,14 +3,18 @@
 #include <soci/soci.h>
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
 #include "sql/attempt_batch.h"
 #include "sql/database.h"
+#include "sql/postgresql_host_lock.h"
 #include "sql/row_mapping.h"
+#include "sql/sqlite_host_lock.h"
 #include "sql/statements.h"
 #include "src/records.h"
 #include "src/text_codec.h"
@@ -312,6 +316,16 @@ Result<std::vector<JobRecord>> SqlStateStore::ListJobs() {
   });
   if (!status.ok()) return status;
   return jobs;
+}
+
+Result<std::unique_ptr<HostLock>> SqlStateStore::AcquireHostLock(std::string_view owner) {
+  PETIT_RETURN_IF_ERROR(CheckHostLockOwner(owner));
+  if (dialect_ == Dialect::kSqlite) {
+    return AcquireSqliteHostLock(database_->target(), owner, database_->display());
+  }
+  Result<std::unique_ptr<soci::session>> session = database_->OpenSession();
+  if (!session.ok()) return session.status().WithContext("cannot take the host lock");
+  return AcquirePostgresqlHostLock(std::move(session).value(), owner, database_->display());
 }
 
 }  // namespace petit::storage::internal
