@@ -149,8 +149,8 @@ class StateStore {
   // the host); empty is kInvalidArgument. While a lock lives, every other acquire of the same
   // store is refused with kFailedPrecondition, "the store <uri> is in use by <owner of the
   // holder>": from another process, another StateStore opened on the same database, or this one.
-  // A lock held by a live process is never broken or waited out. Other failures (the database is
-  // unreachable) are kUnavailable.
+  // A lock held by a live process is never broken: the acquire is refused instead of waiting for
+  // its release. An unreachable database is kUnavailable.
   //
   // The lock advises hosts only: it restricts none of the other methods, so a process that does
   // not fire schedules (`petit trigger`, `petit runs`) uses the store beside the holder.
