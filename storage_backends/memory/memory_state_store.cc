@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <span>
 #include <string>
 #include <string_view>
@@ -18,6 +20,21 @@ namespace {
 Status RunNotFound(const RunId& id) { return NotFound(DescribeRun(id) + " does not exist"); }
 
 }  // namespace
+
+// Borrows the store, which outlives it (HostLock's contract).
+class MemoryStateStore::HeldHostLock final : public HostLock {
+ public:
+  explicit HeldHostLock(MemoryStateStore& store) : store_(store) {}
+  ~HeldHostLock() override {
+    std::lock_guard lock(store_.mu_);
+    store_.host_lock_owner_.clear();
+  }
+  HeldHostLock(const HeldHostLock&) = delete;
+  HeldHostLock& operator=(const HeldHostLock&) = delete;
+
+ private:
+  MemoryStateStore& store_;
+};
 
 Status MemoryStateStore::CreateRun(const RunRecord& run) {
   Result<RunRecord> normalized = NormalizeRun(run);
@@ -228,6 +245,14 @@ Result<std::vector<JobRecord>> MemoryStateStore::ListJobs() {
   jobs.reserve(jobs_.size());
   for (const auto& [id, job] : jobs_) jobs.push_back(job);
   return jobs;
+}
+
+Result<std::unique_ptr<HostLock>> MemoryStateStore::AcquireHostLock(std::string_view owner) {
+  PETIT_RETURN_IF_ERROR(CheckHostLockOwner(owner));
+  std::lock_guard lock(mu_);
+  if (!host_lock_owner_.empty()) return HostLockRefused("memory:", host_lock_owner_);
+  host_lock_owner_ = owner;
+  return std::unique_ptr<HostLock>(std::make_unique<HeldHostLock>(*this));
 }
 
 }  // namespace petit::storage::internal

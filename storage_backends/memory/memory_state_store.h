@@ -12,10 +12,12 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
 #include <span>
+#include <string>
 #include <string_view>
 #include <tuple>
 #include <unordered_map>
@@ -51,7 +53,10 @@ class MemoryStateStore final : public StateStore {
   Result<std::optional<JobRecord>> GetJob(const JobId& id) override;
   Result<std::vector<JobRecord>> ListJobs() override;
 
+  Result<std::unique_ptr<HostLock>> AcquireHostLock(std::string_view owner) override;
+
  private:
+  class HeldHostLock;
   using AttemptKey = std::pair<TaskId, uint32_t>;         // task, attempt
   using LogKey = std::tuple<TaskId, uint32_t, uint32_t>;  // task, attempt, seq
   using NewestFirstKey = std::pair<int64_t, RunId>;       // created_us, id
@@ -66,6 +71,7 @@ class MemoryStateStore final : public StateStore {
   std::unordered_map<RunId, RunEntry> runs_;                             // guarded by mu_
   std::set<NewestFirstKey, std::greater<NewestFirstKey>> newest_first_;  // guarded by mu_
   std::map<JobId, JobRecord> jobs_;                                      // guarded by mu_
+  std::string host_lock_owner_;  // guarded by mu_; empty while no HostLock lives
 };
 
 }  // namespace petit::storage::internal

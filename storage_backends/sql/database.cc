@@ -172,6 +172,16 @@ Result<std::unique_ptr<WriterSession>> Database::OpenWriter() const {
   return writer;
 }
 
+Result<std::unique_ptr<soci::session>> Database::OpenSession() const {
+  auto session = std::make_unique<soci::session>();
+  try {
+    Connect(*session, /*read_only=*/false);
+  } catch (const std::exception& error) {
+    return ConnectFailure(error);
+  }
+  return session;
+}
+
 Status Database::FailureStatus(const std::exception& error, const WriteErrors& errors) const {
   const std::string message = FailureMessage(error);
   switch (ClassifyFailure(error, dialect_)) {

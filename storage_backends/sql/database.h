@@ -92,6 +92,10 @@ class Database {
   Database& operator=(const Database&) = delete;
 
   Dialect dialect() const { return dialect_; }
+  // SQLite: the database file's absolute path; PostgreSQL: the libpq connection string.
+  const std::string& target() const { return target_; }
+  // The URI with secrets removed, for messages.
+  const std::string& display() const { return display_; }
 
   // Runs `write` under the write lock on the writer session, reopening it first if it was
   // dropped; `in_transaction` makes the statements `write` executes one transaction, committed
@@ -101,6 +105,10 @@ class Database {
   // Runs `read` on a leased reader session; `operation` says what failed. `read` may return an
   // error of its own (bad data).
   Status Read(std::string_view operation, const std::function<Status(soci::session&)>& read);
+
+  // A new session on the database, set up as the writer's, that belongs to the caller alone: for
+  // what must keep one connection to itself (the PostgreSQL host lock).
+  Result<std::unique_ptr<soci::session>> OpenSession() const;
 
  private:
   Database(Dialect dialect, std::string target, std::string display);

@@ -3,6 +3,7 @@
 #include <soci/soci.h>
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -11,7 +12,9 @@
 
 #include "sql/attempt_batch.h"
 #include "sql/database.h"
+#include "sql/postgresql_host_lock.h"
 #include "sql/row_mapping.h"
+#include "sql/sqlite_host_lock.h"
 #include "sql/statements.h"
 #include "src/records.h"
 #include "src/text_codec.h"
@@ -337,6 +340,16 @@ Result<std::vector<JobRecord>> SqlStateStore::ListJobs() {
   });
   if (!status.ok()) return status;
   return jobs;
+}
+
+Result<std::unique_ptr<HostLock>> SqlStateStore::AcquireHostLock(std::string_view owner) {
+  PETIT_RETURN_IF_ERROR(CheckHostLockOwner(owner));
+  if (dialect_ == Dialect::kSqlite) {
+    return AcquireSqliteHostLock(database_->target(), owner, database_->display());
+  }
+  Result<std::unique_ptr<soci::session>> session = database_->OpenSession();
+  if (!session.ok()) return session.status().WithContext("cannot take the host lock");
+  return AcquirePostgresqlHostLock(std::move(session).value(), owner, database_->display());
 }
 
 }  // namespace petit::storage::internal

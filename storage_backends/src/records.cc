@@ -92,4 +92,20 @@ Status RunNotEnded(const RunId& run, RunStatus status) {
                             std::string(RunStatusName(status)) + ")");
 }
 
+Status CheckHostLockOwner(std::string_view owner) {
+  PETIT_RETURN_IF_ERROR(CheckId(owner, "host lock owner"));
+  if (owner.size() > kMaxHostLockOwnerBytes) {
+    return InvalidArgument("host lock owner is longer than " +
+                           std::to_string(kMaxHostLockOwnerBytes) + " bytes");
+  }
+  return Status::Ok();
+}
+
+Status HostLockRefused(std::string_view display, std::string_view holder) {
+  const std::string named = OneLine(SanitizeText(holder));
+  return FailedPrecondition(
+      "the store " + std::string(display) + " is in use by " +
+      (named.empty() ? std::string("a process that did not record its name") : named));
+}
+
 }  // namespace petit::storage::internal

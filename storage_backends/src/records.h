@@ -3,8 +3,10 @@
 #ifndef PETIT_STORAGE_SRC_RECORDS_H_
 #define PETIT_STORAGE_SRC_RECORDS_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "petit/core/state_store.h"
 #include "petit/core/status.h"
@@ -32,6 +34,15 @@ std::string DescribeChunk(const LogChunk& chunk);
 Status RunAlreadyEnded(const RunId& run, RunStatus status);
 // The error every backend returns alike when a run has not ended (yet): kFailedPrecondition.
 Status RunNotEnded(const RunId& run, RunStatus status);
+
+// A host lock owner is like an id (non-empty UTF-8 text without NUL) and at most this long, so a
+// refused acquirer reads it whole.
+constexpr size_t kMaxHostLockOwnerBytes = 1024;
+Status CheckHostLockOwner(std::string_view owner);
+// The refusal every backend returns alike, kFailedPrecondition: "the store <display> is in use by
+// <holder>"; `holder` is whatever the store recorded (shown sanitized, on one line), empty when
+// it recorded nothing.
+Status HostLockRefused(std::string_view display, std::string_view holder);
 
 }  // namespace petit::storage::internal
 

@@ -87,12 +87,24 @@ class Daemon {
   }
 
   // Reads stderr until it contains `text`; false at end of file or after kPatience.
-  bool WaitFor(const std::string& text) {
+  bool WaitFor(const std::string& text) { return WaitForCount(text, 1); }
+
+  // Reads stderr until it contains `text` `count` times; false at end of file or after kPatience.
+  bool WaitForCount(const std::string& text, size_t count) {
     const auto deadline = std::chrono::steady_clock::now() + kPatience;
-    while (err_.find(text) == std::string::npos) {
+    while (Count(text) < count) {
       if (!ReadSome(deadline)) return false;
     }
     return true;
+  }
+
+  // How many times `text` occurs in what was read of stderr so far.
+  size_t Count(const std::string& text) const {
+    size_t count = 0;
+    for (size_t at = err_.find(text); at != std::string::npos; at = err_.find(text, at + 1)) {
+      ++count;
+    }
+    return count;
   }
 
   // SIGTERM, then reads stderr to its end and returns the exit status (-1: killed by a signal or
@@ -124,6 +136,16 @@ class Daemon {
   void Signal(int signal_number) {
     if (pid_ > 0) kill(pid_, signal_number);
   }
+
+  // SIGKILL, as a crash would, and reaps it.
+  void Kill() {
+    if (pid_ <= 0) return;
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+  }
+
+  pid_t pid() const { return pid_; }
 
   const std::string& err() const { return err_; }
 
@@ -342,6 +364,78 @@ TEST_F(RunDaemonTest, RefusesToStartWithAnInvalidJobFile) {
   EXPECT_FALSE(daemon.WaitFor("running "));
   EXPECT_THAT(daemon.err(), HasSubstr("not starting"));
   EXPECT_EQ(daemon.Terminate(), 2) << daemon.err();
+}
+
+TEST_F(RunDaemonTest, ASecondDaemonOnTheStoreExitsThreeNamingTheFirstWhichKeepsFiring) {
+  WriteJob("tick.yaml",
+           "id: tick\n"
+           "schedule: \"@every 1s\"\n"
+           "tasks:\n"
+           "  - id: noop\n"
+           "    type: command\n"
+           "    command: \"true\"\n");
+  Daemon first(RunArgs());
+  ASSERT_TRUE(first.WaitFor(" ended: succeeded")) << first.err();
+
+  Daemon second(RunArgs());
+  // It exits by itself, before recovery and before arming any schedule.
+  EXPECT_FALSE(second.WaitFor("running "));
+  EXPECT_EQ(second.Terminate(), 3) << second.err();
+  EXPECT_THAT(second.err(),
+              HasSubstr("not starting: the store " + StorageUri() + " is in use by "));
+  EXPECT_THAT(second.err(), HasSubstr("/" + std::to_string(first.pid()) + "/"));
+  EXPECT_THAT(second.err(), Not(HasSubstr("interrupted")));
+
+  // The first was left alone: it fires again after the refusal.
+  ASSERT_TRUE(first.WaitForCount(" ended: succeeded", first.Count(" ended: succeeded") + 1))
+      << first.err();
+  EXPECT_EQ(first.Terminate(), 0) << first.err();
+}
+
+TEST_F(RunDaemonTest, ADaemonKilledWithSigkillMidRunLeavesNoLockBehind) {
+  // A task that outlives its daemon: the lock must die with the daemon, not with the task. The
+  // task tells the test its pid through a FIFO, as above.
+  const fs::path fifo = dir_ / "pid.fifo";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0) << std::strerror(errno);
+  const int fifo_fd = open(fifo.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  ASSERT_GE(fifo_fd, 0) << std::strerror(errno);
+  WriteJob("long.yaml",
+           "id: long\n"
+           "schedule: \"@every 1s\"\n"
+           "tasks:\n"
+           "  - id: wait\n"
+           "    type: command\n"
+           "    command: sh\n"
+           "    args: [\"-c\", \"echo $$ > '" +
+               fifo.string() + "'; exec sleep 1000\"]\n");
+  Daemon first(RunArgs());
+  std::string pid_text;
+  const auto deadline = std::chrono::steady_clock::now() + kPatience;
+  while (pid_text.find('\n') == std::string::npos) {
+    pollfd fd{fifo_fd, POLLIN, 0};
+    ASSERT_EQ(poll(&fd, 1, MillisLeft(deadline)), 1) << "the task never started:\n" << first.err();
+    char buffer[64];
+    const ssize_t n = read(fifo_fd, buffer, sizeof buffer);
+    if (n > 0) pid_text.append(buffer, static_cast<size_t>(n));
+  }
+  close(fifo_fd);
+  const pid_t task = static_cast<pid_t>(std::stol(pid_text));
+  ASSERT_GT(task, 0);
+
+  Daemon refused(RunArgs());
+  EXPECT_FALSE(refused.WaitFor("running "));
+  EXPECT_EQ(refused.Terminate(), 3) << refused.err();
+  EXPECT_THAT(refused.err(), HasSubstr("/" + std::to_string(first.pid()) + "/"));
+
+  first.Kill();
+  ASSERT_EQ(kill(-task, 0), 0) << "the orphaned task should still run";
+  Daemon next(RunArgs());
+  const bool started = next.WaitFor("running ");
+  // The orphan is not this test's subject (recovery's is); end it before anything can fail.
+  kill(-task, SIGKILL);
+  ASSERT_TRUE(started) << next.err();
+  EXPECT_THAT(next.err(), Not(HasSubstr("in use by")));
+  EXPECT_EQ(next.Terminate(), 0) << next.err();
 }
 
 }  // namespace

@@ -1,10 +1,16 @@
 // The StateStore conformance suite: every backend runs the same tests (STYLE.md habit 5). A new
 // backend is correct when this suite passes against it.
+#include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
+#include <csignal>
 #include <cstdint>
 #include <latch>
 #include <limits>
@@ -14,6 +20,7 @@
 #include <ostream>
 #include <random>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -27,6 +34,7 @@ namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::SizeIs;
 
 enum class Backend { kMemory, kSqlite, kPostgresql };
@@ -83,6 +91,34 @@ LogChunk MakeChunk(const RunId& run, std::string task, uint32_t attempt, uint32_
   chunk.data = std::move(data);
   return chunk;
 }
+
+// Host lock owners as the host writes them ("<hostname>/<pid>/<start time>").
+constexpr std::string_view kFirstHost = "first-host/1111/2222";
+constexpr std::string_view kSecondHost = "second-host/3333/4444";
+
+// A forked child process, killed with SIGKILL and reaped when the test lets go of it, so a failed
+// assertion never leaves it behind.
+class Child {
+ public:
+  explicit Child(pid_t pid) : pid_(pid) {}
+  ~Child() { Kill(); }
+  Child(const Child&) = delete;
+  Child& operator=(const Child&) = delete;
+
+  // Returns the wait status.
+  int Kill() {
+    int status = 0;
+    if (pid_ > 0) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, &status, 0);
+      pid_ = -1;
+    }
+    return status;
+  }
+
+ private:
+  pid_t pid_;
+};
 
 std::vector<std::string> Ids(const std::vector<RunRecord>& runs) {
   std::vector<std::string> ids;
@@ -1444,6 +1480,116 @@ TEST_P(StateStoreConformanceTest, ABigBatchWithAnUnknownRunInTheMiddleWritesNoth
   status = store_->SaveAttempts(batch);
   ASSERT_TRUE(status.ok()) << status.ToString();
   EXPECT_THAT(ListAttempts(run.id), SizeIs(1000));
+}
+
+TEST_P(StateStoreConformanceTest, ASecondHostLockIsRefusedAndNamesTheHolder) {
+  Result<std::unique_ptr<HostLock>> first = store_->AcquireHostLock(kFirstHost);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+
+  Result<std::unique_ptr<HostLock>> second = store_->AcquireHostLock(kSecondHost);
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), StatusCode::kFailedPrecondition) << second.status().ToString();
+  EXPECT_THAT(second.status().message(), HasSubstr("is in use by " + std::string(kFirstHost)));
+  EXPECT_THAT(second.status().message(), Not(HasSubstr(kSecondHost)));
+
+  if (!persistent()) return;
+  // What a second `petit run` does: its own store on the same database.
+  Result<std::unique_ptr<StateStore>> other = storage::OpenStateStore(uri_);
+  ASSERT_TRUE(other.ok()) << other.status().ToString();
+  Result<std::unique_ptr<HostLock>> third = (*other)->AcquireHostLock(kSecondHost);
+  ASSERT_FALSE(third.ok());
+  EXPECT_EQ(third.status().code(), StatusCode::kFailedPrecondition) << third.status().ToString();
+  EXPECT_THAT(third.status().message(), HasSubstr("is in use by " + std::string(kFirstHost)));
+}
+
+TEST_P(StateStoreConformanceTest, AReleasedHostLockCanBeTakenAgainAndNamesTheNewHolder) {
+  Result<std::unique_ptr<HostLock>> first = store_->AcquireHostLock(kFirstHost);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  first->reset();
+
+  Result<std::unique_ptr<HostLock>> second = store_->AcquireHostLock(kSecondHost);
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  Result<std::unique_ptr<HostLock>> refused = store_->AcquireHostLock(kFirstHost);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_THAT(refused.status().message(), HasSubstr("is in use by " + std::string(kSecondHost)));
+}
+
+TEST_P(StateStoreConformanceTest, TheHostLockLeavesTheStoreWritableByOthers) {
+  Result<std::unique_ptr<HostLock>> lock = store_->AcquireHostLock(kFirstHost);
+  ASSERT_TRUE(lock.ok()) << lock.status().ToString();
+  // `petit trigger` beside a daemon: a store that does not hold the lock reads and writes.
+  std::unique_ptr<StateStore> other_store;
+  StateStore* other = store_.get();
+  if (persistent()) {
+    Result<std::unique_ptr<StateStore>> opened = storage::OpenStateStore(uri_);
+    ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+    other_store = std::move(opened).value();
+    other = other_store.get();
+  }
+  const RunRecord run = MakeRun("etl", kT0);
+  ASSERT_TRUE(other->CreateRun(run).ok());
+  ExpectSameRun(GetRun(run.id), run);
+}
+
+TEST_P(StateStoreConformanceTest, AnEmptyHostLockOwnerIsAnInvalidArgument) {
+  Result<std::unique_ptr<HostLock>> lock = store_->AcquireHostLock("");
+  ASSERT_FALSE(lock.ok());
+  EXPECT_EQ(lock.status().code(), StatusCode::kInvalidArgument) << lock.status().ToString();
+  // It took nothing.
+  Result<std::unique_ptr<HostLock>> taken = store_->AcquireHostLock(kFirstHost);
+  EXPECT_TRUE(taken.ok()) << taken.status().ToString();
+}
+
+TEST_P(StateStoreConformanceTest, TheHostLockOfAProcessKilledWithSigkillIsFreeAtOnce) {
+  if (!persistent()) GTEST_SKIP() << "a memory: store lives in one process";
+  // Closed before the fork: SQLite's per-process lock bookkeeping must not be shared with the
+  // child, which opens the database itself.
+  store_.reset();
+  int ready[2];
+  int hold[2];
+  ASSERT_EQ(pipe2(ready, O_CLOEXEC), 0);
+  ASSERT_EQ(pipe2(hold, O_CLOEXEC), 0);
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    // The child: takes the lock, says whether it did, and holds it until it is killed (or the
+    // parent is gone).
+    close(ready[0]);
+    close(hold[1]);
+    char took = 'n';
+    Result<std::unique_ptr<StateStore>> store = storage::OpenStateStore(uri_);
+    std::unique_ptr<HostLock> lock;
+    if (store.ok()) {
+      Result<std::unique_ptr<HostLock>> acquired = (*store)->AcquireHostLock(kFirstHost);
+      if (acquired.ok()) {
+        lock = std::move(acquired).value();
+        took = 'y';
+      }
+    }
+    if (write(ready[1], &took, 1) != 1) _exit(1);
+    char never = 0;
+    while (read(hold[0], &never, 1) < 0 && errno == EINTR) {
+    }
+    _exit(0);
+  }
+  Child child(pid);
+  close(ready[1]);
+  close(hold[0]);
+  char took = 0;
+  ASSERT_EQ(read(ready[0], &took, 1), 1);
+  close(ready[0]);
+  ASSERT_EQ(took, 'y') << "the child could not take the host lock";
+
+  Reopen();
+  Result<std::unique_ptr<HostLock>> refused = store_->AcquireHostLock(kSecondHost);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_THAT(refused.status().message(), HasSubstr("is in use by " + std::string(kFirstHost)));
+
+  const int status = child.Kill();
+  close(hold[1]);
+  ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << status;
+  Result<std::unique_ptr<HostLock>> taken = store_->AcquireHostLock(kSecondHost);
+  ASSERT_TRUE(taken.ok()) << taken.status().ToString();
 }
 
 INSTANTIATE_TEST_SUITE_P(AllBackends, StateStoreConformanceTest,

@@ -2,6 +2,7 @@
 
 #include <condition_variable>
 #include <csignal>
+#include <memory>
 #include <mutex>
 #include <sstream>
 #include <string>
@@ -52,6 +53,15 @@ void LogEvent(DaemonLog& log, const Event& event) {
   }
 }
 
+// The store is in use by another daemon: the one refusal an operator must act on, so it explains
+// the owner string it names.
+Status NotStarting(const Status& status) {
+  if (status.code() != StatusCode::kFailedPrecondition) return status;
+  return FailedPrecondition("not starting: " + status.message() +
+                            " (hostname/pid/start time of the petit run that holds it; one petit "
+                            "run per store)");
+}
+
 }  // namespace
 
 Daemon::Daemon(std::unique_ptr<HostEnv> env, DaemonLog& log) : env_(std::move(env)), log_(log) {}
@@ -64,6 +74,12 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(std::unique_ptr<HostEnv> env, std:
   HostEnv& host = *daemon->env_;
   Result<StateStore*> store = host.Store();
   if (!store.ok()) return store.status();
+  // First, as recovery must never run beside a live daemon of the same store.
+  Result<std::string> lock_owner = CurrentProcessOwner();
+  if (!lock_owner.ok()) return lock_owner.status();
+  Result<std::unique_ptr<HostLock>> lock = (*store)->AcquireHostLock(*lock_owner);
+  if (!lock.ok()) return NotStarting(lock.status());
+  daemon->host_lock_ = std::move(lock).value();
   std::ostringstream recovery;
   Result<std::string> owner = RecoverOnStartup(**store, recovery);
   log.Lines(recovery.str());

@@ -3,8 +3,9 @@
 // has is one of its methods, so the CLI, the HTTP API and the web UI can never disagree about
 // what an operation means.
 //
-// Start recovers the runs a dead host of this machine left running (runtime/recovery.h), arms the
-// schedules of the enabled jobs (catching up per each job's policy) and fires them until Stop.
+// Start takes the store's host lock (one daemon per store: a second one is refused, naming the
+// first), recovers the runs a dead host of this machine left running (runtime/recovery.h), arms
+// the schedules of the enabled jobs (catching up per each job's policy) and fires them until Stop.
 // It logs one line per fire, refusal and run end.
 //
 // Ownership: the Daemon owns the HostEnv it is given and shares the jobs with its runs; it borrows
@@ -25,6 +26,7 @@
 #include "petit/core/events.h"
 #include "petit/core/job.h"
 #include "petit/core/scheduler.h"
+#include "petit/core/state_store.h"
 #include "runtime/daemon_log.h"
 #include "runtime/host_env.h"
 #include "runtime/retry.h"
@@ -45,7 +47,9 @@ struct DaemonState {
 class Daemon {
  public:
   // `env` must have loaded its plugins; `jobs` are valid (runtime/load_jobs.h). Fails, starting
-  // nothing, when the store cannot be opened or read or recovery fails.
+  // nothing, when the store cannot be opened or read, another daemon holds it
+  // (kFailedPrecondition, "not starting: the store ... is in use by <its owner>"), or recovery
+  // fails.
   static Result<std::unique_ptr<Daemon>> Start(std::unique_ptr<HostEnv> env, std::vector<Job> jobs,
                                                DaemonLog& log);
   // Stop(StopMode::kCancelRuns) if still running.
@@ -89,6 +93,8 @@ class Daemon {
   // Declared in the order they are built; destroyed in reverse, the scheduler first (it waits
   // for the runs) and the store and plugins last.
   std::unique_ptr<HostEnv> env_;
+  // Held from before recovery until every run has ended, and released before the store closes.
+  std::unique_ptr<HostLock> host_lock_;
   DaemonLog& log_;
   std::vector<std::shared_ptr<const Job>> jobs_;
   EventBus events_;

@@ -14,6 +14,7 @@
 #define PETIT_CORE_STATE_STORE_H_
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -96,6 +97,15 @@ struct LogChunk {
   std::string data;
 };
 
+// HostLock: proof that one process is the host of a store, the one `petit run` allowed to fire
+// its schedules (until several hosts can share a store). Destroying it releases the lock; so does
+// the death of the process that holds it, SIGKILL included, so a crash never leaves the store
+// locked. It must be destroyed before the store that made it; it may be destroyed on any thread.
+class HostLock {
+ public:
+  virtual ~HostLock() = default;
+};
+
 class StateStore {
  public:
   virtual ~StateStore() = default;
@@ -143,6 +153,27 @@ class StateStore {
   virtual Result<std::optional<JobRecord>> GetJob(const JobId& id) = 0;
   // Ordered by id.
   virtual Result<std::vector<JobRecord>> ListJobs() = 0;
+
+  // Makes the caller the one host of this store for as long as it keeps the returned lock.
+  // `owner` names the caller for whoever is refused ("<hostname>/<pid>/<process start time>" in
+  // the host); empty is kInvalidArgument. While a lock lives, every other acquire of the same
+  // store is refused with kFailedPrecondition, "the store <uri> is in use by <owner of the
+  // holder>": from another process, another StateStore opened on the same database, or this one.
+  // A lock held by a live process is never broken: the acquire is refused instead of waiting for
+  // its release. An unreachable database is kUnavailable.
+  //
+  // The lock advises hosts only: it restricts none of the other methods, so a process that does
+  // not fire schedules (`petit trigger`, `petit runs`) uses the store beside the holder.
+  //   memory:     the store is this object; the lock lives in it.
+  //   SQLite:     a kernel lock on the file "<database file, symlinks resolved>.lock", which
+  //               also holds the holder's owner; the process's death releases it at once, and the
+  //               file it leaves behind locks nothing.
+  //   PostgreSQL: a session advisory lock on a connection of the lock's own, with the holder's
+  //               owner in the host_lock table. The server releases it when that connection ends,
+  //               so an acquire waits up to a couple of seconds for a holder whose connection is
+  //               closing (a process killed a moment ago). A connection lost while the holder
+  //               lives (a server restart) releases the lock too, and the holder is not told.
+  virtual Result<std::unique_ptr<HostLock>> AcquireHostLock(std::string_view owner) = 0;
 };
 
 }  // namespace petit
