@@ -84,8 +84,9 @@ Result<RetryPlan> PlanRetry(const Dag& dag, const std::vector<AttemptRecord>& at
         if (NeedsRetry(plan.last_state[i])) MarkWithDownstream(dag, i, plan.tasks);
       }
       if (plan.Count(TaskPlan::kRun) == 0) {
-        return FailedPrecondition("nothing to retry: every task of the run succeeded or was "
-                                  "skipped (use --from TASK or --task TASK to run one again)");
+        return FailedPrecondition(
+            "nothing to retry: every task of the run succeeded or was "
+            "skipped (use --from TASK or --task TASK to run one again)");
       }
       return plan;
     case RetryScope::kFromTask: {
