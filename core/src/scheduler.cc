@@ -28,7 +28,7 @@ constexpr int64_t kNever = internal::kNoDeadline;
 constexpr std::string_view kTriggerSchedule = "schedule";
 constexpr std::string_view kTriggerCatchUp = "catch_up";
 constexpr std::string_view kTriggerManual = "manual";
-constexpr std::string_view kTriggerRetry = "retry";
+constexpr std::string_view kTriggerRecovery = "recovery";
 constexpr std::array<RunStatus, 4> kFinished = {RunStatus::kSucceeded, RunStatus::kFailed,
                                                 RunStatus::kCancelled, RunStatus::kInterrupted};
 constexpr std::array<RunStatus, 1> kSucceeded = {RunStatus::kSucceeded};
@@ -528,7 +528,7 @@ Scheduler::Scheduler(std::vector<std::shared_ptr<const Job>> jobs, Clock& clock,
 
 Scheduler::~Scheduler() { Stop(StopMode::kCancelRuns); }
 
-Status Scheduler::Start() {
+Status Scheduler::Start(std::span<const ResumeRequest> resume_first) {
   Impl& impl = *impl_;
   std::vector<Impl::Launch> launches;
   {
@@ -547,6 +547,19 @@ Status Scheduler::Start() {
       known[index] = true;
     }
     const int64_t now_us = impl.clock.NowMicros();
+    for (const ResumeRequest& request : resume_first) {
+      auto it = impl.index_of.find(request.job);
+      if (it == impl.index_of.end()) continue;  // the caller resumes only jobs it defines
+      Impl::Slot& slot = impl.slots[it->second];
+      if (!impl.HasRoom(slot)) {
+        impl.Refuse(slot, request.run, 0, now_us,
+                    "not resumed: " + impl.Busy(slot) + " (the run stays interrupted)");
+        continue;
+      }
+      impl.StartRun(it->second,
+                    Impl::Waiting{request.run, std::string(kTriggerRecovery), 0, request.resume},
+                    launches);
+    }
     for (size_t index = 0; index < impl.slots.size(); ++index) {
       Impl::Slot& slot = impl.slots[index];
       if (!impl.Schedulable(slot)) continue;
@@ -602,15 +615,19 @@ void Scheduler::CancelActiveRuns() {
   }
 }
 
-Result<RunId> Scheduler::Trigger(const JobId& job) { return Submit(job, std::nullopt, nullptr); }
+Result<RunId> Scheduler::Trigger(const JobId& job) {
+  return Submit(job, std::nullopt, nullptr, kTriggerManual);
+}
 
 Result<RunId> Scheduler::Retry(const JobId& job, const RunId& run,
-                               std::shared_ptr<const RunResumption> resume) {
-  return Submit(job, run, std::move(resume));
+                               std::shared_ptr<const RunResumption> resume,
+                               std::string_view trigger) {
+  return Submit(job, run, std::move(resume), trigger);
 }
 
 Result<RunId> Scheduler::Submit(const JobId& job, std::optional<RunId> existing,
-                                std::shared_ptr<const RunResumption> resume) {
+                                std::shared_ptr<const RunResumption> resume,
+                                std::string_view trigger) {
   Impl& impl = *impl_;
   const char* what = existing ? "retried" : "triggered";
   std::vector<Impl::Launch> launches;
@@ -637,8 +654,7 @@ Result<RunId> Scheduler::Submit(const JobId& job, std::optional<RunId> existing,
       impl.Refuse(slot, run_id, 0, now_us, reason);
       return FailedPrecondition("job '" + job.str() + "' not " + what + ": " + reason);
     }
-    Impl::Waiting waiting{run_id, std::string(existing ? kTriggerRetry : kTriggerManual), 0,
-                          std::move(resume)};
+    Impl::Waiting waiting{run_id, std::string(trigger), 0, std::move(resume)};
     Impl::Admitted admitted = impl.Admit(index, std::move(waiting), now_us, launches);
     if (admitted.refusal) {
       impl.Refuse(slot, run_id, 0, now_us, *admitted.refusal);

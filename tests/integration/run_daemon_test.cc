@@ -15,6 +15,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -197,9 +198,10 @@ class RunDaemonTest : public ::testing::Test {
     return runs.ok() ? *runs : std::vector<RunRecord>{};
   }
 
-  // A job whose one task tells the test its pid through a FIFO, then runs `then` (shell).
-  // Returns the FIFO's read end.
-  int WriteTaskThatReportsItsPid(const std::string& then) {
+  // A job whose one task runs `before` (shell), tells the test its pid through a FIFO, then runs
+  // `then`; `task_yaml` adds keys to the task. Returns the FIFO's read end.
+  int WriteTaskThatReportsItsPid(const std::string& then, const std::string& before = "",
+                                 const std::string& task_yaml = "") {
     const fs::path fifo = dir_ / "pid.fifo";
     EXPECT_EQ(mkfifo(fifo.c_str(), 0600), 0) << std::strerror(errno);
     // Read-write, so neither side's open blocks and the pipe never reports a hang-up.
@@ -212,8 +214,8 @@ class RunDaemonTest : public ::testing::Test {
              "  - id: wait\n"
              "    type: command\n"
              "    command: sh\n"
-             "    args: [\"-c\", \"echo $$ > '" +
-                 fifo.string() + "'; " + then + "\"]\n");
+             "    args: [\"-c\", \"" +
+                 before + "echo $$ > '" + fifo.string() + "'; " + then + "\"]\n" + task_yaml);
     return fifo_fd;
   }
 
@@ -436,6 +438,87 @@ TEST_F(RunDaemonTest, ADaemonKilledWithSigkillMidRunLeavesNoLockBehind) {
   ASSERT_TRUE(started) << next.err();
   EXPECT_THAT(next.err(), Not(HasSubstr("in use by")));
   EXPECT_EQ(next.Terminate(), 0) << next.err();
+}
+
+// kill -9 of the daemon while a task runs; the next daemon continues the run.
+class RecoveryTest : public RunDaemonTest {
+ protected:
+  // The first attempt reports its pid and hangs; any later attempt succeeds at once.
+  pid_t StartAndKillMidTask(const std::string& task_yaml, std::string* run_id) {
+    const fs::path marker = dir_ / "attempted";
+    const int fifo_fd = WriteTaskThatReportsItsPid(
+        "exec sleep 1000",
+        "if [ -e '" + marker.string() + "' ]; then exit 0; fi; touch '" + marker.string() + "'; ",
+        task_yaml);
+    Daemon first(RunArgs());
+    const pid_t task = ReadPid(fifo_fd);
+    EXPECT_GT(task, 0) << "the task never started:\n" << first.err();
+    first.Kill();
+    std::vector<RunRecord> runs = Runs("long");
+    EXPECT_EQ(runs.size(), 1u);
+    if (!runs.empty()) *run_id = runs.back().id.str();
+    return task;
+  }
+
+  // The last attempt of each task of `run`, and the run.
+  std::map<std::string, std::vector<AttemptRecord>> AttemptsOf(const std::string& run,
+                                                               RunRecord* record) {
+    std::map<std::string, std::vector<AttemptRecord>> by_task;
+    Result<std::unique_ptr<StateStore>> store = storage::OpenStateStore(StorageUri());
+    if (!store.ok()) return by_task;
+    const RunId id = *RunId::Parse(run);
+    Result<std::optional<RunRecord>> stored = (*store)->GetRun(id);
+    if (stored.ok() && stored->has_value()) *record = **stored;
+    Result<std::vector<AttemptRecord>> attempts = (*store)->ListAttempts(id);
+    if (!attempts.ok()) return by_task;
+    for (const AttemptRecord& a : *attempts) by_task[a.task.str()].push_back(a);
+    return by_task;
+  }
+
+  bool NothingRunning() {
+    Result<std::unique_ptr<StateStore>> store = storage::OpenStateStore(StorageUri());
+    if (!store.ok()) return false;
+    Result<std::vector<RunRecord>> incomplete = (*store)->ListIncompleteRuns();
+    return incomplete.ok() && incomplete->empty();
+  }
+};
+
+TEST_F(RecoveryTest, AfterKillNineTheLostTaskIsRetriedOnceAndTheRunSucceeds) {
+  std::string run;
+  const pid_t orphan = StartAndKillMidTask("    retry: {max_attempts: 1}\n", &run);
+  ASSERT_FALSE(run.empty());
+  Daemon second(RunArgs());
+  ASSERT_TRUE(second.WaitFor("resuming interrupted run " + run)) << second.err();
+  ASSERT_TRUE(second.WaitFor("run " + run + " ended: succeeded")) << second.err();
+  EXPECT_THAT(second.err(), HasSubstr("1 task to run, 0 interrupted for good"));
+  EXPECT_EQ(second.Terminate(), 0) << second.err();
+  RunRecord record;
+  auto attempts = AttemptsOf(run, &record);
+  EXPECT_EQ(record.status, RunStatus::kSucceeded);
+  EXPECT_EQ(record.retries, 1u);
+  ASSERT_EQ(attempts["wait"].size(), 2u);
+  EXPECT_EQ(attempts["wait"][0].state, TaskState::kInterrupted);
+  EXPECT_EQ(attempts["wait"][1].attempt, 2u);
+  EXPECT_EQ(attempts["wait"][1].state, TaskState::kSucceeded);
+  EXPECT_TRUE(NothingRunning());
+  if (orphan > 0) kill(-orphan, SIGKILL);
+}
+
+TEST_F(RecoveryTest, AfterKillNineATaskWithoutRetriesIsInterruptedAndTheRunFails) {
+  std::string run;
+  const pid_t orphan = StartAndKillMidTask("", &run);
+  ASSERT_FALSE(run.empty());
+  Daemon second(RunArgs());
+  ASSERT_TRUE(second.WaitFor("run " + run + " ended: failed")) << second.err();
+  EXPECT_THAT(second.err(), HasSubstr("0 tasks to run, 1 interrupted for good"));
+  EXPECT_EQ(second.Terminate(), 0) << second.err();
+  RunRecord record;
+  auto attempts = AttemptsOf(run, &record);
+  EXPECT_EQ(record.status, RunStatus::kFailed);
+  ASSERT_EQ(attempts["wait"].size(), 1u);
+  EXPECT_EQ(attempts["wait"][0].state, TaskState::kInterrupted);
+  EXPECT_TRUE(NothingRunning());
+  if (orphan > 0) kill(-orphan, SIGKILL);
 }
 
 }  // namespace

@@ -80,13 +80,14 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(std::unique_ptr<HostEnv> env, std:
   Result<std::unique_ptr<HostLock>> lock = (*store)->AcquireHostLock(*lock_owner);
   if (!lock.ok()) return NotStarting(lock.status());
   daemon->host_lock_ = std::move(lock).value();
-  std::ostringstream recovery;
-  Result<std::string> owner = RecoverOnStartup(**store, recovery);
-  log.Lines(recovery.str());
-  if (!owner.ok()) return owner.status().WithContext("recovery failed");
+  std::ostringstream recovery_lines;
+  Result<Recovery> recovery = RecoverHost(**store, recovery_lines);
+  log.Lines(recovery_lines.str());
+  if (!recovery.ok()) return recovery.status().WithContext("recovery failed");
+  const std::string& owner = recovery->owner;
 
   daemon->events_.Subscribe([&log](const Event& event) { LogEvent(log, event); });
-  RunOptions options = HostRunOptions(host, *owner);
+  RunOptions options = HostRunOptions(host, owner);
   options.events = &daemon->events_;
   daemon->launcher_ = std::make_unique<ThreadRunLauncher>(
       host.runners(), **store, options,
@@ -97,7 +98,8 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(std::unique_ptr<HostEnv> env, std:
   for (Job& job : jobs) daemon->jobs_.push_back(std::make_shared<const Job>(std::move(job)));
   daemon->scheduler_ = std::make_unique<Scheduler>(daemon->jobs_, SystemClock::Instance(), **store,
                                                    *daemon->launcher_, &daemon->events_);
-  PETIT_RETURN_IF_ERROR(daemon->scheduler_->Start());
+  const std::vector<Scheduler::ResumeRequest> resume = daemon->PlanResumes(recovery->interrupted);
+  PETIT_RETURN_IF_ERROR(daemon->scheduler_->Start(resume));
 
   const DaemonState state = daemon->State();
   log.Line("running " + std::to_string(state.jobs) + " jobs (" +
@@ -111,17 +113,49 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(std::unique_ptr<HostEnv> env, std:
   return daemon;
 }
 
+std::shared_ptr<const Job> Daemon::FindJob(const JobId& id) const {
+  for (const auto& job : jobs_) {
+    if (job->id == id) return job;
+  }
+  return nullptr;
+}
+
+std::vector<Scheduler::ResumeRequest> Daemon::PlanResumes(
+    const std::vector<RunRecord>& interrupted) {
+  std::vector<Scheduler::ResumeRequest> resumes;
+  Result<StateStore*> store = env_->Store();
+  if (!store.ok()) return resumes;
+  for (const RunRecord& run : interrupted) {
+    const std::string what = "interrupted run " + run.id.str() + " of job " + run.job.str();
+    std::shared_ptr<const Job> job = FindJob(run.job);
+    if (job == nullptr) {
+      log_.Line(what + " stays interrupted: the job is no longer defined");
+      continue;
+    }
+    Result<std::vector<AttemptRecord>> attempts = (*store)->ListAttempts(run.id);
+    if (!attempts.ok()) {
+      log_.Line(what + " stays interrupted: " + attempts.status().message());
+      continue;
+    }
+    auto resumption = std::make_shared<RunResumption>();
+    resumption->plan = PlanRecovery(job->dag, *attempts);
+    resumption->attempts = std::move(attempts).value();
+    const size_t again = resumption->plan.Count(TaskPlan::kRun);
+    const size_t lost = resumption->plan.Count(TaskPlan::kInterrupted);
+    log_.Line("resuming " + what + ": " + std::to_string(again) + " task" +
+              (again == 1 ? "" : "s") + " to run, " + std::to_string(lost) +
+              " interrupted for good (their retry policy allows no other attempt)");
+    resumes.push_back({job->id, run.id, std::move(resumption)});
+  }
+  return resumes;
+}
+
 Result<RunId> Daemon::Trigger(const JobId& job) { return scheduler_->Trigger(job); }
 
 Result<PlannedRetry> Daemon::Retry(const RunId& run, const RetryRequest& request, bool dry_run) {
   Result<StateStore*> store = env_->Store();
   if (!store.ok()) return store.status();
-  auto find_job = [this](const JobId& id) -> std::shared_ptr<const Job> {
-    for (const auto& job : jobs_) {
-      if (job->id == id) return job;
-    }
-    return nullptr;
-  };
+  auto find_job = [this](const JobId& id) { return FindJob(id); };
   Result<PlannedRetry> planned = PlanRunRetry(**store, find_job, run, request);
   if (!planned.ok() || dry_run) return planned;
   Result<RunId> started = scheduler_->Retry(planned->job->id, run, planned->resumption);

@@ -4,8 +4,11 @@
 // what an operation means.
 //
 // Start takes the store's host lock (one daemon per store: a second one is refused, naming the
-// first), recovers the runs a dead host of this machine left running (runtime/recovery.h), arms
-// the schedules of the enabled jobs (catching up per each job's policy) and fires them until Stop.
+// first), recovers the runs a dead host of this machine left running (runtime/recovery.h) and
+// continues them: each task whose attempt was lost runs again if its retry policy allows (the lost
+// attempt counts), otherwise it stays interrupted, and the run finishes by the usual rules,
+// succeeded tasks kept. It then arms the schedules of the enabled jobs (catching up per each
+// job's policy) and fires them until Stop.
 // It logs one line per fire, refusal and run end.
 //
 // Ownership: the Daemon owns the HostEnv it is given and shares the jobs with its runs; it borrows
@@ -89,6 +92,11 @@ class Daemon {
 
  private:
   Daemon(std::unique_ptr<HostEnv> env, DaemonLog& log);
+
+  std::shared_ptr<const Job> FindJob(const JobId& id) const;
+  // How to continue the runs recovery interrupted, each task as its retry policy allows
+  // (PlanRecovery); a run whose job is gone stays interrupted, and says so.
+  std::vector<Scheduler::ResumeRequest> PlanResumes(const std::vector<RunRecord>& interrupted);
 
   // Declared in the order they are built; destroyed in reverse, the scheduler first (it waits
   // for the runs) and the store and plugins last.

@@ -145,7 +145,7 @@ Result<std::vector<RunRecord>> RecoverInterruptedRuns(StateStore& store,
   return interrupted;
 }
 
-Result<std::string> RecoverOnStartup(StateStore& store, std::ostream& err) {
+Result<Recovery> RecoverHost(StateStore& store, std::ostream& err) {
   Result<std::string> owner = CurrentProcessOwner();
   if (!owner.ok()) return owner.status().WithContext("cannot tell which runs this host owns");
   Result<std::vector<RunRecord>> interrupted =
@@ -155,7 +155,13 @@ Result<std::string> RecoverOnStartup(StateStore& store, std::ostream& err) {
     err << "petit: interrupted run " << run.id.str() << " of job " << run.job.str() << ": "
         << run.error << "\n";
   }
-  return owner;
+  return Recovery{std::move(owner).value(), std::move(interrupted).value()};
+}
+
+Result<std::string> RecoverOnStartup(StateStore& store, std::ostream& err) {
+  Result<Recovery> recovery = RecoverHost(store, err);
+  if (!recovery.ok()) return recovery.status();
+  return std::move(recovery->owner);
 }
 
 }  // namespace petit::host

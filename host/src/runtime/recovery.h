@@ -48,6 +48,14 @@ Result<std::vector<RunRecord>> RecoverInterruptedRuns(StateStore& store,
 // `err`) and returns this process's owner string, for the runs it is about to create.
 Result<std::string> RecoverOnStartup(StateStore& store, std::ostream& err);
 
+// RecoverOnStartup, and the runs it interrupted, which a daemon then continues (each task as its
+// retry policy allows, core/retry_plan.h's PlanRecovery).
+struct Recovery {
+  std::string owner;                   // this process's owner string
+  std::vector<RunRecord> interrupted;  // as now stored
+};
+Result<Recovery> RecoverHost(StateStore& store, std::ostream& err);
+
 }  // namespace petit::host
 
 #endif  // PETIT_HOST_RUNTIME_RECOVERY_H_

@@ -40,7 +40,9 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "petit/core/clock.h"
@@ -129,9 +131,19 @@ class Scheduler {
   Scheduler(const Scheduler&) = delete;
   Scheduler& operator=(const Scheduler&) = delete;
 
-  // Reads the job records, catches up (launching those runs before it returns), then starts the
-  // scheduler thread. Fails, without starting anything, when the store cannot be read. Once only.
-  Status Start();
+  // A run to continue as Start begins (one a dead host left): see Start.
+  struct ResumeRequest {
+    JobId job;
+    RunId run;
+    std::shared_ptr<const RunResumption> resume;
+  };
+
+  // Reads the job records, launches the runs of `resume_first` (trigger "recovery"; before
+  // anything else, so they get their job's run slots first; one its job's max_active_runs leaves
+  // no room for, or of an unknown job, is refused with kTriggerRefused), catches up (launching
+  // those runs before it returns), then starts the scheduler thread. Fails, without starting
+  // anything, when the store cannot be read. Once only.
+  Status Start(std::span<const ResumeRequest> resume_first = {});
 
   // Graceful: no occurrence fires and no waiting run starts once Stop is called (waiting ones are
   // dropped with kTriggerRefused); returns when every launched run has ended. Idempotent.
@@ -149,8 +161,10 @@ class Scheduler {
 
   // Continues the ended run `run` of `job` with `resume` (a retry), through the same admission
   // as Trigger: the run counts against max_active_runs while it runs again.
+  // `trigger` labels the launch ("retry", or "recovery" for a run a dead host left).
   Result<RunId> Retry(const JobId& job, const RunId& run,
-                      std::shared_ptr<const RunResumption> resume);
+                      std::shared_ptr<const RunResumption> resume,
+                      std::string_view trigger = "retry");
 
   // Pauses or resumes a job's schedule and persists it. Resuming catches up per the job's policy.
   // Active runs go on; occurrences waiting for a run slot are dropped when pausing.
@@ -165,7 +179,7 @@ class Scheduler {
  private:
   // Trigger and Retry: a new run, or the existing run `existing` continued with `resume`.
   Result<RunId> Submit(const JobId& job, std::optional<RunId> existing,
-                       std::shared_ptr<const RunResumption> resume);
+                       std::shared_ptr<const RunResumption> resume, std::string_view trigger);
 
   struct Impl;
   std::unique_ptr<Impl> impl_;
