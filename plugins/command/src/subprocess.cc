@@ -1,5 +1,6 @@
 #include "subprocess.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -17,9 +18,11 @@
 #include <array>
 #include <climits>
 #include <cstdint>
+#include <cstdlib>
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace petit::command {
 namespace {
@@ -31,6 +34,11 @@ using sdk::Status;
 // Without pidfd_open (Linux < 5.3) the loop cannot sleep until the child exits, so it checks
 // this often instead.
 constexpr std::chrono::milliseconds kExitCheckWithoutPidfd{10};
+// A marked descendant may fork while it is being killed; each pass kills what the previous one
+// missed, and a process that forks faster than this is vanishingly unlikely.
+constexpr int kMarkedKillPasses = 4;
+// In /proc/<pid>/stat: the start time is field 22 overall, 19 fields after the state (field 3).
+constexpr int kStartTimeAfterState = 19;
 
 class Fd {
  public:
@@ -80,6 +88,36 @@ int PidfdOpen(pid_t pid) {
   errno = ENOSYS;
   return -1;
 #endif
+}
+
+// The whole of a /proc file (they report size 0, so read until EOF); nullopt when unreadable.
+std::optional<std::string> ReadProcFile(const std::string& path) {
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  std::string text;
+  char buffer[4096];
+  for (;;) {
+    const ssize_t n = read(fd, buffer, sizeof buffer);
+    if (n > 0) {
+      text.append(buffer, static_cast<size_t>(n));
+    } else if (n == 0 || errno != EINTR) {
+      break;
+    }
+  }
+  close(fd);
+  return text;
+}
+
+// True when the NUL-separated `environment` holds `entry` as one whole entry.
+bool HasEntry(std::string_view environment, std::string_view entry) {
+  size_t at = 0;
+  while (at < environment.size()) {
+    size_t end = environment.find('\0', at);
+    if (end == std::string_view::npos) end = environment.size();
+    if (environment.substr(at, end - at) == entry) return true;
+    at = end + 1;
+  }
+  return false;
 }
 
 bool IsResourceError(int error_number) {
@@ -160,9 +198,12 @@ Status SpawnError(int error_number, const Invocation& invocation) {
 // Finish, so its pid, which is also the group id, cannot be reused while signals go to the group.
 class Supervisor {
  public:
-  Supervisor(pid_t pid, Fd stdout_fd, Fd stderr_fd, const Limits& limits,
+  Supervisor(pid_t pid, std::string_view marker, Fd stdout_fd, Fd stderr_fd, const Limits& limits,
              const CancelSignal& cancel, OutputSink& sink)
       : pid_(pid),
+        marker_(marker),
+        // The child is not reaped before Finish, so its /proc entry is there to read.
+        start_ticks_(ProcessStartTicks(pid).value_or(0)),
         pidfd_(PidfdOpen(pid)),
         stdout_(std::move(stdout_fd)),
         stderr_(std::move(stderr_fd)),
@@ -274,7 +315,18 @@ class Supervisor {
     grace_at_ = Clock::now() + limits_.kill_grace;
   }
 
-  void SendToGroup(int signal_number) const { kill(-pid_, signal_number); }
+  // The group, and the marked descendants that left it. Descendants start after the child, so
+  // nothing older than it is ever signalled.
+  void SendToGroup(int signal_number) const {
+    kill(-pid_, signal_number);
+    if (marker_.empty()) return;
+    for (int pass = 0; pass < kMarkedKillPasses; ++pass) {
+      const std::vector<pid_t> marked = FindMarkedProcesses(marker_, start_ticks_);
+      for (const pid_t pid : marked) kill(pid, signal_number);
+      // SIGTERM'd processes stay listed until they exit; only SIGKILL is worth repeating.
+      if (marked.empty() || signal_number != SIGKILL) break;
+    }
+  }
 
   // One read per readiness report keeps the two streams fair to each other.
   void Drain(Fd& fd, int32_t stream) {
@@ -331,6 +383,8 @@ class Supervisor {
   }
 
   const pid_t pid_;
+  const std::string_view marker_;
+  const uint64_t start_ticks_;
   Fd pidfd_;
   Fd stdout_;
   Fd stderr_;
@@ -389,8 +443,52 @@ Result<ProcessOutcome> RunProcess(const Invocation& invocation, const Limits& li
   stdout_write.Reset();
   stderr_write.Reset();
   if (rc != 0) return SpawnError(rc, invocation);
-  Supervisor supervisor(pid, std::move(stdout_read), std::move(stderr_read), limits, cancel, sink);
+  Supervisor supervisor(pid, invocation.marker, std::move(stdout_read), std::move(stderr_read),
+                        limits, cancel, sink);
   return supervisor.Run();
+}
+
+std::optional<uint64_t> ProcessStartTicks(pid_t pid) {
+  const std::optional<std::string> line = ReadProcFile("/proc/" + std::to_string(pid) + "/stat");
+  if (!line.has_value()) return std::nullopt;
+  // The command name, in parentheses, may hold spaces and parentheses itself.
+  const size_t name_end = line->rfind(')');
+  if (name_end == std::string::npos) return std::nullopt;
+  const char* cursor = line->c_str() + name_end + 1;
+  // Field 0 here is the state; skip it and the fields up to the start time.
+  for (int field = 0; field <= kStartTimeAfterState; ++field) {
+    while (*cursor == ' ') ++cursor;
+    if (*cursor == '\0') return std::nullopt;
+    if (field == kStartTimeAfterState) break;
+    while (*cursor != ' ' && *cursor != '\0') ++cursor;
+  }
+  char* end = nullptr;
+  errno = 0;
+  const unsigned long long ticks = std::strtoull(cursor, &end, 10);
+  if (end == cursor || errno != 0) return std::nullopt;
+  return static_cast<uint64_t>(ticks);
+}
+
+std::vector<pid_t> FindMarkedProcesses(std::string_view marker, uint64_t not_before) {
+  std::vector<pid_t> found;
+  DIR* proc = opendir("/proc");
+  if (proc == nullptr) return found;
+  const pid_t self = getpid();
+  while (const dirent* entry = readdir(proc)) {
+    char* end = nullptr;
+    const long pid = std::strtol(entry->d_name, &end, 10);
+    if (end == entry->d_name || *end != '\0' || pid <= 0 || pid == self) continue;
+    const std::optional<uint64_t> started = ProcessStartTicks(static_cast<pid_t>(pid));
+    if (!started.has_value() || *started < not_before) continue;
+    // Another user's environment is unreadable, so only this user's processes are ever listed.
+    const std::optional<std::string> environment =
+        ReadProcFile("/proc/" + std::to_string(pid) + "/environ");
+    if (environment.has_value() && HasEntry(*environment, marker)) {
+      found.push_back(static_cast<pid_t>(pid));
+    }
+  }
+  closedir(proc);
+  return found;
 }
 
 std::string SignalName(int signal_number) {
