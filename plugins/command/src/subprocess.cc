@@ -5,9 +5,10 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
@@ -125,57 +126,72 @@ bool IsResourceError(int error_number) {
          error_number == ENFILE;
 }
 
-// Owns the spawn attributes and file actions for one spawn.
-class SpawnSetup {
- public:
-  SpawnSetup() {
-    attr_ok_ = posix_spawnattr_init(&attr_) == 0;
-    actions_ok_ = posix_spawn_file_actions_init(&actions_) == 0;
-  }
-  ~SpawnSetup() {
-    if (attr_ok_) posix_spawnattr_destroy(&attr_);
-    if (actions_ok_) posix_spawn_file_actions_destroy(&actions_);
-  }
-  SpawnSetup(const SpawnSetup&) = delete;
-  SpawnSetup& operator=(const SpawnSetup&) = delete;
-
-  // Returns 0 or an errno value.
-  int Prepare(int stdout_fd, int stderr_fd, const char* working_dir) {
-    if (!attr_ok_ || !actions_ok_) return ENOMEM;
-    sigset_t empty;
-    sigemptyset(&empty);
-    // A host commonly ignores SIGPIPE or SIGHUP and blocks termination signals in worker threads;
-    // both would survive exec and break the child (and our SIGTERM), so the child starts with
-    // every disposition at its default. Naming them all is also cheaper: glibc's child resets
-    // each listed signal with one sigaction call, and reads before it writes for the others.
-    sigset_t defaults;
-    sigfillset(&defaults);
-    sigdelset(&defaults, SIGKILL);
-    sigdelset(&defaults, SIGSTOP);
-    int rc = posix_spawnattr_setflags(
-        &attr_, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-    if (rc == 0) rc = posix_spawnattr_setpgroup(&attr_, 0);
-    if (rc == 0) rc = posix_spawnattr_setsigmask(&attr_, &empty);
-    if (rc == 0) rc = posix_spawnattr_setsigdefault(&attr_, &defaults);
-    if (rc == 0)
-      rc = posix_spawn_file_actions_addopen(&actions_, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-    if (rc == 0) rc = posix_spawn_file_actions_adddup2(&actions_, stdout_fd, STDOUT_FILENO);
-    if (rc == 0) rc = posix_spawn_file_actions_adddup2(&actions_, stderr_fd, STDERR_FILENO);
-    if (rc == 0 && working_dir != nullptr) {
-      rc = posix_spawn_file_actions_addchdir_np(&actions_, working_dir);
+// The child's side of Spawn, between vfork and exec. It runs on the parent's stack and shares its
+// memory while the parent's thread is suspended, so it makes system calls only: no allocation, no
+// locks. Returns only on failure, with the errno value.
+[[gnu::noinline]] int PrepareAndExec(const Invocation& invocation, int stdout_fd, int stderr_fd,
+                                     pid_t parent) {
+  // A host commonly ignores SIGPIPE or SIGHUP and blocks termination signals in worker threads;
+  // both would survive exec and break the child (and our SIGTERM), so the child starts with every
+  // disposition at its default (handlers are reset by exec anyway) and an empty mask.
+  struct sigaction defaults = {};
+  defaults.sa_handler = SIG_DFL;
+  sigemptyset(&defaults.sa_mask);
+  for (int signal_number = 1; signal_number < NSIG; ++signal_number) {
+    // The C library's own signals refuse with EINVAL, harmlessly.
+    if (signal_number != SIGKILL && signal_number != SIGSTOP) {
+      sigaction(signal_number, &defaults, nullptr);
     }
-    return rc;
   }
+  if (setpgid(0, 0) != 0) return errno;
+  // Learns of the host's death at once (see subprocess.h), unless the host died already.
+  if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0) return errno;
+  if (getppid() != parent) return ESRCH;
+  const int null_fd = open("/dev/null", O_RDONLY);
+  if (null_fd < 0) return errno;
+  if (null_fd != STDIN_FILENO) {
+    if (dup2(null_fd, STDIN_FILENO) < 0) return errno;
+    close(null_fd);
+  }
+  // The pipe ends are above 2 (MoveAboveStdio), so dup2 always makes a new descriptor, without
+  // close-on-exec.
+  if (dup2(stdout_fd, STDOUT_FILENO) < 0 || dup2(stderr_fd, STDERR_FILENO) < 0) return errno;
+  if (invocation.working_dir != nullptr && chdir(invocation.working_dir) != 0) return errno;
+  sigset_t empty;
+  sigemptyset(&empty);
+  sigprocmask(SIG_SETMASK, &empty, nullptr);
+  execve(invocation.path, invocation.argv, invocation.envp);
+  return errno;
+}
 
-  const posix_spawnattr_t* attr() const { return &attr_; }
-  const posix_spawn_file_actions_t* actions() const { return &actions_; }
-
- private:
-  posix_spawnattr_t attr_;
-  posix_spawn_file_actions_t actions_;
-  bool attr_ok_ = false;
-  bool actions_ok_ = false;
-};
+// What posix_spawn did here before, plus PR_SET_PDEATHSIG, which posix_spawn cannot set: vfork,
+// PrepareAndExec in the child. Returns 0 (and the pid) or an errno value; a child that failed
+// before exec is reaped here.
+int Spawn(const Invocation& invocation, int stdout_fd, int stderr_fd, pid_t& pid) {
+  // No host signal handler may run in the child, on the parent's stack, before the child resets
+  // the dispositions; the child unblocks once they are at their defaults.
+  sigset_t all;
+  sigset_t previous;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &previous);
+  const pid_t parent = getpid();
+  volatile int child_error = 0;
+  const pid_t child = vfork();
+  if (child == 0) {
+    child_error = PrepareAndExec(invocation, stdout_fd, stderr_fd, parent);
+    _exit(127);
+  }
+  const int vfork_error = errno;
+  pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+  if (child < 0) return vfork_error;
+  if (child_error != 0) {
+    while (waitpid(child, nullptr, 0) < 0 && errno == EINTR) {
+    }
+    return child_error;
+  }
+  pid = child;
+  return 0;
+}
 
 Status SpawnError(int error_number, const Invocation& invocation) {
   const std::string name(invocation.display_name);
@@ -432,13 +448,8 @@ Result<ProcessOutcome> RunProcess(const Invocation& invocation, const Limits& li
     return Status::Transient("cannot create pipes for " + std::string(invocation.display_name) +
                              ": " + ErrnoText(errno));
   }
-  SpawnSetup setup;
-  int rc = setup.Prepare(stdout_write.get(), stderr_write.get(), invocation.working_dir);
   pid_t pid = -1;
-  if (rc == 0) {
-    rc = posix_spawn(&pid, invocation.path, setup.actions(), setup.attr(), invocation.argv,
-                     invocation.envp);
-  }
+  const int rc = Spawn(invocation, stdout_write.get(), stderr_write.get(), pid);
   // The child has its copies; holding ours would keep the pipes from ever reporting EOF.
   stdout_write.Reset();
   stderr_write.Reset();

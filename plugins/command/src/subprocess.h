@@ -7,6 +7,11 @@
 // ignores or blocks, and an empty signal mask. Every descriptor the parent opens is close-on-exec,
 // so children spawned concurrently by other threads never inherit another task's pipes.
 //
+// The child gets SIGTERM when the host dies (PR_SET_PDEATHSIG), so it need not wait for the next
+// start's recovery to be stopped; its own descendants are left to that recovery. The signal is
+// tied to the thread that spawned the child, not the process: RunProcess holds that thread until
+// the child is reaped, so only the host's death sends it.
+//
 // Threads: RunProcess blocks the calling thread and starts none. CancelSignal::Raise may be called
 // from any thread, at any time. Several RunProcess calls may run at once on different threads.
 #ifndef PETIT_PLUGINS_COMMAND_SUBPROCESS_H_
