@@ -331,7 +331,7 @@ TEST_F(RecoverInterruptedRunsTest, ProcessesADeadOwnerLeftRunningAreTerminatedFi
   ASSERT_EQ(recovered->size(), 1u);
   EXPECT_EQ(leftover.Wait(), SIGTERM);
   EXPECT_EQ(log.str(), "petit: terminated process " + std::to_string(leftover.pid()) +
-                           " left behind by run " + run.id.str() + "\n");
+                           ", left behind by run " + run.id.str() + "\n");
 }
 
 TEST_F(RecoverInterruptedRunsTest, AProcessOlderThanTheDeadOwnerIsNeverSignalled) {

@@ -501,9 +501,9 @@ TEST_F(RunDaemonTest, ProcessesOfADaemonKilledWithSigkillEndWithItOrAtTheNextSta
   EXPECT_TRUE(escaped_gone) << next.err();
   EXPECT_TRUE(member_gone) << next.err();
   EXPECT_THAT(next.err(), HasSubstr("terminated process " + std::to_string(escaped_pid) +
-                                    " left behind by run "));
+                                    ", left behind by run "));
   EXPECT_THAT(next.err(), HasSubstr("terminated process " + std::to_string(member_pid) +
-                                    " left behind by run "));
+                                    ", left behind by run "));
   EXPECT_EQ(next.Terminate(), 0) << next.err();
 
   // The killed daemon's run was interrupted; nothing is left running.

@@ -242,7 +242,7 @@ Result<std::vector<RunRecord>> RecoverInterruptedRuns(StateStore& store,
   // Before anything is marked (and so before anything could be retried).
   for (const Leftover& leftover : TerminateLeftovers(dead, kLeftoverGrace)) {
     if (log != nullptr) {
-      *log << "petit: terminated process " << leftover.pid << " left behind by run "
+      *log << "petit: terminated process " << leftover.pid << ", left behind by run "
            << leftover.run_id << "\n";
     }
   }
