@@ -2,8 +2,10 @@
 // real processes: this one, and a child that is alive, then a zombie, then reaped.
 #include "runtime/recovery.h"
 
+#include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -261,6 +263,93 @@ TEST_F(RecoverInterruptedRunsTest, RunsOfAChildThatDiedAreInterruptedOnTheNextSt
   ASSERT_TRUE(again.ok()) << again.status().ToString();
   EXPECT_TRUE(again->empty());
   EXPECT_EQ(Stored(run.id).ended_us, kNow + 1);
+}
+
+// A process in a group of its own (as the command plugin starts them) that runs `sleep` with
+// PETIT_RUN_ID=<run_id> in its environment; the constructor returns once it has exec'd.
+class LeftoverProcess {
+ public:
+  explicit LeftoverProcess(const std::string& run_id) {
+    const std::string variable = "PETIT_RUN_ID=" + run_id;
+    int fds[2];
+    EXPECT_EQ(pipe2(fds, O_CLOEXEC), 0);
+    pid_ = fork();
+    if (pid_ == 0) {
+      setpgid(0, 0);
+      char* const env[] = {const_cast<char*>(variable.c_str()),
+                           const_cast<char*>("PATH=/usr/bin:/bin"), nullptr};
+      execle("/bin/sh", "sh", "-c", "exec sleep 1000", static_cast<char*>(nullptr), env);
+      _exit(127);
+    }
+    close(fds[1]);
+    char byte;
+    // End of file once exec closed the write end.
+    while (read(fds[0], &byte, 1) > 0) {
+    }
+    close(fds[0]);
+  }
+  ~LeftoverProcess() {
+    if (!reaped_) {
+      kill(pid_, SIGKILL);
+      Wait();
+    }
+  }
+  LeftoverProcess(const LeftoverProcess&) = delete;
+  LeftoverProcess& operator=(const LeftoverProcess&) = delete;
+
+  pid_t pid() const { return pid_; }
+
+  // The signal that ended it (blocks until it has ended).
+  int Wait() {
+    int status = 0;
+    EXPECT_EQ(waitpid(pid_, &status, 0), pid_);
+    reaped_ = true;
+    return WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+  }
+  bool Running() const {
+    siginfo_t info{};
+    info.si_pid = 0;
+    return waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+           info.si_pid == 0;
+  }
+
+ private:
+  pid_t pid_ = -1;
+  bool reaped_ = false;
+};
+
+TEST_F(RecoverInterruptedRunsTest, ProcessesADeadOwnerLeftRunningAreTerminatedFirst) {
+  // The owner's pid is this process's, its start time earlier than this one's: a dead process
+  // whose pid was reused, which started before the leftover did.
+  const RunRecord run = CreateRun("a", WithOtherStartTime(self_), RunStatus::kRunning, 1);
+  LeftoverProcess leftover(run.id.str());
+  ASSERT_TRUE(leftover.Running());
+
+  std::ostringstream log;
+  Result<std::vector<RunRecord>> recovered = RecoverInterruptedRuns(*store_, self_, kNow, &log);
+  ASSERT_TRUE(recovered.ok()) << recovered.status().ToString();
+  ASSERT_EQ(recovered->size(), 1u);
+  EXPECT_EQ(leftover.Wait(), SIGTERM);
+  EXPECT_EQ(log.str(), "petit: terminated process " + std::to_string(leftover.pid()) +
+                           ", left behind by run " + run.id.str() + "\n");
+}
+
+TEST_F(RecoverInterruptedRunsTest, AProcessOlderThanTheDeadOwnerIsNeverSignalled) {
+  // The leftover started before the recorded owner did, so it cannot be that owner's descendant.
+  const std::string owner = self_.substr(0, self_.rfind('/') + 1) + "999999999999";
+  const RunRecord run = CreateRun("a", owner, RunStatus::kRunning, 1);
+  LeftoverProcess older(run.id.str());
+  const RunRecord live_run = CreateRun("b", self_, RunStatus::kRunning, 2);
+  LeftoverProcess of_a_live_run(live_run.id.str());
+
+  std::ostringstream log;
+  Result<std::vector<RunRecord>> recovered = RecoverInterruptedRuns(*store_, self_, kNow, &log);
+  ASSERT_TRUE(recovered.ok()) << recovered.status().ToString();
+  ASSERT_EQ(recovered->size(), 1u);
+  EXPECT_EQ(recovered->at(0).id, run.id);
+  EXPECT_TRUE(older.Running());
+  EXPECT_TRUE(of_a_live_run.Running());
+  EXPECT_EQ(log.str(), "");
 }
 
 TEST_F(RecoverInterruptedRunsTest, OnStartupPrintsOneLinePerInterruptedRunAndReturnsTheOwner) {

@@ -105,6 +105,32 @@ TEST_F(CommandTest, CancelFromAnotherThreadTerminatesTheProcessGroup) {
   EXPECT_TRUE(grandchild->WaitForExit(kExitLimit));
 }
 
+// setsid takes the grandchild out of the process group, so the group kill alone misses it; it
+// keeps the attempt's $PETIT_OUTPUT entry in its environment, and is found by that.
+TEST_F(CommandTest, TimeoutAlsoEndsADescendantThatLeftTheProcessGroup) {
+  std::unique_ptr<ProcessWatch> grandchild;
+  const RunResult result = RunWatchingGrandchild(
+      host_, R"({"shell": "setsid sleep 1000 & echo $!; wait", "timeout_secs": 1})", grandchild,
+      [](testing::Attempt&) {});
+  EXPECT_EQ(result.status, PETIT_TIMED_OUT);
+  ASSERT_NE(grandchild, nullptr);
+  EXPECT_TRUE(grandchild->WaitForExit(kExitLimit));
+  grandchild->Kill();
+}
+
+TEST_F(CommandTest, CancelAlsoEndsADescendantThatLeftTheProcessGroup) {
+  std::unique_ptr<ProcessWatch> grandchild;
+  // The inner shell exits at once: the grandchild is an orphan in a session of its own by the
+  // time it is cancelled, out of reach of anything that walks the process tree from the child.
+  const RunResult result = RunWatchingGrandchild(
+      host_, R"({"shell": "setsid sh -c 'sleep 1000 & echo $!'; sleep 1000"})", grandchild,
+      [](testing::Attempt& attempt) { attempt.Cancel(); });
+  EXPECT_EQ(result.status, PETIT_CANCELLED);
+  ASSERT_NE(grandchild, nullptr);
+  EXPECT_TRUE(grandchild->WaitForExit(kExitLimit));
+  grandchild->Kill();
+}
+
 TEST_F(CommandTest, CancelBeforeExecuteStartsNothing) {
   TempDir dir;
   ASSERT_FALSE(dir.path().empty());

@@ -1,5 +1,6 @@
 #include "runtime/recovery.h"
 
+#include <dirent.h>
 #include <signal.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -16,6 +17,8 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "petit/core/clock.h"
@@ -88,6 +91,85 @@ std::optional<ProcessStat> ReadStat(int64_t pid) {
 
 bool IsZombie(char state) { return state == 'Z' || state == 'X'; }
 
+constexpr std::string_view kRunIdVariable = "PETIT_RUN_ID=";
+// How often TerminateLeftovers looks whether SIGTERM'd processes are gone.
+constexpr std::chrono::milliseconds kLeftoverPoll{20};
+
+// The value of PETIT_RUN_ID in `pid`'s environment; empty when it has none or cannot be read
+// (another user's process, a zombie, a process gone).
+std::string RunIdOf(int64_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/environ");
+  if (!in) return "";
+  std::string entry;
+  while (std::getline(in, entry, '\0')) {
+    if (std::string_view(entry).substr(0, kRunIdVariable.size()) == kRunIdVariable) {
+      return entry.substr(kRunIdVariable.size());
+    }
+  }
+  return "";
+}
+
+std::optional<uint64_t> ParseTicks(std::string_view text) {
+  uint64_t ticks = 0;
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), ticks);
+  if (error != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return ticks;
+}
+
+// A found leftover with the start time that names it, so that it is never confused with a
+// process that took its pid after it exited.
+struct Found {
+  Leftover leftover;
+  std::string start_time;
+};
+
+bool StillRunning(const Found& found) {
+  const std::optional<ProcessStat> stat = ReadStat(found.leftover.pid);
+  return stat.has_value() && !IsZombie(stat->state) && stat->start_time == found.start_time;
+}
+
+void Signal(const std::vector<Found>& found, int signal_number) {
+  for (const Found& process : found) {
+    if (StillRunning(process)) kill(static_cast<pid_t>(process.leftover.pid), signal_number);
+  }
+}
+
+std::vector<Found> FindLeftovers(const std::vector<RunRecord>& dead_runs) {
+  // Run id -> the start time of its dead owner; runs without a parsable owner are left alone.
+  std::unordered_map<std::string, uint64_t> owner_start;
+  for (const RunRecord& run : dead_runs) {
+    const std::optional<Owner> owner = ParseOwner(run.owner);
+    if (!owner.has_value()) continue;
+    const std::optional<uint64_t> ticks = ParseTicks(owner->start_time);
+    if (ticks.has_value()) owner_start.emplace(run.id.str(), *ticks);
+  }
+  std::vector<Found> found;
+  if (owner_start.empty()) return found;
+  DIR* proc = opendir("/proc");
+  if (proc == nullptr) return found;
+  const int64_t self = getpid();
+  while (const dirent* entry = readdir(proc)) {
+    const std::string_view name = entry->d_name;
+    int64_t pid = 0;
+    auto [end, error] = std::from_chars(name.data(), name.data() + name.size(), pid);
+    if (error != std::errc() || end != name.data() + name.size() || pid <= 0 || pid == self) {
+      continue;
+    }
+    std::string run_id = RunIdOf(pid);
+    if (run_id.empty()) continue;
+    const auto owner = owner_start.find(run_id);
+    if (owner == owner_start.end()) continue;
+    const std::optional<ProcessStat> stat = ReadStat(pid);
+    if (!stat.has_value() || IsZombie(stat->state)) continue;
+    const std::optional<uint64_t> started = ParseTicks(stat->start_time);
+    // Started before the owner: not its descendant, whatever its environment says.
+    if (!started.has_value() || *started < owner->second) continue;
+    found.push_back(Found{Leftover{pid, std::move(run_id)}, stat->start_time});
+  }
+  closedir(proc);
+  return found;
+}
+
 std::string Reason(const std::string& owner) {
   return "the host process " + (owner.empty() ? std::string("(not recorded)") : owner) + " died";
 }
@@ -121,14 +203,51 @@ OwnerState CheckOwner(std::string_view owner, std::string_view this_owner) {
   return OwnerState::kAlive;
 }
 
+std::vector<Leftover> TerminateLeftovers(const std::vector<RunRecord>& dead_runs,
+                                         std::chrono::milliseconds grace) {
+  const std::vector<Found> found = FindLeftovers(dead_runs);
+  std::vector<Leftover> leftovers;
+  if (found.empty()) return leftovers;
+  Signal(found, SIGTERM);
+  const auto give_up = std::chrono::steady_clock::now() + grace;
+  const auto any_running = [&found] {
+    for (const Found& process : found) {
+      if (StillRunning(process)) return true;
+    }
+    return false;
+  };
+  // Bounded polling: these processes are not our children, so nothing else reports their exit.
+  while (any_running() && std::chrono::steady_clock::now() < give_up) {
+    std::this_thread::sleep_for(kLeftoverPoll);
+  }
+  Signal(found, SIGKILL);
+  // What forked during the grace period carries the same run id.
+  for (const Found& late : FindLeftovers(dead_runs)) {
+    kill(static_cast<pid_t>(late.leftover.pid), SIGKILL);
+  }
+  leftovers.reserve(found.size());
+  for (const Found& process : found) leftovers.push_back(process.leftover);
+  return leftovers;
+}
+
 Result<std::vector<RunRecord>> RecoverInterruptedRuns(StateStore& store,
-                                                      const std::string& this_owner,
-                                                      int64_t now_us) {
+                                                      const std::string& this_owner, int64_t now_us,
+                                                      std::ostream* log) {
   Result<std::vector<RunRecord>> incomplete = store.ListIncompleteRuns();
   if (!incomplete.ok()) return incomplete.status().WithContext("cannot recover runs");
-  std::vector<RunRecord> interrupted;
+  std::vector<RunRecord> dead;
   for (RunRecord& run : *incomplete) {
-    if (CheckOwner(run.owner, this_owner) != OwnerState::kDead) continue;
+    if (CheckOwner(run.owner, this_owner) == OwnerState::kDead) dead.push_back(std::move(run));
+  }
+  // Before anything is marked (and so before anything could be retried).
+  for (const Leftover& leftover : TerminateLeftovers(dead, kLeftoverGrace)) {
+    if (log != nullptr) {
+      *log << "petit: terminated process " << leftover.pid << ", left behind by run "
+           << leftover.run_id << "\n";
+    }
+  }
+  std::vector<RunRecord> interrupted;
+  for (RunRecord& run : dead) {
     const std::string reason = Reason(run.owner);
     Status marked = store.MarkInterrupted(run.id, reason, now_us);
     // Another petit starting at the same moment may have recovered it first.
@@ -149,7 +268,7 @@ Result<Recovery> RecoverHost(StateStore& store, std::ostream& err) {
   Result<std::string> owner = CurrentProcessOwner();
   if (!owner.ok()) return owner.status().WithContext("cannot tell which runs this host owns");
   Result<std::vector<RunRecord>> interrupted =
-      RecoverInterruptedRuns(store, *owner, SystemClock::Instance().NowMicros());
+      RecoverInterruptedRuns(store, *owner, SystemClock::Instance().NowMicros(), &err);
   if (!interrupted.ok()) return interrupted.status();
   for (const RunRecord& run : *interrupted) {
     err << "petit: interrupted run " << run.id.str() << " of job " << run.job.str() << ": "

@@ -6,10 +6,17 @@
 // clock ticks since boot; with the pid it names one process even after the pid is reused). Only
 // this host's processes can be checked, so runs of other hosts are left to those hosts.
 //
+// Before its runs are marked, what a dead owner left running is terminated: the command plugin
+// gives every process it starts PETIT_RUN_ID=<run>, which each descendant inherits (a setsid one
+// too), so a process of this user with a dead owner's run id in /proc/<pid>/environ that started
+// after that owner did is one of its leftovers. A reused pid cannot match: its process started
+// later but carries another environment. A descendant that drops the variable escapes.
+//
 // Threads: every function may be called from any thread; none keeps state.
 #ifndef PETIT_HOST_RUNTIME_RECOVERY_H_
 #define PETIT_HOST_RUNTIME_RECOVERY_H_
 
+#include <chrono>
 #include <cstdint>
 #include <iosfwd>
 #include <string>
@@ -37,12 +44,28 @@ enum class OwnerState : uint8_t {
 // "this host" is).
 OwnerState CheckOwner(std::string_view owner, std::string_view this_owner);
 
+// How long leftovers get between SIGTERM and SIGKILL.
+inline constexpr std::chrono::milliseconds kLeftoverGrace{5000};
+
+// A process a dead owner left running, as TerminateLeftovers found it.
+struct Leftover {
+  int64_t pid = 0;
+  std::string run_id;
+};
+
+// Terminates the leftovers (see above) of the runs `dead_runs`, each with its dead owner: SIGTERM
+// to all, up to `grace` for them to exit, then SIGKILL to what is left. Returns what was found.
+// Scans /proc once, however many runs there are.
+std::vector<Leftover> TerminateLeftovers(const std::vector<RunRecord>& dead_runs,
+                                         std::chrono::milliseconds grace);
+
 // Marks interrupted, with the reason "the host process <owner> died", every incomplete run whose
-// owner is kDead; `now_us` is their end time. Returns those runs as now stored. A run that another
-// process recovers or finishes meanwhile is skipped. Fails only when the store does.
+// owner is kDead, after terminating their leftovers (one line per process to `log`, if given);
+// `now_us` is their end time. Returns those runs as now stored. A run that another process
+// recovers or finishes meanwhile is skipped. Fails only when the store does.
 Result<std::vector<RunRecord>> RecoverInterruptedRuns(StateStore& store,
-                                                      const std::string& this_owner,
-                                                      int64_t now_us);
+                                                      const std::string& this_owner, int64_t now_us,
+                                                      std::ostream* log = nullptr);
 
 // What a command that starts runs does first: recovers (printing one line per interrupted run to
 // `err`) and returns this process's owner string, for the runs it is about to create.

@@ -544,6 +544,8 @@ class CommandTask final : public sdk::Task {
     invocation.envp = envp;
     invocation.working_dir = spec_.working_dir.empty() ? nullptr : spec_.working_dir.c_str();
     invocation.display_name = spec_.shell ? std::string_view("/bin/sh") : spec_.program;
+    // $PETIT_OUTPUT names a file no other attempt, here or in another host process, ever gets.
+    invocation.marker = petit_variables.front();
     Limits limits;
     limits.timeout = EffectiveTimeout(spec_.timeout, context.info().timeout);
     limits.kill_grace = spec_.kill_grace;

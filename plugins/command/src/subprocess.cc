@@ -1,12 +1,14 @@
 #include "subprocess.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
-#include <spawn.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
@@ -17,9 +19,11 @@
 #include <array>
 #include <climits>
 #include <cstdint>
+#include <cstdlib>
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace petit::command {
 namespace {
@@ -31,6 +35,11 @@ using sdk::Status;
 // Without pidfd_open (Linux < 5.3) the loop cannot sleep until the child exits, so it checks
 // this often instead.
 constexpr std::chrono::milliseconds kExitCheckWithoutPidfd{10};
+// A marked descendant may fork while it is being killed; each pass kills what the previous one
+// missed, and a process that forks faster than this is vanishingly unlikely.
+constexpr int kMarkedKillPasses = 4;
+// In /proc/<pid>/stat: the start time is field 22 overall, 19 fields after the state (field 3).
+constexpr int kStartTimeAfterState = 19;
 
 class Fd {
  public:
@@ -82,62 +91,107 @@ int PidfdOpen(pid_t pid) {
 #endif
 }
 
+// The whole of a /proc file (they report size 0, so read until EOF); nullopt when unreadable.
+std::optional<std::string> ReadProcFile(const std::string& path) {
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  std::string text;
+  char buffer[4096];
+  for (;;) {
+    const ssize_t n = read(fd, buffer, sizeof buffer);
+    if (n > 0) {
+      text.append(buffer, static_cast<size_t>(n));
+    } else if (n == 0 || errno != EINTR) {
+      break;
+    }
+  }
+  close(fd);
+  return text;
+}
+
+// True when the NUL-separated `environment` holds `entry` as one whole entry.
+bool HasEntry(std::string_view environment, std::string_view entry) {
+  size_t at = 0;
+  while (at < environment.size()) {
+    size_t end = environment.find('\0', at);
+    if (end == std::string_view::npos) end = environment.size();
+    if (environment.substr(at, end - at) == entry) return true;
+    at = end + 1;
+  }
+  return false;
+}
+
 bool IsResourceError(int error_number) {
   return error_number == EAGAIN || error_number == ENOMEM || error_number == EMFILE ||
          error_number == ENFILE;
 }
 
-// Owns the spawn attributes and file actions for one spawn.
-class SpawnSetup {
- public:
-  SpawnSetup() {
-    attr_ok_ = posix_spawnattr_init(&attr_) == 0;
-    actions_ok_ = posix_spawn_file_actions_init(&actions_) == 0;
-  }
-  ~SpawnSetup() {
-    if (attr_ok_) posix_spawnattr_destroy(&attr_);
-    if (actions_ok_) posix_spawn_file_actions_destroy(&actions_);
-  }
-  SpawnSetup(const SpawnSetup&) = delete;
-  SpawnSetup& operator=(const SpawnSetup&) = delete;
-
-  // Returns 0 or an errno value.
-  int Prepare(int stdout_fd, int stderr_fd, const char* working_dir) {
-    if (!attr_ok_ || !actions_ok_) return ENOMEM;
-    sigset_t empty;
-    sigemptyset(&empty);
-    // A host commonly ignores SIGPIPE or SIGHUP and blocks termination signals in worker threads;
-    // both would survive exec and break the child (and our SIGTERM), so the child starts with
-    // every disposition at its default. Naming them all is also cheaper: glibc's child resets
-    // each listed signal with one sigaction call, and reads before it writes for the others.
-    sigset_t defaults;
-    sigfillset(&defaults);
-    sigdelset(&defaults, SIGKILL);
-    sigdelset(&defaults, SIGSTOP);
-    int rc = posix_spawnattr_setflags(
-        &attr_, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-    if (rc == 0) rc = posix_spawnattr_setpgroup(&attr_, 0);
-    if (rc == 0) rc = posix_spawnattr_setsigmask(&attr_, &empty);
-    if (rc == 0) rc = posix_spawnattr_setsigdefault(&attr_, &defaults);
-    if (rc == 0)
-      rc = posix_spawn_file_actions_addopen(&actions_, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-    if (rc == 0) rc = posix_spawn_file_actions_adddup2(&actions_, stdout_fd, STDOUT_FILENO);
-    if (rc == 0) rc = posix_spawn_file_actions_adddup2(&actions_, stderr_fd, STDERR_FILENO);
-    if (rc == 0 && working_dir != nullptr) {
-      rc = posix_spawn_file_actions_addchdir_np(&actions_, working_dir);
+// The child's side of Spawn, between vfork and exec. It runs on the parent's stack and shares its
+// memory while the parent's thread is suspended, so it makes system calls only: no allocation, no
+// locks. Returns only on failure, with the errno value.
+[[gnu::noinline]] int PrepareAndExec(const Invocation& invocation, int stdout_fd, int stderr_fd,
+                                     pid_t parent) {
+  // A host commonly ignores SIGPIPE or SIGHUP and blocks termination signals in worker threads;
+  // both would survive exec and break the child (and our SIGTERM), so the child starts with every
+  // disposition at its default (handlers are reset by exec anyway) and an empty mask.
+  struct sigaction defaults = {};
+  defaults.sa_handler = SIG_DFL;
+  sigemptyset(&defaults.sa_mask);
+  for (int signal_number = 1; signal_number < NSIG; ++signal_number) {
+    // The C library's own signals refuse with EINVAL, harmlessly.
+    if (signal_number != SIGKILL && signal_number != SIGSTOP) {
+      sigaction(signal_number, &defaults, nullptr);
     }
-    return rc;
   }
+  if (setpgid(0, 0) != 0) return errno;
+  // Learns of the host's death at once (see subprocess.h), unless the host died already.
+  if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0) return errno;
+  if (getppid() != parent) return ESRCH;
+  const int null_fd = open("/dev/null", O_RDONLY);
+  if (null_fd < 0) return errno;
+  if (null_fd != STDIN_FILENO) {
+    if (dup2(null_fd, STDIN_FILENO) < 0) return errno;
+    close(null_fd);
+  }
+  // The pipe ends are above 2 (MoveAboveStdio), so dup2 always makes a new descriptor, without
+  // close-on-exec.
+  if (dup2(stdout_fd, STDOUT_FILENO) < 0 || dup2(stderr_fd, STDERR_FILENO) < 0) return errno;
+  if (invocation.working_dir != nullptr && chdir(invocation.working_dir) != 0) return errno;
+  sigset_t empty;
+  sigemptyset(&empty);
+  sigprocmask(SIG_SETMASK, &empty, nullptr);
+  execve(invocation.path, invocation.argv, invocation.envp);
+  return errno;
+}
 
-  const posix_spawnattr_t* attr() const { return &attr_; }
-  const posix_spawn_file_actions_t* actions() const { return &actions_; }
-
- private:
-  posix_spawnattr_t attr_;
-  posix_spawn_file_actions_t actions_;
-  bool attr_ok_ = false;
-  bool actions_ok_ = false;
-};
+// What posix_spawn did here before, plus PR_SET_PDEATHSIG, which posix_spawn cannot set: vfork,
+// PrepareAndExec in the child. Returns 0 (and the pid) or an errno value; a child that failed
+// before exec is reaped here.
+int Spawn(const Invocation& invocation, int stdout_fd, int stderr_fd, pid_t& pid) {
+  // No host signal handler may run in the child, on the parent's stack, before the child resets
+  // the dispositions; the child unblocks once they are at their defaults.
+  sigset_t all;
+  sigset_t previous;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &previous);
+  const pid_t parent = getpid();
+  volatile int child_error = 0;
+  const pid_t child = vfork();
+  if (child == 0) {
+    child_error = PrepareAndExec(invocation, stdout_fd, stderr_fd, parent);
+    _exit(127);
+  }
+  const int vfork_error = errno;
+  pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+  if (child < 0) return vfork_error;
+  if (child_error != 0) {
+    while (waitpid(child, nullptr, 0) < 0 && errno == EINTR) {
+    }
+    return child_error;
+  }
+  pid = child;
+  return 0;
+}
 
 Status SpawnError(int error_number, const Invocation& invocation) {
   const std::string name(invocation.display_name);
@@ -160,9 +214,12 @@ Status SpawnError(int error_number, const Invocation& invocation) {
 // Finish, so its pid, which is also the group id, cannot be reused while signals go to the group.
 class Supervisor {
  public:
-  Supervisor(pid_t pid, Fd stdout_fd, Fd stderr_fd, const Limits& limits,
+  Supervisor(pid_t pid, std::string_view marker, Fd stdout_fd, Fd stderr_fd, const Limits& limits,
              const CancelSignal& cancel, OutputSink& sink)
       : pid_(pid),
+        marker_(marker),
+        // The child is not reaped before Finish, so its /proc entry is there to read.
+        start_ticks_(ProcessStartTicks(pid).value_or(0)),
         pidfd_(PidfdOpen(pid)),
         stdout_(std::move(stdout_fd)),
         stderr_(std::move(stderr_fd)),
@@ -274,7 +331,18 @@ class Supervisor {
     grace_at_ = Clock::now() + limits_.kill_grace;
   }
 
-  void SendToGroup(int signal_number) const { kill(-pid_, signal_number); }
+  // The group, and the marked descendants that left it. Descendants start after the child, so
+  // nothing older than it is ever signalled.
+  void SendToGroup(int signal_number) const {
+    kill(-pid_, signal_number);
+    if (marker_.empty()) return;
+    for (int pass = 0; pass < kMarkedKillPasses; ++pass) {
+      const std::vector<pid_t> marked = FindMarkedProcesses(marker_, start_ticks_);
+      for (const pid_t pid : marked) kill(pid, signal_number);
+      // SIGTERM'd processes stay listed until they exit; only SIGKILL is worth repeating.
+      if (marked.empty() || signal_number != SIGKILL) break;
+    }
+  }
 
   // One read per readiness report keeps the two streams fair to each other.
   void Drain(Fd& fd, int32_t stream) {
@@ -331,6 +399,8 @@ class Supervisor {
   }
 
   const pid_t pid_;
+  const std::string_view marker_;
+  const uint64_t start_ticks_;
   Fd pidfd_;
   Fd stdout_;
   Fd stderr_;
@@ -378,19 +448,58 @@ Result<ProcessOutcome> RunProcess(const Invocation& invocation, const Limits& li
     return Status::Transient("cannot create pipes for " + std::string(invocation.display_name) +
                              ": " + ErrnoText(errno));
   }
-  SpawnSetup setup;
-  int rc = setup.Prepare(stdout_write.get(), stderr_write.get(), invocation.working_dir);
   pid_t pid = -1;
-  if (rc == 0) {
-    rc = posix_spawn(&pid, invocation.path, setup.actions(), setup.attr(), invocation.argv,
-                     invocation.envp);
-  }
+  const int rc = Spawn(invocation, stdout_write.get(), stderr_write.get(), pid);
   // The child has its copies; holding ours would keep the pipes from ever reporting EOF.
   stdout_write.Reset();
   stderr_write.Reset();
   if (rc != 0) return SpawnError(rc, invocation);
-  Supervisor supervisor(pid, std::move(stdout_read), std::move(stderr_read), limits, cancel, sink);
+  Supervisor supervisor(pid, invocation.marker, std::move(stdout_read), std::move(stderr_read),
+                        limits, cancel, sink);
   return supervisor.Run();
+}
+
+std::optional<uint64_t> ProcessStartTicks(pid_t pid) {
+  const std::optional<std::string> line = ReadProcFile("/proc/" + std::to_string(pid) + "/stat");
+  if (!line.has_value()) return std::nullopt;
+  // The command name, in parentheses, may hold spaces and parentheses itself.
+  const size_t name_end = line->rfind(')');
+  if (name_end == std::string::npos) return std::nullopt;
+  const char* cursor = line->c_str() + name_end + 1;
+  // Field 0 here is the state; skip it and the fields up to the start time.
+  for (int field = 0; field <= kStartTimeAfterState; ++field) {
+    while (*cursor == ' ') ++cursor;
+    if (*cursor == '\0') return std::nullopt;
+    if (field == kStartTimeAfterState) break;
+    while (*cursor != ' ' && *cursor != '\0') ++cursor;
+  }
+  char* end = nullptr;
+  errno = 0;
+  const unsigned long long ticks = std::strtoull(cursor, &end, 10);
+  if (end == cursor || errno != 0) return std::nullopt;
+  return static_cast<uint64_t>(ticks);
+}
+
+std::vector<pid_t> FindMarkedProcesses(std::string_view marker, uint64_t not_before) {
+  std::vector<pid_t> found;
+  DIR* proc = opendir("/proc");
+  if (proc == nullptr) return found;
+  const pid_t self = getpid();
+  while (const dirent* entry = readdir(proc)) {
+    char* end = nullptr;
+    const long pid = std::strtol(entry->d_name, &end, 10);
+    if (end == entry->d_name || *end != '\0' || pid <= 0 || pid == self) continue;
+    const std::optional<uint64_t> started = ProcessStartTicks(static_cast<pid_t>(pid));
+    if (!started.has_value() || *started < not_before) continue;
+    // Another user's environment is unreadable, so only this user's processes are ever listed.
+    const std::optional<std::string> environment =
+        ReadProcFile("/proc/" + std::to_string(pid) + "/environ");
+    if (environment.has_value() && HasEntry(*environment, marker)) {
+      found.push_back(static_cast<pid_t>(pid));
+    }
+  }
+  closedir(proc);
+  return found;
 }
 
 std::string SignalName(int signal_number) {

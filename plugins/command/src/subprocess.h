@@ -1,21 +1,31 @@
 // RunProcess: spawns one child in a process group of its own and supervises it to the end:
 // streams its stdout and stderr, enforces a timeout, honours cancellation from another thread, and
-// on either terminates the whole group (SIGTERM, then SIGKILL after a grace period).
+// on either terminates the whole group (SIGTERM, then SIGKILL after a grace period), and with it
+// every descendant that left the group (setsid) but still carries the invocation's marker.
 //
 // The child gets stdin from /dev/null, default signal dispositions for the signals a host commonly
 // ignores or blocks, and an empty signal mask. Every descriptor the parent opens is close-on-exec,
 // so children spawned concurrently by other threads never inherit another task's pipes.
+//
+// The child gets SIGTERM when the host dies (PR_SET_PDEATHSIG), so it need not wait for the next
+// start's recovery to be stopped; its own descendants are left to that recovery. The signal is
+// tied to the thread that spawned the child, not the process: RunProcess holds that thread until
+// the child is reaped, so only the host's death sends it.
 //
 // Threads: RunProcess blocks the calling thread and starts none. CancelSignal::Raise may be called
 // from any thread, at any time. Several RunProcess calls may run at once on different threads.
 #ifndef PETIT_PLUGINS_COMMAND_SUBPROCESS_H_
 #define PETIT_PLUGINS_COMMAND_SUBPROCESS_H_
 
+#include <sys/types.h>
+
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "petit/plugin.hpp"
 
@@ -61,6 +71,11 @@ struct Invocation {
   char* const* envp = nullptr;        // NULL-terminated
   const char* working_dir = nullptr;  // nullptr: the caller's
   std::string_view display_name;      // how messages name the program
+  // One "NAME=value" entry of envp that no other process carries (the attempt's $PETIT_OUTPUT).
+  // Descendants inherit it, so on timeout or cancel the ones that left the process group
+  // (setsid, daemonizing) are found by it in /proc/<pid>/environ and signalled with the group.
+  // Empty: the group only. A descendant that drops the entry from its environment escapes.
+  std::string_view marker;
 };
 
 struct Limits {
@@ -88,6 +103,14 @@ struct ProcessOutcome {
 // resource exhaustion (kTransient). Everything after a successful spawn is an outcome.
 sdk::Result<ProcessOutcome> RunProcess(const Invocation& invocation, const Limits& limits,
                                        const CancelSignal& cancel, OutputSink& sink);
+
+// Processes of this user, other than this one, whose environment holds `marker` and which started
+// at or after `not_before` (clock ticks since boot, as field 22 of /proc/<pid>/stat); zombies
+// (whose environment reads empty) are never listed.
+std::vector<pid_t> FindMarkedProcesses(std::string_view marker, uint64_t not_before);
+
+// Field 22 of /proc/<pid>/stat; nullopt when the process is gone.
+std::optional<uint64_t> ProcessStartTicks(pid_t pid);
 
 // "SIGKILL" for 9; "SIG42" for a signal without a name here.
 std::string SignalName(int signal_number);
