@@ -442,6 +442,87 @@ TEST_F(RunDaemonTest, ADaemonKilledWithSigkillMidRunLeavesNoLockBehind) {
   EXPECT_EQ(next.Terminate(), 0) << next.err();
 }
 
+// Waits until process `pid` (not necessarily this test's child) has exited; a pidfd becomes
+// readable then, so nothing sleeps. True when it did within kPatience, or was gone already.
+bool WaitForProcessExit(pid_t pid) {
+  const int fd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+  if (fd < 0) return errno == ESRCH;
+  pollfd pfd{fd, POLLIN, 0};
+  const int ready = poll(&pfd, 1, static_cast<int>(kPatience / std::chrono::milliseconds(1)));
+  close(fd);
+  return ready == 1;
+}
+
+// The pid written to `path`; 0 when there is none.
+pid_t ReadPidFile(const fs::path& path) {
+  pid_t pid = 0;
+  std::ifstream(path) >> pid;
+  return pid;
+}
+
+TEST_F(RunDaemonTest, ProcessesOfADaemonKilledWithSigkillEndWithItOrAtTheNextStart) {
+  // The shell (the command plugin's child) reports its pid last, once its two descendants have
+  // reported theirs: one in its process group, one in a session of its own.
+  const fs::path escaped = dir_ / "escaped";
+  const fs::path member = dir_ / "member";
+  const fs::path fifo = dir_ / "pid.fifo";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0) << std::strerror(errno);
+  const int fifo_fd = open(fifo.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  ASSERT_GE(fifo_fd, 0) << std::strerror(errno);
+  WriteJob("long.yaml",
+           "id: long\n"
+           "schedule: \"@every 1s\"\n"
+           "tasks:\n"
+           "  - id: wait\n"
+           "    type: command\n"
+           "    command: sh\n"
+           "    args: [\"-c\", \"setsid sleep 1000 & echo $! > '" +
+               escaped.string() + "'; sleep 1000 & echo $! > '" + member.string() +
+               "'; echo $$ > '" + fifo.string() + "'; wait\"]\n");
+  std::ofstream(jobs_ / "petit.yaml") << "shutdown_grace: 1\n";
+  Daemon first(RunArgs());
+  const pid_t shell = ReadPid(fifo_fd);
+  ASSERT_GT(shell, 0) << "the task never started:\n" << first.err();
+  const pid_t escaped_pid = ReadPidFile(escaped);
+  const pid_t member_pid = ReadPidFile(member);
+  ASSERT_GT(escaped_pid, 0);
+  ASSERT_GT(member_pid, 0);
+
+  first.Kill();
+  // The child learns of the host's death at once (PR_SET_PDEATHSIG).
+  EXPECT_TRUE(WaitForProcessExit(shell));
+
+  // Its descendants are the next start's: recovery ends them before the daemon runs anything.
+  Daemon next(RunArgs());
+  const bool started = next.WaitFor("running ");
+  const bool escaped_gone = WaitForProcessExit(escaped_pid);
+  const bool member_gone = WaitForProcessExit(member_pid);
+  if (!escaped_gone) kill(escaped_pid, SIGKILL);
+  if (!member_gone) kill(member_pid, SIGKILL);
+  ASSERT_TRUE(started) << next.err();
+  EXPECT_TRUE(escaped_gone) << next.err();
+  EXPECT_TRUE(member_gone) << next.err();
+  EXPECT_THAT(next.err(), HasSubstr("terminated process " + std::to_string(escaped_pid) +
+                                    ", left behind by run "));
+  EXPECT_THAT(next.err(), HasSubstr("terminated process " + std::to_string(member_pid) +
+                                    ", left behind by run "));
+  EXPECT_EQ(next.Terminate(), 0) << next.err();
+
+  // The killed daemon's run was resumed: its task, allowed no retry, stays interrupted and the
+  // run ends failed; nothing is left running.
+  std::vector<RunRecord> runs = Runs("long");
+  ASSERT_FALSE(runs.empty());
+  for (const RunRecord& run : runs) EXPECT_TRUE(IsTerminal(run.status)) << run.id.str();
+  const RunRecord& killed = runs.back();  // newest first
+  EXPECT_EQ(killed.status, RunStatus::kFailed) << next.err();
+  Result<std::unique_ptr<StateStore>> store = storage::OpenStateStore(StorageUri());
+  ASSERT_TRUE(store.ok());
+  Result<std::vector<AttemptRecord>> attempts = (*store)->ListAttempts(killed.id);
+  ASSERT_TRUE(attempts.ok());
+  ASSERT_EQ(attempts->size(), 1u);
+  EXPECT_EQ(attempts->front().state, TaskState::kInterrupted);
+}
+
 // kill -9 of the daemon while a task runs; the next daemon continues the run.
 class RecoveryTest : public RunDaemonTest {
  protected:
@@ -521,83 +602,7 @@ TEST_F(RecoveryTest, AfterKillNineATaskWithoutRetriesIsInterruptedAndTheRunFails
   EXPECT_EQ(attempts["wait"][0].state, TaskState::kInterrupted);
   EXPECT_TRUE(NothingRunning());
   if (orphan > 0) kill(-orphan, SIGKILL);
-
-  // Waits until process `pid` (not necessarily this test's child) has exited; a pidfd becomes
-  // readable then, so nothing sleeps. True when it did within kPatience, or was gone already.
-  bool WaitForProcessExit(pid_t pid) {
-    const int fd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
-    if (fd < 0) return errno == ESRCH;
-    pollfd pfd{fd, POLLIN, 0};
-    const int ready = poll(&pfd, 1, static_cast<int>(kPatience / std::chrono::milliseconds(1)));
-    close(fd);
-    return ready == 1;
-  }
-
-  // The pid written to `path`; 0 when there is none.
-  pid_t ReadPidFile(const fs::path& path) {
-    pid_t pid = 0;
-    std::ifstream(path) >> pid;
-    return pid;
-  }
-
-  TEST_F(RunDaemonTest, ProcessesOfADaemonKilledWithSigkillEndWithItOrAtTheNextStart) {
-    // The shell (the command plugin's child) reports its pid last, once its two descendants have
-    // reported theirs: one in its process group, one in a session of its own.
-    const fs::path escaped = dir_ / "escaped";
-    const fs::path member = dir_ / "member";
-    const fs::path fifo = dir_ / "pid.fifo";
-    ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0) << std::strerror(errno);
-    const int fifo_fd = open(fifo.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC);
-    ASSERT_GE(fifo_fd, 0) << std::strerror(errno);
-    WriteJob("long.yaml",
-             "id: long\n"
-             "schedule: \"@every 1s\"\n"
-             "tasks:\n"
-             "  - id: wait\n"
-             "    type: command\n"
-             "    command: sh\n"
-             "    args: [\"-c\", \"setsid sleep 1000 & echo $! > '" +
-                 escaped.string() + "'; sleep 1000 & echo $! > '" + member.string() +
-                 "'; echo $$ > '" + fifo.string() + "'; wait\"]\n");
-    std::ofstream(jobs_ / "petit.yaml") << "shutdown_grace: 1\n";
-    Daemon first(RunArgs());
-    const pid_t shell = ReadPid(fifo_fd);
-    ASSERT_GT(shell, 0) << "the task never started:\n" << first.err();
-    const pid_t escaped_pid = ReadPidFile(escaped);
-    const pid_t member_pid = ReadPidFile(member);
-    ASSERT_GT(escaped_pid, 0);
-    ASSERT_GT(member_pid, 0);
-
-    first.Kill();
-    // The child learns of the host's death at once (PR_SET_PDEATHSIG).
-    EXPECT_TRUE(WaitForProcessExit(shell));
-
-    // Its descendants are the next start's: recovery ends them before the daemon runs anything.
-    Daemon next(RunArgs());
-    const bool started = next.WaitFor("running ");
-    const bool escaped_gone = WaitForProcessExit(escaped_pid);
-    const bool member_gone = WaitForProcessExit(member_pid);
-    if (!escaped_gone) kill(escaped_pid, SIGKILL);
-    if (!member_gone) kill(member_pid, SIGKILL);
-    ASSERT_TRUE(started) << next.err();
-    EXPECT_TRUE(escaped_gone) << next.err();
-    EXPECT_TRUE(member_gone) << next.err();
-    EXPECT_THAT(next.err(), HasSubstr("terminated process " + std::to_string(escaped_pid) +
-                                      ", left behind by run "));
-    EXPECT_THAT(next.err(), HasSubstr("terminated process " + std::to_string(member_pid) +
-                                      ", left behind by run "));
-    EXPECT_EQ(next.Terminate(), 0) << next.err();
-
-    // The killed daemon's run was interrupted; nothing is left running.
-    std::vector<RunRecord> runs = Runs("long");
-    ASSERT_FALSE(runs.empty());
-    size_t interrupted = 0;
-    for (const RunRecord& run : runs) {
-      EXPECT_TRUE(IsTerminal(run.status)) << run.id.str();
-      if (run.status == RunStatus::kInterrupted) ++interrupted;
-    }
-    EXPECT_EQ(interrupted, 1u) << next.err();
-  }
+}
 
 }  // namespace
 }  // namespace petit
