@@ -84,10 +84,10 @@ std::vector<std::string> RestartOnlyChanges(const GlobalConfig& running, const G
   if (running.plugin_dirs != read.plugin_dirs) changed.push_back("plugin_dirs");
   const ResourceCapacity& a = running.resources;
   const ResourceCapacity& b = read.resources;
-  if (a.pools != b.pools || a.cpu_slots != b.cpu_slots || a.memory_mb != b.memory_mb ||
-      a.max_tasks != b.max_tasks) {
-    changed.push_back("resources (pools)");
-  }
+  if (a.pools != b.pools) changed.push_back("pools");
+  if (a.cpu_slots != b.cpu_slots) changed.push_back("cpu_slots");
+  if (a.memory_mb != b.memory_mb) changed.push_back("memory_mb");
+  if (a.max_tasks != b.max_tasks) changed.push_back("max_tasks");
   if (running.max_parallel_tasks != read.max_parallel_tasks) {
     changed.push_back("max_parallel_tasks");
   }
