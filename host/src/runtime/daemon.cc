@@ -468,7 +468,29 @@ int ServeUntilSignalled(std::unique_ptr<HostEnv> env, std::vector<Job> jobs,
   const uint64_t active = (*daemon)->State().active_runs;
   log.Line("stopping: no new fires; waiting for " + std::to_string(active) + " active run" +
            (active == 1 ? "" : "s"));
+  // The scheduler thread, which fed the watchdog, is gone while the runs drain: keep feeding it
+  // until they have ended, whatever systemd does with the watchdog while a unit stops.
+  bool drained = false;  // guarded by mu
+  std::thread feeder;
+  if (systemd.watchdog_feed_interval_us() > 0) {
+    feeder = std::thread([&] {
+      std::unique_lock lock(mu);
+      while (!requested.wait_for(lock,
+                                 std::chrono::microseconds(systemd.watchdog_feed_interval_us()),
+                                 [&] { return drained; })) {
+        systemd.FeedWatchdog();
+      }
+    });
+  }
   (*daemon)->Drain((*daemon)->shutdown_grace(), cancel_now);
+  if (feeder.joinable()) {
+    {
+      std::lock_guard lock(mu);
+      drained = true;
+      requested.notify_all();
+    }
+    feeder.join();
+  }
   log.Line("stopped");
   return kExitOk;
 }
