@@ -64,6 +64,8 @@ struct Scheduler::Impl {
     std::deque<ActiveRun> active;   // oldest first
     std::deque<Waiting> backlog;    // catch-up occurrences, oldest first
     std::optional<Waiting> queued;  // the one occurrence kept by overlap queue/cancel_previous
+    // No longer among the jobs (UpdateJobs): never fires nor starts runs; its active runs finish.
+    bool removed = false;
   };
 
   struct HeapEntry {
@@ -413,7 +415,7 @@ struct Scheduler::Impl {
   void RunLeft(size_t index) {
     --active_runs;
     const Slot& slot = slots[index];
-    if (!stopping && (!slot.backlog.empty() || slot.queued)) {
+    if (!stopping && !slot.removed && (!slot.backlog.empty() || slot.queued)) {
       ready.push_back(index);
       wake = true;
       cv.notify_one();
@@ -478,6 +480,7 @@ struct Scheduler::Impl {
                          .wakeups = wakeups.load(std::memory_order_relaxed),
                          .launched = LaunchAll(launches)};
       if (options.on_pass) options.on_pass(pass);
+      if (options.heartbeat) options.heartbeat();
       lock.lock();
       if (stopping || wake || !ready.empty() || DueLocked()) continue;
       Wait(lock);
@@ -487,7 +490,51 @@ struct Scheduler::Impl {
 
   // Returns when stopping, woken, or the next fire time has come.
   void Wait(std::unique_lock<std::mutex>& lock) {
-    clock_waiter->WaitUntil(lock, next_due_us, [&] { return stopping || wake; });
+    int64_t deadline_us = next_due_us;
+    if (options.heartbeat && options.heartbeat_interval_us > 0) {
+      deadline_us = std::min(deadline_us, clock.NowMicros() + options.heartbeat_interval_us);
+    }
+    clock_waiter->WaitUntil(lock, deadline_us, [&] { return stopping || wake; });
+  }
+
+  // UpdateJobs, with mu held.
+
+  static bool SameSchedule(const Job& a, const Job& b) {
+    if (a.enabled != b.enabled || a.schedule.has_value() != b.schedule.has_value()) return false;
+    return !a.schedule || (a.schedule->expression() == b.schedule->expression() &&
+                           a.schedule->time_zone() == b.schedule->time_zone());
+  }
+
+  // A changed schedule starts from now: what it would have fired up to now counts as dealt with.
+  void Rearm(size_t index, int64_t now_us) {
+    Slot& slot = slots[index];
+    Unschedule(slot);
+    if (!Schedulable(slot)) return;
+    const int64_t latest = internal::LatestOccurrence(*slot.job->schedule, 0, now_us).value_or(0);
+    if (latest > slot.record.last_fire_us) {
+      slot.record.last_fire_us = latest;
+      SaveRecord(slot, now_us);
+    }
+    PushNext(index, std::max(now_us, slot.record.last_fire_us));
+  }
+
+  // A job new to this scheduler, as Start arms one.
+  void ArmNew(size_t index, int64_t now_us, std::vector<Launch>& launches) {
+    Slot& slot = slots[index];
+    Result<std::optional<JobRecord>> record = store.GetJob(slot.job->id);
+    if (!record.ok()) {
+      last_store_error = record.status().WithContext("reading the schedule state of job '" +
+                                                     slot.job->id.str() + "'");
+    } else if (record->has_value()) {
+      slot.record = **record;
+      Arm(index, now_us, launches);
+      return;
+    }
+    if (!Schedulable(slot)) return;
+    slot.record.last_fire_us =
+        internal::LatestOccurrence(*slot.job->schedule, 0, now_us).value_or(0);
+    SaveRecord(slot, now_us);
+    Arm(index, now_us, launches);
   }
 
   Clock& clock;
@@ -495,12 +542,13 @@ struct Scheduler::Impl {
   RunLauncher& launcher;
   EventBus* const events;
   const SchedulerOptions options;
-  std::unordered_map<JobId, size_t> index_of;  // immutable after construction
+  std::unordered_map<JobId, size_t> index_of;  // guarded by mu; grows with UpdateJobs
 
   mutable std::mutex mu;
   std::condition_variable cv;       // wake, stopping or ready changed: the scheduler thread waits
   std::condition_variable runs_cv;  // active_runs reached 0: Stop waits
-  // Fixed at construction (a deque: slots never move); their contents are guarded by mu.
+  // Added to by UpdateJobs, never removed (a deque: slots never move, so a run's end finds its
+  // slot by index); guarded by mu.
   std::deque<Slot> slots;
   std::priority_queue<HeapEntry, std::vector<HeapEntry>, std::greater<>> heap;  // guarded by mu
   int64_t next_due_us = kNever;  // guarded by mu: heap top, kNever when empty
@@ -635,9 +683,11 @@ Result<RunId> Scheduler::Submit(const JobId& job, std::optional<RunId> existing,
   {
     std::lock_guard lock(impl.mu);
     auto it = impl.index_of.find(job);
-    if (it == impl.index_of.end()) {
+    if (it == impl.index_of.end() || impl.slots[it->second].removed) {
       std::vector<std::string_view> names;
-      for (const auto& [id, index] : impl.index_of) names.push_back(id.str());
+      for (const auto& [id, index] : impl.index_of) {
+        if (!impl.slots[index].removed) names.push_back(id.str());
+      }
       std::sort(names.begin(), names.end());
       std::string message = "no job '" + job.str() + "'";
       if (auto close = ClosestMatch(job.str(), names))
@@ -673,7 +723,9 @@ Status Scheduler::SetPaused(const JobId& job, bool paused) {
   {
     std::lock_guard lock(impl.mu);
     auto it = impl.index_of.find(job);
-    if (it == impl.index_of.end()) return NotFound("no job '" + job.str() + "'");
+    if (it == impl.index_of.end() || impl.slots[it->second].removed) {
+      return NotFound("no job '" + job.str() + "'");
+    }
     if (!impl.started || impl.stopping) {
       return FailedPrecondition("the scheduler is not running");
     }
@@ -700,11 +752,55 @@ Status Scheduler::SetPaused(const JobId& job, bool paused) {
   return Status::Ok();
 }
 
+Status Scheduler::UpdateJobs(std::vector<std::shared_ptr<const Job>> jobs) {
+  Impl& impl = *impl_;
+  std::vector<Impl::Launch> launches;
+  {
+    std::lock_guard lock(impl.mu);
+    if (!impl.started || impl.stopping) return FailedPrecondition("the scheduler is not running");
+    const int64_t now_us = impl.clock.NowMicros();
+    std::vector<bool> listed(impl.slots.size(), false);
+    for (std::shared_ptr<const Job>& job : jobs) {
+      assert(job != nullptr);
+      auto [it, inserted] = impl.index_of.emplace(job->id, impl.slots.size());
+      const size_t index = it->second;
+      if (inserted) {
+        Impl::Slot& slot = impl.slots.emplace_back();
+        listed.push_back(true);
+        slot.record.id = job->id;
+        slot.job = std::move(job);
+        impl.ArmNew(index, now_us, launches);
+        continue;
+      }
+      assert(!listed[index] && "job ids must be unique");
+      listed[index] = true;
+      Impl::Slot& slot = impl.slots[index];
+      const bool rearm = slot.removed || !Impl::SameSchedule(*slot.job, *job);
+      slot.removed = false;
+      slot.job = std::move(job);
+      if (rearm) impl.Rearm(index, now_us);
+    }
+    for (size_t index = 0; index < listed.size(); ++index) {
+      Impl::Slot& slot = impl.slots[index];
+      if (listed[index] || slot.removed) continue;
+      slot.removed = true;
+      impl.Unschedule(slot);
+      impl.DropWaiting(slot, now_us, "the job was removed");
+    }
+    impl.next_due_us = impl.heap.empty() ? kNever : impl.heap.top().fire_us;
+    impl.wake = true;
+    impl.cv.notify_one();
+  }
+  impl.LaunchAll(launches);
+  return Status::Ok();
+}
+
 std::optional<int64_t> Scheduler::NextFire(const JobId& job) const {
   const Impl& impl = *impl_;
   std::lock_guard lock(impl.mu);
   auto it = impl.index_of.find(job);
   if (it == impl.index_of.end() || !impl.started || impl.stopping) return std::nullopt;
+  if (impl.slots[it->second].removed) return std::nullopt;
   const int64_t next = impl.slots[it->second].next_fire_us;
   if (next == 0) return std::nullopt;
   return next;

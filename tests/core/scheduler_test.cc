@@ -738,5 +738,109 @@ TEST_F(SchedulerTest, ARestartWithTheClockBehindTheLastFireWaitsForTheNextOccurr
   EXPECT_EQ(scheduler.NextFire(JobId("j")), kBase + kHour + 10 * kSecond);
 }
 
+std::vector<std::shared_ptr<const Job>> Jobs(std::vector<std::shared_ptr<Job>> jobs) {
+  return {jobs.begin(), jobs.end()};
+}
+
+TEST_F(SchedulerTest, UpdateJobsChangesRemovesAndAddsJobs) {
+  auto changed = MakeJob("changed", "@every 10s");
+  auto removed = MakeJob("removed", "@every 10s");
+  auto kept = MakeJob("kept", "@every 10s");
+  for (auto& job : {changed, removed, kept}) job->max_active_runs = 0;
+  Scheduler& scheduler = Start({changed, removed, kept});
+  AdvanceTo(kBase + 10 * kSecond);
+
+  auto changed_again = MakeJob("changed", "@every 30s");
+  auto added = MakeJob("added", "@every 10s");
+  for (auto& job : {changed_again, added}) job->max_active_runs = 0;
+  ASSERT_TRUE(scheduler.UpdateJobs(Jobs({kept, changed_again, added})).ok());
+  EXPECT_EQ(scheduler.NextFire(JobId("changed")), kBase + 30 * kSecond);
+  EXPECT_EQ(scheduler.NextFire(JobId("removed")), std::nullopt);
+  EXPECT_EQ(scheduler.NextFire(JobId("added")), kBase + 20 * kSecond);
+  EXPECT_EQ(scheduler.Trigger(JobId("removed")).status().code(), StatusCode::kNotFound);
+
+  AdvanceTo(kBase + 20 * kSecond);
+  AdvanceTo(kBase + 30 * kSecond);
+  EXPECT_THAT(
+      launcher_.Fired(),
+      ElementsAre(Pair("changed", 10), Pair("removed", 10), Pair("kept", 10), Pair("kept", 20),
+                  Pair("added", 20), Pair("changed", 30), Pair("kept", 30), Pair("added", 30)));
+  // A new job was seen for the first time: its record starts at its latest past occurrence.
+  EXPECT_EQ(Record("added").last_fire_us, kBase + 30 * kSecond);
+}
+
+TEST_F(SchedulerTest, UpdateJobsLeavesARunningRunOnItsDefinitionAndKeepsTheJobRecord) {
+  SaveRecord("paused", kBase - 50 * kSecond, /*paused=*/true);
+  auto job = MakeJob("j", "@every 10s");
+  job->description = "old";
+  auto paused = MakeJob("paused", "@every 10s");
+  Scheduler& scheduler = Start({job, paused});
+  AdvanceTo(kBase + 10 * kSecond);
+  ASSERT_EQ(launcher_.count(), 1u);
+
+  auto edited = MakeJob("j", "@every 10s");
+  edited->description = "new";
+  auto paused_edited = MakeJob("paused", "@every 5s");
+  ASSERT_TRUE(scheduler.UpdateJobs(Jobs({edited, paused_edited})).ok());
+  EXPECT_EQ(launcher_.request(0).job->description, "old");
+  EXPECT_FALSE(launcher_.cancelled(0));
+  EXPECT_TRUE(Record("paused").paused);
+  EXPECT_EQ(scheduler.NextFire(JobId("paused")), std::nullopt);
+  EXPECT_EQ(scheduler.NextFire(JobId("j")), kBase + 20 * kSecond);
+
+  launcher_.End(0);
+  AdvanceTo(kBase + 20 * kSecond);
+  ASSERT_TRUE(launcher_.WaitForLaunches(2));
+  EXPECT_EQ(launcher_.request(1).job->description, "new");
+  EXPECT_THAT(launcher_.Fired(), ElementsAre(Pair("j", 10), Pair("j", 20)));
+}
+
+TEST_F(SchedulerTest, UpdateJobsLetsTheRunsOfARemovedJobFinishAndDropsItsWaitingOnes) {
+  auto job = MakeJob("j", "@every 10s");
+  job->overlap = OverlapPolicy::kQueue;
+  Scheduler& scheduler = Start({job});
+  AdvanceTo(kBase + 10 * kSecond);
+  AdvanceTo(kBase + 20 * kSecond);  // queued behind the run of 10
+  ASSERT_EQ(launcher_.count(), 1u);
+
+  ASSERT_TRUE(scheduler.UpdateJobs({}).ok());
+  EXPECT_TRUE(events_.WaitFor(EventType::kTriggerRefused, "j", "the job was removed"));
+  EXPECT_FALSE(launcher_.cancelled(0));
+  EXPECT_EQ(scheduler.stats().active_runs, 1u);
+  launcher_.End(0);
+  EXPECT_EQ(scheduler.stats().active_runs, 0u);
+  AdvanceTo(kBase + 30 * kSecond);
+  EXPECT_EQ(launcher_.count(), 1u);
+
+  // Listed again: it fires from its next occurrence, without catching up.
+  ASSERT_TRUE(scheduler.UpdateJobs(Jobs({job})).ok());
+  EXPECT_EQ(scheduler.NextFire(JobId("j")), kBase + 40 * kSecond);
+  AdvanceTo(kBase + 40 * kSecond);
+  EXPECT_THAT(launcher_.Fired(), ElementsAre(Pair("j", 10), Pair("j", 40)));
+}
+
+TEST_F(SchedulerTest, HeartbeatBeatsWhileNothingIsDue) {
+  std::mutex mu;
+  std::condition_variable beat;
+  int beats = 0;
+  SchedulerOptions options;
+  options.heartbeat = [&] {
+    std::lock_guard lock(mu);
+    ++beats;
+    beat.notify_all();
+  };
+  options.heartbeat_interval_us = kSecond;
+  scheduler_ = std::make_unique<Scheduler>(Jobs({MakeJob("hourly", "@hourly")}), clock_, *store_,
+                                           launcher_, &bus_, std::move(options));
+  ASSERT_TRUE(scheduler_->Start().ok());
+  std::unique_lock lock(mu);
+  ASSERT_TRUE(beat.wait_for(lock, kPatience, [&] { return beats >= 1; }));
+  lock.unlock();
+  clock_.Advance(kSecond);
+  lock.lock();
+  EXPECT_TRUE(beat.wait_for(lock, kPatience, [&] { return beats >= 2; }));
+  EXPECT_EQ(launcher_.count(), 0u);
+}
+
 }  // namespace
 }  // namespace petit

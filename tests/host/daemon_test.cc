@@ -2,6 +2,9 @@
 // its methods as the CLI and the API drive it.
 #include "runtime/daemon.h"
 
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -10,6 +13,7 @@
 
 #include "config/job_loader.h"
 #include "runtime/host_env.h"
+#include "runtime/load_jobs.h"
 
 namespace petit::host {
 namespace {
@@ -109,6 +113,61 @@ TEST(DaemonTest, AnUnreachableStoreFailsStartAndStartsNothing) {
   Result<std::unique_ptr<Daemon>> daemon =
       Daemon::Start(std::move(env).value(), Jobs(kTwoTasks), log);
   EXPECT_FALSE(daemon.ok());
+}
+
+std::vector<std::string> Ids(const std::vector<JobId>& ids) {
+  std::vector<std::string> names;
+  for (const JobId& id : ids) names.push_back(id.str());
+  return names;
+}
+
+TEST(DaemonTest, ReloadKeepsThePreviousDefinitionOfADuplicatedIdAndOfABrokenFile) {
+  std::string pattern = (std::filesystem::temp_directory_path() / "petit-reload-XXXXXX").string();
+  ASSERT_NE(mkdtemp(pattern.data()), nullptr);
+  const std::filesystem::path dir = pattern;
+  auto write = [&](const std::string& name, const std::string& yaml) {
+    std::ofstream(dir / name) << yaml;
+  };
+  write("a.yaml", "id: a\ntasks:\n  - id: t\n    type: noop\n");
+  write("b.yaml", "id: b\ntasks:\n  - id: t\n    type: noop\n");
+  std::unique_ptr<HostEnv> env = MemoryHost();
+  ASSERT_NE(env, nullptr);
+  LoadedJobs loaded = LoadHostJobs(*env, dir.string());
+  ASSERT_TRUE(loaded.errors.empty());
+  DaemonLog log;
+  Result<std::unique_ptr<Daemon>> daemon =
+      Daemon::Start(std::move(env), std::move(loaded.jobs), log);
+  ASSERT_TRUE(daemon.ok()) << daemon.status().message();
+  HostOptions host;
+  host.jobs_dir = dir.string();
+
+  // "a" declared twice, "b" broken, "c" new: only "c" changes anything.
+  write("a.yaml", "id: a\ndescription: edited\ntasks:\n  - id: t\n    type: noop\n");
+  write("a2.yaml", "id: a\ntasks:\n  - id: t\n    type: noop\n");
+  write("b.yaml", "id: b\ntasks:\n  - id: t\n    type: no_such_type\n");
+  write("c.yaml", "id: c\ntasks:\n  - id: t\n    type: noop\n");
+  Result<ReloadSummary> summary = (*daemon)->Reload(host);
+  ASSERT_TRUE(summary.ok()) << summary.status().message();
+  EXPECT_EQ(Ids(summary->added), std::vector<std::string>{"c"});
+  EXPECT_TRUE(summary->changed.empty());
+  EXPECT_TRUE(summary->removed.empty());
+  EXPECT_EQ(Ids(summary->kept), (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(summary->unchanged, 0u);
+  EXPECT_EQ(summary->errors, 2u);
+  EXPECT_TRUE(summary->needs_restart.empty());
+  EXPECT_EQ((*daemon)->State().jobs, 3u);
+  EXPECT_TRUE((*daemon)->Trigger(JobId("b")).ok());
+
+  // Fixed: "a" takes its edited definition, "b" its new one, "c" is as it was.
+  std::filesystem::remove(dir / "a2.yaml");
+  write("b.yaml", "id: b\ntasks:\n  - id: t2\n    type: noop\n");
+  summary = (*daemon)->Reload(host);
+  ASSERT_TRUE(summary.ok()) << summary.status().message();
+  EXPECT_EQ(Ids(summary->changed), (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(summary->unchanged, 1u);
+  EXPECT_EQ(summary->errors, 0u);
+  (*daemon)->Stop(StopMode::kWaitForRuns);
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

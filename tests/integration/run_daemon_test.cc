@@ -3,8 +3,10 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -54,7 +56,9 @@ int MillisLeft(std::chrono::steady_clock::time_point deadline) {
 // A running `petit run`, its stderr read through a pipe.
 class Daemon {
  public:
-  explicit Daemon(const std::vector<std::string>& args) {
+  // `extra_env`: NAME=value entries added to the test's environment.
+  explicit Daemon(const std::vector<std::string>& args,
+                  const std::vector<std::string>& extra_env = {}) {
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0) {
       ADD_FAILURE() << "pipe2: " << std::strerror(errno);
@@ -71,7 +75,12 @@ class Daemon {
     std::vector<char*> argv;
     for (std::string& arg : argv_strings) argv.push_back(arg.data());
     argv.push_back(nullptr);
-    const int rc = posix_spawn(&pid_, PETIT_EXE, &actions, nullptr, argv.data(), environ);
+    std::vector<std::string> env_strings = extra_env;
+    for (char** entry = environ; *entry != nullptr; ++entry) env_strings.emplace_back(*entry);
+    std::vector<char*> envp;
+    for (std::string& entry : env_strings) envp.push_back(entry.data());
+    envp.push_back(nullptr);
+    const int rc = posix_spawn(&pid_, PETIT_EXE, &actions, nullptr, argv.data(), envp.data());
     posix_spawn_file_actions_destroy(&actions);
     close(fds[1]);
     if (rc != 0) {
@@ -98,6 +107,23 @@ class Daemon {
       if (!ReadSome(deadline)) return false;
     }
     return true;
+  }
+
+  // Reads stderr until one line contains both `first` and, after it, `then`.
+  bool WaitForLine(const std::string& first, const std::string& then) {
+    const auto deadline = std::chrono::steady_clock::now() + kPatience;
+    for (;;) {
+      size_t start = 0;
+      for (size_t end = err_.find('\n'); end != std::string::npos;
+           start = end + 1, end = err_.find('\n', start)) {
+        const std::string line = err_.substr(start, end - start);
+        const size_t at = line.find(first);
+        if (at != std::string::npos && line.find(then, at + first.size()) != std::string::npos) {
+          return true;
+        }
+      }
+      if (!ReadSome(deadline)) return false;
+    }
   }
 
   // How many times `text` occurs in what was read of stderr so far.
@@ -358,6 +384,153 @@ TEST_F(RunDaemonTest, ASecondSigtermCancelsTheDrainingRunsAtOnceAndRecordsThem) 
   std::vector<RunRecord> runs = Runs("long");
   ASSERT_EQ(runs.size(), 1u) << daemon.err();
   EXPECT_EQ(runs[0].status, RunStatus::kCancelled);
+}
+
+TEST_F(RunDaemonTest, SighupReloadsChangedRemovedNewAndBrokenFilesWithoutTouchingARunningRun) {
+  const fs::path release = dir_ / "release";
+  const fs::path out = dir_ / "out.txt";
+  const fs::path added_out = dir_ / "added.txt";
+  // "long": its first run waits for the test, then writes "old"; the reload changes it to write
+  // "new", which only its next run may do.
+  const int fifo_fd =
+      WriteTaskThatReportsItsPid("while [ ! -e '" + release.string() +
+                                 "' ]; do sleep 0.05; done; echo old >> '" + out.string() + "'");
+  const std::string hourly_task =
+      "schedule: \"@every 1h\"\n"
+      "tasks:\n"
+      "  - id: t\n"
+      "    type: command\n"
+      "    command: \"true\"\n";
+  WriteJob("gone.yaml", "id: gone\n" + hourly_task);
+  WriteJob("broken.yaml", "id: broken\n" + hourly_task);
+  std::ofstream(jobs_ / "petit.yaml") << "shutdown_grace: 3600\n";
+  Daemon daemon(RunArgs());
+  ASSERT_GT(ReadPid(fifo_fd), 0) << "the task never started:\n" << daemon.err();
+  ASSERT_TRUE(daemon.WaitFor("job broken (@every 1h, UTC) fires next")) << daemon.err();
+
+  WriteJob("long.yaml",
+           "id: long\n"
+           "schedule: \"@every 1s\"\n"
+           "tasks:\n"
+           "  - id: wait\n"
+           "    type: command\n"
+           "    command: sh\n"
+           "    args: [\"-c\", \"echo new >> '" +
+               out.string() + "'\"]\n");
+  fs::remove(jobs_ / "gone.yaml");
+  WriteJob("added.yaml",
+           "id: added\n"
+           "schedule: \"@every 1s\"\n"
+           "tasks:\n"
+           "  - id: write\n"
+           "    type: command\n"
+           "    command: sh\n"
+           "    args: [\"-c\", \"echo added >> '" +
+               added_out.string() + "'\"]\n");
+  WriteJob("broken.yaml", "id: broken\nschedule: \"@every 1h\"\ntasks: [\n");
+  std::ofstream(jobs_ / "petit.yaml") << "shutdown_grace: 3600\npools: {gpu: 1}\n";
+  daemon.Signal(SIGHUP);
+  ASSERT_TRUE(daemon.WaitFor("plugins are not reloaded")) << daemon.err();
+  EXPECT_THAT(daemon.err(), HasSubstr("received SIGHUP: reloading"));
+  EXPECT_THAT(daemon.err(),
+              HasSubstr("reload: 3 jobs; added added; changed long; removed gone; kept the "
+                        "previous definition of broken (errors above); 0 unchanged; 1 error;"));
+  // The broken file, one line per error as `petit validate` prints it.
+  EXPECT_THAT(daemon.err(), HasSubstr("petit: error: " + (jobs_ / "broken.yaml").string() + ":"));
+  EXPECT_THAT(daemon.err(), HasSubstr("has errors: its jobs keep their previous definition"));
+  EXPECT_THAT(daemon.err(), HasSubstr("reload: petit.yaml: pools changed: needs a restart"));
+  EXPECT_THAT(daemon.err(), Not(HasSubstr("cancelling")));
+
+  // The run in progress ends on the definition it started with; the next one uses the new one.
+  std::ofstream(release) << "";
+  ASSERT_TRUE(daemon.WaitForLine("job long run ", " ended: succeeded")) << daemon.err();
+  ASSERT_TRUE(daemon.WaitForLine("job added run ", " ended: succeeded")) << daemon.err();
+  ASSERT_TRUE(daemon.WaitForCount("job long run ", 4)) << daemon.err();  // a second run started
+  EXPECT_EQ(daemon.Terminate(), 0) << daemon.err();
+  const std::string written = ReadFile(out);
+  EXPECT_EQ(written.rfind("old\n", 0), 0u) << written;
+  EXPECT_THAT(written, HasSubstr("new\n"));
+  EXPECT_THAT(written, Not(HasSubstr("old\nold")));
+  EXPECT_THAT(ReadFile(added_out), HasSubstr("added\n"));
+
+  std::vector<RunRecord> long_runs = Runs("long");
+  ASSERT_GE(long_runs.size(), 2u) << daemon.err();
+  for (const RunRecord& run : long_runs) EXPECT_TRUE(IsTerminal(run.status)) << run.id.str();
+  EXPECT_EQ(long_runs.back().status, RunStatus::kSucceeded);  // the first one, newest first
+  EXPECT_FALSE(Runs("added").empty());
+  EXPECT_TRUE(Runs("gone").empty());
+}
+
+// A datagram socket standing in for systemd's NOTIFY_SOCKET.
+class NotifySocket {
+ public:
+  explicit NotifySocket(const fs::path& path) : path_(path) {
+    fd_ = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    EXPECT_GE(fd_, 0) << std::strerror(errno);
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::strncpy(address.sun_path, path.c_str(), sizeof(address.sun_path) - 1);
+    EXPECT_EQ(bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address), 0)
+        << std::strerror(errno);
+  }
+  ~NotifySocket() { close(fd_); }
+
+  // Receives until a message containing `text` has come `count` times in all.
+  bool WaitFor(const std::string& text, size_t count = 1) {
+    const auto deadline = std::chrono::steady_clock::now() + kPatience;
+    while (Count(text) < count) {
+      pollfd fd{fd_, POLLIN, 0};
+      if (poll(&fd, 1, MillisLeft(deadline)) != 1) return false;
+      char buffer[4096];
+      const ssize_t n = recv(fd_, buffer, sizeof buffer, 0);
+      if (n > 0) messages_.emplace_back(buffer, static_cast<size_t>(n));
+    }
+    return true;
+  }
+
+  size_t Count(const std::string& text) const {
+    size_t count = 0;
+    for (const std::string& message : messages_) count += message.find(text) != std::string::npos;
+    return count;
+  }
+
+  std::string All() const {
+    std::string all;
+    for (const std::string& message : messages_) all += "[" + message + "] ";
+    return all;
+  }
+
+ private:
+  fs::path path_;
+  int fd_ = -1;
+  std::vector<std::string> messages_;
+};
+
+TEST_F(RunDaemonTest, TellsSystemdReadyReloadingStoppingAndFeedsTheWatchdog) {
+  WriteJob("hourly.yaml",
+           "id: hourly\n"
+           "schedule: \"@every 1h\"\n"
+           "tasks:\n"
+           "  - id: t\n"
+           "    type: command\n"
+           "    command: \"true\"\n");
+  NotifySocket systemd(dir_ / "notify.sock");
+  // No WATCHDOG_PID: sd_watchdog_enabled then accepts WATCHDOG_USEC for any process.
+  Daemon daemon(RunArgs(),
+                {"NOTIFY_SOCKET=" + (dir_ / "notify.sock").string(), "WATCHDOG_USEC=200000"});
+  ASSERT_TRUE(systemd.WaitFor("READY=1")) << systemd.All() << daemon.err();
+  EXPECT_TRUE(daemon.WaitFor("fires next at")) << daemon.err();  // armed before READY
+  // Fed every 100 ms while nothing is due for an hour.
+  ASSERT_TRUE(systemd.WaitFor("WATCHDOG=1", 3)) << systemd.All();
+
+  daemon.Signal(SIGHUP);
+  ASSERT_TRUE(systemd.WaitFor("RELOADING=1")) << systemd.All() << daemon.err();
+  EXPECT_EQ(systemd.Count("MONOTONIC_USEC="), 1u) << systemd.All();
+  ASSERT_TRUE(systemd.WaitFor("READY=1", 2)) << systemd.All() << daemon.err();
+  EXPECT_TRUE(daemon.WaitFor("plugins are not reloaded")) << daemon.err();
+
+  EXPECT_EQ(daemon.Terminate(), 0) << daemon.err();
+  EXPECT_TRUE(systemd.WaitFor("STOPPING=1")) << systemd.All();
 }
 
 TEST_F(RunDaemonTest, RefusesToStartWithAnInvalidJobFile) {

@@ -158,7 +158,9 @@ int CmdRun(const Args& args, std::unique_ptr<HostEnv> env) {
                "` lists them)");
     return kExitUsage;
   }
-  return ServeUntilSignalled(std::move(env), std::move(loaded.jobs));
+  HostOptions reload = args.host;  // a reload (SIGHUP) reads the same directory and petit.yaml
+  reload.jobs_dir = args.operands[0];
+  return ServeUntilSignalled(std::move(env), std::move(loaded.jobs), reload);
 }
 
 }  // namespace petit::host

@@ -1,9 +1,14 @@
 #include "runtime/daemon.h"
 
+#include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <csignal>
+#include <fstream>
+#include <iterator>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -12,9 +17,11 @@
 
 #include "petit/core/clock.h"
 #include "petit/host/exit_codes.h"
+#include "runtime/load_jobs.h"
 #include "runtime/recovery.h"
 #include "runtime/run_options.h"
 #include "runtime/signal_canceller.h"
+#include "runtime/systemd_notify.h"
 #include "runtime/time_format.h"
 
 namespace petit::host {
@@ -26,6 +33,8 @@ std::string_view SignalName(int signal_number) {
       return "SIGTERM";
     case SIGINT:
       return "SIGINT";
+    case SIGHUP:
+      return "SIGHUP";
     default:
       return "a signal";
   }
@@ -62,6 +71,60 @@ Status NotStarting(const Status& status) {
                             "run per store)");
 }
 
+std::string ReadText(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// The petit.yaml settings a running daemon cannot take over: they are built into its store,
+// plugins, pools, runners and (later) API server.
+std::vector<std::string> RestartOnlyChanges(const GlobalConfig& running, const GlobalConfig& read) {
+  std::vector<std::string> changed;
+  if (running.storage_uri != read.storage_uri) changed.push_back("storage");
+  if (running.plugin_dirs != read.plugin_dirs) changed.push_back("plugin_dirs");
+  const ResourceCapacity& a = running.resources;
+  const ResourceCapacity& b = read.resources;
+  if (a.pools != b.pools) changed.push_back("pools");
+  if (a.cpu_slots != b.cpu_slots) changed.push_back("cpu_slots");
+  if (a.memory_mb != b.memory_mb) changed.push_back("memory_mb");
+  if (a.max_tasks != b.max_tasks) changed.push_back("max_tasks");
+  if (running.max_parallel_tasks != read.max_parallel_tasks) {
+    changed.push_back("max_parallel_tasks");
+  }
+  if (running.output_cap_bytes != read.output_cap_bytes) changed.push_back("output_cap_bytes");
+  if (running.api.enabled != read.api.enabled || running.api.bind != read.api.bind ||
+      running.api.port != read.api.port || running.api.token != read.api.token) {
+    changed.push_back("api");
+  }
+  if (running.logging.level != read.logging.level ||
+      running.logging.format != read.logging.format) {
+    changed.push_back("logging");
+  }
+  return changed;
+}
+
+std::string JoinIds(const std::vector<JobId>& ids) {
+  std::string text;
+  for (const JobId& id : ids) text += (text.empty() ? "" : ", ") + id.str();
+  return text;
+}
+
+// "job id 'x' is already used by ...": the cross-file check's error, on the key "id".
+std::optional<std::string> DuplicatedId(const Diagnostic& error) {
+  constexpr std::string_view kPrefix = "job id '";
+  if (error.key != "id" || error.message.rfind(kPrefix, 0) != 0) return std::nullopt;
+  const size_t end = error.message.find('\'', kPrefix.size());
+  if (end == std::string::npos) return std::nullopt;
+  return error.message.substr(kPrefix.size(), end - kPrefix.size());
+}
+
+void LogNextFire(DaemonLog& log, const Daemon& daemon, const Job& job) {
+  if (std::optional<int64_t> next = daemon.NextFire(job.id)) {
+    log.Line("job " + job.id.str() + " (" + job.schedule->expression() + ", " +
+             job.schedule->time_zone() + ") fires next at " + job.schedule->FormatLocal(*next));
+  }
+}
+
 }  // namespace
 
 Daemon::Daemon(std::unique_ptr<HostEnv> env, DaemonLog& log) : env_(std::move(env)), log_(log) {}
@@ -69,7 +132,7 @@ Daemon::Daemon(std::unique_ptr<HostEnv> env, DaemonLog& log) : env_(std::move(en
 Daemon::~Daemon() { Stop(StopMode::kCancelRuns); }
 
 Result<std::unique_ptr<Daemon>> Daemon::Start(std::unique_ptr<HostEnv> env, std::vector<Job> jobs,
-                                              DaemonLog& log) {
+                                              DaemonLog& log, SchedulerOptions scheduler_options) {
   std::unique_ptr<Daemon> daemon(new Daemon(std::move(env), log));
   HostEnv& host = *daemon->env_;
   Result<StateStore*> store = host.Store();
@@ -95,25 +158,32 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(std::unique_ptr<HostEnv> env, std:
         LogRunEnd(log, request, result);
       });
 
-  for (Job& job : jobs) daemon->jobs_.push_back(std::make_shared<const Job>(std::move(job)));
+  {
+    std::lock_guard jobs_lock(daemon->jobs_mu_);
+    for (Job& job : jobs) {
+      if (!daemon->file_texts_.contains(job.source_file)) {
+        daemon->file_texts_[job.source_file] = ReadText(job.source_file);
+      }
+      daemon->jobs_.push_back(std::make_shared<const Job>(std::move(job)));
+    }
+    daemon->time_zone_ = host.config().timezone;
+    daemon->shutdown_grace_ = host.config().shutdown_grace;
+  }
   daemon->scheduler_ = std::make_unique<Scheduler>(daemon->jobs_, SystemClock::Instance(), **store,
-                                                   *daemon->launcher_, &daemon->events_);
+                                                   *daemon->launcher_, &daemon->events_,
+                                                   std::move(scheduler_options));
   const std::vector<Scheduler::ResumeRequest> resume = daemon->PlanResumes(recovery->interrupted);
   PETIT_RETURN_IF_ERROR(daemon->scheduler_->Start(resume));
 
   const DaemonState state = daemon->State();
   log.Line("running " + std::to_string(state.jobs) + " jobs (" +
            std::to_string(state.scheduled_jobs) + " scheduled), state in " + state.storage_uri);
-  for (const auto& job : daemon->jobs_) {
-    if (std::optional<int64_t> next = daemon->NextFire(job->id)) {
-      log.Line("job " + job->id.str() + " (" + job->schedule->expression() + ", " +
-               job->schedule->time_zone() + ") fires next at " + job->schedule->FormatLocal(*next));
-    }
-  }
+  for (const auto& job : daemon->jobs_) LogNextFire(log, *daemon, *job);
   return daemon;
 }
 
 std::shared_ptr<const Job> Daemon::FindJob(const JobId& id) const {
+  std::lock_guard lock(jobs_mu_);
   for (const auto& job : jobs_) {
     if (job->id == id) return job;
   }
@@ -212,8 +282,133 @@ void Daemon::Drain(std::chrono::milliseconds grace, RunCanceller& cancel_now) {
   cancel_now.RemoveWakeup(wakeup);
 }
 
+Result<ReloadSummary> Daemon::Reload(const HostOptions& host) {
+  ReloadSummary summary;
+  const std::string dir = host.jobs_dir.value_or(".");
+  std::string time_zone;
+  std::chrono::seconds grace;
+  {
+    std::lock_guard lock(jobs_mu_);
+    time_zone = time_zone_;
+    grace = shutdown_grace_;
+  }
+
+  std::vector<Diagnostic> config_problems;
+  Result<GlobalConfig> config =
+      ResolveGlobalConfig(host.config_path, host.jobs_dir, &config_problems);
+  if (!config.ok()) {
+    for (const Diagnostic& problem : config_problems) log_.Line("error: " + problem.ToString());
+    if (config_problems.empty()) log_.Line("error: " + config.status().message());
+    summary.errors += std::max<size_t>(1, config_problems.size());
+    log_.Line("reload: petit.yaml has errors: its previous settings stay");
+  } else {
+    if (host.max_parallel_tasks) config->max_parallel_tasks = *host.max_parallel_tasks;
+    summary.needs_restart = RestartOnlyChanges(env_->config(), *config);
+    time_zone = config->timezone;
+    grace = config->shutdown_grace;
+  }
+
+  LoadedJobs loaded = LoadHostJobs(*env_, dir, time_zone);
+  for (const Diagnostic& warning : loaded.warnings) log_.Line("warning: " + warning.ToString());
+  std::set<std::string> broken_files;
+  std::set<std::string> duplicated_ids;
+  for (const Diagnostic& error : loaded.errors) {
+    log_.Line("error: " + error.ToString());
+    broken_files.insert(error.file);
+    if (std::optional<std::string> id = DuplicatedId(error)) duplicated_ids.insert(*id);
+  }
+  summary.errors += loaded.errors.size();
+
+  std::lock_guard lock(jobs_mu_);
+  const bool defaults_changed = time_zone != time_zone_;
+  std::map<std::string, std::shared_ptr<const Job>> previous;
+  for (const auto& job : jobs_) previous.emplace(job->id.str(), job);
+  std::vector<std::shared_ptr<const Job>> next;
+  std::set<std::string> ids;
+  std::map<std::string, std::string> texts;  // of the files whose jobs are taken as read now
+  for (const auto& job : jobs_) {
+    if (!broken_files.contains(job->source_file) && !duplicated_ids.contains(job->id.str())) {
+      continue;
+    }
+    next.push_back(job);
+    ids.insert(job->id.str());
+    summary.kept.push_back(job->id);
+    texts[job->source_file] = file_texts_[job->source_file];
+  }
+  for (Job& job : loaded.jobs) {
+    // A declaration of an id that keeps its previous definition, or of a new duplicated id, which
+    // starts only once it is declared once.
+    if (ids.contains(job.id.str()) || duplicated_ids.contains(job.id.str())) continue;
+    if (!texts.contains(job.source_file)) texts[job.source_file] = ReadText(job.source_file);
+    ids.insert(job.id.str());
+    auto old = previous.find(job.id.str());
+    if (old == previous.end()) {
+      summary.added.push_back(job.id);
+    } else if (!defaults_changed && old->second->source_file == job.source_file &&
+               file_texts_[job.source_file] == texts[job.source_file]) {
+      ++summary.unchanged;
+      next.push_back(old->second);  // the same definition: nothing to re-arm
+      continue;
+    } else {
+      summary.changed.push_back(job.id);
+    }
+    next.push_back(std::make_shared<const Job>(std::move(job)));
+  }
+  for (const auto& job : jobs_) {
+    if (!ids.contains(job->id.str())) summary.removed.push_back(job->id);
+  }
+  PETIT_RETURN_IF_ERROR(scheduler_->UpdateJobs(next));
+  jobs_ = std::move(next);
+  file_texts_ = std::move(texts);
+  time_zone_ = time_zone;
+  shutdown_grace_ = grace;
+
+  for (auto* list : {&summary.added, &summary.changed, &summary.removed, &summary.kept}) {
+    std::sort(list->begin(), list->end(),
+              [](const JobId& a, const JobId& b) { return a.str() < b.str(); });
+  }
+  for (const std::string& file : broken_files) {
+    log_.Line("reload: " + file + " has errors: its jobs keep their previous definition");
+  }
+  if (!summary.needs_restart.empty()) {
+    std::string names;
+    for (const std::string& name : summary.needs_restart)
+      names += (names.empty() ? "" : ", ") + name;
+    log_.Line("reload: petit.yaml: " + names +
+              " changed: needs a restart (the running values stay until then)");
+  }
+  std::string line = "reload: " + std::to_string(jobs_.size()) + " jobs";
+  if (!summary.added.empty()) line += "; added " + JoinIds(summary.added);
+  if (!summary.changed.empty()) line += "; changed " + JoinIds(summary.changed);
+  if (!summary.removed.empty()) line += "; removed " + JoinIds(summary.removed);
+  if (!summary.kept.empty()) {
+    line += "; kept the previous definition of " + JoinIds(summary.kept) + " (errors above)";
+  }
+  line += "; " + std::to_string(summary.unchanged) + " unchanged";
+  if (summary.errors > 0) {
+    line += "; " + std::to_string(summary.errors) + (summary.errors == 1 ? " error" : " errors");
+  }
+  line += "; plugins are not reloaded (restart petit to load new or updated plugins)";
+  log_.Line(line);
+  for (const auto& job : jobs_) {
+    const bool armed_anew =
+        std::binary_search(summary.added.begin(), summary.added.end(), job->id,
+                           [](const JobId& a, const JobId& b) { return a.str() < b.str(); }) ||
+        std::binary_search(summary.changed.begin(), summary.changed.end(), job->id,
+                           [](const JobId& a, const JobId& b) { return a.str() < b.str(); });
+    if (armed_anew) LogNextFire(log_, *this, *job);
+  }
+  return summary;
+}
+
+std::chrono::seconds Daemon::shutdown_grace() const {
+  std::lock_guard lock(jobs_mu_);
+  return shutdown_grace_;
+}
+
 DaemonState Daemon::State() const {
   DaemonState state;
+  std::lock_guard lock(jobs_mu_);
   state.jobs = jobs_.size();
   for (const auto& job : jobs_) {
     if (job->schedule && job->enabled) ++state.scheduled_jobs;
@@ -233,45 +428,99 @@ std::optional<int64_t> Daemon::NextFire(const JobId& job) const {
   return scheduler_->NextFire(job);
 }
 
-int ServeUntilSignalled(std::unique_ptr<HostEnv> env, std::vector<Job> jobs) {
+int ServeUntilSignalled(std::unique_ptr<HostEnv> env, std::vector<Job> jobs,
+                        const HostOptions& host) {
   DaemonLog log;
-  const std::chrono::seconds grace = env->config().shutdown_grace;
-  // Before any thread starts, so every thread inherits the blocked SIGTERM/SIGINT.
+  const SystemdNotifier systemd;
+  // Read by the signal thread's message; a reload may change it.
+  std::atomic<int64_t> grace_seconds{env->config().shutdown_grace.count()};
+  // The main thread waits here for a stop (drain cancelled) or a reload (SIGHUP).
+  std::mutex mu;
+  std::condition_variable requested;
+  bool reload_requested = false;  // guarded by mu
+  // Before any thread starts, so every thread inherits the blocked SIGTERM/SIGINT/SIGHUP.
   RunCanceller drain;
   RunCanceller cancel_now;
-  SignalCanceller signals(drain, cancel_now, [&log, grace](int signal_number, int count) {
-    const std::string name(SignalName(signal_number));
-    if (count == 1) {
-      log.Line("received " + name + ": draining (no new fires; running tasks get " +
-               std::to_string(grace.count()) +
-               " s to finish; a second signal cancels them, a third exits at once)");
-    } else {
-      log.Line("received " + name + " again: cancelling the active runs now");
-    }
-  });
+  SignalCanceller signals(
+      drain, cancel_now,
+      [&log, &grace_seconds](int signal_number, int count) {
+        const std::string name(SignalName(signal_number));
+        if (count == 1) {
+          log.Line("received " + name + ": draining (no new fires; running tasks get " +
+                   std::to_string(grace_seconds.load()) +
+                   " s to finish; a second signal cancels them, a third exits at once)");
+        } else {
+          log.Line("received " + name + " again: cancelling the active runs now");
+        }
+      },
+      [&] {
+        std::lock_guard lock(mu);
+        reload_requested = true;
+        requested.notify_all();
+      });
 
-  Result<std::unique_ptr<Daemon>> daemon = Daemon::Start(std::move(env), std::move(jobs), log);
+  SchedulerOptions scheduler_options;
+  if (systemd.watchdog_feed_interval_us() > 0) {
+    // The scheduler thread feeds it: a scheduler stuck on its lock stops the feeding and systemd
+    // restarts the service.
+    scheduler_options.heartbeat = [&systemd] { systemd.FeedWatchdog(); };
+    scheduler_options.heartbeat_interval_us = systemd.watchdog_feed_interval_us();
+  }
+  Result<std::unique_ptr<Daemon>> daemon =
+      Daemon::Start(std::move(env), std::move(jobs), log, std::move(scheduler_options));
   if (!daemon.ok()) {
     log.Line(daemon.status().message());
     return kExitHostError;
   }
+  systemd.Ready();
 
-  std::mutex mu;
-  std::condition_variable requested;
   const RunCanceller::WakeupId wakeup = drain.AddWakeup([&] {
     std::lock_guard lock(mu);
     requested.notify_all();
   });
-  {
-    std::unique_lock lock(mu);
-    requested.wait(lock, [&] { return drain.cancelled(); });
+  for (;;) {
+    {
+      std::unique_lock lock(mu);
+      requested.wait(lock, [&] { return drain.cancelled() || reload_requested; });
+      if (drain.cancelled()) break;
+      reload_requested = false;
+    }
+    systemd.Reloading();
+    log.Line("received SIGHUP: reloading the job directory and petit.yaml");
+    Result<ReloadSummary> reloaded = (*daemon)->Reload(host);
+    if (!reloaded.ok()) log.Line("reload failed: " + reloaded.status().message());
+    grace_seconds = (*daemon)->shutdown_grace().count();
+    systemd.Ready();
   }
   drain.RemoveWakeup(wakeup);
+  systemd.Stopping();
 
   const uint64_t active = (*daemon)->State().active_runs;
   log.Line("stopping: no new fires; waiting for " + std::to_string(active) + " active run" +
            (active == 1 ? "" : "s"));
-  (*daemon)->Drain(grace, cancel_now);
+  // The scheduler thread, which fed the watchdog, is gone while the runs drain: keep feeding it
+  // until they have ended, whatever systemd does with the watchdog while a unit stops.
+  bool drained = false;  // guarded by mu
+  std::thread feeder;
+  if (systemd.watchdog_feed_interval_us() > 0) {
+    feeder = std::thread([&] {
+      std::unique_lock lock(mu);
+      while (!requested.wait_for(lock,
+                                 std::chrono::microseconds(systemd.watchdog_feed_interval_us()),
+                                 [&] { return drained; })) {
+        systemd.FeedWatchdog();
+      }
+    });
+  }
+  (*daemon)->Drain((*daemon)->shutdown_grace(), cancel_now);
+  if (feeder.joinable()) {
+    {
+      std::lock_guard lock(mu);
+      drained = true;
+      requested.notify_all();
+    }
+    feeder.join();
+  }
   log.Line("stopped");
   return kExitOk;
 }

@@ -9,7 +9,8 @@
 // attempt counts), otherwise it stays interrupted, and the run finishes by the usual rules,
 // succeeded tasks kept. It then arms the schedules of the enabled jobs (catching up per each
 // job's policy) and fires them until Stop.
-// It logs one line per fire, refusal and run end.
+// It logs one line per fire, refusal and run end. Reload re-reads the job directory and
+// petit.yaml without touching a running run.
 //
 // Ownership: the Daemon owns the HostEnv it is given and shares the jobs with its runs; it borrows
 // the log, which must outlive it.
@@ -21,7 +22,9 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -47,14 +50,29 @@ struct DaemonState {
   std::string storage_uri;
 };
 
+// What a reload did, job ids sorted.
+struct ReloadSummary {
+  std::vector<JobId> added;
+  std::vector<JobId> changed;  // their file changed (or petit.yaml's timezone did)
+  std::vector<JobId> removed;
+  // Kept their previous definition: their file has errors, or their id is declared twice.
+  std::vector<JobId> kept;
+  size_t unchanged = 0;
+  size_t errors = 0;  // errors in job files and petit.yaml, each logged as validate prints it
+  // petit.yaml settings that changed but apply only on a restart (storage, plugin_dirs, pools...).
+  std::vector<std::string> needs_restart;
+};
+
 class Daemon {
  public:
   // `env` must have loaded its plugins; `jobs` are valid (runtime/load_jobs.h). Fails, starting
   // nothing, when the store cannot be opened or read, another daemon holds it
   // (kFailedPrecondition, "not starting: the store ... is in use by <its owner>"), or recovery
   // fails.
+  // `scheduler_options` is for the scheduler's heartbeat (the systemd watchdog).
   static Result<std::unique_ptr<Daemon>> Start(std::unique_ptr<HostEnv> env, std::vector<Job> jobs,
-                                               DaemonLog& log);
+                                               DaemonLog& log,
+                                               SchedulerOptions scheduler_options = {});
   // Stop(StopMode::kCancelRuns) if still running.
   ~Daemon();
 
@@ -85,6 +103,18 @@ class Daemon {
   // Returns when every run has ended; the daemon is stopped.
   void Drain(std::chrono::milliseconds grace, RunCanceller& cancel_now);
 
+  // Re-reads the job directory `host.jobs_dir` and petit.yaml (as `host` resolves it) and applies
+  // them from each job's next run (Scheduler::UpdateJobs); running runs keep their definition.
+  // A file with errors keeps the previous definitions of its jobs, while the jobs of valid files
+  // are updated; a job id declared twice keeps its previous definition (or, new, does not start).
+  // Of petit.yaml, timezone and shutdown_grace apply; other changed settings are listed as
+  // needing a restart; a petit.yaml with errors keeps its previous settings. Plugins are not
+  // reloaded. Every error and the summary are logged. Fails only when the daemon is stopping.
+  // Called by one thread at a time.
+  Result<ReloadSummary> Reload(const HostOptions& host);
+  // petit.yaml's shutdown_grace as of the latest reload.
+  std::chrono::seconds shutdown_grace() const;
+
   DaemonState State() const;
   // The job's next fire time; nullopt when it has no schedule, is disabled or paused, or the
   // daemon is stopped.
@@ -104,18 +134,27 @@ class Daemon {
   // Held from before recovery until every run has ended, and released before the store closes.
   std::unique_ptr<HostLock> host_lock_;
   DaemonLog& log_;
-  std::vector<std::shared_ptr<const Job>> jobs_;
+  mutable std::mutex jobs_mu_;
+  std::vector<std::shared_ptr<const Job>> jobs_;  // guarded by jobs_mu_; replaced by Reload
+  // The text of each job file as its jobs were last loaded: a reload compares it to find the
+  // changed jobs. Guarded by jobs_mu_.
+  std::map<std::string, std::string> file_texts_;
+  std::string time_zone_;                // guarded by jobs_mu_; petit.yaml's, as last loaded
+  std::chrono::seconds shutdown_grace_;  // guarded by jobs_mu_; likewise
   EventBus events_;
   std::unique_ptr<ThreadRunLauncher> launcher_;
   std::unique_ptr<Scheduler> scheduler_;
 };
 
-// What `petit run` does: takes SIGTERM/SIGINT on a sigwait thread (call before any other thread
-// exists), starts a Daemon, and on the first signal drains it for petit.yaml's shutdown_grace; a
-// second signal cancels the active runs at once (recorded cancelled), a third ends the process,
-// leaving its runs to the next start's recovery. Returns the process exit code: kExitOk after a
-// graceful stop, kExitHostError when the daemon cannot start.
-int ServeUntilSignalled(std::unique_ptr<HostEnv> env, std::vector<Job> jobs);
+// What `petit run` does: takes SIGTERM/SIGINT/SIGHUP on a sigwait thread (call before any other
+// thread exists), starts a Daemon, and on the first signal drains it for petit.yaml's
+// shutdown_grace; a second signal cancels the active runs at once (recorded cancelled), a third
+// ends the process, leaving its runs to the next start's recovery. SIGHUP reloads
+// (Daemon::Reload with `host`). Under systemd it notifies READY, RELOADING, STOPPING and feeds the
+// watchdog from the scheduler thread (runtime/systemd_notify.h). Returns the process exit code:
+// kExitOk after a graceful stop, kExitHostError when the daemon cannot start.
+int ServeUntilSignalled(std::unique_ptr<HostEnv> env, std::vector<Job> jobs,
+                        const HostOptions& host);
 
 }  // namespace petit::host
 

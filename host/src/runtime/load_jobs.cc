@@ -9,9 +9,14 @@
 namespace petit::host {
 
 LoadedJobs LoadHostJobs(const HostEnv& env, const std::string& dir) {
+  return LoadHostJobs(env, dir, env.config().timezone);
+}
+
+LoadedJobs LoadHostJobs(const HostEnv& env, const std::string& dir,
+                        const std::string& default_time_zone) {
   JobLoaderOptions options;
   options.known_types = env.TaskTypeNames();
-  options.default_time_zone = env.config().timezone;
+  options.default_time_zone = default_time_zone;
   for (const auto& plugin : env.plugins().plugins) {
     for (const PluginTaskType& type : plugin->task_types()) {
       if (type.info.params_schema_json) {

@@ -16,6 +16,9 @@ namespace petit::host {
 
 // Requires env.LoadPlugins().
 LoadedJobs LoadHostJobs(const HostEnv& env, const std::string& dir);
+// The same with another default zone for schedules than env's petit.yaml (a reload re-reads it).
+LoadedJobs LoadHostJobs(const HostEnv& env, const std::string& dir,
+                        const std::string& default_time_zone);
 
 // Prints warnings, then errors, one per line to stderr, as `petit validate` does; returns true
 // when there were no errors.

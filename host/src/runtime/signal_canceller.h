@@ -5,7 +5,8 @@
 // sigwait(): the first one calls RunCanceller::Cancel() (the runs stop their attempts and record
 // them as cancelled), a second one ends the process at once by the signal's default action, as an
 // impatient user at a terminal expects (or, with two cancellers, cancels the second, and a third
-// ends the process). Nothing runs in an async signal handler.
+// ends the process). Nothing runs in an async signal handler. With an `on_hangup`, SIGHUP is taken
+// the same way and calls it (a reload); it never counts as a stop signal.
 //
 // Ownership: borrows the canceller, which must outlive this object. Destruction stops the watcher
 // and restores the signal mask of the creating thread. Not copyable; use from one thread.
@@ -28,9 +29,11 @@ class SignalCanceller {
                            std::function<void(int signal, int count)> on_signal = {});
   // Two stages, as a daemon drains: the first signal cancels `first` (stop firing, let runs
   // finish), the second cancels `second` (cancel the runs now, recording them), and a third ends
-  // the process at once. Both must outlive this object.
+  // the process at once. Both must outlive this object. `on_hangup`, if given, runs on the
+  // watcher thread for each SIGHUP; it should only hand the work to another thread.
   SignalCanceller(RunCanceller& first, RunCanceller& second,
-                  std::function<void(int signal, int count)> on_signal = {});
+                  std::function<void(int signal, int count)> on_signal = {},
+                  std::function<void()> on_hangup = {});
   ~SignalCanceller();
 
   SignalCanceller(const SignalCanceller&) = delete;
@@ -42,7 +45,8 @@ class SignalCanceller {
   RunCanceller& canceller_;
   RunCanceller* second_ = nullptr;  // nullptr: the second signal ends the process
   std::function<void(int, int)> on_signal_;
-  int count_ = 0;  // signals taken so far; used by the watcher thread only
+  std::function<void()> on_hangup_;  // empty: SIGHUP is not watched
+  int count_ = 0;                    // signals taken so far; used by the watcher thread only
   sigset_t previous_mask_;
   std::thread watcher_;
 };

@@ -103,6 +103,11 @@ struct SchedulerOptions {
   // Called on the scheduler thread after each pass, without the scheduler's lock held, once the
   // pass's records are saved and its runs launched. For tests and metrics: must not call Stop().
   std::function<void(const SchedulerPass&)> on_pass;
+  // Called on the scheduler thread after each pass, and at least every heartbeat_interval_us of
+  // the clock while nothing is due (0: only after passes), without the scheduler's lock held: a
+  // liveness signal of the scheduler thread (the host feeds systemd's watchdog with it).
+  std::function<void()> heartbeat;
+  int64_t heartbeat_interval_us = 0;
 };
 
 struct SchedulerStats {
@@ -165,6 +170,17 @@ class Scheduler {
   Result<RunId> Retry(const JobId& job, const RunId& run,
                       std::shared_ptr<const RunResumption> resume,
                       std::string_view trigger = "retry");
+
+  // Replaces the job definitions (a reload), ids unique. A job whose id is already known keeps its
+  // JobRecord (pause, last fire) and its active and waiting runs; its next runs use the new
+  // definition, while a running run keeps the definition it started with (RunRequest::job). If its
+  // schedule changed (expression, zone, enabled) it re-arms from now: the occurrences of the new
+  // schedule up to now count as dealt with (persisted), none is caught up. A job no longer listed
+  // stops firing, its waiting occurrences are dropped (kTriggerRefused) and its active runs finish;
+  // Trigger no longer knows it. A new job is armed as at Start (its record read from the store,
+  // caught up per its policy if it has one). kFailedPrecondition when the scheduler is not running;
+  // a store failure is kept in stats().last_store_error and the update goes on.
+  Status UpdateJobs(std::vector<std::shared_ptr<const Job>> jobs);
 
   // Pauses or resumes a job's schedule and persists it. Resuming catches up per the job's policy.
   // Active runs go on; occurrences waiting for a run slot are dropped when pausing.
