@@ -37,6 +37,17 @@ enum class OwnerState : uint8_t {
 // "this host" is).
 OwnerState CheckOwner(std::string_view owner, std::string_view this_owner);
 
+// The command line (argv) of the live process of this host that `owner` names; read, then checked
+// to still belong to that process, so a reused pid never lends its command line.
+// kFailedPrecondition when `owner` names no live process of this host.
+Result<std::vector<std::string>> OwnerCommandLine(std::string_view owner);
+
+// Sends `signal_number` to the live process of this host that `owner` names, and never to a
+// process that merely reuses its pid: through a pidfd opened before the owner string is checked
+// against the pid's start time (plain kill() after the check where pidfds are missing).
+// kFailedPrecondition when `owner` names no live process of this host.
+Status SignalOwner(std::string_view owner, int signal_number);
+
 // Marks interrupted, with the reason "the host process <owner> died", every incomplete run whose
 // owner is kDead; `now_us` is their end time. Returns those runs as now stored. A run that another
 // process recovers or finishes meanwhile is skipped. Fails only when the store does.
