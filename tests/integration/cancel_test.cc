@@ -102,14 +102,20 @@ class CancelCliTest : public ::testing::Test {
     // Read-write, so neither side's open blocks and the pipe never reports a hang-up.
     fifo_fd_ = open(fifo.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC);
     ASSERT_GE(fifo_fd_, 0) << std::strerror(errno);
-    // The task tells the test its pid through the FIFO, then waits for ever.
-    std::ofstream(jobs_ / "long.yaml") << "id: long\n"
-                                          "tasks:\n"
-                                          "  - id: wait\n"
-                                          "    type: command\n"
-                                          "    command: sh\n"
-                                          "    args: [\"-c\", \"echo $$ > '"
-                                       << fifo.string() << "'; exec sleep 1000\"]\n";
+    WriteLongJob("");
+  }
+
+  // The job `long`, whose task tells the test its pid through the FIFO, then waits for ever.
+  void WriteLongJob(const std::string& schedule) {
+    std::ofstream(jobs_ / "long.yaml")
+        << "id: long\n"
+        << (schedule.empty() ? "" : "schedule: \"" + schedule + "\"\n")
+        << "tasks:\n"
+           "  - id: wait\n"
+           "    type: command\n"
+           "    command: sh\n"
+           "    args: [\"-c\", \"echo $$ > '"
+        << (dir_ / "pid.fifo").string() << "'; exec sleep 1000\"]\n";
   }
   void TearDown() override {
     if (fifo_fd_ >= 0) close(fifo_fd_);
@@ -201,24 +207,31 @@ TEST_F(CancelCliTest, CancelStopsATriggeredRunThroughItsProcess) {
 }
 
 TEST_F(CancelCliTest, ADaemonsRunIsNotCancelledAndTheDaemonIsNotSignalled) {
+  WriteLongJob("@every 1s");
   std::ofstream(jobs_ / "petit.yaml") << "shutdown_grace: 1\n";
   Background daemon({"--storage", StorageUri(), "run", jobs_.string()}, dir_, "daemon");
+  // Its task runs: the daemon is up, its signals handled.
+  ASSERT_GT(ReadTaskPid(), 0) << "the task never started:\n" << daemon.err();
+  const RunRecord run = OnlyRun();
+  ASSERT_EQ(run.status, RunStatus::kRunning);
   Result<std::string> owner = host::ProcessOwner(daemon.pid());
   ASSERT_TRUE(owner.ok()) << owner.status().ToString();
-  const RunId run = RecordRunningRun(*owner);
+  ASSERT_EQ(run.owner, *owner);
 
-  Outcome cancel = Run("cancel " + run.str());
+  Outcome cancel = Run("cancel " + run.id.str());
   EXPECT_EQ(cancel.exit_code, 2) << cancel.out << cancel.err;
   EXPECT_THAT(cancel.err, HasSubstr("belongs to the petit run daemon " + *owner));
   EXPECT_THAT(cancel.err, HasSubstr("needs the daemon's API"));
   EXPECT_THAT(cancel.err, HasSubstr("nothing was signalled"));
   EXPECT_EQ(std::count(cancel.err.begin(), cancel.err.end(), '\n'), 1);
-  EXPECT_EQ(StatusOf(run), RunStatus::kRunning);
-  // The daemon is still there and takes its one SIGTERM as the first.
+  EXPECT_EQ(StatusOf(run.id), RunStatus::kRunning);
+  // The daemon did not drain: it is still there, and the SIGTERM sent now is its first.
   ASSERT_EQ(kill(daemon.pid(), 0), 0);
+  EXPECT_THAT(daemon.err(), Not(HasSubstr("received SIGTERM")));
   ASSERT_EQ(kill(daemon.pid(), SIGTERM), 0);
   EXPECT_EQ(daemon.Wait(), 0) << daemon.err();
   EXPECT_THAT(daemon.err(), Not(HasSubstr("again")));
+  EXPECT_EQ(StatusOf(run.id), RunStatus::kCancelled);
 }
 
 TEST_F(CancelCliTest, ARunOfADeadProcessIsLeftToRecovery) {

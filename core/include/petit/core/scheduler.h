@@ -163,7 +163,8 @@ class Scheduler {
   Result<RunId> Retry(const JobId& job, const RunId& run,
                       std::shared_ptr<const RunResumption> resume);
 
-  // Pauses or resumes a job's schedule and persists it. Resuming catches up per the job's policy.
+  // Pauses or resumes a job's schedule and persists it. Resuming catches up per the job's policy
+  // (while the whole scheduler is paused, when the scheduler resumes).
   // Active runs go on; occurrences waiting for a run slot are dropped when pausing.
   Status SetPaused(const JobId& job, bool paused);
 
