@@ -101,9 +101,12 @@ struct Scheduler::Impl {
 
   // Called with mu held, down to LaunchAll.
 
-  bool Schedulable(const Slot& slot) const {
+  // Whether the job's own settings let its schedule fire, whatever the scheduler's pause.
+  bool JobSchedulable(const Slot& slot) const {
     return slot.job->schedule.has_value() && slot.job->enabled && !slot.record.paused;
   }
+
+  bool Schedulable(const Slot& slot) const { return !paused && JobSchedulable(slot); }
 
   bool HasRoom(const Slot& slot) const { return AdmitsAnotherRun(*slot.job, slot.active.size()); }
 
@@ -194,6 +197,18 @@ struct Scheduler::Impl {
     slot.backlog.clear();
     if (slot.queued) Refuse(slot, slot.queued->run_id, slot.queued->occurrence_us, now_us, reason);
     slot.queued.reset();
+  }
+
+  // Drops the occurrences of schedules (not manual triggers or retries) waiting for a run slot.
+  void DropScheduledWaiting(Slot& slot, int64_t now_us, std::string_view reason) {
+    for (const Waiting& waiting : slot.backlog) {
+      Refuse(slot, waiting.run_id, waiting.occurrence_us, now_us, reason);
+    }
+    slot.backlog.clear();
+    if (slot.queued && slot.queued->occurrence_us != 0) {
+      Refuse(slot, slot.queued->run_id, slot.queued->occurrence_us, now_us, reason);
+      slot.queued.reset();
+    }
   }
 
   void CancelOldest(Slot& slot) {
@@ -557,6 +572,7 @@ struct Scheduler::Impl {
   bool started = false;          // guarded by mu
   bool stopping = false;         // guarded by mu
   bool stopped = false;          // guarded by mu
+  bool paused = false;           // guarded by mu: the whole scheduler (SchedulerRecord.paused)
   uint64_t active_runs = 0;      // guarded by mu
   uint64_t fired = 0;            // guarded by mu
   uint64_t refused = 0;          // guarded by mu
@@ -582,6 +598,11 @@ Status Scheduler::Start(std::span<const ResumeRequest> resume_first) {
   {
     std::lock_guard lock(impl.mu);
     assert(!impl.started && "Scheduler::Start is called once");
+    Result<SchedulerRecord> scheduler = impl.store.GetScheduler();
+    if (!scheduler.ok()) {
+      return scheduler.status().WithContext("reading the state of the scheduler");
+    }
+    impl.paused = scheduler->paused;
     std::vector<bool> known(impl.slots.size(), false);
     for (size_t index = 0; index < impl.slots.size(); ++index) {
       Impl::Slot& slot = impl.slots[index];
@@ -610,7 +631,8 @@ Status Scheduler::Start(std::span<const ResumeRequest> resume_first) {
     }
     for (size_t index = 0; index < impl.slots.size(); ++index) {
       Impl::Slot& slot = impl.slots[index];
-      if (!impl.Schedulable(slot)) continue;
+      // A paused scheduler still records first sight, so that resuming it catches up from here.
+      if (!impl.JobSchedulable(slot)) continue;
       if (!known[index]) {
         // First sight: whatever fell due before now was never this scheduler's to run.
         slot.record.last_fire_us =
@@ -661,6 +683,34 @@ void Scheduler::CancelActiveRuns() {
       if (run.handle) run.handle->Cancel();
     }
   }
+}
+
+Status Scheduler::Cancel(const RunId& run) {
+  Impl& impl = *impl_;
+  std::lock_guard lock(impl.mu);
+  for (Impl::Slot& slot : impl.slots) {
+    if (auto active = impl.FindActive(slot, run); active != slot.active.end()) {
+      if (active->cancel_requested) return Status::Ok();
+      active->cancel_requested = true;
+      if (active->handle) active->handle->Cancel();
+      return Status::Ok();
+    }
+    constexpr std::string_view kReason = "cancelled before it started";
+    const int64_t now_us = impl.clock.NowMicros();
+    if (slot.queued && slot.queued->run_id == run) {
+      impl.Refuse(slot, run, slot.queued->occurrence_us, now_us, kReason);
+      slot.queued.reset();
+      return Status::Ok();
+    }
+    auto waiting = std::find_if(slot.backlog.begin(), slot.backlog.end(),
+                                [&](const Impl::Waiting& w) { return w.run_id == run; });
+    if (waiting != slot.backlog.end()) {
+      impl.Refuse(slot, run, waiting->occurrence_us, now_us, kReason);
+      slot.backlog.erase(waiting);
+      return Status::Ok();
+    }
+  }
+  return NotFound("run " + run.str() + " is not active in this scheduler");
 }
 
 Result<RunId> Scheduler::Trigger(const JobId& job) {
@@ -795,6 +845,36 @@ Status Scheduler::UpdateJobs(std::vector<std::shared_ptr<const Job>> jobs) {
   return Status::Ok();
 }
 
+Status Scheduler::SetSchedulerPaused(bool paused) {
+  Impl& impl = *impl_;
+  std::vector<Impl::Launch> launches;
+  {
+    std::lock_guard lock(impl.mu);
+    if (!impl.started || impl.stopping) {
+      return FailedPrecondition("the scheduler is not running");
+    }
+    if (impl.paused == paused) return Status::Ok();
+    const int64_t now_us = impl.clock.NowMicros();
+    PETIT_RETURN_IF_ERROR(
+        impl.store.SaveScheduler(SchedulerRecord{.paused = paused, .updated_us = now_us}));
+    impl.paused = paused;
+    if (paused) {
+      for (Impl::Slot& slot : impl.slots) {
+        impl.Unschedule(slot);
+        impl.DropScheduledWaiting(slot, now_us, "the scheduler was paused");
+      }
+      impl.heap = {};
+      impl.next_due_us = kNever;
+      return Status::Ok();
+    }
+    for (size_t index = 0; index < impl.slots.size(); ++index) impl.Arm(index, now_us, launches);
+    impl.wake = true;
+    impl.cv.notify_one();
+  }
+  impl.LaunchAll(launches);
+  return Status::Ok();
+}
+
 std::optional<int64_t> Scheduler::NextFire(const JobId& job) const {
   const Impl& impl = *impl_;
   std::lock_guard lock(impl.mu);
@@ -813,6 +893,7 @@ SchedulerStats Scheduler::stats() const {
                         .fired = impl.fired,
                         .refused = impl.refused,
                         .active_runs = impl.active_runs,
+                        .paused = impl.paused,
                         .last_store_error = impl.last_store_error};
 }
 

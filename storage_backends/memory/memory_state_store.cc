@@ -247,6 +247,17 @@ Result<std::vector<JobRecord>> MemoryStateStore::ListJobs() {
   return jobs;
 }
 
+Status MemoryStateStore::SaveScheduler(const SchedulerRecord& scheduler) {
+  std::lock_guard lock(mu_);
+  scheduler_ = scheduler;
+  return Status::Ok();
+}
+
+Result<SchedulerRecord> MemoryStateStore::GetScheduler() {
+  std::lock_guard lock(mu_);
+  return scheduler_;
+}
+
 Result<std::unique_ptr<HostLock>> MemoryStateStore::AcquireHostLock(std::string_view owner) {
   PETIT_RETURN_IF_ERROR(CheckHostLockOwner(owner));
   std::lock_guard lock(mu_);

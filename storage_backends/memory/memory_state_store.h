@@ -53,6 +53,9 @@ class MemoryStateStore final : public StateStore {
   Result<std::optional<JobRecord>> GetJob(const JobId& id) override;
   Result<std::vector<JobRecord>> ListJobs() override;
 
+  Status SaveScheduler(const SchedulerRecord& scheduler) override;
+  Result<SchedulerRecord> GetScheduler() override;
+
   Result<std::unique_ptr<HostLock>> AcquireHostLock(std::string_view owner) override;
 
  private:
@@ -71,6 +74,7 @@ class MemoryStateStore final : public StateStore {
   std::unordered_map<RunId, RunEntry> runs_;                             // guarded by mu_
   std::set<NewestFirstKey, std::greater<NewestFirstKey>> newest_first_;  // guarded by mu_
   std::map<JobId, JobRecord> jobs_;                                      // guarded by mu_
+  SchedulerRecord scheduler_;                                            // guarded by mu_
   std::string host_lock_owner_;  // guarded by mu_; empty while no HostLock lives
 };
 

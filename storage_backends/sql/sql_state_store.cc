@@ -342,6 +342,35 @@ Result<std::vector<JobRecord>> SqlStateStore::ListJobs() {
   return jobs;
 }
 
+Status SqlStateStore::SaveScheduler(const SchedulerRecord& scheduler) {
+  const WriteErrors errors{"cannot save the scheduler state", "", ""};
+  const std::string sql = UpsertSchedulerSql(dialect_);
+  return database_->Write(errors, [&](WriterSession& writer) {
+    const long long paused = scheduler.paused ? 1 : 0;
+    const long long updated_at = scheduler.updated_us;
+    writer.session() << sql, soci::use(paused, "paused"), soci::use(updated_at, "updated_at");
+    return Status::Ok();
+  });
+}
+
+Result<SchedulerRecord> SqlStateStore::GetScheduler() {
+  SchedulerRecord record;
+  const std::string sql = SelectSchedulerSql(dialect_);
+  Status status = database_->Read("cannot read the scheduler state", [&](soci::session& session) {
+    long long paused = 0;
+    long long updated_at = 0;
+    Query query(session);
+    query.Into(paused).Into(updated_at);
+    query.ForEachRow(sql, [&] {
+      record.paused = paused != 0;
+      record.updated_us = updated_at;
+    });
+    return Status::Ok();
+  });
+  if (!status.ok()) return status;
+  return record;
+}
+
 Result<std::unique_ptr<HostLock>> SqlStateStore::AcquireHostLock(std::string_view owner) {
   PETIT_RETURN_IF_ERROR(CheckHostLockOwner(owner));
   if (dialect_ == Dialect::kSqlite) {

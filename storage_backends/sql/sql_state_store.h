@@ -63,6 +63,9 @@ class SqlStateStore final : public StateStore {
   Result<std::optional<JobRecord>> GetJob(const JobId& id) override;
   Result<std::vector<JobRecord>> ListJobs() override;
 
+  Status SaveScheduler(const SchedulerRecord& scheduler) override;
+  Result<SchedulerRecord> GetScheduler() override;
+
   // SQLite: sql/sqlite_host_lock.h; PostgreSQL: sql/postgresql_host_lock.h.
   Result<std::unique_ptr<HostLock>> AcquireHostLock(std::string_view owner) override;
 

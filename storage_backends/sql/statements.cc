@@ -227,4 +227,18 @@ std::string ListJobsSql(Dialect dialect) {
   return "SELECT " + JobColumns(dialect) + " FROM jobs ORDER BY id";
 }
 
+// `paused` as in UpsertJobSql.
+std::string UpsertSchedulerSql(Dialect dialect) {
+  return "INSERT INTO scheduler_state (id, paused, updated_at) VALUES (1, "
+         "(CAST(:paused AS INTEGER) <> 0), " +
+         TimeIn(dialect, "updated_at", true) +
+         ") ON CONFLICT (id) DO UPDATE SET paused = excluded.paused, "
+         "updated_at = excluded.updated_at";
+}
+
+std::string SelectSchedulerSql(Dialect dialect) {
+  return "SELECT CAST(paused AS INTEGER), " + TimeOut(dialect, "updated_at") +
+         " FROM scheduler_state WHERE id = 1";
+}
+
 }  // namespace petit::storage::internal

@@ -102,6 +102,12 @@ std::string SelectJobSql(Dialect dialect);
 // Every job, by id.
 std::string ListJobsSql(Dialect dialect);
 
+// Inserts or replaces the one scheduler row: :paused (0 or 1) :updated_at. Rarely written, so
+// executed once rather than prepared.
+std::string UpsertSchedulerSql(Dialect dialect);
+// The scheduler row, if any: paused (0 or 1), updated_at (microseconds, 0 for NULL).
+std::string SelectSchedulerSql(Dialect dialect);
+
 }  // namespace petit::storage::internal
 
 #endif  // PETIT_STORAGE_SQL_STATEMENTS_H_

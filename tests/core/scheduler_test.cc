@@ -534,6 +534,116 @@ TEST_F(SchedulerTest, ResumingAPausedJobCatchesUpAndPausingStopsIt) {
                                              Pair("other", 20), Pair("other", 30)));
 }
 
+TEST_F(SchedulerTest, APausedSchedulerFiresNoScheduleAndResumingCatchesUpPerPolicy) {
+  auto latest = MakeJob("latest", "@every 10s");
+  latest->catch_up = CatchUpPolicy::kLatest;
+  latest->max_active_runs = 0;
+  auto all = MakeJob("all", "@every 10s");
+  all->catch_up = CatchUpPolicy::kAll;
+  all->catch_up_limit = 2;
+  all->max_active_runs = 0;
+  auto none = MakeJob("none", "@every 10s");
+  none->max_active_runs = 0;
+  auto manual = MakeJob("manual");
+  Scheduler& scheduler = Start({latest, all, none, manual});
+  AdvanceTo(kBase + 10 * kSecond);
+  ASSERT_EQ(launcher_.count(), 3u);
+
+  ASSERT_TRUE(scheduler.SetSchedulerPaused(true).ok());
+  EXPECT_TRUE(scheduler.stats().paused);
+  Result<SchedulerRecord> record = store_->GetScheduler();
+  ASSERT_TRUE(record.ok()) << record.status().ToString();
+  EXPECT_TRUE(record->paused);
+  EXPECT_EQ(scheduler.NextFire(JobId("latest")), std::nullopt);
+  clock_.Set(kBase + 45 * kSecond);  // 20, 30 and 40 fall due while paused
+  // Manual triggers still run.
+  ASSERT_TRUE(scheduler.Trigger(JobId("manual")).ok());
+  EXPECT_EQ(launcher_.count(), 4u);
+
+  ASSERT_TRUE(scheduler.SetSchedulerPaused(false).ok());
+  EXPECT_FALSE(scheduler.stats().paused);
+  EXPECT_FALSE(store_->GetScheduler()->paused);
+  constexpr int64_t kManual = -kBase / kSecond;
+  // Catch-up runs are launched before SetSchedulerPaused returns: latest runs 40 once, all runs
+  // the latest two, none skips them.
+  EXPECT_THAT(launcher_.Fired(), ElementsAre(Pair("latest", 10), Pair("all", 10), Pair("none", 10),
+                                             Pair("manual", kManual), Pair("latest", 40),
+                                             Pair("all", 30), Pair("all", 40)));
+  for (size_t i = 4; i < 7; ++i) EXPECT_EQ(launcher_.request(i).trigger, "catch_up");
+  EXPECT_TRUE(events_.WaitFor(EventType::kTriggerRefused, "none", "catch_up none"));
+  EXPECT_EQ(Record("none").last_fire_us, kBase + 40 * kSecond);
+  EXPECT_EQ(scheduler.NextFire(JobId("latest")), kBase + 50 * kSecond);
+  AdvanceTo(kBase + 50 * kSecond);
+  EXPECT_EQ(launcher_.count(), 10u);
+}
+
+TEST_F(SchedulerTest, APausedSchedulerStaysPausedAcrossARestart) {
+  auto job = MakeJob("j", "@every 10s");
+  job->catch_up = CatchUpPolicy::kLatest;
+  Scheduler& first = Start({job});
+  ASSERT_TRUE(first.SetSchedulerPaused(true).ok());
+  first.Stop(StopMode::kCancelRuns);
+  scheduler_.reset();
+
+  clock_.Set(kBase + 25 * kSecond);
+  Scheduler& again = Start({job});
+  EXPECT_TRUE(again.stats().paused);
+  EXPECT_EQ(again.NextFire(JobId("j")), std::nullopt);
+  EXPECT_EQ(launcher_.count(), 0u);
+  // Resuming the job alone does not arm it while the whole scheduler is paused.
+  ASSERT_TRUE(again.SetPaused(JobId("j"), false).ok());
+  EXPECT_EQ(again.NextFire(JobId("j")), std::nullopt);
+
+  ASSERT_TRUE(again.SetSchedulerPaused(false).ok());
+  EXPECT_THAT(launcher_.Fired(), ElementsAre(Pair("j", 20)));
+  EXPECT_EQ(launcher_.request(0).trigger, "catch_up");
+  EXPECT_EQ(again.NextFire(JobId("j")), kBase + 30 * kSecond);
+}
+
+TEST_F(SchedulerTest, PausingTheSchedulerDropsWaitingOccurrencesButKeepsAWaitingTrigger) {
+  auto scheduled = MakeJob("s", "@every 10s");
+  scheduled->overlap = OverlapPolicy::kQueue;
+  auto triggered = MakeJob("t");
+  triggered->overlap = OverlapPolicy::kQueue;
+  Scheduler& scheduler = Start({scheduled, triggered});
+  AdvanceTo(kBase + 10 * kSecond);
+  AdvanceTo(kBase + 20 * kSecond);  // waits for the run of 10
+  ASSERT_TRUE(scheduler.Trigger(JobId("t")).ok());
+  Result<RunId> waiting_trigger = scheduler.Trigger(JobId("t"));
+  ASSERT_TRUE(waiting_trigger.ok());
+  ASSERT_EQ(launcher_.count(), 2u);
+
+  ASSERT_TRUE(scheduler.SetSchedulerPaused(true).ok());
+  EXPECT_TRUE(events_.WaitFor(EventType::kTriggerRefused, "s", "the scheduler was paused"));
+  launcher_.End(1);  // the trigger's first run: the waiting trigger starts
+  ASSERT_TRUE(launcher_.WaitForLaunches(3));
+  EXPECT_EQ(launcher_.request(2).run_id, *waiting_trigger);
+}
+
+TEST_F(SchedulerTest, CancelStopsOneActiveRunOrDropsAWaitingOne) {
+  auto job = MakeJob("q");
+  job->overlap = OverlapPolicy::kQueue;
+  Scheduler& scheduler = Start({job, MakeJob("other")});
+  Result<RunId> first = scheduler.Trigger(JobId("q"));
+  Result<RunId> waiting = scheduler.Trigger(JobId("q"));
+  ASSERT_TRUE(scheduler.Trigger(JobId("other")).ok());
+  ASSERT_TRUE(first.ok() && waiting.ok());
+  ASSERT_EQ(launcher_.count(), 2u);
+
+  ASSERT_TRUE(scheduler.Cancel(*waiting).ok());
+  EXPECT_TRUE(events_.WaitFor(EventType::kTriggerRefused, "q", "cancelled before it started"));
+  ASSERT_TRUE(scheduler.Cancel(*first).ok());
+  ASSERT_TRUE(launcher_.WaitForCancel(0));
+  EXPECT_FALSE(launcher_.cancelled(1));
+  EXPECT_TRUE(scheduler.Cancel(*first).ok());  // asking again changes nothing
+
+  launcher_.End(0);
+  EXPECT_EQ(scheduler.stats().active_runs, 1u);
+  EXPECT_EQ(launcher_.count(), 2u);  // the dropped trigger never starts
+  EXPECT_EQ(scheduler.Cancel(*first).code(), StatusCode::kNotFound);
+  EXPECT_EQ(scheduler.Cancel(RunId::GenerateAt(1)).code(), StatusCode::kNotFound);
+}
+
 TEST_F(SchedulerTest, LastSuccessDependencyNeedsTheOtherJobsLatestFinishedRunToHaveSucceeded) {
   auto down = MakeJob("down", "@every 10s");
   down->depends_on = {JobDependency{.job = JobId("up")}};

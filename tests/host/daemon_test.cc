@@ -2,7 +2,15 @@
 // its methods as the CLI and the API drive it.
 #include "runtime/daemon.h"
 
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -18,9 +26,9 @@
 namespace petit::host {
 namespace {
 
-std::unique_ptr<HostEnv> MemoryHost() {
+std::unique_ptr<HostEnv> Host(const std::string& storage_uri) {
   HostOptions options;
-  options.storage_uri = "memory:";
+  options.storage_uri = storage_uri;
   options.plugin_dirs = {PETIT_PLUGIN_DIR};
   Result<std::unique_ptr<HostEnv>> env = HostEnv::Create(options);
   EXPECT_TRUE(env.ok()) << env.status().message();
@@ -28,6 +36,8 @@ std::unique_ptr<HostEnv> MemoryHost() {
   (*env)->LoadPlugins();
   return std::move(env).value();
 }
+
+std::unique_ptr<HostEnv> MemoryHost() { return Host("memory:"); }
 
 std::vector<Job> Jobs(const std::string& yaml) {
   JobLoaderOptions options;
@@ -168,6 +178,98 @@ TEST(DaemonTest, ReloadKeepsThePreviousDefinitionOfADuplicatedIdAndOfABrokenFile
   EXPECT_EQ(summary->errors, 0u);
   (*daemon)->Stop(StopMode::kWaitForRuns);
   std::filesystem::remove_all(dir);
+}
+
+// A scratch directory of the test's own, removed at the end.
+class ScratchDir {
+ public:
+  ScratchDir() {
+    const ::testing::TestInfo* test = ::testing::UnitTest::GetInstance()->current_test_info();
+    path_ = std::filesystem::temp_directory_path() /
+            ("petit-daemon-test-" + std::to_string(getpid()) + "-" + test->name());
+    std::filesystem::remove_all(path_);
+    std::filesystem::create_directories(path_);
+  }
+  ~ScratchDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+TEST(DaemonTest, CancelEndsOneRunCancelledAndKillsItsProcessGroup) {
+  ScratchDir scratch;
+  // The task tells the test its pid through a FIFO, so the test knows it is running; read-write,
+  // so neither side's open blocks.
+  const std::filesystem::path fifo = scratch.path() / "pid.fifo";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0) << std::strerror(errno);
+  const int fifo_fd = open(fifo.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  ASSERT_GE(fifo_fd, 0) << std::strerror(errno);
+  DaemonLog log;
+  Result<std::unique_ptr<Daemon>> daemon =
+      Daemon::Start(MemoryHost(),
+                    Jobs("id: long\n"
+                         "tasks:\n"
+                         "  - id: wait\n"
+                         "    type: command\n"
+                         "    command: sh\n"
+                         "    args: [\"-c\", \"echo $$ > '" +
+                         fifo.string() + "'; exec sleep 1000\"]\n"),
+                    log);
+  ASSERT_TRUE(daemon.ok()) << daemon.status().message();
+  Result<RunId> run = (*daemon)->Trigger(JobId("long"));
+  ASSERT_TRUE(run.ok()) << run.status().message();
+
+  std::string pid_text;
+  while (pid_text.find('\n') == std::string::npos) {
+    pollfd fd{fifo_fd, POLLIN, 0};
+    ASSERT_EQ(poll(&fd, 1, 60'000), 1) << "the task never started";
+    char buffer[64];
+    const ssize_t n = read(fifo_fd, buffer, sizeof buffer);
+    if (n > 0) pid_text.append(buffer, static_cast<size_t>(n));
+  }
+  close(fifo_fd);
+  const pid_t task = static_cast<pid_t>(std::stol(pid_text));
+  ASSERT_GT(task, 0);
+
+  EXPECT_EQ((*daemon)->Cancel(RunId::GenerateAt(1)).code(), StatusCode::kNotFound);
+  ASSERT_TRUE((*daemon)->Cancel(*run).ok());
+  (*daemon)->Stop(StopMode::kWaitForRuns);  // returns once the cancelled run has ended
+  Result<std::optional<RunRecord>> record = (*daemon)->GetRun(*run);
+  ASSERT_TRUE(record.ok() && record->has_value());
+  EXPECT_EQ((*record)->status, RunStatus::kCancelled);
+  EXPECT_GT((*record)->ended_us, 0);
+  EXPECT_EQ(kill(-task, 0), -1);
+  EXPECT_EQ(errno, ESRCH);
+  EXPECT_EQ((*daemon)->Cancel(*run).code(), StatusCode::kNotFound);  // ended
+}
+
+TEST(DaemonTest, APausedSchedulerStaysPausedAfterARestartAndStillRunsTriggers) {
+  ScratchDir scratch;
+  const std::string uri = "sqlite://" + (scratch.path() / "state.db").string();
+  DaemonLog log;
+  {
+    Result<std::unique_ptr<Daemon>> daemon = Daemon::Start(Host(uri), Jobs(kTwoTasks), log);
+    ASSERT_TRUE(daemon.ok()) << daemon.status().message();
+    EXPECT_FALSE((*daemon)->State().scheduler_paused);
+    ASSERT_TRUE((*daemon)->PauseScheduler().ok());
+    EXPECT_TRUE((*daemon)->State().scheduler_paused);
+  }
+  Result<std::unique_ptr<Daemon>> daemon = Daemon::Start(Host(uri), Jobs(kTwoTasks), log);
+  ASSERT_TRUE(daemon.ok()) << daemon.status().message();
+  EXPECT_TRUE((*daemon)->State().scheduler_paused);
+  Result<RunId> run = (*daemon)->Trigger(JobId("two"));
+  ASSERT_TRUE(run.ok()) << run.status().message();
+  ASSERT_TRUE((*daemon)->ResumeScheduler().ok());
+  EXPECT_FALSE((*daemon)->State().scheduler_paused);
+  (*daemon)->Stop(StopMode::kWaitForRuns);
+  Result<std::optional<RunRecord>> record = (*daemon)->GetRun(*run);
+  ASSERT_TRUE(record.ok() && record->has_value());
+  EXPECT_EQ((*record)->status, RunStatus::kSucceeded);
+  EXPECT_EQ((*daemon)->PauseScheduler().code(), StatusCode::kFailedPrecondition);  // stopped
 }
 
 }  // namespace

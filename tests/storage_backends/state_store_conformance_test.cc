@@ -744,6 +744,38 @@ TEST_P(StateStoreConformanceTest, SavedJobReadsBackWithEveryField) {
   EXPECT_FALSE(missing->has_value());
 }
 
+TEST_P(StateStoreConformanceTest, SchedulerRecordIsNotPausedUntilSaved) {
+  Result<SchedulerRecord> scheduler = store_->GetScheduler();
+  ASSERT_TRUE(scheduler.ok()) << scheduler.status().ToString();
+  EXPECT_FALSE(scheduler->paused);
+  EXPECT_EQ(scheduler->updated_us, 0);
+}
+
+TEST_P(StateStoreConformanceTest, SavedSchedulerRecordReadsBackAndIsReplaced) {
+  ASSERT_TRUE(store_->SaveScheduler(SchedulerRecord{.paused = true, .updated_us = kT0 + 1}).ok());
+  Result<SchedulerRecord> paused = store_->GetScheduler();
+  ASSERT_TRUE(paused.ok()) << paused.status().ToString();
+  EXPECT_TRUE(paused->paused);
+  EXPECT_EQ(paused->updated_us, kT0 + 1);
+
+  ASSERT_TRUE(store_->SaveScheduler(SchedulerRecord{.paused = false, .updated_us = kT0 + 2}).ok());
+  Result<SchedulerRecord> resumed = store_->GetScheduler();
+  ASSERT_TRUE(resumed.ok()) << resumed.status().ToString();
+  EXPECT_FALSE(resumed->paused);
+  EXPECT_EQ(resumed->updated_us, kT0 + 2);
+}
+
+TEST_P(StateStoreConformanceTest, PausedSchedulerPersistsAcrossReopen) {
+  if (!persistent()) GTEST_SKIP() << "memory: keeps nothing once the store is destroyed";
+  ASSERT_TRUE(store_->SaveScheduler(SchedulerRecord{.paused = true, .updated_us = kT0}).ok());
+  Reopen();
+  ASSERT_NE(store_, nullptr);
+  Result<SchedulerRecord> scheduler = store_->GetScheduler();
+  ASSERT_TRUE(scheduler.ok()) << scheduler.status().ToString();
+  EXPECT_TRUE(scheduler->paused);
+  EXPECT_EQ(scheduler->updated_us, kT0);
+}
+
 TEST_P(StateStoreConformanceTest, SavingAJobAgainReplacesIt) {
   JobRecord job;
   job.id = JobId("j");

@@ -49,6 +49,10 @@ constexpr Command kCommands[] = {
      "run RUN again inside the same run: its failed, cancelled and interrupted\n"
      "tasks and everything downstream (--from TASK, --task TASK, --dry-run)",
      2, 2, true, Needs::kPlugins, CmdRetry},
+    {"cancel", "RUN",
+     "cancel RUN, started by petit trigger or petit retry on this host, and\n"
+     "wait until it is recorded; exit 0 once it is cancelled",
+     1, 1, false, Needs::kConfig, CmdCancel},
     {"run", "DIR", "run the scheduler: fire the jobs' schedules until SIGTERM/SIGINT", 1, 1, true,
      Needs::kPlugins, CmdRun},
     {"list", "DIR", "list the jobs under DIR", 1, 1, true, Needs::kPlugins, CmdList},

@@ -28,6 +28,8 @@ int CmdRetry(const Args& args, std::unique_ptr<HostEnv> env);
 // history_commands.cc: what reads the store only.
 int CmdRuns(const Args& args, std::unique_ptr<HostEnv> env);
 int CmdLogs(const Args& args, std::unique_ptr<HostEnv> env);
+// cancel_commands.cc: a run cancelled through the process that owns it.
+int CmdCancel(const Args& args, std::unique_ptr<HostEnv> env);
 
 // `petit validate` when petit.yaml itself is wrong: its problems, in the form asked for.
 int ReportValidateConfigFailure(const Args& args, const Status& status);

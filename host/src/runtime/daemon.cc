@@ -178,6 +178,9 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(std::unique_ptr<HostEnv> env, std:
   const DaemonState state = daemon->State();
   log.Line("running " + std::to_string(state.jobs) + " jobs (" +
            std::to_string(state.scheduled_jobs) + " scheduled), state in " + state.storage_uri);
+  if (state.scheduler_paused) {
+    log.Line("the scheduler is paused (kept in the store): no schedule fires until it is resumed");
+  }
   for (const auto& job : daemon->jobs_) LogNextFire(log, *daemon, *job);
   return daemon;
 }
@@ -235,6 +238,24 @@ Result<PlannedRetry> Daemon::Retry(const RunId& run, const RetryRequest& request
 
 Status Daemon::SetPaused(const JobId& job, bool paused) {
   return scheduler_->SetPaused(job, paused);
+}
+
+Status Daemon::PauseScheduler() {
+  PETIT_RETURN_IF_ERROR(scheduler_->SetSchedulerPaused(true));
+  log_.Line("scheduler paused: no schedule fires until it is resumed; manual triggers still run");
+  return Status::Ok();
+}
+
+Status Daemon::ResumeScheduler() {
+  PETIT_RETURN_IF_ERROR(scheduler_->SetSchedulerPaused(false));
+  log_.Line("scheduler resumed: missed occurrences are caught up per each job's catch_up");
+  return Status::Ok();
+}
+
+Status Daemon::Cancel(const RunId& run) {
+  PETIT_RETURN_IF_ERROR(scheduler_->Cancel(run));
+  log_.Line("run " + run.str() + ": cancel requested");
+  return Status::Ok();
 }
 
 Result<std::optional<RunRecord>> Daemon::GetRun(const RunId& run) {
@@ -419,6 +440,7 @@ DaemonState Daemon::State() const {
     state.active_runs = stats.active_runs;
     state.fired = stats.fired;
     state.refused = stats.refused;
+    state.scheduler_paused = stats.paused;
   }
   return state;
 }

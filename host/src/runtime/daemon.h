@@ -47,6 +47,8 @@ struct DaemonState {
   uint64_t active_runs = 0;
   uint64_t fired = 0;
   uint64_t refused = 0;
+  // The whole scheduler is paused (PauseScheduler): no schedule fires, manual triggers run.
+  bool scheduler_paused = false;
   std::string storage_uri;
 };
 
@@ -89,6 +91,19 @@ class Daemon {
   // Pauses or resumes one job's schedule, persisted in the store; resuming catches up per the
   // job's policy.
   Status SetPaused(const JobId& job, bool paused);
+  // Pauses or resumes the whole scheduler, persisted in the store so a restart keeps it: while
+  // paused no schedule fires, but manual triggers and retries still run (as a paused DAG in
+  // Airflow or Dagu still runs when triggered by hand), and active runs go on. Resuming catches
+  // up each job per its policy, as SetPaused does for one job; a paused job stays paused.
+  // kFailedPrecondition once stopping.
+  Status PauseScheduler();
+  Status ResumeScheduler();
+  // Cancels the active run `run` of this daemon: its tasks' process groups are terminated as on a
+  // timeout (SIGTERM, then SIGKILL after the task's kill grace) and the run is recorded
+  // cancelled. Returns once asked, not when the run has ended (GetRun tells). A triggered run
+  // still waiting for a slot is dropped instead. kNotFound when `run` is not active here (an
+  // unknown run, one that has ended, or one of another process).
+  Status Cancel(const RunId& run);
   // No new fires; kCancelRuns cancels active runs (their process groups get SIGTERM, then
   // SIGKILL after the grace period) and records them cancelled; returns when every run has ended.
   // Idempotent.

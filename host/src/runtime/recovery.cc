@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -187,6 +188,74 @@ Result<std::string> ProcessOwner(int64_t pid) {
 }
 
 Result<std::string> CurrentProcessOwner() { return ProcessOwner(getpid()); }
+
+namespace {
+
+// The pid `owner` names, if it is a process of this host that runs now under that owner string.
+Result<int64_t> LiveOwnerPid(std::string_view owner) {
+  const std::optional<Owner> parsed = ParseOwner(owner);
+  if (!parsed.has_value()) return FailedPrecondition("'" + std::string(owner) + "' is no owner");
+  Result<std::string> now = ProcessOwner(parsed->pid);
+  if (!now.ok() || *now != owner) {
+    return FailedPrecondition("the process " + std::string(owner) + " no longer runs");
+  }
+  return parsed->pid;
+}
+
+}  // namespace
+
+Result<std::vector<std::string>> OwnerCommandLine(std::string_view owner) {
+  Result<int64_t> pid = LiveOwnerPid(owner);
+  if (!pid.ok()) return pid.status();
+  std::ifstream in("/proc/" + std::to_string(*pid) + "/cmdline", std::ios::binary);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // Checked again after the read: the command line read is the owner's only if the pid still
+  // names the same process.
+  PETIT_RETURN_IF_ERROR(LiveOwnerPid(owner).status());
+  std::vector<std::string> argv;
+  for (size_t start = 0; start < text.size();) {
+    size_t end = text.find('\0', start);
+    if (end == std::string::npos) end = text.size();
+    argv.emplace_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  return argv;
+}
+
+Status SignalOwner(std::string_view owner, int signal_number) {
+  const std::optional<Owner> parsed = ParseOwner(owner);
+  if (!parsed.has_value()) return FailedPrecondition("'" + std::string(owner) + "' is no owner");
+  const auto pid = static_cast<pid_t>(parsed->pid);
+#if defined(SYS_pidfd_open) && defined(SYS_pidfd_send_signal)
+  // The pidfd pins the process found now: if it exits and its pid is reused after the check
+  // below, the signal goes nowhere instead of to the newcomer.
+  const int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+  if (pidfd >= 0) {
+    Status live = LiveOwnerPid(owner).status();
+    int rc = 0;
+    int error = 0;
+    if (live.ok()) {
+      rc = static_cast<int>(syscall(SYS_pidfd_send_signal, pidfd, signal_number, nullptr, 0));
+      error = errno;
+    }
+    close(pidfd);
+    if (!live.ok()) return live;
+    if (rc == 0) return Status::Ok();
+    if (error == ESRCH) return FailedPrecondition("the process " + std::string(owner) + " exited");
+    return Internal("cannot signal " + std::string(owner) + ": " + std::strerror(error));
+  }
+  if (errno == ESRCH) return FailedPrecondition("the process " + std::string(owner) + " exited");
+  if (errno != ENOSYS) {
+    return Internal("cannot reach " + std::string(owner) + ": " + std::strerror(errno));
+  }
+#endif
+  PETIT_RETURN_IF_ERROR(LiveOwnerPid(owner).status());
+  if (kill(pid, signal_number) != 0) {
+    if (errno == ESRCH) return FailedPrecondition("the process " + std::string(owner) + " exited");
+    return Internal("cannot signal " + std::string(owner) + ": " + std::strerror(errno));
+  }
+  return Status::Ok();
+}
 
 OwnerState CheckOwner(std::string_view owner, std::string_view this_owner) {
   if (owner.empty()) return OwnerState::kDead;

@@ -59,6 +59,17 @@ struct Leftover {
 std::vector<Leftover> TerminateLeftovers(const std::vector<RunRecord>& dead_runs,
                                          std::chrono::milliseconds grace);
 
+// The command line (argv) of the live process of this host that `owner` names; read, then checked
+// to still belong to that process, so a reused pid never lends its command line.
+// kFailedPrecondition when `owner` names no live process of this host.
+Result<std::vector<std::string>> OwnerCommandLine(std::string_view owner);
+
+// Sends `signal_number` to the live process of this host that `owner` names, and never to a
+// process that merely reuses its pid: through a pidfd opened before the owner string is checked
+// against the pid's start time (plain kill() after the check where pidfds are missing).
+// kFailedPrecondition when `owner` names no live process of this host.
+Status SignalOwner(std::string_view owner, int signal_number);
+
 // Marks interrupted, with the reason "the host process <owner> died", every incomplete run whose
 // owner is kDead, after terminating their leftovers (one line per process to `log`, if given);
 // `now_us` is their end time. Returns those runs as now stored. A run that another process

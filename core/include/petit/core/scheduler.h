@@ -7,7 +7,8 @@
 // never wake it at all.
 //
 // Rules, for an occurrence that falls due:
-// - disabled jobs and paused jobs (JobRecord.paused) never fire;
+// - disabled jobs and paused jobs (JobRecord.paused) never fire, nor does any job while the whole
+//   scheduler is paused (SchedulerRecord.paused);
 // - cross-job dependencies (Job.depends_on) are checked against the StateStore when it falls due;
 //   an unmet one skips the occurrence (kTriggerRefused names the dependency);
 // - admission: with fewer than max_active_runs runs active (0 = unlimited) the run starts; at the
@@ -20,12 +21,14 @@
 // - a clock that jumped forward over several occurrences fires once, for the latest; a clock that
 //   went backwards waits for the next occurrence after the last one dealt with, so nothing fires
 //   twice.
-// Catch-up (at Start, and when SetPaused resumes a job), for the occurrences in
+// Catch-up (at Start, and when SetPaused or SetSchedulerPaused resumes a job), for the occurrences
+// in
 // (last_fire_us, now]: kNone skips them; kLatest runs the latest one like a scheduled
 // occurrence; kAll runs the latest catch_up_limit of them, oldest first, as run slots free up
 // (they wait whatever the overlap policy). A job without a JobRecord has missed nothing: its record
 // is created with the latest past occurrence. Catch-up runs have trigger "catch_up".
-// Manual triggers (Trigger) skip dependencies, pause and enabled, but not admission.
+// Manual triggers (Trigger) skip dependencies, pause (the job's and the scheduler's) and enabled,
+// but not admission.
 //
 // Ownership: the Scheduler borrows the clock, store, launcher and event bus, which must outlive it;
 // it shares the jobs. It owns the handles of the runs it launched.
@@ -115,6 +118,7 @@ struct SchedulerStats {
   uint64_t fired = 0;        // occurrences that started or queued a run (catch-up included)
   uint64_t refused = 0;      // occurrences and triggers refused (kTriggerRefused)
   uint64_t active_runs = 0;  // runs launched and not yet ended
+  bool paused = false;       // the whole scheduler is paused (SetSchedulerPaused)
   // The latest failure to persist a JobRecord (the scheduler goes on; a restart may then catch up
   // an occurrence again). OK if none.
   Status last_store_error;
@@ -143,11 +147,11 @@ class Scheduler {
     std::shared_ptr<const RunResumption> resume;
   };
 
-  // Reads the job records, launches the runs of `resume_first` (trigger "recovery"; before
-  // anything else, so they get their job's run slots first; one its job's max_active_runs leaves
-  // no room for, or of an unknown job, is refused with kTriggerRefused), catches up (launching
-  // those runs before it returns), then starts the scheduler thread. Fails, without starting
-  // anything, when the store cannot be read. Once only.
+  // Reads the scheduler's and the jobs' records, launches the runs of `resume_first` (trigger
+  // "recovery"; before anything else, so they get their job's run slots first; one its job's
+  // max_active_runs leaves no room for, or of an unknown job, is refused with kTriggerRefused),
+  // catches up (launching those runs before it returns), then starts the scheduler thread. Fails,
+  // without starting anything, when the store cannot be read. Once only.
   Status Start(std::span<const ResumeRequest> resume_first = {});
 
   // Graceful: no occurrence fires and no waiting run starts once Stop is called (waiting ones are
@@ -158,6 +162,12 @@ class Scheduler {
   // with Stop(kWaitForRuns) under way on another thread, this ends the wait. What a drain does
   // when its grace runs out.
   void CancelActiveRuns();
+
+  // Asks the active run `run` to stop, as CancelActiveRuns does for all (it ends recorded
+  // cancelled), and returns at once; an occurrence or trigger with that run id still waiting for a
+  // run slot is dropped instead (kTriggerRefused), having never started. Asking again is OK.
+  // kNotFound when `run` is neither active nor waiting here.
+  Status Cancel(const RunId& run);
 
   // Runs `job` now (trigger "manual"), through admission: returns the id of the run, started or
   // queued by the overlap policy, or why it was refused (kFailedPrecondition: at the limit, or the
@@ -182,12 +192,21 @@ class Scheduler {
   // a store failure is kept in stats().last_store_error and the update goes on.
   Status UpdateJobs(std::vector<std::shared_ptr<const Job>> jobs);
 
-  // Pauses or resumes a job's schedule and persists it. Resuming catches up per the job's policy.
+  // Pauses or resumes a job's schedule and persists it. Resuming catches up per the job's policy
+  // (while the whole scheduler is paused, when the scheduler resumes).
   // Active runs go on; occurrences waiting for a run slot are dropped when pausing.
   Status SetPaused(const JobId& job, bool paused);
 
-  // The job's next fire time; nullopt when it has no schedule, is disabled or paused, or the
-  // scheduler is not running.
+  // Pauses or resumes the whole scheduler and persists it (SchedulerRecord), so a restart on the
+  // same store stays paused. A paused scheduler fires no schedule; manual triggers and retries
+  // still run, and active runs go on. Pausing drops the scheduled and caught-up occurrences
+  // waiting for a run slot; resuming catches up each schedulable job per its policy, as resuming a
+  // paused job does (a job that is itself paused stays paused). kFailedPrecondition when the
+  // scheduler is not running; a store error as it is, changing nothing.
+  Status SetSchedulerPaused(bool paused);
+
+  // The job's next fire time; nullopt when it has no schedule, is disabled or paused (or the
+  // whole scheduler is), or the scheduler is not running.
   std::optional<int64_t> NextFire(const JobId& job) const;
 
   SchedulerStats stats() const;

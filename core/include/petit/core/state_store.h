@@ -73,6 +73,14 @@ struct JobRecord {
   int64_t updated_us = 0;
 };
 
+// What the store keeps about the scheduler as a whole between host restarts.
+struct SchedulerRecord {
+  // A paused scheduler fires no schedule of any job (manual triggers still run); on resume each
+  // job catches up per its policy, as a paused job does.
+  bool paused = false;
+  int64_t updated_us = 0;
+};
+
 // A page of captured output: chunks of `task` (empty = every task) and `attempt` (0 = every
 // attempt) after position `after` (chunks are ordered by (task, attempt, seq); pass the last
 // chunk of the previous page, or nothing for the first page), at most `limit` of them.
@@ -153,6 +161,11 @@ class StateStore {
   virtual Result<std::optional<JobRecord>> GetJob(const JobId& id) = 0;
   // Ordered by id.
   virtual Result<std::vector<JobRecord>> ListJobs() = 0;
+
+  // Replaces the scheduler's record (there is one per store).
+  virtual Status SaveScheduler(const SchedulerRecord& scheduler) = 0;
+  // The scheduler's record; a default one (not paused, updated_us 0) if none was ever saved.
+  virtual Result<SchedulerRecord> GetScheduler() = 0;
 
   // Makes the caller the one host of this store for as long as it keeps the returned lock.
   // `owner` names the caller for whoever is refused ("<hostname>/<pid>/<process start time>" in
