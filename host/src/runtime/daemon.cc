@@ -53,13 +53,13 @@ void LogEvent(DaemonLog& log, const Event& event) {
 
 }  // namespace
 
-Daemon::Daemon(std::unique_ptr<HostEnv> env, DaemonLog& log) : env_(std::move(env)), log_(log) {}
+Daemon::Daemon(std::unique_ptr<HostEnv> env) : env_(std::move(env)) {}
 
 Daemon::~Daemon() { Stop(StopMode::kCancelRuns); }
 
 Result<std::unique_ptr<Daemon>> Daemon::Start(std::unique_ptr<HostEnv> env, std::vector<Job> jobs,
                                               DaemonLog& log) {
-  std::unique_ptr<Daemon> daemon(new Daemon(std::move(env), log));
+  std::unique_ptr<Daemon> daemon(new Daemon(std::move(env)));
   HostEnv& host = *daemon->env_;
   Result<StateStore*> store = host.Store();
   if (!store.ok()) return store.status();

@@ -73,12 +73,11 @@ class Daemon {
   std::optional<int64_t> NextFire(const JobId& job) const;
 
  private:
-  Daemon(std::unique_ptr<HostEnv> env, DaemonLog& log);
+  explicit Daemon(std::unique_ptr<HostEnv> env);
 
   // Declared in the order they are built; destroyed in reverse, the scheduler first (it waits
   // for the runs) and the store and plugins last.
   std::unique_ptr<HostEnv> env_;
-  DaemonLog& log_;
   std::vector<std::shared_ptr<const Job>> jobs_;
   EventBus events_;
   std::unique_ptr<ThreadRunLauncher> launcher_;
