@@ -1,14 +1,13 @@
 #include "runtime/daemon.h"
 
-#include <condition_variable>
 #include <csignal>
-#include <mutex>
 #include <sstream>
 #include <string>
 #include <string_view>
 #include <utility>
 
 #include "petit/core/clock.h"
+#include "petit/core/mutex.h"
 #include "petit/host/exit_codes.h"
 #include "runtime/recovery.h"
 #include "runtime/run_options.h"
@@ -146,15 +145,15 @@ int ServeUntilSignalled(std::unique_ptr<HostEnv> env, std::vector<Job> jobs) {
     return kExitHostError;
   }
 
-  std::mutex mu;
-  std::condition_variable requested;
+  Mutex mu;
+  CondVar requested(mu);
   const RunCanceller::WakeupId wakeup = shutdown.AddWakeup([&] {
-    std::lock_guard lock(mu);
-    requested.notify_all();
+    MutexLock lock(mu);
+    requested.SignalAll();
   });
   {
-    std::unique_lock lock(mu);
-    requested.wait(lock, [&] { return shutdown.cancelled(); });
+    MutexLock lock(mu);
+    while (!shutdown.cancelled()) requested.Wait(mu);
   }
   shutdown.RemoveWakeup(wakeup);
 
