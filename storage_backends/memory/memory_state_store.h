@@ -12,7 +12,6 @@
 #include <cstdint>
 #include <functional>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <set>
 #include <span>
@@ -22,7 +21,9 @@
 #include <utility>
 #include <vector>
 
+#include "petit/core/mutex.h"
 #include "petit/core/state_store.h"
+#include "petit/core/thread_annotations.h"
 
 namespace petit::storage::internal {
 
@@ -61,10 +62,10 @@ class MemoryStateStore final : public StateStore {
     std::map<LogKey, LogChunk> logs;
   };
 
-  std::mutex mu_;
-  std::unordered_map<RunId, RunEntry> runs_;                             // guarded by mu_
-  std::set<NewestFirstKey, std::greater<NewestFirstKey>> newest_first_;  // guarded by mu_
-  std::map<JobId, JobRecord> jobs_;                                      // guarded by mu_
+  Mutex mu_;
+  std::unordered_map<RunId, RunEntry> runs_ GUARDED_BY(mu_);
+  std::set<NewestFirstKey, std::greater<NewestFirstKey>> newest_first_ GUARDED_BY(mu_);
+  std::map<JobId, JobRecord> jobs_ GUARDED_BY(mu_);
 };
 
 }  // namespace petit::storage::internal
