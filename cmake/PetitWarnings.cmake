@@ -10,6 +10,16 @@ if(PETIT_WERROR)
   target_compile_options(petit_warnings INTERFACE -Werror)
 endif()
 
+# Clang checks the lock annotations (GUARDED_BY, REQUIRES...: petit/core/thread_annotations.h).
+# GCC has no such analysis, so asking for it there is a mistake rather than a no-op.
+option(PETIT_THREAD_SAFETY "Check the lock annotations with clang's -Wthread-safety, as errors" OFF)
+if(PETIT_THREAD_SAFETY)
+  if(NOT CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+    message(FATAL_ERROR "PETIT_THREAD_SAFETY needs clang (the thread-safety preset uses clang++)")
+  endif()
+  target_compile_options(petit_warnings INTERFACE -Wthread-safety -Werror=thread-safety)
+endif()
+
 if(PETIT_SANITIZE)
   add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
   add_link_options(-fsanitize=address,undefined)

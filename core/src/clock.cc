@@ -2,7 +2,6 @@
 
 #include <chrono>
 #include <cstdint>
-#include <mutex>
 #include <optional>
 #include <utility>
 
@@ -25,27 +24,27 @@ SystemClock& SystemClock::Instance() {
 }
 
 void ManualClock::Set(int64_t micros) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   now_.store(micros, std::memory_order_release);
   for (const auto& [id, wake] : wakeups_) wake(micros);
 }
 
 void ManualClock::Advance(int64_t micros) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   const int64_t now = now_.load(std::memory_order_relaxed) + micros;
   now_.store(now, std::memory_order_release);
   for (const auto& [id, wake] : wakeups_) wake(now);
 }
 
 std::optional<Clock::WakeupId> ManualClock::AddWakeup(Wakeup wake) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   const WakeupId id = next_wakeup_id_++;
   wakeups_.emplace(id, std::move(wake));
   return id;
 }
 
 void ManualClock::RemoveWakeup(WakeupId id) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   wakeups_.erase(id);
 }
 

@@ -1,11 +1,8 @@
 #include "clock_waiter.h"
 
-#include <mutex>
-
 namespace petit::internal {
 
-ClockWaiter::ClockWaiter(Clock& clock, std::mutex& mu, std::condition_variable& cv)
-    : clock_(clock), mu_(mu), cv_(cv) {
+ClockWaiter::ClockWaiter(Clock& clock, Mutex& mu, CondVar& cv) : clock_(clock), mu_(mu), cv_(cv) {
   wakeup_ = clock_.AddWakeup([this](int64_t now_us) { OnClockMoved(now_us); });
 }
 
@@ -14,8 +11,8 @@ ClockWaiter::~ClockWaiter() {
 }
 
 void ClockWaiter::OnClockMoved(int64_t now_us) {
-  std::lock_guard lock(mu_);
-  if (now_us >= waiting_for_us_) cv_.notify_all();
+  MutexLock lock(mu_);
+  if (now_us >= waiting_for_us_) cv_.SignalAll();
 }
 
 }  // namespace petit::internal

@@ -5,6 +5,15 @@
 // clock's wake-up notifies the condition variable once the clock reaches the deadline; moves
 // short of it wake nobody.
 //
+// Waiting: the caller holds `mu`, checks its condition and calls WaitUntil until the condition
+// holds or WaitUntil says the deadline came,
+//
+//   while (!done_) {
+//     if (waiter.WaitUntil(mu_, deadline_us)) break;
+//   }
+//
+// so that the thread-safety analysis sees the condition read under `mu` (mutex.h).
+//
 // Lifetime: `clock`, `mu` and `cv` outlive the waiter. The constructor registers the wake-up and
 // the destructor removes it.
 // Threads: WaitUntil is called by one thread at a time, holding `mu`. The wake-up runs on the
@@ -14,14 +23,15 @@
 #define PETIT_CORE_SRC_CLOCK_WAITER_H_
 
 #include <algorithm>
+#include <cassert>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <limits>
-#include <mutex>
 #include <optional>
 
 #include "petit/core/clock.h"
+#include "petit/core/mutex.h"
+#include "petit/core/thread_annotations.h"
 
 namespace petit::internal {
 
@@ -30,43 +40,47 @@ inline constexpr int64_t kNoDeadline = std::numeric_limits<int64_t>::max();
 
 class ClockWaiter {
  public:
-  ClockWaiter(Clock& clock, std::mutex& mu, std::condition_variable& cv);
-  ~ClockWaiter();
+  // `cv` is bound to `mu`.
+  ClockWaiter(Clock& clock, Mutex& mu, CondVar& cv) EXCLUDES(mu);
+  ~ClockWaiter() EXCLUDES(mu_);
   ClockWaiter(const ClockWaiter&) = delete;
   ClockWaiter& operator=(const ClockWaiter&) = delete;
 
-  // With `lock` holding `mu`: blocks until `done()` holds or the clock reads `deadline_us` or
-  // later. Whoever makes `done()` true does so under `mu` and then notifies `cv`. May return
-  // early only on a real clock whose deadline is centuries away (the caller waits again).
-  template <typename Done>
-  void WaitUntil(std::unique_lock<std::mutex>& lock, int64_t deadline_us, Done done) {
+  // With `mu` held (the waiter's own mutex, named again so the analysis can check it): returns
+  // true at once when the clock reads `deadline_us` or later; otherwise waits once, until `cv` is
+  // signalled, the deadline comes or a spurious wake-up, and returns whether the deadline came.
+  // Whoever changes the caller's condition does so under `mu` and then signals `cv`. On a real
+  // clock whose deadline is centuries away it may return true early (the caller waits again).
+  bool WaitUntil([[maybe_unused]] Mutex& mu, int64_t deadline_us) REQUIRES(mu) {
+    assert(&mu == &mu_ && "ClockWaiter::WaitUntil with a mutex other than its own");
+    mu_.AssertHeld();
     if (deadline_us == kNoDeadline) {
-      cv_.wait(lock, done);
-      return;
+      cv_.Wait(mu_);
+      return false;
     }
-    auto ready = [&] { return done() || clock_.NowMicros() >= deadline_us; };
+    if (clock_.NowMicros() >= deadline_us) return true;
     if (wakeup_.has_value()) {
       waiting_for_us_ = deadline_us;
-      cv_.wait(lock, ready);
+      cv_.Wait(mu_);
       waiting_for_us_ = kNoDeadline;
-      return;
+      return clock_.NowMicros() >= deadline_us;
     }
     const int64_t remaining_us =
         std::clamp<int64_t>(deadline_us - clock_.NowMicros(), 0, kLongestRealWaitUs);
-    cv_.wait_until(lock, std::chrono::system_clock::now() + std::chrono::microseconds(remaining_us),
-                   ready);
+    return cv_.WaitUntil(
+        mu_, std::chrono::system_clock::now() + std::chrono::microseconds(remaining_us));
   }
 
  private:
   // A system_clock time_point counts nanoseconds in 64 bits: a longer wait would overflow it.
   static constexpr int64_t kLongestRealWaitUs = int64_t{100} * 365 * 24 * 3600 * 1'000'000;
 
-  void OnClockMoved(int64_t now_us);
+  void OnClockMoved(int64_t now_us) EXCLUDES(mu_);
 
   Clock& clock_;
-  std::mutex& mu_;
-  std::condition_variable& cv_;
-  int64_t waiting_for_us_ = kNoDeadline;   // guarded by mu_: the deadline of the wait under way
+  Mutex& mu_;
+  CondVar& cv_;
+  int64_t waiting_for_us_ GUARDED_BY(mu_) = kNoDeadline;  // the deadline of the wait under way
   std::optional<Clock::WakeupId> wakeup_;  // set by the constructor; nullopt on a real clock
 };
 

@@ -2,8 +2,6 @@
 
 #include <cstdint>
 #include <memory>
-#include <mutex>
-#include <shared_mutex>
 #include <string>
 #include <utility>
 
@@ -50,7 +48,7 @@ Status RunOutputs::Add(const TaskId& task, const ValueMap& outputs) {
   }
   if (outputs.empty()) return Status::Ok();
   auto copy = std::make_unique<const ValueMap>(outputs);
-  std::unique_lock lock(mu_);
+  WriterMutexLock lock(mu_);
   auto [it, inserted] = by_task_.try_emplace(task.str(), std::move(copy));
   if (!inserted) {
     return FailedPrecondition("outputs of task " + internal::Quoted(task.str()) +
@@ -69,13 +67,13 @@ std::optional<std::string_view> RunOutputs::Get(std::string_view namespaced_key)
 }
 
 const ValueMap* RunOutputs::OutputsOf(std::string_view task) const {
-  std::shared_lock lock(mu_);
+  ReaderMutexLock lock(mu_);
   auto it = by_task_.find(task);
   return it == by_task_.end() ? nullptr : it->second.get();
 }
 
 size_t RunOutputs::size() const {
-  std::shared_lock lock(mu_);
+  ReaderMutexLock lock(mu_);
   return count_;
 }
 

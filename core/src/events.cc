@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cassert>
-#include <mutex>
 #include <utility>
 
 #include "enum_names.h"
@@ -35,12 +34,12 @@ EventBus::EventBus(size_t queue_capacity)
 
 EventBus::~EventBus() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (!delivery_.joinable()) return;
     assert(!OnDeliveryThread() && "an EventBus must not be destroyed by one of its handlers");
     stopping_ = true;
   }
-  work_cv_.notify_one();
+  work_cv_.Signal();
   delivery_.join();
 }
 
@@ -48,7 +47,7 @@ bool EventBus::OnDeliveryThread() const { return std::this_thread::get_id() == d
 
 EventBus::HandlerId EventBus::Subscribe(Handler handler) {
   assert(handler && "EventBus::Subscribe needs a callable handler");
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (!delivery_.joinable()) {
     // The thread blocks on mu_ until this Subscribe is done, so it never sees a half-made bus.
     delivery_ = std::thread([this] { DeliveryLoop(); });
@@ -67,7 +66,7 @@ void EventBus::Unsubscribe(HandlerId id) {
   // captures' destructors, which may call back into the bus.
   std::shared_ptr<Subscription> removed;
   std::shared_ptr<const HandlerList> old_list;
-  std::unique_lock lock(mu_);
+  MutexLock lock(mu_);
   const auto it = std::find_if(handlers_->begin(), handlers_->end(),
                                [id](const auto& subscription) { return subscription->id == id; });
   if (it == handlers_->end()) return;
@@ -82,13 +81,13 @@ void EventBus::Unsubscribe(HandlerId id) {
   // its snapshot of the handlers before it counts the event delivered, so once it has, `removed`
   // and `old_list` hold the last references and the handler dies here, on this thread.
   const uint64_t in_delivery = delivered_;
-  done_cv_.wait(lock, [&] { return delivered_ != in_delivery; });
+  while (delivered_ == in_delivery) done_cv_.Wait(mu_);
 }
 
 void EventBus::Enqueue(Event&& event) {
   bool wake = false;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (queue_.size() >= capacity_) {
       dropped_.fetch_add(1, std::memory_order_relaxed);
       return;
@@ -98,24 +97,24 @@ void EventBus::Enqueue(Event&& event) {
     // Only the first event after the thread went to sleep pays for a wake-up.
     wake = std::exchange(delivery_waiting_, false);
   }
-  if (wake) work_cv_.notify_one();
+  if (wake) work_cv_.Signal();
 }
 
 void EventBus::Flush() {
-  std::unique_lock lock(mu_);
+  MutexLock lock(mu_);
   assert(!OnDeliveryThread() && "EventBus::Flush must not be called from a handler");
   if (OnDeliveryThread()) return;
   const uint64_t target = next_seq_;
-  done_cv_.wait(lock, [&] { return delivered_ >= target; });
+  while (delivered_ < target) done_cv_.Wait(mu_);
 }
 
 void EventBus::DeliveryLoop() {
-  std::unique_lock lock(mu_);
+  MutexLock lock(mu_);
   for (;;) {
     // delivery_waiting_ is set again before every wait, so a spurious wake-up loses no signal.
     while (queue_.empty() && !stopping_) {
       delivery_waiting_ = true;
-      work_cv_.wait(lock);
+      work_cv_.Wait(mu_);
     }
     delivery_waiting_ = false;
     if (queue_.empty()) return;  // stopping, and everything queued has been delivered
@@ -126,7 +125,7 @@ void EventBus::DeliveryLoop() {
       queue_.pop_front();
       std::shared_ptr<const HandlerList> handlers = handlers_;
       delivering_ = true;
-      lock.unlock();
+      mu_.Unlock();
       for (const std::shared_ptr<Subscription>& subscription : *handlers) {
         if (seq < subscription->first_seq) continue;
         if (!subscription->active.load(std::memory_order_acquire)) continue;
@@ -138,10 +137,10 @@ void EventBus::DeliveryLoop() {
         }
       }
     }
-    lock.lock();
+    mu_.Lock();
     delivering_ = false;
     delivered_ = seq + 1;
-    done_cv_.notify_all();
+    done_cv_.SignalAll();
   }
 }
 

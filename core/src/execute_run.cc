@@ -1,7 +1,6 @@
 #include "petit/core/execute_run.h"
 
 #include <functional>
-#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -13,7 +12,7 @@ namespace petit {
 void RunCanceller::Cancel() {
   std::vector<std::function<void()>> wakeups;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (cancelled_.exchange(true, std::memory_order_acq_rel)) return;
     for (auto& [id, wake] : wakeups_) wakeups.push_back(wake);
   }
@@ -21,18 +20,19 @@ void RunCanceller::Cancel() {
 }
 
 RunCanceller::WakeupId RunCanceller::AddWakeup(std::function<void()> wake) {
-  std::unique_lock lock(mu_);
-  WakeupId id = next_id_++;
-  wakeups_.emplace(id, wake);
-  if (cancelled()) {
-    lock.unlock();
-    wake();
+  WakeupId id = 0;
+  {
+    MutexLock lock(mu_);
+    id = next_id_++;
+    wakeups_.emplace(id, wake);
+    if (!cancelled()) return id;
   }
+  wake();
   return id;
 }
 
 void RunCanceller::RemoveWakeup(WakeupId id) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   wakeups_.erase(id);
 }
 

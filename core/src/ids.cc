@@ -5,11 +5,12 @@
 #include <cassert>
 #include <chrono>
 #include <cstdint>
-#include <mutex>
 #include <random>
 #include <string>
 #include <string_view>
 
+#include "petit/core/mutex.h"
+#include "petit/core/thread_annotations.h"
 #include "text.h"
 
 namespace petit {
@@ -43,9 +44,9 @@ class UuidV7Generator {
 
   // `keep_monotonic`: never go below the last timestamp used, so a system clock stepping back
   // does not break ordering. Ids with an explicit timestamp take it as given.
-  std::string Next(int64_t unix_ms, bool keep_monotonic) {
+  std::string Next(int64_t unix_ms, bool keep_monotonic) EXCLUDES(mu_) {
     assert(unix_ms >= 0 && unix_ms <= kMaxUnixMs && "UUIDv7 holds 48 bits of milliseconds");
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (keep_monotonic) unix_ms = std::max(unix_ms, last_ms_);
     if (unix_ms == last_ms_ && counter_ + 1 < kCounterLimit) {
       ++counter_;
@@ -87,10 +88,10 @@ class UuidV7Generator {
     return text;
   }
 
-  std::mutex mu_;
-  std::mt19937_64 rng_;   // guarded by mu_
-  int64_t last_ms_ = -1;  // guarded by mu_
-  uint64_t counter_ = 0;  // guarded by mu_
+  Mutex mu_;
+  std::mt19937_64 rng_ GUARDED_BY(mu_);
+  int64_t last_ms_ GUARDED_BY(mu_) = -1;
+  uint64_t counter_ GUARDED_BY(mu_) = 0;
 };
 
 // Two generators so that ids made for a virtual clock (often far in the past or future) cannot

@@ -5,14 +5,14 @@
 #include <algorithm>
 #include <atomic>
 #include <cassert>
-#include <condition_variable>
 #include <cstddef>
 #include <deque>
 #include <iterator>
-#include <mutex>
 #include <unordered_map>
 
 #include "petit/core/ids.h"
+#include "petit/core/mutex.h"
+#include "petit/core/thread_annotations.h"
 #include "text.h"
 
 namespace petit {
@@ -119,8 +119,8 @@ class ResourcePools : public std::enable_shared_from_this<ResourcePools> {
     return held;
   }
 
-  Result<Ticket> AcquireAsync(const ResourceRequirements& req, int32_t priority,
-                              GrantedFn granted) {
+  Result<Ticket> AcquireAsync(const ResourceRequirements& req, int32_t priority, GrantedFn granted)
+      EXCLUDES(mu_) {
     assert(granted && "AcquireAsync needs a callback");
     Result<Held> need = Compile(req);
     if (!need.ok()) return need.status();
@@ -132,7 +132,7 @@ class ResourcePools : public std::enable_shared_from_this<ResourcePools> {
     }
     std::vector<Grant> grants;
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       if (queue_.empty() && FitsLocked(*need)) {
         for (const auto& [index, amount] : *need) free_[index] -= amount;
         own.lease = Lease(shared_from_this(), std::move(*need));
@@ -155,12 +155,12 @@ class ResourcePools : public std::enable_shared_from_this<ResourcePools> {
     return ticket;
   }
 
-  bool CancelWait(Ticket ticket) {
+  bool CancelWait(Ticket ticket) EXCLUDES(mu_) {
     // Destroyed after the lock is released: the callback may own anything, even a lease.
     std::optional<Waiter> removed;
     std::vector<Grant> grants;
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       auto found = by_ticket_.find(ticket);
       if (found == by_ticket_.end()) return false;
       removed.emplace(TakeLocked(found->second));
@@ -170,10 +170,10 @@ class ResourcePools : public std::enable_shared_from_this<ResourcePools> {
     return true;
   }
 
-  void Release(const Held& held) {
+  void Release(const Held& held) EXCLUDES(mu_) {
     std::vector<Grant> grants;
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       for (const auto& [index, amount] : held) {
         free_[index] += amount;
         assert(free_[index] <= resources_[index].capacity && "a lease returned more than it held");
@@ -183,10 +183,10 @@ class ResourcePools : public std::enable_shared_from_this<ResourcePools> {
     Deliver(std::move(grants));
   }
 
-  std::vector<ResourceManager::PoolUsage> Usage() const {
+  std::vector<ResourceManager::PoolUsage> Usage() const EXCLUDES(mu_) {
     std::vector<ResourceManager::PoolUsage> usage;
     usage.reserve(resources_.size());
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     for (size_t i = 0; i < resources_.size(); ++i) {
       usage.push_back({resources_[i].name, resources_[i].capacity,
                        resources_[i].capacity - free_[i], waiting_for_[i]});
@@ -194,8 +194,8 @@ class ResourcePools : public std::enable_shared_from_this<ResourcePools> {
     return usage;
   }
 
-  size_t waiting() const {
-    std::lock_guard lock(mu_);
+  size_t waiting() const EXCLUDES(mu_) {
+    MutexLock lock(mu_);
     return queue_.size();
   }
 
@@ -260,12 +260,14 @@ class ResourcePools : public std::enable_shared_from_this<ResourcePools> {
     held.emplace_back(*index, amount);
   }
 
-  bool FitsLocked(const Held& need) const {
-    return std::all_of(need.begin(), need.end(),
-                       [this](const auto& item) { return item.second <= free_[item.first]; });
+  bool FitsLocked(const Held& need) const REQUIRES(mu_) {
+    for (const auto& [index, amount] : need) {
+      if (amount > free_[index]) return false;
+    }
+    return true;
   }
 
-  void Enqueue(Ticket ticket, int32_t priority, Held need, GrantedFn granted) {
+  void Enqueue(Ticket ticket, int32_t priority, Held need, GrantedFn granted) REQUIRES(mu_) {
     for (const auto& [index, amount] : need) ++waiting_for_[index];
     auto [it, inserted] = queue_.emplace(std::pair<int64_t, Ticket>(-int64_t{priority}, ticket),
                                          Waiter{ticket, std::move(need), std::move(granted)});
@@ -273,7 +275,7 @@ class ResourcePools : public std::enable_shared_from_this<ResourcePools> {
     by_ticket_.emplace(ticket, it);
   }
 
-  Waiter TakeLocked(Queue::iterator it) {
+  Waiter TakeLocked(Queue::iterator it) REQUIRES(mu_) {
     Waiter waiter = std::move(it->second);
     for (const auto& [index, amount] : waiter.need) --waiting_for_[index];
     by_ticket_.erase(waiter.ticket);
@@ -284,7 +286,7 @@ class ResourcePools : public std::enable_shared_from_this<ResourcePools> {
   // Grants, in service order, every waiter whose need is free once the waiters before it have
   // reserved theirs. Afterwards no queued waiter is grantable, which is why a new waiter can only
   // grant itself and a release or a cancellation is the only other moment anything changes.
-  void GrantReadyLocked(std::vector<Grant>& out) {
+  void GrantReadyLocked(std::vector<Grant>& out) REQUIRES(mu_) {
     if (queue_.empty()) return;
     scratch_ = free_;
     // Resources no waiter needs cannot change anyone's fate; once every needed one is exhausted
@@ -295,9 +297,13 @@ class ResourcePools : public std::enable_shared_from_this<ResourcePools> {
     }
     for (auto it = queue_.begin(); it != queue_.end() && open > 0;) {
       Waiter& waiter = it->second;
-      const bool fits =
-          std::all_of(waiter.need.begin(), waiter.need.end(),
-                      [this](const auto& item) { return item.second <= scratch_[item.first]; });
+      bool fits = true;
+      for (const auto& [index, amount] : waiter.need) {
+        if (amount > scratch_[index]) {
+          fits = false;
+          break;
+        }
+      }
       for (const auto& [index, amount] : waiter.need) {
         const uint64_t take = fits ? amount : std::min(amount, scratch_[index]);
         if (take == 0) continue;
@@ -327,12 +333,12 @@ class ResourcePools : public std::enable_shared_from_this<ResourcePools> {
   std::atomic<Ticket> next_ticket_{1};
 
   // mu_ is a leaf lock: nothing that can run user code or take another lock happens under it.
-  mutable std::mutex mu_;
-  std::vector<uint64_t> free_;                             // guarded by mu_
-  std::vector<uint32_t> waiting_for_;                      // guarded by mu_
-  Queue queue_;                                            // guarded by mu_
-  std::unordered_map<Ticket, Queue::iterator> by_ticket_;  // guarded by mu_
-  std::vector<uint64_t> scratch_;                          // guarded by mu_
+  mutable Mutex mu_;
+  std::vector<uint64_t> free_ GUARDED_BY(mu_);
+  std::vector<uint32_t> waiting_for_ GUARDED_BY(mu_);
+  Queue queue_ GUARDED_BY(mu_);
+  std::unordered_map<Ticket, Queue::iterator> by_ticket_ GUARDED_BY(mu_);
+  std::vector<uint64_t> scratch_ GUARDED_BY(mu_);
 };
 
 namespace {
@@ -341,34 +347,34 @@ namespace {
 // Acquire has given up on it.
 class GrantSlot {
  public:
-  void Grant(Lease lease) {
-    std::lock_guard lock(mu_);
+  void Grant(Lease lease) EXCLUDES(mu_) {
+    MutexLock lock(mu_);
     lease_.emplace(std::move(lease));
-    cv_.notify_all();
+    cv_.SignalAll();
   }
-  void Stop() {
-    std::lock_guard lock(mu_);
+  void Stop() EXCLUDES(mu_) {
+    MutexLock lock(mu_);
     stopped_ = true;
-    cv_.notify_all();
+    cv_.SignalAll();
   }
-  std::optional<Lease> WaitForGrantOrStop() {
-    std::unique_lock lock(mu_);
-    cv_.wait(lock, [this] { return lease_.has_value() || stopped_; });
+  std::optional<Lease> WaitForGrantOrStop() EXCLUDES(mu_) {
+    MutexLock lock(mu_);
+    while (!lease_.has_value() && !stopped_) cv_.Wait(mu_);
     return std::exchange(lease_, std::nullopt);
   }
-  Lease WaitForGrant() {
-    std::unique_lock lock(mu_);
-    cv_.wait(lock, [this] { return lease_.has_value(); });
+  Lease WaitForGrant() EXCLUDES(mu_) {
+    MutexLock lock(mu_);
+    while (!lease_.has_value()) cv_.Wait(mu_);
     Lease lease = std::move(*lease_);
     lease_.reset();
     return lease;
   }
 
  private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::optional<Lease> lease_;  // guarded by mu_
-  bool stopped_ = false;        // guarded by mu_
+  Mutex mu_;
+  CondVar cv_{mu_};
+  std::optional<Lease> lease_ GUARDED_BY(mu_);
+  bool stopped_ GUARDED_BY(mu_) = false;
 };
 
 }  // namespace

@@ -5,11 +5,9 @@
 #include <atomic>
 #include <cassert>
 #include <chrono>
-#include <condition_variable>
 #include <cstddef>
 #include <deque>
 #include <limits>
-#include <mutex>
 #include <queue>
 #include <string_view>
 #include <thread>
@@ -19,7 +17,9 @@
 
 #include "clock_waiter.h"
 #include "occurrences.h"
+#include "petit/core/mutex.h"
 #include "petit/core/suggest.h"
+#include "petit/core/thread_annotations.h"
 
 namespace petit {
 namespace {
@@ -99,16 +99,20 @@ struct Scheduler::Impl {
     }
   }
 
-  // Called with mu held, down to LaunchAll.
+  // Called with mu held, down to LaunchAll. NewRunId, Occurrence and Busy are not marked
+  // REQUIRES(mu): they read at most the slot they are given, and the event lambdas (which the
+  // analysis checks as functions of their own, holding nothing) call the last two.
 
   // Whether the job's own settings let its schedule fire, whatever the scheduler's pause.
-  bool JobSchedulable(const Slot& slot) const {
+  bool JobSchedulable(const Slot& slot) const REQUIRES(mu) {
     return slot.job->schedule.has_value() && slot.job->enabled && !slot.record.paused;
   }
 
-  bool Schedulable(const Slot& slot) const { return !paused && JobSchedulable(slot); }
+  bool Schedulable(const Slot& slot) const REQUIRES(mu) { return !paused && JobSchedulable(slot); }
 
-  bool HasRoom(const Slot& slot) const { return AdmitsAnotherRun(*slot.job, slot.active.size()); }
+  bool HasRoom(const Slot& slot) const REQUIRES(mu) {
+    return AdmitsAnotherRun(*slot.job, slot.active.size());
+  }
 
   RunId NewRunId(int64_t now_us) const {
     return RunId::GenerateAt(std::max<int64_t>(0, now_us / 1000));
@@ -122,7 +126,7 @@ struct Scheduler::Impl {
   // `make_detail` runs only when someone listens: an unobserved scheduler formats no text.
   template <typename MakeDetail>
   void Emit(EventType type, const Slot& slot, const RunId& run, int64_t now_us,
-            MakeDetail&& make_detail) {
+            MakeDetail&& make_detail) REQUIRES(mu) {
     if (type == EventType::kTriggerRefused) ++refused;
     if (type == EventType::kScheduleFired) ++fired;
     if (events == nullptr) return;
@@ -136,12 +140,12 @@ struct Scheduler::Impl {
   }
 
   void Refuse(const Slot& slot, const RunId& run, int64_t occurrence_us, int64_t now_us,
-              std::string_view reason) {
+              std::string_view reason) REQUIRES(mu) {
     Emit(EventType::kTriggerRefused, slot, run, now_us,
          [&] { return Occurrence(slot, occurrence_us) + ": " + std::string(reason); });
   }
 
-  void SaveRecord(Slot& slot, int64_t now_us) {
+  void SaveRecord(Slot& slot, int64_t now_us) REQUIRES(mu) {
     slot.record.updated_us = now_us;
     Status saved = store.SaveJob(slot.record);
     if (!saved.ok()) {
@@ -150,7 +154,7 @@ struct Scheduler::Impl {
     }
   }
 
-  void PushNext(size_t index, int64_t after_us) {
+  void PushNext(size_t index, int64_t after_us) REQUIRES(mu) {
     Slot& slot = slots[index];
     std::optional<int64_t> next = slot.job->schedule->NextAfter(after_us);
     slot.next_fire_us = next.value_or(0);
@@ -158,12 +162,12 @@ struct Scheduler::Impl {
     next_due_us = heap.empty() ? kNever : heap.top().fire_us;
   }
 
-  void Unschedule(Slot& slot) {
+  void Unschedule(Slot& slot) REQUIRES(mu) {
     ++slot.generation;
     slot.next_fire_us = 0;
   }
 
-  void StartRun(size_t index, Waiting waiting, std::vector<Launch>& launches) {
+  void StartRun(size_t index, Waiting waiting, std::vector<Launch>& launches) REQUIRES(mu) {
     Slot& slot = slots[index];
     slot.active.push_back(ActiveRun{.run_id = waiting.run_id});
     ++active_runs;
@@ -173,7 +177,7 @@ struct Scheduler::Impl {
   }
 
   // Starts waiting occurrences (catch-up backlog first: they are older) while there is room.
-  void StartWaiting(size_t index, std::vector<Launch>& launches) {
+  void StartWaiting(size_t index, std::vector<Launch>& launches) REQUIRES(mu) {
     Slot& slot = slots[index];
     while (HasRoom(slot)) {
       if (!slot.backlog.empty()) {
@@ -190,7 +194,7 @@ struct Scheduler::Impl {
     }
   }
 
-  void DropWaiting(Slot& slot, int64_t now_us, std::string_view reason) {
+  void DropWaiting(Slot& slot, int64_t now_us, std::string_view reason) REQUIRES(mu) {
     for (const Waiting& waiting : slot.backlog) {
       Refuse(slot, waiting.run_id, waiting.occurrence_us, now_us, reason);
     }
@@ -200,7 +204,7 @@ struct Scheduler::Impl {
   }
 
   // Drops the occurrences of schedules (not manual triggers or retries) waiting for a run slot.
-  void DropScheduledWaiting(Slot& slot, int64_t now_us, std::string_view reason) {
+  void DropScheduledWaiting(Slot& slot, int64_t now_us, std::string_view reason) REQUIRES(mu) {
     for (const Waiting& waiting : slot.backlog) {
       Refuse(slot, waiting.run_id, waiting.occurrence_us, now_us, reason);
     }
@@ -211,7 +215,7 @@ struct Scheduler::Impl {
     }
   }
 
-  void CancelOldest(Slot& slot) {
+  void CancelOldest(Slot& slot) REQUIRES(mu) {
     for (ActiveRun& run : slot.active) {
       if (run.cancel_requested) continue;
       run.cancel_requested = true;
@@ -232,7 +236,8 @@ struct Scheduler::Impl {
   };
 
   // Starts `waiting` or keeps it per the overlap policy; says which, or why it was refused.
-  Admitted Admit(size_t index, Waiting waiting, int64_t now_us, std::vector<Launch>& launches) {
+  Admitted Admit(size_t index, Waiting waiting, int64_t now_us, std::vector<Launch>& launches)
+      REQUIRES(mu) {
     Slot& slot = slots[index];
     if (HasRoom(slot)) {
       StartRun(index, std::move(waiting), launches);
@@ -261,7 +266,7 @@ struct Scheduler::Impl {
   }
 
   // Why one of the job's dependencies does not hold now; nullopt when all hold.
-  std::optional<std::string> UnmetDependency(const Slot& slot, int64_t now_us) {
+  std::optional<std::string> UnmetDependency(const Slot& slot, int64_t now_us) REQUIRES(mu) {
     for (const JobDependency& dependency : slot.job->depends_on) {
       std::optional<std::string> why = CheckDependency(dependency, now_us);
       if (why) {
@@ -272,7 +277,8 @@ struct Scheduler::Impl {
     return std::nullopt;
   }
 
-  std::optional<std::string> CheckDependency(const JobDependency& dependency, int64_t now_us) {
+  std::optional<std::string> CheckDependency(const JobDependency& dependency, int64_t now_us)
+      REQUIRES(mu) {
     const std::string other = "job '" + dependency.job.str() + "'";
     switch (dependency.condition) {
       case JobDependency::Condition::kLastSuccess: {
@@ -312,7 +318,7 @@ struct Scheduler::Impl {
 
   // One scheduled or caught-up occurrence: dependencies, then admission.
   void DealWith(size_t index, int64_t occurrence_us, std::string_view trigger,
-                std::string_view note, int64_t now_us, std::vector<Launch>& launches) {
+                std::string_view note, int64_t now_us, std::vector<Launch>& launches) REQUIRES(mu) {
     Slot& slot = slots[index];
     const RunId run_id = NewRunId(now_us);
     if (std::optional<std::string> unmet = UnmetDependency(slot, now_us)) {
@@ -334,7 +340,7 @@ struct Scheduler::Impl {
   }
 
   // Catch-up for the occurrences in (last_fire_us, now] (see the header).
-  void CatchUp(size_t index, int64_t now_us, std::vector<Launch>& launches) {
+  void CatchUp(size_t index, int64_t now_us, std::vector<Launch>& launches) REQUIRES(mu) {
     Slot& slot = slots[index];
     const Schedule& schedule = *slot.job->schedule;
     const int64_t last = slot.record.last_fire_us;
@@ -358,7 +364,7 @@ struct Scheduler::Impl {
   }
 
   void CatchUpAll(size_t index, int64_t last_us, int64_t latest_us, size_t limit, int64_t now_us,
-                  std::vector<Launch>& launches) {
+                  std::vector<Launch>& launches) REQUIRES(mu) {
     Slot& slot = slots[index];
     const Schedule& schedule = *slot.job->schedule;
     std::vector<int64_t> missed = internal::LatestOccurrences(schedule, last_us, latest_us, limit);
@@ -388,7 +394,7 @@ struct Scheduler::Impl {
   }
 
   // Puts a schedulable job on the heap, after catching up what it missed.
-  void Arm(size_t index, int64_t now_us, std::vector<Launch>& launches) {
+  void Arm(size_t index, int64_t now_us, std::vector<Launch>& launches) REQUIRES(mu) {
     Slot& slot = slots[index];
     if (!Schedulable(slot)) return;
     CatchUp(index, now_us, launches);
@@ -396,7 +402,7 @@ struct Scheduler::Impl {
     PushNext(index, std::max(now_us, slot.record.last_fire_us));
   }
 
-  void FireDue(int64_t now_us, std::vector<Launch>& launches) {
+  void FireDue(int64_t now_us, std::vector<Launch>& launches) REQUIRES(mu) {
     while (!heap.empty() && heap.top().fire_us <= now_us) {
       const HeapEntry entry = heap.top();
       heap.pop();
@@ -421,34 +427,34 @@ struct Scheduler::Impl {
     next_due_us = heap.empty() ? kNever : heap.top().fire_us;
   }
 
-  std::deque<ActiveRun>::iterator FindActive(Slot& slot, const RunId& run) {
+  std::deque<ActiveRun>::iterator FindActive(Slot& slot, const RunId& run) REQUIRES(mu) {
     return std::find_if(slot.active.begin(), slot.active.end(),
                         [&](const ActiveRun& active) { return active.run_id == run; });
   }
 
-  // Called with mu held, after a run left `slot.active`.
-  void RunLeft(size_t index) {
+  // After a run left `slot.active`.
+  void RunLeft(size_t index) REQUIRES(mu) {
     --active_runs;
     const Slot& slot = slots[index];
     if (!stopping && !slot.removed && (!slot.backlog.empty() || slot.queued)) {
       ready.push_back(index);
       wake = true;
-      cv.notify_one();
+      cv.Signal();
     }
-    if (active_runs == 0) runs_cv.notify_all();
+    if (active_runs == 0) runs_cv.SignalAll();
   }
 
-  // The functions below take mu themselves (Wait: the caller holds it through `lock`).
+  // The functions below take mu themselves (Wait: the caller holds it).
 
   // Launches each run; returns how many started. A launch failure frees its slot at once.
-  uint32_t LaunchAll(std::vector<Launch>& launches, Status* first_failure = nullptr) {
+  uint32_t LaunchAll(std::vector<Launch>& launches, Status* first_failure = nullptr) EXCLUDES(mu) {
     uint32_t launched = 0;
     for (Launch& launch : launches) {
       const size_t index = launch.slot;
       const RunId run_id = launch.request.run_id;
       Result<std::unique_ptr<RunHandle>> handle =
           launcher.Launch(launch.request, [this, index, run_id] { OnRunEnded(index, run_id); });
-      std::lock_guard lock(mu);
+      MutexLock lock(mu);
       Slot& slot = slots[index];
       auto active = FindActive(slot, run_id);
       if (!handle.ok()) {
@@ -470,9 +476,9 @@ struct Scheduler::Impl {
     return launched;
   }
 
-  void OnRunEnded(size_t index, const RunId& run_id) {
+  void OnRunEnded(size_t index, const RunId& run_id) EXCLUDES(mu) {
     // Notifies with the lock held: once Stop sees the last run gone it may destroy the scheduler.
-    std::lock_guard lock(mu);
+    MutexLock lock(mu);
     Slot& slot = slots[index];
     auto active = FindActive(slot, run_id);
     if (active == slot.active.end()) return;
@@ -480,36 +486,39 @@ struct Scheduler::Impl {
     RunLeft(index);
   }
 
-  bool DueLocked() const { return next_due_us <= clock.NowMicros(); }
+  bool DueLocked() const REQUIRES(mu) { return next_due_us <= clock.NowMicros(); }
 
-  void Loop() {
-    std::unique_lock lock(mu);
+  void Loop() EXCLUDES(mu) {
+    MutexLock lock(mu);
     while (!stopping) {
       wake = false;
       std::vector<Launch> launches;
       for (size_t index : std::exchange(ready, {})) StartWaiting(index, launches);
       const int64_t now_us = clock.NowMicros();
       FireDue(now_us, launches);
-      lock.unlock();
+      mu.Unlock();
       SchedulerPass pass{.now_us = now_us,
                          .wakeups = wakeups.load(std::memory_order_relaxed),
                          .launched = LaunchAll(launches)};
       if (options.on_pass) options.on_pass(pass);
       if (options.heartbeat) options.heartbeat();
-      lock.lock();
+      mu.Lock();
       if (stopping || wake || !ready.empty() || DueLocked()) continue;
-      Wait(lock);
+      Wait();
       wakeups.fetch_add(1, std::memory_order_relaxed);
     }
   }
 
-  // Returns when stopping, woken, or the next fire time has come.
-  void Wait(std::unique_lock<std::mutex>& lock) {
+  // Returns when stopping, woken, the next fire time (as it was when called) has come, or the
+  // watchdog's heartbeat is due.
+  void Wait() REQUIRES(mu) {
     int64_t deadline_us = next_due_us;
     if (options.heartbeat && options.heartbeat_interval_us > 0) {
       deadline_us = std::min(deadline_us, clock.NowMicros() + options.heartbeat_interval_us);
     }
-    clock_waiter->WaitUntil(lock, deadline_us, [&] { return stopping || wake; });
+    while (!stopping && !wake) {
+      if (clock_waiter->WaitUntil(mu, deadline_us)) return;
+    }
   }
 
   // UpdateJobs, with mu held.
@@ -521,7 +530,7 @@ struct Scheduler::Impl {
   }
 
   // A changed schedule starts from now: what it would have fired up to now counts as dealt with.
-  void Rearm(size_t index, int64_t now_us) {
+  void Rearm(size_t index, int64_t now_us) REQUIRES(mu) {
     Slot& slot = slots[index];
     Unschedule(slot);
     if (!Schedulable(slot)) return;
@@ -534,7 +543,7 @@ struct Scheduler::Impl {
   }
 
   // A job new to this scheduler, as Start arms one.
-  void ArmNew(size_t index, int64_t now_us, std::vector<Launch>& launches) {
+  void ArmNew(size_t index, int64_t now_us, std::vector<Launch>& launches) REQUIRES(mu) {
     Slot& slot = slots[index];
     Result<std::optional<JobRecord>> record = store.GetJob(slot.job->id);
     if (!record.ok()) {
@@ -559,24 +568,24 @@ struct Scheduler::Impl {
   const SchedulerOptions options;
   std::unordered_map<JobId, size_t> index_of;  // guarded by mu; grows with UpdateJobs
 
-  mutable std::mutex mu;
-  std::condition_variable cv;       // wake, stopping or ready changed: the scheduler thread waits
-  std::condition_variable runs_cv;  // active_runs reached 0: Stop waits
+  mutable Mutex mu;
+  CondVar cv{mu};       // wake, stopping or ready changed: the scheduler thread waits
+  CondVar runs_cv{mu};  // active_runs reached 0: Stop waits
   // Added to by UpdateJobs, never removed (a deque: slots never move, so a run's end finds its
-  // slot by index); guarded by mu.
-  std::deque<Slot> slots;
-  std::priority_queue<HeapEntry, std::vector<HeapEntry>, std::greater<>> heap;  // guarded by mu
-  int64_t next_due_us = kNever;  // guarded by mu: heap top, kNever when empty
-  std::vector<size_t> ready;     // guarded by mu: slots whose runs ended with work waiting
-  bool wake = false;             // guarded by mu: the scheduler thread has work
-  bool started = false;          // guarded by mu
-  bool stopping = false;         // guarded by mu
-  bool stopped = false;          // guarded by mu
-  bool paused = false;           // guarded by mu: the whole scheduler (SchedulerRecord.paused)
-  uint64_t active_runs = 0;      // guarded by mu
-  uint64_t fired = 0;            // guarded by mu
-  uint64_t refused = 0;          // guarded by mu
-  Status last_store_error;       // guarded by mu
+  // slot by index).
+  std::deque<Slot> slots GUARDED_BY(mu);
+  std::priority_queue<HeapEntry, std::vector<HeapEntry>, std::greater<>> heap GUARDED_BY(mu);
+  int64_t next_due_us GUARDED_BY(mu) = kNever;  // heap top, kNever when empty
+  std::vector<size_t> ready GUARDED_BY(mu);     // slots whose runs ended with work waiting
+  bool wake GUARDED_BY(mu) = false;             // the scheduler thread has work
+  bool started GUARDED_BY(mu) = false;
+  bool stopping GUARDED_BY(mu) = false;
+  bool stopped GUARDED_BY(mu) = false;
+  bool paused GUARDED_BY(mu) = false;  // the whole scheduler (SchedulerRecord.paused)
+  uint64_t active_runs GUARDED_BY(mu) = 0;
+  uint64_t fired GUARDED_BY(mu) = 0;
+  uint64_t refused GUARDED_BY(mu) = 0;
+  Status last_store_error GUARDED_BY(mu);
   std::atomic<uint64_t> wakeups{0};
 
   // Wakes the scheduler thread for the next fire time; emplaced by Start, reset by Stop, and
@@ -596,7 +605,7 @@ Status Scheduler::Start(std::span<const ResumeRequest> resume_first) {
   Impl& impl = *impl_;
   std::vector<Impl::Launch> launches;
   {
-    std::lock_guard lock(impl.mu);
+    MutexLock lock(impl.mu);
     assert(!impl.started && "Scheduler::Start is called once");
     Result<SchedulerRecord> scheduler = impl.store.GetScheduler();
     if (!scheduler.ok()) {
@@ -652,14 +661,14 @@ Status Scheduler::Start(std::span<const ResumeRequest> resume_first) {
 void Scheduler::Stop(StopMode mode) {
   Impl& impl = *impl_;
   {
-    std::lock_guard lock(impl.mu);
+    MutexLock lock(impl.mu);
     if (!impl.started || impl.stopped) return;
     impl.stopping = true;
-    impl.cv.notify_all();
+    impl.cv.SignalAll();
   }
   if (impl.thread.joinable()) impl.thread.join();
   impl.clock_waiter.reset();
-  std::unique_lock lock(impl.mu);
+  MutexLock lock(impl.mu);
   const int64_t now_us = impl.clock.NowMicros();
   for (Impl::Slot& slot : impl.slots) {
     impl.Unschedule(slot);
@@ -670,13 +679,13 @@ void Scheduler::Stop(StopMode mode) {
       if (run.handle) run.handle->Cancel();
     }
   }
-  impl.runs_cv.wait(lock, [&] { return impl.active_runs == 0; });
+  while (impl.active_runs != 0) impl.runs_cv.Wait(impl.mu);
   impl.stopped = true;
 }
 
 void Scheduler::CancelActiveRuns() {
   Impl& impl = *impl_;
-  std::lock_guard lock(impl.mu);
+  MutexLock lock(impl.mu);
   for (Impl::Slot& slot : impl.slots) {
     for (Impl::ActiveRun& run : slot.active) {
       run.cancel_requested = true;
@@ -687,7 +696,7 @@ void Scheduler::CancelActiveRuns() {
 
 Status Scheduler::Cancel(const RunId& run) {
   Impl& impl = *impl_;
-  std::lock_guard lock(impl.mu);
+  MutexLock lock(impl.mu);
   for (Impl::Slot& slot : impl.slots) {
     if (auto active = impl.FindActive(slot, run); active != slot.active.end()) {
       if (active->cancel_requested) return Status::Ok();
@@ -731,7 +740,7 @@ Result<RunId> Scheduler::Submit(const JobId& job, std::optional<RunId> existing,
   std::vector<Impl::Launch> launches;
   RunId run_id;
   {
-    std::lock_guard lock(impl.mu);
+    MutexLock lock(impl.mu);
     auto it = impl.index_of.find(job);
     if (it == impl.index_of.end() || impl.slots[it->second].removed) {
       std::vector<std::string_view> names;
@@ -771,7 +780,7 @@ Status Scheduler::SetPaused(const JobId& job, bool paused) {
   Impl& impl = *impl_;
   std::vector<Impl::Launch> launches;
   {
-    std::lock_guard lock(impl.mu);
+    MutexLock lock(impl.mu);
     auto it = impl.index_of.find(job);
     if (it == impl.index_of.end() || impl.slots[it->second].removed) {
       return NotFound("no job '" + job.str() + "'");
@@ -796,7 +805,7 @@ Status Scheduler::SetPaused(const JobId& job, bool paused) {
     }
     impl.Arm(index, now_us, launches);
     impl.wake = true;
-    impl.cv.notify_one();
+    impl.cv.Signal();
   }
   impl.LaunchAll(launches);
   return Status::Ok();
@@ -806,7 +815,7 @@ Status Scheduler::UpdateJobs(std::vector<std::shared_ptr<const Job>> jobs) {
   Impl& impl = *impl_;
   std::vector<Impl::Launch> launches;
   {
-    std::lock_guard lock(impl.mu);
+    MutexLock lock(impl.mu);
     if (!impl.started || impl.stopping) return FailedPrecondition("the scheduler is not running");
     const int64_t now_us = impl.clock.NowMicros();
     std::vector<bool> listed(impl.slots.size(), false);
@@ -839,7 +848,7 @@ Status Scheduler::UpdateJobs(std::vector<std::shared_ptr<const Job>> jobs) {
     }
     impl.next_due_us = impl.heap.empty() ? kNever : impl.heap.top().fire_us;
     impl.wake = true;
-    impl.cv.notify_one();
+    impl.cv.Signal();
   }
   impl.LaunchAll(launches);
   return Status::Ok();
@@ -849,7 +858,7 @@ Status Scheduler::SetSchedulerPaused(bool paused) {
   Impl& impl = *impl_;
   std::vector<Impl::Launch> launches;
   {
-    std::lock_guard lock(impl.mu);
+    MutexLock lock(impl.mu);
     if (!impl.started || impl.stopping) {
       return FailedPrecondition("the scheduler is not running");
     }
@@ -869,7 +878,7 @@ Status Scheduler::SetSchedulerPaused(bool paused) {
     }
     for (size_t index = 0; index < impl.slots.size(); ++index) impl.Arm(index, now_us, launches);
     impl.wake = true;
-    impl.cv.notify_one();
+    impl.cv.Signal();
   }
   impl.LaunchAll(launches);
   return Status::Ok();
@@ -877,7 +886,7 @@ Status Scheduler::SetSchedulerPaused(bool paused) {
 
 std::optional<int64_t> Scheduler::NextFire(const JobId& job) const {
   const Impl& impl = *impl_;
-  std::lock_guard lock(impl.mu);
+  MutexLock lock(impl.mu);
   auto it = impl.index_of.find(job);
   if (it == impl.index_of.end() || !impl.started || impl.stopping) return std::nullopt;
   if (impl.slots[it->second].removed) return std::nullopt;
@@ -888,7 +897,7 @@ std::optional<int64_t> Scheduler::NextFire(const JobId& job) const {
 
 SchedulerStats Scheduler::stats() const {
   const Impl& impl = *impl_;
-  std::lock_guard lock(impl.mu);
+  MutexLock lock(impl.mu);
   return SchedulerStats{.wakeups = impl.wakeups.load(std::memory_order_relaxed),
                         .fired = impl.fired,
                         .refused = impl.refused,

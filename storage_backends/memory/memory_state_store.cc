@@ -26,7 +26,7 @@ class MemoryStateStore::HeldHostLock final : public HostLock {
  public:
   explicit HeldHostLock(MemoryStateStore& store) : store_(store) {}
   ~HeldHostLock() override {
-    std::lock_guard lock(store_.mu_);
+    MutexLock lock(store_.mu_);
     store_.host_lock_owner_.clear();
   }
   HeldHostLock(const HeldHostLock&) = delete;
@@ -39,7 +39,7 @@ class MemoryStateStore::HeldHostLock final : public HostLock {
 Status MemoryStateStore::CreateRun(const RunRecord& run) {
   Result<RunRecord> normalized = NormalizeRun(run);
   if (!normalized.ok()) return normalized.status();
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto [it, inserted] = runs_.try_emplace(run.id);
   if (!inserted) return AlreadyExists(DescribeRun(run.id) + " already exists");
   it->second.record = std::move(normalized).value();
@@ -50,7 +50,7 @@ Status MemoryStateStore::CreateRun(const RunRecord& run) {
 Status MemoryStateStore::UpdateRun(const RunRecord& run) {
   Result<RunRecord> normalized = NormalizeRun(run);
   if (!normalized.ok()) return normalized.status();
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto it = runs_.find(run.id);
   if (it == runs_.end()) return RunNotFound(run.id);
   RunRecord& stored = it->second.record;
@@ -62,14 +62,14 @@ Status MemoryStateStore::UpdateRun(const RunRecord& run) {
 }
 
 Result<std::optional<RunRecord>> MemoryStateStore::GetRun(const RunId& id) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto it = runs_.find(id);
   if (it == runs_.end()) return std::optional<RunRecord>();
   return std::optional<RunRecord>(it->second.record);
 }
 
 Result<std::vector<RunRecord>> MemoryStateStore::ListRuns(const JobId& job, size_t limit) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   std::vector<RunRecord> runs;
   for (const auto& [created_us, id] : newest_first_) {
     if (runs.size() >= limit) break;
@@ -87,7 +87,7 @@ Status MemoryStateStore::SaveAttempts(std::span<const AttemptRecord> attempts) {
     if (!record.ok()) return record.status();
     normalized.push_back(std::move(record).value());
   }
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   // Looked up before anything changes, so a batch is applied whole or not at all. A batch comes
   // from one run almost always, so consecutive records reuse the previous lookup.
   std::vector<RunEntry*> entries;
@@ -113,7 +113,7 @@ Status MemoryStateStore::SaveAttempts(std::span<const AttemptRecord> attempts) {
 }
 
 Result<std::vector<AttemptRecord>> MemoryStateStore::ListAttempts(const RunId& run) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   std::vector<AttemptRecord> attempts;
   auto it = runs_.find(run);
   if (it == runs_.end()) return attempts;
@@ -124,7 +124,7 @@ Result<std::vector<AttemptRecord>> MemoryStateStore::ListAttempts(const RunId& r
 
 Status MemoryStateStore::AppendLog(const LogChunk& chunk) {
   PETIT_RETURN_IF_ERROR(CheckLogChunk(chunk));
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto it = runs_.find(chunk.run);
   if (it == runs_.end()) {
     return NotFound("cannot append " + DescribeChunk(chunk) + ": the run does not exist");
@@ -136,7 +136,7 @@ Status MemoryStateStore::AppendLog(const LogChunk& chunk) {
 }
 
 Result<std::vector<LogChunk>> MemoryStateStore::ReadLogs(const RunId& run, const LogQuery& query) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   std::vector<LogChunk> chunks;
   auto it = runs_.find(run);
   if (it == runs_.end()) return chunks;
@@ -160,7 +160,7 @@ Result<std::vector<LogChunk>> MemoryStateStore::ReadLogs(const RunId& run, const
 }
 
 Result<std::vector<RunRecord>> MemoryStateStore::ListIncompleteRuns() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   std::vector<RunRecord> runs;
   for (auto key = newest_first_.rbegin(); key != newest_first_.rend(); ++key) {
     const RunRecord& record = runs_.at(key->second).record;
@@ -173,7 +173,7 @@ Status MemoryStateStore::MarkInterrupted(const RunId& run, std::string_view reas
                                          int64_t ended_us) {
   PETIT_RETURN_IF_ERROR(CheckRunId(run));
   const std::string error = SanitizeText(reason);
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto it = runs_.find(run);
   if (it == runs_.end()) return RunNotFound(run);
   RunRecord& record = it->second.record;
@@ -193,7 +193,7 @@ Status MemoryStateStore::MarkInterrupted(const RunId& run, std::string_view reas
 Status MemoryStateStore::ReopenRun(const RunId& run, std::string_view owner, int64_t reopened_us) {
   PETIT_RETURN_IF_ERROR(CheckRunId(run));
   std::string new_owner = SanitizeText(owner);
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto it = runs_.find(run);
   if (it == runs_.end()) return RunNotFound(run);
   RunRecord& record = it->second.record;
@@ -210,7 +210,7 @@ Status MemoryStateStore::ReopenRun(const RunId& run, std::string_view owner, int
 Result<std::optional<RunRecord>> MemoryStateStore::LastRun(const JobId& job,
                                                            std::span<const RunStatus> statuses,
                                                            int64_t ended_since_us) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   const RunRecord* newest = nullptr;
   for (const auto& [id, entry] : runs_) {
     const RunRecord& record = entry.record;
@@ -227,20 +227,20 @@ Result<std::optional<RunRecord>> MemoryStateStore::LastRun(const JobId& job,
 
 Status MemoryStateStore::SaveJob(const JobRecord& job) {
   PETIT_RETURN_IF_ERROR(CheckJobId(job.id));
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   jobs_.insert_or_assign(job.id, job);
   return Status::Ok();
 }
 
 Result<std::optional<JobRecord>> MemoryStateStore::GetJob(const JobId& id) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto it = jobs_.find(id);
   if (it == jobs_.end()) return std::optional<JobRecord>();
   return std::optional<JobRecord>(it->second);
 }
 
 Result<std::vector<JobRecord>> MemoryStateStore::ListJobs() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   std::vector<JobRecord> jobs;
   jobs.reserve(jobs_.size());
   for (const auto& [id, job] : jobs_) jobs.push_back(job);
@@ -248,19 +248,19 @@ Result<std::vector<JobRecord>> MemoryStateStore::ListJobs() {
 }
 
 Status MemoryStateStore::SaveScheduler(const SchedulerRecord& scheduler) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   scheduler_ = scheduler;
   return Status::Ok();
 }
 
 Result<SchedulerRecord> MemoryStateStore::GetScheduler() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return scheduler_;
 }
 
 Result<std::unique_ptr<HostLock>> MemoryStateStore::AcquireHostLock(std::string_view owner) {
   PETIT_RETURN_IF_ERROR(CheckHostLockOwner(owner));
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (!host_lock_owner_.empty()) return HostLockRefused("memory:", host_lock_owner_);
   host_lock_owner_ = owner;
   return std::unique_ptr<HostLock>(std::make_unique<HeldHostLock>(*this));

@@ -13,7 +13,6 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <set>
 #include <span>
@@ -24,7 +23,9 @@
 #include <utility>
 #include <vector>
 
+#include "petit/core/mutex.h"
 #include "petit/core/state_store.h"
+#include "petit/core/thread_annotations.h"
 
 namespace petit::storage::internal {
 
@@ -70,12 +71,12 @@ class MemoryStateStore final : public StateStore {
     std::map<LogKey, LogChunk> logs;
   };
 
-  std::mutex mu_;
-  std::unordered_map<RunId, RunEntry> runs_;                             // guarded by mu_
-  std::set<NewestFirstKey, std::greater<NewestFirstKey>> newest_first_;  // guarded by mu_
-  std::map<JobId, JobRecord> jobs_;                                      // guarded by mu_
-  SchedulerRecord scheduler_;                                            // guarded by mu_
-  std::string host_lock_owner_;  // guarded by mu_; empty while no HostLock lives
+  Mutex mu_;
+  std::unordered_map<RunId, RunEntry> runs_ GUARDED_BY(mu_);
+  std::set<NewestFirstKey, std::greater<NewestFirstKey>> newest_first_ GUARDED_BY(mu_);
+  std::map<JobId, JobRecord> jobs_ GUARDED_BY(mu_);
+  SchedulerRecord scheduler_ GUARDED_BY(mu_);
+  std::string host_lock_owner_ GUARDED_BY(mu_);  // empty while no HostLock lives
 };
 
 }  // namespace petit::storage::internal

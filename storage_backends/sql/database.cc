@@ -90,7 +90,11 @@ Result<std::unique_ptr<Database>> Database::Open(Dialect dialect, std::string ta
   std::unique_ptr<Database> database(new Database(dialect, std::move(target), std::move(display)));
   Result<std::unique_ptr<WriterSession>> writer = database->OpenWriter();
   if (!writer.ok()) return writer.status();
-  database->writer_ = std::move(writer).value();
+  {
+    // Not shared yet, so never contended; taken because writer_ is only ever written under it.
+    MutexLock lock(database->write_mu_);
+    database->writer_ = std::move(writer).value();
+  }
 
   const size_t readers = dialect == Dialect::kSqlite ? kSqliteReaders : kPostgresqlReaders;
   try {
@@ -208,7 +212,7 @@ Status Database::FailureStatus(const std::exception& error, const WriteErrors& e
 
 Status Database::Write(const WriteErrors& errors,
                        const std::function<Status(WriterSession&)>& write, bool in_transaction) {
-  std::lock_guard lock(write_mu_);
+  MutexLock lock(write_mu_);
   if (writer_ == nullptr) {
     Result<std::unique_ptr<WriterSession>> writer = OpenWriter();
     if (!writer.ok()) return writer.status().WithContext(errors.operation);

@@ -25,11 +25,12 @@
 #include <exception>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 
+#include "petit/core/mutex.h"
 #include "petit/core/status.h"
+#include "petit/core/thread_annotations.h"
 #include "sql/dialect.h"
 #include "sql/statements.h"
 
@@ -101,7 +102,7 @@ class Database {
   // dropped; `in_transaction` makes the statements `write` executes one transaction, committed
   // when `write` returns OK and rolled back otherwise.
   Status Write(const WriteErrors& errors, const std::function<Status(WriterSession&)>& write,
-               bool in_transaction = false);
+               bool in_transaction = false) EXCLUDES(write_mu_);
   // Runs `read` on a leased reader session; `operation` says what failed. `read` may return an
   // error of its own (bad data).
   Status Read(std::string_view operation, const std::function<Status(soci::session&)>& read);
@@ -127,8 +128,9 @@ class Database {
   const std::string target_;
   const std::string display_;
 
-  std::mutex write_mu_;
-  std::unique_ptr<WriterSession> writer_;  // guarded by write_mu_; null after its connection died
+  Mutex write_mu_;
+  // Null after its connection died.
+  std::unique_ptr<WriterSession> writer_ GUARDED_BY(write_mu_) PT_GUARDED_BY(write_mu_);
   std::unique_ptr<soci::connection_pool> readers_;  // thread-safe itself; set once by Open()
 };
 

@@ -2,14 +2,13 @@
 // virtual clock's moves and by real deadlines, never by polling.
 #include "clock_waiter.h"
 
-#include <condition_variable>
 #include <cstdint>
-#include <mutex>
 #include <thread>
 
 #include <gtest/gtest.h>
 
 #include "petit/core/clock.h"
+#include "petit/core/mutex.h"
 
 namespace petit::internal {
 namespace {
@@ -18,13 +17,14 @@ constexpr int64_t kHour = int64_t{3600} * 1'000'000;
 
 TEST(ClockWaiterTest, AVirtualClockReachingTheDeadlineWakesTheWaiter) {
   ManualClock clock(0);
-  std::mutex mu;
-  std::condition_variable cv;
+  Mutex mu;
+  CondVar cv(mu);
   ClockWaiter waiter(clock, mu, cv);
   int64_t woke_at = -1;
   std::thread waiting([&] {
-    std::unique_lock lock(mu);
-    waiter.WaitUntil(lock, kHour, [] { return false; });
+    MutexLock lock(mu);
+    while (!waiter.WaitUntil(mu, kHour)) {
+    }
     woke_at = clock.NowMicros();
   });
   clock.Advance(kHour / 2);
@@ -35,65 +35,66 @@ TEST(ClockWaiterTest, AVirtualClockReachingTheDeadlineWakesTheWaiter) {
 
 TEST(ClockWaiterTest, TheConditionEndsTheWaitBeforeTheDeadline) {
   ManualClock clock(0);
-  std::mutex mu;
-  std::condition_variable cv;
+  Mutex mu;
+  CondVar cv(mu);
   ClockWaiter waiter(clock, mu, cv);
   bool done = false;
   std::thread waiting([&] {
-    std::unique_lock lock(mu);
-    waiter.WaitUntil(lock, kHour, [&] { return done; });
+    MutexLock lock(mu);
+    while (!done) {
+      if (waiter.WaitUntil(mu, kHour)) break;
+    }
   });
   {
-    std::lock_guard lock(mu);
+    MutexLock lock(mu);
     done = true;
   }
-  cv.notify_all();
+  cv.SignalAll();
   waiting.join();
   EXPECT_EQ(clock.NowMicros(), 0);
 }
 
 TEST(ClockWaiterTest, WithoutADeadlineOnlyTheConditionEndsTheWait) {
   ManualClock clock(0);
-  std::mutex mu;
-  std::condition_variable cv;
+  Mutex mu;
+  CondVar cv(mu);
   ClockWaiter waiter(clock, mu, cv);
   bool done = false;
   bool returned = false;
   std::thread waiting([&] {
-    std::unique_lock lock(mu);
-    waiter.WaitUntil(lock, kNoDeadline, [&] { return done; });
+    MutexLock lock(mu);
+    while (!done) waiter.WaitUntil(mu, kNoDeadline);
     returned = true;
   });
   clock.Advance(1000 * kHour);
   {
-    std::lock_guard lock(mu);
+    MutexLock lock(mu);
     EXPECT_FALSE(returned);
     done = true;
   }
-  cv.notify_all();
+  cv.SignalAll();
   waiting.join();
   EXPECT_TRUE(returned);
 }
 
 TEST(ClockWaiterTest, APassedDeadlineReturnsAtOnce) {
   ManualClock clock(kHour);
-  std::mutex mu;
-  std::condition_variable cv;
+  Mutex mu;
+  CondVar cv(mu);
   ClockWaiter waiter(clock, mu, cv);
-  std::unique_lock lock(mu);
-  waiter.WaitUntil(lock, kHour - 1, [] { return false; });
-  SUCCEED();
+  MutexLock lock(mu);
+  EXPECT_TRUE(waiter.WaitUntil(mu, kHour - 1));
 }
 
 TEST(ClockWaiterTest, ARealClockIsWaitedForWithADeadline) {
   Clock& clock = SystemClock::Instance();
-  std::mutex mu;
-  std::condition_variable cv;
+  Mutex mu;
+  CondVar cv(mu);
   ClockWaiter waiter(clock, mu, cv);
   const int64_t deadline = clock.NowMicros() + 2000;
-  std::unique_lock lock(mu);
+  MutexLock lock(mu);
   // Returns without a notification: nothing but the deadline can end this wait.
-  while (clock.NowMicros() < deadline) waiter.WaitUntil(lock, deadline, [] { return false; });
+  while (clock.NowMicros() < deadline) waiter.WaitUntil(mu, deadline);
   EXPECT_GE(clock.NowMicros(), deadline);
 }
 

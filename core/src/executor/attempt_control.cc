@@ -8,13 +8,13 @@ namespace petit::internal {
 
 Status EngineAttemptControl::SetOutput(std::string_view key, std::string_view value) {
   PETIT_RETURN_IF_ERROR(ValidateOutputKey(key));
-  std::lock_guard lock(outputs_mu_);
+  MutexLock lock(outputs_mu_);
   outputs_.insert_or_assign(std::string(key), std::string(value));
   return Status::Ok();
 }
 
 void EngineAttemptControl::AppendOutput(OutputStream stream, std::string_view bytes) {
-  std::lock_guard lock(capture_mu_);
+  MutexLock lock(capture_mu_);
   Capture& capture = stream == OutputStream::kStdout ? stdout_ : stderr_;
   if (capture.truncated) return;
   size_t room = cap_bytes_ - std::min(cap_bytes_, capture.total);
@@ -47,19 +47,20 @@ void EngineAttemptControl::ReportProgress(double fraction, std::string_view mess
 }
 
 void EngineAttemptControl::OnCancel(std::function<void()> hook) {
-  std::unique_lock lock(cancel_mu_);
-  if (!cancelled()) {
-    hook_ = std::move(hook);
-    return;
+  {
+    MutexLock lock(cancel_mu_);
+    if (!cancelled()) {
+      hook_ = std::move(hook);
+      return;
+    }
   }
-  lock.unlock();
   if (hook) hook();
 }
 
 void EngineAttemptControl::Cancel(bool timed_out) {
   std::function<void()> hook;
   {
-    std::lock_guard lock(cancel_mu_);
+    MutexLock lock(cancel_mu_);
     if (cancelled()) return;
     timed_out_ = timed_out;
     cancelled_.store(true, std::memory_order_release);
@@ -69,19 +70,19 @@ void EngineAttemptControl::Cancel(bool timed_out) {
 }
 
 bool EngineAttemptControl::timed_out() const {
-  std::lock_guard lock(cancel_mu_);
+  MutexLock lock(cancel_mu_);
   return timed_out_;
 }
 
 Status EngineAttemptControl::Finish() {
-  std::lock_guard lock(capture_mu_);
+  MutexLock lock(capture_mu_);
   FlushLocked(OutputStream::kStdout, stdout_);
   FlushLocked(OutputStream::kStderr, stderr_);
   return write_status_;
 }
 
 ValueMap EngineAttemptControl::TakeOutputs() {
-  std::lock_guard lock(outputs_mu_);
+  MutexLock lock(outputs_mu_);
   return std::move(outputs_);
 }
 

@@ -13,15 +13,16 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
-#include <mutex>
 #include <string>
 #include <string_view>
 
 #include "petit/core/context.h"
 #include "petit/core/ids.h"
+#include "petit/core/mutex.h"
 #include "petit/core/state_store.h"
 #include "petit/core/status.h"
 #include "petit/core/task_runner.h"
+#include "petit/core/thread_annotations.h"
 
 namespace petit::internal {
 
@@ -35,20 +36,20 @@ class EngineAttemptControl final : public AttemptControl {
                        size_t cap_bytes)
       : store_(store), run_(run), task_(task), attempt_(attempt), cap_bytes_(cap_bytes) {}
 
-  Status SetOutput(std::string_view key, std::string_view value) override;
-  void AppendOutput(OutputStream stream, std::string_view bytes) override;
-  void Log(LogLevel level, std::string_view message) override;
-  void ReportProgress(double fraction, std::string_view message) override;
+  Status SetOutput(std::string_view key, std::string_view value) override EXCLUDES(outputs_mu_);
+  void AppendOutput(OutputStream stream, std::string_view bytes) override EXCLUDES(capture_mu_);
+  void Log(LogLevel level, std::string_view message) override EXCLUDES(capture_mu_);
+  void ReportProgress(double fraction, std::string_view message) override EXCLUDES(capture_mu_);
   bool cancelled() const override { return cancelled_.load(std::memory_order_acquire); }
-  void OnCancel(std::function<void()> hook) override;
+  void OnCancel(std::function<void()> hook) override EXCLUDES(cancel_mu_);
 
   // Asks the attempt to stop; `timed_out` records why. Runs the runner's hook at most once.
-  void Cancel(bool timed_out);
-  bool timed_out() const;
+  void Cancel(bool timed_out) EXCLUDES(cancel_mu_);
+  bool timed_out() const EXCLUDES(cancel_mu_);
 
   // Writes what is still buffered. Returns the first storage error seen during the attempt.
-  Status Finish();
-  ValueMap TakeOutputs();
+  Status Finish() EXCLUDES(capture_mu_);
+  ValueMap TakeOutputs() EXCLUDES(outputs_mu_);
 
  private:
   struct Capture {
@@ -57,7 +58,7 @@ class EngineAttemptControl final : public AttemptControl {
     bool truncated = false;
   };
 
-  void FlushLocked(OutputStream stream, Capture& capture);
+  void FlushLocked(OutputStream stream, Capture& capture) REQUIRES(capture_mu_);
 
   StateStore& store_;
   const RunId& run_;
@@ -65,19 +66,20 @@ class EngineAttemptControl final : public AttemptControl {
   const uint32_t attempt_;
   const size_t cap_bytes_;
 
-  std::mutex outputs_mu_;
-  ValueMap outputs_;  // guarded by outputs_mu_
+  // The three locks never nest.
+  Mutex outputs_mu_;
+  ValueMap outputs_ GUARDED_BY(outputs_mu_);
 
-  std::mutex capture_mu_;
-  Capture stdout_;         // guarded by capture_mu_
-  Capture stderr_;         // guarded by capture_mu_
-  uint32_t next_seq_ = 0;  // guarded by capture_mu_
-  Status write_status_;    // guarded by capture_mu_
+  Mutex capture_mu_;
+  Capture stdout_ GUARDED_BY(capture_mu_);
+  Capture stderr_ GUARDED_BY(capture_mu_);
+  uint32_t next_seq_ GUARDED_BY(capture_mu_) = 0;
+  Status write_status_ GUARDED_BY(capture_mu_);
 
-  mutable std::mutex cancel_mu_;
+  mutable Mutex cancel_mu_;
   std::atomic<bool> cancelled_{false};  // written under cancel_mu_, read anywhere
-  bool timed_out_ = false;              // guarded by cancel_mu_
-  std::function<void()> hook_;          // guarded by cancel_mu_
+  bool timed_out_ GUARDED_BY(cancel_mu_) = false;
+  std::function<void()> hook_ GUARDED_BY(cancel_mu_);
 };
 
 }  // namespace petit::internal

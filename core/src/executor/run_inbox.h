@@ -10,18 +10,18 @@
 #define PETIT_CORE_SRC_EXECUTOR_RUN_INBOX_H_
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <deque>
-#include <mutex>
 #include <utility>
 
 #include "clock_waiter.h"
 #include "petit/core/clock.h"
 #include "petit/core/dag.h"
+#include "petit/core/mutex.h"
 #include "petit/core/resources.h"
 #include "petit/core/status.h"
 #include "petit/core/task_runner.h"
+#include "petit/core/thread_annotations.h"
 
 namespace petit::internal {
 
@@ -44,11 +44,11 @@ class RunInbox {
   RunInbox(const RunInbox&) = delete;
   RunInbox& operator=(const RunInbox&) = delete;
 
-  void PostCompletion(Completion done);
-  void PostGrant(Grant grant);
+  void PostCompletion(Completion done) EXCLUDES(mu_);
+  void PostGrant(Grant grant) EXCLUDES(mu_);
   // Ends the current or next Wait() early: the run was cancelled (the coordinator asks its
   // canceller what happened).
-  void PostCancelled();
+  void PostCancelled() EXCLUDES(mu_);
 
   // What Wait() took out of the inbox.
   struct Mail {
@@ -60,14 +60,14 @@ class RunInbox {
   // then takes everything posted into `mail` (whose deques must be empty). With `spin_first`, it
   // looks for mail for a few microseconds before it sleeps (attempts are in flight and an
   // in-process one ends sooner than a sleep would take).
-  void Wait(int64_t deadline_us, bool spin_first, Mail& mail);
+  void Wait(int64_t deadline_us, bool spin_first, Mail& mail) EXCLUDES(mu_);
 
  private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<Completion> completions_;  // guarded by mu_
-  std::deque<Grant> grants_;            // guarded by mu_
-  bool cancelled_ = false;              // guarded by mu_; reset by Wait()
+  Mutex mu_;
+  CondVar cv_{mu_};
+  std::deque<Completion> completions_ GUARDED_BY(mu_);
+  std::deque<Grant> grants_ GUARDED_BY(mu_);
+  bool cancelled_ GUARDED_BY(mu_) = false;  // reset by Wait()
   // A hint read without mu_ while spinning: written under mu_ beside the queues, so a stale read
   // only costs a sleep that cv_ ends as usual.
   std::atomic<bool> pending_{false};

@@ -15,24 +15,24 @@ void WorkerPool::Submit(std::vector<WorkItem>& items) {
   const size_t count = items.size();
   if (count == 0) return;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     for (WorkItem& item : items) work_.push_back(std::move(item));
     pending_work_.fetch_add(count, std::memory_order_release);
   }
   items.clear();
   if (count == 1) {
-    work_cv_.notify_one();
+    work_cv_.Signal();
   } else {
-    work_cv_.notify_all();
+    work_cv_.SignalAll();
   }
 }
 
 void WorkerPool::Stop() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     stopping_ = true;
   }
-  work_cv_.notify_all();
+  work_cv_.SignalAll();
   for (std::thread& worker : workers_) worker.join();
   workers_.clear();
 }
@@ -42,8 +42,8 @@ void WorkerPool::WorkerLoop() {
     WorkItem item;
     {
       SpinFor([this] { return pending_work_.load(std::memory_order_acquire) != 0; });
-      std::unique_lock lock(mu_);
-      work_cv_.wait(lock, [this] { return stopping_ || !work_.empty(); });
+      MutexLock lock(mu_);
+      while (!stopping_ && work_.empty()) work_cv_.Wait(mu_);
       if (work_.empty()) return;
       pending_work_.fetch_sub(1, std::memory_order_relaxed);
       item = std::move(work_.front());

@@ -9,12 +9,10 @@
 #define PETIT_CORE_SRC_EXECUTOR_WORKER_POOL_H_
 
 #include <atomic>
-#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <memory>
-#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -22,7 +20,9 @@
 #include "executor/run_inbox.h"
 #include "petit/core/clock.h"
 #include "petit/core/dag.h"
+#include "petit/core/mutex.h"
 #include "petit/core/task_runner.h"
+#include "petit/core/thread_annotations.h"
 
 namespace petit::internal {
 
@@ -43,21 +43,21 @@ class WorkerPool {
 
   void Start(uint32_t threads);
   // Hands the items to the workers in order, moving them out of `items`.
-  void Submit(std::vector<WorkItem>& items);
+  void Submit(std::vector<WorkItem>& items) EXCLUDES(mu_);
   // Lets the workers run every item already submitted, then joins them. Idempotent.
-  void Stop();
+  void Stop() EXCLUDES(mu_);
 
  private:
-  void WorkerLoop();
+  void WorkerLoop() EXCLUDES(mu_);
 
   Clock& clock_;
   RunInbox& inbox_;
   std::vector<std::thread> workers_;  // coordinator thread only
 
-  std::mutex mu_;
-  std::condition_variable work_cv_;
-  std::deque<WorkItem> work_;  // guarded by mu_
-  bool stopping_ = false;      // guarded by mu_
+  Mutex mu_;
+  CondVar work_cv_{mu_};
+  std::deque<WorkItem> work_ GUARDED_BY(mu_);
+  bool stopping_ GUARDED_BY(mu_) = false;
   // A hint read without mu_ while spinning: written under mu_ beside work_, so a stale read only
   // costs a sleep that work_cv_ ends as usual.
   std::atomic<size_t> pending_work_{0};

@@ -11,13 +11,14 @@
 
 #include <atomic>
 #include <cstdint>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 
+#include "petit/core/mutex.h"
 #include "petit/core/task_runner.h"
+#include "petit/core/thread_annotations.h"
 #include "petit/plugin.h"
 
 // The name is fixed by the C header, hence the global namespace and the C-style spelling.
@@ -39,21 +40,21 @@ struct petit_exec_ctx {
 
   bool over() const { return over_.load(std::memory_order_acquire); }
 
-  void SetError(std::string_view message) {
-    std::lock_guard lock(data_mu_);
+  void SetError(std::string_view message) EXCLUDES(data_mu_) {
+    petit::MutexLock lock(data_mu_);
     error_.assign(message);
   }
-  std::string TakeError() {
-    std::lock_guard lock(data_mu_);
+  std::string TakeError() EXCLUDES(data_mu_) {
+    petit::MutexLock lock(data_mu_);
     return std::move(error_);
   }
 
-  void SetExitCode(int32_t code) {
-    std::lock_guard lock(data_mu_);
+  void SetExitCode(int32_t code) EXCLUDES(data_mu_) {
+    petit::MutexLock lock(data_mu_);
     exit_code_ = code;
   }
-  std::optional<int32_t> exit_code() const {
-    std::lock_guard lock(data_mu_);
+  std::optional<int32_t> exit_code() const EXCLUDES(data_mu_) {
+    petit::MutexLock lock(data_mu_);
     return exit_code_;
   }
 
@@ -64,9 +65,9 @@ struct petit_exec_ctx {
 
   std::atomic<bool> over_{false};
 
-  mutable std::mutex data_mu_;
-  std::string error_;                 // GUARDED_BY(data_mu_)
-  std::optional<int32_t> exit_code_;  // GUARDED_BY(data_mu_)
+  mutable petit::Mutex data_mu_;
+  std::string error_ GUARDED_BY(data_mu_);
+  std::optional<int32_t> exit_code_ GUARDED_BY(data_mu_);
 };
 
 #endif  // PETIT_HOST_PLUGINS_EXEC_CTX_H_

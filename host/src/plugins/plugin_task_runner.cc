@@ -1,10 +1,11 @@
 #include "plugins/plugin_task_runner.h"
 
 #include <memory>
-#include <mutex>
 #include <string>
 #include <utility>
 
+#include "petit/core/mutex.h"
+#include "petit/core/thread_annotations.h"
 #include "plugins/exec_ctx.h"
 
 namespace petit::host {
@@ -70,20 +71,20 @@ class CancelGate {
   CancelGate(void (*cancel)(petit_task_instance_ptr), petit_task_instance_ptr instance)
       : cancel_(cancel), instance_(instance) {}
 
-  void Cancel() {
-    std::lock_guard lock(mu_);
+  void Cancel() EXCLUDES(mu_) {
+    MutexLock lock(mu_);
     if (open_) cancel_(instance_);
   }
-  void Close() {
-    std::lock_guard lock(mu_);
+  void Close() EXCLUDES(mu_) {
+    MutexLock lock(mu_);
     open_ = false;
   }
 
  private:
   void (*const cancel_)(petit_task_instance_ptr);
   const petit_task_instance_ptr instance_;
-  std::mutex mu_;
-  bool open_ = true;  // GUARDED_BY(mu_)
+  Mutex mu_;
+  bool open_ GUARDED_BY(mu_) = true;
 };
 
 }  // namespace

@@ -16,6 +16,7 @@
 #include <utility>
 
 #include "petit/core/clock.h"
+#include "petit/core/mutex.h"
 #include "petit/host/exit_codes.h"
 #include "runtime/load_jobs.h"
 #include "runtime/recovery.h"

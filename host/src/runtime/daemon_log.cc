@@ -10,7 +10,7 @@ namespace petit::host {
 
 void DaemonLog::Line(std::string_view text) {
   const std::string stamp = FormatLogTimestamp(SystemClock::Instance().NowMicros());
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   std::cerr << stamp << " petit: " << text << "\n";
   std::cerr.flush();
 }

@@ -5,20 +5,22 @@
 #ifndef PETIT_HOST_RUNTIME_DAEMON_LOG_H_
 #define PETIT_HOST_RUNTIME_DAEMON_LOG_H_
 
-#include <mutex>
 #include <string>
 #include <string_view>
+
+#include "petit/core/mutex.h"
+#include "petit/core/thread_annotations.h"
 
 namespace petit::host {
 
 class DaemonLog {
  public:
-  void Line(std::string_view text);
+  void Line(std::string_view text) EXCLUDES(mu_);
   // Each line of `text` as a Line(), without a leading "petit: " (what RecoverOnStartup prints).
-  void Lines(const std::string& text);
+  void Lines(const std::string& text) EXCLUDES(mu_);
 
  private:
-  std::mutex mu_;  // held while a line is written
+  Mutex mu_;  // held while a line is written
 };
 
 }  // namespace petit::host

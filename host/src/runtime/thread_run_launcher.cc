@@ -33,7 +33,7 @@ ThreadRunLauncher::ThreadRunLauncher(const TaskRunnerRegistry& runners, StateSto
 ThreadRunLauncher::~ThreadRunLauncher() {
   std::map<uint64_t, std::thread> threads;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     threads.swap(threads_);
     finished_.clear();
   }
@@ -56,14 +56,14 @@ Result<std::unique_ptr<RunHandle>> ThreadRunLauncher::Launch(const RunRequest& r
                                                              RunEndCallback on_end) {
   std::vector<std::thread> finished;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     finished = TakeFinished();
   }
   // Their last act was to record themselves as finished: these joins return at once.
   for (std::thread& thread : finished) thread.join();
 
   auto control = std::make_shared<RunControl>();
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   const uint64_t key = next_thread_++;
   auto body = [this, key, control, request, on_end = std::move(on_end)] {
     RunOptions options = options_;
@@ -73,7 +73,7 @@ Result<std::unique_ptr<RunHandle>> ThreadRunLauncher::Launch(const RunRequest& r
     Result<RunRecord> result = ExecuteRun(*request.job, request.run_id, runners_, store_, options);
     if (report_end_) report_end_(request, result);
     on_end();
-    std::lock_guard done_lock(mu_);
+    MutexLock done_lock(mu_);
     finished_.push_back(key);
   };
   try {

@@ -13,14 +13,15 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <thread>
 #include <vector>
 
 #include "petit/core/execute_run.h"
+#include "petit/core/mutex.h"
 #include "petit/core/scheduler.h"
 #include "petit/core/state_store.h"
 #include "petit/core/task_runner.h"
+#include "petit/core/thread_annotations.h"
 
 namespace petit::host {
 
@@ -38,21 +39,21 @@ class ThreadRunLauncher final : public RunLauncher {
   ThreadRunLauncher& operator=(const ThreadRunLauncher&) = delete;
 
   Result<std::unique_ptr<RunHandle>> Launch(const RunRequest& request,
-                                            RunEndCallback on_end) override;
+                                            RunEndCallback on_end) override EXCLUDES(mu_);
 
  private:
   // Threads whose run has ended, taken out of threads_ to be joined without mu_ held.
-  std::vector<std::thread> TakeFinished();  // requires mu_
+  std::vector<std::thread> TakeFinished() REQUIRES(mu_);
 
   const TaskRunnerRegistry& runners_;
   StateStore& store_;
   const RunOptions options_;
   const EndReporter report_end_;
 
-  std::mutex mu_;
-  uint64_t next_thread_ = 0;                 // guarded by mu_
-  std::map<uint64_t, std::thread> threads_;  // guarded by mu_
-  std::vector<uint64_t> finished_;           // guarded by mu_: keys of threads_ that are done
+  Mutex mu_;
+  uint64_t next_thread_ GUARDED_BY(mu_) = 0;
+  std::map<uint64_t, std::thread> threads_ GUARDED_BY(mu_);
+  std::vector<uint64_t> finished_ GUARDED_BY(mu_);  // keys of threads_ that are done
 };
 
 }  // namespace petit::host

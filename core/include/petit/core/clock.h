@@ -15,8 +15,10 @@
 #include <cstdint>
 #include <functional>
 #include <map>
-#include <mutex>
 #include <optional>
+
+#include "petit/core/mutex.h"
+#include "petit/core/thread_annotations.h"
 
 namespace petit {
 
@@ -53,18 +55,18 @@ class ManualClock final : public Clock {
   int64_t NowMicros() const override { return now_.load(std::memory_order_acquire); }
   // Moves the clock (backwards too, to test clock steps), then calls every wake-up. Concurrent
   // moves are serialised, so wake-ups see the times in the order the clock took them.
-  void Set(int64_t micros);
-  void Advance(int64_t micros);
+  void Set(int64_t micros) EXCLUDES(mu_);
+  void Advance(int64_t micros) EXCLUDES(mu_);
 
   // Always returns an id: a ManualClock is virtual.
-  std::optional<WakeupId> AddWakeup(Wakeup wake) override;
-  void RemoveWakeup(WakeupId id) override;
+  std::optional<WakeupId> AddWakeup(Wakeup wake) override EXCLUDES(mu_);
+  void RemoveWakeup(WakeupId id) override EXCLUDES(mu_);
 
  private:
   std::atomic<int64_t> now_;  // written only with mu_ held
-  std::mutex mu_;
-  WakeupId next_wakeup_id_ = 1;         // guarded by mu_
-  std::map<WakeupId, Wakeup> wakeups_;  // guarded by mu_
+  Mutex mu_;
+  WakeupId next_wakeup_id_ GUARDED_BY(mu_) = 1;
+  std::map<WakeupId, Wakeup> wakeups_ GUARDED_BY(mu_);
 };
 
 }  // namespace petit

@@ -12,12 +12,13 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <shared_mutex>
 #include <string>
 #include <string_view>
 
 #include "petit/core/ids.h"
+#include "petit/core/mutex.h"
 #include "petit/core/status.h"
+#include "petit/core/thread_annotations.h"
 
 namespace petit {
 
@@ -38,18 +39,18 @@ class RunOutputs {
  public:
   // Adds the outputs of a task that succeeded (un-namespaced keys). Fails without changing
   // anything when a key is invalid or the task's outputs were already added.
-  Status Add(const TaskId& task, const ValueMap& outputs);
+  Status Add(const TaskId& task, const ValueMap& outputs) EXCLUDES(mu_);
 
   // Looks up "<task>.<key>" (split at the last '.', since keys never contain one).
-  std::optional<std::string_view> Get(std::string_view namespaced_key) const;
+  std::optional<std::string_view> Get(std::string_view namespaced_key) const EXCLUDES(mu_);
   // The outputs of one task, or nullptr when it has none.
-  const ValueMap* OutputsOf(std::string_view task) const;
-  size_t size() const;  // outputs of every task together
+  const ValueMap* OutputsOf(std::string_view task) const EXCLUDES(mu_);
+  size_t size() const EXCLUDES(mu_);  // outputs of every task together
 
  private:
-  mutable std::shared_mutex mu_;
-  std::map<std::string, std::unique_ptr<const ValueMap>, std::less<>> by_task_;  // guarded by mu_
-  size_t count_ = 0;                                                             // guarded by mu_
+  mutable SharedMutex mu_;
+  std::map<std::string, std::unique_ptr<const ValueMap>, std::less<>> by_task_ GUARDED_BY(mu_);
+  size_t count_ GUARDED_BY(mu_) = 0;
 };
 
 class RunContext {

@@ -26,13 +26,11 @@
 #define PETIT_CORE_EVENTS_H_
 
 #include <atomic>
-#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -41,6 +39,8 @@
 #include <vector>
 
 #include "petit/core/ids.h"
+#include "petit/core/mutex.h"
+#include "petit/core/thread_annotations.h"
 
 namespace petit {
 
@@ -85,20 +85,20 @@ class EventBus {
   // At most `queue_capacity` (>= 1) events wait for delivery; more are dropped.
   explicit EventBus(size_t queue_capacity = kDefaultQueueCapacity);
   // Delivers every queued event to the handlers still subscribed, then stops the delivery thread.
-  ~EventBus();
+  ~EventBus() EXCLUDES(mu_);
 
   EventBus(const EventBus&) = delete;
   EventBus& operator=(const EventBus&) = delete;
 
   // `handler` must not be empty. Ids are never reused.
-  HandlerId Subscribe(Handler handler);
+  HandlerId Subscribe(Handler handler) EXCLUDES(mu_);
 
   // After Unsubscribe returns, the handler is never called again, is not running, and has been
   // destroyed (its captures with it), on the calling thread. Called from inside a handler, it
   // returns at once: the handler is not called again, but when it unsubscribes itself it is of
   // course still running, and it is destroyed on the delivery thread once the current event has
   // been delivered. An unknown or already removed id is ignored.
-  void Unsubscribe(HandlerId id);
+  void Unsubscribe(HandlerId id) EXCLUDES(mu_);
 
   // Queues `event` for delivery, or drops it (see the policy above). Never blocks on handlers.
   void Publish(Event&& event) {
@@ -118,7 +118,7 @@ class EventBus {
   bool has_subscribers() const { return has_subscribers_.load(std::memory_order_acquire); }
 
   // Blocks until every event queued before the call has been delivered to every handler.
-  void Flush();
+  void Flush() EXCLUDES(mu_);
 
   // Events dropped because the queue was full.
   uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
@@ -140,28 +140,28 @@ class EventBus {
   // holding mu_.
   using HandlerList = std::vector<std::shared_ptr<Subscription>>;
 
-  void Enqueue(Event&& event);
-  void DeliveryLoop();
-  bool OnDeliveryThread() const;  // requires mu_
+  void Enqueue(Event&& event) EXCLUDES(mu_);
+  void DeliveryLoop() EXCLUDES(mu_);
+  bool OnDeliveryThread() const REQUIRES(mu_);
 
   const size_t capacity_;
   std::atomic<bool> has_subscribers_{false};  // written under mu_
   std::atomic<uint64_t> dropped_{0};
   std::atomic<uint64_t> handler_errors_{0};
 
-  mutable std::mutex mu_;
-  std::condition_variable work_cv_;  // queue_ grew or stopping_ was set; waited on by delivery
-  std::condition_variable done_cv_;  // delivered_ moved; waited on by Flush and Unsubscribe
-  std::deque<Event> queue_;          // guarded by mu_
+  mutable Mutex mu_;
+  CondVar work_cv_{mu_};  // queue_ grew or stopping_ was set; waited on by delivery
+  CondVar done_cv_{mu_};  // delivered_ moved; waited on by Flush and Unsubscribe
+  std::deque<Event> queue_ GUARDED_BY(mu_);
   // Events are numbered in queue order from 0; event n is the n-th one queued.
-  uint64_t next_seq_ = 0;    // guarded by mu_: number of events ever queued
-  uint64_t delivered_ = 0;   // guarded by mu_: events fully delivered (also: the one in delivery)
-  bool delivering_ = false;  // guarded by mu_: event delivered_ is with the handlers
-  bool delivery_waiting_ = false;  // guarded by mu_: the delivery thread sleeps on work_cv_
-  bool stopping_ = false;          // guarded by mu_
-  std::shared_ptr<const HandlerList> handlers_;  // guarded by mu_; never null
-  HandlerId next_id_ = 1;                        // guarded by mu_
-  std::thread::id delivery_id_;                  // guarded by mu_
+  uint64_t next_seq_ GUARDED_BY(mu_) = 0;    // number of events ever queued
+  uint64_t delivered_ GUARDED_BY(mu_) = 0;   // events fully delivered (also: the one in delivery)
+  bool delivering_ GUARDED_BY(mu_) = false;  // event delivered_ is with the handlers
+  bool delivery_waiting_ GUARDED_BY(mu_) = false;  // the delivery thread sleeps on work_cv_
+  bool stopping_ GUARDED_BY(mu_) = false;
+  std::shared_ptr<const HandlerList> handlers_ GUARDED_BY(mu_);  // never null
+  HandlerId next_id_ GUARDED_BY(mu_) = 1;
+  std::thread::id delivery_id_ GUARDED_BY(mu_);
   std::thread delivery_;  // started under mu_ by the first Subscribe; joined by the destructor
 };
 

@@ -28,17 +28,18 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <vector>
 
 #include "petit/core/clock.h"
 #include "petit/core/events.h"
 #include "petit/core/job.h"
+#include "petit/core/mutex.h"
 #include "petit/core/resources.h"
 #include "petit/core/retry_plan.h"
 #include "petit/core/state_store.h"
 #include "petit/core/status.h"
 #include "petit/core/task_runner.h"
+#include "petit/core/thread_annotations.h"
 
 namespace petit {
 
@@ -65,20 +66,20 @@ class RunCanceller {
   RunCanceller(const RunCanceller&) = delete;
   RunCanceller& operator=(const RunCanceller&) = delete;
 
-  void Cancel();
+  void Cancel() EXCLUDES(mu_);
   bool cancelled() const { return cancelled_.load(std::memory_order_acquire); }
 
   // For ExecuteRun: `wake` runs on the cancelling thread when Cancel() is called (or at once if it
   // already was). It must be quick and must not call back into this canceller.
   using WakeupId = uint64_t;
-  WakeupId AddWakeup(std::function<void()> wake);
-  void RemoveWakeup(WakeupId id);
+  WakeupId AddWakeup(std::function<void()> wake) EXCLUDES(mu_);
+  void RemoveWakeup(WakeupId id) EXCLUDES(mu_);
 
  private:
   std::atomic<bool> cancelled_{false};
-  std::mutex mu_;
-  std::map<WakeupId, std::function<void()>> wakeups_;  // guarded by mu_
-  WakeupId next_id_ = 0;                               // guarded by mu_
+  Mutex mu_;
+  std::map<WakeupId, std::function<void()>> wakeups_ GUARDED_BY(mu_);
+  WakeupId next_id_ GUARDED_BY(mu_) = 0;
 };
 
 // What ExecuteRun needs to continue an existing run instead of creating one (a retry, or the
