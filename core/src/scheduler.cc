@@ -504,17 +504,18 @@ struct Scheduler::Impl {
       if (options.heartbeat) options.heartbeat();
       mu.Lock();
       if (stopping || wake || !ready.empty() || DueLocked()) continue;
-      Wait();
+      Wait(now_us);
       wakeups.fetch_add(1, std::memory_order_relaxed);
     }
   }
 
   // Returns when stopping, woken, the next fire time (as it was when called) has come, or the
-  // watchdog's heartbeat is due.
-  void Wait() REQUIRES(mu) {
+  // watchdog's heartbeat is due: one interval after the pass at `pass_us`, counted from the pass
+  // and not from now, so a clock that moved since the pass cannot push the beat away.
+  void Wait(int64_t pass_us) REQUIRES(mu) {
     int64_t deadline_us = next_due_us;
     if (options.heartbeat && options.heartbeat_interval_us > 0) {
-      deadline_us = std::min(deadline_us, clock.NowMicros() + options.heartbeat_interval_us);
+      deadline_us = std::min(deadline_us, pass_us + options.heartbeat_interval_us);
     }
     while (!stopping && !wake) {
       if (clock_waiter->WaitUntil(mu, deadline_us)) return;
