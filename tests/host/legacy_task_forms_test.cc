@@ -125,8 +125,9 @@ Translated Translate(const YAML::Node& task) {
   Translated out;
   std::optional<internal::LegacyForm> form = internal::LegacyFormOf(task["type"].Scalar());
   EXPECT_TRUE(form.has_value());
+  internal::NodeArena arena;  // the params keep their pool alive on their own
   out.plugin = internal::TranslateLegacyTask(form.value_or(internal::LegacyForm::kCommand),
-                                             MapFields(task), task, "task 't'", out.errors);
+                                             MapFields(task), task, "task 't'", out.errors, arena);
   return out;
 }
 

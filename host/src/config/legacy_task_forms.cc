@@ -20,9 +20,8 @@ void CopyIfPresent(const MapFields& fields, std::string_view key, YAML::Node& pa
 }
 
 PluginTask TranslateCommand(const MapFields& fields, const YAML::Node& task, const std::string& who,
-                            YamlErrors& errors) {
-  PluginTask plugin{kCommandType, fields["type"], YAML::Node(YAML::NodeType::Map), "",
-                    ScalarTyping::kText};
+                            YamlErrors& errors, NodeArena& arena) {
+  PluginTask plugin{kCommandType, fields["type"], arena.NewMap(), "", ScalarTyping::kText};
   if (!fields.Has("command") && !fields.Has("shell")) {
     errors.AddAt(task, "command", who + " of type command needs 'command' (or 'shell')");
     plugin.complete = false;
@@ -34,14 +33,13 @@ PluginTask TranslateCommand(const MapFields& fields, const YAML::Node& task, con
 }
 
 PluginTask TranslatePython(const MapFields& fields, const YAML::Node& task, const std::string& who,
-                           YamlErrors& errors) {
-  PluginTask plugin{kCommandType, fields["type"], YAML::Node(YAML::NodeType::Map), "",
-                    ScalarTyping::kText};
+                           YamlErrors& errors, NodeArena& arena) {
+  PluginTask plugin{kCommandType, fields["type"], arena.NewMap(), "", ScalarTyping::kText};
   bool inline_code = false;
   if (const YAML::Node flag = fields["inline"]) {
     inline_code = ReadBool(flag, "inline", errors).value_or(false);
   }
-  YAML::Node args(YAML::NodeType::Sequence);
+  YAML::Node args = arena.NewSequence();
   if (inline_code) args.push_back("-c");
   // The script is the form's own key, so it is checked here: in `args` a problem with it would
   // name a key the task does not have.
@@ -93,12 +91,12 @@ const std::vector<std::string_view>& LegacyFormKeys(LegacyForm form) {
 bool RunsAProcess(LegacyForm form) { return form != LegacyForm::kCustom; }
 
 PluginTask TranslateLegacyTask(LegacyForm form, const MapFields& fields, const YAML::Node& task,
-                               const std::string& who, YamlErrors& errors) {
+                               const std::string& who, YamlErrors& errors, NodeArena& arena) {
   switch (form) {
     case LegacyForm::kCommand:
-      return TranslateCommand(fields, task, who, errors);
+      return TranslateCommand(fields, task, who, errors, arena);
     case LegacyForm::kPython:
-      return TranslatePython(fields, task, who, errors);
+      return TranslatePython(fields, task, who, errors, arena);
     case LegacyForm::kCustom:
       return TranslateCustom(fields, task, who, errors);
   }

@@ -82,7 +82,7 @@ std::optional<ParsedTask> TaskParser::Parse(const YAML::Node& node, size_t index
   const std::optional<LegacyForm> form = LegacyFormOf(*type);
   CheckKeys(node, TaskKeys(form), who, errors_);
   const PluginTask plugin =
-      form ? TranslateLegacyTask(*form, fields, node, who, errors_)
+      form ? TranslateLegacyTask(*form, fields, node, who, errors_, arena_)
            : PluginTask{*type, fields["type"], fields["params"], "params", ScalarTyping::kTyped};
   spec.type = plugin.type;
   if (!plugin.type.empty() && CheckType(plugin.type_node, plugin.type) && plugin.complete) {

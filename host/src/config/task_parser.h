@@ -57,6 +57,7 @@ class TaskParser {
   YamlErrors& warnings_;
   const LoadContext& context_;
   std::vector<std::string> warning_types_;
+  NodeArena arena_;  // the params of the original's task forms, one pool per file
 };
 
 }  // namespace petit::host::internal
