@@ -20,6 +20,7 @@
 #ifndef PETIT_HOST_CONFIG_LEGACY_TASK_FORMS_H_
 #define PETIT_HOST_CONFIG_LEGACY_TASK_FORMS_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -70,13 +71,14 @@ class NodeArena {
 
  private:
   YAML::Node New(YAML::NodeType::value type) {
-    YAML::Node node = root_[next_++];  // a new node in root_'s pool
-    node = YAML::Node(type);
-    return node;
+    // A sequence, not a map: a sequence's element is found by index, a map's key by a scan that
+    // converts every key.
+    root_.push_back(YAML::Node(type));
+    return root_[next_++];
   }
 
-  YAML::Node root_{YAML::NodeType::Map};
-  uint64_t next_ = 0;
+  YAML::Node root_{YAML::NodeType::Sequence};
+  size_t next_ = 0;
 };
 
 // Translates the task `task` (whose keys are `fields`) written in `form`, making its params in
