@@ -306,36 +306,13 @@ TEST_F(RunDaemonTest, FiresAScheduledJobAndExitsZeroOnSigtermWithTheRunRecorded)
 
 TEST_F(RunDaemonTest, SigtermCancelsALongTaskKillsItsProcessGroupAndExitsZero) {
   // The task tells the test its pid through a FIFO, so the test knows it is running.
-  const fs::path fifo = dir_ / "pid.fifo";
-  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0) << std::strerror(errno);
-  // Read-write, so neither side's open blocks and the pipe never reports a hang-up.
-  const int fifo_fd = open(fifo.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  const int fifo_fd = WriteTaskThatReportsItsPid("exec sleep 1000");
   ASSERT_GE(fifo_fd, 0) << std::strerror(errno);
-  WriteJob("long.yaml",
-           "id: long\n"
-           "schedule: \"@every 1s\"\n"
-           "tasks:\n"
-           "  - id: wait\n"
-           "    type: command\n"
-           "    command: sh\n"
-           "    args: [\"-c\", \"echo $$ > '" +
-               fifo.string() + "'; exec sleep 1000\"]\n");
   // The task never ends by itself: after a grace of one second SIGTERM cancels it.
   std::ofstream(jobs_ / "petit.yaml") << "shutdown_grace: 1\n";
   Daemon daemon(RunArgs());
-
-  std::string pid_text;
-  const auto deadline = std::chrono::steady_clock::now() + kPatience;
-  while (pid_text.find('\n') == std::string::npos) {
-    pollfd fd{fifo_fd, POLLIN, 0};
-    ASSERT_EQ(poll(&fd, 1, MillisLeft(deadline)), 1) << "the task never started:\n" << daemon.err();
-    char buffer[64];
-    const ssize_t n = read(fifo_fd, buffer, sizeof buffer);
-    if (n > 0) pid_text.append(buffer, static_cast<size_t>(n));
-  }
-  close(fifo_fd);
-  const pid_t task = static_cast<pid_t>(std::stol(pid_text));
-  ASSERT_GT(task, 0);
+  const pid_t task = ReadPid(fifo_fd);
+  ASSERT_GT(task, 0) << "the task never started:\n" << daemon.err();
 
   EXPECT_EQ(daemon.Terminate(), 0) << daemon.err();
   EXPECT_THAT(daemon.err(), HasSubstr("cancelling 1 active run"));
@@ -572,32 +549,11 @@ TEST_F(RunDaemonTest, ADaemonKilledWithSigkillMidRunLeavesNoLockBehind) {
   // A task that outlives its daemon: the lock must die with the daemon, not with the task. The
   // task tells the test its pid through a FIFO, as above. It ignores SIGTERM (which survives
   // exec), the signal the command plugin's children get when the host dies, so it does outlive it.
-  const fs::path fifo = dir_ / "pid.fifo";
-  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0) << std::strerror(errno);
-  const int fifo_fd = open(fifo.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  const int fifo_fd = WriteTaskThatReportsItsPid("trap '' TERM; exec sleep 1000");
   ASSERT_GE(fifo_fd, 0) << std::strerror(errno);
-  WriteJob("long.yaml",
-           "id: long\n"
-           "schedule: \"@every 1s\"\n"
-           "tasks:\n"
-           "  - id: wait\n"
-           "    type: command\n"
-           "    command: sh\n"
-           "    args: [\"-c\", \"echo $$ > '" +
-               fifo.string() + "'; trap '' TERM; exec sleep 1000\"]\n");
   Daemon first(RunArgs());
-  std::string pid_text;
-  const auto deadline = std::chrono::steady_clock::now() + kPatience;
-  while (pid_text.find('\n') == std::string::npos) {
-    pollfd fd{fifo_fd, POLLIN, 0};
-    ASSERT_EQ(poll(&fd, 1, MillisLeft(deadline)), 1) << "the task never started:\n" << first.err();
-    char buffer[64];
-    const ssize_t n = read(fifo_fd, buffer, sizeof buffer);
-    if (n > 0) pid_text.append(buffer, static_cast<size_t>(n));
-  }
-  close(fifo_fd);
-  const pid_t task = static_cast<pid_t>(std::stol(pid_text));
-  ASSERT_GT(task, 0);
+  const pid_t task = ReadPid(fifo_fd);
+  ASSERT_GT(task, 0) << "the task never started:\n" << first.err();
 
   Daemon refused(RunArgs());
   EXPECT_FALSE(refused.WaitFor("running "));
