@@ -594,20 +594,10 @@ TEST_F(RunDaemonTest, ProcessesOfADaemonKilledWithSigkillEndWithItOrAtTheNextSta
   // reported theirs: one in its process group, one in a session of its own.
   const fs::path escaped = dir_ / "escaped";
   const fs::path member = dir_ / "member";
-  const fs::path fifo = dir_ / "pid.fifo";
-  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0) << std::strerror(errno);
-  const int fifo_fd = open(fifo.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  const int fifo_fd = WriteTaskThatReportsItsPid(
+      "wait", "setsid sleep 1000 & echo $! > '" + escaped.string() + "'; sleep 1000 & echo $! > '" +
+                  member.string() + "'; ");
   ASSERT_GE(fifo_fd, 0) << std::strerror(errno);
-  WriteJob("long.yaml",
-           "id: long\n"
-           "schedule: \"@every 1s\"\n"
-           "tasks:\n"
-           "  - id: wait\n"
-           "    type: command\n"
-           "    command: sh\n"
-           "    args: [\"-c\", \"setsid sleep 1000 & echo $! > '" +
-               escaped.string() + "'; sleep 1000 & echo $! > '" + member.string() +
-               "'; echo $$ > '" + fifo.string() + "'; wait\"]\n");
   std::ofstream(jobs_ / "petit.yaml") << "shutdown_grace: 1\n";
   Daemon first(RunArgs());
   const pid_t shell = ReadPid(fifo_fd);
