@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <span>
@@ -36,15 +37,69 @@ class MemoryStateStore::HeldHostLock final : public HostLock {
   MemoryStateStore& store_;
 };
 
+Status MemoryStateStore::InsertRun(RunRecord&& run) {
+  if (runs_.contains(run.id)) return AlreadyExists(DescribeRun(run.id) + " already exists");
+  if (run.occurrence_us != 0) {
+    auto [occurrence, inserted] =
+        occurrences_.try_emplace(OccurrenceKey(run.job, run.occurrence_us), run.id);
+    if (!inserted) {
+      return AlreadyExists(DescribeOccurrence(run.job, run.occurrence_us) + " already has " +
+                           DescribeRun(occurrence->second));
+    }
+  }
+  newest_first_.emplace(run.created_us, run.id);
+  if (!IsTerminal(run.status)) active_.emplace(run.job, run.created_us, run.id);
+  const RunId id = run.id;
+  runs_[id].record = std::move(run);
+  return Status::Ok();
+}
+
+void MemoryStateStore::SetStatus(RunRecord& record, RunStatus status) {
+  const ActiveKey key(record.job, record.created_us, record.id);
+  if (IsTerminal(status)) {
+    active_.erase(key);
+  } else {
+    active_.insert(key);
+  }
+  record.status = status;
+}
+
 Status MemoryStateStore::CreateRun(const RunRecord& run) {
   Result<RunRecord> normalized = NormalizeRun(run);
   if (!normalized.ok()) return normalized.status();
   MutexLock lock(mu_);
-  auto [it, inserted] = runs_.try_emplace(run.id);
-  if (!inserted) return AlreadyExists(DescribeRun(run.id) + " already exists");
-  it->second.record = std::move(normalized).value();
-  newest_first_.emplace(run.created_us, run.id);
-  return Status::Ok();
+  return InsertRun(std::move(normalized).value());
+}
+
+Result<RunAdmission> MemoryStateStore::AdmitRun(const RunRecord& run, uint32_t max_active_runs) {
+  Result<RunRecord> normalized = NormalizeRun(run);
+  if (!normalized.ok()) return normalized.status();
+  MutexLock lock(mu_);
+  RunAdmission admission;
+  admission.max_active_runs = max_active_runs;
+  if (run.occurrence_us != 0) {
+    auto taken = occurrences_.find(OccurrenceKey(run.job, run.occurrence_us));
+    if (taken != occurrences_.end()) {
+      admission.verdict = RunAdmission::Verdict::kOccurrenceTaken;
+      admission.other = taken->second;
+      admission.other_owner = runs_.at(taken->second).record.owner;
+      return admission;
+    }
+  }
+  if (max_active_runs != 0) {
+    auto first =
+        active_.lower_bound(ActiveKey(run.job, std::numeric_limits<int64_t>::min(), RunId()));
+    for (auto it = first; it != active_.end() && std::get<0>(*it) == run.job; ++it) {
+      ++admission.active_runs;
+      admission.other = std::get<2>(*it);  // the last one met is the newest
+    }
+    if (admission.active_runs >= max_active_runs) {
+      admission.verdict = RunAdmission::Verdict::kAtLimit;
+      return admission;
+    }
+  }
+  PETIT_RETURN_IF_ERROR(InsertRun(std::move(normalized).value()));
+  return RunAdmission{.max_active_runs = max_active_runs};
 }
 
 Status MemoryStateStore::UpdateRun(const RunRecord& run) {
@@ -54,7 +109,7 @@ Status MemoryStateStore::UpdateRun(const RunRecord& run) {
   auto it = runs_.find(run.id);
   if (it == runs_.end()) return RunNotFound(run.id);
   RunRecord& stored = it->second.record;
-  stored.status = normalized->status;
+  SetStatus(stored, normalized->status);
   stored.started_us = normalized->started_us;
   stored.ended_us = normalized->ended_us;
   stored.error = std::move(normalized->error);
@@ -178,7 +233,7 @@ Status MemoryStateStore::MarkInterrupted(const RunId& run, std::string_view reas
   if (it == runs_.end()) return RunNotFound(run);
   RunRecord& record = it->second.record;
   if (IsTerminal(record.status)) return RunAlreadyEnded(run, record.status);
-  record.status = RunStatus::kInterrupted;
+  SetStatus(record, RunStatus::kInterrupted);
   record.ended_us = ended_us;
   record.error = error;
   for (auto& [key, attempt] : it->second.attempts) {
@@ -198,7 +253,7 @@ Status MemoryStateStore::ReopenRun(const RunId& run, std::string_view owner, int
   if (it == runs_.end()) return RunNotFound(run);
   RunRecord& record = it->second.record;
   if (!IsTerminal(record.status)) return RunNotEnded(run, record.status);
-  record.status = RunStatus::kRunning;
+  SetStatus(record, RunStatus::kRunning);
   record.owner = std::move(new_owner);
   record.ended_us = 0;
   record.error.clear();

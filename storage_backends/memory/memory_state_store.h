@@ -34,6 +34,7 @@ class MemoryStateStore final : public StateStore {
   MemoryStateStore() = default;
 
   Status CreateRun(const RunRecord& run) override;
+  Result<RunAdmission> AdmitRun(const RunRecord& run, uint32_t max_active_runs) override;
   Status UpdateRun(const RunRecord& run) override;
   Result<std::optional<RunRecord>> GetRun(const RunId& id) override;
   Result<std::vector<RunRecord>> ListRuns(const JobId& job, size_t limit) override;
@@ -64,6 +65,8 @@ class MemoryStateStore final : public StateStore {
   using AttemptKey = std::pair<TaskId, uint32_t>;         // task, attempt
   using LogKey = std::tuple<TaskId, uint32_t, uint32_t>;  // task, attempt, seq
   using NewestFirstKey = std::pair<int64_t, RunId>;       // created_us, id
+  using OccurrenceKey = std::pair<JobId, int64_t>;        // job, occurrence_us
+  using ActiveKey = std::tuple<JobId, int64_t, RunId>;    // job, created_us, id
 
   struct RunEntry {
     RunRecord record;
@@ -71,9 +74,18 @@ class MemoryStateStore final : public StateStore {
     std::map<LogKey, LogChunk> logs;
   };
 
+  // Inserts the normalised `run`; kAlreadyExists for a known id or occurrence.
+  Status InsertRun(RunRecord&& run) REQUIRES(mu_);
+  // Sets the status of a stored run, keeping active_ in step.
+  void SetStatus(RunRecord& record, RunStatus status) REQUIRES(mu_);
+
   Mutex mu_;
   std::unordered_map<RunId, RunEntry> runs_ GUARDED_BY(mu_);
   std::set<NewestFirstKey, std::greater<NewestFirstKey>> newest_first_ GUARDED_BY(mu_);
+  // The run of each schedule occurrence that has one.
+  std::map<OccurrenceKey, RunId> occurrences_ GUARDED_BY(mu_);
+  // The runs still queued or running, by job, oldest first: what admission counts.
+  std::set<ActiveKey> active_ GUARDED_BY(mu_);
   std::map<JobId, JobRecord> jobs_ GUARDED_BY(mu_);
   SchedulerRecord scheduler_ GUARDED_BY(mu_);
   std::string host_lock_owner_ GUARDED_BY(mu_);  // empty while no HostLock lives

@@ -39,6 +39,36 @@ class Lease {
   size_t position_;
 };
 
+// A SQLite transaction begun IMMEDIATE, which SOCI's transaction cannot begin: it holds the
+// database's write lock from BEGIN (waiting up to busy_timeout for it), so what it reads stays
+// true until it commits. Rolled back by the destructor unless committed.
+class ImmediateTransaction {
+ public:
+  explicit ImmediateTransaction(soci::session& session) : session_(session) {
+    session_ << "BEGIN IMMEDIATE";
+  }
+  ~ImmediateTransaction() {
+    if (done_) return;
+    try {
+      session_ << "ROLLBACK";
+    } catch (const std::exception&) {
+      // Nothing was committed; a failed rollback leaves nothing to undo.
+    }
+  }
+  ImmediateTransaction(const ImmediateTransaction&) = delete;
+  ImmediateTransaction& operator=(const ImmediateTransaction&) = delete;
+
+  // Throws soci::soci_error; the destructor then rolls back.
+  void Commit() {
+    session_ << "COMMIT";
+    done_ = true;
+  }
+
+ private:
+  soci::session& session_;
+  bool done_ = false;
+};
+
 }  // namespace
 
 WriterSession::WriterSession(Dialect dialect)
@@ -212,6 +242,17 @@ Status Database::FailureStatus(const std::exception& error, const WriteErrors& e
 
 Status Database::Write(const WriteErrors& errors,
                        const std::function<Status(WriterSession&)>& write, bool in_transaction) {
+  return WriteIn(in_transaction ? Transaction::kDeferred : Transaction::kNone, errors, write);
+}
+
+Status Database::WriteExclusive(const WriteErrors& errors,
+                                const std::function<Status(WriterSession&)>& write) {
+  return WriteIn(dialect_ == Dialect::kSqlite ? Transaction::kImmediate : Transaction::kDeferred,
+                 errors, write);
+}
+
+Status Database::WriteIn(Transaction kind, const WriteErrors& errors,
+                         const std::function<Status(WriterSession&)>& write) {
   MutexLock lock(write_mu_);
   if (writer_ == nullptr) {
     Result<std::unique_ptr<WriterSession>> writer = OpenWriter();
@@ -220,12 +261,24 @@ Status Database::Write(const WriteErrors& errors,
   }
   writer_->used_.reset();
   try {
-    if (!in_transaction) return write(*writer_);
-    // Rolled back by the destructor unless committed, also when `write` throws.
-    soci::transaction transaction(writer_->session());
-    Status status = write(*writer_);
-    if (status.ok()) transaction.commit();
-    return status;
+    switch (kind) {
+      case Transaction::kNone:
+        return write(*writer_);
+      case Transaction::kDeferred: {
+        // Rolled back by the destructor unless committed, also when `write` throws.
+        soci::transaction transaction(writer_->session());
+        Status status = write(*writer_);
+        if (status.ok()) transaction.commit();
+        return status;
+      }
+      case Transaction::kImmediate: {
+        ImmediateTransaction transaction(writer_->session());
+        Status status = write(*writer_);
+        if (status.ok()) transaction.Commit();
+        return status;
+      }
+    }
+    return Internal(errors.operation + ": unknown transaction kind");
   } catch (const std::exception& error) {
     Status status = FailureStatus(error, errors);
     if (ConnectionLost(writer_->session(), dialect_)) {

@@ -22,6 +22,7 @@
 
 #include <array>
 #include <bitset>
+#include <cstdint>
 #include <exception>
 #include <functional>
 #include <memory>
@@ -103,6 +104,12 @@ class Database {
   // when `write` returns OK and rolled back otherwise.
   Status Write(const WriteErrors& errors, const std::function<Status(WriterSession&)>& write,
                bool in_transaction = false) EXCLUDES(write_mu_);
+  // Write, as one transaction that other processes cannot interleave with from its first
+  // statement on: on SQLite it begins IMMEDIATE, taking the database's write lock before `write`
+  // reads anything (another process's writer waits up to busy_timeout); on PostgreSQL it is a
+  // plain transaction, and `write` takes the locks it needs (an advisory lock, FOR UPDATE).
+  Status WriteExclusive(const WriteErrors& errors,
+                        const std::function<Status(WriterSession&)>& write) EXCLUDES(write_mu_);
   // Runs `read` on a leased reader session; `operation` says what failed. `read` may return an
   // error of its own (bad data).
   Status Read(std::string_view operation, const std::function<Status(soci::session&)>& read);
@@ -120,6 +127,10 @@ class Database {
   void EnableWal(soci::session& session) const;
   Status ConnectFailure(const std::exception& error) const;
   Result<std::unique_ptr<WriterSession>> OpenWriter() const;
+
+  enum class Transaction : uint8_t { kNone, kDeferred, kImmediate };
+  Status WriteIn(Transaction transaction, const WriteErrors& errors,
+                 const std::function<Status(WriterSession&)>& write) EXCLUDES(write_mu_);
 
   // Status for a caught exception; `errors.operation` says what was being done.
   Status FailureStatus(const std::exception& error, const WriteErrors& errors) const;

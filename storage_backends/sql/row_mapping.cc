@@ -37,7 +37,8 @@ void RunRow::Bind(Query& query) {
       .Into(ended_at)
       .Into(error)
       .Into(retries)
-      .Into(retried_at);
+      .Into(retried_at)
+      .Into(occurrence_at);
 }
 
 Result<RunRecord> RunRow::ToRecord() const {
@@ -64,6 +65,7 @@ Result<RunRecord> RunRow::ToRecord() const {
   record.error = error;
   record.retries = *retry_count;
   record.retried_us = retried_at;
+  record.occurrence_us = occurrence_at;
   return record;
 }
 
@@ -158,6 +160,7 @@ void RunParams::Fill(const RunRecord& run) {
   error = run.error;
   retries = run.retries;
   retried_at = run.retried_us;
+  occurrence_at = run.occurrence_us;
 }
 
 void LogParams::Fill(const LogChunk& chunk, std::string&& travelling_data) {
@@ -197,6 +200,7 @@ void BindWriteParams(WriteStatement statement, WriteParams& params, soci::statem
       prepared.exchange(soci::use(run.error, "error"));
       prepared.exchange(soci::use(run.retries, "retries"));
       prepared.exchange(soci::use(run.retried_at, "retried_at"));
+      prepared.exchange(soci::use(run.occurrence_at, "occurrence_at"));
       return;
     case WriteStatement::kUpdateRun:
       prepared.exchange(soci::use(run.status, "status"));

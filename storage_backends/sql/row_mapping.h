@@ -76,6 +76,7 @@ struct RunRow {
   long long ended_at = 0;
   long long retries = 0;
   long long retried_at = 0;
+  long long occurrence_at = 0;
 
   void Bind(Query& query);
   Result<RunRecord> ToRecord() const;
@@ -162,6 +163,7 @@ struct RunParams {
   long long ended_at = 0;
   long long retries = 0;
   long long retried_at = 0;
+  long long occurrence_at = 0;
 
   void Fill(const RunRecord& run);
 };

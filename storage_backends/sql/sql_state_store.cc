@@ -62,6 +62,31 @@ Status WhyRunUnchanged(soci::session& session, const RunId& run,
   return refused(run, *run_status);
 }
 
+constexpr uint64_t Fnv1a64(std::string_view text, uint64_t hash = 0xcbf29ce484222325ULL) {
+  for (const char c : text) {
+    hash ^= static_cast<unsigned char>(c);
+    hash *= 0x100000001b3ULL;
+  }
+  return hash;
+}
+
+// The PostgreSQL advisory lock that serialises the admissions of `job`: the same for every petit
+// (derived from names, not from the server's hash functions), one per job, so admissions of
+// different jobs do not wait for each other (a collision of two jobs only serialises them).
+long long AdmissionLockKey(const JobId& job) {
+  constexpr uint64_t kAdmissionSpace = Fnv1a64("petit run admission");
+  return static_cast<long long>(Fnv1a64(job.str(), kAdmissionSpace));
+}
+
+// What CreateRun and AdmitRun say when the run table's unique keys refuse a run.
+std::string RunOrOccurrenceExists(const RunRecord& run) {
+  std::string message = DescribeRun(run.id) + " already exists";
+  if (run.occurrence_us != 0) {
+    message += ", or " + DescribeOccurrence(run.job, run.occurrence_us) + " already has a run";
+  }
+  return message;
+}
+
 }  // namespace
 
 SqlStateStore::SqlStateStore(std::unique_ptr<Database> database)
@@ -84,13 +109,70 @@ Status SqlStateStore::CreateRun(const RunRecord& run) {
   Result<RunRecord> normalized = NormalizeRun(run);
   if (!normalized.ok()) return normalized.status();
   const RunRecord& r = *normalized;
-  const WriteErrors errors{"cannot create " + DescribeRun(r.id),
-                           DescribeRun(r.id) + " already exists", ""};
+  const WriteErrors errors{"cannot create " + DescribeRun(r.id), RunOrOccurrenceExists(r), ""};
   return database_->Write(errors, [&](WriterSession& writer) {
     params_->run.Fill(r);
     Prepared(writer, WriteStatement::kInsertRun, *params_).execute(true);
     return Status::Ok();
   });
+}
+
+Result<RunAdmission> SqlStateStore::AdmitRun(const RunRecord& run, uint32_t max_active_runs) {
+  Result<RunRecord> normalized = NormalizeRun(run);
+  if (!normalized.ok()) return normalized.status();
+  const RunRecord& r = *normalized;
+  const WriteErrors errors{"cannot admit " + DescribeRun(r.id) + " of " + DescribeJob(r.job),
+                           RunOrOccurrenceExists(r), ""};
+  RunAdmission admission;
+  admission.max_active_runs = max_active_runs;
+  const std::string job = r.job.str();
+  Status status = database_->WriteExclusive(errors, [&](WriterSession& writer) {
+    admission = RunAdmission{.max_active_runs = max_active_runs};
+    soci::session& session = writer.session();
+    if (dialect_ == Dialect::kPostgresql) {
+      const long long key = AdmissionLockKey(r.job);
+      session << AdmissionLockSql(), soci::use(key, "key");
+    }
+    if (r.occurrence_us != 0) {
+      const long long occurrence_at = r.occurrence_us;
+      std::string id;
+      std::string owner;
+      bool taken = false;
+      Query query(session);
+      query.Into(id).Into(owner).Use(job, "job").Use(occurrence_at, "occurrence_at");
+      query.ForEachRow(OccurrenceRunSql(dialect_), [&] { taken = true; });
+      if (taken) {
+        Result<RunId> other = RunId::Parse(id);
+        if (!other.ok()) return Internal("stored run id '" + SanitizeText(id) + "' is not valid");
+        admission.verdict = RunAdmission::Verdict::kOccurrenceTaken;
+        admission.other = std::move(other).value();
+        admission.other_owner = owner;
+        return Status::Ok();
+      }
+    }
+    if (max_active_runs != 0) {
+      std::string id;
+      std::string newest;
+      uint32_t active = 0;
+      Query query(session);
+      query.Into(id).Use(job, "job");
+      query.ForEachRow(ActiveRunsOfJobSql(), [&] {
+        if (active++ == 0) newest = id;
+      });
+      if (active >= max_active_runs) {
+        admission.verdict = RunAdmission::Verdict::kAtLimit;
+        admission.active_runs = active;
+        Result<RunId> other = RunId::Parse(newest);
+        if (other.ok()) admission.other = std::move(other).value();
+        return Status::Ok();
+      }
+    }
+    params_->run.Fill(r);
+    Prepared(writer, WriteStatement::kInsertRun, *params_).execute(true);
+    return Status::Ok();
+  });
+  if (!status.ok()) return status;
+  return admission;
 }
 
 Status SqlStateStore::UpdateRun(const RunRecord& run) {

@@ -43,6 +43,7 @@ class SqlStateStore final : public StateStore {
   SqlStateStore& operator=(const SqlStateStore&) = delete;
 
   Status CreateRun(const RunRecord& run) override;
+  Result<RunAdmission> AdmitRun(const RunRecord& run, uint32_t max_active_runs) override;
   Status UpdateRun(const RunRecord& run) override;
   Result<std::optional<RunRecord>> GetRun(const RunId& id) override;
   Result<std::vector<RunRecord>> ListRuns(const JobId& job, size_t limit) override;

@@ -35,7 +35,7 @@ std::string EndedRunCondition() {
 std::string RunColumns(Dialect d) {
   return "id, job_id, status, triggered_by, owner, " + TimeOut(d, "created_at") + ", " +
          TimeOut(d, "started_at") + ", " + TimeOut(d, "ended_at") + ", error, retries, " +
-         TimeOut(d, "retried_at");
+         TimeOut(d, "retried_at") + ", " + TimeOut(d, "occurrence_at");
 }
 
 std::string JobColumns(Dialect d) {
@@ -45,10 +45,11 @@ std::string JobColumns(Dialect d) {
 
 std::string InsertRunSql(Dialect d) {
   return "INSERT INTO runs (id, job_id, status, triggered_by, owner, created_at, started_at, "
-         "ended_at, error, retries, retried_at) VALUES (:run_id, :job_id, :status, :triggered_by, "
-         ":owner, " +
+         "ended_at, error, retries, retried_at, occurrence_at) VALUES (:run_id, :job_id, :status, "
+         ":triggered_by, :owner, " +
          TimeIn(d, "created_at", false) + ", " + TimeIn(d, "started_at", true) + ", " +
-         TimeIn(d, "ended_at", true) + ", :error, :retries, " + TimeIn(d, "retried_at", true) + ")";
+         TimeIn(d, "ended_at", true) + ", :error, :retries, " + TimeIn(d, "retried_at", true) +
+         ", " + TimeIn(d, "occurrence_at", true) + ")";
 }
 
 std::string UpdateRunSql(Dialect d) {
@@ -198,6 +199,19 @@ std::string LastRunSql(Dialect dialect, size_t statuses, bool count_unended) {
 }
 
 std::string RunStatusSql() { return "SELECT status FROM runs WHERE id = :id"; }
+
+// IncompleteRunCondition word for word, so SQLite uses the partial index of migration 005.
+std::string ActiveRunsOfJobSql() {
+  return "SELECT id FROM runs WHERE job_id = :job AND " + IncompleteRunCondition() +
+         " ORDER BY created_at DESC, id DESC";
+}
+
+std::string OccurrenceRunSql(Dialect dialect) {
+  return "SELECT id, owner FROM runs WHERE job_id = :job AND occurrence_at = " +
+         TimeIn(dialect, "occurrence_at", false);
+}
+
+std::string AdmissionLockSql() { return "SELECT pg_advisory_xact_lock(CAST(:key AS BIGINT))"; }
 
 std::string ListAttemptsSql(Dialect dialect) {
   return "SELECT task_id, attempt, state, " + TimeOut(dialect, "queued_at") + ", " +

@@ -25,7 +25,7 @@ constexpr size_t kMaxAttemptRows = 64;
 // Times are microseconds; 0 ("not yet") is stored as NULL, except in a run's created_at.
 enum class WriteStatement : uint8_t {
   // A new run: :run_id :job_id :status :triggered_by :owner :created_at :started_at :ended_at
-  // :error :retries :retried_at.
+  // :error :retries :retried_at :occurrence_at.
   kInsertRun,
   // Sets :status :started_at :ended_at :error of the run :run_id.
   kUpdateRun,
@@ -66,8 +66,8 @@ WriteStatement UpsertAttemptRows(size_t rows);
 std::string WriteSql(Dialect dialect, WriteStatement statement);
 
 // The queries on runs select, in order: id, job_id, status, triggered_by, owner, created_at,
-// started_at, ended_at (microseconds, 0 for NULL), error, retries, retried_at (microseconds, 0 for
-// NULL).
+// started_at, ended_at (microseconds, 0 for NULL), error, retries, retried_at, occurrence_at
+// (microseconds, 0 for NULL).
 
 // The run :id.
 std::string SelectRunSql(Dialect dialect);
@@ -82,6 +82,15 @@ std::string ListIncompleteRunsSql(Dialect dialect);
 std::string LastRunSql(Dialect dialect, size_t statuses, bool count_unended);
 // Only the status of the run :id.
 std::string RunStatusSql();
+
+// Admission (StateStore::AdmitRun), inside its transaction:
+// the ids of the runs of the job :job still queued or running, newest first;
+std::string ActiveRunsOfJobSql();
+// the run of the job :job that stands for the occurrence :occurrence_at (microseconds): id, owner;
+std::string OccurrenceRunSql(Dialect dialect);
+// PostgreSQL: waits for, and holds to the end of the transaction, the advisory lock :key that
+// serialises the admissions of one job.
+std::string AdmissionLockSql();
 
 // The attempts of the run :run, by task id, then attempt: task_id, attempt, state, queued_at,
 // started_at, ended_at (microseconds, 0 for NULL), exit_code (may be NULL), error, outputs (JSON,

@@ -1,5 +1,8 @@
 #include "src/records.h"
 
+#include <cstdint>
+#include <cstdio>
+#include <ctime>
 #include <string>
 #include <string_view>
 
@@ -72,6 +75,27 @@ Result<OutputStream> StreamFromStored(int64_t value) {
 std::string DescribeRun(const RunId& run) { return "run " + run.str(); }
 
 std::string DescribeJob(const JobId& job) { return "job '" + job.str() + "'"; }
+
+std::string DescribeOccurrence(const JobId& job, int64_t occurrence_us) {
+  constexpr int64_t kMicrosPerSecond = 1'000'000;
+  int64_t seconds = occurrence_us / kMicrosPerSecond;
+  int64_t micros = occurrence_us % kMicrosPerSecond;
+  if (micros < 0) {
+    micros += kMicrosPerSecond;
+    --seconds;
+  }
+  const auto time = static_cast<std::time_t>(seconds);
+  std::tm utc{};
+  char text[64] = "?";
+  if (gmtime_r(&time, &utc) != nullptr) std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &utc);
+  std::string when = text;
+  if (micros != 0) {
+    char fraction[16];
+    std::snprintf(fraction, sizeof fraction, ".%06lld", static_cast<long long>(micros));
+    when += fraction;
+  }
+  return "the occurrence " + when + "Z of " + DescribeJob(job);
+}
 
 std::string DescribeAttempt(const RunId& run, const TaskId& task, uint32_t attempt) {
   return "attempt " + std::to_string(attempt) + " of task '" + task.str() + "' of run " + run.str();

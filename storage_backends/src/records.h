@@ -29,6 +29,8 @@ std::string DescribeRun(const RunId& run);
 std::string DescribeJob(const JobId& job);
 std::string DescribeAttempt(const RunId& run, const TaskId& task, uint32_t attempt);
 std::string DescribeChunk(const LogChunk& chunk);
+// "the occurrence 2026-12-02T00:00:05Z of job 'etl'" (UTC, microseconds shown when not 0).
+std::string DescribeOccurrence(const JobId& job, int64_t occurrence_us);
 
 // The error every backend returns alike when a run already ended: kFailedPrecondition.
 Status RunAlreadyEnded(const RunId& run, RunStatus status);

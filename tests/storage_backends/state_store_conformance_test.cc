@@ -105,6 +105,16 @@ class Child {
   Child(const Child&) = delete;
   Child& operator=(const Child&) = delete;
 
+  // Waits for the child to exit by itself; returns the wait status.
+  int Wait() {
+    int status = 0;
+    if (pid_ > 0) {
+      waitpid(pid_, &status, 0);
+      pid_ = -1;
+    }
+    return status;
+  }
+
   // Returns the wait status.
   int Kill() {
     int status = 0;
@@ -1622,6 +1632,305 @@ TEST_P(StateStoreConformanceTest, TheHostLockOfAProcessKilledWithSigkillIsFreeAt
   ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << status;
   Result<std::unique_ptr<HostLock>> taken = store_->AcquireHostLock(kSecondHost);
   ASSERT_TRUE(taken.ok()) << taken.status().ToString();
+}
+
+// A run of `job` for the schedule occurrence `occurrence_us`, as the scheduler admits one.
+RunRecord MakeScheduledRun(std::string job, int64_t occurrence_us) {
+  RunRecord run = MakeRun(std::move(job), occurrence_us + 5);
+  run.trigger = "schedule";
+  run.occurrence_us = occurrence_us;
+  return run;
+}
+
+TEST_P(StateStoreConformanceTest, AdmitRunCreatesTheRunWhileTheJobIsBelowItsLimit) {
+  RunRecord running = CreateRun("etl", kT0);
+  running.status = RunStatus::kRunning;
+  ASSERT_TRUE(store_->UpdateRun(running).ok());
+  RunRecord run = MakeScheduledRun("etl", kT0 + 60'000'000);
+  run.owner = std::string(kFirstHost);
+
+  Result<RunAdmission> admission = store_->AdmitRun(run, 2);
+  ASSERT_TRUE(admission.ok()) << admission.status().ToString();
+  EXPECT_TRUE(admission->admitted()) << admission->Describe();
+  EXPECT_EQ(admission->Describe(), "");
+  RunRecord stored = GetRun(run.id);
+  ExpectSameRun(stored, run);
+  EXPECT_EQ(stored.occurrence_us, run.occurrence_us);
+  EXPECT_THAT(Ids(ListIncompleteRuns()), ElementsAre(running.id.str(), run.id.str()));
+}
+
+TEST_P(StateStoreConformanceTest,
+       AdmitRunAtTheLimitIsRefusedNamesTheNewestActiveRunAndCreatesNothing) {
+  RunRecord older = CreateRun("etl", kT0);
+  RunRecord newer = CreateRun("etl", kT0 + 1);
+  newer.status = RunStatus::kRunning;
+  ASSERT_TRUE(store_->UpdateRun(newer).ok());
+  // Neither an ended run of the job nor an active run of another job counts.
+  RunRecord ended = CreateRun("etl", kT0 + 2);
+  ended.status = RunStatus::kFailed;
+  ASSERT_TRUE(store_->UpdateRun(ended).ok());
+  CreateRun("other", kT0 + 3);
+
+  RunRecord run = MakeRun("etl", kT0 + 10);
+  Result<RunAdmission> admission = store_->AdmitRun(run, 2);
+  ASSERT_TRUE(admission.ok()) << admission.status().ToString();
+  EXPECT_EQ(admission->verdict, RunAdmission::Verdict::kAtLimit);
+  EXPECT_EQ(admission->active_runs, 2u);
+  EXPECT_EQ(admission->max_active_runs, 2u);
+  EXPECT_EQ(admission->other, newer.id);
+  EXPECT_EQ(admission->Describe(),
+            "refused: 2 active runs of max 2 (max_concurrency), newest " + newer.id.str());
+  Result<std::optional<RunRecord>> absent = store_->GetRun(run.id);
+  ASSERT_TRUE(absent.ok());
+  EXPECT_FALSE(absent->has_value());
+
+  // A run that ends frees its slot at once.
+  older.status = RunStatus::kSucceeded;
+  ASSERT_TRUE(store_->UpdateRun(older).ok());
+  admission = store_->AdmitRun(run, 2);
+  ASSERT_TRUE(admission.ok()) << admission.status().ToString();
+  EXPECT_TRUE(admission->admitted()) << admission->Describe();
+  // So does an interrupted one, and a reopened one takes its slot back.
+  ASSERT_TRUE(store_->MarkInterrupted(newer.id, "host died", kT0 + 20).ok());
+  RunRecord third = MakeRun("etl", kT0 + 30);
+  admission = store_->AdmitRun(third, 2);
+  ASSERT_TRUE(admission.ok() && admission->admitted());
+  ASSERT_TRUE(store_->ReopenRun(ended.id, kFirstHost, kT0 + 40).ok());
+  admission = store_->AdmitRun(MakeRun("etl", kT0 + 50), 3);
+  ASSERT_TRUE(admission.ok());
+  EXPECT_EQ(admission->verdict, RunAdmission::Verdict::kAtLimit);
+  EXPECT_EQ(admission->active_runs, 3u);
+}
+
+TEST_P(StateStoreConformanceTest, AdmitRunWithNoLimitAdmitsWhateverIsActive) {
+  for (int i = 0; i < 5; ++i) CreateRun("etl", kT0 + i);
+  Result<RunAdmission> admission = store_->AdmitRun(MakeRun("etl", kT0 + 10), 0);
+  ASSERT_TRUE(admission.ok()) << admission.status().ToString();
+  EXPECT_TRUE(admission->admitted());
+  EXPECT_THAT(ListIncompleteRuns(), SizeIs(6));
+}
+
+TEST_P(StateStoreConformanceTest, ASecondRunOfOneOccurrenceIsRefusedEvenAfterTheFirstEnded) {
+  RunRecord first = MakeScheduledRun("etl", kT0);
+  first.owner = std::string(kFirstHost);
+  Result<RunAdmission> admission = store_->AdmitRun(first, 0);
+  ASSERT_TRUE(admission.ok() && admission->admitted());
+  first.status = RunStatus::kSucceeded;
+  ASSERT_TRUE(store_->UpdateRun(first).ok());
+
+  RunRecord second = MakeScheduledRun("etl", kT0);
+  second.owner = std::string(kSecondHost);
+  admission = store_->AdmitRun(second, 0);
+  ASSERT_TRUE(admission.ok()) << admission.status().ToString();
+  EXPECT_EQ(admission->verdict, RunAdmission::Verdict::kOccurrenceTaken);
+  EXPECT_EQ(admission->other, first.id);
+  EXPECT_EQ(admission->other_owner, kFirstHost);
+  EXPECT_EQ(admission->Describe(), "refused: occurrence already created by " +
+                                       std::string(kFirstHost) + " as run " + first.id.str());
+  Result<std::optional<RunRecord>> absent = store_->GetRun(second.id);
+  ASSERT_TRUE(absent.ok());
+  EXPECT_FALSE(absent->has_value());
+  // Refused as taken, not as at the limit, when both hold.
+  RunRecord third = MakeScheduledRun("etl", kT0);
+  CreateRun("etl", kT0 + 100);
+  admission = store_->AdmitRun(third, 1);
+  ASSERT_TRUE(admission.ok());
+  EXPECT_EQ(admission->verdict, RunAdmission::Verdict::kOccurrenceTaken);
+
+  // Another occurrence of the job, and the same occurrence of another job, are their own.
+  admission = store_->AdmitRun(MakeScheduledRun("etl", kT0 + 1), 0);
+  ASSERT_TRUE(admission.ok());
+  EXPECT_TRUE(admission->admitted()) << admission->Describe();
+  admission = store_->AdmitRun(MakeScheduledRun("other", kT0), 0);
+  ASSERT_TRUE(admission.ok());
+  EXPECT_TRUE(admission->admitted()) << admission->Describe();
+}
+
+TEST_P(StateStoreConformanceTest, AManualRunAtTheTimeOfAnOccurrenceIsNotThatOccurrence) {
+  Result<RunAdmission> admission = store_->AdmitRun(MakeScheduledRun("etl", kT0), 0);
+  ASSERT_TRUE(admission.ok() && admission->admitted());
+  for (int i = 0; i < 2; ++i) {
+    // Created at the very microsecond of the occurrence, as a manual trigger may be.
+    RunRecord manual = MakeRun("etl", kT0);
+    admission = store_->AdmitRun(manual, 0);
+    ASSERT_TRUE(admission.ok()) << admission.status().ToString();
+    EXPECT_TRUE(admission->admitted()) << admission->Describe();
+    EXPECT_EQ(GetRun(manual.id).occurrence_us, 0);
+  }
+  EXPECT_TRUE(store_->CreateRun(MakeRun("etl", kT0)).ok());
+}
+
+TEST_P(StateStoreConformanceTest, CreatingASecondRunOfAnOccurrenceIsAlreadyExists) {
+  RunRecord first = MakeScheduledRun("etl", kT0);
+  ASSERT_TRUE(store_->CreateRun(first).ok());
+  Status status = store_->CreateRun(MakeScheduledRun("etl", kT0));
+  EXPECT_EQ(status.code(), StatusCode::kAlreadyExists) << status.ToString();
+  EXPECT_TRUE(store_->CreateRun(MakeScheduledRun("etl", kT0 + 1)).ok());
+}
+
+TEST_P(StateStoreConformanceTest, AdmittingAnExistingRunIdIsAlreadyExistsAndAnEmptyJobInvalid) {
+  RunRecord run = CreateRun("etl", kT0);
+  run.status = RunStatus::kSucceeded;
+  ASSERT_TRUE(store_->UpdateRun(run).ok());
+  Result<RunAdmission> again = store_->AdmitRun(run, 0);
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.status().code(), StatusCode::kAlreadyExists) << again.status().ToString();
+  RunRecord no_job = MakeRun("", kT0);
+  Result<RunAdmission> invalid = store_->AdmitRun(no_job, 1);
+  ASSERT_FALSE(invalid.ok());
+  EXPECT_EQ(invalid.status().code(), StatusCode::kInvalidArgument);
+  // The store stays usable.
+  Result<RunAdmission> admission = store_->AdmitRun(MakeRun("etl", kT0 + 1), 1);
+  ASSERT_TRUE(admission.ok() && admission->admitted());
+}
+
+TEST_P(StateStoreConformanceTest, TheOccurrencePersistsAcrossReopenAndStillRefusesARepeat) {
+  RunRecord run = MakeScheduledRun("etl", kT0);
+  ASSERT_TRUE(store_->AdmitRun(run, 1).ok());
+  if (persistent()) Reopen();
+  EXPECT_EQ(GetRun(run.id).occurrence_us, kT0);
+  Result<std::vector<RunRecord>> listed = store_->ListRuns(JobId("etl"), 10);
+  ASSERT_TRUE(listed.ok() && listed->size() == 1);
+  EXPECT_EQ(listed->front().occurrence_us, kT0);
+  Result<RunAdmission> admission = store_->AdmitRun(MakeScheduledRun("etl", kT0), 0);
+  ASSERT_TRUE(admission.ok());
+  EXPECT_EQ(admission->verdict, RunAdmission::Verdict::kOccurrenceTaken);
+}
+
+// Admissions from eight threads at once, each through a store of its own on the same database (as
+// separate processes would be; one shared store for memory:), rounds of them: each round admits
+// exactly max_active_runs while no run ends, then ends them all. Every thread also tries the same
+// schedule occurrence per round, which exactly one creates.
+TEST_P(StateStoreConformanceTest, ConcurrentAdmissionsNeverExceedTheLimitNorRepeatAnOccurrence) {
+  constexpr int kThreads = 8;
+  constexpr int kRounds = 6;
+  constexpr int kTriesPerRound = 3;
+  constexpr uint32_t kMax = 2;
+  std::vector<std::unique_ptr<StateStore>> stores;
+  for (int t = 0; t < kThreads && persistent(); ++t) {
+    Result<std::unique_ptr<StateStore>> store = storage::OpenStateStore(uri_);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    stores.push_back(std::move(store).value());
+  }
+  auto store_of = [&](int t) -> StateStore& { return persistent() ? *stores[t] : *store_; };
+  for (int round = 0; round < kRounds; ++round) {
+    const int64_t occurrence_us = kT0 + round * 60'000'000LL;
+    std::vector<std::vector<RunId>> admitted(kThreads);
+    std::vector<int> occurrence_runs(kThreads, 0);
+    std::vector<std::string> failures(kThreads);
+    std::latch start(kThreads);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        StateStore& store = store_of(t);
+        start.arrive_and_wait();
+        for (int i = 0; i < kTriesPerRound; ++i) {
+          RunRecord run = MakeRun("busy", occurrence_us + t * 10 + i);
+          Result<RunAdmission> admission = store.AdmitRun(run, kMax);
+          if (!admission.ok()) {
+            failures[t] = admission.status().ToString();
+            return;
+          }
+          if (admission->admitted()) admitted[t].push_back(run.id);
+          Result<RunAdmission> scheduled =
+              store.AdmitRun(MakeScheduledRun("cron", occurrence_us), 0);
+          if (!scheduled.ok()) {
+            failures[t] = scheduled.status().ToString();
+            return;
+          }
+          if (scheduled->admitted()) ++occurrence_runs[t];
+        }
+      });
+    }
+    for (std::thread& thread : threads) thread.join();
+    for (const std::string& failure : failures) ASSERT_EQ(failure, "");
+    size_t total = 0;
+    int occurrences = 0;
+    for (int t = 0; t < kThreads; ++t) {
+      total += admitted[t].size();
+      occurrences += occurrence_runs[t];
+    }
+    ASSERT_EQ(total, kMax) << "round " << round;
+    ASSERT_EQ(occurrences, 1) << "round " << round;
+    for (const std::vector<RunId>& ids : admitted) {
+      for (const RunId& id : ids) {
+        RunRecord ended = GetRun(id);
+        ended.status = RunStatus::kSucceeded;
+        ASSERT_TRUE(store_->UpdateRun(ended).ok());
+      }
+    }
+  }
+  Result<std::vector<RunRecord>> runs = store_->ListRuns(JobId("busy"), 1000);
+  ASSERT_TRUE(runs.ok());
+  EXPECT_THAT(*runs, SizeIs(kRounds * kMax));
+}
+
+// The same across processes: children released at once through a pipe each try a few admissions
+// and exit with how many they got.
+TEST_P(StateStoreConformanceTest, AdmissionsFromSeveralProcessesAtOnceNeverExceedTheLimit) {
+  if (!persistent()) GTEST_SKIP() << "a memory: store lives in one process";
+  constexpr int kProcesses = 6;
+  constexpr int kTries = 4;
+  constexpr uint32_t kMax = 3;
+  constexpr int kChildFailed = 100;
+  // Migrated before the children race to open it; closed before the fork (SQLite's per-process
+  // lock bookkeeping must not be shared with a child).
+  store_.reset();
+  int go[2];
+  ASSERT_EQ(pipe2(go, O_CLOEXEC), 0);
+  // Made here: a forked child inherits the id generator's state, so children would repeat ids.
+  std::vector<std::vector<std::pair<RunRecord, RunRecord>>> planned(kProcesses);
+  for (int p = 0; p < kProcesses; ++p) {
+    for (int i = 0; i < kTries; ++i) {
+      planned[p].emplace_back(MakeRun("busy", kT0 + p * 10 + i), MakeScheduledRun("cron", kT0));
+    }
+  }
+  std::vector<std::unique_ptr<Child>> children;
+  for (int p = 0; p < kProcesses; ++p) {
+    const pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      close(go[1]);
+      // A child's failure is said on stderr, which the test's output shows.
+      auto fail = [](const Status& status) {
+        const std::string line = "child: " + status.ToString() + "\n";
+        (void)!write(STDERR_FILENO, line.data(), line.size());
+        _exit(kChildFailed);
+      };
+      Result<std::unique_ptr<StateStore>> store = storage::OpenStateStore(uri_);
+      if (!store.ok()) fail(store.status());
+      char never = 0;
+      while (read(go[0], &never, 1) < 0 && errno == EINTR) {
+      }
+      int admitted = 0;
+      for (const auto& [run, scheduled_run] : planned[p]) {
+        Result<RunAdmission> admission = (*store)->AdmitRun(run, kMax);
+        if (!admission.ok()) fail(admission.status());
+        if (admission->admitted()) ++admitted;
+        Result<RunAdmission> scheduled = (*store)->AdmitRun(scheduled_run, 0);
+        if (!scheduled.ok()) fail(scheduled.status());
+        if (scheduled->admitted()) admitted += 10;
+      }
+      _exit(admitted);
+    }
+    children.push_back(std::make_unique<Child>(pid));
+  }
+  // Closing the write end releases every child at once (their reads return 0).
+  close(go[1]);
+  close(go[0]);
+  int runs = 0;
+  int occurrences = 0;
+  for (auto& child : children) {
+    const int status = child->Wait();
+    ASSERT_TRUE(WIFEXITED(status)) << status;
+    ASSERT_NE(WEXITSTATUS(status), kChildFailed);
+    runs += WEXITSTATUS(status) % 10;
+    occurrences += WEXITSTATUS(status) / 10;
+  }
+  EXPECT_EQ(runs, static_cast<int>(kMax));
+  EXPECT_EQ(occurrences, 1);
+  Reopen();
+  EXPECT_THAT(ListIncompleteRuns(), SizeIs(kMax + 1));
 }
 
 INSTANTIATE_TEST_SUITE_P(AllBackends, StateStoreConformanceTest,

@@ -7,9 +7,10 @@
 // Times are int64 microseconds since the Unix epoch; 0 means "not yet".
 //
 // Every backend behaves alike (the conformance suite in tests/storage_backends checks it):
-// CreateRun of an existing id is kAlreadyExists; UpdateRun of an unknown id is kNotFound; a limit
-// of 0 lists nothing. Outputs and log data round-trip byte for byte; free text (trigger, error) is
-// stored as valid UTF-8, with invalid bytes and NUL replaced by U+FFFD.
+// CreateRun of an existing id, or of a second run for one schedule occurrence, is kAlreadyExists;
+// UpdateRun of an unknown id is kNotFound; a limit of 0 lists nothing. Outputs and log data
+// round-trip byte for byte; free text (trigger, error) is stored as valid UTF-8, with invalid bytes
+// and NUL replaced by U+FFFD.
 #ifndef PETIT_CORE_STATE_STORE_H_
 #define PETIT_CORE_STATE_STORE_H_
 
@@ -46,6 +47,32 @@ struct RunRecord {
   // 0 for a run that never was.
   uint32_t retries = 0;
   int64_t retried_us = 0;
+  // The schedule occurrence (its nominal fire time) the run stands for: trigger "schedule" or
+  // "catch_up"; 0 for every other run. A store holds at most one run per (job, occurrence), so
+  // two hosts that fire the same occurrence cannot both run it.
+  int64_t occurrence_us = 0;
+};
+
+// The store's answer to AdmitRun: the run was created, or why not. A refusal is an answer, not a
+// failure: it changed nothing.
+struct RunAdmission {
+  enum class Verdict : uint8_t {
+    kAdmitted,
+    kAtLimit,          // the job already had max_active_runs runs queued or running
+    kOccurrenceTaken,  // a run of the job stands for that occurrence already
+  };
+  Verdict verdict = Verdict::kAdmitted;
+  // kAtLimit: the job's runs queued or running, the limit, and the newest of those runs.
+  uint32_t active_runs = 0;
+  uint32_t max_active_runs = 0;
+  // kAtLimit: the newest active run; kOccurrenceTaken: the run of the occurrence, and its owner.
+  RunId other{};
+  std::string other_owner{};
+
+  bool admitted() const { return verdict == Verdict::kAdmitted; }
+  // For a refusal, one line for a user: "refused: 1 active run of max 1 (newest 0190...)" or
+  // "refused: the occurrence already has run 0190... (created by host/12/34)". Empty if admitted.
+  std::string Describe() const;
 };
 
 // One attempt of one task; (run, task, attempt) is the key. Attempt 0 records a task that never
@@ -118,7 +145,26 @@ class StateStore {
  public:
   virtual ~StateStore() = default;
 
+  // Creates `run` as it is, whatever else the job has running (AdmitRun is what starts a run).
   virtual Status CreateRun(const RunRecord& run) = 0;
+  // Admission of a new run, atomically in the store, so that it holds across processes: `run`
+  // is created (as CreateRun does) only if
+  //   - run.occurrence_us is 0, or no run of run.job stands for that occurrence (else
+  //     kOccurrenceTaken), and
+  //   - max_active_runs is 0 (unlimited), or fewer than max_active_runs runs of run.job are
+  //     queued or running (else kAtLimit).
+  // Counting and creating are one step: of several processes admitting runs of one job at once,
+  // never more than max_active_runs are admitted. A refusal changes nothing. kAlreadyExists for an
+  // existing run id; other failures as CreateRun.
+  //   memory:     under the store's mutex.
+  //   SQLite:     one BEGIN IMMEDIATE transaction: the database's write lock is held from before
+  //               the count until the insert commits (other processes wait up to busy_timeout).
+  //   PostgreSQL: one transaction that first takes pg_advisory_xact_lock on a key derived from
+  //               the job id, so the admissions of one job are serialised and other jobs'
+  //               are not.
+  // The occurrence is also a unique key of the run table (SQL), which holds even against a writer
+  // that bypasses admission.
+  virtual Result<RunAdmission> AdmitRun(const RunRecord& run, uint32_t max_active_runs) = 0;
   // Replaces status, started/ended times and error of an existing run (job, trigger, owner and
   // creation time stay as created).
   virtual Status UpdateRun(const RunRecord& run) = 0;
