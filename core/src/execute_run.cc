@@ -71,13 +71,38 @@ Status CheckTaskResources(const Job& job, const ResourceManager* resources) {
   return InvalidArgument(std::move(problems));
 }
 
-Result<RunRecord> ExecuteRun(const Job& job, const RunId& run_id, const TaskRunnerRegistry& runners,
-                             StateStore& store, const RunOptions& options) {
+namespace {
+
+Status CheckRunnable(const Job& job, const TaskRunnerRegistry& runners, const RunOptions& options) {
   if (!job.dag.validated()) {
     return FailedPrecondition("job '" + job.id.str() + "' has not been validated");
   }
   PETIT_RETURN_IF_ERROR(CheckTaskTypes(job, runners));
-  PETIT_RETURN_IF_ERROR(CheckTaskResources(job, options.resources));
+  return CheckTaskResources(job, options.resources);
+}
+
+// An admitted run that cannot start ends failed with the reason, rather than holding a run slot
+// of its job until recovery finds it. Best effort: the caller reports `why` either way.
+void RecordNeverStarted(const RunRecord& admitted, const Status& why, StateStore& store,
+                        const RunOptions& options) {
+  const Clock& clock = options.clock != nullptr ? *options.clock : SystemClock::Instance();
+  RunRecord failed = admitted;
+  failed.status = RunStatus::kFailed;
+  failed.ended_us = clock.NowMicros();
+  failed.error = why.message();
+  (void)store.UpdateRun(failed);
+}
+
+}  // namespace
+
+Result<RunRecord> ExecuteRun(const Job& job, const RunId& run_id, const TaskRunnerRegistry& runners,
+                             StateStore& store, const RunOptions& options) {
+  Status runnable = CheckRunnable(job, runners, options);
+  if (!runnable.ok()) {
+    if (options.admitted != nullptr)
+      RecordNeverStarted(*options.admitted, runnable, store, options);
+    return runnable;
+  }
   return internal::CoordinateRun(job, run_id, runners, store, options);
 }
 

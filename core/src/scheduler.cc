@@ -459,8 +459,11 @@ struct Scheduler::Impl {
       auto active = FindActive(slot, run_id);
       if (!handle.ok()) {
         if (first_failure != nullptr && first_failure->ok()) *first_failure = handle.status();
+        // The store's admission refused it: its reason says it all.
+        const bool by_store = handle.status().code() == StatusCode::kFailedPrecondition;
         Refuse(slot, run_id, launch.request.occurrence_us, clock.NowMicros(),
-               "the run could not be started: " + handle.status().message());
+               by_store ? handle.status().message()
+                        : "the run could not be started: " + handle.status().message());
         if (active != slot.active.end()) {
           slot.active.erase(active);
           RunLeft(index);

@@ -83,9 +83,7 @@ class RunCoordinator {
     if (options_.resume != nullptr) {
       PETIT_RETURN_IF_ERROR(Reopen());
     } else {
-      run_.created_us = run_.started_us = clock_.NowMicros();
-      run_.status = RunStatus::kRunning;
-      PETIT_RETURN_IF_ERROR(store_.CreateRun(run_));
+      PETIT_RETURN_IF_ERROR(Admit());
     }
     Emit(EventType::kJobStarted, nullptr, 0,
          options_.resume != nullptr ? "retry " + std::to_string(run_.retries) : options_.trigger);
@@ -124,6 +122,24 @@ class RunCoordinator {
 
  private:
   using ReadyEntry = std::pair<int64_t, int64_t>;  // (priority, -index): max-heap order
+
+  // Records the new run as running: admits it in the store, or starts the run the caller admitted.
+  Status Admit() {
+    const int64_t now_us = clock_.NowMicros();
+    if (options_.admitted != nullptr) {
+      run_ = *options_.admitted;
+      run_.status = RunStatus::kRunning;
+      run_.started_us = now_us;
+      return store_.UpdateRun(run_);
+    }
+    run_.created_us = run_.started_us = now_us;
+    run_.status = RunStatus::kRunning;
+    run_.occurrence_us = options_.occurrence_us;
+    Result<RunAdmission> admission = store_.AdmitRun(run_, job_.max_active_runs);
+    if (!admission.ok()) return admission.status();
+    if (admission->admitted()) return Status::Ok();
+    return FailedPrecondition("job '" + job_.id.str() + "' not started: " + admission->Describe());
+  }
 
   // Reopens the stored run (atomically: only an ended run reopens, so two retries never both
   // start) and reads it back as the run this coordinator continues.

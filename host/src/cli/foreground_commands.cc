@@ -42,7 +42,9 @@ const Job* FindJob(const LoadedJobs& loaded, const std::string& job_id, const st
 // is set) until it ends, SIGINT/SIGTERM cancelling it. Returns the exit code.
 int RunInForeground(const Args& args, HostEnv& env, const Job& job, const RunId& run_id,
                     const RunResumption* resume, StateStore& store, const std::string& owner) {
-  Result<Admission> admission = AdmitRun(store, job);
+  Result<Admission> admission =
+      resume != nullptr ? AdmitRetry(store, job)
+                        : AdmitNewRun(store, job, run_id, owner, SystemClock::Instance());
   if (!admission.ok()) {
     PrintError(admission.status().message());
     return kExitHostError;
@@ -59,6 +61,7 @@ int RunInForeground(const Args& args, HostEnv& env, const Job& job, const RunId&
   run_options.observer = &printer;
   run_options.canceller = &canceller;
   run_options.resume = resume;
+  if (resume == nullptr) run_options.admitted = &admission->run;
   printer.set_run(run_id);
   if (!args.quiet) {
     std::cout << (resume != nullptr ? "retry " : "run ") << run_id.str() << "  job " << job.id.str()

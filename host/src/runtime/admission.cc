@@ -1,10 +1,45 @@
 #include "runtime/admission.h"
 
+#include <cstddef>
+#include <string>
 #include <vector>
 
 namespace petit::host {
+namespace {
 
-Result<Admission> AdmitRun(StateStore& store, const Job& job) {
+Admission Refused(const Job& job, size_t active_runs, const std::string& newest) {
+  return Admission{.admitted = false,
+                   .refusal = "job '" + job.id.str() + "' already has " +
+                              std::to_string(active_runs) + " active run(s) (max_concurrency " +
+                              std::to_string(job.max_active_runs) + "), newest " + newest +
+                              ": nothing started",
+                   .run = {}};
+}
+
+}  // namespace
+
+Result<Admission> AdmitNewRun(StateStore& store, const Job& job, const RunId& run_id,
+                              std::string_view owner, const Clock& clock) {
+  Admission admission;
+  RunRecord& run = admission.run;
+  run.id = run_id;
+  run.job = job.id;
+  run.status = RunStatus::kQueued;
+  run.trigger = "manual";
+  run.owner = std::string(owner);
+  run.created_us = clock.NowMicros();
+  Result<RunAdmission> verdict = store.AdmitRun(run, job.max_active_runs);
+  if (!verdict.ok()) return verdict.status();
+  if (verdict->admitted()) return admission;
+  if (verdict->verdict == RunAdmission::Verdict::kAtLimit) {
+    return Refused(job, verdict->active_runs, verdict->other.str());
+  }
+  return Admission{.admitted = false,
+                   .refusal = "job '" + job.id.str() + "' not started, " + verdict->Describe(),
+                   .run = {}};
+}
+
+Result<Admission> AdmitRetry(StateStore& store, const Job& job) {
   if (job.max_active_runs == 0) return Admission{};  // unlimited: nothing to count
   Result<std::vector<RunRecord>> incomplete = store.ListIncompleteRuns();
   if (!incomplete.ok()) return incomplete.status();
@@ -13,11 +48,7 @@ Result<Admission> AdmitRun(StateStore& store, const Job& job) {
     if (other.job == job.id) active.push_back(other.id.str());
   }
   if (AdmitsAnotherRun(job, active.size())) return Admission{};
-  return Admission{.admitted = false,
-                   .refusal = "job '" + job.id.str() + "' already has " +
-                              std::to_string(active.size()) + " active run(s) (max_concurrency " +
-                              std::to_string(job.max_active_runs) + "), newest " + active.back() +
-                              ": nothing started"};
+  return Refused(job, active.size(), active.back());
 }
 
 }  // namespace petit::host

@@ -52,6 +52,22 @@ std::vector<std::thread> ThreadRunLauncher::TakeFinished() {
   return done;
 }
 
+Result<RunRecord> ThreadRunLauncher::Admit(const RunRequest& request) {
+  const Clock& clock = options_.clock != nullptr ? *options_.clock : SystemClock::Instance();
+  RunRecord run;
+  run.id = request.run_id;
+  run.job = request.job->id;
+  run.status = RunStatus::kQueued;
+  run.trigger = request.trigger;
+  run.owner = options_.owner;
+  run.created_us = clock.NowMicros();
+  run.occurrence_us = request.occurrence_us;
+  Result<RunAdmission> admission = store_.AdmitRun(run, request.job->max_active_runs);
+  if (!admission.ok()) return admission.status();
+  if (!admission->admitted()) return FailedPrecondition(admission->Describe());
+  return run;
+}
+
 Result<std::unique_ptr<RunHandle>> ThreadRunLauncher::Launch(const RunRequest& request,
                                                              RunEndCallback on_end) {
   std::vector<std::thread> finished;
@@ -62,13 +78,23 @@ Result<std::unique_ptr<RunHandle>> ThreadRunLauncher::Launch(const RunRequest& r
   // Their last act was to record themselves as finished: these joins return at once.
   for (std::thread& thread : finished) thread.join();
 
+  // Shared with the run's thread, which may outlive this call.
+  std::shared_ptr<const RunRecord> admitted;
+  if (request.resume == nullptr) {
+    Result<RunRecord> run = Admit(request);
+    if (!run.ok()) return run.status();
+    admitted = std::make_shared<const RunRecord>(std::move(run).value());
+  }
+
   auto control = std::make_shared<RunControl>();
   MutexLock lock(mu_);
   const uint64_t key = next_thread_++;
-  auto body = [this, key, control, request, on_end = std::move(on_end)] {
+  auto body = [this, key, control, request, admitted, on_end = std::move(on_end)] {
     RunOptions options = options_;
     options.trigger = request.trigger;
     options.resume = request.resume.get();
+    options.occurrence_us = request.occurrence_us;
+    options.admitted = admitted.get();
     options.canceller = &control->canceller;
     Result<RunRecord> result = ExecuteRun(*request.job, request.run_id, runners_, store_, options);
     if (report_end_) report_end_(request, result);
@@ -79,8 +105,17 @@ Result<std::unique_ptr<RunHandle>> ThreadRunLauncher::Launch(const RunRequest& r
   try {
     threads_.emplace(key, std::thread(std::move(body)));
   } catch (const std::system_error& error) {
-    return Unavailable("cannot start a thread for run " + request.run_id.str() + " of job '" +
-                       request.job->id.str() + "': " + error.what());
+    Status failure = Unavailable("cannot start a thread for run " + request.run_id.str() +
+                                 " of job '" + request.job->id.str() + "': " + error.what());
+    if (admitted != nullptr) {
+      // It holds a run slot of its job in the store until it ends.
+      RunRecord never_started = *admitted;
+      never_started.status = RunStatus::kFailed;
+      never_started.ended_us = never_started.created_us;
+      never_started.error = failure.message();
+      (void)store_.UpdateRun(never_started);
+    }
+    return failure;
   }
   return std::unique_ptr<RunHandle>(new ThreadRunHandle(std::move(control)));
 }

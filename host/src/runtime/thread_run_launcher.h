@@ -2,6 +2,12 @@
 // own, which becomes the run's coordinator; RunHandle::Cancel() cancels it through its
 // RunCanceller (the command plugin then sends its process group SIGTERM, then SIGKILL).
 //
+// Launch admits a new run in the store first (StateStore::AdmitRun, with the job's
+// max_active_runs and the request's occurrence), before any thread starts, so the scheduler hears
+// of a refusal as a launch failure with the store's reason (kFailedPrecondition): another process
+// holds the job's run slots, or another host has already created the occurrence's run. A run
+// that continues (a retry) was admitted once and is not admitted again.
+//
 // Ownership: borrows the task runners, the store and whatever `options` points to (resources,
 // event bus, clock), which must outlive it. Each run shares its Job with the scheduler.
 // Threads: Launch may be called from any thread. The destructor joins every run thread, so end
@@ -42,6 +48,10 @@ class ThreadRunLauncher final : public RunLauncher {
                                             RunEndCallback on_end) override EXCLUDES(mu_);
 
  private:
+  // The record of the new run `request` asks for, created in the store by admission; a refusal
+  // or a store failure as an error.
+  Result<RunRecord> Admit(const RunRequest& request);
+
   // Threads whose run has ended, taken out of threads_ to be joined without mu_ held.
   std::vector<std::thread> TakeFinished() REQUIRES(mu_);
 

@@ -110,11 +110,20 @@ struct RunOptions {
   // (StateStore::ReopenRun, so it must have ended; its trigger and creation stay), kept tasks keep
   // their states and outputs, and the plan's tasks run with attempt numbers continuing.
   const RunResumption* resume = nullptr;  // not owned; nullptr = a new run
+  // The schedule occurrence a new run stands for (RunRecord::occurrence_us); 0 for none.
+  int64_t occurrence_us = 0;
+  // A new run is admitted in the store (StateStore::AdmitRun, with the job's max_active_runs and
+  // occurrence_us), so the limit holds whichever processes start runs of the job; a refusal ends
+  // ExecuteRun with kFailedPrecondition and the store's reason, nothing started. A caller that
+  // wants the refusal before it commits to the run admits the run itself and passes it here, as
+  // the store created it (queued): ExecuteRun then starts it, and records it failed if it cannot.
+  const RunRecord* admitted = nullptr;  // not owned; nullptr = admit here
 };
 
 // Runs `job` as run `run_id` (or continues it, see RunOptions::resume). Fails without starting
-// anything when the job's DAG is not validated, names a task type missing from `runners`, or a
-// resumed run cannot be reopened (kFailedPrecondition: it has not ended). Otherwise returns the
+// anything when the job's DAG is not validated, names a task type missing from `runners`, a new
+// run is refused admission (kFailedPrecondition, see RunOptions::admitted), or a resumed run
+// cannot be reopened (kFailedPrecondition: it has not ended). Otherwise returns the
 // final run record, whose status says whether the run succeeded; a StateStore failure mid-run
 // stops the run and is returned.
 Result<RunRecord> ExecuteRun(const Job& job, const RunId& run_id, const TaskRunnerRegistry& runners,

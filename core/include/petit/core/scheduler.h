@@ -11,7 +11,9 @@
 //   scheduler is paused (SchedulerRecord.paused);
 // - cross-job dependencies (Job.depends_on) are checked against the StateStore when it falls due;
 //   an unmet one skips the occurrence (kTriggerRefused names the dependency);
-// - admission: with fewer than max_active_runs runs active (0 = unlimited) the run starts; at the
+// - admission: with fewer than max_active_runs runs active here (0 = unlimited) the run is
+//   launched, and the launcher admits it in the store, where runs of other processes count too
+//   and an occurrence is created once per store (RunLauncher::Launch); at the
 //   limit, overlap kSkip drops the occurrence (kTriggerRefused), kQueue keeps ONE occurrence that
 //   starts when a run ends (a second one is refused), kCancelPrevious cancels the oldest active run
 //   and starts once it has ended, so max_active_runs is never exceeded (a newer occurrence replaces
@@ -89,8 +91,11 @@ class RunLauncher {
   virtual ~RunLauncher() = default;
   // Starts `request` and returns without waiting for the run. On success, `on_end` is called
   // exactly once when the run has ended, from any thread, possibly before Launch returns (but not
-  // from inside a RunHandle::Cancel()). On failure `on_end` is never called. THREADS: may be
-  // called from several threads at once.
+  // from inside a RunHandle::Cancel()). On failure `on_end` is never called; kFailedPrecondition
+  // says the store refused to admit a new run (StateStore::AdmitRun: another process holds the
+  // job's run slots, or the occurrence already has a run), which the scheduler reports as a
+  // refusal (kTriggerRefused) with that reason. THREADS: may be called from several threads at
+  // once.
   virtual Result<std::unique_ptr<RunHandle>> Launch(const RunRequest& request,
                                                     RunEndCallback on_end) = 0;
 };
