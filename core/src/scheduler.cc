@@ -80,6 +80,9 @@ struct Scheduler::Impl {
   struct Launch {
     size_t slot;
     RunRequest request;
+    // Set for an occurrence that starts a run: announced (kScheduleFired "run started", with
+    // this note) once the launcher took the run, since the store's admission may yet refuse it.
+    std::optional<std::string> announce{};
   };
 
   Impl(std::vector<std::shared_ptr<const Job>> jobs, Clock& clock_in, StateStore& store_in,
@@ -331,9 +334,13 @@ struct Scheduler::Impl {
       Refuse(slot, run_id, occurrence_us, now_us, *admitted.refusal);
       return;
     }
+    if (!admitted.queued) {
+      launches.back().announce = std::string(note);
+      return;
+    }
     Emit(EventType::kScheduleFired, slot, run_id, now_us, [&] {
       std::string detail = Occurrence(slot, occurrence_us) + " (trigger " + std::string(trigger) +
-                           "): run " + (admitted.queued ? "waits, " + Busy(slot) : "started");
+                           "): run waits, " + Busy(slot);
       if (!note.empty()) detail += "; " + std::string(note);
       return detail;
     });
@@ -383,12 +390,13 @@ struct Scheduler::Impl {
       const bool starts = slot.backlog.empty() && HasRoom(slot);
       if (starts) {
         StartRun(index, std::move(waiting), launches);
-      } else {
-        slot.backlog.push_back(std::move(waiting));
+        launches.back().announce = "";
+        continue;
       }
+      slot.backlog.push_back(std::move(waiting));
       Emit(EventType::kScheduleFired, slot, run_id, now_us, [&] {
-        return Occurrence(slot, occurrence_us) + " (trigger catch_up): run " +
-               (starts ? "started" : "waits for a free run slot (catch_up all)");
+        return Occurrence(slot, occurrence_us) +
+               " (trigger catch_up): run waits for a free run slot (catch_up all)";
       });
     }
   }
@@ -471,6 +479,14 @@ struct Scheduler::Impl {
         continue;
       }
       ++launched;
+      if (launch.announce) {
+        Emit(EventType::kScheduleFired, slot, run_id, clock.NowMicros(), [&] {
+          std::string detail = Occurrence(slot, launch.request.occurrence_us) + " (trigger " +
+                               launch.request.trigger + "): run started";
+          if (!launch.announce->empty()) detail += "; " + *launch.announce;
+          return detail;
+        });
+      }
       // Already gone: the run ended before Launch returned, and its handle is not needed.
       if (active == slot.active.end()) continue;
       active->handle = std::move(handle).value();

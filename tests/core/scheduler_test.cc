@@ -29,6 +29,7 @@ namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::Pair;
 
 constexpr int64_t kSecond = 1'000'000;
@@ -45,6 +46,7 @@ class FakeLauncher final : public RunLauncher {
                                             RunEndCallback on_end) override {
     std::lock_guard lock(mu_);
     if (fail_launches_) return Unavailable("no threads left");
+    if (!refusal_.empty()) return FailedPrecondition(refusal_);
     runs_.push_back(Launched{request, std::move(on_end)});
     cv_.notify_all();
     return std::unique_ptr<RunHandle>(new Handle(*this, runs_.size() - 1));
@@ -98,6 +100,12 @@ class FakeLauncher final : public RunLauncher {
     std::lock_guard lock(mu_);
     stopped_ = true;
     cv_.notify_all();
+  }
+
+  // Refuses every launch as the store's admission would (kFailedPrecondition), until cleared.
+  void set_refusal(std::string refusal) {
+    std::lock_guard lock(mu_);
+    refusal_ = std::move(refusal);
   }
 
   void set_fail_launches(bool fail) {
@@ -162,6 +170,7 @@ class FakeLauncher final : public RunLauncher {
   std::condition_variable cv_;
   std::vector<Launched> runs_;  // guarded by mu_
   bool fail_launches_ = false;  // guarded by mu_
+  std::string refusal_;         // guarded by mu_
   bool stopped_ = false;        // guarded by mu_
 };
 
@@ -760,6 +769,25 @@ TEST_F(SchedulerTest, ALaunchFailureIsRefusedAndFreesTheRunSlot) {
   launcher_.set_fail_launches(false);
   EXPECT_TRUE(scheduler.Trigger(JobId("m")).ok());
   EXPECT_EQ(scheduler.stats().active_runs, 1u);
+}
+
+TEST_F(SchedulerTest, AnOccurrenceTheStoreRefusesIsRefusedWithItsReasonAndNeverAnnouncedStarted) {
+  Scheduler& scheduler = Start({MakeJob("s", "* * * * * *")});
+  const std::string reason = "refused: occurrence already created by other-host/1/1 as run x";
+  launcher_.set_refusal(reason);
+  AdvanceTo(kBase + 2 * kSecond);
+  std::optional<Event> refused = events_.WaitFor(EventType::kTriggerRefused, "s", reason);
+  ASSERT_TRUE(refused.has_value());
+  EXPECT_THAT(refused->detail, Not(HasSubstr("could not be started")));
+  // Published before the refusal if at all: it was not.
+  EXPECT_TRUE(events_.Of(EventType::kScheduleFired).empty());
+  EXPECT_EQ(scheduler.stats().fired, 0u);
+  EXPECT_EQ(scheduler.stats().active_runs, 0u);
+
+  launcher_.set_refusal("");
+  AdvanceTo(kBase + 3 * kSecond);
+  EXPECT_TRUE(events_.WaitFor(EventType::kScheduleFired, "s", "(trigger schedule): run started"));
+  EXPECT_EQ(launcher_.count(), 1u);
 }
 
 TEST_F(SchedulerTest, StopWaitsForActiveRunsAndDropsWaitingOnes) {

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
@@ -640,6 +641,55 @@ TEST_F(RunDaemonTest, ProcessesOfADaemonKilledWithSigkillEndWithItOrAtTheNextSta
   ASSERT_TRUE(attempts.ok());
   ASSERT_EQ(attempts->size(), 1u);
   EXPECT_EQ(attempts->front().state, TaskState::kInterrupted);
+}
+
+// A `petit trigger` and a daemon on one store share the job's max_concurrency (1): the
+// daemon's occurrences are refused while the trigger's run is active, the daemon's run starts only
+// after it ended, and a trigger beside the daemon's run is refused in turn.
+TEST_F(RunDaemonTest, ATriggerAndADaemonOnOneStoreNeverRunAJobPastItsMaxConcurrency) {
+  const fs::path fifo = dir_ / "pid.fifo";
+  int fifo_fd = WriteTaskThatReportsItsPid("exec sleep 1000");
+  ASSERT_GE(fifo_fd, 0) << std::strerror(errno);
+  std::ofstream(jobs_ / "petit.yaml") << "shutdown_grace: 0\n";
+  const std::vector<std::string> trigger_args = {"trigger", jobs_.string(), "long", "--storage",
+                                                 StorageUri()};
+  Daemon trigger(trigger_args);
+  const pid_t trigger_task = ReadPid(fifo_fd);
+  ASSERT_GT(trigger_task, 0) << "the trigger's task never started:\n" << trigger.err();
+
+  Daemon daemon(RunArgs());
+  ASSERT_TRUE(daemon.WaitFor("refused: 1 active run of max 1 (max_concurrency)")) << daemon.err();
+  EXPECT_THAT(daemon.err(), Not(HasSubstr("run started"))) << daemon.err();
+  ASSERT_EQ(Runs("long").size(), 1u) << daemon.err();
+
+  // Reopened before the daemon's task can write to it.
+  fifo_fd = open(fifo.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  ASSERT_GE(fifo_fd, 0) << std::strerror(errno);
+  ASSERT_EQ(kill(trigger_task, SIGKILL), 0);
+  EXPECT_EQ(trigger.WaitForExit(), 1) << trigger.err();
+  const pid_t daemon_task = ReadPid(fifo_fd);
+  ASSERT_GT(daemon_task, 0) << "the daemon's run never started:\n" << daemon.err();
+
+  Daemon refused(trigger_args);
+  EXPECT_EQ(refused.WaitForExit(), 1) << refused.err();
+  EXPECT_THAT(refused.err(),
+              HasSubstr("job 'long' already has 1 active run(s) (max_concurrency 1)"));
+
+  ASSERT_EQ(kill(daemon_task, SIGKILL), 0);
+  ASSERT_TRUE(daemon.WaitFor(" ended: failed")) << daemon.err();
+  EXPECT_EQ(daemon.Terminate(), 0) << daemon.err();
+
+  // Never two at once: each run started after the one before had ended.
+  std::vector<RunRecord> runs = Runs("long");
+  ASSERT_GE(runs.size(), 2u);
+  std::sort(runs.begin(), runs.end(),
+            [](const RunRecord& a, const RunRecord& b) { return a.created_us < b.created_us; });
+  EXPECT_EQ(runs[0].trigger, "manual");
+  EXPECT_EQ(runs[1].trigger, "schedule");
+  for (size_t i = 1; i < runs.size(); ++i) {
+    ASSERT_TRUE(IsTerminal(runs[i - 1].status)) << runs[i - 1].id.str();
+    EXPECT_GE(runs[i].created_us, runs[i - 1].ended_us) << runs[i].id.str();
+  }
 }
 
 // kill -9 of the daemon while a task runs; the next daemon continues the run.

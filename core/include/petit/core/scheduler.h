@@ -13,7 +13,8 @@
 //   an unmet one skips the occurrence (kTriggerRefused names the dependency);
 // - admission: with fewer than max_active_runs runs active here (0 = unlimited) the run is
 //   launched, and the launcher admits it in the store, where runs of other processes count too
-//   and an occurrence is created once per store (RunLauncher::Launch); at the
+//   and an occurrence is created once per store (RunLauncher::Launch): kScheduleFired ("run
+//   started") follows the launch, kTriggerRefused a refusal; at the
 //   limit, overlap kSkip drops the occurrence (kTriggerRefused), kQueue keeps ONE occurrence that
 //   starts when a run ends (a second one is refused), kCancelPrevious cancels the oldest active run
 //   and starts once it has ended, so max_active_runs is never exceeded (a newer occurrence replaces
