@@ -86,20 +86,26 @@ Result<RunAdmission> MemoryStateStore::AdmitRun(const RunRecord& run, uint32_t m
       return admission;
     }
   }
-  if (max_active_runs != 0) {
-    auto first =
-        active_.lower_bound(ActiveKey(run.job, std::numeric_limits<int64_t>::min(), RunId()));
-    for (auto it = first; it != active_.end() && std::get<0>(*it) == run.job; ++it) {
-      ++admission.active_runs;
-      admission.other = std::get<2>(*it);  // the last one met is the newest
-    }
-    if (admission.active_runs >= max_active_runs) {
-      admission.verdict = RunAdmission::Verdict::kAtLimit;
-      return admission;
-    }
-  }
+  RunAdmission counted = CountActive(run.job, max_active_runs);
+  if (!counted.admitted()) return counted;
   PETIT_RETURN_IF_ERROR(InsertRun(std::move(normalized).value()));
-  return RunAdmission{.max_active_runs = max_active_runs};
+  return counted;
+}
+
+RunAdmission MemoryStateStore::CountActive(const JobId& job, uint32_t max_active_runs) {
+  RunAdmission admission;
+  admission.max_active_runs = max_active_runs;
+  if (max_active_runs == 0) return admission;
+  const auto first =
+      active_.lower_bound(ActiveKey(job, std::numeric_limits<int64_t>::min(), RunId()));
+  for (auto it = first; it != active_.end() && std::get<0>(*it) == job; ++it) {
+    ++admission.active_runs;
+    admission.other = std::get<2>(*it);  // the last one met is the newest
+  }
+  if (admission.active_runs < max_active_runs)
+    return RunAdmission{.max_active_runs = max_active_runs};
+  admission.verdict = RunAdmission::Verdict::kAtLimit;
+  return admission;
 }
 
 Status MemoryStateStore::UpdateRun(const RunRecord& run) {
@@ -251,8 +257,27 @@ Status MemoryStateStore::ReopenRun(const RunId& run, std::string_view owner, int
   MutexLock lock(mu_);
   auto it = runs_.find(run);
   if (it == runs_.end()) return RunNotFound(run);
-  RunRecord& record = it->second.record;
+  return Reopen(it->second, std::move(new_owner), reopened_us);
+}
+
+Result<RunAdmission> MemoryStateStore::AdmitReopen(const RunId& run, std::string_view owner,
+                                                   int64_t reopened_us, uint32_t max_active_runs) {
+  PETIT_RETURN_IF_ERROR(CheckRunId(run));
+  std::string new_owner = SanitizeText(owner);
+  MutexLock lock(mu_);
+  auto it = runs_.find(run);
+  if (it == runs_.end()) return RunNotFound(run);
+  const RunRecord& record = it->second.record;
   if (!IsTerminal(record.status)) return RunNotEnded(run, record.status);
+  RunAdmission admission = CountActive(record.job, max_active_runs);
+  if (!admission.admitted()) return admission;
+  PETIT_RETURN_IF_ERROR(Reopen(it->second, std::move(new_owner), reopened_us));
+  return admission;
+}
+
+Status MemoryStateStore::Reopen(RunEntry& entry, std::string&& new_owner, int64_t reopened_us) {
+  RunRecord& record = entry.record;
+  if (!IsTerminal(record.status)) return RunNotEnded(record.id, record.status);
   SetStatus(record, RunStatus::kRunning);
   record.owner = std::move(new_owner);
   record.ended_us = 0;

@@ -48,6 +48,8 @@ class MemoryStateStore final : public StateStore {
   Result<std::vector<RunRecord>> ListIncompleteRuns() override;
   Status MarkInterrupted(const RunId& run, std::string_view reason, int64_t ended_us) override;
   Status ReopenRun(const RunId& run, std::string_view owner, int64_t reopened_us) override;
+  Result<RunAdmission> AdmitReopen(const RunId& run, std::string_view owner, int64_t reopened_us,
+                                   uint32_t max_active_runs) override;
   Result<std::optional<RunRecord>> LastRun(const JobId& job, std::span<const RunStatus> statuses,
                                            int64_t ended_since_us) override;
 
@@ -76,6 +78,10 @@ class MemoryStateStore final : public StateStore {
 
   // Inserts the normalised `run`; kAlreadyExists for a known id or occurrence.
   Status InsertRun(RunRecord&& run) REQUIRES(mu_);
+  // The job's runs queued or running: how many, and the newest.
+  RunAdmission CountActive(const JobId& job, uint32_t max_active_runs) REQUIRES(mu_);
+  // Reopens the run of `entry`, as ReopenRun does.
+  Status Reopen(RunEntry& entry, std::string&& owner, int64_t reopened_us) REQUIRES(mu_);
   // Sets the status of a stored run, keeping active_ in step.
   void SetStatus(RunRecord& record, RunStatus status) REQUIRES(mu_);
 

@@ -78,6 +78,33 @@ long long AdmissionLockKey(const JobId& job) {
   return static_cast<long long>(Fnv1a64(job.str(), kAdmissionSpace));
 }
 
+// Inside an admission's transaction, on PostgreSQL: waits for the job's admission lock, held to
+// the end of the transaction. (SQLite's transaction holds the database's write lock already.)
+void LockAdmissions(soci::session& session, Dialect dialect, const JobId& job) {
+  if (dialect != Dialect::kPostgresql) return;
+  const long long key = AdmissionLockKey(job);
+  session << AdmissionLockSql(), soci::use(key, "key");
+}
+
+// Inside an admission's transaction: makes `admission` kAtLimit, with the count and the newest
+// active run, when the job has admission.max_active_runs (not 0) runs queued or running.
+void CountActiveRuns(soci::session& session, const std::string& job, RunAdmission& admission) {
+  if (admission.max_active_runs == 0) return;
+  std::string id;
+  std::string newest;
+  uint32_t active = 0;
+  Query query(session);
+  query.Into(id).Use(job, "job");
+  query.ForEachRow(ActiveRunsOfJobSql(), [&] {
+    if (active++ == 0) newest = id;
+  });
+  if (active < admission.max_active_runs) return;
+  admission.verdict = RunAdmission::Verdict::kAtLimit;
+  admission.active_runs = active;
+  Result<RunId> other = RunId::Parse(newest);
+  if (other.ok()) admission.other = std::move(other).value();
+}
+
 // What CreateRun and AdmitRun say when the run table's unique keys refuse a run.
 std::string RunOrOccurrenceExists(const RunRecord& run) {
   std::string message = DescribeRun(run.id) + " already exists";
@@ -129,10 +156,7 @@ Result<RunAdmission> SqlStateStore::AdmitRun(const RunRecord& run, uint32_t max_
   Status status = database_->WriteExclusive(errors, [&](WriterSession& writer) {
     admission = RunAdmission{.max_active_runs = max_active_runs};
     soci::session& session = writer.session();
-    if (dialect_ == Dialect::kPostgresql) {
-      const long long key = AdmissionLockKey(r.job);
-      session << AdmissionLockSql(), soci::use(key, "key");
-    }
+    LockAdmissions(session, dialect_, r.job);
     if (r.occurrence_us != 0) {
       const long long occurrence_at = r.occurrence_us;
       std::string id;
@@ -150,23 +174,8 @@ Result<RunAdmission> SqlStateStore::AdmitRun(const RunRecord& run, uint32_t max_
         return Status::Ok();
       }
     }
-    if (max_active_runs != 0) {
-      std::string id;
-      std::string newest;
-      uint32_t active = 0;
-      Query query(session);
-      query.Into(id).Use(job, "job");
-      query.ForEachRow(ActiveRunsOfJobSql(), [&] {
-        if (active++ == 0) newest = id;
-      });
-      if (active >= max_active_runs) {
-        admission.verdict = RunAdmission::Verdict::kAtLimit;
-        admission.active_runs = active;
-        Result<RunId> other = RunId::Parse(newest);
-        if (other.ok()) admission.other = std::move(other).value();
-        return Status::Ok();
-      }
-    }
+    CountActiveRuns(session, job, admission);
+    if (!admission.admitted()) return Status::Ok();
     params_->run.Fill(r);
     Prepared(writer, WriteStatement::kInsertRun, *params_).execute(true);
     return Status::Ok();
@@ -359,6 +368,43 @@ Status SqlStateStore::ReopenRun(const RunId& run, std::string_view owner, int64_
       },
       // Only for the explanation of a refusal, which must see what the update saw.
       /*in_transaction=*/true);
+}
+
+Result<RunAdmission> SqlStateStore::AdmitReopen(const RunId& run, std::string_view owner,
+                                                int64_t reopened_us, uint32_t max_active_runs) {
+  PETIT_RETURN_IF_ERROR(CheckRunId(run));
+  const std::string new_owner = SanitizeText(owner);
+  const WriteErrors errors{"cannot reopen " + DescribeRun(run), "", ""};
+  RunAdmission admission;
+  Status status = database_->WriteExclusive(errors, [&](WriterSession& writer) {
+    admission = RunAdmission{.max_active_runs = max_active_runs};
+    soci::session& session = writer.session();
+    std::string job;
+    std::string stored_status;
+    bool found = false;
+    Query query(session);
+    query.Into(job).Into(stored_status).Use(run.str(), "id");
+    query.ForEachRow(RunJobAndStatusSql(), [&] { found = true; });
+    if (!found) return NotFound(DescribeRun(run) + " does not exist");
+    Result<RunStatus> run_status = ParseRunStatus(stored_status);
+    if (!run_status.ok()) {
+      return Internal("stored " + DescribeRun(run) + ": " + run_status.status().message());
+    }
+    if (!IsTerminal(*run_status)) return RunNotEnded(run, *run_status);
+    LockAdmissions(session, dialect_, JobId(job));
+    CountActiveRuns(session, job, admission);
+    if (!admission.admitted()) return Status::Ok();
+    ReopenParams& reopen = params_->reopen;
+    reopen.run_id = run.str();
+    reopen.owner = new_owner;
+    reopen.retried_at = reopened_us;
+    soci::statement& reopen_run = Prepared(writer, WriteStatement::kReopenRun, *params_);
+    reopen_run.execute(true);
+    if (reopen_run.get_affected_rows() == 0) return WhyRunUnchanged(session, run, RunNotEnded);
+    return Status::Ok();
+  });
+  if (!status.ok()) return status;
+  return admission;
 }
 
 Result<std::optional<RunRecord>> SqlStateStore::LastRun(const JobId& job,

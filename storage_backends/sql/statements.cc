@@ -200,6 +200,8 @@ std::string LastRunSql(Dialect dialect, size_t statuses, bool count_unended) {
 
 std::string RunStatusSql() { return "SELECT status FROM runs WHERE id = :id"; }
 
+std::string RunJobAndStatusSql() { return "SELECT job_id, status FROM runs WHERE id = :id"; }
+
 // IncompleteRunCondition word for word, so SQLite uses the partial index of migration 005.
 std::string ActiveRunsOfJobSql() {
   return "SELECT id FROM runs WHERE job_id = :job AND " + IncompleteRunCondition() +

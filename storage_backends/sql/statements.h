@@ -82,6 +82,8 @@ std::string ListIncompleteRunsSql(Dialect dialect);
 std::string LastRunSql(Dialect dialect, size_t statuses, bool count_unended);
 // Only the status of the run :id.
 std::string RunStatusSql();
+// The job_id and status of the run :id.
+std::string RunJobAndStatusSql();
 
 // Admission (StateStore::AdmitRun), inside its transaction:
 // the ids of the runs of the job :job still queued or running, newest first;

@@ -1797,6 +1797,78 @@ TEST_P(StateStoreConformanceTest, TheOccurrencePersistsAcrossReopenAndStillRefus
   EXPECT_EQ(admission->verdict, RunAdmission::Verdict::kOccurrenceTaken);
 }
 
+TEST_P(StateStoreConformanceTest, AdmitReopenReopensAnEndedRunOnlyWhileItsJobHasAFreeSlot) {
+  RunRecord ended = CreateRun("etl", kT0);
+  ended.status = RunStatus::kFailed;
+  ended.ended_us = kT0 + 5;
+  ASSERT_TRUE(store_->UpdateRun(ended).ok());
+  RunRecord running = CreateRun("etl", kT0 + 10);
+  running.status = RunStatus::kRunning;
+  ASSERT_TRUE(store_->UpdateRun(running).ok());
+
+  Result<RunAdmission> refused = store_->AdmitReopen(ended.id, kFirstHost, kT0 + 20, 1);
+  ASSERT_TRUE(refused.ok()) << refused.status().ToString();
+  EXPECT_EQ(refused->verdict, RunAdmission::Verdict::kAtLimit);
+  EXPECT_EQ(refused->active_runs, 1u);
+  EXPECT_EQ(refused->other, running.id);
+  ExpectSameRunAndRetries(GetRun(ended.id), ended);
+
+  Result<RunAdmission> admitted = store_->AdmitReopen(ended.id, kFirstHost, kT0 + 30, 2);
+  ASSERT_TRUE(admitted.ok()) << admitted.status().ToString();
+  EXPECT_TRUE(admitted->admitted()) << admitted->Describe();
+  RunRecord reopened = GetRun(ended.id);
+  EXPECT_EQ(reopened.status, RunStatus::kRunning);
+  EXPECT_EQ(reopened.owner, kFirstHost);
+  EXPECT_EQ(reopened.retries, 1u);
+  EXPECT_EQ(reopened.retried_us, kT0 + 30);
+  EXPECT_EQ(reopened.ended_us, 0);
+
+  // As ReopenRun: a run that has not ended, or an unknown one, is an error, changing nothing.
+  Result<RunAdmission> not_ended = store_->AdmitReopen(running.id, kSecondHost, kT0 + 40, 0);
+  ASSERT_FALSE(not_ended.ok());
+  EXPECT_EQ(not_ended.status().code(), StatusCode::kFailedPrecondition);
+  Result<RunAdmission> unknown = store_->AdmitReopen(RunId::Generate(), kSecondHost, kT0, 0);
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.status().code(), StatusCode::kNotFound);
+}
+
+TEST_P(StateStoreConformanceTest, OfConcurrentReopeningsOfAJobAtMaxOneExactlyOneIsAdmitted) {
+  constexpr int kThreads = 6;
+  std::vector<RunId> runs;
+  for (int i = 0; i < kThreads; ++i) {
+    RunRecord run = CreateRun("etl", kT0 + i);
+    run.status = RunStatus::kFailed;
+    ASSERT_TRUE(store_->UpdateRun(run).ok());
+    runs.push_back(run.id);
+  }
+  std::vector<std::unique_ptr<StateStore>> stores;
+  for (int t = 0; t < kThreads && persistent(); ++t) {
+    Result<std::unique_ptr<StateStore>> store = storage::OpenStateStore(uri_);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    stores.push_back(std::move(store).value());
+  }
+  std::vector<int> admitted(kThreads, 0);
+  std::vector<std::string> failures(kThreads);
+  std::latch start(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      StateStore& store = persistent() ? *stores[t] : *store_;
+      start.arrive_and_wait();
+      Result<RunAdmission> admission = store.AdmitReopen(runs[t], kFirstHost, kT0 + 100, 1);
+      if (!admission.ok()) {
+        failures[t] = admission.status().ToString();
+        return;
+      }
+      admitted[t] = admission->admitted() ? 1 : 0;
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  for (const std::string& failure : failures) EXPECT_EQ(failure, "");
+  EXPECT_EQ(std::count(admitted.begin(), admitted.end(), 1), 1);
+  EXPECT_THAT(ListIncompleteRuns(), SizeIs(1));
+}
+
 // Admissions from eight threads at once, each through a store of its own on the same database (as
 // separate processes would be; one shared store for memory:), rounds of them: each round admits
 // exactly max_active_runs while no run ends, then ends them all. Every thread also tries the same

@@ -141,10 +141,21 @@ class RunCoordinator {
     return FailedPrecondition("job '" + job_.id.str() + "' not started: " + admission->Describe());
   }
 
-  // Reopens the stored run (atomically: only an ended run reopens, so two retries never both
-  // start) and reads it back as the run this coordinator continues.
+  // Reopens the stored run through admission (atomically: only an ended run reopens, so two
+  // retries never both start, and only while its job has a free run slot), unless the caller
+  // did, and reads it back as the run this coordinator continues.
   Status Reopen() {
-    PETIT_RETURN_IF_ERROR(store_.ReopenRun(run_.id, options_.owner, clock_.NowMicros()));
+    if (options_.admitted != nullptr) {
+      run_ = *options_.admitted;
+      return Status::Ok();
+    }
+    Result<RunAdmission> admission =
+        store_.AdmitReopen(run_.id, options_.owner, clock_.NowMicros(), job_.max_active_runs);
+    if (!admission.ok()) return admission.status();
+    if (!admission->admitted()) {
+      return FailedPrecondition("run " + run_.id.str() + " of job '" + job_.id.str() +
+                                "' not retried: " + admission->Describe());
+    }
     Result<std::optional<RunRecord>> stored = store_.GetRun(run_.id);
     if (!stored.ok()) return stored.status();
     if (!stored->has_value()) return NotFound("run " + run_.id.str() + " vanished from the store");

@@ -43,11 +43,14 @@ const Job* FindJob(const LoadedJobs& loaded, const std::string& job_id, const st
 int RunInForeground(const Args& args, HostEnv& env, const Job& job, const RunId& run_id,
                     const RunResumption* resume, StateStore& store, const std::string& owner) {
   Result<Admission> admission =
-      resume != nullptr ? AdmitRetry(store, job)
+      resume != nullptr ? AdmitRetry(store, job, run_id, owner, SystemClock::Instance())
                         : AdmitNewRun(store, job, run_id, owner, SystemClock::Instance());
   if (!admission.ok()) {
     PrintError(admission.status().message());
-    return kExitHostError;
+    const StatusCode code = admission.status().code();
+    return code == StatusCode::kNotFound || code == StatusCode::kFailedPrecondition
+               ? kExitUsage
+               : kExitHostError;
   }
   if (!admission->admitted) {
     PrintError(admission->refusal);
@@ -61,7 +64,7 @@ int RunInForeground(const Args& args, HostEnv& env, const Job& job, const RunId&
   run_options.observer = &printer;
   run_options.canceller = &canceller;
   run_options.resume = resume;
-  if (resume == nullptr) run_options.admitted = &admission->run;
+  run_options.admitted = &admission->run;
   printer.set_run(run_id);
   if (!args.quiet) {
     std::cout << (resume != nullptr ? "retry " : "run ") << run_id.str() << "  job " << job.id.str()

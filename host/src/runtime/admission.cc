@@ -1,8 +1,9 @@
 #include "runtime/admission.h"
 
 #include <cstddef>
+#include <optional>
 #include <string>
-#include <vector>
+#include <utility>
 
 namespace petit::host {
 namespace {
@@ -39,16 +40,16 @@ Result<Admission> AdmitNewRun(StateStore& store, const Job& job, const RunId& ru
                    .run = {}};
 }
 
-Result<Admission> AdmitRetry(StateStore& store, const Job& job) {
-  if (job.max_active_runs == 0) return Admission{};  // unlimited: nothing to count
-  Result<std::vector<RunRecord>> incomplete = store.ListIncompleteRuns();
-  if (!incomplete.ok()) return incomplete.status();
-  std::vector<std::string> active;
-  for (const RunRecord& other : *incomplete) {
-    if (other.job == job.id) active.push_back(other.id.str());
-  }
-  if (AdmitsAnotherRun(job, active.size())) return Admission{};
-  return Refused(job, active.size(), active.back());
+Result<Admission> AdmitRetry(StateStore& store, const Job& job, const RunId& run_id,
+                             std::string_view owner, const Clock& clock) {
+  Result<RunAdmission> verdict =
+      store.AdmitReopen(run_id, owner, clock.NowMicros(), job.max_active_runs);
+  if (!verdict.ok()) return verdict.status();
+  if (!verdict->admitted()) return Refused(job, verdict->active_runs, verdict->other.str());
+  Result<std::optional<RunRecord>> stored = store.GetRun(run_id);
+  if (!stored.ok()) return stored.status();
+  if (!stored->has_value()) return NotFound("run " + run_id.str() + " vanished from the store");
+  return Admission{.admitted = true, .refusal = "", .run = std::move(**stored)};
 }
 
 }  // namespace petit::host

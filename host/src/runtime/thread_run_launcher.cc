@@ -68,6 +68,20 @@ Result<RunRecord> ThreadRunLauncher::Admit(const RunRequest& request) {
   return run;
 }
 
+Result<RunRecord> ThreadRunLauncher::AdmitReopen(const RunRequest& request) {
+  const Clock& clock = options_.clock != nullptr ? *options_.clock : SystemClock::Instance();
+  Result<RunAdmission> admission = store_.AdmitReopen(
+      request.run_id, options_.owner, clock.NowMicros(), request.job->max_active_runs);
+  if (!admission.ok()) return admission.status();
+  if (!admission->admitted()) return FailedPrecondition(admission->Describe());
+  Result<std::optional<RunRecord>> stored = store_.GetRun(request.run_id);
+  if (!stored.ok()) return stored.status();
+  if (!stored->has_value()) {
+    return NotFound("run " + request.run_id.str() + " vanished from the store");
+  }
+  return std::move(**stored);
+}
+
 Result<std::unique_ptr<RunHandle>> ThreadRunLauncher::Launch(const RunRequest& request,
                                                              RunEndCallback on_end) {
   std::vector<std::thread> finished;
@@ -80,8 +94,8 @@ Result<std::unique_ptr<RunHandle>> ThreadRunLauncher::Launch(const RunRequest& r
 
   // Shared with the run's thread, which may outlive this call.
   std::shared_ptr<const RunRecord> admitted;
-  if (request.resume == nullptr) {
-    Result<RunRecord> run = Admit(request);
+  {
+    Result<RunRecord> run = request.resume == nullptr ? Admit(request) : AdmitReopen(request);
     if (!run.ok()) return run.status();
     admitted = std::make_shared<const RunRecord>(std::move(run).value());
   }
@@ -107,11 +121,12 @@ Result<std::unique_ptr<RunHandle>> ThreadRunLauncher::Launch(const RunRequest& r
   } catch (const std::system_error& error) {
     Status failure = Unavailable("cannot start a thread for run " + request.run_id.str() +
                                  " of job '" + request.job->id.str() + "': " + error.what());
-    if (admitted != nullptr) {
+    {
       // It holds a run slot of its job in the store until it ends.
       RunRecord never_started = *admitted;
       never_started.status = RunStatus::kFailed;
-      never_started.ended_us = never_started.created_us;
+      never_started.ended_us =
+          (options_.clock != nullptr ? *options_.clock : SystemClock::Instance()).NowMicros();
       never_started.error = failure.message();
       (void)store_.UpdateRun(never_started);
     }

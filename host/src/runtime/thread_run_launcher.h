@@ -6,7 +6,8 @@
 // max_active_runs and the request's occurrence), before any thread starts, so the scheduler hears
 // of a refusal as a launch failure with the store's reason (kFailedPrecondition): another process
 // holds the job's run slots, or another host has already created the occurrence's run. A run
-// that continues (a retry) was admitted once and is not admitted again.
+// that continues (a retry, or a run a dead host left) is reopened through admission
+// (StateStore::AdmitReopen) the same way.
 //
 // Ownership: borrows the task runners, the store and whatever `options` points to (resources,
 // event bus, clock), which must outlive it. Each run shares its Job with the scheduler.
@@ -51,6 +52,8 @@ class ThreadRunLauncher final : public RunLauncher {
   // The record of the new run `request` asks for, created in the store by admission; a refusal
   // or a store failure as an error.
   Result<RunRecord> Admit(const RunRequest& request);
+  // The same for a run that continues: the record as reopened.
+  Result<RunRecord> AdmitReopen(const RunRequest& request);
 
   // Threads whose run has ended, taken out of threads_ to be joined without mu_ held.
   std::vector<std::thread> TakeFinished() REQUIRES(mu_);

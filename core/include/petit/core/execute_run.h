@@ -113,10 +113,11 @@ struct RunOptions {
   // The schedule occurrence a new run stands for (RunRecord::occurrence_us); 0 for none.
   int64_t occurrence_us = 0;
   // A new run is admitted in the store (StateStore::AdmitRun, with the job's max_active_runs and
-  // occurrence_us), so the limit holds whichever processes start runs of the job; a refusal ends
-  // ExecuteRun with kFailedPrecondition and the store's reason, nothing started. A caller that
-  // wants the refusal before it commits to the run admits the run itself and passes it here, as
-  // the store created it (queued): ExecuteRun then starts it, and records it failed if it cannot.
+  // occurrence_us), a resumed one reopened through admission (StateStore::AdmitReopen), so the
+  // limit holds whichever processes start runs of the job; a refusal ends ExecuteRun with
+  // kFailedPrecondition and the store's reason, nothing started. A caller that wants the refusal
+  // before it commits to the run admits the run itself and passes it here as the store then had
+  // it (created queued, or reopened): ExecuteRun starts it, and records it failed if it cannot.
   const RunRecord* admitted = nullptr;  // not owned; nullptr = admit here
 };
 

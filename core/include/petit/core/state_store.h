@@ -196,6 +196,12 @@ class StateStore {
   // an unknown run; kFailedPrecondition, changing nothing, for one that is not terminal, so two
   // retries of one run can never both start.
   virtual Status ReopenRun(const RunId& run, std::string_view owner, int64_t reopened_us) = 0;
+  // ReopenRun through admission, as AdmitRun admits a new run: in one transaction (locked as
+  // AdmitRun's), the run is reopened only if max_active_runs is 0 or fewer than max_active_runs
+  // other runs of its job are queued or running (else kAtLimit, changing nothing). Errors as
+  // ReopenRun's.
+  virtual Result<RunAdmission> AdmitReopen(const RunId& run, std::string_view owner,
+                                           int64_t reopened_us, uint32_t max_active_runs) = 0;
   // The newest run of `job` (by ended_us) whose status is one of `statuses` and that ended at or
   // after `ended_since_us`; nullopt if none. What cross-job dependencies ask.
   virtual Result<std::optional<RunRecord>> LastRun(const JobId& job,
