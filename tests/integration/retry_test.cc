@@ -176,5 +176,45 @@ TEST_F(RetryCliTest, ARunThatIsStillRunningIsRefused) {
   EXPECT_THAT(retry.err, HasSubstr("is still running"));
 }
 
+// Another run of the job held by a live process fills its max_concurrency (1): the retry is
+// refused, exit 1, and the failed run stays as it was; once the other run ended, it is retried.
+TEST_F(RetryCliTest, ARetryOfAJobAtItsMaxConcurrencyIsRefusedAndChangesNothing) {
+  const std::string run = FailedRun();
+  RunRecord other;
+  other.id = RunId::Generate();
+  other.job = JobId("etl");
+  other.status = RunStatus::kRunning;
+  other.owner = *host::CurrentProcessOwner();
+  other.created_us = other.started_us = 1;
+  {
+    Result<std::unique_ptr<StateStore>> store = storage::OpenStateStore(StorageUri());
+    ASSERT_TRUE(store.ok());
+    ASSERT_TRUE((*store)->CreateRun(other).ok());
+  }
+  std::ofstream(dir_ / "healed") << "";
+  Outcome refused = Run("retry " + ShellQuote(jobs_.string()) + " " + run);
+  EXPECT_EQ(refused.exit_code, 1) << refused.out << refused.err;
+  EXPECT_THAT(refused.err, HasSubstr("job 'etl' already has 1 active run(s) (max_concurrency 1), "
+                                     "newest " +
+                                     other.id.str()));
+  RunRecord record;
+  Attempts(run, &record);
+  EXPECT_EQ(record.status, RunStatus::kFailed);
+  EXPECT_EQ(record.retries, 0u);
+
+  {
+    Result<std::unique_ptr<StateStore>> store = storage::OpenStateStore(StorageUri());
+    ASSERT_TRUE(store.ok());
+    other.status = RunStatus::kSucceeded;
+    other.ended_us = 2;
+    ASSERT_TRUE((*store)->UpdateRun(other).ok());
+  }
+  Outcome retried = Run("retry " + ShellQuote(jobs_.string()) + " " + run);
+  EXPECT_EQ(retried.exit_code, 0) << retried.out << retried.err;
+  Attempts(run, &record);
+  EXPECT_EQ(record.status, RunStatus::kSucceeded);
+  EXPECT_EQ(record.retries, 1u);
+}
+
 }  // namespace
 }  // namespace petit
