@@ -10,6 +10,8 @@
 #include "petit/core/suggest.h"
 #include "petit/host/exit_codes.h"
 #include "petit/plugin.h"
+#include "plugins/plugin_worker.h"
+#include "plugins/worker_protocol.h"
 
 #ifndef PETIT_VERSION
 #define PETIT_VERSION "0.0.0"
@@ -115,6 +117,8 @@ std::string UnknownCommand(const std::string& name) {
 void PrintError(std::string_view message) { std::cerr << "petit: " << message << "\n"; }
 
 int RunCli(int argc, char** argv) {
+  // Hidden: the worker of a process-isolated plugin, started by petit itself (plugin_worker.h).
+  if (argc >= 2 && argv[1] == internal::kWorkerCommand) return RunPluginWorker(argc, argv);
   Result<Args> parsed = ParseArgs(argc, argv);
   if (!parsed.ok()) {
     PrintError(parsed.status().message());
