@@ -10,6 +10,7 @@
 #include "petit/core/suggest.h"
 #include "petit/host/exit_codes.h"
 #include "petit/plugin.h"
+#include "plugins/exit_guard.h"
 #include "plugins/plugin_worker.h"
 #include "plugins/worker_protocol.h"
 
@@ -156,12 +157,15 @@ int RunCli(int argc, char** argv) {
     return kExitUsage;
   }
   if (command->needs == Needs::kPlugins) {
+    InstallPluginExitGuard();
     (*env)->LoadPlugins();
     for (const std::string& error : (*env)->plugin_errors()) {
       PrintError("warning: plugin not loaded: " + error);
     }
   }
-  return command->handler(args, std::move(*env));
+  const int code = command->handler(args, std::move(*env));
+  MarkOrderlyExit();
+  return code;
 }
 
 }  // namespace petit::host

@@ -48,6 +48,8 @@ class ProcessTaskRunner final : public TaskRunner {
 
   AttemptResult Run(const AttemptRequest& request, AttemptControl& control) override;
   bool serial() const override { return options_.serial; }
+  // The child is killed once it outlives its cancel by the grace.
+  bool stops_on_cancel() const override { return true; }
 
  private:
   const ProcessIsolationOptions options_;

@@ -2,10 +2,12 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cassert>
 #include <filesystem>
 #include <set>
 
+#include "petit/core/execute_run.h"
 #include "petit/storage/open.h"
 #include "plugins/plugin_task_runner.h"
 #include "plugins/process_task_runner.h"
@@ -47,6 +49,13 @@ Result<std::unique_ptr<HostEnv>> HostEnv::Create(const HostOptions& options) {
   return env;
 }
 
+HostEnv::~HostEnv() {
+  if (AbandonedWorkerThreads() == 0) return;
+  // Reachable from a static, so leak checkers do not count it.
+  static auto* const kept = new std::vector<std::pair<PluginLoadResult, TaskRunnerRegistry>>();
+  kept->emplace_back(std::move(plugins_), std::move(runners_));
+}
+
 void HostEnv::LoadPlugins() {
   if (plugins_loaded_) return;
   plugins_loaded_ = true;
@@ -85,7 +94,10 @@ void HostEnv::LoadPlugins() {
         options.cancel_grace = isolation.cancel_grace;
         runner = std::make_shared<ProcessTaskRunner>(std::move(options));
       } else {
-        runner = std::make_shared<PluginTaskRunner>(plugin, type);
+        const bool first_party =
+            std::find(std::begin(kFirstPartyPlugins), std::end(kFirstPartyPlugins),
+                      plugin->name()) != std::end(kFirstPartyPlugins);
+        runner = std::make_shared<PluginTaskRunner>(plugin, type, first_party);
       }
       Status registered = runners_.Register(type.info.name, std::move(runner));
       if (!registered.ok()) plugin_errors_.push_back(registered.message());

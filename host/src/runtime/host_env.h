@@ -36,6 +36,9 @@ class HostEnv {
  public:
   // Reads the config and builds its resource pools; loads no plugin and opens no store.
   static Result<std::unique_ptr<HostEnv>> Create(const HostOptions& options);
+  // Keeps the plugins loaded for the rest of the process when a worker thread was abandoned in
+  // plugin code (RunOptions::cancel_grace): that thread may still run it.
+  ~HostEnv();
 
   const GlobalConfig& config() const { return config_; }
   // The pools of petit.yaml, shared by every run this process starts.
