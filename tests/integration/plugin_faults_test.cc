@@ -31,6 +31,7 @@ namespace {
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 using ::testing::MatchesRegex;
+using ::testing::Not;
 
 // Bounds every wait so a broken host fails the test instead of hanging it; nothing waits for it
 // to elapse.
@@ -97,6 +98,26 @@ TEST_F(PluginFaultsTest, ATaskIgnoringCancelIsFailedAndItsWorkerReplaced) {
   EXPECT_THAT(outcome.out, HasSubstr("timed out after 1000 ms: task type 'misbehaves.hang' "
                                      "ignored cancel for 100 ms; its worker thread was abandoned"));
   EXPECT_THAT(outcome.out, MatchesRegex("(.|\n)*ok +after +succeeded(.|\n)*"));
+}
+
+// A per_plugin or per_type name that matches no loaded plugin is most likely a typo: said once,
+// with the file and line, and the closest name.
+TEST_F(PluginFaultsTest, AnIsolationSettingNamingNoLoadedPluginIsAWarning) {
+  Write("petit.yaml",
+        "storage: \"memory:\"\nplugins:\n  per_plugin: {misbehave: process}\n"
+        "  per_type: {misbehaves.ok: process, misbehaves.okk: process}\n");
+  const testing::Outcome outcome =
+      testing::RunPetit(PETIT_EXE,
+                        "list " + testing::ShellQuote((dir_ / "jobs").string()) + " --plugin-dir " +
+                            testing::ShellQuote(kPluginDir),
+                        dir_);
+  EXPECT_EQ(outcome.exit_code, 0) << outcome.err;
+  EXPECT_THAT(outcome.err, HasSubstr("petit.yaml:3: plugins.per_plugin names 'misbehave', which no "
+                                     "loaded plugin provides (did you mean 'misbehaves'?)"));
+  EXPECT_THAT(outcome.err, HasSubstr("petit.yaml:4: plugins.per_type names 'misbehaves.okk', "
+                                     "which no loaded plugin provides (did you mean "
+                                     "'misbehaves.ok'?)"));
+  EXPECT_THAT(outcome.err, Not(HasSubstr("names 'misbehaves.ok',")));
 }
 
 // Waits for `fifo` to carry a line (a pid the task writes once it runs); 0 after kPatience.

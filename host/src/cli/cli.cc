@@ -162,6 +162,9 @@ int RunCli(int argc, char** argv) {
     for (const std::string& error : (*env)->plugin_errors()) {
       PrintError("warning: plugin not loaded: " + error);
     }
+    for (const std::string& warning : (*env)->config_warnings()) {
+      PrintError("warning: " + warning);
+    }
   }
   const int code = command->handler(args, std::move(*env));
   MarkOrderlyExit();

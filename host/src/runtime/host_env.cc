@@ -8,6 +8,7 @@
 #include <set>
 
 #include "petit/core/execute_run.h"
+#include "petit/core/suggest.h"
 #include "petit/storage/open.h"
 #include "plugins/plugin_task_runner.h"
 #include "plugins/process_task_runner.h"
@@ -105,10 +106,14 @@ void HostEnv::LoadPlugins() {
   }
   // A name that matches nothing is most likely a typo; the plugin may also just be missing.
   auto check = [&](const auto& names, const auto& known, const char* key, int line) {
+    const std::vector<std::string_view> candidates(known.begin(), known.end());
     for (const auto& [name, mode] : names) {
       if (known.count(name) != 0) continue;
-      plugin_errors_.push_back(isolation.source_file + ":" + std::to_string(line) + ": plugins." +
-                               key + " names '" + name + "', which no loaded plugin provides");
+      std::string warning = isolation.source_file + ":" + std::to_string(line) + ": plugins." +
+                            key + " names '" + name + "', which no loaded plugin provides";
+      if (auto close = ClosestMatch(name, candidates))
+        warning += " (did you mean '" + *close + "'?)";
+      config_warnings_.push_back(std::move(warning));
     }
   };
   check(isolation.per_plugin, plugin_names, "per_plugin", isolation.per_plugin_line);
