@@ -156,6 +156,12 @@ class WorkerSession {
     (void)internal::SendAll(socket_.get(), internal::EncodeAttempt(request_));
     control_.OnCancel([cancel] { cancel->Signal(); });
     Loop(*cancel);
+    // The socket is closed: a child that does not end within the grace (it closed its end itself)
+    // can tell nothing more, and nothing else would ever end it.
+    if (!killed_ && !ExitsWithin(options_.cancel_grace)) {
+      hung_up_ = true;
+      Kill();
+    }
     return Reap();
   }
 
@@ -167,6 +173,11 @@ class WorkerSession {
     std::vector<char> chunk(kReadChunk);
     bool socket_open = true;
     while (socket_open) {
+      // The attempt is over; a worker that does not exit within the grace (stuck in the plugin's
+      // shutdown hook) is killed, its result stands.
+      if ((result_ || fatal_) && !kill_at_ && !killed_) {
+        kill_at_ = Clock::now() + options_.cancel_grace;
+      }
       // A negative descriptor is skipped by poll: the cancel is read once, the child's end
       // watched until the child is killed.
       pollfd fds[3] = {{socket_.get(), POLLIN, 0},
@@ -179,9 +190,12 @@ class WorkerSession {
         timeout_ms = static_cast<int>(std::max<int64_t>(0, left.count()));
       }
       const int ready = ::poll(fds, 3, timeout_ms);
-      if (ready < 0 && errno != EINTR) break;
-      if (kill_at_ && Clock::now() >= *kill_at_ && !killed_) {
-        Kill();
+      if (ready < 0 && errno != EINTR) {
+        Broken(std::string("poll: ") + std::strerror(errno));
+        break;
+      }
+      if (kill_at_ && Clock::now() >= *kill_at_) {
+        if (!killed_) Kill();
         kill_at_.reset();
       }
       if (ready <= 0) continue;
@@ -190,7 +204,7 @@ class WorkerSession {
         char drain[16];
         (void)!::read(cancel.read_end.get(), drain, sizeof drain);
         (void)internal::SendAll(socket_.get(), internal::FrameWriter(FrameType::kCancel).Finish());
-        kill_at_ = Clock::now() + options_.cancel_grace;
+        if (!killed_) kill_at_ = Clock::now() + options_.cancel_grace;
       }
       if ((fds[0].revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
         const ssize_t n = ::read(socket_.get(), chunk.data(), chunk.size());
@@ -265,6 +279,17 @@ class WorkerSession {
     }
   }
 
+  // Without a pidfd (a kernel before 5.3) the reap that follows simply waits.
+  bool ExitsWithin(std::chrono::milliseconds grace) const {
+    if (pidfd_.get() < 0) return true;
+    pollfd fd{pidfd_.get(), POLLIN, 0};
+    int ready;
+    do {
+      ready = ::poll(&fd, 1, static_cast<int>(grace.count()));
+    } while (ready < 0 && errno == EINTR);
+    return ready != 0;
+  }
+
   // The child sent something that is not the protocol: it is no longer trusted to say anything.
   void Broken(const std::string& why) {
     if (!protocol_error_) protocol_error_ = why;
@@ -298,6 +323,10 @@ class WorkerSession {
     const std::string plugin = "plugin '" + options_.plugin_name + "'";
     if (protocol_error_)
       return Failure(plugin + " broke the worker protocol" + during + ": " + *protocol_error_);
+    if (hung_up_) {
+      return Failure(plugin + " closed its connection to the host" + during +
+                     "; its process was killed");
+    }
     if (cancel_sent_ && killed_) {
       return Failure(plugin + " ignored cancel for " +
                      std::to_string(options_.cancel_grace.count()) + " ms" + during +
@@ -338,6 +367,7 @@ class WorkerSession {
   std::optional<Clock::time_point> kill_at_;
   bool cancel_sent_ = false;
   bool killed_ = false;
+  bool hung_up_ = false;  // the child closed its socket and lived on
   std::optional<AttemptResult> result_;
   std::optional<std::string> fatal_;
   std::optional<std::string> protocol_error_;
