@@ -76,7 +76,7 @@ class WorkerPool {
 
   Clock& clock_;
   RunInbox& inbox_;
-  std::vector<Worker> workers_;  // coordinator thread only, but read under mu_ by Abandon
+  std::vector<Worker> workers_;  // coordinator thread only; their states are read under mu_
 
   Mutex mu_;
   CondVar work_cv_{mu_};

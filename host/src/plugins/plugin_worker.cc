@@ -21,6 +21,7 @@
 
 #include "petit/core/mutex.h"
 #include "petit/core/thread_annotations.h"
+#include "plugins/host_services.h"
 #include "plugins/plugin_loader.h"
 #include "plugins/plugin_task_runner.h"
 #include "plugins/worker_protocol.h"
@@ -112,6 +113,15 @@ class RemoteAttemptControl final : public AttemptControl {
   std::function<void()> hook_ GUARDED_BY(cancel_mu_);
 };
 
+// Lines the plugin logs without an attempt (from init, shutdown or a thread of its own) belong to
+// the one attempt this worker exists for: they go to its log, not to the host's stderr once per
+// attempt.
+RemoteAttemptControl* g_control = nullptr;
+
+void LogToAttempt(LogLevel level, std::string_view message) {
+  if (g_control != nullptr) g_control->Log(level, message);
+}
+
 [[noreturn]] void Fatal(RemoteAttemptControl& control, const std::string& message) {
   control.Send(FrameWriter(FrameType::kFatal).Str(message).Finish());
   _exit(0);
@@ -156,6 +166,8 @@ int RunPluginWorker(int argc, char** argv) {
   Result<AttemptRequest> request = internal::DecodeAttempt(first->second);
   if (!request.ok()) Fatal(control, request.status().message());
 
+  g_control = &control;
+  SetPluginLogSink(&LogToAttempt);
   PluginLoader loader(PETIT_VERSION);
   loader.LoadFile(file);
   PluginLoadResult loaded = loader.Release();
