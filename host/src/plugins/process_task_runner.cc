@@ -317,7 +317,20 @@ class WorkerSession {
       reaped = ::wait4(pid_, &status, 0, &usage);
     } while (reaped < 0 && errno == EINTR);
 
-    if (result_) return std::move(*result_);
+    if (result_) {
+      // The result stands; what the worker did after it (the plugin's shutdown hook) is noted.
+      const bool clean = reaped == pid_ && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+      if (!clean) {
+        control_.Log(LogLevel::kWarn,
+                     "plugin '" + options_.plugin_name +
+                         "' worker ended badly after the attempt (" +
+                         (killed_               ? std::string("killed after the grace")
+                          : WIFSIGNALED(status) ? SignalName(WTERMSIG(status))
+                                                : "status " + std::to_string(WEXITSTATUS(status))) +
+                         ")");
+      }
+      return std::move(*result_);
+    }
     if (fatal_) return Failure(*fatal_);
     const std::string during = " during task " + request_.task.str();
     const std::string plugin = "plugin '" + options_.plugin_name + "'";
