@@ -216,7 +216,6 @@ TEST_F(ProcessIsolationTest, APluginTheWorkerCannotLoadFailsTheAttempt) {
   options.plugin_file = std::string(PETIT_FIXTURE_PLUGIN_DIR) + "/not_elf.so";
   options.plugin_name = "not_elf";
   options.type_name = "anything";
-  ProcessTaskRunner runner(options);
   TaskRunnerRegistry registry;
   ASSERT_TRUE(registry.Register("anything", std::make_shared<ProcessTaskRunner>(options)).ok());
   Job job;
