@@ -3,6 +3,10 @@
 // bridge, state goes to the memory StateStore, two attempts run at once. The graphs are those of
 // ../shared/bench/inproc_limit.cpp (same generator, same seed), so "per_task" compares directly
 // with that floor; bench/run_bench.py --inproc prints both side by side.
+//
+// The *Process benchmarks run the same no-op tasks under `process` isolation (a `petit
+// __plugin-worker` child per attempt, plugins/process_task_runner.h), so that
+// bench/run_bench.py --inproc --isolation process can quote what that isolation costs per task.
 #include <benchmark/benchmark.h>
 
 #include <chrono>
@@ -23,9 +27,13 @@
 #include "petit/storage/open.h"
 #include "plugins/plugin_loader.h"
 #include "plugins/plugin_task_runner.h"
+#include "plugins/process_task_runner.h"
 
 #ifndef PETIT_BENCH_BUILTIN_PLUGIN
 #error "PETIT_BENCH_BUILTIN_PLUGIN must name the builtin plugin library"
+#endif
+#ifndef PETIT_BENCH_PETIT
+#error "PETIT_BENCH_PETIT must name the petit executable (the worker of process isolation)"
 #endif
 
 namespace petit {
@@ -97,6 +105,22 @@ const Plugins& LoadPlugins() {
   return *plugins;
 }
 
+// `noop` under process isolation: each attempt in a worker child of the petit binary.
+const TaskRunnerRegistry& ProcessRegistry() {
+  static const TaskRunnerRegistry* registry = [] {
+    auto* result = new TaskRunnerRegistry();
+    host::ProcessIsolationOptions options;
+    options.worker_executable = PETIT_BENCH_PETIT;
+    options.plugin_file = PETIT_BENCH_BUILTIN_PLUGIN;
+    options.plugin_name = "builtin";
+    options.type_name = "noop";
+    options.memory_limit_mb = 1024;  // petit.yaml's default
+    (void)result->Register("noop", std::make_shared<host::ProcessTaskRunner>(options));
+    return result;
+  }();
+  return *registry;
+}
+
 Result<Job> MakeJob(std::vector<TaskSpec> specs) {
   Job job;
   job.id = JobId("inproc_bench");
@@ -105,12 +129,13 @@ Result<Job> MakeJob(std::vector<TaskSpec> specs) {
   return job;
 }
 
-void RunDag(benchmark::State& state, const Result<Job>& job) {
+void RunDag(benchmark::State& state, const Result<Job>& job, bool process = false) {
   const Plugins& plugins = LoadPlugins();
   if (!plugins.status.ok()) {
     state.SkipWithError(plugins.status.ToString().c_str());
     return;
   }
+  const TaskRunnerRegistry& registry = process ? ProcessRegistry() : plugins.registry;
   if (!job.ok()) {
     state.SkipWithError(job.status().ToString().c_str());
     return;
@@ -129,7 +154,7 @@ void RunDag(benchmark::State& state, const Result<Job>& job) {
       return;
     }
     const auto start = std::chrono::steady_clock::now();
-    Result<RunRecord> run = ExecuteRun(*job, RunId::Generate(), plugins.registry, **store, options);
+    Result<RunRecord> run = ExecuteRun(*job, RunId::Generate(), registry, **store, options);
     const auto end = std::chrono::steady_clock::now();
     state.SetIterationTime(std::chrono::duration<double>(end - start).count());
     if (!run.ok() || run->status != RunStatus::kSucceeded) {
@@ -173,6 +198,14 @@ void BM_ExecuteRunLayered(benchmark::State& state) {
                           [layers, width] { return Layered(layers, width); }));
 }
 BENCHMARK(BM_ExecuteRunLayered)->Args({100, 1000})->UseManualTime()->Unit(benchmark::kMillisecond);
+
+// Process isolation: a fork+exec and a plugin load per task, so far fewer tasks.
+void BM_ExecuteRunFlatProcess(benchmark::State& state) {
+  const auto size = static_cast<uint32_t>(state.range(0));
+  RunDag(state, CachedJob("flat " + std::to_string(size), [size] { return Flat(size); }),
+         /*process=*/true);
+}
+BENCHMARK(BM_ExecuteRunFlatProcess)->Arg(1000)->UseManualTime()->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace petit

@@ -37,6 +37,9 @@ the old maximum). So peak RSS is read from wait4's ru_maxrss in separate, untime
 In-process section. Runs the Google Benchmark binary petit_inproc_bench (ExecuteRun of no-op
 builtin plugin tasks through the whole plugin ABI path, memory store, max_parallel 2) and the
 floor ../shared/bench/inproc_limit.cpp on the same graphs, and prints ns per task side by side.
+--isolation process instead runs 1,000 flat no-op tasks both in process and under `process`
+isolation (a `petit __plugin-worker` child per attempt) and prints what that isolation costs per
+task; --isolation both does the two.
 
 Nothing but the floors is compiled here (gcc/g++ -O2 into the scratch directory); Petit comes
 from an existing release build (--petit, --inproc-bench). Uses the Python standard library only.
@@ -461,6 +464,41 @@ def kv(line):
     return dict(re.findall(r'(\w+)=("[^"]*"|\S+)', line))
 
 
+def run_inproc_bench(args, pattern):
+    if not os.access(args.inproc_bench, os.X_OK):
+        raise SystemExit(f"{args.inproc_bench} not found: build it with "
+                         "`cmake --build --preset release --target petit_inproc_bench`")
+    with tempfile.NamedTemporaryFile("r", suffix=".json") as out:
+        subprocess.run([args.inproc_bench, f"--benchmark_out={out.name}",
+                        "--benchmark_out_format=json", f"--benchmark_filter={pattern}",
+                        f"--benchmark_repetitions={args.inproc_reps}",
+                        "--benchmark_report_aggregates_only=true"],
+                       check=True, stdout=subprocess.DEVNULL)
+        return json.load(out)
+
+
+def run_isolation(args):
+    """The cost per task of `process` isolation: 1,000 flat no-op tasks both ways."""
+    report = run_inproc_bench(args, "^BM_ExecuteRunFlat(Process)?/1000/")
+    per_task_us = {}
+    for bench in report["benchmarks"]:
+        if bench.get("aggregate_name") != "median":
+            continue
+        mode = "process" if "Process" in bench["run_name"] else "in_process"
+        per_task_us[mode] = bench["per_task"] * 1e6
+    nan = float("nan")
+    inproc = per_task_us.get("in_process", nan)
+    process = per_task_us.get("process", nan)
+    print(f"### Plugin isolation, 1,000 flat no-op tasks, {PARALLEL} at a time: us per task "
+          "(medians)\n")
+    print("| isolation | us per task | cost of isolation per task |")
+    print("|---|---|---|")
+    print(f"| in_process | {inproc:,.3f} | |")
+    print(f"| process (a worker child per attempt) | {process:,.1f} | {process - inproc:,.1f} |")
+    print()
+    return dict(per_task_us=per_task_us)
+
+
 def run_inproc(args, bindir):
     floor = os.path.join(bindir, "inproc_limit")
     floor_ns = {}
@@ -474,16 +512,7 @@ def run_inproc(args, bindir):
                 floor_ns[(graph, size, d["sched"])] = float(d["ns_per_task"])
                 floor_meta[(graph, size)] = (int(d["tasks"]), int(d["edges"]))
 
-    if not os.access(args.inproc_bench, os.X_OK):
-        raise SystemExit(f"{args.inproc_bench} not found: build it with "
-                         "`cmake --build --preset release --target petit_inproc_bench`")
-    with tempfile.NamedTemporaryFile("r", suffix=".json") as out:
-        subprocess.run([args.inproc_bench, f"--benchmark_out={out.name}",
-                        "--benchmark_out_format=json",
-                        f"--benchmark_repetitions={args.inproc_reps}",
-                        "--benchmark_report_aggregates_only=true"],
-                       check=True, stdout=subprocess.DEVNULL)
-        report = json.load(out)
+    report = run_inproc_bench(args, "^BM_ExecuteRun(Flat|Layered)/")
     petit_ns = {}
     petit_meta = {}
     for bench in report["benchmarks"]:
@@ -536,6 +565,9 @@ def main():
     ap.add_argument("--inproc", action="store_true", help="only the in-process section")
     ap.add_argument("--all", action="store_true", help="the command and in-process sections")
     ap.add_argument("--inproc-reps", type=int, default=5)
+    ap.add_argument("--isolation", choices=("in_process", "process", "both"), default="in_process",
+                    help="in-process section: no-op tasks in process against the floors, the cost "
+                    "per task of process isolation, or both (default: %(default)s)")
     ap.add_argument("--shapes", nargs="*", help="only shapes whose name contains one of these")
     ap.add_argument("--tools", nargs="*", default=TOOLS, choices=TOOLS)
     ap.add_argument("--storage", nargs="*", default=STORAGES, choices=STORAGES,
@@ -609,8 +641,10 @@ def main():
             print_command_tables(shapes, samples, rss, bench.tools, bench.rounds_done)
             result["command"] = {f"{k[0]} {k[1]}": v for k, v in samples.items()}
             result["peak_rss_mib"] = {f"{k[0]} {k[1]}": v for k, v in rss.items()}
-        if inproc_section:
+        if inproc_section and args.isolation != "process":
             result["inproc"] = run_inproc(args, bindir)
+        if inproc_section and args.isolation != "in_process":
+            result["isolation"] = run_isolation(args)
             print(f"load average after the in-process section: {load_average()}\n")
     finally:
         if postgres is not None:

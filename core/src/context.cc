@@ -72,6 +72,11 @@ const ValueMap* RunOutputs::OutputsOf(std::string_view task) const {
   return it == by_task_.end() ? nullptr : it->second.get();
 }
 
+void RunOutputs::ForEach(const std::function<void(std::string_view, const ValueMap&)>& f) const {
+  ReaderMutexLock lock(mu_);
+  for (const auto& [task, outputs] : by_task_) f(task, *outputs);
+}
+
 size_t RunOutputs::size() const {
   ReaderMutexLock lock(mu_);
   return count_;

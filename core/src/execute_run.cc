@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "executor/run_coordinator.h"
+#include "executor/worker_pool.h"
 
 namespace petit {
 
@@ -105,5 +106,7 @@ Result<RunRecord> ExecuteRun(const Job& job, const RunId& run_id, const TaskRunn
   }
   return internal::CoordinateRun(job, run_id, runners, store, options);
 }
+
+size_t AbandonedWorkerThreads() { return internal::AbandonedWorkerThreadCount(); }
 
 }  // namespace petit

@@ -1,6 +1,7 @@
 // petit.yaml: defaults, every setting, the original's storage form, and strict keys.
 #include "config/global_config.h"
 
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -176,6 +177,64 @@ logging:
               HasSubstr("petit.yaml:5:10: 'level' must be debug, info, warn or error, not "
                         "'verbose'"));
   EXPECT_THAT(by_key["logging.format"], HasSubstr("not 'jsn' (did you mean 'json'?)"));
+}
+
+TEST_F(GlobalConfigTest, PluginIsolationDefaultsToProcessForAllButPetitsOwnPlugins) {
+  Result<GlobalConfig> config = LoadGlobalConfig(Write("timezone: UTC\n"));
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  const PluginsConfig& plugins = config->plugins;
+  EXPECT_EQ(plugins.IsolationOf("builtin", "noop"), PluginIsolation::kInProcess);
+  EXPECT_EQ(plugins.IsolationOf("command", "command"), PluginIsolation::kInProcess);
+  EXPECT_EQ(plugins.IsolationOf("acme", "acme.http"), PluginIsolation::kProcess);
+  EXPECT_EQ(plugins.memory_limit_mb, 1024u);
+  EXPECT_EQ(plugins.cancel_grace, std::chrono::milliseconds(10000));
+}
+
+TEST_F(GlobalConfigTest, ReadsPluginIsolationPerPluginAndPerTaskType) {
+  Result<GlobalConfig> config = LoadGlobalConfig(Write(R"(plugins:
+  isolation: in_process
+  per_plugin: {acme: process, builtin: process}
+  per_type: {acme.fast: in_process}
+  memory_limit_mb: 256
+  cancel_grace_ms: 1500
+)"));
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  const PluginsConfig& plugins = config->plugins;
+  EXPECT_EQ(plugins.IsolationOf("other", "other.t"), PluginIsolation::kInProcess);
+  EXPECT_EQ(plugins.IsolationOf("acme", "acme.slow"), PluginIsolation::kProcess);
+  EXPECT_EQ(plugins.IsolationOf("acme", "acme.fast"), PluginIsolation::kInProcess)
+      << "a task type's entry wins over its plugin's";
+  EXPECT_EQ(plugins.IsolationOf("builtin", "noop"), PluginIsolation::kProcess)
+      << "petit's own plugins too, when named";
+  EXPECT_EQ(plugins.memory_limit_mb, 256u);
+  EXPECT_EQ(plugins.cancel_grace, std::chrono::milliseconds(1500));
+  EXPECT_EQ(plugins.per_plugin_line, 3);
+  EXPECT_EQ(plugins.per_type_line, 4);
+}
+
+TEST_F(GlobalConfigTest, PluginsIsStrict) {
+  std::vector<Diagnostic> problems;
+  Result<GlobalConfig> config = LoadGlobalConfig(Write(R"(plugins:
+  isolaton: process
+  per_type: {acme.x: proces}
+  per_plugin: [acme]
+  memory_limit_mb: -1
+  cancel_grace_ms: soon
+)"),
+                                                 &problems);
+  ASSERT_FALSE(config.ok());
+  std::map<std::string, std::string> by_key;
+  for (const Diagnostic& problem : problems) by_key[problem.key] = problem.ToString();
+  ASSERT_EQ(by_key.size(), 5u) << config.status().message();
+  EXPECT_THAT(by_key["plugins.isolaton"],
+              HasSubstr("petit.yaml:2:3: unknown key 'isolaton' in plugins (did you mean "
+                        "'isolation'?)"));
+  EXPECT_THAT(by_key["plugins.per_type.acme.x"],
+              HasSubstr("petit.yaml:3:22: 'per_type.acme.x' must be in_process or process, not "
+                        "'proces' (did you mean 'process'?)"));
+  EXPECT_THAT(by_key["plugins.per_plugin"], HasSubstr("petit.yaml:4:15: 'per_plugin' must map"));
+  EXPECT_THAT(by_key["plugins.memory_limit_mb"], HasSubstr("petit.yaml:5:20:"));
+  EXPECT_THAT(by_key["plugins.cancel_grace_ms"], HasSubstr("petit.yaml:6:20:"));
 }
 
 TEST_F(GlobalConfigTest, ResolveUsesPetitYamlInTheJobsDirectoryOnlyWhenPresent) {

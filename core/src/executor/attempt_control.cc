@@ -16,7 +16,7 @@ Status EngineAttemptControl::SetOutput(std::string_view key, std::string_view va
 void EngineAttemptControl::AppendOutput(OutputStream stream, std::string_view bytes) {
   MutexLock lock(capture_mu_);
   Capture& capture = stream == OutputStream::kStdout ? stdout_ : stderr_;
-  if (capture.truncated) return;
+  if (capture.truncated || abandoned_) return;
   size_t room = cap_bytes_ - std::min(cap_bytes_, capture.total);
   bool overflow = bytes.size() > room;
   std::string_view kept = bytes.substr(0, room);
@@ -76,9 +76,17 @@ bool EngineAttemptControl::timed_out() const {
 
 Status EngineAttemptControl::Finish() {
   MutexLock lock(capture_mu_);
+  if (abandoned_) return write_status_;
   FlushLocked(OutputStream::kStdout, stdout_);
   FlushLocked(OutputStream::kStderr, stderr_);
   return write_status_;
+}
+
+void EngineAttemptControl::Abandon() {
+  MutexLock lock(capture_mu_);
+  FlushLocked(OutputStream::kStdout, stdout_);
+  FlushLocked(OutputStream::kStderr, stderr_);
+  abandoned_ = true;
 }
 
 ValueMap EngineAttemptControl::TakeOutputs() {

@@ -49,6 +49,10 @@ class EngineAttemptControl final : public AttemptControl {
 
   // Writes what is still buffered. Returns the first storage error seen during the attempt.
   Status Finish() EXCLUDES(capture_mu_);
+  // Writes what is buffered and drops whatever the runner writes from now on: the attempt has
+  // been given up on, and the run (whose ids and store this control borrows) may end before its
+  // runner returns.
+  void Abandon() EXCLUDES(capture_mu_);
   ValueMap TakeOutputs() EXCLUDES(outputs_mu_);
 
  private:
@@ -75,6 +79,7 @@ class EngineAttemptControl final : public AttemptControl {
   Capture stderr_ GUARDED_BY(capture_mu_);
   uint32_t next_seq_ GUARDED_BY(capture_mu_) = 0;
   Status write_status_ GUARDED_BY(capture_mu_);
+  bool abandoned_ GUARDED_BY(capture_mu_) = false;
 
   mutable Mutex cancel_mu_;
   std::atomic<bool> cancelled_{false};  // written under cancel_mu_, read anywhere

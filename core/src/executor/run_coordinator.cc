@@ -502,6 +502,7 @@ class RunCoordinator {
   int64_t NextTimerUs() const {
     int64_t next = retry_at_.empty() ? kNoDeadline : retry_at_.begin()->first;
     if (!deadlines_.empty()) next = std::min(next, deadlines_.begin()->first);
+    if (!abandon_at_.empty()) next = std::min(next, abandon_at_.begin()->first);
     return next;
   }
 
@@ -513,11 +514,44 @@ class RunCoordinator {
       MakeReady(i);
     }
     while (!deadlines_.empty() && deadlines_.begin()->first <= now) {
-      InFlight& flight = in_flight_[deadlines_.begin()->second];
+      const auto [deadline_us, due] = *deadlines_.begin();
+      InFlight& flight = in_flight_[due];
       deadlines_.erase(deadlines_.begin());
       flight.deadline_us = kNoDeadline;
-      if (flight.control) flight.control->Cancel(/*timed_out=*/true);
+      if (flight.control) {
+        flight.control->Cancel(/*timed_out=*/true);
+        StartCancelGrace(due, deadline_us);
+      }
     }
+    while (!abandon_at_.empty() && abandon_at_.begin()->first <= now) {
+      auto [i, attempt] = abandon_at_.begin()->second;
+      abandon_at_.erase(abandon_at_.begin());
+      AbandonAttempt(i, attempt);
+    }
+  }
+
+  // A cancelled attempt whose runner does not promise to stop gets options_.cancel_grace from
+  // `cancelled_us` to return; then AbandonAttempt gives up on it.
+  void StartCancelGrace(Dag::Index i, int64_t cancelled_us) {
+    if (options_.cancel_grace.count() <= 0) return;
+    const TaskRunner* runner = runners_.Find(dag_.task(i).type);
+    if (runner == nullptr || runner->stops_on_cancel()) return;
+    abandon_at_.emplace(cancelled_us + options_.cancel_grace.count() * 1000,
+                        std::make_pair(i, attempts_[i]));
+  }
+
+  // Fails an attempt that outlived its cancel by the grace, as if its runner had returned, and
+  // leaves its worker thread behind (the pool starts another).
+  void AbandonAttempt(Dag::Index i, uint32_t attempt) {
+    InFlight& flight = in_flight_[i];
+    if (!flight.control || attempts_[i] != attempt || !pool_.Abandon(i, attempt)) return;
+    const std::string error = "task type '" + dag_.task(i).type + "' ignored cancel for " +
+                              std::to_string(options_.cancel_grace.count()) + " ms; " +
+                              std::string(kAbandonedWorkerNote);
+    flight.control->Log(LogLevel::kWarn, error);
+    flight.control->Abandon();
+    OnCompletion(Completion{i, attempt, AttemptResult{AttemptOutcome::kFailed, std::nullopt, error},
+                            Status::Ok(), attempt_started_us_[i], clock_.NowMicros()});
   }
 
   void OnCompletion(Completion done) {
@@ -669,8 +703,10 @@ class RunCoordinator {
   void CancelEverything() {
     if (cancel_handled_) return;
     cancel_handled_ = true;
-    for (InFlight& flight : in_flight_) {
-      if (flight.control) flight.control->Cancel(/*timed_out=*/false);
+    for (Dag::Index i = 0; i < in_flight_.size(); ++i) {
+      if (!in_flight_[i].control) continue;
+      in_flight_[i].control->Cancel(/*timed_out=*/false);
+      StartCancelGrace(i, clock_.NowMicros());
     }
     std::vector<Dag::Index> waiting;
     while (!ready_.empty()) {
@@ -756,6 +792,8 @@ class RunCoordinator {
   const bool notifying_ = options_.events != nullptr || options_.observer != nullptr;
   std::vector<WorkItem> unstarted_;  // started this wake-up, handed to workers by Flush()
   std::multimap<int64_t, Dag::Index> retry_at_;
+  // When to give up on a cancelled attempt: (task, attempt) by time (StartCancelGrace).
+  std::multimap<int64_t, std::pair<Dag::Index, uint32_t>> abandon_at_;
   uint32_t in_flight_count_ = 0;
   uint32_t max_in_flight_ = 1;
   size_t finished_ = 0;

@@ -10,6 +10,9 @@
 #include "petit/core/suggest.h"
 #include "petit/host/exit_codes.h"
 #include "petit/plugin.h"
+#include "plugins/exit_guard.h"
+#include "plugins/plugin_worker.h"
+#include "plugins/worker_protocol.h"
 
 #ifndef PETIT_VERSION
 #define PETIT_VERSION "0.0.0"
@@ -115,6 +118,8 @@ std::string UnknownCommand(const std::string& name) {
 void PrintError(std::string_view message) { std::cerr << "petit: " << message << "\n"; }
 
 int RunCli(int argc, char** argv) {
+  // Hidden: the worker of a process-isolated plugin, started by petit itself (plugin_worker.h).
+  if (argc >= 2 && argv[1] == internal::kWorkerCommand) return RunPluginWorker(argc, argv);
   Result<Args> parsed = ParseArgs(argc, argv);
   if (!parsed.ok()) {
     PrintError(parsed.status().message());
@@ -152,12 +157,18 @@ int RunCli(int argc, char** argv) {
     return kExitUsage;
   }
   if (command->needs == Needs::kPlugins) {
+    InstallPluginExitGuard();
     (*env)->LoadPlugins();
     for (const std::string& error : (*env)->plugin_errors()) {
       PrintError("warning: plugin not loaded: " + error);
     }
+    for (const std::string& warning : (*env)->config_warnings()) {
+      PrintError("warning: " + warning);
+    }
   }
-  return command->handler(args, std::move(*env));
+  const int code = command->handler(args, std::move(*env));
+  MarkOrderlyExit();
+  return code;
 }
 
 }  // namespace petit::host

@@ -22,7 +22,7 @@ constexpr int64_t kMaxPort = 65535;
 const std::vector<std::string_view> kTopKeys = {
     "storage",   "plugin_dirs", "max_parallel_tasks", "output_cap_bytes", "pools",
     "cpu_slots", "memory_mb",   "timezone",           "default_timezone", "api",
-    "logging",   "max_tasks",   "shutdown_grace"};
+    "logging",   "max_tasks",   "shutdown_grace",     "plugins"};
 const std::vector<std::string_view> kLoopbackBinds = {"127.0.0.1", "localhost", "::1", "[::1]"};
 
 template <typename Enum>
@@ -34,6 +34,10 @@ const Choices<LogLevel> kLogLevels = [] {
   return choices;
 }();
 const Choices<LogFormat> kLogFormats = {{"text", LogFormat::kText}, {"json", LogFormat::kJson}};
+const Choices<PluginIsolation> kIsolations = {{"in_process", PluginIsolation::kInProcess},
+                                              {"process", PluginIsolation::kProcess}};
+constexpr int64_t kMaxMemoryLimitMb = int64_t{1} << 30;
+constexpr int64_t kMaxCancelGraceMs = int64_t{24} * 3600 * 1000;
 
 template <typename Enum>
 std::optional<Enum> ReadChoice(const YAML::Node& node, std::string_view key,
@@ -117,6 +121,62 @@ void ReadLogging(const YAML::Node& node, LoggingConfig& logging, YamlErrors& err
   }
   if (const YAML::Node format = fields["format"]) {
     if (auto value = ReadChoice(format, "format", kLogFormats, errors)) logging.format = *value;
+  }
+}
+
+// per_plugin / per_type: names to isolation modes.
+void ReadIsolationMap(const YAML::Node& node, std::string_view key,
+                      std::map<std::string, PluginIsolation, std::less<>>& out,
+                      YamlErrors& errors) {
+  if (!node.IsMap()) {
+    errors.AddAt(node, key,
+                 "'" + std::string(key) +
+                     "' must map names to in_process or process, e.g. "
+                     "{my_plugin: process}");
+    return;
+  }
+  for (auto it = node.begin(); it != node.end(); ++it) {
+    const std::string name = it->first.Scalar();
+    const std::string path = std::string(key) + "." + name;
+    Status valid = ValidateName(name, std::string(key) == "per_type" ? "task type" : "plugin name");
+    if (!valid.ok()) errors.AddAt(it->first, path, valid.message());
+    if (auto mode = ReadChoice(it->second, path, kIsolations, errors)) out[name] = *mode;
+  }
+}
+
+void ReadPlugins(const YAML::Node& node, PluginsConfig& plugins, YamlErrors& errors) {
+  YamlErrors::KeyScope scope(errors, "plugins");
+  if (!node.IsMap()) {
+    errors.AddAt(node, "",
+                 "'plugins' must be a mapping {isolation, per_plugin, per_type, memory_limit_mb, "
+                 "cancel_grace_ms}");
+    return;
+  }
+  CheckKeys(node, {"isolation", "per_plugin", "per_type", "memory_limit_mb", "cancel_grace_ms"},
+            "plugins", errors);
+  MapFields fields(node);
+  if (const YAML::Node isolation = fields["isolation"]) {
+    if (auto mode = ReadChoice(isolation, "isolation", kIsolations, errors)) {
+      plugins.isolation = *mode;
+    }
+  }
+  if (const YAML::Node map = fields["per_plugin"]) {
+    ReadIsolationMap(map, "per_plugin", plugins.per_plugin, errors);
+    plugins.per_plugin_line = map.Mark().line + 1;
+  }
+  if (const YAML::Node map = fields["per_type"]) {
+    ReadIsolationMap(map, "per_type", plugins.per_type, errors);
+    plugins.per_type_line = map.Mark().line + 1;
+  }
+  if (const YAML::Node limit = fields["memory_limit_mb"]) {
+    if (auto n = ReadInt(limit, "memory_limit_mb", 0, kMaxMemoryLimitMb, errors)) {
+      plugins.memory_limit_mb = static_cast<uint64_t>(*n);
+    }
+  }
+  if (const YAML::Node grace = fields["cancel_grace_ms"]) {
+    if (auto n = ReadInt(grace, "cancel_grace_ms", 0, kMaxCancelGraceMs, errors)) {
+      plugins.cancel_grace = std::chrono::milliseconds(*n);
+    }
   }
 }
 
@@ -248,6 +308,8 @@ Result<GlobalConfig> LoadGlobalConfig(const std::string& path, std::vector<Diagn
     }
   }
   ReadTimezone(fields, config, errors);
+  if (const YAML::Node node = fields["plugins"]) ReadPlugins(node, config.plugins, errors);
+  config.plugins.source_file = path;
   if (const YAML::Node node = fields["api"]) ReadApi(node, config.api, errors);
   if (const YAML::Node node = fields["logging"]) ReadLogging(node, config.logging, errors);
   if (!errors.empty()) return Fail(errors, problems);
@@ -266,6 +328,22 @@ Result<GlobalConfig> ResolveGlobalConfig(const std::optional<std::string>& expli
     }
   }
   return GlobalConfig{};
+}
+
+PluginIsolation PluginsConfig::IsolationOf(std::string_view plugin, std::string_view type) const {
+  if (const auto it = per_type.find(type); it != per_type.end()) return it->second;
+  if (const auto it = per_plugin.find(plugin); it != per_plugin.end()) return it->second;
+  for (const std::string_view first_party : kFirstPartyPlugins) {
+    if (plugin == first_party) return PluginIsolation::kInProcess;
+  }
+  return isolation;
+}
+
+std::string_view PluginIsolationName(PluginIsolation isolation) {
+  for (const auto& [name, value] : kIsolations) {
+    if (value == isolation) return name;
+  }
+  return "unknown";
 }
 
 std::string_view LogFormatName(LogFormat format) {

@@ -6,10 +6,11 @@
 // Keys: storage (a URI, or the original's {type: sqlite|memory, path}), plugin_dirs (relative to
 // petit.yaml), max_parallel_tasks (per run), max_tasks (attempts in flight across all runs),
 // output_cap_bytes, pools, cpu_slots, memory_mb, shutdown_grace (seconds, default 30),
-// timezone (IANA name; the zone of job schedules that name none; the original's
-// `default_timezone` is accepted for it), api: {enabled, bind, port, token}, logging: {level:
-// debug|info|warn|error, format: text|json}. An API bound to anything but the loopback
-// (127.0.0.1, localhost, ::1) must have a token, since it can trigger jobs.
+// plugins: {isolation: in_process|process, per_plugin: {NAME: MODE}, per_type: {TYPE: MODE},
+// memory_limit_mb, cancel_grace_ms}, timezone (IANA name; the zone of job schedules that name none;
+// the original's `default_timezone` is accepted for it), api: {enabled, bind, port, token},
+// logging: {level: debug|info|warn|error, format: text|json}. An API bound to anything but the
+// loopback (127.0.0.1, localhost, ::1) must have a token, since it can trigger jobs.
 //
 // `api` and `logging` are read and checked so that a petit.yaml written for the original Petit
 // loads, but nothing acts on them yet: no HTTP server exists, and the daemon logs text lines at
@@ -19,6 +20,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -47,6 +49,36 @@ struct LoggingConfig {
   LogFormat format = LogFormat::kText;
 };
 
+// How a task type's attempts run (README, "Plugins").
+enum class PluginIsolation : uint8_t {
+  kInProcess,  // on a worker thread of the host: fastest; a crash or exit() ends the host
+  kProcess,    // in a child `petit __plugin-worker` per attempt: whatever it does ends it alone
+};
+
+// petit.yaml's `plugins:` mapping. The isolation of a task type is, first match wins: its entry
+// in per_type, its plugin's entry in per_plugin, in_process for the plugins shipped with petit
+// (kFirstPartyPlugins), `isolation` for every other plugin.
+struct PluginsConfig {
+  PluginIsolation isolation = PluginIsolation::kProcess;
+  std::map<std::string, PluginIsolation, std::less<>> per_plugin;
+  std::map<std::string, PluginIsolation, std::less<>> per_type;
+  // Data a process-isolated plugin may add to its worker (RLIMIT_DATA), in MiB; 0 = no limit.
+  uint64_t memory_limit_mb = 1024;
+  // How long an attempt may run on after its cancel or timeout before the host gives up on it:
+  // a worker process is killed, an in-process task's thread is abandoned (and replaced).
+  std::chrono::milliseconds cancel_grace{10000};
+  std::string source_file;  // for messages about names in per_plugin / per_type
+  int per_plugin_line = 0;  // 1-based lines of those mappings, 0 when absent
+  int per_type_line = 0;
+
+  PluginIsolation IsolationOf(std::string_view plugin, std::string_view type) const;
+};
+
+// The plugins that ship with petit, trusted to run in the host unless petit.yaml says otherwise.
+inline constexpr std::string_view kFirstPartyPlugins[] = {"builtin", "command"};
+
+std::string_view PluginIsolationName(PluginIsolation isolation);
+
 struct GlobalConfig {
   std::string storage_uri;                // empty = the default SQLite file (DefaultStorageUri)
   std::vector<std::string> plugin_dirs;   // empty = the plugin directory beside the executable
@@ -58,6 +90,7 @@ struct GlobalConfig {
   // How long `petit run` lets running tasks finish after SIGTERM before it cancels them (whole
   // seconds; 0 cancels at once). dist/petit.service's TimeoutStopSec stays above it.
   std::chrono::seconds shutdown_grace{30};
+  PluginsConfig plugins;
   ApiConfig api;
   LoggingConfig logging;
   std::string source_file;  // where it came from; empty for defaults

@@ -7,6 +7,7 @@
 #include "petit/core/mutex.h"
 #include "petit/core/thread_annotations.h"
 #include "plugins/exec_ctx.h"
+#include "plugins/exit_guard.h"
 
 namespace petit::host {
 namespace {
@@ -90,13 +91,14 @@ class CancelGate {
 }  // namespace
 
 PluginTaskRunner::PluginTaskRunner(std::shared_ptr<const LoadedPlugin> plugin,
-                                   const PluginTaskType& type)
-    : plugin_(std::move(plugin)), type_(&type) {}
+                                   const PluginTaskType& type, bool trusted)
+    : plugin_(std::move(plugin)), type_(&type), trusted_(trusted) {}
 
 bool PluginTaskRunner::serial() const { return (type_->abi.flags & PETIT_TASK_SERIAL) != 0; }
 
 AttemptResult PluginTaskRunner::Run(const AttemptRequest& request, AttemptControl& control) {
   const petit_task_type& abi = type_->abi;
+  const RunningAttempt running(request);  // named if the plugin calls exit() (exit_guard.h)
   petit_exec_ctx ctx(request, control, type_->info.name);
 
   // Every view borrows from `request`, which outlives destroy.

@@ -22,17 +22,22 @@ namespace petit::host {
 
 class PluginTaskRunner final : public TaskRunner {
  public:
-  // `type` must be one of plugin->task_types(); it lives as long as `plugin` does.
-  PluginTaskRunner(std::shared_ptr<const LoadedPlugin> plugin, const PluginTaskType& type);
+  // `type` must be one of plugin->task_types(); it lives as long as `plugin` does. `trusted`:
+  // the plugin ships with petit and is relied on to return soon after a cancel
+  // (TaskRunner::stops_on_cancel); any other is abandoned once it outlives the grace.
+  PluginTaskRunner(std::shared_ptr<const LoadedPlugin> plugin, const PluginTaskType& type,
+                   bool trusted = false);
 
   AttemptResult Run(const AttemptRequest& request, AttemptControl& control) override;
   bool serial() const override;
+  bool stops_on_cancel() const override { return trusted_; }
 
   const TaskTypeInfo& info() const { return type_->info; }
 
  private:
   std::shared_ptr<const LoadedPlugin> plugin_;
   const PluginTaskType* type_;  // not null; owned by plugin_
+  bool trusted_;
 };
 
 // The runner for task type `name` of `plugin`; kNotFound when the plugin does not declare it.

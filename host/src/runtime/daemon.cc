@@ -60,6 +60,10 @@ void LogEvent(DaemonLog& log, const Event& event) {
     log.Line("job " + event.job.str() + " run " + event.run.str() + ": " + event.detail);
   } else if (event.type == EventType::kTriggerRefused) {
     log.Line("job " + event.job.str() + " refused: " + event.detail);
+  } else if (event.detail.find(kAbandonedWorkerNote) != std::string::npos) {
+    // A thread of this process is left running plugin code: the operator hears of it here.
+    log.Line("warning: job " + event.job.str() + " run " + event.run.str() + " task " +
+             event.task.str() + ": " + event.detail);
   }
 }
 

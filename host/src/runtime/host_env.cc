@@ -2,12 +2,16 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cassert>
 #include <filesystem>
 #include <set>
 
+#include "petit/core/execute_run.h"
+#include "petit/core/suggest.h"
 #include "petit/storage/open.h"
 #include "plugins/plugin_task_runner.h"
+#include "plugins/process_task_runner.h"
 
 #ifndef PETIT_VERSION
 #define PETIT_VERSION "0.0.0"
@@ -46,6 +50,13 @@ Result<std::unique_ptr<HostEnv>> HostEnv::Create(const HostOptions& options) {
   return env;
 }
 
+HostEnv::~HostEnv() {
+  if (AbandonedWorkerThreads() == 0) return;
+  // Reachable from a static, so leak checkers do not count it.
+  static auto* const kept = new std::vector<std::pair<PluginLoadResult, TaskRunnerRegistry>>();
+  kept->emplace_back(std::move(plugins_), std::move(runners_));
+}
+
 void HostEnv::LoadPlugins() {
   if (plugins_loaded_) return;
   plugins_loaded_ = true;
@@ -66,13 +77,47 @@ void HostEnv::LoadPlugins() {
   }
   plugins_ = loader.Release();
   for (const Status& error : plugins_.errors) plugin_errors_.push_back(error.message());
+  const PluginsConfig& isolation = config_.plugins;
+  std::set<std::string, std::less<>> plugin_names;
+  std::set<std::string, std::less<>> type_names;
   for (const auto& plugin : plugins_.plugins) {
+    plugin_names.insert(plugin->name());
     for (const PluginTaskType& type : plugin->task_types()) {
-      Status registered =
-          runners_.Register(type.info.name, std::make_shared<PluginTaskRunner>(plugin, type));
+      type_names.insert(type.info.name);
+      std::shared_ptr<TaskRunner> runner;
+      if (isolation.IsolationOf(plugin->name(), type.info.name) == PluginIsolation::kProcess) {
+        ProcessIsolationOptions options;
+        options.plugin_file = plugin->file();
+        options.plugin_name = plugin->name();
+        options.type_name = type.info.name;
+        options.serial = (type.info.flags & PETIT_TASK_SERIAL) != 0;
+        options.memory_limit_mb = isolation.memory_limit_mb;
+        options.cancel_grace = isolation.cancel_grace;
+        runner = std::make_shared<ProcessTaskRunner>(std::move(options));
+      } else {
+        const bool first_party =
+            std::find(std::begin(kFirstPartyPlugins), std::end(kFirstPartyPlugins),
+                      plugin->name()) != std::end(kFirstPartyPlugins);
+        runner = std::make_shared<PluginTaskRunner>(plugin, type, first_party);
+      }
+      Status registered = runners_.Register(type.info.name, std::move(runner));
       if (!registered.ok()) plugin_errors_.push_back(registered.message());
     }
   }
+  // A name that matches nothing is most likely a typo; the plugin may also just be missing.
+  auto check = [&](const auto& names, const auto& known, const char* key, int line) {
+    const std::vector<std::string_view> candidates(known.begin(), known.end());
+    for (const auto& [name, mode] : names) {
+      if (known.count(name) != 0) continue;
+      std::string warning = isolation.source_file + ":" + std::to_string(line) + ": plugins." +
+                            key + " names '" + name + "', which no loaded plugin provides";
+      if (auto close = ClosestMatch(name, candidates))
+        warning += " (did you mean '" + *close + "'?)";
+      config_warnings_.push_back(std::move(warning));
+    }
+  };
+  check(isolation.per_plugin, plugin_names, "per_plugin", isolation.per_plugin_line);
+  check(isolation.per_type, type_names, "per_type", isolation.per_type_line);
 }
 
 const TaskRunnerRegistry& HostEnv::runners() const {

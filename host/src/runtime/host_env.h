@@ -36,6 +36,9 @@ class HostEnv {
  public:
   // Reads the config and builds its resource pools; loads no plugin and opens no store.
   static Result<std::unique_ptr<HostEnv>> Create(const HostOptions& options);
+  // Keeps the plugins loaded for the rest of the process when a worker thread was abandoned in
+  // plugin code (RunOptions::cancel_grace): that thread may still run it.
+  ~HostEnv();
 
   const GlobalConfig& config() const { return config_; }
   // The pools of petit.yaml, shared by every run this process starts.
@@ -49,6 +52,8 @@ class HostEnv {
   const TaskRunnerRegistry& runners() const;
   const PluginLoadResult& plugins() const;
   const std::vector<std::string>& plugin_errors() const;
+  // petit.yaml settings about plugins that match none (a typo, or a plugin that did not load).
+  const std::vector<std::string>& config_warnings() const { return config_warnings_; }
   std::vector<std::string> TaskTypeNames() const { return runners().Types(); }
 
   // Opens the configured store (the --storage URI, petit.yaml's, or the default SQLite file) on
@@ -65,6 +70,7 @@ class HostEnv {
   PluginLoadResult plugins_;
   TaskRunnerRegistry runners_;
   std::vector<std::string> plugin_errors_;
+  std::vector<std::string> config_warnings_;
   std::string storage_uri_;
   std::unique_ptr<StateStore> store_;
   std::unique_ptr<ResourceManager> resources_;

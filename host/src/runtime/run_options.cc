@@ -9,6 +9,8 @@ RunOptions HostRunOptions(HostEnv& env, std::string owner) {
   options.max_parallel_tasks = env.config().max_parallel_tasks;
   options.output_cap_bytes = env.config().output_cap_bytes;
   options.resources = &env.resources();
+  // In-process plugins that are not petit's own are given up on after it (README, "Plugins").
+  options.cancel_grace = env.config().plugins.cancel_grace;
   options.owner = std::move(owner);
   return options;
 }

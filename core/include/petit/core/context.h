@@ -9,6 +9,7 @@
 #ifndef PETIT_CORE_CONTEXT_H_
 #define PETIT_CORE_CONTEXT_H_
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -46,6 +47,10 @@ class RunOutputs {
   // The outputs of one task, or nullptr when it has none.
   const ValueMap* OutputsOf(std::string_view task) const EXCLUDES(mu_);
   size_t size() const EXCLUDES(mu_);  // outputs of every task together
+  // Calls f(task, outputs) for every task with outputs, in task order, under the shared lock
+  // (f must not call back into this RunOutputs). For copying a run's outputs into another
+  // process (plugin process isolation).
+  void ForEach(const std::function<void(std::string_view, const ValueMap&)>& f) const EXCLUDES(mu_);
 
  private:
   mutable SharedMutex mu_;

@@ -28,6 +28,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <string_view>
 #include <vector>
 
 #include "petit/core/clock.h"
@@ -119,7 +120,19 @@ struct RunOptions {
   // before it commits to the run admits the run itself and passes it here as the store then had
   // it (created queued, or reopened): ExecuteRun starts it, and records it failed if it cannot.
   const RunRecord* admitted = nullptr;  // not owned; nullptr = admit here
+  // How long an attempt whose runner does not promise to stop (TaskRunner::stops_on_cancel) may
+  // run on once cancelled or timed out. Then the attempt fails ("... ignored cancel ..."), its
+  // worker thread is abandoned (left running, never joined, its output no longer recorded) and a
+  // new worker takes its place. 0 = wait for ever.
+  std::chrono::milliseconds cancel_grace{0};
 };
+
+// Ends the error of an attempt given up on that way, so that a host can tell it from others.
+inline constexpr std::string_view kAbandonedWorkerNote = "its worker thread was abandoned";
+
+// How many worker threads this process has abandoned so far (RunOptions::cancel_grace). Such a
+// thread may still run plugin code: whoever unloads plugins checks this first.
+size_t AbandonedWorkerThreads();
 
 // Runs `job` as run `run_id` (or continues it, see RunOptions::resume). Fails without starting
 // anything when the job's DAG is not validated, names a task type missing from `runners`, a new

@@ -81,6 +81,10 @@ class TaskRunner {
   virtual AttemptResult Run(const AttemptRequest& request, AttemptControl& control) = 0;
   // True when at most one Run() of this runner may be in flight at a time.
   virtual bool serial() const { return false; }
+  // True when Run() returns soon after a cancel whatever the task does (it runs the task in a
+  // process it kills, or in code the host trusts). Otherwise the engine gives a cancelled attempt
+  // RunOptions::cancel_grace and then abandons it (execute_run.h).
+  virtual bool stops_on_cancel() const { return false; }
 };
 
 // Task type name -> runner. Filled by the host before any run starts, then read-only.
