@@ -53,7 +53,8 @@ void WorkerPool::WorkerLoop() {
     AttemptResult result = item.runner->Run(item.request, *item.control);
     Status storage_status = item.control->Finish();
     inbox_.PostCompletion(Completion{item.index, item.request.attempt, std::move(result),
-                                     std::move(storage_status), started_us, clock_.NowMicros()});
+                                     std::move(storage_status), item.control->TakeUnwritten(),
+                                     started_us, clock_.NowMicros()});
   }
 }
 

@@ -38,6 +38,7 @@
 #include "petit/core/retry_plan.h"
 #include "petit/core/state_store.h"
 #include "petit/core/status.h"
+#include "petit/core/store_outage.h"
 #include "petit/core/task_runner.h"
 #include "petit/core/thread_annotations.h"
 
@@ -110,13 +111,22 @@ struct RunOptions {
   // (StateStore::ReopenRun, so it must have ended; its trigger and creation stay), kept tasks keep
   // their states and outputs, and the plan's tasks run with attempt numbers continuing.
   const RunResumption* resume = nullptr;  // not owned; nullptr = a new run
+  // When a write fails, how long and how often the run retries it (store_outage.h).
+  StoreOutagePolicy store_outage;
+  StoreHealth* store_health = nullptr;  // not owned; nullptr = nobody is told of outages
+  // Takes the writes of a run that gave up waiting for the store; nullptr: they are left for the
+  // next start's recovery.
+  StoreWriteBehind* write_behind = nullptr;  // not owned
 };
 
 // Runs `job` as run `run_id` (or continues it, see RunOptions::resume). Fails without starting
 // anything when the job's DAG is not validated, names a task type missing from `runners`, or a
 // resumed run cannot be reopened (kFailedPrecondition: it has not ended). Otherwise returns the
-// final run record, whose status says whether the run succeeded; a StateStore failure mid-run
-// stops the run and is returned.
+// final run record, whose status says whether the run succeeded. A write the store refuses (not an
+// outage) stops the run and is returned. A store that stops answering is waited for as
+// store_outage.h says; past RunOptions::store_outage.limit the run gives up and kUnavailable says
+// what happened (the run was never created, or its tasks were cancelled and its records are
+// written when the store answers).
 Result<RunRecord> ExecuteRun(const Job& job, const RunId& run_id, const TaskRunnerRegistry& runners,
                              StateStore& store, const RunOptions& options);
 
