@@ -126,12 +126,11 @@ size_t StoreWriteBehind::pending() const {
   return pending_;
 }
 
-bool StoreWriteBehind::WaitUntilWritten(int64_t give_up_us) {
+bool StoreWriteBehind::WaitUntilWritten(std::chrono::milliseconds timeout) {
+  const auto give_up = std::chrono::steady_clock::now() + timeout;
   MutexLock lock(mu_);
   while (pending_ != 0) {
-    const int64_t left_us = give_up_us - clock_.NowMicros();
-    if (left_us <= 0) return false;
-    cv_.WaitFor(mu_, std::chrono::microseconds(left_us));
+    if (cv_.WaitUntil(mu_, give_up)) return pending_ == 0;
   }
   return true;
 }
@@ -146,13 +145,15 @@ void StoreWriteBehind::Loop() {
     // this thread pops.
     const Queued& front = queue_.front();
     mu_.Unlock();
+    // Backoff counts from the start of the try.
+    const int64_t tried_us = clock_.NowMicros();
     const Status written = front.write.Apply(store_);
     const int64_t now_us = clock_.NowMicros();
     mu_.Lock();
     const bool retry = !written.ok() && IsStoreOutage(written);
     if (retry) {
       if (health_ != nullptr) health_->ReportFailure(written, now_us);
-      const int64_t retry_at_us = now_us + policy_.BackoffUs(++failures);
+      const int64_t retry_at_us = tried_us + policy_.BackoffUs(++failures);
       while (!stopping_) {
         if (waiter_->waiter.WaitUntil(mu_, retry_at_us)) break;
       }

@@ -81,7 +81,6 @@ Status EngineAttemptControl::Finish() {
   MutexLock lock(capture_mu_);
   FlushLocked(OutputStream::kStdout, stdout_);
   FlushLocked(OutputStream::kStderr, stderr_);
-  RetryUnwrittenLocked();
   return write_status_;
 }
 

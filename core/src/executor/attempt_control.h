@@ -49,8 +49,8 @@ class EngineAttemptControl final : public AttemptControl {
   bool timed_out() const EXCLUDES(cancel_mu_);
 
   // Writes what is still buffered. Returns the first storage error seen during the attempt that
-  // was not an outage (IsStoreOutage); chunks an outage kept from the store are retried here
-  // once more, and what is still unwritten is left for TakeUnwritten().
+  // was not an outage (IsStoreOutage); chunks an outage kept from the store are left for
+  // TakeUnwritten(), and the run writes them once the store answers.
   Status Finish() EXCLUDES(capture_mu_);
   // The chunks the store did not take, in order, for the run to write once it answers.
   std::vector<LogChunk> TakeUnwritten() EXCLUDES(capture_mu_);

@@ -110,6 +110,8 @@ class RunCoordinator {
       Dispatch();
       Flush();
       if (finished_ == dag_.size() || !fatal_.ok()) break;
+      // The store answered again: what became ready during the outage starts now.
+      if (std::exchange(outage_ended_, false)) continue;
       if (in_flight_count_ == 0 && ready_.empty() && retry_at_.empty() && granted_.empty() &&
           waiting_for_resources_.empty() && journal_.empty()) {
         fatal_ = Internal("run stalled with " + std::to_string(dag_.size() - finished_) +
@@ -119,6 +121,12 @@ class RunCoordinator {
       WaitAndProcess();
     }
     Flush();
+    if (!fatal_.ok()) {
+      // What a refused write stopped cannot be recorded: its attempts are not left running.
+      for (InFlight& flight : in_flight_) {
+        if (flight.control) flight.control->Cancel(/*timed_out=*/false);
+      }
+    }
     pool_.Stop();
     return Finish();
   }
@@ -133,9 +141,10 @@ class RunCoordinator {
     uint32_t failures = 0;
     int64_t since_us = 0;
     for (;;) {
+      // Backoff counts from the start of the try, so a slow failure does not lengthen it.
+      const int64_t now_us = clock_.NowMicros();
       Status created = store_.CreateRun(run_);
       if (created.code() == StatusCode::kAlreadyExists && failures != 0) created = FindOwnRun();
-      const int64_t now_us = clock_.NowMicros();
       if (created.ok()) {
         if (failures != 0 && options_.store_health != nullptr) {
           options_.store_health->ReportSuccess(now_us);
@@ -150,8 +159,9 @@ class RunCoordinator {
         return Unavailable("run " + run_.id.str() + " of job " + job_.id.str() +
                            " was not started: " + (Cancelled() ? "cancelled while " : "") +
                            "the state store did not answer for " +
-                           std::to_string((now_us - since_us) / 1000) + " ms (store_outage_limit " +
-                           std::to_string(LimitUs() / 1'000'000) + " s): " + created.message());
+                           std::to_string((clock_.NowMicros() - since_us) / 1000) +
+                           " ms (store_outage_limit " + std::to_string(LimitUs() / 1'000'000) +
+                           " s): " + created.message());
       }
       RunInbox::Mail mail;
       inbox_.Wait(std::min(limit_us, now_us + options_.store_outage.BackoffUs(failures)),
@@ -457,10 +467,8 @@ class RunCoordinator {
     auto control = std::make_shared<EngineAttemptControl>(
         store_, run_.id, spec.id, attempt,
         spec.output_cap_bytes.value_or(options_.output_cap_bytes));
-    int64_t deadline = kNoDeadline;
-    if (spec.timeout && spec.timeout->count() > 0) deadline = now + spec.timeout->count() * 1000;
-    in_flight_[i] = {control, deadline, std::move(lease)};
-    if (deadline != kNoDeadline) deadlines_.emplace(deadline, i);
+    // The timeout is armed when the attempt reaches a worker (ArmDeadlines).
+    in_flight_[i] = {control, kNoDeadline, std::move(lease)};
     ++in_flight_count_;
 
     WorkItem item{i, runners_.Find(spec.type),
@@ -481,15 +489,17 @@ class RunCoordinator {
   // and Dispatch() starts nothing. Past the outage limit the run gives up (GiveUp()).
   void Flush() {
     if (journal_.empty() && !outage_) {
+      const int64_t tried_us = clock_.NowMicros();
       Status saved = Write(unwritten_logs_, unsaved_, nullptr);
       if (saved.ok()) {
         DeliverNotices(notices_, unsaved_);
         unsaved_.clear();
         unwritten_logs_.clear();
+        ArmDeadlines(unstarted_);
         pool_.Submit(unstarted_);
         return;
       }
-      if (!OnWriteFailed(saved)) return;
+      if (!OnWriteFailed(saved, tried_us)) return;
     }
     if (!unsaved_.empty() || !notices_.empty() || !unstarted_.empty() || !unwritten_logs_.empty()) {
       Batch& batch = journal_.emplace_back();
@@ -524,16 +534,17 @@ class RunCoordinator {
   // backoff allows while it is down).
   void WriteJournal() {
     while (!journal_.empty() && fatal_.ok()) {
-      if (outage_ && clock_.NowMicros() < retry_write_us_) break;
+      const int64_t tried_us = clock_.NowMicros();
+      if (outage_ && tried_us < retry_write_us_) break;
       Batch& batch = journal_.front();
       Status saved = Write(batch.logs, batch.records, batch.run ? &*batch.run : nullptr);
       if (!saved.ok()) {
-        OnWriteFailed(saved);
+        OnWriteFailed(saved, tried_us);
         break;
       }
       OnWriteSucceeded();
       DeliverNotices(batch.notices, batch.records);
-      RestartDeadlines(batch.unstarted);
+      ArmDeadlines(batch.unstarted);
       pool_.Submit(batch.unstarted);
       journal_.pop_front();
     }
@@ -541,9 +552,9 @@ class RunCoordinator {
   }
 
   // Returns whether the run goes on: a refusal (not an outage) is fatal, as before; an outage is
-  // waited for, up to the limit.
-  bool OnWriteFailed(const Status& failed) {
-    const int64_t now_us = clock_.NowMicros();
+  // waited for, up to the limit. `tried_us`: when the failed write began; the backoff counts from
+  // it, and so does the limit.
+  bool OnWriteFailed(const Status& failed, int64_t tried_us) {
     if (!IsStoreOutage(failed)) {
       fatal_ = failed;
       journal_.clear();  // never saved, so never announced nor started
@@ -556,20 +567,21 @@ class RunCoordinator {
     last_write_error_ = failed;
     if (!outage_) {
       outage_ = true;
-      outage_since_us_ = now_us;
+      outage_since_us_ = tried_us;
       write_failures_ = 0;
     }
-    if (options_.store_health != nullptr) options_.store_health->ReportFailure(failed, now_us);
+    if (options_.store_health != nullptr) options_.store_health->ReportFailure(failed, tried_us);
     const int64_t limit_us = outage_since_us_ + LimitUs();
     retry_write_us_ =
-        std::min(limit_us, now_us + options_.store_outage.BackoffUs(++write_failures_));
-    if (now_us >= limit_us && !gave_up_) GiveUp(now_us);
+        std::min(limit_us, tried_us + options_.store_outage.BackoffUs(++write_failures_));
+    if (tried_us >= limit_us && !gave_up_) GiveUp(clock_.NowMicros());
     return true;
   }
 
   void OnWriteSucceeded() {
     if (!outage_) return;
     outage_ = false;
+    outage_ended_ = true;
     write_failures_ = 0;
     retry_write_us_ = kNoDeadline;
     if (options_.store_health != nullptr) {
@@ -589,15 +601,14 @@ class RunCoordinator {
     reported_pending_ = pending;
   }
 
-  // The timeout of an attempt counts from when it reaches a worker, not from when it was
-  // decided: an outage may have held it back.
-  void RestartDeadlines(const std::vector<WorkItem>& items) {
+  // An attempt's timeout counts from when it reaches a worker, not from when it was decided: an
+  // outage may hold it back, and a deadline must not cancel an attempt that never started.
+  void ArmDeadlines(const std::vector<WorkItem>& items) {
     const int64_t now_us = clock_.NowMicros();
     for (const WorkItem& item : items) {
-      InFlight& flight = in_flight_[item.index];
-      if (flight.deadline_us == kNoDeadline || flight.deadline_us >= now_us) continue;
-      EraseDeadline(item.index, flight.deadline_us);
       const TaskSpec& spec = dag_.task(item.index);
+      if (!spec.timeout || spec.timeout->count() <= 0) continue;
+      InFlight& flight = in_flight_[item.index];
       flight.deadline_us = now_us + spec.timeout->count() * 1000;
       deadlines_.emplace(flight.deadline_us, item.index);
     }
@@ -1005,7 +1016,8 @@ class RunCoordinator {
   int64_t retry_write_us_ = kNoDeadline;
   uint32_t write_failures_ = 0;
   Status last_write_error_;
-  bool gave_up_ = false;  // the outage outlasted the limit: the run's tasks are cancelled
+  bool outage_ended_ = false;  // set when writes succeed again, until Dispatch() looked again
+  bool gave_up_ = false;       // the outage outlasted the limit: the run's tasks are cancelled
   std::string give_up_reason_;
   int64_t reported_pending_ = 0;  // journal transitions last told to StoreHealth
 

@@ -6,6 +6,8 @@
 // Keys: storage (a URI, or the original's {type: sqlite|memory, path}), plugin_dirs (relative to
 // petit.yaml), max_parallel_tasks (per run), max_tasks (attempts in flight across all runs),
 // output_cap_bytes, pools, cpu_slots, memory_mb, shutdown_grace (seconds, default 30),
+// store_outage_limit (seconds, default 300: how long a run waits for a state store that stopped
+// answering before it cancels its tasks; core/store_outage.h),
 // timezone (IANA name; the zone of job schedules that name none; the original's
 // `default_timezone` is accepted for it), api: {enabled, bind, port, token}, logging: {level:
 // debug|info|warn|error, format: text|json}. An API bound to anything but the loopback
@@ -28,6 +30,7 @@
 #include "petit/core/log_level.h"
 #include "petit/core/resources.h"
 #include "petit/core/status.h"
+#include "petit/core/store_outage.h"
 
 namespace petit::host {
 
@@ -58,6 +61,7 @@ struct GlobalConfig {
   // How long `petit run` lets running tasks finish after SIGTERM before it cancels them (whole
   // seconds; 0 cancels at once). dist/petit.service's TimeoutStopSec stays above it.
   std::chrono::seconds shutdown_grace{30};
+  std::chrono::seconds store_outage_limit{kDefaultStoreOutageLimit};
   ApiConfig api;
   LoggingConfig logging;
   std::string source_file;  // where it came from; empty for defaults

@@ -13,7 +13,9 @@
 // the StateStore before its runner is called, and its final state before any downstream starts.
 // A run fails iff some task failed (skipped and upstream_failed tasks do not count on their own).
 // A task that names resources waits for them (all-or-nothing, see resources.h) in state kQueued,
-// recorded before it waits; it takes a worker only once its slots are granted.
+// recorded before it waits; it takes a worker only once its slots are granted. A store that stops
+// answering holds these writes back, in order, while running attempts go on and nothing new
+// starts (store_outage.h).
 //
 // Threads: ExecuteRun blocks its caller, which becomes the run's coordinator and alone owns the run
 // state. Attempts run on a pool of worker threads it starts and joins. Observer callbacks run on

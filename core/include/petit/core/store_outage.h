@@ -122,9 +122,9 @@ class StoreWriteBehind {
   void Submit(const RunId& run, std::vector<StoreWrite> writes) EXCLUDES(mu_);
   // Transitions not written yet.
   size_t pending() const EXCLUDES(mu_);
-  // Blocks until nothing is pending (for tests and a graceful stop); false if `give_up_us` of the
-  // clock came first.
-  bool WaitUntilWritten(int64_t give_up_us) EXCLUDES(mu_);
+  // Blocks until nothing is pending (for tests and a graceful stop); false if `timeout` of real
+  // time passed first.
+  bool WaitUntilWritten(std::chrono::milliseconds timeout) EXCLUDES(mu_);
 
  private:
   struct Queued {
