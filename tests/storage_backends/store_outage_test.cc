@@ -25,6 +25,7 @@
 #include "petit/core/execute_run.h"
 #include "petit/core/store_outage.h"
 #include "petit/storage/open.h"
+#include "storage_backends/own_postgres_server.h"
 #include "storage_backends/test_databases.h"
 
 namespace petit {
@@ -172,52 +173,11 @@ TEST(SqliteStoreOutageTest, ARunWaitsForADatabaseAnotherWriterKeepsLockedAndThen
   ExpectRecordedSucceeded(store, run_id);
 }
 
-// A PostgreSQL cluster of the test's own, under /tmp (the server runs as user postgres when the
-// test runs as root), started and stopped through scripts/pg_test_server.sh.
-class OwnPostgresServer {
- public:
-  static bool Available() {
-    const char* bin = std::getenv("PGBIN");
-    const std::string dir = bin != nullptr ? bin : "/usr/lib/postgresql/15/bin";
-    return access((dir + "/pg_ctl").c_str(), X_OK) == 0 &&
-           access((dir + "/initdb").c_str(), X_OK) == 0;
-  }
-
-  OwnPostgresServer()
-      : dir_("/tmp/petit-outage-pg-" + std::to_string(getpid()) + "-" +
-             std::to_string(std::chrono::steady_clock::now().time_since_epoch().count() % 100000)) {
-  }
-  ~OwnPostgresServer() {
-    Stop();
-    std::error_code ignored;
-    std::filesystem::remove_all(dir_, ignored);
-  }
-
-  // The storage URI, or nullopt after a failed start.
-  std::optional<std::string> Start() {
-    const std::string command = std::string(PETIT_PG_TEST_SERVER) + " start " + dir_;
-    FILE* out = popen(command.c_str(), "r");
-    if (out == nullptr) return std::nullopt;
-    std::string uri;
-    std::array<char, 512> buffer{};
-    while (fgets(buffer.data(), buffer.size(), out) != nullptr) uri += buffer.data();
-    if (pclose(out) != 0) return std::nullopt;
-    while (!uri.empty() && uri.back() == '\n') uri.pop_back();
-    return uri;
-  }
-  bool Stop() {
-    const std::string command = std::string(PETIT_PG_TEST_SERVER) + " stop " + dir_;
-    return std::system(command.c_str()) == 0;
-  }
-
- private:
-  std::string dir_;
-};
-
 class PostgresRestartTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!OwnPostgresServer::Available()) GTEST_SKIP() << "no PostgreSQL binaries (set PGBIN)";
+    if (!testing::OwnPostgresServer::Available())
+      GTEST_SKIP() << "no PostgreSQL binaries (set PGBIN)";
     std::optional<std::string> uri = server_.Start();
     ASSERT_TRUE(uri.has_value()) << "the test's own PostgreSQL server did not start";
     Result<std::unique_ptr<StateStore>> opened = storage::OpenStateStore(*uri);
@@ -225,7 +185,7 @@ class PostgresRestartTest : public ::testing::Test {
     store_ = std::move(opened).value();
   }
 
-  OwnPostgresServer server_;
+  testing::OwnPostgresServer server_{PETIT_PG_TEST_SERVER};
   std::unique_ptr<StateStore> store_;
 };
 

@@ -919,8 +919,9 @@ class RunCoordinator {
     Batch& last = journal_.emplace_back();
     last.run = run_;
     WriteJournal();
-    // Past the limit (OnWriteFailed gave up, now or while the tasks ran) it waits no longer.
-    while (!journal_.empty() && fatal_.ok() && !gave_up_) {
+    // Past the limit (OnWriteFailed gave up, now or while the tasks ran) it waits no longer, nor
+    // once cancelled (a host stopping must not wait for its store).
+    while (!journal_.empty() && fatal_.ok() && !Cancelled()) {
       RunInbox::Mail mail;
       inbox_.Wait(retry_write_us_, /*spin_first=*/false, mail);
       WriteJournal();
