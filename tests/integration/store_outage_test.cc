@@ -1,7 +1,7 @@
-// End to end: `petit trigger` on a PostgreSQL server of the test's own, which the test stops while
-// a task runs and starts again. The task goes on, the trigger says once that the store is down and
-// once that it is back, and the run ends recorded as it ran: downstream task run, nothing left
-// running. Skipped when the PostgreSQL binaries are absent.
+// End to end: `petit trigger` and `petit run` on a PostgreSQL server of the test's own, which the
+// test stops while a task runs and starts again. The task goes on, petit says once that the store
+// is down and once that it is back, and the run ends recorded as it ran: downstream task run,
+// nothing left running. Skipped when the PostgreSQL binaries are absent.
 #include <fcntl.h>
 #include <poll.h>
 #include <spawn.h>
@@ -68,6 +68,10 @@ class Background {
       kill(pid_, SIGKILL);
       waitpid(pid_, nullptr, 0);
     }
+  }
+
+  void Signal(int signal_number) {
+    if (pid_ > 0) kill(pid_, signal_number);
   }
 
   int Wait() {
@@ -191,6 +195,61 @@ TEST_F(TriggerStoreOutageTest, ARunOutlivesAPostgresRestartAndEndsRecordedAsItRa
   std::string output;
   for (const LogChunk& chunk : *logs) output += chunk.data;
   EXPECT_THAT(output, HasSubstr("a done"));
+}
+
+TEST_F(TriggerStoreOutageTest, ADaemonOutlivesAPostgresRestartAndSaysSo) {
+  // Fires every two seconds; only the first run waits for the test, later ones end at once.
+  const fs::path marker = dir_ / "released";
+  std::ofstream(dir_ / "jobs" / "outage.yaml")
+      << "id: outage\n"
+         "schedule: \"*/2 * * * * *\"\n"
+         "tasks:\n"
+         "  - id: a\n"
+         "    type: command\n"
+         "    command: sh\n"
+         "    args: [\"-c\", \"echo started > '"
+      << (dir_ / "started.fifo").string() << "'; [ -f '" << marker.string()
+      << "' ] || read line < '" << (dir_ / "go.fifo").string()
+      << "'; echo a done\"]\n"
+         "  - id: b\n"
+         "    type: command\n"
+         "    command: \"true\"\n"
+         "    depends_on: [a]\n";
+  Background daemon({"--storage", uri_, "run", (dir_ / "jobs").string()}, dir_);
+  ASSERT_TRUE(TaskStarted()) << daemon.err();
+
+  ASSERT_TRUE(server_.Stop());
+  std::ofstream(marker) << "";
+  ASSERT_EQ(write(go_fd_, "go\n", 3), 3);
+  ASSERT_TRUE(WaitForText(daemon.err_path(), "state store unavailable")) << daemon.err();
+  ASSERT_TRUE(server_.Start().has_value());
+  ASSERT_TRUE(WaitForText(daemon.err_path(), "state store available again after")) << daemon.err();
+  ASSERT_TRUE(WaitForText(daemon.err_path(), "ended: succeeded")) << daemon.err();
+  daemon.Signal(SIGTERM);
+  EXPECT_EQ(daemon.Wait(), 0) << daemon.err();
+
+  // Every run ended, the first one succeeded with its downstream task, and no attempt was left
+  // running or queued.
+  Result<std::unique_ptr<StateStore>> store = storage::OpenStateStore(uri_);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  Result<std::vector<RunRecord>> runs = (*store)->ListRuns(JobId(), 100);
+  ASSERT_TRUE(runs.ok() && !runs->empty());
+  EXPECT_EQ(runs->back().status, RunStatus::kSucceeded) << runs->back().error;
+  for (const RunRecord& run : *runs) {
+    EXPECT_TRUE(IsTerminal(run.status)) << run.id.str();
+    Result<std::vector<AttemptRecord>> attempts = (*store)->ListAttempts(run.id);
+    ASSERT_TRUE(attempts.ok());
+    for (const AttemptRecord& attempt : *attempts) {
+      EXPECT_NE(attempt.state, TaskState::kRunning) << run.id.str() << " " << attempt.task.str();
+      EXPECT_NE(attempt.state, TaskState::kQueued) << run.id.str() << " " << attempt.task.str();
+    }
+  }
+  Result<std::vector<AttemptRecord>> first = (*store)->ListAttempts(runs->back().id);
+  ASSERT_TRUE(first.ok());
+  std::map<std::string, TaskState> last;
+  for (const AttemptRecord& attempt : *first) last[attempt.task.str()] = attempt.state;
+  EXPECT_EQ(last["a"], TaskState::kSucceeded);
+  EXPECT_EQ(last["b"], TaskState::kSucceeded);
 }
 
 }  // namespace

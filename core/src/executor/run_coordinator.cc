@@ -642,14 +642,14 @@ class RunCoordinator {
     }
     CancelEverything();
     for (WorkItem& item : held_back) {
-      OnCompletion(Completion{item.index,
-                              item.request.attempt,
-                              AttemptResult{AttemptOutcome::kCancelled, std::nullopt,
-                                            "never started: " + give_up_reason_},
-                              Status::Ok(),
-                              {},
-                              0,
-                              now_us});
+      OnCompletion(
+          Completion{item.index,
+                     item.request.attempt,
+                     AttemptResult{AttemptOutcome::kCancelled, std::nullopt, "never started"},
+                     Status::Ok(),
+                     {},
+                     0,
+                     now_us});
     }
   }
 

@@ -44,7 +44,10 @@ std::string_view SignalName(int signal_number) {
 void LogRunEnd(DaemonLog& log, const RunRequest& request, const Result<RunRecord>& result) {
   std::string line = "job " + request.job->id.str() + " run " + request.run_id.str();
   if (!result.ok()) {
-    log.Line(line + " could not run (trigger " + request.trigger +
+    // A run that gave up on its store says itself what became of it.
+    const bool said = result.status().code() == StatusCode::kUnavailable &&
+                      result.status().message().starts_with("run " + request.run_id.str());
+    log.Line(line + (said ? "" : " could not run") + " (trigger " + request.trigger +
              "): " + result.status().message());
     return;
   }
