@@ -411,6 +411,47 @@ TEST_F(StoreOutageTest, PastTheLimitTheTasksAreCancelledAndTheWriteBehindRecords
   EXPECT_EQ(health_.snapshot().pending_writes, 0);
 }
 
+TEST_F(StoreOutageTest, ARunCancelledDuringAnOutageEndsAtOnceAndItsEndIsWrittenBehind) {
+  Signal a_started, release_x;
+  Register("wait", [&](const AttemptRequest&, AttemptControl& control) {
+    Signal cancelled;
+    control.OnCancel([&] { cancelled.Set(); });
+    a_started.Set();
+    cancelled.Wait();
+    return AttemptResult{AttemptOutcome::kFailed, std::nullopt, "stopped"};
+  });
+  Register("x", [&](const AttemptRequest&, AttemptControl&) {
+    release_x.Wait();
+    return Ok();
+  });
+  StoreWriteBehind write_behind(*flaky_, clock_, options_.store_outage, &health_);
+  RunCanceller canceller;
+  options_.write_behind = &write_behind;
+  options_.canceller = &canceller;
+  Job job = MakeJob({Spec("a", "wait"), Spec("x", "x")});
+  Start(job);
+  ASSERT_TRUE(a_started.Wait());
+  flaky_->FailEverything();
+  release_x.Set();
+  ASSERT_TRUE(flaky_->WaitForFailures(1));
+
+  // What a stopping host does: the run must not wait out the outage limit for its store.
+  canceller.Cancel();
+  const Result<RunRecord>& run = Finished();
+  ASSERT_FALSE(run.ok());
+  EXPECT_THAT(run.status().message(), HasSubstr("ended cancelled but is not recorded yet"));
+  EXPECT_GT(write_behind.pending(), 0u);
+
+  Heal();
+  ASSERT_TRUE(write_behind.WaitUntilWritten(kBrokenAfter));
+  std::optional<RunRecord> stored = StoredRun();
+  ASSERT_TRUE(stored.has_value());
+  EXPECT_EQ(stored->status, RunStatus::kCancelled);
+  auto attempts = LastAttempts();
+  EXPECT_EQ(attempts["x"].state, TaskState::kSucceeded);
+  EXPECT_EQ(attempts["a"].state, TaskState::kCancelled);
+}
+
 TEST_F(StoreOutageTest, ARunThatCannotBeCreatedWithinTheLimitIsRefusedAndRunsNothing) {
   std::atomic<bool> started{false};
   Register("ok", [&](const AttemptRequest&, AttemptControl&) {
