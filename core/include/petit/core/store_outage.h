@@ -5,8 +5,10 @@
 // starts, since an attempt starts only once its `running` record is saved. When the store answers
 // again the pending writes land in order and the run carries on. When it stays down past the
 // policy's limit, the run's tasks are cancelled (recorded kInterrupted) and the run ends
-// kInterrupted; what it could not write is handed to a StoreWriteBehind, which keeps trying for as
-// long as the process lives. What never lands is repaired by the next start's recovery.
+// kInterrupted (a run whose tasks had all ended keeps the states they earned); what it could not
+// write is handed to a StoreWriteBehind, which keeps trying for as long as the process lives. A
+// run cancelled meanwhile (a host stopping) hands its writes over at once instead of waiting. What
+// never lands is repaired by the next start's recovery.
 //
 // StoreHealth is the one place a process says whether its store answers: every writer reports to
 // it, it tells a listener once when the store goes down and once when it is back, and keeps a
