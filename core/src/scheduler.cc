@@ -66,6 +66,9 @@ struct Scheduler::Impl {
     std::optional<Waiting> queued;  // the one occurrence kept by overlap queue/cancel_previous
     // No longer among the jobs (UpdateJobs): never fires nor starts runs; its active runs finish.
     bool removed = false;
+    // `record` changed but the store did not take it (an outage): saved again with backoff, so
+    // that a restart does not catch up an occurrence this scheduler already dealt with.
+    bool record_unsaved = false;
   };
 
   struct HeapEntry {
@@ -151,10 +154,33 @@ struct Scheduler::Impl {
   void SaveRecord(Slot& slot, int64_t now_us) REQUIRES(mu) {
     slot.record.updated_us = now_us;
     Status saved = store.SaveJob(slot.record);
-    if (!saved.ok()) {
-      last_store_error =
-          saved.WithContext("saving the schedule state of job '" + slot.job->id.str() + "'");
+    slot.record_unsaved = !saved.ok();
+    if (saved.ok()) {
+      if (options.store_health != nullptr) options.store_health->ReportSuccess(now_us);
+      return;
     }
+    last_store_error =
+        saved.WithContext("saving the schedule state of job '" + slot.job->id.str() + "'");
+    if (options.store_health != nullptr) {
+      options.store_health->ReportFailure(last_store_error, now_us);
+    }
+    if (record_retry_us == kNever) {
+      record_retry_us = now_us + outage_policy.BackoffUs(++record_failures);
+    }
+  }
+
+  // Saves again the records an outage kept from the store, once their backoff has passed.
+  void RetryUnsavedRecords(int64_t now_us) REQUIRES(mu) {
+    if (record_retry_us > now_us) return;
+    record_retry_us = kNever;
+    bool unsaved = false;
+    for (Slot& slot : slots) {
+      if (!slot.record_unsaved) continue;
+      SaveRecord(slot, now_us);
+      unsaved = unsaved || slot.record_unsaved;
+    }
+    // A save that failed again set the next retry, one backoff step further.
+    if (!unsaved) record_failures = 0;
   }
 
   void PushNext(size_t index, int64_t after_us) REQUIRES(mu) {
@@ -505,7 +531,9 @@ struct Scheduler::Impl {
     RunLeft(index);
   }
 
-  bool DueLocked() const REQUIRES(mu) { return next_due_us <= clock.NowMicros(); }
+  bool DueLocked() const REQUIRES(mu) {
+    return std::min(next_due_us, record_retry_us) <= clock.NowMicros();
+  }
 
   void Loop() EXCLUDES(mu) {
     MutexLock lock(mu);
@@ -515,6 +543,7 @@ struct Scheduler::Impl {
       for (size_t index : std::exchange(ready, {})) StartWaiting(index, launches);
       const int64_t now_us = clock.NowMicros();
       FireDue(now_us, launches);
+      RetryUnsavedRecords(now_us);
       mu.Unlock();
       SchedulerPass pass{.now_us = now_us,
                          .wakeups = wakeups.load(std::memory_order_relaxed),
@@ -532,7 +561,7 @@ struct Scheduler::Impl {
   // watchdog's heartbeat is due: one interval after the pass at `pass_us`, counted from the pass
   // and not from now, so a clock that moved since the pass cannot push the beat away.
   void Wait(int64_t pass_us) REQUIRES(mu) {
-    int64_t deadline_us = next_due_us;
+    int64_t deadline_us = std::min(next_due_us, record_retry_us);
     if (options.heartbeat && options.heartbeat_interval_us > 0) {
       deadline_us = std::min(deadline_us, pass_us + options.heartbeat_interval_us);
     }
@@ -606,6 +635,10 @@ struct Scheduler::Impl {
   uint64_t fired GUARDED_BY(mu) = 0;
   uint64_t refused GUARDED_BY(mu) = 0;
   Status last_store_error GUARDED_BY(mu);
+  // When to save the records an outage kept from the store again; kNever when none waits.
+  int64_t record_retry_us GUARDED_BY(mu) = kNever;
+  uint32_t record_failures GUARDED_BY(mu) = 0;
+  const StoreOutagePolicy outage_policy;  // its backoff paces those saves
   std::atomic<uint64_t> wakeups{0};
 
   // Wakes the scheduler thread for the next fire time; emplaced by Start, reset by Stop, and

@@ -251,6 +251,27 @@ Status MemoryStateStore::MarkInterrupted(const RunId& run, std::string_view reas
   return Status::Ok();
 }
 
+Result<std::vector<::petit::AttemptKey>> MemoryStateStore::InterruptStrandedAttempts(
+    std::string_view reason, int64_t ended_us) {
+  const std::string error = SanitizeText(reason);
+  MutexLock lock(mu_);
+  std::vector<::petit::AttemptKey> stranded;
+  for (auto& [id, entry] : runs_) {
+    if (!IsTerminal(entry.record.status)) continue;
+    for (auto& [key, attempt] : entry.attempts) {
+      if (attempt.state != TaskState::kQueued && attempt.state != TaskState::kRunning) continue;
+      attempt.state = TaskState::kInterrupted;
+      attempt.ended_us = ended_us;
+      attempt.error = error;
+      stranded.push_back({id, attempt.task, attempt.attempt});
+    }
+  }
+  std::sort(stranded.begin(), stranded.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.run, a.task, a.attempt) < std::tie(b.run, b.task, b.attempt);
+  });
+  return stranded;
+}
+
 Status MemoryStateStore::ReopenRun(const RunId& run, std::string_view owner, int64_t reopened_us) {
   PETIT_RETURN_IF_ERROR(CheckRunId(run));
   std::string new_owner = SanitizeText(owner);

@@ -348,6 +348,40 @@ Status SqlStateStore::MarkInterrupted(const RunId& run, std::string_view reason,
       /*in_transaction=*/true);
 }
 
+Result<std::vector<AttemptKey>> SqlStateStore::InterruptStrandedAttempts(std::string_view reason,
+                                                                         int64_t ended_us) {
+  const std::string error = SanitizeText(reason);
+  const std::string select = StrandedAttemptsSql();
+  const std::string update = InterruptStrandedAttemptsSql(dialect_);
+  std::vector<AttemptKey> stranded;
+  const WriteErrors errors{"cannot interrupt the attempts stranded in ended runs", "", ""};
+  Status status = database_->Write(
+      errors,
+      [&](WriterSession& writer) {
+        std::string run;
+        std::string task;
+        long long attempt = 0;
+        Status bad_row;
+        Query query(writer.session());
+        query.Into(run).Into(task).Into(attempt).ForEachRow(select, [&] {
+          Result<RunId> id = RunId::Parse(run);
+          if (!id.ok()) {
+            bad_row = Internal("stored attempt of run '" + run + "': " + id.status().message());
+            return;
+          }
+          stranded.push_back({*id, TaskId(task), static_cast<uint32_t>(attempt)});
+        });
+        PETIT_RETURN_IF_ERROR(bad_row);
+        if (stranded.empty()) return Status::Ok();
+        const long long ended_at = ended_us;
+        writer.session() << update, soci::use(ended_at, "ended_at"), soci::use(error, "error");
+        return Status::Ok();
+      },
+      /*in_transaction=*/true);
+  if (!status.ok()) return status;
+  return stranded;
+}
+
 Status SqlStateStore::ReopenRun(const RunId& run, std::string_view owner, int64_t reopened_us) {
   PETIT_RETURN_IF_ERROR(CheckRunId(run));
   const std::string new_owner = SanitizeText(owner);

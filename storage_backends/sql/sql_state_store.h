@@ -56,6 +56,8 @@ class SqlStateStore final : public StateStore {
 
   Result<std::vector<RunRecord>> ListIncompleteRuns() override;
   Status MarkInterrupted(const RunId& run, std::string_view reason, int64_t ended_us) override;
+  Result<std::vector<AttemptKey>> InterruptStrandedAttempts(std::string_view reason,
+                                                            int64_t ended_us) override;
   Status ReopenRun(const RunId& run, std::string_view owner, int64_t reopened_us) override;
   Result<RunAdmission> AdmitReopen(const RunId& run, std::string_view owner, int64_t reopened_us,
                                    uint32_t max_active_runs) override;

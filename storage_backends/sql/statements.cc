@@ -198,6 +198,27 @@ std::string LastRunSql(Dialect dialect, size_t statuses, bool count_unended) {
   return sql;
 }
 
+namespace {
+
+std::string StrandedCondition() {
+  return "state IN (" + Literal(TaskStateName(TaskState::kQueued)) + ", " +
+         Literal(TaskStateName(TaskState::kRunning)) +
+         ") AND run_id IN (SELECT id FROM runs WHERE " + EndedRunCondition() + ")";
+}
+
+}  // namespace
+
+std::string StrandedAttemptsSql() {
+  return "SELECT run_id, task_id, attempt FROM task_attempts WHERE " + StrandedCondition() +
+         " ORDER BY run_id, task_id, attempt";
+}
+
+std::string InterruptStrandedAttemptsSql(Dialect dialect) {
+  return "UPDATE task_attempts SET state = " + Literal(TaskStateName(TaskState::kInterrupted)) +
+         ", ended_at = " + TimeIn(dialect, "ended_at", true) + ", error = :error WHERE " +
+         StrandedCondition();
+}
+
 std::string RunStatusSql() { return "SELECT status FROM runs WHERE id = :id"; }
 
 std::string RunJobAndStatusSql() { return "SELECT job_id, status FROM runs WHERE id = :id"; }

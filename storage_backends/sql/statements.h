@@ -80,6 +80,11 @@ std::string ListIncompleteRunsSql(Dialect dialect);
 // last, at or after :since (microseconds); with `count_unended`, a run that has not ended counts
 // as ended at 0. `statuses` is at least 1.
 std::string LastRunSql(Dialect dialect, size_t statuses, bool count_unended);
+// The attempts still queued or running whose run has ended (stranded by a lost store): run_id,
+// task_id, attempt, by run, task, attempt.
+std::string StrandedAttemptsSql();
+// Those attempts become interrupted, ended at :ended_at with :error.
+std::string InterruptStrandedAttemptsSql(Dialect dialect);
 // Only the status of the run :id.
 std::string RunStatusSql();
 // The job_id and status of the run :id.

@@ -17,6 +17,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "core/flaky_state_store.h"
 #include "petit/core/clock.h"
 #include "petit/core/events.h"
 #include "petit/core/job.h"
@@ -333,6 +334,7 @@ class SchedulerTest : public ::testing::Test {
   }
 
   ManualClock clock_{kBase + kSecond};
+  std::unique_ptr<StateStore> inner_store_;  // under store_ when a test wraps it
   std::unique_ptr<StateStore> store_;
   EventBus bus_;
   EventLog events_{bus_};
@@ -396,6 +398,31 @@ TEST_F(SchedulerTest, PersistsTheLastOccurrenceDealtWithBeforeLaunching) {
   AdvanceTo(kBase + 10 * kSecond);
   EXPECT_EQ(Record("j").last_fire_us, kBase + 10 * kSecond);
   EXPECT_FALSE(Record("j").paused);
+}
+
+TEST_F(SchedulerTest, ARecordTheStoreDidNotTakeIsSavedAgainOnceItAnswersAndNothingFiresTwice) {
+  inner_store_ = std::move(store_);
+  auto flaky = std::make_unique<testing::FlakyStateStore>(*inner_store_);
+  testing::FlakyStateStore& store = *flaky;
+  store_ = std::move(flaky);
+  Start({MakeJob("j", "@every 10s")});
+  store.Fail({testing::FlakyStateStore::Op::kSaveJob});
+  AdvanceTo(kBase + 10 * kSecond);
+  ASSERT_EQ(launcher_.count(), 1u);
+  EXPECT_EQ(Record("j").last_fire_us, kBase) << "the store took a save it was to refuse";
+  EXPECT_THAT(scheduler_->stats().last_store_error.message(), HasSubstr("the test store is down"));
+
+  // Still down at the first retry, which is counted; then the store answers.
+  const uint64_t failures = store.failures();
+  AdvanceTo(kBase + 10 * kSecond + 100'000);
+  EXPECT_EQ(store.failures(), failures + 1);
+  store.Heal();
+  AdvanceTo(kBase + 10 * kSecond + 400'000);
+  EXPECT_EQ(Record("j").last_fire_us, kBase + 10 * kSecond);
+  EXPECT_EQ(launcher_.count(), 1u);
+  launcher_.End(0);
+  AdvanceTo(kBase + 20 * kSecond);
+  EXPECT_THAT(launcher_.Fired(), ElementsAre(Pair("j", 10), Pair("j", 20)));
 }
 
 TEST_F(SchedulerTest, OverlapSkipDropsTheOccurrenceAndSaysWhy) {

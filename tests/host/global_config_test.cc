@@ -274,5 +274,25 @@ TEST(GlobalConfigShutdownGraceTest, DefaultsToThirtySecondsAndReadsWholeSeconds)
   std::filesystem::remove_all(dir);
 }
 
+TEST(GlobalConfigStoreOutageLimitTest, DefaultsToFiveMinutesAndRefusesNegativesAndNonNumbers) {
+  EXPECT_EQ(GlobalConfig{}.store_outage_limit, std::chrono::seconds(300));
+  const std::string dir = ::testing::TempDir() + "/petit-outage-limit";
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir + "/petit.yaml") << "store_outage_limit: 45\n";
+  Result<GlobalConfig> config = LoadGlobalConfig(dir + "/petit.yaml");
+  ASSERT_TRUE(config.ok()) << config.status().message();
+  EXPECT_EQ(config->store_outage_limit, std::chrono::seconds(45));
+  for (const char* bad : {"store_outage_limit: -1\n", "store_outage_limit: soon\n"}) {
+    std::ofstream(dir + "/petit.yaml") << bad;
+    Result<GlobalConfig> refused = LoadGlobalConfig(dir + "/petit.yaml");
+    ASSERT_FALSE(refused.ok()) << bad;
+    EXPECT_NE(refused.status().message().find("store_outage_limit"), std::string::npos)
+        << refused.status().message();
+    EXPECT_NE(refused.status().message().find("petit.yaml:1:"), std::string::npos)
+        << refused.status().message();
+  }
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace petit::host

@@ -241,6 +241,43 @@ TEST_F(RecoverInterruptedRunsTest, InterruptsOnlyRunsOfDeadOwnersOfThisHost) {
   EXPECT_EQ(Stored(finished.id).status, RunStatus::kSucceeded);
 }
 
+TEST_F(RecoverInterruptedRunsTest, AttemptsLeftRunningInAnEndedRunAreInterruptedAndSaidSo) {
+  // What a host that lost its store mid-run may leave: the run's end landed, an attempt's did not.
+  const RunRecord ended = CreateRun("a", self_, RunStatus::kFailed, 1);
+  const RunRecord live = CreateRun("b", self_, RunStatus::kRunning, 2);
+  AttemptRecord stranded;
+  stranded.run = ended.id;
+  stranded.task = TaskId("t");
+  stranded.attempt = 2;
+  stranded.state = TaskState::kRunning;
+  AttemptRecord queued = stranded;
+  queued.task = TaskId("u");
+  queued.attempt = 1;
+  queued.state = TaskState::kQueued;
+  AttemptRecord running_elsewhere = stranded;
+  running_elsewhere.run = live.id;
+  ASSERT_TRUE(store_->SaveAttempts(std::array{stranded, queued, running_elsewhere}).ok());
+
+  std::ostringstream log;
+  Result<std::vector<RunRecord>> recovered = RecoverInterruptedRuns(*store_, self_, kNow, &log);
+  ASSERT_TRUE(recovered.ok()) << recovered.status().ToString();
+  EXPECT_TRUE(recovered->empty());
+  Result<std::vector<AttemptRecord>> attempts = store_->ListAttempts(ended.id);
+  ASSERT_TRUE(attempts.ok() && attempts->size() == 2);
+  for (const AttemptRecord& attempt : *attempts) {
+    EXPECT_EQ(attempt.state, TaskState::kInterrupted) << attempt.task.str();
+    EXPECT_EQ(attempt.ended_us, kNow);
+    EXPECT_THAT(attempt.error, HasSubstr("never recorded"));
+  }
+  EXPECT_EQ(Stored(ended.id).status, RunStatus::kFailed);
+  attempts = store_->ListAttempts(live.id);
+  ASSERT_TRUE(attempts.ok() && attempts->size() == 1);
+  EXPECT_EQ(attempts->at(0).state, TaskState::kRunning);
+  EXPECT_EQ(log.str(), "petit: run " + ended.id.str() +
+                           " had ended with attempts still marked running or queued, now "
+                           "interrupted: t (attempt 2), u (attempt 1)\n");
+}
+
 TEST_F(RecoverInterruptedRunsTest, RunsOfAChildThatDiedAreInterruptedOnTheNextStart) {
   Child child;
   Result<std::string> child_owner = ProcessOwner(child.pid());

@@ -936,6 +936,66 @@ TEST_P(StateStoreConformanceTest, MarkInterruptedFlipsTheRunAndItsUnfinishedAtte
 }
 
 TEST_P(StateStoreConformanceTest,
+       InterruptStrandedAttemptsRepairsOnlyUnfinishedAttemptsOfEndedRuns) {
+  RunRecord ended = MakeRun("job", kT0);
+  ended.status = RunStatus::kSucceeded;
+  ended.ended_us = kT0 + 500;
+  ASSERT_TRUE(store_->CreateRun(ended).ok());
+  RunRecord cancelled = MakeRun("job", kT0 + 1);
+  cancelled.status = RunStatus::kCancelled;
+  cancelled.ended_us = kT0 + 501;
+  ASSERT_TRUE(store_->CreateRun(cancelled).ok());
+  RunRecord live = CreateRun("job", kT0 + 2);
+
+  AttemptRecord running = MakeAttempt(ended.id, "b", 1);
+  running.state = TaskState::kRunning;
+  running.started_us = kT0 + 20;
+  AttemptRecord done = MakeAttempt(ended.id, "a", 1);
+  done.state = TaskState::kSucceeded;
+  done.ended_us = kT0 + 30;
+  AttemptRecord queued = MakeAttempt(cancelled.id, "c", 2);
+  AttemptRecord live_running = MakeAttempt(live.id, "a", 1);
+  live_running.state = TaskState::kRunning;
+  const std::vector<AttemptRecord> attempts{running, done, queued, live_running};
+  ASSERT_TRUE(store_->SaveAttempts(attempts).ok());
+
+  const int64_t repaired_at = kT0 + 2'000;
+  Result<std::vector<AttemptKey>> stranded =
+      store_->InterruptStrandedAttempts("stranded by a lost store \xff", repaired_at);
+  ASSERT_TRUE(stranded.ok()) << stranded.status().ToString();
+  ASSERT_THAT(*stranded, SizeIs(2));
+  // Ordered by run id: `ended` was generated first.
+  std::vector<AttemptKey> expected{{ended.id, TaskId("b"), 1}, {cancelled.id, TaskId("c"), 2}};
+  std::sort(expected.begin(), expected.end(),
+            [](const AttemptKey& x, const AttemptKey& y) { return x.run < y.run; });
+  for (size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_EQ((*stranded)[i].run, expected[i].run);
+    EXPECT_EQ((*stranded)[i].task, expected[i].task);
+    EXPECT_EQ((*stranded)[i].attempt, expected[i].attempt);
+  }
+
+  for (AttemptRecord* repaired : {&running, &queued}) {
+    repaired->state = TaskState::kInterrupted;
+    repaired->ended_us = repaired_at;
+    repaired->error = "stranded by a lost store \uFFFD";
+  }
+  std::vector<AttemptRecord> stored = ListAttempts(ended.id);
+  ASSERT_THAT(stored, SizeIs(2));
+  ExpectSameAttempt(stored[0], done);
+  ExpectSameAttempt(stored[1], running);
+  stored = ListAttempts(cancelled.id);
+  ASSERT_THAT(stored, SizeIs(1));
+  ExpectSameAttempt(stored[0], queued);
+  stored = ListAttempts(live.id);
+  ASSERT_THAT(stored, SizeIs(1));
+  ExpectSameAttempt(stored[0], live_running);
+
+  Result<std::vector<AttemptKey>> again = store_->InterruptStrandedAttempts("again", kT0 + 3'000);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_THAT(*again, SizeIs(0));
+}
+
+TEST_P(StateStoreConformanceTest,
        MarkInterruptedOfAnEndedRunIsFailedPreconditionAndChangesNothing) {
   RunRecord run = MakeRun("job", kT0);
   run.status = RunStatus::kSucceeded;

@@ -1,8 +1,11 @@
 #include "executor/attempt_control.h"
 
 #include <algorithm>
+#include <cstddef>
 #include <string>
 #include <utility>
+
+#include "petit/core/store_outage.h"
 
 namespace petit::internal {
 
@@ -89,6 +92,23 @@ void EngineAttemptControl::Abandon() {
   abandoned_ = true;
 }
 
+std::vector<LogChunk> EngineAttemptControl::TakeUnwritten() {
+  MutexLock lock(capture_mu_);
+  return std::move(unwritten_);
+}
+
+bool EngineAttemptControl::RetryUnwrittenLocked() {
+  size_t written = 0;
+  for (; written < unwritten_.size(); ++written) {
+    Status status = store_.AppendLog(unwritten_[written]);
+    // Written by a try whose answer was lost.
+    if (status.code() == StatusCode::kAlreadyExists) continue;
+    if (!status.ok()) break;
+  }
+  unwritten_.erase(unwritten_.begin(), unwritten_.begin() + static_cast<ptrdiff_t>(written));
+  return unwritten_.empty();
+}
+
 ValueMap EngineAttemptControl::TakeOutputs() {
   MutexLock lock(outputs_mu_);
   return std::move(outputs_);
@@ -98,8 +118,18 @@ void EngineAttemptControl::FlushLocked(OutputStream stream, Capture& capture) {
   if (capture.buffer.empty()) return;
   LogChunk chunk{run_, task_, attempt_, stream, next_seq_++, std::move(capture.buffer)};
   capture.buffer.clear();
+  // While the store is down, chunks queue up behind the first one it refused, in order.
+  if (!unwritten_.empty() && !RetryUnwrittenLocked()) {
+    unwritten_.push_back(std::move(chunk));
+    return;
+  }
   Status status = store_.AppendLog(chunk);
-  if (!status.ok() && write_status_.ok()) write_status_ = status.WithContext("storing output");
+  if (status.ok()) return;
+  if (IsStoreOutage(status)) {
+    unwritten_.push_back(std::move(chunk));
+    return;
+  }
+  if (write_status_.ok()) write_status_ = status.WithContext("storing output");
 }
 
 }  // namespace petit::internal

@@ -15,6 +15,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "petit/core/context.h"
 #include "petit/core/ids.h"
@@ -47,12 +48,16 @@ class EngineAttemptControl final : public AttemptControl {
   void Cancel(bool timed_out) EXCLUDES(cancel_mu_);
   bool timed_out() const EXCLUDES(cancel_mu_);
 
-  // Writes what is still buffered. Returns the first storage error seen during the attempt.
+  // Writes what is still buffered. Returns the first storage error seen during the attempt that
+  // was not an outage (IsStoreOutage); chunks an outage kept from the store are left for
+  // TakeUnwritten(), and the run writes them once the store answers.
   Status Finish() EXCLUDES(capture_mu_);
   // Writes what is buffered and drops whatever the runner writes from now on: the attempt has
   // been given up on, and the run (whose ids and store this control borrows) may end before its
   // runner returns.
   void Abandon() EXCLUDES(capture_mu_);
+  // The chunks the store did not take, in order, for the run to write once it answers.
+  std::vector<LogChunk> TakeUnwritten() EXCLUDES(capture_mu_);
   ValueMap TakeOutputs() EXCLUDES(outputs_mu_);
 
  private:
@@ -63,6 +68,8 @@ class EngineAttemptControl final : public AttemptControl {
   };
 
   void FlushLocked(OutputStream stream, Capture& capture) REQUIRES(capture_mu_);
+  // Writes the chunks an outage kept, oldest first, until one fails; true when none is left.
+  bool RetryUnwrittenLocked() REQUIRES(capture_mu_);
 
   StateStore& store_;
   const RunId& run_;
@@ -80,6 +87,8 @@ class EngineAttemptControl final : public AttemptControl {
   uint32_t next_seq_ GUARDED_BY(capture_mu_) = 0;
   Status write_status_ GUARDED_BY(capture_mu_);
   bool abandoned_ GUARDED_BY(capture_mu_) = false;
+  // Chunks a store outage kept from the store, in seq order; bounded by the cap like the capture.
+  std::vector<LogChunk> unwritten_ GUARDED_BY(capture_mu_);
 
   mutable Mutex cancel_mu_;
   std::atomic<bool> cancelled_{false};  // written under cancel_mu_, read anywhere

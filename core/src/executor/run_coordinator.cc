@@ -1,8 +1,10 @@
 #include "executor/run_coordinator.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <limits>
 #include <map>
 #include <memory>
@@ -80,6 +82,9 @@ class RunCoordinator {
   }
 
   Result<RunRecord> Run() {
+    if (options_.canceller != nullptr) {
+      wakeup_ = options_.canceller->AddWakeup([this] { inbox_.PostCancelled(); });
+    }
     if (options_.resume != nullptr) {
       PETIT_RETURN_IF_ERROR(Reopen());
     } else {
@@ -88,9 +93,6 @@ class RunCoordinator {
     Emit(EventType::kJobStarted, nullptr, 0,
          options_.resume != nullptr ? "retry " + std::to_string(run_.retries) : options_.trigger);
     coordinator_thread_ = std::this_thread::get_id();
-    if (options_.canceller != nullptr) {
-      wakeup_ = options_.canceller->AddWakeup([this] { inbox_.PostCancelled(); });
-    }
     max_in_flight_ = Parallelism();
     pool_.Start(max_in_flight_);
 
@@ -107,8 +109,10 @@ class RunCoordinator {
       Dispatch();
       Flush();
       if (finished_ == dag_.size() || !fatal_.ok()) break;
+      // The store answered again: what became ready during the outage starts now.
+      if (std::exchange(outage_ended_, false)) continue;
       if (in_flight_count_ == 0 && ready_.empty() && retry_at_.empty() && granted_.empty() &&
-          waiting_for_resources_.empty()) {
+          waiting_for_resources_.empty() && journal_.empty()) {
         fatal_ = Internal("run stalled with " + std::to_string(dag_.size() - finished_) +
                           " tasks unfinished and none runnable");
         break;
@@ -116,6 +120,12 @@ class RunCoordinator {
       WaitAndProcess();
     }
     Flush();
+    if (!fatal_.ok()) {
+      // What a refused write stopped cannot be recorded: its attempts are not left running.
+      for (InFlight& flight : in_flight_) {
+        if (flight.control) flight.control->Cancel(/*timed_out=*/false);
+      }
+    }
     pool_.Stop();
     return Finish();
   }
@@ -124,21 +134,82 @@ class RunCoordinator {
   using ReadyEntry = std::pair<int64_t, int64_t>;  // (priority, -index): max-heap order
 
   // Records the new run as running: admits it in the store, or starts the run the caller admitted.
+  // A store that does not answer is retried with backoff (no task has started yet, so nothing
+  // else waits) until the outage limit; an admission whose answer was lost may have landed, which
+  // the retry then finds instead of counting the run against its own job's limit.
   Status Admit() {
     const int64_t now_us = clock_.NowMicros();
     if (options_.admitted != nullptr) {
       run_ = *options_.admitted;
       run_.status = RunStatus::kRunning;
       run_.started_us = now_us;
-      return store_.UpdateRun(run_);
+      return RetryWhileStoreIsOut([this](bool) { return store_.UpdateRun(run_); });
     }
     run_.created_us = run_.started_us = now_us;
     run_.status = RunStatus::kRunning;
     run_.occurrence_us = options_.occurrence_us;
-    Result<RunAdmission> admission = store_.AdmitRun(run_, job_.max_active_runs);
-    if (!admission.ok()) return admission.status();
-    if (admission->admitted()) return Status::Ok();
-    return FailedPrecondition("job '" + job_.id.str() + "' not started: " + admission->Describe());
+    return RetryWhileStoreIsOut([this](bool retrying) -> Status {
+      if (retrying) {
+        Result<bool> landed = StoredRunIsOurs();
+        if (!landed.ok()) return landed.status();
+        if (*landed) return Status::Ok();
+      }
+      Result<RunAdmission> admission = store_.AdmitRun(run_, job_.max_active_runs);
+      if (!admission.ok()) return admission.status();
+      if (admission->admitted()) return Status::Ok();
+      return FailedPrecondition("job '" + job_.id.str() + "' not started: " + admission->Describe());
+    });
+  }
+
+  // Runs `write` (told whether an earlier try failed) until the store answers, with backoff,
+  // reporting the outage to the store's health, until the outage limit or a cancel.
+  Status RetryWhileStoreIsOut(const std::function<Status(bool retrying)>& write) {
+    uint32_t failures = 0;
+    int64_t since_us = 0;
+    for (;;) {
+      // Backoff counts from the start of the try, so a slow failure does not lengthen it.
+      const int64_t now_us = clock_.NowMicros();
+      Status written = write(failures != 0);
+      if (written.ok()) {
+        if (failures != 0 && options_.store_health != nullptr) {
+          options_.store_health->ReportSuccess(now_us);
+        }
+        return written;
+      }
+      if (!IsStoreOutage(written)) return written;
+      if (failures++ == 0) since_us = now_us;
+      if (options_.store_health != nullptr) options_.store_health->ReportFailure(written, now_us);
+      const int64_t limit_us = since_us + LimitUs();
+      if (now_us >= limit_us || Cancelled()) {
+        return Unavailable("run " + run_.id.str() + " of job " + job_.id.str() +
+                           " was not started: " + (Cancelled() ? "cancelled while " : "") +
+                           "the state store did not answer for " +
+                           std::to_string((clock_.NowMicros() - since_us) / 1000) +
+                           " ms (store_outage_limit " + std::to_string(LimitUs() / 1'000'000) +
+                           " s): " + written.message());
+      }
+      RunInbox::Mail mail;
+      inbox_.Wait(std::min(limit_us, now_us + options_.store_outage.BackoffUs(failures)),
+                  /*spin_first=*/false, mail);
+    }
+  }
+
+  // After a lost answer: whether the stored run of this id is this one (an error when another
+  // run holds the id).
+  Result<bool> StoredRunIsOurs() {
+    Result<std::optional<RunRecord>> stored = store_.GetRun(run_.id);
+    if (!stored.ok()) return stored.status();
+    if (!stored->has_value()) return false;
+    if ((*stored)->job == run_.job && (*stored)->owner == run_.owner &&
+        (*stored)->created_us == run_.created_us) {
+      return true;
+    }
+    return AlreadyExists("run " + run_.id.str() + " already exists");
+  }
+
+  int64_t LimitUs() const {
+    return std::chrono::duration_cast<std::chrono::microseconds>(options_.store_outage.limit)
+        .count();
   }
 
   // Reopens the stored run through admission (atomically: only an ended run reopens, so two
@@ -258,8 +329,8 @@ class RunCoordinator {
                               record, retry_at_us});
   }
 
-  void DeliverNotices() {
-    for (Notice& notice : notices_) {
+  void DeliverNotices(std::vector<Notice>& notices, const std::vector<AttemptRecord>& records) {
+    for (Notice& notice : notices) {
       const TaskSpec& spec = dag_.task(notice.task);
       Emit(notice.event, &spec, notice.attempt, std::move(notice.detail), notice.time_us);
       if (options_.observer == nullptr) continue;
@@ -270,19 +341,25 @@ class RunCoordinator {
           options_.observer->OnTaskStarted(spec, notice.attempt);
           break;
         case Notice::Kind::kFinished:
-          options_.observer->OnTaskFinished(spec, unsaved_[notice.record]);
+          options_.observer->OnTaskFinished(spec, records[notice.record]);
           break;
         case Notice::Kind::kRetrying:
-          options_.observer->OnTaskRetrying(spec, unsaved_[notice.record], notice.retry_at_us);
+          options_.observer->OnTaskRetrying(spec, records[notice.record], notice.retry_at_us);
           break;
       }
     }
-    notices_.clear();
+    notices.clear();
   }
 
+  // Cancelled by its canceller, or given up after a store outage.
   bool Cancelled() const {
-    return options_.canceller != nullptr && options_.canceller->cancelled();
+    return gave_up_ || (options_.canceller != nullptr && options_.canceller->cancelled());
   }
+  // What a cancelled task ends as, and why.
+  TaskState CancelledState() const {
+    return gave_up_ ? TaskState::kInterrupted : TaskState::kCancelled;
+  }
+  std::string CancelReason() const { return gave_up_ ? give_up_reason_ : "run cancelled"; }
 
   uint32_t Parallelism() const {
     uint32_t limit = options_.max_parallel_tasks;
@@ -292,6 +369,8 @@ class RunCoordinator {
   }
 
   void Dispatch() {
+    // No attempt starts while the store is down: its `running` record could not be saved first.
+    if (outage_) return;
     while (fatal_.ok() && in_flight_count_ < max_in_flight_ && !granted_.empty()) {
       auto [i, lease] = std::move(granted_.front());
       granted_.pop_front();
@@ -426,10 +505,8 @@ class RunCoordinator {
     auto control = std::make_shared<EngineAttemptControl>(
         store_, run_.id, spec.id, attempt,
         spec.output_cap_bytes.value_or(options_.output_cap_bytes));
-    int64_t deadline = kNoDeadline;
-    if (spec.timeout && spec.timeout->count() > 0) deadline = now + spec.timeout->count() * 1000;
-    in_flight_[i] = {control, deadline, std::move(lease)};
-    if (deadline != kNoDeadline) deadlines_.emplace(deadline, i);
+    // The timeout is armed when the attempt reaches a worker (ArmDeadlines).
+    in_flight_[i] = {control, kNoDeadline, std::move(lease)};
     ++in_flight_count_;
 
     WorkItem item{i, runners_.Find(spec.type),
@@ -443,20 +520,175 @@ class RunCoordinator {
   // Makes what this wake-up decided durable in one transaction, then hands the attempts it
   // started to the workers: every transition is saved before its effect, and dependants of a
   // task start only after its end is saved.
+  //
+  // A store that does not answer (IsStoreOutage) does not stop the run: what each wake-up
+  // decided is kept in journal_, in order, and written once the store answers (retried with
+  // backoff from the coordinator's timers); until then its attempts are not handed to workers
+  // and Dispatch() starts nothing. Past the outage limit the run gives up (GiveUp()).
   void Flush() {
-    if (!unsaved_.empty()) {
-      Status saved = store_.SaveAttempts(unsaved_);
-      if (!saved.ok()) {
-        fatal_ = saved.WithContext("recording task states");
+    if (journal_.empty() && !outage_) {
+      const int64_t tried_us = clock_.NowMicros();
+      Status saved = Write(unwritten_logs_, unsaved_, nullptr);
+      if (saved.ok()) {
+        DeliverNotices(notices_, unsaved_);
         unsaved_.clear();
-        unstarted_.clear();
-        notices_.clear();  // never saved, so never announced
+        unwritten_logs_.clear();
+        ArmDeadlines(unstarted_);
+        pool_.Submit(unstarted_);
+        return;
+      }
+      if (!OnWriteFailed(saved, tried_us)) return;
+    }
+    if (!unsaved_.empty() || !notices_.empty() || !unstarted_.empty() || !unwritten_logs_.empty()) {
+      Batch& batch = journal_.emplace_back();
+      batch.logs.swap(unwritten_logs_);
+      batch.records.swap(unsaved_);
+      batch.notices.swap(notices_);
+      batch.unstarted.swap(unstarted_);
+    }
+    WriteJournal();
+  }
+
+  // Writes one wake-up's decisions: captured output an outage held back, then the attempts, then
+  // the run's end (only the last batch has one).
+  Status Write(const std::vector<LogChunk>& logs, const std::vector<AttemptRecord>& records,
+               const RunRecord* run) {
+    for (const LogChunk& chunk : logs) {
+      Status appended = StoreWrite{chunk}.Apply(store_);
+      if (!appended.ok()) return appended.WithContext("storing output");
+    }
+    if (!records.empty()) {
+      Status saved = store_.SaveAttempts(records);
+      if (!saved.ok()) return saved.WithContext("recording task states");
+    }
+    if (run != nullptr) {
+      Status updated = store_.UpdateRun(*run);
+      if (!updated.ok()) return updated.WithContext("recording the end of the run");
+    }
+    return Status::Ok();
+  }
+
+  // Writes the journal, oldest first, as far as the store lets it (and no sooner than the
+  // backoff allows while it is down).
+  void WriteJournal() {
+    while (!journal_.empty() && fatal_.ok()) {
+      const int64_t tried_us = clock_.NowMicros();
+      if (outage_ && tried_us < retry_write_us_) break;
+      Batch& batch = journal_.front();
+      Status saved = Write(batch.logs, batch.records, batch.run ? &*batch.run : nullptr);
+      if (!saved.ok()) {
+        OnWriteFailed(saved, tried_us);
+        break;
+      }
+      OnWriteSucceeded();
+      DeliverNotices(batch.notices, batch.records);
+      ArmDeadlines(batch.unstarted);
+      pool_.Submit(batch.unstarted);
+      journal_.pop_front();
+    }
+    ReportPending();
+  }
+
+  // Returns whether the run goes on: a refusal (not an outage) is fatal, as before; an outage is
+  // waited for, up to the limit. `tried_us`: when the failed write began; the backoff counts from
+  // it, and so does the limit.
+  bool OnWriteFailed(const Status& failed, int64_t tried_us) {
+    if (!IsStoreOutage(failed)) {
+      fatal_ = failed;
+      journal_.clear();  // never saved, so never announced nor started
+      unsaved_.clear();
+      unstarted_.clear();
+      notices_.clear();
+      unwritten_logs_.clear();
+      return false;
+    }
+    last_write_error_ = failed;
+    if (!outage_) {
+      outage_ = true;
+      outage_since_us_ = tried_us;
+      write_failures_ = 0;
+    }
+    if (options_.store_health != nullptr) options_.store_health->ReportFailure(failed, tried_us);
+    const int64_t limit_us = outage_since_us_ + LimitUs();
+    retry_write_us_ =
+        std::min(limit_us, tried_us + options_.store_outage.BackoffUs(++write_failures_));
+    if (tried_us >= limit_us && !gave_up_) GiveUp(clock_.NowMicros());
+    return true;
+  }
+
+  void OnWriteSucceeded() {
+    if (!outage_) return;
+    outage_ = false;
+    outage_ended_ = true;
+    write_failures_ = 0;
+    retry_write_us_ = kNoDeadline;
+    if (options_.store_health != nullptr) {
+      options_.store_health->ReportSuccess(clock_.NowMicros());
+    }
+  }
+
+  // Tells StoreHealth how many transitions wait in the journal.
+  void ReportPending() {
+    if (options_.store_health == nullptr || (reported_pending_ == 0 && journal_.empty())) return;
+    int64_t pending = 0;
+    for (const Batch& batch : journal_) {
+      pending +=
+          static_cast<int64_t>(batch.logs.size() + batch.records.size()) + (batch.run ? 1 : 0);
+    }
+    options_.store_health->AddPending(pending - reported_pending_);
+    reported_pending_ = pending;
+  }
+
+  // An attempt's timeout counts from when it reaches a worker, not from when it was decided: an
+  // outage may hold it back, and a deadline must not cancel an attempt that never started.
+  void ArmDeadlines(const std::vector<WorkItem>& items) {
+    const int64_t now_us = clock_.NowMicros();
+    for (const WorkItem& item : items) {
+      const TaskSpec& spec = dag_.task(item.index);
+      if (!spec.timeout || spec.timeout->count() <= 0) continue;
+      InFlight& flight = in_flight_[item.index];
+      flight.deadline_us = now_us + spec.timeout->count() * 1000;
+      deadlines_.emplace(flight.deadline_us, item.index);
+    }
+  }
+
+  void EraseDeadline(Dag::Index i, int64_t deadline_us) {
+    auto [first, last] = deadlines_.equal_range(deadline_us);
+    for (auto it = first; it != last; ++it) {
+      if (it->second == i) {
+        deadlines_.erase(it);
         return;
       }
     }
-    DeliverNotices();
-    unsaved_.clear();
-    pool_.Submit(unstarted_);
+  }
+
+  // The store stayed down past the limit: the run's tasks are cancelled and recorded
+  // kInterrupted, attempts held back by the outage never start, and the run ends kInterrupted.
+  // Its records stay in the journal, written if the store answers while the cancelled attempts
+  // finish, or handed to the write-behind by Finish().
+  void GiveUp(int64_t now_us) {
+    gave_up_ = true;
+    give_up_reason_ = "the state store did not answer for " +
+                      std::to_string((now_us - outage_since_us_) / 1'000'000) +
+                      " s (store_outage_limit " + std::to_string(LimitUs() / 1'000'000) +
+                      " s): " + last_write_error_.message();
+    std::vector<WorkItem> held_back = std::move(unstarted_);
+    unstarted_.clear();
+    for (Batch& batch : journal_) {
+      for (WorkItem& item : batch.unstarted) held_back.push_back(std::move(item));
+      batch.unstarted.clear();
+    }
+    CancelEverything();
+    for (WorkItem& item : held_back) {
+      OnCompletion(
+          Completion{item.index,
+                     item.request.attempt,
+                     AttemptResult{AttemptOutcome::kCancelled, std::nullopt, "never started"},
+                     Status::Ok(),
+                     {},
+                     0,
+                     now_us});
+    }
   }
 
   // The record of attempt `attempt` of task `i` of this run in `state`; the caller sets the times
@@ -492,8 +724,8 @@ class RunCoordinator {
     if (!NeedsResources(i)) --waiting_for_task_slot_;
     if (Cancelled()) {
       lease.Release();
-      RecordNeverRan(i, TaskState::kCancelled, "run cancelled");
-      Settle(i, TaskState::kCancelled);
+      RecordNeverRan(i, CancelledState(), CancelReason());
+      Settle(i, CancelledState());
       return;
     }
     granted_.emplace_back(i, std::move(lease));
@@ -503,6 +735,7 @@ class RunCoordinator {
     int64_t next = retry_at_.empty() ? kNoDeadline : retry_at_.begin()->first;
     if (!deadlines_.empty()) next = std::min(next, deadlines_.begin()->first);
     if (!abandon_at_.empty()) next = std::min(next, abandon_at_.begin()->first);
+    if (outage_ && !journal_.empty()) next = std::min(next, retry_write_us_);
     return next;
   }
 
@@ -559,15 +792,8 @@ class RunCoordinator {
     InFlight flight = std::move(in_flight_[done.index]);
     in_flight_[done.index] = {};
     --in_flight_count_;
-    if (flight.deadline_us != kNoDeadline) {
-      auto [first, last] = deadlines_.equal_range(flight.deadline_us);
-      for (auto it = first; it != last; ++it) {
-        if (it->second == done.index) {
-          deadlines_.erase(it);
-          break;
-        }
-      }
-    }
+    if (flight.deadline_us != kNoDeadline) EraseDeadline(done.index, flight.deadline_us);
+    for (LogChunk& chunk : done.unwritten_logs) unwritten_logs_.push_back(std::move(chunk));
     // The slots go back now, before any retry delay, so waiters need not wait for this task.
     flight.lease.Release();
 
@@ -607,8 +833,13 @@ class RunCoordinator {
         record.error = merged.message();
       }
     } else if (result.outcome == AttemptOutcome::kCancelled) {
-      record.state = TaskState::kCancelled;
-      if (record.error.empty()) record.error = "cancelled";
+      record.state = CancelledState();
+      if (gave_up_) {
+        record.error =
+            record.error.empty() ? give_up_reason_ : give_up_reason_ + "; " + record.error;
+      } else if (record.error.empty()) {
+        record.error = "cancelled";
+      }
     }
 
     bool retry = false;
@@ -628,9 +859,11 @@ class RunCoordinator {
              saved, retry_at);
       return;
     }
-    const EventType event = record.state == TaskState::kSucceeded   ? EventType::kTaskSucceeded
-                            : record.state == TaskState::kCancelled ? EventType::kTaskCancelled
-                                                                    : EventType::kTaskFailed;
+    const EventType event =
+        record.state == TaskState::kSucceeded ? EventType::kTaskSucceeded
+        : record.state == TaskState::kCancelled || record.state == TaskState::kInterrupted
+            ? EventType::kTaskCancelled
+            : EventType::kTaskFailed;
     const TaskState final_state = record.state;
     std::string error = record.error;
     size_t saved = Save(std::move(record));
@@ -647,7 +880,9 @@ class RunCoordinator {
       pending.pop_back();
       states_[i] = final_state;
       ++finished_;
-      if (final_state == TaskState::kFailed) any_failed_ = true;
+      if (final_state == TaskState::kFailed || final_state == TaskState::kInterrupted) {
+        any_failed_ = true;
+      }
       for (Dag::Index down : dag_.Downstream(i)) {
         if (!runs_[down]) continue;  // kept by a resumed run's plan
         if (--unfinished_upstreams_[down] != 0) continue;
@@ -666,8 +901,8 @@ class RunCoordinator {
   // kQueued when the task should run, otherwise the state it ends in without running.
   TaskState Judge(Dag::Index i, std::string* reason) const {
     if (Cancelled()) {
-      *reason = "run cancelled";
-      return TaskState::kCancelled;
+      *reason = CancelReason();
+      return CancelledState();
     }
     const std::vector<Dag::Index>& upstream = dag_.Upstream(i);
     UpstreamSummary summary;
@@ -694,9 +929,9 @@ class RunCoordinator {
     never_ran.ended_us = now;
     never_ran.error = reason;
     size_t record = Save(std::move(never_ran));
-    Notify(Notice::Kind::kFinished,
-           state == TaskState::kCancelled ? EventType::kTaskCancelled : EventType::kTaskSkipped, i,
-           attempts_[i], reason, record);
+    const bool cancelled = state == TaskState::kCancelled || state == TaskState::kInterrupted;
+    Notify(Notice::Kind::kFinished, cancelled ? EventType::kTaskCancelled : EventType::kTaskSkipped,
+           i, attempts_[i], reason, record);
   }
 
   // Stops everything once: running attempts are asked to stop, waiting tasks end as cancelled.
@@ -728,15 +963,20 @@ class RunCoordinator {
       }
     }
     for (Dag::Index i : waiting) {
-      RecordNeverRan(i, TaskState::kCancelled, "run cancelled");
-      Settle(i, TaskState::kCancelled);
+      RecordNeverRan(i, CancelledState(), CancelReason());
+      Settle(i, CancelledState());
     }
   }
 
+  // Records the run's end behind everything else the run decided; waits for a store that does
+  // not answer up to the outage limit, then hands what is unwritten to the write-behind.
   Result<RunRecord> Finish() {
     if (!fatal_.ok()) {
       run_.status = RunStatus::kFailed;
       run_.error = fatal_.message();
+    } else if (gave_up_) {
+      run_.status = RunStatus::kInterrupted;
+      run_.error = give_up_reason_ + "; its tasks were cancelled";
     } else if (Cancelled()) {
       run_.status = RunStatus::kCancelled;
       run_.error = "cancelled";
@@ -744,11 +984,45 @@ class RunCoordinator {
       run_.status = any_failed_ ? RunStatus::kFailed : RunStatus::kSucceeded;
     }
     run_.ended_us = clock_.NowMicros();
-    Status updated = store_.UpdateRun(run_);
+    if (!fatal_.ok()) {
+      // A refused write already stopped the run: the end is tried once, as it always was.
+      (void)store_.UpdateRun(run_);
+      Emit(EventType::kJobCompleted, nullptr, 0, std::string(RunStatusName(run_.status)));
+      return fatal_;
+    }
+    Batch& last = journal_.emplace_back();
+    last.run = run_;
+    WriteJournal();
+    // Past the limit (OnWriteFailed gave up, now or while the tasks ran) it waits no longer, nor
+    // once cancelled (a host stopping must not wait for its store).
+    while (!journal_.empty() && fatal_.ok() && !Cancelled()) {
+      RunInbox::Mail mail;
+      inbox_.Wait(retry_write_us_, /*spin_first=*/false, mail);
+      WriteJournal();
+    }
     Emit(EventType::kJobCompleted, nullptr, 0, std::string(RunStatusName(run_.status)));
     if (!fatal_.ok()) return fatal_;
-    if (!updated.ok()) return updated.WithContext("recording the end of the run");
-    return run_;
+    if (journal_.empty()) return run_;
+    HandOver();
+    return Unavailable(
+        "run " + run_.id.str() + " of job " + job_.id.str() + " ended " +
+        std::string(RunStatusName(run_.status)) +
+        " but is not recorded yet: " + (run_.error.empty() ? give_up_reason_ : run_.error) +
+        (options_.write_behind != nullptr ? "; its records are written when the store answers"
+                                          : "; the next start's recovery repairs it"));
+  }
+
+  // Gives what the journal still holds to the write-behind, in order.
+  void HandOver() {
+    std::vector<StoreWrite> writes;
+    for (Batch& batch : journal_) {
+      for (LogChunk& chunk : batch.logs) writes.push_back(StoreWrite{std::move(chunk)});
+      if (!batch.records.empty()) writes.push_back(StoreWrite{std::move(batch.records)});
+      if (batch.run) writes.push_back(StoreWrite{std::move(*batch.run)});
+    }
+    journal_.clear();
+    ReportPending();
+    if (options_.write_behind != nullptr) options_.write_behind->Submit(run_.id, std::move(writes));
   }
 
   struct InFlight {
@@ -787,8 +1061,9 @@ class RunCoordinator {
   std::deque<Grant> granted_;                           // holding their slots, waiting for a worker
   std::vector<InFlight> in_flight_;
   std::priority_queue<ReadyEntry> ready_;
-  std::vector<AttemptRecord> unsaved_;  // decided this wake-up, saved by Flush()
-  std::vector<Notice> notices_;         // told by Flush() once unsaved_ is saved
+  std::vector<AttemptRecord> unsaved_;    // decided this wake-up, saved by Flush()
+  std::vector<LogChunk> unwritten_logs_;  // captured output an outage held back, saved likewise
+  std::vector<Notice> notices_;           // told by Flush() once unsaved_ is saved
   const bool notifying_ = options_.events != nullptr || options_.observer != nullptr;
   std::vector<WorkItem> unstarted_;  // started this wake-up, handed to workers by Flush()
   std::multimap<int64_t, Dag::Index> retry_at_;
@@ -801,6 +1076,27 @@ class RunCoordinator {
   bool cancel_handled_ = false;
   Status fatal_;
   std::mt19937_64 rng_;
+
+  // What Flush() could not write yet, one batch per wake-up, oldest first; each batch's notices
+  // and attempts wait for its records.
+  struct Batch {
+    std::vector<LogChunk> logs;
+    std::vector<AttemptRecord> records;
+    std::optional<RunRecord> run;  // the run's end, in the last batch only
+    std::vector<Notice> notices;
+    std::vector<WorkItem> unstarted;
+  };
+  std::deque<Batch> journal_;
+  // The store outage the run is in: since when, the latest failure, when to write again.
+  bool outage_ = false;
+  int64_t outage_since_us_ = 0;
+  int64_t retry_write_us_ = kNoDeadline;
+  uint32_t write_failures_ = 0;
+  Status last_write_error_;
+  bool outage_ended_ = false;  // set when writes succeed again, until Dispatch() looked again
+  bool gave_up_ = false;       // the outage outlasted the limit: the run's tasks are cancelled
+  std::string give_up_reason_;
+  int64_t reported_pending_ = 0;  // journal transitions last told to StoreHealth
 
   std::optional<RunCanceller::WakeupId> wakeup_;
   // Declared last, so destroyed first: pool_'s workers post to inbox_ until it joins them.

@@ -13,12 +13,14 @@
 #include <cstdint>
 #include <deque>
 #include <utility>
+#include <vector>
 
 #include "clock_waiter.h"
 #include "petit/core/clock.h"
 #include "petit/core/dag.h"
 #include "petit/core/mutex.h"
 #include "petit/core/resources.h"
+#include "petit/core/state_store.h"
 #include "petit/core/status.h"
 #include "petit/core/task_runner.h"
 #include "petit/core/thread_annotations.h"
@@ -30,7 +32,8 @@ struct Completion {
   Dag::Index index;
   uint32_t attempt;
   AttemptResult result;
-  Status storage_status;  // the first failure to store its captured output
+  Status storage_status;  // the first failure to store its captured output, outages aside
+  std::vector<LogChunk> unwritten_logs;  // captured output an outage kept from the store
   int64_t started_us;
   int64_t ended_us;
 };

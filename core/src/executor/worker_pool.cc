@@ -94,7 +94,8 @@ void WorkerPool::WorkerLoop(const std::shared_ptr<WorkerState>& state) {
     }
     Status storage_status = item.control->Finish();
     inbox_.PostCompletion(Completion{item.index, item.request.attempt, std::move(result),
-                                     std::move(storage_status), started_us, clock_.NowMicros()});
+                                     std::move(storage_status), item.control->TakeUnwritten(),
+                                     started_us, clock_.NowMicros()});
   }
 }
 

@@ -60,6 +60,11 @@ int RunInForeground(const Args& args, HostEnv& env, const Job& job, const RunId&
   RunPrinter printer(store, args.quiet, args.show_output);
   RunCanceller canceller;
   RunOptions run_options = HostRunOptions(env, owner);
+  StoreHealth store_health(
+      [limit = run_options.store_outage.limit](const StoreHealthChange& change) {
+        std::cerr << "petit: " << DescribeStoreHealth(change, limit) << "\n";
+      });
+  run_options.store_health = &store_health;
   run_options.trigger = "manual";
   run_options.observer = &printer;
   run_options.canceller = &canceller;

@@ -16,13 +16,14 @@ namespace {
 
 constexpr int64_t kMaxParallelTasks = 4096;
 constexpr int64_t kMaxShutdownGraceSecs = 24 * 3600;
+constexpr int64_t kMaxStoreOutageLimitSecs = 7 * 24 * 3600;
 constexpr int64_t kMaxPoolSlots = 1000000;
 constexpr int64_t kMaxPort = 65535;
 
 const std::vector<std::string_view> kTopKeys = {
     "storage",   "plugin_dirs", "max_parallel_tasks", "output_cap_bytes", "pools",
     "cpu_slots", "memory_mb",   "timezone",           "default_timezone", "api",
-    "logging",   "max_tasks",   "shutdown_grace",     "plugins"};
+    "logging",   "max_tasks",   "shutdown_grace",     "plugins", "store_outage_limit"};
 const std::vector<std::string_view> kLoopbackBinds = {"127.0.0.1", "localhost", "::1", "[::1]"};
 
 template <typename Enum>
@@ -295,6 +296,11 @@ Result<GlobalConfig> LoadGlobalConfig(const std::string& path, std::vector<Diagn
   if (const YAML::Node node = fields["shutdown_grace"]) {
     if (auto n = ReadInt(node, "shutdown_grace", 0, kMaxShutdownGraceSecs, errors)) {
       config.shutdown_grace = std::chrono::seconds(*n);
+    }
+  }
+  if (const YAML::Node node = fields["store_outage_limit"]) {
+    if (auto n = ReadInt(node, "store_outage_limit", 0, kMaxStoreOutageLimitSecs, errors)) {
+      config.store_outage_limit = std::chrono::seconds(*n);
     }
   }
   if (const YAML::Node node = fields["max_tasks"]) {

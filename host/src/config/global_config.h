@@ -7,10 +7,12 @@
 // petit.yaml), max_parallel_tasks (per run), max_tasks (attempts in flight across all runs),
 // output_cap_bytes, pools, cpu_slots, memory_mb, shutdown_grace (seconds, default 30),
 // plugins: {isolation: in_process|process, per_plugin: {NAME: MODE}, per_type: {TYPE: MODE},
-// memory_limit_mb, cancel_grace_ms}, timezone (IANA name; the zone of job schedules that name none;
-// the original's `default_timezone` is accepted for it), api: {enabled, bind, port, token},
-// logging: {level: debug|info|warn|error, format: text|json}. An API bound to anything but the
-// loopback (127.0.0.1, localhost, ::1) must have a token, since it can trigger jobs.
+// memory_limit_mb, cancel_grace_ms}, store_outage_limit (seconds, default 300: how long a run
+// waits for a state store that stopped answering before it cancels its tasks;
+// core/store_outage.h), timezone (IANA name; the zone of job schedules that name none; the
+// original's `default_timezone` is accepted for it), api: {enabled, bind, port, token}, logging:
+// {level: debug|info|warn|error, format: text|json}. An API bound to anything but the loopback
+// (127.0.0.1, localhost, ::1) must have a token, since it can trigger jobs.
 //
 // `api` and `logging` are read and checked so that a petit.yaml written for the original Petit
 // loads, but nothing acts on them yet: no HTTP server exists, and the daemon logs text lines at
@@ -30,6 +32,7 @@
 #include "petit/core/log_level.h"
 #include "petit/core/resources.h"
 #include "petit/core/status.h"
+#include "petit/core/store_outage.h"
 
 namespace petit::host {
 
@@ -91,6 +94,7 @@ struct GlobalConfig {
   // seconds; 0 cancels at once). dist/petit.service's TimeoutStopSec stays above it.
   std::chrono::seconds shutdown_grace{30};
   PluginsConfig plugins;
+  std::chrono::seconds store_outage_limit{kDefaultStoreOutageLimit};
   ApiConfig api;
   LoggingConfig logging;
   std::string source_file;  // where it came from; empty for defaults

@@ -44,7 +44,10 @@ std::string_view SignalName(int signal_number) {
 void LogRunEnd(DaemonLog& log, const RunRequest& request, const Result<RunRecord>& result) {
   std::string line = "job " + request.job->id.str() + " run " + request.run_id.str();
   if (!result.ok()) {
-    log.Line(line + " could not run (trigger " + request.trigger +
+    // A run that gave up on its store says itself what became of it.
+    const bool said = result.status().code() == StatusCode::kUnavailable &&
+                      result.status().message().starts_with("run " + request.run_id.str());
+    log.Line(line + (said ? "" : " could not run") + " (trigger " + request.trigger +
              "): " + result.status().message());
     return;
   }
@@ -97,6 +100,9 @@ std::vector<std::string> RestartOnlyChanges(const GlobalConfig& running, const G
     changed.push_back("max_parallel_tasks");
   }
   if (running.output_cap_bytes != read.output_cap_bytes) changed.push_back("output_cap_bytes");
+  if (running.store_outage_limit != read.store_outage_limit) {
+    changed.push_back("store_outage_limit");
+  }
   if (running.api.enabled != read.api.enabled || running.api.bind != read.api.bind ||
       running.api.port != read.api.port || running.api.token != read.api.token) {
     changed.push_back("api");
@@ -157,6 +163,16 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(std::unique_ptr<HostEnv> env, std:
   daemon->events_.Subscribe([&log](const Event& event) { LogEvent(log, event); });
   RunOptions options = HostRunOptions(host, owner);
   options.events = &daemon->events_;
+  daemon->store_health_ = std::make_unique<StoreHealth>(
+      [&log, limit = options.store_outage.limit](const StoreHealthChange& change) {
+        log.Line(DescribeStoreHealth(change, limit));
+      });
+  daemon->write_behind_ = std::make_unique<StoreWriteBehind>(
+      **store, SystemClock::Instance(), options.store_outage, daemon->store_health_.get(),
+      [&log](const std::string& what) { log.Line("state store: " + what); });
+  options.store_health = daemon->store_health_.get();
+  options.write_behind = daemon->write_behind_.get();
+  scheduler_options.store_health = daemon->store_health_.get();
   daemon->launcher_ = std::make_unique<ThreadRunLauncher>(
       host.runners(), **store, options,
       [&log](const RunRequest& request, const Result<RunRecord>& result) {
@@ -440,6 +456,7 @@ DaemonState Daemon::State() const {
     if (job->schedule && job->enabled) ++state.scheduled_jobs;
   }
   state.storage_uri = env_->storage_uri();
+  if (store_health_) state.store = store_health_->snapshot();
   if (scheduler_) {
     const SchedulerStats stats = scheduler_->stats();
     state.active_runs = stats.active_runs;

@@ -9,8 +9,11 @@
 // attempt counts), otherwise it stays interrupted, and the run finishes by the usual rules,
 // succeeded tasks kept. It then arms the schedules of the enabled jobs (catching up per each
 // job's policy) and fires them until Stop.
-// It logs one line per fire, refusal and run end. Reload re-reads the job directory and
-// petit.yaml without touching a running run.
+// It logs one line per fire, refusal and run end, and one when the store stops answering and when
+// it is back (core/store_outage.h): runs keep their tasks going meanwhile and write what they
+// decided once it answers; what a run that gave up could not write is retried in the background
+// for as long as the daemon lives (then left to the next start's recovery, which says so). Reload
+// re-reads the job directory and petit.yaml without touching a running run.
 //
 // Ownership: the Daemon owns the HostEnv it is given and shares the jobs with its runs; it borrows
 // the log, which must outlive it.
@@ -33,6 +36,7 @@
 #include "petit/core/job.h"
 #include "petit/core/scheduler.h"
 #include "petit/core/state_store.h"
+#include "petit/core/store_outage.h"
 #include "runtime/daemon_log.h"
 #include "runtime/host_env.h"
 #include "runtime/retry.h"
@@ -50,6 +54,8 @@ struct DaemonState {
   // The whole scheduler is paused (PauseScheduler): no schedule fires, manual triggers run.
   bool scheduler_paused = false;
   std::string storage_uri;
+  // Whether the store answers, since when it does not, and the writes waiting for it.
+  StoreHealth::Snapshot store;
 };
 
 // What a reload did, job ids sorted.
@@ -149,6 +155,11 @@ class Daemon {
   // Held from before recovery until every run has ended, and released before the store closes.
   std::unique_ptr<HostLock> host_lock_;
   DaemonLog& log_;
+  // Told by every run and the scheduler whether the store answers; logs the changes.
+  std::unique_ptr<StoreHealth> store_health_;
+  // Writes what runs that gave up on the store could not; destroyed after the runs ended and
+  // before the store closes.
+  std::unique_ptr<StoreWriteBehind> write_behind_;
   mutable std::mutex jobs_mu_;
   std::vector<std::shared_ptr<const Job>> jobs_;  // guarded by jobs_mu_; replaced by Reload
   // The text of each job file as its jobs were last loaded: a reload compares it to find the

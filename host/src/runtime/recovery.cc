@@ -175,6 +175,31 @@ std::string Reason(const std::string& owner) {
   return "the host process " + (owner.empty() ? std::string("(not recorded)") : owner) + " died";
 }
 
+constexpr std::string_view kStrandedReason =
+    "the run ended but this attempt's end was never recorded (its host lost the state store)";
+
+// Attempts left queued or running in an ended run become interrupted; one line per run.
+Status RepairStrandedAttempts(StateStore& store, int64_t now_us, std::ostream* log) {
+  Result<std::vector<AttemptKey>> stranded =
+      store.InterruptStrandedAttempts(kStrandedReason, now_us);
+  if (!stranded.ok()) return stranded.status().WithContext("cannot recover runs");
+  if (log == nullptr) return Status::Ok();
+  for (size_t first = 0; first < stranded->size();) {
+    size_t last = first;
+    std::string tasks;
+    for (; last < stranded->size() && (*stranded)[last].run == (*stranded)[first].run; ++last) {
+      const AttemptKey& key = (*stranded)[last];
+      tasks += (tasks.empty() ? "" : ", ") + key.task.str() + " (attempt " +
+               std::to_string(key.attempt) + ")";
+    }
+    *log << "petit: run " << (*stranded)[first].run.str()
+         << " had ended with attempts still marked running or queued, now interrupted: " << tasks
+         << "\n";
+    first = last;
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<std::string> ProcessOwner(int64_t pid) {
@@ -330,6 +355,7 @@ Result<std::vector<RunRecord>> RecoverInterruptedRuns(StateStore& store,
     run.error = reason;
     interrupted.push_back(std::move(run));
   }
+  PETIT_RETURN_IF_ERROR(RepairStrandedAttempts(store, now_us, log));
   return interrupted;
 }
 

@@ -72,8 +72,10 @@ Status SignalOwner(std::string_view owner, int signal_number);
 
 // Marks interrupted, with the reason "the host process <owner> died", every incomplete run whose
 // owner is kDead, after terminating their leftovers (one line per process to `log`, if given);
-// `now_us` is their end time. Returns those runs as now stored. A run that another process
-// recovers or finishes meanwhile is skipped. Fails only when the store does.
+// `now_us` is their end time. Then repairs attempts left queued or running in runs that ended (a
+// host that lost its store mid-run): they become interrupted, one line per run to `log`. Returns
+// those runs as now stored. A run that another process recovers or finishes meanwhile is skipped.
+// Fails only when the store does.
 Result<std::vector<RunRecord>> RecoverInterruptedRuns(StateStore& store,
                                                       const std::string& this_owner, int64_t now_us,
                                                       std::ostream* log = nullptr);

@@ -6,6 +6,7 @@
 #ifndef PETIT_HOST_RUNTIME_RUN_OPTIONS_H_
 #define PETIT_HOST_RUNTIME_RUN_OPTIONS_H_
 
+#include <chrono>
 #include <string>
 
 #include "petit/core/execute_run.h"
@@ -14,6 +15,10 @@
 namespace petit::host {
 
 RunOptions HostRunOptions(HostEnv& env, std::string owner);
+
+// The one line a host logs when its store stops answering or is back (StoreHealth's listener);
+// `limit` is the run's store_outage_limit.
+std::string DescribeStoreHealth(const StoreHealthChange& change, std::chrono::milliseconds limit);
 
 }  // namespace petit::host
 

@@ -13,7 +13,9 @@
 // the StateStore before its runner is called, and its final state before any downstream starts.
 // A run fails iff some task failed (skipped and upstream_failed tasks do not count on their own).
 // A task that names resources waits for them (all-or-nothing, see resources.h) in state kQueued,
-// recorded before it waits; it takes a worker only once its slots are granted.
+// recorded before it waits; it takes a worker only once its slots are granted. A store that stops
+// answering holds these writes back, in order, while running attempts go on and nothing new
+// starts (store_outage.h).
 //
 // Threads: ExecuteRun blocks its caller, which becomes the run's coordinator and alone owns the run
 // state. Attempts run on a pool of worker threads it starts and joins. Observer callbacks run on
@@ -39,6 +41,7 @@
 #include "petit/core/retry_plan.h"
 #include "petit/core/state_store.h"
 #include "petit/core/status.h"
+#include "petit/core/store_outage.h"
 #include "petit/core/task_runner.h"
 #include "petit/core/thread_annotations.h"
 
@@ -125,6 +128,12 @@ struct RunOptions {
   // worker thread is abandoned (left running, never joined, its output no longer recorded) and a
   // new worker takes its place. 0 = wait for ever.
   std::chrono::milliseconds cancel_grace{0};
+  // When a write fails, how long and how often the run retries it (store_outage.h).
+  StoreOutagePolicy store_outage;
+  StoreHealth* store_health = nullptr;  // not owned; nullptr = nobody is told of outages
+  // Takes the writes of a run that gave up waiting for the store; nullptr: they are left for the
+  // next start's recovery.
+  StoreWriteBehind* write_behind = nullptr;  // not owned
 };
 
 // Ends the error of an attempt given up on that way, so that a host can tell it from others.
@@ -137,9 +146,12 @@ size_t AbandonedWorkerThreads();
 // Runs `job` as run `run_id` (or continues it, see RunOptions::resume). Fails without starting
 // anything when the job's DAG is not validated, names a task type missing from `runners`, a new
 // run is refused admission (kFailedPrecondition, see RunOptions::admitted), or a resumed run
-// cannot be reopened (kFailedPrecondition: it has not ended). Otherwise returns the
-// final run record, whose status says whether the run succeeded; a StateStore failure mid-run
-// stops the run and is returned.
+// cannot be reopened (kFailedPrecondition: it has not ended). Otherwise returns the final run
+// record, whose status says whether the run succeeded. A write the store refuses (not an outage)
+// stops the run and is returned. A store that stops answering is waited for as store_outage.h
+// says; past RunOptions::store_outage.limit the run gives up and kUnavailable says what happened
+// (the run was never created, or its tasks were cancelled and its records are written when the
+// store answers).
 Result<RunRecord> ExecuteRun(const Job& job, const RunId& run_id, const TaskRunnerRegistry& runners,
                              StateStore& store, const RunOptions& options);
 

@@ -20,7 +20,9 @@
 //   and starts once it has ended, so max_active_runs is never exceeded (a newer occurrence replaces
 //   the waiting one);
 // - every occurrence dealt with (started, queued or refused) is persisted as JobRecord.last_fire_us
-//   before its run is launched;
+//   before its run is launched; a save the store does not take (an outage) is retried with
+//   backoff from the scheduler thread until it lands (the occurrence never fires again here, and
+//   a restart then does not catch it up);
 // - a clock that jumped forward over several occurrences fires once, for the latest; a clock that
 //   went backwards waits for the next occurrence after the last one dealt with, so nothing fires
 //   twice.
@@ -57,6 +59,7 @@
 #include "petit/core/job.h"
 #include "petit/core/state_store.h"
 #include "petit/core/status.h"
+#include "petit/core/store_outage.h"
 
 namespace petit {
 
@@ -117,6 +120,8 @@ struct SchedulerOptions {
   // liveness signal of the scheduler thread (the host feeds systemd's watchdog with it).
   std::function<void()> heartbeat;
   int64_t heartbeat_interval_us = 0;
+  // Told of every failed and successful save of a JobRecord; nullptr = nobody.
+  StoreHealth* store_health = nullptr;  // not owned
 };
 
 struct SchedulerStats {

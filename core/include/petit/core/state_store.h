@@ -90,6 +90,13 @@ struct AttemptRecord {
   ValueMap outputs;
 };
 
+// Names one attempt: what InterruptStrandedAttempts reports.
+struct AttemptKey {
+  RunId run;
+  TaskId task;
+  uint32_t attempt = 0;
+};
+
 // What the store keeps about a job between host restarts (its definition lives in YAML).
 struct JobRecord {
   JobId id;
@@ -190,6 +197,12 @@ class StateStore {
   // its attempts still kQueued or kRunning become kInterrupted with the same end and error.
   // kNotFound for an unknown run; kFailedPrecondition for one already terminal.
   virtual Status MarkInterrupted(const RunId& run, std::string_view reason, int64_t ended_us) = 0;
+  // In one transaction: every attempt still kQueued or kRunning whose run has ended (a host that
+  // lost its store wrote the run's end but not theirs, or an older Petit did) becomes
+  // kInterrupted, ended at `ended_us` with error `reason`. Returns those attempts, ordered by run,
+  // task and attempt; none when nothing is stranded.
+  virtual Result<std::vector<AttemptKey>> InterruptStrandedAttempts(std::string_view reason,
+                                                                    int64_t ended_us) = 0;
   // Reopens an ended run for a retry, atomically: a terminal run becomes kRunning, owned by
   // `owner`, with no end and no error, its retries counted one up and retried_us set to
   // `reopened_us`; its attempts are untouched (new attempts continue their numbers). kNotFound for
