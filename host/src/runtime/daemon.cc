@@ -119,6 +119,17 @@ std::optional<std::string> DuplicatedId(const Diagnostic& error) {
   return error.message.substr(kPrefix.size(), end - kPrefix.size());
 }
 
+// Whether `file` is a path with errors or lies below one: a subdirectory that could not be read
+// is one error on the directory, and its jobs keep their previous definition rather than vanish.
+bool UnderBrokenPath(const std::string& file, const std::set<std::string>& broken) {
+  if (broken.contains(file)) return true;
+  for (const std::string& path : broken) {
+    const std::string dir = path.ends_with('/') ? path : path + "/";
+    if (file.starts_with(dir)) return true;
+  }
+  return false;
+}
+
 void LogNextFire(DaemonLog& log, const Daemon& daemon, const Job& job) {
   if (std::optional<int64_t> next = daemon.NextFire(job.id)) {
     log.Line("job " + job.id.str() + " (" + job.schedule->expression() + ", " +
@@ -349,7 +360,8 @@ Result<ReloadSummary> Daemon::Reload(const HostOptions& host) {
   std::set<std::string> ids;
   std::map<std::string, std::string> texts;  // of the files whose jobs are taken as read now
   for (const auto& job : jobs_) {
-    if (!broken_files.contains(job->source_file) && !duplicated_ids.contains(job->id.str())) {
+    if (!UnderBrokenPath(job->source_file, broken_files) &&
+        !duplicated_ids.contains(job->id.str())) {
       continue;
     }
     next.push_back(job);
