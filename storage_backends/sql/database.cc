@@ -74,13 +74,21 @@ Database::Database(Dialect dialect, std::string target, std::string display)
 Database::~Database() = default;
 
 Result<std::unique_ptr<Database>> Database::Open(Dialect dialect, std::string target,
-                                                 std::string display) {
+                                                 std::string display, bool create_directories) {
   if (dialect == Dialect::kSqlite) {
     // Absolute, so that sessions opened later do not depend on the working directory then.
     std::error_code error;
     const std::filesystem::path path = std::filesystem::absolute(target, error);
     const std::filesystem::path parent = path.parent_path();
-    if (!error) std::filesystem::create_directories(parent, error);
+    if (!error && !create_directories) {
+      std::error_code ignored;  // a missing directory is the case reported, not an error here
+      if (!std::filesystem::is_directory(parent, ignored)) {
+        return NotFound("no SQLite database " + display + ": the directory " + parent.string() +
+                        " does not exist, so nothing was ever recorded there (check --storage "
+                        "or petit.yaml's storage)");
+      }
+    }
+    if (!error && create_directories) std::filesystem::create_directories(parent, error);
     if (error) {
       return Unavailable("cannot open SQLite database " + display + ": cannot create directory " +
                          parent.string() + ": " + error.message());

@@ -83,10 +83,12 @@ class WriterSession {
 class Database {
  public:
   // Connects the writer and the readers and migrates the schema. `target` is the SQLite file path
-  // (its parent directories are created) or the libpq connection string; `display` is the URI
-  // with secrets removed, used in messages.
+  // (its parent directories are created, or their absence is kNotFound when
+  // `create_directories` is false) or the libpq connection string; `display` is the URI with
+  // secrets removed, used in messages.
   static Result<std::unique_ptr<Database>> Open(Dialect dialect, std::string target,
-                                                std::string display);
+                                                std::string display,
+                                                bool create_directories = true);
   ~Database();
 
   Database(const Database&) = delete;

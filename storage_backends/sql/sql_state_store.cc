@@ -73,9 +73,10 @@ SqlStateStore::SqlStateStore(std::unique_ptr<Database> database)
 SqlStateStore::~SqlStateStore() = default;
 
 Result<std::unique_ptr<SqlStateStore>> SqlStateStore::Open(Dialect dialect, std::string target,
-                                                           std::string display) {
+                                                           std::string display,
+                                                           bool create_directories) {
   Result<std::unique_ptr<Database>> database =
-      Database::Open(dialect, std::move(target), std::move(display));
+      Database::Open(dialect, std::move(target), std::move(display), create_directories);
   if (!database.ok()) return database.status();
   return std::unique_ptr<SqlStateStore>(new SqlStateStore(std::move(database).value()));
 }

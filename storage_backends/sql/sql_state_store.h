@@ -34,9 +34,10 @@ class SqlStateStore final : public StateStore {
  public:
   // Opens the database (Database::Open: connects, migrates the schema). `target` is the SQLite
   // file path or the libpq connection string; `display` is the URI with secrets removed, used in
-  // messages.
+  // messages. `create_directories`: as in Database::Open.
   static Result<std::unique_ptr<SqlStateStore>> Open(Dialect dialect, std::string target,
-                                                     std::string display);
+                                                     std::string display,
+                                                     bool create_directories = true);
   ~SqlStateStore() override;
 
   SqlStateStore(const SqlStateStore&) = delete;

@@ -90,9 +90,14 @@ const std::vector<std::string>& HostEnv::plugin_errors() const {
   return plugin_errors_;
 }
 
-Result<StateStore*> HostEnv::Store() {
+Result<StateStore*> HostEnv::Store() { return OpenStore(/*create_directories=*/true); }
+
+Result<StateStore*> HostEnv::StoreForReading() { return OpenStore(/*create_directories=*/false); }
+
+Result<StateStore*> HostEnv::OpenStore(bool create_directories) {
   if (store_) return store_.get();
-  Result<std::unique_ptr<StateStore>> store = storage::OpenStateStore(storage_uri_);
+  Result<std::unique_ptr<StateStore>> store =
+      storage::OpenStateStore(storage_uri_, {.create_directories = create_directories});
   if (!store.ok()) return store.status();
   store_ = std::move(store).value();
   return store_.get();

@@ -54,10 +54,14 @@ class HostEnv {
   // Opens the configured store (the --storage URI, petit.yaml's, or the default SQLite file) on
   // first use.
   Result<StateStore*> Store();
+  // The same for a command that only reads the store (runs, logs, cancel): a SQLite file in a
+  // directory that does not exist is an error instead of a new, empty store.
+  Result<StateStore*> StoreForReading();
   const std::string& storage_uri() const { return storage_uri_; }
 
  private:
   HostEnv() = default;
+  Result<StateStore*> OpenStore(bool create_directories);
 
   GlobalConfig config_;
   std::vector<std::string> extra_plugin_dirs_;  // --plugin-dir, after petit.yaml's

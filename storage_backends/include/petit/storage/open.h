@@ -5,7 +5,9 @@
 //                                sqlite:///var/lib/petit/petit.db is the absolute path
 //                                /var/lib/petit/petit.db and sqlite://petit.db and sqlite:petit.db
 //                                are petit.db in the working directory. Missing parent directories
-//                                are created. The path is taken literally: no '?' parameters, no
+//                                are created, unless OpenOptions::create_directories is false
+//                                (then they are a kNotFound error). The path is taken literally: no
+//                                '?' parameters, no
 //                                %-escapes; '=' and '"' are refused (SOCI would misread them).
 //   postgresql://user@host:5432/db?sslmode=...     a libpq connection URI, passed as written
 //   postgresql:host=/run/postgresql dbname=petit   a libpq key=value string after the scheme
@@ -28,7 +30,15 @@
 
 namespace petit::storage {
 
-Result<std::unique_ptr<StateStore>> OpenStateStore(std::string_view uri);
+struct OpenOptions {
+  // False for a process that only reads: a SQLite path whose directory does not exist is then
+  // an error (kNotFound, "... does not exist: nothing was recorded there") rather than created,
+  // so a mistyped path is reported instead of showing an empty history.
+  bool create_directories = true;
+};
+
+Result<std::unique_ptr<StateStore>> OpenStateStore(std::string_view uri,
+                                                   const OpenOptions& options = {});
 
 }  // namespace petit::storage
 
