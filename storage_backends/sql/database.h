@@ -22,6 +22,7 @@
 
 #include <array>
 #include <bitset>
+#include <cstdint>
 #include <exception>
 #include <functional>
 #include <memory>
@@ -102,12 +103,17 @@ class Database {
 
   // Runs `write` under the write lock on the writer session, reopening it first if it was
   // dropped; `in_transaction` makes the statements `write` executes one transaction, committed
-  // when `write` returns OK and rolled back otherwise.
+  // when `write` returns OK and rolled back otherwise. SQLite: first checks that the file at the
+  // path is still the one open and writable (CheckSqliteFile); once it is not, this and every
+  // later write fail with kDataLoss, writing nothing, and the lost listener hears it once.
   Status Write(const WriteErrors& errors, const std::function<Status(WriterSession&)>& write,
                bool in_transaction = false) EXCLUDES(write_mu_);
   // Runs `read` on a leased reader session; `operation` says what failed. `read` may return an
   // error of its own (bad data).
   Status Read(std::string_view operation, const std::function<Status(soci::session&)>& read);
+
+  // StateStore::SetLostListener.
+  void SetLostListener(std::function<void(const Status&)> listener) EXCLUDES(write_mu_);
 
   // A new session on the database, set up as the writer's, that belongs to the caller alone: for
   // what must keep one connection to itself (the PostgreSQL host lock).
@@ -121,6 +127,13 @@ class Database {
   void SetUpSession(soci::session& session, bool read_only) const;
   void EnableWal(soci::session& session) const;
   Status ConnectFailure(const std::exception& error) const;
+  // SQLite: kDataLoss when the file at the path is no longer the one opened (deleted, or another
+  // renamed over it: device and inode differ) or has lost every write permission bit (chmod a-w,
+  // which stops root too) or, for its owner, the owner's. One stat(2), a microsecond or two
+  // against the tens a commit costs.
+  Status CheckSqliteFile() const;
+  // PRAGMA quick_check on a SQLite database being opened: kDataLoss naming the first problem.
+  Status QuickCheck(soci::session& session) const;
   Result<std::unique_ptr<WriterSession>> OpenWriter() const;
 
   // Status for a caught exception; `errors.operation` says what was being done.
@@ -129,10 +142,16 @@ class Database {
   const Dialect dialect_;
   const std::string target_;
   const std::string display_;
+  // SQLite: the database file's identity when it was opened, set once by Open().
+  uint64_t file_device_ = 0;
+  uint64_t file_inode_ = 0;
 
   Mutex write_mu_;
   // Null after its connection died.
   std::unique_ptr<WriterSession> writer_ GUARDED_BY(write_mu_) PT_GUARDED_BY(write_mu_);
+  // Set once the store is lost for good (CheckSqliteFile); every later write returns it.
+  Status lost_ GUARDED_BY(write_mu_);
+  std::function<void(const Status&)> lost_listener_ GUARDED_BY(write_mu_);
   std::unique_ptr<soci::connection_pool> readers_;  // thread-safe itself; set once by Open()
 };
 

@@ -372,6 +372,10 @@ Result<SchedulerRecord> SqlStateStore::GetScheduler() {
   return record;
 }
 
+void SqlStateStore::SetLostListener(std::function<void(const Status&)> listener) {
+  database_->SetLostListener(std::move(listener));
+}
+
 Result<std::unique_ptr<HostLock>> SqlStateStore::AcquireHostLock(std::string_view owner) {
   PETIT_RETURN_IF_ERROR(CheckHostLockOwner(owner));
   if (dialect_ == Dialect::kSqlite) {

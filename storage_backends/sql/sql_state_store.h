@@ -69,6 +69,7 @@ class SqlStateStore final : public StateStore {
 
   // SQLite: sql/sqlite_host_lock.h; PostgreSQL: sql/postgresql_host_lock.h.
   Result<std::unique_ptr<HostLock>> AcquireHostLock(std::string_view owner) override;
+  void SetLostListener(std::function<void(const Status&)> listener) override;
 
  private:
   explicit SqlStateStore(std::unique_ptr<Database> database);

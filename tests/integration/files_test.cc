@@ -13,6 +13,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "integration/daemon_process.h"
 #include "integration/petit_process.h"
 #include "petit/core/ids.h"
 #include "petit/core/utf8.h"
@@ -180,6 +181,70 @@ TEST_F(FilesTest, ReadOnlyCommandsDoNotCreateAStoreInAMissingDirectory) {
   EXPECT_EQ(runs.exit_code, 0) << runs.err;
   EXPECT_THAT(runs.out, HasSubstr("succeeded"));
 }
+
+// The SQLite file pulled from under a running daemon, each way: the next write notices, the
+// daemon says so on one line, starts no run after it and exits 3 (so a supervisor restarts it on
+// a store it can write) instead of recording into a file nobody reads.
+enum class Pull { kDeleted, kReplaced, kMadeUnwritable };
+
+std::string PullName(const ::testing::TestParamInfo<Pull>& param) {
+  switch (param.param) {
+    case Pull::kDeleted:
+      return "Deleted";
+    case Pull::kReplaced:
+      return "Replaced";
+    case Pull::kMadeUnwritable:
+      return "MadeUnwritable";
+  }
+  return "Unknown";
+}
+
+class StorePulledTest : public FilesTest, public ::testing::WithParamInterface<Pull> {};
+
+TEST_P(StorePulledTest, TheDaemonSaysSoStopsStartingRunsAndExitsThree) {
+  Write("tick.yaml", std::string("id: tick\nschedule: \"@every 1s\"\n") + kTask);
+  const fs::path db = dir_ / "state" / "petit.db";
+  testing::DaemonProcess daemon(PETIT_EXE,
+                                {"--storage", "sqlite://" + db.string(), "run", jobs_.string()});
+  ASSERT_TRUE(daemon.WaitFor(" ended: succeeded")) << daemon.err();
+  std::string what;
+  switch (GetParam()) {
+    case Pull::kDeleted:
+      fs::remove(db);
+      what = "was deleted";
+      break;
+    case Pull::kReplaced: {
+      const fs::path other = dir_ / "state" / "other.db";
+      std::ofstream(other) << "";
+      fs::rename(other, db);
+      what = "was replaced";
+      break;
+    }
+    case Pull::kMadeUnwritable:
+      fs::permissions(db, fs::perms::owner_write | fs::perms::group_write | fs::perms::others_write,
+                      fs::perm_options::remove);
+      what = "was made unwritable";
+      break;
+  }
+  ASSERT_TRUE(daemon.WaitFor("state store lost: ")) << daemon.err();
+  EXPECT_EQ(daemon.WaitForExit(), 3) << daemon.err();
+  const std::string& log = daemon.err();
+  const size_t lost = log.find("state store lost: ");
+  const std::string lost_line = log.substr(lost, log.find('\n', lost) - lost);
+  EXPECT_THAT(lost_line, HasSubstr(db.string()));
+  EXPECT_THAT(lost_line, HasSubstr(what));
+  EXPECT_EQ(daemon.Count("state store lost: "), 1u) << log;
+  // Nothing succeeded after the store was lost, and the daemon said why it stopped.
+  EXPECT_EQ(log.find(" ended: succeeded", lost), std::string::npos) << log;
+  EXPECT_THAT(log.substr(lost), HasSubstr("stopped: the state store was lost"));
+  if (GetParam() == Pull::kReplaced) {
+    EXPECT_EQ(fs::file_size(db), 0u);  // nothing was written into the file that took its place
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(EachWay, StorePulledTest,
+                         ::testing::Values(Pull::kDeleted, Pull::kReplaced, Pull::kMadeUnwritable),
+                         PullName);
 
 }  // namespace
 }  // namespace petit

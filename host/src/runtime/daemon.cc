@@ -473,6 +473,7 @@ int ServeUntilSignalled(std::unique_ptr<HostEnv> env, std::vector<Job> jobs,
   std::mutex mu;
   std::condition_variable requested;
   bool reload_requested = false;  // guarded by mu
+  bool store_lost = false;        // guarded by mu
   // Before any thread starts, so every thread inherits the blocked SIGTERM/SIGINT/SIGHUP.
   RunCanceller drain;
   RunCanceller cancel_now;
@@ -501,6 +502,18 @@ int ServeUntilSignalled(std::unique_ptr<HostEnv> env, std::vector<Job> jobs,
     scheduler_options.heartbeat = [&systemd] { systemd.FeedWatchdog(); };
     scheduler_options.heartbeat_interval_us = systemd.watchdog_feed_interval_us();
   }
+  // A store lost for good (its SQLite file deleted, replaced or made unwritable) records nothing
+  // more: the daemon stops starting runs, drains as on SIGTERM and exits non-zero, so that a
+  // supervisor restarts it on a store it can write, rather than firing into a file nobody reads.
+  if (Result<StateStore*> store = env->Store(); store.ok()) {
+    (*store)->SetLostListener([&](const Status& status) {
+      log.Line("state store lost: " + status.message() +
+               "; no new runs start, stopping once the active ones end (exit 3)");
+      std::lock_guard lock(mu);
+      store_lost = true;
+      requested.notify_all();
+    });
+  }
   Result<std::unique_ptr<Daemon>> daemon =
       Daemon::Start(std::move(env), std::move(jobs), log, std::move(scheduler_options));
   if (!daemon.ok()) {
@@ -516,8 +529,8 @@ int ServeUntilSignalled(std::unique_ptr<HostEnv> env, std::vector<Job> jobs,
   for (;;) {
     {
       std::unique_lock lock(mu);
-      requested.wait(lock, [&] { return drain.cancelled() || reload_requested; });
-      if (drain.cancelled()) break;
+      requested.wait(lock, [&] { return drain.cancelled() || reload_requested || store_lost; });
+      if (drain.cancelled() || store_lost) break;
       reload_requested = false;
     }
     systemd.Reloading();
@@ -555,6 +568,11 @@ int ServeUntilSignalled(std::unique_ptr<HostEnv> env, std::vector<Job> jobs,
       requested.notify_all();
     }
     feeder.join();
+  }
+  std::lock_guard lock(mu);
+  if (store_lost) {
+    log.Line("stopped: the state store was lost");
+    return kExitHostError;
   }
   log.Line("stopped");
   return kExitOk;
