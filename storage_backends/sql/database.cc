@@ -79,13 +79,13 @@ Database::Database(Dialect dialect, std::string target, std::string display)
 Database::~Database() = default;
 
 Result<std::unique_ptr<Database>> Database::Open(Dialect dialect, std::string target,
-                                                 std::string display, bool create_directories) {
+                                                 std::string display, const OpenOptions& options) {
   if (dialect == Dialect::kSqlite) {
     // Absolute, so that sessions opened later do not depend on the working directory then.
     std::error_code error;
     const std::filesystem::path path = std::filesystem::absolute(target, error);
     const std::filesystem::path parent = path.parent_path();
-    if (!error && !create_directories) {
+    if (!error && !options.create_directories) {
       std::error_code ignored;  // a missing directory is the case reported, not an error here
       if (!std::filesystem::is_directory(parent, ignored)) {
         return NotFound("no SQLite database " + display + ": the directory " + parent.string() +
@@ -93,7 +93,7 @@ Result<std::unique_ptr<Database>> Database::Open(Dialect dialect, std::string ta
                         "or petit.yaml's storage)");
       }
     }
-    if (!error && create_directories) std::filesystem::create_directories(parent, error);
+    if (!error && options.create_directories) std::filesystem::create_directories(parent, error);
     if (error) {
       return Unavailable("cannot open SQLite database " + display + ": cannot create directory " +
                          parent.string() + ": " + error.message());
@@ -101,7 +101,7 @@ Result<std::unique_ptr<Database>> Database::Open(Dialect dialect, std::string ta
     target = path.string();
   }
   std::unique_ptr<Database> database(new Database(dialect, std::move(target), std::move(display)));
-  Result<std::unique_ptr<WriterSession>> writer = database->OpenWriter();
+  Result<std::unique_ptr<WriterSession>> writer = database->OpenWriter(options.quick_check);
   if (!writer.ok()) return writer.status();
   {
     // Not shared yet, so never contended; taken because writer_ is only ever written under it.
@@ -187,14 +187,16 @@ Status Database::ConnectFailure(const std::exception& error) const {
   return Status(code, "cannot open SQLite database " + display_ + ": " + message);
 }
 
-Result<std::unique_ptr<WriterSession>> Database::OpenWriter() const {
+Result<std::unique_ptr<WriterSession>> Database::OpenWriter(bool quick_check) const {
   std::unique_ptr<WriterSession> writer(new WriterSession(dialect_));
   try {
     Connect(writer->session(), /*read_only=*/false);
   } catch (const std::exception& error) {
     return ConnectFailure(error);
   }
-  if (dialect_ == Dialect::kSqlite) PETIT_RETURN_IF_ERROR(QuickCheck(writer->session()));
+  if (quick_check && dialect_ == Dialect::kSqlite) {
+    PETIT_RETURN_IF_ERROR(QuickCheck(writer->session()));
+  }
   PETIT_RETURN_IF_ERROR(MigrateSchema(writer->session(), dialect_).WithContext(display_));
   return writer;
 }

@@ -32,6 +32,7 @@
 #include "petit/core/mutex.h"
 #include "petit/core/status.h"
 #include "petit/core/thread_annotations.h"
+#include "petit/storage/open.h"
 #include "sql/dialect.h"
 #include "sql/statements.h"
 
@@ -84,12 +85,11 @@ class WriterSession {
 class Database {
  public:
   // Connects the writer and the readers and migrates the schema. `target` is the SQLite file path
-  // (its parent directories are created, or their absence is kNotFound when
-  // `create_directories` is false) or the libpq connection string; `display` is the URI with
-  // secrets removed, used in messages.
+  // (its parent directories are created, or their absence is kNotFound, per `options`) or the
+  // libpq connection string; `display` is the URI with secrets removed, used in messages.
   static Result<std::unique_ptr<Database>> Open(Dialect dialect, std::string target,
                                                 std::string display,
-                                                bool create_directories = true);
+                                                const OpenOptions& options = {});
   ~Database();
 
   Database(const Database&) = delete;
@@ -134,7 +134,8 @@ class Database {
   Status CheckSqliteFile() const;
   // PRAGMA quick_check on a SQLite database being opened: kDataLoss naming the first problem.
   Status QuickCheck(soci::session& session) const;
-  Result<std::unique_ptr<WriterSession>> OpenWriter() const;
+  // `quick_check`: run QuickCheck (SQLite) before migrating.
+  Result<std::unique_ptr<WriterSession>> OpenWriter(bool quick_check = false) const;
 
   // Status for a caught exception; `errors.operation` says what was being done.
   Status FailureStatus(const std::exception& error, const WriteErrors& errors) const;

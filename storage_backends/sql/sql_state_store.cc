@@ -74,9 +74,9 @@ SqlStateStore::~SqlStateStore() = default;
 
 Result<std::unique_ptr<SqlStateStore>> SqlStateStore::Open(Dialect dialect, std::string target,
                                                            std::string display,
-                                                           bool create_directories) {
+                                                           const OpenOptions& options) {
   Result<std::unique_ptr<Database>> database =
-      Database::Open(dialect, std::move(target), std::move(display), create_directories);
+      Database::Open(dialect, std::move(target), std::move(display), options);
   if (!database.ok()) return database.status();
   return std::unique_ptr<SqlStateStore>(new SqlStateStore(std::move(database).value()));
 }

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "petit/core/state_store.h"
+#include "petit/storage/open.h"
 #include "sql/dialect.h"
 
 namespace petit::storage::internal {
@@ -34,10 +35,10 @@ class SqlStateStore final : public StateStore {
  public:
   // Opens the database (Database::Open: connects, migrates the schema). `target` is the SQLite
   // file path or the libpq connection string; `display` is the URI with secrets removed, used in
-  // messages. `create_directories`: as in Database::Open.
+  // messages.
   static Result<std::unique_ptr<SqlStateStore>> Open(Dialect dialect, std::string target,
                                                      std::string display,
-                                                     bool create_directories = true);
+                                                     const OpenOptions& options = {});
   ~SqlStateStore() override;
 
   SqlStateStore(const SqlStateStore&) = delete;

@@ -22,7 +22,7 @@ Result<std::unique_ptr<StateStore>> OpenStateStore(std::string_view uri,
                                         ? internal::Dialect::kSqlite
                                         : internal::Dialect::kPostgresql;
   Result<std::unique_ptr<internal::SqlStateStore>> store = internal::SqlStateStore::Open(
-      dialect, std::move(target.target), std::move(target.display), options.create_directories);
+      dialect, std::move(target.target), std::move(target.display), options);
   if (!store.ok()) return store.status();
   return std::unique_ptr<StateStore>(std::move(store).value());
 }
