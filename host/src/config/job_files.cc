@@ -60,8 +60,9 @@ struct DirectoryWalk {
     for (; !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
       Visit(it->path());
     }
-    if (ec)
+    if (ec) {
       Error(dir, "cannot read the directory: " + ec.message() + " (its job files are not loaded)");
+    }
   }
 
   void Visit(const std::filesystem::path& path) {
@@ -78,7 +79,8 @@ struct DirectoryWalk {
     if (S_ISDIR(st.st_mode)) {
       auto [seen, fresh] = walked.emplace(Identity(st), path.string());
       if (!fresh) {
-        Error(path, "a symlink loop: this directory is already read as " + seen->second);
+        Error(path, "a symlink loop, or a second link to one directory: it is already read as " +
+                        seen->second);
         return;
       }
       Walk(path);
