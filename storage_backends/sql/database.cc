@@ -5,6 +5,10 @@
 #include <soci/soci.h>
 #include <soci/sqlite3/soci-sqlite3.h>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <chrono>
 #include <cstddef>
 #include <filesystem>
@@ -15,6 +19,7 @@
 
 #include "sql/migrations.h"
 #include "sql/soci_support.h"
+#include "src/text_codec.h"
 
 namespace petit::storage::internal {
 namespace {
@@ -104,13 +109,21 @@ Database::Database(Dialect dialect, std::string target, std::string display)
 Database::~Database() = default;
 
 Result<std::unique_ptr<Database>> Database::Open(Dialect dialect, std::string target,
-                                                 std::string display) {
+                                                 std::string display, const OpenOptions& options) {
   if (dialect == Dialect::kSqlite) {
     // Absolute, so that sessions opened later do not depend on the working directory then.
     std::error_code error;
     const std::filesystem::path path = std::filesystem::absolute(target, error);
     const std::filesystem::path parent = path.parent_path();
-    if (!error) std::filesystem::create_directories(parent, error);
+    if (!error && !options.create_directories) {
+      std::error_code ignored;  // a missing directory is the case reported, not an error here
+      if (!std::filesystem::is_directory(parent, ignored)) {
+        return NotFound("no SQLite database " + display + ": the directory " + parent.string() +
+                        " does not exist, so nothing was ever recorded there (check --storage "
+                        "or petit.yaml's storage)");
+      }
+    }
+    if (!error && options.create_directories) std::filesystem::create_directories(parent, error);
     if (error) {
       return Unavailable("cannot open SQLite database " + display + ": cannot create directory " +
                          parent.string() + ": " + error.message());
@@ -118,12 +131,21 @@ Result<std::unique_ptr<Database>> Database::Open(Dialect dialect, std::string ta
     target = path.string();
   }
   std::unique_ptr<Database> database(new Database(dialect, std::move(target), std::move(display)));
-  Result<std::unique_ptr<WriterSession>> writer = database->OpenWriter();
+  Result<std::unique_ptr<WriterSession>> writer = database->OpenWriter(options.quick_check);
   if (!writer.ok()) return writer.status();
   {
     // Not shared yet, so never contended; taken because writer_ is only ever written under it.
     MutexLock lock(database->write_mu_);
     database->writer_ = std::move(writer).value();
+  }
+  if (dialect == Dialect::kSqlite) {
+    struct stat st;
+    if (::stat(database->target_.c_str(), &st) != 0) {
+      return Unavailable("cannot open SQLite database " + database->display_ + ": " +
+                         std::error_code(errno, std::system_category()).message());
+    }
+    database->file_device_ = static_cast<uint64_t>(st.st_dev);
+    database->file_inode_ = static_cast<uint64_t>(st.st_ino);
   }
 
   const size_t readers = dialect == Dialect::kSqlite ? kSqliteReaders : kPostgresqlReaders;
@@ -195,15 +217,68 @@ Status Database::ConnectFailure(const std::exception& error) const {
   return Status(code, "cannot open SQLite database " + display_ + ": " + message);
 }
 
-Result<std::unique_ptr<WriterSession>> Database::OpenWriter() const {
+Result<std::unique_ptr<WriterSession>> Database::OpenWriter(bool quick_check) const {
   std::unique_ptr<WriterSession> writer(new WriterSession(dialect_));
   try {
     Connect(writer->session(), /*read_only=*/false);
   } catch (const std::exception& error) {
     return ConnectFailure(error);
   }
+  if (quick_check && dialect_ == Dialect::kSqlite) {
+    PETIT_RETURN_IF_ERROR(QuickCheck(writer->session()));
+  }
   PETIT_RETURN_IF_ERROR(MigrateSchema(writer->session(), dialect_).WithContext(display_));
   return writer;
+}
+
+Status Database::QuickCheck(soci::session& session) const {
+  // quick_check(1): the first problem is enough to refuse; O(database size), without the index
+  // cross-checks of integrity_check.
+  std::string result;
+  try {
+    session << "PRAGMA quick_check(1)", soci::into(result);
+  } catch (const std::exception& error) {
+    result = FailureMessage(error);
+  }
+  if (result == "ok") return Status::Ok();
+  return DataLoss("the SQLite database " + display_ + " is damaged (PRAGMA quick_check: " +
+                  OneLine(result) + "): restore it from a backup or move it away");
+}
+
+void Database::SetLostListener(std::function<void(const Status&)> listener) {
+  MutexLock lock(write_mu_);
+  lost_listener_ = std::move(listener);
+}
+
+Status Database::CheckSqliteFile() const {
+  // SQLite itself goes on writing to a file that was unlinked or renamed over, through the
+  // descriptor it holds, so nothing else would notice.
+  struct stat st;
+  if (::stat(target_.c_str(), &st) != 0) {
+    const int error = errno;
+    return DataLoss(
+        "the SQLite database " + display_ + " was " +
+        (error == ENOENT ? std::string("deleted")
+                         : "made unreachable (" +
+                               std::error_code(error, std::system_category()).message() + ")") +
+        " under this process, which stops writing to it (what it wrote would be read by "
+        "nobody); restart petit to open the store at that path");
+  }
+  if (static_cast<uint64_t>(st.st_dev) != file_device_ ||
+      static_cast<uint64_t>(st.st_ino) != file_inode_) {
+    return DataLoss("the SQLite database " + display_ +
+                    " was replaced by another file under this process, which stops writing to the "
+                    "one it opened (what it wrote would be read by nobody); restart petit to open "
+                    "the store at that path");
+  }
+  const bool no_write_bit = (st.st_mode & (S_IWUSR | S_IWGRP | S_IWOTH)) == 0;
+  const bool owner_cannot_write = st.st_uid == ::geteuid() && (st.st_mode & S_IWUSR) == 0;
+  if (no_write_bit || owner_cannot_write) {
+    return DataLoss("the SQLite database " + display_ +
+                    " was made unwritable under this process, which stops writing to it; make it "
+                    "writable and restart petit");
+  }
+  return Status::Ok();
 }
 
 Result<std::unique_ptr<soci::session>> Database::OpenSession() const {
@@ -254,6 +329,15 @@ Status Database::WriteExclusive(const WriteErrors& errors,
 Status Database::WriteIn(Transaction kind, const WriteErrors& errors,
                          const std::function<Status(WriterSession&)>& write) {
   MutexLock lock(write_mu_);
+  if (!lost_.ok()) return lost_.WithContext(errors.operation);
+  if (dialect_ == Dialect::kSqlite) {
+    Status file = CheckSqliteFile();
+    if (!file.ok()) {
+      lost_ = file;
+      if (lost_listener_) lost_listener_(lost_);
+      return lost_.WithContext(errors.operation);
+    }
+  }
   if (writer_ == nullptr) {
     Result<std::unique_ptr<WriterSession>> writer = OpenWriter();
     if (!writer.ok()) return writer.status().WithContext(errors.operation);

@@ -32,6 +32,7 @@
 #include "petit/core/mutex.h"
 #include "petit/core/status.h"
 #include "petit/core/thread_annotations.h"
+#include "petit/storage/open.h"
 #include "sql/dialect.h"
 #include "sql/statements.h"
 
@@ -84,10 +85,11 @@ class WriterSession {
 class Database {
  public:
   // Connects the writer and the readers and migrates the schema. `target` is the SQLite file path
-  // (its parent directories are created) or the libpq connection string; `display` is the URI
-  // with secrets removed, used in messages.
+  // (its parent directories are created, or their absence is kNotFound, per `options`) or the
+  // libpq connection string; `display` is the URI with secrets removed, used in messages.
   static Result<std::unique_ptr<Database>> Open(Dialect dialect, std::string target,
-                                                std::string display);
+                                                std::string display,
+                                                const OpenOptions& options = {});
   ~Database();
 
   Database(const Database&) = delete;
@@ -101,7 +103,9 @@ class Database {
 
   // Runs `write` under the write lock on the writer session, reopening it first if it was
   // dropped; `in_transaction` makes the statements `write` executes one transaction, committed
-  // when `write` returns OK and rolled back otherwise.
+  // when `write` returns OK and rolled back otherwise. SQLite: first checks that the file at the
+  // path is still the one open and writable (CheckSqliteFile); once it is not, this and every
+  // later write fail with kDataLoss, writing nothing, and the lost listener hears it once.
   Status Write(const WriteErrors& errors, const std::function<Status(WriterSession&)>& write,
                bool in_transaction = false) EXCLUDES(write_mu_);
   // Write, as one transaction that other processes cannot interleave with from its first
@@ -113,6 +117,9 @@ class Database {
   // Runs `read` on a leased reader session; `operation` says what failed. `read` may return an
   // error of its own (bad data).
   Status Read(std::string_view operation, const std::function<Status(soci::session&)>& read);
+
+  // StateStore::SetLostListener.
+  void SetLostListener(std::function<void(const Status&)> listener) EXCLUDES(write_mu_);
 
   // A new session on the database, set up as the writer's, that belongs to the caller alone: for
   // what must keep one connection to itself (the PostgreSQL host lock).
@@ -126,7 +133,15 @@ class Database {
   void SetUpSession(soci::session& session, bool read_only) const;
   void EnableWal(soci::session& session) const;
   Status ConnectFailure(const std::exception& error) const;
-  Result<std::unique_ptr<WriterSession>> OpenWriter() const;
+  // SQLite: kDataLoss when the file at the path is no longer the one opened (deleted, or another
+  // renamed over it: device and inode differ) or has lost every write permission bit (chmod a-w,
+  // which stops root too) or, for its owner, the owner's. One stat(2), a microsecond or two
+  // against the tens a commit costs.
+  Status CheckSqliteFile() const;
+  // PRAGMA quick_check on a SQLite database being opened: kDataLoss naming the first problem.
+  Status QuickCheck(soci::session& session) const;
+  // `quick_check`: run QuickCheck (SQLite) before migrating.
+  Result<std::unique_ptr<WriterSession>> OpenWriter(bool quick_check = false) const;
 
   enum class Transaction : uint8_t { kNone, kDeferred, kImmediate };
   Status WriteIn(Transaction transaction, const WriteErrors& errors,
@@ -138,10 +153,16 @@ class Database {
   const Dialect dialect_;
   const std::string target_;
   const std::string display_;
+  // SQLite: the database file's identity when it was opened, set once by Open().
+  uint64_t file_device_ = 0;
+  uint64_t file_inode_ = 0;
 
   Mutex write_mu_;
   // Null after its connection died.
   std::unique_ptr<WriterSession> writer_ GUARDED_BY(write_mu_) PT_GUARDED_BY(write_mu_);
+  // Set once the store is lost for good (CheckSqliteFile); every later write returns it.
+  Status lost_ GUARDED_BY(write_mu_);
+  std::function<void(const Status&)> lost_listener_ GUARDED_BY(write_mu_);
   std::unique_ptr<soci::connection_pool> readers_;  // thread-safe itself; set once by Open()
 };
 

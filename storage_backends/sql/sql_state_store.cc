@@ -125,9 +125,10 @@ SqlStateStore::SqlStateStore(std::unique_ptr<Database> database)
 SqlStateStore::~SqlStateStore() = default;
 
 Result<std::unique_ptr<SqlStateStore>> SqlStateStore::Open(Dialect dialect, std::string target,
-                                                           std::string display) {
+                                                           std::string display,
+                                                           const OpenOptions& options) {
   Result<std::unique_ptr<Database>> database =
-      Database::Open(dialect, std::move(target), std::move(display));
+      Database::Open(dialect, std::move(target), std::move(display), options);
   if (!database.ok()) return database.status();
   return std::unique_ptr<SqlStateStore>(new SqlStateStore(std::move(database).value()));
 }
@@ -531,6 +532,10 @@ Result<SchedulerRecord> SqlStateStore::GetScheduler() {
   });
   if (!status.ok()) return status;
   return record;
+}
+
+void SqlStateStore::SetLostListener(std::function<void(const Status&)> listener) {
+  database_->SetLostListener(std::move(listener));
 }
 
 Result<std::unique_ptr<HostLock>> SqlStateStore::AcquireHostLock(std::string_view owner) {

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "petit/core/state_store.h"
+#include "petit/storage/open.h"
 #include "sql/dialect.h"
 
 namespace petit::storage::internal {
@@ -36,7 +37,8 @@ class SqlStateStore final : public StateStore {
   // file path or the libpq connection string; `display` is the URI with secrets removed, used in
   // messages.
   static Result<std::unique_ptr<SqlStateStore>> Open(Dialect dialect, std::string target,
-                                                     std::string display);
+                                                     std::string display,
+                                                     const OpenOptions& options = {});
   ~SqlStateStore() override;
 
   SqlStateStore(const SqlStateStore&) = delete;
@@ -73,6 +75,7 @@ class SqlStateStore final : public StateStore {
 
   // SQLite: sql/sqlite_host_lock.h; PostgreSQL: sql/postgresql_host_lock.h.
   Result<std::unique_ptr<HostLock>> AcquireHostLock(std::string_view owner) override;
+  void SetLostListener(std::function<void(const Status&)> listener) override;
 
  private:
   explicit SqlStateStore(std::unique_ptr<Database> database);

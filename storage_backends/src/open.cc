@@ -10,7 +10,8 @@
 
 namespace petit::storage {
 
-Result<std::unique_ptr<StateStore>> OpenStateStore(std::string_view uri) {
+Result<std::unique_ptr<StateStore>> OpenStateStore(std::string_view uri,
+                                                   const OpenOptions& options) {
   Result<internal::StorageUri> parsed = internal::ParseStorageUri(uri);
   if (!parsed.ok()) return parsed.status();
   internal::StorageUri& target = *parsed;
@@ -20,8 +21,8 @@ Result<std::unique_ptr<StateStore>> OpenStateStore(std::string_view uri) {
   const internal::Dialect dialect = target.backend == internal::Backend::kSqlite
                                         ? internal::Dialect::kSqlite
                                         : internal::Dialect::kPostgresql;
-  Result<std::unique_ptr<internal::SqlStateStore>> store =
-      internal::SqlStateStore::Open(dialect, std::move(target.target), std::move(target.display));
+  Result<std::unique_ptr<internal::SqlStateStore>> store = internal::SqlStateStore::Open(
+      dialect, std::move(target.target), std::move(target.display), options);
   if (!store.ok()) return store.status();
   return std::unique_ptr<StateStore>(std::move(store).value());
 }

@@ -1,6 +1,7 @@
 #include "src/text_codec.h"
 
 #include "petit/core/json.h"
+#include "petit/core/utf8.h"
 
 #include <cstdint>
 #include <string>
@@ -9,42 +10,7 @@
 namespace petit::storage::internal {
 namespace {
 
-constexpr std::string_view kReplacementCharacter = "\xEF\xBF\xBD";  // U+FFFD
 constexpr char kHexDigits[] = "0123456789abcdef";
-
-// Length of the valid UTF-8 sequence that starts at text[i], or 0 when there is none (stray
-// continuation byte, truncated sequence, overlong form, surrogate, beyond U+10FFFF).
-size_t Utf8SequenceLength(std::string_view text, size_t i) {
-  const auto lead = static_cast<unsigned char>(text[i]);
-  if (lead < 0x80) return 1;
-  size_t length = 0;
-  uint32_t code_point = 0;
-  uint32_t smallest = 0;
-  if ((lead & 0xE0) == 0xC0) {
-    length = 2;
-    code_point = lead & 0x1Fu;
-    smallest = 0x80;
-  } else if ((lead & 0xF0) == 0xE0) {
-    length = 3;
-    code_point = lead & 0x0Fu;
-    smallest = 0x800;
-  } else if ((lead & 0xF8) == 0xF0) {
-    length = 4;
-    code_point = lead & 0x07u;
-    smallest = 0x10000;
-  } else {
-    return 0;
-  }
-  if (i + length > text.size()) return 0;
-  for (size_t k = 1; k < length; ++k) {
-    const auto byte = static_cast<unsigned char>(text[i + k]);
-    if ((byte & 0xC0) != 0x80) return 0;
-    code_point = (code_point << 6) | (byte & 0x3Fu);
-  }
-  if (code_point < smallest || code_point > 0x10FFFF) return 0;
-  if (code_point >= 0xD800 && code_point <= 0xDFFF) return 0;
-  return length;
-}
 
 void AppendUtf8(uint32_t code_point, std::string& out) {
   if (code_point < 0x80) {
@@ -224,15 +190,6 @@ bool IsCaretLine(std::string_view line) {
 
 }  // namespace
 
-bool IsValidUtf8(std::string_view text) {
-  for (size_t i = 0; i < text.size();) {
-    const size_t length = Utf8SequenceLength(text, i);
-    if (length == 0) return false;
-    i += length;
-  }
-  return true;
-}
-
 namespace {
 
 // Plain ASCII without NUL, the common case for ids, errors and outputs: kept as it is.
@@ -253,7 +210,7 @@ std::string SanitizeText(std::string_view text) {
   for (size_t i = 0; i < text.size();) {
     const size_t length = Utf8SequenceLength(text, i);
     if (length == 0 || text[i] == '\0') {
-      out.append(kReplacementCharacter);
+      out.append(kUtf8ReplacementCharacter);
       ++i;
       continue;
     }

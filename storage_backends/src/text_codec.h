@@ -11,10 +11,11 @@
 
 #include "petit/core/context.h"
 #include "petit/core/status.h"
+#include "petit/core/utf8.h"
 
 namespace petit::storage::internal {
 
-bool IsValidUtf8(std::string_view text);
+using ::petit::IsValidUtf8;  // petit/core/utf8.h
 
 // `text` with NUL bytes and every byte that is not part of a valid UTF-8 sequence replaced by
 // U+FFFD.

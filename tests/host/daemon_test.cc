@@ -180,6 +180,51 @@ TEST(DaemonTest, ReloadKeepsThePreviousDefinitionOfADuplicatedIdAndOfABrokenFile
   std::filesystem::remove_all(dir);
 }
 
+// A subdirectory that cannot be read (here a symlink whose target moved, which stops root too) is
+// an error, and its jobs keep their previous definition instead of vanishing from the daemon.
+TEST(DaemonTest, ReloadKeepsTheJobsOfASubdirectoryThatCannotBeRead) {
+  std::string pattern = (std::filesystem::temp_directory_path() / "petit-reload-XXXXXX").string();
+  ASSERT_NE(mkdtemp(pattern.data()), nullptr);
+  const std::filesystem::path dir = pattern;
+  const std::filesystem::path team = dir.string() + "-team";
+  std::filesystem::create_directories(dir);
+  std::filesystem::create_directories(team);
+  std::ofstream(dir / "a.yaml") << "id: a\ntasks:\n  - id: t\n    type: noop\n";
+  std::ofstream(team / "b.yaml") << "id: b\ntasks:\n  - id: t\n    type: noop\n";
+  std::filesystem::create_symlink(team, dir / "team");
+  std::unique_ptr<HostEnv> env = MemoryHost();
+  ASSERT_NE(env, nullptr);
+  LoadedJobs loaded = LoadHostJobs(*env, dir.string());
+  ASSERT_TRUE(loaded.errors.empty());
+  ASSERT_EQ(loaded.jobs.size(), 2u);
+  DaemonLog log;
+  Result<std::unique_ptr<Daemon>> daemon =
+      Daemon::Start(std::move(env), std::move(loaded.jobs), log);
+  ASSERT_TRUE(daemon.ok()) << daemon.status().message();
+  HostOptions host;
+  host.jobs_dir = dir.string();
+
+  std::filesystem::rename(team, team.string() + "-moved");
+  Result<ReloadSummary> summary = (*daemon)->Reload(host);
+  ASSERT_TRUE(summary.ok()) << summary.status().message();
+  EXPECT_EQ(Ids(summary->kept), std::vector<std::string>{"b"});
+  EXPECT_TRUE(summary->removed.empty());
+  EXPECT_EQ(summary->errors, 1u);
+  EXPECT_EQ((*daemon)->State().jobs, 2u);
+  EXPECT_TRUE((*daemon)->Trigger(JobId("b")).ok());
+
+  // Readable again and then removed on purpose: now its jobs go.
+  std::filesystem::rename(team.string() + "-moved", team);
+  std::filesystem::remove(dir / "team");
+  summary = (*daemon)->Reload(host);
+  ASSERT_TRUE(summary.ok()) << summary.status().message();
+  EXPECT_EQ(Ids(summary->removed), std::vector<std::string>{"b"});
+  EXPECT_EQ(summary->errors, 0u);
+  (*daemon)->Stop(StopMode::kWaitForRuns);
+  std::filesystem::remove_all(dir);
+  std::filesystem::remove_all(team);
+}
+
 // A scratch directory of the test's own, removed at the end.
 class ScratchDir {
  public:

@@ -15,6 +15,7 @@
 namespace petit::host {
 namespace {
 
+using ::testing::ContainsRegex;
 using ::testing::HasSubstr;
 namespace fs = std::filesystem;
 
@@ -71,6 +72,17 @@ TEST_F(GlobalConfigTest, AcceptsTheOriginalStorageMapping) {
   config = LoadGlobalConfig(Write("storage: {type: memory}\n"));
   ASSERT_TRUE(config.ok());
   EXPECT_EQ(config->storage_uri, "memory:");
+}
+
+TEST_F(GlobalConfigTest, AnEmptyStorageIsAnErrorNotTheDefaultStore) {
+  for (const char* text :
+       {"storage: \"\"\n", "storage: \"  \"\n", "storage:\n", "storage: ''\n",
+        "storage: {type: sqlite, path: \"\"}\n", "storage: {type: sqlite, path: }\n"}) {
+    Result<GlobalConfig> config = LoadGlobalConfig(Write(text));
+    ASSERT_FALSE(config.ok()) << text;
+    EXPECT_THAT(config.status().message(), HasSubstr("petit.yaml:")) << text;
+    EXPECT_THAT(config.status().message(), ContainsRegex("'(storage|path)'")) << text;
+  }
 }
 
 TEST_F(GlobalConfigTest, UnknownKeysAndBadValuesAreAllReported) {

@@ -55,7 +55,8 @@ TEST(JobLoaderTest, AFileThatCannotBeReadIsAnError) {
   LoadedJobs loaded;
   LoadJobFile("/nonexistent/petit/job.yaml", kAnyType, loaded);
   ASSERT_EQ(loaded.errors.size(), 1u);
-  EXPECT_EQ(loaded.errors[0].ToString(), "/nonexistent/petit/job.yaml: cannot read the file");
+  EXPECT_EQ(loaded.errors[0].ToString(),
+            "/nonexistent/petit/job.yaml: cannot read the file: No such file or directory");
   EXPECT_EQ(loaded.files, 1u);
 }
 

@@ -151,6 +151,35 @@ TEST(OpenStateStoreTest, SqliteCreatesMissingParentDirectories) {
   EXPECT_TRUE(std::filesystem::is_regular_file(path));
 }
 
+TEST(OpenStateStoreTest, SqliteForReadingRefusesAMissingDirectoryAndCreatesNothing) {
+  testing::TempDir dir;
+  for (const std::string& missing : {dir.path() + "/a/petit.db", dir.path() + "/a/b/c/petit.db"}) {
+    Result<std::unique_ptr<StateStore>> store =
+        OpenStateStore("sqlite://" + missing, {.create_directories = false});
+    ASSERT_FALSE(store.ok()) << missing;
+    EXPECT_EQ(store.status().code(), StatusCode::kNotFound) << store.status().ToString();
+    EXPECT_THAT(store.status().message(), HasSubstr("sqlite://" + missing));
+    EXPECT_THAT(store.status().message(), HasSubstr("does not exist"));
+    ExpectOneLine(store.status());
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir.path() + "/a"));
+  // An existing store opens for reading as usual.
+  const std::string path = dir.path() + "/petit.db";
+  ASSERT_TRUE(OpenStateStore("sqlite://" + path).ok());
+  Result<std::unique_ptr<StateStore>> store =
+      OpenStateStore("sqlite://" + path, {.create_directories = false});
+  EXPECT_TRUE(store.ok()) << store.status().ToString();
+}
+
+TEST(OpenStateStoreTest, SqliteWithoutAFileNameIsRefused) {
+  for (const char* uri : {"sqlite://", "sqlite:", "sqlite:///"}) {
+    Result<std::unique_ptr<StateStore>> store = OpenStateStore(uri);
+    ASSERT_FALSE(store.ok()) << uri;
+    EXPECT_EQ(store.status().code(), StatusCode::kInvalidArgument) << uri;
+    ExpectOneLine(store.status());
+  }
+}
+
 TEST(OpenStateStoreTest, SqliteRelativePathIsUnderTheWorkingDirectory) {
   testing::TempDir dir;
   const std::filesystem::path previous = std::filesystem::current_path();

@@ -70,6 +70,13 @@ Status Apply(std::string_view name, const std::string& value, Args& args) {
   } else if (name == "--config") {
     args.host.config_path = value;
   } else if (name == "--storage") {
+    if (value.find_first_not_of(" \t\r\n") == std::string::npos) {
+      // Empty would fall back to the default store: a script whose variable expanded to nothing
+      // must not read or write another store than the one it meant.
+      return InvalidArgument(
+          "--storage is empty: give a URI (memory:, sqlite:PATH, postgresql://...) or leave the "
+          "option out for the default store");
+    }
     args.host.storage_uri = value;
   } else if (name == "--plugin-dir") {
     args.host.plugin_dirs.push_back(value);

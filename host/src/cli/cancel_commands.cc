@@ -56,7 +56,7 @@ int CmdCancel(const Args& args, std::unique_ptr<HostEnv> env) {
     PrintError(run_id.status().message());
     return kExitUsage;
   }
-  Result<StateStore*> store = env->Store();
+  Result<StateStore*> store = env->StoreForReading();
   if (!store.ok()) {
     PrintError(store.status().message());
     return kExitHostError;

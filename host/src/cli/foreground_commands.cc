@@ -155,8 +155,10 @@ int CmdRetry(const Args& args, std::unique_ptr<HostEnv> env) {
     if (planned.status().code() == StatusCode::kNotFound) ReportLoad(loaded);
     PrintError(planned.status().message());
     const StatusCode code = planned.status().code();
-    return code == StatusCode::kUnavailable || code == StatusCode::kInternal ? kExitHostError
-                                                                             : kExitUsage;
+    return code == StatusCode::kUnavailable || code == StatusCode::kInternal ||
+                   code == StatusCode::kDataLoss
+               ? kExitHostError
+               : kExitUsage;
   }
   if (args.dry_run) {
     std::cout << "retry of run " << run_id->str() << " (job " << planned->job->id.str() << ", "

@@ -12,7 +12,7 @@
 namespace petit::host {
 
 int CmdRuns(const Args& args, std::unique_ptr<HostEnv> env) {
-  Result<StateStore*> store = env->Store();
+  Result<StateStore*> store = env->StoreForReading();
   if (!store.ok()) {
     PrintError(store.status().message());
     return kExitHostError;
@@ -42,7 +42,7 @@ int CmdLogs(const Args& args, std::unique_ptr<HostEnv> env) {
     PrintError(run_id.status().message());
     return kExitUsage;
   }
-  Result<StateStore*> store = env->Store();
+  Result<StateStore*> store = env->StoreForReading();
   if (!store.ok()) {
     PrintError(store.status().message());
     return kExitHostError;

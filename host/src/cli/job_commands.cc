@@ -22,9 +22,9 @@ void AppendDiagnosticsJson(std::string& json, const std::vector<Diagnostic>& dia
   for (size_t i = 0; i < diagnostics.size(); ++i) {
     const Diagnostic& d = diagnostics[i];
     if (i != 0) json += ",";
-    json += "{\"file\":" + JsonString(d.file) + ",\"line\":" + std::to_string(d.line) +
-            ",\"column\":" + std::to_string(d.column) + ",\"key\":" + JsonString(d.key) +
-            ",\"message\":" + JsonString(d.message) + "}";
+    json += "{\"file\":" + JsonUtf8String(d.file) + ",\"line\":" + std::to_string(d.line) +
+            ",\"column\":" + std::to_string(d.column) + ",\"key\":" + JsonUtf8String(d.key) +
+            ",\"message\":" + JsonUtf8String(d.message) + "}";
   }
   json += "]";
 }
@@ -38,19 +38,20 @@ std::string ValidationJson(const LoadedJobs& loaded, int64_t now_us) {
   for (size_t i = 0; i < loaded.jobs.size(); ++i) {
     const Job& job = loaded.jobs[i];
     if (i != 0) json += ",";
-    json += "{\"id\":" + JsonString(job.id.str()) + ",\"file\":" + JsonString(job.source_file) +
+    json += "{\"id\":" + JsonUtf8String(job.id.str()) +
+            ",\"file\":" + JsonUtf8String(job.source_file) +
             ",\"tasks\":" + std::to_string(job.dag.size()) +
             ",\"enabled\":" + (job.enabled ? "true" : "false") + ",\"schedule\":";
     if (!job.schedule) {
       json += "null,\"timezone\":null,\"next\":[]}";
       continue;
     }
-    json += JsonString(job.schedule->expression()) +
-            ",\"timezone\":" + JsonString(job.schedule->time_zone()) + ",\"next\":[";
+    json += JsonUtf8String(job.schedule->expression()) +
+            ",\"timezone\":" + JsonUtf8String(job.schedule->time_zone()) + ",\"next\":[";
     std::vector<int64_t> next = job.schedule->NextN(now_us, kNextFireTimes);
     for (size_t t = 0; t < next.size(); ++t) {
       if (t != 0) json += ",";
-      json += JsonString(job.schedule->FormatLocal(next[t]));
+      json += JsonUtf8String(job.schedule->FormatLocal(next[t]));
     }
     json += "]}";
   }

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <string_view>
 #include <utility>
 
 #include "config/yaml_support.h"
@@ -203,6 +204,10 @@ void ReadTimezone(const MapFields& fields, GlobalConfig& config, YamlErrors& err
   config.timezone = check->time_zone();
 }
 
+bool IsBlank(std::string_view text) {
+  return text.find_first_not_of(" \t\r\n") == std::string_view::npos;
+}
+
 // The original Petit's form: storage: {type: sqlite, path: FILE} or {type: memory}.
 std::optional<std::string> ReadStorageMap(const YAML::Node& node, YamlErrors& errors) {
   YamlErrors::KeyScope scope(errors, "storage");
@@ -221,6 +226,10 @@ std::optional<std::string> ReadStorageMap(const YAML::Node& node, YamlErrors& er
     }
     auto path = ReadString(node["path"], "path", errors);
     if (!path) return std::nullopt;
+    if (IsBlank(*path)) {
+      errors.AddAt(node["path"], "path", "storage 'path' is empty: name the SQLite file");
+      return std::nullopt;
+    }
     return "sqlite://" + std::filesystem::absolute(*path).string();
   }
   errors.AddAt(node["type"], "type",
@@ -255,6 +264,13 @@ Result<GlobalConfig> LoadGlobalConfig(const std::string& path, std::vector<Diagn
   if (const YAML::Node node = fields["storage"]) {
     std::optional<std::string> uri =
         node.IsMap() ? ReadStorageMap(node, errors) : ReadString(node, "storage", errors);
+    if (uri && IsBlank(*uri)) {
+      // Empty would mean "the default store" further on: a typo must not switch stores silently.
+      errors.AddAt(node, "storage",
+                   "'storage' is empty: give a URI (memory:, sqlite:PATH, postgresql://...) or "
+                   "remove the key for the default SQLite file");
+      uri.reset();
+    }
     if (uri) config.storage_uri = *uri;
   }
   if (const YAML::Node node = fields["plugin_dirs"]) {

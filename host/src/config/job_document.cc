@@ -1,7 +1,9 @@
 #include "config/job_document.h"
 
+#include <cerrno>
 #include <fstream>
 #include <optional>
+#include <system_error>
 
 #include "config/yaml_support.h"
 
@@ -10,23 +12,32 @@ namespace {
 
 constexpr size_t kReadChunkBytes = 64 * 1024;
 
-std::optional<std::string> ReadBytes(const std::string& path) {
+// Sets `error` to the OS's reason when it returns nullopt.
+std::optional<std::string> ReadBytes(const std::string& path, std::string& error) {
+  errno = 0;
   std::ifstream in(path, std::ios::binary);
-  if (!in.is_open()) return std::nullopt;
+  if (!in.is_open()) {
+    error = errno != 0 ? std::error_code(errno, std::system_category()).message() : "cannot open";
+    return std::nullopt;
+  }
   std::string text;
   char chunk[kReadChunkBytes];
   while (in.read(chunk, sizeof chunk) || in.gcount() > 0) {
     text.append(chunk, static_cast<size_t>(in.gcount()));
   }
-  if (in.bad()) return std::nullopt;
+  if (in.bad()) {
+    error = errno != 0 ? std::error_code(errno, std::system_category()).message() : "read error";
+    return std::nullopt;
+  }
   return text;
 }
 
 }  // namespace
 
 JobDocument ReadJobDocument(const std::string& path) {
-  std::optional<std::string> text = ReadBytes(path);
-  if (!text) return JobDocument{YAML::Node(), {{path, 0, 0, "", "cannot read the file"}}};
+  std::string error;
+  std::optional<std::string> text = ReadBytes(path, error);
+  if (!text) return JobDocument{YAML::Node(), {{path, 0, 0, "", "cannot read the file: " + error}}};
   return ParseJobDocument(*text, path);
 }
 

@@ -1,9 +1,14 @@
 #include "config/job_files.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <filesystem>
 #include <iterator>
+#include <map>
+#include <system_error>
 #include <thread>
 #include <utility>
 
@@ -23,6 +28,73 @@ bool IsJobFile(const std::filesystem::path& path) {
   return stem != "petit";
 }
 
+// Emacs marks a file being edited with a dangling symlink ".#<name>" beside it: not a job file,
+// and not a directory whose jobs would be lost.
+bool IsEditorLock(const std::filesystem::path& path) {
+  return path.filename().string().starts_with(".#");
+}
+
+std::string ErrnoMessage(int error) {
+  return std::error_code(error, std::system_category()).message();
+}
+
+std::pair<dev_t, ino_t> Identity(const struct stat& st) { return {st.st_dev, st.st_ino}; }
+
+// Walks a job directory and its subdirectories, following symlinks. Whatever it cannot read is
+// an error naming the path and the OS's reason, never skipped: the jobs of an unreadable
+// subdirectory would otherwise vanish without a word. An entry whose type cannot be determined
+// (a dangling symlink, a symlink loop, no search permission) is an error whatever its name, since
+// it may be a directory of jobs.
+struct DirectoryWalk {
+  std::vector<std::string>& files;
+  std::vector<Diagnostic>& errors;
+  std::map<std::pair<dev_t, ino_t>, std::string> walked;  // directories, by identity
+
+  void Error(const std::filesystem::path& path, std::string message) {
+    errors.push_back({path.string(), 0, 0, "", std::move(message)});
+  }
+
+  void Walk(const std::filesystem::path& dir) {
+    std::error_code ec;
+    std::filesystem::directory_iterator it(dir, ec);
+    for (; !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+      Visit(it->path());
+    }
+    if (ec) {
+      Error(dir, "cannot read the directory: " + ec.message() + " (its job files are not loaded)");
+    }
+  }
+
+  void Visit(const std::filesystem::path& path) {
+    if (IsEditorLock(path)) return;
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0) {
+      const int error = errno;
+      struct stat link;
+      const bool is_link = ::lstat(path.c_str(), &link) == 0 && S_ISLNK(link.st_mode);
+      Error(path, std::string(is_link ? "a symlink that cannot be followed: " : "cannot read: ") +
+                      ErrnoMessage(error));
+      return;
+    }
+    if (S_ISDIR(st.st_mode)) {
+      auto [seen, fresh] = walked.emplace(Identity(st), path.string());
+      if (!fresh) {
+        Error(path, "a symlink loop, or a second link to one directory: it is already read as " +
+                        seen->second);
+        return;
+      }
+      Walk(path);
+      return;
+    }
+    if (!IsJobFile(path)) return;
+    if (!S_ISREG(st.st_mode)) {
+      Error(path, "not a regular file (a FIFO, socket or device): a job file must be a file");
+      return;
+    }
+    files.push_back(path.string());
+  }
+};
+
 }  // namespace
 
 std::vector<std::string> FindJobFiles(const std::string& dir, std::vector<Diagnostic>& errors) {
@@ -32,12 +104,10 @@ std::vector<std::string> FindJobFiles(const std::string& dir, std::vector<Diagno
     errors.push_back({dir, 0, 0, "", "not a directory of job files"});
     return files;
   }
-  for (auto it = std::filesystem::recursive_directory_iterator(
-           dir, std::filesystem::directory_options::skip_permission_denied, ec);
-       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
-    if (it->is_regular_file(ec) && IsJobFile(it->path())) files.push_back(it->path().string());
-  }
-  if (ec) errors.push_back({dir, 0, 0, "", ec.message()});
+  DirectoryWalk walk{files, errors, {}};
+  struct stat root;
+  if (::stat(dir.c_str(), &root) == 0) walk.walked.emplace(Identity(root), dir);
+  walk.Walk(dir);
   std::sort(files.begin(), files.end());
   return files;
 }

@@ -17,9 +17,11 @@
 
 namespace petit::host::internal {
 
-// Every *.yaml and *.yml file below `dir`, recursively and sorted by path, except petit.yaml
-// (the global config). A directory that cannot be walked, wholly or in part, is one problem in
-// `errors`.
+// Every *.yaml and *.yml file below `dir`, recursively (symlinks followed) and sorted by path,
+// except petit.yaml (the global config). Nothing below `dir` is skipped silently: a subdirectory
+// that cannot be read, an entry that cannot be followed (a dangling symlink, a symlink loop, no
+// permission) and a job file name that is not a regular file (a FIFO) are each one problem in
+// `errors`, naming the path and the OS's reason.
 std::vector<std::string> FindJobFiles(const std::string& dir, std::vector<Diagnostic>& errors);
 
 // Reads and parses the file at `path` (job_document.h, job_parser.h).

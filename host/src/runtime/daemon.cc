@@ -129,6 +129,17 @@ std::optional<std::string> DuplicatedId(const Diagnostic& error) {
   return error.message.substr(kPrefix.size(), end - kPrefix.size());
 }
 
+// Whether `file` is a path with errors or lies below one: a subdirectory that could not be read
+// is one error on the directory, and its jobs keep their previous definition rather than vanish.
+bool UnderBrokenPath(const std::string& file, const std::set<std::string>& broken) {
+  if (broken.contains(file)) return true;
+  for (const std::string& path : broken) {
+    const std::string dir = path.ends_with('/') ? path : path + "/";
+    if (file.starts_with(dir)) return true;
+  }
+  return false;
+}
+
 void LogNextFire(DaemonLog& log, const Daemon& daemon, const Job& job) {
   if (std::optional<int64_t> next = daemon.NextFire(job.id)) {
     log.Line("job " + job.id.str() + " (" + job.schedule->expression() + ", " +
@@ -369,7 +380,8 @@ Result<ReloadSummary> Daemon::Reload(const HostOptions& host) {
   std::set<std::string> ids;
   std::map<std::string, std::string> texts;  // of the files whose jobs are taken as read now
   for (const auto& job : jobs_) {
-    if (!broken_files.contains(job->source_file) && !duplicated_ids.contains(job->id.str())) {
+    if (!UnderBrokenPath(job->source_file, broken_files) &&
+        !duplicated_ids.contains(job->id.str())) {
       continue;
     }
     next.push_back(job);
@@ -482,6 +494,7 @@ int ServeUntilSignalled(std::unique_ptr<HostEnv> env, std::vector<Job> jobs,
   std::mutex mu;
   std::condition_variable requested;
   bool reload_requested = false;  // guarded by mu
+  bool store_lost = false;        // guarded by mu
   // Before any thread starts, so every thread inherits the blocked SIGTERM/SIGINT/SIGHUP.
   RunCanceller drain;
   RunCanceller cancel_now;
@@ -510,6 +523,18 @@ int ServeUntilSignalled(std::unique_ptr<HostEnv> env, std::vector<Job> jobs,
     scheduler_options.heartbeat = [&systemd] { systemd.FeedWatchdog(); };
     scheduler_options.heartbeat_interval_us = systemd.watchdog_feed_interval_us();
   }
+  // A store lost for good (its SQLite file deleted, replaced or made unwritable) records nothing
+  // more: the daemon stops starting runs, drains as on SIGTERM and exits non-zero, so that a
+  // supervisor restarts it on a store it can write, rather than firing into a file nobody reads.
+  if (Result<StateStore*> store = env->Store(); store.ok()) {
+    (*store)->SetLostListener([&](const Status& status) {
+      log.Line("state store lost: " + status.message() +
+               "; no new runs start, stopping once the active ones end (exit 3)");
+      std::lock_guard lock(mu);
+      store_lost = true;
+      requested.notify_all();
+    });
+  }
   Result<std::unique_ptr<Daemon>> daemon =
       Daemon::Start(std::move(env), std::move(jobs), log, std::move(scheduler_options));
   if (!daemon.ok()) {
@@ -525,8 +550,8 @@ int ServeUntilSignalled(std::unique_ptr<HostEnv> env, std::vector<Job> jobs,
   for (;;) {
     {
       std::unique_lock lock(mu);
-      requested.wait(lock, [&] { return drain.cancelled() || reload_requested; });
-      if (drain.cancelled()) break;
+      requested.wait(lock, [&] { return drain.cancelled() || reload_requested || store_lost; });
+      if (drain.cancelled() || store_lost) break;
       reload_requested = false;
     }
     systemd.Reloading();
@@ -564,6 +589,11 @@ int ServeUntilSignalled(std::unique_ptr<HostEnv> env, std::vector<Job> jobs,
       requested.notify_all();
     }
     feeder.join();
+  }
+  std::lock_guard lock(mu);
+  if (store_lost) {
+    log.Line("stopped: the state store was lost");
+    return kExitHostError;
   }
   log.Line("stopped");
   return kExitOk;

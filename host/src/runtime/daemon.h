@@ -178,7 +178,9 @@ class Daemon {
 // ends the process, leaving its runs to the next start's recovery. SIGHUP reloads
 // (Daemon::Reload with `host`). Under systemd it notifies READY, RELOADING, STOPPING and feeds the
 // watchdog from the scheduler thread (runtime/systemd_notify.h). Returns the process exit code:
-// kExitOk after a graceful stop, kExitHostError when the daemon cannot start.
+// kExitOk after a graceful stop, kExitHostError when the daemon cannot start, or when its state
+// store was lost for good (StateStore::SetLostListener: the SQLite file deleted, replaced or made
+// unwritable): then it logs one line, starts no new run, drains as on SIGTERM and exits.
 int ServeUntilSignalled(std::unique_ptr<HostEnv> env, std::vector<Job> jobs,
                         const HostOptions& host);
 

@@ -135,9 +135,16 @@ const std::vector<std::string>& HostEnv::plugin_errors() const {
   return plugin_errors_;
 }
 
-Result<StateStore*> HostEnv::Store() {
+Result<StateStore*> HostEnv::Store() { return OpenStore({}); }
+
+Result<StateStore*> HostEnv::StoreForReading() {
+  // A reader creates nothing, and does not pay for a check of the whole file on each command.
+  return OpenStore({.create_directories = false, .quick_check = false});
+}
+
+Result<StateStore*> HostEnv::OpenStore(const storage::OpenOptions& options) {
   if (store_) return store_.get();
-  Result<std::unique_ptr<StateStore>> store = storage::OpenStateStore(storage_uri_);
+  Result<std::unique_ptr<StateStore>> store = storage::OpenStateStore(storage_uri_, options);
   if (!store.ok()) return store.status();
   store_ = std::move(store).value();
   return store_.get();

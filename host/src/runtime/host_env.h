@@ -19,6 +19,7 @@
 #include "petit/core/resources.h"
 #include "petit/core/state_store.h"
 #include "petit/core/task_runner.h"
+#include "petit/storage/open.h"
 #include "plugins/plugin_loader.h"
 
 namespace petit::host {
@@ -59,10 +60,15 @@ class HostEnv {
   // Opens the configured store (the --storage URI, petit.yaml's, or the default SQLite file) on
   // first use.
   Result<StateStore*> Store();
+  // The same for a command that only reads the store (runs, logs, cancel): a SQLite file in a
+  // directory that does not exist is an error instead of a new, empty store, and the file is not
+  // quick_check'ed (storage::OpenOptions).
+  Result<StateStore*> StoreForReading();
   const std::string& storage_uri() const { return storage_uri_; }
 
  private:
   HostEnv() = default;
+  Result<StateStore*> OpenStore(const storage::OpenOptions& options);
 
   GlobalConfig config_;
   std::vector<std::string> extra_plugin_dirs_;  // --plugin-dir, after petit.yaml's

@@ -15,6 +15,7 @@
 #define PETIT_CORE_STATE_STORE_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -252,6 +253,14 @@ class StateStore {
   //               closing (a process killed a moment ago). A connection lost while the holder
   //               lives (a server restart) releases the lock too, and the holder is not told.
   virtual Result<std::unique_ptr<HostLock>> AcquireHostLock(std::string_view owner) = 0;
+
+  // Tells `listener` once, on the first write that finds the store itself lost for good: every
+  // write from then on fails with kDataLoss and nothing more is written (SQLite: the file was
+  // deleted, replaced or made unwritable under this process, so what it wrote would be read by
+  // nobody). Set it before the store is shared. THREADS: `listener` runs on the writing thread
+  // with the store's write lock held: it must return quickly and must not call the store.
+  // Stores that cannot be lost this way (memory:, PostgreSQL) never call it.
+  virtual void SetLostListener(std::function<void(const Status&)> listener) { (void)listener; }
 };
 
 }  // namespace petit

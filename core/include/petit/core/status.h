@@ -25,6 +25,8 @@ enum class StatusCode : uint8_t {
   kFailedPrecondition,  // the state does not allow it (a cycle, a newer database schema)
   kUnavailable,         // a resource could not be reached (database server, file system)
   kInternal,            // a failure inside a dependency that the user cannot fix directly
+  kDataLoss,            // the store itself is gone or damaged (its file deleted, replaced, made
+                        // unwritable, corrupt): permanent, never worth a retry
 };
 
 std::string_view StatusCodeName(StatusCode code);
@@ -65,6 +67,7 @@ inline Status Unavailable(std::string message) {
   return {StatusCode::kUnavailable, std::move(message)};
 }
 inline Status Internal(std::string message) { return {StatusCode::kInternal, std::move(message)}; }
+inline Status DataLoss(std::string message) { return {StatusCode::kDataLoss, std::move(message)}; }
 
 namespace internal {
 // Reached when Result<T>::value() is called on an error, a programmer error: prints the status

@@ -5,11 +5,16 @@
 //                                sqlite:///var/lib/petit/petit.db is the absolute path
 //                                /var/lib/petit/petit.db and sqlite://petit.db and sqlite:petit.db
 //                                are petit.db in the working directory. Missing parent directories
-//                                are created. The path is taken literally: no '?' parameters, no
+//                                are created, unless OpenOptions::create_directories is false
+//                                (then they are a kNotFound error). The path is taken literally: no
+//                                '?' parameters, no
 //                                %-escapes; '=' and '"' are refused (SOCI would misread them).
 //   postgresql://user@host:5432/db?sslmode=...     a libpq connection URI, passed as written
 //   postgresql:host=/run/postgresql dbname=petit   a libpq key=value string after the scheme
 //                                ("postgres" works as well as "postgresql").
+//
+// A SQLite file deleted, replaced or made unwritable under the process makes the next write and
+// every later one fail with kDataLoss (StateStore::SetLostListener).
 //
 // The database schema is created or migrated on open; a database written by a newer petit is
 // refused. Every failure is one line that names the URI (passwords replaced by "***") and the
@@ -28,7 +33,18 @@
 
 namespace petit::storage {
 
-Result<std::unique_ptr<StateStore>> OpenStateStore(std::string_view uri);
+struct OpenOptions {
+  // False for a process that only reads: a SQLite path whose directory does not exist is then
+  // an error (kNotFound, "... does not exist: nothing was recorded there") rather than created,
+  // so a mistyped path is reported instead of showing an empty history.
+  bool create_directories = true;
+  // SQLite: run PRAGMA quick_check on open and refuse a damaged file (kDataLoss). It reads the
+  // whole file (about 0.5 s per 100 MB here), so a process that only reads may skip it.
+  bool quick_check = true;
+};
+
+Result<std::unique_ptr<StateStore>> OpenStateStore(std::string_view uri,
+                                                   const OpenOptions& options = {});
 
 }  // namespace petit::storage
 
