@@ -1,0 +1,283 @@
+#include "config/yaml_document.h"
+
+#include <fstream>
+#include <istream>
+#include <optional>
+#include <streambuf>
+
+#include <yaml-cpp/eventhandler.h>
+
+#include "config/yaml_limits.h"
+#include "config/yaml_support.h"
+
+namespace petit::host::internal {
+namespace {
+
+constexpr size_t kReadChunkBytes = 64 * 1024;
+
+// At most kMaxYamlFileBytes + 1 bytes: enough to know a file is too long without reading a
+// gigabyte (or /dev/zero) to find out.
+std::optional<std::string> ReadBytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in.is_open()) return std::nullopt;
+  std::string text;
+  char chunk[kReadChunkBytes];
+  while (text.size() <= kMaxYamlFileBytes && (in.read(chunk, sizeof chunk) || in.gcount() > 0)) {
+    text.append(chunk, static_cast<size_t>(in.gcount()));
+  }
+  if (in.bad()) return std::nullopt;
+  return text;
+}
+
+// An istream over text that is not copied.
+class ViewBuffer : public std::streambuf {
+ public:
+  explicit ViewBuffer(std::string_view text) {
+    char* begin = const_cast<char*>(text.data());  // only read: the get area is never written
+    setg(begin, begin, begin + text.size());
+  }
+};
+
+// The 0-based line and column of byte `pos`, as yaml-cpp would give them.
+YAML::Mark MarkAt(std::string_view text, size_t pos) {
+  YAML::Mark mark;
+  mark.pos = static_cast<int>(pos);
+  mark.line = 0;
+  mark.column = 0;
+  for (size_t i = 0; i < pos && i < text.size(); ++i) {
+    if (text[i] == '\n') {
+      ++mark.line;
+      mark.column = 0;
+    } else {
+      ++mark.column;
+    }
+  }
+  return mark;
+}
+
+// Thrown from the event handler, through yaml-cpp's parser (which holds nothing that leaks), to
+// ParseYamlDocument: the first limit broken ends the reading.
+struct LimitBroken {
+  YAML::Mark mark;
+  std::string message;
+};
+
+// Follows yaml-cpp's events and throws LimitBroken at the first one that breaks a limit.
+class LimitChecker final : public YAML::EventHandler {
+ public:
+  explicit LimitChecker(std::string_view text) : text_(text) {}
+
+  size_t documents() const { return documents_; }
+  // Where the second document's first node is; meaningful when documents() > 1.
+  const YAML::Mark& second_document() const { return second_document_; }
+
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    // Every document but one that consumes no token starts after the previous one. yaml-cpp 0.7
+    // turns a token no node can start with (a ',' outside any flow collection) into an empty
+    // document and leaves the token where it was, so the next document starts on it again.
+    if (documents_ > 0 && mark.pos == last_document_start_) {
+      throw LimitBroken{mark, StrayTokenMessage(mark)};
+    }
+    ++documents_;
+    if (documents_ > kMaxYamlDocuments) {
+      throw LimitBroken{mark, "more than " + std::to_string(kMaxYamlDocuments) +
+                                  " YAML documents (separated by ---); a file holds one"};
+    }
+    last_document_start_ = mark.pos;
+    frames_.clear();
+    anchors_.clear();
+    nodes_ = 0;
+    alias_nodes_ = 0;
+  }
+  void OnDocumentEnd() override {}
+
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override { Leaf(mark, anchor); }
+
+  void OnScalar(const YAML::Mark& mark, const std::string& /*tag*/, YAML::anchor_t anchor,
+                const std::string& value) override {
+    const bool key = NextIsKey();
+    const size_t limit = key ? kMaxYamlKeyBytes : kMaxYamlScalarBytes;
+    if (value.size() > limit) {
+      throw LimitBroken{mark, std::string(key ? "a key" : "a value") + " of " +
+                                  std::to_string(value.size()) + " bytes; the most is " +
+                                  std::to_string(limit)};
+    }
+    Leaf(mark, anchor);
+  }
+
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t anchor) override {
+    // yaml-cpp has already refused an alias whose anchor was never defined.
+    const Anchor& target = anchors_.at(anchor);
+    if (target.open) {
+      throw LimitBroken{mark, "alias '*" + target.name +
+                                  "' is used inside the node it names, which would contain itself"};
+    }
+    alias_nodes_ += target.expanded;
+    if (alias_nodes_ > kMaxYamlAliasNodes) {
+      throw LimitBroken{mark, "aliases expand to more than " + std::to_string(kMaxYamlAliasNodes) +
+                                  " nodes (this '*" + target.name + "' stands for " +
+                                  std::to_string(target.expanded) + ")"};
+    }
+    Enter(mark);
+    if (!frames_.empty()) frames_.back().expanded += target.expanded;
+  }
+
+  void OnSequenceStart(const YAML::Mark& mark, const std::string& /*tag*/, YAML::anchor_t anchor,
+                       YAML::EmitterStyle::value /*style*/) override {
+    Open(mark, anchor, /*map=*/false);
+  }
+  void OnSequenceEnd() override { Close(); }
+
+  void OnMapStart(const YAML::Mark& mark, const std::string& /*tag*/, YAML::anchor_t anchor,
+                  YAML::EmitterStyle::value /*style*/) override {
+    Open(mark, anchor, /*map=*/true);
+  }
+  void OnMapEnd() override { Close(); }
+
+  void OnAnchor(const YAML::Mark& /*mark*/, const std::string& name) override {
+    pending_anchor_name_ = name;
+  }
+
+ private:
+  // An open list or mapping.
+  struct Frame {
+    bool map = false;
+    size_t children = 0;  // a mapping's keys and values both count
+    size_t expanded = 1;  // nodes of the subtree once its aliases are expanded, itself included
+    YAML::anchor_t anchor = YAML::NullAnchor;
+  };
+  // What an anchor names, indexed by yaml-cpp's anchor number (1, 2, ... per document).
+  struct Anchor {
+    std::string name;
+    size_t expanded = 0;
+    bool open = false;  // its node is still being read: an alias to it would make a cycle
+  };
+
+  std::string StrayTokenMessage(const YAML::Mark& mark) const {
+    const size_t pos = static_cast<size_t>(mark.pos);
+    const char c = pos < text_.size() ? text_[pos] : '\0';
+    const std::string token = c > ' ' && c < 0x7f ? "'" + std::string(1, c) + "'" : "this token";
+    return token + " cannot start a YAML value here (quote it, or put it inside [...] or {...})";
+  }
+
+  bool NextIsKey() const {
+    return !frames_.empty() && frames_.back().map && frames_.back().children % 2 == 0;
+  }
+
+  // Counts a new node and the room it takes in its parent.
+  void Enter(const YAML::Mark& mark) {
+    if (++nodes_ > kMaxYamlNodes) {
+      throw LimitBroken{
+          mark, "more than " + std::to_string(kMaxYamlNodes) + " YAML nodes in one document"};
+    }
+    if (frames_.empty()) {
+      if (documents_ == 2) second_document_ = mark;
+      return;
+    }
+    Frame& parent = frames_.back();
+    ++parent.children;
+    if (parent.map && parent.children > 2 * kMaxYamlMapEntries) {
+      throw LimitBroken{
+          mark, "a mapping of more than " + std::to_string(kMaxYamlMapEntries) + " entries"};
+    }
+    if (!parent.map && parent.children > kMaxYamlListItems) {
+      throw LimitBroken{mark,
+                        "a list of more than " + std::to_string(kMaxYamlListItems) + " items"};
+    }
+  }
+
+  void Leaf(const YAML::Mark& mark, YAML::anchor_t anchor) {
+    Enter(mark);
+    if (!frames_.empty()) ++frames_.back().expanded;
+    if (anchor != YAML::NullAnchor) Define(anchor).expanded = 1;
+  }
+
+  void Open(const YAML::Mark& mark, YAML::anchor_t anchor, bool map) {
+    Enter(mark);
+    if (frames_.size() >= kMaxYamlDepth) {
+      throw LimitBroken{
+          mark, "lists and mappings nested more than " + std::to_string(kMaxYamlDepth) + " deep"};
+    }
+    if (anchor != YAML::NullAnchor) Define(anchor).open = true;
+    frames_.push_back(Frame{map, 0, 1, anchor});
+  }
+
+  void Close() {
+    const Frame done = frames_.back();
+    frames_.pop_back();
+    if (done.anchor != YAML::NullAnchor) {
+      Anchor& named = anchors_[done.anchor];
+      named.open = false;
+      named.expanded = done.expanded;
+    }
+    if (!frames_.empty()) frames_.back().expanded += done.expanded;
+  }
+
+  Anchor& Define(YAML::anchor_t anchor) {
+    if (anchors_.size() <= anchor) anchors_.resize(anchor + 1);
+    Anchor& named = anchors_[anchor];
+    named = Anchor{pending_anchor_name_, 0, false};
+    return named;
+  }
+
+  std::string_view text_;
+  size_t documents_ = 0;
+  int last_document_start_ = 0;
+  YAML::Mark second_document_;
+  std::vector<Frame> frames_;
+  std::vector<Anchor> anchors_;
+  std::string pending_anchor_name_;
+  size_t nodes_ = 0;
+  size_t alias_nodes_ = 0;
+};
+
+}  // namespace
+
+YamlDocument ReadYamlDocument(const std::string& path) {
+  std::optional<std::string> text = ReadBytes(path);
+  if (!text) {
+    return YamlDocument{YAML::Node(), {{path, 0, 0, "", "cannot read the file"}}, true};
+  }
+  return ParseYamlDocument(*text, path);
+}
+
+YamlDocument ParseYamlDocument(std::string_view text, const std::string& name) {
+  YamlErrors errors(name);
+  if (text.size() > kMaxYamlFileBytes) {
+    errors.Add(MarkAt(text, kMaxYamlFileBytes), "",
+               "the file is longer than " + std::to_string(kMaxYamlFileBytes) +
+                   " bytes, the most petit reads");
+    return YamlDocument{YAML::Node(), errors.diagnostics()};
+  }
+  LimitChecker checker(text);
+  try {
+    ViewBuffer buffer(text);
+    std::istream in(&buffer);
+    YAML::Parser parser(in);
+    while (parser.HandleNextDocument(checker)) {
+    }
+  } catch (const LimitBroken& broken) {
+    errors.Add(broken.mark, "", broken.message);
+  } catch (const YAML::Exception& e) {
+    errors.Add(e.mark, "", e.msg);
+  }
+  if (!errors.empty()) return YamlDocument{YAML::Node(), errors.diagnostics()};
+  if (checker.documents() > 1) {
+    errors.Add(checker.second_document(), "",
+               "a file holds one YAML document, but this one has " +
+                   std::to_string(checker.documents()) + " YAML documents (separated by ---)");
+    return YamlDocument{YAML::Node(), errors.diagnostics()};
+  }
+  if (checker.documents() == 0) return YamlDocument{YAML::Node(), {}};
+  try {
+    ViewBuffer buffer(text);
+    std::istream in(&buffer);
+    return YamlDocument{YAML::Load(in), {}};
+  } catch (const YAML::Exception& e) {
+    // The checked text parses the same the second time; this is only in case it does not.
+    errors.Add(e.mark, "", e.msg);
+    return YamlDocument{YAML::Node(), errors.diagnostics()};
+  }
+}
+
+}  // namespace petit::host::internal
