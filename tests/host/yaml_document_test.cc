@@ -234,6 +234,42 @@ TEST(YamlDocumentTest, ADocumentOfMoreNodesThanTheLimitIsRefused) {
               HasSubstr("more than " + std::to_string(kMaxYamlNodes) + " YAML nodes"));
 }
 
+// A top-level [...] could be a mapping key, so yaml-cpp holds its tokens until it ends. Quoted
+// commas count as indicators (the bound is on bytes yaml-cpp may have to hold, read cheaply), which
+// builds a text of exactly `indicators` of them in few nodes; a comment after it makes yaml-cpp
+// read on, past the window in which the limit is checked.
+std::string HeldIndicators(size_t indicators) {
+  const std::string item = "\",,,,,,,,,\",";  // ten indicators
+  const size_t items = (indicators - 2) / 10;
+  const size_t rest = indicators - 2 - items * 10;
+  return "[" + Repeat(item, items) + "\"" + std::string(rest, ',') + "\"]\n# " +
+         std::string(16 * 1024, '-') + "\n";
+}
+
+TEST(YamlDocumentTest, WhatYamlCppMustHoldBeforeItCanReportANodeIsBounded) {
+  ExpectClean(HeldIndicators(kMaxYamlLookahead));
+  const std::string refusal = "1:1: more than " + std::to_string(kMaxYamlLookahead) +
+                              " flow indicators ([]{},:?&*!) follow before this [...] or {...} "
+                              "can be read; write long collections in block style";
+  EXPECT_EQ(OnlyError(HeldIndicators(kMaxYamlLookahead + 1)), refusal);
+  // Unclosed, nested, as the value of a block key, a flow mapping: each is held whole.
+  EXPECT_EQ(OnlyError(Repeat("[", 1'000'000)), refusal);
+  EXPECT_EQ(OnlyError(Repeat("{", 1'000'000)), refusal);
+  EXPECT_EQ(OnlyError(Repeat("[\n", 500'000)), refusal);
+  EXPECT_THAT(OnlyError("id: a\nx: [[" + Repeat("1,", 300'000) + "]]"),
+              HasSubstr("2:4: more than"));
+  EXPECT_EQ(OnlyError(Repeat("{a: ", 250'000)), refusal);
+  // A long flow list as a block value is read as it goes, and so is a JSON-style job file of
+  // a thousand tasks.
+  EXPECT_THAT(OnlyError("x: [" + Repeat("1,", 300'000) + "]"), HasSubstr("a list of more than"));
+  std::string json = "{\"id\": \"x\", \"tasks\": [";
+  for (int i = 0; i < 1000; ++i) {
+    json += std::string(i == 0 ? "" : ",") + "{\"id\": \"t" + std::to_string(i) +
+            "\", \"type\": \"command\", \"command\": \"x\", \"depends_on\": [\"a\"]}";
+  }
+  ExpectClean(json + "]}");
+}
+
 TEST(YamlDocumentTest, AFileLongerThanTheLimitIsRefusedAtTheByteThatCrossesIt) {
   // Comments: the longest file that is still read, and one byte more.
   const std::string line = "# " + std::string(1021, '-') + "\n";  // 1,024 bytes

@@ -1,5 +1,6 @@
 #include "config/yaml_document.h"
 
+#include <algorithm>
 #include <fstream>
 #include <istream>
 #include <optional>
@@ -68,6 +69,8 @@ class LimitChecker final : public YAML::EventHandler {
   explicit LimitChecker(std::string_view text) : text_(text) {}
 
   size_t documents() const { return documents_; }
+  // The offset of the last node reported: yaml-cpp has consumed every token before it.
+  size_t progress() const { return progress_; }
   // Where the second document's first node is; meaningful when documents() > 1.
   const YAML::Mark& second_document() const { return second_document_; }
 
@@ -84,6 +87,7 @@ class LimitChecker final : public YAML::EventHandler {
                                   " YAML documents (separated by ---); a file holds one"};
     }
     last_document_start_ = mark.pos;
+    Advance(mark);
     frames_.clear();
     anchors_.clear();
     nodes_ = 0;
@@ -164,8 +168,13 @@ class LimitChecker final : public YAML::EventHandler {
     return !frames_.empty() && frames_.back().map && frames_.back().children % 2 == 0;
   }
 
+  void Advance(const YAML::Mark& mark) {
+    progress_ = std::max(progress_, static_cast<size_t>(std::max(mark.pos, 0)));
+  }
+
   // Counts a new node and the room it takes in its parent.
   void Enter(const YAML::Mark& mark) {
+    Advance(mark);
     if (++nodes_ > kMaxYamlNodes) {
       throw LimitBroken{
           mark, "more than " + std::to_string(kMaxYamlNodes) + " YAML nodes in one document"};
@@ -221,6 +230,7 @@ class LimitChecker final : public YAML::EventHandler {
   }
 
   std::string_view text_;
+  size_t progress_ = 0;
   size_t documents_ = 0;
   int last_document_start_ = 0;
   YAML::Mark second_document_;
@@ -229,6 +239,75 @@ class LimitChecker final : public YAML::EventHandler {
   std::string pending_anchor_name_;
   size_t nodes_ = 0;
   size_t alias_nodes_ = 0;
+};
+
+// The text for the checking pass, handed to yaml-cpp a window at a time so that each refill can
+// check how far its scanner has read past the last node it reported. yaml-cpp holds every token
+// from a [ or { that could still turn out to be a mapping key until that is decided, which may be
+// the end of the file: a megabyte of '[' is two million tokens and 230 MB before the first event.
+// The flow indicators in that stretch bound the tokens held.
+class CheckedInput : public std::streambuf {
+ public:
+  CheckedInput(std::string_view text, const LimitChecker& checker)
+      : text_(text), checker_(checker) {
+    char* begin = Begin();
+    setg(begin, begin, begin);
+  }
+
+ protected:
+  int_type underflow() override {
+    if (gptr() < egptr()) return traits_type::to_int_type(*gptr());
+    const size_t given = static_cast<size_t>(egptr() - Begin());
+    if (given == text_.size()) return traits_type::eof();
+    CheckLookahead(given);
+    const size_t end = std::min(text_.size(), given + kWindowBytes);
+    setg(Begin(), Begin() + given, Begin() + end);
+    return traits_type::to_int_type(*gptr());
+  }
+
+ private:
+  static constexpr size_t kWindowBytes = 4096;
+
+  static bool IsFlowIndicator(char c) {
+    switch (c) {
+      case '[':
+      case ']':
+      case '{':
+      case '}':
+      case ',':
+      case ':':
+      case '?':
+      case '&':
+      case '*':
+      case '!':
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  char* Begin() const { return const_cast<char*>(text_.data()); }  // the get area is only read
+
+  // Counts the indicators in [progress, given): each byte is added once and removed once.
+  void CheckLookahead(size_t given) {
+    for (; counted_end_ < given; ++counted_end_) held_ += IsFlowIndicator(text_[counted_end_]);
+    const size_t progress = std::min(checker_.progress(), counted_end_);
+    for (; counted_begin_ < progress; ++counted_begin_) {
+      held_ -= IsFlowIndicator(text_[counted_begin_]);
+    }
+    if (held_ <= kMaxYamlLookahead) return;
+    const size_t flow = text_.find_first_of("[{", counted_begin_);
+    throw LimitBroken{MarkAt(text_, flow < given ? flow : counted_begin_),
+                      "more than " + std::to_string(kMaxYamlLookahead) +
+                          " flow indicators ([]{},:?&*!) follow before this [...] or {...} can be "
+                          "read; write long collections in block style"};
+  }
+
+  std::string_view text_;
+  const LimitChecker& checker_;
+  size_t counted_begin_ = 0;
+  size_t counted_end_ = 0;
+  size_t held_ = 0;
 };
 
 }  // namespace
@@ -251,7 +330,7 @@ YamlDocument ParseYamlDocument(std::string_view text, const std::string& name) {
   }
   LimitChecker checker(text);
   try {
-    ViewBuffer buffer(text);
+    CheckedInput buffer(text, checker);
     std::istream in(&buffer);
     YAML::Parser parser(in);
     while (parser.HandleNextDocument(checker)) {
