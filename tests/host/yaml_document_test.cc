@@ -154,6 +154,10 @@ TEST(YamlDocumentTest, AnAliasInsideTheNodeItNamesIsRefused) {
   EXPECT_EQ(OnlyError("a: &loop [x, *loop]"),
             "1:14: alias '*loop' is used inside the node it names, which would contain itself");
   EXPECT_THAT(OnlyError("&m {k: {j: *m}}"), HasSubstr("alias '*m' is used inside"));
+  const std::string name(1 << 20, 'n');
+  EXPECT_EQ(OnlyError("&" + name + " [*" + name + "]"),
+            "1:" + std::to_string(name.size() + 4) + ": alias '*" + name.substr(0, 64) +
+                "...' is used inside the node it names, which would contain itself");
   // A redefined anchor names its newest node, which for a node being defined is that node.
   EXPECT_THAT(OnlyError("a: &x [1]\nb: &x [*x]\n"), HasSubstr("alias '*x' is used inside"));
   ExpectClean("a: &x [1]\nb: [*x, *x]\nc: &x [2]\nd: *x\n");

@@ -139,7 +139,10 @@ class LimitChecker final : public YAML::EventHandler {
   void OnMapEnd() override { Close(); }
 
   void OnAnchor(const YAML::Mark& /*mark*/, const std::string& name) override {
-    pending_anchor_name_ = name;
+    // Only shown in messages: a megabyte-long name must not make a megabyte-long line.
+    constexpr size_t kShownNameBytes = 64;
+    pending_anchor_name_ =
+        name.size() <= kShownNameBytes ? name : name.substr(0, kShownNameBytes) + "...";
   }
 
  private:
