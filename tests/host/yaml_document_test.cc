@@ -129,6 +129,24 @@ TEST(YamlDocumentTest, AliasesAreCountedByTheNodesTheyStandFor) {
                 std::to_string(kMaxYamlAliasNodes) + " nodes (this '*a' stands for 1000)");
 }
 
+// A document of `uses` aliases to a mapping holding one scalar of `bytes` bytes.
+std::string AliasBytes(size_t bytes, size_t uses) {
+  return "a: &a {k: " + std::string(bytes, 'x') + "}\nb: [" + Repeat("*a,", uses) + "]\n";
+}
+
+TEST(YamlDocumentTest, AliasesAreCountedByTheBytesTheyStandFor) {
+  constexpr size_t kBytes = 64 * 1024 - 1;  // with the key 'k', an alias stands for 64 KiB
+  const size_t uses = kMaxYamlAliasBytes / (kBytes + 1);
+  ExpectClean(AliasBytes(kBytes, uses));
+  EXPECT_EQ(OnlyError(AliasBytes(kBytes, uses + 1)),
+            "2:" + std::to_string(5 + 3 * uses) + ": aliases expand to more than " +
+                std::to_string(kMaxYamlAliasBytes) + " bytes of text (this '*a' stands for 65536)");
+  // One long scalar named by an anchor and used by every task.
+  std::string tasks = "config: {x: &t " + std::string(60'000, 'x') + "}\ntasks:\n";
+  for (int i = 0; i < 4000; ++i) tasks += "  - {id: t" + std::to_string(i) + ", command: *t}\n";
+  EXPECT_THAT(OnlyError(tasks), HasSubstr("bytes of text (this '*t' stands for 60000)"));
+}
+
 TEST(YamlDocumentTest, NestedAliasBombsAreRefusedAtOnce) {
   // The "billion laughs": each level is ten aliases to the one before.
   for (size_t fan : {2, 10, 100}) {

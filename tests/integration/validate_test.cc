@@ -362,6 +362,9 @@ TEST_F(ValidateTest, HostileFilesAreOneLineEachQuicklyAndInLittleMemory) {
       {"id: a\n" + task + "---\n,", ":4:1: ',' cannot start a YAML value here"},
       {"{id: a, tasks: []},", ":1:19: ',' cannot start a YAML value here"},
       {AliasBomb(), ":6:45: aliases expand to more than 100000 nodes"},
+      {"id: a\nconfig: {x: &t " + std::string(60'000, 'x') + "}\ntasks:\n" +
+           Repeat("  - {id: t, type: command, command: *t}\n", 4'000),
+       ":73:37: aliases expand to more than 4194304 bytes of text"},
       {Repeat("[", 1'000'000), ":1:1: more than 200000 flow indicators"},
       {"id: a\nx: [[" + Repeat("1,", 500'000) + "]]\n", ":2:4: more than 200000 flow indicators"},
       {Repeat("[", 100) + Repeat("]", 100), ":1:65: lists and mappings nested more than 64 deep"},

@@ -92,10 +92,11 @@ class LimitChecker final : public YAML::EventHandler {
     anchors_.clear();
     nodes_ = 0;
     alias_nodes_ = 0;
+    alias_bytes_ = 0;
   }
   void OnDocumentEnd() override {}
 
-  void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override { Leaf(mark, anchor); }
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override { Leaf(mark, anchor, 0); }
 
   void OnScalar(const YAML::Mark& mark, const std::string& /*tag*/, YAML::anchor_t anchor,
                 const std::string& value) override {
@@ -106,7 +107,7 @@ class LimitChecker final : public YAML::EventHandler {
                                   std::to_string(value.size()) + " bytes; the most is " +
                                   std::to_string(limit)};
     }
-    Leaf(mark, anchor);
+    Leaf(mark, anchor, value.size());
   }
 
   void OnAlias(const YAML::Mark& mark, YAML::anchor_t anchor) override {
@@ -122,8 +123,17 @@ class LimitChecker final : public YAML::EventHandler {
                                   " nodes (this '*" + target.name + "' stands for " +
                                   std::to_string(target.expanded) + ")"};
     }
+    alias_bytes_ += target.bytes;
+    if (alias_bytes_ > kMaxYamlAliasBytes) {
+      throw LimitBroken{mark, "aliases expand to more than " + std::to_string(kMaxYamlAliasBytes) +
+                                  " bytes of text (this '*" + target.name + "' stands for " +
+                                  std::to_string(target.bytes) + ")"};
+    }
     Enter(mark);
-    if (!frames_.empty()) frames_.back().expanded += target.expanded;
+    if (!frames_.empty()) {
+      frames_.back().expanded += target.expanded;
+      frames_.back().bytes += target.bytes;
+    }
   }
 
   void OnSequenceStart(const YAML::Mark& mark, const std::string& /*tag*/, YAML::anchor_t anchor,
@@ -151,12 +161,14 @@ class LimitChecker final : public YAML::EventHandler {
     bool map = false;
     size_t children = 0;  // a mapping's keys and values both count
     size_t expanded = 1;  // nodes of the subtree once its aliases are expanded, itself included
+    size_t bytes = 0;     // bytes of its scalars once its aliases are expanded
     YAML::anchor_t anchor = YAML::NullAnchor;
   };
   // What an anchor names, indexed by yaml-cpp's anchor number (1, 2, ... per document).
   struct Anchor {
     std::string name;
     size_t expanded = 0;
+    size_t bytes = 0;
     bool open = false;  // its node is still being read: an alias to it would make a cycle
   };
 
@@ -198,10 +210,17 @@ class LimitChecker final : public YAML::EventHandler {
     }
   }
 
-  void Leaf(const YAML::Mark& mark, YAML::anchor_t anchor) {
+  void Leaf(const YAML::Mark& mark, YAML::anchor_t anchor, size_t bytes) {
     Enter(mark);
-    if (!frames_.empty()) ++frames_.back().expanded;
-    if (anchor != YAML::NullAnchor) Define(anchor).expanded = 1;
+    if (!frames_.empty()) {
+      ++frames_.back().expanded;
+      frames_.back().bytes += bytes;
+    }
+    if (anchor != YAML::NullAnchor) {
+      Anchor& named = Define(anchor);
+      named.expanded = 1;
+      named.bytes = bytes;
+    }
   }
 
   void Open(const YAML::Mark& mark, YAML::anchor_t anchor, bool map) {
@@ -211,7 +230,7 @@ class LimitChecker final : public YAML::EventHandler {
           mark, "lists and mappings nested more than " + std::to_string(kMaxYamlDepth) + " deep"};
     }
     if (anchor != YAML::NullAnchor) Define(anchor).open = true;
-    frames_.push_back(Frame{map, 0, 1, anchor});
+    frames_.push_back(Frame{map, 0, 1, 0, anchor});
   }
 
   void Close() {
@@ -221,14 +240,18 @@ class LimitChecker final : public YAML::EventHandler {
       Anchor& named = anchors_[done.anchor];
       named.open = false;
       named.expanded = done.expanded;
+      named.bytes = done.bytes;
     }
-    if (!frames_.empty()) frames_.back().expanded += done.expanded;
+    if (!frames_.empty()) {
+      frames_.back().expanded += done.expanded;
+      frames_.back().bytes += done.bytes;
+    }
   }
 
   Anchor& Define(YAML::anchor_t anchor) {
     if (anchors_.size() <= anchor) anchors_.resize(anchor + 1);
     Anchor& named = anchors_[anchor];
-    named = Anchor{pending_anchor_name_, 0, false};
+    named = Anchor{pending_anchor_name_, 0, 0, false};
     return named;
   }
 
@@ -242,6 +265,7 @@ class LimitChecker final : public YAML::EventHandler {
   std::string pending_anchor_name_;
   size_t nodes_ = 0;
   size_t alias_nodes_ = 0;
+  size_t alias_bytes_ = 0;
 };
 
 // The text for the checking pass, handed to yaml-cpp a window at a time so that each refill can

@@ -30,6 +30,9 @@ inline constexpr size_t kMaxYamlNodes = 120'000;
 // aliases inside it included, so a nest of aliases that would expand to billions is refused at
 // the alias that crosses this.
 inline constexpr size_t kMaxYamlAliasNodes = 100'000;
+// Bytes of scalar text that aliases add, counted the same way: one long value named by an anchor
+// and used in every task would otherwise cost its length once per use.
+inline constexpr size_t kMaxYamlAliasBytes = 4 * 1024 * 1024;
 // Bytes of one scalar value (an inline script, a command, a config value).
 inline constexpr size_t kMaxYamlScalarBytes = 64 * 1024;
 // Bytes of one mapping key (a field name, a config or environment key).
