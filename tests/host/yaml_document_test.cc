@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -333,6 +334,68 @@ TEST(YamlDocumentTest, ATreeIsBuiltOnlyForTextWithinTheLimits) {
   EXPECT_TRUE(Parse("").root.IsNull());
   EXPECT_TRUE(Parse("# nothing\n").root.IsNull());
   EXPECT_FALSE(Parse(",").root.IsDefined() && Parse(",").root.IsMap());
+}
+
+// The tree is built from the checked events instead of by YAML::Load; it must be the same tree:
+// types, tags, scalars, styles, marks, and an alias being the very node of its anchor.
+void ExpectSameTree(const YAML::Node& built, const YAML::Node& loaded, const std::string& path) {
+  ASSERT_EQ(built.Type(), loaded.Type()) << path;
+  EXPECT_EQ(built.Tag(), loaded.Tag()) << path;
+  EXPECT_EQ(built.Style(), loaded.Style()) << path;
+  EXPECT_EQ(built.Mark().line, loaded.Mark().line) << path;
+  EXPECT_EQ(built.Mark().column, loaded.Mark().column) << path;
+  EXPECT_EQ(built.Mark().pos, loaded.Mark().pos) << path;
+  if (built.IsScalar()) {
+    EXPECT_EQ(built.Scalar(), loaded.Scalar()) << path;
+  }
+  ASSERT_EQ(built.size(), loaded.size()) << path;
+  if (built.IsSequence()) {
+    for (size_t i = 0; i < built.size(); ++i) {
+      ExpectSameTree(built[i], loaded[i], path + "[" + std::to_string(i) + "]");
+    }
+  }
+  if (built.IsMap()) {
+    auto b = built.begin();
+    auto l = loaded.begin();
+    for (; b != built.end(); ++b, ++l) {
+      ExpectSameTree(b->first, l->first, path + ".key");
+      ExpectSameTree(b->second, l->second,
+                     path + "." + (b->first.IsScalar() ? b->first.Scalar() : "?"));
+    }
+  }
+}
+
+TEST(YamlDocumentTest, TheTreeIsTheOneYamlCppWouldBuild) {
+  std::vector<std::string> texts = {
+      "",
+      "# only a comment\n",
+      "plain",
+      "--- !tag 'quoted'\n...\n",
+      "id: a\ntasks: [{id: t, type: command}, {id: u, depends_on: [t]}]\n",
+      "a: &x {k: [1, 2, {z: ~}]}\nb: *x\nc: &s scalar\nd: [*s, *s, *x]\n",
+      "? [complex, key]\n: value\n? k2\n: \n: novalue\n",
+      "- - nested\n  - block\n- {flow: map, with: [list]}\n- !!str 12\n- \"dq\\n\"\n- |\n  lit\n  "
+      "eral\n",
+      "key: >\n  folded\n  text\nempty:\nnull: null\ntilde: ~\n[a, b]: flowkey\n",
+      "%YAML 1.2\n---\nx: 1\n",
+      "[a: 1, b, c: [d]]",
+  };
+  for (const std::string& dir :
+       {std::string(PETIT_SOURCE_DIR) + "/examples",
+        std::string(PETIT_SOURCE_DIR) + "/tests/fixtures/jobs/original_format"}) {
+    for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+      if (entry.path().extension() != ".yaml") continue;
+      std::ifstream in(entry.path());
+      texts.emplace_back(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
+  }
+  for (const std::string& text : texts) {
+    YamlDocument document = Parse(text);
+    ASSERT_THAT(document.errors, IsEmpty()) << text;
+    ExpectSameTree(document.root, YAML::Load(text), text.substr(0, 60));
+  }
+  YamlDocument shared = Parse("a: &x {k: v}\nb: *x\n");
+  EXPECT_TRUE(shared.root["a"].is(shared.root["b"]));
 }
 
 }  // namespace

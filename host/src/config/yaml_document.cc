@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <fstream>
 #include <istream>
+#include <memory>
 #include <optional>
 #include <streambuf>
+#include <utility>
 
 #include <yaml-cpp/eventhandler.h>
 
@@ -30,15 +32,6 @@ std::optional<std::string> ReadBytes(const std::string& path) {
   return text;
 }
 
-// An istream over text that is not copied.
-class ViewBuffer : public std::streambuf {
- public:
-  explicit ViewBuffer(std::string_view text) {
-    char* begin = const_cast<char*>(text.data());  // only read: the get area is never written
-    setg(begin, begin, begin + text.size());
-  }
-};
-
 // The 0-based line and column of byte `pos`, as yaml-cpp would give them.
 YAML::Mark MarkAt(std::string_view text, size_t pos) {
   YAML::Mark mark;
@@ -63,6 +56,100 @@ struct LimitBroken {
   std::string message;
 };
 
+// yaml-cpp 0.7's own tree builder (src/nodebuilder.cpp, which it does not install), ported onto
+// the detail API its headers do install, so that the checking pass builds the tree as it goes and
+// the text is scanned once. Nodes live in one memory pool, as YAML::Load's do, and carry their
+// marks.
+class TreeBuilder {
+ public:
+  TreeBuilder() { anchors_.push_back(nullptr); }  // yaml-cpp numbers anchors from 1
+
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) {
+    Push(mark, anchor).set_null();
+    Pop();
+  }
+  void OnAlias(YAML::anchor_t anchor) {
+    Push(*anchors_.at(anchor));
+    Pop();
+  }
+  void OnScalar(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
+                const std::string& value) {
+    YAML::detail::node& node = Push(mark, anchor);
+    node.set_scalar(value);
+    node.set_tag(tag);
+    Pop();
+  }
+  void OnCollectionStart(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
+                         YAML::EmitterStyle::value style, bool map) {
+    YAML::detail::node& node = Push(mark, anchor);
+    node.set_type(map ? YAML::NodeType::Map : YAML::NodeType::Sequence);
+    node.set_tag(tag);
+    node.set_style(style);
+    if (map) ++map_depth_;
+  }
+  void OnCollectionEnd(bool map) {
+    if (map) --map_depth_;
+    Pop();
+  }
+
+  // The tree of the document, or a null node for none. A detail node becomes a YAML::Node only
+  // through yaml-cpp's friends; a sequence iterator over it is the public one of them.
+  YAML::Node Root() const {
+    if (root_ == nullptr) return YAML::Node();
+    YAML::detail::node_seq one = {root_};
+    const YAML::iterator it(YAML::detail::node_iterator(one.begin()), memory_);
+    return YAML::Node(*it);
+  }
+
+ private:
+  YAML::detail::node& Push(const YAML::Mark& mark, YAML::anchor_t anchor) {
+    YAML::detail::node& node = memory_->create_node();
+    node.set_mark(mark);
+    if (anchor != YAML::NullAnchor) {
+      if (anchors_.size() <= anchor) anchors_.resize(anchor + 1, nullptr);
+      anchors_[anchor] = &node;
+    }
+    Push(node);
+    return node;
+  }
+
+  void Push(YAML::detail::node& node) {
+    const bool needs_key = !stack_.empty() && stack_.back()->type() == YAML::NodeType::Map &&
+                           keys_.size() < map_depth_;
+    stack_.push_back(&node);
+    if (needs_key) keys_.emplace_back(&node, false);
+  }
+
+  void Pop() {
+    if (stack_.size() == 1) {
+      root_ = stack_.front();
+      stack_.pop_back();
+      return;
+    }
+    YAML::detail::node& node = *stack_.back();
+    stack_.pop_back();
+    YAML::detail::node& collection = *stack_.back();
+    if (collection.type() == YAML::NodeType::Sequence) {
+      collection.push_back(node, memory_);
+      return;
+    }
+    std::pair<YAML::detail::node*, bool>& key = keys_.back();
+    if (key.second) {
+      collection.insert(*key.first, node, memory_);
+      keys_.pop_back();
+    } else {
+      key.second = true;
+    }
+  }
+
+  YAML::detail::shared_memory_holder memory_ = std::make_shared<YAML::detail::memory_holder>();
+  YAML::detail::node* root_ = nullptr;
+  std::vector<YAML::detail::node*> stack_;
+  std::vector<YAML::detail::node*> anchors_;
+  std::vector<std::pair<YAML::detail::node*, bool>> keys_;  // a map's key, and whether it is done
+  size_t map_depth_ = 0;
+};
+
 // Follows yaml-cpp's events and throws LimitBroken at the first one that breaks a limit.
 class LimitChecker final : public YAML::EventHandler {
  public:
@@ -73,6 +160,8 @@ class LimitChecker final : public YAML::EventHandler {
   size_t progress() const { return progress_; }
   // Where the second document's first node is; meaningful when documents() > 1.
   const YAML::Mark& second_document() const { return second_document_; }
+  // The first document's tree, built as its events passed the checks.
+  YAML::Node Root() const { return tree_.Root(); }
 
   void OnDocumentStart(const YAML::Mark& mark) override {
     // Every document but one that consumes no token starts after the previous one. yaml-cpp 0.7
@@ -96,9 +185,12 @@ class LimitChecker final : public YAML::EventHandler {
   }
   void OnDocumentEnd() override {}
 
-  void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override { Leaf(mark, anchor, 0); }
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override {
+    Leaf(mark, anchor, 0);
+    if (Building()) tree_.OnNull(mark, anchor);
+  }
 
-  void OnScalar(const YAML::Mark& mark, const std::string& /*tag*/, YAML::anchor_t anchor,
+  void OnScalar(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
                 const std::string& value) override {
     const bool key = NextIsKey();
     const size_t limit = key ? kMaxYamlKeyBytes : kMaxYamlScalarBytes;
@@ -108,6 +200,7 @@ class LimitChecker final : public YAML::EventHandler {
                                   std::to_string(limit)};
     }
     Leaf(mark, anchor, value.size());
+    if (Building()) tree_.OnScalar(mark, tag, anchor, value);
   }
 
   void OnAlias(const YAML::Mark& mark, YAML::anchor_t anchor) override {
@@ -134,19 +227,28 @@ class LimitChecker final : public YAML::EventHandler {
       frames_.back().expanded += target.expanded;
       frames_.back().bytes += target.bytes;
     }
+    if (Building()) tree_.OnAlias(anchor);
   }
 
-  void OnSequenceStart(const YAML::Mark& mark, const std::string& /*tag*/, YAML::anchor_t anchor,
-                       YAML::EmitterStyle::value /*style*/) override {
+  void OnSequenceStart(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
+                       YAML::EmitterStyle::value style) override {
     Open(mark, anchor, /*map=*/false);
+    if (Building()) tree_.OnCollectionStart(mark, tag, anchor, style, /*map=*/false);
   }
-  void OnSequenceEnd() override { Close(); }
+  void OnSequenceEnd() override {
+    Close();
+    if (Building()) tree_.OnCollectionEnd(/*map=*/false);
+  }
 
-  void OnMapStart(const YAML::Mark& mark, const std::string& /*tag*/, YAML::anchor_t anchor,
-                  YAML::EmitterStyle::value /*style*/) override {
+  void OnMapStart(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
+                  YAML::EmitterStyle::value style) override {
     Open(mark, anchor, /*map=*/true);
+    if (Building()) tree_.OnCollectionStart(mark, tag, anchor, style, /*map=*/true);
   }
-  void OnMapEnd() override { Close(); }
+  void OnMapEnd() override {
+    Close();
+    if (Building()) tree_.OnCollectionEnd(/*map=*/true);
+  }
 
   void OnAnchor(const YAML::Mark& /*mark*/, const std::string& name) override {
     // Only shown in messages: a megabyte-long name must not make a megabyte-long line.
@@ -178,6 +280,9 @@ class LimitChecker final : public YAML::EventHandler {
     const std::string token = c > ' ' && c < 0x7f ? "'" + std::string(1, c) + "'" : "this token";
     return token + " cannot start a YAML value here (quote it, or put it inside [...] or {...})";
   }
+
+  // Only the first document becomes a tree; the others are only checked and counted.
+  bool Building() const { return documents_ == 1; }
 
   bool NextIsKey() const {
     return !frames_.empty() && frames_.back().map && frames_.back().children % 2 == 0;
@@ -256,6 +361,7 @@ class LimitChecker final : public YAML::EventHandler {
   }
 
   std::string_view text_;
+  TreeBuilder tree_;
   size_t progress_ = 0;
   size_t documents_ = 0;
   int last_document_start_ = 0;
@@ -374,16 +480,7 @@ YamlDocument ParseYamlDocument(std::string_view text, const std::string& name) {
                    std::to_string(checker.documents()) + " YAML documents (separated by ---)");
     return YamlDocument{YAML::Node(), errors.diagnostics()};
   }
-  if (checker.documents() == 0) return YamlDocument{YAML::Node(), {}};
-  try {
-    ViewBuffer buffer(text);
-    std::istream in(&buffer);
-    return YamlDocument{YAML::Load(in), {}};
-  } catch (const YAML::Exception& e) {
-    // The checked text parses the same the second time; this is only in case it does not.
-    errors.Add(e.mark, "", e.msg);
-    return YamlDocument{YAML::Node(), errors.diagnostics()};
-  }
+  return YamlDocument{checker.Root(), {}};
 }
 
 }  // namespace petit::host::internal

@@ -1,17 +1,15 @@
 // YamlDocument: the text of one job file or of petit.yaml, checked against the limits of
 // yaml_limits.h and parsed into a yaml-cpp node tree.
 //
-// This is the one place where Petit parses YAML it is given. The text goes first through
-// yaml-cpp's event parser (YAML::Parser with a checking YAML::EventHandler), which sees every
-// event: it counts documents, depth, nodes, entries and the nodes each alias stands for, measures
-// scalars and keys, bounds how far yaml-cpp's scanner reads ahead of the last event (it holds
-// tokens it cannot place yet), and refuses a document that consumes nothing (yaml-cpp 0.7 reads a
-// stray top-level ',' as an empty document without moving past it, forever). Only a text that
-// passes is built into a tree, by yaml-cpp's own builder, which reads the first document alone.
-// (Loading without a tree is a change to this file's second step and to its callers' use of
-// `root`.) The price is a second scan: yaml-cpp 0.7's tree builder is not public, so the checking
-// handler cannot feed it, and the text is scanned once to check and once to build (about +0.06 s
-// of CPU for the bench's 780 KB job, +15% of `petit validate` on it).
+// This is the one place where Petit parses YAML it is given, in one pass of yaml-cpp's event
+// parser (YAML::Parser with a checking YAML::EventHandler), which sees every event: it counts
+// documents, depth, nodes, entries and the nodes and bytes each alias stands for, measures scalars
+// and keys, bounds how far yaml-cpp's scanner reads ahead of the last event (it holds tokens it
+// cannot place yet), and refuses a document that consumes nothing (yaml-cpp 0.7 reads a stray
+// top-level ',' as an empty document without moving past it, forever). Events that pass build the
+// first document's tree as they come, as yaml-cpp's own builder would (which it does not install,
+// hence a port of it in the .cc), so the text is scanned once. Loading without a tree is a change
+// to that builder and to the callers' use of `root`.
 //
 // A file holds one YAML document; a second one is an error, not ignored.
 //
