@@ -365,9 +365,13 @@ TEST_F(ValidateTest, HostileFilesAreOneLineEachQuicklyAndInLittleMemory) {
       {"id: a\nconfig: {x: &t " + std::string(60'000, 'x') + "}\ntasks:\n" +
            Repeat("  - {id: t, type: command, command: *t}\n", 4'000),
        ":73:37: aliases expand to more than 4194304 bytes of text"},
-      {Repeat("[", 1'000'000), ":1:1: more than 200000 flow indicators"},
-      {"id: a\nx: [[" + Repeat("1,", 500'000) + "]]\n", ":2:4: more than 200000 flow indicators"},
+      {Repeat("[", 1'000'000), ":1:1: more than 100000 flow indicators"},
+      {"id: a\nx: [[" + Repeat("1,", 500'000) + "]]\n", ":2:4: more than 100000 flow indicators"},
       {Repeat("[", 100) + Repeat("]", 100), ":1:65: lists and mappings nested more than 64 deep"},
+      // Near the most of both: a tree of 100,000 nodes, then as much as yaml-cpp may hold.
+      {"id: a\nx:\n" + Repeat("  - [1, 1, 1, 1, 1, 1, 1, 1, 1]\n", 11'000) +
+           "z: " + Repeat("[", 99'990) + "\n",
+       ":11003:36: lists and mappings nested more than 64 deep"},
       {"id: a\nx:\n" + Repeat("  - 1\n", 150'000), ":100003:5: a list of more than 100000 items"},
       {"id: a\nx: [" + Repeat("1,", 70'000) + "]\ny: [" + Repeat("1,", 70'000) + "]\n",
        ":3:99991: more than 120000 YAML nodes"},

@@ -41,7 +41,7 @@ inline constexpr size_t kMaxYamlKeyBytes = 1024;
 // holds every token after a [ or { that could still be a mapping key until that is decided (for
 // a file written as one {...}, at its end), so this bounds its memory: a file written in flow
 // style or as JSON may be about 600 KB.
-inline constexpr size_t kMaxYamlLookahead = 200'000;
+inline constexpr size_t kMaxYamlLookahead = 100'000;
 // Entries of one mapping and items of one list.
 inline constexpr size_t kMaxYamlMapEntries = 10'000;
 inline constexpr size_t kMaxYamlListItems = 100'000;
