@@ -148,6 +148,44 @@ TEST_F(GlobalConfigTest, AnUnknownTimeZoneIsAnErrorWithASuggestion) {
                         "'Europe/Paris'?)"));
 }
 
+// petit.yaml goes through the same checked parser as job files (yaml_document.h): hostile text
+// is one located error, at once.
+TEST_F(GlobalConfigTest, HostileTextIsOneLocatedErrorLikeAJobFiles) {
+  std::string laughs = "a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n";
+  for (int i = 1; i < 12; ++i) {
+    const std::string previous = "*a" + std::to_string(i - 1);
+    laughs += "a" + std::to_string(i) + ": &a" + std::to_string(i) + " [";
+    for (int j = 0; j < 10; ++j) laughs += previous + ", ";
+    laughs += "]\n";
+  }
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {",", "petit.yaml:1:1: ',' cannot start a YAML value"},
+      {"timezone: UTC\n---\nmax_tasks: 3\n", "petit.yaml:3:1: a file holds one YAML document"},
+      // Unclosed, each '[' may start a key as well as a list: yaml-cpp reads two levels apiece.
+      {std::string(100'000, '['), "petit.yaml:1:33: lists and mappings nested more than 64"},
+      {"timezone: " + std::string(1 << 20, 'Z') + "\n", "petit.yaml:1:11: a value of 1048576"},
+      {laughs, "petit.yaml:5:45: aliases expand to more than 100000 nodes"},
+  };
+  for (const auto& [text, error] : cases) {
+    std::vector<Diagnostic> problems;
+    Result<GlobalConfig> config = LoadGlobalConfig(Write(text), &problems);
+    ASSERT_FALSE(config.ok()) << error;
+    EXPECT_THAT(config.status().message(), HasSubstr(error));
+    EXPECT_EQ(config.status().message().find('\n'), std::string::npos);
+    ASSERT_EQ(problems.size(), 1u) << error;
+    EXPECT_THAT(problems[0].ToString(), HasSubstr(error));
+  }
+}
+
+TEST_F(GlobalConfigTest, ALongTimeZoneNameWithinTheLimitsAnswersAtOnce) {
+  const auto start = std::chrono::steady_clock::now();
+  Result<GlobalConfig> config =
+      LoadGlobalConfig(Write("timezone: Europe/" + std::string(60'000, 'x') + "\n"));
+  ASSERT_FALSE(config.ok());
+  EXPECT_THAT(config.status().message(), HasSubstr("petit.yaml:1:11: unknown time zone"));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
+}
+
 TEST_F(GlobalConfigTest, AnApiOffTheLoopbackNeedsAToken) {
   Result<GlobalConfig> open = LoadGlobalConfig(Write("api: {bind: 0.0.0.0}\n"));
   ASSERT_FALSE(open.ok());

@@ -9,6 +9,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "config/yaml_limits.h"
 #include "job_loader_test_support.h"
 
 namespace petit::host {
@@ -366,6 +367,33 @@ tasks: [{id: t, type: command, command: x}]
   EXPECT_EQ(Where(Find(loaded, "lists job 'e' twice")), "d.yaml:10:5 depends_on[4]");
   EXPECT_EQ(Where(Find(loaded, "unknown key 'jobb'")), "d.yaml:11:6 depends_on[5].jobb");
   EXPECT_EQ(Where(Find(loaded, "job id")), "d.yaml:12:5 depends_on[6]");
+}
+
+}  // namespace
+}  // namespace petit::host
+
+namespace petit::host {
+namespace {
+
+std::string JobOfTasks(size_t count) {
+  std::string yaml = "id: wide\ntasks:\n";
+  for (size_t i = 0; i < count; ++i) {
+    yaml += "  - {id: t" + std::to_string(i) + ", type: command, command: x}\n";
+  }
+  return yaml;
+}
+
+TEST(JobLoaderTest, AJobOfMoreTasksThanTheLimitIsOneErrorAtItsTasks) {
+  EXPECT_EQ(
+      OnlyJob(LoadJobFromString(JobOfTasks(kMaxTasksPerJob), "wide.yaml", kAnyType)).dag.size(),
+      kMaxTasksPerJob);
+  LoadedJobs over = LoadJobFromString(JobOfTasks(kMaxTasksPerJob + 1), "wide.yaml", kAnyType);
+  EXPECT_THAT(over.jobs, IsEmpty());
+  ASSERT_EQ(over.errors.size(), 1u) << Joined(over.errors);
+  EXPECT_EQ(over.errors[0].ToString(),
+            "wide.yaml:3:3: a job holds at most " + std::to_string(kMaxTasksPerJob) +
+                " tasks, and this one has " + std::to_string(kMaxTasksPerJob + 1));
+  EXPECT_EQ(over.errors[0].key, "tasks");
 }
 
 }  // namespace

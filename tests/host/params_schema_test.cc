@@ -3,6 +3,8 @@
 #include "config/params_schema.h"
 
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -30,6 +32,21 @@ std::string Check(const ParamsSchema& schema, const std::string& yaml,
     all += problem.ToString() + " [" + problem.key + "]\n";
   }
   return all;
+}
+
+// A plugin's schema is read by the same checked parser as job files: broken or hostile JSON is
+// an error naming the line, not a hang.
+TEST(ParamsSchemaTest, AMalformedSchemaIsAnErrorNamingItsLine) {
+  for (const auto& [json, line] : std::vector<std::pair<std::string, std::string>>{
+           {",", "line 1"},
+           {"{\"type\": \"object\"},", "line 1"},
+           {"{\"type\":\n \"object\"", "line 2"},
+           {std::string(100, '[') + std::string(100, ']'), "line 1"}}) {
+    Result<ParamsSchema> schema = ParamsSchema::Parse(json);
+    ASSERT_FALSE(schema.ok()) << json;
+    EXPECT_THAT(schema.status().message(),
+                HasSubstr("parameter schema is not valid JSON (" + line + "): "));
+  }
 }
 
 TEST(ParamsSchemaTest, APatternIsSearchedForInTheString) {

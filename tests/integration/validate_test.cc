@@ -1,7 +1,11 @@
 // End to end: `petit validate` (and `list`) on job directories, with the real binary and plugins.
 // Fire times are computed from a fixed `--now`, so every expected time is exact.
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
@@ -13,6 +17,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "config/yaml_limits.h"
 #include "integration/petit_process.h"
 #include "petit/plugin.hpp"
 
@@ -276,6 +281,137 @@ TEST_F(ValidateTest, AMalformedNowIsAUsageError) {
   Outcome offset =
       Run("validate " + ShellQuote(jobs_.string()) + " --now 2026-03-07T13:00:00+01:00");
   EXPECT_EQ(offset.exit_code, 0) << offset.err;
+}
+
+// Hostile job files (yaml_limits.h): each ends `petit validate` with exit 2 and one line naming the
+// file, line and column, in a moment and in little memory, where yaml-cpp alone looped forever
+// or ran for 40 s through gigabytes. The bounds leave room for a sanitizer build.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr auto kHostileTime = std::chrono::seconds(15);
+constexpr long kHostileRssKb = 400 * 1024;
+#else
+constexpr auto kHostileTime = std::chrono::seconds(2);
+constexpr long kHostileRssKb = 100 * 1024;
+#endif
+
+struct Bounded {
+  int exit_code = -1;
+  std::string err;
+  std::chrono::steady_clock::duration took{};
+  long max_rss_kb = 0;
+};
+
+// `petit validate DIR` as a child of our own, under `timeout` so that a regression ends instead
+// of hanging the suite; wait4 gives its peak memory alone.
+Bounded ValidateBounded(const fs::path& jobs, const fs::path& scratch) {
+  const std::string petit = PETIT_EXE;
+  const std::string dir = jobs.string();
+  const std::string err_path = (scratch / "hostile-stderr.txt").string();
+  std::vector<std::string> argv = {"timeout",   "-s",      "KILL",     "60", petit,
+                                   "--storage", "memory:", "validate", dir};
+  std::vector<char*> args;
+  for (std::string& arg : argv) args.push_back(arg.data());
+  args.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                   0644);
+  Bounded result;
+  const auto start = std::chrono::steady_clock::now();
+  pid_t pid = -1;
+  const int spawned = posix_spawnp(&pid, "timeout", &actions, nullptr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (spawned != 0) return result;
+  int status = 0;
+  struct rusage usage {};
+  if (wait4(pid, &status, 0, &usage) != pid) return result;
+  result.took = std::chrono::steady_clock::now() - start;
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  result.max_rss_kb = usage.ru_maxrss;
+  result.err = ReadFile(err_path);
+  return result;
+}
+
+std::string Repeat(const std::string& piece, size_t times) {
+  std::string text;
+  for (size_t i = 0; i < times; ++i) text += piece;
+  return text;
+}
+
+std::string AliasBomb() {
+  std::string text = "id: laughs\nl0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n";
+  for (int level = 1; level < 10; ++level) {
+    const std::string previous = "*l" + std::to_string(level - 1) + ", ";
+    text += "l" + std::to_string(level) + ": &l" + std::to_string(level) + " [" +
+            Repeat(previous, 10) + "]\n";
+  }
+  return text + "config: {v: *l9}\ntasks: [{id: t, type: command, command: x}]\n";
+}
+
+TEST_F(ValidateTest, HostileFilesAreOneLineEachQuicklyAndInLittleMemory) {
+  const std::string task = "tasks: [{id: t, type: command, command: x}]\n";
+  std::string many_tasks = "id: wide\ntasks:\n";
+  for (size_t i = 0; i <= host::kMaxTasksPerJob; ++i) {
+    many_tasks += "  - {id: t" + std::to_string(i) + "}\n";
+  }
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {",", ":1:1: ',' cannot start a YAML value here"},
+      {",,", ":1:1: ',' cannot start a YAML value here"},
+      {"id: a\n" + task + "---\n,", ":4:1: ',' cannot start a YAML value here"},
+      {"{id: a, tasks: []},", ":1:19: ',' cannot start a YAML value here"},
+      {AliasBomb(), ":6:45: aliases expand to more than 100000 nodes"},
+      {"id: a\nconfig: {x: &t " + std::string(60'000, 'x') + "}\ntasks:\n" +
+           Repeat("  - {id: t, type: command, command: *t}\n", 4'000),
+       ":73:37: aliases expand to more than 4194304 bytes of text"},
+      {Repeat("[", 1'000'000), ":1:1: more than 100000 flow indicators"},
+      {"id: a\nx: [[" + Repeat("1,", 500'000) + "]]\n", ":2:4: more than 100000 flow indicators"},
+      {Repeat("[", 100) + Repeat("]", 100), ":1:65: lists and mappings nested more than 64 deep"},
+      // Near the most of both: a tree of 100,000 nodes, then as much as yaml-cpp may hold.
+      {"id: a\nx:\n" + Repeat("  - [1, 1, 1, 1, 1, 1, 1, 1, 1]\n", 11'000) +
+           "z: " + Repeat("[", 99'990) + "\n",
+       ":11003:36: lists and mappings nested more than 64 deep"},
+      {"id: a\nx:\n" + Repeat("  - 1\n", 150'000), ":100003:5: a list of more than 100000 items"},
+      {"id: a\nx: [" + Repeat("1,", 70'000) + "]\ny: [" + Repeat("1,", 70'000) + "]\n",
+       ":3:99991: more than 120000 YAML nodes"},
+      {"id: z\nschedule: {cron: '@daily', timezone: " + std::string(1'000'000, 'Z') + "}\n" + task,
+       ":2:38: a value of 1000000 bytes"},
+      {"? " + std::string(1'000'000, 'k') + "\n: 1\n", ":1:3: a key of 1000000 bytes"},
+      {Repeat("---\nid: a\n", 100'000), ":129:1: more than 64 YAML documents"},
+      {"id: a\n" + Repeat("# " + std::string(1'000, '-') + "\n", 5'000),
+       ":4183:756: the file is longer than 4194304 bytes"},
+      {"id: a\nconfig: {" + Repeat("k: 1, ", 10'001) + "}\n" + task,
+       ":2:60010: a mapping of more than 10000 entries"},
+      {many_tasks, ":3:3: a job holds at most 5000 tasks, and this one has 5001"},
+  };
+  for (const auto& [text, error] : cases) {
+    fs::remove_all(jobs_);
+    fs::create_directories(jobs_);
+    Write("hostile.yaml", text);
+    const Bounded r = ValidateBounded(jobs_, dir_);
+    EXPECT_EQ(r.exit_code, 2) << error << "\n" << r.err;
+    EXPECT_EQ(r.err.rfind("error: " + Path("hostile.yaml") + error, 0), 0u) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err.substr(0, 300);
+    EXPECT_LT(r.took, kHostileTime) << error;
+    EXPECT_LT(r.max_rss_kb, kHostileRssKb) << error;
+  }
+}
+
+TEST_F(ValidateTest, ALongMisspeltTimeZoneOrDependencyAnswersAtOnce) {
+  const std::string zone = "Europe/" + std::string(60'000, 'x');
+  const std::string dep(60'000, 'd');
+  Write("long.yaml", "id: long\nschedule: {cron: '@daily', timezone: " + zone +
+                         "}\ntasks:\n  - {id: " + dep +
+                         "e, type: command, command: x}\n  - {id: t, type: command, command: x, "
+                         "depends_on: [" +
+                         dep + "]}\n");
+  const Bounded r = ValidateBounded(jobs_, dir_);
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_THAT(r.err, HasSubstr(Path("long.yaml") + ":2:38: "));
+  EXPECT_THAT(r.err, HasSubstr("unknown time zone"));
+  EXPECT_THAT(r.err, HasSubstr(Path("long.yaml") + ":5:"));
+  EXPECT_LT(r.took, kHostileTime);
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <utility>
 
+#include "config/yaml_document.h"
 #include "config/yaml_support.h"
 #include "petit/core/schedule.h"
 #include "petit/core/task_spec.h"
@@ -241,16 +242,18 @@ std::optional<std::string> ReadStorageMap(const YAML::Node& node, YamlErrors& er
 
 Result<GlobalConfig> LoadGlobalConfig(const std::string& path, std::vector<Diagnostic>* problems) {
   YamlErrors errors(path);
-  YAML::Node root;
-  try {
-    root = YAML::LoadFile(path);
-  } catch (const YAML::BadFile&) {
+  internal::YamlDocument document = internal::ReadYamlDocument(path);
+  if (document.unreadable) {
     if (problems != nullptr) problems->push_back({path, 0, 0, "", "cannot read the config file"});
     return NotFound(path + ": cannot read the config file");
-  } catch (const YAML::Exception& e) {
-    errors.Add(e.mark, "", e.msg);
-    return Fail(errors, problems);
   }
+  if (!document.errors.empty()) {
+    if (problems != nullptr) {
+      problems->insert(problems->end(), document.errors.begin(), document.errors.end());
+    }
+    return InvalidArgument(document.errors.front().ToString());
+  }
+  const YAML::Node root = document.root;
   GlobalConfig config;
   config.source_file = path;
   if (root.IsNull()) return config;

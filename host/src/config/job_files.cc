@@ -12,7 +12,7 @@
 #include <thread>
 #include <utility>
 
-#include "config/job_document.h"
+#include "config/yaml_document.h"
 
 namespace petit::host::internal {
 namespace {
@@ -113,7 +113,7 @@ std::vector<std::string> FindJobFiles(const std::string& dir, std::vector<Diagno
 }
 
 JobFileResult ReadJobFile(const std::string& path, const LoadContext& context) {
-  return ParseJobFile(ReadJobDocument(path), path, context);
+  return ParseJobFile(ReadYamlDocument(path), path, context);
 }
 
 // yaml-cpp is CPU-bound (about 1 ms for a 3 KB job file here) and files are independent, so large

@@ -24,7 +24,7 @@ namespace petit::host::internal {
 // `errors`, naming the path and the OS's reason.
 std::vector<std::string> FindJobFiles(const std::string& dir, std::vector<Diagnostic>& errors);
 
-// Reads and parses the file at `path` (job_document.h, job_parser.h).
+// Reads and parses the file at `path` (yaml_document.h, job_parser.h).
 JobFileResult ReadJobFile(const std::string& path, const LoadContext& context);
 
 // ReadJobFile for each of `paths`; the results are in the order of `paths`.

@@ -5,10 +5,10 @@
 #include <utility>
 
 #include "config/cross_file_checks.h"
-#include "config/job_document.h"
 #include "config/job_files.h"
 #include "config/job_parser.h"
 #include "config/load_context.h"
+#include "config/yaml_document.h"
 
 namespace petit::host {
 
@@ -24,7 +24,7 @@ LoadedJobs LoadJobFromString(const std::string& yaml, const std::string& name,
   LoadedJobs out;
   std::set<std::string> warned;
   internal::MergeJobFile(
-      internal::ParseJobFile(internal::ParseJobDocument(yaml, name), name, context), out, nullptr,
+      internal::ParseJobFile(internal::ParseYamlDocument(yaml, name), name, context), out, nullptr,
       nullptr, warned);
   return out;
 }

@@ -24,11 +24,11 @@
 // against the JSON Schema their plugin declares (params_schema.h). `environment` is for process
 // tasks only; on an in-process plugin type it is an error rather than silently unused.
 //
-// The parts, in namespace internal: job_document.h (text to a YAML tree, the one place job YAML is
-// parsed), job_files.h (finding, reading and merging the files of a directory), job_parser.h
-// (job-level keys), task_parser.h (task-level keys), legacy_task_forms.h (the original's
-// command, python and custom forms as plugin params), cross_file_checks.h (duplicate ids, job
-// dependencies).
+// The parts, in namespace internal: yaml_document.h (text to a YAML tree within the limits of
+// yaml_limits.h, the one place YAML is parsed), job_files.h (finding, reading and merging the
+// files of a directory), job_parser.h (job-level keys), task_parser.h (task-level keys),
+// legacy_task_forms.h (the original's command, python and custom forms as plugin params),
+// cross_file_checks.h (duplicate ids, job dependencies).
 //
 // Threads: the functions are reentrant; nothing is shared between calls. LoadJobDirectory reads a
 // large directory on several threads of its own (joined before it returns); its result does not

@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "config/task_parser.h"
+#include "config/yaml_limits.h"
 #include "config/yaml_support.h"
 #include "petit/core/schedule.h"
 #include "petit/core/template.h"
@@ -387,6 +388,12 @@ class JobParser {
       errors_.AddAt(tasks, "tasks", "'tasks' must be a non-empty list of tasks");
       return;
     }
+    if (tasks.size() > kMaxTasksPerJob) {
+      errors_.AddAt(tasks, "tasks",
+                    "a job holds at most " + std::to_string(kMaxTasksPerJob) +
+                        " tasks, and this one has " + std::to_string(tasks.size()));
+      return;
+    }
     std::vector<ParsedTask> parsed;
     // Growing would copy every task: the move of ParsedTask may throw, so vector copies instead.
     parsed.reserve(tasks.size());
@@ -489,7 +496,7 @@ void AppendSorted(const YamlErrors& problems, std::vector<Diagnostic>& out) {
 
 }  // namespace
 
-JobFileResult ParseJobFile(const JobDocument& document, const std::string& file,
+JobFileResult ParseJobFile(const YamlDocument& document, const std::string& file,
                            const LoadContext& context) {
   JobFileResult result;
   if (!document.errors.empty()) {

@@ -15,8 +15,8 @@
 
 #include "config/cross_file_checks.h"
 #include "config/diagnostic.h"
-#include "config/job_document.h"
 #include "config/load_context.h"
+#include "config/yaml_document.h"
 #include "petit/core/job.h"
 
 namespace petit::host::internal {
@@ -36,7 +36,7 @@ struct JobFileResult {
 
 // The job of `document` (whose own problems, if any, are the result's); `file` names it in
 // messages and becomes the job's source_file.
-JobFileResult ParseJobFile(const JobDocument& document, const std::string& file,
+JobFileResult ParseJobFile(const YamlDocument& document, const std::string& file,
                            const LoadContext& context);
 
 }  // namespace petit::host::internal

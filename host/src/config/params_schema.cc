@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "config/yaml_document.h"
 #include "petit/core/suggest.h"
 #include "petit/core/template.h"
 
@@ -588,14 +589,14 @@ class SchemaChecker {
 }  // namespace
 
 Result<ParamsSchema> ParamsSchema::Parse(std::string_view json) {
-  YAML::Node yaml;
-  try {
-    // JSON is a subset of YAML's flow style, and yaml-cpp is the parser the host already has.
-    yaml = YAML::Load(std::string(json));
-  } catch (const YAML::Exception& e) {
+  // JSON is a subset of YAML's flow style, and the host's one checked YAML parser reads it.
+  internal::YamlDocument document = internal::ParseYamlDocument(json, "parameter schema");
+  if (!document.errors.empty()) {
+    const Diagnostic& error = document.errors.front();
     return InvalidArgument("parameter schema is not valid JSON (line " +
-                           std::to_string(e.mark.line + 1) + "): " + e.msg);
+                           std::to_string(error.line) + "): " + error.message);
   }
+  const YAML::Node yaml = document.root;
   auto root = std::make_shared<Node>();
   Status status = SchemaCompiler::Compile(yaml, "", *root);
   if (!status.ok()) return status;

@@ -1,0 +1,496 @@
+#include "config/yaml_document.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <fstream>
+#include <istream>
+#include <memory>
+#include <optional>
+#include <streambuf>
+#include <system_error>
+#include <utility>
+
+#include <yaml-cpp/eventhandler.h>
+
+#include "config/yaml_limits.h"
+#include "config/yaml_support.h"
+
+namespace petit::host::internal {
+namespace {
+
+constexpr size_t kReadChunkBytes = 64 * 1024;
+
+// At most kMaxYamlFileBytes + 1 bytes: enough to know a file is too long without reading a
+// gigabyte (or /dev/zero) to find out. Sets `error` to the OS's reason when it returns nullopt.
+std::optional<std::string> ReadBytes(const std::string& path, std::string& error) {
+  errno = 0;
+  std::ifstream in(path, std::ios::binary);
+  if (!in.is_open()) {
+    error = errno != 0 ? std::error_code(errno, std::system_category()).message() : "cannot open";
+    return std::nullopt;
+  }
+  std::string text;
+  char chunk[kReadChunkBytes];
+  while (text.size() <= kMaxYamlFileBytes && (in.read(chunk, sizeof chunk) || in.gcount() > 0)) {
+    text.append(chunk, static_cast<size_t>(in.gcount()));
+  }
+  if (in.bad()) {
+    error = errno != 0 ? std::error_code(errno, std::system_category()).message() : "read error";
+    return std::nullopt;
+  }
+  return text;
+}
+
+// The 0-based line and column of byte `pos`, as yaml-cpp would give them.
+YAML::Mark MarkAt(std::string_view text, size_t pos) {
+  YAML::Mark mark;
+  mark.pos = static_cast<int>(pos);
+  mark.line = 0;
+  mark.column = 0;
+  for (size_t i = 0; i < pos && i < text.size(); ++i) {
+    if (text[i] == '\n') {
+      ++mark.line;
+      mark.column = 0;
+    } else {
+      ++mark.column;
+    }
+  }
+  return mark;
+}
+
+// Thrown from the event handler, through yaml-cpp's parser (which holds nothing that leaks), to
+// ParseYamlDocument: the first limit broken ends the reading.
+struct LimitBroken {
+  YAML::Mark mark;
+  std::string message;
+};
+
+// yaml-cpp 0.7's own tree builder (src/nodebuilder.cpp, which it does not install), ported onto
+// the detail API its headers do install, so that the checking pass builds the tree as it goes and
+// the text is scanned once. Nodes live in one memory pool, as YAML::Load's do, and carry their
+// marks.
+class TreeBuilder {
+ public:
+  TreeBuilder() { anchors_.push_back(nullptr); }  // yaml-cpp numbers anchors from 1
+
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) {
+    Push(mark, anchor).set_null();
+    Pop();
+  }
+  void OnAlias(YAML::anchor_t anchor) {
+    Push(*anchors_.at(anchor));
+    Pop();
+  }
+  void OnScalar(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
+                const std::string& value) {
+    YAML::detail::node& node = Push(mark, anchor);
+    node.set_scalar(value);
+    node.set_tag(tag);
+    Pop();
+  }
+  void OnCollectionStart(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
+                         YAML::EmitterStyle::value style, bool map) {
+    YAML::detail::node& node = Push(mark, anchor);
+    node.set_type(map ? YAML::NodeType::Map : YAML::NodeType::Sequence);
+    node.set_tag(tag);
+    node.set_style(style);
+    if (map) ++map_depth_;
+  }
+  void OnCollectionEnd(bool map) {
+    if (map) --map_depth_;
+    Pop();
+  }
+
+  // The tree of the document, or a null node for none. A detail node becomes a YAML::Node only
+  // through yaml-cpp's friends; a sequence iterator over it is the public one of them.
+  YAML::Node Root() const {
+    if (root_ == nullptr) return YAML::Node();
+    YAML::detail::node_seq one = {root_};
+    const YAML::iterator it(YAML::detail::node_iterator(one.begin()), memory_);
+    return YAML::Node(*it);
+  }
+
+ private:
+  YAML::detail::node& Push(const YAML::Mark& mark, YAML::anchor_t anchor) {
+    YAML::detail::node& node = memory_->create_node();
+    node.set_mark(mark);
+    if (anchor != YAML::NullAnchor) {
+      if (anchors_.size() <= anchor) anchors_.resize(anchor + 1, nullptr);
+      anchors_[anchor] = &node;
+    }
+    Push(node);
+    return node;
+  }
+
+  void Push(YAML::detail::node& node) {
+    const bool needs_key = !stack_.empty() && stack_.back()->type() == YAML::NodeType::Map &&
+                           keys_.size() < map_depth_;
+    stack_.push_back(&node);
+    if (needs_key) keys_.emplace_back(&node, false);
+  }
+
+  void Pop() {
+    if (stack_.size() == 1) {
+      root_ = stack_.front();
+      stack_.pop_back();
+      return;
+    }
+    YAML::detail::node& node = *stack_.back();
+    stack_.pop_back();
+    YAML::detail::node& collection = *stack_.back();
+    if (collection.type() == YAML::NodeType::Sequence) {
+      collection.push_back(node, memory_);
+      return;
+    }
+    std::pair<YAML::detail::node*, bool>& key = keys_.back();
+    if (key.second) {
+      collection.insert(*key.first, node, memory_);
+      keys_.pop_back();
+    } else {
+      key.second = true;
+    }
+  }
+
+  YAML::detail::shared_memory_holder memory_ = std::make_shared<YAML::detail::memory_holder>();
+  YAML::detail::node* root_ = nullptr;
+  std::vector<YAML::detail::node*> stack_;
+  std::vector<YAML::detail::node*> anchors_;
+  std::vector<std::pair<YAML::detail::node*, bool>> keys_;  // a map's key, and whether it is done
+  size_t map_depth_ = 0;
+};
+
+// Follows yaml-cpp's events and throws LimitBroken at the first one that breaks a limit.
+class LimitChecker final : public YAML::EventHandler {
+ public:
+  explicit LimitChecker(std::string_view text) : text_(text) {}
+
+  size_t documents() const { return documents_; }
+  // The offset of the last node reported: yaml-cpp has consumed every token before it.
+  size_t progress() const { return progress_; }
+  // Where the second document's first node is; meaningful when documents() > 1.
+  const YAML::Mark& second_document() const { return second_document_; }
+  // The first document's tree, built as its events passed the checks.
+  YAML::Node Root() const { return tree_.Root(); }
+
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    // Every document but one that consumes no token starts after the previous one. yaml-cpp 0.7
+    // turns a token no node can start with (a ',' outside any flow collection) into an empty
+    // document and leaves the token where it was, so the next document starts on it again.
+    if (documents_ > 0 && mark.pos == last_document_start_) {
+      throw LimitBroken{mark, StrayTokenMessage(mark)};
+    }
+    ++documents_;
+    if (documents_ > kMaxYamlDocuments) {
+      throw LimitBroken{mark, "more than " + std::to_string(kMaxYamlDocuments) +
+                                  " YAML documents (separated by ---); a file holds one"};
+    }
+    last_document_start_ = mark.pos;
+    Advance(mark);
+    frames_.clear();
+    anchors_.clear();
+    nodes_ = 0;
+    alias_nodes_ = 0;
+    alias_bytes_ = 0;
+  }
+  void OnDocumentEnd() override {}
+
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override {
+    Leaf(mark, anchor, 0);
+    if (Building()) tree_.OnNull(mark, anchor);
+  }
+
+  void OnScalar(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
+                const std::string& value) override {
+    const bool key = NextIsKey();
+    const size_t limit = key ? kMaxYamlKeyBytes : kMaxYamlScalarBytes;
+    if (value.size() > limit) {
+      throw LimitBroken{mark, std::string(key ? "a key" : "a value") + " of " +
+                                  std::to_string(value.size()) + " bytes; the most is " +
+                                  std::to_string(limit)};
+    }
+    Leaf(mark, anchor, value.size());
+    if (Building()) tree_.OnScalar(mark, tag, anchor, value);
+  }
+
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t anchor) override {
+    // yaml-cpp has already refused an alias whose anchor was never defined.
+    const Anchor& target = anchors_.at(anchor);
+    if (target.open) {
+      throw LimitBroken{mark, "alias '*" + target.name +
+                                  "' is used inside the node it names, which would contain itself"};
+    }
+    alias_nodes_ += target.expanded;
+    if (alias_nodes_ > kMaxYamlAliasNodes) {
+      throw LimitBroken{mark, "aliases expand to more than " + std::to_string(kMaxYamlAliasNodes) +
+                                  " nodes (this '*" + target.name + "' stands for " +
+                                  std::to_string(target.expanded) + ")"};
+    }
+    alias_bytes_ += target.bytes;
+    if (alias_bytes_ > kMaxYamlAliasBytes) {
+      throw LimitBroken{mark, "aliases expand to more than " + std::to_string(kMaxYamlAliasBytes) +
+                                  " bytes of text (this '*" + target.name + "' stands for " +
+                                  std::to_string(target.bytes) + ")"};
+    }
+    Enter(mark);
+    if (!frames_.empty()) {
+      frames_.back().expanded += target.expanded;
+      frames_.back().bytes += target.bytes;
+    }
+    if (Building()) tree_.OnAlias(anchor);
+  }
+
+  void OnSequenceStart(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
+                       YAML::EmitterStyle::value style) override {
+    Open(mark, anchor, /*map=*/false);
+    if (Building()) tree_.OnCollectionStart(mark, tag, anchor, style, /*map=*/false);
+  }
+  void OnSequenceEnd() override {
+    Close();
+    if (Building()) tree_.OnCollectionEnd(/*map=*/false);
+  }
+
+  void OnMapStart(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
+                  YAML::EmitterStyle::value style) override {
+    Open(mark, anchor, /*map=*/true);
+    if (Building()) tree_.OnCollectionStart(mark, tag, anchor, style, /*map=*/true);
+  }
+  void OnMapEnd() override {
+    Close();
+    if (Building()) tree_.OnCollectionEnd(/*map=*/true);
+  }
+
+  void OnAnchor(const YAML::Mark& /*mark*/, const std::string& name) override {
+    // Only shown in messages: a megabyte-long name must not make a megabyte-long line.
+    constexpr size_t kShownNameBytes = 64;
+    pending_anchor_name_ =
+        name.size() <= kShownNameBytes ? name : name.substr(0, kShownNameBytes) + "...";
+  }
+
+ private:
+  // An open list or mapping.
+  struct Frame {
+    bool map = false;
+    size_t children = 0;  // a mapping's keys and values both count
+    size_t expanded = 1;  // nodes of the subtree once its aliases are expanded, itself included
+    size_t bytes = 0;     // bytes of its scalars once its aliases are expanded
+    YAML::anchor_t anchor = YAML::NullAnchor;
+  };
+  // What an anchor names, indexed by yaml-cpp's anchor number (1, 2, ... per document).
+  struct Anchor {
+    std::string name;
+    size_t expanded = 0;
+    size_t bytes = 0;
+    bool open = false;  // its node is still being read: an alias to it would make a cycle
+  };
+
+  std::string StrayTokenMessage(const YAML::Mark& mark) const {
+    const size_t pos = static_cast<size_t>(mark.pos);
+    const char c = pos < text_.size() ? text_[pos] : '\0';
+    const std::string token = c > ' ' && c < 0x7f ? "'" + std::string(1, c) + "'" : "this token";
+    return token + " cannot start a YAML value here (quote it, or put it inside [...] or {...})";
+  }
+
+  // Only the first document becomes a tree; the others are only checked and counted.
+  bool Building() const { return documents_ == 1; }
+
+  bool NextIsKey() const {
+    return !frames_.empty() && frames_.back().map && frames_.back().children % 2 == 0;
+  }
+
+  void Advance(const YAML::Mark& mark) {
+    progress_ = std::max(progress_, static_cast<size_t>(std::max(mark.pos, 0)));
+  }
+
+  // Counts a new node and the room it takes in its parent.
+  void Enter(const YAML::Mark& mark) {
+    Advance(mark);
+    if (++nodes_ > kMaxYamlNodes) {
+      throw LimitBroken{
+          mark, "more than " + std::to_string(kMaxYamlNodes) + " YAML nodes in one document"};
+    }
+    if (frames_.empty()) {
+      if (documents_ == 2) second_document_ = mark;
+      return;
+    }
+    Frame& parent = frames_.back();
+    ++parent.children;
+    if (parent.map && parent.children > 2 * kMaxYamlMapEntries) {
+      throw LimitBroken{
+          mark, "a mapping of more than " + std::to_string(kMaxYamlMapEntries) + " entries"};
+    }
+    if (!parent.map && parent.children > kMaxYamlListItems) {
+      throw LimitBroken{mark,
+                        "a list of more than " + std::to_string(kMaxYamlListItems) + " items"};
+    }
+  }
+
+  void Leaf(const YAML::Mark& mark, YAML::anchor_t anchor, size_t bytes) {
+    Enter(mark);
+    if (!frames_.empty()) {
+      ++frames_.back().expanded;
+      frames_.back().bytes += bytes;
+    }
+    if (anchor != YAML::NullAnchor) {
+      Anchor& named = Define(anchor);
+      named.expanded = 1;
+      named.bytes = bytes;
+    }
+  }
+
+  void Open(const YAML::Mark& mark, YAML::anchor_t anchor, bool map) {
+    Enter(mark);
+    if (frames_.size() >= kMaxYamlDepth) {
+      throw LimitBroken{
+          mark, "lists and mappings nested more than " + std::to_string(kMaxYamlDepth) + " deep"};
+    }
+    if (anchor != YAML::NullAnchor) Define(anchor).open = true;
+    frames_.push_back(Frame{map, 0, 1, 0, anchor});
+  }
+
+  void Close() {
+    const Frame done = frames_.back();
+    frames_.pop_back();
+    if (done.anchor != YAML::NullAnchor) {
+      Anchor& named = anchors_[done.anchor];
+      named.open = false;
+      named.expanded = done.expanded;
+      named.bytes = done.bytes;
+    }
+    if (!frames_.empty()) {
+      frames_.back().expanded += done.expanded;
+      frames_.back().bytes += done.bytes;
+    }
+  }
+
+  Anchor& Define(YAML::anchor_t anchor) {
+    if (anchors_.size() <= anchor) anchors_.resize(anchor + 1);
+    Anchor& named = anchors_[anchor];
+    named = Anchor{pending_anchor_name_, 0, 0, false};
+    return named;
+  }
+
+  std::string_view text_;
+  TreeBuilder tree_;
+  size_t progress_ = 0;
+  size_t documents_ = 0;
+  int last_document_start_ = 0;
+  YAML::Mark second_document_;
+  std::vector<Frame> frames_;
+  std::vector<Anchor> anchors_;
+  std::string pending_anchor_name_;
+  size_t nodes_ = 0;
+  size_t alias_nodes_ = 0;
+  size_t alias_bytes_ = 0;
+};
+
+// The text for the checking pass, handed to yaml-cpp a window at a time so that each refill can
+// check how far its scanner has read past the last node it reported. yaml-cpp holds every token
+// from a [ or { that could still turn out to be a mapping key until that is decided, which may be
+// the end of the file: a megabyte of '[' is two million tokens and 230 MB before the first event.
+// The flow indicators in that stretch bound the tokens held.
+class CheckedInput : public std::streambuf {
+ public:
+  CheckedInput(std::string_view text, const LimitChecker& checker)
+      : text_(text), checker_(checker) {
+    char* begin = Begin();
+    setg(begin, begin, begin);
+  }
+
+ protected:
+  int_type underflow() override {
+    if (gptr() < egptr()) return traits_type::to_int_type(*gptr());
+    const size_t given = static_cast<size_t>(egptr() - Begin());
+    if (given == text_.size()) return traits_type::eof();
+    CheckLookahead(given);
+    const size_t end = std::min(text_.size(), given + kWindowBytes);
+    setg(Begin(), Begin() + given, Begin() + end);
+    return traits_type::to_int_type(*gptr());
+  }
+
+ private:
+  static constexpr size_t kWindowBytes = 4096;
+
+  static bool IsFlowIndicator(char c) {
+    switch (c) {
+      case '[':
+      case ']':
+      case '{':
+      case '}':
+      case ',':
+      case ':':
+      case '?':
+      case '&':
+      case '*':
+      case '!':
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  char* Begin() const { return const_cast<char*>(text_.data()); }  // the get area is only read
+
+  // Counts the indicators in [progress, given): each byte is added once and removed once.
+  void CheckLookahead(size_t given) {
+    for (; counted_end_ < given; ++counted_end_) held_ += IsFlowIndicator(text_[counted_end_]);
+    const size_t progress = std::min(checker_.progress(), counted_end_);
+    for (; counted_begin_ < progress; ++counted_begin_) {
+      held_ -= IsFlowIndicator(text_[counted_begin_]);
+    }
+    if (held_ <= kMaxYamlLookahead) return;
+    const size_t flow = text_.find_first_of("[{", counted_begin_);
+    throw LimitBroken{MarkAt(text_, flow < given ? flow : counted_begin_),
+                      "more than " + std::to_string(kMaxYamlLookahead) +
+                          " flow indicators ([]{},:?&*!) follow before this [...] or {...} can be "
+                          "read; write long collections in block style"};
+  }
+
+  std::string_view text_;
+  const LimitChecker& checker_;
+  size_t counted_begin_ = 0;
+  size_t counted_end_ = 0;
+  size_t held_ = 0;
+};
+
+}  // namespace
+
+YamlDocument ReadYamlDocument(const std::string& path) {
+  std::string error;
+  std::optional<std::string> text = ReadBytes(path, error);
+  if (!text) {
+    return YamlDocument{YAML::Node(), {{path, 0, 0, "", "cannot read the file: " + error}}, true};
+  }
+  return ParseYamlDocument(*text, path);
+}
+
+YamlDocument ParseYamlDocument(std::string_view text, const std::string& name) {
+  YamlErrors errors(name);
+  if (text.size() > kMaxYamlFileBytes) {
+    errors.Add(MarkAt(text, kMaxYamlFileBytes), "",
+               "the file is longer than " + std::to_string(kMaxYamlFileBytes) +
+                   " bytes, the most petit reads");
+    return YamlDocument{YAML::Node(), errors.diagnostics()};
+  }
+  LimitChecker checker(text);
+  try {
+    CheckedInput buffer(text, checker);
+    std::istream in(&buffer);
+    YAML::Parser parser(in);
+    while (parser.HandleNextDocument(checker)) {
+    }
+  } catch (const LimitBroken& broken) {
+    errors.Add(broken.mark, "", broken.message);
+  } catch (const YAML::Exception& e) {
+    errors.Add(e.mark, "", e.msg);
+  }
+  if (!errors.empty()) return YamlDocument{YAML::Node(), errors.diagnostics()};
+  if (checker.documents() > 1) {
+    errors.Add(checker.second_document(), "",
+               "a file holds one YAML document, but this one has " +
+                   std::to_string(checker.documents()) + " YAML documents (separated by ---)");
+    return YamlDocument{YAML::Node(), errors.diagnostics()};
+  }
+  return YamlDocument{checker.Root(), {}};
+}
+
+}  // namespace petit::host::internal

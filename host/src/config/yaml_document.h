@@ -1,0 +1,48 @@
+// YamlDocument: the text of one job file or of petit.yaml, checked against the limits of
+// yaml_limits.h and parsed into a yaml-cpp node tree.
+//
+// This is the one place where Petit parses YAML it is given, in one pass of yaml-cpp's event
+// parser (YAML::Parser with a checking YAML::EventHandler), which sees every event: it counts
+// documents, depth, nodes, entries and the nodes and bytes each alias stands for, measures scalars
+// and keys, bounds how far yaml-cpp's scanner reads ahead of the last event (it holds tokens it
+// cannot place yet), and refuses a document that consumes nothing (yaml-cpp 0.7 reads a stray
+// top-level ',' as an empty document without moving past it, forever). Events that pass build the
+// first document's tree as they come, as yaml-cpp's own builder would (which it does not install,
+// hence a port of it in the .cc), so the text is scanned once. Loading without a tree is a change
+// to that builder and to the callers' use of `root`.
+//
+// A file holds one YAML document; a second one is an error, not ignored.
+//
+// Ownership: a YamlDocument owns its tree; yaml-cpp nodes copied out of it share it by reference
+// count. Threads: the functions are reentrant; a document is used by one thread at a time.
+#ifndef PETIT_HOST_CONFIG_YAML_DOCUMENT_H_
+#define PETIT_HOST_CONFIG_YAML_DOCUMENT_H_
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <yaml-cpp/yaml.h>
+
+#include "config/diagnostic.h"
+
+namespace petit::host::internal {
+
+struct YamlDocument {
+  YAML::Node root;  // null for an empty file; not to be read when errors is not empty
+  std::vector<Diagnostic> errors;  // why the text is not one YAML document within the limits
+  bool unreadable = false;         // the file could not be read at all (errors says so)
+};
+
+// Reads the file at `path` (at most kMaxYamlFileBytes of it, and a little more to know it is
+// longer)
+// and parses it; an unreadable file is one error without a position.
+YamlDocument ReadYamlDocument(const std::string& path);
+
+// Parses `text`; `name` stands for the file in messages. yaml-cpp's exceptions end here. Every
+// limit broken is one error at the place it broke; the first one ends the reading.
+YamlDocument ParseYamlDocument(std::string_view text, const std::string& name);
+
+}  // namespace petit::host::internal
+
+#endif  // PETIT_HOST_CONFIG_YAML_DOCUMENT_H_

@@ -1,0 +1,53 @@
+// The limits on what a job file or petit.yaml may hold, checked as the YAML is read.
+//
+// Files come from people and from generators, and sometimes from an attacker: a one-byte file, a
+// 600-byte nest of aliases or a megabyte-long name must cost a clear error, not the host. Every
+// file goes through ReadYamlDocument/ParseYamlDocument (yaml_document.h), which refuses a file
+// that breaks one of these with one error, "<file>:<line>:<column>: ...", at the place it broke.
+// With them, no input of 1 MB or less takes more than a second or 100 MB to load. The README's
+// "Job files" section lists them for users; keep the two in step.
+//
+// The generous side of each: the bench's largest job (1,000 tasks, 90,000 dependency edges, 780
+// KB, about 99,000 nodes) loads within all of them.
+#ifndef PETIT_HOST_CONFIG_YAML_LIMITS_H_
+#define PETIT_HOST_CONFIG_YAML_LIMITS_H_
+
+#include <cstddef>
+#include <cstdint>
+
+namespace petit::host {
+
+// Bytes of one file.
+inline constexpr size_t kMaxYamlFileBytes = 4 * 1024 * 1024;
+// YAML documents (separated by ---) read from one file before giving up counting. A job file and
+// petit.yaml each hold exactly one; the others are counted only to say how many there are.
+inline constexpr size_t kMaxYamlDocuments = 64;
+// Collections inside collections: `[[[...]]]` deeper than this is refused.
+inline constexpr size_t kMaxYamlDepth = 64;
+// Nodes (scalars, nulls, lists, mappings, alias uses) of one document as written.
+inline constexpr size_t kMaxYamlNodes = 120'000;
+// Nodes that aliases (`*name`) add: each use of an alias counts every node of what it stands for,
+// aliases inside it included, so a nest of aliases that would expand to billions is refused at
+// the alias that crosses this.
+inline constexpr size_t kMaxYamlAliasNodes = 100'000;
+// Bytes of scalar text that aliases add, counted the same way: one long value named by an anchor
+// and used in every task would otherwise cost its length once per use.
+inline constexpr size_t kMaxYamlAliasBytes = 4 * 1024 * 1024;
+// Bytes of one scalar value (an inline script, a command, a config value).
+inline constexpr size_t kMaxYamlScalarBytes = 64 * 1024;
+// Bytes of one mapping key (a field name, a config or environment key).
+inline constexpr size_t kMaxYamlKeyBytes = 1024;
+// Flow indicators ([ ] { } , : ? & * !) yaml-cpp may read past the last node it reported. It
+// holds every token after a [ or { that could still be a mapping key until that is decided (for
+// a file written as one {...}, at its end), so this bounds its memory: a file written in flow
+// style or as JSON may be about 600 KB.
+inline constexpr size_t kMaxYamlLookahead = 100'000;
+// Entries of one mapping and items of one list.
+inline constexpr size_t kMaxYamlMapEntries = 10'000;
+inline constexpr size_t kMaxYamlListItems = 100'000;
+// Tasks of one job (checked by the job parser on `tasks`).
+inline constexpr size_t kMaxTasksPerJob = 5'000;
+
+}  // namespace petit::host
+
+#endif  // PETIT_HOST_CONFIG_YAML_LIMITS_H_

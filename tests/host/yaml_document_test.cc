@@ -1,0 +1,402 @@
+// The one YAML parser path and its limits (yaml_document.h, yaml_limits.h): every limit just under
+// and just over, stray flow separators wherever yaml-cpp 0.7 would loop on them, alias bombs,
+// deep nesting, long scalars and keys, many documents. Every hostile text is generated here.
+#include "config/yaml_document.h"
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iterator>
+#include <string>
+#include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "config/yaml_limits.h"
+
+namespace petit::host::internal {
+namespace {
+
+using std::chrono::steady_clock;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::Not;
+
+// Generous even for a sanitizer build: what used to loop forever or run for 40 s must end at once.
+constexpr auto kQuick = std::chrono::seconds(5);
+
+std::string Repeat(const std::string& piece, size_t times) {
+  std::string text;
+  text.reserve(piece.size() * times);
+  for (size_t i = 0; i < times; ++i) text += piece;
+  return text;
+}
+
+YamlDocument Parse(const std::string& text) { return ParseYamlDocument(text, "f.yaml"); }
+
+// The only error of `text`, as "line:column: message". A text that breaks a limit is refused
+// without being built into a tree, which takes no time.
+std::string OnlyError(const std::string& text) {
+  const auto start = steady_clock::now();
+  YamlDocument document = Parse(text);
+  EXPECT_LT(steady_clock::now() - start, kQuick) << text.substr(0, 80);
+  EXPECT_EQ(document.errors.size(), 1u) << text.substr(0, 80);
+  if (document.errors.empty()) return "";
+  const Diagnostic& error = document.errors.front();
+  EXPECT_EQ(error.file, "f.yaml");
+  return std::to_string(error.line) + ":" + std::to_string(error.column) + ": " + error.message;
+}
+
+void ExpectClean(const std::string& text) {
+  YamlDocument document = Parse(text);
+  EXPECT_THAT(document.errors, IsEmpty())
+      << text.substr(0, 80) << ": " << document.errors.front().ToString();
+}
+
+TEST(YamlDocumentTest, AStrayFlowSeparatorIsOneErrorAtItsPlaceWhereverItStands) {
+  // yaml-cpp 0.7 reads each of these as an endless series of empty documents.
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {",", "1:1"},
+      {",,", "1:1"},
+      {"  ,", "1:3"},
+      {"---\n,", "2:1"},
+      {"--- ,", "1:5"},
+      {"...\n,", "2:1"},
+      {"\"x\" ,", "1:5"},
+      {"'x' ,\n", "1:5"},
+      {"[1],", "1:4"},
+      {"{a: 1}, b", "1:7"},
+      {"!tag ,", "1:6"},
+      {"&anchor ,", "1:9"},
+      {"%YAML 1.2\n--- ,", "2:5"},
+      {"id: a\n--- [x]\n,", "3:1"},
+      {"# comment\n\n   ,\n", "3:4"},
+  };
+  for (const auto& [text, where] : cases) {
+    EXPECT_EQ(OnlyError(text),
+              where +
+                  ": ',' cannot start a YAML value here (quote it, or put it inside [...] or "
+                  "{...})")
+        << text;
+  }
+}
+
+TEST(YamlDocumentTest, OtherMisplacedSeparatorsAndBracketsAreOneYamlError) {
+  for (const std::string text : {"]", "}", "- ,", "[,", "a: ,", ": ,", "? ,", "{]", "[}", "a: }",
+                                 "\n  ]", "- a\n- ]", "x: [1\n],", "[[[,", "{,}}", ",]"}) {
+    YamlDocument document = Parse(text);
+    ASSERT_EQ(document.errors.size(), 1u) << text;
+    EXPECT_GT(document.errors.front().line, 0u) << text;
+  }
+  // Inside a flow collection a comma is what it should be.
+  ExpectClean("[a, b, {c: d, e: f}]");
+  ExpectClean("a ,");  // a plain scalar may hold a comma
+}
+
+TEST(YamlDocumentTest, NestingDeeperThanTheLimitIsRefusedAtTheFirstLevelTooMany) {
+  const auto nested = [](size_t depth) { return Repeat("[", depth) + Repeat("]", depth); };
+  ExpectClean(nested(kMaxYamlDepth));
+  EXPECT_EQ(OnlyError(nested(kMaxYamlDepth + 1)), "1:" + std::to_string(kMaxYamlDepth + 1) +
+                                                      ": lists and mappings nested more than " +
+                                                      std::to_string(kMaxYamlDepth) + " deep");
+  // Far deeper than yaml-cpp's own guard (500), in block style and mixed.
+  EXPECT_THAT(OnlyError(Repeat("[", 90'000)), HasSubstr("nested more than"));
+  EXPECT_THAT(OnlyError(Repeat("{a: ", 40'000)), HasSubstr("nested more than"));
+  std::string block;
+  for (size_t level = 0; level <= kMaxYamlDepth; ++level) {
+    block += std::string(level * 2, ' ') + "k:\n";
+  }
+  block += std::string((kMaxYamlDepth + 1) * 2, ' ') + "v: 1\n";
+  EXPECT_EQ(OnlyError(block),
+            std::to_string(kMaxYamlDepth + 1) + ":" + std::to_string(kMaxYamlDepth * 2 + 1) +
+                ": lists and mappings nested more than " + std::to_string(kMaxYamlDepth) + " deep");
+}
+
+// A document of `uses` aliases to a list of `items` scalars: the aliases stand for
+// uses * (items + 1) nodes.
+std::string AliasUses(size_t items, size_t uses) {
+  return "a: &a [" + Repeat("x,", items) + "]\nb: [" + Repeat("*a,", uses) + "]\n";
+}
+
+TEST(YamlDocumentTest, AliasesAreCountedByTheNodesTheyStandFor) {
+  constexpr size_t kItems = 999;  // an alias to the list stands for 1,000 nodes
+  const size_t uses = kMaxYamlAliasNodes / (kItems + 1);
+  ExpectClean(AliasUses(kItems, uses));
+  const size_t column = 5 + 3 * uses;  // "b: [" then "*a," per use
+  EXPECT_EQ(OnlyError(AliasUses(kItems, uses + 1)),
+            "2:" + std::to_string(column) + ": aliases expand to more than " +
+                std::to_string(kMaxYamlAliasNodes) + " nodes (this '*a' stands for 1000)");
+}
+
+// A document of `uses` aliases to a mapping holding one scalar of `bytes` bytes.
+std::string AliasBytes(size_t bytes, size_t uses) {
+  return "a: &a {k: " + std::string(bytes, 'x') + "}\nb: [" + Repeat("*a,", uses) + "]\n";
+}
+
+TEST(YamlDocumentTest, AliasesAreCountedByTheBytesTheyStandFor) {
+  constexpr size_t kBytes = 64 * 1024 - 1;  // with the key 'k', an alias stands for 64 KiB
+  const size_t uses = kMaxYamlAliasBytes / (kBytes + 1);
+  ExpectClean(AliasBytes(kBytes, uses));
+  EXPECT_EQ(OnlyError(AliasBytes(kBytes, uses + 1)),
+            "2:" + std::to_string(5 + 3 * uses) + ": aliases expand to more than " +
+                std::to_string(kMaxYamlAliasBytes) + " bytes of text (this '*a' stands for 65536)");
+  // One long scalar named by an anchor and used by every task.
+  std::string tasks = "config: {x: &t " + std::string(60'000, 'x') + "}\ntasks:\n";
+  for (int i = 0; i < 4000; ++i) tasks += "  - {id: t" + std::to_string(i) + ", command: *t}\n";
+  EXPECT_THAT(OnlyError(tasks), HasSubstr("bytes of text (this '*t' stands for 60000)"));
+}
+
+TEST(YamlDocumentTest, NestedAliasBombsAreRefusedAtOnce) {
+  // The "billion laughs": each level is ten aliases to the one before.
+  for (size_t fan : {2, 10, 100}) {
+    std::string text = "l0: &l0 [" + Repeat("lol,", fan) + "]\n";
+    for (size_t level = 1; level < 40; ++level) {
+      const std::string previous = "*l" + std::to_string(level - 1) + ",";
+      text += "l" + std::to_string(level) + ": &l" + std::to_string(level) + " [" +
+              Repeat(previous, fan) + "]\n";
+    }
+    EXPECT_THAT(OnlyError(text), HasSubstr("aliases expand to more than")) << fan;
+  }
+  // Mappings as well as lists, anchors on scalars, and an alias as a key.
+  std::string maps = "s: &s lol\nm0: &m0 {a: *s, b: *s, c: *s}\n";
+  for (size_t level = 1; level < 30; ++level) {
+    const std::string previous = "*m" + std::to_string(level - 1);
+    maps += "m" + std::to_string(level) + ": &m" + std::to_string(level) + " {a: " + previous +
+            ", b: " + previous + ", c: " + previous + ", " + previous + " : x}\n";
+  }
+  EXPECT_THAT(OnlyError(maps), HasSubstr("aliases expand to more than"));
+}
+
+TEST(YamlDocumentTest, AnAliasInsideTheNodeItNamesIsRefused) {
+  EXPECT_EQ(OnlyError("a: &loop [x, *loop]"),
+            "1:14: alias '*loop' is used inside the node it names, which would contain itself");
+  EXPECT_THAT(OnlyError("&m {k: {j: *m}}"), HasSubstr("alias '*m' is used inside"));
+  const std::string name(1 << 20, 'n');
+  EXPECT_EQ(OnlyError("&" + name + " [*" + name + "]"),
+            "1:" + std::to_string(name.size() + 4) + ": alias '*" + name.substr(0, 64) +
+                "...' is used inside the node it names, which would contain itself");
+  // A redefined anchor names its newest node, which for a node being defined is that node.
+  EXPECT_THAT(OnlyError("a: &x [1]\nb: &x [*x]\n"), HasSubstr("alias '*x' is used inside"));
+  ExpectClean("a: &x [1]\nb: [*x, *x]\nc: &x [2]\nd: *x\n");
+}
+
+TEST(YamlDocumentTest, DocumentsPastTheLimitAreNotRead) {
+  const std::string document = "---\na: 1\n";
+  EXPECT_EQ(OnlyError(Repeat(document, kMaxYamlDocuments)),
+            "4:1: a file holds one YAML document, but this one has " +
+                std::to_string(kMaxYamlDocuments) + " YAML documents (separated by ---)");
+  EXPECT_EQ(OnlyError(Repeat(document, kMaxYamlDocuments + 1)),
+            std::to_string(2 * kMaxYamlDocuments + 1) + ":1: more than " +
+                std::to_string(kMaxYamlDocuments) +
+                " YAML documents (separated by ---); a file holds one");
+  EXPECT_THAT(OnlyError(Repeat("---\n", 1'000'000)), HasSubstr("more than"));
+  ExpectClean("---\na: 1\n...\n");
+}
+
+TEST(YamlDocumentTest, ScalarsAndKeysLongerThanTheirLimitsAreRefused) {
+  ExpectClean("v: " + std::string(kMaxYamlScalarBytes, 'x'));
+  EXPECT_EQ(OnlyError("v: " + std::string(kMaxYamlScalarBytes + 1, 'x')),
+            "1:4: a value of " + std::to_string(kMaxYamlScalarBytes + 1) + " bytes; the most is " +
+                std::to_string(kMaxYamlScalarBytes));
+  EXPECT_THAT(OnlyError("- \"" + std::string(1 << 20, 'x') + "\""), HasSubstr("a value of"));
+  EXPECT_THAT(OnlyError("s: |\n" + Repeat("  line\n", 20'000)), HasSubstr("a value of"));
+
+  // yaml-cpp itself refuses an implicit key over 1,024 bytes; an explicit one (?) is ours.
+  ExpectClean(std::string(kMaxYamlKeyBytes, 'k') + ": 1");
+  ExpectClean("? " + std::string(kMaxYamlKeyBytes, 'k') + "\n: 1");
+  const std::string huge(kMaxYamlKeyBytes + 1, 'k');
+  EXPECT_EQ(OnlyError("? " + huge + "\n: 1"),
+            "1:3: a key of " + std::to_string(kMaxYamlKeyBytes + 1) + " bytes; the most is " +
+                std::to_string(kMaxYamlKeyBytes));
+  EXPECT_THAT(OnlyError(huge + ": 1"), Not(IsEmpty()));
+  // A key anywhere: nested, in flow style, quoted, after other entries.
+  EXPECT_EQ(OnlyError("a:\n  b: 1\n  ? " + huge + "\n  : 2\n"),
+            "3:5: a key of " + std::to_string(huge.size()) + " bytes; the most is 1024");
+  EXPECT_THAT(OnlyError("[{a: 1, ? '" + std::string(1 << 20, 'k') + "' : 2}]"),
+              HasSubstr("a key of"));
+  // As a value, the same text is within the scalar limit.
+  ExpectClean("k: " + huge);
+}
+
+TEST(YamlDocumentTest, MappingsAndListsPastTheirLimitsAreRefusedAtTheFirstEntryTooMany) {
+  const auto map = [](size_t entries) {
+    std::string text;
+    for (size_t i = 0; i < entries; ++i) text += "k" + std::to_string(i) + ": 0\n";
+    return text;
+  };
+  ExpectClean(map(kMaxYamlMapEntries));
+  EXPECT_EQ(OnlyError(map(kMaxYamlMapEntries + 1)),
+            std::to_string(kMaxYamlMapEntries + 1) + ":1: a mapping of more than " +
+                std::to_string(kMaxYamlMapEntries) + " entries");
+  const auto list = [](size_t items) { return "[" + Repeat("1,", items) + "]"; };
+  ExpectClean(list(kMaxYamlListItems));
+  EXPECT_EQ(OnlyError(list(kMaxYamlListItems + 1)),
+            "1:" + std::to_string(2 * kMaxYamlListItems + 2) + ": a list of more than " +
+                std::to_string(kMaxYamlListItems) + " items");
+  EXPECT_THAT(OnlyError(Repeat("- \n", kMaxYamlListItems + 1)), HasSubstr("a list of more"));
+}
+
+// One list of lists holding `nodes` nodes in all, no list longer than the list limit.
+std::string Nodes(size_t nodes) {
+  const size_t lists = (nodes + kMaxYamlListItems - 1) / kMaxYamlListItems;
+  size_t items = nodes - 1 - lists;
+  std::string text;
+  for (size_t i = 0; i < lists; ++i) {
+    const size_t here = std::min(items, kMaxYamlListItems - 1);
+    text += "- [" + Repeat("1,", here) + "]\n";
+    items -= here;
+  }
+  return text;
+}
+
+TEST(YamlDocumentTest, ADocumentOfMoreNodesThanTheLimitIsRefused) {
+  ExpectClean(Nodes(kMaxYamlNodes));
+  EXPECT_THAT(OnlyError(Nodes(kMaxYamlNodes + 1)),
+              HasSubstr("more than " + std::to_string(kMaxYamlNodes) + " YAML nodes"));
+}
+
+// A top-level [...] could be a mapping key, so yaml-cpp holds its tokens until it ends. Quoted
+// commas count as indicators (the bound is on bytes yaml-cpp may have to hold, read cheaply), which
+// builds a text of exactly `indicators` of them in few nodes; a comment after it makes yaml-cpp
+// read on, past the window in which the limit is checked.
+std::string HeldIndicators(size_t indicators) {
+  const std::string item = "\",,,,,,,,,\",";  // ten indicators
+  const size_t items = (indicators - 2) / 10;
+  const size_t rest = indicators - 2 - items * 10;
+  return "[" + Repeat(item, items) + "\"" + std::string(rest, ',') + "\"]\n# " +
+         std::string(16 * 1024, '-') + "\n";
+}
+
+TEST(YamlDocumentTest, WhatYamlCppMustHoldBeforeItCanReportANodeIsBounded) {
+  ExpectClean(HeldIndicators(kMaxYamlLookahead));
+  const std::string refusal = "1:1: more than " + std::to_string(kMaxYamlLookahead) +
+                              " flow indicators ([]{},:?&*!) follow before this [...] or {...} "
+                              "can be read; write long collections in block style";
+  EXPECT_EQ(OnlyError(HeldIndicators(kMaxYamlLookahead + 1)), refusal);
+  // Unclosed, nested, as the value of a block key, a flow mapping: each is held whole.
+  EXPECT_EQ(OnlyError(Repeat("[", 1'000'000)), refusal);
+  EXPECT_EQ(OnlyError(Repeat("{", 1'000'000)), refusal);
+  EXPECT_EQ(OnlyError(Repeat("[\n", 500'000)), refusal);
+  EXPECT_THAT(OnlyError("id: a\nx: [[" + Repeat("1,", 300'000) + "]]"),
+              HasSubstr("2:4: more than"));
+  EXPECT_EQ(OnlyError(Repeat("{a: ", 250'000)), refusal);
+  // A long flow list as a block value is read as it goes, and so is a JSON-style job file of
+  // a thousand tasks.
+  EXPECT_THAT(OnlyError("x: [" + Repeat("1,", 300'000) + "]"), HasSubstr("a list of more than"));
+  std::string json = "{\"id\": \"x\", \"tasks\": [";
+  for (int i = 0; i < 1000; ++i) {
+    json += std::string(i == 0 ? "" : ",") + "{\"id\": \"t" + std::to_string(i) +
+            "\", \"type\": \"command\", \"command\": \"x\", \"depends_on\": [\"a\"]}";
+  }
+  ExpectClean(json + "]}");
+}
+
+TEST(YamlDocumentTest, AFileLongerThanTheLimitIsRefusedAtTheByteThatCrossesIt) {
+  // Comments: the longest file that is still read, and one byte more.
+  const std::string line = "# " + std::string(1021, '-') + "\n";  // 1,024 bytes
+  std::string text = Repeat(line, kMaxYamlFileBytes / line.size());
+  ASSERT_EQ(text.size(), kMaxYamlFileBytes);
+  ExpectClean(text);
+  text += "a";
+  EXPECT_EQ(OnlyError(text),
+            std::to_string(kMaxYamlFileBytes / line.size() + 1) + ":1: the file is longer than " +
+                std::to_string(kMaxYamlFileBytes) + " bytes, the most petit reads");
+}
+
+TEST(YamlDocumentTest, ReadingAFileStopsPastTheLimit) {
+  std::string pattern = (std::filesystem::temp_directory_path() / "petit-yaml-XXXXXX").string();
+  ASSERT_NE(mkdtemp(pattern.data()), nullptr);
+  const std::filesystem::path file = std::filesystem::path(pattern) / "big.yaml";
+  std::ofstream(file) << "a: 1\n" << std::string(3 * kMaxYamlFileBytes, '#');
+  YamlDocument document = ReadYamlDocument(file.string());
+  ASSERT_EQ(document.errors.size(), 1u);
+  EXPECT_EQ(document.errors.front().line, 2u);
+  EXPECT_THAT(document.errors.front().ToString(),
+              HasSubstr(file.string() + ":2:" + std::to_string(kMaxYamlFileBytes - 5 + 1) +
+                        ": the file is longer than"));
+  EXPECT_FALSE(document.unreadable);
+
+  YamlDocument missing = ReadYamlDocument((std::filesystem::path(pattern) / "none.yaml").string());
+  EXPECT_TRUE(missing.unreadable);
+  ASSERT_EQ(missing.errors.size(), 1u);
+  EXPECT_EQ(missing.errors.front().message, "cannot read the file");
+  std::filesystem::remove_all(pattern);
+}
+
+TEST(YamlDocumentTest, ATreeIsBuiltOnlyForTextWithinTheLimits) {
+  YamlDocument good = Parse("id: a\ntasks: [{id: t}]\nshared: &s {x: 1}\nagain: *s\n");
+  ASSERT_THAT(good.errors, IsEmpty());
+  EXPECT_EQ(good.root["tasks"][0]["id"].Scalar(), "t");
+  EXPECT_EQ(good.root["again"]["x"].Scalar(), "1");
+  EXPECT_EQ(good.root["tasks"].Mark().line, 1);
+  EXPECT_TRUE(Parse("").root.IsNull());
+  EXPECT_TRUE(Parse("# nothing\n").root.IsNull());
+  EXPECT_FALSE(Parse(",").root.IsDefined() && Parse(",").root.IsMap());
+}
+
+// The tree is built from the checked events instead of by YAML::Load; it must be the same tree:
+// types, tags, scalars, styles, marks, and an alias being the very node of its anchor.
+void ExpectSameTree(const YAML::Node& built, const YAML::Node& loaded, const std::string& path) {
+  ASSERT_EQ(built.Type(), loaded.Type()) << path;
+  EXPECT_EQ(built.Tag(), loaded.Tag()) << path;
+  EXPECT_EQ(built.Style(), loaded.Style()) << path;
+  EXPECT_EQ(built.Mark().line, loaded.Mark().line) << path;
+  EXPECT_EQ(built.Mark().column, loaded.Mark().column) << path;
+  EXPECT_EQ(built.Mark().pos, loaded.Mark().pos) << path;
+  if (built.IsScalar()) {
+    EXPECT_EQ(built.Scalar(), loaded.Scalar()) << path;
+  }
+  ASSERT_EQ(built.size(), loaded.size()) << path;
+  if (built.IsSequence()) {
+    for (size_t i = 0; i < built.size(); ++i) {
+      ExpectSameTree(built[i], loaded[i], path + "[" + std::to_string(i) + "]");
+    }
+  }
+  if (built.IsMap()) {
+    auto b = built.begin();
+    auto l = loaded.begin();
+    for (; b != built.end(); ++b, ++l) {
+      ExpectSameTree(b->first, l->first, path + ".key");
+      ExpectSameTree(b->second, l->second,
+                     path + "." + (b->first.IsScalar() ? b->first.Scalar() : "?"));
+    }
+  }
+}
+
+TEST(YamlDocumentTest, TheTreeIsTheOneYamlCppWouldBuild) {
+  std::vector<std::string> texts = {
+      "",
+      "# only a comment\n",
+      "plain",
+      "--- !tag 'quoted'\n...\n",
+      "id: a\ntasks: [{id: t, type: command}, {id: u, depends_on: [t]}]\n",
+      "a: &x {k: [1, 2, {z: ~}]}\nb: *x\nc: &s scalar\nd: [*s, *s, *x]\n",
+      "? [complex, key]\n: value\n? k2\n: \n: novalue\n",
+      "- - nested\n  - block\n- {flow: map, with: [list]}\n- !!str 12\n- \"dq\\n\"\n- |\n  lit\n  "
+      "eral\n",
+      "key: >\n  folded\n  text\nempty:\nnull: null\ntilde: ~\n[a, b]: flowkey\n",
+      "%YAML 1.2\n---\nx: 1\n",
+      "[a: 1, b, c: [d]]",
+  };
+  for (const std::string& dir :
+       {std::string(PETIT_SOURCE_DIR) + "/examples",
+        std::string(PETIT_SOURCE_DIR) + "/tests/fixtures/jobs/original_format"}) {
+    for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+      if (entry.path().extension() != ".yaml") continue;
+      std::ifstream in(entry.path());
+      texts.emplace_back(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
+  }
+  for (const std::string& text : texts) {
+    YamlDocument document = Parse(text);
+    ASSERT_THAT(document.errors, IsEmpty()) << text;
+    ExpectSameTree(document.root, YAML::Load(text), text.substr(0, 60));
+  }
+  YamlDocument shared = Parse("a: &x {k: v}\nb: *x\n");
+  EXPECT_TRUE(shared.root["a"].is(shared.root["b"]));
+}
+
+}  // namespace
+}  // namespace petit::host::internal
