@@ -157,7 +157,8 @@ class RunCoordinator {
       Result<RunAdmission> admission = store_.AdmitRun(run_, job_.max_active_runs);
       if (!admission.ok()) return admission.status();
       if (admission->admitted()) return Status::Ok();
-      return FailedPrecondition("job '" + job_.id.str() + "' not started: " + admission->Describe());
+      return FailedPrecondition("job '" + job_.id.str() +
+                                "' not started: " + admission->Describe());
     });
   }
 
@@ -784,7 +785,8 @@ class RunCoordinator {
     flight.control->Log(LogLevel::kWarn, error);
     flight.control->Abandon();
     OnCompletion(Completion{i, attempt, AttemptResult{AttemptOutcome::kFailed, std::nullopt, error},
-                            Status::Ok(), attempt_started_us_[i], clock_.NowMicros()});
+                            Status::Ok(), flight.control->TakeUnwritten(), attempt_started_us_[i],
+                            clock_.NowMicros()});
   }
 
   void OnCompletion(Completion done) {
