@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include "command_test_support.h"
+#include "task_cgroup.h"
 
 namespace petit::command_test {
 namespace {
@@ -129,6 +130,65 @@ TEST_F(CommandTest, CancelAlsoEndsADescendantThatLeftTheProcessGroup) {
   ASSERT_NE(grandchild, nullptr);
   EXPECT_TRUE(grandchild->WaitForExit(kExitLimit));
   grandchild->Kill();
+}
+
+// A descendant that left the process group and cleared its environment carries nothing the
+// group kill or the marker can find; the attempt's cgroup still holds it.
+class CommandCgroupTest : public CommandTest {
+ protected:
+  void SetUp() override {
+    CommandTest::SetUp();
+    if (!command::TaskCgroupBase().has_value()) {
+      GTEST_SKIP() << "no cgroup v2 this process may write (run as root, or under systemd with "
+                      "Delegate=yes)";
+    }
+  }
+};
+
+TEST_F(CommandCgroupTest, TimeoutEndsADescendantThatLeftTheGroupAndClearedItsEnvironment) {
+  std::unique_ptr<ProcessWatch> grandchild;
+  const RunResult result = RunWatchingGrandchild(
+      host_, R"({"shell": "env -i setsid sleep 1000 & echo $!; wait", "timeout_secs": 1})",
+      grandchild, [](testing::Attempt&) {});
+  EXPECT_EQ(result.status, PETIT_TIMED_OUT);
+  ASSERT_NE(grandchild, nullptr);
+  EXPECT_TRUE(grandchild->WaitForExit(kExitLimit));
+  grandchild->Kill();
+}
+
+TEST_F(CommandCgroupTest, CancelEndsAnOrphanThatLeftTheGroupAndClearedItsEnvironment) {
+  std::unique_ptr<ProcessWatch> grandchild;
+  // The inner shell exits at once, so the grandchild is an orphan by the time it is cancelled.
+  const RunResult result = RunWatchingGrandchild(
+      host_, R"({"shell": "env -i setsid sh -c 'sleep 1000 & echo $!'; sleep 1000"})", grandchild,
+      [](testing::Attempt& attempt) { attempt.Cancel(); });
+  EXPECT_EQ(result.status, PETIT_CANCELLED);
+  ASSERT_NE(grandchild, nullptr);
+  EXPECT_TRUE(grandchild->WaitForExit(kExitLimit));
+  grandchild->Kill();
+}
+
+TEST_F(CommandCgroupTest, TheAttemptsCgroupIsRemovedOnceItsProcessesAreGone) {
+  const std::string prefix =
+      *command::TaskCgroupBase() + "/petit-" + std::to_string(getpid()) + "-cgroup-run-";
+  testing::AttemptOptions options;
+  options.run_id = "cgroup-run";
+  auto attempt =
+      host_.Start("command", R"({"shell": "sleep 1000 & wait", "timeout_secs": 1})", options);
+  ASSERT_TRUE(attempt->created());
+  EXPECT_EQ(attempt->Execute().status, PETIT_TIMED_OUT);
+  // And when a background process outlives a task that ended normally.
+  options.attempt = 2;
+  auto background = host_.Start("command", R"({"shell": "sleep 1000 & echo $!"})", options);
+  ASSERT_TRUE(background->created());
+  const RunResult result = background->Execute();
+  ASSERT_EQ(result.status, PETIT_OK) << result.error;
+  ProcessWatch survivor(static_cast<pid_t>(std::stol(result.stdout_data)));
+  EXPECT_FALSE(survivor.Exited());
+  survivor.Kill();
+  for (const auto& entry : std::filesystem::directory_iterator(*command::TaskCgroupBase())) {
+    EXPECT_NE(entry.path().string().rfind(prefix, 0), 0u) << entry.path() << " is left";
+  }
 }
 
 TEST_F(CommandTest, CancelBeforeExecuteStartsNothing) {
