@@ -14,6 +14,7 @@
 #include <limits>
 #include <optional>
 #include <ostream>
+#include <set>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -23,6 +24,7 @@
 #include <vector>
 
 #include "petit/core/clock.h"
+#include "runtime/task_cgroups.h"
 
 namespace petit::host {
 namespace {
@@ -135,7 +137,32 @@ void Signal(const std::vector<Found>& found, int signal_number) {
   }
 }
 
-std::vector<Found> FindLeftovers(const std::vector<RunRecord>& dead_runs) {
+// The processes in the attempt cgroups of `dead_runs` that `found` does not list yet. Membership
+// is proof enough: a process cannot leave a cgroup, and a pid is in one only while it lives.
+void AddCgroupMembers(const std::vector<RunCgroup>& cgroups, std::vector<Found>& found) {
+  for (const RunCgroup& cgroup : cgroups) {
+    for (const int64_t pid : CgroupMembers(cgroup.dir)) {
+      bool listed = false;
+      for (const Found& process : found) listed = listed || process.leftover.pid == pid;
+      if (listed) continue;
+      const std::optional<ProcessStat> stat = ReadStat(pid);
+      if (!stat.has_value() || IsZombie(stat->state)) continue;
+      found.push_back(Found{Leftover{pid, cgroup.run_id}, stat->start_time});
+    }
+  }
+}
+
+std::vector<RunCgroup> DeadRunCgroups(const std::vector<RunRecord>& dead_runs) {
+  const std::optional<std::string>& base = TaskCgroupsBase();
+  if (!base.has_value()) return {};
+  std::set<std::string> ids;
+  for (const RunRecord& run : dead_runs) ids.insert(run.id.str());
+  return FindRunCgroups(*base, ids);
+}
+
+// Marked processes of `dead_runs` (see recovery.h), and the members of their attempt cgroups.
+std::vector<Found> FindLeftovers(const std::vector<RunRecord>& dead_runs,
+                                 const std::vector<RunCgroup>& cgroups) {
   // Run id -> the start time of its dead owner; runs without a parsable owner are left alone.
   std::unordered_map<std::string, uint64_t> owner_start;
   for (const RunRecord& run : dead_runs) {
@@ -145,9 +172,11 @@ std::vector<Found> FindLeftovers(const std::vector<RunRecord>& dead_runs) {
     if (ticks.has_value()) owner_start.emplace(run.id.str(), *ticks);
   }
   std::vector<Found> found;
-  if (owner_start.empty()) return found;
-  DIR* proc = opendir("/proc");
-  if (proc == nullptr) return found;
+  DIR* proc = owner_start.empty() ? nullptr : opendir("/proc");
+  if (proc == nullptr) {
+    AddCgroupMembers(cgroups, found);
+    return found;
+  }
   const int64_t self = getpid();
   while (const dirent* entry = readdir(proc)) {
     const std::string_view name = entry->d_name;
@@ -168,6 +197,7 @@ std::vector<Found> FindLeftovers(const std::vector<RunRecord>& dead_runs) {
     found.push_back(Found{Leftover{pid, std::move(run_id)}, stat->start_time});
   }
   closedir(proc);
+  AddCgroupMembers(cgroups, found);
   return found;
 }
 
@@ -274,9 +304,14 @@ OwnerState CheckOwner(std::string_view owner, std::string_view this_owner) {
 
 std::vector<Leftover> TerminateLeftovers(const std::vector<RunRecord>& dead_runs,
                                          std::chrono::milliseconds grace) {
-  const std::vector<Found> found = FindLeftovers(dead_runs);
+  const std::vector<RunCgroup> cgroups = DeadRunCgroups(dead_runs);
+  const std::vector<Found> found = FindLeftovers(dead_runs, cgroups);
   std::vector<Leftover> leftovers;
-  if (found.empty()) return leftovers;
+  // Empty cgroups of a dead host go too.
+  if (found.empty()) {
+    for (const RunCgroup& cgroup : cgroups) KillAndRemoveCgroup(cgroup.dir, grace);
+    return leftovers;
+  }
   Signal(found, SIGTERM);
   const auto give_up = std::chrono::steady_clock::now() + grace;
   const auto any_running = [&found] {
@@ -291,9 +326,10 @@ std::vector<Leftover> TerminateLeftovers(const std::vector<RunRecord>& dead_runs
   }
   Signal(found, SIGKILL);
   // What forked during the grace period carries the same run id.
-  for (const Found& late : FindLeftovers(dead_runs)) {
+  for (const Found& late : FindLeftovers(dead_runs, cgroups)) {
     kill(static_cast<pid_t>(late.leftover.pid), SIGKILL);
   }
+  for (const RunCgroup& cgroup : cgroups) KillAndRemoveCgroup(cgroup.dir, grace);
   leftovers.reserve(found.size());
   for (const Found& process : found) leftovers.push_back(process.leftover);
   return leftovers;

@@ -10,7 +10,9 @@
 // gives every process it starts PETIT_RUN_ID=<run>, which each descendant inherits (a setsid one
 // too), so a process of this user with a dead owner's run id in /proc/<pid>/environ that started
 // after that owner did is one of its leftovers. A reused pid cannot match: its process started
-// later but carries another environment. A descendant that drops the variable escapes.
+// later but carries another environment. Where the command plugin could give each attempt a
+// cgroup of its own (task_cgroups.h), every process in the attempt cgroups of those runs is a
+// leftover too, whatever it did to its process group or environment; the cgroups are removed.
 //
 // Threads: every function may be called from any thread; none keeps state.
 #ifndef PETIT_HOST_RUNTIME_RECOVERY_H_

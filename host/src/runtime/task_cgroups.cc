@@ -1,0 +1,161 @@
+#include "runtime/task_cgroups.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace petit::host {
+namespace {
+
+// Read through a close-on-exec descriptor: other threads may spawn children meanwhile.
+std::string ReadSmall(const std::string& path) {
+  std::string text;
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return text;
+  char buffer[4096];
+  for (;;) {
+    const ssize_t n = read(fd, buffer, sizeof buffer);
+    if (n > 0) {
+      text.append(buffer, static_cast<size_t>(n));
+    } else if (n == 0 || errno != EINTR) {
+      break;
+    }
+  }
+  close(fd);
+  return text;
+}
+
+bool WriteSmall(const std::string& path, std::string_view text) {
+  const int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  const bool written = write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  close(fd);
+  return written;
+}
+
+std::optional<std::string> DetectBase() {
+  const char* setting = std::getenv("PETIT_TASK_CGROUPS");
+  if (setting != nullptr && std::string_view(setting) == "off") return std::nullopt;
+  std::optional<std::string> own;
+  std::istringstream cgroups(ReadSmall("/proc/self/cgroup"));
+  for (std::string line; std::getline(cgroups, line);) {
+    if (line.rfind("0::", 0) == 0) own = line.substr(3);
+  }
+  if (!own.has_value()) return std::nullopt;
+  std::istringstream mounts(ReadSmall("/proc/self/mountinfo"));
+  for (std::string line; std::getline(mounts, line);) {
+    const size_t separator = line.find(" - ");
+    if (separator == std::string::npos) continue;
+    std::istringstream tail(line.substr(separator + 3));
+    std::string type;
+    if (!(tail >> type) || type != "cgroup2") continue;
+    std::istringstream head(line.substr(0, separator));
+    std::string id, parent, device, root, point;
+    if (!(head >> id >> parent >> device >> root >> point)) continue;
+    std::string path = *own;
+    if (root != "/") {
+      if (path.rfind(root, 0) != 0) return std::nullopt;
+      path.erase(0, root.size());
+    }
+    std::string dir = point + (path == "/" ? "" : path);
+    if (access(dir.c_str(), W_OK | X_OK) != 0) return std::nullopt;
+    if (access((dir + "/cgroup.procs").c_str(), W_OK) != 0) return std::nullopt;
+    return dir;
+  }
+  return std::nullopt;
+}
+
+// "petit-<pid>-<rest>": <rest>, which starts with the run id; nullopt for other names.
+std::optional<std::string_view> AfterHostPid(std::string_view name) {
+  constexpr std::string_view kPrefix = "petit-";
+  if (name.substr(0, kPrefix.size()) != kPrefix) return std::nullopt;
+  name.remove_prefix(kPrefix.size());
+  const size_t dash = name.find('-');
+  if (dash == 0 || dash == std::string_view::npos) return std::nullopt;
+  if (name.substr(0, dash).find_first_not_of("0123456789") != std::string_view::npos) {
+    return std::nullopt;
+  }
+  return name.substr(dash + 1);
+}
+
+bool WaitUntilEmpty(const std::string& dir, std::chrono::milliseconds limit) {
+  const int fd = open((dir + "/cgroup.events").c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  bool empty = false;
+  for (;;) {
+    char buffer[256];
+    const ssize_t n = pread(fd, buffer, sizeof buffer - 1, 0);
+    if (n < 0) break;
+    buffer[n] = '\0';
+    if (std::string_view(buffer).find("populated 0") != std::string_view::npos) {
+      empty = true;
+      break;
+    }
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) break;
+    // The kernel reports a change of cgroup.events as POLLPRI.
+    pollfd pfd{fd, POLLPRI, 0};
+    if (poll(&pfd, 1, static_cast<int>(left.count())) < 0 && errno != EINTR) break;
+  }
+  close(fd);
+  return empty;
+}
+
+}  // namespace
+
+const std::optional<std::string>& TaskCgroupsBase() {
+  static const std::optional<std::string> base = DetectBase();
+  return base;
+}
+
+std::vector<RunCgroup> FindRunCgroups(const std::string& base,
+                                      const std::set<std::string>& run_ids) {
+  std::vector<RunCgroup> found;
+  if (run_ids.empty()) return found;
+  DIR* dir = opendir(base.c_str());
+  if (dir == nullptr) return found;
+  while (const dirent* entry = readdir(dir)) {
+    const std::optional<std::string_view> rest = AfterHostPid(entry->d_name);
+    if (!rest.has_value()) continue;
+    // Run ids hold no '/', and the task id follows the run id after a '-'.
+    for (const std::string& run : run_ids) {
+      if (rest->size() > run.size() && rest->substr(0, run.size()) == run &&
+          (*rest)[run.size()] == '-') {
+        found.push_back(RunCgroup{base + "/" + entry->d_name, run});
+        break;
+      }
+    }
+  }
+  closedir(dir);
+  return found;
+}
+
+std::vector<int64_t> CgroupMembers(const std::string& dir) {
+  std::vector<int64_t> pids;
+  std::istringstream in(ReadSmall(dir + "/cgroup.procs"));
+  int64_t pid = 0;
+  while (in >> pid) pids.push_back(pid);
+  return pids;
+}
+
+bool KillAndRemoveCgroup(const std::string& dir, std::chrono::milliseconds limit) {
+  if (!WriteSmall(dir + "/cgroup.kill", "1")) {
+    for (const int64_t pid : CgroupMembers(dir)) kill(static_cast<pid_t>(pid), SIGKILL);
+  }
+  WaitUntilEmpty(dir, limit);
+  return rmdir(dir.c_str()) == 0 || errno == ENOENT;
+}
+
+}  // namespace petit::host
