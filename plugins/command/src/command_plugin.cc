@@ -89,6 +89,11 @@ class ContextSink final : public OutputSink {
     context_.Output(static_cast<sdk::Stream>(stream), data);
     (stream == PETIT_STREAM_STDOUT ? stdout_ : stderr_).Append(data);
   }
+  // The child leads its own process group (subprocess.h), so the host can end the group if it
+  // dies before the attempt does, whatever the members did to their environment.
+  void Started(pid_t pid, uint64_t start_ticks) override {
+    context_.SetProcess(pid, pid, start_ticks);
+  }
 
   const std::string& stdout_head() const { return stdout_.text; }
   const std::string& stderr_head() const { return stderr_.text; }

@@ -237,6 +237,8 @@ class Supervisor {
         cancel_(cancel),
         sink_(sink) {}
 
+  uint64_t start_ticks() const { return start_ticks_; }
+
   ProcessOutcome Run() {
     const Clock::time_point start = Clock::now();
     if (limits_.timeout.count() > 0) timeout_at_ = start + limits_.timeout;
@@ -472,6 +474,7 @@ Result<ProcessOutcome> RunProcess(const Invocation& invocation, const Limits& li
   if (rc != 0) return SpawnError(rc, invocation);
   Supervisor supervisor(pid, invocation.marker, invocation.cgroup, std::move(stdout_read),
                         std::move(stderr_read), limits, cancel, sink);
+  sink.Started(pid, supervisor.start_ticks());
   return supervisor.Run();
 }
 

@@ -60,6 +60,9 @@ class CancelSignal {
 class OutputSink {
  public:
   virtual void Write(int32_t stream, std::string_view data) = 0;  // stream: PETIT_STREAM_*
+  // Once, right after the spawn: the child, which leads its own process group, and its start
+  // time (field 22 of /proc/<pid>/stat; 0 if unknown).
+  virtual void Started(pid_t /*pid*/, uint64_t /*start_ticks*/) {}
 
  protected:
   ~OutputSink() = default;
