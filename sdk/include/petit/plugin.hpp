@@ -162,7 +162,8 @@ class Context {
   // 1.2 has no such service: then nothing happens and false is returned.
   bool SetProcess(int64_t pid, int64_t process_group, uint64_t start_ticks) const {
     const petit_host_services& services = host();
-    if (services.struct_size < offsetof(petit_host_services, set_process) + sizeof(void (*)(void)) ||
+    if (services.struct_size <
+            offsetof(petit_host_services, set_process) + sizeof(void (*)(void)) ||
         services.set_process == nullptr) {
       return false;
     }
