@@ -19,8 +19,10 @@ import concurrent.futures
 import os
 import random
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -55,11 +57,18 @@ def main():
     parser.add_argument("--seed", type=int, default=None, help="seed of the chunk seeds")
     args = parser.parse_args()
 
-    binary = os.path.join(args.build_dir, "bin", "petit_daemon_kill_test")
-    if not os.access(binary, os.X_OK):
-        sys.exit(f"crash_bench: {binary} is missing: build petit_daemon_kill_test first")
+    built = os.path.join(args.build_dir, "bin", "petit_daemon_kill_test")
+    if not os.access(built, os.X_OK):
+        sys.exit(f"crash_bench: {built} is missing: build petit_daemon_kill_test first")
+    # A copy of the binaries and plugins, so that rebuilding while the bench runs changes nothing.
+    snapshot = tempfile.mkdtemp(prefix="petit-crash-bench-")
+    os.mkdir(os.path.join(snapshot, "bin"))
+    for name in ("petit", "petit_daemon_kill_test"):
+        shutil.copy2(os.path.join(args.build_dir, "bin", name), os.path.join(snapshot, "bin"))
+    shutil.copytree(os.path.join(args.build_dir, "lib"), os.path.join(snapshot, "lib"))
+    binary = os.path.join(snapshot, "bin", "petit_daemon_kill_test")
     backends = [b for b in args.backends.split(",") if b]
-    env = dict(os.environ)
+    env = dict(os.environ, PETIT_CRASH_PETIT=os.path.join(snapshot, "bin", "petit"))
     pg_dir = None
     if "postgres" in backends and not env.get("PETIT_TEST_POSTGRES_URI"):
         pg_dir = "/tmp/petit-crash-bench-pg"
@@ -92,6 +101,7 @@ def main():
                 if not r["ok"]:
                     print(r["output"][-6000:], flush=True)
     finally:
+        shutil.rmtree(snapshot, ignore_errors=True)
         if pg_dir:
             subprocess.run([os.path.join(ROOT, "scripts", "pg_test_server.sh"), "stop", pg_dir],
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -110,7 +120,7 @@ def main():
               f"{sum(r['attempts'] for r in rs)} | {per_kill:.2f} |")
         for r in bad:
             print(f"  replay: PETIT_CRASH_SEED={r['seed']} PETIT_CRASH_KILLS={r['kills']} "
-                  f"{binary} --gtest_filter='{FILTERS[backend]}'")
+                  f"{built} --gtest_filter='{FILTERS[backend]}'")
     print(f"wall time {wall:.0f} s")
     sys.exit(1 if failed else 0)
 

@@ -90,6 +90,13 @@ bool WaitForProcessExit(pid_t pid, std::chrono::milliseconds patience) {
   return ready == 1;
 }
 
+// The petit binary: PETIT_CRASH_PETIT (the bench runs a copy, or a release build), else this
+// build's.
+std::string Petit() {
+  const char* petit = std::getenv("PETIT_CRASH_PETIT");
+  return petit != nullptr && *petit != '\0' ? petit : PETIT_EXE;
+}
+
 // A running `petit run`, its stderr read line by line through a pipe.
 class Daemon {
  public:
@@ -105,16 +112,17 @@ class Daemon {
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
     posix_spawn_file_actions_adddup2(&actions, fds[1], 2);
-    std::vector<std::string> argv_strings = {PETIT_EXE};
+    std::vector<std::string> argv_strings = {Petit()};
     argv_strings.insert(argv_strings.end(), args.begin(), args.end());
     std::vector<char*> argv;
     for (std::string& arg : argv_strings) argv.push_back(arg.data());
     argv.push_back(nullptr);
-    const int rc = posix_spawn(&pid_, PETIT_EXE, &actions, nullptr, argv.data(), environ);
+    const int rc =
+        posix_spawn(&pid_, argv_strings[0].c_str(), &actions, nullptr, argv.data(), environ);
     posix_spawn_file_actions_destroy(&actions);
     close(fds[1]);
     if (rc != 0) {
-      ADD_FAILURE() << "posix_spawn " << PETIT_EXE << ": " << std::strerror(rc);
+      ADD_FAILURE() << "posix_spawn " << argv_strings[0] << ": " << std::strerror(rc);
       pid_ = -1;
     }
   }

@@ -140,3 +140,32 @@ void RemoveProcessNotes(int64_t pid, std::string_view start_ticks) {
 }
 
 }  // namespace petit::host
+
+namespace petit::host {
+
+void RemoveEmptyNotesOfDeadHosts() {
+  const std::string base = ProcessRegistryDir();
+  DIR* entries = opendir(base.c_str());
+  if (entries == nullptr) return;
+  while (const dirent* entry = readdir(entries)) {
+    const std::string_view name = entry->d_name;
+    const size_t dash = name.find('-');
+    if (dash == std::string_view::npos || dash == 0) continue;
+    const std::string pid(name.substr(0, dash));
+    if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
+    // Alive means: the pid names a process that started at the noted time.
+    const std::string stat = ReadSmall("/proc/" + pid + "/stat");
+    if (!stat.empty()) {
+      std::istringstream fields(stat.substr(stat.rfind(')') + 1));
+      std::string field;
+      for (int i = 0; i < 20 && (fields >> field); ++i) {
+      }
+      if (field == name.substr(dash + 1)) continue;
+    }
+    // Fails, harmlessly, when notes remain.
+    rmdir((base + "/" + std::string(name)).c_str());
+  }
+  closedir(entries);
+}
+
+}  // namespace petit::host

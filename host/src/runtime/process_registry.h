@@ -58,6 +58,10 @@ std::vector<NotedProcess> ReadProcessNotes(int64_t pid, std::string_view start_t
 // Removes them (once that host is known dead and its runs recovered).
 void RemoveProcessNotes(int64_t pid, std::string_view start_ticks);
 
+// Removes the empty note directories of host processes that are gone (a host killed while none of
+// its attempts ran leaves one); notes that remain may be another store's, and are left to it.
+void RemoveEmptyNotesOfDeadHosts();
+
 }  // namespace petit::host
 
 #endif  // PETIT_HOST_RUNTIME_PROCESS_REGISTRY_H_

@@ -439,6 +439,7 @@ Result<std::vector<RunRecord>> RecoverInterruptedRuns(StateStore& store,
   }
   // Their processes are gone now; so are the notes that named them.
   RemoveDeadOwnersNotes(dead);
+  RemoveEmptyNotesOfDeadHosts();
   std::vector<RunRecord> interrupted;
   for (RunRecord& run : dead) {
     const std::string reason = Reason(run.owner);
