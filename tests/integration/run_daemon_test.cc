@@ -691,7 +691,7 @@ TEST_F(RunDaemonTest, ADescendantThatLeftTheGroupAndClearedItsEnvironmentEndsAtT
   ASSERT_TRUE(started) << next.err();
   EXPECT_TRUE(gone) << next.err();
   EXPECT_THAT(next.err(), HasSubstr("terminated process " + std::to_string(hidden_pid) +
-                                    ", left behind by run "));
+                                    ", left behind by a task of a dead host"));
   EXPECT_EQ(next.Terminate(), 0) << next.err();
 }
 

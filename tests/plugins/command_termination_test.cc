@@ -6,6 +6,9 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <sstream>
 #include <string>
 #include <thread>
 
@@ -132,6 +135,11 @@ TEST_F(CommandTest, CancelAlsoEndsADescendantThatLeftTheProcessGroup) {
   grandchild->Kill();
 }
 
+std::string ReadText(const std::string& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
 // A descendant that left the process group and cleared its environment carries nothing the
 // group kill or the marker can find; the attempt's cgroup still holds it.
 class CommandCgroupTest : public CommandTest {
@@ -168,27 +176,34 @@ TEST_F(CommandCgroupTest, CancelEndsAnOrphanThatLeftTheGroupAndClearedItsEnviron
   grandchild->Kill();
 }
 
-TEST_F(CommandCgroupTest, TheAttemptsCgroupIsRemovedOnceItsProcessesAreGone) {
-  const std::string prefix =
-      *command::TaskCgroupBase() + "/petit-" + std::to_string(getpid()) + "-cgroup-run-";
-  testing::AttemptOptions options;
-  options.run_id = "cgroup-run";
-  auto attempt =
-      host_.Start("command", R"({"shell": "sleep 1000 & wait", "timeout_secs": 1})", options);
-  ASSERT_TRUE(attempt->created());
-  EXPECT_EQ(attempt->Execute().status, PETIT_TIMED_OUT);
-  // And when a background process outlives a task that ended normally.
-  options.attempt = 2;
-  auto background = host_.Start("command", R"({"shell": "sleep 1000 & echo $!"})", options);
-  ASSERT_TRUE(background->created());
-  const RunResult result = background->Execute();
-  ASSERT_EQ(result.status, PETIT_OK) << result.error;
-  ProcessWatch survivor(static_cast<pid_t>(std::stol(result.stdout_data)));
+// Attempts reuse the host's cgroups (making one costs as much as a spawn); each gives its cgroup
+// back empty, whether its processes were killed or, after a normal end, moved out.
+TEST_F(CommandCgroupTest, AnAttemptLeavesItsCgroupEmptyForTheNext) {
+  const std::string script = "echo $$; cat /proc/self/cgroup | grep '^0::'; sleep 1000 & echo $!";
+  auto first = host_.Start("command", R"({"shell": ")" + script + R"(; wait", "timeout_secs": 1})");
+  ASSERT_TRUE(first->created());
+  const RunResult timed_out = first->Execute();
+  EXPECT_EQ(timed_out.status, PETIT_TIMED_OUT);
+  std::istringstream lines(timed_out.stdout_data);
+  std::string shell, cgroup, sleeper;
+  ASSERT_TRUE(lines >> shell >> cgroup >> sleeper) << timed_out.stdout_data;
+  ASSERT_EQ(cgroup.rfind("0::/", 0), 0u);
+  const std::string dir = *command::TaskCgroupBase() + cgroup.substr(cgroup.rfind('/'));
+  EXPECT_EQ(ReadText(dir + "/cgroup.procs"), "");
+
+  // The background process of a task that ended normally is left running, outside the cgroup.
+  auto second = host_.Start("command", R"({"shell": ")" + script + R"("})");
+  ASSERT_TRUE(second->created());
+  const RunResult ended = second->Execute();
+  ASSERT_EQ(ended.status, PETIT_OK) << ended.error;
+  std::istringstream second_lines(ended.stdout_data);
+  std::string second_cgroup;
+  ASSERT_TRUE(second_lines >> shell >> second_cgroup >> sleeper) << ended.stdout_data;
+  EXPECT_EQ(second_cgroup, cgroup) << "the free cgroup was not reused";
+  ProcessWatch survivor(static_cast<pid_t>(std::stol(sleeper)));
   EXPECT_FALSE(survivor.Exited());
+  EXPECT_EQ(ReadText(dir + "/cgroup.procs"), "");
   survivor.Kill();
-  for (const auto& entry : std::filesystem::directory_iterator(*command::TaskCgroupBase())) {
-    EXPECT_NE(entry.path().string().rfind(prefix, 0), 0u) << entry.path() << " is left";
-  }
 }
 
 TEST_F(CommandTest, CancelBeforeExecuteStartsNothing) {

@@ -164,30 +164,36 @@ void Signal(const std::vector<Found>& found, int signal_number) {
   }
 }
 
-// The processes in the attempt cgroups of `dead_runs` that `found` does not list yet. Membership
-// is proof enough: a process cannot leave a cgroup, and a pid is in one only while it lives.
-void AddCgroupMembers(const std::vector<RunCgroup>& cgroups, std::vector<Found>& found) {
-  for (const RunCgroup& cgroup : cgroups) {
-    for (const int64_t pid : CgroupMembers(cgroup.dir)) {
+// The processes in the attempt cgroups of the dead hosts that `found` does not list yet.
+// Membership is proof enough: a process cannot leave a cgroup, and a dead host's cgroups hold
+// only what its running attempts started. The run is the one in the process's PETIT_RUN_ID when
+// it kept it, else unknown (empty).
+void AddCgroupMembers(const std::vector<std::string>& cgroups, std::vector<Found>& found) {
+  for (const std::string& cgroup : cgroups) {
+    for (const int64_t pid : CgroupMembers(cgroup)) {
       bool listed = false;
       for (const Found& process : found) listed = listed || process.leftover.pid == pid;
       if (listed) continue;
       const std::optional<ProcessStat> stat = ReadStat(pid);
       if (!stat.has_value() || IsZombie(stat->state)) continue;
-      found.push_back(Found{Leftover{pid, cgroup.run_id}, stat->start_time});
+      found.push_back(Found{Leftover{pid, RunIdOf(pid)}, stat->start_time});
     }
   }
 }
 
-std::vector<RunCgroup> DeadRunCgroups(const std::vector<RunRecord>& dead_runs) {
+// The attempt cgroups of the dead owners of `dead_runs`.
+std::vector<std::string> DeadHostCgroups(const std::vector<RunRecord>& dead_runs) {
   const std::optional<std::string>& base = TaskCgroupsBase();
   if (!base.has_value()) return {};
-  std::set<std::string> ids;
-  for (const RunRecord& run : dead_runs) ids.insert(run.id.str());
-  return FindRunCgroups(*base, ids);
+  std::set<std::string> hosts;
+  for (const RunRecord& run : dead_runs) {
+    const std::optional<Owner> owner = ParseOwner(run.owner);
+    if (owner.has_value())
+      hosts.insert(std::to_string(owner->pid) + "-" + std::string(owner->start_time));
+  }
+  return FindHostCgroups(*base, hosts);
 }
 
-// Marked processes of `dead_runs` (see recovery.h), and the members of their attempt cgroups.
 // A process group a dead host noted for one of its runs (process_registry.h).
 struct NotedGroup {
   std::string run_id;
@@ -235,7 +241,7 @@ void RemoveDeadOwnersNotes(const std::vector<RunRecord>& dead_runs) {
 // cgroups.
 std::vector<Found> FindLeftovers(const std::vector<RunRecord>& dead_runs,
                                  const std::unordered_map<int64_t, NotedGroup>& groups,
-                                 const std::vector<RunCgroup>& cgroups) {
+                                 const std::vector<std::string>& cgroups) {
   // Run id -> the start time of its dead owner; runs without a parsable owner are left alone.
   std::unordered_map<std::string, uint64_t> owner_start;
   for (const RunRecord& run : dead_runs) {
@@ -389,13 +395,13 @@ OwnerState CheckOwner(std::string_view owner, std::string_view this_owner) {
 
 std::vector<Leftover> TerminateLeftovers(const std::vector<RunRecord>& dead_runs,
                                          std::chrono::milliseconds grace) {
-  const std::vector<RunCgroup> cgroups = DeadRunCgroups(dead_runs);
+  const std::vector<std::string> cgroups = DeadHostCgroups(dead_runs);
   const std::unordered_map<int64_t, NotedGroup> groups = DeadRunGroups(dead_runs);
   const std::vector<Found> found = FindLeftovers(dead_runs, groups, cgroups);
   std::vector<Leftover> leftovers;
   // Empty cgroups of a dead host go too.
   if (found.empty()) {
-    for (const RunCgroup& cgroup : cgroups) KillAndRemoveCgroup(cgroup.dir, grace);
+    for (const std::string& cgroup : cgroups) KillAndRemoveCgroup(cgroup, grace);
     return leftovers;
   }
   Signal(found, SIGTERM);
@@ -415,7 +421,7 @@ std::vector<Leftover> TerminateLeftovers(const std::vector<RunRecord>& dead_runs
   for (const Found& late : FindLeftovers(dead_runs, groups, cgroups)) {
     kill(static_cast<pid_t>(late.leftover.pid), SIGKILL);
   }
-  for (const RunCgroup& cgroup : cgroups) KillAndRemoveCgroup(cgroup.dir, grace);
+  for (const std::string& cgroup : cgroups) KillAndRemoveCgroup(cgroup, grace);
   leftovers.reserve(found.size());
   for (const Found& process : found) leftovers.push_back(process.leftover);
   return leftovers;
@@ -432,14 +438,16 @@ Result<std::vector<RunRecord>> RecoverInterruptedRuns(StateStore& store,
   }
   // Before anything is marked (and so before anything could be retried).
   for (const Leftover& leftover : TerminateLeftovers(dead, kLeftoverGrace)) {
-    if (log != nullptr) {
-      *log << "petit: terminated process " << leftover.pid << ", left behind by run "
-           << leftover.run_id << "\n";
-    }
+    if (log == nullptr) continue;
+    *log << "petit: terminated process " << leftover.pid << ", left behind by "
+         << (leftover.run_id.empty() ? "a task of a dead host (in its cgroup, without PETIT_RUN_ID)"
+                                     : "run " + leftover.run_id)
+         << "\n";
   }
   // Their processes are gone now; so are the notes that named them.
   RemoveDeadOwnersNotes(dead);
   RemoveEmptyNotesOfDeadHosts();
+  if (TaskCgroupsBase().has_value()) RemoveEmptyCgroupsOfDeadHosts(*TaskCgroupsBase());
   std::vector<RunRecord> interrupted;
   for (RunRecord& run : dead) {
     const std::string reason = Reason(run.owner);

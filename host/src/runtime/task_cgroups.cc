@@ -75,17 +75,35 @@ std::optional<std::string> DetectBase() {
   return std::nullopt;
 }
 
-// "petit-<pid>-<rest>": <rest>, which starts with the run id; nullopt for other names.
-std::optional<std::string_view> AfterHostPid(std::string_view name) {
+// "petit-<pid>-<start ticks>-<n>": "<pid>-<start ticks>"; nullopt for other names.
+std::optional<std::string> HostOf(std::string_view name) {
   constexpr std::string_view kPrefix = "petit-";
   if (name.substr(0, kPrefix.size()) != kPrefix) return std::nullopt;
   name.remove_prefix(kPrefix.size());
-  const size_t dash = name.find('-');
-  if (dash == 0 || dash == std::string_view::npos) return std::nullopt;
-  if (name.substr(0, dash).find_first_not_of("0123456789") != std::string_view::npos) {
+  const size_t last = name.rfind('-');
+  if (last == std::string_view::npos || last == 0) return std::nullopt;
+  const std::string_view host = name.substr(0, last);
+  const size_t dash = host.find('-');
+  if (dash == 0 || dash == std::string_view::npos || dash + 1 == host.size() ||
+      host.find_first_not_of("0123456789-") != std::string_view::npos ||
+      name.substr(last + 1).find_first_not_of("0123456789") != std::string_view::npos) {
     return std::nullopt;
   }
-  return name.substr(dash + 1);
+  return std::string(host);
+}
+
+// Whether "<pid>-<start ticks>" names a process that runs now.
+bool HostAlive(const std::string& host) {
+  const size_t dash = host.find('-');
+  const std::string stat = ReadSmall("/proc/" + host.substr(0, dash) + "/stat");
+  const size_t name_end = stat.rfind(')');
+  if (name_end == std::string::npos) return false;
+  std::istringstream fields(stat.substr(name_end + 1));
+  std::string field;
+  // The state is the first field after the name; the start time is the 20th.
+  for (int i = 0; i < 20 && (fields >> field); ++i) {
+  }
+  return field == host.substr(dash + 1);
 }
 
 bool WaitUntilEmpty(const std::string& dir, std::chrono::milliseconds limit) {
@@ -120,26 +138,29 @@ const std::optional<std::string>& TaskCgroupsBase() {
   return base;
 }
 
-std::vector<RunCgroup> FindRunCgroups(const std::string& base,
-                                      const std::set<std::string>& run_ids) {
-  std::vector<RunCgroup> found;
-  if (run_ids.empty()) return found;
+std::vector<std::string> FindHostCgroups(const std::string& base,
+                                         const std::set<std::string>& hosts) {
+  std::vector<std::string> found;
+  if (hosts.empty()) return found;
   DIR* dir = opendir(base.c_str());
   if (dir == nullptr) return found;
   while (const dirent* entry = readdir(dir)) {
-    const std::optional<std::string_view> rest = AfterHostPid(entry->d_name);
-    if (!rest.has_value()) continue;
-    // Run ids hold no '/', and the task id follows the run id after a '-'.
-    for (const std::string& run : run_ids) {
-      if (rest->size() > run.size() && rest->substr(0, run.size()) == run &&
-          (*rest)[run.size()] == '-') {
-        found.push_back(RunCgroup{base + "/" + entry->d_name, run});
-        break;
-      }
-    }
+    const std::optional<std::string> host = HostOf(entry->d_name);
+    if (host.has_value() && hosts.contains(*host)) found.push_back(base + "/" + entry->d_name);
   }
   closedir(dir);
   return found;
+}
+
+void RemoveEmptyCgroupsOfDeadHosts(const std::string& base) {
+  DIR* dir = opendir(base.c_str());
+  if (dir == nullptr) return;
+  while (const dirent* entry = readdir(dir)) {
+    const std::optional<std::string> host = HostOf(entry->d_name);
+    // rmdir fails, harmlessly, on a populated cgroup.
+    if (host.has_value() && !HostAlive(*host)) rmdir((base + "/" + entry->d_name).c_str());
+  }
+  closedir(dir);
 }
 
 std::vector<int64_t> CgroupMembers(const std::string& dir) {

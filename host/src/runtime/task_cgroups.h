@@ -1,10 +1,10 @@
 // What recovery needs of the command plugin's per-attempt cgroups (plugins/command/src/
-// task_cgroup.h, kept in step with this file): each attempt's processes live in
-//   <base>/petit-<host pid>-<run id>-<task id>-<attempt>
+// task_cgroup.h, kept in step with this file): each running attempt's processes live in one of
+//   <base>/petit-<host pid>-<host start ticks>-<n>
 // where <base> is the cgroup v2 the host process runs in, when it may create cgroups there
-// (systemd's Delegate=yes, or root). A host that restarts in the same cgroup (the same systemd
-// service) finds what its dead predecessor left, whatever those processes did to their process
-// group or environment.
+// (systemd's Delegate=yes, or root). A free one is empty, so whatever is in those of a dead host
+// is what its running attempts left. A host that restarts in the same cgroup (the same systemd
+// service) finds it, whatever those processes did to their process group or environment.
 //
 // Threads: every function may be called from any thread; TaskCgroupsBase is computed once.
 #ifndef PETIT_HOST_RUNTIME_TASK_CGROUPS_H_
@@ -23,14 +23,13 @@ namespace petit::host {
 // PETIT_TASK_CGROUPS=off).
 const std::optional<std::string>& TaskCgroupsBase();
 
-struct RunCgroup {
-  std::string dir;
-  std::string run_id;
-};
+// The attempt cgroups under `base` of the host processes `hosts`, each "<pid>-<start ticks>".
+std::vector<std::string> FindHostCgroups(const std::string& base,
+                                         const std::set<std::string>& hosts);
 
-// The attempt cgroups under `base` that belong to one of `run_ids`.
-std::vector<RunCgroup> FindRunCgroups(const std::string& base,
-                                      const std::set<std::string>& run_ids);
+// Removes the empty attempt cgroups under `base` of host processes that are gone (one killed
+// while idle leaves its free ones); populated ones may be another store's host's, and are left.
+void RemoveEmptyCgroupsOfDeadHosts(const std::string& base);
 
 // The pids in cgroup `dir`.
 std::vector<int64_t> CgroupMembers(const std::string& dir);

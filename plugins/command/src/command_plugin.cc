@@ -551,8 +551,7 @@ class CommandTask final : public sdk::Task {
     invocation.display_name = spec_.shell ? std::string_view("/bin/sh") : spec_.program;
     // $PETIT_OUTPUT names a file no other attempt, here or in another host process, ever gets.
     invocation.marker = petit_variables.front();
-    const TaskCgroup cgroup =
-        TaskCgroup::Create(context.info().run_id, context.info().task_id, context.info().attempt);
+    const TaskCgroup cgroup = TaskCgroup::Create();
     invocation.cgroup = &cgroup;
     Limits limits;
     limits.timeout = EffectiveTimeout(spec_.timeout, context.info().timeout);

@@ -1,5 +1,7 @@
 #include "task_cgroup.h"
 
+#include "subprocess.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -8,7 +10,9 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdlib>
+#include <mutex>
 #include <sstream>
 #include <string>
 #include <utility>
@@ -92,15 +96,6 @@ std::optional<std::string> DetectBase() {
   return dir;
 }
 
-// Directory names allow anything but '/' and NUL; ids never hold NUL.
-std::string DirSafe(std::string_view text) {
-  std::string safe(text);
-  for (char& c : safe) {
-    if (c == '/') c = '_';
-  }
-  return safe;
-}
-
 bool WriteSmall(const std::string& path, std::string_view text) {
   const int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
   if (fd < 0) return false;
@@ -124,31 +119,83 @@ const std::optional<std::string>& TaskCgroupBase() {
   return base;
 }
 
+namespace {
+
+// Empty cgroups for attempts to run in, kept for reuse: creating and removing a cgroup costs about
+// as much as spawning a process, joining one far less. Named petit-<pid>-<start ticks>-<n> after
+// this process, so that the next start's recovery knows them for a dead host's (recovery.h); the
+// free ones are removed at a normal exit.
+class CgroupPool {
+ public:
+  static CgroupPool& Instance() {
+    static CgroupPool pool;
+    return pool;
+  }
+
+  std::string Acquire() {
+    {
+      std::lock_guard lock(mu_);
+      if (!free_.empty()) {
+        std::string dir = std::move(free_.back());
+        free_.pop_back();
+        return dir;
+      }
+    }
+    const std::string dir = prefix_ + std::to_string(next_.fetch_add(1) + 1);
+    if (mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) return std::string();
+    return dir;
+  }
+
+  // Only an empty cgroup comes back; one that cannot be emptied is removed when it can be, by
+  // the recovery after this process.
+  void Release(std::string dir) {
+    std::lock_guard lock(mu_);
+    free_.push_back(std::move(dir));
+  }
+
+  ~CgroupPool() {
+    for (const std::string& dir : free_) rmdir(dir.c_str());
+  }
+
+ private:
+  CgroupPool()
+      : prefix_(TaskCgroupBase().value_or("") + "/petit-" + std::to_string(getpid()) + "-" +
+                std::to_string(ProcessStartTicks(getpid()).value_or(0)) + "-") {}
+
+  const std::string prefix_;
+  std::atomic<uint64_t> next_{0};
+  std::mutex mu_;
+  std::vector<std::string> free_;  // GUARDED_BY(mu_)
+};
+
+bool Populated(const std::string& dir) {
+  return ReadSmall(dir + "/cgroup.events").find("populated 1") != std::string::npos;
+}
+
+}  // namespace
+
 TaskCgroup::TaskCgroup(std::string dir) : dir_(std::move(dir)), procs_(dir_ + "/cgroup.procs") {}
 
 TaskCgroup::TaskCgroup(TaskCgroup&& other) noexcept
     : dir_(std::exchange(other.dir_, std::string())),
       procs_(std::exchange(other.procs_, std::string())) {}
 
-TaskCgroup TaskCgroup::Create(std::string_view run_id, std::string_view task_id, uint32_t attempt) {
-  const std::optional<std::string>& base = TaskCgroupBase();
-  if (!base.has_value()) return TaskCgroup();
-  std::string dir = *base + "/petit-" + std::to_string(getpid()) + "-" + DirSafe(run_id) + "-" +
-                    DirSafe(task_id) + "-" + std::to_string(attempt);
-  // EEXIST: a leftover of this very attempt that recovery could not remove; it serves as well.
-  if (mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) return TaskCgroup();
+TaskCgroup TaskCgroup::Create() {
+  if (!TaskCgroupBase().has_value()) return TaskCgroup();
+  std::string dir = CgroupPool::Instance().Acquire();
+  if (dir.empty()) return TaskCgroup();
   return TaskCgroup(std::move(dir));
 }
 
 TaskCgroup::~TaskCgroup() {
-  if (!enabled() || rmdir(dir_.c_str()) == 0 || errno != EBUSY) return;
+  if (!enabled()) return;
   // Background processes of a task that ended normally are left alone, as the process group's
-  // are: they go back to the host's cgroup, untracked, and the attempt's cgroup goes.
+  // are: they go back to the host's cgroup, untracked, and the attempt's cgroup is free again.
   const std::string base_procs = dir_.substr(0, dir_.rfind('/')) + "/cgroup.procs";
-  for (int pass = 0; pass < kMovePasses; ++pass) {
+  for (int pass = 0; pass < kMovePasses && Populated(dir_); ++pass) {
     for (const pid_t pid : Members(dir_)) WriteSmall(base_procs, std::to_string(pid));
-    if (rmdir(dir_.c_str()) == 0 || errno != EBUSY) return;
   }
+  if (!Populated(dir_)) CgroupPool::Instance().Release(std::move(dir_));
 }
 
 void TaskCgroup::Signal(int signal_number) const {

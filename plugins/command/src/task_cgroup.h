@@ -4,11 +4,13 @@
 // left by an unprivileged process, so every descendant of the attempt's child stays in it, however
 // it daemonizes. That needs a cgroup the host may write: the one it runs in when systemd delegates
 // it (dist/petit.service, Delegate=yes), or any when it runs as root. The attempt's cgroup is
-// created inside the host's own, named
-//   petit-<host pid>-<run id>-<task id>-<attempt>
-// so that the next start's recovery finds what a dead host left by its run id (recovery.h). The
-// host's own cgroup keeps no controller enabled for its children, so the host may stay in it
-// (cgroup v2 forbids processes only in inner cgroups that distribute controllers).
+// one of a pool of cgroups inside the host's own, named
+//   petit-<host pid>-<host start ticks>-<n>
+// so that the next start's recovery finds what a dead host left (host/src/runtime/
+// task_cgroups.h); an attempt takes a free one and gives it back empty, since creating and
+// removing a cgroup per attempt would cost as much as the spawn. The host's own cgroup keeps no
+// controller enabled for its children, so the host may stay in it (cgroup v2 forbids processes
+// only in inner cgroups that distribute controllers).
 //
 // Where no such cgroup is available, TaskCgroup is disabled and every member function does
 // nothing: the process group and the PETIT_* marker remain (subprocess.h).
@@ -32,15 +34,16 @@ const std::optional<std::string>& TaskCgroupBase();
 
 class TaskCgroup {
  public:
-  // A cgroup for the attempt, created now; disabled when there is no base or mkdir fails.
-  static TaskCgroup Create(std::string_view run_id, std::string_view task_id, uint32_t attempt);
+  // A free cgroup for the attempt; disabled when there is no base or mkdir fails.
+  static TaskCgroup Create();
   TaskCgroup() = default;
   TaskCgroup(TaskCgroup&& other) noexcept;
   TaskCgroup& operator=(TaskCgroup&&) = delete;
   TaskCgroup(const TaskCgroup&) = delete;
   TaskCgroup& operator=(const TaskCgroup&) = delete;
-  // Removes the cgroup. Processes still in it (background processes of a task that ended
-  // normally, which are left alone like the process group's) move back to the host's cgroup.
+  // Gives the cgroup back to the pool, empty: processes still in it (background processes of a
+  // task that ended normally, which are left alone like the process group's) move back to the
+  // host's cgroup.
   ~TaskCgroup();
 
   bool enabled() const { return !dir_.empty(); }
