@@ -10,8 +10,6 @@
 #include <cerrno>
 #include <charconv>
 #include <cstring>
-#include <fstream>
-#include <iterator>
 #include <limits>
 #include <optional>
 #include <ostream>
@@ -188,8 +186,9 @@ std::vector<std::string> DeadHostCgroups(const std::vector<RunRecord>& dead_runs
   std::set<std::string> hosts;
   for (const RunRecord& run : dead_runs) {
     const std::optional<Owner> owner = ParseOwner(run.owner);
-    if (owner.has_value())
+    if (owner.has_value()) {
       hosts.insert(std::to_string(owner->pid) + "-" + std::string(owner->start_time));
+    }
   }
   return FindHostCgroups(*base, hosts);
 }
