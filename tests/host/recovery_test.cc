@@ -12,6 +12,9 @@
 
 #include <array>
 #include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <memory>
 #include <optional>
 #include <sstream>
@@ -385,6 +388,79 @@ TEST_F(RecoverInterruptedRunsTest, AProcessOlderThanTheDeadOwnerIsNeverSignalled
   ASSERT_EQ(recovered->size(), 1u);
   EXPECT_EQ(recovered->at(0).id, run.id);
   EXPECT_TRUE(older.Running());
+  EXPECT_TRUE(of_a_live_run.Running());
+  EXPECT_EQ(log.str(), "");
+}
+
+// Notes of the host process `owner` (process_registry.h) for a process of `run`, as that host
+// would have written them; the registry is the test's own directory.
+class NotedGroupTest : public RecoverInterruptedRunsTest {
+ protected:
+  void SetUp() override {
+    RecoverInterruptedRunsTest::SetUp();
+    std::string pattern = (std::filesystem::temp_directory_path() / "petit-notes-XXXXXX").string();
+    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
+    registry_ = pattern;
+    setenv("PETIT_RUNTIME_DIR", registry_.c_str(), 1);
+  }
+  void TearDown() override {
+    unsetenv("PETIT_RUNTIME_DIR");
+    std::filesystem::remove_all(registry_);
+  }
+
+  std::filesystem::path NotesDir(const std::string& owner) const {
+    const std::string pid_and_start = owner.substr(owner.find('/') + 1);
+    return registry_ / (pid_and_start.substr(0, pid_and_start.find('/')) + "-" +
+                        pid_and_start.substr(pid_and_start.find('/') + 1));
+  }
+
+  void Note(const std::string& owner, const RunRecord& run, pid_t pid, const std::string& start) {
+    std::filesystem::create_directories(NotesDir(owner));
+    std::ofstream(NotesDir(owner) / "1")
+        << run.id.str() << " t 1 " << pid << " " << pid << " " << start << "\n";
+  }
+
+  static std::string StartTicks(pid_t pid) {
+    Result<std::string> owner = ProcessOwner(pid);
+    EXPECT_TRUE(owner.ok());
+    return owner.ok() ? owner->substr(owner->rfind('/') + 1) : "0";
+  }
+
+  std::filesystem::path registry_;
+};
+
+TEST_F(NotedGroupTest, ANotedGroupIsTerminatedThoughItsMembersClearedTheirEnvironment) {
+  const std::string owner = WithOtherStartTime(self_);
+  const RunRecord run = CreateRun("a", owner, RunStatus::kRunning, 1);
+  // Its PETIT_RUN_ID names no run: only the note leads to it.
+  LeftoverProcess leftover("cleared");
+  Note(owner, run, leftover.pid(), StartTicks(leftover.pid()));
+
+  std::ostringstream log;
+  Result<std::vector<RunRecord>> recovered = RecoverInterruptedRuns(*store_, self_, kNow, &log);
+  ASSERT_TRUE(recovered.ok()) << recovered.status().ToString();
+  EXPECT_EQ(leftover.Wait(), SIGTERM);
+  EXPECT_EQ(log.str(), "petit: terminated process " + std::to_string(leftover.pid()) +
+                           ", left behind by run " + run.id.str() + "\n");
+  // The dead host's notes go once its runs are recovered.
+  EXPECT_FALSE(std::filesystem::exists(NotesDir(owner)));
+}
+
+TEST_F(NotedGroupTest, AGroupWhoseLeaderPidNamesAProcessStartedAtAnotherTimeIsLeftAlone) {
+  const std::string owner = WithOtherStartTime(self_);
+  const RunRecord run = CreateRun("a", owner, RunStatus::kRunning, 1);
+  LeftoverProcess stranger("cleared");
+  // The noted process had this pid but started at another time: the pid was reused since.
+  Note(owner, run, stranger.pid(), std::to_string(std::stoull(StartTicks(stranger.pid())) + 1));
+  const RunRecord live_run = CreateRun("b", self_, RunStatus::kRunning, 2);
+  LeftoverProcess of_a_live_run("cleared");
+  Note(self_, live_run, of_a_live_run.pid(), StartTicks(of_a_live_run.pid()));
+
+  std::ostringstream log;
+  Result<std::vector<RunRecord>> recovered = RecoverInterruptedRuns(*store_, self_, kNow, &log);
+  ASSERT_TRUE(recovered.ok()) << recovered.status().ToString();
+  ASSERT_EQ(recovered->size(), 1u);
+  EXPECT_TRUE(stranger.Running());
   EXPECT_TRUE(of_a_live_run.Running());
   EXPECT_EQ(log.str(), "");
 }

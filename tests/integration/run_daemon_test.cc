@@ -29,6 +29,7 @@
 
 #include "petit/core/state_store.h"
 #include "petit/storage/open.h"
+#include "runtime/task_cgroups.h"
 
 extern char** environ;
 
@@ -690,6 +691,58 @@ TEST_F(RunDaemonTest, ATriggerAndADaemonOnOneStoreNeverRunAJobPastItsMaxConcurre
     ASSERT_TRUE(IsTerminal(runs[i - 1].status)) << runs[i - 1].id.str();
     EXPECT_GE(runs[i].created_us, runs[i - 1].ended_us) << runs[i].id.str();
   }
+}
+
+TEST_F(RunDaemonTest, AGroupMemberThatClearedItsEnvironmentEndsAtTheNextStartWithoutCgroups) {
+  const fs::path cleared = dir_ / "cleared";
+  const int fifo_fd = WriteTaskThatReportsItsPid(
+      "wait", "env -i sleep 1000 & echo $! > '" + cleared.string() + "'; ");
+  ASSERT_GE(fifo_fd, 0) << std::strerror(errno);
+  Daemon first(RunArgs(), {"PETIT_TASK_CGROUPS=off"});
+  const pid_t shell = ReadPid(fifo_fd);
+  ASSERT_GT(shell, 0) << "the task never started:\n" << first.err();
+  const pid_t cleared_pid = ReadPidFile(cleared);
+  ASSERT_GT(cleared_pid, 0);
+  first.Kill();
+  EXPECT_TRUE(WaitForProcessExit(shell));
+
+  Daemon next(RunArgs(), {"PETIT_TASK_CGROUPS=off"});
+  const bool started = next.WaitFor("running ");
+  const bool gone = WaitForProcessExit(cleared_pid);
+  if (!gone) kill(cleared_pid, SIGKILL);
+  ASSERT_TRUE(started) << next.err();
+  EXPECT_TRUE(gone) << next.err();
+  EXPECT_THAT(next.err(), HasSubstr("terminated process " + std::to_string(cleared_pid) +
+                                    ", left behind by run "));
+  EXPECT_EQ(next.Terminate(), 0) << next.err();
+}
+
+TEST_F(RunDaemonTest, ADescendantThatLeftTheGroupAndClearedItsEnvironmentEndsAtTheNextStart) {
+  if (!host::TaskCgroupsBase().has_value()) {
+    GTEST_SKIP() << "no cgroup v2 this process may write (run as root, or under systemd with "
+                    "Delegate=yes)";
+  }
+  const fs::path hidden = dir_ / "hidden";
+  const int fifo_fd = WriteTaskThatReportsItsPid(
+      "wait", "env -i setsid sleep 1000 & echo $! > '" + hidden.string() + "'; ");
+  ASSERT_GE(fifo_fd, 0) << std::strerror(errno);
+  Daemon first(RunArgs());
+  const pid_t shell = ReadPid(fifo_fd);
+  ASSERT_GT(shell, 0) << "the task never started:\n" << first.err();
+  const pid_t hidden_pid = ReadPidFile(hidden);
+  ASSERT_GT(hidden_pid, 0);
+  first.Kill();
+  EXPECT_TRUE(WaitForProcessExit(shell));
+
+  Daemon next(RunArgs());
+  const bool started = next.WaitFor("running ");
+  const bool gone = WaitForProcessExit(hidden_pid);
+  if (!gone) kill(hidden_pid, SIGKILL);
+  ASSERT_TRUE(started) << next.err();
+  EXPECT_TRUE(gone) << next.err();
+  EXPECT_THAT(next.err(), HasSubstr("terminated process " + std::to_string(hidden_pid) +
+                                    ", left behind by a task of a dead host"));
+  EXPECT_EQ(next.Terminate(), 0) << next.err();
 }
 
 // kill -9 of the daemon while a task runs; the next daemon continues the run.

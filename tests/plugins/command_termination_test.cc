@@ -6,12 +6,16 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <sstream>
 #include <string>
 #include <thread>
 
 #include <gtest/gtest.h>
 
 #include "command_test_support.h"
+#include "task_cgroup.h"
 
 namespace petit::command_test {
 namespace {
@@ -129,6 +133,77 @@ TEST_F(CommandTest, CancelAlsoEndsADescendantThatLeftTheProcessGroup) {
   ASSERT_NE(grandchild, nullptr);
   EXPECT_TRUE(grandchild->WaitForExit(kExitLimit));
   grandchild->Kill();
+}
+
+std::string ReadText(const std::string& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// A descendant that left the process group and cleared its environment carries nothing the
+// group kill or the marker can find; the attempt's cgroup still holds it.
+class CommandCgroupTest : public CommandTest {
+ protected:
+  void SetUp() override {
+    CommandTest::SetUp();
+    if (!command::TaskCgroupBase().has_value()) {
+      GTEST_SKIP() << "no cgroup v2 this process may write (run as root, or under systemd with "
+                      "Delegate=yes)";
+    }
+  }
+};
+
+TEST_F(CommandCgroupTest, TimeoutEndsADescendantThatLeftTheGroupAndClearedItsEnvironment) {
+  std::unique_ptr<ProcessWatch> grandchild;
+  const RunResult result = RunWatchingGrandchild(
+      host_, R"({"shell": "env -i setsid sleep 1000 & echo $!; wait", "timeout_secs": 1})",
+      grandchild, [](testing::Attempt&) {});
+  EXPECT_EQ(result.status, PETIT_TIMED_OUT);
+  ASSERT_NE(grandchild, nullptr);
+  EXPECT_TRUE(grandchild->WaitForExit(kExitLimit));
+  grandchild->Kill();
+}
+
+TEST_F(CommandCgroupTest, CancelEndsAnOrphanThatLeftTheGroupAndClearedItsEnvironment) {
+  std::unique_ptr<ProcessWatch> grandchild;
+  // The inner shell exits at once, so the grandchild is an orphan by the time it is cancelled.
+  const RunResult result = RunWatchingGrandchild(
+      host_, R"({"shell": "env -i setsid sh -c 'sleep 1000 & echo $!'; sleep 1000"})", grandchild,
+      [](testing::Attempt& attempt) { attempt.Cancel(); });
+  EXPECT_EQ(result.status, PETIT_CANCELLED);
+  ASSERT_NE(grandchild, nullptr);
+  EXPECT_TRUE(grandchild->WaitForExit(kExitLimit));
+  grandchild->Kill();
+}
+
+// Attempts reuse the host's cgroups (making one costs as much as a spawn); each gives its cgroup
+// back empty, whether its processes were killed or, after a normal end, moved out.
+TEST_F(CommandCgroupTest, AnAttemptLeavesItsCgroupEmptyForTheNext) {
+  const std::string script = "echo $$; cat /proc/self/cgroup | grep '^0::'; sleep 1000 & echo $!";
+  auto first = host_.Start("command", R"({"shell": ")" + script + R"(; wait", "timeout_secs": 1})");
+  ASSERT_TRUE(first->created());
+  const RunResult timed_out = first->Execute();
+  EXPECT_EQ(timed_out.status, PETIT_TIMED_OUT);
+  std::istringstream lines(timed_out.stdout_data);
+  std::string shell, cgroup, sleeper;
+  ASSERT_TRUE(lines >> shell >> cgroup >> sleeper) << timed_out.stdout_data;
+  ASSERT_EQ(cgroup.rfind("0::/", 0), 0u);
+  const std::string dir = *command::TaskCgroupBase() + cgroup.substr(cgroup.rfind('/'));
+  EXPECT_EQ(ReadText(dir + "/cgroup.procs"), "");
+
+  // The background process of a task that ended normally is left running, outside the cgroup.
+  auto second = host_.Start("command", R"({"shell": ")" + script + R"("})");
+  ASSERT_TRUE(second->created());
+  const RunResult ended = second->Execute();
+  ASSERT_EQ(ended.status, PETIT_OK) << ended.error;
+  std::istringstream second_lines(ended.stdout_data);
+  std::string second_cgroup;
+  ASSERT_TRUE(second_lines >> shell >> second_cgroup >> sleeper) << ended.stdout_data;
+  EXPECT_EQ(second_cgroup, cgroup) << "the free cgroup was not reused";
+  ProcessWatch survivor(static_cast<pid_t>(std::stol(sleeper)));
+  EXPECT_FALSE(survivor.Exited());
+  EXPECT_EQ(ReadText(dir + "/cgroup.procs"), "");
+  survivor.Kill();
 }
 
 TEST_F(CommandTest, CancelBeforeExecuteStartsNothing) {

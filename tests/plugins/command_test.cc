@@ -56,6 +56,24 @@ TEST_F(CommandTest, RunsAShellScriptWithBothStreams) {
   EXPECT_EQ(result.stderr_data, "two\n");
 }
 
+// The host notes the child so that, should it die first, its next start ends the child's group.
+TEST_F(CommandTest, TellsTheHostTheChildItsProcessGroupAndStartTime) {
+  // The shell reports its pid and group, and its start time from /proc while it still runs.
+  const RunResult result = Run(
+      R"json({"shell": "echo $$ $(ps -o pgid= -p $$) $(cut -d')' -f2 /proc/$$/stat | cut -d' ' -f21)"})json");
+  ASSERT_EQ(result.status, PETIT_OK) << result.error;
+  std::istringstream reported(result.stdout_data);
+  int64_t pid = 0;
+  int64_t group = 0;
+  uint64_t start_ticks = 0;
+  ASSERT_TRUE(reported >> pid >> group >> start_ticks) << result.stdout_data;
+  ASSERT_EQ(result.processes.size(), 1u);
+  EXPECT_EQ(result.processes[0].pid, pid);
+  EXPECT_EQ(result.processes[0].process_group, group);
+  EXPECT_EQ(group, pid);
+  EXPECT_EQ(result.processes[0].start_ticks, start_ticks);
+}
+
 TEST_F(CommandTest, SuccessRecordsExitCodeZero) {
   const RunResult result = Run(R"({"command": "true"})");
   ASSERT_EQ(result.status, PETIT_OK) << result.error;

@@ -22,7 +22,7 @@ PETIT_PIN(abi_info_minor, offsetof(petit_abi_info, abi_minor) == 12);
 PETIT_PIN(abi_info_name, offsetof(petit_abi_info, plugin_name) == 16);
 PETIT_PIN(abi_info_version, offsetof(petit_abi_info, plugin_version) == 24);
 
-PETIT_PIN(host_size, sizeof(petit_host_services) == 80);
+PETIT_PIN(host_size, sizeof(petit_host_services) == 88);
 PETIT_PIN(host_struct_size, offsetof(petit_host_services, struct_size) == 0);
 PETIT_PIN(host_reserved, offsetof(petit_host_services, reserved) == 4);
 PETIT_PIN(host_log, offsetof(petit_host_services, log) == 8);
@@ -34,6 +34,7 @@ PETIT_PIN(host_report_progress, offsetof(petit_host_services, report_progress) =
 PETIT_PIN(host_set_error, offsetof(petit_host_services, set_error) == 56);
 PETIT_PIN(host_emit_output, offsetof(petit_host_services, emit_output) == 64);
 PETIT_PIN(host_set_exit_code, offsetof(petit_host_services, set_exit_code) == 72);
+PETIT_PIN(host_set_process, offsetof(petit_host_services, set_process) == 80);
 
 PETIT_PIN(info_size, sizeof(petit_task_info) == 80);
 PETIT_PIN(info_struct_size, offsetof(petit_task_info, struct_size) == 0);

@@ -1,6 +1,7 @@
 // Pins the ABI layout and constants as C++ sees them (abi_layout_c99.c pins the same layout for
-// C). The layout is still exactly 1.0's: 1.1 added no field. A failure here means the ABI changed:
-// bump the major, or append the field at the end of its struct marked "since 1.N".
+// C). The layout is 1.0's plus 1.2's set_process, appended to petit_host_services (1.1 added no
+// field). A failure here means the ABI changed: bump the major, or append the field at the end of
+// its struct marked "since 1.N".
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -26,7 +27,7 @@ static_assert(offsetof(petit_abi_info, abi_minor) == 12);
 static_assert(offsetof(petit_abi_info, plugin_name) == 16);
 static_assert(offsetof(petit_abi_info, plugin_version) == 24);
 
-static_assert(sizeof(petit_host_services) == 80);
+static_assert(sizeof(petit_host_services) == 88);  // 80 until 1.1
 static_assert(offsetof(petit_host_services, struct_size) == 0);
 static_assert(offsetof(petit_host_services, reserved) == 4);
 static_assert(offsetof(petit_host_services, log) == 8);
@@ -38,6 +39,7 @@ static_assert(offsetof(petit_host_services, report_progress) == 48);
 static_assert(offsetof(petit_host_services, set_error) == 56);
 static_assert(offsetof(petit_host_services, emit_output) == 64);
 static_assert(offsetof(petit_host_services, set_exit_code) == 72);
+static_assert(offsetof(petit_host_services, set_process) == 80);  // since 1.2
 
 static_assert(sizeof(petit_task_info) == 80);
 static_assert(offsetof(petit_task_info, struct_size) == 0);
@@ -107,9 +109,9 @@ static_assert(std::is_same_v<decltype(petit_plugin_descriptor::shutdown), void (
 static_assert(std::is_same_v<decltype(&petit_plugin_abi_info), petit_plugin_abi_info_fn>);
 static_assert(std::is_same_v<decltype(&petit_plugin_init), petit_plugin_init_fn>);
 
-TEST(AbiConstantsTest, VersionIsOneOne) {
+TEST(AbiConstantsTest, VersionIsOneTwo) {
   EXPECT_EQ(PETIT_ABI_MAJOR, 1);
-  EXPECT_EQ(PETIT_ABI_MINOR, 1);
+  EXPECT_EQ(PETIT_ABI_MINOR, 2);
 }
 
 TEST(AbiConstantsTest, MagicReadsPtitInMemoryOnLittleEndian) {

@@ -287,11 +287,11 @@ TEST(PluginInitTest, RefusesAHostWithAnotherMajorAndSaysWhy) {
   descriptor.struct_size = sizeof descriptor;
   char error[256] = {};
   EXPECT_EQ(petit_plugin_init(&args, &descriptor, error, sizeof error), PETIT_ERROR);
-  EXPECT_STREQ(error, "host ABI 2.0 cannot run a plugin built for ABI 1.1");
+  EXPECT_STREQ(error, "host ABI 2.0 cannot run a plugin built for ABI 1.2");
   EXPECT_EQ(descriptor.plugin_state, nullptr);
 }
 
-// A real 1.0 host refuses a 1.1 plugin from its ABI block before init; init says no as well, for a
+// A real 1.0 host refuses a 1.2 plugin from its ABI block before init; init says no as well, for a
 // host that calls it anyway.
 TEST(PluginInitTest, RefusesAHostOfAnOlderMinorAndSaysWhy) {
   petit::testing::FakeHost host;  // only for its services table
@@ -304,7 +304,7 @@ TEST(PluginInitTest, RefusesAHostOfAnOlderMinorAndSaysWhy) {
   descriptor.struct_size = sizeof descriptor;
   char error[256] = {};
   EXPECT_EQ(petit_plugin_init(&args, &descriptor, error, sizeof error), PETIT_ERROR);
-  EXPECT_STREQ(error, "host ABI 1.0 cannot run a plugin built for ABI 1.1");
+  EXPECT_STREQ(error, "host ABI 1.0 cannot run a plugin built for ABI 1.2");
   EXPECT_EQ(descriptor.plugin_state, nullptr);
 }
 
@@ -312,7 +312,7 @@ TEST(PluginInitTest, AFakeHostOfAnOlderMinorRefusesThePluginNamingBothVersions) 
   petit::testing::FakeHost host(petit::testing::FakeHostOptions{0, "fake-host-1.0"});
   auto plugin = host.Init(&petit_plugin_abi_info, &petit_plugin_init);
   ASSERT_FALSE(plugin.ok());
-  EXPECT_EQ(plugin.status().message(), "plugin ABI 1.1 is newer than host ABI 1.0");
+  EXPECT_EQ(plugin.status().message(), "plugin ABI 1.2 is newer than host ABI 1.0");
 }
 
 TEST(PluginInitTest, RefusesATruncatedServicesTable) {

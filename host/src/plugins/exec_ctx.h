@@ -11,15 +11,18 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "petit/core/mutex.h"
 #include "petit/core/task_runner.h"
 #include "petit/core/thread_annotations.h"
 #include "petit/plugin.h"
+#include "runtime/process_registry.h"
 
 // The name is fixed by the C header, hence the global namespace and the C-style spelling.
 struct petit_exec_ctx {
@@ -58,6 +61,16 @@ struct petit_exec_ctx {
     return exit_code_;
   }
 
+  // Notes a process of the attempt for the next start's recovery (set_process); the note goes
+  // with this context, when the attempt ends.
+  void NoteProcess(int64_t pid, int64_t process_group, uint64_t start_ticks) EXCLUDES(data_mu_) {
+    std::unique_ptr<petit::host::ProcessNote> note = petit::host::ProcessNote::Write(
+        request_.run.str(), request_.task.str(), request_.attempt, pid, process_group, start_ticks);
+    if (note == nullptr) return;
+    petit::MutexLock lock(data_mu_);
+    notes_.push_back(std::move(note));
+  }
+
  private:
   const petit::AttemptRequest& request_;
   petit::AttemptControl& control_;
@@ -68,6 +81,7 @@ struct petit_exec_ctx {
   mutable petit::Mutex data_mu_;
   std::string error_ GUARDED_BY(data_mu_);
   std::optional<int32_t> exit_code_ GUARDED_BY(data_mu_);
+  std::vector<std::unique_ptr<petit::host::ProcessNote>> notes_ GUARDED_BY(data_mu_);
 };
 
 #endif  // PETIT_HOST_PLUGINS_EXEC_CTX_H_

@@ -135,6 +135,12 @@ void SetExitCode(petit_exec_ctx* ctx, int32_t exit_code) {
   ctx->SetExitCode(exit_code);
 }
 
+void SetProcess(petit_exec_ctx* ctx, int64_t pid, int64_t process_group, uint64_t start_ticks) {
+  // A pid or group of 0 or below would address a whole group or every process at recovery.
+  if (ctx == nullptr || pid <= 0 || process_group <= 0) return;
+  NoThrow([&] { ctx->NoteProcess(pid, process_group, start_ticks); });
+}
+
 constexpr petit_host_services kHostServices = {
     .struct_size = sizeof(petit_host_services),
     .reserved = 0,
@@ -147,6 +153,7 @@ constexpr petit_host_services kHostServices = {
     .set_error = &SetError,
     .emit_output = &EmitOutput,
     .set_exit_code = &SetExitCode,
+    .set_process = &SetProcess,
 };
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "runtime/recovery.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
@@ -9,11 +10,10 @@
 #include <cerrno>
 #include <charconv>
 #include <cstring>
-#include <fstream>
-#include <iterator>
 #include <limits>
 #include <optional>
 #include <ostream>
+#include <set>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -23,6 +23,8 @@
 #include <vector>
 
 #include "petit/core/clock.h"
+#include "runtime/process_registry.h"
+#include "runtime/task_cgroups.h"
 
 namespace petit::host {
 namespace {
@@ -68,22 +70,45 @@ Result<std::string> Hostname() {
 
 struct ProcessStat {
   char state = '?';
+  int64_t process_group = 0;
   std::string start_time;
 };
 
+// The whole of a /proc file; nullopt when it cannot be opened. Plain read(2): a process that exits
+// while its file is read fails the read with ESRCH, which libstdc++'s filebuf turns into an
+// exception whatever the stream's exception mask says.
+std::optional<std::string> ReadProcFile(const std::string& path) {
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  std::string text;
+  char buffer[4096];
+  for (;;) {
+    const ssize_t n = read(fd, buffer, sizeof buffer);
+    if (n > 0) {
+      text.append(buffer, static_cast<size_t>(n));
+    } else if (n == 0 || errno != EINTR) {
+      break;
+    }
+  }
+  close(fd);
+  return text;
+}
+
 // nullopt when /proc has no readable entry for `pid`.
 std::optional<ProcessStat> ReadStat(int64_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  if (!in) return std::nullopt;
-  const std::string line((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::optional<std::string> text = ReadProcFile("/proc/" + std::to_string(pid) + "/stat");
+  if (!text.has_value() || text->empty()) return std::nullopt;
+  const std::string& line = *text;
   // The command name, in parentheses, may hold spaces and parentheses itself.
   const size_t name_end = line.rfind(')');
   if (name_end == std::string::npos) return std::nullopt;
   std::istringstream fields(line.substr(name_end + 1));
   ProcessStat stat;
   std::string skipped;
-  if (!(fields >> stat.state)) return std::nullopt;
-  for (size_t i = 1; i < kStartTimeAfterState; ++i) {
+  int64_t parent = 0;
+  // The state, the parent's pid, the process group.
+  if (!(fields >> stat.state >> parent >> stat.process_group)) return std::nullopt;
+  for (size_t i = 3; i < kStartTimeAfterState; ++i) {
     if (!(fields >> skipped)) return std::nullopt;
   }
   if (!(fields >> stat.start_time)) return std::nullopt;
@@ -99,8 +124,10 @@ constexpr std::chrono::milliseconds kLeftoverPoll{20};
 // The value of PETIT_RUN_ID in `pid`'s environment; empty when it has none or cannot be read
 // (another user's process, a zombie, a process gone).
 std::string RunIdOf(int64_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/environ");
-  if (!in) return "";
+  const std::optional<std::string> environment =
+      ReadProcFile("/proc/" + std::to_string(pid) + "/environ");
+  if (!environment.has_value()) return "";
+  std::istringstream in(*environment);
   std::string entry;
   while (std::getline(in, entry, '\0')) {
     if (std::string_view(entry).substr(0, kRunIdVariable.size()) == kRunIdVariable) {
@@ -135,7 +162,85 @@ void Signal(const std::vector<Found>& found, int signal_number) {
   }
 }
 
-std::vector<Found> FindLeftovers(const std::vector<RunRecord>& dead_runs) {
+// The processes in the attempt cgroups of the dead hosts that `found` does not list yet.
+// Membership is proof enough: a process cannot leave a cgroup, and a dead host's cgroups hold
+// only what its running attempts started. The run is the one in the process's PETIT_RUN_ID when
+// it kept it, else unknown (empty).
+void AddCgroupMembers(const std::vector<std::string>& cgroups, std::vector<Found>& found) {
+  for (const std::string& cgroup : cgroups) {
+    for (const int64_t pid : CgroupMembers(cgroup)) {
+      bool listed = false;
+      for (const Found& process : found) listed = listed || process.leftover.pid == pid;
+      if (listed) continue;
+      const std::optional<ProcessStat> stat = ReadStat(pid);
+      if (!stat.has_value() || IsZombie(stat->state)) continue;
+      found.push_back(Found{Leftover{pid, RunIdOf(pid)}, stat->start_time});
+    }
+  }
+}
+
+// The attempt cgroups of the dead owners of `dead_runs`.
+std::vector<std::string> DeadHostCgroups(const std::vector<RunRecord>& dead_runs) {
+  const std::optional<std::string>& base = TaskCgroupsBase();
+  if (!base.has_value()) return {};
+  std::set<std::string> hosts;
+  for (const RunRecord& run : dead_runs) {
+    const std::optional<Owner> owner = ParseOwner(run.owner);
+    if (owner.has_value()) {
+      hosts.insert(std::to_string(owner->pid) + "-" + std::string(owner->start_time));
+    }
+  }
+  return FindHostCgroups(*base, hosts);
+}
+
+// A process group a dead host noted for one of its runs (process_registry.h).
+struct NotedGroup {
+  std::string run_id;
+  uint64_t start_ticks = 0;
+};
+
+// Process group -> its note, for the groups the dead owners of `dead_runs` noted for those runs and
+// that are still theirs. Only a group its noted process leads counts (a plugin that left its
+// process in the host's own group must not get the host's group killed), and not when the
+// leader's pid now names a process started at another time: the group emptied and the id was
+// reused. (While any member lives, the kernel gives no new process that id.)
+std::unordered_map<int64_t, NotedGroup> DeadRunGroups(const std::vector<RunRecord>& dead_runs) {
+  std::set<std::string> ids;
+  std::set<std::pair<int64_t, std::string>> owners;
+  for (const RunRecord& run : dead_runs) {
+    ids.insert(run.id.str());
+    const std::optional<Owner> owner = ParseOwner(run.owner);
+    if (owner.has_value()) owners.emplace(owner->pid, std::string(owner->start_time));
+  }
+  std::unordered_map<int64_t, NotedGroup> groups;
+  const int64_t own_group = getpgrp();
+  for (const auto& [pid, start] : owners) {
+    for (const NotedProcess& note : ReadProcessNotes(pid, start)) {
+      if (!ids.contains(note.run) || note.process_group != note.pid || note.process_group <= 1 ||
+          note.process_group == own_group) {
+        continue;
+      }
+      const std::optional<ProcessStat> leader = ReadStat(note.pid);
+      if (leader.has_value() && leader->start_time != std::to_string(note.start_ticks)) continue;
+      groups[note.process_group] = NotedGroup{note.run, note.start_ticks};
+    }
+  }
+  return groups;
+}
+
+void RemoveDeadOwnersNotes(const std::vector<RunRecord>& dead_runs) {
+  for (const RunRecord& run : dead_runs) {
+    const std::optional<Owner> owner = ParseOwner(run.owner);
+    if (owner.has_value()) RemoveProcessNotes(owner->pid, owner->start_time);
+  }
+}
+
+// What the dead owners of `dead_runs` left: processes with one of those runs' PETIT_RUN_ID in
+// their environment, members of the process groups they noted, and members of their attempts'
+// cgroups.
+std::vector<Found> FindLeftovers(const std::vector<RunRecord>& dead_runs,
+                                 const std::unordered_map<int64_t, NotedGroup>& groups,
+                                 const std::vector<std::string>& cgroups) {
   // Run id -> the start time of its dead owner; runs without a parsable owner are left alone.
   std::unordered_map<std::string, uint64_t> owner_start;
   for (const RunRecord& run : dead_runs) {
@@ -145,9 +250,11 @@ std::vector<Found> FindLeftovers(const std::vector<RunRecord>& dead_runs) {
     if (ticks.has_value()) owner_start.emplace(run.id.str(), *ticks);
   }
   std::vector<Found> found;
-  if (owner_start.empty()) return found;
-  DIR* proc = opendir("/proc");
-  if (proc == nullptr) return found;
+  DIR* proc = owner_start.empty() && groups.empty() ? nullptr : opendir("/proc");
+  if (proc == nullptr) {
+    AddCgroupMembers(cgroups, found);
+    return found;
+  }
   const int64_t self = getpid();
   while (const dirent* entry = readdir(proc)) {
     const std::string_view name = entry->d_name;
@@ -156,11 +263,23 @@ std::vector<Found> FindLeftovers(const std::vector<RunRecord>& dead_runs) {
     if (error != std::errc() || end != name.data() + name.size() || pid <= 0 || pid == self) {
       continue;
     }
+    std::optional<ProcessStat> stat;
+    if (!groups.empty()) {
+      stat = ReadStat(pid);
+      if (!stat.has_value() || IsZombie(stat->state)) continue;
+      const auto group = groups.find(stat->process_group);
+      const std::optional<uint64_t> started = ParseTicks(stat->start_time);
+      // Members start no earlier than the leader the group was noted with.
+      if (group != groups.end() && started.has_value() && *started >= group->second.start_ticks) {
+        found.push_back(Found{Leftover{pid, group->second.run_id}, stat->start_time});
+        continue;
+      }
+    }
     std::string run_id = RunIdOf(pid);
     if (run_id.empty()) continue;
     const auto owner = owner_start.find(run_id);
     if (owner == owner_start.end()) continue;
-    const std::optional<ProcessStat> stat = ReadStat(pid);
+    if (!stat.has_value()) stat = ReadStat(pid);
     if (!stat.has_value() || IsZombie(stat->state)) continue;
     const std::optional<uint64_t> started = ParseTicks(stat->start_time);
     // Started before the owner: not its descendant, whatever its environment says.
@@ -168,6 +287,7 @@ std::vector<Found> FindLeftovers(const std::vector<RunRecord>& dead_runs) {
     found.push_back(Found{Leftover{pid, std::move(run_id)}, stat->start_time});
   }
   closedir(proc);
+  AddCgroupMembers(cgroups, found);
   return found;
 }
 
@@ -232,8 +352,8 @@ Result<int64_t> LiveOwnerPid(std::string_view owner) {
 Result<std::vector<std::string>> OwnerCommandLine(std::string_view owner) {
   Result<int64_t> pid = LiveOwnerPid(owner);
   if (!pid.ok()) return pid.status();
-  std::ifstream in("/proc/" + std::to_string(*pid) + "/cmdline", std::ios::binary);
-  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string text =
+      ReadProcFile("/proc/" + std::to_string(*pid) + "/cmdline").value_or(std::string());
   // Checked again after the read: the command line read is the owner's only if the pid still
   // names the same process.
   PETIT_RETURN_IF_ERROR(LiveOwnerPid(owner).status());
@@ -299,9 +419,15 @@ OwnerState CheckOwner(std::string_view owner, std::string_view this_owner) {
 
 std::vector<Leftover> TerminateLeftovers(const std::vector<RunRecord>& dead_runs,
                                          std::chrono::milliseconds grace) {
-  const std::vector<Found> found = FindLeftovers(dead_runs);
+  const std::vector<std::string> cgroups = DeadHostCgroups(dead_runs);
+  const std::unordered_map<int64_t, NotedGroup> groups = DeadRunGroups(dead_runs);
+  const std::vector<Found> found = FindLeftovers(dead_runs, groups, cgroups);
   std::vector<Leftover> leftovers;
-  if (found.empty()) return leftovers;
+  // Empty cgroups of a dead host go too.
+  if (found.empty()) {
+    for (const std::string& cgroup : cgroups) KillAndRemoveCgroup(cgroup, grace);
+    return leftovers;
+  }
   Signal(found, SIGTERM);
   const auto give_up = std::chrono::steady_clock::now() + grace;
   const auto any_running = [&found] {
@@ -316,9 +442,10 @@ std::vector<Leftover> TerminateLeftovers(const std::vector<RunRecord>& dead_runs
   }
   Signal(found, SIGKILL);
   // What forked during the grace period carries the same run id.
-  for (const Found& late : FindLeftovers(dead_runs)) {
+  for (const Found& late : FindLeftovers(dead_runs, groups, cgroups)) {
     kill(static_cast<pid_t>(late.leftover.pid), SIGKILL);
   }
+  for (const std::string& cgroup : cgroups) KillAndRemoveCgroup(cgroup, grace);
   leftovers.reserve(found.size());
   for (const Found& process : found) leftovers.push_back(process.leftover);
   return leftovers;
@@ -335,11 +462,16 @@ Result<std::vector<RunRecord>> RecoverInterruptedRuns(StateStore& store,
   }
   // Before anything is marked (and so before anything could be retried).
   for (const Leftover& leftover : TerminateLeftovers(dead, kLeftoverGrace)) {
-    if (log != nullptr) {
-      *log << "petit: terminated process " << leftover.pid << ", left behind by run "
-           << leftover.run_id << "\n";
-    }
+    if (log == nullptr) continue;
+    *log << "petit: terminated process " << leftover.pid << ", left behind by "
+         << (leftover.run_id.empty() ? "a task of a dead host (in its cgroup, without PETIT_RUN_ID)"
+                                     : "run " + leftover.run_id)
+         << "\n";
   }
+  // Their processes are gone now; so are the notes that named them.
+  RemoveDeadOwnersNotes(dead);
+  RemoveEmptyNotesOfDeadHosts();
+  if (TaskCgroupsBase().has_value()) RemoveEmptyCgroupsOfDeadHosts(*TaskCgroupsBase());
   std::vector<RunRecord> interrupted;
   for (RunRecord& run : dead) {
     const std::string reason = Reason(run.owner);

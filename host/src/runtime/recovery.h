@@ -10,7 +10,10 @@
 // gives every process it starts PETIT_RUN_ID=<run>, which each descendant inherits (a setsid one
 // too), so a process of this user with a dead owner's run id in /proc/<pid>/environ that started
 // after that owner did is one of its leftovers. A reused pid cannot match: its process started
-// later but carries another environment. A descendant that drops the variable escapes.
+// later but carries another environment. Members of the process groups the dead owner noted for
+// those runs (process_registry.h) are leftovers too, and, where the command plugin could give
+// attempts cgroups of their own (task_cgroups.h), every process in the dead owner's attempt
+// cgroups, whatever it did to its process group or environment; those cgroups are removed.
 //
 // Threads: every function may be called from any thread; none keeps state.
 #ifndef PETIT_HOST_RUNTIME_RECOVERY_H_
@@ -50,7 +53,7 @@ inline constexpr std::chrono::milliseconds kLeftoverGrace{5000};
 // A process a dead owner left running, as TerminateLeftovers found it.
 struct Leftover {
   int64_t pid = 0;
-  std::string run_id;
+  std::string run_id;  // empty: found in a dead host's cgroup, its environment naming no run
 };
 
 // Terminates the leftovers (see above) of the runs `dead_runs`, each with its dead owner: SIGTERM

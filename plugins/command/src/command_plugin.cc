@@ -89,6 +89,11 @@ class ContextSink final : public OutputSink {
     context_.Output(static_cast<sdk::Stream>(stream), data);
     (stream == PETIT_STREAM_STDOUT ? stdout_ : stderr_).Append(data);
   }
+  // The child leads its own process group (subprocess.h), so the host can end the group if it
+  // dies before the attempt does, whatever the members did to their environment.
+  void Started(pid_t pid, uint64_t start_ticks) override {
+    context_.SetProcess(pid, pid, start_ticks);
+  }
 
   const std::string& stdout_head() const { return stdout_.text; }
   const std::string& stderr_head() const { return stderr_.text; }
@@ -546,6 +551,8 @@ class CommandTask final : public sdk::Task {
     invocation.display_name = spec_.shell ? std::string_view("/bin/sh") : spec_.program;
     // $PETIT_OUTPUT names a file no other attempt, here or in another host process, ever gets.
     invocation.marker = petit_variables.front();
+    const TaskCgroup cgroup = TaskCgroup::Create();
+    invocation.cgroup = &cgroup;
     Limits limits;
     limits.timeout = EffectiveTimeout(spec_.timeout, context.info().timeout);
     limits.kill_grace = spec_.kill_grace;

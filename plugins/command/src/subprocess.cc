@@ -144,6 +144,15 @@ bool IsResourceError(int error_number) {
     }
   }
   if (setpgid(0, 0) != 0) return errno;
+  if (invocation.cgroup != nullptr && invocation.cgroup->procs_path() != nullptr) {
+    // "0" moves the writing process. Without the cgroup the group and the marker still apply, so
+    // a refusal (a cgroup removed meanwhile) does not stop the task.
+    const int cgroup_fd = open(invocation.cgroup->procs_path(), O_WRONLY | O_CLOEXEC);
+    if (cgroup_fd >= 0) {
+      [[maybe_unused]] const ssize_t joined = write(cgroup_fd, "0", 1);
+      close(cgroup_fd);
+    }
+  }
   // Learns of the host's death at once (see subprocess.h), unless the host died already.
   if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0) return errno;
   if (getppid() != parent) return ESRCH;
@@ -214,10 +223,11 @@ Status SpawnError(int error_number, const Invocation& invocation) {
 // Finish, so its pid, which is also the group id, cannot be reused while signals go to the group.
 class Supervisor {
  public:
-  Supervisor(pid_t pid, std::string_view marker, Fd stdout_fd, Fd stderr_fd, const Limits& limits,
-             const CancelSignal& cancel, OutputSink& sink)
+  Supervisor(pid_t pid, std::string_view marker, const TaskCgroup* cgroup, Fd stdout_fd,
+             Fd stderr_fd, const Limits& limits, const CancelSignal& cancel, OutputSink& sink)
       : pid_(pid),
         marker_(marker),
+        cgroup_(cgroup),
         // The child is not reaped before Finish, so its /proc entry is there to read.
         start_ticks_(ProcessStartTicks(pid).value_or(0)),
         pidfd_(PidfdOpen(pid)),
@@ -226,6 +236,8 @@ class Supervisor {
         limits_(limits),
         cancel_(cancel),
         sink_(sink) {}
+
+  uint64_t start_ticks() const { return start_ticks_; }
 
   ProcessOutcome Run() {
     const Clock::time_point start = Clock::now();
@@ -331,10 +343,11 @@ class Supervisor {
     grace_at_ = Clock::now() + limits_.kill_grace;
   }
 
-  // The group, and the marked descendants that left it. Descendants start after the child, so
-  // nothing older than it is ever signalled.
+  // The group, the attempt's cgroup, and the marked descendants that left the group. Descendants
+  // start after the child, so nothing older than it is ever signalled.
   void SendToGroup(int signal_number) const {
     kill(-pid_, signal_number);
+    if (cgroup_ != nullptr) cgroup_->Signal(signal_number);
     if (marker_.empty()) return;
     for (int pass = 0; pass < kMarkedKillPasses; ++pass) {
       const std::vector<pid_t> marked = FindMarkedProcesses(marker_, start_ticks_);
@@ -373,7 +386,11 @@ class Supervisor {
   ProcessOutcome Finish() {
     // Anything of the group that outlived the child after a timeout or cancel goes now, while the
     // unreaped child still pins the group id.
-    if (terminating()) SendToGroup(SIGKILL);
+    if (terminating()) {
+      SendToGroup(SIGKILL);
+      // A SIGKILL'd cgroup empties a moment later; its directory can only be removed then.
+      if (cgroup_ != nullptr) cgroup_->WaitUntilEmpty(limits_.drain_after_exit);
+    }
     int status = 0;
     pid_t reaped;
     do {
@@ -400,6 +417,7 @@ class Supervisor {
 
   const pid_t pid_;
   const std::string_view marker_;
+  const TaskCgroup* const cgroup_;
   const uint64_t start_ticks_;
   Fd pidfd_;
   Fd stdout_;
@@ -454,8 +472,9 @@ Result<ProcessOutcome> RunProcess(const Invocation& invocation, const Limits& li
   stdout_write.Reset();
   stderr_write.Reset();
   if (rc != 0) return SpawnError(rc, invocation);
-  Supervisor supervisor(pid, invocation.marker, std::move(stdout_read), std::move(stderr_read),
-                        limits, cancel, sink);
+  Supervisor supervisor(pid, invocation.marker, invocation.cgroup, std::move(stdout_read),
+                        std::move(stderr_read), limits, cancel, sink);
+  sink.Started(pid, supervisor.start_ticks());
   return supervisor.Run();
 }
 

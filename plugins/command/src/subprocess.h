@@ -1,7 +1,8 @@
 // RunProcess: spawns one child in a process group of its own and supervises it to the end:
 // streams its stdout and stderr, enforces a timeout, honours cancellation from another thread, and
 // on either terminates the whole group (SIGTERM, then SIGKILL after a grace period), and with it
-// every descendant that left the group (setsid) but still carries the invocation's marker.
+// every descendant that left the group (setsid) but still carries the invocation's marker, and
+// everything in the attempt's cgroup when it has one (task_cgroup.h).
 //
 // The child gets stdin from /dev/null, default signal dispositions for the signals a host commonly
 // ignores or blocks, and an empty signal mask. Every descriptor the parent opens is close-on-exec,
@@ -28,6 +29,7 @@
 #include <vector>
 
 #include "petit/plugin.hpp"
+#include "task_cgroup.h"
 
 namespace petit::command {
 
@@ -58,6 +60,9 @@ class CancelSignal {
 class OutputSink {
  public:
   virtual void Write(int32_t stream, std::string_view data) = 0;  // stream: PETIT_STREAM_*
+  // Once, right after the spawn: the child, which leads its own process group, and its start
+  // time (field 22 of /proc/<pid>/stat; 0 if unknown).
+  virtual void Started(pid_t /*pid*/, uint64_t /*start_ticks*/) {}
 
  protected:
   ~OutputSink() = default;
@@ -76,6 +81,9 @@ struct Invocation {
   // (setsid, daemonizing) are found by it in /proc/<pid>/environ and signalled with the group.
   // Empty: the group only. A descendant that drops the entry from its environment escapes.
   std::string_view marker;
+  // The attempt's cgroup, which the child joins before exec and which every signal to the group
+  // also reaches, so nothing the child starts can leave; nullptr or disabled: none.
+  const TaskCgroup* cgroup = nullptr;
 };
 
 struct Limits {

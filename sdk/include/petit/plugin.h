@@ -38,7 +38,7 @@
 /* The constants below are plain values: nothing to own, valid for ever, usable from any thread. */
 
 #define PETIT_ABI_MAJOR 1
-#define PETIT_ABI_MINOR 1
+#define PETIT_ABI_MINOR 2
 
 /* "PTIT" read as a little-endian uint32_t: tells a Petit plugin from any other library that
  * happens to export a symbol of the same name. */
@@ -181,6 +181,17 @@ typedef struct petit_host_services {
   /* Records the exit code of the process the attempt ran, if it ran one. Retry conditions on
    * exit codes and `petit runs` read it. The last call wins. */
   void (*set_exit_code)(petit_exec_ctx* ctx, int32_t exit_code);
+
+  /* Since 1.2 (a 1.1 host's table ends before it: check struct_size). Tells the host of a process
+   * the attempt started: its pid, its process group (its own pid when it leads a group, which a
+   * plugin should make it do) and its start time (field 22 of /proc/<pid>/stat, clock ticks
+   * since boot; 0 when unknown). The host records it outside the store, on this machine only, and
+   * forgets it when the attempt ends; should the host die first, its next start terminates that
+   * process group before anything is retried, even members that cleared their environment, and
+   * never a group whose leader's pid now names a process started at another time. May be called
+   * once per process the attempt starts. */
+  void (*set_process)(petit_exec_ctx* ctx, int64_t pid, int64_t process_group,
+                      uint64_t start_ticks);
 } petit_host_services;
 
 /* What create receives about the attempt.

@@ -158,6 +158,18 @@ class Context {
     host().emit_output(ctx(), static_cast<int32_t>(stream), internal::ToStr(data));
   }
   void SetExitCode(int32_t exit_code) const { host().set_exit_code(ctx(), exit_code); }
+  // Tells the host of a process the attempt started (plugin.h, set_process). A host older than
+  // 1.2 has no such service: then nothing happens and false is returned.
+  bool SetProcess(int64_t pid, int64_t process_group, uint64_t start_ticks) const {
+    const petit_host_services& services = host();
+    if (services.struct_size <
+            offsetof(petit_host_services, set_process) + sizeof(void (*)(void)) ||
+        services.set_process == nullptr) {
+      return false;
+    }
+    services.set_process(ctx(), pid, process_group, start_ticks);
+    return true;
+  }
 
   // The raw ABI handles, for services this wrapper does not cover.
   petit_exec_ctx* ctx() const noexcept { return binding_->ctx; }

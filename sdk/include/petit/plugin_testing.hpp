@@ -55,6 +55,13 @@ struct LogRecord {
   std::string message;
 };
 
+// One set_process call (since 1.2).
+struct ProcessRecord {
+  int64_t pid = 0;
+  int64_t process_group = 0;
+  uint64_t start_ticks = 0;
+};
+
 struct ProgressRecord {
   double fraction = 0;
   std::string message;
@@ -69,6 +76,7 @@ struct RunResult {
   std::string stdout_data;
   std::string stderr_data;
   std::optional<int32_t> exit_code;
+  std::vector<ProcessRecord> processes;  // set_process calls, in order
   std::vector<LogRecord> logs;
   std::vector<ProgressRecord> progress;
   std::vector<std::string> violations;  // ABI misuse noticed by the fake host
@@ -276,7 +284,10 @@ class Attempt {
 class FakeHost {
  public:
   explicit FakeHost(FakeHostOptions options = {}) : options_(std::move(options)) {
-    services_.struct_size = sizeof(petit_host_services);
+    // A fake host claiming an older minor offers the table as that minor had it.
+    services_.struct_size = options_.abi_minor >= 2
+                                ? sizeof(petit_host_services)
+                                : static_cast<uint32_t>(offsetof(petit_host_services, set_process));
     services_.log = &Log;
     services_.get_input = &GetInput;
     services_.set_output = &SetOutput;
@@ -286,6 +297,7 @@ class FakeHost {
     services_.set_error = &SetError;
     services_.emit_output = &EmitOutput;
     services_.set_exit_code = &SetExitCode;
+    if (options_.abi_minor >= 2) services_.set_process = &SetProcess;
     CurrentHost().store(this);
   }
 
@@ -588,6 +600,18 @@ class FakeHost {
     if (state == nullptr) return;
     std::lock_guard lock(state->mu);
     state->record.exit_code = exit_code;
+  }
+  static void SetProcess(petit_exec_ctx* ctx, int64_t pid, int64_t process_group,
+                         uint64_t start_ticks) {
+    internal::AttemptState* state = Resolve(ctx, "set_process");
+    if (state == nullptr) return;
+    if (pid <= 0 || process_group <= 0) {
+      state->Violation("set_process with pid " + std::to_string(pid) + ", process group " +
+                       std::to_string(process_group));
+      return;
+    }
+    std::lock_guard lock(state->mu);
+    state->record.processes.push_back(ProcessRecord{pid, process_group, start_ticks});
   }
 
   FakeHostOptions options_;

@@ -1,0 +1,171 @@
+#include "runtime/process_registry.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <sstream>
+#include <string>
+
+namespace petit::host {
+namespace {
+
+// Read through a close-on-exec descriptor: other threads may spawn task processes meanwhile.
+std::string ReadSmall(const std::string& path) {
+  std::string text;
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return text;
+  char buffer[4096];
+  for (;;) {
+    const ssize_t n = read(fd, buffer, sizeof buffer);
+    if (n > 0) {
+      text.append(buffer, static_cast<size_t>(n));
+    } else if (n == 0 || errno != EINTR) {
+      break;
+    }
+  }
+  close(fd);
+  return text;
+}
+
+// Field 22 of /proc/self/stat, as the owner string spells it (recovery.h).
+std::string OwnStartTicks() {
+  const std::string line = ReadSmall("/proc/self/stat");
+  const size_t name_end = line.rfind(')');
+  if (name_end == std::string::npos) return "0";
+  std::istringstream fields(line.substr(name_end + 1));
+  std::string field;
+  // The state is the first field after the name; the start time is the 20th.
+  for (int i = 0; i < 20 && (fields >> field); ++i) {
+  }
+  return field.empty() ? "0" : field;
+}
+
+std::string HostDir(int64_t pid, std::string_view start_ticks) {
+  return ProcessRegistryDir() + "/" + std::to_string(pid) + "-" + std::string(start_ticks);
+}
+
+// This process's directory, created on first use and removed at a normal exit (empty by then:
+// every note goes with its attempt); empty when it cannot be created.
+class OwnDirectory {
+ public:
+  OwnDirectory() {
+    const std::string base = ProcessRegistryDir();
+    mkdir(base.c_str(), 0700);
+    std::string own = HostDir(getpid(), OwnStartTicks());
+    if (mkdir(own.c_str(), 0700) == 0 || errno == EEXIST) path_ = std::move(own);
+  }
+  ~OwnDirectory() {
+    if (!path_.empty()) rmdir(path_.c_str());
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+const std::string& OwnDir() {
+  static const OwnDirectory dir;
+  return dir.path();
+}
+
+std::atomic<uint64_t> g_note_counter{0};
+
+}  // namespace
+
+std::string ProcessRegistryDir() {
+  if (const char* dir = std::getenv("PETIT_RUNTIME_DIR"); dir != nullptr && *dir != '\0') {
+    return dir;
+  }
+  if (geteuid() == 0) return "/run/petit";
+  if (const char* dir = std::getenv("XDG_RUNTIME_DIR"); dir != nullptr && *dir != '\0') {
+    return std::string(dir) + "/petit";
+  }
+  return "/tmp/petit-" + std::to_string(geteuid());
+}
+
+std::unique_ptr<ProcessNote> ProcessNote::Write(std::string_view run, std::string_view task,
+                                                uint32_t attempt, int64_t pid,
+                                                int64_t process_group, uint64_t start_ticks) {
+  const std::string& dir = OwnDir();
+  if (dir.empty()) return nullptr;
+  const std::string path = dir + "/" + std::to_string(g_note_counter.fetch_add(1) + 1);
+  const std::string text = std::string(run) + " " + std::string(task) + " " +
+                           std::to_string(attempt) + " " + std::to_string(pid) + " " +
+                           std::to_string(process_group) + " " + std::to_string(start_ticks) + "\n";
+  const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return nullptr;
+  const bool written = write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  close(fd);
+  if (!written) {
+    unlink(path.c_str());
+    return nullptr;
+  }
+  return std::unique_ptr<ProcessNote>(new ProcessNote(path));
+}
+
+ProcessNote::~ProcessNote() { unlink(path_.c_str()); }
+
+std::vector<NotedProcess> ReadProcessNotes(int64_t pid, std::string_view start_ticks) {
+  std::vector<NotedProcess> notes;
+  const std::string dir = HostDir(pid, start_ticks);
+  DIR* entries = opendir(dir.c_str());
+  if (entries == nullptr) return notes;
+  while (const dirent* entry = readdir(entries)) {
+    if (entry->d_name[0] == '.') continue;
+    std::istringstream in(ReadSmall(dir + "/" + entry->d_name));
+    NotedProcess note;
+    if (in >> note.run >> note.task >> note.attempt >> note.pid >> note.process_group >>
+        note.start_ticks) {
+      notes.push_back(std::move(note));
+    }
+  }
+  closedir(entries);
+  return notes;
+}
+
+void RemoveProcessNotes(int64_t pid, std::string_view start_ticks) {
+  const std::string dir = HostDir(pid, start_ticks);
+  DIR* entries = opendir(dir.c_str());
+  if (entries == nullptr) return;
+  while (const dirent* entry = readdir(entries)) {
+    if (entry->d_name[0] != '.') unlink((dir + "/" + entry->d_name).c_str());
+  }
+  closedir(entries);
+  rmdir(dir.c_str());
+}
+
+}  // namespace petit::host
+
+namespace petit::host {
+
+void RemoveEmptyNotesOfDeadHosts() {
+  const std::string base = ProcessRegistryDir();
+  DIR* entries = opendir(base.c_str());
+  if (entries == nullptr) return;
+  while (const dirent* entry = readdir(entries)) {
+    const std::string_view name = entry->d_name;
+    const size_t dash = name.find('-');
+    if (dash == std::string_view::npos || dash == 0) continue;
+    const std::string pid(name.substr(0, dash));
+    if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
+    // Alive means: the pid names a process that started at the noted time.
+    const std::string stat = ReadSmall("/proc/" + pid + "/stat");
+    if (!stat.empty()) {
+      std::istringstream fields(stat.substr(stat.rfind(')') + 1));
+      std::string field;
+      for (int i = 0; i < 20 && (fields >> field); ++i) {
+      }
+      if (field == name.substr(dash + 1)) continue;
+    }
+    // Fails, harmlessly, when notes remain.
+    rmdir((base + "/" + std::string(name)).c_str());
+  }
+  closedir(entries);
+}
+
+}  // namespace petit::host

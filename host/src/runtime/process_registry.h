@@ -1,0 +1,67 @@
+// Where a host notes the processes its attempts run (plugin.h's set_process), so that if it dies,
+// its next start can terminate their process groups before anything is retried, members that
+// cleared their environment included (recovery.h).
+//
+// The notes live outside the store, on this machine only, because only a host on this machine can
+// act on them and only until it reboots: one file per reported process, written with one
+// write(2) and removed when the attempt ends, in
+//   <runtime dir>/<host pid>-<host start ticks>/
+// where <runtime dir> is $PETIT_RUNTIME_DIR, else /run/petit for root (systemd's
+// RuntimeDirectory=petit), else $XDG_RUNTIME_DIR/petit, else /tmp/petit-<uid>. A file holds
+// "<run id> <task id> <attempt> <pid> <process group> <start ticks>". A write costs no store round
+// trip and survives the host's death (not the machine's, which the processes do not survive
+// either).
+//
+// Threads: everything here may be called from any thread.
+#ifndef PETIT_HOST_RUNTIME_PROCESS_REGISTRY_H_
+#define PETIT_HOST_RUNTIME_PROCESS_REGISTRY_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace petit::host {
+
+// The directory under which each host process keeps its notes.
+std::string ProcessRegistryDir();
+
+// One noted process; the note is removed on destruction (when the attempt ends).
+class ProcessNote {
+ public:
+  // nullptr when the note cannot be written (the attempt then goes on without it).
+  static std::unique_ptr<ProcessNote> Write(std::string_view run, std::string_view task,
+                                            uint32_t attempt, int64_t pid, int64_t process_group,
+                                            uint64_t start_ticks);
+  ~ProcessNote();
+  ProcessNote(const ProcessNote&) = delete;
+  ProcessNote& operator=(const ProcessNote&) = delete;
+
+ private:
+  explicit ProcessNote(std::string path) : path_(std::move(path)) {}
+  std::string path_;
+};
+
+struct NotedProcess {
+  std::string run;
+  std::string task;
+  uint32_t attempt = 0;
+  int64_t pid = 0;
+  int64_t process_group = 0;
+  uint64_t start_ticks = 0;
+};
+
+// The notes of the host process `pid` that started at `start_ticks`.
+std::vector<NotedProcess> ReadProcessNotes(int64_t pid, std::string_view start_ticks);
+
+// Removes them (once that host is known dead and its runs recovered).
+void RemoveProcessNotes(int64_t pid, std::string_view start_ticks);
+
+// Removes the empty note directories of host processes that are gone (a host killed while none of
+// its attempts ran leaves one); notes that remain may be another store's, and are left to it.
+void RemoveEmptyNotesOfDeadHosts();
+
+}  // namespace petit::host
+
+#endif  // PETIT_HOST_RUNTIME_PROCESS_REGISTRY_H_

@@ -1,0 +1,182 @@
+#include "runtime/task_cgroups.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace petit::host {
+namespace {
+
+// Read through a close-on-exec descriptor: other threads may spawn children meanwhile.
+std::string ReadSmall(const std::string& path) {
+  std::string text;
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return text;
+  char buffer[4096];
+  for (;;) {
+    const ssize_t n = read(fd, buffer, sizeof buffer);
+    if (n > 0) {
+      text.append(buffer, static_cast<size_t>(n));
+    } else if (n == 0 || errno != EINTR) {
+      break;
+    }
+  }
+  close(fd);
+  return text;
+}
+
+bool WriteSmall(const std::string& path, std::string_view text) {
+  const int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  const bool written = write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  close(fd);
+  return written;
+}
+
+std::optional<std::string> DetectBase() {
+  const char* setting = std::getenv("PETIT_TASK_CGROUPS");
+  if (setting != nullptr && std::string_view(setting) == "off") return std::nullopt;
+  std::optional<std::string> own;
+  std::istringstream cgroups(ReadSmall("/proc/self/cgroup"));
+  for (std::string line; std::getline(cgroups, line);) {
+    if (line.rfind("0::", 0) == 0) own = line.substr(3);
+  }
+  if (!own.has_value()) return std::nullopt;
+  std::istringstream mounts(ReadSmall("/proc/self/mountinfo"));
+  for (std::string line; std::getline(mounts, line);) {
+    const size_t separator = line.find(" - ");
+    if (separator == std::string::npos) continue;
+    std::istringstream tail(line.substr(separator + 3));
+    std::string type;
+    if (!(tail >> type) || type != "cgroup2") continue;
+    std::istringstream head(line.substr(0, separator));
+    std::string id, parent, device, root, point;
+    if (!(head >> id >> parent >> device >> root >> point)) continue;
+    std::string path = *own;
+    if (root != "/") {
+      if (path.rfind(root, 0) != 0) return std::nullopt;
+      path.erase(0, root.size());
+    }
+    std::string dir = point + (path == "/" ? "" : path);
+    if (access(dir.c_str(), W_OK | X_OK) != 0) return std::nullopt;
+    if (access((dir + "/cgroup.procs").c_str(), W_OK) != 0) return std::nullopt;
+    return dir;
+  }
+  return std::nullopt;
+}
+
+// "petit-<pid>-<start ticks>-<n>": "<pid>-<start ticks>"; nullopt for other names.
+std::optional<std::string> HostOf(std::string_view name) {
+  constexpr std::string_view kPrefix = "petit-";
+  if (name.substr(0, kPrefix.size()) != kPrefix) return std::nullopt;
+  name.remove_prefix(kPrefix.size());
+  const size_t last = name.rfind('-');
+  if (last == std::string_view::npos || last == 0) return std::nullopt;
+  const std::string_view host = name.substr(0, last);
+  const size_t dash = host.find('-');
+  if (dash == 0 || dash == std::string_view::npos || dash + 1 == host.size() ||
+      host.find_first_not_of("0123456789-") != std::string_view::npos ||
+      name.substr(last + 1).find_first_not_of("0123456789") != std::string_view::npos) {
+    return std::nullopt;
+  }
+  return std::string(host);
+}
+
+// Whether "<pid>-<start ticks>" names a process that runs now.
+bool HostAlive(const std::string& host) {
+  const size_t dash = host.find('-');
+  const std::string stat = ReadSmall("/proc/" + host.substr(0, dash) + "/stat");
+  const size_t name_end = stat.rfind(')');
+  if (name_end == std::string::npos) return false;
+  std::istringstream fields(stat.substr(name_end + 1));
+  std::string field;
+  // The state is the first field after the name; the start time is the 20th.
+  for (int i = 0; i < 20 && (fields >> field); ++i) {
+  }
+  return field == host.substr(dash + 1);
+}
+
+bool WaitUntilEmpty(const std::string& dir, std::chrono::milliseconds limit) {
+  const int fd = open((dir + "/cgroup.events").c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  bool empty = false;
+  for (;;) {
+    char buffer[256];
+    const ssize_t n = pread(fd, buffer, sizeof buffer - 1, 0);
+    if (n < 0) break;
+    buffer[n] = '\0';
+    if (std::string_view(buffer).find("populated 0") != std::string_view::npos) {
+      empty = true;
+      break;
+    }
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) break;
+    // The kernel reports a change of cgroup.events as POLLPRI.
+    pollfd pfd{fd, POLLPRI, 0};
+    if (poll(&pfd, 1, static_cast<int>(left.count())) < 0 && errno != EINTR) break;
+  }
+  close(fd);
+  return empty;
+}
+
+}  // namespace
+
+const std::optional<std::string>& TaskCgroupsBase() {
+  static const std::optional<std::string> base = DetectBase();
+  return base;
+}
+
+std::vector<std::string> FindHostCgroups(const std::string& base,
+                                         const std::set<std::string>& hosts) {
+  std::vector<std::string> found;
+  if (hosts.empty()) return found;
+  DIR* dir = opendir(base.c_str());
+  if (dir == nullptr) return found;
+  while (const dirent* entry = readdir(dir)) {
+    const std::optional<std::string> host = HostOf(entry->d_name);
+    if (host.has_value() && hosts.contains(*host)) found.push_back(base + "/" + entry->d_name);
+  }
+  closedir(dir);
+  return found;
+}
+
+void RemoveEmptyCgroupsOfDeadHosts(const std::string& base) {
+  DIR* dir = opendir(base.c_str());
+  if (dir == nullptr) return;
+  while (const dirent* entry = readdir(dir)) {
+    const std::optional<std::string> host = HostOf(entry->d_name);
+    // rmdir fails, harmlessly, on a populated cgroup.
+    if (host.has_value() && !HostAlive(*host)) rmdir((base + "/" + entry->d_name).c_str());
+  }
+  closedir(dir);
+}
+
+std::vector<int64_t> CgroupMembers(const std::string& dir) {
+  std::vector<int64_t> pids;
+  std::istringstream in(ReadSmall(dir + "/cgroup.procs"));
+  int64_t pid = 0;
+  while (in >> pid) pids.push_back(pid);
+  return pids;
+}
+
+bool KillAndRemoveCgroup(const std::string& dir, std::chrono::milliseconds limit) {
+  if (!WriteSmall(dir + "/cgroup.kill", "1")) {
+    for (const int64_t pid : CgroupMembers(dir)) kill(static_cast<pid_t>(pid), SIGKILL);
+  }
+  WaitUntilEmpty(dir, limit);
+  return rmdir(dir.c_str()) == 0 || errno == ENOENT;
+}
+
+}  // namespace petit::host

@@ -1,0 +1,235 @@
+#include "task_cgroup.h"
+
+#include "subprocess.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <mutex>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+// The host's recovery (host/src/runtime/task_cgroups.cc) finds these cgroups by the same base and
+// names; the two are kept in step.
+namespace petit::command {
+namespace {
+
+// Processes of a normally ended task may fork while they are moved out; each pass moves what the
+// previous one missed.
+constexpr int kMovePasses = 4;
+
+// A whole small file, read through a close-on-exec descriptor: other threads spawn children at any
+// moment, and none may inherit it (an ifstream's descriptor is inheritable).
+std::string ReadSmall(const std::string& path) {
+  std::string text;
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return text;
+  char buffer[4096];
+  for (;;) {
+    const ssize_t n = read(fd, buffer, sizeof buffer);
+    if (n > 0) {
+      text.append(buffer, static_cast<size_t>(n));
+    } else if (n == 0 || errno != EINTR) {
+      break;
+    }
+  }
+  close(fd);
+  return text;
+}
+
+// The path of this process's cgroup in the v2 hierarchy ("0::<path>" in /proc/self/cgroup).
+std::optional<std::string> OwnCgroupPath() {
+  std::istringstream in(ReadSmall("/proc/self/cgroup"));
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("0::", 0) == 0) return line.substr(3);
+  }
+  return std::nullopt;
+}
+
+struct Mount {
+  std::string root;  // the hierarchy's path mounted there
+  std::string point;
+};
+
+// The first cgroup2 mount (/proc/self/mountinfo: "... root point ... - cgroup2 ...").
+std::optional<Mount> Cgroup2Mount() {
+  std::istringstream in(ReadSmall("/proc/self/mountinfo"));
+  std::string line;
+  while (std::getline(in, line)) {
+    const size_t separator = line.find(" - ");
+    if (separator == std::string::npos) continue;
+    std::istringstream tail(line.substr(separator + 3));
+    std::string type;
+    if (!(tail >> type) || type != "cgroup2") continue;
+    std::istringstream head(line.substr(0, separator));
+    std::string id, parent, device;
+    Mount mount;
+    if (head >> id >> parent >> device >> mount.root >> mount.point) return mount;
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> DetectBase() {
+  const char* setting = std::getenv("PETIT_TASK_CGROUPS");
+  if (setting != nullptr && std::string_view(setting) == "off") return std::nullopt;
+  std::optional<std::string> own = OwnCgroupPath();
+  std::optional<Mount> mount = Cgroup2Mount();
+  if (!own.has_value() || !mount.has_value()) return std::nullopt;
+  std::string path = *own;
+  if (mount->root != "/") {
+    if (path.rfind(mount->root, 0) != 0) return std::nullopt;
+    path.erase(0, mount->root.size());
+  }
+  std::string dir = mount->point + (path == "/" ? "" : path);
+  if (access(dir.c_str(), W_OK | X_OK) != 0) return std::nullopt;
+  if (access((dir + "/cgroup.procs").c_str(), W_OK) != 0) return std::nullopt;
+  return dir;
+}
+
+bool WriteSmall(const std::string& path, std::string_view text) {
+  const int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  const bool written = write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  close(fd);
+  return written;
+}
+
+std::vector<pid_t> Members(const std::string& dir) {
+  std::vector<pid_t> pids;
+  std::istringstream in(ReadSmall(dir + "/cgroup.procs"));
+  pid_t pid = 0;
+  while (in >> pid) pids.push_back(pid);
+  return pids;
+}
+
+}  // namespace
+
+const std::optional<std::string>& TaskCgroupBase() {
+  static const std::optional<std::string> base = DetectBase();
+  return base;
+}
+
+namespace {
+
+// Empty cgroups for attempts to run in, kept for reuse: creating and removing a cgroup costs about
+// as much as spawning a process, joining one far less. Named petit-<pid>-<start ticks>-<n> after
+// this process, so that the next start's recovery knows them for a dead host's (recovery.h); the
+// free ones are removed at a normal exit.
+class CgroupPool {
+ public:
+  static CgroupPool& Instance() {
+    static CgroupPool pool;
+    return pool;
+  }
+
+  std::string Acquire() {
+    {
+      std::lock_guard lock(mu_);
+      if (!free_.empty()) {
+        std::string dir = std::move(free_.back());
+        free_.pop_back();
+        return dir;
+      }
+    }
+    const std::string dir = prefix_ + std::to_string(next_.fetch_add(1) + 1);
+    if (mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) return std::string();
+    return dir;
+  }
+
+  // Only an empty cgroup comes back; one that cannot be emptied is removed when it can be, by
+  // the recovery after this process.
+  void Release(std::string dir) {
+    std::lock_guard lock(mu_);
+    free_.push_back(std::move(dir));
+  }
+
+  ~CgroupPool() {
+    for (const std::string& dir : free_) rmdir(dir.c_str());
+  }
+
+ private:
+  CgroupPool()
+      : prefix_(TaskCgroupBase().value_or("") + "/petit-" + std::to_string(getpid()) + "-" +
+                std::to_string(ProcessStartTicks(getpid()).value_or(0)) + "-") {}
+
+  const std::string prefix_;
+  std::atomic<uint64_t> next_{0};
+  std::mutex mu_;
+  std::vector<std::string> free_;  // GUARDED_BY(mu_)
+};
+
+bool Populated(const std::string& dir) {
+  return ReadSmall(dir + "/cgroup.events").find("populated 1") != std::string::npos;
+}
+
+}  // namespace
+
+TaskCgroup::TaskCgroup(std::string dir) : dir_(std::move(dir)), procs_(dir_ + "/cgroup.procs") {}
+
+TaskCgroup::TaskCgroup(TaskCgroup&& other) noexcept
+    : dir_(std::exchange(other.dir_, std::string())),
+      procs_(std::exchange(other.procs_, std::string())) {}
+
+TaskCgroup TaskCgroup::Create() {
+  if (!TaskCgroupBase().has_value()) return TaskCgroup();
+  std::string dir = CgroupPool::Instance().Acquire();
+  if (dir.empty()) return TaskCgroup();
+  return TaskCgroup(std::move(dir));
+}
+
+TaskCgroup::~TaskCgroup() {
+  if (!enabled()) return;
+  // Background processes of a task that ended normally are left alone, as the process group's
+  // are: they go back to the host's cgroup, untracked, and the attempt's cgroup is free again.
+  const std::string base_procs = dir_.substr(0, dir_.rfind('/')) + "/cgroup.procs";
+  for (int pass = 0; pass < kMovePasses && Populated(dir_); ++pass) {
+    for (const pid_t pid : Members(dir_)) WriteSmall(base_procs, std::to_string(pid));
+  }
+  if (!Populated(dir_)) CgroupPool::Instance().Release(std::move(dir_));
+}
+
+void TaskCgroup::Signal(int signal_number) const {
+  if (!enabled()) return;
+  if (signal_number == SIGKILL && WriteSmall(dir_ + "/cgroup.kill", "1")) return;
+  // SIGTERM, or SIGKILL before Linux 5.14: a listed process could exit and its pid be reused
+  // between the read and the kill, the same narrow window as for any pid read from /proc.
+  for (const pid_t pid : Members(dir_)) kill(pid, signal_number);
+}
+
+bool TaskCgroup::WaitUntilEmpty(std::chrono::milliseconds limit) const {
+  if (!enabled()) return true;
+  const int fd = open((dir_ + "/cgroup.events").c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  bool empty = false;
+  for (;;) {
+    char buffer[256];
+    const ssize_t n = pread(fd, buffer, sizeof buffer - 1, 0);
+    if (n < 0) break;
+    buffer[n] = '\0';
+    if (std::string_view(buffer).find("populated 0") != std::string_view::npos) {
+      empty = true;
+      break;
+    }
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) break;
+    // The kernel reports a change of cgroup.events as POLLPRI.
+    pollfd pfd{fd, POLLPRI, 0};
+    if (poll(&pfd, 1, static_cast<int>(left.count())) < 0 && errno != EINTR) break;
+  }
+  close(fd);
+  return empty;
+}
+
+}  // namespace petit::command
