@@ -321,7 +321,7 @@ TEST(YamlDocumentTest, ReadingAFileStopsPastTheLimit) {
   YamlDocument missing = ReadYamlDocument((std::filesystem::path(pattern) / "none.yaml").string());
   EXPECT_TRUE(missing.unreadable);
   ASSERT_EQ(missing.errors.size(), 1u);
-  EXPECT_EQ(missing.errors.front().message, "cannot read the file");
+  EXPECT_EQ(missing.errors.front().message, "cannot read the file: No such file or directory");
   std::filesystem::remove_all(pattern);
 }
 
