@@ -25,7 +25,7 @@ constexpr int64_t kMaxPort = 65535;
 const std::vector<std::string_view> kTopKeys = {
     "storage",   "plugin_dirs", "max_parallel_tasks", "output_cap_bytes", "pools",
     "cpu_slots", "memory_mb",   "timezone",           "default_timezone", "api",
-    "logging",   "max_tasks",   "shutdown_grace",     "plugins", "store_outage_limit"};
+    "logging",   "max_tasks",   "shutdown_grace",     "plugins",          "store_outage_limit"};
 const std::vector<std::string_view> kLoopbackBinds = {"127.0.0.1", "localhost", "::1", "[::1]"};
 
 template <typename Enum>
