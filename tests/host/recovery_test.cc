@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <cstdlib>
@@ -24,6 +25,7 @@
 
 #include "petit/core/state_store.h"
 #include "petit/storage/open.h"
+#include "runtime/process_registry.h"
 
 namespace petit::host {
 namespace {
@@ -463,6 +465,30 @@ TEST_F(NotedGroupTest, AGroupWhoseLeaderPidNamesAProcessStartedAtAnotherTimeIsLe
   EXPECT_TRUE(stranger.Running());
   EXPECT_TRUE(of_a_live_run.Running());
   EXPECT_EQ(log.str(), "");
+}
+
+// A plugin worker (`process` isolation) dies with its host, but what its plugin started may not:
+// its notes go where recovery looks for the host's, beside the host's own, never over them.
+TEST_F(NotedGroupTest, AWorkersNotesAreItsHostsAndNeverReplaceThem) {
+  const pid_t worker = fork();
+  ASSERT_GE(worker, 0);
+  if (worker == 0) {
+    NoteForHost(getppid());
+    // Kept past _exit, as a worker killed mid-attempt keeps it.
+    (void)ProcessNote::Write("run-w", "t", 1, 4242, 4242, 7).release();
+    _exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(worker, &status, 0), worker);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  std::unique_ptr<ProcessNote> own = ProcessNote::Write("run-h", "t", 1, 4343, 4343, 8);
+  ASSERT_NE(own, nullptr);
+
+  std::vector<NotedProcess> notes = ReadProcessNotes(getpid(), StartTicks(getpid()));
+  std::vector<std::string> runs;
+  for (const NotedProcess& note : notes) runs.push_back(note.run);
+  std::sort(runs.begin(), runs.end());
+  EXPECT_EQ(runs, (std::vector<std::string>{"run-h", "run-w"}));
 }
 
 TEST_F(RecoverInterruptedRunsTest, OnStartupPrintsOneLinePerInterruptedRunAndReturnsTheOwner) {

@@ -25,6 +25,7 @@
 #include "plugins/plugin_loader.h"
 #include "plugins/plugin_task_runner.h"
 #include "plugins/worker_protocol.h"
+#include "runtime/process_registry.h"
 
 #ifndef PETIT_VERSION
 #define PETIT_VERSION "0.0.0"
@@ -143,6 +144,8 @@ int RunPluginWorker(int argc, char** argv) {
   // request took effect.
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() != parent) _exit(kWorkerOrphaned);
+  // The processes the plugin reports are noted as its host's, where recovery looks after a crash.
+  host::NoteForHost(parent);
   // Processes the plugin starts must not hold the host's socket open.
   fcntl(kWorkerSocketFd, F_SETFD, FD_CLOEXEC);
 

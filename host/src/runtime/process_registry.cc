@@ -32,9 +32,10 @@ std::string ReadSmall(const std::string& path) {
   return text;
 }
 
-// Field 22 of /proc/self/stat, as the owner string spells it (recovery.h).
-std::string OwnStartTicks() {
-  const std::string line = ReadSmall("/proc/self/stat");
+// Field 22 of /proc/<pid>/stat (`self` for this process), as the owner string spells it
+// (recovery.h).
+std::string StartTicksOf(const std::string& pid) {
+  const std::string line = ReadSmall("/proc/" + pid + "/stat");
   const size_t name_end = line.rfind(')');
   if (name_end == std::string::npos) return "0";
   std::istringstream fields(line.substr(name_end + 1));
@@ -49,33 +50,49 @@ std::string HostDir(int64_t pid, std::string_view start_ticks) {
   return ProcessRegistryDir() + "/" + std::to_string(pid) + "-" + std::string(start_ticks);
 }
 
-// This process's directory, created on first use and removed at a normal exit (empty by then:
-// every note goes with its attempt); empty when it cannot be created.
+// Set by NoteForHost before the first note; 0 = this process is the host.
+std::atomic<int64_t> g_host_pid{0};
+
+// This process's directory (its host's, for a plugin worker), created on first use and removed
+// at a normal exit of the host (empty by then: every note goes with its attempt); empty when it
+// cannot be created.
 class OwnDirectory {
  public:
   OwnDirectory() {
     const std::string base = ProcessRegistryDir();
     mkdir(base.c_str(), 0700);
-    std::string own = HostDir(getpid(), OwnStartTicks());
+    const int64_t host = g_host_pid.load();
+    borrowed_ = host != 0;
+    std::string own = borrowed_ ? HostDir(host, StartTicksOf(std::to_string(host)))
+                                : HostDir(getpid(), StartTicksOf("self"));
     if (mkdir(own.c_str(), 0700) == 0 || errno == EEXIST) path_ = std::move(own);
   }
   ~OwnDirectory() {
-    if (!path_.empty()) rmdir(path_.c_str());
+    if (!path_.empty() && !borrowed_) rmdir(path_.c_str());
   }
   const std::string& path() const { return path_; }
+  // Names of a worker's notes carry its pid, so they never collide with its host's or another
+  // worker's.
+  const std::string& prefix() const {
+    static const std::string prefix = borrowed_ ? std::to_string(getpid()) + "-" : "";
+    return prefix;
+  }
 
  private:
   std::string path_;
+  bool borrowed_ = false;
 };
 
-const std::string& OwnDir() {
+const OwnDirectory& Own() {
   static const OwnDirectory dir;
-  return dir.path();
+  return dir;
 }
 
 std::atomic<uint64_t> g_note_counter{0};
 
 }  // namespace
+
+void NoteForHost(int64_t host_pid) { g_host_pid.store(host_pid); }
 
 std::string ProcessRegistryDir() {
   if (const char* dir = std::getenv("PETIT_RUNTIME_DIR"); dir != nullptr && *dir != '\0') {
@@ -91,9 +108,10 @@ std::string ProcessRegistryDir() {
 std::unique_ptr<ProcessNote> ProcessNote::Write(std::string_view run, std::string_view task,
                                                 uint32_t attempt, int64_t pid,
                                                 int64_t process_group, uint64_t start_ticks) {
-  const std::string& dir = OwnDir();
+  const std::string& dir = Own().path();
   if (dir.empty()) return nullptr;
-  const std::string path = dir + "/" + std::to_string(g_note_counter.fetch_add(1) + 1);
+  const std::string path =
+      dir + "/" + Own().prefix() + std::to_string(g_note_counter.fetch_add(1) + 1);
   const std::string text = std::string(run) + " " + std::string(task) + " " +
                            std::to_string(attempt) + " " + std::to_string(pid) + " " +
                            std::to_string(process_group) + " " + std::to_string(start_ticks) + "\n";

@@ -27,6 +27,11 @@ namespace petit::host {
 // The directory under which each host process keeps its notes.
 std::string ProcessRegistryDir();
 
+// Makes this process, a plugin worker (`process` isolation), note the processes its attempts
+// report in the directory of its host `host_pid`, since recovery looks for a dead host's notes
+// there (the worker dies with its host, its processes may not). Call before the first note.
+void NoteForHost(int64_t host_pid);
+
 // One noted process; the note is removed on destruction (when the attempt ends).
 class ProcessNote {
  public:
