@@ -19,6 +19,7 @@
 
 #include "sql/migrations.h"
 #include "sql/soci_support.h"
+#include "src/storage_uri.h"
 #include "src/text_codec.h"
 
 namespace petit::storage::internal {
@@ -164,7 +165,7 @@ void Database::Connect(soci::session& session, bool read_only) const {
   if (dialect_ == Dialect::kSqlite) {
     session.open(soci::sqlite3, target_);
   } else {
-    session.open(soci::postgresql, target_);
+    session.open(soci::postgresql, internal::WithPostgresClientTimeouts(target_));
   }
   SetUpSession(session, read_only);
 }

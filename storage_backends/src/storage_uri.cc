@@ -4,6 +4,7 @@
 #include <cctype>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace petit::storage::internal {
 namespace {
@@ -191,6 +192,55 @@ Result<StorageUri> ParseStorageUri(std::string_view uri) {
                       std::string(uri.substr(0, uri.find(':') + 1)) + redacted};
   }
   return UnknownScheme(uri);
+}
+
+namespace {
+
+// What libpq would otherwise wait for ever on: a host that does not answer a connect (a SYN
+// retried for minutes), and a peer that vanished from the network mid-query (keepalives notice
+// an idle one; tcp_user_timeout, in ms, one with unacknowledged data in flight). A failure then
+// reaches the outage handling (core/store_outage.h) instead of hanging a run. Unix sockets ignore
+// all but connect_timeout.
+constexpr std::pair<std::string_view, std::string_view> kPostgresClientTimeouts[] = {
+    {"connect_timeout", "10"},
+    {"keepalives_idle", "30"},
+    {"keepalives_interval", "10"},
+    {"keepalives_count", "3"},
+    {"tcp_user_timeout", "60000"}};
+
+// Whether `conninfo` sets `key` (as a URI query parameter, or a key=value word).
+bool SetsConnInfoKey(std::string_view conninfo, std::string_view key, bool uri) {
+  for (size_t at = conninfo.find(key); at != std::string_view::npos;
+       at = conninfo.find(key, at + 1)) {
+    const char before = at == 0 ? ' ' : conninfo[at - 1];
+    const bool starts = uri ? (before == '?' || before == '&')
+                            : (std::isspace(static_cast<unsigned char>(before)) != 0);
+    if (!starts) continue;
+    size_t after = at + key.size();
+    while (!uri && after < conninfo.size() &&
+           std::isspace(static_cast<unsigned char>(conninfo[after])) != 0) {
+      ++after;
+    }
+    if (after < conninfo.size() && conninfo[after] == '=') return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+std::string WithPostgresClientTimeouts(std::string_view conninfo) {
+  const bool uri = IsUriForm(conninfo);
+  std::string out(conninfo);
+  for (const auto& [key, value] : kPostgresClientTimeouts) {
+    if (SetsConnInfoKey(conninfo, key, uri)) continue;
+    if (uri) {
+      out += out.find('?') == std::string::npos ? '?' : '&';
+    } else {
+      out += ' ';
+    }
+    out.append(key).append("=").append(value);
+  }
+  return out;
 }
 
 }  // namespace petit::storage::internal

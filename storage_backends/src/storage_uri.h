@@ -24,6 +24,12 @@ Result<StorageUri> ParseStorageUri(std::string_view uri);
 // `conninfo` (a libpq URI or key=value string) with every password replaced by "***".
 std::string RedactPostgresConnInfo(std::string_view conninfo);
 
+// `conninfo` with client-side timeouts (connect, keepalives, tcp_user_timeout) added where it sets
+// none, so a PostgreSQL server that stops answering fails a write instead of hanging it. A value
+// the user gave wins. A server that is alive but does not reply (SIGSTOP) is still waited for:
+// libpq has no query timeout on the client side.
+std::string WithPostgresClientTimeouts(std::string_view conninfo);
+
 }  // namespace petit::storage::internal
 
 #endif  // PETIT_STORAGE_SRC_STORAGE_URI_H_

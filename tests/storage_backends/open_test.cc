@@ -68,6 +68,25 @@ TEST(StorageUriTest, PostgresqlFormsReachLibpqUnchanged) {
   EXPECT_EQ(short_scheme->backend, Backend::kPostgresql);
 }
 
+// A server that vanished from the network fails a write within bounded time instead of hanging it;
+// what the user set wins.
+TEST(ParseStorageUriTest, PostgresConnectionsGetClientTimeoutsUnlessTheUserSetThem) {
+  using storage::internal::WithPostgresClientTimeouts;
+  EXPECT_EQ(WithPostgresClientTimeouts("postgresql://h/db"),
+            "postgresql://h/db?connect_timeout=10&keepalives_idle=30&keepalives_interval=10&"
+            "keepalives_count=3&tcp_user_timeout=60000");
+  EXPECT_EQ(WithPostgresClientTimeouts("postgresql://h/db?sslmode=require&connect_timeout=2"),
+            "postgresql://h/db?sslmode=require&connect_timeout=2&keepalives_idle=30&"
+            "keepalives_interval=10&keepalives_count=3&tcp_user_timeout=60000");
+  EXPECT_EQ(WithPostgresClientTimeouts("host=/tmp connect_timeout = 3 tcp_user_timeout=5"),
+            "host=/tmp connect_timeout = 3 tcp_user_timeout=5 keepalives_idle=30 "
+            "keepalives_interval=10 keepalives_count=3");
+  // A key's name inside another's value or name is not that key.
+  EXPECT_EQ(WithPostgresClientTimeouts("dbname=connect_timeout xconnect_timeout=1"),
+            "dbname=connect_timeout xconnect_timeout=1 connect_timeout=10 keepalives_idle=30 "
+            "keepalives_interval=10 keepalives_count=3 tcp_user_timeout=60000");
+}
+
 TEST(StorageUriTest, PasswordsAreRedactedInEveryForm) {
   EXPECT_EQ(RedactPostgresConnInfo("postgresql://petit:hunter2@db:5432/petit"),
             "postgresql://petit:***@db:5432/petit");
