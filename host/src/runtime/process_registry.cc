@@ -11,40 +11,10 @@
 #include <sstream>
 #include <string>
 
+#include "runtime/proc_files.h"
+
 namespace petit::host {
 namespace {
-
-// Read through a close-on-exec descriptor: other threads may spawn task processes meanwhile.
-std::string ReadSmall(const std::string& path) {
-  std::string text;
-  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return text;
-  char buffer[4096];
-  for (;;) {
-    const ssize_t n = read(fd, buffer, sizeof buffer);
-    if (n > 0) {
-      text.append(buffer, static_cast<size_t>(n));
-    } else if (n == 0 || errno != EINTR) {
-      break;
-    }
-  }
-  close(fd);
-  return text;
-}
-
-// Field 22 of /proc/<pid>/stat (`self` for this process), as the owner string spells it
-// (recovery.h).
-std::string StartTicksOf(const std::string& pid) {
-  const std::string line = ReadSmall("/proc/" + pid + "/stat");
-  const size_t name_end = line.rfind(')');
-  if (name_end == std::string::npos) return "0";
-  std::istringstream fields(line.substr(name_end + 1));
-  std::string field;
-  // The state is the first field after the name; the start time is the 20th.
-  for (int i = 0; i < 20 && (fields >> field); ++i) {
-  }
-  return field.empty() ? "0" : field;
-}
 
 std::string HostDir(int64_t pid, std::string_view start_ticks) {
   return ProcessRegistryDir() + "/" + std::to_string(pid) + "-" + std::string(start_ticks);
@@ -63,8 +33,8 @@ class OwnDirectory {
     mkdir(base.c_str(), 0700);
     const int64_t host = g_host_pid.load();
     borrowed_ = host != 0;
-    std::string own = borrowed_ ? HostDir(host, StartTicksOf(std::to_string(host)))
-                                : HostDir(getpid(), StartTicksOf("self"));
+    std::string own = borrowed_ ? HostDir(host, StartTicksOf(std::to_string(host)).value_or("0"))
+                                : HostDir(getpid(), StartTicksOf("self").value_or("0"));
     if (mkdir(own.c_str(), 0700) == 0 || errno == EEXIST) path_ = std::move(own);
   }
   ~OwnDirectory() {
@@ -135,7 +105,7 @@ std::vector<NotedProcess> ReadProcessNotes(int64_t pid, std::string_view start_t
   if (entries == nullptr) return notes;
   while (const dirent* entry = readdir(entries)) {
     if (entry->d_name[0] == '.') continue;
-    std::istringstream in(ReadSmall(dir + "/" + entry->d_name));
+    std::istringstream in(ReadProcFile(dir + "/" + entry->d_name).value_or(""));
     NotedProcess note;
     if (in >> note.run >> note.task >> note.attempt >> note.pid >> note.process_group >>
         note.start_ticks) {
@@ -168,18 +138,12 @@ void RemoveEmptyNotesOfDeadHosts() {
   while (const dirent* entry = readdir(entries)) {
     const std::string_view name = entry->d_name;
     const size_t dash = name.find('-');
-    if (dash == std::string_view::npos || dash == 0) continue;
-    const std::string pid(name.substr(0, dash));
-    if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
-    // Alive means: the pid names a process that started at the noted time.
-    const std::string stat = ReadSmall("/proc/" + pid + "/stat");
-    if (!stat.empty()) {
-      std::istringstream fields(stat.substr(stat.rfind(')') + 1));
-      std::string field;
-      for (int i = 0; i < 20 && (fields >> field); ++i) {
-      }
-      if (field == name.substr(dash + 1)) continue;
+    if (dash == std::string_view::npos || dash == 0 ||
+        name.substr(0, dash).find_first_not_of("0123456789") != std::string_view::npos) {
+      continue;  // not a host's directory
     }
+    // Alive means: the pid names a process that started at the noted time.
+    if (PidAndStartAlive(name)) continue;
     // Fails, harmlessly, when notes remain.
     rmdir((base + "/" + std::string(name)).c_str());
   }

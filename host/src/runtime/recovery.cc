@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "petit/core/clock.h"
+#include "runtime/proc_files.h"
 #include "runtime/process_registry.h"
 #include "runtime/task_cgroups.h"
 
@@ -73,26 +74,6 @@ struct ProcessStat {
   int64_t process_group = 0;
   std::string start_time;
 };
-
-// The whole of a /proc file; nullopt when it cannot be opened. Plain read(2): a process that exits
-// while its file is read fails the read with ESRCH, which libstdc++'s filebuf turns into an
-// exception whatever the stream's exception mask says.
-std::optional<std::string> ReadProcFile(const std::string& path) {
-  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return std::nullopt;
-  std::string text;
-  char buffer[4096];
-  for (;;) {
-    const ssize_t n = read(fd, buffer, sizeof buffer);
-    if (n > 0) {
-      text.append(buffer, static_cast<size_t>(n));
-    } else if (n == 0 || errno != EINTR) {
-      break;
-    }
-  }
-  close(fd);
-  return text;
-}
 
 // nullopt when /proc has no readable entry for `pid`.
 std::optional<ProcessStat> ReadStat(int64_t pid) {

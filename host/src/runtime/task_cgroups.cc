@@ -14,45 +14,21 @@
 #include <string_view>
 #include <vector>
 
+#include "runtime/proc_files.h"
+
 namespace petit::host {
 namespace {
-
-// Read through a close-on-exec descriptor: other threads may spawn children meanwhile.
-std::string ReadSmall(const std::string& path) {
-  std::string text;
-  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return text;
-  char buffer[4096];
-  for (;;) {
-    const ssize_t n = read(fd, buffer, sizeof buffer);
-    if (n > 0) {
-      text.append(buffer, static_cast<size_t>(n));
-    } else if (n == 0 || errno != EINTR) {
-      break;
-    }
-  }
-  close(fd);
-  return text;
-}
-
-bool WriteSmall(const std::string& path, std::string_view text) {
-  const int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
-  if (fd < 0) return false;
-  const bool written = write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
-  close(fd);
-  return written;
-}
 
 std::optional<std::string> DetectBase() {
   const char* setting = std::getenv("PETIT_TASK_CGROUPS");
   if (setting != nullptr && std::string_view(setting) == "off") return std::nullopt;
   std::optional<std::string> own;
-  std::istringstream cgroups(ReadSmall("/proc/self/cgroup"));
+  std::istringstream cgroups(ReadProcFile("/proc/self/cgroup").value_or(""));
   for (std::string line; std::getline(cgroups, line);) {
     if (line.rfind("0::", 0) == 0) own = line.substr(3);
   }
   if (!own.has_value()) return std::nullopt;
-  std::istringstream mounts(ReadSmall("/proc/self/mountinfo"));
+  std::istringstream mounts(ReadProcFile("/proc/self/mountinfo").value_or(""));
   for (std::string line; std::getline(mounts, line);) {
     const size_t separator = line.find(" - ");
     if (separator == std::string::npos) continue;
@@ -90,20 +66,6 @@ std::optional<std::string> HostOf(std::string_view name) {
     return std::nullopt;
   }
   return std::string(host);
-}
-
-// Whether "<pid>-<start ticks>" names a process that runs now.
-bool HostAlive(const std::string& host) {
-  const size_t dash = host.find('-');
-  const std::string stat = ReadSmall("/proc/" + host.substr(0, dash) + "/stat");
-  const size_t name_end = stat.rfind(')');
-  if (name_end == std::string::npos) return false;
-  std::istringstream fields(stat.substr(name_end + 1));
-  std::string field;
-  // The state is the first field after the name; the start time is the 20th.
-  for (int i = 0; i < 20 && (fields >> field); ++i) {
-  }
-  return field == host.substr(dash + 1);
 }
 
 bool WaitUntilEmpty(const std::string& dir, std::chrono::milliseconds limit) {
@@ -158,21 +120,21 @@ void RemoveEmptyCgroupsOfDeadHosts(const std::string& base) {
   while (const dirent* entry = readdir(dir)) {
     const std::optional<std::string> host = HostOf(entry->d_name);
     // rmdir fails, harmlessly, on a populated cgroup.
-    if (host.has_value() && !HostAlive(*host)) rmdir((base + "/" + entry->d_name).c_str());
+    if (host.has_value() && !PidAndStartAlive(*host)) rmdir((base + "/" + entry->d_name).c_str());
   }
   closedir(dir);
 }
 
 std::vector<int64_t> CgroupMembers(const std::string& dir) {
   std::vector<int64_t> pids;
-  std::istringstream in(ReadSmall(dir + "/cgroup.procs"));
+  std::istringstream in(ReadProcFile(dir + "/cgroup.procs").value_or(""));
   int64_t pid = 0;
   while (in >> pid) pids.push_back(pid);
   return pids;
 }
 
 bool KillAndRemoveCgroup(const std::string& dir, std::chrono::milliseconds limit) {
-  if (!WriteSmall(dir + "/cgroup.kill", "1")) {
+  if (!WriteProcFile(dir + "/cgroup.kill", "1")) {
     for (const int64_t pid : CgroupMembers(dir)) kill(static_cast<pid_t>(pid), SIGKILL);
   }
   WaitUntilEmpty(dir, limit);
