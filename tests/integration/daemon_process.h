@@ -1,6 +1,5 @@
 // A running `petit run` for end-to-end tests, its stderr (the daemon's log) read through a pipe,
 // so a test waits for a log line instead of sleeping. Header-only; GoogleTest reports failures.
-// (run_daemon_test.cc keeps a copy of its own from before this header; both may merge later.)
 #ifndef PETIT_TESTS_INTEGRATION_DAEMON_PROCESS_H_
 #define PETIT_TESTS_INTEGRATION_DAEMON_PROCESS_H_
 
@@ -28,8 +27,10 @@ class DaemonProcess {
   // Generous, for a loaded CI machine; a passing test never waits for it.
   static constexpr auto kPatience = std::chrono::seconds(60);
 
-  // Starts `petit <args>` with stdin and stdout on /dev/null.
-  DaemonProcess(const std::string& petit, const std::vector<std::string>& args) {
+  // Starts `petit <args>` with stdin and stdout on /dev/null; `extra_env`: NAME=value entries
+  // added to the test's environment.
+  DaemonProcess(const std::string& petit, const std::vector<std::string>& args,
+                const std::vector<std::string>& extra_env = {}) {
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0) {
       ADD_FAILURE() << "pipe2: " << std::strerror(errno);
@@ -46,7 +47,12 @@ class DaemonProcess {
     std::vector<char*> argv;
     for (std::string& arg : argv_strings) argv.push_back(arg.data());
     argv.push_back(nullptr);
-    const int rc = posix_spawn(&pid_, petit.c_str(), &actions, nullptr, argv.data(), environ);
+    std::vector<std::string> env_strings = extra_env;
+    for (char** entry = environ; *entry != nullptr; ++entry) env_strings.emplace_back(*entry);
+    std::vector<char*> envp;
+    for (std::string& entry : env_strings) envp.push_back(entry.data());
+    envp.push_back(nullptr);
+    const int rc = posix_spawn(&pid_, petit.c_str(), &actions, nullptr, argv.data(), envp.data());
     posix_spawn_file_actions_destroy(&actions);
     close(fds[1]);
     if (rc != 0) {
@@ -75,6 +81,24 @@ class DaemonProcess {
     return true;
   }
 
+  // Reads stderr until one line contains both `first` and, after it, `then`.
+  bool WaitForLine(const std::string& first, const std::string& then) {
+    const auto deadline = std::chrono::steady_clock::now() + kPatience;
+    for (;;) {
+      size_t start = 0;
+      for (size_t end = err_.find('\n'); end != std::string::npos;
+           start = end + 1, end = err_.find('\n', start)) {
+        const std::string line = err_.substr(start, end - start);
+        const size_t at = line.find(first);
+        if (at != std::string::npos && line.find(then, at + first.size()) != std::string::npos) {
+          return true;
+        }
+      }
+      if (!ReadSome(deadline)) return false;
+    }
+  }
+
+  // How many times `text` occurs in what was read of stderr so far.
   size_t Count(const std::string& text) const {
     size_t count = 0;
     for (size_t at = err_.find(text); at != std::string::npos; at = err_.find(text, at + 1)) {
@@ -99,6 +123,28 @@ class DaemonProcess {
     pid_ = -1;
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   }
+
+  // SIGTERM, then as WaitForExit.
+  int Terminate() {
+    if (pid_ <= 0) return -1;
+    kill(pid_, SIGTERM);
+    return WaitForExit();
+  }
+
+  // Sends `signal_number` without waiting for anything.
+  void Signal(int signal_number) {
+    if (pid_ > 0) kill(pid_, signal_number);
+  }
+
+  // SIGKILL, as a crash would, and reaps it.
+  void Kill() {
+    if (pid_ <= 0) return;
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+  }
+
+  pid_t pid() const { return pid_; }
 
   const std::string& err() const { return err_; }
 

@@ -27,6 +27,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "integration/daemon_process.h"
 #include "petit/core/state_store.h"
 #include "petit/storage/open.h"
 #include "runtime/task_cgroups.h"
@@ -55,146 +56,12 @@ int MillisLeft(std::chrono::steady_clock::time_point deadline) {
   return left.count() > 0 ? static_cast<int>(left.count()) : 0;
 }
 
-// A running `petit run`, its stderr read through a pipe.
-class Daemon {
+// A running `petit` of this build (daemon_process.h).
+class Daemon : public testing::DaemonProcess {
  public:
-  // `extra_env`: NAME=value entries added to the test's environment.
   explicit Daemon(const std::vector<std::string>& args,
-                  const std::vector<std::string>& extra_env = {}) {
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC) != 0) {
-      ADD_FAILURE() << "pipe2: " << std::strerror(errno);
-      return;
-    }
-    err_fd_ = fds[0];
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_adddup2(&actions, fds[1], 2);
-    std::vector<std::string> argv_strings = {PETIT_EXE};
-    argv_strings.insert(argv_strings.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (std::string& arg : argv_strings) argv.push_back(arg.data());
-    argv.push_back(nullptr);
-    std::vector<std::string> env_strings = extra_env;
-    for (char** entry = environ; *entry != nullptr; ++entry) env_strings.emplace_back(*entry);
-    std::vector<char*> envp;
-    for (std::string& entry : env_strings) envp.push_back(entry.data());
-    envp.push_back(nullptr);
-    const int rc = posix_spawn(&pid_, PETIT_EXE, &actions, nullptr, argv.data(), envp.data());
-    posix_spawn_file_actions_destroy(&actions);
-    close(fds[1]);
-    if (rc != 0) {
-      ADD_FAILURE() << "posix_spawn " << PETIT_EXE << ": " << std::strerror(rc);
-      pid_ = -1;
-    }
-  }
-
-  ~Daemon() {
-    if (pid_ > 0) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-    if (err_fd_ >= 0) close(err_fd_);
-  }
-
-  // Reads stderr until it contains `text`; false at end of file or after kPatience.
-  bool WaitFor(const std::string& text) { return WaitForCount(text, 1); }
-
-  // Reads stderr until it contains `text` `count` times; false at end of file or after kPatience.
-  bool WaitForCount(const std::string& text, size_t count) {
-    const auto deadline = std::chrono::steady_clock::now() + kPatience;
-    while (Count(text) < count) {
-      if (!ReadSome(deadline)) return false;
-    }
-    return true;
-  }
-
-  // Reads stderr until one line contains both `first` and, after it, `then`.
-  bool WaitForLine(const std::string& first, const std::string& then) {
-    const auto deadline = std::chrono::steady_clock::now() + kPatience;
-    for (;;) {
-      size_t start = 0;
-      for (size_t end = err_.find('\n'); end != std::string::npos;
-           start = end + 1, end = err_.find('\n', start)) {
-        const std::string line = err_.substr(start, end - start);
-        const size_t at = line.find(first);
-        if (at != std::string::npos && line.find(then, at + first.size()) != std::string::npos) {
-          return true;
-        }
-      }
-      if (!ReadSome(deadline)) return false;
-    }
-  }
-
-  // How many times `text` occurs in what was read of stderr so far.
-  size_t Count(const std::string& text) const {
-    size_t count = 0;
-    for (size_t at = err_.find(text); at != std::string::npos; at = err_.find(text, at + 1)) {
-      ++count;
-    }
-    return count;
-  }
-
-  // SIGTERM, then reads stderr to its end and returns the exit status (-1: killed by a signal or
-  // not done within kPatience).
-  int Terminate() {
-    if (pid_ <= 0) return -1;
-    kill(pid_, SIGTERM);
-    return WaitForExit();
-  }
-
-  // Reads stderr to its end and returns the exit status (-1: killed by a signal or not done
-  // within kPatience).
-  int WaitForExit() {
-    if (pid_ <= 0) return -1;
-    const auto deadline = std::chrono::steady_clock::now() + kPatience;
-    while (ReadSome(deadline)) {
-    }
-    if (MillisLeft(deadline) == 0) {
-      ADD_FAILURE() << "petit run did not exit:\n" << err_;
-      return -1;
-    }
-    int status = 0;
-    if (waitpid(pid_, &status, 0) != pid_) return -1;
-    pid_ = -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  }
-
-  // Sends `signal_number` without waiting for anything.
-  void Signal(int signal_number) {
-    if (pid_ > 0) kill(pid_, signal_number);
-  }
-
-  // SIGKILL, as a crash would, and reaps it.
-  void Kill() {
-    if (pid_ <= 0) return;
-    kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
-    pid_ = -1;
-  }
-
-  pid_t pid() const { return pid_; }
-
-  const std::string& err() const { return err_; }
-
- private:
-  // False at end of file, on error, or at the deadline.
-  bool ReadSome(std::chrono::steady_clock::time_point deadline) {
-    pollfd fd{err_fd_, POLLIN, 0};
-    const int ready = poll(&fd, 1, MillisLeft(deadline));
-    if (ready <= 0) return false;
-    char buffer[4096];
-    const ssize_t n = read(err_fd_, buffer, sizeof buffer);
-    if (n <= 0) return false;
-    err_.append(buffer, static_cast<size_t>(n));
-    return true;
-  }
-
-  pid_t pid_ = -1;
-  int err_fd_ = -1;
-  std::string err_;
+                  const std::vector<std::string>& extra_env = {})
+      : DaemonProcess(PETIT_EXE, args, extra_env) {}
 };
 
 class RunDaemonTest : public ::testing::Test {
@@ -424,7 +291,7 @@ TEST_F(RunDaemonTest, SighupReloadsChangedRemovedNewAndBrokenFilesWithoutTouchin
   std::ofstream(release) << "";
   ASSERT_TRUE(daemon.WaitForLine("job long run ", " ended: succeeded")) << daemon.err();
   ASSERT_TRUE(daemon.WaitForLine("job added run ", " ended: succeeded")) << daemon.err();
-  ASSERT_TRUE(daemon.WaitForCount("job long run ", 4)) << daemon.err();  // a second run started
+  ASSERT_TRUE(daemon.WaitFor("job long run ", 4)) << daemon.err();  // a second run started
   EXPECT_EQ(daemon.Terminate(), 0) << daemon.err();
   const std::string written = ReadFile(out);
   EXPECT_EQ(written.rfind("old\n", 0), 0u) << written;
@@ -542,7 +409,7 @@ TEST_F(RunDaemonTest, ASecondDaemonOnTheStoreExitsThreeNamingTheFirstWhichKeepsF
   EXPECT_THAT(second.err(), Not(HasSubstr("interrupted")));
 
   // The first was left alone: it fires again after the refusal.
-  ASSERT_TRUE(first.WaitForCount(" ended: succeeded", first.Count(" ended: succeeded") + 1))
+  ASSERT_TRUE(first.WaitFor(" ended: succeeded", first.Count(" ended: succeeded") + 1))
       << first.err();
   EXPECT_EQ(first.Terminate(), 0) << first.err();
 }
