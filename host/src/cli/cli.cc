@@ -11,6 +11,7 @@
 #include "petit/host/exit_codes.h"
 #include "petit/plugin.h"
 #include "plugins/exit_guard.h"
+#include "plugins/plugin_probe.h"
 #include "plugins/plugin_worker.h"
 #include "plugins/worker_protocol.h"
 
@@ -120,6 +121,8 @@ void PrintError(std::string_view message) { std::cerr << "petit: " << message <<
 int RunCli(int argc, char** argv) {
   // Hidden: the worker of a process-isolated plugin, started by petit itself (plugin_worker.h).
   if (argc >= 2 && argv[1] == internal::kWorkerCommand) return RunPluginWorker(argc, argv);
+  // Hidden: loads one third-party plugin before the host does (plugin_probe.h).
+  if (argc >= 2 && argv[1] == kProbeCommand) return RunPluginProbe(argc, argv);
   Result<Args> parsed = ParseArgs(argc, argv);
   if (!parsed.ok()) {
     PrintError(parsed.status().message());
@@ -132,6 +135,7 @@ int RunCli(int argc, char** argv) {
     return kExitUsage;
   }
   if (command->dir_first && !args.operands.empty()) args.host.jobs_dir = args.operands[0];
+  args.host.plugin_probe_executable = "/proc/self/exe";  // this is the real petit
   if (command->name == "help") {
     std::cout << Usage();
     return kExitOk;

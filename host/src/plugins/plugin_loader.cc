@@ -231,6 +231,25 @@ PluginLoader::PluginLoader(std::string host_version) : host_version_(std::move(h
 
 PluginLoader::~PluginLoader() = default;
 
+void PluginLoader::SetProbe(PluginProbeOptions probe) {
+  probe_ = std::move(probe);
+  std::error_code ec;
+  trusted_dir_.clear();
+  if (!probe_.trusted_dir.empty()) {
+    trusted_dir_ = std::filesystem::weakly_canonical(probe_.trusted_dir, ec);
+    if (ec) trusted_dir_ = probe_.trusted_dir.lexically_normal();
+  }
+}
+
+bool PluginLoader::NeedsProbe(const std::filesystem::path& file) const {
+  if (probe_.executable.empty()) return false;
+  if (trusted_dir_.empty()) return true;
+  // Resolved, so a link in the trusted directory to a library elsewhere is probed.
+  std::error_code ec;
+  const std::filesystem::path canonical = std::filesystem::weakly_canonical(file, ec);
+  return ec || canonical.parent_path() != trusted_dir_;
+}
+
 PluginLoadResult PluginLoader::Release() { return std::exchange(result_, PluginLoadResult{}); }
 
 void PluginLoader::LoadDirectory(const std::filesystem::path& dir, MissingDirectory missing) {
@@ -284,6 +303,8 @@ Result<std::shared_ptr<LoadedPlugin>> PluginLoader::Load(const std::filesystem::
   std::error_code abs_ec;
   const std::filesystem::path absolute = std::filesystem::absolute(path, abs_ec);
   const std::string file = abs_ec ? path.string() : absolute.string();
+  if (NeedsProbe(file))
+    PETIT_RETURN_IF_ERROR(ProbePlugin(probe_.executable, file, probe_.time_limit));
 
   boost::dll::fs::error_code ec;
   dlerror();  // clear stale state so the text read on failure is this load's

@@ -3,7 +3,9 @@
 //
 // Every refusal is a one-line Status naming the file and the values involved; the loader records
 // it and goes on with the next library, so one broken plugin never stops the host. Checks, in
-// order: the library loads (RTLD_NOW | RTLD_LOCAL, never RTLD_GLOBAL); it exports
+// order: with a probe set, a library that does not ship with petit loads cleanly in a child first
+// (plugin_probe.h), so one that crashes, exits or hangs while loading is refused instead of taking
+// the host with it; the library loads (RTLD_NOW | RTLD_LOCAL, never RTLD_GLOBAL); it exports
 // petit_plugin_abi_info; the block has the magic, a sufficient struct_size and an equal ABI major
 // and a minor no newer than the host's; its plugin name is valid and not loaded already; it exports
 // petit_plugin_init; init accepts; the descriptor and each task type are well formed. A task type
@@ -18,6 +20,7 @@
 #ifndef PETIT_HOST_PLUGINS_PLUGIN_LOADER_H_
 #define PETIT_HOST_PLUGINS_PLUGIN_LOADER_H_
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -29,6 +32,7 @@
 
 #include "petit/core/status.h"
 #include "petit/plugin.h"
+#include "plugins/plugin_probe.h"
 
 namespace petit::host {
 
@@ -88,6 +92,17 @@ struct PluginLoadResult {
   std::vector<TaskTypeInfo> TaskTypes() const;
 };
 
+// Where and how long libraries are loaded in a child before the host loads them.
+struct PluginProbeOptions {
+  // A petit binary of the host's version (the CLI's own); empty = no probe. Never a test binary's
+  // /proc/self/exe: it would start copies of the test.
+  std::string executable;
+  std::chrono::milliseconds time_limit = kPluginProbeTimeLimit;
+  // Libraries directly in this directory ship with petit and load without a probe (nothing to pay
+  // for petit's own plugins). Empty = every library is probed.
+  std::filesystem::path trusted_dir;
+};
+
 class PluginLoader {
  public:
   // `host_version` is passed to every plugin's init (petit_init_args.host_version).
@@ -101,6 +116,9 @@ class PluginLoader {
     kIgnore,  // a default location that may legitimately not exist
     kError,   // a directory the user configured
   };
+
+  // Applies to the libraries loaded after it.
+  void SetProbe(PluginProbeOptions probe);
 
   // Loads every regular file named *.so in `dir` (not recursively), sorted by file name so the
   // winner of a duplicate task type name is the same on every run.
@@ -122,7 +140,11 @@ class PluginLoader {
   Result<std::shared_ptr<LoadedPlugin>> Load(const std::filesystem::path& file);
   void AddTaskTypes(LoadedPlugin& plugin);
 
+  bool NeedsProbe(const std::filesystem::path& file) const;
+
   std::string host_version_;
+  PluginProbeOptions probe_;
+  std::filesystem::path trusted_dir_;  // probe_.trusted_dir, canonical
   PluginLoadResult result_;
   std::map<std::string, std::string, std::less<>> type_owner_;    // task type -> file
   std::map<std::string, std::string, std::less<>> plugin_owner_;  // plugin name -> file

@@ -47,6 +47,7 @@ Result<std::unique_ptr<HostEnv>> HostEnv::Create(const HostOptions& options) {
   env->storage_uri_ = options.storage_uri.value_or(env->config_.storage_uri);
   if (env->storage_uri_.empty()) env->storage_uri_ = DefaultStorageUri();
   env->extra_plugin_dirs_ = options.plugin_dirs;
+  env->plugin_probe_executable_ = options.plugin_probe_executable;
   return env;
 }
 
@@ -61,6 +62,8 @@ void HostEnv::LoadPlugins() {
   if (plugins_loaded_) return;
   plugins_loaded_ = true;
   PluginLoader loader(PETIT_VERSION);
+  const std::string bundled = DefaultPluginDir();
+  loader.SetProbe({.executable = plugin_probe_executable_, .trusted_dir = bundled});
   std::set<std::string> seen;
   auto load = [&](const std::string& dir, PluginLoader::MissingDirectory missing) {
     std::error_code ec;
@@ -68,7 +71,7 @@ void HostEnv::LoadPlugins() {
     if (!seen.insert(ec ? dir : canonical.string()).second) return;
     loader.LoadDirectory(dir, missing);
   };
-  load(DefaultPluginDir(), PluginLoader::MissingDirectory::kIgnore);
+  load(bundled, PluginLoader::MissingDirectory::kIgnore);
   for (const std::string& dir : config_.plugin_dirs) {
     load(dir, PluginLoader::MissingDirectory::kError);
   }

@@ -31,6 +31,9 @@ struct HostOptions {
   std::optional<std::string> storage_uri;
   std::vector<std::string> plugin_dirs;
   std::optional<uint32_t> max_parallel_tasks;
+  // The petit binary that loads each third-party plugin in a child first (PluginProbeOptions);
+  // empty = none. Set by the CLI, never by a test that is not running the real petit.
+  std::string plugin_probe_executable;
 };
 
 class HostEnv {
@@ -72,6 +75,7 @@ class HostEnv {
 
   GlobalConfig config_;
   std::vector<std::string> extra_plugin_dirs_;  // --plugin-dir, after petit.yaml's
+  std::string plugin_probe_executable_;
   bool plugins_loaded_ = false;
   PluginLoadResult plugins_;
   TaskRunnerRegistry runners_;
