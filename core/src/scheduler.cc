@@ -46,6 +46,7 @@ struct Scheduler::Impl {
     std::string trigger;
     int64_t occurrence_us = 0;
     std::shared_ptr<const RunResumption> resume = nullptr;
+    std::shared_ptr<const RunRecord> admitted = nullptr;  // RunRequest::admitted
   };
 
   struct ActiveRun {
@@ -200,9 +201,10 @@ struct Scheduler::Impl {
     Slot& slot = slots[index];
     slot.active.push_back(ActiveRun{.run_id = waiting.run_id});
     ++active_runs;
-    launches.push_back(
-        Launch{index, RunRequest{slot.job, std::move(waiting.run_id), std::move(waiting.trigger),
-                                 waiting.occurrence_us, std::move(waiting.resume)}});
+    launches.push_back(Launch{
+        index,
+        RunRequest{slot.job, std::move(waiting.run_id), std::move(waiting.trigger),
+                   waiting.occurrence_us, std::move(waiting.resume), std::move(waiting.admitted)}});
   }
 
   // Starts waiting occurrences (catch-up backlog first: they are older) while there is room.
@@ -680,15 +682,26 @@ Status Scheduler::Start(std::span<const ResumeRequest> resume_first) {
     const int64_t now_us = impl.clock.NowMicros();
     for (const ResumeRequest& request : resume_first) {
       auto it = impl.index_of.find(request.job);
-      if (it == impl.index_of.end()) continue;  // the caller resumes only jobs it defines
+      if (it == impl.index_of.end()) {
+        // The caller resumes only jobs it defines; a run it took over must not stay active.
+        if (request.taken_over != nullptr) {
+          (void)impl.store.MarkInterrupted(request.run, "not resumed: its job is unknown", now_us);
+        }
+        continue;
+      }
       Impl::Slot& slot = impl.slots[it->second];
       if (!impl.HasRoom(slot)) {
-        impl.Refuse(slot, request.run, 0, now_us,
-                    "not resumed: " + impl.Busy(slot) + " (the run stays interrupted)");
+        const std::string reason = "not resumed: " + impl.Busy(slot);
+        // A run taken over is still active in the store: it ends interrupted, as said.
+        if (request.taken_over != nullptr) {
+          (void)impl.store.MarkInterrupted(request.run, reason, now_us);
+        }
+        impl.Refuse(slot, request.run, 0, now_us, reason + " (the run stays interrupted)");
         continue;
       }
       impl.StartRun(it->second,
-                    Impl::Waiting{request.run, std::string(kTriggerRecovery), 0, request.resume},
+                    Impl::Waiting{request.run, std::string(kTriggerRecovery), 0, request.resume,
+                                  request.taken_over},
                     launches);
     }
     for (size_t index = 0; index < impl.slots.size(); ++index) {

@@ -308,6 +308,32 @@ Status MemoryStateStore::Reopen(RunEntry& entry, std::string&& new_owner, int64_
   return Status::Ok();
 }
 
+Result<bool> MemoryStateStore::TakeOverRun(const RunId& run, std::string_view dead_owner,
+                                           std::string_view new_owner, std::string_view reason,
+                                           int64_t now_us) {
+  PETIT_RETURN_IF_ERROR(CheckRunId(run));
+  // Owners are stored sanitised: the dead one is compared as stored.
+  const std::string expected_owner = SanitizeText(dead_owner);
+  std::string owner = SanitizeText(new_owner);
+  const std::string error = SanitizeText(reason);
+  MutexLock lock(mu_);
+  auto it = runs_.find(run);
+  if (it == runs_.end()) return RunNotFound(run);
+  RunRecord& record = it->second.record;
+  if (IsTerminal(record.status) || record.owner != expected_owner) return false;
+  for (auto& [key, attempt] : it->second.attempts) {
+    if (attempt.state != TaskState::kQueued && attempt.state != TaskState::kRunning) continue;
+    attempt.state = TaskState::kInterrupted;
+    attempt.ended_us = now_us;
+    attempt.error = error;
+  }
+  SetStatus(record, RunStatus::kRunning);
+  record.owner = std::move(owner);
+  ++record.retries;
+  record.retried_us = now_us;
+  return true;
+}
+
 Result<std::optional<RunRecord>> MemoryStateStore::LastRun(const JobId& job,
                                                            std::span<const RunStatus> statuses,
                                                            int64_t ended_since_us) {

@@ -52,6 +52,9 @@ class MemoryStateStore final : public StateStore {
   Status ReopenRun(const RunId& run, std::string_view owner, int64_t reopened_us) override;
   Result<RunAdmission> AdmitReopen(const RunId& run, std::string_view owner, int64_t reopened_us,
                                    uint32_t max_active_runs) override;
+  Result<bool> TakeOverRun(const RunId& run, std::string_view dead_owner,
+                           std::string_view new_owner, std::string_view reason,
+                           int64_t now_us) override;
   Result<std::optional<RunRecord>> LastRun(const JobId& job, std::span<const RunStatus> statuses,
                                            int64_t ended_since_us) override;
 

@@ -442,6 +442,46 @@ Result<RunAdmission> SqlStateStore::AdmitReopen(const RunId& run, std::string_vi
   return admission;
 }
 
+Result<bool> SqlStateStore::TakeOverRun(const RunId& run, std::string_view dead_owner,
+                                        std::string_view new_owner, std::string_view reason,
+                                        int64_t now_us) {
+  PETIT_RETURN_IF_ERROR(CheckRunId(run));
+  // Owners are stored sanitised: the dead one is compared as stored.
+  const std::string expected_owner = SanitizeText(dead_owner);
+  const std::string owner = SanitizeText(new_owner);
+  const std::string error = SanitizeText(reason);
+  const std::string take_over = TakeOverRunSql(dialect_);
+  const WriteErrors errors{"cannot take over " + DescribeRun(run), "", ""};
+  bool taken = false;
+  Status status = database_->Write(
+      errors,
+      [&](WriterSession& writer) {
+        taken = false;
+        soci::session& session = writer.session();
+        const std::string id = run.str();
+        const long long retried_at = now_us;
+        soci::statement update = (session.prepare << take_over, soci::use(owner, "owner"),
+                                  soci::use(retried_at, "retried_at"), soci::use(id, "run_id"),
+                                  soci::use(expected_owner, "dead_owner"));
+        update.execute(true);
+        if (update.get_affected_rows() == 0) {
+          // Ended, or another owner's: refused. Only an unknown run is an error.
+          Status why = WhyRunUnchanged(session, run, RunAlreadyEnded);
+          return why.code() == StatusCode::kNotFound ? why : Status::Ok();
+        }
+        InterruptParams& interrupt = params_->interrupt;
+        interrupt.run_id = id;
+        interrupt.ended_at = now_us;
+        interrupt.error = error;
+        Prepared(writer, WriteStatement::kInterruptAttempts, *params_).execute(true);
+        taken = true;
+        return Status::Ok();
+      },
+      /*in_transaction=*/true);
+  if (!status.ok()) return status;
+  return taken;
+}
+
 Result<std::optional<RunRecord>> SqlStateStore::LastRun(const JobId& job,
                                                         std::span<const RunStatus> statuses,
                                                         int64_t ended_since_us) {

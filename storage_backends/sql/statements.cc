@@ -219,6 +219,13 @@ std::string InterruptStrandedAttemptsSql(Dialect dialect) {
          StrandedCondition();
 }
 
+std::string TakeOverRunSql(Dialect dialect) {
+  return "UPDATE runs SET status = " + Literal(RunStatusName(RunStatus::kRunning)) +
+         ", owner = :owner, retries = retries + 1, retried_at = " +
+         TimeIn(dialect, "retried_at", true) + " WHERE id = :run_id AND owner = :dead_owner AND " +
+         IncompleteRunCondition();
+}
+
 std::string RunStatusSql() { return "SELECT status FROM runs WHERE id = :id"; }
 
 std::string RunJobAndStatusSql() { return "SELECT job_id, status FROM runs WHERE id = :id"; }

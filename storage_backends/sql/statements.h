@@ -85,6 +85,10 @@ std::string LastRunSql(Dialect dialect, size_t statuses, bool count_unended);
 std::string StrandedAttemptsSql();
 // Those attempts become interrupted, ended at :ended_at with :error.
 std::string InterruptStrandedAttemptsSql(Dialect dialect);
+// The run :run_id, still queued or running and owned by :dead_owner, becomes running, owned by
+// :owner, its retries counted one up and retried at :retried_at; changes nothing (0 rows)
+// otherwise.
+std::string TakeOverRunSql(Dialect dialect);
 // Only the status of the run :id.
 std::string RunStatusSql();
 // The job_id and status of the run :id.

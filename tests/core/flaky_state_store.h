@@ -116,6 +116,11 @@ class FlakyStateStore final : public StateStore {
   Status ReopenRun(const RunId& run, std::string_view owner, int64_t reopened_us) override {
     return inner_.ReopenRun(run, owner, reopened_us);
   }
+  Result<bool> TakeOverRun(const RunId& run, std::string_view dead_owner,
+                           std::string_view new_owner, std::string_view reason,
+                           int64_t now_us) override {
+    return inner_.TakeOverRun(run, dead_owner, new_owner, reason, now_us);
+  }
   Result<RunAdmission> AdmitReopen(const RunId& run, std::string_view owner, int64_t reopened_us,
                                    uint32_t max_active_runs) override {
     return inner_.AdmitReopen(run, owner, reopened_us, max_active_runs);

@@ -20,6 +20,7 @@
 #include "core/flaky_state_store.h"
 #include "petit/core/clock.h"
 #include "petit/core/events.h"
+#include "petit/core/execute_run.h"
 #include "petit/core/job.h"
 #include "petit/core/schedule.h"
 #include "petit/core/state_store.h"
@@ -342,6 +343,43 @@ class SchedulerTest : public ::testing::Test {
   Passes passes_;
   std::unique_ptr<Scheduler> scheduler_;  // last: destroyed first
 };
+
+// Runs a daemon's recovery took over are still active in the store: one the job has room for is
+// launched as it was taken over (no admission again); one it has no room for ends interrupted
+// rather than stay running under a live owner that never runs it.
+TEST_F(SchedulerTest, TakenOverRunsStartAsTheyAreOrEndInterruptedWhenThereIsNoRoom) {
+  auto job = MakeJob("j");
+  job->max_active_runs = 1;
+  std::vector<Scheduler::ResumeRequest> resume;
+  for (int i = 0; i < 2; ++i) {
+    RunRecord run;
+    run.id = RunId::Generate();
+    run.job = JobId("j");
+    run.status = RunStatus::kRunning;
+    run.owner = "host/1/1";
+    run.created_us = kBase - kSecond + i;
+    ASSERT_TRUE(store_->CreateRun(run).ok());
+    resume.push_back({run.job, run.id, std::make_shared<RunResumption>(),
+                      std::make_shared<const RunRecord>(run)});
+  }
+  scheduler_ = std::make_unique<Scheduler>(std::vector<std::shared_ptr<const Job>>{job}, clock_,
+                                           *store_, launcher_, &bus_, passes_.Options());
+  Status started = scheduler_->Start(resume);
+  ASSERT_TRUE(started.ok()) << started.ToString();
+
+  ASSERT_EQ(launcher_.count(), 1u);
+  const RunRequest launched = launcher_.request(0);
+  EXPECT_EQ(launched.run_id, resume[0].run);
+  EXPECT_EQ(launched.trigger, "recovery");
+  ASSERT_NE(launched.admitted, nullptr);
+  EXPECT_EQ(launched.admitted->owner, "host/1/1");
+  EXPECT_EQ(store_->GetRun(resume[0].run)->value().status, RunStatus::kRunning);
+
+  EXPECT_TRUE(events_.WaitFor(EventType::kTriggerRefused, "j", "the run stays interrupted"));
+  const RunRecord refused = store_->GetRun(resume[1].run)->value();
+  EXPECT_EQ(refused.status, RunStatus::kInterrupted);
+  EXPECT_THAT(refused.error, ::testing::HasSubstr("not resumed"));
+}
 
 TEST_F(SchedulerTest, FiresSeveralJobsAtTheirTimesInHeapOrder) {
   std::vector<std::shared_ptr<Job>> jobs = {MakeJob("a", "@every 10s"), MakeJob("b", "@every 15s"),

@@ -307,6 +307,126 @@ TEST_F(RecoverInterruptedRunsTest, RunsOfAChildThatDiedAreInterruptedOnTheNextSt
   EXPECT_EQ(Stored(run.id).ended_us, kNow + 1);
 }
 
+// A caller that resumes runs (a daemon) takes them over in one store step instead: never
+// interrupted, they stay active under the new owner with their lost attempts interrupted, and a
+// run whose job it would not resume is interrupted as before.
+TEST_F(RecoverInterruptedRunsTest, RunsTheCallerResumesAreTakenOverAndTheOthersInterrupted) {
+  const RunRecord resumed = CreateRun("kept", "", RunStatus::kRunning, 1);
+  const RunRecord queued = CreateRun("kept", WithOtherStartTime(self_), RunStatus::kQueued, 2);
+  const RunRecord dropped = CreateRun("gone", "", RunStatus::kRunning, 3);
+  AttemptRecord lost;
+  lost.run = resumed.id;
+  lost.task = TaskId("t");
+  lost.attempt = 1;
+  lost.state = TaskState::kRunning;
+  AttemptRecord done = lost;
+  done.task = TaskId("s");
+  done.state = TaskState::kSucceeded;
+  done.ended_us = 5;
+  AttemptRecord lost_elsewhere = lost;
+  lost_elsewhere.run = dropped.id;
+  ASSERT_TRUE(store_->SaveAttempts(std::array{lost, done, lost_elsewhere}).ok());
+
+  std::ostringstream log;
+  Result<RecoveredRuns> recovered = RecoverDeadRuns(
+      *store_, self_, kNow, [](const RunRecord& run) { return run.job == JobId("kept"); }, &log);
+  ASSERT_TRUE(recovered.ok()) << recovered.status().ToString();
+  ASSERT_EQ(recovered->taken_over.size(), 2u);
+  EXPECT_EQ(recovered->taken_over[0].id, resumed.id);
+  EXPECT_EQ(recovered->taken_over[1].id, queued.id);
+  for (const RunRecord& run : recovered->taken_over) {
+    const RunRecord stored = Stored(run.id);
+    EXPECT_EQ(stored.status, RunStatus::kRunning);
+    EXPECT_EQ(stored.owner, self_);
+    EXPECT_EQ(stored.retries, 1u);
+    EXPECT_EQ(stored.retried_us, kNow);
+    EXPECT_EQ(stored.ended_us, 0);
+    // What the caller starts as is what the store holds.
+    EXPECT_EQ(run.status, stored.status);
+    EXPECT_EQ(run.owner, stored.owner);
+    EXPECT_EQ(run.retries, stored.retries);
+    EXPECT_EQ(run.retried_us, stored.retried_us);
+  }
+  EXPECT_EQ(recovered->taken_over[0].error, "the host process (not recorded) died");
+  EXPECT_EQ(recovered->taken_over[1].error, "the host process " + queued.owner + " died");
+  Result<std::vector<AttemptRecord>> attempts = store_->ListAttempts(resumed.id);
+  ASSERT_TRUE(attempts.ok() && attempts->size() == 2);
+  EXPECT_EQ(attempts->at(0).task, TaskId("s"));
+  EXPECT_EQ(attempts->at(0).state, TaskState::kSucceeded);
+  EXPECT_EQ(attempts->at(1).state, TaskState::kInterrupted);
+  EXPECT_EQ(attempts->at(1).ended_us, kNow);
+  EXPECT_EQ(attempts->at(1).error, "the host process (not recorded) died");
+
+  ASSERT_EQ(recovered->interrupted.size(), 1u);
+  EXPECT_EQ(recovered->interrupted[0].id, dropped.id);
+  EXPECT_EQ(Stored(dropped.id).status, RunStatus::kInterrupted);
+  attempts = store_->ListAttempts(dropped.id);
+  ASSERT_TRUE(attempts.ok() && attempts->size() == 1);
+  EXPECT_EQ(attempts->at(0).state, TaskState::kInterrupted);
+
+  // This process is alive: a second recovery leaves its runs alone.
+  Result<RecoveredRuns> again =
+      RecoverDeadRuns(*store_, self_, kNow + 1, [](const RunRecord&) { return true; });
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_TRUE(again->taken_over.empty());
+  EXPECT_TRUE(again->interrupted.empty());
+  EXPECT_EQ(Stored(resumed.id).retries, 1u);
+}
+
+// The gap the takeover closes: a host that dies right after recovery, before it resumed anything,
+// leaves the run active under its own (now dead) owner, never interrupted for good, so the next
+// start takes it over again and resumes it.
+TEST_F(RecoverInterruptedRunsTest, ARunWhoseNewOwnerDiesBeforeResumingItIsTakenOverAgain) {
+  Child first;
+  Result<std::string> first_owner = ProcessOwner(first.pid());
+  ASSERT_TRUE(first_owner.ok()) << first_owner.status().ToString();
+  const RunRecord run = CreateRun("a", *first_owner, RunStatus::kRunning, 1);
+  AttemptRecord lost;
+  lost.run = run.id;
+  lost.task = TaskId("t");
+  lost.attempt = 1;
+  lost.state = TaskState::kRunning;
+  ASSERT_TRUE(store_->SaveAttempts(std::array{lost}).ok());
+  const auto resume_all = [](const RunRecord&) { return true; };
+
+  // The first owner dies; the second recovers and takes the run over, then dies at once. (Forked
+  // only now: it would keep the first's pipe open.)
+  first.ReleaseAndWaitForExit();
+  first.Reap();
+  Child second;
+  Result<std::string> second_owner = ProcessOwner(second.pid());
+  ASSERT_TRUE(second_owner.ok()) << second_owner.status().ToString();
+  Result<RecoveredRuns> taken = RecoverDeadRuns(*store_, *second_owner, kNow, resume_all);
+  ASSERT_TRUE(taken.ok()) << taken.status().ToString();
+  ASSERT_EQ(taken->taken_over.size(), 1u);
+  second.ReleaseAndWaitForExit();
+  second.Reap();
+  EXPECT_EQ(Stored(run.id).status, RunStatus::kRunning);
+  EXPECT_EQ(Stored(run.id).owner, *second_owner);
+
+  // The next host finds it active under a dead owner: it takes it over in turn.
+  std::ostringstream err;
+  Result<Recovery> recovery = RecoverHost(*store_, err, resume_all);
+  ASSERT_TRUE(recovery.ok()) << recovery.status().ToString();
+  EXPECT_TRUE(recovery->interrupted.empty());
+  ASSERT_EQ(recovery->taken_over.size(), 1u);
+  EXPECT_EQ(recovery->taken_over[0].id, run.id);
+  EXPECT_THAT(recovery->taken_over[0].error, HasSubstr(*second_owner));
+  const RunRecord stored = Stored(run.id);
+  EXPECT_EQ(stored.status, RunStatus::kRunning);
+  EXPECT_EQ(stored.owner, self_);
+  EXPECT_EQ(stored.retries, 2u);
+  EXPECT_THAT(err.str(), HasSubstr("petit: interrupted run " + run.id.str() +
+                                   " of job a: " + "the host process " + *second_owner +
+                                   " died; taken over to resume it\n"));
+  // The attempt the first owner lost ended when that loss was found, and stays so.
+  Result<std::vector<AttemptRecord>> attempts = store_->ListAttempts(run.id);
+  ASSERT_TRUE(attempts.ok() && attempts->size() == 1);
+  EXPECT_EQ(attempts->at(0).state, TaskState::kInterrupted);
+  EXPECT_EQ(attempts->at(0).ended_us, kNow);
+  EXPECT_THAT(attempts->at(0).error, HasSubstr(*first_owner));
+}
+
 // A process in a group of its own (as the command plugin starts them) that runs `sleep` with
 // PETIT_RUN_ID=<run_id> in its environment; the constructor returns once it has exec'd.
 class LeftoverProcess {

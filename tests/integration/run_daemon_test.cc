@@ -676,6 +676,44 @@ TEST_F(RecoveryTest, AfterKillNineTheLostTaskIsRetriedOnceAndTheRunSucceeds) {
   if (orphan > 0) kill(-orphan, SIGKILL);
 }
 
+// What a daemon killed right after its recovery took the run over leaves: the run still running,
+// owned by a dead process, its lost attempt interrupted, one retry counted. Never interrupted for
+// good: the next daemon takes it over in turn and resumes it.
+TEST_F(RecoveryTest, ARunTakenOverByADaemonKilledBeforeResumingItIsResumedByTheNext) {
+  std::string run;
+  const pid_t orphan = StartAndKillMidTask("    retry: {max_attempts: 1}\n", &run);
+  ASSERT_FALSE(run.empty());
+  {
+    Result<std::unique_ptr<StateStore>> store = storage::OpenStateStore(StorageUri());
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    const RunId id = *RunId::Parse(run);
+    Result<std::optional<RunRecord>> killed = (*store)->GetRun(id);
+    ASSERT_TRUE(killed.ok() && killed->has_value());
+    // The killed daemon's pid with another start time: a process of this host that is gone.
+    const std::string& owner = (**killed).owner;
+    const std::string dead_taker =
+        owner.substr(0, owner.rfind('/') + 1) + (owner.ends_with("/1") ? "2" : "1");
+    Result<bool> taken = (*store)->TakeOverRun(id, owner, dead_taker, "the host died", 1);
+    ASSERT_TRUE(taken.ok() && *taken) << taken.status().ToString();
+  }
+  Daemon second(RunArgs());
+  ASSERT_TRUE(second.WaitFor("resuming interrupted run " + run)) << second.err();
+  ASSERT_TRUE(second.WaitFor("run " + run + " ended: succeeded")) << second.err();
+  // Taken over again in one step, never marked interrupted in between.
+  EXPECT_THAT(second.err(), HasSubstr("died; taken over to resume it"));
+  EXPECT_THAT(second.err(), HasSubstr("1 task to run, 0 interrupted for good"));
+  EXPECT_EQ(second.Terminate(), 0) << second.err();
+  RunRecord record;
+  auto attempts = AttemptsOf(run, &record);
+  EXPECT_EQ(record.status, RunStatus::kSucceeded);
+  EXPECT_EQ(record.retries, 2u);  // one per takeover
+  ASSERT_EQ(attempts["wait"].size(), 2u);
+  EXPECT_EQ(attempts["wait"][0].state, TaskState::kInterrupted);
+  EXPECT_EQ(attempts["wait"][1].state, TaskState::kSucceeded);
+  EXPECT_TRUE(NothingRunning());
+  if (orphan > 0) kill(-orphan, SIGKILL);
+}
+
 TEST_F(RecoveryTest, AfterKillNineATaskWithoutRetriesIsInterruptedAndTheRunFails) {
   std::string run;
   const pid_t orphan = StartAndKillMidTask("", &run);

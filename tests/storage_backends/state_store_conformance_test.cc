@@ -1892,6 +1892,171 @@ TEST_P(StateStoreConformanceTest, AdmitReopenReopensAnEndedRunOnlyWhileItsJobHas
   EXPECT_EQ(unknown.status().code(), StatusCode::kNotFound);
 }
 
+TEST_P(StateStoreConformanceTest, TakeOverRunInterruptsTheLostAttemptsAndKeepsTheRunActive) {
+  for (const RunStatus active : {RunStatus::kQueued, RunStatus::kRunning}) {
+    SCOPED_TRACE(RunStatusName(active));
+    RunRecord run = MakeRun("etl", kT0);
+    run.status = active;
+    run.trigger = "schedule";
+    run.owner = "dead-host/77/1";
+    run.started_us = active == RunStatus::kRunning ? kT0 + 1 : 0;
+    ASSERT_TRUE(store_->CreateRun(run).ok());
+    RunRecord other = CreateRun("etl", kT0 + 1);
+    AttemptRecord done = MakeAttempt(run.id, "a", 1);
+    done.state = TaskState::kSucceeded;
+    done.ended_us = kT0 + 30;
+    done.exit_code = 0;
+    done.outputs = {{"rows", "42"}};
+    AttemptRecord running = MakeAttempt(run.id, "b", 1);
+    running.state = TaskState::kRunning;
+    running.started_us = kT0 + 40;
+    AttemptRecord queued = MakeAttempt(run.id, "c", 1);
+    AttemptRecord pending = MakeAttempt(run.id, "d", 0);
+    pending.state = TaskState::kPending;
+    AttemptRecord elsewhere = MakeAttempt(other.id, "b", 1);
+    elsewhere.state = TaskState::kRunning;
+    ASSERT_TRUE(
+        store_->SaveAttempts(std::vector<AttemptRecord>{done, running, queued, pending, elsewhere})
+            .ok());
+
+    Result<bool> taken =
+        store_->TakeOverRun(run.id, "dead-host/77/1", "new-host/2/2",
+                            "the host process dead-host/77/1 died \xff", kT0 + 500);
+    ASSERT_TRUE(taken.ok()) << taken.status().ToString();
+    EXPECT_TRUE(*taken);
+    if (persistent()) Reopen();
+
+    RunRecord expected = run;
+    expected.status = RunStatus::kRunning;
+    expected.owner = "new-host/2/2";
+    expected.retries = 1;
+    expected.retried_us = kT0 + 500;
+    ExpectSameRunAndRetries(GetRun(run.id), expected);
+    for (AttemptRecord* lost : {&running, &queued}) {
+      lost->state = TaskState::kInterrupted;
+      lost->ended_us = kT0 + 500;
+      lost->error = "the host process dead-host/77/1 died \uFFFD";
+    }
+    std::vector<AttemptRecord> attempts = ListAttempts(run.id);
+    ASSERT_THAT(attempts, SizeIs(4));
+    ExpectSameAttempt(attempts[0], done);
+    ExpectSameAttempt(attempts[1], running);
+    ExpectSameAttempt(attempts[2], queued);
+    ExpectSameAttempt(attempts[3], pending);
+    std::vector<AttemptRecord> others = ListAttempts(other.id);
+    ASSERT_THAT(others, SizeIs(1));
+    ExpectSameAttempt(others[0], elsewhere);
+    // Never ended: it kept its place among the job's active runs, which admission counts.
+    EXPECT_THAT(Ids(ListIncompleteRuns()), ElementsAre(run.id.str(), other.id.str()));
+    Result<RunAdmission> admission = store_->AdmitRun(MakeRun("etl", kT0 + 600), 2);
+    ASSERT_TRUE(admission.ok()) << admission.status().ToString();
+    EXPECT_EQ(admission->verdict, RunAdmission::Verdict::kAtLimit);
+
+    // A host that dies after the takeover leaves it to the next one, which counts another retry.
+    Result<bool> again =
+        store_->TakeOverRun(run.id, "new-host/2/2", "third-host/3/3", "second death", kT0 + 700);
+    ASSERT_TRUE(again.ok()) << again.status().ToString();
+    EXPECT_TRUE(*again);
+    RunRecord twice = GetRun(run.id);
+    EXPECT_EQ(twice.status, RunStatus::kRunning);
+    EXPECT_EQ(twice.owner, "third-host/3/3");
+    EXPECT_EQ(twice.retries, 2u);
+    EXPECT_EQ(twice.retried_us, kT0 + 700);
+    // Attempts that ended already keep their first end.
+    EXPECT_EQ(ListAttempts(run.id)[1].ended_us, kT0 + 500);
+    // Out of the way of the next status.
+    ASSERT_TRUE(store_->MarkInterrupted(run.id, "next", kT0 + 800).ok());
+    ASSERT_TRUE(store_->MarkInterrupted(other.id, "next", kT0 + 800).ok());
+  }
+}
+
+TEST_P(StateStoreConformanceTest, TakeOverRunRefusesARunAnotherOwnerHoldsOrThatEnded) {
+  RunRecord held = MakeRun("etl", kT0);
+  held.status = RunStatus::kRunning;
+  held.owner = "live-host/5/5";
+  ASSERT_TRUE(store_->CreateRun(held).ok());
+  AttemptRecord attempt = MakeAttempt(held.id, "a", 1);
+  attempt.state = TaskState::kRunning;
+  ASSERT_TRUE(store_->SaveAttempts(std::vector<AttemptRecord>{attempt}).ok());
+  // The dead owner named is not the one that holds it (another host took it over first).
+  Result<bool> taken = store_->TakeOverRun(held.id, "dead-host/1/1", "new-host/2/2", "x", kT0 + 9);
+  ASSERT_TRUE(taken.ok()) << taken.status().ToString();
+  EXPECT_FALSE(*taken);
+  ExpectSameRunAndRetries(GetRun(held.id), held);
+  std::vector<AttemptRecord> untouched = ListAttempts(held.id);
+  ASSERT_THAT(untouched, SizeIs(1));
+  ExpectSameAttempt(untouched[0], attempt);
+
+  for (const RunStatus ended : {RunStatus::kSucceeded, RunStatus::kFailed, RunStatus::kCancelled,
+                                RunStatus::kInterrupted}) {
+    SCOPED_TRACE(RunStatusName(ended));
+    RunRecord run = MakeRun("etl", kT0 + 1);
+    run.status = ended;
+    run.owner = "dead-host/1/1";
+    run.ended_us = kT0 + 5;
+    run.error = "over";
+    ASSERT_TRUE(store_->CreateRun(run).ok());
+    AttemptRecord stranded = MakeAttempt(run.id, "a", 1);
+    stranded.state = TaskState::kRunning;
+    ASSERT_TRUE(store_->SaveAttempts(std::vector<AttemptRecord>{stranded}).ok());
+    Result<bool> refused =
+        store_->TakeOverRun(run.id, "dead-host/1/1", "new-host/2/2", "x", kT0 + 9);
+    ASSERT_TRUE(refused.ok()) << refused.status().ToString();
+    EXPECT_FALSE(*refused);
+    ExpectSameRunAndRetries(GetRun(run.id), run);
+    std::vector<AttemptRecord> kept = ListAttempts(run.id);
+    ASSERT_THAT(kept, SizeIs(1));
+    ExpectSameAttempt(kept[0], stranded);
+  }
+
+  const RunId missing = RunId::Generate();
+  Result<bool> unknown = store_->TakeOverRun(missing, "dead-host/1/1", "new-host/2/2", "x", kT0);
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.status().code(), StatusCode::kNotFound);
+  EXPECT_THAT(unknown.status().message(), HasSubstr(missing.str()));
+  EXPECT_EQ(store_->TakeOverRun(RunId(), "dead-host/1/1", "new-host/2/2", "x", kT0).status().code(),
+            StatusCode::kInvalidArgument);
+}
+
+// Hosts recovering at once, each through a store of its own: exactly one takes the run over.
+TEST_P(StateStoreConformanceTest, OfConcurrentTakeoversOfARunExactlyOneSucceeds) {
+  constexpr int kThreads = 6;
+  RunRecord run = MakeRun("etl", kT0);
+  run.status = RunStatus::kRunning;
+  run.owner = "dead-host/1/1";
+  ASSERT_TRUE(store_->CreateRun(run).ok());
+  std::vector<std::unique_ptr<StateStore>> stores;
+  for (int t = 0; t < kThreads && persistent(); ++t) {
+    Result<std::unique_ptr<StateStore>> store = storage::OpenStateStore(uri_);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    stores.push_back(std::move(store).value());
+  }
+  std::vector<int> taken(kThreads, 0);
+  std::vector<std::string> failures(kThreads);
+  std::latch start(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      StateStore& store = persistent() ? *stores[t] : *store_;
+      start.arrive_and_wait();
+      Result<bool> took = store.TakeOverRun(run.id, "dead-host/1/1",
+                                            "host/" + std::to_string(t) + "/1", "died", kT0 + 10);
+      if (!took.ok()) {
+        failures[t] = took.status().ToString();
+        return;
+      }
+      taken[t] = *took ? 1 : 0;
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  for (const std::string& failure : failures) EXPECT_EQ(failure, "");
+  ASSERT_EQ(std::count(taken.begin(), taken.end(), 1), 1);
+  const int winner = static_cast<int>(std::find(taken.begin(), taken.end(), 1) - taken.begin());
+  RunRecord stored = GetRun(run.id);
+  EXPECT_EQ(stored.owner, "host/" + std::to_string(winner) + "/1");
+  EXPECT_EQ(stored.retries, 1u);
+}
+
 TEST_P(StateStoreConformanceTest, OfConcurrentReopeningsOfAJobAtMaxOneExactlyOneIsAdmitted) {
   constexpr int kThreads = 6;
   std::vector<RunId> runs;

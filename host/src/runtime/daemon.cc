@@ -166,7 +166,13 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(std::unique_ptr<HostEnv> env, std:
   if (!lock.ok()) return NotStarting(lock.status());
   daemon->host_lock_ = std::move(lock).value();
   std::ostringstream recovery_lines;
-  Result<Recovery> recovery = RecoverHost(**store, recovery_lines);
+  // The runs of the jobs it defines it resumes: recovery hands them over still active, so that a
+  // death of this process before they are resumed never leaves them interrupted for good.
+  std::set<JobId> defined;
+  for (const Job& job : jobs) defined.insert(job.id);
+  Result<Recovery> recovery =
+      RecoverHost(**store, recovery_lines,
+                  [&defined](const RunRecord& run) { return defined.contains(run.job); });
   log.Lines(recovery_lines.str());
   if (!recovery.ok()) return recovery.status().WithContext("recovery failed");
   const std::string& owner = recovery->owner;
@@ -204,7 +210,7 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(std::unique_ptr<HostEnv> env, std:
   daemon->scheduler_ = std::make_unique<Scheduler>(daemon->jobs_, SystemClock::Instance(), **store,
                                                    *daemon->launcher_, &daemon->events_,
                                                    std::move(scheduler_options));
-  const std::vector<Scheduler::ResumeRequest> resume = daemon->PlanResumes(recovery->interrupted);
+  const std::vector<Scheduler::ResumeRequest> resume = daemon->PlanResumes(recovery->taken_over);
   PETIT_RETURN_IF_ERROR(daemon->scheduler_->Start(resume));
 
   const DaemonState state = daemon->State();
@@ -226,20 +232,28 @@ std::shared_ptr<const Job> Daemon::FindJob(const JobId& id) const {
 }
 
 std::vector<Scheduler::ResumeRequest> Daemon::PlanResumes(
-    const std::vector<RunRecord>& interrupted) {
+    const std::vector<RunRecord>& taken_over) {
   std::vector<Scheduler::ResumeRequest> resumes;
   Result<StateStore*> store = env_->Store();
   if (!store.ok()) return resumes;
-  for (const RunRecord& run : interrupted) {
+  const int64_t now_us = SystemClock::Instance().NowMicros();
+  for (const RunRecord& run : taken_over) {
     const std::string what = "interrupted run " + run.id.str() + " of job " + run.job.str();
+    // Still active in the store: a run not resumed ends interrupted (a failed mark leaves it to
+    // the next start's recovery, as this process's death would).
+    const auto stays_interrupted = [&](const std::string& why) {
+      (void)(*store)->MarkInterrupted(run.id, run.error + "; not resumed: " + why, now_us);
+      log_.Line(what + " stays interrupted: " + why);
+    };
     std::shared_ptr<const Job> job = FindJob(run.job);
     if (job == nullptr) {
-      log_.Line(what + " stays interrupted: the job is no longer defined");
+      stays_interrupted("the job is no longer defined");
       continue;
     }
+    // Listed after the takeover, which interrupted the attempts the dead host left unfinished.
     Result<std::vector<AttemptRecord>> attempts = (*store)->ListAttempts(run.id);
     if (!attempts.ok()) {
-      log_.Line(what + " stays interrupted: " + attempts.status().message());
+      stays_interrupted(attempts.status().message());
       continue;
     }
     auto resumption = std::make_shared<RunResumption>();
@@ -250,7 +264,10 @@ std::vector<Scheduler::ResumeRequest> Daemon::PlanResumes(
     log_.Line("resuming " + what + ": " + std::to_string(again) + " task" +
               (again == 1 ? "" : "s") + " to run, " + std::to_string(lost) +
               " interrupted for good (their retry policy allows no other attempt)");
-    resumes.push_back({job->id, run.id, std::move(resumption)});
+    RunRecord admitted = run;
+    admitted.error.clear();  // the reason it was taken over, which the store does not keep
+    resumes.push_back({job->id, run.id, std::move(resumption),
+                       std::make_shared<const RunRecord>(std::move(admitted))});
   }
   return resumes;
 }

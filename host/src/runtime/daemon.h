@@ -145,9 +145,10 @@ class Daemon {
   Daemon(std::unique_ptr<HostEnv> env, DaemonLog& log);
 
   std::shared_ptr<const Job> FindJob(const JobId& id) const;
-  // How to continue the runs recovery interrupted, each task as its retry policy allows
-  // (PlanRecovery); a run whose job is gone stays interrupted, and says so.
-  std::vector<Scheduler::ResumeRequest> PlanResumes(const std::vector<RunRecord>& interrupted);
+  // How to continue the runs recovery took over, each task as its retry policy allows
+  // (PlanRecovery); one whose job is gone or whose attempts cannot be read is marked interrupted,
+  // and says so.
+  std::vector<Scheduler::ResumeRequest> PlanResumes(const std::vector<RunRecord>& taken_over);
 
   // Declared in the order they are built; destroyed in reverse, the scheduler first (it waits
   // for the runs) and the store and plugins last.

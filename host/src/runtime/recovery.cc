@@ -432,9 +432,9 @@ std::vector<Leftover> TerminateLeftovers(const std::vector<RunRecord>& dead_runs
   return leftovers;
 }
 
-Result<std::vector<RunRecord>> RecoverInterruptedRuns(StateStore& store,
-                                                      const std::string& this_owner, int64_t now_us,
-                                                      std::ostream* log) {
+Result<RecoveredRuns> RecoverDeadRuns(StateStore& store, const std::string& this_owner,
+                                      int64_t now_us, const ResumeFilter& resume,
+                                      std::ostream* log) {
   Result<std::vector<RunRecord>> incomplete = store.ListIncompleteRuns();
   if (!incomplete.ok()) return incomplete.status().WithContext("cannot recover runs");
   std::vector<RunRecord> dead;
@@ -453,9 +453,27 @@ Result<std::vector<RunRecord>> RecoverInterruptedRuns(StateStore& store,
   RemoveDeadOwnersNotes(dead);
   RemoveEmptyNotesOfDeadHosts();
   if (TaskCgroupsBase().has_value()) RemoveEmptyCgroupsOfDeadHosts(*TaskCgroupsBase());
-  std::vector<RunRecord> interrupted;
+  RecoveredRuns recovered;
   for (RunRecord& run : dead) {
     const std::string reason = Reason(run.owner);
+    if (resume && resume(run)) {
+      // One step, so that no death of this process can leave the run interrupted for good: until
+      // it is taken over it is the dead owner's, after that it is this process's, and if this one
+      // dies too the next recovery takes it over again.
+      Result<bool> taken = store.TakeOverRun(run.id, run.owner, this_owner, reason, now_us);
+      if (!taken.ok() && taken.status().code() != StatusCode::kNotFound) {
+        return taken.status().WithContext("cannot recover runs");
+      }
+      // Another petit starting at the same moment may have taken it or ended it first.
+      if (!taken.ok() || !*taken) continue;
+      run.status = RunStatus::kRunning;
+      run.owner = this_owner;
+      ++run.retries;
+      run.retried_us = now_us;
+      run.error = reason;  // what the caller says; the store keeps no error for a running run
+      recovered.taken_over.push_back(std::move(run));
+      continue;
+    }
     Status marked = store.MarkInterrupted(run.id, reason, now_us);
     // Another petit starting at the same moment may have recovered it first.
     if (marked.code() == StatusCode::kFailedPrecondition ||
@@ -466,23 +484,36 @@ Result<std::vector<RunRecord>> RecoverInterruptedRuns(StateStore& store,
     run.status = RunStatus::kInterrupted;
     run.ended_us = now_us;
     run.error = reason;
-    interrupted.push_back(std::move(run));
+    recovered.interrupted.push_back(std::move(run));
   }
   PETIT_RETURN_IF_ERROR(RepairStrandedAttempts(store, now_us, log));
-  return interrupted;
+  return recovered;
 }
 
-Result<Recovery> RecoverHost(StateStore& store, std::ostream& err) {
+Result<std::vector<RunRecord>> RecoverInterruptedRuns(StateStore& store,
+                                                      const std::string& this_owner, int64_t now_us,
+                                                      std::ostream* log) {
+  Result<RecoveredRuns> recovered = RecoverDeadRuns(store, this_owner, now_us, nullptr, log);
+  if (!recovered.ok()) return recovered.status();
+  return std::move(recovered->interrupted);
+}
+
+Result<Recovery> RecoverHost(StateStore& store, std::ostream& err, const ResumeFilter& resume) {
   Result<std::string> owner = CurrentProcessOwner();
   if (!owner.ok()) return owner.status().WithContext("cannot tell which runs this host owns");
-  Result<std::vector<RunRecord>> interrupted =
-      RecoverInterruptedRuns(store, *owner, SystemClock::Instance().NowMicros(), &err);
-  if (!interrupted.ok()) return interrupted.status();
-  for (const RunRecord& run : *interrupted) {
+  Result<RecoveredRuns> recovered =
+      RecoverDeadRuns(store, *owner, SystemClock::Instance().NowMicros(), resume, &err);
+  if (!recovered.ok()) return recovered.status();
+  for (const RunRecord& run : recovered->interrupted) {
     err << "petit: interrupted run " << run.id.str() << " of job " << run.job.str() << ": "
         << run.error << "\n";
   }
-  return Recovery{std::move(owner).value(), std::move(interrupted).value()};
+  for (const RunRecord& run : recovered->taken_over) {
+    err << "petit: interrupted run " << run.id.str() << " of job " << run.job.str() << ": "
+        << run.error << "; taken over to resume it\n";
+  }
+  return Recovery{std::move(owner).value(), std::move(recovered->interrupted),
+                  std::move(recovered->taken_over)};
 }
 
 Result<std::string> RecoverOnStartup(StateStore& store, std::ostream& err) {

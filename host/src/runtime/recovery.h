@@ -1,5 +1,6 @@
 // Startup recovery (DESIGN §4): runs left queued or running by a host process that is gone become
-// interrupted, so nothing is silently left running.
+// interrupted, or are taken over by a daemon that resumes them, so nothing is silently left
+// running.
 //
 // Every run records its owner, the host process that drives it, as
 // "<hostname>/<pid>/<process start time>" (the start time is field 22 of /proc/<pid>/stat, in
@@ -21,6 +22,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <iosfwd>
 #include <string>
 #include <string_view>
@@ -73,12 +75,29 @@ Result<std::vector<std::string>> OwnerCommandLine(std::string_view owner);
 // kFailedPrecondition when `owner` names no live process of this host.
 Status SignalOwner(std::string_view owner, int signal_number);
 
-// Marks interrupted, with the reason "the host process <owner> died", every incomplete run whose
-// owner is kDead, after terminating their leftovers (one line per process to `log`, if given);
-// `now_us` is their end time. Then repairs attempts left queued or running in runs that ended (a
-// host that lost its store mid-run): they become interrupted, one line per run to `log`. Returns
-// those runs as now stored. A run that another process recovers or finishes meanwhile is skipped.
-// Fails only when the store does.
+// Which runs of dead owners the caller resumes (a daemon: those of the jobs it defines).
+using ResumeFilter = std::function<bool(const RunRecord&)>;
+
+// What recovery did with the runs of dead owners, each as now stored.
+struct RecoveredRuns {
+  std::vector<RunRecord> interrupted;  // ended kInterrupted
+  // Still kRunning, now owned by this process, their lost attempts interrupted, one more retry
+  // counted (StateStore::TakeOverRun); `error` holds the reason, which the store does not keep.
+  std::vector<RunRecord> taken_over;
+};
+
+// Handles every incomplete run whose owner is kDead, after terminating their leftovers (one line
+// per process to `log`, if given), with the reason "the host process <owner> died" and `now_us`
+// as the time: a run `resume` accepts is taken over by `this_owner` in one store step, so that
+// its caller resumes it and no death between recovery and resumption strands it; any other run
+// is marked interrupted. Then repairs attempts left queued or running in runs that ended (a host
+// that lost its store mid-run): they become interrupted, one line per run to `log`. A run that
+// another process recovers or finishes meanwhile is skipped. Fails only when the store does.
+Result<RecoveredRuns> RecoverDeadRuns(StateStore& store, const std::string& this_owner,
+                                      int64_t now_us, const ResumeFilter& resume,
+                                      std::ostream* log = nullptr);
+
+// RecoverDeadRuns resuming nothing: the runs it marked interrupted.
 Result<std::vector<RunRecord>> RecoverInterruptedRuns(StateStore& store,
                                                       const std::string& this_owner, int64_t now_us,
                                                       std::ostream* log = nullptr);
@@ -87,13 +106,16 @@ Result<std::vector<RunRecord>> RecoverInterruptedRuns(StateStore& store,
 // `err`) and returns this process's owner string, for the runs it is about to create.
 Result<std::string> RecoverOnStartup(StateStore& store, std::ostream& err);
 
-// RecoverOnStartup, and the runs it interrupted, which a daemon then continues (each task as its
-// retry policy allows, core/retry_plan.h's PlanRecovery).
+// RecoverOnStartup, taking over the runs `resume` accepts (RecoverDeadRuns; one line per run to
+// `err` all the same), which a daemon then continues (each task as its retry policy allows,
+// core/retry_plan.h's PlanRecovery).
 struct Recovery {
   std::string owner;                   // this process's owner string
   std::vector<RunRecord> interrupted;  // as now stored
+  std::vector<RunRecord> taken_over;   // as RecoveredRuns::taken_over
 };
-Result<Recovery> RecoverHost(StateStore& store, std::ostream& err);
+Result<Recovery> RecoverHost(StateStore& store, std::ostream& err,
+                             const ResumeFilter& resume = nullptr);
 
 }  // namespace petit::host
 

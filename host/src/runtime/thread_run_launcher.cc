@@ -95,7 +95,9 @@ Result<std::unique_ptr<RunHandle>> ThreadRunLauncher::Launch(const RunRequest& r
   // Shared with the run's thread, which may outlive this call.
   std::shared_ptr<const RunRecord> admitted;
   {
-    Result<RunRecord> run = request.resume == nullptr ? Admit(request) : AdmitReopen(request);
+    Result<RunRecord> run = request.admitted != nullptr ? Result<RunRecord>(*request.admitted)
+                            : request.resume == nullptr ? Admit(request)
+                                                        : AdmitReopen(request);
     if (!run.ok()) return run.status();
     admitted = std::make_shared<const RunRecord>(std::move(run).value());
   }

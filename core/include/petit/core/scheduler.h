@@ -74,6 +74,10 @@ struct RunRequest {
   // Set when the run is an existing one that continues (a retry): ExecuteRun's
   // RunOptions::resume.
   std::shared_ptr<const RunResumption> resume;
+  // With `resume`: the run as the caller already reopened it in the store (taken over from a dead
+  // host, StateStore::TakeOverRun), which the launcher then starts without admitting it again:
+  // ExecuteRun's RunOptions::admitted. nullptr: the launcher reopens it through admission.
+  std::shared_ptr<const RunRecord> admitted;
 };
 
 // A run in progress, as its launcher lets the scheduler reach it.
@@ -156,6 +160,10 @@ class Scheduler {
     JobId job;
     RunId run;
     std::shared_ptr<const RunResumption> resume;
+    // The run as the caller took it over (StateStore::TakeOverRun): still active in the store, so
+    // it is started as it is (RunRequest::admitted), or, when it cannot be, marked interrupted.
+    // nullptr: an ended run, reopened through admission.
+    std::shared_ptr<const RunRecord> taken_over;
   };
 
   // Reads the scheduler's and the jobs' records, launches the runs of `resume_first` (trigger

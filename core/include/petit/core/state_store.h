@@ -216,6 +216,18 @@ class StateStore {
   // ReopenRun's.
   virtual Result<RunAdmission> AdmitReopen(const RunId& run, std::string_view owner,
                                            int64_t reopened_us, uint32_t max_active_runs) = 0;
+  // Takes over, for resumption, a run its owner left when it died: in one transaction, only while
+  // the run is still kQueued or kRunning and owned by `dead_owner`, its attempts still kQueued or
+  // kRunning become kInterrupted (ended at `now_us`, error `reason`) and the run becomes kRunning,
+  // owned by `new_owner`, its retries counted one up and retried_us set to `now_us`, as ReopenRun
+  // does. The run never leaves the active runs of its job, so it keeps its run slot and needs no
+  // admission: a host that dies between a takeover and the resumption leaves the run active under
+  // a dead owner, for the next recovery to take over again. Returns false, changing nothing, when
+  // the run has ended or another owner holds it (another host took it over first); kNotFound for
+  // an unknown run.
+  virtual Result<bool> TakeOverRun(const RunId& run, std::string_view dead_owner,
+                                   std::string_view new_owner, std::string_view reason,
+                                   int64_t now_us) = 0;
   // The newest run of `job` (by ended_us) whose status is one of `statuses` and that ended at or
   // after `ended_since_us`; nullopt if none. What cross-job dependencies ask.
   virtual Result<std::optional<RunRecord>> LastRun(const JobId& job,
