@@ -41,52 +41,11 @@ using testing::ShellQuote;
 // Bounds every wait so a broken build fails instead of hanging; nothing waits for it to elapse.
 constexpr int kPatienceMs = 60'000;
 
-// `petit <args>` in the background, its stdout and stderr in files of `dir`.
-class Background {
+// A `petit` of this build in the background (petit_process.h).
+class Background : public testing::BackgroundPetit {
  public:
   Background(const std::vector<std::string>& args, const fs::path& dir, const std::string& name)
-      : out_(dir / (name + ".out")), err_(dir / (name + ".err")) {
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, 1, out_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_addopen(&actions, 2, err_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    std::vector<std::string> words = {PETIT_EXE};
-    words.insert(words.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (std::string& word : words) argv.push_back(word.data());
-    argv.push_back(nullptr);
-    const int rc = posix_spawn(&pid_, PETIT_EXE, &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    if (rc != 0) {
-      ADD_FAILURE() << "posix_spawn: " << std::strerror(rc);
-      pid_ = -1;
-    }
-  }
-  ~Background() {
-    if (pid_ > 0) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-  }
-
-  pid_t pid() const { return pid_; }
-
-  // Its exit code once it has exited (-1 when a signal ended it).
-  int Wait() {
-    int status = 0;
-    if (pid_ <= 0 || waitpid(pid_, &status, 0) != pid_) return -1;
-    pid_ = -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  }
-
-  std::string out() const { return testing::ReadFile(out_); }
-  std::string err() const { return testing::ReadFile(err_); }
-
- private:
-  fs::path out_;
-  fs::path err_;
-  pid_t pid_ = -1;
+      : BackgroundPetit(PETIT_EXE, args, dir, name) {}
 };
 
 class CancelCliTest : public ::testing::Test {
