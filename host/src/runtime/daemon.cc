@@ -223,6 +223,21 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(std::unique_ptr<HostEnv> env, std:
   return daemon;
 }
 
+std::vector<std::shared_ptr<const Job>> Daemon::Jobs() const {
+  std::vector<std::shared_ptr<const Job>> jobs;
+  {
+    std::lock_guard lock(jobs_mu_);
+    jobs = jobs_;
+  }
+  std::sort(jobs.begin(), jobs.end(), [](const auto& a, const auto& b) { return a->id < b->id; });
+  return jobs;
+}
+
+StateStore& Daemon::store() {
+  // Start opened it (or failed), so this is the same pointer every time.
+  return **env_->Store();
+}
+
 std::shared_ptr<const Job> Daemon::FindJob(const JobId& id) const {
   std::lock_guard lock(jobs_mu_);
   for (const auto& job : jobs_) {

@@ -137,6 +137,17 @@ class Daemon {
   std::chrono::seconds shutdown_grace() const;
 
   DaemonState State() const;
+
+  // For the API, the metrics and the event stream; each is thread-safe.
+  // The jobs as last loaded (or reloaded), sorted by id; each shared, immutable.
+  std::vector<std::shared_ptr<const Job>> Jobs() const;
+  // The job as last loaded; null when unknown.
+  std::shared_ptr<const Job> FindJob(const JobId& id) const;
+  // Every run, task and schedule event of this daemon; subscribe to observe (core/events.h: a
+  // slow handler loses events, never stalls the engine).
+  EventBus& events() { return events_; }
+  // The store, for reads (several hosts may later serve one view from it).
+  StateStore& store();
   // The job's next fire time; nullopt when it has no schedule, is disabled or paused, or the
   // daemon is stopped.
   std::optional<int64_t> NextFire(const JobId& job) const;
@@ -144,7 +155,6 @@ class Daemon {
  private:
   Daemon(std::unique_ptr<HostEnv> env, DaemonLog& log);
 
-  std::shared_ptr<const Job> FindJob(const JobId& id) const;
   // How to continue the runs recovery took over, each task as its retry policy allows
   // (PlanRecovery); one whose job is gone or whose attempts cannot be read is marked interrupted,
   // and says so.
