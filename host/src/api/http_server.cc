@@ -222,6 +222,19 @@ bool MatchPath(const CompiledRoute& route, const std::vector<std::string>& segme
   return true;
 }
 
+// Poco skips a header line without a colon; such a request is malformed (RFC 9112, 5).
+bool HeaderLinesHaveColons(std::string_view head) {
+  size_t start = head.find('\n');
+  while (start != std::string_view::npos && start + 1 < head.size()) {
+    const size_t end = head.find('\n', start + 1);
+    std::string_view line = head.substr(start + 1, end - start - 1);
+    if (line.ends_with('\r')) line.remove_suffix(1);
+    if (!line.empty() && line.find(':') == std::string_view::npos) return false;
+    start = end;
+  }
+  return true;
+}
+
 bool HasControl(std::string_view text) {
   return text.find_first_of("\r\n") != std::string_view::npos;
 }
@@ -449,14 +462,18 @@ struct HttpServer::Impl {
   // Parses the head (Poco's parser, with its limits on fields) into c->request; the refusal
   // when it is malformed or announces a body beyond bounds.
   std::optional<ApiResponse> ParseHead(Connection* c, size_t head_end) {
+    if (!HeaderLinesHaveColons(std::string_view(c->in).substr(0, head_end))) {
+      return ErrorResponse(400, "BAD_REQUEST", "malformed request: a header line has no ':'");
+    }
     Poco::Net::HTTPRequest parsed;
     try {
       Poco::MemoryInputStream stream(c->in.data(), static_cast<std::streamsize>(head_end));
       parsed.read(stream);
     } catch (const Poco::Exception& e) {
       const std::string what = e.message();
-      const bool too_big = what.find("too long") != std::string::npos ||
-                           what.find("Too many") != std::string::npos;
+      // Poco's words for its limits on fields (MessageHeader: 100 fields, values of 8 KiB).
+      const bool too_big = what.find("Too many") != std::string::npos ||
+                           what.find("value too long") != std::string::npos;
       if (too_big) {
         return ErrorResponse(431, "HEADERS_TOO_LARGE", "request head refused: " + what);
       }
