@@ -662,15 +662,14 @@ struct HttpServer::Impl {
       const bool fits = method == request.method || (request.method == "HEAD" && method == "GET");
       if (fits && (best == nullptr || route.literal_score > best->literal_score)) best = &route;
     }
-    if (allowed.empty()) {
-      return ErrorResponse(404, "NOT_FOUND", "no such path: " + api.path);
-    }
-    if (std::find(allowed.begin(), allowed.end(), "GET") != allowed.end()) {
+    std::string allow;
+    if (!allowed.empty() && std::find(allowed.begin(), allowed.end(), "GET") != allowed.end()) {
       allowed.push_back("HEAD");
     }
-    std::string allow;
     for (const std::string& method : allowed) allow += (allow.empty() ? "" : ", ") + method;
-    if (request.method == "OPTIONS" && !origin.empty() && !request.preflight_method.empty()) {
+    // A browser's preflight carries no token.
+    if (request.method == "OPTIONS" && !origin.empty() && !request.preflight_method.empty() &&
+        !allowed.empty()) {
       ApiResponse preflight;
       preflight.status = 204;
       preflight.headers = {{"Access-Control-Allow-Methods", allow},
@@ -678,6 +677,13 @@ struct HttpServer::Impl {
                             "Authorization, Content-Type, Last-Event-ID"},
                            {"Access-Control-Max-Age", "600"}};
       return preflight;
+    }
+    // Without a valid token a caller learns nothing but the public routes: not even which paths
+    // exist.
+    const Access access = best != nullptr ? best->route.access : Access::kRead;
+    if (std::optional<ApiResponse> denied = Authorize(request, access, api)) return *denied;
+    if (allowed.empty()) {
+      return ErrorResponse(404, "NOT_FOUND", "no such path: " + api.path);
     }
     if (best == nullptr) {
       ApiResponse response =
@@ -688,9 +694,6 @@ struct HttpServer::Impl {
       return response;
     }
     const Route& route = best->route;
-    if (std::optional<ApiResponse> denied = Authorize(request, route.access, api)) {
-      return *denied;
-    }
     if (!request.body.empty() && request.content_type != "application/json") {
       return ErrorResponse(415, "UNSUPPORTED_MEDIA_TYPE",
                            "the request body must be application/json, not '" +

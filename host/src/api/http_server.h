@@ -16,12 +16,14 @@
 // - Streams (ApiResponse::stream) hold a worker each, at most api.max_streams at once (503
 //   beyond); they are sent chunked and end the connection.
 //
-// What it answers itself, always as JSON {"error", "code"}: 400 for a malformed request, 404
-// NOT_FOUND for a path no route has, 405 METHOD_NOT_ALLOWED (with Allow) for a known path and
-// another method, 401 UNAUTHORIZED (with WWW-Authenticate: Bearer) when tokens are configured and
-// the request has none or a wrong one (RFC 6750's invalid_token), 403 FORBIDDEN for the read-only
-// token on an Access::kOperate route, 415 for a body that is not application/json, 500
-// INTERNAL_ERROR (and one log line) when a handler throws. HEAD is served for GET routes.
+// What it answers itself, always as JSON {"error", "code"}, in this order: 400 for a malformed
+// request; when tokens are configured and the route is not Access::kPublic (or there is no route),
+// 401 UNAUTHORIZED (with WWW-Authenticate: Bearer) for a missing or wrong token (RFC 6750's
+// invalid_token), and 403 FORBIDDEN for the read-only token on an Access::kOperate route; 404
+// NOT_FOUND for a path no route has; 405 METHOD_NOT_ALLOWED (with Allow) for a known path and
+// another method; 415 for a body that is not application/json; 500 INTERNAL_ERROR (and one log
+// line) when a handler throws. So without a token a caller learns nothing but the public routes.
+// HEAD is served for GET routes.
 //
 // Tokens are compared as SHA-256 digests in constant time. CORS headers are sent only to the
 // origins listed in api.cors_origins (never '*'), which also get their preflight (OPTIONS)

@@ -385,6 +385,10 @@ TEST_F(HttpServerTokenTest, TheReadOnlyTokenReadsButCannotOperate) {
   HttpResponse op_read = Get("/things/1", {"Authorization: Bearer operator-token-0123456789"});
   EXPECT_THAT(op_read.body, HasSubstr("\"read_only\":false"));
   EXPECT_EQ(Get("/api/health").status, 200) << "public routes need no token";
+  EXPECT_EQ(Get("/nope").status, 401) << "without a token, not even which paths exist";
+  EXPECT_EQ(Get("/nope", {"Authorization: Bearer reader"}).status, 404);
+  EXPECT_EQ(client.Request("PUT", "/things/1", {"Authorization: Bearer reader"}).status, 405);
+  EXPECT_EQ(client.Request("PUT", "/things/1").status, 401);
   EXPECT_EQ(Get("/api/health", {"Authorization: Bearer wrong"}).status, 200);
 }
 
