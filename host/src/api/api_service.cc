@@ -15,9 +15,8 @@ ApiService::~ApiService() { Stop(); }
 
 Status ApiService::Prepare(DaemonLog& log) {
   log_ = &log;
-  server_ = std::make_unique<HttpServer>(config_, [this](std::string_view line) {
-    log_->Line(line);
-  });
+  server_ =
+      std::make_unique<HttpServer>(config_, [this](std::string_view line) { log_->Line(line); });
   Status listening = server_->Listen();
   if (!listening.ok()) {
     server_.reset();
