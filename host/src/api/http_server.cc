@@ -177,6 +177,7 @@ struct Request {
   std::string content_type;  // lower case, without parameters
   std::string last_event_id;
   std::string preflight_method;  // Access-Control-Request-Method
+  std::string host;              // the Host header; empty if absent (HTTP/1.0)
   bool expect_continue = false;  // Expect: 100-continue
   std::string body;
 };
@@ -241,6 +242,16 @@ bool MatchPath(const CompiledRoute& route, const std::vector<std::string>& segme
     if (route.is_param[i] ? segments[i].empty() : segments[i] != route.segments[i]) return false;
   }
   return true;
+}
+
+// "localhost", "127.0.0.1", "[::1]", with or without a port.
+bool IsLoopbackHost(std::string_view host) {
+  if (host.starts_with('[')) {
+    const size_t close = host.find(']');
+    return close != std::string_view::npos && host.substr(0, close + 1) == "[::1]";
+  }
+  host = host.substr(0, host.find(':'));
+  return EqualsIgnoringCase(host, "localhost") || host == "127.0.0.1";
 }
 
 // Poco skips a header line without a colon; such a request is malformed (RFC 9112, 5).
@@ -515,6 +526,7 @@ struct HttpServer::Impl {
     request.origin = parsed.get("Origin", "");
     request.last_event_id = parsed.get("Last-Event-ID", "");
     request.preflight_method = parsed.get("Access-Control-Request-Method", "");
+    request.host = parsed.get("Host", "");
     request.expect_continue =
         !request.http10 && EqualsIgnoringCase(parsed.get("Expect", ""), "100-continue");
     std::string_view type = parsed.get("Content-Type", "");
@@ -716,7 +728,11 @@ struct HttpServer::Impl {
       return response;
     }
     const Route& route = best->route;
-    if (!request.body.empty() && request.content_type != "application/json") {
+    if (std::optional<ApiResponse> refused = RefuseBrowserAttack(request, route, origin)) {
+      return *refused;
+    }
+    if (!request.body.empty() && route.method != "GET" &&
+        request.content_type != "application/json") {
       return ErrorResponse(
           415, "UNSUPPORTED_MEDIA_TYPE",
           "the request body must be application/json, not '" +
@@ -785,6 +801,35 @@ struct HttpServer::Impl {
       api.query[key] = value;
     }
     return std::nullopt;
+  }
+
+  // Browsers send requests on behalf of any page: a page elsewhere must not reach a token-less
+  // API on the loopback (cross-site request forgery: a form posted to 127.0.0.1), nor through a
+  // name of its own that it resolves to 127.0.0.1 (DNS rebinding). So a write that carries an
+  // Origin must come from a listed or the same origin, and without tokens the Host must be a
+  // loopback name. With tokens neither works anyway: browsers do not send bearer tokens by
+  // themselves.
+  std::optional<ApiResponse> RefuseBrowserAttack(const Request& request, const Route& route,
+                                                 const std::string& allowed_origin) const {
+    if (!tokens && !request.host.empty() && !IsLoopbackHost(request.host)) {
+      return ErrorResponse(403, "FORBIDDEN",
+                           "without api.token the API answers only requests addressed to a "
+                           "loopback name (127.0.0.1, localhost, [::1]), not to '" +
+                               request.host + "'");
+    }
+    if (route.method == "GET" || request.origin.empty() || !allowed_origin.empty()) {
+      return std::nullopt;
+    }
+    std::string_view origin_host = request.origin;
+    if (const size_t scheme = origin_host.find("://"); scheme != std::string_view::npos) {
+      origin_host.remove_prefix(scheme + 3);
+    }
+    if (!request.host.empty() && EqualsIgnoringCase(origin_host, request.host)) {
+      return std::nullopt;
+    }
+    return ErrorResponse(
+        403, "FORBIDDEN",
+        "cross-origin request from '" + request.origin + "' refused (list it in api.cors_origins)");
   }
 
   // The 401 or 403 the request gets, if any; sets api.read_only. Both digests are always

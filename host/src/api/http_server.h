@@ -25,6 +25,9 @@
 // line) when a handler throws. So without a token a caller learns nothing but the public routes.
 // HEAD is served for GET routes.
 //
+// Browsers: without tokens, a request whose Host is not a loopback name is refused 403 (DNS
+// rebinding); a write (not GET) that carries an Origin other than a listed one or the API's own
+// is refused 403 (cross-site request forgery).
 // Tokens are compared as SHA-256 digests in constant time. CORS headers are sent only to the
 // origins listed in api.cors_origins (never '*'), which also get their preflight (OPTIONS)
 // answered. A request under api.path_prefix is routed with the prefix removed; without it, as is.

@@ -435,6 +435,50 @@ TEST_F(HttpServerTest, CorsHeadersGoOnlyToListedOrigins) {
   EXPECT_EQ(stranger.headers.count("access-control-allow-origin"), 0u);
 }
 
+TEST_F(HttpServerTest, PagesElsewhereCannotWriteThroughABrowser) {
+  config_.cors_origins = {"https://ops.example.com"};
+  StartServer();
+  RawHttpClient client(port_);
+  const std::string host = "Host: 127.0.0.1:" + std::to_string(port_);
+  for (const char* origin : {"https://evil.example.com", "null", "http://127.0.0.1:1"}) {
+    HttpResponse forged =
+        client.Request("POST", "/things/1/poke", {std::string("Origin: ") + origin});
+    EXPECT_EQ(forged.status, 403) << origin;
+    EXPECT_EQ(CodeOf(forged), "FORBIDDEN") << origin;
+    EXPECT_THAT(forged.body, HasSubstr("cross-origin request")) << origin;
+  }
+  EXPECT_EQ(client.Request("POST", "/things/1/poke", {"Origin: https://ops.example.com"}).status,
+            202)
+      << "a listed origin";
+  HttpResponse same = client.Request("POST", "/things/1/poke",
+                                     {host, "Origin: http://127.0.0.1:" + std::to_string(port_)});
+  EXPECT_EQ(same.status, 202) << "the API's own origin";
+  EXPECT_EQ(Get("/things/1", {"Origin: https://evil.example.com"}).status, 200)
+      << "reads are not refused (and without CORS headers a page cannot read them)";
+}
+
+TEST_F(HttpServerTest, WithoutTokensOnlyLoopbackNamesAreAnswered) {
+  StartServer();
+  for (const std::string& host : {std::string("127.0.0.1"), std::string("localhost:8565"),
+                                  std::string("LOCALHOST"), std::string("[::1]:80")}) {
+    RawHttpClient client(port_);
+    client.Send("GET /things/1 HTTP/1.1\r\nHost: " + host + "\r\n\r\n");
+    EXPECT_EQ(client.Read().status, 200) << host;
+  }
+  for (const std::string& host :
+       {std::string("evil.example.com"), std::string("127.0.0.1.evil.example.com"),
+        std::string("[::2]:80")}) {
+    RawHttpClient client(port_);
+    client.Send("GET /things/1 HTTP/1.1\r\nHost: " + host + "\r\n\r\n");
+    HttpResponse rebound = client.Read();
+    EXPECT_EQ(rebound.status, 403) << host;
+    EXPECT_THAT(rebound.body, HasSubstr("loopback name")) << host;
+  }
+  RawHttpClient no_host(port_);
+  no_host.Send("GET /things/1 HTTP/1.0\r\n\r\n");
+  EXPECT_EQ(no_host.Read().status, 200);
+}
+
 TEST_F(HttpServerTest, ThePathPrefixIsServedWithAndWithoutIt) {
   config_.path_prefix = "/petit";
   StartServer();
