@@ -16,7 +16,8 @@
 // - Streams (ApiResponse::stream) hold a worker each, at most api.max_streams at once (503
 //   beyond); they are sent chunked and end the connection.
 //
-// What it answers itself, always as JSON {"error", "code"}, in this order: 400 for a malformed
+// What it answers itself (api/http_router.h decides once a request is whole), always as JSON
+// {"error", "code"}, in this order: 400 for a malformed
 // request; when tokens are configured and the route is not Access::kPublic (or there is no route),
 // 401 UNAUTHORIZED (with WWW-Authenticate: Bearer) for a missing or wrong token (RFC 6750's
 // invalid_token), and 403 FORBIDDEN for the read-only token on an Access::kOperate route; 404
