@@ -69,6 +69,7 @@ class HttpServerTest : public ::testing::Test {
   }
 
   ~HttpServerTest() override {
+    ReleaseSlow();  // a failed test must not leave Stop waiting for it
     if (server_ != nullptr) server_->Stop();
   }
 
@@ -126,7 +127,20 @@ class HttpServerTest : public ::testing::Test {
       };
       return response;
     });
+    // Holds its worker until the test releases it.
+    add("GET", "/slow", Access::kRead, [this](const ApiRequest&) {
+      Started();
+      std::unique_lock lock(quiet_mu_);
+      quiet_wake_.wait(lock, [this] { return release_slow_; });
+      return JsonResponse("{\"slow\":true}");
+    });
     return routes;
+  }
+
+  void ReleaseSlow() {
+    std::lock_guard lock(quiet_mu_);
+    release_slow_ = true;
+    quiet_wake_.notify_all();
   }
 
   void Started() {
@@ -170,6 +184,7 @@ class HttpServerTest : public ::testing::Test {
   StreamProbe probe_;
   std::mutex quiet_mu_;
   std::condition_variable quiet_wake_;
+  bool release_slow_ = false;  // guarded by quiet_mu_
   std::mutex log_mu_;
   std::vector<std::string> log_;  // guarded by log_mu_
 };
@@ -582,6 +597,31 @@ TEST_F(HttpServerTest, AStreamClientThatNeverReadsIsDroppedAndStopStillReturns) 
   HttpResponse stopped = quiet.Read();
   EXPECT_EQ(stopped.status, 200);
   EXPECT_EQ(stopped.body, "data: hello\n\n") << "the quiet stream ended cleanly";
+}
+
+TEST_F(HttpServerTest, AStreamEndsWhenItsClientGoesAway) {
+  config_.timeout = milliseconds(60000);  // only noticing the client gone ends it in time
+  StartServer();
+  {
+    RawHttpClient reader(port_);
+    ASSERT_TRUE(reader.Send("GET /flood HTTP/1.1\r\n\r\n"));
+    ASSERT_TRUE(probe_.WaitStarted(1, std::chrono::seconds(20)));
+  }  // closed
+  EXPECT_TRUE(probe_.WaitEnded(1, std::chrono::seconds(20)));
+  std::lock_guard lock(probe_.mu);
+  EXPECT_TRUE(probe_.saw_failed_write);
+}
+
+TEST_F(HttpServerTest, ASlowHandlerHoldsOnlyItsOwnThread) {
+  config_.max_threads = 2;
+  config_.max_streams = 1;
+  StartServer();
+  RawHttpClient slow(port_);
+  ASSERT_TRUE(slow.Send("GET /slow HTTP/1.1\r\nHost: localhost\r\n\r\n"));
+  ASSERT_TRUE(probe_.WaitStarted(1, std::chrono::seconds(20)));
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(Get("/api/health").status, 200);
+  ReleaseSlow();
+  EXPECT_EQ(slow.Read().body, "{\"slow\":true}");
 }
 
 TEST_F(HttpServerTest, StreamsBeyondMaxStreamsAre503) {
