@@ -259,9 +259,9 @@ struct HttpServer::Impl {
       connection->fd = fd;
       if (OpenConnections() >= config.max_connections && !EvictOldest()) {
         // Every connection has a request running: this one is told so.
-        RefuseNow(*connection, ErrorResponse(503, "SERVICE_UNAVAILABLE",
-                                             "too many connections (api.max_connections = " +
-                                                 std::to_string(config.max_connections) + ")"));
+        SendNow(*connection, ErrorResponse(503, "SERVICE_UNAVAILABLE",
+                                           "too many connections (api.max_connections = " +
+                                               std::to_string(config.max_connections) + ")"));
         continue;
       }
       connection->deadline = Clock::now() + config.timeout;
@@ -411,8 +411,9 @@ struct HttpServer::Impl {
     request.head.host = parsed.get("Host", "");
     request.expect_continue =
         !request.http10 && internal::EqualsIgnoringCase(parsed.get("Expect", ""), "100-continue");
-    std::string_view type = parsed.get("Content-Type", "");
-    type = internal::Trim(type.substr(0, type.find(';')));
+    const std::string content_type = parsed.get("Content-Type", "");  // get() returns its default
+    const std::string_view type =
+        internal::Trim(std::string_view(content_type).substr(0, content_type.find(';')));
     request.head.content_type.reserve(type.size());
     for (char ch : type) request.head.content_type.push_back(static_cast<char>(std::tolower(ch)));
     if (parsed.has("Transfer-Encoding")) {
@@ -457,8 +458,6 @@ struct HttpServer::Impl {
     c->deadline = Clock::now() + std::min<milliseconds>(config.timeout, kLingerLimit);
     return false;
   }
-
-  void RefuseNow(Connection& c, const ApiResponse& response) { SendNow(c, response); }
 
   void SendNow(Connection& c, const ApiResponse& response) {
     SendRaw(c, Serialize(response, /*keep_alive=*/false, /*http10=*/false, /*head_only=*/false,
