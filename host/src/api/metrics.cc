@@ -212,9 +212,10 @@ const metrics_text::Buckets& QueueWaitBuckets() {
       new metrics_text::Buckets({0.001, 0.01, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600});
   return *buckets;
 }
+// Ten buckets: 1,000 jobs with two task types each make some 40,000 lines already.
 const metrics_text::Buckets& DurationBuckets() {
   static const auto* buckets =
-      new metrics_text::Buckets({0.01, 0.1, 0.5, 1, 5, 15, 60, 300, 900, 1800, 3600, 10800, 43200});
+      new metrics_text::Buckets({0.1, 0.5, 2, 10, 30, 60, 300, 900, 3600, 14400});
   return *buckets;
 }
 
@@ -260,7 +261,7 @@ std::optional<uint64_t> CountOpenFds() {
     if (entry->d_name[0] != '.') ++count;
   }
   closedir(dir);
-  return count - 1;  // the directory's own descriptor
+  return count > 0 ? count - 1 : 0;  // less the directory's own descriptor
 }
 
 // When the machine booted (seconds since the epoch), from /proc/stat's btime; read once.
@@ -644,21 +645,26 @@ std::string Metrics::Render() {
                  (pool.capacity > pool.in_use ? pool.capacity - pool.in_use : 0) * kMiB);
   }
 
+  // Both lists are sorted by id: walked side by side rather than looked up.
+  auto for_each_state = [&](const auto& visit) {
+    auto job = job_states.begin();
+    for (const auto& [id, series] : jobs_) {
+      while (job != job_states.end() && job->job < id) ++job;
+      if (job == job_states.end()) return;
+      if (job->job == id) visit(series, *job);
+    }
+  };
   AppendHeader(out, "petit_job_paused", "gauge", "1 while the job's schedule is paused.");
-  for (const Scheduler::JobState& job : job_states) {
-    auto it = jobs_.find(job.job);
-    if (it == jobs_.end()) continue;
-    AppendSample(out, "petit_job_paused", it->second.label, uint64_t{job.paused ? 1u : 0u});
-  }
+  for_each_state([&](const JobSeries& series, const Scheduler::JobState& job) {
+    AppendSample(out, "petit_job_paused", series.label, uint64_t{job.paused ? 1u : 0u});
+  });
   AppendHeader(out, "petit_job_next_fire_timestamp_seconds", "gauge",
                "When the job's schedule fires next (absent: no schedule, disabled or paused).");
-  for (const Scheduler::JobState& job : job_states) {
-    if (!job.next_fire_us) continue;
-    auto it = jobs_.find(job.job);
-    if (it == jobs_.end()) continue;
-    AppendSample(out, "petit_job_next_fire_timestamp_seconds", it->second.label,
+  for_each_state([&](const JobSeries& series, const Scheduler::JobState& job) {
+    if (!job.next_fire_us) return;
+    AppendSample(out, "petit_job_next_fire_timestamp_seconds", series.label,
                  Seconds(*job.next_fire_us));
-  }
+  });
   AppendHeader(out, "petit_job_last_success_timestamp_seconds", "gauge",
                "When the job's latest successful run ended (absent: none recorded).");
   for (const auto& [id, series] : jobs_) {

@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <iterator>
 #include <limits>
 #include <map>
 #include <memory>
@@ -209,7 +210,14 @@ struct PromtoolResult {
   std::string output;
 };
 
-PromtoolResult Promtool(const std::string& text) {
+std::string TempDir() {
+  std::string pattern = (std::filesystem::temp_directory_path() / "petit-metrics-XXXXXX").string();
+  EXPECT_NE(mkdtemp(pattern.data()), nullptr);
+  return pattern;
+}
+
+// Runs promtool with `arguments` (shell words, already quoted) and stdin from `input_file`.
+PromtoolResult RunPromtool(const std::string& arguments, const std::string& input_file = "") {
   PromtoolResult result;
   const std::string promtool = PETIT_PROMTOOL;
   if (promtool.empty() || promtool.ends_with("NOTFOUND") || access(promtool.c_str(), X_OK) != 0) {
@@ -217,19 +225,12 @@ PromtoolResult Promtool(const std::string& text) {
                     "'): install Debian's prometheus package (scripts/dev does) and reconfigure";
     return result;
   }
-  std::string pattern = (std::filesystem::temp_directory_path() / "petit-metrics-XXXXXX").string();
-  const int fd = mkstemp(pattern.data());
-  if (fd < 0) {
-    result.output = "mkstemp failed";
-    return result;
-  }
-  close(fd);
-  std::ofstream(pattern) << text;
-  const std::string command = "'" + promtool + "' check metrics < '" + pattern + "' 2>&1";
+  std::string command = "'" + promtool + "' " + arguments;
+  if (!input_file.empty()) command += " < '" + input_file + "'";
+  command += " 2>&1";
   FILE* pipe = popen(command.c_str(), "r");
   if (pipe == nullptr) {
     result.output = "popen failed";
-    std::filesystem::remove(pattern);
     return result;
   }
   char buffer[4096];
@@ -237,7 +238,15 @@ PromtoolResult Promtool(const std::string& text) {
   while ((n = fread(buffer, 1, sizeof(buffer), pipe)) > 0) result.output.append(buffer, n);
   const int status = pclose(pipe);
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  std::filesystem::remove(pattern);
+  return result;
+}
+
+// `promtool check metrics` on `text`.
+PromtoolResult Promtool(const std::string& text) {
+  const std::filesystem::path dir = TempDir();
+  std::ofstream(dir / "metrics.txt") << text;
+  PromtoolResult result = RunPromtool("check metrics", (dir / "metrics.txt").string());
+  std::filesystem::remove_all(dir);
   return result;
 }
 
@@ -314,6 +323,66 @@ TEST(MetricsTextTest, ValuesAreIntegersWithoutFractionsAndFloatsRoundTrip) {
   std::string out;
   metrics_text::AppendValue(out, uint64_t{18446744073709551615u});
   EXPECT_EQ(out, "18446744073709551615");
+}
+
+// The alert rule the README shows, taken from the README: promtool accepts it, and on a daily
+// job it fires once an occurrence has passed without a success for longer than its `for`, and
+// not when the occurrence's run succeeds.
+TEST(MetricsReadmeTest, TheAlertRuleFiresWhenAnOccurrencePassesWithoutASuccess) {
+  std::ifstream readme(std::string(PETIT_SOURCE_DIR) + "/README.md");
+  const std::string text((std::istreambuf_iterator<char>(readme)), {});
+  const size_t section = text.find("\n### Metrics\n");
+  ASSERT_NE(section, std::string::npos);
+  const size_t begin = text.find("```yaml\n", section);
+  ASSERT_NE(begin, std::string::npos);
+  const size_t end = text.find("```\n", begin + 8);
+  ASSERT_NE(end, std::string::npos);
+  const std::string rules = text.substr(begin + 8, end - begin - 8);
+  ASSERT_NE(rules.find("alert: PetitJobMissedItsSuccess"), std::string::npos) << rules;
+
+  const std::filesystem::path dir = TempDir();
+  std::ofstream(dir / "rules.yml") << rules;
+  // One sample a minute (Prometheus forgets a series after 5 minutes without one). The job fires
+  // daily at midnight; its day-0 run succeeded at 00:10. Day 1's occurrence fails in the first
+  // case, and succeeds at 00:10 in the second.
+  std::ofstream(dir / "test.yml") << "rule_files: ['" << (dir / "rules.yml").string() << R"(']
+evaluation_interval: 1m
+tests:
+  - interval: 1m
+    input_series:
+      - series: 'petit_job_last_success_timestamp_seconds{job_id="nightly_report"}'
+        values: '600x2879'
+      - series: 'petit_job_next_fire_timestamp_seconds{job_id="nightly_report"}'
+        values: '86400x1439 172800x1439'
+    alert_rule_test:
+      - eval_time: 23h
+        alertname: PetitJobMissedItsSuccess
+        exp_alerts: []
+      - eval_time: 25h
+        alertname: PetitJobMissedItsSuccess
+        exp_alerts: []
+      - eval_time: 27h
+        alertname: PetitJobMissedItsSuccess
+        exp_alerts:
+          - exp_labels: {job_id: nightly_report}
+            exp_annotations:
+              summary: "nightly_report: last success 1d 23h 50m 0s before its next fire"
+  - interval: 1m
+    input_series:
+      - series: 'petit_job_last_success_timestamp_seconds{job_id="nightly_report"}'
+        values: '600x1449 87000x1429'
+      - series: 'petit_job_next_fire_timestamp_seconds{job_id="nightly_report"}'
+        values: '86400x1439 172800x1439'
+    alert_rule_test:
+      - eval_time: 27h
+        alertname: PetitJobMissedItsSuccess
+        exp_alerts: []
+)";
+  const PromtoolResult checked = RunPromtool("check rules '" + (dir / "rules.yml").string() + "'");
+  EXPECT_EQ(checked.exit_code, 0) << checked.output;
+  const PromtoolResult tested = RunPromtool("test rules '" + (dir / "test.yml").string() + "'");
+  EXPECT_EQ(tested.exit_code, 0) << tested.output;
+  std::filesystem::remove_all(dir);
 }
 
 class MetricsDaemonTest : public ::testing::Test {
@@ -412,8 +481,8 @@ TEST_F(MetricsDaemonTest, CountsRunsTasksRetriesAndDurationsOfWhatTheRunsDid) {
   EXPECT_NEAR(*m.Get(Series("petit_run_duration_seconds_sum", ok)), ok_run_seconds, 1e-9);
   // Cumulative buckets never decrease and end at the count.
   double previous = 0;
-  for (const char* le : {"0.01", "0.1", "0.5", "1", "5", "15", "60", "300", "900", "1800", "3600",
-                         "10800", "43200", "+Inf"}) {
+  for (const char* le :
+       {"0.1", "0.5", "2", "10", "30", "60", "300", "900", "3600", "14400", "+Inf"}) {
     const std::optional<double> bucket =
         m.Get(Series("petit_run_duration_seconds_bucket", ok + ",le=\"" + le + "\""));
     ASSERT_TRUE(bucket.has_value()) << le;
@@ -536,9 +605,7 @@ tasks:
 }
 
 TEST_F(MetricsDaemonTest, PoolSlotsShowWhatRunningTasksHold) {
-  std::string pattern = (std::filesystem::temp_directory_path() / "petit-metrics-XXXXXX").string();
-  ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-  const std::filesystem::path dir = pattern;
+  const std::filesystem::path dir = TempDir();
   std::ofstream(dir / "petit.yaml") << "pools: {gpu: 2, db: 1}\n";
   constexpr const char* kHolds = R"(
 id: holds
@@ -581,9 +648,7 @@ tasks:
 }
 
 TEST_F(MetricsDaemonTest, LastSuccessIsSeededFromTheStoreAndRemovedJobsLoseTheirSeries) {
-  std::string pattern = (std::filesystem::temp_directory_path() / "petit-metrics-XXXXXX").string();
-  ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-  const std::filesystem::path dir = pattern;
+  const std::filesystem::path dir = TempDir();
   std::ofstream(dir / "a.yaml") << "id: a\ntasks:\n  - id: t\n    type: noop\n";
   std::ofstream(dir / "b.yaml") << "id: b\ntasks:\n  - id: t\n    type: noop\n";
   std::unique_ptr<HostEnv> env = MemoryHost();
