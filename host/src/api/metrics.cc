@@ -403,7 +403,11 @@ void Metrics::OnEvent(const Event& event) {
     return;
   }
   JobSeries* series = Series(event.job);
-  if (series == nullptr) return;
+  if (series == nullptr) {
+    // A job a reload removed while this run went on: nothing is counted, nothing kept.
+    if (event.type == EventType::kJobCompleted) runs_.erase(event.run);
+    return;
+  }
   switch (event.type) {
     case EventType::kTriggerRefused:
       ++series->runs_refused;
@@ -459,6 +463,8 @@ void Metrics::OnEvent(const Event& event) {
       AttemptEnded(*series, run, event);
       return;
     case EventType::kTaskSucceeded:
+      static_assert(kTaskStatuses[0] == "succeeded" && kTaskStatuses[1] == "failed" &&
+                    kTaskStatuses[2] == "cancelled" && kTaskStatuses[3] == "skipped");
       ++series->tasks_finished[0];
       AttemptEnded(*series, run, event);
       return;
