@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "api/http_server.h"
+#include "api/metrics.h"
 #include "api/routes.h"
 
 namespace petit::host {
@@ -28,13 +29,16 @@ Status ApiService::Prepare(DaemonLog& log) {
 
 void ApiService::Start(Daemon& daemon) {
   if (server_ == nullptr) return;
-  services_ = std::make_unique<ApiServices>(ApiServices{.daemon = daemon, .host = &host_});
+  metrics_ = std::make_unique<Metrics>(daemon);
+  services_ = std::make_unique<ApiServices>(
+      ApiServices{.daemon = daemon, .metrics = metrics_.get(), .host = &host_});
   server_->Start(AllRoutes(*services_));
   log_->Line("api listening on " + server_->url());
 }
 
 void ApiService::Stop() {
   if (server_ != nullptr) server_->Stop();
+  metrics_.reset();
 }
 
 }  // namespace petit::host

@@ -18,6 +18,7 @@
 namespace petit::host {
 
 class HttpServer;
+class Metrics;
 struct ApiServices;
 
 class ApiService : public DaemonCompanion {
@@ -35,6 +36,9 @@ class ApiService : public DaemonCompanion {
   const HostOptions host_;
   DaemonLog* log_ = nullptr;  // set by Prepare
   std::unique_ptr<HttpServer> server_;
+  // Observe the daemon from Start until Stop, which destroys them after the server stopped and
+  // before the daemon goes.
+  std::unique_ptr<Metrics> metrics_;
   std::unique_ptr<ApiServices> services_;  // what the routes borrow; outlives the server's threads
 };
 

@@ -48,8 +48,8 @@ struct ApiRequest {
   std::map<std::string, std::string, std::less<>> query;
   // Values of the pattern's {name} segments: pattern "/api/runs/{id}" gives params["id"].
   std::map<std::string, std::string, std::less<>> params;
-  std::string content_type;  // without parameters, lower case: "application/json"; may be empty
-  std::string body;          // at most api.max_body_bytes (the server answers 413 beyond)
+  std::string content_type;   // without parameters, lower case: "application/json"; may be empty
+  std::string body;           // at most api.max_body_bytes (the server answers 413 beyond)
   std::string last_event_id;  // the Last-Event-ID header, for event streams; empty if absent
   bool read_only = false;     // the caller used the read-only token
 
