@@ -19,6 +19,7 @@
 
 #include "host/api/raw_http_client.h"
 #include "integration/daemon_process.h"
+#include "integration/petit_process.h"
 #include "petit/host/exit_codes.h"
 
 namespace petit::host {
@@ -167,6 +168,17 @@ TEST_F(ApiTest, WithATokenFromTheEnvironmentRequestsWithoutItGet401) {
     EXPECT_NE(allowed.status, 0) << token;
   }
   EXPECT_EQ(daemon->Terminate(), kExitOk);
+}
+
+TEST_F(ApiTest, TasksNeverSeeTheOperatorTokenOfTheEnvironment) {
+  // A task that finds the token in its environment fails; so does the run, and petit exits 1.
+  std::ofstream(jobs_ / "snoop.yaml") << "id: snoop\ntasks:\n  - id: look\n    type: command\n"
+                                         "    shell: 'test -z \"$PETIT_API_TOKEN\"'\n";
+  const std::string args = "PETIT_API_TOKEN=s3cret " + testing::ShellQuote(PETIT_EXE) +
+                           " trigger " + testing::ShellQuote(jobs_.string()) + " snoop --storage " +
+                           testing::ShellQuote("sqlite://" + (dir_ / "petit.db").string());
+  testing::Outcome seen = testing::RunPetit("/usr/bin/env", args, dir_);
+  EXPECT_EQ(seen.exit_code, kExitOk) << seen.out << seen.err;
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "config/global_config.h"
 #include "petit/core/suggest.h"
 #include "petit/host/exit_codes.h"
 #include "petit/plugin.h"
@@ -123,6 +124,7 @@ int RunCli(int argc, char** argv) {
   if (argc >= 2 && argv[1] == internal::kWorkerCommand) return RunPluginWorker(argc, argv);
   // Hidden: loads one third-party plugin before the host does (plugin_probe.h).
   if (argc >= 2 && argv[1] == kProbeCommand) return RunPluginProbe(argc, argv);
+  ApiTokenFromEnvironment();  // taken out of the environment before any task can inherit it
   Result<Args> parsed = ParseArgs(argc, argv);
   if (!parsed.ok()) {
     PrintError(parsed.status().message());

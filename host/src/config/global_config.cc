@@ -79,10 +79,10 @@ const std::vector<std::string_view> kApiKeys = {
     "max_connections", "max_body_bytes", "timeout",     "max_streams"};
 
 // The operator token from the environment, which wins over petit.yaml's (a secret kept out of
-// files); empty when unset.
+// files): as set now, else as RunCli took it out of the environment; empty when neither.
 std::string EnvApiToken() {
   const char* token = std::getenv("PETIT_API_TOKEN");
-  return token != nullptr ? token : "";
+  return token != nullptr ? token : ApiTokenFromEnvironment();
 }
 
 std::optional<std::string> ReadToken(const YAML::Node& node, std::string_view key,
@@ -483,6 +483,17 @@ std::string_view PluginIsolationName(PluginIsolation isolation) {
 
 bool IsLoopbackBind(std::string_view bind) {
   return std::find(kLoopbackBinds.begin(), kLoopbackBinds.end(), bind) != kLoopbackBinds.end();
+}
+
+const std::string& ApiTokenFromEnvironment() {
+  static const std::string token = [] {
+    const char* value = std::getenv("PETIT_API_TOKEN");
+    std::string taken = value != nullptr ? value : "";
+    // Tasks inherit the host's environment: they must not inherit the operator's token.
+    unsetenv("PETIT_API_TOKEN");
+    return taken;
+  }();
+  return token;
 }
 
 std::string_view LogFormatName(LogFormat format) {

@@ -135,6 +135,12 @@ Result<GlobalConfig> ResolveGlobalConfig(const std::optional<std::string>& expli
 
 std::string_view LogFormatName(LogFormat format);
 
+// PETIT_API_TOKEN as it was when first asked (empty when unset), removed from the environment on
+// that first call so that no task or plugin started later sees it. RunCli asks first thing, while
+// the process has one thread; loading petit.yaml (also on a reload) reads the token set in the
+// environment at that time, else this one.
+const std::string& ApiTokenFromEnvironment();
+
 // sqlite:// URI of the default state file: $PETIT_STATE_DIR/petit.db, else /var/lib/petit/petit.db
 // for root, else $XDG_STATE_HOME/petit/petit.db (~/.local/state/petit/petit.db).
 std::string DefaultStorageUri();
