@@ -6,12 +6,17 @@
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
 
+#include <signal.h>
+
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <sstream>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -24,6 +29,7 @@ namespace petit {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::BackgroundPetit;
 using ::testing::HasSubstr;
 using testing::Outcome;
 using testing::ShellQuote;
@@ -248,6 +254,74 @@ TEST_F(CliJsonTest, GraphOfAJobWhoseFileIsBrokenSaysSoOnTheSameLine) {
   EXPECT_EQ(r.err, "petit: no valid job 'etl' in " + jobs_.string() +
                        "; 1 error in its job files (`petit validate " + jobs_.string() +
                        "` lists them)\n");
+}
+
+// petit.yaml's `logging:` in `petit run`: json lines, one per state change, with the run's ids.
+TEST_F(CliJsonTest, RunLogsJsonLinesWithTheIdsOfEachTransition) {
+  std::ofstream(jobs_ / "petit.yaml") << "logging: {level: info, format: json}\n";
+  WriteJob("tick.yaml",
+           "id: tick\nschedule: \"@every 1s\"\ntasks:\n  - {id: a, type: noop}\n  - {id: b, type: "
+           "noop, depends_on: [a]}\n");
+  BackgroundPetit daemon(PETIT_EXE, {"--storage", StorageUri(), "run", jobs_.string()}, dir_);
+  // A real process: poll its stderr, with a deadline, for the end of its first run.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (daemon.err().find(" ended: succeeded") == std::string::npos &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  daemon.Signal(SIGTERM);
+  EXPECT_EQ(daemon.Wait(), 0);
+  const std::string err = daemon.err();
+  ASSERT_THAT(err, HasSubstr(" ended: succeeded"));
+
+  std::set<std::string> task_events;
+  std::string run_id;
+  size_t lines = 0;
+  std::istringstream in(err);
+  for (std::string line; std::getline(in, line);) {
+    ++lines;
+    Poco::JSON::Object::Ptr object;
+    try {
+      object = Poco::JSON::Parser().parse(line).extract<Poco::JSON::Object::Ptr>();
+    } catch (const Poco::Exception& e) {
+      ADD_FAILURE() << "not a JSON object: " << line;
+      continue;
+    }
+    EXPECT_TRUE(object->has("time") && object->has("msg")) << line;
+    EXPECT_NE(object->getValue<std::string>("level"), "debug") << "level info: " << line;
+    if (!object->has("task_id")) continue;
+    EXPECT_EQ(object->getValue<std::string>("job_id"), "tick") << line;
+    EXPECT_EQ(object->getValue<int>("attempt"), 1) << line;
+    if (run_id.empty()) run_id = object->getValue<std::string>("run_id");
+    if (object->getValue<std::string>("run_id") != run_id) continue;  // a later run's
+    task_events.insert(object->getValue<std::string>("task_id") + " " +
+                       object->getValue<std::string>("event"));
+  }
+  EXPECT_GT(lines, 4u);
+  EXPECT_EQ(task_events, (std::set<std::string>{"a task_started", "a task_succeeded",
+                                                "b task_started", "b task_succeeded"}))
+      << err;
+}
+
+TEST_F(CliJsonTest, RunAtLevelWarnLogsNoInfoLines) {
+  std::ofstream(jobs_ / "petit.yaml") << "logging: {level: warn}\n";
+  WriteJob("tick.yaml", "id: tick\nschedule: \"@every 1s\"\ntasks:\n  - {id: a, type: noop}\n");
+  BackgroundPetit daemon(PETIT_EXE, {"--storage", StorageUri(), "run", jobs_.string()}, dir_);
+  // Nothing is logged at warn: the store tells when a run of the daemon has ended.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  bool ended = false;
+  while (!ended && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (!fs::exists(dir_ / "petit.db")) continue;
+    Result<std::unique_ptr<StateStore>> store = storage::OpenStateStore(StorageUri());
+    if (!store.ok()) continue;
+    Result<std::vector<RunRecord>> runs = (*store)->ListRuns(JobId(), 1);
+    ended = runs.ok() && !runs->empty() && runs->front().status == RunStatus::kSucceeded;
+  }
+  ASSERT_TRUE(ended) << daemon.err();
+  daemon.Signal(SIGTERM);
+  EXPECT_EQ(daemon.Wait(), 0);
+  EXPECT_EQ(daemon.err(), "");
 }
 
 }  // namespace

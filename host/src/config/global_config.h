@@ -14,9 +14,9 @@
 // {level: debug|info|warn|error, format: text|json}. An API bound to anything but the loopback
 // (127.0.0.1, localhost, ::1) must have a token, since it can trigger jobs.
 //
-// `api` and `logging` are read and checked so that a petit.yaml written for the original Petit
-// loads, but nothing acts on them yet: no HTTP server exists, and the daemon logs text lines at
-// info. Both take effect with the HTTP API (its issue); until then the README says so.
+// `logging` sets the level and format of the daemon's log (runtime/daemon_log.h). `api` is read
+// and checked so that a petit.yaml written for the original Petit loads, but nothing acts on it
+// yet: no HTTP server exists. It takes effect with the HTTP API (its issue).
 #ifndef PETIT_HOST_CONFIG_GLOBAL_CONFIG_H_
 #define PETIT_HOST_CONFIG_GLOBAL_CONFIG_H_
 
