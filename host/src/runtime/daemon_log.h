@@ -51,7 +51,7 @@ class DaemonLog {
   DaemonLog();
   // `out` (stderr when null) must outlive the log.
   explicit DaemonLog(const LogOptions& options, std::ostream* out = nullptr);
-  DaemonLog(const LoggingConfig& config);  // NOLINT: petit.yaml's `logging:` as it reads
+  explicit DaemonLog(const LoggingConfig& config);  // petit.yaml's `logging:`, on stderr
 
   // Writes `message` as one line when `level` is enabled.
   void Log(LogLevel level, std::string_view message, const LogFields& fields = {}) EXCLUDES(mu_);
