@@ -55,7 +55,9 @@ struct NodeWriter {
   const Dag* dag;
   void operator()(std::ostream& out, TaskGraph::vertex_descriptor v) const {
     const TaskSpec& task = dag->task(static_cast<Dag::Index>(v));
-    out << " [label=" << DotQuoted(NodeLabel(task));
+    // The SVG element of the task is "task-<id>", so a page can find it (ids are checked names).
+    out << " [label=" << DotQuoted(NodeLabel(task))
+        << ", id=" << DotQuoted("task-" + task.id.str());
     if (task.trigger != TriggerRule::kAllSuccess) out << ", " << StyleOf(task.trigger).node;
     out << "]";
   }

@@ -22,7 +22,8 @@ namespace petit::host {
 std::string DotQuoted(std::string_view text);
 
 // The whole `digraph` of `job`, whose Dag must be validated. Node names are task indices ("0",
-// "1", ... in file order); the ids are in the labels, so no id can break the syntax.
+// "1", ... in file order); the ids are in the labels, so no id can break the syntax, and in the
+// node's `id` attribute as "task-<id>" (the SVG element's id).
 std::string JobGraphDot(const Job& job);
 
 }  // namespace petit::host

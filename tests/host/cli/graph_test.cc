@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <regex>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -114,8 +115,8 @@ TEST(JobGraphDotTest, OneNodePerTaskOneEdgePerDependencyFromUpstreamToDownstream
 
 TEST(JobGraphDotTest, LabelsShowTypePoolsAndNonDefaultTriggerRules) {
   const std::string dot = JobGraphDot(MixedJob());
-  EXPECT_EQ(NodeLine(dot, 0), "0 [label=\"extract\\ncommand\"]");
-  EXPECT_EQ(NodeLine(dot, 1), "1 [label=\"load\\nbuiltin.sql\\npool db x2\"]");
+  EXPECT_EQ(NodeLine(dot, 0), "0 [label=\"extract\\ncommand\", id=\"task-extract\"]");
+  EXPECT_EQ(NodeLine(dot, 1), "1 [label=\"load\\nbuiltin.sql\\npool db x2\", id=\"task-load\"]");
   EXPECT_THAT(NodeLine(dot, 2), HasSubstr("label=\"alert\\ncommand\\ntrigger on_failure\""));
   EXPECT_THAT(NodeLine(dot, 3),
               HasSubstr("label=\"report\\ncommand\\npool gpu\\ntrigger all_done\""));
@@ -177,6 +178,15 @@ TEST(DotToSvgTest, IsWellFormedXmlWithEveryTaskIdTypeAndRule) {
   SvgText parsed;
   ASSERT_NO_THROW(parsed = ParseSvg(*svg)) << *svg;
   EXPECT_EQ(parsed.document->documentElement()->localName(), "svg");
+  // Each task's group is found by its id.
+  std::set<std::string> group_ids;
+  Poco::AutoPtr<Poco::XML::NodeList> groups = parsed.document->getElementsByTagName("g");
+  for (unsigned long i = 0; i < groups->length(); ++i) {
+    group_ids.insert(static_cast<Poco::XML::Element*>(groups->item(i))->getAttribute("id"));
+  }
+  for (const char* id : {"extract", "load", "alert", "report", "cleanup"}) {
+    EXPECT_TRUE(group_ids.contains("task-" + std::string(id))) << id << " in\n" << *svg;
+  }
   for (const char* text : {"extract", "load", "alert", "report", "cleanup", "builtin.sql",
                            "pool db x2", "trigger on_failure", "trigger always", "job etl"}) {
     EXPECT_NE(std::find(parsed.texts.begin(), parsed.texts.end(), text), parsed.texts.end())
