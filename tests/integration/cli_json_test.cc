@@ -303,6 +303,27 @@ TEST_F(CliJsonTest, RunLogsJsonLinesWithTheIdsOfEachTransition) {
       << err;
 }
 
+TEST_F(CliJsonTest, RunThatRefusesToStartSaysWhyInJsonLines) {
+  std::ofstream(jobs_ / "petit.yaml") << "logging: {format: json}\n";
+  WriteJob("broken.yaml", "id: broken\ntasks:\n  - {id: a, type: noop, bogus: 1}\n");
+  Outcome r = Run("run " + Jobs());
+  EXPECT_EQ(r.exit_code, 2);
+  std::istringstream in(r.err);
+  std::vector<std::string> levels;
+  for (std::string line; std::getline(in, line);) {
+    try {
+      Poco::JSON::Object::Ptr object =
+          Poco::JSON::Parser().parse(line).extract<Poco::JSON::Object::Ptr>();
+      levels.push_back(object->getValue<std::string>("level"));
+    } catch (const Poco::Exception& e) {
+      ADD_FAILURE() << "not a JSON object: " << line;
+    }
+  }
+  EXPECT_EQ(levels, (std::vector<std::string>{"error", "error"})) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("bogus"));
+  EXPECT_THAT(r.err, HasSubstr("not starting"));
+}
+
 TEST_F(CliJsonTest, RunAtLevelWarnLogsNoInfoLines) {
   std::ofstream(jobs_ / "petit.yaml") << "logging: {level: warn}\n";
   WriteJob("tick.yaml", "id: tick\nschedule: \"@every 1s\"\ntasks:\n  - {id: a, type: noop}\n");

@@ -13,6 +13,7 @@
 #include "petit/core/schedule.h"
 #include "petit/host/exit_codes.h"
 #include "runtime/daemon.h"
+#include "runtime/daemon_log.h"
 #include "runtime/load_jobs.h"
 
 namespace petit::host {
@@ -241,7 +242,17 @@ int CmdPlugins(const Args& args, std::unique_ptr<HostEnv> env) {
 // An invalid job file stops the daemon from starting: it would silently not run those jobs.
 int CmdRun(const Args& args, std::unique_ptr<HostEnv> env) {
   LoadedJobs loaded = LoadHostJobs(*env, args.operands[0]);
-  if (!ReportLoad(loaded)) {
+  if (env->config().logging.format == LogFormat::kJson) {
+    // The daemon's log starts here: a reader of json lines gets these as json lines too.
+    DaemonLog log(env->config().logging);
+    for (const Diagnostic& warning : loaded.warnings) log.Warn(warning.ToString());
+    for (const Diagnostic& error : loaded.errors) log.Error(error.ToString());
+    if (!loaded.errors.empty()) {
+      log.Error("not starting: fix the job files above (`petit validate " + args.operands[0] +
+                "` lists them)");
+      return kExitUsage;
+    }
+  } else if (!ReportLoad(loaded)) {
     PrintError("not starting: fix the job files above (`petit validate " + args.operands[0] +
                "` lists them)");
     return kExitUsage;
