@@ -21,7 +21,9 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gmock/gmock.h>
@@ -31,6 +33,8 @@
 #include "integration/daemon_process.h"
 #include "petit/core/state_store.h"
 #include "petit/storage/open.h"
+#include "runtime/proc_files.h"
+#include "runtime/process_registry.h"
 #include "runtime/task_cgroups.h"
 
 extern char** environ;
@@ -573,6 +577,16 @@ TEST_F(RunDaemonTest, AGroupMemberThatClearedItsEnvironmentEndsAtTheNextStartWit
   ASSERT_GT(shell, 0) << "the task never started:\n" << first.err();
   const pid_t cleared_pid = ReadPidFile(cleared);
   ASSERT_GT(cleared_pid, 0);
+  // The host notes the task's process group once the spawn has returned, which may be after the
+  // task reported: without cgroups that note is all the next start can go by, so wait for it.
+  const std::optional<std::string> ticks = host::StartTicksOf(std::to_string(first.pid()));
+  ASSERT_TRUE(ticks.has_value());
+  const auto noted_by = std::chrono::steady_clock::now() + kPatience;
+  while (host::ReadProcessNotes(first.pid(), *ticks).empty() &&
+         std::chrono::steady_clock::now() < noted_by) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_FALSE(host::ReadProcessNotes(first.pid(), *ticks).empty()) << first.err();
   first.Kill();
   EXPECT_TRUE(WaitForProcessExit(shell));
 

@@ -8,7 +8,7 @@
 namespace petit::host {
 namespace {
 
-constexpr std::array<OptionHelp, 14> kOptions = {{
+constexpr std::array<OptionHelp, 15> kOptions = {{
     {"--config", "FILE", "global config (default: DIR/petit.yaml when present)"},
     {"--storage", "URI", "memory:, sqlite:///path/petit.db or postgresql://..."},
     {"--plugin-dir", "DIR", "load plugins from DIR too (repeatable)"},
@@ -17,13 +17,14 @@ constexpr std::array<OptionHelp, 14> kOptions = {{
     {"--limit", "N", "(runs) at most N runs, newest first (default 20)"},
     {"--quiet", "", "(trigger) print only the final line"},
     {"--no-output", "", "(trigger) do not print the tasks' captured output"},
-    {"--json", "", "(validate) print one JSON document instead of text"},
+    {"--json", "", "(validate, runs, list, plugins) print one JSON document instead of text"},
     {"--now", "TIME",
      "(validate) list fire times after TIME (2026-03-08T00:00:00Z or with an\n"
      "offset, +01:00) instead of after the current time"},
     {"--from", "TASK", "(retry) rerun TASK and everything downstream of it"},
     {"--task", "TASK", "(retry) rerun TASK alone"},
     {"--dry-run", "", "(retry) print the plan, change nothing"},
+    {"--format", "FORMAT", "(graph) dot (default) or svg"},
     {"--help", "", "print this help (also -h)"},
 }};
 
@@ -59,6 +60,11 @@ Status Apply(std::string_view name, const std::string& value, Args& args) {
     args.retry_from = value;
   } else if (name == "--task") {
     args.retry_task = value;
+  } else if (name == "--format") {
+    if (value != "dot" && value != "svg") {
+      return InvalidArgument("--format is dot or svg, not '" + value + "'");
+    }
+    args.graph_format = value;
   } else if (name == "--json") {
     args.json = true;
   } else if (name == "--now") {

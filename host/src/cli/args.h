@@ -31,6 +31,7 @@ struct Args {
   std::optional<std::string> retry_from;  // --from
   std::optional<std::string> retry_task;  // --task
   bool dry_run = false;                   // --dry-run
+  std::string graph_format = "dot";       // --format: dot or svg
 };
 
 struct OptionHelp {

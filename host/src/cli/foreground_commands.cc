@@ -3,6 +3,7 @@
 #include <iostream>
 #include <memory>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -13,6 +14,7 @@
 #include "petit/core/suggest.h"
 #include "petit/host/exit_codes.h"
 #include "runtime/admission.h"
+#include "runtime/daemon_log.h"
 #include "runtime/load_jobs.h"
 #include "runtime/log_pages.h"
 #include "runtime/recovery.h"
@@ -23,6 +25,14 @@
 
 namespace petit::host {
 namespace {
+
+// What `petit trigger` and `petit retry` log beside the run's own lines (store outages, recovery)
+// follows petit.yaml's `logging:`; text lines keep their old form, without a timestamp.
+LogOptions ForegroundLogOptions(const HostEnv& env) {
+  return {.level = env.config().logging.level,
+          .format = env.config().logging.format,
+          .timestamps = false};
+}
 
 // The valid job named `job_id`, or nullptr after saying why there is none.
 const Job* FindJob(const LoadedJobs& loaded, const std::string& job_id, const std::string& dir) {
@@ -60,10 +70,12 @@ int RunInForeground(const Args& args, HostEnv& env, const Job& job, const RunId&
   RunPrinter printer(store, args.quiet, args.show_output);
   RunCanceller canceller;
   RunOptions run_options = HostRunOptions(env, owner);
-  StoreHealth store_health(
-      [limit = run_options.store_outage.limit](const StoreHealthChange& change) {
-        std::cerr << "petit: " << DescribeStoreHealth(change, limit) << "\n";
-      });
+  DaemonLog log(ForegroundLogOptions(env));
+  StoreHealth store_health([&log, &job, &run_id, limit = run_options.store_outage.limit](
+                               const StoreHealthChange& change) {
+    log.Log(change.available ? LogLevel::kInfo : LogLevel::kWarn,
+            DescribeStoreHealth(change, limit), AboutRun(job.id, run_id));
+  });
   run_options.store_health = &store_health;
   run_options.trigger = "manual";
   run_options.observer = &printer;
@@ -100,7 +112,9 @@ std::optional<std::pair<StateStore*, std::string>> OpenAndRecover(HostEnv& env) 
     PrintError(store.status().message());
     return std::nullopt;
   }
-  Result<std::string> owner = RecoverOnStartup(**store, std::cerr);
+  std::ostringstream recovery_lines;
+  Result<std::string> owner = RecoverOnStartup(**store, recovery_lines);
+  DaemonLog(ForegroundLogOptions(env)).Lines(recovery_lines.str());
   if (!owner.ok()) {
     PrintError(owner.status().message());
     return std::nullopt;

@@ -5,11 +5,48 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "petit/core/json.h"
 #include "petit/host/exit_codes.h"
 #include "runtime/log_pages.h"
 #include "runtime/time_format.h"
 
 namespace petit::host {
+namespace {
+
+// Epoch milliseconds, or null for a time the run has not reached (stored as 0).
+std::string JsonMillis(int64_t micros) {
+  return micros == 0 ? "null" : std::to_string(micros / 1000);
+}
+
+std::string JsonTextOrNull(const std::string& text) {
+  return text.empty() ? "null" : JsonUtf8String(text);
+}
+
+// `petit runs --json`: an array of the runs, newest first, shaped as the API's Run object.
+std::string RunsJson(const std::vector<RunRecord>& runs) {
+  std::string json = "[";
+  for (size_t i = 0; i < runs.size(); ++i) {
+    const RunRecord& run = runs[i];
+    if (i != 0) json += ",";
+    const bool timed = run.started_us != 0 && run.ended_us != 0;
+    json +=
+        "\n{\"id\":" + JsonUtf8String(run.id.str()) +
+        ",\"job_id\":" + JsonUtf8String(run.job.str()) +
+        ",\"status\":" + JsonUtf8String(RunStatusName(run.status)) +
+        ",\"trigger\":" + JsonUtf8String(run.trigger) + ",\"owner\":" + JsonTextOrNull(run.owner) +
+        ",\"created_at\":" + JsonMillis(run.created_us) +
+        ",\"started_at\":" + JsonMillis(run.started_us) +
+        ",\"ended_at\":" + JsonMillis(run.ended_us) + ",\"duration_ms\":" +
+        (timed ? std::to_string((run.ended_us - run.started_us) / 1000) : "null") +
+        ",\"error\":" + JsonTextOrNull(run.error) + ",\"retries\":" + std::to_string(run.retries) +
+        ",\"retried_at\":" + JsonMillis(run.retried_us) +
+        ",\"occurrence_at\":" + JsonMillis(run.occurrence_us) + "}";
+  }
+  json += runs.empty() ? "]\n" : "\n]\n";
+  return json;
+}
+
+}  // namespace
 
 int CmdRuns(const Args& args, std::unique_ptr<HostEnv> env) {
   Result<StateStore*> store = env->StoreForReading();
@@ -22,6 +59,10 @@ int CmdRuns(const Args& args, std::unique_ptr<HostEnv> env) {
   if (!runs.ok()) {
     PrintError(runs.status().message());
     return kExitHostError;
+  }
+  if (args.json) {
+    std::cout << RunsJson(*runs);
+    return kExitOk;
   }
   std::cout << "RUN                                   JOB                 STATUS       STARTED"
                "               DURATION\n";

@@ -4,13 +4,17 @@
 #include <utility>
 #include <vector>
 
+#include <yaml-cpp/yaml.h>
+
 #include "api/api_service.h"
 #include "cli/commands.h"
 #include "config/global_config.h"
+#include "config/yaml_support.h"
 #include "petit/core/json.h"
 #include "petit/core/schedule.h"
 #include "petit/host/exit_codes.h"
 #include "runtime/daemon.h"
+#include "runtime/daemon_log.h"
 #include "runtime/load_jobs.h"
 
 namespace petit::host {
@@ -71,6 +75,78 @@ int64_t ValidationTime(const Args& args) {
       .count();
 }
 
+std::string JsonTextOrNull(const std::string& text) {
+  return text.empty() ? "null" : JsonUtf8String(text);
+}
+
+// `petit list --json`: an array of the valid jobs, shaped like the API's job summary.
+std::string JobsJson(const std::vector<Job>& jobs, int64_t now_us) {
+  std::string json = "[";
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    const Job& job = jobs[i];
+    if (i != 0) json += ",";
+    json += "\n{\"id\":" + JsonUtf8String(job.id.str()) + ",\"name\":" + JsonUtf8String(job.name) +
+            ",\"description\":" + JsonTextOrNull(job.description) +
+            ",\"file\":" + JsonUtf8String(job.source_file) +
+            ",\"enabled\":" + (job.enabled ? "true" : "false") +
+            ",\"task_count\":" + std::to_string(job.dag.size()) +
+            ",\"max_active_runs\":" + std::to_string(job.max_active_runs) + ",\"schedule\":";
+    if (job.schedule) {
+      json += JsonUtf8String(job.schedule->expression()) +
+              ",\"timezone\":" + JsonUtf8String(job.schedule->time_zone()) + ",\"next_fire_at\":";
+      std::vector<int64_t> next = job.schedule->NextN(now_us, 1);
+      json += job.enabled && !next.empty() ? std::to_string(next.front() / 1000) : "null";
+    } else {
+      json += "null,\"timezone\":null,\"next_fire_at\":null";
+    }
+    json += ",\"depends_on\":[";
+    for (size_t d = 0; d < job.depends_on.size(); ++d) {
+      if (d != 0) json += ",";
+      json += JsonUtf8String(job.depends_on[d].job.str());
+    }
+    json += "]}";
+  }
+  json += jobs.empty() ? "]\n" : "\n]\n";
+  return json;
+}
+
+// A plugin's parameter schema as JSON whatever the plugin wrote (YAML is a superset of JSON);
+// null when it declares none or it cannot be read.
+std::string SchemaJson(const std::optional<std::string>& schema) {
+  if (!schema) return "null";
+  try {
+    return YamlToJson(YAML::Load(*schema));
+  } catch (const YAML::Exception&) {
+    return "null";
+  }
+}
+
+// `petit plugins --json`: an array of the loaded plugins with their task types.
+std::string PluginsJson(const HostEnv& env) {
+  std::string json = "[";
+  bool first_plugin = true;
+  for (const auto& plugin : env.plugins().plugins) {
+    json += first_plugin ? "\n" : ",\n";
+    first_plugin = false;
+    json += "{\"name\":" + JsonUtf8String(plugin->name()) +
+            ",\"version\":" + JsonUtf8String(plugin->version()) +
+            ",\"file\":" + JsonUtf8String(plugin->file()) + ",\"task_types\":[";
+    bool first_type = true;
+    for (const PluginTaskType& type : plugin->task_types()) {
+      json += first_type ? "" : ",";
+      first_type = false;
+      json += "{\"name\":" + JsonUtf8String(type.info.name) +
+              ",\"summary\":" + JsonTextOrNull(type.info.summary) + ",\"isolation\":" +
+              JsonUtf8String(PluginIsolationName(
+                  env.config().plugins.IsolationOf(plugin->name(), type.info.name))) +
+              ",\"params_schema\":" + SchemaJson(type.info.params_schema_json) + "}";
+    }
+    json += "]}";
+  }
+  json += first_plugin ? "]\n" : "\n]\n";
+  return json;
+}
+
 }  // namespace
 
 int CmdValidate(const Args& args, std::unique_ptr<HostEnv> env) {
@@ -118,6 +194,10 @@ int ReportValidateConfigFailure(const Args& args, const Status& status) {
 int CmdList(const Args& args, std::unique_ptr<HostEnv> env) {
   LoadedJobs loaded = LoadHostJobs(*env, args.operands[0]);
   bool ok = ReportLoad(loaded);
+  if (args.json) {
+    std::cout << JobsJson(loaded.jobs, ValidationTime(args));
+    return ok ? kExitOk : kExitUsage;
+  }
   for (const Job& job : loaded.jobs) {
     std::string schedule = "-";
     if (job.schedule) {
@@ -130,7 +210,15 @@ int CmdList(const Args& args, std::unique_ptr<HostEnv> env) {
   return ok ? kExitOk : kExitUsage;
 }
 
-int CmdPlugins(const Args& /*args*/, std::unique_ptr<HostEnv> env) {
+int CmdPlugins(const Args& args, std::unique_ptr<HostEnv> env) {
+  if (args.json) {
+    std::cout << PluginsJson(*env);
+    if (env->plugins().plugins.empty()) {
+      PrintError("no plugins loaded (looked in " + DefaultPluginDir() + ")");
+      return kExitHostError;
+    }
+    return kExitOk;
+  }
   for (const auto& plugin : env->plugins().plugins) {
     std::cout << plugin->name() << " " << plugin->version() << "  " << plugin->file() << "\n";
     for (const PluginTaskType& type : plugin->task_types()) {
@@ -155,7 +243,17 @@ int CmdPlugins(const Args& /*args*/, std::unique_ptr<HostEnv> env) {
 // An invalid job file stops the daemon from starting: it would silently not run those jobs.
 int CmdRun(const Args& args, std::unique_ptr<HostEnv> env) {
   LoadedJobs loaded = LoadHostJobs(*env, args.operands[0]);
-  if (!ReportLoad(loaded)) {
+  if (env->config().logging.format == LogFormat::kJson) {
+    // The daemon's log starts here: a reader of json lines gets these as json lines too.
+    DaemonLog log(env->config().logging);
+    for (const Diagnostic& warning : loaded.warnings) log.Warn(warning.ToString());
+    for (const Diagnostic& error : loaded.errors) log.Error(error.ToString());
+    if (!loaded.errors.empty()) {
+      log.Error("not starting: fix the job files above (`petit validate " + args.operands[0] +
+                "` lists them)");
+      return kExitUsage;
+    }
+  } else if (!ReportLoad(loaded)) {
     PrintError("not starting: fix the job files above (`petit validate " + args.operands[0] +
                "` lists them)");
     return kExitUsage;

@@ -19,8 +19,7 @@
 // anything but the loopback (127.0.0.1, localhost, ::1) must have a token, since it can trigger
 // jobs: that check is here and only here, so `petit validate` and `petit run` refuse alike.
 //
-// `logging` is read and checked so that a petit.yaml written for the original Petit loads; the
-// daemon logs text lines at info whatever it says.
+// `logging` sets the level and format of the daemon's log (runtime/daemon_log.h).
 #ifndef PETIT_HOST_CONFIG_GLOBAL_CONFIG_H_
 #define PETIT_HOST_CONFIG_GLOBAL_CONFIG_H_
 

@@ -43,31 +43,22 @@ std::string_view SignalName(int signal_number) {
 
 void LogRunEnd(DaemonLog& log, const RunRequest& request, const Result<RunRecord>& result) {
   std::string line = "job " + request.job->id.str() + " run " + request.run_id.str();
+  LogFields fields = AboutRun(request.job->id, request.run_id);
+  fields.event = EventTypeName(EventType::kJobCompleted);
   if (!result.ok()) {
     // A run that gave up on its store says itself what became of it.
     const bool said = result.status().code() == StatusCode::kUnavailable &&
                       result.status().message().starts_with("run " + request.run_id.str());
-    log.Line(line + (said ? "" : " could not run") + " (trigger " + request.trigger +
-             "): " + result.status().message());
+    log.Error(line + (said ? "" : " could not run") + " (trigger " + request.trigger +
+                  "): " + result.status().message(),
+              fields);
     return;
   }
   line += " ended: " + std::string(RunStatusName(result->status)) + " in " +
           FormatDuration(result->ended_us - result->started_us) + " (trigger " + request.trigger +
           ")";
   if (!result->error.empty()) line += ": " + result->error;
-  log.Line(line);
-}
-
-void LogEvent(DaemonLog& log, const Event& event) {
-  if (event.type == EventType::kScheduleFired) {
-    log.Line("job " + event.job.str() + " run " + event.run.str() + ": " + event.detail);
-  } else if (event.type == EventType::kTriggerRefused) {
-    log.Line("job " + event.job.str() + " refused: " + event.detail);
-  } else if (event.detail.find(kAbandonedWorkerNote) != std::string::npos) {
-    // A thread of this process is left running plugin code: the operator hears of it here.
-    log.Line("warning: job " + event.job.str() + " run " + event.run.str() + " task " +
-             event.task.str() + ": " + event.detail);
-  }
+  log.Info(line, fields);
 }
 
 // The store is in use by another daemon: the one refusal an operator must act on, so it explains
@@ -141,8 +132,9 @@ bool UnderBrokenPath(const std::string& file, const std::set<std::string>& broke
 
 void LogNextFire(DaemonLog& log, const Daemon& daemon, const Job& job) {
   if (std::optional<int64_t> next = daemon.NextFire(job.id)) {
-    log.Line("job " + job.id.str() + " (" + job.schedule->expression() + ", " +
-             job.schedule->time_zone() + ") fires next at " + job.schedule->FormatLocal(*next));
+    log.Info("job " + job.id.str() + " (" + job.schedule->expression() + ", " +
+                 job.schedule->time_zone() + ") fires next at " + job.schedule->FormatLocal(*next),
+             AboutJob(job.id));
   }
 }
 
@@ -181,11 +173,13 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(std::unique_ptr<HostEnv> env, std:
   options.events = &daemon->events_;
   daemon->store_health_ = std::make_unique<StoreHealth>(
       [&log, limit = options.store_outage.limit](const StoreHealthChange& change) {
-        log.Line(DescribeStoreHealth(change, limit));
+        // An outage at warn, the store's return at info.
+        log.Log(change.available ? LogLevel::kInfo : LogLevel::kWarn,
+                DescribeStoreHealth(change, limit));
       });
   daemon->write_behind_ = std::make_unique<StoreWriteBehind>(
       **store, SystemClock::Instance(), options.store_outage, daemon->store_health_.get(),
-      [&log](const std::string& what) { log.Line("state store: " + what); });
+      [&log](const std::string& what) { log.Warn("state store: " + what); });
   options.store_health = daemon->store_health_.get();
   options.write_behind = daemon->write_behind_.get();
   scheduler_options.store_health = daemon->store_health_.get();
@@ -257,7 +251,7 @@ std::vector<Scheduler::ResumeRequest> Daemon::PlanResumes(
     // the next start's recovery, as this process's death would).
     const auto stays_interrupted = [&](const std::string& why) {
       (void)(*store)->MarkInterrupted(run.id, run.error + "; not resumed: " + why, now_us);
-      log_.Line(what + " stays interrupted: " + why);
+      log_.Warn(what + " stays interrupted: " + why, AboutRun(run.job, run.id));
     };
     std::shared_ptr<const Job> job = FindJob(run.job);
     if (job == nullptr) {
@@ -275,9 +269,10 @@ std::vector<Scheduler::ResumeRequest> Daemon::PlanResumes(
     resumption->attempts = std::move(attempts).value();
     const size_t again = resumption->plan.Count(TaskPlan::kRun);
     const size_t lost = resumption->plan.Count(TaskPlan::kInterrupted);
-    log_.Line("resuming " + what + ": " + std::to_string(again) + " task" +
-              (again == 1 ? "" : "s") + " to run, " + std::to_string(lost) +
-              " interrupted for good (their retry policy allows no other attempt)");
+    log_.Info("resuming " + what + ": " + std::to_string(again) + " task" +
+                  (again == 1 ? "" : "s") + " to run, " + std::to_string(lost) +
+                  " interrupted for good (their retry policy allows no other attempt)",
+              AboutRun(run.job, run.id));
     RunRecord admitted = run;
     admitted.error.clear();  // the reason it was taken over, which the store does not keep
     resumes.push_back({job->id, run.id, std::move(resumption),
@@ -317,7 +312,7 @@ Status Daemon::ResumeScheduler() {
 
 Status Daemon::Cancel(const RunId& run) {
   PETIT_RETURN_IF_ERROR(scheduler_->Cancel(run));
-  log_.Line("run " + run.str() + ": cancel requested");
+  log_.Info("run " + run.str() + ": cancel requested", AboutRun(JobId(), run));
   return Status::Ok();
 }
 
@@ -357,7 +352,7 @@ void Daemon::Drain(std::chrono::milliseconds grace, RunCanceller& cancel_now) {
       const bool asked = cancel_asked;
       lock.unlock();
       const uint64_t active = State().active_runs;
-      log_.Line(std::string(asked ? "second signal" : "shutdown grace over") + ": cancelling " +
+      log_.Warn(std::string(asked ? "second signal" : "shutdown grace over") + ": cancelling " +
                 std::to_string(active) + " active run" + (active == 1 ? "" : "s"));
       scheduler_->CancelActiveRuns();
     }
@@ -381,10 +376,10 @@ Result<ReloadSummary> Daemon::Reload(const HostOptions& host) {
   Result<GlobalConfig> config =
       ResolveGlobalConfig(host.config_path, host.jobs_dir, &config_problems);
   if (!config.ok()) {
-    for (const Diagnostic& problem : config_problems) log_.Line("error: " + problem.ToString());
-    if (config_problems.empty()) log_.Line("error: " + config.status().message());
+    for (const Diagnostic& problem : config_problems) log_.Error(problem.ToString());
+    if (config_problems.empty()) log_.Error(config.status().message());
     summary.errors += std::max<size_t>(1, config_problems.size());
-    log_.Line("reload: petit.yaml has errors: its previous settings stay");
+    log_.Warn("reload: petit.yaml has errors: its previous settings stay");
   } else {
     if (host.max_parallel_tasks) config->max_parallel_tasks = *host.max_parallel_tasks;
     summary.needs_restart = RestartOnlyChanges(env_->config(), *config);
@@ -393,11 +388,11 @@ Result<ReloadSummary> Daemon::Reload(const HostOptions& host) {
   }
 
   LoadedJobs loaded = LoadHostJobs(*env_, dir, time_zone);
-  for (const Diagnostic& warning : loaded.warnings) log_.Line("warning: " + warning.ToString());
+  for (const Diagnostic& warning : loaded.warnings) log_.Warn(warning.ToString());
   std::set<std::string> broken_files;
   std::set<std::string> duplicated_ids;
   for (const Diagnostic& error : loaded.errors) {
-    log_.Line("error: " + error.ToString());
+    log_.Error(error.ToString());
     broken_files.insert(error.file);
     if (std::optional<std::string> id = DuplicatedId(error)) duplicated_ids.insert(*id);
   }
@@ -453,13 +448,13 @@ Result<ReloadSummary> Daemon::Reload(const HostOptions& host) {
               [](const JobId& a, const JobId& b) { return a.str() < b.str(); });
   }
   for (const std::string& file : broken_files) {
-    log_.Line("reload: " + file + " has errors: its jobs keep their previous definition");
+    log_.Warn("reload: " + file + " has errors: its jobs keep their previous definition");
   }
   if (!summary.needs_restart.empty()) {
     std::string names;
     for (const std::string& name : summary.needs_restart)
       names += (names.empty() ? "" : ", ") + name;
-    log_.Line("reload: petit.yaml: " + names +
+    log_.Warn("reload: petit.yaml: " + names +
               " changed: needs a restart (the running values stay until then)");
   }
   std::string line = "reload: " + std::to_string(jobs_.size()) + " jobs";
@@ -526,7 +521,7 @@ std::vector<ResourceManager::PoolUsage> Daemon::PoolUsage() const {
 
 int ServeUntilSignalled(std::unique_ptr<HostEnv> env, std::vector<Job> jobs,
                         const HostOptions& host, DaemonCompanion* companion) {
-  DaemonLog log;
+  DaemonLog log(env->config().logging);
   const SystemdNotifier systemd;
   // Read by the signal thread's message; a reload may change it.
   std::atomic<int64_t> grace_seconds{env->config().shutdown_grace.count()};
@@ -547,7 +542,7 @@ int ServeUntilSignalled(std::unique_ptr<HostEnv> env, std::vector<Job> jobs,
                    std::to_string(grace_seconds.load()) +
                    " s to finish; a second signal cancels them, a third exits at once)");
         } else {
-          log.Line("received " + name + " again: cancelling the active runs now");
+          log.Warn("received " + name + " again: cancelling the active runs now");
         }
       },
       [&] {
@@ -568,8 +563,8 @@ int ServeUntilSignalled(std::unique_ptr<HostEnv> env, std::vector<Job> jobs,
   // supervisor restarts it on a store it can write, rather than firing into a file nobody reads.
   if (Result<StateStore*> store = env->Store(); store.ok()) {
     (*store)->SetLostListener([&](const Status& status) {
-      log.Line("state store lost: " + status.message() +
-               "; no new runs start, stopping once the active ones end (exit 3)");
+      log.Error("state store lost: " + status.message() +
+                "; no new runs start, stopping once the active ones end (exit 3)");
       std::lock_guard lock(mu);
       store_lost = true;
       requested.notify_all();
@@ -577,7 +572,7 @@ int ServeUntilSignalled(std::unique_ptr<HostEnv> env, std::vector<Job> jobs,
   }
   if (companion != nullptr) {
     if (Status prepared = companion->Prepare(log); !prepared.ok()) {
-      log.Line(prepared.message());
+      log.Error(prepared.message());
       return kExitHostError;
     }
   }
@@ -585,7 +580,7 @@ int ServeUntilSignalled(std::unique_ptr<HostEnv> env, std::vector<Job> jobs,
       Daemon::Start(std::move(env), std::move(jobs), log, std::move(scheduler_options));
   if (!daemon.ok()) {
     if (companion != nullptr) companion->Stop();
-    log.Line(daemon.status().message());
+    log.Error(daemon.status().message());
     return kExitHostError;
   }
   if (companion != nullptr) companion->Start(**daemon);
@@ -605,7 +600,7 @@ int ServeUntilSignalled(std::unique_ptr<HostEnv> env, std::vector<Job> jobs,
     systemd.Reloading();
     log.Line("received SIGHUP: reloading the job directory and petit.yaml");
     Result<ReloadSummary> reloaded = (*daemon)->Reload(host);
-    if (!reloaded.ok()) log.Line("reload failed: " + reloaded.status().message());
+    if (!reloaded.ok()) log.Error("reload failed: " + reloaded.status().message());
     grace_seconds = (*daemon)->shutdown_grace().count();
     systemd.Ready();
   }
@@ -641,7 +636,7 @@ int ServeUntilSignalled(std::unique_ptr<HostEnv> env, std::vector<Job> jobs,
   }
   std::lock_guard lock(mu);
   if (store_lost) {
-    log.Line("stopped: the state store was lost");
+    log.Error("stopped: the state store was lost");
     return kExitHostError;
   }
   log.Line("stopped");

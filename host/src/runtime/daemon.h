@@ -9,7 +9,8 @@
 // attempt counts), otherwise it stays interrupted, and the run finishes by the usual rules,
 // succeeded tasks kept. It then arms the schedules of the enabled jobs (catching up per each
 // job's policy) and fires them until Stop.
-// It logs one line per fire, refusal and run end, and one when the store stops answering and when
+// It logs one line per fire, refusal, run and task transition (runtime/daemon_log.h, at the level
+// and in the format of petit.yaml's `logging:`), and one when the store stops answering and when
 // it is back (core/store_outage.h): runs keep their tasks going meanwhile and write what they
 // decided once it answers; what a run that gave up could not write is retried in the background
 // for as long as the daemon lives (then left to the next start's recovery, which says so). Reload
