@@ -73,6 +73,9 @@ struct Event {
   uint32_t attempt = 0;
   // Error message, skip reason, final status, retry time...: meant for people, not parsed.
   std::string detail{};
+  // Set by the bus when it queues the event: dropped() at that moment. Two delivered events whose
+  // values differ had events dropped between them (what the API's event journal reports as a gap).
+  uint64_t dropped_before = 0;
 };
 
 class EventBus {
