@@ -257,6 +257,24 @@ Result<LogPage> ReadLogPage(StateStore& store, const RunId& run, const TaskId& t
   return page;
 }
 
+// The size in bytes of the attempt's output stored so far.
+Result<uint64_t> LogSize(StateStore& store, const RunId& run, const TaskId& task,
+                         uint32_t attempt) {
+  LogQuery query;
+  query.task = task;
+  query.attempt = attempt;
+  query.limit = 64;
+  uint64_t size = 0;
+  while (true) {
+    Result<std::vector<LogChunk>> chunks = store.ReadLogs(run, query);
+    if (!chunks.ok()) return chunks.status();
+    for (const LogChunk& chunk : *chunks) size += chunk.data.size();
+    if (chunks->size() < query.limit) return size;
+    const LogChunk& last = chunks->back();
+    query.after = LogQuery::Position{last.task, last.attempt, last.seq};
+  }
+}
+
 struct LogTarget {
   RunId run;
   TaskId task;
@@ -391,6 +409,16 @@ ApiResponse HandleLogs(const std::shared_ptr<const EventRouteContext>& context,
     }
     limit = *parsed;
   }
+  std::optional<uint64_t> tail;
+  if (auto text = request.Query("tail")) {
+    tail = ParseUint(*text);
+    if (!tail || *tail == 0 || *tail > options.max_log_limit) {
+      return BadRequest("tail: expected 1 to " + std::to_string(options.max_log_limit) + " bytes");
+    }
+    if (request.Query("offset") || request.Query("limit")) {
+      return BadRequest("tail: not with offset or limit (tail pages backwards from the end)");
+    }
+  }
   bool follow = false;
   if (auto text = request.Query("follow")) {
     if (*text != "true" && *text != "false") {
@@ -416,8 +444,24 @@ ApiResponse HandleLogs(const std::shared_ptr<const EventRouteContext>& context,
     return response;
   }
   const bool ended = Ended(record);
+  if (tail) {
+    Result<uint64_t> size = LogSize(context->store, target.run, target.task, target.attempt);
+    if (!size.ok()) return Unavailable(size.status());
+    offset = *size > *tail ? *size - *tail : 0;
+    limit = *tail;
+  }
   Result<LogPage> page =
       ReadLogPage(context->store, target.run, target.task, target.attempt, offset, limit, ended);
+  if (page.ok() && tail) {
+    // Starts at a character: the bytes of one cut by the start are left out.
+    size_t skip = 0;
+    while (skip < 3 && skip < page->data.size() &&
+           (static_cast<unsigned char>(page->data[skip]) & 0xC0) == 0x80) {
+      ++skip;
+    }
+    page->data.erase(0, skip);
+    page->offset += skip;
+  }
   if (!page.ok()) {
     if (page.status().code() == StatusCode::kInvalidArgument) {
       return BadRequest(page.status().message());

@@ -510,6 +510,23 @@ TEST_F(LogRoutesTest, APageNeverEndsInsideACharacterUnlessThatIsAllItHolds) {
             "\"complete\":true}");
 }
 
+TEST_F(LogRoutesTest, TailIsTheLastBytesStartingAtACharacter) {
+  MakeRoutes();
+  Append("line one\n");
+  Append("line \xC3\xA9two\n");
+  EXPECT_EQ(Call(Path(), {{"tail", "6"}}).body,
+            "{\"data\":\"\xC3\xA9two\\n\",\"offset\":14,\"next_offset\":20,\"complete\":false}");
+  // One byte less: the start falls inside the "é", which is left out.
+  EXPECT_EQ(Call(Path(), {{"tail", "5"}}).body,
+            "{\"data\":\"two\\n\",\"offset\":16,\"next_offset\":20,\"complete\":false}");
+  SetAttempt(TaskState::kFailed, 1);
+  EXPECT_EQ(Call(Path(), {{"tail", "1000"}}).body,
+            "{\"data\":\"line one\\nline \xC3\xA9two\\n\",\"offset\":0,\"next_offset\":20,"
+            "\"complete\":true}");
+  EXPECT_EQ(Call(Path(), {{"tail", "0"}}).status, 400);
+  EXPECT_EQ(Call(Path(), {{"tail", "5"}, {"offset", "1"}}).status, 400);
+}
+
 TEST_F(LogRoutesTest, UnknownAndMalformedTargetsAndParameters) {
   MakeRoutes();
   Append("abc");
