@@ -8,7 +8,7 @@
 namespace petit::host {
 namespace {
 
-constexpr std::array<OptionHelp, 14> kOptions = {{
+constexpr std::array<OptionHelp, 16> kOptions = {{
     {"--config", "FILE", "global config (default: DIR/petit.yaml when present)"},
     {"--storage", "URI", "memory:, sqlite:///path/petit.db or postgresql://..."},
     {"--plugin-dir", "DIR", "load plugins from DIR too (repeatable)"},
@@ -24,6 +24,10 @@ constexpr std::array<OptionHelp, 14> kOptions = {{
     {"--from", "TASK", "(retry) rerun TASK and everything downstream of it"},
     {"--task", "TASK", "(retry) rerun TASK alone"},
     {"--dry-run", "", "(retry) print the plan, change nothing"},
+    {"--server", "URL",
+     "(watch, trigger --follow) the daemon's API, http://HOST:PORT[/PREFIX]\n"
+     "(default: petit.yaml's api; token from PETIT_API_TOKEN)"},
+    {"--follow", "", "(trigger) run JOB through the running daemon and watch it"},
     {"--help", "", "print this help (also -h)"},
 }};
 
@@ -55,6 +59,10 @@ Status Apply(std::string_view name, const std::string& value, Args& args) {
     args.show_output = false;
   } else if (name == "--dry-run") {
     args.dry_run = true;
+  } else if (name == "--follow") {
+    args.follow = true;
+  } else if (name == "--server") {
+    args.server = value;
   } else if (name == "--from") {
     args.retry_from = value;
   } else if (name == "--task") {

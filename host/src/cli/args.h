@@ -31,6 +31,8 @@ struct Args {
   std::optional<std::string> retry_from;  // --from
   std::optional<std::string> retry_task;  // --task
   bool dry_run = false;                   // --dry-run
+  std::optional<std::string> server;      // --server: the daemon's API URL
+  bool follow = false;                    // --follow
 };
 
 struct OptionHelp {

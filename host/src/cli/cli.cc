@@ -47,8 +47,10 @@ constexpr Command kCommands[] = {
      "check every job file under DIR; lists every error in one pass and the\n"
      "next three fire times of each scheduled job (--json, --now)",
      1, 1, true, Needs::kPlugins, CmdValidate},
-    {"trigger", "DIR JOB", "run JOB now, print each task's result; exit 1 if the run fails", 2, 2,
-     true, Needs::kPlugins, CmdTrigger},
+    {"trigger", "DIR JOB",
+     "run JOB now, print each task's result; exit 1 if the run fails\n"
+     "(--follow: through the running daemon, watched as petit watch does)",
+     2, 2, true, Needs::kPlugins, CmdTrigger},
     {"retry", "DIR RUN",
      "run RUN again inside the same run: its failed, cancelled and interrupted\n"
      "tasks and everything downstream (--from TASK, --task TASK, --dry-run)",
@@ -57,6 +59,10 @@ constexpr Command kCommands[] = {
      "cancel RUN, started by petit trigger or petit retry on this host, and\n"
      "wait until it is recorded; exit 0 once it is cancelled",
      1, 1, false, Needs::kConfig, CmdCancel},
+    {"watch", "RUN",
+     "follow RUN of the running daemon live: each task's state and duration,\n"
+     "the failed tasks' last output; exit 0 if the run succeeds, 1 if not",
+     1, 1, false, Needs::kConfig, CmdWatch},
     {"run", "DIR", "run the scheduler: fire the jobs' schedules until SIGTERM/SIGINT", 1, 1, true,
      Needs::kPlugins, CmdRun},
     {"list", "DIR", "list the jobs under DIR", 1, 1, true, Needs::kPlugins, CmdList},
@@ -160,7 +166,9 @@ int RunCli(int argc, char** argv) {
     PrintError(env.status().message());
     return kExitUsage;
   }
-  if (command->needs == Needs::kPlugins) {
+  // trigger --follow asks the daemon, which has its own plugins.
+  const bool through_daemon = command->handler == CmdTrigger && args.follow;
+  if (command->needs == Needs::kPlugins && !through_daemon) {
     InstallPluginExitGuard();
     (*env)->LoadPlugins();
     for (const std::string& error : (*env)->plugin_errors()) {

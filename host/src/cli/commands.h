@@ -30,6 +30,10 @@ int CmdRuns(const Args& args, std::unique_ptr<HostEnv> env);
 int CmdLogs(const Args& args, std::unique_ptr<HostEnv> env);
 // cancel_commands.cc: a run cancelled through the process that owns it.
 int CmdCancel(const Args& args, std::unique_ptr<HostEnv> env);
+// watch_command.cc: a run of a running daemon, live, through its API.
+int CmdWatch(const Args& args, std::unique_ptr<HostEnv> env);
+// `petit trigger DIR JOB --follow`: triggered through the daemon's API, then watched.
+int CmdTriggerFollow(const Args& args, const HostEnv& env);
 
 // `petit validate` when petit.yaml itself is wrong: its problems, in the form asked for.
 int ReportValidateConfigFailure(const Args& args, const Status& status);
