@@ -367,7 +367,8 @@ class Watcher {
   void Print(const Row& row) {
     const bool failed = row.state == "failed" && row.attempt > 0;
     if (failed) failed_.push_back(row);
-    if (options_.in_place) return;
+    // Plain lines leave out queued: a line when the task starts says more.
+    if (options_.in_place || row.state == "queued") return;
     out_ << PlainLine(row) << "\n";
     if (failed) PrintTail(row);
     out_.flush();
