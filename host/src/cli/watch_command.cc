@@ -329,19 +329,33 @@ class Watcher {
 
   int Follow(Inbox& inbox) {
     Render();
+    Clock::time_point checked = Clock::now();
     while (!model_.ended()) {
-      std::optional<Clock::time_point> deadline;
-      if (options_.in_place) deadline = Clock::now() + std::chrono::seconds(1);
+      Clock::time_point deadline = checked + options_.recheck;
+      if (options_.in_place) deadline = std::min(deadline, Clock::now() + std::chrono::seconds(1));
       std::optional<Item> item = inbox.Pop(deadline);
       if (!item) {
+        if (Clock::now() >= checked + options_.recheck) {
+          // Quiet for long: a run driven by another process (a foreground petit trigger) has no
+          // events here, so the store tells how it goes.
+          // A daemon that does not answer now is the reader's to report.
+          Result<HttpReply> probe = ApiGet(options_.endpoint, "/api/v1/runs/" + options_.run.str(),
+                                           options_.request_timeout);
+          if (probe.ok() && probe->status == 200) {
+            if (std::optional<int> failed = Snapshot(/*first=*/false)) return *failed;
+          }
+          checked = Clock::now();
+        }
         Render();  // durations move on
         continue;
       }
+      checked = Clock::now();
       switch (item->kind) {
         case Item::Kind::kFatal:
           return Fail(item->text, kExitHostError);
         case Item::Kind::kReconnecting:
           err_ << "petit: " << item->text << "; reconnecting\n";
+          drawn_ = 0;  // the table goes on below the message
           break;
         case Item::Kind::kMessage:
           if (std::optional<int> failed = Handle(item->message)) return *failed;
@@ -425,7 +439,8 @@ class Watcher {
     }
     if (drawn_ > 0) out_ << "\x1b[" << drawn_ << "F";  // to the start of the table
     for (std::string& line : lines) {
-      if (line.size() > options_.width && options_.width > 0) line.resize(options_.width);
+      // One column spare: a full line would wrap on some terminals and break the cursor moves.
+      if (options_.width > 1 && line.size() >= options_.width) line.resize(options_.width - 1);
       out_ << "\x1b[2K" << line << "\n";
     }
     drawn_ = lines.size();

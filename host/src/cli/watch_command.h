@@ -35,6 +35,9 @@ struct WatchOptions {
   // Silence after which the connection counts as dead (the server pings every 15 s).
   std::chrono::milliseconds idle{45000};
   std::chrono::milliseconds request_timeout{10000};
+  // Without events for this long, the run and its tasks are read again (a run another process
+  // drives has no events on the daemon's stream).
+  std::chrono::milliseconds recheck{15000};
   size_t tail_bytes = 4096;
   size_t tail_lines = 20;
 };

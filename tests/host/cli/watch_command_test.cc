@@ -414,6 +414,37 @@ TEST_F(WatchCommandTest, AGapIsFilledFromTheStoreAndAnEndedRunEndsTheWatch) {
   EXPECT_EQ(api_.streams(), 1);
 }
 
+TEST_F(WatchCommandTest, ARunWithoutEventsHereIsFollowedFromTheStore) {
+  // Driven by another process (a foreground petit trigger): the daemon's stream stays silent.
+  std::atomic<int> run_reads{0};
+  ServeRun(
+      [&] {
+        return ++run_reads < 4 ? RunJson(run_, "running", t0_ms_, 0)
+                               : RunJson(run_, "failed", t0_ms_, t0_ms_ + 900);
+      },
+      [&] {
+        return run_reads < 4
+                   ? TasksJson({TaskJson("extract", "running", 1, t0_ms_, 0)})
+                   : TasksJson({TaskJson("extract", "failed", 1, t0_ms_, t0_ms_ + 800, "boom")});
+      });
+  api_.Start();
+  WatchOptions options = Options();
+  options.recheck = std::chrono::milliseconds(1);
+  EXPECT_EQ(Watch(options), kExitRunFailed) << err_.str();
+  EXPECT_EQ(out_.str(), "run " + run_.str() +
+                            "  job etl  running\n"
+                            "..   extract  running\n"
+                            "FAIL extract  failed  " +
+                            Dur(800) +
+                            "  boom\n"
+                            "run " +
+                            run_.str() + " failed in " + Dur(900) +
+                            ": 0 succeeded, 1 failed, 0 not run, 0 cancelled\n");
+  // The fixture's run is not in the store the logs come from.
+  EXPECT_EQ(err_.str(),
+            "petit: cannot read the output of extract: run not found: " + run_.str() + "\n");
+}
+
 TEST_F(WatchCommandTest, AnEndedRunIsPrintedFromTheStoreWithoutAStream) {
   ServeRun([&] { return RunJson(run_, "cancelled", t0_ms_, t0_ms_ + 700); },
            [&] {
