@@ -280,9 +280,12 @@ class Watcher {
   int Run() {
     std::optional<int> failed = Snapshot(/*first=*/true);
     if (failed) return *failed;
-    if (!options_.in_place && !options_.just_triggered) {
-      out_ << "run " << model_.run() << (model_.job().empty() ? "" : "  job " + model_.job())
-           << "  " << model_.status() << "\n";
+    if (!options_.in_place) {
+      // petit trigger --follow has said which run it started.
+      if (!options_.just_triggered) {
+        out_ << "run " << model_.run() << (model_.job().empty() ? "" : "  job " + model_.job())
+             << "  " << model_.status() << "\n";
+      }
       for (const Row& row : model_.rows()) {
         if (row.rank >= 0) Print(row);
       }
