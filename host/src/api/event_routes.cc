@@ -107,12 +107,17 @@ void StreamEvents(const EventRouteContext& context, const EventStreamRequest& re
     }
     first = false;
     if (gap) {
+      const std::string why = after > page.newest_id
+                                  ? "event id " + std::to_string(after) +
+                                        " is not of this daemon (its newest is " +
+                                        std::to_string(page.newest_id) + ": it has restarted since)"
+                                  : "events after id " + std::to_string(after) +
+                                        " are no longer held (the daemon keeps the newest " +
+                                        std::to_string(journal.capacity()) + ")";
       std::string data = "{\"after_id\":" + std::to_string(after) +
                          ",\"oldest_id\":" + std::to_string(page.oldest_id) + ",\"message\":" +
-                         JsonString("events after id " + std::to_string(after) +
-                                    " are no longer held (the journal keeps the newest " +
-                                    std::to_string(journal.capacity()) + "); going on from id " +
-                                    std::to_string(page.oldest_id)) +
+                         JsonString(why + "; going on from id " +
+                                    std::to_string(std::max<uint64_t>(page.oldest_id, 1))) +
                          "}";
       AppendSse(out, std::nullopt, "gap", data);
     }

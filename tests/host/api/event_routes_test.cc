@@ -301,8 +301,25 @@ TEST_F(EventRoutesTest, AClientThatFellOffTheRingGetsAGapThenTheOldestHeld) {
   ASSERT_EQ(events.size(), 5u);
   EXPECT_EQ(events[0].type, "gap");
   EXPECT_FALSE(events[0].id);
-  EXPECT_NE(events[0].data.find("\"after_id\":2,\"oldest_id\":7"), std::string::npos);
+  EXPECT_NE(events[0].data.find("\"after_id\":2,\"oldest_id\":7,\"message\":\"events after id 2 "
+                                "are no longer held (the daemon keeps the newest 4); going on "
+                                "from id 7\""),
+            std::string::npos)
+      << events[0].data;
   EXPECT_EQ(Ids(events), (std::vector<uint64_t>{7, 8, 9, 10}));
+
+  // An id of an earlier daemon (ids restart with the process).
+  MakeRoutes({}, 4);
+  journal_->Append(Ev(EventType::kTaskStarted, "etl", run, "t"));
+  FakeSink restarted;
+  done = Start(Call("/api/v1/events", {}, "50"), restarted);
+  ASSERT_TRUE(restarted.WaitFor("id: 1\n"));
+  journal_->Stop();
+  done.get();
+  EXPECT_NE(restarted.text().find("event id 50 is not of this daemon (its newest is 1: it has "
+                                  "restarted since); going on from id 1"),
+            std::string::npos)
+      << restarted.text();
 
   // Exactly at the edge: nothing lost, no gap.
   MakeRoutes({}, 4);
