@@ -2,7 +2,11 @@
 
 #include <algorithm>
 #include <charconv>
+#include <iterator>
+#include <list>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string_view>
 #include <utility>
@@ -211,23 +215,95 @@ size_t WholeCharacters(std::string_view data) {
   return size;
 }
 
+// Where the chunks of recent attempts' output end, learned while reading them, so that a page
+// at a large offset (a client paging through 32 MiB, a follower) starts reading at the chunk that
+// holds it instead of reading everything before it again. Stored chunks never change, so what
+// it learned stays true. Bounded: kAttempts attempts, least recently used dropped; each at most
+// output_cap_bytes / 64 KiB chunks (about 16 bytes each). Thread-safe.
+class LogIndex {
+ public:
+  static constexpr size_t kAttempts = 256;
+
+  struct Start {
+    std::optional<LogQuery::Position> after;  // read after this chunk
+    uint64_t position = 0;                    // the byte where the chunk after it starts
+  };
+
+  // The latest chunk end known at or before `offset`.
+  Start Find(const std::string& key, const TaskId& task, uint32_t attempt, uint64_t offset) {
+    std::lock_guard lock(mu_);
+    auto it = entries_.find(key);
+    if (it == entries_.end()) return {};
+    Touch(it->second);
+    const std::vector<Mark>& marks = it->second.marks;
+    auto after =
+        std::upper_bound(marks.begin(), marks.end(), offset,
+                         [](uint64_t value, const Mark& mark) { return value < mark.end; });
+    if (after == marks.begin()) return {};
+    const Mark& mark = *std::prev(after);
+    return Start{LogQuery::Position{task, attempt, mark.seq}, mark.end};
+  }
+
+  // The chunk `seq` ends at byte `end`.
+  void Learn(const std::string& key, uint32_t seq, uint64_t end) {
+    std::lock_guard lock(mu_);
+    auto [it, added] = entries_.try_emplace(key);
+    if (added) {
+      lru_.push_front(key);
+      it->second.lru = lru_.begin();
+      if (entries_.size() > kAttempts) {
+        entries_.erase(lru_.back());
+        lru_.pop_back();
+      }
+    } else {
+      Touch(it->second);
+    }
+    std::vector<Mark>& marks = it->second.marks;
+    if (marks.empty() || end > marks.back().end) marks.push_back(Mark{end, seq});
+  }
+
+ private:
+  struct Mark {
+    uint64_t end;
+    uint32_t seq;
+  };
+  struct Entry {
+    std::vector<Mark> marks;  // ascending end
+    std::list<std::string>::iterator lru;
+  };
+  void Touch(Entry& entry) { lru_.splice(lru_.begin(), lru_, entry.lru); }
+
+  std::mutex mu_;
+  std::map<std::string, Entry> entries_;
+  std::list<std::string> lru_;  // most recently used first
+};
+
+std::string IndexKey(const RunId& run, const TaskId& task, uint32_t attempt) {
+  return run.str() + "/" + task.str() + "/" + std::to_string(attempt);
+}
+
 // Up to `limit` bytes of the attempt's output from byte `offset`. kInvalidArgument when `offset`
 // lies beyond what is stored.
-Result<LogPage> ReadLogPage(StateStore& store, const RunId& run, const TaskId& task,
-                            uint32_t attempt, uint64_t offset, size_t limit, bool ended) {
+Result<LogPage> ReadLogPage(StateStore& store, LogIndex& index, const RunId& run,
+                            const TaskId& task, uint32_t attempt, uint64_t offset, size_t limit,
+                            bool ended) {
   LogPage page;
   page.offset = offset;
+  const std::string key = IndexKey(run, task, attempt);
+  const LogIndex::Start start = index.Find(key, task, attempt, offset);
   LogQuery query;
   query.task = task;
   query.attempt = attempt;
   query.limit = 16;
-  uint64_t position = 0;  // where the next chunk starts
+  query.after = start.after;
+  uint64_t position = start.position;  // where the next chunk starts
   bool stop = false;
   while (!stop) {
     Result<std::vector<LogChunk>> chunks = store.ReadLogs(run, query);
     if (!chunks.ok()) return chunks.status();
     for (const LogChunk& chunk : *chunks) {
       const uint64_t end = position + chunk.data.size();
+      index.Learn(key, chunk.seq, end);
       if (end <= offset) {
         position = end;
         continue;
@@ -263,17 +339,23 @@ Result<LogPage> ReadLogPage(StateStore& store, const RunId& run, const TaskId& t
 }
 
 // The size in bytes of the attempt's output stored so far.
-Result<uint64_t> LogSize(StateStore& store, const RunId& run, const TaskId& task,
+Result<uint64_t> LogSize(StateStore& store, LogIndex& index, const RunId& run, const TaskId& task,
                          uint32_t attempt) {
+  const std::string key = IndexKey(run, task, attempt);
+  const LogIndex::Start start = index.Find(key, task, attempt, UINT64_MAX);
   LogQuery query;
   query.task = task;
   query.attempt = attempt;
   query.limit = 64;
-  uint64_t size = 0;
+  query.after = start.after;
+  uint64_t size = start.position;
   while (true) {
     Result<std::vector<LogChunk>> chunks = store.ReadLogs(run, query);
     if (!chunks.ok()) return chunks.status();
-    for (const LogChunk& chunk : *chunks) size += chunk.data.size();
+    for (const LogChunk& chunk : *chunks) {
+      size += chunk.data.size();
+      index.Learn(key, chunk.seq, size);
+    }
     if (chunks->size() < query.limit) return size;
     const LogChunk& last = chunks->back();
     query.after = LogQuery::Position{last.task, last.attempt, last.seq};
@@ -327,8 +409,8 @@ std::string EndJson(const AttemptRecord& attempt, uint64_t offset) {
   return json + "}";
 }
 
-void FollowLog(const EventRouteContext& context, const LogTarget& target, uint64_t offset,
-               StreamSink& sink) {
+void FollowLog(const EventRouteContext& context, LogIndex& index, const LogTarget& target,
+               uint64_t offset, StreamSink& sink) {
   EventJournal& journal = context.journal;
   const EventRouteOptions& options = context.options;
   if (!sink.Write("retry: 2000\n\n")) return;
@@ -346,8 +428,8 @@ void FollowLog(const EventRouteContext& context, const LogTarget& target, uint64
     }
     const AttemptRecord& attempt = std::get<AttemptRecord>(found);
     const bool ended = Ended(attempt);
-    Result<LogPage> page = ReadLogPage(context.store, target.run, target.task, target.attempt,
-                                       offset, options.max_log_limit, ended);
+    Result<LogPage> page = ReadLogPage(context.store, index, target.run, target.task,
+                                       target.attempt, offset, options.max_log_limit, ended);
     if (!page.ok()) {
       const ApiResponse error = page.status().code() == StatusCode::kInvalidArgument
                                     ? BadRequest(page.status().message())
@@ -386,7 +468,7 @@ void FollowLog(const EventRouteContext& context, const LogTarget& target, uint64
 }
 
 ApiResponse HandleLogs(const std::shared_ptr<const EventRouteContext>& context,
-                       const ApiRequest& request) {
+                       const std::shared_ptr<LogIndex>& index, const ApiRequest& request) {
   const EventRouteOptions& options = context->options;
   LogTarget target;
   Result<RunId> run = RunId::Parse(request.Param("id"));
@@ -443,20 +525,21 @@ ApiResponse HandleLogs(const std::shared_ptr<const EventRouteContext>& context,
     }
     ApiResponse response;
     SetStreamHeaders(response);
-    response.stream = [context, target, offset](StreamSink& sink) {
-      FollowLog(*context, target, offset, sink);
+    response.stream = [context, index, target, offset](StreamSink& sink) {
+      FollowLog(*context, *index, target, offset, sink);
     };
     return response;
   }
   const bool ended = Ended(record);
   if (tail) {
-    Result<uint64_t> size = LogSize(context->store, target.run, target.task, target.attempt);
+    Result<uint64_t> size =
+        LogSize(context->store, *index, target.run, target.task, target.attempt);
     if (!size.ok()) return Unavailable(size.status());
     offset = *size > *tail ? *size - *tail : 0;
     limit = *tail;
   }
-  Result<LogPage> page =
-      ReadLogPage(context->store, target.run, target.task, target.attempt, offset, limit, ended);
+  Result<LogPage> page = ReadLogPage(context->store, *index, target.run, target.task,
+                                     target.attempt, offset, limit, ended);
   if (page.ok() && tail) {
     // Starts at a character: the bytes of one cut by the start are left out.
     size_t skip = 0;
@@ -497,6 +580,7 @@ std::string EventJson(const JournalEvent& entry) {
 
 std::vector<Route> EventRoutes(const EventRouteContext& context) {
   auto shared = std::make_shared<const EventRouteContext>(context);
+  auto index = std::make_shared<LogIndex>();
   std::vector<Route> routes;
   routes.push_back(Route{
       .method = "GET",
@@ -509,7 +593,8 @@ std::vector<Route> EventRoutes(const EventRouteContext& context) {
       .method = "GET",
       .pattern = "/api/v1/runs/{id}/tasks/{task}/attempts/{n}/logs",
       .access = Access::kRead,
-      .handler = [shared](const ApiRequest& request) { return HandleLogs(shared, request); },
+      .handler = [shared,
+                  index](const ApiRequest& request) { return HandleLogs(shared, index, request); },
       .summary = "an attempt's captured output by byte offset (offset=, limit=), or followed live "
                  "(follow=true, Server-Sent Events)"});
   return routes;

@@ -505,6 +505,18 @@ TEST_F(LogRoutesTest, ManyChunksArePagedThroughTheStoreInOrder) {
   }
   EXPECT_EQ(read, all);
   EXPECT_EQ(offset, all.size());
+  // Offsets anywhere, now that the chunks' ends are known (at, inside, and just past a chunk's
+  // end), give the same bytes as reading from the start.
+  for (uint64_t at : {0, 9, 10, 11, 155, 200, 399}) {
+    ApiResponse page = Call(Path(), {{"offset", std::to_string(at)}, {"limit", "3"}});
+    std::string expected = all.substr(at, 3);
+    for (size_t nl; (nl = expected.find('\n')) != std::string::npos;)
+      expected.replace(nl, 1, "\\n");
+    EXPECT_EQ(page.body.substr(0, 9 + expected.size() + 1), "{\"data\":\"" + expected + "\"") << at;
+  }
+  EXPECT_EQ(Call(Path(), {{"tail", "4"}}).body, "{\"data\":\"" + all.substr(396, 3) +
+                                                    "\\n\",\"offset\":396,\"next_offset\":400,"
+                                                    "\"complete\":true}");
 }
 
 TEST_F(LogRoutesTest, APageNeverEndsInsideACharacterUnlessThatIsAllItHolds) {
