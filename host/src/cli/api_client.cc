@@ -123,6 +123,12 @@ Result<DaemonAddress> FindDaemon(const Args& args, std::vector<std::string>& war
   return from_config;
 }
 
+std::string EncodePathSegment(std::string_view segment) {
+  std::string encoded;
+  Poco::URI::encode(std::string(segment), "/?#%&=+;", encoded);
+  return encoded;
+}
+
 std::string NoDaemonMessage(std::string_view url) {
   return "no daemon answers at " + std::string(url) + " (is `petit run` running?)";
 }

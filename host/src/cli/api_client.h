@@ -44,6 +44,9 @@ DaemonAddress AddressFromConfig(const ApiConfig& api);
 // for a bad --server URL.
 Result<DaemonAddress> FindDaemon(const Args& args, std::vector<std::string>& warnings);
 
+// `segment` (a job or run id) percent-encoded for one segment of a path.
+std::string EncodePathSegment(std::string_view segment);
+
 // The one line every remote command prints when nothing answers at `url`.
 std::string NoDaemonMessage(std::string_view url);
 
