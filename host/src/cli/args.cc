@@ -8,7 +8,7 @@
 namespace petit::host {
 namespace {
 
-constexpr std::array<OptionHelp, 16> kOptions = {{
+constexpr std::array<OptionHelp, 17> kOptions = {{
     {"--config", "FILE", "global config (default: DIR/petit.yaml when present)"},
     {"--storage", "URI", "memory:, sqlite:///path/petit.db or postgresql://..."},
     {"--plugin-dir", "DIR", "load plugins from DIR too (repeatable)"},
@@ -17,7 +17,7 @@ constexpr std::array<OptionHelp, 16> kOptions = {{
     {"--limit", "N", "(runs) at most N runs, newest first (default 20)"},
     {"--quiet", "", "(trigger) print only the final line"},
     {"--no-output", "", "(trigger) do not print the tasks' captured output"},
-    {"--json", "", "(validate) print one JSON document instead of text"},
+    {"--json", "", "(validate, status) print one JSON document instead of text"},
     {"--now", "TIME",
      "(validate) list fire times after TIME (2026-03-08T00:00:00Z or with an\n"
      "offset, +01:00) instead of after the current time"},
@@ -25,9 +25,11 @@ constexpr std::array<OptionHelp, 16> kOptions = {{
     {"--task", "TASK", "(retry) rerun TASK alone"},
     {"--dry-run", "", "(retry) print the plan, change nothing"},
     {"--server", "URL",
-     "(watch, trigger --follow) the daemon's API, http://HOST:PORT[/PREFIX]\n"
-     "(default: petit.yaml's api; token from PETIT_API_TOKEN)"},
-    {"--follow", "", "(trigger) run JOB through the running daemon and watch it"},
+     "(status, pause, resume, reload, cancel, retry RUN, watch, trigger --detach\n"
+     "and --follow) the daemon's API, http://HOST:PORT[/PREFIX] (default:\n"
+     "petit.yaml's api)"},
+    {"--detach", "", "(trigger) trigger through the running daemon, print the run id"},
+    {"--follow", "", "(trigger) trigger through the running daemon and watch the run"},
     {"--help", "", "print this help (also -h)"},
 }};
 
@@ -59,6 +61,8 @@ Status Apply(std::string_view name, const std::string& value, Args& args) {
     args.show_output = false;
   } else if (name == "--dry-run") {
     args.dry_run = true;
+  } else if (name == "--detach") {
+    args.detach = true;
   } else if (name == "--follow") {
     args.follow = true;
   } else if (name == "--server") {

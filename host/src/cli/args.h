@@ -31,8 +31,9 @@ struct Args {
   std::optional<std::string> retry_from;  // --from
   std::optional<std::string> retry_task;  // --task
   bool dry_run = false;                   // --dry-run
-  std::optional<std::string> server;      // --server: the daemon's API URL
-  bool follow = false;                    // --follow
+  std::optional<std::string> server;      // --server (remote commands)
+  bool detach = false;                    // --detach (trigger through the daemon)
+  bool follow = false;                    // --follow (trigger through the daemon, then watch)
 };
 
 struct OptionHelp {

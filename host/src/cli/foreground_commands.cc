@@ -111,7 +111,6 @@ std::optional<std::pair<StateStore*, std::string>> OpenAndRecover(HostEnv& env) 
 }  // namespace
 
 int CmdTrigger(const Args& args, std::unique_ptr<HostEnv> env) {
-  if (args.follow) return CmdTriggerFollow(args, *env);
   LoadedJobs loaded = LoadHostJobs(*env, args.operands[0]);
   const Job* job = FindJob(loaded, args.operands[1], args.operands[0]);
   if (job == nullptr) return kExitUsage;

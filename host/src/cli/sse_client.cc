@@ -26,17 +26,13 @@ Poco::Timespan Span(std::chrono::milliseconds ms) {
   return Poco::Timespan(static_cast<Poco::Timespan::TimeDiff>(ms.count()) * 1000);
 }
 
-std::string NoDaemon(const ApiEndpoint& endpoint) {
-  return "no daemon answers at " + endpoint.url + " (is `petit run` running?)";
-}
-
 // A session to the endpoint's host and the full path of `path` under its prefix.
 struct Target {
   std::unique_ptr<Poco::Net::HTTPClientSession> session;
   std::string path;
 };
 
-Result<Target> Connect(const ApiEndpoint& endpoint, std::string_view path,
+Result<Target> Connect(const DaemonAddress& endpoint, std::string_view path,
                        std::chrono::milliseconds connect, std::chrono::milliseconds receive) {
   try {
     Poco::URI uri(endpoint.url);
@@ -56,39 +52,8 @@ Result<Target> Connect(const ApiEndpoint& endpoint, std::string_view path,
   }
 }
 
-void Authorize(const ApiEndpoint& endpoint, Poco::Net::HTTPRequest& request) {
+void Authorize(const DaemonAddress& endpoint, Poco::Net::HTTPRequest& request) {
   if (!endpoint.token.empty()) request.set("Authorization", "Bearer " + endpoint.token);
-}
-
-Result<HttpReply> Exchange(const ApiEndpoint& endpoint, const std::string& method,
-                           std::string_view path, std::optional<std::string_view> body,
-                           std::chrono::milliseconds timeout) {
-  Result<Target> target = Connect(endpoint, path, timeout, timeout);
-  if (!target.ok()) return target.status();
-  Poco::Net::HTTPRequest request(method, target->path, Poco::Net::HTTPMessage::HTTP_1_1);
-  Authorize(endpoint, request);
-  request.set("Accept", "application/json");
-  std::ostream* out = nullptr;
-  try {
-    if (body) {
-      request.setContentType("application/json");
-      request.setContentLength(static_cast<std::streamsize>(body->size()));
-    }
-    out = &target->session->sendRequest(request);
-    if (body) out->write(body->data(), static_cast<std::streamsize>(body->size()));
-  } catch (const Poco::Exception&) {
-    return Unavailable(NoDaemon(endpoint));
-  }
-  try {
-    Poco::Net::HTTPResponse response;
-    std::istream& in = target->session->receiveResponse(response);
-    HttpReply reply;
-    reply.status = static_cast<int>(response.getStatus());
-    Poco::StreamCopier::copyToString(in, reply.body);
-    return reply;
-  } catch (const Poco::Exception& e) {
-    return Unavailable("no answer from the daemon at " + endpoint.url + ": " + e.displayText());
-  }
 }
 
 Poco::JSON::Object::Ptr ParseObject(std::string_view json) {
@@ -122,20 +87,10 @@ Result<T> Decode(std::string_view json, std::string_view what, Fn&& decode) {
 
 }  // namespace
 
-Result<HttpReply> ApiGet(const ApiEndpoint& endpoint, std::string_view path,
-                         std::chrono::milliseconds timeout) {
-  return Exchange(endpoint, Poco::Net::HTTPRequest::HTTP_GET, path, std::nullopt, timeout);
-}
-
-Result<HttpReply> ApiPost(const ApiEndpoint& endpoint, std::string_view path, std::string_view json,
-                          std::chrono::milliseconds timeout) {
-  return Exchange(endpoint, Poco::Net::HTTPRequest::HTTP_POST, path, json, timeout);
-}
-
-std::string ErrorText(const HttpReply& reply) {
-  Result<std::string> error = ParseStringField(reply.body, "error");
+std::string ErrorText(const ApiAnswer& answer) {
+  Result<std::string> error = ParseStringField(answer.body, "error");
   if (error.ok() && !error->empty()) return *error;
-  return "HTTP " + std::to_string(reply.status);
+  return "HTTP " + std::to_string(answer.status);
 }
 
 struct StreamAborter::State {
@@ -195,7 +150,7 @@ void SseParser::FeedLine(std::string_view line, const std::function<void(SseMess
   }
 }
 
-Result<StreamEnd> ReadEventStream(const ApiEndpoint& endpoint, std::string_view path,
+Result<StreamEnd> ReadEventStream(const DaemonAddress& endpoint, std::string_view path,
                                   const std::string& last_event_id, std::chrono::milliseconds idle,
                                   const std::function<bool(const SseMessage&)>& on_message,
                                   StreamAborter* aborter) {
@@ -224,7 +179,7 @@ Result<StreamEnd> ReadEventStream(const ApiEndpoint& endpoint, std::string_view 
   try {
     target->session->sendRequest(request);
   } catch (const Poco::Exception&) {
-    return Unavailable(NoDaemon(endpoint));
+    return Unavailable(NoDaemonMessage(endpoint.url));
   }
   // An Abort before the connection existed did not reach its socket.
   if (aborter != nullptr && aborter->aborted()) return aborted;
@@ -232,10 +187,10 @@ Result<StreamEnd> ReadEventStream(const ApiEndpoint& endpoint, std::string_view 
     Poco::Net::HTTPResponse response;
     std::istream& in = target->session->receiveResponse(response);
     if (response.getStatus() != Poco::Net::HTTPResponse::HTTP_OK) {
-      HttpReply reply;
-      reply.status = static_cast<int>(response.getStatus());
-      Poco::StreamCopier::copyToString(in, reply.body);
-      return FailedPrecondition(ErrorText(reply));
+      ApiAnswer answer;
+      answer.status = static_cast<int>(response.getStatus());
+      Poco::StreamCopier::copyToString(in, answer.body);
+      return FailedPrecondition(ErrorText(answer));
     }
     SseParser parser;
     bool stopped = false;

@@ -1,11 +1,10 @@
 // The CLI's client of a running daemon's live view (what `petit watch` and `petit trigger
-// --follow` read): plain HTTP requests, the Server-Sent Events stream of GET /api/v1/events, and
-// the JSON those answer, decoded into plain structs. Poco stays inside sse_client.cc.
+// --follow` read): the Server-Sent Events stream of GET /api/v1/events, and the JSON of the
+// answers the view reads (through cli/api_client.h), decoded into plain structs. Poco stays
+// inside sse_client.cc.
 //
 // Errors: a daemon that does not answer (refused, unreachable, timed out) is kUnavailable with
-// "no daemon answers at URL (is `petit run` running?)"; an answer that is not JSON as expected
-// is kInternal naming what was wrong. An HTTP error status is an answer, not an error
-// (HttpReply::status; ErrorText gives its message).
+// NoDaemonMessage; an answer that is not JSON as expected is kInternal naming what was wrong.
 //
 // Threads: the functions are independent; each call opens its own connection.
 #ifndef PETIT_HOST_CLI_SSE_CLIENT_H_
@@ -20,29 +19,13 @@
 #include <string_view>
 #include <vector>
 
+#include "cli/api_client.h"
 #include "petit/core/status.h"
 
 namespace petit::host {
 
-// Where the daemon's API is: "http://127.0.0.1:8565", optionally with a path prefix
-// ("http://host/petit"); `token` is sent as a bearer token when not empty.
-struct ApiEndpoint {
-  std::string url = "http://127.0.0.1:8565";
-  std::string token;
-};
-
-struct HttpReply {
-  int status = 0;
-  std::string body;
-};
-
-Result<HttpReply> ApiGet(const ApiEndpoint& endpoint, std::string_view path,
-                         std::chrono::milliseconds timeout);
-// POSTs `json` (Content-Type application/json).
-Result<HttpReply> ApiPost(const ApiEndpoint& endpoint, std::string_view path, std::string_view json,
-                          std::chrono::milliseconds timeout);
 // The "error" of an error answer's JSON, else "HTTP <status>".
-std::string ErrorText(const HttpReply& reply);
+std::string ErrorText(const ApiAnswer& answer);
 
 // One Server-Sent Event; type is "message" when the event names none.
 struct SseMessage {
@@ -94,7 +77,7 @@ class StreamAborter {
 // answer other than 200 is kFailedPrecondition with its error text; a connection that fails or
 // stays silent for `idle` (the server pings every 15 s) is kUnavailable; so is an abort through
 // `aborter` (may be null).
-Result<StreamEnd> ReadEventStream(const ApiEndpoint& endpoint, std::string_view path,
+Result<StreamEnd> ReadEventStream(const DaemonAddress& daemon, std::string_view path,
                                   const std::string& last_event_id, std::chrono::milliseconds idle,
                                   const std::function<bool(const SseMessage&)>& on_message,
                                   StreamAborter* aborter = nullptr);

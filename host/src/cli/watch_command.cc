@@ -237,7 +237,7 @@ void ReadStream(const WatchOptions& options, Inbox& inbox, StreamAborter& aborte
   std::chrono::milliseconds backoff(250);
   while (!aborter.aborted()) {
     Result<StreamEnd> end = ReadEventStream(
-        options.endpoint, path, last_id, options.idle,
+        options.daemon, path, last_id, options.idle,
         [&](const SseMessage& message) {
           outage_since.reset();
           backoff = std::chrono::milliseconds(250);
@@ -278,6 +278,11 @@ class Watcher {
       : options_(options), out_(out), err_(err), model_(options.run.str()) {}
 
   int Run() {
+    ApiClientOptions client_options;
+    client_options.io_timeout = options_.request_timeout;
+    Result<std::unique_ptr<ApiClient>> client = ApiClient::Create(options_.daemon, client_options);
+    if (!client.ok()) return Fail(client.status().message(), kExitUsage);
+    client_ = std::move(client).value();
     std::optional<int> failed = Snapshot(/*first=*/true);
     if (failed) return *failed;
     if (!options_.in_place) {
@@ -306,19 +311,18 @@ class Watcher {
   // Reads the run and its tasks; an exit code when the watch cannot go on.
   std::optional<int> Snapshot(bool first) {
     const std::string run_path = "/api/v1/runs/" + options_.run.str();
-    Result<HttpReply> run = ApiGet(options_.endpoint, run_path, options_.request_timeout);
+    Result<ApiAnswer> run = client_->Get(run_path);
     if (!run.ok()) return Fail(run.status().message(), kExitHostError);
     if (run->status == 404 && options_.just_triggered) return std::nullopt;  // not stored yet
     if (run->status == 404) {
-      return Fail("no run " + options_.run.str() + " on the daemon at " + options_.endpoint.url,
+      return Fail("no run " + options_.run.str() + " on the daemon at " + options_.daemon.url,
                   kExitUsage);
     }
     if (run->status != 200) return Fail(ErrorText(*run), kExitHostError);
     Result<RunView> view = ParseRunJson(run->body);
     if (!view.ok()) return Fail(view.status().message(), kExitHostError);
     model_.SetRun(*view);
-    Result<HttpReply> tasks =
-        ApiGet(options_.endpoint, run_path + "/tasks", options_.request_timeout);
+    Result<ApiAnswer> tasks = client_->Get(run_path + "/tasks");
     if (!tasks.ok()) return Fail(tasks.status().message(), kExitHostError);
     if (tasks->status != 200) return Fail(ErrorText(*tasks), kExitHostError);
     Result<std::vector<TaskRowView>> rows = ParseTasksJson(tasks->body);
@@ -342,8 +346,7 @@ class Watcher {
           // Quiet for long: a run driven by another process (a foreground petit trigger) has no
           // events here, so the store tells how it goes.
           // A daemon that does not answer now is the reader's to report.
-          Result<HttpReply> probe = ApiGet(options_.endpoint, "/api/v1/runs/" + options_.run.str(),
-                                           options_.request_timeout);
+          Result<ApiAnswer> probe = client_->Get("/api/v1/runs/" + options_.run.str());
           if (probe.ok() && probe->status == 200) {
             if (std::optional<int> failed = Snapshot(/*first=*/false)) return *failed;
           }
@@ -395,7 +398,7 @@ class Watcher {
     const std::string path = "/api/v1/runs/" + options_.run.str() + "/tasks/" + row.task +
                              "/attempts/" + std::to_string(row.attempt) +
                              "/logs?tail=" + std::to_string(options_.tail_bytes);
-    Result<HttpReply> reply = ApiGet(options_.endpoint, path, options_.request_timeout);
+    Result<ApiAnswer> reply = client_->Get(path);
     Result<std::string> data = !reply.ok() ? Result<std::string>(reply.status())
                                : reply->status != 200
                                    ? Result<std::string>(Unavailable(ErrorText(*reply)))
@@ -488,6 +491,7 @@ class Watcher {
   const WatchOptions& options_;
   std::ostream& out_;
   std::ostream& err_;
+  std::unique_ptr<ApiClient> client_;  // the requests of this thread; the stream has its own
   RunModel model_;
   std::vector<Row> failed_;
   size_t drawn_ = 0;
@@ -505,10 +509,17 @@ size_t TerminalWidth() {
   return 100;
 }
 
-WatchOptions OptionsFor(const Args& args, const HostEnv& env) {
+// The options for this command line; nullopt after saying why there are none.
+std::optional<WatchOptions> OptionsFor(const Args& args) {
+  std::vector<std::string> warnings;
+  Result<DaemonAddress> daemon = FindDaemon(args, warnings);
+  for (const std::string& warning : warnings) PrintError("warning: " + warning);
+  if (!daemon.ok()) {
+    PrintError(daemon.status().message());
+    return std::nullopt;
+  }
   WatchOptions options;
-  const ApiConfig& api = env.config().api;
-  options.endpoint = EndpointFor(args.server.value_or(""), api.bind, api.port);
+  options.daemon = std::move(daemon).value();
   options.in_place = OnTerminal();
   if (options.in_place) options.width = TerminalWidth();
   return options;
@@ -520,58 +531,53 @@ int WatchRun(const WatchOptions& options, std::ostream& out, std::ostream& err) 
   return Watcher(options, out, err).Run();
 }
 
-ApiEndpoint EndpointFor(const std::string& server_flag, const std::string& bind, uint16_t port) {
-  ApiEndpoint endpoint;
-  if (!server_flag.empty()) {
-    endpoint.url = server_flag;
-  } else {
-    std::string host = bind;
-    // A wildcard bind is reached on loopback.
-    if (host.empty() || host == "0.0.0.0") host = "127.0.0.1";
-    if (host == "::") host = "::1";
-    if (host.find(':') != std::string::npos) host = "[" + host + "]";
-    endpoint.url = "http://" + host + ":" + std::to_string(port);
-  }
-  if (const char* token = std::getenv("PETIT_API_TOKEN")) endpoint.token = token;
-  return endpoint;
-}
-
-int CmdWatch(const Args& args, std::unique_ptr<HostEnv> env) {
+int CmdWatch(const Args& args, std::unique_ptr<HostEnv> /*env*/) {
   Result<RunId> run = RunId::Parse(args.operands[0]);
   if (!run.ok()) {
     PrintError(run.status().message());
     return kExitUsage;
   }
-  WatchOptions options = OptionsFor(args, *env);
-  options.run = *run;
-  return WatchRun(options, std::cout, std::cerr);
+  std::optional<WatchOptions> options = OptionsFor(args);
+  if (!options) return kExitUsage;
+  options->run = *run;
+  return WatchRun(*options, std::cout, std::cerr);
 }
 
-int CmdTriggerFollow(const Args& args, const HostEnv& env) {
-  WatchOptions options = OptionsFor(args, env);
-  const std::string& job = args.operands[1];
-  Result<HttpReply> reply =
-      ApiPost(options.endpoint, "/api/v1/jobs/" + job + "/trigger", "{}", options.request_timeout);
-  if (!reply.ok()) {
-    PrintError(reply.status().message());
+int CmdTriggerFollow(const Args& args, std::unique_ptr<HostEnv> /*env*/) {
+  if (args.detach) {
+    PrintError("--detach and --follow exclude each other: --detach prints the run id and returns");
+    return kExitUsage;
+  }
+  std::optional<WatchOptions> options = OptionsFor(args);
+  if (!options) return kExitUsage;
+  Result<std::unique_ptr<ApiClient>> client = ApiClient::Create(options->daemon);
+  if (!client.ok()) {
+    PrintError(client.status().message());
+    return kExitUsage;
+  }
+  const std::string& job = args.operands.back();
+  Result<ApiAnswer> answer =
+      (*client)->Post("/api/v1/jobs/" + EncodePathSegment(job) + "/trigger", "{}");
+  if (!answer.ok()) {
+    PrintError(answer.status().message());
     return kExitHostError;
   }
-  if (reply->status != 202 && reply->status != 200) {
-    PrintError(ErrorText(*reply));
-    // Refused by max_concurrency (429) or the job's state (409): the run failed to start.
-    if (reply->status == 429 || reply->status == 409) return kExitRunFailed;
-    return reply->status == 404 || reply->status == 400 ? kExitUsage : kExitHostError;
+  if (answer->status != 202 && answer->status != 200) {
+    PrintError(ErrorText(*answer));
+    // Refused by max_concurrency (429): the run did not start, as petit trigger exits then.
+    if (answer->status == 429) return kExitRunFailed;
+    return answer->status >= 400 && answer->status < 500 ? kExitUsage : kExitHostError;
   }
-  Result<std::string> run_text = ParseStringField(reply->body, "run_id");
+  Result<std::string> run_text = ParseStringField(answer->body, "run_id");
   Result<RunId> run = run_text.ok() ? RunId::Parse(*run_text) : Result<RunId>(run_text.status());
   if (!run.ok()) {
     PrintError("the daemon's answer to the trigger has no run id: " + run.status().message());
     return kExitHostError;
   }
   if (!args.quiet) std::cout << "run " << run->str() << "  job " << job << "\n";
-  options.run = *run;
-  options.just_triggered = true;
-  return WatchRun(options, std::cout, std::cerr);
+  options->run = *run;
+  options->just_triggered = true;
+  return WatchRun(*options, std::cout, std::cerr);
 }
 
 }  // namespace petit::host

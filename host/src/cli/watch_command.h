@@ -18,13 +18,14 @@
 #include <ostream>
 #include <string>
 
+#include "cli/api_client.h"
 #include "cli/sse_client.h"
 #include "petit/core/ids.h"
 
 namespace petit::host {
 
 struct WatchOptions {
-  ApiEndpoint endpoint;
+  DaemonAddress daemon;
   RunId run;
   // The run was just triggered: it may not be in the store yet, so a 404 is not "no such run".
   bool just_triggered = false;
@@ -43,10 +44,6 @@ struct WatchOptions {
 };
 
 int WatchRun(const WatchOptions& options, std::ostream& out, std::ostream& err);
-
-// The daemon's API from `--server URL`, else petit.yaml's api (bind and port); the token from
-// PETIT_API_TOKEN.
-ApiEndpoint EndpointFor(const std::string& server_flag, const std::string& bind, uint16_t port);
 
 }  // namespace petit::host
 

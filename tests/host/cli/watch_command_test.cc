@@ -277,7 +277,7 @@ class WatchCommandTest : public ::testing::Test {
 
   WatchOptions Options() {
     WatchOptions options;
-    options.endpoint.url = api_.url();
+    options.daemon.url = api_.url();
     options.run = run_;
     options.tail_lines = 3;
     return options;
@@ -491,18 +491,10 @@ TEST_F(WatchCommandTest, UnknownRunIs2AndNoDaemonIs3) {
   const std::string url = api_.url();
   api_.Stop();
   err_.str("");
-  options.endpoint.url = url;
+  options.daemon.url = url;
   // The port is closed now (nothing else listens on a port the kernel just gave out).
   EXPECT_EQ(Watch(options), kExitHostError);
   EXPECT_EQ(err_.str(), "petit: no daemon answers at " + url + " (is `petit run` running?)\n");
-}
-
-TEST(WatchEndpointTest, ServerFlagElsePetitYamlsApiOnLoopback) {
-  EXPECT_EQ(EndpointFor("http://h:1/petit", "127.0.0.1", 8565).url, "http://h:1/petit");
-  EXPECT_EQ(EndpointFor("", "127.0.0.1", 8565).url, "http://127.0.0.1:8565");
-  EXPECT_EQ(EndpointFor("", "0.0.0.0", 9000).url, "http://127.0.0.1:9000");
-  EXPECT_EQ(EndpointFor("", "::", 9000).url, "http://[::1]:9000");
-  EXPECT_EQ(EndpointFor("", "10.0.0.5", 9000).url, "http://10.0.0.5:9000");
 }
 
 TEST(SseParserTest, FieldsDataLinesCommentsAndDispatch) {
