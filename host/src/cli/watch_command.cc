@@ -206,6 +206,10 @@ class Inbox {
     }
     cv_.SignalAll();
   }
+  bool empty() {
+    MutexLock lock(mu_);
+    return items_.empty();
+  }
   // The next item; nullopt when `deadline` passed first.
   std::optional<Item> Pop(std::optional<Clock::time_point> deadline) {
     MutexLock lock(mu_);
@@ -367,7 +371,8 @@ class Watcher {
           if (std::optional<int> failed = Handle(item->message)) return *failed;
           break;
       }
-      Render();
+      // A burst (the replay of a run's events) is drawn once, after its last event.
+      if (inbox.empty()) Render();
     }
     return kExitOk;
   }

@@ -5,8 +5,9 @@
 // - Each event delivered by the bus gets the next id, from 1, never reused while the journal
 //   lives (ids restart with the process: a client whose id is beyond the newest is told of a gap).
 // - The journal keeps the newest `capacity` events in a ring; older ones are overwritten. Memory
-//   is bounded by capacity x (sizeof(Event) + its ids + at most kMaxDetailBytes of detail): with
-//   the default 10,000 events at most about 12 MiB, typically under 2 MiB (details are short).
+//   is bounded by capacity x (about 170 bytes of slot + the ids, at most 128 + 36 + 128 bytes +
+//   at most kMaxDetailBytes of detail, with allocator overhead): with the default 10,000 events
+//   at most about 16 MiB, typically 3 MiB (a run id and a short detail per event).
 // - An event the bus dropped (its queue was full, core/events.h) never gets an id; the event
 //   after it is marked (Event::dropped_before), and a reader crossing the mark is told of a gap.
 //
