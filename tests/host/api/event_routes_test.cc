@@ -14,8 +14,11 @@
 
 #include <gtest/gtest.h>
 
+#include "config/job_loader.h"
 #include "petit/core/mutex.h"
 #include "petit/storage/open.h"
+#include "runtime/daemon.h"
+#include "runtime/host_env.h"
 
 namespace petit::host {
 namespace {
@@ -620,6 +623,73 @@ TEST_F(LogRoutesTest, AFollowerStopsWithTheServer) {
   ASSERT_TRUE(sink.WaitFor("retry:"));
   sink.Stop();
   EXPECT_EQ(done.wait_for(std::chrono::seconds(30)), std::future_status::ready);
+}
+
+// --- a real daemon
+
+TEST(EventRoutesDaemonTest, ARealRunStreamsItsTransitionsInOrderAndEndsTheStream) {
+  HostOptions host;
+  host.storage_uri = "memory:";
+  host.plugin_dirs = {PETIT_PLUGIN_DIR};
+  Result<std::unique_ptr<HostEnv>> env = HostEnv::Create(host);
+  ASSERT_TRUE(env.ok()) << env.status().message();
+  (*env)->LoadPlugins();
+  LoadedJobs loaded = LoadJobFromString(R"(
+id: two
+tasks:
+  - id: a
+    type: noop
+  - id: b
+    type: noop
+    depends_on: [a]
+)",
+                                        "two.yaml", JobLoaderOptions{});
+  ASSERT_TRUE(loaded.errors.empty());
+  DaemonLog log;
+  Result<std::unique_ptr<Daemon>> daemon =
+      Daemon::Start(std::move(env).value(), std::move(loaded.jobs), log);
+  ASSERT_TRUE(daemon.ok()) << daemon.status().message();
+  {
+    EventJournal journal((*daemon)->events());
+    std::vector<Route> routes = EventRoutes(**daemon, journal);
+    ASSERT_EQ(routes.size(), 2u);
+    Result<RunId> run = (*daemon)->Trigger(JobId("two"));
+    ASSERT_TRUE(run.ok()) << run.status().message();
+
+    ApiRequest request;
+    request.method = "GET";
+    request.path = "/api/v1/events";
+    request.query["run"] = run->str();
+    ApiResponse response = routes[0].handler(request);
+    FakeSink sink;
+    ASSERT_TRUE(response.stream);
+    response.stream(sink);  // returns once the run's job_completed is sent
+    std::vector<SseEvent> events = ParseSse(sink.text());
+    std::vector<std::string> types;
+    for (const SseEvent& e : events) {
+      types.push_back(e.type + (e.data.find("\"task_id\":\"a\"") != std::string::npos   ? ":a"
+                                : e.data.find("\"task_id\":\"b\"") != std::string::npos ? ":b"
+                                                                                        : ""));
+    }
+    EXPECT_EQ(types, (std::vector<std::string>{
+                         "job_started", "task_queued:a", "task_started:a", "task_succeeded:a",
+                         "task_queued:b", "task_started:b", "task_succeeded:b", "job_completed"}));
+    EXPECT_NE(events.back().data.find("\"detail\":\"succeeded\""), std::string::npos);
+
+    // job= of a job the daemon does not define is 404.
+    request.query = {{"job", "three"}};
+    EXPECT_EQ(routes[0].handler(request).status, 404);
+    request.query = {{"job", "two"}};
+    EXPECT_EQ(routes[0].handler(request).status, 200);
+
+    // The attempt's output (a noop has none) is complete once the run has ended.
+    (*daemon)->Stop(StopMode::kWaitForRuns);
+    ApiRequest logs;
+    logs.method = "GET";
+    logs.params = {{"id", run->str()}, {"task", "b"}, {"n", "1"}};
+    EXPECT_EQ(routes[1].handler(logs).body,
+              "{\"data\":\"\",\"offset\":0,\"next_offset\":0,\"complete\":true}");
+  }  // the journal unsubscribes while the daemon lives
 }
 
 }  // namespace
