@@ -322,6 +322,8 @@ class Watcher {
       return Fail("no run " + options_.run.str() + " on the daemon at " + options_.daemon.url,
                   kExitUsage);
     }
+    // A missing or wrong token is the caller's to fix, as for the other remote commands.
+    if (run->status == 401 || run->status == 403) return Fail(ErrorText(*run), kExitUsage);
     if (run->status != 200) return Fail(ErrorText(*run), kExitHostError);
     Result<RunView> view = ParseRunJson(run->body);
     if (!view.ok()) return Fail(view.status().message(), kExitHostError);

@@ -497,6 +497,15 @@ TEST_F(WatchCommandTest, UnknownRunIs2AndNoDaemonIs3) {
   EXPECT_EQ(err_.str(), "petit: no daemon answers at " + url + " (is `petit run` running?)\n");
 }
 
+TEST_F(WatchCommandTest, ARefusedTokenIs2WithTheDaemonsMessage) {
+  api_.Add("/api/v1/runs/{id}", [](const ApiRequest&) {
+    return ErrorResponse(401, "UNAUTHORIZED", "missing or invalid token");
+  });
+  api_.Start();
+  EXPECT_EQ(Watch(Options()), kExitUsage);
+  EXPECT_EQ(err_.str(), "petit: missing or invalid token\n");
+}
+
 TEST(SseParserTest, FieldsDataLinesCommentsAndDispatch) {
   SseParser parser;
   std::vector<SseMessage> got;
