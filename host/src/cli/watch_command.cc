@@ -431,12 +431,13 @@ class Watcher {
     if (!options_.in_place) return;
     std::vector<std::string> lines;
     const int64_t now = NowMs();
-    std::string head = "run " + model_.run();
-    if (!model_.job().empty()) head += "  job " + model_.job();
-    head += "  " + model_.status();
+    // What changes first, so that a narrow terminal cuts the ids rather than the state.
+    std::string head = model_.status();
     const std::string elapsed = Duration(
         model_.started_ms(), model_.ended() && model_.ended_ms() != 0 ? model_.ended_ms() : now);
     if (!elapsed.empty()) head += "  " + elapsed;
+    head += "  run " + model_.run();
+    if (!model_.job().empty()) head += "  job " + model_.job();
     lines.push_back(head);
     size_t width = 4;
     for (const Row& row : model_.rows()) width = std::max(width, row.task.size());

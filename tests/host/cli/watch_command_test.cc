@@ -355,6 +355,51 @@ TEST_F(WatchCommandTest, PlainLinesOnePerTransitionWithTheFailedTasksTailAndExit
   EXPECT_EQ(err_.str(), "");
 }
 
+TEST_F(WatchCommandTest, OnATerminalTheTableIsRedrawnInPlaceAndTheTailsFollowIt) {
+  ServeRun([&] { return RunJson(run_, "running", t0_ms_, 0); }, [] { return TasksJson({}); });
+  api_.Start();
+  journal_.Append(Ev(EventType::kJobStarted, 0));
+  journal_.Append(Ev(EventType::kTaskStarted, 10, "extract", 1));
+  journal_.Append(Ev(EventType::kTaskSucceeded, 2010, "extract", 1));
+  journal_.Append(Ev(EventType::kTaskStarted, 2020, "load", 1));
+  journal_.Append(Ev(EventType::kTaskFailed, 2520, "load", 1, "exit status 1"));
+  journal_.Append(Ev(EventType::kJobCompleted, 3000, "", 0, "failed"));
+  WatchOptions options = Options();
+  options.in_place = true;
+  options.width = 100;
+  EXPECT_EQ(Watch(options), kExitRunFailed);
+  const std::string out = out_.str();
+  // The last table drawn: over the previous one (cursor up its 3 lines), each line cleared.
+  const std::string table = "\x1b[2Kfailed  " + Dur(3000) + "  run " + run_.str() +
+                            "  job etl\n"
+                            "\x1b[2K  ok   extract  succeeded       " +
+                            Dur(2000) +
+                            "\n"
+                            "\x1b[2K  FAIL load     failed          " +
+                            Dur(500) + "  exit status 1\n";
+  const size_t last = out.rfind("\x1b[3F" + table);
+  ASSERT_NE(last, std::string::npos) << out;
+  // Then, below it, the failed task's output and the summary.
+  EXPECT_EQ(out.substr(last + 4 + table.size()),
+            "output of load (attempt 1), last lines:\n"
+            "run " +
+                run_.str() + " failed in " + Dur(3000) +
+                ": 1 succeeded, 1 failed, 0 not run, 0 cancelled\n");
+  // Nothing is stored for load's attempt 1 in this test's store: the tail is said to be missing.
+  EXPECT_NE(err_.str().find("cannot read the output of load"), std::string::npos) << err_.str();
+
+  // On a narrow terminal no line is wider than it (less one column, against wrapping).
+  out_.str("");
+  options.width = 40;
+  EXPECT_EQ(Watch(options), kExitRunFailed);
+  for (size_t at = 0, eol; (eol = out_.str().find('\n', at)) != std::string::npos; at = eol + 1) {
+    std::string line = out_.str().substr(at, eol - at);
+    const size_t clear = line.rfind("\x1b[2K");
+    if (clear == std::string::npos) continue;  // the lines below the table are not cut
+    EXPECT_LT(line.size() - clear - 4, 40u) << line;
+  }
+}
+
 TEST_F(WatchCommandTest, LiveEventsAndAReconnectionThatResumesAfterTheLastEventSeen) {
   ServeRun([&] { return RunJson(run_, "running", t0_ms_, 0); }, [] { return TasksJson({}); });
   api_.BreakFirstStreamAt("id: 3\n");
