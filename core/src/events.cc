@@ -92,6 +92,7 @@ void EventBus::Enqueue(Event&& event) {
       dropped_.fetch_add(1, std::memory_order_relaxed);
       return;
     }
+    event.dropped_before = dropped_.load(std::memory_order_relaxed);
     queue_.push_back(std::move(event));
     ++next_seq_;
     // Only the first event after the thread went to sleep pays for a wake-up.

@@ -92,6 +92,17 @@ void RecordNeverStarted(const RunRecord& admitted, const Status& why, StateStore
   failed.ended_us = clock.NowMicros();
   failed.error = why.message();
   (void)store.UpdateRun(failed);
+  // Its end is an event like any run's, so that whoever watches the run (the API's event stream)
+  // learns that it ended.
+  if (options.events != nullptr) {
+    options.events->Emit([&] {
+      return Event{.type = EventType::kJobCompleted,
+                   .time_us = failed.ended_us,
+                   .job = failed.job,
+                   .run = failed.id,
+                   .detail = std::string(RunStatusName(failed.status))};
+    });
+  }
 }
 
 }  // namespace

@@ -551,6 +551,34 @@ TEST_F(ExecuteRunTest, UnknownTaskTypeIsRefusedBeforeTheRunIsCreated) {
   EXPECT_TRUE(store_->ListRuns(JobId(), 10)->empty());
 }
 
+TEST_F(ExecuteRunTest, AnAdmittedRunThatCannotStartEndsFailedWithAJobCompletedEvent) {
+  EventBus bus;
+  std::mutex mu;
+  std::vector<petit::Event> seen;
+  bus.Subscribe([&](const petit::Event& event) {
+    std::lock_guard lock(mu);
+    seen.push_back(event);
+  });
+  Job job = MakeJob({Spec("t", "nonexistent")});
+  RunRecord admitted;
+  admitted.id = RunId::Generate();
+  admitted.job = job.id;
+  admitted.status = RunStatus::kQueued;
+  ASSERT_TRUE(store_->CreateRun(admitted).ok());
+  RunOptions options;
+  options.admitted = &admitted;
+  options.events = &bus;
+  ASSERT_FALSE(ExecuteRun(job, admitted.id, runners_, *store_, options).ok());
+  bus.Flush();
+  EXPECT_EQ((*store_->GetRun(admitted.id))->status, RunStatus::kFailed);
+  std::lock_guard lock(mu);
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].type, EventType::kJobCompleted);
+  EXPECT_EQ(seen[0].run, admitted.id);
+  EXPECT_EQ(seen[0].job, job.id);
+  EXPECT_EQ(seen[0].detail, "failed");
+}
+
 TEST_F(ExecuteRunTest, ALongChainSettlesWithoutRecursion) {
   std::vector<TaskSpec> specs{Spec("t0", "fail")};
   for (int i = 1; i < 5000; ++i) {

@@ -5,6 +5,7 @@
 
 #include "api/http_server.h"
 #include "api/metrics.h"
+#include "runtime/event_journal.h"
 #include "api/routes.h"
 
 namespace petit::host {
@@ -30,14 +31,18 @@ Status ApiService::Prepare(DaemonLog& log) {
 void ApiService::Start(Daemon& daemon) {
   if (server_ == nullptr) return;
   metrics_ = std::make_unique<Metrics>(daemon);
-  services_ = std::make_unique<ApiServices>(
-      ApiServices{.daemon = daemon, .metrics = metrics_.get(), .host = &host_});
+  journal_ = std::make_unique<EventJournal>(daemon.events());
+  services_ = std::make_unique<ApiServices>(ApiServices{
+      .daemon = daemon, .journal = journal_.get(), .metrics = metrics_.get(), .host = &host_});
   server_->Start(AllRoutes(*services_));
   log_->Line("api listening on " + server_->url());
 }
 
 void ApiService::Stop() {
+  if (journal_ != nullptr) journal_->Stop();  // wakes the event streams, which then end
   if (server_ != nullptr) server_->Stop();
+  // Both observe the daemon, which goes after this.
+  journal_.reset();
   metrics_.reset();
 }
 

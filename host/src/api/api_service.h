@@ -18,6 +18,7 @@
 namespace petit::host {
 
 class HttpServer;
+class EventJournal;
 class Metrics;
 struct ApiServices;
 
@@ -39,6 +40,7 @@ class ApiService : public DaemonCompanion {
   // Observe the daemon from Start until Stop, which destroys them after the server stopped and
   // before the daemon goes.
   std::unique_ptr<Metrics> metrics_;
+  std::unique_ptr<EventJournal> journal_;
   std::unique_ptr<ApiServices> services_;  // what the routes borrow; outlives the server's threads
 };
 

@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "api/event_routes.h"
 #include "api/metrics_routes.h"
 #include "petit/core/json.h"
 
@@ -33,6 +34,7 @@ std::vector<Route> AllRoutes(ApiServices& services) {
   std::vector<Route> all;
   Append(all, ServerRoutes(services));
   if (services.metrics != nullptr) Append(all, MetricsRoutes(*services.metrics));
+  if (services.journal != nullptr) Append(all, EventRoutes(services.daemon, *services.journal));
   return all;
 }
 

@@ -8,7 +8,7 @@
 namespace petit::host {
 namespace {
 
-constexpr std::array<OptionHelp, 15> kOptions = {{
+constexpr std::array<OptionHelp, 18> kOptions = {{
     {"--config", "FILE", "global config (default: DIR/petit.yaml when present)"},
     {"--storage", "URI", "memory:, sqlite:///path/petit.db or postgresql://..."},
     {"--plugin-dir", "DIR", "load plugins from DIR too (repeatable)"},
@@ -17,7 +17,8 @@ constexpr std::array<OptionHelp, 15> kOptions = {{
     {"--limit", "N", "(runs) at most N runs, newest first (default 20)"},
     {"--quiet", "", "(trigger) print only the final line"},
     {"--no-output", "", "(trigger) do not print the tasks' captured output"},
-    {"--json", "", "(validate, runs, list, plugins) print one JSON document instead of text"},
+    {"--json", "", "(validate, runs, list, plugins, status) print one JSON document instead of\n"
+     "text"},
     {"--now", "TIME",
      "(validate) list fire times after TIME (2026-03-08T00:00:00Z or with an\n"
      "offset, +01:00) instead of after the current time"},
@@ -25,6 +26,12 @@ constexpr std::array<OptionHelp, 15> kOptions = {{
     {"--task", "TASK", "(retry) rerun TASK alone"},
     {"--dry-run", "", "(retry) print the plan, change nothing"},
     {"--format", "FORMAT", "(graph) dot (default) or svg"},
+    {"--server", "URL",
+     "(status, pause, resume, reload, cancel, retry RUN, watch, trigger --detach\n"
+     "and --follow) the daemon's API, http://HOST:PORT[/PREFIX] (default:\n"
+     "petit.yaml's api)"},
+    {"--detach", "", "(trigger) trigger through the running daemon, print the run id"},
+    {"--follow", "", "(trigger) trigger through the running daemon and watch the run"},
     {"--help", "", "print this help (also -h)"},
 }};
 
@@ -56,6 +63,12 @@ Status Apply(std::string_view name, const std::string& value, Args& args) {
     args.show_output = false;
   } else if (name == "--dry-run") {
     args.dry_run = true;
+  } else if (name == "--detach") {
+    args.detach = true;
+  } else if (name == "--follow") {
+    args.follow = true;
+  } else if (name == "--server") {
+    args.server = value;
   } else if (name == "--from") {
     args.retry_from = value;
   } else if (name == "--task") {

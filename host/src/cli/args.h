@@ -32,6 +32,9 @@ struct Args {
   std::optional<std::string> retry_task;  // --task
   bool dry_run = false;                   // --dry-run
   std::string graph_format = "dot";       // --format: dot or svg
+  std::optional<std::string> server;      // --server (remote commands)
+  bool detach = false;                    // --detach (trigger through the daemon)
+  bool follow = false;                    // --follow (trigger through the daemon, then watch)
 };
 
 struct OptionHelp {

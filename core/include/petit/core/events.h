@@ -80,6 +80,9 @@ struct Event {
   // kScheduleFired and kJobStarted: what asked for the run ("schedule", "catch_up", "manual",
   // "retry", "recovery"); empty for other events.
   std::string trigger{};
+  // Set by the bus when it queues the event: dropped() at that moment. Two delivered events whose
+  // values differ had events dropped between them (what the API's event journal reports as a gap).
+  uint64_t dropped_before = 0;
 };
 
 class EventBus {
