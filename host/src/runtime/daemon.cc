@@ -224,6 +224,8 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(std::unique_ptr<HostEnv> env, std:
                                                    *daemon->launcher_, &daemon->events_,
                                                    std::move(scheduler_options));
   const std::vector<Scheduler::ResumeRequest> resume = daemon->PlanResumes(recovery->taken_over);
+  // The thread starting now counts as its first beat, so the daemon is alive from its start.
+  daemon->last_tick_us_.store(SystemClock::Instance().NowMicros());
   PETIT_RETURN_IF_ERROR(daemon->scheduler_->Start(resume));
 
   const DaemonState state = daemon->State();

@@ -144,7 +144,7 @@ struct TriggerOptions {
   std::string trigger = "manual";  // the run's trigger label ("manual", "api", ...)
   // Values that replace the job's config (Job::config) for this run only; each key must be one
   // the job's config has. Empty: the job's config as it is.
-  ValueMap config;
+  ValueMap config{};
 };
 
 enum class StopMode : uint8_t {
