@@ -517,6 +517,17 @@ TEST_F(V1RoutesTest, EveryRouteRefusesUnknownQueryParameters) {
   }
 }
 
+TEST_F(V1RoutesTest, ReadsNeedTheReadTokenWritesTheOperatorsAndHealthNone) {
+  Start({kTwo});
+  for (const Route& route : routes_) {
+    const Access expected = route.pattern == "/api/v1/health" ? Access::kPublic
+                            : route.method == "POST"          ? Access::kOperate
+                                                              : Access::kRead;
+    EXPECT_EQ(route.access, expected) << route.method << " " << route.pattern;
+    EXPECT_FALSE(route.summary.empty()) << route.pattern;
+  }
+}
+
 TEST(ApiJsonTest, EachStatusCodeMapsToOneHttpStatus) {
   EXPECT_EQ(HttpStatusOf(StatusCode::kInvalidArgument), 400);
   EXPECT_EQ(HttpStatusOf(StatusCode::kNotFound), 404);
@@ -529,6 +540,27 @@ TEST(ApiJsonTest, EachStatusCodeMapsToOneHttpStatus) {
   ApiResponse response = StatusResponse(ResourceExhausted("at the limit"));
   EXPECT_EQ(response.status, 429);
   EXPECT_EQ(response.body, R"({"error":"at the limit","code":"TOO_MANY_REQUESTS"})");
+}
+
+TEST(ApiJsonTest, EveryStateHasTheOriginalsWordAndItsOwn) {
+  const std::map<RunStatus, std::string> runs = {
+      {RunStatus::kQueued, "pending"},      {RunStatus::kRunning, "running"},
+      {RunStatus::kSucceeded, "completed"}, {RunStatus::kFailed, "failed"},
+      {RunStatus::kCancelled, "cancelled"}, {RunStatus::kInterrupted, "interrupted"}};
+  for (const auto& [status, word] : runs) {
+    EXPECT_EQ(RunStatusWord(status, Vocabulary::kCompat), word);
+    EXPECT_EQ(RunStatusWord(status, Vocabulary::kPetit), RunStatusName(status));
+  }
+  const std::map<TaskState, std::string> tasks = {
+      {TaskState::kPending, "pending"},       {TaskState::kQueued, "pending"},
+      {TaskState::kRunning, "running"},       {TaskState::kSucceeded, "completed"},
+      {TaskState::kFailed, "failed"},         {TaskState::kCancelled, "failed"},
+      {TaskState::kInterrupted, "failed"},    {TaskState::kSkipped, "skipped"},
+      {TaskState::kUpstreamFailed, "skipped"}};
+  for (const auto& [state, word] : tasks) {
+    EXPECT_EQ(TaskStateWord(state, Vocabulary::kCompat), word);
+    EXPECT_EQ(TaskStateWord(state, Vocabulary::kPetit), TaskStateName(state));
+  }
 }
 
 TEST(ApiJsonTest, RedactionHidesEveryEnvironmentValueAndKeepsTheRest) {
