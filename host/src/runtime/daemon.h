@@ -200,12 +200,13 @@ class Daemon {
   std::map<std::string, std::string> file_texts_;
   std::string time_zone_;                // guarded by jobs_mu_; petit.yaml's, as last loaded
   std::chrono::seconds shutdown_grace_;  // guarded by jobs_mu_; likewise
-  EventBus events_;
-  std::unique_ptr<ThreadRunLauncher> launcher_;
-  std::unique_ptr<Scheduler> scheduler_;
+  // Written by the scheduler thread's heartbeat, so built before the scheduler and destroyed after.
   std::atomic<int64_t> last_tick_us_{0};  // the scheduler thread's latest beat
   std::atomic<bool> stopping_{false};     // set as Stop or Drain begins
   std::mutex reload_mu_;                  // one Reload at a time
+  EventBus events_;
+  std::unique_ptr<ThreadRunLauncher> launcher_;
+  std::unique_ptr<Scheduler> scheduler_;
 };
 
 // What `petit run` does: takes SIGTERM/SIGINT/SIGHUP on a sigwait thread (call before any other
