@@ -84,6 +84,15 @@ bool Bool(const JsonObject& object, const std::string& key) {
   }
 }
 
+// The text of element `i` of `array`; "?" for an element that is not a string.
+std::string ElementText(const Poco::JSON::Array::Ptr& array, size_t i) {
+  try {
+    return array->getElement<std::string>(static_cast<unsigned>(i));
+  } catch (const Poco::Exception&) {
+    return "?";
+  }
+}
+
 JsonObject Obj(const JsonObject& object, const std::string& key) {
   if (object.isNull() || !object->has(key)) return nullptr;
   return object->getObject(key);
@@ -397,7 +406,7 @@ int CmdReload(const Args& args, std::unique_ptr<HostEnv>) {
     const size_t count = list.isNull() ? 0 : list->size();
     text = std::to_string(count) + " " + key;
     for (size_t i = 0; i < count; ++i) {
-      text += (i == 0 ? " (" : ", ") + list->getElement<std::string>(static_cast<unsigned>(i));
+      text += (i == 0 ? " (" : ", ") + ElementText(list, i);
     }
     if (count > 0) text += ")";
     return text;
@@ -409,8 +418,7 @@ int CmdReload(const Args& args, std::unique_ptr<HostEnv>) {
       !restart.isNull() && restart->size() > 0) {
     std::cout << "needs a restart to take effect:";
     for (size_t i = 0; i < restart->size(); ++i) {
-      std::cout << (i == 0 ? " " : ", ")
-                << restart->getElement<std::string>(static_cast<unsigned>(i));
+      std::cout << (i == 0 ? " " : ", ") << ElementText(restart, i);
     }
     std::cout << "\n";
   }
