@@ -369,6 +369,13 @@ def fire_delays(db, windows):
     return out
 
 
+def cpu_seconds(pid):
+    """User + system CPU time of a live process, from /proc (Linux)."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def expected_occurrences(jobs, start_us, end_us):
     """Whole seconds in [start, end) times the number of every-second jobs."""
     first = -(-start_us // 1000000)
@@ -505,7 +512,7 @@ def bench(args):
         daemon = Daemon(args.petit, jobs_dir, config, os.path.join(work, "petit.log"))
         daemon.wait_for_line(r"petit: running \d+ jobs", timeout=300)
         api_up = None
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             status, _ = http_get(host, port, "/api/health", timeout=2)
             if status is not None:
@@ -513,13 +520,18 @@ def bench(args):
                 break
             time.sleep(0.2)
         if not api_up:
-            log("no API answers on %s after 30 s; API figures are skipped" % base)
+            log("no API answers on %s 10 s after startup; API figures are skipped" % base)
         time.sleep(args.settle)
         windows = {}
+        cpu = {}
 
-        t0 = now_us()
+        def window(name, t0, cpu0):
+            windows[name] = (t0, now_us())
+            cpu[name] = (cpu_seconds(daemon.proc.pid) - cpu0) / ((windows[name][1] - t0) / 1e6)
+
+        t0, cpu0 = now_us(), cpu_seconds(daemon.proc.pid)
         time.sleep(args.idle)
-        windows["idle"] = (t0, now_us())
+        window("idle", t0, cpu0)
 
         sample = ids[0]
         for route, prefix, suffix in (("GET /api/runs/{id}", "/api/runs/", ""),
@@ -531,9 +543,9 @@ def bench(args):
                 table.skip(route + ": p99", why, "< 5 ms")
                 continue
             log("wrk " + route)
-            t0 = now_us()
+            t0, cpu0 = now_us(), cpu_seconds(daemon.proc.pid)
             result, cmd = run_wrk(base, prefix + sample + suffix, args, lua, (prefix, suffix, ids_file))
-            windows["wrk " + route] = (t0, now_us())
+            window("wrk " + route, t0, cpu0)
             log("  " + cmd)
             note = ""
             if result["non_2xx"] or result["socket_errors"]:
@@ -550,9 +562,9 @@ def bench(args):
             table.skip("GET /api/health: req/s", why, ">= 20,000/s")
         else:
             log("wrk GET /api/health")
-            t0 = now_us()
+            t0, cpu0 = now_us(), cpu_seconds(daemon.proc.pid)
             result, cmd = run_wrk(base, "/api/health", args)
-            windows["wrk GET /api/health"] = (t0, now_us())
+            window("wrk GET /api/health", t0, cpu0)
             log("  " + cmd)
             bad = result["non_2xx"] + result["socket_errors"]
             table.add("GET /api/health: req/s (p99 %s)" % ms(result["percentiles"][99]),
@@ -625,6 +637,8 @@ def bench(args):
                       "p99 < 5 ms", percentile(c, 99) < 5.0)
             table.add("fire delay, %s: started p50 / p99 / max" % label,
                       "%s / %s / %s" % (ms(percentile(s, 50)), ms(percentile(s, 99)), ms(max(s))))
+        for name in windows:
+            table.add("petit run CPU, %s" % name, "%.0f%% of one core" % (100 * cpu[name]))
         table.add("load average after (1/5/15 min)", "%.2f / %.2f / %.2f" % load_after)
     finally:
         if daemon is not None:
