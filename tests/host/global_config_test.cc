@@ -203,6 +203,84 @@ TEST_F(GlobalConfigTest, AnApiOffTheLoopbackNeedsAToken) {
   EXPECT_THAT(empty_token.status().message(), HasSubstr("'token' must not be empty"));
 }
 
+TEST_F(GlobalConfigTest, ReadsTheApiLimitsTokensOriginsAndPrefix) {
+  Result<GlobalConfig> config = LoadGlobalConfig(Write(R"(api:
+  token: op
+  read_only_token: ro
+  cors_origins: [https://ops.example.com, "http://localhost:3000"]
+  path_prefix: /petit/
+  max_threads: 4
+  max_connections: 100
+  max_body_bytes: 65536
+  timeout: 3
+  max_streams: 2
+)"));
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  const ApiConfig& api = config->api;
+  EXPECT_EQ(api.token, "op");
+  EXPECT_EQ(api.read_only_token, "ro");
+  EXPECT_EQ(api.cors_origins,
+            (std::vector<std::string>{"https://ops.example.com", "http://localhost:3000"}));
+  EXPECT_EQ(api.path_prefix, "/petit");
+  EXPECT_EQ(api.max_threads, 4u);
+  EXPECT_EQ(api.max_connections, 100u);
+  EXPECT_EQ(api.max_body_bytes, 65536u);
+  EXPECT_EQ(api.timeout, std::chrono::seconds(3));
+  EXPECT_EQ(api.max_streams, 2u);
+
+  Result<GlobalConfig> defaults = LoadGlobalConfig(Write("api: {}\n"));
+  ASSERT_TRUE(defaults.ok()) << defaults.status().ToString();
+  EXPECT_EQ(defaults->api, ApiConfig{});
+  EXPECT_EQ(defaults->api.max_threads, 16u);
+  EXPECT_EQ(defaults->api.max_connections, 256u);
+  EXPECT_EQ(defaults->api.max_body_bytes, 1u << 20);
+  EXPECT_EQ(defaults->api.timeout, std::chrono::seconds(10));
+  EXPECT_EQ(defaults->api.max_streams, 8u);
+  EXPECT_TRUE(defaults->api.cors_origins.empty());
+  EXPECT_EQ(defaults->api.path_prefix, "");
+}
+
+TEST_F(GlobalConfigTest, RefusesApiSettingsThatCannotWork) {
+  struct Case {
+    std::string yaml;
+    std::string message;
+  };
+  for (const Case& bad : std::vector<Case>{
+           {"api: {cors_origins: ['*']}\n", "petit.yaml:1:21: 'cors_origins' lists origins"},
+           {"api: {cors_origins: [https://a.example.com/]}\n", "(scheme and host, no path"},
+           {"api: {cors_origins: [a.example.com]}\n", "not 'a.example.com'"},
+           {"api: {path_prefix: petit}\n", "'path_prefix' must be a path like /petit"},
+           {"api: {path_prefix: /a b}\n", "'path_prefix' must be a path like /petit"},
+           {"api: {max_threads: 0}\n", "'max_threads' must be between 1 and"},
+           {"api: {max_body_bytes: 10}\n", "'max_body_bytes' must be between 1024 and"},
+           {"api: {timeout: 0}\n", "'timeout' must be between 1 and 3600"},
+           {"api: {max_threads: 4, max_streams: 4}\n",
+            "'max_streams' (4) must be below 'max_threads' (4): each stream holds a thread"},
+           {"api: {read_only_token: ro}\n", "a 'read_only_token' needs a 'token'"},
+           {"api: {token: 'a b'}\n", "'token' must not contain spaces"},
+           {"api: {max_stream: 1}\n", "unknown key 'max_stream' in api (did you mean 'max_streams'?)"},
+       }) {
+    Result<GlobalConfig> config = LoadGlobalConfig(Write(bad.yaml));
+    ASSERT_FALSE(config.ok()) << bad.yaml;
+    EXPECT_THAT(config.status().message(), HasSubstr(bad.message)) << bad.yaml;
+  }
+}
+
+TEST_F(GlobalConfigTest, PetitApiTokenOverridesTheFileAndAllowsAnOpenBind) {
+  ASSERT_EQ(setenv("PETIT_API_TOKEN", "from-env", 1), 0);
+  Result<GlobalConfig> open = LoadGlobalConfig(Write("api: {bind: 0.0.0.0, token: in-file}\n"));
+  Result<GlobalConfig> no_file = ResolveGlobalConfig(std::nullopt, std::nullopt);
+  Result<GlobalConfig> env_only = LoadGlobalConfig(Write("api: {bind: 0.0.0.0}\n"));
+  unsetenv("PETIT_API_TOKEN");
+  ASSERT_TRUE(open.ok()) << open.status().ToString();
+  EXPECT_EQ(open->api.token, "from-env");
+  ASSERT_TRUE(no_file.ok());
+  EXPECT_EQ(no_file->api.token, "from-env");
+  EXPECT_TRUE(env_only.ok()) << env_only.status().ToString();
+  Result<GlobalConfig> unset = LoadGlobalConfig(Write("api: {bind: 0.0.0.0}\n"));
+  EXPECT_FALSE(unset.ok());
+}
+
 TEST_F(GlobalConfigTest, ApiAndLoggingAreStrict) {
   std::vector<Diagnostic> problems;
   Result<GlobalConfig> config = LoadGlobalConfig(Write(R"(api:

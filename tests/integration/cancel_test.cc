@@ -22,6 +22,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "integration/api_any_port.h"
 #include "integration/petit_process.h"
 #include "petit/core/state_store.h"
 #include "petit/storage/open.h"
@@ -167,7 +168,7 @@ TEST_F(CancelCliTest, CancelStopsATriggeredRunThroughItsProcess) {
 
 TEST_F(CancelCliTest, ADaemonsRunIsNotCancelledAndTheDaemonIsNotSignalled) {
   WriteLongJob("@every 1s");
-  std::ofstream(jobs_ / "petit.yaml") << "shutdown_grace: 1\n";
+  std::ofstream(jobs_ / "petit.yaml") << petit::testing::kApiAnyPort << "shutdown_grace: 1\n";
   Background daemon({"--storage", StorageUri(), "run", jobs_.string()}, dir_, "daemon");
   // Its task runs: the daemon is up, its signals handled.
   ASSERT_GT(ReadTaskPid(), 0) << "the task never started:\n" << daemon.err();

@@ -48,6 +48,7 @@
 
 #include <gtest/gtest.h>
 
+#include "integration/api_any_port.h"
 #include "petit/core/state_store.h"
 #include "petit/storage/open.h"
 #include "runtime/task_cgroups.h"
@@ -337,7 +338,7 @@ class DaemonKillTest : public ::testing::TestWithParam<Backend> {
                              "wait\n";
     const std::string task =
         "    type: command\n    command: /bin/bash\n    args: ['" + script.string() + "']\n";
-    std::ofstream(jobs_ / "petit.yaml") << "shutdown_grace: 1\n";
+    std::ofstream(jobs_ / "petit.yaml") << petit::testing::kApiAnyPort << "shutdown_grace: 1\n";
     std::ofstream(jobs_ / "chain.yaml")
         << "id: chain\nschedule: \"@every 1s\"\nmax_concurrency: 1\n"
            "tasks:\n  - id: a\n"

@@ -13,6 +13,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "integration/api_any_port.h"
 #include "integration/daemon_process.h"
 #include "integration/petit_process.h"
 #include "petit/core/ids.h"
@@ -204,6 +205,7 @@ class StorePulledTest : public FilesTest, public ::testing::WithParamInterface<P
 TEST_P(StorePulledTest, TheDaemonSaysSoStopsStartingRunsAndExitsThree) {
   Write("tick.yaml", std::string("id: tick\nschedule: \"@every 1s\"\n") + kTask);
   const fs::path db = dir_ / "state" / "petit.db";
+  Write("petit.yaml", petit::testing::kApiAnyPort);
   testing::DaemonProcess daemon(PETIT_EXE,
                                 {"--storage", "sqlite://" + db.string(), "run", jobs_.string()});
   ASSERT_TRUE(daemon.WaitFor(" ended: succeeded")) << daemon.err();

@@ -23,6 +23,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "integration/api_any_port.h"
 #include "petit_process.h"
 
 namespace petit {
@@ -46,13 +47,13 @@ class PluginFaultsTest : public ::testing::Test {
             ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
     fs::create_directories(dir_ / "jobs");
-    Write("petit.yaml",
-          "storage: \"memory:\"\n"
-          "max_parallel_tasks: 1\n"
-          "shutdown_grace: 0\n"
-          "plugins:\n"
-          "  isolation: in_process\n"
-          "  cancel_grace_ms: 100\n");
+    Write("petit.yaml", std::string(petit::testing::kApiAnyPort) +
+                            "storage: \"memory:\"\n"
+                            "max_parallel_tasks: 1\n"
+                            "shutdown_grace: 0\n"
+                            "plugins:\n"
+                            "  isolation: in_process\n"
+                            "  cancel_grace_ms: 100\n");
   }
   void TearDown() override { fs::remove_all(dir_); }
 

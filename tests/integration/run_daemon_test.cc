@@ -27,6 +27,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "integration/api_any_port.h"
 #include "integration/daemon_process.h"
 #include "petit/core/state_store.h"
 #include "petit/storage/open.h"
@@ -72,6 +73,7 @@ class RunDaemonTest : public ::testing::Test {
     dir_ = pattern;
     jobs_ = dir_ / "jobs";
     fs::create_directories(jobs_);
+    std::ofstream(jobs_ / "petit.yaml") << petit::testing::kApiAnyPort;
   }
   void TearDown() override { fs::remove_all(dir_); }
 
@@ -178,7 +180,7 @@ TEST_F(RunDaemonTest, SigtermCancelsALongTaskKillsItsProcessGroupAndExitsZero) {
   const int fifo_fd = WriteTaskThatReportsItsPid("exec sleep 1000");
   ASSERT_GE(fifo_fd, 0) << std::strerror(errno);
   // The task never ends by itself: after a grace of one second SIGTERM cancels it.
-  std::ofstream(jobs_ / "petit.yaml") << "shutdown_grace: 1\n";
+  std::ofstream(jobs_ / "petit.yaml") << petit::testing::kApiAnyPort << "shutdown_grace: 1\n";
   Daemon daemon(RunArgs());
   const pid_t task = ReadPid(fifo_fd);
   ASSERT_GT(task, 0) << "the task never started:\n" << daemon.err();
@@ -200,7 +202,7 @@ TEST_F(RunDaemonTest, SigtermLetsARunningTaskFinishWithinTheGraceAndRecordsItSuc
   const fs::path release = dir_ / "release";
   const int fifo_fd =
       WriteTaskThatReportsItsPid("while [ ! -e '" + release.string() + "' ]; do sleep 0.05; done");
-  std::ofstream(jobs_ / "petit.yaml") << "shutdown_grace: 3600\n";
+  std::ofstream(jobs_ / "petit.yaml") << petit::testing::kApiAnyPort << "shutdown_grace: 3600\n";
   Daemon daemon(RunArgs());
   ASSERT_GT(ReadPid(fifo_fd), 0) << "the task never started:\n" << daemon.err();
   daemon.Signal(SIGTERM);
@@ -217,7 +219,7 @@ TEST_F(RunDaemonTest, SigtermLetsARunningTaskFinishWithinTheGraceAndRecordsItSuc
 
 TEST_F(RunDaemonTest, ASecondSigtermCancelsTheDrainingRunsAtOnceAndRecordsThem) {
   const int fifo_fd = WriteTaskThatReportsItsPid("exec sleep 1000");
-  std::ofstream(jobs_ / "petit.yaml") << "shutdown_grace: 3600\n";
+  std::ofstream(jobs_ / "petit.yaml") << petit::testing::kApiAnyPort << "shutdown_grace: 3600\n";
   Daemon daemon(RunArgs());
   const pid_t task = ReadPid(fifo_fd);
   ASSERT_GT(task, 0) << "the task never started:\n" << daemon.err();
@@ -249,7 +251,7 @@ TEST_F(RunDaemonTest, SighupReloadsChangedRemovedNewAndBrokenFilesWithoutTouchin
       "    command: \"true\"\n";
   WriteJob("gone.yaml", "id: gone\n" + hourly_task);
   WriteJob("broken.yaml", "id: broken\n" + hourly_task);
-  std::ofstream(jobs_ / "petit.yaml") << "shutdown_grace: 3600\n";
+  std::ofstream(jobs_ / "petit.yaml") << petit::testing::kApiAnyPort << "shutdown_grace: 3600\n";
   Daemon daemon(RunArgs());
   ASSERT_GT(ReadPid(fifo_fd), 0) << "the task never started:\n" << daemon.err();
   ASSERT_TRUE(daemon.WaitFor("job broken (@every 1h, UTC) fires next")) << daemon.err();
@@ -274,7 +276,8 @@ TEST_F(RunDaemonTest, SighupReloadsChangedRemovedNewAndBrokenFilesWithoutTouchin
            "    args: [\"-c\", \"echo added >> '" +
                added_out.string() + "'\"]\n");
   WriteJob("broken.yaml", "id: broken\nschedule: \"@every 1h\"\ntasks: [\n");
-  std::ofstream(jobs_ / "petit.yaml") << "shutdown_grace: 3600\npools: {gpu: 1}\n";
+  std::ofstream(jobs_ / "petit.yaml")
+      << petit::testing::kApiAnyPort << "shutdown_grace: 3600\npools: {gpu: 1}\n";
   daemon.Signal(SIGHUP);
   ASSERT_TRUE(daemon.WaitFor("plugins are not reloaded")) << daemon.err();
   EXPECT_THAT(daemon.err(), HasSubstr("received SIGHUP: reloading"));
@@ -467,7 +470,7 @@ TEST_F(RunDaemonTest, ProcessesOfADaemonKilledWithSigkillEndWithItOrAtTheNextSta
       "wait", "setsid sleep 1000 & echo $! > '" + escaped.string() + "'; sleep 1000 & echo $! > '" +
                   member.string() + "'; ");
   ASSERT_GE(fifo_fd, 0) << std::strerror(errno);
-  std::ofstream(jobs_ / "petit.yaml") << "shutdown_grace: 1\n";
+  std::ofstream(jobs_ / "petit.yaml") << petit::testing::kApiAnyPort << "shutdown_grace: 1\n";
   Daemon first(RunArgs());
   const pid_t shell = ReadPid(fifo_fd);
   ASSERT_GT(shell, 0) << "the task never started:\n" << first.err();
@@ -518,7 +521,7 @@ TEST_F(RunDaemonTest, ATriggerAndADaemonOnOneStoreNeverRunAJobPastItsMaxConcurre
   const fs::path fifo = dir_ / "pid.fifo";
   int fifo_fd = WriteTaskThatReportsItsPid("exec sleep 1000");
   ASSERT_GE(fifo_fd, 0) << std::strerror(errno);
-  std::ofstream(jobs_ / "petit.yaml") << "shutdown_grace: 0\n";
+  std::ofstream(jobs_ / "petit.yaml") << petit::testing::kApiAnyPort << "shutdown_grace: 0\n";
   const std::vector<std::string> trigger_args = {"trigger", jobs_.string(), "long", "--storage",
                                                  StorageUri()};
   Daemon trigger(trigger_args);

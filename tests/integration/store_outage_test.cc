@@ -25,6 +25,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "integration/api_any_port.h"
 #include "integration/petit_process.h"
 #include "petit/core/state_store.h"
 #include "petit/storage/open.h"
@@ -172,6 +173,7 @@ TEST_F(TriggerStoreOutageTest, ADaemonOutlivesAPostgresRestartAndSaysSo) {
          "    type: command\n"
          "    command: \"true\"\n"
          "    depends_on: [a]\n";
+  std::ofstream(dir_ / "jobs" / "petit.yaml") << petit::testing::kApiAnyPort;
   Background daemon({"--storage", uri_, "run", (dir_ / "jobs").string()}, dir_);
   ASSERT_TRUE(TaskStarted()) << daemon.err();
 

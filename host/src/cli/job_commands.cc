@@ -4,6 +4,7 @@
 #include <utility>
 #include <vector>
 
+#include "api/api_service.h"
 #include "cli/commands.h"
 #include "config/global_config.h"
 #include "petit/core/json.h"
@@ -161,7 +162,9 @@ int CmdRun(const Args& args, std::unique_ptr<HostEnv> env) {
   }
   HostOptions reload = args.host;  // a reload (SIGHUP) reads the same directory and petit.yaml
   reload.jobs_dir = args.operands[0];
-  return ServeUntilSignalled(std::move(env), std::move(loaded.jobs), reload);
+  std::unique_ptr<ApiService> api;
+  if (env->config().api.enabled) api = std::make_unique<ApiService>(env->config().api, reload);
+  return ServeUntilSignalled(std::move(env), std::move(loaded.jobs), reload, api.get());
 }
 
 }  // namespace petit::host

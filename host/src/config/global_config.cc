@@ -68,13 +68,101 @@ Result<GlobalConfig> Fail(const YamlErrors& errors, std::vector<Diagnostic>* pro
   return InvalidArgument(errors.Joined());
 }
 
+constexpr int64_t kMaxApiThreads = 1024;
+constexpr int64_t kMaxApiConnections = 100000;
+constexpr int64_t kMinApiBodyBytes = 1024;
+constexpr int64_t kMaxApiBodyBytes = int64_t{1} << 30;
+constexpr int64_t kMaxApiTimeoutSecs = 3600;
+const std::vector<std::string_view> kApiKeys = {
+    "enabled",     "bind",        "port",            "token",          "read_only_token",
+    "cors_origins", "path_prefix", "max_threads", "max_connections", "max_body_bytes",
+    "timeout",     "max_streams"};
+
+// The operator token from the environment, which wins over petit.yaml's (a secret kept out of
+// files); empty when unset.
+std::string EnvApiToken() {
+  const char* token = std::getenv("PETIT_API_TOKEN");
+  return token != nullptr ? token : "";
+}
+
+std::optional<std::string> ReadToken(const YAML::Node& node, std::string_view key,
+                                     YamlErrors& errors) {
+  std::optional<std::string> text = ReadString(node, key, errors);
+  if (!text) return std::nullopt;
+  if (text->empty()) {
+    errors.AddAt(node, key,
+                 "'" + std::string(key) + "' must not be empty; leave it out for no token");
+    return std::nullopt;
+  }
+  if (text->find_first_of(" \t\r\n") != std::string::npos) {
+    errors.AddAt(node, key, "'" + std::string(key) + "' must not contain spaces");
+    return std::nullopt;
+  }
+  return text;
+}
+
+// "https://ops.example.com" or "http://localhost:3000": what a browser sends as Origin.
+bool IsOrigin(std::string_view origin) {
+  size_t host = 0;
+  if (origin.starts_with("http://")) {
+    host = 7;
+  } else if (origin.starts_with("https://")) {
+    host = 8;
+  } else {
+    return false;
+  }
+  if (origin.size() == host) return false;
+  return origin.find_first_of("/?#* \t", host) == std::string_view::npos;
+}
+
+void ReadCorsOrigins(const YAML::Node& node, ApiConfig& api, YamlErrors& errors) {
+  std::optional<std::vector<std::string>> origins = ReadStringList(node, "cors_origins", errors);
+  if (!origins) return;
+  for (const std::string& origin : *origins) {
+    if (!IsOrigin(origin)) {
+      errors.AddAt(node, "cors_origins",
+                   "'cors_origins' lists origins like https://ops.example.com (scheme and host, "
+                   "no path, no '*'), not '" +
+                       origin + "'");
+      continue;
+    }
+    api.cors_origins.push_back(origin);
+  }
+}
+
+void ReadPathPrefix(const YAML::Node& node, ApiConfig& api, YamlErrors& errors) {
+  std::optional<std::string> text = ReadString(node, "path_prefix", errors);
+  if (!text) return;
+  std::string prefix = *text;
+  while (prefix.size() > 1 && prefix.back() == '/') prefix.pop_back();
+  if (prefix == "/") prefix.clear();
+  const bool valid = prefix.empty() ||
+                     (prefix.front() == '/' &&
+                      prefix.find_first_of("?#%* \t") == std::string::npos &&
+                      prefix.find("//") == std::string::npos);
+  if (!valid) {
+    errors.AddAt(node, "path_prefix",
+                 "'path_prefix' must be a path like /petit, not '" + *text + "'");
+    return;
+  }
+  api.path_prefix = prefix;
+}
+
+template <typename Int>
+void ReadApiInt(const MapFields& fields, std::string_view key, int64_t min, int64_t max,
+                Int& out, YamlErrors& errors) {
+  if (const YAML::Node node = fields[std::string(key)]) {
+    if (auto n = ReadInt(node, key, min, max, errors)) out = static_cast<Int>(*n);
+  }
+}
+
 void ReadApi(const YAML::Node& node, ApiConfig& api, YamlErrors& errors) {
   YamlErrors::KeyScope scope(errors, "api");
   if (!node.IsMap()) {
-    errors.AddAt(node, "", "'api' must be a mapping {enabled, bind, port, token}");
+    errors.AddAt(node, "", "'api' must be a mapping {enabled, bind, port, token, ...}");
     return;
   }
-  CheckKeys(node, {"enabled", "bind", "port", "token"}, "api", errors);
+  CheckKeys(node, kApiKeys, "api", errors);
   MapFields fields(node);
   if (const YAML::Node enabled = fields["enabled"]) {
     api.enabled = ReadBool(enabled, "enabled", errors).value_or(api.enabled);
@@ -92,22 +180,41 @@ void ReadApi(const YAML::Node& node, ApiConfig& api, YamlErrors& errors) {
     if (auto n = ReadInt(port, "port", 0, kMaxPort, errors)) api.port = static_cast<uint16_t>(*n);
   }
   if (const YAML::Node token = fields["token"]) {
-    if (auto text = ReadString(token, "token", errors)) {
-      if (text->empty()) {
-        errors.AddAt(token, "token", "'token' must not be empty; leave it out for no token");
-      } else {
-        api.token = *text;
-      }
+    if (auto text = ReadToken(token, "token", errors)) api.token = *text;
+  }
+  if (const YAML::Node token = fields["read_only_token"]) {
+    if (auto text = ReadToken(token, "read_only_token", errors)) api.read_only_token = *text;
+  }
+  if (const YAML::Node origins = fields["cors_origins"]) ReadCorsOrigins(origins, api, errors);
+  if (const YAML::Node prefix = fields["path_prefix"]) ReadPathPrefix(prefix, api, errors);
+  ReadApiInt(fields, "max_threads", 1, kMaxApiThreads, api.max_threads, errors);
+  ReadApiInt(fields, "max_connections", 1, kMaxApiConnections, api.max_connections, errors);
+  ReadApiInt(fields, "max_body_bytes", kMinApiBodyBytes, kMaxApiBodyBytes, api.max_body_bytes,
+             errors);
+  ReadApiInt(fields, "max_streams", 0, kMaxApiThreads, api.max_streams, errors);
+  if (const YAML::Node timeout = fields["timeout"]) {
+    if (auto n = ReadInt(timeout, "timeout", 1, kMaxApiTimeoutSecs, errors)) {
+      api.timeout = std::chrono::seconds(*n);
     }
   }
-  const bool loopback =
-      std::find(kLoopbackBinds.begin(), kLoopbackBinds.end(), api.bind) != kLoopbackBinds.end();
-  if (api.enabled && !loopback && api.token.empty()) {
+  if (api.max_streams >= api.max_threads) {
+    // A stream holds a thread for its whole life: requests need at least one left.
+    const YAML::Node at = fields["max_streams"] ? fields["max_streams"] : fields["max_threads"];
+    errors.AddAt(at ? at : node, "max_streams",
+                 "'max_streams' (" + std::to_string(api.max_streams) +
+                     ") must be below 'max_threads' (" + std::to_string(api.max_threads) +
+                     "): each stream holds a thread");
+  }
+  if (!api.read_only_token.empty() && api.token.empty() && EnvApiToken().empty()) {
+    errors.AddAt(fields["read_only_token"], "read_only_token",
+                 "a 'read_only_token' needs a 'token' (or PETIT_API_TOKEN) for operators beside it");
+  }
+  if (api.enabled && !IsLoopbackBind(api.bind) && api.token.empty() && EnvApiToken().empty()) {
     const YAML::Node bind = fields["bind"];
     errors.AddAt(bind ? bind : node, "bind",
                  "the API may listen on '" + api.bind +
-                     "' only with a 'token': anyone who reaches it could trigger jobs "
-                     "(or bind to 127.0.0.1)");
+                     "' only with a 'token' (or PETIT_API_TOKEN): anyone who reaches it could "
+                     "trigger jobs (or bind to 127.0.0.1)");
   }
 }
 
@@ -338,6 +445,7 @@ Result<GlobalConfig> LoadGlobalConfig(const std::string& path, std::vector<Diagn
   if (const YAML::Node node = fields["api"]) ReadApi(node, config.api, errors);
   if (const YAML::Node node = fields["logging"]) ReadLogging(node, config.logging, errors);
   if (!errors.empty()) return Fail(errors, problems);
+  if (std::string token = EnvApiToken(); !token.empty()) config.api.token = std::move(token);
   return config;
 }
 
@@ -352,7 +460,9 @@ Result<GlobalConfig> ResolveGlobalConfig(const std::optional<std::string>& expli
       return LoadGlobalConfig(candidate.string(), problems);
     }
   }
-  return GlobalConfig{};
+  GlobalConfig defaults;
+  defaults.api.token = EnvApiToken();
+  return defaults;
 }
 
 PluginIsolation PluginsConfig::IsolationOf(std::string_view plugin, std::string_view type) const {
@@ -369,6 +479,10 @@ std::string_view PluginIsolationName(PluginIsolation isolation) {
     if (value == isolation) return name;
   }
   return "unknown";
+}
+
+bool IsLoopbackBind(std::string_view bind) {
+  return std::find(kLoopbackBinds.begin(), kLoopbackBinds.end(), bind) != kLoopbackBinds.end();
 }
 
 std::string_view LogFormatName(LogFormat format) {

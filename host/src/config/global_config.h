@@ -10,13 +10,17 @@
 // memory_limit_mb, cancel_grace_ms}, store_outage_limit (seconds, default 300: how long a run
 // waits for a state store that stopped answering before it cancels its tasks;
 // core/store_outage.h), timezone (IANA name; the zone of job schedules that name none; the
-// original's `default_timezone` is accepted for it), api: {enabled, bind, port, token}, logging:
-// {level: debug|info|warn|error, format: text|json}. An API bound to anything but the loopback
-// (127.0.0.1, localhost, ::1) must have a token, since it can trigger jobs.
+// original's `default_timezone` is accepted for it), api: {enabled, bind, port, token,
+// read_only_token, cors_origins, path_prefix, max_threads, max_connections, max_body_bytes,
+// timeout, max_streams} (the HTTP API of `petit run`, api/http_server.h), logging:
+// {level: debug|info|warn|error, format: text|json}.
 //
-// `api` and `logging` are read and checked so that a petit.yaml written for the original Petit
-// loads, but nothing acts on them yet: no HTTP server exists, and the daemon logs text lines at
-// info. Both take effect with the HTTP API (its issue); until then the README says so.
+// The API's operator token is PETIT_API_TOKEN when that is set, else `api.token`. An API bound to
+// anything but the loopback (127.0.0.1, localhost, ::1) must have a token, since it can trigger
+// jobs: that check is here and only here, so `petit validate` and `petit run` refuse alike.
+//
+// `logging` is read and checked so that a petit.yaml written for the original Petit loads; the
+// daemon logs text lines at info whatever it says.
 #ifndef PETIT_HOST_CONFIG_GLOBAL_CONFIG_H_
 #define PETIT_HOST_CONFIG_GLOBAL_CONFIG_H_
 
@@ -42,8 +46,27 @@ struct ApiConfig {
   bool enabled = true;
   std::string bind = "127.0.0.1";
   uint16_t port = kDefaultApiPort;  // 0 = any free port
-  std::string token;                // empty = no authentication (loopback only)
+  // Bearer tokens; both empty = no authentication (loopback only). A read-only token needs an
+  // operator token beside it.
+  std::string token;            // the operator's: every route
+  std::string read_only_token;  // GET routes only: no trigger, cancel, retry, pause, reload
+  // Origins ("https://ops.example.com") whose browsers may call the API; none by default.
+  std::vector<std::string> cors_origins;
+  // Where a reverse proxy mounts the API ("/petit"); requests are served with and without it.
+  // Empty, or "/" followed by segments, without a trailing "/".
+  std::string path_prefix;
+  uint32_t max_threads = 16;       // threads running requests (plus one reading them)
+  uint32_t max_connections = 256;  // open connections; idle ones are closed to make room
+  uint64_t max_body_bytes = uint64_t{1} << 20;
+  // Reading one request (head and body), waiting on an idle connection, and each write.
+  std::chrono::milliseconds timeout{10000};
+  uint32_t max_streams = 8;  // event streams and followed logs at once; below max_threads
+
+  bool operator==(const ApiConfig&) const = default;
 };
+
+// True for the binds only this machine can reach: 127.0.0.1, localhost, ::1 ([::1]).
+bool IsLoopbackBind(std::string_view bind);
 
 enum class LogFormat : uint8_t { kText, kJson };
 

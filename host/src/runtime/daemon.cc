@@ -103,8 +103,7 @@ std::vector<std::string> RestartOnlyChanges(const GlobalConfig& running, const G
   if (running.store_outage_limit != read.store_outage_limit) {
     changed.push_back("store_outage_limit");
   }
-  if (running.api.enabled != read.api.enabled || running.api.bind != read.api.bind ||
-      running.api.port != read.api.port || running.api.token != read.api.token) {
+  if (running.api != read.api) {
     changed.push_back("api");
   }
   if (running.logging.level != read.logging.level ||
@@ -517,7 +516,7 @@ std::optional<int64_t> Daemon::NextFire(const JobId& job) const {
 }
 
 int ServeUntilSignalled(std::unique_ptr<HostEnv> env, std::vector<Job> jobs,
-                        const HostOptions& host) {
+                        const HostOptions& host, DaemonCompanion* companion) {
   DaemonLog log;
   const SystemdNotifier systemd;
   // Read by the signal thread's message; a reload may change it.
@@ -567,12 +566,20 @@ int ServeUntilSignalled(std::unique_ptr<HostEnv> env, std::vector<Job> jobs,
       requested.notify_all();
     });
   }
+  if (companion != nullptr) {
+    if (Status prepared = companion->Prepare(log); !prepared.ok()) {
+      log.Line(prepared.message());
+      return kExitHostError;
+    }
+  }
   Result<std::unique_ptr<Daemon>> daemon =
       Daemon::Start(std::move(env), std::move(jobs), log, std::move(scheduler_options));
   if (!daemon.ok()) {
+    if (companion != nullptr) companion->Stop();
     log.Line(daemon.status().message());
     return kExitHostError;
   }
+  if (companion != nullptr) companion->Start(**daemon);
   systemd.Ready();
 
   const RunCanceller::WakeupId wakeup = drain.AddWakeup([&] {
@@ -595,6 +602,7 @@ int ServeUntilSignalled(std::unique_ptr<HostEnv> env, std::vector<Job> jobs,
   }
   drain.RemoveWakeup(wakeup);
   systemd.Stopping();
+  if (companion != nullptr) companion->Stop();
 
   const uint64_t active = (*daemon)->State().active_runs;
   log.Line("stopping: no new fires; waiting for " + std::to_string(active) + " active run" +

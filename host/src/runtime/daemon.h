@@ -183,6 +183,21 @@ class Daemon {
   std::unique_ptr<Scheduler> scheduler_;
 };
 
+// Something `petit run` runs beside its daemon: the HTTP API (api/api_service.h), which runtime/
+// knows only through this interface.
+// Threads: called by ServeUntilSignalled's thread, in the order Prepare, Start, Stop.
+class DaemonCompanion {
+ public:
+  virtual ~DaemonCompanion() = default;
+  // Before the daemon starts, starting no thread: takes what it needs (a port), so that a
+  // failure refuses to start `petit run` (its message is logged) before any run is touched.
+  virtual Status Prepare(DaemonLog& log) = 0;
+  // Once the daemon runs; `daemon` outlives Stop.
+  virtual void Start(Daemon& daemon) = 0;
+  // When the daemon is about to drain, or did not start; returns promptly. Idempotent.
+  virtual void Stop() = 0;
+};
+
 // What `petit run` does: takes SIGTERM/SIGINT/SIGHUP on a sigwait thread (call before any other
 // thread exists), starts a Daemon, and on the first signal drains it for petit.yaml's
 // shutdown_grace; a second signal cancels the active runs at once (recorded cancelled), a third
@@ -192,8 +207,10 @@ class Daemon {
 // kExitOk after a graceful stop, kExitHostError when the daemon cannot start, or when its state
 // store was lost for good (StateStore::SetLostListener: the SQLite file deleted, replaced or made
 // unwritable): then it logs one line, starts no new run, drains as on SIGTERM and exits.
+// `companion`, when given, is prepared before the daemon starts, started once it runs and stopped
+// before it drains, so that nothing reaches a daemon being torn down.
 int ServeUntilSignalled(std::unique_ptr<HostEnv> env, std::vector<Job> jobs,
-                        const HostOptions& host);
+                        const HostOptions& host, DaemonCompanion* companion = nullptr);
 
 }  // namespace petit::host
 

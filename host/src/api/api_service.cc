@@ -1,0 +1,41 @@
+#include "api/api_service.h"
+
+#include <string>
+#include <utility>
+
+#include "api/http_server.h"
+#include "api/routes.h"
+
+namespace petit::host {
+
+ApiService::ApiService(ApiConfig config, HostOptions host)
+    : config_(std::move(config)), host_(std::move(host)) {}
+
+ApiService::~ApiService() { Stop(); }
+
+Status ApiService::Prepare(DaemonLog& log) {
+  log_ = &log;
+  server_ = std::make_unique<HttpServer>(config_, [this](std::string_view line) {
+    log_->Line(line);
+  });
+  Status listening = server_->Listen();
+  if (!listening.ok()) {
+    server_.reset();
+    return Unavailable("not starting: the API " + listening.message() +
+                       " (change api.port or api.bind in petit.yaml, or set api.enabled: false)");
+  }
+  return Status::Ok();
+}
+
+void ApiService::Start(Daemon& daemon) {
+  if (server_ == nullptr) return;
+  services_ = std::make_unique<ApiServices>(ApiServices{.daemon = daemon, .host = &host_});
+  server_->Start(AllRoutes(*services_));
+  log_->Line("api listening on " + server_->url());
+}
+
+void ApiService::Stop() {
+  if (server_ != nullptr) server_->Stop();
+}
+
+}  // namespace petit::host

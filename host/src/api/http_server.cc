@@ -1,0 +1,1028 @@
+#include "api/http_server.h"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <Poco/Exception.h>
+#include <Poco/MemoryStream.h>
+#include <Poco/Net/HTTPRequest.h>
+#include <Poco/Net/SocketAddress.h>
+#include <Poco/SHA2Engine.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <condition_variable>
+#include <cctype>
+#include <cstdio>
+#include <cstring>
+#include <deque>
+#include <exception>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <unordered_map>
+#include <utility>
+
+namespace petit::host {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+constexpr int kListenBacklog = 1024;
+constexpr int kMaxEvents = 256;
+constexpr size_t kReadChunk = 16 * 1024;
+// How often the reader looks for connections past their deadline, and how long a blocked write
+// waits before it looks at the stop flag again.
+constexpr milliseconds kTick{100};
+// How long an answered connection that was still sending (a refused body) is drained before it is
+// closed, so that the client reads the answer rather than a reset.
+constexpr milliseconds kLingerLimit{2000};
+constexpr size_t kDigestBytes = 32;  // SHA-256
+
+using Digest = std::array<unsigned char, kDigestBytes>;
+
+Digest Sha256(std::string_view text) {
+  Poco::SHA2Engine engine(Poco::SHA2Engine::SHA_256);
+  engine.update(text.data(), static_cast<unsigned>(text.size()));
+  const Poco::DigestEngine::Digest& bytes = engine.digest();
+  Digest digest{};
+  std::copy_n(bytes.begin(), std::min(bytes.size(), digest.size()), digest.begin());
+  return digest;
+}
+
+// Equal digests, in time independent of where they differ.
+bool SameDigest(const Digest& a, const Digest& b) {
+  unsigned char diff = 0;
+  for (size_t i = 0; i < kDigestBytes; ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
+  return diff == 0;
+}
+
+std::string_view ReasonPhrase(int status) {
+  switch (status) {
+    case 100: return "Continue";
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 204: return "No Content";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 411: return "Length Required";
+    case 413: return "Payload Too Large";
+    case 415: return "Unsupported Media Type";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 503: return "Service Unavailable";
+    default: return status < 300 ? "OK" : status < 500 ? "Client Error" : "Server Error";
+  }
+}
+
+std::string_view Trim(std::string_view text) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+  return text;
+}
+
+bool EqualsIgnoringCase(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// False on a '%' not followed by two hex digits.
+bool PercentDecode(std::string_view in, bool plus_is_space, std::string& out) {
+  out.clear();
+  out.reserve(in.size());
+  for (size_t i = 0; i < in.size(); ++i) {
+    const char c = in[i];
+    if (c == '%') {
+      if (i + 2 >= in.size()) return false;
+      const int high = HexValue(in[i + 1]);
+      const int low = HexValue(in[i + 2]);
+      if (high < 0 || low < 0) return false;
+      out.push_back(static_cast<char>(high * 16 + low));
+      i += 2;
+    } else if (c == '+' && plus_is_space) {
+      out.push_back(' ');
+    } else {
+      out.push_back(c);
+    }
+  }
+  return true;
+}
+
+// The end of the request head (just past its blank line) in `in`, searching from `from`; npos
+// while incomplete. Bare LF line ends are accepted, as Poco's parser does.
+size_t FindHeadEnd(std::string_view in, size_t from) {
+  for (size_t i = in.find('\n', from); i != std::string_view::npos; i = in.find('\n', i + 1)) {
+    if (i + 1 < in.size() && in[i + 1] == '\n') return i + 2;
+    if (i + 2 < in.size() && in[i + 1] == '\r' && in[i + 2] == '\n') return i + 3;
+  }
+  return std::string_view::npos;
+}
+
+// What the worker needs of a request, taken from Poco's parse on the reader thread.
+struct Request {
+  std::string method;
+  std::string target;
+  bool http10 = false;
+  bool keep_alive = true;
+  std::string authorization;
+  std::string origin;
+  std::string content_type;  // lower case, without parameters
+  std::string last_event_id;
+  std::string preflight_method;  // Access-Control-Request-Method
+  bool expect_continue = false;  // Expect: 100-continue
+  std::string body;
+};
+
+struct Connection {
+  int fd = -1;
+  std::string in;   // received, not yet consumed
+  size_t scanned = 0;  // bytes of `in` already searched for the end of the head
+  Clock::time_point deadline;
+  bool reading = false;    // bytes of a request have arrived
+  bool lingering = false;  // answered and half-closed: drained until the client closes
+  bool continued = false;  // "100 Continue" sent for the current request
+  // The current request once its head is parsed; its body follows head_bytes in `in`.
+  std::optional<Request> request;
+  size_t head_bytes = 0;
+  size_t body_bytes = 0;
+
+  ~Connection() {
+    if (fd >= 0) close(fd);
+  }
+};
+
+struct CompiledRoute {
+  Route route;
+  std::vector<std::string> segments;  // "{id}" kept as is; is_param says which
+  std::vector<bool> is_param;
+  // Literal segments earlier in the path weigh more: "/runs/query" beats "/runs/{id}".
+  uint64_t literal_score = 0;
+};
+
+std::vector<std::string_view> SplitPath(std::string_view path) {
+  std::vector<std::string_view> segments;
+  if (path.starts_with('/')) path.remove_prefix(1);
+  if (path.ends_with('/')) path.remove_suffix(1);  // "/api/jobs/" is "/api/jobs"
+  if (path.empty()) return segments;
+  for (size_t start = 0;;) {
+    const size_t slash = path.find('/', start);
+    segments.push_back(path.substr(start, slash - start));
+    if (slash == std::string_view::npos) break;
+    start = slash + 1;
+  }
+  return segments;
+}
+
+CompiledRoute Compile(Route route) {
+  CompiledRoute compiled;
+  for (std::string_view segment : SplitPath(route.pattern)) {
+    const bool param = segment.size() > 2 && segment.front() == '{' && segment.back() == '}';
+    if (!param && compiled.segments.size() < 64) {
+      compiled.literal_score |= uint64_t{1} << (63 - compiled.segments.size());
+    }
+    compiled.segments.emplace_back(param ? segment.substr(1, segment.size() - 2) : segment);
+    compiled.is_param.push_back(param);
+  }
+  compiled.route = std::move(route);
+  return compiled;
+}
+
+bool MatchPath(const CompiledRoute& route, const std::vector<std::string>& segments) {
+  if (route.segments.size() != segments.size()) return false;
+  for (size_t i = 0; i < segments.size(); ++i) {
+    if (route.is_param[i] ? segments[i].empty() : segments[i] != route.segments[i]) return false;
+  }
+  return true;
+}
+
+// Poco skips a header line without a colon; such a request is malformed (RFC 9112, 5).
+bool HeaderLinesHaveColons(std::string_view head) {
+  size_t start = head.find('\n');
+  while (start != std::string_view::npos && start + 1 < head.size()) {
+    const size_t end = head.find('\n', start + 1);
+    std::string_view line = head.substr(start + 1, end - start - 1);
+    if (line.ends_with('\r')) line.remove_suffix(1);
+    if (!line.empty() && line.find(':') == std::string_view::npos) return false;
+    start = end;
+  }
+  return true;
+}
+
+bool HasControl(std::string_view text) {
+  return text.find_first_of("\r\n") != std::string_view::npos;
+}
+
+}  // namespace
+
+struct HttpServer::Impl {
+  Impl(ApiConfig api_config, LogLine log_line) : config(std::move(api_config)), log(std::move(log_line)) {
+    tokens = !config.token.empty() || !config.read_only_token.empty();
+    operator_digest = Sha256(config.token);
+    read_only_digest = Sha256(config.read_only_token);
+  }
+
+  ~Impl() {
+    if (listen_fd >= 0) close(listen_fd);
+    if (epoll_fd >= 0) close(epoll_fd);
+    if (wake_fd >= 0) close(wake_fd);
+  }
+
+  const ApiConfig config;
+  const LogLine log;
+  bool tokens = false;
+  Digest operator_digest{};
+  Digest read_only_digest{};
+
+  int listen_fd = -1;
+  int epoll_fd = -1;
+  int wake_fd = -1;
+  uint16_t bound_port = 0;
+  bool ipv6 = false;
+  std::vector<CompiledRoute> routes;  // written by Start before any thread reads it
+
+  std::atomic<bool> stopping{false};
+  bool started = false;
+  bool stopped = false;
+  std::thread reader;
+  std::vector<std::thread> workers;
+
+  // Connections the reader waits on; only the reader thread touches it.
+  std::unordered_map<int, std::unique_ptr<Connection>> waiting;
+  bool listen_paused = false;  // out of file descriptors: accept again at the next tick
+
+  std::mutex mu;
+  std::condition_variable work_ready;
+  std::deque<std::unique_ptr<Connection>> queue;      // guarded by mu: whole requests to run
+  std::vector<std::unique_ptr<Connection>> returned;  // guarded by mu: keep-alive, to the reader
+  std::atomic<size_t> in_flight{0};  // connections queued, running, or on their way back
+  std::atomic<uint32_t> streams{0};
+
+  // ---- the reader thread ----
+
+  void Wake() {
+    const uint64_t one = 1;
+    [[maybe_unused]] ssize_t n = write(wake_fd, &one, sizeof one);
+  }
+
+  void RunReader() {
+    pthread_setname_np(pthread_self(), "petit-api-read");
+    std::array<epoll_event, kMaxEvents> events{};
+    Clock::time_point next_tick = Clock::now() + kTick;
+    while (!stopping.load()) {
+      const auto wait = std::chrono::duration_cast<milliseconds>(next_tick - Clock::now());
+      const int n = epoll_wait(epoll_fd, events.data(), kMaxEvents,
+                               static_cast<int>(std::max<int64_t>(wait.count(), 0)));
+      for (int i = 0; i < n && !stopping.load(); ++i) {
+        const int fd = events[i].data.fd;
+        if (fd == listen_fd) {
+          Accept();
+        } else if (fd == wake_fd) {
+          uint64_t count = 0;
+          [[maybe_unused]] ssize_t r = read(wake_fd, &count, sizeof count);
+          TakeReturned();
+        } else {
+          auto it = waiting.find(fd);
+          if (it != waiting.end()) OnReadable(it->second.get(), events[i].events);
+        }
+      }
+      if (Clock::now() >= next_tick) {
+        Expire();
+        next_tick = Clock::now() + kTick;
+      }
+    }
+    // Idle connections are closed; whatever is queued the workers answer.
+    waiting.clear();
+    close(listen_fd);
+    listen_fd = -1;
+  }
+
+  size_t OpenConnections() const { return waiting.size() + in_flight.load(); }
+
+  void Accept() {
+    for (;;) {
+      const int fd = accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (fd < 0) {
+        if (errno == EINTR || errno == ECONNABORTED) continue;
+        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+          // Level-triggered: without a pause the reader would spin on the pending connection.
+          if (!EvictOldest()) PauseListening();
+          if (listen_paused) return;
+          continue;
+        }
+        return;  // EAGAIN, or an error of the pending connection
+      }
+      const int one = 1;
+      setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+      auto connection = std::make_unique<Connection>();
+      connection->fd = fd;
+      if (OpenConnections() >= config.max_connections && !EvictOldest()) {
+        // Every connection has a request running: this one is told so.
+        RefuseNow(*connection, ErrorResponse(503, "SERVICE_UNAVAILABLE",
+                                             "too many connections (api.max_connections = " +
+                                                 std::to_string(config.max_connections) + ")"));
+        continue;
+      }
+      connection->deadline = Clock::now() + config.timeout;
+      epoll_event event{};
+      event.events = EPOLLIN | EPOLLRDHUP;
+      event.data.fd = fd;
+      if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, fd, &event) != 0) continue;
+      waiting.emplace(fd, std::move(connection));
+    }
+  }
+
+  void PauseListening() {
+    epoll_ctl(epoll_fd, EPOLL_CTL_DEL, listen_fd, nullptr);
+    listen_paused = true;
+  }
+
+  // Closes the waiting connection whose request (or next request) is the most overdue; false
+  // when none waits.
+  bool EvictOldest() {
+    auto oldest = waiting.end();
+    for (auto it = waiting.begin(); it != waiting.end(); ++it) {
+      if (oldest == waiting.end() || it->second->deadline < oldest->second->deadline) oldest = it;
+    }
+    if (oldest == waiting.end()) return false;
+    waiting.erase(oldest);  // epoll forgets a closed descriptor
+    return true;
+  }
+
+  void Expire() {
+    if (listen_paused) {
+      epoll_event event{};
+      event.events = EPOLLIN;
+      event.data.fd = listen_fd;
+      if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, listen_fd, &event) == 0) listen_paused = false;
+    }
+    const Clock::time_point now = Clock::now();
+    for (auto it = waiting.begin(); it != waiting.end();) {
+      Connection& c = *it->second;
+      if (now < c.deadline) {
+        ++it;
+        continue;
+      }
+      if (c.reading && !c.lingering) {
+        SendNow(c, ErrorResponse(408, "REQUEST_TIMEOUT",
+                                 "the request did not arrive within api.timeout"));
+      }
+      it = waiting.erase(it);
+    }
+  }
+
+  void OnReadable(Connection* c, uint32_t events) {
+    if ((events & (EPOLLERR | EPOLLHUP)) != 0 && (events & EPOLLIN) == 0) {
+      waiting.erase(c->fd);
+      return;
+    }
+    char buffer[kReadChunk];
+    for (;;) {
+      const ssize_t n = recv(c->fd, buffer, sizeof buffer, 0);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+      if (n <= 0) {  // the client closed, or the connection broke
+        waiting.erase(c->fd);
+        return;
+      }
+      if (c->lingering) continue;
+      if (!c->reading) {
+        c->reading = true;
+        c->deadline = Clock::now() + config.timeout;
+      }
+      c->in.append(buffer, static_cast<size_t>(n));
+      if (!Advance(c)) return;  // c was handed on or closed
+    }
+  }
+
+  // Moves the connection on with what it has received: parses the head, refuses what is beyond
+  // bounds, hands a whole request to the workers. False when `c` left the reader (dispatched,
+  // or answered and closed).
+  bool Advance(Connection* c) {
+    if (!c->request) {
+      // Blank lines between requests are allowed (RFC 9112, 2.2).
+      size_t lead = 0;
+      while (lead < c->in.size() && (c->in[lead] == '\r' || c->in[lead] == '\n')) ++lead;
+      if (lead > 0) {
+        c->in.erase(0, lead);
+        c->scanned = 0;
+      }
+      if (c->in.empty()) return true;
+      const size_t head_end = FindHeadEnd(c->in, c->scanned);
+      if (head_end == std::string::npos || head_end > kMaxHeadBytes) {
+        c->scanned = c->in.size() > 2 ? c->in.size() - 2 : 0;
+        if (c->in.size() <= kMaxHeadBytes) return true;
+        return Refuse(c, ErrorResponse(431, "HEADERS_TOO_LARGE",
+                                       "the request head exceeds " +
+                                           std::to_string(kMaxHeadBytes) + " bytes"));
+      }
+      std::optional<ApiResponse> refusal = ParseHead(c, head_end);
+      if (refusal) return Refuse(c, std::move(*refusal));
+    }
+    const size_t whole = c->head_bytes + c->body_bytes;
+    if (c->in.size() < whole) {
+      if (!c->continued && c->request->expect_continue) {
+        c->continued = true;
+        SendRaw(*c, "HTTP/1.1 100 Continue\r\n\r\n");
+      }
+      return true;
+    }
+    c->request->body.assign(c->in, c->head_bytes, c->body_bytes);
+    c->in.erase(0, whole);
+    Dispatch(c);
+    return false;
+  }
+
+  // Parses the head (Poco's parser, with its limits on fields) into c->request; the refusal
+  // when it is malformed or announces a body beyond bounds.
+  std::optional<ApiResponse> ParseHead(Connection* c, size_t head_end) {
+    if (!HeaderLinesHaveColons(std::string_view(c->in).substr(0, head_end))) {
+      return ErrorResponse(400, "BAD_REQUEST", "malformed request: a header line has no ':'");
+    }
+    Poco::Net::HTTPRequest parsed;
+    try {
+      Poco::MemoryInputStream stream(c->in.data(), static_cast<std::streamsize>(head_end));
+      parsed.read(stream);
+    } catch (const Poco::Exception& e) {
+      const std::string what = e.message();
+      // Poco's words for its limits on fields (MessageHeader: 100 fields, values of 8 KiB).
+      const bool too_big = what.find("Too many") != std::string::npos ||
+                           what.find("value too long") != std::string::npos;
+      if (too_big) {
+        return ErrorResponse(431, "HEADERS_TOO_LARGE", "request head refused: " + what);
+      }
+      return ErrorResponse(400, "BAD_REQUEST", "malformed request: " + e.displayText());
+    }
+    const std::string& version = parsed.getVersion();
+    if (version != Poco::Net::HTTPMessage::HTTP_1_1 &&
+        version != Poco::Net::HTTPMessage::HTTP_1_0) {
+      return ErrorResponse(400, "BAD_REQUEST", "unsupported HTTP version '" + version + "'");
+    }
+    Request request;
+    request.method = parsed.getMethod();
+    request.target = parsed.getURI();
+    request.http10 = version == Poco::Net::HTTPMessage::HTTP_1_0;
+    request.keep_alive = parsed.getKeepAlive();
+    request.authorization = parsed.get("Authorization", "");
+    request.origin = parsed.get("Origin", "");
+    request.last_event_id = parsed.get("Last-Event-ID", "");
+    request.preflight_method = parsed.get("Access-Control-Request-Method", "");
+    request.expect_continue = !request.http10 && EqualsIgnoringCase(parsed.get("Expect", ""),
+                                                                    "100-continue");
+    std::string_view type = parsed.get("Content-Type", "");
+    type = Trim(type.substr(0, type.find(';')));
+    request.content_type.reserve(type.size());
+    for (char ch : type) request.content_type.push_back(static_cast<char>(std::tolower(ch)));
+    if (parsed.has("Transfer-Encoding")) {
+      return ErrorResponse(411, "LENGTH_REQUIRED",
+                           "send the request body with a Content-Length (Transfer-Encoding is "
+                           "not accepted)");
+    }
+    uint64_t length = 0;
+    std::optional<std::string> seen;
+    for (const auto& [name, value] : parsed) {
+      if (!EqualsIgnoringCase(name, "Content-Length")) continue;
+      const std::string_view digits = Trim(value);
+      if (digits.empty() || digits.size() > 18 ||
+          digits.find_first_not_of("0123456789") != std::string_view::npos ||
+          (seen && *seen != digits)) {
+        return ErrorResponse(400, "BAD_REQUEST", "malformed Content-Length");
+      }
+      seen = std::string(digits);
+      length = std::stoull(*seen);
+    }
+    if (length > config.max_body_bytes) {
+      return ErrorResponse(413, "PAYLOAD_TOO_LARGE",
+                           "the request body of " + std::to_string(length) +
+                               " bytes exceeds api.max_body_bytes (" +
+                               std::to_string(config.max_body_bytes) + ")");
+    }
+    c->request = std::move(request);
+    c->head_bytes = head_end;
+    c->body_bytes = static_cast<size_t>(length);
+    c->continued = false;
+    return std::nullopt;
+  }
+
+  // Answers from the reader thread, without blocking: the answer is small enough for an empty
+  // socket buffer. The connection is then drained for a while and closed.
+  bool Refuse(Connection* c, const ApiResponse& response) {
+    SendNow(*c, response);
+    shutdown(c->fd, SHUT_WR);
+    c->lingering = true;
+    c->in.clear();
+    c->request.reset();
+    c->deadline = Clock::now() + std::min<milliseconds>(config.timeout, kLingerLimit);
+    return false;
+  }
+
+  void RefuseNow(Connection& c, const ApiResponse& response) { SendNow(c, response); }
+
+  void SendNow(Connection& c, const ApiResponse& response) {
+    SendRaw(c, Serialize(response, /*keep_alive=*/false, /*http10=*/false, /*head_only=*/false,
+                         /*origin=*/""));
+  }
+
+  static void SendRaw(const Connection& c, std::string_view bytes) {
+    [[maybe_unused]] ssize_t n = send(c.fd, bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  }
+
+  void Dispatch(Connection* c) {
+    epoll_ctl(epoll_fd, EPOLL_CTL_DEL, c->fd, nullptr);
+    auto node = waiting.extract(c->fd);
+    ++in_flight;
+    {
+      std::lock_guard lock(mu);
+      queue.push_back(std::move(node.mapped()));
+    }
+    work_ready.notify_one();
+  }
+
+  void TakeReturned() {
+    std::vector<std::unique_ptr<Connection>> back;
+    {
+      std::lock_guard lock(mu);
+      back.swap(returned);
+    }
+    for (std::unique_ptr<Connection>& c : back) {
+      --in_flight;
+      c->deadline = Clock::now() + config.timeout;
+      c->reading = false;
+      c->scanned = 0;
+      epoll_event event{};
+      event.events = EPOLLIN | EPOLLRDHUP;
+      event.data.fd = c->fd;
+      if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, c->fd, &event) != 0) continue;
+      Connection* raw = c.get();
+      waiting.emplace(raw->fd, std::move(c));
+      // A pipelined request may already be whole.
+      if (!raw->in.empty()) {
+        raw->reading = true;
+        Advance(raw);
+      }
+    }
+  }
+
+  // ---- the workers ----
+
+  void RunWorker(size_t index) {
+    const std::string name = "petit-api-" + std::to_string(index);
+    pthread_setname_np(pthread_self(), name.c_str());
+    for (;;) {
+      std::unique_ptr<Connection> c;
+      {
+        std::unique_lock lock(mu);
+        work_ready.wait(lock, [&] { return stopping.load() || !queue.empty(); });
+        if (queue.empty()) return;
+        c = std::move(queue.front());
+        queue.pop_front();
+      }
+      if (stopping.load()) {
+        SendNow(*c, ErrorResponse(503, "SERVICE_UNAVAILABLE", "the server is stopping"));
+        --in_flight;
+        continue;
+      }
+      Serve(std::move(c));
+    }
+  }
+
+  void Serve(std::unique_ptr<Connection> c) {
+    Request& request = *c->request;
+    const bool head_only = request.method == "HEAD";
+    const std::string origin = AllowedOrigin(request.origin);
+    ApiResponse response = Respond(request, origin);
+    if (response.stream && !head_only) {
+      Stream(*c, request, response, origin);
+      --in_flight;
+      return;
+    }
+    const bool keep_alive = request.keep_alive && !stopping.load();
+    const bool sent =
+        WriteAll(c->fd, Serialize(response, keep_alive, request.http10, head_only, origin));
+    c->request.reset();
+    if (!sent || !keep_alive) {
+      --in_flight;
+      return;  // closes it
+    }
+    {
+      std::lock_guard lock(mu);
+      returned.push_back(std::move(c));
+    }
+    Wake();
+  }
+
+  std::string AllowedOrigin(const std::string& origin) const {
+    if (origin.empty()) return {};
+    for (const std::string& allowed : config.cors_origins) {
+      if (allowed == origin) return origin;
+    }
+    return {};
+  }
+
+  ApiResponse Respond(const Request& request, const std::string& origin) {
+    ApiRequest api;
+    api.method = request.method;
+    std::vector<std::string> segments;
+    if (std::optional<ApiResponse> bad = ParseTarget(request.target, api, segments)) return *bad;
+
+    const CompiledRoute* best = nullptr;
+    std::vector<std::string> allowed;
+    for (const CompiledRoute& route : routes) {
+      if (!MatchPath(route, segments)) continue;
+      const std::string& method = route.route.method;
+      if (std::find(allowed.begin(), allowed.end(), method) == allowed.end()) {
+        allowed.push_back(method);
+      }
+      const bool fits = method == request.method || (request.method == "HEAD" && method == "GET");
+      if (fits && (best == nullptr || route.literal_score > best->literal_score)) best = &route;
+    }
+    std::string allow;
+    if (!allowed.empty() && std::find(allowed.begin(), allowed.end(), "GET") != allowed.end()) {
+      allowed.push_back("HEAD");
+    }
+    for (const std::string& method : allowed) allow += (allow.empty() ? "" : ", ") + method;
+    // A browser's preflight carries no token.
+    if (request.method == "OPTIONS" && !origin.empty() && !request.preflight_method.empty() &&
+        !allowed.empty()) {
+      ApiResponse preflight;
+      preflight.status = 204;
+      preflight.headers = {{"Access-Control-Allow-Methods", allow},
+                           {"Access-Control-Allow-Headers",
+                            "Authorization, Content-Type, Last-Event-ID"},
+                           {"Access-Control-Max-Age", "600"}};
+      return preflight;
+    }
+    // Without a valid token a caller learns nothing but the public routes: not even which paths
+    // exist.
+    const Access access = best != nullptr ? best->route.access : Access::kRead;
+    if (std::optional<ApiResponse> denied = Authorize(request, access, api)) return *denied;
+    if (allowed.empty()) {
+      return ErrorResponse(404, "NOT_FOUND", "no such path: " + api.path);
+    }
+    if (best == nullptr) {
+      ApiResponse response =
+          ErrorResponse(405, "METHOD_NOT_ALLOWED",
+                        request.method + " is not allowed on " + api.path + " (allowed: " +
+                            allow + ")");
+      response.headers.emplace_back("Allow", allow);
+      return response;
+    }
+    const Route& route = best->route;
+    if (!request.body.empty() && request.content_type != "application/json") {
+      return ErrorResponse(415, "UNSUPPORTED_MEDIA_TYPE",
+                           "the request body must be application/json, not '" +
+                               (request.content_type.empty() ? std::string("(none)")
+                                                             : request.content_type) +
+                               "'");
+    }
+    for (size_t i = 0; i < segments.size(); ++i) {
+      if (best->is_param[i]) api.params[best->segments[i]] = std::move(segments[i]);
+    }
+    api.content_type = request.content_type;
+    api.body = request.body;
+    api.last_event_id = request.last_event_id;
+    try {
+      return route.handler(api);
+    } catch (const std::exception& e) {
+      log("api: " + request.method + " " + api.path + ": the handler failed: " + e.what());
+    } catch (...) {
+      log("api: " + request.method + " " + api.path + ": the handler failed");
+    }
+    return ErrorResponse(500, "INTERNAL_ERROR", "internal error (logged by the server)");
+  }
+
+  // Fills api.path and api.query, and the decoded segments; the 400 when malformed.
+  std::optional<ApiResponse> ParseTarget(std::string_view target, ApiRequest& api,
+                                         std::vector<std::string>& segments) const {
+    // The absolute form "http://host/path" is valid too (RFC 9112, 3.2.2).
+    if (target.starts_with("http://") || target.starts_with("https://")) {
+      const size_t slash = target.find('/', target.find("://") + 3);
+      target = slash == std::string_view::npos ? std::string_view("/") : target.substr(slash);
+    }
+    std::string_view path = target.substr(0, target.find_first_of("?#"));
+    std::string_view query;
+    if (const size_t mark = target.find('?'); mark != std::string_view::npos) {
+      query = target.substr(mark + 1);
+      query = query.substr(0, query.find('#'));
+    }
+    if (!path.starts_with('/')) {
+      return ErrorResponse(400, "BAD_REQUEST", "the request target must be a path");
+    }
+    const std::string& prefix = config.path_prefix;
+    if (!prefix.empty() && path.starts_with(prefix) &&
+        (path.size() == prefix.size() || path[prefix.size()] == '/')) {
+      path.remove_prefix(prefix.size());
+    }
+    std::string decoded;
+    for (std::string_view segment : SplitPath(path)) {
+      if (!PercentDecode(segment, false, decoded)) {
+        return ErrorResponse(400, "BAD_REQUEST", "malformed percent-encoding in the path");
+      }
+      api.path += "/" + decoded;
+      segments.push_back(decoded);
+    }
+    if (api.path.empty()) api.path = "/";
+    std::string key;
+    std::string value;
+    while (!query.empty()) {
+      const size_t amp = query.find('&');
+      const std::string_view pair = query.substr(0, amp);
+      query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+      if (pair.empty()) continue;
+      const size_t eq = pair.find('=');
+      if (!PercentDecode(pair.substr(0, eq), true, key) ||
+          !PercentDecode(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1),
+                         true, value)) {
+        return ErrorResponse(400, "BAD_REQUEST", "malformed percent-encoding in the query");
+      }
+      api.query[key] = value;
+    }
+    return std::nullopt;
+  }
+
+  // The 401 or 403 the request gets, if any; sets api.read_only. Both digests are always
+  // compared, so the time taken says nothing about which token, or how much of it, matched.
+  std::optional<ApiResponse> Authorize(const Request& request, Access access,
+                                       ApiRequest& api) const {
+    if (!tokens || access == Access::kPublic) return std::nullopt;
+    std::string_view header = Trim(request.authorization);
+    std::string_view token;
+    if (header.size() > 7 && EqualsIgnoringCase(header.substr(0, 7), "Bearer ")) {
+      token = Trim(header.substr(7));
+    }
+    if (token.empty()) {
+      ApiResponse response = ErrorResponse(
+          401, "UNAUTHORIZED", "this request needs a token: send Authorization: Bearer <token>");
+      response.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"petit\"");
+      return response;
+    }
+    const Digest digest = Sha256(token);
+    const bool is_operator = !config.token.empty() & SameDigest(digest, operator_digest);
+    const bool is_read_only =
+        !config.read_only_token.empty() & SameDigest(digest, read_only_digest);
+    if (!is_operator && !is_read_only) {
+      ApiResponse response = ErrorResponse(401, "UNAUTHORIZED", "the token is not valid");
+      response.headers.emplace_back("WWW-Authenticate",
+                                    "Bearer realm=\"petit\", error=\"invalid_token\"");
+      return response;
+    }
+    api.read_only = !is_operator;
+    if (api.read_only && access == Access::kOperate) {
+      ApiResponse response = ErrorResponse(
+          403, "FORBIDDEN",
+          "the read-only token cannot " + request.method + " " + api.path +
+              ": use the operator token");
+      response.headers.emplace_back("WWW-Authenticate",
+                                    "Bearer realm=\"petit\", error=\"insufficient_scope\"");
+      return response;
+    }
+    return std::nullopt;
+  }
+
+  // The whole response; headers of a handler's that could split it are dropped.
+  static std::string Serialize(const ApiResponse& response, bool keep_alive, bool http10,
+                               bool head_only, std::string_view origin) {
+    std::string out;
+    out.reserve(192 + response.body.size());
+    out += "HTTP/1.1 ";
+    out += std::to_string(response.status);
+    out += ' ';
+    out += ReasonPhrase(response.status);
+    out += "\r\n";
+    const bool has_body = response.status != 204 && response.status != 304;
+    if (has_body) {
+      out += "Content-Type: ";
+      out += response.content_type;
+      out += "\r\nContent-Length: ";
+      out += std::to_string(response.body.size());
+      out += "\r\n";
+    }
+    out += "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n";
+    for (const auto& [name, value] : response.headers) {
+      if (HasControl(name) || HasControl(value)) continue;
+      out += name;
+      out += ": ";
+      out += value;
+      out += "\r\n";
+    }
+    if (!origin.empty()) {
+      out += "Access-Control-Allow-Origin: ";
+      out += origin;
+      out += "\r\nVary: Origin\r\n";
+    }
+    if (!keep_alive) {
+      out += "Connection: close\r\n";
+    } else if (http10) {
+      out += "Connection: keep-alive\r\n";
+    }
+    out += "\r\n";
+    if (has_body && !head_only) out += response.body;
+    return out;
+  }
+
+  // Sends all of `bytes` within api.timeout; false when the client is gone, too slow, or the
+  // server stops while the client's buffer is full.
+  bool WriteAll(int fd, std::string_view bytes) const {
+    const Clock::time_point deadline = Clock::now() + config.timeout;
+    while (!bytes.empty()) {
+      const ssize_t n = send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+      if (n > 0) {
+        bytes.remove_prefix(static_cast<size_t>(n));
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) return false;
+      if (stopping.load()) return false;
+      const auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
+      if (left.count() <= 0) return false;
+      pollfd wait{fd, POLLOUT, 0};
+      poll(&wait, 1, static_cast<int>(std::min(left, kTick).count()));
+    }
+    return true;
+  }
+
+  class SocketSink : public StreamSink {
+   public:
+    SocketSink(const Impl& server, int fd, bool chunked)
+        : server_(server), fd_(fd), chunked_(chunked) {}
+
+    bool Write(std::string_view bytes) override {
+      if (gone_) return false;
+      pollfd hangup{fd_, POLLRDHUP, 0};
+      if (poll(&hangup, 1, 0) > 0 && (hangup.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0) {
+        gone_ = true;
+        return false;
+      }
+      if (bytes.empty()) return true;  // an empty chunk would end the stream
+      if (!chunked_) return Send(bytes);
+      char size[20];
+      const int length = std::snprintf(size, sizeof size, "%zx\r\n", bytes.size());
+      std::string frame(size, static_cast<size_t>(length));
+      frame.append(bytes);
+      frame += "\r\n";
+      return Send(frame);
+    }
+
+    bool stopping() const override { return server_.stopping.load(); }
+
+    void Finish() {
+      if (!gone_ && chunked_) Send("0\r\n\r\n");
+    }
+
+   private:
+    bool Send(std::string_view bytes) {
+      if (!server_.WriteAll(fd_, bytes)) gone_ = true;
+      return !gone_;
+    }
+
+    const Impl& server_;
+    const int fd_;
+    const bool chunked_;
+    bool gone_ = false;
+  };
+
+  // Sends a streaming response; the connection ends with it.
+  void Stream(Connection& c, const Request& request, const ApiResponse& response,
+              const std::string& origin) {
+    if (streams.fetch_add(1) >= config.max_streams) {
+      --streams;
+      WriteAll(c.fd, Serialize(ErrorResponse(503, "SERVICE_UNAVAILABLE",
+                                             "too many streams at once (api.max_streams = " +
+                                                 std::to_string(config.max_streams) + ")"),
+                               false, request.http10, false, origin));
+      return;
+    }
+    const bool chunked = !request.http10;
+    std::string head = "HTTP/1.1 " + std::to_string(response.status) + " " +
+                       std::string(ReasonPhrase(response.status)) +
+                       "\r\nContent-Type: " + response.content_type +
+                       "\r\nCache-Control: no-cache\r\nX-Accel-Buffering: no\r\n";
+    for (const auto& [name, value] : response.headers) {
+      if (!HasControl(name) && !HasControl(value)) head += name + ": " + value + "\r\n";
+    }
+    if (!origin.empty()) head += "Access-Control-Allow-Origin: " + origin + "\r\nVary: Origin\r\n";
+    if (chunked) head += "Transfer-Encoding: chunked\r\n";
+    head += "Connection: close\r\n\r\n";
+    if (WriteAll(c.fd, head)) {
+      SocketSink sink(*this, c.fd, chunked);
+      try {
+        response.stream(sink);
+      } catch (const std::exception& e) {
+        log("api: " + request.method + " " + request.target + ": the stream failed: " + e.what());
+      } catch (...) {
+        log("api: " + request.method + " " + request.target + ": the stream failed");
+      }
+      sink.Finish();
+    }
+    --streams;
+  }
+};
+
+HttpServer::HttpServer(ApiConfig config, LogLine log)
+    : impl_(std::make_unique<Impl>(std::move(config), std::move(log))) {}
+
+HttpServer::~HttpServer() { Stop(); }
+
+Status HttpServer::Listen() {
+  Impl& s = *impl_;
+  std::string host = s.config.bind;
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  const std::string where = s.config.bind + ":" + std::to_string(s.config.port);
+  Poco::Net::SocketAddress address;
+  try {
+    address = Poco::Net::SocketAddress(host, s.config.port);
+  } catch (const Poco::Exception& e) {
+    return Unavailable("cannot listen on " + where + ": " + e.displayText());
+  }
+  const int fd = socket(address.af(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return Unavailable("cannot listen on " + where + ": " + std::strerror(errno));
+  const int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (bind(fd, address.addr(), address.length()) != 0 || listen(fd, kListenBacklog) != 0) {
+    const int error = errno;
+    close(fd);
+    return Unavailable("cannot listen on " + where + ": " + std::strerror(error));
+  }
+  sockaddr_storage bound{};
+  socklen_t length = sizeof bound;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &length);
+  s.ipv6 = bound.ss_family == AF_INET6;
+  s.bound_port = ntohs(s.ipv6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
+                              : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+  s.listen_fd = fd;
+  return Status::Ok();
+}
+
+uint16_t HttpServer::port() const { return impl_->bound_port; }
+
+std::string HttpServer::url() const {
+  std::string host = impl_->config.bind;
+  if (impl_->ipv6 && !host.starts_with('[')) host = "[" + host + "]";
+  return "http://" + host + ":" + std::to_string(impl_->bound_port) + impl_->config.path_prefix;
+}
+
+void HttpServer::Start(std::vector<Route> routes) {
+  Impl& s = *impl_;
+  if (s.started || s.listen_fd < 0) return;
+  for (Route& route : routes) s.routes.push_back(Compile(std::move(route)));
+  s.epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+  s.wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  for (const int fd : {s.listen_fd, s.wake_fd}) {
+    epoll_event event{};
+    event.events = EPOLLIN;
+    event.data.fd = fd;
+    epoll_ctl(s.epoll_fd, EPOLL_CTL_ADD, fd, &event);
+  }
+  s.started = true;
+  s.reader = std::thread([&s] { s.RunReader(); });
+  for (uint32_t i = 0; i < s.config.max_threads; ++i) {
+    s.workers.emplace_back([&s, i] { s.RunWorker(i); });
+  }
+}
+
+void HttpServer::Stop() {
+  Impl& s = *impl_;
+  if (s.stopped) return;
+  s.stopped = true;
+  if (!s.started) return;
+  s.stopping = true;
+  s.Wake();
+  s.reader.join();
+  {
+    std::lock_guard lock(s.mu);
+  }
+  s.work_ready.notify_all();
+  for (std::thread& worker : s.workers) worker.join();
+  std::lock_guard lock(s.mu);
+  s.returned.clear();
+}
+
+}  // namespace petit::host

@@ -1,0 +1,589 @@
+// HttpServer on port 0 with routes of the test's own: routing, the bounds on requests and
+// connections, tokens, CORS, the path prefix, streams and stopping. Every refusal is checked to be
+// JSON with its code.
+#include "api/http_server.h"
+
+#include <sys/resource.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "host/api/raw_http_client.h"
+#include "petit/core/json.h"
+
+namespace petit::host {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+using testing::HttpResponse;
+using testing::RawHttpClient;
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+// What a stream handler did, for the test to wait on.
+struct StreamProbe {
+  std::mutex mu;
+  std::condition_variable changed;
+  int started = 0;  // guarded by mu
+  int ended = 0;    // guarded by mu
+  bool saw_failed_write = false;  // guarded by mu
+  bool saw_stopping = false;      // guarded by mu
+
+  // Waits until `ended` reaches `count`; false after `patience`.
+  bool WaitEnded(int count, Clock::duration patience) {
+    std::unique_lock lock(mu);
+    return changed.wait_for(lock, patience, [&] { return ended >= count; });
+  }
+  bool WaitStarted(int count, Clock::duration patience) {
+    std::unique_lock lock(mu);
+    return changed.wait_for(lock, patience, [&] { return started >= count; });
+  }
+};
+
+// {"code": ...} of an error answer, checking it is the JSON error shape.
+std::string CodeOf(const HttpResponse& response) {
+  EXPECT_EQ(response.Header("content-type"), "application/json") << response.body;
+  EXPECT_TRUE(response.body.starts_with("{\"error\":")) << response.body;
+  const size_t at = response.body.find("\"code\":\"");
+  if (at == std::string::npos) return "(no code)";
+  const size_t start = at + 8;
+  return response.body.substr(start, response.body.find('"', start) - start);
+}
+
+class HttpServerTest : public ::testing::Test {
+ protected:
+  HttpServerTest() {
+    config_.port = 0;
+    config_.timeout = milliseconds(1000);
+  }
+
+  ~HttpServerTest() override {
+    if (server_ != nullptr) server_->Stop();
+  }
+
+  std::vector<Route> Routes() {
+    std::vector<Route> routes;
+    auto add = [&](std::string method, std::string pattern, Access access, RouteHandler handler) {
+      Route route;
+      route.method = std::move(method);
+      route.pattern = std::move(pattern);
+      route.access = access;
+      route.handler = std::move(handler);
+      routes.push_back(std::move(route));
+    };
+    add("GET", "/api/health", Access::kPublic,
+        [](const ApiRequest&) { return JsonResponse("{\"status\":\"ok\"}"); });
+    add("GET", "/things/{id}", Access::kRead, [](const ApiRequest& request) {
+      std::string json = "{\"route\":\"param\",\"id\":" + JsonUtf8String(request.Param("id")) +
+                         ",\"path\":" + JsonUtf8String(request.path) + ",\"q\":" +
+                         JsonUtf8String(request.Query("q").value_or("-")) +
+                         ",\"read_only\":" + (request.read_only ? "true" : "false") + "}";
+      return JsonResponse(json);
+    });
+    add("GET", "/things/special", Access::kRead,
+        [](const ApiRequest&) { return JsonResponse("{\"route\":\"literal\"}"); });
+    add("POST", "/things/{id}/poke", Access::kOperate, [](const ApiRequest& request) {
+      return JsonResponse("{\"body\":" + JsonUtf8String(request.body) + "}", 202);
+    });
+    add("GET", "/boom", Access::kRead, [](const ApiRequest&) -> ApiResponse {
+      throw std::runtime_error("kaboom");
+    });
+    // Writes 64 KiB chunks until the client stops taking them or the server stops.
+    add("GET", "/flood", Access::kRead, [this](const ApiRequest&) {
+      ApiResponse response;
+      response.content_type = "text/event-stream";
+      response.stream = [this](StreamSink& sink) {
+        Started();
+        const std::string chunk(64 * 1024, 'x');
+        bool wrote = true;
+        while (!sink.stopping() && (wrote = sink.Write(chunk))) {
+        }
+        Ended(!wrote, sink.stopping());
+      };
+      return response;
+    });
+    // One event, then waits for the server to stop (as an event stream with nothing new).
+    add("GET", "/quiet", Access::kRead, [this](const ApiRequest&) {
+      ApiResponse response;
+      response.content_type = "text/event-stream";
+      response.stream = [this](StreamSink& sink) {
+        Started();
+        sink.Write("data: hello\n\n");
+        std::unique_lock lock(quiet_mu_);
+        while (!sink.stopping()) quiet_wake_.wait_for(lock, milliseconds(10));
+        lock.unlock();
+        Ended(false, true);
+      };
+      return response;
+    });
+    return routes;
+  }
+
+  void Started() {
+    std::lock_guard lock(probe_.mu);
+    ++probe_.started;
+    probe_.changed.notify_all();
+  }
+  void Ended(bool failed_write, bool stopping) {
+    std::lock_guard lock(probe_.mu);
+    ++probe_.ended;
+    probe_.saw_failed_write |= failed_write;
+    probe_.saw_stopping |= stopping;
+    probe_.changed.notify_all();
+  }
+
+  void StartServer() {
+    server_ = std::make_unique<HttpServer>(config_, [this](std::string_view line) {
+      std::lock_guard lock(log_mu_);
+      log_.emplace_back(line);
+    });
+    Status listening = server_->Listen();
+    ASSERT_TRUE(listening.ok()) << listening.ToString();
+    server_->Start(Routes());
+    port_ = server_->port();
+    ASSERT_NE(port_, 0);
+  }
+
+  HttpResponse Get(const std::string& target, const std::vector<std::string>& headers = {}) {
+    RawHttpClient client(port_);
+    return client.Request("GET", target, headers);
+  }
+
+  std::vector<std::string> Log() {
+    std::lock_guard lock(log_mu_);
+    return log_;
+  }
+
+  ApiConfig config_;
+  std::unique_ptr<HttpServer> server_;
+  uint16_t port_ = 0;
+  StreamProbe probe_;
+  std::mutex quiet_mu_;
+  std::condition_variable quiet_wake_;
+  std::mutex log_mu_;
+  std::vector<std::string> log_;  // guarded by log_mu_
+};
+
+TEST_F(HttpServerTest, RoutesLiteralAndParamSegmentsAndDecodesThem) {
+  StartServer();
+  HttpResponse health = Get("/api/health");
+  EXPECT_EQ(health.status, 200);
+  EXPECT_EQ(health.body, "{\"status\":\"ok\"}");
+  EXPECT_EQ(health.Header("content-type"), "application/json");
+
+  HttpResponse param = Get("/things/a%20b?q=x%2By+z&q=last");
+  EXPECT_EQ(param.status, 200);
+  EXPECT_EQ(param.body,
+            "{\"route\":\"param\",\"id\":\"a b\",\"path\":\"/things/a b\",\"q\":\"last\","
+            "\"read_only\":false}");
+  EXPECT_EQ(Get("/things/special").body, "{\"route\":\"literal\"}") << "a literal beats {id}";
+  EXPECT_EQ(Get("/things/special/").body, "{\"route\":\"literal\"}") << "a trailing / is ignored";
+  EXPECT_EQ(Get("http://example.com/api/health").status, 200) << "the absolute form";
+}
+
+TEST_F(HttpServerTest, UnknownPathsAndMethodsAreJson404And405) {
+  StartServer();
+  for (const char* path : {"/", "/nope", "/api", "/api/health/extra", "/things", "/things//poke",
+                           "/things/1/poke/more"}) {
+    HttpResponse response = Get(path);
+    EXPECT_EQ(response.status, 404) << path;
+    EXPECT_EQ(CodeOf(response), "NOT_FOUND") << path;
+  }
+  RawHttpClient client(port_);
+  for (const char* method : {"POST", "PUT", "DELETE", "PATCH", "OPTIONS", "BREW"}) {
+    HttpResponse response = client.Request(method, "/api/health");
+    EXPECT_EQ(response.status, 405) << method;
+    EXPECT_EQ(CodeOf(response), "METHOD_NOT_ALLOWED") << method;
+    EXPECT_EQ(response.Header("allow"), "GET, HEAD") << method;
+  }
+  HttpResponse get_on_post = client.Request("GET", "/things/1/poke");
+  EXPECT_EQ(get_on_post.status, 405);
+  EXPECT_EQ(get_on_post.Header("allow"), "POST");
+  HttpResponse head = client.Request("HEAD", "/api/health");
+  EXPECT_EQ(head.status, 200);
+  EXPECT_EQ(head.Header("content-length"), "15");
+  EXPECT_EQ(client.Request("GET", "/api/health").status, 200) << "HEAD sent no body";
+}
+
+TEST_F(HttpServerTest, MalformedRequestsAreJson400AndTheConnectionEnds) {
+  StartServer();
+  for (const std::string& head : {
+           std::string("GARBAGE\r\n\r\n"),
+           std::string("GET /api/health HTTP/9.9\r\n\r\n"),
+           std::string("GET /api/health FTP/1.0\r\n\r\n"),
+           std::string("GET /api/health HTTP/1.1\r\nno colon here\r\n\r\n"),
+           std::string("GET /api/health HTTP/1.1\r\nContent-Length: -5\r\n\r\n"),
+           std::string("GET /api/health HTTP/1.1\r\nContent-Length: 12abc\r\n\r\n"),
+           std::string("GET /api/health HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n"),
+           std::string("GET /things/%zz HTTP/1.1\r\n\r\n"),
+           std::string("GET /things/x?q=%4 HTTP/1.1\r\n\r\n"),
+           std::string("GET no-slash HTTP/1.1\r\n\r\n"),
+       }) {
+    RawHttpClient client(port_);
+    ASSERT_TRUE(client.Send(head));
+    HttpResponse response = client.Read();
+    EXPECT_EQ(response.status, 400) << head;
+    EXPECT_EQ(CodeOf(response), "BAD_REQUEST") << head;
+  }
+  RawHttpClient chunked(port_);
+  chunked.Send("POST /things/1/poke HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n");
+  HttpResponse response = chunked.Read();
+  EXPECT_EQ(response.status, 411);
+  EXPECT_EQ(CodeOf(response), "LENGTH_REQUIRED");
+  EXPECT_TRUE(chunked.ClosedWithin(milliseconds(5000)));
+}
+
+TEST_F(HttpServerTest, OversizedHeadsAndBodiesAreRefusedBeforeTheyAreRead) {
+  config_.max_body_bytes = 4096;
+  StartServer();
+  // A body over the limit, announced and not sent: refused from its Content-Length.
+  RawHttpClient announced(port_);
+  announced.Send("POST /things/1/poke HTTP/1.1\r\nContent-Type: application/json\r\n"
+                 "Content-Length: 4097\r\n\r\n");
+  HttpResponse big = announced.Read();
+  EXPECT_EQ(big.status, 413);
+  EXPECT_EQ(CodeOf(big), "PAYLOAD_TOO_LARGE");
+  EXPECT_THAT(big.body, HasSubstr("api.max_body_bytes (4096)"));
+  // ... and sent: the client still reads the answer, not a reset.
+  RawHttpClient sent(port_);
+  HttpResponse big_sent = sent.Request("POST", "/things/1/poke", {"Content-Type: application/json"},
+                                       std::string(200 * 1024, ' '));
+  EXPECT_EQ(big_sent.status, 413);
+  // At the limit it is served.
+  RawHttpClient fits(port_);
+  EXPECT_EQ(fits.Request("POST", "/things/1/poke", {"Content-Type: application/json"},
+                         std::string(4096, ' '))
+                .status,
+            202);
+  // Heads: one header too long, too many headers, a head over the limit without its end.
+  RawHttpClient long_header(port_);
+  HttpResponse response =
+      long_header.Request("GET", "/api/health", {"X-Big: " + std::string(9000, 'a')});
+  EXPECT_EQ(response.status, 431);
+  EXPECT_EQ(CodeOf(response), "HEADERS_TOO_LARGE");
+  std::vector<std::string> many;
+  for (int i = 0; i < 150; ++i) many.push_back("X-H" + std::to_string(i) + ": v");
+  RawHttpClient many_headers(port_);
+  response = many_headers.Request("GET", "/api/health", many);
+  EXPECT_EQ(response.status, 431);
+  EXPECT_EQ(CodeOf(response), "HEADERS_TOO_LARGE");
+  RawHttpClient endless(port_);
+  endless.Send("GET /api/health HTTP/1.1\r\nX-A: " + std::string(HttpServer::kMaxHeadBytes, 'a'));
+  response = endless.Read();
+  EXPECT_EQ(response.status, 431);
+  EXPECT_EQ(CodeOf(response), "HEADERS_TOO_LARGE");
+  RawHttpClient long_target(port_);
+  response = long_target.Request("GET", "/things/" + std::string(20000, 'a'));
+  EXPECT_EQ(response.status, 431);
+}
+
+TEST_F(HttpServerTest, PostBodiesMustBeJson) {
+  StartServer();
+  RawHttpClient client(port_);
+  for (const std::vector<std::string>& headers :
+       {std::vector<std::string>{}, {"Content-Type: text/plain"},
+        {"Content-Type: application/x-www-form-urlencoded"}, {"Content-Type: application/jsonx"}}) {
+    HttpResponse response = client.Request("POST", "/things/1/poke", headers, "{\"a\":1}");
+    EXPECT_EQ(response.status, 415) << (headers.empty() ? "no type" : headers[0]);
+    EXPECT_EQ(CodeOf(response), "UNSUPPORTED_MEDIA_TYPE");
+  }
+  HttpResponse json = client.Request("POST", "/things/1/poke",
+                                     {"Content-Type: Application/JSON; charset=utf-8"}, "{\"a\":1}");
+  EXPECT_EQ(json.status, 202);
+  EXPECT_EQ(json.body, "{\"body\":\"{\\\"a\\\":1}\"}");
+  EXPECT_EQ(client.Request("POST", "/things/1/poke").status, 202) << "an empty body needs no type";
+}
+
+TEST_F(HttpServerTest, BodiesWaitingForContinueAndPipelinedRequestsAreServed) {
+  StartServer();
+  RawHttpClient client(port_);
+  client.Send("POST /things/1/poke HTTP/1.1\r\nContent-Type: application/json\r\n"
+              "Content-Length: 2\r\nExpect: 100-continue\r\n\r\n");
+  client.Send("{}");
+  EXPECT_EQ(client.Read().status, 202);
+  client.Send("GET /api/health HTTP/1.1\r\n\r\nGET /things/7 HTTP/1.1\r\n\r\n"
+              "GET /nope HTTP/1.1\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(client.Read().status, 200);
+  EXPECT_THAT(client.Read().body, HasSubstr("\"id\":\"7\""));
+  HttpResponse last = client.Read();
+  EXPECT_EQ(last.status, 404);
+  EXPECT_EQ(last.Header("connection"), "close");
+  EXPECT_TRUE(client.ClosedWithin(milliseconds(5000)));
+}
+
+TEST_F(HttpServerTest, HandlerExceptionsAre500AndOneLogLine) {
+  StartServer();
+  HttpResponse response = Get("/boom");
+  EXPECT_EQ(response.status, 500);
+  EXPECT_EQ(CodeOf(response), "INTERNAL_ERROR");
+  EXPECT_THAT(response.body, Not(HasSubstr("kaboom"))) << "internals stay in the log";
+  std::vector<std::string> log = Log();
+  ASSERT_EQ(log.size(), 1u);
+  EXPECT_THAT(log[0], HasSubstr("GET /boom"));
+  EXPECT_THAT(log[0], HasSubstr("kaboom"));
+  EXPECT_EQ(Get("/api/health").status, 200) << "the server carries on";
+}
+
+class HttpServerTokenTest : public HttpServerTest {
+ protected:
+  HttpServerTokenTest() {
+    config_.token = "operator-token-0123456789";
+    config_.read_only_token = "reader";
+  }
+};
+
+TEST_F(HttpServerTokenTest, MissingOrMalformedTokensAre401WithTheBearerChallenge) {
+  StartServer();
+  for (const std::vector<std::string>& headers :
+       {std::vector<std::string>{}, {"Authorization: Basic b3BlcmF0b3I6eA=="},
+        {"Authorization: Bearer"}, {"Authorization: Bearer    "}, {"Authorization: bearer"},
+        {"Authorization: operator-token-0123456789"}}) {
+    HttpResponse response = Get("/things/1", headers);
+    const std::string what = headers.empty() ? "none" : headers[0];
+    EXPECT_EQ(response.status, 401) << what;
+    EXPECT_EQ(CodeOf(response), "UNAUTHORIZED") << what;
+    EXPECT_EQ(response.Header("www-authenticate"), "Bearer realm=\"petit\"") << what;
+  }
+}
+
+TEST_F(HttpServerTokenTest, WrongTokensAre401WhateverTheirLength) {
+  StartServer();
+  for (const std::string& token :
+       {std::string("x"), std::string("operator-token-012345678"),
+        std::string("operator-token-01234567890"), std::string("OPERATOR-TOKEN-0123456789"),
+        std::string("readers"), std::string(4000, 'o')}) {
+    HttpResponse response = Get("/things/1", {"Authorization: Bearer " + token});
+    EXPECT_EQ(response.status, 401) << token.size();
+    EXPECT_EQ(CodeOf(response), "UNAUTHORIZED");
+    EXPECT_THAT(response.Header("www-authenticate"), HasSubstr("error=\"invalid_token\""));
+  }
+}
+
+TEST_F(HttpServerTokenTest, TheReadOnlyTokenReadsButCannotOperate) {
+  StartServer();
+  HttpResponse read = Get("/things/1", {"Authorization: Bearer reader"});
+  EXPECT_EQ(read.status, 200);
+  EXPECT_THAT(read.body, HasSubstr("\"read_only\":true"));
+  RawHttpClient client(port_);
+  HttpResponse write = client.Request("POST", "/things/1/poke", {"Authorization: Bearer reader"});
+  EXPECT_EQ(write.status, 403);
+  EXPECT_EQ(CodeOf(write), "FORBIDDEN");
+  HttpResponse op = client.Request("POST", "/things/1/poke",
+                                   {"Authorization:   bearer operator-token-0123456789  "});
+  EXPECT_EQ(op.status, 202);
+  HttpResponse op_read = Get("/things/1", {"Authorization: Bearer operator-token-0123456789"});
+  EXPECT_THAT(op_read.body, HasSubstr("\"read_only\":false"));
+  EXPECT_EQ(Get("/api/health").status, 200) << "public routes need no token";
+  EXPECT_EQ(Get("/nope").status, 401) << "without a token, not even which paths exist";
+  EXPECT_EQ(Get("/nope", {"Authorization: Bearer reader"}).status, 404);
+  EXPECT_EQ(client.Request("PUT", "/things/1", {"Authorization: Bearer reader"}).status, 405);
+  EXPECT_EQ(client.Request("PUT", "/things/1").status, 401);
+  EXPECT_EQ(Get("/api/health", {"Authorization: Bearer wrong"}).status, 200);
+}
+
+TEST_F(HttpServerTest, WithoutTokensEveryCallerOperates) {
+  StartServer();
+  RawHttpClient client(port_);
+  EXPECT_EQ(client.Request("POST", "/things/1/poke").status, 202);
+  EXPECT_EQ(client.Request("POST", "/things/1/poke", {"Authorization: Bearer anything"}).status,
+            202);
+}
+
+TEST_F(HttpServerTest, CorsHeadersGoOnlyToListedOrigins) {
+  config_.cors_origins = {"https://ops.example.com"};
+  StartServer();
+  HttpResponse listed = Get("/things/1", {"Origin: https://ops.example.com"});
+  EXPECT_EQ(listed.Header("access-control-allow-origin"), "https://ops.example.com");
+  EXPECT_EQ(listed.Header("vary"), "Origin");
+  for (const char* origin : {"https://evil.example.com", "null", "https://ops.example.com.evil"}) {
+    HttpResponse other = Get("/things/1", {std::string("Origin: ") + origin});
+    EXPECT_EQ(other.status, 200);
+    EXPECT_EQ(other.headers.count("access-control-allow-origin"), 0u) << origin;
+  }
+  RawHttpClient client(port_);
+  HttpResponse preflight = client.Request(
+      "OPTIONS", "/things/1/poke",
+      {"Origin: https://ops.example.com", "Access-Control-Request-Method: POST",
+       "Access-Control-Request-Headers: authorization, content-type"});
+  EXPECT_EQ(preflight.status, 204);
+  EXPECT_EQ(preflight.Header("access-control-allow-origin"), "https://ops.example.com");
+  EXPECT_EQ(preflight.Header("access-control-allow-methods"), "POST");
+  EXPECT_THAT(preflight.Header("access-control-allow-headers"), HasSubstr("Authorization"));
+  HttpResponse stranger = client.Request(
+      "OPTIONS", "/things/1/poke",
+      {"Origin: https://evil.example.com", "Access-Control-Request-Method: POST"});
+  EXPECT_EQ(stranger.status, 405);
+  EXPECT_EQ(stranger.headers.count("access-control-allow-origin"), 0u);
+}
+
+TEST_F(HttpServerTest, ThePathPrefixIsServedWithAndWithoutIt) {
+  config_.path_prefix = "/petit";
+  StartServer();
+  EXPECT_EQ(Get("/petit/api/health").status, 200);
+  EXPECT_EQ(Get("/api/health").status, 200);
+  EXPECT_THAT(Get("/petit/things/9").body, HasSubstr("\"path\":\"/things/9\""));
+  EXPECT_EQ(Get("/petitx/api/health").status, 404);
+  EXPECT_THAT(server_->url(), ::testing::EndsWith("/petit"));
+}
+
+// Opens `count` connections that never send a byte.
+std::vector<std::unique_ptr<RawHttpClient>> IdleConnections(uint16_t port, int count) {
+  rlimit limit{};
+  getrlimit(RLIMIT_NOFILE, &limit);
+  if (limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;  // both ends of every connection live in this process
+    setrlimit(RLIMIT_NOFILE, &limit);
+  }
+  std::vector<std::unique_ptr<RawHttpClient>> idle;
+  for (int i = 0; i < count; ++i) {
+    idle.push_back(std::make_unique<RawHttpClient>(port));
+    if (!idle.back()->connected()) break;
+  }
+  return idle;
+}
+
+TEST_F(HttpServerTest, AThousandIdleConnectionsDoNotDelayANewClient) {
+  config_.max_threads = 4;
+  config_.max_connections = 2000;
+  config_.timeout = milliseconds(60000);  // none of them times out during the test
+  StartServer();
+  std::vector<std::unique_ptr<RawHttpClient>> idle = IdleConnections(port_, 1000);
+  ASSERT_EQ(idle.size(), 1000u);
+  for (int i = 0; i < 20; ++i) {
+    const auto start = Clock::now();
+    HttpResponse health = Get("/api/health");
+    EXPECT_EQ(health.status, 200);
+    EXPECT_LT(Clock::now() - start, milliseconds(1000));
+  }
+  // They are all still open: no thread was spent on them.
+  RawHttpClient& first = *idle.front();
+  EXPECT_EQ(first.Request("GET", "/api/health").status, 200);
+}
+
+TEST_F(HttpServerTest, AtTheConnectionLimitTheLongestIdleConnectionMakesRoom) {
+  config_.max_threads = 4;
+  config_.max_connections = 64;
+  config_.timeout = milliseconds(60000);
+  StartServer();
+  std::vector<std::unique_ptr<RawHttpClient>> idle = IdleConnections(port_, 1000);
+  ASSERT_EQ(idle.size(), 1000u);
+  const auto start = Clock::now();
+  HttpResponse health = Get("/api/health");
+  EXPECT_EQ(health.status, 200);
+  EXPECT_LT(Clock::now() - start, milliseconds(1000));
+  EXPECT_TRUE(idle.front()->ClosedWithin(milliseconds(5000)))
+      << "the oldest idle connection was closed to make room";
+}
+
+TEST_F(HttpServerTest, ASlowRequestIsCutOffAtTheTimeoutWithoutDelayingOthers) {
+  config_.max_threads = 1;
+  config_.max_streams = 0;
+  StartServer();
+  RawHttpClient slow(port_);
+  ASSERT_TRUE(slow.Send("GET /api/health HTTP/1.1\r\nX-Slow: "));
+  const auto start = Clock::now();
+  EXPECT_EQ(Get("/api/health").status, 200) << "the only worker is not held by the slow client";
+  HttpResponse cut = slow.Read();
+  EXPECT_EQ(cut.status, 408);
+  EXPECT_EQ(CodeOf(cut), "REQUEST_TIMEOUT");
+  EXPECT_GE(Clock::now() - start, milliseconds(900));
+  EXPECT_TRUE(slow.ClosedWithin(milliseconds(5000)));
+  RawHttpClient idle(port_);
+  EXPECT_TRUE(idle.ClosedWithin(milliseconds(5000))) << "an idle connection is closed too";
+}
+
+TEST_F(HttpServerTest, AStreamClientThatNeverReadsIsDroppedAndStopStillReturns) {
+  config_.timeout = milliseconds(500);
+  StartServer();
+  RawHttpClient reader(port_);
+  ASSERT_TRUE(reader.Send("GET /flood HTTP/1.1\r\n\r\n"));  // and never reads
+  ASSERT_TRUE(probe_.WaitStarted(1, std::chrono::seconds(20)));
+  EXPECT_TRUE(probe_.WaitEnded(1, std::chrono::seconds(20)))
+      << "the stream must end once a write stalls for api.timeout";
+  {
+    std::lock_guard lock(probe_.mu);
+    EXPECT_TRUE(probe_.saw_failed_write);
+    EXPECT_FALSE(probe_.saw_stopping);
+  }
+  EXPECT_EQ(Get("/api/health").status, 200);
+  // Another that never reads, and a quiet one, open while the server stops.
+  RawHttpClient flooded(port_);
+  ASSERT_TRUE(flooded.Send("GET /flood HTTP/1.1\r\n\r\n"));
+  RawHttpClient quiet(port_);
+  ASSERT_TRUE(quiet.Send("GET /quiet HTTP/1.1\r\n\r\n"));
+  ASSERT_TRUE(probe_.WaitStarted(3, std::chrono::seconds(20)));
+  const auto start = Clock::now();
+  server_->Stop();
+  EXPECT_LT(Clock::now() - start, milliseconds(450)) << "Stop does not wait out write timeouts";
+  EXPECT_TRUE(probe_.WaitEnded(3, std::chrono::seconds(1)));
+  HttpResponse stopped = quiet.Read();
+  EXPECT_EQ(stopped.status, 200);
+  EXPECT_EQ(stopped.body, "data: hello\n\n") << "the quiet stream ended cleanly";
+}
+
+TEST_F(HttpServerTest, StreamsBeyondMaxStreamsAre503) {
+  config_.max_streams = 2;
+  StartServer();
+  RawHttpClient one(port_);
+  RawHttpClient two(port_);
+  ASSERT_TRUE(one.Send("GET /quiet HTTP/1.1\r\n\r\n"));
+  ASSERT_TRUE(two.Send("GET /quiet HTTP/1.1\r\n\r\n"));
+  ASSERT_TRUE(probe_.WaitStarted(2, std::chrono::seconds(20)));
+  HttpResponse third = Get("/quiet");
+  EXPECT_EQ(third.status, 503);
+  EXPECT_EQ(CodeOf(third), "SERVICE_UNAVAILABLE");
+  EXPECT_THAT(third.body, HasSubstr("api.max_streams = 2"));
+  EXPECT_EQ(Get("/api/health").status, 200);
+  server_->Stop();
+  EXPECT_EQ(one.Read().body, "data: hello\n\n");
+}
+
+TEST_F(HttpServerTest, AStreamIsChunkedOverHttp11AndCloseDelimitedOverHttp10) {
+  StartServer();
+  RawHttpClient one_one(port_);
+  ASSERT_TRUE(one_one.Send("GET /quiet HTTP/1.1\r\n\r\n"));
+  RawHttpClient one_zero(port_);
+  ASSERT_TRUE(one_zero.Send("GET /quiet HTTP/1.0\r\n\r\n"));
+  ASSERT_TRUE(probe_.WaitStarted(2, std::chrono::seconds(20)));
+  server_->Stop();
+  HttpResponse chunked = one_one.Read();
+  EXPECT_EQ(chunked.Header("transfer-encoding"), "chunked");
+  EXPECT_EQ(chunked.Header("content-type"), "text/event-stream");
+  EXPECT_EQ(chunked.body, "data: hello\n\n");
+  HttpResponse plain = one_zero.Read();
+  EXPECT_EQ(plain.headers.count("transfer-encoding"), 0u);
+  EXPECT_EQ(plain.body, "data: hello\n\n");
+}
+
+TEST_F(HttpServerTest, ListeningOnAPortInUseNamesTheAddress) {
+  StartServer();
+  ApiConfig taken = config_;
+  taken.port = port_;
+  HttpServer second(taken, [](std::string_view) {});
+  Status status = second.Listen();
+  ASSERT_FALSE(status.ok());
+  EXPECT_THAT(status.message(), HasSubstr("cannot listen on 127.0.0.1:" + std::to_string(port_) +
+                                          ": Address already in use"));
+}
+
+TEST_F(HttpServerTest, ServesIpv6Loopback) {
+  config_.bind = "::1";
+  server_ = std::make_unique<HttpServer>(config_, [](std::string_view) {});
+  if (!server_->Listen().ok()) GTEST_SKIP() << "no IPv6 loopback here";
+  server_->Start(Routes());
+  EXPECT_THAT(server_->url(), HasSubstr("http://[::1]:"));
+}
+
+}  // namespace
+}  // namespace petit::host
