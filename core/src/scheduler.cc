@@ -133,7 +133,8 @@ struct Scheduler::Impl {
   // `make_detail` runs only when someone listens: an unobserved scheduler formats no text.
   template <typename MakeDetail>
   void Emit(EventType type, const Slot& slot, const RunId& run, int64_t now_us,
-            MakeDetail&& make_detail) REQUIRES(mu) {
+            int64_t occurrence_us, std::string_view trigger, MakeDetail&& make_detail)
+      REQUIRES(mu) {
     if (type == EventType::kTriggerRefused) ++refused;
     if (type == EventType::kScheduleFired) ++fired;
     if (events == nullptr) return;
@@ -142,13 +143,15 @@ struct Scheduler::Impl {
                    .time_us = now_us,
                    .job = slot.job->id,
                    .run = run,
-                   .detail = make_detail()};
+                   .detail = make_detail(),
+                   .occurrence_us = occurrence_us,
+                   .trigger = std::string(trigger)};
     });
   }
 
   void Refuse(const Slot& slot, const RunId& run, int64_t occurrence_us, int64_t now_us,
               std::string_view reason) REQUIRES(mu) {
-    Emit(EventType::kTriggerRefused, slot, run, now_us,
+    Emit(EventType::kTriggerRefused, slot, run, now_us, occurrence_us, "",
          [&] { return Occurrence(slot, occurrence_us) + ": " + std::string(reason); });
   }
 
@@ -366,7 +369,7 @@ struct Scheduler::Impl {
       launches.back().announce = std::string(note);
       return;
     }
-    Emit(EventType::kScheduleFired, slot, run_id, now_us, [&] {
+    Emit(EventType::kScheduleFired, slot, run_id, now_us, occurrence_us, trigger, [&] {
       std::string detail = Occurrence(slot, occurrence_us) + " (trigger " + std::string(trigger) +
                            "): run waits, " + Busy(slot);
       if (!note.empty()) detail += "; " + std::string(note);
@@ -422,7 +425,7 @@ struct Scheduler::Impl {
         continue;
       }
       slot.backlog.push_back(std::move(waiting));
-      Emit(EventType::kScheduleFired, slot, run_id, now_us, [&] {
+      Emit(EventType::kScheduleFired, slot, run_id, now_us, occurrence_us, kTriggerCatchUp, [&] {
         return Occurrence(slot, occurrence_us) +
                " (trigger catch_up): run waits for a free run slot (catch_up all)";
       });
@@ -508,12 +511,13 @@ struct Scheduler::Impl {
       }
       ++launched;
       if (launch.announce) {
-        Emit(EventType::kScheduleFired, slot, run_id, clock.NowMicros(), [&] {
-          std::string detail = Occurrence(slot, launch.request.occurrence_us) + " (trigger " +
-                               launch.request.trigger + "): run started";
-          if (!launch.announce->empty()) detail += "; " + *launch.announce;
-          return detail;
-        });
+        Emit(EventType::kScheduleFired, slot, run_id, clock.NowMicros(),
+             launch.request.occurrence_us, launch.request.trigger, [&] {
+               std::string detail = Occurrence(slot, launch.request.occurrence_us) + " (trigger " +
+                                    launch.request.trigger + "): run started";
+               if (!launch.announce->empty()) detail += "; " + *launch.announce;
+               return detail;
+             });
       }
       // Already gone: the run ended before Launch returned, and its handle is not needed.
       if (active == slot.active.end()) continue;
@@ -959,6 +963,22 @@ std::optional<int64_t> Scheduler::NextFire(const JobId& job) const {
   const int64_t next = impl.slots[it->second].next_fire_us;
   if (next == 0) return std::nullopt;
   return next;
+}
+
+std::vector<Scheduler::JobState> Scheduler::JobStates() const {
+  const Impl& impl = *impl_;
+  std::vector<JobState> states;
+  MutexLock lock(impl.mu);
+  if (!impl.started || impl.stopping) return states;
+  states.reserve(impl.slots.size());
+  for (const Impl::Slot& slot : impl.slots) {
+    if (slot.removed) continue;
+    JobState& state = states.emplace_back();
+    state.job = slot.job->id;
+    state.paused = slot.record.paused;
+    if (slot.next_fire_us != 0) state.next_fire_us = slot.next_fire_us;
+  }
+  return states;
 }
 
 SchedulerStats Scheduler::stats() const {

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -396,6 +397,58 @@ TEST_F(SchedulerTest, FiresSeveralJobsAtTheirTimesInHeapOrder) {
                           Pair("a", 60), Pair("b", 60), Pair("c", 60)));
   EXPECT_EQ(launcher_.request(0).trigger, "schedule");
   EXPECT_EQ(events_.Of(EventType::kScheduleFired).size(), 13u);
+}
+
+// What a listener needs to tell how late an occurrence fired (the schedule delay metric): its
+// nominal time and what started it, on the event itself.
+TEST_F(SchedulerTest, ScheduleFiredEventsCarryTheNominalTimeAndTheTrigger) {
+  SaveRecord("late", kBase - 20 * kSecond);  // missed kBase - 10 s and kBase
+  auto late = MakeJob("late", "@every 10s");
+  late->catch_up = CatchUpPolicy::kLatest;
+  late->max_active_runs = 0;
+  auto on_time = MakeJob("j", "@every 10s");
+  on_time->max_active_runs = 0;
+  Start({late, on_time});
+  constexpr int64_t kLateBy = 250'000;
+  AdvanceTo(kBase + 10 * kSecond + kLateBy);
+
+  std::vector<Event> fired = events_.Of(EventType::kScheduleFired);
+  ASSERT_EQ(fired.size(), 3u);
+  std::map<std::pair<std::string, std::string>, Event> by_job_and_trigger;
+  for (const Event& event : fired) by_job_and_trigger[{event.job.str(), event.trigger}] = event;
+  const Event& caught_up = by_job_and_trigger.at({"late", "catch_up"});
+  EXPECT_EQ(caught_up.occurrence_us, kBase);
+  EXPECT_EQ(caught_up.time_us, kBase + kSecond);  // at Start
+  const Event& scheduled = by_job_and_trigger.at({"j", "schedule"});
+  EXPECT_EQ(scheduled.occurrence_us, kBase + 10 * kSecond);
+  EXPECT_EQ(scheduled.time_us, kBase + 10 * kSecond + kLateBy);
+  EXPECT_EQ(by_job_and_trigger.at({"late", "schedule"}).occurrence_us, kBase + 10 * kSecond);
+}
+
+TEST_F(SchedulerTest, JobStatesSnapshotsEachJobsPauseAndNextFire) {
+  SaveRecord("paused", kBase, /*paused=*/true);
+  Scheduler& scheduler =
+      Start({MakeJob("a", "@every 10s"), MakeJob("paused", "@every 10s"), MakeJob("manual")});
+  auto states_by_job = [&] {
+    std::map<std::string, Scheduler::JobState> states;
+    for (const Scheduler::JobState& state : scheduler.JobStates()) states[state.job.str()] = state;
+    return states;
+  };
+  std::map<std::string, Scheduler::JobState> states = states_by_job();
+  ASSERT_EQ(states.size(), 3u);
+  EXPECT_FALSE(states["a"].paused);
+  EXPECT_EQ(states["a"].next_fire_us, kBase + 10 * kSecond);
+  EXPECT_TRUE(states["paused"].paused);
+  EXPECT_EQ(states["paused"].next_fire_us, std::nullopt);
+  EXPECT_FALSE(states["manual"].paused);
+  EXPECT_EQ(states["manual"].next_fire_us, std::nullopt);
+
+  ASSERT_TRUE(scheduler.SetPaused(JobId("a"), true).ok());
+  ASSERT_TRUE(scheduler.UpdateJobs({MakeJob("a", "@every 10s")}).ok());  // the others removed
+  states = states_by_job();
+  ASSERT_EQ(states.size(), 1u);
+  EXPECT_TRUE(states["a"].paused);
+  EXPECT_EQ(states["a"].next_fire_us, std::nullopt);
 }
 
 TEST_F(SchedulerTest, FiresAtMidnightUtcEveryDay) {

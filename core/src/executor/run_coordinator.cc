@@ -297,7 +297,8 @@ class RunCoordinator {
                    .run = run_.id,
                    .task = task != nullptr ? task->id : TaskId(),
                    .attempt = attempt,
-                   .detail = std::move(detail)};
+                   .detail = std::move(detail),
+                   .trigger = type == EventType::kJobStarted ? options_.trigger : std::string()};
     });
   }
 

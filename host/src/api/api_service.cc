@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "api/http_server.h"
+#include "api/metrics.h"
 #include "api/routes.h"
 
 namespace petit::host {
@@ -15,9 +16,8 @@ ApiService::~ApiService() { Stop(); }
 
 Status ApiService::Prepare(DaemonLog& log) {
   log_ = &log;
-  server_ = std::make_unique<HttpServer>(config_, [this](std::string_view line) {
-    log_->Line(line);
-  });
+  server_ =
+      std::make_unique<HttpServer>(config_, [this](std::string_view line) { log_->Line(line); });
   Status listening = server_->Listen();
   if (!listening.ok()) {
     server_.reset();
@@ -29,7 +29,9 @@ Status ApiService::Prepare(DaemonLog& log) {
 
 void ApiService::Start(Daemon& daemon) {
   if (server_ == nullptr) return;
-  services_ = std::make_unique<ApiServices>(ApiServices{.daemon = daemon, .host = &host_});
+  metrics_ = std::make_unique<Metrics>(daemon);
+  services_ = std::make_unique<ApiServices>(
+      ApiServices{.daemon = daemon, .metrics = metrics_.get(), .host = &host_});
   server_->Start(AllRoutes(*services_));
   log_->Line("api listening on " + server_->url());
 }

@@ -18,6 +18,7 @@
 namespace petit::host {
 
 class HttpServer;
+class Metrics;
 struct ApiServices;
 
 class ApiService : public DaemonCompanion {
@@ -33,7 +34,8 @@ class ApiService : public DaemonCompanion {
  private:
   const ApiConfig config_;
   const HostOptions host_;
-  DaemonLog* log_ = nullptr;  // set by Prepare
+  DaemonLog* log_ = nullptr;          // set by Prepare
+  std::unique_ptr<Metrics> metrics_;  // what /metrics serves; outlives the server's threads
   std::unique_ptr<HttpServer> server_;
   std::unique_ptr<ApiServices> services_;  // what the routes borrow; outlives the server's threads
 };

@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "api/metrics_routes.h"
 #include "petit/core/json.h"
 
 namespace petit::host {
@@ -31,6 +32,7 @@ void Append(std::vector<Route>& all, std::vector<Route> routes) {
 std::vector<Route> AllRoutes(ApiServices& services) {
   std::vector<Route> all;
   Append(all, ServerRoutes(services));
+  if (services.metrics != nullptr) Append(all, MetricsRoutes(*services.metrics));
   return all;
 }
 

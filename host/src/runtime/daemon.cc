@@ -515,6 +515,15 @@ std::optional<int64_t> Daemon::NextFire(const JobId& job) const {
   return scheduler_->NextFire(job);
 }
 
+std::vector<Scheduler::JobState> Daemon::JobStates() const {
+  if (!scheduler_) return {};
+  return scheduler_->JobStates();
+}
+
+std::vector<ResourceManager::PoolUsage> Daemon::PoolUsage() const {
+  return env_->resources().Usage();
+}
+
 int ServeUntilSignalled(std::unique_ptr<HostEnv> env, std::vector<Job> jobs,
                         const HostOptions& host, DaemonCompanion* companion) {
   DaemonLog log;

@@ -34,6 +34,7 @@
 
 #include "petit/core/events.h"
 #include "petit/core/job.h"
+#include "petit/core/resources.h"
 #include "petit/core/scheduler.h"
 #include "petit/core/state_store.h"
 #include "petit/core/store_outage.h"
@@ -151,6 +152,11 @@ class Daemon {
   // The job's next fire time; nullopt when it has no schedule, is disabled or paused, or the
   // daemon is stopped.
   std::optional<int64_t> NextFire(const JobId& job) const;
+  // Every job's pause and next fire time in one snapshot (Scheduler::JobStates); empty when the
+  // daemon is stopped.
+  std::vector<Scheduler::JobState> JobStates() const;
+  // The host's resource pools as they are used now (ResourceManager::Usage).
+  std::vector<ResourceManager::PoolUsage> PoolUsage() const;
 
  private:
   Daemon(std::unique_ptr<HostEnv> env, DaemonLog& log);

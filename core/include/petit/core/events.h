@@ -73,6 +73,13 @@ struct Event {
   uint32_t attempt = 0;
   // Error message, skip reason, final status, retry time...: meant for people, not parsed.
   std::string detail{};
+  // kScheduleFired and kTriggerRefused: the schedule occurrence the event is about, i.e. its
+  // nominal fire time (epoch µs), so a listener can tell how late it fired; 0 for a manual
+  // trigger and for other events.
+  int64_t occurrence_us = 0;
+  // kScheduleFired and kJobStarted: what asked for the run ("schedule", "catch_up", "manual",
+  // "retry", "recovery"); empty for other events.
+  std::string trigger{};
 };
 
 class EventBus {

@@ -228,6 +228,17 @@ class Scheduler {
   // whole scheduler is), or the scheduler is not running.
   std::optional<int64_t> NextFire(const JobId& job) const;
 
+  // One job's schedule state as JobStates sees it.
+  struct JobState {
+    JobId job;
+    bool paused = false;                  // the job's own pause (SetPaused)
+    std::optional<int64_t> next_fire_us;  // as NextFire
+  };
+  // Every current job's state in one snapshot, taken under one lock (metrics and status pages
+  // read a thousand jobs at a time), in no particular order; empty when the scheduler is not
+  // running.
+  std::vector<JobState> JobStates() const;
+
   SchedulerStats stats() const;
 
  private:
