@@ -323,7 +323,7 @@ def probe(host, port, path, shown=None):
     if status is None:
         return "not available: GET %s: nothing answers on %s:%d (%s)" % (shown, host, port, body)
     if status != 200:
-        snippet = body[:120].decode("utf-8", "replace").strip()
+        snippet = body[:80].decode("utf-8", "replace").strip()
         return "not available: GET %s answered %d %s" % (shown, status, snippet)
     return None
 
@@ -612,6 +612,8 @@ def bench(args):
         code = daemon.stop()
         if code != 0:
             log("petit run exited %d:\n%s" % (code, daemon.tail()))
+            table.add("petit run after SIGTERM", "exited %d%s" % (
+                code, " (killed by signal %d)" % -code if code < 0 else ""), "exit 0", False)
         daemon = None
 
         delays = fire_delays(db, windows)

@@ -38,6 +38,8 @@ void ApiService::Start(Daemon& daemon) {
 
 void ApiService::Stop() {
   if (server_ != nullptr) server_->Stop();
+  // It unsubscribes from the daemon's events, and the daemon only outlives Stop.
+  metrics_.reset();
 }
 
 }  // namespace petit::host
