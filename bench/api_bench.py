@@ -587,6 +587,16 @@ def bench(args):
                 size = len(body)
                 errors += resp.status != 200
             con.close()
+            with open(os.path.join(work, "metrics.txt"), "wb") as f:
+                f.write(body)
+            families = {}
+            for line in body.decode("utf-8", "replace").splitlines():
+                if line and not line.startswith("#"):
+                    name = re.split(r"[{ ]", line, 1)[0]
+                    families[name] = families.get(name, 0) + 1
+            biggest = sorted(families.items(), key=lambda kv: -kv[1])[:5]
+            log("  /metrics: %d series; largest: %s" % (sum(families.values()),
+                                                      ", ".join("%s %d" % kv for kv in biggest)))
             table.add("GET /metrics (%d jobs, %d KB): p50 / p99" % (args.jobs, size // 1024),
                       "%s / %s%s" % (ms(statistics.median(times)), ms(percentile(times, 99)),
                                      " (%d errors)" % errors if errors else ""),
