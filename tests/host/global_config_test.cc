@@ -258,7 +258,8 @@ TEST_F(GlobalConfigTest, RefusesApiSettingsThatCannotWork) {
             "'max_streams' (4) must be below 'max_threads' (4): each stream holds a thread"},
            {"api: {read_only_token: ro}\n", "a 'read_only_token' needs a 'token'"},
            {"api: {token: 'a b'}\n", "'token' must not contain spaces"},
-           {"api: {max_stream: 1}\n", "unknown key 'max_stream' in api (did you mean 'max_streams'?)"},
+           {"api: {max_stream: 1}\n",
+            "unknown key 'max_stream' in api (did you mean 'max_streams'?)"},
        }) {
     Result<GlobalConfig> config = LoadGlobalConfig(Write(bad.yaml));
     ASSERT_FALSE(config.ok()) << bad.yaml;

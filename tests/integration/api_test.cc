@@ -26,10 +26,10 @@ namespace {
 
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
-using ::testing::Not;
-using ::testing::StartsWith;
 using testing::HttpResponse;
+using ::testing::Not;
 using testing::RawHttpClient;
+using ::testing::StartsWith;
 
 constexpr char kListening[] = "api listening on http://127.0.0.1:";
 
@@ -124,9 +124,8 @@ TEST_F(ApiTest, APortInUseRefusesToStartNamingTheAddress) {
   WriteConfig("api: {port: " + port + "}\n");
   auto daemon = StartDaemon();
   EXPECT_EQ(daemon->WaitForExit(), kExitHostError);
-  EXPECT_THAT(daemon->err(),
-              HasSubstr("not starting: the API cannot listen on 127.0.0.1:" + port +
-                        ": Address already in use"));
+  EXPECT_THAT(daemon->err(), HasSubstr("not starting: the API cannot listen on 127.0.0.1:" + port +
+                                       ": Address already in use"));
   EXPECT_THAT(daemon->err(), Not(HasSubstr("running 1 job"))) << "refused before the daemon ran";
   close(holder);
 }
@@ -152,9 +151,10 @@ TEST_F(ApiTest, WithATokenFromTheEnvironmentRequestsWithoutItGet401) {
       static_cast<uint16_t>(std::stoi(err.substr(err.find(prefix) + prefix.size())));
   RawHttpClient client(port, "127.0.0.2");
   EXPECT_EQ(client.Request("GET", "/api/health").status, 200) << "health is public";
-  for (const std::vector<std::string>& headers :
-       {std::vector<std::string>{}, {"Authorization: Bearer wrong"},
-        {"Authorization: Bearer s3cret-and-more"}, {"Authorization: Basic czNjcmV0"}}) {
+  for (const std::vector<std::string>& headers : {std::vector<std::string>{},
+                                                  {"Authorization: Bearer wrong"},
+                                                  {"Authorization: Bearer s3cret-and-more"},
+                                                  {"Authorization: Basic czNjcmV0"}}) {
     HttpResponse denied = client.Request("GET", "/api/jobs", headers);
     EXPECT_EQ(denied.status, 401) << (headers.empty() ? "none" : headers[0]);
     EXPECT_THAT(denied.body, HasSubstr("\"code\":\"UNAUTHORIZED\""));

@@ -18,10 +18,10 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
-#include <cctype>
 #include <cstdio>
 #include <cstring>
 #include <deque>
@@ -69,27 +69,48 @@ bool SameDigest(const Digest& a, const Digest& b) {
 
 std::string_view ReasonPhrase(int status) {
   switch (status) {
-    case 100: return "Continue";
-    case 200: return "OK";
-    case 201: return "Created";
-    case 202: return "Accepted";
-    case 204: return "No Content";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 409: return "Conflict";
-    case 411: return "Length Required";
-    case 413: return "Payload Too Large";
-    case 415: return "Unsupported Media Type";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 503: return "Service Unavailable";
-    default: return status < 300 ? "OK" : status < 500 ? "Client Error" : "Server Error";
+    case 100:
+      return "Continue";
+    case 200:
+      return "OK";
+    case 201:
+      return "Created";
+    case 202:
+      return "Accepted";
+    case 204:
+      return "No Content";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 408:
+      return "Request Timeout";
+    case 409:
+      return "Conflict";
+    case 411:
+      return "Length Required";
+    case 413:
+      return "Payload Too Large";
+    case 415:
+      return "Unsupported Media Type";
+    case 429:
+      return "Too Many Requests";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 500:
+      return "Internal Server Error";
+    case 501:
+      return "Not Implemented";
+    case 503:
+      return "Service Unavailable";
+    default:
+      return status < 300 ? "OK" : status < 500 ? "Client Error" : "Server Error";
   }
 }
 
@@ -162,7 +183,7 @@ struct Request {
 
 struct Connection {
   int fd = -1;
-  std::string in;   // received, not yet consumed
+  std::string in;      // received, not yet consumed
   size_t scanned = 0;  // bytes of `in` already searched for the end of the head
   Clock::time_point deadline;
   bool reading = false;    // bytes of a request have arrived
@@ -242,7 +263,8 @@ bool HasControl(std::string_view text) {
 }  // namespace
 
 struct HttpServer::Impl {
-  Impl(ApiConfig api_config, LogLine log_line) : config(std::move(api_config)), log(std::move(log_line)) {
+  Impl(ApiConfig api_config, LogLine log_line)
+      : config(std::move(api_config)), log(std::move(log_line)) {
     tokens = !config.token.empty() || !config.read_only_token.empty();
     operator_digest = Sha256(config.token);
     read_only_digest = Sha256(config.read_only_token);
@@ -439,8 +461,8 @@ struct HttpServer::Impl {
         c->scanned = c->in.size() > 2 ? c->in.size() - 2 : 0;
         if (c->in.size() <= kMaxHeadBytes) return true;
         return Refuse(c, ErrorResponse(431, "HEADERS_TOO_LARGE",
-                                       "the request head exceeds " +
-                                           std::to_string(kMaxHeadBytes) + " bytes"));
+                                       "the request head exceeds " + std::to_string(kMaxHeadBytes) +
+                                           " bytes"));
       }
       std::optional<ApiResponse> refusal = ParseHead(c, head_end);
       if (refusal) return Refuse(c, std::move(*refusal));
@@ -493,8 +515,8 @@ struct HttpServer::Impl {
     request.origin = parsed.get("Origin", "");
     request.last_event_id = parsed.get("Last-Event-ID", "");
     request.preflight_method = parsed.get("Access-Control-Request-Method", "");
-    request.expect_continue = !request.http10 && EqualsIgnoringCase(parsed.get("Expect", ""),
-                                                                    "100-continue");
+    request.expect_continue =
+        !request.http10 && EqualsIgnoringCase(parsed.get("Expect", ""), "100-continue");
     std::string_view type = parsed.get("Content-Type", "");
     type = Trim(type.substr(0, type.find(';')));
     request.content_type.reserve(type.size());
@@ -550,7 +572,8 @@ struct HttpServer::Impl {
   }
 
   static void SendRaw(const Connection& c, std::string_view bytes) {
-    [[maybe_unused]] ssize_t n = send(c.fd, bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    [[maybe_unused]] ssize_t n =
+        send(c.fd, bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
   }
 
   void Dispatch(Connection* c) {
@@ -672,10 +695,10 @@ struct HttpServer::Impl {
         !allowed.empty()) {
       ApiResponse preflight;
       preflight.status = 204;
-      preflight.headers = {{"Access-Control-Allow-Methods", allow},
-                           {"Access-Control-Allow-Headers",
-                            "Authorization, Content-Type, Last-Event-ID"},
-                           {"Access-Control-Max-Age", "600"}};
+      preflight.headers = {
+          {"Access-Control-Allow-Methods", allow},
+          {"Access-Control-Allow-Headers", "Authorization, Content-Type, Last-Event-ID"},
+          {"Access-Control-Max-Age", "600"}};
       return preflight;
     }
     // Without a valid token a caller learns nothing but the public routes: not even which paths
@@ -686,20 +709,18 @@ struct HttpServer::Impl {
       return ErrorResponse(404, "NOT_FOUND", "no such path: " + api.path);
     }
     if (best == nullptr) {
-      ApiResponse response =
-          ErrorResponse(405, "METHOD_NOT_ALLOWED",
-                        request.method + " is not allowed on " + api.path + " (allowed: " +
-                            allow + ")");
+      ApiResponse response = ErrorResponse(
+          405, "METHOD_NOT_ALLOWED",
+          request.method + " is not allowed on " + api.path + " (allowed: " + allow + ")");
       response.headers.emplace_back("Allow", allow);
       return response;
     }
     const Route& route = best->route;
     if (!request.body.empty() && request.content_type != "application/json") {
-      return ErrorResponse(415, "UNSUPPORTED_MEDIA_TYPE",
-                           "the request body must be application/json, not '" +
-                               (request.content_type.empty() ? std::string("(none)")
-                                                             : request.content_type) +
-                               "'");
+      return ErrorResponse(
+          415, "UNSUPPORTED_MEDIA_TYPE",
+          "the request body must be application/json, not '" +
+              (request.content_type.empty() ? std::string("(none)") : request.content_type) + "'");
     }
     for (size_t i = 0; i < segments.size(); ++i) {
       if (best->is_param[i]) api.params[best->segments[i]] = std::move(segments[i]);
@@ -794,10 +815,9 @@ struct HttpServer::Impl {
     }
     api.read_only = !is_operator;
     if (api.read_only && access == Access::kOperate) {
-      ApiResponse response = ErrorResponse(
-          403, "FORBIDDEN",
-          "the read-only token cannot " + request.method + " " + api.path +
-              ": use the operator token");
+      ApiResponse response = ErrorResponse(403, "FORBIDDEN",
+                                           "the read-only token cannot " + request.method + " " +
+                                               api.path + ": use the operator token");
       response.headers.emplace_back("WWW-Authenticate",
                                     "Bearer realm=\"petit\", error=\"insufficient_scope\"");
       return response;
@@ -1012,13 +1032,15 @@ void HttpServer::Stop() {
   Impl& s = *impl_;
   if (s.stopped) return;
   s.stopped = true;
-  if (!s.started) return;
+  if (!s.started) {
+    if (s.listen_fd >= 0) close(s.listen_fd);
+    s.listen_fd = -1;
+    return;
+  }
   s.stopping = true;
   s.Wake();
   s.reader.join();
-  {
-    std::lock_guard lock(s.mu);
-  }
+  { std::lock_guard lock(s.mu); }
   s.work_ready.notify_all();
   for (std::thread& worker : s.workers) worker.join();
   std::lock_guard lock(s.mu);

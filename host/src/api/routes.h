@@ -19,8 +19,8 @@ struct HostOptions;
 
 struct ApiServices {
   Daemon& daemon;
-  EventJournal* journal = nullptr;  // the event stream's recent events (api/event_routes.h)
-  Metrics* metrics = nullptr;       // what /metrics serves (api/metrics.h)
+  EventJournal* journal = nullptr;    // the event stream's recent events (api/event_routes.h)
+  Metrics* metrics = nullptr;         // what /metrics serves (api/metrics.h)
   const HostOptions* host = nullptr;  // where a reload reads the jobs and petit.yaml
 };
 

@@ -74,9 +74,9 @@ constexpr int64_t kMinApiBodyBytes = 1024;
 constexpr int64_t kMaxApiBodyBytes = int64_t{1} << 30;
 constexpr int64_t kMaxApiTimeoutSecs = 3600;
 const std::vector<std::string_view> kApiKeys = {
-    "enabled",     "bind",        "port",            "token",          "read_only_token",
-    "cors_origins", "path_prefix", "max_threads", "max_connections", "max_body_bytes",
-    "timeout",     "max_streams"};
+    "enabled",         "bind",           "port",        "token",
+    "read_only_token", "cors_origins",   "path_prefix", "max_threads",
+    "max_connections", "max_body_bytes", "timeout",     "max_streams"};
 
 // The operator token from the environment, which wins over petit.yaml's (a secret kept out of
 // files); empty when unset.
@@ -136,10 +136,9 @@ void ReadPathPrefix(const YAML::Node& node, ApiConfig& api, YamlErrors& errors) 
   std::string prefix = *text;
   while (prefix.size() > 1 && prefix.back() == '/') prefix.pop_back();
   if (prefix == "/") prefix.clear();
-  const bool valid = prefix.empty() ||
-                     (prefix.front() == '/' &&
-                      prefix.find_first_of("?#%* \t") == std::string::npos &&
-                      prefix.find("//") == std::string::npos);
+  const bool valid = prefix.empty() || (prefix.front() == '/' &&
+                                        prefix.find_first_of("?#%* \t") == std::string::npos &&
+                                        prefix.find("//") == std::string::npos);
   if (!valid) {
     errors.AddAt(node, "path_prefix",
                  "'path_prefix' must be a path like /petit, not '" + *text + "'");
@@ -149,8 +148,8 @@ void ReadPathPrefix(const YAML::Node& node, ApiConfig& api, YamlErrors& errors) 
 }
 
 template <typename Int>
-void ReadApiInt(const MapFields& fields, std::string_view key, int64_t min, int64_t max,
-                Int& out, YamlErrors& errors) {
+void ReadApiInt(const MapFields& fields, std::string_view key, int64_t min, int64_t max, Int& out,
+                YamlErrors& errors) {
   if (const YAML::Node node = fields[std::string(key)]) {
     if (auto n = ReadInt(node, key, min, max, errors)) out = static_cast<Int>(*n);
   }
@@ -206,8 +205,9 @@ void ReadApi(const YAML::Node& node, ApiConfig& api, YamlErrors& errors) {
                      "): each stream holds a thread");
   }
   if (!api.read_only_token.empty() && api.token.empty() && EnvApiToken().empty()) {
-    errors.AddAt(fields["read_only_token"], "read_only_token",
-                 "a 'read_only_token' needs a 'token' (or PETIT_API_TOKEN) for operators beside it");
+    errors.AddAt(
+        fields["read_only_token"], "read_only_token",
+        "a 'read_only_token' needs a 'token' (or PETIT_API_TOKEN) for operators beside it");
   }
   if (api.enabled && !IsLoopbackBind(api.bind) && api.token.empty() && EnvApiToken().empty()) {
     const YAML::Node bind = fields["bind"];

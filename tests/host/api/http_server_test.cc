@@ -25,8 +25,8 @@ namespace petit::host {
 namespace {
 
 using ::testing::HasSubstr;
-using ::testing::Not;
 using testing::HttpResponse;
+using ::testing::Not;
 using testing::RawHttpClient;
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
@@ -35,8 +35,8 @@ using std::chrono::milliseconds;
 struct StreamProbe {
   std::mutex mu;
   std::condition_variable changed;
-  int started = 0;  // guarded by mu
-  int ended = 0;    // guarded by mu
+  int started = 0;                // guarded by mu
+  int ended = 0;                  // guarded by mu
   bool saw_failed_write = false;  // guarded by mu
   bool saw_stopping = false;      // guarded by mu
 
@@ -86,8 +86,8 @@ class HttpServerTest : public ::testing::Test {
         [](const ApiRequest&) { return JsonResponse("{\"status\":\"ok\"}"); });
     add("GET", "/things/{id}", Access::kRead, [](const ApiRequest& request) {
       std::string json = "{\"route\":\"param\",\"id\":" + JsonUtf8String(request.Param("id")) +
-                         ",\"path\":" + JsonUtf8String(request.path) + ",\"q\":" +
-                         JsonUtf8String(request.Query("q").value_or("-")) +
+                         ",\"path\":" + JsonUtf8String(request.path) +
+                         ",\"q\":" + JsonUtf8String(request.Query("q").value_or("-")) +
                          ",\"read_only\":" + (request.read_only ? "true" : "false") + "}";
       return JsonResponse(json);
     });
@@ -96,9 +96,8 @@ class HttpServerTest : public ::testing::Test {
     add("POST", "/things/{id}/poke", Access::kOperate, [](const ApiRequest& request) {
       return JsonResponse("{\"body\":" + JsonUtf8String(request.body) + "}", 202);
     });
-    add("GET", "/boom", Access::kRead, [](const ApiRequest&) -> ApiResponse {
-      throw std::runtime_error("kaboom");
-    });
+    add("GET", "/boom", Access::kRead,
+        [](const ApiRequest&) -> ApiResponse { throw std::runtime_error("kaboom"); });
     // Writes 64 KiB chunks until the client stops taking them or the server stops.
     add("GET", "/flood", Access::kRead, [this](const ApiRequest&) {
       ApiResponse response;
@@ -225,7 +224,8 @@ TEST_F(HttpServerTest, MalformedRequestsAreJson400AndTheConnectionEnds) {
            std::string("GET /api/health HTTP/1.1\r\nno colon here\r\n\r\n"),
            std::string("GET /api/health HTTP/1.1\r\nContent-Length: -5\r\n\r\n"),
            std::string("GET /api/health HTTP/1.1\r\nContent-Length: 12abc\r\n\r\n"),
-           std::string("GET /api/health HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n"),
+           std::string(
+               "GET /api/health HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n"),
            std::string("GET /things/%zz HTTP/1.1\r\n\r\n"),
            std::string("GET /things/x?q=%4 HTTP/1.1\r\n\r\n"),
            std::string("GET no-slash HTTP/1.1\r\n\r\n"),
@@ -237,7 +237,8 @@ TEST_F(HttpServerTest, MalformedRequestsAreJson400AndTheConnectionEnds) {
     EXPECT_EQ(CodeOf(response), "BAD_REQUEST") << head;
   }
   RawHttpClient chunked(port_);
-  chunked.Send("POST /things/1/poke HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n");
+  chunked.Send(
+      "POST /things/1/poke HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n");
   HttpResponse response = chunked.Read();
   EXPECT_EQ(response.status, 411);
   EXPECT_EQ(CodeOf(response), "LENGTH_REQUIRED");
@@ -249,8 +250,9 @@ TEST_F(HttpServerTest, OversizedHeadsAndBodiesAreRefusedBeforeTheyAreRead) {
   StartServer();
   // A body over the limit, announced and not sent: refused from its Content-Length.
   RawHttpClient announced(port_);
-  announced.Send("POST /things/1/poke HTTP/1.1\r\nContent-Type: application/json\r\n"
-                 "Content-Length: 4097\r\n\r\n");
+  announced.Send(
+      "POST /things/1/poke HTTP/1.1\r\nContent-Type: application/json\r\n"
+      "Content-Length: 4097\r\n\r\n");
   HttpResponse big = announced.Read();
   EXPECT_EQ(big.status, 413);
   EXPECT_EQ(CodeOf(big), "PAYLOAD_TOO_LARGE");
@@ -292,14 +294,16 @@ TEST_F(HttpServerTest, PostBodiesMustBeJson) {
   StartServer();
   RawHttpClient client(port_);
   for (const std::vector<std::string>& headers :
-       {std::vector<std::string>{}, {"Content-Type: text/plain"},
-        {"Content-Type: application/x-www-form-urlencoded"}, {"Content-Type: application/jsonx"}}) {
+       {std::vector<std::string>{},
+        {"Content-Type: text/plain"},
+        {"Content-Type: application/x-www-form-urlencoded"},
+        {"Content-Type: application/jsonx"}}) {
     HttpResponse response = client.Request("POST", "/things/1/poke", headers, "{\"a\":1}");
     EXPECT_EQ(response.status, 415) << (headers.empty() ? "no type" : headers[0]);
     EXPECT_EQ(CodeOf(response), "UNSUPPORTED_MEDIA_TYPE");
   }
-  HttpResponse json = client.Request("POST", "/things/1/poke",
-                                     {"Content-Type: Application/JSON; charset=utf-8"}, "{\"a\":1}");
+  HttpResponse json = client.Request(
+      "POST", "/things/1/poke", {"Content-Type: Application/JSON; charset=utf-8"}, "{\"a\":1}");
   EXPECT_EQ(json.status, 202);
   EXPECT_EQ(json.body, "{\"body\":\"{\\\"a\\\":1}\"}");
   EXPECT_EQ(client.Request("POST", "/things/1/poke").status, 202) << "an empty body needs no type";
@@ -308,12 +312,14 @@ TEST_F(HttpServerTest, PostBodiesMustBeJson) {
 TEST_F(HttpServerTest, BodiesWaitingForContinueAndPipelinedRequestsAreServed) {
   StartServer();
   RawHttpClient client(port_);
-  client.Send("POST /things/1/poke HTTP/1.1\r\nContent-Type: application/json\r\n"
-              "Content-Length: 2\r\nExpect: 100-continue\r\n\r\n");
+  client.Send(
+      "POST /things/1/poke HTTP/1.1\r\nContent-Type: application/json\r\n"
+      "Content-Length: 2\r\nExpect: 100-continue\r\n\r\n");
   client.Send("{}");
   EXPECT_EQ(client.Read().status, 202);
-  client.Send("GET /api/health HTTP/1.1\r\n\r\nGET /things/7 HTTP/1.1\r\n\r\n"
-              "GET /nope HTTP/1.1\r\nConnection: close\r\n\r\n");
+  client.Send(
+      "GET /api/health HTTP/1.1\r\n\r\nGET /things/7 HTTP/1.1\r\n\r\n"
+      "GET /nope HTTP/1.1\r\nConnection: close\r\n\r\n");
   EXPECT_EQ(client.Read().status, 200);
   EXPECT_THAT(client.Read().body, HasSubstr("\"id\":\"7\""));
   HttpResponse last = client.Read();
@@ -345,10 +351,12 @@ class HttpServerTokenTest : public HttpServerTest {
 
 TEST_F(HttpServerTokenTest, MissingOrMalformedTokensAre401WithTheBearerChallenge) {
   StartServer();
-  for (const std::vector<std::string>& headers :
-       {std::vector<std::string>{}, {"Authorization: Basic b3BlcmF0b3I6eA=="},
-        {"Authorization: Bearer"}, {"Authorization: Bearer    "}, {"Authorization: bearer"},
-        {"Authorization: operator-token-0123456789"}}) {
+  for (const std::vector<std::string>& headers : {std::vector<std::string>{},
+                                                  {"Authorization: Basic b3BlcmF0b3I6eA=="},
+                                                  {"Authorization: Bearer"},
+                                                  {"Authorization: Bearer    "},
+                                                  {"Authorization: bearer"},
+                                                  {"Authorization: operator-token-0123456789"}}) {
     HttpResponse response = Get("/things/1", headers);
     const std::string what = headers.empty() ? "none" : headers[0];
     EXPECT_EQ(response.status, 401) << what;
@@ -412,17 +420,17 @@ TEST_F(HttpServerTest, CorsHeadersGoOnlyToListedOrigins) {
     EXPECT_EQ(other.headers.count("access-control-allow-origin"), 0u) << origin;
   }
   RawHttpClient client(port_);
-  HttpResponse preflight = client.Request(
-      "OPTIONS", "/things/1/poke",
-      {"Origin: https://ops.example.com", "Access-Control-Request-Method: POST",
-       "Access-Control-Request-Headers: authorization, content-type"});
+  HttpResponse preflight =
+      client.Request("OPTIONS", "/things/1/poke",
+                     {"Origin: https://ops.example.com", "Access-Control-Request-Method: POST",
+                      "Access-Control-Request-Headers: authorization, content-type"});
   EXPECT_EQ(preflight.status, 204);
   EXPECT_EQ(preflight.Header("access-control-allow-origin"), "https://ops.example.com");
   EXPECT_EQ(preflight.Header("access-control-allow-methods"), "POST");
   EXPECT_THAT(preflight.Header("access-control-allow-headers"), HasSubstr("Authorization"));
-  HttpResponse stranger = client.Request(
-      "OPTIONS", "/things/1/poke",
-      {"Origin: https://evil.example.com", "Access-Control-Request-Method: POST"});
+  HttpResponse stranger =
+      client.Request("OPTIONS", "/things/1/poke",
+                     {"Origin: https://evil.example.com", "Access-Control-Request-Method: POST"});
   EXPECT_EQ(stranger.status, 405);
   EXPECT_EQ(stranger.headers.count("access-control-allow-origin"), 0u);
 }

@@ -76,8 +76,7 @@ class RawHttpClient {
   // "METHOD target HTTP/1.1" with Host, the extra header lines ("Name: value") and the body
   // (with its Content-Length when not empty), then the response.
   HttpResponse Request(const std::string& method, const std::string& target,
-                       const std::vector<std::string>& headers = {},
-                       const std::string& body = "") {
+                       const std::vector<std::string>& headers = {}, const std::string& body = "") {
     std::string request = method + " " + target + " HTTP/1.1\r\nHost: test\r\n";
     for (const std::string& header : headers) request += header + "\r\n";
     if (!body.empty()) request += "Content-Length: " + std::to_string(body.size()) + "\r\n";
