@@ -154,41 +154,41 @@ void Histogram::Observe(double value) {
 }
 
 void Histogram::Append(std::string& out, std::string_view name, std::string_view labels) const {
+  // `name_bucket{labels,` once, then each line copies it whole: a scrape is mostly these lines.
+  char prefix[256];
+  const size_t prefix_size = name.size() + 8 + labels.size() + (labels.empty() ? 0 : 1);
+  if (prefix_size > sizeof(prefix)) {
+    std::string long_prefix = std::string(name) + "_bucket{" + std::string(labels);
+    if (!labels.empty()) long_prefix += ',';
+    AppendBuckets(out, long_prefix);
+  } else {
+    char* at = std::copy(name.begin(), name.end(), prefix);
+    at = std::copy_n("_bucket{", 8, at);
+    at = std::copy(labels.begin(), labels.end(), at);
+    if (!labels.empty()) *at++ = ',';
+    AppendBuckets(out, std::string_view(prefix, prefix_size));
+  }
+  out += name;
+  AppendName(out, "_sum", labels);
+  AppendValue(out, sum_);
+  out += '\n';
+  out += name;
+  AppendName(out, "_count", labels);
+  AppendValue(out, count_);
+  out += '\n';
+}
+
+void Histogram::AppendBuckets(std::string& out, std::string_view prefix) const {
   const std::vector<std::string>& le = buckets_->le_labels();
   uint64_t cumulative = 0;
   for (size_t i = 0; i < counts_.size(); ++i) {
     cumulative += counts_[i];
-    out += name;
-    out += "_bucket{";
-    if (!labels.empty()) {
-      out += labels;
-      out += ',';
-    }
+    out += prefix;
     out += le[i];
     out += "} ";
     AppendValue(out, cumulative);
     out += '\n';
   }
-  out += name;
-  out += "_sum";
-  if (!labels.empty()) {
-    out += '{';
-    out += labels;
-    out += '}';
-  }
-  out += ' ';
-  AppendValue(out, sum_);
-  out += '\n';
-  out += name;
-  out += "_count";
-  if (!labels.empty()) {
-    out += '{';
-    out += labels;
-    out += '}';
-  }
-  out += ' ';
-  AppendValue(out, count_);
-  out += '\n';
 }
 
 }  // namespace metrics_text
@@ -525,7 +525,7 @@ std::string Metrics::Render() {
   Sync();
   // The daemon's parts first, without mu_: the event handler never waits on the daemon's locks
   // because of a scrape.
-  const DaemonState state = daemon_.State();
+  const DaemonState daemon = daemon_.State();
   std::vector<Scheduler::JobState> job_states = daemon_.JobStates();
   std::sort(job_states.begin(), job_states.end(),
             [](const auto& a, const auto& b) { return a.job < b.job; });
@@ -541,17 +541,17 @@ std::string Metrics::Render() {
       LabelsOf("status", kTaskStatuses);
 
   std::string out;
+  // One allocation: the size of the previous scrape, with room to grow.
+  out.reserve(last_size_.load(std::memory_order_relaxed) * 9 / 8 + 4096);
   MutexLock lock(mu_);
-  // About 2 KiB per job with histograms; one allocation up front.
-  out.reserve(4096 + jobs_.size() * 2048);
 
   AppendHeader(out, "petit_build_info", "gauge", "Petit's version, as a label; always 1.");
   AppendSample(out, "petit_build_info", build_info_labels_, uint64_t{1});
   AppendHeader(out, "petit_scheduler_paused", "gauge",
                "1 while the whole scheduler is paused (no schedule fires).");
-  AppendSample(out, "petit_scheduler_paused", "", uint64_t{state.scheduler_paused ? 1u : 0u});
+  AppendSample(out, "petit_scheduler_paused", "", uint64_t{daemon.scheduler_paused ? 1u : 0u});
   AppendHeader(out, "petit_active_runs", "gauge", "Runs in progress on this host.");
-  AppendSample(out, "petit_active_runs", "", state.active_runs);
+  AppendSample(out, "petit_active_runs", "", daemon.active_runs);
   AppendHeader(out, "petit_schedule_delay_seconds", "histogram",
                "Actual minus nominal fire time of scheduled occurrences (catch-ups excluded).");
   schedule_delay_.Append(out, "petit_schedule_delay_seconds", "");
@@ -645,26 +645,26 @@ std::string Metrics::Render() {
                  (pool.capacity > pool.in_use ? pool.capacity - pool.in_use : 0) * kMiB);
   }
 
-  // Both lists are sorted by id: walked side by side rather than looked up.
-  auto for_each_state = [&](const auto& visit) {
-    auto job = job_states.begin();
-    for (const auto& [id, series] : jobs_) {
-      while (job != job_states.end() && job->job < id) ++job;
-      if (job == job_states.end()) return;
-      if (job->job == id) visit(series, *job);
-    }
-  };
+  // Both lists are sorted by id: paired by walking them side by side rather than by look-ups.
+  std::vector<std::pair<const JobSeries*, const Scheduler::JobState*>> states;
+  states.reserve(job_states.size());
+  auto job = job_states.begin();
+  for (const auto& [id, series] : jobs_) {
+    while (job != job_states.end() && job->job < id) ++job;
+    if (job == job_states.end()) break;
+    if (job->job == id) states.emplace_back(&series, &*job);
+  }
   AppendHeader(out, "petit_job_paused", "gauge", "1 while the job's schedule is paused.");
-  for_each_state([&](const JobSeries& series, const Scheduler::JobState& job) {
-    AppendSample(out, "petit_job_paused", series.label, uint64_t{job.paused ? 1u : 0u});
-  });
+  for (const auto& [series, state] : states) {
+    AppendSample(out, "petit_job_paused", series->label, uint64_t{state->paused ? 1u : 0u});
+  }
   AppendHeader(out, "petit_job_next_fire_timestamp_seconds", "gauge",
                "When the job's schedule fires next (absent: no schedule, disabled or paused).");
-  for_each_state([&](const JobSeries& series, const Scheduler::JobState& job) {
-    if (!job.next_fire_us) return;
-    AppendSample(out, "petit_job_next_fire_timestamp_seconds", series.label,
-                 Seconds(*job.next_fire_us));
-  });
+  for (const auto& [series, state] : states) {
+    if (!state->next_fire_us) continue;
+    AppendSample(out, "petit_job_next_fire_timestamp_seconds", series->label,
+                 Seconds(*state->next_fire_us));
+  }
   AppendHeader(out, "petit_job_last_success_timestamp_seconds", "gauge",
                "When the job's latest successful run ended (absent: none recorded).");
   for (const auto& [id, series] : jobs_) {
@@ -677,11 +677,11 @@ std::string Metrics::Render() {
                "Engine events dropped because listeners fell behind (metrics may undercount).");
   AppendSample(out, "petit_events_dropped_total", "", dropped);
   AppendHeader(out, "petit_store_up", "gauge", "1 while the state store answers.");
-  AppendSample(out, "petit_store_up", "", uint64_t{state.store.available ? 1u : 0u});
+  AppendSample(out, "petit_store_up", "", uint64_t{daemon.store.available ? 1u : 0u});
   AppendHeader(out, "petit_store_pending_writes", "gauge",
                "Run and task transitions held in memory until the state store answers.");
   AppendSample(out, "petit_store_pending_writes", "",
-               static_cast<double>(state.store.pending_writes));
+               static_cast<double>(daemon.store.pending_writes));
 
   if (process.cpu_seconds) {
     AppendHeader(out, "process_cpu_seconds_total", "counter",
@@ -709,6 +709,7 @@ std::string Metrics::Render() {
                  "Start time of the process since unix epoch in seconds.");
     AppendSample(out, "process_start_time_seconds", "", *process.start_time_seconds);
   }
+  last_size_.store(out.size(), std::memory_order_relaxed);
   return out;
 }
 

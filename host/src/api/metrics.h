@@ -26,6 +26,7 @@
 #define PETIT_HOST_API_METRICS_H_
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -94,6 +95,9 @@ class Histogram {
   void Append(std::string& out, std::string_view name, std::string_view labels) const;
 
  private:
+  // The bucket lines, each `prefix` (`name_bucket{labels,`) then `le="..."} count`.
+  void AppendBuckets(std::string& out, std::string_view prefix) const;
+
   const Buckets* buckets_;
   std::vector<uint64_t> counts_;  // per bucket, not cumulative; the last one is +Inf
   double sum_ = 0;
@@ -191,6 +195,7 @@ class Metrics {
   metrics_text::Histogram queue_wait_ GUARDED_BY(mu_);
 
   EventBus::HandlerId subscription_ = 0;
+  std::atomic<size_t> last_size_{0};  // of the latest exposition, to reserve the next one
 };
 
 }  // namespace petit::host

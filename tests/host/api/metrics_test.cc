@@ -538,6 +538,68 @@ TEST_F(MetricsDaemonTest, CountsRunsTasksRetriesAndDurationsOfWhatTheRunsDid) {
   ExpectPromtoolAccepts(last_text_);
 }
 
+// Whatever an event carries, labels stay within their lists: an unknown trigger counts as
+// "other", an unknown status is not counted, a job the daemon does not have (one a reload
+// removed while its run went on) makes no series, and a task type is the job's definition's.
+TEST_F(MetricsDaemonTest, UnexpectedEventValuesAddNoLabelValues) {
+  Start(Jobs({kOk}));
+  const RunId run = RunId::Generate();
+  EventBus& bus = daemon_->events();
+  bus.Publish(Event{.type = EventType::kJobStarted,
+                    .time_us = 1'000'000,
+                    .job = JobId("ok"),
+                    .run = run,
+                    .trigger = "a trigger nobody knows"});
+  bus.Publish(Event{.type = EventType::kTaskStarted,
+                    .time_us = 1'000'000,
+                    .job = JobId("ok"),
+                    .run = run,
+                    .task = TaskId("not_in_the_job"),
+                    .attempt = 1});
+  bus.Publish(Event{.type = EventType::kTaskFailed,
+                    .time_us = 3'000'000,
+                    .job = JobId("ok"),
+                    .run = run,
+                    .task = TaskId("not_in_the_job"),
+                    .attempt = 1});
+  bus.Publish(Event{.type = EventType::kJobCompleted,
+                    .time_us = 4'000'000,
+                    .job = JobId("ok"),
+                    .run = run,
+                    .detail = "exploded"});
+  for (EventType type :
+       {EventType::kJobStarted, EventType::kTaskQueued, EventType::kTaskStarted,
+        EventType::kTaskSucceeded, EventType::kJobCompleted, EventType::kTriggerRefused}) {
+    bus.Publish(Event{.type = type,
+                      .time_us = 1'000'000,
+                      .job = JobId("ghost"),
+                      .run = RunId::Generate(),
+                      .task = TaskId("t"),
+                      .attempt = 1,
+                      .detail = "succeeded"});
+  }
+  // A schedule fire without a nominal time (a manual trigger's) is no delay.
+  bus.Publish(Event{.type = EventType::kScheduleFired,
+                    .time_us = 1'000'000,
+                    .job = JobId("ok"),
+                    .run = RunId::Generate(),
+                    .trigger = "schedule"});
+  const Exposition m = Scrape();
+  const std::string ok = JobLabel("ok");
+  EXPECT_EQ(m.Get(Series("petit_runs_started_total", ok + ",trigger=\"other\"")), 1);
+  EXPECT_EQ(m.CountWithPrefix("petit_runs_started_total{"), 1u);
+  EXPECT_EQ(m.Get(Series("petit_runs_finished_total", ok + ",status=\"succeeded\"")), 0);
+  EXPECT_EQ(m.Get(Series("petit_runs_finished_total", ok + ",status=\"failed\"")), 0);
+  EXPECT_EQ(m.CountWithPrefix("petit_runs_finished_total{"), 2u);
+  EXPECT_EQ(m.Get(Series("petit_run_duration_seconds_sum", ok)), 3);
+  EXPECT_EQ(m.Get(Series("petit_task_duration_seconds_sum", ok + ",task_type=\"unknown\"")), 2);
+  EXPECT_EQ(m.Get("petit_schedule_delay_seconds_count"), 0);
+  for (const auto& [series, value] : m.samples) {
+    EXPECT_EQ(series.find("ghost"), std::string::npos) << series;
+  }
+  ExpectPromtoolAccepts(last_text_);
+}
+
 TEST_F(MetricsDaemonTest, ProcessMetricsDescribeThisProcess) {
   Start(Jobs({kOk}));
   const Exposition m = Scrape();
