@@ -323,8 +323,15 @@ def probe(host, port, path, shown=None):
     if status is None:
         return "not available: GET %s: nothing answers on %s:%d (%s)" % (shown, host, port, body)
     if status != 200:
-        snippet = body[:80].decode("utf-8", "replace").strip()
-        return "not available: GET %s answered %d %s" % (shown, status, snippet)
+        text = body.decode("utf-8", "replace").strip()
+        try:
+            error = json.loads(text)
+            text = "%s: %s" % (error["code"], error["error"])
+        except (ValueError, KeyError, TypeError):
+            pass
+        if len(text) > 60:
+            text = text[:57] + "..."
+        return "not available: GET %s answered %d (%s)" % (shown, status, text)
     return None
 
 
