@@ -144,7 +144,7 @@ class ProbeTest(unittest.TestCase):
         with LocalServer() as s:
             why = api_bench.probe("127.0.0.1", s.port, "/missing/123", "/missing/{id}")
             self.assertIsNotNone(why)
-            self.assertIn("not available: GET /missing/{id} answered 404", why)
+            self.assertEqual("not available: GET /missing/{id} answered 404 (NOT_FOUND: no route)", why)
             self.assertIsNone(api_bench.probe("127.0.0.1", s.port, "/api/health"))
 
     def test_nothing_listening_is_not_available(self):
