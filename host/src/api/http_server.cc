@@ -13,7 +13,8 @@
 #include <Poco/MemoryStream.h>
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/SocketAddress.h>
-#include <Poco/SHA2Engine.h>
+
+#include "api/http_router.h"
 
 #include <algorithm>
 #include <array>
@@ -47,26 +48,6 @@ constexpr milliseconds kTick{100};
 // How long an answered connection that was still sending (a refused body) is drained before it is
 // closed, so that the client reads the answer rather than a reset.
 constexpr milliseconds kLingerLimit{2000};
-constexpr size_t kDigestBytes = 32;  // SHA-256
-
-using Digest = std::array<unsigned char, kDigestBytes>;
-
-Digest Sha256(std::string_view text) {
-  Poco::SHA2Engine engine(Poco::SHA2Engine::SHA_256);
-  engine.update(text.data(), static_cast<unsigned>(text.size()));
-  const Poco::DigestEngine::Digest& bytes = engine.digest();
-  Digest digest{};
-  std::copy_n(bytes.begin(), std::min(bytes.size(), digest.size()), digest.begin());
-  return digest;
-}
-
-// Equal digests, in time independent of where they differ.
-bool SameDigest(const Digest& a, const Digest& b) {
-  unsigned char diff = 0;
-  for (size_t i = 0; i < kDigestBytes; ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
-  return diff == 0;
-}
-
 std::string_view ReasonPhrase(int status) {
   switch (status) {
     case 100:
@@ -114,48 +95,6 @@ std::string_view ReasonPhrase(int status) {
   }
 }
 
-std::string_view Trim(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-  return text;
-}
-
-bool EqualsIgnoringCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// False on a '%' not followed by two hex digits.
-bool PercentDecode(std::string_view in, bool plus_is_space, std::string& out) {
-  out.clear();
-  out.reserve(in.size());
-  for (size_t i = 0; i < in.size(); ++i) {
-    const char c = in[i];
-    if (c == '%') {
-      if (i + 2 >= in.size()) return false;
-      const int high = HexValue(in[i + 1]);
-      const int low = HexValue(in[i + 2]);
-      if (high < 0 || low < 0) return false;
-      out.push_back(static_cast<char>(high * 16 + low));
-      i += 2;
-    } else if (c == '+' && plus_is_space) {
-      out.push_back(' ');
-    } else {
-      out.push_back(c);
-    }
-  }
-  return true;
-}
-
 // The end of the request head (just past its blank line) in `in`, searching from `from`; npos
 // while incomplete. Bare LF line ends are accepted, as Poco's parser does.
 size_t FindHeadEnd(std::string_view in, size_t from) {
@@ -167,18 +106,12 @@ size_t FindHeadEnd(std::string_view in, size_t from) {
 }
 
 // What the worker needs of a request, taken from Poco's parse on the reader thread.
+// A request as the reader parsed it: what the router reads, and what the connection needs.
 struct Request {
-  std::string method;
-  std::string target;
+  internal::HttpRequest head;
   bool http10 = false;
   bool keep_alive = true;
-  std::string authorization;
-  std::string origin;
-  std::string content_type;  // lower case, without parameters
-  std::string last_event_id;
-  std::string preflight_method;  // Access-Control-Request-Method
   bool expect_continue = false;  // Expect: 100-continue
-  std::string body;
 };
 
 struct Connection {
@@ -198,50 +131,6 @@ struct Connection {
     if (fd >= 0) close(fd);
   }
 };
-
-struct CompiledRoute {
-  Route route;
-  std::vector<std::string> segments;  // "{id}" kept as is; is_param says which
-  std::vector<bool> is_param;
-  // Literal segments earlier in the path weigh more: "/runs/query" beats "/runs/{id}".
-  uint64_t literal_score = 0;
-};
-
-std::vector<std::string_view> SplitPath(std::string_view path) {
-  std::vector<std::string_view> segments;
-  if (path.starts_with('/')) path.remove_prefix(1);
-  if (path.ends_with('/')) path.remove_suffix(1);  // "/api/jobs/" is "/api/jobs"
-  if (path.empty()) return segments;
-  for (size_t start = 0;;) {
-    const size_t slash = path.find('/', start);
-    segments.push_back(path.substr(start, slash - start));
-    if (slash == std::string_view::npos) break;
-    start = slash + 1;
-  }
-  return segments;
-}
-
-CompiledRoute Compile(Route route) {
-  CompiledRoute compiled;
-  for (std::string_view segment : SplitPath(route.pattern)) {
-    const bool param = segment.size() > 2 && segment.front() == '{' && segment.back() == '}';
-    if (!param && compiled.segments.size() < 64) {
-      compiled.literal_score |= uint64_t{1} << (63 - compiled.segments.size());
-    }
-    compiled.segments.emplace_back(param ? segment.substr(1, segment.size() - 2) : segment);
-    compiled.is_param.push_back(param);
-  }
-  compiled.route = std::move(route);
-  return compiled;
-}
-
-bool MatchPath(const CompiledRoute& route, const std::vector<std::string>& segments) {
-  if (route.segments.size() != segments.size()) return false;
-  for (size_t i = 0; i < segments.size(); ++i) {
-    if (route.is_param[i] ? segments[i].empty() : segments[i] != route.segments[i]) return false;
-  }
-  return true;
-}
 
 // Poco skips a header line without a colon; such a request is malformed (RFC 9112, 5).
 bool HeaderLinesHaveColons(std::string_view head) {
@@ -264,11 +153,7 @@ bool HasControl(std::string_view text) {
 
 struct HttpServer::Impl {
   Impl(ApiConfig api_config, LogLine log_line)
-      : config(std::move(api_config)), log(std::move(log_line)) {
-    tokens = !config.token.empty() || !config.read_only_token.empty();
-    operator_digest = Sha256(config.token);
-    read_only_digest = Sha256(config.read_only_token);
-  }
+      : config(std::move(api_config)), log(std::move(log_line)) {}
 
   ~Impl() {
     if (listen_fd >= 0) close(listen_fd);
@@ -278,16 +163,13 @@ struct HttpServer::Impl {
 
   const ApiConfig config;
   const LogLine log;
-  bool tokens = false;
-  Digest operator_digest{};
-  Digest read_only_digest{};
 
   int listen_fd = -1;
   int epoll_fd = -1;
   int wake_fd = -1;
   uint16_t bound_port = 0;
   bool ipv6 = false;
-  std::vector<CompiledRoute> routes;  // written by Start before any thread reads it
+  std::unique_ptr<internal::HttpRouter> router;  // set by Start before any thread reads it
 
   std::atomic<bool> stopping{false};
   bool started = false;
@@ -475,7 +357,7 @@ struct HttpServer::Impl {
       }
       return true;
     }
-    c->request->body.assign(c->in, c->head_bytes, c->body_bytes);
+    c->request->head.body.assign(c->in, c->head_bytes, c->body_bytes);
     c->in.erase(0, whole);
     Dispatch(c);
     return false;
@@ -507,20 +389,21 @@ struct HttpServer::Impl {
       return ErrorResponse(400, "BAD_REQUEST", "unsupported HTTP version '" + version + "'");
     }
     Request request;
-    request.method = parsed.getMethod();
-    request.target = parsed.getURI();
+    request.head.method = parsed.getMethod();
+    request.head.target = parsed.getURI();
     request.http10 = version == Poco::Net::HTTPMessage::HTTP_1_0;
     request.keep_alive = parsed.getKeepAlive();
-    request.authorization = parsed.get("Authorization", "");
-    request.origin = parsed.get("Origin", "");
-    request.last_event_id = parsed.get("Last-Event-ID", "");
-    request.preflight_method = parsed.get("Access-Control-Request-Method", "");
+    request.head.authorization = parsed.get("Authorization", "");
+    request.head.origin = parsed.get("Origin", "");
+    request.head.last_event_id = parsed.get("Last-Event-ID", "");
+    request.head.preflight_method = parsed.get("Access-Control-Request-Method", "");
+    request.head.host = parsed.get("Host", "");
     request.expect_continue =
-        !request.http10 && EqualsIgnoringCase(parsed.get("Expect", ""), "100-continue");
+        !request.http10 && internal::EqualsIgnoringCase(parsed.get("Expect", ""), "100-continue");
     std::string_view type = parsed.get("Content-Type", "");
-    type = Trim(type.substr(0, type.find(';')));
-    request.content_type.reserve(type.size());
-    for (char ch : type) request.content_type.push_back(static_cast<char>(std::tolower(ch)));
+    type = internal::Trim(type.substr(0, type.find(';')));
+    request.head.content_type.reserve(type.size());
+    for (char ch : type) request.head.content_type.push_back(static_cast<char>(std::tolower(ch)));
     if (parsed.has("Transfer-Encoding")) {
       return ErrorResponse(411, "LENGTH_REQUIRED",
                            "send the request body with a Content-Length (Transfer-Encoding is "
@@ -529,8 +412,8 @@ struct HttpServer::Impl {
     uint64_t length = 0;
     std::optional<std::string> seen;
     for (const auto& [name, value] : parsed) {
-      if (!EqualsIgnoringCase(name, "Content-Length")) continue;
-      const std::string_view digits = Trim(value);
+      if (!internal::EqualsIgnoringCase(name, "Content-Length")) continue;
+      const std::string_view digits = internal::Trim(value);
       if (digits.empty() || digits.size() > 18 ||
           digits.find_first_not_of("0123456789") != std::string_view::npos ||
           (seen && *seen != digits)) {
@@ -637,9 +520,9 @@ struct HttpServer::Impl {
 
   void Serve(std::unique_ptr<Connection> c) {
     Request& request = *c->request;
-    const bool head_only = request.method == "HEAD";
-    const std::string origin = AllowedOrigin(request.origin);
-    ApiResponse response = Respond(request, origin);
+    const bool head_only = request.head.method == "HEAD";
+    const std::string origin = router->AllowedOrigin(request.head.origin);
+    ApiResponse response = router->Respond(request.head, origin);
     if (response.stream && !head_only) {
       Stream(*c, request, response, origin);
       --in_flight;
@@ -658,171 +541,6 @@ struct HttpServer::Impl {
       returned.push_back(std::move(c));
     }
     Wake();
-  }
-
-  std::string AllowedOrigin(const std::string& origin) const {
-    if (origin.empty()) return {};
-    for (const std::string& allowed : config.cors_origins) {
-      if (allowed == origin) return origin;
-    }
-    return {};
-  }
-
-  ApiResponse Respond(const Request& request, const std::string& origin) {
-    ApiRequest api;
-    api.method = request.method;
-    std::vector<std::string> segments;
-    if (std::optional<ApiResponse> bad = ParseTarget(request.target, api, segments)) return *bad;
-
-    const CompiledRoute* best = nullptr;
-    std::vector<std::string> allowed;
-    for (const CompiledRoute& route : routes) {
-      if (!MatchPath(route, segments)) continue;
-      const std::string& method = route.route.method;
-      if (std::find(allowed.begin(), allowed.end(), method) == allowed.end()) {
-        allowed.push_back(method);
-      }
-      const bool fits = method == request.method || (request.method == "HEAD" && method == "GET");
-      if (fits && (best == nullptr || route.literal_score > best->literal_score)) best = &route;
-    }
-    std::string allow;
-    if (!allowed.empty() && std::find(allowed.begin(), allowed.end(), "GET") != allowed.end()) {
-      allowed.push_back("HEAD");
-    }
-    for (const std::string& method : allowed) allow += (allow.empty() ? "" : ", ") + method;
-    // A browser's preflight carries no token.
-    if (request.method == "OPTIONS" && !origin.empty() && !request.preflight_method.empty() &&
-        !allowed.empty()) {
-      ApiResponse preflight;
-      preflight.status = 204;
-      preflight.headers = {
-          {"Access-Control-Allow-Methods", allow},
-          {"Access-Control-Allow-Headers", "Authorization, Content-Type, Last-Event-ID"},
-          {"Access-Control-Max-Age", "600"}};
-      return preflight;
-    }
-    // Without a valid token a caller learns nothing but the public routes: not even which paths
-    // exist.
-    const Access access = best != nullptr ? best->route.access : Access::kRead;
-    if (std::optional<ApiResponse> denied = Authorize(request, access, api)) return *denied;
-    if (allowed.empty()) {
-      return ErrorResponse(404, "NOT_FOUND", "no such path: " + api.path);
-    }
-    if (best == nullptr) {
-      ApiResponse response = ErrorResponse(
-          405, "METHOD_NOT_ALLOWED",
-          request.method + " is not allowed on " + api.path + " (allowed: " + allow + ")");
-      response.headers.emplace_back("Allow", allow);
-      return response;
-    }
-    const Route& route = best->route;
-    if (!request.body.empty() && request.content_type != "application/json") {
-      return ErrorResponse(
-          415, "UNSUPPORTED_MEDIA_TYPE",
-          "the request body must be application/json, not '" +
-              (request.content_type.empty() ? std::string("(none)") : request.content_type) + "'");
-    }
-    for (size_t i = 0; i < segments.size(); ++i) {
-      if (best->is_param[i]) api.params[best->segments[i]] = std::move(segments[i]);
-    }
-    api.content_type = request.content_type;
-    api.body = request.body;
-    api.last_event_id = request.last_event_id;
-    try {
-      return route.handler(api);
-    } catch (const std::exception& e) {
-      log("api: " + request.method + " " + api.path + ": the handler failed: " + e.what());
-    } catch (...) {
-      log("api: " + request.method + " " + api.path + ": the handler failed");
-    }
-    return ErrorResponse(500, "INTERNAL_ERROR", "internal error (logged by the server)");
-  }
-
-  // Fills api.path and api.query, and the decoded segments; the 400 when malformed.
-  std::optional<ApiResponse> ParseTarget(std::string_view target, ApiRequest& api,
-                                         std::vector<std::string>& segments) const {
-    // The absolute form "http://host/path" is valid too (RFC 9112, 3.2.2).
-    if (target.starts_with("http://") || target.starts_with("https://")) {
-      const size_t slash = target.find('/', target.find("://") + 3);
-      target = slash == std::string_view::npos ? std::string_view("/") : target.substr(slash);
-    }
-    std::string_view path = target.substr(0, target.find_first_of("?#"));
-    std::string_view query;
-    if (const size_t mark = target.find('?'); mark != std::string_view::npos) {
-      query = target.substr(mark + 1);
-      query = query.substr(0, query.find('#'));
-    }
-    if (!path.starts_with('/')) {
-      return ErrorResponse(400, "BAD_REQUEST", "the request target must be a path");
-    }
-    const std::string& prefix = config.path_prefix;
-    if (!prefix.empty() && path.starts_with(prefix) &&
-        (path.size() == prefix.size() || path[prefix.size()] == '/')) {
-      path.remove_prefix(prefix.size());
-    }
-    std::string decoded;
-    for (std::string_view segment : SplitPath(path)) {
-      if (!PercentDecode(segment, false, decoded)) {
-        return ErrorResponse(400, "BAD_REQUEST", "malformed percent-encoding in the path");
-      }
-      api.path += "/" + decoded;
-      segments.push_back(decoded);
-    }
-    if (api.path.empty()) api.path = "/";
-    std::string key;
-    std::string value;
-    while (!query.empty()) {
-      const size_t amp = query.find('&');
-      const std::string_view pair = query.substr(0, amp);
-      query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
-      if (pair.empty()) continue;
-      const size_t eq = pair.find('=');
-      if (!PercentDecode(pair.substr(0, eq), true, key) ||
-          !PercentDecode(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1),
-                         true, value)) {
-        return ErrorResponse(400, "BAD_REQUEST", "malformed percent-encoding in the query");
-      }
-      api.query[key] = value;
-    }
-    return std::nullopt;
-  }
-
-  // The 401 or 403 the request gets, if any; sets api.read_only. Both digests are always
-  // compared, so the time taken says nothing about which token, or how much of it, matched.
-  std::optional<ApiResponse> Authorize(const Request& request, Access access,
-                                       ApiRequest& api) const {
-    if (!tokens || access == Access::kPublic) return std::nullopt;
-    std::string_view header = Trim(request.authorization);
-    std::string_view token;
-    if (header.size() > 7 && EqualsIgnoringCase(header.substr(0, 7), "Bearer ")) {
-      token = Trim(header.substr(7));
-    }
-    if (token.empty()) {
-      ApiResponse response = ErrorResponse(
-          401, "UNAUTHORIZED", "this request needs a token: send Authorization: Bearer <token>");
-      response.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"petit\"");
-      return response;
-    }
-    const Digest digest = Sha256(token);
-    const bool is_operator = !config.token.empty() & SameDigest(digest, operator_digest);
-    const bool is_read_only =
-        !config.read_only_token.empty() & SameDigest(digest, read_only_digest);
-    if (!is_operator && !is_read_only) {
-      ApiResponse response = ErrorResponse(401, "UNAUTHORIZED", "the token is not valid");
-      response.headers.emplace_back("WWW-Authenticate",
-                                    "Bearer realm=\"petit\", error=\"invalid_token\"");
-      return response;
-    }
-    api.read_only = !is_operator;
-    if (api.read_only && access == Access::kOperate) {
-      ApiResponse response = ErrorResponse(403, "FORBIDDEN",
-                                           "the read-only token cannot " + request.method + " " +
-                                               api.path + ": use the operator token");
-      response.headers.emplace_back("WWW-Authenticate",
-                                    "Bearer realm=\"petit\", error=\"insufficient_scope\"");
-      return response;
-    }
-    return std::nullopt;
   }
 
   // The whole response; headers of a handler's that could split it are dropped.
@@ -954,9 +672,10 @@ struct HttpServer::Impl {
       try {
         response.stream(sink);
       } catch (const std::exception& e) {
-        log("api: " + request.method + " " + request.target + ": the stream failed: " + e.what());
+        log("api: " + request.head.method + " " + request.head.target +
+            ": the stream failed: " + e.what());
       } catch (...) {
-        log("api: " + request.method + " " + request.target + ": the stream failed");
+        log("api: " + request.head.method + " " + request.head.target + ": the stream failed");
       }
       sink.Finish();
     }
@@ -1012,7 +731,7 @@ std::string HttpServer::url() const {
 void HttpServer::Start(std::vector<Route> routes) {
   Impl& s = *impl_;
   if (s.started || s.listen_fd < 0) return;
-  for (Route& route : routes) s.routes.push_back(Compile(std::move(route)));
+  s.router = std::make_unique<internal::HttpRouter>(s.config, std::move(routes), s.log);
   s.epoll_fd = epoll_create1(EPOLL_CLOEXEC);
   s.wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   for (const int fd : {s.listen_fd, s.wake_fd}) {

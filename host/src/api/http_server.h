@@ -12,19 +12,25 @@
 // - A request must arrive whole within api.timeout of its first byte, and a keep-alive connection
 //   idle for api.timeout is closed; a head beyond kMaxHeadBytes is answered 431, a body beyond
 //   api.max_body_bytes 413 (from its Content-Length, before it is read); chunked request bodies
-//   411. Each write must progress within api.timeout, or the connection is dropped.
+//   411. The client must take each response, and each write of a stream, within api.timeout, or
+//   the connection is dropped (StreamSink::Write returns false).
 // - Streams (ApiResponse::stream) hold a worker each, at most api.max_streams at once (503
-//   beyond); they are sent chunked and end the connection.
+//   beyond); they are sent chunked (close-delimited to HTTP/1.0) and end the connection. Stop
+//   waits for them: a stream waiting for something to send must look at StreamSink::stopping()
+//   every 100 ms or so.
 //
-// What it answers itself, always as JSON {"error", "code"}, in this order: 400 for a malformed
-// request; when tokens are configured and the route is not Access::kPublic (or there is no route),
-// 401 UNAUTHORIZED (with WWW-Authenticate: Bearer) for a missing or wrong token (RFC 6750's
-// invalid_token), and 403 FORBIDDEN for the read-only token on an Access::kOperate route; 404
-// NOT_FOUND for a path no route has; 405 METHOD_NOT_ALLOWED (with Allow) for a known path and
-// another method; 415 for a body that is not application/json; 500 INTERNAL_ERROR (and one log
-// line) when a handler throws. So without a token a caller learns nothing but the public routes.
-// HEAD is served for GET routes.
+// What it answers itself (api/http_router.h decides once a request is whole), always as JSON
+// {"error", "code"}, in this order: 400 for a malformed request; when tokens are configured and the
+// route is not Access::kPublic (or there is no route), 401 UNAUTHORIZED (with WWW-Authenticate:
+// Bearer) for a missing or wrong token (RFC 6750's invalid_token), and 403 FORBIDDEN for the
+// read-only token on an Access::kOperate route; 404 NOT_FOUND for a path no route has; 405
+// METHOD_NOT_ALLOWED (with Allow) for a known path and another method; 415 for a body that is not
+// application/json; 500 INTERNAL_ERROR (and one log line) when a handler throws. So without a token
+// a caller learns nothing but the public routes. HEAD is served for GET routes.
 //
+// Browsers: without tokens, a request whose Host is not a loopback name is refused 403 (DNS
+// rebinding); a write (not GET) that carries an Origin other than a listed one or the API's own
+// is refused 403 (cross-site request forgery).
 // Tokens are compared as SHA-256 digests in constant time. CORS headers are sent only to the
 // origins listed in api.cors_origins (never '*'), which also get their preflight (OPTIONS)
 // answered. A request under api.path_prefix is routed with the prefix removed; without it, as is.

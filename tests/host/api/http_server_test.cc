@@ -69,6 +69,7 @@ class HttpServerTest : public ::testing::Test {
   }
 
   ~HttpServerTest() override {
+    ReleaseSlow();  // a failed test must not leave Stop waiting for it
     if (server_ != nullptr) server_->Stop();
   }
 
@@ -126,7 +127,20 @@ class HttpServerTest : public ::testing::Test {
       };
       return response;
     });
+    // Holds its worker until the test releases it.
+    add("GET", "/slow", Access::kRead, [this](const ApiRequest&) {
+      Started();
+      std::unique_lock lock(quiet_mu_);
+      quiet_wake_.wait(lock, [this] { return release_slow_; });
+      return JsonResponse("{\"slow\":true}");
+    });
     return routes;
+  }
+
+  void ReleaseSlow() {
+    std::lock_guard lock(quiet_mu_);
+    release_slow_ = true;
+    quiet_wake_.notify_all();
   }
 
   void Started() {
@@ -170,6 +184,7 @@ class HttpServerTest : public ::testing::Test {
   StreamProbe probe_;
   std::mutex quiet_mu_;
   std::condition_variable quiet_wake_;
+  bool release_slow_ = false;  // guarded by quiet_mu_
   std::mutex log_mu_;
   std::vector<std::string> log_;  // guarded by log_mu_
 };
@@ -435,6 +450,50 @@ TEST_F(HttpServerTest, CorsHeadersGoOnlyToListedOrigins) {
   EXPECT_EQ(stranger.headers.count("access-control-allow-origin"), 0u);
 }
 
+TEST_F(HttpServerTest, PagesElsewhereCannotWriteThroughABrowser) {
+  config_.cors_origins = {"https://ops.example.com"};
+  StartServer();
+  RawHttpClient client(port_);
+  const std::string host = "Host: 127.0.0.1:" + std::to_string(port_);
+  for (const char* origin : {"https://evil.example.com", "null", "http://127.0.0.1:1"}) {
+    HttpResponse forged =
+        client.Request("POST", "/things/1/poke", {std::string("Origin: ") + origin});
+    EXPECT_EQ(forged.status, 403) << origin;
+    EXPECT_EQ(CodeOf(forged), "FORBIDDEN") << origin;
+    EXPECT_THAT(forged.body, HasSubstr("cross-origin request")) << origin;
+  }
+  EXPECT_EQ(client.Request("POST", "/things/1/poke", {"Origin: https://ops.example.com"}).status,
+            202)
+      << "a listed origin";
+  HttpResponse same = client.Request("POST", "/things/1/poke",
+                                     {host, "Origin: http://127.0.0.1:" + std::to_string(port_)});
+  EXPECT_EQ(same.status, 202) << "the API's own origin";
+  EXPECT_EQ(Get("/things/1", {"Origin: https://evil.example.com"}).status, 200)
+      << "reads are not refused (and without CORS headers a page cannot read them)";
+}
+
+TEST_F(HttpServerTest, WithoutTokensOnlyLoopbackNamesAreAnswered) {
+  StartServer();
+  for (const std::string& host : {std::string("127.0.0.1"), std::string("localhost:8565"),
+                                  std::string("LOCALHOST"), std::string("[::1]:80")}) {
+    RawHttpClient client(port_);
+    client.Send("GET /things/1 HTTP/1.1\r\nHost: " + host + "\r\n\r\n");
+    EXPECT_EQ(client.Read().status, 200) << host;
+  }
+  for (const std::string& host :
+       {std::string("evil.example.com"), std::string("127.0.0.1.evil.example.com"),
+        std::string("[::2]:80")}) {
+    RawHttpClient client(port_);
+    client.Send("GET /things/1 HTTP/1.1\r\nHost: " + host + "\r\n\r\n");
+    HttpResponse rebound = client.Read();
+    EXPECT_EQ(rebound.status, 403) << host;
+    EXPECT_THAT(rebound.body, HasSubstr("loopback name")) << host;
+  }
+  RawHttpClient no_host(port_);
+  no_host.Send("GET /things/1 HTTP/1.0\r\n\r\n");
+  EXPECT_EQ(no_host.Read().status, 200);
+}
+
 TEST_F(HttpServerTest, ThePathPrefixIsServedWithAndWithoutIt) {
   config_.path_prefix = "/petit";
   StartServer();
@@ -512,7 +571,7 @@ TEST_F(HttpServerTest, ASlowRequestIsCutOffAtTheTimeoutWithoutDelayingOthers) {
 }
 
 TEST_F(HttpServerTest, AStreamClientThatNeverReadsIsDroppedAndStopStillReturns) {
-  config_.timeout = milliseconds(500);
+  config_.timeout = milliseconds(2000);
   StartServer();
   RawHttpClient reader(port_);
   ASSERT_TRUE(reader.Send("GET /flood HTTP/1.1\r\n\r\n"));  // and never reads
@@ -533,11 +592,36 @@ TEST_F(HttpServerTest, AStreamClientThatNeverReadsIsDroppedAndStopStillReturns) 
   ASSERT_TRUE(probe_.WaitStarted(3, std::chrono::seconds(20)));
   const auto start = Clock::now();
   server_->Stop();
-  EXPECT_LT(Clock::now() - start, milliseconds(450)) << "Stop does not wait out write timeouts";
+  EXPECT_LT(Clock::now() - start, milliseconds(1500)) << "Stop does not wait out write timeouts";
   EXPECT_TRUE(probe_.WaitEnded(3, std::chrono::seconds(1)));
   HttpResponse stopped = quiet.Read();
   EXPECT_EQ(stopped.status, 200);
   EXPECT_EQ(stopped.body, "data: hello\n\n") << "the quiet stream ended cleanly";
+}
+
+TEST_F(HttpServerTest, AStreamEndsWhenItsClientGoesAway) {
+  config_.timeout = milliseconds(60000);  // only noticing the client gone ends it in time
+  StartServer();
+  {
+    RawHttpClient reader(port_);
+    ASSERT_TRUE(reader.Send("GET /flood HTTP/1.1\r\n\r\n"));
+    ASSERT_TRUE(probe_.WaitStarted(1, std::chrono::seconds(20)));
+  }  // closed
+  EXPECT_TRUE(probe_.WaitEnded(1, std::chrono::seconds(20)));
+  std::lock_guard lock(probe_.mu);
+  EXPECT_TRUE(probe_.saw_failed_write);
+}
+
+TEST_F(HttpServerTest, ASlowHandlerHoldsOnlyItsOwnThread) {
+  config_.max_threads = 2;
+  config_.max_streams = 1;
+  StartServer();
+  RawHttpClient slow(port_);
+  ASSERT_TRUE(slow.Send("GET /slow HTTP/1.1\r\nHost: localhost\r\n\r\n"));
+  ASSERT_TRUE(probe_.WaitStarted(1, std::chrono::seconds(20)));
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(Get("/api/health").status, 200);
+  ReleaseSlow();
+  EXPECT_EQ(slow.Read().body, "{\"slow\":true}");
 }
 
 TEST_F(HttpServerTest, StreamsBeyondMaxStreamsAre503) {

@@ -73,12 +73,17 @@ class RawHttpClient {
     return true;
   }
 
-  // "METHOD target HTTP/1.1" with Host, the extra header lines ("Name: value") and the body
-  // (with its Content-Length when not empty), then the response.
+  // "METHOD target HTTP/1.1" with Host (localhost unless given), the extra header lines ("Name:
+  // value") and the body (with its Content-Length when not empty), then the response.
   HttpResponse Request(const std::string& method, const std::string& target,
                        const std::vector<std::string>& headers = {}, const std::string& body = "") {
-    std::string request = method + " " + target + " HTTP/1.1\r\nHost: test\r\n";
-    for (const std::string& header : headers) request += header + "\r\n";
+    std::string request = method + " " + target + " HTTP/1.1\r\n";
+    bool has_host = false;
+    for (const std::string& header : headers) {
+      request += header + "\r\n";
+      has_host |= header.starts_with("Host:");
+    }
+    if (!has_host) request += "Host: localhost\r\n";
     if (!body.empty()) request += "Content-Length: " + std::to_string(body.size()) + "\r\n";
     request += "\r\n" + body;
     if (!Send(request)) return {};
