@@ -212,7 +212,7 @@ const metrics_text::Buckets& QueueWaitBuckets() {
       new metrics_text::Buckets({0.001, 0.01, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600});
   return *buckets;
 }
-// Ten buckets: 1,000 jobs with two task types each make some 40,000 lines already.
+// Ten buckets: 1,000 jobs with two task types each make some 48,000 series already.
 const metrics_text::Buckets& DurationBuckets() {
   static const auto* buckets =
       new metrics_text::Buckets({0.1, 0.5, 2, 10, 30, 60, 300, 900, 3600, 14400});
@@ -224,6 +224,9 @@ const metrics_text::Buckets& DurationBuckets() {
 constexpr size_t kMaxTrackedRuns = 100000;
 
 constexpr std::string_view kUnknownType = "unknown";
+// Not `job`: Prometheus sets that label on every series to the scrape job's name.
+constexpr std::string_view kJobLabel = "job_id";
+constexpr std::string_view kTaskTypeLabel = "task_type";
 
 double Seconds(int64_t micros) { return static_cast<double>(micros) / 1e6; }
 
@@ -352,7 +355,7 @@ Metrics::~Metrics() { daemon_.events().Unsubscribe(subscription_); }
 
 size_t Metrics::TypeIndex(const std::string& type) {
   auto [it, added] = type_index_.emplace(type, type_labels_.size());
-  if (added) type_labels_.push_back(LabelPair("task_type", type));
+  if (added) type_labels_.push_back(LabelPair(kTaskTypeLabel, type));
   return it->second;
 }
 
@@ -372,7 +375,7 @@ Metrics::JobSeries* Metrics::Series(const JobId& job) {
   std::shared_ptr<const Job> definition = daemon_.FindJob(job);
   if (definition == nullptr) return nullptr;
   JobSeries& series = jobs_[job];
-  series.label = LabelPair("job_id", job.str());
+  series.label = LabelPair(kJobLabel, job.str());
   Define(series, std::move(definition));
   return &series;
 }
@@ -400,7 +403,11 @@ void Metrics::OnEvent(const Event& event) {
     return;
   }
   JobSeries* series = Series(event.job);
-  if (series == nullptr) return;
+  if (series == nullptr) {
+    // A job a reload removed while this run went on: nothing is counted, nothing kept.
+    if (event.type == EventType::kJobCompleted) runs_.erase(event.run);
+    return;
+  }
   switch (event.type) {
     case EventType::kTriggerRefused:
       ++series->runs_refused;
@@ -456,6 +463,8 @@ void Metrics::OnEvent(const Event& event) {
       AttemptEnded(*series, run, event);
       return;
     case EventType::kTaskSucceeded:
+      static_assert(kTaskStatuses[0] == "succeeded" && kTaskStatuses[1] == "failed" &&
+                    kTaskStatuses[2] == "cancelled" && kTaskStatuses[3] == "skipped");
       ++series->tasks_finished[0];
       AttemptEnded(*series, run, event);
       return;
@@ -490,7 +499,7 @@ void Metrics::Sync() {
           series = std::move(old->second);
           if (series.definition == job) continue;
         } else {
-          series.label = LabelPair("job_id", job->id.str());
+          series.label = LabelPair(kJobLabel, job->id.str());
         }
         Define(series, job);
       }
