@@ -140,6 +140,40 @@ Result<std::vector<RunRecord>> MemoryStateStore::ListRuns(const JobId& job, size
   return runs;
 }
 
+Result<RunPage> MemoryStateStore::QueryRuns(const RunQuery& query) {
+  if (query.after.has_value()) PETIT_RETURN_IF_ERROR(CheckRunId(query.after->id));
+  RunPage page;
+  if (query.limit == 0) return page;
+  MutexLock lock(mu_);
+  // The page starts at the first run strictly older than both the cursor and (until, ""): the
+  // empty id sorts before every id, so that key admits exactly the runs created before `until`.
+  // newest_first_ is ordered descending, so upper_bound(key) is the first run below key.
+  std::optional<NewestFirstKey> bound;
+  if (query.after.has_value()) bound.emplace(query.after->created_us, query.after->id);
+  if (query.until_us.has_value()) {
+    NewestFirstKey until(*query.until_us, RunId());
+    if (!bound.has_value() || until < *bound) bound = std::move(until);
+  }
+  auto it = bound.has_value() ? newest_first_.upper_bound(*bound) : newest_first_.begin();
+  for (; it != newest_first_.end(); ++it) {
+    const auto& [created_us, id] = *it;
+    if (query.since_us.has_value() && created_us < *query.since_us) break;
+    const RunRecord& record = runs_.at(id).record;
+    if (!query.job.empty() && record.job != query.job) continue;
+    if (!query.statuses.empty() && std::find(query.statuses.begin(), query.statuses.end(),
+                                             record.status) == query.statuses.end()) {
+      continue;
+    }
+    if (page.runs.size() == query.limit) {
+      const RunRecord& last = page.runs.back();
+      page.next = RunCursor{last.created_us, last.id};
+      break;
+    }
+    page.runs.push_back(record);
+  }
+  return page;
+}
+
 Status MemoryStateStore::SaveAttempts(std::span<const AttemptRecord> attempts) {
   std::vector<AttemptRecord> normalized;
   normalized.reserve(attempts.size());

@@ -3,7 +3,8 @@
 // It defines the behaviour the SQL backends must match (the conformance suite runs against all
 // of them): unknown runs are kNotFound on update, attempt and log writes; duplicate runs and log
 // chunks are kAlreadyExists. Nothing survives the object. The rarely called queries
-// (ListIncompleteRuns, LastRun) scan every run; the SQL backends answer them from indexes.
+// (ListIncompleteRuns, LastRun) and the filters of QueryRuns scan every run; the SQL backends
+// answer them from indexes.
 //
 // Threads: every method may be called from any thread; one mutex serialises all of them.
 #ifndef PETIT_STORAGE_MEMORY_MEMORY_STATE_STORE_H_
@@ -38,6 +39,7 @@ class MemoryStateStore final : public StateStore {
   Status UpdateRun(const RunRecord& run) override;
   Result<std::optional<RunRecord>> GetRun(const RunId& id) override;
   Result<std::vector<RunRecord>> ListRuns(const JobId& job, size_t limit) override;
+  Result<RunPage> QueryRuns(const RunQuery& query) override;
 
   Status SaveAttempts(std::span<const AttemptRecord> attempts) override;
   Result<std::vector<AttemptRecord>> ListAttempts(const RunId& run) override;

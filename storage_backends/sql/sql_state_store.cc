@@ -2,11 +2,14 @@
 
 #include <soci/soci.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <iterator>
 #include <memory>
 #include <span>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -231,6 +234,71 @@ Result<std::vector<RunRecord>> SqlStateStore::ListRuns(const JobId& job, size_t 
   });
   if (!status.ok()) return status;
   return runs;
+}
+
+Result<RunPage> SqlStateStore::QueryRuns(const RunQuery& query) {
+  if (query.after.has_value()) PETIT_RETURN_IF_ERROR(CheckRunId(query.after->id));
+  RunPage page;
+  if (query.limit == 0) return page;
+  std::vector<RunStatus> statuses = query.statuses;
+  std::sort(statuses.begin(), statuses.end());
+  statuses.erase(std::unique(statuses.begin(), statuses.end()), statuses.end());
+  const bool by_status = !statuses.empty();
+  const std::string sql = QueryRunsSql(dialect_, query, /*one_status=*/by_status);
+  // One more than the page, to know whether another page follows.
+  const size_t wanted = query.limit == SIZE_MAX ? SIZE_MAX : query.limit + 1;
+  const long long sql_limit = SqlLimit(wanted);
+  const long long since = query.since_us.value_or(0);
+  const long long until = query.until_us.value_or(0);
+  const long long after_created = query.after.has_value() ? query.after->created_us : 0;
+  const std::string after_id = query.after.has_value() ? query.after->id.str() : std::string();
+  const std::string operation = query.job.empty()
+                                    ? std::string("cannot query runs")
+                                    : "cannot query runs of " + DescribeJob(query.job);
+  std::vector<RunRecord> runs;
+  Status status = database_->Read(operation, [&](soci::session& session) {
+    runs.clear();  // a read may be tried again after a reconnect
+    std::vector<RunRecord> pass_runs;
+    const size_t passes = by_status ? statuses.size() : 1;
+    for (size_t pass = 0; pass < passes; ++pass) {
+      const std::string status_name =
+          by_status ? std::string(RunStatusName(statuses[pass])) : std::string();
+      PETIT_RETURN_IF_ERROR(ReadRuns(
+          session, sql,
+          [&](Query& select) {
+            if (!query.job.empty()) select.Use(query.job.str(), "job");
+            if (by_status) select.Use(status_name, "status");
+            if (query.since_us.has_value()) select.Use(since, "since");
+            if (query.until_us.has_value()) select.Use(until, "until");
+            if (query.after.has_value()) {
+              select.Use(after_created, "after_created")
+                  .Use(after_created, "after_created2")
+                  .Use(after_id, "after_id");
+            }
+            select.Use(sql_limit, "limit");
+          },
+          pass_runs));
+      std::move(pass_runs.begin(), pass_runs.end(), std::back_inserter(runs));
+    }
+    return Status::Ok();
+  });
+  if (!status.ok()) return status;
+  auto newer = [](const RunRecord& a, const RunRecord& b) {
+    return std::tie(a.created_us, a.id) > std::tie(b.created_us, b.id);
+  };
+  if (by_status && statuses.size() > 1) {
+    std::sort(runs.begin(), runs.end(), newer);
+    // A run whose status changed between two of the queries can be met twice.
+    runs.erase(std::unique(runs.begin(), runs.end(),
+                           [](const RunRecord& a, const RunRecord& b) { return a.id == b.id; }),
+               runs.end());
+  }
+  if (runs.size() > query.limit) {
+    runs.resize(query.limit);
+    page.next = RunCursor{runs.back().created_us, runs.back().id};
+  }
+  page.runs = std::move(runs);
+  return page;
 }
 
 Status SqlStateStore::SaveAttempts(std::span<const AttemptRecord> attempts) {

@@ -49,6 +49,9 @@ class SqlStateStore final : public StateStore {
   Status UpdateRun(const RunRecord& run) override;
   Result<std::optional<RunRecord>> GetRun(const RunId& id) override;
   Result<std::vector<RunRecord>> ListRuns(const JobId& job, size_t limit) override;
+  // One query per status asked for (or one for all), each answered in order from an index, merged
+  // here: an IN list over several statuses would make SQLite sort every matching run.
+  Result<RunPage> QueryRuns(const RunQuery& query) override;
 
   Status SaveAttempts(std::span<const AttemptRecord> attempts) override;
   Result<std::vector<AttemptRecord>> ListAttempts(const RunId& run) override;

@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace petit::storage::internal {
 namespace {
@@ -176,6 +177,45 @@ std::string SelectRunSql(Dialect dialect) {
 std::string ListRunsSql(Dialect dialect, bool of_one_job) {
   std::string sql = "SELECT " + RunColumns(dialect) + " FROM runs";
   if (of_one_job) sql += " WHERE job_id = :job";
+  sql += " ORDER BY created_at DESC, id DESC LIMIT :limit";
+  return sql;
+}
+
+std::string QueryRunsSql(Dialect dialect, const RunQuery& query, bool one_status) {
+  std::vector<std::string> conditions;
+  if (!query.job.empty()) conditions.push_back("job_id = :job");
+  if (one_status) conditions.push_back("status = :status");
+  if (query.since_us.has_value()) {
+    conditions.push_back("created_at >= " + TimeIn(dialect, "since", false));
+  }
+  if (query.until_us.has_value()) {
+    conditions.push_back("created_at < " + TimeIn(dialect, "until", false));
+  }
+  if (query.after.has_value()) {
+    // Strictly before the cursor in (created_at DESC, id DESC) order. Spelt with a plain upper
+    // bound on created_at first, which both planners turn into an index range (a row-value or an
+    // OR alone is not always).
+    // SOCI binds each name once, so the time comes twice, as :after_created and :after_created2.
+    conditions.push_back("created_at <= " + TimeIn(dialect, "after_created", false) +
+                         " AND (created_at < " + TimeIn(dialect, "after_created2", false) +
+                         " OR id < :after_id)");
+  }
+  std::string sql = "SELECT " + RunColumns(dialect) + " FROM runs";
+  if (dialect == Dialect::kSqlite) {
+    // Without statistics SQLite may prefer an index that serves more of the range conditions
+    // (status with since, until and a cursor) over the one that serves job and status and the
+    // order; named, the index whose key holds every equality is used, as PostgreSQL picks it.
+    if (!query.job.empty()) {
+      sql += one_status ? " INDEXED BY runs_by_job_status_newest_first"
+                        : " INDEXED BY runs_by_job_newest_first";
+    } else {
+      sql +=
+          one_status ? " INDEXED BY runs_by_status_newest_first" : " INDEXED BY runs_newest_first";
+    }
+  }
+  for (size_t i = 0; i < conditions.size(); ++i) {
+    sql += (i == 0 ? " WHERE " : " AND ") + conditions[i];
+  }
   sql += " ORDER BY created_at DESC, id DESC LIMIT :limit";
   return sql;
 }

@@ -74,6 +74,12 @@ std::string SelectRunSql(Dialect dialect);
 // At most :limit runs, newest first (by created_at, then id); with `of_one_job`, only those of the
 // job :job.
 std::string ListRunsSql(Dialect dialect, bool of_one_job);
+// The runs of `query` of one status at most (QueryRuns asks once per status and merges), newest
+// first (by created_at, then id): binds :job if query.job is set, :status with `one_status`,
+// :since and :until (microseconds) if query has them, :after_created, :after_created2 (the same
+// time) and :after_id if query.after is set, and :limit. Every combination is answered in order
+// from an index of migration sqlite 006 / postgresql 007, so a page reads about :limit rows.
+std::string QueryRunsSql(Dialect dialect, const RunQuery& query, bool one_status);
 // The runs still queued or running, oldest first (by created_at, then id).
 std::string ListIncompleteRunsSql(Dialect dialect);
 // The run of the job :job with one of the statuses :status0 ... :status<statuses - 1> that ended

@@ -78,6 +78,10 @@ class FlakyStateStore final : public StateStore {
     PETIT_RETURN_IF_ERROR(Check(Op::kReads, "ListRuns"));
     return inner_.ListRuns(job, limit);
   }
+  Result<RunPage> QueryRuns(const RunQuery& query) override {
+    PETIT_RETURN_IF_ERROR(Check(Op::kReads, "QueryRuns"));
+    return inner_.QueryRuns(query);
+  }
   Status SaveAttempts(std::span<const AttemptRecord> attempts) override {
     std::lock_guard lock(mu_);
     // Recorded before the failure is counted, so a test that saw the count sees the batch.

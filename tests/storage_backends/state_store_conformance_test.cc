@@ -22,6 +22,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -2228,6 +2229,241 @@ TEST_P(StateStoreConformanceTest, AdmissionsFromSeveralProcessesAtOnceNeverExcee
   EXPECT_EQ(occurrences, 1);
   Reopen();
   EXPECT_THAT(ListIncompleteRuns(), SizeIs(kMax + 1));
+}
+
+// QueryRuns: what a brute-force filter over `runs` (every run created) answers, newest first.
+std::vector<std::string> ExpectedQuery(std::vector<RunRecord> runs, const RunQuery& query) {
+  std::sort(runs.begin(), runs.end(), [](const RunRecord& a, const RunRecord& b) {
+    return std::tie(a.created_us, a.id) > std::tie(b.created_us, b.id);
+  });
+  std::vector<std::string> ids;
+  for (const RunRecord& run : runs) {
+    if (!query.job.empty() && run.job != query.job) continue;
+    if (!query.statuses.empty() && std::find(query.statuses.begin(), query.statuses.end(),
+                                             run.status) == query.statuses.end()) {
+      continue;
+    }
+    if (query.since_us.has_value() && run.created_us < *query.since_us) continue;
+    if (query.until_us.has_value() && run.created_us >= *query.until_us) continue;
+    if (query.after.has_value() &&
+        std::tie(run.created_us, run.id) >= std::tie(query.after->created_us, query.after->id)) {
+      continue;
+    }
+    ids.push_back(run.id.str());
+  }
+  return ids;
+}
+
+// Runs of jobs "a", "b" and "ab" in every status, at 40 creation times with several runs sharing
+// some of them (so the id decides their order).
+std::vector<RunRecord> CreateQueryFixture(StateStore& store) {
+  const std::array<RunStatus, 6> statuses = {RunStatus::kQueued,    RunStatus::kRunning,
+                                             RunStatus::kSucceeded, RunStatus::kFailed,
+                                             RunStatus::kCancelled, RunStatus::kInterrupted};
+  const std::array<std::string, 3> jobs = {"a", "b", "ab"};
+  std::vector<RunRecord> runs;
+  for (int i = 0; i < 60; ++i) {
+    RunRecord run = MakeRun(jobs[i % 3], kT0 + (i % 40) * 1000);
+    run.status = statuses[(i * 7 / 3) % statuses.size()];
+    if (IsTerminal(run.status)) run.ended_us = run.created_us + 10;
+    Status created = store.CreateRun(run);
+    EXPECT_TRUE(created.ok()) << created.ToString();
+    runs.push_back(run);
+  }
+  return runs;
+}
+
+// Every page of `query` (its limit the page size), following next until it is absent.
+std::vector<std::string> QueryAllPages(StateStore& store, RunQuery query, size_t* pages = nullptr) {
+  std::vector<std::string> ids;
+  for (size_t page_count = 1;; ++page_count) {
+    Result<RunPage> page = store.QueryRuns(query);
+    EXPECT_TRUE(page.ok()) << page.status().ToString();
+    if (!page.ok()) return ids;
+    EXPECT_LE(page->runs.size(), query.limit);
+    for (const RunRecord& run : page->runs) ids.push_back(run.id.str());
+    if (!page->next.has_value()) {
+      if (pages != nullptr) *pages = page_count;
+      return ids;
+    }
+    // A page with a next is full, and next is its last run.
+    EXPECT_EQ(page->runs.size(), query.limit);
+    EXPECT_EQ(page->next->id, page->runs.back().id);
+    EXPECT_EQ(page->next->created_us, page->runs.back().created_us);
+    // The cursor goes through its text form, as it does through the API.
+    Result<RunCursor> decoded = DecodeRunCursor(EncodeRunCursor(*page->next));
+    EXPECT_TRUE(decoded.ok()) << decoded.status().ToString();
+    if (!decoded.ok()) return ids;
+    query.after = *decoded;
+    if (page_count > 1000) {
+      ADD_FAILURE() << "paging does not end";
+      return ids;
+    }
+  }
+}
+
+// The filters QueryRuns takes, combined: jobs (every, one, one with no runs), status sets (every,
+// one, several, with a repeat, one no run has), and creation-time bounds (none, either, both, an
+// empty range).
+std::vector<RunQuery> QueryFilterCombinations() {
+  const std::vector<std::string> jobs = {"", "a", "ab", "missing"};
+  const std::vector<std::vector<RunStatus>> status_sets = {
+      {},
+      {RunStatus::kFailed},
+      {RunStatus::kRunning, RunStatus::kQueued},
+      {RunStatus::kSucceeded, RunStatus::kFailed, RunStatus::kSucceeded, RunStatus::kCancelled},
+      {RunStatus::kQueued, RunStatus::kRunning, RunStatus::kSucceeded, RunStatus::kFailed,
+       RunStatus::kCancelled, RunStatus::kInterrupted}};
+  using Range = std::pair<std::optional<int64_t>, std::optional<int64_t>>;
+  const std::vector<Range> ranges = {{std::nullopt, std::nullopt}, {kT0 + 10'000, std::nullopt},
+                                     {std::nullopt, kT0 + 30'000}, {kT0 + 5'000, kT0 + 25'000},
+                                     {kT0 + 5'001, kT0 + 5'999},   {kT0 + 20'000, kT0 + 20'000}};
+  std::vector<RunQuery> queries;
+  for (const std::string& job : jobs) {
+    for (const std::vector<RunStatus>& statuses : status_sets) {
+      for (const Range& range : ranges) {
+        RunQuery query;
+        query.job = JobId(job);
+        query.statuses = statuses;
+        query.since_us = range.first;
+        query.until_us = range.second;
+        query.limit = 1000;
+        queries.push_back(query);
+      }
+    }
+  }
+  return queries;
+}
+
+std::string DescribeQuery(const RunQuery& query) {
+  std::string text = "job '" + query.job.str() + "' statuses";
+  for (const RunStatus status : query.statuses) text += " " + std::string(RunStatusName(status));
+  if (query.since_us.has_value()) text += " since +" + std::to_string(*query.since_us - kT0);
+  if (query.until_us.has_value()) text += " until +" + std::to_string(*query.until_us - kT0);
+  text += " limit " + std::to_string(query.limit);
+  return text;
+}
+
+TEST_P(StateStoreConformanceTest, QueryRunsAppliesEveryCombinationOfFilters) {
+  const std::vector<RunRecord> runs = CreateQueryFixture(*store_);
+  for (const RunQuery& query : QueryFilterCombinations()) {
+    SCOPED_TRACE(DescribeQuery(query));
+    Result<RunPage> page = store_->QueryRuns(query);
+    ASSERT_TRUE(page.ok()) << page.status().ToString();
+    EXPECT_EQ(Ids(page->runs), ExpectedQuery(runs, query));
+    EXPECT_FALSE(page->next.has_value());
+  }
+}
+
+TEST_P(StateStoreConformanceTest, QueryRunsReturnsEveryFieldOfARun) {
+  RunRecord run = MakeRun("etl", kT0);
+  run.status = RunStatus::kFailed;
+  run.trigger = "schedule";
+  run.owner = "host/1/2";
+  run.started_us = kT0 + 1;
+  run.ended_us = kT0 + 2;
+  run.error = "boom";
+  run.occurrence_us = kT0 - 5;
+  ASSERT_TRUE(store_->CreateRun(run).ok());
+  Result<RunPage> page = store_->QueryRuns(RunQuery{.statuses = {RunStatus::kFailed}});
+  ASSERT_TRUE(page.ok()) << page.status().ToString();
+  ASSERT_THAT(page->runs, SizeIs(1));
+  ExpectSameRunAndRetries(page->runs[0], run);
+  EXPECT_EQ(page->runs[0].occurrence_us, run.occurrence_us);
+}
+
+TEST_P(StateStoreConformanceTest, QueryRunsPagesCoverEveryMatchingRunOnceInOrder) {
+  const std::vector<RunRecord> runs = CreateQueryFixture(*store_);
+  for (RunQuery query : QueryFilterCombinations()) {
+    const std::vector<std::string> expected = ExpectedQuery(runs, query);
+    for (const size_t limit : {size_t{1}, size_t{3}, size_t{7}, expected.size()}) {
+      if (limit == 0) continue;
+      query.limit = limit;
+      SCOPED_TRACE(DescribeQuery(query));
+      size_t pages = 0;
+      EXPECT_EQ(QueryAllPages(*store_, query, &pages), expected);
+      // Exactly as many pages as it takes: a full last page has no next.
+      EXPECT_EQ(pages, std::max<size_t>(1, (expected.size() + limit - 1) / limit));
+    }
+  }
+}
+
+TEST_P(StateStoreConformanceTest, QueryRunsPagingIsStableWhileRunsAreCreatedAndChangeStatus) {
+  std::vector<RunRecord> runs = CreateQueryFixture(*store_);
+  RunQuery query;
+  query.statuses = {RunStatus::kFailed, RunStatus::kSucceeded, RunStatus::kRunning};
+  query.limit = 4;
+  const std::vector<std::string> expected = ExpectedQuery(runs, query);
+  ASSERT_GT(expected.size(), 3 * query.limit);
+
+  std::vector<std::string> seen;
+  int64_t newer = kT0 + 1'000'000;
+  for (int page_count = 0; page_count < 100; ++page_count) {
+    Result<RunPage> page = store_->QueryRuns(query);
+    ASSERT_TRUE(page.ok()) << page.status().ToString();
+    for (const RunRecord& run : page->runs) seen.push_back(run.id.str());
+    if (!page->next.has_value()) break;
+    query.after = page->next;
+    // Between pages: new runs of every listed status (newer than everything, as new runs are),
+    // one created at the cursor's own time, and a listed run already read that changes status.
+    for (const RunStatus status : query.statuses) {
+      RunRecord fresh = MakeRun("a", newer++);
+      fresh.status = status;
+      ASSERT_TRUE(store_->CreateRun(fresh).ok());
+    }
+    RunRecord twin = MakeRun("b", page->next->created_us);
+    twin.status = RunStatus::kFailed;
+    ASSERT_TRUE(store_->CreateRun(twin).ok());
+    runs.push_back(twin);
+    RunRecord changed = page->runs.front();
+    changed.status = RunStatus::kCancelled;
+    ASSERT_TRUE(store_->UpdateRun(changed).ok());
+  }
+  // Every run that matched when paging began is read once, in order; a run created at the cursor's
+  // time shows up only if it sorts after the cursor (by id), which RunId::Generate makes it do
+  // never (ids grow).
+  EXPECT_EQ(seen, expected);
+}
+
+TEST_P(StateStoreConformanceTest, QueryRunsWithLimitZeroIsAnEmptyPageWithoutNext) {
+  CreateQueryFixture(*store_);
+  for (RunQuery query : QueryFilterCombinations()) {
+    query.limit = 0;
+    SCOPED_TRACE(DescribeQuery(query));
+    Result<RunPage> page = store_->QueryRuns(query);
+    ASSERT_TRUE(page.ok()) << page.status().ToString();
+    EXPECT_TRUE(page->runs.empty());
+    EXPECT_FALSE(page->next.has_value());
+  }
+}
+
+TEST_P(StateStoreConformanceTest, QueryRunsPagesFromACursorOfARunTheStoreNeverHad) {
+  const std::vector<RunRecord> runs = CreateQueryFixture(*store_);
+  for (const int64_t at : {kT0 - 1, kT0 + 20'000, kT0 + 20'500, kT0 + 1'000'000}) {
+    RunQuery query;
+    query.limit = 1000;
+    query.after = RunCursor{at, RunId::Generate()};
+    SCOPED_TRACE(at - kT0);
+    Result<RunPage> page = store_->QueryRuns(query);
+    ASSERT_TRUE(page.ok()) << page.status().ToString();
+    EXPECT_EQ(Ids(page->runs), ExpectedQuery(runs, query));
+  }
+}
+
+TEST_P(StateStoreConformanceTest, QueryRunsRefusesACursorWithoutARunId) {
+  CreateQueryFixture(*store_);
+  RunQuery query;
+  query.after = RunCursor{kT0, RunId()};
+  Result<RunPage> page = store_->QueryRuns(query);
+  ASSERT_FALSE(page.ok());
+  EXPECT_EQ(page.status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST_P(StateStoreConformanceTest, QueryRunsOnAnEmptyStoreIsAnEmptyPage) {
+  Result<RunPage> page = store_->QueryRuns(RunQuery{});
+  ASSERT_TRUE(page.ok()) << page.status().ToString();
+  EXPECT_TRUE(page->runs.empty());
+  EXPECT_FALSE(page->next.has_value());
 }
 
 INSTANTIATE_TEST_SUITE_P(AllBackends, StateStoreConformanceTest,

@@ -8,7 +8,7 @@
 namespace petit::host {
 namespace {
 
-constexpr std::array<OptionHelp, 14> kOptions = {{
+constexpr std::array<OptionHelp, 16> kOptions = {{
     {"--config", "FILE", "global config (default: DIR/petit.yaml when present)"},
     {"--storage", "URI", "memory:, sqlite:///path/petit.db or postgresql://..."},
     {"--plugin-dir", "DIR", "load plugins from DIR too (repeatable)"},
@@ -17,13 +17,17 @@ constexpr std::array<OptionHelp, 14> kOptions = {{
     {"--limit", "N", "(runs) at most N runs, newest first (default 20)"},
     {"--quiet", "", "(trigger) print only the final line"},
     {"--no-output", "", "(trigger) do not print the tasks' captured output"},
-    {"--json", "", "(validate) print one JSON document instead of text"},
+    {"--json", "", "(validate, status) print one JSON document instead of text"},
     {"--now", "TIME",
      "(validate) list fire times after TIME (2026-03-08T00:00:00Z or with an\n"
      "offset, +01:00) instead of after the current time"},
     {"--from", "TASK", "(retry) rerun TASK and everything downstream of it"},
     {"--task", "TASK", "(retry) rerun TASK alone"},
     {"--dry-run", "", "(retry) print the plan, change nothing"},
+    {"--server", "URL",
+     "(status, pause, resume, reload, cancel, retry RUN, trigger --detach) the\n"
+     "daemon's API, http://HOST:PORT[/PREFIX] (default: petit.yaml's api)"},
+    {"--detach", "", "(trigger) trigger through the running daemon, print the run id"},
     {"--help", "", "print this help (also -h)"},
 }};
 
@@ -55,6 +59,10 @@ Status Apply(std::string_view name, const std::string& value, Args& args) {
     args.show_output = false;
   } else if (name == "--dry-run") {
     args.dry_run = true;
+  } else if (name == "--detach") {
+    args.detach = true;
+  } else if (name == "--server") {
+    args.server = value;
   } else if (name == "--from") {
     args.retry_from = value;
   } else if (name == "--task") {

@@ -31,6 +31,8 @@ struct Args {
   std::optional<std::string> retry_from;  // --from
   std::optional<std::string> retry_task;  // --task
   bool dry_run = false;                   // --dry-run
+  std::optional<std::string> server;      // --server (remote commands)
+  bool detach = false;                    // --detach (trigger through the daemon)
 };
 
 struct OptionHelp {

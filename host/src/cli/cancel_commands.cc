@@ -1,4 +1,4 @@
-// `petit cancel RUN`: cancels a run from another terminal. There is no daemon API yet, so the run
+// `petit cancel RUN` without the daemon's API (remote_commands.cc asks the daemon first): the run
 // is cancelled through the process that owns it (RunRecord.owner): a `petit trigger` or
 // `petit retry` of this host gets SIGTERM, which its signal handler turns into a graceful cancel
 // of its one run; a `petit run` daemon is never signalled, since SIGTERM would drain all of it.
@@ -51,12 +51,16 @@ std::optional<RunRecord> WaitForEnd(StateStore& store, const RunId& run) {
 }  // namespace
 
 int CmdCancel(const Args& args, std::unique_ptr<HostEnv> env) {
+  return CancelThroughOwner(args, *env, "");
+}
+
+int CancelThroughOwner(const Args& args, HostEnv& env, std::string_view daemon_note) {
   Result<RunId> run_id = RunId::Parse(args.operands[0]);
   if (!run_id.ok()) {
     PrintError(run_id.status().message());
     return kExitUsage;
   }
-  Result<StateStore*> store = env->StoreForReading();
+  Result<StateStore*> store = env.StoreForReading();
   if (!store.ok()) {
     PrintError(store.status().message());
     return kExitHostError;
@@ -68,7 +72,7 @@ int CmdCancel(const Args& args, std::unique_ptr<HostEnv> env) {
   }
   const std::string name = "run " + run_id->str();
   if (!found->has_value()) {
-    PrintError("no " + name + " in " + env->storage_uri());
+    PrintError("no " + name + " in " + env.storage_uri());
     return kExitUsage;
   }
   const RunRecord& run = **found;
@@ -100,8 +104,9 @@ int CmdCancel(const Args& args, std::unique_ptr<HostEnv> env) {
   const std::string command = argv.ok() ? PetitCommand(*argv) : "";
   if (command == "run") {
     PrintError(name + " belongs to the petit run daemon " + run.owner +
-               ": cancelling one run of a daemon needs the daemon's API (not available yet); "
-               "nothing was signalled");
+               ": cancelling one run of a daemon needs the daemon's API" +
+               (daemon_note.empty() ? std::string() : " (" + std::string(daemon_note) + ")") +
+               "; nothing was signalled");
     return kExitUsage;
   }
   if (command != "trigger" && command != "retry") {
@@ -122,7 +127,7 @@ int CmdCancel(const Args& args, std::unique_ptr<HostEnv> env) {
   }
   std::optional<RunRecord> ended = WaitForEnd(**store, *run_id);
   if (!ended.has_value()) {
-    PrintError(name + " could not be read back from " + env->storage_uri());
+    PrintError(name + " could not be read back from " + env.storage_uri());
     return kExitHostError;
   }
   if (!IsTerminal(ended->status)) {

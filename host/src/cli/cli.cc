@@ -28,6 +28,7 @@ enum class Needs : uint8_t {
   kNothing,  // no config, no plugins, no store
   kConfig,   // petit.yaml (for the store and limits), no plugins
   kPlugins,  // petit.yaml and every plugin; plugins that fail to load are reported
+  kRemote,   // nothing: the handler reads petit.yaml for the daemon's address (api_client.h)
 };
 
 struct Command {
@@ -36,10 +37,18 @@ struct Command {
   std::string_view summary;   // may span lines
   size_t min_operands;
   size_t max_operands;
-  bool dir_first;  // the first operand is a jobs directory, where petit.yaml is looked for
+  // The first operand is a jobs directory, where petit.yaml is looked for; when the command takes
+  // a varying number of operands, only if more than the minimum are given ("[DIR] JOB").
+  bool dir_first;
   Needs needs;
   CommandHandler handler;  // nullptr for help and version, answered without a HostEnv
+  // For a command with several forms: whether these words are this form (nullptr: any words).
+  // The first entry of the name whose form matches is the one run.
+  bool (*form)(const Args& args) = nullptr;
 };
+
+bool Detached(const Args& args) { return args.detach; }
+bool RunOnly(const Args& args) { return args.operands.size() == 1; }
 
 // The one list of commands: help, argument checks and dispatch all read it.
 constexpr Command kCommands[] = {
@@ -47,16 +56,33 @@ constexpr Command kCommands[] = {
      "check every job file under DIR; lists every error in one pass and the\n"
      "next three fire times of each scheduled job (--json, --now)",
      1, 1, true, Needs::kPlugins, CmdValidate},
+    {"trigger", "[DIR] JOB --detach",
+     "trigger JOB in the running daemon (petit run) and print the run id", 1, 2, true,
+     Needs::kRemote, CmdTriggerDetached, Detached},
     {"trigger", "DIR JOB", "run JOB now, print each task's result; exit 1 if the run fails", 2, 2,
      true, Needs::kPlugins, CmdTrigger},
-    {"retry", "DIR RUN",
-     "run RUN again inside the same run: its failed, cancelled and interrupted\n"
-     "tasks and everything downstream (--from TASK, --task TASK, --dry-run)",
-     2, 2, true, Needs::kPlugins, CmdRetry},
+    {"retry", "RUN",
+     "retry RUN in the running daemon and print the plan: its failed, cancelled\n"
+     "and interrupted tasks and everything downstream (--from TASK, --task TASK,\n"
+     "--dry-run); without a daemon, use the DIR form",
+     1, 1, false, Needs::kRemote, CmdRetryRemote, RunOnly},
+    {"retry", "DIR RUN", "the same in this process, the jobs read from DIR; exit 1 if it fails", 2,
+     2, true, Needs::kPlugins, CmdRetry},
     {"cancel", "RUN",
-     "cancel RUN, started by petit trigger or petit retry on this host, and\n"
-     "wait until it is recorded; exit 0 once it is cancelled",
-     1, 1, false, Needs::kConfig, CmdCancel},
+     "cancel RUN through the running daemon, or else through the petit trigger\n"
+     "or petit retry of this host that drives it; wait until it is recorded;\n"
+     "exit 0 once it is cancelled",
+     1, 1, false, Needs::kRemote, CmdCancelRemote},
+    {"status", "[DIR]",
+     "the running daemon: scheduler, store health, paused jobs, active runs\n"
+     "(--json); exit 1 if it is degraded, 3 if no daemon answers",
+     0, 1, true, Needs::kRemote, CmdStatus},
+    {"pause", "[JOB]", "pause the daemon's scheduler, or only JOB's schedule (persisted)", 0, 1,
+     false, Needs::kRemote, CmdPause},
+    {"resume", "[JOB]", "resume the scheduler, or JOB; missed fires follow each job's catch_up", 0,
+     1, false, Needs::kRemote, CmdResume},
+    {"reload", "[DIR]", "make the daemon re-read its job files and petit.yaml (as SIGHUP)", 0, 1,
+     true, Needs::kRemote, CmdReload},
     {"run", "DIR", "run the scheduler: fire the jobs' schedules until SIGTERM/SIGINT", 1, 1, true,
      Needs::kPlugins, CmdRun},
     {"list", "DIR", "list the jobs under DIR", 1, 1, true, Needs::kPlugins, CmdList},
@@ -99,9 +125,9 @@ std::string Usage() {
   return text;
 }
 
-const Command* FindCommand(std::string_view name) {
+const Command* FindCommand(std::string_view name, const Args& args) {
   for (const Command& command : kCommands) {
-    if (command.name == name) return &command;
+    if (command.name == name && (command.form == nullptr || command.form(args))) return &command;
   }
   return nullptr;
 }
@@ -129,12 +155,16 @@ int RunCli(int argc, char** argv) {
     return kExitUsage;
   }
   Args& args = *parsed;
-  const Command* command = FindCommand(args.command);
+  const Command* command = FindCommand(args.command, args);
   if (command == nullptr) {
     PrintError(UnknownCommand(args.command));
     return kExitUsage;
   }
-  if (command->dir_first && !args.operands.empty()) args.host.jobs_dir = args.operands[0];
+  if (command->dir_first && !args.operands.empty() &&
+      (command->min_operands == command->max_operands ||
+       args.operands.size() > command->min_operands)) {
+    args.host.jobs_dir = args.operands[0];
+  }
   args.host.plugin_probe_executable = "/proc/self/exe";  // this is the real petit
   if (command->name == "help") {
     std::cout << Usage();
@@ -151,6 +181,11 @@ int RunCli(int argc, char** argv) {
     if (!command->operands.empty()) usage += " " + std::string(command->operands);
     PrintError(usage);
     return kExitUsage;
+  }
+  if (command->needs == Needs::kRemote) {
+    const int code = command->handler(args, nullptr);
+    MarkOrderlyExit();
+    return code;
   }
   Result<std::unique_ptr<HostEnv>> env = HostEnv::Create(args.host);
   if (!env.ok() && command->handler == CmdValidate) {

@@ -28,8 +28,21 @@ int CmdRetry(const Args& args, std::unique_ptr<HostEnv> env);
 // history_commands.cc: what reads the store only.
 int CmdRuns(const Args& args, std::unique_ptr<HostEnv> env);
 int CmdLogs(const Args& args, std::unique_ptr<HostEnv> env);
-// cancel_commands.cc: a run cancelled through the process that owns it.
+// cancel_commands.cc: a run cancelled through the process that owns it. `daemon_note` says why
+// the daemon did not cancel it (empty when none was asked); it is named when the run turns out to
+// be the daemon's.
 int CmdCancel(const Args& args, std::unique_ptr<HostEnv> env);
+int CancelThroughOwner(const Args& args, HostEnv& env, std::string_view daemon_note);
+// remote_commands.cc: through a running daemon's HTTP API (cli/api_client.h); `env` is null
+// (they read petit.yaml for the daemon's address only). cancel and retry RUN fall back as their
+// help says when no daemon answers.
+int CmdStatus(const Args& args, std::unique_ptr<HostEnv> env);
+int CmdPause(const Args& args, std::unique_ptr<HostEnv> env);
+int CmdResume(const Args& args, std::unique_ptr<HostEnv> env);
+int CmdReload(const Args& args, std::unique_ptr<HostEnv> env);
+int CmdTriggerDetached(const Args& args, std::unique_ptr<HostEnv> env);
+int CmdRetryRemote(const Args& args, std::unique_ptr<HostEnv> env);
+int CmdCancelRemote(const Args& args, std::unique_ptr<HostEnv> env);
 
 // `petit validate` when petit.yaml itself is wrong: its problems, in the form asked for.
 int ReportValidateConfigFailure(const Args& args, const Status& status);

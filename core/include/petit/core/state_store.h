@@ -76,6 +76,39 @@ struct RunAdmission {
   std::string Describe() const;
 };
 
+// Where a page of runs ends: the last run of the page, by its place in the newest-first order
+// (created_us, then id). The next page holds the runs strictly before it in that order, so runs
+// created while a client pages (all newer) never shift the pages still to come.
+struct RunCursor {
+  int64_t created_us = 0;
+  RunId id;
+
+  friend bool operator==(const RunCursor&, const RunCursor&) = default;
+};
+
+// A filtered page of runs, newest first (created_us, then id, both descending).
+struct RunQuery {
+  JobId job{};                        // empty = every job
+  std::vector<RunStatus> statuses{};  // a run in any of these; empty = every status
+  // Creation time in [since_us, until_us); no bound where absent.
+  std::optional<int64_t> since_us{};
+  std::optional<int64_t> until_us{};
+  size_t limit = 100;
+  // The `next` of the previous page; absent for the first page.
+  std::optional<RunCursor> after{};
+};
+
+struct RunPage {
+  std::vector<RunRecord> runs{};
+  // Where the next page starts; absent when no run matching the query follows this page.
+  std::optional<RunCursor> next{};
+};
+
+// The cursor as an opaque, URL-safe string (what the HTTP API hands out), and back. Decoding
+// anything EncodeRunCursor did not make (empty, truncated, altered) is kInvalidArgument.
+std::string EncodeRunCursor(const RunCursor& cursor);
+Result<RunCursor> DecodeRunCursor(std::string_view text);
+
 // One attempt of one task; (run, task, attempt) is the key. Attempt 0 records a task that never
 // ran (skipped, upstream_failed) so every task of a run has at least one row.
 struct AttemptRecord {
@@ -179,6 +212,12 @@ class StateStore {
   virtual Result<std::optional<RunRecord>> GetRun(const RunId& id) = 0;
   // Newest first; `job` empty means every job.
   virtual Result<std::vector<RunRecord>> ListRuns(const JobId& job, size_t limit) = 0;
+  // One page of the runs `query` selects, newest first (see RunQuery), read through indexes (SQL)
+  // so that a page costs about its size however many runs the store holds. page.next is set
+  // exactly when more matching runs follow. A limit of 0 is an empty page with no next. A cursor
+  // whose id is not a valid run id is kInvalidArgument; one naming a run that no longer exists
+  // (or never did) still pages from its place.
+  virtual Result<RunPage> QueryRuns(const RunQuery& query) = 0;
 
   // Inserts or replaces each attempt keyed by (run, task, attempt), in order, as one transaction:
   // all are durable or none is. The engine hands over everything one wake-up decided, so one
