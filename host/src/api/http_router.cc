@@ -322,9 +322,10 @@ std::optional<ApiResponse> HttpRouter::Authorize(const HttpRequest& request, Acc
     return response;
   }
   const Digest digest = Sha256(token);
-  const bool is_operator = !config_.token.empty() & SameDigest(digest, operator_digest_);
-  const bool is_read_only =
-      !config_.read_only_token.empty() & SameDigest(digest, read_only_digest_);
+  const bool operator_match = SameDigest(digest, operator_digest_);
+  const bool read_only_match = SameDigest(digest, read_only_digest_);
+  const bool is_operator = operator_match && !config_.token.empty();
+  const bool is_read_only = read_only_match && !config_.read_only_token.empty();
   if (!is_operator && !is_read_only) {
     ApiResponse response = ErrorResponse(401, "UNAUTHORIZED", "the token is not valid");
     response.headers.emplace_back("WWW-Authenticate",

@@ -39,7 +39,8 @@
 // (config/global_config.h), for every command alike.
 //
 // Threads: Listen, Start and Stop are called by one owner thread; the destructor stops. Route
-// handlers run on the workers, several at once.
+// handlers run on the workers, several at once. The server's threads run at niceness +5, so that
+// a flood of requests leaves the processor to the scheduler and the runs first.
 #ifndef PETIT_HOST_API_HTTP_SERVER_H_
 #define PETIT_HOST_API_HTTP_SERVER_H_
 
