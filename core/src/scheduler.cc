@@ -47,6 +47,8 @@ struct Scheduler::Impl {
     int64_t occurrence_us = 0;
     std::shared_ptr<const RunResumption> resume = nullptr;
     std::shared_ptr<const RunRecord> admitted = nullptr;  // RunRequest::admitted
+    // The job with the trigger's config values (Scheduler::Trigger's options); null: the slot's.
+    std::shared_ptr<const Job> job = nullptr;
   };
 
   struct ActiveRun {
@@ -206,8 +208,9 @@ struct Scheduler::Impl {
     ++active_runs;
     launches.push_back(Launch{
         index,
-        RunRequest{slot.job, std::move(waiting.run_id), std::move(waiting.trigger),
-                   waiting.occurrence_us, std::move(waiting.resume), std::move(waiting.admitted)}});
+        RunRequest{waiting.job ? std::move(waiting.job) : slot.job, std::move(waiting.run_id),
+                   std::move(waiting.trigger), waiting.occurrence_us, std::move(waiting.resume),
+                   std::move(waiting.admitted)}});
   }
 
   // Starts waiting occurrences (catch-up backlog first: they are older) while there is room.
@@ -796,6 +799,11 @@ Result<RunId> Scheduler::Trigger(const JobId& job) {
   return Submit(job, std::nullopt, nullptr, kTriggerManual);
 }
 
+Result<RunId> Scheduler::Trigger(const JobId& job, const TriggerOptions& options) {
+  return Submit(job, std::nullopt, nullptr, options.trigger,
+                options.config.empty() ? nullptr : &options.config);
+}
+
 Result<RunId> Scheduler::Retry(const JobId& job, const RunId& run,
                                std::shared_ptr<const RunResumption> resume,
                                std::string_view trigger) {
@@ -804,7 +812,7 @@ Result<RunId> Scheduler::Retry(const JobId& job, const RunId& run,
 
 Result<RunId> Scheduler::Submit(const JobId& job, std::optional<RunId> existing,
                                 std::shared_ptr<const RunResumption> resume,
-                                std::string_view trigger) {
+                                std::string_view trigger, const ValueMap* config) {
   Impl& impl = *impl_;
   const char* what = existing ? "retried" : "triggered";
   std::vector<Impl::Launch> launches;
@@ -833,7 +841,25 @@ Result<RunId> Scheduler::Submit(const JobId& job, std::optional<RunId> existing,
       impl.Refuse(slot, run_id, 0, now_us, reason);
       return FailedPrecondition("job '" + job.str() + "' not " + what + ": " + reason);
     }
-    Impl::Waiting waiting{run_id, std::string(trigger), 0, std::move(resume)};
+    std::shared_ptr<const Job> overridden;
+    if (config != nullptr) {
+      const ValueMap& known = *slot.job->config;
+      for (const auto& [key, value] : *config) {
+        if (known.contains(key)) continue;
+        std::vector<std::string_view> keys;
+        for (const auto& [name, unused] : known) keys.push_back(name);
+        std::string message = "job '" + job.str() + "' has no config key '" + key + "'";
+        if (auto close = ClosestMatch(key, keys)) message += " (did you mean '" + *close + "'?)";
+        return InvalidArgument(message);
+      }
+      auto merged = std::make_shared<ValueMap>(known);
+      for (const auto& [key, value] : *config) (*merged)[key] = value;
+      auto copy = std::make_shared<Job>(*slot.job);
+      copy->config = std::move(merged);
+      overridden = std::move(copy);
+    }
+    Impl::Waiting waiting{run_id,  std::string(trigger), 0, std::move(resume),
+                          nullptr, std::move(overridden)};
     Impl::Admitted admitted = impl.Admit(index, std::move(waiting), now_us, launches);
     if (admitted.refusal) {
       impl.Refuse(slot, run_id, 0, now_us, *admitted.refusal);

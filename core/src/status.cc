@@ -26,6 +26,8 @@ std::string_view StatusCodeName(StatusCode code) {
       return "internal";
     case StatusCode::kDataLoss:
       return "data loss";
+    case StatusCode::kResourceExhausted:
+      return "resource exhausted";
   }
   return "unknown";
 }

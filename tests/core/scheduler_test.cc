@@ -854,6 +854,28 @@ TEST_F(SchedulerTest, ManualTriggerIsRefusedAtTheLimitWithTheReason) {
   EXPECT_EQ(launcher_.count(), 2u);
 }
 
+TEST_F(SchedulerTest, ATriggersConfigValuesReplaceTheJobsForThatRunOnly) {
+  auto job = MakeJob("m");
+  job->max_active_runs = 0;
+  job->config = std::make_shared<const ValueMap>(ValueMap{{"day", "monday"}, {"size", "1"}});
+  Scheduler& scheduler = Start({job});
+  Result<RunId> with = scheduler.Trigger(
+      JobId("m"), TriggerOptions{.trigger = "api", .config = {{"day", "friday"}}});
+  ASSERT_TRUE(with.ok()) << with.status().ToString();
+  ASSERT_EQ(launcher_.count(), 1u);
+  EXPECT_EQ(launcher_.request(0).trigger, "api");
+  EXPECT_EQ(*launcher_.request(0).job->config, (ValueMap{{"day", "friday"}, {"size", "1"}}));
+  ASSERT_TRUE(scheduler.Trigger(JobId("m")).ok());
+  ASSERT_EQ(launcher_.count(), 2u);
+  EXPECT_EQ(*launcher_.request(1).job->config, (ValueMap{{"day", "monday"}, {"size", "1"}}));
+
+  Result<RunId> unknown = scheduler.Trigger(JobId("m"), TriggerOptions{.config = {{"dayy", "x"}}});
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(unknown.status().message(), HasSubstr("no config key 'dayy' (did you mean 'day'?)"));
+  EXPECT_EQ(launcher_.count(), 2u);
+}
+
 TEST_F(SchedulerTest, ManualTriggerQueuesUnderOverlapQueue) {
   auto job = MakeJob("m");
   job->overlap = OverlapPolicy::kQueue;

@@ -48,6 +48,7 @@ TEST(StatusTest, EveryCodeHasADistinctName) {
   EXPECT_EQ(StatusCodeName(StatusCode::kFailedPrecondition), "failed precondition");
   EXPECT_EQ(StatusCodeName(StatusCode::kUnavailable), "unavailable");
   EXPECT_EQ(StatusCodeName(StatusCode::kInternal), "internal");
+  EXPECT_EQ(StatusCodeName(StatusCode::kResourceExhausted), "resource exhausted");
 }
 
 TEST(ResultTest, HoldsAValue) {

@@ -304,6 +304,42 @@ tasks: [{id: a, type: command, command: x}]
   EXPECT_EQ(Where(Find(loaded, "applies only with 'catch_up: all'")), "p.yaml:4:17 catch_up_limit");
 }
 
+// --- api_visible -------------------------------------------------------------------------------
+
+TEST(JobLoaderTest, ApiVisibleShowsWhatItListsAndNothingByDefault) {
+  LoadedJobs hidden =
+      LoadJobFromString("id: h\ntasks: [{id: a, type: command, command: x}]\n", "h.yaml", kAnyType);
+  EXPECT_FALSE(OnlyJob(hidden).api_shows_config);
+  EXPECT_FALSE(OnlyJob(hidden).api_shows_environment);
+  LoadedJobs both = LoadJobFromString(
+      "id: b\napi_visible: [config, environment]\ntasks: [{id: a, type: command, command: x}]\n",
+      "b.yaml", kAnyType);
+  EXPECT_TRUE(OnlyJob(both).api_shows_config);
+  EXPECT_TRUE(OnlyJob(both).api_shows_environment);
+  LoadedJobs one = LoadJobFromString(
+      "id: o\napi_visible: [environment]\ntasks: [{id: a, type: command, command: x}]\n", "o.yaml",
+      kAnyType);
+  EXPECT_FALSE(OnlyJob(one).api_shows_config);
+  EXPECT_TRUE(OnlyJob(one).api_shows_environment);
+}
+
+TEST(JobLoaderTest, ApiVisibleErrorsNameTheValueAndSuggestOne) {
+  LoadedJobs typo = LoadJobFromString(
+      "id: t\napi_visible: [config, enviroment]\ntasks: [{id: a, type: command, command: x}]\n",
+      "t.yaml", kAnyType);
+  Diagnostic problem = Find(typo, "unknown api_visible value 'enviroment'");
+  EXPECT_EQ(Where(problem), "t.yaml:2:23 api_visible[1]");
+  EXPECT_THAT(problem.message, HasSubstr("did you mean 'environment'?"));
+  LoadedJobs scalar =
+      LoadJobFromString("id: s\napi_visible: config\ntasks: [{id: a, type: command, command: x}]\n",
+                        "s.yaml", kAnyType);
+  EXPECT_THAT(Find(scalar, "'api_visible' must be a list").message, HasSubstr("not a scalar"));
+  LoadedJobs key = LoadJobFromString(
+      "id: k\napi_visibel: [config]\ntasks: [{id: a, type: command, command: x}]\n", "k.yaml",
+      kAnyType);
+  EXPECT_THAT(Find(key, "api_visibel").message, HasSubstr("did you mean 'api_visible'?"));
+}
+
 // --- job dependencies --------------------------------------------------------------------------
 
 TEST(JobLoaderTest, ReadsJobDependenciesInEveryDocumentedSpelling) {

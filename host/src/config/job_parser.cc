@@ -22,9 +22,11 @@ constexpr int64_t kMaxCatchUpLimit = 100000;
 constexpr int64_t kMaxWindowSecs = 10LL * 366 * 24 * 3600;
 
 const std::vector<std::string_view> kJobKeys = {
-    "id",      "name",     "description",     "schedule",          "enabled",
-    "config",  "tasks",    "max_concurrency", "max_active_runs",   "depends_on",
-    "overlap", "catch_up", "catch_up_limit",  "max_parallel_tasks"};
+    "id",      "name",     "description",     "schedule",           "enabled",
+    "config",  "tasks",    "max_concurrency", "max_active_runs",    "depends_on",
+    "overlap", "catch_up", "catch_up_limit",  "max_parallel_tasks", "api_visible"};
+// What `api_visible` may list: the values the HTTP API hides unless the job shows them.
+const std::vector<std::string_view> kApiVisibleValues = {"config", "environment"};
 const std::vector<std::string_view> kScheduleKeys = {"cron", "timezone"};
 const std::vector<std::string_view> kJobDependencyKeys = {"job", "job_id", "condition"};
 
@@ -70,6 +72,7 @@ class JobParser {
     ParseCatchUp(job);
     ParseJobDependencies(job);
     ParseConfig(job);
+    ParseApiVisible(job);
     ParseTasks(job);
     if (!errors_.empty()) return std::nullopt;
     Status valid = job.dag.Validate();
@@ -376,6 +379,29 @@ class JobParser {
       config->insert_or_assign(it->first.Scalar(), YamlToConfigValue(it->second));
     }
     job.config = std::move(config);
+  }
+
+  // api_visible: [config, environment]: the values the HTTP API serves instead of "***".
+  void ParseApiVisible(Job& job) {
+    const YAML::Node node = fields_["api_visible"];
+    if (!node || node.IsNull()) return;
+    std::optional<std::vector<std::string>> names = ReadStringList(node, "api_visible", errors_);
+    if (!names) return;
+    for (size_t i = 0; i < names->size(); ++i) {
+      const std::string& name = (*names)[i];
+      if (name == "config") {
+        job.api_shows_config = true;
+      } else if (name == "environment") {
+        job.api_shows_environment = true;
+      } else {
+        std::string message =
+            "unknown api_visible value '" + name + "' (expected config or environment)";
+        if (auto close = ClosestMatch(name, kApiVisibleValues)) {
+          message += "; did you mean '" + *close + "'?";
+        }
+        errors_.AddAt(node[i], "api_visible[" + std::to_string(i) + "]", message);
+      }
+    }
   }
 
   void ParseTasks(Job& job) {

@@ -189,6 +189,19 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(std::unique_ptr<HostEnv> env, std:
   options.store_health = daemon->store_health_.get();
   options.write_behind = daemon->write_behind_.get();
   scheduler_options.store_health = daemon->store_health_.get();
+  // The API's health tells whether the scheduler thread still turns: each beat is noted, and an
+  // idle thread beats every kSchedulerTickInterval (or as often as the watchdog asks).
+  constexpr int64_t kTickUs =
+      std::chrono::duration_cast<std::chrono::microseconds>(kSchedulerTickInterval).count();
+  scheduler_options.heartbeat = [daemon = daemon.get(),
+                                 feed = std::move(scheduler_options.heartbeat)] {
+    daemon->last_tick_us_.store(SystemClock::Instance().NowMicros(), std::memory_order_relaxed);
+    if (feed) feed();
+  };
+  scheduler_options.heartbeat_interval_us =
+      scheduler_options.heartbeat_interval_us > 0
+          ? std::min(scheduler_options.heartbeat_interval_us, kTickUs)
+          : kTickUs;
   daemon->launcher_ = std::make_unique<ThreadRunLauncher>(
       host.runners(), **store, options,
       [&log](const RunRequest& request, const Result<RunRecord>& result) {
@@ -210,6 +223,8 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(std::unique_ptr<HostEnv> env, std:
                                                    *daemon->launcher_, &daemon->events_,
                                                    std::move(scheduler_options));
   const std::vector<Scheduler::ResumeRequest> resume = daemon->PlanResumes(recovery->taken_over);
+  // The thread starting now counts as its first beat, so the daemon is alive from its start.
+  daemon->last_tick_us_.store(SystemClock::Instance().NowMicros());
   PETIT_RETURN_IF_ERROR(daemon->scheduler_->Start(resume));
 
   const DaemonState state = daemon->State();
@@ -288,14 +303,34 @@ std::vector<Scheduler::ResumeRequest> Daemon::PlanResumes(
 
 Result<RunId> Daemon::Trigger(const JobId& job) { return scheduler_->Trigger(job); }
 
+namespace {
+
+// The scheduler refuses with kFailedPrecondition both at a job's run limit (its own count or the
+// store's admission) and once stopping; front ends answer these differently.
+Status ClassifyRefusal(const Status& status, bool stopping) {
+  if (status.code() != StatusCode::kFailedPrecondition) return status;
+  if (stopping) return Unavailable(status.message());
+  return ResourceExhausted(status.message());
+}
+
+}  // namespace
+
+Result<RunId> Daemon::Trigger(const JobId& job, const TriggerOptions& options) {
+  if (stopping_.load()) return Unavailable("job '" + job.str() + "' not triggered: stopping");
+  Result<RunId> run = scheduler_->Trigger(job, options);
+  if (run.ok()) return run;
+  return ClassifyRefusal(run.status(), stopping_.load());
+}
+
 Result<PlannedRetry> Daemon::Retry(const RunId& run, const RetryRequest& request, bool dry_run) {
   Result<StateStore*> store = env_->Store();
   if (!store.ok()) return store.status();
   auto find_job = [this](const JobId& id) { return FindJob(id); };
   Result<PlannedRetry> planned = PlanRunRetry(**store, find_job, run, request);
   if (!planned.ok() || dry_run) return planned;
+  if (stopping_.load()) return Unavailable("run " + run.str() + " not retried: stopping");
   Result<RunId> started = scheduler_->Retry(planned->job->id, run, planned->resumption);
-  if (!started.ok()) return started.status();
+  if (!started.ok()) return ClassifyRefusal(started.status(), stopping_.load());
   return planned;
 }
 
@@ -328,10 +363,12 @@ Result<std::optional<RunRecord>> Daemon::GetRun(const RunId& run) {
 }
 
 void Daemon::Stop(StopMode mode) {
+  stopping_.store(true);
   if (scheduler_) scheduler_->Stop(mode);
 }
 
 void Daemon::Drain(std::chrono::milliseconds grace, RunCanceller& cancel_now) {
+  stopping_.store(true);
   if (!scheduler_) return;
   std::mutex mu;
   std::condition_variable changed;
@@ -367,6 +404,7 @@ void Daemon::Drain(std::chrono::milliseconds grace, RunCanceller& cancel_now) {
 }
 
 Result<ReloadSummary> Daemon::Reload(const HostOptions& host) {
+  std::lock_guard reload_lock(reload_mu_);
   ReloadSummary summary;
   const std::string dir = host.jobs_dir.value_or(".");
   std::string time_zone;
@@ -507,6 +545,13 @@ DaemonState Daemon::State() const {
     state.refused = stats.refused;
     state.scheduler_paused = stats.paused;
   }
+  state.stopping = stopping_.load();
+  state.scheduler_last_tick_us = last_tick_us_.load(std::memory_order_relaxed);
+  const int64_t stall_us =
+      std::chrono::duration_cast<std::chrono::microseconds>(kSchedulerStallLimit).count();
+  state.scheduler_alive =
+      scheduler_ != nullptr && !state.stopping && state.scheduler_last_tick_us > 0 &&
+      SystemClock::Instance().NowMicros() - state.scheduler_last_tick_us < stall_us;
   return state;
 }
 

@@ -23,6 +23,7 @@
 #ifndef PETIT_HOST_RUNTIME_DAEMON_H_
 #define PETIT_HOST_RUNTIME_DAEMON_H_
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -57,7 +58,19 @@ struct DaemonState {
   std::string storage_uri;
   // Whether the store answers, since when it does not, and the writes waiting for it.
   StoreHealth::Snapshot store;
+  // When the scheduler thread last finished a pass or beat (it beats at least every
+  // kSchedulerTickInterval while idle), epoch microseconds; 0 before its first.
+  int64_t scheduler_last_tick_us = 0;
+  // The scheduler runs and beat within kSchedulerStallLimit: its thread is not stuck.
+  bool scheduler_alive = false;
+  // Stop or Drain has begun: no new run starts.
+  bool stopping = false;
 };
+
+// How often an idle scheduler thread beats (for DaemonState::scheduler_last_tick_us), and how long
+// without a beat makes it count as stuck. A pass blocked on a store that does not answer counts.
+inline constexpr std::chrono::seconds kSchedulerTickInterval{1};
+inline constexpr std::chrono::seconds kSchedulerStallLimit{10};
 
 // What a reload did, job ids sorted.
 struct ReloadSummary {
@@ -91,9 +104,18 @@ class Daemon {
   // Runs `job` now (trigger "manual") through the job's admission rules; the run's id, or why not
   // (kNotFound: unknown job; kFailedPrecondition: at max_concurrency, or stopping).
   Result<RunId> Trigger(const JobId& job);
+  // Runs `job` now as Trigger does, labelled options.trigger, with options.config replacing the
+  // job's config values for this run only (Scheduler::Trigger). Errors for front ends that map
+  // them: kNotFound unknown job; kInvalidArgument a config key the job does not have (naming the
+  // closest); kResourceExhausted at the job's max_active_runs (here or, through the store, on
+  // another host); kUnavailable while stopping, or the store does not answer.
+  Result<RunId> Trigger(const JobId& job, const TriggerOptions& options);
   // Retries the ended run `run` inside the same run (runtime/retry.h): with `dry_run` only the
   // plan is returned; otherwise the run is reopened and its planned tasks run again through the
-  // job's admission rules. The plan is returned either way.
+  // job's admission rules. The plan is returned either way. kNotFound: unknown run (or its job is
+  // not defined here); kFailedPrecondition: the run has not ended, or nothing to retry;
+  // kInvalidArgument: an unknown task; kResourceExhausted: at the job's max_active_runs;
+  // kUnavailable: stopping.
   Result<PlannedRetry> Retry(const RunId& run, const RetryRequest& request, bool dry_run);
   // Pauses or resumes one job's schedule, persisted in the store; resuming catches up per the
   // job's policy.
@@ -132,7 +154,7 @@ class Daemon {
   // Of petit.yaml, timezone and shutdown_grace apply; other changed settings are listed as
   // needing a restart; a petit.yaml with errors keeps its previous settings. Plugins are not
   // reloaded. Every error and the summary are logged. Fails only when the daemon is stopping.
-  // Called by one thread at a time.
+  // Reloads asked at once (SIGHUP and the API) run one after the other.
   Result<ReloadSummary> Reload(const HostOptions& host);
   // petit.yaml's shutdown_grace as of the latest reload.
   std::chrono::seconds shutdown_grace() const;
@@ -187,6 +209,9 @@ class Daemon {
   EventBus events_;
   std::unique_ptr<ThreadRunLauncher> launcher_;
   std::unique_ptr<Scheduler> scheduler_;
+  std::atomic<int64_t> last_tick_us_{0};  // the scheduler thread's latest beat
+  std::atomic<bool> stopping_{false};     // set as Stop or Drain begins
+  std::mutex reload_mu_;                  // one Reload at a time
 };
 
 // Something `petit run` runs beside its daemon: the HTTP API (api/api_service.h), which runtime/

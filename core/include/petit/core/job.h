@@ -76,6 +76,10 @@ struct Job {
   CatchUpPolicy catch_up = CatchUpPolicy::kNone;
   uint32_t catch_up_limit = 10;  // for CatchUpPolicy::kAll
   std::vector<JobDependency> depends_on;
+  // What the HTTP API may serve of values that often hold secrets (the job file's `api_visible`):
+  // by default the config values and the tasks' `environment` values are shown as "***".
+  bool api_shows_config = false;
+  bool api_shows_environment = false;
 };
 
 // The admission rule, wherever a run is started (the scheduler, `petit trigger`): another run of

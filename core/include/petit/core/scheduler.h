@@ -139,6 +139,14 @@ struct SchedulerStats {
   Status last_store_error;
 };
 
+// What a manual trigger asks beyond the job: see Scheduler::Trigger.
+struct TriggerOptions {
+  std::string trigger = "manual";  // the run's trigger label ("manual", "api", ...)
+  // Values that replace the job's config (Job::config) for this run only; each key must be one
+  // the job's config has. Empty: the job's config as it is.
+  ValueMap config{};
+};
+
 enum class StopMode : uint8_t {
   kWaitForRuns,  // let active runs finish
   kCancelRuns,   // cancel active runs, then wait for them to end
@@ -192,6 +200,11 @@ class Scheduler {
   // queued by the overlap policy, or why it was refused (kFailedPrecondition: at the limit, or the
   // scheduler is not running; kNotFound: unknown job; a launcher failure as it is).
   Result<RunId> Trigger(const JobId& job);
+  // The same, labelled options.trigger, with options.config replacing the job's config values for
+  // this run (a run waiting for a slot keeps the definition it was triggered with).
+  // kInvalidArgument, refusing nothing else, for a key the job's config does not have (with the
+  // closest key).
+  Result<RunId> Trigger(const JobId& job, const TriggerOptions& options);
 
   // Continues the ended run `run` of `job` with `resume` (a retry), through the same admission
   // as Trigger: the run counts against max_active_runs while it runs again.
@@ -243,8 +256,10 @@ class Scheduler {
 
  private:
   // Trigger and Retry: a new run, or the existing run `existing` continued with `resume`.
+  // `config`, when not null, replaces config values of the job for this run (Trigger's options).
   Result<RunId> Submit(const JobId& job, std::optional<RunId> existing,
-                       std::shared_ptr<const RunResumption> resume, std::string_view trigger);
+                       std::shared_ptr<const RunResumption> resume, std::string_view trigger,
+                       const ValueMap* config = nullptr);
 
   struct Impl;
   std::unique_ptr<Impl> impl_;

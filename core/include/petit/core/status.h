@@ -27,6 +27,7 @@ enum class StatusCode : uint8_t {
   kInternal,            // a failure inside a dependency that the user cannot fix directly
   kDataLoss,            // the store itself is gone or damaged (its file deleted, replaced, made
                         // unwritable, corrupt): permanent, never worth a retry
+  kResourceExhausted,   // a limit is reached for now (a job's max_active_runs): try again later
 };
 
 std::string_view StatusCodeName(StatusCode code);
@@ -68,6 +69,9 @@ inline Status Unavailable(std::string message) {
 }
 inline Status Internal(std::string message) { return {StatusCode::kInternal, std::move(message)}; }
 inline Status DataLoss(std::string message) { return {StatusCode::kDataLoss, std::move(message)}; }
+inline Status ResourceExhausted(std::string message) {
+  return {StatusCode::kResourceExhausted, std::move(message)};
+}
 
 namespace internal {
 // Reached when Result<T>::value() is called on an error, a programmer error: prints the status

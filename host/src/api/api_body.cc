@@ -1,0 +1,78 @@
+#include "api/api_body.h"
+
+#include <Poco/Exception.h>
+#include <Poco/JSON/ParseHandler.h>
+#include <Poco/JSON/Parser.h>
+
+#include <exception>
+#include <utility>
+
+#include "api/api_json.h"
+#include "petit/core/suggest.h"
+
+namespace petit::host {
+
+ParsedBody ParseBody(const ApiRequest& request, const std::vector<std::string_view>& allowed) {
+  ParsedBody parsed;
+  const bool blank = request.body.find_first_not_of(" \t\r\n") == std::string::npos;
+  if (blank) {
+    parsed.object = new Poco::JSON::Object;
+    return parsed;
+  }
+  if (request.content_type != "application/json") {
+    parsed.error = Error(
+        415, "the body must be JSON (Content-Type: application/json), not '" +
+                 (request.content_type.empty() ? std::string("none") : request.content_type) + "'");
+    return parsed;
+  }
+  try {
+    Poco::JSON::Parser parser(new Poco::JSON::ParseHandler(/*preserveObjectOrder=*/true));
+    Poco::Dynamic::Var value = parser.parse(request.body);
+    if (value.type() != typeid(Poco::JSON::Object::Ptr)) {
+      parsed.error = Error(400, "the body must be a JSON object");
+      return parsed;
+    }
+    parsed.object = value.extract<Poco::JSON::Object::Ptr>();
+  } catch (const Poco::Exception& e) {
+    parsed.error = Error(400, "the body is not valid JSON: " + e.message());
+    return parsed;
+  } catch (const std::exception& e) {
+    parsed.error = Error(400, std::string("the body is not valid JSON: ") + e.what());
+    return parsed;
+  }
+  for (const std::string& name : parsed.object->getNames()) {
+    bool known = false;
+    for (std::string_view field : allowed) known = known || field == name;
+    if (known) continue;
+    std::string message = "unknown field '" + name + "' in the body";
+    if (auto close = ClosestMatch(name, allowed)) message += " (did you mean '" + *close + "'?)";
+    parsed.error = Error(400, message);
+    parsed.object = nullptr;
+    return parsed;
+  }
+  return parsed;
+}
+
+std::optional<bool> BodyBool(const Poco::JSON::Object& body, const std::string& name,
+                             std::optional<ApiResponse>& error) {
+  if (!body.has(name) || body.isNull(name)) return std::nullopt;
+  const Poco::Dynamic::Var value = body.get(name);
+  if (!value.isBoolean()) {
+    error = Error(400, "field '" + name + "' must be true or false");
+    return std::nullopt;
+  }
+  return value.extract<bool>();
+}
+
+std::optional<std::string> BodyString(const Poco::JSON::Object& body, const std::string& name,
+                                      std::optional<ApiResponse>& error) {
+  if (!body.has(name) || body.isNull(name)) return std::nullopt;
+  const Poco::Dynamic::Var value = body.get(name);
+  if (!value.isString()) {
+    error = Error(400, "field '" + name + "' must be a string");
+    return std::nullopt;
+  }
+  return value.extract<std::string>();
+}
+
+}  // namespace petit::host
