@@ -711,7 +711,8 @@ tasks:
 
 TEST_F(MetricsDaemonTest, LastSuccessIsSeededFromTheStoreAndRemovedJobsLoseTheirSeries) {
   const std::filesystem::path dir = TempDir();
-  std::ofstream(dir / "a.yaml") << "id: a\ntasks:\n  - id: t\n    type: noop\n";
+  // Room for several runs of a: a trigger right after a run's end must not meet overlap skip.
+  std::ofstream(dir / "a.yaml") << "id: a\nmax_concurrency: 5\ntasks:\n  - id: t\n    type: noop\n";
   std::ofstream(dir / "b.yaml") << "id: b\ntasks:\n  - id: t\n    type: noop\n";
   std::unique_ptr<HostEnv> env = MemoryHost();
   ASSERT_NE(env, nullptr);
@@ -737,14 +738,17 @@ TEST_F(MetricsDaemonTest, LastSuccessIsSeededFromTheStoreAndRemovedJobsLoseTheir
     EXPECT_EQ(seeded.Get(Series("petit_job_last_success_timestamp_seconds", JobLabel("b"))),
               std::nullopt);
   }
+  Trigger("a");
   Trigger("b");
-  ASSERT_TRUE(events_->WaitForRunsEnded(1));
+  ASSERT_TRUE(events_->WaitForRunsEnded(2));
   const Exposition both = Scrape();
   EXPECT_EQ(both.Get(Series("petit_runs_finished_total", JobLabel("b") + ",status=\"succeeded\"")),
             1);
 
-  // Reload: b is gone, c is new (and seeded: it has no run).
+  // Reload: b is gone, c is new (and seeded: it has no run), a's task changes type.
   std::filesystem::remove(dir / "b.yaml");
+  std::ofstream(dir / "a.yaml") << "id: a\nmax_concurrency: 5\ntasks:\n  - id: t\n    type: fail\n"
+                                   "    params: {times: 100}\n";
   std::ofstream(dir / "c.yaml") << "id: c\ntasks:\n  - id: t\n    type: noop\n";
   HostOptions host;
   host.jobs_dir = dir.string();
@@ -760,12 +764,19 @@ TEST_F(MetricsDaemonTest, LastSuccessIsSeededFromTheStoreAndRemovedJobsLoseTheir
       0);
   EXPECT_TRUE(
       reloaded.Get(Series("petit_job_last_success_timestamp_seconds", JobLabel("a"))).has_value());
-  // A job added by the reload counts its runs from its first event, scrape or not.
+  // A job added by the reload counts its runs from its first event, scrape or not; a changed job
+  // keeps its counts and finds its tasks' new types.
   Trigger("c");
-  ASSERT_TRUE(events_->WaitForRunsEnded(2));
+  Trigger("a");
+  ASSERT_TRUE(events_->WaitForRunsEnded(4));
   const Exposition after = Scrape();
   EXPECT_EQ(after.Get(Series("petit_runs_started_total", JobLabel("c") + ",trigger=\"manual\"")),
             1);
+  const std::string a = JobLabel("a");
+  EXPECT_EQ(after.Get(Series("petit_runs_finished_total", a + ",status=\"succeeded\"")), 1);
+  EXPECT_EQ(after.Get(Series("petit_runs_finished_total", a + ",status=\"failed\"")), 1);
+  EXPECT_EQ(after.Get(Series("petit_task_duration_seconds_count", a + ",task_type=\"noop\"")), 1);
+  EXPECT_EQ(after.Get(Series("petit_task_duration_seconds_count", a + ",task_type=\"fail\"")), 1);
   ExpectPromtoolAccepts(last_text_);
   std::filesystem::remove_all(dir);
 }
