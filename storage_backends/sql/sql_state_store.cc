@@ -236,10 +236,20 @@ Result<std::vector<RunRecord>> SqlStateStore::ListRuns(const JobId& job, size_t 
   return runs;
 }
 
-Result<RunPage> SqlStateStore::QueryRuns(const RunQuery& query) {
-  if (query.after.has_value()) PETIT_RETURN_IF_ERROR(CheckRunId(query.after->id));
+Result<RunPage> SqlStateStore::QueryRuns(const RunQuery& asked) {
+  if (asked.after.has_value()) PETIT_RETURN_IF_ERROR(CheckRunId(asked.after->id));
   RunPage page;
-  if (query.limit == 0) return page;
+  if (asked.limit == 0) return page;
+  // Of two upper bounds (until and the cursor) one implies the other; given both, SQLite would
+  // seek by one and filter by the other, reading every run between them on each page.
+  RunQuery query = asked;
+  if (query.after.has_value() && query.until_us.has_value()) {
+    if (query.after->created_us < *query.until_us) {
+      query.until_us.reset();
+    } else {
+      query.after.reset();
+    }
+  }
   std::vector<RunStatus> statuses = query.statuses;
   std::sort(statuses.begin(), statuses.end());
   statuses.erase(std::unique(statuses.begin(), statuses.end()), statuses.end());
