@@ -34,6 +34,7 @@ import json
 import os
 import random
 import re
+import shlex
 import shutil
 import signal
 import socket
@@ -346,7 +347,7 @@ def run_wrk(url_base, path, args, lua=None, lua_args=()):
     proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     if proc.returncode != 0:
         raise RuntimeError("wrk failed (%d):\n%s" % (proc.returncode, proc.stdout))
-    return parse_wrk(proc.stdout), " ".join(cmd)
+    return parse_wrk(proc.stdout), " ".join(shlex.quote(c) for c in cmd)
 
 
 def free_port():
@@ -608,6 +609,16 @@ def bench(args):
                       "%s / %s%s" % (ms(statistics.median(times)), ms(percentile(times, 99)),
                                      " (%d errors)" % errors if errors else ""),
                       "< 10 ms", not errors and percentile(times, 99) < 10.0)
+
+        # The floor under any CLI figure: starting the binary (dynamic linking, static
+        # initialisers) and exiting, with no request.
+        times = []
+        for _ in range(args.status_runs):
+            t = time.perf_counter()
+            subprocess.run([args.petit, "version"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            times.append((time.perf_counter() - t) * 1000)
+        table.add("petit version (process start floor): wall, median (p90)",
+                  "%s (%s)" % (ms(statistics.median(times)), ms(percentile(times, 90))))
 
         status_cmd = [args.petit, "status", "--config", config]
         first = subprocess.run(status_cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
