@@ -1,5 +1,4 @@
 // /api/v1/runs: runs, their tasks and attempts from the store; cancel and retry through the Daemon.
-#include <algorithm>
 #include <charconv>
 #include <string>
 #include <utility>
@@ -15,19 +14,6 @@ namespace {
 
 constexpr size_t kDefaultPageSize = 50;
 constexpr size_t kMaxPageSize = 1000;
-// Without StateStore::QueryRuns the newest runs of the store are scanned for the filters: as many
-// as this, at most.
-constexpr size_t kMaxScannedRuns = 10000;
-
-// GET /api/v1/runs's parameters, checked.
-struct RunFilter {
-  JobId job;
-  std::vector<RunStatus> statuses;  // empty: any
-  std::optional<int64_t> since_us;  // created at or after
-  std::optional<int64_t> until_us;  // created before
-  size_t limit = kDefaultPageSize;
-  std::optional<RunId> after;  // the last run of the previous page
-};
 
 std::optional<int64_t> ReadMillis(const ApiRequest& request, std::string_view key,
                                   std::optional<ApiResponse>& error) {
@@ -45,10 +31,13 @@ std::optional<int64_t> ReadMillis(const ApiRequest& request, std::string_view ke
   return ms * 1000;
 }
 
-std::optional<RunFilter> FilterOf(const ApiRequest& request, std::optional<ApiResponse>& error) {
-  RunFilter filter;
-  if (std::optional<std::string_view> job = request.Query("job"))
-    filter.job = JobId(std::string(*job));
+// GET /api/v1/runs's parameters as a store query, checked.
+std::optional<RunQuery> QueryOf(const ApiRequest& request, std::optional<ApiResponse>& error) {
+  RunQuery query;
+  query.limit = kDefaultPageSize;
+  if (std::optional<std::string_view> job = request.Query("job")) {
+    query.job = JobId(std::string(*job));
+  }
   if (std::optional<std::string_view> statuses = request.Query("status")) {
     std::vector<std::string_view> names;
     for (RunStatus status : {RunStatus::kQueued, RunStatus::kRunning, RunStatus::kSucceeded,
@@ -68,75 +57,53 @@ std::optional<RunFilter> FilterOf(const ApiRequest& request, std::optional<ApiRe
                                "succeeded, failed, cancelled, interrupted");
         return std::nullopt;
       }
-      filter.statuses.push_back(*status);
+      query.statuses.push_back(*status);
       if (comma == std::string_view::npos) break;
       rest.remove_prefix(comma + 1);
     }
   }
-  filter.since_us = ReadMillis(request, "since", error);
+  query.since_us = ReadMillis(request, "since", error);
   if (error) return std::nullopt;
-  filter.until_us = ReadMillis(request, "until", error);
+  query.until_us = ReadMillis(request, "until", error);
   if (error) return std::nullopt;
   if (std::optional<std::string_view> text = request.Query("limit")) {
     const auto [end, failure] =
-        std::from_chars(text->data(), text->data() + text->size(), filter.limit);
-    if (failure != std::errc() || end != text->data() + text->size() || filter.limit == 0 ||
-        filter.limit > kMaxPageSize) {
+        std::from_chars(text->data(), text->data() + text->size(), query.limit);
+    if (failure != std::errc() || end != text->data() + text->size() || query.limit == 0 ||
+        query.limit > kMaxPageSize) {
       error = Error(400, "query parameter 'limit' must be 1 to " + std::to_string(kMaxPageSize) +
                              ", not '" + std::string(*text) + "'");
       return std::nullopt;
     }
   }
   if (std::optional<std::string_view> cursor = request.Query("cursor")) {
-    filter.after = ParseRunIdSegment(*cursor);
-    if (!filter.after) {
-      error = Error(400, "query parameter 'cursor' is not a cursor this API handed out: '" +
-                             std::string(*cursor) + "'");
+    Result<RunCursor> after = DecodeRunCursor(*cursor);
+    if (!after.ok()) {
+      error = Error(400, "query parameter 'cursor' is not a cursor this API handed out: " +
+                             after.status().message());
       return std::nullopt;
     }
+    query.after = *after;
   }
-  return filter;
+  return query;
 }
 
-bool Matches(const RunFilter& filter, const RunRecord& run) {
-  if (!filter.statuses.empty() && std::find(filter.statuses.begin(), filter.statuses.end(),
-                                            run.status) == filter.statuses.end()) {
-    return false;
-  }
-  if (filter.since_us && run.created_us < *filter.since_us) return false;
-  if (filter.until_us && run.created_us >= *filter.until_us) return false;
-  return true;
-}
-
+// Reads the store's query: one indexed page, wherever the runs are.
 ApiResponse ListRuns(Daemon& daemon, const ApiRequest& request) {
   if (auto bad = CheckQuery(request, {"job", "status", "since", "until", "limit", "cursor"})) {
     return std::move(*bad);
   }
   std::optional<ApiResponse> error;
-  std::optional<RunFilter> filter = FilterOf(request, error);
-  if (!filter) return std::move(*error);
-  Result<std::vector<RunRecord>> runs = daemon.store().ListRuns(filter->job, kMaxScannedRuns);
-  if (!runs.ok()) return StatusResponse(runs.status());
+  std::optional<RunQuery> query = QueryOf(request, error);
+  if (!query) return std::move(*error);
+  Result<RunPage> page = daemon.store().QueryRuns(*query);
+  if (!page.ok()) return StatusResponse(page.status());
   JsonWriter json;
   json.BeginObject().Key("runs").BeginArray();
-  size_t listed = 0;
-  std::optional<RunId> last;
-  bool more = false;
-  for (const RunRecord& run : *runs) {
-    // Newest first, and ids sort by creation: the page goes on below the cursor.
-    if (filter->after && !(run.id < *filter->after)) continue;
-    if (!Matches(*filter, run)) continue;
-    if (listed == filter->limit) {
-      more = true;
-      break;
-    }
-    WriteRun(json, run, Vocabulary::kPetit);
-    last = run.id;
-    ++listed;
-  }
+  for (const RunRecord& run : page->runs) WriteRun(json, run, Vocabulary::kPetit);
   json.EndArray().Key("next_cursor");
-  if (more && last) {
-    json.String(last->str());
+  if (page->next) {
+    json.String(EncodeRunCursor(*page->next));
   } else {
     json.Null();
   }
