@@ -90,7 +90,7 @@ Result<DaemonAddress> ParseServerUrl(std::string_view url) {
 
 DaemonAddress AddressFromConfig(const ApiConfig& api) {
   DaemonAddress address;
-  address.url = "http://" + HostForUrl(api.bind) + ":" + std::to_string(api.port);
+  address.url = "http://" + HostForUrl(api.bind) + ":" + std::to_string(api.port) + api.path_prefix;
   std::string token = TokenFromEnvironment();
   address.token = token.empty() ? api.token : std::move(token);
   return address;

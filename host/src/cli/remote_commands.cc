@@ -497,12 +497,18 @@ int CmdCancelRemote(const Args& args, std::unique_ptr<HostEnv>) {
   const std::string name = "run " + run_id->str();
   Result<ApiAnswer> answer = client.Post("/api/v1/runs/" + run_id->str() + "/cancel", "{}");
   if (!answer.ok()) return CancelLocally(args, answer.status().message());
-  if (answer->status == 404 || answer->status == 409) {
-    // Not a run of this daemon (another process drives it, or it ended): the store and the
-    // owner say which, as without a daemon.
+  if (answer->status == 409) {
+    // Ended (the daemon's refusal says so), or driven by another process: a petit trigger or
+    // retry, which the store and the run's owner reach as without a daemon.
+    int exit_code = kExitOk;
+    std::optional<JsonObject> run =
+        Call(client, "GET", "/api/v1/runs/" + run_id->str(), "", exit_code);
+    if (!run) return exit_code;
+    Result<RunStatus> status = ParseRunStatus(Str(*run, "status"));
+    if (!status.ok() || IsTerminal(*status)) return ReportRefusal(*answer, client);
     JsonObject body = ParseObject(answer->body);
-    return CancelLocally(args, "the daemon at " + client.url() + " did not take it: " +
-                                   Str(body, "error", "HTTP " + std::to_string(answer->status)));
+    return CancelLocally(args, "the daemon at " + client.url() +
+                                   " does not drive it: " + Str(body, "error", "HTTP 409"));
   }
   if (answer->status != 202 && answer->status != 200) return ReportRefusal(*answer, client);
   if (!args.quiet) {

@@ -160,13 +160,13 @@ TEST_F(FindDaemonTest, WithoutConfigOrServerItIsTheDefaultLoopbackAddress) {
 
 TEST_F(FindDaemonTest, ReadsBindPortAndTokenFromTheDirectorysPetitYaml) {
   ScopedToken token(nullptr);
-  WriteConfig("api:\n  bind: 0.0.0.0\n  port: 9123\n  token: s3cret\n");
+  WriteConfig("api:\n  bind: 0.0.0.0\n  port: 9123\n  token: s3cret\n  path_prefix: /petit\n");
   Args args;
   args.host.jobs_dir = dir_.path();
   std::vector<std::string> warnings;
   Result<DaemonAddress> address = FindDaemon(args, warnings);
   ASSERT_TRUE(address.ok()) << address.status().ToString();
-  EXPECT_EQ(address->url, "http://127.0.0.1:9123");
+  EXPECT_EQ(address->url, "http://127.0.0.1:9123/petit");
   EXPECT_EQ(address->token, "s3cret");
 }
 
