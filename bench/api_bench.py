@@ -238,7 +238,8 @@ def insert_batch(con, run_sql, runs, attempt_sql, attempts):
 
 
 def history_run_ids(db):
-    con = sqlite3.connect("file:%s?mode=ro" % db, uri=True)
+    # immutable: the cached file is never written again, and no -wal/-shm appear beside it.
+    con = sqlite3.connect("file:%s?immutable=1" % db, uri=True)
     try:
         return [r[0] for r in con.execute("SELECT id FROM runs WHERE job_id = ?", (HISTORY_JOB,))]
     finally:
