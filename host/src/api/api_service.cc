@@ -5,8 +5,8 @@
 
 #include "api/http_server.h"
 #include "api/metrics.h"
-#include "runtime/event_journal.h"
 #include "api/routes.h"
+#include "runtime/event_journal.h"
 
 namespace petit::host {
 

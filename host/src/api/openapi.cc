@@ -68,11 +68,12 @@ constexpr std::string_view kDocument = R"json({
         "alive": {"type": "boolean", "description": "the scheduler thread beat within the last 10 s (it beats every second when idle)"},
         "stopping": {"type": "boolean"}}},
       "active_runs": {"type": "integer"}}},
-    "Scheduler": {"type": "object", "required": ["paused", "stopping", "jobs", "scheduled_jobs", "active_runs", "fired", "refused", "last_tick_at", "alive"], "properties": {
+    "Scheduler": {"type": "object", "required": ["paused", "stopping", "jobs", "scheduled_jobs", "active_runs", "fired", "refused", "last_tick_at", "alive", "paused_jobs"], "properties": {
       "paused": {"type": "boolean"}, "stopping": {"type": "boolean"}, "jobs": {"type": "integer"},
       "scheduled_jobs": {"type": "integer"}, "active_runs": {"type": "integer"},
       "fired": {"type": "integer"}, "refused": {"type": "integer"},
-      "last_tick_at": {"type": "integer", "nullable": true}, "alive": {"type": "boolean"}}},
+      "last_tick_at": {"type": "integer", "nullable": true}, "alive": {"type": "boolean"},
+      "paused_jobs": {"type": "array", "items": {"type": "string"}, "description": "ids of the jobs paused one by one, sorted"}}},
     "RunStatus": {"type": "string", "enum": ["queued", "running", "succeeded", "failed", "cancelled", "interrupted"]},
     "TaskState": {"type": "string", "enum": ["pending", "queued", "running", "succeeded", "failed", "skipped", "upstream_failed", "cancelled", "interrupted"]},
     "Run": {"type": "object", "required": ["id", "job_id", "status", "trigger", "owner", "created_at", "started_at", "ended_at", "duration_ms", "error", "retries", "retried_at", "occurrence_at"], "properties": {

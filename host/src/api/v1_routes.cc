@@ -1,5 +1,7 @@
 #include "api/v1_routes.h"
 
+#include <algorithm>
+
 #include <string>
 #include <utility>
 #include <vector>
@@ -40,7 +42,15 @@ ApiResponse Health(Daemon& daemon, const ApiRequest& request) {
   return JsonResponse(json.Take(), ok ? 200 : 503);
 }
 
-std::string SchedulerJson(const DaemonState& state) {
+std::string SchedulerJson(Daemon& daemon) {
+  const DaemonState state = daemon.State();
+  // Paused jobs by id, from one snapshot of the scheduler (no store read): what `petit status`
+  // shows without listing every job.
+  std::vector<std::string> paused;
+  for (const Scheduler::JobState& job : daemon.JobStates()) {
+    if (job.paused) paused.push_back(job.job.str());
+  }
+  std::sort(paused.begin(), paused.end());
   JsonWriter json;
   json.BeginObject();
   json.Key("paused").Bool(state.scheduler_paused);
@@ -52,13 +62,16 @@ std::string SchedulerJson(const DaemonState& state) {
   json.Key("refused").Int(static_cast<int64_t>(state.refused));
   json.Key("last_tick_at").MillisOrNull(state.scheduler_last_tick_us);
   json.Key("alive").Bool(state.scheduler_alive);
+  json.Key("paused_jobs").BeginArray();
+  for (const std::string& id : paused) json.String(id);
+  json.EndArray();
   json.EndObject();
   return json.Take();
 }
 
 ApiResponse GetScheduler(Daemon& daemon, const ApiRequest& request) {
   if (auto bad = CheckQuery(request, {})) return std::move(*bad);
-  return JsonResponse(SchedulerJson(daemon.State()));
+  return JsonResponse(SchedulerJson(daemon));
 }
 
 ApiResponse SetSchedulerPaused(Daemon& daemon, const ApiRequest& request, bool paused) {
@@ -70,7 +83,7 @@ ApiResponse SetSchedulerPaused(Daemon& daemon, const ApiRequest& request, bool p
     if (status.code() == StatusCode::kFailedPrecondition) return Error(503, status.message());
     return StatusResponse(status);
   }
-  return JsonResponse(SchedulerJson(daemon.State()));
+  return JsonResponse(SchedulerJson(daemon));
 }
 
 void WriteIds(JsonWriter& json, std::string_view key, const std::vector<JobId>& ids) {

@@ -17,7 +17,8 @@ constexpr std::array<OptionHelp, 18> kOptions = {{
     {"--limit", "N", "(runs) at most N runs, newest first (default 20)"},
     {"--quiet", "", "(trigger) print only the final line"},
     {"--no-output", "", "(trigger) do not print the tasks' captured output"},
-    {"--json", "", "(validate, runs, list, plugins, status) print one JSON document instead of\n"
+    {"--json", "",
+     "(validate, runs, list, plugins, status) print one JSON document instead of\n"
      "text"},
     {"--now", "TIME",
      "(validate) list fire times after TIME (2026-03-08T00:00:00Z or with an\n"

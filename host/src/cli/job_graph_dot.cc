@@ -1,7 +1,14 @@
 #include "cli/job_graph_dot.h"
 
+// GCC 12 at -O3 warns that write_graphviz's edge iterator "may be used uninitialized" inside
+// Boost's own headers (a false positive of its optional<pair<iterator>>); -Werror would fail the
+// release build on it.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <boost/graph/adjacency_list.hpp>
 #include <boost/graph/graphviz.hpp>
+#pragma GCC diagnostic pop
+
 #include <sstream>
 #include <string>
 #include <vector>

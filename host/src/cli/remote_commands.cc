@@ -190,7 +190,6 @@ struct StatusAnswers {
   int health_status = 0;
   JsonObject health;
   JsonObject scheduler;
-  JsonObject jobs;
   JsonObject runs;
   std::string scheduler_body;
   std::string runs_body;
@@ -225,11 +224,8 @@ void PrintStatusText(const ApiClient& client, const StatusAnswers& answers) {
   }
   std::cout << "\n";
   std::vector<std::string> paused;
-  if (Poco::JSON::Array::Ptr jobs = Arr(answers.jobs, "jobs"); !jobs.isNull()) {
-    for (size_t i = 0; i < jobs->size(); ++i) {
-      JsonObject job = jobs->getObject(static_cast<unsigned>(i));
-      if (Bool(job, "paused")) paused.push_back(Str(job, "id"));
-    }
+  if (Poco::JSON::Array::Ptr jobs = Arr(scheduler, "paused_jobs"); !jobs.isNull()) {
+    for (size_t i = 0; i < jobs->size(); ++i) paused.push_back(jobs->getElement<std::string>(i));
   }
   std::cout << "paused jobs  ";
   if (paused.empty()) std::cout << "none";
@@ -259,18 +255,15 @@ void PrintStatusJson(const ApiClient& client, const StatusAnswers& answers) {
   std::string out = "{\"url\":" + JsonUtf8String(client.url());
   out += ",\"health\":" + answers.health_body;
   out += ",\"scheduler\":" + answers.scheduler_body;
-  out += ",\"paused_jobs\":[";
-  bool first = true;
-  if (Poco::JSON::Array::Ptr jobs = Arr(answers.jobs, "jobs"); !jobs.isNull()) {
-    for (size_t i = 0; i < jobs->size(); ++i) {
-      JsonObject job = jobs->getObject(static_cast<unsigned>(i));
-      if (!Bool(job, "paused")) continue;
-      if (!first) out += ",";
-      first = false;
-      out += JsonUtf8String(Str(job, "id"));
-    }
+  out += ",\"paused_jobs\":";
+  if (Poco::JSON::Array::Ptr jobs = Arr(answers.scheduler, "paused_jobs"); !jobs.isNull()) {
+    std::ostringstream array;
+    jobs->stringify(array);
+    out += array.str();
+  } else {
+    out += "[]";
   }
-  out += "],\"active_runs\":";
+  out += ",\"active_runs\":";
   Poco::JSON::Array::Ptr runs = Arr(answers.runs, "runs");
   if (runs.isNull()) {
     out += "[]";
@@ -368,9 +361,6 @@ int CmdStatus(const Args& args, std::unique_ptr<HostEnv>) {
   if (scheduler->status != 200) return ReportRefusal(*scheduler, client);
   answers.scheduler = ParseObject(scheduler->body);
   answers.scheduler_body = scheduler->body;
-  std::optional<JsonObject> jobs = Call(client, "GET", "/api/v1/jobs", "", exit_code);
-  if (!jobs) return exit_code;
-  answers.jobs = *jobs;
   std::optional<JsonObject> runs = Call(
       client, "GET", "/api/v1/runs?status=running,queued&limit=" + std::to_string(kActiveRunsShown),
       "", exit_code);

@@ -160,7 +160,7 @@ TEST_F(V1RoutesTest, SchedulerPauseAndResumeAnswerTheSchedulerObject) {
   Start({kTwo, kSecrets});
   auto scheduler = Object(Get("/api/v1/scheduler"));
   EXPECT_EQ(Keys(*scheduler), (Set{"paused", "stopping", "jobs", "scheduled_jobs", "active_runs",
-                                   "fired", "refused", "last_tick_at", "alive"}));
+                                   "fired", "refused", "last_tick_at", "alive", "paused_jobs"}));
   EXPECT_EQ(scheduler->getValue<int>("jobs"), 2);
   EXPECT_EQ(scheduler->getValue<int>("scheduled_jobs"), 1);
   ApiResponse paused = Post("/api/v1/scheduler/pause");
@@ -240,9 +240,13 @@ TEST_F(V1RoutesTest, PauseAndResumeOneJob) {
   EXPECT_TRUE(paused->getValue<bool>("paused"));
   EXPECT_TRUE(paused->isNull("next_fire_at"));
   EXPECT_TRUE(Object(Get("/api/v1/jobs/{id}", {{"id", "secrets"}}))->getValue<bool>("paused"));
+  auto listed = Object(Get("/api/v1/scheduler"))->getArray("paused_jobs");
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ(listed->getElement<std::string>(0), "secrets");
   auto resumed = Object(Post("/api/v1/jobs/{id}/resume", {{"id", "secrets"}}));
   EXPECT_FALSE(resumed->getValue<bool>("paused"));
   EXPECT_FALSE(resumed->isNull("next_fire_at"));
+  EXPECT_EQ(Object(Get("/api/v1/scheduler"))->getArray("paused_jobs")->size(), 0u);
 }
 
 TEST_F(V1RoutesTest, UnknownJobsAreNotFoundWithTheClosestId) {

@@ -43,10 +43,8 @@ constexpr char kHealthDegraded[] =
     R"("stopping":false},"active_runs":0})";
 constexpr char kScheduler[] =
     R"({"paused":true,"stopping":false,"jobs":3,"scheduled_jobs":2,"active_runs":2,)"
-    R"("fired":41,"refused":1,"last_tick_at":1764645000000,"alive":true})";
-constexpr char kJobs[] =
-    R"({"jobs":[{"id":"a","paused":false,"scheduled":true},{"id":"b","paused":true,)"
-    R"("scheduled":true},{"id":"c","paused":true,"scheduled":false}],"count":3})";
+    R"("fired":41,"refused":1,"last_tick_at":1764645000000,"alive":true,)"
+    R"("paused_jobs":["b","c"]})";
 constexpr char kActiveRuns[] =
     R"({"runs":[{"id":"0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b","job_id":"a","status":"running",)"
     R"("trigger":"schedule","created_at":1764645000000,"started_at":1764645000100},)"
@@ -62,7 +60,6 @@ class RemoteCommandsTest : public ::testing::Test {
   void AnswerStatus(const char* health, int health_status = 200) {
     server_.Respond("GET", "/api/v1/health", health_status, health);
     server_.Respond("GET", "/api/v1/scheduler", 200, kScheduler);
-    server_.Respond("GET", "/api/v1/jobs", 200, kJobs);
     server_.Respond("GET", kActiveRunsPath, 200, kActiveRuns);
   }
   std::vector<std::string> Asked() const {
@@ -90,9 +87,9 @@ TEST_F(RemoteCommandsTest, StatusPrintsTheSchedulerStoreHealthPausedJobsAndActiv
   EXPECT_THAT(status.out,
               HasSubstr("  0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b  a  running  schedule"));
   EXPECT_THAT(status.out, HasSubstr("  0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5c  b  queued  manual"));
-  EXPECT_THAT(Asked(), ::testing::UnorderedElementsAre("GET /api/v1/health",
-                                                       "GET /api/v1/scheduler", "GET /api/v1/jobs",
-                                                       std::string("GET ") + kActiveRunsPath));
+  EXPECT_THAT(Asked(),
+              ::testing::UnorderedElementsAre("GET /api/v1/health", "GET /api/v1/scheduler",
+                                              std::string("GET ") + kActiveRunsPath));
 }
 
 TEST_F(RemoteCommandsTest, StatusJsonIsOneDocumentWithTheDaemonsOwnObjects) {
