@@ -3,11 +3,15 @@
 // GCC 12 at -O3 warns that write_graphviz's edge iterator "may be used uninitialized" inside
 // Boost's own headers (a false positive of its optional<pair<iterator>>); -Werror would fail the
 // release build on it.
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include <boost/graph/adjacency_list.hpp>
 #include <boost/graph/graphviz.hpp>
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
+#endif
 
 #include <sstream>
 #include <string>
