@@ -128,6 +128,7 @@ ApiResponse Ended(const RunRecord& run) {
 
 ApiResponse Cancel(Daemon& daemon, const ApiRequest& request) {
   if (auto bad = CheckQuery(request, {})) return std::move(*bad);
+  if (auto bad = RefuseBody(request)) return std::move(*bad);
   std::optional<ApiResponse> error;
   std::optional<RunRecord> run = RunOf(daemon, request, error);
   if (!run) return std::move(*error);

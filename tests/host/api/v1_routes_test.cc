@@ -298,6 +298,9 @@ TEST_F(V1RoutesTest, TriggerRefusesBadBodiesNamingTheField) {
   }
   ExpectError(Post("/api/v1/jobs/{id}/trigger", id, R"({"parms": {}})"), 400, "BAD_REQUEST",
               "unknown field 'parms' in the body (did you mean 'params'?)");
+  // A NUL cannot reach a command line or an environment value.
+  ExpectError(Post("/api/v1/jobs/{id}/trigger", id, R"({"params": {"greeting": "a\u0000b"}})"), 400,
+              "BAD_REQUEST", "params.greeting");
   for (const char* body : {"{", "[]", "\"params\"", "{\"params\": {}} x", "nul"}) {
     ExpectError(Post("/api/v1/jobs/{id}/trigger", id, body), 400, "BAD_REQUEST", "body");
   }
@@ -518,6 +521,20 @@ TEST_F(V1RoutesTest, EveryRouteRefusesUnknownQueryParameters) {
                               ? RunId::GenerateAt(1).str()
                               : std::string("two")}};
     ExpectError(Serve(routes_, call), 400, "BAD_REQUEST", "unknown query parameter 'bogus'");
+  }
+}
+
+TEST_F(V1RoutesTest, EveryPostRefusesBodiesItCannotRead) {
+  Start({kTwo});
+  for (const Route& route : routes_) {
+    if (route.method != "POST") continue;
+    for (const char* body : {"[", "[]", "{\"bogus\": 1}", "\"x\"", "{} x"}) {
+      Call call{.method = "POST", .pattern = route.pattern, .body = body};
+      call.params = {{"id", route.pattern.find("/runs/") != std::string::npos
+                                ? RunId::GenerateAt(1).str()
+                                : std::string("two")}};
+      ExpectError(Serve(routes_, call), 400, "BAD_REQUEST", "body");
+    }
   }
 }
 
