@@ -464,7 +464,8 @@ TEST_F(V1RoutesTest, RetryRefusesBadBodiesAndRunsThatHaveNotEnded) {
   const std::string failed = Trigger("failing");
   ASSERT_TRUE(ends_->WaitFor(failed));
   const Strings id = {{"id", failed}};
-  ExpectError(Post("/api/v1/runs/{id}/retry", id, R"({"from": "bom"})"), 400, "BAD_REQUEST", "bom");
+  ExpectError(Post("/api/v1/runs/{id}/retry", id, R"({"from": "bom"})"), 400, "BAD_REQUEST",
+              "no task 'bom' in job 'failing' (did you mean 'boom'?)");
   ExpectError(Post("/api/v1/runs/{id}/retry", id, R"({"task": "nope", "dry_run": true})"), 400,
               "BAD_REQUEST", "nope");
   ExpectError(Post("/api/v1/runs/{id}/retry", id, R"({"from": "boom", "task": "after"})"), 400,
