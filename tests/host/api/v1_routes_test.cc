@@ -412,6 +412,13 @@ TEST_F(V1RoutesTest, RunsAreListedNewestFirstFilteredAndPagedByCursor) {
       ExpectError(Get("/api/v1/runs", {}, {{key, bad}}), 400, "BAD_REQUEST", key);
     }
   }
+  ExpectError(Get("/api/v1/runs", {}, {{"since", "2000"}, {"until", "1999"}}), 400, "BAD_REQUEST",
+              "'since' is after 'until'");
+  EXPECT_EQ(Get("/api/v1/runs", {}, {{"since", "2000"}, {"until", "2000"}}).status, 200);
+  for (const std::string& job :
+       {std::string(), std::string("a/b"), std::string(".."), std::string("a\0b", 3)}) {
+    ExpectError(Get("/api/v1/runs", {}, {{"job", job}}), 400, "BAD_REQUEST", "'job'");
+  }
   ExpectError(Get("/api/v1/runs", {}, {{"cursor", "garbage"}}), 400, "BAD_REQUEST", "'cursor'");
   ExpectError(Get("/api/v1/runs", {}, {{"jobs", "two"}}), 400, "BAD_REQUEST",
               "unknown query parameter 'jobs' (did you mean 'job'?)");
