@@ -148,6 +148,21 @@ struct Connection {
 // take it as such: request smuggling). RFC 9112, 5.1 makes both a 400, as folded lines are.
 // The message naming what is wrong, or empty.
 std::string MalformedHeaderLine(std::string_view head) {
+  // NUL, or a CR that ends no line, in a field: RFC 9110, 5.5 lets a server refuse them, and a
+  // proxy may cut the field there.
+  for (size_t i = 0; i < head.size(); ++i) {
+    if (head[i] == '\0') return "the head holds a NUL byte";
+    if (head[i] == '\r' && (i + 1 >= head.size() || head[i + 1] != '\n')) {
+      return "the head holds a CR that ends no line";
+    }
+  }
+  // The request line is exactly "METHOD SP TARGET SP VERSION" (RFC 9112, 3).
+  std::string_view request_line = head.substr(0, head.find('\n'));
+  if (request_line.ends_with('\r')) request_line.remove_suffix(1);
+  if (std::count(request_line.begin(), request_line.end(), ' ') != 2 ||
+      request_line.find('\t') != std::string_view::npos) {
+    return "the request line must be METHOD, target and version separated by single spaces";
+  }
   size_t start = head.find('\n');
   while (start != std::string_view::npos && start + 1 < head.size()) {
     const size_t end = head.find('\n', start + 1);

@@ -250,6 +250,13 @@ TEST_F(HttpServerTest, MalformedRequestsAreJson400AndTheConnectionEnds) {
            std::string("GET /api/health HTTP/1.1\r\nX-Name\t: value\r\n\r\n"),
            std::string("GET /api/health HTTP/1.1\r\nX-A: b\r\n folded: c\r\n\r\n"),
            std::string("GET /api/health HTTP/1.1\r\n: no name\r\n\r\n"),
+           // Request lines of other shapes, and bytes a proxy may read otherwise.
+           std::string("GET /api/health HTTP/1.1 extra\r\n\r\n"),
+           std::string("GET  /api/health HTTP/1.1\r\n\r\n"),
+           std::string("GET\t/api/health HTTP/1.1\r\n\r\n"),
+           std::string("GET /api/health\r\nHost: x\r\n\r\n"),
+           std::string("GET /api/health HTTP/1.1\r\nX-A: a\0b\r\n\r\n", 38),
+           std::string("GET /api/health HTTP/1.1\r\nX-A: a\rX-B: b\r\n\r\n"),
            // Fields that must be single, given twice.
            std::string("GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\nHost: evil\r\n\r\n"),
            std::string("GET /api/health HTTP/1.1\r\nAuthorization: Bearer a\r\n"
