@@ -53,6 +53,10 @@ ParsedBody ParseBody(const ApiRequest& request, const std::vector<std::string_vi
   return parsed;
 }
 
+std::optional<ApiResponse> RefuseBody(const ApiRequest& request) {
+  return ParseBody(request, {}).error;
+}
+
 std::optional<bool> BodyBool(const Poco::JSON::Object& body, const std::string& name,
                              std::optional<ApiResponse>& error) {
   if (!body.has(name) || body.isNull(name)) return std::nullopt;

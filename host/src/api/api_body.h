@@ -23,6 +23,9 @@ struct ParsedBody {
 
 ParsedBody ParseBody(const ApiRequest& request, const std::vector<std::string_view>& allowed);
 
+// For a route that takes no body: the 400 (or 415) when the body is not empty, {} or blank.
+std::optional<ApiResponse> RefuseBody(const ApiRequest& request);
+
 // The member `name` of `body` as a boolean; nullopt when absent; `error` set (400 naming it) when
 // of another type.
 std::optional<bool> BodyBool(const Poco::JSON::Object& body, const std::string& name,

@@ -12,6 +12,7 @@
 #include <utility>
 #include <variant>
 
+#include "api/api_json.h"
 #include "petit/core/json.h"
 #include "runtime/daemon.h"
 
@@ -151,6 +152,7 @@ void StreamEvents(const EventRouteContext& context, const EventStreamRequest& re
 
 ApiResponse HandleEvents(const std::shared_ptr<const EventRouteContext>& context,
                          const ApiRequest& request) {
+  if (auto bad = CheckQuery(request, {"job", "run", "since"})) return std::move(*bad);
   EventStreamRequest stream;
   if (auto job = request.Query("job")) {
     Status valid = ValidateName(*job, "job id");
@@ -469,6 +471,7 @@ void FollowLog(const EventRouteContext& context, LogIndex& index, const LogTarge
 
 ApiResponse HandleLogs(const std::shared_ptr<const EventRouteContext>& context,
                        const std::shared_ptr<LogIndex>& index, const ApiRequest& request) {
+  if (auto bad = CheckQuery(request, {"offset", "limit", "tail", "follow"})) return std::move(*bad);
   const EventRouteOptions& options = context->options;
   LogTarget target;
   Result<RunId> run = RunId::Parse(request.Param("id"));

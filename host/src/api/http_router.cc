@@ -231,8 +231,12 @@ ApiResponse HttpRouter::Respond(const HttpRequest& request, const std::string& o
 std::optional<ApiResponse> HttpRouter::ParseTarget(std::string_view target, ApiRequest& api,
                                                    std::vector<std::string>& segments) const {
   // The absolute form "http://host/path" is valid too (RFC 9112, 3.2.2).
-  if (target.starts_with("http://") || target.starts_with("https://")) {
-    const size_t slash = target.find('/', target.find("://") + 3);
+  // The scheme is case-insensitive (RFC 3986, 3.1).
+  const size_t scheme_end = target.find("://");
+  if (scheme_end != std::string_view::npos &&
+      (EqualsIgnoringCase(target.substr(0, scheme_end), "http") ||
+       EqualsIgnoringCase(target.substr(0, scheme_end), "https"))) {
+    const size_t slash = target.find('/', scheme_end + 3);
     target = slash == std::string_view::npos ? std::string_view("/") : target.substr(slash);
   }
   std::string_view path = target.substr(0, target.find_first_of("?#"));

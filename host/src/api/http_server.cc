@@ -143,17 +143,42 @@ struct Connection {
   }
 };
 
-// Poco skips a header line without a colon; such a request is malformed (RFC 9112, 5).
-bool HeaderLinesHaveColons(std::string_view head) {
+// Poco skips a header line without a colon, and keeps whitespace before the colon in the name
+// ("Transfer-Encoding : chunked" would then not be Transfer-Encoding, while a proxy in front may
+// take it as such: request smuggling). RFC 9112, 5.1 makes both a 400, as folded lines are.
+// The message naming what is wrong, or empty.
+std::string MalformedHeaderLine(std::string_view head) {
+  // NUL, or a CR that ends no line, in a field: RFC 9110, 5.5 lets a server refuse them, and a
+  // proxy may cut the field there.
+  for (size_t i = 0; i < head.size(); ++i) {
+    if (head[i] == '\0') return "the head holds a NUL byte";
+    if (head[i] == '\r' && (i + 1 >= head.size() || head[i + 1] != '\n')) {
+      return "the head holds a CR that ends no line";
+    }
+  }
+  // The request line is exactly "METHOD SP TARGET SP VERSION" (RFC 9112, 3).
+  std::string_view request_line = head.substr(0, head.find('\n'));
+  if (request_line.ends_with('\r')) request_line.remove_suffix(1);
+  if (std::count(request_line.begin(), request_line.end(), ' ') != 2 ||
+      request_line.find('\t') != std::string_view::npos) {
+    return "the request line must be METHOD, target and version separated by single spaces";
+  }
   size_t start = head.find('\n');
   while (start != std::string_view::npos && start + 1 < head.size()) {
     const size_t end = head.find('\n', start + 1);
     std::string_view line = head.substr(start + 1, end - start - 1);
     if (line.ends_with('\r')) line.remove_suffix(1);
-    if (!line.empty() && line.find(':') == std::string_view::npos) return false;
+    if (!line.empty()) {
+      const size_t colon = line.find(':');
+      if (colon == std::string_view::npos) return "a header line has no ':'";
+      const std::string_view name = line.substr(0, colon);
+      if (name.empty() || name.find_first_of(" \t") != std::string_view::npos) {
+        return "a header name is empty or has whitespace before its ':'";
+      }
+    }
     start = end;
   }
-  return true;
+  return {};
 }
 
 bool HasControl(std::string_view text) {
@@ -377,8 +402,10 @@ struct HttpServer::Impl {
   // Parses the head (Poco's parser, with its limits on fields) into c->request; the refusal
   // when it is malformed or announces a body beyond bounds.
   std::optional<ApiResponse> ParseHead(Connection* c, size_t head_end) {
-    if (!HeaderLinesHaveColons(std::string_view(c->in).substr(0, head_end))) {
-      return ErrorResponse(400, "BAD_REQUEST", "malformed request: a header line has no ':'");
+    if (const std::string malformed =
+            MalformedHeaderLine(std::string_view(c->in).substr(0, head_end));
+        !malformed.empty()) {
+      return ErrorResponse(400, "BAD_REQUEST", "malformed request: " + malformed);
     }
     Poco::Net::HTTPRequest parsed;
     try {
@@ -398,6 +425,16 @@ struct HttpServer::Impl {
     if (version != Poco::Net::HTTPMessage::HTTP_1_1 &&
         version != Poco::Net::HTTPMessage::HTTP_1_0) {
       return ErrorResponse(400, "BAD_REQUEST", "unsupported HTTP version '" + version + "'");
+    }
+    // Two of these would leave the router and a proxy in front each free to pick one (RFC 9110,
+    // 5.3; RFC 9112, 3.2 for Host).
+    for (const char* single : {"Host", "Authorization", "Content-Type"}) {
+      int count = 0;
+      for (const auto& field : parsed) count += internal::EqualsIgnoringCase(field.first, single);
+      if (count > 1) {
+        return ErrorResponse(400, "BAD_REQUEST",
+                             std::string("malformed request: more than one ") + single + " header");
+      }
     }
     Request request;
     request.head.method = parsed.getMethod();

@@ -114,6 +114,7 @@ ApiResponse GetJob(Daemon& daemon, const ApiRequest& request) {
 
 ApiResponse SetPaused(Daemon& daemon, const ApiRequest& request, bool paused) {
   if (auto bad = CheckQuery(request, {})) return std::move(*bad);
+  if (auto bad = RefuseBody(request)) return std::move(*bad);
   std::optional<ApiResponse> error;
   const auto job = JobOf(daemon, request, error);
   if (!job) return std::move(*error);
@@ -140,7 +141,13 @@ std::optional<ValueMap> TriggerParams(const Poco::JSON::Object& body,
     const Poco::Dynamic::Var value = object->get(key);
     try {
       if (value.isString()) {
-        params[key] = value.extract<std::string>();
+        const std::string& text = value.extract<std::string>();
+        // A config value ends up in a command line or an environment, where a NUL cannot go.
+        if (text.find('\0') != std::string::npos) {
+          error = Error(400, "field 'params." + key + "' holds a NUL character");
+          return std::nullopt;
+        }
+        params[key] = text;
       } else if (value.isBoolean()) {
         params[key] = value.extract<bool>() ? "true" : "false";
       } else if (value.isNumeric()) {

@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "api/api_body.h"
 #include "api/api_json.h"
 #include "api/v1_internal.h"
 #include "runtime/daemon.h"
@@ -76,6 +77,7 @@ ApiResponse GetScheduler(Daemon& daemon, const ApiRequest& request) {
 
 ApiResponse SetSchedulerPaused(Daemon& daemon, const ApiRequest& request, bool paused) {
   if (auto bad = CheckQuery(request, {})) return std::move(*bad);
+  if (auto bad = RefuseBody(request)) return std::move(*bad);
   if (daemon.State().stopping) return Error(503, "the daemon is stopping");
   const Status status = paused ? daemon.PauseScheduler() : daemon.ResumeScheduler();
   if (!status.ok()) {
@@ -94,6 +96,7 @@ void WriteIds(JsonWriter& json, std::string_view key, const std::vector<JobId>& 
 
 ApiResponse Reload(Daemon& daemon, const HostOptions* host, const ApiRequest& request) {
   if (auto bad = CheckQuery(request, {})) return std::move(*bad);
+  if (auto bad = RefuseBody(request)) return std::move(*bad);
   if (host == nullptr) return Error(503, "reload is not available: no job directory is known");
   if (daemon.State().stopping) return Error(503, "the daemon is stopping");
   Result<ReloadSummary> summary = daemon.Reload(*host);

@@ -36,6 +36,10 @@ std::optional<RunQuery> QueryOf(const ApiRequest& request, std::optional<ApiResp
   RunQuery query;
   query.limit = kDefaultPageSize;
   if (std::optional<std::string_view> job = request.Query("job")) {
+    if (Status valid = ValidateName(*job, "job id"); !valid.ok()) {
+      error = Error(400, "query parameter 'job': " + valid.message());
+      return std::nullopt;
+    }
     query.job = JobId(std::string(*job));
   }
   if (std::optional<std::string_view> statuses = request.Query("status")) {
@@ -66,6 +70,10 @@ std::optional<RunQuery> QueryOf(const ApiRequest& request, std::optional<ApiResp
   if (error) return std::nullopt;
   query.until_us = ReadMillis(request, "until", error);
   if (error) return std::nullopt;
+  if (query.since_us && query.until_us && *query.since_us > *query.until_us) {
+    error = Error(400, "query parameter 'since' is after 'until': no run can match");
+    return std::nullopt;
+  }
   if (std::optional<std::string_view> text = request.Query("limit")) {
     const auto [end, failure] =
         std::from_chars(text->data(), text->data() + text->size(), query.limit);
@@ -128,6 +136,7 @@ ApiResponse Ended(const RunRecord& run) {
 
 ApiResponse Cancel(Daemon& daemon, const ApiRequest& request) {
   if (auto bad = CheckQuery(request, {})) return std::move(*bad);
+  if (auto bad = RefuseBody(request)) return std::move(*bad);
   std::optional<ApiResponse> error;
   std::optional<RunRecord> run = RunOf(daemon, request, error);
   if (!run) return std::move(*error);

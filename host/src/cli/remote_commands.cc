@@ -84,6 +84,14 @@ bool Bool(const JsonObject& object, const std::string& key) {
   }
 }
 
+// The member when it is a boolean; nullopt when absent or of another type.
+std::optional<bool> OptBool(const JsonObject& object, const std::string& key) {
+  if (object.isNull() || !object->has(key)) return std::nullopt;
+  const Poco::Dynamic::Var value = object->get(key);
+  if (!value.isBoolean()) return std::nullopt;
+  return value.extract<bool>();
+}
+
 // The text of element `i` of `array`; "?" for an element that is not a string.
 std::string ElementText(const Poco::JSON::Array::Ptr& array, size_t i) {
   try {
@@ -130,6 +138,12 @@ Remote Connect(const Args& args) {
 int ReportRefusal(const ApiAnswer& answer, const ApiClient& client) {
   JsonObject body = ParseObject(answer.body);
   std::string message = Str(body, "error");
+  const bool success = answer.status >= 200 && answer.status < 300;
+  if (success) {  // a success we could not read: whatever answered is not a Petit daemon
+    PrintError("the daemon at " + client.url() + " answered HTTP " + std::to_string(answer.status) +
+               " with something that is not what Petit sends");
+    return kExitHostError;
+  }
   if (message.empty()) {
     message = "the daemon at " + client.url() + " answered HTTP " + std::to_string(answer.status);
   }
@@ -320,14 +334,20 @@ int SetPausedRemotely(const Args& args, bool paused) {
   int exit_code = kExitOk;
   std::optional<JsonObject> answer = Call(*remote.client, "POST", path, "{}", exit_code);
   if (!answer) return exit_code;
+  const std::optional<bool> now_paused = OptBool(*answer, "paused");
+  if (!now_paused) {
+    PrintError("the daemon at " + remote.client->url() + " answered POST " + path +
+               " without saying whether it is paused");
+    return kExitHostError;
+  }
   if (one_job) {
     std::cout << "job " << Str(*answer, "id", args.operands[0]) << " "
-              << (Bool(*answer, "paused") ? "paused" : "resumed");
+              << (*now_paused ? "paused" : "resumed");
     if (!paused && !Bool(*answer, "scheduled")) std::cout << " (it has no schedule)";
     std::cout << "\n";
   } else {
-    std::cout << "scheduler " << (Bool(*answer, "paused") ? "paused" : "resumed")
-              << (paused ? ": no schedule fires; manual triggers and retries still run" : "")
+    std::cout << "scheduler " << (*now_paused ? "paused" : "resumed")
+              << (*now_paused ? ": no schedule fires; manual triggers and retries still run" : "")
               << "\n";
   }
   return kExitOk;
@@ -431,9 +451,9 @@ int CmdTriggerDetached(const Args& args, std::unique_ptr<HostEnv>) {
            exit_code);
   if (!answer) return exit_code;
   const std::string run = Str(*answer, "run_id");
-  if (run.empty()) {
+  if (run.empty() || !RunId::Parse(run).ok()) {
     PrintError("the daemon at " + remote.client->url() + " triggered job '" + job +
-               "' but named no run");
+               "' but named no run" + (run.empty() ? "" : " (its run_id is not a run id)"));
     return kExitHostError;
   }
   std::cout << run << "\n";
@@ -473,7 +493,16 @@ int CmdRetryRemote(const Args& args, std::unique_ptr<HostEnv>) {
     return ReportRefusal(*answer, *remote.client);
   }
   JsonObject reply = ParseObject(answer->body);
-  JsonObject plan = Obj(reply, "plan");
+  JsonObject plan;
+  try {
+    plan = Obj(reply, "plan");
+  } catch (const Poco::Exception&) {  // "plan" is not an object
+  }
+  if (plan.isNull()) {
+    PrintError("the daemon at " + remote.client->url() + " answered the retry of run " +
+               run_id->str() + " without a plan: whatever answered is not a Petit daemon");
+    return kExitHostError;
+  }
   std::cout << "retry of run " << run_id->str() << " (job " << Str(reply, "job_id", "?") << ")"
             << (args.dry_run ? ", dry run: nothing changed"
                              : ": started by the daemon at " + remote.client->url())

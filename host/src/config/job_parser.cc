@@ -462,6 +462,7 @@ class JobParser {
       task_marks_[task.spec.id.str()] = {task.node.Mark(), task.key};
       CheckTemplateSyntax(task, seen);
     }
+    job.dag = Dag(DagId(job.id.str()));  // named after its job, as errors about it say
     for (ParsedTask& task : parsed) job.dag.AddTask(std::move(task.spec));
   }
 

@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "config/job_loader.h"
@@ -413,6 +414,12 @@ TEST_F(EventRoutesTest, BadParametersAre400AndAnUnknownJob404) {
   EXPECT_EQ(Call("/api/v1/events", {}, "12x").status, 400);
   EXPECT_EQ(Call("/api/v1/events", {{"run", "not-a-run"}}).status, 400);
   EXPECT_EQ(Call("/api/v1/events", {{"job", "bad/name"}}).status, 400);
+  for (const char* name : {"bogus", "jobs", "last_event_id"}) {
+    ApiResponse extra = Call("/api/v1/events", {{name, "1"}});
+    EXPECT_EQ(extra.status, 400) << name;
+    EXPECT_THAT(extra.body, ::testing::HasSubstr("unknown query parameter")) << name;
+    EXPECT_FALSE(extra.stream) << name;
+  }
   ApiResponse unknown = Call("/api/v1/events", {{"job", "unknown"}});
   EXPECT_EQ(unknown.status, 404);
   EXPECT_EQ(unknown.body, "{\"error\":\"job not found: unknown\",\"code\":\"NOT_FOUND\"}");
@@ -577,6 +584,11 @@ TEST_F(LogRoutesTest, UnknownAndMalformedTargetsAndParameters) {
   EXPECT_EQ(Call(Path(), {{"limit", "0"}}).status, 400);
   EXPECT_EQ(Call(Path(), {{"limit", "1048577"}}).status, 400);
   EXPECT_EQ(Call(Path(), {{"follow", "yes"}}).status, 400);
+  for (const char* name : {"stream", "bogus", "offest"}) {
+    ApiResponse extra = Call(Path(), {{name, "1"}});
+    EXPECT_EQ(extra.status, 400) << name;
+    EXPECT_THAT(extra.body, ::testing::HasSubstr("unknown query parameter")) << name;
+  }
 }
 
 TEST_F(LogRoutesTest, FollowSendsOutputAsItArrivesAndEndsWithTheAttempt) {

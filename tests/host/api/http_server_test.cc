@@ -204,6 +204,7 @@ TEST_F(HttpServerTest, RoutesLiteralAndParamSegmentsAndDecodesThem) {
   EXPECT_EQ(Get("/things/special").body, "{\"route\":\"literal\"}") << "a literal beats {id}";
   EXPECT_EQ(Get("/things/special/").body, "{\"route\":\"literal\"}") << "a trailing / is ignored";
   EXPECT_EQ(Get("http://example.com/api/health").status, 200) << "the absolute form";
+  EXPECT_EQ(Get("HTTP://example.com/api/health").status, 200) << "its scheme in any case";
 }
 
 TEST_F(HttpServerTest, UnknownPathsAndMethodsAreJson404And405) {
@@ -244,6 +245,24 @@ TEST_F(HttpServerTest, MalformedRequestsAreJson400AndTheConnectionEnds) {
            std::string("GET /things/%zz HTTP/1.1\r\n\r\n"),
            std::string("GET /things/x?q=%4 HTTP/1.1\r\n\r\n"),
            std::string("GET no-slash HTTP/1.1\r\n\r\n"),
+           // Whitespace before the colon, or a folded line: a proxy may read these otherwise.
+           std::string("GET /api/health HTTP/1.1\r\nX-Name : value\r\n\r\n"),
+           std::string("GET /api/health HTTP/1.1\r\nX-Name\t: value\r\n\r\n"),
+           std::string("GET /api/health HTTP/1.1\r\nX-A: b\r\n folded: c\r\n\r\n"),
+           std::string("GET /api/health HTTP/1.1\r\n: no name\r\n\r\n"),
+           // Request lines of other shapes, and bytes a proxy may read otherwise.
+           std::string("GET /api/health HTTP/1.1 extra\r\n\r\n"),
+           std::string("GET  /api/health HTTP/1.1\r\n\r\n"),
+           std::string("GET\t/api/health HTTP/1.1\r\n\r\n"),
+           std::string("GET /api/health\r\nHost: x\r\n\r\n"),
+           std::string("GET /api/health HTTP/1.1\r\nX-A: a\0b\r\n\r\n", 38),
+           std::string("GET /api/health HTTP/1.1\r\nX-A: a\rX-B: b\r\n\r\n"),
+           // Fields that must be single, given twice.
+           std::string("GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\nHost: evil\r\n\r\n"),
+           std::string("GET /api/health HTTP/1.1\r\nAuthorization: Bearer a\r\n"
+                       "authorization: Bearer b\r\n\r\n"),
+           std::string("POST /things/1/poke HTTP/1.1\r\nContent-Type: application/json\r\n"
+                       "Content-Type: text/plain\r\nContent-Length: 2\r\n\r\n{}"),
        }) {
     RawHttpClient client(port_);
     ASSERT_TRUE(client.Send(head));
@@ -258,6 +277,16 @@ TEST_F(HttpServerTest, MalformedRequestsAreJson400AndTheConnectionEnds) {
   EXPECT_EQ(response.status, 411);
   EXPECT_EQ(CodeOf(response), "LENGTH_REQUIRED");
   EXPECT_TRUE(chunked.ClosedWithin(milliseconds(5000)));
+
+  // "Transfer-Encoding : chunked" is not taken as no body (the chunks as the next request).
+  RawHttpClient smuggler(port_);
+  smuggler.Send(
+      "POST /things/1/poke HTTP/1.1\r\nTransfer-Encoding : chunked\r\n\r\n0\r\n\r\n"
+      "GET /things/2 HTTP/1.1\r\n\r\n");
+  HttpResponse smuggled = smuggler.Read();
+  EXPECT_EQ(smuggled.status, 400);
+  EXPECT_EQ(CodeOf(smuggled), "BAD_REQUEST");
+  EXPECT_TRUE(smuggler.ClosedWithin(milliseconds(5000)));
 }
 
 TEST_F(HttpServerTest, OversizedHeadsAndBodiesAreRefusedBeforeTheyAreRead) {

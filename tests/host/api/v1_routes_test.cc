@@ -298,6 +298,9 @@ TEST_F(V1RoutesTest, TriggerRefusesBadBodiesNamingTheField) {
   }
   ExpectError(Post("/api/v1/jobs/{id}/trigger", id, R"({"parms": {}})"), 400, "BAD_REQUEST",
               "unknown field 'parms' in the body (did you mean 'params'?)");
+  // A NUL cannot reach a command line or an environment value.
+  ExpectError(Post("/api/v1/jobs/{id}/trigger", id, R"({"params": {"greeting": "a\u0000b"}})"), 400,
+              "BAD_REQUEST", "params.greeting");
   for (const char* body : {"{", "[]", "\"params\"", "{\"params\": {}} x", "nul"}) {
     ExpectError(Post("/api/v1/jobs/{id}/trigger", id, body), 400, "BAD_REQUEST", "body");
   }
@@ -409,6 +412,13 @@ TEST_F(V1RoutesTest, RunsAreListedNewestFirstFilteredAndPagedByCursor) {
       ExpectError(Get("/api/v1/runs", {}, {{key, bad}}), 400, "BAD_REQUEST", key);
     }
   }
+  ExpectError(Get("/api/v1/runs", {}, {{"since", "2000"}, {"until", "1999"}}), 400, "BAD_REQUEST",
+              "'since' is after 'until'");
+  EXPECT_EQ(Get("/api/v1/runs", {}, {{"since", "2000"}, {"until", "2000"}}).status, 200);
+  for (const std::string& job :
+       {std::string(), std::string("a/b"), std::string(".."), std::string("a\0b", 3)}) {
+    ExpectError(Get("/api/v1/runs", {}, {{"job", job}}), 400, "BAD_REQUEST", "'job'");
+  }
   ExpectError(Get("/api/v1/runs", {}, {{"cursor", "garbage"}}), 400, "BAD_REQUEST", "'cursor'");
   ExpectError(Get("/api/v1/runs", {}, {{"jobs", "two"}}), 400, "BAD_REQUEST",
               "unknown query parameter 'jobs' (did you mean 'job'?)");
@@ -461,7 +471,8 @@ TEST_F(V1RoutesTest, RetryRefusesBadBodiesAndRunsThatHaveNotEnded) {
   const std::string failed = Trigger("failing");
   ASSERT_TRUE(ends_->WaitFor(failed));
   const Strings id = {{"id", failed}};
-  ExpectError(Post("/api/v1/runs/{id}/retry", id, R"({"from": "bom"})"), 400, "BAD_REQUEST", "bom");
+  ExpectError(Post("/api/v1/runs/{id}/retry", id, R"({"from": "bom"})"), 400, "BAD_REQUEST",
+              "no task 'bom' in job 'failing' (did you mean 'boom'?)");
   ExpectError(Post("/api/v1/runs/{id}/retry", id, R"({"task": "nope", "dry_run": true})"), 400,
               "BAD_REQUEST", "nope");
   ExpectError(Post("/api/v1/runs/{id}/retry", id, R"({"from": "boom", "task": "after"})"), 400,
@@ -518,6 +529,20 @@ TEST_F(V1RoutesTest, EveryRouteRefusesUnknownQueryParameters) {
                               ? RunId::GenerateAt(1).str()
                               : std::string("two")}};
     ExpectError(Serve(routes_, call), 400, "BAD_REQUEST", "unknown query parameter 'bogus'");
+  }
+}
+
+TEST_F(V1RoutesTest, EveryPostRefusesBodiesItCannotRead) {
+  Start({kTwo});
+  for (const Route& route : routes_) {
+    if (route.method != "POST") continue;
+    for (const char* body : {"[", "[]", "{\"bogus\": 1}", "\"x\"", "{} x"}) {
+      Call call{.method = "POST", .pattern = route.pattern, .body = body};
+      call.params = {{"id", route.pattern.find("/runs/") != std::string::npos
+                                ? RunId::GenerateAt(1).str()
+                                : std::string("two")}};
+      ExpectError(Serve(routes_, call), 400, "BAD_REQUEST", "body");
+    }
   }
 }
 

@@ -300,5 +300,42 @@ TEST_F(RemoteCommandsTest, AnAnswerThatIsNotJsonIsAHostError) {
   EXPECT_THAT(outcome.err, HasSubstr("not a JSON object"));
 }
 
+// Something else on the daemon's port (a proxy's page, another service) answers 200: no command
+// takes that for success.
+TEST_F(RemoteCommandsTest, ASuccessThatIsNotWhatPetitSendsIsAHostError) {
+  const std::vector<std::pair<std::string, std::string>> routes = {
+      {"GET", "/api/v1/health"},
+      {"POST", "/api/v1/scheduler/pause"},
+      {"POST", "/api/v1/scheduler/resume"},
+      {"POST", "/api/v1/jobs/etl/pause"},
+      {"POST", "/api/v1/jobs/etl/resume"},
+      {"POST", "/api/v1/reload"},
+      {"POST", "/api/v1/jobs/etl/trigger"},
+      {"POST", std::string("/api/v1/runs/") + kRun + "/retry"}};
+  for (const char* body : {"<html>proxy</html>", "[1, 2]", "{\"runs\": [1, {]"}) {
+    for (const auto& [method, path] : routes) server_.Respond(method, path, 200, body);
+    for (const std::string& command : RemoteCommands()) {
+      SCOPED_TRACE(command + " answered " + body);
+      Outcome outcome = Petit(command);
+      EXPECT_EQ(outcome.exit_code, 3) << outcome.out << outcome.err;
+      EXPECT_THAT(outcome.out, IsEmpty());
+      EXPECT_EQ(std::count(outcome.err.begin(), outcome.err.end(), '\n'), 1) << outcome.err;
+    }
+  }
+  // JSON of another shape.
+  for (const char* body :
+       {"{\"a\": 1}", "{\"paused\": \"yes\", \"run_id\": 12345678, \"plan\": 1}"}) {
+    for (const auto& [method, path] : routes) server_.Respond(method, path, 200, body);
+    for (const std::string& command :
+         {std::string("pause"), std::string("resume etl"), std::string("trigger etl --detach"),
+          std::string("retry ") + kRun}) {
+      SCOPED_TRACE(command + " answered " + body);
+      Outcome outcome = Petit(command);
+      EXPECT_EQ(outcome.exit_code, 3) << outcome.out << outcome.err;
+      EXPECT_THAT(outcome.out, IsEmpty());
+    }
+  }
+}
+
 }  // namespace
 }  // namespace petit
