@@ -194,40 +194,45 @@ Result<RunAdmission> SqlStateStore::AdmitRun(const RunRecord& run, uint32_t max_
 
 std::vector<Result<RunAdmission>> SqlStateStore::AdmitRuns(std::span<const RunToAdmit> runs) {
   if (runs.size() <= 1) return StateStore::AdmitRuns(runs);
-  std::vector<Result<RunAdmission>> answers;
-  answers.reserve(runs.size());
   std::vector<RunRecord> normalized(runs.size());
-  std::vector<bool> valid(runs.size(), false);
+  std::vector<Status> invalid(runs.size());  // OK for a run that NormalizeRun accepted
   std::vector<JobId> jobs;
   for (size_t i = 0; i < runs.size(); ++i) {
     Result<RunRecord> one = NormalizeRun(runs[i].run);
     if (!one.ok()) {
-      answers.push_back(one.status());
+      invalid[i] = one.status();
       continue;
     }
-    answers.push_back(RunAdmission{.max_active_runs = runs[i].max_active_runs});
     normalized[i] = std::move(one).value();
-    valid[i] = true;
     jobs.push_back(normalized[i].job);
   }
   // In one order for every batch: two hosts' batches then wait for each other, never deadlock.
   std::sort(jobs.begin(), jobs.end(),
             [](const JobId& a, const JobId& b) { return a.str() < b.str(); });
   jobs.erase(std::unique(jobs.begin(), jobs.end()), jobs.end());
+  std::vector<RunAdmission> admissions(runs.size());
   const WriteErrors errors{"cannot admit " + std::to_string(runs.size()) + " runs", "", ""};
   Status status = database_->WriteExclusive(errors, [&](WriterSession& writer) {
     for (const JobId& job : jobs) LockAdmissions(writer.session(), dialect_, job);
     for (size_t i = 0; i < runs.size(); ++i) {
-      if (!valid[i]) continue;
-      RunAdmission admission{.max_active_runs = runs[i].max_active_runs};
-      PETIT_RETURN_IF_ERROR(AdmitIn(writer, normalized[i], admission));
-      answers[i] = std::move(admission);
+      if (!invalid[i].ok()) continue;
+      admissions[i] = RunAdmission{.max_active_runs = runs[i].max_active_runs};
+      PETIT_RETURN_IF_ERROR(AdmitIn(writer, normalized[i], admissions[i]));
     }
     return Status::Ok();
   });
-  if (status.ok()) return answers;
   // Nothing of the batch was written: each run on its own gets its own answer (or error).
-  return StateStore::AdmitRuns(runs);
+  if (!status.ok()) return StateStore::AdmitRuns(runs);
+  std::vector<Result<RunAdmission>> answers;
+  answers.reserve(runs.size());
+  for (size_t i = 0; i < runs.size(); ++i) {
+    if (invalid[i].ok()) {
+      answers.emplace_back(std::move(admissions[i]));
+    } else {
+      answers.emplace_back(std::move(invalid[i]));
+    }
+  }
+  return answers;
 }
 
 Status SqlStateStore::UpdateRun(const RunRecord& run) {
