@@ -39,6 +39,17 @@ std::string Plural(size_t n, std::string_view word) {
 
 }  // namespace
 
+std::vector<Result<std::unique_ptr<RunHandle>>> RunLauncher::LaunchBatch(
+    std::span<const RunRequest> requests, std::vector<RunEndCallback> on_ends) {
+  assert(requests.size() == on_ends.size());
+  std::vector<Result<std::unique_ptr<RunHandle>>> handles;
+  handles.reserve(requests.size());
+  for (size_t i = 0; i < requests.size(); ++i) {
+    handles.push_back(Launch(requests[i], std::move(on_ends[i])));
+  }
+  return handles;
+}
+
 struct Scheduler::Impl {
   // An occurrence (or a manual trigger) admitted but waiting for a run slot.
   struct Waiting {
@@ -167,6 +178,34 @@ struct Scheduler::Impl {
     }
     last_store_error =
         saved.WithContext("saving the schedule state of job '" + slot.job->id.str() + "'");
+    if (options.store_health != nullptr) {
+      options.store_health->ReportFailure(last_store_error, now_us);
+    }
+    if (record_retry_us == kNever) {
+      record_retry_us = now_us + outage_policy.BackoffUs(++record_failures);
+    }
+  }
+
+  // SaveRecord for the slots at `indices`, in one store call (StateStore::SaveJobs).
+  void SaveRecords(const std::vector<size_t>& indices, int64_t now_us) REQUIRES(mu) {
+    if (indices.size() <= 1) {
+      for (size_t index : indices) SaveRecord(slots[index], now_us);
+      return;
+    }
+    std::vector<JobRecord> records;
+    records.reserve(indices.size());
+    for (size_t index : indices) {
+      slots[index].record.updated_us = now_us;
+      records.push_back(slots[index].record);
+    }
+    Status saved = store.SaveJobs(records);
+    for (size_t index : indices) slots[index].record_unsaved = !saved.ok();
+    if (saved.ok()) {
+      if (options.store_health != nullptr) options.store_health->ReportSuccess(now_us);
+      return;
+    }
+    last_store_error =
+        saved.WithContext("saving the schedule state of " + Plural(indices.size(), "job"));
     if (options.store_health != nullptr) {
       options.store_health->ReportFailure(last_store_error, now_us);
     }
@@ -445,6 +484,7 @@ struct Scheduler::Impl {
   }
 
   void FireDue(int64_t now_us, std::vector<Launch>& launches) REQUIRES(mu) {
+    std::vector<size_t> fired_slots;
     while (!heap.empty() && heap.top().fire_us <= now_us) {
       const HeapEntry entry = heap.top();
       heap.pop();
@@ -462,10 +502,12 @@ struct Scheduler::Impl {
       }
       DealWith(entry.slot, occurrence_us, kTriggerSchedule, note, now_us, launches);
       slot.record.last_fire_us = occurrence_us;
-      SaveRecord(slot, now_us);
+      fired_slots.push_back(entry.slot);
       slot.next_fire_us = next.value_or(0);
       if (next) heap.push(HeapEntry{*next, entry.slot, slot.generation});
     }
+    // Before their runs are launched, as one transaction: a tick's fires cost one commit.
+    SaveRecords(fired_slots, now_us);
     next_due_us = heap.empty() ? kNever : heap.top().fire_us;
   }
 
@@ -489,13 +531,29 @@ struct Scheduler::Impl {
   // The functions below take mu themselves (Wait: the caller holds it).
 
   // Launches each run; returns how many started. A launch failure frees its slot at once.
+  // Launches each run (admitted together: RunLauncher::LaunchBatch); returns how many started. A
+  // launch failure frees its slot at once.
   uint32_t LaunchAll(std::vector<Launch>& launches, Status* first_failure = nullptr) EXCLUDES(mu) {
+    if (launches.empty()) return 0;
+    std::vector<RunRequest> requests;
+    std::vector<RunEndCallback> on_ends;
+    requests.reserve(launches.size());
+    on_ends.reserve(launches.size());
+    for (const Launch& launch : launches) {
+      requests.push_back(launch.request);
+      on_ends.emplace_back([this, index = launch.slot, run_id = launch.request.run_id] {
+        OnRunEnded(index, run_id);
+      });
+    }
+    std::vector<Result<std::unique_ptr<RunHandle>>> handles =
+        launcher.LaunchBatch(requests, std::move(on_ends));
+    assert(handles.size() == launches.size());
     uint32_t launched = 0;
-    for (Launch& launch : launches) {
+    for (size_t i = 0; i < launches.size(); ++i) {
+      Launch& launch = launches[i];
       const size_t index = launch.slot;
       const RunId run_id = launch.request.run_id;
-      Result<std::unique_ptr<RunHandle>> handle =
-          launcher.Launch(launch.request, [this, index, run_id] { OnRunEnded(index, run_id); });
+      Result<std::unique_ptr<RunHandle>>& handle = handles[i];
       MutexLock lock(mu);
       Slot& slot = slots[index];
       auto active = FindActive(slot, run_id);

@@ -100,4 +100,16 @@ Result<RunCursor> DecodeRunCursor(std::string_view text) {
   return cursor;
 }
 
+std::vector<Result<RunAdmission>> StateStore::AdmitRuns(std::span<const RunToAdmit> runs) {
+  std::vector<Result<RunAdmission>> answers;
+  answers.reserve(runs.size());
+  for (const RunToAdmit& one : runs) answers.push_back(AdmitRun(one.run, one.max_active_runs));
+  return answers;
+}
+
+Status StateStore::SaveJobs(std::span<const JobRecord> jobs) {
+  for (const JobRecord& job : jobs) PETIT_RETURN_IF_ERROR(SaveJob(job));
+  return Status::Ok();
+}
+
 }  // namespace petit

@@ -148,6 +148,33 @@ Status SqlStateStore::CreateRun(const RunRecord& run) {
   });
 }
 
+Status SqlStateStore::AdmitIn(WriterSession& writer, const RunRecord& r, RunAdmission& admission) {
+  soci::session& session = writer.session();
+  const std::string job = r.job.str();
+  if (r.occurrence_us != 0) {
+    const long long occurrence_at = r.occurrence_us;
+    std::string id;
+    std::string owner;
+    bool taken = false;
+    Query query(session);
+    query.Into(id).Into(owner).Use(job, "job").Use(occurrence_at, "occurrence_at");
+    query.ForEachRow(OccurrenceRunSql(dialect_), [&] { taken = true; });
+    if (taken) {
+      Result<RunId> other = RunId::Parse(id);
+      if (!other.ok()) return Internal("stored run id '" + SanitizeText(id) + "' is not valid");
+      admission.verdict = RunAdmission::Verdict::kOccurrenceTaken;
+      admission.other = std::move(other).value();
+      admission.other_owner = owner;
+      return Status::Ok();
+    }
+  }
+  CountActiveRuns(session, job, admission);
+  if (!admission.admitted()) return Status::Ok();
+  params_->run.Fill(r);
+  Prepared(writer, WriteStatement::kInsertRun, *params_).execute(true);
+  return Status::Ok();
+}
+
 Result<RunAdmission> SqlStateStore::AdmitRun(const RunRecord& run, uint32_t max_active_runs) {
   Result<RunRecord> normalized = NormalizeRun(run);
   if (!normalized.ok()) return normalized.status();
@@ -156,36 +183,56 @@ Result<RunAdmission> SqlStateStore::AdmitRun(const RunRecord& run, uint32_t max_
                            RunOrOccurrenceExists(r), ""};
   RunAdmission admission;
   admission.max_active_runs = max_active_runs;
-  const std::string job = r.job.str();
   Status status = database_->WriteExclusive(errors, [&](WriterSession& writer) {
     admission = RunAdmission{.max_active_runs = max_active_runs};
-    soci::session& session = writer.session();
-    LockAdmissions(session, dialect_, r.job);
-    if (r.occurrence_us != 0) {
-      const long long occurrence_at = r.occurrence_us;
-      std::string id;
-      std::string owner;
-      bool taken = false;
-      Query query(session);
-      query.Into(id).Into(owner).Use(job, "job").Use(occurrence_at, "occurrence_at");
-      query.ForEachRow(OccurrenceRunSql(dialect_), [&] { taken = true; });
-      if (taken) {
-        Result<RunId> other = RunId::Parse(id);
-        if (!other.ok()) return Internal("stored run id '" + SanitizeText(id) + "' is not valid");
-        admission.verdict = RunAdmission::Verdict::kOccurrenceTaken;
-        admission.other = std::move(other).value();
-        admission.other_owner = owner;
-        return Status::Ok();
-      }
-    }
-    CountActiveRuns(session, job, admission);
-    if (!admission.admitted()) return Status::Ok();
-    params_->run.Fill(r);
-    Prepared(writer, WriteStatement::kInsertRun, *params_).execute(true);
-    return Status::Ok();
+    LockAdmissions(writer.session(), dialect_, r.job);
+    return AdmitIn(writer, r, admission);
   });
   if (!status.ok()) return status;
   return admission;
+}
+
+std::vector<Result<RunAdmission>> SqlStateStore::AdmitRuns(std::span<const RunToAdmit> runs) {
+  if (runs.size() <= 1) return StateStore::AdmitRuns(runs);
+  std::vector<RunRecord> normalized(runs.size());
+  std::vector<Status> invalid(runs.size());  // OK for a run that NormalizeRun accepted
+  std::vector<JobId> jobs;
+  for (size_t i = 0; i < runs.size(); ++i) {
+    Result<RunRecord> one = NormalizeRun(runs[i].run);
+    if (!one.ok()) {
+      invalid[i] = one.status();
+      continue;
+    }
+    normalized[i] = std::move(one).value();
+    jobs.push_back(normalized[i].job);
+  }
+  // In one order for every batch: two hosts' batches then wait for each other, never deadlock.
+  std::sort(jobs.begin(), jobs.end(),
+            [](const JobId& a, const JobId& b) { return a.str() < b.str(); });
+  jobs.erase(std::unique(jobs.begin(), jobs.end()), jobs.end());
+  std::vector<RunAdmission> admissions(runs.size());
+  const WriteErrors errors{"cannot admit " + std::to_string(runs.size()) + " runs", "", ""};
+  Status status = database_->WriteExclusive(errors, [&](WriterSession& writer) {
+    for (const JobId& job : jobs) LockAdmissions(writer.session(), dialect_, job);
+    for (size_t i = 0; i < runs.size(); ++i) {
+      if (!invalid[i].ok()) continue;
+      admissions[i] = RunAdmission{.max_active_runs = runs[i].max_active_runs};
+      PETIT_RETURN_IF_ERROR(AdmitIn(writer, normalized[i], admissions[i]));
+    }
+    return Status::Ok();
+  });
+  // Nothing of the batch was written: each run on its own gets its own answer (or error).
+  if (!status.ok()) return StateStore::AdmitRuns(runs);
+  std::vector<Result<RunAdmission>> answers;
+  answers.reserve(runs.size());
+  for (size_t i = 0; i < runs.size(); ++i) {
+    if (invalid[i].ok()) {
+      answers.emplace_back(std::move(admissions[i]));
+    } else {
+      answers.emplace_back(std::move(invalid[i]));
+    }
+  }
+  return answers;
 }
 
 Status SqlStateStore::UpdateRun(const RunRecord& run) {
@@ -598,6 +645,22 @@ Status SqlStateStore::SaveJob(const JobRecord& job) {
     Prepared(writer, WriteStatement::kUpsertJob, *params_).execute(true);
     return Status::Ok();
   });
+}
+
+Status SqlStateStore::SaveJobs(std::span<const JobRecord> jobs) {
+  if (jobs.size() <= 1) return StateStore::SaveJobs(jobs);
+  for (const JobRecord& job : jobs) PETIT_RETURN_IF_ERROR(CheckJobId(job.id));
+  const WriteErrors errors{"cannot save " + std::to_string(jobs.size()) + " jobs", "", ""};
+  return database_->Write(
+      errors,
+      [&](WriterSession& writer) {
+        for (const JobRecord& job : jobs) {
+          params_->job.Fill(job);
+          Prepared(writer, WriteStatement::kUpsertJob, *params_).execute(true);
+        }
+        return Status::Ok();
+      },
+      /*in_transaction=*/true);
 }
 
 Result<std::optional<JobRecord>> SqlStateStore::GetJob(const JobId& id) {

@@ -29,6 +29,7 @@ namespace petit::storage::internal {
 
 class AttemptBatchWriter;
 class Database;
+class WriterSession;
 struct WriteParams;
 
 class SqlStateStore final : public StateStore {
@@ -46,6 +47,7 @@ class SqlStateStore final : public StateStore {
 
   Status CreateRun(const RunRecord& run) override;
   Result<RunAdmission> AdmitRun(const RunRecord& run, uint32_t max_active_runs) override;
+  std::vector<Result<RunAdmission>> AdmitRuns(std::span<const RunToAdmit> runs) override;
   Status UpdateRun(const RunRecord& run) override;
   Result<std::optional<RunRecord>> GetRun(const RunId& id) override;
   Result<std::vector<RunRecord>> ListRuns(const JobId& job, size_t limit) override;
@@ -73,6 +75,7 @@ class SqlStateStore final : public StateStore {
                                            int64_t ended_since_us) override;
 
   Status SaveJob(const JobRecord& job) override;
+  Status SaveJobs(std::span<const JobRecord> jobs) override;
   Result<std::optional<JobRecord>> GetJob(const JobId& id) override;
   Result<std::vector<JobRecord>> ListJobs() override;
 
@@ -85,6 +88,10 @@ class SqlStateStore final : public StateStore {
 
  private:
   explicit SqlStateStore(std::unique_ptr<Database> database);
+
+  // AdmitRun's work inside its transaction, on `run` as normalised, the job's admissions already
+  // locked (LockAdmissions).
+  Status AdmitIn(WriterSession& writer, const RunRecord& run, RunAdmission& admission);
 
   const Dialect dialect_;
   // The parameters the writer's prepared statements are bound to: declared before database_, so

@@ -66,6 +66,12 @@ class FlakyStateStore final : public StateStore {
     PETIT_RETURN_IF_ERROR(Check(Op::kCreateRun, "AdmitRun"));
     return inner_.AdmitRun(run, max_active_runs);
   }
+  std::vector<Result<RunAdmission>> AdmitRuns(std::span<const RunToAdmit> runs) override {
+    if (Status failed = Check(Op::kCreateRun, "AdmitRuns"); !failed.ok()) {
+      return std::vector<Result<RunAdmission>>(runs.size(), failed);
+    }
+    return inner_.AdmitRuns(runs);
+  }
   Status UpdateRun(const RunRecord& run) override {
     PETIT_RETURN_IF_ERROR(Check(Op::kUpdateRun, "UpdateRun"));
     return inner_.UpdateRun(run);
@@ -137,6 +143,10 @@ class FlakyStateStore final : public StateStore {
   Status SaveJob(const JobRecord& job) override {
     PETIT_RETURN_IF_ERROR(Check(Op::kSaveJob, "SaveJob"));
     return inner_.SaveJob(job);
+  }
+  Status SaveJobs(std::span<const JobRecord> jobs) override {
+    PETIT_RETURN_IF_ERROR(Check(Op::kSaveJob, "SaveJobs"));
+    return inner_.SaveJobs(jobs);
   }
   Result<std::optional<JobRecord>> GetJob(const JobId& id) override {
     PETIT_RETURN_IF_ERROR(Check(Op::kReads, "GetJob"));

@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <thread>
 #include <utility>
@@ -53,6 +54,21 @@ class FakeLauncher final : public RunLauncher {
     runs_.push_back(Launched{request, std::move(on_end)});
     cv_.notify_all();
     return std::unique_ptr<RunHandle>(new Handle(*this, runs_.size() - 1));
+  }
+
+  std::vector<Result<std::unique_ptr<RunHandle>>> LaunchBatch(
+      std::span<const RunRequest> requests, std::vector<RunEndCallback> on_ends) override {
+    {
+      std::lock_guard lock(mu_);
+      batches_.push_back(requests.size());
+    }
+    return RunLauncher::LaunchBatch(requests, std::move(on_ends));
+  }
+
+  // The size of each LaunchBatch call so far.
+  std::vector<size_t> Batches() {
+    std::lock_guard lock(mu_);
+    return batches_;
   }
 
   bool WaitForLaunches(size_t count) {
@@ -171,10 +187,11 @@ class FakeLauncher final : public RunLauncher {
 
   std::mutex mu_;
   std::condition_variable cv_;
-  std::vector<Launched> runs_;  // guarded by mu_
-  bool fail_launches_ = false;  // guarded by mu_
-  std::string refusal_;         // guarded by mu_
-  bool stopped_ = false;        // guarded by mu_
+  std::vector<Launched> runs_;   // guarded by mu_
+  std::vector<size_t> batches_;  // guarded by mu_
+  bool fail_launches_ = false;   // guarded by mu_
+  std::string refusal_;          // guarded by mu_
+  bool stopped_ = false;         // guarded by mu_
 };
 
 // What the scheduler thread has done: its passes, through SchedulerOptions::on_pass.
@@ -514,6 +531,37 @@ TEST_F(SchedulerTest, ARecordTheStoreDidNotTakeIsSavedAgainOnceItAnswersAndNothi
   launcher_.End(0);
   AdvanceTo(kBase + 20 * kSecond);
   EXPECT_THAT(launcher_.Fired(), ElementsAre(Pair("j", 10), Pair("j", 20)));
+}
+
+// So that 1,000 jobs due at one second cost one commit each way, not 1,000: the records of a
+// tick's fires are saved in one store call (one failure when the store is down, and every one
+// saved again once it answers), and their runs launched in one batch.
+TEST_F(SchedulerTest, TheOccurrencesOfOneTickAreSavedTogetherAndLaunchedInOneBatch) {
+  inner_store_ = std::move(store_);
+  auto flaky = std::make_unique<testing::FlakyStateStore>(*inner_store_);
+  testing::FlakyStateStore& store = *flaky;
+  store_ = std::move(flaky);
+  Start({MakeJob("a", "@every 10s"), MakeJob("b", "@every 10s"), MakeJob("c", "@every 20s")});
+  AdvanceTo(kBase + 10 * kSecond);
+  EXPECT_THAT(launcher_.Batches(), ElementsAre(2u));
+  EXPECT_EQ(Record("a").last_fire_us, kBase + 10 * kSecond);
+  EXPECT_EQ(Record("b").last_fire_us, kBase + 10 * kSecond);
+  launcher_.End(0);
+  launcher_.End(1);
+
+  store.Fail({testing::FlakyStateStore::Op::kSaveJob});
+  const uint64_t failures = store.failures();
+  AdvanceTo(kBase + 20 * kSecond);
+  EXPECT_THAT(launcher_.Batches(), ElementsAre(2u, 3u));
+  EXPECT_EQ(store.failures(), failures + 1) << "one save per job rather than one per tick";
+  EXPECT_THAT(scheduler_->stats().last_store_error.message(), HasSubstr("3 jobs"));
+  store.Heal();
+  AdvanceTo(kBase + 20 * kSecond + 100'000);
+  for (const char* job : {"a", "b", "c"}) {
+    EXPECT_EQ(Record(job).last_fire_us, kBase + 20 * kSecond) << job;
+  }
+  EXPECT_THAT(launcher_.Fired(), ElementsAre(Pair("a", 10), Pair("b", 10), Pair("a", 20),
+                                             Pair("b", 20), Pair("c", 20)));
 }
 
 TEST_F(SchedulerTest, OverlapSkipDropsTheOccurrenceAndSaysWhy) {

@@ -1845,6 +1845,96 @@ TEST_P(StateStoreConformanceTest, AdmittingAnExistingRunIdIsAlreadyExistsAndAnEm
   ASSERT_TRUE(admission.ok() && admission->admitted());
 }
 
+std::vector<RunAdmission::Verdict> Verdicts(const std::vector<Result<RunAdmission>>& answers) {
+  std::vector<RunAdmission::Verdict> verdicts;
+  for (const Result<RunAdmission>& answer : answers) {
+    EXPECT_TRUE(answer.ok()) << answer.status().ToString();
+    verdicts.push_back(answer.ok() ? answer->verdict : RunAdmission::Verdict::kAtLimit);
+  }
+  return verdicts;
+}
+
+TEST_P(StateStoreConformanceTest, AdmitRunsAnswersEachInOrderAndCountsTheBatchItself) {
+  RunRecord running = CreateRun("etl", kT0);
+  running.status = RunStatus::kRunning;
+  ASSERT_TRUE(store_->UpdateRun(running).ok());
+  const std::vector<RunToAdmit> batch = {
+      {MakeRun("etl", kT0 + 10), 2},           // 1 active of 2: admitted
+      {MakeRun("etl", kT0 + 11), 2},           // the one above counts: at the limit
+      {MakeScheduledRun("cron", kT0), 0},      // admitted
+      {MakeScheduledRun("cron", kT0), 0},      // the one above took the occurrence
+      {MakeScheduledRun("cron", kT0 + 1), 1},  // the first cron run holds the one slot
+      {MakeRun("other", kT0 + 12), 1},         // another job's slot: admitted
+  };
+  std::vector<Result<RunAdmission>> answers = store_->AdmitRuns(batch);
+  ASSERT_THAT(answers, SizeIs(batch.size()));
+  using V = RunAdmission::Verdict;
+  EXPECT_THAT(Verdicts(answers), ElementsAre(V::kAdmitted, V::kAtLimit, V::kAdmitted,
+                                             V::kOccurrenceTaken, V::kAtLimit, V::kAdmitted));
+  ASSERT_TRUE(answers[1].ok() && answers[3].ok());
+  EXPECT_EQ(answers[1]->other, batch[0].run.id);
+  EXPECT_EQ(answers[1]->max_active_runs, 2u);
+  EXPECT_EQ(answers[3]->other, batch[2].run.id);
+  for (size_t i : {0, 2, 5}) ExpectSameRun(GetRun(batch[i].run.id), batch[i].run);
+  for (size_t i : {1, 3, 4}) {
+    Result<std::optional<RunRecord>> absent = store_->GetRun(batch[i].run.id);
+    ASSERT_TRUE(absent.ok());
+    EXPECT_FALSE(absent->has_value()) << "run " << i << " of the batch was created";
+  }
+  EXPECT_THAT(store_->AdmitRuns({}), SizeIs(0));
+  // A batch of one is AdmitRun.
+  answers = store_->AdmitRuns(std::vector<RunToAdmit>{{MakeScheduledRun("cron", kT0), 0}});
+  ASSERT_THAT(answers, SizeIs(1));
+  ASSERT_TRUE(answers[0].ok());
+  EXPECT_EQ(answers[0]->verdict, V::kOccurrenceTaken);
+}
+
+TEST_P(StateStoreConformanceTest, AdmitRunsGivesABadRunItsErrorAndAdmitsTheOthers) {
+  RunRecord existing = CreateRun("etl", kT0);
+  const std::vector<RunToAdmit> batch = {
+      {MakeScheduledRun("etl", kT0 + 1'000'000), 0},
+      {existing, 0},          // its id exists
+      {MakeRun("", kT0), 0},  // no job
+      {MakeScheduledRun("etl", kT0 + 2'000'000), 0},
+  };
+  std::vector<Result<RunAdmission>> answers = store_->AdmitRuns(batch);
+  ASSERT_THAT(answers, SizeIs(batch.size()));
+  ASSERT_TRUE(answers[0].ok()) << answers[0].status().ToString();
+  EXPECT_TRUE(answers[0]->admitted());
+  ASSERT_FALSE(answers[1].ok());
+  EXPECT_EQ(answers[1].status().code(), StatusCode::kAlreadyExists)
+      << answers[1].status().ToString();
+  ASSERT_FALSE(answers[2].ok());
+  EXPECT_EQ(answers[2].status().code(), StatusCode::kInvalidArgument);
+  ASSERT_TRUE(answers[3].ok()) << answers[3].status().ToString();
+  EXPECT_TRUE(answers[3]->admitted());
+  ExpectSameRun(GetRun(batch[0].run.id), batch[0].run);
+  ExpectSameRun(GetRun(batch[3].run.id), batch[3].run);
+  EXPECT_THAT(ListIncompleteRuns(), SizeIs(3));
+}
+
+TEST_P(StateStoreConformanceTest, SaveJobsSavesEveryJobAndRefusesABadOne) {
+  std::vector<JobRecord> jobs(3);
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    jobs[i].id = JobId("job" + std::to_string(i));
+    jobs[i].last_fire_us = kT0 + static_cast<int64_t>(i);
+    jobs[i].updated_us = kT0 + 10;
+  }
+  jobs[1].paused = true;
+  ASSERT_TRUE(store_->SaveJobs(jobs).ok());
+  jobs[2].last_fire_us = kT0 + 60'000'000;
+  ASSERT_TRUE(store_->SaveJobs(jobs).ok());
+  for (const JobRecord& job : jobs) {
+    Result<std::optional<JobRecord>> stored = store_->GetJob(job.id);
+    ASSERT_TRUE(stored.ok() && stored->has_value()) << job.id.str();
+    EXPECT_EQ((*stored)->last_fire_us, job.last_fire_us);
+    EXPECT_EQ((*stored)->paused, job.paused);
+  }
+  std::vector<JobRecord> bad = {jobs[0], JobRecord{}};
+  EXPECT_EQ(store_->SaveJobs(bad).code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(store_->SaveJobs({}).ok());
+}
+
 TEST_P(StateStoreConformanceTest, TheOccurrencePersistsAcrossReopenAndStillRefusesARepeat) {
   RunRecord run = MakeScheduledRun("etl", kT0);
   ASSERT_TRUE(store_->AdmitRun(run, 1).ok());
@@ -2161,6 +2251,71 @@ TEST_P(StateStoreConformanceTest, ConcurrentAdmissionsNeverExceedTheLimitNorRepe
   Result<std::vector<RunRecord>> runs = store_->ListRuns(JobId("busy"), 1000);
   ASSERT_TRUE(runs.ok());
   EXPECT_THAT(*runs, SizeIs(kRounds * kMax));
+}
+
+// ConcurrentAdmissions..., with batches: each thread admits [busy, cron occurrence] or the reverse
+// order (on PostgreSQL, batches lock jobs in one order whatever theirs, so none deadlocks).
+TEST_P(StateStoreConformanceTest, ConcurrentBatchesNeverExceedTheLimitNorRepeatAnOccurrence) {
+  constexpr int kThreads = 8;
+  constexpr int kRounds = 4;
+  constexpr int kTriesPerRound = 3;
+  constexpr uint32_t kMax = 2;
+  std::vector<std::unique_ptr<StateStore>> stores;
+  for (int t = 0; t < kThreads && persistent(); ++t) {
+    Result<std::unique_ptr<StateStore>> store = storage::OpenStateStore(uri_);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    stores.push_back(std::move(store).value());
+  }
+  auto store_of = [&](int t) -> StateStore& { return persistent() ? *stores[t] : *store_; };
+  for (int round = 0; round < kRounds; ++round) {
+    const int64_t occurrence_us = kT0 + round * 60'000'000LL;
+    std::vector<std::vector<RunId>> admitted(kThreads);
+    std::vector<int> occurrence_runs(kThreads, 0);
+    std::vector<std::string> failures(kThreads);
+    std::latch start(kThreads);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        StateStore& store = store_of(t);
+        start.arrive_and_wait();
+        for (int i = 0; i < kTriesPerRound; ++i) {
+          std::vector<RunToAdmit> batch = {{MakeRun("busy", occurrence_us + t * 10 + i), kMax},
+                                           {MakeScheduledRun("cron", occurrence_us), 0}};
+          if (t % 2 == 1) std::swap(batch[0], batch[1]);
+          std::vector<Result<RunAdmission>> answers = store.AdmitRuns(batch);
+          for (size_t b = 0; b < batch.size(); ++b) {
+            if (!answers[b].ok()) {
+              failures[t] = answers[b].status().ToString();
+              return;
+            }
+            if (!answers[b]->admitted()) continue;
+            if (batch[b].run.occurrence_us != 0) {
+              ++occurrence_runs[t];
+            } else {
+              admitted[t].push_back(batch[b].run.id);
+            }
+          }
+        }
+      });
+    }
+    for (std::thread& thread : threads) thread.join();
+    for (const std::string& failure : failures) ASSERT_EQ(failure, "");
+    size_t total = 0;
+    int occurrences = 0;
+    for (int t = 0; t < kThreads; ++t) {
+      total += admitted[t].size();
+      occurrences += occurrence_runs[t];
+    }
+    ASSERT_EQ(total, kMax) << "round " << round;
+    ASSERT_EQ(occurrences, 1) << "round " << round;
+    for (const std::vector<RunId>& ids : admitted) {
+      for (const RunId& id : ids) {
+        RunRecord ended = GetRun(id);
+        ended.status = RunStatus::kSucceeded;
+        ASSERT_TRUE(store_->UpdateRun(ended).ok());
+      }
+    }
+  }
 }
 
 // The same across processes: children released at once through a pipe each try a few admissions

@@ -52,7 +52,7 @@ std::vector<std::thread> ThreadRunLauncher::TakeFinished() {
   return done;
 }
 
-Result<RunRecord> ThreadRunLauncher::Admit(const RunRequest& request) {
+RunRecord ThreadRunLauncher::NewRun(const RunRequest& request) const {
   const Clock& clock = options_.clock != nullptr ? *options_.clock : SystemClock::Instance();
   RunRecord run;
   run.id = request.run_id;
@@ -62,10 +62,24 @@ Result<RunRecord> ThreadRunLauncher::Admit(const RunRequest& request) {
   run.owner = options_.owner;
   run.created_us = clock.NowMicros();
   run.occurrence_us = request.occurrence_us;
-  Result<RunAdmission> admission = store_.AdmitRun(run, request.job->max_active_runs);
+  return run;
+}
+
+namespace {
+
+// The record of an admitted run, or the refusal as kFailedPrecondition with the store's reason.
+Result<RunRecord> Admitted(RunRecord run, const Result<RunAdmission>& admission) {
   if (!admission.ok()) return admission.status();
   if (!admission->admitted()) return FailedPrecondition(admission->Describe());
   return run;
+}
+
+}  // namespace
+
+Result<RunRecord> ThreadRunLauncher::Admit(const RunRequest& request) {
+  RunRecord run = NewRun(request);
+  Result<RunAdmission> admission = store_.AdmitRun(run, request.job->max_active_runs);
+  return Admitted(std::move(run), admission);
 }
 
 Result<RunRecord> ThreadRunLauncher::AdmitReopen(const RunRequest& request) {
@@ -82,8 +96,7 @@ Result<RunRecord> ThreadRunLauncher::AdmitReopen(const RunRequest& request) {
   return std::move(**stored);
 }
 
-Result<std::unique_ptr<RunHandle>> ThreadRunLauncher::Launch(const RunRequest& request,
-                                                             RunEndCallback on_end) {
+void ThreadRunLauncher::JoinFinished() {
   std::vector<std::thread> finished;
   {
     MutexLock lock(mu_);
@@ -91,17 +104,54 @@ Result<std::unique_ptr<RunHandle>> ThreadRunLauncher::Launch(const RunRequest& r
   }
   // Their last act was to record themselves as finished: these joins return at once.
   for (std::thread& thread : finished) thread.join();
+}
 
-  // Shared with the run's thread, which may outlive this call.
-  std::shared_ptr<const RunRecord> admitted;
-  {
-    Result<RunRecord> run = request.admitted != nullptr ? Result<RunRecord>(*request.admitted)
-                            : request.resume == nullptr ? Admit(request)
-                                                        : AdmitReopen(request);
-    if (!run.ok()) return run.status();
-    admitted = std::make_shared<const RunRecord>(std::move(run).value());
+Result<std::unique_ptr<RunHandle>> ThreadRunLauncher::Launch(const RunRequest& request,
+                                                             RunEndCallback on_end) {
+  JoinFinished();
+  Result<RunRecord> run = request.admitted != nullptr ? Result<RunRecord>(*request.admitted)
+                          : request.resume == nullptr ? Admit(request)
+                                                      : AdmitReopen(request);
+  if (!run.ok()) return run.status();
+  return Start(request, std::move(on_end),
+               std::make_shared<const RunRecord>(std::move(run).value()));
+}
+
+std::vector<Result<std::unique_ptr<RunHandle>>> ThreadRunLauncher::LaunchBatch(
+    std::span<const RunRequest> requests, std::vector<RunEndCallback> on_ends) {
+  JoinFinished();
+  // The new runs, admitted together; the others (retries, runs taken over) as Launch does.
+  std::vector<RunToAdmit> fresh;
+  std::vector<size_t> fresh_index(requests.size(), requests.size());
+  for (size_t i = 0; i < requests.size(); ++i) {
+    const RunRequest& request = requests[i];
+    if (request.admitted != nullptr || request.resume != nullptr) continue;
+    fresh_index[i] = fresh.size();
+    fresh.push_back(RunToAdmit{NewRun(request), request.job->max_active_runs});
   }
+  std::vector<Result<RunAdmission>> admissions;
+  if (!fresh.empty()) admissions = store_.AdmitRuns(fresh);
+  std::vector<Result<std::unique_ptr<RunHandle>>> handles;
+  handles.reserve(requests.size());
+  for (size_t i = 0; i < requests.size(); ++i) {
+    const RunRequest& request = requests[i];
+    Result<RunRecord> run =
+        request.admitted != nullptr ? Result<RunRecord>(*request.admitted)
+        : request.resume != nullptr
+            ? AdmitReopen(request)
+            : Admitted(std::move(fresh[fresh_index[i]].run), admissions[fresh_index[i]]);
+    if (!run.ok()) {
+      handles.push_back(run.status());
+      continue;
+    }
+    handles.push_back(Start(request, std::move(on_ends[i]),
+                            std::make_shared<const RunRecord>(std::move(run).value())));
+  }
+  return handles;
+}
 
+Result<std::unique_ptr<RunHandle>> ThreadRunLauncher::Start(
+    const RunRequest& request, RunEndCallback on_end, std::shared_ptr<const RunRecord> admitted) {
   auto control = std::make_shared<RunControl>();
   MutexLock lock(mu_);
   const uint64_t key = next_thread_++;

@@ -20,6 +20,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <span>
 #include <thread>
 #include <vector>
 
@@ -47,6 +48,10 @@ class ThreadRunLauncher final : public RunLauncher {
 
   Result<std::unique_ptr<RunHandle>> Launch(const RunRequest& request,
                                             RunEndCallback on_end) override EXCLUDES(mu_);
+  // The new runs among `requests` are admitted in one StateStore::AdmitRuns call.
+  std::vector<Result<std::unique_ptr<RunHandle>>> LaunchBatch(
+      std::span<const RunRequest> requests, std::vector<RunEndCallback> on_ends) override
+      EXCLUDES(mu_);
 
  private:
   // The record of the new run `request` asks for, created in the store by admission; a refusal
@@ -54,6 +59,13 @@ class ThreadRunLauncher final : public RunLauncher {
   Result<RunRecord> Admit(const RunRequest& request);
   // The same for a run that continues: the record as reopened.
   Result<RunRecord> AdmitReopen(const RunRequest& request);
+  // What Admit asks the store for.
+  RunRecord NewRun(const RunRequest& request) const;
+  // Joins the threads whose run has ended.
+  void JoinFinished() EXCLUDES(mu_);
+  // Starts the thread of `request`, admitted as `admitted`.
+  Result<std::unique_ptr<RunHandle>> Start(const RunRequest& request, RunEndCallback on_end,
+                                           std::shared_ptr<const RunRecord> admitted) EXCLUDES(mu_);
 
   // Threads whose run has ended, taken out of threads_ to be joined without mu_ held.
   std::vector<std::thread> TakeFinished() REQUIRES(mu_);

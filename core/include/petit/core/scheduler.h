@@ -106,6 +106,12 @@ class RunLauncher {
   // once.
   virtual Result<std::unique_ptr<RunHandle>> Launch(const RunRequest& request,
                                                     RunEndCallback on_end) = 0;
+  // Launch for each request, `on_ends[i]` being requests[i]'s `on_end`: one answer each, in the
+  // same order, each as Launch would give it. A launcher that admits new runs in a store admits
+  // them together (StateStore::AdmitRuns), so the occurrences due at one scheduler tick cost one
+  // commit, not one each. The default launches them one by one. THREADS: as Launch.
+  virtual std::vector<Result<std::unique_ptr<RunHandle>>> LaunchBatch(
+      std::span<const RunRequest> requests, std::vector<RunEndCallback> on_ends);
 };
 
 // One pass of the scheduler thread over due work.

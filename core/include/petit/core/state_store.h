@@ -76,6 +76,12 @@ struct RunAdmission {
   std::string Describe() const;
 };
 
+// One new run for StateStore::AdmitRuns: AdmitRun's arguments.
+struct RunToAdmit {
+  RunRecord run;
+  uint32_t max_active_runs = 0;
+};
+
 // Where a page of runs ends: the last run of the page, by its place in the newest-first order
 // (created_us, then id). The next page holds the runs strictly before it in that order, so runs
 // created while a client pages (all newer) never shift the pages still to come.
@@ -206,6 +212,14 @@ class StateStore {
   // The occurrence is also a unique key of the run table (SQL), which holds even against a writer
   // that bypasses admission.
   virtual Result<RunAdmission> AdmitRun(const RunRecord& run, uint32_t max_active_runs) = 0;
+  // AdmitRun for each of `runs`, in order: one answer each, in the same order, and each admission
+  // counts the runs admitted before it. So that the occurrences due at one scheduler tick cost one
+  // commit, not one each, the SQL stores admit the whole batch in ONE transaction (PostgreSQL's
+  // advisory locks taken in job id order, so that two batches cannot deadlock); when that
+  // transaction fails (a run id that exists, a store error), each run is admitted on its own, so
+  // that one bad run does not cost the others. Every admission keeps AdmitRun's guarantees. The
+  // default admits them one by one.
+  virtual std::vector<Result<RunAdmission>> AdmitRuns(std::span<const RunToAdmit> runs);
   // Replaces status, started/ended times and error of an existing run (job, trigger, owner and
   // creation time stay as created).
   virtual Status UpdateRun(const RunRecord& run) = 0;
@@ -275,6 +289,9 @@ class StateStore {
 
   // Inserts or replaces the job's record.
   virtual Status SaveJob(const JobRecord& job) = 0;
+  // SaveJob for each of `jobs`: the SQL stores save them in one transaction, all or none; the
+  // default saves them one by one and stops at the first failure. The first failure, if any.
+  virtual Status SaveJobs(std::span<const JobRecord> jobs);
   virtual Result<std::optional<JobRecord>> GetJob(const JobId& id) = 0;
   // Ordered by id.
   virtual Result<std::vector<JobRecord>> ListJobs() = 0;
