@@ -20,11 +20,14 @@
 #include <gtest/gtest.h>
 
 #include "config/job_loader.h"
+#include "host/scratch_dir.h"
 #include "runtime/host_env.h"
 #include "runtime/load_jobs.h"
 
 namespace petit::host {
 namespace {
+
+using ::petit::host::testing::ScratchDir;
 
 std::unique_ptr<HostEnv> Host(const std::string& storage_uri) {
   HostOptions options;
@@ -224,26 +227,6 @@ TEST(DaemonTest, ReloadKeepsTheJobsOfASubdirectoryThatCannotBeRead) {
   std::filesystem::remove_all(dir);
   std::filesystem::remove_all(team);
 }
-
-// A scratch directory of the test's own, removed at the end.
-class ScratchDir {
- public:
-  ScratchDir() {
-    const ::testing::TestInfo* test = ::testing::UnitTest::GetInstance()->current_test_info();
-    path_ = std::filesystem::temp_directory_path() /
-            ("petit-daemon-test-" + std::to_string(getpid()) + "-" + test->name());
-    std::filesystem::remove_all(path_);
-    std::filesystem::create_directories(path_);
-  }
-  ~ScratchDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
 
 TEST(DaemonTest, CancelEndsOneRunCancelledAndKillsItsProcessGroup) {
   ScratchDir scratch;

@@ -30,6 +30,7 @@
 
 #include "api/api_types.h"
 #include "config/job_loader.h"
+#include "host/scratch_dir.h"
 #include "runtime/daemon.h"
 #include "runtime/host_env.h"
 
@@ -57,26 +58,6 @@ inline std::vector<Job> Jobs(const std::vector<std::string>& yamls) {
   }
   return jobs;
 }
-
-// A scratch directory of the test's own, removed at the end.
-class ScratchDir {
- public:
-  ScratchDir() {
-    const ::testing::TestInfo* test = ::testing::UnitTest::GetInstance()->current_test_info();
-    path_ = std::filesystem::temp_directory_path() /
-            ("petit-api-test-" + std::to_string(getpid()) + "-" + test->name());
-    std::filesystem::remove_all(path_);
-    std::filesystem::create_directories(path_);
-  }
-  ~ScratchDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
 
 // A FIFO that blocked tasks read a line from: `read line < FIFO` waits until Release(). Held open
 // read-write by the test, so a task's open never blocks.

@@ -16,6 +16,7 @@
 #include <gtest/gtest.h>
 
 #include "config/job_loader.h"
+#include "host/route_pattern.h"
 #include "petit/core/mutex.h"
 #include "petit/storage/open.h"
 #include "runtime/daemon.h"
@@ -135,29 +136,11 @@ class EventRoutesTest : public ::testing::Test {
     request.query = std::move(query);
     request.last_event_id = std::move(last_event_id);
     for (const Route& route : routes_) {
-      if (Match(route.pattern, path, request.params)) return route.handler(request);
+      if (::petit::host::testing::MatchRoutePattern(route.pattern, path, request.params))
+        return route.handler(request);
     }
     ADD_FAILURE() << "no route for " << path;
     return {};
-  }
-
-  static bool Match(std::string_view pattern, std::string_view path,
-                    std::map<std::string, std::string, std::less<>>& params) {
-    params.clear();
-    while (!pattern.empty() && !path.empty()) {
-      pattern.remove_prefix(1);
-      path.remove_prefix(1);
-      const std::string_view p = pattern.substr(0, pattern.find('/'));
-      const std::string_view s = path.substr(0, path.find('/'));
-      if (p.starts_with('{')) {
-        params[std::string(p.substr(1, p.size() - 2))] = std::string(s);
-      } else if (p != s) {
-        return false;
-      }
-      pattern.remove_prefix(p.size());
-      path.remove_prefix(s.size());
-    }
-    return pattern.empty() && path.empty();
   }
 
   // Runs the response's stream on its own thread.

@@ -25,6 +25,7 @@
 #include <gtest/gtest.h>
 
 #include "api/event_routes.h"
+#include "host/route_pattern.h"
 #include "petit/core/mutex.h"
 #include "petit/host/exit_codes.h"
 #include "petit/storage/open.h"
@@ -34,24 +35,6 @@ namespace petit::host {
 namespace {
 
 using Params = std::map<std::string, std::string, std::less<>>;
-
-bool Match(std::string_view pattern, std::string_view path, Params& params) {
-  params.clear();
-  while (!pattern.empty() && !path.empty()) {
-    pattern.remove_prefix(1);
-    path.remove_prefix(1);
-    const std::string_view p = pattern.substr(0, pattern.find('/'));
-    const std::string_view s = path.substr(0, path.find('/'));
-    if (p.starts_with('{')) {
-      params[std::string(p.substr(1, p.size() - 2))] = std::string(s);
-    } else if (p != s) {
-      return false;
-    }
-    pattern.remove_prefix(p.size());
-    path.remove_prefix(s.size());
-  }
-  return pattern.empty() && path.empty();
-}
 
 // The daemon's API as far as watch needs it.
 class FakeApi {
@@ -151,7 +134,8 @@ class FakeApi {
       request.last_event_id = in.get("Last-Event-ID", "");
       ApiResponse response = ErrorResponse(404, "NOT_FOUND", "no route");
       for (const Route& route : api_.routes_) {
-        if (route.method == request.method && Match(route.pattern, request.path, request.params)) {
+        if (route.method == request.method && ::petit::host::testing::MatchRoutePattern(
+                                                  route.pattern, request.path, request.params)) {
           response = route.handler(request);
           break;
         }
