@@ -21,6 +21,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "integration/api_any_port.h"
 #include "integration/petit_process.h"
 #include "petit/core/state_store.h"
 #include "petit/storage/open.h"
@@ -258,7 +259,8 @@ TEST_F(CliJsonTest, GraphOfAJobWhoseFileIsBrokenSaysSoOnTheSameLine) {
 
 // petit.yaml's `logging:` in `petit run`: json lines, one per state change, with the run's ids.
 TEST_F(CliJsonTest, RunLogsJsonLinesWithTheIdsOfEachTransition) {
-  std::ofstream(jobs_ / "petit.yaml") << "logging: {level: info, format: json}\n";
+  std::ofstream(jobs_ / "petit.yaml") << "logging: {level: info, format: json}\n"
+                                      << testing::kApiAnyPort;
   WriteJob("tick.yaml",
            "id: tick\nschedule: \"@every 1s\"\ntasks:\n  - {id: a, type: noop}\n  - {id: b, type: "
            "noop, depends_on: [a]}\n");
@@ -304,7 +306,7 @@ TEST_F(CliJsonTest, RunLogsJsonLinesWithTheIdsOfEachTransition) {
 }
 
 TEST_F(CliJsonTest, RunThatRefusesToStartSaysWhyInJsonLines) {
-  std::ofstream(jobs_ / "petit.yaml") << "logging: {format: json}\n";
+  std::ofstream(jobs_ / "petit.yaml") << "logging: {format: json}\n" << testing::kApiAnyPort;
   WriteJob("broken.yaml", "id: broken\ntasks:\n  - {id: a, type: noop, bogus: 1}\n");
   Outcome r = Run("run " + Jobs());
   EXPECT_EQ(r.exit_code, 2);
@@ -325,7 +327,7 @@ TEST_F(CliJsonTest, RunThatRefusesToStartSaysWhyInJsonLines) {
 }
 
 TEST_F(CliJsonTest, RunAtLevelWarnLogsNoInfoLines) {
-  std::ofstream(jobs_ / "petit.yaml") << "logging: {level: warn}\n";
+  std::ofstream(jobs_ / "petit.yaml") << "logging: {level: warn}\n" << testing::kApiAnyPort;
   WriteJob("tick.yaml", "id: tick\nschedule: \"@every 1s\"\ntasks:\n  - {id: a, type: noop}\n");
   BackgroundPetit daemon(PETIT_EXE, {"--storage", StorageUri(), "run", jobs_.string()}, dir_);
   // Nothing is logged at warn: the store tells when a run of the daemon has ended.
