@@ -692,31 +692,28 @@ std::string Metrics::Render() {
   AppendSample(out, "petit_store_pending_writes", "",
                static_cast<double>(daemon.store.pending_writes));
 
-  if (process.cpu_seconds) {
-    AppendHeader(out, "process_cpu_seconds_total", "counter",
-                 "Total user and system CPU time spent in seconds.");
-    AppendSample(out, "process_cpu_seconds_total", "", *process.cpu_seconds);
-  }
-  if (process.resident_bytes) {
-    AppendHeader(out, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.");
-    AppendSample(out, "process_resident_memory_bytes", "", *process.resident_bytes);
-  }
-  if (process.virtual_bytes) {
-    AppendHeader(out, "process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.");
-    AppendSample(out, "process_virtual_memory_bytes", "", *process.virtual_bytes);
-  }
-  if (process.open_fds) {
-    AppendHeader(out, "process_open_fds", "gauge", "Number of open file descriptors.");
-    AppendSample(out, "process_open_fds", "", *process.open_fds);
-  }
-  if (process.max_fds) {
-    AppendHeader(out, "process_max_fds", "gauge", "Maximum number of open file descriptors.");
-    AppendSample(out, "process_max_fds", "", *process.max_fds);
-  }
-  if (process.start_time_seconds) {
-    AppendHeader(out, "process_start_time_seconds", "gauge",
-                 "Start time of the process since unix epoch in seconds.");
-    AppendSample(out, "process_start_time_seconds", "", *process.start_time_seconds);
+  // The standard process metrics, each only when /proc/self gave its value.
+  const struct {
+    std::optional<double> value;
+    std::string_view name;
+    std::string_view type;
+    std::string_view help;
+  } kProcessMetrics[] = {
+      {process.cpu_seconds, "process_cpu_seconds_total", "counter",
+       "Total user and system CPU time spent in seconds."},
+      {process.resident_bytes, "process_resident_memory_bytes", "gauge",
+       "Resident memory size in bytes."},
+      {process.virtual_bytes, "process_virtual_memory_bytes", "gauge",
+       "Virtual memory size in bytes."},
+      {process.open_fds, "process_open_fds", "gauge", "Number of open file descriptors."},
+      {process.max_fds, "process_max_fds", "gauge", "Maximum number of open file descriptors."},
+      {process.start_time_seconds, "process_start_time_seconds", "gauge",
+       "Start time of the process since unix epoch in seconds."},
+  };
+  for (const auto& metric : kProcessMetrics) {
+    if (!metric.value) continue;
+    AppendHeader(out, metric.name, metric.type, metric.help);
+    AppendSample(out, metric.name, "", *metric.value);
   }
   last_size_.store(out.size(), std::memory_order_relaxed);
   return out;
