@@ -132,6 +132,11 @@ Result<std::unique_ptr<Database>> Database::Open(Dialect dialect, std::string ta
     target = path.string();
   }
   std::unique_ptr<Database> database(new Database(dialect, std::move(target), std::move(display)));
+  if (dialect == Dialect::kSqlite) {
+    Database* self = database.get();
+    database->checkpointer_ = std::make_unique<WalCheckpointer>(
+        [self](soci::session& session) { self->Connect(session, /*read_only=*/false); });
+  }
   Result<std::unique_ptr<WriterSession>> writer = database->OpenWriter(options.quick_check);
   if (!writer.ok()) return writer.status();
   {
@@ -228,6 +233,7 @@ Result<std::unique_ptr<WriterSession>> Database::OpenWriter(bool quick_check) co
   if (quick_check && dialect_ == Dialect::kSqlite) {
     PETIT_RETURN_IF_ERROR(QuickCheck(writer->session()));
   }
+  if (checkpointer_ != nullptr) checkpointer_->Watch(writer->session());
   PETIT_RETURN_IF_ERROR(MigrateSchema(writer->session(), dialect_).WithContext(display_));
   return writer;
 }

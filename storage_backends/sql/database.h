@@ -35,6 +35,7 @@
 #include "petit/storage/open.h"
 #include "sql/dialect.h"
 #include "sql/statements.h"
+#include "sql/wal_checkpointer.h"
 
 namespace soci {
 class connection_pool;
@@ -156,6 +157,10 @@ class Database {
   // SQLite: the database file's identity when it was opened, set once by Open().
   uint64_t file_device_ = 0;
   uint64_t file_inode_ = 0;
+
+  // SQLite: checkpoints the writer's log off the write lock (declared before writer_, whose
+  // connection calls it). Null on PostgreSQL.
+  std::unique_ptr<WalCheckpointer> checkpointer_;
 
   Mutex write_mu_;
   // Null after its connection died.

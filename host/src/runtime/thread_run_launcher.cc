@@ -34,9 +34,12 @@ ThreadRunLauncher::~ThreadRunLauncher() {
   std::map<uint64_t, std::thread> threads;
   {
     MutexLock lock(mu_);
+    // Every thread runs what work_ still holds before it sees stopping_ and exits.
+    stopping_ = true;
     threads.swap(threads_);
     finished_.clear();
   }
+  work_cv_.SignalAll();
   for (auto& [key, thread] : threads) thread.join();
 }
 
@@ -50,6 +53,28 @@ std::vector<std::thread> ThreadRunLauncher::TakeFinished() {
   }
   finished_.clear();
   return done;
+}
+
+void ThreadRunLauncher::ThreadLoop(uint64_t key) {
+  MutexLock lock(mu_);
+  for (;;) {
+    bool idle_too_long = false;
+    while (work_.empty() && !stopping_ && !idle_too_long) {
+      ++idle_;
+      idle_too_long = work_cv_.WaitFor(mu_, kIdleThreadLifetime);
+      --idle_;
+    }
+    if (work_.empty()) break;
+    std::function<void()> run = std::move(work_.front());
+    work_.pop_front();
+    mu_.Unlock();
+    run();
+    // Before waiting: what the run holds (its job, its callbacks) goes now, not at the next run.
+    run = nullptr;
+    mu_.Lock();
+  }
+  // Its last act under mu_: once the destructor has taken threads_, nobody reads finished_.
+  if (!stopping_) finished_.push_back(key);
 }
 
 RunRecord ThreadRunLauncher::NewRun(const RunRequest& request) const {
@@ -102,24 +127,24 @@ void ThreadRunLauncher::JoinFinished() {
     MutexLock lock(mu_);
     finished = TakeFinished();
   }
-  // Their last act was to record themselves as finished: these joins return at once.
+  // Their last act was to record themselves as exited: these joins return at once.
   for (std::thread& thread : finished) thread.join();
 }
 
 Result<std::unique_ptr<RunHandle>> ThreadRunLauncher::Launch(const RunRequest& request,
                                                              RunEndCallback on_end) {
-  JoinFinished();
   Result<RunRecord> run = request.admitted != nullptr ? Result<RunRecord>(*request.admitted)
                           : request.resume == nullptr ? Admit(request)
                                                       : AdmitReopen(request);
   if (!run.ok()) return run.status();
-  return Start(request, std::move(on_end),
-               std::make_shared<const RunRecord>(std::move(run).value()));
+  Result<std::unique_ptr<RunHandle>> handle =
+      Start(request, std::move(on_end), std::make_shared<const RunRecord>(std::move(run).value()));
+  JoinFinished();
+  return handle;
 }
 
 std::vector<Result<std::unique_ptr<RunHandle>>> ThreadRunLauncher::LaunchBatch(
     std::span<const RunRequest> requests, std::vector<RunEndCallback> on_ends) {
-  JoinFinished();
   // The new runs, admitted together; the others (retries, runs taken over) as Launch does.
   std::vector<RunToAdmit> fresh;
   std::vector<size_t> fresh_index(requests.size(), requests.size());
@@ -147,15 +172,15 @@ std::vector<Result<std::unique_ptr<RunHandle>>> ThreadRunLauncher::LaunchBatch(
     handles.push_back(Start(request, std::move(on_ends[i]),
                             std::make_shared<const RunRecord>(std::move(run).value())));
   }
+  // After the runs have started: what is left of the threads that exited waits, the runs do not.
+  JoinFinished();
   return handles;
 }
 
 Result<std::unique_ptr<RunHandle>> ThreadRunLauncher::Start(
     const RunRequest& request, RunEndCallback on_end, std::shared_ptr<const RunRecord> admitted) {
   auto control = std::make_shared<RunControl>();
-  MutexLock lock(mu_);
-  const uint64_t key = next_thread_++;
-  auto body = [this, key, control, request, admitted, on_end = std::move(on_end)] {
+  auto body = [this, control, request, admitted, on_end = std::move(on_end)] {
     RunOptions options = options_;
     options.trigger = request.trigger;
     options.resume = request.resume.get();
@@ -165,26 +190,38 @@ Result<std::unique_ptr<RunHandle>> ThreadRunLauncher::Start(
     Result<RunRecord> result = ExecuteRun(*request.job, request.run_id, runners_, store_, options);
     if (report_end_) report_end_(request, result);
     on_end();
-    MutexLock done_lock(mu_);
-    finished_.push_back(key);
   };
-  try {
-    threads_.emplace(key, std::thread(std::move(body)));
-  } catch (const std::system_error& error) {
-    Status failure = Unavailable("cannot start a thread for run " + request.run_id.str() +
-                                 " of job '" + request.job->id.str() + "': " + error.what());
-    {
-      // It holds a run slot of its job in the store until it ends.
-      RunRecord never_started = *admitted;
-      never_started.status = RunStatus::kFailed;
-      never_started.ended_us =
-          (options_.clock != nullptr ? *options_.clock : SystemClock::Instance()).NowMicros();
-      never_started.error = failure.message();
-      (void)store_.UpdateRun(never_started);
+  std::string thread_error;
+  {
+    MutexLock lock(mu_);
+    work_.push_back(std::move(body));
+    // Each run waiting in work_ has a spare thread of its own coming for it, or it gets a new one.
+    if (idle_ >= work_.size()) {
+      work_cv_.Signal();
+    } else {
+      const uint64_t key = next_thread_++;
+      try {
+        threads_.emplace(key, std::thread([this, key] { ThreadLoop(key); }));
+      } catch (const std::system_error& error) {
+        // No thread took it: mu_ was held since it was queued, and no thread was spare.
+        work_.pop_back();
+        thread_error = error.what();
+      }
     }
-    return failure;
   }
-  return std::unique_ptr<RunHandle>(new ThreadRunHandle(std::move(control)));
+  if (thread_error.empty()) {
+    return std::unique_ptr<RunHandle>(new ThreadRunHandle(std::move(control)));
+  }
+  Status failure = Unavailable("cannot start a thread for run " + request.run_id.str() +
+                               " of job '" + request.job->id.str() + "': " + thread_error);
+  // It holds a run slot of its job in the store until it ends.
+  RunRecord never_started = *admitted;
+  never_started.status = RunStatus::kFailed;
+  never_started.ended_us =
+      (options_.clock != nullptr ? *options_.clock : SystemClock::Instance()).NowMicros();
+  never_started.error = failure.message();
+  (void)store_.UpdateRun(never_started);
+  return failure;
 }
 
 }  // namespace petit::host

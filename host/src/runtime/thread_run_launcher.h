@@ -2,6 +2,12 @@
 // own, which becomes the run's coordinator; RunHandle::Cancel() cancels it through its
 // RunCanceller (the command plugin then sends its process group SIGTERM, then SIGKILL).
 //
+// Run threads are kept for the next runs: a thread whose run ended waits for another for up to
+// kIdleThreadLifetime, then exits (and is joined by a later launch, after its admission). There is
+// no bound on how many run at once (a run may wait for hours), only on how long a spare thread
+// lives: at 1,000 runs a second a new thread and its stack per run cost more than the run itself,
+// and joining the ended ones delayed the next tick's fires.
+//
 // Launch admits a new run in the store first (StateStore::AdmitRun, with the job's
 // max_active_runs and the request's occurrence), before any thread starts, so the scheduler hears
 // of a refusal as a launch failure with the store's reason (kFailedPrecondition): another process
@@ -11,12 +17,14 @@
 //
 // Ownership: borrows the task runners, the store and whatever `options` points to (resources,
 // event bus, clock), which must outlive it. Each run shares its Job with the scheduler.
-// Threads: Launch may be called from any thread. The destructor joins every run thread, so end
-// the runs first (Scheduler::Stop does): it does not cancel them.
+// Threads: Launch may be called from any thread. The destructor waits for the runs it started and
+// joins every run thread, so end the runs first (Scheduler::Stop does): it does not cancel them.
 #ifndef PETIT_HOST_RUNTIME_THREAD_RUN_LAUNCHER_H_
 #define PETIT_HOST_RUNTIME_THREAD_RUN_LAUNCHER_H_
 
+#include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -35,6 +43,9 @@ namespace petit::host {
 
 class ThreadRunLauncher final : public RunLauncher {
  public:
+  // How long a run thread with nothing to run waits for another run before it exits.
+  static constexpr std::chrono::seconds kIdleThreadLifetime{30};
+
   // Called on the run's thread once ExecuteRun has returned, before the scheduler hears of it.
   using EndReporter = std::function<void(const RunRequest&, const Result<RunRecord>&)>;
 
@@ -61,13 +72,15 @@ class ThreadRunLauncher final : public RunLauncher {
   Result<RunRecord> AdmitReopen(const RunRequest& request);
   // What Admit asks the store for.
   RunRecord NewRun(const RunRequest& request) const;
-  // Joins the threads whose run has ended.
+  // Joins the threads that exited (idle for kIdleThreadLifetime).
   void JoinFinished() EXCLUDES(mu_);
-  // Starts the thread of `request`, admitted as `admitted`.
+  // Runs `request`, admitted as `admitted`, on a spare thread or a new one.
   Result<std::unique_ptr<RunHandle>> Start(const RunRequest& request, RunEndCallback on_end,
                                            std::shared_ptr<const RunRecord> admitted) EXCLUDES(mu_);
+  // A run thread: runs what work_ holds, waits for more, exits once idle too long or stopping.
+  void ThreadLoop(uint64_t key) EXCLUDES(mu_);
 
-  // Threads whose run has ended, taken out of threads_ to be joined without mu_ held.
+  // Threads that exited, taken out of threads_ to be joined without mu_ held.
   std::vector<std::thread> TakeFinished() REQUIRES(mu_);
 
   const TaskRunnerRegistry& runners_;
@@ -76,9 +89,13 @@ class ThreadRunLauncher final : public RunLauncher {
   const EndReporter report_end_;
 
   Mutex mu_;
+  CondVar work_cv_{mu_};  // work_ has a run, or stopping_
+  std::deque<std::function<void()>> work_ GUARDED_BY(mu_);  // runs no thread has taken yet
+  size_t idle_ GUARDED_BY(mu_) = 0;                          // threads waiting for work_
+  bool stopping_ GUARDED_BY(mu_) = false;
   uint64_t next_thread_ GUARDED_BY(mu_) = 0;
   std::map<uint64_t, std::thread> threads_ GUARDED_BY(mu_);
-  std::vector<uint64_t> finished_ GUARDED_BY(mu_);  // keys of threads_ that are done
+  std::vector<uint64_t> finished_ GUARDED_BY(mu_);  // keys of threads_ that exited
 };
 
 }  // namespace petit::host
