@@ -335,21 +335,32 @@ Status Database::WriteExclusive(const WriteErrors& errors,
 
 Status Database::WriteIn(Transaction kind, const WriteErrors& errors,
                          const std::function<Status(WriterSession&)>& write) {
+  if (dialect_ == Dialect::kSqlite) return WriteInGroup(kind, errors, write);
   MutexLock lock(write_mu_);
   if (!lost_.ok()) return lost_.WithContext(errors.operation);
+  if (Status ready = ReadyWriter(); !ready.ok()) return ready.WithContext(errors.operation);
+  return WriteAlone(kind, errors, write);
+}
+
+Status Database::ReadyWriter() {
   if (dialect_ == Dialect::kSqlite) {
     Status file = CheckSqliteFile();
     if (!file.ok()) {
       lost_ = file;
       if (lost_listener_) lost_listener_(lost_);
-      return lost_.WithContext(errors.operation);
+      return lost_;
     }
   }
   if (writer_ == nullptr) {
     Result<std::unique_ptr<WriterSession>> writer = OpenWriter();
-    if (!writer.ok()) return writer.status().WithContext(errors.operation);
+    if (!writer.ok()) return writer.status();
     writer_ = std::move(writer).value();
   }
+  return Status::Ok();
+}
+
+Status Database::WriteAlone(Transaction kind, const WriteErrors& errors,
+                            const std::function<Status(WriterSession&)>& write) {
   writer_->used_.reset();
   try {
     switch (kind) {
@@ -371,13 +382,116 @@ Status Database::WriteIn(Transaction kind, const WriteErrors& errors,
     }
     return Internal(errors.operation + ": unknown transaction kind");
   } catch (const std::exception& error) {
-    Status status = FailureStatus(error, errors);
-    if (ConnectionLost(writer_->session(), dialect_)) {
-      writer_.reset();
+    return WriteFailed(error, errors);
+  }
+}
+
+Status Database::WriteFailed(const std::exception& error, const WriteErrors& errors) {
+  Status status = FailureStatus(error, errors);
+  if (ConnectionLost(writer_->session(), dialect_)) {
+    writer_.reset();
+  } else {
+    writer_->ForgetUsed();
+  }
+  return status;
+}
+
+Status Database::WriteInGroup(Transaction kind, const WriteErrors& errors,
+                              const std::function<Status(WriterSession&)>& write) {
+  PendingWrite me{kind, errors, write, group_mu_};
+  {
+    MutexLock lock(group_mu_);
+    group_.push_back(&me);
+    if (group_leader_) {
+      while (!me.done && !me.leads) me.cv.Wait(group_mu_);
+      if (me.done) return std::move(me.status);
     } else {
-      writer_->ForgetUsed();
+      group_leader_ = true;
+      me.leads = true;
     }
-    return status;
+  }
+  // The leader: commits what has queued up since the last group (its own write among it), then
+  // hands the lead to the first writer that queued meanwhile.
+  std::vector<PendingWrite*> group;
+  {
+    MutexLock lock(group_mu_);
+    group.swap(group_);
+  }
+  {
+    MutexLock lock(write_mu_);
+    CommitGroup(group);
+  }
+  MutexLock lock(group_mu_);
+  for (PendingWrite* pending : group) {
+    if (pending == &me) continue;
+    pending->done = true;
+    // Under group_mu_: the writer cannot return, and destroy its cv, before this call is over.
+    pending->cv.Signal();
+  }
+  if (group_.empty()) {
+    group_leader_ = false;
+  } else {
+    group_.front()->leads = true;
+    group_.front()->cv.Signal();
+  }
+  return std::move(me.status);
+}
+
+void Database::CommitGroup(const std::vector<PendingWrite*>& group) {
+  if (!lost_.ok()) {
+    for (PendingWrite* pending : group) {
+      pending->status = lost_.WithContext(pending->errors.operation);
+    }
+    return;
+  }
+  if (Status ready = ReadyWriter(); !ready.ok()) {
+    for (PendingWrite* pending : group) {
+      pending->status = ready.WithContext(pending->errors.operation);
+    }
+    return;
+  }
+  if (group.size() == 1) {
+    PendingWrite& only = *group.front();
+    only.status = WriteAlone(only.kind, only.errors, only.write);
+    return;
+  }
+  // One IMMEDIATE transaction (what the most demanding write asks for); each write in a savepoint
+  // of its own, so that one that fails is undone alone, as its own transaction would have been.
+  // Nobody hears OK before the COMMIT: a write is acknowledged once it is as durable as alone.
+  soci::session& session = writer_->session();
+  try {
+    ImmediateTransaction transaction(session);
+    for (PendingWrite* pending : group) {
+      writer_->used_.reset();
+      session << "SAVEPOINT petit_write";
+      try {
+        pending->status = pending->write(*writer_);
+      } catch (const std::exception& error) {
+        pending->status = FailureStatus(error, pending->errors);
+        if (ConnectionLost(session, dialect_)) throw;
+        writer_->ForgetUsed();
+        session << "ROLLBACK TO petit_write";
+        session << "RELEASE petit_write";
+        continue;
+      }
+      // A write in a transaction of its own that says no is rolled back; one without keeps what
+      // it did (Write's contract for in_transaction = false).
+      if (!pending->status.ok() && pending->kind != Transaction::kNone) {
+        session << "ROLLBACK TO petit_write";
+      }
+      session << "RELEASE petit_write";
+    }
+    transaction.Commit();
+  } catch (const std::exception& error) {
+    // Nothing of the group was committed: each write fails, with its own message.
+    for (PendingWrite* pending : group) pending->status = FailureStatus(error, pending->errors);
+    if (writer_ != nullptr) {
+      if (ConnectionLost(session, dialect_)) {
+        writer_.reset();
+      } else {
+        writer_->ForgetUsed();
+      }
+    }
   }
 }
 

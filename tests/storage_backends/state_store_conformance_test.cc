@@ -502,6 +502,60 @@ TEST_P(StateStoreConformanceTest, SaveAttemptsAppliesTheBatchInOrder) {
   ExpectSameAttempt(attempts[1], b_running);
 }
 
+// Writes from many threads at once (SQLite commits them in groups): each gets its own answer, a
+// failing one undoes only itself, and every acknowledged one is there afterwards.
+TEST_P(StateStoreConformanceTest, ConcurrentWritesGetTheirOwnAnswersAndFailuresUndoOnlyThemselves) {
+  constexpr int kThreads = 8;
+  constexpr int kRunsPerThread = 25;
+  std::vector<std::vector<RunId>> created(kThreads);
+  std::vector<std::string> failures(kThreads);
+  std::latch start(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      auto fail = [&](const std::string& what, const Status& status) {
+        failures[t] = what + ": " + status.ToString();
+      };
+      start.arrive_and_wait();
+      for (int i = 0; i < kRunsPerThread; ++i) {
+        RunRecord run = MakeRun("job" + std::to_string(t), kT0 + i);
+        if (Status s = store_->CreateRun(run); !s.ok()) return fail("CreateRun", s);
+        created[t].push_back(run.id);
+        // Fails as a whole: its good attempt must not be stored.
+        const std::vector<AttemptRecord> bad{MakeAttempt(run.id, "bad", 1),
+                                             MakeAttempt(RunId::Generate(), "bad", 1)};
+        if (Status s = store_->SaveAttempts(bad); s.code() != StatusCode::kNotFound) {
+          return fail("SaveAttempts of an unknown run", s);
+        }
+        if (Status s = store_->CreateRun(run); s.code() != StatusCode::kAlreadyExists) {
+          return fail("CreateRun again", s);
+        }
+        run.status = RunStatus::kRunning;
+        run.started_us = kT0 + i + 1;
+        if (Status s = store_->UpdateRun(run); !s.ok()) return fail("UpdateRun", s);
+        if (Status s = store_->SaveAttempts(std::array{MakeAttempt(run.id, "good", 1)}); !s.ok()) {
+          return fail("SaveAttempts", s);
+        }
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  for (const std::string& failure : failures) ASSERT_EQ(failure, "");
+  for (int t = 0; t < kThreads; ++t) {
+    ASSERT_THAT(created[t], SizeIs(kRunsPerThread));
+    for (const RunId& id : created[t]) {
+      Result<std::optional<RunRecord>> stored = store_->GetRun(id);
+      ASSERT_TRUE(stored.ok()) << stored.status().ToString();
+      ASSERT_TRUE(stored->has_value()) << id.str();
+      EXPECT_EQ((*stored)->status, RunStatus::kRunning) << id.str();
+      EXPECT_EQ((*stored)->job, JobId("job" + std::to_string(t)));
+      std::vector<AttemptRecord> attempts = ListAttempts(id);
+      ASSERT_THAT(attempts, SizeIs(1)) << id.str();
+      EXPECT_EQ(attempts[0].task, TaskId("good"));
+    }
+  }
+}
+
 TEST_P(StateStoreConformanceTest, SaveAttemptsIsAllOrNothing) {
   const RunRecord run = CreateRun("job", 1000);
   const RunId missing = RunId::Generate();

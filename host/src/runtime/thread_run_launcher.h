@@ -89,9 +89,9 @@ class ThreadRunLauncher final : public RunLauncher {
   const EndReporter report_end_;
 
   Mutex mu_;
-  CondVar work_cv_{mu_};  // work_ has a run, or stopping_
+  CondVar work_cv_{mu_};                                    // work_ has a run, or stopping_
   std::deque<std::function<void()>> work_ GUARDED_BY(mu_);  // runs no thread has taken yet
-  size_t idle_ GUARDED_BY(mu_) = 0;                          // threads waiting for work_
+  size_t idle_ GUARDED_BY(mu_) = 0;                         // threads waiting for work_
   bool stopping_ GUARDED_BY(mu_) = false;
   uint64_t next_thread_ GUARDED_BY(mu_) = 0;
   std::map<uint64_t, std::thread> threads_ GUARDED_BY(mu_);
