@@ -575,8 +575,17 @@ struct HttpServer::Impl {
       return;
     }
     const bool keep_alive = request.keep_alive && !stopping.load();
-    const bool sent =
-        WriteAll(c->fd, Serialize(response, keep_alive, request.http10, head_only, origin));
+    bool sent = false;
+    if (!head_only && response.body.size() > kCopiedBodyLimit) {
+      // A large body (/metrics: megabytes) is sent from where it is rather than copied behind
+      // the headers; MSG_MORE keeps the headers from leaving in a packet of their own.
+      sent = WriteAll(c->fd,
+                      Serialize(response, keep_alive, request.http10, /*head_only=*/true, origin),
+                      MSG_MORE) &&
+             WriteAll(c->fd, response.body);
+    } else {
+      sent = WriteAll(c->fd, Serialize(response, keep_alive, request.http10, head_only, origin));
+    }
     c->request.reset();
     if (!sent || !keep_alive) {
       --in_flight;
@@ -588,6 +597,9 @@ struct HttpServer::Impl {
     }
     Wake();
   }
+
+  // Bodies up to this size are copied behind the headers and sent in one call.
+  static constexpr size_t kCopiedBodyLimit = 64 * 1024;
 
   // The whole response; headers of a handler's that could split it are dropped.
   static std::string Serialize(const ApiResponse& response, bool keep_alive, bool http10,
@@ -630,12 +642,12 @@ struct HttpServer::Impl {
     return out;
   }
 
-  // Sends all of `bytes` within api.timeout; false when the client is gone, too slow, or the
-  // server stops while the client's buffer is full.
-  bool WriteAll(int fd, std::string_view bytes) const {
+  // Sends all of `bytes` within api.timeout (`flags` added to send's); false when the client is
+  // gone, too slow, or the server stops while the client's buffer is full.
+  bool WriteAll(int fd, std::string_view bytes, int flags = 0) const {
     const Clock::time_point deadline = Clock::now() + config.timeout;
     while (!bytes.empty()) {
-      const ssize_t n = send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+      const ssize_t n = send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL | flags);
       if (n > 0) {
         bytes.remove_prefix(static_cast<size_t>(n));
         continue;
