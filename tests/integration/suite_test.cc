@@ -552,51 +552,80 @@ TEST_P(IntegrationSuiteTest, ACrossJobDependencyChainFiresInOrder) {
   ExpectNothingRunning();
 }
 
-// In one run of the daemon: a plugin task that throws (in the daemon's own process), one whose
-// worker process dies of SIGSEGV, a task after both (all_done) that runs, and a task that hangs,
-// ignoring its cancel, until `petit cancel`. The run ends cancelled with each task's state, the
-// hung worker is killed, and the daemon runs the next run as if nothing happened.
+// In one run of the daemon, plugin tasks that fail every way a plugin can: throwing a
+// std::exception from execute and a non-exception from create (both in the daemon's own process,
+// where the SDK's wrapper must catch them), and ending their worker process by SIGSEGV, abort()
+// and exit(0) (process isolation, the default for third-party plugins); a task after all of them
+// (all_done) runs. Then a plugin task that hangs ignoring its cancel and a command that would sleep
+// for ever are cancelled with `petit cancel`: the run ends cancelled with each task's state, both
+// processes are gone, and the daemon runs the next run as if nothing happened.
 TEST_P(IntegrationSuiteTest, CrashingThrowingAndHangingPluginTasksLeaveTheHostRunning) {
   const fs::path plugins = dir_ / "plugins";
   fs::create_directories(plugins);
   fs::create_symlink(fs::path(PETIT_FIXTURE_PLUGIN_DIR) / "throws.so", plugins / "throws.so");
   fs::create_symlink(fs::path(PETIT_FIXTURE_PLUGIN_DIR) / "extra" / "misbehaves.so",
                      plugins / "misbehaves.so");
-  Fifo started(dir_ / "hang.fifo");
+  Fifo started(dir_ / "started.fifo");
+  const std::string fifo = started.path().string();
   WriteJob("faults.yaml", R"(id: faults
 tasks:
   - id: throws
     type: throws.execute
-  - id: crashes
+  - id: throws_in_create
+    type: throws.create
+  - id: segfaults
     type: misbehaves.segfault
+  - id: aborts
+    type: misbehaves.abort
+  - id: exits
+    type: misbehaves.exit
+    params: {code: 0}
   - id: after_faults
     type: set_output
     params: {outputs: {answer: "42"}}
-    depends_on: [throws, crashes]
+    depends_on: [throws, throws_in_create, segfaults, aborts, exits]
     condition: all_done
   - id: hangs
     type: misbehaves.hang
     params: {started_fifo: ")" +
-                              started.path().string() + R"("}
+                              fifo + R"("}
+    depends_on: [after_faults]
+  - id: sleeps
+    type: command
+    command: sh
+    args: ["-c", "echo \"sleeps $$\" > )" +
+                              fifo + R"(; exec sleep 1000"]
     depends_on: [after_faults]
   - id: never
     type: misbehaves.ok
-    depends_on: [hangs]
+    depends_on: [hangs, sleeps]
 )");
   WriteJob("next.yaml", "id: next\ntasks:\n  - id: ok\n    type: noop\n");
-  // Third-party plugins run in worker processes by default; the throwing type runs in the host.
+  // Third-party plugins run in worker processes by default; the throwing types run in the host.
   std::ofstream(jobs_ / "petit.yaml")
-      << testing::kApiAnyPort << "shutdown_grace: 1\nplugin_dirs: [" << plugins.string()
-      << "]\nplugins:\n  cancel_grace_ms: 200\n  per_type: {throws.execute: in_process}\n";
+      << testing::kApiAnyPort << "shutdown_grace: 1\nmax_parallel_tasks: 8\nplugin_dirs: ["
+      << plugins.string()
+      << "]\nplugins:\n  cancel_grace_ms: 200\n"
+         "  per_type: {throws.execute: in_process, throws.create: in_process}\n";
 
   // A segfault ends the worker as in a release build, not through the sanitizer's report.
   setenv("ASAN_OPTIONS", "detect_leaks=1:handle_segv=0", 1);
   StartDaemon();
   ASSERT_NE(daemon_, nullptr);
   const std::string run = TriggerDetached("faults");
-  const std::optional<std::string> hung = started.ReadLine();
-  ASSERT_TRUE(hung.has_value()) << "the hanging task never started:\n" << daemon_->err();
-  const pid_t worker = static_cast<pid_t>(std::stol(*hung));
+  pid_t worker = 0;
+  pid_t sleeper = 0;
+  for (int i = 0; i < 2; ++i) {
+    const std::optional<std::string> line = started.ReadLine();
+    ASSERT_TRUE(line.has_value()) << "a task never started:\n" << daemon_->err();
+    if (line->starts_with("sleeps ")) {
+      sleeper = static_cast<pid_t>(std::stol(line->substr(7)));
+    } else {
+      worker = static_cast<pid_t>(std::stol(*line));
+    }
+  }
+  ASSERT_GT(worker, 0);
+  ASSERT_GT(sleeper, 0);
   EXPECT_NE(worker, daemon_->pid()) << "the hanging task runs in a worker process";
 
   const Outcome cancel = Remote("cancel " + run);
@@ -604,6 +633,7 @@ tasks:
   EXPECT_THAT(cancel.out, HasSubstr("cancelled"));
   ASSERT_TRUE(daemon_->WaitFor("run " + run + " ended: cancelled")) << daemon_->err();
   EXPECT_TRUE(ProcessExits(worker)) << "the hung worker outlived the cancel";
+  EXPECT_TRUE(ProcessExits(sleeper)) << "the sleeping command outlived the cancel";
 
   // The daemon is alive and runs the next run.
   const std::string next = TriggerDetached("next");
@@ -612,16 +642,24 @@ tasks:
 
   EXPECT_EQ(Run(run).status, RunStatus::kCancelled);
   EXPECT_EQ(FinalStates(run), (std::map<std::string, std::string>{{"throws", "failed"},
-                                                                  {"crashes", "failed"},
+                                                                  {"throws_in_create", "failed"},
+                                                                  {"segfaults", "failed"},
+                                                                  {"aborts", "failed"},
+                                                                  {"exits", "failed"},
                                                                   {"after_faults", "succeeded"},
                                                                   {"hangs", "cancelled"},
+                                                                  {"sleeps", "cancelled"},
                                                                   {"never", "cancelled"}}));
   auto attempts = Attempts(run);
-  ASSERT_FALSE(attempts["throws"].empty());
-  EXPECT_THAT(attempts["throws"].back().error, HasSubstr("boom in execute"));
-  ASSERT_FALSE(attempts["crashes"].empty());
-  EXPECT_EQ(attempts["crashes"].back().error,
-            "plugin 'misbehaves' crashed: SIGSEGV during task crashes");
+  const auto error_of = [&](const std::string& task) {
+    return attempts[task].empty() ? std::string("no attempt") : attempts[task].back().error;
+  };
+  EXPECT_THAT(error_of("throws"), HasSubstr("boom in execute"));
+  EXPECT_NE(error_of("throws_in_create"), "");
+  EXPECT_EQ(error_of("segfaults"), "plugin 'misbehaves' crashed: SIGSEGV during task segfaults");
+  EXPECT_EQ(error_of("aborts"), "plugin 'misbehaves' crashed: SIGABRT during task aborts");
+  EXPECT_EQ(error_of("exits"), "plugin 'misbehaves' exited with status 0 during task exits");
+  EXPECT_THAT(error_of("hangs"), HasSubstr("ignored cancel for 200 ms"));
   ASSERT_FALSE(attempts["after_faults"].empty());
   EXPECT_EQ(attempts["after_faults"].back().outputs["answer"], "42");
   EXPECT_EQ(Run(next).status, RunStatus::kSucceeded);
