@@ -1,6 +1,7 @@
 #include "petit/core/retry_plan.h"
 
 #include <algorithm>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -107,6 +108,13 @@ Result<RetryPlan> PlanRetry(const Dag& dag, const std::vector<AttemptRecord>& at
 
 RetryPlan PlanRecovery(const Dag& dag, const std::vector<AttemptRecord>& attempts) {
   RetryPlan plan = EmptyPlan(dag, attempts);
+  // Whether each task's last attempt ever started: one still waiting for a worker, a pool slot or
+  // its retry delay when the host died (queued, then interrupted by the takeover) ran nothing.
+  std::vector<bool> last_started(dag.size(), false);
+  for (const AttemptRecord& attempt : attempts) {
+    std::optional<Dag::Index> i = dag.IndexOf(attempt.task);
+    if (i && attempt.attempt == plan.last_attempt[*i]) last_started[*i] = attempt.started_us != 0;
+  }
   for (Dag::Index i = 0; i < dag.size(); ++i) {
     const TaskState state = plan.last_state[i];
     if (plan.last_attempt[i] == 0 && !IsTerminal(state)) {
@@ -114,6 +122,12 @@ RetryPlan PlanRecovery(const Dag& dag, const std::vector<AttemptRecord>& attempt
       continue;
     }
     if (!WasLost(state)) continue;
+    if (!last_started[i]) {
+      // Admitted by the policy already and never started: nothing was lost, so it runs as it
+      // would have, whatever attempts the policy has left.
+      plan.tasks[i] = TaskPlan::kRun;
+      continue;
+    }
     const RetryPolicy& policy = dag.task(i).retry;
     // The lost attempt counts; a host crash is the kind of failure that may pass.
     const bool retry =

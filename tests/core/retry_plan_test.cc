@@ -32,6 +32,8 @@ AttemptRecord Attempt(const std::string& task, uint32_t attempt, TaskState state
   record.task = TaskId(task);
   record.attempt = attempt;
   record.state = state;
+  // As the store holds them: an attempt that got as far as running has a start time.
+  if (state != TaskState::kPending && state != TaskState::kQueued) record.started_us = 1'000;
   return record;
 }
 
@@ -157,6 +159,29 @@ TEST(RecoveryPlanTest, ATaskWithoutRetriesIsInterruptedAndTheRestStillRuns) {
   RetryPlan plan = PlanRecovery(dag, attempts);
   EXPECT_EQ(Describe(dag, plan), (std::vector<std::string>{"extract:keep", "transform:interrupted",
                                                            "load:run", "audit:keep"}));
+}
+
+// Waiting for a worker, a pool slot or its retry delay when the host died: whether still queued
+// or already interrupted by the takeover, an attempt that never started lost nothing and runs,
+// though the policy allows no other attempt.
+TEST(RecoveryPlanTest, AnAttemptThatNeverStartedRunsWhateverThePolicy) {
+  RetryPolicy once;
+  once.max_retries = 1;
+  for (const TaskState state : {TaskState::kQueued, TaskState::kInterrupted}) {
+    SCOPED_TRACE(std::string(TaskStateName(state)));
+    for (const bool retried : {false, true}) {
+      Dag dag = Pipeline(retried ? once : RetryPolicy{});
+      std::vector<AttemptRecord> attempts = {Attempt("extract", 1, TaskState::kSucceeded)};
+      if (retried) attempts.push_back(Attempt("transform", 1, TaskState::kFailed));
+      AttemptRecord waiting = Attempt("transform", retried ? 2 : 1, state);
+      waiting.started_us = 0;
+      attempts.push_back(waiting);
+      RetryPlan plan = PlanRecovery(dag, attempts);
+      EXPECT_EQ(Describe(dag, plan), (std::vector<std::string>{"extract:keep", "transform:run",
+                                                               "load:run", "audit:run"}));
+      EXPECT_EQ(plan.last_attempt[1], retried ? 2u : 1u);
+    }
+  }
 }
 
 TEST(RecoveryPlanTest, APolicyThatNeverRetriesInterruptsTheLostAttempt) {

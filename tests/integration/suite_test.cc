@@ -345,15 +345,17 @@ tasks:
   EXPECT_THAT(all_logs.out, HasSubstr("load: 6 rows, note [line one\nline two]"));
 }
 
-// `petit run` killed with SIGKILL while two runs' first tasks run: the restarted daemon resumes
-// them; the task with a retry left runs again and its run succeeds, the one without is
-// interrupted for good and its run fails, its downstream never running. Nothing stays running.
+// `petit run` killed with SIGKILL while two runs' first tasks run and a third run waits for a
+// host slot (max_tasks 2): the restarted daemon resumes them; the task with a retry left runs
+// again and its run succeeds, the one without is interrupted for good and its run fails, its
+// downstream never running, and the waiting run runs. No task process of the dead daemon is left,
+// and nothing stays running in the store.
 TEST_P(IntegrationSuiteTest, AKilledDaemonsRunsEndCorrectlyAfterRestart) {
   Fifo fifo(dir_ / "started.fifo");
   // Tells the test it runs, then runs on until killed in its first attempt; later ones finish.
   const std::string block =
       "  - id: block\n    type: command\n    command: sh\n"
-      "    args: ['-c', 'echo \"$PETIT_RUN_ID $PETIT_ATTEMPT\" > " +
+      "    args: ['-c', 'echo \"$PETIT_RUN_ID $PETIT_ATTEMPT $$\" > " +
       fifo.path().string() + "; [ \"$PETIT_ATTEMPT\" = 1 ] && exec sleep 1000; exit 0']\n";
   const std::string after =
       "  - id: after\n    type: command\n    command: echo\n    args: [after]\n"
@@ -361,30 +363,48 @@ TEST_P(IntegrationSuiteTest, AKilledDaemonsRunsEndCorrectlyAfterRestart) {
   WriteJob("resumable.yaml",
            "id: resumable\ntasks:\n" + block + "    retry: {max_attempts: 1}\n" + after);
   WriteJob("once.yaml", "id: once\ntasks:\n" + block + after);
-  std::ofstream(jobs_ / "petit.yaml") << testing::kApiAnyPort << "shutdown_grace: 1\n";
+  WriteJob("waiting.yaml",
+           "id: waiting\ntasks:\n  - id: late\n    type: command\n    command: echo\n"
+           "    args: [late]\n");
+  std::ofstream(jobs_ / "petit.yaml")
+      << testing::kApiAnyPort << "shutdown_grace: 1\nmax_tasks: 2\n";
 
   StartDaemon();
   ASSERT_NE(daemon_, nullptr);
   const std::string resumable = TriggerDetached("resumable");
   const std::string once = TriggerDetached("once");
   std::set<std::string> started;
+  std::vector<pid_t> killed_tasks;
   for (int i = 0; i < 2; ++i) {
     const std::optional<std::string> line = fifo.ReadLine();
     ASSERT_TRUE(line.has_value()) << "a task never started:\n" << daemon_->err();
-    started.insert(*line);
+    const size_t pid_at = line->rfind(' ');
+    started.insert(line->substr(0, pid_at));
+    killed_tasks.push_back(static_cast<pid_t>(std::stol(line->substr(pid_at + 1))));
   }
   EXPECT_EQ(started, (std::set<std::string>{resumable + " 1", once + " 1"}));
+  // Both host slots are taken: this run is admitted, and its task waits.
+  const std::string waiting = TriggerDetached("waiting");
   daemon_->Kill();
-  // Killed mid-run: both runs are still recorded running.
+  // Killed mid-run: every run is still recorded unfinished.
   EXPECT_EQ(Run(resumable).status, RunStatus::kRunning);
   EXPECT_EQ(Run(once).status, RunStatus::kRunning);
+  EXPECT_FALSE(IsTerminal(Run(waiting).status));
+  EXPECT_TRUE(FinalStates(waiting).empty() || FinalStates(waiting)["late"] == "queued")
+      << "the waiting task ran";
 
   StartDaemon();
   ASSERT_NE(daemon_, nullptr);
   ASSERT_TRUE(daemon_->WaitFor("run " + resumable + " ended: succeeded")) << daemon_->err();
   ASSERT_TRUE(daemon_->WaitFor("run " + once + " ended: failed")) << daemon_->err();
-  EXPECT_EQ(fifo.ReadLine(), resumable + " 2");
+  ASSERT_TRUE(daemon_->WaitFor("run " + waiting + " ended: succeeded")) << daemon_->err();
+  const std::optional<std::string> rerun = fifo.ReadLine();
+  ASSERT_TRUE(rerun.has_value());
+  EXPECT_EQ(rerun->substr(0, rerun->rfind(' ')), resumable + " 2");
   EXPECT_EQ(daemon_->Terminate(), 0) << daemon_->err();
+  for (const pid_t task : killed_tasks) {
+    EXPECT_TRUE(ProcessExits(task)) << "task process " << task << " outlived its daemon";
+  }
 
   const RunRecord resumed = Run(resumable);
   EXPECT_EQ(resumed.status, RunStatus::kSucceeded);
@@ -404,6 +424,8 @@ TEST_P(IntegrationSuiteTest, AKilledDaemonsRunsEndCorrectlyAfterRestart) {
     EXPECT_NE(attempt.state, TaskState::kSucceeded) << "ran after an interrupted upstream";
     EXPECT_EQ(attempt.started_us, 0) << "ran after an interrupted upstream";
   }
+  EXPECT_EQ(Run(waiting).status, RunStatus::kSucceeded);
+  EXPECT_EQ(FinalStates(waiting)["late"], "succeeded");
   ExpectNothingRunning();
 }
 
