@@ -108,8 +108,8 @@ Result<RetryPlan> PlanRetry(const Dag& dag, const std::vector<AttemptRecord>& at
 
 RetryPlan PlanRecovery(const Dag& dag, const std::vector<AttemptRecord>& attempts) {
   RetryPlan plan = EmptyPlan(dag, attempts);
-  // Whether each task's last attempt ever started: one still waiting for a worker, a pool slot or
-  // its retry delay when the host died (queued, then interrupted by the takeover) ran nothing.
+  // Whether each task's last attempt ever started: one still waiting for a worker or a pool slot
+  // when the host died (queued, then interrupted by the takeover) ran nothing.
   std::vector<bool> last_started(dag.size(), false);
   for (const AttemptRecord& attempt : attempts) {
     std::optional<Dag::Index> i = dag.IndexOf(attempt.task);

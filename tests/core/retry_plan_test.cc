@@ -161,7 +161,7 @@ TEST(RecoveryPlanTest, ATaskWithoutRetriesIsInterruptedAndTheRestStillRuns) {
                                                            "load:run", "audit:keep"}));
 }
 
-// Waiting for a worker, a pool slot or its retry delay when the host died: whether still queued
+// Waiting for a worker or a pool slot when the host died: whether still queued
 // or already interrupted by the takeover, an attempt that never started lost nothing and runs,
 // though the policy allows no other attempt.
 TEST(RecoveryPlanTest, AnAttemptThatNeverStartedRunsWhateverThePolicy) {
