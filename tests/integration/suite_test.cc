@@ -438,7 +438,7 @@ TEST_P(IntegrationSuiteTest, ManyTasksOnASmallPoolNeverExceedItAndAllFinish) {
     yaml += "  - id: t" + std::to_string(i) +
             "\n    type: command\n    resources: {slot: 1}\n"
             "    shell: 'echo \"+ $PETIT_RUN_ID $PETIT_TASK_ID\" >> " +
-            ledger.string() + "; sleep 0.1; echo \"- $PETIT_RUN_ID $PETIT_TASK_ID\" >> " +
+            ledger.string() + "; sleep 0.2; echo \"- $PETIT_RUN_ID $PETIT_TASK_ID\" >> " +
             ledger.string() + "'\n";
   }
   WriteJob("crowd.yaml", yaml);
@@ -474,7 +474,7 @@ TEST_P(IntegrationSuiteTest, ManyTasksOnASmallPoolNeverExceedItAndAllFinish) {
   EXPECT_EQ(entered.size(), 16u);
   EXPECT_EQ(left, entered);
   EXPECT_LE(most, 2) << "the pool of 2 was exceeded";
-  EXPECT_EQ(most, 2) << "16 tasks of 0.1 s on two slots never overlapped: the pool was not used";
+  EXPECT_EQ(most, 2) << "16 tasks of 0.2 s on two slots never overlapped: the pool was not used";
   for (const std::string& id : {first, second}) {
     for (const auto& [name, state] : FinalStates(id)) EXPECT_EQ(state, "succeeded") << name;
     EXPECT_EQ(FinalStates(id).size(), 8u);
