@@ -1,5 +1,6 @@
 #include "petit/core/retry_plan.h"
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -181,6 +182,51 @@ TEST(RecoveryPlanTest, AnAttemptThatNeverStartedRunsWhateverThePolicy) {
                                                                "load:run", "audit:run"}));
       EXPECT_EQ(plan.last_attempt[1], retried ? 2u : 1u);
     }
+  }
+}
+
+// Failed, its policy allowing another attempt: the host died during the retry delay, which only
+// the run's memory held. The retry is decided again with what the store keeps: the attempt
+// number, the exit code, and a timeout's error.
+TEST(RecoveryPlanTest, AFailedTaskWhosePolicyAllowsAnotherAttemptRunsAgain) {
+  struct Case {
+    const char* what;
+    RetryPolicy policy;
+    uint32_t failed_attempts;
+    std::optional<int32_t> exit_code;
+    std::string error;
+    bool runs;
+  };
+  RetryPolicy once;
+  once.max_retries = 1;
+  RetryPolicy transient_only = once;
+  transient_only.condition = RetryCondition::kTransientOnly;
+  RetryPolicy on_75 = once;
+  on_75.condition = RetryCondition::kOnExitCodes;
+  on_75.exit_codes = {75};
+  const Case cases[] = {
+      {"a retry left", once, 1, 1, "exited with code 1", true},
+      {"no retry left", once, 2, 1, "exited with code 1", false},
+      {"no retries at all", RetryPolicy{}, 1, 1, "exited with code 1", false},
+      {"transient_only, a timeout", transient_only, 1, std::nullopt, "timed out after 5000 ms",
+       true},
+      {"transient_only, an error", transient_only, 1, 1, "exited with code 1", false},
+      {"exit code listed", on_75, 1, 75, "exited with code 75", true},
+      {"exit code not listed", on_75, 1, 1, "exited with code 1", false},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.what);
+    Dag dag = Pipeline(c.policy);
+    std::vector<AttemptRecord> attempts = {Attempt("extract", 1, TaskState::kSucceeded)};
+    for (uint32_t n = 1; n <= c.failed_attempts; ++n) {
+      AttemptRecord failed = Attempt("transform", n, TaskState::kFailed);
+      failed.exit_code = c.exit_code;
+      failed.error = c.error;
+      attempts.push_back(failed);
+    }
+    RetryPlan plan = PlanRecovery(dag, attempts);
+    EXPECT_EQ(plan.tasks[1], c.runs ? TaskPlan::kRun : TaskPlan::kKeep);
+    EXPECT_EQ(plan.last_attempt[1], c.failed_attempts);
   }
 }
 

@@ -345,11 +345,12 @@ tasks:
   EXPECT_THAT(all_logs.out, HasSubstr("load: 6 rows, note [line one\nline two]"));
 }
 
-// `petit run` killed with SIGKILL while two runs' first tasks run and a third run waits for a
-// host slot (max_tasks 2): the restarted daemon resumes them; the task with a retry left runs
-// again and its run succeeds, the one without is interrupted for good and its run fails, its
-// downstream never running, and the waiting run runs. No task process of the dead daemon is left,
-// and nothing stays running in the store.
+// `petit run` killed with SIGKILL while two runs' first tasks run, a third run waits for a host
+// slot (max_tasks 2) and a fourth's task waits out its retry delay: the restarted daemon resumes
+// them all; the task with a retry left runs again and its run succeeds, the one without is
+// interrupted for good and its run fails, its downstream never running, the waiting run runs, and
+// the retry runs (at once: the delay's end was in the dead daemon's memory). No task process of
+// the dead daemon is left, and nothing stays running in the store.
 TEST_P(IntegrationSuiteTest, AKilledDaemonsRunsEndCorrectlyAfterRestart) {
   Fifo fifo(dir_ / "started.fifo");
   // Tells the test it runs, then runs on until killed in its first attempt; later ones finish.
@@ -363,6 +364,10 @@ TEST_P(IntegrationSuiteTest, AKilledDaemonsRunsEndCorrectlyAfterRestart) {
   WriteJob("resumable.yaml",
            "id: resumable\ntasks:\n" + block + "    retry: {max_attempts: 1}\n" + after);
   WriteJob("once.yaml", "id: once\ntasks:\n" + block + after);
+  WriteJob("flaky.yaml",
+           "id: flaky\ntasks:\n  - id: t\n    type: command\n    command: sh\n"
+           "    args: ['-c', '[ \"$PETIT_ATTEMPT\" -ge 2 ]']\n"
+           "    retry: {max_attempts: 1, delay_secs: 600}\n");
   WriteJob("waiting.yaml",
            "id: waiting\ntasks:\n  - id: late\n    type: command\n    command: echo\n"
            "    args: [late]\n");
@@ -371,6 +376,9 @@ TEST_P(IntegrationSuiteTest, AKilledDaemonsRunsEndCorrectlyAfterRestart) {
 
   StartDaemon();
   ASSERT_NE(daemon_, nullptr);
+  const std::string flaky = TriggerDetached("flaky");
+  ASSERT_TRUE(daemon_->WaitForLine("run " + flaky + " task t (attempt 1) failed", "retrying"))
+      << daemon_->err();
   const std::string resumable = TriggerDetached("resumable");
   const std::string once = TriggerDetached("once");
   std::set<std::string> started;
@@ -398,6 +406,7 @@ TEST_P(IntegrationSuiteTest, AKilledDaemonsRunsEndCorrectlyAfterRestart) {
   ASSERT_TRUE(daemon_->WaitFor("run " + resumable + " ended: succeeded")) << daemon_->err();
   ASSERT_TRUE(daemon_->WaitFor("run " + once + " ended: failed")) << daemon_->err();
   ASSERT_TRUE(daemon_->WaitFor("run " + waiting + " ended: succeeded")) << daemon_->err();
+  ASSERT_TRUE(daemon_->WaitFor("run " + flaky + " ended: succeeded")) << daemon_->err();
   const std::optional<std::string> rerun = fifo.ReadLine();
   ASSERT_TRUE(rerun.has_value());
   EXPECT_EQ(rerun->substr(0, rerun->rfind(' ')), resumable + " 2");
@@ -426,6 +435,10 @@ TEST_P(IntegrationSuiteTest, AKilledDaemonsRunsEndCorrectlyAfterRestart) {
   }
   EXPECT_EQ(Run(waiting).status, RunStatus::kSucceeded);
   EXPECT_EQ(FinalStates(waiting)["late"], "succeeded");
+  attempts = Attempts(flaky);
+  ASSERT_EQ(attempts["t"].size(), 2u);
+  EXPECT_EQ(attempts["t"][0].state, TaskState::kFailed);
+  EXPECT_EQ(attempts["t"][1].state, TaskState::kSucceeded);
   ExpectNothingRunning();
 }
 
