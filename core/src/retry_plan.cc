@@ -1,6 +1,7 @@
 #include "petit/core/retry_plan.h"
 
 #include <algorithm>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -107,14 +108,40 @@ Result<RetryPlan> PlanRetry(const Dag& dag, const std::vector<AttemptRecord>& at
 
 RetryPlan PlanRecovery(const Dag& dag, const std::vector<AttemptRecord>& attempts) {
   RetryPlan plan = EmptyPlan(dag, attempts);
+  std::vector<const AttemptRecord*> last(dag.size(), nullptr);
+  for (const AttemptRecord& attempt : attempts) {
+    std::optional<Dag::Index> i = dag.IndexOf(attempt.task);
+    if (i && attempt.attempt == plan.last_attempt[*i]) last[*i] = &attempt;
+  }
   for (Dag::Index i = 0; i < dag.size(); ++i) {
     const TaskState state = plan.last_state[i];
     if (plan.last_attempt[i] == 0 && !IsTerminal(state)) {
       plan.tasks[i] = TaskPlan::kRun;  // never started: runs as it would have
       continue;
     }
-    if (!WasLost(state)) continue;
     const RetryPolicy& policy = dag.task(i).retry;
+    if (state == TaskState::kFailed && last[i] != nullptr) {
+      // A failed attempt whose policy allows another was waiting out its retry delay when the
+      // host died: the decision lives in the run's memory only, so it is taken again here, and
+      // the retry runs at once. The store keeps no failure kind: a timeout is known by its error;
+      // a failure the task called transient counts as a plain error (no retry under
+      // transient_only), and one with invalid parameters may get one more attempt, which fails.
+      const bool timed_out = last[i]->error.starts_with("timed out after ");
+      if (policy.ShouldRetry(plan.last_attempt[i],
+                             timed_out ? FailureKind::kTimeout : FailureKind::kError,
+                             last[i]->exit_code)) {
+        plan.tasks[i] = TaskPlan::kRun;
+      }
+      continue;
+    }
+    if (!WasLost(state)) continue;
+    if (last[i] != nullptr && last[i]->started_us == 0) {
+      // Still waiting for a worker or a pool slot when the host died (queued, then interrupted
+      // by the takeover): admitted by the policy already and never started, nothing was lost, so
+      // it runs as it would have, whatever attempts the policy has left.
+      plan.tasks[i] = TaskPlan::kRun;
+      continue;
+    }
     // The lost attempt counts; a host crash is the kind of failure that may pass.
     const bool retry =
         policy.ShouldRetry(plan.last_attempt[i], FailureKind::kTransient, std::nullopt);

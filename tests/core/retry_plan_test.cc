@@ -1,5 +1,6 @@
 #include "petit/core/retry_plan.h"
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,8 @@ AttemptRecord Attempt(const std::string& task, uint32_t attempt, TaskState state
   record.task = TaskId(task);
   record.attempt = attempt;
   record.state = state;
+  // As the store holds them: an attempt that got as far as running has a start time.
+  if (state != TaskState::kPending && state != TaskState::kQueued) record.started_us = 1'000;
   return record;
 }
 
@@ -157,6 +160,74 @@ TEST(RecoveryPlanTest, ATaskWithoutRetriesIsInterruptedAndTheRestStillRuns) {
   RetryPlan plan = PlanRecovery(dag, attempts);
   EXPECT_EQ(Describe(dag, plan), (std::vector<std::string>{"extract:keep", "transform:interrupted",
                                                            "load:run", "audit:keep"}));
+}
+
+// Waiting for a worker or a pool slot when the host died: whether still queued
+// or already interrupted by the takeover, an attempt that never started lost nothing and runs,
+// though the policy allows no other attempt.
+TEST(RecoveryPlanTest, AnAttemptThatNeverStartedRunsWhateverThePolicy) {
+  RetryPolicy once;
+  once.max_retries = 1;
+  for (const TaskState state : {TaskState::kQueued, TaskState::kInterrupted}) {
+    SCOPED_TRACE(std::string(TaskStateName(state)));
+    for (const bool retried : {false, true}) {
+      Dag dag = Pipeline(retried ? once : RetryPolicy{});
+      std::vector<AttemptRecord> attempts = {Attempt("extract", 1, TaskState::kSucceeded)};
+      if (retried) attempts.push_back(Attempt("transform", 1, TaskState::kFailed));
+      AttemptRecord waiting = Attempt("transform", retried ? 2 : 1, state);
+      waiting.started_us = 0;
+      attempts.push_back(waiting);
+      RetryPlan plan = PlanRecovery(dag, attempts);
+      EXPECT_EQ(Describe(dag, plan), (std::vector<std::string>{"extract:keep", "transform:run",
+                                                               "load:run", "audit:run"}));
+      EXPECT_EQ(plan.last_attempt[1], retried ? 2u : 1u);
+    }
+  }
+}
+
+// Failed, its policy allowing another attempt: the host died during the retry delay, which only
+// the run's memory held. The retry is decided again with what the store keeps: the attempt
+// number, the exit code, and a timeout's error.
+TEST(RecoveryPlanTest, AFailedTaskWhosePolicyAllowsAnotherAttemptRunsAgain) {
+  struct Case {
+    const char* what;
+    RetryPolicy policy;
+    uint32_t failed_attempts;
+    std::optional<int32_t> exit_code;
+    std::string error;
+    bool runs;
+  };
+  RetryPolicy once;
+  once.max_retries = 1;
+  RetryPolicy transient_only = once;
+  transient_only.condition = RetryCondition::kTransientOnly;
+  RetryPolicy on_75 = once;
+  on_75.condition = RetryCondition::kOnExitCodes;
+  on_75.exit_codes = {75};
+  const Case cases[] = {
+      {"a retry left", once, 1, 1, "exited with code 1", true},
+      {"no retry left", once, 2, 1, "exited with code 1", false},
+      {"no retries at all", RetryPolicy{}, 1, 1, "exited with code 1", false},
+      {"transient_only, a timeout", transient_only, 1, std::nullopt, "timed out after 5000 ms",
+       true},
+      {"transient_only, an error", transient_only, 1, 1, "exited with code 1", false},
+      {"exit code listed", on_75, 1, 75, "exited with code 75", true},
+      {"exit code not listed", on_75, 1, 1, "exited with code 1", false},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.what);
+    Dag dag = Pipeline(c.policy);
+    std::vector<AttemptRecord> attempts = {Attempt("extract", 1, TaskState::kSucceeded)};
+    for (uint32_t n = 1; n <= c.failed_attempts; ++n) {
+      AttemptRecord failed = Attempt("transform", n, TaskState::kFailed);
+      failed.exit_code = c.exit_code;
+      failed.error = c.error;
+      attempts.push_back(failed);
+    }
+    RetryPlan plan = PlanRecovery(dag, attempts);
+    EXPECT_EQ(plan.tasks[1], c.runs ? TaskPlan::kRun : TaskPlan::kKeep);
+    EXPECT_EQ(plan.last_attempt[1], c.failed_attempts);
+  }
 }
 
 TEST(RecoveryPlanTest, APolicyThatNeverRetriesInterruptsTheLostAttempt) {

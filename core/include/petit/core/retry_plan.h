@@ -13,7 +13,9 @@
 // - kOnlyTask: the named task alone (its downstream tasks keep their results).
 // Recovery plans per task instead (PlanRecovery): a task whose attempt was lost when its host
 // died runs again if its retry policy allows one more attempt (the lost one counts); otherwise it
-// ends interrupted. Tasks that never started run as usual.
+// ends interrupted. Tasks that never started run as usual, among them those whose last attempt
+// was queued (waiting for a worker or a pool slot) and never started; so does a task whose last
+// attempt failed and whose policy allows another (it was waiting out its retry delay).
 //
 // Pure functions of their arguments; any thread.
 #ifndef PETIT_CORE_RETRY_PLAN_H_
