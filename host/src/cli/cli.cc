@@ -1,5 +1,6 @@
 #include "petit/host/cli.h"
 
+#include <cstdlib>
 #include <iostream>
 #include <string>
 #include <string_view>
@@ -182,6 +183,9 @@ int RunCli(int argc, char** argv) {
     args.host.jobs_dir = args.operands[0];
   }
   args.host.plugin_probe_executable = "/proc/self/exe";  // this is the real petit
+  if (const char* path = std::getenv("PETIT_PLUGIN_PATH")) {
+    args.host.env_plugin_dirs = SplitPluginPath(path);
+  }
   if (command->name == "help") {
     std::cout << Usage();
     return kExitOk;
