@@ -101,8 +101,8 @@ constexpr Command kCommands[] = {
      "print JOB's task graph as Graphviz dot, or as SVG with --format svg\n"
      "(trigger rules and pools shown)",
      2, 2, true, Needs::kPlugins, CmdGraph},
-    {"plugins", "", "list the task types of the loaded plugins (--json)", 0, 0, false,
-     Needs::kPlugins, CmdPlugins},
+    {"plugins", "", "the plugin search path, then the loaded plugins' task types (--json)", 0, 0,
+     false, Needs::kPlugins, CmdPlugins},
     {"runs", "", "list recent runs (--job JOB, --limit N, --json)", 0, 0, false, Needs::kConfig,
      CmdRuns},
     {"logs", "RUN [TASK]", "print the captured output of a run, or of one task", 1, 2, false,
