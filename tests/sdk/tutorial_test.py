@@ -19,8 +19,9 @@ blank lines do not count.
 A fenced block without a marker fails the test, so the README cannot show code the test skips.
 
 Beyond its environment (PATH, CMAKE_PREFIX_PATH, PETIT_STATE_DIR for the default SQLite store, the
-compiler, generator and ccache as CMake's environment variables), the test does nothing the
-README does not say.
+compiler, generator and ccache as CMake's environment variables, and with --sanitize CXXFLAGS and
+LDFLAGS of -fsanitize=address,undefined, since petit::testing from a sanitizer build of Petit needs
+its runtime in the program that links it), the test does nothing the README does not say.
 """
 import argparse
 import os
@@ -141,6 +142,8 @@ def main():
     parser.add_argument("--cmake", default="cmake")
     parser.add_argument("--generator", default="")
     parser.add_argument("--cxx", default="")
+    parser.add_argument("--sanitize", action="store_true",
+                        help="the Petit build has ASan and UBSan: so must the tutorial's programs")
     args = parser.parse_args()
 
     blocks = parse_blocks(section_lines(args.readme))
@@ -169,6 +172,8 @@ def main():
         env["CMAKE_GENERATOR"] = args.generator
     if args.cxx:
         env["CXX"] = args.cxx
+    if args.sanitize:
+        env["CXXFLAGS"] = env["LDFLAGS"] = "-fsanitize=address,undefined"
     ccache = shutil.which("ccache")
     if ccache:
         env["CMAKE_CXX_COMPILER_LAUNCHER"] = ccache
