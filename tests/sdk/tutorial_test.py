@@ -31,7 +31,7 @@ import subprocess
 import sys
 import time
 
-SECTION = "## Write your own task type"
+SECTION = "### Write your own task type"  # ends at the next heading of level 2 or 3
 MARKER = re.compile(r"^<!--\s*tutorial-(setup|file|step|output)(?::\s*(.*?))?\s*-->\s*$")
 FENCE = re.compile(r"^```")
 
@@ -49,7 +49,10 @@ def section_lines(readme):
     except ValueError:
         raise TutorialError(f"README.md has no line '{SECTION}'")
     end = start + 1
-    while end < len(lines) and not lines[end].startswith("## "):
+    in_code = False
+    while end < len(lines) and (in_code or not re.match(r"#{2,3} ", lines[end])):
+        if FENCE.match(lines[end]):
+            in_code = not in_code
         end += 1
     return [(number + 1, lines[number]) for number in range(start + 1, end)]
 
