@@ -11,7 +11,7 @@ namespace {
 constexpr std::array<OptionHelp, 18> kOptions = {{
     {"--config", "FILE", "global config (default: DIR/petit.yaml when present)"},
     {"--storage", "URI", "memory:, sqlite:///path/petit.db or postgresql://..."},
-    {"--plugin-dir", "DIR", "load plugins from DIR too (repeatable)"},
+    {"--plugin-dir", "DIR", "load plugins from DIR too (repeatable; after PETIT_PLUGIN_PATH's)"},
     {"--max-parallel", "N", "tasks in flight at once (default: number of CPUs)"},
     {"--job", "JOB", "(runs) only this job"},
     {"--limit", "N", "(runs) at most N runs, newest first (default 20)"},

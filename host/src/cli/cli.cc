@@ -1,5 +1,6 @@
 #include "petit/host/cli.h"
 
+#include <cstdlib>
 #include <iostream>
 #include <string>
 #include <string_view>
@@ -100,8 +101,8 @@ constexpr Command kCommands[] = {
      "print JOB's task graph as Graphviz dot, or as SVG with --format svg\n"
      "(trigger rules and pools shown)",
      2, 2, true, Needs::kPlugins, CmdGraph},
-    {"plugins", "", "list the task types of the loaded plugins (--json)", 0, 0, false,
-     Needs::kPlugins, CmdPlugins},
+    {"plugins", "", "the plugin search path, then the loaded plugins' task types (--json)", 0, 0,
+     false, Needs::kPlugins, CmdPlugins},
     {"runs", "", "list recent runs (--job JOB, --limit N, --json)", 0, 0, false, Needs::kConfig,
      CmdRuns},
     {"logs", "RUN [TASK]", "print the captured output of a run, or of one task", 1, 2, false,
@@ -182,6 +183,9 @@ int RunCli(int argc, char** argv) {
     args.host.jobs_dir = args.operands[0];
   }
   args.host.plugin_probe_executable = "/proc/self/exe";  // this is the real petit
+  if (const char* path = std::getenv("PETIT_PLUGIN_PATH")) {
+    args.host.env_plugin_dirs = SplitPluginPath(path);
+  }
   if (command->name == "help") {
     std::cout << Usage();
     return kExitOk;

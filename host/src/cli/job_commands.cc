@@ -1,4 +1,5 @@
 #include <chrono>
+#include <filesystem>
 #include <iostream>
 #include <string>
 #include <utility>
@@ -125,12 +126,16 @@ std::string SchemaJson(const std::optional<std::string>& schema) {
 std::string PluginsJson(const HostEnv& env) {
   std::string json = "[";
   bool first_plugin = true;
-  for (const auto& plugin : env.plugins().plugins) {
+  for (size_t index = 0; index < env.plugins().plugins.size(); ++index) {
+    const auto& plugin = env.plugins().plugins[index];
+    const PluginSearchDir& dir = env.SearchDirOf(index);
     json += first_plugin ? "\n" : ",\n";
     first_plugin = false;
     json += "{\"name\":" + JsonUtf8String(plugin->name()) +
             ",\"version\":" + JsonUtf8String(plugin->version()) +
-            ",\"file\":" + JsonUtf8String(plugin->file()) + ",\"task_types\":[";
+            ",\"file\":" + JsonUtf8String(plugin->file()) + ",\"dir\":" + JsonUtf8String(dir.dir) +
+            ",\"dir_source\":" + JsonUtf8String(PluginDirSourceName(dir.source)) +
+            ",\"task_types\":[";
     bool first_type = true;
     for (const PluginTaskType& type : plugin->task_types()) {
       json += first_type ? "" : ",";
@@ -145,6 +150,36 @@ std::string PluginsJson(const HostEnv& env) {
   }
   json += first_plugin ? "]\n" : "\n]\n";
   return json;
+}
+
+// The search path, one directory a line, each with where it came from.
+void PrintSearchPath(const HostEnv& env) {
+  std::cout << "plugin search path, in load order (the first plugin to provide a task type "
+               "keeps it):\n";
+  for (const PluginSearchDir& entry : env.plugin_search_path()) {
+    std::cout << "  " << entry.dir << "  (" << PluginDirSourceName(entry.source);
+    if (!entry.origin.empty()) std::cout << ": " << entry.origin;
+    std::error_code ec;
+    const std::filesystem::file_status status = std::filesystem::status(entry.dir, ec);
+    if (entry.repeated) {
+      std::cout << "; searched above already";
+    } else if (!std::filesystem::exists(status)) {
+      std::cout << "; does not exist";
+    } else if (!std::filesystem::is_directory(status)) {
+      std::cout << "; not a directory";
+    }
+    std::cout << ")\n";
+  }
+}
+
+// Every directory searched, for the message that no plugin was found.
+std::string SearchedDirs(const HostEnv& env) {
+  std::string dirs;
+  for (const PluginSearchDir& entry : env.plugin_search_path()) {
+    if (entry.repeated) continue;
+    dirs += (dirs.empty() ? "" : ", ") + entry.dir;
+  }
+  return dirs;
 }
 
 }  // namespace
@@ -214,11 +249,12 @@ int CmdPlugins(const Args& args, std::unique_ptr<HostEnv> env) {
   if (args.json) {
     std::cout << PluginsJson(*env);
     if (env->plugins().plugins.empty()) {
-      PrintError("no plugins loaded (looked in " + DefaultPluginDir() + ")");
+      PrintError("no plugins loaded (looked in " + SearchedDirs(*env) + ")");
       return kExitHostError;
     }
     return kExitOk;
   }
+  PrintSearchPath(*env);
   for (const auto& plugin : env->plugins().plugins) {
     std::cout << plugin->name() << " " << plugin->version() << "  " << plugin->file() << "\n";
     for (const PluginTaskType& type : plugin->task_types()) {
@@ -234,7 +270,7 @@ int CmdPlugins(const Args& args, std::unique_ptr<HostEnv> env) {
     }
   }
   if (env->plugins().plugins.empty()) {
-    PrintError("no plugins loaded (looked in " + DefaultPluginDir() + ")");
+    PrintError("no plugins loaded (looked in " + SearchedDirs(*env) + ")");
     return kExitHostError;
   }
   return kExitOk;

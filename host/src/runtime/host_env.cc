@@ -29,6 +29,59 @@ std::string DefaultPluginDir() {
   return (exe.parent_path().parent_path() / PETIT_PLUGIN_SUBDIR).lexically_normal().string();
 }
 
+std::string_view PluginDirSourceName(PluginDirSource source) {
+  switch (source) {
+    case PluginDirSource::kDefault:
+      return "default";
+    case PluginDirSource::kConfig:
+      return "petit.yaml";
+    case PluginDirSource::kEnvironment:
+      return "env";
+    case PluginDirSource::kFlag:
+      return "flag";
+  }
+  return "default";
+}
+
+std::vector<std::string> SplitPluginPath(std::string_view value) {
+  std::vector<std::string> dirs;
+  while (!value.empty()) {
+    const size_t colon = value.find(':');
+    const std::string_view dir = value.substr(0, colon);
+    if (!dir.empty()) dirs.emplace_back(dir);
+    if (colon == std::string_view::npos) break;
+    value.remove_prefix(colon + 1);
+  }
+  return dirs;
+}
+
+namespace {
+
+// The search path of LoadPlugins, in load order, each repeated directory marked.
+std::vector<PluginSearchDir> SearchPath(const GlobalConfig& config, const HostOptions& options) {
+  std::vector<PluginSearchDir> path;
+  path.push_back(
+      {DefaultPluginDir(), PluginDirSource::kDefault, "beside the petit executable", false});
+  for (const std::string& dir : config.plugin_dirs) {
+    path.push_back({dir, PluginDirSource::kConfig, config.source_file, false});
+  }
+  for (const std::string& dir : options.env_plugin_dirs) {
+    path.push_back({dir, PluginDirSource::kEnvironment, "PETIT_PLUGIN_PATH", false});
+  }
+  for (const std::string& dir : options.plugin_dirs) {
+    path.push_back({dir, PluginDirSource::kFlag, "--plugin-dir", false});
+  }
+  std::set<std::string> seen;
+  for (PluginSearchDir& entry : path) {
+    std::error_code ec;
+    const std::filesystem::path canonical = std::filesystem::weakly_canonical(entry.dir, ec);
+    entry.repeated = !seen.insert(ec ? entry.dir : canonical.string()).second;
+  }
+  return path;
+}
+
+}  // namespace
+
 Result<std::unique_ptr<HostEnv>> HostEnv::Create(const HostOptions& options) {
   std::unique_ptr<HostEnv> env(new HostEnv());
   Result<GlobalConfig> config = ResolveGlobalConfig(options.config_path, options.jobs_dir);
@@ -46,7 +99,7 @@ Result<std::unique_ptr<HostEnv>> HostEnv::Create(const HostOptions& options) {
 
   env->storage_uri_ = options.storage_uri.value_or(env->config_.storage_uri);
   if (env->storage_uri_.empty()) env->storage_uri_ = DefaultStorageUri();
-  env->extra_plugin_dirs_ = options.plugin_dirs;
+  env->search_path_ = SearchPath(env->config_, options);
   env->plugin_probe_executable_ = options.plugin_probe_executable;
   return env;
 }
@@ -64,19 +117,14 @@ void HostEnv::LoadPlugins() {
   PluginLoader loader(PETIT_VERSION);
   const std::string bundled = DefaultPluginDir();
   loader.SetProbe({.executable = plugin_probe_executable_, .trusted_dir = bundled});
-  std::set<std::string> seen;
-  auto load = [&](const std::string& dir, PluginLoader::MissingDirectory missing) {
-    std::error_code ec;
-    std::filesystem::path canonical = std::filesystem::weakly_canonical(dir, ec);
-    if (!seen.insert(ec ? dir : canonical.string()).second) return;
-    loader.LoadDirectory(dir, missing);
-  };
-  load(bundled, PluginLoader::MissingDirectory::kIgnore);
-  for (const std::string& dir : config_.plugin_dirs) {
-    load(dir, PluginLoader::MissingDirectory::kError);
-  }
-  for (const std::string& dir : extra_plugin_dirs_) {
-    load(dir, PluginLoader::MissingDirectory::kError);
+  for (size_t index = 0; index < search_path_.size(); ++index) {
+    const PluginSearchDir& entry = search_path_[index];
+    if (entry.repeated) continue;
+    // The default directory may legitimately not exist; one the user named must.
+    loader.LoadDirectory(entry.dir, entry.source == PluginDirSource::kDefault
+                                        ? PluginLoader::MissingDirectory::kIgnore
+                                        : PluginLoader::MissingDirectory::kError);
+    plugin_search_index_.resize(loader.result().plugins.size(), index);
   }
   plugins_ = loader.Release();
   for (const Status& error : plugins_.errors) plugin_errors_.push_back(error.message());
@@ -131,6 +179,11 @@ const TaskRunnerRegistry& HostEnv::runners() const {
 const PluginLoadResult& HostEnv::plugins() const {
   assert(plugins_loaded_ && "HostEnv::LoadPlugins() first");
   return plugins_;
+}
+
+const PluginSearchDir& HostEnv::SearchDirOf(size_t plugin_index) const {
+  assert(plugins_loaded_ && plugin_index < plugin_search_index_.size());
+  return search_path_[plugin_search_index_[plugin_index]];
 }
 
 const std::vector<std::string>& HostEnv::plugin_errors() const {

@@ -13,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "config/global_config.h"
@@ -29,12 +30,34 @@ struct HostOptions {
   std::optional<std::string> config_path;
   std::optional<std::string> jobs_dir;
   std::optional<std::string> storage_uri;
-  std::vector<std::string> plugin_dirs;
+  std::vector<std::string> plugin_dirs;      // --plugin-dir
+  std::vector<std::string> env_plugin_dirs;  // PETIT_PLUGIN_PATH (SplitPluginPath), read by the CLI
   std::optional<uint32_t> max_parallel_tasks;
   // The petit binary that loads each third-party plugin in a child first (PluginProbeOptions);
   // empty = none. Set by the CLI, never by a test that is not running the real petit.
   std::string plugin_probe_executable;
 };
+
+// Where a directory of the plugin search path came from.
+enum class PluginDirSource : uint8_t {
+  kDefault,      // beside the petit executable
+  kConfig,       // petit.yaml's plugin_dirs
+  kEnvironment,  // PETIT_PLUGIN_PATH
+  kFlag,         // --plugin-dir
+};
+// "default", "petit.yaml", "env", "flag": the words `petit plugins` prints, in text and JSON.
+std::string_view PluginDirSourceName(PluginDirSource source);
+
+// One directory of the plugin search path.
+struct PluginSearchDir {
+  std::string dir;  // as named (relative ones stay relative)
+  PluginDirSource source = PluginDirSource::kDefault;
+  std::string origin;     // what named it: the petit.yaml file, "PETIT_PLUGIN_PATH", "--plugin-dir"
+  bool repeated = false;  // the same directory as an earlier entry, so not searched again
+};
+
+// PETIT_PLUGIN_PATH's value as directories: split at ':', like PATH; empty entries are dropped.
+std::vector<std::string> SplitPluginPath(std::string_view value);
 
 class HostEnv {
  public:
@@ -48,14 +71,20 @@ class HostEnv {
   // The pools of petit.yaml, shared by every run this process starts.
   ResourceManager& resources() const { return *resources_; }
 
-  // Loads the plugins of the default directory, petit.yaml's and --plugin-dir's, once. A plugin
-  // that is refused is kept in plugin_errors(), not fatal.
+  // The directories LoadPlugins searches, in order: the default one, petit.yaml's plugin_dirs,
+  // PETIT_PLUGIN_PATH's, then --plugin-dir's. The first plugin to provide a task type keeps it.
+  const std::vector<PluginSearchDir>& plugin_search_path() const { return search_path_; }
+
+  // Loads the plugins of every directory of plugin_search_path(), once. A plugin that is refused
+  // is kept in plugin_errors(), not fatal.
   void LoadPlugins();
   bool plugins_loaded() const { return plugins_loaded_; }
   // These three require LoadPlugins().
   const TaskRunnerRegistry& runners() const;
   const PluginLoadResult& plugins() const;
   const std::vector<std::string>& plugin_errors() const;
+  // The entry of plugin_search_path() that plugins().plugins[index] was loaded from.
+  const PluginSearchDir& SearchDirOf(size_t plugin_index) const;
   // petit.yaml settings about plugins that match none (a typo, or a plugin that did not load).
   const std::vector<std::string>& config_warnings() const { return config_warnings_; }
   std::vector<std::string> TaskTypeNames() const { return runners().Types(); }
@@ -74,7 +103,8 @@ class HostEnv {
   Result<StateStore*> OpenStore(const storage::OpenOptions& options);
 
   GlobalConfig config_;
-  std::vector<std::string> extra_plugin_dirs_;  // --plugin-dir, after petit.yaml's
+  std::vector<PluginSearchDir> search_path_;
+  std::vector<size_t> plugin_search_index_;  // per loaded plugin, its entry in search_path_
   std::string plugin_probe_executable_;
   bool plugins_loaded_ = false;
   PluginLoadResult plugins_;
