@@ -210,7 +210,10 @@ tasks: [{id: t, type: command, command: x}]
   EXPECT_EQ(errors[0].Find("line")->integer_value(), 3);
   EXPECT_EQ(errors[0].Find("column")->integer_value(), 48);
   EXPECT_EQ(errors[0].Find("key")->string_value(), "tasks.t.retry.delay");
-  EXPECT_EQ(errors[0].Find("message")->string_value(), "unknown key 'delay' in retry of task 't'");
+  // The unit the key names is part of the suggestion (issue 13: `delay` once got no hint).
+  EXPECT_EQ(errors[0].Find("message")->string_value(),
+            "unknown key 'delay' in retry of task 't' (did you mean 'delay_secs'? it is in "
+            "seconds)");
   EXPECT_TRUE(doc->Find("warnings")->is_array());
 }
 

@@ -111,6 +111,8 @@ constexpr std::array kAliases = {
     Alias{"retry_interval", KeyLevel::kRetry, "delay_secs"},
     Alias{"retry_wait", KeyLevel::kRetry, "delay_secs"},
     Alias{"interval", KeyLevel::kRetry, "delay_secs"},
+    Alias{"interval_sec", KeyLevel::kRetry, "delay_secs"},
+    Alias{"interval_secs", KeyLevel::kRetry, "delay_secs"},
     Alias{"wait", KeyLevel::kRetry, "delay_secs"},
     Alias{"backoff", KeyLevel::kRetry, "backoff_multiplier"},
     Alias{"retry_exponential_backoff", KeyLevel::kRetry, "backoff_multiplier"},
@@ -468,15 +470,14 @@ std::string NumberHint(std::string_view key, std::string_view text, bool integer
     per_unit = unit == "bytes" ? 1 : 1048576;
   }
   std::string last(key.substr(key.rfind('.') == std::string_view::npos ? 0 : key.rfind('.') + 1));
+  std::string hint = unit.empty() ? "" : " (" + std::string(unit) + ")";
+  hint += ", not '" + std::string(text) + "'";
   if (value) {
     const double converted = *value / per_unit;
     if (!integer || converted == std::floor(converted)) {
-      return " of " + std::string(unit) + ": write " + last + ": " + FormatQuantity(converted) +
-             ", not '" + std::string(text) + "'";
+      return hint + ": write " + last + ": " + FormatQuantity(converted);
     }
   }
-  std::string hint = unit.empty() ? "" : " of " + std::string(unit);
-  hint += ", not '" + std::string(text) + "'";
   if (!example.empty()) hint += " (e.g. " + last + ": " + std::string(example) + ")";
   return hint;
 }
