@@ -513,10 +513,15 @@ class JobParser {
     return YAML::Node(YAML::NodeType::Undefined);
   }
 
-  // " (the tasks are a, b, c)" for a job of a few tasks, so the right name is in sight.
+  // " (the job's tasks are a, b, c)" for a job of a few short-named tasks, so the right name
+  // is in sight.
   static std::string KnownTasks(const std::vector<std::string_view>& ids) {
     constexpr size_t kListed = 10;
+    constexpr size_t kListedBytes = 200;
     if (ids.empty() || ids.size() > kListed) return "";
+    size_t bytes = 0;
+    for (std::string_view id : ids) bytes += id.size();
+    if (bytes > kListedBytes) return "";
     std::string text = " (the job's tasks are ";
     for (size_t i = 0; i < ids.size(); ++i) text += std::string(i == 0 ? "" : ", ") + std::string(ids[i]);
     return text + ")";

@@ -196,7 +196,8 @@ std::optional<bool> ReadBool(const YAML::Node& node, std::string_view key, YamlE
   if (!value) {
     errors.AddAt(node, key,
                  "'" + std::string(key) + "' must be true or false, not " +
-                     (node.IsScalar() ? "'" + node.Scalar() + "'" : std::string(KindName(node))));
+                     (node.IsScalar() ? "'" + node.Scalar().substr(0, 64) + "'"
+                                      : std::string(KindName(node))));
   }
   return value;
 }
