@@ -89,13 +89,26 @@ struct UnitWord {
   std::string_view unit;
 };
 constexpr std::array<UnitWord, 20> kUnitWords = {{
-    {"sec", "seconds"},       {"second", "seconds"},      {"s", "seconds"},
-    {"ms", "milliseconds"},   {"milli", "milliseconds"},  {"msec", "milliseconds"},
-    {"millisecond", "milliseconds"}, {"min", "minutes"},  {"minute", "minutes"},
-    {"m", "minutes"},         {"hour", "hours"},          {"h", "hours"},
-    {"day", "days"},          {"d", "days"},              {"mb", "megabytes"},
-    {"mib", "megabytes"},     {"kb", "kilobytes"},        {"gb", "gigabytes"},
-    {"byte", "bytes"},        {"b", "bytes"},
+    {"sec", "seconds"},
+    {"second", "seconds"},
+    {"s", "seconds"},
+    {"ms", "milliseconds"},
+    {"milli", "milliseconds"},
+    {"msec", "milliseconds"},
+    {"millisecond", "milliseconds"},
+    {"min", "minutes"},
+    {"minute", "minutes"},
+    {"m", "minutes"},
+    {"hour", "hours"},
+    {"h", "hours"},
+    {"day", "days"},
+    {"d", "days"},
+    {"mb", "megabytes"},
+    {"mib", "megabytes"},
+    {"kb", "kilobytes"},
+    {"gb", "gigabytes"},
+    {"byte", "bytes"},
+    {"b", "bytes"},
 }};
 
 std::string_view UnitOfWord(std::string_view word) {
@@ -157,10 +170,10 @@ std::string Join(const std::vector<std::string>& words, std::string_view separat
 }  // namespace
 
 struct NameGuesser::Words {
-  std::string name;       // as given
-  std::string lowered;    // lowercase, separators dropped: "dependson"
-  std::string joined;     // singular words, no separators: "dependon"
-  std::string snake;      // singular words joined by '_': "depend_on"
+  std::string name;               // as given
+  std::string lowered;            // lowercase, separators dropped: "dependson"
+  std::string joined;             // singular words, no separators: "dependon"
+  std::string snake;              // singular words joined by '_': "depend_on"
   std::vector<std::string> stem;  // singular words but a trailing unit: timeout_secs -> timeout
   std::string stem_joined;
   std::string stem_snake;

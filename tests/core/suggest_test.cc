@@ -105,15 +105,15 @@ struct GuessRow {
 };
 
 const std::vector<std::string_view> kTask = {
-    "id",         "name",     "type",      "depends_on",       "condition",
-    "retry",      "timeout_secs", "priority", "resources",     "output_cap_bytes",
-    "command",    "args",     "working_dir", "environment",    "params"};
-const std::vector<std::string_view> kRetry = {"max_attempts",   "delay_secs", "condition",
+    "id",      "name",         "type",        "depends_on",  "condition",
+    "retry",   "timeout_secs", "priority",    "resources",   "output_cap_bytes",
+    "command", "args",         "working_dir", "environment", "params"};
+const std::vector<std::string_view> kRetry = {"max_attempts",       "delay_secs",     "condition",
                                               "backoff_multiplier", "max_delay_secs", "jitter",
                                               "exit_codes"};
 const std::vector<std::string_view> kJob = {
-    "id",      "name",     "description",    "schedule",           "enabled",
-    "config",  "tasks",    "max_concurrency", "max_active_runs",   "depends_on",
+    "id",      "name",     "description",     "schedule",           "enabled",
+    "config",  "tasks",    "max_concurrency", "max_active_runs",    "depends_on",
     "overlap", "catch_up", "catch_up_limit",  "max_parallel_tasks", "api_visible"};
 const std::vector<std::string_view> kPlugins = {"isolation", "per_plugin", "per_type",
                                                 "memory_limit_mb", "cancel_grace_ms"};

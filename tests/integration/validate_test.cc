@@ -444,7 +444,8 @@ tasks:
   Outcome r = Validate();
   EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
   const std::string file = Path("etl.yaml");
-  EXPECT_THAT(r.err, HasSubstr(file + ":2:1: unknown key 'cron' in job (did you mean 'schedule'?)"));
+  EXPECT_THAT(r.err,
+              HasSubstr(file + ":2:1: unknown key 'cron' in job (did you mean 'schedule'?)"));
   EXPECT_THAT(r.err, HasSubstr(file + ":7:5: unknown key 'timeout' in task 'extract' (did you mean "
                                       "'timeout_secs'? it is in seconds)"));
   EXPECT_THAT(r.err, HasSubstr(file + ":8:5: unknown key 'retries' in task 'extract' (did you mean "

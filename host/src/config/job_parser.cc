@@ -453,7 +453,8 @@ class JobParser {
         if (dep == task.spec.id.str()) {
           errors_.AddAt(at, key, who + " depends on itself");
         } else if (!seen.count(dep)) {
-          errors_.AddAt(at, key, who + " depends on unknown task '" + dep + "'" + unknown_task(dep));
+          errors_.AddAt(at, key,
+                        who + " depends on unknown task '" + dep + "'" + unknown_task(dep));
         } else if (!listed.insert(dep).second) {
           errors_.AddAt(at, key, who + " lists dependency '" + dep + "' twice");
         }
@@ -523,7 +524,8 @@ class JobParser {
     for (std::string_view id : ids) bytes += id.size();
     if (bytes > kListedBytes) return "";
     std::string text = " (the job's tasks are ";
-    for (size_t i = 0; i < ids.size(); ++i) text += std::string(i == 0 ? "" : ", ") + std::string(ids[i]);
+    for (size_t i = 0; i < ids.size(); ++i)
+      text += std::string(i == 0 ? "" : ", ") + std::string(ids[i]);
     return text + ")";
   }
 

@@ -168,7 +168,8 @@ constexpr std::array kAliases = {
     Alias{"weight", KeyLevel::kTask, "priority"},
     Alias{"max_output", KeyLevel::kTask, "output_cap_bytes"},
     Alias{"output_limit", KeyLevel::kTask, "output_cap_bytes"},
-    // Jobs: Airflow (schedule_interval, max_active_tasks, catchup, is_paused_upon_creation, dag_id),
+    // Jobs: Airflow (schedule_interval, max_active_tasks, catchup, is_paused_upon_creation,
+    // dag_id),
     // Dagu (steps, maxActiveRuns, maxActiveSteps), Kubernetes CronJob (concurrencyPolicy).
     Alias{"cron", KeyLevel::kJob, "schedule"},
     Alias{"crontab", KeyLevel::kJob, "schedule"},
@@ -224,8 +225,7 @@ struct UnitKey {
   std::string_view unit;
 };
 constexpr std::array kUnitKeys = {
-    UnitKey{"shutdown_grace", "seconds"},
-    UnitKey{"store_outage_limit", "seconds"},
+    UnitKey{"shutdown_grace", "seconds"}, UnitKey{"store_outage_limit", "seconds"},
     UnitKey{"timeout", "seconds"},  // api.timeout
     UnitKey{"seconds", "seconds"},  // within_window
 };
@@ -269,9 +269,9 @@ std::string Hint(std::string_view key, std::string_view guess, const Elsewhere* 
   };
   std::string text;
   if (place == nullptr || !place->under.empty()) {
-    const std::string written = place == nullptr ? std::string(guess)
-                                                 : std::string(place->under) + ": {" +
-                                                       std::string(guess) + ": ...}";
+    const std::string written =
+        place == nullptr ? std::string(guess)
+                         : std::string(place->under) + ": {" + std::string(guess) + ": ...}";
     add(UnitNote(key, guess));
     add(note);
     return " (did you mean '" + written + "'" + (notes.empty() ? "?" : notes) + ")";
@@ -303,19 +303,20 @@ struct UnitScale {
 };
 // Durations in seconds, sizes in bytes.
 constexpr std::array kTimeUnits = {
-    UnitScale{"ms", 0.001},   UnitScale{"msec", 0.001},  UnitScale{"s", 1},
-    UnitScale{"sec", 1},      UnitScale{"secs", 1},      UnitScale{"second", 1},
-    UnitScale{"seconds", 1},  UnitScale{"m", 60},        UnitScale{"min", 60},
-    UnitScale{"mins", 60},    UnitScale{"minute", 60},   UnitScale{"minutes", 60},
-    UnitScale{"h", 3600},     UnitScale{"hr", 3600},     UnitScale{"hour", 3600},
-    UnitScale{"hours", 3600}, UnitScale{"d", 86400},     UnitScale{"day", 86400},
+    UnitScale{"ms", 0.001},   UnitScale{"msec", 0.001}, UnitScale{"s", 1},
+    UnitScale{"sec", 1},      UnitScale{"secs", 1},     UnitScale{"second", 1},
+    UnitScale{"seconds", 1},  UnitScale{"m", 60},       UnitScale{"min", 60},
+    UnitScale{"mins", 60},    UnitScale{"minute", 60},  UnitScale{"minutes", 60},
+    UnitScale{"h", 3600},     UnitScale{"hr", 3600},    UnitScale{"hour", 3600},
+    UnitScale{"hours", 3600}, UnitScale{"d", 86400},    UnitScale{"day", 86400},
     UnitScale{"days", 86400},
 };
 constexpr std::array kSizeUnits = {
-    UnitScale{"b", 1},         UnitScale{"k", 1024},      UnitScale{"kb", 1024},
-    UnitScale{"kib", 1024},    UnitScale{"m", 1048576},   UnitScale{"mb", 1048576},
-    UnitScale{"mib", 1048576}, UnitScale{"g", 1073741824}, UnitScale{"gb", 1073741824},
-    UnitScale{"gib", 1073741824},
+    UnitScale{"b", 1},           UnitScale{"k", 1024},
+    UnitScale{"kb", 1024},       UnitScale{"kib", 1024},
+    UnitScale{"m", 1048576},     UnitScale{"mb", 1048576},
+    UnitScale{"mib", 1048576},   UnitScale{"g", 1073741824},
+    UnitScale{"gb", 1073741824}, UnitScale{"gib", 1073741824},
 };
 
 // "1h30m", "90s", "5 min", "2GB": the quantity in seconds or bytes, or nullopt.
@@ -332,7 +333,8 @@ std::optional<double> ParseQuantity(std::string_view text, const std::array<Unit
     if (!number) return std::nullopt;
     while (i < text.size() && text[i] == ' ') ++i;
     const size_t unit_start = i;
-    while (i < text.size() && ((text[i] >= 'a' && text[i] <= 'z') || (text[i] >= 'A' && text[i] <= 'Z'))) {
+    while (i < text.size() &&
+           ((text[i] >= 'a' && text[i] <= 'z') || (text[i] >= 'A' && text[i] <= 'Z'))) {
       ++i;
     }
     std::string unit(text.substr(unit_start, i - unit_start));
@@ -404,9 +406,9 @@ std::string UnknownKeyHint(std::string_view key, const std::vector<std::string_v
   // A key of another form of task: the task's type decides which keys it takes.
   if (level == KeyLevel::kTask && Contains(AnyTaskKeys(), key)) {
     std::string types;
-    for (const auto& [form, name] : {std::pair(LegacyForm::kCommand, "command"),
-                                     std::pair(LegacyForm::kPython, "python"),
-                                     std::pair(LegacyForm::kCustom, "custom")}) {
+    for (const auto& [form, name] :
+         {std::pair(LegacyForm::kCommand, "command"), std::pair(LegacyForm::kPython, "python"),
+          std::pair(LegacyForm::kCustom, "custom")}) {
       if (!Contains(LegacyFormKeys(form), key)) continue;
       types += std::string(types.empty() ? "" : " or ") + name;
     }

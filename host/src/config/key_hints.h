@@ -53,7 +53,8 @@ std::string_view UnitOfKey(std::string_view key);
 
 // What follows "'<key>' must be a number" when the value `text` is not one: the key's unit and
 // the value, then a quantity with a unit converted to the key's unit (" (seconds), not '5m':
-// write timeout_secs: 300"), or else an example of the key's value. `integer`: the key takes whole numbers; `example` is a valid value.
+// write timeout_secs: 300"), or else an example of the key's value. `integer`: the key takes whole
+// numbers; `example` is a valid value.
 std::string NumberHint(std::string_view key, std::string_view text, bool integer,
                        std::string_view example);
 

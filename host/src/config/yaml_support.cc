@@ -88,7 +88,8 @@ std::string ValueHint(const YAML::Node& node, std::string_view key, bool integer
                       std::string_view example) {
   if (!node.IsScalar()) return std::string(", not ") + KindName(node);
   // A value too long to quote is named by its kind.
-  if (node.Scalar().size() > 64) return ", not a string of " + std::to_string(node.Scalar().size()) + " bytes";
+  if (node.Scalar().size() > 64)
+    return ", not a string of " + std::to_string(node.Scalar().size()) + " bytes";
   return NumberHint(key, node.Scalar(), integer, example);
 }
 
