@@ -493,6 +493,12 @@ TEST(ScheduleTest, RejectsUnknownNames) {
   EXPECT_THAT(Rejection("0 0 * * MON-FRIDAY"),
               StartsWith("day-of-week field 'MON-FRIDAY': unknown name 'FRIDAY'"));
   EXPECT_THAT(Rejection("0 0 * * MONDAY"), HasSubstr("(expected 0-7 or SUN..SAT)"));
+  // A whole name for its abbreviation gets the abbreviation too (issue 13).
+  EXPECT_THAT(Rejection("0 0 * * MONDAY"), HasSubstr("; did you mean 'MON'?"));
+  EXPECT_THAT(Rejection("0 0 1 January *"), HasSubstr("; did you mean 'JAN'?"));
+  EXPECT_THAT(Rejection("0 0 * * Thursday"), HasSubstr("; did you mean 'THU'?"));
+  EXPECT_THAT(Rejection("every 5 minutes"), HasSubstr("an interval is written '@every 5m'"));
+  EXPECT_THAT(Rejection("Every hour"), HasSubstr("an interval is written '@every 5m'"));
 }
 
 TEST(ScheduleTest, RejectsNamesAndJunkInNumericFields) {
