@@ -352,6 +352,11 @@ TEST(ScheduleTest, UnknownTimeZoneIsRejectedByName) {
   EXPECT_THAT(Rejection("0 0 * * *", "Europe/Londn"),
               HasSubstr("unknown time zone 'Europe/Londn' (did you mean 'Europe/London'?)"));
   EXPECT_THAT(Rejection("@every 1h", "Nowhere"), HasSubstr("unknown time zone 'Nowhere'"));
+  // Another case or separators: too many edits for a typo, but the same name (issue 13).
+  EXPECT_THAT(Rejection("@daily", "america/new york"),
+              HasSubstr("unknown time zone 'america/new york' (did you mean 'America/New_York'?)"));
+  EXPECT_THAT(Rejection("@daily", "EUROPE/LONDON"),
+              HasSubstr("(did you mean 'Europe/London'?)"));
 }
 
 TEST(ScheduleTest, WallTimeFollowsTheZoneOffsetThroughTheYear) {
