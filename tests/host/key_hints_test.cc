@@ -188,6 +188,19 @@ TEST(KeyHintsTest, AValueOfTheWrongKindSaysWhatToWrite) {
   for (const Mistake& row : rows) ExpectOneProblem(row);
 }
 
+TEST(KeyHintsTest, TasksWrittenAsAMappingSayHowAListIsWritten) {
+  LoadedJobs loaded = LoadJobFromString(R"(id: j
+tasks:
+  extract:
+    type: command
+    command: x
+)",
+                                        "j.yaml", kAnyType);
+  EXPECT_EQ(Where(Find(loaded, "'tasks' must be a non-empty list of tasks, not a mapping: write "
+                               "each task as an item, `- id: extract` followed by its keys")),
+            "j.yaml:3:3 tasks");
+}
+
 TEST(KeyHintsTest, ARetryWrittenAsACountSaysHowToWriteIt) {
   LoadedJobs loaded = LoadJobFromString(R"(id: j
 tasks:

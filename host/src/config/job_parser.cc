@@ -407,7 +407,15 @@ class JobParser {
       return;
     }
     if (!tasks.IsSequence() || tasks.size() == 0) {
-      errors_.AddAt(tasks, "tasks", "'tasks' must be a non-empty list of tasks");
+      std::string message = "'tasks' must be a non-empty list of tasks";
+      // Dagu's and GitHub's steps keyed by name: say how a list of tasks is written.
+      if (tasks.IsMap() && tasks.size() > 0) {
+        message += ", not a mapping: write each task as an item, `- id: " +
+                   (tasks.begin()->first.IsScalar() ? tasks.begin()->first.Scalar().substr(0, 64)
+                                                    : std::string("extract")) +
+                   "` followed by its keys";
+      }
+      errors_.AddAt(tasks, "tasks", message);
       return;
     }
     if (tasks.size() > kMaxTasksPerJob) {
