@@ -8,10 +8,8 @@
 #include <string>
 #include <string_view>
 #include <utility>
-#include <vector>
 
 #include "petit/core/status.h"
-#include "petit/core/suggest.h"
 
 namespace petit::internal {
 
@@ -26,9 +24,7 @@ std::string_view NameOf(const EnumNames<Enum, N>& names, Enum value) {
   return "unknown";
 }
 
-// The error names `what` ("retry condition"), lists every accepted spelling and offers the one
-// meant when it is plain ("all-success", "ALL_DONE", "alwyas", "transient"). No guess from a
-// typo of three edits: Airflow's one_success is not all_success.
+// The error names `what` ("retry condition") and lists every accepted spelling.
 template <typename Enum, size_t N>
 Result<Enum> ParseName(const EnumNames<Enum, N>& names, std::string_view text,
                        std::string_view what) {
@@ -41,11 +37,6 @@ Result<Enum> ParseName(const EnumNames<Enum, N>& names, std::string_view text,
     message += names[i].second;
   }
   message += ")";
-  std::vector<std::string_view> spellings;
-  for (const auto& [value, name] : names) spellings.push_back(name);
-  std::optional<NameGuess> guess = GuessName(text, spellings);
-  const bool plain = guess && (guess->kind != GuessKind::kTypo || guess->distance <= 2);
-  if (plain) message += "; did you mean '" + guess->name + "'?";
   return InvalidArgument(std::move(message));
 }
 
