@@ -355,8 +355,7 @@ TEST(ScheduleTest, UnknownTimeZoneIsRejectedByName) {
   // Another case or separators: too many edits for a typo, but the same name (issue 13).
   EXPECT_THAT(Rejection("@daily", "america/new york"),
               HasSubstr("unknown time zone 'america/new york' (did you mean 'America/New_York'?)"));
-  EXPECT_THAT(Rejection("@daily", "EUROPE/LONDON"),
-              HasSubstr("(did you mean 'Europe/London'?)"));
+  EXPECT_THAT(Rejection("@daily", "EUROPE/LONDON"), HasSubstr("(did you mean 'Europe/London'?)"));
 }
 
 TEST(ScheduleTest, WallTimeFollowsTheZoneOffsetThroughTheYear) {

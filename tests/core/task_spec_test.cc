@@ -77,8 +77,11 @@ TEST(TriggerRuleTest, ParseRejectsUnknownNames) {
 
 TEST(TriggerRuleTest, APlainMisspellingGetsTheRuleMeantAndAnotherToolsRuleDoesNot) {
   const std::vector<std::pair<std::string_view, std::string_view>> rows = {
-      {"all-success", "all_success"}, {"ALL_DONE", "all_done"}, {"allDone", "all_done"},
-      {"alwyas", "always"},           {"on-failure", "on_failure"}};
+      {"all-success", "all_success"},
+      {"ALL_DONE", "all_done"},
+      {"allDone", "all_done"},
+      {"alwyas", "always"},
+      {"on-failure", "on_failure"}};
   for (const auto& [text, meant] : rows) {
     EXPECT_THAT(ParseTriggerRule(text).status().message(),
                 HasSubstr("; did you mean '" + std::string(meant) + "'?"))

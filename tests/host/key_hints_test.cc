@@ -124,6 +124,9 @@ TEST(KeyHintsTest, AnUnknownKeyNamesTheKeyANewUserMeant) {
        "(did you mean 'max_attempts'? it counts retries after the first run)"},
       {At::kRetry, "limit: 2", "(did you mean 'max_attempts'?)"},
       {At::kRetry, "intervalSec: 5", "(did you mean 'delay_secs'?"},
+      {At::kRetry, "retry_delay_ms: 500",
+       "(did you mean 'delay_secs'? it is in seconds, not milli"},
+      {At::kTask, "retryDelaySeconds: 5", "(did you mean 'retry: {delay_secs: ...}'?"},
       {At::kRetry, "max_delay: 60", "(did you mean 'max_delay_secs'? it is in seconds)"},
       {At::kRetry, "exit_code: [1]", "(did you mean 'exit_codes'?)"},
       {At::kRetry, "backoff: 2", "(did you mean 'backoff_multiplier'?)"},
@@ -196,8 +199,9 @@ tasks:
     command: x
 )",
                                         "j.yaml", kAnyType);
-  EXPECT_EQ(Where(Find(loaded, "'tasks' must be a non-empty list of tasks, not a mapping: write "
-                               "each task as an item, `- id: extract` followed by its keys")),
+  EXPECT_EQ(Where(Find(loaded,
+                       "'tasks' must be a non-empty list of tasks, not a mapping: write "
+                       "each task as an item, `- id: extract` followed by its keys")),
             "j.yaml:3:3 tasks");
 }
 

@@ -401,6 +401,22 @@ TEST_F(ValidateTest, HostileFilesAreOneLineEachQuicklyAndInLittleMemory) {
   }
 }
 
+// A generated file of 10,000 unknown keys: one line each, the first thousand with a suggestion,
+// and no more time than a hostile file.
+TEST_F(ValidateTest, TenThousandUnknownKeysAreListedQuickly) {
+  std::string text = "id: many\n";
+  for (int i = 0; i < 9'990; ++i) text += "retryDelay" + std::to_string(i) + ": 1\n";
+  text += "tasks: [{id: t, type: command, command: x}]\n";
+  Write("many.yaml", text);
+  const Bounded r = ValidateBounded(jobs_, dir_);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 9'990);
+  EXPECT_THAT(r.err, HasSubstr(":2:1: unknown key 'retryDelay0' in job (did you mean"));
+  EXPECT_THAT(r.err, HasSubstr(":9991:1: unknown key 'retryDelay9989' in job\n"));
+  EXPECT_LT(r.took, kHostileTime);
+  EXPECT_LT(r.max_rss_kb, kHostileRssKb);
+}
+
 TEST_F(ValidateTest, ALongMisspeltTimeZoneOrDependencyAnswersAtOnce) {
   const std::string zone = "Europe/" + std::string(60'000, 'x');
   const std::string dep(60'000, 'd');

@@ -111,8 +111,6 @@ constexpr std::array kAliases = {
     Alias{"retry_interval", KeyLevel::kRetry, "delay_secs"},
     Alias{"retry_wait", KeyLevel::kRetry, "delay_secs"},
     Alias{"interval", KeyLevel::kRetry, "delay_secs"},
-    Alias{"interval_sec", KeyLevel::kRetry, "delay_secs"},
-    Alias{"interval_secs", KeyLevel::kRetry, "delay_secs"},
     Alias{"wait", KeyLevel::kRetry, "delay_secs"},
     Alias{"backoff", KeyLevel::kRetry, "backoff_multiplier"},
     Alias{"retry_exponential_backoff", KeyLevel::kRetry, "backoff_multiplier"},
@@ -238,6 +236,19 @@ const std::vector<std::string_view>& KeysForHints(KeyLevel level) {
   return level == KeyLevel::kTask ? AnyTaskKeys() : KeysOf(level);
 }
 
+constexpr size_t kLevels = static_cast<size_t>(KeyLevel::kStorage) + 1;
+
+// The keys of each level split into words once: a file of thousands of unknown keys costs a
+// pass over a few dozen keys for each, not the splitting of them all.
+const NameGuesser& GuesserOf(KeyLevel level) {
+  static const std::vector<NameGuesser> guessers = [] {
+    std::vector<NameGuesser> made;
+    for (size_t i = 0; i < kLevels; ++i) made.emplace_back(KeysForHints(static_cast<KeyLevel>(i)));
+    return made;
+  }();
+  return guessers[static_cast<size_t>(level)];
+}
+
 // Lowercase without separators: "maxRetries", "max-retries" and "max_retries" are one word.
 std::string Folded(std::string_view word) {
   std::string out;
@@ -246,6 +257,18 @@ std::string Folded(std::string_view word) {
     out.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c);
   }
   return out;
+}
+
+// `key` without its unit suffix ("retryDelaySeconds" -> "retryDelay", "delay_ms" -> "delay").
+std::string_view WithoutUnit(std::string_view key) {
+  if (UnitOfName(key).empty()) return key;
+  size_t cut = key.find_last_of("_-. ");
+  if (cut == std::string_view::npos) {
+    cut = key.size();
+    while (cut > 0 && !(key[cut - 1] >= 'A' && key[cut - 1] <= 'Z')) --cut;
+    if (cut > 0) --cut;
+  }
+  return key.substr(0, cut);
 }
 
 // " it is in seconds", when the guess states a unit the key did not.
@@ -259,8 +282,8 @@ std::string UnitNote(std::string_view key, std::string_view guess) {
 }
 
 // The hint for `guess`, a key of `place` (nullptr: of the level being checked).
-std::string Hint(std::string_view key, std::string_view guess, const Elsewhere* place,
-                 std::string_view note) {
+std::string HintText(std::string_view key, std::string_view guess, const Elsewhere* place,
+                     std::string_view note) {
   std::string notes;
   auto add = [&notes](std::string_view text) {
     if (text.empty()) return;
@@ -401,6 +424,15 @@ const std::vector<std::string_view>& AnyTaskKeys() {
 
 std::string UnknownKeyHint(std::string_view key, const std::vector<std::string_view>& allowed,
                            KeyLevel level) {
+  return KeyHinter(allowed, level).Hint(key);
+}
+
+KeyHinter::KeyHinter(const std::vector<std::string_view>& allowed, KeyLevel level)
+    : allowed_(allowed), level_(level), here_(allowed) {}
+
+std::string KeyHinter::Hint(std::string_view key) const {
+  const std::vector<std::string_view>& allowed = allowed_;
+  const KeyLevel level = level_;
   if (key.empty() || key.size() > kMaxSuggestedWordBytes) return "";
   const std::vector<Elsewhere> elsewhere = ElsewhereOf(level);
   // A key of another form of task: the task's type decides which keys it takes.
@@ -417,35 +449,43 @@ std::string UnknownKeyHint(std::string_view key, const std::vector<std::string_v
            "; other task types take their parameters under 'params')";
   }
   // What other formats call it: at this level first, then the first level reachable from here.
+  static const std::vector<std::string> kFoldedAliases = [] {
+    std::vector<std::string> folded;
+    for (const Alias& alias : kAliases) folded.push_back(Folded(alias.word));
+    return folded;
+  }();
+  // With its unit or without: Dagu's intervalSec and a retry_delay_secs are aliases too.
   const std::string folded = Folded(key);
+  const std::string stem = Folded(WithoutUnit(key));
   for (int pass = 0; pass < 2; ++pass) {
-    for (const Alias& alias : kAliases) {
-      if (folded != Folded(alias.word)) continue;
+    for (size_t i = 0; i < kAliases.size(); ++i) {
+      const Alias& alias = kAliases[i];
+      if (folded != kFoldedAliases[i] && stem != kFoldedAliases[i]) continue;
       if (pass == 0 && alias.level == level && Contains(allowed, alias.key)) {
-        return Hint(key, alias.key, nullptr, alias.note);
+        return HintText(key, alias.key, nullptr, alias.note);
       }
       if (pass == 1) {
         for (const Elsewhere& place : elsewhere) {
-          if (place.level == alias.level) return Hint(key, alias.key, &place, alias.note);
+          if (place.level == alias.level) return HintText(key, alias.key, &place, alias.note);
         }
       }
     }
   }
   // The key meant here, in another case, unit or number.
-  std::optional<NameGuess> here = GuessName(key, allowed);
-  if (here && here->kind <= GuessKind::kUnit) return Hint(key, here->name, nullptr, "");
+  std::optional<NameGuess> here = here_.Guess(key);
+  if (here && here->kind <= GuessKind::kUnit) return HintText(key, here->name, nullptr, "");
   // The same key, or a close one, at another level; a guess here wins ties.
   const Elsewhere* best_place = nullptr;
   std::optional<NameGuess> best = here;
   for (const Elsewhere& place : elsewhere) {
-    std::optional<NameGuess> there = GuessName(key, KeysForHints(place.level));
+    std::optional<NameGuess> there = GuesserOf(place.level).Guess(key);
     if (there && (!best || Closer(*there, *best))) {
       best = std::move(there);
       best_place = &place;
     }
   }
   if (!best) return "";
-  return Hint(key, best->name, best_place, "");
+  return HintText(key, best->name, best_place, "");
 }
 
 std::string_view UnitOfKey(std::string_view key) {

@@ -18,6 +18,8 @@
 #include <string_view>
 #include <vector>
 
+#include "petit/core/suggest.h"
+
 namespace petit::host {
 
 // The mappings of Petit's files whose keys are checked.
@@ -46,6 +48,18 @@ const std::vector<std::string_view>& AnyTaskKeys();
 // to the job, not to a task)", ... or "" when nothing plausible comes to mind.
 std::string UnknownKeyHint(std::string_view key, const std::vector<std::string_view>& allowed,
                            KeyLevel level);
+
+// UnknownKeyHint for the unknown keys of one mapping: `allowed` is split into words once.
+class KeyHinter {
+ public:
+  KeyHinter(const std::vector<std::string_view>& allowed, KeyLevel level);
+  std::string Hint(std::string_view key) const;
+
+ private:
+  const std::vector<std::string_view>& allowed_;
+  KeyLevel level_;
+  NameGuesser here_;
+};
 
 // The unit the value of `key` is in ("seconds", "milliseconds", "megabytes", "bytes"), from its
 // suffix or, for keys of durations named without one (shutdown_grace), from a table; or empty.

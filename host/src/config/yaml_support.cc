@@ -135,6 +135,7 @@ std::string YamlErrors::Joined() const {
 
 void CheckKeys(const YAML::Node& map, const std::vector<std::string_view>& allowed,
                std::string_view where, YamlErrors& errors, std::optional<KeyLevel> level) {
+  std::optional<KeyHinter> hinter;  // made at the first unknown key, for all of them
   for (auto it = map.begin(); it != map.end(); ++it) {
     const YAML::Node key = it->first;
     if (!key.IsScalar()) {
@@ -144,8 +145,11 @@ void CheckKeys(const YAML::Node& map, const std::vector<std::string_view>& allow
     const std::string& name = key.Scalar();
     if (std::find(allowed.begin(), allowed.end(), name) != allowed.end()) continue;
     std::string message = "unknown key '" + name + "' in " + std::string(where);
-    if (level) {
-      message += UnknownKeyHint(name, allowed, *level);
+    if (errors.size() >= kMaxHintedProblems) {
+      // A file this wrong was not written by hand; its problems are listed, not guessed at.
+    } else if (level) {
+      if (!hinter) hinter.emplace(allowed, *level);
+      message += hinter->Hint(name);
     } else if (auto guess = GuessName(name, allowed)) {
       message += " (did you mean '" + guess->name + "'?)";
     }

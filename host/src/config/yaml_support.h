@@ -64,6 +64,10 @@ class YamlErrors {
   std::vector<Diagnostic> diagnostics_;
 };
 
+// Problems of a file after which unknown keys get no suggestion: nobody writes a thousand wrong
+// keys by hand, and a generated file must not cost a guess for each of its 10,000 keys.
+inline constexpr size_t kMaxHintedProblems = 1000;
+
 // Reports every key of `map` that is not in `allowed`, with the nearest allowed key suggested.
 // `where` names the mapping in messages ("job", "task 'extract'"). Problems are keyed by the
 // unknown key itself, under the current scope.
