@@ -217,6 +217,10 @@ class FieldParser {
       problem.append(" (did you mean '").append(*close).append("'?)");
     } else {
       problem.append(NameHint());
+      // The whole word for its abbreviation ("MONDAY", "January").
+      if (std::optional<NameGuess> guess = GuessName(upper, names)) {
+        problem.append("; did you mean '").append(guess->name).append("'?");
+      }
     }
     return Error(std::move(problem));
   }
@@ -333,9 +337,14 @@ Result<CronSpec> ParseCron(std::string_view expression) {
     fields = SplitWords(*expanded);
   }
   if (fields.size() != 5 && fields.size() != 6) {
-    return InvalidArgument("expected 5 or 6 fields, got " + std::to_string(fields.size()) +
-                           " (minute hour day-of-month month day-of-week, optionally preceded "
-                           "by second)");
+    std::string message = "expected 5 or 6 fields, got " + std::to_string(fields.size()) +
+                          " (minute hour day-of-month month day-of-week, optionally preceded "
+                          "by second)";
+    // "every 5 minutes", "every 1h": an interval written in words.
+    std::string first(fields.front());
+    for (char& c : first) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (first == "every") message += "; an interval is written '@every 5m' (units d h m s)";
+    return InvalidArgument(std::move(message));
   }
   constexpr std::array<Field, 6> kOrder = {Field::kSecond,     Field::kMinute, Field::kHour,
                                            Field::kDayOfMonth, Field::kMonth,  Field::kDayOfWeek};

@@ -87,8 +87,8 @@ std::vector<JobGraphProblem> CheckJobGraph(std::span<const Job> jobs) {
           for (const Job& other : jobs) all_ids.push_back(other.id.str());
         }
         std::string message = "job " + Quoted(job.id) + " depends on unknown job " + Quoted(target);
-        if (std::optional<std::string> close = ClosestMatch(target.str(), all_ids)) {
-          message += " (did you mean '" + *close + "'?)";
+        if (std::optional<NameGuess> guess = GuessName(target.str(), all_ids)) {
+          message += " (did you mean '" + guess->name + "'?)";
         }
         problems.push_back({JobGraphProblem::Kind::kUnknownJob, i, d, {}, std::move(message)});
         continue;

@@ -78,8 +78,12 @@ Result<const date::time_zone*> LocateZone(std::string_view name) {
                          " from the system tzdata: " + lookup_error.what());
     }
     std::string message = "unknown time zone " + internal::Quoted(name);
+    std::optional<NameGuess> spelling;
     if (std::optional<std::string> close = ClosestMatch(name, names)) {
       message.append(" (did you mean '").append(*close).append("'?)");
+    } else if ((spelling = GuessName(name, names)) && spelling->kind == GuessKind::kSpelling) {
+      // Another case or separator only ("america/new york"); no looser guess among 600 zones.
+      message.append(" (did you mean '").append(spelling->name).append("'?)");
     } else {
       message.append(" (expected an IANA name such as 'Europe/London', or 'UTC')");
     }

@@ -6,8 +6,10 @@
 #include <cstdint>
 #include <limits>
 #include <string>
+#include <vector>
 
 #include "enum_names.h"
+#include "petit/core/suggest.h"
 
 namespace petit {
 namespace {
@@ -26,6 +28,21 @@ constexpr internal::EnumNames<TriggerRule, 4> kTriggerRuleNames{{
     {TriggerRule::kAlways, "always"},
 }};
 
+// ParseName, offering the name meant when a job file's author misspelt it plainly
+// ("all-success", "ALL_DONE", "alwyas", "transient"). No guess from a typo of three edits:
+// Airflow's one_success is not all_success.
+template <typename Enum, size_t N>
+Result<Enum> ParseWrittenName(const internal::EnumNames<Enum, N>& names, std::string_view text,
+                              std::string_view what) {
+  Result<Enum> parsed = internal::ParseName(names, text, what);
+  if (parsed.ok()) return parsed;
+  std::vector<std::string_view> spellings;
+  for (const auto& [value, name] : names) spellings.push_back(name);
+  std::optional<NameGuess> guess = GuessName(text, spellings);
+  if (!guess || (guess->kind == GuessKind::kTypo && guess->distance > 2)) return parsed;
+  return InvalidArgument(parsed.status().message() + "; did you mean '" + guess->name + "'?");
+}
+
 std::string FormatMillis(std::chrono::milliseconds value) {
   return std::to_string(value.count()) + "ms";
 }
@@ -37,7 +54,7 @@ std::string_view RetryConditionName(RetryCondition condition) {
 }
 
 Result<RetryCondition> ParseRetryCondition(std::string_view text) {
-  return internal::ParseName(kRetryConditionNames, text, "retry condition");
+  return ParseWrittenName(kRetryConditionNames, text, "retry condition");
 }
 
 std::string_view TriggerRuleName(TriggerRule rule) {
@@ -45,7 +62,7 @@ std::string_view TriggerRuleName(TriggerRule rule) {
 }
 
 Result<TriggerRule> ParseTriggerRule(std::string_view text) {
-  return internal::ParseName(kTriggerRuleNames, text, "trigger rule");
+  return ParseWrittenName(kTriggerRuleNames, text, "trigger rule");
 }
 
 bool RetryPolicy::ShouldRetry(uint32_t attempt, FailureKind kind,

@@ -352,6 +352,10 @@ TEST(ScheduleTest, UnknownTimeZoneIsRejectedByName) {
   EXPECT_THAT(Rejection("0 0 * * *", "Europe/Londn"),
               HasSubstr("unknown time zone 'Europe/Londn' (did you mean 'Europe/London'?)"));
   EXPECT_THAT(Rejection("@every 1h", "Nowhere"), HasSubstr("unknown time zone 'Nowhere'"));
+  // Another case or separators: too many edits for a typo, but the same name (issue 13).
+  EXPECT_THAT(Rejection("@daily", "america/new york"),
+              HasSubstr("unknown time zone 'america/new york' (did you mean 'America/New_York'?)"));
+  EXPECT_THAT(Rejection("@daily", "EUROPE/LONDON"), HasSubstr("(did you mean 'Europe/London'?)"));
 }
 
 TEST(ScheduleTest, WallTimeFollowsTheZoneOffsetThroughTheYear) {
@@ -493,6 +497,12 @@ TEST(ScheduleTest, RejectsUnknownNames) {
   EXPECT_THAT(Rejection("0 0 * * MON-FRIDAY"),
               StartsWith("day-of-week field 'MON-FRIDAY': unknown name 'FRIDAY'"));
   EXPECT_THAT(Rejection("0 0 * * MONDAY"), HasSubstr("(expected 0-7 or SUN..SAT)"));
+  // A whole name for its abbreviation gets the abbreviation too (issue 13).
+  EXPECT_THAT(Rejection("0 0 * * MONDAY"), HasSubstr("; did you mean 'MON'?"));
+  EXPECT_THAT(Rejection("0 0 1 January *"), HasSubstr("; did you mean 'JAN'?"));
+  EXPECT_THAT(Rejection("0 0 * * Thursday"), HasSubstr("; did you mean 'THU'?"));
+  EXPECT_THAT(Rejection("every 5 minutes"), HasSubstr("an interval is written '@every 5m'"));
+  EXPECT_THAT(Rejection("Every hour"), HasSubstr("an interval is written '@every 5m'"));
 }
 
 TEST(ScheduleTest, RejectsNamesAndJunkInNumericFields) {

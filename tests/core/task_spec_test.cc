@@ -3,6 +3,10 @@
 #include <chrono>
 #include <cstdint>
 #include <limits>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -12,6 +16,7 @@ namespace {
 
 using std::chrono::milliseconds;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 RetryPolicy Retries(uint32_t max_retries, RetryCondition condition) {
   RetryPolicy policy;
@@ -68,6 +73,25 @@ TEST(TriggerRuleTest, ParseRejectsUnknownNames) {
   ASSERT_FALSE(parsed.ok());
   EXPECT_THAT(parsed.status().message(), HasSubstr("unknown trigger rule 'one_success'"));
   EXPECT_THAT(parsed.status().message(), HasSubstr("all_success, on_failure, all_done or always"));
+}
+
+TEST(TriggerRuleTest, APlainMisspellingGetsTheRuleMeantAndAnotherToolsRuleDoesNot) {
+  const std::vector<std::pair<std::string_view, std::string_view>> rows = {
+      {"all-success", "all_success"},
+      {"ALL_DONE", "all_done"},
+      {"allDone", "all_done"},
+      {"alwyas", "always"},
+      {"on-failure", "on_failure"}};
+  for (const auto& [text, meant] : rows) {
+    EXPECT_THAT(ParseTriggerRule(text).status().message(),
+                HasSubstr("; did you mean '" + std::string(meant) + "'?"))
+        << text;
+  }
+  // Airflow's one_success and none_failed mean something else: no guess.
+  EXPECT_THAT(ParseTriggerRule("one_success").status().message(), Not(HasSubstr("did you mean")));
+  EXPECT_THAT(ParseTriggerRule("none_failed").status().message(), Not(HasSubstr("did you mean")));
+  EXPECT_THAT(ParseRetryCondition("transient").status().message(),
+              HasSubstr("; did you mean 'transient_only'?"));
 }
 
 TEST(RetryPolicyTest, DefaultRunsOnce) {

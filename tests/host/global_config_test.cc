@@ -382,6 +382,63 @@ TEST_F(GlobalConfigTest, DefaultStorageHonoursPetitStateDir) {
   unsetenv("PETIT_STATE_DIR");
 }
 
+// What a person used to other tools writes in petit.yaml, one row each: the one problem it makes,
+// its hint, and the line and key it names.
+TEST_F(GlobalConfigTest, NewUsersMistakesGetTheKeyTheyMeant) {
+  struct Row {
+    std::string yaml;  // the mistake is on line `line`
+    uint32_t line;
+    std::string key;
+    std::string expected;
+  };
+  const std::vector<Row> rows = {
+      {"log_level: debug\n", 1, "log_level", "(did you mean 'logging: {level: ...}'?)"},
+      {"port: 8080\n", 1, "port", "(did you mean 'api: {port: ...}'?)"},
+      {"isolation: process\n", 1, "isolation", "(did you mean 'plugins: {isolation: ...}'?)"},
+      {"plugin_dir: [x]\n", 1, "plugin_dir", "(did you mean 'plugin_dirs'?)"},
+      {"pluginDirs: [x]\n", 1, "pluginDirs", "(did you mean 'plugin_dirs'?)"},
+      {"tz: UTC\n", 1, "tz", "(did you mean 'timezone'?)"},
+      {"time_zone: UTC\n", 1, "time_zone", "(did you mean 'timezone'?)"},
+      {"database: x.db\n", 1, "database", "(did you mean 'storage'?)"},
+      {"shutdown_grace_secs: 5\n", 1, "shutdown_grace_secs", "(did you mean 'shutdown_grace'?)"},
+      {"parallelism: 4\n", 1, "parallelism", "(did you mean 'max_parallel_tasks'?)"},
+      {"output_cap: 4096\n", 1, "output_cap", "(did you mean 'output_cap_bytes'? it is in bytes)"},
+      {"tasks: []\n", 1, "tasks", "('tasks' belongs in a job file, not in petit.yaml)"},
+      {"timeout_secs: 5\n", 1, "timeout_secs",
+       "('timeout_secs' belongs to a task in a job file, not to petit.yaml)"},
+      {"plugins:\n  memory_limit: 5\n", 2, "plugins.memory_limit",
+       "(did you mean 'memory_limit_mb'? it is in megabytes)"},
+      {"plugins:\n  cancel_grace_secs: 5\n", 2, "plugins.cancel_grace_secs",
+       "(did you mean 'cancel_grace_ms'? it is in milliseconds, not seconds)"},
+      {"plugins:\n  plugin_dirs: [x]\n", 2, "plugins.plugin_dirs",
+       "('plugin_dirs' belongs at the top level of petit.yaml)"},
+      {"api:\n  host: 0.0.0.0\n", 2, "api.host", "(did you mean 'bind'?)"},
+      {"api:\n  timeout_secs: 5\n", 2, "api.timeout_secs", "(did you mean 'timeout'?)"},
+      {"api:\n  Port: 8080\n", 2, "api.Port", "(did you mean 'port'?)"},
+      {"logging:\n  log_level: info\n", 2, "logging.log_level", "(did you mean 'level'?)"},
+      {"logging:\n  level: WARNING\n", 2, "logging.level", "not 'WARNING' (did you mean 'warn'?)"},
+      {"logging:\n  level: information\n", 2, "logging.level", "(did you mean 'info'?)"},
+      {"shutdown_grace: 30s\n", 1, "shutdown_grace",
+       "'shutdown_grace' must be an integer (seconds), not '30s': write shutdown_grace: 30"},
+      {"store_outage_limit: 2m\n", 1, "store_outage_limit", "write store_outage_limit: 120"},
+      {"output_cap_bytes: 64KB\n", 1, "output_cap_bytes", "write output_cap_bytes: 65536"},
+      {"plugins:\n  cancel_grace_ms: 2s\n", 2, "plugins.cancel_grace_ms",
+       "write cancel_grace_ms: 2000"},
+      {"max_parallel_tasks: many\n", 1, "max_parallel_tasks",
+       "'max_parallel_tasks' must be an integer, not 'many' (e.g. max_parallel_tasks: 1)"},
+  };
+  for (const Row& row : rows) {
+    std::vector<Diagnostic> problems;
+    Result<GlobalConfig> config = LoadGlobalConfig(Write(row.yaml), &problems);
+    ASSERT_FALSE(config.ok()) << row.yaml;
+    ASSERT_EQ(problems.size(), 1u) << row.yaml << config.status().message();
+    EXPECT_THAT(problems[0].message, HasSubstr(row.expected)) << row.yaml;
+    EXPECT_EQ(problems[0].file, (dir_ / "petit.yaml").string());
+    EXPECT_EQ(problems[0].line, row.line) << row.yaml;
+    EXPECT_EQ(problems[0].key, row.key) << row.yaml;
+  }
+}
+
 }  // namespace
 }  // namespace petit::host
 

@@ -210,7 +210,10 @@ tasks: [{id: t, type: command, command: x}]
   EXPECT_EQ(errors[0].Find("line")->integer_value(), 3);
   EXPECT_EQ(errors[0].Find("column")->integer_value(), 48);
   EXPECT_EQ(errors[0].Find("key")->string_value(), "tasks.t.retry.delay");
-  EXPECT_EQ(errors[0].Find("message")->string_value(), "unknown key 'delay' in retry of task 't'");
+  // The unit the key names is part of the suggestion (issue 13: `delay` once got no hint).
+  EXPECT_EQ(errors[0].Find("message")->string_value(),
+            "unknown key 'delay' in retry of task 't' (did you mean 'delay_secs'? it is in "
+            "seconds)");
   EXPECT_TRUE(doc->Find("warnings")->is_array());
 }
 
@@ -398,6 +401,22 @@ TEST_F(ValidateTest, HostileFilesAreOneLineEachQuicklyAndInLittleMemory) {
   }
 }
 
+// A generated file of 10,000 unknown keys: one line each, the first thousand with a suggestion,
+// and no more time than a hostile file.
+TEST_F(ValidateTest, TenThousandUnknownKeysAreListedQuickly) {
+  std::string text = "id: many\n";
+  for (int i = 0; i < 9'990; ++i) text += "retryDelay" + std::to_string(i) + ": 1\n";
+  text += "tasks: [{id: t, type: command, command: x}]\n";
+  Write("many.yaml", text);
+  const Bounded r = ValidateBounded(jobs_, dir_);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 9'990);
+  EXPECT_THAT(r.err, HasSubstr(":2:1: unknown key 'retryDelay0' in job (did you mean"));
+  EXPECT_THAT(r.err, HasSubstr(":9991:1: unknown key 'retryDelay9989' in job\n"));
+  EXPECT_LT(r.took, kHostileTime);
+  EXPECT_LT(r.max_rss_kb, kHostileRssKb);
+}
+
 TEST_F(ValidateTest, ALongMisspeltTimeZoneOrDependencyAnswersAtOnce) {
   const std::string zone = "Europe/" + std::string(60'000, 'x');
   const std::string dep(60'000, 'd');
@@ -412,6 +431,81 @@ TEST_F(ValidateTest, ALongMisspeltTimeZoneOrDependencyAnswersAtOnce) {
   EXPECT_THAT(r.err, HasSubstr("unknown time zone"));
   EXPECT_THAT(r.err, HasSubstr(Path("long.yaml") + ":5:"));
   EXPECT_LT(r.took, kHostileTime);
+}
+
+// A job written by someone used to Airflow, Dagu or the original Petit's loose keys: every
+// mistake is one line naming file, line, column and what to write instead, with the real plugins.
+TEST_F(ValidateTest, ANewUsersMistakesEachSayWhatToWrite) {
+  Write("etl.yaml", R"(id: etl
+cron: "0 2 * * *"
+tasks:
+  - id: extract
+    type: command
+    command: ./extract.sh
+    timeout: 600
+    retries: 3
+  - id: load
+    type: command
+    command: ./load.sh
+    dependencies: [extract]
+    retry:
+      delay: 30
+      max_attempts: 2
+    timeout_secs: 10m
+  - id: notify
+    type: sleep
+    depends_on: [Load]
+    command: echo done
+)");
+  Outcome r = Validate();
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  const std::string file = Path("etl.yaml");
+  EXPECT_THAT(r.err,
+              HasSubstr(file + ":2:1: unknown key 'cron' in job (did you mean 'schedule'?)"));
+  EXPECT_THAT(r.err, HasSubstr(file + ":7:5: unknown key 'timeout' in task 'extract' (did you mean "
+                                      "'timeout_secs'? it is in seconds)"));
+  EXPECT_THAT(r.err, HasSubstr(file + ":8:5: unknown key 'retries' in task 'extract' (did you mean "
+                                      "'retry: {max_attempts: ...}'?"));
+  EXPECT_THAT(r.err, HasSubstr(file + ":12:5: unknown key 'dependencies' in task 'load' (did you "
+                                      "mean 'depends_on'?)"));
+  EXPECT_THAT(r.err, HasSubstr(file + ":14:7: unknown key 'delay' in retry of task 'load' (did you "
+                                      "mean 'delay_secs'? it is in seconds)"));
+  EXPECT_THAT(r.err, HasSubstr(file + ":16:19: 'timeout_secs' must be a number (seconds), not "
+                                      "'10m': write timeout_secs: 600"));
+  EXPECT_THAT(r.err, HasSubstr(file + ":20:5: unknown key 'command' in task 'notify' ('command' is "
+                                      "a key of tasks of type command;"));
+  EXPECT_THAT(r.err, HasSubstr(file + ":19:18: task 'notify' depends on unknown task 'Load' (did "
+                                      "you mean 'load'?)"));
+  EXPECT_THAT(r.err, HasSubstr(file + ":17:5: task 'notify' (type sleep): missing required "
+                                      "parameter 'ms'"));
+  EXPECT_THAT(r.out, HasSubstr("1 files, 0 valid jobs, 9 errors"));
+}
+
+TEST_F(ValidateTest, ANewUsersMistakesInPetitYamlSayWhereTheKeyBelongs) {
+  std::ofstream(jobs_ / "petit.yaml") << "port: 8080\nlog_level: debug\nshutdown_grace: 1m\n";
+  Write("ok.yaml", "id: ok\ntasks: [{id: t, type: command, command: x}]\n");
+  Outcome r = Validate();
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  const std::string file = (jobs_ / "petit.yaml").string();
+  EXPECT_THAT(r.err, HasSubstr(file + ":1:1: unknown key 'port' in petit.yaml (did you mean "
+                                      "'api: {port: ...}'?)"));
+  EXPECT_THAT(r.err, HasSubstr(file + ":2:1: unknown key 'log_level' in petit.yaml (did you mean "
+                                      "'logging: {level: ...}'?)"));
+  EXPECT_THAT(r.err, HasSubstr(file + ":3:17: 'shutdown_grace' must be an integer (seconds), not "
+                                      "'1m': write shutdown_grace: 60"));
+}
+
+TEST_F(ValidateTest, AnUnknownTaskTypeListsTheLoadedTypesAndHowToLoadMore) {
+  Write("t.yaml", "id: t\ntasks:\n  - {id: a, type: spark_submit}\n  - {id: b, type: Sleep}\n");
+  Outcome r = Validate();
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  EXPECT_THAT(r.err, HasSubstr(Path("t.yaml") + ":3:19: unknown task type 'spark_submit'; the "
+                                                "known types are "));
+  EXPECT_THAT(r.err, HasSubstr("sleep"));
+  EXPECT_THAT(r.err, HasSubstr("(--plugin-dir DIR, or plugin_dirs in petit.yaml); `petit "
+                               "plugins` lists them"));
+  EXPECT_THAT(r.err, HasSubstr(Path("t.yaml") + ":4:19: unknown task type 'Sleep' (did you mean "
+                                                "'sleep'?)"));
 }
 
 }  // namespace

@@ -22,10 +22,6 @@ constexpr int64_t kMaxStoreOutageLimitSecs = 7 * 24 * 3600;
 constexpr int64_t kMaxPoolSlots = 1000000;
 constexpr int64_t kMaxPort = 65535;
 
-const std::vector<std::string_view> kTopKeys = {
-    "storage",   "plugin_dirs", "max_parallel_tasks", "output_cap_bytes", "pools",
-    "cpu_slots", "memory_mb",   "timezone",           "default_timezone", "api",
-    "logging",   "max_tasks",   "shutdown_grace",     "plugins",          "store_outage_limit"};
 const std::vector<std::string_view> kLoopbackBinds = {"127.0.0.1", "localhost", "::1", "[::1]"};
 
 template <typename Enum>
@@ -56,7 +52,7 @@ std::optional<Enum> ReadChoice(const YAML::Node& node, std::string_view key,
     expected += name;
   }
   std::string message = "'" + std::string(key) + "' must be " + expected + ", not '" + *text + "'";
-  if (auto close = ClosestMatch(*text, names)) message += " (did you mean '" + *close + "'?)";
+  if (auto guess = GuessName(*text, names)) message += " (did you mean '" + guess->name + "'?)";
   errors.AddAt(node, key, message);
   return std::nullopt;
 }
@@ -73,10 +69,6 @@ constexpr int64_t kMaxApiConnections = 100000;
 constexpr int64_t kMinApiBodyBytes = 1024;
 constexpr int64_t kMaxApiBodyBytes = int64_t{1} << 30;
 constexpr int64_t kMaxApiTimeoutSecs = 3600;
-const std::vector<std::string_view> kApiKeys = {
-    "enabled",         "bind",           "port",        "token",
-    "read_only_token", "cors_origins",   "path_prefix", "max_threads",
-    "max_connections", "max_body_bytes", "timeout",     "max_streams"};
 
 // The operator token from the environment, which wins over petit.yaml's (a secret kept out of
 // files): as set now, else as RunCli took it out of the environment; empty when neither.
@@ -161,7 +153,7 @@ void ReadApi(const YAML::Node& node, ApiConfig& api, YamlErrors& errors) {
     errors.AddAt(node, "", "'api' must be a mapping {enabled, bind, port, token, ...}");
     return;
   }
-  CheckKeys(node, kApiKeys, "api", errors);
+  CheckKeys(node, KeysOf(KeyLevel::kApi), "api", errors, KeyLevel::kApi);
   MapFields fields(node);
   if (const YAML::Node enabled = fields["enabled"]) {
     api.enabled = ReadBool(enabled, "enabled", errors).value_or(api.enabled);
@@ -224,7 +216,7 @@ void ReadLogging(const YAML::Node& node, LoggingConfig& logging, YamlErrors& err
     errors.AddAt(node, "", "'logging' must be a mapping {level, format}");
     return;
   }
-  CheckKeys(node, {"level", "format"}, "logging", errors);
+  CheckKeys(node, KeysOf(KeyLevel::kLogging), "logging", errors, KeyLevel::kLogging);
   MapFields fields(node);
   if (const YAML::Node level = fields["level"]) {
     if (auto value = ReadChoice(level, "level", kLogLevels, errors)) logging.level = *value;
@@ -262,8 +254,7 @@ void ReadPlugins(const YAML::Node& node, PluginsConfig& plugins, YamlErrors& err
                  "cancel_grace_ms}");
     return;
   }
-  CheckKeys(node, {"isolation", "per_plugin", "per_type", "memory_limit_mb", "cancel_grace_ms"},
-            "plugins", errors);
+  CheckKeys(node, KeysOf(KeyLevel::kPlugins), "plugins", errors, KeyLevel::kPlugins);
   MapFields fields(node);
   if (const YAML::Node isolation = fields["isolation"]) {
     if (auto mode = ReadChoice(isolation, "isolation", kIsolations, errors)) {
@@ -319,7 +310,7 @@ bool IsBlank(std::string_view text) {
 // The original Petit's form: storage: {type: sqlite, path: FILE} or {type: memory}.
 std::optional<std::string> ReadStorageMap(const YAML::Node& node, YamlErrors& errors) {
   YamlErrors::KeyScope scope(errors, "storage");
-  CheckKeys(node, {"type", "path"}, "storage", errors);
+  CheckKeys(node, KeysOf(KeyLevel::kStorage), "storage", errors, KeyLevel::kStorage);
   std::optional<std::string> type;
   if (node["type"]) type = ReadString(node["type"], "type", errors);
   if (!type) {
@@ -368,7 +359,7 @@ Result<GlobalConfig> LoadGlobalConfig(const std::string& path, std::vector<Diagn
     errors.AddAt(root, "", "petit.yaml must be a mapping of settings");
     return Fail(errors, problems);
   }
-  CheckKeys(root, kTopKeys, "petit.yaml", errors);
+  CheckKeys(root, KeysOf(KeyLevel::kGlobal), "petit.yaml", errors, KeyLevel::kGlobal);
   MapFields fields(root);
   std::filesystem::path base = std::filesystem::absolute(path).parent_path();
   if (const YAML::Node node = fields["storage"]) {

@@ -21,14 +21,8 @@ constexpr int64_t kMaxJobConcurrency = 4096;
 constexpr int64_t kMaxCatchUpLimit = 100000;
 constexpr int64_t kMaxWindowSecs = 10LL * 366 * 24 * 3600;
 
-const std::vector<std::string_view> kJobKeys = {
-    "id",      "name",     "description",     "schedule",           "enabled",
-    "config",  "tasks",    "max_concurrency", "max_active_runs",    "depends_on",
-    "overlap", "catch_up", "catch_up_limit",  "max_parallel_tasks", "api_visible"};
 // What `api_visible` may list: the values the HTTP API hides unless the job shows them.
 const std::vector<std::string_view> kApiVisibleValues = {"config", "environment"};
-const std::vector<std::string_view> kScheduleKeys = {"cron", "timezone"};
-const std::vector<std::string_view> kJobDependencyKeys = {"job", "job_id", "condition"};
 
 template <typename Enum>
 using Choices = std::vector<std::pair<std::string_view, Enum>>;
@@ -64,7 +58,7 @@ class JobParser {
       errors_.AddAt(root_, "", "a job file must be a mapping with at least 'id' and 'tasks'");
       return std::nullopt;
     }
-    CheckKeys(root_, kJobKeys, "job", errors_);
+    CheckKeys(root_, KeysOf(KeyLevel::kJob), "job", errors_, KeyLevel::kJob);
     Job job;
     ParseIdentity(job);
     ParseRunPolicy(job);
@@ -116,7 +110,7 @@ class JobParser {
       message += names[i];
     }
     message += ")";
-    if (auto close = ClosestMatch(*text, names)) message += "; did you mean '" + *close + "'?";
+    if (auto guess = GuessName(*text, names)) message += "; did you mean '" + guess->name + "'?";
     errors_.AddAt(node, key, message);
     return std::nullopt;
   }
@@ -189,7 +183,8 @@ class JobParser {
     std::string zone = context_.options().default_time_zone;
     {
       YamlErrors::KeyScope scope(errors_, "schedule");
-      CheckKeys(node, kScheduleKeys, "schedule of " + where_, errors_);
+      CheckKeys(node, KeysOf(KeyLevel::kSchedule), "schedule of " + where_, errors_,
+                KeyLevel::kSchedule);
       if (!fields["cron"]) {
         errors_.AddAt(node, "cron", "schedule of " + where_ + " is missing required key 'cron'");
         return;
@@ -281,7 +276,8 @@ class JobParser {
     const YAML::Node alias = fields["job_id"];
     {
       YamlErrors::KeyScope scope(errors_, key);
-      CheckKeys(item, kJobDependencyKeys, "a dependency of " + where_, errors_);
+      CheckKeys(item, KeysOf(KeyLevel::kJobDependency), "a dependency of " + where_, errors_,
+                KeyLevel::kJobDependency);
       if (job_node && alias) {
         errors_.AddAt(alias, "job_id", "'job' and 'job_id' name the same thing; give one");
       }
@@ -396,8 +392,8 @@ class JobParser {
       } else {
         std::string message =
             "unknown api_visible value '" + name + "' (expected config or environment)";
-        if (auto close = ClosestMatch(name, kApiVisibleValues)) {
-          message += "; did you mean '" + *close + "'?";
+        if (auto guess = GuessName(name, kApiVisibleValues)) {
+          message += "; did you mean '" + guess->name + "'?";
         }
         errors_.AddAt(node[i], "api_visible[" + std::to_string(i) + "]", message);
       }
@@ -411,7 +407,15 @@ class JobParser {
       return;
     }
     if (!tasks.IsSequence() || tasks.size() == 0) {
-      errors_.AddAt(tasks, "tasks", "'tasks' must be a non-empty list of tasks");
+      std::string message = "'tasks' must be a non-empty list of tasks";
+      // Dagu's and GitHub's steps keyed by name: say how a list of tasks is written.
+      if (tasks.IsMap() && tasks.size() > 0) {
+        message += ", not a mapping: write each task as an item, `- id: " +
+                   (tasks.begin()->first.IsScalar() ? tasks.begin()->first.Scalar().substr(0, 64)
+                                                    : std::string("extract")) +
+                   "` followed by its keys";
+      }
+      errors_.AddAt(tasks, "tasks", message);
       return;
     }
     if (tasks.size() > kMaxTasksPerJob) {
@@ -438,6 +442,15 @@ class JobParser {
       parsed.push_back(std::move(*task));
     }
     // Dependencies may name tasks anywhere in the file, so they are checked once all are known.
+    std::vector<std::string_view> ids;
+    ids.reserve(seen.size());
+    for (const auto& [id, unused] : seen) ids.push_back(id);
+    std::optional<NameGuesser> guesser;  // made at the first unknown name, for all of them
+    auto unknown_task = [&](const std::string& name) {
+      if (!guesser) guesser.emplace(ids);
+      if (auto guess = guesser->Guess(name)) return " (did you mean '" + guess->name + "'?)";
+      return KnownTasks(ids);
+    };
     for (const ParsedTask& task : parsed) {
       std::set<std::string> listed;
       for (size_t i = 0; i < task.spec.depends_on.size(); ++i) {
@@ -448,11 +461,8 @@ class JobParser {
         if (dep == task.spec.id.str()) {
           errors_.AddAt(at, key, who + " depends on itself");
         } else if (!seen.count(dep)) {
-          std::vector<std::string_view> ids;
-          for (const auto& [id, unused] : seen) ids.push_back(id);
-          std::string message = who + " depends on unknown task '" + dep + "'";
-          if (auto close = ClosestMatch(dep, ids)) message += " (did you mean '" + *close + "'?)";
-          errors_.AddAt(at, key, message);
+          errors_.AddAt(at, key,
+                        who + " depends on unknown task '" + dep + "'" + unknown_task(dep));
         } else if (!listed.insert(dep).second) {
           errors_.AddAt(at, key, who + " lists dependency '" + dep + "' twice");
         }
@@ -460,7 +470,7 @@ class JobParser {
     }
     for (const ParsedTask& task : parsed) {
       task_marks_[task.spec.id.str()] = {task.node.Mark(), task.key};
-      CheckTemplateSyntax(task, seen);
+      CheckTemplateSyntax(task, seen, unknown_task);
     }
     job.dag = Dag(DagId(job.id.str()));  // named after its job, as errors about it say
     for (ParsedTask& task : parsed) job.dag.AddTask(std::move(task.spec));
@@ -468,7 +478,9 @@ class JobParser {
 
   // A template must parse and may only read outputs of tasks that exist; whether they are
   // upstream is checked once the graph is known to be acyclic (CheckTemplateAncestry).
-  void CheckTemplateSyntax(const ParsedTask& task, const std::map<std::string, YAML::Node>& ids) {
+  template <typename UnknownTask>
+  void CheckTemplateSyntax(const ParsedTask& task, const std::map<std::string, YAML::Node>& ids,
+                           UnknownTask& unknown_task) {
     const std::string& params = task.spec.params_json;
     if (!HasTemplates(params)) return;
     std::string who = "task '" + task.spec.id.str() + "'";
@@ -477,10 +489,52 @@ class JobParser {
       return;
     }
     for (const std::string& ref : ReferencedTasks(params)) {
-      if (!ids.count(ref)) {
-        errors_.AddAt(task.node, task.key, who + " reads outputs of unknown task '" + ref + "'");
+      if (ids.count(ref)) continue;
+      // At the value that holds the template, where there is one to point at.
+      std::string path;
+      const YAML::Node at = FindTemplate(task.node, ref, path, 0);
+      errors_.AddAt(at ? at : task.node, at ? task.key + path : task.key,
+                    who + " reads outputs of unknown task '" + ref + "'" + unknown_task(ref));
+    }
+  }
+
+  // The first scalar under `node` whose templates read task `ref`, and its key path below
+  // `node` (".params.url"); undefined when none.
+  static YAML::Node FindTemplate(const YAML::Node& node, const std::string& ref, std::string& path,
+                                 size_t depth) {
+    if (depth > kMaxYamlDepth) return YAML::Node(YAML::NodeType::Undefined);
+    if (node.IsScalar()) {
+      const std::vector<std::string> refs = ReferencedTasks(node.Scalar());
+      if (std::find(refs.begin(), refs.end(), ref) != refs.end()) return node;
+      return YAML::Node(YAML::NodeType::Undefined);
+    }
+    size_t index = 0;
+    for (auto it = node.begin(); it != node.end(); ++it, ++index) {
+      const bool map = node.IsMap();
+      const YAML::Node child = map ? it->second : *it;
+      const std::string segment = map ? "." + (it->first.IsScalar() ? it->first.Scalar() : "?")
+                                      : "[" + std::to_string(index) + "]";
+      if (YAML::Node found = FindTemplate(child, ref, path, depth + 1)) {
+        path.insert(0, segment);
+        return found;
       }
     }
+    return YAML::Node(YAML::NodeType::Undefined);
+  }
+
+  // " (the job's tasks are a, b, c)" for a job of a few short-named tasks, so the right name
+  // is in sight.
+  static std::string KnownTasks(const std::vector<std::string_view>& ids) {
+    constexpr size_t kListed = 10;
+    constexpr size_t kListedBytes = 200;
+    if (ids.empty() || ids.size() > kListed) return "";
+    size_t bytes = 0;
+    for (std::string_view id : ids) bytes += id.size();
+    if (bytes > kListedBytes) return "";
+    std::string text = " (the job's tasks are ";
+    for (size_t i = 0; i < ids.size(); ++i)
+      text += std::string(i == 0 ? "" : ", ") + std::string(ids[i]);
+    return text + ")";
   }
 
   void CheckTemplateAncestry(const Job& job) {

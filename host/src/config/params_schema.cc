@@ -518,10 +518,12 @@ class SchemaChecker {
         std::string message = "unknown parameter '" + child + "'";
         std::vector<std::string_view> names;
         for (const Node::Property& p : schema.properties) names.push_back(p.name);
-        if (auto close = ClosestMatch(name, names)) {
-          message += " (did you mean '" + *close + "'?)";
+        if (auto guess = GuessName(name, names)) {
+          message += " (did you mean '" + guess->name + "'?)";
         } else if (!names.empty()) {
           message += " (expected " + JoinNames(names) + ")";
+        } else {
+          message += " (this task takes none)";
         }
         Add(it->first, child, message);
       }

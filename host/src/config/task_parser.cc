@@ -16,12 +16,7 @@ constexpr int64_t kMaxTimeoutSecs = 30LL * 24 * 3600;
 constexpr int64_t kMaxPriority = 1000000;
 constexpr int64_t kMaxResourceAmount = int64_t{1} << 40;
 
-const std::vector<std::string_view> kCommonTaskKeys = {
-    "id",    "name",         "type",     "depends_on", "condition",
-    "retry", "timeout_secs", "priority", "resources",  "output_cap_bytes"};
-const std::vector<std::string_view> kRetryKeys = {
-    "max_attempts",   "delay_secs", "condition", "backoff_multiplier",
-    "max_delay_secs", "jitter",     "exit_codes"};
+const std::vector<std::string_view>& kCommonTaskKeys = KeysOf(KeyLevel::kTask);
 
 std::vector<std::string_view> Concat(std::initializer_list<std::vector<std::string_view>> parts) {
   std::vector<std::string_view> all;
@@ -80,7 +75,7 @@ std::optional<ParsedTask> TaskParser::Parse(const YAML::Node& node, size_t index
   if (!type) return std::nullopt;
 
   const std::optional<LegacyForm> form = LegacyFormOf(*type);
-  CheckKeys(node, TaskKeys(form), who, errors_);
+  CheckKeys(node, TaskKeys(form), who, errors_, KeyLevel::kTask);
   const PluginTask plugin =
       form ? TranslateLegacyTask(*form, fields, node, who, errors_, arena_)
            : PluginTask{*type, fields["type"], fields["params"], "params", ScalarTyping::kTyped};
@@ -149,10 +144,21 @@ bool TaskParser::CheckType(const YAML::Node& at, const std::string& type) {
   std::string message = "unknown task type '" + type + "'";
   if (type == "command") {
     message = "task type 'command' needs the command plugin, which is not loaded";
-  } else if (auto close = ClosestMatch(type, candidates)) {
-    message += " (did you mean '" + *close + "'?)";
+  } else if (auto guess = GuessName(type, candidates)) {
+    message += " (did you mean '" + guess->name + "'?)";
   } else {
-    message += "; `petit plugins` lists the task types this host has";
+    // No close one: the types there are, and how to get more.
+    std::vector<std::string> sorted(known.begin(), known.end());
+    std::sort(sorted.begin(), sorted.end());
+    constexpr size_t kListed = 12;
+    message += "; the known types are ";
+    for (size_t i = 0; i < sorted.size() && i < kListed; ++i) {
+      message += (i == 0 ? "" : ", ") + sorted[i];
+    }
+    if (sorted.size() > kListed) message += ", ...";
+    message +=
+        "; a plugin's types are known once it is loaded (--plugin-dir DIR, or plugin_dirs in "
+        "petit.yaml); `petit plugins` lists them";
   }
   errors_.AddAt(at, "type", message);
   return false;
@@ -237,10 +243,17 @@ void TaskParser::ParseResources(const YAML::Node& node, TaskSpec& spec) {
 void TaskParser::ParseRetry(const YAML::Node& node, TaskSpec& spec, const std::string& who) {
   YamlErrors::KeyScope scope(errors_, "retry");
   if (!node.IsMap()) {
-    errors_.AddAt(node, "", "'retry' must be a mapping (max_attempts, delay_secs, condition)");
+    std::string message = "'retry' must be a mapping (max_attempts, delay_secs, condition)";
+    // `retry: 3`, as Airflow's `retries: 3`: say how Petit writes it.
+    if (node.IsScalar()) {
+      message += ", not '" + node.Scalar().substr(0, 64) + "' (e.g. retry: {max_attempts: " +
+                 (JsonKindOf(node) == JsonKind::kInteger ? node.Scalar() : std::string("3")) +
+                 ", delay_secs: 10})";
+    }
+    errors_.AddAt(node, "", message);
     return;
   }
-  CheckKeys(node, kRetryKeys, "retry of " + who, errors_);
+  CheckKeys(node, KeysOf(KeyLevel::kRetry), "retry of " + who, errors_, KeyLevel::kRetry);
   MapFields fields(node);
   RetryPolicy& retry = spec.retry;
   if (const YAML::Node n = fields["max_attempts"]) {

@@ -82,6 +82,17 @@ bool IsNullText(std::string_view text) {
   return text == "~" || text == "null" || text == "Null" || text == "NULL";
 }
 
+// What follows "'<key>' must be a number": the value written, converted when it is a quantity
+// with a unit, and an example.
+std::string ValueHint(const YAML::Node& node, std::string_view key, bool integer,
+                      std::string_view example) {
+  if (!node.IsScalar()) return std::string(", not ") + KindName(node);
+  // A value too long to quote is named by its kind.
+  if (node.Scalar().size() > 64)
+    return ", not a string of " + std::to_string(node.Scalar().size()) + " bytes";
+  return NumberHint(key, node.Scalar(), integer, example);
+}
+
 }  // namespace
 
 YamlErrors::KeyScope::KeyScope(YamlErrors& errors, std::string_view segment)
@@ -123,7 +134,8 @@ std::string YamlErrors::Joined() const {
 }
 
 void CheckKeys(const YAML::Node& map, const std::vector<std::string_view>& allowed,
-               std::string_view where, YamlErrors& errors) {
+               std::string_view where, YamlErrors& errors, std::optional<KeyLevel> level) {
+  std::optional<KeyHinter> hinter;  // made at the first unknown key, for all of them
   for (auto it = map.begin(); it != map.end(); ++it) {
     const YAML::Node key = it->first;
     if (!key.IsScalar()) {
@@ -133,8 +145,13 @@ void CheckKeys(const YAML::Node& map, const std::vector<std::string_view>& allow
     const std::string& name = key.Scalar();
     if (std::find(allowed.begin(), allowed.end(), name) != allowed.end()) continue;
     std::string message = "unknown key '" + name + "' in " + std::string(where);
-    if (auto suggestion = ClosestMatch(name, allowed)) {
-      message += " (did you mean '" + *suggestion + "'?)";
+    if (errors.size() >= kMaxHintedProblems) {
+      // A file this wrong was not written by hand; its problems are listed, not guessed at.
+    } else if (level) {
+      if (!hinter) hinter.emplace(allowed, *level);
+      message += hinter->Hint(name);
+    } else if (auto guess = GuessName(name, allowed)) {
+      message += " (did you mean '" + guess->name + "'?)";
     }
     errors.AddAt(key, name, message);
   }
@@ -154,7 +171,9 @@ std::optional<int64_t> ReadInt(const YAML::Node& node, std::string_view key, int
   std::optional<int64_t> value;
   if (node.IsScalar()) value = ParseInt(node.Scalar());
   if (!value) {
-    errors.AddAt(node, key, "'" + std::string(key) + "' must be an integer");
+    errors.AddAt(node, key,
+                 "'" + std::string(key) + "' must be an integer" +
+                     ValueHint(node, key, true, std::to_string(std::clamp<int64_t>(1, min, max))));
     return std::nullopt;
   }
   if (*value < min || *value > max) {
@@ -169,14 +188,22 @@ std::optional<int64_t> ReadInt(const YAML::Node& node, std::string_view key, int
 std::optional<double> ReadNumber(const YAML::Node& node, std::string_view key, YamlErrors& errors) {
   std::optional<double> value;
   if (node.IsScalar()) value = ParseDouble(node.Scalar());
-  if (!value) errors.AddAt(node, key, "'" + std::string(key) + "' must be a number");
+  if (!value) {
+    errors.AddAt(node, key,
+                 "'" + std::string(key) + "' must be a number" + ValueHint(node, key, false, "10"));
+  }
   return value;
 }
 
 std::optional<bool> ReadBool(const YAML::Node& node, std::string_view key, YamlErrors& errors) {
   std::optional<bool> value;
   if (node.IsScalar()) value = ParseBool(node.Scalar());
-  if (!value) errors.AddAt(node, key, "'" + std::string(key) + "' must be true or false");
+  if (!value) {
+    errors.AddAt(node, key,
+                 "'" + std::string(key) + "' must be true or false, not " +
+                     (node.IsScalar() ? "'" + node.Scalar().substr(0, 64) + "'"
+                                      : std::string(KindName(node))));
+  }
   return value;
 }
 

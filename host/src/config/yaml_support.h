@@ -15,6 +15,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "config/diagnostic.h"
+#include "config/key_hints.h"
 #include "petit/core/suggest.h"
 
 namespace petit::host {
@@ -63,11 +64,18 @@ class YamlErrors {
   std::vector<Diagnostic> diagnostics_;
 };
 
+// Problems of a file after which unknown keys get no suggestion: nobody writes a thousand wrong
+// keys by hand, and a generated file must not cost a guess for each of its 10,000 keys.
+inline constexpr size_t kMaxHintedProblems = 1000;
+
 // Reports every key of `map` that is not in `allowed`, with the nearest allowed key suggested.
 // `where` names the mapping in messages ("job", "task 'extract'"). Problems are keyed by the
 // unknown key itself, under the current scope.
+// With `level`, the suggestion also knows the keys of the levels around it and the words other
+// formats use (key_hints.h); without, it is the closest of `allowed` (GuessName).
 void CheckKeys(const YAML::Node& map, const std::vector<std::string_view>& allowed,
-               std::string_view where, YamlErrors& errors);
+               std::string_view where, YamlErrors& errors,
+               std::optional<KeyLevel> level = std::nullopt);
 
 // Typed reads of one field; on a wrong type they add an error naming `key` (relative to the
 // current scope) and return nullopt.
