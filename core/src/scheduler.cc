@@ -632,9 +632,13 @@ struct Scheduler::Impl {
     if (options.heartbeat && options.heartbeat_interval_us > 0) {
       deadline_us = std::min(deadline_us, pass_us + options.heartbeat_interval_us);
     }
+    sleeping = true;
+    sleeping_until_us = deadline_us;
+    if (options.on_idle) options.on_idle();
     while (!stopping && !wake) {
-      if (clock_waiter->WaitUntil(mu, deadline_us)) return;
+      if (clock_waiter->WaitUntil(mu, deadline_us)) break;
     }
+    sleeping = false;
   }
 
   // UpdateJobs, with mu held.
@@ -694,6 +698,8 @@ struct Scheduler::Impl {
   int64_t next_due_us GUARDED_BY(mu) = kNever;  // heap top, kNever when empty
   std::vector<size_t> ready GUARDED_BY(mu);     // slots whose runs ended with work waiting
   bool wake GUARDED_BY(mu) = false;             // the scheduler thread has work
+  bool sleeping GUARDED_BY(mu) = false;         // the scheduler thread is in Wait (IdleUntil)
+  int64_t sleeping_until_us GUARDED_BY(mu) = kNever;
   bool started GUARDED_BY(mu) = false;
   bool stopping GUARDED_BY(mu) = false;
   bool stopped GUARDED_BY(mu) = false;
@@ -1074,6 +1080,16 @@ SchedulerStats Scheduler::stats() const {
                         .active_runs = impl.active_runs,
                         .paused = impl.paused,
                         .last_store_error = impl.last_store_error};
+}
+
+std::optional<int64_t> Scheduler::IdleUntil() const {
+  const Impl& impl = *impl_;
+  MutexLock lock(impl.mu);
+  if (!impl.sleeping || impl.wake || impl.stopping || !impl.ready.empty() || impl.DueLocked() ||
+      impl.clock.NowMicros() >= impl.sleeping_until_us) {
+    return std::nullopt;
+  }
+  return std::min({impl.sleeping_until_us, impl.next_due_us, impl.record_retry_us});
 }
 
 }  // namespace petit

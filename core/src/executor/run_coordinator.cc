@@ -74,6 +74,7 @@ class RunCoordinator {
     run_.job = job.id;
     run_.trigger = options.trigger;
     run_.owner = options.owner;
+    if (options.on_idle) inbox_.SetIdleHook(options.on_idle);
   }
 
   ~RunCoordinator() {

@@ -11,6 +11,7 @@ void RunInbox::PostCompletion(Completion done) {
     MutexLock lock(mu_);
     completions_.push_back(std::move(done));
     pending_.store(true, std::memory_order_release);
+    if (idle_hook_) idle_hook_(false, 0);
   }
   cv_.Signal();
 }
@@ -20,6 +21,7 @@ void RunInbox::PostGrant(Grant grant) {
     MutexLock lock(mu_);
     grants_.push_back(std::move(grant));
     pending_.store(true, std::memory_order_release);
+    if (idle_hook_) idle_hook_(false, 0);
   }
   cv_.Signal();
 }
@@ -29,6 +31,7 @@ void RunInbox::PostCancelled() {
     MutexLock lock(mu_);
     cancelled_ = true;
     pending_.store(true, std::memory_order_release);
+    if (idle_hook_) idle_hook_(false, 0);
   }
   cv_.Signal();
 }
@@ -37,7 +40,14 @@ void RunInbox::Wait(int64_t deadline_us, bool spin_first, Mail& mail) {
   if (spin_first) SpinFor([this] { return pending_.load(std::memory_order_acquire); });
   MutexLock lock(mu_);
   while (completions_.empty() && grants_.empty() && !cancelled_) {
-    if (clock_waiter_.WaitUntil(mu_, deadline_us)) break;
+    if (!idle_hook_) {
+      if (clock_waiter_.WaitUntil(mu_, deadline_us)) break;
+      continue;
+    }
+    idle_hook_(true, deadline_us);
+    const bool due = clock_waiter_.WaitUntil(mu_, deadline_us);
+    idle_hook_(false, 0);
+    if (due) break;
   }
   mail.completions.swap(completions_);
   mail.grants.swap(grants_);

@@ -12,6 +12,7 @@
 #include <atomic>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <utility>
 #include <vector>
 
@@ -44,6 +45,8 @@ using Grant = std::pair<Dag::Index, ResourceManager::Lease>;
 class RunInbox {
  public:
   explicit RunInbox(Clock& clock) : clock_waiter_(clock, mu_, cv_) {}
+  // RunOptions::on_idle; set before any thread posts or waits.
+  void SetIdleHook(std::function<void(bool, int64_t)> hook) { idle_hook_ = std::move(hook); }
   RunInbox(const RunInbox&) = delete;
   RunInbox& operator=(const RunInbox&) = delete;
 
@@ -74,7 +77,8 @@ class RunInbox {
   // A hint read without mu_ while spinning: written under mu_ beside the queues, so a stale read
   // only costs a sleep that cv_ ends as usual.
   std::atomic<bool> pending_{false};
-  ClockWaiter clock_waiter_;  // after mu_ and cv_, which it borrows
+  std::function<void(bool, int64_t)> idle_hook_;  // called with mu_ held; may be empty
+  ClockWaiter clock_waiter_;                      // after mu_ and cv_, which it borrows
 };
 
 }  // namespace petit::internal

@@ -134,6 +134,14 @@ struct RunOptions {
   // Takes the writes of a run that gave up waiting for the store; nullptr: they are left for the
   // next start's recovery.
   StoreWriteBehind* write_behind = nullptr;  // not owned
+  // For virtual-time test harnesses (petit::testing), which must know when a run has nothing to
+  // do until its clock moves: called with (true, deadline_us) when the run's coordinator is about
+  // to sleep with nothing posted to it, until `deadline_us` (its next timer: a retry, an attempt's
+  // timeout; INT64_MAX for none) or until something is posted; and with (false, 0) when it wakes
+  // or something is posted to it (an attempt's completion, a resource grant, a cancel). Called
+  // with the run's inbox lock held, on the coordinator's or the posting thread: it must be quick,
+  // must not call into the run, move the clock or cancel a run. Empty: not called.
+  std::function<void(bool idle, int64_t deadline_us)> on_idle;
 };
 
 // Ends the error of an attempt given up on that way, so that a host can tell it from others.

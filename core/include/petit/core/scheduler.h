@@ -132,6 +132,10 @@ struct SchedulerOptions {
   int64_t heartbeat_interval_us = 0;
   // Told of every failed and successful save of a JobRecord; nullptr = nobody.
   StoreHealth* store_health = nullptr;  // not owned
+  // Called on the scheduler thread, with the scheduler's lock held, each time it is about to sleep
+  // until its next due time (see Scheduler::IdleUntil). For virtual-time test harnesses: it must
+  // be quick and must not call into the scheduler or move the clock.
+  std::function<void()> on_idle;
 };
 
 struct SchedulerStats {
@@ -259,6 +263,13 @@ class Scheduler {
   std::vector<JobState> JobStates() const;
 
   SchedulerStats stats() const;
+
+  // For virtual-time test harnesses (petit::testing): when the scheduler thread sleeps with
+  // nothing to do (no pass pending: no run end or trigger to act on, nothing due at the clock's
+  // time), the time it sleeps until (its next fire or store retry; INT64_MAX for none); nullopt
+  // while it has work, is not sleeping, or is not running. Read under the scheduler's lock, so
+  // whoever set work for the thread before the call is seen.
+  std::optional<int64_t> IdleUntil() const;
 
  private:
   // Trigger and Retry: a new run, or the existing run `existing` continued with `resume`.
