@@ -18,9 +18,9 @@
 #include <string_view>
 #include <vector>
 
-#include "petit/core/events.h"
 #include "petit/core/job.h"
 #include "petit/core/status.h"
+#include "petit/testing/timeline.h"
 
 namespace petit::host {
 
@@ -58,21 +58,14 @@ struct TaskRef {
 Result<TaskRef> ResolveTaskRef(std::string_view name,
                                std::span<const std::shared_ptr<const Job>> jobs);
 
-// One step of a simulated timeline: an engine or scheduler event as the run engine publishes it,
-// with what the event itself does not carry.
-struct SimulatedEvent {
-  Event event;
-  int64_t retry_at_us = 0;  // kTaskRetrying: when the next attempt starts
-  bool injected = false;    // kTaskRetrying/kTaskFailed: the failure came from --fail
-};
-
 struct Simulation {
   int64_t from_us = 0;
   int64_t until_us = 0;
-  std::string zone;  // the zone the timeline's times are shown in ("UTC" when jobs disagree)
-  std::vector<std::shared_ptr<const Job>> jobs;  // the simulated jobs, in file order
-  std::vector<SimulatedEvent> events;            // in time order
+  std::string zone;                              // the zone the timeline's times are shown in
+  std::vector<std::shared_ptr<const Job>> jobs;  // the simulated jobs (for schedules and DST)
+  testing::Timeline timeline;                    // what the harness saw, in order
   int64_t stopped_at_us = 0;                     // --stopped-at, 0 when not given
+  size_t active_at_until = 0;                    // runs still active when the clock reached until
 };
 
 // The timeline for people: one line per decision or attempt, with DST notes under the fires they

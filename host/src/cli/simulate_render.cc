@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -147,27 +148,29 @@ std::vector<std::string> Dependencies(const Job& job) {
   return out;
 }
 
-bool StartsRun(const Event& event) {
-  return event.type == EventType::kScheduleFired &&
-         event.detail.find("run started") != std::string::npos;
+using testing::EntryKind;
+using testing::TimelineEntry;
+
+bool StartsRun(const TimelineEntry& entry) {
+  return entry.kind == EntryKind::kFired && entry.detail.find("run started") != std::string::npos;
 }
 
-// Numbers runs 1, 2, ... in the order they first appear, so the text need not show ULIDs.
+// Numbers runs 1, 2, ... in the order they first appear, so the text need not show run ids.
 class RunNumbers {
  public:
   explicit RunNumbers(const Simulation& simulation) {
-    for (const SimulatedEvent& step : simulation.events) Number(step.event.run);
+    for (const TimelineEntry& entry : simulation.timeline.entries()) {
+      if (!entry.run.empty()) {
+        numbers_.emplace(entry.run, static_cast<uint32_t>(numbers_.size() + 1));
+      }
+    }
   }
-  uint32_t Of(const RunId& run) const {
-    auto it = numbers_.find(run.str());
+  uint32_t Of(const std::string& run) const {
+    auto it = numbers_.find(run);
     return it == numbers_.end() ? 0 : it->second;
   }
 
  private:
-  void Number(const RunId& run) {
-    if (run.str().empty()) return;
-    numbers_.emplace(run.str(), static_cast<uint32_t>(numbers_.size() + 1));
-  }
   std::map<std::string, uint32_t> numbers_;
 };
 
@@ -181,93 +184,92 @@ struct Counts {
   uint32_t skipped = 0;
 };
 
-Counts Count(const Simulation& simulation) {
+Counts CountEntries(const Simulation& simulation) {
   Counts counts;
-  for (const SimulatedEvent& step : simulation.events) {
-    switch (step.event.type) {
-      case EventType::kScheduleFired:
+  for (const TimelineEntry& entry : simulation.timeline.entries()) {
+    switch (entry.kind) {
+      case EntryKind::kFired:
         ++counts.fired;
         break;
-      case EventType::kTriggerRefused:
+      case EntryKind::kRefused:
         ++counts.refused;
         break;
-      case EventType::kJobStarted:
+      case EntryKind::kRunStarted:
         ++counts.runs_started;
         break;
-      case EventType::kJobCompleted:
-        ++counts.runs_ended[step.event.detail];
+      case EntryKind::kRunEnded:
+        ++counts.runs_ended[entry.status];
         break;
-      case EventType::kTaskStarted:
+      case EntryKind::kAttemptStarted:
         ++counts.attempts;
         break;
-      case EventType::kTaskRetrying:
+      case EntryKind::kRetryScheduled:
         ++counts.retries;
         break;
-      case EventType::kTaskSkipped:
+      case EntryKind::kTaskSkipped:
         ++counts.skipped;
         break;
-      default:
+      case EntryKind::kAttemptEnded:
         break;
     }
   }
   return counts;
 }
 
-// What one event says, after the time and subject columns; empty for events the text leaves
-// out (a task queued, a run started by the fire line just above it).
-std::string Describe(const SimulatedEvent& step, const std::map<std::string, int64_t>& started,
-                     const ZoneFormatter& zone) {
-  const Event& e = step.event;
+std::string AttemptKey(const TimelineEntry& entry) {
+  return entry.run + "\n" + entry.task + "\n" + std::to_string(entry.attempt);
+}
+
+// What one entry says after the time and subject columns; empty for entries the text leaves out
+// (a run started by the fire line just above it).
+std::string Describe(const TimelineEntry& e, const std::map<std::string, int64_t>& started,
+                     const std::set<std::string>& retried, const ZoneFormatter& zone) {
   const std::string attempt = "attempt " + std::to_string(e.attempt);
-  switch (e.type) {
-    case EventType::kScheduleFired:
+  switch (e.kind) {
+    case EntryKind::kFired:
       return "fired: " + e.detail;
-    case EventType::kTriggerRefused:
-      return "not fired: " + e.detail;
-    case EventType::kJobStarted:
+    case EntryKind::kRefused:
+      return "not fired (" + std::string(testing::RefusalReasonName(e.reason)) + "): " + e.detail;
+    case EntryKind::kRunStarted:
       return e.trigger == "schedule" || e.trigger == "catch_up" ? ""
                                                                 : "run started (" + e.trigger + ")";
-    case EventType::kJobCompleted: {
-      std::string text = "run " + e.detail;
-      auto it = started.find(e.run.str());
+    case EntryKind::kRunEnded: {
+      std::string text = "run " + e.status;
+      auto it = started.find(e.run);
       if (it != started.end()) text += " after " + Span(e.time_us - it->second);
       return text;
     }
-    case EventType::kTaskQueued:
-      return "";
-    case EventType::kTaskStarted:
+    case EntryKind::kAttemptStarted:
       return attempt + " started";
-    case EventType::kTaskSucceeded:
-      return attempt + " succeeded";
-    case EventType::kTaskRetrying: {
-      std::string text = attempt + " failed";
-      text += step.injected ? " (--fail)" : "";
-      if (!e.detail.empty()) text += ": " + e.detail;
-      if (step.retry_at_us != 0) {
-        text += "; retry in " + Span(step.retry_at_us - e.time_us) + ", at " +
-                zone.Format(step.retry_at_us);
+    case EntryKind::kAttemptEnded: {
+      std::string text = attempt + " " + e.status;
+      if (e.started_us != 0 && e.ended_us > e.started_us) {
+        text += " after " + Span(e.ended_us - e.started_us);
       }
+      if (e.exit_code && *e.exit_code != 0)
+        text += " (exit code " + std::to_string(*e.exit_code) + ")";
+      if (!e.error.empty()) text += ": " + e.error;
+      if (e.status == "failed" && retried.count(AttemptKey(e)) == 0) text += "; no retry left";
       return text;
     }
-    case EventType::kTaskFailed: {
-      std::string text = attempt + " failed";
-      text += step.injected ? " (--fail)" : "";
-      if (!e.detail.empty()) text += ": " + e.detail;
-      return text + "; no retry left";
-    }
-    case EventType::kTaskSkipped:
-      return "skipped: " + e.detail;
-    case EventType::kTaskCancelled:
-      return "cancelled: " + e.detail;
+    case EntryKind::kRetryScheduled:
+      return "attempt " + std::to_string(e.attempt + 1) + " in " + Span(e.delay_us) + ", at " +
+             zone.Format(e.retry_at_us) + " (retry delay)";
+    case EntryKind::kTaskSkipped:
+      return e.status + ": " + e.detail;
   }
   return e.detail;
 }
 
-std::string Subject(const Event& event, const RunNumbers& runs) {
-  std::string subject = event.job.str();
-  if (const uint32_t n = runs.Of(event.run); n != 0) subject += " #" + std::to_string(n);
-  if (!event.task.str().empty()) subject += " " + event.task.str();
+std::string Subject(const TimelineEntry& entry, const RunNumbers& runs) {
+  std::string subject = entry.job;
+  if (const uint32_t n = runs.Of(entry.run); n != 0) subject += " #" + std::to_string(n);
+  if (!entry.task.empty()) subject += " " + entry.task;
   return subject;
+}
+
+std::string Plural(size_t n, std::string_view word) {
+  return std::to_string(n) + " " + std::string(word) + (n == 1 ? "" : "s");
 }
 
 }  // namespace
@@ -275,32 +277,35 @@ std::string Subject(const Event& event, const RunNumbers& runs) {
 std::string RenderSimulationText(const Simulation& simulation) {
   const ZoneFormatter zone(simulation.zone);
   const RunNumbers runs(simulation);
-  std::string out = "simulated " + std::to_string(simulation.jobs.size()) + " job" +
-                    (simulation.jobs.size() == 1 ? "" : "s") + " from " +
+  const std::vector<TimelineEntry>& entries = simulation.timeline.entries();
+  std::string out = "simulated " + Plural(simulation.jobs.size(), "job") + " from " +
                     zone.Format(simulation.from_us) + " until " + zone.Format(simulation.until_us) +
                     " (times in " + simulation.zone + "); no command was run\n";
   if (simulation.stopped_at_us != 0) {
     out += "petit run stopped at " + zone.Format(simulation.stopped_at_us) +
-           " (--stopped-at); missed occurrences follow each job's catch_up\n";
+           " (--stopped-at) and starts again at --from: what it missed follows each job's "
+           "catch_up\n";
   }
   out += "\n";
   size_t width = 0;
-  for (const SimulatedEvent& step : simulation.events) {
-    width = std::max(width, Subject(step.event, runs).size());
+  std::set<std::string> retried;
+  for (const TimelineEntry& entry : entries) {
+    width = std::max(width, Subject(entry, runs).size());
+    if (entry.kind == EntryKind::kRetryScheduled) retried.insert(AttemptKey(entry));
   }
   std::map<std::string, int64_t> started;  // run id -> start time
-  for (const SimulatedEvent& step : simulation.events) {
-    const Event& e = step.event;
-    if (e.type == EventType::kJobStarted) started.emplace(e.run.str(), e.time_us);
-    const std::string text = Describe(step, started, zone);
+  for (const TimelineEntry& e : entries) {
+    if (e.kind == EntryKind::kRunStarted) started.emplace(e.run, e.time_us);
+    const std::string text = Describe(e, started, retried, zone);
     if (text.empty()) continue;
     std::string subject = Subject(e, runs);
     subject.resize(width, ' ');
-    out += zone.Format(e.time_us) + "  " + subject + "  " + text + "\n";
-    const Job* job = FindJob(simulation, e.job);
+    const std::string time = zone.Format(e.time_us);
+    out += time + "  " + subject + "  " + text + "\n";
+    const Job* job = FindJob(simulation, JobId(e.job));
     if (job == nullptr) continue;
-    const std::string indent(zone.Format(e.time_us).size() + 2 + width + 2, ' ');
-    if (e.type == EventType::kScheduleFired || e.type == EventType::kTriggerRefused) {
+    const std::string indent(time.size() + 2 + width + 2, ' ');
+    if (e.kind == EntryKind::kFired || e.kind == EntryKind::kRefused) {
       if (std::string dst = DstSentence(*job, e.occurrence_us); !dst.empty()) {
         out += indent + "DST: " + dst + "\n";
       }
@@ -311,13 +316,15 @@ std::string RenderSimulationText(const Simulation& simulation) {
       }
     }
   }
-  const Counts counts = Count(simulation);
+  const Counts counts = CountEntries(simulation);
   out += "\n" + std::to_string(counts.fired) + " fired, " + std::to_string(counts.refused) +
-         " not fired; " + std::to_string(counts.runs_started) + " runs started";
+         " not fired; " + Plural(counts.runs_started, "run") + " started";
   for (const auto& [status, n] : counts.runs_ended) out += ", " + std::to_string(n) + " " + status;
-  out += "; " + std::to_string(counts.attempts) + " task attempts, " +
-         std::to_string(counts.retries) + " retries, " + std::to_string(counts.skipped) +
-         " skipped\n";
+  if (simulation.active_at_until != 0) {
+    out += ", " + std::to_string(simulation.active_at_until) + " still running at --until";
+  }
+  out += "; " + Plural(counts.attempts, "task attempt") + ", " + Plural(counts.retries, "retry") +
+         ", " + std::to_string(counts.skipped) + " not run\n";
   return out;
 }
 
@@ -345,24 +352,26 @@ std::string RenderSimulationJson(const Simulation& simulation) {
     json += "]}";
   }
   json += "],\"events\":[";
-  for (size_t i = 0; i < simulation.events.size(); ++i) {
-    const SimulatedEvent& step = simulation.events[i];
-    const Event& e = step.event;
-    if (i != 0) json += ",";
+  bool first_entry = true;
+  for (const TimelineEntry& e : simulation.timeline.entries()) {
+    if (!first_entry) json += ",";
+    first_entry = false;
     json += "{\"time\":" + JsonString(zone.Format(e.time_us)) +
             ",\"time_us\":" + std::to_string(e.time_us) +
-            ",\"type\":" + JsonString(EventTypeName(e.type)) +
-            ",\"job\":" + JsonUtf8String(e.job.str());
-    if (!e.run.str().empty()) {
-      json += ",\"run\":" + JsonString(e.run.str()) +
-              ",\"run_number\":" + std::to_string(runs.Of(e.run));
-    }
-    if (!e.task.str().empty()) {
+            ",\"kind\":" + JsonString(testing::EntryKindName(e.kind)) +
+            ",\"job\":" + JsonUtf8String(e.job);
+    if (!e.run.empty()) {
       json +=
-          ",\"task\":" + JsonUtf8String(e.task.str()) + ",\"attempt\":" + std::to_string(e.attempt);
+          ",\"run\":" + JsonUtf8String(e.run) + ",\"run_number\":" + std::to_string(runs.Of(e.run));
     }
+    if (!e.task.empty()) json += ",\"task\":" + JsonUtf8String(e.task);
+    if (e.attempt != 0) json += ",\"attempt\":" + std::to_string(e.attempt);
     if (!e.trigger.empty()) json += ",\"trigger\":" + JsonUtf8String(e.trigger);
-    const Job* job = FindJob(simulation, e.job);
+    if (!e.status.empty()) json += ",\"status\":" + JsonUtf8String(e.status);
+    if (e.kind == EntryKind::kRefused) {
+      json += ",\"reason\":" + JsonString(testing::RefusalReasonName(e.reason));
+    }
+    const Job* job = FindJob(simulation, JobId(e.job));
     if (e.occurrence_us != 0 && job != nullptr && job->schedule) {
       json += ",\"occurrence\":" + JsonString(job->schedule->FormatLocal(e.occurrence_us));
       const DstNote note = job->schedule->ExplainFire(e.occurrence_us);
@@ -377,19 +386,25 @@ std::string RenderSimulationJson(const Simulation& simulation) {
         json += ",\"note\":" + JsonUtf8String(DstSentence(*job, e.occurrence_us)) + "}";
       }
     }
-    if (e.type == EventType::kTaskRetrying && step.retry_at_us != 0) {
-      json += ",\"retry_at\":" + JsonString(zone.Format(step.retry_at_us)) +
-              ",\"retry_delay_us\":" + std::to_string(step.retry_at_us - e.time_us);
+    if (e.kind == EntryKind::kAttemptEnded) {
+      if (e.exit_code) json += ",\"exit_code\":" + std::to_string(*e.exit_code);
+      if (e.started_us != 0) {
+        json +=
+            ",\"duration_us\":" + std::to_string(std::max<int64_t>(0, e.ended_us - e.started_us));
+      }
+      json += std::string(",\"timed_out\":") + (e.timed_out ? "true" : "false");
+      if (!e.error.empty()) json += ",\"error\":" + JsonUtf8String(e.error);
     }
-    if (e.type == EventType::kTaskRetrying || e.type == EventType::kTaskFailed) {
-      json += std::string(",\"injected\":") + (step.injected ? "true" : "false");
+    if (e.kind == EntryKind::kRetryScheduled) {
+      json += ",\"retry_at\":" + JsonString(zone.Format(e.retry_at_us)) +
+              ",\"delay_us\":" + std::to_string(e.delay_us);
     }
     if (StartsRun(e) && job != nullptr && !job->depends_on.empty()) {
       json += ",\"dependencies_met\":true";
     }
     json += ",\"detail\":" + JsonUtf8String(e.detail) + "}";
   }
-  const Counts counts = Count(simulation);
+  const Counts counts = CountEntries(simulation);
   json += "],\"summary\":{\"fired\":" + std::to_string(counts.fired) +
           ",\"not_fired\":" + std::to_string(counts.refused) +
           ",\"runs_started\":" + std::to_string(counts.runs_started) + ",\"runs_ended\":{";
@@ -398,9 +413,10 @@ std::string RenderSimulationJson(const Simulation& simulation) {
     json += (first ? "" : ",") + JsonUtf8String(status) + ":" + std::to_string(n);
     first = false;
   }
-  json += "},\"task_attempts\":" + std::to_string(counts.attempts) +
+  json += "},\"still_running\":" + std::to_string(simulation.active_at_until) +
+          ",\"task_attempts\":" + std::to_string(counts.attempts) +
           ",\"retries\":" + std::to_string(counts.retries) +
-          ",\"skipped\":" + std::to_string(counts.skipped) + "}}\n";
+          ",\"not_run\":" + std::to_string(counts.skipped) + "}}\n";
   return json;
 }
 

@@ -198,25 +198,47 @@ TEST(ResolveTaskRefTest, AmbiguousAndUnknownNamesSayWhatToWrite) {
 // ---------------------------------------------------------------------------------------------
 // Renderers, on a timeline built by hand
 
-SimulatedEvent Step(EventType type, const std::string& when, const std::string& job,
+using testing::EntryKind;
+using testing::RefusalReason;
+using testing::TimelineEntry;
+
+TimelineEntry Entry(EntryKind kind, const std::string& when, const std::string& job,
                     const std::string& run = "", const std::string& task = "", uint32_t attempt = 0,
                     const std::string& detail = "") {
-  SimulatedEvent step;
-  step.event.type = type;
-  step.event.time_us = Utc(when);
-  step.event.job = JobId(job);
-  if (!run.empty()) step.event.run = *RunId::Parse(run);
-  step.event.task = TaskId(task);
-  step.event.attempt = attempt;
-  step.event.detail = detail;
-  return step;
+  TimelineEntry entry;
+  entry.kind = kind;
+  entry.time_us = Utc(when);
+  entry.job = job;
+  entry.run = run;
+  entry.task = task;
+  entry.attempt = attempt;
+  entry.detail = detail;
+  return entry;
 }
 
-const std::string kRun1 = RunId::GenerateAt(1).str();
-const std::string kRun2 = RunId::GenerateAt(2).str();
+TimelineEntry Fired(const std::string& when, const std::string& job, const std::string& run,
+                    const std::string& local) {
+  TimelineEntry entry = Entry(EntryKind::kFired, when, job, run, "", 0,
+                              "occurrence " + local + " (trigger schedule): run started");
+  entry.occurrence_us = Utc(when);
+  entry.trigger = "schedule";
+  return entry;
+}
 
-// New York: 01:30 across the fall-back fold, a 02:30 job across the spring-forward gap, a job
-// that depends on the first, a retry and a skip.
+TimelineEntry AttemptEnded(const std::string& started, const std::string& ended,
+                           const std::string& task, uint32_t attempt, const std::string& status,
+                           const std::string& error = "") {
+  TimelineEntry entry = Entry(EntryKind::kAttemptEnded, ended, "nightly", "run-1", task, attempt);
+  entry.started_us = Utc(started);
+  entry.ended_us = Utc(ended);
+  entry.status = status;
+  entry.error = error;
+  if (status == "failed") entry.exit_code = 1;
+  return entry;
+}
+
+// New York: 01:30 across the fall-back fold, with a failed attempt retried after 2 s, a failure
+// with no retry left, a skip, and a job refused because the first one failed.
 Simulation HandBuilt() {
   Simulation sim;
   sim.from_us = Utc("2026-11-01T04:00:00Z");
@@ -229,45 +251,40 @@ Simulation HandBuilt() {
   report->depends_on.push_back({JobId("nightly")});
   sim.jobs = {nightly, report};
 
-  SimulatedEvent fired =
-      Step(EventType::kScheduleFired, "2026-11-01T05:30:00Z", "nightly", kRun1, "", 0,
-           "occurrence 2026-11-01T01:30:00-04:00 (trigger schedule): run "
-           "started");
-  fired.event.occurrence_us = Utc("2026-11-01T05:30:00Z");
-  fired.event.trigger = "schedule";
-  sim.events.push_back(fired);
-  SimulatedEvent started = Step(EventType::kJobStarted, "2026-11-01T05:30:00Z", "nightly", kRun1);
-  started.event.trigger = "schedule";
-  sim.events.push_back(started);
-  sim.events.push_back(
-      Step(EventType::kTaskStarted, "2026-11-01T05:30:00Z", "nightly", kRun1, "extract", 1));
-  SimulatedEvent retry = Step(EventType::kTaskRetrying, "2026-11-01T05:31:30Z", "nightly", kRun1,
-                              "extract", 1, "failed on attempt 1 (--fail)");
+  std::vector<TimelineEntry> e;
+  e.push_back(Fired("2026-11-01T05:30:00Z", "nightly", "run-1", "2026-11-01T01:30:00-04:00"));
+  TimelineEntry started = Entry(EntryKind::kRunStarted, "2026-11-01T05:30:00Z", "nightly", "run-1");
+  started.trigger = "schedule";
+  e.push_back(started);
+  e.push_back(
+      Entry(EntryKind::kAttemptStarted, "2026-11-01T05:30:00Z", "nightly", "run-1", "extract", 1));
+  e.push_back(AttemptEnded("2026-11-01T05:30:00Z", "2026-11-01T05:31:30Z", "extract", 1, "failed",
+                           "injected by --fail extract@1..2"));
+  TimelineEntry retry =
+      Entry(EntryKind::kRetryScheduled, "2026-11-01T05:31:30Z", "nightly", "run-1", "extract", 1);
   retry.retry_at_us = Utc("2026-11-01T05:31:32Z");
-  retry.injected = true;
-  sim.events.push_back(retry);
-  sim.events.push_back(
-      Step(EventType::kTaskStarted, "2026-11-01T05:31:32Z", "nightly", kRun1, "extract", 2));
-  SimulatedEvent failed = Step(EventType::kTaskFailed, "2026-11-01T05:33:02Z", "nightly", kRun1,
-                               "extract", 2, "failed on attempt 2 (--fail)");
-  failed.injected = true;
-  sim.events.push_back(failed);
-  sim.events.push_back(Step(EventType::kTaskSkipped, "2026-11-01T05:33:02Z", "nightly", kRun1,
-                            "notify", 0, "trigger rule all_success: upstream 'extract' failed"));
-  sim.events.push_back(
-      Step(EventType::kJobCompleted, "2026-11-01T05:33:02Z", "nightly", kRun1, "", 0, "failed"));
-  SimulatedEvent refused =
-      Step(EventType::kTriggerRefused, "2026-11-01T08:00:00Z", "report", "", "", 0,
-           "occurrence 2026-11-01T03:00:00-05:00: job 'nightly' last run failed");
-  refused.event.occurrence_us = Utc("2026-11-01T08:00:00Z");
-  sim.events.push_back(refused);
-  SimulatedEvent second =
-      Step(EventType::kScheduleFired, "2026-11-02T06:30:00Z", "nightly", kRun2, "", 0,
-           "occurrence 2026-11-02T01:30:00-05:00 (trigger schedule): run "
-           "started");
-  second.event.occurrence_us = Utc("2026-11-02T06:30:00Z");
-  second.event.trigger = "schedule";
-  sim.events.push_back(second);
+  retry.delay_us = 2 * kSecond;
+  e.push_back(retry);
+  e.push_back(
+      Entry(EntryKind::kAttemptStarted, "2026-11-01T05:31:32Z", "nightly", "run-1", "extract", 2));
+  e.push_back(AttemptEnded("2026-11-01T05:31:32Z", "2026-11-01T05:33:02Z", "extract", 2, "failed",
+                           "injected by --fail extract@1..2"));
+  TimelineEntry skipped = Entry(EntryKind::kTaskSkipped, "2026-11-01T05:33:02Z", "nightly", "run-1",
+                                "notify", 0, "trigger rule all_success: upstream 'extract' failed");
+  skipped.status = "upstream_failed";
+  e.push_back(skipped);
+  TimelineEntry ended = Entry(EntryKind::kRunEnded, "2026-11-01T05:33:02Z", "nightly", "run-1");
+  ended.status = "failed";
+  e.push_back(ended);
+  TimelineEntry refused =
+      Entry(EntryKind::kRefused, "2026-11-01T08:00:00Z", "report", "", "", 0,
+            "occurrence 2026-11-01T03:00:00-05:00: dependency on job 'nightly' not met");
+  refused.occurrence_us = Utc("2026-11-01T08:00:00Z");
+  refused.reason = RefusalReason::kDependency;
+  e.push_back(refused);
+  e.push_back(Fired("2026-11-02T06:30:00Z", "nightly", "run-2", "2026-11-02T01:30:00-05:00"));
+  sim.timeline = testing::Timeline(std::move(e));
+  sim.active_at_until = 1;
   return sim;
 }
 
@@ -280,23 +297,25 @@ TEST(SimulationTextTest, ShowsFiresWithDstNotesRetriesSkipsAndRefusals) {
   EXPECT_THAT(text, HasSubstr("DST: 01:30 happens twice on 2026-11-01 in America/New_York (at "
                               "-04:00, then at -05:00 after clocks go back); fired once, at "
                               "-04:00\n"));
-  EXPECT_THAT(text, HasSubstr("nightly #1 extract  attempt 1 failed (--fail): failed on attempt "
-                              "1 (--fail); retry in 2s, at 2026-11-01T01:31:32-04:00\n"));
-  EXPECT_THAT(text, HasSubstr("attempt 2 failed (--fail): failed on attempt 2 (--fail); no "
-                              "retry left\n"));
-  EXPECT_THAT(text, HasSubstr("nightly #1 notify   skipped: trigger rule all_success: upstream "
-                              "'extract' failed\n"));
+  EXPECT_THAT(text, HasSubstr("2026-11-01T01:31:30-04:00  nightly #1 extract  attempt 1 failed "
+                              "after 1m30s (exit code 1): injected by --fail extract@1..2\n"));
+  EXPECT_THAT(text, HasSubstr("nightly #1 extract  attempt 2 in 2s, at 2026-11-01T01:31:32-04:00 "
+                              "(retry delay)\n"));
+  EXPECT_THAT(text, HasSubstr("attempt 2 failed after 1m30s (exit code 1): injected by --fail "
+                              "extract@1..2; no retry left\n"));
+  EXPECT_THAT(text, HasSubstr("nightly #1 notify   upstream_failed: trigger rule all_success: "
+                              "upstream 'extract' failed\n"));
   EXPECT_THAT(text, HasSubstr("nightly #1          run failed after 3m2s\n"));
-  EXPECT_THAT(text, HasSubstr("report              not fired: occurrence "
-                              "2026-11-01T03:00:00-05:00: job 'nightly' last run failed\n"));
+  EXPECT_THAT(text, HasSubstr("report              not fired (dependency): occurrence "
+                              "2026-11-01T03:00:00-05:00: dependency on job 'nightly' not met\n"));
   // The second day's 01:30 is unambiguous: no DST line under it.
   const size_t second = text.find("fired: occurrence 2026-11-02");
   ASSERT_NE(second, std::string::npos);
   EXPECT_THAT(text.substr(second), Not(HasSubstr("DST:")));
-  // A run started by a fire is not announced twice; a queued task is not shown.
+  // A run started by a fire is not announced twice.
   EXPECT_THAT(text, Not(HasSubstr("run started (")));
-  EXPECT_THAT(text, HasSubstr("\n2 fired, 1 not fired; 1 runs started, 1 failed; 2 task "
-                              "attempts, 1 retries, 1 skipped\n"));
+  EXPECT_THAT(text, HasSubstr("\n2 fired, 1 not fired; 1 run started, 1 failed, 1 still running "
+                              "at --until; 2 task attempts, 1 retry, 1 not run\n"));
 }
 
 TEST(SimulationTextTest, GapFireSaysWhichWallTimeDoesNotExistAndWhenItFired) {
@@ -305,10 +324,8 @@ TEST(SimulationTextTest, GapFireSaysWhichWallTimeDoesNotExistAndWhenItFired) {
   sim.until_us = Utc("2026-03-09T05:00:00Z");
   sim.zone = "America/New_York";
   sim.jobs = {MakeJob("backup", {"copy"}, "30 2 * * *", "America/New_York")};
-  SimulatedEvent fired = Step(EventType::kScheduleFired, "2026-03-08T07:00:00Z", "backup", kRun1,
-                              "", 0, "occurrence 2026-03-08T03:00:00-04:00: run started");
-  fired.event.occurrence_us = Utc("2026-03-08T07:00:00Z");
-  sim.events.push_back(fired);
+  sim.timeline = testing::Timeline(
+      {Fired("2026-03-08T07:00:00Z", "backup", "run-1", "2026-03-08T03:00:00-04:00")});
   const std::string text = RenderSimulationText(sim);
   EXPECT_THAT(text, HasSubstr("DST: 02:30 does not exist on 2026-03-08 in America/New_York "
                               "(clocks jump from 02:00 -05:00 to 03:00 -04:00); fired once, at "
@@ -317,16 +334,16 @@ TEST(SimulationTextTest, GapFireSaysWhichWallTimeDoesNotExistAndWhenItFired) {
 
 TEST(SimulationTextTest, DependenciesAreListedAsMetUnderTheFireThatStartedARun) {
   Simulation sim = HandBuilt();
-  SimulatedEvent fired = Step(EventType::kScheduleFired, "2026-11-02T08:00:00Z", "report", kRun2,
-                              "", 0, "occurrence 2026-11-02T03:00:00-05:00: run started");
-  fired.event.occurrence_us = Utc("2026-11-02T08:00:00Z");
-  sim.events.push_back(fired);
+  std::vector<TimelineEntry> entries = sim.timeline.entries();
+  entries.push_back(Fired("2026-11-02T08:00:00Z", "report", "run-3", "2026-11-02T03:00:00-05:00"));
+  sim.timeline = testing::Timeline(std::move(entries));
   const std::string text = RenderSimulationText(sim);
   EXPECT_THAT(text, HasSubstr("depends on nightly (last_success): met\n"));
 }
 
 TEST(SimulationJsonTest, ParsesAndCarriesDstRetriesAndSummary) {
-  const std::string json = RenderSimulationJson(HandBuilt());
+  const Simulation sim = HandBuilt();
+  const std::string json = RenderSimulationJson(sim);
   Poco::JSON::Parser parser;
   Poco::JSON::Object::Ptr root;
   ASSERT_NO_THROW(root = parser.parse(json).extract<Poco::JSON::Object::Ptr>()) << json;
@@ -338,9 +355,9 @@ TEST(SimulationJsonTest, ParsesAndCarriesDstRetriesAndSummary) {
   EXPECT_EQ(jobs->getObject(1)->getArray("depends_on")->getElement<std::string>(0),
             "nightly (last_success)");
   Poco::JSON::Array::Ptr events = root->getArray("events");
-  ASSERT_EQ(events->size(), HandBuilt().events.size());
+  ASSERT_EQ(events->size(), sim.timeline.size());
   Poco::JSON::Object::Ptr fired = events->getObject(0);
-  EXPECT_EQ(fired->getValue<std::string>("type"), "schedule_fired");
+  EXPECT_EQ(fired->getValue<std::string>("kind"), "fired");
   EXPECT_EQ(fired->getValue<int>("run_number"), 1);
   EXPECT_EQ(fired->getValue<std::string>("occurrence"), "2026-11-01T01:30:00-04:00");
   Poco::JSON::Object::Ptr dst = fired->getObject("dst");
@@ -349,27 +366,34 @@ TEST(SimulationJsonTest, ParsesAndCarriesDstRetriesAndSummary) {
   EXPECT_EQ(dst->getValue<std::string>("wall_time"), "2026-11-01T01:30:00");
   EXPECT_EQ(dst->getValue<std::string>("offset_before"), "-04:00");
   EXPECT_EQ(dst->getValue<std::string>("offset_after"), "-05:00");
-  Poco::JSON::Object::Ptr retry = events->getObject(3);
-  EXPECT_EQ(retry->getValue<std::string>("type"), "task_retrying");
-  EXPECT_EQ(retry->getValue<int64_t>("retry_delay_us"), 2 * kSecond);
+  Poco::JSON::Object::Ptr failed = events->getObject(3);
+  EXPECT_EQ(failed->getValue<std::string>("kind"), "attempt_ended");
+  EXPECT_EQ(failed->getValue<int>("exit_code"), 1);
+  EXPECT_EQ(failed->getValue<int64_t>("duration_us"), 90 * kSecond);
+  Poco::JSON::Object::Ptr retry = events->getObject(4);
+  EXPECT_EQ(retry->getValue<std::string>("kind"), "retry_scheduled");
+  EXPECT_EQ(retry->getValue<int64_t>("delay_us"), 2 * kSecond);
   EXPECT_EQ(retry->getValue<std::string>("retry_at"), "2026-11-01T01:31:32-04:00");
-  EXPECT_TRUE(retry->getValue<bool>("injected"));
-  EXPECT_FALSE(events->getObject(9)->has("dst"));
+  EXPECT_EQ(events->getObject(9)->getValue<std::string>("reason"), "dependency");
+  EXPECT_FALSE(events->getObject(10)->has("dst"));
   Poco::JSON::Object::Ptr summary = root->getObject("summary");
   EXPECT_EQ(summary->getValue<int>("fired"), 2);
   EXPECT_EQ(summary->getValue<int>("not_fired"), 1);
   EXPECT_EQ(summary->getObject("runs_ended")->getValue<int>("failed"), 1);
+  EXPECT_EQ(summary->getValue<int>("still_running"), 1);
   EXPECT_EQ(summary->getValue<int>("retries"), 1);
-  EXPECT_EQ(summary->getValue<int>("skipped"), 1);
+  EXPECT_EQ(summary->getValue<int>("not_run"), 1);
 }
 
 TEST(SimulationJsonTest, EscapesNamesAndDetails) {
   Simulation sim = HandBuilt();
-  sim.events[6].event.detail = "quote \" backslash \\ newline \n tab \t";
+  std::vector<TimelineEntry> entries = sim.timeline.entries();
+  entries[7].detail = "quote \" backslash \\ newline \n tab \t";
+  sim.timeline = testing::Timeline(std::move(entries));
   const std::string json = RenderSimulationJson(sim);
   Poco::JSON::Parser parser;
   Poco::JSON::Object::Ptr root = parser.parse(json).extract<Poco::JSON::Object::Ptr>();
-  EXPECT_EQ(root->getArray("events")->getObject(6)->getValue<std::string>("detail"),
+  EXPECT_EQ(root->getArray("events")->getObject(7)->getValue<std::string>("detail"),
             "quote \" backslash \\ newline \n tab \t");
 }
 
