@@ -63,8 +63,8 @@ struct RunTrack : RunObserver {
   // Under Impl::mu.
   bool idle = false;  // its coordinator sleeps with nothing posted (RunOptions::on_idle)
   int64_t idle_deadline_us = 0;
-  uint64_t started = 0;   // attempts started (OnTaskStarted)
-  uint64_t returned = 0;  // attempts whose runner returned
+  uint64_t started = 0;      // attempts started (OnTaskStarted)
+  uint64_t completions = 0;  // attempt completions posted to the coordinator (RunIdleState)
   std::vector<std::shared_ptr<Blocked>> blocked;
   bool done = false;  // ExecuteRun returned and the scheduler was told
   // Set before the thread starts.
@@ -145,11 +145,6 @@ struct TestHarness::Impl final : public RunLauncher {
       } catch (...) {
         result =
             AttemptResult{AttemptOutcome::kFailed, std::nullopt, "the stand-in threw an exception"};
-      }
-      if (track) {
-        std::lock_guard lock(impl_.mu);
-        ++track->returned;
-        impl_.ChangedLocked();
       }
       return result;
     }
@@ -426,10 +421,11 @@ struct TestHarness::Impl final : public RunLauncher {
     run_options.canceller = &raw->canceller;
     run_options.events = &bus;
     run_options.occurrence_us = request.occurrence_us;
-    run_options.on_idle = [this, raw](bool idle, int64_t deadline_us) {
+    run_options.on_idle = [this, raw](const RunIdleState& state) {
       std::lock_guard lock(mu);
-      raw->idle = idle;
-      raw->idle_deadline_us = deadline_us;
+      raw->idle = state.idle;
+      raw->idle_deadline_us = state.deadline_us;
+      raw->completions = state.completions;
       ChangedLocked();
     };
     std::shared_ptr<TaskRunnerRegistry> runners;
@@ -471,7 +467,7 @@ struct TestHarness::Impl final : public RunLauncher {
         ++blocked;
         next_us = std::min(next_us, b->deadline_us);
       }
-      if (track->started != track->returned + blocked) return false;
+      if (track->started != track->completions + blocked) return false;
       next_us = std::min(next_us, track->idle_deadline_us);
     }
     return true;
@@ -526,7 +522,7 @@ struct TestHarness::Impl final : public RunLauncher {
   }
 
   Status EnsureStarted() {
-    if (scheduler) return Status::Ok();
+    if (scheduler || stopped) return Status::Ok();
     if (!load_errors.empty()) {
       std::string message;
       for (const std::string& error : load_errors) message += (message.empty() ? "" : "\n") + error;
@@ -571,6 +567,7 @@ struct TestHarness::Impl final : public RunLauncher {
   std::map<std::string, std::shared_ptr<const Job>> jobs;  // test thread only
   std::shared_ptr<Runner> shared_runner = std::make_shared<Runner>(*this);
   std::unique_ptr<Scheduler> scheduler;  // test thread only
+  bool stopped = false;                  // test thread only: Stop() was called, Start() not since
 
   std::mutex mu;
   std::condition_variable cv;  // notified with every change of `generation`
@@ -659,14 +656,21 @@ void TestHarness::Duration(std::string job, std::string task, std::chrono::micro
   impl_->faults.push_back(std::move(fault));
 }
 
-Status TestHarness::Start() { return impl_->EnsureStarted(); }
+Status TestHarness::Start() {
+  impl_->stopped = false;
+  return impl_->EnsureStarted();
+}
 
-void TestHarness::Stop() { impl_->StopScheduler(); }
+void TestHarness::Stop() {
+  impl_->StopScheduler();
+  impl_->stopped = true;
+}
 
 bool TestHarness::running() const { return impl_->scheduler != nullptr; }
 
 Result<std::string> TestHarness::Trigger(std::string_view job) {
   if (Status started = impl_->EnsureStarted(); !started.ok()) return started;
+  if (!impl_->scheduler) return Status::Error("the harness is stopped: Start() it first");
   ::petit::Result<RunId> run = impl_->scheduler->Trigger(JobId(std::string(job)));
   if (!run.ok()) return Status::Error(run.status().message());
   impl_->WaitQuiescent();
@@ -675,6 +679,7 @@ Result<std::string> TestHarness::Trigger(std::string_view job) {
 
 Status TestHarness::Pause(std::string_view job, bool paused) {
   if (Status started = impl_->EnsureStarted(); !started.ok()) return started;
+  if (!impl_->scheduler) return Status::Error("the harness is stopped: Start() it first");
   ::petit::Status set = impl_->scheduler->SetPaused(JobId(std::string(job)), paused);
   impl_->WaitQuiescent();
   return ToSdk(set);

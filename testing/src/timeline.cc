@@ -1,5 +1,6 @@
 #include "petit/testing/timeline.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <string>
@@ -122,13 +123,15 @@ size_t Timeline::Count(EntryKind kind, std::string_view job, std::string_view ta
   return count;
 }
 
-std::vector<int64_t> Timeline::FireTimes(std::string_view job) const {
+std::vector<int64_t> Timeline::FireTimes(std::string_view job, std::string_view trigger) const {
   std::vector<int64_t> times;
   for (const TimelineEntry& entry : entries_) {
-    if (Matches(entry, job, {}, EntryKind::kFired, {})) {
+    if (Matches(entry, job, {}, EntryKind::kFired, {}) &&
+        (trigger.empty() || entry.trigger == trigger)) {
       times.push_back(entry.occurrence_us != 0 ? entry.occurrence_us : entry.time_us);
     }
   }
+  std::stable_sort(times.begin(), times.end());
   return times;
 }
 
@@ -172,6 +175,7 @@ std::string Timeline::ToText() const {
       case EntryKind::kFired:
         out += "  " + e.trigger;
         if (e.occurrence_us != 0) out += " occurrence " + FormatTime(e.occurrence_us);
+        if (e.queued) out += " (waits for a run slot)";
         break;
       case EntryKind::kRefused:
         out += "  " + std::string(RefusalReasonName(e.reason)) + ": " + e.detail;
@@ -237,6 +241,8 @@ std::string Timeline::ToJson() const {
       out += ",\"trigger\":";
       AppendJsonString(out, e.trigger);
     }
+    if (e.kind == EntryKind::kFired)
+      out += std::string(",\"queued\":") + (e.queued ? "true" : "false");
     if (!e.status.empty()) {
       out += ",\"status\":";
       AppendJsonString(out, e.status);

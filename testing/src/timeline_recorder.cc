@@ -74,6 +74,7 @@ Timeline TimelineRecorder::Build(StateStore& store) {
         entry.kind = EntryKind::kFired;
         entry.occurrence_us = event.occurrence_us;
         entry.trigger = event.trigger;
+        entry.queued = event.detail.find("): run waits") != std::string::npos;
         break;
       case EventType::kTriggerRefused:
         entry.kind = EntryKind::kRefused;
@@ -83,6 +84,16 @@ Timeline TimelineRecorder::Build(StateStore& store) {
       case EventType::kJobStarted:
         entry.kind = EntryKind::kRunStarted;
         entry.trigger = event.trigger;
+        // The scheduler announces the runs of occurrences (kScheduleFired), not those of manual
+        // triggers: their start stands for their fire. A retry or a recovery is no fire.
+        if (entry.trigger != "schedule" && entry.trigger != "catch_up" &&
+            entry.trigger != "retry" && entry.trigger != "recovery" &&
+            event.detail.rfind("retry", 0) != 0) {
+          TimelineEntry fired = entry;
+          fired.kind = EntryKind::kFired;
+          fired.detail = "triggered (" + entry.trigger + ")";
+          entries.push_back(std::move(fired));
+        }
         break;
       case EventType::kJobCompleted:
         entry.kind = EntryKind::kRunEnded;

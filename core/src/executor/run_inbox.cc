@@ -10,8 +10,9 @@ void RunInbox::PostCompletion(Completion done) {
   {
     MutexLock lock(mu_);
     completions_.push_back(std::move(done));
+    ++completions_posted_;
     pending_.store(true, std::memory_order_release);
-    if (idle_hook_) idle_hook_(false, 0);
+    ReportIdle(false, 0);
   }
   cv_.Signal();
 }
@@ -21,7 +22,7 @@ void RunInbox::PostGrant(Grant grant) {
     MutexLock lock(mu_);
     grants_.push_back(std::move(grant));
     pending_.store(true, std::memory_order_release);
-    if (idle_hook_) idle_hook_(false, 0);
+    ReportIdle(false, 0);
   }
   cv_.Signal();
 }
@@ -31,7 +32,7 @@ void RunInbox::PostCancelled() {
     MutexLock lock(mu_);
     cancelled_ = true;
     pending_.store(true, std::memory_order_release);
-    if (idle_hook_) idle_hook_(false, 0);
+    ReportIdle(false, 0);
   }
   cv_.Signal();
 }
@@ -44,9 +45,9 @@ void RunInbox::Wait(int64_t deadline_us, bool spin_first, Mail& mail) {
       if (clock_waiter_.WaitUntil(mu_, deadline_us)) break;
       continue;
     }
-    idle_hook_(true, deadline_us);
+    ReportIdle(true, deadline_us);
     const bool due = clock_waiter_.WaitUntil(mu_, deadline_us);
-    idle_hook_(false, 0);
+    ReportIdle(false, 0);
     if (due) break;
   }
   mail.completions.swap(completions_);

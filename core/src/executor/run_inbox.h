@@ -19,6 +19,7 @@
 #include "clock_waiter.h"
 #include "petit/core/clock.h"
 #include "petit/core/dag.h"
+#include "petit/core/execute_run.h"
 #include "petit/core/mutex.h"
 #include "petit/core/resources.h"
 #include "petit/core/state_store.h"
@@ -46,7 +47,7 @@ class RunInbox {
  public:
   explicit RunInbox(Clock& clock) : clock_waiter_(clock, mu_, cv_) {}
   // RunOptions::on_idle; set before any thread posts or waits.
-  void SetIdleHook(std::function<void(bool, int64_t)> hook) { idle_hook_ = std::move(hook); }
+  void SetIdleHook(std::function<void(const RunIdleState&)> hook) { idle_hook_ = std::move(hook); }
   RunInbox(const RunInbox&) = delete;
   RunInbox& operator=(const RunInbox&) = delete;
 
@@ -77,8 +78,13 @@ class RunInbox {
   // A hint read without mu_ while spinning: written under mu_ beside the queues, so a stale read
   // only costs a sleep that cv_ ends as usual.
   std::atomic<bool> pending_{false};
-  std::function<void(bool, int64_t)> idle_hook_;  // called with mu_ held; may be empty
-  ClockWaiter clock_waiter_;                      // after mu_ and cv_, which it borrows
+  // Called with mu_ held; may be empty.
+  void ReportIdle(bool idle, int64_t deadline_us) REQUIRES(mu_) {
+    if (idle_hook_) idle_hook_(RunIdleState{idle, deadline_us, completions_posted_});
+  }
+  std::function<void(const RunIdleState&)> idle_hook_;
+  uint64_t completions_posted_ GUARDED_BY(mu_) = 0;
+  ClockWaiter clock_waiter_;  // after mu_ and cv_, which it borrows
 };
 
 }  // namespace petit::internal

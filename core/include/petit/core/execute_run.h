@@ -94,6 +94,18 @@ struct RunResumption {
   std::vector<AttemptRecord> attempts;
 };
 
+// What RunOptions::on_idle reports, each time it changes: when the run's coordinator is about to
+// sleep with nothing posted to it (idle, until deadline_us: its next timer, a retry or an
+// attempt's timeout, INT64_MAX for none), and when it stops being so (it woke, or an attempt's
+// completion, a resource grant or a cancel was posted to it). `completions` counts the attempt
+// completions ever posted to the run, so that a harness that counts the attempts it started
+// knows whether one is still on its way: reported in the same critical section as the post.
+struct RunIdleState {
+  bool idle = false;
+  int64_t deadline_us = 0;
+  uint64_t completions = 0;
+};
+
 struct RunOptions {
   // Attempts in flight at once across the run; 0 = the number of hardware threads.
   uint32_t max_parallel_tasks = 0;
@@ -135,13 +147,10 @@ struct RunOptions {
   // next start's recovery.
   StoreWriteBehind* write_behind = nullptr;  // not owned
   // For virtual-time test harnesses (petit::testing), which must know when a run has nothing to
-  // do until its clock moves: called with (true, deadline_us) when the run's coordinator is about
-  // to sleep with nothing posted to it, until `deadline_us` (its next timer: a retry, an attempt's
-  // timeout; INT64_MAX for none) or until something is posted; and with (false, 0) when it wakes
-  // or something is posted to it (an attempt's completion, a resource grant, a cancel). Called
-  // with the run's inbox lock held, on the coordinator's or the posting thread: it must be quick,
-  // must not call into the run, move the clock or cancel a run. Empty: not called.
-  std::function<void(bool idle, int64_t deadline_us)> on_idle;
+  // do until its clock moves (RunIdleState). Called with the run's inbox lock held, on the
+  // coordinator's or a posting thread: it must be quick, must not call into the run, move the
+  // clock or cancel a run. Empty: not called.
+  std::function<void(const RunIdleState&)> on_idle;
 };
 
 // Ends the error of an attempt given up on that way, so that a host can tell it from others.

@@ -65,17 +65,17 @@ using Result = ::petit::sdk::Result<T>;
 
 // What a stand-in is told about the attempt it answers for.
 struct TaskCall {
-  std::string job;
-  std::string run;
-  std::string task;
-  std::string type;
-  uint32_t attempt = 1;     // 1-based
-  std::string params_json;  // the task's parameters, templates expanded
+  std::string job{};
+  std::string run{};
+  std::string task{};
+  std::string type{};
+  uint32_t attempt = 1;       // 1-based
+  std::string params_json{};  // the task's parameters, templates expanded
   // Outputs of the run's succeeded upstream tasks, "<task>.<key>" -> value.
-  std::map<std::string, std::string> inputs;
-  std::map<std::string, std::string> config;  // the job's config values, as text
-  int64_t now_us = 0;                         // the virtual time the attempt starts
-  std::chrono::milliseconds timeout{0};       // 0 = none
+  std::map<std::string, std::string> inputs{};
+  std::map<std::string, std::string> config{};  // the job's config values, as text
+  int64_t now_us = 0;                           // the virtual time the attempt starts
+  std::chrono::milliseconds timeout{0};         // 0 = none
 };
 
 // What an attempt does, as a stand-in (or an injected fault) says.
@@ -87,11 +87,11 @@ struct TaskReply {
     kInvalidParams,     // never retried
   };
   Outcome outcome = Outcome::kSucceeded;
-  std::optional<int32_t> exit_code;
-  std::string error;
-  std::map<std::string, std::string> outputs;  // un-namespaced keys
-  std::string stdout_data;
-  std::string stderr_data;
+  std::optional<int32_t> exit_code{};
+  std::string error{};
+  std::map<std::string, std::string> outputs{};  // un-namespaced keys
+  std::string stdout_data{};
+  std::string stderr_data{};
   // Virtual time the attempt takes before it returns (the harness's clock must reach it).
   std::chrono::microseconds duration{0};
   // The attempt runs until cancelled or until its timeout (then it has timed out); `duration`
@@ -124,7 +124,7 @@ class FailingTask {
  private:
   uint32_t failures_;
   int32_t exit_code_;
-  std::chrono::microseconds duration_;
+  std::chrono::microseconds duration_{};
 };
 
 // Builds a job in code. It is written out as job YAML and loaded through the real loader, so a
@@ -141,12 +141,12 @@ class JobBuilder {
   JobBuilder& Config(std::string key, std::string value);
 
   struct Task {
-    std::string id;
+    std::string id{};
     std::string type = "command";
     // Parameters: for `command`, {"command": "..."}; for other types, written under `params`.
-    std::map<std::string, std::string> params;
-    std::vector<std::string> depends_on;
-    std::string condition;      // trigger rule: all_success, on_failure, all_done, always
+    std::map<std::string, std::string> params{};
+    std::vector<std::string> depends_on{};
+    std::string condition{};    // trigger rule: all_success, on_failure, all_done, always
     uint32_t max_attempts = 0;  // 0 = no retry block
     double delay_secs = 0;
     double backoff_multiplier = 0;  // 0 = fixed delay
@@ -162,16 +162,16 @@ class JobBuilder {
   std::string Yaml() const;
 
  private:
-  std::string id_;
-  std::string cron_;
-  std::string time_zone_;
-  std::string catch_up_;
+  std::string id_{};
+  std::string cron_{};
+  std::string time_zone_{};
+  std::string catch_up_{};
   uint32_t catch_up_limit_ = 0;
-  std::string overlap_;
-  std::optional<uint32_t> max_active_runs_;
-  std::vector<std::pair<std::string, std::string>> depends_on_;
-  std::vector<std::pair<std::string, std::string>> config_;
-  std::vector<Task> tasks_;
+  std::string overlap_{};
+  std::optional<uint32_t> max_active_runs_{};
+  std::vector<std::pair<std::string, std::string>> depends_on_{};
+  std::vector<std::pair<std::string, std::string>> config_{};
+  std::vector<Task> tasks_{};
 };
 
 struct HarnessOptions {
@@ -180,7 +180,7 @@ struct HarnessOptions {
   std::string default_time_zone = "UTC";
   // Load the real plugins of these directories (as `petit run --plugin-dir`); stand-ins replace
   // their types where both exist.
-  std::vector<std::string> plugin_dirs;
+  std::vector<std::string> plugin_dirs{};
   // A task type with neither stand-in nor plugin succeeds at once; false: Load* refuses the job.
   bool succeed_unknown_types = true;
   uint32_t max_parallel_tasks = 4;  // attempts in flight per run
@@ -213,11 +213,13 @@ class TestHarness {
   // Every attempt takes `duration` of virtual time.
   void Duration(std::string job, std::string task, std::chrono::microseconds duration);
 
-  // Starts the scheduler (catch-up of missed occurrences happens here, as at `petit run`).
-  // Called implicitly by the first Advance*, Trigger or Settle.
+  // Starts the scheduler (catch-up of missed occurrences happens here, as at `petit run`), or
+  // fails naming the plugins that did not load. Called implicitly by the first Advance*, Trigger,
+  // Pause or Settle (unless Stop() was called).
   Status Start();
-  // Stops the scheduler, cancelling active runs: the host going down. Start again to come back;
-  // moves of the clock in between are the downtime.
+  // Stops the scheduler, cancelling active runs: the host going down. Advance* then moves the
+  // clock with nothing running (the downtime) until Start() brings the host back, which catches
+  // up what the downtime missed per each job's catch_up policy.
   void Stop();
   bool running() const;
 
@@ -247,7 +249,7 @@ class TestHarness {
 
  private:
   struct Impl;
-  std::unique_ptr<Impl> impl_;
+  std::unique_ptr<Impl> impl_{};
 };
 
 }  // namespace petit::testing

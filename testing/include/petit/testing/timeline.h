@@ -20,7 +20,8 @@
 namespace petit::testing {
 
 enum class EntryKind : uint8_t {
-  kFired,           // the scheduler started (or queued) a run for an occurrence or a trigger
+  kFired,           // the scheduler started (or queued: `queued`) a run for an occurrence or a
+                    // manual trigger
   kRefused,         // an occurrence or trigger was refused: `reason`, `detail`
   kRunStarted,      // a run began: `trigger`
   kRunEnded,        // a run ended: `status` ("succeeded", "failed", "cancelled", ...)
@@ -51,20 +52,23 @@ std::string_view RefusalReasonName(RefusalReason reason);
 struct TimelineEntry {
   EntryKind kind = EntryKind::kFired;
   int64_t time_us = 0;  // when it happened, on the virtual clock
-  std::string job;
-  std::string run;   // empty for a refusal of an occurrence that never had a run id
-  std::string task;  // task entries only
+  std::string job{};
+  std::string run{};   // empty for a refusal of an occurrence that never had a run id
+  std::string task{};  // task entries only
   uint32_t attempt = 0;
   // kFired and kRefused: the schedule occurrence (its nominal time), 0 for a manual trigger.
   int64_t occurrence_us = 0;
   // kFired and kRunStarted: "schedule", "catch_up", "manual", "retry", "recovery".
-  std::string trigger;
+  std::string trigger{};
+  // kFired: the run waits for a run slot (overlap queue, a catch-up backlog) and starts when one
+  // frees, rather than at once.
+  bool queued = false;
   // kRunEnded: the run's status; kAttemptEnded: the attempt's state ("succeeded", "failed",
   // "cancelled"...); kTaskSkipped: "skipped" or "upstream_failed".
-  std::string status;
+  std::string status{};
   // kAttemptEnded: as the store recorded the attempt.
-  std::optional<int32_t> exit_code;
-  std::string error;
+  std::optional<int32_t> exit_code{};
+  std::string error{};
   int64_t started_us = 0;
   int64_t ended_us = 0;
   bool timed_out = false;  // the attempt ended because its timeout elapsed
@@ -74,15 +78,15 @@ struct TimelineEntry {
   // kRefused: the class of the reason.
   RefusalReason reason = RefusalReason::kNone;
   // The engine's own words (refusal reason, skip reason, fire description...).
-  std::string detail;
+  std::string detail{};
 };
 
 // Filters for Timeline::Find; an empty or absent field matches everything.
 struct TimelineQuery {
-  std::string job;
-  std::string task;
-  std::optional<EntryKind> kind;
-  std::string run;
+  std::string job{};
+  std::string task{};
+  std::optional<EntryKind> kind{};
+  std::string run{};
 };
 
 class Timeline {
@@ -101,9 +105,10 @@ class Timeline {
   size_t Count(EntryKind kind, std::string_view job = {}, std::string_view task = {}) const;
 
   // Shortcuts for common assertions.
-  // The occurrence times of `job`'s fires (kFired), in order; a manual fire counts with its
-  // fire time.
-  std::vector<int64_t> FireTimes(std::string_view job) const;
+  // The occurrence times of `job`'s fires (kFired), oldest first (a catch-up backlog is announced
+  // before its oldest run starts); a manual fire counts with its fire time. With `trigger`, only
+  // fires of that trigger ("schedule", "catch_up", "manual").
+  std::vector<int64_t> FireTimes(std::string_view job, std::string_view trigger = {}) const;
   // The triggers of `job`'s fires, in order ("schedule", "catch_up", "manual", ...).
   std::vector<std::string> FireTriggers(std::string_view job) const;
   // The delays (µs) of `task`'s retries in `job`, in order.
@@ -117,7 +122,7 @@ class Timeline {
   std::string ToJson() const;
 
  private:
-  std::vector<TimelineEntry> entries_;
+  std::vector<TimelineEntry> entries_{};
 };
 
 // "2026-11-01T05:30:00Z" (UTC, with ".123456" when there are fractions of a second).
