@@ -268,8 +268,9 @@ std::string Subject(const TimelineEntry& entry, const RunNumbers& runs) {
   return subject;
 }
 
-std::string Plural(size_t n, std::string_view word) {
-  return std::to_string(n) + " " + std::string(word) + (n == 1 ? "" : "s");
+std::string Plural(size_t n, std::string_view word, std::string_view plural = {}) {
+  if (n == 1) return "1 " + std::string(word);
+  return std::to_string(n) + " " + (plural.empty() ? std::string(word) + "s" : std::string(plural));
 }
 
 }  // namespace
@@ -323,8 +324,9 @@ std::string RenderSimulationText(const Simulation& simulation) {
   if (simulation.active_at_until != 0) {
     out += ", " + std::to_string(simulation.active_at_until) + " still running at --until";
   }
-  out += "; " + Plural(counts.attempts, "task attempt") + ", " + Plural(counts.retries, "retry") +
-         ", " + std::to_string(counts.skipped) + " not run\n";
+  out += "; " + Plural(counts.attempts, "task attempt") + ", " +
+         Plural(counts.retries, "retry", "retries") + ", " + std::to_string(counts.skipped) +
+         " not run\n";
   return out;
 }
 
