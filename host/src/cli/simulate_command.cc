@@ -100,7 +100,7 @@ Result<int64_t> ParseTimeOption(std::string_view option, const std::string& text
                                 const std::optional<std::string>& zone, const JobList& jobs) {
   const bool bare =
       text.find_first_of("Zz+[") == std::string::npos && text.find('-', 10) == std::string::npos;
-  if (bare && !zone) {
+  if (bare && !zone && ParseSimulationTime(text, "UTC").ok()) {
     return InvalidArgument(std::string(option) + " '" + text +
                            "' has no UTC offset and the jobs' schedules use several zones (" +
                            ZoneList(jobs) + "): add one (Z, -04:00, [America/New_York]) or --job");
