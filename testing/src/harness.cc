@@ -549,6 +549,17 @@ struct TestHarness::Impl final : public RunLauncher {
     scheduler->Stop(StopMode::kCancelRuns);
     scheduler.reset();
     Reap();
+    // A run whose thread had not yet marked itself done escapes Reap; left in `runs`, its thread
+    // would outlive the harness and destroy its own std::thread (std::terminate). Its run has
+    // ended (cancelled by Stop), so the join is short.
+    std::map<std::string, std::shared_ptr<RunTrack>> left;
+    {
+      std::lock_guard lock(mu);
+      left.swap(runs);
+    }
+    for (const auto& [id, track] : left) {
+      if (track->thread.joinable()) track->thread.join();
+    }
   }
 
   HarnessOptions options;
