@@ -367,6 +367,19 @@ TEST_F(SimulateTest, BadArgumentsGetOneLineAndExitTwo) {
   EXPECT_EQ(Str(doc, "from"), "2026-05-01T00:00:00+02:00");
 }
 
+TEST_F(SimulateTest, WithoutSchedulesBareTimesAreReadInPetitYamlsZone) {
+  Write("petit.yaml", "timezone: Asia/Tokyo\n");
+  Write("adhoc.yaml",
+        "id: adhoc\n"
+        "tasks:\n"
+        "  - {id: work, type: command, command: \"" +
+            Touch() + "\"}\n");
+  const Json doc = SimulateJson("--from 2026-05-01T00:00 --until 2026-05-02T00:00");
+  EXPECT_EQ(Str(doc, "from"), "2026-05-01T00:00:00+09:00");
+  EXPECT_EQ(Str(doc, "zone"), "Asia/Tokyo");
+  EXPECT_EQ(doc.Find("events")->array_items().size(), 0u);
+}
+
 TEST_F(SimulateTest, InvalidJobFilesAreReportedAsValidateDoes) {
   Write("broken.yaml", "id: broken\nshedule: \"@daily\"\ntasks: []\n");
   const Outcome r = Simulate("--from 2026-05-01T00:00Z");

@@ -72,8 +72,10 @@ Result<JobList> SelectJobs(const JobList& all, const std::optional<std::string>&
   return selected;
 }
 
-// The zone of the selected jobs' schedules when there is one (--job's first), else nullopt.
-std::optional<std::string> CommonZone(const JobList& jobs, const std::optional<std::string>& job) {
+// The zone of the selected jobs' schedules when there is one (--job's first), petit.yaml's when
+// no job has a schedule, else nullopt.
+std::optional<std::string> CommonZone(const JobList& jobs, const std::optional<std::string>& job,
+                                      const std::string& default_zone) {
   if (job) {
     const Job* chosen = Find(jobs, *job);
     if (chosen != nullptr && chosen->schedule) return chosen->schedule->time_zone();
@@ -83,6 +85,7 @@ std::optional<std::string> CommonZone(const JobList& jobs, const std::optional<s
     if (each->schedule) zones.insert(each->schedule->time_zone());
   }
   if (zones.size() == 1) return *zones.begin();
+  if (zones.empty()) return default_zone;
   return std::nullopt;
 }
 
@@ -203,7 +206,8 @@ int CmdSimulate(const Args& args, std::unique_ptr<HostEnv> env) {
     PrintError(selected.status().message());
     return kExitUsage;
   }
-  const std::optional<std::string> zone = CommonZone(*selected, args.job_filter);
+  const std::optional<std::string> zone =
+      CommonZone(*selected, args.job_filter, env->config().timezone);
   Result<Window> window = ReadWindow(args, zone, *selected);
   if (!window.ok()) {
     PrintError(window.status().message());
