@@ -158,9 +158,10 @@ bool StartsRun(const TimelineEntry& entry) {
 // Numbers runs 1, 2, ... in the order they first appear, so the text need not show run ids.
 class RunNumbers {
  public:
+  // A refused occurrence's run id never names a run: only fired or started runs are numbered.
   explicit RunNumbers(const Simulation& simulation) {
     for (const TimelineEntry& entry : simulation.timeline.entries()) {
-      if (!entry.run.empty()) {
+      if (!entry.run.empty() && entry.kind != EntryKind::kRefused) {
         numbers_.emplace(entry.run, static_cast<uint32_t>(numbers_.size() + 1));
       }
     }
@@ -168,6 +169,23 @@ class RunNumbers {
   uint32_t Of(const std::string& run) const {
     auto it = numbers_.find(run);
     return it == numbers_.end() ? 0 : it->second;
+  }
+  // `text` with the ids of numbered runs (36-character UUIDs) written "#N".
+  std::string Replace(const std::string& text) const {
+    constexpr size_t kUuidLength = 36;
+    std::string out;
+    size_t i = 0;
+    while (i < text.size()) {
+      if (i + kUuidLength <= text.size() && text[i + 8] == '-' && text[i + 13] == '-') {
+        if (const uint32_t n = Of(text.substr(i, kUuidLength)); n != 0) {
+          out += "#" + std::to_string(n);
+          i += kUuidLength;
+          continue;
+        }
+      }
+      out += text[i++];
+    }
+    return out;
   }
 
  private:
@@ -223,13 +241,15 @@ std::string AttemptKey(const TimelineEntry& entry) {
 // What one entry says after the time and subject columns; empty for entries the text leaves out
 // (a run started by the fire line just above it).
 std::string Describe(const TimelineEntry& e, const std::map<std::string, int64_t>& started,
-                     const std::set<std::string>& retried, const ZoneFormatter& zone) {
+                     const std::set<std::string>& retried, const RunNumbers& runs,
+                     const ZoneFormatter& zone) {
   const std::string attempt = "attempt " + std::to_string(e.attempt);
   switch (e.kind) {
     case EntryKind::kFired:
       return "fired: " + e.detail;
     case EntryKind::kRefused:
-      return "not fired (" + std::string(testing::RefusalReasonName(e.reason)) + "): " + e.detail;
+      return "not fired (" + std::string(testing::RefusalReasonName(e.reason)) +
+             "): " + runs.Replace(e.detail);
     case EntryKind::kRunStarted:
       return e.trigger == "schedule" || e.trigger == "catch_up" ? ""
                                                                 : "run started (" + e.trigger + ")";
@@ -297,7 +317,7 @@ std::string RenderSimulationText(const Simulation& simulation) {
   std::map<std::string, int64_t> started;  // run id -> start time
   for (const TimelineEntry& e : entries) {
     if (e.kind == EntryKind::kRunStarted) started.emplace(e.run, e.time_us);
-    const std::string text = Describe(e, started, retried, zone);
+    const std::string text = Describe(e, started, retried, runs, zone);
     if (text.empty()) continue;
     std::string subject = Subject(e, runs);
     subject.resize(width, ' ');
@@ -362,10 +382,8 @@ std::string RenderSimulationJson(const Simulation& simulation) {
             ",\"time_us\":" + std::to_string(e.time_us) +
             ",\"kind\":" + JsonString(testing::EntryKindName(e.kind)) +
             ",\"job\":" + JsonUtf8String(e.job);
-    if (!e.run.empty()) {
-      json +=
-          ",\"run\":" + JsonUtf8String(e.run) + ",\"run_number\":" + std::to_string(runs.Of(e.run));
-    }
+    if (!e.run.empty()) json += ",\"run\":" + JsonUtf8String(e.run);
+    if (const uint32_t n = runs.Of(e.run); n != 0) json += ",\"run_number\":" + std::to_string(n);
     if (!e.task.empty()) json += ",\"task\":" + JsonUtf8String(e.task);
     if (e.attempt != 0) json += ",\"attempt\":" + std::to_string(e.attempt);
     if (!e.trigger.empty()) json += ",\"trigger\":" + JsonUtf8String(e.trigger);

@@ -202,6 +202,10 @@ using testing::EntryKind;
 using testing::RefusalReason;
 using testing::TimelineEntry;
 
+const std::string kRun1 = RunId::GenerateAt(1).str();
+const std::string kRun2 = RunId::GenerateAt(2).str();
+const std::string kNeverRan = RunId::GenerateAt(3).str();
+
 TimelineEntry Entry(EntryKind kind, const std::string& when, const std::string& job,
                     const std::string& run = "", const std::string& task = "", uint32_t attempt = 0,
                     const std::string& detail = "") {
@@ -228,7 +232,7 @@ TimelineEntry Fired(const std::string& when, const std::string& job, const std::
 TimelineEntry AttemptEnded(const std::string& started, const std::string& ended,
                            const std::string& task, uint32_t attempt, const std::string& status,
                            const std::string& error = "") {
-  TimelineEntry entry = Entry(EntryKind::kAttemptEnded, ended, "nightly", "run-1", task, attempt);
+  TimelineEntry entry = Entry(EntryKind::kAttemptEnded, ended, "nightly", kRun1, task, attempt);
   entry.started_us = Utc(started);
   entry.ended_us = Utc(ended);
   entry.status = status;
@@ -252,37 +256,39 @@ Simulation HandBuilt() {
   sim.jobs = {nightly, report};
 
   std::vector<TimelineEntry> e;
-  e.push_back(Fired("2026-11-01T05:30:00Z", "nightly", "run-1", "2026-11-01T01:30:00-04:00"));
-  TimelineEntry started = Entry(EntryKind::kRunStarted, "2026-11-01T05:30:00Z", "nightly", "run-1");
+  e.push_back(Fired("2026-11-01T05:30:00Z", "nightly", kRun1, "2026-11-01T01:30:00-04:00"));
+  TimelineEntry started = Entry(EntryKind::kRunStarted, "2026-11-01T05:30:00Z", "nightly", kRun1);
   started.trigger = "schedule";
   e.push_back(started);
   e.push_back(
-      Entry(EntryKind::kAttemptStarted, "2026-11-01T05:30:00Z", "nightly", "run-1", "extract", 1));
+      Entry(EntryKind::kAttemptStarted, "2026-11-01T05:30:00Z", "nightly", kRun1, "extract", 1));
   e.push_back(AttemptEnded("2026-11-01T05:30:00Z", "2026-11-01T05:31:30Z", "extract", 1, "failed",
                            "injected by --fail extract@1..2"));
   TimelineEntry retry =
-      Entry(EntryKind::kRetryScheduled, "2026-11-01T05:31:30Z", "nightly", "run-1", "extract", 1);
+      Entry(EntryKind::kRetryScheduled, "2026-11-01T05:31:30Z", "nightly", kRun1, "extract", 1);
   retry.retry_at_us = Utc("2026-11-01T05:31:32Z");
   retry.delay_us = 2 * kSecond;
   e.push_back(retry);
   e.push_back(
-      Entry(EntryKind::kAttemptStarted, "2026-11-01T05:31:32Z", "nightly", "run-1", "extract", 2));
+      Entry(EntryKind::kAttemptStarted, "2026-11-01T05:31:32Z", "nightly", kRun1, "extract", 2));
   e.push_back(AttemptEnded("2026-11-01T05:31:32Z", "2026-11-01T05:33:02Z", "extract", 2, "failed",
                            "injected by --fail extract@1..2"));
-  TimelineEntry skipped = Entry(EntryKind::kTaskSkipped, "2026-11-01T05:33:02Z", "nightly", "run-1",
+  TimelineEntry skipped = Entry(EntryKind::kTaskSkipped, "2026-11-01T05:33:02Z", "nightly", kRun1,
                                 "notify", 0, "trigger rule all_success: upstream 'extract' failed");
   skipped.status = "upstream_failed";
   e.push_back(skipped);
-  TimelineEntry ended = Entry(EntryKind::kRunEnded, "2026-11-01T05:33:02Z", "nightly", "run-1");
+  TimelineEntry ended = Entry(EntryKind::kRunEnded, "2026-11-01T05:33:02Z", "nightly", kRun1);
   ended.status = "failed";
   e.push_back(ended);
   TimelineEntry refused =
-      Entry(EntryKind::kRefused, "2026-11-01T08:00:00Z", "report", "", "", 0,
-            "occurrence 2026-11-01T03:00:00-05:00: dependency on job 'nightly' not met");
+      Entry(EntryKind::kRefused, "2026-11-01T08:00:00Z", "report", kNeverRan, "", 0,
+            "occurrence 2026-11-01T03:00:00-05:00: dependency on job 'nightly' not met: its "
+            "latest finished run " +
+                kRun1 + " failed");
   refused.occurrence_us = Utc("2026-11-01T08:00:00Z");
   refused.reason = RefusalReason::kDependency;
   e.push_back(refused);
-  e.push_back(Fired("2026-11-02T06:30:00Z", "nightly", "run-2", "2026-11-02T01:30:00-05:00"));
+  e.push_back(Fired("2026-11-02T06:30:00Z", "nightly", kRun2, "2026-11-02T01:30:00-05:00"));
   sim.timeline = testing::Timeline(std::move(e));
   sim.active_at_until = 1;
   return sim;
@@ -306,8 +312,10 @@ TEST(SimulationTextTest, ShowsFiresWithDstNotesRetriesSkipsAndRefusals) {
   EXPECT_THAT(text, HasSubstr("nightly #1 notify   upstream_failed: trigger rule all_success: "
                               "upstream 'extract' failed\n"));
   EXPECT_THAT(text, HasSubstr("nightly #1          run failed after 3m2s\n"));
+  // A refused occurrence's run id is no run: no number; the run its reason names is #1.
   EXPECT_THAT(text, HasSubstr("report              not fired (dependency): occurrence "
-                              "2026-11-01T03:00:00-05:00: dependency on job 'nightly' not met\n"));
+                              "2026-11-01T03:00:00-05:00: dependency on job 'nightly' not met: "
+                              "its latest finished run #1 failed\n"));
   // The second day's 01:30 is unambiguous: no DST line under it.
   const size_t second = text.find("fired: occurrence 2026-11-02");
   ASSERT_NE(second, std::string::npos);
@@ -325,7 +333,7 @@ TEST(SimulationTextTest, GapFireSaysWhichWallTimeDoesNotExistAndWhenItFired) {
   sim.zone = "America/New_York";
   sim.jobs = {MakeJob("backup", {"copy"}, "30 2 * * *", "America/New_York")};
   sim.timeline = testing::Timeline(
-      {Fired("2026-03-08T07:00:00Z", "backup", "run-1", "2026-03-08T03:00:00-04:00")});
+      {Fired("2026-03-08T07:00:00Z", "backup", kRun1, "2026-03-08T03:00:00-04:00")});
   const std::string text = RenderSimulationText(sim);
   EXPECT_THAT(text, HasSubstr("DST: 02:30 does not exist on 2026-03-08 in America/New_York "
                               "(clocks jump from 02:00 -05:00 to 03:00 -04:00); fired once, at "
@@ -375,6 +383,9 @@ TEST(SimulationJsonTest, ParsesAndCarriesDstRetriesAndSummary) {
   EXPECT_EQ(retry->getValue<int64_t>("delay_us"), 2 * kSecond);
   EXPECT_EQ(retry->getValue<std::string>("retry_at"), "2026-11-01T01:31:32-04:00");
   EXPECT_EQ(events->getObject(9)->getValue<std::string>("reason"), "dependency");
+  EXPECT_EQ(events->getObject(9)->getValue<std::string>("run"), kNeverRan);
+  EXPECT_FALSE(events->getObject(9)->has("run_number"));
+  EXPECT_EQ(events->getObject(10)->getValue<int>("run_number"), 2);
   EXPECT_FALSE(events->getObject(10)->has("dst"));
   Poco::JSON::Object::Ptr summary = root->getObject("summary");
   EXPECT_EQ(summary->getValue<int>("fired"), 2);
