@@ -16,6 +16,7 @@
 #include "petit/core/events.h"
 #include "petit/core/execute_run.h"
 #include "petit/core/job.h"
+#include "petit/core/resources.h"
 #include "petit/core/scheduler.h"
 #include "petit/core/state_store.h"
 #include "petit/core/task_runner.h"
@@ -97,6 +98,18 @@ struct TestHarness::Impl final : public RunLauncher {
     subscription = bus.Subscribe([this](const Event& event) { recorder.OnEvent(event); });
     if (!options.plugin_dirs.empty()) LoadPlugins();
     registry = std::make_shared<TaskRunnerRegistry>();
+    if (!options.pools.empty() || options.cpu_slots != 0 || options.memory_mb != 0) {
+      ResourceCapacity capacity;
+      capacity.pools = options.pools;
+      capacity.cpu_slots = options.cpu_slots;
+      capacity.memory_mb = options.memory_mb;
+      ::petit::Result<std::unique_ptr<ResourceManager>> made = ResourceManager::Create(capacity);
+      if (made.ok()) {
+        resources = std::move(made).value();
+      } else {
+        load_errors.push_back(made.status().message());
+      }
+    }
   }
 
   ~Impl() override {
@@ -421,6 +434,7 @@ struct TestHarness::Impl final : public RunLauncher {
     run_options.canceller = &raw->canceller;
     run_options.events = &bus;
     run_options.occurrence_us = request.occurrence_us;
+    run_options.resources = resources.get();
     run_options.on_idle = [this, raw](const RunIdleState& state) {
       std::lock_guard lock(mu);
       raw->idle = state.idle;
@@ -566,6 +580,7 @@ struct TestHarness::Impl final : public RunLauncher {
   ManualClock clock;
   // The memory store itself rather than OpenStateStore("memory:"), which would link SOCI in.
   std::unique_ptr<StateStore> store = std::make_unique<storage::internal::MemoryStateStore>();
+  std::unique_ptr<ResourceManager> resources;  // HarnessOptions' pools; null when none
   EventBus bus;
   internal::TimelineRecorder recorder;
   EventBus::HandlerId subscription = 0;
