@@ -380,6 +380,29 @@ TEST_F(SimulateTest, WithoutSchedulesBareTimesAreReadInPetitYamlsZone) {
   EXPECT_EQ(doc.Find("events")->array_items().size(), 0u);
 }
 
+TEST_F(SimulateTest, ResourcePoolsOfPetitYamlAreSharedByTheRuns) {
+  Write("petit.yaml", "pools: {gpu: 1}\n");
+  for (const std::string id : {"train_a", "train_b"}) {
+    Write(id + ".yaml", "id: " + id +
+                            "\n"
+                            "schedule: \"0 1 * * *\"\n"
+                            "tasks:\n"
+                            "  - {id: fit, type: command, command: \"" +
+                            Touch() +
+                            "\", "
+                            "resources: {gpu: 1}}\n");
+  }
+  const Json doc = SimulateJson(
+      "--from 2026-05-01T00:00Z --until 2026-05-01T02:00Z --duration train_a.fit=10m "
+      "--duration train_b.fit=10m");
+  std::vector<std::string> starts;
+  for (const Json& e : Events(doc, "attempt_started")) starts.push_back(Str(e, "time"));
+  // One gpu: the second attempt starts when the first releases it.
+  EXPECT_THAT(starts, ElementsAre("2026-05-01T01:00:00+00:00", "2026-05-01T01:10:00+00:00"))
+      << doc.Dump();
+  EXPECT_EQ(Int(*doc.Find("summary")->Find("runs_ended"), "succeeded"), 2);
+}
+
 TEST_F(SimulateTest, InvalidJobFilesAreReportedAsValidateDoes) {
   Write("broken.yaml", "id: broken\nshedule: \"@daily\"\ntasks: []\n");
   const Outcome r = Simulate("--from 2026-05-01T00:00Z");

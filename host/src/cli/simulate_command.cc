@@ -8,7 +8,6 @@
 #include <algorithm>
 #include <chrono>
 #include <iostream>
-#include <map>
 #include <set>
 #include <string>
 #include <utility>
@@ -218,6 +217,9 @@ int CmdSimulate(const Args& args, std::unique_ptr<HostEnv> env) {
   options.start_us = window->stopped_at_us != 0 ? window->stopped_at_us : window->from_us;
   options.default_time_zone = env->config().timezone;
   if (args.host.max_parallel_tasks) options.max_parallel_tasks = *args.host.max_parallel_tasks;
+  options.pools = env->config().resources.pools;
+  options.cpu_slots = env->config().resources.cpu_slots;
+  options.memory_mb = env->config().resources.memory_mb;
   testing::TestHarness harness(options);
   if (Status load = ToStatus(harness.LoadDirectory(dir)); !load.ok()) {
     PrintError(load.message());
