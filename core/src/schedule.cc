@@ -227,6 +227,54 @@ const std::string& Schedule::time_zone() const { return impl_->time_zone; }
 
 bool Schedule::is_interval() const { return impl_->every_seconds > 0; }
 
+DstNote Schedule::ExplainFire(int64_t fire_us) const {
+  const Impl& impl = *impl_;
+  DstNote note;
+  if (impl.zone == nullptr || impl.every_seconds > 0) return note;
+  const int64_t fire = std::clamp(FloorDiv(fire_us, kMicrosPerSecond), kFirstSecond + 1,
+                                  kEndSecond - kMaxOffsetJumpSeconds);
+  const date::sys_info info = impl.zone->get_info(SysSeconds(fire));
+  const int64_t wall = fire + info.offset.count();
+  const date::local_info local =
+      impl.zone->get_info(date::local_seconds{std::chrono::seconds{wall}});
+  if (local.result == date::local_info::ambiguous) {
+    note.kind = DstNote::Kind::kFold;
+    note.wall_seconds = wall;
+    note.offset_before_seconds = local.first.offset.count();
+    note.offset_after_seconds = local.second.offset.count();
+    return note;
+  }
+  // A gap's wall times all fire at its end, the transition instant (see Resolve).
+  if (Count(info.begin) != fire) return note;
+  const date::sys_info before = impl.zone->get_info(SysSeconds(fire - 1));
+  if (before.offset >= info.offset) return note;
+  const int64_t gap_begin = fire + before.offset.count();
+  const int64_t gap_end = wall;  // exclusive: the wall time at the end of the gap exists
+  const int64_t year = internal::CivilFromDays(FloorDiv(gap_end, kSecondsPerDay)).year;
+  for (std::optional<int64_t> match = internal::NextMatch(impl.cron, gap_begin, year);
+       match && *match < gap_end; match = internal::NextMatch(impl.cron, *match + 1, year)) {
+    if (note.wall_times == 0) note.wall_seconds = *match;
+    ++note.wall_times;
+  }
+  if (note.wall_times == 0) return note;
+  note.kind = DstNote::Kind::kGap;
+  note.offset_before_seconds = before.offset.count();
+  note.offset_after_seconds = info.offset.count();
+  return note;
+}
+
+Result<int64_t> LocalTimeToMicros(std::string_view time_zone, int64_t local_seconds) {
+  Result<const date::time_zone*> zone = LocateZone(time_zone);
+  if (!zone.ok()) return zone.status();
+  if (local_seconds < kFirstSecond + kMaxOffsetJumpSeconds ||
+      local_seconds >= kEndSecond - kMaxOffsetJumpSeconds) {
+    return InvalidArgument("time out of range (years 1-9999)");
+  }
+  // An empty period forces Resolve to ask the zone about this wall time.
+  const Period unknown{0, 0, 0};
+  return Resolve(*zone, unknown, local_seconds).instant * kMicrosPerSecond;
+}
+
 std::string Schedule::FormatLocal(int64_t t_us) const {
   const int64_t seconds = FloorDiv(t_us, kMicrosPerSecond);
   const int64_t micros = t_us - seconds * kMicrosPerSecond;

@@ -8,6 +8,7 @@
 #include <mutex>
 #include <set>
 #include <thread>
+#include <tuple>
 #include <utility>
 
 #include "config/job_loader.h"
@@ -16,6 +17,7 @@
 #include "petit/core/events.h"
 #include "petit/core/execute_run.h"
 #include "petit/core/job.h"
+#include "petit/core/resources.h"
 #include "petit/core/scheduler.h"
 #include "petit/core/state_store.h"
 #include "petit/core/task_runner.h"
@@ -50,16 +52,24 @@ struct Fault {
 };
 
 // A stand-in attempt waiting for virtual time (or, hanging, for its cancel).
+// Due ones are released one at a time, in the order (deadline, run launch order, task, attempt),
+// each once the system is quiescent again, so that attempts ending at one instant end in an order
+// that does not depend on thread scheduling.
 struct Blocked {
   int64_t deadline_us = kNever;
   bool hang = false;
+  uint64_t run_seq = 0;
+  std::string task;
+  uint32_t attempt = 0;
   bool cancelled = false;  // under Impl::mu
+  bool released = false;   // under Impl::mu: its time came and the harness let it go
 };
 
 // One run the harness launched, as its quiescence is judged: see RunsSettled.
 struct RunTrack : RunObserver {
   std::string job;
   RunId id;
+  uint64_t seq = 0;  // launch order
   // Under Impl::mu.
   bool idle = false;  // its coordinator sleeps with nothing posted (RunOptions::on_idle)
   int64_t idle_deadline_us = 0;
@@ -97,6 +107,18 @@ struct TestHarness::Impl final : public RunLauncher {
     subscription = bus.Subscribe([this](const Event& event) { recorder.OnEvent(event); });
     if (!options.plugin_dirs.empty()) LoadPlugins();
     registry = std::make_shared<TaskRunnerRegistry>();
+    if (!options.pools.empty() || options.cpu_slots != 0 || options.memory_mb != 0) {
+      ResourceCapacity capacity;
+      capacity.pools = options.pools;
+      capacity.cpu_slots = options.cpu_slots;
+      capacity.memory_mb = options.memory_mb;
+      ::petit::Result<std::unique_ptr<ResourceManager>> made = ResourceManager::Create(capacity);
+      if (made.ok()) {
+        resources = std::move(made).value();
+      } else {
+        load_errors.push_back(made.status().message());
+      }
+    }
   }
 
   ~Impl() override {
@@ -179,7 +201,8 @@ struct TestHarness::Impl final : public RunLauncher {
       // A real plugin; an injected duration passes first, in virtual time.
       std::chrono::microseconds duration{0};
       for (const Fault& fault : matching) duration = fault.duration;
-      if (duration.count() > 0 && !WaitVirtual(track, control, duration, false)) {
+      if (duration.count() > 0 &&
+          !WaitVirtual(track, control, duration, false, request.task.str(), request.attempt)) {
         return AttemptResult{AttemptOutcome::kCancelled, std::nullopt, "cancelled"};
       }
       return real->Run(request, control);
@@ -206,7 +229,8 @@ struct TestHarness::Impl final : public RunLauncher {
       }
     }
     if ((reply.hang || reply.duration.count() > 0) &&
-        !WaitVirtual(track, control, reply.duration, reply.hang)) {
+        !WaitVirtual(track, control, reply.duration, reply.hang, request.task.str(),
+                     request.attempt)) {
       return AttemptResult{AttemptOutcome::kCancelled, std::nullopt, "cancelled"};
     }
     for (const auto& [key, value] : reply.outputs) {
@@ -243,26 +267,32 @@ struct TestHarness::Impl final : public RunLauncher {
   // Blocks the calling attempt until the virtual clock has moved `duration` on (or, `hang`,
   // until it is cancelled); false when it was cancelled first.
   bool WaitVirtual(const std::shared_ptr<RunTrack>& track, AttemptControl& control,
-                   std::chrono::microseconds duration, bool hang) {
+                   std::chrono::microseconds duration, bool hang, const std::string& task,
+                   uint32_t attempt) {
     auto blocked = std::make_shared<Blocked>();
     blocked->hang = hang;
-    {
-      std::lock_guard lock(mu);
-      blocked->deadline_us = hang ? kNever : clock.NowMicros() + duration.count();
-      if (track) track->blocked.push_back(blocked);
-      ChangedLocked();
-    }
+    blocked->task = task;
+    blocked->attempt = attempt;
+    // The cancel hook first: once the harness counts this attempt as waiting for virtual time, a
+    // cancel (a timeout, once the clock moves) must reach it.
     control.OnCancel([this, blocked] {
       std::lock_guard lock(mu);
       blocked->cancelled = true;
       ChangedLocked();
     });
+    {
+      std::lock_guard lock(mu);
+      blocked->deadline_us = hang ? kNever : clock.NowMicros() + duration.count();
+      if (track) {
+        blocked->run_seq = track->seq;
+        track->blocked.push_back(blocked);
+      }
+      ChangedLocked();
+    }
     bool cancelled = false;
     {
       std::unique_lock lock(mu);
-      cv.wait(lock, [&] {
-        return blocked->cancelled || (!blocked->hang && clock.NowMicros() >= blocked->deadline_us);
-      });
+      cv.wait(lock, [&] { return blocked->cancelled || blocked->released; });
       cancelled = blocked->cancelled;
       if (track) std::erase(track->blocked, blocked);
       ChangedLocked();
@@ -357,7 +387,7 @@ struct TestHarness::Impl final : public RunLauncher {
       if (::petit::Status updated = scheduler->UpdateJobs(JobList()); !updated.ok()) {
         return ToSdk(updated);
       }
-      WaitQuiescent();
+      SettleNow();
     }
     return Status::Ok();
   }
@@ -421,6 +451,7 @@ struct TestHarness::Impl final : public RunLauncher {
     run_options.canceller = &raw->canceller;
     run_options.events = &bus;
     run_options.occurrence_us = request.occurrence_us;
+    run_options.resources = resources.get();
     run_options.on_idle = [this, raw](const RunIdleState& state) {
       std::lock_guard lock(mu);
       raw->idle = state.idle;
@@ -431,6 +462,7 @@ struct TestHarness::Impl final : public RunLauncher {
     std::shared_ptr<TaskRunnerRegistry> runners;
     {
       std::lock_guard lock(mu);
+      track->seq = next_run_seq++;
       runs[request.run_id.str()] = track;
       runners = registry;
     }
@@ -455,15 +487,15 @@ struct TestHarness::Impl final : public RunLauncher {
   }
 
   // With mu held: whether every active run sleeps until a time after `now_us` with only
-  // stand-in attempts in flight, each blocked on a virtual time after now (or hanging); lowers
-  // `next_us` to the earliest of those times.
+  // stand-in attempts in flight, each blocked on a virtual time not yet released (or hanging);
+  // lowers `next_us` to the earliest of those times (which may be now: one is due for release).
   bool RunsSettledLocked(int64_t now_us, int64_t& next_us) const {
     for (const auto& [id, track] : runs) {
       if (track->done) continue;
       if (!track->idle || track->idle_deadline_us <= now_us) return false;
       uint64_t blocked = 0;
       for (const auto& b : track->blocked) {
-        if (b->cancelled || (!b->hang && b->deadline_us <= now_us)) continue;
+        if (b->cancelled || b->released) continue;
         ++blocked;
         next_us = std::min(next_us, b->deadline_us);
       }
@@ -515,6 +547,32 @@ struct TestHarness::Impl final : public RunLauncher {
     }
   }
 
+  // Waits for quiescence, releasing the stand-ins due now one by one; returns the next due time,
+  // which is after now.
+  int64_t SettleNow() {
+    for (;;) {
+      const int64_t next = WaitQuiescent();
+      if (next > clock.NowMicros()) return next;
+      std::lock_guard lock(mu);
+      std::shared_ptr<Blocked> first;
+      for (const auto& [id, track] : runs) {
+        for (const auto& b : track->blocked) {
+          if (b->cancelled || b->released || b->hang || b->deadline_us > clock.NowMicros()) {
+            continue;
+          }
+          if (!first ||
+              std::tie(b->deadline_us, b->run_seq, b->task, b->attempt) <
+                  std::tie(first->deadline_us, first->run_seq, first->task, first->attempt)) {
+            first = b;
+          }
+        }
+      }
+      if (!first) return next;  // cannot happen: engine deadlines are after now when quiescent
+      first->released = true;
+      ChangedLocked();
+    }
+  }
+
   void MoveClock(int64_t t_us) {
     clock.Set(t_us);
     std::lock_guard lock(mu);
@@ -540,7 +598,7 @@ struct TestHarness::Impl final : public RunLauncher {
       scheduler.reset();
       return ToSdk(started);
     }
-    WaitQuiescent();
+    SettleNow();
     return Status::Ok();
   }
 
@@ -548,13 +606,33 @@ struct TestHarness::Impl final : public RunLauncher {
     if (!scheduler) return;
     scheduler->Stop(StopMode::kCancelRuns);
     scheduler.reset();
+    {
+      // Every run has told the scheduler it ended; each thread then marks its track done.
+      std::unique_lock lock(mu);
+      cv.wait(lock, [&] {
+        return std::all_of(runs.begin(), runs.end(),
+                           [](const auto& run) { return run.second->done; });
+      });
+    }
     Reap();
+    // A run whose thread had not yet marked itself done escapes Reap; left in `runs`, its thread
+    // would outlive the harness and destroy its own std::thread (std::terminate). Its run has
+    // ended (cancelled by Stop), so the join is short.
+    std::map<std::string, std::shared_ptr<RunTrack>> left;
+    {
+      std::lock_guard lock(mu);
+      left.swap(runs);
+    }
+    for (const auto& [id, track] : left) {
+      if (track->thread.joinable()) track->thread.join();
+    }
   }
 
   HarnessOptions options;
   ManualClock clock;
   // The memory store itself rather than OpenStateStore("memory:"), which would link SOCI in.
   std::unique_ptr<StateStore> store = std::make_unique<storage::internal::MemoryStateStore>();
+  std::unique_ptr<ResourceManager> resources;  // HarnessOptions' pools; null when none
   EventBus bus;
   internal::TimelineRecorder recorder;
   EventBus::HandlerId subscription = 0;
@@ -576,6 +654,7 @@ struct TestHarness::Impl final : public RunLauncher {
   std::vector<Fault> faults;                              // under mu
   std::shared_ptr<TaskRunnerRegistry> registry;           // under mu; replaced, never changed
   std::map<std::string, std::shared_ptr<RunTrack>> runs;  // under mu
+  uint64_t next_run_seq = 0;                              // under mu
 };
 
 TestHarness::TestHarness(HarnessOptions options)
@@ -673,7 +752,7 @@ Result<std::string> TestHarness::Trigger(std::string_view job) {
   if (!impl_->scheduler) return Status::Error("the harness is stopped: Start() it first");
   ::petit::Result<RunId> run = impl_->scheduler->Trigger(JobId(std::string(job)));
   if (!run.ok()) return Status::Error(run.status().message());
-  impl_->WaitQuiescent();
+  impl_->SettleNow();
   return run->str();
 }
 
@@ -681,20 +760,20 @@ Status TestHarness::Pause(std::string_view job, bool paused) {
   if (Status started = impl_->EnsureStarted(); !started.ok()) return started;
   if (!impl_->scheduler) return Status::Error("the harness is stopped: Start() it first");
   ::petit::Status set = impl_->scheduler->SetPaused(JobId(std::string(job)), paused);
-  impl_->WaitQuiescent();
+  impl_->SettleNow();
   return ToSdk(set);
 }
 
 void TestHarness::AdvanceTo(int64_t t_us) {
   if (!impl_->EnsureStarted().ok()) return;
   for (;;) {
-    const int64_t next = impl_->WaitQuiescent();
+    const int64_t next = impl_->SettleNow();
     if (next > t_us) break;
     impl_->MoveClock(next);
   }
   if (t_us > impl_->clock.NowMicros()) {
     impl_->MoveClock(t_us);
-    impl_->WaitQuiescent();
+    impl_->SettleNow();
   }
 }
 
@@ -706,7 +785,7 @@ bool TestHarness::RunUntilIdle(std::chrono::microseconds limit) {
   if (!impl_->EnsureStarted().ok()) return false;
   const int64_t until = impl_->clock.NowMicros() + limit.count();
   for (;;) {
-    const int64_t next = impl_->WaitQuiescent();
+    const int64_t next = impl_->SettleNow();
     if (active_runs() == 0) return true;
     if (next > until) return false;
     impl_->MoveClock(next);
@@ -715,14 +794,14 @@ bool TestHarness::RunUntilIdle(std::chrono::microseconds limit) {
 
 void TestHarness::Settle() {
   if (!impl_->EnsureStarted().ok()) return;
-  impl_->WaitQuiescent();
+  impl_->SettleNow();
 }
 
 int64_t TestHarness::Now() const { return impl_->clock.NowMicros(); }
 
 std::optional<int64_t> TestHarness::NextDueTime() {
   if (!impl_->EnsureStarted().ok()) return std::nullopt;
-  const int64_t next = impl_->WaitQuiescent();
+  const int64_t next = impl_->SettleNow();
   if (next == kNever) return std::nullopt;
   return next;
 }

@@ -1,5 +1,7 @@
 #include "timeline_recorder.h"
 
+#include <algorithm>
+#include <cstddef>
 #include <utility>
 
 #include "petit/core/states.h"
@@ -155,6 +157,19 @@ Timeline TimelineRecorder::Build(StateStore& store) {
         continue;
     }
     entries.push_back(std::move(entry));
+  }
+  // The scheduler announces a run it started (kScheduleFired) once the launch returned, while the
+  // run's own thread may already have said it started: the fire goes first.
+  for (size_t i = 0; i < entries.size(); ++i) {
+    if (entries[i].kind != EntryKind::kFired || entries[i].run.empty()) continue;
+    for (size_t j = 0; j < i; ++j) {
+      if (entries[j].kind == EntryKind::kRunStarted && entries[j].run == entries[i].run) {
+        std::rotate(entries.begin() + static_cast<std::ptrdiff_t>(j),
+                    entries.begin() + static_cast<std::ptrdiff_t>(i),
+                    entries.begin() + static_cast<std::ptrdiff_t>(i) + 1);
+        break;
+      }
+    }
   }
   return Timeline(std::move(entries));
 }

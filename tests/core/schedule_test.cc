@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <limits>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -570,6 +571,66 @@ TEST(ScheduleTest, RejectsBadEveryDurations) {
 
 TEST(ScheduleTest, ControlCharactersInErrorsAreEscaped) {
   EXPECT_EQ(Rejection("0 \x1b[2J * * *"), "hour field '\\x1b[2J': value is not a number");
+}
+
+// ---------------------------------------------------------------------------------------------
+// ExplainFire and LocalTimeToMicros: what the DST rule did, for `petit simulate`
+
+// Local wall seconds of "2026-11-01T01:30:00" (read as if it were UTC).
+int64_t Wall(std::string_view iso) { return At(std::string(iso) + "Z") / kMicros; }
+
+TEST(ScheduleDstNoteTest, FoldFireIsTheFirstOfTwoOffsets) {
+  const Schedule s = Make("30 1 * * *", "America/New_York");
+  const DstNote note = s.ExplainFire(At("2026-11-01T01:30:00-04:00"));
+  EXPECT_EQ(note.kind, DstNote::Kind::kFold);
+  EXPECT_EQ(note.wall_seconds, Wall("2026-11-01T01:30:00"));
+  EXPECT_EQ(note.offset_before_seconds, -4 * 3600);
+  EXPECT_EQ(note.offset_after_seconds, -5 * 3600);
+}
+
+TEST(ScheduleDstNoteTest, GapFireNamesTheMatchedWallTimesItStandsFor) {
+  const Schedule once = Make("30 2 * * *", "America/New_York");
+  const DstNote note = once.ExplainFire(*once.NextAfter(At("2026-03-08T00:00:00-05:00")));
+  EXPECT_EQ(note.kind, DstNote::Kind::kGap);
+  EXPECT_EQ(note.wall_seconds, Wall("2026-03-08T02:30:00"));
+  EXPECT_EQ(note.wall_times, 1u);
+  EXPECT_EQ(note.offset_before_seconds, -5 * 3600);
+  EXPECT_EQ(note.offset_after_seconds, -4 * 3600);
+
+  const Schedule quarterly = Make("*/15 * * * *", "America/New_York");
+  const DstNote four = quarterly.ExplainFire(At("2026-03-08T03:00:00-04:00"));
+  EXPECT_EQ(four.kind, DstNote::Kind::kGap);
+  EXPECT_EQ(four.wall_seconds, Wall("2026-03-08T02:00:00"));
+  EXPECT_EQ(four.wall_times, 4u);
+}
+
+TEST(ScheduleDstNoteTest, OrdinaryFiresAndTheTransitionInstantItselfHaveNoNote) {
+  const Schedule daily = Make("30 1 * * *", "America/New_York");
+  EXPECT_EQ(daily.ExplainFire(At("2026-11-02T01:30:00-05:00")).kind, DstNote::Kind::kNone);
+  // 03:00 exists; a schedule matching nothing in the gap fires there as on any day.
+  const Schedule three = Make("0 3 * * *", "America/New_York");
+  EXPECT_EQ(three.ExplainFire(At("2026-03-08T03:00:00-04:00")).kind, DstNote::Kind::kNone);
+  // London's autumn fold is 01:00-02:00; the rule is the same in every zone.
+  const Schedule london = Make("30 1 * * *", "Europe/London");
+  EXPECT_EQ(london.ExplainFire(At("2026-10-25T01:30:00+01:00")).kind, DstNote::Kind::kFold);
+  EXPECT_EQ(Make("30 1 * * *").ExplainFire(At("2026-11-01T01:30:00Z")).kind, DstNote::Kind::kNone);
+  EXPECT_EQ(
+      Make("@every 30m", "America/New_York").ExplainFire(At("2026-11-01T01:30:00-04:00")).kind,
+      DstNote::Kind::kNone);
+}
+
+TEST(ScheduleDstNoteTest, LocalTimeToMicrosFollowsTheScheduleRule) {
+  EXPECT_EQ(*LocalTimeToMicros("America/New_York", Wall("2026-07-01T12:00:00")),
+            At("2026-07-01T12:00:00-04:00"));
+  EXPECT_EQ(*LocalTimeToMicros("America/New_York", Wall("2026-11-01T01:30:00")),
+            At("2026-11-01T01:30:00-04:00"));
+  EXPECT_EQ(*LocalTimeToMicros("America/New_York", Wall("2026-03-08T02:30:00")),
+            At("2026-03-08T03:00:00-04:00"));
+  EXPECT_EQ(*LocalTimeToMicros("UTC", Wall("2026-03-08T02:30:00")), At("2026-03-08T02:30:00Z"));
+  EXPECT_EQ(*LocalTimeToMicros("", Wall("2026-03-08T02:30:00")), At("2026-03-08T02:30:00Z"));
+  EXPECT_FALSE(LocalTimeToMicros("Mars/Olympus", 0).ok());
+  EXPECT_FALSE(LocalTimeToMicros("UTC", std::numeric_limits<int64_t>::min()).ok());
+  EXPECT_FALSE(LocalTimeToMicros("UTC", std::numeric_limits<int64_t>::max()).ok());
 }
 
 }  // namespace

@@ -1,8 +1,10 @@
 # cmake -DBUILD_DIR=<petit build> -DSOURCE_DIR=<petit source> -DWORK_DIR=<scratch>
-#       -DGENERATOR=<gen> -DC_COMPILER=<cc> -DCXX_COMPILER=<c++> -DNM=<nm> -P package_test.cmake
+#       -DGENERATOR=<gen> -DC_COMPILER=<cc> -DCXX_COMPILER=<c++> -DNM=<nm>
+#       [-DSANITIZE_FLAGS=<the build's -fsanitize flags>] -P package_test.cmake
 #
 # What a plugin author outside the tree does: install the SDK package, then build the example
-# plugins against it with find_package(PetitSDK) and petit_add_plugin().
+# plugins against it with find_package(PetitSDK) and petit_add_plugin(), and a test of a job and a
+# task that links petit::testing (testing_consumer/) and runs it.
 cmake_minimum_required(VERSION 3.22)
 
 foreach(var BUILD_DIR SOURCE_DIR WORK_DIR GENERATOR C_COMPILER CXX_COMPILER NM)
@@ -48,4 +50,21 @@ foreach(expected hello_c.so upper_cpp.so)
 endforeach()
 run("${CMAKE_COMMAND}" "-DNM=${NM}" "-DPLUGINS=${built}"
   -P "${CMAKE_CURRENT_LIST_DIR}/check_plugin_exports.cmake")
+# petit::testing from the same package: a user's job and task tests link it and nothing else.
+# A sanitized Petit build installs a sanitized library, whose users must link the same runtime.
+foreach(file include/petit/testing/harness.h include/petit/testing/timeline.h
+    include/petit/testing/mock_task_context.h)
+  if(NOT EXISTS "${prefix}/${file}")
+    message(FATAL_ERROR "the sdk component did not install ${file}")
+  endif()
+endforeach()
+set(consumer_flags "")
+if(SANITIZE_FLAGS)
+  set(consumer_flags "-DCMAKE_CXX_FLAGS=${SANITIZE_FLAGS}" "-DCMAKE_EXE_LINKER_FLAGS=${SANITIZE_FLAGS}")
+endif()
+run("${CMAKE_COMMAND}" -S "${CMAKE_CURRENT_LIST_DIR}/testing_consumer" -B "${WORK_DIR}/consumer"
+  -G "${GENERATOR}" "-DCMAKE_PREFIX_PATH=${prefix}" "-DCMAKE_CXX_COMPILER=${CXX_COMPILER}"
+  -DCMAKE_BUILD_TYPE=Release ${consumer_flags})
+run("${CMAKE_COMMAND}" --build "${WORK_DIR}/consumer")
+run("${WORK_DIR}/consumer/consumer_test")
 file(REMOVE_RECURSE "${WORK_DIR}")

@@ -8,7 +8,7 @@
 namespace petit::host {
 namespace {
 
-constexpr std::array<OptionHelp, 18> kOptions = {{
+constexpr std::array<OptionHelp, 22> kOptions = {{
     {"--config", "FILE", "global config (default: DIR/petit.yaml when present)"},
     {"--storage", "URI", "memory:, sqlite:///path/petit.db or postgresql://..."},
     {"--plugin-dir", "DIR", "load plugins from DIR too (repeatable; after PETIT_PLUGIN_PATH's)"},
@@ -23,7 +23,9 @@ constexpr std::array<OptionHelp, 18> kOptions = {{
     {"--now", "TIME",
      "(validate) list fire times after TIME (2026-03-08T00:00:00Z or with an\n"
      "offset, +01:00) instead of after the current time"},
-    {"--from", "TASK", "(retry) rerun TASK and everything downstream of it"},
+    {"--from", "TASK|TIME",
+     "(retry) rerun TASK and everything downstream of it; (simulate) start at\n"
+     "TIME (default: now)"},
     {"--task", "TASK", "(retry) rerun TASK alone"},
     {"--dry-run", "", "(retry) print the plan, change nothing"},
     {"--format", "FORMAT", "(graph) dot (default) or svg"},
@@ -33,6 +35,19 @@ constexpr std::array<OptionHelp, 18> kOptions = {{
      "petit.yaml's api)"},
     {"--detach", "", "(trigger) trigger through the running daemon, print the run id"},
     {"--follow", "", "(trigger) trigger through the running daemon and watch the run"},
+    {"--until", "TIME",
+     "(simulate) stop at TIME (default: 24 h after --from); TIME is ISO 8601:\n"
+     "2026-11-01T00:00Z, 2026-11-01T00:00-04:00, 2026-11-01T00:00[Europe/Paris],\n"
+     "or 2026-11-01T00:00 in the jobs' time zone"},
+    {"--stopped-at", "TIME",
+     "(simulate) petit run last ran until TIME: the occurrences missed since are\n"
+     "caught up at --from per each job's catch_up"},
+    {"--fail", "TASK@N",
+     "(simulate) TASK (job.task, or task when one job has it) fails on attempt\n"
+     "N; TASK@N..M on attempts N to M, TASK@* on every attempt (repeatable)"},
+    {"--duration", "TASK=D",
+     "(simulate) each attempt of TASK takes D (90s, 5m, 1h30m, 250ms; default 0)\n"
+     "(repeatable)"},
     {"--help", "", "print this help (also -h)"},
 }};
 
@@ -68,6 +83,14 @@ Status Apply(std::string_view name, const std::string& value, Args& args) {
     args.detach = true;
   } else if (name == "--follow") {
     args.follow = true;
+  } else if (name == "--until") {
+    args.until = value;
+  } else if (name == "--stopped-at") {
+    args.stopped_at = value;
+  } else if (name == "--fail") {
+    args.fail_specs.push_back(value);
+  } else if (name == "--duration") {
+    args.duration_specs.push_back(value);
   } else if (name == "--server") {
     args.server = value;
   } else if (name == "--from") {

@@ -28,13 +28,18 @@ struct Args {
   bool show_output = true;                // --no-output
   bool json = false;                      // --json
   std::optional<int64_t> now_us;          // --now
-  std::optional<std::string> retry_from;  // --from
+  std::optional<std::string> retry_from;  // --from (retry: a task; simulate: a time)
   std::optional<std::string> retry_task;  // --task
   bool dry_run = false;                   // --dry-run
   std::string graph_format = "dot";       // --format: dot or svg
   std::optional<std::string> server;      // --server (remote commands)
   bool detach = false;                    // --detach (trigger through the daemon)
   bool follow = false;                    // --follow (trigger through the daemon, then watch)
+  // simulate: read by simulate_command.cc, which knows the jobs' zones and task names.
+  std::optional<std::string> until;         // --until TIME
+  std::optional<std::string> stopped_at;    // --stopped-at TIME
+  std::vector<std::string> fail_specs;      // --fail TASK@N (repeatable)
+  std::vector<std::string> duration_specs;  // --duration TASK=D (repeatable)
 };
 
 struct OptionHelp {

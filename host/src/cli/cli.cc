@@ -101,6 +101,12 @@ constexpr Command kCommands[] = {
      "print JOB's task graph as Graphviz dot, or as SVG with --format svg\n"
      "(trigger rules and pools shown)",
      2, 2, true, Needs::kPlugins, CmdGraph},
+    {"simulate", "DIR",
+     "print what the scheduler would fire and the engine run between --from and\n"
+     "--until (default: the next 24 h), on a virtual clock, running no command:\n"
+     "fires with DST notes, catch-up, overlap, job dependencies, retries, skips\n"
+     "(--job, --stopped-at, --fail TASK@N, --duration TASK=D, --json)",
+     1, 1, true, Needs::kPlugins, CmdSimulate},
     {"plugins", "", "the plugin search path, then the loaded plugins' task types (--json)", 0, 0,
      false, Needs::kPlugins, CmdPlugins},
     {"runs", "", "list recent runs (--job JOB, --limit N, --json)", 0, 0, false, Needs::kConfig,

@@ -24,6 +24,8 @@ int CmdPlugins(const Args& args, std::unique_ptr<HostEnv> env);
 int CmdRun(const Args& args, std::unique_ptr<HostEnv> env);
 // graph_command.cc: a job's task graph as dot or SVG.
 int CmdGraph(const Args& args, std::unique_ptr<HostEnv> env);
+// simulate_command.cc: the timeline the scheduler and engine would produce, on a virtual clock.
+int CmdSimulate(const Args& args, std::unique_ptr<HostEnv> env);
 // foreground_commands.cc: a run in this process.
 int CmdTrigger(const Args& args, std::unique_ptr<HostEnv> env);
 int CmdRetry(const Args& args, std::unique_ptr<HostEnv> env);

@@ -40,6 +40,25 @@
 
 namespace petit {
 
+// What the DST rule (above) did to one fire time, for tools that explain a schedule to people.
+struct DstNote {
+  enum class Kind : uint8_t {
+    kNone,  // the fire's wall time happens once that day (or the schedule is UTC or `@every`)
+    kGap,   // matched wall time(s) fell in a spring-forward gap; it fired once, at the gap's end
+    kFold,  // its wall time happens twice (fall-back); it fired at the first occurrence only
+  };
+  Kind kind = Kind::kNone;
+  // Local wall time as seconds since 1970-01-01T00:00 local. kGap: the first wall time of the
+  // gap the expression matched; kFold: the fire's wall time.
+  int64_t wall_seconds = 0;
+  // kGap: how many wall times of the gap the expression matched (all fired as this one fire).
+  uint32_t wall_times = 0;
+  // The zone's UTC offsets (seconds) before and after the transition: kGap -05:00 then -04:00
+  // in New York's spring, kFold -04:00 (the one fired) then -05:00 (skipped) in its autumn.
+  int64_t offset_before_seconds = 0;
+  int64_t offset_after_seconds = 0;
+};
+
 class Schedule {
  public:
   static Result<Schedule> Parse(std::string_view expression, std::string_view time_zone = "UTC");
@@ -59,11 +78,21 @@ class Schedule {
   // `t_us` as local time in the schedule's zone, ISO 8601 with offset: 2026-03-08T03:00:00-04:00.
   std::string FormatLocal(int64_t t_us) const;
 
+  // What the DST rule did to `fire_us`, one of this schedule's fire times (NextAfter's results);
+  // for any other instant the answer describes that instant's wall time all the same.
+  DstNote ExplainFire(int64_t fire_us) const;
+
  private:
   struct Impl;
   explicit Schedule(std::shared_ptr<const Impl> impl);
   std::shared_ptr<const Impl> impl_;
 };
+
+// The instant (epoch µs) of a wall time in `time_zone` (IANA name, "" or "UTC"), with the
+// schedules' DST rule: a wall time in a gap is the gap's end, one in a fold its first occurrence.
+// `local_seconds` counts from 1970-01-01T00:00 local. Fails for an unknown zone and for wall
+// times outside years 1-9999.
+Result<int64_t> LocalTimeToMicros(std::string_view time_zone, int64_t local_seconds);
 
 }  // namespace petit
 

@@ -184,6 +184,11 @@ struct HarnessOptions {
   // A task type with neither stand-in nor plugin succeeds at once; false: Load* refuses the job.
   bool succeed_unknown_types = true;
   uint32_t max_parallel_tasks = 4;  // attempts in flight per run
+  // Resource pools tasks may ask for (petit.yaml's `pools`, `cpu_slots`, `memory_mb`), shared by
+  // every run; 0 = not tracked. A task asking for what these can never grant fails its run.
+  std::map<std::string, uint32_t> pools{};
+  uint32_t cpu_slots = 0;
+  uint64_t memory_mb = 0;
 };
 
 class TestHarness {

@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace petit::testing {
@@ -94,7 +95,9 @@ class Timeline {
   Timeline() = default;
   explicit Timeline(std::vector<TimelineEntry> entries) : entries_(std::move(entries)) {}
 
-  const std::vector<TimelineEntry>& entries() const { return entries_; }
+  const std::vector<TimelineEntry>& entries() const& { return entries_; }
+  // On a temporary (`harness.timeline().entries()` in a range-for), a copy that outlives it.
+  std::vector<TimelineEntry> entries() && { return std::move(entries_); }
   bool empty() const { return entries_.empty(); }
   size_t size() const { return entries_.size(); }
 
