@@ -1040,5 +1040,53 @@ TEST_F(RetryTest, RecoveryInterruptsATaskWithoutRetriesAndFinishesTheRunByTheRul
   EXPECT_EQ(Attempts()["load"].state, TaskState::kSkipped);
 }
 
+// RunOptions::on_idle: what a virtual-time harness (petit::testing) waits for before it moves the
+// clock. The run reports that it sleeps, until its next timer, only once the completion it
+// waited for was taken, and counts the completions posted to it.
+TEST_F(ExecuteRunTest, OnIdleReportsTheSleepUntilTheNextTimerAndCountsCompletions) {
+  ManualClock clock(kVirtualStart);
+  Register("flaky", [&](const AttemptRequest& request, AttemptControl&) {
+    return request.attempt == 1 ? Fail("first attempt") : Ok();
+  });
+  TaskSpec spec = Spec("t", "flaky");
+  spec.retry.max_retries = 1;
+  spec.retry.delay = std::chrono::seconds(5);
+  Job job = MakeJob({spec});
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<RunIdleState> states;  // guarded by mu
+  RunOptions options;
+  options.clock = &clock;
+  options.on_idle = [&](const RunIdleState& state) {
+    std::lock_guard lock(mu);
+    states.push_back(state);
+    cv.notify_all();
+  };
+  RunRecord run;
+  std::thread executor([&] { run = Execute(job, options); });
+  {
+    // Asleep until the retry, the first attempt's completion taken.
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, kBrokenAfter, [&] {
+      return !states.empty() && states.back().idle &&
+             states.back().deadline_us == kVirtualStart + 5'000'000;
+    }));
+    EXPECT_EQ(states.back().completions, 1u);
+  }
+  clock.Advance(5'000'000);
+  executor.join();
+  EXPECT_EQ(run.status, RunStatus::kSucceeded);
+  std::lock_guard lock(mu);
+  // Every posted completion was reported as it was posted, not idle, and counted.
+  EXPECT_FALSE(states.back().idle);
+  EXPECT_EQ(states.back().completions, 2u);
+  for (size_t i = 1; i < states.size(); ++i) {
+    EXPECT_GE(states[i].completions, states[i - 1].completions);
+    if (states[i].completions != states[i - 1].completions) {
+      EXPECT_FALSE(states[i].idle);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace petit

@@ -1168,5 +1168,49 @@ TEST_F(SchedulerTest, HeartbeatBeatsWhileNothingIsDue) {
   EXPECT_EQ(launcher_.count(), 0u);
 }
 
+// IdleUntil: what a virtual-time harness (petit::testing) waits for before it moves the clock.
+// The scheduler says it sleeps, and until when, only when no pass is pending: a run that ends
+// with an occurrence queued behind it makes it busy until the pass that launches that occurrence.
+TEST_F(SchedulerTest, IdleUntilSaysWhenTheThreadSleepsWithNothingToDo) {
+  std::mutex mu;
+  std::condition_variable cv;
+  uint64_t idles = 0;  // guarded by mu
+  SchedulerOptions options = passes_.Options();
+  options.on_idle = [&] {
+    std::lock_guard lock(mu);
+    ++idles;
+    cv.notify_all();
+  };
+  std::shared_ptr<Job> job = MakeJob("q", "@every 10s");
+  job->overlap = OverlapPolicy::kQueue;
+  scheduler_ = std::make_unique<Scheduler>(std::vector<std::shared_ptr<const Job>>{job}, clock_,
+                                           *store_, launcher_, &bus_, std::move(options));
+  EXPECT_FALSE(scheduler_->IdleUntil().has_value()) << "not running";
+  ASSERT_TRUE(scheduler_->Start().ok());
+  const auto wait_idle = [&]() -> std::optional<int64_t> {
+    for (;;) {
+      uint64_t seen;
+      {
+        std::lock_guard lock(mu);
+        seen = idles;
+      }
+      if (std::optional<int64_t> until = scheduler_->IdleUntil()) return until;
+      std::unique_lock lock(mu);
+      if (!cv.wait_for(lock, kPatience, [&] { return idles != seen; })) return std::nullopt;
+    }
+  };
+  EXPECT_EQ(wait_idle(), kBase + 10 * kSecond);
+  clock_.Set(kBase + 10 * kSecond);
+  EXPECT_EQ(wait_idle(), kBase + 20 * kSecond);
+  EXPECT_EQ(launcher_.count(), 1u);
+  clock_.Set(kBase + 20 * kSecond);  // queued behind the active run
+  EXPECT_EQ(wait_idle(), kBase + 30 * kSecond);
+  EXPECT_EQ(launcher_.count(), 1u);
+  launcher_.End(0);
+  // Idle again only after the pass that launched the queued occurrence.
+  EXPECT_EQ(wait_idle(), kBase + 30 * kSecond);
+  EXPECT_EQ(launcher_.count(), 2u);
+}
+
 }  // namespace
 }  // namespace petit
