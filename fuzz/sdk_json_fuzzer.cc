@@ -25,7 +25,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       (void)json.GetBool(key);
       (void)json.GetStringArray(key);
       (void)json.GetStringMap(key);
-      (void)value.integer_value();
+      if (value.is_number()) (void)value.integer_value();
     }
     (void)json.CheckKeys({"command", "args", "timeout_secs", "environment"});
   }
