@@ -14,7 +14,8 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$here"
 seconds=${1:-60}
 shift || true
-case "$seconds" in '' | *[!0-9]*) echo "usage: scripts/fuzz.sh [SECONDS] [TARGET...]" >&2; exit 2 ;; esac
+# libFuzzer reads -max_total_time=0 as "no limit": refuse it with the rest.
+case "$seconds" in '' | *[!0-9]* | 0) echo "usage: scripts/fuzz.sh [SECONDS>0] [TARGET...]" >&2; exit 2 ;; esac
 if [ $# -gt 0 ]; then
   targets=("$@")
 else
