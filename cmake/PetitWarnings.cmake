@@ -25,6 +25,17 @@ if(PETIT_SANITIZE)
   add_link_options(-fsanitize=address,undefined)
 endif()
 
+# Every object of a fuzz build carries libFuzzer's coverage hooks and the sanitizers; the fuzz
+# targets alone link libFuzzer's main (-fsanitize=fuzzer, fuzz/CMakeLists.txt).
+if(PETIT_FUZZ)
+  if(NOT CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+    message(FATAL_ERROR "PETIT_FUZZ needs clang (the fuzz preset uses clang++)")
+  endif()
+  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+    -fno-sanitize-recover=undefined)
+  add_link_options(-fsanitize=address,undefined)
+endif()
+
 # petit_target_defaults(TARGET): warnings and hidden visibility for a project target.
 function(petit_target_defaults target)
   target_link_libraries(${target} PRIVATE petit_warnings)

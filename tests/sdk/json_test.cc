@@ -1,3 +1,4 @@
+#include <cmath>
 #include <cstdint>
 #include <limits>
 #include <string>
@@ -143,6 +144,21 @@ TEST(JsonDumpTest, RoundTrips) {
 TEST(JsonDumpTest, WritesDoublesThatParseBackExactly) {
   EXPECT_EQ(MustParse(Json::Number(0.1).Dump()).number_value(), 0.1);
   EXPECT_EQ(Json::Number(std::numeric_limits<double>::infinity()).Dump(), "null");
+}
+
+// Found by fuzz/sdk_json_fuzzer.cc: -0.0 was written "-0", which reads back as the integer 0, so
+// Dump(Parse(Dump(x))) differed from Dump(x). Every spelling of a negative zero double stays one.
+TEST(JsonDumpTest, NegativeZeroKeepsItsSignThroughARoundTrip) {
+  for (const char* text : {"-0.0", "-0e-315", "-0E+3", "-0.000"}) {
+    const Json once = MustParse(text);
+    ASSERT_TRUE(std::signbit(once.number_value())) << text;
+    const Json twice = MustParse(once.Dump());
+    EXPECT_TRUE(std::signbit(twice.number_value())) << text << " dumped as " << once.Dump();
+    EXPECT_EQ(twice.Dump(), once.Dump()) << text;
+  }
+  EXPECT_EQ(Json::Number(-0.0).Dump(), "-0.0");
+  // The integer -0 is the integer 0, as JSON readers take it.
+  EXPECT_EQ(MustParse("-0").Dump(), "0");
 }
 
 TEST(JsonEqualityTest, IgnoresMemberOrderButNotValues) {

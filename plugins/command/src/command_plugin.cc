@@ -39,6 +39,7 @@
 #include <vector>
 
 #include "command_spec.h"
+#include "output_file_format.h"
 #include "petit/plugin.hpp"
 #include "subprocess.h"
 
@@ -56,15 +57,10 @@ constexpr const char* kDefaultPath = "/bin:/usr/bin";
 // How much of each stream becomes the `stdout` / `stderr` output: the run holds outputs in memory
 // and expands them into parameters; the logs are where everything goes.
 constexpr size_t kStreamOutputBytes = 64 * 1024;
-// $PETIT_OUTPUT limits: one value, and the part of the file that is read.
-constexpr size_t kMaxOutputValueBytes = 1024 * 1024;
+// $PETIT_OUTPUT limits: the part of the file that is read (output_file_format.h bounds a value).
 constexpr size_t kMaxOutputFileBytes = 4 * 1024 * 1024;
 // Problems reported per attempt: a file full of mistakes must not flood the log.
 constexpr size_t kMaxOutputWarnings = 10;
-// Output keys the plugin sets itself.
-constexpr std::string_view kBuiltinOutputs[] = {"exit_code", "stdout", "stderr"};
-// How much of a user-written key or line a message quotes.
-constexpr size_t kQuotedBytes = 64;
 
 // Drops a multi-byte UTF-8 sequence cut short at the end, so that valid text cut at an arbitrary
 // byte stays valid text.
@@ -121,28 +117,6 @@ class ContextSink final : public OutputSink {
   Head stderr_;
 };
 
-// `text` between single quotes, control bytes as \xNN, cut after kQuotedBytes.
-std::string Quoted(std::string_view text) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out = "'";
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (i == kQuotedBytes) {
-      out += "...";
-      break;
-    }
-    const auto byte = static_cast<uint8_t>(text[i]);
-    if (byte < 0x20 || byte == 0x7f) {
-      out += "\\x";
-      out += kHex[byte >> 4];
-      out += kHex[byte & 0xf];
-    } else {
-      out += text[i];
-    }
-  }
-  out += "'";
-  return out;
-}
-
 // Warnings about $PETIT_OUTPUT, logged as they come, up to kMaxOutputWarnings, then counted.
 class OutputWarnings {
  public:
@@ -166,102 +140,6 @@ class OutputWarnings {
   const Context& context_;
   size_t count_ = 0;
 };
-
-// Why `key` cannot be an output written to $PETIT_OUTPUT; empty when it can. A space is refused
-// although the host would take it: "rows = 5" is a typo, not the key "rows ".
-std::string KeyProblem(std::string_view key) {
-  if (key.empty()) return "empty output key";
-  for (const std::string_view builtin : kBuiltinOutputs) {
-    if (key == builtin) return "output key " + Quoted(key) + " is set by the plugin itself";
-  }
-  for (const char c : key) {
-    const auto byte = static_cast<uint8_t>(c);
-    if (c == '.') {
-      return "output key " + Quoted(key) + " contains '.' (keys are namespaced as <task>.<key>)";
-    }
-    if (byte < 0x20 || byte == 0x7f) {
-      return "output key " + Quoted(key) + " contains a control character";
-    }
-    if (c == ' ') return "output key " + Quoted(key) + " contains a space";
-  }
-  return {};
-}
-
-// Reads `key=value` lines and `key<<DELIMITER` blocks and calls set(key, value) for each valid
-// one, in file order (a later value for a key replaces an earlier one at the host). `truncated`:
-// `text` is the start of a longer file, so an unfinished last line is not a line.
-template <typename Set>
-void ParseOutputFile(std::string_view text, bool truncated, OutputWarnings& warnings, Set&& set) {
-  size_t pos = 0;
-  size_t line_number = 0;
-  size_t line_start = 0;
-  const auto next_line = [&](std::string_view& line) {
-    if (pos >= text.size()) return false;
-    size_t end = text.find('\n', pos);
-    if (end == std::string_view::npos) {
-      if (truncated) return false;
-      end = text.size();
-    }
-    line_start = pos;
-    line = text.substr(pos, end - pos);
-    pos = end + 1;
-    ++line_number;
-    return true;
-  };
-  std::string_view line;
-  while (next_line(line)) {
-    if (line.empty()) continue;
-    const std::string where = "line " + std::to_string(line_number) + ": ";
-    const size_t equals = line.find('=');
-    const size_t heredoc = line.find("<<");
-    std::string_view key;
-    std::string_view value;
-    if (heredoc != std::string_view::npos &&
-        (equals == std::string_view::npos || heredoc < equals)) {
-      key = line.substr(0, heredoc);
-      const std::string_view delimiter = line.substr(heredoc + 2);
-      if (delimiter.empty()) {
-        warnings.Add(where + "no delimiter after " + Quoted(line) + "; skipped");
-        continue;
-      }
-      // The value is the text between the two lines, newlines inside it included.
-      const size_t value_start = pos;
-      size_t value_end = pos;
-      bool closed = false;
-      std::string_view value_line;
-      while (next_line(value_line)) {
-        if (value_line == delimiter) {
-          closed = true;
-          break;
-        }
-        value_end = line_start + value_line.size();
-      }
-      if (!closed) {
-        warnings.Add(where + "no line " + Quoted(delimiter) + " ends the value of " + Quoted(key) +
-                     "; skipped");
-        return;
-      }
-      value = text.substr(value_start, value_end - value_start);
-    } else if (equals != std::string_view::npos) {
-      key = line.substr(0, equals);
-      value = line.substr(equals + 1);
-    } else {
-      warnings.Add(where + "expected key=value or key<<DELIMITER, not " + Quoted(line) +
-                   "; skipped");
-      continue;
-    }
-    if (const std::string problem = KeyProblem(key); !problem.empty()) {
-      warnings.Add(where + problem + "; skipped");
-      continue;
-    }
-    if (value.size() > kMaxOutputValueBytes) {
-      warnings.Add(where + "the value of " + Quoted(key) + " is " + std::to_string(value.size()) +
-                   " bytes (at most " + std::to_string(kMaxOutputValueBytes) + "); skipped");
-      continue;
-    }
-    set(key, value);
-  }
-}
 
 bool IsResourceErrno(int error_number) {
   return error_number == ENOSPC || error_number == EDQUOT || error_number == EMFILE ||
@@ -615,9 +493,11 @@ class CommandTask final : public sdk::Task {
     bool truncated = false;
     const std::string text = output_file.Read(truncated, warnings);
     if (text.empty()) return;
-    ParseOutputFile(text, truncated, warnings, [&](std::string_view key, std::string_view value) {
-      if (Status set = context.SetOutput(key, value); !set.ok()) warnings.Add(set.message());
-    });
+    ParseOutputFile(
+        text, truncated, [&](const std::string& message) { warnings.Add(message); },
+        [&](std::string_view key, std::string_view value) {
+          if (Status set = context.SetOutput(key, value); !set.ok()) warnings.Add(set.message());
+        });
   }
 
   Status Report(const ProcessOutcome& outcome, const Limits& limits, const Context& context) {

@@ -717,6 +717,9 @@ inline void Json::DumpTo(std::string& out) const {
         out += std::to_string(integer_);
       } else if (!std::isfinite(number_)) {
         out += "null";
+      } else if (number_ == 0 && std::signbit(number_)) {
+        // %g writes "-0", which parses back as the integer 0: the fraction keeps the sign.
+        out += "-0.0";
       } else {
         char buffer[32];
         // %.17g round-trips every double.

@@ -1,0 +1,143 @@
+#include "api/http_head.h"
+
+#include <Poco/Exception.h>
+#include <Poco/MemoryStream.h>
+#include <Poco/Net/HTTPMessage.h>
+#include <Poco/Net/HTTPRequest.h>
+
+#include <algorithm>
+#include <cctype>
+#include <string>
+#include <utility>
+
+namespace petit::host::internal {
+namespace {
+
+// Poco skips a header line without a colon, and keeps whitespace before the colon in the name
+// ("Transfer-Encoding : chunked" would then not be Transfer-Encoding, while a proxy in front may
+// take it as such: request smuggling). RFC 9112, 5.1 makes both a 400, as folded lines are.
+// The message naming what is wrong, or empty.
+std::string MalformedHeaderLine(std::string_view head) {
+  // NUL, or a CR that ends no line, in a field: RFC 9110, 5.5 lets a server refuse them, and a
+  // proxy may cut the field there.
+  for (size_t i = 0; i < head.size(); ++i) {
+    if (head[i] == '\0') return "the head holds a NUL byte";
+    if (head[i] == '\r' && (i + 1 >= head.size() || head[i + 1] != '\n')) {
+      return "the head holds a CR that ends no line";
+    }
+  }
+  // The request line is exactly "METHOD SP TARGET SP VERSION" (RFC 9112, 3).
+  std::string_view request_line = head.substr(0, head.find('\n'));
+  if (request_line.ends_with('\r')) request_line.remove_suffix(1);
+  if (std::count(request_line.begin(), request_line.end(), ' ') != 2 ||
+      request_line.find('\t') != std::string_view::npos) {
+    return "the request line must be METHOD, target and version separated by single spaces";
+  }
+  size_t start = head.find('\n');
+  while (start != std::string_view::npos && start + 1 < head.size()) {
+    const size_t end = head.find('\n', start + 1);
+    std::string_view line = head.substr(start + 1, end - start - 1);
+    if (line.ends_with('\r')) line.remove_suffix(1);
+    if (!line.empty()) {
+      const size_t colon = line.find(':');
+      if (colon == std::string_view::npos) return "a header line has no ':'";
+      const std::string_view name = line.substr(0, colon);
+      if (name.empty() || name.find_first_of(" \t") != std::string_view::npos) {
+        return "a header name is empty or has whitespace before its ':'";
+      }
+    }
+    start = end;
+  }
+  return {};
+}
+
+}  // namespace
+
+size_t FindHeadEnd(std::string_view in, size_t from) {
+  for (size_t i = in.find('\n', from); i != std::string_view::npos; i = in.find('\n', i + 1)) {
+    if (i + 1 < in.size() && in[i + 1] == '\n') return i + 2;
+    if (i + 2 < in.size() && in[i + 1] == '\r' && in[i + 2] == '\n') return i + 3;
+  }
+  return std::string_view::npos;
+}
+
+std::optional<ApiResponse> ParseRequestHead(std::string_view head, uint64_t max_body_bytes,
+                                            ParsedRequest& out) {
+  if (const std::string malformed = MalformedHeaderLine(head); !malformed.empty()) {
+    return ErrorResponse(400, "BAD_REQUEST", "malformed request: " + malformed);
+  }
+  Poco::Net::HTTPRequest parsed;
+  try {
+    Poco::MemoryInputStream stream(head.data(), static_cast<std::streamsize>(head.size()));
+    parsed.read(stream);
+  } catch (const Poco::Exception& e) {
+    const std::string what = e.message();
+    // Poco's words for its limits on fields (MessageHeader: 100 fields, values of 8 KiB).
+    const bool too_big = what.find("Too many") != std::string::npos ||
+                         what.find("value too long") != std::string::npos;
+    if (too_big) {
+      return ErrorResponse(431, "HEADERS_TOO_LARGE", "request head refused: " + what);
+    }
+    return ErrorResponse(400, "BAD_REQUEST", "malformed request: " + e.displayText());
+  }
+  const std::string& version = parsed.getVersion();
+  if (version != Poco::Net::HTTPMessage::HTTP_1_1 && version != Poco::Net::HTTPMessage::HTTP_1_0) {
+    return ErrorResponse(400, "BAD_REQUEST", "unsupported HTTP version '" + version + "'");
+  }
+  // Two of these would leave the router and a proxy in front each free to pick one (RFC 9110,
+  // 5.3; RFC 9112, 3.2 for Host).
+  for (const char* single : {"Host", "Authorization", "Content-Type"}) {
+    int count = 0;
+    for (const auto& field : parsed) count += EqualsIgnoringCase(field.first, single);
+    if (count > 1) {
+      return ErrorResponse(400, "BAD_REQUEST",
+                           std::string("malformed request: more than one ") + single + " header");
+    }
+  }
+  ParsedRequest request;
+  request.head.method = parsed.getMethod();
+  request.head.target = parsed.getURI();
+  request.http10 = version == Poco::Net::HTTPMessage::HTTP_1_0;
+  request.keep_alive = parsed.getKeepAlive();
+  request.head.authorization = parsed.get("Authorization", "");
+  request.head.origin = parsed.get("Origin", "");
+  request.head.last_event_id = parsed.get("Last-Event-ID", "");
+  request.head.preflight_method = parsed.get("Access-Control-Request-Method", "");
+  request.head.host = parsed.get("Host", "");
+  request.expect_continue =
+      !request.http10 && EqualsIgnoringCase(parsed.get("Expect", ""), "100-continue");
+  const std::string content_type = parsed.get("Content-Type", "");  // get() returns its default
+  const std::string_view type =
+      Trim(std::string_view(content_type).substr(0, content_type.find(';')));
+  request.head.content_type.reserve(type.size());
+  for (char ch : type) request.head.content_type.push_back(static_cast<char>(std::tolower(ch)));
+  if (parsed.has("Transfer-Encoding")) {
+    return ErrorResponse(411, "LENGTH_REQUIRED",
+                         "send the request body with a Content-Length (Transfer-Encoding is "
+                         "not accepted)");
+  }
+  uint64_t length = 0;
+  std::optional<std::string> seen;
+  for (const auto& [name, value] : parsed) {
+    if (!EqualsIgnoringCase(name, "Content-Length")) continue;
+    const std::string_view digits = Trim(value);
+    if (digits.empty() || digits.size() > 18 ||
+        digits.find_first_not_of("0123456789") != std::string_view::npos ||
+        (seen && *seen != digits)) {
+      return ErrorResponse(400, "BAD_REQUEST", "malformed Content-Length");
+    }
+    seen = std::string(digits);
+    length = std::stoull(*seen);
+  }
+  if (length > max_body_bytes) {
+    return ErrorResponse(413, "PAYLOAD_TOO_LARGE",
+                         "the request body of " + std::to_string(length) +
+                             " bytes exceeds api.max_body_bytes (" +
+                             std::to_string(max_body_bytes) + ")");
+  }
+  request.body_bytes = length;
+  out = std::move(request);
+  return std::nullopt;
+}
+
+}  // namespace petit::host::internal
