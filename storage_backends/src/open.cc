@@ -5,7 +5,9 @@
 #include <utility>
 
 #include "memory/memory_state_store.h"
+#include "petit/storage/internal_module.h"
 #include "sql/sql_state_store.h"
+#include "src/postgresql_module.h"
 #include "src/storage_uri.h"
 
 namespace petit::storage {
@@ -18,11 +20,19 @@ Result<std::unique_ptr<StateStore>> OpenStateStore(std::string_view uri,
   if (target.backend == internal::Backend::kMemory) {
     return std::unique_ptr<StateStore>(std::make_unique<internal::MemoryStateStore>());
   }
-  const internal::Dialect dialect = target.backend == internal::Backend::kSqlite
-                                        ? internal::Dialect::kSqlite
-                                        : internal::Dialect::kPostgresql;
+  if (target.backend == internal::Backend::kPostgresql) {
+    // libpq and what it brings are mapped only now, by loading the module that holds them.
+    Result<const void*> module =
+        LoadInternalModule(InternalModuleDir() + "/" + internal::kPostgresqlModuleFile,
+                           internal::kPostgresqlModuleEntry, "the PostgreSQL module");
+    if (!module.ok()) {
+      return module.status().WithContext("cannot open PostgreSQL store " + target.display);
+    }
+    const auto* postgresql = static_cast<const internal::PostgresqlModule*>(*module);
+    return postgresql->open(std::move(target.target), std::move(target.display), options);
+  }
   Result<std::unique_ptr<internal::SqlStateStore>> store = internal::SqlStateStore::Open(
-      dialect, std::move(target.target), std::move(target.display), options);
+      internal::Dialect::kSqlite, std::move(target.target), std::move(target.display), options);
   if (!store.ok()) return store.status();
   return std::unique_ptr<StateStore>(std::move(store).value());
 }
