@@ -92,7 +92,6 @@ Result<std::string> RenderSvg(const std::string& dot) {
   return svg;
 }
 
-
 }  // namespace
 }  // namespace petit::host
 

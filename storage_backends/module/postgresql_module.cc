@@ -15,13 +15,11 @@ namespace {
 Result<std::unique_ptr<StateStore>> OpenPostgresql(std::string conninfo, std::string display,
                                                    const OpenOptions& options) {
   UseNativePostgresqlClient();
-  Result<std::unique_ptr<SqlStateStore>> store = SqlStateStore::Open(
-      Dialect::kPostgresql, std::move(conninfo), std::move(display), options);
+  Result<std::unique_ptr<SqlStateStore>> store =
+      SqlStateStore::Open(Dialect::kPostgresql, std::move(conninfo), std::move(display), options);
   if (!store.ok()) return store.status();
   return std::unique_ptr<StateStore>(std::move(store).value());
 }
-
-
 
 }  // namespace
 }  // namespace petit::storage::internal

@@ -168,7 +168,8 @@ void Database::Connect(soci::session& session, bool read_only) const {
   } else {
     const PostgresqlClient* client = InstalledPostgresqlClient();
     if (client == nullptr) {
-      throw std::logic_error("this binary has no PostgreSQL client (it is in the PostgreSQL module)");
+      throw std::logic_error(
+          "this binary has no PostgreSQL client (it is in the PostgreSQL module)");
     }
     client->Open(session, internal::WithPostgresClientTimeouts(target_));
   }

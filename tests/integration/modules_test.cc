@@ -61,7 +61,8 @@ TEST_F(ModulesTest, CommandsMapLibpqAndGraphvizOnlyWhenTheyNeedThem) {
         sqlite + " trigger " + Jobs() + " etl --quiet", sqlite + " runs"}) {
     const Outcome outcome = Traced(PETIT_EXE, args);
     EXPECT_EQ(outcome.exit_code, 0) << args << "\n" << outcome.out;
-    for (const char* library : {"libpq.so", "petit_postgresql.so", "libgvc.so", "petit_graphviz.so"}) {
+    for (const char* library :
+         {"libpq.so", "petit_postgresql.so", "libgvc.so", "petit_graphviz.so"}) {
       EXPECT_FALSE(Loaded(outcome, library)) << "petit " << args << " loaded " << library;
     }
   }
@@ -91,7 +92,8 @@ TEST_F(ModulesTest, APetitInstalledWithoutItsModulesSaysWhichIsMissingOnOneLine)
   const Outcome runs =
       testing::RunPetit(petit.string(), "runs --storage " + ShellQuote(kNoServer), dir_);
   EXPECT_NE(runs.exit_code, 0);
-  EXPECT_THAT(runs.err, HasSubstr("the PostgreSQL module " + modules + "/petit_postgresql.so is "
+  EXPECT_THAT(runs.err, HasSubstr("the PostgreSQL module " + modules +
+                                  "/petit_postgresql.so is "
                                   "missing"));
   EXPECT_THAT(runs.err, HasSubstr("reinstall petit"));
   EXPECT_THAT(runs.err, Not(HasSubstr("cannot connect")));
@@ -99,7 +101,8 @@ TEST_F(ModulesTest, APetitInstalledWithoutItsModulesSaysWhichIsMissingOnOneLine)
   const Outcome svg =
       testing::RunPetit(petit.string(), plugins + "graph " + Jobs() + " etl --format svg", dir_);
   EXPECT_NE(svg.exit_code, 0);
-  EXPECT_THAT(svg.err, HasSubstr("the Graphviz module " + modules + "/petit_graphviz.so is missing"));
+  EXPECT_THAT(svg.err,
+              HasSubstr("the Graphviz module " + modules + "/petit_graphviz.so is missing"));
   EXPECT_EQ(svg.out, "");
 
   for (const Outcome* outcome : {&runs, &svg}) {

@@ -54,7 +54,9 @@ TEST(InternalModuleTest, AMissingModuleIsNamedWithWhatToDo) {
 
 TEST(InternalModuleTest, AFileThatIsNotALibraryIsRefused) {
   testing::TempDir dir;
-  for (const char* content : {"", "not an ELF file\n", "\x7f" "ELF garbage"}) {
+  for (const char* content : {"", "not an ELF file\n",
+                              "\x7f"
+                              "ELF garbage"}) {
     const std::string path = dir.path() + "/petit_postgresql.so";
     std::ofstream(path, std::ios::trunc) << content;
     const Result<const void*> loaded = LoadInternalModule(path, kFixtureEntry, "the test module");

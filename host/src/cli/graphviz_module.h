@@ -1,6 +1,7 @@
-// The Graphviz module's entry (petit/storage/internal_module.h): lib/petit/modules/petit_graphviz.so
-// holds the Graphviz layout and SVG rendering, so that only `petit graph --format svg` maps libgvc
-// and its libraries. module/graphviz_module.cc defines the entry; graphviz_svg.cc loads it.
+// The Graphviz module's entry (petit/storage/internal_module.h):
+// lib/petit/modules/petit_graphviz.so holds the Graphviz layout and SVG rendering, so that only
+// `petit graph --format svg` maps libgvc and its libraries. module/graphviz_module.cc defines the
+// entry; graphviz_svg.cc loads it.
 #ifndef PETIT_HOST_CLI_GRAPHVIZ_MODULE_H_
 #define PETIT_HOST_CLI_GRAPHVIZ_MODULE_H_
 

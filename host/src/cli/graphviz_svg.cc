@@ -6,7 +6,8 @@
 #include "petit/storage/internal_module.h"
 
 // LeakSanitizer (the dev build's ASan) would fail every SVG render on what Graphviz and fontconfig,
-// loaded with the Graphviz module, keep for the life of the process (font caches, the plugin list): theirs, not ours.
+// loaded with the Graphviz module, keep for the life of the process (font caches, the plugin list):
+// theirs, not ours.
 extern "C" __attribute__((visibility("default"), used)) const char* __lsan_default_suppressions() {
   return "leak:libgvc.so\nleak:libfontconfig.so\nleak:libpango\nleak:libcairo.so\n";
 }
