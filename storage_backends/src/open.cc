@@ -6,8 +6,7 @@
 
 #include "memory/memory_state_store.h"
 #include "petit/storage/internal_module.h"
-#include "sql/sql_state_store.h"
-#include "src/postgresql_module.h"
+#include "src/sql_module.h"
 #include "src/storage_uri.h"
 
 namespace petit::storage {
@@ -20,21 +19,21 @@ Result<std::unique_ptr<StateStore>> OpenStateStore(std::string_view uri,
   if (target.backend == internal::Backend::kMemory) {
     return std::unique_ptr<StateStore>(std::make_unique<internal::MemoryStateStore>());
   }
-  if (target.backend == internal::Backend::kPostgresql) {
-    // libpq and what it brings are mapped only now, by loading the module that holds them.
-    Result<const void*> module =
-        LoadInternalModule(InternalModuleDir() + "/" + internal::kPostgresqlModuleFile,
-                           internal::kPostgresqlModuleEntry, "the PostgreSQL module");
-    if (!module.ok()) {
-      return module.status().WithContext("cannot open PostgreSQL store " + target.display);
-    }
-    const auto* postgresql = static_cast<const internal::PostgresqlModule*>(*module);
-    return postgresql->open(std::move(target.target), std::move(target.display), options);
+  // The database's client libraries (SOCI and SQLite, or libpq and what it brings) are mapped
+  // only now, by loading the module that holds them.
+  const bool sqlite = target.backend == internal::Backend::kSqlite;
+  Result<const void*> module = LoadInternalModule(
+      InternalModuleDir() + "/" +
+          (sqlite ? internal::kSqliteModuleFile : internal::kPostgresqlModuleFile),
+      sqlite ? internal::kSqliteModuleEntry : internal::kPostgresqlModuleEntry,
+      sqlite ? "the SQLite module" : "the PostgreSQL module");
+  if (!module.ok()) {
+    return module.status().WithContext(std::string("cannot open ") +
+                                       (sqlite ? "SQLite" : "PostgreSQL") + " store " +
+                                       target.display);
   }
-  Result<std::unique_ptr<internal::SqlStateStore>> store = internal::SqlStateStore::Open(
-      internal::Dialect::kSqlite, std::move(target.target), std::move(target.display), options);
-  if (!store.ok()) return store.status();
-  return std::unique_ptr<StateStore>(std::move(store).value());
+  const auto* sql = static_cast<const internal::SqlModule*>(*module);
+  return sql->open(std::move(target.target), std::move(target.display), options);
 }
 
 }  // namespace petit::storage

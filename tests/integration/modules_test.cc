@@ -1,11 +1,14 @@
-// End to end: the internal modules (petit/storage/internal_module.h). The real `petit` maps libpq
-// only for a postgresql: store and libgvc only for `petit graph --format svg` (asked of the dynamic
-// loader with LD_DEBUG=files), and a petit installed without its modules says so on one line.
+// End to end: the internal modules (petit/storage/internal_module.h). The real `petit` maps SOCI
+// and SQLite only for a sqlite: store, libpq only for a postgresql: one and libgvc only for `petit
+// graph
+// --format svg` (asked of the dynamic loader with LD_DEBUG=files), and a petit installed without
+// its modules says so on one line.
 #include <sys/stat.h>
 
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -54,31 +57,47 @@ bool Loaded(const Outcome& outcome, const std::string& library) {
          outcome.err.find("/" + library + " [") != std::string::npos;
 }
 
-TEST_F(ModulesTest, CommandsMapLibpqAndGraphvizOnlyWhenTheyNeedThem) {
+TEST_F(ModulesTest, CommandsMapDatabaseClientsAndGraphvizOnlyWhenTheyNeedThem) {
+  const std::vector<std::string> sqlite_libraries = {"petit_sqlite.so", "libsqlite3.so",
+                                                     "libsoci_core.so"};
+  const std::vector<std::string> postgresql_libraries = {"petit_postgresql.so", "libpq.so"};
+  const std::vector<std::string> graphviz_libraries = {"petit_graphviz.so", "libgvc.so"};
+  auto expect = [&](const std::string& args, const std::vector<std::string>& libraries,
+                    bool loaded) {
+    const Outcome outcome = Traced(PETIT_EXE, args);
+    for (const std::string& library : libraries) {
+      EXPECT_EQ(Loaded(outcome, library), loaded)
+          << "petit " << args << (loaded ? " did not load " : " loaded ") << library;
+    }
+    return outcome;
+  };
+
   const std::string sqlite = "--storage " + ShellQuote("sqlite:" + (dir_ / "petit.db").string());
   for (const std::string& args :
        {std::string("version"), "validate " + Jobs(), "graph " + Jobs() + " etl",
-        sqlite + " trigger " + Jobs() + " etl --quiet", sqlite + " runs"}) {
-    const Outcome outcome = Traced(PETIT_EXE, args);
-    EXPECT_EQ(outcome.exit_code, 0) << args << "\n" << outcome.out;
-    for (const char* library :
-         {"libpq.so", "petit_postgresql.so", "libgvc.so", "petit_graphviz.so"}) {
-      EXPECT_FALSE(Loaded(outcome, library)) << "petit " << args << " loaded " << library;
+        "--storage memory: trigger " + Jobs() + " etl --quiet"}) {
+    for (const auto* libraries : {&sqlite_libraries, &postgresql_libraries, &graphviz_libraries}) {
+      EXPECT_EQ(expect(args, *libraries, false).exit_code, 0) << args;
     }
   }
+  for (const std::string& args :
+       {sqlite + " trigger " + Jobs() + " etl --quiet", sqlite + " runs"}) {
+    EXPECT_EQ(expect(args, sqlite_libraries, true).exit_code, 0) << args;
+    expect(args, postgresql_libraries, false);
+    expect(args, graphviz_libraries, false);
+  }
 
-  const Outcome svg = Traced(PETIT_EXE, "graph " + Jobs() + " etl --format svg");
-  EXPECT_EQ(svg.exit_code, 0);
-  EXPECT_THAT(svg.out, HasSubstr("</svg>"));
-  EXPECT_TRUE(Loaded(svg, "petit_graphviz.so"));
-  EXPECT_TRUE(Loaded(svg, "libgvc.so"));
-  EXPECT_FALSE(Loaded(svg, "libpq.so"));
+  const std::string svg = "graph " + Jobs() + " etl --format svg";
+  const Outcome rendered = expect(svg, graphviz_libraries, true);
+  EXPECT_EQ(rendered.exit_code, 0);
+  EXPECT_THAT(rendered.out, HasSubstr("</svg>"));
+  expect(svg, postgresql_libraries, false);
+  expect(svg, sqlite_libraries, false);
 
-  const Outcome postgresql = Traced(PETIT_EXE, "runs --storage " + ShellQuote(kNoServer));
-  EXPECT_NE(postgresql.exit_code, 0);
-  EXPECT_TRUE(Loaded(postgresql, "petit_postgresql.so"));
-  EXPECT_TRUE(Loaded(postgresql, "libpq.so"));
-  EXPECT_FALSE(Loaded(postgresql, "libgvc.so"));
+  const std::string postgresql = "runs --storage " + ShellQuote(kNoServer);
+  EXPECT_NE(expect(postgresql, postgresql_libraries, true).exit_code, 0);
+  expect(postgresql, graphviz_libraries, false);
+  expect(postgresql, {"petit_sqlite.so"}, false);
 }
 
 TEST_F(ModulesTest, APetitInstalledWithoutItsModulesSaysWhichIsMissingOnOneLine) {
@@ -98,6 +117,13 @@ TEST_F(ModulesTest, APetitInstalledWithoutItsModulesSaysWhichIsMissingOnOneLine)
   EXPECT_THAT(runs.err, HasSubstr("reinstall petit"));
   EXPECT_THAT(runs.err, Not(HasSubstr("cannot connect")));
 
+  const Outcome sqlite = testing::RunPetit(
+      petit.string(), "runs --storage " + ShellQuote("sqlite:" + (dir_ / "petit.db").string()),
+      dir_);
+  EXPECT_NE(sqlite.exit_code, 0);
+  EXPECT_THAT(sqlite.err,
+              HasSubstr("the SQLite module " + modules + "/petit_sqlite.so is missing"));
+
   const Outcome svg =
       testing::RunPetit(petit.string(), plugins + "graph " + Jobs() + " etl --format svg", dir_);
   EXPECT_NE(svg.exit_code, 0);
@@ -105,7 +131,7 @@ TEST_F(ModulesTest, APetitInstalledWithoutItsModulesSaysWhichIsMissingOnOneLine)
               HasSubstr("the Graphviz module " + modules + "/petit_graphviz.so is missing"));
   EXPECT_EQ(svg.out, "");
 
-  for (const Outcome* outcome : {&runs, &svg}) {
+  for (const Outcome* outcome : {&runs, &sqlite, &svg}) {
     ASSERT_FALSE(outcome->err.empty());
     EXPECT_EQ(outcome->err.find('\n'), outcome->err.size() - 1) << outcome->err;
   }

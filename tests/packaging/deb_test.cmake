@@ -140,7 +140,8 @@ set(expected_paths
 # Petit's internal modules (petit/storage/internal_module.h), beside the plugins' directory.
 set(expected_modules
   ./usr/lib/petit/modules/petit_graphviz.so
-  ./usr/lib/petit/modules/petit_postgresql.so)
+  ./usr/lib/petit/modules/petit_postgresql.so
+  ./usr/lib/petit/modules/petit_sqlite.so)
 set(expected_plugins "")
 foreach(plugin IN LISTS built_plugins)
   list(APPEND expected_plugins "./usr/lib/petit/plugins/${plugin}")
@@ -253,8 +254,14 @@ if(at EQUAL -1)
   fail("petit trigger examples hello_world did not print the greeting:\n${trigger_output}")
 endif()
 
-# The unpacked petit finds its modules: `graph --format svg` renders through the Graphviz one, and a
-# postgresql: store is opened through the PostgreSQL one (the failure is libpq's, inside it).
+# The unpacked petit finds its modules: `graph --format svg` renders through the Graphviz one, a
+# sqlite: store is opened through the SQLite one, and a postgresql: store through the PostgreSQL
+# one (the failure is libpq's, inside it).
+run(_ ${petit} trigger examples hello_world --storage "sqlite:${WORK_DIR}/state/modules.db")
+run(sqlite_runs ${petit} runs --storage "sqlite:${WORK_DIR}/state/modules.db")
+if(NOT sqlite_runs MATCHES "hello_world")
+  fail("petit runs on the SQLite store does not list the run just made:\n${sqlite_runs}")
+endif()
 run(svg ${petit} graph examples hello_world --format svg)
 if(NOT svg MATCHES "</svg>")
   fail("petit graph --format svg did not print SVG:\n${svg}")

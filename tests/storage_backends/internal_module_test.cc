@@ -1,5 +1,5 @@
-// LoadInternalModule against every kind of bad module, and the real PostgreSQL module: found
-// beside this binary as beside petit, and loaded only when a postgresql: store is opened.
+// LoadInternalModule against every kind of bad module, and the real SQL store modules: found
+// beside this binary as beside petit, and each loaded only when a store of its kind is opened.
 #include "petit/storage/internal_module.h"
 
 #include <dlfcn.h>
@@ -13,7 +13,7 @@
 #include <string>
 
 #include "petit/storage/open.h"
-#include "src/postgresql_module.h"
+#include "src/sql_module.h"
 #include "storage_backends/test_databases.h"
 
 namespace petit {
@@ -29,6 +29,15 @@ constexpr char kFixtureEntry[] = "petit_fixture_module_v1";
 const std::string kFixtureDir = PETIT_FIXTURE_MODULE_DIR;
 const std::string kPostgresqlModule =
     std::string(PETIT_MODULE_OUTPUT_DIR) + "/" + storage::internal::kPostgresqlModuleFile;
+const std::string kSqliteModule =
+    std::string(PETIT_MODULE_OUTPUT_DIR) + "/" + storage::internal::kSqliteModuleFile;
+
+bool IsLoaded(const std::string& path) {
+  void* handle = ::dlopen(path.c_str(), RTLD_NOW | RTLD_NOLOAD);
+  if (handle == nullptr) return false;
+  ::dlclose(handle);
+  return true;
+}
 
 void ExpectRefusedOnOneLine(const Result<const void*>& loaded, const std::string& path) {
   ASSERT_FALSE(loaded.ok());
@@ -103,29 +112,48 @@ TEST(InternalModuleTest, ThePostgresqlModuleIsOfThisBuildAndLoadedByOpeningAPost
       storage::OpenStateStore("postgresql://petit@127.0.0.1:1/petit?connect_timeout=1");
   ASSERT_FALSE(store.ok());
   EXPECT_THAT(store.status().message(), HasSubstr("cannot connect to PostgreSQL"));
-  void* handle = ::dlopen(kPostgresqlModule.c_str(), RTLD_NOW | RTLD_NOLOAD);
-  ASSERT_NE(handle, nullptr) << "opening a postgresql: store did not load " << kPostgresqlModule;
-  ::dlclose(handle);
+  ASSERT_TRUE(IsLoaded(kPostgresqlModule))
+      << "opening a postgresql: store did not load " << kPostgresqlModule;
 
   const Result<const void*> loaded = LoadInternalModule(
       kPostgresqlModule, storage::internal::kPostgresqlModuleEntry, "the PostgreSQL module");
   ASSERT_TRUE(loaded.ok()) << loaded.status().message();
-  const auto* module = static_cast<const storage::internal::PostgresqlModule*>(*loaded);
+  const auto* module = static_cast<const storage::internal::SqlModule*>(*loaded);
   EXPECT_EQ(std::string(module->build), std::string(InternalModuleBuild()));
   EXPECT_NE(module->open, nullptr);
 }
 
-TEST(InternalModuleTest, SqliteAndMemoryStoresDoNotLoadThePostgresqlModule) {
-  // In a fresh process (the threadsafe style runs the test binary again for this test alone),
-  // since a test before this one may have loaded the module.
+TEST(InternalModuleTest, TheSqliteModuleIsOfThisBuild) {
+  const Result<const void*> loaded =
+      LoadInternalModule(kSqliteModule, storage::internal::kSqliteModuleEntry, "the SQLite module");
+  ASSERT_TRUE(loaded.ok()) << loaded.status().message();
+  const auto* module = static_cast<const storage::internal::SqlModule*>(*loaded);
+  EXPECT_EQ(std::string(module->build), std::string(InternalModuleBuild()));
+  EXPECT_NE(module->open, nullptr);
+}
+
+TEST(InternalModuleTest, EachStoreLoadsItsOwnModuleAndNoOther) {
+  // In fresh processes (the threadsafe style runs the test binary again for each), since a test
+  // before this one may have loaded a module.
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   EXPECT_EXIT(
       {
+        const bool opened = storage::OpenStateStore("memory:").ok();
+        std::exit(opened && !IsLoaded(kSqliteModule) && !IsLoaded(kPostgresqlModule) ? 0 : 1);
+      },
+      ::testing::ExitedWithCode(0), "");
+  EXPECT_EXIT(
+      {
         testing::TempDir dir;
-        const bool opened = storage::OpenStateStore("memory:").ok() &&
-                            storage::OpenStateStore("sqlite:" + dir.path() + "/petit.db").ok();
-        const bool loaded = ::dlopen(kPostgresqlModule.c_str(), RTLD_NOW | RTLD_NOLOAD) != nullptr;
-        std::exit(opened && !loaded ? 0 : 1);
+        const bool opened = storage::OpenStateStore("sqlite:" + dir.path() + "/petit.db").ok();
+        std::exit(opened && IsLoaded(kSqliteModule) && !IsLoaded(kPostgresqlModule) ? 0 : 1);
+      },
+      ::testing::ExitedWithCode(0), "");
+  EXPECT_EXIT(
+      {
+        const bool failed =
+            !storage::OpenStateStore("postgresql://petit@127.0.0.1:1/petit?connect_timeout=1").ok();
+        std::exit(failed && IsLoaded(kPostgresqlModule) && !IsLoaded(kSqliteModule) ? 0 : 1);
       },
       ::testing::ExitedWithCode(0), "");
 }
