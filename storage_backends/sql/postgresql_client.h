@@ -2,9 +2,10 @@
 // interface so that the code common to both dialects (Database, SqlStateStore, the migrations)
 // can be linked into the petit binary without libpq.
 //
-// The petit binary never installs a client: it opens a postgresql: URI through the PostgreSQL
-// module (module/postgresql_module.cc, loaded by src/storage_module.h), which holds its own copy
-// of the SQL backend, installs NativePostgresqlClient() into that copy and opens the store there.
+// The petit binary has no SQL backend of its own: it opens a postgresql: URI through the PostgreSQL
+// module (module/sql_module.cc, src/sql_module.h), which holds its own copy of the SQL backend,
+// installs NativePostgresqlClient() into that copy and opens the store there; the SQLite module
+// installs none.
 // Tests that drive the SQL internals on PostgreSQL directly link petit_storage_postgresql_client
 // and call UseNativePostgresqlClient() themselves.
 //

@@ -1,10 +1,10 @@
 // Petit's internal modules: parts of petit itself built as shared objects beside the binary and
 // loaded with dlopen only by the commands that need them, so that every other command starts
-// without their libraries (libpq and its dozen dependencies, Graphviz). There are two, fixed:
-// lib/petit/modules/petit_postgresql.so (the PostgreSQL store) and petit_graphviz.so (`petit graph
-// --format svg`). This is not a plugin system: a module is found at one place relative to the
-// executable, and one built by another petit build is refused, since it shares the binary's C++
-// types.
+// without their libraries (SOCI and SQLite, libpq and its dozen dependencies, Graphviz). There are
+// three, fixed, in lib/petit/modules: petit_sqlite.so and petit_postgresql.so (the SQL stores,
+// src/sql_module.h) and petit_graphviz.so (`petit graph --format svg`). This is not a plugin
+// system: a module is found at one place relative to the executable, and one built by another
+// petit build is refused, since it shares the binary's C++ types.
 //
 // A module exports one C function, its entry, returning a pointer to a struct of its own whose
 // first member is `const char* build`, the module's InternalModuleBuild().
