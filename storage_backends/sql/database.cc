@@ -1,7 +1,6 @@
 #include "sql/database.h"
 
 #include <soci/connection-pool.h>
-#include <soci/postgresql/soci-postgresql.h>
 #include <soci/soci.h>
 #include <soci/sqlite3/soci-sqlite3.h>
 
@@ -12,12 +11,14 @@
 #include <chrono>
 #include <cstddef>
 #include <filesystem>
+#include <stdexcept>
 #include <string>
 #include <system_error>
 #include <thread>
 #include <utility>
 
 #include "sql/migrations.h"
+#include "sql/postgresql_client.h"
 #include "sql/soci_support.h"
 #include "src/storage_uri.h"
 #include "src/text_codec.h"
@@ -170,7 +171,12 @@ void Database::Connect(soci::session& session, bool read_only) const {
   if (dialect_ == Dialect::kSqlite) {
     session.open(soci::sqlite3, target_);
   } else {
-    session.open(soci::postgresql, internal::WithPostgresClientTimeouts(target_));
+    const PostgresqlClient* client = InstalledPostgresqlClient();
+    if (client == nullptr) {
+      throw std::logic_error(
+          "this binary has no PostgreSQL client (it is in the PostgreSQL module)");
+    }
+    client->Open(session, internal::WithPostgresClientTimeouts(target_));
   }
   SetUpSession(session, read_only);
 }

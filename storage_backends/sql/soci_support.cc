@@ -1,13 +1,16 @@
 #include "sql/soci_support.h"
 
-#include <soci/postgresql/soci-postgresql.h>
 #include <soci/soci.h>
 #include <soci/sqlite3/soci-sqlite3.h>
 
 #include <array>
+#include <atomic>
+#include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 
+#include "sql/postgresql_client.h"
 #include "src/text_codec.h"
 
 namespace petit::storage::internal {
@@ -31,8 +34,7 @@ constexpr std::array<std::string_view, 9> kBoilerplatePrefixes = {
 constexpr std::string_view kBoundValuesMarker = "\" with :";
 constexpr size_t kMaxMessageBytes = 2000;
 
-// PostgreSQL's generic code for an internal error, for failures that come without a SQLSTATE.
-constexpr char kUnknownSqlState[] = "XX000";
+std::atomic<const PostgresqlClient*> installed_postgresql_client{nullptr};
 
 void ExecuteSqliteScript(soci::session& session, const std::string& script) {
   auto* backend = static_cast<soci::sqlite3_session_backend*>(session.get_backend());
@@ -45,22 +47,14 @@ void ExecuteSqliteScript(soci::session& session, const std::string& script) {
   throw soci::sqlite3_soci_error(message, sqlite_api::sqlite3_extended_errcode(backend->conn_));
 }
 
-void ExecutePostgresqlScript(soci::session& session, const std::string& script) {
-  auto* backend = static_cast<soci::postgresql_session_backend*>(session.get_backend());
-  PGresult* result = PQexec(backend->conn_, script.c_str());
-  const ExecStatusType status = PQresultStatus(result);
-  if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) {
-    PQclear(result);
-    return;
+// The installed client; throws (as SOCI would) when this binary has none, which OpenStateStore
+// never lets happen: it opens PostgreSQL stores in the module.
+const PostgresqlClient& Postgresql() {
+  const PostgresqlClient* client = installed_postgresql_client.load(std::memory_order_acquire);
+  if (client == nullptr) {
+    throw std::logic_error("this binary has no PostgreSQL client (it is in the PostgreSQL module)");
   }
-  std::string message = result != nullptr ? PQresultErrorMessage(result) : "";
-  if (message.empty()) message = PQerrorMessage(backend->conn_);
-  const char* sqlstate = result != nullptr ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
-  std::string state = sqlstate != nullptr && std::string_view(sqlstate).size() == 5
-                          ? std::string(sqlstate)
-                          : std::string(kUnknownSqlState);
-  PQclear(result);
-  throw soci::postgresql_soci_error(message, state.c_str());
+  return *client;
 }
 
 SqlFailure ClassifySqlite(const soci::sqlite3_soci_error& error) {
@@ -89,22 +83,13 @@ SqlFailure ClassifySqlite(const soci::sqlite3_soci_error& error) {
   }
 }
 
-SqlFailure ClassifyPostgresql(const soci::postgresql_soci_error& error) {
-  const std::string state = error.sqlstate();
-  if (state == "23505") return SqlFailure::kUniqueViolation;
-  if (state == "23503") return SqlFailure::kForeignKeyViolation;
-  // Class 08 is "connection exception"; 57P01-57P03 mean the server is shutting down or starting.
-  if (state.starts_with("08") || state.starts_with("57P")) return SqlFailure::kConnection;
-  return SqlFailure::kOther;
-}
-
 }  // namespace
 
 void ExecuteScript(soci::session& session, Dialect dialect, const std::string& script) {
   if (dialect == Dialect::kSqlite) {
     ExecuteSqliteScript(session, script);
   } else {
-    ExecutePostgresqlScript(session, script);
+    Postgresql().ExecuteScript(session, script);
   }
 }
 
@@ -115,8 +100,8 @@ void EnableExtendedResultCodes(soci::session& session) {
 
 bool ConnectionLost(soci::session& session, Dialect dialect) {
   if (dialect != Dialect::kPostgresql) return false;
-  auto* backend = static_cast<soci::postgresql_session_backend*>(session.get_backend());
-  return backend == nullptr || PQstatus(backend->conn_) != CONNECTION_OK;
+  const PostgresqlClient* client = InstalledPostgresqlClient();
+  return client != nullptr && client->ConnectionLost(session);
 }
 
 SqlFailure ClassifyFailure(const std::exception& error, Dialect dialect) {
@@ -126,8 +111,8 @@ SqlFailure ClassifyFailure(const std::exception& error, Dialect dialect) {
     }
     return SqlFailure::kOther;
   }
-  if (const auto* postgresql = dynamic_cast<const soci::postgresql_soci_error*>(&error)) {
-    return ClassifyPostgresql(*postgresql);
+  if (const PostgresqlClient* client = InstalledPostgresqlClient()) {
+    if (const std::optional<SqlFailure> failure = client->Classify(error)) return *failure;
   }
   const std::string_view message = error.what();
   if (message.find("Cannot establish connection") != std::string_view::npos ||
@@ -136,6 +121,14 @@ SqlFailure ClassifyFailure(const std::exception& error, Dialect dialect) {
     return SqlFailure::kConnection;
   }
   return SqlFailure::kOther;
+}
+
+void InstallPostgresqlClient(const PostgresqlClient& client) {
+  installed_postgresql_client.store(&client, std::memory_order_release);
+}
+
+const PostgresqlClient* InstalledPostgresqlClient() {
+  return installed_postgresql_client.load(std::memory_order_acquire);
 }
 
 std::string FailureMessage(const std::exception& error) {

@@ -15,7 +15,7 @@
 
 #include "sql/attempt_batch.h"
 #include "sql/database.h"
-#include "sql/postgresql_host_lock.h"
+#include "sql/postgresql_client.h"
 #include "sql/row_mapping.h"
 #include "sql/sqlite_host_lock.h"
 #include "sql/statements.h"
@@ -726,7 +726,9 @@ Result<std::unique_ptr<HostLock>> SqlStateStore::AcquireHostLock(std::string_vie
   }
   Result<std::unique_ptr<soci::session>> session = database_->OpenSession();
   if (!session.ok()) return session.status().WithContext("cannot take the host lock");
-  return AcquirePostgresqlHostLock(std::move(session).value(), owner, database_->display());
+  const PostgresqlClient* client = InstalledPostgresqlClient();
+  if (client == nullptr) return Internal("this binary has no PostgreSQL client");
+  return client->AcquireHostLock(std::move(session).value(), owner, database_->display());
 }
 
 }  // namespace petit::storage::internal

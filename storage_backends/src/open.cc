@@ -5,7 +5,8 @@
 #include <utility>
 
 #include "memory/memory_state_store.h"
-#include "sql/sql_state_store.h"
+#include "petit/storage/internal_module.h"
+#include "src/sql_module.h"
 #include "src/storage_uri.h"
 
 namespace petit::storage {
@@ -18,13 +19,21 @@ Result<std::unique_ptr<StateStore>> OpenStateStore(std::string_view uri,
   if (target.backend == internal::Backend::kMemory) {
     return std::unique_ptr<StateStore>(std::make_unique<internal::MemoryStateStore>());
   }
-  const internal::Dialect dialect = target.backend == internal::Backend::kSqlite
-                                        ? internal::Dialect::kSqlite
-                                        : internal::Dialect::kPostgresql;
-  Result<std::unique_ptr<internal::SqlStateStore>> store = internal::SqlStateStore::Open(
-      dialect, std::move(target.target), std::move(target.display), options);
-  if (!store.ok()) return store.status();
-  return std::unique_ptr<StateStore>(std::move(store).value());
+  // The database's client libraries (SOCI and SQLite, or libpq and what it brings) are mapped
+  // only now, by loading the module that holds them.
+  const bool sqlite = target.backend == internal::Backend::kSqlite;
+  Result<const void*> module = LoadInternalModule(
+      InternalModuleDir() + "/" +
+          (sqlite ? internal::kSqliteModuleFile : internal::kPostgresqlModuleFile),
+      sqlite ? internal::kSqliteModuleEntry : internal::kPostgresqlModuleEntry,
+      sqlite ? "the SQLite module" : "the PostgreSQL module");
+  if (!module.ok()) {
+    return module.status().WithContext(std::string("cannot open ") +
+                                       (sqlite ? "SQLite" : "PostgreSQL") + " store " +
+                                       target.display);
+  }
+  const auto* sql = static_cast<const internal::SqlModule*>(*module);
+  return sql->open(std::move(target.target), std::move(target.display), options);
 }
 
 }  // namespace petit::storage

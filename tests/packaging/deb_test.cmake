@@ -137,17 +137,22 @@ set(expected_paths
   ./etc/petit/petit.yaml
   ./etc/petit/jobs/
   ./usr/share/doc/petit/README.md)
+# Petit's internal modules (petit/storage/internal_module.h), beside the plugins' directory.
+set(expected_modules
+  ./usr/lib/petit/modules/petit_graphviz.so
+  ./usr/lib/petit/modules/petit_postgresql.so
+  ./usr/lib/petit/modules/petit_sqlite.so)
 set(expected_plugins "")
 foreach(plugin IN LISTS built_plugins)
   list(APPEND expected_plugins "./usr/lib/petit/plugins/${plugin}")
 endforeach()
-foreach(path IN LISTS expected_paths expected_plugins)
+foreach(path IN LISTS expected_paths expected_plugins expected_modules)
   if(NOT path IN_LIST petit_paths)
     fail("the petit package lacks ${path}; it has:\n${petit_paths}")
   endif()
 endforeach()
 set(packaged_plugins "${petit_paths}")
-list(FILTER packaged_plugins INCLUDE REGEX "\\.so$")
+list(FILTER packaged_plugins INCLUDE REGEX "/plugins/.*\\.so$")
 list(SORT packaged_plugins)
 list(SORT expected_plugins)
 if(NOT packaged_plugins STREQUAL expected_plugins)
@@ -253,6 +258,25 @@ run(trigger_output ${petit} trigger examples hello_world --storage memory:)
 string(FIND "${trigger_output}" "Hello, World from Petit!" at)
 if(at EQUAL -1)
   fail("petit trigger examples hello_world did not print the greeting:\n${trigger_output}")
+endif()
+
+# The unpacked petit finds its modules: `graph --format svg` renders through the Graphviz one, a
+# sqlite: store is opened through the SQLite one, and a postgresql: store through the PostgreSQL
+# one (the failure is libpq's, inside it).
+run(_ ${petit} trigger examples hello_world --storage "sqlite:${WORK_DIR}/state/modules.db")
+run(sqlite_runs ${petit} runs --storage "sqlite:${WORK_DIR}/state/modules.db")
+if(NOT sqlite_runs MATCHES "hello_world")
+  fail("petit runs on the SQLite store does not list the run just made:\n${sqlite_runs}")
+endif()
+run(svg ${petit} graph examples hello_world --format svg)
+if(NOT svg MATCHES "</svg>")
+  fail("petit graph --format svg did not print SVG:\n${svg}")
+endif()
+execute_process(COMMAND ${petit} runs --storage "postgresql://petit@127.0.0.1:1/petit?connect_timeout=1"
+  WORKING_DIRECTORY "${SOURCE_DIR}" TIMEOUT 60 RESULT_VARIABLE rc OUTPUT_VARIABLE out
+  ERROR_VARIABLE err)
+if(rc EQUAL 0 OR NOT err MATCHES "cannot connect to PostgreSQL" OR err MATCHES "module")
+  fail("petit runs on an unreachable PostgreSQL did not fail inside the module (${rc}):\n${err}")
 endif()
 
 # --- petit-dev: a plugin built against the unpacked SDK installs where the unpacked petit

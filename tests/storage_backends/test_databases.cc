@@ -12,6 +12,7 @@
 #include <string>
 #include <system_error>
 
+#include "sql/postgresql_client.h"
 #include "src/storage_uri.h"
 
 namespace petit::testing {
@@ -56,6 +57,9 @@ ScratchPostgresDatabase::ScratchPostgresDatabase(std::string admin_conninfo, std
 
 Result<std::unique_ptr<ScratchPostgresDatabase>> ScratchPostgresDatabase::Create(
     std::string_view server_uri) {
+  // The stores the tests open go through the PostgreSQL module; the tests that drive the SQL
+  // internals on a raw session (ExecuteScript) use the client linked into the test itself.
+  storage::internal::UseNativePostgresqlClient();
   Result<storage::internal::StorageUri> parsed = storage::internal::ParseStorageUri(server_uri);
   if (!parsed.ok()) return parsed.status();
   if (parsed->backend != storage::internal::Backend::kPostgresql) {

@@ -3,7 +3,9 @@
 // STOPPING=1 when a stop begins, and WATCHDOG=1 to feed WatchdogSec=.
 //
 // Outside systemd (no NOTIFY_SOCKET) every call does nothing, so `petit run` behaves the same in
-// a terminal. libsystemd stays behind this header: nothing else includes <systemd/sd-daemon.h>.
+// a terminal. The protocol is spoken here (a datagram to NOTIFY_SOCKET, a path or an abstract
+// '@' address) rather than through libsystemd, which would map six more libraries into every
+// petit command.
 //
 // Threads: every member may be called from any thread (each message is one datagram).
 #ifndef PETIT_HOST_RUNTIME_SYSTEMD_NOTIFY_H_

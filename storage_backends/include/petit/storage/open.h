@@ -13,6 +13,10 @@
 //   postgresql:host=/run/postgresql dbname=petit   a libpq key=value string after the scheme
 //                                ("postgres" works as well as "postgresql").
 //
+// The SQLite and PostgreSQL stores are in modules beside the executable (internal_module.h), loaded
+// on the first open of a store of their kind; a module that is missing or of another build is a
+// one-line kFailedPrecondition naming it.
+//
 // A SQLite file deleted, replaced or made unwritable under the process makes the next write and
 // every later one fail with kDataLoss (StateStore::SetLostListener).
 //
