@@ -96,6 +96,36 @@ TEST_F(GlobalConfigTest, UnknownKeysAndBadValuesAreAllReported) {
               HasSubstr("petit.yaml:2:19: 'output_cap_bytes' must be an integer"));
 }
 
+TEST_F(GlobalConfigTest, AKeyWrittenTwiceIsAnErrorNamingBothLinesAtEveryLevel) {
+  struct Case {
+    std::string text;
+    std::string message;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"max_parallel_tasks: 3\nmax_parallel_tasks: 4\n",
+            "petit.yaml:2:1: duplicate key 'max_parallel_tasks' in the top-level mapping: first "
+            "at line 1"},
+           {"api:\n  port: 1\n  \"port\": 2\n",
+            "petit.yaml:3:3: duplicate key 'port' in api: first at line 2"},
+           {"pools: {gpu: 2, gpu: 3}\n",
+            "petit.yaml:1:17: duplicate key 'gpu' in pools: first at line 1"},
+           {"storage: 'memory:'\nplugin_dirs: [a]\nstorage: 'memory:'\n",
+            "petit.yaml:3:1: duplicate key 'storage'"},
+       }) {
+    std::vector<Diagnostic> problems;
+    Result<GlobalConfig> config = LoadGlobalConfig(Write(c.text), &problems);
+    ASSERT_FALSE(config.ok()) << c.text;
+    EXPECT_THAT(config.status().message(), HasSubstr(c.message)) << c.text;
+    ASSERT_EQ(problems.size(), 1u) << c.text << config.status().message();
+  }
+  // yaml-cpp's "illegal map value" alone does not say what to write.
+  Result<GlobalConfig> unquoted = LoadGlobalConfig(Write("storage: memory:\n"));
+  ASSERT_FALSE(unquoted.ok());
+  EXPECT_THAT(unquoted.status().message(),
+              HasSubstr("petit.yaml:1:16: illegal map value (a value holding ': ' or ending in "
+                        "':' must be quoted, as in key: 'memory:')"));
+}
+
 TEST_F(GlobalConfigTest, DefaultsForTimezoneApiAndLogging) {
   Result<GlobalConfig> config = LoadGlobalConfig(Write("max_parallel_tasks: 2\n"));
   ASSERT_TRUE(config.ok()) << config.status().ToString();

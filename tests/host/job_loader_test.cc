@@ -6,6 +6,7 @@
 #include <fstream>
 #include <map>
 #include <string>
+#include <vector>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -58,6 +59,85 @@ TEST(JobLoaderTest, AFileThatCannotBeReadIsAnError) {
   EXPECT_EQ(loaded.errors[0].ToString(),
             "/nonexistent/petit/job.yaml: cannot read the file: No such file or directory");
   EXPECT_EQ(loaded.files, 1u);
+}
+
+// Hostile but plausible job files: each is one line naming the file, the line and the field,
+// never silence (yaml-cpp accepts every one of them without a word) and never a crash.
+TEST(JobLoaderTest, WhatYamlCppAcceptsSilentlyIsOneProblemAtItsPlace) {
+  const std::string task = "  - id: t\n    type: command\n    command: echo\n";
+  struct Case {
+    std::string text;
+    std::string where;    // "line:column key"
+    std::string message;  // part of the one problem's message
+  };
+  const std::vector<Case> cases = {
+      {"id: j\ntasks:\n" + task + "    retry:\n      max_attempts: 2\n      max_attempts: 5\n",
+       "8:7 tasks.t.retry.max_attempts",
+       "duplicate key 'max_attempts' in tasks.t.retry: first at line 7"},
+      {"id: j\ntasks:\n" + task + "tasks:\n" + task, "6:1 tasks",
+       "duplicate key 'tasks' in the top-level mapping: first at line 2"},
+      {"id: j\nid: k\ntasks:\n" + task, "2:1 id",
+       "duplicate key 'id' in the top-level mapping: first at line 1"},
+      {"id: j\ntasks:\n" + task + "    environment: {A: x, \"A\": y}\n",
+       "6:25 tasks.t.environment.A", "duplicate key 'A' in tasks.t.environment: first at line 6"},
+      {"id: j\nconfig:\n  region: eu\n  region: us\ntasks:\n" + task, "4:3 config.region",
+       "duplicate key 'region' in config: first at line 3"},
+      {"id: j\ntasks:\n" + task + "    retry: {max_attempts: 2, 'max_attempts': 2}\n",
+       "6:30 tasks.t.retry.max_attempts", "first at line 6"},
+      {"id: j\nschedule: {cron: '0 * * * *', cron: '5 * * * *'}\ntasks:\n" + task,
+       "2:31 schedule.cron", "duplicate key 'cron' in schedule"},
+      {"id: j\nconfig: &c {a: 1}\ntasks:\n" + task + "    <<: *c\n", "7:5 tasks.t.<<",
+       "YAML merge keys ('<<') are not supported"},
+      {"id: j\ntasks:\n  - id: t\n    type: command\n    command: !!binary ZWNobw==\n",
+       "5:14 tasks.t.command", "the YAML tag '!!binary' on tasks.t.command is not supported"},
+      {"id: j\nconfig: {token: !secret abc}\ntasks:\n" + task, "2:17 config.token",
+       "the YAML tag '!secret' on config.token is not supported"},
+      {"id: j\ntasks:\n\t- id: t\n", "3:2 ",
+       "(line 3 is indented with a tab; YAML indents with spaces only)"},
+      {"id: j\n" + std::string(1000, 'k') + ": 1\ntasks:\n" + task, "2:1 " + std::string(1000, 'k'),
+       "unknown key '" + std::string(64, 'k') + "...' in job"},
+      {"id: j\nconfig:\n  store: memory:\ntasks:\n" + task, "3:16 ",
+       "illegal map value (a value holding ': ' or ending in ':' must be quoted"},
+      {"id: j\nconfig:\n  url: http://x: 80\ntasks:\n" + task, "3:16 ", "must be quoted"},
+      {"id: j\n1: x\ntasks:\n" + task, "2:1 1", "unknown key '1' in job"},
+      {"id: j\n~: x\ntasks:\n" + task, "2:1 ", "keys of job must be strings"},
+      {"id: j\n? [a, b]\n: x\ntasks:\n" + task, "2:3 ", "keys of job must be strings"},
+      {"- id: j\n- tasks: []\n", "1:1 ", "a job file must be a mapping"},
+      {"id: j\ntasks:\n" + task + "---\nid: k\n", "7:1 ", "2 YAML documents"},
+      {"id: j\ntasks:\n" + task + "    params: {command: echo}\n", "6:5 tasks.t.params",
+       "this task's type takes its parameters as keys of the task itself"},
+  };
+  for (const Case& c : cases) {
+    LoadedJobs loaded = LoadJobFromString(c.text, "j.yaml", kAnyType);
+    EXPECT_THAT(loaded.jobs, IsEmpty()) << c.text;
+    ASSERT_EQ(loaded.errors.size(), 1u) << c.text << Joined(loaded.errors);
+    EXPECT_EQ(Where(loaded.errors[0]), "j.yaml:" + c.where) << c.text;
+    EXPECT_THAT(loaded.errors[0].message, HasSubstr(c.message)) << c.text;
+  }
+}
+
+TEST(JobLoaderTest, ByteOrderMarksCarriageReturnsAndAnchorsLoadAsPlainFilesDo) {
+  const std::string task = "  - id: t\n    type: command\n    command: echo\n";
+  for (const std::string& text : std::vector<std::string>{
+           "\xEF\xBB\xBFid: j\ntasks:\n" + task,
+           "id: j\r\ntasks:\r\n  - id: t\r\n    type: command\r\n"
+           "    command: echo\r\n",
+           "id: &name j\nname: *name\ntasks:\n" + task, "%YAML 1.2\n---\nid: j\ntasks:\n" + task,
+           "id: j\ntasks:\n" + task + "...\n"}) {
+    LoadedJobs loaded = LoadJobFromString(text, "j.yaml", kAnyType);
+    EXPECT_EQ(OnlyJob(loaded).id.str(), "j") << text;
+  }
+}
+
+TEST(JobLoaderTest, ADuplicateKeyDoesNotHideTheFilesOtherProblems) {
+  LoadedJobs loaded = LoadJobFromString(
+      "id: j\ntasks:\n  - id: t\n    type: command\n    command: echo\n    retyr: {}\n"
+      "    timeout_secs: 1\n    timeout_secs: 2\n",
+      "j.yaml", kAnyType);
+  EXPECT_THAT(loaded.jobs, IsEmpty());
+  EXPECT_EQ(Where(Find(loaded, "duplicate key 'timeout_secs'")), "j.yaml:8:5 tasks.t.timeout_secs");
+  EXPECT_EQ(Where(Find(loaded, "unknown key 'retyr'")), "j.yaml:6:5 tasks.t.retyr");
+  EXPECT_EQ(loaded.errors.size(), 2u) << Joined(loaded.errors);
 }
 
 // The original Petit's documented format, every field as its README and tests write them.

@@ -2,6 +2,7 @@
 // text typing, and keys when the params are a task's own keys.
 #include "config/params_schema.h"
 
+#include <algorithm>
 #include <string>
 #include <utility>
 #include <vector>
@@ -90,13 +91,61 @@ TEST(ParamsSchemaTest, AsTextEveryScalarIsAString) {
               HasSubstr("parameter 'n' must be an integer, not a string"));
 }
 
+// Any type mismatch shows one line of YAML of the right form, built from the schema: its type,
+// items, members (required first), bounds and enums.
+TEST(ParamsSchemaTest, AWrongTypeShowsAnExampleOfTheRightFormBuiltFromTheSchema) {
+  const ParamsSchema schema = Parsed(R"({"type": "object", "properties": {
+      "command": {"type": "string", "minLength": 1},
+      "args": {"type": "array", "items": {"type": "string"}},
+      "environment": {"type": "object",
+                      "additionalProperties": {"type": ["string", "number", "boolean"]}},
+      "env_clear": {"type": "boolean"},
+      "timeout_secs": {"type": "number", "exclusiveMinimum": 0},
+      "kill_grace_ms": {"type": "integer", "minimum": 100},
+      "mode": {"enum": ["fast", "slow"], "type": "string"},
+      "matrix": {"type": "array", "items": {"type": "array", "items": {"type": "integer"}}},
+      "server": {"type": "object", "required": ["host", "port"], "properties": {
+          "tls": {"type": "boolean"}, "host": {"type": "string"},
+          "port": {"type": "integer", "minimum": 1, "maximum": 65535}}},
+      "deep": {"type": "object", "properties": {"a": {"type": "object", "properties": {
+          "b": {"type": "object", "properties": {"c": {"type": "string"}}}}}}}}})");
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"{command: [echo, hi]}",
+       "parameter 'command' must be a string, not a list (for example command: \"...\")"},
+      {"{args: \"a b\"}",
+       "parameter 'args' must be a list, not a string (for example args: [\"...\", \"...\"])"},
+      {"{args: [[a]]}", "parameter 'args[0]' must be a string, not a list (for example \"...\")"},
+      {"{environment: [A=b]}",
+       "parameter 'environment' must be a mapping, not a list (for example environment: {NAME: "
+       "\"...\"})"},
+      {"{environment: {A: [b]}}",
+       "parameter 'environment.A' must be a string, a number or a boolean, not a list (for "
+       "example A: \"...\")"},
+      {"{env_clear: [yes]}", "(for example env_clear: true)"},
+      {"{timeout_secs: soon}", "(for example timeout_secs: 1)"},
+      {"{kill_grace_ms: 1.5}", "must be an integer, not a number (for example kill_grace_ms: 100)"},
+      {"{mode: [fast]}", "(for example mode: \"fast\")"},
+      {"{matrix: 1}", "(for example matrix: [[1, 1], [1, 1]])"},
+      {"{server: on}", "(for example server: {host: \"...\", port: 1})"},
+      {"{deep: 1}", "(for example deep: {a: {b: {...}}})"},
+  };
+  for (const auto& [yaml, message] : cases) {
+    const std::string problems = Check(schema, yaml);
+    EXPECT_THAT(problems, HasSubstr(message)) << yaml;
+    EXPECT_EQ(std::count(problems.begin(), problems.end(), '\n'), 1) << problems;
+  }
+  EXPECT_THAT(Check(schema, "[a]"),
+              HasSubstr("parameters must be a mapping, not a list (for example params: "
+                        "{command: \"...\"})"));
+}
+
 TEST(ParamsSchemaTest, WithoutAKeyProblemsAreKeyedByTheParametersPath) {
   const ParamsSchema schema = Parsed(R"({"type": "object", "required": ["url"],
       "properties": {"args": {"type": "array", "items": {"type": "string"}}}})");
   EXPECT_EQ(Check(schema, "{args: [[x]]}", ScalarTyping::kTyped, ""),
             "p.yaml:1:1: task 't' (type x): missing required parameter 'url' []\n"
             "p.yaml:1:9: task 't' (type x): parameter 'args[0]' must be a string, not a list "
-            "[args[0]]\n");
+            "(for example \"...\") [args[0]]\n");
 }
 
 }  // namespace

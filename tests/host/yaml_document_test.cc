@@ -398,5 +398,95 @@ TEST(YamlDocumentTest, TheTreeIsTheOneYamlCppWouldBuild) {
   EXPECT_TRUE(shared.root["a"].is(shared.root["b"]));
 }
 
+// A key written twice in one mapping, wherever the mapping is and however the key is written,
+// is one problem at the second key naming both lines; the tree is still built.
+TEST(YamlDocumentTest, AKeyWrittenTwiceInOneMappingIsAProblemNamingBothLines) {
+  struct Case {
+    std::string text;
+    std::string where;  // "line:column key: message"
+  };
+  const std::string kLost =
+      "; a mapping holds each key once and one of the two values would be lost";
+  const std::vector<Case> cases = {
+      {"a: 1\nb: 2\na: 3\n",
+       "3:1 a: duplicate key 'a' in the top-level mapping: first at line 1" + kLost},
+      {"tasks:\n  - id: t\n    retry:\n      max_attempts: 2\n      delay: 1\n"
+       "      max_attempts: 5\n",
+       "6:7 tasks.t.retry.max_attempts: duplicate key 'max_attempts' in tasks.t.retry: first at "
+       "line 4" +
+           kLost},
+      // The id comes after: the task is named by its place.
+      {"tasks:\n  - retry: {max_attempts: 2, max_attempts: 5}\n    id: t\n",
+       "2:30 tasks[0].retry.max_attempts: duplicate key 'max_attempts' in tasks[0].retry: first "
+       "at line 2" +
+           kLost},
+      {"tasks: []\nid: j\ntasks: []\n",
+       "3:1 tasks: duplicate key 'tasks' in the top-level mapping: first at line 1" + kLost},
+      {"tasks:\n  - id: t\n    params:\n      environment:\n        A: x\n        A: y\n",
+       "6:9 tasks.t.params.environment.A: duplicate key 'A' in tasks.t.params.environment: first "
+       "at line 5" +
+           kLost},
+      {"config:\n  deep:\n    - - k: 1\n        k: 2\n",
+       "4:9 config.deep[0][0].k: duplicate key 'k' in config.deep[0][0]: first at line 3" + kLost},
+      // Equal once YAML has read them: quoting, escapes, a key named through an alias.
+      {"\"a\": 1\na: 2\n",
+       "2:1 a: duplicate key 'a' in the top-level mapping: first at line 1" + kLost},
+      {"'a': 1\n\"\\x61\": 2\n",
+       "2:1 a: duplicate key 'a' in the top-level mapping: first at line 1" + kLost},
+      {"1: x\n\"1\": y\n",
+       "2:1 1: duplicate key '1' in the top-level mapping: first at line 1" + kLost},
+      {"&k a: 1\n*k : 2\n",
+       "2:1 a: duplicate key 'a' in the top-level mapping: first at line 1" + kLost},
+      {"? a\n: 1\n? a\n: 2\n",
+       "3:3 a: duplicate key 'a' in the top-level mapping: first at line 1" + kLost},
+      {"~: 1\n~: 2\n",
+       "2:1 ~: duplicate key null (~) in the top-level mapping: first at line 1" + kLost},
+      {"x: 1\n" + Repeat("k", kMaxYamlKeyBytes) + ": 1\n" + Repeat("k", kMaxYamlKeyBytes) + ": 2\n",
+       "3:1 " + Repeat("k", kMaxYamlKeyBytes).substr(0, 64) + "...: duplicate key '" +
+           Repeat("k", 64) + "...' in the top-level mapping: first at line 2" + kLost},
+  };
+  for (const Case& c : cases) {
+    YamlDocument document = Parse(c.text);
+    EXPECT_THAT(document.errors, IsEmpty()) << c.text;
+    ASSERT_EQ(document.problems.size(), 1u) << c.text;
+    const Diagnostic& problem = document.problems.front();
+    EXPECT_EQ(problem.file, "f.yaml");
+    EXPECT_EQ(std::to_string(problem.line) + ":" + std::to_string(problem.column) + " " +
+                  problem.key + ": " + problem.message,
+              c.where)
+        << c.text;
+    EXPECT_TRUE(document.root.IsMap()) << c.text;
+  }
+}
+
+TEST(YamlDocumentTest, EveryRepeatOfAKeyIsReportedAndEqualKeysOfOtherMappingsAreNot) {
+  YamlDocument document = Parse("a: 1\na: 2\nb: {a: 1}\na: 3\n");
+  ASSERT_EQ(document.problems.size(), 2u);
+  EXPECT_EQ(document.problems[0].line, 2u);
+  EXPECT_EQ(document.problems[1].line, 4u);
+  EXPECT_THAT(document.problems[1].message, HasSubstr("first at line 1"));
+
+  for (const std::string text :
+       {"- a: 1\n- a: 2\n", "x: {a: 1}\ny: {a: 1}\n", "a: {a: {a: 1}}\n", "a: 1\nA: 2\n'a ': 3\n",
+        "[a, a]: 1\n[a, a]: 2\n", "&k a: {b: 1}\nc: *k\n"}) {
+    YamlDocument clean = Parse(text);
+    EXPECT_THAT(clean.errors, IsEmpty()) << text;
+    EXPECT_THAT(clean.problems, IsEmpty()) << text << ": " << clean.problems.front().ToString();
+  }
+}
+
+TEST(YamlDocumentTest, AMappingAtTheEntryLimitOfRepeatedKeysIsQuickAndFullyReported) {
+  std::string half;
+  for (size_t i = 0; i < kMaxYamlMapEntries / 2; ++i) half += "key_" + std::to_string(i) + ": 1\n";
+  const auto start = steady_clock::now();
+  YamlDocument document = Parse(half + half);
+  EXPECT_LT(steady_clock::now() - start, kQuick);
+  EXPECT_THAT(document.errors, IsEmpty());
+  ASSERT_EQ(document.problems.size(), kMaxYamlMapEntries / 2);
+  EXPECT_EQ(document.problems.back().line, kMaxYamlMapEntries);
+  EXPECT_THAT(document.problems.back().message,
+              HasSubstr("first at line " + std::to_string(kMaxYamlMapEntries / 2)));
+}
+
 }  // namespace
 }  // namespace petit::host::internal

@@ -417,6 +417,56 @@ TEST_F(ValidateTest, TenThousandUnknownKeysAreListedQuickly) {
   EXPECT_LT(r.max_rss_kb, kHostileRssKb);
 }
 
+// What yaml-cpp accepts without a word, and parameters of the wrong shape, with the real plugins:
+// each file gets one line naming file, line, column and field, and what to write.
+TEST_F(ValidateTest, SilentYamlAndWrongParameterShapesAreOneLineEach) {
+  const std::string task = "  - id: t\n    type: command\n";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"id: a\ntasks:\n" + task +
+           "    command: echo\n    retry:\n      max_attempts: 2\n"
+           "      max_attempts: 5\n",
+       ":8:7: duplicate key 'max_attempts' in tasks.t.retry: first at line 7"},
+      {"id: a\ntasks:\n" + task + "    command: echo\n    environment:\n      A: x\n      'A': y\n",
+       ":8:7: duplicate key 'A' in tasks.t.environment: first at line 7"},
+      {"id: a\ntasks:\n" + task + "    command: [echo, hi]\n",
+       ":5:14: task 't' (type command): parameter 'command' must be a string, not a list (for "
+       "example command: \"...\")"},
+      {"id: a\ntasks:\n" + task + "    command: echo\n    environment: [A=b]\n",
+       ":6:18: task 't' (type command): parameter 'environment' must be a mapping, not a list "
+       "(for example environment: {NAME: \"...\"})"},
+      {"id: a\ntasks:\n" + task + "    command: echo\n    args: \"a b\"\n",
+       ":6:11: task 't' (type command): parameter 'args' must be a list, not a string (for "
+       "example args: [\"...\", \"...\"])"},
+      {"id: a\nconfig: &c {x: 1}\ntasks:\n" + task + "    command: echo\n    <<: *c\n",
+       ":7:5: YAML merge keys ('<<') are not supported"},
+      {"id: a\ntasks:\n" + task + "    command: !!binary ZWNobw==\n",
+       ":5:14: the YAML tag '!!binary' on tasks.t.command is not supported"},
+  };
+  for (const auto& [text, error] : cases) {
+    fs::remove_all(jobs_);
+    fs::create_directories(jobs_);
+    Write("odd.yaml", text);
+    const Outcome r = Validate();
+    EXPECT_EQ(r.exit_code, 2) << error << "\n" << r.err;
+    EXPECT_EQ(r.err.rfind("error: " + Path("odd.yaml") + error, 0), 0u) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  }
+}
+
+// A generated mapping of 5,000 keys written twice: one line each, as quick as a hostile file.
+TEST_F(ValidateTest, FiveThousandDuplicateKeysAreListedQuickly) {
+  std::string keys;
+  for (int i = 0; i < 5'000; ++i) keys += "  k" + std::to_string(i) + ": 1\n";
+  Write("twice.yaml",
+        "id: twice\nconfig:\n" + keys + keys + "tasks: [{id: t, type: command, command: x}]\n");
+  const Bounded r = ValidateBounded(jobs_, dir_);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 5'000);
+  EXPECT_THAT(r.err, HasSubstr(":5003:3: duplicate key 'k0' in config: first at line 3;"));
+  EXPECT_LT(r.took, kHostileTime);
+  EXPECT_LT(r.max_rss_kb, kHostileRssKb);
+}
+
 TEST_F(ValidateTest, ALongMisspeltTimeZoneOrDependencyAnswersAtOnce) {
   const std::string zone = "Europe/" + std::string(60'000, 'x');
   const std::string dep(60'000, 'd');

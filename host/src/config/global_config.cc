@@ -351,6 +351,7 @@ Result<GlobalConfig> LoadGlobalConfig(const std::string& path, std::vector<Diagn
     }
     return InvalidArgument(document.errors.front().ToString());
   }
+  for (const Diagnostic& problem : document.problems) errors.Append(problem);
   const YAML::Node root = document.root;
   GlobalConfig config;
   config.source_file = path;

@@ -586,6 +586,8 @@ JobFileResult ParseJobFile(const YamlDocument& document, const std::string& file
   }
   YamlErrors errors(file);
   YamlErrors warnings(file);
+  // Duplicate keys come first and keep the job from loading; the rest of the file is still checked.
+  for (const Diagnostic& problem : document.problems) errors.Append(problem);
   JobParser parser(document.root, errors, warnings, context);
   std::optional<Job> job;
   try {

@@ -444,7 +444,12 @@ std::string KeyHinter::Hint(std::string_view key) const {
       if (!Contains(LegacyFormKeys(form), key)) continue;
       types += std::string(types.empty() ? "" : " or ") + name;
     }
-    if (types.empty()) types = "another form";
+    if (types.empty()) {
+      // 'params' (or another key of plugin types) in a task of the original's forms.
+      return " (this task's type takes its parameters as keys of the task itself, as in "
+             "'command: echo'; '" +
+             std::string(key) + "' belongs to task types that take them under 'params')";
+    }
     return " ('" + std::string(key) + "' is a key of tasks of type " + types +
            "; other task types take their parameters under 'params')";
   }

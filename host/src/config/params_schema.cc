@@ -322,7 +322,7 @@ class SchemaChecker {
     if (schema.types != 0 && !Allows(schema.types, kind, value)) {
       Add(value, path,
           Display(path) + " must be " + DescribeTypes(schema.types) + ", not " +
-              JsonKindName(kind));
+              JsonKindName(kind) + " (for example " + ExampleLine(schema, path) + ")");
       return;
     }
     const bool templated = kind == JsonKind::kString && HasTemplates(value.Scalar());
@@ -378,6 +378,57 @@ class SchemaChecker {
   static const char* Agree(const std::string& path, const char* singular, const char* plural) {
     return path.empty() ? plural : singular;
   }
+  // One line of YAML that passes `schema` where `path` is, built from the schema alone:
+  // `command: "..."`, `args: ["...", "..."]`, `environment: {NAME: "..."}`, `"..."` for an item.
+  std::string ExampleLine(const Node& schema, const std::string& path) const {
+    std::string name = path.empty() ? std::string(key_) : path;
+    if (!name.empty() && name.back() == ']') return Example(schema, 0);
+    if (const size_t dot = name.rfind('.'); dot != std::string::npos) name.erase(0, dot + 1);
+    return name.empty() ? Example(schema, 0) : name + ": " + Example(schema, 0);
+  }
+  static std::string Example(const Node& schema, int depth) {
+    if (!schema.enum_json.empty()) return schema.enum_json.front();
+    if (schema.const_json) return *schema.const_json;
+    constexpr int kDepth = 2;  // one line: a nest of objects is cut short
+    const uint8_t types = schema.types;
+    if (types == 0 || (types & kStringBit) != 0) return "\"...\"";
+    if ((types & kIntegerBit) != 0) {
+      double at_least = 1;
+      if (schema.minimum) at_least = std::ceil(*schema.minimum);
+      if (schema.exclusive_minimum) at_least = std::floor(*schema.exclusive_minimum) + 1;
+      if (schema.maximum && at_least > *schema.maximum) at_least = std::floor(*schema.maximum);
+      return FormatNumber(at_least);
+    }
+    if ((types & kBooleanBit) != 0) return "true";
+    if ((types & kArrayBit) != 0) {
+      if (schema.items == nullptr) return "[]";
+      if (depth >= kDepth) return "[...]";
+      const std::string item = Example(*schema.items, depth + 1);
+      return "[" + item + ", " + item + "]";
+    }
+    if ((types & kObjectBit) != 0) {
+      if (depth >= kDepth) return "{...}";
+      // The required members, else the first one the schema names, else any name.
+      std::vector<const Node::Property*> shown;
+      for (const std::string& required : schema.required) {
+        for (const Node::Property& property : schema.properties) {
+          if (property.name == required) shown.push_back(&property);
+        }
+      }
+      if (shown.empty() && !schema.properties.empty()) shown.push_back(&schema.properties.front());
+      std::string text;
+      for (const Node::Property* property : shown) {
+        text += (text.empty() ? "" : ", ") + property->name + ": " +
+                Example(*property->schema, depth + 1);
+      }
+      if (text.empty() && schema.additional != nullptr) {
+        text = "NAME: " + Example(*schema.additional, depth + 1);
+      }
+      return "{" + text + "}";
+    }
+    return "null";
+  }
+
   static std::string Display(const std::string& path) {
     return path.empty() ? "parameters" : "parameter '" + path + "'";
   }
@@ -593,8 +644,9 @@ class SchemaChecker {
 Result<ParamsSchema> ParamsSchema::Parse(std::string_view json) {
   // JSON is a subset of YAML's flow style, and the host's one checked YAML parser reads it.
   internal::YamlDocument document = internal::ParseYamlDocument(json, "parameter schema");
-  if (!document.errors.empty()) {
-    const Diagnostic& error = document.errors.front();
+  if (!document.errors.empty() || !document.problems.empty()) {
+    const Diagnostic& error =
+        document.errors.empty() ? document.problems.front() : document.errors.front();
     return InvalidArgument("parameter schema is not valid JSON (line " +
                            std::to_string(error.line) + "): " + error.message);
   }

@@ -8,6 +8,7 @@
 #include <optional>
 #include <streambuf>
 #include <system_error>
+#include <unordered_map>
 #include <utility>
 
 #include <yaml-cpp/eventhandler.h>
@@ -58,12 +59,59 @@ YAML::Mark MarkAt(std::string_view text, size_t pos) {
   return mark;
 }
 
+// yaml-cpp's own messages ("illegal block entry", "end of map not found") do not say that the
+// cause is a tab in the indentation of the line where they fail, or of the line before.
+std::string TabHint(std::string_view text, const YAML::Mark& mark) {
+  if (mark.is_null() || mark.pos < 0) return "";
+  const size_t pos = std::min(static_cast<size_t>(mark.pos), text.size());
+  size_t begin = text.rfind('\n', pos == 0 ? 0 : pos - 1);
+  begin = begin == std::string_view::npos ? 0 : begin + 1;
+  for (int line = 0; line < 2; ++line) {
+    for (size_t i = begin; i < text.size() && (text[i] == ' ' || text[i] == '\t'); ++i) {
+      if (text[i] == '\t') {
+        return " (line " + std::to_string(mark.line + 1 - line) +
+               " is indented with a tab; YAML indents with spaces only)";
+      }
+    }
+    if (begin == 0) break;
+    const size_t previous = begin >= 2 ? text.rfind('\n', begin - 2) : std::string_view::npos;
+    begin = previous == std::string_view::npos ? 0 : previous + 1;
+  }
+  return "";
+}
+
+// What yaml-cpp's message leaves out: a tab in the indentation, or (for "illegal map value", as
+// in `storage: memory:`) that a value holding ': ' or ending in ':' must be quoted.
+std::string Hint(std::string_view text, const YAML::Mark& mark, const std::string& message) {
+  std::string hint = TabHint(text, mark);
+  if (hint.empty() && message == YAML::ErrorMsg::MAP_VALUE) {
+    hint = " (a value holding ': ' or ending in ':' must be quoted, as in key: 'memory:')";
+  }
+  return hint;
+}
+
 // Thrown from the event handler, through yaml-cpp's parser (which holds nothing that leaks), to
 // ParseYamlDocument: the first limit broken ends the reading.
 struct LimitBroken {
   YAML::Mark mark;
   std::string message;
 };
+
+// What makes a well-formed document still wrong, silently so for yaml-cpp: a key written twice
+// in one mapping (one of the two values would be dropped without a word), a merge key `<<` (YAML
+// 1.1, which yaml-cpp reads as a key named "<<") or a tag such as !!binary (which it keeps on the
+// node and nobody reads).
+struct TreeProblem {
+  YAML::Mark mark;   // of the second key, the merge key or the tagged node
+  std::string path;  // "tasks.extract.retry.max_attempts"
+  std::string message;
+};
+
+// Only shown in messages: a kilobyte-long key or anchor name must not make a kilobyte-long line.
+std::string Shown(const std::string& name) {
+  constexpr size_t kShownBytes = 64;
+  return name.size() <= kShownBytes ? name : name.substr(0, kShownBytes) + "...";
+}
 
 // yaml-cpp 0.7's own tree builder (src/nodebuilder.cpp, which it does not install), ported onto
 // the detail API its headers do install, so that the checking pass builds the tree as it goes and
@@ -171,6 +219,8 @@ class LimitChecker final : public YAML::EventHandler {
   const YAML::Mark& second_document() const { return second_document_; }
   // The first document's tree, built as its events passed the checks.
   YAML::Node Root() const { return tree_.Root(); }
+  // The TreeProblems of the first document, in the order met.
+  const std::vector<TreeProblem>& problems() const { return problems_; }
 
   void OnDocumentStart(const YAML::Mark& mark) override {
     // Every document but one that consumes no token starts after the previous one. yaml-cpp 0.7
@@ -195,6 +245,7 @@ class LimitChecker final : public YAML::EventHandler {
   void OnDocumentEnd() override {}
 
   void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override {
+    if (NextIsKey()) NoteKey(mark, std::nullopt);
     Leaf(mark, anchor, 0);
     if (Building()) tree_.OnNull(mark, anchor);
   }
@@ -208,7 +259,17 @@ class LimitChecker final : public YAML::EventHandler {
                                   std::to_string(value.size()) + " bytes; the most is " +
                                   std::to_string(limit)};
     }
+    CheckTag(mark, tag);
+    if (key) {
+      if (value == "<<" && tag == "?") NoteMergeKey(mark);
+      NoteKey(mark, value);
+    } else if (NextIsValue() && frames_.back().key == "id") {
+      frames_.back().id = Shown(value);
+    }
     Leaf(mark, anchor, value.size());
+    if (anchor != YAML::NullAnchor && value.size() <= kMaxYamlKeyBytes) {
+      anchors_[anchor].scalar = value;
+    }
     if (Building()) tree_.OnScalar(mark, tag, anchor, value);
   }
 
@@ -224,6 +285,14 @@ class LimitChecker final : public YAML::EventHandler {
       throw LimitBroken{mark, "aliases expand to more than " + std::to_string(kMaxYamlAliasNodes) +
                                   " nodes (this '*" + target.name + "' stands for " +
                                   std::to_string(target.expanded) + ")"};
+    }
+    if (NextIsKey()) {
+      // `*k: ...` is the key k names: a duplicate when k's text is already a key here.
+      if (target.scalar) {
+        NoteKey(mark, *target.scalar);
+      } else {
+        frames_.back().key.clear();
+      }
     }
     alias_bytes_ += target.bytes;
     if (alias_bytes_ > kMaxYamlAliasBytes) {
@@ -241,6 +310,7 @@ class LimitChecker final : public YAML::EventHandler {
 
   void OnSequenceStart(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
                        YAML::EmitterStyle::value style) override {
+    CheckTag(mark, tag);
     Open(mark, anchor, /*map=*/false);
     if (Building()) tree_.OnCollectionStart(mark, tag, anchor, style, /*map=*/false);
   }
@@ -251,6 +321,7 @@ class LimitChecker final : public YAML::EventHandler {
 
   void OnMapStart(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
                   YAML::EmitterStyle::value style) override {
+    CheckTag(mark, tag);
     Open(mark, anchor, /*map=*/true);
     if (Building()) tree_.OnCollectionStart(mark, tag, anchor, style, /*map=*/true);
   }
@@ -260,10 +331,7 @@ class LimitChecker final : public YAML::EventHandler {
   }
 
   void OnAnchor(const YAML::Mark& /*mark*/, const std::string& name) override {
-    // Only shown in messages: a megabyte-long name must not make a megabyte-long line.
-    constexpr size_t kShownNameBytes = 64;
-    pending_anchor_name_ =
-        name.size() <= kShownNameBytes ? name : name.substr(0, kShownNameBytes) + "...";
+    pending_anchor_name_ = Shown(name);
   }
 
  private:
@@ -274,6 +342,12 @@ class LimitChecker final : public YAML::EventHandler {
     size_t expanded = 1;  // nodes of the subtree once its aliases are expanded, itself included
     size_t bytes = 0;     // bytes of its scalars once its aliases are expanded
     YAML::anchor_t anchor = YAML::NullAnchor;
+    // A mapping of the first document: the line (0-based) of each scalar key, the text of the
+    // key being read (for the path in messages) and the value of its `id`, if one came yet.
+    std::unordered_map<std::string, int> keys;
+    std::optional<int> null_key;  // `~:` or `? :`, the one key with no text
+    std::string key;
+    std::string id;
   };
   // What an anchor names, indexed by yaml-cpp's anchor number (1, 2, ... per document).
   struct Anchor {
@@ -281,6 +355,7 @@ class LimitChecker final : public YAML::EventHandler {
     size_t expanded = 0;
     size_t bytes = 0;
     bool open = false;  // its node is still being read: an alias to it would make a cycle
+    std::optional<std::string> scalar;  // a scalar's text when short enough to be a key
   };
 
   std::string StrayTokenMessage(const YAML::Mark& mark) const {
@@ -295,6 +370,87 @@ class LimitChecker final : public YAML::EventHandler {
 
   bool NextIsKey() const {
     return !frames_.empty() && frames_.back().map && frames_.back().children % 2 == 0;
+  }
+  bool NextIsValue() const {
+    return !frames_.empty() && frames_.back().map && frames_.back().children % 2 == 1;
+  }
+
+  // Records a scalar key (nullopt: a null one) of the innermost mapping, and a TreeProblem when
+  // it has that key already. Keys compare as the text YAML gives them, quoting and escapes
+  // resolved, as every reader of the tree compares them: "a", 'a' and a are one key.
+  void NoteKey(const YAML::Mark& mark, const std::optional<std::string>& text) {
+    if (!Building()) return;
+    Frame& map = frames_.back();
+    std::optional<int> first;
+    if (text) {
+      auto [it, fresh] = map.keys.emplace(*text, mark.line);
+      if (!fresh) first = it->second;
+      map.key = Shown(*text);
+    } else {
+      if (map.null_key) first = map.null_key;
+      map.null_key = mark.line;
+      map.key = "~";
+    }
+    if (!first) return;
+    const std::string shown = text ? "'" + map.key + "'" : "null (~)";
+    const std::string parent = ParentPath();
+    problems_.push_back(TreeProblem{
+        mark, parent.empty() ? map.key : parent + "." + map.key,
+        "duplicate key " + shown + " in " + (parent.empty() ? "the top-level mapping" : parent) +
+            ": first at line " + std::to_string(*first + 1) +
+            "; a mapping holds each key once and one of the two values would be lost"});
+  }
+
+  // The path of the node about to be read.
+  std::string NodePath() const {
+    std::string path = ParentPath();
+    if (frames_.empty()) return path;
+    const Frame& frame = frames_.back();
+    if (!frame.map) return path + "[" + std::to_string(frame.children) + "]";
+    if (frame.children % 2 == 0) return path;  // a key: the mapping it is in
+    return path.empty() ? frame.key : path + "." + frame.key;
+  }
+
+  // yaml-cpp resolves no tag: a value tagged !!binary or !!int stays the text written, so a tag
+  // would only mislead. "?" (plain) and "!" (quoted) are the tags of untagged nodes.
+  void CheckTag(const YAML::Mark& mark, const std::string& tag) {
+    if (!Building() || tag.empty() || tag == "?" || tag == "!") return;
+    constexpr std::string_view kCore = "tag:yaml.org,2002:";
+    const std::string shown =
+        tag.compare(0, kCore.size(), kCore) == 0 ? "!!" + tag.substr(kCore.size()) : Shown(tag);
+    const std::string path = NodePath();
+    problems_.push_back(TreeProblem{
+        mark, path,
+        "the YAML tag '" + shown + "'" + (path.empty() ? "" : " on " + path) +
+            " is not supported: petit reads the value as written (a quoted value is text); "
+            "remove the tag"});
+  }
+
+  void NoteMergeKey(const YAML::Mark& mark) {
+    if (!Building()) return;
+    const std::string parent = ParentPath();
+    problems_.push_back(TreeProblem{
+        mark, parent.empty() ? "<<" : parent + ".<<",
+        "YAML merge keys ('<<') are not supported: write the keys out (an alias such as *name "
+        "can stand for a whole value)"});
+  }
+
+  // The path to the innermost mapping, as Diagnostic::key spells it: a mapping's entry by its
+  // key, a list's item by its `id` when it has come already ("tasks.extract"), else its index.
+  std::string ParentPath() const {
+    std::string path;
+    for (size_t i = 0; i + 1 < frames_.size(); ++i) {
+      const Frame& frame = frames_[i];
+      if (frame.map) {
+        if (!path.empty()) path += ".";
+        path += frame.key;
+      } else if (!frames_[i + 1].id.empty()) {
+        path += "." + frames_[i + 1].id;
+      } else {
+        path += "[" + std::to_string(frame.children - 1) + "]";
+      }
+    }
+    return path;
   }
 
   void Advance(const YAML::Mark& mark) {
@@ -338,17 +494,18 @@ class LimitChecker final : public YAML::EventHandler {
   }
 
   void Open(const YAML::Mark& mark, YAML::anchor_t anchor, bool map) {
+    if (NextIsKey()) frames_.back().key = "?";  // a list or mapping as a key: no text to name
     Enter(mark);
     if (frames_.size() >= kMaxYamlDepth) {
       throw LimitBroken{
           mark, "lists and mappings nested more than " + std::to_string(kMaxYamlDepth) + " deep"};
     }
     if (anchor != YAML::NullAnchor) Define(anchor).open = true;
-    frames_.push_back(Frame{map, 0, 1, 0, anchor});
+    frames_.push_back(Frame{map, 0, 1, 0, anchor, {}, std::nullopt, {}, {}});
   }
 
   void Close() {
-    const Frame done = frames_.back();
+    const Frame done = std::move(frames_.back());
     frames_.pop_back();
     if (done.anchor != YAML::NullAnchor) {
       Anchor& named = anchors_[done.anchor];
@@ -365,7 +522,7 @@ class LimitChecker final : public YAML::EventHandler {
   Anchor& Define(YAML::anchor_t anchor) {
     if (anchors_.size() <= anchor) anchors_.resize(anchor + 1);
     Anchor& named = anchors_[anchor];
-    named = Anchor{pending_anchor_name_, 0, 0, false};
+    named = Anchor{pending_anchor_name_, 0, 0, false, std::nullopt};
     return named;
   }
 
@@ -381,6 +538,7 @@ class LimitChecker final : public YAML::EventHandler {
   size_t nodes_ = 0;
   size_t alias_nodes_ = 0;
   size_t alias_bytes_ = 0;
+  std::vector<TreeProblem> problems_;
 };
 
 // The text for the checking pass, handed to yaml-cpp a window at a time so that each refill can
@@ -458,7 +616,8 @@ YamlDocument ReadYamlDocument(const std::string& path) {
   std::string error;
   std::optional<std::string> text = ReadBytes(path, error);
   if (!text) {
-    return YamlDocument{YAML::Node(), {{path, 0, 0, "", "cannot read the file: " + error}}, true};
+    return YamlDocument{
+        YAML::Node(), {{path, 0, 0, "", "cannot read the file: " + error}}, true, {}};
   }
   return ParseYamlDocument(*text, path);
 }
@@ -469,7 +628,7 @@ YamlDocument ParseYamlDocument(std::string_view text, const std::string& name) {
     errors.Add(MarkAt(text, kMaxYamlFileBytes), "",
                "the file is longer than " + std::to_string(kMaxYamlFileBytes) +
                    " bytes, the most petit reads");
-    return YamlDocument{YAML::Node(), errors.diagnostics()};
+    return YamlDocument{YAML::Node(), errors.diagnostics(), false, {}};
   }
   LimitChecker checker(text);
   try {
@@ -481,16 +640,22 @@ YamlDocument ParseYamlDocument(std::string_view text, const std::string& name) {
   } catch (const LimitBroken& broken) {
     errors.Add(broken.mark, "", broken.message);
   } catch (const YAML::Exception& e) {
-    errors.Add(e.mark, "", e.msg);
+    errors.Add(e.mark, "", e.msg + Hint(text, e.mark, e.msg));
   }
-  if (!errors.empty()) return YamlDocument{YAML::Node(), errors.diagnostics()};
+  if (!errors.empty()) return YamlDocument{YAML::Node(), errors.diagnostics(), false, {}};
   if (checker.documents() > 1) {
     errors.Add(checker.second_document(), "",
                "a file holds one YAML document, but this one has " +
                    std::to_string(checker.documents()) + " YAML documents (separated by ---)");
-    return YamlDocument{YAML::Node(), errors.diagnostics()};
+    return YamlDocument{YAML::Node(), errors.diagnostics(), false, {}};
   }
-  return YamlDocument{checker.Root(), {}};
+  YamlDocument document{checker.Root(), {}, false, {}};
+  YamlErrors problems(name);
+  for (const TreeProblem& problem : checker.problems()) {
+    problems.Add(problem.mark, problem.path, problem.message);
+  }
+  document.problems = problems.diagnostics();
+  return document;
 }
 
 }  // namespace petit::host::internal

@@ -11,7 +11,10 @@
 // hence a port of it in the .cc), so the text is scanned once. Loading without a tree is a change
 // to that builder and to the callers' use of `root`.
 //
-// A file holds one YAML document; a second one is an error, not ignored.
+// A file holds one YAML document; a second one is an error, not ignored. A mapping holds each key
+// once: yaml-cpp accepts a key written twice (and readers would take one value, silently), so the
+// same pass notes every scalar key of each mapping and reports the second one as a problem; so are
+// what yaml-cpp would otherwise ignore without a word: a merge key `<<` and a tag (!!binary).
 //
 // Ownership: a YamlDocument owns its tree; yaml-cpp nodes copied out of it share it by reference
 // count. Threads: the functions are reentrant; a document is used by one thread at a time.
@@ -32,6 +35,10 @@ struct YamlDocument {
   YAML::Node root;  // null for an empty file; not to be read when errors is not empty
   std::vector<Diagnostic> errors;  // why the text is not one YAML document within the limits
   bool unreadable = false;         // the file could not be read at all (errors says so)
+  // Why the document, readable as a tree, is still not valid: a key written twice in one mapping
+  // ("tasks.extract.retry.max_attempts", both lines in the message), a merge key, a tag. Empty
+  // when errors is not.
+  std::vector<Diagnostic> problems;
 };
 
 // Reads the file at `path` (at most kMaxYamlFileBytes of it, and a little more to know it is

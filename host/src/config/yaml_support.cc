@@ -144,7 +144,13 @@ void CheckKeys(const YAML::Node& map, const std::vector<std::string_view>& allow
     }
     const std::string& name = key.Scalar();
     if (std::find(allowed.begin(), allowed.end(), name) != allowed.end()) continue;
-    std::string message = "unknown key '" + name + "' in " + std::string(where);
+    // A merge key is reported where the document is read (yaml_document.h), once.
+    if (name == "<<" && key.Tag() == "?") continue;
+    // A key of a kilobyte must not make a kilobyte-long line.
+    constexpr size_t kShownKeyBytes = 64;
+    const std::string shown =
+        name.size() <= kShownKeyBytes ? name : name.substr(0, kShownKeyBytes) + "...";
+    std::string message = "unknown key '" + shown + "' in " + std::string(where);
     if (errors.size() >= kMaxHintedProblems) {
       // A file this wrong was not written by hand; its problems are listed, not guessed at.
     } else if (level) {

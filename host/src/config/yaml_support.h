@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <yaml-cpp/yaml.h>
@@ -44,6 +45,8 @@ class YamlErrors {
   };
 
   void Add(const YAML::Mark& mark, std::string_view key, std::string_view message);
+  // A problem found elsewhere (YamlDocument::problems), kept as it is.
+  void Append(Diagnostic diagnostic) { diagnostics_.push_back(std::move(diagnostic)); }
   // At `node`; a node that does not exist (a missing key) gives a problem without a position.
   void AddAt(const YAML::Node& node, std::string_view key, std::string_view message) {
     Add(node.IsDefined() ? node.Mark() : YAML::Mark::null_mark(), key, message);
