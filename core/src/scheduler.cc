@@ -557,11 +557,12 @@ struct Scheduler::Impl {
     std::vector<RunEndCallback> on_ends;
     requests.reserve(launches.size());
     on_ends.reserve(launches.size());
-    for (const Launch& launch : launches) {
-      requests.push_back(launch.request);
+    // Moved, not copied: a tick's runs are stamped created only once these are built.
+    for (Launch& launch : launches) {
       on_ends.emplace_back([this, index = launch.slot, run_id = launch.request.run_id] {
         OnRunEnded(index, run_id);
       });
+      requests.push_back(std::move(launch.request));
     }
     std::vector<Result<std::unique_ptr<RunHandle>>> handles;
     if (records.empty()) {
@@ -577,7 +578,8 @@ struct Scheduler::Impl {
     for (size_t i = 0; i < launches.size(); ++i) {
       Launch& launch = launches[i];
       const size_t index = launch.slot;
-      const RunId run_id = launch.request.run_id;
+      const RunRequest& request = requests[i];
+      const RunId& run_id = request.run_id;
       Result<std::unique_ptr<RunHandle>>& handle = handles[i];
       MutexLock lock(mu);
       Slot& slot = slots[index];
@@ -586,7 +588,7 @@ struct Scheduler::Impl {
         if (first_failure != nullptr && first_failure->ok()) *first_failure = handle.status();
         // The store's admission refused it: its reason says it all.
         const bool by_store = handle.status().code() == StatusCode::kFailedPrecondition;
-        Refuse(slot, run_id, launch.request.occurrence_us, clock.NowMicros(),
+        Refuse(slot, run_id, request.occurrence_us, clock.NowMicros(),
                by_store ? handle.status().message()
                         : "the run could not be started: " + handle.status().message());
         if (active != slot.active.end()) {
@@ -597,10 +599,10 @@ struct Scheduler::Impl {
       }
       ++launched;
       if (launch.announce) {
-        Emit(EventType::kScheduleFired, slot, run_id, clock.NowMicros(),
-             launch.request.occurrence_us, launch.request.trigger, [&] {
-               std::string detail = Occurrence(slot, launch.request.occurrence_us) + " (trigger " +
-                                    launch.request.trigger + "): run started";
+        Emit(EventType::kScheduleFired, slot, run_id, clock.NowMicros(), request.occurrence_us,
+             request.trigger, [&] {
+               std::string detail = Occurrence(slot, request.occurrence_us) + " (trigger " +
+                                    request.trigger + "): run started";
                if (!launch.announce->empty()) detail += "; " + *launch.announce;
                return detail;
              });
