@@ -50,6 +50,16 @@ std::vector<Result<std::unique_ptr<RunHandle>>> RunLauncher::LaunchBatch(
   return handles;
 }
 
+RunLauncher::BatchLaunch RunLauncher::LaunchBatchSavingJobs(std::span<const RunRequest> requests,
+                                                            std::vector<RunEndCallback> on_ends,
+                                                            std::span<const JobRecord> jobs,
+                                                            StateStore& store) {
+  BatchLaunch launch;
+  if (!jobs.empty()) launch.jobs_saved = store.SaveJobs(jobs);
+  launch.handles = LaunchBatch(requests, std::move(on_ends));
+  return launch;
+}
+
 struct Scheduler::Impl {
   // An occurrence (or a manual trigger) admitted but waiting for a run slot.
   struct Waiting {
@@ -186,26 +196,31 @@ struct Scheduler::Impl {
     }
   }
 
-  // SaveRecord for the slots at `indices`, in one store call (StateStore::SaveJobs).
-  void SaveRecords(const std::vector<size_t>& indices, int64_t now_us) REQUIRES(mu) {
-    if (indices.size() <= 1) {
-      for (size_t index : indices) SaveRecord(slots[index], now_us);
-      return;
-    }
+  // The records of the slots at `indices`, as of `now_us`, for one save (a tick's commit).
+  std::vector<JobRecord> TickRecords(const std::vector<size_t>& indices, int64_t now_us)
+      REQUIRES(mu) {
     std::vector<JobRecord> records;
     records.reserve(indices.size());
     for (size_t index : indices) {
       slots[index].record.updated_us = now_us;
+      slots[index].record_unsaved = false;  // this save supersedes an unsaved one
       records.push_back(slots[index].record);
     }
-    Status saved = store.SaveJobs(records);
+    return records;
+  }
+
+  // What the save of the records of the slots at `indices` answered.
+  void RecordsSaved(const std::vector<size_t>& indices, const Status& saved, int64_t now_us)
+      REQUIRES(mu) {
     for (size_t index : indices) slots[index].record_unsaved = !saved.ok();
     if (saved.ok()) {
       if (options.store_health != nullptr) options.store_health->ReportSuccess(now_us);
       return;
     }
-    last_store_error =
-        saved.WithContext("saving the schedule state of " + Plural(indices.size(), "job"));
+    last_store_error = saved.WithContext(
+        indices.size() == 1
+            ? "saving the schedule state of job '" + slots[indices.front()].job->id.str() + "'"
+            : "saving the schedule state of " + Plural(indices.size(), "job"));
     if (options.store_health != nullptr) {
       options.store_health->ReportFailure(last_store_error, now_us);
     }
@@ -506,8 +521,8 @@ struct Scheduler::Impl {
       slot.next_fire_us = next.value_or(0);
       if (next) heap.push(HeapEntry{*next, entry.slot, slot.generation});
     }
-    // Before their runs are launched, as one transaction: a tick's fires cost one commit.
-    SaveRecords(fired_slots, now_us);
+    // Saved by Loop in the commit that admits their runs: a tick's fires cost one commit.
+    tick_slots = std::move(fired_slots);
     next_due_us = heap.empty() ? kNever : heap.top().fire_us;
   }
 
@@ -530,29 +545,41 @@ struct Scheduler::Impl {
 
   // The functions below take mu themselves (Wait: the caller holds it).
 
-  // Launches each run; returns how many started. A launch failure frees its slot at once.
   // Launches each run (admitted together: RunLauncher::LaunchBatch); returns how many started. A
   // launch failure frees its slot at once.
-  uint32_t LaunchAll(std::vector<Launch>& launches, Status* first_failure = nullptr) EXCLUDES(mu) {
-    if (launches.empty()) return 0;
+  // With `records`, they are saved in the commit that admits the runs (and `records_saved` told
+  // how that went): RunLauncher::LaunchBatchSavingJobs.
+  uint32_t LaunchAll(std::vector<Launch>& launches, Status* first_failure = nullptr,
+                     std::span<const JobRecord> records = {}, Status* records_saved = nullptr)
+      EXCLUDES(mu) {
+    if (launches.empty() && records.empty()) return 0;
     std::vector<RunRequest> requests;
     std::vector<RunEndCallback> on_ends;
     requests.reserve(launches.size());
     on_ends.reserve(launches.size());
-    for (const Launch& launch : launches) {
-      requests.push_back(launch.request);
+    // Moved, not copied: a tick's runs are stamped created only once these are built.
+    for (Launch& launch : launches) {
       on_ends.emplace_back([this, index = launch.slot, run_id = launch.request.run_id] {
         OnRunEnded(index, run_id);
       });
+      requests.push_back(std::move(launch.request));
     }
-    std::vector<Result<std::unique_ptr<RunHandle>>> handles =
-        launcher.LaunchBatch(requests, std::move(on_ends));
+    std::vector<Result<std::unique_ptr<RunHandle>>> handles;
+    if (records.empty()) {
+      handles = launcher.LaunchBatch(requests, std::move(on_ends));
+    } else {
+      RunLauncher::BatchLaunch batch =
+          launcher.LaunchBatchSavingJobs(requests, std::move(on_ends), records, store);
+      handles = std::move(batch.handles);
+      if (records_saved != nullptr) *records_saved = std::move(batch.jobs_saved);
+    }
     assert(handles.size() == launches.size());
     uint32_t launched = 0;
     for (size_t i = 0; i < launches.size(); ++i) {
       Launch& launch = launches[i];
       const size_t index = launch.slot;
-      const RunId run_id = launch.request.run_id;
+      const RunRequest& request = requests[i];
+      const RunId& run_id = request.run_id;
       Result<std::unique_ptr<RunHandle>>& handle = handles[i];
       MutexLock lock(mu);
       Slot& slot = slots[index];
@@ -561,7 +588,7 @@ struct Scheduler::Impl {
         if (first_failure != nullptr && first_failure->ok()) *first_failure = handle.status();
         // The store's admission refused it: its reason says it all.
         const bool by_store = handle.status().code() == StatusCode::kFailedPrecondition;
-        Refuse(slot, run_id, launch.request.occurrence_us, clock.NowMicros(),
+        Refuse(slot, run_id, request.occurrence_us, clock.NowMicros(),
                by_store ? handle.status().message()
                         : "the run could not be started: " + handle.status().message());
         if (active != slot.active.end()) {
@@ -572,10 +599,10 @@ struct Scheduler::Impl {
       }
       ++launched;
       if (launch.announce) {
-        Emit(EventType::kScheduleFired, slot, run_id, clock.NowMicros(),
-             launch.request.occurrence_us, launch.request.trigger, [&] {
-               std::string detail = Occurrence(slot, launch.request.occurrence_us) + " (trigger " +
-                                    launch.request.trigger + "): run started";
+        Emit(EventType::kScheduleFired, slot, run_id, clock.NowMicros(), request.occurrence_us,
+             request.trigger, [&] {
+               std::string detail = Occurrence(slot, request.occurrence_us) + " (trigger " +
+                                    request.trigger + "): run started";
                if (!launch.announce->empty()) detail += "; " + *launch.announce;
                return detail;
              });
@@ -598,6 +625,13 @@ struct Scheduler::Impl {
     RunLeft(index);
   }
 
+  // Until the scheduler thread's tick has committed its records: what saves records outside it
+  // (SetPaused, UpdateJobs, SetSchedulerPaused) must not be overwritten by that commit's older
+  // copies.
+  void AwaitTickCommit() REQUIRES(mu) {
+    while (tick_commit) tick_commit_cv.Wait(mu);
+  }
+
   bool DueLocked() const REQUIRES(mu) {
     return std::min(next_due_us, record_retry_us) <= clock.NowMicros();
   }
@@ -610,11 +644,21 @@ struct Scheduler::Impl {
       for (size_t index : std::exchange(ready, {})) StartWaiting(index, launches);
       const int64_t now_us = clock.NowMicros();
       FireDue(now_us, launches);
+      const std::vector<size_t> fired_slots = std::exchange(tick_slots, {});
+      const std::vector<JobRecord> records = TickRecords(fired_slots, now_us);
       RetryUnsavedRecords(now_us);
+      tick_commit = !records.empty();
       mu.Unlock();
+      Status records_saved;
       SchedulerPass pass{.now_us = now_us,
                          .wakeups = wakeups.load(std::memory_order_relaxed),
-                         .launched = LaunchAll(launches)};
+                         .launched = LaunchAll(launches, nullptr, records, &records_saved)};
+      if (!records.empty()) {
+        MutexLock lock_for_records(mu);
+        RecordsSaved(fired_slots, records_saved, now_us);
+        tick_commit = false;
+        tick_commit_cv.SignalAll();
+      }
       // Freed now, not after the wait: 1,000 launches take milliseconds to free, which the next
       // tick's fires would wait for.
       std::vector<Launch>().swap(launches);
@@ -716,6 +760,12 @@ struct Scheduler::Impl {
   uint32_t record_failures GUARDED_BY(mu) = 0;
   const StoreOutagePolicy outage_policy;  // its backoff paces those saves
   std::atomic<uint64_t> wakeups{0};
+  // FireDue's fired slots, whose records Loop saves in the commit that admits their runs.
+  std::vector<size_t> tick_slots GUARDED_BY(mu);
+  // The scheduler thread is saving its tick's records, outside the lock; AwaitTickCommit waits on
+  // tick_commit_cv for it to become false.
+  bool tick_commit GUARDED_BY(mu) = false;
+  CondVar tick_commit_cv{mu};
 
   // Wakes the scheduler thread for the next fire time; emplaced by Start, reset by Stop, and
   // used by the scheduler thread in between (it takes mu when the clock moves).
@@ -951,6 +1001,7 @@ Status Scheduler::SetPaused(const JobId& job, bool paused) {
     if (!impl.started || impl.stopping) {
       return FailedPrecondition("the scheduler is not running");
     }
+    impl.AwaitTickCommit();
     const size_t index = it->second;
     Impl::Slot& slot = impl.slots[index];
     if (slot.record.paused == paused) return Status::Ok();
@@ -980,6 +1031,7 @@ Status Scheduler::UpdateJobs(std::vector<std::shared_ptr<const Job>> jobs) {
   {
     MutexLock lock(impl.mu);
     if (!impl.started || impl.stopping) return FailedPrecondition("the scheduler is not running");
+    impl.AwaitTickCommit();
     const int64_t now_us = impl.clock.NowMicros();
     std::vector<bool> listed(impl.slots.size(), false);
     for (std::shared_ptr<const Job>& job : jobs) {
@@ -1025,6 +1077,7 @@ Status Scheduler::SetSchedulerPaused(bool paused) {
     if (!impl.started || impl.stopping) {
       return FailedPrecondition("the scheduler is not running");
     }
+    impl.AwaitTickCommit();
     if (impl.paused == paused) return Status::Ok();
     const int64_t now_us = impl.clock.NowMicros();
     PETIT_RETURN_IF_ERROR(

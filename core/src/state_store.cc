@@ -107,6 +107,14 @@ std::vector<Result<RunAdmission>> StateStore::AdmitRuns(std::span<const RunToAdm
   return answers;
 }
 
+AdmissionCommit StateStore::AdmitRunsAndSaveJobs(std::span<const RunToAdmit> runs,
+                                                 std::span<const JobRecord> jobs) {
+  AdmissionCommit commit;
+  if (!jobs.empty()) commit.jobs_saved = jobs.size() == 1 ? SaveJob(jobs.front()) : SaveJobs(jobs);
+  if (!runs.empty()) commit.admissions = AdmitRuns(runs);
+  return commit;
+}
+
 Status StateStore::SaveJobs(std::span<const JobRecord> jobs) {
   for (const JobRecord& job : jobs) PETIT_RETURN_IF_ERROR(SaveJob(job));
   return Status::Ok();

@@ -75,6 +75,10 @@ Result<RunAdmission> MemoryStateStore::AdmitRun(const RunRecord& run, uint32_t m
   Result<RunRecord> normalized = NormalizeRun(run);
   if (!normalized.ok()) return normalized.status();
   MutexLock lock(mu_);
+  return AdmitLocked(std::move(normalized).value(), max_active_runs);
+}
+
+Result<RunAdmission> MemoryStateStore::AdmitLocked(RunRecord&& run, uint32_t max_active_runs) {
   RunAdmission admission;
   admission.max_active_runs = max_active_runs;
   if (run.occurrence_us != 0) {
@@ -88,8 +92,31 @@ Result<RunAdmission> MemoryStateStore::AdmitRun(const RunRecord& run, uint32_t m
   }
   RunAdmission counted = CountActive(run.job, max_active_runs);
   if (!counted.admitted()) return counted;
-  PETIT_RETURN_IF_ERROR(InsertRun(std::move(normalized).value()));
+  PETIT_RETURN_IF_ERROR(InsertRun(std::move(run)));
   return counted;
+}
+
+AdmissionCommit MemoryStateStore::AdmitRunsAndSaveJobs(std::span<const RunToAdmit> runs,
+                                                       std::span<const JobRecord> jobs) {
+  for (const JobRecord& job : jobs) {
+    if (!CheckJobId(job.id).ok()) return StateStore::AdmitRunsAndSaveJobs(runs, jobs);
+  }
+  std::vector<Result<RunRecord>> normalized;
+  normalized.reserve(runs.size());
+  for (const RunToAdmit& one : runs) normalized.push_back(NormalizeRun(one.run));
+  AdmissionCommit commit;
+  commit.admissions.reserve(runs.size());
+  MutexLock lock(mu_);
+  for (size_t i = 0; i < runs.size(); ++i) {
+    if (!normalized[i].ok()) {
+      commit.admissions.emplace_back(normalized[i].status());
+      continue;
+    }
+    commit.admissions.push_back(
+        AdmitLocked(std::move(normalized[i]).value(), runs[i].max_active_runs));
+  }
+  for (const JobRecord& job : jobs) jobs_.insert_or_assign(job.id, job);
+  return commit;
 }
 
 RunAdmission MemoryStateStore::CountActive(const JobId& job, uint32_t max_active_runs) {

@@ -36,6 +36,9 @@ class MemoryStateStore final : public StateStore {
 
   Status CreateRun(const RunRecord& run) override;
   Result<RunAdmission> AdmitRun(const RunRecord& run, uint32_t max_active_runs) override;
+  // Under one hold of the mutex: no other writer sees the admissions without the jobs.
+  AdmissionCommit AdmitRunsAndSaveJobs(std::span<const RunToAdmit> runs,
+                                       std::span<const JobRecord> jobs) override;
   Status UpdateRun(const RunRecord& run) override;
   Result<std::optional<RunRecord>> GetRun(const RunId& id) override;
   Result<std::vector<RunRecord>> ListRuns(const JobId& job, size_t limit) override;
@@ -85,6 +88,8 @@ class MemoryStateStore final : public StateStore {
 
   // Inserts the normalised `run`; kAlreadyExists for a known id or occurrence.
   Status InsertRun(RunRecord&& run) REQUIRES(mu_);
+  // AdmitRun on the normalised `run`.
+  Result<RunAdmission> AdmitLocked(RunRecord&& run, uint32_t max_active_runs) REQUIRES(mu_);
   // The job's runs queued or running: how many, and the newest.
   RunAdmission CountActive(const JobId& job, uint32_t max_active_runs) REQUIRES(mu_);
   // Reopens the run of `entry`, as ReopenRun does.

@@ -235,6 +235,60 @@ std::vector<Result<RunAdmission>> SqlStateStore::AdmitRuns(std::span<const RunTo
   return answers;
 }
 
+AdmissionCommit SqlStateStore::AdmitRunsAndSaveJobs(std::span<const RunToAdmit> runs,
+                                                    std::span<const JobRecord> jobs) {
+  if (jobs.empty() || runs.empty()) return StateStore::AdmitRunsAndSaveJobs(runs, jobs);
+  for (const JobRecord& job : jobs) {
+    if (!CheckJobId(job.id).ok()) return StateStore::AdmitRunsAndSaveJobs(runs, jobs);
+  }
+  std::vector<Result<RunRecord>> normalized;
+  normalized.reserve(runs.size());
+  std::vector<JobId> locked;
+  locked.reserve(runs.size());
+  for (const RunToAdmit& one : runs) {
+    normalized.push_back(NormalizeRun(one.run));
+    if (normalized.back().ok()) locked.push_back(normalized.back()->job);
+  }
+  const auto by_id = [](const JobId& a, const JobId& b) { return a.str() < b.str(); };
+  // In one order for every writer: two hosts' ticks then wait for each other, never deadlock.
+  std::sort(locked.begin(), locked.end(), by_id);
+  locked.erase(std::unique(locked.begin(), locked.end()), locked.end());
+  std::vector<const JobRecord*> saved;
+  saved.reserve(jobs.size());
+  for (const JobRecord& job : jobs) saved.push_back(&job);
+  std::stable_sort(saved.begin(), saved.end(),
+                   [&](const JobRecord* a, const JobRecord* b) { return by_id(a->id, b->id); });
+  std::vector<RunAdmission> admissions(runs.size());
+  const WriteErrors errors{"cannot admit " + std::to_string(runs.size()) + " runs and save " +
+                               std::to_string(jobs.size()) + " jobs",
+                           "", ""};
+  Status status = database_->WriteExclusive(errors, [&](WriterSession& writer) {
+    for (const JobId& job : locked) LockAdmissions(writer.session(), dialect_, job);
+    for (size_t i = 0; i < runs.size(); ++i) {
+      if (!normalized[i].ok()) continue;
+      admissions[i] = RunAdmission{.max_active_runs = runs[i].max_active_runs};
+      PETIT_RETURN_IF_ERROR(AdmitIn(writer, *normalized[i], admissions[i]));
+    }
+    for (const JobRecord* job : saved) {
+      params_->job.Fill(*job);
+      Prepared(writer, WriteStatement::kUpsertJob, *params_).execute(true);
+    }
+    return Status::Ok();
+  });
+  // Nothing was written: the two steps, each with its own answers.
+  if (!status.ok()) return StateStore::AdmitRunsAndSaveJobs(runs, jobs);
+  AdmissionCommit commit;
+  commit.admissions.reserve(runs.size());
+  for (size_t i = 0; i < runs.size(); ++i) {
+    if (normalized[i].ok()) {
+      commit.admissions.emplace_back(std::move(admissions[i]));
+    } else {
+      commit.admissions.emplace_back(normalized[i].status());
+    }
+  }
+  return commit;
+}
+
 Status SqlStateStore::UpdateRun(const RunRecord& run) {
   Result<RunRecord> normalized = NormalizeRun(run);
   if (!normalized.ok()) return normalized.status();

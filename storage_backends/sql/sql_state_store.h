@@ -48,6 +48,8 @@ class SqlStateStore final : public StateStore {
   Status CreateRun(const RunRecord& run) override;
   Result<RunAdmission> AdmitRun(const RunRecord& run, uint32_t max_active_runs) override;
   std::vector<Result<RunAdmission>> AdmitRuns(std::span<const RunToAdmit> runs) override;
+  AdmissionCommit AdmitRunsAndSaveJobs(std::span<const RunToAdmit> runs,
+                                       std::span<const JobRecord> jobs) override;
   Status UpdateRun(const RunRecord& run) override;
   Result<std::optional<RunRecord>> GetRun(const RunId& id) override;
   Result<std::vector<RunRecord>> ListRuns(const JobId& job, size_t limit) override;

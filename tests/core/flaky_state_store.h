@@ -72,6 +72,22 @@ class FlakyStateStore final : public StateStore {
     }
     return inner_.AdmitRuns(runs);
   }
+  // Fails as AdmitRuns (kCreateRun) and as SaveJobs (kSaveJob), each part on its own, as the
+  // store's two-step fallback would.
+  AdmissionCommit AdmitRunsAndSaveJobs(std::span<const RunToAdmit> runs,
+                                       std::span<const JobRecord> jobs) override {
+    const Status runs_failed = runs.empty() ? Status::Ok() : Check(Op::kCreateRun, "AdmitRuns");
+    const Status jobs_failed = jobs.empty() ? Status::Ok() : Check(Op::kSaveJob, "SaveJobs");
+    if (runs_failed.ok() && jobs_failed.ok()) return inner_.AdmitRunsAndSaveJobs(runs, jobs);
+    AdmissionCommit commit;
+    commit.jobs_saved = jobs_failed.ok() ? inner_.SaveJobs(jobs) : jobs_failed;
+    if (runs_failed.ok()) {
+      commit.admissions = inner_.AdmitRuns(runs);
+    } else {
+      commit.admissions.assign(runs.size(), runs_failed);
+    }
+    return commit;
+  }
   Status UpdateRun(const RunRecord& run) override {
     PETIT_RETURN_IF_ERROR(Check(Op::kUpdateRun, "UpdateRun"));
     return inner_.UpdateRun(run);

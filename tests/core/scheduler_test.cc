@@ -6,6 +6,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <latch>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -63,6 +64,53 @@ class FakeLauncher final : public RunLauncher {
       batches_.push_back(requests.size());
     }
     return RunLauncher::LaunchBatch(requests, std::move(on_ends));
+  }
+
+  // Keeps the records the scheduler hands over with a tick's runs, and holds the tick there while
+  // Hold() is in force; then saves and launches them as the default does.
+  BatchLaunch LaunchBatchSavingJobs(std::span<const RunRequest> requests,
+                                    std::vector<RunEndCallback> on_ends,
+                                    std::span<const JobRecord> jobs, StateStore& store) override {
+    {
+      std::unique_lock lock(mu_);
+      job_batches_.emplace_back(jobs.begin(), jobs.end());
+      held_ = hold_;
+      cv_.notify_all();
+      if (!cv_.wait_for(lock, kPatience, [&] { return !hold_; })) {
+        ADD_FAILURE() << "the launcher was held for good";
+      }
+      held_ = false;
+    }
+    return RunLauncher::LaunchBatchSavingJobs(requests, std::move(on_ends), jobs, store);
+  }
+
+  // From now on LaunchBatchSavingJobs waits for Release().
+  void Hold() {
+    std::lock_guard lock(mu_);
+    hold_ = true;
+  }
+  void Release() {
+    std::lock_guard lock(mu_);
+    hold_ = false;
+    cv_.notify_all();
+  }
+  // Until a tick is held in LaunchBatchSavingJobs.
+  bool WaitForHeld() {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, kPatience, [&] { return held_; });
+  }
+
+  // (job, last_fire_us relative to kBase in seconds) of the records handed over with each tick.
+  std::vector<std::vector<std::pair<std::string, int64_t>>> JobBatches() {
+    std::lock_guard lock(mu_);
+    std::vector<std::vector<std::pair<std::string, int64_t>>> batches;
+    for (const std::vector<JobRecord>& records : job_batches_) {
+      auto& batch = batches.emplace_back();
+      for (const JobRecord& record : records) {
+        batch.emplace_back(record.id.str(), (record.last_fire_us - kBase) / kSecond);
+      }
+    }
+    return batches;
   }
 
   // The size of each LaunchBatch call so far.
@@ -187,11 +235,14 @@ class FakeLauncher final : public RunLauncher {
 
   std::mutex mu_;
   std::condition_variable cv_;
-  std::vector<Launched> runs_;   // guarded by mu_
-  std::vector<size_t> batches_;  // guarded by mu_
-  bool fail_launches_ = false;   // guarded by mu_
-  std::string refusal_;          // guarded by mu_
-  bool stopped_ = false;         // guarded by mu_
+  std::vector<Launched> runs_;                       // guarded by mu_
+  std::vector<size_t> batches_;                      // guarded by mu_
+  std::vector<std::vector<JobRecord>> job_batches_;  // guarded by mu_
+  bool hold_ = false;                                // guarded by mu_
+  bool held_ = false;                                // guarded by mu_
+  bool fail_launches_ = false;                       // guarded by mu_
+  std::string refusal_;                              // guarded by mu_
+  bool stopped_ = false;                             // guarded by mu_
 };
 
 // What the scheduler thread has done: its passes, through SchedulerOptions::on_pass.
@@ -562,6 +613,38 @@ TEST_F(SchedulerTest, TheOccurrencesOfOneTickAreSavedTogetherAndLaunchedInOneBat
   }
   EXPECT_THAT(launcher_.Fired(), ElementsAre(Pair("a", 10), Pair("b", 10), Pair("a", 20),
                                              Pair("b", 20), Pair("c", 20)));
+}
+
+// A tick's records, refused occurrences' included, go to the launcher with the tick's runs, so
+// that the commit admitting the runs saves them (RunLauncher::LaunchBatchSavingJobs). A pause asked
+// for while that commit is under way waits for it: the tick's older copy of the record must not
+// overwrite the pause.
+TEST_F(SchedulerTest, ATicksRecordsGoWithItsRunsAndAPauseMeanwhileWaitsForThem) {
+  Start({MakeJob("a", "@every 10s"), MakeJob("b", "@every 10s")});
+  AdvanceTo(kBase + 10 * kSecond);
+  launcher_.End(0);  // a's run; b's stays active, so b's next occurrences are refused
+  AdvanceTo(kBase + 20 * kSecond);
+  EXPECT_THAT(launcher_.Fired(), ElementsAre(Pair("a", 10), Pair("b", 10), Pair("a", 20)));
+  EXPECT_THAT(launcher_.JobBatches(), ElementsAre(ElementsAre(Pair("a", 10), Pair("b", 10)),
+                                                  ElementsAre(Pair("a", 20), Pair("b", 20))));
+  EXPECT_EQ(Record("b").last_fire_us, kBase + 20 * kSecond);
+  launcher_.End(2);
+
+  launcher_.Hold();
+  clock_.Set(kBase + 30 * kSecond);
+  ASSERT_TRUE(launcher_.WaitForHeld());
+  std::latch asked(1);
+  std::thread pauser([&] {
+    asked.count_down();
+    Status paused = scheduler_->SetPaused(JobId("a"), true);
+    EXPECT_TRUE(paused.ok()) << paused.ToString();
+  });
+  asked.wait();
+  launcher_.Release();
+  pauser.join();
+  EXPECT_TRUE(Record("a").paused) << "the tick's commit overwrote the pause";
+  EXPECT_EQ(Record("a").last_fire_us, kBase + 30 * kSecond);
+  EXPECT_EQ(Record("b").last_fire_us, kBase + 30 * kSecond);
 }
 
 TEST_F(SchedulerTest, OverlapSkipDropsTheOccurrenceAndSaysWhy) {

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cerrno>
 #include <csignal>
 #include <cstdint>
@@ -1967,6 +1968,155 @@ TEST_P(StateStoreConformanceTest, AdmitRunsGivesABadRunItsErrorAndAdmitsTheOther
   EXPECT_THAT(ListIncompleteRuns(), SizeIs(3));
 }
 
+JobRecord MakeJobRecord(std::string job, int64_t last_fire_us) {
+  return JobRecord{
+      .id = JobId(std::move(job)), .last_fire_us = last_fire_us, .updated_us = last_fire_us + 7};
+}
+
+// The job's stored last_fire_us; -1 when it has no record.
+int64_t StoredLastFire(StateStore& store, const JobId& job) {
+  Result<std::optional<JobRecord>> stored = store.GetJob(job);
+  EXPECT_TRUE(stored.ok()) << stored.status().ToString();
+  if (!stored.ok() || !stored->has_value()) return -1;
+  return (*stored)->last_fire_us;
+}
+
+TEST_P(StateStoreConformanceTest, AdmitRunsAndSaveJobsAnswersEachRunAndSavesEveryJob) {
+  RunRecord running = CreateRun("etl", kT0);
+  running.status = RunStatus::kRunning;
+  ASSERT_TRUE(store_->UpdateRun(running).ok());
+  const std::vector<RunToAdmit> runs = {
+      {MakeScheduledRun("cron", kT0), 0},             // admitted
+      {MakeScheduledRun("cron", kT0), 0},             // the one above took the occurrence
+      {MakeScheduledRun("etl", kT0 + 1'000'000), 1},  // the running etl run holds the one slot
+  };
+  // A refusal is an answer: the records of refused occurrences are saved all the same, and so is
+  // the record of an occurrence with no run at all (refused before admission).
+  const std::vector<JobRecord> jobs = {MakeJobRecord("cron", kT0),
+                                       MakeJobRecord("etl", kT0 + 1'000'000),
+                                       MakeJobRecord("skipped", kT0 + 2'000'000)};
+  AdmissionCommit commit = store_->AdmitRunsAndSaveJobs(runs, jobs);
+  EXPECT_TRUE(commit.jobs_saved.ok()) << commit.jobs_saved.ToString();
+  using V = RunAdmission::Verdict;
+  ASSERT_THAT(commit.admissions, SizeIs(runs.size()));
+  EXPECT_THAT(Verdicts(commit.admissions),
+              ElementsAre(V::kAdmitted, V::kOccurrenceTaken, V::kAtLimit));
+  ExpectSameRun(GetRun(runs[0].run.id), runs[0].run);
+  for (size_t i : {1, 2}) {
+    Result<std::optional<RunRecord>> absent = store_->GetRun(runs[i].run.id);
+    ASSERT_TRUE(absent.ok());
+    EXPECT_FALSE(absent->has_value()) << "refused run " << i << " was created";
+  }
+  for (const JobRecord& job : jobs) {
+    Result<std::optional<JobRecord>> stored = store_->GetJob(job.id);
+    ASSERT_TRUE(stored.ok() && stored->has_value()) << job.id.str();
+    EXPECT_EQ((*stored)->last_fire_us, job.last_fire_us);
+    EXPECT_EQ((*stored)->updated_us, job.updated_us);
+  }
+  // Either part may be empty.
+  commit = store_->AdmitRunsAndSaveJobs({}, std::vector<JobRecord>{MakeJobRecord("cron", kT0 + 9)});
+  EXPECT_TRUE(commit.jobs_saved.ok()) << commit.jobs_saved.ToString();
+  EXPECT_THAT(commit.admissions, SizeIs(0));
+  EXPECT_EQ(StoredLastFire(*store_, JobId("cron")), kT0 + 9);
+  const std::vector<RunToAdmit> alone = {{MakeScheduledRun("cron", kT0 + 60'000'000), 0}};
+  commit = store_->AdmitRunsAndSaveJobs(alone, {});
+  EXPECT_TRUE(commit.jobs_saved.ok());
+  ASSERT_THAT(commit.admissions, SizeIs(1));
+  ASSERT_TRUE(commit.admissions[0].ok());
+  EXPECT_TRUE(commit.admissions[0]->admitted());
+}
+
+TEST_P(StateStoreConformanceTest, AdmitRunsAndSaveJobsGivesBadRunsAndBadJobsTheirOwnErrors) {
+  RunRecord existing = CreateRun("etl", kT0);
+  std::vector<RunToAdmit> runs = {
+      {MakeScheduledRun("etl", kT0 + 1'000'000), 0},
+      {existing, 0},          // its id exists: the one transaction fails, the two steps do not
+      {MakeRun("", kT0), 0},  // no job
+  };
+  AdmissionCommit commit =
+      store_->AdmitRunsAndSaveJobs(runs, std::vector<JobRecord>{MakeJobRecord("etl", kT0 + 1)});
+  EXPECT_TRUE(commit.jobs_saved.ok()) << commit.jobs_saved.ToString();
+  EXPECT_EQ(StoredLastFire(*store_, JobId("etl")), kT0 + 1);
+  ASSERT_THAT(commit.admissions, SizeIs(runs.size()));
+  ASSERT_TRUE(commit.admissions[0].ok()) << commit.admissions[0].status().ToString();
+  EXPECT_TRUE(commit.admissions[0]->admitted());
+  ExpectSameRun(GetRun(runs[0].run.id), runs[0].run);
+  ASSERT_FALSE(commit.admissions[1].ok());
+  EXPECT_EQ(commit.admissions[1].status().code(), StatusCode::kAlreadyExists);
+  ASSERT_FALSE(commit.admissions[2].ok());
+  EXPECT_EQ(commit.admissions[2].status().code(), StatusCode::kInvalidArgument);
+
+  // A job record the store refuses (no id) fails the save (as SaveJobs does); the runs are
+  // admitted all the same.
+  runs = {{MakeScheduledRun("etl", kT0 + 2'000'000), 0}};
+  commit = store_->AdmitRunsAndSaveJobs(
+      runs, std::vector<JobRecord>{MakeJobRecord("etl", kT0 + 2), MakeJobRecord("", kT0)});
+  EXPECT_EQ(commit.jobs_saved.code(), StatusCode::kInvalidArgument) << commit.jobs_saved.ToString();
+  ASSERT_THAT(commit.admissions, SizeIs(1));
+  ASSERT_TRUE(commit.admissions[0].ok()) << commit.admissions[0].status().ToString();
+  EXPECT_TRUE(commit.admissions[0]->admitted());
+}
+
+// Atomicity as another reader sees it: a writer commits ticks, each the run of occurrence i and
+// the job record saying i was dealt with; a reader on another connection never sees the record
+// of an occurrence without its run, nor a run without its occurrence's record. (Two commits, in
+// either order, fail one of the two checks.)
+TEST_P(StateStoreConformanceTest, AReaderSeesATicksRunsAndJobRecordsTogether) {
+  std::unique_ptr<StateStore> reader_store;
+  if (persistent()) {
+    Result<std::unique_ptr<StateStore>> opened = storage::OpenStateStore(uri_);
+    ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+    reader_store = std::move(opened).value();
+  }
+  StateStore& reader = persistent() ? *reader_store : *store_;
+  constexpr int kTicks = 150;
+  const JobId job("cron");
+  std::atomic<bool> done{false};
+  std::string failure;
+  std::thread writer([&] {
+    for (int i = 1; i <= kTicks && failure.empty(); ++i) {
+      const int64_t occurrence_us = kT0 + i * 1'000'000LL;
+      const std::vector<RunToAdmit> runs = {{MakeScheduledRun("cron", occurrence_us), 0},
+                                            {MakeScheduledRun("other", occurrence_us), 0}};
+      AdmissionCommit commit = store_->AdmitRunsAndSaveJobs(
+          runs, std::vector<JobRecord>{MakeJobRecord("other", occurrence_us),
+                                       MakeJobRecord("cron", occurrence_us)});
+      if (!commit.jobs_saved.ok()) failure = commit.jobs_saved.ToString();
+      for (const Result<RunAdmission>& answer : commit.admissions) {
+        if (!answer.ok() || !answer->admitted()) failure = "tick " + std::to_string(i) + " refused";
+      }
+    }
+    done = true;
+  });
+  // The newest run's occurrence; 0 without runs.
+  auto newest_occurrence = [&]() -> int64_t {
+    Result<std::vector<RunRecord>> newest = reader.ListRuns(job, 1);
+    EXPECT_TRUE(newest.ok()) << newest.status().ToString();
+    return newest.ok() && !newest->empty() ? newest->front().occurrence_us : 0;
+  };
+  int reads = 0;
+  bool torn = false;
+  while ((!done || reads < 2) && !torn) {
+    ++reads;
+    // Record first: the run of what it says was dealt with is there.
+    const int64_t recorded = StoredLastFire(reader, job);
+    if (recorded > 0 && newest_occurrence() < recorded) {
+      ADD_FAILURE() << "the record of occurrence " << recorded << " without its run";
+      torn = true;
+    }
+    // Run first: the record says its occurrence was dealt with.
+    const int64_t run = newest_occurrence();
+    if (run > 0 && StoredLastFire(reader, job) < run) {
+      ADD_FAILURE() << "the run of occurrence " << run << " without its record";
+      torn = true;
+    }
+  }
+  writer.join();
+  EXPECT_EQ(failure, "");
+  EXPECT_EQ(StoredLastFire(reader, job), kT0 + kTicks * 1'000'000LL);
+  EXPECT_GT(reads, 2);
+}
+
 TEST_P(StateStoreConformanceTest, SaveJobsSavesEveryJobAndRefusesABadOne) {
   std::vector<JobRecord> jobs(3);
   for (size_t i = 0; i < jobs.size(); ++i) {
@@ -2368,6 +2518,75 @@ TEST_P(StateStoreConformanceTest, ConcurrentBatchesNeverExceedTheLimitNorRepeatA
         ended.status = RunStatus::kSucceeded;
         ASSERT_TRUE(store_->UpdateRun(ended).ok());
       }
+    }
+  }
+}
+
+// Several hosts (stores on one database) commit the same ticks at once, their runs and job records
+// in opposite orders: each occurrence gets one run, every answer is an answer (no deadlock, no
+// error: PostgreSQL locks jobs, and their rows, in id order whatever the batch's order), and the
+// records are saved.
+TEST_P(StateStoreConformanceTest, HostsCommittingTheSameTicksAdmitEachOccurrenceOnce) {
+  constexpr int kHosts = 4;
+  constexpr int kRounds = 4;
+  constexpr int kJobs = 6;
+  std::vector<std::unique_ptr<StateStore>> stores;
+  for (int t = 0; t < kHosts && persistent(); ++t) {
+    Result<std::unique_ptr<StateStore>> store = storage::OpenStateStore(uri_);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    stores.push_back(std::move(store).value());
+  }
+  auto store_of = [&](int t) -> StateStore& { return persistent() ? *stores[t] : *store_; };
+  for (int round = 0; round < kRounds; ++round) {
+    const int64_t occurrence_us = kT0 + round * 60'000'000LL;
+    std::vector<std::map<std::string, int>> admitted(kHosts);
+    std::vector<std::string> failures(kHosts);
+    std::latch start(kHosts);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kHosts; ++t) {
+      threads.emplace_back([&, t] {
+        std::vector<RunToAdmit> runs;
+        std::vector<JobRecord> jobs;
+        for (int j = 0; j < kJobs; ++j) {
+          const std::string name = "job" + std::to_string(j);
+          runs.push_back({MakeScheduledRun(name, occurrence_us), 1});
+          jobs.push_back(MakeJobRecord(name, occurrence_us));
+        }
+        if (t % 2 == 1) {
+          std::reverse(runs.begin(), runs.end());
+          std::reverse(jobs.begin(), jobs.end());
+        }
+        start.arrive_and_wait();
+        AdmissionCommit commit = store_of(t).AdmitRunsAndSaveJobs(runs, jobs);
+        if (!commit.jobs_saved.ok()) failures[t] = commit.jobs_saved.ToString();
+        for (size_t r = 0; r < runs.size(); ++r) {
+          const Result<RunAdmission>& answer = commit.admissions[r];
+          if (!answer.ok()) {
+            failures[t] = answer.status().ToString();
+            continue;
+          }
+          if (answer->admitted()) {
+            ++admitted[t][runs[r].run.job.str()];
+          } else if (answer->verdict != RunAdmission::Verdict::kOccurrenceTaken) {
+            failures[t] = "refused other than for the occurrence: " + answer->Describe();
+          }
+        }
+      });
+    }
+    for (std::thread& thread : threads) thread.join();
+    for (const std::string& failure : failures) ASSERT_EQ(failure, "");
+    for (int j = 0; j < kJobs; ++j) {
+      const std::string name = "job" + std::to_string(j);
+      int runs = 0;
+      for (const auto& host : admitted) runs += host.contains(name) ? host.at(name) : 0;
+      ASSERT_EQ(runs, 1) << name << ", round " << round;
+      EXPECT_EQ(StoredLastFire(*store_, JobId(name)), occurrence_us);
+      // The run ends, so the next round's occurrence has a free slot.
+      Result<std::vector<RunRecord>> latest = store_->ListRuns(JobId(name), 1);
+      ASSERT_TRUE(latest.ok() && latest->size() == 1);
+      RunRecord ended = latest->front();
+      ended.status = RunStatus::kSucceeded;
+      ASSERT_TRUE(store_->UpdateRun(ended).ok());
     }
   }
 }

@@ -145,6 +145,21 @@ Result<std::unique_ptr<RunHandle>> ThreadRunLauncher::Launch(const RunRequest& r
 
 std::vector<Result<std::unique_ptr<RunHandle>>> ThreadRunLauncher::LaunchBatch(
     std::span<const RunRequest> requests, std::vector<RunEndCallback> on_ends) {
+  return LaunchWithJobs(requests, std::move(on_ends), {}).handles;
+}
+
+RunLauncher::BatchLaunch ThreadRunLauncher::LaunchBatchSavingJobs(
+    std::span<const RunRequest> requests, std::vector<RunEndCallback> on_ends,
+    std::span<const JobRecord> jobs, StateStore& store) {
+  if (&store != &store_) {
+    return RunLauncher::LaunchBatchSavingJobs(requests, std::move(on_ends), jobs, store);
+  }
+  return LaunchWithJobs(requests, std::move(on_ends), jobs);
+}
+
+RunLauncher::BatchLaunch ThreadRunLauncher::LaunchWithJobs(std::span<const RunRequest> requests,
+                                                           std::vector<RunEndCallback> on_ends,
+                                                           std::span<const JobRecord> jobs) {
   // The new runs, admitted together; the others (retries, runs taken over) as Launch does.
   std::vector<RunToAdmit> fresh;
   std::vector<size_t> fresh_index(requests.size(), requests.size());
@@ -154,9 +169,16 @@ std::vector<Result<std::unique_ptr<RunHandle>>> ThreadRunLauncher::LaunchBatch(
     fresh_index[i] = fresh.size();
     fresh.push_back(RunToAdmit{NewRun(request), request.job->max_active_runs});
   }
-  std::vector<Result<RunAdmission>> admissions;
-  if (!fresh.empty()) admissions = store_.AdmitRuns(fresh);
-  std::vector<Result<std::unique_ptr<RunHandle>>> handles;
+  // Created by this commit: their creation time (NewRun) is stamped just before it.
+  AdmissionCommit commit;
+  if (!jobs.empty()) {
+    commit = store_.AdmitRunsAndSaveJobs(fresh, jobs);
+  } else if (!fresh.empty()) {
+    commit.admissions = store_.AdmitRuns(fresh);
+  }
+  const std::vector<Result<RunAdmission>>& admissions = commit.admissions;
+  BatchLaunch launch{.jobs_saved = std::move(commit.jobs_saved)};
+  std::vector<Result<std::unique_ptr<RunHandle>>>& handles = launch.handles;
   handles.reserve(requests.size());
   for (size_t i = 0; i < requests.size(); ++i) {
     const RunRequest& request = requests[i];
@@ -174,7 +196,7 @@ std::vector<Result<std::unique_ptr<RunHandle>>> ThreadRunLauncher::LaunchBatch(
   }
   // After the runs have started: what is left of the threads that exited waits, the runs do not.
   JoinFinished();
-  return handles;
+  return launch;
 }
 
 Result<std::unique_ptr<RunHandle>> ThreadRunLauncher::Start(

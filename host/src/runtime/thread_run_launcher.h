@@ -63,6 +63,12 @@ class ThreadRunLauncher final : public RunLauncher {
   std::vector<Result<std::unique_ptr<RunHandle>>> LaunchBatch(
       std::span<const RunRequest> requests, std::vector<RunEndCallback> on_ends) override
       EXCLUDES(mu_);
+  // With `store` this launcher's store: the new runs' admissions and `jobs` in one commit
+  // (StateStore::AdmitRunsAndSaveJobs); else as the default does.
+  BatchLaunch LaunchBatchSavingJobs(std::span<const RunRequest> requests,
+                                    std::vector<RunEndCallback> on_ends,
+                                    std::span<const JobRecord> jobs, StateStore& store) override
+      EXCLUDES(mu_);
 
  private:
   // The record of the new run `request` asks for, created in the store by admission; a refusal
@@ -72,6 +78,10 @@ class ThreadRunLauncher final : public RunLauncher {
   Result<RunRecord> AdmitReopen(const RunRequest& request);
   // What Admit asks the store for.
   RunRecord NewRun(const RunRequest& request) const;
+  // LaunchBatch, the new runs admitted together with `jobs` saved.
+  BatchLaunch LaunchWithJobs(std::span<const RunRequest> requests,
+                             std::vector<RunEndCallback> on_ends, std::span<const JobRecord> jobs)
+      EXCLUDES(mu_);
   // Joins the threads that exited (idle for kIdleThreadLifetime).
   void JoinFinished() EXCLUDES(mu_);
   // Runs `request`, admitted as `admitted`, on a spare thread or a new one.

@@ -20,7 +20,9 @@
 //   and starts once it has ended, so max_active_runs is never exceeded (a newer occurrence replaces
 //   the waiting one);
 // - every occurrence dealt with (started, queued or refused) is persisted as JobRecord.last_fire_us
-//   before its run is launched; a save the store does not take (an outage) is retried with
+//   before its run is launched: the scheduler thread's fires in the commit that admits their runs
+//   (RunLauncher::LaunchBatchSavingJobs; the other writers of records wait for that commit), the
+//   others before the launch; a save the store does not take (an outage) is retried with
 //   backoff from the scheduler thread until it lands (the occurrence never fires again here, and
 //   a restart then does not catch it up);
 // - a clock that jumped forward over several occurrences fires once, for the latest; a clock that
@@ -112,6 +114,21 @@ class RunLauncher {
   // commit, not one each. The default launches them one by one. THREADS: as Launch.
   virtual std::vector<Result<std::unique_ptr<RunHandle>>> LaunchBatch(
       std::span<const RunRequest> requests, std::vector<RunEndCallback> on_ends);
+
+  // What LaunchBatchSavingJobs did: LaunchBatch's answers, and the save of the jobs.
+  struct BatchLaunch {
+    std::vector<Result<std::unique_ptr<RunHandle>>> handles{};
+    Status jobs_saved{};
+  };
+  // LaunchBatch, with the scheduler's `jobs` records (of the occurrences these runs stand for, and
+  // of those a tick refused) saved in `store`. A launcher that admits in `store` saves them in the
+  // commit that admits the new runs (StateStore::AdmitRunsAndSaveJobs), stamping the runs'
+  // creation time just before it: one commit per tick, and no run without its occurrence's record
+  // nor the reverse. The default saves `jobs` (StateStore::SaveJobs), then calls LaunchBatch.
+  // THREADS: as Launch.
+  virtual BatchLaunch LaunchBatchSavingJobs(std::span<const RunRequest> requests,
+                                            std::vector<RunEndCallback> on_ends,
+                                            std::span<const JobRecord> jobs, StateStore& store);
 };
 
 // One pass of the scheduler thread over due work.

@@ -82,6 +82,12 @@ struct RunToAdmit {
   uint32_t max_active_runs = 0;
 };
 
+// StateStore::AdmitRunsAndSaveJobs's answer.
+struct AdmissionCommit {
+  std::vector<Result<RunAdmission>> admissions{};  // one per run, as AdmitRuns answers
+  Status jobs_saved{};                             // as SaveJobs answers
+};
+
 // Where a page of runs ends: the last run of the page, by its place in the newest-first order
 // (created_us, then id). The next page holds the runs strictly before it in that order, so runs
 // created while a client pages (all newer) never shift the pages still to come.
@@ -220,6 +226,16 @@ class StateStore {
   // that one bad run does not cost the others. Every admission keeps AdmitRun's guarantees. The
   // default admits them one by one.
   virtual std::vector<Result<RunAdmission>> AdmitRuns(std::span<const RunToAdmit> runs);
+  // A scheduler tick as one step: AdmitRuns(runs) and SaveJobs(jobs) in ONE transaction (SQL;
+  // memory: under the store's mutex), so that the records of the occurrences a tick dealt with
+  // and the runs it admitted for them are durable together or not at all, and a tick costs one
+  // commit. Admissions are locked as AdmitRuns's (PostgreSQL: advisory locks in job id order, then
+  // the job rows in id order); refusals are answers and do not stop the jobs from being saved.
+  // When that transaction fails (a run id that exists, an invalid job id, a store error), nothing
+  // of it was written and the store falls back to two steps: SaveJobs(jobs), then AdmitRuns(runs),
+  // each with its own answer. The default takes those two steps.
+  virtual AdmissionCommit AdmitRunsAndSaveJobs(std::span<const RunToAdmit> runs,
+                                               std::span<const JobRecord> jobs);
   // Replaces status, started/ended times and error of an existing run (job, trigger, owner and
   // creation time stay as created).
   virtual Status UpdateRun(const RunRecord& run) = 0;
