@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <fstream>
+#include <future>
 #include <string>
 #include <vector>
 
@@ -394,6 +395,42 @@ TEST(HarnessTest, AStandInThatThrowsFailsItsAttempt) {
   const auto ends = harness.timeline().Of(EntryKind::kAttemptEnded, "j", "a");
   ASSERT_EQ(ends.size(), 1u);
   EXPECT_THAT(ends[0].error, HasSubstr("kaput"));
+}
+
+TEST(HarnessTest, AStandInThatBlocksIsNamedInsteadOfHangingSilently) {
+  HarnessOptions options = At(kStart);
+  options.stall_report_after = 20ms;
+  std::promise<void> unblock;
+  std::shared_future<void> unblocked = unblock.get_future().share();
+  std::vector<std::string> reports;
+  // The report releases the stand-in, so the test ends only if the stall was reported.
+  options.on_stall = [&](const std::string& message) {
+    reports.push_back(message);
+    if (reports.size() == 1) unblock.set_value();
+  };
+  TestHarness harness(options);
+  ASSERT_TRUE(harness.LoadYaml("id: j\ntasks: [{id: a, type: stuck}]\n").ok());
+  harness.StandIn("stuck", [unblocked](const TaskCall&) {
+    unblocked.wait();
+    return TaskReply::Success();
+  });
+  ASSERT_TRUE(harness.Trigger("j").ok());
+  ASSERT_EQ(reports.size(), 1u);
+  EXPECT_THAT(reports[0], HasSubstr("the stand-in of type 'stuck' in j.a attempt 1"));
+  EXPECT_THAT(reports[0], HasSubstr("TaskReply::Hang()"));
+  EXPECT_EQ(harness.timeline().Of(EntryKind::kAttemptEnded, "j", "a").size(), 1u);
+}
+
+TEST(HarnessTest, AdvanceToAnEarlierTimeLeavesTheClockWhereItIs) {
+  TestHarness harness(At(kStart));
+  ASSERT_TRUE(harness.Add(JobBuilder("hourly").Schedule("0 * * * *").Command("a", "true")).ok());
+  SucceedCommands(harness);
+  harness.AdvanceTo(kStart + 3600 * kSecond);
+  harness.AdvanceTo(kStart);  // backwards: nothing moves, nothing fires again
+  EXPECT_EQ(harness.Now(), kStart + 3600 * kSecond);
+  EXPECT_EQ(harness.timeline().FireTimes("hourly").size(), 1u);
+  harness.AdvanceTo(kStart + 7200 * kSecond);
+  EXPECT_EQ(harness.timeline().FireTimes("hourly").size(), 2u);
 }
 
 TEST(HarnessTest, RealPluginsRunForReal) {
