@@ -67,6 +67,22 @@ tasks:
   EXPECT_EQ(train.resources.memory_mb, 2048u);
 }
 
+TEST(JobLoaderTest, RetryDelaysOutOfRangeNameTheirKeyAndLineNotAnOverflowedValue) {
+  for (const char* value : {"1e300", "-1", "604801", "-1e300"}) {
+    for (const char* key : {"delay_secs", "max_delay_secs"}) {
+      const std::string yaml = std::string("id: j\ntasks:\n  - id: t\n    type: command\n") +
+                               "    command: x\n    retry:\n      max_attempts: 2\n      " + key +
+                               ": " + value + "\n";
+      LoadedJobs loaded = LoadJobFromString(yaml, "r.yaml", kAnyType);
+      ASSERT_EQ(loaded.errors.size(), 1u) << key << ": " << value;
+      const Diagnostic& error = loaded.errors.front();
+      EXPECT_EQ(error.line, 8u) << key << ": " << value;
+      EXPECT_EQ(error.key, std::string("tasks.t.retry.") + key);
+      EXPECT_THAT(error.message, HasSubstr(std::string("'") + key + "' must be between 0 and "));
+    }
+  }
+}
+
 TEST(JobLoaderTest, ATaskMaySetItsOwnOutputCap) {
   LoadedJobs loaded = LoadJobFromString(R"(id: c
 tasks:

@@ -277,7 +277,13 @@ void TaskParser::ParseRetry(const YAML::Node& node, TaskSpec& spec, const std::s
   }
   if (const YAML::Node n = fields["max_delay_secs"]) {
     if (auto v = ReadNumber(n, "max_delay_secs", errors_)) {
-      retry.max_delay = std::chrono::milliseconds(static_cast<int64_t>(*v * 1000.0));
+      // Checked before the conversion: 1e300 seconds is no count of milliseconds.
+      if (*v < 0 || *v > kMaxDelaySecs) {
+        errors_.AddAt(n, "max_delay_secs",
+                      "'max_delay_secs' must be between 0 and " + std::to_string(kMaxDelaySecs));
+      } else {
+        retry.max_delay = std::chrono::milliseconds(static_cast<int64_t>(*v * 1000.0));
+      }
     }
   }
   if (const YAML::Node n = fields["jitter"]) {
