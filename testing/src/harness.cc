@@ -100,6 +100,16 @@ class TrackHandle final : public RunHandle {
   std::shared_ptr<RunTrack> track_;
 };
 
+// The retry jitter of a run, from its job and launch order (FNV-1a, then mixed): the same jobs
+// and inputs give the same delays on every run of a test or of `petit simulate`.
+uint64_t JitterSeed(const std::string& job, uint64_t run_seq) {
+  uint64_t h = 0xCBF29CE484222325ULL;
+  for (char c : job) h = (h ^ static_cast<unsigned char>(c)) * 0x100000001B3ULL;
+  h ^= run_seq * 0x9E3779B97F4A7C15ULL;
+  h = (h ^ (h >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  return h ^ (h >> 31);
+}
+
 }  // namespace
 
 struct TestHarness::Impl final : public RunLauncher {
@@ -516,6 +526,7 @@ struct TestHarness::Impl final : public RunLauncher {
     {
       std::lock_guard lock(mu);
       track->seq = next_run_seq++;
+      run_options.jitter_seed = JitterSeed(request.job->id.str(), track->seq);
       runs[request.run_id.str()] = track;
       runners = registry;
     }

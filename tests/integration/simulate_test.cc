@@ -393,6 +393,24 @@ TEST_F(SimulateTest, SpansTooBusyOrBeforeTheEpochAreRefusedAtOnceInOneLine) {
   EXPECT_EQ(Simulate("--from 2026-01-01T00:00Z --until 2026-01-01T00:00:30Z").exit_code, 0);
 }
 
+TEST_F(SimulateTest, TheSameCommandPrintsTheSameTimelineEvenWithRetryJitter) {
+  Write("j.yaml",
+        "id: j\n"
+        "schedule: {cron: \"0 * * * *\"}\n"
+        "tasks:\n"
+        "  - id: work\n"
+        "    type: command\n"
+        "    command: \"" +
+            Touch() +
+            "\"\n"
+            "    retry: {max_attempts: 4, delay_secs: 30, backoff_multiplier: 2, jitter: 1}\n");
+  const std::string args = "--from 2026-01-01T00:00Z --until 2026-01-01T04:00Z --fail work@1..3";
+  const Outcome first = Simulate(args);
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  EXPECT_THAT(first.out, HasSubstr("(retry delay)"));
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(Simulate(args).out, first.out);
+}
+
 TEST_F(SimulateTest, WithoutSchedulesBareTimesAreReadInPetitYamlsZone) {
   Write("petit.yaml", "timezone: Asia/Tokyo\n");
   Write("adhoc.yaml",
