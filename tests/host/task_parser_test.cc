@@ -83,6 +83,32 @@ TEST(JobLoaderTest, RetryDelaysOutOfRangeNameTheirKeyAndLineNotAnOverflowedValue
   }
 }
 
+TEST(JobLoaderTest, RetryJitterAndMultiplierAreCheckedAtTheirKeyWithAnExampleTheyAccept) {
+  const struct {
+    const char* line;
+    const char* key;
+    const char* expected;
+  } rows[] = {
+      {"jitter: 50", "jitter", "'jitter' must be between 0 and 1"},
+      {"jitter: -0.1", "jitter", "'jitter' must be between 0 and 1"},
+      {"jitter: true", "jitter", "(e.g. jitter: 0.5)"},
+      {"backoff_multiplier: 0.5", "backoff_multiplier", "must be between 1 and 1000"},
+      {"backoff_multiplier: 1e308", "backoff_multiplier", "must be between 1 and 1000"},
+      {"backoff_multiplier: fast", "backoff_multiplier", "(e.g. backoff_multiplier: 2)"},
+  };
+  for (const auto& row : rows) {
+    const std::string yaml = std::string("id: j\ntasks:\n  - id: t\n    type: command\n") +
+                             "    command: x\n    retry:\n      max_attempts: 2\n      " +
+                             row.line + "\n";
+    LoadedJobs loaded = LoadJobFromString(yaml, "r.yaml", kAnyType);
+    ASSERT_EQ(loaded.errors.size(), 1u) << row.line;
+    const Diagnostic& error = loaded.errors.front();
+    EXPECT_EQ(error.line, 8u) << row.line;
+    EXPECT_EQ(error.key, std::string("tasks.t.retry.") + row.key) << row.line;
+    EXPECT_THAT(error.message, HasSubstr(row.expected)) << row.line;
+  }
+}
+
 TEST(JobLoaderTest, ATaskMaySetItsOwnOutputCap) {
   LoadedJobs loaded = LoadJobFromString(R"(id: c
 tasks:
