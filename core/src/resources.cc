@@ -212,12 +212,17 @@ class ResourcePools : public std::enable_shared_from_this<ResourcePools> {
 
   std::string UnknownPoolMessage(const std::string& name) const {
     std::string message = "unknown resource pool " + Quoted(name);
-    if (pool_index_.empty()) return message + " (this host has no resource pools)";
     std::vector<std::string_view> names;
     for (const auto& [candidate, index] : pool_index_) names.push_back(candidate);
     if (std::optional<std::string> best = ClosestMatch(name, names)) {
       return message + " (did you mean " + Quoted(*best) + "?)";
     }
+    // `cpu: 2` or `memory: 512` mean the system resources, which are not pools.
+    if (std::optional<NameGuess> system =
+            GuessName(name, {kCpuSlotsName, kMemoryMbName, kMaxTasksName})) {
+      return message + " (did you mean " + Quoted(system->name) + "?)";
+    }
+    if (pool_index_.empty()) return message + " (this host has no resource pools)";
     message += " (pools: ";
     bool first = true;
     for (const auto& [candidate, index] : pool_index_) {

@@ -4,6 +4,7 @@
 #include <condition_variable>
 #include <exception>
 #include <filesystem>
+#include <iostream>
 #include <limits>
 #include <mutex>
 #include <set>
@@ -99,6 +100,16 @@ class TrackHandle final : public RunHandle {
   std::shared_ptr<RunTrack> track_;
 };
 
+// The retry jitter of a run, from its job and launch order (FNV-1a, then mixed): the same jobs
+// and inputs give the same delays on every run of a test or of `petit simulate`.
+uint64_t JitterSeed(const std::string& job, uint64_t run_seq) {
+  uint64_t h = 0xCBF29CE484222325ULL;
+  for (char c : job) h = (h ^ static_cast<unsigned char>(c)) * 0x100000001B3ULL;
+  h ^= run_seq * 0x9E3779B97F4A7C15ULL;
+  h = (h ^ (h >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  return h ^ (h >> 31);
+}
+
 }  // namespace
 
 struct TestHarness::Impl final : public RunLauncher {
@@ -177,6 +188,53 @@ struct TestHarness::Impl final : public RunLauncher {
     Impl& impl_;
   };
 
+  // While alive, the attempt runs code that takes real time (a stand-in function or a real
+  // plugin); WaitQuiescent names these when nothing happens for options.stall_report_after.
+  class InRealTime {
+   public:
+    InRealTime(Impl& impl, const AttemptRequest& request, const std::string& what) : impl_(impl) {
+      std::lock_guard lock(impl_.mu);
+      it_ = impl_.in_real_time.insert(what + " in " + request.job.str() + "." + request.task.str() +
+                                      " attempt " + std::to_string(request.attempt));
+    }
+    ~InRealTime() {
+      std::lock_guard lock(impl_.mu);
+      impl_.in_real_time.erase(it_);
+    }
+    InRealTime(const InRealTime&) = delete;
+    InRealTime& operator=(const InRealTime&) = delete;
+
+   private:
+    Impl& impl_;
+    std::multiset<std::string>::iterator it_;
+  };
+
+  // With mu held, after stall_report_after of real time with nothing changing: says what the
+  // harness waits for, once per stall, so a stand-in that blocks is named instead of hanging the
+  // test without a word.
+  void ReportStallLocked() {
+    std::string message = "petit::testing: nothing has happened for " +
+                          std::to_string(options.stall_report_after.count()) +
+                          " ms of real time; still waiting for ";
+    if (in_real_time.empty()) {
+      message += "the engine (no stand-in or plugin is running)";
+    } else {
+      bool first = true;
+      for (const std::string& what : in_real_time) {
+        message += (first ? "" : ", ") + what;
+        first = false;
+      }
+      message +=
+          " to return (a stand-in must return; TaskReply::Hang() or a duration waits in virtual "
+          "time)";
+    }
+    if (options.on_stall) {
+      options.on_stall(message);
+    } else {
+      std::cerr << message << std::endl;
+    }
+  }
+
   AttemptResult RunAttempt(const AttemptRequest& request, AttemptControl& control,
                            const std::shared_ptr<RunTrack>& track) {
     StandInFn stand_in;
@@ -205,10 +263,15 @@ struct TestHarness::Impl final : public RunLauncher {
           !WaitVirtual(track, control, duration, false, request.task.str(), request.attempt)) {
         return AttemptResult{AttemptOutcome::kCancelled, std::nullopt, "cancelled"};
       }
+      InRealTime busy(*this, request, "the plugin of type '" + request.type + "'");
       return real->Run(request, control);
     }
     TaskCall call = MakeCall(request);
-    TaskReply reply = stand_in ? stand_in(call) : TaskReply::Success();
+    TaskReply reply;
+    {
+      InRealTime busy(*this, request, "the stand-in of type '" + request.type + "'");
+      reply = stand_in ? stand_in(call) : TaskReply::Success();
+    }
     for (const Fault& fault : matching) {
       const std::chrono::microseconds duration = reply.duration;
       switch (fault.kind) {
@@ -463,6 +526,7 @@ struct TestHarness::Impl final : public RunLauncher {
     {
       std::lock_guard lock(mu);
       track->seq = next_run_seq++;
+      run_options.jitter_seed = JitterSeed(request.job->id.str(), track->seq);
       runs[request.run_id.str()] = track;
       runners = registry;
     }
@@ -523,7 +587,13 @@ struct TestHarness::Impl final : public RunLauncher {
         next = *scheduler_idle;
         if (RunsSettledLocked(clock.NowMicros(), next)) break;
       }
-      cv.wait(lock, [&] { return generation != seen; });
+      if (options.stall_report_after.count() <= 0) {
+        cv.wait(lock, [&] { return generation != seen; });
+      } else if (!cv.wait_for(lock, options.stall_report_after,
+                              [&] { return generation != seen; })) {
+        ReportStallLocked();
+        cv.wait(lock, [&] { return generation != seen; });
+      }
     }
     Reap();
     return next;
@@ -650,6 +720,7 @@ struct TestHarness::Impl final : public RunLauncher {
   std::mutex mu;
   std::condition_variable cv;  // notified with every change of `generation`
   uint64_t generation = 0;     // under mu: counts whatever may end or start a quiescence
+  std::multiset<std::string> in_real_time;                // under mu: see InRealTime
   std::map<std::string, StandInFn> stand_ins;             // under mu
   std::vector<Fault> faults;                              // under mu
   std::shared_ptr<TaskRunnerRegistry> registry;           // under mu; replaced, never changed

@@ -765,6 +765,20 @@ TEST(ResourceManagerTest, CheckNamesAnUnknownPoolAndSuggestsTheClosest) {
   ASSERT_TRUE(bare);
   EXPECT_EQ(bare->Check(Needs({{"gpu", 1}})).message(),
             "unknown resource pool 'gpu' (this host has no resource pools)");
+  // The system resources written as pools, by an abbreviation or a word of their name.
+  // (`cpu` on a host with a `gpu` pool is one edit from it: that guess stands.)
+  EXPECT_EQ(bare->Check(Needs({{"cpu", 1}})).message(),
+            "unknown resource pool 'cpu' (did you mean 'cpu_slots'?)");
+  for (const auto& [written, meant] :
+       std::vector<std::pair<std::string, std::string>>{{"cpu_slot", "cpu_slots"},
+                                                        {"memory", "memory_mb"},
+                                                        {"mem_mb", "memory_mb"},
+                                                        {"tasks", "max_tasks"}}) {
+    for (const auto* host : {bare.get(), manager.get()}) {
+      EXPECT_EQ(host->Check(Needs({{written, 1}})).message(),
+                "unknown resource pool '" + written + "' (did you mean '" + meant + "'?)");
+    }
+  }
 }
 
 TEST(ResourceManagerTest, CheckRejectsWhatExceedsCapacityAndListsEveryProblem) {

@@ -16,6 +16,7 @@ namespace petit::host {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 // Where a row's line goes in the job file below.
 enum class At { kJob, kSchedule, kTask, kRetry, kPluginTask };
@@ -157,8 +158,37 @@ TEST(KeyHintsTest, AnUnknownKeyNamesTheKeyANewUserMeant) {
       {At::kSchedule, "time_zone: UTC", "(did you mean 'timezone'?)"},
       {At::kSchedule, "TimeZone: UTC", "(did you mean 'timezone'?)"},
       {At::kSchedule, "catch_up: all", "('catch_up' belongs to the job, beside 'schedule')"},
+      // Other formats' words for a schedule, written inside `schedule:`, mean its `cron`: the
+      // key holding them (`schedule`, `retry`) is never the hint.
+      {At::kSchedule, "crontab: \"0 1 * * *\"", "(did you mean 'cron'?)"},
+      {At::kSchedule, "expression: \"0 1 * * *\"", "(did you mean 'cron'?)"},
+      {At::kSchedule, "schedule_interval: \"@daily\"", "(did you mean 'cron'?)"},
+      {At::kSchedule, "every: 5m", "(did you mean 'cron'? write cron: '@every 10m')"},
+      {At::kSchedule, "zone: UTC", "(did you mean 'timezone'?)"},
   };
   for (const Mistake& row : rows) ExpectOneProblem(row);
+}
+
+TEST(KeyHintsTest, AKeyInsideAMapIsNeverToldToBeThatMap) {
+  // Whether by another format's word or by spelling, `schedule` inside `schedule:` (or `retry`
+  // inside `retry:`) would send the user to where they already are.
+  const std::vector<Mistake> rows = {
+      {At::kSchedule, "schedul: x", "unknown key 'schedul'"},
+      {At::kSchedule, "trigger: x", "unknown key 'trigger'"},
+      {At::kSchedule, "cron_schedule: x", "unknown key 'cron_schedule'"},
+      {At::kRetry, "retry_policy: {}", "unknown key 'retry_policy'"},
+      {At::kRetry, "retyr: {}", "unknown key 'retyr'"},
+  };
+  for (const Mistake& row : rows) {
+    ExpectOneProblem(row);
+    uint32_t line = 0;
+    LoadedJobs loaded = LoadJobFromString(JobWith(row.at, row.line, &line), "j.yaml", kAnyType);
+    ASSERT_EQ(loaded.errors.size(), 1u) << row.line;
+    const std::string& message = loaded.errors.front().message;
+    EXPECT_THAT(message, Not(HasSubstr("'schedule'?"))) << message;
+    EXPECT_THAT(message, Not(HasSubstr("mean 'schedule'"))) << message;
+    EXPECT_THAT(message, Not(HasSubstr("mean 'retry"))) << message;
+  }
 }
 
 TEST(KeyHintsTest, AValueOfTheWrongKindSaysWhatToWrite) {

@@ -67,6 +67,48 @@ tasks:
   EXPECT_EQ(train.resources.memory_mb, 2048u);
 }
 
+TEST(JobLoaderTest, RetryDelaysOutOfRangeNameTheirKeyAndLineNotAnOverflowedValue) {
+  for (const char* value : {"1e300", "-1", "604801", "-1e300"}) {
+    for (const char* key : {"delay_secs", "max_delay_secs"}) {
+      const std::string yaml = std::string("id: j\ntasks:\n  - id: t\n    type: command\n") +
+                               "    command: x\n    retry:\n      max_attempts: 2\n      " + key +
+                               ": " + value + "\n";
+      LoadedJobs loaded = LoadJobFromString(yaml, "r.yaml", kAnyType);
+      ASSERT_EQ(loaded.errors.size(), 1u) << key << ": " << value;
+      const Diagnostic& error = loaded.errors.front();
+      EXPECT_EQ(error.line, 8u) << key << ": " << value;
+      EXPECT_EQ(error.key, std::string("tasks.t.retry.") + key);
+      EXPECT_THAT(error.message, HasSubstr(std::string("'") + key + "' must be between 0 and "));
+    }
+  }
+}
+
+TEST(JobLoaderTest, RetryJitterAndMultiplierAreCheckedAtTheirKeyWithAnExampleTheyAccept) {
+  const struct {
+    const char* line;
+    const char* key;
+    const char* expected;
+  } rows[] = {
+      {"jitter: 50", "jitter", "'jitter' must be between 0 and 1"},
+      {"jitter: -0.1", "jitter", "'jitter' must be between 0 and 1"},
+      {"jitter: true", "jitter", "(e.g. jitter: 0.5)"},
+      {"backoff_multiplier: 0.5", "backoff_multiplier", "must be between 1 and 1000"},
+      {"backoff_multiplier: 1e308", "backoff_multiplier", "must be between 1 and 1000"},
+      {"backoff_multiplier: fast", "backoff_multiplier", "(e.g. backoff_multiplier: 2)"},
+  };
+  for (const auto& row : rows) {
+    const std::string yaml = std::string("id: j\ntasks:\n  - id: t\n    type: command\n") +
+                             "    command: x\n    retry:\n      max_attempts: 2\n      " +
+                             row.line + "\n";
+    LoadedJobs loaded = LoadJobFromString(yaml, "r.yaml", kAnyType);
+    ASSERT_EQ(loaded.errors.size(), 1u) << row.line;
+    const Diagnostic& error = loaded.errors.front();
+    EXPECT_EQ(error.line, 8u) << row.line;
+    EXPECT_EQ(error.key, std::string("tasks.t.retry.") + row.key) << row.line;
+    EXPECT_THAT(error.message, HasSubstr(row.expected)) << row.line;
+  }
+}
+
 TEST(JobLoaderTest, ATaskMaySetItsOwnOutputCap) {
   LoadedJobs loaded = LoadJobFromString(R"(id: c
 tasks:

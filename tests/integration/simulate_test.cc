@@ -367,6 +367,50 @@ TEST_F(SimulateTest, BadArgumentsGetOneLineAndExitTwo) {
   EXPECT_EQ(Str(doc, "from"), "2026-05-01T00:00:00+02:00");
 }
 
+TEST_F(SimulateTest, SpansTooBusyOrBeforeTheEpochAreRefusedAtOnceInOneLine) {
+  Write("busy.yaml",
+        "id: busy\n"
+        "schedule: {cron: \"* * * * * *\"}\n"
+        "tasks:\n"
+        "  - {id: work, type: command, command: \"" +
+            Touch() + "\"}\n");
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      // 31 million fires: refused before the clock moves, not simulated for hours.
+      {"--from 2026-01-01T00:00Z --until 2027-01-01T00:00Z", "fire more than 20000 times"},
+      {"--from 2026-01-01T00:00Z --until 2026-01-01T06:00Z", "job busy, '* * * * * *'"},
+      {"--from 2026-01-01T00:00Z --stopped-at 2025-12-31T00:00Z", "fire more than 20000 times"},
+      // Schedules do not fire before 1970: such a window would show nothing without a word.
+      {"--from 0000-01-01T00:00Z --until 0000-01-02T00:00Z", "before 1970-01-01T00:00Z"},
+      {"--from 2026-01-01T00:00Z --stopped-at 1969-12-31T00:00Z", "--stopped-at '1969-12-31"},
+  };
+  for (const auto& [args, message] : cases) {
+    const Outcome r = Simulate(args);
+    EXPECT_EQ(r.exit_code, 2) << args << "\n" << r.out << r.err;
+    EXPECT_THAT(r.err, HasSubstr(message)) << args;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << args << "\n" << r.err;
+    EXPECT_EQ(r.out, "") << args;
+  }
+  EXPECT_EQ(Simulate("--from 2026-01-01T00:00Z --until 2026-01-01T00:00:30Z").exit_code, 0);
+}
+
+TEST_F(SimulateTest, TheSameCommandPrintsTheSameTimelineEvenWithRetryJitter) {
+  Write("j.yaml",
+        "id: j\n"
+        "schedule: {cron: \"0 * * * *\"}\n"
+        "tasks:\n"
+        "  - id: work\n"
+        "    type: command\n"
+        "    command: \"" +
+            Touch() +
+            "\"\n"
+            "    retry: {max_attempts: 4, delay_secs: 30, backoff_multiplier: 2, jitter: 1}\n");
+  const std::string args = "--from 2026-01-01T00:00Z --until 2026-01-01T04:00Z --fail work@1..3";
+  const Outcome first = Simulate(args);
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  EXPECT_THAT(first.out, HasSubstr("(retry delay)"));
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(Simulate(args).out, first.out);
+}
+
 TEST_F(SimulateTest, WithoutSchedulesBareTimesAreReadInPetitYamlsZone) {
   Write("petit.yaml", "timezone: Asia/Tokyo\n");
   Write("adhoc.yaml",

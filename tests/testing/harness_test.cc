@@ -3,9 +3,11 @@
 // dependency, paused) and catch-up; failure injection; stand-ins and real plugins.
 #include "petit/testing/harness.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <fstream>
+#include <future>
 #include <string>
 #include <vector>
 
@@ -394,6 +396,68 @@ TEST(HarnessTest, AStandInThatThrowsFailsItsAttempt) {
   const auto ends = harness.timeline().Of(EntryKind::kAttemptEnded, "j", "a");
   ASSERT_EQ(ends.size(), 1u);
   EXPECT_THAT(ends[0].error, HasSubstr("kaput"));
+}
+
+TEST(HarnessTest, AStandInThatBlocksIsNamedInsteadOfHangingSilently) {
+  HarnessOptions options = At(kStart);
+  options.stall_report_after = 20ms;
+  std::promise<void> unblock;
+  std::shared_future<void> unblocked = unblock.get_future().share();
+  std::vector<std::string> reports;
+  // The report releases the stand-in, so the test ends only if the stall was reported.
+  options.on_stall = [&](const std::string& message) {
+    reports.push_back(message);
+    if (reports.size() == 1) unblock.set_value();
+  };
+  TestHarness harness(options);
+  ASSERT_TRUE(harness.LoadYaml("id: j\ntasks: [{id: a, type: stuck}]\n").ok());
+  harness.StandIn("stuck", [unblocked](const TaskCall&) {
+    unblocked.wait();
+    return TaskReply::Success();
+  });
+  ASSERT_TRUE(harness.Trigger("j").ok());
+  ASSERT_EQ(reports.size(), 1u);
+  EXPECT_THAT(reports[0], HasSubstr("the stand-in of type 'stuck' in j.a attempt 1"));
+  EXPECT_THAT(reports[0], HasSubstr("TaskReply::Hang()"));
+  EXPECT_EQ(harness.timeline().Of(EntryKind::kAttemptEnded, "j", "a").size(), 1u);
+}
+
+// The retry delays of every run of a job with jitter, as one harness sees them.
+std::vector<int64_t> JitteredDelays() {
+  TestHarness harness(At(kStart));
+  EXPECT_TRUE(harness
+                  .LoadYaml("id: j\nschedule: {cron: \"0 * * * *\"}\n"
+                            "tasks: [{id: a, type: flaky, retry: {max_attempts: 5, delay_secs: 10,"
+                            " jitter: 1}}]\n")
+                  .ok());
+  harness.StandIn("flaky", FailingTask(4));
+  harness.AdvanceBy(3h + 1min);  // runs at 01:00, 02:00, 03:00, each retried within a minute
+  std::vector<int64_t> delays;
+  for (const auto& entry : harness.timeline().Of(EntryKind::kRetryScheduled, "j", "a")) {
+    delays.push_back(entry.delay_us);
+  }
+  return delays;
+}
+
+TEST(HarnessTest, RetryJitterIsTheSameOnEveryRunOfATest) {
+  const std::vector<int64_t> first = JitteredDelays();
+  ASSERT_EQ(first.size(), 12u);  // 3 runs, 4 retries each
+  EXPECT_EQ(JitteredDelays(), first);
+  // The jitter is applied (delays below 10 s, not all one value), only drawn from a fixed seed.
+  for (int64_t delay : first) EXPECT_LE(delay, 10 * kSecond);
+  EXPECT_NE(std::count(first.begin(), first.end(), first.front()), 12);
+}
+
+TEST(HarnessTest, AdvanceToAnEarlierTimeLeavesTheClockWhereItIs) {
+  TestHarness harness(At(kStart));
+  ASSERT_TRUE(harness.Add(JobBuilder("hourly").Schedule("0 * * * *").Command("a", "true")).ok());
+  SucceedCommands(harness);
+  harness.AdvanceTo(kStart + 3600 * kSecond);
+  harness.AdvanceTo(kStart);  // backwards: nothing moves, nothing fires again
+  EXPECT_EQ(harness.Now(), kStart + 3600 * kSecond);
+  EXPECT_EQ(harness.timeline().FireTimes("hourly").size(), 1u);
+  harness.AdvanceTo(kStart + 7200 * kSecond);
+  EXPECT_EQ(harness.timeline().FireTimes("hourly").size(), 2u);
 }
 
 TEST(HarnessTest, RealPluginsRunForReal) {

@@ -82,7 +82,7 @@ class RunCoordinator {
         attempt_started_us_(dag_.size(), 0),
         attempt_queued_us_(dag_.size(), 0),
         in_flight_(dag_.size()),
-        rng_(NextRunSeed()),
+        rng_(options.jitter_seed ? *options.jitter_seed : NextRunSeed()),
         inbox_(clock_),
         pool_(clock_, inbox_) {
     run_.id = run_id;

@@ -58,6 +58,8 @@ Status NotATime() {
       "2026-11-01T00:00[America/New_York], or 2026-11-01T00:00 in the jobs' time zone");
 }
 
+Result<int64_t> InstantOf(std::string_view rest, int64_t wall_us, std::string_view default_zone);
+
 }  // namespace
 
 Result<int64_t> ParseSimulationTime(std::string_view text, std::string_view default_zone) {
@@ -93,7 +95,19 @@ Result<int64_t> ParseSimulationTime(std::string_view text, std::string_view defa
     return InvalidArgument(std::string(text.substr(0, pos)) + " is not a valid date and time");
   }
   const std::string_view rest = text.substr(pos);
-  if (rest == "Z" || rest == "z") return *wall_us;
+  Result<int64_t> instant = InstantOf(rest, *wall_us, default_zone);
+  if (instant.ok() && *instant < 0) {
+    return InvalidArgument("that is before 1970-01-01T00:00Z, where schedules do not fire");
+  }
+  return instant;
+}
+
+namespace {
+
+// The instant of `wall_us` (a wall time read as UTC) given the rest of the text: Z, an offset,
+// [zone] or nothing (default_zone).
+Result<int64_t> InstantOf(std::string_view rest, int64_t wall_us, std::string_view default_zone) {
+  if (rest == "Z" || rest == "z") return wall_us;
   if (!rest.empty() && (rest[0] == '+' || rest[0] == '-')) {
     size_t at = 1;
     const std::optional<int> oh = Digits(rest, at, 2);
@@ -107,15 +121,17 @@ Result<int64_t> ParseSimulationTime(std::string_view text, std::string_view defa
                              "': expected +HH:MM or -HH:MM");
     }
     const int64_t offset = (*oh * 3600 + *om * 60) * (rest[0] == '-' ? -1 : 1);
-    return *wall_us - offset * kMicrosPerSecond;
+    return wall_us - offset * kMicrosPerSecond;
   }
   std::string_view zone = default_zone;
   if (!rest.empty()) {
     if (rest.front() != '[' || rest.back() != ']' || rest.size() < 3) return NotATime();
     zone = rest.substr(1, rest.size() - 2);
   }
-  return LocalTimeToMicros(zone, *wall_us / kMicrosPerSecond);
+  return LocalTimeToMicros(zone, wall_us / kMicrosPerSecond);
 }
+
+}  // namespace
 
 Result<int64_t> ParseSimulationDuration(std::string_view text) {
   static constexpr struct {
@@ -241,6 +257,33 @@ Result<TaskRef> ResolveTaskRef(std::string_view name,
     message += " (did you mean '" + *close + "'?)";
   }
   return InvalidArgument(message);
+}
+
+Status CheckFireBudget(std::span<const std::shared_ptr<const Job>> jobs, int64_t from_us,
+                       int64_t until_us, size_t max_fires) {
+  size_t total = 0;
+  const Job* busiest = nullptr;
+  size_t busiest_fires = 0;
+  for (const std::shared_ptr<const Job>& job : jobs) {
+    if (!job->schedule) continue;
+    size_t fires = 0;
+    // Counting stops at the budget, so a per-second cron over a year costs max_fires steps.
+    for (std::optional<int64_t> t = job->schedule->NextAfter(from_us);
+         t && *t <= until_us && total + fires <= max_fires; t = job->schedule->NextAfter(*t)) {
+      ++fires;
+    }
+    total += fires;
+    if (fires > busiest_fires) {
+      busiest = job.get();
+      busiest_fires = fires;
+    }
+    if (total > max_fires) break;
+  }
+  if (total <= max_fires) return Status::Ok();
+  return InvalidArgument("the schedules fire more than " + std::to_string(max_fires) +
+                         " times in that span (the busiest: job " + busiest->id.str() + ", '" +
+                         busiest->schedule->expression() + "', " + std::to_string(busiest_fires) +
+                         " counted); simulate a shorter span or pick one --job");
 }
 
 }  // namespace petit::host

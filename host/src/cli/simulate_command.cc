@@ -154,6 +154,10 @@ Result<Window> ReadWindow(const Args& args, const std::optional<std::string>& zo
     }
     window.stopped_at_us = *stopped;
   }
+  const int64_t first_us = window.stopped_at_us != 0 ? window.stopped_at_us : window.from_us;
+  if (Status budget = CheckFireBudget(jobs, first_us, window.until_us); !budget.ok()) {
+    return InvalidArgument("--from to --until: " + budget.message());
+  }
   return window;
 }
 

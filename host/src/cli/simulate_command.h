@@ -27,7 +27,8 @@ namespace petit::host {
 // An instant given as ISO 8601: "2026-11-01T00:00Z", "2026-11-01T00:00:30-04:00",
 // "2026-11-01T00:00[America/New_York]", "2026-11-01" (midnight), or with no offset nor zone,
 // read in `default_zone` with the schedules' DST rule (a gap's wall time is the gap's end, a
-// fold's its first occurrence). Epoch µs, or why not (the message names neither the option
+// fold's its first occurrence). Instants before 1970 are refused: schedules do not fire before
+// the epoch. Epoch µs, or why not (the message names neither the option
 // nor the text; the caller does).
 Result<int64_t> ParseSimulationTime(std::string_view text, std::string_view default_zone);
 
@@ -57,6 +58,14 @@ struct TaskRef {
 };
 Result<TaskRef> ResolveTaskRef(std::string_view name,
                                std::span<const std::shared_ptr<const Job>> jobs);
+
+// The schedule fires one command may simulate, summed over its jobs: beyond, the run would take
+// minutes and its timeline no one reads (a year of a per-second cron is 31 million fires).
+inline constexpr size_t kMaxSimulatedFires = 20'000;
+// Ok if the schedules of `jobs` fire at most `max_fires` times in (from_us, until_us], else why
+// not, naming the busiest job (the message names no option; the caller adds that).
+Status CheckFireBudget(std::span<const std::shared_ptr<const Job>> jobs, int64_t from_us,
+                       int64_t until_us, size_t max_fires = kMaxSimulatedFires);
 
 struct Simulation {
   int64_t from_us = 0;

@@ -175,6 +175,15 @@ constexpr std::array kAliases = {
     Alias{"cron_schedule", KeyLevel::kJob, "schedule"},
     Alias{"every", KeyLevel::kJob, "schedule", "write schedule: '@every 10m'"},
     Alias{"trigger", KeyLevel::kJob, "schedule"},
+    // Inside `schedule:` the same words name its `cron`.
+    Alias{"crontab", KeyLevel::kSchedule, "cron"},
+    Alias{"cron_expression", KeyLevel::kSchedule, "cron"},
+    Alias{"expression", KeyLevel::kSchedule, "cron"},
+    Alias{"schedule_interval", KeyLevel::kSchedule, "cron"},
+    Alias{"cron_schedule", KeyLevel::kSchedule, "cron"},
+    Alias{"every", KeyLevel::kSchedule, "cron", "write cron: '@every 10m'"},
+    Alias{"interval", KeyLevel::kSchedule, "cron", "write cron: '@every 10m'"},
+    Alias{"zone", KeyLevel::kSchedule, "timezone"},
     Alias{"tz", KeyLevel::kSchedule, "timezone"},
     Alias{"tz", KeyLevel::kGlobal, "timezone"},
     Alias{"time_zone", KeyLevel::kSchedule, "timezone"},
@@ -227,6 +236,32 @@ constexpr std::array kUnitKeys = {
     UnitKey{"timeout", "seconds"},  // api.timeout
     UnitKey{"seconds", "seconds"},  // within_window
 };
+
+// The key whose value holds the keys of `level` (`retry` for kRetry): never a sensible hint
+// for a key written inside it.
+std::string_view HolderOf(KeyLevel level) {
+  switch (level) {
+    case KeyLevel::kSchedule:
+      return "schedule";
+    case KeyLevel::kRetry:
+      return "retry";
+    case KeyLevel::kJobDependency:
+      return "depends_on";
+    case KeyLevel::kApi:
+      return "api";
+    case KeyLevel::kPlugins:
+      return "plugins";
+    case KeyLevel::kLogging:
+      return "logging";
+    case KeyLevel::kStorage:
+      return "storage";
+    case KeyLevel::kJob:
+    case KeyLevel::kTask:
+    case KeyLevel::kGlobal:
+      return "";
+  }
+  return "";
+}
 
 bool Contains(const std::vector<std::string_view>& keys, std::string_view key) {
   return std::find(keys.begin(), keys.end(), key) != keys.end();
@@ -469,7 +504,7 @@ std::string KeyHinter::Hint(std::string_view key) const {
       if (pass == 0 && alias.level == level && Contains(allowed, alias.key)) {
         return HintText(key, alias.key, nullptr, alias.note);
       }
-      if (pass == 1) {
+      if (pass == 1 && alias.key != HolderOf(level)) {
         for (const Elsewhere& place : elsewhere) {
           if (place.level == alias.level) return HintText(key, alias.key, &place, alias.note);
         }
@@ -484,6 +519,7 @@ std::string KeyHinter::Hint(std::string_view key) const {
   std::optional<NameGuess> best = here;
   for (const Elsewhere& place : elsewhere) {
     std::optional<NameGuess> there = GuesserOf(place.level).Guess(key);
+    if (there && there->name == HolderOf(level)) continue;
     if (there && (!best || Closer(*there, *best))) {
       best = std::move(there);
       best_place = &place;

@@ -273,15 +273,37 @@ void TaskParser::ParseRetry(const YAML::Node& node, TaskSpec& spec, const std::s
     }
   }
   if (const YAML::Node n = fields["backoff_multiplier"]) {
-    if (auto v = ReadNumber(n, "backoff_multiplier", errors_)) retry.multiplier = *v;
+    if (auto v = ReadNumber(n, "backoff_multiplier", errors_, "2")) {
+      if (!(*v >= 1.0 && *v <= 1000.0)) {
+        errors_.AddAt(n, "backoff_multiplier",
+                      "'backoff_multiplier' must be between 1 and 1000, not " + n.Scalar());
+      } else {
+        retry.multiplier = *v;
+      }
+    }
   }
   if (const YAML::Node n = fields["max_delay_secs"]) {
     if (auto v = ReadNumber(n, "max_delay_secs", errors_)) {
-      retry.max_delay = std::chrono::milliseconds(static_cast<int64_t>(*v * 1000.0));
+      // Checked before the conversion: 1e300 seconds is no count of milliseconds.
+      if (*v < 0 || *v > kMaxDelaySecs) {
+        errors_.AddAt(n, "max_delay_secs",
+                      "'max_delay_secs' must be between 0 and " + std::to_string(kMaxDelaySecs));
+      } else {
+        retry.max_delay = std::chrono::milliseconds(static_cast<int64_t>(*v * 1000.0));
+      }
     }
   }
   if (const YAML::Node n = fields["jitter"]) {
-    if (auto v = ReadNumber(n, "jitter", errors_)) retry.jitter = *v;
+    if (auto v = ReadNumber(n, "jitter", errors_, "0.5")) {
+      if (!(*v >= 0.0 && *v <= 1.0)) {
+        errors_.AddAt(n, "jitter",
+                      "'jitter' must be between 0 and 1 (the fraction of each delay that may be "
+                      "taken off at random), not " +
+                          n.Scalar());
+      } else {
+        retry.jitter = *v;
+      }
+    }
   }
   if (const YAML::Node n = fields["exit_codes"]) {
     if (!n.IsSequence()) {

@@ -191,12 +191,14 @@ std::optional<int64_t> ReadInt(const YAML::Node& node, std::string_view key, int
   return value;
 }
 
-std::optional<double> ReadNumber(const YAML::Node& node, std::string_view key, YamlErrors& errors) {
+std::optional<double> ReadNumber(const YAML::Node& node, std::string_view key, YamlErrors& errors,
+                                 std::string_view example) {
   std::optional<double> value;
   if (node.IsScalar()) value = ParseDouble(node.Scalar());
   if (!value) {
-    errors.AddAt(node, key,
-                 "'" + std::string(key) + "' must be a number" + ValueHint(node, key, false, "10"));
+    errors.AddAt(
+        node, key,
+        "'" + std::string(key) + "' must be a number" + ValueHint(node, key, false, example));
   }
   return value;
 }

@@ -86,7 +86,9 @@ std::optional<std::string> ReadString(const YAML::Node& node, std::string_view k
                                       YamlErrors& errors);
 std::optional<int64_t> ReadInt(const YAML::Node& node, std::string_view key, int64_t min,
                                int64_t max, YamlErrors& errors);
-std::optional<double> ReadNumber(const YAML::Node& node, std::string_view key, YamlErrors& errors);
+// `example` is the value the error suggests: one the key accepts.
+std::optional<double> ReadNumber(const YAML::Node& node, std::string_view key, YamlErrors& errors,
+                                 std::string_view example = "10");
 std::optional<bool> ReadBool(const YAML::Node& node, std::string_view key, YamlErrors& errors);
 std::optional<std::vector<std::string>> ReadStringList(const YAML::Node& node, std::string_view key,
                                                        YamlErrors& errors);

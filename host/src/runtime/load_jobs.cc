@@ -31,7 +31,7 @@ LoadedJobs LoadHostJobs(const HostEnv& env, const std::string& dir,
     for (const UngrantableTask& task : ungrantable) {
       loaded.errors.push_back({job.source_file, 0, 0, "tasks." + task.task.str() + ".resources",
                                "task '" + task.task.str() + "': " + task.why.message() +
-                                   " (pools come from petit.yaml)"});
+                                   "; pools and slots come from petit.yaml"});
     }
     if (ungrantable.empty()) usable.push_back(std::move(job));
   }

@@ -80,6 +80,18 @@ TEST(SimulationTimeTest, RejectsDatesAndOffsetsOutOfRangeAndUnknownZones) {
   EXPECT_THAT(zone.status().message(), HasSubstr("America/New_York"));
 }
 
+TEST(SimulationTimeTest, RejectsInstantsBeforeTheEpochInEveryForm) {
+  // Schedules do not fire before 1970: a window there would silently show nothing.
+  for (const char* bad : {"0000-01-01T00:00Z", "1969-12-31T23:59:59Z", "1970-01-01T00:00+00:01",
+                          "1969-12-31T18:00[America/New_York]", "1900-06-01"}) {
+    Result<int64_t> time = ParseSimulationTime(bad, "America/New_York");
+    ASSERT_FALSE(time.ok()) << bad;
+    EXPECT_THAT(time.status().message(), HasSubstr("before 1970-01-01T00:00Z")) << bad;
+  }
+  EXPECT_EQ(*ParseSimulationTime("1970-01-01T00:00Z", "UTC"), 0);
+  EXPECT_TRUE(ParseSimulationTime("9999-12-31T23:59:59Z", "UTC").ok());
+}
+
 // ---------------------------------------------------------------------------------------------
 // Durations and specs
 
@@ -193,6 +205,34 @@ TEST(ResolveTaskRefTest, AmbiguousAndUnknownNamesSayWhatToWrite) {
   Result<TaskRef> wrong_job = ResolveTaskRef("b.extract", jobs);
   ASSERT_FALSE(wrong_job.ok());
   EXPECT_THAT(wrong_job.status().message(), HasSubstr("no task 'b.extract'"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The fire budget
+
+TEST(FireBudgetTest, CountsFiresOfEveryScheduledJobUpToTheBudget) {
+  const int64_t from = Utc("2026-01-01T00:00:00Z");
+  const std::vector<std::shared_ptr<const Job>> jobs = {MakeJob("hourly", {"a"}, "0 * * * *"),
+                                                        MakeJob("manual", {"a"}),
+                                                        MakeJob("minutely", {"a"}, "* * * * *")};
+  // One hour: 1 + 60 fires (the ends are (from, until]).
+  EXPECT_TRUE(CheckFireBudget(jobs, from, from + 3600 * kSecond, 61).ok());
+  Status over = CheckFireBudget(jobs, from, from + 3600 * kSecond, 60);
+  ASSERT_FALSE(over.ok());
+  EXPECT_THAT(over.message(), HasSubstr("more than 60 times"));
+  EXPECT_THAT(over.message(), HasSubstr("job minutely, '* * * * *'"));
+  EXPECT_THAT(over.message(), HasSubstr("--job"));
+}
+
+TEST(FireBudgetTest, AYearOfAPerSecondScheduleIsRefusedQuickly) {
+  const int64_t from = Utc("2026-01-01T00:00:00Z");
+  const std::vector<std::shared_ptr<const Job>> jobs = {MakeJob("busy", {"a"}, "* * * * * *")};
+  // Counting stops at the budget: this returns at once instead of stepping 31 million fires.
+  Status over = CheckFireBudget(jobs, from, from + 366LL * 86400 * kSecond);
+  ASSERT_FALSE(over.ok());
+  EXPECT_THAT(over.message(),
+              HasSubstr("more than " + std::to_string(kMaxSimulatedFires) + " times"));
+  EXPECT_TRUE(CheckFireBudget(jobs, from, from + 3600 * kSecond).ok());
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -30,6 +30,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -140,6 +141,9 @@ struct RunOptions {
   // worker thread is abandoned (left running, never joined, its output no longer recorded) and a
   // new worker takes its place. 0 = wait for ever.
   std::chrono::milliseconds cancel_grace{0};
+  // The seed of the run's retry jitter; nullopt = a fresh one per run. Virtual-time harnesses
+  // set it so that the same jobs and inputs give the same retry delays every time.
+  std::optional<uint64_t> jitter_seed{};
   // When a write fails, how long and how often the run retries it (store_outage.h).
   StoreOutagePolicy store_outage;
   StoreHealth* store_health = nullptr;  // not owned; nullptr = nobody is told of outages

@@ -39,7 +39,9 @@
 // copied in. Destroying it cancels the runs still active.
 // THREADS: a TestHarness is used from one thread (the test's). Stand-ins are called on the
 // engine's worker threads, possibly several at once: they must be thread-safe (a stateless lambda
-// or FailingTask is).
+// or FailingTask is). A stand-in must return: one that blocks holds the harness, which names it
+// after HarnessOptions::stall_report_after of real time (on_stall is called on the test's thread,
+// with the harness's lock held: it may release the stand-in, not call the harness).
 #ifndef PETIT_TESTING_HARNESS_H_
 #define PETIT_TESTING_HARNESS_H_
 
@@ -189,6 +191,12 @@ struct HarnessOptions {
   std::map<std::string, uint32_t> pools{};
   uint32_t cpu_slots = 0;
   uint64_t memory_mb = 0;
+  // A stand-in or real plugin that takes real time (blocks) holds the harness, which waits for
+  // it. When nothing happens for this long, the harness says what it waits for (the job, task,
+  // attempt and type) through on_stall, or on stderr when on_stall is empty, once per stall, and
+  // goes on waiting; 0 = never.
+  std::chrono::milliseconds stall_report_after{30'000};
+  std::function<void(const std::string&)> on_stall{};
 };
 
 class TestHarness {
@@ -232,8 +240,8 @@ class TestHarness {
   Result<std::string> Trigger(std::string_view job);
   Status Pause(std::string_view job, bool paused = true);
 
-  // Moves the virtual clock to `t` (not backwards) through every due time before it, and waits
-  // until the system is quiescent at `t`.
+  // Moves the virtual clock to `t` through every due time before it, and waits until the system
+  // is quiescent at `t`. The clock never moves backwards: a `t` before Now() only waits.
   void AdvanceTo(int64_t t_us);
   void AdvanceBy(std::chrono::microseconds d);
   // Moves through due times until no run is active (at most `limit` of virtual time); false if
