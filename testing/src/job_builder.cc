@@ -1,34 +1,15 @@
 #include <string>
 #include <utility>
 
+#include "petit/core/json.h"
 #include "petit/testing/harness.h"
 
 namespace petit::testing {
 namespace {
 
-// A YAML double-quoted scalar: whatever the text holds stays text.
-std::string Quoted(std::string_view text) {
-  std::string out = "\"";
-  for (const char c : text) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out + "\"";
-}
+// A YAML double-quoted scalar: whatever the text holds stays text. A JSON string literal is one
+// (YAML 1.2 reads JSON's escapes), control characters included.
+std::string Quoted(std::string_view text) { return JsonString(text); }
 
 std::string Number(double value) {
   std::string text = std::to_string(value);

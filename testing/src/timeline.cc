@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <string>
 
+#include "petit/core/json.h"
+
 namespace petit::testing {
 namespace {
 
@@ -14,35 +16,10 @@ bool Matches(const TimelineEntry& entry, std::string_view job, std::string_view 
          (!kind || entry.kind == *kind) && (run.empty() || entry.run == run);
 }
 
-void AppendJsonString(std::string& out, std::string_view text) {
+// Timeline JSON is read by other programs: always valid UTF-8 (core's escaper for `--json`).
+void AppendUtf8Json(std::string& out, std::string_view text) {
   out += '"';
-  for (const char c : text) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char escaped[8];
-          std::snprintf(escaped, sizeof escaped, "\\u%04x", static_cast<unsigned>(c));
-          out += escaped;
-        } else {
-          out += c;
-        }
-    }
-  }
+  AppendJsonUtf8Escaped(out, text);
   out += '"';
 }
 
@@ -217,40 +194,40 @@ std::string Timeline::ToJson() const {
     if (!first) out += ',';
     first = false;
     out += "{\"kind\":";
-    AppendJsonString(out, EntryKindName(e.kind));
+    AppendUtf8Json(out, EntryKindName(e.kind));
     out += ",\"time\":";
-    AppendJsonString(out, FormatTime(e.time_us));
+    AppendUtf8Json(out, FormatTime(e.time_us));
     out += ",\"time_us\":" + std::to_string(e.time_us);
     out += ",\"job\":";
-    AppendJsonString(out, e.job);
+    AppendUtf8Json(out, e.job);
     if (!e.run.empty()) {
       out += ",\"run\":";
-      AppendJsonString(out, e.run);
+      AppendUtf8Json(out, e.run);
     }
     if (!e.task.empty()) {
       out += ",\"task\":";
-      AppendJsonString(out, e.task);
+      AppendUtf8Json(out, e.task);
     }
     if (e.attempt != 0) out += ",\"attempt\":" + std::to_string(e.attempt);
     if (e.occurrence_us != 0) {
       out += ",\"occurrence\":";
-      AppendJsonString(out, FormatTime(e.occurrence_us));
+      AppendUtf8Json(out, FormatTime(e.occurrence_us));
       out += ",\"occurrence_us\":" + std::to_string(e.occurrence_us);
     }
     if (!e.trigger.empty()) {
       out += ",\"trigger\":";
-      AppendJsonString(out, e.trigger);
+      AppendUtf8Json(out, e.trigger);
     }
     if (e.kind == EntryKind::kFired)
       out += std::string(",\"queued\":") + (e.queued ? "true" : "false");
     if (!e.status.empty()) {
       out += ",\"status\":";
-      AppendJsonString(out, e.status);
+      AppendUtf8Json(out, e.status);
     }
     if (e.exit_code) out += ",\"exit_code\":" + std::to_string(*e.exit_code);
     if (!e.error.empty()) {
       out += ",\"error\":";
-      AppendJsonString(out, e.error);
+      AppendUtf8Json(out, e.error);
     }
     if (e.kind == EntryKind::kAttemptEnded) {
       out += ",\"started_us\":" + std::to_string(e.started_us);
@@ -263,11 +240,11 @@ std::string Timeline::ToJson() const {
     }
     if (e.kind == EntryKind::kRefused) {
       out += ",\"reason\":";
-      AppendJsonString(out, RefusalReasonName(e.reason));
+      AppendUtf8Json(out, RefusalReasonName(e.reason));
     }
     if (!e.detail.empty()) {
       out += ",\"detail\":";
-      AppendJsonString(out, e.detail);
+      AppendUtf8Json(out, e.detail);
     }
     out += '}';
   }
