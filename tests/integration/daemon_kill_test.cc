@@ -25,7 +25,6 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sqlite3.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -49,10 +48,11 @@
 #include <gtest/gtest.h>
 
 #include "integration/api_any_port.h"
+#include "integration/daemon_process.h"
+#include "integration/store_backends.h"
 #include "petit/core/state_store.h"
 #include "petit/storage/open.h"
 #include "runtime/task_cgroups.h"
-#include "storage_backends/test_databases.h"
 
 extern char** environ;
 
@@ -79,16 +79,6 @@ int MillisLeft(std::chrono::steady_clock::time_point deadline) {
   const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
       deadline - std::chrono::steady_clock::now());
   return left.count() > 0 ? static_cast<int>(left.count()) : 0;
-}
-
-// True when process `pid` (not this test's child) exits within `patience`, or is gone already.
-bool WaitForProcessExit(pid_t pid, std::chrono::milliseconds patience) {
-  const int fd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
-  if (fd < 0) return errno == ESRCH;
-  pollfd pfd{fd, POLLIN, 0};
-  const int ready = poll(&pfd, 1, static_cast<int>(patience.count()));
-  close(fd);
-  return ready == 1;
 }
 
 // The petit binary: PETIT_CRASH_PETIT (the bench runs a copy, or a release build), else this
@@ -276,20 +266,14 @@ std::string ReadFile(const fs::path& path) {
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
-enum class Backend { kSqlite, kPostgres };
+using testing::Backend;
 
 class DaemonKillTest : public ::testing::TestWithParam<Backend> {
  protected:
   void SetUp() override {
-    if (GetParam() == Backend::kPostgres) {
-      PETIT_REQUIRE_POSTGRES();
-      auto scratch = testing::ScratchPostgresDatabase::Create(*testing::PostgresServerUri());
-      ASSERT_TRUE(scratch.ok()) << scratch.status().ToString();
-      postgres_ = std::move(scratch).value();
-      uri_ = postgres_->uri();
-    } else {
-      uri_ = "sqlite://" + (fs::path(temp_.path()) / "state" / "petit.db").string();
-    }
+    store_.Open(GetParam(), fs::path(temp_.path()) / "state" / "petit.db");
+    if (IsSkipped() || HasFatalFailure()) return;
+    uri_ = store_.uri();
     dir_ = temp_.path();
     jobs_ = dir_ / "jobs";
     side_ = dir_ / "side.log";
@@ -543,7 +527,7 @@ class DaemonKillTest : public ::testing::TestWithParam<Backend> {
           run != snapshot.runs.end() && run->second.owner.find(live_owner) != std::string::npos;
       if (running) continue;
       // Read before the process was listed, or signalled and not yet gone: it must exit.
-      if (WaitForProcessExit(process.pid, kExitPatience)) continue;
+      if (testing::WaitForProcessExit(process.pid, kExitPatience)) continue;
       ADD_FAILURE() << "process " << process.pid << " (" << process.kind << ") of attempt "
                     << Describe(process.attempt) << " is still alive";
       kill(process.pid, SIGKILL);
@@ -551,7 +535,7 @@ class DaemonKillTest : public ::testing::TestWithParam<Backend> {
   }
 
   testing::TempDir temp_;
-  std::unique_ptr<testing::ScratchPostgresDatabase> postgres_;
+  testing::BackendStore store_;
   std::string uri_;
   fs::path dir_;
   fs::path jobs_;
@@ -622,9 +606,7 @@ TEST_P(DaemonKillTest, EveryKillLeavesAConsistentStoreAndNothingRunning) {
 
 INSTANTIATE_TEST_SUITE_P(Backends, DaemonKillTest,
                          ::testing::Values(Backend::kSqlite, Backend::kPostgres),
-                         [](const ::testing::TestParamInfo<Backend>& param_info) {
-                           return param_info.param == Backend::kSqlite ? "Sqlite" : "Postgres";
-                         });
+                         testing::BackendName);
 
 }  // namespace
 }  // namespace petit

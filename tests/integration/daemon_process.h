@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <spawn.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -167,6 +168,18 @@ class DaemonProcess {
   int err_fd_ = -1;
   std::string err_;
 };
+
+// True when process `pid` (not necessarily this test's child) exits within `patience`, or is gone
+// already: its pidfd becomes readable then, so nothing sleeps.
+inline bool WaitForProcessExit(pid_t pid,
+                               std::chrono::milliseconds patience = DaemonProcess::kPatience) {
+  const int fd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+  if (fd < 0) return errno == ESRCH;
+  pollfd pfd{fd, POLLIN, 0};
+  const int ready = poll(&pfd, 1, static_cast<int>(patience.count()));
+  close(fd);
+  return ready == 1;
+}
 
 }  // namespace petit::testing
 

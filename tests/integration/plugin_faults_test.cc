@@ -7,7 +7,6 @@
 #include <poll.h>
 #include <spawn.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -24,6 +23,7 @@
 #include <gtest/gtest.h>
 
 #include "integration/api_any_port.h"
+#include "integration/daemon_process.h"
 #include "petit_process.h"
 
 namespace petit {
@@ -168,11 +168,7 @@ TEST_F(PluginFaultsTest, ASigtermedDaemonExitsThoughATaskIgnoresCancel) {
   const pid_t task = ReadStarted(started);
   EXPECT_EQ(task, daemon) << "in_process: the task runs in the daemon";
   ::kill(daemon, SIGTERM);
-  const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, daemon, 0));
-  ASSERT_GE(pidfd, 0);
-  pollfd exited{pidfd, POLLIN, 0};
-  const bool ended = ::poll(&exited, 1, static_cast<int>(kPatience.count() * 1000)) == 1;
-  ::close(pidfd);
+  const bool ended = testing::WaitForProcessExit(daemon, kPatience);
   if (!ended) ::kill(daemon, SIGKILL);
   int status = 0;
   ::waitpid(daemon, &status, 0);

@@ -5,7 +5,6 @@
 #include <spawn.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -447,17 +446,6 @@ TEST_F(RunDaemonTest, ADaemonKilledWithSigkillMidRunLeavesNoLockBehind) {
   EXPECT_EQ(next.Terminate(), 0) << next.err();
 }
 
-// Waits until process `pid` (not necessarily this test's child) has exited; a pidfd becomes
-// readable then, so nothing sleeps. True when it did within kPatience, or was gone already.
-bool WaitForProcessExit(pid_t pid) {
-  const int fd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
-  if (fd < 0) return errno == ESRCH;
-  pollfd pfd{fd, POLLIN, 0};
-  const int ready = poll(&pfd, 1, static_cast<int>(kPatience / std::chrono::milliseconds(1)));
-  close(fd);
-  return ready == 1;
-}
-
 // The pid written to `path`; 0 when there is none.
 pid_t ReadPidFile(const fs::path& path) {
   pid_t pid = 0;
@@ -485,13 +473,13 @@ TEST_F(RunDaemonTest, ProcessesOfADaemonKilledWithSigkillEndWithItOrAtTheNextSta
 
   first.Kill();
   // The child learns of the host's death at once (PR_SET_PDEATHSIG).
-  EXPECT_TRUE(WaitForProcessExit(shell));
+  EXPECT_TRUE(testing::WaitForProcessExit(shell));
 
   // Its descendants are the next start's: recovery ends them before the daemon runs anything.
   Daemon next(RunArgs());
   const bool started = next.WaitFor("running ");
-  const bool escaped_gone = WaitForProcessExit(escaped_pid);
-  const bool member_gone = WaitForProcessExit(member_pid);
+  const bool escaped_gone = testing::WaitForProcessExit(escaped_pid);
+  const bool member_gone = testing::WaitForProcessExit(member_pid);
   if (!escaped_gone) kill(escaped_pid, SIGKILL);
   if (!member_gone) kill(member_pid, SIGKILL);
   ASSERT_TRUE(started) << next.err();
@@ -588,11 +576,11 @@ TEST_F(RunDaemonTest, AGroupMemberThatClearedItsEnvironmentEndsAtTheNextStartWit
   }
   ASSERT_FALSE(host::ReadProcessNotes(first.pid(), *ticks).empty()) << first.err();
   first.Kill();
-  EXPECT_TRUE(WaitForProcessExit(shell));
+  EXPECT_TRUE(testing::WaitForProcessExit(shell));
 
   Daemon next(RunArgs(), {"PETIT_TASK_CGROUPS=off"});
   const bool started = next.WaitFor("running ");
-  const bool gone = WaitForProcessExit(cleared_pid);
+  const bool gone = testing::WaitForProcessExit(cleared_pid);
   if (!gone) kill(cleared_pid, SIGKILL);
   ASSERT_TRUE(started) << next.err();
   EXPECT_TRUE(gone) << next.err();
@@ -616,11 +604,11 @@ TEST_F(RunDaemonTest, ADescendantThatLeftTheGroupAndClearedItsEnvironmentEndsAtT
   const pid_t hidden_pid = ReadPidFile(hidden);
   ASSERT_GT(hidden_pid, 0);
   first.Kill();
-  EXPECT_TRUE(WaitForProcessExit(shell));
+  EXPECT_TRUE(testing::WaitForProcessExit(shell));
 
   Daemon next(RunArgs());
   const bool started = next.WaitFor("running ");
-  const bool gone = WaitForProcessExit(hidden_pid);
+  const bool gone = testing::WaitForProcessExit(hidden_pid);
   if (!gone) kill(hidden_pid, SIGKILL);
   ASSERT_TRUE(started) << next.err();
   EXPECT_TRUE(gone) << next.err();

@@ -25,7 +25,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -50,9 +49,9 @@
 #include "integration/api_any_port.h"
 #include "integration/daemon_process.h"
 #include "integration/petit_process.h"
+#include "integration/store_backends.h"
 #include "petit/core/state_store.h"
 #include "petit/storage/open.h"
-#include "storage_backends/test_databases.h"
 
 namespace petit {
 namespace {
@@ -69,7 +68,7 @@ constexpr char kListening[] = "api listening on http://127.0.0.1:";
 // a moment after the kill: a daemon started before then exits 3, and is started again.
 constexpr int kMaxLockRefusals = 200;
 
-enum class Backend { kSqlite, kPostgres };
+using testing::Backend;
 
 // A FIFO the test holds open read-write, so a task's write never blocks and never sees a hang-up;
 // tasks write one line each when they reach the point the test waits for.
@@ -114,28 +113,12 @@ class Fifo {
   std::string buffer_;
 };
 
-// True once process `pid` (not a child of the test) has exited, or at once if it is gone.
-bool ProcessExits(pid_t pid) {
-  const int fd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
-  if (fd < 0) return errno == ESRCH;
-  pollfd pfd{fd, POLLIN, 0};
-  const bool exited = poll(&pfd, 1, kPatienceMs) == 1;
-  close(fd);
-  return exited;
-}
-
 class IntegrationSuiteTest : public ::testing::TestWithParam<Backend> {
  protected:
   void SetUp() override {
-    if (GetParam() == Backend::kPostgres) {
-      PETIT_REQUIRE_POSTGRES();
-      auto scratch = testing::ScratchPostgresDatabase::Create(*testing::PostgresServerUri());
-      ASSERT_TRUE(scratch.ok()) << scratch.status().ToString();
-      postgres_ = std::move(scratch).value();
-      uri_ = postgres_->uri();
-    } else {
-      uri_ = "sqlite://" + (fs::path(temp_.path()) / "petit.db").string();
-    }
+    store_.Open(GetParam(), fs::path(temp_.path()) / "petit.db");
+    if (IsSkipped() || HasFatalFailure()) return;
+    uri_ = store_.uri();
     dir_ = temp_.path();
     jobs_ = dir_ / "jobs";
     fs::create_directories(jobs_);
@@ -264,7 +247,7 @@ class IntegrationSuiteTest : public ::testing::TestWithParam<Backend> {
   }
 
   testing::TempDir temp_;
-  std::unique_ptr<testing::ScratchPostgresDatabase> postgres_;
+  testing::BackendStore store_;
   std::string uri_;
   fs::path dir_;
   fs::path jobs_;
@@ -412,7 +395,8 @@ TEST_P(IntegrationSuiteTest, AKilledDaemonsRunsEndCorrectlyAfterRestart) {
   EXPECT_EQ(rerun->substr(0, rerun->rfind(' ')), resumable + " 2");
   EXPECT_EQ(daemon_->Terminate(), 0) << daemon_->err();
   for (const pid_t task : killed_tasks) {
-    EXPECT_TRUE(ProcessExits(task)) << "task process " << task << " outlived its daemon";
+    EXPECT_TRUE(testing::WaitForProcessExit(task))
+        << "task process " << task << " outlived its daemon";
   }
 
   const RunRecord resumed = Run(resumable);
@@ -667,8 +651,8 @@ tasks:
   EXPECT_EQ(cancel.exit_code, 0) << cancel.out << cancel.err;
   EXPECT_THAT(cancel.out, HasSubstr("cancelled"));
   ASSERT_TRUE(daemon_->WaitFor("run " + run + " ended: cancelled")) << daemon_->err();
-  EXPECT_TRUE(ProcessExits(worker)) << "the hung worker outlived the cancel";
-  EXPECT_TRUE(ProcessExits(sleeper)) << "the sleeping command outlived the cancel";
+  EXPECT_TRUE(testing::WaitForProcessExit(worker)) << "the hung worker outlived the cancel";
+  EXPECT_TRUE(testing::WaitForProcessExit(sleeper)) << "the sleeping command outlived the cancel";
 
   // The daemon is alive and runs the next run.
   const std::string next = TriggerDetached("next");
@@ -764,9 +748,7 @@ TEST_P(IntegrationSuiteTest, EveryExampleValidatesAndRunsToItsDocumentedResult) 
 
 INSTANTIATE_TEST_SUITE_P(Backends, IntegrationSuiteTest,
                          ::testing::Values(Backend::kSqlite, Backend::kPostgres),
-                         [](const ::testing::TestParamInfo<Backend>& param_info) {
-                           return param_info.param == Backend::kSqlite ? "Sqlite" : "Postgres";
-                         });
+                         testing::BackendName);
 
 }  // namespace
 }  // namespace petit
