@@ -2,7 +2,7 @@
 // one line per task as it ends (with its captured output unless asked not to), one per retry, and
 // a summary line at the end.
 //
-// Threads: a RunObserver, called on the run's coordinator thread only.
+// Threads: a RunObserver, called by whichever thread drives the run, one call at a time.
 #ifndef PETIT_HOST_CLI_RUN_PRINTER_H_
 #define PETIT_HOST_CLI_RUN_PRINTER_H_
 
