@@ -2072,8 +2072,12 @@ TEST_P(StateStoreConformanceTest, AReaderSeesATicksRunsAndJobRecordsTogether) {
   constexpr int kTicks = 150;
   const JobId job("cron");
   std::atomic<bool> done{false};
+  // The writer starts once the reader is reading, so their work overlaps however the two threads
+  // are scheduled (a fast store could otherwise finish every tick before the first read).
+  std::atomic<bool> reading{false};
   std::string failure;
   std::thread writer([&] {
+    while (!reading) std::this_thread::yield();
     for (int i = 1; i <= kTicks && failure.empty(); ++i) {
       const int64_t occurrence_us = kT0 + i * 1'000'000LL;
       const std::vector<RunToAdmit> runs = {{MakeScheduledRun("cron", occurrence_us), 0},
@@ -2098,6 +2102,7 @@ TEST_P(StateStoreConformanceTest, AReaderSeesATicksRunsAndJobRecordsTogether) {
   bool torn = false;
   while ((!done || reads < 2) && !torn) {
     ++reads;
+    reading = true;
     // Record first: the run of what it says was dealt with is there.
     const int64_t recorded = StoredLastFire(reader, job);
     if (recorded > 0 && newest_occurrence() < recorded) {
@@ -2114,7 +2119,6 @@ TEST_P(StateStoreConformanceTest, AReaderSeesATicksRunsAndJobRecordsTogether) {
   writer.join();
   EXPECT_EQ(failure, "");
   EXPECT_EQ(StoredLastFire(reader, job), kT0 + kTicks * 1'000'000LL);
-  EXPECT_GT(reads, 2);
 }
 
 TEST_P(StateStoreConformanceTest, SaveJobsSavesEveryJobAndRefusesABadOne) {
