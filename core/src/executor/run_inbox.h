@@ -54,7 +54,7 @@ using Grant = std::pair<Dag::Index, ResourceManager::Lease>;
 class RunInbox {
  public:
   // The coordinator holds the driver role from the start.
-  explicit RunInbox(Clock& clock) : clock_(clock), clock_waiter_(clock, mu_, cv_) {}
+  explicit RunInbox(Clock& clock) : clock_waiter_(clock, mu_, cv_) {}
   RunInbox(const RunInbox&) = delete;
   RunInbox& operator=(const RunInbox&) = delete;
 
@@ -112,7 +112,6 @@ class RunInbox {
   // timer wakes it. kNotSleeping: no Release needs to.
   static constexpr int64_t kNotSleeping = std::numeric_limits<int64_t>::min();
 
-  Clock& clock_;
   Mutex mu_;
   CondVar cv_{mu_};  // only the coordinator waits on it
   std::vector<Completion> completions_ GUARDED_BY(mu_);
