@@ -211,25 +211,25 @@ Status MemoryStateStore::SaveAttempts(std::span<const AttemptRecord> attempts) {
     PETIT_RETURN_IF_ERROR(CheckTaskId(attempt.task));
   }
   MutexLock lock(mu_);
-  std::vector<RunEntry*> entries;
-  entries.reserve(attempts.size());
+  // Looked up before anything changes, so a batch is applied whole or not at all.
+  RunEntry* entry = nullptr;  // of the previous record's run
+  bool one_run = true;
   for (size_t i = 0; i < attempts.size(); ++i) {
     const AttemptRecord& attempt = attempts[i];
-    if (i != 0 && attempts[i - 1].run == attempt.run) {
-      entries.push_back(entries.back());
-      continue;
-    }
+    if (i != 0 && attempts[i - 1].run == attempt.run) continue;
+    one_run = i == 0;
     auto it = runs_.find(attempt.run);
     if (it == runs_.end()) {
       return NotFound("cannot save " + DescribeAttempt(attempt.run, attempt.task, attempt.attempt) +
                       ": the run does not exist");
     }
-    entries.push_back(&it->second);
+    entry = &it->second;
   }
   for (size_t i = 0; i < attempts.size(); ++i) {
     const AttemptRecord& attempt = attempts[i];
+    if (!one_run && (i == 0 || attempts[i - 1].run != attempt.run)) entry = &runs_.at(attempt.run);
     auto [stored, inserted] =
-        entries[i]->attempts.try_emplace(AttemptKey(attempt.task, attempt.attempt));
+        entry->attempts.try_emplace(AttemptKey(attempt.task, attempt.attempt));
     // Normalised into the stored record, which keeps its strings' storage when replaced.
     NormalizeAttemptInto(attempt, stored->second);
   }

@@ -728,10 +728,11 @@ class RunCoordinator final : public WorkSink {
   // An attempt's timeout counts from when it reaches a worker, not from when it was decided: an
   // outage may hold it back, and a deadline must not cancel an attempt that never started.
   void ArmDeadlines(const std::vector<WorkItem>& items) {
-    const int64_t now_us = clock_.NowMicros();
+    int64_t now_us = 0;
     for (const WorkItem& item : items) {
       const TaskSpec& spec = dag_.task(item.index);
       if (!spec.timeout || spec.timeout->count() <= 0) continue;
+      if (now_us == 0) now_us = clock_.NowMicros();
       InFlight& flight = in_flight_[item.index];
       flight.deadline_us = now_us + spec.timeout->count() * 1000;
       deadlines_.emplace(flight.deadline_us, item.index);
@@ -840,6 +841,7 @@ class RunCoordinator final : public WorkSink {
   }
 
   void FireTimers() {
+    if (retry_at_.empty() && deadlines_.empty() && abandon_at_.empty()) return;
     int64_t now = clock_.NowMicros();
     while (!retry_at_.empty() && retry_at_.begin()->first <= now) {
       Dag::Index i = retry_at_.begin()->second;
