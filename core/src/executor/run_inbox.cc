@@ -34,7 +34,8 @@ void RunInbox::PostGrant(Grant grant) {
   grants_.push_back(std::move(grant));
   pending_.store(true, std::memory_order_release);
   ReportIdle(false, 0);
-  if (!driving_) cv_.Signal();
+  // Always: the coordinator may wait in Wait() while it holds the role (a store outage).
+  cv_.Signal();
 }
 
 void RunInbox::PostCancelled() {
@@ -42,7 +43,8 @@ void RunInbox::PostCancelled() {
   cancelled_ = true;
   pending_.store(true, std::memory_order_release);
   ReportIdle(false, 0);
-  if (!driving_) cv_.Signal();
+  // Always: the coordinator may wait in Wait() while it holds the role (a store outage).
+  cv_.Signal();
 }
 
 void RunInbox::Take(Mail& mail) {
