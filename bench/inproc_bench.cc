@@ -199,6 +199,47 @@ void BM_ExecuteRunLayered(benchmark::State& state) {
 }
 BENCHMARK(BM_ExecuteRunLayered)->Args({100, 1000})->UseManualTime()->Unit(benchmark::kMillisecond);
 
+// Runs of one task each, one after the other: what a run costs beyond its task (admission, its
+// coordinator, the hand-over to a worker thread and back, its end), as when 1,000 one-task jobs
+// fire every second. Each iteration is 100 runs on a fresh store.
+void BM_ExecuteRunOneTaskRuns(benchmark::State& state) {
+  const Plugins& plugins = LoadPlugins();
+  if (!plugins.status.ok()) {
+    state.SkipWithError(plugins.status.ToString().c_str());
+    return;
+  }
+  const Result<Job>& job = CachedJob("flat 1", [] { return Flat(1); });
+  if (!job.ok()) {
+    state.SkipWithError(job.status().ToString().c_str());
+    return;
+  }
+  constexpr int kRunsPerIteration = 100;
+  RunOptions options;
+  options.max_parallel_tasks = kMaxParallel;
+  for (auto _ : state) {
+    Result<std::unique_ptr<StateStore>> store = storage::OpenStateStore("memory:");
+    if (!store.ok()) {
+      state.SkipWithError(store.status().ToString().c_str());
+      return;
+    }
+    const auto start = std::chrono::steady_clock::now();
+    for (int i = 0; i < kRunsPerIteration; ++i) {
+      Result<RunRecord> run =
+          ExecuteRun(*job, RunId::Generate(), plugins.registry, **store, options);
+      if (!run.ok() || run->status != RunStatus::kSucceeded) {
+        state.SkipWithError(run.ok() ? "the run did not succeed" : run.status().ToString().c_str());
+        return;
+      }
+    }
+    const auto end = std::chrono::steady_clock::now();
+    state.SetIterationTime(std::chrono::duration<double>(end - start).count());
+  }
+  state.counters["per_run"] =
+      benchmark::Counter(kRunsPerIteration, benchmark::Counter::kIsIterationInvariantRate |
+                                                benchmark::Counter::kInvert);
+}
+BENCHMARK(BM_ExecuteRunOneTaskRuns)->UseManualTime()->Unit(benchmark::kMillisecond);
+
 // Process isolation: a fork+exec and a plugin load per task, so far fewer tasks.
 void BM_ExecuteRunFlatProcess(benchmark::State& state) {
   const auto size = static_cast<uint32_t>(state.range(0));

@@ -202,45 +202,52 @@ Result<RunPage> MemoryStateStore::QueryRuns(const RunQuery& query) {
 }
 
 Status MemoryStateStore::SaveAttempts(std::span<const AttemptRecord> attempts) {
-  std::vector<AttemptRecord> normalized;
-  normalized.reserve(attempts.size());
-  for (const AttemptRecord& attempt : attempts) {
-    Result<AttemptRecord> record = NormalizeAttempt(attempt);
-    if (!record.ok()) return record.status();
-    normalized.push_back(std::move(record).value());
+  // Checked before anything changes, so a batch is applied whole or not at all. A batch comes
+  // from one run almost always, so consecutive records reuse the previous check and lookup.
+  for (size_t i = 0; i < attempts.size(); ++i) {
+    const AttemptRecord& attempt = attempts[i];
+    if (i == 0 || attempt.run != attempts[i - 1].run)
+      PETIT_RETURN_IF_ERROR(CheckRunId(attempt.run));
+    PETIT_RETURN_IF_ERROR(CheckTaskId(attempt.task));
   }
   MutexLock lock(mu_);
-  // Looked up before anything changes, so a batch is applied whole or not at all. A batch comes
-  // from one run almost always, so consecutive records reuse the previous lookup.
-  std::vector<RunEntry*> entries;
-  entries.reserve(normalized.size());
-  for (const AttemptRecord& attempt : normalized) {
-    if (!entries.empty() && normalized[entries.size() - 1].run == attempt.run) {
-      entries.push_back(entries.back());
-      continue;
-    }
+  // Looked up before anything changes, so a batch is applied whole or not at all.
+  RunEntry* entry = nullptr;  // of the previous record's run
+  bool one_run = true;
+  for (size_t i = 0; i < attempts.size(); ++i) {
+    const AttemptRecord& attempt = attempts[i];
+    if (i != 0 && attempts[i - 1].run == attempt.run) continue;
+    one_run = i == 0;
     auto it = runs_.find(attempt.run);
     if (it == runs_.end()) {
       return NotFound("cannot save " + DescribeAttempt(attempt.run, attempt.task, attempt.attempt) +
                       ": the run does not exist");
     }
-    entries.push_back(&it->second);
+    entry = &it->second;
   }
-  for (size_t i = 0; i < normalized.size(); ++i) {
-    AttemptRecord& attempt = normalized[i];
-    entries[i]->attempts.insert_or_assign(AttemptKey(attempt.task, attempt.attempt),
-                                          std::move(attempt));
+  for (size_t i = 0; i < attempts.size(); ++i) {
+    const AttemptRecord& attempt = attempts[i];
+    if (!one_run && (i == 0 || attempts[i - 1].run != attempt.run)) entry = &runs_.at(attempt.run);
+    auto [stored, inserted] =
+        entry->attempts.try_emplace(AttemptKey(attempt.task, attempt.attempt));
+    // Normalised into the stored record, which keeps its strings' storage when replaced.
+    NormalizeAttemptInto(attempt, stored->second);
   }
   return Status::Ok();
 }
 
 Result<std::vector<AttemptRecord>> MemoryStateStore::ListAttempts(const RunId& run) {
-  MutexLock lock(mu_);
   std::vector<AttemptRecord> attempts;
-  auto it = runs_.find(run);
-  if (it == runs_.end()) return attempts;
-  attempts.reserve(it->second.attempts.size());
-  for (const auto& [key, attempt] : it->second.attempts) attempts.push_back(attempt);
+  {
+    MutexLock lock(mu_);
+    auto it = runs_.find(run);
+    if (it == runs_.end()) return attempts;
+    attempts.reserve(it->second.attempts.size());
+    for (const auto& [key, attempt] : it->second.attempts) attempts.push_back(attempt);
+  }
+  std::sort(attempts.begin(), attempts.end(), [](const AttemptRecord& a, const AttemptRecord& b) {
+    return std::tie(a.task, a.attempt) < std::tie(b.task, b.attempt);
+  });
   return attempts;
 }
 

@@ -74,7 +74,12 @@ class MemoryStateStore final : public StateStore {
 
  private:
   class HeldHostLock;
-  using AttemptKey = std::pair<TaskId, uint32_t>;         // task, attempt
+  using AttemptKey = std::pair<TaskId, uint32_t>;  // task, attempt
+  struct AttemptKeyHash {
+    size_t operator()(const AttemptKey& key) const noexcept {
+      return std::hash<TaskId>{}(key.first) ^ (size_t{key.second} * 0x9E3779B97F4A7C15ULL);
+    }
+  };
   using LogKey = std::tuple<TaskId, uint32_t, uint32_t>;  // task, attempt, seq
   using NewestFirstKey = std::pair<int64_t, RunId>;       // created_us, id
   using OccurrenceKey = std::pair<JobId, int64_t>;        // job, occurrence_us
@@ -82,7 +87,9 @@ class MemoryStateStore final : public StateStore {
 
   struct RunEntry {
     RunRecord record;
-    std::map<AttemptKey, AttemptRecord> attempts;
+    // Hashed: a run of 100,000 tasks writes each attempt twice, and a tree of string keys made
+    // that O(log n) string compares (cache misses, mostly) each time. ListAttempts sorts.
+    std::unordered_map<AttemptKey, AttemptRecord, AttemptKeyHash> attempts;
     std::map<LogKey, LogChunk> logs;
   };
 

@@ -36,23 +36,30 @@ Result<RunRecord> NormalizeRun(const RunRecord& run) {
   return normalized;
 }
 
+Status CheckTaskId(const TaskId& task) { return CheckId(task.str(), "task id"); }
+
+void NormalizeAttemptInto(const AttemptRecord& attempt, AttemptRecord& stored) {
+  stored.run = attempt.run;
+  stored.task = attempt.task;
+  stored.attempt = attempt.attempt;
+  stored.state = attempt.state;
+  stored.queued_us = attempt.queued_us;
+  stored.started_us = attempt.started_us;
+  stored.ended_us = attempt.ended_us;
+  stored.exit_code = attempt.exit_code;
+  stored.error = SanitizeText(attempt.error);
+  stored.outputs.clear();
+  for (const auto& [key, value] : attempt.outputs) {
+    stored.outputs.emplace_hint(stored.outputs.end(), SanitizeText(key), value);
+  }
+}
+
 Result<AttemptRecord> NormalizeAttempt(const AttemptRecord& attempt) {
   PETIT_RETURN_IF_ERROR(CheckRunId(attempt.run));
-  PETIT_RETURN_IF_ERROR(CheckId(attempt.task.str(), "task id"));
+  PETIT_RETURN_IF_ERROR(CheckTaskId(attempt.task));
   // Field by field, so the free text is copied once (sanitised), not copied and then replaced.
   AttemptRecord normalized;
-  normalized.run = attempt.run;
-  normalized.task = attempt.task;
-  normalized.attempt = attempt.attempt;
-  normalized.state = attempt.state;
-  normalized.queued_us = attempt.queued_us;
-  normalized.started_us = attempt.started_us;
-  normalized.ended_us = attempt.ended_us;
-  normalized.exit_code = attempt.exit_code;
-  normalized.error = SanitizeText(attempt.error);
-  for (const auto& [key, value] : attempt.outputs) {
-    normalized.outputs.emplace_hint(normalized.outputs.end(), SanitizeText(key), value);
-  }
+  NormalizeAttemptInto(attempt, normalized);
   return normalized;
 }
 

@@ -17,9 +17,13 @@ namespace petit::storage::internal {
 // sanitized (see text_codec.h). Return the record as it will be stored.
 Result<RunRecord> NormalizeRun(const RunRecord& run);
 Result<AttemptRecord> NormalizeAttempt(const AttemptRecord& attempt);
+// NormalizeAttempt for an attempt already checked (CheckRunId, CheckTaskId), written over
+// `stored` field by field, so that a record replaced in place keeps its strings' storage.
+void NormalizeAttemptInto(const AttemptRecord& attempt, AttemptRecord& stored);
 Status CheckLogChunk(const LogChunk& chunk);
 Status CheckRunId(const RunId& run);
 Status CheckJobId(const JobId& job);
+Status CheckTaskId(const TaskId& task);
 
 // OutputStream is persisted as its numeric value (1 stdout, 2 stderr).
 Result<OutputStream> StreamFromStored(int64_t value);

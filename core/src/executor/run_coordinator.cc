@@ -28,6 +28,11 @@ namespace petit::internal {
 namespace {
 
 constexpr Dag::Index kNoTask = std::numeric_limits<Dag::Index>::max();
+
+class RunCoordinator;
+// The run this thread drives, while it does: a resource grant made inside the driver's own
+// AcquireAsync call comes back on this thread and is taken at once.
+thread_local const RunCoordinator* t_driving = nullptr;
 const ResourceRequirements kOneTaskSlot = [] {
   ResourceRequirements one;
   one.task_slots = 1;
@@ -61,10 +66,12 @@ FailureKind FailureKindOf(AttemptOutcome outcome) {
   }
 }
 
-// The state of one run, owned by the thread that called ExecuteRun (the coordinator): per-task
-// states and pending-upstream counts, the ready heap, timers, resource waits, and what each
-// wake-up decided but has not saved yet. See execute_run.h for the rules it keeps.
-class RunCoordinator {
+// The state of one run: per-task states and pending-upstream counts, the ready heap, timers,
+// resource waits, and what each wake-up decided but has not saved yet. See execute_run.h for the
+// rules it keeps. Written only by the run's driver (run_inbox.h): the thread that called
+// ExecuteRun (the coordinator) or a worker that just finished one of its attempts, one at a
+// time; the fields set before the first attempt is handed out are read by workers too.
+class RunCoordinator final : public WorkSink {
  public:
   RunCoordinator(const Job& job, const RunId& run_id, const TaskRunnerRegistry& runners,
                  StateStore& store, const RunOptions& options)
@@ -84,17 +91,34 @@ class RunCoordinator {
         in_flight_(dag_.size()),
         rng_(options.jitter_seed ? *options.jitter_seed : NextRunSeed()),
         inbox_(clock_),
-        pool_(clock_, inbox_) {
+        pool_(WorkerPool::Shared()) {
     run_.id = run_id;
     run_.job = job.id;
     run_.trigger = options.trigger;
     run_.owner = options.owner;
     if (options.on_idle) inbox_.SetIdleHook(options.on_idle);
+    // A virtual-time harness judges a run idle by its coordinator's sleep, so there the
+    // coordinator alone drives.
+    inbox_.SetWorkersDrive(!options.on_idle);
   }
 
   ~RunCoordinator() {
-    pool_.Stop();
     if (wakeup_) options_.canceller->RemoveWakeup(*wakeup_);
+  }
+
+  RunCoordinator(const RunCoordinator&) = delete;
+  RunCoordinator& operator=(const RunCoordinator&) = delete;
+
+  // On the worker that ran the attempt: posts its completion and, when nobody drives the run,
+  // settles it and starts what it released on this thread (`next`).
+  void Complete(WorkItem& item, AttemptResult result, int64_t started_us,
+                std::vector<WorkItem>& next) override {
+    Status storage_status = item.control->Finish();
+    const bool drive = inbox_.PostCompletion(
+        Completion{item.index, item.request.attempt, std::move(result), std::move(storage_status),
+                   item.control->TakeUnwritten(), started_us, clock_.NowMicros()});
+    // Otherwise the run may be gone already.
+    if (drive) Drive(/*worker=*/true, next);
   }
 
   Result<RunRecord> Run() {
@@ -108,10 +132,10 @@ class RunCoordinator {
     }
     Emit(EventType::kJobStarted, nullptr, 0,
          options_.resume != nullptr ? "retry " + std::to_string(run_.retries) : options_.trigger);
-    coordinator_thread_ = std::this_thread::get_id();
     max_in_flight_ = Parallelism();
-    pool_.Start(max_in_flight_);
 
+    // The coordinator holds the driver role until its first Release.
+    t_driving = this;
     if (options_.resume != nullptr) {
       StartResumed(options_.resume->plan);
     } else {
@@ -120,29 +144,12 @@ class RunCoordinator {
         if (unfinished_upstreams_[i] == 0) MakeReady(i);
       }
     }
-    while (finished_ < dag_.size() && fatal_.ok()) {
-      if (Cancelled()) CancelEverything();
-      Dispatch();
-      Flush();
-      if (finished_ == dag_.size() || !fatal_.ok()) break;
-      // The store answered again: what became ready during the outage starts now.
-      if (std::exchange(outage_ended_, false)) continue;
-      if (in_flight_count_ == 0 && ready_.empty() && retry_at_.empty() && granted_.empty() &&
-          waiting_for_resources_.empty() && journal_.empty()) {
-        fatal_ = Internal("run stalled with " + std::to_string(dag_.size() - finished_) +
-                          " tasks unfinished and none runnable");
-        break;
-      }
-      WaitAndProcess();
-    }
-    Flush();
-    if (!fatal_.ok()) {
-      // What a refused write stopped cannot be recorded: its attempts are not left running.
-      for (InFlight& flight : in_flight_) {
-        if (flight.control) flight.control->Cancel(/*timed_out=*/false);
-      }
-    }
-    pool_.Stop();
+    std::vector<WorkItem> handed_out;
+    do {
+      Drive(/*worker=*/false, handed_out);
+      pool_.Submit(handed_out);
+    } while (inbox_.AwaitTurn(spin_));
+    // Over, and every attempt handed out came back or was abandoned: this thread alone is left.
     return Finish();
   }
 
@@ -178,6 +185,59 @@ class RunCoordinator {
     });
   }
 
+  // Drives the run (as its coordinator, or as a `worker` that posted a completion) until nothing
+  // posted is left, then gives the role up; the attempts started meanwhile are moved into `out`.
+  void Drive(bool worker, std::vector<WorkItem>& out) {
+    t_driving = this;
+    for (;;) {
+      inbox_.Take(mail_);
+      Step();
+      const size_t handed_out = outbox_.size();
+      for (WorkItem& item : outbox_) out.push_back(std::move(item));
+      outbox_.clear();
+      // Only where workers never drive does the coordinator wait for their completions.
+      if (!worker) spin_ = static_cast<bool>(options_.on_idle) && in_flight_count_ != 0;
+      const int64_t next_timer_us = NextTimerUs();
+      const bool over = Over();
+      t_driving = nullptr;
+      // After a true return, `this` may be gone (a worker's Release lets the run end).
+      if (inbox_.Release(next_timer_us, over, handed_out, worker)) return;
+      t_driving = this;
+    }
+  }
+
+  bool Over() const { return finished_ == dag_.size() || !fatal_.ok(); }
+
+  // One turn of the driver: what was posted, the timers that are due, then whatever can start.
+  void Step() {
+    for (Grant& grant : mail_.grants) OnGranted(std::move(grant));
+    for (Completion& completion : mail_.completions) OnCompletion(std::move(completion));
+    mail_.grants.clear();
+    mail_.completions.clear();
+    FireTimers();
+    for (;;) {
+      if (Cancelled()) CancelEverything();
+      Dispatch();
+      Flush();
+      if (Over()) break;
+      // The store answered again: what became ready during the outage starts now.
+      if (std::exchange(outage_ended_, false)) continue;
+      if (in_flight_count_ == 0 && ready_.empty() && retry_at_.empty() && granted_.empty() &&
+          waiting_for_resources_.empty() && journal_.empty()) {
+        fatal_ = Internal("run stalled with " + std::to_string(dag_.size() - finished_) +
+                          " tasks unfinished and none runnable");
+      }
+      break;
+    }
+    if (!fatal_.ok() && !stopped_attempts_) {
+      // What a refused write stopped cannot be recorded: its attempts are not left running.
+      stopped_attempts_ = true;
+      for (InFlight& flight : in_flight_) {
+        if (flight.control) flight.control->Cancel(/*timed_out=*/false);
+      }
+    }
+  }
+
   // Runs `write` (told whether an earlier try failed) until the store answers, with backoff,
   // reporting the outage to the store's health, until the outage limit or a cancel.
   Status RetryWhileStoreIsOut(const std::function<Status(bool retrying)>& write) {
@@ -206,8 +266,7 @@ class RunCoordinator {
                            " s): " + written.message());
       }
       RunInbox::Mail mail;
-      inbox_.Wait(std::min(limit_us, now_us + options_.store_outage.BackoffUs(failures)),
-                  /*spin_first=*/false, mail);
+      inbox_.Wait(std::min(limit_us, now_us + options_.store_outage.BackoffUs(failures)), mail);
     }
   }
 
@@ -449,7 +508,7 @@ class RunCoordinator {
     Result<ResourceManager::Ticket> ticket = options_.resources->AcquireAsync(
         Requirements(i, storage), spec.priority, [this, i](ResourceManager::Lease lease) {
           // A grant made inside AcquireAsync below comes straight back on this thread.
-          if (std::this_thread::get_id() == coordinator_thread_ && acquiring_ == i) {
+          if (t_driving == this && acquiring_ == i) {
             inline_grant_ = std::move(lease);
             return;
           }
@@ -527,11 +586,14 @@ class RunCoordinator {
     in_flight_[i] = {control, kNoDeadline, std::move(lease)};
     ++in_flight_count_;
 
-    WorkItem item{i, runners_.Find(spec.type),
+    WorkItem item{i,
+                  runners_.Find(spec.type),
                   AttemptRequest{job_.id, run_.id, spec.id, spec.type, attempt, std::move(params),
                                  spec.timeout.value_or(std::chrono::milliseconds(0)),
                                  context_.OutputsPtr(), context_.ConfigPtr()},
-                  std::move(control)};
+                  std::move(control),
+                  this,
+                  &clock_};
     unstarted_.push_back(std::move(item));
   }
 
@@ -549,10 +611,10 @@ class RunCoordinator {
       Status saved = Write(unwritten_logs_, unsaved_, nullptr);
       if (saved.ok()) {
         DeliverNotices(notices_, unsaved_);
-        unsaved_.clear();
+        RecycleSaved();
         unwritten_logs_.clear();
         ArmDeadlines(unstarted_);
-        pool_.Submit(unstarted_);
+        HandOut(unstarted_);
         return;
       }
       if (!OnWriteFailed(saved, tried_us)) return;
@@ -601,10 +663,16 @@ class RunCoordinator {
       OnWriteSucceeded();
       DeliverNotices(batch.notices, batch.records);
       ArmDeadlines(batch.unstarted);
-      pool_.Submit(batch.unstarted);
+      HandOut(batch.unstarted);
       journal_.pop_front();
     }
     ReportPending();
+  }
+
+  // Attempts whose `running` record is saved go to the workers once the driver gives its role up.
+  void HandOut(std::vector<WorkItem>& items) {
+    for (WorkItem& item : items) outbox_.push_back(std::move(item));
+    items.clear();
   }
 
   // Returns whether the run goes on: a refusal (not an outage) is fatal, as before; an outage is
@@ -660,10 +728,11 @@ class RunCoordinator {
   // An attempt's timeout counts from when it reaches a worker, not from when it was decided: an
   // outage may hold it back, and a deadline must not cancel an attempt that never started.
   void ArmDeadlines(const std::vector<WorkItem>& items) {
-    const int64_t now_us = clock_.NowMicros();
+    int64_t now_us = 0;
     for (const WorkItem& item : items) {
       const TaskSpec& spec = dag_.task(item.index);
       if (!spec.timeout || spec.timeout->count() <= 0) continue;
+      if (now_us == 0) now_us = clock_.NowMicros();
       InFlight& flight = in_flight_[item.index];
       flight.deadline_us = now_us + spec.timeout->count() * 1000;
       deadlines_.emplace(flight.deadline_us, item.index);
@@ -711,8 +780,8 @@ class RunCoordinator {
 
   // The record of attempt `attempt` of task `i` of this run in `state`; the caller sets the times
   // and the rest by name.
-  AttemptRecord NewRecord(Dag::Index i, uint32_t attempt, TaskState state) const {
-    AttemptRecord record;
+  AttemptRecord NewRecord(Dag::Index i, uint32_t attempt, TaskState state) {
+    AttemptRecord record = SpareRecord();
     record.run = run_.id;
     record.task = dag_.task(i).id;
     record.attempt = attempt;
@@ -720,20 +789,34 @@ class RunCoordinator {
     return record;
   }
 
+  // An empty record, made of the storage of one saved earlier where there is one: its strings keep
+  // their capacity, so a run id (36 characters, past the short-string buffer) is copied into it
+  // without an allocation.
+  AttemptRecord SpareRecord() {
+    if (spare_records_.empty()) return {};
+    AttemptRecord record = std::move(spare_records_.back());
+    spare_records_.pop_back();
+    record.state = TaskState::kPending;
+    record.queued_us = record.started_us = record.ended_us = 0;
+    record.exit_code.reset();
+    record.error.clear();
+    record.outputs.clear();
+    return record;
+  }
+
+  // Keeps the storage of saved records for SpareRecord.
+  void RecycleSaved() {
+    for (AttemptRecord& record : unsaved_) {
+      if (spare_records_.size() >= kSpareRecords) break;
+      spare_records_.push_back(std::move(record));
+    }
+    unsaved_.clear();
+  }
+
   // Returns the record's index in unsaved_, for its notice.
   size_t Save(AttemptRecord record) {
     unsaved_.push_back(std::move(record));
     return unsaved_.size() - 1;
-  }
-
-  // Blocks until an attempt completes, a grant or the run's cancellation arrives, a retry is due
-  // or a deadline passes, then handles them.
-  void WaitAndProcess() {
-    RunInbox::Mail mail;
-    inbox_.Wait(NextTimerUs(), /*spin_first=*/in_flight_count_ != 0, mail);
-    for (Grant& grant : mail.grants) OnGranted(std::move(grant));
-    for (Completion& completion : mail.completions) OnCompletion(std::move(completion));
-    FireTimers();
   }
 
   void OnGranted(Grant grant) {
@@ -758,6 +841,7 @@ class RunCoordinator {
   }
 
   void FireTimers() {
+    if (retry_at_.empty() && deadlines_.empty() && abandon_at_.empty()) return;
     int64_t now = clock_.NowMicros();
     while (!retry_at_.empty() && retry_at_.begin()->first <= now) {
       Dag::Index i = retry_at_.begin()->second;
@@ -795,7 +879,8 @@ class RunCoordinator {
   // leaves its worker thread behind (the pool starts another).
   void AbandonAttempt(Dag::Index i, uint32_t attempt) {
     InFlight& flight = in_flight_[i];
-    if (!flight.control || attempts_[i] != attempt || !pool_.Abandon(i, attempt)) return;
+    if (!flight.control || attempts_[i] != attempt || !pool_.Abandon(this, i, attempt)) return;
+    inbox_.Forget();
     const std::string error = "task type '" + dag_.task(i).type + "' ignored cancel for " +
                               std::to_string(options_.cancel_grace.count()) + " ms; " +
                               std::string(kAbandonedWorkerNote);
@@ -833,7 +918,7 @@ class RunCoordinator {
       result.error = done.storage_status.message();
     }
 
-    AttemptRecord record;
+    AttemptRecord record = SpareRecord();
     record.run = run_.id;
     record.task = spec.id;
     record.attempt = done.attempt;
@@ -1016,7 +1101,7 @@ class RunCoordinator {
     // once cancelled (a host stopping must not wait for its store).
     while (!journal_.empty() && fatal_.ok() && !Cancelled()) {
       RunInbox::Mail mail;
-      inbox_.Wait(retry_write_us_, /*spin_first=*/false, mail);
+      inbox_.Wait(retry_write_us_, mail);
       WriteJournal();
     }
     Emit(EventType::kJobCompleted, nullptr, 0, std::string(RunStatusName(run_.status)));
@@ -1074,17 +1159,22 @@ class RunCoordinator {
   // run's workers, see Dispatch()).
   size_t waiting_for_task_slot_ = 0;
   const bool limits_tasks_ = options_.resources != nullptr && options_.resources->limits_tasks();
-  std::thread::id coordinator_thread_;  // set once before the workers start
-  Dag::Index acquiring_ = kNoTask;      // the task whose AcquireAsync call is under way
+  Dag::Index acquiring_ = kNoTask;  // the task whose AcquireAsync call is under way
   std::optional<ResourceManager::Lease> inline_grant_;  // what that call granted at once
   std::deque<Grant> granted_;                           // holding their slots, waiting for a worker
   std::vector<InFlight> in_flight_;
   std::priority_queue<ReadyEntry> ready_;
-  std::vector<AttemptRecord> unsaved_;    // decided this wake-up, saved by Flush()
-  std::vector<LogChunk> unwritten_logs_;  // captured output an outage held back, saved likewise
-  std::vector<Notice> notices_;           // told by Flush() once unsaved_ is saved
+  std::vector<AttemptRecord> unsaved_;  // decided this wake-up, saved by Flush()
+  static constexpr size_t kSpareRecords = 64;
+  std::vector<AttemptRecord> spare_records_;  // saved ones, their storage kept for SpareRecord
+  std::vector<LogChunk> unwritten_logs_;      // captured output an outage held back, saved likewise
+  std::vector<Notice> notices_;               // told by Flush() once unsaved_ is saved
   const bool notifying_ = options_.events != nullptr || options_.observer != nullptr;
-  std::vector<WorkItem> unstarted_;  // started this wake-up, handed to workers by Flush()
+  std::vector<WorkItem> unstarted_;  // started this wake-up, handed out by Flush()
+  std::vector<WorkItem> outbox_;     // saved as running, for the workers once the drive ends
+  RunInbox::Mail mail_;              // the driver's, reused
+  bool spin_ = false;                // whether the coordinator spins before it sleeps
+  bool stopped_attempts_ = false;    // a fatal error cancelled the attempts in flight
   std::multimap<int64_t, Dag::Index> retry_at_;
   // When to give up on a cancelled attempt: (task, attempt) by time (StartCancelGrace).
   std::multimap<int64_t, std::pair<Dag::Index, uint32_t>> abandon_at_;
@@ -1118,9 +1208,8 @@ class RunCoordinator {
   int64_t reported_pending_ = 0;  // journal transitions last told to StoreHealth
 
   std::optional<RunCanceller::WakeupId> wakeup_;
-  // Declared last, so destroyed first: pool_'s workers post to inbox_ until it joins them.
   RunInbox inbox_;
-  WorkerPool pool_;
+  WorkerPool& pool_;
 };
 
 }  // namespace

@@ -1,6 +1,7 @@
 // The engine behind ExecuteRun (petit/core/execute_run.h), which checks a job before handing it
-// here. The calling thread becomes the run's coordinator: it alone owns the run's state, starts
-// a WorkerPool for the attempts, and sleeps only in its RunInbox.
+// here. The calling thread becomes the run's coordinator: it owns the run's state, shares it with
+// the workers of the process's WorkerPool that finish its attempts (one driver at a time, see
+// run_inbox.h), and sleeps only in its RunInbox.
 #ifndef PETIT_CORE_SRC_EXECUTOR_RUN_COORDINATOR_H_
 #define PETIT_CORE_SRC_EXECUTOR_RUN_COORDINATOR_H_
 

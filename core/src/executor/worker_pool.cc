@@ -1,5 +1,6 @@
 #include "executor/worker_pool.h"
 
+#include <thread>
 #include <utility>
 
 #include "executor/spin.h"
@@ -12,33 +13,44 @@ std::atomic<size_t> g_abandoned{0};
 
 size_t AbandonedWorkerThreadCount() { return g_abandoned.load(std::memory_order_relaxed); }
 
-void WorkerPool::Start(uint32_t threads) {
-  workers_.reserve(threads);
-  for (uint32_t i = 0; i < threads; ++i) StartWorker();
+WorkerPool& WorkerPool::Shared() {
+  // Never destroyed: detached threads may still wait on its lock while the process exits.
+  static auto* const pool = new WorkerPool();
+  return *pool;
 }
 
-void WorkerPool::StartWorker() {
+void WorkerPool::StartThread() {
   auto state = std::make_shared<WorkerState>();
-  workers_.push_back(Worker{std::thread([this, state] { WorkerLoop(state); }), state});
+  workers_.push_back(state);
+  ++idle_;
+  std::thread([this, state] { WorkerLoop(state); }).detach();
 }
 
-bool WorkerPool::Abandon(Dag::Index index, uint32_t attempt) {
+void WorkerPool::RecordRunning(WorkerState& state, const WorkItem& item) {
+  state.sink = item.sink;
+  state.index = item.index;
+  state.attempt = item.request.attempt;
+  state.phase.store(WorkerState::kRunning, std::memory_order_release);
+}
+
+size_t WorkerPool::threads() const {
+  MutexLock lock(mu_);
+  return workers_.size();
+}
+
+bool WorkerPool::Abandon(const WorkSink* sink, Dag::Index index, uint32_t attempt) {
+  MutexLock lock(mu_);
   for (auto it = workers_.begin(); it != workers_.end(); ++it) {
-    WorkerState& state = *it->state;
-    {
-      // Under mu_, so the worker cannot take its next item between the check and the exchange.
-      MutexLock lock(mu_);
-      if (state.index != index || state.attempt != attempt) continue;
-      int running = WorkerState::kRunning;
-      if (!state.phase.compare_exchange_strong(running, WorkerState::kAbandoned,
-                                               std::memory_order_acq_rel)) {
-        return false;  // it returned just now; its completion follows
-      }
+    WorkerState& state = **it;
+    // An idle worker may still name an attempt it ran (of a run since gone, at the same address).
+    if (state.sink != sink || state.index != index || state.attempt != attempt) continue;
+    int running = WorkerState::kRunning;
+    if (!state.phase.compare_exchange_strong(running, WorkerState::kAbandoned,
+                                             std::memory_order_acq_rel)) {
+      continue;
     }
-    it->thread.detach();
     workers_.erase(it);
     g_abandoned.fetch_add(1, std::memory_order_relaxed);
-    StartWorker();
     return true;
   }
   return false;
@@ -51,6 +63,7 @@ void WorkerPool::Submit(std::vector<WorkItem>& items) {
     MutexLock lock(mu_);
     for (WorkItem& item : items) work_.push_back(std::move(item));
     pending_work_.fetch_add(count, std::memory_order_release);
+    while (work_.size() > idle_) StartThread();
   }
   items.clear();
   if (count == 1) {
@@ -60,42 +73,63 @@ void WorkerPool::Submit(std::vector<WorkItem>& items) {
   }
 }
 
-void WorkerPool::Stop() {
-  {
-    MutexLock lock(mu_);
-    stopping_ = true;
+bool WorkerPool::Take(WorkerState& state, WorkItem& item) {
+  SpinFor([this] { return pending_work_.load(std::memory_order_acquire) != 0; });
+  MutexLock lock(mu_);
+  while (work_.empty()) {
+    if (work_cv_.WaitFor(mu_, kIdleThreadLife) && work_.empty()) {
+      --idle_;
+      for (auto it = workers_.begin(); it != workers_.end(); ++it) {
+        if (it->get() != &state) continue;
+        workers_.erase(it);
+        break;
+      }
+      return false;
+    }
   }
-  work_cv_.SignalAll();
-  for (Worker& worker : workers_) worker.thread.join();
-  workers_.clear();
+  --idle_;
+  pending_work_.fetch_sub(1, std::memory_order_relaxed);
+  item = std::move(work_.front());
+  work_.pop_front();
+  RecordRunning(state, item);
+  return true;
 }
 
 void WorkerPool::WorkerLoop(const std::shared_ptr<WorkerState>& state) {
+  WorkItem item;
+  std::vector<WorkItem> next;
   for (;;) {
-    WorkItem item;
-    {
-      SpinFor([this] { return pending_work_.load(std::memory_order_acquire) != 0; });
-      MutexLock lock(mu_);
-      while (!stopping_ && work_.empty()) work_cv_.Wait(mu_);
-      if (work_.empty()) return;
-      pending_work_.fetch_sub(1, std::memory_order_relaxed);
-      item = std::move(work_.front());
-      work_.pop_front();
-      state->index = item.index;
-      state->attempt = item.request.attempt;
-      state->phase.store(WorkerState::kRunning, std::memory_order_release);
+    if (!Take(*state, item)) return;
+    for (;;) {
+      const int64_t started_us = item.clock->NowMicros();
+      AttemptResult result = item.runner->Run(item.request, *item.control);
+      int running = WorkerState::kRunning;
+      if (!state->phase.compare_exchange_strong(running, WorkerState::kIdle,
+                                                std::memory_order_acq_rel)) {
+        return;  // abandoned: the run has moved on and may be gone; touch nothing of it
+      }
+      item.sink->Complete(item, std::move(result), started_us, next);
+      item = WorkItem();
+      if (next.empty()) break;
+      // The run's next attempt stays on this thread; any others go to the queue.
+      size_t queued = 0;
+      {
+        MutexLock lock(mu_);
+        item = std::move(next.front());
+        RecordRunning(*state, item);
+        for (size_t i = 1; i < next.size(); ++i) work_.push_back(std::move(next[i]));
+        queued = next.size() - 1;
+        if (queued != 0) {
+          pending_work_.fetch_add(queued, std::memory_order_release);
+          while (work_.size() > idle_) StartThread();
+        }
+      }
+      next.clear();
+      if (queued == 1) work_cv_.Signal();
+      if (queued > 1) work_cv_.SignalAll();
     }
-    int64_t started_us = clock_.NowMicros();
-    AttemptResult result = item.runner->Run(item.request, *item.control);
-    int running = WorkerState::kRunning;
-    if (!state->phase.compare_exchange_strong(running, WorkerState::kIdle,
-                                              std::memory_order_acq_rel)) {
-      return;  // abandoned: the run has moved on and may be gone; touch nothing of it
-    }
-    Status storage_status = item.control->Finish();
-    inbox_.PostCompletion(Completion{item.index, item.request.attempt, std::move(result),
-                                     std::move(storage_status), item.control->TakeUnwritten(),
-                                     started_us, clock_.NowMicros()});
+    MutexLock lock(mu_);
+    ++idle_;
   }
 }
 

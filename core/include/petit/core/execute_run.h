@@ -17,10 +17,15 @@
 // answering holds these writes back, in order, while running attempts go on and nothing new
 // starts (store_outage.h).
 //
-// Threads: ExecuteRun blocks its caller, which becomes the run's coordinator and alone owns the run
-// state. Attempts run on a pool of worker threads it starts and joins. Observer callbacks run on
-// the coordinator thread, so a slow observer delays dispatch but never corrupts state. Cancel() on
-// a RunCanceller may be called from any thread (a signal-handling thread, for instance).
+// Threads: ExecuteRun blocks its caller, which becomes the run's coordinator. Attempts run on the
+// process's worker threads, shared by every run (a run starts none of its own; a worker idle for
+// 30 s ends). The run's state has one writer at a time: the coordinator, or the worker that has
+// just finished one of its attempts, which then settles it and starts the next ones itself, so an
+// in-process attempt costs no thread hand-off. ExecuteRun returns once no worker touches the run
+// (abandoned attempts aside, see RunOptions::cancel_grace). Observer callbacks run on whichever
+// thread drives the run at the time, one at a time and in order, so a slow observer delays
+// dispatch but never corrupts state. Cancel() on a RunCanceller may be called from any thread (a
+// signal-handling thread, for instance).
 #ifndef PETIT_CORE_EXECUTE_RUN_H_
 #define PETIT_CORE_EXECUTE_RUN_H_
 
@@ -48,7 +53,8 @@
 
 namespace petit {
 
-// Receives progress of a run on the coordinator thread, once the transition it reports is saved
+// Receives progress of a run on the thread driving it (never two calls at once), once the
+// transition it reports is saved
 // in the StateStore (task events on the RunOptions::events bus follow the same rule), in the
 // order the engine decided them. Default implementations do nothing.
 class RunObserver {
@@ -153,7 +159,8 @@ struct RunOptions {
   // For virtual-time test harnesses (petit::testing), which must know when a run has nothing to
   // do until its clock moves (RunIdleState). Called with the run's inbox lock held, on the
   // coordinator's or a posting thread: it must be quick, must not call into the run, move the
-  // clock or cancel a run. Empty: not called.
+  // clock or cancel a run. Empty: not called. When set, only the coordinator drives the run (a
+  // worker posts its completion and leaves), so the coordinator's sleep means the run is idle.
   std::function<void(const RunIdleState&)> on_idle;
 };
 
