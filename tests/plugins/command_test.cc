@@ -74,6 +74,18 @@ TEST_F(CommandTest, TellsTheHostTheChildItsProcessGroupAndStartTime) {
   EXPECT_EQ(result.processes[0].start_ticks, start_ticks);
 }
 
+// The start time comes from the clock read around the spawn where that pins it down, else from
+// /proc: either way it is what /proc says, whichever side of a clock tick the spawn fell on.
+TEST_F(CommandTest, TheReportedStartTimeIsTheOneInProcForEverySpawn) {
+  for (int i = 0; i < 20; ++i) {
+    const RunResult result =
+        Run(R"json({"shell": "cut -d')' -f2 /proc/$$/stat | cut -d' ' -f21"})json");
+    ASSERT_EQ(result.status, PETIT_OK) << result.error;
+    ASSERT_EQ(result.processes.size(), 1u);
+    EXPECT_EQ(std::to_string(result.processes[0].start_ticks) + "\n", result.stdout_data);
+  }
+}
+
 TEST_F(CommandTest, SuccessRecordsExitCodeZero) {
   const RunResult result = Run(R"({"command": "true"})");
   ASSERT_EQ(result.status, PETIT_OK) << result.error;
