@@ -3,14 +3,18 @@
 // cleared their environment included (recovery.h).
 //
 // The notes live outside the store, on this machine only, because only a host on this machine can
-// act on them and only until it reboots: one file per reported process, written with one
-// write(2) and removed when the attempt ends, in
-//   <runtime dir>/<host pid>-<host start ticks>/
-// where <runtime dir> is $PETIT_RUNTIME_DIR, else /run/petit for root (systemd's
-// RuntimeDirectory=petit), else $XDG_RUNTIME_DIR/petit, else /tmp/petit-<uid>. A file holds
-// "<run id> <task id> <attempt> <pid> <process group> <start ticks>". A write costs no store round
-// trip and survives the host's death (not the machine's, which the processes do not survive
-// either).
+// act on them and only until it reboots, in
+//   <runtime dir>/<host pid>-<host start ticks>/notes
+// (a plugin worker's in <worker pid>-notes beside it), where <runtime dir> is $PETIT_RUNTIME_DIR,
+// else /run/petit for root (systemd's RuntimeDirectory=petit), else $XDG_RUNTIME_DIR/petit, else
+// /tmp/petit-<uid>. The file is a journal, appended to with one write(2) per line: a note is
+// "+<n> <run id> <task id> <attempt> <pid> <process group> <start ticks>", and "-<n>" removes it
+// when the attempt ends; the notes are the "+" lines no "-" line removed. It is rewritten with
+// the live notes alone once it grows past a few hundred KiB, and removed at a normal exit. A
+// write costs no store round trip, nor a file created and unlinked per attempt, and survives the
+// host's death (not the machine's, which the processes do not survive either). Any other file in
+// the directory holds one note, "<run id> <task id> <attempt> <pid> <process group> <start
+// ticks>" (how hosts wrote them before the journal).
 //
 // Threads: everything here may be called from any thread.
 #ifndef PETIT_HOST_RUNTIME_PROCESS_REGISTRY_H_
@@ -44,8 +48,8 @@ class ProcessNote {
   ProcessNote& operator=(const ProcessNote&) = delete;
 
  private:
-  explicit ProcessNote(std::string path) : path_(std::move(path)) {}
-  std::string path_;
+  explicit ProcessNote(uint64_t number) : number_(number) {}
+  uint64_t number_;  // in this process's journal
 };
 
 struct NotedProcess {
