@@ -37,6 +37,11 @@ using sdk::Status;
 // Without pidfd_open (Linux < 5.3) the loop cannot sleep until the child exits, so it checks
 // this often instead.
 constexpr std::chrono::milliseconds kExitCheckWithoutPidfd{10};
+// Most children end by exiting, which closes their pipes: the loop sees the end of both and then
+// finds the child exited, with no pidfd (making one costs about as much as the pipes). A child
+// still running this long after its spawn gets one, so that its exit is seen even while a
+// background descendant holds its pipes; so does one whose pipes closed before it exited.
+constexpr std::chrono::milliseconds kPidfdAfter{5};
 // A marked descendant may fork while it is being killed; each pass kills what the previous one
 // missed, and a process that forks faster than this is vanishingly unlikely.
 constexpr int kMarkedKillPasses = 4;
@@ -278,7 +283,7 @@ class Supervisor {
         cgroup_(cgroup),
         // The child is not reaped before Finish, so its /proc entry is there to read.
         start_ticks_(start_ticks != 0 ? start_ticks : ProcessStartTicks(pid).value_or(0)),
-        pidfd_(PidfdOpen(pid)),
+
         stdout_(std::move(stdout_fd)),
         stderr_(std::move(stderr_fd)),
         limits_(limits),
@@ -290,6 +295,7 @@ class Supervisor {
   ProcessOutcome Run() {
     const Clock::time_point start = Clock::now();
     if (limits_.timeout.count() > 0) timeout_at_ = start + limits_.timeout;
+    pidfd_at_ = start + kPidfdAfter;
     while (!(exited_ && !stdout_.valid() && !stderr_.valid())) {
       if (!WaitOnce()) break;
     }
@@ -344,8 +350,16 @@ class Supervisor {
         }
       }
     }
-    if (!pidfd_.valid() && !exited_) WaitForExit(/*block=*/false);
-    return CheckDeadlines(Clock::now());
+    const Clock::time_point now = Clock::now();
+    if (!pidfd_.valid() && !exited_) {
+      WaitForExit(/*block=*/false);
+      const bool pipes_open = stdout_.valid() || stderr_.valid();
+      if (!exited_ && !pidfd_tried_ && (!pipes_open || now >= pidfd_at_)) {
+        pidfd_tried_ = true;
+        pidfd_.Reset(PidfdOpen(pid_));
+      }
+    }
+    return CheckDeadlines(now);
   }
 
   bool terminating() const { return stopped_ != StopReason::kNone; }
@@ -358,7 +372,9 @@ class Supervisor {
     if (!terminating()) consider(timeout_at_);
     if (terminating() && !sigkill_sent_) consider(grace_at_);
     if (exited_ && DrainLimitApplies()) consider(drain_at_);
-    if (!exited_ && !pidfd_.valid()) consider(Clock::now() + kExitCheckWithoutPidfd);
+    if (!exited_ && !pidfd_.valid()) {
+      consider(pidfd_tried_ ? Clock::now() + kExitCheckWithoutPidfd : pidfd_at_);
+    }
     if (!next) return -1;
     const auto remaining = *next - Clock::now();
     if (remaining <= Clock::duration::zero()) return 0;
@@ -475,7 +491,9 @@ class Supervisor {
   const std::string_view marker_;
   const TaskCgroup* const cgroup_;
   const uint64_t start_ticks_;
-  Fd pidfd_;
+  Fd pidfd_;  // opened when kPidfdAfter has passed, or the pipes closed first
+  bool pidfd_tried_ = false;
+  Clock::time_point pidfd_at_;
   Fd stdout_;
   Fd stderr_;
   const Limits& limits_;
