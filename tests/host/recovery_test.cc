@@ -611,26 +611,30 @@ TEST_F(NotedGroupTest, AWorkersNotesAreItsHostsAndNeverReplaceThem) {
   EXPECT_EQ(runs, (std::vector<std::string>{"run-h", "run-w"}));
 }
 
-// A host's notes are lines of one journal; a note removed when its attempt ends is not read back,
-// and the journal is compacted as it grows, keeping the notes still live.
-TEST_F(NotedGroupTest, ANoteGoesWithItsAttemptAndTheJournalKeepsOnlyLiveOnes) {
+// A note removed when its attempt ends is not read back, and its slot serves the next one: the
+// notes file grows with the notes alive at once, not with the attempts that ran.
+TEST_F(NotedGroupTest, ANoteGoesWithItsAttemptAndTheFileHoldsOnlyLiveOnes) {
   std::unique_ptr<ProcessNote> kept = ProcessNote::Write("run-kept", "t", 1, 4141, 4141, 6);
   ASSERT_NE(kept, nullptr);
-  // Enough notes that come and go to take the journal past its compaction size many times.
-  for (int i = 0; i < 20000; ++i) {
+  for (int i = 0; i < 1000; ++i) {
     std::unique_ptr<ProcessNote> passing =
         ProcessNote::Write("run-" + std::to_string(i), "task", 1, 5000 + i, 5000 + i, 9);
     ASSERT_NE(passing, nullptr);
   }
-  std::unique_ptr<ProcessNote> second = ProcessNote::Write("run-second", "t", 2, 4242, 4242, 7);
-  ASSERT_NE(second, nullptr);
+  // More alive at once than the file's first slots: it grows, and keeps what it held.
+  std::vector<std::unique_ptr<ProcessNote>> many;
+  for (int i = 0; i < 100; ++i) {
+    many.push_back(
+        ProcessNote::Write("run-many-" + std::to_string(i), "t", 2, 6000 + i, 6000 + i, 7));
+    ASSERT_NE(many.back(), nullptr);
+  }
+  // The longest note there can be: ids of 128 characters.
+  std::unique_ptr<ProcessNote> longest = ProcessNote::Write(
+      std::string(128, 'r'), std::string(128, 't'), UINT32_MAX, INT64_MAX, INT64_MAX, UINT64_MAX);
+  ASSERT_NE(longest, nullptr);
 
-  const std::filesystem::path dir = NotesDir(self_);
   std::vector<NotedProcess> notes = ReadProcessNotes(getpid(), StartTicks(getpid()));
-  std::vector<std::string> runs;
-  for (const NotedProcess& note : notes) runs.push_back(note.run);
-  std::sort(runs.begin(), runs.end());
-  EXPECT_EQ(runs, (std::vector<std::string>{"run-kept", "run-second"}));
+  ASSERT_EQ(notes.size(), 102u);
   const auto kept_note = std::find_if(notes.begin(), notes.end(),
                                       [](const NotedProcess& n) { return n.run == "run-kept"; });
   ASSERT_NE(kept_note, notes.end());
@@ -639,32 +643,18 @@ TEST_F(NotedGroupTest, ANoteGoesWithItsAttemptAndTheJournalKeepsOnlyLiveOnes) {
   EXPECT_EQ(kept_note->pid, 4141);
   EXPECT_EQ(kept_note->process_group, 4141);
   EXPECT_EQ(kept_note->start_ticks, 6u);
-  // 20,000 notes and their removals took about 1.3 MB; what is left is far less.
-  EXPECT_LT(std::filesystem::file_size(dir / "notes"), 512u * 1024);
+  const auto longest_note = std::find_if(notes.begin(), notes.end(), [](const NotedProcess& n) {
+    return n.run == std::string(128, 'r');
+  });
+  ASSERT_NE(longest_note, notes.end());
+  EXPECT_EQ(longest_note->task, std::string(128, 't'));
+  EXPECT_EQ(longest_note->start_ticks, UINT64_MAX);
+  EXPECT_LE(std::filesystem::file_size(NotesDir(self_) / "notes"), 512u * 256);
 
   kept.reset();
-  second.reset();
+  many.clear();
+  longest.reset();
   EXPECT_TRUE(ReadProcessNotes(getpid(), StartTicks(getpid())).empty());
-}
-
-// The host died in the middle of appending a note: the cut line is no note, the lines before it
-// are read.
-TEST_F(NotedGroupTest, AJournalCutShortByTheHostsDeathKeepsItsWholeLines) {
-  const std::string owner = WithOtherStartTime(self_);
-  std::filesystem::create_directories(NotesDir(owner));
-  std::ofstream(NotesDir(owner) / "notes") << "+1 run-a t 1 10 10 5\n"
-                                           << "+2 run-b t 1 11 11 5\n"
-                                           << "-1\n"
-                                           << "+3 run-c t 1 12 12 5\n"
-                                           << "+4 run-d t";
-  const std::string pid_and_start = NotesDir(owner).filename().string();
-  std::vector<NotedProcess> notes =
-      ReadProcessNotes(std::stoll(pid_and_start.substr(0, pid_and_start.find('-'))),
-                       pid_and_start.substr(pid_and_start.find('-') + 1));
-  std::vector<std::string> runs;
-  for (const NotedProcess& note : notes) runs.push_back(note.run);
-  std::sort(runs.begin(), runs.end());
-  EXPECT_EQ(runs, (std::vector<std::string>{"run-b", "run-c"}));
 }
 
 TEST_F(RecoverInterruptedRunsTest, OnStartupPrintsOneLinePerInterruptedRunAndReturnsTheOwner) {

@@ -3,18 +3,17 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
-#include <charconv>
 #include <cstdlib>
-#include <map>
+#include <cstring>
 #include <mutex>
 #include <sstream>
 #include <string>
 #include <string_view>
-#include <system_error>
 #include <utility>
 #include <vector>
 
@@ -23,8 +22,8 @@
 namespace petit::host {
 namespace {
 
-// A process's journal of notes: "notes", or "<pid>-notes" for a plugin worker's.
-constexpr std::string_view kJournalName = "notes";
+// A process's notes file: "notes", or "<pid>-notes" for a plugin worker's.
+constexpr std::string_view kSlotsName = "notes";
 
 std::string HostDir(int64_t pid, std::string_view start_ticks) {
   return ProcessRegistryDir() + "/" + std::to_string(pid) + "-" + std::string(start_ticks);
@@ -68,106 +67,96 @@ const OwnDirectory& Own() {
   return dir;
 }
 
-// Past this size a journal with no live note is truncated, and one with live notes rewritten
-// with them alone, so a host that runs for months keeps a small file.
-constexpr off_t kCompactAbove = 256 * 1024;
+// A slot of a notes file: its first byte is kUsed while it holds a note, whose text follows,
+// ended by '\n'. A note is at most 128 + 128 + 3 * 20 + 10 + 5 characters (ids are at most 128).
+constexpr size_t kSlotBytes = 512;
+constexpr char kUsed = '+';
+// Slots a notes file starts with; it doubles when they are all taken.
+constexpr size_t kFirstSlots = 32;
 
-// This process's journal of notes (process_registry.h): a note is one appended "+<n> <note>"
-// line, its removal one "-<n>" line. One write(2) each to a file that stays open costs a fraction
-// of creating and unlinking a file per note, which on a disk file system is two journalled
-// directory changes.
+// This process's notes (process_registry.h): fixed slots of a file mapped shared, so a note is a
+// copy into memory and its removal one byte; the page cache keeps both for a reader even after
+// this process dies. Nothing here makes a system call per note (a file created and unlinked per
+// note, or even a line appended, cost a write to the file system's journal each on a disk file
+// system). The file's space is allocated before it is mapped, so a full file system refuses the
+// note instead of faulting on the store.
 //
 // THREADS: thread-safe (mu_). Destroyed at a normal exit, when no attempt runs: the file goes
 // then, unless notes remain in it.
-class NoteJournal {
+class NoteSlots {
  public:
-  static NoteJournal& Instance() {
-    static NoteJournal journal;
-    return journal;
+  static NoteSlots& Instance() {
+    static NoteSlots slots;
+    return slots;
   }
 
-  NoteJournal(const NoteJournal&) = delete;
-  NoteJournal& operator=(const NoteJournal&) = delete;
-  ~NoteJournal() {
+  NoteSlots(const NoteSlots&) = delete;
+  NoteSlots& operator=(const NoteSlots&) = delete;
+  ~NoteSlots() {
     std::lock_guard lock(mu_);
     if (fd_ < 0) return;
+    const bool empty = free_.size() == slots_;
+    if (map_ != nullptr) munmap(map_, slots_ * kSlotBytes);
     close(fd_);
-    if (live_.empty()) unlink(path_.c_str());
+    if (empty) unlink(path_.c_str());
   }
 
-  // The note's number, or 0 when it cannot be written.
-  uint64_t Add(std::string_view note) {
+  // The note's slot + 1, or 0 when it cannot be written.
+  size_t Add(std::string_view note) {
+    if (note.size() + 2 > kSlotBytes) return 0;
     std::lock_guard lock(mu_);
-    if (!Open()) return 0;
-    const uint64_t number = ++last_;
-    std::string line = "+" + std::to_string(number) + " ";
-    line += note;
-    line += '\n';
-    if (!Append(line)) return 0;
-    live_.emplace(number, std::move(line));
-    return number;
+    if (free_.empty() && !Grow()) return 0;
+    const size_t slot = free_.back();
+    free_.pop_back();
+    char* at = map_ + slot * kSlotBytes;
+    std::memcpy(at + 1, note.data(), note.size());
+    at[note.size() + 1] = '\n';
+    // Marked used last, so a reader that sees the mark sees the whole note.
+    std::atomic_ref<char>(at[0]).store(kUsed, std::memory_order_release);
+    return slot + 1;
   }
 
-  void Remove(uint64_t number) {
+  void Remove(size_t number) {
     std::lock_guard lock(mu_);
-    if (live_.erase(number) == 0 || fd_ < 0) return;
-    Append("-" + std::to_string(number) + "\n");
-    if (size_ > kCompactAbove) Compact();
+    const size_t slot = number - 1;
+    std::atomic_ref<char>(map_[slot * kSlotBytes]).store('\0', std::memory_order_release);
+    free_.push_back(slot);
   }
 
  private:
-  // The directory is made first, so it is destroyed after the journal (reverse order), by then
-  // without the journal's file in it.
-  NoteJournal() { (void)Own(); }
+  // The directory is made first, so it is destroyed after the slots (reverse order), by then
+  // without their file in it.
+  NoteSlots() { (void)Own(); }
 
-  bool Open() {
-    if (fd_ >= 0) return true;
-    const std::string& dir = Own().path();
-    if (dir.empty()) return false;
-    path_ = dir + "/" + Own().prefix() + std::string(kJournalName);
-    fd_ = open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-    if (fd_ < 0) return false;
-    const off_t end = lseek(fd_, 0, SEEK_END);
-    size_ = end > 0 ? end : 0;
+  bool Grow() {
+    if (fd_ < 0) {
+      const std::string& dir = Own().path();
+      if (dir.empty()) return false;
+      path_ = dir + "/" + Own().prefix() + std::string(kSlotsName);
+      fd_ = open(path_.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+      if (fd_ < 0) return false;
+    }
+    const size_t slots = slots_ == 0 ? kFirstSlots : slots_ * 2;
+    // Zeroed space, allocated now (a sparse page would be allocated on first store, and a full
+    // file system would then fault it).
+    if (posix_fallocate(fd_, 0, static_cast<off_t>(slots * kSlotBytes)) != 0) return false;
+    void* map = map_ == nullptr
+                    ? mmap(nullptr, slots * kSlotBytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd_, 0)
+                    : mremap(map_, slots_ * kSlotBytes, slots * kSlotBytes, MREMAP_MAYMOVE);
+    if (map == MAP_FAILED) return false;
+    map_ = static_cast<char*>(map);
+    // Lowest slots last, so they are taken first.
+    for (size_t slot = slots; slot > slots_; --slot) free_.push_back(slot - 1);
+    slots_ = slots;
     return true;
   }
 
-  // One write(2): a reader never sees half a line unless the host died inside it.
-  bool Append(const std::string& line) {
-    const ssize_t written = write(fd_, line.data(), line.size());
-    if (written > 0) size_ += written;
-    return written == static_cast<ssize_t>(line.size());
-  }
-
-  // Truncates the journal when no note is live; otherwise writes the live ones to a new file
-  // and renames it over the journal, so a reader finds the old whole or the new whole.
-  void Compact() {
-    if (live_.empty()) {
-      if (ftruncate(fd_, 0) == 0) size_ = 0;
-      return;
-    }
-    const std::string fresh = Own().path() + "/." + Own().prefix() + std::string(kJournalName);
-    const int fd = open(fresh.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
-    if (fd < 0) return;
-    std::string text;
-    for (const auto& [number, line] : live_) text += line;
-    if (write(fd, text.data(), text.size()) != static_cast<ssize_t>(text.size()) ||
-        rename(fresh.c_str(), path_.c_str()) != 0) {
-      close(fd);
-      unlink(fresh.c_str());
-      return;
-    }
-    close(fd_);
-    fd_ = fd;
-    size_ = static_cast<off_t>(text.size());
-  }
-
   std::mutex mu_;
-  std::string path_;                      // GUARDED_BY(mu_)
-  int fd_ = -1;                           // GUARDED_BY(mu_)
-  off_t size_ = 0;                        // GUARDED_BY(mu_)
-  uint64_t last_ = 0;                     // GUARDED_BY(mu_)
-  std::map<uint64_t, std::string> live_;  // GUARDED_BY(mu_): number -> its "+" line
+  std::string path_;          // GUARDED_BY(mu_)
+  int fd_ = -1;               // GUARDED_BY(mu_)
+  char* map_ = nullptr;       // GUARDED_BY(mu_): slots_ * kSlotBytes of the file
+  size_t slots_ = 0;          // GUARDED_BY(mu_)
+  std::vector<size_t> free_;  // GUARDED_BY(mu_)
 };
 
 // "<run> <task> <attempt> <pid> <group> <start ticks>"; false when `text` is not one.
@@ -177,40 +166,23 @@ bool ParseNote(std::string_view text, NotedProcess& note) {
                            note.process_group >> note.start_ticks);
 }
 
-bool IsJournal(std::string_view name) {
-  return name.size() >= kJournalName.size() &&
-         name.substr(name.size() - kJournalName.size()) == kJournalName;
+bool IsSlots(std::string_view name) {
+  return name.size() >= kSlotsName.size() &&
+         name.substr(name.size() - kSlotsName.size()) == kSlotsName;
 }
 
-// The notes a journal holds: its "+" lines that no "-" line removed (a last line without its
-// newline, cut by the host's death, is not one).
-std::vector<NotedProcess> ReplayJournal(const std::string& text) {
-  std::map<uint64_t, NotedProcess> live;
-  size_t at = 0;
-  while (at < text.size()) {
-    const size_t end = text.find('\n', at);
-    if (end == std::string::npos) break;
-    const std::string_view line(text.data() + at, end - at);
-    at = end + 1;
-    if (line.size() < 2 || (line[0] != '+' && line[0] != '-')) continue;
-    const size_t space = line.find(' ');
-    uint64_t number = 0;
-    const std::string_view digits =
-        line.substr(1, space == std::string_view::npos ? std::string_view::npos : space - 1);
-    const auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), number);
-    if (ec != std::errc() || ptr != digits.data() + digits.size()) continue;
-    if (line[0] == '-') {
-      live.erase(number);
-      continue;
-    }
+// The notes in the used slots of a notes file.
+std::vector<NotedProcess> NotesInSlots(const std::string& text) {
+  std::vector<NotedProcess> notes;
+  for (size_t at = 0; at + kSlotBytes <= text.size(); at += kSlotBytes) {
+    if (text[at] != kUsed) continue;
+    const std::string_view slot(text.data() + at + 1, kSlotBytes - 1);
+    const size_t end = slot.find('\n');
     NotedProcess note;
-    if (space != std::string_view::npos && ParseNote(line.substr(space + 1), note)) {
-      live[number] = std::move(note);
+    if (end != std::string_view::npos && ParseNote(slot.substr(0, end), note)) {
+      notes.push_back(std::move(note));
     }
   }
-  std::vector<NotedProcess> notes;
-  notes.reserve(live.size());
-  for (auto& [number, note] : live) notes.push_back(std::move(note));
   return notes;
 }
 
@@ -235,12 +207,12 @@ std::unique_ptr<ProcessNote> ProcessNote::Write(std::string_view run, std::strin
   const std::string text = std::string(run) + " " + std::string(task) + " " +
                            std::to_string(attempt) + " " + std::to_string(pid) + " " +
                            std::to_string(process_group) + " " + std::to_string(start_ticks);
-  const uint64_t number = NoteJournal::Instance().Add(text);
+  const size_t number = NoteSlots::Instance().Add(text);
   if (number == 0) return nullptr;
   return std::unique_ptr<ProcessNote>(new ProcessNote(number));
 }
 
-ProcessNote::~ProcessNote() { NoteJournal::Instance().Remove(number_); }
+ProcessNote::~ProcessNote() { NoteSlots::Instance().Remove(number_); }
 
 std::vector<NotedProcess> ReadProcessNotes(int64_t pid, std::string_view start_ticks) {
   std::vector<NotedProcess> notes;
@@ -248,14 +220,13 @@ std::vector<NotedProcess> ReadProcessNotes(int64_t pid, std::string_view start_t
   DIR* entries = opendir(dir.c_str());
   if (entries == nullptr) return notes;
   while (const dirent* entry = readdir(entries)) {
-    // Dot files: "." and "..", and a journal being compacted (the journal itself is whole).
     if (entry->d_name[0] == '.') continue;
     const std::string text = ReadProcFile(dir + "/" + entry->d_name).value_or("");
-    if (IsJournal(entry->d_name)) {
-      for (NotedProcess& note : ReplayJournal(text)) notes.push_back(std::move(note));
+    if (IsSlots(entry->d_name)) {
+      for (NotedProcess& note : NotesInSlots(text)) notes.push_back(std::move(note));
       continue;
     }
-    // A file of one note, as hosts before the journal wrote them.
+    // A file of one note, as hosts before the slots wrote them.
     NotedProcess note;
     if (ParseNote(text, note)) notes.push_back(std::move(note));
   }
@@ -293,13 +264,13 @@ void RemoveEmptyNotesOfDeadHosts() {
     // Alive means: the pid names a process that started at the noted time.
     if (PidAndStartAlive(name)) continue;
     const std::string dir = base + "/" + std::string(name);
-    // A journal whose every note was removed (a plugin worker killed between attempts leaves
-    // one) holds nothing.
+    // A notes file whose every note was removed (a plugin worker killed between attempts
+    // leaves one) holds nothing.
     if (DIR* files = opendir(dir.c_str()); files != nullptr) {
       while (const dirent* file = readdir(files)) {
-        if (file->d_name[0] == '.' || !IsJournal(file->d_name)) continue;
+        if (file->d_name[0] == '.' || !IsSlots(file->d_name)) continue;
         const std::string path = dir + "/" + file->d_name;
-        if (ReplayJournal(ReadProcFile(path).value_or("")).empty()) unlink(path.c_str());
+        if (NotesInSlots(ReadProcFile(path).value_or("")).empty()) unlink(path.c_str());
       }
       closedir(files);
     }
