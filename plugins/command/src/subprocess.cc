@@ -142,8 +142,8 @@ int DevNull() {
   return fd;
 }
 
-// Clock ticks (field 22 of /proc/<pid>/stat) at CLOCK_BOOTTIME `ns`: the kernel stamps a new
-// process with CLOCK_BOOTTIME and /proc shows it divided down to USER_HZ ticks.
+// Clock ticks (as field 22 of /proc/<pid>/stat counts them) at the CLOCK_BOOTTIME time `at`: the
+// kernel stamps a new process with CLOCK_BOOTTIME and /proc shows that divided down to USER_HZ.
 uint64_t TicksAt(const timespec& at) {
   static const uint64_t ns_per_tick = [] {
     const long hz = sysconf(_SC_CLK_TCK);
@@ -283,7 +283,6 @@ class Supervisor {
         cgroup_(cgroup),
         // The child is not reaped before Finish, so its /proc entry is there to read.
         start_ticks_(start_ticks != 0 ? start_ticks : ProcessStartTicks(pid).value_or(0)),
-
         stdout_(std::move(stdout_fd)),
         stderr_(std::move(stderr_fd)),
         limits_(limits),
