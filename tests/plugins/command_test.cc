@@ -209,6 +209,31 @@ TEST_F(CommandTest, MissingProgramPathIsCommandNotFound) {
   EXPECT_EQ(result.error, "command not found: /nonexistent/petit-program");
 }
 
+// A program found in PATH is remembered for a moment (command_plugin.cc); one removed meanwhile
+// is still reported as not found, and one that lost its execute bit as denied.
+TEST_F(CommandTest, AProgramFoundInPathThenRemovedOrMadeNonExecutableIsReportedAsSuch) {
+  TempDir dir;
+  ASSERT_FALSE(dir.path().empty());
+  const std::filesystem::path program = dir.path() / "petit-found-once";
+  std::ofstream(program) << "#!/bin/sh\necho ran\n";
+  ASSERT_EQ(chmod(program.c_str(), 0755), 0);
+  const std::string params = R"({"command": "petit-found-once", "environment": {"PATH": )" +
+                             JsonString(dir.path().string()) + "}}";
+  const RunResult ran = Run(params);
+  ASSERT_EQ(ran.status, PETIT_OK) << ran.error;
+  EXPECT_EQ(ran.stdout_data, "ran\n");
+
+  ASSERT_EQ(chmod(program.c_str(), 0644), 0);
+  const RunResult denied = Run(params);
+  EXPECT_EQ(denied.status, PETIT_ERROR);
+  EXPECT_EQ(denied.error, "permission denied: petit-found-once");
+
+  ASSERT_TRUE(std::filesystem::remove(program));
+  const RunResult missing = Run(params);
+  EXPECT_EQ(missing.status, PETIT_ERROR);
+  EXPECT_EQ(missing.error, "command not found: petit-found-once");
+}
+
 TEST_F(CommandTest, NonExecutableFileIsPermissionDenied) {
   TempDir dir;
   ASSERT_FALSE(dir.path().empty());
