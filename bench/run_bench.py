@@ -16,8 +16,15 @@ one at a time for the chain), `ninja -j2`, `make -j2`, and `petit trigger --max-
 `sqlite:///...`, `postgresql:...`). An untimed warm-up run of every tool on the first shape comes
 first. Times are whole-process wall times (posix_spawn .. wait4, output to /dev/null); ratios are
 taken round by round, against the floor run of the same round, and their median is quoted, so
-slow drift of a shared machine cancels out. Ctrl-C during a round reports the rounds finished
-before it.
+slow drift of a shared machine cancels out. Beside the ratios, every tool's overhead per task
+above the floor, in microseconds (wall and CPU; the median over rounds of (tool - floor of the
+same round) / tasks), and issue 14's targets for Petit's (memory: at most make's, SQLite at most
+ninja's, PostgreSQL at most 1.5 times ninja's). Ctrl-C during a round reports the rounds
+finished before it.
+
+--baseline PETIT runs a second petit binary (the one before a change) with every store in the
+same rounds, next to --petit's, the two taking turns at going first; it keeps its own SQLite file
+and PostgreSQL database.
 
 SQLite state: ONE database file serves the whole invocation (every shape, every round), created
 by the warm-up and growing as runs accumulate, as a host's petit.db does in real use.
@@ -72,6 +79,8 @@ SHAPES = [
 ]
 TOOLS = ["floor", "ninja", "make", "petit-memory", "petit-sqlite", "petit-postgresql"]
 PETIT_TOOLS = ["petit-memory", "petit-sqlite", "petit-postgresql"]
+# --baseline's binary, run beside --petit's with each store (interleaved, see CommandBench.round).
+BASE_TOOLS = ["base-memory", "base-sqlite", "base-postgresql"]
 STORAGES = ["memory", "sqlite", "postgresql"]
 TOOL_LABELS = {
     "floor": "spawn floor",
@@ -80,7 +89,14 @@ TOOL_LABELS = {
     "petit-memory": "petit (memory:)",
     "petit-sqlite": "petit (sqlite)",
     "petit-postgresql": "petit (postgresql)",
+    "base-memory": "baseline (memory:)",
+    "base-sqlite": "baseline (sqlite)",
+    "base-postgresql": "baseline (postgresql)",
 }
+# The issue's targets for Petit's overhead per task above the floor (wall, medians): with each
+# store, at most this factor times this tool's overhead.
+OVERHEAD_TARGETS = {"memory": ("make", 1.0), "sqlite": ("ninja", 1.0),
+                    "postgresql": ("ninja", 1.5)}
 PG_SERVER = os.path.join(REPO, "scripts", "pg_test_server.sh")
 PG_SERVER_BIN = os.path.join(os.environ.get("PGBIN", "/usr/lib/postgresql/15/bin"), "postgres")
 PG_DATABASE = "petit_bench"
@@ -90,6 +106,14 @@ PARALLEL = 2
 # The graphs petit_inproc_bench and inproc_limit both run (inproc_limit's own names).
 INPROC_GRAPHS = [("flat", "1000"), ("flat", "10000"), ("flat", "100000"),
                  ("layered", "100x1000")]
+
+
+def is_petit(tool):
+    return tool in PETIT_TOOLS or tool in BASE_TOOLS
+
+
+def storage_of(tool):
+    return tool.split("-", 1)[1]
 
 
 def log(message):
@@ -213,8 +237,9 @@ class PostgresServer:
     """The database PG_DATABASE on a throwaway server (scripts/pg_test_server.sh) or on the
     running one named by a libpq conninfo."""
 
-    def __init__(self, conninfo=None):
+    def __init__(self, conninfo=None, databases=(PG_DATABASE,)):
         self.dir = None
+        self.databases = list(databases)
         if conninfo is None:
             # Under /tmp and reachable by the `postgres` user the server runs as; the socket
             # lives here, so the path must stay short.
@@ -224,10 +249,9 @@ class PostgresServer:
                                  capture_output=True, text=True, check=True).stdout.strip()
             conninfo = uri[len("postgresql:"):]
         self.admin = conninfo
-        # A later dbname wins over an earlier one in a libpq conninfo.
-        self.uri = f"postgresql:{conninfo} dbname={PG_DATABASE}"
         try:
-            self.recreate()
+            for database in self.databases:
+                self.recreate(database)
         except BaseException:
             self.close()
             raise
@@ -239,22 +263,28 @@ class PostgresServer:
             argv += ["-c", statement]
         subprocess.run(argv, check=True, stdout=subprocess.DEVNULL)
 
-    def recreate(self):
+    def uri(self, database=PG_DATABASE):
+        # A later dbname wins over an earlier one in a libpq conninfo.
+        return f"postgresql:{self.admin} dbname={database}"
+
+    def recreate(self, database=PG_DATABASE):
         # Separate -c: DROP/CREATE DATABASE cannot run inside one multi-statement transaction.
-        self.psql(f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)",
-                  f"CREATE DATABASE {PG_DATABASE}")
+        self.psql(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)",
+                  f"CREATE DATABASE {database}")
 
     def close(self):
         if self.dir is None:
-            self.psql(f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)")
+            for database in self.databases:
+                self.psql(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
             return
         subprocess.run(["sh", PG_SERVER, "stop", os.path.join(self.dir, "pg")], check=False)
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def describe(self):
+        names = " and ".join(self.databases)
         if self.dir is None:
-            return f"database {PG_DATABASE} on {self.admin}"
-        return (f"database {PG_DATABASE} on a throwaway server (scripts/pg_test_server.sh: unix "
+            return f"database {names} on {self.admin}"
+        return (f"database {names} on a throwaway server (scripts/pg_test_server.sh: unix "
                 "socket, fsync=off, synchronous_commit=off)")
 
 
@@ -263,11 +293,14 @@ class CommandBench:
         self.args = args
         self.spawn_limit = os.path.join(bindir, "spawn_limit")
         self.db = os.path.join(workdir, "state", "petit.db")
+        # The baseline keeps its own state: its schema may be older.
+        self.base_db = os.path.join(workdir, "state", "baseline.db")
         self.postgres = postgres
         os.makedirs(os.path.dirname(self.db), exist_ok=True)
 
     def argv(self, tool, shape):
-        petit = [self.args.petit, "trigger", os.path.join(shape["dir"], "petit"), JOB_ID,
+        binary = self.args.baseline if tool in BASE_TOOLS else self.args.petit
+        petit = [binary, "trigger", os.path.join(shape["dir"], "petit"), JOB_ID,
                  "--max-parallel", str(PARALLEL), "--quiet"]
         if tool == "floor":
             return [self.spawn_limit, "-n", str(shape["tasks"]), "-j", str(shape["parallel"]),
@@ -276,13 +309,20 @@ class CommandBench:
             return ["ninja", "-j2", "--quiet", "-f", "build.ninja"]
         if tool == "make":
             return ["make", "-s", "-j2", "-f", "Makefile"]
-        if tool == "petit-memory":
+        if tool in ("petit-memory", "base-memory"):
             return petit + ["--storage", "memory:"]
-        if tool == "petit-sqlite":
-            return petit + ["--storage", "sqlite://" + self.db]
-        if tool == "petit-postgresql":
-            return petit + ["--storage", self.postgres.uri]
+        if tool in ("petit-sqlite", "base-sqlite"):
+            return petit + ["--storage", "sqlite://" + self.sqlite_file(tool)]
+        if tool in ("petit-postgresql", "base-postgresql"):
+            return petit + ["--storage", self.postgres.uri(self.pg_database(tool))]
         raise ValueError(tool)
+
+    def sqlite_file(self, tool):
+        return self.base_db if tool in BASE_TOOLS else self.db
+
+    @staticmethod
+    def pg_database(tool):
+        return PG_DATABASE + "_base" if tool in BASE_TOOLS else PG_DATABASE
 
     def prepare(self, tool, shape):
         """Untimed: reset the tool's state, then flush dirty pages so the previous run's
@@ -293,19 +333,29 @@ class CommandBench:
                     os.unlink(os.path.join(shape["dir"], name))
                 except FileNotFoundError:
                     pass
-        if tool == "petit-sqlite" and self.args.fresh_db:
+        if is_petit(tool) and storage_of(tool) == "sqlite" and self.args.fresh_db:
             for suffix in ("", "-wal", "-shm", "-journal"):
                 try:
-                    os.unlink(self.db + suffix)
+                    os.unlink(self.sqlite_file(tool) + suffix)
                 except FileNotFoundError:
                     pass
-        if tool == "petit-postgresql" and self.args.fresh_db:
-            self.postgres.recreate()
+        if is_petit(tool) and storage_of(tool) == "postgresql" and self.args.fresh_db:
+            self.postgres.recreate(self.pg_database(tool))
         os.sync()
 
-    def round(self, shapes, samples, timed):
+    def order(self, round_number):
+        """The tools in the order of this round: the baseline and --petit's binary take turns at
+        going first, so that drift within a round favours neither."""
+        tools = list(self.tools)
+        if round_number % 2 == 1:
+            for i in range(len(tools) - 1):
+                if tools[i] in BASE_TOOLS and tools[i + 1] in PETIT_TOOLS:
+                    tools[i], tools[i + 1] = tools[i + 1], tools[i]
+        return tools
+
+    def round(self, shapes, samples, timed, round_number=0):
         for shape in shapes:
-            for tool in self.tools:
+            for tool in self.order(round_number):
                 self.prepare(tool, shape)
                 sample = run_once(self.argv(tool, shape), shape["dir"])
                 if sample["exit"] != 0:
@@ -314,8 +364,16 @@ class CommandBench:
                     samples[(shape["name"], tool)].append(sample)
 
     def run(self, shapes):
-        self.tools = [t for t in TOOLS if t in self.args.tools and
-                      (t not in PETIT_TOOLS or t.split("-", 1)[1] in self.args.storage)]
+        self.tools = []
+        for t in TOOLS:
+            if t not in self.args.tools:
+                continue
+            if t in PETIT_TOOLS:
+                if storage_of(t) not in self.args.storage:
+                    continue
+                if self.args.baseline:
+                    self.tools.append("base-" + storage_of(t))
+            self.tools.append(t)
         samples = {(s["name"], t): [] for s in shapes for t in self.tools}
         log(f"warm-up (untimed), then {self.args.rounds} rounds; Ctrl-C reports the rounds "
             "finished so far")
@@ -326,7 +384,7 @@ class CommandBench:
             began = time.monotonic()
             round_samples = {key: [] for key in samples}
             try:
-                self.round(shapes, round_samples, timed=True)
+                self.round(shapes, round_samples, timed=True, round_number=r)
             except KeyboardInterrupt:
                 log(f"interrupted: reporting {self.rounds_done} complete rounds")
                 break
@@ -338,7 +396,7 @@ class CommandBench:
         if not self.args.no_rss and self.rounds_done == self.args.rounds:
             for shape in shapes:
                 for tool in self.tools:
-                    if tool in PETIT_TOOLS:
+                    if is_petit(tool):
                         self.prepare(tool, shape)
                         rss[(shape["name"], tool)] = peak_rss_mib(self.argv(tool, shape),
                                                                   shape["dir"])
@@ -387,6 +445,55 @@ def ratio_stats(samples, shape, tool, base, key="wall"):
         max(ratios) if ratios else float("nan"))
 
 
+def overhead_us(samples, shape, tool, key="wall"):
+    """Median over rounds of (tool - spawn floor of the same round) per task, in microseconds:
+    what the tool spends per task beyond starting and waiting for the process."""
+    a = samples.get((shape["name"], tool), [])
+    b = samples.get((shape["name"], "floor"), [])
+    return median([(x[key] - y[key]) / shape["tasks"] * 1e6 for x, y in zip(a, b)])
+
+
+def print_overhead_tables(shapes, samples, tools):
+    others = [t for t in tools if t != "floor"]
+    print("### Overhead per task above the spawn floor (us/task): wall, CPU\n")
+    print("Median over rounds of (tool - spawn floor of the same round) / tasks; CPU is user+sys "
+          "of the process tree (the floor's includes its /bin/true children, as every tool's "
+          "does).\n")
+    header = ["shape"] + [TOOL_LABELS[t] for t in others]
+    print("| " + " | ".join(header) + " |")
+    print("|---" * len(header) + "|")
+    for shape in shapes:
+        cells = [shape["label"]]
+        for t in others:
+            cells.append(f"{overhead_us(samples, shape, t):.0f}, "
+                         f"{overhead_us(samples, shape, t, key='cpu'):.0f}")
+        print("| " + " | ".join(cells) + " |")
+    print()
+
+    checks = []
+    for t in others:
+        if t not in PETIT_TOOLS:
+            continue
+        base, factor = OVERHEAD_TARGETS[storage_of(t)]
+        if base in tools:
+            checks.append((t, base, factor))
+    if not checks:
+        return
+    print("### Targets: Petit's wall overhead per task against make's and ninja's (issue 14)\n")
+    header = ["shape"] + [f"{TOOL_LABELS[t]} <= {'' if f == 1 else f'{f:g} x '}{b}"
+                          for t, b, f in checks]
+    print("| " + " | ".join(header) + " |")
+    print("|---" * len(header) + "|")
+    for shape in shapes:
+        cells = [shape["label"]]
+        for t, b, f in checks:
+            mine = overhead_us(samples, shape, t)
+            limit = f * overhead_us(samples, shape, b)
+            cells.append(f"{mine:.0f} vs {limit:.0f}: {'PASS' if mine <= limit else 'MISS'}")
+        print("| " + " | ".join(cells) + " |")
+    print()
+
+
 def print_command_tables(shapes, samples, rss, tools, rounds):
     def per_task_ms(shape, tool):
         walls = [s["wall"] for s in samples.get((shape["name"], tool), [])]
@@ -415,17 +522,17 @@ def print_command_tables(shapes, samples, rss, tools, rounds):
         print("| " + " | ".join(cells) + " |")
     print()
 
-    petits = [t for t in PETIT_TOOLS if t in tools]
+    petits = [t for t in tools if is_petit(t)]
     bases = [b for b in ("floor", "ninja", "make") if b in tools]
     if petits and bases:
         print("### Petit's ratios: median of per-round ratios (min-max), and peak RSS\n")
-        header = (["shape", "petit state"] + [f"petit / {b}" for b in bases] +
+        header = (["shape", "petit"] + [f"petit / {b}" for b in bases] +
                   (["CPU petit / floor"] if "floor" in bases else []) + ["peak RSS MiB"])
         print("| " + " | ".join(header) + " |")
         print("|---" * len(header) + "|")
         for shape in shapes:
             for p in petits:
-                cells = [shape["label"], p.split("-", 1)[1]]
+                cells = [shape["label"], TOOL_LABELS[p]]
                 for b in bases:
                     md, lo, hi = ratio_stats(samples, shape["name"], p, b)
                     cells.append(f"{md:.2f}x ({lo:.2f}-{hi:.2f})")
@@ -436,6 +543,9 @@ def print_command_tables(shapes, samples, rss, tools, rounds):
                 cells.append("-" if peak is None else f"{peak:.1f}")
                 print("| " + " | ".join(cells) + " |")
         print()
+
+    if "floor" in tools:
+        print_overhead_tables(shapes, samples, tools)
 
     print("### CPU per task (user+sys of the whole process tree, ms/task, median)\n")
     print("When other work competes for the CPUs, wall times measure scheduling shares as much as "
@@ -558,6 +668,9 @@ def main():
     ap.add_argument("--shared", default=DEFAULT_SHARED,
                     help="the floors and workload generator (default: %(default)s)")
     ap.add_argument("--petit", default=DEFAULT_PETIT, help="release build of petit")
+    ap.add_argument("--baseline", metavar="PETIT",
+                    help="a second petit binary (before a change), run beside --petit's with "
+                    "every store in the same rounds, the two alternating which goes first")
     ap.add_argument("--inproc-bench", default=DEFAULT_INPROC_BENCH,
                     help="the petit_inproc_bench binary")
     ap.add_argument("--rounds", type=int, default=5, help="timed rounds (default 5)")
@@ -588,6 +701,8 @@ def main():
     args.shared = os.path.abspath(args.shared)
     # Runs start in the shapes' directories.
     args.petit = os.path.abspath(args.petit)
+    if args.baseline:
+        args.baseline = os.path.abspath(args.baseline)
     args.inproc_bench = os.path.abspath(args.inproc_bench)
     command_section = not args.inproc or args.all
     inproc_section = args.inproc or args.all
@@ -599,6 +714,8 @@ def main():
         if not os.access(args.petit, os.X_OK):
             ap.error(f"{args.petit} not found: `cmake --preset release && "
                      "cmake --build --preset release`, or --petit PATH")
+        if args.baseline and not os.access(args.baseline, os.X_OK):
+            ap.error(f"--baseline {args.baseline} not found")
         if ("postgresql" in args.storage and "petit-postgresql" in args.tools and
                 args.postgres is None and not os.access(PG_SERVER_BIN, os.X_OK)):
             ap.error(f"{PG_SERVER_BIN} not found (apt-get install postgresql-15, or set PGBIN); "
@@ -624,14 +741,17 @@ def main():
         if command_section:
             shapes = generate(args.shared, os.path.join(workdir, "w"), args.shapes)
             if "postgresql" in args.storage and "petit-postgresql" in args.tools:
-                postgres = PostgresServer(args.postgres)
+                postgres = PostgresServer(
+                    args.postgres, [PG_DATABASE] + ([PG_DATABASE + "_base"] if args.baseline
+                                                    else []))
             bench = CommandBench(args, bindir, workdir, postgres)
             samples, rss = bench.run(shapes)
             result["load_after_command"] = load_average()
             print(f"load average after the command section: {result['load_after_command']}  ")
             print(f"ninja {tool_version(['ninja', '--version'])}, "
                   f"{tool_version(['make', '--version'])}  ")
-            print(f"petit: {args.petit}; SQLite state: "
+            print(f"petit: {args.petit}" +
+                  (f" (baseline: {args.baseline})" if args.baseline else "") + "; SQLite state: "
                   + ("a fresh file per run" if args.fresh_db else
                      f"one file for the whole run ({bench.db})") +
                   ("" if postgres is None else
@@ -641,6 +761,11 @@ def main():
             print_command_tables(shapes, samples, rss, bench.tools, bench.rounds_done)
             result["command"] = {f"{k[0]} {k[1]}": v for k, v in samples.items()}
             result["peak_rss_mib"] = {f"{k[0]} {k[1]}": v for k, v in rss.items()}
+            if "floor" in bench.tools:
+                result["overhead_us"] = {
+                    f"{s['name']} {t}": {"wall": overhead_us(samples, s, t),
+                                         "cpu": overhead_us(samples, s, t, key="cpu")}
+                    for s in shapes for t in bench.tools if t != "floor"}
         if inproc_section and args.isolation != "process":
             result["inproc"] = run_inproc(args, bindir)
         if inproc_section and args.isolation != "in_process":

@@ -155,15 +155,11 @@ Result<std::unique_ptr<Database>> Database::Open(Dialect dialect, std::string ta
     database->file_inode_ = static_cast<uint64_t>(st.st_ino);
   }
 
+  // Readers connect when first leased (Read): a PostgreSQL connection costs the server a process
+  // and the client a few milliseconds, which a short `petit trigger` that reads once or twice
+  // would pay four times over.
   const size_t readers = dialect == Dialect::kSqlite ? kSqliteReaders : kPostgresqlReaders;
-  try {
-    database->readers_ = std::make_unique<soci::connection_pool>(readers);
-    for (size_t i = 0; i < readers; ++i) {
-      database->Connect(database->readers_->at(i), /*read_only=*/true);
-    }
-  } catch (const std::exception& error) {
-    return database->ConnectFailure(error);
-  }
+  database->readers_ = std::make_unique<soci::connection_pool>(readers);
   return database;
 }
 
@@ -505,6 +501,15 @@ Status Database::Read(std::string_view operation,
                       const std::function<Status(soci::session&)>& read) {
   Lease lease(*readers_);
   soci::session& session = lease.session();
+  if (session.get_backend() == nullptr) {
+    try {
+      Connect(session, /*read_only=*/true);
+    } catch (const std::exception& error) {
+      // Closed again, so the next lease of this session starts from scratch.
+      session.close();
+      return ConnectFailure(error).WithContext(operation);
+    }
+  }
   // Reads are idempotent, so one that failed because the connection had died (a server restart)
   // is tried once more on a fresh connection.
   for (int attempt = 0;; ++attempt) {

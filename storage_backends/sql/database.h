@@ -86,7 +86,8 @@ class WriterSession {
 
 class Database {
  public:
-  // Connects the writer and the readers and migrates the schema. `target` is the SQLite file path
+  // Connects the writer and migrates the schema; each reader connects when a read first needs it
+  // (a failure to connect is then that read's error). `target` is the SQLite file path
   // (its parent directories are created, or their absence is kNotFound, per `options`) or the
   // libpq connection string; `display` is the URI with secrets removed, used in messages.
   static Result<std::unique_ptr<Database>> Open(Dialect dialect, std::string target,

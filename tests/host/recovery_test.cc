@@ -611,6 +611,52 @@ TEST_F(NotedGroupTest, AWorkersNotesAreItsHostsAndNeverReplaceThem) {
   EXPECT_EQ(runs, (std::vector<std::string>{"run-h", "run-w"}));
 }
 
+// A note removed when its attempt ends is not read back, and its slot serves the next one: the
+// notes file grows with the notes alive at once, not with the attempts that ran.
+TEST_F(NotedGroupTest, ANoteGoesWithItsAttemptAndTheFileHoldsOnlyLiveOnes) {
+  std::unique_ptr<ProcessNote> kept = ProcessNote::Write("run-kept", "t", 1, 4141, 4141, 6);
+  ASSERT_NE(kept, nullptr);
+  for (int i = 0; i < 1000; ++i) {
+    std::unique_ptr<ProcessNote> passing =
+        ProcessNote::Write("run-" + std::to_string(i), "task", 1, 5000 + i, 5000 + i, 9);
+    ASSERT_NE(passing, nullptr);
+  }
+  // More alive at once than the file's first slots: it grows, and keeps what it held.
+  std::vector<std::unique_ptr<ProcessNote>> many;
+  for (int i = 0; i < 100; ++i) {
+    many.push_back(
+        ProcessNote::Write("run-many-" + std::to_string(i), "t", 2, 6000 + i, 6000 + i, 7));
+    ASSERT_NE(many.back(), nullptr);
+  }
+  // The longest note there can be: ids of 128 characters.
+  std::unique_ptr<ProcessNote> longest = ProcessNote::Write(
+      std::string(128, 'r'), std::string(128, 't'), UINT32_MAX, INT64_MAX, INT64_MAX, UINT64_MAX);
+  ASSERT_NE(longest, nullptr);
+
+  std::vector<NotedProcess> notes = ReadProcessNotes(getpid(), StartTicks(getpid()));
+  ASSERT_EQ(notes.size(), 102u);
+  const auto kept_note = std::find_if(notes.begin(), notes.end(),
+                                      [](const NotedProcess& n) { return n.run == "run-kept"; });
+  ASSERT_NE(kept_note, notes.end());
+  EXPECT_EQ(kept_note->task, "t");
+  EXPECT_EQ(kept_note->attempt, 1u);
+  EXPECT_EQ(kept_note->pid, 4141);
+  EXPECT_EQ(kept_note->process_group, 4141);
+  EXPECT_EQ(kept_note->start_ticks, 6u);
+  const auto longest_note = std::find_if(notes.begin(), notes.end(), [](const NotedProcess& n) {
+    return n.run == std::string(128, 'r');
+  });
+  ASSERT_NE(longest_note, notes.end());
+  EXPECT_EQ(longest_note->task, std::string(128, 't'));
+  EXPECT_EQ(longest_note->start_ticks, UINT64_MAX);
+  EXPECT_LE(std::filesystem::file_size(NotesDir(self_) / "notes"), 512u * 256);
+
+  kept.reset();
+  many.clear();
+  longest.reset();
+  EXPECT_TRUE(ReadProcessNotes(getpid(), StartTicks(getpid())).empty());
+}
+
 TEST_F(RecoverInterruptedRunsTest, OnStartupPrintsOneLinePerInterruptedRunAndReturnsTheOwner) {
   const RunRecord first = CreateRun("etl", "", RunStatus::kRunning, 1);
   const RunRecord second = CreateRun("report", WithOtherStartTime(self_), RunStatus::kQueued, 2);

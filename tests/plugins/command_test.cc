@@ -74,6 +74,18 @@ TEST_F(CommandTest, TellsTheHostTheChildItsProcessGroupAndStartTime) {
   EXPECT_EQ(result.processes[0].start_ticks, start_ticks);
 }
 
+// The start time comes from the clock read around the spawn where that pins it down, else from
+// /proc: either way it is what /proc says, whichever side of a clock tick the spawn fell on.
+TEST_F(CommandTest, TheReportedStartTimeIsTheOneInProcForEverySpawn) {
+  for (int i = 0; i < 20; ++i) {
+    const RunResult result =
+        Run(R"json({"shell": "cut -d')' -f2 /proc/$$/stat | cut -d' ' -f21"})json");
+    ASSERT_EQ(result.status, PETIT_OK) << result.error;
+    ASSERT_EQ(result.processes.size(), 1u);
+    EXPECT_EQ(std::to_string(result.processes[0].start_ticks) + "\n", result.stdout_data);
+  }
+}
+
 TEST_F(CommandTest, SuccessRecordsExitCodeZero) {
   const RunResult result = Run(R"({"command": "true"})");
   ASSERT_EQ(result.status, PETIT_OK) << result.error;
@@ -195,6 +207,31 @@ TEST_F(CommandTest, MissingProgramPathIsCommandNotFound) {
   const RunResult result = Run(R"({"command": "/nonexistent/petit-program"})");
   EXPECT_EQ(result.status, PETIT_ERROR);
   EXPECT_EQ(result.error, "command not found: /nonexistent/petit-program");
+}
+
+// A program found in PATH is remembered for a moment (command_plugin.cc); one removed meanwhile
+// is still reported as not found, and one that lost its execute bit as denied.
+TEST_F(CommandTest, AProgramFoundInPathThenRemovedOrMadeNonExecutableIsReportedAsSuch) {
+  TempDir dir;
+  ASSERT_FALSE(dir.path().empty());
+  const std::filesystem::path program = dir.path() / "petit-found-once";
+  std::ofstream(program) << "#!/bin/sh\necho ran\n";
+  ASSERT_EQ(chmod(program.c_str(), 0755), 0);
+  const std::string params = R"({"command": "petit-found-once", "environment": {"PATH": )" +
+                             JsonString(dir.path().string()) + "}}";
+  const RunResult ran = Run(params);
+  ASSERT_EQ(ran.status, PETIT_OK) << ran.error;
+  EXPECT_EQ(ran.stdout_data, "ran\n");
+
+  ASSERT_EQ(chmod(program.c_str(), 0644), 0);
+  const RunResult denied = Run(params);
+  EXPECT_EQ(denied.status, PETIT_ERROR);
+  EXPECT_EQ(denied.error, "permission denied: petit-found-once");
+
+  ASSERT_TRUE(std::filesystem::remove(program));
+  const RunResult missing = Run(params);
+  EXPECT_EQ(missing.status, PETIT_ERROR);
+  EXPECT_EQ(missing.error, "command not found: petit-found-once");
 }
 
 TEST_F(CommandTest, NonExecutableFileIsPermissionDenied) {

@@ -3,18 +3,27 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cstdlib>
+#include <cstring>
+#include <mutex>
 #include <sstream>
 #include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 #include "runtime/proc_files.h"
 
 namespace petit::host {
 namespace {
+
+// A process's notes file: "notes", or "<pid>-notes" for a plugin worker's.
+constexpr std::string_view kSlotsName = "notes";
 
 std::string HostDir(int64_t pid, std::string_view start_ticks) {
   return ProcessRegistryDir() + "/" + std::to_string(pid) + "-" + std::string(start_ticks);
@@ -58,7 +67,124 @@ const OwnDirectory& Own() {
   return dir;
 }
 
-std::atomic<uint64_t> g_note_counter{0};
+// A slot of a notes file: its first byte is kUsed while it holds a note, whose text follows,
+// ended by '\n'. A note is at most 128 + 128 + 3 * 20 + 10 + 5 characters (ids are at most 128).
+constexpr size_t kSlotBytes = 512;
+constexpr char kUsed = '+';
+// Slots a notes file starts with; it doubles when they are all taken.
+constexpr size_t kFirstSlots = 32;
+
+// This process's notes (process_registry.h): fixed slots of a file mapped shared, so a note is a
+// copy into memory and its removal one byte; the page cache keeps both for a reader even after
+// this process dies. Nothing here makes a system call per note (a file created and unlinked per
+// note, or even a line appended, cost a write to the file system's journal each on a disk file
+// system). The file's space is allocated before it is mapped, so a full file system refuses the
+// note instead of faulting on the store.
+//
+// THREADS: thread-safe (mu_). Destroyed at a normal exit, when no attempt runs: the file goes
+// then, unless notes remain in it.
+class NoteSlots {
+ public:
+  static NoteSlots& Instance() {
+    static NoteSlots slots;
+    return slots;
+  }
+
+  NoteSlots(const NoteSlots&) = delete;
+  NoteSlots& operator=(const NoteSlots&) = delete;
+  ~NoteSlots() {
+    std::lock_guard lock(mu_);
+    if (fd_ < 0) return;
+    const bool empty = free_.size() == slots_;
+    if (map_ != nullptr) munmap(map_, slots_ * kSlotBytes);
+    close(fd_);
+    if (empty) unlink(path_.c_str());
+  }
+
+  // The note's slot + 1, or 0 when it cannot be written.
+  size_t Add(std::string_view note) {
+    if (note.size() + 2 > kSlotBytes) return 0;
+    std::lock_guard lock(mu_);
+    if (free_.empty() && !Grow()) return 0;
+    const size_t slot = free_.back();
+    free_.pop_back();
+    char* at = map_ + slot * kSlotBytes;
+    std::memcpy(at + 1, note.data(), note.size());
+    at[note.size() + 1] = '\n';
+    // Marked used last, so a reader that sees the mark sees the whole note.
+    std::atomic_ref<char>(at[0]).store(kUsed, std::memory_order_release);
+    return slot + 1;
+  }
+
+  void Remove(size_t number) {
+    std::lock_guard lock(mu_);
+    const size_t slot = number - 1;
+    std::atomic_ref<char>(map_[slot * kSlotBytes]).store('\0', std::memory_order_release);
+    free_.push_back(slot);
+  }
+
+ private:
+  // The directory is made first, so it is destroyed after the slots (reverse order), by then
+  // without their file in it.
+  NoteSlots() { (void)Own(); }
+
+  bool Grow() {
+    if (fd_ < 0) {
+      const std::string& dir = Own().path();
+      if (dir.empty()) return false;
+      path_ = dir + "/" + Own().prefix() + std::string(kSlotsName);
+      fd_ = open(path_.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+      if (fd_ < 0) return false;
+    }
+    const size_t slots = slots_ == 0 ? kFirstSlots : slots_ * 2;
+    // Zeroed space, allocated now (a sparse page would be allocated on first store, and a full
+    // file system would then fault it).
+    if (posix_fallocate(fd_, 0, static_cast<off_t>(slots * kSlotBytes)) != 0) return false;
+    void* map = map_ == nullptr
+                    ? mmap(nullptr, slots * kSlotBytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd_, 0)
+                    : mremap(map_, slots_ * kSlotBytes, slots * kSlotBytes, MREMAP_MAYMOVE);
+    if (map == MAP_FAILED) return false;
+    map_ = static_cast<char*>(map);
+    // Lowest slots last, so they are taken first.
+    for (size_t slot = slots; slot > slots_; --slot) free_.push_back(slot - 1);
+    slots_ = slots;
+    return true;
+  }
+
+  std::mutex mu_;
+  std::string path_;          // GUARDED_BY(mu_)
+  int fd_ = -1;               // GUARDED_BY(mu_)
+  char* map_ = nullptr;       // GUARDED_BY(mu_): slots_ * kSlotBytes of the file
+  size_t slots_ = 0;          // GUARDED_BY(mu_)
+  std::vector<size_t> free_;  // GUARDED_BY(mu_)
+};
+
+// "<run> <task> <attempt> <pid> <group> <start ticks>"; false when `text` is not one.
+bool ParseNote(std::string_view text, NotedProcess& note) {
+  std::istringstream in{std::string(text)};
+  return static_cast<bool>(in >> note.run >> note.task >> note.attempt >> note.pid >>
+                           note.process_group >> note.start_ticks);
+}
+
+bool IsSlots(std::string_view name) {
+  return name.size() >= kSlotsName.size() &&
+         name.substr(name.size() - kSlotsName.size()) == kSlotsName;
+}
+
+// The notes in the used slots of a notes file.
+std::vector<NotedProcess> NotesInSlots(const std::string& text) {
+  std::vector<NotedProcess> notes;
+  for (size_t at = 0; at + kSlotBytes <= text.size(); at += kSlotBytes) {
+    if (text[at] != kUsed) continue;
+    const std::string_view slot(text.data() + at + 1, kSlotBytes - 1);
+    const size_t end = slot.find('\n');
+    NotedProcess note;
+    if (end != std::string_view::npos && ParseNote(slot.substr(0, end), note)) {
+      notes.push_back(std::move(note));
+    }
+  }
+  return notes;
+}
 
 }  // namespace
 
@@ -78,25 +204,15 @@ std::string ProcessRegistryDir() {
 std::unique_ptr<ProcessNote> ProcessNote::Write(std::string_view run, std::string_view task,
                                                 uint32_t attempt, int64_t pid,
                                                 int64_t process_group, uint64_t start_ticks) {
-  const std::string& dir = Own().path();
-  if (dir.empty()) return nullptr;
-  const std::string path =
-      dir + "/" + Own().prefix() + std::to_string(g_note_counter.fetch_add(1) + 1);
   const std::string text = std::string(run) + " " + std::string(task) + " " +
                            std::to_string(attempt) + " " + std::to_string(pid) + " " +
-                           std::to_string(process_group) + " " + std::to_string(start_ticks) + "\n";
-  const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return nullptr;
-  const bool written = write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
-  close(fd);
-  if (!written) {
-    unlink(path.c_str());
-    return nullptr;
-  }
-  return std::unique_ptr<ProcessNote>(new ProcessNote(path));
+                           std::to_string(process_group) + " " + std::to_string(start_ticks);
+  const size_t number = NoteSlots::Instance().Add(text);
+  if (number == 0) return nullptr;
+  return std::unique_ptr<ProcessNote>(new ProcessNote(number));
 }
 
-ProcessNote::~ProcessNote() { unlink(path_.c_str()); }
+ProcessNote::~ProcessNote() { NoteSlots::Instance().Remove(number_); }
 
 std::vector<NotedProcess> ReadProcessNotes(int64_t pid, std::string_view start_ticks) {
   std::vector<NotedProcess> notes;
@@ -105,12 +221,14 @@ std::vector<NotedProcess> ReadProcessNotes(int64_t pid, std::string_view start_t
   if (entries == nullptr) return notes;
   while (const dirent* entry = readdir(entries)) {
     if (entry->d_name[0] == '.') continue;
-    std::istringstream in(ReadProcFile(dir + "/" + entry->d_name).value_or(""));
-    NotedProcess note;
-    if (in >> note.run >> note.task >> note.attempt >> note.pid >> note.process_group >>
-        note.start_ticks) {
-      notes.push_back(std::move(note));
+    const std::string text = ReadProcFile(dir + "/" + entry->d_name).value_or("");
+    if (IsSlots(entry->d_name)) {
+      for (NotedProcess& note : NotesInSlots(text)) notes.push_back(std::move(note));
+      continue;
     }
+    // A file of one note, as hosts before the slots wrote them.
+    NotedProcess note;
+    if (ParseNote(text, note)) notes.push_back(std::move(note));
   }
   closedir(entries);
   return notes;
@@ -121,7 +239,8 @@ void RemoveProcessNotes(int64_t pid, std::string_view start_ticks) {
   DIR* entries = opendir(dir.c_str());
   if (entries == nullptr) return;
   while (const dirent* entry = readdir(entries)) {
-    if (entry->d_name[0] != '.') unlink((dir + "/" + entry->d_name).c_str());
+    const std::string_view name = entry->d_name;
+    if (name != "." && name != "..") unlink((dir + "/" + entry->d_name).c_str());
   }
   closedir(entries);
   rmdir(dir.c_str());
@@ -144,8 +263,19 @@ void RemoveEmptyNotesOfDeadHosts() {
     }
     // Alive means: the pid names a process that started at the noted time.
     if (PidAndStartAlive(name)) continue;
+    const std::string dir = base + "/" + std::string(name);
+    // A notes file whose every note was removed (a plugin worker killed between attempts
+    // leaves one) holds nothing.
+    if (DIR* files = opendir(dir.c_str()); files != nullptr) {
+      while (const dirent* file = readdir(files)) {
+        if (file->d_name[0] == '.' || !IsSlots(file->d_name)) continue;
+        const std::string path = dir + "/" + file->d_name;
+        if (NotesInSlots(ReadProcFile(path).value_or("")).empty()) unlink(path.c_str());
+      }
+      closedir(files);
+    }
     // Fails, harmlessly, when notes remain.
-    rmdir((base + "/" + std::string(name)).c_str());
+    rmdir(dir.c_str());
   }
   closedir(entries);
 }

@@ -3,14 +3,17 @@
 // cleared their environment included (recovery.h).
 //
 // The notes live outside the store, on this machine only, because only a host on this machine can
-// act on them and only until it reboots: one file per reported process, written with one
-// write(2) and removed when the attempt ends, in
-//   <runtime dir>/<host pid>-<host start ticks>/
-// where <runtime dir> is $PETIT_RUNTIME_DIR, else /run/petit for root (systemd's
-// RuntimeDirectory=petit), else $XDG_RUNTIME_DIR/petit, else /tmp/petit-<uid>. A file holds
-// "<run id> <task id> <attempt> <pid> <process group> <start ticks>". A write costs no store round
-// trip and survives the host's death (not the machine's, which the processes do not survive
-// either).
+// act on them and only until it reboots, in
+//   <runtime dir>/<host pid>-<host start ticks>/notes
+// (a plugin worker's in <worker pid>-notes beside it), where <runtime dir> is $PETIT_RUNTIME_DIR,
+// else /run/petit for root (systemd's RuntimeDirectory=petit), else $XDG_RUNTIME_DIR/petit, else
+// /tmp/petit-<uid>. The file is a row of 512-byte slots, mapped shared by the process that
+// writes it: a slot whose first byte is '+' holds a note, "<run id> <task id> <attempt> <pid>
+// <process group> <start ticks>\n"; a note is removed (its first byte zeroed) when the attempt
+// ends, and its slot reused. So a note costs no system call, no store round trip, and survives
+// the host's death (not the machine's, which the processes do not survive either); the file is
+// removed at a normal exit. Any other file in the directory holds one note, "<run id> <task id>
+// <attempt> <pid> <process group> <start ticks>" (how hosts wrote them before the slots).
 //
 // Threads: everything here may be called from any thread.
 #ifndef PETIT_HOST_RUNTIME_PROCESS_REGISTRY_H_
@@ -44,8 +47,8 @@ class ProcessNote {
   ProcessNote& operator=(const ProcessNote&) = delete;
 
  private:
-  explicit ProcessNote(std::string path) : path_(std::move(path)) {}
-  std::string path_;
+  explicit ProcessNote(size_t number) : number_(number) {}
+  size_t number_;  // its slot + 1 in this process's notes file
 };
 
 struct NotedProcess {

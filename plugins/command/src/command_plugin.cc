@@ -35,6 +35,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -358,6 +359,54 @@ Result<std::string> ResolveProgram(const std::string& program, std::string_view 
   return Status::Error("command not found: " + program);
 }
 
+// ResolveProgram's answers, kept a second, so that a job of many tasks running the same program
+// by name searches PATH about once a second instead of once per attempt (a stat per directory
+// before the one that has it). Within the second a program that vanished fails at exec with the
+// same message the search would give ("command not found"); one put earlier in PATH is found
+// within a second. Failures are not kept.
+// THREADS: thread-safe (mu_).
+class ResolvedPrograms {
+ public:
+  static ResolvedPrograms& Instance() {
+    static ResolvedPrograms programs;
+    return programs;
+  }
+
+  Result<std::string> Resolve(const std::string& program, std::string_view path) {
+    if (program.find('/') != std::string::npos) return program;
+    std::string key = program;
+    key += '\0';
+    key += path;
+    const auto now = std::chrono::steady_clock::now();
+    {
+      std::lock_guard lock(mu_);
+      const auto found = found_.find(key);
+      if (found != found_.end() && now - found->second.at < kKeptFor) return found->second.path;
+    }
+    Result<std::string> resolved = ResolveProgram(program, path);
+    if (!resolved.ok()) return resolved;
+    std::lock_guard lock(mu_);
+    // Bounded: programs named by name are few, and PATH overrides rarely many.
+    if (found_.size() >= kMaxKept) found_.clear();
+    found_.insert_or_assign(std::move(key), Found{*resolved, now});
+    return resolved;
+  }
+
+ private:
+  static constexpr std::chrono::seconds kKeptFor{1};
+  static constexpr size_t kMaxKept = 1024;
+
+  struct Found {
+    std::string path;
+    std::chrono::steady_clock::time_point at;
+  };
+
+  ResolvedPrograms() = default;
+
+  std::mutex mu_;
+  std::unordered_map<std::string, Found> found_;  // GUARDED_BY(mu_): program '\0' PATH -> found
+};
+
 // An inherited PETIT_OUTPUT (a host that itself runs as a petit task, say) must not reach the
 // child: petit's own variables always win.
 bool IsPetitVariable(std::string_view entry) {
@@ -405,7 +454,7 @@ class CommandTask final : public sdk::Task {
     if (!spec_.working_dir.empty()) {
       if (Status dir = CheckWorkingDir(spec_.working_dir); !dir.ok()) return dir;
     }
-    Result<std::string> path = ResolveProgram(spec_.program, SearchPath());
+    Result<std::string> path = ResolvedPrograms::Instance().Resolve(spec_.program, SearchPath());
     if (!path.ok()) return path.status();
 
     Result<std::string> output_path = OutputDirectory::Instance().NewPath();

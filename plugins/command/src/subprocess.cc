@@ -13,6 +13,7 @@
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -20,6 +21,7 @@
 #include <climits>
 #include <cstdint>
 #include <cstdlib>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <utility>
@@ -35,6 +37,11 @@ using sdk::Status;
 // Without pidfd_open (Linux < 5.3) the loop cannot sleep until the child exits, so it checks
 // this often instead.
 constexpr std::chrono::milliseconds kExitCheckWithoutPidfd{10};
+// Most children end by exiting, which closes their pipes: the loop sees the end of both and then
+// finds the child exited, with no pidfd (making one costs about as much as the pipes). A child
+// still running this long after its spawn gets one, so that its exit is seen even while a
+// background descendant holds its pipes; so does one whose pipes closed before it exited.
+constexpr std::chrono::milliseconds kPidfdAfter{5};
 // A marked descendant may fork while it is being killed; each pass kills what the previous one
 // missed, and a process that forks faster than this is vanishingly unlikely.
 constexpr int kMarkedKillPasses = 4;
@@ -121,6 +128,32 @@ bool HasEntry(std::string_view environment, std::string_view entry) {
   return false;
 }
 
+// /dev/null for the children's stdin, opened once per process (close-on-exec, above stdio, so a
+// child's dup2 onto 0 makes the one copy it keeps); -1 if it cannot be opened, and the child then
+// opens it itself.
+int DevNull() {
+  static const int fd = [] {
+    const int opened = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (opened < 0 || opened > STDERR_FILENO) return opened;
+    const int moved = fcntl(opened, F_DUPFD_CLOEXEC, STDERR_FILENO + 1);
+    close(opened);
+    return moved;
+  }();
+  return fd;
+}
+
+// Clock ticks (as field 22 of /proc/<pid>/stat counts them) at the CLOCK_BOOTTIME time `at`: the
+// kernel stamps a new process with CLOCK_BOOTTIME and /proc shows that divided down to USER_HZ.
+uint64_t TicksAt(const timespec& at) {
+  static const uint64_t ns_per_tick = [] {
+    const long hz = sysconf(_SC_CLK_TCK);
+    return static_cast<uint64_t>(1'000'000'000 / (hz > 0 ? hz : 100));
+  }();
+  const uint64_t ns =
+      static_cast<uint64_t>(at.tv_sec) * 1'000'000'000 + static_cast<uint64_t>(at.tv_nsec);
+  return ns / ns_per_tick;
+}
+
 bool IsResourceError(int error_number) {
   return error_number == EAGAIN || error_number == ENOMEM || error_number == EMFILE ||
          error_number == ENFILE;
@@ -130,7 +163,7 @@ bool IsResourceError(int error_number) {
 // memory while the parent's thread is suspended, so it makes system calls only: no allocation, no
 // locks. Returns only on failure, with the errno value.
 [[gnu::noinline]] int PrepareAndExec(const Invocation& invocation, int stdout_fd, int stderr_fd,
-                                     pid_t parent) {
+                                     int null_fd, pid_t parent) {
   // A host commonly ignores SIGPIPE or SIGHUP and blocks termination signals in worker threads;
   // both would survive exec and break the child (and our SIGTERM), so the child starts with every
   // disposition at its default (handlers are reset by exec anyway) and an empty mask.
@@ -146,21 +179,29 @@ bool IsResourceError(int error_number) {
   if (setpgid(0, 0) != 0) return errno;
   if (invocation.cgroup != nullptr && invocation.cgroup->procs_path() != nullptr) {
     // "0" moves the writing process. Without the cgroup the group and the marker still apply, so
-    // a refusal (a cgroup removed meanwhile) does not stop the task.
-    const int cgroup_fd = open(invocation.cgroup->procs_path(), O_WRONLY | O_CLOEXEC);
+    // a refusal (a cgroup removed meanwhile) does not stop the task. The pool keeps the file
+    // open (task_cgroup.h), which spares the child a path walk through the cgroup file system.
+    const int kept_fd = invocation.cgroup->procs_fd();
+    const int cgroup_fd =
+        kept_fd >= 0 ? kept_fd : open(invocation.cgroup->procs_path(), O_WRONLY | O_CLOEXEC);
     if (cgroup_fd >= 0) {
       [[maybe_unused]] const ssize_t joined = write(cgroup_fd, "0", 1);
-      close(cgroup_fd);
+      if (cgroup_fd != kept_fd) close(cgroup_fd);
     }
   }
   // Learns of the host's death at once (see subprocess.h), unless the host died already.
   if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0) return errno;
   if (getppid() != parent) return ESRCH;
-  const int null_fd = open("/dev/null", O_RDONLY);
-  if (null_fd < 0) return errno;
-  if (null_fd != STDIN_FILENO) {
+  if (null_fd >= 0) {
+    // Above stdio and close-on-exec (DevNull): the copy on 0 is the only one exec keeps.
     if (dup2(null_fd, STDIN_FILENO) < 0) return errno;
-    close(null_fd);
+  } else {
+    const int opened = open("/dev/null", O_RDONLY);
+    if (opened < 0) return errno;
+    if (opened != STDIN_FILENO) {
+      if (dup2(opened, STDIN_FILENO) < 0) return errno;
+      close(opened);
+    }
   }
   // The pipe ends are above 2 (MoveAboveStdio), so dup2 always makes a new descriptor, without
   // close-on-exec.
@@ -175,8 +216,10 @@ bool IsResourceError(int error_number) {
 
 // What posix_spawn did here before, plus PR_SET_PDEATHSIG, which posix_spawn cannot set: vfork,
 // PrepareAndExec in the child. Returns 0 (and the pid) or an errno value; a child that failed
-// before exec is reaped here.
-int Spawn(const Invocation& invocation, int stdout_fd, int stderr_fd, pid_t& pid) {
+// before exec is reaped here. `start_ticks` is the child's start time (as ProcessStartTicks
+// reads it) when the clock shows it without reading /proc, else 0.
+int Spawn(const Invocation& invocation, int stdout_fd, int stderr_fd, pid_t& pid,
+          uint64_t& start_ticks) {
   // No host signal handler may run in the child, on the parent's stack, before the child resets
   // the dispositions; the child unblocks once they are at their defaults.
   sigset_t all;
@@ -184,14 +227,23 @@ int Spawn(const Invocation& invocation, int stdout_fd, int stderr_fd, pid_t& pid
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &previous);
   const pid_t parent = getpid();
+  const int null_fd = DevNull();
   volatile int child_error = 0;
+  // The kernel stamps the child between these two readings; when both fall in the same tick, so
+  // does the child, and its /proc/<pid>/stat need not be read (it is, when they do not).
+  timespec before{};
+  timespec after{};
+  clock_gettime(CLOCK_BOOTTIME, &before);
   const pid_t child = vfork();
   if (child == 0) {
-    child_error = PrepareAndExec(invocation, stdout_fd, stderr_fd, parent);
+    child_error = PrepareAndExec(invocation, stdout_fd, stderr_fd, null_fd, parent);
     _exit(127);
   }
   const int vfork_error = errno;
+  clock_gettime(CLOCK_BOOTTIME, &after);
   pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+  const uint64_t first_tick = TicksAt(before);
+  start_ticks = first_tick == TicksAt(after) ? first_tick : 0;
   if (child < 0) return vfork_error;
   if (child_error != 0) {
     while (waitpid(child, nullptr, 0) < 0 && errno == EINTR) {
@@ -223,14 +275,14 @@ Status SpawnError(int error_number, const Invocation& invocation) {
 // Finish, so its pid, which is also the group id, cannot be reused while signals go to the group.
 class Supervisor {
  public:
-  Supervisor(pid_t pid, std::string_view marker, const TaskCgroup* cgroup, Fd stdout_fd,
-             Fd stderr_fd, const Limits& limits, const CancelSignal& cancel, OutputSink& sink)
+  Supervisor(pid_t pid, uint64_t start_ticks, std::string_view marker, const TaskCgroup* cgroup,
+             Fd stdout_fd, Fd stderr_fd, const Limits& limits, const CancelSignal& cancel,
+             OutputSink& sink)
       : pid_(pid),
         marker_(marker),
         cgroup_(cgroup),
         // The child is not reaped before Finish, so its /proc entry is there to read.
-        start_ticks_(ProcessStartTicks(pid).value_or(0)),
-        pidfd_(PidfdOpen(pid)),
+        start_ticks_(start_ticks != 0 ? start_ticks : ProcessStartTicks(pid).value_or(0)),
         stdout_(std::move(stdout_fd)),
         stderr_(std::move(stderr_fd)),
         limits_(limits),
@@ -242,6 +294,7 @@ class Supervisor {
   ProcessOutcome Run() {
     const Clock::time_point start = Clock::now();
     if (limits_.timeout.count() > 0) timeout_at_ = start + limits_.timeout;
+    pidfd_at_ = start + kPidfdAfter;
     while (!(exited_ && !stdout_.valid() && !stderr_.valid())) {
       if (!WaitOnce()) break;
     }
@@ -275,7 +328,15 @@ class Supervisor {
       return false;
     }
     if (ready > 0) {
-      if (cancel_index >= 0 && fds[cancel_index].revents != 0) Stop(StopReason::kCancel);
+      if (cancel_index >= 0 && fds[cancel_index].revents != 0) {
+        if (cancel_.raised()) {
+          Stop(StopReason::kCancel);
+        } else {
+          // A pooled eventfd a late Raise of an earlier owner wrote to: not this attempt's cancel.
+          uint64_t ignored = 0;
+          [[maybe_unused]] const ssize_t drained = read(cancel_.fd(), &ignored, sizeof ignored);
+        }
+      }
       if (stdout_index >= 0 && fds[stdout_index].revents != 0) Drain(stdout_, PETIT_STREAM_STDOUT);
       if (stderr_index >= 0 && fds[stderr_index].revents != 0) Drain(stderr_, PETIT_STREAM_STDERR);
       if (exit_index >= 0 && fds[exit_index].revents != 0) {
@@ -288,8 +349,16 @@ class Supervisor {
         }
       }
     }
-    if (!pidfd_.valid() && !exited_) WaitForExit(/*block=*/false);
-    return CheckDeadlines(Clock::now());
+    const Clock::time_point now = Clock::now();
+    if (!pidfd_.valid() && !exited_) {
+      WaitForExit(/*block=*/false);
+      const bool pipes_open = stdout_.valid() || stderr_.valid();
+      if (!exited_ && !pidfd_tried_ && (!pipes_open || now >= pidfd_at_)) {
+        pidfd_tried_ = true;
+        pidfd_.Reset(PidfdOpen(pid_));
+      }
+    }
+    return CheckDeadlines(now);
   }
 
   bool terminating() const { return stopped_ != StopReason::kNone; }
@@ -302,7 +371,9 @@ class Supervisor {
     if (!terminating()) consider(timeout_at_);
     if (terminating() && !sigkill_sent_) consider(grace_at_);
     if (exited_ && DrainLimitApplies()) consider(drain_at_);
-    if (!exited_ && !pidfd_.valid()) consider(Clock::now() + kExitCheckWithoutPidfd);
+    if (!exited_ && !pidfd_.valid()) {
+      consider(pidfd_tried_ ? Clock::now() + kExitCheckWithoutPidfd : pidfd_at_);
+    }
     if (!next) return -1;
     const auto remaining = *next - Clock::now();
     if (remaining <= Clock::duration::zero()) return 0;
@@ -419,7 +490,9 @@ class Supervisor {
   const std::string_view marker_;
   const TaskCgroup* const cgroup_;
   const uint64_t start_ticks_;
-  Fd pidfd_;
+  Fd pidfd_;  // opened when kPidfdAfter has passed, or the pipes closed first
+  bool pidfd_tried_ = false;
+  Clock::time_point pidfd_at_;
   Fd stdout_;
   Fd stderr_;
   const Limits& limits_;
@@ -435,6 +508,46 @@ class Supervisor {
   std::optional<Clock::time_point> drain_at_;
 };
 
+// The eventfds of CancelSignals that are gone, for the next ones: making an eventfd costs more
+// than all else a CancelSignal does, and one lives per attempt. A pooled eventfd's counter is 0.
+// THREADS: thread-safe (mu_). Holds as many as ever ran at once; closes them at exit or unload.
+class EventFdPool {
+ public:
+  static EventFdPool& Instance() {
+    static EventFdPool pool;
+    return pool;
+  }
+  EventFdPool(const EventFdPool&) = delete;
+  EventFdPool& operator=(const EventFdPool&) = delete;
+  ~EventFdPool() {
+    for (const int fd : free_) close(fd);
+  }
+
+  // A zeroed eventfd, or -1 (errno set).
+  int Take() {
+    {
+      std::lock_guard lock(mu_);
+      if (!free_.empty()) {
+        const int fd = free_.back();
+        free_.pop_back();
+        return fd;
+      }
+    }
+    return eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  }
+
+  void Give(int fd) {
+    std::lock_guard lock(mu_);
+    free_.push_back(fd);
+  }
+
+ private:
+  EventFdPool() = default;
+
+  std::mutex mu_;
+  std::vector<int> free_;  // GUARDED_BY(mu_)
+};
+
 // strerror_r is the GNU variant (returns the text) or the XSI one (fills the buffer).
 [[maybe_unused]] const char* StrerrorText(const char* text, const char* /*buffer*/) { return text; }
 [[maybe_unused]] const char* StrerrorText(int rc, const char* buffer) {
@@ -443,12 +556,18 @@ class Supervisor {
 
 }  // namespace
 
-CancelSignal::CancelSignal() noexcept : fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
+CancelSignal::CancelSignal() noexcept : fd_(EventFdPool::Instance().Take()) {
   if (fd_ < 0) creation_errno_ = errno;
 }
 
 CancelSignal::~CancelSignal() {
-  if (fd_ >= 0) close(fd_);
+  if (fd_ < 0) return;
+  // No Raise runs any more (the owner's contract), so once read the counter stays 0.
+  if (raised()) {
+    uint64_t count = 0;
+    [[maybe_unused]] const ssize_t drained = read(fd_, &count, sizeof count);
+  }
+  EventFdPool::Instance().Give(fd_);
 }
 
 void CancelSignal::Raise() noexcept {
@@ -467,13 +586,14 @@ Result<ProcessOutcome> RunProcess(const Invocation& invocation, const Limits& li
                              ": " + ErrnoText(errno));
   }
   pid_t pid = -1;
-  const int rc = Spawn(invocation, stdout_write.get(), stderr_write.get(), pid);
+  uint64_t start_ticks = 0;
+  const int rc = Spawn(invocation, stdout_write.get(), stderr_write.get(), pid, start_ticks);
   // The child has its copies; holding ours would keep the pipes from ever reporting EOF.
   stdout_write.Reset();
   stderr_write.Reset();
   if (rc != 0) return SpawnError(rc, invocation);
-  Supervisor supervisor(pid, invocation.marker, invocation.cgroup, std::move(stdout_read),
-                        std::move(stderr_read), limits, cancel, sink);
+  Supervisor supervisor(pid, start_ticks, invocation.marker, invocation.cgroup,
+                        std::move(stdout_read), std::move(stderr_read), limits, cancel, sink);
   sink.Started(pid, supervisor.start_ticks());
   return supervisor.Run();
 }

@@ -34,7 +34,8 @@
 namespace petit::command {
 
 // Wakes a RunProcess loop from another thread (an eventfd, so the loop sleeps in poll()).
-// OWNERSHIP: owns the eventfd. THREADS: Raise and raised are thread-safe.
+// OWNERSHIP: holds an eventfd of a process-wide pool (one is made only when none is free), given
+// back zeroed on destruction; no Raise may run then. THREADS: Raise and raised are thread-safe.
 class CancelSignal {
  public:
   CancelSignal() noexcept;

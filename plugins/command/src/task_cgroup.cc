@@ -127,34 +127,53 @@ namespace {
 // free ones are removed at a normal exit.
 class CgroupPool {
  public:
+  struct Entry {
+    std::string dir;  // empty: none could be made
+    TaskCgroup::Files files;
+  };
+
   static CgroupPool& Instance() {
     static CgroupPool pool;
     return pool;
   }
 
-  std::string Acquire() {
+  Entry Acquire() {
     {
       std::lock_guard lock(mu_);
       if (!free_.empty()) {
-        std::string dir = std::move(free_.back());
+        Entry entry = std::move(free_.back());
         free_.pop_back();
-        return dir;
+        return entry;
       }
     }
+    Entry entry;
     const std::string dir = prefix_ + std::to_string(next_.fetch_add(1) + 1);
-    if (mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) return std::string();
-    return dir;
+    if (mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) return entry;
+    entry.dir = dir;
+    // Kept open while the cgroup is pooled: every attempt in it saves opening them.
+    entry.files.procs = open((dir + "/cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC);
+    entry.files.events = open((dir + "/cgroup.events").c_str(), O_RDONLY | O_CLOEXEC);
+    return entry;
   }
 
   // Only an empty cgroup comes back; one that cannot be emptied is removed when it can be, by
   // the recovery after this process.
-  void Release(std::string dir) {
+  void Release(Entry entry) {
     std::lock_guard lock(mu_);
-    free_.push_back(std::move(dir));
+    free_.push_back(std::move(entry));
+  }
+
+  static void Close(TaskCgroup::Files& files) {
+    if (files.procs >= 0) close(files.procs);
+    if (files.events >= 0) close(files.events);
+    files = {};
   }
 
   ~CgroupPool() {
-    for (const std::string& dir : free_) rmdir(dir.c_str());
+    for (Entry& entry : free_) {
+      Close(entry.files);
+      rmdir(entry.dir.c_str());
+    }
   }
 
  private:
@@ -165,37 +184,58 @@ class CgroupPool {
   const std::string prefix_;
   std::atomic<uint64_t> next_{0};
   std::mutex mu_;
-  std::vector<std::string> free_;  // GUARDED_BY(mu_)
+  std::vector<Entry> free_;  // GUARDED_BY(mu_)
 };
-
-bool Populated(const std::string& dir) {
-  return ReadSmall(dir + "/cgroup.events").find("populated 1") != std::string::npos;
-}
 
 }  // namespace
 
-TaskCgroup::TaskCgroup(std::string dir) : dir_(std::move(dir)), procs_(dir_ + "/cgroup.procs") {}
+TaskCgroup::TaskCgroup(std::string dir, Files files)
+    : dir_(std::move(dir)), procs_(dir_ + "/cgroup.procs"), files_(files) {}
 
 TaskCgroup::TaskCgroup(TaskCgroup&& other) noexcept
     : dir_(std::exchange(other.dir_, std::string())),
-      procs_(std::exchange(other.procs_, std::string())) {}
+      procs_(std::exchange(other.procs_, std::string())),
+      files_(std::exchange(other.files_, Files())) {}
 
 TaskCgroup TaskCgroup::Create() {
   if (!TaskCgroupBase().has_value()) return TaskCgroup();
-  std::string dir = CgroupPool::Instance().Acquire();
-  if (dir.empty()) return TaskCgroup();
-  return TaskCgroup(std::move(dir));
+  CgroupPool::Entry entry = CgroupPool::Instance().Acquire();
+  if (entry.dir.empty()) return TaskCgroup();
+  return TaskCgroup(std::move(entry.dir), entry.files);
+}
+
+bool TaskCgroup::Populated() const {
+  if (files_.events < 0) {
+    return ReadSmall(dir_ + "/cgroup.events").find("populated 1") != std::string::npos;
+  }
+  char buffer[256];
+  ssize_t n;
+  do {
+    n = pread(files_.events, buffer, sizeof buffer - 1, 0);
+  } while (n < 0 && errno == EINTR);
+  // Unreadable: taken as populated, so the cgroup is not handed to another attempt.
+  if (n < 0) return true;
+  buffer[n] = '\0';
+  return std::string_view(buffer).find("populated 1") != std::string_view::npos;
 }
 
 TaskCgroup::~TaskCgroup() {
   if (!enabled()) return;
   // Background processes of a task that ended normally are left alone, as the process group's
   // are: they go back to the host's cgroup, untracked, and the attempt's cgroup is free again.
-  const std::string base_procs = dir_.substr(0, dir_.rfind('/')) + "/cgroup.procs";
-  for (int pass = 0; pass < kMovePasses && Populated(dir_); ++pass) {
-    for (const pid_t pid : Members(dir_)) WriteSmall(base_procs, std::to_string(pid));
+  bool populated = Populated();
+  if (populated) {
+    const std::string base_procs = dir_.substr(0, dir_.rfind('/')) + "/cgroup.procs";
+    for (int pass = 0; pass < kMovePasses && populated; ++pass) {
+      for (const pid_t pid : Members(dir_)) WriteSmall(base_procs, std::to_string(pid));
+      populated = Populated();
+    }
   }
-  if (!Populated(dir_)) CgroupPool::Instance().Release(std::move(dir_));
+  if (populated) {
+    CgroupPool::Close(files_);
+    return;
+  }
+  CgroupPool::Instance().Release({std::move(dir_), files_});
 }
 
 void TaskCgroup::Signal(int signal_number) const {

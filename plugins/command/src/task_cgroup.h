@@ -50,6 +50,9 @@ class TaskCgroup {
   const std::string& dir() const { return dir_; }
   // "<dir>/cgroup.procs": where the child writes "0" to join before it execs; nullptr if disabled.
   const char* procs_path() const { return enabled() ? procs_.c_str() : nullptr; }
+  // That file, kept open (write-only, close-on-exec) while the cgroup is in the pool, so the child
+  // need not open it; -1 if it could not be opened (the child then opens procs_path()).
+  int procs_fd() const { return files_.procs; }
 
   // Sends `signal_number` to every process in the cgroup; SIGKILL through cgroup.kill, which no
   // fork can outrun (Linux 5.14; older kernels get each listed process).
@@ -58,10 +61,20 @@ class TaskCgroup {
   // Waits up to `limit` for the cgroup to empty (after a SIGKILL); true when it did.
   bool WaitUntilEmpty(std::chrono::milliseconds limit) const;
 
+  // The cgroup's files an attempt uses, opened once per pooled cgroup; -1 when not open.
+  struct Files {
+    int procs = -1;   // cgroup.procs, write-only
+    int events = -1;  // cgroup.events, read-only
+  };
+
  private:
-  explicit TaskCgroup(std::string dir);
+  TaskCgroup(std::string dir, Files files);
+  // Whether a process is in the cgroup (cgroup.events).
+  bool Populated() const;
+
   std::string dir_;
   std::string procs_;
+  Files files_;
 };
 
 }  // namespace petit::command
