@@ -13,8 +13,9 @@ Shapes (one job file each, generated once per size):
 For each size, shape and store (`memory:`, and one fresh SQLite file per run), rounds taking
 turns: `petit validate DIR` (load + validate only) and `petit trigger DIR JOB --max-parallel 2
 --quiet --storage ...` (load, validate, run, every transition in the store). Wall time and peak
-RSS (ru_maxrss of the child) are the medians of the rounds; the table also gives both per
-task + edge, which stay flat when growth is linear.
+RSS (ru_maxrss of the child) are the medians of the rounds; the table also gives what each
+task + edge added since the previous size cost in time and memory, which stays flat when growth
+is linear. A size the loader refuses (a limit) is reported as refused, with its message.
 """
 import argparse
 import os
@@ -55,8 +56,12 @@ def timed(cmd):
     proc.stderr.close()
     code = os.waitstatus_to_exitcode(status)
     if code != 0:
-        raise RuntimeError("%s exited %d:\n%s" % (" ".join(cmd), code, err[-2000:]))
+        raise Refused("exited %d: %s" % (code, err.strip().splitlines()[-1] if err.strip() else ""))
     return wall, usage.ru_maxrss
+
+
+class Refused(Exception):
+    """The command failed (a limit of the loader, say): reported in the table, never estimated."""
 
 
 def main(argv=None):
@@ -82,8 +87,11 @@ def main(argv=None):
                     f.write(text)
                 kinds = ["validate"] + ["trigger " + s for s in args.storage]
                 results = {k: [] for k in kinds}
+                failed = {}
                 for r in range(args.rounds):
                     for kind in kinds:
+                        if kind in failed:
+                            continue
                         if kind == "validate":
                             cmd = [args.petit, "validate", d]
                         else:
@@ -93,10 +101,18 @@ def main(argv=None):
                             else:
                                 db = os.path.join(work, "store-%s-%d-%d.db" % (shape, n, r))
                                 cmd += ["--storage", "sqlite://" + db]
-                        results[kind].append(timed(cmd))
+                        try:
+                            results[kind].append(timed(cmd))
+                        except Refused as e:
+                            failed[kind] = str(e)
+                            print("  %s %d %s: %s" % (shape, n, kind, e), file=sys.stderr, flush=True)
+                            continue
                         print("  %s %d %s round %d: %.3f s, %d KiB" % (
                             shape, n, kind, r, *results[kind][-1]), file=sys.stderr, flush=True)
                 for kind in kinds:
+                    if kind in failed:
+                        rows.append((shape, n, edges, kind, failed[kind], None))
+                        continue
                     wall = statistics.median(x[0] for x in results[kind])
                     rss = statistics.median(x[1] for x in results[kind])
                     rows.append((shape, n, edges, kind, wall, rss))
@@ -106,12 +122,23 @@ def main(argv=None):
         else:
             shutil.rmtree(work, ignore_errors=True)
     load_after = os.getloadavg()
-    print("| shape | tasks | edges | command | wall s | µs per task+edge | peak RSS MiB | KiB per 1k tasks+edges |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| shape | tasks | edges | command | wall s | peak RSS MiB | per task+edge added since the "
+          "previous size: µs, bytes |")
+    print("|---|---|---|---|---|---|---|")
+    previous = {}
     for shape, n, edges, kind, wall, rss in rows:
         units = n + edges
-        print("| %s | %d | %d | %s | %.3f | %.2f | %.1f | %.1f |" % (
-            shape, n, edges, kind, wall, wall * 1e6 / units, rss / 1024.0, rss * 1000.0 / units))
+        if rss is None:
+            print("| %s | %d | %d | %s | %s | | |" % (shape, n, edges, kind, wall))
+            continue
+        marginal = ""
+        if (shape, kind) in previous:
+            p_units, p_wall, p_rss = previous[(shape, kind)]
+            marginal = "%.2f µs, %.0f B" % ((wall - p_wall) * 1e6 / (units - p_units),
+                                           (rss - p_rss) * 1024.0 / (units - p_units))
+        previous[(shape, kind)] = (units, wall, rss)
+        print("| %s | %d | %d | %s | %.3f | %.1f | %s |" % (shape, n, edges, kind, wall, rss / 1024.0,
+                                                          marginal))
     print("\nload average before %.2f / %.2f / %.2f, after %.2f / %.2f / %.2f"
           % (load_before + load_after))
     return 0

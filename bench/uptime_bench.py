@@ -57,6 +57,40 @@ def proc_status(pid):
     return out
 
 
+def smaps(pid):
+    """{(start address, name): Rss KiB} of every mapping of the process."""
+    out = {}
+    key = None
+    with open("/proc/%d/smaps" % pid) as f:
+        for line in f:
+            first = line.split(None, 1)[0]
+            if "-" in first and not first.endswith(":"):
+                parts = line.split()
+                key = (parts[0].split("-")[0], parts[5] if len(parts) > 5 else "[anon]")
+                out[key] = 0
+            elif first == "Rss:" and key is not None:
+                out[key] = int(line.split()[1])
+    return out
+
+
+def smaps_growth(before, after, top=8):
+    """The mappings whose Rss grew most between two smaps() snapshots, as text lines."""
+    grown = []
+    for key, rss in after.items():
+        delta = rss - before.get(key, 0)
+        if delta:
+            grown.append((delta, key))
+    for key, rss in before.items():
+        if key not in after and rss:
+            grown.append((-rss, key + ("(gone)",)))
+    grown.sort(reverse=True)
+    total = sum(d for d, _ in grown)
+    lines = ["Rss growth by mapping from 10%% of the runs to the end: %+d KiB in all" % total]
+    for delta, key in grown[:top]:
+        lines.append("  %+6d KiB  %s" % (delta, " ".join(key)))
+    return lines
+
+
 def cpu_seconds(pid):
     with open("/proc/%d/stat" % pid) as f:
         fields = f.read().rsplit(")", 1)[1].split()
@@ -212,6 +246,7 @@ def bench(args):
         for t in threads:
             t.start()
         samples = []  # (runs accepted, seconds, status, metrics bytes)
+        smaps_tenth = None
         next_sample = 0
         while True:
             with counter.cv:
@@ -221,6 +256,8 @@ def bench(args):
             if accepted >= next_sample:
                 size = scrape_metrics(port)
                 samples.append((accepted, time.monotonic() - t0, proc_status(proc.pid), size))
+                if args.smaps and smaps_tenth is None and accepted >= args.runs // 10:
+                    smaps_tenth = smaps(proc.pid)
                 next_sample += args.sample_every
             if accepted >= args.runs or not any(t.is_alive() for t in threads):
                 break
@@ -232,6 +269,7 @@ def bench(args):
         time.sleep(args.settle)
         samples.append((counter.accepted, time.monotonic() - t0, proc_status(proc.pid),
                         scrape_metrics(port)))
+        smaps_end = smaps(proc.pid) if args.smaps else None
         stop.set()
         load_after = os.getloadavg()
         proc.send_signal(signal.SIGTERM)
@@ -280,6 +318,8 @@ def bench(args):
               "(max after 10%%: %+.1f%%); target within +-5%%: %s" % (
                   growth, anon_growth, 100.0 * (max_after - rss[tenth]) / rss[tenth],
                   "PASS" if abs(growth) <= 5 and abs(anon_growth) <= 5 else "MISS"))
+        if smaps_tenth is not None and smaps_end is not None:
+            print("\n".join(smaps_growth(smaps_tenth, smaps_end)))
         print("petit run exited %d" % code)
         print("load average before %.2f / %.2f / %.2f, after %.2f / %.2f / %.2f" % (load_before + load_after))
         if failures:
@@ -310,6 +350,8 @@ def main(argv=None):
     ap.add_argument("--settle", type=float, default=3, help="seconds after the last trigger")
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--json", help="also write the samples here")
+    ap.add_argument("--smaps", action="store_true",
+                    help="also print which mappings grew from 10%% of the runs to the end")
     ap.add_argument("--keep", action="store_true", help="keep the work directory (store, log)")
     args = ap.parse_args(argv)
     if args.runs < 10 or args.sample_every < 1:
