@@ -108,7 +108,7 @@ def write_jobs(work, clients, ticks, port, storage):
             f.write("id: tick%d\nschedule: \"* * * * * *\"\ntasks:\n  - id: t\n    type: noop\n" % i)
     config = os.path.join(work, "petit.yaml")
     with open(config, "w") as f:
-        f.write("storage: %s\napi:\n  enabled: true\n  bind: 127.0.0.1\n  port: %d\n"
+        f.write("storage: '%s'\napi:\n  enabled: true\n  bind: 127.0.0.1\n  port: %d\n"
                 "logging:\n  level: warn\n" % (storage, port))
     return jobs_dir, config
 
