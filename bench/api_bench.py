@@ -22,6 +22,10 @@ the API on a free 127.0.0.1 port and the copied store. Then, in order:
   wrk         GET /api/health
   /metrics    --metrics-requests sequential GETs on one keep-alive connection: median, p99
   status      `petit status` wall time, median of --status-runs
+`--fire-only` measures only the idle fire delay, on an empty store (no history store, no wrk, so
+`--jobs 10000 --fire-only` is the scheduler's precision with 10,000 jobs); `--spread S` makes tick
+job i fire once a minute at second i % S instead of every second (60: evenly spread; 1: all of
+them at second 0).
 After SIGTERM the fire delay (created_at - occurrence_at of the tick jobs' `schedule` runs) is read
 from the store for the idle window and for the wrk windows. A figure whose route is missing is
 reported as "not available: <route> answered <status>", never estimated. Prints one table and
@@ -43,6 +47,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 
@@ -76,8 +81,10 @@ def history_job_yaml(tasks, fail_task=None):
     return "\n".join(lines) + "\n"
 
 
-def tick_job_yaml(name):
-    return ("id: %s\nschedule: \"* * * * * *\"\ntasks:\n  - id: t\n    type: noop\n" % name)
+def tick_job_yaml(name, second=None):
+    """A tick job: one builtin `noop` task every second, or once a minute at `second`."""
+    schedule = "* * * * * *" if second is None else "%d * * * * *" % second
+    return ("id: %s\nschedule: \"%s\"\ntasks:\n  - id: t\n    type: noop\n" % (name, schedule))
 
 
 def uuid7(unix_ms, rng):
@@ -378,6 +385,18 @@ def fire_delays(db, windows):
     return out
 
 
+def wake_floor(until, out):
+    """Appends to `out` how late (µs) this thread wakes at each whole second before `until`
+    (time.time()), sleeping in between: the machine's wake-up latency, which the scheduler
+    thread's fires pay as well, measured beside them."""
+    while True:
+        target = int(time.time()) + 1
+        if target >= until:
+            return
+        time.sleep(max(0.0, target - time.time()))
+        out.append((time.time() - target) * 1e6)
+
+
 def cpu_seconds(pid):
     """User + system CPU time of a live process, from /proc (Linux)."""
     with open("/proc/%d/stat" % pid) as f:
@@ -385,11 +404,14 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def expected_occurrences(jobs, start_us, end_us):
-    """Whole seconds in [start, end) times the number of every-second jobs."""
+def expected_occurrences(jobs, start_us, end_us, spread=0):
+    """Whole seconds in [start, end) times the number of every-second jobs; with `spread` S, the
+    jobs that fire at each of those seconds (job i at second i % S of every minute)."""
     first = -(-start_us // 1000000)
     last = -(-end_us // 1000000)
-    return jobs * max(0, last - first)
+    if not spread:
+        return jobs * max(0, last - first)
+    return sum(len(range(sec % 60, jobs, spread)) for sec in range(first, last) if sec % 60 < spread)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -431,7 +453,7 @@ class Daemon:
         return self.proc.returncode
 
 
-def write_jobs(work, jobs, tasks, port, db):
+def write_jobs(work, jobs, tasks, port, db, spread=0):
     jobs_dir = os.path.join(work, "jobs")
     os.makedirs(jobs_dir)
     with open(os.path.join(jobs_dir, HISTORY_JOB + ".yaml"), "w") as f:
@@ -439,7 +461,7 @@ def write_jobs(work, jobs, tasks, port, db):
     for i in range(jobs):
         name = "%s%04d" % (TICK_PREFIX, i)
         with open(os.path.join(jobs_dir, name + ".yaml"), "w") as f:
-            f.write(tick_job_yaml(name))
+            f.write(tick_job_yaml(name, i % spread if spread else None))
     config = os.path.join(work, "petit.yaml")
     with open(config, "w") as f:
         f.write("storage: sqlite://%s\napi:\n  enabled: true\n  bind: 127.0.0.1\n  port: %d\n"
@@ -477,36 +499,158 @@ def ms(value):
 
 # ---------------------------------------------------------------------------------------------
 
+def api_figures(args, table, host, port, base, ids, ids_file, lua, config, work, daemon, window, log):
+    """The API's figures (wrk on the run routes and health, /metrics, /api/v1/jobs, petit version
+    and petit status) into `table`; the fire windows they covered through `window`."""
+    sample = ids[0]
+    for route, prefix, suffix in (("GET /api/runs/{id}", "/api/runs/", ""),
+                                  ("GET /api/runs/{id}/tasks", "/api/runs/", "/tasks"),
+                                  ("GET /api/v1/runs/{id}", "/api/v1/runs/", "")):
+        why = probe(host, port, prefix + sample + suffix, route.split(" ")[1])
+        if why:
+            table.skip(route + ": req/s", why, ">= 5,000/s")
+            table.skip(route + ": p99", why, "< 5 ms")
+            continue
+        log("wrk " + route)
+        t0, cpu0 = now_us(), cpu_seconds(daemon.proc.pid)
+        result, cmd = run_wrk(base, prefix + sample + suffix, args, lua, (prefix, suffix, ids_file))
+        window("wrk " + route, t0, cpu0)
+        log("  " + cmd)
+        note = ""
+        if result["non_2xx"] or result["socket_errors"]:
+            note = " (%d non-2xx, %d socket errors)" % (result["non_2xx"], result["socket_errors"])
+        ok = not note
+        table.add(route + ": req/s", "%.0f%s" % (result["rps"], note), ">= 5,000/s",
+                  ok and result["rps"] >= 5000)
+        p = result["percentiles"]
+        table.add(route + ": p50 / p99", "%s / %s" % (ms(p[50]), ms(p[99])), "p99 < 5 ms",
+                  ok and p[99] < 5.0)
+
+    why = probe(host, port, "/api/health")
+    if why:
+        table.skip("GET /api/health: req/s", why, ">= 20,000/s")
+    else:
+        log("wrk GET /api/health")
+        t0, cpu0 = now_us(), cpu_seconds(daemon.proc.pid)
+        result, cmd = run_wrk(base, "/api/health", args)
+        window("wrk GET /api/health", t0, cpu0)
+        log("  " + cmd)
+        bad = result["non_2xx"] + result["socket_errors"]
+        table.add("GET /api/health: req/s (p99 %s)" % ms(result["percentiles"][99]),
+                  "%.0f%s" % (result["rps"], " (%d errors)" % bad if bad else ""),
+                  ">= 20,000/s", not bad and result["rps"] >= 20000)
+
+    why = probe(host, port, "/metrics")
+    if why:
+        table.skip("GET /metrics (%d jobs): p50 / p99" % args.jobs, why, "< 10 ms")
+    else:
+        log("GET /metrics x %d" % args.metrics_requests)
+        times, size, errors = [], 0, 0
+        con = http.client.HTTPConnection(host, port, timeout=10)
+        for _ in range(args.metrics_requests):
+            t = time.perf_counter()
+            con.request("GET", "/metrics")
+            resp = con.getresponse()
+            body = resp.read()
+            times.append((time.perf_counter() - t) * 1000)
+            size = len(body)
+            errors += resp.status != 200
+        con.close()
+        with open(os.path.join(work, "metrics.txt"), "wb") as f:
+            f.write(body)
+        families = {}
+        for line in body.decode("utf-8", "replace").splitlines():
+            if line and not line.startswith("#"):
+                name = re.split(r"[{ ]", line, 1)[0]
+                families[name] = families.get(name, 0) + 1
+        biggest = sorted(families.items(), key=lambda kv: -kv[1])[:5]
+        log("  /metrics: %d series; largest: %s" % (sum(families.values()),
+                                                  ", ".join("%s %d" % kv for kv in biggest)))
+        table.add("GET /metrics (%d jobs, %d KB): p50 / p99" % (args.jobs, size // 1024),
+                  "%s / %s%s" % (ms(statistics.median(times)), ms(percentile(times, 99)),
+                                 " (%d errors)" % errors if errors else ""),
+                  "< 10 ms", not errors and percentile(times, 99) < 10.0)
+
+    # What `petit status` asks beside health, scheduler and active runs: every job's summary.
+    why = probe(host, port, "/api/v1/jobs")
+    if why:
+        table.skip("GET /api/v1/jobs (%d jobs): p50 / p99" % (args.jobs + 1), why)
+    else:
+        times = []
+        con = http.client.HTTPConnection(host, port, timeout=10)
+        for _ in range(20):
+            t = time.perf_counter()
+            con.request("GET", "/api/v1/jobs")
+            resp = con.getresponse()
+            body = resp.read()
+            times.append((time.perf_counter() - t) * 1000)
+        con.close()
+        table.add("GET /api/v1/jobs (%d jobs, %d KB): p50 / p99 of 20" % (args.jobs + 1, len(body) // 1024),
+                  "%s / %s" % (ms(statistics.median(times)), ms(percentile(times, 99))))
+
+    # The floor under any CLI figure: starting the binary (dynamic linking, static
+    # initialisers) and exiting, with no request.
+    times = []
+    for _ in range(args.status_runs):
+        t = time.perf_counter()
+        subprocess.run([args.petit, "version"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        times.append((time.perf_counter() - t) * 1000)
+    table.add("petit version (process start floor): wall, median (p90)",
+              "%s (%s)" % (ms(statistics.median(times)), ms(percentile(times, 90))))
+
+    status_cmd = [args.petit, "status", "--config", config]
+    first = subprocess.run(status_cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    # Exit 1 is a real answer (the daemon says it is degraded); anything else is not.
+    if first.returncode not in (0, 1):
+        table.skip("petit status: wall", "not available: `petit status` exited %d: %s"
+                   % (first.returncode, first.stdout.strip().splitlines()[-1:] or ""), "< 5 ms")
+    else:
+        log("petit status x %d" % args.status_runs)
+        times = []
+        for _ in range(args.status_runs):
+            t = time.perf_counter()
+            subprocess.run(status_cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            times.append((time.perf_counter() - t) * 1000)
+        table.add("petit status%s: wall, median (p90) of %d"
+                  % (" (exit 1, degraded)" if first.returncode == 1 else "", args.status_runs),
+                  "%s (%s)" % (ms(statistics.median(times)), ms(percentile(times, 90))),
+                  "< 5 ms", statistics.median(times) < 5.0)
+
+
 def bench(args):
     log = lambda *a: print(*a, file=sys.stderr, flush=True)  # noqa: E731
     table = Table()
     load_before = os.getloadavg()
     table.add("load average before (1/5/15 min)", "%.2f / %.2f / %.2f" % load_before)
-    log("store: %d runs of %d tasks, cache %s" % (args.runs, args.tasks, args.cache_dir))
-    cached, gen_s, version = generate_store(args.petit, args.runs, args.tasks, args.cache_dir, log)
-    if gen_s is None:
-        try:
-            with open(cached + ".json") as f:
-                gen_s = json.load(f)["seconds"]
-            generated = "cached (generated in %.0f s)" % gen_s
-        except (OSError, ValueError, KeyError):
-            generated = "cached"
+    if args.fire_only:
+        cached, ids = None, []
     else:
-        generated = "%.0f s" % gen_s
-    table.add("store: %d runs x %d tasks, schema v%d" % (args.runs, args.tasks, version), generated)
-    if args.generate_only:
-        print(cached)
-        return 0
-    ids = history_run_ids(cached)
-    random.Random(7).shuffle(ids)
+        log("store: %d runs of %d tasks, cache %s" % (args.runs, args.tasks, args.cache_dir))
+        cached, gen_s, version = generate_store(args.petit, args.runs, args.tasks, args.cache_dir, log)
+        if gen_s is None:
+            try:
+                with open(cached + ".json") as f:
+                    gen_s = json.load(f)["seconds"]
+                generated = "cached (generated in %.0f s)" % gen_s
+            except (OSError, ValueError, KeyError):
+                generated = "cached"
+        else:
+            generated = "%.0f s" % gen_s
+        table.add("store: %d runs x %d tasks, schema v%d" % (args.runs, args.tasks, version), generated)
+        if args.generate_only:
+            print(cached)
+            return 0
+        ids = history_run_ids(cached)
+        random.Random(7).shuffle(ids)
 
     work = tempfile.mkdtemp(prefix="petit-api-bench-")
     daemon = None
     try:
         db = os.path.join(work, "store.db")
-        start = time.monotonic()
-        shutil.copyfile(cached, db)
-        log("copied the store (%.0f MB) in %.1f s" % (os.path.getsize(db) / 1e6, time.monotonic() - start))
+        if cached is not None:
+            start = time.monotonic()
+            shutil.copyfile(cached, db)
+            log("copied the store (%.0f MB) in %.1f s" % (os.path.getsize(db) / 1e6, time.monotonic() - start))
         ids_file = os.path.join(work, "run_ids.txt")
         with open(ids_file, "w") as f:
             f.write("\n".join(ids) + "\n")
@@ -514,7 +658,7 @@ def bench(args):
         with open(lua, "w") as f:
             f.write(LUA_ROTATE)
         port = args.port or free_port()
-        jobs_dir, config = write_jobs(work, args.jobs, args.tasks, port, db)
+        jobs_dir, config = write_jobs(work, args.jobs, args.tasks, port, db, args.spread)
         host = "127.0.0.1"
         base = "http://%s:%d" % (host, port)
 
@@ -539,122 +683,16 @@ def bench(args):
             cpu[name] = (cpu_seconds(daemon.proc.pid) - cpu0) / ((windows[name][1] - t0) / 1e6)
 
         t0, cpu0 = now_us(), cpu_seconds(daemon.proc.pid)
+        floor = []
+        floor_thread = threading.Thread(target=wake_floor, args=(time.time() + args.idle, floor))
+        floor_thread.start()
         time.sleep(args.idle)
         window("idle", t0, cpu0)
+        floor_thread.join()
 
-        sample = ids[0]
-        for route, prefix, suffix in (("GET /api/runs/{id}", "/api/runs/", ""),
-                                      ("GET /api/runs/{id}/tasks", "/api/runs/", "/tasks"),
-                                      ("GET /api/v1/runs/{id}", "/api/v1/runs/", "")):
-            why = probe(host, port, prefix + sample + suffix, route.split(" ")[1])
-            if why:
-                table.skip(route + ": req/s", why, ">= 5,000/s")
-                table.skip(route + ": p99", why, "< 5 ms")
-                continue
-            log("wrk " + route)
-            t0, cpu0 = now_us(), cpu_seconds(daemon.proc.pid)
-            result, cmd = run_wrk(base, prefix + sample + suffix, args, lua, (prefix, suffix, ids_file))
-            window("wrk " + route, t0, cpu0)
-            log("  " + cmd)
-            note = ""
-            if result["non_2xx"] or result["socket_errors"]:
-                note = " (%d non-2xx, %d socket errors)" % (result["non_2xx"], result["socket_errors"])
-            ok = not note
-            table.add(route + ": req/s", "%.0f%s" % (result["rps"], note), ">= 5,000/s",
-                      ok and result["rps"] >= 5000)
-            p = result["percentiles"]
-            table.add(route + ": p50 / p99", "%s / %s" % (ms(p[50]), ms(p[99])), "p99 < 5 ms",
-                      ok and p[99] < 5.0)
-
-        why = probe(host, port, "/api/health")
-        if why:
-            table.skip("GET /api/health: req/s", why, ">= 20,000/s")
-        else:
-            log("wrk GET /api/health")
-            t0, cpu0 = now_us(), cpu_seconds(daemon.proc.pid)
-            result, cmd = run_wrk(base, "/api/health", args)
-            window("wrk GET /api/health", t0, cpu0)
-            log("  " + cmd)
-            bad = result["non_2xx"] + result["socket_errors"]
-            table.add("GET /api/health: req/s (p99 %s)" % ms(result["percentiles"][99]),
-                      "%.0f%s" % (result["rps"], " (%d errors)" % bad if bad else ""),
-                      ">= 20,000/s", not bad and result["rps"] >= 20000)
-
-        why = probe(host, port, "/metrics")
-        if why:
-            table.skip("GET /metrics (%d jobs): p50 / p99" % args.jobs, why, "< 10 ms")
-        else:
-            log("GET /metrics x %d" % args.metrics_requests)
-            times, size, errors = [], 0, 0
-            con = http.client.HTTPConnection(host, port, timeout=10)
-            for _ in range(args.metrics_requests):
-                t = time.perf_counter()
-                con.request("GET", "/metrics")
-                resp = con.getresponse()
-                body = resp.read()
-                times.append((time.perf_counter() - t) * 1000)
-                size = len(body)
-                errors += resp.status != 200
-            con.close()
-            with open(os.path.join(work, "metrics.txt"), "wb") as f:
-                f.write(body)
-            families = {}
-            for line in body.decode("utf-8", "replace").splitlines():
-                if line and not line.startswith("#"):
-                    name = re.split(r"[{ ]", line, 1)[0]
-                    families[name] = families.get(name, 0) + 1
-            biggest = sorted(families.items(), key=lambda kv: -kv[1])[:5]
-            log("  /metrics: %d series; largest: %s" % (sum(families.values()),
-                                                      ", ".join("%s %d" % kv for kv in biggest)))
-            table.add("GET /metrics (%d jobs, %d KB): p50 / p99" % (args.jobs, size // 1024),
-                      "%s / %s%s" % (ms(statistics.median(times)), ms(percentile(times, 99)),
-                                     " (%d errors)" % errors if errors else ""),
-                      "< 10 ms", not errors and percentile(times, 99) < 10.0)
-
-        # What `petit status` asks beside health, scheduler and active runs: every job's summary.
-        why = probe(host, port, "/api/v1/jobs")
-        if why:
-            table.skip("GET /api/v1/jobs (%d jobs): p50 / p99" % (args.jobs + 1), why)
-        else:
-            times = []
-            con = http.client.HTTPConnection(host, port, timeout=10)
-            for _ in range(20):
-                t = time.perf_counter()
-                con.request("GET", "/api/v1/jobs")
-                resp = con.getresponse()
-                body = resp.read()
-                times.append((time.perf_counter() - t) * 1000)
-            con.close()
-            table.add("GET /api/v1/jobs (%d jobs, %d KB): p50 / p99 of 20" % (args.jobs + 1, len(body) // 1024),
-                      "%s / %s" % (ms(statistics.median(times)), ms(percentile(times, 99))))
-
-        # The floor under any CLI figure: starting the binary (dynamic linking, static
-        # initialisers) and exiting, with no request.
-        times = []
-        for _ in range(args.status_runs):
-            t = time.perf_counter()
-            subprocess.run([args.petit, "version"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            times.append((time.perf_counter() - t) * 1000)
-        table.add("petit version (process start floor): wall, median (p90)",
-                  "%s (%s)" % (ms(statistics.median(times)), ms(percentile(times, 90))))
-
-        status_cmd = [args.petit, "status", "--config", config]
-        first = subprocess.run(status_cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        # Exit 1 is a real answer (the daemon says it is degraded); anything else is not.
-        if first.returncode not in (0, 1):
-            table.skip("petit status: wall", "not available: `petit status` exited %d: %s"
-                       % (first.returncode, first.stdout.strip().splitlines()[-1:] or ""), "< 5 ms")
-        else:
-            log("petit status x %d" % args.status_runs)
-            times = []
-            for _ in range(args.status_runs):
-                t = time.perf_counter()
-                subprocess.run(status_cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                times.append((time.perf_counter() - t) * 1000)
-            table.add("petit status%s: wall, median (p90) of %d"
-                      % (" (exit 1, degraded)" if first.returncode == 1 else "", args.status_runs),
-                      "%s (%s)" % (ms(statistics.median(times)), ms(percentile(times, 90))),
-                      "< 5 ms", statistics.median(times) < 5.0)
+        if not args.fire_only:
+            api_figures(args, table, host, port, base, ids, ids_file, lua, config, work,
+                        daemon, window, log)
 
         load_after = os.getloadavg()
         code = daemon.stop()
@@ -675,7 +713,7 @@ def bench(args):
             for n in names:
                 created += delays[n][0]
                 started += delays[n][1]
-                expected += expected_occurrences(args.jobs, *windows[n])
+                expected += expected_occurrences(args.jobs, *windows[n], spread=args.spread)
             if not created:
                 table.add("fire delay, %s" % label, "no scheduled runs recorded", "p99 < 5 ms", False)
                 continue
@@ -687,6 +725,11 @@ def bench(args):
                       "p99 < 5 ms", percentile(c, 99) < 5.0)
             table.add("fire delay, %s: started p50 / p99 / max" % label,
                       "%s / %s / %s" % (ms(percentile(s, 50)), ms(percentile(s, 99)), ms(max(s))))
+            if label == "idle" and floor:
+                f = [v / 1000 for v in floor]
+                table.add("wake-up floor, idle (a thread sleeping to each whole second, %d): "
+                          "p50 / p99 / max" % len(f),
+                          "%s / %s / %s" % (ms(percentile(f, 50)), ms(percentile(f, 99)), ms(max(f))))
         for name in windows:
             table.add("petit run CPU, %s" % name, "%.0f%% of one core" % (100 * cpu[name]))
         table.add("load average after (1/5/15 min)", "%.2f / %.2f / %.2f" % load_after)
@@ -734,10 +777,16 @@ def main(argv=None):
     ap.add_argument("--cache-dir", default=os.path.join(tempfile.gettempdir(), "petit-api-bench-cache"))
     ap.add_argument("--generate-only", action="store_true", help="build or find the cached store, print its path")
     ap.add_argument("--keep", action="store_true", help="keep the work directory (store, log)")
+    ap.add_argument("--fire-only", action="store_true",
+                    help="only the fire delay of the tick jobs, on an empty store, for --idle seconds"
+                         " (no history store, no wrk, no /metrics, no petit status)")
+    ap.add_argument("--spread", type=int, default=0, choices=range(0, 61), metavar="S",
+                    help="tick job i fires once a minute, at second i %% S (1..60), instead of every"
+                         " second (0, the default); --spread 1: all at once, at second 0")
     args = ap.parse_args(argv)
     if not os.access(args.petit, os.X_OK):
         sys.exit("no petit binary at %s: build the release preset first" % args.petit)
-    if not args.generate_only and shutil.which("wrk") is None:
+    if not args.generate_only and not args.fire_only and shutil.which("wrk") is None:
         sys.exit("wrk is not installed (Debian: apt-get install wrk)")
     kind, head = build_info(args.petit)
     print("petit %s (%s build, commit %s); %d cores; command: %s"

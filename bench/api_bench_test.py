@@ -114,6 +114,19 @@ class ParsingTest(unittest.TestCase):
         self.assertEqual(api_bench.expected_occurrences(2, 10_500_000, 12_500_000), 4)  # 11 s, 12 s
         self.assertEqual(api_bench.expected_occurrences(5, 10_000_001, 10_999_999), 0)
 
+    def test_expected_occurrences_spread_counts_the_jobs_of_each_second(self):
+        # 130 jobs: seconds 0..9 of a minute have 3 jobs each (i, i + 60, i + 120), the others 2.
+        self.assertEqual(api_bench.expected_occurrences(130, 60_000_000, 120_000_000, spread=60), 130)
+        self.assertEqual(api_bench.expected_occurrences(130, 60_000_000, 62_000_000, spread=60), 6)
+        self.assertEqual(api_bench.expected_occurrences(130, 70_000_000, 71_000_000, spread=60), 2)
+        # All at second 0: one burst a minute.
+        self.assertEqual(api_bench.expected_occurrences(130, 59_000_000, 121_000_000, spread=1), 260)
+        self.assertEqual(api_bench.expected_occurrences(130, 61_000_000, 119_000_000, spread=1), 0)
+
+    def test_spread_tick_job_fires_once_a_minute(self):
+        self.assertIn('schedule: "7 * * * * *"', api_bench.tick_job_yaml("tick0007", 7))
+        self.assertIn('schedule: "* * * * * *"', api_bench.tick_job_yaml("tick0007"))
+
     def test_uuid7_is_version_7_and_time_ordered(self):
         import random
         rng = random.Random(1)

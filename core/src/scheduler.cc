@@ -247,8 +247,26 @@ struct Scheduler::Impl {
     Slot& slot = slots[index];
     std::optional<int64_t> next = slot.job->schedule->NextAfter(after_us);
     slot.next_fire_us = next.value_or(0);
-    if (next) heap.push(HeapEntry{*next, index, slot.generation});
+    if (next) {
+      heap.push(HeapEntry{*next, index, slot.generation});
+      DropStaleEntries();
+    }
     next_due_us = heap.empty() ? kNever : heap.top().fire_us;
+  }
+
+  // An entry whose job was unscheduled since (paused, rescheduled, removed) otherwise leaves the
+  // heap only when its time comes, which for a yearly schedule paused and resumed through the
+  // API every minute is never soon: past kMaxStaleFireTimes beyond one per job they are dropped, in
+  // O(n) once per as many pushes, so the heap holds at most 2 x jobs + kMaxStaleFireTimes.
+  void DropStaleEntries() REQUIRES(mu) {
+    if (heap.size() <= 2 * slots.size() + kMaxStaleFireTimes) return;
+    std::vector<HeapEntry> live;
+    live.reserve(slots.size());
+    while (!heap.empty()) {
+      if (heap.top().generation == slots[heap.top().slot].generation) live.push_back(heap.top());
+      heap.pop();
+    }
+    heap = decltype(heap)(std::greater<>(), std::move(live));
   }
 
   void Unschedule(Slot& slot) REQUIRES(mu) {
@@ -1135,6 +1153,7 @@ SchedulerStats Scheduler::stats() const {
                         .refused = impl.refused,
                         .active_runs = impl.active_runs,
                         .paused = impl.paused,
+                        .queued_fire_times = impl.heap.size(),
                         .last_store_error = impl.last_store_error};
 }
 

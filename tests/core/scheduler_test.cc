@@ -3,6 +3,7 @@
 // bus signal condition variables, and kPatience only bounds how long a broken build makes us wait.
 #include "petit/core/scheduler.h"
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -790,6 +791,28 @@ TEST_F(SchedulerTest, ResumingAPausedJobCatchesUpAndPausingStopsIt) {
   AdvanceTo(kBase + 30 * kSecond);
   EXPECT_THAT(launcher_.Fired(), ElementsAre(Pair("other", 10), Pair("j", 10), Pair("j", 20),
                                              Pair("other", 20), Pair("other", 30)));
+}
+
+// Each resume queues a fire time, and the paused one stays queued until it comes due: a yearly
+// job paused and resumed 10,000 times (through the API, say) must not keep 10,000 of them.
+TEST_F(SchedulerTest, PausingAndResumingKeepsTheQueuedFireTimesBounded) {
+  auto yearly = MakeJob("yearly", "0 0 1 1 *");
+  yearly->catch_up = CatchUpPolicy::kNone;
+  auto often = MakeJob("often", "@every 10s");
+  often->max_active_runs = 0;
+  Scheduler& scheduler = Start({yearly, often});
+  EXPECT_EQ(scheduler.stats().queued_fire_times, 2u);
+  size_t most = 0;
+  for (int i = 0; i < 10000; ++i) {
+    ASSERT_TRUE(scheduler.SetPaused(JobId("yearly"), true).ok());
+    ASSERT_TRUE(scheduler.SetPaused(JobId("yearly"), false).ok());
+    most = std::max(most, scheduler.stats().queued_fire_times);
+  }
+  EXPECT_LE(most, 2 * 2 + kMaxStaleFireTimes);
+  EXPECT_EQ(scheduler.NextFire(JobId("yearly")), kBase + 365 * kDay);
+  // The live entries survive the drops: both jobs still fire.
+  AdvanceTo(kBase + 10 * kSecond);
+  EXPECT_THAT(launcher_.Fired(), ElementsAre(Pair("often", 10)));
 }
 
 TEST_F(SchedulerTest, APausedSchedulerFiresNoScheduleAndResumingCatchesUpPerPolicy) {

@@ -1,5 +1,9 @@
 #include "runtime/thread_run_launcher.h"
 
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
 #include <string>
 #include <system_error>
 #include <utility>
@@ -71,10 +75,23 @@ void ThreadRunLauncher::ThreadLoop(uint64_t key) {
     run();
     // Before waiting: what the run holds (its job, its callbacks) goes now, not at the next run.
     run = nullptr;
+    TrimIfDue();
     mu_.Lock();
   }
   // Its last act under mu_: once the destructor has taken threads_, nobody reads finished_.
   if (!stopping_) finished_.push_back(key);
+}
+
+void ThreadRunLauncher::TrimIfDue() {
+#ifdef __GLIBC__
+  const int64_t now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                             std::chrono::steady_clock::now().time_since_epoch())
+                             .count();
+  int64_t last_ns = last_trim_ns_.load(std::memory_order_relaxed);
+  if (now_ns - last_ns < std::chrono::nanoseconds(kTrimInterval).count()) return;
+  if (!last_trim_ns_.compare_exchange_strong(last_ns, now_ns, std::memory_order_relaxed)) return;
+  malloc_trim(0);
+#endif
 }
 
 RunRecord ThreadRunLauncher::NewRun(const RunRequest& request) const {

@@ -22,6 +22,7 @@
 #ifndef PETIT_HOST_RUNTIME_THREAD_RUN_LAUNCHER_H_
 #define PETIT_HOST_RUNTIME_THREAD_RUN_LAUNCHER_H_
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -45,6 +46,11 @@ class ThreadRunLauncher final : public RunLauncher {
  public:
   // How long a run thread with nothing to run waits for another run before it exits.
   static constexpr std::chrono::seconds kIdleThreadLifetime{30};
+  // At most this often, a run thread that has ended a run gives the allocator's free pages back
+  // to the kernel (glibc's malloc_trim). Runs allocate in the arena of whichever thread runs them
+  // (glibc keeps up to 8 per core), and the free pages each arena keeps stayed resident: RSS crept
+  // up by tens of KiB per arena over 100,000 runs without this.
+  static constexpr std::chrono::seconds kTrimInterval{10};
 
   // Called on the run's thread once ExecuteRun has returned, before the scheduler hears of it.
   using EndReporter = std::function<void(const RunRequest&, const Result<RunRecord>&)>;
@@ -92,6 +98,8 @@ class ThreadRunLauncher final : public RunLauncher {
 
   // Threads that exited, taken out of threads_ to be joined without mu_ held.
   std::vector<std::thread> TakeFinished() REQUIRES(mu_);
+  // malloc_trim, unless another thread did within kTrimInterval.
+  void TrimIfDue() EXCLUDES(mu_);
 
   const TaskRunnerRegistry& runners_;
   StateStore& store_;
@@ -106,6 +114,8 @@ class ThreadRunLauncher final : public RunLauncher {
   uint64_t next_thread_ GUARDED_BY(mu_) = 0;
   std::map<uint64_t, std::thread> threads_ GUARDED_BY(mu_);
   std::vector<uint64_t> finished_ GUARDED_BY(mu_);  // keys of threads_ that exited
+  // steady_clock nanoseconds of the latest TrimIfDue that trimmed; any thread, compare-exchanged.
+  std::atomic<int64_t> last_trim_ns_{0};
 };
 
 }  // namespace petit::host

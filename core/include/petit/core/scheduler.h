@@ -46,6 +46,7 @@
 #ifndef PETIT_CORE_SCHEDULER_H_
 #define PETIT_CORE_SCHEDULER_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -155,12 +156,20 @@ struct SchedulerOptions {
   std::function<void()> on_idle;
 };
 
+// Stale fire times (of jobs unscheduled since they were queued) the scheduler keeps beyond one per
+// job before it drops them: see SchedulerStats::queued_fire_times.
+inline constexpr size_t kMaxStaleFireTimes = 64;
+
 struct SchedulerStats {
   uint64_t wakeups = 0;      // the scheduler thread woke from a wait
   uint64_t fired = 0;        // occurrences that started or queued a run (catch-up included)
   uint64_t refused = 0;      // occurrences and triggers refused (kTriggerRefused)
   uint64_t active_runs = 0;  // runs launched and not yet ended
   bool paused = false;       // the whole scheduler is paused (SetSchedulerPaused)
+  // Fire times queued: one per scheduled job, plus those of jobs paused, resumed or rescheduled
+  // since, which are dropped past as many again + kMaxStaleFireTimes (memory stays bounded by the
+  // jobs, however often they are paused and resumed).
+  size_t queued_fire_times = 0;
   // The latest failure to persist a JobRecord (the scheduler goes on; a restart may then catch up
   // an occurrence again). OK if none.
   Status last_store_error;
