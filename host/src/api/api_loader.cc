@@ -15,9 +15,8 @@ ApiCompanion::~ApiCompanion() { Stop(); }
 
 Status ApiCompanion::Prepare(DaemonLog& log) {
   // Poco and the server are mapped only now, by loading the module that holds them.
-  Result<const void*> module =
-      storage::LoadInternalModule(storage::InternalModuleDir() + "/" + kApiModuleFile,
-                                  kApiModuleEntry, "the API module");
+  Result<const void*> module = storage::LoadInternalModule(
+      storage::InternalModuleDir() + "/" + kApiModuleFile, kApiModuleEntry, "the API module");
   if (!module.ok()) {
     return Unavailable("not starting: " + module.status().message() +
                        " (or set api.enabled: false in petit.yaml)");

@@ -74,7 +74,8 @@ HttpUrlParse ParseHttpUrl(std::string_view text) {
   std::string_view authority = rest.substr(0, authority_end);
   std::string_view after =
       authority_end == std::string_view::npos ? std::string_view() : rest.substr(authority_end);
-  if (authority.find('@') != std::string_view::npos || after.find_first_of("?#") != std::string_view::npos) {
+  if (authority.find('@') != std::string_view::npos ||
+      after.find_first_of("?#") != std::string_view::npos) {
     return refuse("has parts the CLI does not use (user, query or fragment)");
   }
   std::string_view host = authority;
@@ -187,8 +188,8 @@ Status HttpConnection::Connect(std::chrono::milliseconds timeout) {
   }
   std::string last_error = "no address";
   for (const addrinfo* a = addresses; a != nullptr; a = a->ai_next) {
-    const int fd = ::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
-                            a->ai_protocol);
+    const int fd =
+        ::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, a->ai_protocol);
     if (fd < 0) {
       last_error = Errno(errno);
       continue;
@@ -328,8 +329,8 @@ Result<HttpResponseHead> HttpConnection::ReadHead(std::chrono::milliseconds time
     }
     if (status == 100) continue;  // the final answer follows
     const std::string_view connection = parsed.Header("connection");
-    parsed.closes = http10 ? !ContainsToken(connection, "keep-alive")
-                           : ContainsToken(connection, "close");
+    parsed.closes =
+        http10 ? !ContainsToken(connection, "keep-alive") : ContainsToken(connection, "close");
     if (ContainsToken(parsed.Header("transfer-encoding"), "chunked")) {
       parsed.chunked = true;
     } else if (std::string_view length = parsed.Header("content-length"); !length.empty()) {
@@ -375,7 +376,8 @@ Result<bool> HttpConnection::NextBodyBytes(const HttpResponseHead& head,
   if (head.chunked && !in_chunk_) {
     Result<std::string> size_line = ReadRawLine(timeout);
     if (!size_line.ok()) return size_line.status();
-    const std::string_view digits = Trim(std::string_view(*size_line).substr(0, size_line->find(';')));
+    const std::string_view digits =
+        Trim(std::string_view(*size_line).substr(0, size_line->find(';')));
     uint64_t size = 0;
     const auto [end, error] =
         std::from_chars(digits.data(), digits.data() + digits.size(), size, 16);
