@@ -35,8 +35,7 @@ using Scripts = std::vector<std::vector<std::string>>;
 // answer, then closes the connection. Records the request lines it read.
 class ScriptedServer {
  public:
-  explicit ScriptedServer(Scripts scripts)
-      : scripts_(std::move(scripts)) {
+  explicit ScriptedServer(Scripts scripts) : scripts_(std::move(scripts)) {
     fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_in address{};
     address.sin_family = AF_INET;
@@ -94,9 +93,10 @@ class ScriptedServer {
 };
 
 TEST(HttpClientTest, ReadsAChunkedBodyThenAContentLengthOneOnTheSameConnection) {
-  ScriptedServer server(Scripts{{"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
-                          "5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nX-Trailer: t\r\n\r\n",
-                          "HTTP/1.1 404 Not Found\r\nContent-Length: 2\r\n\r\n{}"}});
+  ScriptedServer server(
+      Scripts{{"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+               "5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nX-Trailer: t\r\n\r\n",
+               "HTTP/1.1 404 Not Found\r\nContent-Length: 2\r\n\r\n{}"}});
   Result<std::unique_ptr<ApiClient>> client = ApiClient::Create(DaemonAddress{server.url(), ""});
   ASSERT_TRUE(client.ok()) << client.status().ToString();
   Result<ApiAnswer> first = (*client)->Get("/a");
@@ -113,8 +113,9 @@ TEST(HttpClientTest, ReadsAChunkedBodyThenAContentLengthOneOnTheSameConnection) 
 }
 
 TEST(HttpClientTest, ABodyEndedByTheCloseIsReadWholeAndTheNextRequestConnectsAgain) {
-  ScriptedServer server(Scripts{{"HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n{\"a\":1}"},
-                         {"HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\n{\"b\":2}"}});
+  ScriptedServer server(
+      Scripts{{"HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n{\"a\":1}"},
+              {"HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\n{\"b\":2}"}});
   Result<std::unique_ptr<ApiClient>> client = ApiClient::Create(DaemonAddress{server.url(), ""});
   ASSERT_TRUE(client.ok());
   Result<ApiAnswer> first = (*client)->Post("/x", "{}");
@@ -128,7 +129,7 @@ TEST(HttpClientTest, ABodyEndedByTheCloseIsReadWholeAndTheNextRequestConnectsAga
 TEST(HttpClientTest, AKeptConnectionTheServerClosedIsRetriedOnceOnANewOne) {
   // The first connection answers once with keep-alive, then closes (an idle timeout).
   ScriptedServer server(Scripts{{"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n1"},
-                         {"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n2"}});
+                                {"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n2"}});
   Result<std::unique_ptr<ApiClient>> client = ApiClient::Create(DaemonAddress{server.url(), ""});
   ASSERT_TRUE(client.ok());
   Result<ApiAnswer> first = (*client)->Get("/1");
@@ -162,11 +163,12 @@ TEST(HttpClientTest, ABodyOverTheLimitIsRefused) {
 }
 
 TEST(HttpConnectionTest, ReadsBodyLinesSplitAcrossChunksAndLineEnds) {
-  ScriptedServer server(Scripts{{"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
-                          "4\r\nid: \r\n"
-                          "a\r\n1\r\ndata: x\r\n"
-                          "3\r\n\n\n:\r\n"
-                          "0\r\n\r\n"}});
+  ScriptedServer server(
+      Scripts{{"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+               "4\r\nid: \r\n"
+               "a\r\n1\r\ndata: x\r\n"
+               "3\r\n\n\n:\r\n"
+               "0\r\n\r\n"}});
   HttpConnection connection("127.0.0.1", server.port());
   ASSERT_TRUE(connection.Connect(kTimeout).ok());
   ASSERT_TRUE(connection.Send("GET /events HTTP/1.1\r\nHost: x\r\n\r\n", kTimeout).ok());
