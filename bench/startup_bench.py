@@ -14,6 +14,11 @@ loader's own list, LD_DEBUG=files: the NEEDED tree and anything dlopened), besid
 Commands: `petit version`, `petit validate examples`, `petit status` against a running daemon
 (`petit run` of a one-task job, memory store, API on a free port, one daemon per binary), and
 `petit trigger` of a one-task job (`true`) with the memory store and with one SQLite file.
+
+Then the resident memory of an idle `petit run` of --idle-jobs jobs (100 by default, each a
+one-task job scheduled at 03:00, so nothing fires): VmRSS and VmHWM from /proc once its API
+answers and a second has passed, with the memory store and with SQLite, the API on (its default)
+and off (`api: {enabled: false}`, where readiness is the log's "running N jobs" line instead).
 A benchmark, never a test: nothing here fails on a number.
 """
 
@@ -113,6 +118,62 @@ class Petit:
         }
 
 
+IDLE_JOB = """id: job_%03d
+schedule: "0 3 * * *"
+tasks:
+  - {id: only, type: command, command: "true"}
+"""
+
+
+def proc_status_kb(pid, field):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def idle_rss(petit, scratch, jobs, storage, api):
+    """(VmRSS, VmHWM) in MB of `petit run` of `jobs` idle jobs, once ready and a second later."""
+    root = tempfile.mkdtemp(prefix="idle-", dir=scratch)
+    jobs_dir = os.path.join(root, "jobs")
+    os.makedirs(jobs_dir)
+    for i in range(jobs):
+        with open(os.path.join(jobs_dir, "job_%03d.yaml" % i), "w") as f:
+            f.write(IDLE_JOB % i)
+    port = free_port()
+    with open(os.path.join(jobs_dir, "petit.yaml"), "w") as f:
+        if api:
+            f.write("api: {bind: 127.0.0.1, port: %d}\n" % port)
+        else:
+            f.write("api: {enabled: false}\n")
+    if storage == "sqlite":
+        storage = "sqlite:" + os.path.join(root, "petit.db")
+    log_path = os.path.join(root, "daemon.log")
+    with open(log_path, "w") as log:
+        daemon = subprocess.Popen([petit.path, "run", jobs_dir, "--storage", storage],
+                                  stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if time.monotonic() > deadline or daemon.poll() is not None:
+                sys.exit("%s: idle petit run never became ready; see %s" % (petit.label, log_path))
+            if api:
+                ready = spawn_once([petit.path, "status", jobs_dir])[2] == 0
+            else:
+                with open(log_path, errors="replace") as f:
+                    ready = " jobs (" in f.read()
+            if ready:
+                break
+            time.sleep(0.05)
+        time.sleep(1.0)
+        return (proc_status_kb(daemon.pid, "VmRSS") / 1024.0,
+                proc_status_kb(daemon.pid, "VmHWM") / 1024.0)
+    finally:
+        daemon.terminate()
+        daemon.wait(30)
+
+
 def percentile(values, fraction):
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
@@ -126,6 +187,8 @@ def main():
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--only", action="append", default=[],
                         help="run only the commands whose name starts with this (repeatable)")
+    parser.add_argument("--idle-jobs", type=int, default=100,
+                        help="jobs of the idle `petit run` whose memory is measured (0: skip)")
     args = parser.parse_args()
     os.chdir(REPO)  # `validate examples` reads the repository's examples/
     binaries = args.petit or ["petit=" + os.path.join(REPO, "build/release/bin/petit")]
@@ -160,6 +223,13 @@ def main():
         finally:
             for petit in petits:
                 petit.stop_daemon()
+        idle = []
+        if args.idle_jobs > 0:
+            for storage in ("memory:", "sqlite"):
+                for api in (True, False):
+                    for petit in petits:
+                        idle.append((storage, api, petit.label,
+                                     idle_rss(petit, scratch, args.idle_jobs, storage, api)))
 
     print("%d runs each, binaries taking turns; spawn floor (/bin/true) median %.2f ms; "
           "load average %.2f" % (args.runs, statistics.median(floor), os.getloadavg()[0]))
@@ -172,6 +242,15 @@ def main():
             print("| %s | %s | %.2f | %.2f | %.2f | %d |" % (
                 name, petit.label, statistics.median(wall[key]), percentile(wall[key], 0.9),
                 statistics.median(cpu[key]), mapped[key]))
+    if idle:
+        print()
+        print("Idle `petit run` of %d scheduled jobs, a second after it is ready:" % args.idle_jobs)
+        print()
+        print("| store | API | petit | VmRSS MB | VmHWM MB |")
+        print("|---|---|---|---|---|")
+        for storage, api, label, (rss, hwm) in idle:
+            print("| %s | %s | %s | %.1f | %.1f |" % (storage.rstrip(":"), "on" if api else "off",
+                                                   label, rss, hwm))
 
 
 if __name__ == "__main__":

@@ -1,8 +1,7 @@
 // End to end: the internal modules (petit/storage/internal_module.h). The real `petit` maps SOCI
-// and SQLite only for a sqlite: store, libpq only for a postgresql: one and libgvc only for `petit
-// graph
-// --format svg` (asked of the dynamic loader with LD_DEBUG=files), and a petit installed without
-// its modules says so on one line.
+// and SQLite only for a sqlite: store, libpq only for a postgresql: one, libgvc only for `petit
+// graph --format svg` and Poco (the API module) for none of them (asked of the dynamic loader with
+// LD_DEBUG=files), and a petit installed without its modules says so on one line.
 #include <sys/stat.h>
 
 #include <filesystem>
@@ -62,6 +61,9 @@ TEST_F(ModulesTest, CommandsMapDatabaseClientsAndGraphvizOnlyWhenTheyNeedThem) {
                                                      "libsoci_core.so"};
   const std::vector<std::string> postgresql_libraries = {"petit_postgresql.so", "libpq.so"};
   const std::vector<std::string> graphviz_libraries = {"petit_graphviz.so", "libgvc.so"};
+  // Only `petit run` serves the API (tests/integration/api_test.cc runs it).
+  const std::vector<std::string> api_libraries = {"petit_api.so", "libPocoFoundation.so",
+                                                  "libPocoNet.so", "libPocoJSON.so"};
   auto expect = [&](const std::string& args, const std::vector<std::string>& libraries,
                     bool loaded) {
     const Outcome outcome = Traced(PETIT_EXE, args);
@@ -76,7 +78,8 @@ TEST_F(ModulesTest, CommandsMapDatabaseClientsAndGraphvizOnlyWhenTheyNeedThem) {
   for (const std::string& args :
        {std::string("version"), "validate " + Jobs(), "graph " + Jobs() + " etl",
         "--storage memory: trigger " + Jobs() + " etl --quiet"}) {
-    for (const auto* libraries : {&sqlite_libraries, &postgresql_libraries, &graphviz_libraries}) {
+    for (const auto* libraries :
+         {&sqlite_libraries, &postgresql_libraries, &graphviz_libraries, &api_libraries}) {
       EXPECT_EQ(expect(args, *libraries, false).exit_code, 0) << args;
     }
   }
@@ -93,6 +96,7 @@ TEST_F(ModulesTest, CommandsMapDatabaseClientsAndGraphvizOnlyWhenTheyNeedThem) {
   EXPECT_THAT(rendered.out, HasSubstr("</svg>"));
   expect(svg, postgresql_libraries, false);
   expect(svg, sqlite_libraries, false);
+  expect(svg, api_libraries, false);
 
   const std::string postgresql = "runs --storage " + ShellQuote(kNoServer);
   EXPECT_NE(expect(postgresql, postgresql_libraries, true).exit_code, 0);
@@ -130,6 +134,13 @@ TEST_F(ModulesTest, APetitInstalledWithoutItsModulesSaysWhichIsMissingOnOneLine)
   EXPECT_THAT(svg.err,
               HasSubstr("the Graphviz module " + modules + "/petit_graphviz.so is missing"));
   EXPECT_EQ(svg.out, "");
+
+  // `petit run` loads the API module before it starts anything.
+  const Outcome run =
+      testing::RunPetit(petit.string(), plugins + "--storage memory: run " + Jobs(), dir_);
+  EXPECT_NE(run.exit_code, 0);
+  EXPECT_THAT(run.err, HasSubstr("the API module " + modules + "/petit_api.so is missing"));
+  EXPECT_THAT(run.err, HasSubstr("api.enabled: false"));
 
   for (const Outcome* outcome : {&runs, &sqlite, &svg}) {
     ASSERT_FALSE(outcome->err.empty());

@@ -139,6 +139,7 @@ set(expected_paths
   ./usr/share/doc/petit/README.md)
 # Petit's internal modules (petit/storage/internal_module.h), beside the plugins' directory.
 set(expected_modules
+  ./usr/lib/petit/modules/petit_api.so
   ./usr/lib/petit/modules/petit_graphviz.so
   ./usr/lib/petit/modules/petit_postgresql.so
   ./usr/lib/petit/modules/petit_sqlite.so)

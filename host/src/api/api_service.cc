@@ -10,15 +10,13 @@
 
 namespace petit::host {
 
-ApiService::ApiService(ApiConfig config, HostOptions host)
-    : config_(std::move(config)), host_(std::move(host)) {}
+ApiService::ApiService(ApiConfig config, HostOptions host, ApiLogLine log)
+    : config_(std::move(config)), host_(std::move(host)), log_(std::move(log)) {}
 
 ApiService::~ApiService() { Stop(); }
 
-Status ApiService::Prepare(DaemonLog& log) {
-  log_ = &log;
-  server_ =
-      std::make_unique<HttpServer>(config_, [this](std::string_view line) { log_->Line(line); });
+Status ApiService::Listen() {
+  server_ = std::make_unique<HttpServer>(config_, [this](std::string_view line) { log_(line); });
   Status listening = server_->Listen();
   if (!listening.ok()) {
     server_.reset();
@@ -28,14 +26,14 @@ Status ApiService::Prepare(DaemonLog& log) {
   return Status::Ok();
 }
 
-void ApiService::Start(Daemon& daemon) {
+void ApiService::Start(DaemonApi& daemon) {
   if (server_ == nullptr) return;
   metrics_ = std::make_unique<Metrics>(daemon);
   journal_ = std::make_unique<EventJournal>(daemon.events());
   services_ = std::make_unique<ApiServices>(ApiServices{
       .daemon = daemon, .journal = journal_.get(), .metrics = metrics_.get(), .host = &host_});
   server_->Start(AllRoutes(*services_));
-  log_->Line("api listening on " + server_->url());
+  log_("api listening on " + server_->url());
 }
 
 void ApiService::Stop() {

@@ -37,7 +37,7 @@ ApiResponse Health(const ApiRequest&) {
   return JsonResponse(json.Take());
 }
 
-ApiResponse SchedulerState(Daemon& daemon) {
+ApiResponse SchedulerState(DaemonApi& daemon) {
   const DaemonState state = daemon.State();
   const char* word = state.stopping ? "stopped" : state.scheduler_paused ? "paused" : "running";
   JsonWriter json;
@@ -49,7 +49,7 @@ ApiResponse SchedulerState(Daemon& daemon) {
   return JsonResponse(json.Take());
 }
 
-ApiResponse SetSchedulerPaused(Daemon& daemon, bool paused) {
+ApiResponse SetSchedulerPaused(DaemonApi& daemon, bool paused) {
   if (daemon.State().stopping) return SchedulerNotRunning();
   const Status status = paused ? daemon.PauseScheduler() : daemon.ResumeScheduler();
   if (!status.ok()) {
@@ -64,7 +64,7 @@ ApiResponse SetSchedulerPaused(Daemon& daemon, bool paused) {
   return JsonResponse(json.Take());
 }
 
-ApiResponse ListJobs(Daemon& daemon) {
+ApiResponse ListJobs(DaemonApi& daemon) {
   const auto jobs = daemon.Jobs();
   JsonWriter json;
   json.BeginObject().Key("jobs").BeginArray();
@@ -73,7 +73,7 @@ ApiResponse ListJobs(Daemon& daemon) {
   return JsonResponse(json.Take());
 }
 
-ApiResponse GetJob(Daemon& daemon, const ApiRequest& request) {
+ApiResponse GetJob(DaemonApi& daemon, const ApiRequest& request) {
   const std::string& id = request.Param("id");
   const auto job = daemon.FindJob(JobId(id));
   if (job == nullptr) return JobNotFound(id);
@@ -82,7 +82,7 @@ ApiResponse GetJob(Daemon& daemon, const ApiRequest& request) {
   return JsonResponse(json.Take());
 }
 
-ApiResponse Trigger(Daemon& daemon, const ApiRequest& request) {
+ApiResponse Trigger(DaemonApi& daemon, const ApiRequest& request) {
   const std::string& id = request.Param("id");
   if (daemon.FindJob(JobId(id)) == nullptr) return JobNotFound(id);
   Result<RunId> run = daemon.Trigger(JobId(id), TriggerOptions{.trigger = "api"});
@@ -108,7 +108,7 @@ ApiResponse Trigger(Daemon& daemon, const ApiRequest& request) {
   return JsonResponse(json.Take());
 }
 
-ApiResponse JobRuns(Daemon& daemon, const ApiRequest& request) {
+ApiResponse JobRuns(DaemonApi& daemon, const ApiRequest& request) {
   const std::string& id = request.Param("id");
   if (daemon.FindJob(JobId(id)) == nullptr) return JobNotFound(id);
   size_t limit = kDefaultRunsLimit;
@@ -130,7 +130,7 @@ ApiResponse JobRuns(Daemon& daemon, const ApiRequest& request) {
 }
 
 // The run of the path, or the original's 404 (a malformed id is "invalid run id").
-Result<RunRecord> FindRun(Daemon& daemon, const ApiRequest& request,
+Result<RunRecord> FindRun(DaemonApi& daemon, const ApiRequest& request,
                           std::optional<ApiResponse>& error) {
   const std::string& text = request.Param("id");
   std::optional<RunId> id = ParseRunIdSegment(text);
@@ -150,7 +150,7 @@ Result<RunRecord> FindRun(Daemon& daemon, const ApiRequest& request,
   return std::move(**run);
 }
 
-ApiResponse GetRun(Daemon& daemon, const ApiRequest& request) {
+ApiResponse GetRun(DaemonApi& daemon, const ApiRequest& request) {
   std::optional<ApiResponse> error;
   Result<RunRecord> run = FindRun(daemon, request, error);
   if (!run.ok()) return std::move(*error);
@@ -159,7 +159,7 @@ ApiResponse GetRun(Daemon& daemon, const ApiRequest& request) {
   return JsonResponse(json.Take());
 }
 
-ApiResponse RunTasks(Daemon& daemon, const ApiRequest& request) {
+ApiResponse RunTasks(DaemonApi& daemon, const ApiRequest& request) {
   std::optional<ApiResponse> error;
   Result<RunRecord> run = FindRun(daemon, request, error);
   if (!run.ok()) return std::move(*error);
@@ -175,8 +175,8 @@ ApiResponse RunTasks(Daemon& daemon, const ApiRequest& request) {
 
 }  // namespace
 
-std::vector<Route> CompatRoutes(Daemon& daemon) {
-  Daemon* d = &daemon;
+std::vector<Route> CompatRoutes(DaemonApi& daemon) {
+  DaemonApi* d = &daemon;
   return {
       {"GET", "/api/health", Access::kPublic, Health, "Liveness (the original Petit's)"},
       {"GET", "/api/scheduler/state", Access::kRead,

@@ -28,9 +28,9 @@
 
 namespace petit::host {
 
-class Daemon;
+class DaemonApi;
 
-std::vector<Route> CompatRoutes(Daemon& daemon);
+std::vector<Route> CompatRoutes(DaemonApi& daemon);
 
 }  // namespace petit::host
 

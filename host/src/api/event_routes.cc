@@ -603,7 +603,7 @@ std::vector<Route> EventRoutes(const EventRouteContext& context) {
   return routes;
 }
 
-std::vector<Route> EventRoutes(Daemon& daemon, EventJournal& journal) {
+std::vector<Route> EventRoutes(DaemonApi& daemon, EventJournal& journal) {
   return EventRoutes(EventRouteContext{
       .journal = journal, .store = daemon.store(), .job_known = [&daemon](const JobId& id) {
         return daemon.FindJob(id) != nullptr;

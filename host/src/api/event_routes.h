@@ -44,7 +44,7 @@
 
 namespace petit::host {
 
-class Daemon;
+class DaemonApi;
 
 struct EventRouteOptions {
   std::chrono::milliseconds ping_interval{15000};
@@ -68,7 +68,7 @@ inline constexpr std::chrono::milliseconds kStopCheck{500};
 
 std::vector<Route> EventRoutes(const EventRouteContext& context);
 // The routes of `daemon`'s store and jobs, with default options.
-std::vector<Route> EventRoutes(Daemon& daemon, EventJournal& journal);
+std::vector<Route> EventRoutes(DaemonApi& daemon, EventJournal& journal);
 
 // The `data:` JSON of one event (what the stream sends).
 std::string EventJson(const JournalEvent& event);

@@ -30,6 +30,7 @@
 #include <exception>
 #include <mutex>
 #include <optional>
+#include <system_error>
 #include <thread>
 #include <unordered_map>
 #include <utility>
@@ -156,6 +157,8 @@ struct HttpServer::Impl {
   bool started = false;
   bool stopped = false;
   std::thread reader;
+  // Started by the reader thread as requests need them, up to config.max_threads; joined by Stop
+  // once the reader has ended.
   std::vector<std::thread> workers;
 
   // Connections the reader waits on; only the reader thread touches it.
@@ -166,6 +169,7 @@ struct HttpServer::Impl {
   std::condition_variable work_ready;
   std::deque<std::unique_ptr<Connection>> queue;      // guarded by mu: whole requests to run
   std::vector<std::unique_ptr<Connection>> returned;  // guarded by mu: keep-alive, to the reader
+  size_t idle_workers = 0;           // guarded by mu: workers waiting for a request
   std::atomic<size_t> in_flight{0};  // connections queued, running, or on their way back
   std::atomic<uint32_t> streams{0};
 
@@ -385,11 +389,24 @@ struct HttpServer::Impl {
     epoll_ctl(epoll_fd, EPOLL_CTL_DEL, c->fd, nullptr);
     auto node = waiting.extract(c->fd);
     ++in_flight;
+    bool grow = false;
     {
       std::lock_guard lock(mu);
       queue.push_back(std::move(node.mapped()));
+      grow = idle_workers < queue.size() && workers.size() < config.max_threads;
     }
+    if (grow) StartWorker();
     work_ready.notify_one();
+  }
+
+  void StartWorker() {
+    const size_t index = workers.size();
+    try {
+      workers.emplace_back([this, index] { RunWorker(index); });
+    } catch (const std::system_error& e) {
+      // Out of threads for now: the running workers take the queue in turn.
+      log("api: cannot start worker thread " + std::to_string(index) + ": " + e.what());
+    }
   }
 
   void TakeReturned() {
@@ -425,7 +442,9 @@ struct HttpServer::Impl {
       std::unique_ptr<Connection> c;
       {
         std::unique_lock lock(mu);
+        ++idle_workers;
         work_ready.wait(lock, [&] { return stopping.load() || !queue.empty(); });
+        --idle_workers;
         if (queue.empty()) return;
         c = std::move(queue.front());
         queue.pop_front();
@@ -675,9 +694,6 @@ void HttpServer::Start(std::vector<Route> routes) {
   }
   s.started = true;
   s.reader = std::thread([&s] { s.RunReader(); });
-  for (uint32_t i = 0; i < s.config.max_threads; ++i) {
-    s.workers.emplace_back([&s, i] { s.RunWorker(i); });
-  }
 }
 
 void HttpServer::Stop() {

@@ -3,12 +3,13 @@
 //
 // How a connection is served: one reader thread waits (epoll) on every open connection and reads
 // what arrives without blocking; only a request that has arrived whole, head and body, goes to one
-// of api.max_threads worker threads, which runs its route and writes the answer, then gives a
-// keep-alive connection back to the reader. So an idle connection, or one trickling its request
-// byte by byte, holds no thread: a thousand of them do not delay anyone else. (Poco 1.11's
-// Net::HTTPServer gives each accepted connection a pool thread that blocks reading it, so a few
-// dozen idle connections starve it; Poco still parses every request head here, resolves the bind
-// address and hashes the tokens.) Bounds:
+// of up to api.max_threads worker threads, which runs its route and writes the answer, then gives a
+// keep-alive connection back to the reader. Workers start as requests need them (one more when a
+// request finds none waiting), so an idle daemon holds one thread for its API, not seventeen. So an
+// idle connection, or one trickling its request byte by byte, holds no thread: a thousand of them
+// do not delay anyone else. (Poco 1.11's Net::HTTPServer gives each accepted connection a pool
+// thread that blocks reading it, so a few dozen idle connections starve it; Poco still parses every
+// request head here, resolves the bind address and hashes the tokens.) Bounds:
 // - api.max_connections open connections; at the limit a new one closes the connection that has
 //   waited longest for its (next) request, or, when every connection has a request running, is
 //   answered 503 and closed.

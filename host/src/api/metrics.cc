@@ -336,7 +336,7 @@ ProcessStats ReadProcessStats() {
   return stats;
 }
 
-Metrics::Metrics(Daemon& daemon)
+Metrics::Metrics(DaemonApi& daemon)
     : daemon_(daemon),
       build_info_labels_(LabelPair("version", PETIT_VERSION)),
       schedule_delay_(DelayBuckets()),

@@ -45,7 +45,7 @@
 
 namespace petit::host {
 
-class Daemon;
+class DaemonApi;
 
 // The pieces of the text format, public so that tests can check them on any input.
 namespace metrics_text {
@@ -122,7 +122,7 @@ ProcessStats ReadProcessStats();
 class Metrics {
  public:
   // Subscribes to daemon.events() and seeds each job's last success from the store.
-  explicit Metrics(Daemon& daemon);
+  explicit Metrics(DaemonApi& daemon);
   ~Metrics();
 
   Metrics(const Metrics&) = delete;
@@ -180,7 +180,7 @@ class Metrics {
   // the last success of jobs not seen before from the store.
   void Sync() EXCLUDES(mu_);
 
-  Daemon& daemon_;
+  DaemonApi& daemon_;
   const std::string build_info_labels_;
 
   Mutex mu_;

@@ -12,13 +12,13 @@
 
 namespace petit::host {
 
-class Daemon;
+class DaemonApi;
 class EventJournal;
 class Metrics;
 struct HostOptions;
 
 struct ApiServices {
-  Daemon& daemon;
+  DaemonApi& daemon;
   EventJournal* journal = nullptr;    // the event stream's recent events (api/event_routes.h)
   Metrics* metrics = nullptr;         // what /metrics serves (api/metrics.h)
   const HostOptions* host = nullptr;  // where a reload reads the jobs and petit.yaml

@@ -12,13 +12,13 @@
 
 namespace petit::host::v1 {
 
-std::vector<Route> JobRoutes(Daemon& daemon);  // v1_jobs.cc
-std::vector<Route> RunRoutes(Daemon& daemon);  // v1_runs.cc
+std::vector<Route> JobRoutes(DaemonApi& daemon);  // v1_jobs.cc
+std::vector<Route> RunRoutes(DaemonApi& daemon);  // v1_runs.cc
 
 // The run id of the path's {id}: a 400 answer when malformed.
 std::optional<RunId> RunIdOf(const ApiRequest& request, std::optional<ApiResponse>& error);
 // The run of the path's {id}: 400 malformed, 404 unknown, the store's failure otherwise.
-std::optional<RunRecord> RunOf(Daemon& daemon, const ApiRequest& request,
+std::optional<RunRecord> RunOf(DaemonApi& daemon, const ApiRequest& request,
                                std::optional<ApiResponse>& error);
 
 }  // namespace petit::host::v1

@@ -20,7 +20,7 @@ constexpr size_t kNextFires = 5;
 constexpr std::array<RunStatus, 1> kSucceeded = {RunStatus::kSucceeded};
 
 // The job of the path's {id}, or a 404 naming the closest known id.
-std::shared_ptr<const Job> JobOf(Daemon& daemon, const ApiRequest& request,
+std::shared_ptr<const Job> JobOf(DaemonApi& daemon, const ApiRequest& request,
                                  std::optional<ApiResponse>& error) {
   const std::string& id = request.Param("id");
   if (auto job = daemon.FindJob(JobId(id))) return job;
@@ -35,7 +35,7 @@ std::shared_ptr<const Job> JobOf(Daemon& daemon, const ApiRequest& request,
 
 // What the store and the scheduler know of `job`; `paused` from the caller (one read of the job
 // records serves a whole list).
-Result<JobFacts> FactsOf(Daemon& daemon, const Job& job, bool paused) {
+Result<JobFacts> FactsOf(DaemonApi& daemon, const Job& job, bool paused) {
   JobFacts facts;
   facts.paused = paused;
   facts.next_fire_us = daemon.NextFire(job.id);
@@ -48,13 +48,13 @@ Result<JobFacts> FactsOf(Daemon& daemon, const Job& job, bool paused) {
   return facts;
 }
 
-Result<bool> PausedOf(Daemon& daemon, const JobId& job) {
+Result<bool> PausedOf(DaemonApi& daemon, const JobId& job) {
   Result<std::optional<JobRecord>> record = daemon.store().GetJob(job);
   if (!record.ok()) return record.status();
   return record->has_value() && (*record)->paused;
 }
 
-ApiResponse Summary(Daemon& daemon, const Job& job) {
+ApiResponse Summary(DaemonApi& daemon, const Job& job) {
   Result<bool> paused = PausedOf(daemon, job.id);
   if (!paused.ok()) return StatusResponse(paused.status());
   Result<JobFacts> facts = FactsOf(daemon, job, *paused);
@@ -66,7 +66,7 @@ ApiResponse Summary(Daemon& daemon, const Job& job) {
   return JsonResponse(json.Take());
 }
 
-ApiResponse ListJobs(Daemon& daemon, const ApiRequest& request) {
+ApiResponse ListJobs(DaemonApi& daemon, const ApiRequest& request) {
   if (auto bad = CheckQuery(request, {})) return std::move(*bad);
   const auto jobs = daemon.Jobs();
   Result<std::vector<JobRecord>> records = daemon.store().ListJobs();
@@ -86,7 +86,7 @@ ApiResponse ListJobs(Daemon& daemon, const ApiRequest& request) {
   return JsonResponse(json.Take());
 }
 
-ApiResponse GetJob(Daemon& daemon, const ApiRequest& request) {
+ApiResponse GetJob(DaemonApi& daemon, const ApiRequest& request) {
   if (auto bad = CheckQuery(request, {})) return std::move(*bad);
   std::optional<ApiResponse> error;
   const auto job = JobOf(daemon, request, error);
@@ -112,7 +112,7 @@ ApiResponse GetJob(Daemon& daemon, const ApiRequest& request) {
   return JsonResponse(json.Take());
 }
 
-ApiResponse SetPaused(Daemon& daemon, const ApiRequest& request, bool paused) {
+ApiResponse SetPaused(DaemonApi& daemon, const ApiRequest& request, bool paused) {
   if (auto bad = CheckQuery(request, {})) return std::move(*bad);
   if (auto bad = RefuseBody(request)) return std::move(*bad);
   std::optional<ApiResponse> error;
@@ -164,7 +164,7 @@ std::optional<ValueMap> TriggerParams(const Poco::JSON::Object& body,
   return params;
 }
 
-ApiResponse Trigger(Daemon& daemon, const ApiRequest& request) {
+ApiResponse Trigger(DaemonApi& daemon, const ApiRequest& request) {
   if (auto bad = CheckQuery(request, {})) return std::move(*bad);
   std::optional<ApiResponse> error;
   const auto job = JobOf(daemon, request, error);
@@ -186,8 +186,8 @@ ApiResponse Trigger(Daemon& daemon, const ApiRequest& request) {
 
 }  // namespace
 
-std::vector<Route> JobRoutes(Daemon& daemon) {
-  Daemon* d = &daemon;
+std::vector<Route> JobRoutes(DaemonApi& daemon) {
+  DaemonApi* d = &daemon;
   return {
       {"GET", "/api/v1/jobs", Access::kRead,
        [d](const ApiRequest& request) { return ListJobs(*d, request); },

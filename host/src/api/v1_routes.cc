@@ -18,7 +18,7 @@
 namespace petit::host {
 namespace {
 
-ApiResponse Health(Daemon& daemon, const ApiRequest& request) {
+ApiResponse Health(DaemonApi& daemon, const ApiRequest& request) {
   if (auto bad = CheckQuery(request, {})) return std::move(*bad);
   const DaemonState state = daemon.State();
   const bool ok = state.store.available && state.scheduler_alive;
@@ -43,7 +43,7 @@ ApiResponse Health(Daemon& daemon, const ApiRequest& request) {
   return JsonResponse(json.Take(), ok ? 200 : 503);
 }
 
-std::string SchedulerJson(Daemon& daemon) {
+std::string SchedulerJson(DaemonApi& daemon) {
   const DaemonState state = daemon.State();
   // Paused jobs by id, from one snapshot of the scheduler (no store read): what `petit status`
   // shows without listing every job.
@@ -70,12 +70,12 @@ std::string SchedulerJson(Daemon& daemon) {
   return json.Take();
 }
 
-ApiResponse GetScheduler(Daemon& daemon, const ApiRequest& request) {
+ApiResponse GetScheduler(DaemonApi& daemon, const ApiRequest& request) {
   if (auto bad = CheckQuery(request, {})) return std::move(*bad);
   return JsonResponse(SchedulerJson(daemon));
 }
 
-ApiResponse SetSchedulerPaused(Daemon& daemon, const ApiRequest& request, bool paused) {
+ApiResponse SetSchedulerPaused(DaemonApi& daemon, const ApiRequest& request, bool paused) {
   if (auto bad = CheckQuery(request, {})) return std::move(*bad);
   if (auto bad = RefuseBody(request)) return std::move(*bad);
   if (daemon.State().stopping) return Error(503, "the daemon is stopping");
@@ -94,7 +94,7 @@ void WriteIds(JsonWriter& json, std::string_view key, const std::vector<JobId>& 
   json.EndArray();
 }
 
-ApiResponse Reload(Daemon& daemon, const HostOptions* host, const ApiRequest& request) {
+ApiResponse Reload(DaemonApi& daemon, const HostOptions* host, const ApiRequest& request) {
   if (auto bad = CheckQuery(request, {})) return std::move(*bad);
   if (auto bad = RefuseBody(request)) return std::move(*bad);
   if (host == nullptr) return Error(503, "reload is not available: no job directory is known");
@@ -135,7 +135,7 @@ std::optional<RunId> RunIdOf(const ApiRequest& request, std::optional<ApiRespons
   return id;
 }
 
-std::optional<RunRecord> RunOf(Daemon& daemon, const ApiRequest& request,
+std::optional<RunRecord> RunOf(DaemonApi& daemon, const ApiRequest& request,
                                std::optional<ApiResponse>& error) {
   std::optional<RunId> id = RunIdOf(request, error);
   if (!id) return std::nullopt;
@@ -153,8 +153,8 @@ std::optional<RunRecord> RunOf(Daemon& daemon, const ApiRequest& request,
 
 }  // namespace v1
 
-std::vector<Route> V1Routes(Daemon& daemon, const HostOptions* host) {
-  Daemon* d = &daemon;
+std::vector<Route> V1Routes(DaemonApi& daemon, const HostOptions* host) {
+  DaemonApi* d = &daemon;
   std::vector<Route> routes = {
       {"GET", "/api/v1/health", Access::kPublic,
        [d](const ApiRequest& request) { return Health(*d, request); },

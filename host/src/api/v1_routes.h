@@ -20,12 +20,12 @@
 
 namespace petit::host {
 
-class Daemon;
+class DaemonApi;
 struct HostOptions;
 
 // `host` (the job directory and petit.yaml as `petit run` resolved them) is what reload re-reads;
 // without it POST /api/v1/reload answers 503.
-std::vector<Route> V1Routes(Daemon& daemon, const HostOptions* host);
+std::vector<Route> V1Routes(DaemonApi& daemon, const HostOptions* host);
 
 }  // namespace petit::host
 

@@ -97,7 +97,7 @@ std::optional<RunQuery> QueryOf(const ApiRequest& request, std::optional<ApiResp
 }
 
 // Reads the store's query: one indexed page, wherever the runs are.
-ApiResponse ListRuns(Daemon& daemon, const ApiRequest& request) {
+ApiResponse ListRuns(DaemonApi& daemon, const ApiRequest& request) {
   if (auto bad = CheckQuery(request, {"job", "status", "since", "until", "limit", "cursor"})) {
     return std::move(*bad);
   }
@@ -119,7 +119,7 @@ ApiResponse ListRuns(Daemon& daemon, const ApiRequest& request) {
   return JsonResponse(json.Take());
 }
 
-ApiResponse GetRun(Daemon& daemon, const ApiRequest& request) {
+ApiResponse GetRun(DaemonApi& daemon, const ApiRequest& request) {
   if (auto bad = CheckQuery(request, {})) return std::move(*bad);
   std::optional<ApiResponse> error;
   std::optional<RunRecord> run = RunOf(daemon, request, error);
@@ -134,7 +134,7 @@ ApiResponse Ended(const RunRecord& run) {
                         std::string(RunStatusName(run.status)) + ")");
 }
 
-ApiResponse Cancel(Daemon& daemon, const ApiRequest& request) {
+ApiResponse Cancel(DaemonApi& daemon, const ApiRequest& request) {
   if (auto bad = CheckQuery(request, {})) return std::move(*bad);
   if (auto bad = RefuseBody(request)) return std::move(*bad);
   std::optional<ApiResponse> error;
@@ -196,7 +196,7 @@ void WritePlan(JsonWriter& json, const PlannedRetry& retry) {
   json.EndObject();
 }
 
-ApiResponse Retry(Daemon& daemon, const ApiRequest& request) {
+ApiResponse Retry(DaemonApi& daemon, const ApiRequest& request) {
   if (auto bad = CheckQuery(request, {})) return std::move(*bad);
   std::optional<ApiResponse> error;
   std::optional<RunId> id = RunIdOf(request, error);
@@ -231,7 +231,7 @@ ApiResponse Retry(Daemon& daemon, const ApiRequest& request) {
   return JsonResponse(json.Take(), dry_run ? 200 : 202);
 }
 
-ApiResponse Tasks(Daemon& daemon, const ApiRequest& request) {
+ApiResponse Tasks(DaemonApi& daemon, const ApiRequest& request) {
   if (auto bad = CheckQuery(request, {})) return std::move(*bad);
   std::optional<ApiResponse> error;
   std::optional<RunRecord> run = RunOf(daemon, request, error);
@@ -246,7 +246,7 @@ ApiResponse Tasks(Daemon& daemon, const ApiRequest& request) {
   return JsonResponse(json.Take());
 }
 
-ApiResponse Attempts(Daemon& daemon, const ApiRequest& request) {
+ApiResponse Attempts(DaemonApi& daemon, const ApiRequest& request) {
   if (auto bad = CheckQuery(request, {})) return std::move(*bad);
   std::optional<ApiResponse> error;
   std::optional<RunRecord> run = RunOf(daemon, request, error);
@@ -262,8 +262,8 @@ ApiResponse Attempts(Daemon& daemon, const ApiRequest& request) {
 
 }  // namespace
 
-std::vector<Route> RunRoutes(Daemon& daemon) {
-  Daemon* d = &daemon;
+std::vector<Route> RunRoutes(DaemonApi& daemon) {
+  DaemonApi* d = &daemon;
   return {
       {"GET", "/api/v1/runs", Access::kRead,
        [d](const ApiRequest& request) { return ListRuns(*d, request); },

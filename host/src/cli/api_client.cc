@@ -1,30 +1,17 @@
 #include "cli/api_client.h"
 
-#include <Poco/Exception.h>
-#include <Poco/Net/HTTPClientSession.h>
-#include <Poco/Net/HTTPRequest.h>
-#include <Poco/Net/HTTPResponse.h>
-#include <Poco/Net/NetException.h>
-#include <Poco/Timespan.h>
-#include <Poco/URI.h>
-
 #include <cstdlib>
-#include <filesystem>
-#include <istream>
 #include <memory>
 #include <optional>
-#include <ostream>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "cli/http_client.h"
+
 namespace petit::host {
 namespace {
-
-Poco::Timespan ToTimespan(std::chrono::milliseconds ms) {
-  return Poco::Timespan(static_cast<Poco::Timespan::TimeDiff>(ms.count()) * 1000);
-}
 
 // A bind to every interface is reached on the loopback; an IPv6 literal needs brackets in a URL.
 std::string HostForUrl(std::string host) {
@@ -34,44 +21,14 @@ std::string HostForUrl(std::string host) {
   return host;
 }
 
-// The parts of an http URL, checked.
-struct ParsedUrl {
-  std::string host;  // without brackets
-  uint16_t port = 80;
-  std::string prefix;  // "" or "/a/b"
-};
-
-Result<ParsedUrl> ParseHttpUrl(std::string_view text) {
-  const std::string url(text);
-  auto bad = [&](const std::string& why) {
-    return InvalidArgument("--server '" + url + "' " + why +
-                           " (expected http://HOST[:PORT][/PREFIX], e.g. http://127.0.0.1:8565)");
-  };
-  Poco::URI uri;
-  try {
-    uri = Poco::URI(url);
-  } catch (const Poco::Exception& e) {
-    return bad("is not a URL: " + e.message());
-  }
-  if (uri.getScheme() == "https") {
-    return bad("uses https, which the CLI does not speak: give the daemon's own http address");
-  }
-  if (uri.getScheme() != "http") return bad("is not an http URL");
-  if (uri.getHost().empty()) return bad("names no host");
-  if (!uri.getUserInfo().empty() || !uri.getRawQuery().empty() || !uri.getFragment().empty()) {
-    return bad("has parts the CLI does not use (user, query or fragment)");
-  }
-  ParsedUrl parsed;
-  parsed.host = uri.getHost();
-  parsed.port = uri.getPort();
-  if (parsed.port == 0) return bad("has port 0");
-  std::string path = uri.getPath();
-  while (!path.empty() && path.back() == '/') path.pop_back();
-  parsed.prefix = path;
-  return parsed;
+Result<HttpUrl> ParseServer(std::string_view text) {
+  HttpUrlParse parsed = ParseHttpUrl(text);
+  if (parsed.refusal.empty()) return std::move(parsed.url);
+  return InvalidArgument("--server '" + std::string(text) + "' " + parsed.refusal +
+                         " (expected http://HOST[:PORT][/PREFIX], e.g. http://127.0.0.1:8565)");
 }
 
-std::string UrlOf(const ParsedUrl& parsed) {
+std::string UrlOf(const HttpUrl& parsed) {
   return "http://" + HostForUrl(parsed.host) + ":" + std::to_string(parsed.port) + parsed.prefix;
 }
 
@@ -83,7 +40,7 @@ std::string TokenFromEnvironment() {
 }  // namespace
 
 Result<DaemonAddress> ParseServerUrl(std::string_view url) {
-  Result<ParsedUrl> parsed = ParseHttpUrl(url);
+  Result<HttpUrl> parsed = ParseServer(url);
   if (!parsed.ok()) return parsed.status();
   return DaemonAddress{UrlOf(*parsed), TokenFromEnvironment()};
 }
@@ -123,19 +80,15 @@ Result<DaemonAddress> FindDaemon(const Args& args, std::vector<std::string>& war
   return from_config;
 }
 
-std::string EncodePathSegment(std::string_view segment) {
-  std::string encoded;
-  Poco::URI::encode(std::string(segment), "/?#%&=+;", encoded);
-  return encoded;
-}
+std::string EncodePathSegment(std::string_view segment) { return PercentEncodeSegment(segment); }
 
 std::string NoDaemonMessage(std::string_view url) {
   return "no daemon answers at " + std::string(url) + " (is `petit run` running?)";
 }
 
 struct ApiClient::Session {
-  ParsedUrl target;
-  Poco::Net::HTTPClientSession http;
+  HttpUrl target;
+  HttpConnection http;
 };
 
 ApiClient::ApiClient(DaemonAddress address, ApiClientOptions options,
@@ -146,19 +99,10 @@ ApiClient::~ApiClient() = default;
 
 Result<std::unique_ptr<ApiClient>> ApiClient::Create(DaemonAddress address,
                                                      ApiClientOptions options) {
-  Result<ParsedUrl> parsed = ParseHttpUrl(address.url);
+  Result<HttpUrl> parsed = ParseServer(address.url);
   if (!parsed.ok()) return parsed.status();
-  auto session = std::make_unique<Session>();
-  session->target = *parsed;
-  try {
-    session->http.setHost(parsed->host);
-    session->http.setPort(parsed->port);
-    session->http.setKeepAlive(true);
-    session->http.setTimeout(ToTimespan(options.connect_timeout), ToTimespan(options.io_timeout),
-                             ToTimespan(options.io_timeout));
-  } catch (const Poco::Exception& e) {
-    return InvalidArgument("cannot talk to " + address.url + ": " + e.displayText());
-  }
+  auto session =
+      std::unique_ptr<Session>(new Session{*parsed, HttpConnection(parsed->host, parsed->port)});
   return std::unique_ptr<ApiClient>(new ApiClient(std::move(address), options, std::move(session)));
 }
 
@@ -170,53 +114,55 @@ Result<ApiAnswer> ApiClient::Post(std::string_view path, std::string_view json) 
 
 Result<ApiAnswer> ApiClient::Send(std::string_view method, std::string_view path,
                                   std::string_view json) {
-  Poco::Net::HTTPRequest request(std::string(method), session_->target.prefix + std::string(path),
-                                 Poco::Net::HTTPMessage::HTTP_1_1);
-  request.set("Accept", "application/json");
-  if (!address_.token.empty()) request.set("Authorization", "Bearer " + address_.token);
+  const HttpUrl& target = session_->target;
+  std::string request;
+  request.reserve(256 + json.size());
+  request.append(method).append(" ").append(target.prefix).append(path).append(" HTTP/1.1\r\n");
+  request.append("Host: ").append(UrlHost(target.host));
+  if (target.port != 80) request.append(":").append(std::to_string(target.port));
+  request.append("\r\nAccept: application/json\r\n");
+  if (!address_.token.empty())
+    request.append("Authorization: Bearer ").append(address_.token).append("\r\n");
   if (method == "POST") {
-    request.setContentType("application/json");
-    request.setContentLength(static_cast<std::streamsize>(json.size()));
+    request.append("Content-Type: application/json\r\nContent-Length: ")
+        .append(std::to_string(json.size()))
+        .append("\r\n");
   }
-  // Up to the request's end, a failure means nothing (or something else) listens there.
-  try {
-    std::ostream& body = session_->http.sendRequest(request);
-    body.write(json.data(), static_cast<std::streamsize>(json.size()));
-    body.flush();
-  } catch (const Poco::Exception&) {
-    session_->http.reset();
-    return Unavailable(NoDaemonMessage(address_.url));
-  } catch (const std::exception&) {
-    session_->http.reset();
-    return Unavailable(NoDaemonMessage(address_.url));
-  }
-  ApiAnswer answer;
-  try {
-    Poco::Net::HTTPResponse response;
-    std::istream& in = session_->http.receiveResponse(response);
-    answer.status = static_cast<int>(response.getStatus());
-    char buffer[16384];
-    while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
-      answer.body.append(buffer, static_cast<size_t>(in.gcount()));
-      if (answer.body.size() > options_.max_body_bytes) {
-        session_->http.reset();
+  request.append("\r\n").append(json);
+  const std::string what = "the daemon at " + address_.url + " did not answer " +
+                           std::string(method) + " " + std::string(path);
+  HttpConnection& http = session_->http;
+  // A kept connection the daemon closed meanwhile (its idle timeout) fails before any answer:
+  // that request is sent once more on a new connection.
+  for (int attempt = 0;; ++attempt) {
+    const bool reused = http.connected() && http.reused();
+    // Up to the request's end, a failure means nothing (or something else) listens there.
+    if (!http.Connect(options_.connect_timeout).ok() ||
+        !http.Send(request, options_.io_timeout).ok()) {
+      http.Close();
+      if (reused && attempt == 0) continue;
+      return Unavailable(NoDaemonMessage(address_.url));
+    }
+    bool received_nothing = false;
+    Result<HttpResponseHead> head = http.ReadHead(options_.io_timeout, received_nothing);
+    if (!head.ok()) {
+      http.Close();
+      if (reused && received_nothing && attempt == 0) continue;
+      // A connection accepted and then dropped (a daemon stopping, a non-HTTP listener) or a
+      // daemon too busy to answer within io_timeout.
+      return Unavailable(what + ": " + head.status().message());
+    }
+    Result<std::string> body = http.ReadBody(*head, options_.io_timeout, options_.max_body_bytes);
+    if (!body.ok()) {
+      if (body.status().code() == StatusCode::kResourceExhausted) {
         return Unavailable("the daemon at " + address_.url + " sent more than " +
                            std::to_string(options_.max_body_bytes) + " bytes for " +
                            std::string(method) + " " + std::string(path));
       }
+      return Unavailable(what + ": " + body.status().message());
     }
-  } catch (const Poco::Exception& e) {
-    session_->http.reset();
-    // A connection accepted and then dropped (a daemon stopping, a non-HTTP listener) or a
-    // daemon too busy to answer within io_timeout.
-    return Unavailable("the daemon at " + address_.url + " did not answer " + std::string(method) +
-                       " " + std::string(path) + ": " + e.displayText());
-  } catch (const std::exception& e) {
-    session_->http.reset();
-    return Unavailable("the daemon at " + address_.url + " did not answer " + std::string(method) +
-                       " " + std::string(path) + ": " + e.what());
+    return ApiAnswer{head->status, std::move(body).value()};
   }
-  return answer;
 }
 
 }  // namespace petit::host

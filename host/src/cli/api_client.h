@@ -1,5 +1,5 @@
 // The CLI's client of a running daemon's HTTP API (`petit status`, `pause`, `cancel`, ...): where
-// the daemon is, and plain JSON requests to it. Poco stays in api_client.cc.
+// the daemon is, and plain JSON requests to it. The HTTP is cli/http_client.h's.
 //
 // Where: `--server URL`, else petit.yaml's `api` (bind, port, path_prefix), petit.yaml found as
 // every command finds it (--config, else the DIR operand's petit.yaml, else defaults:

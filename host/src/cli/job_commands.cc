@@ -7,7 +7,7 @@
 
 #include <yaml-cpp/yaml.h>
 
-#include "api/api_service.h"
+#include "api/api_loader.h"
 #include "cli/commands.h"
 #include "config/global_config.h"
 #include "config/yaml_support.h"
@@ -296,8 +296,8 @@ int CmdRun(const Args& args, std::unique_ptr<HostEnv> env) {
   }
   HostOptions reload = args.host;  // a reload (SIGHUP) reads the same directory and petit.yaml
   reload.jobs_dir = args.operands[0];
-  std::unique_ptr<ApiService> api;
-  if (env->config().api.enabled) api = std::make_unique<ApiService>(env->config().api, reload);
+  std::unique_ptr<ApiCompanion> api;
+  if (env->config().api.enabled) api = std::make_unique<ApiCompanion>(env->config().api, reload);
   return ServeUntilSignalled(std::move(env), std::move(loaded.jobs), reload, api.get());
 }
 

@@ -6,20 +6,14 @@
 // When no daemon answers they say so in one line and exit 3, except that `cancel` falls back to
 // the store and the run's owner process (cancel_commands.cc), as it did before the API.
 //
-// The daemon's answers are parsed with Poco::JSON here, the CLI's side of the API adapter.
-#include <Poco/Dynamic/Var.h>
-#include <Poco/Exception.h>
-#include <Poco/JSON/Array.h>
-#include <Poco/JSON/Object.h>
-#include <Poco/JSON/Parser.h>
-
+// The daemon's answers are read with the SDK's JSON reader (petit/plugin_json.hpp) here, the
+// CLI's side of the API adapter.
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <iostream>
 #include <memory>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -32,12 +26,16 @@
 #include "petit/core/json.h"
 #include "petit/core/states.h"
 #include "petit/host/exit_codes.h"
+#include "petit/plugin_json.hpp"
 #include "runtime/time_format.h"
 
 namespace petit::host {
 namespace {
 
-using JsonObject = Poco::JSON::Object::Ptr;
+using sdk::Json;
+// A JSON object or array of an answer, null when absent; a member shares its document's life.
+using JsonObject = std::shared_ptr<const Json>;
+using JsonArray = std::shared_ptr<const Json>;
 
 // How long `cancel` waits for the daemon to record the run's end, and how often it asks: as the
 // store-side cancel does (cancel_commands.cc).
@@ -46,69 +44,68 @@ constexpr auto kEndPoll = std::chrono::milliseconds(50);
 
 // The answer's body as a JSON object; nullptr when it is not one.
 JsonObject ParseObject(const std::string& body) {
-  try {
-    Poco::JSON::Parser parser;
-    Poco::Dynamic::Var value = parser.parse(body);
-    return value.extract<JsonObject>();
-  } catch (const Poco::Exception&) {
-    return nullptr;
-  } catch (const std::exception&) {
-    return nullptr;
-  }
+  sdk::Result<Json> parsed = Json::Parse(body);
+  if (!parsed.ok() || !parsed->is_object()) return nullptr;
+  return std::make_shared<const Json>(std::move(parsed).value());
 }
 
-std::string Str(const JsonObject& object, const std::string& key, std::string fallback = "") {
-  if (object.isNull() || !object->has(key) || object->isNull(key)) return fallback;
-  try {
-    return object->getValue<std::string>(key);
-  } catch (const Poco::Exception&) {
-    return fallback;
-  }
+// The member `key` of `object`; null when either is absent or the member is null.
+const Json* Member(const JsonObject& object, std::string_view key) {
+  if (object == nullptr) return nullptr;
+  const Json* value = object->Find(key);
+  return value == nullptr || value->is_null() ? nullptr : value;
 }
 
-std::optional<int64_t> Int(const JsonObject& object, const std::string& key) {
-  if (object.isNull() || !object->has(key) || object->isNull(key)) return std::nullopt;
-  try {
-    return object->getValue<int64_t>(key);
-  } catch (const Poco::Exception&) {
-    return std::nullopt;
-  }
+// A string member as it is, a number or boolean as JSON writes it; `fallback` otherwise.
+std::string Str(const JsonObject& object, std::string_view key, std::string fallback = "") {
+  const Json* value = Member(object, key);
+  if (value == nullptr) return fallback;
+  if (value->is_string()) return value->string_value();
+  if (value->is_number() || value->is_bool()) return value->Dump();
+  return fallback;
 }
 
-bool Bool(const JsonObject& object, const std::string& key) {
-  if (object.isNull() || !object->has(key) || object->isNull(key)) return false;
-  try {
-    return object->getValue<bool>(key);
-  } catch (const Poco::Exception&) {
-    return false;
-  }
+std::optional<int64_t> Int(const JsonObject& object, std::string_view key) {
+  const Json* value = Member(object, key);
+  if (value == nullptr || !value->is_number()) return std::nullopt;
+  if (std::optional<int64_t> exact = value->integer_value()) return exact;
+  return static_cast<int64_t>(value->number_value());
+}
+
+bool Bool(const JsonObject& object, std::string_view key) {
+  const Json* value = Member(object, key);
+  return value != nullptr && value->is_bool() && value->bool_value();
 }
 
 // The member when it is a boolean; nullopt when absent or of another type.
-std::optional<bool> OptBool(const JsonObject& object, const std::string& key) {
-  if (object.isNull() || !object->has(key)) return std::nullopt;
-  const Poco::Dynamic::Var value = object->get(key);
-  if (!value.isBoolean()) return std::nullopt;
-  return value.extract<bool>();
+std::optional<bool> OptBool(const JsonObject& object, std::string_view key) {
+  const Json* value = Member(object, key);
+  if (value == nullptr || !value->is_bool()) return std::nullopt;
+  return value->bool_value();
 }
 
 // The text of element `i` of `array`; "?" for an element that is not a string.
-std::string ElementText(const Poco::JSON::Array::Ptr& array, size_t i) {
-  try {
-    return array->getElement<std::string>(static_cast<unsigned>(i));
-  } catch (const Poco::Exception&) {
-    return "?";
-  }
+std::string ElementText(const JsonArray& array, size_t i) {
+  const Json& element = array->array_items()[i];
+  return element.is_string() ? element.string_value() : "?";
 }
 
-JsonObject Obj(const JsonObject& object, const std::string& key) {
-  if (object.isNull() || !object->has(key)) return nullptr;
-  return object->getObject(key);
+JsonObject Obj(const JsonObject& object, std::string_view key) {
+  const Json* value = Member(object, key);
+  if (value == nullptr || !value->is_object()) return nullptr;
+  return JsonObject(object, value);
 }
 
-Poco::JSON::Array::Ptr Arr(const JsonObject& object, const std::string& key) {
-  if (object.isNull() || !object->has(key)) return nullptr;
-  return object->getArray(key);
+JsonArray Arr(const JsonObject& object, std::string_view key) {
+  const Json* value = Member(object, key);
+  if (value == nullptr || !value->is_array()) return nullptr;
+  return JsonArray(object, value);
+}
+
+// Element `i` of `array` when it is an object, else null.
+JsonObject ObjAt(const JsonArray& array, size_t i) {
+  const Json& element = array->array_items()[i];
+  return element.is_object() ? JsonObject(array, &element) : nullptr;
 }
 
 // A remote command's connection to the daemon, or the exit code of why there is none.
@@ -173,7 +170,7 @@ std::optional<JsonObject> Call(ApiClient& client, std::string_view method, const
     return std::nullopt;
   }
   JsonObject body = ParseObject(answer->body);
-  if (body.isNull()) {
+  if (body == nullptr) {
     PrintError("the daemon at " + client.url() + " answered " + std::string(method) + " " + path +
                " with something that is not a JSON object");
     exit_code = kExitHostError;
@@ -238,19 +235,20 @@ void PrintStatusText(const ApiClient& client, const StatusAnswers& answers) {
   }
   std::cout << "\n";
   std::vector<std::string> paused;
-  if (Poco::JSON::Array::Ptr jobs = Arr(scheduler, "paused_jobs"); !jobs.isNull()) {
-    for (size_t i = 0; i < jobs->size(); ++i) paused.push_back(jobs->getElement<std::string>(i));
+  if (JsonArray jobs = Arr(scheduler, "paused_jobs"); jobs != nullptr) {
+    for (size_t i = 0; i < jobs->size(); ++i) paused.push_back(ElementText(jobs, i));
   }
   std::cout << "paused jobs  ";
   if (paused.empty()) std::cout << "none";
   for (size_t i = 0; i < paused.size(); ++i) std::cout << (i == 0 ? "" : ", ") << paused[i];
   std::cout << "\n";
-  Poco::JSON::Array::Ptr runs = Arr(answers.runs, "runs");
-  const int64_t active = Int(scheduler, "active_runs").value_or(runs.isNull() ? 0 : runs->size());
+  JsonArray runs = Arr(answers.runs, "runs");
+  const int64_t active = Int(scheduler, "active_runs")
+                             .value_or(runs == nullptr ? 0 : static_cast<int64_t>(runs->size()));
   std::cout << "active runs  " << active << "\n";
-  if (runs.isNull()) return;
+  if (runs == nullptr) return;
   for (size_t i = 0; i < runs->size(); ++i) {
-    JsonObject run = runs->getObject(static_cast<unsigned>(i));
+    JsonObject run = ObjAt(runs, i);
     const std::optional<int64_t> started = Int(run, "started_at");
     std::cout << "  " << Str(run, "id") << "  " << Str(run, "job_id") << "  " << Str(run, "status")
               << "  " << Str(run, "trigger") << "  "
@@ -270,22 +268,11 @@ void PrintStatusJson(const ApiClient& client, const StatusAnswers& answers) {
   out += ",\"health\":" + answers.health_body;
   out += ",\"scheduler\":" + answers.scheduler_body;
   out += ",\"paused_jobs\":";
-  if (Poco::JSON::Array::Ptr jobs = Arr(answers.scheduler, "paused_jobs"); !jobs.isNull()) {
-    std::ostringstream array;
-    jobs->stringify(array);
-    out += array.str();
-  } else {
-    out += "[]";
-  }
+  JsonArray jobs = Arr(answers.scheduler, "paused_jobs");
+  out += jobs == nullptr ? "[]" : jobs->Dump();
   out += ",\"active_runs\":";
-  Poco::JSON::Array::Ptr runs = Arr(answers.runs, "runs");
-  if (runs.isNull()) {
-    out += "[]";
-  } else {
-    std::ostringstream array;
-    runs->stringify(array);
-    out += array.str();
-  }
+  JsonArray runs = Arr(answers.runs, "runs");
+  out += runs == nullptr ? "[]" : runs->Dump();
   out += "}\n";
   std::cout << out;
 }
@@ -367,7 +354,7 @@ int CmdStatus(const Args& args, std::unique_ptr<HostEnv>) {
     return kExitHostError;
   }
   answers.health = ParseObject(health->body);
-  if ((health->status != 200 && health->status != 503) || answers.health.isNull()) {
+  if ((health->status != 200 && health->status != 503) || answers.health == nullptr) {
     return ReportRefusal(*health, client);
   }
   answers.health_body = health->body;
@@ -386,7 +373,7 @@ int CmdStatus(const Args& args, std::unique_ptr<HostEnv>) {
       "", exit_code);
   if (!runs) return exit_code;
   answers.runs = *runs;
-  if (answers.scheduler.isNull()) {
+  if (answers.scheduler == nullptr) {
     PrintError("the daemon at " + client.url() + " answered /api/v1/scheduler with no JSON object");
     return kExitHostError;
   }
@@ -412,8 +399,8 @@ int CmdReload(const Args& args, std::unique_ptr<HostEnv>) {
   if (!answer) return exit_code;
   auto ids = [&](const std::string& key) {
     std::string text;
-    Poco::JSON::Array::Ptr list = Arr(*answer, key);
-    const size_t count = list.isNull() ? 0 : list->size();
+    JsonArray list = Arr(*answer, key);
+    const size_t count = list == nullptr ? 0 : list->size();
     text = std::to_string(count) + " " + key;
     for (size_t i = 0; i < count; ++i) {
       text += (i == 0 ? " (" : ", ") + ElementText(list, i);
@@ -424,8 +411,8 @@ int CmdReload(const Args& args, std::unique_ptr<HostEnv>) {
   std::cout << "reloaded: " << ids("added") << ", " << ids("changed") << ", " << ids("removed")
             << ", " << Int(*answer, "unchanged").value_or(0) << " unchanged\n";
   const int64_t errors = Int(*answer, "errors").value_or(0);
-  if (Poco::JSON::Array::Ptr restart = Arr(*answer, "needs_restart");
-      !restart.isNull() && restart->size() > 0) {
+  if (JsonArray restart = Arr(*answer, "needs_restart");
+      restart != nullptr && restart->size() > 0) {
     std::cout << "needs a restart to take effect:";
     for (size_t i = 0; i < restart->size(); ++i) {
       std::cout << (i == 0 ? " " : ", ") << ElementText(restart, i);
@@ -493,12 +480,8 @@ int CmdRetryRemote(const Args& args, std::unique_ptr<HostEnv>) {
     return ReportRefusal(*answer, *remote.client);
   }
   JsonObject reply = ParseObject(answer->body);
-  JsonObject plan;
-  try {
-    plan = Obj(reply, "plan");
-  } catch (const Poco::Exception&) {  // "plan" is not an object
-  }
-  if (plan.isNull()) {
+  JsonObject plan = Obj(reply, "plan");
+  if (plan == nullptr) {
     PrintError("the daemon at " + remote.client->url() + " answered the retry of run " +
                run_id->str() + " without a plan: whatever answered is not a Petit daemon");
     return kExitHostError;

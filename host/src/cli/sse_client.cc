@@ -1,87 +1,71 @@
 #include "cli/sse_client.h"
 
-#include <Poco/Exception.h>
-#include <Poco/JSON/Array.h>
-#include <Poco/JSON/Object.h>
-#include <Poco/JSON/Parser.h>
-#include <Poco/Net/HTTPClientSession.h>
-#include <Poco/Net/HTTPRequest.h>
-#include <Poco/Net/HTTPResponse.h>
-#include <Poco/Net/StreamSocket.h>
-#include <Poco/StreamCopier.h>
-#include <Poco/Timespan.h>
-#include <Poco/URI.h>
-
+#include <charconv>
 #include <condition_variable>
-#include <istream>
 #include <memory>
 #include <mutex>
-#include <ostream>
 #include <utility>
+
+#include "cli/http_client.h"
+#include "petit/plugin_json.hpp"
 
 namespace petit::host {
 namespace {
 
-Poco::Timespan Span(std::chrono::milliseconds ms) {
-  return Poco::Timespan(static_cast<Poco::Timespan::TimeDiff>(ms.count()) * 1000);
+using sdk::Json;
+
+void Authorize(const DaemonAddress& endpoint, std::string& request) {
+  if (!endpoint.token.empty()) request += "Authorization: Bearer " + endpoint.token + "\r\n";
 }
 
-// A session to the endpoint's host and the full path of `path` under its prefix.
-struct Target {
-  std::unique_ptr<Poco::Net::HTTPClientSession> session;
-  std::string path;
+// A decoding failure: what the daemon's answer lacks.
+struct NotAsExpected {
+  std::string why;
 };
 
-Result<Target> Connect(const DaemonAddress& endpoint, std::string_view path,
-                       std::chrono::milliseconds connect, std::chrono::milliseconds receive) {
-  try {
-    Poco::URI uri(endpoint.url);
-    if (uri.getScheme() != "http" || uri.getHost().empty()) {
-      return InvalidArgument("the daemon's URL must be http://HOST[:PORT][/PREFIX], not '" +
-                             endpoint.url + "' (TLS is a reverse proxy's job)");
-    }
-    Target target;
-    target.session = std::make_unique<Poco::Net::HTTPClientSession>(uri.getHost(), uri.getPort());
-    target.session->setTimeout(Span(connect), Span(connect), Span(receive));
-    std::string prefix = uri.getPath();
-    while (prefix.ends_with('/')) prefix.pop_back();
-    target.path = prefix + std::string(path);
-    return target;
-  } catch (const Poco::Exception& e) {
-    return InvalidArgument("bad daemon URL '" + endpoint.url + "': " + e.displayText());
+const Json& ParseObject(std::string_view json, Json& storage) {
+  sdk::Result<Json> parsed = Json::Parse(json);
+  if (!parsed.ok()) throw NotAsExpected{parsed.status().message()};
+  storage = std::move(parsed).value();
+  if (!storage.is_object()) throw NotAsExpected{"not a JSON object"};
+  return storage;
+}
+
+// The member as text: a string as it is, a number or boolean as JSON writes it; "" when absent
+// or null.
+std::string String(const Json& object, std::string_view key) {
+  const Json* value = object.Find(key);
+  if (value == nullptr || value->is_null()) return "";
+  if (value->is_string()) return value->string_value();
+  if (value->is_number() || value->is_bool()) return value->Dump();
+  throw NotAsExpected{"\"" + std::string(key) + "\" is " +
+                      std::string(Json::TypeName(value->type()))};
+}
+
+// The member as an integer (a number, or a string of digits); 0 when absent or null.
+int64_t Int(const Json& object, std::string_view key) {
+  const Json* value = object.Find(key);
+  if (value == nullptr || value->is_null()) return 0;
+  if (value->is_number()) {
+    if (std::optional<int64_t> exact = value->integer_value()) return *exact;
+    return static_cast<int64_t>(value->number_value());
   }
-}
-
-void Authorize(const DaemonAddress& endpoint, Poco::Net::HTTPRequest& request) {
-  if (!endpoint.token.empty()) request.set("Authorization", "Bearer " + endpoint.token);
-}
-
-Poco::JSON::Object::Ptr ParseObject(std::string_view json) {
-  Poco::JSON::Parser parser;
-  Poco::Dynamic::Var value = parser.parse(std::string(json));
-  Poco::JSON::Object::Ptr object = value.extract<Poco::JSON::Object::Ptr>();
-  if (object.isNull()) throw Poco::DataFormatException("not a JSON object");
-  return object;
-}
-
-std::string String(const Poco::JSON::Object& object, const std::string& key) {
-  if (!object.has(key) || object.isNull(key)) return "";
-  return object.getValue<std::string>(key);
-}
-
-int64_t Int(const Poco::JSON::Object& object, const std::string& key) {
-  if (!object.has(key) || object.isNull(key)) return 0;
-  return object.getValue<int64_t>(key);
+  if (value->is_string()) {
+    const std::string& text = value->string_value();
+    int64_t number = 0;
+    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), number);
+    if (error == std::errc() && end == text.data() + text.size()) return number;
+  }
+  throw NotAsExpected{"\"" + std::string(key) + "\" is not an integer"};
 }
 
 template <typename T, typename Fn>
 Result<T> Decode(std::string_view json, std::string_view what, Fn&& decode) {
   try {
-    return decode(*ParseObject(json));
-  } catch (const Poco::Exception& e) {
-    return Internal("the daemon's answer is not " + std::string(what) + ": " + e.displayText());
-  } catch (const std::exception& e) {
-    return Internal("the daemon's answer is not " + std::string(what) + ": " + e.what());
+    Json storage;
+    return decode(ParseObject(json, storage));
+  } catch (const NotAsExpected& e) {
+    return Internal("the daemon's answer is not " + std::string(what) + ": " + e.why);
   }
 }
 
@@ -97,7 +81,7 @@ struct StreamAborter::State {
   mutable std::mutex mu;
   mutable std::condition_variable cv;
   bool aborted = false;
-  Poco::Net::HTTPClientSession* session = nullptr;  // the stream being read, while it is
+  HttpConnection* connection = nullptr;  // the stream being read, while it is
 };
 
 StreamAborter::StreamAborter() : state_(std::make_unique<State>()) {}
@@ -106,14 +90,8 @@ StreamAborter::~StreamAborter() = default;
 void StreamAborter::Abort() {
   std::lock_guard lock(state_->mu);
   state_->aborted = true;
-  if (state_->session != nullptr) {
-    try {
-      // Wakes the reader's recv; the reader's thread closes the socket itself.
-      state_->session->socket().shutdown();
-    } catch (const Poco::Exception&) {
-      // Not connected (any more): the reader is not blocked on it.
-    }
-  }
+  // Wakes the reader's recv; the reader's thread closes the socket itself.
+  if (state_->connection != nullptr) state_->connection->ShutDown();
   state_->cv.notify_all();
 }
 
@@ -154,64 +132,76 @@ Result<StreamEnd> ReadEventStream(const DaemonAddress& endpoint, std::string_vie
                                   const std::string& last_event_id, std::chrono::milliseconds idle,
                                   const std::function<bool(const SseMessage&)>& on_message,
                                   StreamAborter* aborter) {
-  Result<Target> target = Connect(endpoint, path, std::chrono::seconds(5), idle);
-  if (!target.ok()) return target.status();
+  constexpr std::chrono::milliseconds kConnectTimeout{5000};
+  HttpUrlParse url = ParseHttpUrl(endpoint.url);
+  if (!url.refusal.empty()) {
+    return InvalidArgument("the daemon's URL must be http://HOST[:PORT][/PREFIX], not '" +
+                           endpoint.url + "' (TLS is a reverse proxy's job)");
+  }
+  HttpConnection connection(url.url.host, url.url.port);
   const Status aborted = Unavailable("the event stream was closed by the reader");
-  // Registered before connecting, so an Abort from now on reaches the socket.
+  // Registered before connecting, so an Abort from now on reaches the socket; unregistered
+  // before the connection closes (declared after it).
   struct Registration {
     StreamAborter::State* state;
     ~Registration() {
       if (state == nullptr) return;
       std::lock_guard lock(state->mu);
-      state->session = nullptr;
+      state->connection = nullptr;
     }
   } registration{aborter != nullptr ? &aborter->state() : nullptr};
   if (registration.state != nullptr) {
     std::lock_guard lock(registration.state->mu);
     if (registration.state->aborted) return aborted;
-    registration.state->session = target->session.get();
+    registration.state->connection = &connection;
   }
-  Poco::Net::HTTPRequest request(Poco::Net::HTTPRequest::HTTP_GET, target->path,
-                                 Poco::Net::HTTPMessage::HTTP_1_1);
+  std::string request = "GET " + url.url.prefix + std::string(path) +
+                        " HTTP/1.1\r\nHost: " + UrlHost(url.url.host) + ":" +
+                        std::to_string(url.url.port) + "\r\nAccept: text/event-stream\r\n";
   Authorize(endpoint, request);
-  request.set("Accept", "text/event-stream");
-  if (!last_event_id.empty()) request.set("Last-Event-ID", last_event_id);
-  try {
-    target->session->sendRequest(request);
-  } catch (const Poco::Exception&) {
+  if (!last_event_id.empty()) request += "Last-Event-ID: " + last_event_id + "\r\n";
+  request += "\r\n";
+  if (!connection.Connect(kConnectTimeout).ok() ||
+      !connection.Send(request, kConnectTimeout).ok()) {
     return Unavailable(NoDaemonMessage(endpoint.url));
   }
   // An Abort before the connection existed did not reach its socket.
   if (aborter != nullptr && aborter->aborted()) return aborted;
-  try {
-    Poco::Net::HTTPResponse response;
-    std::istream& in = target->session->receiveResponse(response);
-    if (response.getStatus() != Poco::Net::HTTPResponse::HTTP_OK) {
-      ApiAnswer answer;
-      answer.status = static_cast<int>(response.getStatus());
-      Poco::StreamCopier::copyToString(in, answer.body);
-      return FailedPrecondition(ErrorText(answer));
-    }
-    SseParser parser;
-    bool stopped = false;
-    std::string line;
-    while (!stopped && std::getline(in, line)) {
-      if (line.ends_with('\r')) line.pop_back();
-      parser.FeedLine(line, [&](SseMessage&& message) {
-        if (!stopped && !on_message(message)) stopped = true;
-      });
-    }
-    if (stopped) return StreamEnd::kStopped;
+  const std::string broke = "the event stream from " + endpoint.url + " broke off";
+  bool received_nothing = false;
+  Result<HttpResponseHead> head = connection.ReadHead(idle, received_nothing);
+  if (!head.ok()) {
     if (aborter != nullptr && aborter->aborted()) return aborted;
-    if (in.bad()) return Unavailable("the event stream from " + endpoint.url + " broke off");
-    return StreamEnd::kClosed;
-  } catch (const Poco::Exception& e) {
-    return Unavailable("the event stream from " + endpoint.url + " broke off: " + e.displayText());
+    return Unavailable(broke + ": " + head.status().message());
   }
+  if (head->status != 200) {
+    ApiAnswer answer;
+    answer.status = head->status;
+    Result<std::string> body = connection.ReadBody(*head, idle, size_t{1} << 20);
+    if (body.ok()) answer.body = std::move(body).value();
+    return FailedPrecondition(ErrorText(answer));
+  }
+  SseParser parser;
+  bool stopped = false;
+  std::string line;
+  while (!stopped) {
+    Result<bool> more = connection.ReadBodyLine(*head, idle, line);
+    if (!more.ok()) {
+      if (aborter != nullptr && aborter->aborted()) return aborted;
+      return Unavailable(broke + ": " + more.status().message());
+    }
+    if (!*more) break;
+    parser.FeedLine(line, [&](SseMessage&& message) {
+      if (!stopped && !on_message(message)) stopped = true;
+    });
+  }
+  if (stopped) return StreamEnd::kStopped;
+  if (aborter != nullptr && aborter->aborted()) return aborted;
+  return StreamEnd::kClosed;
 }
 
 Result<EventView> ParseEventJson(std::string_view json) {
-  return Decode<EventView>(json, "an event", [](const Poco::JSON::Object& o) {
+  return Decode<EventView>(json, "an event", [](const Json& o) {
     EventView event;
     event.id = static_cast<uint64_t>(Int(o, "id"));
     event.type = String(o, "type");
@@ -226,7 +216,7 @@ Result<EventView> ParseEventJson(std::string_view json) {
 }
 
 Result<RunView> ParseRunJson(std::string_view json) {
-  return Decode<RunView>(json, "a run", [](const Poco::JSON::Object& o) {
+  return Decode<RunView>(json, "a run", [](const Json& o) {
     RunView run;
     run.id = String(o, "id");
     run.job = String(o, "job_id");
@@ -234,26 +224,25 @@ Result<RunView> ParseRunJson(std::string_view json) {
     run.started_ms = Int(o, "started_at");
     run.ended_ms = Int(o, "ended_at");
     run.error = String(o, "error");
-    if (run.status.empty()) throw Poco::DataFormatException("no status");
+    if (run.status.empty()) throw NotAsExpected{"no status"};
     return run;
   });
 }
 
 Result<std::vector<TaskRowView>> ParseTasksJson(std::string_view json) {
-  return Decode<std::vector<TaskRowView>>(json, "a task list", [](const Poco::JSON::Object& o) {
-    Poco::JSON::Array::Ptr tasks = o.getArray("tasks");
-    if (tasks.isNull()) throw Poco::DataFormatException("no tasks");
+  return Decode<std::vector<TaskRowView>>(json, "a task list", [](const Json& o) {
+    const Json* tasks = o.Find("tasks");
+    if (tasks == nullptr || !tasks->is_array()) throw NotAsExpected{"no tasks"};
     std::vector<TaskRowView> rows;
-    for (size_t i = 0; i < tasks->size(); ++i) {
-      Poco::JSON::Object::Ptr task = tasks->getObject(static_cast<unsigned>(i));
-      if (task.isNull()) throw Poco::DataFormatException("a task is not an object");
+    for (const Json& task : tasks->array_items()) {
+      if (!task.is_object()) throw NotAsExpected{"a task is not an object"};
       TaskRowView row;
-      row.task = String(*task, "task_id");
-      row.status = String(*task, "status");
-      row.attempts = static_cast<uint32_t>(Int(*task, "attempts"));
-      row.started_ms = Int(*task, "started_at");
-      row.ended_ms = Int(*task, "ended_at");
-      row.error = String(*task, "error");
+      row.task = String(task, "task_id");
+      row.status = String(task, "status");
+      row.attempts = static_cast<uint32_t>(Int(task, "attempts"));
+      row.started_ms = Int(task, "started_at");
+      row.ended_ms = Int(task, "ended_at");
+      row.error = String(task, "error");
       rows.push_back(std::move(row));
     }
     return rows;
@@ -262,7 +251,7 @@ Result<std::vector<TaskRowView>> ParseTasksJson(std::string_view json) {
 
 Result<std::string> ParseStringField(std::string_view json, const std::string& field) {
   return Decode<std::string>(json, "JSON with \"" + field + "\"",
-                             [&field](const Poco::JSON::Object& o) { return String(o, field); });
+                             [&field](const Json& o) { return String(o, field); });
 }
 
 }  // namespace petit::host

@@ -1,7 +1,7 @@
 // The CLI's client of a running daemon's live view (what `petit watch` and `petit trigger
 // --follow` read): the Server-Sent Events stream of GET /api/v1/events, and the JSON of the
-// answers the view reads (through cli/api_client.h), decoded into plain structs. Poco stays
-// inside sse_client.cc.
+// answers the view reads (through cli/api_client.h), decoded into plain structs (with the SDK's
+// JSON reader, petit/plugin_json.hpp). The HTTP is cli/http_client.h's.
 //
 // Errors: a daemon that does not answer (refused, unreachable, timed out) is kUnavailable with
 // NoDaemonMessage; an answer that is not JSON as expected is kInternal naming what was wrong.

@@ -86,7 +86,34 @@ struct ReloadSummary {
   std::vector<std::string> needs_restart;
 };
 
-class Daemon {
+// What the HTTP API calls on a Daemon: Daemon's own members, virtual here because the API is a
+// module (lib/petit/modules/petit_api.so, api/api_module.h) with its own copy of core's code but
+// none of the host's, so every call into the daemon must reach the binary's code through a
+// vtable. Each member is documented on Daemon.
+class DaemonApi {
+ public:
+  virtual ~DaemonApi() = default;
+  virtual Result<RunId> Trigger(const JobId& job) = 0;
+  virtual Result<RunId> Trigger(const JobId& job, const TriggerOptions& options) = 0;
+  virtual Result<PlannedRetry> Retry(const RunId& run, const RetryRequest& request,
+                                     bool dry_run) = 0;
+  virtual Status SetPaused(const JobId& job, bool paused) = 0;
+  virtual Status PauseScheduler() = 0;
+  virtual Status ResumeScheduler() = 0;
+  virtual Status Cancel(const RunId& run) = 0;
+  virtual Result<std::optional<RunRecord>> GetRun(const RunId& run) = 0;
+  virtual Result<ReloadSummary> Reload(const HostOptions& host) = 0;
+  virtual DaemonState State() const = 0;
+  virtual std::vector<std::shared_ptr<const Job>> Jobs() const = 0;
+  virtual std::shared_ptr<const Job> FindJob(const JobId& id) const = 0;
+  virtual EventBus& events() = 0;
+  virtual StateStore& store() = 0;
+  virtual std::optional<int64_t> NextFire(const JobId& job) const = 0;
+  virtual std::vector<Scheduler::JobState> JobStates() const = 0;
+  virtual std::vector<ResourceManager::PoolUsage> PoolUsage() const = 0;
+};
+
+class Daemon final : public DaemonApi {
  public:
   // `env` must have loaded its plugins; `jobs` are valid (runtime/load_jobs.h). Fails, starting
   // nothing, when the store cannot be opened or read, another daemon holds it

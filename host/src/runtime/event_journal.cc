@@ -15,7 +15,9 @@ EventJournal::EventJournal(EventBus& bus, size_t capacity)
     : bus_(bus), capacity_(std::max<size_t>(capacity, 1)) {
   {
     MutexLock lock(mu_);
-    slots_.resize(capacity_);
+    // Address space only: pages become resident as events fill the slots, so an idle daemon
+    // does not hold the whole ring (1.7 MB at the default capacity).
+    slots_.reserve(capacity_);
     // Drops before the journal existed are no loss to its readers.
     dropped_seen_ = bus_.dropped();
   }
@@ -41,6 +43,7 @@ void EventJournal::Append(const Event& event) {
   {
     MutexLock lock(mu_);
     ++newest_;
+    if (slots_.size() < capacity_) slots_.emplace_back();
     Slot& slot = slots_[(newest_ - 1) % capacity_];
     slot.entry.id = newest_;
     std::swap(slot.entry.event, copy);

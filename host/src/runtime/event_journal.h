@@ -71,7 +71,8 @@ class EventJournal {
   // Slots one Since call looks at, at most.
   static constexpr size_t kMaxScan = 4096;
 
-  // Subscribes to `bus`; `capacity` >= 1 (0 is taken as 1). The ring is allocated at once.
+  // Subscribes to `bus`; `capacity` >= 1 (0 is taken as 1). The ring's address space is
+  // reserved at once; its slots are filled as events come.
   explicit EventJournal(EventBus& bus, size_t capacity = kDefaultCapacity);
   // Unsubscribes, then Stop().
   ~EventJournal();
