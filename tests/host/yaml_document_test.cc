@@ -239,13 +239,15 @@ TEST(YamlDocumentTest, MappingsAndListsPastTheirLimitsAreRefusedAtTheFirstEntryT
   EXPECT_THAT(OnlyError(Repeat("- \n", kMaxYamlListItems + 1)), HasSubstr("a list of more"));
 }
 
-// One list of lists holding `nodes` nodes in all, no list longer than the list limit.
+// One list of lists holding `nodes` nodes in all, no list longer than the list limit nor holding
+// more flow indicators than yaml-cpp may read ahead.
 std::string Nodes(size_t nodes) {
-  const size_t lists = (nodes + kMaxYamlListItems - 1) / kMaxYamlListItems;
+  const size_t per_list = std::min(kMaxYamlListItems, kMaxYamlLookahead / 2);
+  const size_t lists = (nodes + per_list - 1) / per_list;
   size_t items = nodes - 1 - lists;
   std::string text;
   for (size_t i = 0; i < lists; ++i) {
-    const size_t here = std::min(items, kMaxYamlListItems - 1);
+    const size_t here = std::min(items, per_list - 1);
     text += "- [" + Repeat("1,", here) + "]\n";
     items -= here;
   }

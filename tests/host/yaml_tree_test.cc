@@ -40,8 +40,7 @@ TEST(YamlTreeTest, AnUndefinedNodeIsFalseAndEmptyEverywhere) {
 }
 
 TEST(YamlTreeTest, MappingsListsAndScalarsReadAsWritten) {
-  const internal::YamlDocument document =
-      Parse("a: 1\nb: [x, 'y', {c: ~}]\n\"q\": 2\nempty:\n");
+  const internal::YamlDocument document = Parse("a: 1\nb: [x, 'y', {c: ~}]\n\"q\": 2\nempty:\n");
   const YamlNode root = document.root;
   ASSERT_TRUE(root.IsMap());
   EXPECT_EQ(root.size(), 4u);

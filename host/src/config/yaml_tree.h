@@ -4,8 +4,9 @@
 // as a vector of pairs), so the bench's 780 KB job of 90,000 dependency edges took 68 MiB to
 // load. A YamlTree keeps every node in one array (20 bytes each: kind, tag, line, column and
 // either a scalar or its children), the children of all collections in a second (4 bytes each;
-// a collection's children are one range of it), and each distinct scalar text once: a task id named in 90 `depends_on` lists is one
-// string. YamlDocument (yaml_document.h) builds one from yaml-cpp's events as it checks them.
+// a collection's children are one range of it), and each distinct scalar text once: a task id named
+// in 90 `depends_on` lists is one string. YamlDocument (yaml_document.h) builds one from yaml-cpp's
+// events as it checks them.
 //
 // YamlNode is a handle on one node, with the subset of YAML::Node's interface the loaders use,
 // under the same names and meanings: IsDefined (false for a key a mapping does not have), IsNull,
@@ -87,9 +88,7 @@ class YamlNode {
   // The tree the node is in; null for an undefined node.
   YamlTree* tree() const { return tree_; }
   // Whether both handles name the same node of the same tree (an alias is its anchor's node).
-  bool is(const YamlNode& other) const {
-    return tree_ == other.tree_ && index_ == other.index_;
-  }
+  bool is(const YamlNode& other) const { return tree_ == other.tree_ && index_ == other.index_; }
 
  private:
   friend class YamlTree;
@@ -185,8 +184,8 @@ class YamlTree {
 
   // 20 bytes. A collection's children are one range of children_, in order.
   struct Node {
-    uint8_t type;  // YAML::NodeType::value
-    uint8_t tag;   // Tag
+    uint8_t type;   // YAML::NodeType::value
+    uint8_t tag;    // Tag
     uint32_t line;  // kNoMark for a made node
     uint32_t column;
     uint32_t a;  // scalar: string index; collection: first child in children_
