@@ -166,6 +166,12 @@ Dag& Dag::operator=(const Dag& other) {
   return *this;
 }
 
+void Dag::Reserve(size_t tasks) {
+  impl_->tasks.reserve(tasks);
+  impl_->index.reserve(tasks);
+  impl_->definition_count.reserve(tasks);
+}
+
 void Dag::AddTask(TaskSpec spec) {
   assert(!impl_->validated && "a validated Dag is frozen");
   Impl& impl = *impl_;

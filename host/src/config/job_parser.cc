@@ -422,76 +422,88 @@ class JobParser {
                         " tasks, and this one has " + std::to_string(tasks.size()));
       return;
     }
-    std::vector<ParsedTask> parsed;
-    // Growing would copy every task: the move of ParsedTask may throw, so vector copies instead.
-    parsed.reserve(tasks.size());
-    std::map<std::string, YamlNode> seen;
+    // Each task goes into the Dag as soon as it is parsed, and only where it is written is kept
+    // beside it (places_[i] is the Dag's task i), so a large job is held once.
+    job.dag = Dag(DagId(job.id.str()));  // named after its job, as errors about it say
+    job.dag.Reserve(tasks.size());
+    places_.reserve(tasks.size());
     size_t index = 0;
     for (const YamlNode& node : tasks) {
       std::optional<ParsedTask> task = tasks_.Parse(node, index++);
       if (!task) continue;
-      const std::string& id = task->spec.id.str();
-      if (auto [it, inserted] = seen.emplace(id, node["id"]); !inserted) {
-        errors_.AddAt(node["id"], task->key + ".id",
-                      "duplicate task id '" + id + "' in " + where_ + " (first at line " +
-                          std::to_string(it->second.Mark().line + 1) + ")");
+      if (std::optional<Dag::Index> first = job.dag.IndexOf(task->spec.id)) {
+        errors_.AddAt(node["id"], task->place.key + ".id",
+                      "duplicate task id '" + task->spec.id.str() + "' in " + where_ +
+                          " (first at line " +
+                          std::to_string(places_[*first].node["id"].Mark().line + 1) + ")");
         continue;
       }
-      parsed.push_back(std::move(*task));
+      places_.push_back(std::move(task->place));
+      job.dag.AddTask(std::move(task->spec));
     }
     // Dependencies may name tasks anywhere in the file, so they are checked once all are known.
-    std::vector<std::string_view> ids;
-    ids.reserve(seen.size());
-    for (const auto& [id, unused] : seen) ids.push_back(id);
-    std::optional<NameGuesser> guesser;  // made at the first unknown name, for all of them
+    std::vector<std::string_view> ids;  // sorted, made at the first unknown name
+    std::optional<NameGuesser> guesser;
     auto unknown_task = [&](const std::string& name) {
-      if (!guesser) guesser.emplace(ids);
+      if (!guesser) {
+        for (Dag::Index i = 0; i < job.dag.size(); ++i) ids.push_back(job.dag.task(i).id.str());
+        std::sort(ids.begin(), ids.end());
+        guesser.emplace(ids);
+      }
       if (auto guess = guesser->Guess(name)) return " (did you mean '" + guess->name + "'?)";
       return KnownTasks(ids);
     };
-    for (const ParsedTask& task : parsed) {
-      std::set<std::string> listed;
-      for (size_t i = 0; i < task.spec.depends_on.size(); ++i) {
-        const std::string& dep = task.spec.depends_on[i].str();
-        const YamlNode at = task.DependencyNode(i);
-        const std::string key = task.key + ".depends_on";
-        std::string who = "task '" + task.spec.id.str() + "'";
-        if (dep == task.spec.id.str()) {
+    constexpr Dag::Index kNone = UINT32_MAX;
+    std::vector<Dag::Index> listed_by(job.dag.size(), kNone);  // task -> last task listing it
+    for (Dag::Index v = 0; v < job.dag.size(); ++v) {
+      const TaskSpec& spec = job.dag.task(v);
+      const TaskPlace& place = places_[v];
+      for (size_t i = 0; i < spec.depends_on.size(); ++i) {
+        const TaskId& dep = spec.depends_on[i];
+        std::optional<Dag::Index> u;
+        if (dep != spec.id) u = job.dag.IndexOf(dep);
+        if (u && listed_by[*u] != v) {
+          listed_by[*u] = v;
+          continue;
+        }
+        const YamlNode at = place.DependencyNode(i);
+        const std::string key = place.key + ".depends_on";
+        const std::string who = "task '" + spec.id.str() + "'";
+        if (dep == spec.id) {
           errors_.AddAt(at, key, who + " depends on itself");
-        } else if (!seen.count(dep)) {
-          errors_.AddAt(at, key,
-                        who + " depends on unknown task '" + dep + "'" + unknown_task(dep));
-        } else if (!listed.insert(dep).second) {
-          errors_.AddAt(at, key, who + " lists dependency '" + dep + "' twice");
+        } else if (!u) {
+          errors_.AddAt(
+              at, key,
+              who + " depends on unknown task '" + dep.str() + "'" + unknown_task(dep.str()));
+        } else {
+          errors_.AddAt(at, key, who + " lists dependency '" + dep.str() + "' twice");
         }
       }
     }
-    for (const ParsedTask& task : parsed) {
-      task_marks_[task.spec.id.str()] = {task.node.Mark(), task.key};
-      CheckTemplateSyntax(task, seen, unknown_task);
+    for (Dag::Index v = 0; v < job.dag.size(); ++v) {
+      CheckTemplateSyntax(job.dag, v, unknown_task);
     }
-    job.dag = Dag(DagId(job.id.str()));  // named after its job, as errors about it say
-    for (ParsedTask& task : parsed) job.dag.AddTask(std::move(task.spec));
   }
 
   // A template must parse and may only read outputs of tasks that exist; whether they are
   // upstream is checked once the graph is known to be acyclic (CheckTemplateAncestry).
   template <typename UnknownTask>
-  void CheckTemplateSyntax(const ParsedTask& task, const std::map<std::string, YamlNode>& ids,
-                           UnknownTask& unknown_task) {
-    const std::string& params = task.spec.params_json;
+  void CheckTemplateSyntax(const Dag& dag, Dag::Index v, UnknownTask& unknown_task) {
+    const TaskSpec& spec = dag.task(v);
+    const TaskPlace& place = places_[v];
+    const std::string& params = spec.params_json;
     if (!HasTemplates(params)) return;
-    std::string who = "task '" + task.spec.id.str() + "'";
+    std::string who = "task '" + spec.id.str() + "'";
     if (Status syntax = CheckTemplates(params); !syntax.ok()) {
-      errors_.AddAt(task.node, task.key, who + ": " + syntax.message());
+      errors_.AddAt(place.node, place.key, who + ": " + syntax.message());
       return;
     }
     for (const std::string& ref : ReferencedTasks(params)) {
-      if (ids.count(ref)) continue;
+      if (dag.IndexOf(TaskId(ref))) continue;
       // At the value that holds the template, where there is one to point at.
       std::string path;
-      const YamlNode at = FindTemplate(task.node, ref, path, 0);
-      errors_.AddAt(at ? at : task.node, at ? task.key + path : task.key,
+      const YamlNode at = FindTemplate(place.node, ref, path, 0);
+      errors_.AddAt(at ? at : place.node, at ? place.key + path : place.key,
                     who + " reads outputs of unknown task '" + ref + "'" + unknown_task(ref));
     }
   }
@@ -544,8 +556,7 @@ class JobParser {
         if (!up) continue;
         std::vector<Dag::Index> below = job.dag.TransitiveDownstream(*up);
         if (std::find(below.begin(), below.end(), i) != below.end()) continue;
-        const auto& [mark, key] = task_marks_[spec.id.str()];
-        errors_.Add(mark, key,
+        errors_.Add(places_[i].node.Mark(), places_[i].key,
                     "task '" + spec.id.str() + "' reads outputs of '" + ref +
                         "', which is not upstream of it (add it to depends_on)");
       }
@@ -560,7 +571,7 @@ class JobParser {
   std::string where_ = "job";
   std::string declared_id_;
   JobMarks marks_;
-  std::map<std::string, std::pair<YAML::Mark, std::string>> task_marks_;
+  std::vector<TaskPlace> places_;  // of the Dag's tasks, by index
 };
 
 // Problems of one file, top to bottom, so a long report reads in the order of the file.

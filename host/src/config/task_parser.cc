@@ -63,9 +63,9 @@ std::optional<ParsedTask> TaskParser::Parse(const YamlNode& node, size_t index) 
   }
   if (!id) return std::nullopt;
   ParsedTask task;
-  task.node = node;
-  task.key = "tasks." + *id;
-  YamlErrors::KeyScope scope(errors_, task.key);
+  task.place.node = node;
+  task.place.key = "tasks." + *id;
+  YamlErrors::KeyScope scope(errors_, task.place.key);
   Status valid = ValidateName(*id, "task id");
   if (!valid.ok()) errors_.AddAt(fields["id"], "id", valid.message());
   TaskSpec& spec = task.spec;
@@ -195,7 +195,7 @@ std::string TaskParser::ParamsObject(const PluginTask& plugin) {
 }
 
 void TaskParser::ParseDependsOn(const YamlNode& deps, ParsedTask& task) {
-  task.dependencies = deps;
+  task.place.dependencies = deps;
   if (deps.IsScalar()) {
     task.spec.depends_on.emplace_back(deps.Scalar());
     return;
@@ -212,11 +212,11 @@ void TaskParser::ParseDependsOn(const YamlNode& deps, ParsedTask& task) {
       errors_.AddAt(dep, "depends_on", "items of 'depends_on' must be task ids");
       if (!skipped) {
         skipped = true;
-        for (uint32_t i = 0; i < item; ++i) task.dependency_items.push_back(i);
+        for (uint32_t i = 0; i < item; ++i) task.place.dependency_items.push_back(i);
       }
     } else {
       task.spec.depends_on.emplace_back(dep.Scalar());
-      if (skipped) task.dependency_items.push_back(item);
+      if (skipped) task.place.dependency_items.push_back(item);
     }
     ++item;
   }

@@ -24,21 +24,26 @@
 
 namespace petit::host::internal {
 
-// A task as written, with the nodes the checks across the tasks of its job point at.
-struct ParsedTask {
-  TaskSpec spec;
+// Where a task is written: the nodes the checks across the tasks of its job point at.
+struct TaskPlace {
   YamlNode node;
   std::string key;        // "tasks.<id>"
   YamlNode dependencies;  // `depends_on` as written: one id, or a list
-  // The item of `dependencies` each of spec.depends_on is, when an item that is not an id was left
-  // out; empty when entry i is item i.
+  // The item of `dependencies` each entry of the spec's depends_on is, when an item that is not an
+  // id was left out; empty when entry i is item i.
   std::vector<uint32_t> dependency_items;
 
-  // Where spec.depends_on[i] is written.
+  // Where depends_on[i] of the task's spec is written.
   YamlNode DependencyNode(size_t i) const {
     if (dependencies.IsScalar()) return dependencies;
     return dependencies[dependency_items.empty() ? i : dependency_items[i]];
   }
+};
+
+// A task as written.
+struct ParsedTask {
+  TaskSpec spec;
+  TaskPlace place;
 };
 
 class TaskParser {
