@@ -53,15 +53,18 @@ def write_job(directory, n):
 
 
 def run(petit, directory):
-    """Wall seconds, peak RSS in KiB and the exit code of `petit validate DIRECTORY`. Spawned, not
-    forked: a forked child's peak RSS would count this Python process's pages until its exec."""
-    argv = [petit, "validate", directory]
-    actions = [(os.POSIX_SPAWN_OPEN, fd, os.devnull, os.O_RDWR, 0) for fd in (0, 1, 2)]
-    start = time.perf_counter()
-    pid = os.posix_spawn(petit, argv, os.environ, file_actions=actions)
-    _, status, usage = os.wait4(pid, 0)
-    wall = time.perf_counter() - start
-    return wall, usage.ru_maxrss, os.waitstatus_to_exitcode(status)
+    """Wall seconds, peak RSS in KiB and the exit code of `petit validate DIRECTORY`. The RSS is
+    /usr/bin/time's: a child of this Python process would count the interpreter's pages (a forked
+    one until its exec, a spawned one through the address space it borrowed)."""
+    with tempfile.NamedTemporaryFile("r", suffix=".rss") as out:
+        argv = ["/usr/bin/time", "-f", "%M", "-o", out.name, petit, "validate", directory]
+        actions = [(os.POSIX_SPAWN_OPEN, fd, os.devnull, os.O_RDWR, 0) for fd in (0, 1, 2)]
+        start = time.perf_counter()
+        pid = os.posix_spawn(argv[0], argv, os.environ, file_actions=actions)
+        _, status, _ = os.wait4(pid, 0)
+        wall = time.perf_counter() - start
+        values = [w for w in out.read().split() if w.isdigit()]
+    return wall, int(values[-1]) if values else 0, os.waitstatus_to_exitcode(status)
 
 
 def main():
