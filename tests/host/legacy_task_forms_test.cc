@@ -2,12 +2,12 @@
 // plugin type and params each becomes.
 #include "config/legacy_task_forms.h"
 
+#include <memory>
 #include <string>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <yaml-cpp/yaml.h>
-
+#include "config/yaml_document.h"
 #include "config/yaml_support.h"
 #include "job_loader_test_support.h"
 
@@ -115,19 +115,27 @@ tasks:
 
 // One task translated on its own: the plugin task and the problems of its form.
 struct Translated {
+  std::shared_ptr<YamlTree> tree;  // holds the task and the params made for it
   internal::PluginTask plugin;
   YamlErrors errors{"t.yaml"};
   // The params as the plugin receives them.
   std::string Json() const { return YamlToJson(plugin.params, plugin.typing); }
 };
 
-Translated Translate(const YAML::Node& task) {
+internal::YamlDocument Load(const std::string& text) {
+  internal::YamlDocument document = internal::ParseYamlDocument(text, "t.yaml");
+  EXPECT_TRUE(document.errors.empty() && document.problems.empty()) << text;
+  return document;
+}
+
+Translated Translate(const internal::YamlDocument& document) {
+  const YamlNode task = document.root;
   Translated out;
+  out.tree = document.tree;
   std::optional<internal::LegacyForm> form = internal::LegacyFormOf(task["type"].Scalar());
   EXPECT_TRUE(form.has_value());
-  internal::NodeArena arena;  // the params keep their pool alive on their own
   out.plugin = internal::TranslateLegacyTask(form.value_or(internal::LegacyForm::kCommand),
-                                             MapFields(task), task, "task 't'", out.errors, arena);
+                                             MapFields(task), task, "task 't'", out.errors);
   return out;
 }
 
@@ -141,7 +149,7 @@ TEST(LegacyTaskFormsTest, OnlyTheOriginalsFormsAreLegacy) {
 }
 
 TEST(LegacyTaskFormsTest, ACommandWithArgsBecomesTheCommandPluginsParamsAsText) {
-  Translated t = Translate(YAML::Load(R"(
+  Translated t = Translate(Load(R"(
 id: t
 type: command
 command: ./load.sh
@@ -162,7 +170,7 @@ timeout_secs: 30
 }
 
 TEST(LegacyTaskFormsTest, AShellScriptBecomesTheShellParam) {
-  Translated t = Translate(YAML::Load(R"(
+  Translated t = Translate(Load(R"(
 id: t
 type: command
 shell: "ls | wc -l"
@@ -174,7 +182,7 @@ environment: {A: b}
 }
 
 TEST(LegacyTaskFormsTest, WhatTheCommandPluginRefusesIsPassedOnForItsSchemaToReport) {
-  Translated t = Translate(YAML::Load("{id: t, type: command, command: a, shell: b, args: [x]}"));
+  Translated t = Translate(Load("{id: t, type: command, command: a, shell: b, args: [x]}"));
   EXPECT_TRUE(t.errors.empty()) << "'command' with 'shell', or 'shell' with 'args', is the "
                                    "plugin's rule, declared in its schema: "
                                 << t.errors.Joined();
@@ -182,7 +190,7 @@ TEST(LegacyTaskFormsTest, WhatTheCommandPluginRefusesIsPassedOnForItsSchemaToRep
 }
 
 TEST(LegacyTaskFormsTest, ACommandTaskWithNothingToRunIsIncomplete) {
-  Translated t = Translate(YAML::Load("{id: t, type: command, args: [x]}"));
+  Translated t = Translate(Load("{id: t, type: command, args: [x]}"));
   ASSERT_EQ(t.errors.size(), 1u);
   EXPECT_EQ(t.errors.diagnostics()[0].ToString(),
             "t.yaml:1:1: task 't' of type command needs 'command' (or 'shell')");
@@ -191,7 +199,7 @@ TEST(LegacyTaskFormsTest, ACommandTaskWithNothingToRunIsIncomplete) {
 }
 
 TEST(LegacyTaskFormsTest, APythonScriptRunsWithPython3) {
-  Translated file = Translate(YAML::Load(R"(
+  Translated file = Translate(Load(R"(
 id: t
 type: python
 script: scripts/report.py
@@ -205,7 +213,7 @@ environment: {MODE: 2}
             R"({"command":"python3","args":["scripts/report.py"],"working_dir":"/srv",)"
             R"("environment":{"MODE":"2"}})");
 
-  Translated code = Translate(YAML::Load(R"(
+  Translated code = Translate(Load(R"(
 id: t
 type: python
 script: print(1)
@@ -216,12 +224,12 @@ inline: true
 }
 
 TEST(LegacyTaskFormsTest, APythonTaskNeedsItsScript) {
-  Translated missing = Translate(YAML::Load("{id: t, type: python, inline: maybe}"));
+  Translated missing = Translate(Load("{id: t, type: python, inline: maybe}"));
   EXPECT_THAT(missing.errors.Joined(), HasSubstr("task 't' is missing required key 'script'"));
   EXPECT_THAT(missing.errors.Joined(), HasSubstr("t.yaml:1:31: 'inline' must be true or false"));
   EXPECT_FALSE(missing.plugin.complete);
 
-  Translated listed = Translate(YAML::Load("{id: t, type: python, script: [a]}"));
+  Translated listed = Translate(Load("{id: t, type: python, script: [a]}"));
   ASSERT_EQ(listed.errors.size(), 1u);
   EXPECT_EQ(listed.errors.diagnostics()[0].ToString(),
             "t.yaml:1:31: 'script' must be a string, not a list");
@@ -229,8 +237,10 @@ TEST(LegacyTaskFormsTest, APythonTaskNeedsItsScript) {
 }
 
 TEST(LegacyTaskFormsTest, ACustomTaskIsItsHandlersTypeWithItsConfigAsTypedParams) {
-  const YAML::Node task = YAML::Load("{id: t, type: custom, handler: sleep, config: {ms: 5}}");
-  Translated t = Translate(task);
+  const internal::YamlDocument document =
+      Load("{id: t, type: custom, handler: sleep, config: {ms: 5}}");
+  const YamlNode task = document.root;
+  Translated t = Translate(document);
   EXPECT_TRUE(t.errors.empty()) << t.errors.Joined();
   EXPECT_EQ(t.plugin.type, "sleep");
   EXPECT_EQ(t.plugin.key, "config");
@@ -239,15 +249,17 @@ TEST(LegacyTaskFormsTest, ACustomTaskIsItsHandlersTypeWithItsConfigAsTypedParams
   EXPECT_EQ(t.plugin.type_node.Mark().column, task["handler"].Mark().column)
       << "an unknown type is reported at the handler";
 
-  Translated none = Translate(YAML::Load("{id: t, type: custom}"));
+  Translated none = Translate(Load("{id: t, type: custom}"));
   EXPECT_THAT(none.errors.Joined(), HasSubstr("task 't' is missing required key 'handler'"));
   EXPECT_EQ(none.plugin.type, "");
   EXPECT_FALSE(none.plugin.complete);
 }
 
 TEST(LegacyTaskFormsTest, TheParamsAreTheDocumentsNodesAndTheDocumentIsUnchanged) {
-  const YAML::Node task = YAML::Load("{id: t, type: command, command: x, args: [--n, 5]}");
-  Translated t = Translate(task);
+  const internal::YamlDocument document =
+      Load("{id: t, type: command, command: x, args: [--n, 5]}");
+  const YamlNode task = document.root;
+  Translated t = Translate(document);
   EXPECT_EQ(t.plugin.params["args"].Mark().column, task["args"].Mark().column)
       << "a problem in the params points at what the user wrote";
   EXPECT_EQ(t.plugin.params["args"][1].Mark().column, task["args"][1].Mark().column);

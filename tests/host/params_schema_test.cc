@@ -9,7 +9,8 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <yaml-cpp/yaml.h>
+
+#include "config/yaml_document.h"
 
 namespace petit::host {
 namespace {
@@ -25,7 +26,9 @@ ParamsSchema Parsed(const std::string& json) {
 // The problems of checking `yaml` (a mapping) under the key "params".
 std::string Check(const ParamsSchema& schema, const std::string& yaml,
                   ScalarTyping typing = ScalarTyping::kTyped, const std::string& key = "params") {
-  const YAML::Node params = YAML::Load(yaml);
+  const internal::YamlDocument document = internal::ParseYamlDocument(yaml, "p.yaml");
+  EXPECT_TRUE(document.errors.empty()) << yaml;
+  const YamlNode params = document.root;
   YamlErrors errors("p.yaml");
   schema.Check(params, params, key, "task 't' (type x)", errors, typing);
   std::string all;

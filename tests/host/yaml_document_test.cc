@@ -13,6 +13,7 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <yaml-cpp/yaml.h>
 
 #include "config/yaml_limits.h"
 
@@ -230,21 +231,24 @@ TEST(YamlDocumentTest, MappingsAndListsPastTheirLimitsAreRefusedAtTheFirstEntryT
   EXPECT_EQ(OnlyError(map(kMaxYamlMapEntries + 1)),
             std::to_string(kMaxYamlMapEntries + 1) + ":1: a mapping of more than " +
                 std::to_string(kMaxYamlMapEntries) + " entries");
-  const auto list = [](size_t items) { return "[" + Repeat("1,", items) + "]"; };
+  // A block value: a flow list this long at the top would be more than yaml-cpp may read ahead.
+  const auto list = [](size_t items) { return "x: [" + Repeat("1,", items) + "]"; };
   ExpectClean(list(kMaxYamlListItems));
   EXPECT_EQ(OnlyError(list(kMaxYamlListItems + 1)),
-            "1:" + std::to_string(2 * kMaxYamlListItems + 2) + ": a list of more than " +
+            "1:" + std::to_string(2 * kMaxYamlListItems + 5) + ": a list of more than " +
                 std::to_string(kMaxYamlListItems) + " items");
   EXPECT_THAT(OnlyError(Repeat("- \n", kMaxYamlListItems + 1)), HasSubstr("a list of more"));
 }
 
-// One list of lists holding `nodes` nodes in all, no list longer than the list limit.
+// One list of lists holding `nodes` nodes in all, no list longer than the list limit nor holding
+// more flow indicators than yaml-cpp may read ahead.
 std::string Nodes(size_t nodes) {
-  const size_t lists = (nodes + kMaxYamlListItems - 1) / kMaxYamlListItems;
+  const size_t per_list = std::min(kMaxYamlListItems, kMaxYamlLookahead / 2);
+  const size_t lists = (nodes + per_list - 1) / per_list;
   size_t items = nodes - 1 - lists;
   std::string text;
   for (size_t i = 0; i < lists; ++i) {
-    const size_t here = std::min(items, kMaxYamlListItems - 1);
+    const size_t here = std::min(items, per_list - 1);
     text += "- [" + Repeat("1,", here) + "]\n";
     items -= here;
   }
@@ -336,15 +340,15 @@ TEST(YamlDocumentTest, ATreeIsBuiltOnlyForTextWithinTheLimits) {
   EXPECT_FALSE(Parse(",").root.IsDefined() && Parse(",").root.IsMap());
 }
 
-// The tree is built from the checked events instead of by YAML::Load; it must be the same tree:
-// types, tags, scalars, styles, marks, and an alias being the very node of its anchor.
-void ExpectSameTree(const YAML::Node& built, const YAML::Node& loaded, const std::string& path) {
+// The tree is built from the checked events instead of by YAML::Load; it must read as the same
+// tree: types, tags, scalars, lines and columns, sizes and order, and an alias being the very node
+// of its anchor. (A YamlTree keeps no flow/block style and no byte offset: nothing reads them.)
+void ExpectSameTree(const YamlNode& built, const YAML::Node& loaded, const std::string& path) {
   ASSERT_EQ(built.Type(), loaded.Type()) << path;
   EXPECT_EQ(built.Tag(), loaded.Tag()) << path;
-  EXPECT_EQ(built.Style(), loaded.Style()) << path;
   EXPECT_EQ(built.Mark().line, loaded.Mark().line) << path;
   EXPECT_EQ(built.Mark().column, loaded.Mark().column) << path;
-  EXPECT_EQ(built.Mark().pos, loaded.Mark().pos) << path;
+  EXPECT_EQ(built.Mark().is_null(), loaded.Mark().is_null()) << path;
   if (built.IsScalar()) {
     EXPECT_EQ(built.Scalar(), loaded.Scalar()) << path;
   }

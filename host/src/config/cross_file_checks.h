@@ -12,9 +12,8 @@
 #include <string>
 #include <vector>
 
-#include <yaml-cpp/yaml.h>
-
 #include "config/job_loader.h"
+#include "config/yaml_tree.h"
 
 namespace petit::host::internal {
 

@@ -39,7 +39,7 @@ constexpr int64_t kMaxMemoryLimitMb = int64_t{1} << 30;
 constexpr int64_t kMaxCancelGraceMs = int64_t{24} * 3600 * 1000;
 
 template <typename Enum>
-std::optional<Enum> ReadChoice(const YAML::Node& node, std::string_view key,
+std::optional<Enum> ReadChoice(const YamlNode& node, std::string_view key,
                                const Choices<Enum>& choices, YamlErrors& errors) {
   std::optional<std::string> text = ReadString(node, key, errors);
   if (!text) return std::nullopt;
@@ -77,7 +77,7 @@ std::string EnvApiToken() {
   return token != nullptr ? token : ApiTokenFromEnvironment();
 }
 
-std::optional<std::string> ReadToken(const YAML::Node& node, std::string_view key,
+std::optional<std::string> ReadToken(const YamlNode& node, std::string_view key,
                                      YamlErrors& errors) {
   std::optional<std::string> text = ReadString(node, key, errors);
   if (!text) return std::nullopt;
@@ -107,7 +107,7 @@ bool IsOrigin(std::string_view origin) {
   return origin.find_first_of("/?#* \t", host) == std::string_view::npos;
 }
 
-void ReadCorsOrigins(const YAML::Node& node, ApiConfig& api, YamlErrors& errors) {
+void ReadCorsOrigins(const YamlNode& node, ApiConfig& api, YamlErrors& errors) {
   std::optional<std::vector<std::string>> origins = ReadStringList(node, "cors_origins", errors);
   if (!origins) return;
   for (const std::string& origin : *origins) {
@@ -122,7 +122,7 @@ void ReadCorsOrigins(const YAML::Node& node, ApiConfig& api, YamlErrors& errors)
   }
 }
 
-void ReadPathPrefix(const YAML::Node& node, ApiConfig& api, YamlErrors& errors) {
+void ReadPathPrefix(const YamlNode& node, ApiConfig& api, YamlErrors& errors) {
   std::optional<std::string> text = ReadString(node, "path_prefix", errors);
   if (!text) return;
   std::string prefix = *text;
@@ -142,12 +142,12 @@ void ReadPathPrefix(const YAML::Node& node, ApiConfig& api, YamlErrors& errors) 
 template <typename Int>
 void ReadApiInt(const MapFields& fields, std::string_view key, int64_t min, int64_t max, Int& out,
                 YamlErrors& errors) {
-  if (const YAML::Node node = fields[std::string(key)]) {
+  if (const YamlNode node = fields[std::string(key)]) {
     if (auto n = ReadInt(node, key, min, max, errors)) out = static_cast<Int>(*n);
   }
 }
 
-void ReadApi(const YAML::Node& node, ApiConfig& api, YamlErrors& errors) {
+void ReadApi(const YamlNode& node, ApiConfig& api, YamlErrors& errors) {
   YamlErrors::KeyScope scope(errors, "api");
   if (!node.IsMap()) {
     errors.AddAt(node, "", "'api' must be a mapping {enabled, bind, port, token, ...}");
@@ -155,10 +155,10 @@ void ReadApi(const YAML::Node& node, ApiConfig& api, YamlErrors& errors) {
   }
   CheckKeys(node, KeysOf(KeyLevel::kApi), "api", errors, KeyLevel::kApi);
   MapFields fields(node);
-  if (const YAML::Node enabled = fields["enabled"]) {
+  if (const YamlNode enabled = fields["enabled"]) {
     api.enabled = ReadBool(enabled, "enabled", errors).value_or(api.enabled);
   }
-  if (const YAML::Node bind = fields["bind"]) {
+  if (const YamlNode bind = fields["bind"]) {
     if (auto text = ReadString(bind, "bind", errors)) {
       if (text->empty() || text->find_first_of(" \t/") != std::string::npos) {
         errors.AddAt(bind, "bind", "'bind' must be an address or a host name, not '" + *text + "'");
@@ -167,30 +167,30 @@ void ReadApi(const YAML::Node& node, ApiConfig& api, YamlErrors& errors) {
       }
     }
   }
-  if (const YAML::Node port = fields["port"]) {
+  if (const YamlNode port = fields["port"]) {
     if (auto n = ReadInt(port, "port", 0, kMaxPort, errors)) api.port = static_cast<uint16_t>(*n);
   }
-  if (const YAML::Node token = fields["token"]) {
+  if (const YamlNode token = fields["token"]) {
     if (auto text = ReadToken(token, "token", errors)) api.token = *text;
   }
-  if (const YAML::Node token = fields["read_only_token"]) {
+  if (const YamlNode token = fields["read_only_token"]) {
     if (auto text = ReadToken(token, "read_only_token", errors)) api.read_only_token = *text;
   }
-  if (const YAML::Node origins = fields["cors_origins"]) ReadCorsOrigins(origins, api, errors);
-  if (const YAML::Node prefix = fields["path_prefix"]) ReadPathPrefix(prefix, api, errors);
+  if (const YamlNode origins = fields["cors_origins"]) ReadCorsOrigins(origins, api, errors);
+  if (const YamlNode prefix = fields["path_prefix"]) ReadPathPrefix(prefix, api, errors);
   ReadApiInt(fields, "max_threads", 1, kMaxApiThreads, api.max_threads, errors);
   ReadApiInt(fields, "max_connections", 1, kMaxApiConnections, api.max_connections, errors);
   ReadApiInt(fields, "max_body_bytes", kMinApiBodyBytes, kMaxApiBodyBytes, api.max_body_bytes,
              errors);
   ReadApiInt(fields, "max_streams", 0, kMaxApiThreads, api.max_streams, errors);
-  if (const YAML::Node timeout = fields["timeout"]) {
+  if (const YamlNode timeout = fields["timeout"]) {
     if (auto n = ReadInt(timeout, "timeout", 1, kMaxApiTimeoutSecs, errors)) {
       api.timeout = std::chrono::seconds(*n);
     }
   }
   if (api.max_streams >= api.max_threads) {
     // A stream holds a thread for its whole life: requests need at least one left.
-    const YAML::Node at = fields["max_streams"] ? fields["max_streams"] : fields["max_threads"];
+    const YamlNode at = fields["max_streams"] ? fields["max_streams"] : fields["max_threads"];
     errors.AddAt(at ? at : node, "max_streams",
                  "'max_streams' (" + std::to_string(api.max_streams) +
                      ") must be below 'max_threads' (" + std::to_string(api.max_threads) +
@@ -202,7 +202,7 @@ void ReadApi(const YAML::Node& node, ApiConfig& api, YamlErrors& errors) {
         "a 'read_only_token' needs a 'token' (or PETIT_API_TOKEN) for operators beside it");
   }
   if (api.enabled && !IsLoopbackBind(api.bind) && api.token.empty() && EnvApiToken().empty()) {
-    const YAML::Node bind = fields["bind"];
+    const YamlNode bind = fields["bind"];
     errors.AddAt(bind ? bind : node, "bind",
                  "the API may listen on '" + api.bind +
                      "' only with a 'token' (or PETIT_API_TOKEN): anyone who reaches it could "
@@ -210,7 +210,7 @@ void ReadApi(const YAML::Node& node, ApiConfig& api, YamlErrors& errors) {
   }
 }
 
-void ReadLogging(const YAML::Node& node, LoggingConfig& logging, YamlErrors& errors) {
+void ReadLogging(const YamlNode& node, LoggingConfig& logging, YamlErrors& errors) {
   YamlErrors::KeyScope scope(errors, "logging");
   if (!node.IsMap()) {
     errors.AddAt(node, "", "'logging' must be a mapping {level, format}");
@@ -218,16 +218,16 @@ void ReadLogging(const YAML::Node& node, LoggingConfig& logging, YamlErrors& err
   }
   CheckKeys(node, KeysOf(KeyLevel::kLogging), "logging", errors, KeyLevel::kLogging);
   MapFields fields(node);
-  if (const YAML::Node level = fields["level"]) {
+  if (const YamlNode level = fields["level"]) {
     if (auto value = ReadChoice(level, "level", kLogLevels, errors)) logging.level = *value;
   }
-  if (const YAML::Node format = fields["format"]) {
+  if (const YamlNode format = fields["format"]) {
     if (auto value = ReadChoice(format, "format", kLogFormats, errors)) logging.format = *value;
   }
 }
 
 // per_plugin / per_type: names to isolation modes.
-void ReadIsolationMap(const YAML::Node& node, std::string_view key,
+void ReadIsolationMap(const YamlNode& node, std::string_view key,
                       std::map<std::string, PluginIsolation, std::less<>>& out,
                       YamlErrors& errors) {
   if (!node.IsMap()) {
@@ -246,7 +246,7 @@ void ReadIsolationMap(const YAML::Node& node, std::string_view key,
   }
 }
 
-void ReadPlugins(const YAML::Node& node, PluginsConfig& plugins, YamlErrors& errors) {
+void ReadPlugins(const YamlNode& node, PluginsConfig& plugins, YamlErrors& errors) {
   YamlErrors::KeyScope scope(errors, "plugins");
   if (!node.IsMap()) {
     errors.AddAt(node, "",
@@ -256,25 +256,25 @@ void ReadPlugins(const YAML::Node& node, PluginsConfig& plugins, YamlErrors& err
   }
   CheckKeys(node, KeysOf(KeyLevel::kPlugins), "plugins", errors, KeyLevel::kPlugins);
   MapFields fields(node);
-  if (const YAML::Node isolation = fields["isolation"]) {
+  if (const YamlNode isolation = fields["isolation"]) {
     if (auto mode = ReadChoice(isolation, "isolation", kIsolations, errors)) {
       plugins.isolation = *mode;
     }
   }
-  if (const YAML::Node map = fields["per_plugin"]) {
+  if (const YamlNode map = fields["per_plugin"]) {
     ReadIsolationMap(map, "per_plugin", plugins.per_plugin, errors);
     plugins.per_plugin_line = map.Mark().line + 1;
   }
-  if (const YAML::Node map = fields["per_type"]) {
+  if (const YamlNode map = fields["per_type"]) {
     ReadIsolationMap(map, "per_type", plugins.per_type, errors);
     plugins.per_type_line = map.Mark().line + 1;
   }
-  if (const YAML::Node limit = fields["memory_limit_mb"]) {
+  if (const YamlNode limit = fields["memory_limit_mb"]) {
     if (auto n = ReadInt(limit, "memory_limit_mb", 0, kMaxMemoryLimitMb, errors)) {
       plugins.memory_limit_mb = static_cast<uint64_t>(*n);
     }
   }
-  if (const YAML::Node grace = fields["cancel_grace_ms"]) {
+  if (const YamlNode grace = fields["cancel_grace_ms"]) {
     if (auto n = ReadInt(grace, "cancel_grace_ms", 0, kMaxCancelGraceMs, errors)) {
       plugins.cancel_grace = std::chrono::milliseconds(*n);
     }
@@ -282,14 +282,14 @@ void ReadPlugins(const YAML::Node& node, PluginsConfig& plugins, YamlErrors& err
 }
 
 void ReadTimezone(const MapFields& fields, GlobalConfig& config, YamlErrors& errors) {
-  const YAML::Node zone = fields["timezone"];
-  const YAML::Node original = fields["default_timezone"];
+  const YamlNode zone = fields["timezone"];
+  const YamlNode original = fields["default_timezone"];
   if (zone && original) {
     errors.AddAt(original, "default_timezone",
                  "'default_timezone' is the original's name for 'timezone'; give one");
     return;
   }
-  const YAML::Node node = zone ? zone : original;
+  const YamlNode node = zone ? zone : original;
   if (!node) return;
   const char* key = zone ? "timezone" : "default_timezone";
   std::optional<std::string> name = ReadString(node, key, errors);
@@ -308,7 +308,7 @@ bool IsBlank(std::string_view text) {
 }
 
 // The original Petit's form: storage: {type: sqlite, path: FILE} or {type: memory}.
-std::optional<std::string> ReadStorageMap(const YAML::Node& node, YamlErrors& errors) {
+std::optional<std::string> ReadStorageMap(const YamlNode& node, YamlErrors& errors) {
   YamlErrors::KeyScope scope(errors, "storage");
   CheckKeys(node, KeysOf(KeyLevel::kStorage), "storage", errors, KeyLevel::kStorage);
   std::optional<std::string> type;
@@ -352,7 +352,7 @@ Result<GlobalConfig> LoadGlobalConfig(const std::string& path, std::vector<Diagn
     return InvalidArgument(document.errors.front().ToString());
   }
   for (const Diagnostic& problem : document.problems) errors.Append(problem);
-  const YAML::Node root = document.root;
+  const YamlNode root = document.root;
   GlobalConfig config;
   config.source_file = path;
   if (root.IsNull()) return config;
@@ -363,7 +363,7 @@ Result<GlobalConfig> LoadGlobalConfig(const std::string& path, std::vector<Diagn
   CheckKeys(root, KeysOf(KeyLevel::kGlobal), "petit.yaml", errors, KeyLevel::kGlobal);
   MapFields fields(root);
   std::filesystem::path base = std::filesystem::absolute(path).parent_path();
-  if (const YAML::Node node = fields["storage"]) {
+  if (const YamlNode node = fields["storage"]) {
     std::optional<std::string> uri =
         node.IsMap() ? ReadStorageMap(node, errors) : ReadString(node, "storage", errors);
     if (uri && IsBlank(*uri)) {
@@ -375,29 +375,29 @@ Result<GlobalConfig> LoadGlobalConfig(const std::string& path, std::vector<Diagn
     }
     if (uri) config.storage_uri = *uri;
   }
-  if (const YAML::Node node = fields["plugin_dirs"]) {
+  if (const YamlNode node = fields["plugin_dirs"]) {
     if (auto dirs = ReadStringList(node, "plugin_dirs", errors)) {
       // Relative directories are relative to petit.yaml, not to wherever petit was started.
       for (const std::string& dir : *dirs) config.plugin_dirs.push_back((base / dir).string());
     }
   }
-  if (const YAML::Node node = fields["max_parallel_tasks"]) {
+  if (const YamlNode node = fields["max_parallel_tasks"]) {
     if (auto n = ReadInt(node, "max_parallel_tasks", 1, kMaxParallelTasks, errors)) {
       config.max_parallel_tasks = static_cast<uint32_t>(*n);
     }
   }
-  if (const YAML::Node node = fields["output_cap_bytes"]) {
+  if (const YamlNode node = fields["output_cap_bytes"]) {
     if (auto n = ReadInt(node, "output_cap_bytes", int64_t{kMinOutputCapBytes},
                          int64_t{kMaxOutputCapBytes}, errors)) {
       config.output_cap_bytes = static_cast<uint64_t>(*n);
     }
   }
-  if (const YAML::Node node = fields["pools"]) {
+  if (const YamlNode node = fields["pools"]) {
     if (!node.IsMap()) {
       errors.AddAt(node, "pools", "'pools' must map pool names to slot counts, e.g. {gpu: 2}");
     } else {
       for (auto it = node.begin(); it != node.end(); ++it) {
-        const YAML::Node name = it->first;
+        const YamlNode name = it->first;
         Status valid = ValidateName(name.Scalar(), "pool name");
         if (!valid.ok()) errors.AddAt(name, "pools." + name.Scalar(), valid.message());
         if (auto n = ReadInt(it->second, "pools." + name.Scalar(), 1, kMaxPoolSlots, errors)) {
@@ -406,36 +406,36 @@ Result<GlobalConfig> LoadGlobalConfig(const std::string& path, std::vector<Diagn
       }
     }
   }
-  if (const YAML::Node node = fields["cpu_slots"]) {
+  if (const YamlNode node = fields["cpu_slots"]) {
     if (auto n = ReadInt(node, "cpu_slots", 1, kMaxPoolSlots, errors)) {
       config.resources.cpu_slots = static_cast<uint32_t>(*n);
     }
   }
-  if (const YAML::Node node = fields["shutdown_grace"]) {
+  if (const YamlNode node = fields["shutdown_grace"]) {
     if (auto n = ReadInt(node, "shutdown_grace", 0, kMaxShutdownGraceSecs, errors)) {
       config.shutdown_grace = std::chrono::seconds(*n);
     }
   }
-  if (const YAML::Node node = fields["store_outage_limit"]) {
+  if (const YamlNode node = fields["store_outage_limit"]) {
     if (auto n = ReadInt(node, "store_outage_limit", 0, kMaxStoreOutageLimitSecs, errors)) {
       config.store_outage_limit = std::chrono::seconds(*n);
     }
   }
-  if (const YAML::Node node = fields["max_tasks"]) {
+  if (const YamlNode node = fields["max_tasks"]) {
     if (auto n = ReadInt(node, "max_tasks", 1, kMaxPoolSlots, errors)) {
       config.resources.max_tasks = static_cast<uint32_t>(*n);
     }
   }
-  if (const YAML::Node node = fields["memory_mb"]) {
+  if (const YamlNode node = fields["memory_mb"]) {
     if (auto n = ReadInt(node, "memory_mb", 1, int64_t{1} << 40, errors)) {
       config.resources.memory_mb = static_cast<uint64_t>(*n);
     }
   }
   ReadTimezone(fields, config, errors);
-  if (const YAML::Node node = fields["plugins"]) ReadPlugins(node, config.plugins, errors);
+  if (const YamlNode node = fields["plugins"]) ReadPlugins(node, config.plugins, errors);
   config.plugins.source_file = path;
-  if (const YAML::Node node = fields["api"]) ReadApi(node, config.api, errors);
-  if (const YAML::Node node = fields["logging"]) ReadLogging(node, config.logging, errors);
+  if (const YamlNode node = fields["api"]) ReadApi(node, config.api, errors);
+  if (const YamlNode node = fields["logging"]) ReadLogging(node, config.logging, errors);
   if (!errors.empty()) return Fail(errors, problems);
   if (std::string token = EnvApiToken(); !token.empty()) config.api.token = std::move(token);
   return config;

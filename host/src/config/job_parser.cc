@@ -45,7 +45,7 @@ const Choices<JobDependency::Condition> kConditionChoices = ChoicesOf(
 
 class JobParser {
  public:
-  JobParser(const YAML::Node& root, YamlErrors& errors, YamlErrors& warnings,
+  JobParser(const YamlNode& root, YamlErrors& errors, YamlErrors& warnings,
             const LoadContext& context)
       : root_(root),
         fields_(root),
@@ -95,8 +95,8 @@ class JobParser {
 
  private:
   template <typename Enum>
-  std::optional<Enum> ReadChoice(const YAML::Node& node, std::string_view key,
-                                 std::string_view what, const Choices<Enum>& choices) {
+  std::optional<Enum> ReadChoice(const YamlNode& node, std::string_view key, std::string_view what,
+                                 const Choices<Enum>& choices) {
     std::optional<std::string> text = ReadString(node, key, errors_);
     if (!text) return std::nullopt;
     std::vector<std::string_view> names;
@@ -124,26 +124,26 @@ class JobParser {
       marks_.id = fields_["id"].Mark();
     }
     where_ = job.id.empty() ? std::string("job") : "job '" + job.id.str() + "'";
-    if (const YAML::Node name = fields_["name"]) {
+    if (const YamlNode name = fields_["name"]) {
       if (auto text = ReadString(name, "name", errors_)) job.name = *text;
     }
     if (job.name.empty()) job.name = job.id.str();
-    if (const YAML::Node description = fields_["description"]) {
+    if (const YamlNode description = fields_["description"]) {
       if (auto text = ReadString(description, "description", errors_)) job.description = *text;
     }
-    if (const YAML::Node enabled = fields_["enabled"]) {
+    if (const YamlNode enabled = fields_["enabled"]) {
       job.enabled = ReadBool(enabled, "enabled", errors_).value_or(true);
     }
   }
 
   void ParseRunPolicy(Job& job) {
-    if (const YAML::Node node = fields_["max_parallel_tasks"]) {
+    if (const YamlNode node = fields_["max_parallel_tasks"]) {
       if (auto n = ReadInt(node, "max_parallel_tasks", 1, kMaxJobConcurrency, errors_)) {
         job.max_parallel_tasks = static_cast<uint32_t>(*n);
       }
     }
-    const YAML::Node concurrency = fields_["max_concurrency"];
-    const YAML::Node active = fields_["max_active_runs"];
+    const YamlNode concurrency = fields_["max_concurrency"];
+    const YamlNode active = fields_["max_active_runs"];
     if (concurrency && active) {
       errors_.AddAt(active, "max_active_runs",
                     "'max_active_runs' and 'max_concurrency' are the same setting; give one");
@@ -157,17 +157,15 @@ class JobParser {
         job.max_active_runs = static_cast<uint32_t>(*n);
       }
     }
-    if (const YAML::Node node = fields_["overlap"]) {
+    if (const YamlNode node = fields_["overlap"]) {
       if (auto policy = ReadChoice(node, "overlap", "overlap policy", kOverlapChoices)) {
         job.overlap = *policy;
       }
     }
   }
 
-  // yaml-cpp's Node::operator= rebinds the node in the document itself, so the nodes below are
-  // never reassigned: each is a new const variable or a parameter.
   void ParseSchedule(Job& job) {
-    const YAML::Node node = fields_["schedule"];
+    const YamlNode node = fields_["schedule"];
     // `schedule:` left empty means no schedule, as it did in the original.
     if (!node || node.IsNull()) return;
     if (node.IsScalar()) {
@@ -189,7 +187,7 @@ class JobParser {
         errors_.AddAt(node, "cron", "schedule of " + where_ + " is missing required key 'cron'");
         return;
       }
-      if (const YAML::Node zone_node = fields["timezone"]) {
+      if (const YamlNode zone_node = fields["timezone"]) {
         std::optional<std::string> name = ReadString(zone_node, "timezone", errors_);
         if (!name) return;
         // The zone is checked on its own so its problem points at `timezone`, not at `cron`.
@@ -204,7 +202,7 @@ class JobParser {
     ParseScheduleExpression(fields["cron"], "schedule.cron", zone, job);
   }
 
-  void ParseScheduleExpression(const YAML::Node& expression, const std::string& key,
+  void ParseScheduleExpression(const YamlNode& expression, const std::string& key,
                                const std::string& zone, Job& job) {
     std::optional<std::string> text = ReadString(expression, key, errors_);
     if (!text) return;
@@ -218,12 +216,12 @@ class JobParser {
   }
 
   void ParseCatchUp(Job& job) {
-    const YAML::Node policy = fields_["catch_up"];
-    const YAML::Node limit = fields_["catch_up_limit"];
+    const YamlNode policy = fields_["catch_up"];
+    const YamlNode limit = fields_["catch_up_limit"];
     if (policy) {
       if (auto value = ReadChoice(policy, "catch_up", "catch-up policy", kCatchUpChoices)) {
         job.catch_up = *value;
-        const YAML::Node schedule = fields_["schedule"];
+        const YamlNode schedule = fields_["schedule"];
         if (*value != CatchUpPolicy::kNone && (!schedule || schedule.IsNull())) {
           errors_.AddAt(policy, "catch_up",
                         "'catch_up' needs a 'schedule': " + where_ +
@@ -241,7 +239,7 @@ class JobParser {
   }
 
   void ParseJobDependencies(Job& job) {
-    const YAML::Node deps = fields_["depends_on"];
+    const YamlNode deps = fields_["depends_on"];
     if (!deps || deps.IsNull()) return;
     if (deps.IsScalar()) {
       ParseJobDependency(deps, "depends_on", job);
@@ -254,12 +252,12 @@ class JobParser {
       return;
     }
     size_t index = 0;
-    for (const YAML::Node& item : deps) {
+    for (const YamlNode& item : deps) {
       ParseJobDependency(item, "depends_on[" + std::to_string(index++) + "]", job);
     }
   }
 
-  void ParseJobDependency(const YAML::Node& item, const std::string& key, Job& job) {
+  void ParseJobDependency(const YamlNode& item, const std::string& key, Job& job) {
     JobDependency dependency;
     if (item.IsScalar()) {
       AddJobDependency(item, key, dependency, job);
@@ -272,8 +270,8 @@ class JobParser {
       return;
     }
     const MapFields fields(item);
-    const YAML::Node job_node = fields["job"];
-    const YAML::Node alias = fields["job_id"];
+    const YamlNode job_node = fields["job"];
+    const YamlNode alias = fields["job_id"];
     {
       YamlErrors::KeyScope scope(errors_, key);
       CheckKeys(item, KeysOf(KeyLevel::kJobDependency), "a dependency of " + where_, errors_,
@@ -285,7 +283,7 @@ class JobParser {
         errors_.AddAt(item, "job", "a dependency of " + where_ + " is missing required key 'job'");
         return;
       }
-      if (const YAML::Node condition = fields["condition"]) {
+      if (const YamlNode condition = fields["condition"]) {
         if (!ParseDependencyCondition(condition, dependency)) return;
       }
     }
@@ -293,8 +291,8 @@ class JobParser {
                      job);
   }
 
-  void AddJobDependency(const YAML::Node& id_node, const std::string& key,
-                        JobDependency& dependency, Job& job) {
+  void AddJobDependency(const YamlNode& id_node, const std::string& key, JobDependency& dependency,
+                        Job& job) {
     std::optional<std::string> name = ReadString(id_node, key, errors_);
     if (!name) return;
     if (Status valid = ValidateName(*name, "job id"); !valid.ok()) {
@@ -314,7 +312,7 @@ class JobParser {
   }
 
   // condition: last_success | last_complete | {within_window: {seconds: N}}
-  bool ParseDependencyCondition(const YAML::Node& node, JobDependency& dependency) {
+  bool ParseDependencyCondition(const YamlNode& node, JobDependency& dependency) {
     YamlErrors::KeyScope scope(errors_, "condition");
     if (node.IsScalar()) {
       if (node.Scalar() == "within_window") {
@@ -340,14 +338,14 @@ class JobParser {
       }
       return false;
     }
-    const YAML::Node window = node["within_window"];
+    const YamlNode window = node["within_window"];
     YamlErrors::KeyScope window_scope(errors_, "within_window");
     if (!window.IsMap()) {
       errors_.AddAt(window, "", "'within_window' must be a mapping {seconds: N}");
       return false;
     }
     CheckKeys(window, {"seconds"}, "within_window", errors_);
-    const YAML::Node seconds = window["seconds"];
+    const YamlNode seconds = window["seconds"];
     if (!seconds) {
       errors_.AddAt(window, "seconds", "'within_window' is missing required key 'seconds'");
       return false;
@@ -360,7 +358,7 @@ class JobParser {
   }
 
   void ParseConfig(Job& job) {
-    const YAML::Node node = fields_["config"];
+    const YamlNode node = fields_["config"];
     if (!node || node.IsNull()) return;
     if (!node.IsMap()) {
       errors_.AddAt(node, "config", "'config' must be a mapping of names to values");
@@ -379,7 +377,7 @@ class JobParser {
 
   // api_visible: [config, environment]: the values the HTTP API serves instead of "***".
   void ParseApiVisible(Job& job) {
-    const YAML::Node node = fields_["api_visible"];
+    const YamlNode node = fields_["api_visible"];
     if (!node || node.IsNull()) return;
     std::optional<std::vector<std::string>> names = ReadStringList(node, "api_visible", errors_);
     if (!names) return;
@@ -401,7 +399,7 @@ class JobParser {
   }
 
   void ParseTasks(Job& job) {
-    const YAML::Node tasks = fields_["tasks"];
+    const YamlNode tasks = fields_["tasks"];
     if (!tasks) {
       errors_.AddAt(root_, "tasks", where_ + " is missing required key 'tasks'");
       return;
@@ -424,102 +422,114 @@ class JobParser {
                         " tasks, and this one has " + std::to_string(tasks.size()));
       return;
     }
-    std::vector<ParsedTask> parsed;
-    // Growing would copy every task: the move of ParsedTask may throw, so vector copies instead.
-    parsed.reserve(tasks.size());
-    std::map<std::string, YAML::Node> seen;
+    // Each task goes into the Dag as soon as it is parsed, and only where it is written is kept
+    // beside it (places_[i] is the Dag's task i), so a large job is held once.
+    job.dag = Dag(DagId(job.id.str()));  // named after its job, as errors about it say
+    job.dag.Reserve(tasks.size());
+    places_.reserve(tasks.size());
     size_t index = 0;
-    for (const YAML::Node& node : tasks) {
+    for (const YamlNode& node : tasks) {
       std::optional<ParsedTask> task = tasks_.Parse(node, index++);
       if (!task) continue;
-      const std::string& id = task->spec.id.str();
-      if (auto [it, inserted] = seen.emplace(id, node["id"]); !inserted) {
-        errors_.AddAt(node["id"], task->key + ".id",
-                      "duplicate task id '" + id + "' in " + where_ + " (first at line " +
-                          std::to_string(it->second.Mark().line + 1) + ")");
+      if (std::optional<Dag::Index> first = job.dag.IndexOf(task->spec.id)) {
+        errors_.AddAt(node["id"], task->place.key + ".id",
+                      "duplicate task id '" + task->spec.id.str() + "' in " + where_ +
+                          " (first at line " +
+                          std::to_string(places_[*first].node["id"].Mark().line + 1) + ")");
         continue;
       }
-      parsed.push_back(std::move(*task));
+      places_.push_back(std::move(task->place));
+      job.dag.AddTask(std::move(task->spec));
     }
     // Dependencies may name tasks anywhere in the file, so they are checked once all are known.
-    std::vector<std::string_view> ids;
-    ids.reserve(seen.size());
-    for (const auto& [id, unused] : seen) ids.push_back(id);
-    std::optional<NameGuesser> guesser;  // made at the first unknown name, for all of them
+    std::vector<std::string_view> ids;  // sorted, made at the first unknown name
+    std::optional<NameGuesser> guesser;
     auto unknown_task = [&](const std::string& name) {
-      if (!guesser) guesser.emplace(ids);
+      if (!guesser) {
+        for (Dag::Index i = 0; i < job.dag.size(); ++i) ids.push_back(job.dag.task(i).id.str());
+        std::sort(ids.begin(), ids.end());
+        guesser.emplace(ids);
+      }
       if (auto guess = guesser->Guess(name)) return " (did you mean '" + guess->name + "'?)";
       return KnownTasks(ids);
     };
-    for (const ParsedTask& task : parsed) {
-      std::set<std::string> listed;
-      for (size_t i = 0; i < task.spec.depends_on.size(); ++i) {
-        const std::string& dep = task.spec.depends_on[i].str();
-        const YAML::Node& at = task.dependency_nodes[i];
-        const std::string key = task.key + ".depends_on";
-        std::string who = "task '" + task.spec.id.str() + "'";
-        if (dep == task.spec.id.str()) {
+    constexpr Dag::Index kNone = UINT32_MAX;
+    std::vector<Dag::Index> listed_by(job.dag.size(), kNone);  // task -> last task listing it
+    for (Dag::Index v = 0; v < job.dag.size(); ++v) {
+      const TaskSpec& spec = job.dag.task(v);
+      const TaskPlace& place = places_[v];
+      for (size_t i = 0; i < spec.depends_on.size(); ++i) {
+        const TaskId& dep = spec.depends_on[i];
+        std::optional<Dag::Index> u;
+        if (dep != spec.id) u = job.dag.IndexOf(dep);
+        if (u && listed_by[*u] != v) {
+          listed_by[*u] = v;
+          continue;
+        }
+        const YamlNode at = place.DependencyNode(i);
+        const std::string key = place.key + ".depends_on";
+        const std::string who = "task '" + spec.id.str() + "'";
+        if (dep == spec.id) {
           errors_.AddAt(at, key, who + " depends on itself");
-        } else if (!seen.count(dep)) {
-          errors_.AddAt(at, key,
-                        who + " depends on unknown task '" + dep + "'" + unknown_task(dep));
-        } else if (!listed.insert(dep).second) {
-          errors_.AddAt(at, key, who + " lists dependency '" + dep + "' twice");
+        } else if (!u) {
+          errors_.AddAt(
+              at, key,
+              who + " depends on unknown task '" + dep.str() + "'" + unknown_task(dep.str()));
+        } else {
+          errors_.AddAt(at, key, who + " lists dependency '" + dep.str() + "' twice");
         }
       }
     }
-    for (const ParsedTask& task : parsed) {
-      task_marks_[task.spec.id.str()] = {task.node.Mark(), task.key};
-      CheckTemplateSyntax(task, seen, unknown_task);
+    for (Dag::Index v = 0; v < job.dag.size(); ++v) {
+      CheckTemplateSyntax(job.dag, v, unknown_task);
     }
-    job.dag = Dag(DagId(job.id.str()));  // named after its job, as errors about it say
-    for (ParsedTask& task : parsed) job.dag.AddTask(std::move(task.spec));
   }
 
   // A template must parse and may only read outputs of tasks that exist; whether they are
   // upstream is checked once the graph is known to be acyclic (CheckTemplateAncestry).
   template <typename UnknownTask>
-  void CheckTemplateSyntax(const ParsedTask& task, const std::map<std::string, YAML::Node>& ids,
-                           UnknownTask& unknown_task) {
-    const std::string& params = task.spec.params_json;
+  void CheckTemplateSyntax(const Dag& dag, Dag::Index v, UnknownTask& unknown_task) {
+    const TaskSpec& spec = dag.task(v);
+    const TaskPlace& place = places_[v];
+    const std::string& params = spec.params_json;
     if (!HasTemplates(params)) return;
-    std::string who = "task '" + task.spec.id.str() + "'";
+    std::string who = "task '" + spec.id.str() + "'";
     if (Status syntax = CheckTemplates(params); !syntax.ok()) {
-      errors_.AddAt(task.node, task.key, who + ": " + syntax.message());
+      errors_.AddAt(place.node, place.key, who + ": " + syntax.message());
       return;
     }
     for (const std::string& ref : ReferencedTasks(params)) {
-      if (ids.count(ref)) continue;
+      if (dag.IndexOf(TaskId(ref))) continue;
       // At the value that holds the template, where there is one to point at.
       std::string path;
-      const YAML::Node at = FindTemplate(task.node, ref, path, 0);
-      errors_.AddAt(at ? at : task.node, at ? task.key + path : task.key,
+      const YamlNode at = FindTemplate(place.node, ref, path, 0);
+      errors_.AddAt(at ? at : place.node, at ? place.key + path : place.key,
                     who + " reads outputs of unknown task '" + ref + "'" + unknown_task(ref));
     }
   }
 
   // The first scalar under `node` whose templates read task `ref`, and its key path below
   // `node` (".params.url"); undefined when none.
-  static YAML::Node FindTemplate(const YAML::Node& node, const std::string& ref, std::string& path,
-                                 size_t depth) {
-    if (depth > kMaxYamlDepth) return YAML::Node(YAML::NodeType::Undefined);
+  static YamlNode FindTemplate(const YamlNode& node, const std::string& ref, std::string& path,
+                               size_t depth) {
+    if (depth > kMaxYamlDepth) return YamlNode();
     if (node.IsScalar()) {
       const std::vector<std::string> refs = ReferencedTasks(node.Scalar());
       if (std::find(refs.begin(), refs.end(), ref) != refs.end()) return node;
-      return YAML::Node(YAML::NodeType::Undefined);
+      return YamlNode();
     }
     size_t index = 0;
     for (auto it = node.begin(); it != node.end(); ++it, ++index) {
       const bool map = node.IsMap();
-      const YAML::Node child = map ? it->second : *it;
+      const YamlNode child = map ? it->second : *it;
       const std::string segment = map ? "." + (it->first.IsScalar() ? it->first.Scalar() : "?")
                                       : "[" + std::to_string(index) + "]";
-      if (YAML::Node found = FindTemplate(child, ref, path, depth + 1)) {
+      if (YamlNode found = FindTemplate(child, ref, path, depth + 1)) {
         path.insert(0, segment);
         return found;
       }
     }
-    return YAML::Node(YAML::NodeType::Undefined);
+    return YamlNode();
   }
 
   // " (the job's tasks are a, b, c)" for a job of a few short-named tasks, so the right name
@@ -546,15 +556,14 @@ class JobParser {
         if (!up) continue;
         std::vector<Dag::Index> below = job.dag.TransitiveDownstream(*up);
         if (std::find(below.begin(), below.end(), i) != below.end()) continue;
-        const auto& [mark, key] = task_marks_[spec.id.str()];
-        errors_.Add(mark, key,
+        errors_.Add(places_[i].node.Mark(), places_[i].key,
                     "task '" + spec.id.str() + "' reads outputs of '" + ref +
                         "', which is not upstream of it (add it to depends_on)");
       }
     }
   }
 
-  const YAML::Node& root_;
+  const YamlNode& root_;
   const MapFields fields_;
   YamlErrors& errors_;
   const LoadContext& context_;
@@ -562,7 +571,7 @@ class JobParser {
   std::string where_ = "job";
   std::string declared_id_;
   JobMarks marks_;
-  std::map<std::string, std::pair<YAML::Mark, std::string>> task_marks_;
+  std::vector<TaskPlace> places_;  // of the Dag's tasks, by index
 };
 
 // Problems of one file, top to bottom, so a long report reads in the order of the file.
@@ -589,14 +598,7 @@ JobFileResult ParseJobFile(const YamlDocument& document, const std::string& file
   // Duplicate keys come first and keep the job from loading; the rest of the file is still checked.
   for (const Diagnostic& problem : document.problems) errors.Append(problem);
   JobParser parser(document.root, errors, warnings, context);
-  std::optional<Job> job;
-  try {
-    job = parser.Parse();
-  } catch (const YAML::Exception& e) {
-    // yaml-cpp throws only on misuse; should a check misuse it, the file still gets a report.
-    errors.Add(e.mark, "", e.msg);
-    job.reset();
-  }
+  std::optional<Job> job = parser.Parse();
   AppendSorted(errors, result.errors);
   for (size_t i = 0; i < warnings.size(); ++i) {
     result.schema_warnings.emplace_back(parser.warning_types()[i], warnings.diagnostics()[i]);

@@ -15,13 +15,13 @@ const std::vector<std::string_view> kCustomKeys = {"handler", "config"};
 
 // Copies `key` of the task into `params` when the task has it: the very node, so that its
 // position and its text stay what the user wrote.
-void CopyIfPresent(const MapFields& fields, std::string_view key, YAML::Node& params) {
-  if (const YAML::Node value = fields[key]) params.force_insert(std::string(key), value);
+void CopyIfPresent(const MapFields& fields, std::string_view key, YamlNode& params) {
+  if (const YamlNode value = fields[key]) params.force_insert(std::string(key), value);
 }
 
-PluginTask TranslateCommand(const MapFields& fields, const YAML::Node& task, const std::string& who,
-                            YamlErrors& errors, NodeArena& arena) {
-  PluginTask plugin{kCommandType, fields["type"], arena.NewMap(), "", ScalarTyping::kText};
+PluginTask TranslateCommand(const MapFields& fields, const YamlNode& task, const std::string& who,
+                            YamlErrors& errors) {
+  PluginTask plugin{kCommandType, fields["type"], task.tree()->NewMap(), "", ScalarTyping::kText};
   if (!fields.Has("command") && !fields.Has("shell")) {
     errors.AddAt(task, "command", who + " of type command needs 'command' (or 'shell')");
     plugin.complete = false;
@@ -32,14 +32,14 @@ PluginTask TranslateCommand(const MapFields& fields, const YAML::Node& task, con
   return plugin;
 }
 
-PluginTask TranslatePython(const MapFields& fields, const YAML::Node& task, const std::string& who,
-                           YamlErrors& errors, NodeArena& arena) {
-  PluginTask plugin{kCommandType, fields["type"], arena.NewMap(), "", ScalarTyping::kText};
+PluginTask TranslatePython(const MapFields& fields, const YamlNode& task, const std::string& who,
+                           YamlErrors& errors) {
+  PluginTask plugin{kCommandType, fields["type"], task.tree()->NewMap(), "", ScalarTyping::kText};
   bool inline_code = false;
-  if (const YAML::Node flag = fields["inline"]) {
+  if (const YamlNode flag = fields["inline"]) {
     inline_code = ReadBool(flag, "inline", errors).value_or(false);
   }
-  YAML::Node args = arena.NewSequence();
+  YamlNode args = task.tree()->NewSequence();
   if (inline_code) args.push_back("-c");
   // The script is the form's own key, so it is checked here: in `args` a problem with it would
   // name a key the task does not have.
@@ -55,7 +55,7 @@ PluginTask TranslatePython(const MapFields& fields, const YAML::Node& task, cons
   return plugin;
 }
 
-PluginTask TranslateCustom(const MapFields& fields, const YAML::Node& task, const std::string& who,
+PluginTask TranslateCustom(const MapFields& fields, const YamlNode& task, const std::string& who,
                            YamlErrors& errors) {
   PluginTask plugin{"", fields["handler"], fields["config"], "config", ScalarTyping::kTyped};
   if (std::optional<std::string> handler =
@@ -90,13 +90,13 @@ const std::vector<std::string_view>& LegacyFormKeys(LegacyForm form) {
 
 bool RunsAProcess(LegacyForm form) { return form != LegacyForm::kCustom; }
 
-PluginTask TranslateLegacyTask(LegacyForm form, const MapFields& fields, const YAML::Node& task,
-                               const std::string& who, YamlErrors& errors, NodeArena& arena) {
+PluginTask TranslateLegacyTask(LegacyForm form, const MapFields& fields, const YamlNode& task,
+                               const std::string& who, YamlErrors& errors) {
   switch (form) {
     case LegacyForm::kCommand:
-      return TranslateCommand(fields, task, who, errors, arena);
+      return TranslateCommand(fields, task, who, errors);
     case LegacyForm::kPython:
-      return TranslatePython(fields, task, who, errors, arena);
+      return TranslatePython(fields, task, who, errors);
     case LegacyForm::kCustom:
       return TranslateCustom(fields, task, who, errors);
   }

@@ -14,8 +14,8 @@
 // python forms are text, as the original's were (`args: [-n, 5]` passes "5"), so their params are
 // read with ScalarTyping::kText; custom `config` is typed like `params`.
 //
-// Ownership: the params share the document's nodes (yaml-cpp nodes are reference-counted
-// handles), so a problem found in them points at what the user wrote; the document is not
+// Ownership: the params share the document's nodes, so a problem found in them points at what the
+// user wrote; the nodes made for them are added to the document's tree, which is otherwise not
 // modified. Threads: reentrant.
 #ifndef PETIT_HOST_CONFIG_LEGACY_TASK_FORMS_H_
 #define PETIT_HOST_CONFIG_LEGACY_TASK_FORMS_H_
@@ -27,9 +27,8 @@
 #include <string_view>
 #include <vector>
 
-#include <yaml-cpp/yaml.h>
-
 #include "config/yaml_support.h"
+#include "config/yaml_tree.h"
 
 namespace petit::host::internal {
 
@@ -46,10 +45,10 @@ bool RunsAProcess(LegacyForm form);
 
 // A task as its plugin sees it: a task type and params.
 struct PluginTask {
-  std::string type;      // empty when a custom task names no handler
-  YAML::Node type_node;  // where the type is written: `type`, or `handler` of a custom task
+  std::string type;    // empty when a custom task names no handler
+  YamlNode type_node;  // where the type is written: `type`, or `handler` of a custom task
   // A mapping, or undefined or null for no params; anything else is the task parser's to report.
-  YAML::Node params;
+  YamlNode params;
   // The key of `params` below the task's in messages: "params", "config", or "" when the params
   // are keys of the task itself (the command and python forms).
   std::string key;
@@ -59,33 +58,11 @@ struct PluginTask {
   bool complete = true;
 };
 
-// New YAML nodes that all live in one yaml-cpp memory pool. Putting a node of a document into a
-// node of another pool merges the whole document's pool into the receiving one; with a fresh
-// pool per task, a file of N tasks paid N times the document (a 90,000-edge file took 53 s).
-// Nodes made here share one pool, so a document is merged into it once.
-// Threads: one arena per parser thread.
-class NodeArena {
- public:
-  YAML::Node NewMap() { return New(YAML::NodeType::Map); }
-  YAML::Node NewSequence() { return New(YAML::NodeType::Sequence); }
-
- private:
-  YAML::Node New(YAML::NodeType::value type) {
-    // A sequence, not a map: a sequence's element is found by index, a map's key by a scan that
-    // converts every key.
-    root_.push_back(YAML::Node(type));
-    return root_[next_++];
-  }
-
-  YAML::Node root_{YAML::NodeType::Sequence};
-  size_t next_ = 0;
-};
-
 // Translates the task `task` (whose keys are `fields`) written in `form`, making its params in
-// `arena`. The problems of the form itself go to `errors`, under its current scope; `who` names
-// the task in them ("task 'extract'").
-PluginTask TranslateLegacyTask(LegacyForm form, const MapFields& fields, const YAML::Node& task,
-                               const std::string& who, YamlErrors& errors, NodeArena& arena);
+// the task's tree. The problems of the form itself go to `errors`, under its current scope; `who`
+// names the task in them ("task 'extract'").
+PluginTask TranslateLegacyTask(LegacyForm form, const MapFields& fields, const YamlNode& task,
+                               const std::string& who, YamlErrors& errors);
 
 }  // namespace petit::host::internal
 

@@ -62,7 +62,7 @@ std::string DescribeTypes(uint8_t types) {
   return text;
 }
 
-std::optional<double> NumberOf(const YAML::Node& node) {
+std::optional<double> NumberOf(const YamlNode& node) {
   if (!node.IsScalar()) return std::nullopt;
   const std::string& text = node.Scalar();
   char* end = nullptr;
@@ -157,7 +157,7 @@ using Node = internal::SchemaNode;
 // Compiles the schema below `yaml`; `where` is the keyword path for messages.
 class SchemaCompiler {
  public:
-  static Status Compile(const YAML::Node& yaml, const std::string& where, Node& out);
+  static Status Compile(const YamlNode& yaml, const std::string& where, Node& out);
 
  private:
   static Status Fail(const std::string& where, std::string_view what) {
@@ -166,7 +166,7 @@ class SchemaCompiler {
   static std::string Below(const std::string& where, std::string_view keyword) {
     return where.empty() ? std::string(keyword) : where + "." + std::string(keyword);
   }
-  static Status ReadCount(const YAML::Node& yaml, const std::string& where,
+  static Status ReadCount(const YamlNode& yaml, const std::string& where,
                           std::optional<uint64_t>& out) {
     std::optional<double> value = NumberOf(yaml);
     if (!value || *value < 0 || *value != std::floor(*value)) {
@@ -175,7 +175,7 @@ class SchemaCompiler {
     out = static_cast<uint64_t>(*value);
     return Status::Ok();
   }
-  static Status ReadBound(const YAML::Node& yaml, const std::string& where,
+  static Status ReadBound(const YamlNode& yaml, const std::string& where,
                           std::optional<double>& out) {
     // Draft 4 wrote exclusiveMinimum as a boolean modifier; no plugin schema here uses it, and a
     // boolean bound is not a limit this checker can apply, so it is skipped rather than refused.
@@ -186,11 +186,11 @@ class SchemaCompiler {
     if (!out) return Fail(where, "must be a number");
     return Status::Ok();
   }
-  static Status ReadBranches(const YAML::Node& yaml, const std::string& where,
+  static Status ReadBranches(const YamlNode& yaml, const std::string& where,
                              std::vector<Node>& out) {
     if (!yaml.IsSequence() || yaml.size() == 0) return Fail(where, "must be a non-empty list");
     size_t index = 0;
-    for (const YAML::Node& branch : yaml) {
+    for (const YamlNode& branch : yaml) {
       out.emplace_back();
       Status status = Compile(branch, where + "[" + std::to_string(index++) + "]", out.back());
       if (!status.ok()) return status;
@@ -199,7 +199,7 @@ class SchemaCompiler {
   }
 };
 
-Status SchemaCompiler::Compile(const YAML::Node& yaml, const std::string& where, Node& out) {
+Status SchemaCompiler::Compile(const YamlNode& yaml, const std::string& where, Node& out) {
   if (yaml.IsScalar() && (yaml.Scalar() == "true" || yaml.Scalar() == "false")) {
     // Boolean schemas: `true` accepts anything; `false` nothing, which only makes sense for
     // additionalProperties and is handled there.
@@ -212,7 +212,7 @@ Status SchemaCompiler::Compile(const YAML::Node& yaml, const std::string& where,
   bool has_required = false;
   for (auto it = yaml.begin(); it != yaml.end(); ++it) {
     const std::string& keyword = it->first.Scalar();
-    const YAML::Node value = it->second;
+    const YamlNode value = it->second;
     const std::string here = Below(where, keyword);
     Status status = Status::Ok();
     if (keyword == "type") {
@@ -220,7 +220,7 @@ Status SchemaCompiler::Compile(const YAML::Node& yaml, const std::string& where,
       if (value.IsScalar()) {
         names.push_back(value.Scalar());
       } else if (value.IsSequence()) {
-        for (const YAML::Node& name : value) names.push_back(name.IsScalar() ? name.Scalar() : "");
+        for (const YamlNode& name : value) names.push_back(name.IsScalar() ? name.Scalar() : "");
       }
       if (names.empty()) return Fail(here, "must be a type name or a list of them");
       for (const std::string& name : names) {
@@ -238,7 +238,7 @@ Status SchemaCompiler::Compile(const YAML::Node& yaml, const std::string& where,
       }
     } else if (keyword == "required") {
       if (!value.IsSequence()) return Fail(here, "must be a list of strings");
-      for (const YAML::Node& name : value) {
+      for (const YamlNode& name : value) {
         if (!name.IsScalar()) return Fail(here, "must be a list of strings");
         out.required.push_back(name.Scalar());
       }
@@ -272,7 +272,7 @@ Status SchemaCompiler::Compile(const YAML::Node& yaml, const std::string& where,
       }
     } else if (keyword == "enum") {
       if (!value.IsSequence() || value.size() == 0) return Fail(here, "must be a non-empty list");
-      for (const YAML::Node& allowed : value) out.enum_json.push_back(YamlToJson(allowed));
+      for (const YamlNode& allowed : value) out.enum_json.push_back(YamlToJson(allowed));
     } else if (keyword == "const") {
       out.const_json = YamlToJson(value);
     } else if (keyword == "minimum") {
@@ -317,7 +317,7 @@ class SchemaChecker {
                 const YAML::Mark& owner, ScalarTyping typing)
       : errors_(errors), key_(key), subject_(subject), owner_(owner), typing_(typing) {}
 
-  void Check(const Node& schema, const YAML::Node& value, const std::string& path) {
+  void Check(const Node& schema, const YamlNode& value, const std::string& path) {
     const JsonKind kind = JsonKindOf(value, typing_);
     if (schema.types != 0 && !Allows(schema.types, kind, value)) {
       Add(value, path,
@@ -349,7 +349,7 @@ class SchemaChecker {
   }
 
  private:
-  static bool Allows(uint8_t types, JsonKind kind, const YAML::Node& value) {
+  static bool Allows(uint8_t types, JsonKind kind, const YamlNode& value) {
     switch (kind) {
       case JsonKind::kNull:
         return types & kNullBit;
@@ -437,20 +437,20 @@ class SchemaChecker {
     if (key_.empty()) return path;
     return std::string(key_) + (path.front() == '[' ? "" : ".") + path;
   }
-  void Add(const YAML::Node& at, const std::string& path, const std::string& message) {
+  void Add(const YamlNode& at, const std::string& path, const std::string& message) {
     YAML::Mark mark = at.IsDefined() ? at.Mark() : YAML::Mark::null_mark();
     if (mark.is_null()) mark = owner_;
     errors_.Add(mark, KeyOf(path), std::string(subject_) + ": " + message);
   }
 
-  bool Matches(const Node& schema, const YAML::Node& value, const std::string& path) const {
+  bool Matches(const Node& schema, const YamlNode& value, const std::string& path) const {
     YamlErrors scratch("");
     SchemaChecker checker(scratch, key_, subject_, owner_, typing_);
     checker.Check(schema, value, path);
     return scratch.empty();
   }
 
-  void CheckConstants(const Node& schema, const YAML::Node& value, const std::string& path) {
+  void CheckConstants(const Node& schema, const YamlNode& value, const std::string& path) {
     if (schema.enum_json.empty() && !schema.const_json) return;
     const std::string json = YamlToJson(value, typing_);
     if (schema.const_json && json != *schema.const_json) {
@@ -472,7 +472,7 @@ class SchemaChecker {
     Add(value, path, message);
   }
 
-  void CheckNumber(const Node& schema, const YAML::Node& value, const std::string& path) {
+  void CheckNumber(const Node& schema, const YamlNode& value, const std::string& path) {
     std::optional<double> number = NumberOf(value);
     if (!number) return;
     auto fail = [&](std::string_view relation, double bound) {
@@ -490,7 +490,7 @@ class SchemaChecker {
     }
   }
 
-  void CheckString(const Node& schema, const YAML::Node& value, const std::string& path) {
+  void CheckString(const Node& schema, const YamlNode& value, const std::string& path) {
     const uint64_t length = CodePoints(value.Scalar());
     if (schema.min_length && length < *schema.min_length) {
       Add(value, path,
@@ -516,17 +516,17 @@ class SchemaChecker {
   }
 
   // A member name is a string whatever it looks like, so it is checked as a quoted scalar.
-  void CheckName(const Node& names, const YAML::Node& key, const std::string& path,
+  void CheckName(const Node& names, const YamlNode& key, const std::string& path,
                  const std::string& child) {
-    YAML::Node name(key.Scalar());
-    name.SetTag("!");
+    YamlTree scratch;
+    const YamlNode name = scratch.NewScalar(key.Scalar(), /*quoted=*/true);
     if (Matches(names, name, child)) return;
     Add(key, child,
         Display(path) + " has an invalid name '" + key.Scalar() + "'" +
             (names.description.empty() ? "" : " (" + names.description + ")"));
   }
 
-  void CheckArray(const Node& schema, const YAML::Node& value, const std::string& path) {
+  void CheckArray(const Node& schema, const YamlNode& value, const std::string& path) {
     const uint64_t size = value.size();
     if (schema.min_items && size < *schema.min_items) {
       Add(value, path,
@@ -538,12 +538,12 @@ class SchemaChecker {
     }
     if (!schema.items) return;
     size_t index = 0;
-    for (const YAML::Node& item : value) {
+    for (const YamlNode& item : value) {
       Check(*schema.items, item, path + "[" + std::to_string(index++) + "]");
     }
   }
 
-  void CheckObject(const Node& schema, const YAML::Node& value, const std::string& path) {
+  void CheckObject(const Node& schema, const YamlNode& value, const std::string& path) {
     for (const std::string& name : schema.required) {
       bool present = false;
       for (auto it = value.begin(); it != value.end() && !present; ++it) {
@@ -596,7 +596,7 @@ class SchemaChecker {
     return names;
   }
 
-  void CheckCombinators(const Node& schema, const YAML::Node& value, const std::string& path) {
+  void CheckCombinators(const Node& schema, const YamlNode& value, const std::string& path) {
     for (const Node& branch : schema.all_of) Check(branch, value, path);
     if (!schema.any_of.empty()) {
       bool any = false;
@@ -650,20 +650,21 @@ Result<ParamsSchema> ParamsSchema::Parse(std::string_view json) {
     return InvalidArgument("parameter schema is not valid JSON (line " +
                            std::to_string(error.line) + "): " + error.message);
   }
-  const YAML::Node yaml = document.root;
+  const YamlNode yaml = document.root;
   auto root = std::make_shared<Node>();
   Status status = SchemaCompiler::Compile(yaml, "", *root);
   if (!status.ok()) return status;
   return ParamsSchema(std::move(root));
 }
 
-void ParamsSchema::Check(const YAML::Node& params, const YAML::Node& owner, std::string_view key,
+void ParamsSchema::Check(const YamlNode& params, const YamlNode& owner, std::string_view key,
                          std::string_view subject, YamlErrors& errors, ScalarTyping typing) const {
   const YAML::Mark owner_mark = owner.IsDefined() ? owner.Mark() : YAML::Mark::null_mark();
   SchemaChecker checker(errors, key, subject, owner_mark, typing);
   if (!params.IsDefined() || params.IsNull()) {
     // No `params` is the same as `params: {}` for the plugin: check it as an empty mapping.
-    checker.Check(*root_, YAML::Node(YAML::NodeType::Map), "");
+    YamlTree scratch;
+    checker.Check(*root_, scratch.NewMap(), "");
     return;
   }
   checker.Check(*root_, params, "");

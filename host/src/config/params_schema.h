@@ -23,9 +23,8 @@
 #include <memory>
 #include <string_view>
 
-#include <yaml-cpp/yaml.h>
-
 #include "config/yaml_support.h"
+#include "config/yaml_tree.h"
 #include "petit/core/status.h"
 
 namespace petit::host {
@@ -47,7 +46,7 @@ class ParamsSchema {
   // command form has them). They are located at the offending value, or at `owner` when the value
   // has no position (a missing parameter, a value the caller made). Every message starts with
   // `subject` ("task 'fetch' (type http.request)").
-  void Check(const YAML::Node& params, const YAML::Node& owner, std::string_view key,
+  void Check(const YamlNode& params, const YamlNode& owner, std::string_view key,
              std::string_view subject, YamlErrors& errors,
              ScalarTyping typing = ScalarTyping::kTyped) const;
 

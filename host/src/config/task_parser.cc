@@ -49,7 +49,7 @@ const std::vector<std::string_view>& TaskKeys(std::optional<LegacyForm> form) {
 
 }  // namespace
 
-std::optional<ParsedTask> TaskParser::Parse(const YAML::Node& node, size_t index) {
+std::optional<ParsedTask> TaskParser::Parse(const YamlNode& node, size_t index) {
   const std::string position_key = "tasks[" + std::to_string(index) + "]";
   if (!node.IsMap()) {
     errors_.AddAt(node, position_key, "each task must be a mapping with at least 'id' and 'type'");
@@ -63,9 +63,9 @@ std::optional<ParsedTask> TaskParser::Parse(const YAML::Node& node, size_t index
   }
   if (!id) return std::nullopt;
   ParsedTask task;
-  task.node = node;
-  task.key = "tasks." + *id;
-  YamlErrors::KeyScope scope(errors_, task.key);
+  task.place.node = node;
+  task.place.key = "tasks." + *id;
+  YamlErrors::KeyScope scope(errors_, task.place.key);
   Status valid = ValidateName(*id, "task id");
   if (!valid.ok()) errors_.AddAt(fields["id"], "id", valid.message());
   TaskSpec& spec = task.spec;
@@ -77,7 +77,7 @@ std::optional<ParsedTask> TaskParser::Parse(const YAML::Node& node, size_t index
   const std::optional<LegacyForm> form = LegacyFormOf(*type);
   CheckKeys(node, TaskKeys(form), who, errors_, KeyLevel::kTask);
   const PluginTask plugin =
-      form ? TranslateLegacyTask(*form, fields, node, who, errors_, arena_)
+      form ? TranslateLegacyTask(*form, fields, node, who, errors_)
            : PluginTask{*type, fields["type"], fields["params"], "params", ScalarTyping::kTyped};
   spec.type = plugin.type;
   if (!plugin.type.empty() && CheckType(plugin.type_node, plugin.type) && plugin.complete) {
@@ -85,18 +85,18 @@ std::optional<ParsedTask> TaskParser::Parse(const YAML::Node& node, size_t index
   }
   spec.params_json = ParamsObject(plugin);
   if (!form || !RunsAProcess(*form)) {
-    if (const YAML::Node environment = fields["environment"]) {
+    if (const YamlNode environment = fields["environment"]) {
       errors_.AddAt(environment, "environment",
                     "'environment' sets variables of a process; " + who + " of type " + spec.type +
                         " runs inside the host and has none");
     }
   }
 
-  if (const YAML::Node name = fields["name"])
+  if (const YamlNode name = fields["name"])
     spec.name = ReadString(name, "name", errors_).value_or("");
   if (spec.name.empty()) spec.name = spec.id.str();
-  if (const YAML::Node deps = fields["depends_on"]) ParseDependsOn(deps, task);
-  if (const YAML::Node cond = fields["condition"]) {
+  if (const YamlNode deps = fields["depends_on"]) ParseDependsOn(deps, task);
+  if (const YamlNode cond = fields["condition"]) {
     if (auto text = ReadString(cond, "condition", errors_)) {
       Result<TriggerRule> rule = ParseTriggerRule(*text);
       if (rule.ok()) {
@@ -106,8 +106,8 @@ std::optional<ParsedTask> TaskParser::Parse(const YAML::Node& node, size_t index
       }
     }
   }
-  if (const YAML::Node retry = fields["retry"]) ParseRetry(retry, spec, who);
-  if (const YAML::Node timeout = fields["timeout_secs"]) {
+  if (const YamlNode retry = fields["retry"]) ParseRetry(retry, spec, who);
+  if (const YamlNode timeout = fields["timeout_secs"]) {
     if (auto secs = ReadNumber(timeout, "timeout_secs", errors_)) {
       if (*secs <= 0 || *secs > kMaxTimeoutSecs) {
         errors_.AddAt(
@@ -118,13 +118,13 @@ std::optional<ParsedTask> TaskParser::Parse(const YAML::Node& node, size_t index
       }
     }
   }
-  if (const YAML::Node resources = fields["resources"]) ParseResources(resources, spec);
-  if (const YAML::Node priority = fields["priority"]) {
+  if (const YamlNode resources = fields["resources"]) ParseResources(resources, spec);
+  if (const YamlNode priority = fields["priority"]) {
     if (auto p = ReadInt(priority, "priority", -kMaxPriority, kMaxPriority, errors_)) {
       spec.priority = static_cast<int32_t>(*p);
     }
   }
-  if (const YAML::Node cap = fields["output_cap_bytes"]) {
+  if (const YamlNode cap = fields["output_cap_bytes"]) {
     if (auto n = ReadInt(cap, "output_cap_bytes", int64_t{kMinOutputCapBytes},
                          int64_t{kMaxOutputCapBytes}, errors_)) {
       spec.output_cap_bytes = static_cast<uint64_t>(*n);
@@ -134,7 +134,7 @@ std::optional<ParsedTask> TaskParser::Parse(const YAML::Node& node, size_t index
 }
 
 // False when the type is unknown (and reported); true when it is known or types are unchecked.
-bool TaskParser::CheckType(const YAML::Node& at, const std::string& type) {
+bool TaskParser::CheckType(const YamlNode& at, const std::string& type) {
   const auto& known = context_.options().known_types;
   if (known.empty() || std::find(known.begin(), known.end(), type) != known.end()) return true;
   std::vector<std::string_view> candidates(known.begin(), known.end());
@@ -164,7 +164,7 @@ bool TaskParser::CheckType(const YAML::Node& at, const std::string& type) {
   return false;
 }
 
-void TaskParser::CheckParams(const PluginTask& plugin, const YAML::Node& task,
+void TaskParser::CheckParams(const PluginTask& plugin, const YamlNode& task,
                              const std::string& who) {
   std::string unreadable;
   const ParamsSchema* schema = context_.SchemaFor(plugin.type, &unreadable);
@@ -177,7 +177,7 @@ void TaskParser::CheckParams(const PluginTask& plugin, const YAML::Node& task,
     warning_types_.push_back(plugin.type);
   }
   if (schema == nullptr) return;
-  const YAML::Node& params = plugin.params;
+  const YamlNode& params = plugin.params;
   // A mapping is the plugin's contract and ParamsObject reports anything else.
   if (params && !params.IsNull() && !params.IsMap()) return;
   schema->Check(params, task, plugin.key, who + " (type " + plugin.type + ")", errors_,
@@ -185,7 +185,7 @@ void TaskParser::CheckParams(const PluginTask& plugin, const YAML::Node& task,
 }
 
 std::string TaskParser::ParamsObject(const PluginTask& plugin) {
-  const YAML::Node& node = plugin.params;
+  const YamlNode& node = plugin.params;
   if (!node || node.IsNull()) return "{}";
   if (!node.IsMap()) {
     errors_.AddAt(node, plugin.key, "'" + plugin.key + "' must be a mapping of parameters");
@@ -194,36 +194,44 @@ std::string TaskParser::ParamsObject(const PluginTask& plugin) {
   return YamlToJson(node, plugin.typing);
 }
 
-void TaskParser::ParseDependsOn(const YAML::Node& deps, ParsedTask& task) {
+void TaskParser::ParseDependsOn(const YamlNode& deps, ParsedTask& task) {
+  task.place.dependencies = deps;
   if (deps.IsScalar()) {
     task.spec.depends_on.emplace_back(deps.Scalar());
-    task.dependency_nodes.push_back(deps);
     return;
   }
   if (!deps.IsSequence()) {
     errors_.AddAt(deps, "depends_on", "'depends_on' must be a task id or a list of task ids");
     return;
   }
-  for (const YAML::Node& dep : deps) {
+  task.spec.depends_on.reserve(deps.size());
+  bool skipped = false;
+  uint32_t item = 0;
+  for (const YamlNode& dep : deps) {
     if (!dep.IsScalar()) {
       errors_.AddAt(dep, "depends_on", "items of 'depends_on' must be task ids");
-      continue;
+      if (!skipped) {
+        skipped = true;
+        for (uint32_t i = 0; i < item; ++i) task.place.dependency_items.push_back(i);
+      }
+    } else {
+      task.spec.depends_on.emplace_back(dep.Scalar());
+      if (skipped) task.place.dependency_items.push_back(item);
     }
-    task.spec.depends_on.emplace_back(dep.Scalar());
-    task.dependency_nodes.push_back(dep);
+    ++item;
   }
 }
 
 // resources: {gpu: 1, db: 2, cpu_slots: 2, memory_mb: 512}; the last two are the host's system
 // resources, the rest name pools of petit.yaml.
-void TaskParser::ParseResources(const YAML::Node& node, TaskSpec& spec) {
+void TaskParser::ParseResources(const YamlNode& node, TaskSpec& spec) {
   if (!node.IsMap()) {
     errors_.AddAt(node, "resources",
                   "'resources' must map pool names to slot counts, e.g. {gpu: 1}");
     return;
   }
   for (auto it = node.begin(); it != node.end(); ++it) {
-    const YAML::Node name = it->first;
+    const YamlNode name = it->first;
     std::string key = name.IsScalar() ? name.Scalar() : "";
     std::optional<int64_t> amount =
         ReadInt(it->second, "resources." + key, 1, kMaxResourceAmount, errors_);
@@ -240,7 +248,7 @@ void TaskParser::ParseResources(const YAML::Node& node, TaskSpec& spec) {
   }
 }
 
-void TaskParser::ParseRetry(const YAML::Node& node, TaskSpec& spec, const std::string& who) {
+void TaskParser::ParseRetry(const YamlNode& node, TaskSpec& spec, const std::string& who) {
   YamlErrors::KeyScope scope(errors_, "retry");
   if (!node.IsMap()) {
     std::string message = "'retry' must be a mapping (max_attempts, delay_secs, condition)";
@@ -256,13 +264,13 @@ void TaskParser::ParseRetry(const YAML::Node& node, TaskSpec& spec, const std::s
   CheckKeys(node, KeysOf(KeyLevel::kRetry), "retry of " + who, errors_, KeyLevel::kRetry);
   MapFields fields(node);
   RetryPolicy& retry = spec.retry;
-  if (const YAML::Node n = fields["max_attempts"]) {
+  if (const YamlNode n = fields["max_attempts"]) {
     // The original's max_attempts counts retries after the first attempt.
     if (auto v = ReadInt(n, "max_attempts", 0, kMaxRetries, errors_)) {
       retry.max_retries = static_cast<uint32_t>(*v);
     }
   }
-  if (const YAML::Node n = fields["delay_secs"]) {
+  if (const YamlNode n = fields["delay_secs"]) {
     if (auto v = ReadNumber(n, "delay_secs", errors_)) {
       if (*v < 0 || *v > kMaxDelaySecs) {
         errors_.AddAt(n, "delay_secs",
@@ -272,7 +280,7 @@ void TaskParser::ParseRetry(const YAML::Node& node, TaskSpec& spec, const std::s
       }
     }
   }
-  if (const YAML::Node n = fields["backoff_multiplier"]) {
+  if (const YamlNode n = fields["backoff_multiplier"]) {
     if (auto v = ReadNumber(n, "backoff_multiplier", errors_, "2")) {
       if (!(*v >= 1.0 && *v <= 1000.0)) {
         errors_.AddAt(n, "backoff_multiplier",
@@ -282,7 +290,7 @@ void TaskParser::ParseRetry(const YAML::Node& node, TaskSpec& spec, const std::s
       }
     }
   }
-  if (const YAML::Node n = fields["max_delay_secs"]) {
+  if (const YamlNode n = fields["max_delay_secs"]) {
     if (auto v = ReadNumber(n, "max_delay_secs", errors_)) {
       // Checked before the conversion: 1e300 seconds is no count of milliseconds.
       if (*v < 0 || *v > kMaxDelaySecs) {
@@ -293,7 +301,7 @@ void TaskParser::ParseRetry(const YAML::Node& node, TaskSpec& spec, const std::s
       }
     }
   }
-  if (const YAML::Node n = fields["jitter"]) {
+  if (const YamlNode n = fields["jitter"]) {
     if (auto v = ReadNumber(n, "jitter", errors_, "0.5")) {
       if (!(*v >= 0.0 && *v <= 1.0)) {
         errors_.AddAt(n, "jitter",
@@ -305,11 +313,11 @@ void TaskParser::ParseRetry(const YAML::Node& node, TaskSpec& spec, const std::s
       }
     }
   }
-  if (const YAML::Node n = fields["exit_codes"]) {
+  if (const YamlNode n = fields["exit_codes"]) {
     if (!n.IsSequence()) {
       errors_.AddAt(n, "exit_codes", "'exit_codes' must be a list of integers");
     } else {
-      for (const YAML::Node& code : n) {
+      for (const YamlNode& code : n) {
         if (auto v = ReadInt(code, "exit_codes", 0, 255, errors_)) {
           retry.exit_codes.push_back(static_cast<int32_t>(*v));
         }
@@ -317,7 +325,7 @@ void TaskParser::ParseRetry(const YAML::Node& node, TaskSpec& spec, const std::s
       retry.condition = RetryCondition::kOnExitCodes;
     }
   }
-  if (const YAML::Node n = fields["condition"]) {
+  if (const YamlNode n = fields["condition"]) {
     if (auto text = ReadString(n, "condition", errors_)) {
       Result<RetryCondition> condition = ParseRetryCondition(*text);
       if (condition.ok()) {

@@ -11,25 +11,39 @@
 #define PETIT_HOST_CONFIG_TASK_PARSER_H_
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include <yaml-cpp/yaml.h>
-
 #include "config/legacy_task_forms.h"
 #include "config/load_context.h"
 #include "config/yaml_support.h"
+#include "config/yaml_tree.h"
 #include "petit/core/task_spec.h"
 
 namespace petit::host::internal {
 
-// A task as written, with the nodes the checks across the tasks of its job point at.
+// Where a task is written: the nodes the checks across the tasks of its job point at.
+struct TaskPlace {
+  YamlNode node;
+  std::string key;        // "tasks.<id>"
+  YamlNode dependencies;  // `depends_on` as written: one id, or a list
+  // The item of `dependencies` each entry of the spec's depends_on is, when an item that is not an
+  // id was left out; empty when entry i is item i.
+  std::vector<uint32_t> dependency_items;
+
+  // Where depends_on[i] of the task's spec is written.
+  YamlNode DependencyNode(size_t i) const {
+    if (dependencies.IsScalar()) return dependencies;
+    return dependencies[dependency_items.empty() ? i : dependency_items[i]];
+  }
+};
+
+// A task as written.
 struct ParsedTask {
   TaskSpec spec;
-  YAML::Node node;
-  std::string key;                           // "tasks.<id>"
-  std::vector<YAML::Node> dependency_nodes;  // parallel to spec.depends_on
+  TaskPlace place;
 };
 
 class TaskParser {
@@ -39,25 +53,24 @@ class TaskParser {
 
   // Parses `node`, item `index` of a job's `tasks`; its problems go to the errors. Nullopt when it
   // has no id or no type, so that nothing about it can be checked further.
-  std::optional<ParsedTask> Parse(const YAML::Node& node, size_t index);
+  std::optional<ParsedTask> Parse(const YamlNode& node, size_t index);
 
   // The task type of each warning added so far, in order: a schema this host cannot read is
   // reported once per type.
   const std::vector<std::string>& warning_types() const { return warning_types_; }
 
  private:
-  bool CheckType(const YAML::Node& at, const std::string& type);
-  void CheckParams(const PluginTask& plugin, const YAML::Node& task, const std::string& who);
+  bool CheckType(const YamlNode& at, const std::string& type);
+  void CheckParams(const PluginTask& plugin, const YamlNode& task, const std::string& who);
   std::string ParamsObject(const PluginTask& plugin);
-  void ParseDependsOn(const YAML::Node& deps, ParsedTask& task);
-  void ParseResources(const YAML::Node& node, TaskSpec& spec);
-  void ParseRetry(const YAML::Node& node, TaskSpec& spec, const std::string& who);
+  void ParseDependsOn(const YamlNode& deps, ParsedTask& task);
+  void ParseResources(const YamlNode& node, TaskSpec& spec);
+  void ParseRetry(const YamlNode& node, TaskSpec& spec, const std::string& who);
 
   YamlErrors& errors_;
   YamlErrors& warnings_;
   const LoadContext& context_;
   std::vector<std::string> warning_types_;
-  NodeArena arena_;  // the params of the original's task forms, one pool per file
 };
 
 }  // namespace petit::host::internal

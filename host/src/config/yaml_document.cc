@@ -12,6 +12,7 @@
 #include <utility>
 
 #include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/yaml.h>
 
 #include "config/yaml_limits.h"
 #include "config/yaml_support.h"
@@ -113,98 +114,57 @@ std::string Shown(const std::string& name) {
   return name.size() <= kShownBytes ? name : name.substr(0, kShownBytes) + "...";
 }
 
-// yaml-cpp 0.7's own tree builder (src/nodebuilder.cpp, which it does not install), ported onto
-// the detail API its headers do install, so that the checking pass builds the tree as it goes and
-// the text is scanned once. Nodes live in one memory pool, as YAML::Load's do, and carry their
-// marks.
+// Builds the YamlTree of the first document from the events that passed the checks, so the text
+// is scanned once. The children of the open collections wait on one stack and are stored when
+// their collection ends, as one range; an alias is the node its anchor names, shared, as
+// yaml-cpp's builder makes it.
 class TreeBuilder {
  public:
-  TreeBuilder() { anchors_.push_back(nullptr); }  // yaml-cpp numbers anchors from 1
+  TreeBuilder() : tree_(std::make_shared<YamlTree>()) {}
 
   void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) {
-    Push(mark, anchor).set_null();
-    Pop();
+    Place(tree_->AddNull(mark), anchor);
   }
-  void OnAlias(YAML::anchor_t anchor) {
-    Push(*anchors_.at(anchor));
-    Pop();
-  }
+  void OnAlias(YAML::anchor_t anchor) { Place(anchors_.at(anchor), YAML::NullAnchor); }
   void OnScalar(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
                 const std::string& value) {
-    YAML::detail::node& node = Push(mark, anchor);
-    node.set_scalar(value);
-    node.set_tag(tag);
-    Pop();
+    Place(tree_->AddScalar(mark, tag, value), anchor);
   }
   void OnCollectionStart(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
-                         YAML::EmitterStyle::value style, bool map) {
-    YAML::detail::node& node = Push(mark, anchor);
-    node.set_type(map ? YAML::NodeType::Map : YAML::NodeType::Sequence);
-    node.set_tag(tag);
-    node.set_style(style);
-    if (map) ++map_depth_;
+                         bool map) {
+    const YamlNode node = tree_->AddCollection(mark, tag, map);
+    Place(node, anchor);
+    open_.emplace_back(node, pending_.size());
   }
-  void OnCollectionEnd(bool map) {
-    if (map) --map_depth_;
-    Pop();
+  void OnCollectionEnd() {
+    const auto [node, first] = open_.back();
+    open_.pop_back();
+    tree_->SetChildren(node, pending_.data() + first, pending_.size() - first);
+    pending_.resize(first);
   }
 
-  // The tree of the document, or a null node for none. A detail node becomes a YAML::Node only
-  // through yaml-cpp's friends; a sequence iterator over it is the public one of them.
-  YAML::Node Root() const {
-    if (root_ == nullptr) return YAML::Node();
-    YAML::detail::node_seq one = {root_};
-    const YAML::iterator it(YAML::detail::node_iterator(one.begin()), memory_);
-    return YAML::Node(*it);
-  }
+  // The tree, and its root: a null node without a position when the text holds no document.
+  std::shared_ptr<YamlTree> tree() const { return tree_; }
+  YamlNode root() const { return root_ ? root_ : tree_->NewNull(); }
 
  private:
-  YAML::detail::node& Push(const YAML::Mark& mark, YAML::anchor_t anchor) {
-    YAML::detail::node& node = memory_->create_node();
-    node.set_mark(mark);
+  void Place(const YamlNode& node, YAML::anchor_t anchor) {
     if (anchor != YAML::NullAnchor) {
-      if (anchors_.size() <= anchor) anchors_.resize(anchor + 1, nullptr);
-      anchors_[anchor] = &node;
+      if (anchors_.size() <= anchor) anchors_.resize(anchor + 1);
+      anchors_[anchor] = node;
     }
-    Push(node);
-    return node;
-  }
-
-  void Push(YAML::detail::node& node) {
-    const bool needs_key = !stack_.empty() && stack_.back()->type() == YAML::NodeType::Map &&
-                           keys_.size() < map_depth_;
-    stack_.push_back(&node);
-    if (needs_key) keys_.emplace_back(&node, false);
-  }
-
-  void Pop() {
-    if (stack_.size() == 1) {
-      root_ = stack_.front();
-      stack_.pop_back();
-      return;
-    }
-    YAML::detail::node& node = *stack_.back();
-    stack_.pop_back();
-    YAML::detail::node& collection = *stack_.back();
-    if (collection.type() == YAML::NodeType::Sequence) {
-      collection.push_back(node, memory_);
-      return;
-    }
-    std::pair<YAML::detail::node*, bool>& key = keys_.back();
-    if (key.second) {
-      collection.insert(*key.first, node, memory_);
-      keys_.pop_back();
+    if (open_.empty()) {
+      root_ = node;
     } else {
-      key.second = true;
+      pending_.push_back(YamlTree::IndexOf(node));
     }
   }
 
-  YAML::detail::shared_memory_holder memory_ = std::make_shared<YAML::detail::memory_holder>();
-  YAML::detail::node* root_ = nullptr;
-  std::vector<YAML::detail::node*> stack_;
-  std::vector<YAML::detail::node*> anchors_;
-  std::vector<std::pair<YAML::detail::node*, bool>> keys_;  // a map's key, and whether it is done
-  size_t map_depth_ = 0;
+  std::shared_ptr<YamlTree> tree_;
+  YamlNode root_;
+  std::vector<std::pair<YamlNode, size_t>> open_;  // a collection, where its children start
+  std::vector<uint32_t> pending_;                  // children of the open collections
+  std::vector<YamlNode> anchors_;                  // by yaml-cpp's anchor number, from 1
 };
 
 // Follows yaml-cpp's events and throws LimitBroken at the first one that breaks a limit.
@@ -218,7 +178,8 @@ class LimitChecker final : public YAML::EventHandler {
   // Where the second document's first node is; meaningful when documents() > 1.
   const YAML::Mark& second_document() const { return second_document_; }
   // The first document's tree, built as its events passed the checks.
-  YAML::Node Root() const { return tree_.Root(); }
+  std::shared_ptr<YamlTree> tree() const { return tree_.tree(); }
+  YamlNode Root() const { return tree_.root(); }
   // The TreeProblems of the first document, in the order met.
   const std::vector<TreeProblem>& problems() const { return problems_; }
 
@@ -309,25 +270,25 @@ class LimitChecker final : public YAML::EventHandler {
   }
 
   void OnSequenceStart(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
-                       YAML::EmitterStyle::value style) override {
+                       YAML::EmitterStyle::value /*style*/) override {
     CheckTag(mark, tag);
     Open(mark, anchor, /*map=*/false);
-    if (Building()) tree_.OnCollectionStart(mark, tag, anchor, style, /*map=*/false);
+    if (Building()) tree_.OnCollectionStart(mark, tag, anchor, /*map=*/false);
   }
   void OnSequenceEnd() override {
     Close();
-    if (Building()) tree_.OnCollectionEnd(/*map=*/false);
+    if (Building()) tree_.OnCollectionEnd();
   }
 
   void OnMapStart(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
-                  YAML::EmitterStyle::value style) override {
+                  YAML::EmitterStyle::value /*style*/) override {
     CheckTag(mark, tag);
     Open(mark, anchor, /*map=*/true);
-    if (Building()) tree_.OnCollectionStart(mark, tag, anchor, style, /*map=*/true);
+    if (Building()) tree_.OnCollectionStart(mark, tag, anchor, /*map=*/true);
   }
   void OnMapEnd() override {
     Close();
-    if (Building()) tree_.OnCollectionEnd(/*map=*/true);
+    if (Building()) tree_.OnCollectionEnd();
   }
 
   void OnAnchor(const YAML::Mark& /*mark*/, const std::string& name) override {
@@ -617,7 +578,7 @@ YamlDocument ReadYamlDocument(const std::string& path) {
   std::optional<std::string> text = ReadBytes(path, error);
   if (!text) {
     return YamlDocument{
-        YAML::Node(), {{path, 0, 0, "", "cannot read the file: " + error}}, true, {}};
+        nullptr, YamlNode(), {{path, 0, 0, "", "cannot read the file: " + error}}, true, {}};
   }
   return ParseYamlDocument(*text, path);
 }
@@ -628,7 +589,7 @@ YamlDocument ParseYamlDocument(std::string_view text, const std::string& name) {
     errors.Add(MarkAt(text, kMaxYamlFileBytes), "",
                "the file is longer than " + std::to_string(kMaxYamlFileBytes) +
                    " bytes, the most petit reads");
-    return YamlDocument{YAML::Node(), errors.diagnostics(), false, {}};
+    return YamlDocument{nullptr, YamlNode(), errors.diagnostics(), false, {}};
   }
   LimitChecker checker(text);
   try {
@@ -642,14 +603,14 @@ YamlDocument ParseYamlDocument(std::string_view text, const std::string& name) {
   } catch (const YAML::Exception& e) {
     errors.Add(e.mark, "", e.msg + Hint(text, e.mark, e.msg));
   }
-  if (!errors.empty()) return YamlDocument{YAML::Node(), errors.diagnostics(), false, {}};
+  if (!errors.empty()) return YamlDocument{nullptr, YamlNode(), errors.diagnostics(), false, {}};
   if (checker.documents() > 1) {
     errors.Add(checker.second_document(), "",
                "a file holds one YAML document, but this one has " +
                    std::to_string(checker.documents()) + " YAML documents (separated by ---)");
-    return YamlDocument{YAML::Node(), errors.diagnostics(), false, {}};
+    return YamlDocument{nullptr, YamlNode(), errors.diagnostics(), false, {}};
   }
-  YamlDocument document{checker.Root(), {}, false, {}};
+  YamlDocument document{checker.tree(), checker.Root(), {}, false, {}};
   YamlErrors problems(name);
   for (const TreeProblem& problem : checker.problems()) {
     problems.Add(problem.mark, problem.path, problem.message);

@@ -1,5 +1,5 @@
 // YamlDocument: the text of one job file or of petit.yaml, checked against the limits of
-// yaml_limits.h and parsed into a yaml-cpp node tree.
+// yaml_limits.h and parsed into a YamlTree (yaml_tree.h).
 //
 // This is the one place where Petit parses YAML it is given, in one pass of yaml-cpp's event
 // parser (YAML::Parser with a checking YAML::EventHandler), which sees every event: it counts
@@ -7,32 +7,32 @@
 // and keys, bounds how far yaml-cpp's scanner reads ahead of the last event (it holds tokens it
 // cannot place yet), and refuses a document that consumes nothing (yaml-cpp 0.7 reads a stray
 // top-level ',' as an empty document without moving past it, forever). Events that pass build the
-// first document's tree as they come, as yaml-cpp's own builder would (which it does not install,
-// hence a port of it in the .cc), so the text is scanned once. Loading without a tree is a change
-// to that builder and to the callers' use of `root`.
+// first document's YamlTree as they come, so the text is scanned once and yaml-cpp's own node tree
+// (700 bytes a node) is never made.
 //
 // A file holds one YAML document; a second one is an error, not ignored. A mapping holds each key
 // once: yaml-cpp accepts a key written twice (and readers would take one value, silently), so the
 // same pass notes every scalar key of each mapping and reports the second one as a problem; so are
 // what yaml-cpp would otherwise ignore without a word: a merge key `<<` and a tag (!!binary).
 //
-// Ownership: a YamlDocument owns its tree; yaml-cpp nodes copied out of it share it by reference
-// count. Threads: the functions are reentrant; a document is used by one thread at a time.
+// Ownership: a YamlDocument shares its tree; YamlNodes copied out of it are valid while a copy of
+// `tree` lives. Threads: the functions are reentrant; a document is used by one thread at a time.
 #ifndef PETIT_HOST_CONFIG_YAML_DOCUMENT_H_
 #define PETIT_HOST_CONFIG_YAML_DOCUMENT_H_
 
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include <yaml-cpp/yaml.h>
-
 #include "config/diagnostic.h"
+#include "config/yaml_tree.h"
 
 namespace petit::host::internal {
 
 struct YamlDocument {
-  YAML::Node root;  // null for an empty file; not to be read when errors is not empty
+  std::shared_ptr<YamlTree> tree;  // holds `root` and everything below it
+  YamlNode root;  // null for an empty file; not to be read when errors is not empty
   std::vector<Diagnostic> errors;  // why the text is not one YAML document within the limits
   bool unreadable = false;         // the file could not be read at all (errors says so)
   // Why the document, readable as a tree, is still not valid: a key written twice in one mapping

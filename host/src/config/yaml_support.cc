@@ -5,12 +5,14 @@
 #include <cmath>
 #include <limits>
 
+#include <yaml-cpp/yaml.h>
+
 #include "petit/core/json.h"
 
 namespace petit::host {
 namespace {
 
-const char* KindName(const YAML::Node& node) {
+const char* KindName(const YamlNode& node) {
   switch (node.Type()) {
     case YAML::NodeType::Map:
       return "a mapping";
@@ -27,7 +29,8 @@ const char* KindName(const YAML::Node& node) {
 
 // A plain (unquoted) scalar read as typed: the only kind that may stand for a number, a boolean
 // or null.
-bool IsPlain(const YAML::Node& node, ScalarTyping typing) {
+template <typename Node>
+bool IsPlain(const Node& node, ScalarTyping typing) {
   return typing == ScalarTyping::kTyped && node.Tag() != "!";
 }
 
@@ -84,13 +87,57 @@ bool IsNullText(std::string_view text) {
 
 // What follows "'<key>' must be a number": the value written, converted when it is a quantity
 // with a unit, and an example.
-std::string ValueHint(const YAML::Node& node, std::string_view key, bool integer,
+std::string ValueHint(const YamlNode& node, std::string_view key, bool integer,
                       std::string_view example) {
   if (!node.IsScalar()) return std::string(", not ") + KindName(node);
   // A value too long to quote is named by its kind.
   if (node.Scalar().size() > 64)
     return ", not a string of " + std::to_string(node.Scalar().size()) + " bytes";
   return NumberHint(key, node.Scalar(), integer, example);
+}
+
+// Both trees have the same interface.
+template <typename Node>
+std::string ToJson(const Node& node, ScalarTyping typing) {
+  std::string out;
+  switch (node.Type()) {
+    case YAML::NodeType::Map: {
+      out.push_back('{');
+      bool first = true;
+      for (auto it = node.begin(); it != node.end(); ++it) {
+        if (!first) out.push_back(',');
+        first = false;
+        AppendJsonString(out, it->first.IsScalar() ? it->first.Scalar()
+                                                   : ToJson(it->first, ScalarTyping::kTyped));
+        out.push_back(':');
+        out += ToJson(it->second, typing);
+      }
+      out.push_back('}');
+      return out;
+    }
+    case YAML::NodeType::Sequence: {
+      out.push_back('[');
+      bool first = true;
+      for (const auto& item : node) {
+        if (!first) out.push_back(',');
+        first = false;
+        out += ToJson(item, typing);
+      }
+      out.push_back(']');
+      return out;
+    }
+    case YAML::NodeType::Scalar: {
+      const std::string& text = node.Scalar();
+      if (IsPlain(node, typing)) {
+        if (IsJsonNumber(text)) return text;
+        if (auto b = ParseBool(text)) return *b ? "true" : "false";
+        if (IsNullText(text)) return "null";
+      }
+      return JsonString(text);
+    }
+    default:
+      return "null";
+  }
 }
 
 }  // namespace
@@ -133,11 +180,11 @@ std::string YamlErrors::Joined() const {
   return joined;
 }
 
-void CheckKeys(const YAML::Node& map, const std::vector<std::string_view>& allowed,
+void CheckKeys(const YamlNode& map, const std::vector<std::string_view>& allowed,
                std::string_view where, YamlErrors& errors, std::optional<KeyLevel> level) {
   std::optional<KeyHinter> hinter;  // made at the first unknown key, for all of them
   for (auto it = map.begin(); it != map.end(); ++it) {
-    const YAML::Node key = it->first;
+    const YamlNode key = it->first;
     if (!key.IsScalar()) {
       errors.AddAt(key, "", "keys of " + std::string(where) + " must be strings");
       continue;
@@ -163,7 +210,7 @@ void CheckKeys(const YAML::Node& map, const std::vector<std::string_view>& allow
   }
 }
 
-std::optional<std::string> ReadString(const YAML::Node& node, std::string_view key,
+std::optional<std::string> ReadString(const YamlNode& node, std::string_view key,
                                       YamlErrors& errors) {
   if (!node.IsScalar()) {
     errors.AddAt(node, key, "'" + std::string(key) + "' must be a string, not " + KindName(node));
@@ -172,8 +219,8 @@ std::optional<std::string> ReadString(const YAML::Node& node, std::string_view k
   return node.Scalar();
 }
 
-std::optional<int64_t> ReadInt(const YAML::Node& node, std::string_view key, int64_t min,
-                               int64_t max, YamlErrors& errors) {
+std::optional<int64_t> ReadInt(const YamlNode& node, std::string_view key, int64_t min, int64_t max,
+                               YamlErrors& errors) {
   std::optional<int64_t> value;
   if (node.IsScalar()) value = ParseInt(node.Scalar());
   if (!value) {
@@ -191,7 +238,7 @@ std::optional<int64_t> ReadInt(const YAML::Node& node, std::string_view key, int
   return value;
 }
 
-std::optional<double> ReadNumber(const YAML::Node& node, std::string_view key, YamlErrors& errors,
+std::optional<double> ReadNumber(const YamlNode& node, std::string_view key, YamlErrors& errors,
                                  std::string_view example) {
   std::optional<double> value;
   if (node.IsScalar()) value = ParseDouble(node.Scalar());
@@ -203,7 +250,7 @@ std::optional<double> ReadNumber(const YAML::Node& node, std::string_view key, Y
   return value;
 }
 
-std::optional<bool> ReadBool(const YAML::Node& node, std::string_view key, YamlErrors& errors) {
+std::optional<bool> ReadBool(const YamlNode& node, std::string_view key, YamlErrors& errors) {
   std::optional<bool> value;
   if (node.IsScalar()) value = ParseBool(node.Scalar());
   if (!value) {
@@ -215,7 +262,7 @@ std::optional<bool> ReadBool(const YAML::Node& node, std::string_view key, YamlE
   return value;
 }
 
-std::optional<std::vector<std::string>> ReadStringList(const YAML::Node& node, std::string_view key,
+std::optional<std::vector<std::string>> ReadStringList(const YamlNode& node, std::string_view key,
                                                        YamlErrors& errors) {
   if (!node.IsSequence()) {
     errors.AddAt(node, key, "'" + std::string(key) + "' must be a list, not " + KindName(node));
@@ -224,7 +271,7 @@ std::optional<std::vector<std::string>> ReadStringList(const YAML::Node& node, s
   std::vector<std::string> items;
   bool ok = true;
   size_t index = 0;
-  for (const YAML::Node& item : node) {
+  for (const YamlNode& item : node) {
     const std::string item_key = std::string(key) + "[" + std::to_string(index++) + "]";
     if (!item.IsScalar()) {
       errors.AddAt(item, item_key,
@@ -238,7 +285,7 @@ std::optional<std::vector<std::string>> ReadStringList(const YAML::Node& node, s
   return items;
 }
 
-JsonKind JsonKindOf(const YAML::Node& node, ScalarTyping typing) {
+JsonKind JsonKindOf(const YamlNode& node, ScalarTyping typing) {
   switch (node.Type()) {
     case YAML::NodeType::Map:
       return JsonKind::kObject;
@@ -279,7 +326,7 @@ const char* JsonKindName(JsonKind kind) {
   return "unknown";
 }
 
-MapFields::MapFields(const YAML::Node& map) {
+MapFields::MapFields(const YamlNode& map) {
   if (!map.IsMap()) return;
   fields_.reserve(map.size());
   for (auto it = map.begin(); it != map.end(); ++it) {
@@ -287,17 +334,17 @@ MapFields::MapFields(const YAML::Node& map) {
   }
 }
 
-YAML::Node MapFields::operator[](std::string_view key) const {
+YamlNode MapFields::operator[](std::string_view key) const {
   for (const auto& [name, value] : fields_) {
     if (name == key) return value;
   }
-  return YAML::Node(YAML::NodeType::Undefined);
+  return YamlNode();
 }
 
-std::optional<std::string> ReadRequiredString(const MapFields& fields, const YAML::Node& owner,
+std::optional<std::string> ReadRequiredString(const MapFields& fields, const YamlNode& owner,
                                               std::string_view key, std::string_view where,
                                               YamlErrors& errors) {
-  const YAML::Node node = fields[key];
+  const YamlNode node = fields[key];
   if (!node) {
     errors.AddAt(owner, key,
                  std::string(where) + " is missing required key '" + std::string(key) + "'");
@@ -313,48 +360,11 @@ bool MapFields::Has(std::string_view key) const {
   return false;
 }
 
-std::string YamlToJson(const YAML::Node& node, ScalarTyping typing) {
-  std::string out;
-  switch (node.Type()) {
-    case YAML::NodeType::Map: {
-      out.push_back('{');
-      bool first = true;
-      for (auto it = node.begin(); it != node.end(); ++it) {
-        if (!first) out.push_back(',');
-        first = false;
-        AppendJsonString(out, it->first.IsScalar() ? it->first.Scalar() : YamlToJson(it->first));
-        out.push_back(':');
-        out += YamlToJson(it->second, typing);
-      }
-      out.push_back('}');
-      return out;
-    }
-    case YAML::NodeType::Sequence: {
-      out.push_back('[');
-      bool first = true;
-      for (const YAML::Node& item : node) {
-        if (!first) out.push_back(',');
-        first = false;
-        out += YamlToJson(item, typing);
-      }
-      out.push_back(']');
-      return out;
-    }
-    case YAML::NodeType::Scalar: {
-      const std::string& text = node.Scalar();
-      if (IsPlain(node, typing)) {
-        if (IsJsonNumber(text)) return text;
-        if (auto b = ParseBool(text)) return *b ? "true" : "false";
-        if (IsNullText(text)) return "null";
-      }
-      return JsonString(text);
-    }
-    default:
-      return "null";
-  }
-}
+std::string YamlToJson(const YamlNode& node, ScalarTyping typing) { return ToJson(node, typing); }
 
-std::string YamlToConfigValue(const YAML::Node& node) {
+std::string YamlToJson(const YAML::Node& node, ScalarTyping typing) { return ToJson(node, typing); }
+
+std::string YamlToConfigValue(const YamlNode& node) {
   if (node.IsScalar()) return node.Scalar();
   if (node.IsNull()) return "";
   return YamlToJson(node);

@@ -13,11 +13,14 @@
 #include <utility>
 #include <vector>
 
-#include <yaml-cpp/yaml.h>
-
 #include "config/diagnostic.h"
 #include "config/key_hints.h"
+#include "config/yaml_tree.h"
 #include "petit/core/suggest.h"
+
+namespace YAML {
+class Node;
+}  // namespace YAML
 
 namespace petit::host {
 
@@ -48,7 +51,7 @@ class YamlErrors {
   // A problem found elsewhere (YamlDocument::problems), kept as it is.
   void Append(Diagnostic diagnostic) { diagnostics_.push_back(std::move(diagnostic)); }
   // At `node`; a node that does not exist (a missing key) gives a problem without a position.
-  void AddAt(const YAML::Node& node, std::string_view key, std::string_view message) {
+  void AddAt(const YamlNode& node, std::string_view key, std::string_view message) {
     Add(node.IsDefined() ? node.Mark() : YAML::Mark::null_mark(), key, message);
   }
   // `key` under the current scope.
@@ -76,21 +79,21 @@ inline constexpr size_t kMaxHintedProblems = 1000;
 // unknown key itself, under the current scope.
 // With `level`, the suggestion also knows the keys of the levels around it and the words other
 // formats use (key_hints.h); without, it is the closest of `allowed` (GuessName).
-void CheckKeys(const YAML::Node& map, const std::vector<std::string_view>& allowed,
+void CheckKeys(const YamlNode& map, const std::vector<std::string_view>& allowed,
                std::string_view where, YamlErrors& errors,
                std::optional<KeyLevel> level = std::nullopt);
 
 // Typed reads of one field; on a wrong type they add an error naming `key` (relative to the
 // current scope) and return nullopt.
-std::optional<std::string> ReadString(const YAML::Node& node, std::string_view key,
+std::optional<std::string> ReadString(const YamlNode& node, std::string_view key,
                                       YamlErrors& errors);
-std::optional<int64_t> ReadInt(const YAML::Node& node, std::string_view key, int64_t min,
-                               int64_t max, YamlErrors& errors);
+std::optional<int64_t> ReadInt(const YamlNode& node, std::string_view key, int64_t min, int64_t max,
+                               YamlErrors& errors);
 // `example` is the value the error suggests: one the key accepts.
-std::optional<double> ReadNumber(const YAML::Node& node, std::string_view key, YamlErrors& errors,
+std::optional<double> ReadNumber(const YamlNode& node, std::string_view key, YamlErrors& errors,
                                  std::string_view example = "10");
-std::optional<bool> ReadBool(const YAML::Node& node, std::string_view key, YamlErrors& errors);
-std::optional<std::vector<std::string>> ReadStringList(const YAML::Node& node, std::string_view key,
+std::optional<bool> ReadBool(const YamlNode& node, std::string_view key, YamlErrors& errors);
+std::optional<std::vector<std::string>> ReadStringList(const YamlNode& node, std::string_view key,
                                                        YamlErrors& errors);
 
 // How scalars read when a YAML value is taken as JSON. kTyped: a plain (unquoted) scalar that reads
@@ -100,7 +103,7 @@ enum class ScalarTyping : uint8_t { kTyped, kText };
 
 // What a YAML value is once written as JSON (YamlToJson) with the same typing.
 enum class JsonKind : uint8_t { kNull, kBoolean, kInteger, kNumber, kString, kArray, kObject };
-JsonKind JsonKindOf(const YAML::Node& node, ScalarTyping typing = ScalarTyping::kTyped);
+JsonKind JsonKindOf(const YamlNode& node, ScalarTyping typing = ScalarTyping::kTyped);
 // "an integer", "a string", ...
 const char* JsonKindName(JsonKind kind);
 
@@ -108,27 +111,29 @@ const char* JsonKindName(JsonKind kind);
 // linear, converting lookup per field. Non-scalar keys are left out (CheckKeys reports them).
 class MapFields {
  public:
-  explicit MapFields(const YAML::Node& map);
+  explicit MapFields(const YamlNode& map);
   // The value of `key`, or an undefined node (false in a boolean context).
-  YAML::Node operator[](std::string_view key) const;
+  YamlNode operator[](std::string_view key) const;
   bool Has(std::string_view key) const;
 
  private:
-  std::vector<std::pair<std::string, YAML::Node>> fields_;
+  std::vector<std::pair<std::string_view, YamlNode>> fields_;  // keys in the tree's strings
 };
 
 // The string at `key` of a mapping that must have it. A missing key is one error at `owner`:
 // "<where> is missing required key '<key>'"; a value that is not a scalar is ReadString's error.
-std::optional<std::string> ReadRequiredString(const MapFields& fields, const YAML::Node& owner,
+std::optional<std::string> ReadRequiredString(const MapFields& fields, const YamlNode& owner,
                                               std::string_view key, std::string_view where,
                                               YamlErrors& errors);
 
 // Any YAML value as JSON. Typed: plain scalars that read as numbers, booleans or null keep that
 // type, quoted scalars stay strings. Text: every scalar is a string.
+std::string YamlToJson(const YamlNode& node, ScalarTyping typing = ScalarTyping::kTyped);
+// The same for a tree yaml-cpp loaded (YAML::Load of a trusted text, such as a plugin's schema).
 std::string YamlToJson(const YAML::Node& node, ScalarTyping typing = ScalarTyping::kTyped);
 
 // A config value as tasks see it: scalars as their text, maps and lists as JSON.
-std::string YamlToConfigValue(const YAML::Node& node);
+std::string YamlToConfigValue(const YamlNode& node);
 
 }  // namespace petit::host
 

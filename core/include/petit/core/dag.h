@@ -38,6 +38,9 @@ class Dag {
 
   const DagId& id() const { return id_; }
 
+  // Room for `tasks` tasks, so that adding them does not move the ones added (a loader knows how
+  // many it will add; growing by doubling holds up to three times the tasks while it copies).
+  void Reserve(size_t tasks);
   // Adds a task with its spec.depends_on as its dependencies. A second task with the same id is
   // remembered and reported by Validate() (so every error in a file can be listed at once).
   void AddTask(TaskSpec spec);
