@@ -17,6 +17,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "core/fn_runner.h"
 #include "petit/storage/open.h"
 
 namespace petit {
@@ -27,18 +28,7 @@ using ::testing::HasSubstr;
 // A generous bound for waits that only time out when the code under test is broken.
 constexpr auto kBrokenAfter = std::chrono::seconds(60);
 
-// A runner whose behaviour each test supplies as a function.
-class FnRunner final : public TaskRunner {
- public:
-  using Fn = std::function<AttemptResult(const AttemptRequest&, AttemptControl&)>;
-  explicit FnRunner(Fn fn) : fn_(std::move(fn)) {}
-  AttemptResult Run(const AttemptRequest& request, AttemptControl& control) override {
-    return fn_(request, control);
-  }
-
- private:
-  Fn fn_;
-};
+using testing::FnRunner;
 
 AttemptResult Ok() { return {AttemptOutcome::kSucceeded, 0, ""}; }
 AttemptResult Fail(std::string error, int32_t code = 1) {

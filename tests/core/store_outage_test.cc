@@ -19,6 +19,7 @@
 #include <gtest/gtest.h>
 
 #include "core/flaky_state_store.h"
+#include "core/fn_runner.h"
 #include "petit/core/execute_run.h"
 #include "petit/storage/open.h"
 
@@ -55,17 +56,7 @@ class Signal {
   bool set_ = false;
 };
 
-class FnRunner final : public TaskRunner {
- public:
-  using Fn = std::function<AttemptResult(const AttemptRequest&, AttemptControl&)>;
-  explicit FnRunner(Fn fn) : fn_(std::move(fn)) {}
-  AttemptResult Run(const AttemptRequest& request, AttemptControl& control) override {
-    return fn_(request, control);
-  }
-
- private:
-  Fn fn_;
-};
+using testing::FnRunner;
 
 AttemptResult Ok() { return {AttemptOutcome::kSucceeded, 0, ""}; }
 

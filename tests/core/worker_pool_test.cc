@@ -17,6 +17,7 @@
 
 #include <gtest/gtest.h>
 
+#include "core/fn_runner.h"
 #include "petit/core/execute_run.h"
 #include "petit/storage/open.h"
 
@@ -26,17 +27,7 @@ namespace {
 // A generous bound for waits that only time out when the code under test is broken.
 constexpr auto kBrokenAfter = std::chrono::seconds(60);
 
-class FnRunner final : public TaskRunner {
- public:
-  using Fn = std::function<AttemptResult(const AttemptRequest&, AttemptControl&)>;
-  explicit FnRunner(Fn fn) : fn_(std::move(fn)) {}
-  AttemptResult Run(const AttemptRequest& request, AttemptControl& control) override {
-    return fn_(request, control);
-  }
-
- private:
-  Fn fn_;
-};
+using testing::FnRunner;
 
 AttemptResult Ok() { return {AttemptOutcome::kSucceeded, 0, ""}; }
 

@@ -22,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/fn_runner.h"
 #include "petit/core/execute_run.h"
 #include "petit/core/store_outage.h"
 #include "petit/storage/open.h"
@@ -53,17 +54,7 @@ class Signal {
   bool set_ = false;
 };
 
-class FnRunner final : public TaskRunner {
- public:
-  using Fn = std::function<AttemptResult(const AttemptRequest&, AttemptControl&)>;
-  explicit FnRunner(Fn fn) : fn_(std::move(fn)) {}
-  AttemptResult Run(const AttemptRequest& request, AttemptControl& control) override {
-    return fn_(request, control);
-  }
-
- private:
-  Fn fn_;
-};
+using testing::FnRunner;
 
 TaskSpec Spec(const std::string& id, const std::string& type, std::vector<std::string> deps = {}) {
   TaskSpec spec;
