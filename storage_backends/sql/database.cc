@@ -465,7 +465,7 @@ void Database::CommitGroup(const std::vector<PendingWrite*>& group) {
     ImmediateTransaction transaction(session);
     for (PendingWrite* pending : group) {
       writer_->used_.reset();
-      session << "SAVEPOINT petit_write";
+      writer_->Prepared(WriteStatement::kSavepoint, [](soci::statement&) {}).execute(true);
       try {
         pending->status = pending->write(*writer_);
       } catch (const std::exception& error) {
@@ -481,7 +481,7 @@ void Database::CommitGroup(const std::vector<PendingWrite*>& group) {
       if (!pending->status.ok() && pending->kind != Transaction::kNone) {
         session << "ROLLBACK TO petit_write";
       }
-      session << "RELEASE petit_write";
+      writer_->Prepared(WriteStatement::kReleaseSavepoint, [](soci::statement&) {}).execute(true);
     }
     transaction.Commit();
   } catch (const std::exception& error) {

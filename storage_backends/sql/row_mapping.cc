@@ -240,6 +240,23 @@ void BindWriteParams(WriteStatement statement, WriteParams& params, soci::statem
       prepared.exchange(soci::use(job.updated_at, "updated_at"));
       return;
     }
+    case WriteStatement::kOccurrenceRun: {
+      AdmitParams& admit = params.admit;
+      prepared.exchange(soci::into(admit.id));
+      prepared.exchange(soci::into(admit.owner));
+      prepared.exchange(soci::use(admit.job, "job"));
+      prepared.exchange(soci::use(admit.occurrence_at, "occurrence_at"));
+      return;
+    }
+    case WriteStatement::kActiveRunsOfJob: {
+      AdmitParams& admit = params.admit;
+      prepared.exchange(soci::into(admit.id));
+      prepared.exchange(soci::use(admit.job, "job"));
+      return;
+    }
+    case WriteStatement::kSavepoint:
+    case WriteStatement::kReleaseSavepoint:
+      return;
     case WriteStatement::kUpsertAttemptArrays:
     case WriteStatement::kUpsertAttemptRows1:
     case WriteStatement::kUpsertAttemptRows2:

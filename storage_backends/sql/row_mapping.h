@@ -208,13 +208,22 @@ struct JobParams {
   void Fill(const JobRecord& job);
 };
 
-// The parameters of every single-row write.
+// The parameters and the selected columns of kOccurrenceRun and kActiveRunsOfJob.
+struct AdmitParams {
+  std::string job;
+  long long occurrence_at = 0;
+  std::string id;     // selected: a run's id
+  std::string owner;  // selected by kOccurrenceRun: that run's owner
+};
+
+// The parameters of every single-row write, and admission's queries.
 struct WriteParams {
   RunParams run;
   InterruptParams interrupt;
   ReopenParams reopen;
   LogParams log;
   JobParams job;
+  AdmitParams admit;
 };
 
 // Binds the parameters of `statement` (any WriteStatement but the attempt upserts) to the members

@@ -91,16 +91,20 @@ void LockAdmissions(soci::session& session, Dialect dialect, const JobId& job) {
 
 // Inside an admission's transaction: makes `admission` kAtLimit, with the count and the newest
 // active run, when the job has admission.max_active_runs (not 0) runs queued or running.
-void CountActiveRuns(soci::session& session, const std::string& job, RunAdmission& admission) {
+void CountActiveRuns(WriterSession& writer, WriteParams& params, const std::string& job,
+                     RunAdmission& admission) {
   if (admission.max_active_runs == 0) return;
-  std::string id;
+  AdmitParams& admit = params.admit;
+  admit.job = job;
   std::string newest;
   uint32_t active = 0;
-  Query query(session);
-  query.Into(id).Use(job, "job");
-  query.ForEachRow(ActiveRunsOfJobSql(), [&] {
-    if (active++ == 0) newest = id;
-  });
+  soci::statement& query = Prepared(writer, WriteStatement::kActiveRunsOfJob, params);
+  // Every row is fetched, so the statement has run to its end when this returns.
+  if (query.execute(true)) {
+    do {
+      if (active++ == 0) newest = admit.id;
+    } while (query.fetch());
+  }
   if (active < admission.max_active_runs) return;
   admission.verdict = RunAdmission::Verdict::kAtLimit;
   admission.active_runs = active;
@@ -149,26 +153,29 @@ Status SqlStateStore::CreateRun(const RunRecord& run) {
 }
 
 Status SqlStateStore::AdmitIn(WriterSession& writer, const RunRecord& r, RunAdmission& admission) {
-  soci::session& session = writer.session();
   const std::string job = r.job.str();
   if (r.occurrence_us != 0) {
-    const long long occurrence_at = r.occurrence_us;
-    std::string id;
-    std::string owner;
+    AdmitParams& admit = params_->admit;
+    admit.job = job;
+    admit.occurrence_at = r.occurrence_us;
+    soci::statement& query = Prepared(writer, WriteStatement::kOccurrenceRun, *params_);
     bool taken = false;
-    Query query(session);
-    query.Into(id).Into(owner).Use(job, "job").Use(occurrence_at, "occurrence_at");
-    query.ForEachRow(OccurrenceRunSql(dialect_), [&] { taken = true; });
+    if (query.execute(true)) {
+      taken = true;
+      // (job, occurrence) is unique: this runs the statement to its end.
+      while (query.fetch()) {
+      }
+    }
     if (taken) {
-      Result<RunId> other = RunId::Parse(id);
-      if (!other.ok()) return Internal("stored run id '" + SanitizeText(id) + "' is not valid");
+      Result<RunId> other = RunId::Parse(admit.id);
+      if (!other.ok()) return Internal("stored run id '" + SanitizeText(admit.id) + "' is not valid");
       admission.verdict = RunAdmission::Verdict::kOccurrenceTaken;
       admission.other = std::move(other).value();
-      admission.other_owner = owner;
+      admission.other_owner = admit.owner;
       return Status::Ok();
     }
   }
-  CountActiveRuns(session, job, admission);
+  CountActiveRuns(writer, *params_, job, admission);
   if (!admission.admitted()) return Status::Ok();
   params_->run.Fill(r);
   Prepared(writer, WriteStatement::kInsertRun, *params_).execute(true);
@@ -606,7 +613,7 @@ Result<RunAdmission> SqlStateStore::AdmitReopen(const RunId& run, std::string_vi
     }
     if (!IsTerminal(*run_status)) return RunNotEnded(run, *run_status);
     LockAdmissions(session, dialect_, JobId(job));
-    CountActiveRuns(session, job, admission);
+    CountActiveRuns(writer, *params_, job, admission);
     if (!admission.admitted()) return Status::Ok();
     ReopenParams& reopen = params_->reopen;
     reopen.run_id = run.str();

@@ -154,6 +154,14 @@ std::string WriteSql(Dialect dialect, WriteStatement statement) {
       return ReopenRunSql(dialect);
     case WriteStatement::kUpsertJob:
       return UpsertJobSql(dialect);
+    case WriteStatement::kOccurrenceRun:
+      return OccurrenceRunSql(dialect);
+    case WriteStatement::kActiveRunsOfJob:
+      return ActiveRunsOfJobSql();
+    case WriteStatement::kSavepoint:
+      return "SAVEPOINT petit_write";
+    case WriteStatement::kReleaseSavepoint:
+      return "RELEASE petit_write";
     case WriteStatement::kUpsertAttemptArrays:
       return UpsertAttemptArraysSql();
     case WriteStatement::kUpsertAttemptRows1:

@@ -41,6 +41,17 @@ enum class WriteStatement : uint8_t {
   kReopenRun,
   // Inserts or replaces the job :job_id: :paused (0 or 1) :last_fire_at :updated_at.
   kUpsertJob,
+  // Admission's queries, prepared once because every admitted run asks them (1,000 a second on a
+  // busy host, where preparing them took more time than running them). They select into the
+  // AdmitParams: the run (id, owner) of the job :job at the occurrence :occurrence_at
+  // (OccurrenceRunSql), and the ids of the job :job's incomplete runs, newest first
+  // (ActiveRunsOfJobSql).
+  kOccurrenceRun,
+  kActiveRunsOfJob,
+  // A group commit's savepoint around each of its writes (SQLite), prepared once for the same
+  // reason: `SAVEPOINT petit_write` and `RELEASE petit_write`. No parameters.
+  kSavepoint,
+  kReleaseSavepoint,
   // PostgreSQL only: inserts or replaces attempts with distinct keys, given as ten array literals
   // with one element per attempt (:run_ids :task_ids :attempts :states :queued_ats :started_ats
   // :ended_ats :exit_codes :errors :outputs): one statement and one round trip however many there
