@@ -115,6 +115,12 @@ AdmissionCommit StateStore::AdmitRunsAndSaveJobs(std::span<const RunToAdmit> run
   return commit;
 }
 
+Status StateStore::SaveAttemptsAndUpdateRun(std::span<const AttemptRecord> attempts,
+                                            const RunRecord& run) {
+  PETIT_RETURN_IF_ERROR(SaveAttempts(attempts));
+  return UpdateRun(run);
+}
+
 Status StateStore::SaveJobs(std::span<const JobRecord> jobs) {
   for (const JobRecord& job : jobs) PETIT_RETURN_IF_ERROR(SaveJob(job));
   return Status::Ok();

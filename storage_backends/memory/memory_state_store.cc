@@ -201,6 +201,18 @@ Result<RunPage> MemoryStateStore::QueryRuns(const RunQuery& query) {
   return page;
 }
 
+Status MemoryStateStore::SaveAttemptsAndUpdateRun(std::span<const AttemptRecord> attempts,
+                                                  const RunRecord& run) {
+  Result<RunRecord> normalized = NormalizeRun(run);
+  if (!normalized.ok()) return normalized.status();
+  {
+    MutexLock lock(mu_);
+    if (!runs_.contains(run.id)) return RunNotFound(run.id);
+  }
+  PETIT_RETURN_IF_ERROR(SaveAttempts(attempts));
+  return UpdateRun(run);
+}
+
 Status MemoryStateStore::SaveAttempts(std::span<const AttemptRecord> attempts) {
   // Checked before anything changes, so a batch is applied whole or not at all. A batch comes
   // from one run almost always, so consecutive records reuse the previous check and lookup.

@@ -45,6 +45,10 @@ class MemoryStateStore final : public StateStore {
   Result<RunPage> QueryRuns(const RunQuery& query) override;
 
   Status SaveAttempts(std::span<const AttemptRecord> attempts) override;
+  // The two steps, once the run to update is known to exist (runs are never removed), so that
+  // an error of either leaves both unchanged.
+  Status SaveAttemptsAndUpdateRun(std::span<const AttemptRecord> attempts,
+                                  const RunRecord& run) override;
   Result<std::vector<AttemptRecord>> ListAttempts(const RunId& run) override;
 
   Status AppendLog(const LogChunk& chunk) override;

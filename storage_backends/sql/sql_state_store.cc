@@ -441,6 +441,34 @@ Status SqlStateStore::SaveAttempts(std::span<const AttemptRecord> attempts) {
       /*in_transaction=*/attempts_->TakesSeveralStatements(batch));
 }
 
+Status SqlStateStore::SaveAttemptsAndUpdateRun(std::span<const AttemptRecord> attempts,
+                                               const RunRecord& run) {
+  if (attempts.empty()) return UpdateRun(run);
+  Result<RunRecord> normalized = NormalizeRun(run);
+  if (!normalized.ok()) return normalized.status();
+  const RunRecord& r = *normalized;
+  Result<AttemptBatch> made = AttemptBatch::Make(attempts);
+  if (!made.ok()) return made.status();
+  AttemptBatch& batch = *made;
+  const std::string what = std::to_string(batch.attempts().size()) + " task attempts and the " +
+                           "state of " + DescribeRun(r.id);
+  const WriteErrors errors{"cannot save " + what, "",
+                           "cannot save " + what + ": the run does not exist"};
+  return database_->Write(
+      errors,
+      [&](WriterSession& writer) {
+        attempts_->Write(batch, writer);
+        params_->run.Fill(r);
+        soci::statement& update = Prepared(writer, WriteStatement::kUpdateRun, *params_);
+        update.execute(true);
+        if (update.get_affected_rows() == 0) {
+          return NotFound(DescribeRun(r.id) + " does not exist");
+        }
+        return Status::Ok();
+      },
+      /*in_transaction=*/true);
+}
+
 Result<std::vector<AttemptRecord>> SqlStateStore::ListAttempts(const RunId& run) {
   std::vector<AttemptRecord> attempts;
   const std::string sql = ListAttemptsSql(dialect_);

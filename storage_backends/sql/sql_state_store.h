@@ -58,6 +58,8 @@ class SqlStateStore final : public StateStore {
   Result<RunPage> QueryRuns(const RunQuery& query) override;
 
   Status SaveAttempts(std::span<const AttemptRecord> attempts) override;
+  Status SaveAttemptsAndUpdateRun(std::span<const AttemptRecord> attempts,
+                                  const RunRecord& run) override;
   Result<std::vector<AttemptRecord>> ListAttempts(const RunId& run) override;
 
   Status AppendLog(const LogChunk& chunk) override;

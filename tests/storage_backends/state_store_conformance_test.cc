@@ -576,6 +576,42 @@ TEST_P(StateStoreConformanceTest, SaveAttemptsIsAllOrNothing) {
   EXPECT_THAT(ListAttempts(run.id), SizeIs(1));
 }
 
+TEST_P(StateStoreConformanceTest, SaveAttemptsAndUpdateRunWritesBothOrNeither) {
+  RunRecord run = CreateRun("job", kT0);
+  AttemptRecord done = MakeAttempt(run.id, "t", 1);
+  done.state = TaskState::kSucceeded;
+  RunRecord ended = run;
+  ended.status = RunStatus::kSucceeded;
+  ended.started_us = kT0 + 1;
+  ended.ended_us = kT0 + 2;
+  ASSERT_TRUE(store_->SaveAttemptsAndUpdateRun(std::array{done}, ended).ok());
+  Result<std::optional<RunRecord>> stored = store_->GetRun(run.id);
+  ASSERT_TRUE(stored.ok() && stored->has_value());
+  ExpectSameRun(**stored, ended);
+  std::vector<AttemptRecord> attempts = ListAttempts(run.id);
+  ASSERT_THAT(attempts, SizeIs(1));
+  ExpectSameAttempt(attempts[0], done);
+
+  // The run to update does not exist: the attempts of the other run are not saved either.
+  const RunRecord other = CreateRun("job", kT0 + 10);
+  const RunRecord unknown = MakeRun("job", kT0 + 20);
+  Status status =
+      store_->SaveAttemptsAndUpdateRun(std::array{MakeAttempt(other.id, "t", 1)}, unknown);
+  EXPECT_EQ(status.code(), StatusCode::kNotFound) << status.ToString();
+  EXPECT_THAT(status.message(), HasSubstr(unknown.id.str()));
+  EXPECT_TRUE(ListAttempts(other.id).empty());
+
+  // An attempt of an unknown run: the run keeps its state.
+  RunRecord failed = other;
+  failed.status = RunStatus::kFailed;
+  status = store_->SaveAttemptsAndUpdateRun(std::array{MakeAttempt(RunId::Generate(), "t", 1)},
+                                            failed);
+  EXPECT_EQ(status.code(), StatusCode::kNotFound) << status.ToString();
+  stored = store_->GetRun(other.id);
+  ASSERT_TRUE(stored.ok() && stored->has_value());
+  ExpectSameRun(**stored, other);
+}
+
 TEST_P(StateStoreConformanceTest, FreeTextIsStoredAsValidUtf8) {
   RunRecord run = MakeRun("job", kT0);
   run.trigger = std::string("api\0x", 5);

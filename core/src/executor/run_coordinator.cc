@@ -637,6 +637,11 @@ class RunCoordinator final : public WorkSink {
       Status appended = StoreWrite{chunk}.Apply(store_);
       if (!appended.ok()) return appended.WithContext("storing output");
     }
+    if (!records.empty() && run != nullptr) {
+      Status saved = store_.SaveAttemptsAndUpdateRun(records, *run);
+      if (!saved.ok()) return saved.WithContext("recording task states and the end of the run");
+      return Status::Ok();
+    }
     if (!records.empty()) {
       Status saved = store_.SaveAttempts(records);
       if (!saved.ok()) return saved.WithContext("recording task states");

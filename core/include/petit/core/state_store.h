@@ -253,6 +253,12 @@ class StateStore {
   // all are durable or none is. The engine hands over everything one wake-up decided, so one
   // commit covers many transitions.
   virtual Status SaveAttempts(std::span<const AttemptRecord> attempts) = 0;
+  // SaveAttempts(attempts), then UpdateRun(run), as ONE transaction (SQL): both are durable or
+  // neither is, and an error of either undoes both. A run's last attempts and its end are
+  // written together, so that the end of a run costs one commit (on SQLite one wait in a group
+  // commit, not two). The default, which the memory store keeps, takes the two steps.
+  virtual Status SaveAttemptsAndUpdateRun(std::span<const AttemptRecord> attempts,
+                                          const RunRecord& run);
   // Ordered by task id, then attempt.
   virtual Result<std::vector<AttemptRecord>> ListAttempts(const RunId& run) = 0;
 
