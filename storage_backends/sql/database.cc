@@ -19,6 +19,7 @@
 
 #include "sql/migrations.h"
 #include "sql/postgresql_client.h"
+#include "sql/row_mapping.h"
 #include "sql/soci_support.h"
 #include "src/storage_uri.h"
 #include "src/text_codec.h"
@@ -40,6 +41,7 @@ class Lease {
   Lease(const Lease&) = delete;
   Lease& operator=(const Lease&) = delete;
   soci::session& session() { return pool_.at(position_); }
+  size_t position() const { return position_; }
 
  private:
   soci::connection_pool& pool_;
@@ -160,6 +162,11 @@ Result<std::unique_ptr<Database>> Database::Open(Dialect dialect, std::string ta
   // would pay four times over.
   const size_t readers = dialect == Dialect::kSqlite ? kSqliteReaders : kPostgresqlReaders;
   database->readers_ = std::make_unique<soci::connection_pool>(readers);
+  if (dialect == Dialect::kSqlite) {
+    // PostgreSQL keeps its one round trip a read (Query); its parse is the server's.
+    database->read_caches_.resize(readers);
+    for (auto& cache : database->read_caches_) cache = std::make_unique<ReadStatementCache>();
+  }
   return database;
 }
 
@@ -501,7 +508,11 @@ Status Database::Read(std::string_view operation,
                       const std::function<Status(soci::session&)>& read) {
   Lease lease(*readers_);
   soci::session& session = lease.session();
+  ReadStatementCache* cache =
+      read_caches_.empty() ? nullptr : read_caches_.at(lease.position()).get();
   if (session.get_backend() == nullptr) {
+    // Statements of a connection that is gone are finalised before the next one opens.
+    if (cache != nullptr) cache->Clear();
     try {
       Connect(session, /*read_only=*/true);
     } catch (const std::exception& error) {
@@ -510,11 +521,13 @@ Status Database::Read(std::string_view operation,
       return ConnectFailure(error).WithContext(operation);
     }
   }
+  ReadStatementCache::Scope scope(cache);
   // Reads are idempotent, so one that failed because the connection had died (a server restart)
   // is tried once more on a fresh connection.
   for (int attempt = 0;; ++attempt) {
     try {
       if (ConnectionLost(session, dialect_)) {
+        if (cache != nullptr) cache->Clear();
         session.reconnect();
         SetUpSession(session, /*read_only=*/true);
       }

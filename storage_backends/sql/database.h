@@ -46,6 +46,8 @@ class statement;
 
 namespace petit::storage::internal {
 
+class ReadStatementCache;
+
 // What a failed write is reported as; the SQL failure kind picks one.
 struct WriteErrors {
   std::string operation;       // "cannot create run 0190..."
@@ -200,6 +202,9 @@ class Database {
   Status lost_ GUARDED_BY(write_mu_);
   std::function<void(const Status&)> lost_listener_ GUARDED_BY(write_mu_);
   std::unique_ptr<soci::connection_pool> readers_;  // thread-safe itself; set once by Open()
+  // SQLite: one per reader session (by pool position), used by the read that leases it.
+  // Declared after readers_, so that the statements are finalised before their connections close.
+  std::vector<std::unique_ptr<ReadStatementCache>> read_caches_;
 
   Mutex group_mu_;                                          // never held while taking write_mu_
   std::vector<PendingWrite*> group_ GUARDED_BY(group_mu_);  // queued for the next group

@@ -298,4 +298,23 @@ void AttemptParams::Bind(size_t row, soci::statement& prepared) {
   prepared.exchange(soci::use(outputs, "outputs" + n));
 }
 
+namespace {
+thread_local ReadStatementCache* t_read_cache = nullptr;
+}  // namespace
+
+PreparedRead& ReadStatementCache::Get(soci::session& session, const std::string& sql) {
+  auto it = statements_.find(sql);
+  if (it != statements_.end()) return *it->second;
+  if (statements_.size() >= kMaxStatements) statements_.clear();
+  return *statements_.emplace(sql, std::make_unique<PreparedRead>(session)).first->second;
+}
+
+ReadStatementCache* ReadStatementCache::Current() { return t_read_cache; }
+
+ReadStatementCache::Scope::Scope(ReadStatementCache* cache) : previous_(t_read_cache) {
+  t_read_cache = cache;
+}
+
+ReadStatementCache::Scope::~Scope() { t_read_cache = previous_; }
+
 }  // namespace petit::storage::internal

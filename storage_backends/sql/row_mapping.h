@@ -13,7 +13,10 @@
 #include <soci/soci.h>
 
 #include <cstddef>
+#include <memory>
+#include <optional>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -24,43 +27,141 @@
 
 namespace petit::storage::internal {
 
-// A query executed once, its rows fetched one by one into the bound variables. Unlike a prepared
-// statement this is a single round trip on PostgreSQL (PQexecParams, no PREPARE/DEALLOCATE).
-// Borrows `session`, which must outlive it.
+class Query;
+
+// A read statement a reader session keeps prepared, with the variables it is bound to: the row
+// it fetches into (a Row of the query's type, owned here) and a copy of each parameter. SQLite
+// parses a query in about as long as it takes to run it on an index (perf of GET
+// /api/runs/{id}/tasks: 29% of the API's CPU in sqlite3_prepare_v2), so a reader prepares each
+// query text once.
+class PreparedRead {
+ public:
+  explicit PreparedRead(soci::session& session) : statement_(session) {}
+  PreparedRead(const PreparedRead&) = delete;
+  PreparedRead& operator=(const PreparedRead&) = delete;
+
+  // The row the statement fetches into, made on first use; `Row` is the same on every use (one
+  // query text is always read into one Row type).
+  template <typename Row>
+  Row& row() {
+    if (row_ == nullptr) row_ = std::make_shared<Row>();
+    return *static_cast<Row*>(row_.get());
+  }
+
+ private:
+  friend class Query;
+  struct SlotBase {
+    virtual ~SlotBase() = default;
+  };
+  template <typename T>
+  struct Slot final : SlotBase {
+    explicit Slot(const T& v) : value(v) {}
+    T value;
+  };
+
+  soci::statement statement_;
+  std::shared_ptr<void> row_;
+  std::vector<std::unique_ptr<SlotBase>> slots_;
+  bool prepared_ = false;
+};
+
+// The prepared reads of one reader session, by query text. Only the thread that leases the
+// session uses it. Cleared when the session reconnects (its statements die with the connection);
+// a read that throws drops its statement, which may be left mid-step.
+class ReadStatementCache {
+ public:
+  // Past this many query texts the cache starts over (QueryRuns and ReadLogs build their text
+  // from the filters given, so the number of texts is bounded but not small).
+  static constexpr size_t kMaxStatements = 64;
+
+  // The statement for `sql` on `session`, prepared on its first execution.
+  PreparedRead& Get(soci::session& session, const std::string& sql);
+  void Drop(const std::string& sql) { statements_.erase(sql); }
+  void Clear() { statements_.clear(); }
+
+  // The cache of the read running on this thread (Database::Read sets it around a read on a
+  // SQLite reader session), or null: ReadRows then prepares its query once, as before.
+  static ReadStatementCache* Current();
+  class Scope {
+   public:
+    explicit Scope(ReadStatementCache* cache);
+    ~Scope();
+    Scope(const Scope&) = delete;
+    Scope& operator=(const Scope&) = delete;
+
+   private:
+    ReadStatementCache* previous_;
+  };
+
+ private:
+  std::unordered_map<std::string, std::unique_ptr<PreparedRead>> statements_;
+};
+
+// A query, its rows fetched one by one into the bound variables. Made on a session it is executed
+// once: unlike a prepared statement, a single round trip on PostgreSQL (PQexecParams, no
+// PREPARE/DEALLOCATE). Made on a PreparedRead it binds the variables on the first execution and
+// after that only copies the parameters into the PreparedRead's. Borrows what it is made on.
 class Query {
  public:
-  explicit Query(soci::session& session) : statement_(session) {}
+  explicit Query(soci::session& session) : one_time_(std::in_place, session) {}
+  explicit Query(PreparedRead& prepared) : prepared_(&prepared) {}
 
   template <typename T>
   Query& Into(T& value) {
-    statement_.exchange(soci::into(value));
+    if (Binding()) statement().exchange(soci::into(value));
     return *this;
   }
   template <typename T>
   Query& Into(T& value, soci::indicator& indicator) {
-    statement_.exchange(soci::into(value, indicator));
+    if (Binding()) statement().exchange(soci::into(value, indicator));
     return *this;
   }
   template <typename T>
   Query& Use(const T& value, const std::string& name) {
-    statement_.exchange(soci::use(value, name));
+    if (prepared_ == nullptr) {
+      one_time_->exchange(soci::use(value, name));
+      return *this;
+    }
+    using Slot = PreparedRead::Slot<T>;
+    std::vector<std::unique_ptr<PreparedRead::SlotBase>>& slots = prepared_->slots_;
+    if (!prepared_->prepared_) {
+      slots.push_back(std::make_unique<Slot>(value));
+      prepared_->statement_.exchange(soci::use(static_cast<Slot&>(*slots.back()).value, name));
+    } else {
+      auto* slot = next_use_ < slots.size() ? dynamic_cast<Slot*>(slots[next_use_].get()) : nullptr;
+      if (slot == nullptr) throw soci::soci_error("a prepared read's parameters changed: " + name);
+      slot->value = value;
+    }
+    ++next_use_;
     return *this;
   }
 
-  // Calls `on_row` after each row is fetched. Throws soci::soci_error.
+  // Calls `on_row` after each row is fetched, until the last. Throws soci::soci_error.
   template <typename OnRow>
   void ForEachRow(const std::string& sql, OnRow&& on_row) {
-    statement_.alloc();
-    statement_.prepare(sql, soci::details::st_one_time_query);
-    statement_.define_and_bind();
-    if (!statement_.execute(true)) return;
+    soci::statement& st = statement();
+    if (prepared_ == nullptr || !prepared_->prepared_) {
+      st.alloc();
+      st.prepare(sql, prepared_ == nullptr ? soci::details::st_one_time_query
+                                           : soci::details::st_repeatable_query);
+      st.define_and_bind();
+      if (prepared_ != nullptr) prepared_->prepared_ = true;
+    } else if (next_use_ != prepared_->slots_.size()) {
+      throw soci::soci_error("a prepared read's parameters changed");
+    }
+    if (!st.execute(true)) return;
     do {
       on_row();
-    } while (statement_.fetch());
+    } while (st.fetch());
   }
 
  private:
-  soci::statement statement_;
+  bool Binding() const { return prepared_ == nullptr || !prepared_->prepared_; }
+  soci::statement& statement() { return prepared_ == nullptr ? *one_time_ : prepared_->statement_; }
+
+  std::optional<soci::statement> one_time_;
+  PreparedRead* prepared_ = nullptr;
+  size_t next_use_ = 0;
 };
 
 // A row of the queries on runs.
@@ -131,19 +232,37 @@ Status ReadRows(soci::session& session, const std::string& sql, Bind&& bind, Dec
                 std::vector<Record>& records) {
   records.clear();
   Status status;
-  Row row;
-  Query query(session);
-  row.Bind(query);
-  bind(query);
-  query.ForEachRow(sql, [&] {
-    if (!status.ok()) return;
-    Result<Record> record = decode(row);
-    if (record.ok()) {
-      records.push_back(std::move(record).value());
-    } else {
-      status = record.status();
-    }
-  });
+  auto read = [&](Query& query, Row& row) {
+    query.ForEachRow(sql, [&] {
+      if (!status.ok()) return;
+      Result<Record> record = decode(row);
+      if (record.ok()) {
+        records.push_back(std::move(record).value());
+      } else {
+        status = record.status();
+      }
+    });
+  };
+  ReadStatementCache* cache = ReadStatementCache::Current();
+  if (cache == nullptr) {
+    Row row;
+    Query query(session);
+    row.Bind(query);
+    bind(query);
+    read(query, row);
+    return status;
+  }
+  PreparedRead& prepared = cache->Get(session, sql);
+  try {
+    Row& row = prepared.row<Row>();
+    Query query(prepared);
+    row.Bind(query);
+    bind(query);
+    read(query, row);
+  } catch (...) {
+    cache->Drop(sql);
+    throw;
+  }
   return status;
 }
 
