@@ -134,8 +134,8 @@ class Parser {
     return c == ' ' || c == '\n' || c == ',' || c == ']' || c == '}';
   }
 
-  // An object's members or an array's items. A member is `"key": value`, the colon right after the
-  // key and a space or a newline after the colon, which is how YAML's flow mappings read too.
+  // An object's members or an array's items. A member is `"key": value` or `"key":value`, the colon
+  // right after the key: YAML reads a colon after a quoted key in a flow mapping as JSON does.
   std::optional<uint32_t> Collection(size_t depth, bool map) {
     if (depth >= kMaxFastDepth) return std::nullopt;
     const YAML::Mark mark = Here();
@@ -159,10 +159,7 @@ class Parser {
         // A key written twice is a problem ParseYamlDocument reports.
         if (std::find(keys.begin(), keys.end(), *key) != keys.end()) return std::nullopt;
         keys.push_back(*key);
-        if (at_ + 1 >= text_.size() || text_[at_] != ':' ||
-            (text_[at_ + 1] != ' ' && text_[at_ + 1] != '\n')) {
-          return std::nullopt;
-        }
+        if (at_ >= text_.size() || text_[at_] != ':') return std::nullopt;
         ++at_;
         children.push_back(YamlTree::IndexOf(tree_->AddScalar(key_mark, "!", *key)));
         SkipSpace();
