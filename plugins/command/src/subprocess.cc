@@ -225,8 +225,8 @@ bool IsResourceError(int error_number) {
 // process that joins a cgroup by writing cgroup.procs waits for an RCU grace period (the cgroup
 // core's percpu rwsem taken for writing), a few milliseconds on an idle machine and 10 to 40 under
 // load, which dominated a one-task `petit trigger`; one made there by CLONE_INTO_CGROUP does not.
-// x86-64 only, for the trampoline below; elsewhere, and where clone3 is refused (ENOSYS from an
-// old kernel or a seccomp filter), the child joins by writing cgroup.procs as before.
+// x86-64 only, for the trampoline below; elsewhere, and where clone3 is refused (an old kernel or
+// a seccomp filter), the child joins by writing cgroup.procs as before.
 #if defined(__x86_64__)
 #define PETIT_CLONE_INTO_CGROUP 1
 
@@ -322,7 +322,11 @@ bool CloneIntoCgroup(const Invocation& invocation, int cgroup_fd, int stdout_fd,
     return true;
   }
   clone_error = static_cast<int>(-result);
-  if (clone_error == ENOSYS) g_no_clone3.store(true, std::memory_order_relaxed);
+  // No clone3 (ENOSYS; EPERM from some seccomp filters) or no CLONE_INTO_CGROUP (EINVAL, Linux
+  // 5.3 to 5.6): the same answer every time, so it is not asked again.
+  if (clone_error == ENOSYS || clone_error == EPERM || clone_error == EINVAL) {
+    g_no_clone3.store(true, std::memory_order_relaxed);
+  }
   // A resource error is vfork's too, which reports it; anything else (a cgroup the kernel will
   // not start a process in) leaves the joining to the child, which may be refused harmlessly.
   return IsResourceError(clone_error);
