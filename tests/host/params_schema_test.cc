@@ -70,6 +70,17 @@ TEST(ParamsSchemaTest, APatternStdRegexCannotCompileIsLeftToThePlugin) {
   EXPECT_THAT(Check(schema, "{tag: 5}"), HasSubstr("must be a string")) << "the rest still holds";
 }
 
+// A pattern is compiled on first use; whether it compiles still decides, as when it was compiled
+// with the schema, if a branch beside `required` is described by the names it requires.
+TEST(ParamsSchemaTest, ABranchWithAPatternStdRegexCannotCompileIsDescribedByItsNames) {
+  const ParamsSchema ignored = Parsed(R"({"type": "object",
+      "anyOf": [{"required": ["a"], "pattern": "(?<=v)1"}, {"required": ["b"]}]})");
+  EXPECT_THAT(Check(ignored, "{c: 1}"), HasSubstr("must include 'a' or 'b'"));
+  const ParamsSchema kept = Parsed(R"({"type": "object",
+      "anyOf": [{"required": ["a"], "pattern": "^x"}, {"required": ["b"]}]})");
+  EXPECT_THAT(Check(kept, "{c: 1}"), HasSubstr("none of the alternatives (anyOf)"));
+}
+
 TEST(ParamsSchemaTest, PropertyNamesCheckEveryNameAndItsDescriptionExplains) {
   const ParamsSchema schema = Parsed(R"({"properties": {"env": {"type": "object",
       "propertyNames": {"pattern": "^[A-Z]+$", "description": "capitals only"}}}})");

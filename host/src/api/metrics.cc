@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -320,7 +321,11 @@ ProcessStats ReadProcessStats() {
   const long page = sysconf(_SC_PAGESIZE);
   const std::optional<uint64_t> utime = field(14);
   const std::optional<uint64_t> stime = field(15);
-  if (utime && stime && ticks > 0) {
+  // The process's CPU clock counts nanoseconds; /proc's utime and stime count ticks (10 ms), so a
+  // daemon that had used less than one read 0 (MetricsDaemonTest did, once start-up got cheaper).
+  if (timespec cpu{}; clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu) == 0) {
+    stats.cpu_seconds = static_cast<double>(cpu.tv_sec) + static_cast<double>(cpu.tv_nsec) / 1e9;
+  } else if (utime && stime && ticks > 0) {
     stats.cpu_seconds = static_cast<double>(*utime + *stime) / static_cast<double>(ticks);
   }
   const std::optional<uint64_t> start = field(22);

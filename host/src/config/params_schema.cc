@@ -4,12 +4,15 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <regex>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "config/json_document.h"
 #include "config/yaml_document.h"
 #include "petit/core/suggest.h"
 #include "petit/core/template.h"
@@ -104,6 +107,31 @@ std::string JoinQuoted(const std::vector<std::string>& names, std::string_view l
 
 namespace internal {
 
+// A `pattern` is compiled when a value is first checked against it: libstdc++ spends about 300,000
+// instructions compiling even "^[^=]+$" (its bracket matcher tabulates all 256 bytes), which every
+// start of a host that loads the command plugin paid, for a job that may set no environment.
+class LazyPattern {
+ public:
+  explicit LazyPattern(std::string text) : text_(std::move(text)) {}
+  const std::string& text() const { return text_; }
+  // nullptr when std::regex cannot compile the text (valid for the plugin, see the header).
+  const std::regex* Get() const {
+    std::call_once(once_, [this] {
+      try {
+        regex_.emplace(text_, std::regex::ECMAScript);
+      } catch (const std::regex_error&) {
+        // Left empty: the pattern is ignored here and the plugin checks it.
+      }
+    });
+    return regex_ ? &*regex_ : nullptr;
+  }
+
+ private:
+  const std::string text_;
+  mutable std::once_flag once_;
+  mutable std::optional<std::regex> regex_;  // set once, under once_
+};
+
 struct SchemaNode {
   using Node = SchemaNode;
 
@@ -126,8 +154,8 @@ struct SchemaNode {
   std::optional<double> exclusive_maximum;
   std::optional<uint64_t> min_length;
   std::optional<uint64_t> max_length;
-  std::optional<std::regex> pattern;  // ECMAScript, searched (unanchored) as JSON Schema says
-  std::string pattern_text;
+  // ECMAScript, searched (unanchored) as JSON Schema says; null without the keyword.
+  std::unique_ptr<LazyPattern> pattern;
   std::unique_ptr<Node> property_names;  // schema every member name of an object passes
   std::string description;
   std::optional<uint64_t> min_items;
@@ -136,9 +164,15 @@ struct SchemaNode {
   std::vector<Node> any_of;
   std::vector<Node> one_of;
   std::unique_ptr<Node> not_schema;
+  // True when `required` is the only keyword but for `pattern`: see OnlyRequired.
+  bool required_alone = false;
+
   // True when `required` is the only keyword: such branches of anyOf/oneOf/not are described by
   // the names they require ("must include 'text' or 'input'") rather than as opaque alternatives.
-  bool only_required = false;
+  // A pattern std::regex cannot compile is ignored, so it is no keyword either.
+  bool OnlyRequired() const {
+    return required_alone && (pattern == nullptr || pattern->Get() == nullptr);
+  }
 
   const Node* FindProperty(std::string_view name) const {
     for (const Property& property : properties) {
@@ -248,12 +282,8 @@ Status SchemaCompiler::Compile(const YamlNode& yaml, const std::string& where, N
       status = Compile(value, here, *out.property_names);
     } else if (keyword == "pattern") {
       if (!value.IsScalar()) return Fail(here, "must be a string");
-      try {
-        out.pattern.emplace(value.Scalar(), std::regex::ECMAScript);
-        out.pattern_text = value.Scalar();
-      } catch (const std::regex_error&) {
-        continue;  // valid for the plugin, beyond std::regex: the plugin checks it (see header)
-      }
+      out.pattern = std::make_unique<internal::LazyPattern>(value.Scalar());
+      continue;  // counted by OnlyRequired, once it is known whether std::regex compiles it
     } else if (keyword == "description") {
       if (value.IsScalar()) out.description = value.Scalar();
       continue;  // an annotation: it does not count as a keyword for only_required
@@ -306,7 +336,7 @@ Status SchemaCompiler::Compile(const YamlNode& yaml, const std::string& where, N
     if (!status.ok()) return status;
     ++keywords;
   }
-  out.only_required = has_required && keywords == 1;
+  out.required_alone = has_required && keywords == 1;
   return Status::Ok();
 }
 
@@ -504,15 +534,16 @@ class SchemaChecker {
           Display(path) + " must be at most " + std::to_string(*schema.max_length) +
               " characters long");
     }
-    if (schema.pattern && !MatchesPattern(schema, value.Scalar())) {
-      Add(value, path, Display(path) + " must match the pattern '" + schema.pattern_text + "'");
+    if (schema.pattern && !MatchesPattern(*schema.pattern, value.Scalar())) {
+      Add(value, path, Display(path) + " must match the pattern '" + schema.pattern->text() + "'");
     }
   }
 
   // True when `text` matches, or is too long to be matched here (see kMaxPatternInputBytes).
-  static bool MatchesPattern(const Node& schema, const std::string& text) {
+  static bool MatchesPattern(const internal::LazyPattern& pattern, const std::string& text) {
     if (text.size() > kMaxPatternInputBytes) return true;
-    return std::regex_search(text, *schema.pattern);
+    const std::regex* regex = pattern.Get();
+    return regex == nullptr || std::regex_search(text, *regex);
   }
 
   // A member name is a string whatever it looks like, so it is checked as a quoted scalar.
@@ -590,7 +621,7 @@ class SchemaChecker {
   static std::optional<std::vector<std::string>> RequiredNames(const std::vector<Node>& branches) {
     std::vector<std::string> names;
     for (const Node& branch : branches) {
-      if (!branch.only_required || branch.required.size() != 1) return std::nullopt;
+      if (!branch.OnlyRequired() || branch.required.size() != 1) return std::nullopt;
       names.push_back(branch.required.front());
     }
     return names;
@@ -624,7 +655,7 @@ class SchemaChecker {
     if (schema.not_schema && Matches(*schema.not_schema, value, path)) {
       const Node& forbidden = *schema.not_schema;
       Add(value, path,
-          forbidden.only_required
+          forbidden.OnlyRequired()
               ? Display(path) + " must not include " + JoinQuoted(forbidden.required, " and ") +
                     (forbidden.required.size() > 1 ? " together" : "")
               : Display(path) + Agree(path, " matches", " match") +
@@ -642,8 +673,11 @@ class SchemaChecker {
 }  // namespace
 
 Result<ParamsSchema> ParamsSchema::Parse(std::string_view json) {
-  // JSON is a subset of YAML's flow style, and the host's one checked YAML parser reads it.
-  internal::YamlDocument document = internal::ParseYamlDocument(json, "parameter schema");
+  // JSON is a subset of YAML's flow style, and the host's one checked YAML parser reads it; plain
+  // JSON, as plugins write it, is read to the same tree without it (json_document.h).
+  std::optional<internal::YamlDocument> fast = internal::ParseStrictJson(json);
+  internal::YamlDocument document =
+      fast ? std::move(*fast) : internal::ParseYamlDocument(json, "parameter schema");
   if (!document.errors.empty() || !document.problems.empty()) {
     const Diagnostic& error =
         document.errors.empty() ? document.problems.front() : document.errors.front();

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/sched.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -16,8 +17,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#endif
+
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <climits>
 #include <cstdint>
 #include <cstdlib>
@@ -159,11 +165,12 @@ bool IsResourceError(int error_number) {
          error_number == ENFILE;
 }
 
-// The child's side of Spawn, between vfork and exec. It runs on the parent's stack and shares its
-// memory while the parent's thread is suspended, so it makes system calls only: no allocation, no
-// locks. Returns only on failure, with the errno value.
+// The child's side of Spawn, between vfork (or clone3, CloneIntoCgroup) and exec. It runs on the
+// parent's stack (or a buffer in the parent's frame) and shares its memory while the parent's
+// thread is suspended, so it makes system calls only: no allocation, no locks. Returns only on
+// failure, with the errno value. `in_cgroup`: the child was made in the attempt's cgroup.
 [[gnu::noinline]] int PrepareAndExec(const Invocation& invocation, int stdout_fd, int stderr_fd,
-                                     int null_fd, pid_t parent) {
+                                     int null_fd, pid_t parent, bool in_cgroup) {
   // A host commonly ignores SIGPIPE or SIGHUP and blocks termination signals in worker threads;
   // both would survive exec and break the child (and our SIGTERM), so the child starts with every
   // disposition at its default (handlers are reset by exec anyway) and an empty mask.
@@ -177,7 +184,7 @@ bool IsResourceError(int error_number) {
     }
   }
   if (setpgid(0, 0) != 0) return errno;
-  if (invocation.cgroup != nullptr && invocation.cgroup->procs_path() != nullptr) {
+  if (!in_cgroup && invocation.cgroup != nullptr && invocation.cgroup->procs_path() != nullptr) {
     // "0" moves the writing process. Without the cgroup the group and the marker still apply, so
     // a refusal (a cgroup removed meanwhile) does not stop the task. The pool keeps the file
     // open (task_cgroup.h), which spares the child a path walk through the cgroup file system.
@@ -214,10 +221,123 @@ bool IsResourceError(int error_number) {
   return errno;
 }
 
-// What posix_spawn did here before, plus PR_SET_PDEATHSIG, which posix_spawn cannot set: vfork,
-// PrepareAndExec in the child. Returns 0 (and the pid) or an errno value; a child that failed
-// before exec is reaped here. `start_ticks` is the child's start time (as ProcessStartTicks
-// reads it) when the clock shows it without reading /proc, else 0.
+// A child made straight into the attempt's cgroup, where the kernel has clone3 and allows it: a
+// process that joins a cgroup by writing cgroup.procs waits for an RCU grace period (the cgroup
+// core's percpu rwsem taken for writing), a few milliseconds on an idle machine and 10 to 40 under
+// load, which dominated a one-task `petit trigger`; one made there by CLONE_INTO_CGROUP does not.
+// x86-64 only, for the trampoline below; elsewhere, and where clone3 is refused (an old kernel or
+// a seccomp filter), the child joins by writing cgroup.procs as before.
+#if defined(__x86_64__)
+#define PETIT_CLONE_INTO_CGROUP 1
+
+// What the child made by clone3 needs, on the parent's stack (the memory is shared until exec).
+struct ChildStart {
+  const Invocation* invocation;
+  int stdout_fd;
+  int stderr_fd;
+  int null_fd;
+  pid_t parent;
+  volatile int* error;     // PrepareAndExec's errno value when it fails
+  volatile bool* started;  // set first: the child ran
+};
+
+int ChildMain(void* raw) {
+  const ChildStart& start = *static_cast<const ChildStart*>(raw);
+  *start.started = true;
+  *start.error = PrepareAndExec(*start.invocation, start.stdout_fd, start.stderr_fd, start.null_fd,
+                                start.parent, /*in_cgroup=*/true);
+  return 127;
+}
+
+// clone3(`args`), the child running `child(argument)` on the stack `args` names and exiting with
+// its result, as vfork's child calls _exit; no C library call is made on the way. The parent gets
+// the child's pid or -errno. (glibc 2.36 exports no clone3; its own clone() has no room for
+// CLONE_INTO_CGROUP, a flag above bit 31.)
+[[gnu::noinline]] long Clone3Run(clone_args* args, int (*child)(void*), void* argument) {
+  long result = SYS_clone3;
+  register int (*function)(void*) asm("r12") = child;
+  register void* function_argument asm("r13") = argument;
+  asm volatile(
+      "syscall\n\t"
+      "test %%rax, %%rax\n\t"
+      "jnz 1f\n\t"
+      // The child, on its own stack, 16-byte aligned at the call as the ABI wants.
+      "xor %%ebp, %%ebp\n\t"
+      "mov %%r13, %%rdi\n\t"
+      "call *%%r12\n\t"
+      "mov %%eax, %%edi\n\t"
+      "mov %[exit_group], %%eax\n\t"
+      "syscall\n\t"
+      "hlt\n\t"
+      "1:\n\t"
+      : "+a"(result)
+      : "D"(args), "S"(sizeof(clone_args)), "r"(function),
+        "r"(function_argument), [exit_group] "i"(SYS_exit_group)
+      : "rcx", "r11", "memory");
+  return result;
+}
+
+// Whether clone3 was refused as unknown, or a child it made was killed before it ran, once; then
+// it is not tried again.
+std::atomic<bool> g_no_clone3{false};
+
+// The child's stack: enough for PrepareAndExec's system calls, under the sanitizers too.
+constexpr size_t kChildStackBytes = 32 * 1024;
+
+// clone3 into `cgroup_fd` with vfork's semantics (the child shares the memory and this thread
+// waits until it execs or exits). True when it made the child, or failed for want of resources
+// (`clone_error`), as vfork would; false when clone3 is not available or the kernel refused the
+// cgroup: the caller then vforks.
+bool CloneIntoCgroup(const Invocation& invocation, int cgroup_fd, int stdout_fd, int stderr_fd,
+                     int null_fd, pid_t parent, volatile int& child_error, pid_t& child,
+                     int& clone_error) {
+  if (g_no_clone3.load(std::memory_order_relaxed)) return false;
+  alignas(16) char stack[kChildStackBytes];
+  volatile bool started = false;
+  ChildStart start{&invocation, stdout_fd, stderr_fd, null_fd, parent, &child_error, &started};
+  clone_args args{};
+  args.flags = CLONE_VM | CLONE_VFORK | CLONE_INTO_CGROUP;
+  args.exit_signal = SIGCHLD;
+  args.stack = reinterpret_cast<uintptr_t>(stack);
+  args.stack_size = sizeof stack;
+  args.cgroup = static_cast<uint64_t>(cgroup_fd);
+  const long result = Clone3Run(&args, ChildMain, &start);
+#if defined(__SANITIZE_ADDRESS__)
+  // The child's frames poisoned their redzones in the shadow of `stack` and never returned to
+  // unpoison them (exec ended them); this frame's own use of the memory must not trip on that.
+  __asan_unpoison_memory_region(stack, sizeof stack);
+#endif
+  if (result >= 0 && !started) {
+    // Killed before its first instruction: what some kernels do to a child made in a cgroup
+    // whose kill count (cgroup.kill) is not its parent's (Linux 6.18 here, when the host's own
+    // cgroup was once killed, as a service's can be by its manager). The child joins by writing
+    // cgroup.procs from now on.
+    while (waitpid(static_cast<pid_t>(result), nullptr, 0) < 0 && errno == EINTR) {
+    }
+    g_no_clone3.store(true, std::memory_order_relaxed);
+    return false;
+  }
+  if (result >= 0) {
+    child = static_cast<pid_t>(result);
+    return true;
+  }
+  clone_error = static_cast<int>(-result);
+  // No clone3 (ENOSYS; EPERM from some seccomp filters) or no CLONE_INTO_CGROUP (EINVAL, Linux
+  // 5.3 to 5.6): the same answer every time, so it is not asked again.
+  if (clone_error == ENOSYS || clone_error == EPERM || clone_error == EINVAL) {
+    g_no_clone3.store(true, std::memory_order_relaxed);
+  }
+  // A resource error is vfork's too, which reports it; anything else (a cgroup the kernel will
+  // not start a process in) leaves the joining to the child, which may be refused harmlessly.
+  return IsResourceError(clone_error);
+}
+#endif
+
+// What posix_spawn did here before, plus PR_SET_PDEATHSIG, which posix_spawn cannot set: vfork
+// (or clone3 into the attempt's cgroup, above), PrepareAndExec in the child. Returns 0 (and the
+// pid) or an errno value; a child that failed before exec is reaped here. `start_ticks` is the
+// child's start time (as ProcessStartTicks reads it) when the clock shows it without reading /proc,
+// else 0.
 int Spawn(const Invocation& invocation, int stdout_fd, int stderr_fd, pid_t& pid,
           uint64_t& start_ticks) {
   // No host signal handler may run in the child, on the parent's stack, before the child resets
@@ -234,12 +354,24 @@ int Spawn(const Invocation& invocation, int stdout_fd, int stderr_fd, pid_t& pid
   timespec before{};
   timespec after{};
   clock_gettime(CLOCK_BOOTTIME, &before);
-  const pid_t child = vfork();
-  if (child == 0) {
-    child_error = PrepareAndExec(invocation, stdout_fd, stderr_fd, null_fd, parent);
-    _exit(127);
+  pid_t child = -1;
+  int vfork_error = 0;
+  bool cloned = false;  // or failed for want of resources, which vfork would too
+#ifdef PETIT_CLONE_INTO_CGROUP
+  if (invocation.cgroup != nullptr && invocation.cgroup->dir_fd() >= 0) {
+    cloned = CloneIntoCgroup(invocation, invocation.cgroup->dir_fd(), stdout_fd, stderr_fd, null_fd,
+                             parent, child_error, child, vfork_error);
   }
-  const int vfork_error = errno;
+#endif
+  if (!cloned) {
+    child = vfork();
+    if (child == 0) {
+      child_error =
+          PrepareAndExec(invocation, stdout_fd, stderr_fd, null_fd, parent, /*in_cgroup=*/false);
+      _exit(127);
+    }
+    vfork_error = errno;
+  }
   clock_gettime(CLOCK_BOOTTIME, &after);
   pthread_sigmask(SIG_SETMASK, &previous, nullptr);
   const uint64_t first_tick = TicksAt(before);

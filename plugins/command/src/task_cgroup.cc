@@ -153,6 +153,7 @@ class CgroupPool {
     // Kept open while the cgroup is pooled: every attempt in it saves opening them.
     entry.files.procs = open((dir + "/cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC);
     entry.files.events = open((dir + "/cgroup.events").c_str(), O_RDONLY | O_CLOEXEC);
+    entry.files.dir = open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
     return entry;
   }
 
@@ -166,6 +167,7 @@ class CgroupPool {
   static void Close(TaskCgroup::Files& files) {
     if (files.procs >= 0) close(files.procs);
     if (files.events >= 0) close(files.events);
+    if (files.dir >= 0) close(files.dir);
     files = {};
   }
 
@@ -195,7 +197,8 @@ TaskCgroup::TaskCgroup(std::string dir, Files files)
 TaskCgroup::TaskCgroup(TaskCgroup&& other) noexcept
     : dir_(std::exchange(other.dir_, std::string())),
       procs_(std::exchange(other.procs_, std::string())),
-      files_(std::exchange(other.files_, Files())) {}
+      files_(std::exchange(other.files_, Files())),
+      killed_(std::exchange(other.killed_, false)) {}
 
 TaskCgroup TaskCgroup::Create() {
   if (!TaskCgroupBase().has_value()) return TaskCgroup();
@@ -235,12 +238,22 @@ TaskCgroup::~TaskCgroup() {
     CgroupPool::Close(files_);
     return;
   }
+  if (killed_) {
+    // Removed, not reused (see Signal); a failed rmdir leaves it to the recovery after this
+    // process, as for one that could not be emptied.
+    CgroupPool::Close(files_);
+    rmdir(dir_.c_str());
+    return;
+  }
   CgroupPool::Instance().Release({std::move(dir_), files_});
 }
 
 void TaskCgroup::Signal(int signal_number) const {
   if (!enabled()) return;
-  if (signal_number == SIGKILL && WriteSmall(dir_ + "/cgroup.kill", "1")) return;
+  if (signal_number == SIGKILL && WriteSmall(dir_ + "/cgroup.kill", "1")) {
+    killed_ = true;
+    return;
+  }
   // SIGTERM, or SIGKILL before Linux 5.14: a listed process could exit and its pid be reused
   // between the read and the kill, the same narrow window as for any pid read from /proc.
   for (const pid_t pid : Members(dir_)) kill(pid, signal_number);

@@ -48,14 +48,21 @@ class TaskCgroup {
 
   bool enabled() const { return !dir_.empty(); }
   const std::string& dir() const { return dir_; }
-  // "<dir>/cgroup.procs": where the child writes "0" to join before it execs; nullptr if disabled.
+  // The cgroup's directory, kept open (O_PATH, close-on-exec) while the cgroup is in the pool: the
+  // child is made in the cgroup with clone3's CLONE_INTO_CGROUP (subprocess.cc); -1 if disabled or
+  // it could not be opened.
+  int dir_fd() const { return files_.dir; }
+  // "<dir>/cgroup.procs": where the child writes "0" to join before it execs when it could not be
+  // made in the cgroup (no clone3, as under some seccomp filters); nullptr if disabled.
   const char* procs_path() const { return enabled() ? procs_.c_str() : nullptr; }
   // That file, kept open (write-only, close-on-exec) while the cgroup is in the pool, so the child
   // need not open it; -1 if it could not be opened (the child then opens procs_path()).
   int procs_fd() const { return files_.procs; }
 
   // Sends `signal_number` to every process in the cgroup; SIGKILL through cgroup.kill, which no
-  // fork can outrun (Linux 5.14; older kernels get each listed process).
+  // fork can outrun (Linux 5.14; older kernels get each listed process). A cgroup killed that way
+  // is removed afterwards instead of going back to the pool: some kernels (6.18 here) SIGKILL a
+  // child made by CLONE_INTO_CGROUP into a cgroup whose kill count differs from its parent's.
   void Signal(int signal_number) const;
 
   // Waits up to `limit` for the cgroup to empty (after a SIGKILL); true when it did.
@@ -65,6 +72,7 @@ class TaskCgroup {
   struct Files {
     int procs = -1;   // cgroup.procs, write-only
     int events = -1;  // cgroup.events, read-only
+    int dir = -1;     // the directory, O_PATH
   };
 
  private:
@@ -75,6 +83,7 @@ class TaskCgroup {
   std::string dir_;
   std::string procs_;
   Files files_;
+  mutable bool killed_ = false;  // through cgroup.kill: not to be reused
 };
 
 }  // namespace petit::command
