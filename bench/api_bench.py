@@ -664,6 +664,13 @@ def bench(args):
 
         daemon = Daemon(args.petit, jobs_dir, config, os.path.join(work, "petit.log"))
         daemon.wait_for_line(r"petit: running \d+ jobs", timeout=300)
+        # The priority the scheduler thread got (runtime/thread_priority.h): SCHED_FIFO only where
+        # the process may use real-time priorities, so say which one this run measured.
+        try:
+            line = daemon.wait_for_line(r"scheduler thread: ", timeout=5)
+            table.add("scheduler thread priority", line.split("scheduler thread: ", 1)[1].strip())
+        except RuntimeError:
+            table.add("scheduler thread priority", "not logged by this build")
         api_up = None
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:

@@ -862,7 +862,10 @@ Status Scheduler::Start(std::span<const ResumeRequest> resume_first) {
   }
   impl.LaunchAll(launches);
   impl.clock_waiter.emplace(impl.clock, impl.mu, impl.cv);
-  impl.thread = std::thread([&impl] { impl.Loop(); });
+  impl.thread = std::thread([&impl] {
+    if (impl.options.on_thread_start) impl.options.on_thread_start();
+    impl.Loop();
+  });
   return Status::Ok();
 }
 

@@ -23,6 +23,7 @@
 #include "runtime/run_options.h"
 #include "runtime/signal_canceller.h"
 #include "runtime/systemd_notify.h"
+#include "runtime/thread_priority.h"
 #include "runtime/time_format.h"
 
 namespace petit::host {
@@ -597,6 +598,11 @@ int ServeUntilSignalled(std::unique_ptr<HostEnv> env, std::vector<Job> jobs,
       });
 
   SchedulerOptions scheduler_options;
+  scheduler_options.on_thread_start = [&log] {
+    std::string detail;
+    RaiseThreadPriority(/*allow_realtime=*/true, detail);
+    log.Info(detail);
+  };
   if (systemd.watchdog_feed_interval_us() > 0) {
     // The scheduler thread feeds it: a scheduler stuck on its lock stops the feeding and systemd
     // restarts the service.

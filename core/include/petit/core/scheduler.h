@@ -154,6 +154,9 @@ struct SchedulerOptions {
   // until its next due time (see Scheduler::IdleUntil). For virtual-time test harnesses: it must
   // be quick and must not call into the scheduler or move the clock.
   std::function<void()> on_idle;
+  // Called once on the scheduler thread when it starts, before its first pass (the host raises
+  // the thread's scheduling priority there, so that fires keep their time on a busy machine).
+  std::function<void()> on_thread_start;
 };
 
 // Stale fire times (of jobs unscheduled since they were queued) the scheduler keeps beyond one per

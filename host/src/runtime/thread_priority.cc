@@ -1,0 +1,70 @@
+#include "runtime/thread_priority.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+#include <string>
+
+namespace petit::host {
+namespace {
+
+constexpr uint64_t kSliceNs = 100'000;  // the kernel's smallest custom slice
+
+// The kernel's struct sched_attr (SCHED_ATTR_SIZE_VER0); <linux/sched/types.h> clashes with
+// glibc's <sched.h>, and glibc 2.36 wraps no sched_setattr.
+struct SchedAttr {
+  uint32_t size;
+  uint32_t sched_policy;
+  uint64_t sched_flags;
+  int32_t sched_nice;
+  uint32_t sched_priority;
+  uint64_t sched_runtime;
+  uint64_t sched_deadline;
+  uint64_t sched_period;
+};
+static_assert(sizeof(SchedAttr) == 48);
+
+bool MayUseRealtime() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_RTPRIO, &limit) == 0 && limit.rlim_cur >= 1) return true;
+  return geteuid() == 0;  // CAP_SYS_NICE, most likely; the kernel has the last word
+}
+
+}  // namespace
+
+ThreadPriority RaiseThreadPriority(bool allow_realtime, std::string& detail) {
+  std::string refused;
+  if (allow_realtime && MayUseRealtime()) {
+    sched_param param{};
+    param.sched_priority = 1;
+    const int error = pthread_setschedparam(pthread_self(), SCHED_FIFO, &param);
+    if (error == 0) {
+      detail = "scheduler thread: SCHED_FIFO priority 1";
+      return ThreadPriority::kRealtime;
+    }
+    refused = std::string("SCHED_FIFO refused (") + std::strerror(error) + "); ";
+  }
+  const auto tid = static_cast<pid_t>(syscall(SYS_gettid));
+  errno = 0;
+  const int nice = getpriority(PRIO_PROCESS, static_cast<id_t>(tid));
+  SchedAttr attr{};
+  attr.size = sizeof attr;
+  attr.sched_policy = SCHED_OTHER;
+  // sched_setattr sets the niceness too: the thread keeps its own (a lower one would be refused).
+  attr.sched_nice = errno == 0 ? nice : 0;
+  attr.sched_runtime = kSliceNs;
+  if (syscall(SYS_sched_setattr, tid, &attr, 0) == 0) {
+    detail = refused + "scheduler thread: 0.1 ms time slice";
+    return ThreadPriority::kShortSlice;
+  }
+  detail = refused + "scheduler thread: default priority (" + std::strerror(errno) + ")";
+  return ThreadPriority::kUnchanged;
+}
+
+}  // namespace petit::host

@@ -1,0 +1,92 @@
+#include "runtime/thread_priority.h"
+
+#include <gtest/gtest.h>
+#include <pthread.h>
+#include <sched.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <string>
+#include <thread>
+
+namespace petit::host {
+namespace {
+
+struct Seen {
+  ThreadPriority priority = ThreadPriority::kUnchanged;
+  std::string detail;
+  int policy = -1;
+  int rt_priority = -1;
+  int nice_before = 0;
+  int nice_after = 0;
+};
+
+// Calls RaiseThreadPriority on a fresh thread, niced to `nice` first, and reads back what the
+// kernel says of that thread (the test's own thread is left alone).
+Seen RaiseOnAThread(bool allow_realtime, int nice) {
+  Seen seen;
+  std::thread thread([&] {
+    const auto tid = static_cast<id_t>(syscall(SYS_gettid));
+    setpriority(PRIO_PROCESS, tid, nice);
+    seen.nice_before = getpriority(PRIO_PROCESS, tid);
+    seen.priority = RaiseThreadPriority(allow_realtime, seen.detail);
+    sched_param param{};
+    pthread_getschedparam(pthread_self(), &seen.policy, &param);
+    seen.rt_priority = param.sched_priority;
+    seen.nice_after = getpriority(PRIO_PROCESS, tid);
+  });
+  thread.join();
+  return seen;
+}
+
+TEST(ThreadPriorityTest, WithoutRealtimeTheThreadGetsAShortSliceAndKeepsItsNiceness) {
+  const Seen seen = RaiseOnAThread(/*allow_realtime=*/false, /*nice=*/3);
+  EXPECT_NE(seen.priority, ThreadPriority::kRealtime) << seen.detail;
+  EXPECT_EQ(seen.policy, SCHED_OTHER) << seen.detail;
+  EXPECT_EQ(seen.nice_before, 3);
+  EXPECT_EQ(seen.nice_after, 3) << seen.detail;
+  if (seen.priority == ThreadPriority::kShortSlice) {
+    EXPECT_EQ(seen.detail, "scheduler thread: 0.1 ms time slice");
+  } else {
+    EXPECT_NE(seen.detail.find("default priority"), std::string::npos) << seen.detail;
+  }
+}
+
+TEST(ThreadPriorityTest, RealtimeWhereThisProcessMayUseIt) {
+  rlimit limit{};
+  getrlimit(RLIMIT_RTPRIO, &limit);
+  const bool may = geteuid() == 0 || limit.rlim_cur >= 1;
+  const Seen seen = RaiseOnAThread(/*allow_realtime=*/true, /*nice=*/0);
+  if (seen.priority == ThreadPriority::kRealtime) {
+    EXPECT_TRUE(may);
+    EXPECT_EQ(seen.policy, SCHED_FIFO);
+    EXPECT_EQ(seen.rt_priority, 1);
+    EXPECT_EQ(seen.detail, "scheduler thread: SCHED_FIFO priority 1");
+  } else {
+    // Refused (a container without CAP_SYS_NICE, RestrictRealtime=): the slice, and the log says
+    // why when real-time was tried.
+    EXPECT_EQ(seen.policy, SCHED_OTHER) << seen.detail;
+    if (may) {
+      EXPECT_NE(seen.detail.find("SCHED_FIFO refused"), std::string::npos) << seen.detail;
+    }
+  }
+}
+
+TEST(ThreadPriorityTest, AThreadTheProcessStartsLaterIsNotRaised) {
+  // Only the calling thread changes: a thread started afterwards by another thread (as the runs'
+  // and the workers' are) keeps the default policy, so tasks never run real-time.
+  const Seen raised = RaiseOnAThread(/*allow_realtime=*/true, /*nice=*/0);
+  (void)raised;
+  int policy = -1;
+  std::thread other([&] {
+    sched_param param{};
+    pthread_getschedparam(pthread_self(), &policy, &param);
+  });
+  other.join();
+  EXPECT_EQ(policy, SCHED_OTHER);
+}
+
+}  // namespace
+}  // namespace petit::host
