@@ -168,7 +168,8 @@ Status SqlStateStore::AdmitIn(WriterSession& writer, const RunRecord& r, RunAdmi
     }
     if (taken) {
       Result<RunId> other = RunId::Parse(admit.id);
-      if (!other.ok()) return Internal("stored run id '" + SanitizeText(admit.id) + "' is not valid");
+      if (!other.ok())
+        return Internal("stored run id '" + SanitizeText(admit.id) + "' is not valid");
       admission.verdict = RunAdmission::Verdict::kOccurrenceTaken;
       admission.other = std::move(other).value();
       admission.other_owner = admit.owner;

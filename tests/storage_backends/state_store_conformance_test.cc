@@ -604,8 +604,8 @@ TEST_P(StateStoreConformanceTest, SaveAttemptsAndUpdateRunWritesBothOrNeither) {
   // An attempt of an unknown run: the run keeps its state.
   RunRecord failed = other;
   failed.status = RunStatus::kFailed;
-  status = store_->SaveAttemptsAndUpdateRun(std::array{MakeAttempt(RunId::Generate(), "t", 1)},
-                                            failed);
+  status =
+      store_->SaveAttemptsAndUpdateRun(std::array{MakeAttempt(RunId::Generate(), "t", 1)}, failed);
   EXPECT_EQ(status.code(), StatusCode::kNotFound) << status.ToString();
   stored = store_->GetRun(other.id);
   ASSERT_TRUE(stored.ok() && stored->has_value());

@@ -24,9 +24,9 @@
 namespace petit::host {
 
 enum class ThreadPriority {
-  kRealtime,     // SCHED_FIFO, priority 1
-  kShortSlice,   // SCHED_OTHER with a 0.1 ms slice, niceness kept
-  kUnchanged,    // the kernel refused both
+  kRealtime,    // SCHED_FIFO, priority 1
+  kShortSlice,  // SCHED_OTHER with a 0.1 ms slice, niceness kept
+  kUnchanged,   // the kernel refused both
 };
 
 // Raises the calling thread's priority as above; `allow_realtime` false skips SCHED_FIFO. What
