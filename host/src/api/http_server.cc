@@ -54,10 +54,17 @@ constexpr milliseconds kLingerLimit{2000};
 // threads get the processor first (the scheduler never waits on the API).
 constexpr int kThreadNice = 5;
 
-// Names the calling thread and lowers its priority (Linux: niceness is per thread).
-void SetUpThread(const std::string& name) {
+// The niceness of the calling thread, or 0 when it cannot be read.
+int ThreadNice() {
+  errno = 0;
+  const int nice = getpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)));
+  return errno == 0 ? nice : 0;
+}
+
+// Names the calling thread and sets its niceness to `nice` (Linux: niceness is per thread).
+void SetUpThread(const std::string& name, int nice) {
   pthread_setname_np(pthread_self(), name.c_str());
-  setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), kThreadNice);
+  setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), nice);
 }
 std::string_view ReasonPhrase(int status) {
   switch (status) {
@@ -145,6 +152,10 @@ struct HttpServer::Impl {
 
   const ApiConfig config;
   const LogLine log;
+  // The server's threads' niceness: kThreadNice below that of the thread that made the server
+  // (the daemon's), fixed here because setpriority takes an absolute value and a worker is
+  // started by another server thread, already lowered.
+  const int thread_nice = std::min(ThreadNice() + kThreadNice, 19);
 
   int listen_fd = -1;
   int epoll_fd = -1;
@@ -181,7 +192,7 @@ struct HttpServer::Impl {
   }
 
   void RunReader() {
-    SetUpThread("petit-api-read");
+    SetUpThread("petit-api-read", thread_nice);
     std::array<epoll_event, kMaxEvents> events{};
     Clock::time_point next_tick = Clock::now() + kTick;
     while (!stopping.load()) {
@@ -437,7 +448,7 @@ struct HttpServer::Impl {
   // ---- the workers ----
 
   void RunWorker(size_t index) {
-    SetUpThread("petit-api-" + std::to_string(index));
+    SetUpThread("petit-api-" + std::to_string(index), thread_nice);
     for (;;) {
       std::unique_ptr<Connection> c;
       {

@@ -4,12 +4,18 @@
 #include "api/http_server.h"
 
 #include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <filesystem>
+#include <fstream>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -205,6 +211,40 @@ TEST_F(HttpServerTest, RoutesLiteralAndParamSegmentsAndDecodesThem) {
   EXPECT_EQ(Get("/things/special/").body, "{\"route\":\"literal\"}") << "a trailing / is ignored";
   EXPECT_EQ(Get("http://example.com/api/health").status, 200) << "the absolute form";
   EXPECT_EQ(Get("HTTP://example.com/api/health").status, 200) << "its scheme in any case";
+}
+
+// The niceness of each of this process's threads named petit-api*, by name.
+std::map<std::string, int> ApiThreadNiceness() {
+  std::map<std::string, int> nice;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::string name;
+    std::getline(std::ifstream(task.path() / "comm"), name);
+    if (name.rfind("petit-api", 0) != 0) continue;
+    std::string stat;
+    std::getline(std::ifstream(task.path() / "stat"), stat);
+    // Fields after the command's closing parenthesis: state is field 3, nice field 19.
+    std::istringstream fields(stat.substr(stat.rfind(')') + 2));
+    std::string field;
+    for (int i = 3; i <= 19 && fields >> field; ++i) {
+    }
+    nice[name] = std::stoi(field);
+  }
+  return nice;
+}
+
+TEST_F(HttpServerTest, ItsThreadsRunFiveBelowTheNicenessOfTheThreadThatMadeIt) {
+  // As a daemon started with `nice -n 2` (or by root, who may raise a niceness): the server's
+  // threads end at 7, not at an absolute 5 above the scheduler.
+  const auto tid = static_cast<id_t>(syscall(SYS_gettid));
+  const int before = getpriority(PRIO_PROCESS, tid);
+  ASSERT_EQ(setpriority(PRIO_PROCESS, tid, 2), 0);
+  StartServer();
+  setpriority(PRIO_PROCESS, tid, before);     // best effort: lowering it back needs CAP_SYS_NICE
+  ASSERT_EQ(Get("/api/health").status, 200);  // a worker has started
+  const std::map<std::string, int> nice = ApiThreadNiceness();
+  ASSERT_TRUE(nice.contains("petit-api-read"));
+  ASSERT_GE(nice.size(), 2u) << "the reader and at least one worker";
+  for (const auto& [name, value] : nice) EXPECT_EQ(value, 7) << name;
 }
 
 TEST_F(HttpServerTest, UnknownPathsAndMethodsAreJson404And405) {
