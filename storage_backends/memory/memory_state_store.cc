@@ -228,10 +228,8 @@ Status MemoryStateStore::SaveAttempts(std::span<const AttemptRecord> attempts) {
   for (size_t i = 0; i < attempts.size(); ++i) {
     const AttemptRecord& attempt = attempts[i];
     if (!one_run && (i == 0 || attempts[i - 1].run != attempt.run)) entry = &runs_.at(attempt.run);
-    auto [stored, inserted] =
-        entry->attempts.try_emplace(AttemptKey(attempt.task, attempt.attempt));
     // Normalised into the stored record, which keeps its strings' storage when replaced.
-    NormalizeAttemptInto(attempt, stored->second);
+    NormalizeAttemptValueInto(attempt, entry->attempts.FindOrInsert(attempt.task, attempt.attempt));
   }
   return Status::Ok();
 }
@@ -243,7 +241,10 @@ Result<std::vector<AttemptRecord>> MemoryStateStore::ListAttempts(const RunId& r
     auto it = runs_.find(run);
     if (it == runs_.end()) return attempts;
     attempts.reserve(it->second.attempts.size());
-    for (const auto& [key, attempt] : it->second.attempts) attempts.push_back(attempt);
+    it->second.attempts.ForEach([&](const AttemptRecord& attempt) {
+      attempts.push_back(attempt);
+      attempts.back().run = run;
+    });
   }
   std::sort(attempts.begin(), attempts.end(), [](const AttemptRecord& a, const AttemptRecord& b) {
     return std::tie(a.task, a.attempt) < std::tie(b.task, b.attempt);
@@ -310,12 +311,12 @@ Status MemoryStateStore::MarkInterrupted(const RunId& run, std::string_view reas
   SetStatus(record, RunStatus::kInterrupted);
   record.ended_us = ended_us;
   record.error = error;
-  for (auto& [key, attempt] : it->second.attempts) {
-    if (attempt.state != TaskState::kQueued && attempt.state != TaskState::kRunning) continue;
+  it->second.attempts.ForEach([&](AttemptRecord& attempt) {
+    if (attempt.state != TaskState::kQueued && attempt.state != TaskState::kRunning) return;
     attempt.state = TaskState::kInterrupted;
     attempt.ended_us = ended_us;
     attempt.error = error;
-  }
+  });
   return Status::Ok();
 }
 
@@ -326,13 +327,13 @@ Result<std::vector<::petit::AttemptKey>> MemoryStateStore::InterruptStrandedAtte
   std::vector<::petit::AttemptKey> stranded;
   for (auto& [id, entry] : runs_) {
     if (!IsTerminal(entry.record.status)) continue;
-    for (auto& [key, attempt] : entry.attempts) {
-      if (attempt.state != TaskState::kQueued && attempt.state != TaskState::kRunning) continue;
+    entry.attempts.ForEach([&](AttemptRecord& attempt) {
+      if (attempt.state != TaskState::kQueued && attempt.state != TaskState::kRunning) return;
       attempt.state = TaskState::kInterrupted;
       attempt.ended_us = ended_us;
       attempt.error = error;
       stranded.push_back({id, attempt.task, attempt.attempt});
-    }
+    });
   }
   std::sort(stranded.begin(), stranded.end(), [](const auto& a, const auto& b) {
     return std::tie(a.run, a.task, a.attempt) < std::tie(b.run, b.task, b.attempt);
@@ -389,12 +390,12 @@ Result<bool> MemoryStateStore::TakeOverRun(const RunId& run, std::string_view de
   if (it == runs_.end()) return RunNotFound(run);
   RunRecord& record = it->second.record;
   if (IsTerminal(record.status) || record.owner != expected_owner) return false;
-  for (auto& [key, attempt] : it->second.attempts) {
-    if (attempt.state != TaskState::kQueued && attempt.state != TaskState::kRunning) continue;
+  it->second.attempts.ForEach([&](AttemptRecord& attempt) {
+    if (attempt.state != TaskState::kQueued && attempt.state != TaskState::kRunning) return;
     attempt.state = TaskState::kInterrupted;
     attempt.ended_us = now_us;
     attempt.error = error;
-  }
+  });
   SetStatus(record, RunStatus::kRunning);
   record.owner = std::move(owner);
   ++record.retries;

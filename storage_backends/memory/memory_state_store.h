@@ -24,6 +24,7 @@
 #include <utility>
 #include <vector>
 
+#include "memory/attempt_table.h"
 #include "petit/core/mutex.h"
 #include "petit/core/state_store.h"
 #include "petit/core/thread_annotations.h"
@@ -74,12 +75,6 @@ class MemoryStateStore final : public StateStore {
 
  private:
   class HeldHostLock;
-  using AttemptKey = std::pair<TaskId, uint32_t>;  // task, attempt
-  struct AttemptKeyHash {
-    size_t operator()(const AttemptKey& key) const noexcept {
-      return std::hash<TaskId>{}(key.first) ^ (size_t{key.second} * 0x9E3779B97F4A7C15ULL);
-    }
-  };
   using LogKey = std::tuple<TaskId, uint32_t, uint32_t>;  // task, attempt, seq
   using NewestFirstKey = std::pair<int64_t, RunId>;       // created_us, id
   using OccurrenceKey = std::pair<JobId, int64_t>;        // job, occurrence_us
@@ -88,8 +83,9 @@ class MemoryStateStore final : public StateStore {
   struct RunEntry {
     RunRecord record;
     // Hashed: a run of 100,000 tasks writes each attempt twice, and a tree of string keys made
-    // that O(log n) string compares (cache misses, mostly) each time. ListAttempts sorts.
-    std::unordered_map<AttemptKey, AttemptRecord, AttemptKeyHash> attempts;
+    // that O(log n) string compares (cache misses, mostly) each time. ListAttempts sorts. The
+    // records' `run` is left empty (it is record.id).
+    AttemptTable attempts;
     std::map<LogKey, LogChunk> logs;
   };
 
