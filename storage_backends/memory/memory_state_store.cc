@@ -202,36 +202,47 @@ Result<RunPage> MemoryStateStore::QueryRuns(const RunQuery& query) {
 }
 
 Status MemoryStateStore::SaveAttempts(std::span<const AttemptRecord> attempts) {
-  // Checked before anything changes, so a batch is applied whole or not at all. A batch comes
-  // from one run almost always, so consecutive records reuse the previous check and lookup.
+  MutexLock lock(mu_);
+  // Checked and looked up before anything changes, so a batch is applied whole or not at all. A
+  // batch comes from one run almost always, so consecutive records reuse the previous lookup. A
+  // stored run's id was checked when the run was created: only a batch naming an unknown run
+  // has its run ids checked (an invalid one is kInvalidArgument before any kNotFound, as ever).
+  const RunId* missing = nullptr;
+  for (size_t i = 0; i < attempts.size(); ++i) {
+    const RunId& run = attempts[i].run;
+    if (i != 0 && attempts[i - 1].run == run) continue;
+    if (FindRun(run) == nullptr && missing == nullptr) missing = &run;
+  }
   for (size_t i = 0; i < attempts.size(); ++i) {
     const AttemptRecord& attempt = attempts[i];
-    if (i == 0 || attempt.run != attempts[i - 1].run)
+    if (missing != nullptr && (i == 0 || attempt.run != attempts[i - 1].run)) {
       PETIT_RETURN_IF_ERROR(CheckRunId(attempt.run));
+    }
     PETIT_RETURN_IF_ERROR(CheckTaskId(attempt.task));
   }
-  MutexLock lock(mu_);
-  // Looked up before anything changes, so a batch is applied whole or not at all.
-  RunEntry* entry = nullptr;  // of the previous record's run
-  bool one_run = true;
-  for (size_t i = 0; i < attempts.size(); ++i) {
-    const AttemptRecord& attempt = attempts[i];
-    if (i != 0 && attempts[i - 1].run == attempt.run) continue;
-    one_run = i == 0;
-    auto it = runs_.find(attempt.run);
-    if (it == runs_.end()) {
+  if (missing != nullptr) {
+    for (const AttemptRecord& attempt : attempts) {
+      if (&attempt.run != missing) continue;
       return NotFound("cannot save " + DescribeAttempt(attempt.run, attempt.task, attempt.attempt) +
                       ": the run does not exist");
     }
-    entry = &it->second;
   }
+  RunEntry* entry = nullptr;
   for (size_t i = 0; i < attempts.size(); ++i) {
     const AttemptRecord& attempt = attempts[i];
-    if (!one_run && (i == 0 || attempts[i - 1].run != attempt.run)) entry = &runs_.at(attempt.run);
+    if (i == 0 || attempts[i - 1].run != attempt.run) entry = FindRun(attempt.run);
     // Normalised into the stored record, which keeps its strings' storage when replaced.
     NormalizeAttemptValueInto(attempt, entry->attempts.FindOrInsert(attempt.task, attempt.attempt));
   }
   return Status::Ok();
+}
+
+MemoryStateStore::RunEntry* MemoryStateStore::FindRun(const RunId& id) {
+  if (last_found_ != nullptr && last_found_->record.id == id) return last_found_;
+  auto it = runs_.find(id);
+  if (it == runs_.end()) return nullptr;
+  last_found_ = &it->second;
+  return last_found_;
 }
 
 Result<std::vector<AttemptRecord>> MemoryStateStore::ListAttempts(const RunId& run) {

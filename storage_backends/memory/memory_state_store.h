@@ -97,11 +97,16 @@ class MemoryStateStore final : public StateStore {
   RunAdmission CountActive(const JobId& job, uint32_t max_active_runs) REQUIRES(mu_);
   // Reopens the run of `entry`, as ReopenRun does.
   Status Reopen(RunEntry& entry, std::string&& owner, int64_t reopened_us) REQUIRES(mu_);
+  // The stored run of `id`, or null. Runs are never removed, so an entry's address is stable.
+  RunEntry* FindRun(const RunId& id) REQUIRES(mu_);
   // Sets the status of a stored run, keeping active_ in step.
   void SetStatus(RunRecord& record, RunStatus status) REQUIRES(mu_);
 
   Mutex mu_;
   std::unordered_map<RunId, RunEntry> runs_ GUARDED_BY(mu_);
+  // The entry FindRun found last: a run's attempts are saved a few at a time, over and over, and
+  // comparing its id costs less than hashing it.
+  RunEntry* last_found_ GUARDED_BY(mu_) = nullptr;
   std::set<NewestFirstKey, std::greater<NewestFirstKey>> newest_first_ GUARDED_BY(mu_);
   // The run of each schedule occurrence that has one.
   std::map<OccurrenceKey, RunId> occurrences_ GUARDED_BY(mu_);
