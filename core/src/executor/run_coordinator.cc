@@ -12,6 +12,7 @@
 #include <optional>
 #include <queue>
 #include <random>
+#include <span>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -28,6 +29,45 @@ namespace petit::internal {
 namespace {
 
 constexpr Dag::Index kNoTask = std::numeric_limits<Dag::Index>::max();
+
+// The attempt records one wake-up decided, in order. A record is built in place and its storage
+// (strings, in particular the 36-character run id, past the short-string buffer) is reused by the
+// records of later wake-ups: no record is moved or allocated per attempt once the buffer is warm.
+class RecordBuffer {
+ public:
+  // A record at the end, to be filled in by the caller; its fields are reset but for `run` and
+  // `task`, which the caller assigns. Invalidates references to the others.
+  AttemptRecord& Add() {
+    if (size_ == records_.size()) {
+      ++size_;
+      return records_.emplace_back();
+    }
+    AttemptRecord& record = records_[size_++];
+    record.state = TaskState::kPending;
+    record.queued_us = record.started_us = record.ended_us = 0;
+    record.exit_code.reset();
+    record.error.clear();
+    record.outputs.clear();
+    return record;
+  }
+  void PopBack() { --size_; }
+  // Forgets every record, keeping their storage.
+  void Clear() { size_ = 0; }
+  // Moves the records out (a store outage keeps them in the journal).
+  std::vector<AttemptRecord> TakeAll() {
+    std::vector<AttemptRecord> taken(std::make_move_iterator(records_.begin()),
+                                     std::make_move_iterator(records_.begin() + size_));
+    size_ = 0;
+    return taken;
+  }
+  std::span<const AttemptRecord> view() const { return {records_.data(), size_}; }
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+
+ private:
+  std::vector<AttemptRecord> records_;
+  size_t size_ = 0;
+};
 
 class RunCoordinator;
 // The run this thread drives, while it does: a resource grant made inside the driver's own
@@ -406,7 +446,7 @@ class RunCoordinator final : public WorkSink {
                               record, retry_at_us});
   }
 
-  void DeliverNotices(std::vector<Notice>& notices, const std::vector<AttemptRecord>& records) {
+  void DeliverNotices(std::vector<Notice>& notices, std::span<const AttemptRecord> records) {
     for (Notice& notice : notices) {
       const TaskSpec& spec = dag_.task(notice.task);
       Emit(notice.event, &spec, notice.attempt, std::move(notice.detail), notice.time_us);
@@ -500,9 +540,7 @@ class RunCoordinator final : public WorkSink {
       return;
     }
     // Taken back below when the slots are free at once: only a task that waits is queued.
-    AttemptRecord queued = NewRecord(i, attempt, TaskState::kQueued);
-    queued.queued_us = now;
-    Save(std::move(queued));
+    NewRecord(i, attempt, TaskState::kQueued).queued_us = now;
     ResourceRequirements storage;
     acquiring_ = i;
     Result<ResourceManager::Ticket> ticket = options_.resources->AcquireAsync(
@@ -516,12 +554,12 @@ class RunCoordinator final : public WorkSink {
         });
     acquiring_ = kNoTask;
     if (!ticket.ok()) {
-      unsaved_.pop_back();
+      unsaved_.PopBack();
       FailBeforeStart(i, attempt, "task '" + spec.id.str() + "': " + ticket.status().message());
       return;
     }
     if (inline_grant_) {
-      unsaved_.pop_back();
+      unsaved_.PopBack();
       attempt_queued_us_[i] = 0;
       ResourceManager::Lease lease = std::move(*inline_grant_);
       inline_grant_.reset();
@@ -541,11 +579,11 @@ class RunCoordinator final : public WorkSink {
   void FailBeforeStart(Dag::Index i, uint32_t attempt, const std::string& error) {
     attempts_[i] = attempt;
     int64_t now = clock_.NowMicros();
-    AttemptRecord failed = NewRecord(i, attempt, TaskState::kFailed);
+    AttemptRecord& failed = NewRecord(i, attempt, TaskState::kFailed);
     failed.queued_us = attempt_queued_us_[i] != 0 ? attempt_queued_us_[i] : now;
     failed.ended_us = now;
     failed.error = error;
-    size_t record = Save(std::move(failed));
+    const size_t record = unsaved_.size() - 1;
     Notify(Notice::Kind::kFinished, EventType::kTaskFailed, i, attempt, error, record);
     Settle(i, TaskState::kFailed);
   }
@@ -573,10 +611,9 @@ class RunCoordinator final : public WorkSink {
 
     // Durable before the effect: the attempt reaches a worker only after Flush() saved this, so
     // after a crash recovery finds it and knows it may have started.
-    AttemptRecord running = NewRecord(i, attempt, TaskState::kRunning);
+    AttemptRecord& running = NewRecord(i, attempt, TaskState::kRunning);
     running.queued_us = queued;
     running.started_us = now;
-    Save(std::move(running));
     Notify(Notice::Kind::kStarted, EventType::kTaskStarted, i, attempt, "");
 
     auto control = std::make_shared<EngineAttemptControl>(
@@ -608,10 +645,10 @@ class RunCoordinator final : public WorkSink {
   void Flush() {
     if (journal_.empty() && !outage_) {
       const int64_t tried_us = clock_.NowMicros();
-      Status saved = Write(unwritten_logs_, unsaved_, nullptr);
+      Status saved = Write(unwritten_logs_, unsaved_.view(), nullptr);
       if (saved.ok()) {
-        DeliverNotices(notices_, unsaved_);
-        RecycleSaved();
+        DeliverNotices(notices_, unsaved_.view());
+        unsaved_.Clear();
         unwritten_logs_.clear();
         ArmDeadlines(unstarted_);
         HandOut(unstarted_);
@@ -622,7 +659,7 @@ class RunCoordinator final : public WorkSink {
     if (!unsaved_.empty() || !notices_.empty() || !unstarted_.empty() || !unwritten_logs_.empty()) {
       Batch& batch = journal_.emplace_back();
       batch.logs.swap(unwritten_logs_);
-      batch.records.swap(unsaved_);
+      batch.records = unsaved_.TakeAll();
       batch.notices.swap(notices_);
       batch.unstarted.swap(unstarted_);
     }
@@ -631,7 +668,7 @@ class RunCoordinator final : public WorkSink {
 
   // Writes one wake-up's decisions: captured output an outage held back, then the attempts, then
   // the run's end (only the last batch has one).
-  Status Write(const std::vector<LogChunk>& logs, const std::vector<AttemptRecord>& records,
+  Status Write(const std::vector<LogChunk>& logs, std::span<const AttemptRecord> records,
                const RunRecord* run) {
     for (const LogChunk& chunk : logs) {
       Status appended = StoreWrite{chunk}.Apply(store_);
@@ -682,7 +719,7 @@ class RunCoordinator final : public WorkSink {
     if (!IsStoreOutage(failed)) {
       fatal_ = failed;
       journal_.clear();  // never saved, so never announced nor started
-      unsaved_.clear();
+      unsaved_.Clear();
       unstarted_.clear();
       notices_.clear();
       unwritten_logs_.clear();
@@ -778,45 +815,15 @@ class RunCoordinator final : public WorkSink {
     }
   }
 
-  // The record of attempt `attempt` of task `i` of this run in `state`; the caller sets the times
-  // and the rest by name.
-  AttemptRecord NewRecord(Dag::Index i, uint32_t attempt, TaskState state) {
-    AttemptRecord record = SpareRecord();
+  // Adds the record of attempt `attempt` of task `i` of this run in `state` to unsaved_; the
+  // caller sets the times and the rest by name (before anything else is added).
+  AttemptRecord& NewRecord(Dag::Index i, uint32_t attempt, TaskState state) {
+    AttemptRecord& record = unsaved_.Add();
     record.run = run_.id;
     record.task = dag_.task(i).id;
     record.attempt = attempt;
     record.state = state;
     return record;
-  }
-
-  // An empty record, made of the storage of one saved earlier where there is one: its strings keep
-  // their capacity, so a run id (36 characters, past the short-string buffer) is copied into it
-  // without an allocation.
-  AttemptRecord SpareRecord() {
-    if (spare_records_.empty()) return {};
-    AttemptRecord record = std::move(spare_records_.back());
-    spare_records_.pop_back();
-    record.state = TaskState::kPending;
-    record.queued_us = record.started_us = record.ended_us = 0;
-    record.exit_code.reset();
-    record.error.clear();
-    record.outputs.clear();
-    return record;
-  }
-
-  // Keeps the storage of saved records for SpareRecord.
-  void RecycleSaved() {
-    for (AttemptRecord& record : unsaved_) {
-      if (spare_records_.size() >= kSpareRecords) break;
-      spare_records_.push_back(std::move(record));
-    }
-    unsaved_.clear();
-  }
-
-  // Returns the record's index in unsaved_, for its notice.
-  size_t Save(AttemptRecord record) {
-    unsaved_.push_back(std::move(record));
-    return unsaved_.size() - 1;
   }
 
   void OnGranted(Grant grant) {
@@ -918,11 +925,9 @@ class RunCoordinator final : public WorkSink {
       result.error = done.storage_status.message();
     }
 
-    AttemptRecord record = SpareRecord();
-    record.run = run_.id;
-    record.task = spec.id;
-    record.attempt = done.attempt;
-    record.state = TaskState::kFailed;
+    // Its index in unsaved_, for the notice.
+    const size_t saved = unsaved_.size();
+    AttemptRecord& record = NewRecord(done.index, done.attempt, TaskState::kFailed);
     record.queued_us = attempt_started_us_[done.index];
     record.started_us = done.started_us;
     record.ended_us = done.ended_us;
@@ -957,10 +962,8 @@ class RunCoordinator final : public WorkSink {
       int64_t retry_at = clock_.NowMicros() + delay_us;
       states_[done.index] = TaskState::kPending;
       retry_at_.emplace(retry_at, done.index);
-      std::string error = record.error;
-      size_t saved = Save(std::move(record));
-      Notify(Notice::Kind::kRetrying, EventType::kTaskRetrying, done.index, done.attempt, error,
-             saved, retry_at);
+      Notify(Notice::Kind::kRetrying, EventType::kTaskRetrying, done.index, done.attempt,
+             record.error, saved, retry_at);
       return;
     }
     const EventType event =
@@ -969,9 +972,7 @@ class RunCoordinator final : public WorkSink {
             ? EventType::kTaskCancelled
             : EventType::kTaskFailed;
     const TaskState final_state = record.state;
-    std::string error = record.error;
-    size_t saved = Save(std::move(record));
-    Notify(Notice::Kind::kFinished, event, done.index, done.attempt, error, saved);
+    Notify(Notice::Kind::kFinished, event, done.index, done.attempt, record.error, saved);
     Settle(done.index, final_state);
   }
 
@@ -1029,10 +1030,10 @@ class RunCoordinator final : public WorkSink {
   void RecordNeverRan(Dag::Index i, TaskState state, const std::string& reason) {
     int64_t now = clock_.NowMicros();
     if (options_.resume != nullptr && attempts_[i] != 0) ++attempts_[i];
-    AttemptRecord never_ran = NewRecord(i, attempts_[i], state);
+    const size_t record = unsaved_.size();
+    AttemptRecord& never_ran = NewRecord(i, attempts_[i], state);
     never_ran.ended_us = now;
     never_ran.error = reason;
-    size_t record = Save(std::move(never_ran));
     const bool cancelled = state == TaskState::kCancelled || state == TaskState::kInterrupted;
     Notify(Notice::Kind::kFinished, cancelled ? EventType::kTaskCancelled : EventType::kTaskSkipped,
            i, attempts_[i], reason, record);
@@ -1164,11 +1165,9 @@ class RunCoordinator final : public WorkSink {
   std::deque<Grant> granted_;                           // holding their slots, waiting for a worker
   std::vector<InFlight> in_flight_;
   std::priority_queue<ReadyEntry> ready_;
-  std::vector<AttemptRecord> unsaved_;  // decided this wake-up, saved by Flush()
-  static constexpr size_t kSpareRecords = 64;
-  std::vector<AttemptRecord> spare_records_;  // saved ones, their storage kept for SpareRecord
-  std::vector<LogChunk> unwritten_logs_;      // captured output an outage held back, saved likewise
-  std::vector<Notice> notices_;               // told by Flush() once unsaved_ is saved
+  RecordBuffer unsaved_;                  // decided this wake-up, saved by Flush()
+  std::vector<LogChunk> unwritten_logs_;  // captured output an outage held back, saved likewise
+  std::vector<Notice> notices_;           // told by Flush() once unsaved_ is saved
   const bool notifying_ = options_.events != nullptr || options_.observer != nullptr;
   std::vector<WorkItem> unstarted_;  // started this wake-up, handed out by Flush()
   std::vector<WorkItem> outbox_;     // saved as running, for the workers once the drive ends
