@@ -10,7 +10,6 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <queue>
 #include <random>
 #include <span>
 #include <string>
@@ -20,6 +19,7 @@
 #include <vector>
 
 #include "executor/attempt_control.h"
+#include "executor/ready_queue.h"
 #include "executor/run_inbox.h"
 #include "executor/trigger_rules.h"
 #include "executor/worker_pool.h"
@@ -194,8 +194,6 @@ class RunCoordinator final : public WorkSink {
   }
 
  private:
-  using ReadyEntry = std::pair<int64_t, int64_t>;  // (priority, -index): max-heap order
-
   // Records the new run as running: admits it in the store, or starts the run the caller admitted.
   // A store that does not answer is retried with backoff (no task has started yet, so nothing
   // else waits) until the outage limit; an admission whose answer was lost may have landed, which
@@ -397,10 +395,6 @@ class RunCoordinator final : public WorkSink {
     }
   }
 
-  ReadyEntry ReadyKey(Dag::Index i) const {
-    return {dag_.task(i).priority, -static_cast<int64_t>(i)};
-  }
-
   // Builds the event only when somebody listens. `time_us` 0 means now.
   void Emit(EventType type, const TaskSpec* task, uint32_t attempt, std::string detail,
             int64_t time_us = 0) {
@@ -419,7 +413,7 @@ class RunCoordinator final : public WorkSink {
 
   void MakeReady(Dag::Index i) {
     states_[i] = TaskState::kQueued;
-    ready_.push(ReadyKey(i));
+    ready_.Push(i);
     Notify(Notice::Kind::kQueued, EventType::kTaskQueued, i, attempts_[i] + 1, "");
   }
 
@@ -494,16 +488,16 @@ class RunCoordinator final : public WorkSink {
       StartAttempt(i, std::move(lease));
     }
     while (fatal_.ok() && !ready_.empty()) {
-      Dag::Index i = static_cast<Dag::Index>(-ready_.top().second);
+      Dag::Index i = ready_.Top();
       if (NeedsResources(i)) {
-        ready_.pop();
+        ready_.Pop();
         WaitForResources(i);
         continue;
       }
       // A task that needs only a worker asks for the host-wide task slot once it has one, so it
       // never holds a slot that another run could use while it waits for this run's workers.
       if (in_flight_count_ + granted_.size() + waiting_for_task_slot_ >= max_in_flight_) break;
-      ready_.pop();
+      ready_.Pop();
       if (limits_tasks_) {
         WaitForResources(i);
       } else {
@@ -1050,8 +1044,8 @@ class RunCoordinator final : public WorkSink {
     }
     std::vector<Dag::Index> waiting;
     while (!ready_.empty()) {
-      waiting.push_back(static_cast<Dag::Index>(-ready_.top().second));
-      ready_.pop();
+      waiting.push_back(ready_.Top());
+      ready_.Pop();
     }
     for (auto& [at, i] : retry_at_) waiting.push_back(i);
     retry_at_.clear();
@@ -1164,7 +1158,7 @@ class RunCoordinator final : public WorkSink {
   std::optional<ResourceManager::Lease> inline_grant_;  // what that call granted at once
   std::deque<Grant> granted_;                           // holding their slots, waiting for a worker
   std::vector<InFlight> in_flight_;
-  std::priority_queue<ReadyEntry> ready_;
+  ReadyQueue ready_{dag_};
   RecordBuffer unsaved_;                  // decided this wake-up, saved by Flush()
   std::vector<LogChunk> unwritten_logs_;  // captured output an outage held back, saved likewise
   std::vector<Notice> notices_;           // told by Flush() once unsaved_ is saved
