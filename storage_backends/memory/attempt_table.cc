@@ -5,11 +5,12 @@
 
 namespace petit::storage::internal {
 
-uint64_t AttemptTable::Hash(const TaskId& task, uint32_t attempt) {
+uint32_t AttemptTable::Hash(const TaskId& task, uint32_t attempt) {
   const uint64_t h = std::hash<std::string_view>{}(task.str());
-  // Mixed so that attempts of one task land apart; never 0 (the hash of a free slot is unused,
-  // but a non-zero hash keeps the comparison in FindOrInsert to one test).
-  return (h ^ (uint64_t{attempt} * 0x9E3779B97F4A7C15ULL)) | 1;
+  // Mixed so that attempts of one task land apart, then folded to 32 bits (the index never holds
+  // 2^32 slots: a record number is 32 bits too).
+  const uint64_t mixed = h ^ (uint64_t{attempt} * 0x9E3779B97F4A7C15ULL);
+  return static_cast<uint32_t>(mixed ^ (mixed >> 32));
 }
 
 void AttemptTable::Grow() {
@@ -26,7 +27,7 @@ void AttemptTable::Grow() {
 
 AttemptRecord& AttemptTable::FindOrInsert(const TaskId& task, uint32_t attempt) {
   if ((size_ + 1) * 2 > slots_.size()) Grow();
-  const uint64_t hash = Hash(task, attempt);
+  const uint32_t hash = Hash(task, attempt);
   const size_t mask = slots_.size() - 1;
   size_t at = hash & mask;
   for (; slots_[at].record != 0; at = (at + 1) & mask) {

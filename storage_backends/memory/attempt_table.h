@@ -52,13 +52,14 @@ class AttemptTable {
   static constexpr size_t kFirstChunkShift = 4;  // chunk k holds 16 << k records
   static constexpr size_t kMinSlots = 16;
 
-  // `record` is the record's number + 1; 0 marks a free slot.
+  // `record` is the record's number + 1; 0 marks a free slot. `hash`: the key's hash, whose low
+  // bits place the slot. 8 bytes, so the index of 100,000 attempts is 2 MB.
   struct Slot {
-    uint64_t hash = 0;
+    uint32_t hash = 0;
     uint32_t record = 0;
   };
 
-  static uint64_t Hash(const TaskId& task, uint32_t attempt);
+  static uint32_t Hash(const TaskId& task, uint32_t attempt);
   // Record i is in chunk k = bit_width(i / 16 + 1) - 1, after the 16 * (2^k - 1) records of the
   // chunks before it.
   static std::pair<size_t, size_t> Place(size_t i) {
