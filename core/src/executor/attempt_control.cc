@@ -77,11 +77,14 @@ bool EngineAttemptControl::timed_out() const {
   return timed_out_;
 }
 
-Status EngineAttemptControl::Finish() {
+Status EngineAttemptControl::Finish(std::vector<LogChunk>& unwritten) {
   MutexLock lock(capture_mu_);
-  if (abandoned_) return write_status_;
-  FlushLocked(OutputStream::kStdout, stdout_);
-  FlushLocked(OutputStream::kStderr, stderr_);
+  if (!abandoned_) {
+    FlushLocked(OutputStream::kStdout, stdout_);
+    FlushLocked(OutputStream::kStderr, stderr_);
+  }
+  unwritten = std::move(unwritten_);
+  unwritten_.clear();
   return write_status_;
 }
 

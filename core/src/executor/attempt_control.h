@@ -51,7 +51,8 @@ class EngineAttemptControl final : public AttemptControl {
   // Writes what is still buffered. Returns the first storage error seen during the attempt that
   // was not an outage (IsStoreOutage); chunks an outage kept from the store are left for
   // TakeUnwritten(), and the run writes them once the store answers.
-  Status Finish() EXCLUDES(capture_mu_);
+  // `unwritten` receives TakeUnwritten()'s chunks, under the same hold of the lock.
+  Status Finish(std::vector<LogChunk>& unwritten) EXCLUDES(capture_mu_);
   // Writes what is buffered and drops whatever the runner writes from now on: the attempt has
   // been given up on, and the run (whose ids and store this control borrows) may end before its
   // runner returns.

@@ -153,11 +153,12 @@ class RunCoordinator final : public WorkSink {
   // settles it and starts what it released on this thread (`next`).
   void Complete(WorkItem& item, AttemptResult result, int64_t started_us,
                 std::vector<WorkItem>& next) override {
-    Status storage_status = item.control->Finish();
+    std::vector<LogChunk> unwritten;
+    Status storage_status = item.control->Finish(unwritten);
     const int64_t ended_us = clock_.NowMicros();
     const bool drive = inbox_.PostCompletion(
         Completion{item.index, item.request.attempt, std::move(result), std::move(storage_status),
-                   item.control->TakeUnwritten(), started_us, ended_us});
+                   std::move(unwritten), started_us, ended_us});
     // Otherwise the run may be gone already.
     if (drive) Drive(/*worker=*/true, next, ended_us);
   }
@@ -634,7 +635,7 @@ class RunCoordinator final : public WorkSink {
     ++in_flight_count_;
 
     WorkItem item{i,
-                  runners_.Find(spec.type),
+                  Runner(spec.type),
                   AttemptRequest{job_.id, run_.id, spec.id, spec.type, attempt, std::move(params),
                                  spec.timeout.value_or(std::chrono::milliseconds(0)),
                                  context_.OutputsPtr(), context_.ConfigPtr()},
@@ -642,6 +643,16 @@ class RunCoordinator final : public WorkSink {
                   this,
                   &clock_};
     unstarted_.push_back(std::move(item));
+  }
+
+  // runners_.Find, remembered for the type asked last: the tasks of a run mostly share a few
+  // types, and a string compare costs less than the registry's hash lookup.
+  TaskRunner* Runner(const std::string& type) {
+    if (runner_ == nullptr || type != runner_type_) {
+      runner_ = runners_.Find(type);
+      runner_type_ = type;
+    }
+    return runner_;
   }
 
   // Makes what this wake-up decided durable in one transaction, then hands the attempts it
@@ -1184,7 +1195,9 @@ class RunCoordinator final : public WorkSink {
   RunInbox::Mail mail_;              // the driver's, reused
   bool spin_ = false;                // whether the coordinator spins before it sleeps
   int64_t step_now_us_ = 0;          // StepNow's, during a Step; 0 = not read yet
-  bool stopped_attempts_ = false;    // a fatal error cancelled the attempts in flight
+  std::string runner_type_;          // Runner's last type, and its runner
+  TaskRunner* runner_ = nullptr;
+  bool stopped_attempts_ = false;  // a fatal error cancelled the attempts in flight
   std::multimap<int64_t, Dag::Index> retry_at_;
   // When to give up on a cancelled attempt: (task, attempt) by time (StartCancelGrace).
   std::multimap<int64_t, std::pair<Dag::Index, uint32_t>> abandon_at_;
