@@ -156,11 +156,13 @@ class RunCoordinator final : public WorkSink {
     std::vector<LogChunk> unwritten;
     Status storage_status = item.control->Finish(unwritten);
     const int64_t ended_us = clock_.NowMicros();
+    // mail_ is touched only when this worker becomes the driver.
     const bool drive = inbox_.PostCompletion(
         Completion{item.index, item.request.attempt, std::move(result), std::move(storage_status),
-                   std::move(unwritten), started_us, ended_us});
+                   std::move(unwritten), started_us, ended_us},
+        mail_);
     // Otherwise the run may be gone already.
-    if (drive) Drive(/*worker=*/true, next, ended_us);
+    if (drive) Drive(/*worker=*/true, next, ended_us, /*taken=*/true);
   }
 
   Result<RunRecord> Run() {
@@ -228,10 +230,11 @@ class RunCoordinator final : public WorkSink {
   // Drives the run (as its coordinator, or as a `worker` that posted a completion) until nothing
   // posted is left, then gives the role up; the attempts started meanwhile are moved into `out`.
   // `now_us`: the clock read just before, if the caller did (0 otherwise), for the first Step.
-  void Drive(bool worker, std::vector<WorkItem>& out, int64_t now_us = 0) {
+  // `taken`: the mail is in mail_ already (PostCompletion took it).
+  void Drive(bool worker, std::vector<WorkItem>& out, int64_t now_us = 0, bool taken = false) {
     t_driving = this;
     for (;;) {
-      inbox_.Take(mail_);
+      if (!std::exchange(taken, false)) inbox_.Take(mail_);
       Step(std::exchange(now_us, 0));
       const size_t handed_out = outbox_.size();
       for (WorkItem& item : outbox_) out.push_back(std::move(item));
