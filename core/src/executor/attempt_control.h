@@ -81,6 +81,11 @@ class EngineAttemptControl final : public AttemptControl {
   // The three locks never nest.
   Mutex outputs_mu_;
   ValueMap outputs_ GUARDED_BY(outputs_mu_);
+  // Set (after the write, under the lock) once SetOutput or AppendOutput stored anything, so the
+  // many attempts that set no output and capture nothing end without taking either lock:
+  // TakeOutputs and Finish run once the runner returned, after every write it made.
+  std::atomic<bool> has_outputs_{false};
+  std::atomic<bool> captured_{false};
 
   Mutex capture_mu_;
   Capture stdout_ GUARDED_BY(capture_mu_);
