@@ -9,6 +9,8 @@
 // bench/run_bench.py --inproc --isolation process can quote what that isolation costs per task.
 #include <benchmark/benchmark.h>
 
+#include <time.h>
+
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -121,6 +123,15 @@ const TaskRunnerRegistry& ProcessRegistry() {
   return *registry;
 }
 
+// CPU time of the whole process (every thread: the coordinator, the pool's workers, their
+// spinning), in seconds. Wall time per task swings with whatever else the machine runs; CPU per
+// task is the figure an A/B comparison of two builds can trust on a shared machine.
+double ProcessCpuSeconds() {
+  timespec now{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
+  return static_cast<double>(now.tv_sec) + static_cast<double>(now.tv_nsec) * 1e-9;
+}
+
 Result<Job> MakeJob(std::vector<TaskSpec> specs) {
   Job job;
   job.id = JobId("inproc_bench");
@@ -146,6 +157,7 @@ void RunDag(benchmark::State& state, const Result<Job>& job, bool process = fals
 
   RunOptions options;
   options.max_parallel_tasks = kMaxParallel;
+  double cpu_seconds = 0;
   for (auto _ : state) {
     // A fresh store per run keeps memory flat; opening and destroying it is not timed.
     Result<std::unique_ptr<StateStore>> store = storage::OpenStateStore("memory:");
@@ -153,9 +165,11 @@ void RunDag(benchmark::State& state, const Result<Job>& job, bool process = fals
       state.SkipWithError(store.status().ToString().c_str());
       return;
     }
+    const double cpu_start = ProcessCpuSeconds();
     const auto start = std::chrono::steady_clock::now();
     Result<RunRecord> run = ExecuteRun(*job, RunId::Generate(), registry, **store, options);
     const auto end = std::chrono::steady_clock::now();
+    cpu_seconds += ProcessCpuSeconds() - cpu_start;
     state.SetIterationTime(std::chrono::duration<double>(end - start).count());
     if (!run.ok() || run->status != RunStatus::kSucceeded) {
       state.SkipWithError(run.ok() ? "the run did not succeed" : run.status().ToString().c_str());
@@ -166,6 +180,9 @@ void RunDag(benchmark::State& state, const Result<Job>& job, bool process = fals
   state.counters["per_task"] =
       benchmark::Counter(static_cast<double>(tasks), benchmark::Counter::kIsIterationInvariantRate |
                                                          benchmark::Counter::kInvert);
+  // CPU seconds per task, all threads (benchmark's own cpu_time is the calling thread's only).
+  state.counters["cpu_per_task"] =
+      cpu_seconds / static_cast<double>(state.iterations()) / static_cast<double>(tasks);
   state.counters["tasks"] = static_cast<double>(tasks);
   state.counters["edges"] = static_cast<double>(edges);
 }

@@ -214,38 +214,47 @@ Status MemoryStateStore::SaveAttemptsAndUpdateRun(std::span<const AttemptRecord>
 }
 
 Status MemoryStateStore::SaveAttempts(std::span<const AttemptRecord> attempts) {
-  // Checked before anything changes, so a batch is applied whole or not at all. A batch comes
-  // from one run almost always, so consecutive records reuse the previous check and lookup.
+  MutexLock lock(mu_);
+  // Checked and looked up before anything changes, so a batch is applied whole or not at all. A
+  // batch comes from one run almost always, so consecutive records reuse the previous lookup. A
+  // stored run's id was checked when the run was created: only a batch naming an unknown run
+  // has its run ids checked (an invalid one is kInvalidArgument before any kNotFound, as ever).
+  const RunId* missing = nullptr;
+  for (size_t i = 0; i < attempts.size(); ++i) {
+    const RunId& run = attempts[i].run;
+    if (i != 0 && attempts[i - 1].run == run) continue;
+    if (FindRun(run) == nullptr && missing == nullptr) missing = &run;
+  }
   for (size_t i = 0; i < attempts.size(); ++i) {
     const AttemptRecord& attempt = attempts[i];
-    if (i == 0 || attempt.run != attempts[i - 1].run)
+    if (missing != nullptr && (i == 0 || attempt.run != attempts[i - 1].run)) {
       PETIT_RETURN_IF_ERROR(CheckRunId(attempt.run));
+    }
     PETIT_RETURN_IF_ERROR(CheckTaskId(attempt.task));
   }
-  MutexLock lock(mu_);
-  // Looked up before anything changes, so a batch is applied whole or not at all.
-  RunEntry* entry = nullptr;  // of the previous record's run
-  bool one_run = true;
-  for (size_t i = 0; i < attempts.size(); ++i) {
-    const AttemptRecord& attempt = attempts[i];
-    if (i != 0 && attempts[i - 1].run == attempt.run) continue;
-    one_run = i == 0;
-    auto it = runs_.find(attempt.run);
-    if (it == runs_.end()) {
+  if (missing != nullptr) {
+    for (const AttemptRecord& attempt : attempts) {
+      if (&attempt.run != missing) continue;
       return NotFound("cannot save " + DescribeAttempt(attempt.run, attempt.task, attempt.attempt) +
                       ": the run does not exist");
     }
-    entry = &it->second;
   }
+  RunEntry* entry = nullptr;
   for (size_t i = 0; i < attempts.size(); ++i) {
     const AttemptRecord& attempt = attempts[i];
-    if (!one_run && (i == 0 || attempts[i - 1].run != attempt.run)) entry = &runs_.at(attempt.run);
-    auto [stored, inserted] =
-        entry->attempts.try_emplace(AttemptKey(attempt.task, attempt.attempt));
+    if (i == 0 || attempts[i - 1].run != attempt.run) entry = FindRun(attempt.run);
     // Normalised into the stored record, which keeps its strings' storage when replaced.
-    NormalizeAttemptInto(attempt, stored->second);
+    NormalizeAttemptValueInto(attempt, entry->attempts.FindOrInsert(attempt.task, attempt.attempt));
   }
   return Status::Ok();
+}
+
+MemoryStateStore::RunEntry* MemoryStateStore::FindRun(const RunId& id) {
+  if (last_found_ != nullptr && last_found_->record.id == id) return last_found_;
+  auto it = runs_.find(id);
+  if (it == runs_.end()) return nullptr;
+  last_found_ = &it->second;
+  return last_found_;
 }
 
 Result<std::vector<AttemptRecord>> MemoryStateStore::ListAttempts(const RunId& run) {
@@ -255,7 +264,10 @@ Result<std::vector<AttemptRecord>> MemoryStateStore::ListAttempts(const RunId& r
     auto it = runs_.find(run);
     if (it == runs_.end()) return attempts;
     attempts.reserve(it->second.attempts.size());
-    for (const auto& [key, attempt] : it->second.attempts) attempts.push_back(attempt);
+    it->second.attempts.ForEach([&](const AttemptRecord& attempt) {
+      attempts.push_back(attempt);
+      attempts.back().run = run;
+    });
   }
   std::sort(attempts.begin(), attempts.end(), [](const AttemptRecord& a, const AttemptRecord& b) {
     return std::tie(a.task, a.attempt) < std::tie(b.task, b.attempt);
@@ -322,12 +334,12 @@ Status MemoryStateStore::MarkInterrupted(const RunId& run, std::string_view reas
   SetStatus(record, RunStatus::kInterrupted);
   record.ended_us = ended_us;
   record.error = error;
-  for (auto& [key, attempt] : it->second.attempts) {
-    if (attempt.state != TaskState::kQueued && attempt.state != TaskState::kRunning) continue;
+  it->second.attempts.ForEach([&](AttemptRecord& attempt) {
+    if (attempt.state != TaskState::kQueued && attempt.state != TaskState::kRunning) return;
     attempt.state = TaskState::kInterrupted;
     attempt.ended_us = ended_us;
     attempt.error = error;
-  }
+  });
   return Status::Ok();
 }
 
@@ -338,13 +350,13 @@ Result<std::vector<::petit::AttemptKey>> MemoryStateStore::InterruptStrandedAtte
   std::vector<::petit::AttemptKey> stranded;
   for (auto& [id, entry] : runs_) {
     if (!IsTerminal(entry.record.status)) continue;
-    for (auto& [key, attempt] : entry.attempts) {
-      if (attempt.state != TaskState::kQueued && attempt.state != TaskState::kRunning) continue;
+    entry.attempts.ForEach([&](AttemptRecord& attempt) {
+      if (attempt.state != TaskState::kQueued && attempt.state != TaskState::kRunning) return;
       attempt.state = TaskState::kInterrupted;
       attempt.ended_us = ended_us;
       attempt.error = error;
       stranded.push_back({id, attempt.task, attempt.attempt});
-    }
+    });
   }
   std::sort(stranded.begin(), stranded.end(), [](const auto& a, const auto& b) {
     return std::tie(a.run, a.task, a.attempt) < std::tie(b.run, b.task, b.attempt);
@@ -401,12 +413,12 @@ Result<bool> MemoryStateStore::TakeOverRun(const RunId& run, std::string_view de
   if (it == runs_.end()) return RunNotFound(run);
   RunRecord& record = it->second.record;
   if (IsTerminal(record.status) || record.owner != expected_owner) return false;
-  for (auto& [key, attempt] : it->second.attempts) {
-    if (attempt.state != TaskState::kQueued && attempt.state != TaskState::kRunning) continue;
+  it->second.attempts.ForEach([&](AttemptRecord& attempt) {
+    if (attempt.state != TaskState::kQueued && attempt.state != TaskState::kRunning) return;
     attempt.state = TaskState::kInterrupted;
     attempt.ended_us = now_us;
     attempt.error = error;
-  }
+  });
   SetStatus(record, RunStatus::kRunning);
   record.owner = std::move(owner);
   ++record.retries;

@@ -24,6 +24,7 @@
 #include <utility>
 #include <vector>
 
+#include "memory/attempt_table.h"
 #include "petit/core/mutex.h"
 #include "petit/core/state_store.h"
 #include "petit/core/thread_annotations.h"
@@ -78,12 +79,6 @@ class MemoryStateStore final : public StateStore {
 
  private:
   class HeldHostLock;
-  using AttemptKey = std::pair<TaskId, uint32_t>;  // task, attempt
-  struct AttemptKeyHash {
-    size_t operator()(const AttemptKey& key) const noexcept {
-      return std::hash<TaskId>{}(key.first) ^ (size_t{key.second} * 0x9E3779B97F4A7C15ULL);
-    }
-  };
   using LogKey = std::tuple<TaskId, uint32_t, uint32_t>;  // task, attempt, seq
   using NewestFirstKey = std::pair<int64_t, RunId>;       // created_us, id
   using OccurrenceKey = std::pair<JobId, int64_t>;        // job, occurrence_us
@@ -92,8 +87,9 @@ class MemoryStateStore final : public StateStore {
   struct RunEntry {
     RunRecord record;
     // Hashed: a run of 100,000 tasks writes each attempt twice, and a tree of string keys made
-    // that O(log n) string compares (cache misses, mostly) each time. ListAttempts sorts.
-    std::unordered_map<AttemptKey, AttemptRecord, AttemptKeyHash> attempts;
+    // that O(log n) string compares (cache misses, mostly) each time. ListAttempts sorts. The
+    // records' `run` is left empty (it is record.id).
+    AttemptTable attempts;
     std::map<LogKey, LogChunk> logs;
   };
 
@@ -105,11 +101,16 @@ class MemoryStateStore final : public StateStore {
   RunAdmission CountActive(const JobId& job, uint32_t max_active_runs) REQUIRES(mu_);
   // Reopens the run of `entry`, as ReopenRun does.
   Status Reopen(RunEntry& entry, std::string&& owner, int64_t reopened_us) REQUIRES(mu_);
+  // The stored run of `id`, or null. Runs are never removed, so an entry's address is stable.
+  RunEntry* FindRun(const RunId& id) REQUIRES(mu_);
   // Sets the status of a stored run, keeping active_ in step.
   void SetStatus(RunRecord& record, RunStatus status) REQUIRES(mu_);
 
   Mutex mu_;
   std::unordered_map<RunId, RunEntry> runs_ GUARDED_BY(mu_);
+  // The entry FindRun found last: a run's attempts are saved a few at a time, over and over, and
+  // comparing its id costs less than hashing it.
+  RunEntry* last_found_ GUARDED_BY(mu_) = nullptr;
   std::set<NewestFirstKey, std::greater<NewestFirstKey>> newest_first_ GUARDED_BY(mu_);
   // The run of each schedule occurrence that has one.
   std::map<OccurrenceKey, RunId> occurrences_ GUARDED_BY(mu_);

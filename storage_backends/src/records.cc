@@ -42,6 +42,10 @@ void NormalizeAttemptInto(const AttemptRecord& attempt, AttemptRecord& stored) {
   stored.run = attempt.run;
   stored.task = attempt.task;
   stored.attempt = attempt.attempt;
+  NormalizeAttemptValueInto(attempt, stored);
+}
+
+void NormalizeAttemptValueInto(const AttemptRecord& attempt, AttemptRecord& stored) {
   stored.state = attempt.state;
   stored.queued_us = attempt.queued_us;
   stored.started_us = attempt.started_us;

@@ -20,6 +20,8 @@ Result<AttemptRecord> NormalizeAttempt(const AttemptRecord& attempt);
 // NormalizeAttempt for an attempt already checked (CheckRunId, CheckTaskId), written over
 // `stored` field by field, so that a record replaced in place keeps its strings' storage.
 void NormalizeAttemptInto(const AttemptRecord& attempt, AttemptRecord& stored);
+// The same for everything but the key (run, task, attempt), which `stored` keeps.
+void NormalizeAttemptValueInto(const AttemptRecord& attempt, AttemptRecord& stored);
 Status CheckLogChunk(const LogChunk& chunk);
 Status CheckRunId(const RunId& run);
 Status CheckJobId(const JobId& job);

@@ -13,11 +13,13 @@ Status EngineAttemptControl::SetOutput(std::string_view key, std::string_view va
   PETIT_RETURN_IF_ERROR(ValidateOutputKey(key));
   MutexLock lock(outputs_mu_);
   outputs_.insert_or_assign(std::string(key), std::string(value));
+  has_outputs_.store(true, std::memory_order_release);
   return Status::Ok();
 }
 
 void EngineAttemptControl::AppendOutput(OutputStream stream, std::string_view bytes) {
   MutexLock lock(capture_mu_);
+  captured_.store(true, std::memory_order_release);
   Capture& capture = stream == OutputStream::kStdout ? stdout_ : stderr_;
   if (capture.truncated || abandoned_) return;
   size_t room = cap_bytes_ - std::min(cap_bytes_, capture.total);
@@ -77,11 +79,16 @@ bool EngineAttemptControl::timed_out() const {
   return timed_out_;
 }
 
-Status EngineAttemptControl::Finish() {
+Status EngineAttemptControl::Finish(std::vector<LogChunk>& unwritten) {
+  // Nothing captured: nothing to flush, nothing an outage kept, no failed write.
+  if (!captured_.load(std::memory_order_acquire)) return Status::Ok();
   MutexLock lock(capture_mu_);
-  if (abandoned_) return write_status_;
-  FlushLocked(OutputStream::kStdout, stdout_);
-  FlushLocked(OutputStream::kStderr, stderr_);
+  if (!abandoned_) {
+    FlushLocked(OutputStream::kStdout, stdout_);
+    FlushLocked(OutputStream::kStderr, stderr_);
+  }
+  unwritten = std::move(unwritten_);
+  unwritten_.clear();
   return write_status_;
 }
 
@@ -110,6 +117,7 @@ bool EngineAttemptControl::RetryUnwrittenLocked() {
 }
 
 ValueMap EngineAttemptControl::TakeOutputs() {
+  if (!has_outputs_.load(std::memory_order_acquire)) return {};
   MutexLock lock(outputs_mu_);
   return std::move(outputs_);
 }

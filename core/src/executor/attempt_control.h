@@ -51,7 +51,8 @@ class EngineAttemptControl final : public AttemptControl {
   // Writes what is still buffered. Returns the first storage error seen during the attempt that
   // was not an outage (IsStoreOutage); chunks an outage kept from the store are left for
   // TakeUnwritten(), and the run writes them once the store answers.
-  Status Finish() EXCLUDES(capture_mu_);
+  // `unwritten` receives TakeUnwritten()'s chunks, under the same hold of the lock.
+  Status Finish(std::vector<LogChunk>& unwritten) EXCLUDES(capture_mu_);
   // Writes what is buffered and drops whatever the runner writes from now on: the attempt has
   // been given up on, and the run (whose ids and store this control borrows) may end before its
   // runner returns.
@@ -80,6 +81,11 @@ class EngineAttemptControl final : public AttemptControl {
   // The three locks never nest.
   Mutex outputs_mu_;
   ValueMap outputs_ GUARDED_BY(outputs_mu_);
+  // Set (after the write, under the lock) once SetOutput or AppendOutput stored anything, so the
+  // many attempts that set no output and capture nothing end without taking either lock:
+  // TakeOutputs and Finish run once the runner returned, after every write it made.
+  std::atomic<bool> has_outputs_{false};
+  std::atomic<bool> captured_{false};
 
   Mutex capture_mu_;
   Capture stdout_ GUARDED_BY(capture_mu_);

@@ -9,7 +9,7 @@ namespace petit::internal {
 // Signals are sent with mu_ held: once it is released, the coordinator may end the run and free
 // this inbox.
 
-bool RunInbox::PostCompletion(Completion done) {
+bool RunInbox::PostCompletion(Completion done, Mail& mail) {
   MutexLock lock(mu_);
   ++completions_posted_;
   if (over_) {
@@ -22,6 +22,8 @@ bool RunInbox::PostCompletion(Completion done) {
   ReportIdle(false, 0);
   if (workers_drive_ && !driving_) {
     driving_ = true;
+    // Taken under this hold of mu_: the new driver's first Take would only lock it again.
+    TakeLocked(mail);
     return true;
   }
   --outstanding_;
@@ -49,6 +51,10 @@ void RunInbox::PostCancelled() {
 
 void RunInbox::Take(Mail& mail) {
   MutexLock lock(mu_);
+  TakeLocked(mail);
+}
+
+void RunInbox::TakeLocked(Mail& mail) {
   mail.completions.swap(completions_);
   mail.grants.swap(grants_);
   cancelled_ = false;

@@ -64,20 +64,21 @@ class RunInbox {
   // drives: a virtual-time harness counts on the coordinator's sleep meaning the run is idle).
   void SetWorkersDrive(bool drive) { workers_drive_ = drive; }
 
-  // A worker's attempt ended. True: the caller is now the driver (it Takes, drives and Releases
-  // with `worker_done`). False: the driver or the coordinator takes it, and the caller is done
-  // with the run.
-  bool PostCompletion(Completion done) EXCLUDES(mu_);
-  void PostGrant(Grant grant) EXCLUDES(mu_);
-  // The run was cancelled (the driver asks its canceller what happened).
-  void PostCancelled() EXCLUDES(mu_);
-
   // What Take() and Wait() took out of the inbox.
   // Vectors, swapped with the inbox's: a driver that keeps its Mail reuses their storage.
   struct Mail {
     std::vector<Completion> completions;
     std::vector<Grant> grants;
   };
+
+  // A worker's attempt ended. True: the caller is now the driver, and everything posted, `done`
+  // last, is already taken into `mail` (the driver's, whose vectors must be empty), as Take()
+  // would; it drives and Releases with `worker_done`. False: the driver or the coordinator takes
+  // it, `mail` is untouched, and the caller is done with the run.
+  bool PostCompletion(Completion done, Mail& mail) EXCLUDES(mu_);
+  void PostGrant(Grant grant) EXCLUDES(mu_);
+  // The run was cancelled (the driver asks its canceller what happened).
+  void PostCancelled() EXCLUDES(mu_);
 
   // Driver: takes everything posted into `mail` (whose vectors must be empty).
   void Take(Mail& mail) EXCLUDES(mu_);
@@ -100,6 +101,7 @@ class RunInbox {
   void Forget() EXCLUDES(mu_);
 
  private:
+  void TakeLocked(Mail& mail) REQUIRES(mu_);
   bool HasMail() const REQUIRES(mu_) {
     return !completions_.empty() || !grants_.empty() || cancelled_;
   }

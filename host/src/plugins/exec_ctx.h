@@ -52,13 +52,15 @@ struct petit_exec_ctx {
     return std::move(error_);
   }
 
-  void SetExitCode(int32_t code) EXCLUDES(data_mu_) {
-    petit::MutexLock lock(data_mu_);
-    exit_code_ = code;
+  // An atomic rather than data_mu_: every attempt reads it once it ends, most never set it, and
+  // the lock was one of about eight an in-process attempt took.
+  void SetExitCode(int32_t code) {
+    exit_code_.store(int64_t{code} & 0xFFFFFFFF, std::memory_order_release);
   }
-  std::optional<int32_t> exit_code() const EXCLUDES(data_mu_) {
-    petit::MutexLock lock(data_mu_);
-    return exit_code_;
+  std::optional<int32_t> exit_code() const {
+    const int64_t code = exit_code_.load(std::memory_order_acquire);
+    if (code == kNoExitCode) return std::nullopt;
+    return static_cast<int32_t>(static_cast<uint32_t>(code));
   }
 
   // Notes a process of the attempt for the next start's recovery (set_process); the note goes
@@ -80,7 +82,8 @@ struct petit_exec_ctx {
 
   mutable petit::Mutex data_mu_;
   std::string error_ GUARDED_BY(data_mu_);
-  std::optional<int32_t> exit_code_ GUARDED_BY(data_mu_);
+  static constexpr int64_t kNoExitCode = -1;  // a set code is its 32 bits, so never -1
+  std::atomic<int64_t> exit_code_{kNoExitCode};
   std::vector<std::unique_ptr<petit::host::ProcessNote>> notes_ GUARDED_BY(data_mu_);
 };
 
