@@ -348,8 +348,10 @@ Result<std::vector<::petit::AttemptKey>> MemoryStateStore::InterruptStrandedAtte
   const std::string error = SanitizeText(reason);
   MutexLock lock(mu_);
   std::vector<::petit::AttemptKey> stranded;
-  for (auto& [id, entry] : runs_) {
+  for (auto& [run_id, entry] : runs_) {
     if (!IsTerminal(entry.record.status)) continue;
+    // Named again: clang 14 cannot capture a structured binding.
+    const RunId& id = run_id;
     entry.attempts.ForEach([&](AttemptRecord& attempt) {
       if (attempt.state != TaskState::kQueued && attempt.state != TaskState::kRunning) return;
       attempt.state = TaskState::kInterrupted;
