@@ -302,15 +302,15 @@ Status SqlStateStore::UpdateRun(const RunRecord& run) {
   if (!normalized.ok()) return normalized.status();
   const RunRecord& r = *normalized;
   const WriteErrors errors{"cannot update " + DescribeRun(r.id), "", ""};
-  return database_->Write(errors, [&](WriterSession& writer) {
-    params_->run.Fill(r);
-    soci::statement& update = Prepared(writer, WriteStatement::kUpdateRun, *params_);
-    update.execute(true);
-    if (update.get_affected_rows() == 0) {
-      return NotFound(DescribeRun(r.id) + " does not exist");
-    }
-    return Status::Ok();
-  });
+  return database_->Write(errors, [&](WriterSession& writer) { return UpdateRunIn(writer, r); });
+}
+
+Status SqlStateStore::UpdateRunIn(WriterSession& writer, const RunRecord& r) {
+  params_->run.Fill(r);
+  soci::statement& update = Prepared(writer, WriteStatement::kUpdateRun, *params_);
+  update.execute(true);
+  if (update.get_affected_rows() == 0) return NotFound(DescribeRun(r.id) + " does not exist");
+  return Status::Ok();
 }
 
 Result<std::optional<RunRecord>> SqlStateStore::GetRun(const RunId& id) {
@@ -459,13 +459,7 @@ Status SqlStateStore::SaveAttemptsAndUpdateRun(std::span<const AttemptRecord> at
       errors,
       [&](WriterSession& writer) {
         attempts_->Write(batch, writer);
-        params_->run.Fill(r);
-        soci::statement& update = Prepared(writer, WriteStatement::kUpdateRun, *params_);
-        update.execute(true);
-        if (update.get_affected_rows() == 0) {
-          return NotFound(DescribeRun(r.id) + " does not exist");
-        }
-        return Status::Ok();
+        return UpdateRunIn(writer, r);
       },
       /*in_transaction=*/true);
 }

@@ -96,6 +96,8 @@ class SqlStateStore final : public StateStore {
   // AdmitRun's work inside its transaction, on `run` as normalised, the job's admissions already
   // locked (LockAdmissions).
   Status AdmitIn(WriterSession& writer, const RunRecord& run, RunAdmission& admission);
+  // UpdateRun's work inside a write, on `run` as normalised.
+  Status UpdateRunIn(WriterSession& writer, const RunRecord& run);
 
   const Dialect dialect_;
   // The parameters the writer's prepared statements are bound to: declared before database_, so

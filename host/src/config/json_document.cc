@@ -9,6 +9,7 @@
 #include <yaml-cpp/mark.h>
 
 #include "config/yaml_limits.h"
+#include "config/yaml_support.h"
 
 namespace petit::host::internal {
 namespace {
@@ -102,28 +103,10 @@ class Parser {
     return Keep(tree_->AddScalar(mark, "?", text_.substr(begin, at_ - begin)));
   }
 
-  bool Digits() {
-    const size_t begin = at_;
-    while (at_ < text_.size() && text_[at_] >= '0' && text_[at_] <= '9') ++at_;
-    return at_ > begin;
-  }
-
   bool Number() {
-    if (at_ < text_.size() && text_[at_] == '-') ++at_;
-    if (at_ < text_.size() && text_[at_] == '0') {
-      ++at_;
-    } else if (!Digits()) {
-      return false;
-    }
-    if (at_ < text_.size() && text_[at_] == '.') {
-      ++at_;
-      if (!Digits()) return false;
-    }
-    if (at_ < text_.size() && (text_[at_] == 'e' || text_[at_] == 'E')) {
-      ++at_;
-      if (at_ < text_.size() && (text_[at_] == '+' || text_[at_] == '-')) ++at_;
-      if (!Digits()) return false;
-    }
+    const size_t length = JsonNumberLength(text_.substr(at_));
+    if (length == 0) return false;
+    at_ += length;
     return Ends(at_);
   }
 

@@ -55,31 +55,7 @@ std::optional<bool> ParseBool(std::string_view text) {
   return std::nullopt;
 }
 
-// RFC 8259's number grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
-bool IsJsonNumber(std::string_view t) {
-  size_t i = 0;
-  auto digits = [&] {
-    size_t start = i;
-    while (i < t.size() && t[i] >= '0' && t[i] <= '9') ++i;
-    return i > start;
-  };
-  if (i < t.size() && t[i] == '-') ++i;
-  if (i < t.size() && t[i] == '0') {
-    ++i;
-  } else if (!digits()) {
-    return false;
-  }
-  if (i < t.size() && t[i] == '.') {
-    ++i;
-    if (!digits()) return false;
-  }
-  if (i < t.size() && (t[i] == 'e' || t[i] == 'E')) {
-    ++i;
-    if (i < t.size() && (t[i] == '+' || t[i] == '-')) ++i;
-    if (!digits()) return false;
-  }
-  return i == t.size();
-}
+bool IsJsonNumber(std::string_view t) { return !t.empty() && JsonNumberLength(t) == t.size(); }
 
 bool IsNullText(std::string_view text) {
   return text == "~" || text == "null" || text == "Null" || text == "NULL";
@@ -141,6 +117,32 @@ std::string ToJson(const Node& node, ScalarTyping typing) {
 }
 
 }  // namespace
+
+// RFC 8259's number grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+size_t JsonNumberLength(std::string_view t) {
+  size_t i = 0;
+  auto digits = [&] {
+    size_t start = i;
+    while (i < t.size() && t[i] >= '0' && t[i] <= '9') ++i;
+    return i > start;
+  };
+  if (i < t.size() && t[i] == '-') ++i;
+  if (i < t.size() && t[i] == '0') {
+    ++i;
+  } else if (!digits()) {
+    return 0;
+  }
+  if (i < t.size() && t[i] == '.') {
+    ++i;
+    if (!digits()) return 0;
+  }
+  if (i < t.size() && (t[i] == 'e' || t[i] == 'E')) {
+    ++i;
+    if (i < t.size() && (t[i] == '+' || t[i] == '-')) ++i;
+    if (!digits()) return 0;
+  }
+  return i;
+}
 
 YamlErrors::KeyScope::KeyScope(YamlErrors& errors, std::string_view segment)
     : errors_(errors), restore_(errors.scope_.size()) {

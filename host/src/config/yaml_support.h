@@ -96,6 +96,10 @@ std::optional<bool> ReadBool(const YamlNode& node, std::string_view key, YamlErr
 std::optional<std::vector<std::string>> ReadStringList(const YamlNode& node, std::string_view key,
                                                        YamlErrors& errors);
 
+// The length of the JSON number (RFC 8259: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?) that
+// `text` starts with, or 0 when it starts with none.
+size_t JsonNumberLength(std::string_view text);
+
 // How scalars read when a YAML value is taken as JSON. kTyped: a plain (unquoted) scalar that reads
 // as a number, boolean or null keeps that type, as in a task's `params`. kText: every scalar is a
 // string, as in the original Petit's command and python forms, whose fields are all text.
