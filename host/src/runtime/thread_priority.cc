@@ -67,4 +67,25 @@ ThreadPriority RaiseThreadPriority(bool allow_realtime, std::string& detail) {
   return ThreadPriority::kUnchanged;
 }
 
+// sched_getscheduler and sched_setscheduler here, not pthread_*schedparam: glibc answers those
+// from what pthread_setschedparam last set, which a sched_setattr does not update.
+ScopedNormalPriority::ScopedNormalPriority() {
+  sched_param param{};
+  if (sched_getscheduler(0) != SCHED_FIFO || sched_getparam(0, &param) != 0) return;
+  const auto tid = static_cast<pid_t>(syscall(SYS_gettid));
+  SchedAttr attr{};
+  attr.size = sizeof attr;
+  attr.sched_policy = SCHED_OTHER;
+  attr.sched_nice = getpriority(PRIO_PROCESS, static_cast<id_t>(tid));
+  attr.sched_runtime = kSliceNs;
+  if (syscall(SYS_sched_setattr, tid, &attr, 0) == 0) realtime_priority_ = param.sched_priority;
+}
+
+ScopedNormalPriority::~ScopedNormalPriority() {
+  if (realtime_priority_ == 0) return;
+  sched_param param{};
+  param.sched_priority = realtime_priority_;
+  sched_setscheduler(0, SCHED_FIFO, &param);
+}
+
 }  // namespace petit::host

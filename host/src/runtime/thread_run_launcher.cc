@@ -8,6 +8,8 @@
 #include <system_error>
 #include <utility>
 
+#include "runtime/thread_priority.h"
+
 namespace petit::host {
 namespace {
 
@@ -186,7 +188,9 @@ RunLauncher::BatchLaunch ThreadRunLauncher::LaunchWithJobs(std::span<const RunRe
     fresh_index[i] = fresh.size();
     fresh.push_back(RunToAdmit{NewRun(request), request.job->max_active_runs});
   }
-  // Created by this commit: their creation time (NewRun) is stamped just before it.
+  // Created by this commit: their creation time (NewRun) is stamped just before it. The commit
+  // and the starts are not the scheduler's real-time work (runtime/thread_priority.h).
+  ScopedNormalPriority normal_priority;
   AdmissionCommit commit;
   if (!jobs.empty()) {
     commit = store_.AdmitRunsAndSaveJobs(fresh, jobs);

@@ -88,5 +88,45 @@ TEST(ThreadPriorityTest, AThreadTheProcessStartsLaterIsNotRaised) {
   EXPECT_EQ(policy, SCHED_OTHER);
 }
 
+TEST(ThreadPriorityTest, ARealtimeThreadRunsNormallyWhileAScopedNormalPriorityLives) {
+  int during = -1;
+  int after = -1;
+  int after_priority = -1;
+  bool realtime = false;
+  std::thread thread([&] {
+    std::string detail;
+    realtime = RaiseThreadPriority(/*allow_realtime=*/true, detail) == ThreadPriority::kRealtime;
+    // The kernel's answers (glibc's pthread_getschedparam answers from its own record).
+    {
+      ScopedNormalPriority normal;
+      during = sched_getscheduler(0);
+    }
+    after = sched_getscheduler(0);
+    sched_param param{};
+    sched_getparam(0, &param);
+    after_priority = param.sched_priority;
+  });
+  thread.join();
+  if (!realtime) GTEST_SKIP() << "this process may not use real-time priorities";
+  EXPECT_EQ(during, SCHED_OTHER);
+  EXPECT_EQ(after, SCHED_FIFO);
+  EXPECT_EQ(after_priority, 1);
+}
+
+TEST(ThreadPriorityTest, AScopedNormalPriorityLeavesANormalThreadAlone) {
+  int policy = -1;
+  int nice = -1;
+  std::thread thread([&] {
+    const auto tid = static_cast<id_t>(syscall(SYS_gettid));
+    setpriority(PRIO_PROCESS, tid, 4);
+    { ScopedNormalPriority normal; }
+    policy = sched_getscheduler(0);
+    nice = getpriority(PRIO_PROCESS, tid);
+  });
+  thread.join();
+  EXPECT_EQ(policy, SCHED_OTHER);
+  EXPECT_EQ(nice, 4);
+}
+
 }  // namespace
 }  // namespace petit::host
