@@ -659,9 +659,14 @@ struct Scheduler::Impl {
     while (!stopping) {
       wake = false;
       std::vector<Launch> launches;
+      // As many as the last pass launched: growing the vector one doubling at a time while a
+      // thousand fires are stamped cost the tick about a tenth of its time before the stamp
+      // (perf: malloc_consolidate under StartRun).
+      launches.reserve(launch_hint);
       for (size_t index : std::exchange(ready, {})) StartWaiting(index, launches);
       const int64_t now_us = clock.NowMicros();
       FireDue(now_us, launches);
+      launch_hint = launches.size();
       const std::vector<size_t> fired_slots = std::exchange(tick_slots, {});
       const std::vector<JobRecord> records = TickRecords(fired_slots, now_us);
       RetryUnsavedRecords(now_us);
@@ -789,6 +794,7 @@ struct Scheduler::Impl {
   // used by the scheduler thread in between (it takes mu when the clock moves).
   std::optional<internal::ClockWaiter> clock_waiter;  // owner thread only (Start, Stop)
   std::thread thread;                                 // owner thread only
+  size_t launch_hint = 0;  // launches of the scheduler thread's last pass; that thread only
 };
 
 Scheduler::Scheduler(std::vector<std::shared_ptr<const Job>> jobs, Clock& clock, StateStore& store,
