@@ -112,6 +112,11 @@ void CountActiveRuns(WriterSession& writer, WriteParams& params, const std::stri
   if (other.ok()) admission.other = std::move(other).value();
 }
 
+// What a write of attempts (`what`) says when it fails, and when their run does not exist.
+WriteErrors SaveErrors(const std::string& what) {
+  return WriteErrors{"cannot save " + what, "", "cannot save " + what + ": the run does not exist"};
+}
+
 // What CreateRun and AdmitRun say when the run table's unique keys refuse a run.
 std::string RunOrOccurrenceExists(const RunRecord& run) {
   std::string message = DescribeRun(run.id) + " already exists";
@@ -431,8 +436,7 @@ Status SqlStateStore::SaveAttempts(std::span<const AttemptRecord> attempts) {
       normalized.size() == 1
           ? DescribeAttempt(first.run, first.task, first.attempt)
           : std::to_string(normalized.size()) + " task attempts of " + DescribeRun(first.run);
-  const WriteErrors errors{"cannot save " + what, "",
-                           "cannot save " + what + ": the run does not exist"};
+  const WriteErrors errors = SaveErrors(what);
   return database_->Write(
       errors,
       [&](WriterSession& writer) {
@@ -453,8 +457,7 @@ Status SqlStateStore::SaveAttemptsAndUpdateRun(std::span<const AttemptRecord> at
   AttemptBatch& batch = *made;
   const std::string what = std::to_string(batch.attempts().size()) + " task attempts and the " +
                            "state of " + DescribeRun(r.id);
-  const WriteErrors errors{"cannot save " + what, "",
-                           "cannot save " + what + ": the run does not exist"};
+  const WriteErrors errors = SaveErrors(what);
   return database_->Write(
       errors,
       [&](WriterSession& writer) {

@@ -36,6 +36,21 @@ bool MayUseRealtime() {
   return geteuid() == 0;  // CAP_SYS_NICE, most likely; the kernel has the last word
 }
 
+// The calling thread becomes SCHED_OTHER with the kSliceNs time slice. sched_setattr sets the
+// niceness too, so the thread keeps its own (a lower one would be refused). False (errno set)
+// where the kernel refused.
+bool SetShortSlice() {
+  const auto tid = static_cast<pid_t>(syscall(SYS_gettid));
+  errno = 0;
+  const int nice = getpriority(PRIO_PROCESS, static_cast<id_t>(tid));
+  SchedAttr attr{};
+  attr.size = sizeof attr;
+  attr.sched_policy = SCHED_OTHER;
+  attr.sched_nice = errno == 0 ? nice : 0;
+  attr.sched_runtime = kSliceNs;
+  return syscall(SYS_sched_setattr, tid, &attr, 0) == 0;
+}
+
 }  // namespace
 
 ThreadPriority RaiseThreadPriority(bool allow_realtime, std::string& detail) {
@@ -50,16 +65,7 @@ ThreadPriority RaiseThreadPriority(bool allow_realtime, std::string& detail) {
     }
     refused = std::string("SCHED_FIFO refused (") + std::strerror(error) + "); ";
   }
-  const auto tid = static_cast<pid_t>(syscall(SYS_gettid));
-  errno = 0;
-  const int nice = getpriority(PRIO_PROCESS, static_cast<id_t>(tid));
-  SchedAttr attr{};
-  attr.size = sizeof attr;
-  attr.sched_policy = SCHED_OTHER;
-  // sched_setattr sets the niceness too: the thread keeps its own (a lower one would be refused).
-  attr.sched_nice = errno == 0 ? nice : 0;
-  attr.sched_runtime = kSliceNs;
-  if (syscall(SYS_sched_setattr, tid, &attr, 0) == 0) {
+  if (SetShortSlice()) {
     detail = refused + "scheduler thread: 0.1 ms time slice";
     return ThreadPriority::kShortSlice;
   }
@@ -72,13 +78,7 @@ ThreadPriority RaiseThreadPriority(bool allow_realtime, std::string& detail) {
 ScopedNormalPriority::ScopedNormalPriority() {
   sched_param param{};
   if (sched_getscheduler(0) != SCHED_FIFO || sched_getparam(0, &param) != 0) return;
-  const auto tid = static_cast<pid_t>(syscall(SYS_gettid));
-  SchedAttr attr{};
-  attr.size = sizeof attr;
-  attr.sched_policy = SCHED_OTHER;
-  attr.sched_nice = getpriority(PRIO_PROCESS, static_cast<id_t>(tid));
-  attr.sched_runtime = kSliceNs;
-  if (syscall(SYS_sched_setattr, tid, &attr, 0) == 0) realtime_priority_ = param.sched_priority;
+  if (SetShortSlice()) realtime_priority_ = param.sched_priority;
 }
 
 ScopedNormalPriority::~ScopedNormalPriority() {
