@@ -4,11 +4,13 @@
 #include <malloc.h>
 #endif
 
+#include <algorithm>
 #include <string>
 #include <system_error>
 #include <utility>
 
 #include "runtime/thread_priority.h"
+#include "runtime/thread_stack.h"
 
 namespace petit::host {
 namespace {
@@ -31,22 +33,44 @@ class ThreadRunHandle final : public RunHandle {
 
 ThreadRunLauncher::ThreadRunLauncher(const TaskRunnerRegistry& runners, StateStore& store,
                                      RunOptions options, EndReporter report_end)
+    : ThreadRunLauncher(runners, store, std::move(options), std::move(report_end), SpareThreads{}) {
+}
+
+ThreadRunLauncher::ThreadRunLauncher(const TaskRunnerRegistry& runners, StateStore& store,
+                                     RunOptions options, EndReporter report_end, SpareThreads spare)
     : runners_(runners),
       store_(store),
       options_(std::move(options)),
-      report_end_(std::move(report_end)) {}
+      report_end_(std::move(report_end)),
+      spare_times_(spare) {}
 
 ThreadRunLauncher::~ThreadRunLauncher() {
   std::map<uint64_t, std::thread> threads;
   {
     MutexLock lock(mu_);
-    // Every thread runs what work_ still holds before it sees stopping_ and exits.
+    // A thread runs the run it was handed before it sees stopping_ and exits.
     stopping_ = true;
     threads.swap(threads_);
     finished_.clear();
+    for (SpareThread* spare : spare_) spare->woken.Signal();
   }
-  work_cv_.SignalAll();
   for (auto& [key, thread] : threads) thread.join();
+}
+
+ThreadRunLauncher::ThreadCounts ThreadRunLauncher::thread_counts() const {
+  MutexLock lock(mu_);
+  return {.threads = threads_.size() - finished_.size(), .idle = spare_.size()};
+}
+
+bool ThreadRunLauncher::WaitForThreads(ThreadCounts counts, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  MutexLock lock(mu_);
+  while (threads_.size() - finished_.size() != counts.threads || spare_.size() != counts.idle) {
+    if (counts_changed_.WaitUntil(mu_, deadline)) {
+      return threads_.size() - finished_.size() == counts.threads && spare_.size() == counts.idle;
+    }
+  }
+  return true;
 }
 
 std::vector<std::thread> ThreadRunLauncher::TakeFinished() {
@@ -61,27 +85,50 @@ std::vector<std::thread> ThreadRunLauncher::TakeFinished() {
   return done;
 }
 
-void ThreadRunLauncher::ThreadLoop(uint64_t key) {
-  MutexLock lock(mu_);
+void ThreadRunLauncher::ThreadLoop(uint64_t key, std::function<void()> work) {
+  SpareThread self(mu_);
   for (;;) {
-    bool idle_too_long = false;
-    while (work_.empty() && !stopping_ && !idle_too_long) {
-      ++idle_;
-      idle_too_long = work_cv_.WaitFor(mu_, kIdleThreadLifetime);
-      --idle_;
-    }
-    if (work_.empty()) break;
-    std::function<void()> run = std::move(work_.front());
-    work_.pop_front();
-    mu_.Unlock();
-    run();
+    work();
     // Before waiting: what the run holds (its job, its callbacks) goes now, not at the next run.
-    run = nullptr;
+    work = nullptr;
     TrimIfDue();
-    mu_.Lock();
+    MutexLock lock(mu_);
+    if (!WaitAsSpare(self)) {
+      // Its last act under mu_: once the destructor has taken threads_, nobody reads finished_.
+      if (!stopping_) finished_.push_back(key);
+      counts_changed_.SignalAll();
+      return;
+    }
+    work = std::move(self.work);
+    self.work = nullptr;
   }
-  // Its last act under mu_: once the destructor has taken threads_, nobody reads finished_.
-  if (!stopping_) finished_.push_back(key);
+}
+
+bool ThreadRunLauncher::WaitAsSpare(SpareThread& self) {
+  if (stopping_) return false;
+  spare_.push_back(&self);
+  counts_changed_.SignalAll();
+  const auto idle_since = std::chrono::steady_clock::now();
+  const auto release_at = idle_since + spare_times_.stack_release_delay;
+  const auto exit_at = idle_since + spare_times_.lifetime;
+  bool released = false;
+  while (self.work == nullptr && !stopping_) {
+    if (!released) {
+      if (!self.woken.WaitUntil(mu_, std::min(release_at, exit_at))) continue;
+      if (self.work != nullptr || stopping_) break;
+      // Outside mu_: a madvise of megabytes takes a while. Start may hand this thread a run
+      // meanwhile; the loop sees it before it waits again.
+      mu_.Unlock();
+      ReleaseUnusedStack();
+      mu_.Lock();
+      released = true;
+    } else if (self.woken.WaitUntil(mu_, exit_at) && self.work == nullptr) {
+      break;
+    }
+  }
+  if (self.work != nullptr) return true;  // Start took it out of spare_
+  spare_.erase(std::find(spare_.begin(), spare_.end(), &self));
+  return false;
 }
 
 void ThreadRunLauncher::TrimIfDue() {
@@ -237,17 +284,19 @@ Result<std::unique_ptr<RunHandle>> ThreadRunLauncher::Start(
   std::string thread_error;
   {
     MutexLock lock(mu_);
-    work_.push_back(std::move(body));
-    // Each run waiting in work_ has a spare thread of its own coming for it, or it gets a new one.
-    if (idle_ >= work_.size()) {
-      work_cv_.Signal();
+    if (!spare_.empty()) {
+      SpareThread* spare = spare_.back();
+      spare_.pop_back();
+      spare->work = std::move(body);
+      spare->woken.Signal();
     } else {
       const uint64_t key = next_thread_++;
       try {
-        threads_.emplace(key, std::thread([this, key] { ThreadLoop(key); }));
+        threads_.emplace(key, std::thread([this, key, work = std::move(body)]() mutable {
+                           ThreadLoop(key, std::move(work));
+                         }));
       } catch (const std::system_error& error) {
-        // No thread took it: mu_ was held since it was queued, and no thread was spare.
-        work_.pop_back();
+        // The run goes with the thread that could not start; nothing else holds it.
         thread_error = error.what();
       }
     }

@@ -6,7 +6,11 @@
 // kIdleThreadLifetime, then exits (and is joined by a later launch, after its admission). There is
 // no bound on how many run at once (a run may wait for hours), only on how long a spare thread
 // lives: at 1,000 runs a second a new thread and its stack per run cost more than the run itself,
-// and joining the ended ones delayed the next tick's fires.
+// and joining the ended ones delayed the next tick's fires. The spare thread that went idle last
+// takes the next run, so that after a burst the threads it needed beyond the usual stay idle and
+// go (a condition variable woke any of them, which kept every one busy now and then and alive);
+// a thread idle for kStackReleaseDelay gives back the stack pages it no longer uses
+// (thread_stack.h): RSS grew by about 40 KiB per spare thread a burst left behind.
 //
 // Launch admits a new run in the store first (StateStore::AdmitRun, with the job's
 // max_active_runs and the request's occurrence), before any thread starts, so the scheduler hears
@@ -25,7 +29,6 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -46,6 +49,9 @@ class ThreadRunLauncher final : public RunLauncher {
  public:
   // How long a run thread with nothing to run waits for another run before it exits.
   static constexpr std::chrono::seconds kIdleThreadLifetime{30};
+  // A thread idle this long gives back its unused stack pages. Long enough that threads reused
+  // every few seconds (jobs firing together on a short schedule) do not pay for it each time.
+  static constexpr std::chrono::seconds kStackReleaseDelay{5};
   // At most this often, a run thread that has ended a run gives the allocator's free pages back
   // to the kernel (glibc's malloc_trim). Runs allocate in the arena of whichever thread runs them
   // (glibc keeps up to 8 per core), and the free pages each arena keeps stayed resident: RSS crept
@@ -55,9 +61,17 @@ class ThreadRunLauncher final : public RunLauncher {
   // Called on the run's thread once ExecuteRun has returned, before the scheduler hears of it.
   using EndReporter = std::function<void(const RunRequest&, const Result<RunRecord>&)>;
 
+  // How long spare threads wait; tests shorten them.
+  struct SpareThreads {
+    std::chrono::milliseconds stack_release_delay = kStackReleaseDelay;
+    std::chrono::milliseconds lifetime = kIdleThreadLifetime;
+  };
+
   // `options` is what every run shares; trigger and canceller are set per run.
   ThreadRunLauncher(const TaskRunnerRegistry& runners, StateStore& store, RunOptions options,
                     EndReporter report_end);
+  ThreadRunLauncher(const TaskRunnerRegistry& runners, StateStore& store, RunOptions options,
+                    EndReporter report_end, SpareThreads spare);
   ~ThreadRunLauncher() override;
 
   ThreadRunLauncher(const ThreadRunLauncher&) = delete;
@@ -76,7 +90,23 @@ class ThreadRunLauncher final : public RunLauncher {
                                     std::span<const JobRecord> jobs, StateStore& store) override
       EXCLUDES(mu_);
 
+  // Run threads alive (running a run or spare) and how many of them are spare.
+  struct ThreadCounts {
+    size_t threads = 0;
+    size_t idle = 0;
+  };
+  ThreadCounts thread_counts() const EXCLUDES(mu_);
+  // Waits until `idle` threads are spare and `threads` alive, or `timeout` passes; false then.
+  bool WaitForThreads(ThreadCounts counts, std::chrono::milliseconds timeout) EXCLUDES(mu_);
+
  private:
+  // A spare thread, on its own stack while it waits; Start hands it a run through `work`.
+  struct SpareThread {
+    explicit SpareThread(Mutex& mu) : woken(mu) {}
+    CondVar woken;
+    std::function<void()> work;  // guarded by mu_ (set by Start)
+  };
+
   // The record of the new run `request` asks for, created in the store by admission; a refusal
   // or a store failure as an error.
   Result<RunRecord> Admit(const RunRequest& request);
@@ -93,8 +123,12 @@ class ThreadRunLauncher final : public RunLauncher {
   // Runs `request`, admitted as `admitted`, on a spare thread or a new one.
   Result<std::unique_ptr<RunHandle>> Start(const RunRequest& request, RunEndCallback on_end,
                                            std::shared_ptr<const RunRecord> admitted) EXCLUDES(mu_);
-  // A run thread: runs what work_ holds, waits for more, exits once idle too long or stopping.
-  void ThreadLoop(uint64_t key) EXCLUDES(mu_);
+  // A run thread: runs `work`, then each run Start hands it while spare; exits once spare for
+  // spare_.lifetime, or stopping.
+  void ThreadLoop(uint64_t key, std::function<void()> work) EXCLUDES(mu_);
+  // Waits, spare, until Start hands `self` a run (true), or spare_.lifetime passes or the
+  // launcher stops (false; `self` is then no longer in spare_).
+  bool WaitAsSpare(SpareThread& self) REQUIRES(mu_);
 
   // Threads that exited, taken out of threads_ to be joined without mu_ held.
   std::vector<std::thread> TakeFinished() REQUIRES(mu_);
@@ -106,10 +140,12 @@ class ThreadRunLauncher final : public RunLauncher {
   const RunOptions options_;
   const EndReporter report_end_;
 
-  Mutex mu_;
-  CondVar work_cv_{mu_};                                    // work_ has a run, or stopping_
-  std::deque<std::function<void()>> work_ GUARDED_BY(mu_);  // runs no thread has taken yet
-  size_t idle_ GUARDED_BY(mu_) = 0;                         // threads waiting for work_
+  const SpareThreads spare_times_;
+
+  mutable Mutex mu_;
+  // The spare threads, the one that went idle last at the back: it takes the next run.
+  std::vector<SpareThread*> spare_ GUARDED_BY(mu_);
+  CondVar counts_changed_{mu_};  // a thread became spare or exited (WaitForThreads)
   bool stopping_ GUARDED_BY(mu_) = false;
   uint64_t next_thread_ GUARDED_BY(mu_) = 0;
   std::map<uint64_t, std::thread> threads_ GUARDED_BY(mu_);
