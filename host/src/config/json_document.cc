@@ -16,11 +16,11 @@ namespace {
 
 // Well inside yaml_limits.h, so that no limit ParseYamlDocument applies can break on a text read
 // here; a text beyond these is left to it (and is then slow, or refused as it always was).
-constexpr size_t kMaxFastBytes = 32 * 1024;  // below kMaxYamlScalarBytes and kMaxYamlLookahead
+constexpr size_t kMaxFastBytes = 32 * 1024;  // below kMaxYamlScalarBytes
 constexpr size_t kMaxFastDepth = 32;         // below kMaxYamlDepth
 constexpr size_t kMaxFastKeyBytes = 256;     // below kMaxYamlKeyBytes
-static_assert(kMaxFastBytes < kMaxYamlScalarBytes && kMaxFastBytes < kMaxYamlLookahead &&
-              kMaxFastDepth < kMaxYamlDepth && kMaxFastKeyBytes < kMaxYamlKeyBytes);
+static_assert(kMaxFastBytes < kMaxYamlScalarBytes && kMaxFastDepth < kMaxYamlDepth &&
+              kMaxFastKeyBytes < kMaxYamlKeyBytes);
 
 class Parser {
  public:

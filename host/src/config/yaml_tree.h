@@ -5,7 +5,7 @@
 // load. A YamlTree keeps every node in one array (20 bytes each: kind, tag, line, column and
 // either a scalar or its children), the children of all collections in a second (4 bytes each;
 // a collection's children are one range of it), and each distinct scalar text once: a task id named
-// in 90 `depends_on` lists is one string. YamlDocument (yaml_document.h) builds one from yaml-cpp's
+// in 90 `depends_on` lists is one string. YamlDocument (yaml_document.h) builds one from libyaml's
 // events as it checks them.
 //
 // YamlNode is a handle on one node, with the subset of YAML::Node's interface the loaders use,
