@@ -27,7 +27,6 @@ class PetitConan(ConanFile):
         # Versions match Debian 12 (bookworm) where a recipe exists, so both paths behave alike.
         self.requires("boost/1.83.0")
         self.requires("libyaml/0.2.5")  # found through pkg-config (yaml-0.1), as on Debian
-        self.requires("yaml-cpp/0.7.0")
         self.requires("soci/4.0.3")
         self.requires("poco/1.12.4")
         self.requires("date/3.0.1")
@@ -36,6 +35,7 @@ class PetitConan(ConanFile):
 
     def build_requirements(self):
         self.test_requires("gtest/1.12.1")
+        self.test_requires("yaml-cpp/0.7.0")  # the tests' reference tree (yaml_document_test)
         self.test_requires("benchmark/1.7.1")
 
     def configure(self):

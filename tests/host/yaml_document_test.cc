@@ -423,7 +423,8 @@ size_t Offset(const std::string& text, int line, int column) {
 // puts it, not at whatever yaml-cpp read next, often the next line's key.
 void ExpectSameTree(const YamlNode& built, const YAML::Node& loaded, const std::string& path,
                     const std::string& text) {
-  ASSERT_EQ(built.Type(), loaded.Type()) << path;
+  // Both enumerate Undefined, Null, Scalar, Sequence, Map in that order.
+  ASSERT_EQ(static_cast<int>(built.Type()), static_cast<int>(loaded.Type())) << path;
   EXPECT_EQ(built.Tag(), loaded.Tag()) << path;
   const size_t at = Offset(text, built.Mark().line, built.Mark().column);
   const bool empty = built.IsNull() && !built.Mark().is_null() &&

@@ -43,8 +43,8 @@ std::optional<std::string> ReadBytes(const std::string& path, std::string& error
 }
 
 // The 0-based line and column of byte `pos` (the column in bytes).
-YAML::Mark MarkAt(std::string_view text, size_t pos) {
-  YAML::Mark mark;
+YamlMark MarkAt(std::string_view text, size_t pos) {
+  YamlMark mark;
   mark.pos = static_cast<int>(pos);
   mark.line = 0;
   mark.column = 0;
@@ -61,7 +61,7 @@ YAML::Mark MarkAt(std::string_view text, size_t pos) {
 
 // The byte offset of `mark` in `text`: libyaml counts columns in characters, so the line's
 // start is found by its number and the column walked in UTF-8 characters.
-size_t ByteOffset(std::string_view text, const YAML::Mark& mark) {
+size_t ByteOffset(std::string_view text, const YamlMark& mark) {
   size_t at = 0;
   for (int line = 0; line < mark.line; ++line) {
     at = text.find('\n', at);
@@ -78,7 +78,7 @@ size_t ByteOffset(std::string_view text, const YAML::Mark& mark) {
 // libyaml's messages ("found character that cannot start any token", "did not find expected
 // key") do not say that the cause is a tab in the indentation of the line where they fail, or of
 // the line before.
-std::string TabHint(std::string_view text, const YAML::Mark& mark) {
+std::string TabHint(std::string_view text, const YamlMark& mark) {
   if (mark.is_null()) return "";
   const size_t pos = ByteOffset(text, mark);
   size_t begin = text.rfind('\n', pos == 0 ? 0 : pos - 1);
@@ -100,7 +100,7 @@ std::string TabHint(std::string_view text, const YAML::Mark& mark) {
 // What libyaml's message leaves out: a tab in the indentation, or (for "mapping values are not
 // allowed in this context", as in `storage: memory:`) that a value holding ': ' or ending in ':'
 // must be quoted.
-std::string Hint(std::string_view text, const YAML::Mark& mark, std::string_view problem) {
+std::string Hint(std::string_view text, const YamlMark& mark, std::string_view problem) {
   std::string hint = TabHint(text, mark);
   if (hint.empty() && problem == "mapping values are not allowed in this context") {
     hint = " (a value holding ': ' or ending in ':' must be quoted, as in key: 'memory:')";
@@ -108,8 +108,8 @@ std::string Hint(std::string_view text, const YAML::Mark& mark, std::string_view
   return hint;
 }
 
-YAML::Mark ToMark(const yaml_mark_t& mark) {
-  YAML::Mark converted;
+YamlMark ToMark(const yaml_mark_t& mark) {
+  YamlMark converted;
   converted.pos = static_cast<int>(mark.index);
   converted.line = static_cast<int>(mark.line);
   converted.column = static_cast<int>(mark.column);
@@ -118,7 +118,7 @@ YAML::Mark ToMark(const yaml_mark_t& mark) {
 
 // Thrown from the event checks to ParseYamlDocument: the first limit broken ends the reading.
 struct LimitBroken {
-  YAML::Mark mark;
+  YamlMark mark;
   std::string message;
 };
 
@@ -127,7 +127,7 @@ struct LimitBroken {
 // (YAML 1.1's, which Petit does not expand and would read as a key named "<<") or a tag such as
 // !!binary (which stays on the node and nobody reads).
 struct TreeProblem {
-  YAML::Mark mark;   // of the second key, the merge key or the tagged node
+  YamlMark mark;     // of the second key, the merge key or the tagged node
   std::string path;  // "tasks.extract.retry.max_attempts"
   std::string message;
 };
@@ -151,13 +151,13 @@ class TreeBuilder {
  public:
   TreeBuilder() : tree_(std::make_shared<YamlTree>()) {}
 
-  void OnNull(const YAML::Mark& mark, AnchorId anchor) { Place(tree_->AddNull(mark), anchor); }
+  void OnNull(const YamlMark& mark, AnchorId anchor) { Place(tree_->AddNull(mark), anchor); }
   void OnAlias(AnchorId anchor) { Place(anchors_.at(anchor), kNoAnchor); }
-  void OnScalar(const YAML::Mark& mark, std::string_view tag, AnchorId anchor,
+  void OnScalar(const YamlMark& mark, std::string_view tag, AnchorId anchor,
                 std::string_view value) {
     Place(tree_->AddScalar(mark, tag, value), anchor);
   }
-  void OnCollectionStart(const YAML::Mark& mark, std::string_view tag, AnchorId anchor, bool map) {
+  void OnCollectionStart(const YamlMark& mark, std::string_view tag, AnchorId anchor, bool map) {
     const YamlNode node = tree_->AddCollection(mark, tag, map);
     Place(node, anchor);
     open_.emplace_back(node, pending_.size());
@@ -210,7 +210,7 @@ class LimitChecker {
  public:
   size_t documents() const { return documents_; }
   // Where the second document's first node is; meaningful when documents() > 1.
-  const YAML::Mark& second_document() const { return second_document_; }
+  const YamlMark& second_document() const { return second_document_; }
   // Whether the parser is inside a [...] or {...}, where a ',' separates entries.
   bool InFlow() const { return flow_depth_ > 0; }
   // The first document's tree, built as its events passed the checks.
@@ -220,7 +220,7 @@ class LimitChecker {
   const std::vector<TreeProblem>& problems() const { return problems_; }
 
   void OnEvent(const yaml_event_t& event) {
-    const YAML::Mark mark = ToMark(event.start_mark);
+    const YamlMark mark = ToMark(event.start_mark);
     switch (event.type) {
       case YAML_DOCUMENT_START_EVENT:
         OnDocumentStart(mark);
@@ -289,7 +289,7 @@ class LimitChecker {
     std::optional<std::string> scalar;  // a scalar's text when short enough to be a key
   };
 
-  void OnDocumentStart(const YAML::Mark& mark) {
+  void OnDocumentStart(const YamlMark& mark) {
     ++documents_;
     if (documents_ > kMaxYamlDocuments) {
       throw LimitBroken{mark, "more than " + std::to_string(kMaxYamlDocuments) +
@@ -304,13 +304,13 @@ class LimitChecker {
     alias_bytes_ = 0;
   }
 
-  void OnNull(const YAML::Mark& mark, AnchorId anchor) {
+  void OnNull(const YamlMark& mark, AnchorId anchor) {
     if (NextIsKey()) NoteKey(mark, std::nullopt);
     Leaf(mark, anchor, 0);
     if (Building()) tree_.OnNull(mark, anchor);
   }
 
-  void OnScalar(const YAML::Mark& mark, std::string_view tag, AnchorId anchor,
+  void OnScalar(const YamlMark& mark, std::string_view tag, AnchorId anchor,
                 std::string_view value) {
     const bool key = NextIsKey();
     const size_t limit = key ? kMaxYamlKeyBytes : kMaxYamlScalarBytes;
@@ -333,7 +333,7 @@ class LimitChecker {
     if (Building()) tree_.OnScalar(mark, tag, anchor, value);
   }
 
-  void OnAlias(const YAML::Mark& mark, std::string_view name) {
+  void OnAlias(const YamlMark& mark, std::string_view name) {
     const auto found = anchor_ids_.find(std::string(name));
     if (found == anchor_ids_.end()) {
       throw LimitBroken{mark, "alias '*" + Shown(name) + "' names no anchor: an anchor (&" +
@@ -374,7 +374,7 @@ class LimitChecker {
     if (Building()) tree_.OnAlias(anchor);
   }
 
-  void OnCollectionStart(const YAML::Mark& mark, const yaml_char_t* tag_text,
+  void OnCollectionStart(const YamlMark& mark, const yaml_char_t* tag_text,
                          const yaml_char_t* anchor_text, bool flow, bool map) {
     std::string_view tag = Text(tag_text);
     if (tag.empty()) tag = "?";
@@ -413,7 +413,7 @@ class LimitChecker {
   // Records a scalar key (nullopt: a null one) of the innermost mapping, and a TreeProblem when
   // it has that key already. Keys compare as the text YAML gives them, quoting and escapes
   // resolved, as every reader of the tree compares them: "a", 'a' and a are one key.
-  void NoteKey(const YAML::Mark& mark, const std::optional<std::string_view>& text) {
+  void NoteKey(const YamlMark& mark, const std::optional<std::string_view>& text) {
     if (!Building()) return;
     Frame& map = frames_.back();
     std::optional<int> first;
@@ -448,7 +448,7 @@ class LimitChecker {
 
   // Petit resolves no tag: a value tagged !!binary or !!int stays the text written, so a tag
   // would only mislead. "?" (plain) and "!" (quoted) are the tags of untagged nodes.
-  void CheckTag(const YAML::Mark& mark, std::string_view tag) {
+  void CheckTag(const YamlMark& mark, std::string_view tag) {
     if (!Building() || tag.empty() || tag == "?" || tag == "!") return;
     constexpr std::string_view kCore = "tag:yaml.org,2002:";
     const std::string shown = tag.substr(0, kCore.size()) == kCore
@@ -462,7 +462,7 @@ class LimitChecker {
             "remove the tag"});
   }
 
-  void NoteMergeKey(const YAML::Mark& mark) {
+  void NoteMergeKey(const YamlMark& mark) {
     if (!Building()) return;
     const std::string parent = ParentPath();
     problems_.push_back(TreeProblem{
@@ -490,7 +490,7 @@ class LimitChecker {
   }
 
   // Counts a new node and the room it takes in its parent.
-  void Enter(const YAML::Mark& mark) {
+  void Enter(const YamlMark& mark) {
     if (++nodes_ > kMaxYamlNodes) {
       throw LimitBroken{
           mark, "more than " + std::to_string(kMaxYamlNodes) + " YAML nodes in one document"};
@@ -511,7 +511,7 @@ class LimitChecker {
     }
   }
 
-  void Leaf(const YAML::Mark& mark, AnchorId anchor, size_t bytes) {
+  void Leaf(const YamlMark& mark, AnchorId anchor, size_t bytes) {
     Enter(mark);
     if (!frames_.empty()) {
       ++frames_.back().expanded;
@@ -523,7 +523,7 @@ class LimitChecker {
     }
   }
 
-  void Open(const YAML::Mark& mark, AnchorId anchor, bool flow, bool map) {
+  void Open(const YamlMark& mark, AnchorId anchor, bool flow, bool map) {
     if (NextIsKey()) frames_.back().key = "?";  // a list or mapping as a key: no text to name
     Enter(mark);
     if (frames_.size() >= kMaxYamlDepth) {
@@ -553,7 +553,7 @@ class LimitChecker {
 
   TreeBuilder tree_;
   size_t documents_ = 0;
-  YAML::Mark second_document_;
+  YamlMark second_document_;
   std::vector<Frame> frames_;
   size_t flow_depth_ = 0;
   std::vector<Anchor> anchors_;                           // by AnchorId; [0] unused
@@ -605,7 +605,7 @@ std::string Hex(int value, bool byte) {
 LimitBroken ParseError(std::string_view text, const yaml_parser_t& parser, bool in_flow) {
   const std::string problem = parser.problem != nullptr ? parser.problem : "unreadable YAML";
   if (parser.error == YAML_MEMORY_ERROR) {
-    return LimitBroken{YAML::Mark::null_mark(), "out of memory while reading the YAML"};
+    return LimitBroken{YamlMark::null_mark(), "out of memory while reading the YAML"};
   }
   if (parser.error == YAML_READER_ERROR) {
     // Bytes that are not UTF-8 (a file saved as Latin-1) or a control character. libyaml names
@@ -630,10 +630,10 @@ LimitBroken ParseError(std::string_view text, const yaml_parser_t& parser, bool 
       message += ": byte " + Hex(static_cast<unsigned char>(text[lead]), true);
     return LimitBroken{MarkAt(text, lead), message + " (" + problem + "); save it as UTF-8"};
   }
-  YAML::Mark mark = ToMark(parser.problem_mark);
+  YamlMark mark = ToMark(parser.problem_mark);
   // At the end of a text whose last line has no line break, libyaml reports the line after it,
   // which the file does not have: the end of the text is where the problem is.
-  const YAML::Mark end = MarkAt(text, text.size());
+  const YamlMark end = MarkAt(text, text.size());
   if (mark.line > end.line || (mark.line == end.line && mark.column > end.column)) mark = end;
   // A ',' outside any [...] or {...} where a value or a document should start: the one
   // misplacement whose cause libyaml's "did not find expected node content" does not name.
