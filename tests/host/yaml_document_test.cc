@@ -384,6 +384,16 @@ TEST(YamlDocumentTest, WhatLibyamlRefusesIsOneErrorAtItsPlace) {
   EXPECT_EQ(OnlyError("a:\n  - b\n  c: d\n"),
             "3:3: did not find expected '-' indicator (while parsing a block collection that "
             "starts at line 2, column 3)");
+  // Text after the top-level value has ended (yaml-cpp read a second document without '---').
+  EXPECT_EQ(OnlyError(" id: j\nname: n\n"),
+            "2:1: this line is outside the file's top-level value, which ended before it (that "
+            "value starts at line 1, column 2: indent its first line as this one)");
+  EXPECT_EQ(OnlyError("# a job\n  - id: t\nid: j\n"),
+            "3:1: this line is outside the file's top-level value, which ended before it (that "
+            "value starts at line 2, column 3: indent its first line as this one)");
+  EXPECT_EQ(OnlyError("[a]\nb: 1\n"),
+            "2:1: this line is outside the file's top-level value, which ended before it (a file "
+            "holds one YAML document)");
   // A value with no key after a complete entry (yaml-cpp read a null key).
   EXPECT_EQ(OnlyError("a: 1\n: novalue\n"),
             "2:1: did not find expected key (while parsing a block mapping that starts at line 1, "

@@ -211,6 +211,8 @@ class LimitChecker {
   size_t documents() const { return documents_; }
   // Where the second document's first node is; meaningful when documents() > 1.
   const YamlMark& second_document() const { return second_document_; }
+  // Where the current document's top-level value starts; null before it has.
+  const YamlMark& top_level() const { return top_level_; }
   // Whether the parser is inside a [...] or {...}, where a ',' separates entries.
   bool InFlow() const { return flow_depth_ > 0; }
   // The first document's tree, built as its events passed the checks.
@@ -497,6 +499,7 @@ class LimitChecker {
     }
     if (frames_.empty()) {
       if (documents_ == 2) second_document_ = mark;
+      top_level_ = mark;
       return;
     }
     Frame& parent = frames_.back();
@@ -554,6 +557,7 @@ class LimitChecker {
   TreeBuilder tree_;
   size_t documents_ = 0;
   YamlMark second_document_;
+  YamlMark top_level_ = YamlMark::null_mark();
   std::vector<Frame> frames_;
   size_t flow_depth_ = 0;
   std::vector<Anchor> anchors_;                           // by AnchorId; [0] unused
@@ -602,7 +606,8 @@ std::string Hex(int value, bool byte) {
 }
 
 // libyaml's error as Petit reports it: where, and what, in words a user can act on.
-LimitBroken ParseError(std::string_view text, const yaml_parser_t& parser, bool in_flow) {
+LimitBroken ParseError(std::string_view text, const yaml_parser_t& parser,
+                       const LimitChecker& checker) {
   const std::string problem = parser.problem != nullptr ? parser.problem : "unreadable YAML";
   if (parser.error == YAML_MEMORY_ERROR) {
     return LimitBroken{YamlMark::null_mark(), "out of memory while reading the YAML"};
@@ -638,11 +643,24 @@ LimitBroken ParseError(std::string_view text, const yaml_parser_t& parser, bool 
   // A ',' outside any [...] or {...} where a value or a document should start: the one
   // misplacement whose cause libyaml's "did not find expected node content" does not name.
   const size_t at = ByteOffset(text, mark);
-  if (!in_flow && at < text.size() && text[at] == ',' &&
+  if (!checker.InFlow() && at < text.size() && text[at] == ',' &&
       (problem == "did not find expected node content" ||
        problem == "did not find expected <document start>")) {
     return LimitBroken{
         mark, "',' cannot start a YAML value here (quote it, or put it inside [...] or {...})"};
+  }
+  // Text after the top-level value has ended, where only '---' may start another document: most
+  // often the value's first line is indented more than the lines after it.
+  const YamlMark& top = checker.top_level();
+  if (problem == "did not find expected <document start>") {
+    std::string message = "this line is outside the file's top-level value, which ended before it";
+    if (!top.is_null() && top.column > mark.column) {
+      message += " (that value starts at line " + std::to_string(top.line + 1) + ", column " +
+                 std::to_string(top.column + 1) + ": indent its first line as this one)";
+    } else {
+      message += " (a file holds one YAML document)";
+    }
+    return LimitBroken{mark, message + TabHint(text, mark)};
   }
   std::string message = problem;
   if (parser.context != nullptr && (parser.context_mark.line != parser.problem_mark.line ||
@@ -679,7 +697,7 @@ YamlDocument ParseYamlDocument(std::string_view text, const std::string& name) {
     EventParser parser(text);
     for (;;) {
       const yaml_event_t* event = parser.Next();
-      if (event == nullptr) throw ParseError(text, parser.state(), checker.InFlow());
+      if (event == nullptr) throw ParseError(text, parser.state(), checker);
       if (event->type == YAML_STREAM_END_EVENT) break;
       checker.OnEvent(*event);
     }
