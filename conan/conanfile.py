@@ -12,6 +12,7 @@ CMAKE_PREFIX_PATH), so the build files need no changes.
 """
 from conan import ConanFile
 from conan.tools.cmake import CMake, CMakeDeps, CMakeToolchain, cmake_layout
+from conan.tools.gnu import PkgConfigDeps
 
 
 class PetitConan(ConanFile):
@@ -25,7 +26,7 @@ class PetitConan(ConanFile):
     def requirements(self):
         # Versions match Debian 12 (bookworm) where a recipe exists, so both paths behave alike.
         self.requires("boost/1.83.0")
-        self.requires("yaml-cpp/0.7.0")
+        self.requires("libyaml/0.2.5")  # found through pkg-config (yaml-0.1), as on Debian
         self.requires("soci/4.0.3")
         self.requires("poco/1.12.4")
         self.requires("date/3.0.1")
@@ -34,6 +35,7 @@ class PetitConan(ConanFile):
 
     def build_requirements(self):
         self.test_requires("gtest/1.12.1")
+        self.test_requires("yaml-cpp/0.7.0")  # the tests' reference tree (yaml_document_test)
         self.test_requires("benchmark/1.7.1")
 
     def configure(self):
@@ -46,6 +48,8 @@ class PetitConan(ConanFile):
 
     def generate(self):
         CMakeDeps(self).generate()
+        # yaml-0.1.pc for pkg_check_modules; CMakeToolchain puts this folder on PKG_CONFIG_PATH.
+        PkgConfigDeps(self).generate()
         CMakeToolchain(self).generate()
 
     def build(self):

@@ -118,12 +118,12 @@ TEST_F(GlobalConfigTest, AKeyWrittenTwiceIsAnErrorNamingBothLinesAtEveryLevel) {
     EXPECT_THAT(config.status().message(), HasSubstr(c.message)) << c.text;
     ASSERT_EQ(problems.size(), 1u) << c.text << config.status().message();
   }
-  // yaml-cpp's "illegal map value" alone does not say what to write.
+  // libyaml's "mapping values are not allowed in this context" alone does not say what to write.
   Result<GlobalConfig> unquoted = LoadGlobalConfig(Write("storage: memory:\n"));
   ASSERT_FALSE(unquoted.ok());
   EXPECT_THAT(unquoted.status().message(),
-              HasSubstr("petit.yaml:1:16: illegal map value (a value holding ': ' or ending in "
-                        "':' must be quoted, as in key: 'memory:')"));
+              HasSubstr("petit.yaml:1:16: mapping values are not allowed in this context (a value "
+                        "holding ': ' or ending in ':' must be quoted, as in key: 'memory:')"));
 }
 
 TEST_F(GlobalConfigTest, DefaultsForTimezoneApiAndLogging) {
@@ -191,8 +191,8 @@ TEST_F(GlobalConfigTest, HostileTextIsOneLocatedErrorLikeAJobFiles) {
   const std::vector<std::pair<std::string, std::string>> cases = {
       {",", "petit.yaml:1:1: ',' cannot start a YAML value"},
       {"timezone: UTC\n---\nmax_tasks: 3\n", "petit.yaml:3:1: a file holds one YAML document"},
-      // Unclosed, each '[' may start a key as well as a list: yaml-cpp reads two levels apiece.
-      {std::string(100'000, '['), "petit.yaml:1:33: lists and mappings nested more than 64"},
+      // Unclosed: refused at the first '[' too deep.
+      {std::string(100'000, '['), "petit.yaml:1:65: lists and mappings nested more than 64"},
       {"timezone: " + std::string(1 << 20, 'Z') + "\n", "petit.yaml:1:11: a value of 1048576"},
       {laughs, "petit.yaml:5:45: aliases expand to more than 100000 nodes"},
   };

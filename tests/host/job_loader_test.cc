@@ -62,7 +62,7 @@ TEST(JobLoaderTest, AFileThatCannotBeReadIsAnError) {
 }
 
 // Hostile but plausible job files: each is one line naming the file, the line and the field,
-// never silence (yaml-cpp accepts every one of them without a word) and never a crash.
+// never silence (YAML parsers accept every one of them without a word) and never a crash.
 TEST(JobLoaderTest, WhatYamlCppAcceptsSilentlyIsOneProblemAtItsPlace) {
   const std::string task = "  - id: t\n    type: command\n    command: echo\n";
   struct Case {
@@ -92,12 +92,13 @@ TEST(JobLoaderTest, WhatYamlCppAcceptsSilentlyIsOneProblemAtItsPlace) {
        "5:14 tasks.t.command", "the YAML tag '!!binary' on tasks.t.command is not supported"},
       {"id: j\nconfig: {token: !secret abc}\ntasks:\n" + task, "2:17 config.token",
        "the YAML tag '!secret' on config.token is not supported"},
-      {"id: j\ntasks:\n\t- id: t\n", "3:2 ",
+      {"id: j\ntasks:\n\t- id: t\n", "3:1 ",
        "(line 3 is indented with a tab; YAML indents with spaces only)"},
       {"id: j\n" + std::string(1000, 'k') + ": 1\ntasks:\n" + task, "2:1 " + std::string(1000, 'k'),
        "unknown key '" + std::string(64, 'k') + "...' in job"},
       {"id: j\nconfig:\n  store: memory:\ntasks:\n" + task, "3:16 ",
-       "illegal map value (a value holding ': ' or ending in ':' must be quoted"},
+       "mapping values are not allowed in this context (a value holding ': ' or ending in ':' "
+       "must be quoted"},
       {"id: j\nconfig:\n  url: http://x: 80\ntasks:\n" + task, "3:16 ", "must be quoted"},
       {"id: j\n1: x\ntasks:\n" + task, "2:1 1", "unknown key '1' in job"},
       {"id: j\n~: x\ntasks:\n" + task, "2:1 ", "keys of job must be strings"},

@@ -29,7 +29,7 @@ TEST(YamlTreeTest, AnUndefinedNodeIsFalseAndEmptyEverywhere) {
   const YamlNode none;
   EXPECT_FALSE(none);
   EXPECT_FALSE(none.IsDefined());
-  EXPECT_EQ(none.Type(), YAML::NodeType::Undefined);
+  EXPECT_EQ(none.Type(), YamlNodeType::Undefined);
   EXPECT_FALSE(none.IsNull() || none.IsScalar() || none.IsSequence() || none.IsMap());
   EXPECT_TRUE(none.Mark().is_null());
   EXPECT_EQ(none.Scalar(), "");

@@ -1,15 +1,16 @@
 #include <chrono>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include <yaml-cpp/yaml.h>
-
 #include "api/api_loader.h"
 #include "cli/commands.h"
 #include "config/global_config.h"
+#include "config/json_document.h"
+#include "config/yaml_document.h"
 #include "config/yaml_support.h"
 #include "petit/core/json.h"
 #include "petit/core/schedule.h"
@@ -115,11 +116,9 @@ std::string JobsJson(const std::vector<Job>& jobs, int64_t now_us) {
 // null when it declares none or it cannot be read.
 std::string SchemaJson(const std::optional<std::string>& schema) {
   if (!schema) return "null";
-  try {
-    return YamlToJson(YAML::Load(*schema));
-  } catch (const YAML::Exception&) {
-    return "null";
-  }
+  std::optional<internal::YamlDocument> document = internal::ParseStrictJson(*schema);
+  if (!document) document = internal::ParseYamlDocument(*schema, "parameter schema");
+  return document->errors.empty() ? YamlToJson(document->root) : "null";
 }
 
 // `petit plugins --json`: an array of the loaded plugins with their task types.

@@ -10,8 +10,7 @@
 namespace petit::host::internal {
 namespace {
 
-Diagnostic At(const std::string& file, const YAML::Mark& mark, std::string key,
-              std::string message) {
+Diagnostic At(const std::string& file, const YamlMark& mark, std::string key, std::string message) {
   Diagnostic diagnostic{file, 0, 0, std::move(key), std::move(message)};
   if (!mark.is_null()) {
     diagnostic.line = static_cast<uint32_t>(mark.line + 1);
@@ -20,7 +19,7 @@ Diagnostic At(const std::string& file, const YAML::Mark& mark, std::string key,
   return diagnostic;
 }
 
-std::string Location(const std::string& file, const YAML::Mark& mark) {
+std::string Location(const std::string& file, const YamlMark& mark) {
   if (mark.is_null()) return file;
   return file + ":" + std::to_string(mark.line + 1) + ":" + std::to_string(mark.column + 1);
 }

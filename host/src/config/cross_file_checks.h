@@ -19,8 +19,8 @@ namespace petit::host::internal {
 
 // Where the parts of a valid job were written, for the messages of these checks.
 struct JobMarks {
-  YAML::Mark id;
-  std::vector<YAML::Mark> dependencies;      // parallel to Job::depends_on
+  YamlMark id;
+  std::vector<YamlMark> dependencies;        // parallel to Job::depends_on
   std::vector<std::string> dependency_keys;  // parallel to Job::depends_on
 };
 
@@ -28,7 +28,7 @@ struct JobMarks {
 struct Declaration {
   std::string id;
   std::string file;
-  YAML::Mark mark;
+  YamlMark mark;
   std::optional<size_t> job;  // index in LoadedJobs::jobs when the job is valid
 };
 

@@ -6,8 +6,6 @@
 #include <string>
 #include <vector>
 
-#include <yaml-cpp/mark.h>
-
 #include "config/yaml_limits.h"
 #include "config/yaml_support.h"
 
@@ -16,11 +14,11 @@ namespace {
 
 // Well inside yaml_limits.h, so that no limit ParseYamlDocument applies can break on a text read
 // here; a text beyond these is left to it (and is then slow, or refused as it always was).
-constexpr size_t kMaxFastBytes = 32 * 1024;  // below kMaxYamlScalarBytes and kMaxYamlLookahead
+constexpr size_t kMaxFastBytes = 32 * 1024;  // below kMaxYamlScalarBytes
 constexpr size_t kMaxFastDepth = 32;         // below kMaxYamlDepth
 constexpr size_t kMaxFastKeyBytes = 256;     // below kMaxYamlKeyBytes
-static_assert(kMaxFastBytes < kMaxYamlScalarBytes && kMaxFastBytes < kMaxYamlLookahead &&
-              kMaxFastDepth < kMaxYamlDepth && kMaxFastKeyBytes < kMaxYamlKeyBytes);
+static_assert(kMaxFastBytes < kMaxYamlScalarBytes && kMaxFastDepth < kMaxYamlDepth &&
+              kMaxFastKeyBytes < kMaxYamlKeyBytes);
 
 class Parser {
  public:
@@ -39,7 +37,7 @@ class Parser {
   }
 
  private:
-  // Only the whitespace yaml-cpp reads as JSON does: a tab or a carriage return is left to it.
+  // Only spaces and line feeds: a tab or a carriage return is left to ParseYamlDocument.
   void SkipSpace() {
     while (at_ < text_.size() && (text_[at_] == ' ' || text_[at_] == '\n')) {
       if (text_[at_] == '\n') {
@@ -50,8 +48,8 @@ class Parser {
     }
   }
 
-  YAML::Mark Here() const {
-    YAML::Mark mark;
+  YamlMark Here() const {
+    YamlMark mark;
     mark.pos = static_cast<int>(at_);
     mark.line = line_;
     mark.column = static_cast<int>(at_ - line_start_);
@@ -69,7 +67,7 @@ class Parser {
     const char c = text_[at_];
     if (c == '{' || c == '[') return Collection(depth, c == '{');
     if (c == '"') {
-      const YAML::Mark mark = Here();
+      const YamlMark mark = Here();
       std::optional<std::string_view> text = String();
       if (!text) return std::nullopt;
       return Keep(tree_->AddScalar(mark, "!", *text));
@@ -91,7 +89,7 @@ class Parser {
 
   // true, false, null or a number as JSON writes it.
   std::optional<uint32_t> Plain() {
-    const YAML::Mark mark = Here();
+    const YamlMark mark = Here();
     for (std::string_view word : {"true", "false", "null"}) {
       if (text_.substr(at_, word.size()) == word && Ends(at_ + word.size())) {
         at_ += word.size();
@@ -121,7 +119,7 @@ class Parser {
   // right after the key: YAML reads a colon after a quoted key in a flow mapping as JSON does.
   std::optional<uint32_t> Collection(size_t depth, bool map) {
     if (depth >= kMaxFastDepth) return std::nullopt;
-    const YAML::Mark mark = Here();
+    const YamlMark mark = Here();
     const uint32_t node = Keep(tree_->AddCollection(mark, "?", map));
     const char close = map ? '}' : ']';
     ++at_;
@@ -136,7 +134,7 @@ class Parser {
     while (true) {
       if (map) {
         if (at_ >= text_.size() || text_[at_] != '"') return std::nullopt;
-        const YAML::Mark key_mark = Here();
+        const YamlMark key_mark = Here();
         std::optional<std::string_view> key = String();
         if (!key || key->size() > kMaxFastKeyBytes) return std::nullopt;
         // A key written twice is a problem ParseYamlDocument reports.

@@ -344,7 +344,7 @@ Status SchemaCompiler::Compile(const YamlNode& yaml, const std::string& where, N
 class SchemaChecker {
  public:
   SchemaChecker(YamlErrors& errors, std::string_view key, std::string_view subject,
-                const YAML::Mark& owner, ScalarTyping typing)
+                const YamlMark& owner, ScalarTyping typing)
       : errors_(errors), key_(key), subject_(subject), owner_(owner), typing_(typing) {}
 
   void Check(const Node& schema, const YamlNode& value, const std::string& path) {
@@ -468,7 +468,7 @@ class SchemaChecker {
     return std::string(key_) + (path.front() == '[' ? "" : ".") + path;
   }
   void Add(const YamlNode& at, const std::string& path, const std::string& message) {
-    YAML::Mark mark = at.IsDefined() ? at.Mark() : YAML::Mark::null_mark();
+    YamlMark mark = at.IsDefined() ? at.Mark() : YamlMark::null_mark();
     if (mark.is_null()) mark = owner_;
     errors_.Add(mark, KeyOf(path), std::string(subject_) + ": " + message);
   }
@@ -666,7 +666,7 @@ class SchemaChecker {
   YamlErrors& errors_;
   std::string_view key_;
   std::string_view subject_;
-  YAML::Mark owner_;
+  YamlMark owner_;
   ScalarTyping typing_;
 };
 
@@ -693,7 +693,7 @@ Result<ParamsSchema> ParamsSchema::Parse(std::string_view json) {
 
 void ParamsSchema::Check(const YamlNode& params, const YamlNode& owner, std::string_view key,
                          std::string_view subject, YamlErrors& errors, ScalarTyping typing) const {
-  const YAML::Mark owner_mark = owner.IsDefined() ? owner.Mark() : YAML::Mark::null_mark();
+  const YamlMark owner_mark = owner.IsDefined() ? owner.Mark() : YamlMark::null_mark();
   SchemaChecker checker(errors, key, subject, owner_mark, typing);
   if (!params.IsDefined() || params.IsNull()) {
     // No `params` is the same as `params: {}` for the plugin: check it as an empty mapping.

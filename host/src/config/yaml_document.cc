@@ -3,16 +3,15 @@
 #include <algorithm>
 #include <cerrno>
 #include <fstream>
-#include <istream>
 #include <memory>
 #include <optional>
-#include <streambuf>
+#include <string>
+#include <string_view>
 #include <system_error>
 #include <unordered_map>
 #include <utility>
 
-#include <yaml-cpp/eventhandler.h>
-#include <yaml-cpp/yaml.h>
+#include <yaml.h>
 
 #include "config/yaml_limits.h"
 #include "config/yaml_support.h"
@@ -43,9 +42,9 @@ std::optional<std::string> ReadBytes(const std::string& path, std::string& error
   return text;
 }
 
-// The 0-based line and column of byte `pos`, as yaml-cpp would give them.
-YAML::Mark MarkAt(std::string_view text, size_t pos) {
-  YAML::Mark mark;
+// The 0-based line and column of byte `pos` (the column in bytes).
+YamlMark MarkAt(std::string_view text, size_t pos) {
+  YamlMark mark;
   mark.pos = static_cast<int>(pos);
   mark.line = 0;
   mark.column = 0;
@@ -60,13 +59,30 @@ YAML::Mark MarkAt(std::string_view text, size_t pos) {
   return mark;
 }
 
-// yaml-cpp's own messages ("illegal block entry", "end of map not found") do not say that the
-// cause is a tab in the indentation of the line where they fail, or of the line before.
-std::string TabHint(std::string_view text, const YAML::Mark& mark) {
-  if (mark.is_null() || mark.pos < 0) return "";
-  const size_t pos = std::min(static_cast<size_t>(mark.pos), text.size());
+// The byte offset of `mark` in `text`: libyaml counts columns in characters, so the line's
+// start is found by its number and the column walked in UTF-8 characters.
+size_t ByteOffset(std::string_view text, const YamlMark& mark) {
+  size_t at = 0;
+  for (int line = 0; line < mark.line; ++line) {
+    at = text.find('\n', at);
+    if (at == std::string_view::npos) return text.size();
+    ++at;
+  }
+  for (int column = 0; column < mark.column && at < text.size(); ++column) {
+    ++at;
+    while (at < text.size() && (static_cast<unsigned char>(text[at]) & 0xC0) == 0x80) ++at;
+  }
+  return std::min(at, text.size());
+}
+
+// libyaml's messages ("found character that cannot start any token", "did not find expected
+// key") do not say that the cause is a tab in the indentation of the line where they fail, or of
+// the line before.
+std::string TabHint(std::string_view text, const YamlMark& mark) {
+  if (mark.is_null()) return "";
+  const size_t pos = ByteOffset(text, mark);
   size_t begin = text.rfind('\n', pos == 0 ? 0 : pos - 1);
-  begin = begin == std::string_view::npos ? 0 : begin + 1;
+  begin = begin == std::string_view::npos || pos == 0 ? 0 : begin + 1;
   for (int line = 0; line < 2; ++line) {
     for (size_t i = begin; i < text.size() && (text[i] == ' ' || text[i] == '\t'); ++i) {
       if (text[i] == '\t') {
@@ -81,57 +97,67 @@ std::string TabHint(std::string_view text, const YAML::Mark& mark) {
   return "";
 }
 
-// What yaml-cpp's message leaves out: a tab in the indentation, or (for "illegal map value", as
-// in `storage: memory:`) that a value holding ': ' or ending in ':' must be quoted.
-std::string Hint(std::string_view text, const YAML::Mark& mark, const std::string& message) {
+// What libyaml's message leaves out: a tab in the indentation, or (for "mapping values are not
+// allowed in this context", as in `storage: memory:`) that a value holding ': ' or ending in ':'
+// must be quoted.
+std::string Hint(std::string_view text, const YamlMark& mark, std::string_view problem) {
   std::string hint = TabHint(text, mark);
-  if (hint.empty() && message == YAML::ErrorMsg::MAP_VALUE) {
+  if (hint.empty() && problem == "mapping values are not allowed in this context") {
     hint = " (a value holding ': ' or ending in ':' must be quoted, as in key: 'memory:')";
   }
   return hint;
 }
 
-// Thrown from the event handler, through yaml-cpp's parser (which holds nothing that leaks), to
-// ParseYamlDocument: the first limit broken ends the reading.
+YamlMark ToMark(const yaml_mark_t& mark) {
+  YamlMark converted;
+  converted.pos = static_cast<int>(mark.index);
+  converted.line = static_cast<int>(mark.line);
+  converted.column = static_cast<int>(mark.column);
+  return converted;
+}
+
+// Thrown from the event checks to ParseYamlDocument: the first limit broken ends the reading.
 struct LimitBroken {
-  YAML::Mark mark;
+  YamlMark mark;
   std::string message;
 };
 
-// What makes a well-formed document still wrong, silently so for yaml-cpp: a key written twice
-// in one mapping (one of the two values would be dropped without a word), a merge key `<<` (YAML
-// 1.1, which yaml-cpp reads as a key named "<<") or a tag such as !!binary (which it keeps on the
-// node and nobody reads).
+// What makes a well-formed document still wrong, silently so for a YAML parser: a key written
+// twice in one mapping (one of the two values would be dropped without a word), a merge key `<<`
+// (YAML 1.1's, which Petit does not expand and would read as a key named "<<") or a tag such as
+// !!binary (which stays on the node and nobody reads).
 struct TreeProblem {
-  YAML::Mark mark;   // of the second key, the merge key or the tagged node
+  YamlMark mark;     // of the second key, the merge key or the tagged node
   std::string path;  // "tasks.extract.retry.max_attempts"
   std::string message;
 };
 
 // Only shown in messages: a kilobyte-long key or anchor name must not make a kilobyte-long line.
-std::string Shown(const std::string& name) {
+std::string Shown(std::string_view name) {
   constexpr size_t kShownBytes = 64;
-  return name.size() <= kShownBytes ? name : name.substr(0, kShownBytes) + "...";
+  return name.size() <= kShownBytes ? std::string(name)
+                                    : std::string(name.substr(0, kShownBytes)) + "...";
 }
+
+// A node's anchor, numbered per document from 1 in the order anchors are defined (a name defined
+// again is a new number); 0 is none.
+using AnchorId = size_t;
+constexpr AnchorId kNoAnchor = 0;
 
 // Builds the YamlTree of the first document from the events that passed the checks, so the text
 // is scanned once. The children of the open collections wait on one stack and are stored when
-// their collection ends, as one range; an alias is the node its anchor names, shared, as
-// yaml-cpp's builder makes it.
+// their collection ends, as one range; an alias is the node its anchor names, shared.
 class TreeBuilder {
  public:
   TreeBuilder() : tree_(std::make_shared<YamlTree>()) {}
 
-  void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) {
-    Place(tree_->AddNull(mark), anchor);
-  }
-  void OnAlias(YAML::anchor_t anchor) { Place(anchors_.at(anchor), YAML::NullAnchor); }
-  void OnScalar(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
-                const std::string& value) {
+  void OnNull(const YamlMark& mark, AnchorId anchor) { Place(tree_->AddNull(mark), anchor); }
+  void OnAlias(AnchorId anchor) { Place(anchors_.at(anchor), kNoAnchor); }
+  void OnScalar(const YamlMark& mark, std::string_view tag, AnchorId anchor,
+                std::string_view value) {
     Place(tree_->AddScalar(mark, tag, value), anchor);
   }
-  void OnCollectionStart(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
-                         bool map) {
+  void OnCollectionStart(const YamlMark& mark, std::string_view tag, AnchorId anchor, bool map) {
     const YamlNode node = tree_->AddCollection(mark, tag, map);
     Place(node, anchor);
     open_.emplace_back(node, pending_.size());
@@ -148,8 +174,8 @@ class TreeBuilder {
   YamlNode root() const { return root_ ? root_ : tree_->NewNull(); }
 
  private:
-  void Place(const YamlNode& node, YAML::anchor_t anchor) {
-    if (anchor != YAML::NullAnchor) {
+  void Place(const YamlNode& node, AnchorId anchor) {
+    if (anchor != kNoAnchor) {
       if (anchors_.size() <= anchor) anchors_.resize(anchor + 1);
       anchors_[anchor] = node;
     }
@@ -164,55 +190,130 @@ class TreeBuilder {
   YamlNode root_;
   std::vector<std::pair<YamlNode, size_t>> open_;  // a collection, where its children start
   std::vector<uint32_t> pending_;                  // children of the open collections
-  std::vector<YamlNode> anchors_;                  // by yaml-cpp's anchor number, from 1
+  std::vector<YamlNode> anchors_;                  // by AnchorId
 };
 
-// Follows yaml-cpp's events and throws LimitBroken at the first one that breaks a limit.
-class LimitChecker final : public YAML::EventHandler {
- public:
-  explicit LimitChecker(std::string_view text) : text_(text) {}
+// The text of a libyaml string field, which is null when absent.
+std::string_view Text(const yaml_char_t* text) {
+  return text == nullptr ? std::string_view()
+                         : std::string_view(reinterpret_cast<const char*>(text));
+}
 
+// A plain scalar that YAML's core schema reads as null, as every reader of the tree does
+// (YamlNode::IsNull): empty, ~, null, Null, NULL.
+bool IsNullText(std::string_view text) {
+  return text.empty() || text == "~" || text == "null" || text == "Null" || text == "NULL";
+}
+
+// Follows libyaml's events and throws LimitBroken at the first one that breaks a limit.
+class LimitChecker {
+ public:
   size_t documents() const { return documents_; }
-  // The offset of the last node reported: yaml-cpp has consumed every token before it.
-  size_t progress() const { return progress_; }
   // Where the second document's first node is; meaningful when documents() > 1.
-  const YAML::Mark& second_document() const { return second_document_; }
+  const YamlMark& second_document() const { return second_document_; }
+  // Where the current document's top-level value starts; null before it has.
+  const YamlMark& top_level() const { return top_level_; }
+  // Whether the parser is inside a [...] or {...}, where a ',' separates entries.
+  bool InFlow() const { return flow_depth_ > 0; }
   // The first document's tree, built as its events passed the checks.
   std::shared_ptr<YamlTree> tree() const { return tree_.tree(); }
   YamlNode Root() const { return tree_.root(); }
   // The TreeProblems of the first document, in the order met.
   const std::vector<TreeProblem>& problems() const { return problems_; }
 
-  void OnDocumentStart(const YAML::Mark& mark) override {
-    // Every document but one that consumes no token starts after the previous one. yaml-cpp 0.7
-    // turns a token no node can start with (a ',' outside any flow collection) into an empty
-    // document and leaves the token where it was, so the next document starts on it again.
-    if (documents_ > 0 && mark.pos == last_document_start_) {
-      throw LimitBroken{mark, StrayTokenMessage(mark)};
+  void OnEvent(const yaml_event_t& event) {
+    const YamlMark mark = ToMark(event.start_mark);
+    switch (event.type) {
+      case YAML_DOCUMENT_START_EVENT:
+        OnDocumentStart(mark);
+        break;
+      case YAML_SCALAR_EVENT: {
+        const auto& scalar = event.data.scalar;
+        const std::string_view value(reinterpret_cast<const char*>(scalar.value), scalar.length);
+        // The tags of untagged nodes as Petit reads them: "?" a plain scalar (which may read as a
+        // number, a boolean or null), "!" a quoted or block one (always text).
+        std::string_view tag = Text(scalar.tag);
+        if (tag.empty()) tag = scalar.style == YAML_PLAIN_SCALAR_STYLE ? "?" : "!";
+        const AnchorId anchor = DefineAnchor(Text(scalar.anchor));
+        if (tag == "?" && IsNullText(value)) {
+          OnNull(mark, anchor);
+        } else {
+          OnScalar(mark, tag, anchor, value);
+        }
+        break;
+      }
+      case YAML_ALIAS_EVENT:
+        OnAlias(mark, Text(event.data.alias.anchor));
+        break;
+      case YAML_SEQUENCE_START_EVENT: {
+        const auto& start = event.data.sequence_start;
+        OnCollectionStart(mark, start.tag, start.anchor, start.style == YAML_FLOW_SEQUENCE_STYLE,
+                          /*map=*/false);
+        break;
+      }
+      case YAML_MAPPING_START_EVENT: {
+        const auto& start = event.data.mapping_start;
+        OnCollectionStart(mark, start.tag, start.anchor, start.style == YAML_FLOW_MAPPING_STYLE,
+                          /*map=*/true);
+        break;
+      }
+      case YAML_SEQUENCE_END_EVENT:
+      case YAML_MAPPING_END_EVENT:
+        OnCollectionEnd();
+        break;
+      default:  // stream start and end, document end: nothing to check
+        break;
     }
+  }
+
+ private:
+  // An open list or mapping.
+  struct Frame {
+    bool map = false;
+    bool flow = false;
+    size_t children = 0;  // a mapping's keys and values both count
+    size_t expanded = 1;  // nodes of the subtree once its aliases are expanded, itself included
+    size_t bytes = 0;     // bytes of its scalars once its aliases are expanded
+    AnchorId anchor = kNoAnchor;
+    // A mapping of the first document: the line (0-based) of each scalar key, the text of the
+    // key being read (for the path in messages) and the value of its `id`, if one came yet.
+    std::unordered_map<std::string, int> keys;
+    std::optional<int> null_key;  // `~:` or `? :`, the one key with no text
+    std::string key;
+    std::string id;
+  };
+  // What an anchor names, by AnchorId.
+  struct Anchor {
+    std::string name;
+    size_t expanded = 0;
+    size_t bytes = 0;
+    bool open = false;  // its node is still being read: an alias to it would make a cycle
+    std::optional<std::string> scalar;  // a scalar's text when short enough to be a key
+  };
+
+  void OnDocumentStart(const YamlMark& mark) {
     ++documents_;
     if (documents_ > kMaxYamlDocuments) {
       throw LimitBroken{mark, "more than " + std::to_string(kMaxYamlDocuments) +
                                   " YAML documents (separated by ---); a file holds one"};
     }
-    last_document_start_ = mark.pos;
-    Advance(mark);
     frames_.clear();
     anchors_.clear();
+    anchor_ids_.clear();
+    flow_depth_ = 0;
     nodes_ = 0;
     alias_nodes_ = 0;
     alias_bytes_ = 0;
   }
-  void OnDocumentEnd() override {}
 
-  void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override {
+  void OnNull(const YamlMark& mark, AnchorId anchor) {
     if (NextIsKey()) NoteKey(mark, std::nullopt);
     Leaf(mark, anchor, 0);
     if (Building()) tree_.OnNull(mark, anchor);
   }
 
-  void OnScalar(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
-                const std::string& value) override {
+  void OnScalar(const YamlMark& mark, std::string_view tag, AnchorId anchor,
+                std::string_view value) {
     const bool key = NextIsKey();
     const size_t limit = key ? kMaxYamlKeyBytes : kMaxYamlScalarBytes;
     if (value.size() > limit) {
@@ -228,15 +329,21 @@ class LimitChecker final : public YAML::EventHandler {
       frames_.back().id = Shown(value);
     }
     Leaf(mark, anchor, value.size());
-    if (anchor != YAML::NullAnchor && value.size() <= kMaxYamlKeyBytes) {
-      anchors_[anchor].scalar = value;
+    if (anchor != kNoAnchor && value.size() <= kMaxYamlKeyBytes) {
+      anchors_[anchor].scalar = std::string(value);
     }
     if (Building()) tree_.OnScalar(mark, tag, anchor, value);
   }
 
-  void OnAlias(const YAML::Mark& mark, YAML::anchor_t anchor) override {
-    // yaml-cpp has already refused an alias whose anchor was never defined.
-    const Anchor& target = anchors_.at(anchor);
+  void OnAlias(const YamlMark& mark, std::string_view name) {
+    const auto found = anchor_ids_.find(std::string(name));
+    if (found == anchor_ids_.end()) {
+      throw LimitBroken{mark, "alias '*" + Shown(name) + "' names no anchor: an anchor (&" +
+                                  Shown(name) +
+                                  ") must come before its aliases, in the same document"};
+    }
+    const AnchorId anchor = found->second;
+    const Anchor& target = anchors_[anchor];
     if (target.open) {
       throw LimitBroken{mark, "alias '*" + target.name +
                                   "' is used inside the node it names, which would contain itself"};
@@ -269,61 +376,30 @@ class LimitChecker final : public YAML::EventHandler {
     if (Building()) tree_.OnAlias(anchor);
   }
 
-  void OnSequenceStart(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
-                       YAML::EmitterStyle::value /*style*/) override {
+  void OnCollectionStart(const YamlMark& mark, const yaml_char_t* tag_text,
+                         const yaml_char_t* anchor_text, bool flow, bool map) {
+    std::string_view tag = Text(tag_text);
+    if (tag.empty()) tag = "?";
+    const AnchorId anchor = DefineAnchor(Text(anchor_text));
     CheckTag(mark, tag);
-    Open(mark, anchor, /*map=*/false);
-    if (Building()) tree_.OnCollectionStart(mark, tag, anchor, /*map=*/false);
+    Open(mark, anchor, flow, map);
+    if (Building()) tree_.OnCollectionStart(mark, tag, anchor, map);
   }
-  void OnSequenceEnd() override {
+
+  void OnCollectionEnd() {
     Close();
     if (Building()) tree_.OnCollectionEnd();
   }
 
-  void OnMapStart(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
-                  YAML::EmitterStyle::value /*style*/) override {
-    CheckTag(mark, tag);
-    Open(mark, anchor, /*map=*/true);
-    if (Building()) tree_.OnCollectionStart(mark, tag, anchor, /*map=*/true);
-  }
-  void OnMapEnd() override {
-    Close();
-    if (Building()) tree_.OnCollectionEnd();
-  }
-
-  void OnAnchor(const YAML::Mark& /*mark*/, const std::string& name) override {
-    pending_anchor_name_ = Shown(name);
-  }
-
- private:
-  // An open list or mapping.
-  struct Frame {
-    bool map = false;
-    size_t children = 0;  // a mapping's keys and values both count
-    size_t expanded = 1;  // nodes of the subtree once its aliases are expanded, itself included
-    size_t bytes = 0;     // bytes of its scalars once its aliases are expanded
-    YAML::anchor_t anchor = YAML::NullAnchor;
-    // A mapping of the first document: the line (0-based) of each scalar key, the text of the
-    // key being read (for the path in messages) and the value of its `id`, if one came yet.
-    std::unordered_map<std::string, int> keys;
-    std::optional<int> null_key;  // `~:` or `? :`, the one key with no text
-    std::string key;
-    std::string id;
-  };
-  // What an anchor names, indexed by yaml-cpp's anchor number (1, 2, ... per document).
-  struct Anchor {
-    std::string name;
-    size_t expanded = 0;
-    size_t bytes = 0;
-    bool open = false;  // its node is still being read: an alias to it would make a cycle
-    std::optional<std::string> scalar;  // a scalar's text when short enough to be a key
-  };
-
-  std::string StrayTokenMessage(const YAML::Mark& mark) const {
-    const size_t pos = static_cast<size_t>(mark.pos);
-    const char c = pos < text_.size() ? text_[pos] : '\0';
-    const std::string token = c > ' ' && c < 0x7f ? "'" + std::string(1, c) + "'" : "this token";
-    return token + " cannot start a YAML value here (quote it, or put it inside [...] or {...})";
+  // The number of an anchor being defined (kNoAnchor for an empty name); from now on its name
+  // stands for this number.
+  AnchorId DefineAnchor(std::string_view name) {
+    if (name.empty()) return kNoAnchor;
+    if (anchors_.empty()) anchors_.emplace_back();  // [0]: kNoAnchor
+    const AnchorId anchor = anchors_.size();
+    anchors_.emplace_back().name = Shown(name);
+    anchor_ids_.insert_or_assign(std::string(name), anchor);
+    return anchor;
   }
 
   // Only the first document becomes a tree; the others are only checked and counted.
@@ -339,12 +415,12 @@ class LimitChecker final : public YAML::EventHandler {
   // Records a scalar key (nullopt: a null one) of the innermost mapping, and a TreeProblem when
   // it has that key already. Keys compare as the text YAML gives them, quoting and escapes
   // resolved, as every reader of the tree compares them: "a", 'a' and a are one key.
-  void NoteKey(const YAML::Mark& mark, const std::optional<std::string>& text) {
+  void NoteKey(const YamlMark& mark, const std::optional<std::string_view>& text) {
     if (!Building()) return;
     Frame& map = frames_.back();
     std::optional<int> first;
     if (text) {
-      auto [it, fresh] = map.keys.emplace(*text, mark.line);
+      auto [it, fresh] = map.keys.emplace(std::string(*text), mark.line);
       if (!fresh) first = it->second;
       map.key = Shown(*text);
     } else {
@@ -372,13 +448,14 @@ class LimitChecker final : public YAML::EventHandler {
     return path.empty() ? frame.key : path + "." + frame.key;
   }
 
-  // yaml-cpp resolves no tag: a value tagged !!binary or !!int stays the text written, so a tag
+  // Petit resolves no tag: a value tagged !!binary or !!int stays the text written, so a tag
   // would only mislead. "?" (plain) and "!" (quoted) are the tags of untagged nodes.
-  void CheckTag(const YAML::Mark& mark, const std::string& tag) {
+  void CheckTag(const YamlMark& mark, std::string_view tag) {
     if (!Building() || tag.empty() || tag == "?" || tag == "!") return;
     constexpr std::string_view kCore = "tag:yaml.org,2002:";
-    const std::string shown =
-        tag.compare(0, kCore.size(), kCore) == 0 ? "!!" + tag.substr(kCore.size()) : Shown(tag);
+    const std::string shown = tag.substr(0, kCore.size()) == kCore
+                                  ? "!!" + std::string(tag.substr(kCore.size()))
+                                  : Shown(tag);
     const std::string path = NodePath();
     problems_.push_back(TreeProblem{
         mark, path,
@@ -387,7 +464,7 @@ class LimitChecker final : public YAML::EventHandler {
             "remove the tag"});
   }
 
-  void NoteMergeKey(const YAML::Mark& mark) {
+  void NoteMergeKey(const YamlMark& mark) {
     if (!Building()) return;
     const std::string parent = ParentPath();
     problems_.push_back(TreeProblem{
@@ -414,19 +491,15 @@ class LimitChecker final : public YAML::EventHandler {
     return path;
   }
 
-  void Advance(const YAML::Mark& mark) {
-    progress_ = std::max(progress_, static_cast<size_t>(std::max(mark.pos, 0)));
-  }
-
   // Counts a new node and the room it takes in its parent.
-  void Enter(const YAML::Mark& mark) {
-    Advance(mark);
+  void Enter(const YamlMark& mark) {
     if (++nodes_ > kMaxYamlNodes) {
       throw LimitBroken{
           mark, "more than " + std::to_string(kMaxYamlNodes) + " YAML nodes in one document"};
     }
     if (frames_.empty()) {
       if (documents_ == 2) second_document_ = mark;
+      top_level_ = mark;
       return;
     }
     Frame& parent = frames_.back();
@@ -441,34 +514,35 @@ class LimitChecker final : public YAML::EventHandler {
     }
   }
 
-  void Leaf(const YAML::Mark& mark, YAML::anchor_t anchor, size_t bytes) {
+  void Leaf(const YamlMark& mark, AnchorId anchor, size_t bytes) {
     Enter(mark);
     if (!frames_.empty()) {
       ++frames_.back().expanded;
       frames_.back().bytes += bytes;
     }
-    if (anchor != YAML::NullAnchor) {
-      Anchor& named = Define(anchor);
-      named.expanded = 1;
-      named.bytes = bytes;
+    if (anchor != kNoAnchor) {
+      anchors_[anchor].expanded = 1;
+      anchors_[anchor].bytes = bytes;
     }
   }
 
-  void Open(const YAML::Mark& mark, YAML::anchor_t anchor, bool map) {
+  void Open(const YamlMark& mark, AnchorId anchor, bool flow, bool map) {
     if (NextIsKey()) frames_.back().key = "?";  // a list or mapping as a key: no text to name
     Enter(mark);
     if (frames_.size() >= kMaxYamlDepth) {
       throw LimitBroken{
           mark, "lists and mappings nested more than " + std::to_string(kMaxYamlDepth) + " deep"};
     }
-    if (anchor != YAML::NullAnchor) Define(anchor).open = true;
-    frames_.push_back(Frame{map, 0, 1, 0, anchor, {}, std::nullopt, {}, {}});
+    if (anchor != kNoAnchor) anchors_[anchor].open = true;
+    flow_depth_ += flow ? 1 : 0;
+    frames_.push_back(Frame{map, flow, 0, 1, 0, anchor, {}, std::nullopt, {}, {}});
   }
 
   void Close() {
     const Frame done = std::move(frames_.back());
     frames_.pop_back();
-    if (done.anchor != YAML::NullAnchor) {
+    flow_depth_ -= done.flow ? 1 : 0;
+    if (done.anchor != kNoAnchor) {
       Anchor& named = anchors_[done.anchor];
       named.open = false;
       named.expanded = done.expanded;
@@ -480,96 +554,123 @@ class LimitChecker final : public YAML::EventHandler {
     }
   }
 
-  Anchor& Define(YAML::anchor_t anchor) {
-    if (anchors_.size() <= anchor) anchors_.resize(anchor + 1);
-    Anchor& named = anchors_[anchor];
-    named = Anchor{pending_anchor_name_, 0, 0, false, std::nullopt};
-    return named;
-  }
-
-  std::string_view text_;
   TreeBuilder tree_;
-  size_t progress_ = 0;
   size_t documents_ = 0;
-  int last_document_start_ = 0;
-  YAML::Mark second_document_;
+  YamlMark second_document_;
+  YamlMark top_level_ = YamlMark::null_mark();
   std::vector<Frame> frames_;
-  std::vector<Anchor> anchors_;
-  std::string pending_anchor_name_;
+  size_t flow_depth_ = 0;
+  std::vector<Anchor> anchors_;                           // by AnchorId; [0] unused
+  std::unordered_map<std::string, AnchorId> anchor_ids_;  // the newest definition of each name
   size_t nodes_ = 0;
   size_t alias_nodes_ = 0;
   size_t alias_bytes_ = 0;
   std::vector<TreeProblem> problems_;
 };
 
-// The text for the checking pass, handed to yaml-cpp a window at a time so that each refill can
-// check how far its scanner has read past the last node it reported. yaml-cpp holds every token
-// from a [ or { that could still turn out to be a mapping key until that is decided, which may be
-// the end of the file: a megabyte of '[' is two million tokens and 230 MB before the first event.
-// The flow indicators in that stretch bound the tokens held.
-class CheckedInput : public std::streambuf {
+// libyaml's parser and its event, released however the reading ends.
+class EventParser {
  public:
-  CheckedInput(std::string_view text, const LimitChecker& checker)
-      : text_(text), checker_(checker) {
-    char* begin = Begin();
-    setg(begin, begin, begin);
+  explicit EventParser(std::string_view text) {
+    yaml_parser_initialize(&parser_);
+    yaml_parser_set_input_string(&parser_, reinterpret_cast<const unsigned char*>(text.data()),
+                                 text.size());
   }
+  ~EventParser() {
+    if (has_event_) yaml_event_delete(&event_);
+    yaml_parser_delete(&parser_);
+  }
+  EventParser(const EventParser&) = delete;
+  EventParser& operator=(const EventParser&) = delete;
 
- protected:
-  int_type underflow() override {
-    if (gptr() < egptr()) return traits_type::to_int_type(*gptr());
-    const size_t given = static_cast<size_t>(egptr() - Begin());
-    if (given == text_.size()) return traits_type::eof();
-    CheckLookahead(given);
-    const size_t end = std::min(text_.size(), given + kWindowBytes);
-    setg(Begin(), Begin() + given, Begin() + end);
-    return traits_type::to_int_type(*gptr());
+  // The next event, or null when the text is not YAML (error() says why).
+  const yaml_event_t* Next() {
+    if (has_event_) yaml_event_delete(&event_);
+    has_event_ = yaml_parser_parse(&parser_, &event_) != 0;
+    return has_event_ ? &event_ : nullptr;
   }
+  const yaml_parser_t& state() const { return parser_; }
 
  private:
-  static constexpr size_t kWindowBytes = 4096;
-
-  static bool IsFlowIndicator(char c) {
-    switch (c) {
-      case '[':
-      case ']':
-      case '{':
-      case '}':
-      case ',':
-      case ':':
-      case '?':
-      case '&':
-      case '*':
-      case '!':
-        return true;
-      default:
-        return false;
-    }
-  }
-
-  char* Begin() const { return const_cast<char*>(text_.data()); }  // the get area is only read
-
-  // Counts the indicators in [progress, given): each byte is added once and removed once.
-  void CheckLookahead(size_t given) {
-    for (; counted_end_ < given; ++counted_end_) held_ += IsFlowIndicator(text_[counted_end_]);
-    const size_t progress = std::min(checker_.progress(), counted_end_);
-    for (; counted_begin_ < progress; ++counted_begin_) {
-      held_ -= IsFlowIndicator(text_[counted_begin_]);
-    }
-    if (held_ <= kMaxYamlLookahead) return;
-    const size_t flow = text_.find_first_of("[{", counted_begin_);
-    throw LimitBroken{MarkAt(text_, flow < given ? flow : counted_begin_),
-                      "more than " + std::to_string(kMaxYamlLookahead) +
-                          " flow indicators ([]{},:?&*!) follow before this [...] or {...} can be "
-                          "read; write long collections in block style"};
-  }
-
-  std::string_view text_;
-  const LimitChecker& checker_;
-  size_t counted_begin_ = 0;
-  size_t counted_end_ = 0;
-  size_t held_ = 0;
+  yaml_parser_t parser_;
+  yaml_event_t event_;
+  bool has_event_ = false;
 };
+
+// "0xE9" for a byte, "U+0001" for a character.
+std::string Hex(int value, bool byte) {
+  constexpr char kDigits[] = "0123456789ABCDEF";
+  std::string digits;
+  for (int shift = byte ? 4 : 12; shift >= 0; shift -= 4) digits += kDigits[(value >> shift) & 15];
+  return (byte ? "0x" : "U+") + digits;
+}
+
+// libyaml's error as Petit reports it: where, and what, in words a user can act on.
+LimitBroken ParseError(std::string_view text, const yaml_parser_t& parser,
+                       const LimitChecker& checker) {
+  const std::string problem = parser.problem != nullptr ? parser.problem : "unreadable YAML";
+  if (parser.error == YAML_MEMORY_ERROR) {
+    return LimitBroken{YamlMark::null_mark(), "out of memory while reading the YAML"};
+  }
+  if (parser.error == YAML_READER_ERROR) {
+    // Bytes that are not UTF-8 (a file saved as Latin-1) or a control character. libyaml names
+    // the byte where a sequence went wrong; the user wrote the character its first byte starts.
+    const bool character =
+        problem == "control characters are not allowed" || problem == "invalid Unicode character";
+    const size_t offset = std::min(parser.problem_offset, text.size());
+    if (character) {
+      return LimitBroken{MarkAt(text, offset),
+                         problem + " (" + Hex(parser.problem_value, false) +
+                             "); write it as an escape in a double-quoted string"};
+    }
+    size_t lead = offset;
+    if (problem == "invalid trailing UTF-8 octet") {
+      while (lead > 0 && offset - lead < 3) {
+        --lead;
+        if (static_cast<unsigned char>(text[lead]) >= 0xC0) break;
+      }
+    }
+    std::string message = "the file is not UTF-8 text";
+    if (lead < text.size())
+      message += ": byte " + Hex(static_cast<unsigned char>(text[lead]), true);
+    return LimitBroken{MarkAt(text, lead), message + " (" + problem + "); save it as UTF-8"};
+  }
+  YamlMark mark = ToMark(parser.problem_mark);
+  // At the end of a text whose last line has no line break, libyaml reports the line after it,
+  // which the file does not have: the end of the text is where the problem is.
+  const YamlMark end = MarkAt(text, text.size());
+  if (mark.line > end.line || (mark.line == end.line && mark.column > end.column)) mark = end;
+  // A ',' outside any [...] or {...} where a value or a document should start: the one
+  // misplacement whose cause libyaml's "did not find expected node content" does not name.
+  const size_t at = ByteOffset(text, mark);
+  if (!checker.InFlow() && at < text.size() && text[at] == ',' &&
+      (problem == "did not find expected node content" ||
+       problem == "did not find expected <document start>")) {
+    return LimitBroken{
+        mark, "',' cannot start a YAML value here (quote it, or put it inside [...] or {...})"};
+  }
+  // Text after the top-level value has ended, where only '---' may start another document: most
+  // often the value's first line is indented more than the lines after it.
+  const YamlMark& top = checker.top_level();
+  if (problem == "did not find expected <document start>") {
+    std::string message = "this line is outside the file's top-level value, which ended before it";
+    if (!top.is_null() && top.column > mark.column) {
+      message += " (that value starts at line " + std::to_string(top.line + 1) + ", column " +
+                 std::to_string(top.column + 1) + ": indent its first line as this one)";
+    } else {
+      message += " (a file holds one YAML document)";
+    }
+    return LimitBroken{mark, message + TabHint(text, mark)};
+  }
+  std::string message = problem;
+  if (parser.context != nullptr && (parser.context_mark.line != parser.problem_mark.line ||
+                                    parser.context_mark.column != parser.problem_mark.column)) {
+    message += std::string(" (") + parser.context + " that starts at line " +
+               std::to_string(parser.context_mark.line + 1) + ", column " +
+               std::to_string(parser.context_mark.column + 1) + ")";
+  }
+  return LimitBroken{mark, message + Hint(text, mark, problem)};
+}
 
 }  // namespace
 
@@ -591,17 +692,17 @@ YamlDocument ParseYamlDocument(std::string_view text, const std::string& name) {
                    " bytes, the most petit reads");
     return YamlDocument{nullptr, YamlNode(), errors.diagnostics(), false, {}};
   }
-  LimitChecker checker(text);
+  LimitChecker checker;
   try {
-    CheckedInput buffer(text, checker);
-    std::istream in(&buffer);
-    YAML::Parser parser(in);
-    while (parser.HandleNextDocument(checker)) {
+    EventParser parser(text);
+    for (;;) {
+      const yaml_event_t* event = parser.Next();
+      if (event == nullptr) throw ParseError(text, parser.state(), checker);
+      if (event->type == YAML_STREAM_END_EVENT) break;
+      checker.OnEvent(*event);
     }
   } catch (const LimitBroken& broken) {
     errors.Add(broken.mark, "", broken.message);
-  } catch (const YAML::Exception& e) {
-    errors.Add(e.mark, "", e.msg + Hint(text, e.mark, e.msg));
   }
   if (!errors.empty()) return YamlDocument{nullptr, YamlNode(), errors.diagnostics(), false, {}};
   if (checker.documents() > 1) {

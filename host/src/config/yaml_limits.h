@@ -4,7 +4,10 @@
 // 600-byte nest of aliases or a megabyte-long name must cost a clear error, not the host. Every
 // file goes through ReadYamlDocument/ParseYamlDocument (yaml_document.h), which refuses a file
 // that breaks one of these with one error, "<file>:<line>:<column>: ...", at the place it broke.
-// With them, no input of 1 MB or less takes more than a second or 100 MB to load. The README's
+// With them, no input of 1 MB or less takes more than a second or 100 MB to load. What the parser
+// itself holds before it reports a node needs no limit of Petit's: libyaml decides whether a [ or
+// { starts a mapping key within one line and 1,024 characters (a simple key's bounds in YAML 1.1),
+// so it holds at most that much ahead of its last event, whatever the file. The README's
 // "Job files" section lists them for users; keep the two in step.
 //
 // The generous side of each: the bench's largest job (1,000 tasks, 90,000 dependency edges, 780
@@ -39,11 +42,6 @@ inline constexpr size_t kMaxYamlAliasBytes = 4 * 1024 * 1024;
 inline constexpr size_t kMaxYamlScalarBytes = 64 * 1024;
 // Bytes of one mapping key (a field name, a config or environment key).
 inline constexpr size_t kMaxYamlKeyBytes = 1024;
-// Flow indicators ([ ] { } , : ? & * !) yaml-cpp may read past the last node it reported. It
-// holds every token after a [ or { that could still be a mapping key until that is decided (for
-// a file written as one {...}, at its end), so this bounds its memory: a file written in flow
-// style or as JSON may be about 600 KB.
-inline constexpr size_t kMaxYamlLookahead = 100'000;
 // Entries of one mapping and items of one list.
 inline constexpr size_t kMaxYamlMapEntries = 10'000;
 inline constexpr size_t kMaxYamlListItems = 200'000;

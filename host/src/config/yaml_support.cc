@@ -5,8 +5,6 @@
 #include <cmath>
 #include <limits>
 
-#include <yaml-cpp/yaml.h>
-
 #include "petit/core/json.h"
 
 namespace petit::host {
@@ -14,13 +12,13 @@ namespace {
 
 const char* KindName(const YamlNode& node) {
   switch (node.Type()) {
-    case YAML::NodeType::Map:
+    case YamlNodeType::Map:
       return "a mapping";
-    case YAML::NodeType::Sequence:
+    case YamlNodeType::Sequence:
       return "a list";
-    case YAML::NodeType::Scalar:
+    case YamlNodeType::Scalar:
       return "a scalar";
-    case YAML::NodeType::Null:
+    case YamlNodeType::Null:
       return "null";
     default:
       return "undefined";
@@ -29,8 +27,7 @@ const char* KindName(const YamlNode& node) {
 
 // A plain (unquoted) scalar read as typed: the only kind that may stand for a number, a boolean
 // or null.
-template <typename Node>
-bool IsPlain(const Node& node, ScalarTyping typing) {
+bool IsPlain(const YamlNode& node, ScalarTyping typing) {
   return typing == ScalarTyping::kTyped && node.Tag() != "!";
 }
 
@@ -72,12 +69,10 @@ std::string ValueHint(const YamlNode& node, std::string_view key, bool integer,
   return NumberHint(key, node.Scalar(), integer, example);
 }
 
-// Both trees have the same interface.
-template <typename Node>
-std::string ToJson(const Node& node, ScalarTyping typing) {
+std::string ToJson(const YamlNode& node, ScalarTyping typing) {
   std::string out;
   switch (node.Type()) {
-    case YAML::NodeType::Map: {
+    case YamlNodeType::Map: {
       out.push_back('{');
       bool first = true;
       for (auto it = node.begin(); it != node.end(); ++it) {
@@ -91,7 +86,7 @@ std::string ToJson(const Node& node, ScalarTyping typing) {
       out.push_back('}');
       return out;
     }
-    case YAML::NodeType::Sequence: {
+    case YamlNodeType::Sequence: {
       out.push_back('[');
       bool first = true;
       for (const auto& item : node) {
@@ -102,7 +97,7 @@ std::string ToJson(const Node& node, ScalarTyping typing) {
       out.push_back(']');
       return out;
     }
-    case YAML::NodeType::Scalar: {
+    case YamlNodeType::Scalar: {
       const std::string& text = node.Scalar();
       if (IsPlain(node, typing)) {
         if (IsJsonNumber(text)) return text;
@@ -161,7 +156,7 @@ std::string YamlErrors::Path(std::string_view key) const {
   return path;
 }
 
-void YamlErrors::Add(const YAML::Mark& mark, std::string_view key, std::string_view message) {
+void YamlErrors::Add(const YamlMark& mark, std::string_view key, std::string_view message) {
   Diagnostic diagnostic;
   diagnostic.file = file_;
   if (!mark.is_null()) {
@@ -289,11 +284,11 @@ std::optional<std::vector<std::string>> ReadStringList(const YamlNode& node, std
 
 JsonKind JsonKindOf(const YamlNode& node, ScalarTyping typing) {
   switch (node.Type()) {
-    case YAML::NodeType::Map:
+    case YamlNodeType::Map:
       return JsonKind::kObject;
-    case YAML::NodeType::Sequence:
+    case YamlNodeType::Sequence:
       return JsonKind::kArray;
-    case YAML::NodeType::Scalar:
+    case YamlNodeType::Scalar:
       break;
     default:
       return JsonKind::kNull;
@@ -363,8 +358,6 @@ bool MapFields::Has(std::string_view key) const {
 }
 
 std::string YamlToJson(const YamlNode& node, ScalarTyping typing) { return ToJson(node, typing); }
-
-std::string YamlToJson(const YAML::Node& node, ScalarTyping typing) { return ToJson(node, typing); }
 
 std::string YamlToConfigValue(const YamlNode& node) {
   if (node.IsScalar()) return node.Scalar();

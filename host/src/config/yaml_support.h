@@ -1,7 +1,7 @@
 // Helpers shared by the loaders of petit.yaml and job files: positions, strict keys, conversions.
 //
 // Every error these produce starts with "<file>:<line>:<column>:" (1-based) and names the key, so
-// a user can jump straight to it. yaml-cpp exceptions never leave this layer.
+// a user can jump straight to it.
 #ifndef PETIT_HOST_CONFIG_YAML_SUPPORT_H_
 #define PETIT_HOST_CONFIG_YAML_SUPPORT_H_
 
@@ -17,10 +17,6 @@
 #include "config/key_hints.h"
 #include "config/yaml_tree.h"
 #include "petit/core/suggest.h"
-
-namespace YAML {
-class Node;
-}  // namespace YAML
 
 namespace petit::host {
 
@@ -47,12 +43,12 @@ class YamlErrors {
     size_t restore_;
   };
 
-  void Add(const YAML::Mark& mark, std::string_view key, std::string_view message);
+  void Add(const YamlMark& mark, std::string_view key, std::string_view message);
   // A problem found elsewhere (YamlDocument::problems), kept as it is.
   void Append(Diagnostic diagnostic) { diagnostics_.push_back(std::move(diagnostic)); }
   // At `node`; a node that does not exist (a missing key) gives a problem without a position.
   void AddAt(const YamlNode& node, std::string_view key, std::string_view message) {
-    Add(node.IsDefined() ? node.Mark() : YAML::Mark::null_mark(), key, message);
+    Add(node.IsDefined() ? node.Mark() : YamlMark::null_mark(), key, message);
   }
   // `key` under the current scope.
   std::string Path(std::string_view key) const;
@@ -111,8 +107,8 @@ JsonKind JsonKindOf(const YamlNode& node, ScalarTyping typing = ScalarTyping::kT
 // "an integer", "a string", ...
 const char* JsonKindName(JsonKind kind);
 
-// A mapping's keys, when the mapping is read many times: one pass over it instead of yaml-cpp's
-// linear, converting lookup per field. Non-scalar keys are left out (CheckKeys reports them).
+// A mapping's keys, when the mapping is read many times: one pass over it instead of a linear
+// lookup per field. Non-scalar keys are left out (CheckKeys reports them).
 class MapFields {
  public:
   explicit MapFields(const YamlNode& map);
@@ -133,8 +129,6 @@ std::optional<std::string> ReadRequiredString(const MapFields& fields, const Yam
 // Any YAML value as JSON. Typed: plain scalars that read as numbers, booleans or null keep that
 // type, quoted scalars stay strings. Text: every scalar is a string.
 std::string YamlToJson(const YamlNode& node, ScalarTyping typing = ScalarTyping::kTyped);
-// The same for a tree yaml-cpp loaded (YAML::Load of a trusted text, such as a plugin's schema).
-std::string YamlToJson(const YAML::Node& node, ScalarTyping typing = ScalarTyping::kTyped);
 
 // A config value as tasks see it: scalars as their text, maps and lists as JSON.
 std::string YamlToConfigValue(const YamlNode& node);

@@ -12,16 +12,16 @@ const std::string& EmptyString() {
 
 }  // namespace
 
-YAML::NodeType::value YamlNode::Type() const {
-  if (tree_ == nullptr) return YAML::NodeType::Undefined;
-  return static_cast<YAML::NodeType::value>(tree_->nodes_[index_].type);
+YamlNodeType::value YamlNode::Type() const {
+  if (tree_ == nullptr) return YamlNodeType::Undefined;
+  return static_cast<YamlNodeType::value>(tree_->nodes_[index_].type);
 }
 
-YAML::Mark YamlNode::Mark() const {
-  if (tree_ == nullptr) return YAML::Mark::null_mark();
+YamlMark YamlNode::Mark() const {
+  if (tree_ == nullptr) return YamlMark::null_mark();
   const YamlTree::Node& node = tree_->nodes_[index_];
-  if (node.line == YamlTree::kNoMark) return YAML::Mark::null_mark();
-  YAML::Mark mark;
+  if (node.line == YamlTree::kNoMark) return YamlMark::null_mark();
+  YamlMark mark;
   mark.pos = 0;  // not kept: nothing reads it, and a mark with pos -1 would read as null
   mark.line = static_cast<int>(node.line);
   mark.column = static_cast<int>(node.column);
@@ -50,9 +50,9 @@ std::string_view YamlNode::Tag() const {
 }
 
 size_t YamlNode::size() const {
-  const YAML::NodeType::value type = Type();
-  if (type == YAML::NodeType::Sequence) return tree_->nodes_[index_].c;
-  if (type == YAML::NodeType::Map) return tree_->nodes_[index_].c / 2;
+  const YamlNodeType::value type = Type();
+  if (type == YamlNodeType::Sequence) return tree_->nodes_[index_].c;
+  if (type == YamlNodeType::Map) return tree_->nodes_[index_].c / 2;
   return 0;
 }
 
@@ -61,7 +61,7 @@ YamlNode YamlNode::operator[](std::string_view key) const {
   const YamlTree::Node& map = tree_->nodes_[index_];
   for (uint32_t i = map.a; i < map.a + map.c; i += 2) {
     const YamlTree::Node& key_node = tree_->nodes_[tree_->children_[i]];
-    if (key_node.type == YAML::NodeType::Scalar && tree_->strings_[key_node.a] == key) {
+    if (key_node.type == YamlNodeType::Scalar && tree_->strings_[key_node.a] == key) {
       return YamlNode(tree_, tree_->children_[i + 1]);
     }
   }
@@ -74,18 +74,18 @@ YamlNode YamlNode::Item(size_t index) const {
 }
 
 YamlIterator YamlNode::begin() const {
-  const YAML::NodeType::value type = Type();
-  if (type != YAML::NodeType::Sequence && type != YAML::NodeType::Map) return end();
-  return YamlIterator(tree_, tree_->nodes_[index_].a, type == YAML::NodeType::Map);
+  const YamlNodeType::value type = Type();
+  if (type != YamlNodeType::Sequence && type != YamlNodeType::Map) return end();
+  return YamlIterator(tree_, tree_->nodes_[index_].a, type == YamlNodeType::Map);
 }
 
 YamlIterator YamlNode::end() const {
-  const YAML::NodeType::value type = Type();
-  if (type != YAML::NodeType::Sequence && type != YAML::NodeType::Map) {
+  const YamlNodeType::value type = Type();
+  if (type != YamlNodeType::Sequence && type != YamlNodeType::Map) {
     return YamlIterator(tree_, 0, false);
   }
   const YamlTree::Node& node = tree_->nodes_[index_];
-  return YamlIterator(tree_, node.a + node.c, type == YAML::NodeType::Map);
+  return YamlIterator(tree_, node.a + node.c, type == YamlNodeType::Map);
 }
 
 void YamlNode::force_insert(std::string_view key, const YamlNode& value) {
@@ -109,7 +109,7 @@ YamlIteratorValue YamlIterator::operator*() const {
                            YamlNode(tree_, tree_->children_[position_ + 1]));
 }
 
-YamlNode YamlTree::Make(YAML::NodeType::value type, uint32_t line, uint32_t column) {
+YamlNode YamlTree::Make(YamlNodeType::value type, uint32_t line, uint32_t column) {
   nodes_.push_back(Node{static_cast<uint8_t>(type), kNoTag, line, column, 0, 0});
   return YamlNode(this, static_cast<uint32_t>(nodes_.size() - 1));
 }
@@ -127,27 +127,27 @@ void YamlTree::SetTag(uint32_t node, std::string_view tag) {
 }
 
 YamlNode YamlTree::NewScalar(std::string_view text, bool quoted) {
-  YamlNode node = Make(YAML::NodeType::Scalar, kNoMark, 0);
+  YamlNode node = Make(YamlNodeType::Scalar, kNoMark, 0);
   nodes_[node.index_].a = Intern(text);
   if (quoted) nodes_[node.index_].tag = kNonSpecific;
   return node;
 }
 
-YamlNode YamlTree::AddNull(const YAML::Mark& mark) {
-  return Make(YAML::NodeType::Null, static_cast<uint32_t>(mark.line),
+YamlNode YamlTree::AddNull(const YamlMark& mark) {
+  return Make(YamlNodeType::Null, static_cast<uint32_t>(mark.line),
               static_cast<uint32_t>(mark.column));
 }
 
-YamlNode YamlTree::AddScalar(const YAML::Mark& mark, std::string_view tag, std::string_view text) {
-  YamlNode node = Make(YAML::NodeType::Scalar, static_cast<uint32_t>(mark.line),
+YamlNode YamlTree::AddScalar(const YamlMark& mark, std::string_view tag, std::string_view text) {
+  YamlNode node = Make(YamlNodeType::Scalar, static_cast<uint32_t>(mark.line),
                        static_cast<uint32_t>(mark.column));
   nodes_[node.index_].a = Intern(text);
   SetTag(node.index_, tag);
   return node;
 }
 
-YamlNode YamlTree::AddCollection(const YAML::Mark& mark, std::string_view tag, bool map) {
-  YamlNode node = Make(map ? YAML::NodeType::Map : YAML::NodeType::Sequence,
+YamlNode YamlTree::AddCollection(const YamlMark& mark, std::string_view tag, bool map) {
+  YamlNode node = Make(map ? YamlNodeType::Map : YamlNodeType::Sequence,
                        static_cast<uint32_t>(mark.line), static_cast<uint32_t>(mark.column));
   SetTag(node.index_, tag);
   return node;

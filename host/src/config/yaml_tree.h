@@ -5,15 +5,16 @@
 // load. A YamlTree keeps every node in one array (20 bytes each: kind, tag, line, column and
 // either a scalar or its children), the children of all collections in a second (4 bytes each;
 // a collection's children are one range of it), and each distinct scalar text once: a task id named
-// in 90 `depends_on` lists is one string. YamlDocument (yaml_document.h) builds one from yaml-cpp's
+// in 90 `depends_on` lists is one string. YamlDocument (yaml_document.h) builds one from libyaml's
 // events as it checks them.
 //
-// YamlNode is a handle on one node, with the subset of YAML::Node's interface the loaders use,
-// under the same names and meanings: IsDefined (false for a key a mapping does not have), IsNull,
-// IsScalar, IsSequence, IsMap, Type, Mark, Scalar, Tag, size, operator[] by key or index, and
-// iteration (a mapping's items have `first` and `second`; a list's items are the nodes). An alias
-// is the node its anchor names, as in yaml-cpp, so its Mark is the anchor's. Nodes made by the
-// loader (NewMap, NewSequence, NewScalar, force_insert, push_back) have no Mark.
+// YamlNode is a handle on one node, with the subset of yaml-cpp's YAML::Node interface the loaders
+// used (Petit read YAML with yaml-cpp before libyaml), under the same names and meanings: IsDefined
+// (false for a key a mapping does not have), IsNull, IsScalar, IsSequence, IsMap, Type, Mark,
+// Scalar, Tag, size, operator[] by key or index, and iteration (a mapping's items have `first` and
+// `second`; a list's items are the nodes). An alias is the node its anchor names, as in yaml-cpp,
+// so its Mark is the anchor's. Nodes made by the loader (NewMap, NewSequence, NewScalar,
+// force_insert, push_back) have no Mark.
 //
 // Ownership: a YamlNode borrows its tree, which must outlive it; a default-constructed node is
 // undefined and needs none. Nodes only grow a tree; handles stay valid as it grows (they are
@@ -32,10 +33,23 @@
 #include <unordered_map>
 #include <vector>
 
-#include <yaml-cpp/mark.h>
-#include <yaml-cpp/node/type.h>
-
 namespace petit::host {
+
+// A place in a YAML text: 0-based line and column (YamlErrors reports them 1-based), and the
+// offset; a null mark is no place (a node the loader made, or one that does not exist).
+struct YamlMark {
+  int pos = 0;
+  int line = 0;
+  int column = 0;
+
+  static YamlMark null_mark() { return YamlMark{-1, -1, -1}; }
+  bool is_null() const { return pos == -1 && line == -1 && column == -1; }
+};
+
+// What a node is; Undefined for a handle on no node (a key a mapping does not have).
+struct YamlNodeType {
+  enum value : uint8_t { Undefined, Null, Scalar, Sequence, Map };
+};
 
 class YamlTree;
 class YamlIterator;
@@ -46,14 +60,14 @@ class YamlNode {
 
   bool IsDefined() const { return tree_ != nullptr; }
   explicit operator bool() const { return IsDefined(); }
-  YAML::NodeType::value Type() const;
-  bool IsNull() const { return Type() == YAML::NodeType::Null; }
-  bool IsScalar() const { return Type() == YAML::NodeType::Scalar; }
-  bool IsSequence() const { return Type() == YAML::NodeType::Sequence; }
-  bool IsMap() const { return Type() == YAML::NodeType::Map; }
+  YamlNodeType::value Type() const;
+  bool IsNull() const { return Type() == YamlNodeType::Null; }
+  bool IsScalar() const { return Type() == YamlNodeType::Scalar; }
+  bool IsSequence() const { return Type() == YamlNodeType::Sequence; }
+  bool IsMap() const { return Type() == YamlNodeType::Map; }
 
   // Where the node is written (0-based line and column); null for an undefined or made node.
-  YAML::Mark Mark() const;
+  YamlMark Mark() const;
   // The text of a scalar, quoting and escapes resolved; empty for any other node.
   const std::string& Scalar() const;
   // "?" for a plain node, "!" for a quoted scalar (or an explicit non-specific tag), else the tag;
@@ -156,17 +170,17 @@ class YamlTree {
   YamlTree& operator=(const YamlTree&) = delete;
 
   // Nodes made by the loader, with no position.
-  YamlNode NewMap() { return Make(YAML::NodeType::Map, kNoMark, 0); }
-  YamlNode NewSequence() { return Make(YAML::NodeType::Sequence, kNoMark, 0); }
-  YamlNode NewNull() { return Make(YAML::NodeType::Null, kNoMark, 0); }
+  YamlNode NewMap() { return Make(YamlNodeType::Map, kNoMark, 0); }
+  YamlNode NewSequence() { return Make(YamlNodeType::Sequence, kNoMark, 0); }
+  YamlNode NewNull() { return Make(YamlNodeType::Null, kNoMark, 0); }
   // A scalar with `text`; `quoted` makes it a string whatever it reads as (Tag() "!").
   YamlNode NewScalar(std::string_view text, bool quoted = false);
 
   // Building from a parser's events: a node as it starts, then a collection's children (node
   // indices, keys and values alternating for a mapping) once it ends.
-  YamlNode AddNull(const YAML::Mark& mark);
-  YamlNode AddScalar(const YAML::Mark& mark, std::string_view tag, std::string_view text);
-  YamlNode AddCollection(const YAML::Mark& mark, std::string_view tag, bool map);
+  YamlNode AddNull(const YamlMark& mark);
+  YamlNode AddScalar(const YamlMark& mark, std::string_view tag, std::string_view text);
+  YamlNode AddCollection(const YamlMark& mark, std::string_view tag, bool map);
   void SetChildren(const YamlNode& collection, const uint32_t* children, size_t count);
   static uint32_t IndexOf(const YamlNode& node) { return node.index_; }
 
@@ -184,7 +198,7 @@ class YamlTree {
 
   // 20 bytes. A collection's children are one range of children_, in order.
   struct Node {
-    uint8_t type;   // YAML::NodeType::value
+    uint8_t type;   // YamlNodeType::value
     uint8_t tag;    // Tag
     uint32_t line;  // kNoMark for a made node
     uint32_t column;
@@ -192,7 +206,7 @@ class YamlTree {
     uint32_t c;  // collection: children (a mapping has two per key)
   };
 
-  YamlNode Make(YAML::NodeType::value type, uint32_t line, uint32_t column);
+  YamlNode Make(YamlNodeType::value type, uint32_t line, uint32_t column);
   void SetTag(uint32_t node, std::string_view tag);
   // Adds `child` at the end of a collection, moving its children to the end of children_ first
   // when others were added after them (only nodes the loader makes, a few children each).
