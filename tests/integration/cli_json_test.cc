@@ -257,6 +257,34 @@ TEST_F(CliJsonTest, GraphOfAJobWhoseFileIsBrokenSaysSoOnTheSameLine) {
                        "` lists them)\n");
 }
 
+// Two files declaring one job id: validate counts an error; trigger and graph of that id refuse
+// rather than pick one of the two definitions (the other files' jobs stay usable).
+TEST_F(CliJsonTest, TriggerAndGraphOfAJobIdTwoFilesDeclareRefuseAndNameBothFiles) {
+  WriteJob("a.yaml", "id: twice\ntasks:\n  - {id: first, type: noop}\n");
+  WriteJob("b.yaml", "id: twice\ntasks:\n  - {id: second, type: noop}\n");
+  WriteJob("c.yaml", "id: other\ntasks:\n  - {id: only, type: noop}\n");
+  const std::string duplicate = "error: " + (jobs_ / "b.yaml").string() +
+                                ":1:5: job id 'twice' is already used by " +
+                                (jobs_ / "a.yaml").string() + ":1:5\n";
+  const std::string refusal = "petit: job 'twice' is declared by more than one file in " +
+                              jobs_.string() +
+                              ", so which one to run is ambiguous: give each its own id (the "
+                              "errors above name the files)\n";
+
+  Outcome trigger = Run("trigger " + Jobs() + " twice");
+  EXPECT_EQ(trigger.exit_code, 2);
+  EXPECT_EQ(trigger.out, "");
+  EXPECT_EQ(trigger.err, duplicate + refusal);
+
+  Outcome graph = Run("graph " + Jobs() + " twice");
+  EXPECT_EQ(graph.exit_code, 2);
+  EXPECT_EQ(graph.out, "");
+  EXPECT_EQ(graph.err, duplicate + refusal);
+
+  Outcome other = Run("trigger " + Jobs() + " other --quiet");
+  EXPECT_EQ(other.exit_code, 0) << other.err;
+}
+
 // petit.yaml's `logging:` in `petit run`: json lines, one per state change, with the run's ids.
 TEST_F(CliJsonTest, RunLogsJsonLinesWithTheIdsOfEachTransition) {
   std::ofstream(jobs_ / "petit.yaml") << "logging: {level: info, format: json}\n"

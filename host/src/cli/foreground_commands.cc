@@ -36,6 +36,11 @@ LogOptions ForegroundLogOptions(const HostEnv& env) {
 
 // The valid job named `job_id`, or nullptr after saying why there is none.
 const Job* FindJob(const LoadedJobs& loaded, const std::string& job_id, const std::string& dir) {
+  if (DeclaredTwice(loaded, job_id)) {
+    ReportLoad(loaded);
+    PrintError(DeclaredTwiceMessage(job_id, dir));
+    return nullptr;
+  }
   for (const Job& candidate : loaded.jobs) {
     if (candidate.id.str() == job_id) return &candidate;
   }
@@ -158,6 +163,8 @@ int CmdRetry(const Args& args, std::unique_ptr<HostEnv> env) {
   if (!opened) return kExitHostError;
   StateStore& store = *opened->first;
   auto find_job = [&loaded](const JobId& id) -> std::shared_ptr<const Job> {
+    // Ambiguous: not found, which the plan reports with the load's errors (the duplicate's).
+    if (DeclaredTwice(loaded, id.str())) return nullptr;
     for (const Job& job : loaded.jobs) {
       // Borrowed: `loaded` outlives every use of the plan.
       if (job.id == id) return std::shared_ptr<const Job>(&job, [](const Job*) {});

@@ -18,6 +18,11 @@ int CmdGraph(const Args& args, std::unique_ptr<HostEnv> env) {
   const std::string& dir = args.operands[0];
   const std::string& job_id = args.operands[1];
   LoadedJobs loaded = LoadHostJobs(*env, dir);
+  if (DeclaredTwice(loaded, job_id)) {
+    ReportLoad(loaded);
+    PrintError(DeclaredTwiceMessage(job_id, dir));
+    return kExitUsage;
+  }
   const Job* job = nullptr;
   std::vector<std::string_view> ids;
   for (const Job& candidate : loaded.jobs) {

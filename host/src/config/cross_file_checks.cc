@@ -1,5 +1,6 @@
 #include "config/cross_file_checks.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <set>
@@ -37,6 +38,10 @@ void RemoveDuplicateIds(const std::vector<Declaration>& declarations, LoadedJobs
                             "job id '" + declaration.id + "' is already used by " +
                                 Location(original.file, original.mark)));
     if (declaration.job) keep[*declaration.job] = false;
+    auto at = std::lower_bound(out.duplicate_ids.begin(), out.duplicate_ids.end(), declaration.id);
+    if (at == out.duplicate_ids.end() || *at != declaration.id) {
+      out.duplicate_ids.insert(at, declaration.id);
+    }
   }
   std::vector<Job> jobs;
   std::vector<JobMarks> kept_marks;

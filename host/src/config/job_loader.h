@@ -52,6 +52,9 @@ struct LoadedJobs {
   std::vector<Diagnostic> errors;    // in file order, then the checks across files
   std::vector<Diagnostic> warnings;  // same form; they do not make the load fail
   size_t files = 0;
+  // Ids that more than one file declares, sorted: `jobs` keeps the first declaration (a daemon
+  // keeps scheduling it), and a command asked to run one of them by id refuses instead of guessing.
+  std::vector<std::string> duplicate_ids;
 };
 
 struct JobLoaderOptions {

@@ -1,5 +1,6 @@
 #include "runtime/load_jobs.h"
 
+#include <algorithm>
 #include <iostream>
 #include <utility>
 #include <vector>
@@ -45,6 +46,16 @@ bool ReportLoad(const LoadedJobs& loaded) {
   }
   for (const Diagnostic& error : loaded.errors) std::cerr << "error: " << error.ToString() << "\n";
   return loaded.errors.empty();
+}
+
+bool DeclaredTwice(const LoadedJobs& loaded, std::string_view id) {
+  return std::binary_search(loaded.duplicate_ids.begin(), loaded.duplicate_ids.end(), id);
+}
+
+std::string DeclaredTwiceMessage(std::string_view id, std::string_view dir) {
+  return "job '" + std::string(id) + "' is declared by more than one file in " + std::string(dir) +
+         ", so which one to run is ambiguous: give each its own id (the errors above name the "
+         "files)";
 }
 
 }  // namespace petit::host

@@ -8,6 +8,7 @@
 #define PETIT_HOST_RUNTIME_LOAD_JOBS_H_
 
 #include <string>
+#include <string_view>
 
 #include "config/job_loader.h"
 #include "runtime/host_env.h"
@@ -23,6 +24,12 @@ LoadedJobs LoadHostJobs(const HostEnv& env, const std::string& dir,
 // Prints warnings, then errors, one per line to stderr, as `petit validate` does; returns true
 // when there were no errors.
 bool ReportLoad(const LoadedJobs& loaded);
+
+// Whether more than one job file under the directory declares job `id` (LoadedJobs::duplicate_ids).
+bool DeclaredTwice(const LoadedJobs& loaded, std::string_view id);
+
+// What `petit trigger`, `retry` and `graph` say of such a job (one line, without "petit: ").
+std::string DeclaredTwiceMessage(std::string_view id, std::string_view dir);
 
 }  // namespace petit::host
 
