@@ -15,6 +15,8 @@ namespace petit::host {
 namespace {
 
 constexpr uint64_t kSliceNs = 100'000;  // the kernel's smallest custom slice
+// sched_attr's SCHED_FLAG_RESET_ON_FORK (<linux/sched.h>, which clashes with glibc's <sched.h>).
+constexpr uint64_t kResetOnFork = 0x01;
 
 // The kernel's struct sched_attr (SCHED_ATTR_SIZE_VER0); <linux/sched/types.h> clashes with
 // glibc's <sched.h>, and glibc 2.36 wraps no sched_setattr.
@@ -48,6 +50,7 @@ bool SetShortSlice() {
   attr.sched_policy = SCHED_OTHER;
   attr.sched_nice = errno == 0 ? nice : 0;
   attr.sched_runtime = kSliceNs;
+  attr.sched_flags = kResetOnFork;
   return syscall(SYS_sched_setattr, tid, &attr, 0) == 0;
 }
 
@@ -58,7 +61,8 @@ ThreadPriority RaiseThreadPriority(bool allow_realtime, std::string& detail) {
   if (allow_realtime && MayUseRealtime()) {
     sched_param param{};
     param.sched_priority = 1;
-    const int error = pthread_setschedparam(pthread_self(), SCHED_FIFO, &param);
+    const int error =
+        sched_setscheduler(0, SCHED_FIFO | SCHED_RESET_ON_FORK, &param) == 0 ? 0 : errno;
     if (error == 0) {
       detail = "scheduler thread: SCHED_FIFO priority 1";
       return ThreadPriority::kRealtime;
@@ -74,10 +78,14 @@ ThreadPriority RaiseThreadPriority(bool allow_realtime, std::string& detail) {
 }
 
 // sched_getscheduler and sched_setscheduler here, not pthread_*schedparam: glibc answers those
-// from what pthread_setschedparam last set, which a sched_setattr does not update.
+// from what pthread_setschedparam last set, which sched_setscheduler and sched_setattr do not
+// update. The kernel's answer carries SCHED_RESET_ON_FORK, which every change here sets.
 ScopedNormalPriority::ScopedNormalPriority() {
   sched_param param{};
-  if (sched_getscheduler(0) != SCHED_FIFO || sched_getparam(0, &param) != 0) return;
+  if ((sched_getscheduler(0) & ~SCHED_RESET_ON_FORK) != SCHED_FIFO ||
+      sched_getparam(0, &param) != 0) {
+    return;
+  }
   if (SetShortSlice()) realtime_priority_ = param.sched_priority;
 }
 
@@ -85,7 +93,7 @@ ScopedNormalPriority::~ScopedNormalPriority() {
   if (realtime_priority_ == 0) return;
   sched_param param{};
   param.sched_priority = realtime_priority_;
-  sched_setscheduler(0, SCHED_FIFO, &param);
+  sched_setscheduler(0, SCHED_FIFO | SCHED_RESET_ON_FORK, &param);
 }
 
 }  // namespace petit::host

@@ -12,8 +12,11 @@
 //   - Otherwise a time slice of 0.1 ms at its niceness (Linux 6.12 and later, any user): the
 //     thread's virtual deadline comes first, so it takes the processor when it wakes. Older
 //     kernels accept and ignore it.
-// Nothing else changes: the runs' and the tasks' threads keep the default priority (children
-// inherit their spawning thread's policy, and a task must not run real-time).
+// Nothing else changes: the runs' and the tasks' threads keep the default priority. Threads and
+// processes inherit their creator's policy and slice, and the scheduler thread starts run threads
+// (which start the workers that spawn tasks), so every change here sets SCHED_RESET_ON_FORK: what
+// the scheduler thread starts begins with the default policy and slice. Before it did, the run
+// threads, the workers and the tasks all ran with the 0.1 ms slice, ahead of the API's threads.
 //
 // Threads: changes the calling thread only.
 #ifndef PETIT_HOST_RUNTIME_THREAD_PRIORITY_H_

@@ -3,8 +3,12 @@
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <string>
 #include <system_error>
 #include <utility>
@@ -14,6 +18,21 @@
 
 namespace petit::host {
 namespace {
+
+// The calling thread's niceness (Linux: per thread), or 0 when it cannot be read.
+int CallerNice() {
+  errno = 0;
+  const int nice = getpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)));
+  return errno == 0 ? nice : 0;
+}
+
+// Sets it; a lower value than the thread has may be refused without privilege, and is then left.
+void SetCallerNice(int nice) {
+  const auto tid = static_cast<id_t>(syscall(SYS_gettid));
+  errno = 0;
+  const int current = getpriority(PRIO_PROCESS, tid);
+  if (errno == 0 && current != nice) setpriority(PRIO_PROCESS, tid, nice);
+}
 
 // What the handle and the run's thread share: the handle may outlive the run, or the reverse.
 struct RunControl {
@@ -42,7 +61,8 @@ ThreadRunLauncher::ThreadRunLauncher(const TaskRunnerRegistry& runners, StateSto
       store_(store),
       options_(std::move(options)),
       report_end_(std::move(report_end)),
-      spare_times_(spare) {}
+      spare_times_(spare),
+      nice_(CallerNice()) {}
 
 ThreadRunLauncher::~ThreadRunLauncher() {
   std::map<uint64_t, std::thread> threads;
@@ -86,6 +106,7 @@ std::vector<std::thread> ThreadRunLauncher::TakeFinished() {
 }
 
 void ThreadRunLauncher::ThreadLoop(uint64_t key, std::function<void()> work) {
+  SetCallerNice(nice_);
   SpareThread self(mu_);
   for (;;) {
     work();

@@ -141,6 +141,11 @@ class ThreadRunLauncher final : public RunLauncher {
   const EndReporter report_end_;
 
   const SpareThreads spare_times_;
+  // The niceness of the thread that made the launcher (the daemon's), which every run thread
+  // takes: a thread started by the scheduler thread while it runs SCHED_FIFO begins at 0
+  // (SCHED_RESET_ON_FORK, runtime/thread_priority.h), and one started by an API thread at the
+  // API's.
+  const int nice_;
 
   mutable Mutex mu_;
   // The spare threads, the one that went idle last at the back: it takes the next run.

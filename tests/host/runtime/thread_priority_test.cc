@@ -8,11 +8,34 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <string>
 #include <thread>
 
 namespace petit::host {
 namespace {
+
+// The calling thread's policy as the kernel has it, without SCHED_RESET_ON_FORK.
+int KernelPolicy() { return sched_getscheduler(0) & ~SCHED_RESET_ON_FORK; }
+
+// The kernel's struct sched_attr, as thread_priority.cc declares it.
+struct SchedAttr {
+  uint32_t size;
+  uint32_t sched_policy;
+  uint64_t sched_flags;
+  int32_t sched_nice;
+  uint32_t sched_priority;
+  uint64_t sched_runtime;
+  uint64_t sched_deadline;
+  uint64_t sched_period;
+};
+
+// The calling thread's scheduling attributes: sched_runtime is its custom slice (0: the default).
+SchedAttr KernelAttr() {
+  SchedAttr attr{};
+  syscall(SYS_sched_getattr, 0, &attr, sizeof attr, 0);
+  return attr;
+}
 
 struct Seen {
   ThreadPriority priority = ThreadPriority::kUnchanged;
@@ -32,8 +55,9 @@ Seen RaiseOnAThread(bool allow_realtime, int nice) {
     setpriority(PRIO_PROCESS, tid, nice);
     seen.nice_before = getpriority(PRIO_PROCESS, tid);
     seen.priority = RaiseThreadPriority(allow_realtime, seen.detail);
+    seen.policy = KernelPolicy();
     sched_param param{};
-    pthread_getschedparam(pthread_self(), &seen.policy, &param);
+    sched_getparam(0, &param);
     seen.rt_priority = param.sched_priority;
     seen.nice_after = getpriority(PRIO_PROCESS, tid);
   });
@@ -88,6 +112,54 @@ TEST(ThreadPriorityTest, AThreadTheProcessStartsLaterIsNotRaised) {
   EXPECT_EQ(policy, SCHED_OTHER);
 }
 
+// The scheduler thread starts the run threads, which start the workers, which spawn the tasks:
+// none of them may inherit its real-time policy or its short slice, whichever it has at the time.
+TEST(ThreadPriorityTest, ThreadsTheRaisedThreadStartsBeginWithTheDefaultPolicyAndSlice) {
+  struct Child {
+    int policy = -1;
+    uint64_t slice = 0;
+    int nice = -1;
+  };
+  auto start_child = [] {
+    Child child;
+    std::thread([&] {
+      child.policy = KernelPolicy();
+      child.slice = KernelAttr().sched_runtime;
+      child.nice = getpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)));
+    }).join();
+    return child;
+  };
+  const Child plain = start_child();  // what a thread gets from a thread nobody raised
+  ThreadPriority priority = ThreadPriority::kUnchanged;
+  uint64_t raised_slice = 0;
+  Child while_raised;
+  Child while_normal;
+  std::thread thread([&] {
+    setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), 2);
+    std::string detail;
+    priority = RaiseThreadPriority(/*allow_realtime=*/true, detail);
+    raised_slice = KernelAttr().sched_runtime;
+    while_raised = start_child();
+    ScopedNormalPriority normal;
+    while_normal = start_child();
+  });
+  thread.join();
+  if (priority == ThreadPriority::kUnchanged) GTEST_SKIP() << "the kernel refused both";
+  if (priority == ThreadPriority::kShortSlice && raised_slice == plain.slice) {
+    GTEST_SKIP() << "this kernel accepts and ignores custom slices (before Linux 6.12)";
+  }
+  for (const Child& child : {while_raised, while_normal}) {
+    EXPECT_EQ(child.policy, SCHED_OTHER);
+    EXPECT_EQ(child.slice, plain.slice) << "a thread inherited the scheduler thread's short slice";
+  }
+  // The kernel keeps a normal creator's niceness; a real-time one's children start at 0, which
+  // ThreadRunLauncher corrects for its run threads.
+  EXPECT_EQ(while_normal.nice, 2);
+  if (priority == ThreadPriority::kShortSlice) {
+    EXPECT_EQ(while_raised.nice, 2);
+  }
+}
+
 TEST(ThreadPriorityTest, ARealtimeThreadRunsNormallyWhileAScopedNormalPriorityLives) {
   int during = -1;
   int after = -1;
@@ -99,9 +171,9 @@ TEST(ThreadPriorityTest, ARealtimeThreadRunsNormallyWhileAScopedNormalPriorityLi
     // The kernel's answers (glibc's pthread_getschedparam answers from its own record).
     {
       ScopedNormalPriority normal;
-      during = sched_getscheduler(0);
+      during = KernelPolicy();
     }
-    after = sched_getscheduler(0);
+    after = KernelPolicy();
     sched_param param{};
     sched_getparam(0, &param);
     after_priority = param.sched_priority;

@@ -4,6 +4,8 @@
 
 #include <alloca.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -188,6 +190,27 @@ TEST_F(ThreadRunLauncherTest, AThreadThatReleasedItsStackStillRunsTheNextRun) {
   }
   const std::vector<std::thread::id> ran = ends_.threads();
   EXPECT_EQ(std::set<std::thread::id>(ran.begin(), ran.end()).size(), 1u);
+}
+
+TEST_F(ThreadRunLauncherTest, RunThreadsTakeTheNicenessOfTheThreadThatMadeTheLauncher) {
+  // Made on a thread at niceness 3; the runs are launched from this one (at the test's niceness).
+  std::thread([this] {
+    setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), 3);
+    MakeLauncher({.stack_release_delay = 1h, .lifetime = 1h});
+  }).join();
+  int seen = -1;
+  gate_.Open();
+  RunRequest request;
+  request.job = job_;
+  request.run_id = RunId::Generate();
+  request.trigger = "manual";
+  Result<std::unique_ptr<RunHandle>> handle = launcher_->Launch(request, [&] {
+    seen = getpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)));
+    ends_.Add();
+  });
+  ASSERT_TRUE(handle.ok()) << handle.status().ToString();
+  ASSERT_TRUE(ends_.WaitFor(1));
+  EXPECT_EQ(seen, 3);
 }
 
 // Pages of [begin, end) resident, by mincore.
