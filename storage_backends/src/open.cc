@@ -36,4 +36,9 @@ Result<std::unique_ptr<StateStore>> OpenStateStore(std::string_view uri,
   return sql->open(std::move(target.target), std::move(target.display), options);
 }
 
+bool OutlivesProcess(std::string_view uri) {
+  Result<internal::StorageUri> parsed = internal::ParseStorageUri(uri);
+  return parsed.ok() && parsed->backend != internal::Backend::kMemory;
+}
+
 }  // namespace petit::storage

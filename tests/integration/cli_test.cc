@@ -103,6 +103,33 @@ TEST_F(CliTest, TriggerHelloWorldPrintsOutputAndRecordsTheRunInSqlite) {
   EXPECT_EQ(attempts["greet"].exit_code, 0);
 }
 
+// A task's process is noted for the next start's recovery (process_registry.h) where the store
+// outlives the run; with memory: no later start could recover the run, so nothing is noted and
+// the runtime directory stays as it was. The task itself counts the host directories there.
+TEST_F(CliTest, ProcessesAreNotedForRecoveryOnlyWhereTheStoreOutlivesTheProcess) {
+  const fs::path registry = dir_ / "runtime";
+  fs::create_directories(registry);
+  struct RuntimeDir {
+    explicit RuntimeDir(const fs::path& path) { setenv("PETIT_RUNTIME_DIR", path.c_str(), 1); }
+    ~RuntimeDir() { unsetenv("PETIT_RUNTIME_DIR"); }
+  } runtime_dir(registry);
+  const fs::path seen = dir_ / "seen.txt";
+  WriteJob("notes.yaml", "id: notes\ntasks:\n  - {id: look, type: command, shell: \"ls " +
+                             registry.string() + " | wc -l > " + seen.string() + "\"}\n");
+
+  Outcome durable = Run("trigger " + ShellQuote(jobs_.string()) + " notes --quiet");
+  ASSERT_EQ(durable.exit_code, 0) << durable.out << durable.err;
+  EXPECT_EQ(ReadFile(seen), "1\n") << "SQLite: the host's notes directory, while its task ran";
+  EXPECT_TRUE(fs::is_empty(registry)) << "removed at exit";
+
+  Outcome memory = testing::RunPetit(
+      PETIT_EXE, "--storage memory: trigger " + ShellQuote(jobs_.string()) + " notes --quiet",
+      dir_);
+  ASSERT_EQ(memory.exit_code, 0) << memory.out << memory.err;
+  EXPECT_EQ(ReadFile(seen), "0\n") << "memory: nothing noted";
+  EXPECT_TRUE(fs::is_empty(registry));
+}
+
 TEST_F(CliTest, DiamondRunsEachTaskOnlyAfterItsOwnUpstreams) {
   Outcome r = Run("trigger " + ShellQuote(std::string(PETIT_SOURCE_DIR) + "/examples") +
                   " diamond --max-parallel 2");

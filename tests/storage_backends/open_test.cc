@@ -141,6 +141,18 @@ TEST(OpenStateStoreTest, MemoryUriOpensAnEmptyStore) {
   EXPECT_TRUE(runs->empty());
 }
 
+TEST(OutlivesProcessTest, OnlyTheMemoryStoreDiesWithTheProcess) {
+  EXPECT_FALSE(storage::OutlivesProcess("memory:"));
+  EXPECT_FALSE(storage::OutlivesProcess(" memory:// "));
+  EXPECT_TRUE(storage::OutlivesProcess("sqlite:///var/lib/petit/petit.db"));
+  EXPECT_TRUE(storage::OutlivesProcess("sqlite:petit.db"));
+  EXPECT_TRUE(storage::OutlivesProcess("postgresql://petit@db:5432/petit"));
+  EXPECT_TRUE(storage::OutlivesProcess("postgres:host=/run/postgresql dbname=petit"));
+  // Nothing would be opened from these.
+  EXPECT_FALSE(storage::OutlivesProcess(""));
+  EXPECT_FALSE(storage::OutlivesProcess("redis://x"));
+}
+
 TEST(OpenStateStoreTest, UnreachablePostgresqlIsOneLineUnavailableWithoutThePassword) {
   // A socket directory with no server in it: libpq fails at once, no network involved.
   testing::TempDir no_server;

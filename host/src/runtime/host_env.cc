@@ -12,6 +12,7 @@
 #include "petit/storage/open.h"
 #include "plugins/plugin_task_runner.h"
 #include "plugins/process_task_runner.h"
+#include "runtime/process_registry.h"
 
 #ifndef PETIT_VERSION
 #define PETIT_VERSION "0.0.0"
@@ -203,6 +204,9 @@ Result<StateStore*> HostEnv::OpenStore(const storage::OpenOptions& options) {
   Result<std::unique_ptr<StateStore>> store = storage::OpenStateStore(storage_uri_, options);
   if (!store.ok()) return store.status();
   store_ = std::move(store).value();
+  // Nothing of a memory: store's runs survives this process, so notes of their processes would
+  // serve no later start's recovery.
+  if (!storage::OutlivesProcess(storage_uri_)) SkipProcessNotes();
   return store_.get();
 }
 

@@ -31,6 +31,8 @@ std::string HostDir(int64_t pid, std::string_view start_ticks) {
 
 // Set by NoteForHost before the first note; 0 = this process is the host.
 std::atomic<int64_t> g_host_pid{0};
+// Set by SkipProcessNotes: Write notes nothing.
+std::atomic<bool> g_skip_notes{false};
 
 // This process's directory (its host's, for a plugin worker), created on first use and removed
 // at a normal exit of the host (empty by then: every note goes with its attempt); empty when it
@@ -190,6 +192,8 @@ std::vector<NotedProcess> NotesInSlots(const std::string& text) {
 
 void NoteForHost(int64_t host_pid) { g_host_pid.store(host_pid); }
 
+void SkipProcessNotes() { g_skip_notes.store(true, std::memory_order_relaxed); }
+
 std::string ProcessRegistryDir() {
   if (const char* dir = std::getenv("PETIT_RUNTIME_DIR"); dir != nullptr && *dir != '\0') {
     return dir;
@@ -204,6 +208,7 @@ std::string ProcessRegistryDir() {
 std::unique_ptr<ProcessNote> ProcessNote::Write(std::string_view run, std::string_view task,
                                                 uint32_t attempt, int64_t pid,
                                                 int64_t process_group, uint64_t start_ticks) {
+  if (g_skip_notes.load(std::memory_order_relaxed)) return nullptr;
   const std::string text = std::string(run) + " " + std::string(task) + " " +
                            std::to_string(attempt) + " " + std::to_string(pid) + " " +
                            std::to_string(process_group) + " " + std::to_string(start_ticks);

@@ -30,6 +30,12 @@ namespace petit::host {
 // The directory under which each host process keeps its notes.
 std::string ProcessRegistryDir();
 
+// This process writes no notes from now on: its runs are in a store that dies with it (memory:),
+// so no later start could recover them, and a task's process dies with the host anyway
+// (subprocess.h's death signal). Spares the directory, the file and their removal at exit.
+// Call before the first note.
+void SkipProcessNotes();
+
 // Makes this process, a plugin worker (`process` isolation), note the processes its attempts
 // report in the directory of its host `host_pid`, since recovery looks for a dead host's notes
 // there (the worker dies with its host, its processes may not). Call before the first note.

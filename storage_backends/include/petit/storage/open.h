@@ -50,6 +50,10 @@ struct OpenOptions {
 Result<std::unique_ptr<StateStore>> OpenStateStore(std::string_view uri,
                                                    const OpenOptions& options = {});
 
+// Whether what a store opened from `uri` records outlives this process (false for memory:, and
+// for a URI that does not parse), so that a later process could find and recover its runs.
+bool OutlivesProcess(std::string_view uri);
+
 }  // namespace petit::storage
 
 #endif  // PETIT_STORAGE_OPEN_H_
