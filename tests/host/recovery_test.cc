@@ -589,6 +589,47 @@ TEST_F(NotedGroupTest, AGroupWhoseLeaderPidNamesAProcessStartedAtAnotherTimeIsLe
 
 // A plugin worker (`process` isolation) dies with its host, but what its plugin started may not:
 // its notes go where recovery looks for the host's, beside the host's own, never over them.
+// A notes file in the slots a host keeps mapped (process_registry.cc): 512 bytes a note, '+' first.
+std::string Slots(const std::vector<std::string>& notes) {
+  std::string text;
+  for (const std::string& note : notes) {
+    std::string slot = "+" + note + "\n";
+    slot.resize(512, '\0');
+    text += slot;
+  }
+  return text;
+}
+
+// A dead host's notes whose processes have all ended since go at the next start, with the host's
+// directory; a file that still names a running process stays for its store's recovery.
+TEST_F(NotedGroupTest, ADeadHostsNotesGoOnceEveryProcessTheyNameHasEnded) {
+  std::string ended_note;
+  {
+    LeftoverProcess ended("ended");
+    const std::string pid = std::to_string(ended.pid());
+    ended_note = "01a1-ended t 1 " + pid + " " + pid + " " + StartTicks(ended.pid());
+    kill(ended.pid(), SIGKILL);
+    ended.Wait();
+  }
+  LeftoverProcess running("running");
+  const std::string pid = std::to_string(running.pid());
+  const std::string running_note =
+      "01a1-running t 1 " + pid + " " + pid + " " + StartTicks(running.pid());
+  // Two dead hosts: this pid with start times it never had.
+  const std::filesystem::path gone = registry_ / (std::to_string(getpid()) + "-7");
+  const std::filesystem::path kept = registry_ / (std::to_string(getpid()) + "-8");
+  std::filesystem::create_directories(gone);
+  std::filesystem::create_directories(kept);
+  std::ofstream(gone / "notes", std::ios::binary) << Slots({ended_note});
+  std::ofstream(kept / "notes", std::ios::binary) << Slots({ended_note, running_note});
+
+  RemoveEmptyNotesOfDeadHosts();
+  EXPECT_FALSE(std::filesystem::exists(gone));
+  EXPECT_TRUE(std::filesystem::exists(kept / "notes"));
+  EXPECT_TRUE(running.Running());
+  ASSERT_EQ(ReadProcessNotes(getpid(), "8").size(), 2u);
+}
+
 TEST_F(NotedGroupTest, AWorkersNotesAreItsHostsAndNeverReplaceThem) {
   const pid_t worker = fork();
   ASSERT_GE(worker, 0);

@@ -3,10 +3,12 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
@@ -173,6 +175,14 @@ bool IsSlots(std::string_view name) {
          name.substr(name.size() - kSlotsName.size()) == kSlotsName;
 }
 
+// The noted process is gone and so is every member of its group: recovery would find nothing to
+// end. A group that still has a member, or that this process may not signal, is not gone.
+bool NotedProcessGone(const NotedProcess& note) {
+  if (StartTicksOf(std::to_string(note.pid)) == std::to_string(note.start_ticks)) return false;
+  if (note.process_group <= 0) return true;
+  return kill(static_cast<pid_t>(-note.process_group), 0) != 0 && errno == ESRCH;
+}
+
 // The notes in the used slots of a notes file.
 std::vector<NotedProcess> NotesInSlots(const std::string& text) {
   std::vector<NotedProcess> notes;
@@ -270,12 +280,14 @@ void RemoveEmptyNotesOfDeadHosts() {
     if (PidAndStartAlive(name)) continue;
     const std::string dir = base + "/" + std::string(name);
     // A notes file whose every note was removed (a plugin worker killed between attempts
-    // leaves one) holds nothing.
+    // leaves one) holds nothing; nor does one whose noted processes have all ended since (a
+    // host killed while its tasks ran, when no start of its own store came to recover it).
     if (DIR* files = opendir(dir.c_str()); files != nullptr) {
       while (const dirent* file = readdir(files)) {
         if (file->d_name[0] == '.' || !IsSlots(file->d_name)) continue;
         const std::string path = dir + "/" + file->d_name;
-        if (NotesInSlots(ReadProcFile(path).value_or("")).empty()) unlink(path.c_str());
+        const std::vector<NotedProcess> notes = NotesInSlots(ReadProcFile(path).value_or(""));
+        if (std::all_of(notes.begin(), notes.end(), NotedProcessGone)) unlink(path.c_str());
       }
       closedir(files);
     }

@@ -72,8 +72,10 @@ std::vector<NotedProcess> ReadProcessNotes(int64_t pid, std::string_view start_t
 // Removes them (once that host is known dead and its runs recovered).
 void RemoveProcessNotes(int64_t pid, std::string_view start_ticks);
 
-// Removes the empty note directories of host processes that are gone (a host killed while none of
-// its attempts ran leaves one); notes that remain may be another store's, and are left to it.
+// Removes the note directories of host processes that are gone, where no noted process is left
+// to end: none was noted (a host killed while none of its attempts ran), or every noted process
+// and its group have ended since. Notes of a process still alive may be another store's, and are
+// left to that store's recovery.
 void RemoveEmptyNotesOfDeadHosts();
 
 }  // namespace petit::host
