@@ -26,12 +26,13 @@ int CallerNice() {
   return errno == 0 ? nice : 0;
 }
 
-// Sets it; a lower value than the thread has may be refused without privilege, and is then left.
-void SetCallerNice(int nice) {
+// Raises the calling thread's niceness to `nice` (any thread may; lowering it needs privilege, so
+// a thread is made by one at the right niceness instead: ThreadRunLauncher's creator_).
+void RaiseCallerNice(int nice) {
   const auto tid = static_cast<id_t>(syscall(SYS_gettid));
   errno = 0;
   const int current = getpriority(PRIO_PROCESS, tid);
-  if (errno == 0 && current != nice) setpriority(PRIO_PROCESS, tid, nice);
+  if (errno == 0 && current < nice) setpriority(PRIO_PROCESS, tid, nice);
 }
 
 // What the handle and the run's thread share: the handle may outlive the run, or the reverse.
@@ -62,9 +63,17 @@ ThreadRunLauncher::ThreadRunLauncher(const TaskRunnerRegistry& runners, StateSto
       options_(std::move(options)),
       report_end_(std::move(report_end)),
       spare_times_(spare),
-      nice_(CallerNice()) {}
+      nice_(CallerNice()),
+      creator_([this] { CreatorLoop(); }) {}
 
 ThreadRunLauncher::~ThreadRunLauncher() {
+  {
+    // Nothing waits in to_create_: a Start waits for its thread before it returns.
+    MutexLock lock(mu_);
+    creator_stopping_ = true;
+  }
+  creator_wake_.Signal();
+  creator_.join();
   std::map<uint64_t, std::thread> threads;
   {
     MutexLock lock(mu_);
@@ -106,7 +115,7 @@ std::vector<std::thread> ThreadRunLauncher::TakeFinished() {
 }
 
 void ThreadRunLauncher::ThreadLoop(uint64_t key, std::function<void()> work) {
-  SetCallerNice(nice_);
+  RaiseCallerNice(nice_);
   SpareThread self(mu_);
   for (;;) {
     work();
@@ -288,6 +297,32 @@ RunLauncher::BatchLaunch ThreadRunLauncher::LaunchWithJobs(std::span<const RunRe
   return launch;
 }
 
+std::string ThreadRunLauncher::CreateThread(std::function<void()> body) {
+  const uint64_t key = next_thread_++;
+  try {
+    threads_.emplace(key, std::thread([this, key, work = std::move(body)]() mutable {
+                       ThreadLoop(key, std::move(work));
+                     }));
+  } catch (const std::system_error& error) {
+    // The run goes with the thread that could not start; nothing else holds it.
+    return error.what();
+  }
+  return "";
+}
+
+void ThreadRunLauncher::CreatorLoop() {
+  MutexLock lock(mu_);
+  for (;;) {
+    while (to_create_.empty() && !creator_stopping_) creator_wake_.Wait(mu_);
+    if (to_create_.empty()) return;
+    ThreadToCreate* wanted = to_create_.front();
+    to_create_.pop_front();
+    wanted->error = CreateThread(std::move(wanted->body));
+    wanted->done = true;
+    created_.SignalAll();
+  }
+}
+
 Result<std::unique_ptr<RunHandle>> ThreadRunLauncher::Start(
     const RunRequest& request, RunEndCallback on_end, std::shared_ptr<const RunRecord> admitted) {
   auto control = std::make_shared<RunControl>();
@@ -303,6 +338,7 @@ Result<std::unique_ptr<RunHandle>> ThreadRunLauncher::Start(
     on_end();
   };
   std::string thread_error;
+  const int caller_nice = CallerNice();
   {
     MutexLock lock(mu_);
     if (!spare_.empty()) {
@@ -310,16 +346,16 @@ Result<std::unique_ptr<RunHandle>> ThreadRunLauncher::Start(
       spare_.pop_back();
       spare->work = std::move(body);
       spare->woken.Signal();
+    } else if (caller_nice == nice_ || stopping_) {
+      thread_error = CreateThread(std::move(body));
     } else {
-      const uint64_t key = next_thread_++;
-      try {
-        threads_.emplace(key, std::thread([this, key, work = std::move(body)]() mutable {
-                           ThreadLoop(key, std::move(work));
-                         }));
-      } catch (const std::system_error& error) {
-        // The run goes with the thread that could not start; nothing else holds it.
-        thread_error = error.what();
-      }
+      // Made by creator_, at the daemon's niceness, and waited for: the caller keeps its answer.
+      ThreadToCreate wanted;
+      wanted.body = std::move(body);
+      to_create_.push_back(&wanted);
+      creator_wake_.Signal();
+      while (!wanted.done) created_.Wait(mu_);
+      thread_error = std::move(wanted.error);
     }
   }
   if (thread_error.empty()) {

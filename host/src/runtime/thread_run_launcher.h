@@ -19,6 +19,10 @@
 // that continues (a retry, or a run a dead host left) is reopened through admission
 // (StateStore::AdmitReopen) the same way.
 //
+// A run thread has the niceness of the thread that made the launcher (the daemon's), and so do the
+// workers it starts and their tasks: a thread Start needs while called from a thread of another
+// niceness (an API thread runs five above the daemon) is made by the launcher's creator thread.
+//
 // Ownership: borrows the task runners, the store and whatever `options` points to (resources,
 // event bus, clock), which must outlive it. Each run shares its Job with the scheduler.
 // Threads: Launch may be called from any thread. The destructor waits for the runs it started and
@@ -29,10 +33,12 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
 #include <span>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -135,6 +141,17 @@ class ThreadRunLauncher final : public RunLauncher {
   // malloc_trim, unless another thread did within kTrimInterval.
   void TrimIfDue() EXCLUDES(mu_);
 
+  // A run thread that Start asks creator_ to make, on Start's stack until `done`.
+  struct ThreadToCreate {
+    std::function<void()> body;
+    bool done = false;  // guarded by mu_
+    std::string error;  // why the thread could not start; empty when it did
+  };
+  // Makes a run thread that runs `body`; why it could not, or "".
+  std::string CreateThread(std::function<void()> body) REQUIRES(mu_);
+  // creator_: makes the threads in to_create_ until the destructor stops it.
+  void CreatorLoop() EXCLUDES(mu_);
+
   const TaskRunnerRegistry& runners_;
   StateStore& store_;
   const RunOptions options_;
@@ -142,9 +159,10 @@ class ThreadRunLauncher final : public RunLauncher {
 
   const SpareThreads spare_times_;
   // The niceness of the thread that made the launcher (the daemon's), which every run thread
-  // takes: a thread started by the scheduler thread while it runs SCHED_FIFO begins at 0
-  // (SCHED_RESET_ON_FORK, runtime/thread_priority.h), and one started by an API thread at the
-  // API's.
+  // has, and so the workers it starts and their tasks. A thread inherits its creator's: one made
+  // by the scheduler thread while it runs SCHED_FIFO begins at 0 (SCHED_RESET_ON_FORK,
+  // runtime/thread_priority.h) and raises itself to nice_; one an API thread (five above) would
+  // make is made by creator_ instead, since without privilege a thread cannot lower its own.
   const int nice_;
 
   mutable Mutex mu_;
@@ -152,11 +170,17 @@ class ThreadRunLauncher final : public RunLauncher {
   std::vector<SpareThread*> spare_ GUARDED_BY(mu_);
   CondVar counts_changed_{mu_};  // a thread became spare or exited (WaitForThreads)
   bool stopping_ GUARDED_BY(mu_) = false;
+  std::deque<ThreadToCreate*> to_create_ GUARDED_BY(mu_);
+  CondVar creator_wake_{mu_};  // to_create_ has one, or creator_stopping_
+  CondVar created_{mu_};       // one in to_create_ is done
+  bool creator_stopping_ GUARDED_BY(mu_) = false;
   uint64_t next_thread_ GUARDED_BY(mu_) = 0;
   std::map<uint64_t, std::thread> threads_ GUARDED_BY(mu_);
   std::vector<uint64_t> finished_ GUARDED_BY(mu_);  // keys of threads_ that exited
   // steady_clock nanoseconds of the latest TrimIfDue that trimmed; any thread, compare-exchanged.
   std::atomic<int64_t> last_trim_ns_{0};
+  // Declared last: it starts in the constructor and uses the members above.
+  std::thread creator_;
 };
 
 }  // namespace petit::host

@@ -8,6 +8,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -211,6 +212,29 @@ TEST_F(ThreadRunLauncherTest, RunThreadsTakeTheNicenessOfTheThreadThatMadeTheLau
   ASSERT_TRUE(handle.ok()) << handle.status().ToString();
   ASSERT_TRUE(ends_.WaitFor(1));
   EXPECT_EQ(seen, 3);
+}
+
+// An API thread runs five above the daemon and, without privilege, no thread can lower its own
+// niceness: a run launched from it must not run (nor start workers and tasks) at the API's.
+TEST_F(ThreadRunLauncherTest, ARunLaunchedFromANicerThreadRunsAtTheLaunchersNiceness) {
+  MakeLauncher({.stack_release_delay = 1h, .lifetime = 1h});
+  const int base = getpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)));
+  int seen = -1;
+  gate_.Open();
+  std::thread([&] {
+    setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), std::min(base + 5, 19));
+    RunRequest request;
+    request.job = job_;
+    request.run_id = RunId::Generate();
+    request.trigger = "manual";
+    Result<std::unique_ptr<RunHandle>> handle = launcher_->Launch(request, [&] {
+      seen = getpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)));
+      ends_.Add();
+    });
+    EXPECT_TRUE(handle.ok()) << handle.status().ToString();
+  }).join();
+  ASSERT_TRUE(ends_.WaitFor(1));
+  EXPECT_EQ(seen, base);
 }
 
 // Pages of [begin, end) resident, by mincore.
