@@ -42,19 +42,34 @@ bool MayUseRealtime() {
 // niceness too, so the thread keeps its own (a lower one would be refused). False (errno set)
 // where the kernel refused.
 bool SetShortSlice() {
-  const auto tid = static_cast<pid_t>(syscall(SYS_gettid));
-  errno = 0;
-  const int nice = getpriority(PRIO_PROCESS, static_cast<id_t>(tid));
   SchedAttr attr{};
   attr.size = sizeof attr;
   attr.sched_policy = SCHED_OTHER;
-  attr.sched_nice = errno == 0 ? nice : 0;
+  attr.sched_nice = ThreadNiceness();
   attr.sched_runtime = kSliceNs;
   attr.sched_flags = kResetOnFork;
-  return syscall(SYS_sched_setattr, tid, &attr, 0) == 0;
+  return syscall(SYS_sched_setattr, 0, &attr, 0) == 0;
 }
 
 }  // namespace
+
+int ThreadNiceness() {
+  errno = 0;
+  const int nice = getpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)));
+  return errno == 0 ? nice : 0;
+}
+
+void RaiseThreadNiceness(int nice) {
+  if (ThreadNiceness() < nice) {
+    setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), nice);
+  }
+}
+
+uint64_t ThreadSliceNs() {
+  SchedAttr attr{};
+  if (syscall(SYS_sched_getattr, 0, &attr, sizeof attr, 0) != 0) return 0;
+  return attr.sched_runtime;
+}
 
 ThreadPriority RaiseThreadPriority(bool allow_realtime, std::string& detail) {
   std::string refused;

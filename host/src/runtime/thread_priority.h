@@ -22,6 +22,7 @@
 #ifndef PETIT_HOST_RUNTIME_THREAD_PRIORITY_H_
 #define PETIT_HOST_RUNTIME_THREAD_PRIORITY_H_
 
+#include <cstdint>
 #include <string>
 
 namespace petit::host {
@@ -35,6 +36,18 @@ enum class ThreadPriority {
 // Raises the calling thread's priority as above; `allow_realtime` false skips SCHED_FIFO. What
 // applied, and in `detail` a line for the log.
 ThreadPriority RaiseThreadPriority(bool allow_realtime, std::string& detail);
+
+// The calling thread's niceness (Linux keeps one per thread), or 0 when it cannot be read.
+int ThreadNiceness();
+
+// Raises the calling thread's niceness to `nice` if it is lower. Any thread may raise its own;
+// lowering it needs privilege, so a thread that must run at a lower one is made by a thread that
+// has it (ThreadRunLauncher's creator thread).
+void RaiseThreadNiceness(int nice);
+
+// The calling thread's time slice as the kernel reports it (sched_getattr's sched_runtime): the
+// default slice, or the 0.1 ms one RaiseThreadPriority and ScopedNormalPriority set.
+uint64_t ThreadSliceNs();
 
 // While it lives, a SCHED_FIFO calling thread runs as SCHED_OTHER with the 0.1 ms slice; any other
 // thread is left alone. The scheduler thread is real-time while it decides what fires and stamps

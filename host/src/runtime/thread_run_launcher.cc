@@ -3,12 +3,7 @@
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
-#include <sys/resource.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <string>
 #include <system_error>
 #include <utility>
@@ -18,22 +13,6 @@
 
 namespace petit::host {
 namespace {
-
-// The calling thread's niceness (Linux: per thread), or 0 when it cannot be read.
-int CallerNice() {
-  errno = 0;
-  const int nice = getpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)));
-  return errno == 0 ? nice : 0;
-}
-
-// Raises the calling thread's niceness to `nice` (any thread may; lowering it needs privilege, so
-// a thread is made by one at the right niceness instead: ThreadRunLauncher's creator_).
-void RaiseCallerNice(int nice) {
-  const auto tid = static_cast<id_t>(syscall(SYS_gettid));
-  errno = 0;
-  const int current = getpriority(PRIO_PROCESS, tid);
-  if (errno == 0 && current < nice) setpriority(PRIO_PROCESS, tid, nice);
-}
 
 // What the handle and the run's thread share: the handle may outlive the run, or the reverse.
 struct RunControl {
@@ -63,7 +42,7 @@ ThreadRunLauncher::ThreadRunLauncher(const TaskRunnerRegistry& runners, StateSto
       options_(std::move(options)),
       report_end_(std::move(report_end)),
       spare_times_(spare),
-      nice_(CallerNice()),
+      nice_(ThreadNiceness()),
       creator_([this] { CreatorLoop(); }) {}
 
 ThreadRunLauncher::~ThreadRunLauncher() {
@@ -115,7 +94,7 @@ std::vector<std::thread> ThreadRunLauncher::TakeFinished() {
 }
 
 void ThreadRunLauncher::ThreadLoop(uint64_t key, std::function<void()> work) {
-  RaiseCallerNice(nice_);
+  RaiseThreadNiceness(nice_);
   SpareThread self(mu_);
   for (;;) {
     work();
@@ -338,7 +317,7 @@ Result<std::unique_ptr<RunHandle>> ThreadRunLauncher::Start(
     on_end();
   };
   std::string thread_error;
-  const int caller_nice = CallerNice();
+  const int caller_nice = ThreadNiceness();
   {
     MutexLock lock(mu_);
     if (!spare_.empty()) {

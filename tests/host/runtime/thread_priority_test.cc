@@ -18,25 +18,6 @@ namespace {
 // The calling thread's policy as the kernel has it, without SCHED_RESET_ON_FORK.
 int KernelPolicy() { return sched_getscheduler(0) & ~SCHED_RESET_ON_FORK; }
 
-// The kernel's struct sched_attr, as thread_priority.cc declares it.
-struct SchedAttr {
-  uint32_t size;
-  uint32_t sched_policy;
-  uint64_t sched_flags;
-  int32_t sched_nice;
-  uint32_t sched_priority;
-  uint64_t sched_runtime;
-  uint64_t sched_deadline;
-  uint64_t sched_period;
-};
-
-// The calling thread's scheduling attributes: sched_runtime is its custom slice (0: the default).
-SchedAttr KernelAttr() {
-  SchedAttr attr{};
-  syscall(SYS_sched_getattr, 0, &attr, sizeof attr, 0);
-  return attr;
-}
-
 struct Seen {
   ThreadPriority priority = ThreadPriority::kUnchanged;
   std::string detail;
@@ -124,8 +105,8 @@ TEST(ThreadPriorityTest, ThreadsTheRaisedThreadStartsBeginWithTheDefaultPolicyAn
     Child child;
     std::thread([&] {
       child.policy = KernelPolicy();
-      child.slice = KernelAttr().sched_runtime;
-      child.nice = getpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)));
+      child.slice = ThreadSliceNs();
+      child.nice = ThreadNiceness();
     }).join();
     return child;
   };
@@ -138,7 +119,7 @@ TEST(ThreadPriorityTest, ThreadsTheRaisedThreadStartsBeginWithTheDefaultPolicyAn
     setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), 2);
     std::string detail;
     priority = RaiseThreadPriority(/*allow_realtime=*/true, detail);
-    raised_slice = KernelAttr().sched_runtime;
+    raised_slice = ThreadSliceNs();
     while_raised = start_child();
     ScopedNormalPriority normal;
     while_normal = start_child();

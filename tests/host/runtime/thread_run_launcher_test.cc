@@ -9,9 +9,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -23,6 +25,7 @@
 
 #include "core/fn_runner.h"
 #include "petit/storage/open.h"
+#include "runtime/thread_priority.h"
 #include "runtime/thread_stack.h"
 
 namespace petit::host {
@@ -119,14 +122,28 @@ class ThreadRunLauncherTest : public ::testing::Test {
     launcher_ = std::make_unique<ThreadRunLauncher>(runners_, *store_, options, nullptr, spare);
   }
 
-  void Launch() {
+  // Launches a manual run of job_; `on_end` runs on its run thread once it ended.
+  void Launch(std::function<void()> on_end) {
     RunRequest request;
     request.job = job_;
     request.run_id = RunId::Generate();
     request.trigger = "manual";
-    Result<std::unique_ptr<RunHandle>> handle = launcher_->Launch(request, [this] { ends_.Add(); });
+    Result<std::unique_ptr<RunHandle>> handle = launcher_->Launch(request, std::move(on_end));
     ASSERT_TRUE(handle.ok()) << handle.status().ToString();
     handles_.push_back(std::move(handle).value());
+  }
+  void Launch() {
+    Launch([this] { ends_.Add(); });
+  }
+  // Launches a run and returns the niceness of its run thread, once the run ended.
+  int LaunchAndSeeTheRunThreadsNiceness() {
+    std::atomic<int> seen{-100};
+    Launch([&] {
+      seen = ThreadNiceness();
+      ends_.Add();
+    });
+    EXPECT_TRUE(ends_.WaitFor(static_cast<int>(handles_.size())));
+    return seen;
   }
 
   std::unique_ptr<StateStore> store_;
@@ -199,41 +216,21 @@ TEST_F(ThreadRunLauncherTest, RunThreadsTakeTheNicenessOfTheThreadThatMadeTheLau
     setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), 3);
     MakeLauncher({.stack_release_delay = 1h, .lifetime = 1h});
   }).join();
-  int seen = -1;
   gate_.Open();
-  RunRequest request;
-  request.job = job_;
-  request.run_id = RunId::Generate();
-  request.trigger = "manual";
-  Result<std::unique_ptr<RunHandle>> handle = launcher_->Launch(request, [&] {
-    seen = getpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)));
-    ends_.Add();
-  });
-  ASSERT_TRUE(handle.ok()) << handle.status().ToString();
-  ASSERT_TRUE(ends_.WaitFor(1));
-  EXPECT_EQ(seen, 3);
+  EXPECT_EQ(LaunchAndSeeTheRunThreadsNiceness(), 3);
 }
 
 // An API thread runs five above the daemon and, without privilege, no thread can lower its own
 // niceness: a run launched from it must not run (nor start workers and tasks) at the API's.
 TEST_F(ThreadRunLauncherTest, ARunLaunchedFromANicerThreadRunsAtTheLaunchersNiceness) {
   MakeLauncher({.stack_release_delay = 1h, .lifetime = 1h});
-  const int base = getpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)));
-  int seen = -1;
+  const int base = ThreadNiceness();
   gate_.Open();
+  int seen = -1;
   std::thread([&] {
     setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), std::min(base + 5, 19));
-    RunRequest request;
-    request.job = job_;
-    request.run_id = RunId::Generate();
-    request.trigger = "manual";
-    Result<std::unique_ptr<RunHandle>> handle = launcher_->Launch(request, [&] {
-      seen = getpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)));
-      ends_.Add();
-    });
-    EXPECT_TRUE(handle.ok()) << handle.status().ToString();
+    seen = LaunchAndSeeTheRunThreadsNiceness();
   }).join();
-  ASSERT_TRUE(ends_.WaitFor(1));
   EXPECT_EQ(seen, base);
 }
 
