@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -207,6 +208,24 @@ TEST_F(ProcessIsolationTest, OtherRunsCarryOn) {
   EXPECT_EQ(crashed.status, RunStatus::kFailed);
   EXPECT_EQ(run.status, RunStatus::kSucceeded);
   ExpectOthersSucceeded(run);
+}
+
+// The host's scheduler thread may be real-time by RLIMIT_RTPRIO (the packaged unit's
+// LimitRTPRIO=1); the worker gives the plugin no such right.
+TEST_F(ProcessIsolationTest, ThePluginMayNotMakeItselfRealTime) {
+  rlimit saved{};
+  ASSERT_EQ(getrlimit(RLIMIT_RTPRIO, &saved), 0);
+  const rlimit granted{1, 1};
+  if (setrlimit(RLIMIT_RTPRIO, &granted) != 0) {
+    GTEST_SKIP() << "cannot give this process an RLIMIT_RTPRIO of 1 (its hard limit is "
+                 << saved.rlim_max << ")";
+  }
+  const RunRecord run = Run(MakeJob(Task("bad", "misbehaves.ok")));
+  ASSERT_EQ(setrlimit(RLIMIT_RTPRIO, &saved), 0);
+  ASSERT_EQ(run.status, RunStatus::kSucceeded);
+  const std::vector<AttemptRecord> ok = Attempts(run, "ok");
+  ASSERT_EQ(ok.size(), 1u);
+  EXPECT_EQ(ok[0].outputs.at("realtime_limit"), "0");
 }
 
 // A plugin that cannot be loaded in the worker fails the attempt with the loader's reason.

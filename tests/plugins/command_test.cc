@@ -2,6 +2,7 @@
 // Timeouts, cancellation and signals are in command_termination_test.cc.
 #include <fcntl.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <algorithm>
@@ -248,6 +249,23 @@ TEST_F(CommandTest, StdinIsDevNull) {
   const RunResult result = Run(R"({"command": "readlink", "args": ["/proc/self/fd/0"]})");
   ASSERT_EQ(result.status, PETIT_OK) << result.error;
   EXPECT_EQ(result.stdout_data, "/dev/null\n");
+}
+
+// The host's scheduler thread may be real-time by RLIMIT_RTPRIO (the packaged unit's
+// LimitRTPRIO=1); a task that could make itself real-time too would hold a processor from it.
+TEST_F(CommandTest, TheTaskMayNotMakeItselfRealTime) {
+  rlimit saved{};
+  ASSERT_EQ(getrlimit(RLIMIT_RTPRIO, &saved), 0);
+  const rlimit granted{1, 1};
+  if (setrlimit(RLIMIT_RTPRIO, &granted) != 0) {
+    GTEST_SKIP() << "cannot give this process an RLIMIT_RTPRIO of 1 (its hard limit is "
+                 << saved.rlim_max << ")";
+  }
+  const RunResult result =
+      Run(R"({"command": "grep", "args": ["^Max realtime priority", "/proc/self/limits"]})");
+  ASSERT_EQ(setrlimit(RLIMIT_RTPRIO, &saved), 0);
+  ASSERT_EQ(result.status, PETIT_OK) << result.error;
+  EXPECT_THAT(result.stdout_data, ::testing::MatchesRegex("Max realtime priority +0 +0 *\n"));
 }
 
 TEST_F(CommandTest, ReadingStdinEndsAtOnce) {

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "plugins/plugin_loader.h"
+#include "runtime/thread_priority.h"
 
 #ifndef PETIT_VERSION
 #define PETIT_VERSION "0.0.0"
@@ -204,6 +205,7 @@ int RunPluginProbe(int argc, char** argv) {
   // Die with the host; the check closes the window in which it died before the request held.
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() != parent) _exit(kProbeOrphaned);
+  ForbidRealtime();
   // Processes the plugin starts while it loads must not hold the report pipe open.
   fcntl(kProbeFd, F_SETFD, FD_CLOEXEC);
 

@@ -7,7 +7,8 @@
 // a child that then exited with status 0, counts as success: a plugin that calls exit(0) while it
 // loads writes no marker. The child is spawned like a plugin worker (process_task_runner.h): its
 // own process group, dies with its parent (PR_SET_PDEATHSIG), stdin /dev/null, no descriptor
-// inherited but stdout, stderr and the pipe; past the time limit its whole group is killed.
+// inherited but stdout, stderr and the pipe, no right to real-time priorities (ForbidRealtime);
+// past the time limit its whole group is killed.
 //
 // Threads: ProbePlugin may be called from any thread; each call has its own child.
 #ifndef PETIT_HOST_PLUGINS_PLUGIN_PROBE_H_

@@ -26,6 +26,7 @@
 #include "plugins/plugin_task_runner.h"
 #include "plugins/worker_protocol.h"
 #include "runtime/process_registry.h"
+#include "runtime/thread_priority.h"
 
 #ifndef PETIT_VERSION
 #define PETIT_VERSION "0.0.0"
@@ -144,6 +145,7 @@ int RunPluginWorker(int argc, char** argv) {
   // request took effect.
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() != parent) _exit(kWorkerOrphaned);
+  ForbidRealtime();
   // The processes the plugin reports are noted as its host's, where recovery looks after a crash.
   host::NoteForHost(parent);
   // Processes the plugin starts must not hold the host's socket open.

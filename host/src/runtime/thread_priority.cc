@@ -65,6 +65,11 @@ void RaiseThreadNiceness(int nice) {
   }
 }
 
+void ForbidRealtime() {
+  const rlimit none{0, 0};
+  setrlimit(RLIMIT_RTPRIO, &none);
+}
+
 uint64_t ThreadSliceNs() {
   SchedAttr attr{};
   if (syscall(SYS_sched_getattr, 0, &attr, sizeof attr, 0) != 0) return 0;

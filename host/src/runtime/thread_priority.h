@@ -49,6 +49,12 @@ void RaiseThreadNiceness(int nice);
 // default slice, or the 0.1 ms one RaiseThreadPriority and ScopedNormalPriority set.
 uint64_t ThreadSliceNs();
 
+// Lowers this process's RLIMIT_RTPRIO, soft and hard, to 0: without privilege nothing in it can
+// become real-time from then on. For the processes that run a plugin's code (the worker, the
+// probe), which would otherwise inherit the right the scheduler thread uses (LimitRTPRIO=1 in the
+// packaged unit) and could hold a processor from it. Lowering a limit needs no privilege.
+void ForbidRealtime();
+
 // While it lives, a SCHED_FIFO calling thread runs as SCHED_OTHER with the 0.1 ms slice; any other
 // thread is left alone. The scheduler thread is real-time while it decides what fires and stamps
 // the runs, not while it writes them: a tick's store commit (tens of milliseconds for a thousand

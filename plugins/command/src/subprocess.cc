@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
@@ -196,6 +197,11 @@ bool IsResourceError(int error_number) {
       if (cgroup_fd != kept_fd) close(cgroup_fd);
     }
   }
+  // The host may make its scheduler thread real-time (RLIMIT_RTPRIO 1: the packaged unit's
+  // LimitRTPRIO=1); a task that made itself real-time too would hold a processor from it, so the
+  // task gets no such right. Lowering a limit never fails for want of privilege.
+  const rlimit no_realtime{0, 0};
+  setrlimit(RLIMIT_RTPRIO, &no_realtime);
   // Learns of the host's death at once (see subprocess.h), unless the host died already.
   if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0) return errno;
   if (getppid() != parent) return ESRCH;

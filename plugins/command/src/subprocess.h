@@ -5,8 +5,10 @@
 // everything in the attempt's cgroup when it has one (task_cgroup.h).
 //
 // The child gets stdin from /dev/null, default signal dispositions for the signals a host commonly
-// ignores or blocks, and an empty signal mask. Every descriptor the parent opens is close-on-exec,
-// so children spawned concurrently by other threads never inherit another task's pipes.
+// ignores or blocks, an empty signal mask, and an RLIMIT_RTPRIO of 0 (without privilege it cannot
+// make itself real-time, as the host's scheduler thread may be). Every descriptor the parent
+// opens is close-on-exec, so children spawned concurrently by other threads never inherit another
+// task's pipes.
 //
 // The child gets SIGTERM when the host dies (PR_SET_PDEATHSIG), so it need not wait for the next
 // start's recovery to be stopped; its own descendants are left to that recovery. The signal is
