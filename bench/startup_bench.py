@@ -16,13 +16,16 @@ Commands: `petit version`, `petit validate examples`, `petit status` against a r
 `petit trigger` of a one-task job (`true`) with the memory store and with one SQLite file.
 
 Then the resident memory of an idle `petit run` of --idle-jobs jobs (100 by default, each a
-one-task job scheduled at 03:00, so nothing fires): VmRSS and VmHWM from /proc once its API
-answers and a second has passed, with the memory store and with SQLite, the API on (its default)
+one-task job scheduled at 03:00, so nothing fires): VmRSS from /proc once its API answers and a
+second has passed, again a second after ten runs of one job triggered through the API (each
+waited for and read back) and a scrape of /metrics, and VmHWM at the end, with the memory store and with SQLite, the API on (its default)
 and off (`api: {enabled: false}`, where readiness is the log's "running N jobs" line instead).
 A benchmark, never a test: nothing here fails on a number.
 """
 
 import argparse
+import http.client
+import json
 import os
 import socket
 import statistics
@@ -133,8 +136,38 @@ def proc_status_kb(pid, field):
     return 0
 
 
+USE_RUNS = 10
+
+
+def use_through_api(port, runs):
+    """What a dashboard and an operator do to an idle daemon: `runs` runs of job_000 triggered
+    through the API (each waited for), then its job list, its metrics and each run read."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+
+    def call(method, path):
+        conn.request(method, path)
+        response = conn.getresponse()
+        body = response.read()
+        if response.status >= 300:
+            sys.exit("%s %s answered %d: %s" % (method, path, response.status, body[:200]))
+        return json.loads(body) if body.startswith(b"{") or body.startswith(b"[") else body
+
+    for _ in range(runs):
+        run_id = call("POST", "/api/jobs/job_000/trigger")["run_id"]
+        deadline = time.monotonic() + 30
+        while call("GET", "/api/runs/" + run_id)["status"] in ("pending", "running", "queued"):
+            if time.monotonic() > deadline:
+                sys.exit("run %s did not end within 30 s" % run_id)
+            time.sleep(0.01)
+        call("GET", "/api/runs/%s/tasks" % run_id)
+    call("GET", "/api/jobs")
+    call("GET", "/metrics")
+    conn.close()
+
+
 def idle_rss(petit, scratch, jobs, storage, api):
-    """(VmRSS, VmHWM) in MB of `petit run` of `jobs` idle jobs, once ready and a second later."""
+    """VmRSS in MB of `petit run` of `jobs` idle jobs a second after it is ready, then (API on
+    only; else None) a second after use_through_api, and VmHWM at the end."""
     root = tempfile.mkdtemp(prefix="idle-", dir=scratch)
     jobs_dir = os.path.join(root, "jobs")
     os.makedirs(jobs_dir)
@@ -167,8 +200,13 @@ def idle_rss(petit, scratch, jobs, storage, api):
                 break
             time.sleep(0.05)
         time.sleep(1.0)
-        return (proc_status_kb(daemon.pid, "VmRSS") / 1024.0,
-                proc_status_kb(daemon.pid, "VmHWM") / 1024.0)
+        ready_rss = proc_status_kb(daemon.pid, "VmRSS") / 1024.0
+        used_rss = None
+        if api:
+            use_through_api(port, USE_RUNS)
+            time.sleep(1.0)
+            used_rss = proc_status_kb(daemon.pid, "VmRSS") / 1024.0
+        return (ready_rss, used_rss, proc_status_kb(daemon.pid, "VmHWM") / 1024.0)
     finally:
         daemon.terminate()
         daemon.wait(30)
@@ -244,13 +282,16 @@ def main():
                 statistics.median(cpu[key]), mapped[key]))
     if idle:
         print()
-        print("Idle `petit run` of %d scheduled jobs, a second after it is ready:" % args.idle_jobs)
+        print("Idle `petit run` of %d scheduled jobs: VmRSS a second after it is ready, and a "
+              "second after %d runs triggered through the API, each read back, and a scrape of "
+              "/metrics (API on only):" % (args.idle_jobs, USE_RUNS))
         print()
-        print("| store | API | petit | VmRSS MB | VmHWM MB |")
-        print("|---|---|---|---|---|")
-        for storage, api, label, (rss, hwm) in idle:
-            print("| %s | %s | %s | %.1f | %.1f |" % (storage.rstrip(":"), "on" if api else "off",
-                                                   label, rss, hwm))
+        print("| store | API | petit | VmRSS MB, ready | VmRSS MB, after use | VmHWM MB |")
+        print("|---|---|---|---|---|---|")
+        for storage, api, label, (rss, used, hwm) in idle:
+            print("| %s | %s | %s | %.1f | %s | %.1f |" % (
+                storage.rstrip(":"), "on" if api else "off", label, rss,
+                "%.1f" % used if used is not None else "-", hwm))
 
 
 if __name__ == "__main__":
