@@ -1,7 +1,10 @@
 #include "runtime/file_pages.h"
 
+#include <link.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <cstdint>
@@ -53,24 +56,14 @@ std::optional<Range> Addresses(std::string_view header) {
   return range;
 }
 
-}  // namespace
-
-size_t DropCleanFilePages() {
-  const std::optional<std::string> smaps = ReadProcFile("/proc/self/smaps");
-  if (!smaps) return 0;
-  // Collected first: the file describes the mappings as they were when it was read, and dropping
-  // pages changes no mapping.
+// The mappings /proc/self/smaps shows as clean file mappings, with their resident size.
+std::vector<Range> CleanFileMappings() {
   std::vector<Range> clean;
+  const std::optional<std::string> smaps = ReadProcFile("/proc/self/smaps");
+  if (!smaps) return clean;
   std::string_view header;
   std::optional<Range> current;
   size_t rss_kb = 0;
-  auto finish = [&](size_t anonymous_kb) {
-    if (current && rss_kb > 0 && internal::IsCleanFileMapping(header, anonymous_kb)) {
-      current->resident_kb = rss_kb;
-      clean.push_back(*current);
-    }
-    current.reset();
-  };
   std::string_view rest = *smaps;
   while (!rest.empty()) {
     const size_t newline = rest.find('\n');
@@ -86,16 +79,62 @@ size_t DropCleanFilePages() {
     } else if (line.starts_with("Rss:")) {
       rss_kb = FieldKb(line);
     } else if (line.starts_with("Anonymous:")) {
-      finish(FieldKb(line));
+      if (current && rss_kb > 0 && internal::IsCleanFileMapping(header, FieldKb(line))) {
+        current->resident_kb = rss_kb;
+        clean.push_back(*current);
+      }
+      current.reset();
     }
   }
+  return clean;
+}
+
+// The segments of the loaded objects that are never writable (code, read-only data), page-aligned.
+int AddReadOnlySegments(dl_phdr_info* info, size_t, void* data) {
+  auto& segments = *static_cast<std::vector<Range>*>(data);
+  const auto page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  for (size_t i = 0; i < info->dlpi_phnum; ++i) {
+    const ElfW(Phdr)& segment = info->dlpi_phdr[i];
+    if (segment.p_type != PT_LOAD || (segment.p_flags & PF_W) != 0) continue;
+    const uintptr_t start = (info->dlpi_addr + segment.p_vaddr) & ~(page - 1);
+    const uintptr_t end =
+        (info->dlpi_addr + segment.p_vaddr + segment.p_memsz + page - 1) & ~(page - 1);
+    if (end > start) segments.push_back({start, end, 0});
+  }
+  return 0;
+}
+
+// Run by dl_iterate_phdr, which holds the dynamic loader's lock on the list of loaded objects for
+// as long as this runs, and dlclose unmaps an object only under that lock: the objects seen here
+// stay mapped until it returns. (The lock is recursive, so the inner iteration may take it.)
+int DropWhileObjectsStayMapped(dl_phdr_info*, size_t, void* data) {
+  std::vector<Range> segments;
+  dl_iterate_phdr(AddReadOnlySegments, &segments);
+  std::sort(segments.begin(), segments.end(),
+            [](const Range& a, const Range& b) { return a.start < b.start; });
+  size_t& dropped = *static_cast<size_t*>(data);
+  for (const Range& mapping : CleanFileMappings()) {
+    // Only a mapping inside one object's read-only segment: that object cannot be unloaded (and
+    // the range then reused by another mapping) before the madvise below.
+    auto after = std::upper_bound(
+        segments.begin(), segments.end(), mapping.start,
+        [](uintptr_t address, const Range& segment) { return address < segment.start; });
+    if (after == segments.begin()) continue;
+    const Range& segment = *std::prev(after);
+    if (mapping.end > segment.end) continue;
+    if (madvise(reinterpret_cast<void*>(mapping.start), mapping.end - mapping.start,
+                MADV_DONTNEED) == 0) {
+      dropped += mapping.resident_kb * 1024;
+    }
+  }
+  return 1;  // done: the outer iteration stops at its first object
+}
+
+}  // namespace
+
+size_t DropCleanFilePages() {
   size_t dropped = 0;
-  for (const Range& range : clean) {
-    if (madvise(reinterpret_cast<void*>(range.start), range.end - range.start, MADV_DONTNEED) ==
-        0) {
-      dropped += range.resident_kb * 1024;
-    }
-  }
+  dl_iterate_phdr(DropWhileObjectsStayMapped, &dropped);
   return dropped;
 }
 

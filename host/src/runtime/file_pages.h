@@ -7,17 +7,18 @@
 // the file around it that is already cached (fault-around). Those pages stay in the process's
 // RSS for as long as it lives, though an idle daemon runs few of them.
 //
-// DropCleanFilePages unmaps, from this process only, every page of a file mapping that cannot
-// differ from its file: mappings that are not writable and hold no private copy of a page (a
-// relocated page of a read-only-after-relocation segment is such a copy, and is kept). That is
-// what the kernel itself does to any of those pages under memory pressure, so nothing can tell
-// the difference but the time: the pages stay in the page cache, and those the process uses again
-// come back with a minor fault.
+// DropCleanFilePages unmaps, from this process only, every page of a loaded object's code and
+// read-only data (its segments that are never writable) that cannot differ from the file: a
+// mapping that holds a private copy of a page (a text relocation; a debugger's breakpoint) is
+// kept. That is what the kernel itself does to any of those pages under memory pressure, so
+// nothing can tell the difference but the time: the pages stay in the page cache, and those the
+// process uses again come back with a minor fault. Files mapped otherwise are left alone.
 //
-// Threads: any thread; other threads may run meanwhile (a page they need comes back at once), but
-// none may load or unload a library: the mappings are read from /proc/self/smaps before their
-// pages are dropped, and a mapping made meanwhile in an unloaded one's place could hold private
-// copies. The daemon loads plugins at start and on reload, on the thread that calls this.
+// Threads: any thread; other threads may run meanwhile (a page they need comes back at once). It
+// holds the dynamic loader's lock on the list of loaded objects while it works (about half a
+// millisecond), which dlopen, dlclose and dl_iterate_phdr of other threads wait for: an object
+// cannot be unloaded, and its addresses reused by another mapping, between the reading of
+// /proc/self/smaps and the dropping of its pages.
 #ifndef PETIT_HOST_RUNTIME_FILE_PAGES_H_
 #define PETIT_HOST_RUNTIME_FILE_PAGES_H_
 
@@ -33,8 +34,8 @@ size_t DropCleanFilePages();
 
 namespace internal {
 
-// A mapping of /proc/PID/smaps that DropCleanFilePages would drop: `header` is its first line,
-// `anonymous_kb` its "Anonymous:" field.
+// A mapping of /proc/PID/smaps that DropCleanFilePages drops where it lies in a loaded object's
+// read-only segment: `header` is its first line, `anonymous_kb` its "Anonymous:" field.
 bool IsCleanFileMapping(std::string_view header, size_t anonymous_kb);
 
 }  // namespace internal
