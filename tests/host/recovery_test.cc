@@ -440,7 +440,10 @@ class LeftoverProcess {
       setpgid(0, 0);
       char* const env[] = {const_cast<char*>(variable.c_str()),
                            const_cast<char*>("PATH=/usr/bin:/bin"), nullptr};
-      execle("/bin/sh", "sh", "-c", "exec sleep 1000", static_cast<char*>(nullptr), env);
+      // Straight to its final image: a shell that then exec'd sleep would leave a moment, after
+      // the constructor returns, in which /proc/<pid>/environ reads empty mid-exec and the
+      // recovery's scan could miss the process (seen once under a loaded CI run).
+      execle("/bin/sleep", "sleep", "1000", static_cast<char*>(nullptr), env);
       _exit(127);
     }
     close(fds[1]);
