@@ -8,7 +8,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -29,6 +28,7 @@
 #include "petit/core/job.h"
 #include "petit/storage/open.h"
 #include "plugins/plugin_loader.h"
+#include "realtime_limit.h"
 
 namespace petit::host {
 namespace {
@@ -213,15 +213,15 @@ TEST_F(ProcessIsolationTest, OtherRunsCarryOn) {
 // The host's scheduler thread may be real-time by RLIMIT_RTPRIO (the packaged unit's
 // LimitRTPRIO=1); the worker gives the plugin no such right.
 TEST_F(ProcessIsolationTest, ThePluginMayNotMakeItselfRealTime) {
-  rlimit saved{};
-  ASSERT_EQ(getrlimit(RLIMIT_RTPRIO, &saved), 0);
-  const rlimit granted{1, 1};
-  if (setrlimit(RLIMIT_RTPRIO, &granted) != 0) {
-    GTEST_SKIP() << "cannot give this process an RLIMIT_RTPRIO of 1 (its hard limit is "
-                 << saved.rlim_max << ")";
+  RunRecord run;
+  {
+    const testing_support::ScopedRealtimeLimit limit;
+    if (!limit.granted()) {
+      GTEST_SKIP() << "cannot give this process an RLIMIT_RTPRIO of 1 (its hard limit is "
+                   << limit.previous_hard_limit() << ")";
+    }
+    run = Run(MakeJob(Task("bad", "misbehaves.ok")));
   }
-  const RunRecord run = Run(MakeJob(Task("bad", "misbehaves.ok")));
-  ASSERT_EQ(setrlimit(RLIMIT_RTPRIO, &saved), 0);
   ASSERT_EQ(run.status, RunStatus::kSucceeded);
   const std::vector<AttemptRecord> ok = Attempts(run, "ok");
   ASSERT_EQ(ok.size(), 1u);

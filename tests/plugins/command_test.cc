@@ -2,7 +2,6 @@
 // Timeouts, cancellation and signals are in command_termination_test.cc.
 #include <fcntl.h>
 #include <stdlib.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <algorithm>
@@ -22,6 +21,7 @@
 #include <gtest/gtest.h>
 
 #include "command_test_support.h"
+#include "realtime_limit.h"
 
 namespace petit::command_test {
 namespace {
@@ -254,16 +254,15 @@ TEST_F(CommandTest, StdinIsDevNull) {
 // The host's scheduler thread may be real-time by RLIMIT_RTPRIO (the packaged unit's
 // LimitRTPRIO=1); a task that could make itself real-time too would hold a processor from it.
 TEST_F(CommandTest, TheTaskMayNotMakeItselfRealTime) {
-  rlimit saved{};
-  ASSERT_EQ(getrlimit(RLIMIT_RTPRIO, &saved), 0);
-  const rlimit granted{1, 1};
-  if (setrlimit(RLIMIT_RTPRIO, &granted) != 0) {
-    GTEST_SKIP() << "cannot give this process an RLIMIT_RTPRIO of 1 (its hard limit is "
-                 << saved.rlim_max << ")";
+  RunResult result;
+  {
+    const testing_support::ScopedRealtimeLimit limit;
+    if (!limit.granted()) {
+      GTEST_SKIP() << "cannot give this process an RLIMIT_RTPRIO of 1 (its hard limit is "
+                   << limit.previous_hard_limit() << ")";
+    }
+    result = Run(R"({"command": "grep", "args": ["^Max realtime priority", "/proc/self/limits"]})");
   }
-  const RunResult result =
-      Run(R"({"command": "grep", "args": ["^Max realtime priority", "/proc/self/limits"]})");
-  ASSERT_EQ(setrlimit(RLIMIT_RTPRIO, &saved), 0);
   ASSERT_EQ(result.status, PETIT_OK) << result.error;
   EXPECT_THAT(result.stdout_data, ::testing::MatchesRegex("Max realtime priority +0 +0 *\n"));
 }
