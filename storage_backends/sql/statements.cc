@@ -248,10 +248,14 @@ std::string LastRunSql(Dialect dialect, size_t statuses, bool count_unended) {
 
 namespace {
 
+// Read from the partial index of the migration "unended_attempts", whose condition it repeats
+// word for word (as SQLite requires to use it); each attempt found is checked against its run by
+// primary key. (With `run_id IN (SELECT ... ended runs)` both databases walked every ended run.)
 std::string StrandedCondition() {
   return "state IN (" + Literal(TaskStateName(TaskState::kQueued)) + ", " +
          Literal(TaskStateName(TaskState::kRunning)) +
-         ") AND run_id IN (SELECT id FROM runs WHERE " + EndedRunCondition() + ")";
+         ") AND EXISTS (SELECT 1 FROM runs WHERE runs.id = task_attempts.run_id AND " +
+         EndedRunCondition() + ")";
 }
 
 }  // namespace

@@ -1,7 +1,8 @@
 // QueryRuns on SQLite reads every combination of filters in order from an index: the plan of each
 // query (EXPLAIN QUERY PLAN, on the schema the migrations build) neither sorts nor scans the run
 // table. That is what keeps a page cheap with 100,000 runs in the store; the conformance suite
-// checks the answers, this checks how they are found.
+// checks the answers, this checks how they are found. So too for the sweep of stranded attempts
+// that every start of petit makes: it reads only the attempts not ended.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sqlite3.h>
@@ -83,6 +84,30 @@ TEST(QueryRunsPlanTest, EveryFilterCombinationIsReadInOrderFromAnIndex) {
         }
       }
     }
+  }
+}
+
+TEST(QueryRunsPlanTest, TheStrandedAttemptSweepReadsOnlyTheAttemptsNotEnded) {
+  testing::TempDir dir;
+  const std::string path = dir.path() + "/petit.db";
+  {
+    Result<std::unique_ptr<StateStore>> store = storage::OpenStateStore("sqlite://" + path);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  std::unique_ptr<sqlite3, decltype(&sqlite3_close)> closer(db, &sqlite3_close);
+  for (const std::string& sql :
+       {storage::internal::StrandedAttemptsSql(),
+        storage::internal::InterruptStrandedAttemptsSql(storage::internal::Dialect::kSqlite)}) {
+    SCOPED_TRACE(sql);
+    const std::string plan = Plan(db, sql);
+    // Not one visit per ended run, nor a scan of every attempt: the partial index, then each
+    // attempt's run by its key.
+    EXPECT_THAT(plan, HasSubstr("task_attempts_unended"));
+    EXPECT_THAT(plan, HasSubstr("SEARCH runs USING PRIMARY KEY"));
+    EXPECT_THAT(plan, Not(HasSubstr("SCAN runs")));
+    EXPECT_THAT(plan, Not(HasSubstr("USING COVERING INDEX runs_")));
   }
 }
 
