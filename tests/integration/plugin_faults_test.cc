@@ -177,5 +177,37 @@ TEST_F(PluginFaultsTest, ASigtermedDaemonExitsThoughATaskIgnoresCancel) {
   EXPECT_THAT(testing::ReadFile(err), HasSubstr("ignored cancel for 100 ms"));
 }
 
+// A plugin's own thread, started in its init hook before the daemon set up its signals, never
+// takes them: SIGHUP reloads and SIGTERM drains, as without the plugin (the thread's mask would
+// otherwise be the only one that lets them in, and their default action would end petit).
+TEST_F(PluginFaultsTest, APluginsOwnThreadLeavesTheDaemonsSignalsToTheDaemon) {
+  Write("tick.yaml",
+        "id: tick\nschedule: \"@every 1s\"\ntasks: [{id: t, type: background_thread.ok}]\n");
+  testing::DaemonProcess daemon(PETIT_EXE,
+                                {"run", (dir_ / "jobs").string(), "--plugin-dir",
+                                 std::string(PETIT_FIXTURE_PLUGIN_DIR) + "/background_thread"});
+  ASSERT_TRUE(daemon.WaitForLine("job tick run ", " ended: succeeded")) << daemon.err();
+  daemon.Signal(SIGHUP);
+  ASSERT_TRUE(daemon.WaitFor("received SIGHUP: reloading")) << daemon.err();
+  EXPECT_EQ(daemon.Terminate(), 0) << daemon.err();
+}
+
+// A shutdown hook that never returns holds petit for the shutdown limit (cancel_grace_ms, here
+// 100, and at least a second), no longer: petit says which plugin and exits 3, its output printed.
+TEST_F(PluginFaultsTest, AShutdownHookThatNeverReturnsIsNamedAndPetitExitsThree) {
+  const testing::Outcome outcome = testing::RunPetit(
+      PETIT_EXE,
+      "plugins --config " + testing::ShellQuote((dir_ / "jobs" / "petit.yaml").string()) +
+          " --plugin-dir " +
+          testing::ShellQuote(std::string(PETIT_FIXTURE_PLUGIN_DIR) + "/shutdown_hangs"),
+      dir_);
+  EXPECT_EQ(outcome.exit_code, 3) << outcome.err;
+  EXPECT_THAT(outcome.out, HasSubstr("shutdown_hangs.ok"));
+  EXPECT_THAT(outcome.err,
+              HasSubstr("plugin 'shutdown_hangs' (" + std::string(PETIT_FIXTURE_PLUGIN_DIR) +
+                        "/shutdown_hangs/shutdown_hangs.so) did not return from its shutdown hook "
+                        "within 1000 ms"));
+}
+
 }  // namespace
 }  // namespace petit

@@ -1,17 +1,23 @@
 #include "plugins/plugin_loader.h"
 
+#include <dlfcn.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cctype>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdio>
 #include <cstring>
+#include <iostream>
+#include <mutex>
 #include <system_error>
+#include <thread>
 #include <utility>
-
-#include <dlfcn.h>
 
 #include <boost/dll/shared_library.hpp>
 
+#include "petit/host/exit_codes.h"
 #include "plugins/host_services.h"
 
 namespace petit::host {
@@ -207,7 +213,32 @@ LoadedPlugin::LoadedPlugin(std::unique_ptr<Library> library, std::string name, s
 
 LoadedPlugin::~LoadedPlugin() {
   // shutdown is zero unless init accepted, so a refused plugin is never shut down.
-  if (descriptor_.shutdown != nullptr) descriptor_.shutdown(descriptor_.plugin_state);
+  if (descriptor_.shutdown != nullptr) {
+    // What petit printed so far goes out first: a hook that crashes must not take it along.
+    std::cout.flush();
+    std::mutex mu;
+    std::condition_variable returned_cv;
+    bool returned = false;
+    std::thread watchdog([&] {
+      std::unique_lock lock(mu);
+      if (returned_cv.wait_for(lock, shutdown_limit_, [&] { return returned; })) return;
+      const std::string line = "petit: plugin '" + name_ + "' (" + file_ +
+                               ") did not return from its shutdown hook "
+                               "within " +
+                               std::to_string(shutdown_limit_.count()) +
+                               " ms; exiting with status " + std::to_string(kExitHostError) +
+                               " without waiting for it\n";
+      (void)!::write(STDERR_FILENO, line.data(), line.size());
+      ::_exit(kExitHostError);
+    });
+    descriptor_.shutdown(descriptor_.plugin_state);
+    {
+      std::lock_guard lock(mu);
+      returned = true;
+    }
+    returned_cv.notify_one();
+    watchdog.join();
+  }
   task_types_.clear();
   library_.reset();  // unloads: nothing from the library may be touched after this line
 }
@@ -314,6 +345,7 @@ Result<std::shared_ptr<LoadedPlugin>> PluginLoader::Load(const std::filesystem::
   if (ec || !library.is_loaded()) {
     return Unavailable("cannot load plugin " + file + ": " + LastDlError(ec));
   }
+  if (keep_mapped_) (void)::dlopen(file.c_str(), RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE);
 
   if (!library.has(PETIT_PLUGIN_ABI_INFO_SYMBOL)) {
     return InvalidArgument("not a Petit plugin: " + file +
@@ -338,6 +370,7 @@ Result<std::shared_ptr<LoadedPlugin>> PluginLoader::Load(const std::filesystem::
   std::shared_ptr<LoadedPlugin> plugin(
       new LoadedPlugin(std::make_unique<LoadedPlugin::Library>(std::move(library)), name,
                        info->plugin_version, file));
+  plugin->shutdown_limit_ = shutdown_limit_;
 
   petit_init_args args{};
   args.struct_size = sizeof args;

@@ -14,7 +14,8 @@
 // Ownership: a LoadedPlugin owns its library (through a pimpl holding the Boost.DLL
 // shared_library). It is shared: the load result holds it, and so does every runner built from it
 // (PluginTaskRunner), so the library outlives every object that could call into it. When the last
-// owner lets go, the plugin's shutdown hook runs once and then the library is unloaded.
+// owner lets go, the plugin's shutdown hook runs once (for at most the shutdown limit) and then
+// the library is unloaded, unless the loader keeps libraries mapped (the host does).
 // Threads: a PluginLoader is used by one thread at a time. A LoadedPlugin is immutable after
 // loading and may be read from any thread.
 #ifndef PETIT_HOST_PLUGINS_PLUGIN_LOADER_H_
@@ -35,6 +36,9 @@
 #include "plugins/plugin_probe.h"
 
 namespace petit::host {
+
+// How long a plugin's shutdown hook may run before petit gives up on it and exits.
+inline constexpr std::chrono::milliseconds kPluginShutdownLimit{10000};
 
 // What `petit plugins` lists about one task type.
 struct TaskTypeInfo {
@@ -58,7 +62,10 @@ class LoadedPlugin {
  public:
   LoadedPlugin(const LoadedPlugin&) = delete;
   LoadedPlugin& operator=(const LoadedPlugin&) = delete;
-  // Calls the plugin's shutdown hook (if any), then unloads the library.
+  // Calls the plugin's shutdown hook (if any), then unloads the library (unless the loader kept
+  // it mapped: PluginLoader::KeepLibrariesMapped). A hook that has not returned after the
+  // shutdown limit (PluginLoader::SetShutdownLimit) ends the process with kExitHostError and one
+  // line naming the plugin.
   ~LoadedPlugin();
 
   const std::string& name() const { return name_; }
@@ -81,6 +88,7 @@ class LoadedPlugin {
   std::string file_;
   petit_plugin_descriptor descriptor_{};  // host copy; zero until init accepted
   std::vector<PluginTaskType> task_types_;
+  std::chrono::milliseconds shutdown_limit_ = kPluginShutdownLimit;
 };
 
 struct PluginLoadResult {
@@ -119,6 +127,14 @@ class PluginLoader {
 
   // Applies to the libraries loaded after it.
   void SetProbe(PluginProbeOptions probe);
+  // How long a plugin's shutdown hook may take (default kPluginShutdownLimit); applies to the
+  // libraries loaded after it.
+  void SetShutdownLimit(std::chrono::milliseconds limit) { shutdown_limit_ = limit; }
+  // The libraries loaded after it, refused or not, stay mapped until the process ends
+  // (RTLD_NODELETE): their constructors or init may have started threads that still run their
+  // code once the last handle is closed, which unmapping would turn into a crash. For a process
+  // that loads its plugins once, as petit does.
+  void KeepLibrariesMapped() { keep_mapped_ = true; }
 
   // Loads every regular file named *.so in `dir` (not recursively), sorted by file name so the
   // winner of a duplicate task type name is the same on every run.
@@ -144,6 +160,8 @@ class PluginLoader {
 
   std::string host_version_;
   PluginProbeOptions probe_;
+  std::chrono::milliseconds shutdown_limit_ = kPluginShutdownLimit;
+  bool keep_mapped_ = false;
   std::filesystem::path trusted_dir_;  // probe_.trusted_dir, canonical
   PluginLoadResult result_;
   std::map<std::string, std::string, std::less<>> type_owner_;    // task type -> file

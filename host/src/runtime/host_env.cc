@@ -13,6 +13,7 @@
 #include "plugins/plugin_task_runner.h"
 #include "plugins/process_task_runner.h"
 #include "runtime/process_registry.h"
+#include "runtime/signal_canceller.h"
 
 #ifndef PETIT_VERSION
 #define PETIT_VERSION "0.0.0"
@@ -115,7 +116,12 @@ HostEnv::~HostEnv() {
 void HostEnv::LoadPlugins() {
   if (plugins_loaded_) return;
   plugins_loaded_ = true;
+  // Threads a plugin starts in its init hook inherit this thread's mask.
+  const ScopedTerminationSignalsBlocked blocked;
   PluginLoader loader(PETIT_VERSION);
+  loader.KeepLibrariesMapped();
+  // A shutdown hook gets as long as a task that ignores its cancel, and at least a second.
+  loader.SetShutdownLimit(std::max(config_.plugins.cancel_grace, std::chrono::milliseconds(1000)));
   const std::string bundled = DefaultPluginDir();
   loader.SetProbe({.executable = plugin_probe_executable_, .trusted_dir = bundled});
   for (size_t index = 0; index < search_path_.size(); ++index) {

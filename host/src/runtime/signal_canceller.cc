@@ -74,4 +74,13 @@ void SignalCanceller::Watch() {
   }
 }
 
+ScopedTerminationSignalsBlocked::ScopedTerminationSignalsBlocked() {
+  sigset_t set = WatchedSignals(/*hangup=*/true);
+  pthread_sigmask(SIG_BLOCK, &set, &previous_mask_);
+}
+
+ScopedTerminationSignalsBlocked::~ScopedTerminationSignalsBlocked() {
+  pthread_sigmask(SIG_SETMASK, &previous_mask_, nullptr);
+}
+
 }  // namespace petit::host

@@ -51,6 +51,23 @@ class SignalCanceller {
   std::thread watcher_;
 };
 
+// Blocks SIGINT, SIGTERM and SIGHUP in the calling thread from construction to destruction,
+// which restores its mask. A thread started meanwhile keeps them blocked for its whole life: a
+// plugin's, started from its init hook before any SignalCanceller exists, would otherwise be a
+// thread that takes them, and their default action would end petit at once instead of draining
+// (or reloading, for SIGHUP). Not copyable; use from one thread.
+class ScopedTerminationSignalsBlocked {
+ public:
+  ScopedTerminationSignalsBlocked();
+  ~ScopedTerminationSignalsBlocked();
+
+  ScopedTerminationSignalsBlocked(const ScopedTerminationSignalsBlocked&) = delete;
+  ScopedTerminationSignalsBlocked& operator=(const ScopedTerminationSignalsBlocked&) = delete;
+
+ private:
+  sigset_t previous_mask_;
+};
+
 }  // namespace petit::host
 
 #endif  // PETIT_HOST_RUNTIME_SIGNAL_CANCELLER_H_
