@@ -42,7 +42,8 @@ constexpr uint64_t kMemoryLimitMb = 128;
 constexpr std::chrono::milliseconds kCancelGrace{50};
 
 const char* const kTypes[] = {"misbehaves.segfault", "misbehaves.abort", "misbehaves.exit",
-                              "misbehaves.hang",     "misbehaves.leak",  "misbehaves.ok"};
+                              "misbehaves.hang",     "misbehaves.leak",  "misbehaves.ok",
+                              "misbehaves.escape"};
 
 class ProcessIsolationTest : public ::testing::Test {
  protected:
@@ -226,6 +227,43 @@ TEST_F(ProcessIsolationTest, ThePluginMayNotMakeItselfRealTime) {
   const std::vector<AttemptRecord> ok = Attempts(run, "ok");
   ASSERT_EQ(ok.size(), 1u);
   EXPECT_EQ(ok[0].outputs.at("realtime_limit"), "0");
+}
+
+// A descendant of the worker in a session of its own (setsid), which the kill of the worker's
+// group does not reach, holds the worker's socket for ever; the attempt still ends when the
+// worker does: with its result, or failed once the worker ignored the cancel for the grace.
+TEST_F(ProcessIsolationTest, ADescendantInASessionOfItsOwnDoesNotHoldTheAttemptOpen) {
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("petit-escape-" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  std::vector<pid_t> escaped;
+  for (const bool hang : {false, true}) {
+    SCOPED_TRACE(hang ? "the worker hangs" : "the worker succeeds");
+    const std::string pid_file = (dir / (hang ? "hang.pid" : "ok.pid")).string();
+    TaskSpec bad =
+        Task("bad", "misbehaves.escape",
+             R"({"pid_file": ")" + pid_file + R"(", "hang": )" + (hang ? "1" : "0") + "}");
+    if (hang) bad.timeout = std::chrono::milliseconds(2000);
+    const RunRecord run = Run(MakeJob(std::move(bad)));
+    std::ifstream in(pid_file);
+    long pid = 0;
+    in >> pid;
+    if (pid > 0) escaped.push_back(static_cast<pid_t>(pid));
+    EXPECT_GT(pid, 0) << "the task did not start its descendant";
+    const std::vector<AttemptRecord> attempts = Attempts(run, "bad");
+    ASSERT_EQ(attempts.size(), 1u);
+    if (hang) {
+      EXPECT_EQ(run.status, RunStatus::kFailed);
+      EXPECT_EQ(attempts[0].state, TaskState::kFailed);
+      EXPECT_THAT(attempts[0].error, HasSubstr("ignored cancel for 50 ms"));
+    } else {
+      EXPECT_EQ(run.status, RunStatus::kSucceeded);
+      EXPECT_EQ(attempts[0].state, TaskState::kSucceeded) << attempts[0].error;
+    }
+    ExpectOthersSucceeded(run);
+  }
+  for (const pid_t pid : escaped) ::kill(pid, SIGKILL);
+  std::filesystem::remove_all(dir);
 }
 
 // A plugin that cannot be loaded in the worker fails the attempt with the loader's reason.

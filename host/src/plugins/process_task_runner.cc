@@ -35,6 +35,10 @@ using Clock = std::chrono::steady_clock;
 constexpr uint64_t kLimitShareNumerator = 3;
 constexpr uint64_t kLimitShareDenominator = 4;
 constexpr size_t kReadChunk = 64 * 1024;
+// What is read from a child's socket once the child has ended: what it wrote and nobody read yet
+// is at most a socket buffer (the child blocks on a full one), so this bounds only a descendant
+// that goes on writing.
+constexpr size_t kDrainAfterExitBytes = 16 << 20;
 
 std::string SignalName(int signal) {
   const char* abbrev = sigabbrev_np(signal);
@@ -178,11 +182,11 @@ class WorkerSession {
       if ((result_ || fatal_) && !kill_at_ && !killed_) {
         kill_at_ = Clock::now() + options_.cancel_grace;
       }
-      // A negative descriptor is skipped by poll: the cancel is read once, the child's end
-      // watched until the child is killed.
+      // A negative descriptor is skipped by poll: the cancel is read once; the child's end is
+      // watched throughout, killed or not.
       pollfd fds[3] = {{socket_.get(), POLLIN, 0},
                        {cancel_sent_ ? -1 : cancel.read_end.get(), POLLIN, 0},
-                       {killed_ ? -1 : pidfd_.get(), POLLIN, 0}};
+                       {pidfd_.get(), POLLIN, 0}};
       int timeout_ms = -1;
       if (kill_at_) {
         const auto left =
@@ -207,23 +211,39 @@ class WorkerSession {
         if (!killed_) kill_at_ = Clock::now() + options_.cancel_grace;
       }
       if ((fds[0].revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
-        const ssize_t n = ::read(socket_.get(), chunk.data(), chunk.size());
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) {
-          socket_open = false;
-        } else {
-          frames.Append({chunk.data(), static_cast<size_t>(n)});
-          Status error;
-          while (auto frame = frames.Next(&error)) Handle(frame->first, frame->second);
-          if (!error.ok()) Broken(error.message());
-        }
+        socket_open = ReadFrames(frames, chunk);
       }
-      // The child is gone but something it started still holds the socket: nothing more can
-      // come from the plugin, so its group goes too.
-      if ((fds[2].revents & POLLIN) != 0 && socket_open && !killed_) {
-        Kill();
+      if ((fds[2].revents & POLLIN) != 0 && socket_open) {
+        // The child is gone but something it started still holds the socket: nothing more can
+        // come from the plugin, so its group goes too. What the child wrote before it ended is
+        // read; then the socket is left, since a descendant in a session of its own (setsid),
+        // which the group's SIGKILL does not reach, might hold it for ever and must not keep
+        // the attempt from ending.
+        if (!killed_) Kill();
+        for (size_t drained = 0; socket_open && drained < kDrainAfterExitBytes;
+             drained += chunk.size()) {
+          pollfd fd{socket_.get(), POLLIN, 0};
+          if (::poll(&fd, 1, 0) <= 0) break;
+          socket_open = ReadFrames(frames, chunk);
+        }
+        socket_open = false;
       }
     }
+  }
+
+  // One read from the child's socket and the frames it completes; false at its end or on an
+  // error (a closed socket).
+  bool ReadFrames(internal::FrameBuffer& frames, std::vector<char>& chunk) {
+    ssize_t n;
+    do {
+      n = ::read(socket_.get(), chunk.data(), chunk.size());
+    } while (n < 0 && errno == EINTR);
+    if (n <= 0) return false;
+    frames.Append({chunk.data(), static_cast<size_t>(n)});
+    Status error;
+    while (auto frame = frames.Next(&error)) Handle(frame->first, frame->second);
+    if (!error.ok()) Broken(error.message());
+    return true;
   }
 
   void Handle(FrameType type, std::string_view payload) {
