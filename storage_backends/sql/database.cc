@@ -227,6 +227,7 @@ Status Database::ConnectFailure(const std::exception& error) const {
     return Unavailable("cannot connect to PostgreSQL at " + display_ + ": " + message);
   }
   const SqlFailure failure = ClassifyFailure(error, dialect_);
+  if (failure == SqlFailure::kCorrupt) return Damaged(message);
   const StatusCode code = failure == SqlFailure::kNotADatabase ? StatusCode::kFailedPrecondition
                                                                : StatusCode::kUnavailable;
   return Status(code, "cannot open SQLite database " + display_ + ": " + message);
@@ -259,6 +260,11 @@ Status Database::QuickCheck(soci::session& session) const {
   if (result == "ok") return Status::Ok();
   return DataLoss("the SQLite database " + display_ + " is damaged (PRAGMA quick_check: " +
                   OneLine(result) + "): restore it from a backup or move it away");
+}
+
+Status Database::Damaged(std::string_view sqlite_message) const {
+  return DataLoss("the SQLite database " + display_ + " is damaged (SQLite: " +
+                  std::string(sqlite_message) + "): restore it from a backup or move it away");
 }
 
 void Database::SetLostListener(std::function<void(const Status&)> listener) {
@@ -324,6 +330,8 @@ Status Database::FailureStatus(const std::exception& error, const WriteErrors& e
                          message);
     case SqlFailure::kCannotOpen:
       return Unavailable(errors.operation + ": " + display_ + ": " + message);
+    case SqlFailure::kCorrupt:
+      return Damaged(message).WithContext(errors.operation);
     case SqlFailure::kNotADatabase:
     case SqlFailure::kOther:
       break;

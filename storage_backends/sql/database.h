@@ -145,6 +145,8 @@ class Database {
   Status CheckSqliteFile() const;
   // PRAGMA quick_check on a SQLite database being opened: kDataLoss naming the first problem.
   Status QuickCheck(soci::session& session) const;
+  // kDataLoss for a page SQLite found damaged (SQLITE_CORRUPT) while reading or writing.
+  Status Damaged(std::string_view sqlite_message) const;
   // `quick_check`: run QuickCheck (SQLite) before migrating.
   Result<std::unique_ptr<WriterSession>> OpenWriter(bool quick_check = false) const;
 

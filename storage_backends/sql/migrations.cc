@@ -84,6 +84,8 @@ StatusCode CodeFor(SqlFailure failure) {
       return StatusCode::kUnavailable;
     case SqlFailure::kNotADatabase:
       return StatusCode::kFailedPrecondition;
+    case SqlFailure::kCorrupt:
+      return StatusCode::kDataLoss;
     default:
       return StatusCode::kInternal;
   }

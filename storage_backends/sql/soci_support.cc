@@ -74,6 +74,8 @@ SqlFailure ClassifySqlite(const soci::sqlite3_soci_error& error) {
       return SqlFailure::kBusy;
     case SQLITE_NOTADB:
       return SqlFailure::kNotADatabase;
+    case SQLITE_CORRUPT:
+      return SqlFailure::kCorrupt;
     case SQLITE_CANTOPEN:
     case SQLITE_READONLY:
     case SQLITE_PERM:

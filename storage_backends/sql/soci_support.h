@@ -32,6 +32,7 @@ enum class SqlFailure : uint8_t {
   kForeignKeyViolation,
   kBusy,          // SQLite: the database stayed locked past busy_timeout
   kNotADatabase,  // SQLite: the file is something else
+  kCorrupt,       // SQLite: a page read is damaged (SQLITE_CORRUPT)
   kCannotOpen,    // SQLite: the file or its directory cannot be opened or written
   kConnection,    // PostgreSQL: the connection failed or was lost
   kOther,

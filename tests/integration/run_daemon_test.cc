@@ -394,6 +394,40 @@ TEST_F(RunDaemonTest, RefusesToStartWithAnInvalidJobFile) {
   EXPECT_EQ(daemon.Terminate(), 2) << daemon.err();
 }
 
+TEST_F(RunDaemonTest, RefusesToStartOnADamagedStoreAndSaysSoInOneLine) {
+  WriteJob("tick.yaml",
+           "id: tick\nschedule: \"@every 1s\"\ntasks: [{id: t, type: command, command: "
+           "\"true\"}]\n");
+  const fs::path db = dir_ / "state" / "petit.db";
+  {
+    fs::create_directories(db.parent_path());
+    Result<std::unique_ptr<StateStore>> store = storage::OpenStateStore(StorageUri());
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    for (int i = 0; i < 400; ++i) {
+      RunRecord run;
+      run.id = RunId::Generate();
+      run.job = JobId("old");
+      run.created_us = 1'700'000'000'000'000;
+      run.error = std::string(300, 'e');  // a few runs a page, so the table spans many
+      ASSERT_TRUE((*store)->CreateRun(run).ok());
+    }
+  }
+  const auto size = fs::file_size(db);
+  ASSERT_GT(size, 64u * 4096u);
+  {
+    // Garbage over the second half, where only old runs are: nothing the daemon's start reads.
+    std::fstream file(db, std::ios::in | std::ios::out | std::ios::binary);
+    file.seekp(static_cast<std::streamoff>(size / 2 / 4096 * 4096));
+    const std::string garbage(size / 2 / 4096 * 4096, '\x5a');
+    file.write(garbage.data(), static_cast<std::streamsize>(garbage.size()));
+  }
+  Daemon daemon(RunArgs());
+  EXPECT_FALSE(daemon.WaitFor("running "));
+  EXPECT_EQ(daemon.Terminate(), 3) << daemon.err();
+  EXPECT_THAT(daemon.err(), HasSubstr("is damaged"));
+  EXPECT_THAT(daemon.err(), HasSubstr(db.string()));
+}
+
 TEST_F(RunDaemonTest, ASecondDaemonOnTheStoreExitsThreeNamingTheFirstWhichKeepsFiring) {
   WriteJob("tick.yaml",
            "id: tick\n"

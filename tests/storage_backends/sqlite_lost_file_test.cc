@@ -1,6 +1,7 @@
 // A SQLite store whose file is deleted, replaced or made unwritable under the process that has it
 // open: the next write notices, fails with kDataLoss naming what happened, writes nothing more, and
-// the lost listener hears it once. A damaged file is refused on open (PRAGMA quick_check).
+// the lost listener hears it once. A damaged file is refused on open (PRAGMA quick_check), and a
+// damaged page met by a store opened without that check is kDataLoss too.
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -151,6 +152,39 @@ TEST(SqliteOpenTest, ADamagedDatabaseIsRefusedOnOpenWithOneLine) {
   EXPECT_THAT(store.status().message(), HasSubstr("is damaged"));
   EXPECT_THAT(store.status().message(), HasSubstr(path));
   EXPECT_EQ(store.status().message().find('\n'), std::string::npos) << store.status().message();
+}
+
+TEST(SqliteOpenTest, ADamagedPageMetWithoutTheWholeFileCheckIsDataLossNamingTheFile) {
+  testing::TempDir dir;
+  const std::string path = dir.path() + "/petit.db";
+  const std::string uri = "sqlite://" + path;
+  {
+    Result<std::unique_ptr<StateStore>> store = storage::OpenStateStore(uri);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    for (int i = 0; i < 400; ++i) {
+      RunRecord run = NewRun();
+      run.error = std::string(300, 'e');  // a few runs a page, so the table spans many
+      ASSERT_TRUE((*store)->CreateRun(run).ok());
+    }
+  }
+  const auto size = std::filesystem::file_size(path);
+  ASSERT_GT(size, 64u * 4096u);
+  {
+    // Garbage over the second half of the file, where the later runs are; the schema at its
+    // start stays intact, so the file opens.
+    std::fstream file(path, std::ios::in | std::ios::out | std::ios::binary);
+    file.seekp(static_cast<std::streamoff>(size / 2 / 4096 * 4096));
+    const std::string garbage(size / 2 / 4096 * 4096, '\x5a');
+    file.write(garbage.data(), static_cast<std::streamsize>(garbage.size()));
+  }
+  Result<std::unique_ptr<StateStore>> store = storage::OpenStateStore(uri, {.quick_check = false});
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  Result<std::vector<RunRecord>> runs = (*store)->ListRuns(JobId("job"), 1000);
+  ASSERT_FALSE(runs.ok());
+  EXPECT_EQ(runs.status().code(), StatusCode::kDataLoss) << runs.status().ToString();
+  EXPECT_THAT(runs.status().message(), HasSubstr("is damaged"));
+  EXPECT_THAT(runs.status().message(), HasSubstr(path));
+  EXPECT_EQ(runs.status().message().find('\n'), std::string::npos) << runs.status().message();
 }
 
 }  // namespace

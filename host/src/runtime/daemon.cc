@@ -155,7 +155,7 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(std::unique_ptr<HostEnv> env, std:
                                               DaemonLog& log, SchedulerOptions scheduler_options) {
   std::unique_ptr<Daemon> daemon(new Daemon(std::move(env), log));
   HostEnv& host = *daemon->env_;
-  Result<StateStore*> store = host.Store();
+  Result<StateStore*> store = host.StoreForDaemon();
   if (!store.ok()) return store.status();
   // First, as recovery must never run beside a live daemon of the same store.
   Result<std::string> lock_owner = CurrentProcessOwner();
@@ -618,7 +618,7 @@ int ServeUntilSignalled(std::unique_ptr<HostEnv> env, std::vector<Job> jobs,
   // A store lost for good (its SQLite file deleted, replaced or made unwritable) records nothing
   // more: the daemon stops starting runs, drains as on SIGTERM and exits non-zero, so that a
   // supervisor restarts it on a store it can write, rather than firing into a file nobody reads.
-  if (Result<StateStore*> store = env->Store(); store.ok()) {
+  if (Result<StateStore*> store = env->StoreForDaemon(); store.ok()) {
     (*store)->SetLostListener([&](const Status& status) {
       log.Error("state store lost: " + status.message() +
                 "; no new runs start, stopping once the active ones end (exit 3)");

@@ -198,7 +198,9 @@ const std::vector<std::string>& HostEnv::plugin_errors() const {
   return plugin_errors_;
 }
 
-Result<StateStore*> HostEnv::Store() { return OpenStore({}); }
+Result<StateStore*> HostEnv::Store() { return OpenStore({.quick_check = false}); }
+
+Result<StateStore*> HostEnv::StoreForDaemon() { return OpenStore({.quick_check = true}); }
 
 Result<StateStore*> HostEnv::StoreForReading() {
   // A reader creates nothing, and does not pay for a check of the whole file on each command.

@@ -90,8 +90,13 @@ class HostEnv {
   std::vector<std::string> TaskTypeNames() const { return runners().Types(); }
 
   // Opens the configured store (the --storage URI, petit.yaml's, or the default SQLite file) on
-  // first use.
+  // first use. A one-shot command (trigger, retry) does not read a SQLite file whole to check it:
+  // that costs about 0.5 s per 100 MB of history on every call, and a damaged page it touches is
+  // reported anyway (kDataLoss, "... is damaged").
   Result<StateStore*> Store();
+  // The same for `petit run`, which lives with the store: a damaged SQLite file is refused at
+  // start (PRAGMA quick_check) rather than found in the middle of the night.
+  Result<StateStore*> StoreForDaemon();
   // The same for a command that only reads the store (runs, logs, cancel): a SQLite file in a
   // directory that does not exist is an error instead of a new, empty store, and the file is not
   // quick_check'ed (storage::OpenOptions).
