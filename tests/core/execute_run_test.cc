@@ -297,6 +297,41 @@ TEST_F(ExecuteRunTest, OutputsFlowDownstreamOnlyFromTasksThatSucceeded) {
   EXPECT_EQ(Attempts()["producer"].outputs.at("rows"), "42");
 }
 
+// Outputs live in memory until the attempt ends, then go to the store and downstream: a plugin
+// may not grow them without bound, in number or in bytes. Replacing an output frees its room.
+TEST_F(ExecuteRunTest, AnAttemptsOutputsAreBoundedInNumberAndBytes) {
+  Register("flood", [](const AttemptRequest&, AttemptControl& control) {
+    for (int i = 0; i < 10'000; ++i) {
+      EXPECT_TRUE(control.SetOutput("k" + std::to_string(i), "v").ok()) << i;
+    }
+    const Status one_more = control.SetOutput("one_more", "v");
+    EXPECT_EQ(one_more.code(), StatusCode::kResourceExhausted);
+    EXPECT_NE(one_more.message().find("at most 10000 outputs"), std::string::npos)
+        << one_more.message();
+    EXPECT_TRUE(control.SetOutput("k0", "replaced").ok()) << "an existing key may change";
+    return Ok();
+  });
+  Register("big", [](const AttemptRequest&, AttemptControl& control) {
+    const std::string eight_mib(size_t{8} << 20, 'x');
+    EXPECT_TRUE(control.SetOutput("a", eight_mib).ok());
+    const Status second = control.SetOutput("b", eight_mib);
+    EXPECT_EQ(second.code(), StatusCode::kResourceExhausted);
+    EXPECT_NE(second.message().find("at most 16777216 bytes"), std::string::npos)
+        << second.message();
+    EXPECT_TRUE(control.SetOutput("a", "small").ok());
+    EXPECT_TRUE(control.SetOutput("b", eight_mib).ok()) << "replacing 'a' freed its room";
+    return Ok();
+  });
+  Job job = MakeJob({Spec("flood", "flood"), Spec("big", "big")});
+  EXPECT_EQ(Execute(job).status, RunStatus::kSucceeded);
+  const auto attempts = Attempts();
+  EXPECT_EQ(attempts.at("flood").outputs.size(), 10'000u);
+  EXPECT_EQ(attempts.at("flood").outputs.at("k0"), "replaced");
+  EXPECT_EQ(attempts.at("flood").outputs.count("one_more"), 0u);
+  EXPECT_EQ(attempts.at("big").outputs.at("a"), "small");
+  EXPECT_EQ(attempts.at("big").outputs.at("b").size(), size_t{8} << 20);
+}
+
 TEST_F(ExecuteRunTest, TimeoutCancelsTheAttemptThroughItsCancelHook) {
   Register("hangs", [](const AttemptRequest&, AttemptControl& control) {
     Signal cancelled;

@@ -6,12 +6,35 @@
 #include <utility>
 
 #include "petit/core/store_outage.h"
+#include "text.h"
 
 namespace petit::internal {
+namespace {
+
+// What one attempt's outputs may hold: they are kept in memory until it ends, then stored with it
+// and handed to every downstream task, so a plugin (in process or not) or a task's output file
+// must not grow them without bound. A value the command plugin reads is at most 1 MiB.
+constexpr size_t kMaxOutputsPerAttempt = 10'000;
+constexpr size_t kMaxOutputBytesPerAttempt = size_t{16} << 20;
+
+}  // namespace
 
 Status EngineAttemptControl::SetOutput(std::string_view key, std::string_view value) {
   PETIT_RETURN_IF_ERROR(ValidateOutputKey(key));
   MutexLock lock(outputs_mu_);
+  const auto existing = outputs_.find(key);
+  const size_t replaced = existing == outputs_.end() ? 0 : key.size() + existing->second.size();
+  if (existing == outputs_.end() && outputs_.size() >= kMaxOutputsPerAttempt) {
+    return ResourceExhausted("output " + Quoted(key) + " refused: an attempt may set at most " +
+                             std::to_string(kMaxOutputsPerAttempt) + " outputs");
+  }
+  const size_t bytes = output_bytes_ - replaced + key.size() + value.size();
+  if (bytes > kMaxOutputBytesPerAttempt) {
+    return ResourceExhausted("output " + Quoted(key) + " (" + std::to_string(value.size()) +
+                             " bytes) refused: the outputs of an attempt may hold at most " +
+                             std::to_string(kMaxOutputBytesPerAttempt) + " bytes");
+  }
+  output_bytes_ = bytes;
   outputs_.insert_or_assign(std::string(key), std::string(value));
   has_outputs_.store(true, std::memory_order_release);
   return Status::Ok();

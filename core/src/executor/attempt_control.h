@@ -81,6 +81,7 @@ class EngineAttemptControl final : public AttemptControl {
   // The three locks never nest.
   Mutex outputs_mu_;
   ValueMap outputs_ GUARDED_BY(outputs_mu_);
+  size_t output_bytes_ GUARDED_BY(outputs_mu_) = 0;  // keys and values in outputs_
   // Set (after the write, under the lock) once SetOutput or AppendOutput stored anything, so the
   // many attempts that set no output and capture nothing end without taking either lock:
   // TakeOutputs and Finish run once the runner returned, after every write it made.
