@@ -324,6 +324,26 @@ TEST_F(CliTest, UnknownOptionIsAUsageError) {
   EXPECT_THAT(r.err, HasSubstr("unknown option '--max-paralel' (did you mean '--max-parallel'?)"));
 }
 
+// A listing that could not be written (a full disk, a closed descriptor) must not read as
+// complete to the script that asked for it: one line on stderr and exit 3.
+TEST_F(CliTest, OutputThatCannotBeWrittenIsAnErrorNotASuccess) {
+  WriteJob("one.yaml", "id: one\ntasks: [{id: t, type: command, command: \"true\"}]\n");
+  const fs::path err = dir_ / "err.txt";
+  for (const std::string redirect : {">/dev/full", ">&-"}) {
+    SCOPED_TRACE(redirect);
+    for (const std::string command : {"list", "validate"}) {
+      SCOPED_TRACE(command);
+      const std::string line = ShellQuote(PETIT_EXE) + " --storage memory: " + command + " " +
+                               ShellQuote(jobs_.string()) + " " + redirect + " 2>" +
+                               ShellQuote(err.string()) + " </dev/null";
+      const int status = std::system(line.c_str());
+      ASSERT_TRUE(WIFEXITED(status));
+      EXPECT_EQ(WEXITSTATUS(status), 3) << ReadFile(err);
+      EXPECT_THAT(ReadFile(err), HasSubstr("petit: cannot write to standard output"));
+    }
+  }
+}
+
 TEST_F(CliTest, LogsPrintsTheCapturedOutputOfARun) {
   ASSERT_EQ(Run("trigger " + ShellQuote(std::string(PETIT_SOURCE_DIR) + "/examples") +
                 " hello_world --no-output")
@@ -334,6 +354,12 @@ TEST_F(CliTest, LogsPrintsTheCapturedOutputOfARun) {
   Outcome r = Run("logs " + run.id.str() + " greet");
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("Hello, World from Petit!"));
+  // A task the run does not have is an error, not an empty log.
+  Outcome typo = Run("logs " + run.id.str() + " gret");
+  EXPECT_EQ(typo.exit_code, 2);
+  EXPECT_THAT(typo.err, HasSubstr("run " + run.id.str() +
+                                  " has no task 'gret' (did you mean "
+                                  "'greet'?)"));
   Outcome runs = Run("runs");
   EXPECT_THAT(runs.out, HasSubstr(run.id.str()));
   EXPECT_THAT(runs.out, HasSubstr("succeeded"));

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <spawn.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <chrono>
@@ -10,6 +11,7 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <regex>
 #include <string>
 #include <vector>
@@ -251,6 +253,41 @@ TEST_F(ValidateTest, ProblemsOfPetitYamlAreReportedTheSameWay) {
   ASSERT_EQ(errors.size(), 2u);
   EXPECT_EQ(errors[0].Find("key")->string_value(), "timezone");
   EXPECT_EQ(errors[1].Find("key")->string_value(), "api.bind");
+}
+
+// A petit.yaml that is not a file (a FIFO nobody writes to, a directory, a dangling symlink) is
+// an error naming it, at once, never a wait nor a silent run on the default settings; so is a
+// --config that names one.
+TEST_F(ValidateTest, APetitYamlThatIsNotAFileIsAnErrorAtOnce) {
+  Write("ok.yaml", "id: ok\ntasks: [{id: t, type: command, command: x}]\n");
+  const fs::path config = jobs_ / "petit.yaml";
+  const fs::path fifo = dir_ / "config.fifo";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  struct Case {
+    std::string name;
+    std::function<void()> make;
+    std::string reason;
+  };
+  const std::vector<Case> cases = {
+      {"fifo", [&] { fs::create_symlink(fifo, config); }, "not a regular file"},
+      {"directory", [&] { fs::create_directory(config); }, "it is a directory"},
+      {"dangling symlink", [&] { fs::create_symlink(dir_ / "nowhere.yaml", config); },
+       "No such file or directory"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    fs::remove_all(config);
+    c.make();
+    const Outcome outcome = Validate();
+    EXPECT_EQ(outcome.exit_code, 2) << outcome.err;
+    EXPECT_THAT(outcome.err, HasSubstr(config.string() + ": cannot read the config file"));
+    EXPECT_THAT(outcome.err, HasSubstr(c.reason));
+  }
+  fs::remove_all(config);
+  const Outcome explicit_fifo = Validate("--config " + ShellQuote(fifo.string()));
+  EXPECT_EQ(explicit_fifo.exit_code, 2) << explicit_fifo.err;
+  EXPECT_THAT(explicit_fifo.err, HasSubstr(fifo.string() + ": cannot read the config file (not "
+                                                           "a regular file"));
 }
 
 TEST_F(ValidateTest, TheOriginalPetitFormatValidatesWithTheRealPlugins) {

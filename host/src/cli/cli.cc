@@ -1,6 +1,8 @@
 #include "petit/host/cli.h"
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <iostream>
 #include <string>
 #include <string_view>
@@ -166,7 +168,9 @@ std::string UnknownCommand(const std::string& name) {
 
 void PrintError(std::string_view message) { std::cerr << "petit: " << message << "\n"; }
 
-int RunCli(int argc, char** argv) {
+namespace {
+
+int RunCommandLine(int argc, char** argv) {
   // Hidden: the worker of a process-isolated plugin, started by petit itself (plugin_worker.h).
   if (argc >= 2 && argv[1] == internal::kWorkerCommand) return RunPluginWorker(argc, argv);
   // Hidden: loads one third-party plugin before the host does (plugin_probe.h).
@@ -233,6 +237,23 @@ int RunCli(int argc, char** argv) {
   }
   const int code = command->handler(args, std::move(*env));
   MarkOrderlyExit();
+  return code;
+}
+
+}  // namespace
+
+int RunCli(int argc, char** argv) {
+  const int code = RunCommandLine(argc, argv);
+  // A listing cut short by a full disk or a closed descriptor must not read as complete to the
+  // script that asked for it.
+  errno = 0;
+  std::cout.flush();
+  if (!std::cout) {
+    const int error = errno;
+    PrintError(std::string("cannot write to standard output") +
+               (error != 0 ? std::string(": ") + std::strerror(error) : std::string()));
+    return code == kExitOk ? kExitHostError : code;
+  }
   return code;
 }
 

@@ -1,11 +1,15 @@
 // `petit runs` and `petit logs`: read the store, load no plugin.
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "cli/commands.h"
 #include "petit/core/json.h"
+#include "petit/core/suggest.h"
 #include "petit/host/exit_codes.h"
 #include "runtime/log_pages.h"
 #include "runtime/time_format.h"
@@ -96,6 +100,29 @@ int CmdLogs(const Args& args, std::unique_ptr<HostEnv> env) {
   }
   LogQuery query;
   query.task = TaskId(args.operands.size() > 1 ? args.operands[1] : "");
+  if (!query.task.str().empty()) {
+    // A task the run never had would print nothing and exit 0, like one that printed nothing.
+    Result<std::vector<AttemptRecord>> attempts = (*store)->ListAttempts(*run_id);
+    if (!attempts.ok()) {
+      PrintError(attempts.status().message());
+      return kExitHostError;
+    }
+    std::vector<std::string> tasks;
+    for (const AttemptRecord& attempt : *attempts) {
+      if (std::find(tasks.begin(), tasks.end(), attempt.task.str()) == tasks.end()) {
+        tasks.push_back(attempt.task.str());
+      }
+    }
+    if (std::find(tasks.begin(), tasks.end(), query.task.str()) == tasks.end()) {
+      std::string message = "run " + run_id->str() + " has no task '" + query.task.str() + "'";
+      const std::vector<std::string_view> candidates(tasks.begin(), tasks.end());
+      if (auto close = ClosestMatch(query.task.str(), candidates)) {
+        message += " (did you mean '" + *close + "'?)";
+      }
+      PrintError(message);
+      return kExitUsage;
+    }
+  }
   std::string current;
   bool ends_with_newline = true;
   Status read = ForEachLogChunk(**store, *run_id, query, [&](const LogChunk& chunk) {

@@ -1,5 +1,6 @@
 #include "config/global_config.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -342,8 +343,15 @@ Result<GlobalConfig> LoadGlobalConfig(const std::string& path, std::vector<Diagn
   YamlErrors errors(path);
   internal::YamlDocument document = internal::ReadYamlDocument(path);
   if (document.unreadable) {
-    if (problems != nullptr) problems->push_back({path, 0, 0, "", "cannot read the config file"});
-    return NotFound(path + ": cannot read the config file");
+    // ReadYamlDocument's one error says why: "cannot read the file: <reason>".
+    constexpr std::string_view kPrefix = "cannot read the file: ";
+    std::string why = document.errors.empty() ? std::string("cannot read the file")
+                                              : document.errors.front().message;
+    if (why.starts_with(kPrefix)) why.erase(0, kPrefix.size());
+    if (problems != nullptr) {
+      problems->push_back({path, 0, 0, "", "cannot read the config file (" + why + ")"});
+    }
+    return NotFound(path + ": cannot read the config file (" + why + ")");
   }
   if (!document.errors.empty()) {
     if (problems != nullptr) {
@@ -447,10 +455,10 @@ Result<GlobalConfig> ResolveGlobalConfig(const std::optional<std::string>& expli
   if (explicit_path) return LoadGlobalConfig(*explicit_path, problems);
   if (jobs_dir) {
     std::filesystem::path candidate = std::filesystem::path(*jobs_dir) / "petit.yaml";
-    std::error_code ec;
-    if (std::filesystem::is_regular_file(candidate, ec)) {
-      return LoadGlobalConfig(candidate.string(), problems);
-    }
+    // Anything by that name is the config, and one that cannot be read (a directory, a FIFO, a
+    // dangling symlink) is an error rather than a silent run on the defaults.
+    struct stat st;
+    if (::lstat(candidate.c_str(), &st) == 0) return LoadGlobalConfig(candidate.string(), problems);
   }
   GlobalConfig defaults;
   defaults.api.token = EnvApiToken();

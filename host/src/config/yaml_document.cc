@@ -1,8 +1,11 @@
 #include "config/yaml_document.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cerrno>
-#include <fstream>
 #include <memory>
 #include <optional>
 #include <string>
@@ -24,21 +27,33 @@ constexpr size_t kReadChunkBytes = 64 * 1024;
 // At most kMaxYamlFileBytes + 1 bytes: enough to know a file is too long without reading a
 // gigabyte (or /dev/zero) to find out. Sets `error` to the OS's reason when it returns nullopt.
 std::optional<std::string> ReadBytes(const std::string& path, std::string& error) {
-  errno = 0;
-  std::ifstream in(path, std::ios::binary);
-  if (!in.is_open()) {
-    error = errno != 0 ? std::error_code(errno, std::system_category()).message() : "cannot open";
+  // O_NONBLOCK: a FIFO must not hold petit until somebody writes to it; it is refused below.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
+    error = std::error_code(errno, std::system_category()).message();
+    return std::nullopt;
+  }
+  struct stat st;
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    error =
+        S_ISDIR(st.st_mode) ? "it is a directory" : "not a regular file (a FIFO, socket or device)";
+    ::close(fd);
     return std::nullopt;
   }
   std::string text;
   char chunk[kReadChunkBytes];
-  while (text.size() <= kMaxYamlFileBytes && (in.read(chunk, sizeof chunk) || in.gcount() > 0)) {
-    text.append(chunk, static_cast<size_t>(in.gcount()));
+  while (text.size() <= kMaxYamlFileBytes) {
+    const ssize_t n = ::read(fd, chunk, sizeof chunk);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      error = std::error_code(errno, std::system_category()).message();
+      ::close(fd);
+      return std::nullopt;
+    }
+    if (n == 0) break;
+    text.append(chunk, static_cast<size_t>(n));
   }
-  if (in.bad()) {
-    error = errno != 0 ? std::error_code(errno, std::system_category()).message() : "read error";
-    return std::nullopt;
-  }
+  ::close(fd);
   return text;
 }
 
