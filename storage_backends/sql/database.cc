@@ -134,6 +134,18 @@ Result<std::unique_ptr<Database>> Database::Open(Dialect dialect, std::string ta
     }
     target = path.string();
   }
+  if (dialect == Dialect::kSqlite) {
+    // SQLite keeps its log and its shared-memory index beside the name it was opened by, and
+    // petit its host lock: through a second name of the same file a second daemon would pass the
+    // lock and each would write its own log, one of them lost at the next checkpoint.
+    struct stat st;
+    if (::stat(target.c_str(), &st) == 0 && st.st_nlink > 1) {
+      return FailedPrecondition(
+          "the SQLite database " + display + " has " + std::to_string(st.st_nlink) +
+          " hard links: SQLite keeps a separate log for each name, so writes through one "
+          "would be lost through another; keep one name (a symbolic link is safe)");
+    }
+  }
   std::unique_ptr<Database> database(new Database(dialect, std::move(target), std::move(display)));
   if (dialect == Dialect::kSqlite) {
     Database* self = database.get();

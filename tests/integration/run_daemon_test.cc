@@ -448,7 +448,16 @@ TEST_F(RunDaemonTest, ASecondDaemonOnTheStoreExitsThreeNamingTheFirstWhichKeepsF
   EXPECT_THAT(second.err(), HasSubstr("/" + std::to_string(first.pid()) + "/"));
   EXPECT_THAT(second.err(), Not(HasSubstr("interrupted")));
 
-  // The first was left alone: it fires again after the refusal.
+  // Nor through a second name of the file: a hard link would have a lock, a log and a
+  // shared-memory index of its own.
+  const fs::path link = dir_ / "state" / "second-name.db";
+  ASSERT_EQ(::link((dir_ / "state" / "petit.db").c_str(), link.c_str()), 0) << std::strerror(errno);
+  Daemon linked({"run", jobs_.string(), "--storage", "sqlite://" + link.string()});
+  EXPECT_FALSE(linked.WaitFor("running "));
+  EXPECT_EQ(linked.Terminate(), 3) << linked.err();
+  EXPECT_THAT(linked.err(), HasSubstr("has 2 hard links"));
+
+  // The first was left alone: it fires again after the refusals.
   ASSERT_TRUE(first.WaitFor(" ended: succeeded", first.Count(" ended: succeeded") + 1))
       << first.err();
   EXPECT_EQ(first.Terminate(), 0) << first.err();

@@ -154,6 +154,29 @@ TEST(SqliteOpenTest, ADamagedDatabaseIsRefusedOnOpenWithOneLine) {
   EXPECT_EQ(store.status().message().find('\n'), std::string::npos) << store.status().message();
 }
 
+// SQLite keeps the log and the lock beside the name: a second name (a hard link) would have its
+// own, and what was written through one would be lost through the other. Refused by every open,
+// a reader's too; a symbolic link is one file under one name, and is fine.
+TEST(SqliteOpenTest, AFileWithASecondHardLinkIsRefusedNamingTheLinks) {
+  testing::TempDir dir;
+  const std::string path = dir.path() + "/petit.db";
+  {
+    Result<std::unique_ptr<StateStore>> store = storage::OpenStateStore("sqlite://" + path);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+  }
+  const std::string symlink = dir.path() + "/symlink.db";
+  std::filesystem::create_symlink(path, symlink);
+  EXPECT_TRUE(storage::OpenStateStore("sqlite://" + symlink).ok());
+  std::filesystem::create_hard_link(path, dir.path() + "/second.db");
+  for (const bool reader : {false, true}) {
+    Result<std::unique_ptr<StateStore>> store = storage::OpenStateStore(
+        "sqlite://" + path, {.create_directories = !reader, .quick_check = !reader});
+    ASSERT_FALSE(store.ok());
+    EXPECT_EQ(store.status().code(), StatusCode::kFailedPrecondition);
+    EXPECT_THAT(store.status().message(), HasSubstr(path + " has 2 hard links"));
+  }
+}
+
 TEST(SqliteOpenTest, ADamagedPageMetWithoutTheWholeFileCheckIsDataLossNamingTheFile) {
   testing::TempDir dir;
   const std::string path = dir.path() + "/petit.db";
