@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
@@ -102,6 +103,36 @@ TEST_F(ApiTest, HealthAnswersOnTheLoggedAddressAndTheServerStopsWithTheDaemon) {
   EXPECT_EQ(daemon->Terminate(), kExitOk) << daemon->err();
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
   EXPECT_TRUE(idle.ClosedWithin(std::chrono::seconds(5)));
+  EXPECT_FALSE(Connectable(port)) << "nothing listens any more";
+}
+
+// SIGTERM drains the runs: the API answers until they have ended, saying the daemon stops, so an
+// operator can still see what holds the stop and cancel it; then it closes with the daemon.
+TEST_F(ApiTest, TheApiAnswersThroughTheDrainAndCancelsTheRunThatHoldsIt) {
+  WriteConfig("api: {port: 0}\nshutdown_grace: 3600\n");
+  std::ofstream(jobs_ / "long.yaml") << "id: long\ntasks:\n  - id: wait\n    type: command\n"
+                                        "    command: sleep\n    args: [\"3600\"]\n";
+  auto daemon = StartDaemon();
+  const uint16_t port = ListeningPort(*daemon);
+  ASSERT_NE(port, 0) << daemon->err();
+  RawHttpClient client(port);
+  HttpResponse triggered = client.Request("POST", "/api/v1/jobs/long/trigger");
+  ASSERT_EQ(triggered.status, 202) << triggered.body;
+  const size_t at = triggered.body.find("\"run_id\":\"");
+  ASSERT_NE(at, std::string::npos) << triggered.body;
+  const std::string run = triggered.body.substr(at + 10, 36);
+  ASSERT_TRUE(daemon->WaitForLine("job long run " + run, "task wait (attempt 1) started"))
+      << daemon->err();
+
+  daemon->Signal(SIGTERM);
+  ASSERT_TRUE(daemon->WaitFor("stopping: no new fires; waiting for 1 active run")) << daemon->err();
+  HttpResponse health = client.Request("GET", "/api/v1/health");
+  EXPECT_THAT(health.body, HasSubstr("\"stopping\":true")) << health.status;
+  EXPECT_EQ(client.Request("POST", "/api/v1/jobs/hello/trigger").status, 503);
+  HttpResponse cancelled = client.Request("POST", "/api/v1/runs/" + run + "/cancel");
+  EXPECT_EQ(cancelled.status, 202) << cancelled.body;
+  EXPECT_EQ(daemon->WaitForExit(), kExitOk) << daemon->err();
+  EXPECT_THAT(daemon->err(), HasSubstr("job long run " + run));
   EXPECT_FALSE(Connectable(port)) << "nothing listens any more";
 }
 

@@ -673,7 +673,6 @@ int ServeUntilSignalled(std::unique_ptr<HostEnv> env, std::vector<Job> jobs,
   }
   drain.RemoveWakeup(wakeup);
   systemd.Stopping();
-  if (companion != nullptr) companion->Stop();
 
   const uint64_t active = (*daemon)->State().active_runs;
   log.Line("stopping: no new fires; waiting for " + std::to_string(active) + " active run" +
@@ -692,7 +691,10 @@ int ServeUntilSignalled(std::unique_ptr<HostEnv> env, std::vector<Job> jobs,
       }
     });
   }
+  // The API answers through the drain (health and status say stopping, triggers get 503), so an
+  // operator can still see and cancel a run that holds the stop; it closes once they ended.
   (*daemon)->Drain((*daemon)->shutdown_grace(), cancel_now);
+  if (companion != nullptr) companion->Stop();
   if (feeder.joinable()) {
     {
       std::lock_guard lock(mu);
