@@ -110,6 +110,8 @@ struct Scheduler::Impl {
     // Set for an occurrence that starts a run: announced (kScheduleFired "run started", with
     // this note) once the launcher took the run, since the store's admission may yet refuse it.
     std::optional<std::string> announce{};
+    // When the store first failed to admit it for an outage (0: never); see `held`.
+    int64_t outage_since_us = 0;
   };
 
   Impl(std::vector<std::shared_ptr<const Job>> jobs, Clock& clock_in, StateStore& store_in,
@@ -118,7 +120,8 @@ struct Scheduler::Impl {
         store(store_in),
         launcher(launcher_in),
         events(events_in),
-        options(std::move(options_in)) {
+        options(std::move(options_in)),
+        outage_policy(options.store_outage) {
     for (std::shared_ptr<const Job>& job : jobs) {
       assert(job != nullptr);
       [[maybe_unused]] const bool inserted = index_of.emplace(job->id, slots.size()).second;
@@ -604,11 +607,38 @@ struct Scheduler::Impl {
       auto active = FindActive(slot, run_id);
       if (!handle.ok()) {
         if (first_failure != nullptr && first_failure->ok()) *first_failure = handle.status();
+        const int64_t now_us = clock.NowMicros();
+        const int64_t since_us = launch.outage_since_us != 0 ? launch.outage_since_us : now_us;
+        const int64_t limit_us =
+            since_us +
+            std::chrono::duration_cast<std::chrono::microseconds>(outage_policy.limit).count();
+        // A store that does not answer is waited for, as a run waits for its writes: the
+        // occurrence keeps its run slot and is tried again until the outage limit. A caller who
+        // hears of the failure (a trigger) is not waited for.
+        if (first_failure == nullptr && IsStoreOutage(handle.status()) && !stopping &&
+            now_us < limit_us && active != slot.active.end()) {
+          if (options.store_health != nullptr) {
+            options.store_health->ReportFailure(handle.status(), now_us);
+          }
+          Launch again{index, std::move(requests[i]), std::move(launch.announce), since_us};
+          held.push_back(std::move(again));
+          if (launch_retry_us == kNever) {
+            launch_retry_us =
+                std::min(limit_us, now_us + outage_policy.BackoffUs(++launch_failures));
+            wake = true;
+            cv.Signal();
+          }
+          continue;
+        }
         // The store's admission refused it: its reason says it all.
         const bool by_store = handle.status().code() == StatusCode::kFailedPrecondition;
-        Refuse(slot, run_id, request.occurrence_us, clock.NowMicros(),
-               by_store ? handle.status().message()
-                        : "the run could not be started: " + handle.status().message());
+        std::string why = by_store ? handle.status().message()
+                                   : "the run could not be started: " + handle.status().message();
+        if (launch.outage_since_us != 0 && !by_store) {
+          why += " (the state store did not answer for " +
+                 std::to_string((now_us - launch.outage_since_us) / 1'000'000) + " s)";
+        }
+        Refuse(slot, run_id, request.occurrence_us, now_us, std::move(why));
         if (active != slot.active.end()) {
           slot.active.erase(active);
           RunLeft(index);
@@ -630,7 +660,33 @@ struct Scheduler::Impl {
       active->handle = std::move(handle).value();
       if (active->cancel_requested) active->handle->Cancel();
     }
+    if (launched > 0) {
+      MutexLock lock(mu);
+      if (held.empty()) launch_failures = 0;
+    }
     return launched;
+  }
+
+  // The launches an outage held, back in `launches` once their backoff has passed.
+  void RetryHeldLaunches(int64_t now_us, std::vector<Launch>& launches) REQUIRES(mu) {
+    if (launch_retry_us > now_us) return;
+    launch_retry_us = kNever;
+    for (Launch& launch : std::exchange(held, {})) launches.push_back(std::move(launch));
+  }
+
+  // Stopping: what an outage held will not start; its run slot is freed.
+  void DropHeldLaunches(int64_t now_us) REQUIRES(mu) {
+    launch_retry_us = kNever;
+    for (Launch& launch : std::exchange(held, {})) {
+      Slot& slot = slots[launch.slot];
+      Refuse(slot, launch.request.run_id, launch.request.occurrence_us, now_us,
+             "the scheduler is stopping; the state store had not answered for " +
+                 std::to_string((now_us - launch.outage_since_us) / 1'000'000) + " s");
+      if (auto active = FindActive(slot, launch.request.run_id); active != slot.active.end()) {
+        slot.active.erase(active);
+        RunLeft(launch.slot);
+      }
+    }
   }
 
   void OnRunEnded(size_t index, const RunId& run_id) EXCLUDES(mu) {
@@ -651,7 +707,7 @@ struct Scheduler::Impl {
   }
 
   bool DueLocked() const REQUIRES(mu) {
-    return std::min(next_due_us, record_retry_us) <= clock.NowMicros();
+    return std::min({next_due_us, record_retry_us, launch_retry_us}) <= clock.NowMicros();
   }
 
   void Loop() EXCLUDES(mu) {
@@ -665,6 +721,7 @@ struct Scheduler::Impl {
       launches.reserve(launch_hint);
       for (size_t index : std::exchange(ready, {})) StartWaiting(index, launches);
       const int64_t now_us = clock.NowMicros();
+      RetryHeldLaunches(now_us, launches);
       FireDue(now_us, launches);
       launch_hint = launches.size();
       const std::vector<size_t> fired_slots = std::exchange(tick_slots, {});
@@ -698,7 +755,7 @@ struct Scheduler::Impl {
   // watchdog's heartbeat is due: one interval after the pass at `pass_us`, counted from the pass
   // and not from now, so a clock that moved since the pass cannot push the beat away.
   void Wait(int64_t pass_us) REQUIRES(mu) {
-    int64_t deadline_us = std::min(next_due_us, record_retry_us);
+    int64_t deadline_us = std::min({next_due_us, record_retry_us, launch_retry_us});
     if (options.heartbeat && options.heartbeat_interval_us > 0) {
       deadline_us = std::min(deadline_us, pass_us + options.heartbeat_interval_us);
     }
@@ -781,7 +838,13 @@ struct Scheduler::Impl {
   // When to save the records an outage kept from the store again; kNever when none waits.
   int64_t record_retry_us GUARDED_BY(mu) = kNever;
   uint32_t record_failures GUARDED_BY(mu) = 0;
-  const StoreOutagePolicy outage_policy;  // its backoff paces those saves
+  const StoreOutagePolicy outage_policy;  // its backoff paces those saves and held launches
+  // Launches the store could not admit for an outage (LaunchAll), tried again from the scheduler
+  // thread at launch_retry_us until the outage limit from their first failure. Their runs stay
+  // in their slots' `active` meanwhile: the job's next occurrences see them as running.
+  std::vector<Launch> held GUARDED_BY(mu);
+  int64_t launch_retry_us GUARDED_BY(mu) = kNever;
+  uint32_t launch_failures GUARDED_BY(mu) = 0;
   std::atomic<uint64_t> wakeups{0};
   // FireDue's fired slots, whose records Loop saves in the commit that admits their runs.
   std::vector<size_t> tick_slots GUARDED_BY(mu);
@@ -887,6 +950,7 @@ void Scheduler::Stop(StopMode mode) {
   impl.clock_waiter.reset();
   MutexLock lock(impl.mu);
   const int64_t now_us = impl.clock.NowMicros();
+  impl.DropHeldLaunches(now_us);
   for (Impl::Slot& slot : impl.slots) {
     impl.Unschedule(slot);
     impl.DropWaiting(slot, now_us, "the scheduler is stopping");
@@ -1173,7 +1237,8 @@ std::optional<int64_t> Scheduler::IdleUntil() const {
       impl.clock.NowMicros() >= impl.sleeping_until_us) {
     return std::nullopt;
   }
-  return std::min({impl.sleeping_until_us, impl.next_due_us, impl.record_retry_us});
+  return std::min(
+      {impl.sleeping_until_us, impl.next_due_us, impl.record_retry_us, impl.launch_retry_us});
 }
 
 }  // namespace petit

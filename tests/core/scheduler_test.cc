@@ -7,6 +7,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <latch>
 #include <map>
 #include <memory>
@@ -360,10 +361,13 @@ class SchedulerTest : public ::testing::Test {
     scheduler_.reset();
   }
 
-  Scheduler& Start(std::vector<std::shared_ptr<Job>> jobs) {
+  Scheduler& Start(std::vector<std::shared_ptr<Job>> jobs,
+                   const std::function<void(SchedulerOptions&)>& adjust = {}) {
     std::vector<std::shared_ptr<const Job>> shared(jobs.begin(), jobs.end());
+    SchedulerOptions options = passes_.Options();
+    if (adjust) adjust(options);
     scheduler_ = std::make_unique<Scheduler>(std::move(shared), clock_, *store_, launcher_, &bus_,
-                                             passes_.Options());
+                                             std::move(options));
     Status started = scheduler_->Start();
     EXPECT_TRUE(started.ok()) << started.ToString();
     return *scheduler_;
@@ -1063,6 +1067,50 @@ TEST_F(SchedulerTest, ALaunchFailureIsRefusedAndFreesTheRunSlot) {
   launcher_.set_fail_launches(false);
   EXPECT_TRUE(scheduler.Trigger(JobId("m")).ok());
   EXPECT_EQ(scheduler.stats().active_runs, 1u);
+}
+
+// A store that does not answer when an occurrence fires (a PostgreSQL restart: an outage, not a
+// refusal) does not cost the occurrence: its run keeps its slot and starts once the store
+// answers, tried again with the outage backoff (0.1 s, then 0.2 s, ...).
+TEST_F(SchedulerTest, AnOccurrenceTheStoreCannotAdmitStartsOnceItAnswersWithinTheLimit) {
+  Scheduler& scheduler = Start({MakeJob("n", "10 0 0 * * *")});
+  constexpr int64_t kFire = kBase + 10 * kSecond;
+  launcher_.set_fail_launches(true);
+  AdvanceTo(kFire);
+  EXPECT_EQ(launcher_.count(), 0u);
+  EXPECT_EQ(scheduler.stats().active_runs, 1u) << "the occurrence keeps its run slot";
+  AdvanceTo(kFire + 100'000);  // tried again, still down
+  EXPECT_EQ(launcher_.count(), 0u);
+  launcher_.set_fail_launches(false);
+  AdvanceTo(kFire + 300'000);
+  ASSERT_TRUE(launcher_.WaitForLaunches(1));
+  EXPECT_THAT(launcher_.Fired(), ElementsAre(Pair("n", 10)));
+  EXPECT_TRUE(events_.WaitFor(EventType::kScheduleFired, "n", "(trigger schedule): run started"));
+  EXPECT_TRUE(events_.Of(EventType::kTriggerRefused).empty());
+}
+
+// Past the outage limit the occurrence is refused, saying for how long the store did not answer,
+// and its run slot is free again; a stop meanwhile refuses it at once instead of waiting.
+TEST_F(SchedulerTest, AnOccurrenceTheStoreCannotAdmitPastTheLimitOrAtAStopIsRefused) {
+  Scheduler& scheduler = Start({MakeJob("n", "10 0 0 * * *")}, [](SchedulerOptions& options) {
+    options.store_outage.limit = std::chrono::seconds(1);
+  });
+  constexpr int64_t kFire = kBase + 10 * kSecond;
+  launcher_.set_fail_launches(true);
+  AdvanceTo(kFire);
+  for (const int64_t retry_us : {100'000, 300'000, 700'000}) AdvanceTo(kFire + retry_us);
+  EXPECT_TRUE(events_.Of(EventType::kTriggerRefused).empty());
+  AdvanceTo(kFire + kSecond);  // the limit
+  EXPECT_TRUE(events_.WaitFor(EventType::kTriggerRefused, "n",
+                              "no threads left (the state store did not answer for 1 s)"));
+  EXPECT_EQ(scheduler.stats().active_runs, 0u);
+  EXPECT_EQ(launcher_.count(), 0u);
+
+  AdvanceTo(kFire + kDay);  // the next day's occurrence, held again, then the stop
+  EXPECT_EQ(scheduler.stats().active_runs, 1u);
+  scheduler.Stop(StopMode::kWaitForRuns);
+  EXPECT_TRUE(events_.WaitFor(EventType::kTriggerRefused, "n", "the scheduler is stopping"));
+  EXPECT_EQ(scheduler.stats().active_runs, 0u);
 }
 
 TEST_F(SchedulerTest, AnOccurrenceTheStoreRefusesIsRefusedWithItsReasonAndNeverAnnouncedStarted) {

@@ -190,6 +190,7 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(std::unique_ptr<HostEnv> env, std:
   options.store_health = daemon->store_health_.get();
   options.write_behind = daemon->write_behind_.get();
   scheduler_options.store_health = daemon->store_health_.get();
+  scheduler_options.store_outage = options.store_outage;
   // The API's health tells whether the scheduler thread still turns: each beat is noted, and an
   // idle thread beats every kSchedulerTickInterval (or as often as the watchdog asks).
   constexpr int64_t kTickUs =

@@ -150,6 +150,11 @@ struct SchedulerOptions {
   int64_t heartbeat_interval_us = 0;
   // Told of every failed and successful save of a JobRecord; nullptr = nobody.
   StoreHealth* store_health = nullptr;  // not owned
+  // An occurrence whose run the store cannot admit because it does not answer (an outage, not a
+  // refusal) keeps its run slot and is tried again with this backoff until this limit from the
+  // first failure; then it is refused with the reason. Job records are saved again with the same
+  // backoff.
+  StoreOutagePolicy store_outage{};
   // Called on the scheduler thread, with the scheduler's lock held, each time it is about to sleep
   // until its next due time (see Scheduler::IdleUntil). For virtual-time test harnesses: it must
   // be quick and must not call into the scheduler or move the clock.
