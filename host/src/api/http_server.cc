@@ -28,6 +28,7 @@
 #include <cstring>
 #include <deque>
 #include <exception>
+#include <list>
 #include <mutex>
 #include <optional>
 #include <system_error>
@@ -182,7 +183,16 @@ struct HttpServer::Impl {
   std::vector<std::unique_ptr<Connection>> returned;  // guarded by mu: keep-alive, to the reader
   size_t idle_workers = 0;           // guarded by mu: workers waiting for a request
   std::atomic<size_t> in_flight{0};  // connections queued, running, or on their way back
-  std::atomic<uint32_t> streams{0};
+
+  // The streams running, oldest first. At max_streams a new one asks the oldest to end (its
+  // sink says stopping): a client that stopped reading would otherwise keep its slot until its
+  // socket buffers filled, which a quiet daemon may never do, and lock every later watcher out;
+  // a client that still reads reconnects and resumes from Last-Event-ID.
+  struct OpenStream {
+    std::atomic<bool> displaced{false};
+  };
+  std::mutex streams_mu;
+  std::list<OpenStream*> open_streams;  // guarded by streams_mu
 
   // ---- the reader thread ----
 
@@ -590,7 +600,11 @@ struct HttpServer::Impl {
       return Send(frame);
     }
 
-    bool stopping() const override { return server_.stopping.load(); }
+    bool stopping() const override {
+      return server_.stopping.load() ||
+             (stream_ != nullptr && stream_->displaced.load(std::memory_order_relaxed));
+    }
+    void set_stream(const OpenStream* stream) { stream_ = stream; }
 
     void Finish() {
       if (!gone_ && chunked_) Send("0\r\n\r\n");
@@ -606,13 +620,41 @@ struct HttpServer::Impl {
     const int fd_;
     const bool chunked_;
     bool gone_ = false;
+    const OpenStream* stream_ = nullptr;
   };
+
+  // Takes a stream slot for `stream`, asking the oldest running stream to end when all are
+  // taken; false when even that cannot make room (as many are already ending).
+  bool OpenStreamSlot(OpenStream& stream) {
+    std::lock_guard lock(streams_mu);
+    if (open_streams.size() >= config.max_streams) {
+      size_t ending = 0;
+      OpenStream* oldest = nullptr;
+      for (OpenStream* open : open_streams) {
+        if (open->displaced.load(std::memory_order_relaxed)) {
+          ++ending;
+        } else if (oldest == nullptr) {
+          oldest = open;
+        }
+      }
+      // Those asked to end leave within a stop check; past as many again, the newcomer waits.
+      if (oldest == nullptr || ending >= config.max_streams) return false;
+      oldest->displaced.store(true, std::memory_order_relaxed);
+    }
+    open_streams.push_back(&stream);
+    return true;
+  }
+
+  void CloseStreamSlot(OpenStream& stream) {
+    std::lock_guard lock(streams_mu);
+    open_streams.remove(&stream);
+  }
 
   // Sends a streaming response; the connection ends with it.
   void Stream(Connection& c, const Request& request, const ApiResponse& response,
               const std::string& origin) {
-    if (streams.fetch_add(1) >= config.max_streams) {
-      --streams;
+    OpenStream stream;
+    if (config.max_streams == 0 || !OpenStreamSlot(stream)) {
       WriteAll(c.fd, Serialize(ErrorResponse(503, "SERVICE_UNAVAILABLE",
                                              "too many streams at once (api.max_streams = " +
                                                  std::to_string(config.max_streams) + ")"),
@@ -632,6 +674,7 @@ struct HttpServer::Impl {
     head += "Connection: close\r\n\r\n";
     if (WriteAll(c.fd, head)) {
       SocketSink sink(*this, c.fd, chunked);
+      sink.set_stream(&stream);
       try {
         response.stream(sink);
       } catch (const std::exception& e) {
@@ -642,7 +685,7 @@ struct HttpServer::Impl {
       }
       sink.Finish();
     }
-    --streams;
+    CloseStreamSlot(stream);
   }
 };
 
