@@ -402,6 +402,53 @@ TEST_F(StoreOutageTest, PastTheLimitTheTasksAreCancelledAndTheWriteBehindRecords
   EXPECT_EQ(health_.snapshot().pending_writes, 0);
 }
 
+// A task that ends during the outage makes its downstream task ready; that task's start waits
+// for its `running` record, which the store never takes before the limit. Once the store
+// answers, no attempt of the interrupted run reads `running`: the one that never started is
+// recorded interrupted after its `running` record.
+TEST_F(StoreOutageTest, PastTheLimitADownstreamTaskThatNeverStartedIsNotLeftRunning) {
+  Signal a_started, release_a;
+  std::atomic<bool> b_started{false};
+  Register("a", [&](const AttemptRequest&, AttemptControl&) {
+    a_started.Set();
+    release_a.Wait();
+    return Ok();
+  });
+  Register("ok", [&](const AttemptRequest&, AttemptControl&) {
+    b_started = true;
+    return Ok();
+  });
+  StoreWriteBehind write_behind(*flaky_, clock_, options_.store_outage, &health_,
+                                [](const std::string&) {});
+  options_.write_behind = &write_behind;
+  Job job = MakeJob({Spec("a", "a"), Spec("b", "ok", {"a"})});
+  Start(job);
+  ASSERT_TRUE(a_started.Wait());
+  flaky_->FailEverything();
+  release_a.Set();
+  ASSERT_TRUE(flaky_->WaitForFailures(1));
+  AdvanceThroughFailures(static_cast<int>(kLimit / kMaxBackoff));
+  const Result<RunRecord>& run = Finished();
+  ASSERT_FALSE(run.ok());
+  EXPECT_FALSE(b_started);
+  Heal();
+  ASSERT_TRUE(write_behind.WaitUntilWritten(kBrokenAfter));
+  std::optional<RunRecord> stored = StoredRun();
+  ASSERT_TRUE(stored.has_value());
+  EXPECT_EQ(stored->status, RunStatus::kInterrupted);
+  Result<std::vector<AttemptRecord>> attempts = inner_->ListAttempts(run_id_);
+  ASSERT_TRUE(attempts.ok());
+  for (const AttemptRecord& attempt : *attempts) {
+    EXPECT_NE(attempt.state, TaskState::kRunning)
+        << attempt.task.str() << " attempt " << attempt.attempt << " left running";
+    EXPECT_NE(attempt.state, TaskState::kQueued)
+        << attempt.task.str() << " attempt " << attempt.attempt << " left queued";
+  }
+  auto last = LastAttempts();
+  EXPECT_EQ(last["a"].state, TaskState::kSucceeded);
+  EXPECT_EQ(last["b"].state, TaskState::kInterrupted);
+}
+
 TEST_F(StoreOutageTest, ARunCancelledDuringAnOutageEndsAtOnceAndItsEndIsWrittenBehind) {
   Signal a_started, release_x;
   Register("wait", [&](const AttemptRequest&, AttemptControl& control) {

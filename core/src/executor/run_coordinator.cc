@@ -689,14 +689,24 @@ class RunCoordinator final : public WorkSink {
       }
       if (!OnWriteFailed(saved, tried_us)) return;
     }
-    if (!unsaved_.empty() || !notices_.empty() || !unstarted_.empty() || !unwritten_logs_.empty()) {
-      Batch& batch = journal_.emplace_back();
-      batch.logs.swap(unwritten_logs_);
-      batch.records = unsaved_.TakeAll();
-      batch.notices.swap(notices_);
-      batch.unstarted.swap(unstarted_);
-    }
+    JournalPending();
     WriteJournal();
+    // Past the limit WriteJournal gave up (GiveUp), settling the attempts the outage held back:
+    // their records follow the batch that holds their `running` records, or they would be lost
+    // and those attempts left running in the store.
+    JournalPending();
+  }
+
+  // What this wake-up decided and did not write, as the journal's next batch.
+  void JournalPending() {
+    if (unsaved_.empty() && notices_.empty() && unstarted_.empty() && unwritten_logs_.empty()) {
+      return;
+    }
+    Batch& batch = journal_.emplace_back();
+    batch.logs.swap(unwritten_logs_);
+    batch.records = unsaved_.TakeAll();
+    batch.notices.swap(notices_);
+    batch.unstarted.swap(unstarted_);
   }
 
   // Writes one wake-up's decisions: captured output an outage held back, then the attempts, then
@@ -1133,6 +1143,7 @@ class RunCoordinator final : public WorkSink {
       Emit(EventType::kJobCompleted, nullptr, 0, std::string(RunStatusName(run_.status)));
       return fatal_;
     }
+    JournalPending();  // nothing, unless the last wake-up gave up after its Flush
     Batch& last = journal_.emplace_back();
     last.run = run_;
     WriteJournal();
