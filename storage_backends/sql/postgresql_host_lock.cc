@@ -50,6 +50,9 @@ class PostgresqlHostLock final : public HostLock {
   explicit PostgresqlHostLock(std::unique_ptr<soci::session> session)
       : session_(std::move(session)) {}
   ~PostgresqlHostLock() override {
+    // A lock never taken is not released: the server would print a warning to petit's stderr
+    // ("you don't own a lock of type ExclusiveLock") beside the refusal.
+    if (!held_) return;
     // Unlocking first makes the release take effect before the destructor returns; closing the
     // connection alone releases it only once the server notices.
     try {
@@ -63,9 +66,11 @@ class PostgresqlHostLock final : public HostLock {
   PostgresqlHostLock& operator=(const PostgresqlHostLock&) = delete;
 
   soci::session& session() { return *session_; }
+  void MarkHeld() { held_ = true; }
 
  private:
   std::unique_ptr<soci::session> session_;
+  bool held_ = false;
 };
 
 bool IsLockTimeout(const std::exception& error) {
@@ -124,6 +129,7 @@ Result<std::unique_ptr<HostLock>> AcquirePostgresqlHostLock(std::unique_ptr<soci
            "acquired_at = excluded.acquired_at",
         soci::use(recorded, "owner");
     ExecuteScript(sql, kDialect, "COMMIT");
+    lock->MarkHeld();
   } catch (const std::exception& error) {
     RollbackQuietly(sql);
     if (IsLockTimeout(error)) {
