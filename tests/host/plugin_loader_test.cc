@@ -233,6 +233,17 @@ TEST_F(PluginLoaderTest, LoadsAndRunsAPluginBuiltAgainstAbi10) {
   EXPECT_FALSE(IsMapped(file));
 }
 
+TEST_F(PluginLoaderTest, RefusesACountOfTaskTypesPastTheLimitBeforeReadingThem) {
+  PluginLoader loader("test");
+  loader.LoadFile(ExtraFixture("too_many_types"));
+  const PluginLoadResult& result = loader.result();
+  EXPECT_THAT(result.plugins, IsEmpty());
+  ASSERT_EQ(result.errors.size(), 1u);
+  EXPECT_EQ(result.errors[0].code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(result.errors[0].message(),
+              HasSubstr("declares 4294967295 task types; a plugin may declare at most 1000"));
+}
+
 TEST_F(PluginLoaderTest, ShutsDownAPluginWhoseDescriptorIsRefusedAfterInitAccepted) {
   PluginLoader loader("test");
   loader.LoadFile(Fixture("bad_descriptor"));

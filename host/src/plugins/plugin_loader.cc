@@ -176,6 +176,8 @@ Result<PluginTaskType> CopyTaskType(const petit_task_type* source, uint32_t inde
   return type;
 }
 
+constexpr uint32_t kMaxTaskTypesPerPlugin = 1000;
+
 Result<std::vector<PluginTaskType>> CopyTaskTypes(const petit_plugin_descriptor& descriptor,
                                                   const LoadedPlugin& plugin) {
   if (descriptor.struct_size < kDescriptorMinSize) {
@@ -184,6 +186,13 @@ Result<std::vector<PluginTaskType>> CopyTaskTypes(const petit_plugin_descriptor&
                            std::to_string(kDescriptorMinSize));
   }
   if (descriptor.task_type_count == 0) return std::vector<PluginTaskType>{};
+  // Checked before anything is read or reserved: a count that is a bug (or a lie) must not make
+  // the host allocate for it, nor check names against each other for ever.
+  if (descriptor.task_type_count > kMaxTaskTypesPerPlugin) {
+    return InvalidArgument("declares " + std::to_string(descriptor.task_type_count) +
+                           " task types; a plugin may declare at most " +
+                           std::to_string(kMaxTaskTypesPerPlugin));
+  }
   if (descriptor.task_types == nullptr) {
     return InvalidArgument("task_types is NULL but task_type_count is " +
                            std::to_string(descriptor.task_type_count));
