@@ -415,8 +415,18 @@ Status Database::WriteAlone(Transaction kind, const WriteErrors& errors,
   }
 }
 
+void Database::NoteDamage(const Status& failure) {
+  // A damaged page (SQLITE_CORRUPT, FailureStatus's kDataLoss) is lost for good like a file
+  // deleted under the process: every later write fails the same way and the listener hears it
+  // once, so that petit run drains and exits instead of firing runs that cannot be recorded.
+  if (failure.code() != StatusCode::kDataLoss || !lost_.ok()) return;
+  lost_ = failure;
+  if (lost_listener_) lost_listener_(lost_);
+}
+
 Status Database::WriteFailed(const std::exception& error, const WriteErrors& errors) {
   Status status = FailureStatus(error, errors);
+  NoteDamage(status);
   if (ConnectionLost(writer_->session(), dialect_)) {
     writer_.reset();
   } else {
@@ -497,6 +507,7 @@ void Database::CommitGroup(const std::vector<PendingWrite*>& group) {
         pending->status = pending->write(*writer_);
       } catch (const std::exception& error) {
         pending->status = FailureStatus(error, pending->errors);
+        NoteDamage(pending->status);
         if (ConnectionLost(session, dialect_)) throw;
         writer_->ForgetUsed();
         session << "ROLLBACK TO petit_write";
@@ -514,6 +525,7 @@ void Database::CommitGroup(const std::vector<PendingWrite*>& group) {
   } catch (const std::exception& error) {
     // Nothing of the group was committed: each write fails, with its own message.
     for (PendingWrite* pending : group) pending->status = FailureStatus(error, pending->errors);
+    if (!group.empty()) NoteDamage(group.front()->status);
     if (writer_ != nullptr) {
       if (ConnectionLost(session, dialect_)) {
         writer_.reset();

@@ -147,6 +147,8 @@ class Database {
   Status QuickCheck(soci::session& session) const;
   // kDataLoss for a page SQLite found damaged (SQLITE_CORRUPT) while reading or writing.
   Status Damaged(std::string_view sqlite_message) const;
+  // After a write failed with `failure`: a damaged store is lost (lost_, the listener told).
+  void NoteDamage(const Status& failure) REQUIRES(write_mu_);
   // `quick_check`: run QuickCheck (SQLite) before migrating.
   Result<std::unique_ptr<WriterSession>> OpenWriter(bool quick_check = false) const;
 

@@ -202,6 +202,18 @@ TEST(SqliteOpenTest, ADamagedPageMetWithoutTheWholeFileCheckIsDataLossNamingTheF
   }
   Result<std::unique_ptr<StateStore>> store = storage::OpenStateStore(uri, {.quick_check = false});
   ASSERT_TRUE(store.ok()) << store.status().ToString();
+  // A write that meets it loses the store for good, as a deleted file does: the listener hears
+  // it once, and every later write fails the same way without touching the file.
+  std::vector<Status> heard;
+  (*store)->SetLostListener([&](const Status& status) { heard.push_back(status); });
+  RunRecord late = NewRun();
+  late.error = std::string(300, 'e');
+  const Status written = (*store)->CreateRun(late);
+  EXPECT_EQ(written.code(), StatusCode::kDataLoss) << written.ToString();
+  EXPECT_THAT(written.message(), HasSubstr("is damaged"));
+  EXPECT_EQ((*store)->CreateRun(NewRun()).code(), StatusCode::kDataLoss);
+  ASSERT_EQ(heard.size(), 1u);
+  EXPECT_THAT(heard[0].message(), HasSubstr("is damaged"));
   Result<std::vector<RunRecord>> runs = (*store)->ListRuns(JobId("job"), 1000);
   ASSERT_FALSE(runs.ok());
   EXPECT_EQ(runs.status().code(), StatusCode::kDataLoss) << runs.status().ToString();
