@@ -307,6 +307,7 @@ struct Scheduler::Impl {
   }
 
   void DropWaiting(Slot& slot, int64_t now_us, std::string_view reason) REQUIRES(mu) {
+    DropHeld(slot, now_us, reason, /*scheduled_only=*/false);
     for (const Waiting& waiting : slot.backlog) {
       Refuse(slot, waiting.run_id, waiting.occurrence_us, now_us, reason);
     }
@@ -317,6 +318,7 @@ struct Scheduler::Impl {
 
   // Drops the occurrences of schedules (not manual triggers or retries) waiting for a run slot.
   void DropScheduledWaiting(Slot& slot, int64_t now_us, std::string_view reason) REQUIRES(mu) {
+    DropHeld(slot, now_us, reason, /*scheduled_only=*/true);
     for (const Waiting& waiting : slot.backlog) {
       Refuse(slot, waiting.run_id, waiting.occurrence_us, now_us, reason);
     }
@@ -660,11 +662,38 @@ struct Scheduler::Impl {
       active->handle = std::move(handle).value();
       if (active->cancel_requested) active->handle->Cancel();
     }
-    if (launched > 0) {
-      MutexLock lock(mu);
-      if (held.empty()) launch_failures = 0;
-    }
+    MutexLock lock(mu);
+    if (held.empty()) launch_failures = 0;
     return launched;
+  }
+
+  // Drops the launches of `slot` an outage holds (only those of schedules: `scheduled_only`), or
+  // the one of run `only` when given; their slots are freed. Returns whether any was dropped.
+  bool DropHeld(Slot& slot, int64_t now_us, std::string_view reason, bool scheduled_only,
+                const RunId* only = nullptr) REQUIRES(mu) {
+    if (held.empty()) return false;
+    bool dropped = false;
+    for (auto it = held.begin(); it != held.end();) {
+      const RunRequest& request = it->request;
+      const size_t index = it->slot;
+      if (&slots[index] != &slot || (scheduled_only && request.occurrence_us == 0) ||
+          (only != nullptr && request.run_id != *only)) {
+        ++it;
+        continue;
+      }
+      Refuse(slot, request.run_id, request.occurrence_us, now_us, reason);
+      if (auto active = FindActive(slot, request.run_id); active != slot.active.end()) {
+        slot.active.erase(active);
+        RunLeft(index);
+      }
+      it = held.erase(it);
+      dropped = true;
+    }
+    if (held.empty()) {
+      launch_retry_us = kNever;
+      launch_failures = 0;
+    }
+    return dropped;
   }
 
   // The launches an outage held, back in `launches` once their backoff has passed.
@@ -979,6 +1008,11 @@ Status Scheduler::Cancel(const RunId& run) {
   Impl& impl = *impl_;
   MutexLock lock(impl.mu);
   for (Impl::Slot& slot : impl.slots) {
+    // Held by an outage: it never starts.
+    if (impl.DropHeld(slot, impl.clock.NowMicros(), "cancelled before it started",
+                      /*scheduled_only=*/false, &run)) {
+      return Status::Ok();
+    }
     if (auto active = impl.FindActive(slot, run); active != slot.active.end()) {
       if (active->cancel_requested) return Status::Ok();
       active->cancel_requested = true;

@@ -52,7 +52,10 @@ class FakeLauncher final : public RunLauncher {
   Result<std::unique_ptr<RunHandle>> Launch(const RunRequest& request,
                                             RunEndCallback on_end) override {
     std::lock_guard lock(mu_);
-    if (fail_launches_) return Unavailable("no threads left");
+    if (fail_launches_) {
+      failed_runs_.push_back(request.run_id);
+      return Unavailable("no threads left");
+    }
     if (!refusal_.empty()) return FailedPrecondition(refusal_);
     runs_.push_back(Launched{request, std::move(on_end)});
     cv_.notify_all();
@@ -182,6 +185,12 @@ class FakeLauncher final : public RunLauncher {
     fail_launches_ = fail;
   }
 
+  // The run of the last launch refused while set_fail_launches was on.
+  RunId last_failed_run() {
+    std::lock_guard lock(mu_);
+    return failed_runs_.empty() ? RunId() : failed_runs_.back();
+  }
+
   size_t count() {
     std::lock_guard lock(mu_);
     return runs_.size();
@@ -243,6 +252,7 @@ class FakeLauncher final : public RunLauncher {
   bool hold_ = false;                                // guarded by mu_
   bool held_ = false;                                // guarded by mu_
   bool fail_launches_ = false;                       // guarded by mu_
+  std::vector<RunId> failed_runs_;                   // guarded by mu_
   std::string refusal_;                              // guarded by mu_
   bool stopped_ = false;                             // guarded by mu_
 };
@@ -1111,6 +1121,34 @@ TEST_F(SchedulerTest, AnOccurrenceTheStoreCannotAdmitPastTheLimitOrAtAStopIsRefu
   scheduler.Stop(StopMode::kWaitForRuns);
   EXPECT_TRUE(events_.WaitFor(EventType::kTriggerRefused, "n", "the scheduler is stopping"));
   EXPECT_EQ(scheduler.stats().active_runs, 0u);
+}
+
+// What the operator does to a job or a run still applies to an occurrence an outage holds: a
+// cancel of its run or a pause of the job drops it (its slot freed), and it never starts.
+TEST_F(SchedulerTest, ACancelOrAPauseDropsAnOccurrenceTheStoreCouldNotAdmit) {
+  Scheduler& scheduler = Start({MakeJob("n", "10 0 0 * * *")});
+  constexpr int64_t kFire = kBase + 10 * kSecond;
+  launcher_.set_fail_launches(true);
+  AdvanceTo(kFire);
+  const RunId held = launcher_.last_failed_run();
+  ASSERT_FALSE(held.empty());
+  EXPECT_EQ(scheduler.stats().active_runs, 1u);
+  EXPECT_TRUE(scheduler.Cancel(held).ok());
+  EXPECT_TRUE(events_.WaitFor(EventType::kTriggerRefused, "n", "cancelled before it started"));
+  EXPECT_EQ(scheduler.stats().active_runs, 0u);
+
+  AdvanceTo(kFire + kDay);
+  EXPECT_EQ(scheduler.stats().active_runs, 1u);
+  ASSERT_TRUE(scheduler.SetPaused(JobId("n"), true).ok());
+  EXPECT_TRUE(events_.WaitFor(EventType::kTriggerRefused, "n", "the job was paused"));
+  EXPECT_EQ(scheduler.stats().active_runs, 0u);
+
+  launcher_.set_fail_launches(false);
+  ASSERT_TRUE(scheduler.SetPaused(JobId("n"), false).ok());
+  AdvanceTo(kFire + 2 * kDay);
+  ASSERT_TRUE(launcher_.WaitForLaunches(1));
+  // Only the third day's occurrence ran: neither dropped one was tried again.
+  EXPECT_THAT(launcher_.Fired(), ElementsAre(Pair("n", 10 + 2 * kDay / kSecond)));
 }
 
 TEST_F(SchedulerTest, AnOccurrenceTheStoreRefusesIsRefusedWithItsReasonAndNeverAnnouncedStarted) {

@@ -340,8 +340,10 @@ Result<std::unique_ptr<RunHandle>> ThreadRunLauncher::Start(
   if (thread_error.empty()) {
     return std::unique_ptr<RunHandle>(new ThreadRunHandle(std::move(control)));
   }
-  Status failure = Unavailable("cannot start a thread for run " + request.run_id.str() +
-                               " of job '" + request.job->id.str() + "': " + thread_error);
+  // Not kUnavailable: the store answered (the run is admitted, and recorded failed below), so
+  // the scheduler must not wait for it as for a store outage.
+  Status failure = ResourceExhausted("cannot start a thread for run " + request.run_id.str() +
+                                     " of job '" + request.job->id.str() + "': " + thread_error);
   // It holds a run slot of its job in the store until it ends.
   RunRecord never_started = *admitted;
   never_started.status = RunStatus::kFailed;
