@@ -34,7 +34,12 @@ std::optional<std::string> ReadBytes(const std::string& path, std::string& error
     return std::nullopt;
   }
   struct stat st;
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+  if (::fstat(fd, &st) != 0) {
+    error = std::error_code(errno, std::system_category()).message();
+    ::close(fd);
+    return std::nullopt;
+  }
+  if (!S_ISREG(st.st_mode)) {
     error =
         S_ISDIR(st.st_mode) ? "it is a directory" : "not a regular file (a FIFO, socket or device)";
     ::close(fd);

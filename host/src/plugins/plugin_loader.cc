@@ -228,25 +228,30 @@ LoadedPlugin::~LoadedPlugin() {
     std::mutex mu;
     std::condition_variable returned_cv;
     bool returned = false;
-    std::thread watchdog([&] {
-      std::unique_lock lock(mu);
-      if (returned_cv.wait_for(lock, shutdown_limit_, [&] { return returned; })) return;
-      const std::string line = "petit: plugin '" + name_ + "' (" + file_ +
-                               ") did not return from its shutdown hook "
-                               "within " +
-                               std::to_string(shutdown_limit_.count()) +
-                               " ms; exiting with status " + std::to_string(kExitHostError) +
-                               " without waiting for it\n";
-      (void)!::write(STDERR_FILENO, line.data(), line.size());
-      ::_exit(kExitHostError);
-    });
+    std::thread watchdog;
+    try {
+      watchdog = std::thread([&] {
+        std::unique_lock lock(mu);
+        if (returned_cv.wait_for(lock, shutdown_limit_, [&] { return returned; })) return;
+        const std::string line = "petit: plugin '" + name_ + "' (" + file_ +
+                                 ") did not return from its shutdown hook "
+                                 "within " +
+                                 std::to_string(shutdown_limit_.count()) +
+                                 " ms; exiting with status " + std::to_string(kExitHostError) +
+                                 " without waiting for it\n";
+        (void)!::write(STDERR_FILENO, line.data(), line.size());
+        ::_exit(kExitHostError);
+      });
+    } catch (const std::system_error&) {
+      // No thread to spare (a destructor must not throw): the hook runs without its watchdog.
+    }
     descriptor_.shutdown(descriptor_.plugin_state);
     {
       std::lock_guard lock(mu);
       returned = true;
     }
     returned_cv.notify_one();
-    watchdog.join();
+    if (watchdog.joinable()) watchdog.join();
   }
   task_types_.clear();
   library_.reset();  // unloads: nothing from the library may be touched after this line

@@ -174,6 +174,9 @@ int RunPluginWorker(int argc, char** argv) {
   g_control = &control;
   SetPluginLogSink(&LogToAttempt);
   PluginLoader loader(PETIT_VERSION);
+  // A thread the plugin leaves running must not run into unmapped code once the attempt's result
+  // is sent (the worker then exits).
+  loader.KeepLibrariesMapped();
   loader.LoadFile(file);
   PluginLoadResult loaded = loader.Release();
   if (!loaded.errors.empty()) Fatal(control, loaded.errors.front().message());
