@@ -392,6 +392,17 @@ class SchedulerTest : public ::testing::Test {
     return pass.value_or(SchedulerPass{});
   }
 
+  // Starts job "n", daily at 00:00:10, with every launch failing as a store that does not answer
+  // fails it, and moves the clock to that first fire (kHeldFire).
+  static constexpr int64_t kHeldFire = kBase + 10 * kSecond;
+  Scheduler& StartAndFireWithTheStoreDown(
+      const std::function<void(SchedulerOptions&)>& adjust = {}) {
+    Scheduler& scheduler = Start({MakeJob("n", "10 0 0 * * *")}, adjust);
+    launcher_.set_fail_launches(true);
+    AdvanceTo(kHeldFire);
+    return scheduler;
+  }
+
   void SaveRecord(const std::string& job, int64_t last_fire_us, bool paused = false) {
     JobRecord record;
     record.id = JobId(job);
@@ -1083,10 +1094,8 @@ TEST_F(SchedulerTest, ALaunchFailureIsRefusedAndFreesTheRunSlot) {
 // refusal) does not cost the occurrence: its run keeps its slot and starts once the store
 // answers, tried again with the outage backoff (0.1 s, then 0.2 s, ...).
 TEST_F(SchedulerTest, AnOccurrenceTheStoreCannotAdmitStartsOnceItAnswersWithinTheLimit) {
-  Scheduler& scheduler = Start({MakeJob("n", "10 0 0 * * *")});
-  constexpr int64_t kFire = kBase + 10 * kSecond;
-  launcher_.set_fail_launches(true);
-  AdvanceTo(kFire);
+  Scheduler& scheduler = StartAndFireWithTheStoreDown();
+  constexpr int64_t kFire = kHeldFire;
   EXPECT_EQ(launcher_.count(), 0u);
   EXPECT_EQ(scheduler.stats().active_runs, 1u) << "the occurrence keeps its run slot";
   AdvanceTo(kFire + 100'000);  // tried again, still down
@@ -1102,12 +1111,9 @@ TEST_F(SchedulerTest, AnOccurrenceTheStoreCannotAdmitStartsOnceItAnswersWithinTh
 // Past the outage limit the occurrence is refused, saying for how long the store did not answer,
 // and its run slot is free again; a stop meanwhile refuses it at once instead of waiting.
 TEST_F(SchedulerTest, AnOccurrenceTheStoreCannotAdmitPastTheLimitOrAtAStopIsRefused) {
-  Scheduler& scheduler = Start({MakeJob("n", "10 0 0 * * *")}, [](SchedulerOptions& options) {
-    options.store_outage.limit = std::chrono::seconds(1);
-  });
-  constexpr int64_t kFire = kBase + 10 * kSecond;
-  launcher_.set_fail_launches(true);
-  AdvanceTo(kFire);
+  Scheduler& scheduler = StartAndFireWithTheStoreDown(
+      [](SchedulerOptions& options) { options.store_outage.limit = std::chrono::seconds(1); });
+  constexpr int64_t kFire = kHeldFire;
   for (const int64_t retry_us : {100'000, 300'000, 700'000}) AdvanceTo(kFire + retry_us);
   EXPECT_TRUE(events_.Of(EventType::kTriggerRefused).empty());
   AdvanceTo(kFire + kSecond);  // the limit
@@ -1126,10 +1132,8 @@ TEST_F(SchedulerTest, AnOccurrenceTheStoreCannotAdmitPastTheLimitOrAtAStopIsRefu
 // What the operator does to a job or a run still applies to an occurrence an outage holds: a
 // cancel of its run or a pause of the job drops it (its slot freed), and it never starts.
 TEST_F(SchedulerTest, ACancelOrAPauseDropsAnOccurrenceTheStoreCouldNotAdmit) {
-  Scheduler& scheduler = Start({MakeJob("n", "10 0 0 * * *")});
-  constexpr int64_t kFire = kBase + 10 * kSecond;
-  launcher_.set_fail_launches(true);
-  AdvanceTo(kFire);
+  Scheduler& scheduler = StartAndFireWithTheStoreDown();
+  constexpr int64_t kFire = kHeldFire;
   const RunId held = launcher_.last_failed_run();
   ASSERT_FALSE(held.empty());
   EXPECT_EQ(scheduler.stats().active_runs, 1u);

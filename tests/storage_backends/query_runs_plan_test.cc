@@ -40,16 +40,26 @@ std::string Plan(sqlite3* db, const std::string& sql) {
   return plan;
 }
 
-TEST(QueryRunsPlanTest, EveryFilterCombinationIsReadInOrderFromAnIndex) {
-  testing::TempDir dir;
-  const std::string path = dir.path() + "/petit.db";
-  {
-    Result<std::unique_ptr<StateStore>> store = storage::OpenStateStore("sqlite://" + path);
-    ASSERT_TRUE(store.ok()) << store.status().ToString();
+// A store on the schema the migrations build, read through sqlite3 for its plans.
+class QueryRunsPlanTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const std::string path = dir_.path() + "/petit.db";
+    {
+      Result<std::unique_ptr<StateStore>> store = storage::OpenStateStore("sqlite://" + path);
+      ASSERT_TRUE(store.ok()) << store.status().ToString();
+    }
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+    db_.reset(db);
   }
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
-  std::unique_ptr<sqlite3, decltype(&sqlite3_close)> closer(db, &sqlite3_close);
+
+  testing::TempDir dir_;
+  std::unique_ptr<sqlite3, decltype(&sqlite3_close)> db_{nullptr, &sqlite3_close};
+};
+
+TEST_F(QueryRunsPlanTest, EveryFilterCombinationIsReadInOrderFromAnIndex) {
+  sqlite3* db = db_.get();
 
   for (const bool job : {false, true}) {
     for (const bool one_status : {false, true}) {
@@ -87,16 +97,8 @@ TEST(QueryRunsPlanTest, EveryFilterCombinationIsReadInOrderFromAnIndex) {
   }
 }
 
-TEST(QueryRunsPlanTest, TheStrandedAttemptSweepReadsOnlyTheAttemptsNotEnded) {
-  testing::TempDir dir;
-  const std::string path = dir.path() + "/petit.db";
-  {
-    Result<std::unique_ptr<StateStore>> store = storage::OpenStateStore("sqlite://" + path);
-    ASSERT_TRUE(store.ok()) << store.status().ToString();
-  }
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
-  std::unique_ptr<sqlite3, decltype(&sqlite3_close)> closer(db, &sqlite3_close);
+TEST_F(QueryRunsPlanTest, TheStrandedAttemptSweepReadsOnlyTheAttemptsNotEnded) {
+  sqlite3* db = db_.get();
   for (const std::string& sql :
        {storage::internal::StrandedAttemptsSql(),
         storage::internal::InterruptStrandedAttemptsSql(storage::internal::Dialect::kSqlite)}) {
