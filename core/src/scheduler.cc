@@ -700,7 +700,18 @@ struct Scheduler::Impl {
   void RetryHeldLaunches(int64_t now_us, std::vector<Launch>& launches) REQUIRES(mu) {
     if (launch_retry_us > now_us) return;
     launch_retry_us = kNever;
-    for (Launch& launch : std::exchange(held, {})) launches.push_back(std::move(launch));
+    for (Launch& launch : std::exchange(held, {})) {
+      // The store may have taken an admission whose answer the outage lost (a connection cut
+      // after its COMMIT): the run is then there, queued, and starts as admitted rather than
+      // being refused as a duplicate of itself and left queued with nobody to run it.
+      if (launch.request.admitted == nullptr && launch.request.resume == nullptr) {
+        Result<std::optional<RunRecord>> stored = store.GetRun(launch.request.run_id);
+        if (stored.ok() && stored->has_value() && (*stored)->status == RunStatus::kQueued) {
+          launch.request.admitted = std::make_shared<const RunRecord>(std::move(**stored));
+        }
+      }
+      launches.push_back(std::move(launch));
+    }
   }
 
   // Stopping: what an outage held will not start; its run slot is freed.

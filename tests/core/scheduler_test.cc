@@ -54,6 +54,17 @@ class FakeLauncher final : public RunLauncher {
     std::lock_guard lock(mu_);
     if (fail_launches_) {
       failed_runs_.push_back(request.run_id);
+      if (admit_then_fail_ != nullptr) {
+        // The admission lands, its answer is lost.
+        RunRecord run;
+        run.id = request.run_id;
+        run.job = request.job->id;
+        run.status = RunStatus::kQueued;
+        run.created_us = request.occurrence_us;
+        run.occurrence_us = request.occurrence_us;
+        EXPECT_TRUE(admit_then_fail_->CreateRun(run).ok());
+        return Unavailable("the connection was lost after COMMIT");
+      }
       return Unavailable("no threads left");
     }
     if (!refusal_.empty()) return FailedPrecondition(refusal_);
@@ -185,6 +196,13 @@ class FakeLauncher final : public RunLauncher {
     fail_launches_ = fail;
   }
 
+  // With set_fail_launches: each failing launch first records its run in `store`, queued, as an
+  // admission whose answer was lost would.
+  void set_admit_then_fail(StateStore* store) {
+    std::lock_guard lock(mu_);
+    admit_then_fail_ = store;
+  }
+
   // The run of the last launch refused while set_fail_launches was on.
   RunId last_failed_run() {
     std::lock_guard lock(mu_);
@@ -253,6 +271,7 @@ class FakeLauncher final : public RunLauncher {
   bool held_ = false;                                // guarded by mu_
   bool fail_launches_ = false;                       // guarded by mu_
   std::vector<RunId> failed_runs_;                   // guarded by mu_
+  StateStore* admit_then_fail_ = nullptr;            // guarded by mu_
   std::string refusal_;                              // guarded by mu_
   bool stopped_ = false;                             // guarded by mu_
 };
@@ -1153,6 +1172,23 @@ TEST_F(SchedulerTest, ACancelOrAPauseDropsAnOccurrenceTheStoreCouldNotAdmit) {
   ASSERT_TRUE(launcher_.WaitForLaunches(1));
   // Only the third day's occurrence ran: neither dropped one was tried again.
   EXPECT_THAT(launcher_.Fired(), ElementsAre(Pair("n", 10 + 2 * kDay / kSecond)));
+}
+
+// An admission the store took though its answer was lost (a connection cut after the COMMIT):
+// the held run is found queued and starts as admitted, not refused as a duplicate of itself.
+TEST_F(SchedulerTest, AHeldOccurrenceWhoseAdmissionLandedStartsAsAdmitted) {
+  launcher_.set_admit_then_fail(store_.get());
+  StartAndFireWithTheStoreDown();
+  const RunId held = launcher_.last_failed_run();
+  ASSERT_FALSE(held.empty());
+  launcher_.set_fail_launches(false);
+  AdvanceTo(kHeldFire + 100'000);
+  ASSERT_TRUE(launcher_.WaitForLaunches(1));
+  const RunRequest started = launcher_.request(0);
+  EXPECT_EQ(started.run_id, held);
+  ASSERT_NE(started.admitted, nullptr);
+  EXPECT_EQ(started.admitted->id, held);
+  EXPECT_TRUE(events_.Of(EventType::kTriggerRefused).empty());
 }
 
 TEST_F(SchedulerTest, AnOccurrenceTheStoreRefusesIsRefusedWithItsReasonAndNeverAnnouncedStarted) {

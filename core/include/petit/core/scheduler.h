@@ -80,6 +80,8 @@ struct RunRequest {
   // With `resume`: the run as the caller already reopened it in the store (taken over from a dead
   // host, StateStore::TakeOverRun), which the launcher then starts without admitting it again:
   // ExecuteRun's RunOptions::admitted. nullptr: the launcher reopens it through admission.
+  // Without `resume`: a new run the store already admitted (a launch held by an outage whose
+  // admission had landed), started as it is.
   std::shared_ptr<const RunRecord> admitted;
 };
 
