@@ -637,7 +637,7 @@ struct HttpServer::Impl {
           oldest = open;
         }
       }
-      // Those asked to end leave within a stop check; past as many again, the newcomer waits.
+      // Those asked to end leave within a stop check; past as many again, the newcomer is refused.
       if (oldest == nullptr || ending >= config.max_streams) return false;
       oldest->displaced.store(true, std::memory_order_relaxed);
     }
