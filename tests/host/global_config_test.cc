@@ -85,6 +85,17 @@ TEST_F(GlobalConfigTest, AnEmptyStorageIsAnErrorNotTheDefaultStore) {
   }
 }
 
+// A URI that names no store is refused where it is written, not when the store is opened.
+TEST_F(GlobalConfigTest, AStorageUriThatNamesNoStoreIsAnErrorAtItsLine) {
+  for (const char* text : {"max_parallel_tasks: 2\nstorage: 'sqlite:'\n",
+                           "max_parallel_tasks: 2\nstorage: bogus://nowhere\n",
+                           "max_parallel_tasks: 2\nstorage: 'memory:foo'\n"}) {
+    Result<GlobalConfig> config = LoadGlobalConfig(Write(text));
+    ASSERT_FALSE(config.ok()) << text;
+    EXPECT_THAT(config.status().message(), HasSubstr("petit.yaml:2:10: 'storage': ")) << text;
+  }
+}
+
 TEST_F(GlobalConfigTest, UnknownKeysAndBadValuesAreAllReported) {
   Result<GlobalConfig> config =
       LoadGlobalConfig(Write("max_paralel_tasks: 3\noutput_cap_bytes: lots\n"));

@@ -401,11 +401,30 @@ TEST_F(CliTest, LogsPagesThroughManyChunksAndKeepsLinesSplitAcrossChunksWhole) {
 }
 
 TEST_F(CliTest, UnreachableStorageIsAOneLineError) {
+  // Nothing listens on port 1 of the loopback: the store cannot be reached (exit 3).
   Outcome r = Run("trigger " + ShellQuote(std::string(PETIT_SOURCE_DIR) + "/examples") +
-                  " hello_world --storage bogus://nowhere");
+                  " hello_world --storage " +
+                  ShellQuote("postgresql://petit@127.0.0.1:1/petit?connect_timeout=5"));
   EXPECT_EQ(r.exit_code, 3) << r.out << r.err;
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
   EXPECT_THAT(r.out, Not(HasSubstr("succeeded")));
+}
+
+// A URI that cannot name a store at all is bad usage (exit 2, one line), as the README says,
+// before anything starts; not a store that failed (exit 3).
+TEST_F(CliTest, AStorageUriThatNamesNoStoreIsAUsageError) {
+  for (const std::string uri : {"sqlite:", "sqlite://", "bogus://nowhere", "memory:foo"}) {
+    SCOPED_TRACE(uri);
+    const std::string trigger =
+        "trigger " + ShellQuote(std::string(PETIT_SOURCE_DIR) + "/examples") + " hello_world";
+    for (const std::string& command : {std::string("runs"), trigger}) {
+      Outcome r = Run(command + " --storage " + ShellQuote(uri));
+      EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+      EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+      EXPECT_THAT(r.err, HasSubstr(uri));
+      EXPECT_THAT(r.out, Not(HasSubstr("succeeded")));
+    }
+  }
 }
 
 TEST_F(CliTest, TriggerRefusesAJobAtItsMaxConcurrencyHeldByALiveProcess) {

@@ -3,6 +3,7 @@
 #include <array>
 
 #include "petit/core/suggest.h"
+#include "petit/storage/open.h"
 #include "runtime/time_format.h"
 
 namespace petit::host {
@@ -119,6 +120,9 @@ Status Apply(std::string_view name, const std::string& value, Args& args) {
       return InvalidArgument(
           "--storage is empty: give a URI (memory:, sqlite:PATH, postgresql://...) or leave the "
           "option out for the default store");
+    }
+    if (Status valid = storage::CheckStorageUri(value); !valid.ok()) {
+      return InvalidArgument("--storage " + value + ": " + valid.message());
     }
     args.host.storage_uri = value;
   } else if (name == "--plugin-dir") {

@@ -13,6 +13,7 @@
 #include "config/yaml_support.h"
 #include "petit/core/schedule.h"
 #include "petit/core/task_spec.h"
+#include "petit/storage/open.h"
 
 namespace petit::host {
 namespace {
@@ -380,6 +381,12 @@ Result<GlobalConfig> LoadGlobalConfig(const std::string& path, std::vector<Diagn
                    "'storage' is empty: give a URI (memory:, sqlite:PATH, postgresql://...) or "
                    "remove the key for the default SQLite file");
       uri.reset();
+    } else if (uri && !node.IsMap()) {
+      // Refused here, where the line is known, rather than when the store is opened.
+      if (Status valid = storage::CheckStorageUri(*uri); !valid.ok()) {
+        errors.AddAt(node, "storage", "'storage': " + valid.message());
+        uri.reset();
+      }
     }
     if (uri) config.storage_uri = *uri;
   }

@@ -50,6 +50,11 @@ struct OpenOptions {
 Result<std::unique_ptr<StateStore>> OpenStateStore(std::string_view uri,
                                                    const OpenOptions& options = {});
 
+// OK when `uri` is written as a storage URI (memory:, sqlite:PATH, postgresql:...); nothing is
+// opened or reached. Otherwise the kInvalidArgument that OpenStateStore would return for it,
+// so that a command refuses a mistyped URI as bad usage before it starts anything.
+Status CheckStorageUri(std::string_view uri);
+
 // Whether what a store opened from `uri` records outlives this process (false for memory:, and
 // for a URI that does not parse), so that a later process could find and recover its runs.
 bool OutlivesProcess(std::string_view uri);
