@@ -532,13 +532,24 @@ struct Scheduler::Impl {
       int64_t occurrence_us = entry.fire_us;
       std::optional<int64_t> next = schedule.NextAfter(occurrence_us);
       std::string note;
+      bool caught_up = false;
       if (next && *next <= now_us) {
+        // The host was here but late (a suspended machine, a store that held the loop, a clock
+        // stepped forward): what it missed is missed occurrences, so `catch_up: all` runs each of
+        // them, as after a restart; otherwise the latest fires once.
         occurrence_us = internal::LatestOccurrence(schedule, entry.fire_us, now_us).value();
         next = schedule.NextAfter(occurrence_us);
-        note = "the clock jumped past the occurrences from " + schedule.FormatLocal(entry.fire_us) +
-               ": they fire once, as this one";
+        const Job& job = *slot.job;
+        if (job.catch_up == CatchUpPolicy::kAll && job.catch_up_limit > 0) {
+          CatchUpAll(entry.slot, entry.fire_us - 1, occurrence_us, job.catch_up_limit, now_us,
+                     launches);
+          caught_up = true;
+        } else {
+          note = "the clock jumped past the occurrences from " +
+                 schedule.FormatLocal(entry.fire_us) + ": they fire once, as this one";
+        }
       }
-      DealWith(entry.slot, occurrence_us, kTriggerSchedule, note, now_us, launches);
+      if (!caught_up) DealWith(entry.slot, occurrence_us, kTriggerSchedule, note, now_us, launches);
       slot.record.last_fire_us = occurrence_us;
       fired_slots.push_back(entry.slot);
       slot.next_fire_us = next.value_or(0);

@@ -1287,6 +1287,37 @@ TEST_F(SchedulerTest, AClockThatJumpsForwardFiresOnceForTheLatestOccurrence) {
   EXPECT_EQ(scheduler.NextFire(JobId("j")), kBase + kHour + 10 * kSecond);
 }
 
+// A host that was late (suspended, held by its store) missed occurrences as a stopped one does:
+// `catch_up: all` runs each of them, oldest first, within catch_up_limit.
+TEST_F(SchedulerTest, ALateLoopCatchesUpEachMissedOccurrenceUnderCatchUpAll) {
+  auto job = MakeJob("j", "@every 10s");
+  job->catch_up = CatchUpPolicy::kAll;
+  job->max_active_runs = 0;
+  Scheduler& scheduler = Start({job});
+  AdvanceTo(kBase + 35 * kSecond);
+  EXPECT_THAT(launcher_.Fired(), ElementsAre(Pair("j", 10), Pair("j", 20), Pair("j", 30)));
+  for (size_t i = 0; i < launcher_.count(); ++i) {
+    EXPECT_EQ(launcher_.request(i).trigger, "catch_up");
+  }
+  EXPECT_EQ(Record("j").last_fire_us, kBase + 30 * kSecond);
+  EXPECT_EQ(scheduler.NextFire(JobId("j")), kBase + 40 * kSecond);
+
+  AdvanceTo(kBase + 40 * kSecond);  // on time again: a plain scheduled fire
+  ASSERT_EQ(launcher_.count(), 4u);
+  EXPECT_EQ(launcher_.request(3).trigger, "schedule");
+}
+
+TEST_F(SchedulerTest, ALateLoopCatchesUpNoMoreThanTheLimit) {
+  auto job = MakeJob("j", "@every 10s");
+  job->catch_up = CatchUpPolicy::kAll;
+  job->catch_up_limit = 2;
+  job->max_active_runs = 0;
+  Start({job});
+  AdvanceTo(kBase + kHour + 5 * kSecond);
+  EXPECT_THAT(launcher_.Fired(), ElementsAre(Pair("j", 3590), Pair("j", 3600)));
+  EXPECT_TRUE(events_.WaitFor(EventType::kTriggerRefused, "j", "catch_up_limit 2"));
+}
+
 TEST_F(SchedulerTest, ARestartWithTheClockBehindTheLastFireWaitsForTheNextOccurrence) {
   SaveRecord("j", kBase + kHour);
   auto job = MakeJob("j", "@every 10s");
