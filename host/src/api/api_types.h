@@ -44,7 +44,7 @@ struct ApiRequest {
   // The path with the configured prefix (api.path_prefix) and the query string removed,
   // percent-decoded per segment: "/api/v1/runs/0190abcd".
   std::string path;
-  // Query parameters, percent-decoded; a key given twice keeps the last value.
+  // Query parameters, percent-decoded; each key once (the router refuses a repeated one).
   std::map<std::string, std::string, std::less<>> query;
   // Values of the pattern's {name} segments: pattern "/api/runs/{id}" gives params["id"].
   std::map<std::string, std::string, std::less<>> params;

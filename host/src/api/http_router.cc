@@ -275,7 +275,14 @@ std::optional<ApiResponse> HttpRouter::ParseTarget(std::string_view target, ApiR
                        true, value)) {
       return ErrorResponse(400, "BAD_REQUEST", "malformed percent-encoding in the query");
     }
-    api.query[key] = value;
+    // Keeping one of two values would answer a question the client did not ask (a filter of
+    // status=failed&status=running read as running alone); lists are comma-separated.
+    if (!api.query.emplace(key, value).second) {
+      return ErrorResponse(400, "BAD_REQUEST",
+                           "query parameter '" + key +
+                               "' is given more than once (give it once; a list is "
+                               "comma-separated)");
+    }
   }
   return std::nullopt;
 }

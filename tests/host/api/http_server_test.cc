@@ -202,11 +202,17 @@ TEST_F(HttpServerTest, RoutesLiteralAndParamSegmentsAndDecodesThem) {
   EXPECT_EQ(health.body, "{\"status\":\"ok\"}");
   EXPECT_EQ(health.Header("content-type"), "application/json");
 
-  HttpResponse param = Get("/things/a%20b?q=x%2By+z&q=last");
+  HttpResponse param = Get("/things/a%20b?q=x%2By+z&&other=1");
   EXPECT_EQ(param.status, 200);
   EXPECT_EQ(param.body,
-            "{\"route\":\"param\",\"id\":\"a b\",\"path\":\"/things/a b\",\"q\":\"last\","
+            "{\"route\":\"param\",\"id\":\"a b\",\"path\":\"/things/a b\",\"q\":\"x+y z\","
             "\"read_only\":false}");
+  // A key given twice is refused, not read as one of its values (percent-encoded or not).
+  for (const char* target : {"/things/x?q=1&q=2", "/things/x?q=1&%71=2"}) {
+    HttpResponse twice = Get(target);
+    EXPECT_EQ(twice.status, 400) << target;
+    EXPECT_THAT(twice.body, HasSubstr("query parameter 'q' is given more than once")) << target;
+  }
   EXPECT_EQ(Get("/things/special").body, "{\"route\":\"literal\"}") << "a literal beats {id}";
   EXPECT_EQ(Get("/things/special/").body, "{\"route\":\"literal\"}") << "a trailing / is ignored";
   EXPECT_EQ(Get("http://example.com/api/health").status, 200) << "the absolute form";
