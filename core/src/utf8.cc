@@ -45,4 +45,42 @@ bool IsValidUtf8(std::string_view text) {
   return true;
 }
 
+std::string PrintableLine(std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size();) {
+    const auto byte = static_cast<unsigned char>(text[i]);
+    const size_t length = Utf8SequenceLength(text, i);
+    if (length == 0) {
+      out += kUtf8ReplacementCharacter;
+      ++i;
+    } else if (byte == '\t' || (byte >= 0x20 && byte != 0x7F && length == 1)) {
+      out += static_cast<char>(byte);
+      ++i;
+    } else if (byte == '\n') {
+      out += "\\n";
+      ++i;
+    } else if (byte == '\r') {
+      out += "\\r";
+      ++i;
+    } else if (length == 1) {
+      out += "\\x";
+      out += kHex[byte >> 4];
+      out += kHex[byte & 0xF];
+      ++i;
+    } else if (byte == 0xC2 && static_cast<unsigned char>(text[i + 1]) < 0xA0) {
+      const auto second = static_cast<unsigned char>(text[i + 1]);  // U+0080..U+009F
+      out += "\\u00";
+      out += kHex[second >> 4];
+      out += kHex[second & 0xF];
+      i += 2;
+    } else {
+      out.append(text, i, length);
+      i += length;
+    }
+  }
+  return out;
+}
+
 }  // namespace petit

@@ -87,6 +87,23 @@ TEST_F(PluginFaultsTest, AnInProcessPluginsExitIsNamedAndTheStatusIsNonZero) {
   }
 }
 
+// What a plugin writes into its error and its log reaches a terminal as visible text: no escape
+// sequence moves the cursor or clears the screen, no line is forged, no invalid byte is passed on.
+TEST_F(PluginFaultsTest, APluginsErrorAndLogCannotDriveTheTerminal) {
+  Write(
+      "hostile.yaml",
+      "id: hostile\ntasks:\n  - id: t\n    type: misbehaves.ok\n    params: {hostile_error: 1}\n");
+  const testing::Outcome outcome = Trigger("hostile");
+  EXPECT_EQ(outcome.exit_code, 1) << outcome.out << outcome.err;
+  EXPECT_THAT(outcome.out, HasSubstr("\\x1b[2J\\x1b[Hforged\\nrun ok \\u009b31m \xEF\xBF\xBD"));
+  for (const std::string& text : {outcome.out, outcome.err}) {
+    EXPECT_EQ(text.find('\x1b'), std::string::npos) << text;
+    EXPECT_EQ(text.find("\xc2\x9b"), std::string::npos) << text;
+    EXPECT_EQ(text.find('\xff'), std::string::npos) << text;
+    EXPECT_EQ(text.find("\nrun ok"), std::string::npos) << text;
+  }
+}
+
 // A task that ignores its timeout's cancel fails once the grace is over, and with one worker the
 // next task still runs: the abandoned worker was replaced.
 TEST_F(PluginFaultsTest, ATaskIgnoringCancelIsFailedAndItsWorkerReplaced) {

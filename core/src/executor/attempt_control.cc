@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "petit/core/store_outage.h"
+#include "petit/core/utf8.h"
 #include "text.h"
 
 namespace petit::internal {
@@ -62,14 +63,15 @@ void EngineAttemptControl::AppendOutput(OutputStream stream, std::string_view by
 void EngineAttemptControl::Log(LogLevel level, std::string_view message) {
   static constexpr std::string_view kNames[] = {"debug", "info", "warn", "error"};
   std::string line = "[" + std::string(kNames[static_cast<size_t>(level) & 3]) + "] ";
-  line.append(message);
+  // One message, one line of plain text: it cannot forge the next line or carry an escape.
+  line.append(PrintableLine(message));
   line.push_back('\n');
   AppendOutput(OutputStream::kStderr, line);
 }
 
 void EngineAttemptControl::ReportProgress(double fraction, std::string_view message) {
   std::string line = "[progress " + std::to_string(static_cast<int>(fraction * 100.0)) + "%]";
-  if (!message.empty()) line.append(" ").append(message);
+  if (!message.empty()) line.append(" ").append(PrintableLine(message));
   line.push_back('\n');
   AppendOutput(OutputStream::kStderr, line);
 }

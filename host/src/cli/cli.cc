@@ -12,6 +12,7 @@
 #include "cli/commands.h"
 #include "config/global_config.h"
 #include "petit/core/suggest.h"
+#include "petit/core/utf8.h"
 #include "petit/host/exit_codes.h"
 #include "petit/plugin.h"
 #include "plugins/exit_guard.h"
@@ -166,7 +167,19 @@ std::string UnknownCommand(const std::string& name) {
 
 }  // namespace
 
-void PrintError(std::string_view message) { std::cerr << "petit: " << message << "\n"; }
+void PrintError(std::string_view message) {
+  // Line by line: a message may hold several (one per problem), but no line may carry a terminal
+  // escape from a file name, a plugin or a daemon.
+  std::string text = "petit: ";
+  for (size_t start = 0;;) {
+    const size_t end = message.find('\n', start);
+    text += PrintableLine(message.substr(start, end - start));
+    text += '\n';
+    if (end == std::string_view::npos || end + 1 == message.size()) break;
+    start = end + 1;
+  }
+  std::cerr << text;
+}
 
 namespace {
 

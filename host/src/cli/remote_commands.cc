@@ -25,6 +25,7 @@
 #include "cli/commands.h"
 #include "petit/core/json.h"
 #include "petit/core/states.h"
+#include "petit/core/utf8.h"
 #include "petit/host/exit_codes.h"
 #include "petit/plugin_json.hpp"
 #include "runtime/time_format.h"
@@ -228,7 +229,7 @@ void PrintStatusText(const ApiClient& client, const StatusAnswers& answers) {
   } else {
     std::cout << "store        UNREACHABLE since " << TimeOf(Int(store, "down_since_at"));
     const std::string error = Str(store, "last_error");
-    if (!error.empty()) std::cout << " (" << error.substr(0, error.find('\n')) << ")";
+    if (!error.empty()) std::cout << " (" << PrintableLine(error) << ")";
   }
   if (const int64_t pending = Int(store, "pending_writes").value_or(0); pending > 0) {
     std::cout << ", " << pending << " writes pending";

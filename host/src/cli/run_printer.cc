@@ -4,6 +4,7 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "petit/core/utf8.h"
 #include "runtime/log_pages.h"
 #include "runtime/time_format.h"
 
@@ -21,7 +22,7 @@ void RunPrinter::OnTaskFinished(const TaskSpec& task, const AttemptRecord& attem
   if (attempt.started_us != 0 && attempt.ended_us >= attempt.started_us) {
     line += "  " + FormatDuration(attempt.ended_us - attempt.started_us);
   }
-  if (!attempt.error.empty()) line += "  " + attempt.error;
+  if (!attempt.error.empty()) line += "  " + PrintableLine(attempt.error);
   std::cout << line << "\n";
   if (show_output_ && attempt.attempt > 0 && attempt.started_us != 0) {
     PrintOutput(task.id, attempt.attempt);
@@ -33,8 +34,8 @@ void RunPrinter::OnTaskRetrying(const TaskSpec& task, const AttemptRecord& faile
                                 int64_t retry_at_us) {
   if (quiet_) return;
   std::cout << "retry " << task.id.str() << "  attempt " << failed.attempt
-            << " failed: " << failed.error << "; next attempt at " << FormatTime(retry_at_us)
-            << "\n";
+            << " failed: " << PrintableLine(failed.error) << "; next attempt at "
+            << FormatTime(retry_at_us) << "\n";
 }
 
 void RunPrinter::PrintSummary(const RunRecord& run) const {

@@ -18,6 +18,7 @@
 
 #include "cli/commands.h"
 #include "petit/core/mutex.h"
+#include "petit/core/utf8.h"
 #include "petit/host/exit_codes.h"
 #include "runtime/time_format.h"
 
@@ -80,7 +81,7 @@ class RunModel {
     if (started_ms != 0) row.started_ms = started_ms;
     if (rank <= 1 && state != "running") row.started_ms = 0;
     row.ended_ms = ended_ms;
-    row.detail = detail;
+    row.detail = PrintableLine(detail);  // a plugin's words, shown as they are, escapes and all
     return &row;
   }
 
@@ -99,7 +100,7 @@ class RunModel {
     }
     if (event.type == "trigger_refused") {
       status_ = "refused";
-      error_ = event.detail;
+      error_ = PrintableLine(event.detail);
       ended_ = true;
       return nullptr;
     }
@@ -123,7 +124,7 @@ class RunModel {
     if (run_ended) {
       status_ = run.status;
       ended_ms_ = run.ended_ms;
-      error_ = run.error;
+      error_ = PrintableLine(run.error);
       ended_ = true;
     } else if (!ended_) {
       status_ = run.status;

@@ -6,6 +6,7 @@
 #include "petit/core/clock.h"
 #include "petit/core/execute_run.h"
 #include "petit/core/json.h"
+#include "petit/core/utf8.h"
 #include "runtime/time_format.h"
 
 namespace petit::host {
@@ -69,7 +70,9 @@ void DaemonLog::Log(LogLevel level, std::string_view message, const LogFields& f
     if (options_.timestamps) line = stamp + " ";
     line += "petit: ";
     line += TextPrefix(level);
-    line += message;
+    // One record per line, as a reader of the journal or a terminal needs: what a plugin or a
+    // task wrote cannot forge a line or move the cursor.
+    line += PrintableLine(message);
     line += "\n";
   }
   MutexLock lock(mu_);

@@ -163,6 +163,17 @@ TEST(DaemonLogTest, JsonLinesStayValidWhateverTheMessageHolds) {
   }
 }
 
+// A message holding what a plugin wrote (an error, a log line) is one text line that moves no
+// cursor: a terminal or the journal shows its escapes as text.
+TEST(DaemonLogTest, TextLinesShowControlCharactersAsEscapes) {
+  std::ostringstream out;
+  DaemonLog log(LogOptions{.timestamps = false}, &out);
+  log.Warn("task failed: \x1b[2Jgone\n2026-01-01T00:00:00.000Z petit: run ok \xff");
+  EXPECT_EQ(out.str(),
+            "petit: warning: task failed: \\x1b[2Jgone\\n2026-01-01T00:00:00.000Z petit: run ok "
+            "\xEF\xBF\xBD\n");
+}
+
 TEST(DaemonLogTest, LinesOfConcurrentWritersNeverInterleave) {
   std::ostringstream out;
   DaemonLog log(LogOptions{.format = LogFormat::kJson}, &out);

@@ -4,6 +4,7 @@
 #define PETIT_CORE_UTF8_H_
 
 #include <cstddef>
+#include <string>
 #include <string_view>
 
 namespace petit {
@@ -17,6 +18,12 @@ inline constexpr std::string_view kUtf8ReplacementCharacter = "\xEF\xBF\xBD";
 size_t Utf8SequenceLength(std::string_view text, size_t i);
 
 bool IsValidUtf8(std::string_view text);
+
+// `text` as one line a terminal shows as written, for text that a plugin, a task or a client
+// chose (an error, a log message): an escape sequence in it could otherwise rewrite the screen
+// or forge a line. Control characters (C0 but the tab, DEL, and C1 such as U+009B, the one-byte
+// CSI) become visible escapes (\n, \r, \x1b, \u009b); an invalid byte becomes U+FFFD.
+std::string PrintableLine(std::string_view text);
 
 }  // namespace petit
 
