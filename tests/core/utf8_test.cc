@@ -26,11 +26,16 @@ TEST(PrintableLineTest, ControlCharactersBecomeVisibleEscapes) {
   EXPECT_EQ(PrintableLine("fake ok\rFAIL"), "fake ok\\rFAIL");
   EXPECT_EQ(PrintableLine("a\0b\x7f"s), "a\\x00b\\x7f");
   // C1 controls, encoded as UTF-8: U+009B is a one-character CSI to some terminals.
-  EXPECT_EQ(PrintableLine("\xC2\x9B" "31m\xC2\x85"), "\\u009b31m\\u0085");
+  EXPECT_EQ(PrintableLine("\xC2\x9B"
+                          "31m\xC2\x85"),
+            "\\u009b31m\\u0085");
 }
 
 TEST(PrintableLineTest, InvalidBytesBecomeTheReplacementCharacter) {
-  EXPECT_EQ(PrintableLine("a\xFF" "b\xC3"), "a\xEF\xBF\xBD" "b\xEF\xBF\xBD");
+  EXPECT_EQ(PrintableLine("a\xFF"
+                          "b\xC3"),
+            "a\xEF\xBF\xBD"
+            "b\xEF\xBF\xBD");
   EXPECT_EQ(PrintableLine("\xC0\x9B"), "\xEF\xBF\xBD\xEF\xBF\xBD");  // an overlong CSI
 }
 

@@ -64,6 +64,26 @@ tasks:
   EXPECT_GE(loaded.errors.size(), 7u) << errors;
 }
 
+// A task refused for its own error is still a task of the file: depending on it is not a second,
+// misleading error ("depends on unknown task").
+TEST(JobLoaderTest, ADependencyOnATaskRefusedForItsOwnErrorIsNotASecondError) {
+  LoadedJobs loaded = LoadJobFromString(R"(id: one
+tasks:
+  - id: a
+    type: [command]
+  - id: b
+    type: command
+    command: x
+    depends_on: [a, zz]
+)",
+                                        "one.yaml", kAnyType);
+  std::string errors = Joined(loaded.errors);
+  EXPECT_THAT(errors, HasSubstr("one.yaml:4:11: 'type' must be a string, not a list"));
+  EXPECT_THAT(errors, HasSubstr("task 'b' depends on unknown task 'zz'"));
+  EXPECT_THAT(errors, Not(HasSubstr("unknown task 'a'")));
+  EXPECT_EQ(loaded.errors.size(), 2u) << errors;
+}
+
 TEST(JobLoaderTest, ACycleIsReportedWithItsPath) {
   LoadedJobs loaded = LoadJobFromString(R"(id: cyc
 tasks:

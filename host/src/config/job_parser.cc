@@ -7,6 +7,7 @@
 #include <set>
 #include <span>
 #include <string_view>
+#include <unordered_set>
 
 #include "config/task_parser.h"
 #include "config/yaml_limits.h"
@@ -428,9 +429,16 @@ class JobParser {
     job.dag.Reserve(tasks.size());
     places_.reserve(tasks.size());
     size_t index = 0;
+    // Ids of tasks refused for an error of their own: a dependency on one is not a second error.
+    std::unordered_set<std::string> refused_ids;
     for (const YamlNode& node : tasks) {
       std::optional<ParsedTask> task = tasks_.Parse(node, index++);
-      if (!task) continue;
+      if (!task) {
+        if (node.IsMap() && node["id"] && node["id"].IsScalar()) {
+          refused_ids.insert(node["id"].Scalar());
+        }
+        continue;
+      }
       if (std::optional<Dag::Index> first = job.dag.IndexOf(task->spec.id)) {
         errors_.AddAt(node["id"], task->place.key + ".id",
                       "duplicate task id '" + task->spec.id.str() + "' in " + where_ +
@@ -471,6 +479,8 @@ class JobParser {
         const std::string who = "task '" + spec.id.str() + "'";
         if (dep == spec.id) {
           errors_.AddAt(at, key, who + " depends on itself");
+        } else if (!u && refused_ids.contains(dep.str())) {
+          continue;
         } else if (!u) {
           errors_.AddAt(
               at, key,
