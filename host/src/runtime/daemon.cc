@@ -366,12 +366,12 @@ Result<std::optional<RunRecord>> Daemon::GetRun(const RunId& run) {
 }
 
 void Daemon::Stop(StopMode mode) {
-  stopping_.store(true);
+  BeginStopping();
   if (scheduler_) scheduler_->Stop(mode);
 }
 
 void Daemon::Drain(std::chrono::milliseconds grace, RunCanceller& cancel_now) {
-  stopping_.store(true);
+  BeginStopping();
   if (!scheduler_) return;
   std::mutex mu;
   std::condition_variable changed;
@@ -675,6 +675,7 @@ int ServeUntilSignalled(std::unique_ptr<HostEnv> env, std::vector<Job> jobs,
   drain.RemoveWakeup(wakeup);
   systemd.Stopping();
 
+  (*daemon)->BeginStopping();
   const uint64_t active = (*daemon)->State().active_runs;
   log.Line("stopping: no new fires; waiting for " + std::to_string(active) + " active run" +
            (active == 1 ? "" : "s"));

@@ -170,6 +170,10 @@ class Daemon final : public DaemonApi {
   // several hosts can later serve one view.
   Result<std::optional<RunRecord>> GetRun(const RunId& run);
 
+  // From now on State() says stopping and triggers and retries are refused; Stop and Drain begin
+  // with it. Called before the stop is announced, so that whoever reads the announcement and then
+  // asks the API sees the daemon stopping. Idempotent; any thread.
+  void BeginStopping() { stopping_.store(true); }
   // The graceful stop of a deploy: no new fires, active runs go on for up to `grace`; then, or as
   // soon as `cancel_now` is cancelled (a second signal), what is left is cancelled and recorded.
   // Returns when every run has ended; the daemon is stopped.
@@ -236,7 +240,7 @@ class Daemon final : public DaemonApi {
   std::chrono::seconds shutdown_grace_;  // guarded by jobs_mu_; likewise
   // Written by the scheduler thread's heartbeat, so built before the scheduler and destroyed after.
   std::atomic<int64_t> last_tick_us_{0};  // the scheduler thread's latest beat
-  std::atomic<bool> stopping_{false};     // set as Stop or Drain begins
+  std::atomic<bool> stopping_{false};     // set by BeginStopping (Stop and Drain begin with it)
   std::mutex reload_mu_;                  // one Reload at a time
   EventBus events_;
   std::unique_ptr<ThreadRunLauncher> launcher_;
