@@ -60,7 +60,7 @@ tasks:
   EXPECT_THAT(errors, HasSubstr("task 'b' depends on unknown task 'zz'"));
   EXPECT_THAT(errors, HasSubstr("task 'b' depends on itself"));
   EXPECT_THAT(errors, HasSubstr("many.yaml:9:16:"));
-  EXPECT_THAT(errors, HasSubstr("many.yaml:10:19: 'timeout_secs' must be greater than 0"));
+  EXPECT_THAT(errors, HasSubstr("many.yaml:10:19: 'timeout_secs' must be at least 0.001 (1 ms)"));
   EXPECT_GE(loaded.errors.size(), 7u) << errors;
 }
 
@@ -82,6 +82,21 @@ tasks:
   EXPECT_THAT(errors, HasSubstr("task 'b' depends on unknown task 'zz'"));
   EXPECT_THAT(errors, Not(HasSubstr("unknown task 'a'")));
   EXPECT_EQ(loaded.errors.size(), 2u) << errors;
+}
+
+// A timeout that would round to 0 ms, which means none, is refused rather than silently dropped.
+TEST(JobLoaderTest, ATimeoutBelowAMillisecondIsRefused) {
+  for (const char* secs : {"0.0001", "1e-300", "0.0009"}) {
+    LoadedJobs loaded = LoadJobFromString(
+        std::string("id: t\ntasks:\n  - {id: a, type: command, command: x, timeout_secs: ") + secs +
+            "}\n",
+        "t.yaml", kAnyType);
+    EXPECT_THAT(Joined(loaded.errors), HasSubstr("'timeout_secs' must be at least 0.001")) << secs;
+  }
+  LoadedJobs ok = LoadJobFromString(
+      "id: t\ntasks:\n  - {id: a, type: command, command: x, timeout_secs: 0.001}\n", "t.yaml",
+      kAnyType);
+  EXPECT_EQ(OnlyJob(ok).dag.task(0).timeout, std::chrono::milliseconds(1));
 }
 
 TEST(JobLoaderTest, ACycleIsReportedWithItsPath) {

@@ -109,10 +109,11 @@ std::optional<ParsedTask> TaskParser::Parse(const YamlNode& node, size_t index) 
   if (const YamlNode retry = fields["retry"]) ParseRetry(retry, spec, who);
   if (const YamlNode timeout = fields["timeout_secs"]) {
     if (auto secs = ReadNumber(timeout, "timeout_secs", errors_)) {
-      if (*secs <= 0 || *secs > kMaxTimeoutSecs) {
-        errors_.AddAt(
-            timeout, "timeout_secs",
-            "'timeout_secs' must be greater than 0 and at most " + std::to_string(kMaxTimeoutSecs));
+      // Below a millisecond would round to 0 ms, which means no timeout at all.
+      if (*secs < 0.001 || *secs > kMaxTimeoutSecs) {
+        errors_.AddAt(timeout, "timeout_secs",
+                      "'timeout_secs' must be at least 0.001 (1 ms) and at most " +
+                          std::to_string(kMaxTimeoutSecs));
       } else {
         spec.timeout = std::chrono::milliseconds(static_cast<int64_t>(*secs * 1000.0));
       }
