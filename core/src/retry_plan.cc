@@ -1,6 +1,7 @@
 #include "petit/core/retry_plan.h"
 
 #include <algorithm>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -76,8 +77,30 @@ void LastAttempts(const Dag& dag, const std::vector<AttemptRecord>& attempts,
   }
 }
 
+// A task the run did not finish that the job no longer defines: a retry would end the run by the
+// job's tasks alone, so the run would succeed with that task's failure still recorded in it.
+static Status CheckUnfinishedTasksStillExist(const Dag& dag,
+                                             const std::vector<AttemptRecord>& attempts) {
+  std::map<std::string_view, const AttemptRecord*> gone;  // task -> its last attempt
+  for (const AttemptRecord& attempt : attempts) {
+    if (dag.IndexOf(attempt.task)) continue;
+    const AttemptRecord*& last = gone[attempt.task.str()];
+    if (last == nullptr || attempt.attempt >= last->attempt) last = &attempt;
+  }
+  for (const auto& [task, last] : gone) {
+    if (!NeedsRetry(last->state)) continue;
+    return FailedPrecondition("the run's task '" + std::string(task) + "' (" +
+                              std::string(TaskStateName(last->state)) + ") is no longer in job '" +
+                              dag.id().str() +
+                              "', so a retry could not redo it and the run would end without it: "
+                              "trigger a new run instead");
+  }
+  return Status::Ok();
+}
+
 Result<RetryPlan> PlanRetry(const Dag& dag, const std::vector<AttemptRecord>& attempts,
                             const RetryRequest& request) {
+  PETIT_RETURN_IF_ERROR(CheckUnfinishedTasksStillExist(dag, attempts));
   RetryPlan plan = EmptyPlan(dag, attempts);
   switch (request.scope) {
     case RetryScope::kFailed:

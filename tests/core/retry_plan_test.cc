@@ -4,10 +4,13 @@
 #include <string>
 #include <vector>
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 namespace petit {
 namespace {
+
+using ::testing::HasSubstr;
 
 // extract -> transform -> load, and extract -> audit.
 Dag Pipeline(RetryPolicy transform_retry = {}) {
@@ -120,13 +123,38 @@ TEST(RetryPlanTest, ARunWhereEverythingSucceededHasNothingToRetryByDefault) {
   EXPECT_EQ(plan.status().code(), StatusCode::kFailedPrecondition);
 }
 
-TEST(RetryPlanTest, AttemptsOfTasksTheJobNoLongerHasAreIgnored) {
+// A task the job dropped after it finished has nothing left to redo: it is left out.
+TEST(RetryPlanTest, FinishedTasksTheJobNoLongerHasAreIgnored) {
   Dag dag = Pipeline();
   std::vector<AttemptRecord> attempts = kTransformFailed;
-  attempts.push_back(Attempt("removed_task", 3, TaskState::kFailed));
+  attempts.push_back(Attempt("removed_task", 1, TaskState::kFailed));
+  attempts.push_back(Attempt("removed_task", 2, TaskState::kSucceeded));
+  attempts.push_back(Attempt("skipped_once", 0, TaskState::kSkipped));
   Result<RetryPlan> plan = PlanRetry(dag, attempts, {});
-  ASSERT_TRUE(plan.ok());
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
   EXPECT_EQ(plan->Count(TaskPlan::kRun), 2u);
+}
+
+// One the run did not finish cannot be redone, and the run would end succeeded without it, its
+// failure still recorded: every scope refuses, naming the task.
+TEST(RetryPlanTest, AnUnfinishedTaskTheJobNoLongerHasRefusesTheRetry) {
+  Dag dag = Pipeline();
+  for (TaskState state : {TaskState::kFailed, TaskState::kUpstreamFailed, TaskState::kCancelled,
+                          TaskState::kInterrupted, TaskState::kRunning}) {
+    std::vector<AttemptRecord> attempts = {Attempt("extract", 1, TaskState::kSucceeded),
+                                           Attempt("renamed", 1, TaskState::kSucceeded),
+                                           Attempt("renamed", 2, state)};
+    for (const RetryRequest& request :
+         {RetryRequest{}, RetryRequest{RetryScope::kFromTask, TaskId("load")},
+          RetryRequest{RetryScope::kOnlyTask, TaskId("load")}}) {
+      Result<RetryPlan> plan = PlanRetry(dag, attempts, request);
+      ASSERT_FALSE(plan.ok()) << TaskStateName(state);
+      EXPECT_EQ(plan.status().code(), StatusCode::kFailedPrecondition);
+      EXPECT_THAT(plan.status().message(),
+                  HasSubstr("task 'renamed' (" + std::string(TaskStateName(state)) +
+                            ") is no longer in job"));
+    }
+  }
 }
 
 TEST(RecoveryPlanTest, RetriesALostAttemptWhenThePolicyAllowsAnother) {
