@@ -598,6 +598,39 @@ TEST_F(RunDaemonTest, ATriggerAndADaemonOnOneStoreNeverRunAJobPastItsMaxConcurre
   }
 }
 
+// A `petit trigger` killed with SIGKILL while a daemon runs on its store: the daemon finds its
+// run (every kDeadOwnerSweepInterval, and at a reload), records it interrupted (ending what it
+// left running, as a start's recovery does), and the job's schedule, held by that run's
+// max_concurrency, fires again.
+TEST_F(RunDaemonTest, ARunOfATriggerKilledWithSigkillStopsHoldingItsJobOnALiveDaemon) {
+  const fs::path fifo = dir_ / "pid.fifo";
+  int fifo_fd = WriteTaskThatReportsItsPid("exec sleep 1000");
+  ASSERT_GE(fifo_fd, 0) << std::strerror(errno);
+  std::ofstream(jobs_ / "petit.yaml") << petit::testing::kApiAnyPort << "shutdown_grace: 0\n";
+  Daemon trigger({"trigger", jobs_.string(), "long", "--storage", StorageUri()});
+  const pid_t trigger_task = ReadPid(fifo_fd);
+  ASSERT_GT(trigger_task, 0) << "the trigger's task never started:\n" << trigger.err();
+  Daemon daemon(RunArgs());
+  ASSERT_TRUE(daemon.WaitFor("refused: 1 active run of max 1 (max_concurrency)")) << daemon.err();
+  ASSERT_EQ(Runs("long").size(), 1u);
+  const std::string held = Runs("long").front().id.str();
+
+  fifo_fd = open(fifo.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  ASSERT_GE(fifo_fd, 0) << std::strerror(errno);
+  trigger.Kill();
+  daemon.Signal(SIGHUP);  // a reload looks at once rather than at the next sweep
+  ASSERT_TRUE(daemon.WaitFor("interrupted run " + held + " of job long: the host process"))
+      << daemon.err();
+  const pid_t daemon_task = ReadPid(fifo_fd);
+  ASSERT_GT(daemon_task, 0) << "the schedule stayed held:\n" << daemon.err();
+  EXPECT_EQ(daemon.Terminate(), 0) << daemon.err();
+  std::vector<RunRecord> runs = Runs("long");
+  auto it = std::find_if(runs.begin(), runs.end(),
+                         [&](const RunRecord& run) { return run.id.str() == held; });
+  ASSERT_NE(it, runs.end());
+  EXPECT_EQ(it->status, RunStatus::kInterrupted);
+}
+
 TEST_F(RunDaemonTest, AGroupMemberThatClearedItsEnvironmentEndsAtTheNextStartWithoutCgroups) {
   const fs::path cleared = dir_ / "cleared";
   const int fifo_fd = WriteTaskThatReportsItsPid(

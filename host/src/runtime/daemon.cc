@@ -174,6 +174,7 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(std::unique_ptr<HostEnv> env, std:
   log.Lines(recovery_lines.str());
   if (!recovery.ok()) return recovery.status().WithContext("recovery failed");
   const std::string& owner = recovery->owner;
+  daemon->owner_ = owner;
 
   daemon->events_.Subscribe([&log](const Event& event) { LogEvent(log, event); });
   RunOptions options = HostRunOptions(host, owner);
@@ -363,6 +364,26 @@ Result<std::optional<RunRecord>> Daemon::GetRun(const RunId& run) {
   Result<StateStore*> store = env_->Store();
   if (!store.ok()) return store.status();
   return (*store)->GetRun(run);
+}
+
+void Daemon::SweepDeadOwners() {
+  if (stopping_.load() || owner_.empty()) return;
+  Result<StateStore*> store = env_->Store();
+  if (!store.ok()) return;
+  std::ostringstream lines;
+  Result<RecoveredRuns> recovered =
+      RecoverDeadRuns(**store, owner_, SystemClock::Instance().NowMicros(), nullptr, &lines,
+                      /*repair_stranded=*/false);
+  log_.Lines(lines.str());
+  if (!recovered.ok()) {
+    // An outage is told once by the store's health; this retries at the next sweep.
+    log_.Debug("dead-owner sweep: " + recovered.status().message());
+    return;
+  }
+  for (const RunRecord& run : recovered->interrupted) {
+    log_.Warn("interrupted run " + run.id.str() + " of job " + run.job.str() + ": " + run.error,
+              AboutRun(run.job, run.id));
+  }
 }
 
 void Daemon::Stop(StopMode mode) {
@@ -650,15 +671,21 @@ int ServeUntilSignalled(std::unique_ptr<HostEnv> env, std::vector<Job> jobs,
     std::lock_guard lock(mu);
     requested.notify_all();
   });
+  auto last_page_drop = std::chrono::steady_clock::now();
   for (;;) {
     {
       std::unique_lock lock(mu);
-      if (!requested.wait_for(lock, kIdlePageDropInterval, [&] {
+      if (!requested.wait_for(lock, kDeadOwnerSweepInterval, [&] {
             return drain.cancelled() || reload_requested || store_lost;
           })) {
         lock.unlock();
+        (*daemon)->SweepDeadOwners();
         // The code and data the runs since the last drop touched, once none is running.
-        if ((*daemon)->State().active_runs == 0) DropCleanFilePages();
+        if (std::chrono::steady_clock::now() - last_page_drop >= kIdlePageDropInterval &&
+            (*daemon)->State().active_runs == 0) {
+          DropCleanFilePages();
+          last_page_drop = std::chrono::steady_clock::now();
+        }
         continue;
       }
       if (drain.cancelled() || store_lost) break;
@@ -668,6 +695,7 @@ int ServeUntilSignalled(std::unique_ptr<HostEnv> env, std::vector<Job> jobs,
     log.Line("received SIGHUP: reloading the job directory and petit.yaml");
     Result<ReloadSummary> reloaded = (*daemon)->Reload(host);
     if (!reloaded.ok()) log.Error("reload failed: " + reloaded.status().message());
+    (*daemon)->SweepDeadOwners();  // an operator's reload is a moment to look, too
     grace_seconds = (*daemon)->shutdown_grace().count();
     systemd.Ready();
     DropCleanFilePages();

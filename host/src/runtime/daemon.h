@@ -113,6 +113,10 @@ class DaemonApi {
   virtual std::vector<ResourceManager::PoolUsage> PoolUsage() const = 0;
 };
 
+// How often a running daemon looks for runs of this host whose owner died
+// (Daemon::SweepDeadOwners).
+inline constexpr std::chrono::seconds kDeadOwnerSweepInterval{15};
+
 class Daemon final : public DaemonApi {
  public:
   // `env` must have loaded its plugins; `jobs` are valid (runtime/load_jobs.h). Fails, starting
@@ -170,6 +174,12 @@ class Daemon final : public DaemonApi {
   // several hosts can later serve one view.
   Result<std::optional<RunRecord>> GetRun(const RunId& run);
 
+  // Runs of this store whose owner, a process of this host, died after this daemon started (a
+  // `petit trigger` killed with SIGKILL): their leftovers are terminated and the runs recorded
+  // interrupted, as a start's recovery does, so that they stop holding their job's
+  // max_concurrency. One line per run to the log. Blocks up to kLeftoverGrace when leftovers
+  // ignore SIGTERM; the daemon's main thread calls it every kDeadOwnerSweepInterval.
+  void SweepDeadOwners();
   // From now on State() says stopping and triggers and retries are refused; Stop and Drain begin
   // with it. Called before the stop is announced, so that whoever reads the announcement and then
   // asks the API sees the daemon stopping. Idempotent; any thread.
@@ -226,6 +236,7 @@ class Daemon final : public DaemonApi {
   // Held from before recovery until every run has ended, and released before the store closes.
   std::unique_ptr<HostLock> host_lock_;
   DaemonLog& log_;
+  std::string owner_;  // this process's owner string, set once before the scheduler starts
   // Told by every run and the scheduler whether the store answers; logs the changes.
   std::unique_ptr<StoreHealth> store_health_;
   // Writes what runs that gave up on the store could not; destroyed after the runs ended and

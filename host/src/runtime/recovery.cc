@@ -433,8 +433,8 @@ std::vector<Leftover> TerminateLeftovers(const std::vector<RunRecord>& dead_runs
 }
 
 Result<RecoveredRuns> RecoverDeadRuns(StateStore& store, const std::string& this_owner,
-                                      int64_t now_us, const ResumeFilter& resume,
-                                      std::ostream* log) {
+                                      int64_t now_us, const ResumeFilter& resume, std::ostream* log,
+                                      bool repair_stranded) {
   Result<std::vector<RunRecord>> incomplete = store.ListIncompleteRuns();
   if (!incomplete.ok()) return incomplete.status().WithContext("cannot recover runs");
   std::vector<RunRecord> dead;
@@ -486,7 +486,7 @@ Result<RecoveredRuns> RecoverDeadRuns(StateStore& store, const std::string& this
     run.error = reason;
     recovered.interrupted.push_back(std::move(run));
   }
-  PETIT_RETURN_IF_ERROR(RepairStrandedAttempts(store, now_us, log));
+  if (repair_stranded) PETIT_RETURN_IF_ERROR(RepairStrandedAttempts(store, now_us, log));
   return recovered;
 }
 

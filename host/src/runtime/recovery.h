@@ -93,9 +93,11 @@ struct RecoveredRuns {
 // is marked interrupted. Then repairs attempts left queued or running in runs that ended (a host
 // that lost its store mid-run): they become interrupted, one line per run to `log`. A run that
 // another process recovers or finishes meanwhile is skipped. Fails only when the store does.
+// `repair_stranded` false skips the repair: a live daemon's own runs may have ended in the store
+// while the end of an attempt still waits to be written (a store outage's write-behind).
 Result<RecoveredRuns> RecoverDeadRuns(StateStore& store, const std::string& this_owner,
                                       int64_t now_us, const ResumeFilter& resume,
-                                      std::ostream* log = nullptr);
+                                      std::ostream* log = nullptr, bool repair_stranded = true);
 
 // RecoverDeadRuns resuming nothing: the runs it marked interrupted.
 Result<std::vector<RunRecord>> RecoverInterruptedRuns(StateStore& store,
