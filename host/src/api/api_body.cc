@@ -5,12 +5,42 @@
 #include <Poco/JSON/Parser.h>
 
 #include <exception>
+#include <set>
+#include <string>
 #include <utility>
 
 #include "api/api_json.h"
 #include "petit/core/suggest.h"
 
 namespace petit::host {
+namespace {
+
+// Poco's handler keeps the last of two values of one key; a body saying {"dry_run": true,
+// "dry_run": false} has no meaning to act on, so the first repeated key is noted and refused.
+class NoDuplicateKeysHandler : public Poco::JSON::ParseHandler {
+ public:
+  NoDuplicateKeysHandler() : ParseHandler(/*preserveObjectOrder=*/true) {}
+
+  void startObject() override {
+    keys_.emplace_back();
+    ParseHandler::startObject();
+  }
+  void endObject() override {
+    keys_.pop_back();
+    ParseHandler::endObject();
+  }
+  void key(const std::string& k) override {
+    if (!keys_.empty() && !keys_.back().insert(k).second && duplicate_.empty()) duplicate_ = k;
+    ParseHandler::key(k);
+  }
+  const std::string& duplicate() const { return duplicate_; }
+
+ private:
+  std::vector<std::set<std::string>> keys_;  // of each object being read, innermost last
+  std::string duplicate_;
+};
+
+}  // namespace
 
 ParsedBody ParseBody(const ApiRequest& request, const std::vector<std::string_view>& allowed) {
   ParsedBody parsed;
@@ -26,8 +56,14 @@ ParsedBody ParseBody(const ApiRequest& request, const std::vector<std::string_vi
     return parsed;
   }
   try {
-    Poco::JSON::Parser parser(new Poco::JSON::ParseHandler(/*preserveObjectOrder=*/true));
+    Poco::SharedPtr<NoDuplicateKeysHandler> handler = new NoDuplicateKeysHandler;
+    Poco::JSON::Parser parser(handler);
     Poco::Dynamic::Var value = parser.parse(request.body);
+    if (!handler->duplicate().empty()) {
+      parsed.error = Error(400, "the body gives the key '" + handler->duplicate() +
+                                    "' more than once; give each key once");
+      return parsed;
+    }
     if (value.type() != typeid(Poco::JSON::Object::Ptr)) {
       parsed.error = Error(400, "the body must be a JSON object");
       return parsed;

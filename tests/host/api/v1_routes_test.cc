@@ -304,6 +304,12 @@ TEST_F(V1RoutesTest, TriggerRefusesBadBodiesNamingTheField) {
   for (const char* body : {"{", "[]", "\"params\"", "{\"params\": {}} x", "nul"}) {
     ExpectError(Post("/api/v1/jobs/{id}/trigger", id, body), 400, "BAD_REQUEST", "body");
   }
+  // A key given twice means nothing to act on, at the top or inside params.
+  ExpectError(Post("/api/v1/jobs/{id}/trigger", id, R"({"params": {}, "params": {}})"), 400,
+              "BAD_REQUEST", "the body gives the key 'params' more than once");
+  ExpectError(
+      Post("/api/v1/jobs/{id}/trigger", id, R"({"params": {"greeting": "a", "greeting": "b"}})"),
+      400, "BAD_REQUEST", "the body gives the key 'greeting' more than once");
   ExpectError(
       Post("/api/v1/jobs/{id}/trigger", id, "params=x", "application/x-www-form-urlencoded"), 415,
       "UNSUPPORTED_MEDIA_TYPE", "application/json");
