@@ -91,7 +91,28 @@ struct EventStreamRequest {
   // No Last-Event-ID nor since with run=: the run's events still held, a gap only if the run
   // may be older than the oldest held.
   bool run_history = false;
+  // With run=, the run as stored when it had already ended: once the journal has nothing more of
+  // it, its end is sent from this record, so a run that ended before this daemon started (or
+  // whose events the journal no longer holds) still ends the stream.
+  std::optional<RunRecord> ended;
 };
+
+// The job_completed of `run`, an ended run, from its record: no id, since the journal never held
+// it.
+std::string StoredEndEvent(const RunRecord& run) {
+  std::string json = "{\"id\":null,\"type\":";
+  AppendJsonString(json, EventTypeName(EventType::kJobCompleted));
+  json += ",\"time_at\":" + std::to_string(run.ended_us / 1000) + ",\"job_id\":";
+  AppendNullableString(json, run.job.str());
+  json += ",\"run_id\":";
+  AppendNullableString(json, run.id.str());
+  json += ",\"task_id\":null,\"attempt\":null,\"detail\":";
+  AppendNullableString(json, RunStatusName(run.status));
+  json += "}";
+  std::string out;
+  AppendSse(out, std::nullopt, EventTypeName(EventType::kJobCompleted), json);
+  return out;
+}
 
 void StreamEvents(const EventRouteContext& context, const EventStreamRequest& request,
                   StreamSink& sink) {
@@ -141,6 +162,10 @@ void StreamEvents(const EventRouteContext& context, const EventStreamRequest& re
     }
     if (done) return;
     if (page.next_after < page.newest_id) continue;  // more to read at once
+    if (request.ended) {
+      sink.Write(StoredEndEvent(*request.ended));
+      return;
+    }
     const Clock::time_point ping_at = last_write + options.ping_interval;
     if (!WaitForMore(journal, sink, after, ping_at)) return;
     if (Clock::now() >= ping_at) {
@@ -167,6 +192,17 @@ ApiResponse HandleEvents(const std::shared_ptr<const EventRouteContext>& context
     Result<RunId> id = RunId::Parse(*run);
     if (!id.ok()) return BadRequest("run: " + id.status().message());
     stream.filter.run = *id;
+    // A run neither stored nor journaled would never end the stream: 404, as for an unknown
+    // job. (One journaled but not stored yet is a store outage's write-behind.) A store that does
+    // not answer leaves it to the journal.
+    Result<std::optional<RunRecord>> stored = context->store.GetRun(*id);
+    if (stored.ok() && !stored->has_value() &&
+        context->journal.Since(0, stream.filter, 1).events.empty()) {
+      return ErrorResponse(404, "NOT_FOUND", "no run " + id->str());
+    }
+    if (stored.ok() && stored->has_value() && IsTerminal((*stored)->status)) {
+      stream.ended = std::move(**stored);
+    }
   }
   std::optional<uint64_t> since;
   if (auto text = request.Query("since")) {

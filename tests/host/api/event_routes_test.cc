@@ -275,6 +275,40 @@ TEST_F(EventRoutesTest, WithRunTheStreamEndsAfterTheRunsEnd) {
   EXPECT_EQ(ParseSse(sink2.text()).back().type, "trigger_refused");
 }
 
+// A run that ended before this daemon started (or whose events the ring no longer holds) still
+// ends the stream: its job_completed comes from the store, without an id. An unknown run is 404.
+TEST_F(EventRoutesTest, WithRunAnEndedRunTheJournalDoesNotHoldEndsFromItsRecord) {
+  MakeRoutes();
+  RunRecord record;
+  record.id = RunId::Generate();
+  record.job = JobId("etl");
+  record.trigger = "manual";
+  record.status = RunStatus::kFailed;
+  record.created_us = 1'700'000'000'000'000;
+  record.started_us = record.created_us;
+  record.ended_us = record.created_us + 2'500'000;
+  ASSERT_TRUE(store_->CreateRun(record).ok());
+  journal_->Append(Ev(EventType::kTaskStarted, "other", RunId::Generate(), "t"));
+  for (const std::string& since : {std::string(), std::string("0"), std::string("1")}) {
+    FakeSink sink;
+    std::map<std::string, std::string, std::less<>> query = {{"run", record.id.str()}};
+    if (!since.empty()) query["since"] = since;
+    Start(Call("/api/v1/events", query), sink).get();  // returns by itself
+    std::vector<SseEvent> events = ParseSse(sink.text());
+    ASSERT_EQ(events.size(), 1u) << sink.text();
+    EXPECT_EQ(events[0].type, "job_completed");
+    EXPECT_FALSE(events[0].id);
+    EXPECT_EQ(events[0].data,
+              "{\"id\":null,\"type\":\"job_completed\",\"time_at\":1700000002500,"
+              "\"job_id\":\"etl\",\"run_id\":\"" +
+                  record.id.str() + "\",\"task_id\":null,\"attempt\":null,\"detail\":\"failed\"}");
+  }
+  ApiResponse unknown = Call("/api/v1/events", {{"run", RunId::Generate().str()}});
+  EXPECT_EQ(unknown.status, 404);
+  EXPECT_THAT(unknown.body, ::testing::HasSubstr("no run "));
+  EXPECT_FALSE(unknown.stream);
+}
+
 TEST_F(EventRoutesTest, AClientThatFellOffTheRingGetsAGapThenTheOldestHeld) {
   MakeRoutes({}, 4);
   const RunId run = RunId::Generate();
