@@ -427,6 +427,30 @@ TEST_F(CliTest, AStorageUriThatNamesNoStoreIsAUsageError) {
   }
 }
 
+// An empty word (a script's variable that expanded to nothing) would widen what a command does:
+// every run's log instead of one task's, every job's runs. It is bad usage, as are extra operands.
+TEST_F(CliTest, EmptyArgumentsAndExtraOperandsAreUsageErrors) {
+  const std::string run = RunId::Generate().str();
+  struct Case {
+    std::string args;
+    std::string message;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"''", "the command is empty"},
+           {"--storage memory: logs " + run + " ''", "the argument after '" + run + "' is empty"},
+           {"--storage memory: runs --job ''", "--job is empty"},
+           {"pause '' --server http://127.0.0.1:1", "the argument after 'pause' is empty"},
+           {"version extra", "usage: petit version"},
+           {"help me", "usage: petit help"},
+       }) {
+    Outcome r = Run(c.args);
+    EXPECT_EQ(r.exit_code, 2) << c.args << ": " << r.out << r.err;
+    EXPECT_THAT(r.err, HasSubstr(c.message)) << c.args;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << c.args << ": " << r.err;
+    EXPECT_EQ(r.out, "") << c.args;
+  }
+}
+
 TEST_F(CliTest, TriggerRefusesAJobAtItsMaxConcurrencyHeldByALiveProcess) {
   Result<std::string> self = host::CurrentProcessOwner();
   ASSERT_TRUE(self.ok()) << self.status().ToString();

@@ -128,6 +128,7 @@ Status Apply(std::string_view name, const std::string& value, Args& args) {
   } else if (name == "--plugin-dir") {
     args.host.plugin_dirs.push_back(value);
   } else if (name == "--job") {
+    if (value.empty()) return InvalidArgument("--job is empty: give a job id or leave it out");
     args.job_filter = value;
   } else if (name == "--max-parallel" || name == "--limit") {
     std::optional<uint64_t> n = ParsePositive(value);
@@ -150,6 +151,14 @@ Result<Args> ParseArgs(int argc, char** argv) {
   for (size_t i = 0; i < words.size(); ++i) {
     std::string_view word = words[i];
     if (word == "-h") word = "--help";
+    if (word.empty()) {
+      // A script's variable that expanded to nothing: read as "no run" or "every task" it would
+      // widen what the command touches.
+      return InvalidArgument((args.command.empty()
+                                  ? std::string("the command")
+                                  : "the argument after '" + std::string(words[i - 1]) + "'") +
+                             " is empty (a variable that expanded to nothing?)");
+    }
     if (word.size() < 2 || word.substr(0, 2) != "--") {
       if (args.command.empty()) {
         args.command = std::string(word);

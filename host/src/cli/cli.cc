@@ -209,6 +209,13 @@ int RunCommandLine(int argc, char** argv) {
   if (const char* path = std::getenv("PETIT_PLUGIN_PATH")) {
     args.host.env_plugin_dirs = SplitPluginPath(path);
   }
+  if (args.operands.size() < command->min_operands ||
+      args.operands.size() > command->max_operands) {
+    std::string usage = "usage: petit " + std::string(command->name);
+    if (!command->operands.empty()) usage += " " + std::string(command->operands);
+    PrintError(usage);
+    return kExitUsage;
+  }
   if (command->name == "help") {
     std::cout << Usage();
     return kExitOk;
@@ -217,13 +224,6 @@ int RunCommandLine(int argc, char** argv) {
     std::cout << "petit " << PETIT_VERSION << " (plugin ABI " << PETIT_ABI_MAJOR << "."
               << PETIT_ABI_MINOR << ")\n";
     return kExitOk;
-  }
-  if (args.operands.size() < command->min_operands ||
-      args.operands.size() > command->max_operands) {
-    std::string usage = "usage: petit " + std::string(command->name);
-    if (!command->operands.empty()) usage += " " + std::string(command->operands);
-    PrintError(usage);
-    return kExitUsage;
   }
   if (command->needs == Needs::kRemote) {
     const int code = command->handler(args, nullptr);
