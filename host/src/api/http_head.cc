@@ -136,8 +136,18 @@ std::optional<ApiResponse> ParseRequestHead(std::string_view head, uint64_t max_
                              std::to_string(max_body_bytes) + ")");
   }
   request.body_bytes = length;
+  request.length_given = seen.has_value();
   out = std::move(request);
   return std::nullopt;
+}
+
+bool LooksLikeABody(std::string_view after) {
+  size_t i = 0;
+  while (i < after.size() && (after[i] == '\r' || after[i] == '\n')) ++i;
+  size_t token = 0;
+  while (i + token < after.size() && after[i + token] >= 'A' && after[i + token] <= 'Z') ++token;
+  if (i + token == after.size()) return false;  // nothing yet, or a method still arriving
+  return token == 0 || after[i + token] != ' ';
 }
 
 }  // namespace petit::host::internal

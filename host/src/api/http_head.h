@@ -27,7 +27,13 @@ struct ParsedRequest {
   bool keep_alive = true;
   bool expect_continue = false;  // Expect: 100-continue
   uint64_t body_bytes = 0;       // Content-Length; 0 when absent
+  bool length_given = false;     // a Content-Length was sent
 };
+
+// Whether `after`, what a client sent past a request head without a Content-Length, is a body
+// rather than the next request: it does not begin (past blank lines) with a method token and a
+// space. False while too little has arrived to tell.
+bool LooksLikeABody(std::string_view after);
 
 // The end of the request head (just past its blank line) in `in`, searching from `from`; npos
 // while incomplete. Bare LF line ends are accepted, as Poco's parser does.

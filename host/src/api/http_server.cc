@@ -354,6 +354,15 @@ struct HttpServer::Impl {
       }
       std::optional<ApiResponse> refusal = ParseHead(c, head_end);
       if (refusal) return Refuse(c, std::move(*refusal));
+      // Bytes of a body sent without a length would be read as the next request, once this one,
+      // taken as bodiless, had acted on defaults ({"dry_run": true} retrying for real).
+      if (!c->request->length_given && c->request->head.method != "GET" &&
+          c->request->head.method != "HEAD" &&
+          internal::LooksLikeABody(std::string_view(c->in).substr(head_end))) {
+        return Refuse(c, ErrorResponse(411, "LENGTH_REQUIRED",
+                                       "the request carries a body without a Content-Length: "
+                                       "send its length"));
+      }
     }
     const size_t whole = c->head_bytes + c->body_bytes;
     if (c->in.size() < whole) {

@@ -71,5 +71,17 @@ TEST(HttpHeadTest, RefusesEveryMalformedOrAmbiguousHead) {
   }
 }
 
+TEST(LooksLikeABodyTest, ARequestLineIsNotABodyAndTooLittleIsNotYetEither) {
+  EXPECT_TRUE(LooksLikeABody("{\"dry_run\": true}"));
+  EXPECT_TRUE(LooksLikeABody("\r\n[1]"));
+  EXPECT_TRUE(LooksLikeABody("params=x"));
+  EXPECT_TRUE(LooksLikeABody("GETX/ HTTP/1.1"));
+  EXPECT_FALSE(LooksLikeABody(""));
+  EXPECT_FALSE(LooksLikeABody("\r\n"));
+  EXPECT_FALSE(LooksLikeABody("PO"));
+  EXPECT_FALSE(LooksLikeABody("GET /api/health HTTP/1.1\r\n"));
+  EXPECT_FALSE(LooksLikeABody("\r\nDELETE /x HTTP/1.1\r\n"));
+}
+
 }  // namespace
 }  // namespace petit::host::internal

@@ -418,6 +418,26 @@ TEST_F(HttpServerTest, BodiesWaitingForContinueAndPipelinedRequestsAreServed) {
   EXPECT_TRUE(client.ClosedWithin(milliseconds(5000)));
 }
 
+// A body sent without Content-Length is not acted on as if there were none: {"dry_run": true}
+// would otherwise be ignored and the defaults done. A bodiless POST (curl -X POST) still works,
+// and so does one followed by a pipelined request.
+TEST_F(HttpServerTest, ABodyWithoutContentLengthIs411AndNotActedOn) {
+  StartServer();
+  for (const char* version : {"HTTP/1.1", "HTTP/1.0"}) {
+    RawHttpClient client(port_);
+    ASSERT_TRUE(client.Send(std::string("POST /things/1/poke ") + version +
+                            "\r\nContent-Type: application/json\r\n\r\n{\"dry_run\": true}"));
+    HttpResponse response = client.Read();
+    EXPECT_EQ(response.status, 411) << version;
+    EXPECT_EQ(CodeOf(response), "LENGTH_REQUIRED") << version;
+    EXPECT_TRUE(client.ClosedWithin(milliseconds(5000))) << version;
+  }
+  RawHttpClient bodiless(port_);
+  ASSERT_TRUE(bodiless.Send("POST /things/1/poke HTTP/1.1\r\n\r\nGET /things/7 HTTP/1.1\r\n\r\n"));
+  EXPECT_EQ(bodiless.Read().status, 202);
+  EXPECT_THAT(bodiless.Read().body, HasSubstr("\"id\":\"7\""));
+}
+
 TEST_F(HttpServerTest, HandlerExceptionsAre500AndOneLogLine) {
   StartServer();
   HttpResponse response = Get("/boom");
