@@ -255,6 +255,27 @@ TEST_F(ValidateTest, ProblemsOfPetitYamlAreReportedTheSameWay) {
   EXPECT_EQ(errors[1].Find("key")->string_value(), "api.bind");
 }
 
+// One pass lists every error: an invalid petit.yaml does not hide the job files' own errors,
+// which are checked with its defaults (and a warning says so).
+TEST_F(ValidateTest, AnInvalidPetitYamlDoesNotHideTheJobFilesErrors) {
+  std::ofstream(jobs_ / "petit.yaml") << "api: {port: 70000}\n";
+  Write("ok.yaml", "id: ok\ntasks: [{id: t, type: command, command: x}]\n");
+  Write("bad.yaml", "id: bad\ntasks:\n  - id: t\n    type: [command]\n");
+  Outcome text = Validate();
+  EXPECT_EQ(text.exit_code, 2) << text.out << text.err;
+  EXPECT_THAT(text.err, HasSubstr((jobs_ / "petit.yaml").string() + ":1:13: 'port' must be"));
+  EXPECT_THAT(text.err, HasSubstr("bad.yaml:4:11: 'type' must be a string, not a list"));
+  EXPECT_THAT(text.err, HasSubstr("job files checked with petit.yaml's defaults"));
+  EXPECT_THAT(text.out, HasSubstr("2 files, 0 valid jobs, 2 errors"));
+  Outcome json = Validate("--json");
+  EXPECT_EQ(json.exit_code, 2);
+  sdk::Result<Json> doc = Json::Parse(json.out);
+  ASSERT_TRUE(doc.ok()) << json.out << json.err;
+  EXPECT_EQ(doc->Find("files")->integer_value(), 2);
+  ASSERT_EQ(doc->Find("errors")->array_items().size(), 2u);
+  EXPECT_EQ(doc->Find("errors")->array_items()[1].Find("key")->string_value(), "tasks.t.type");
+}
+
 // A petit.yaml that is not a file (a FIFO nobody writes to, a directory, a dangling symlink) is
 // an error naming it, at once, never a wait nor a silent run on the default settings; so is a
 // --config that names one.

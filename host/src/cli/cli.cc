@@ -232,7 +232,9 @@ int RunCommandLine(int argc, char** argv) {
   }
   Result<std::unique_ptr<HostEnv>> env = HostEnv::Create(args.host);
   if (!env.ok() && command->handler == CmdValidate) {
-    return ReportValidateConfigFailure(args, env.status());
+    const int code = ReportValidateConfigFailure(args, env.status());
+    MarkOrderlyExit();  // it loads the plugins to check the job files
+    return code;
   }
   if (!env.ok()) {
     PrintError(env.status().message());

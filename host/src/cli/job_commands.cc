@@ -15,6 +15,7 @@
 #include "petit/core/json.h"
 #include "petit/core/schedule.h"
 #include "petit/host/exit_codes.h"
+#include "plugins/exit_guard.h"
 #include "runtime/daemon.h"
 #include "runtime/daemon_log.h"
 #include "runtime/load_jobs.h"
@@ -217,10 +218,26 @@ int ReportValidateConfigFailure(const Args& args, const Status& status) {
     if (!args.host.config_path && args.host.jobs_dir) file = *args.host.jobs_dir + "/petit.yaml";
     report.errors.push_back({file, 0, 0, "", status.message()});
   }
+  // The job files' own errors too, checked with petit.yaml's defaults, so that one pass still
+  // lists every error; types only a plugin of petit.yaml's plugin_dirs defines may read unknown.
+  HostOptions defaults = args.host;
+  defaults.without_config = true;
+  if (Result<std::unique_ptr<HostEnv>> env = HostEnv::Create(defaults); env.ok()) {
+    InstallPluginExitGuard();
+    (*env)->LoadPlugins();
+    LoadedJobs jobs = LoadHostJobs(**env, args.operands[0]);
+    report.files = jobs.files;
+    report.errors.insert(report.errors.end(), jobs.errors.begin(), jobs.errors.end());
+    report.warnings = std::move(jobs.warnings);
+    report.warnings.push_back({report.errors.front().file, 0, 0, "",
+                               "job files checked with petit.yaml's defaults, since it is invalid: "
+                               "task types of plugins in its plugin_dirs read as unknown"});
+  }
   if (args.json) {
     std::cout << ValidationJson(report, ValidationTime(args));
   } else {
     ReportLoad(report);
+    std::cout << report.files << " files, 0 valid jobs, " << report.errors.size() << " errors\n";
   }
   return kExitUsage;
 }

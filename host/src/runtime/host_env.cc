@@ -86,7 +86,9 @@ std::vector<PluginSearchDir> SearchPath(const GlobalConfig& config, const HostOp
 
 Result<std::unique_ptr<HostEnv>> HostEnv::Create(const HostOptions& options) {
   std::unique_ptr<HostEnv> env(new HostEnv());
-  Result<GlobalConfig> config = ResolveGlobalConfig(options.config_path, options.jobs_dir);
+  Result<GlobalConfig> config = options.without_config
+                                    ? Result<GlobalConfig>(GlobalConfig{})
+                                    : ResolveGlobalConfig(options.config_path, options.jobs_dir);
   if (!config.ok()) return config.status();
   env->config_ = std::move(config).value();
   if (options.max_parallel_tasks) env->config_.max_parallel_tasks = *options.max_parallel_tasks;

@@ -36,6 +36,9 @@ struct HostOptions {
   // The petit binary that loads each third-party plugin in a child first (PluginProbeOptions);
   // empty = none. Set by the CLI, never by a test that is not running the real petit.
   std::string plugin_probe_executable;
+  // petit.yaml is not read: its defaults stand (`petit validate` checking the job files of a
+  // directory whose petit.yaml is invalid).
+  bool without_config = false;
 };
 
 // Where a directory of the plugin search path came from.
