@@ -55,6 +55,11 @@ ParsedBody ParseBody(const ApiRequest& request, const std::vector<std::string_vi
                  (request.content_type.empty() ? std::string("none") : request.content_type) + "'");
     return parsed;
   }
+  // Poco's answer to a bare `null` ("Attempt to set value on an empty stack") says nothing.
+  if (request.body[request.body.find_first_not_of(" \t\r\n")] != '{') {
+    parsed.error = Error(400, "the body must be a JSON object");
+    return parsed;
+  }
   try {
     Poco::SharedPtr<NoDuplicateKeysHandler> handler = new NoDuplicateKeysHandler;
     Poco::JSON::Parser parser(handler);

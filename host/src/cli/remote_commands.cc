@@ -244,9 +244,13 @@ void PrintStatusText(const ApiClient& client, const StatusAnswers& answers) {
   for (size_t i = 0; i < paused.size(); ++i) std::cout << (i == 0 ? "" : ", ") << paused[i];
   std::cout << "\n";
   JsonArray runs = Arr(answers.runs, "runs");
-  const int64_t active = Int(scheduler, "active_runs")
-                             .value_or(runs == nullptr ? 0 : static_cast<int64_t>(runs->size()));
-  std::cout << "active runs  " << active << "\n";
+  const int64_t listed = runs == nullptr ? 0 : static_cast<int64_t>(runs->size());
+  const int64_t driven = Int(scheduler, "active_runs").value_or(listed);
+  // The list is the store's, which also holds the runs of other processes (a petit trigger).
+  const int64_t active = std::max(driven, listed);
+  std::cout << "active runs  " << active;
+  if (driven != active) std::cout << " (" << driven << " driven by this daemon)";
+  std::cout << "\n";
   if (runs == nullptr) return;
   for (size_t i = 0; i < runs->size(); ++i) {
     JsonObject run = ObjAt(runs, i);

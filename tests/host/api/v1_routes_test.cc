@@ -304,6 +304,10 @@ TEST_F(V1RoutesTest, TriggerRefusesBadBodiesNamingTheField) {
   for (const char* body : {"{", "[]", "\"params\"", "{\"params\": {}} x", "nul"}) {
     ExpectError(Post("/api/v1/jobs/{id}/trigger", id, body), 400, "BAD_REQUEST", "body");
   }
+  for (const char* body : {"null", " 3", "[{}]", "true"}) {
+    ExpectError(Post("/api/v1/jobs/{id}/trigger", id, body), 400, "BAD_REQUEST",
+                "the body must be a JSON object");
+  }
   // A key given twice means nothing to act on, at the top or inside params.
   ExpectError(Post("/api/v1/jobs/{id}/trigger", id, R"({"params": {}, "params": {}})"), 400,
               "BAD_REQUEST", "the body gives the key 'params' more than once");

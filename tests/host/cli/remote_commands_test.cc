@@ -92,6 +92,20 @@ TEST_F(RemoteCommandsTest, StatusPrintsTheSchedulerStoreHealthPausedJobsAndActiv
                                               std::string("GET ") + kActiveRunsPath));
 }
 
+// The list is the store's: a run a petit trigger drives is active though not the daemon's, and
+// the count says both rather than "0" above a listed run.
+TEST_F(RemoteCommandsTest, StatusCountsActiveRunsOfOtherProcessesToo) {
+  server_.Respond("GET", "/api/v1/health", 200, kHealthOk);
+  std::string scheduler = kScheduler;
+  const std::string driven = "\"active_runs\":2";
+  scheduler.replace(scheduler.find(driven), driven.size(), "\"active_runs\":0");
+  server_.Respond("GET", "/api/v1/scheduler", 200, scheduler);
+  server_.Respond("GET", kActiveRunsPath, 200, kActiveRuns);
+  Outcome status = Petit("status");
+  EXPECT_EQ(status.exit_code, 0) << status.out << status.err;
+  EXPECT_THAT(status.out, HasSubstr("active runs  2 (0 driven by this daemon)\n"));
+}
+
 TEST_F(RemoteCommandsTest, StatusJsonIsOneDocumentWithTheDaemonsOwnObjects) {
   AnswerStatus(kHealthOk);
   Outcome status = Petit("status --json");
