@@ -54,7 +54,8 @@ int CmdCancel(const Args& args, std::unique_ptr<HostEnv> env) {
   return CancelThroughOwner(args, *env, "");
 }
 
-int CancelThroughOwner(const Args& args, HostEnv& env, std::string_view daemon_note) {
+int CancelThroughOwner(const Args& args, HostEnv& env, std::string_view daemon_note,
+                       bool daemon_knows_run) {
   Result<RunId> run_id = RunId::Parse(args.operands[0]);
   if (!run_id.ok()) {
     PrintError(run_id.status().message());
@@ -72,7 +73,11 @@ int CancelThroughOwner(const Args& args, HostEnv& env, std::string_view daemon_n
   }
   const std::string name = "run " + run_id->str();
   if (!found->has_value()) {
-    PrintError("no " + name + " in " + env.storage_uri());
+    // The daemon knew the run: this command opened another store than the daemon's.
+    PrintError("no " + name + " in " + env.storage_uri() +
+               (daemon_knows_run ? ", though " + std::string(daemon_note) +
+                                       ": give --config or --storage for the daemon's store"
+                                 : std::string()));
     return kExitUsage;
   }
   const RunRecord& run = **found;

@@ -36,7 +36,10 @@ int CmdLogs(const Args& args, std::unique_ptr<HostEnv> env);
 // the daemon did not cancel it (empty when none was asked); it is named when the run turns out to
 // be the daemon's.
 int CmdCancel(const Args& args, std::unique_ptr<HostEnv> env);
-int CancelThroughOwner(const Args& args, HostEnv& env, std::string_view daemon_note);
+// `daemon_knows_run`: the daemon answered that it knows the run but does not drive it, so a run
+// missing from env's store means env opened another store than the daemon's.
+int CancelThroughOwner(const Args& args, HostEnv& env, std::string_view daemon_note,
+                       bool daemon_knows_run = false);
 // remote_commands.cc: through a running daemon's HTTP API (cli/api_client.h); `env` is null
 // (they read petit.yaml for the daemon's address only). cancel and retry RUN fall back as their
 // help says when no daemon answers.

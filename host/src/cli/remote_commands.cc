@@ -306,13 +306,13 @@ std::optional<std::string> WaitForEnd(ApiClient& client, const std::string& run,
 
 // The local cancel (store and owner process) in a HostEnv of its own, for when the daemon cannot
 // cancel the run: none answers, or another process drives the run.
-int CancelLocally(const Args& args, const std::string& daemon_note) {
+int CancelLocally(const Args& args, const std::string& daemon_note, bool daemon_knows_run = false) {
   Result<std::unique_ptr<HostEnv>> env = HostEnv::Create(args.host);
   if (!env.ok()) {
     PrintError(env.status().message());
     return kExitUsage;
   }
-  return CancelThroughOwner(args, **env, daemon_note);
+  return CancelThroughOwner(args, **env, daemon_note, daemon_knows_run);
 }
 
 int SetPausedRemotely(const Args& args, bool paused) {
@@ -522,8 +522,10 @@ int CmdCancelRemote(const Args& args, std::unique_ptr<HostEnv>) {
     Result<RunStatus> status = ParseRunStatus(Str(*run, "status"));
     if (!status.ok() || IsTerminal(*status)) return ReportRefusal(*answer, client);
     JsonObject body = ParseObject(answer->body);
-    return CancelLocally(args, "the daemon at " + client.url() +
-                                   " does not drive it: " + Str(body, "error", "HTTP 409"));
+    return CancelLocally(
+        args,
+        "the daemon at " + client.url() + " does not drive it: " + Str(body, "error", "HTTP 409"),
+        /*daemon_knows_run=*/true);
   }
   if (answer->status != 202 && answer->status != 200) return ReportRefusal(*answer, client);
   if (!args.quiet) {

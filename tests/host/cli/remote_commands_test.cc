@@ -282,6 +282,23 @@ TEST_F(RemoteCommandsTest, CancelThroughTheDaemonWaitsForTheRunToEnd) {
   EXPECT_THAT(cancel.out, HasSubstr("run " + std::string(kRun) + " cancelled\n"));
 }
 
+// The daemon knows the run but another process drives it, and the store this command opened does
+// not have it: it opened another store than the daemon's, and says how to reach that one.
+TEST_F(RemoteCommandsTest, CancelOfARunTheDaemonKnowsButThisStoreDoesNotSaysWhy) {
+  server_.Respond("POST", std::string("/api/v1/runs/") + kRun + "/cancel", 409,
+                  std::string(R"({"error":"run )") + kRun +
+                      R"x( is not driven by this daemon (owner h/1/2)","code":"CONFLICT"})x");
+  server_.Respond("GET", std::string("/api/v1/runs/") + kRun, 200,
+                  std::string(R"({"id":")") + kRun + R"(","status":"running"})");
+  Outcome cancel = Petit(std::string("--storage memory: cancel ") + kRun);
+  EXPECT_EQ(cancel.exit_code, 2) << cancel.out << cancel.err;
+  EXPECT_THAT(cancel.err, HasSubstr("no run " + std::string(kRun) +
+                                    " in memory:, though the "
+                                    "daemon at " +
+                                    server_.url() + " does not drive it"));
+  EXPECT_THAT(cancel.err, HasSubstr("give --config or --storage for the daemon's store"));
+}
+
 TEST_F(RemoteCommandsTest, ReloadPrintsWhatChangedAndExitsTwoOnBrokenFiles) {
   server_.Respond("POST", "/api/v1/reload", 200,
                   R"({"added":["n"],"changed":["c1","c2"],"removed":[],"kept":[],)"
