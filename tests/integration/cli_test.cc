@@ -442,6 +442,9 @@ TEST_F(CliTest, EmptyArgumentsAndExtraOperandsAreUsageErrors) {
            {"pause '' --server http://127.0.0.1:1", "the argument after 'pause' is empty"},
            {"version extra", "usage: petit version"},
            {"help me", "usage: petit help"},
+           // The jobs directory without the run: the run is missing, not a malformed run id.
+           {"retry " + ShellQuote(std::string(PETIT_SOURCE_DIR) + "/examples"),
+            "is a directory: the run is missing"},
        }) {
     Outcome r = Run(c.args);
     EXPECT_EQ(r.exit_code, 2) << c.args << ": " << r.out << r.err;

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -455,7 +456,13 @@ int CmdTriggerDetached(const Args& args, std::unique_ptr<HostEnv>) {
 int CmdRetryRemote(const Args& args, std::unique_ptr<HostEnv>) {
   Result<RunId> run_id = RunId::Parse(args.operands[0]);
   if (!run_id.ok()) {
-    PrintError(run_id.status().message());
+    std::error_code ec;
+    // `petit retry DIR` with the run forgotten: say that, not only that DIR is no UUID.
+    const bool dir = std::filesystem::is_directory(args.operands[0], ec);
+    PrintError(run_id.status().message() +
+               (dir ? "; '" + args.operands[0] + "' is a directory: the run is missing (petit " +
+                          "retry DIR RUN, or petit retry RUN through the daemon)"
+                    : std::string()));
     return kExitUsage;
   }
   if (args.retry_from && args.retry_task) {
