@@ -13,6 +13,18 @@
 namespace petit::host::internal {
 namespace {
 
+// RFC 9110, 5.6.2: what a method and a field name are made of.
+bool IsToken(std::string_view text) {
+  if (text.empty()) return false;
+  for (char c : text) {
+    const bool alnum = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+    if (!alnum && std::string_view("!#$%&'*+-.^_`|~").find(c) == std::string_view::npos) {
+      return false;
+    }
+  }
+  return true;
+}
+
 // Poco skips a header line without a colon, and keeps whitespace before the colon in the name
 // ("Transfer-Encoding : chunked" would then not be Transfer-Encoding, while a proxy in front may
 // take it as such: request smuggling). RFC 9112, 5.1 makes both a 400, as folded lines are.
@@ -33,6 +45,13 @@ std::string MalformedHeaderLine(std::string_view head) {
       request_line.find('\t') != std::string_view::npos) {
     return "the request line must be METHOD, target and version separated by single spaces";
   }
+  if (!IsToken(request_line.substr(0, request_line.find(' ')))) {
+    return "the method is not a token (RFC 9110, 9.1)";
+  }
+  const std::string_view target = request_line.substr(request_line.find(' ') + 1);
+  if (target.substr(0, target.find(' ')).find('#') != std::string_view::npos) {
+    return "the target holds a fragment ('#'), which a request never sends";
+  }
   size_t start = head.find('\n');
   while (start != std::string_view::npos && start + 1 < head.size()) {
     const size_t end = head.find('\n', start + 1);
@@ -45,6 +64,7 @@ std::string MalformedHeaderLine(std::string_view head) {
       if (name.empty() || name.find_first_of(" \t") != std::string_view::npos) {
         return "a header name is empty or has whitespace before its ':'";
       }
+      if (!IsToken(name)) return "a header name holds a byte a field name may not (RFC 9110, 5.1)";
     }
     start = end;
   }

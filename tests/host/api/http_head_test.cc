@@ -59,6 +59,10 @@ TEST(HttpHeadTest, RefusesEveryMalformedOrAmbiguousHead) {
       {"GET / HTTP/1.1\r\nno colon\r\n\r\n"sv, 400},            // a line without ':'
       {"GET / HTTP/1.1\r\nHost : a\r\n\r\n"sv, 400},            // space before ':'
       {"GET / HTTP/2.0\r\n\r\n"sv, 400},                        // another version
+      {"}GET / HTTP/1.1\r\n\r\n"sv, 400},                       // a method that is no token
+      {"G(T / HTTP/1.1\r\n\r\n"sv, 400},                        // likewise
+      {"GET /a#frag HTTP/1.1\r\n\r\n"sv, 400},                  // a fragment in the target
+      {"GET / HTTP/1.1\r\nX-\x7f\xff(): a\r\n\r\n"sv, 400},     // a field name that is no token
       {"GET / HTTP/1.1\r\nHost: a\r\nhost: b\r\n\r\n"sv, 400},  // two Hosts
       {"GET / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n"sv, 400},
       {"GET / HTTP/1.1\r\nContent-Length: -1\r\n\r\n"sv, 400},
