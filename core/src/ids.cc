@@ -11,6 +11,7 @@
 
 #include "petit/core/mutex.h"
 #include "petit/core/thread_annotations.h"
+#include "petit/core/utf8.h"
 #include "text.h"
 
 namespace petit {
@@ -131,9 +132,10 @@ Status ValidateName(std::string_view value, std::string_view what) {
   }
   for (size_t i = 1; i < value.size(); ++i) {
     if (IsNameChar(value[i])) continue;
-    return InvalidArgument(std::string(what) + " " + Quoted(value) + " contains " +
-                           Quoted(value.substr(i, 1)) + " at position " + std::to_string(i + 1) +
-                           " (allowed: letters, digits, '_', '.', '-')");
+    return InvalidArgument(
+        std::string(what) + " " + Quoted(value) + " contains " +
+        Quoted(value.substr(i, std::max<size_t>(1, Utf8SequenceLength(value, i)))) +
+        " at position " + std::to_string(i + 1) + " (allowed: letters, digits, '_', '.', '-')");
   }
   return Status::Ok();
 }

@@ -65,7 +65,10 @@ TEST(ValidateNameTest, NamesTheOffendingCharacterAndWhatWasChecked) {
 
 TEST(ValidateNameTest, EscapesControlAndNonAsciiBytes) {
   EXPECT_THAT(ValidateName("a\nb", "task id").message(), HasSubstr("'a\\x0ab' contains '\\x0a'"));
-  EXPECT_THAT(ValidateName("caf\xc3\xa9", "task id").message(), HasSubstr("'\\xc3'"));
+  // A character of another script is shown as itself; a byte of no character, escaped.
+  EXPECT_THAT(ValidateName("caf\xc3\xa9", "task id").message(),
+              HasSubstr("'caf\xc3\xa9' contains '\xc3\xa9' at position 4"));
+  EXPECT_THAT(ValidateName("caf\xff", "task id").message(), HasSubstr("contains '\\xff'"));
   EXPECT_FALSE(ValidateName("a/b", "task id").ok());
   EXPECT_FALSE(ValidateName("a$b", "task id").ok());
 }
