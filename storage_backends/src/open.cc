@@ -36,11 +36,6 @@ Result<std::unique_ptr<StateStore>> OpenStateStore(std::string_view uri,
   return sql->open(std::move(target.target), std::move(target.display), options);
 }
 
-Status CheckStorageUri(std::string_view uri) {
-  Result<internal::StorageUri> parsed = internal::ParseStorageUri(uri);
-  return parsed.ok() ? Status::Ok() : parsed.status();
-}
-
 bool OutlivesProcess(std::string_view uri) {
   Result<internal::StorageUri> parsed = internal::ParseStorageUri(uri);
   return parsed.ok() && parsed->backend != internal::Backend::kMemory;

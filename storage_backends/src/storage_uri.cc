@@ -6,6 +6,8 @@
 #include <string_view>
 #include <utility>
 
+#include "petit/storage/open.h"
+
 namespace petit::storage::internal {
 namespace {
 
@@ -244,3 +246,14 @@ std::string WithPostgresClientTimeouts(std::string_view conninfo) {
 }
 
 }  // namespace petit::storage::internal
+
+namespace petit::storage {
+
+// Here rather than in open.cc: what checks a URI needs only the parser, so the config loader
+// (and its fuzzer) link no store.
+Status CheckStorageUri(std::string_view uri) {
+  Result<internal::StorageUri> parsed = internal::ParseStorageUri(uri);
+  return parsed.ok() ? Status::Ok() : parsed.status();
+}
+
+}  // namespace petit::storage
