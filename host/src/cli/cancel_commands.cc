@@ -93,12 +93,12 @@ int CancelThroughOwner(const Args& args, HostEnv& env, std::string_view daemon_n
   }
   switch (CheckOwner(run.owner, *self)) {
     case OwnerState::kDead:
-      PrintError(
-          name + " is " + std::string(RunStatusName(run.status)) +
-          " but the process that drove it (" +
-          (run.owner.empty() ? std::string("not recorded") : run.owner) +
-          ") is gone: a petit run on this store records it interrupted within 15 s, or else the "
-          "next petit that starts on it");
+      PrintError(name + " is " + std::string(RunStatusName(run.status)) +
+                 " but the process that drove it (" +
+                 (run.owner.empty() ? std::string("not recorded") : run.owner) +
+                 ") is gone: a petit run on this store records it interrupted within " +
+                 std::to_string(kDeadOwnerSweepInterval.count()) +
+                 " s, or else the next petit that starts on it");
       return kExitUsage;
     case OwnerState::kUnknown:
       PrintError(name + " is driven by " + run.owner +

@@ -381,8 +381,7 @@ void Daemon::SweepDeadOwners() {
     return;
   }
   for (const RunRecord& run : recovered->interrupted) {
-    log_.Warn("interrupted run " + run.id.str() + " of job " + run.job.str() + ": " + run.error,
-              AboutRun(run.job, run.id));
+    log_.Warn(DescribeInterrupted(run), AboutRun(run.job, run.id));
   }
 }
 

@@ -113,10 +113,6 @@ class DaemonApi {
   virtual std::vector<ResourceManager::PoolUsage> PoolUsage() const = 0;
 };
 
-// How often a running daemon looks for runs of this host whose owner died
-// (Daemon::SweepDeadOwners).
-inline constexpr std::chrono::seconds kDeadOwnerSweepInterval{15};
-
 class Daemon final : public DaemonApi {
  public:
   // `env` must have loaded its plugins; `jobs` are valid (runtime/load_jobs.h). Fails, starting

@@ -498,6 +498,10 @@ Result<std::vector<RunRecord>> RecoverInterruptedRuns(StateStore& store,
   return std::move(recovered->interrupted);
 }
 
+std::string DescribeInterrupted(const RunRecord& run) {
+  return "interrupted run " + run.id.str() + " of job " + run.job.str() + ": " + run.error;
+}
+
 Result<Recovery> RecoverHost(StateStore& store, std::ostream& err, const ResumeFilter& resume) {
   Result<std::string> owner = CurrentProcessOwner();
   if (!owner.ok()) return owner.status().WithContext("cannot tell which runs this host owns");
@@ -505,12 +509,10 @@ Result<Recovery> RecoverHost(StateStore& store, std::ostream& err, const ResumeF
       RecoverDeadRuns(store, *owner, SystemClock::Instance().NowMicros(), resume, &err);
   if (!recovered.ok()) return recovered.status();
   for (const RunRecord& run : recovered->interrupted) {
-    err << "petit: interrupted run " << run.id.str() << " of job " << run.job.str() << ": "
-        << run.error << "\n";
+    err << "petit: " << DescribeInterrupted(run) << "\n";
   }
   for (const RunRecord& run : recovered->taken_over) {
-    err << "petit: interrupted run " << run.id.str() << " of job " << run.job.str() << ": "
-        << run.error << "; taken over to resume it\n";
+    err << "petit: " << DescribeInterrupted(run) << "; taken over to resume it\n";
   }
   return Recovery{std::move(owner).value(), std::move(recovered->interrupted),
                   std::move(recovered->taken_over)};

@@ -49,6 +49,13 @@ enum class OwnerState : uint8_t {
 // "this host" is).
 OwnerState CheckOwner(std::string_view owner, std::string_view this_owner);
 
+// How often a running daemon looks for runs of this host whose owner died
+// (Daemon::SweepDeadOwners), so that no command waits for a restart to see them interrupted.
+inline constexpr std::chrono::seconds kDeadOwnerSweepInterval{15};
+
+// "interrupted run R of job J: <why>": how recovery reports a run it marked interrupted.
+std::string DescribeInterrupted(const RunRecord& run);
+
 // How long leftovers get between SIGTERM and SIGKILL.
 inline constexpr std::chrono::milliseconds kLeftoverGrace{5000};
 
