@@ -368,7 +368,9 @@ Result<RunPage> SqlStateStore::QueryRuns(const RunQuery& asked) {
   std::sort(statuses.begin(), statuses.end());
   statuses.erase(std::unique(statuses.begin(), statuses.end()), statuses.end());
   const bool by_status = !statuses.empty();
-  const std::string sql = QueryRunsSql(dialect_, query, /*one_status=*/by_status);
+  std::vector<std::string> sqls;  // one per pass: an ended status and another read other indexes
+  if (!by_status) sqls.push_back(QueryRunsSql(dialect_, query, std::nullopt));
+  for (const RunStatus one : statuses) sqls.push_back(QueryRunsSql(dialect_, query, one));
   // One more than the page, to know whether another page follows.
   const size_t wanted = query.limit == SIZE_MAX ? SIZE_MAX : query.limit + 1;
   const long long sql_limit = SqlLimit(wanted);
@@ -388,7 +390,7 @@ Result<RunPage> SqlStateStore::QueryRuns(const RunQuery& asked) {
       const std::string status_name =
           by_status ? std::string(RunStatusName(statuses[pass])) : std::string();
       PETIT_RETURN_IF_ERROR(ReadRuns(
-          session, sql,
+          session, sqls[pass],
           [&](Query& select) {
             if (!query.job.empty()) select.Use(query.job.str(), "job");
             if (by_status) select.Use(status_name, "status");
@@ -703,8 +705,7 @@ Result<std::optional<RunRecord>> SqlStateStore::LastRun(const JobId& job,
   names.reserve(statuses.size());
   for (const RunStatus status : statuses) names.emplace_back(RunStatusName(status));
   // A run not ended yet counts as ended at 0.
-  const std::string sql =
-      LastRunSql(dialect_, statuses.size(), /*count_unended=*/ended_since_us <= 0);
+  const std::string sql = LastRunSql(dialect_, statuses, /*count_unended=*/ended_since_us <= 0);
   const long long since = ended_since_us;
   Status status = database_->Read("cannot find the last run of " + DescribeJob(job),
                                   [&](soci::session& session) {

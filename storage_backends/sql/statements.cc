@@ -1,5 +1,6 @@
 #include "sql/statements.h"
 
+#include <algorithm>
 #include <bit>
 #include <cstddef>
 #include <string>
@@ -189,10 +190,15 @@ std::string ListRunsSql(Dialect dialect, bool of_one_job) {
   return sql;
 }
 
-std::string QueryRunsSql(Dialect dialect, const RunQuery& query, bool one_status) {
+std::string QueryRunsSql(Dialect dialect, const RunQuery& query, std::optional<RunStatus> status) {
+  const bool ended = status.has_value() && IsTerminal(*status);
   std::vector<std::string> conditions;
   if (!query.job.empty()) conditions.push_back("job_id = :job");
-  if (one_status) conditions.push_back("status = :status");
+  if (status.has_value()) {
+    conditions.push_back("status = :status");
+    // Word for word the condition of the partial index that holds the runs of this status.
+    conditions.push_back(ended ? EndedRunCondition() : IncompleteRunCondition());
+  }
   if (query.since_us.has_value()) {
     conditions.push_back("created_at >= " + TimeIn(dialect, "since", false));
   }
@@ -213,12 +219,15 @@ std::string QueryRunsSql(Dialect dialect, const RunQuery& query, bool one_status
     // Without statistics SQLite may prefer an index that serves more of the range conditions
     // (status with since, until and a cursor) over the one that serves job and status and the
     // order; named, the index whose key holds every equality is used, as PostgreSQL picks it.
+    // Runs not ended are few: those indexes hold only them, and the status is tested on each.
     if (!query.job.empty()) {
-      sql += one_status ? " INDEXED BY runs_by_job_status_newest_first"
-                        : " INDEXED BY runs_by_job_newest_first";
+      sql += !status.has_value() ? " INDEXED BY runs_by_job_newest_first"
+             : ended             ? " INDEXED BY runs_ended_by_job_status_newest_first"
+                                 : " INDEXED BY runs_incomplete_by_job";
     } else {
-      sql +=
-          one_status ? " INDEXED BY runs_by_status_newest_first" : " INDEXED BY runs_newest_first";
+      sql += !status.has_value() ? " INDEXED BY runs_newest_first"
+             : ended             ? " INDEXED BY runs_ended_by_status_newest_first"
+                                 : " INDEXED BY runs_incomplete_oldest_first";
     }
   }
   for (size_t i = 0; i < conditions.size(); ++i) {
@@ -233,14 +242,20 @@ std::string ListIncompleteRunsSql(Dialect dialect) {
          " ORDER BY created_at, id";
 }
 
-std::string LastRunSql(Dialect dialect, size_t statuses, bool count_unended) {
+std::string LastRunSql(Dialect dialect, std::span<const RunStatus> statuses, bool count_unended) {
   std::string sql =
       "SELECT " + RunColumns(dialect) + " FROM runs WHERE job_id = :job AND status IN (";
-  for (size_t i = 0; i < statuses; ++i) {
+  for (size_t i = 0; i < statuses.size(); ++i) {
     sql += (i == 0 ? ":status" : ", :status") + std::to_string(i);
   }
+  sql += ")";
+  // Word for word the condition of the index of ended runs, which then serves the query.
+  if (std::all_of(statuses.begin(), statuses.end(),
+                  [](RunStatus status) { return IsTerminal(status); })) {
+    sql += " AND " + EndedRunCondition();
+  }
   // A run not ended yet has no end time (NULL).
-  sql += ") AND (ended_at >= " + TimeIn(dialect, "since", false);
+  sql += " AND (ended_at >= " + TimeIn(dialect, "since", false);
   if (count_unended) sql += " OR ended_at IS NULL";
   sql += ") ORDER BY ended_at DESC NULLS LAST, id DESC LIMIT 1";
   return sql;

@@ -9,6 +9,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
+#include <span>
 #include <string>
 
 #include "petit/core/state_store.h"
@@ -86,17 +88,20 @@ std::string SelectRunSql(Dialect dialect);
 // job :job.
 std::string ListRunsSql(Dialect dialect, bool of_one_job);
 // The runs of `query` of one status at most (QueryRuns asks once per status and merges), newest
-// first (by created_at, then id): binds :job if query.job is set, :status with `one_status`,
-// :since and :until (microseconds) if query has them, :after_created, :after_created2 (the same
-// time) and :after_id if query.after is set, and :limit. Every combination is answered in order
-// from an index of migration sqlite 006 / postgresql 007, so a page reads about :limit rows.
-std::string QueryRunsSql(Dialect dialect, const RunQuery& query, bool one_status);
+// first (by created_at, then id): binds :job if query.job is set, :status (the name of `status`)
+// if `status` is set, :since and :until (microseconds) if query has them, :after_created,
+// :after_created2 (the same time) and :after_id if query.after is set, and :limit. Every
+// combination is answered in order from an index, so a page reads about :limit rows: an ended
+// status from the indexes of ended runs (migration sqlite 008 / postgresql 009), queued or running
+// from the partial indexes of the runs not ended (a handful of rows at any time).
+std::string QueryRunsSql(Dialect dialect, const RunQuery& query, std::optional<RunStatus> status);
 // The runs still queued or running, oldest first (by created_at, then id).
 std::string ListIncompleteRunsSql(Dialect dialect);
 // The run of the job :job with one of the statuses :status0 ... :status<statuses - 1> that ended
 // last, at or after :since (microseconds); with `count_unended`, a run that has not ended counts
-// as ended at 0. `statuses` is at least 1.
-std::string LastRunSql(Dialect dialect, size_t statuses, bool count_unended);
+// as ended at 0. `statuses` (at least 1) are what :status0 ... will be bound to: when every one is
+// an end, the query reads the index of ended runs (migration sqlite 008 / postgresql 009).
+std::string LastRunSql(Dialect dialect, std::span<const RunStatus> statuses, bool count_unended);
 // The attempts still queued or running whose run has ended (stranded by a lost store): run_id,
 // task_id, attempt, by run, task, attempt.
 std::string StrandedAttemptsSql();

@@ -62,7 +62,9 @@ TEST_F(QueryRunsPlanTest, EveryFilterCombinationIsReadInOrderFromAnIndex) {
   sqlite3* db = db_.get();
 
   for (const bool job : {false, true}) {
-    for (const bool one_status : {false, true}) {
+    for (const std::optional<RunStatus> status :
+         {std::optional<RunStatus>(), std::optional<RunStatus>(RunStatus::kFailed),
+          std::optional<RunStatus>(RunStatus::kRunning)}) {
       for (const bool since : {false, true}) {
         for (const bool until : {false, true}) {
           for (const bool after : {false, true}) {
@@ -71,20 +73,27 @@ TEST_F(QueryRunsPlanTest, EveryFilterCombinationIsReadInOrderFromAnIndex) {
             if (since) query.since_us = 1;
             if (until) query.until_us = 2;
             if (after) query.after = RunCursor{3, RunId::Generate()};
-            const std::string sql = storage::internal::QueryRunsSql(
-                storage::internal::Dialect::kSqlite, query, one_status);
+            const std::string sql =
+                storage::internal::QueryRunsSql(storage::internal::Dialect::kSqlite, query, status);
             const std::string plan = Plan(db, sql);
             SCOPED_TRACE(sql);
             EXPECT_THAT(plan, HasSubstr("USING INDEX"));
             EXPECT_THAT(plan, Not(HasSubstr("TEMP B-TREE")));
-            // Every filter given is part of the index's key, not a test on each row of a scan.
-            if (job || one_status || since || until || after) {
-              EXPECT_THAT(plan, HasSubstr("SEARCH runs"));
-            }
             if (job) {
               EXPECT_THAT(plan, HasSubstr("job_id=?"));
             }
-            if (one_status) {
+            if (status == RunStatus::kRunning) {
+              // The runs not ended are a handful whatever the history holds: read from the
+              // partial index that holds only them, the status tested on each.
+              EXPECT_THAT(plan, HasSubstr("USING INDEX runs_incomplete_"));
+              continue;
+            }
+            // Every filter given is part of the index's key, not a test on each row of a scan.
+            if (job || status.has_value() || since || until || after) {
+              EXPECT_THAT(plan, HasSubstr("SEARCH runs"));
+            }
+            if (status.has_value()) {
+              EXPECT_THAT(plan, HasSubstr("USING INDEX runs_ended_"));
               EXPECT_THAT(plan, HasSubstr("status=?"));
             }
             if (since || until || after) {
@@ -95,6 +104,27 @@ TEST_F(QueryRunsPlanTest, EveryFilterCombinationIsReadInOrderFromAnIndex) {
       }
     }
   }
+}
+
+TEST_F(QueryRunsPlanTest, TheLastEndedRunOfAJobIsReadFromTheIndexOfEndedRuns) {
+  sqlite3* db = db_.get();
+  const std::vector<RunStatus> succeeded = {RunStatus::kSucceeded};
+  const std::vector<RunStatus> finished = {RunStatus::kSucceeded, RunStatus::kFailed,
+                                           RunStatus::kCancelled, RunStatus::kInterrupted};
+  for (const std::vector<RunStatus>* statuses : {&succeeded, &finished}) {
+    for (const bool count_unended : {false, true}) {
+      const std::string sql = storage::internal::LastRunSql(storage::internal::Dialect::kSqlite,
+                                                            *statuses, count_unended);
+      SCOPED_TRACE(sql);
+      const std::string plan = Plan(db, sql);
+      EXPECT_THAT(plan, HasSubstr("SEARCH runs USING INDEX runs_ended_by_job_status_newest_end"));
+      EXPECT_THAT(plan, HasSubstr("job_id=?"));
+    }
+  }
+  // One status: already in the index's order, nothing sorted.
+  EXPECT_THAT(
+      Plan(db, storage::internal::LastRunSql(storage::internal::Dialect::kSqlite, succeeded, true)),
+      Not(HasSubstr("TEMP B-TREE")));
 }
 
 TEST_F(QueryRunsPlanTest, TheStrandedAttemptSweepReadsOnlyTheAttemptsNotEnded) {
