@@ -20,6 +20,14 @@ std::string IncompleteRunCondition() {
          Literal(RunStatusName(RunStatus::kRunning)) + ")";
 }
 
+// The runs the indexes of ended runs hold (migration sqlite 008 / postgresql 009), word for word
+// as they name them. Not EndedRunCondition: SQLite evaluates an index's condition on every write
+// of a run, and with that list of four each write cost three times as much (measured).
+std::string NotIncompleteRunCondition() {
+  return "status NOT IN (" + Literal(RunStatusName(RunStatus::kQueued)) + ", " +
+         Literal(RunStatusName(RunStatus::kRunning)) + ")";
+}
+
 // The runs a retry may reopen: every terminal status, named (not "neither queued nor running"),
 // so that a status this petit does not know is never reopened.
 std::string EndedRunCondition() {
@@ -197,7 +205,7 @@ std::string QueryRunsSql(Dialect dialect, const RunQuery& query, std::optional<R
   if (status.has_value()) {
     conditions.push_back("status = :status");
     // Word for word the condition of the partial index that holds the runs of this status.
-    conditions.push_back(ended ? EndedRunCondition() : IncompleteRunCondition());
+    conditions.push_back(ended ? NotIncompleteRunCondition() : IncompleteRunCondition());
   }
   if (query.since_us.has_value()) {
     conditions.push_back("created_at >= " + TimeIn(dialect, "since", false));
@@ -252,7 +260,7 @@ std::string LastRunSql(Dialect dialect, std::span<const RunStatus> statuses, boo
   // Word for word the condition of the index of ended runs, which then serves the query.
   if (std::all_of(statuses.begin(), statuses.end(),
                   [](RunStatus status) { return IsTerminal(status); })) {
-    sql += " AND " + EndedRunCondition();
+    sql += " AND " + NotIncompleteRunCondition();
   }
   // A run not ended yet has no end time (NULL).
   sql += " AND (ended_at >= " + TimeIn(dialect, "since", false);

@@ -7,9 +7,9 @@ DROP INDEX runs_by_status_newest_first;
 DROP INDEX runs_by_job_status_newest_first;
 DROP INDEX runs_by_job_status_newest_end;
 CREATE INDEX runs_ended_by_status_newest_first ON runs (status, created_at DESC, id DESC)
-  WHERE status IN ('succeeded', 'failed', 'cancelled', 'interrupted');
+  WHERE status NOT IN ('queued', 'running');
 CREATE INDEX runs_ended_by_job_status_newest_first ON runs (job_id, status, created_at DESC, id DESC)
-  WHERE status IN ('succeeded', 'failed', 'cancelled', 'interrupted');
+  WHERE status NOT IN ('queued', 'running');
 CREATE INDEX runs_ended_by_job_status_newest_end
   ON runs (job_id, status, ended_at DESC NULLS LAST, id DESC)
-  WHERE status IN ('succeeded', 'failed', 'cancelled', 'interrupted');
+  WHERE status NOT IN ('queued', 'running');

@@ -1,15 +1,18 @@
 -- A run changes status twice (queued, running, then its end), and each change rewrote every index
--- whose key holds the status: at 1,000 runs a second that was a third of the daemon's writing.
+-- whose key holds the status.
 -- The status indexes of QueryRuns and LastRun now hold only ended runs; runs still queued or
 -- running, a handful at any time, are read through the partial indexes of migrations 002 and 005.
 -- So a run entering the store or starting touches none of them, and its end adds to them once.
--- The statements name the condition word for word, as SQLite requires to use these indexes.
+-- The statements name the condition word for word, as SQLite requires to use these indexes. It
+-- names the two statuses not ended rather than the four ended: SQLite evaluates the condition of
+-- every partial index on every insert and update of a run, and with the list of four each write
+-- of a run took about three times the CPU it took before this migration (measured).
 DROP INDEX runs_by_status_newest_first;
 DROP INDEX runs_by_job_status_newest_first;
 DROP INDEX runs_by_job_status_newest_end;
 CREATE INDEX runs_ended_by_status_newest_first ON runs (status, created_at DESC, id DESC)
-  WHERE status IN ('succeeded', 'failed', 'cancelled', 'interrupted');
+  WHERE status NOT IN ('queued', 'running');
 CREATE INDEX runs_ended_by_job_status_newest_first ON runs (job_id, status, created_at DESC, id DESC)
-  WHERE status IN ('succeeded', 'failed', 'cancelled', 'interrupted');
+  WHERE status NOT IN ('queued', 'running');
 CREATE INDEX runs_ended_by_job_status_newest_end ON runs (job_id, status, ended_at DESC, id DESC)
-  WHERE status IN ('succeeded', 'failed', 'cancelled', 'interrupted');
+  WHERE status NOT IN ('queued', 'running');
