@@ -98,7 +98,7 @@ TEST_F(ApiTest, HealthAnswersOnTheLoggedAddressAndTheServerStopsWithTheDaemon) {
   // An idle connection and one mid-request do not hold the stop.
   RawHttpClient idle(port);
   RawHttpClient partial(port);
-  ASSERT_TRUE(partial.Send("GET /api/health HTTP/1.1\r\n"));
+  ASSERT_TRUE(partial.Send("GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\n"));
   const auto start = std::chrono::steady_clock::now();
   EXPECT_EQ(daemon->Terminate(), kExitOk) << daemon->err();
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
@@ -246,7 +246,7 @@ TEST_F(ApiTest, TheDaemonKeepsFiringOnTimeWhileClientsMisbehave) {
     deaf.back()->Send("GET /api/v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
   }
   RawHttpClient trickle(port);
-  trickle.Send("GET /api/health HTTP/1.1\r\nHo");
+  trickle.Send("GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\nHo");
 
   // The next three occurrences each fire, each within a second of its time (a bound for a loaded
   // test machine; the figures are bench/api_bench.py's), while health still answers.

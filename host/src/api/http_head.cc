@@ -7,7 +7,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 
 namespace petit::host::internal {
@@ -71,6 +73,19 @@ std::string MalformedHeaderLine(std::string_view head) {
   return {};
 }
 
+// The authority of a target in absolute form ("http://authority/path"), or nothing for the usual
+// origin form ("/path").
+std::optional<std::string_view> AbsoluteFormAuthority(std::string_view target) {
+  const size_t scheme_end = target.find("://");
+  if (scheme_end == std::string_view::npos) return std::nullopt;
+  const std::string_view scheme = target.substr(0, scheme_end);
+  if (!EqualsIgnoringCase(scheme, "http") && !EqualsIgnoringCase(scheme, "https")) {
+    return std::nullopt;
+  }
+  const std::string_view rest = target.substr(scheme_end + 3);
+  return rest.substr(0, rest.find_first_of("/?"));
+}
+
 }  // namespace
 
 size_t FindHeadEnd(std::string_view in, size_t from) {
@@ -118,12 +133,27 @@ std::optional<ApiResponse> ParseRequestHead(std::string_view head, uint64_t max_
   request.head.method = parsed.getMethod();
   request.head.target = parsed.getURI();
   request.http10 = version == Poco::Net::HTTPMessage::HTTP_1_0;
+  // RFC 9112, 3.2: an HTTP/1.1 request without Host is a 400 (an empty one is allowed).
+  if (!request.http10 && !parsed.has("Host")) {
+    return ErrorResponse(400, "BAD_REQUEST",
+                         "malformed request: an HTTP/1.1 request must have a Host header");
+  }
   request.keep_alive = parsed.getKeepAlive();
   request.head.authorization = parsed.get("Authorization", "");
   request.head.origin = parsed.get("Origin", "");
   request.head.last_event_id = parsed.get("Last-Event-ID", "");
   request.head.preflight_method = parsed.get("Access-Control-Request-Method", "");
   request.head.host = parsed.get("Host", "");
+  // RFC 9112, 3.2.2: of a target in absolute form ("http://host/path") the server takes the host
+  // from the target and ignores Host, so the checks on the host (a loopback name when there is no
+  // token) read that one. A userinfo ("user@") there is deprecated and could hide the host.
+  if (std::optional<std::string_view> authority = AbsoluteFormAuthority(request.head.target)) {
+    if (authority->find('@') != std::string_view::npos) {
+      return ErrorResponse(400, "BAD_REQUEST",
+                           "malformed request: the target's authority holds a userinfo ('@')");
+    }
+    request.head.host = std::string(*authority);
+  }
   request.expect_continue =
       !request.http10 && EqualsIgnoringCase(parsed.get("Expect", ""), "100-continue");
   const std::string content_type = parsed.get("Content-Type", "");  // get() returns its default

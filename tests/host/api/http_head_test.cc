@@ -52,27 +52,52 @@ TEST(HttpHeadTest, RefusesEveryMalformedOrAmbiguousHead) {
     std::string_view head;
     int status;
   } kCases[] = {
-      {"GET / HTTP/1.1\r\nHost: a\0b\r\n\r\n"sv, 400},          // NUL
-      {"GET / HTTP/1.1\r\nHost: a\rb\r\n\r\n"sv, 400},          // CR ending no line
-      {"GET  / HTTP/1.1\r\n\r\n"sv, 400},                       // two spaces
-      {"GET\t/ HTTP/1.1\r\n\r\n"sv, 400},                       // a tab
-      {"GET / HTTP/1.1\r\nno colon\r\n\r\n"sv, 400},            // a line without ':'
-      {"GET / HTTP/1.1\r\nHost : a\r\n\r\n"sv, 400},            // space before ':'
-      {"GET / HTTP/2.0\r\n\r\n"sv, 400},                        // another version
-      {"}GET / HTTP/1.1\r\n\r\n"sv, 400},                       // a method that is no token
-      {"G(T / HTTP/1.1\r\n\r\n"sv, 400},                        // likewise
-      {"GET /a#frag HTTP/1.1\r\n\r\n"sv, 400},                  // a fragment in the target
-      {"GET / HTTP/1.1\r\nX-\x7f\xff(): a\r\n\r\n"sv, 400},     // a field name that is no token
+      {"GET / HTTP/1.1\r\nHost: a\0b\r\n\r\n"sv, 400},           // NUL
+      {"GET / HTTP/1.1\r\nHost: a\rb\r\n\r\n"sv, 400},           // CR ending no line
+      {"GET  / HTTP/1.1\r\nHost: a\r\n\r\n"sv, 400},             // two spaces
+      {"GET\t/ HTTP/1.1\r\nHost: a\r\n\r\n"sv, 400},             // a tab
+      {"GET / HTTP/1.1\r\nHost: a\r\nno colon\r\n\r\n"sv, 400},  // a line without ':'
+      {"GET / HTTP/1.1\r\nHost : a\r\n\r\n"sv, 400},             // space before ':'
+      {"GET / HTTP/2.0\r\n\r\n"sv, 400},                         // another version
+      {"}GET / HTTP/1.1\r\nHost: a\r\n\r\n"sv, 400},             // a method that is no token
+      {"G(T / HTTP/1.1\r\nHost: a\r\n\r\n"sv, 400},              // likewise
+      {"GET /a#frag HTTP/1.1\r\nHost: a\r\n\r\n"sv, 400},        // a fragment in the target
+      {"GET / HTTP/1.1\r\nHost: a\r\nX-\x7f\xff(): a\r\n\r\n"sv,
+       400},                                                    // a field name that is no token
       {"GET / HTTP/1.1\r\nHost: a\r\nhost: b\r\n\r\n"sv, 400},  // two Hosts
-      {"GET / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n"sv, 400},
-      {"GET / HTTP/1.1\r\nContent-Length: -1\r\n\r\n"sv, 400},
-      {"GET / HTTP/1.1\r\nContent-Length: 1234567890123456789\r\n\r\n"sv, 400},
-      {"GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"sv, 411},
-      {"GET / HTTP/1.1\r\nContent-Length: 1025\r\n\r\n"sv, 413},
+      {"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n"sv, 400},
+      {"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: -1\r\n\r\n"sv, 400},
+      {"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 1234567890123456789\r\n\r\n"sv, 400},
+      {"GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"sv, 411},
+      {"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 1025\r\n\r\n"sv, 413},
+      {"GET / HTTP/1.1\r\n\r\n"sv, 400},                                  // HTTP/1.1 without Host
+      {"GET http://127.0.0.1@evil/ HTTP/1.1\r\nHost: a\r\n\r\n"sv, 400},  // a userinfo
   };
   for (const auto& c : kCases) {
     EXPECT_EQ(StatusOf(std::string(c.head)), c.status) << c.head;
   }
+}
+
+TEST(HttpHeadTest, HostIsOptionalOnlyBeforeHttp11AndMayBeEmpty) {
+  EXPECT_EQ(StatusOf("GET /api/health HTTP/1.0\r\n\r\n"), 0);
+  ParsedRequest request;
+  ASSERT_EQ(StatusOf("GET /api/health HTTP/1.1\r\nHost:\r\n\r\n", &request), 0);
+  EXPECT_EQ(request.head.host, "");
+}
+
+// RFC 9112, 3.2.2: the host is the target's authority, whatever Host says, so the checks made on
+// the host (a loopback name without a token) see the host the request is really for.
+TEST(HttpHeadTest, TheHostOfATargetInAbsoluteFormIsItsAuthority) {
+  ParsedRequest request;
+  ASSERT_EQ(StatusOf("POST http://evil.example:8565/api/v1/scheduler/pause HTTP/1.1\r\n"
+                     "Host: 127.0.0.1\r\n\r\n",
+                     &request),
+            0);
+  EXPECT_EQ(request.head.host, "evil.example:8565");
+  ASSERT_EQ(StatusOf("GET HTTP://localhost?x=1 HTTP/1.1\r\nHost: other\r\n\r\n", &request), 0);
+  EXPECT_EQ(request.head.host, "localhost");
+  ASSERT_EQ(StatusOf("GET /http://evil/ HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", &request), 0);
+  EXPECT_EQ(request.head.host, "127.0.0.1");  // a path, not an absolute form
 }
 
 TEST(LooksLikeABodyTest, ARequestLineIsNotABodyAndTooLittleIsNotYetEither) {

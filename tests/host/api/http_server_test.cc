@@ -215,8 +215,10 @@ TEST_F(HttpServerTest, RoutesLiteralAndParamSegmentsAndDecodesThem) {
   }
   EXPECT_EQ(Get("/things/special").body, "{\"route\":\"literal\"}") << "a literal beats {id}";
   EXPECT_EQ(Get("/things/special/").body, "{\"route\":\"literal\"}") << "a trailing / is ignored";
-  EXPECT_EQ(Get("http://example.com/api/health").status, 200) << "the absolute form";
-  EXPECT_EQ(Get("HTTP://example.com/api/health").status, 200) << "its scheme in any case";
+  // Addressed to a loopback name: without a token that is all the API answers (the host of an
+  // absolute form is its authority).
+  EXPECT_EQ(Get("http://127.0.0.1/api/health").status, 200) << "the absolute form";
+  EXPECT_EQ(Get("HTTP://localhost/api/health").status, 200) << "its scheme in any case";
 }
 
 // The niceness of each of this process's threads named petit-api*, by name.
@@ -283,31 +285,34 @@ TEST_F(HttpServerTest, MalformedRequestsAreJson400AndTheConnectionEnds) {
            std::string("GARBAGE\r\n\r\n"),
            std::string("GET /api/health HTTP/9.9\r\n\r\n"),
            std::string("GET /api/health FTP/1.0\r\n\r\n"),
-           std::string("GET /api/health HTTP/1.1\r\nno colon here\r\n\r\n"),
-           std::string("GET /api/health HTTP/1.1\r\nContent-Length: -5\r\n\r\n"),
-           std::string("GET /api/health HTTP/1.1\r\nContent-Length: 12abc\r\n\r\n"),
+           std::string("GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\nno colon here\r\n\r\n"),
+           std::string("GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: -5\r\n\r\n"),
            std::string(
-               "GET /api/health HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n"),
-           std::string("GET /things/%zz HTTP/1.1\r\n\r\n"),
-           std::string("GET /things/x?q=%4 HTTP/1.1\r\n\r\n"),
-           std::string("GET no-slash HTTP/1.1\r\n\r\n"),
+               "GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 12abc\r\n\r\n"),
+           std::string("GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: "
+                       "3\r\nContent-Length: 4\r\n\r\n"),
+           std::string("GET /things/%zz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"),
+           std::string("GET /things/x?q=%4 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"),
+           std::string("GET no-slash HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"),
            // Whitespace before the colon, or a folded line: a proxy may read these otherwise.
-           std::string("GET /api/health HTTP/1.1\r\nX-Name : value\r\n\r\n"),
-           std::string("GET /api/health HTTP/1.1\r\nX-Name\t: value\r\n\r\n"),
-           std::string("GET /api/health HTTP/1.1\r\nX-A: b\r\n folded: c\r\n\r\n"),
-           std::string("GET /api/health HTTP/1.1\r\n: no name\r\n\r\n"),
+           std::string("GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Name : value\r\n\r\n"),
+           std::string("GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Name\t: value\r\n\r\n"),
+           std::string(
+               "GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-A: b\r\n folded: c\r\n\r\n"),
+           std::string("GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\n: no name\r\n\r\n"),
            // Request lines of other shapes, and bytes a proxy may read otherwise.
            std::string("GET /api/health HTTP/1.1 extra\r\n\r\n"),
-           std::string("GET  /api/health HTTP/1.1\r\n\r\n"),
-           std::string("GET\t/api/health HTTP/1.1\r\n\r\n"),
+           std::string("GET  /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"),
+           std::string("GET\t/api/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"),
            std::string("GET /api/health\r\nHost: x\r\n\r\n"),
-           std::string("GET /api/health HTTP/1.1\r\nX-A: a\0b\r\n\r\n", 38),
-           std::string("GET /api/health HTTP/1.1\r\nX-A: a\rX-B: b\r\n\r\n"),
+           std::string("GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-A: a\0b\r\n\r\n", 55),
+           std::string("GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-A: a\rX-B: b\r\n\r\n"),
            // Fields that must be single, given twice.
            std::string("GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\nHost: evil\r\n\r\n"),
-           std::string("GET /api/health HTTP/1.1\r\nAuthorization: Bearer a\r\n"
+           std::string("GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer a\r\n"
                        "authorization: Bearer b\r\n\r\n"),
-           std::string("POST /things/1/poke HTTP/1.1\r\nContent-Type: application/json\r\n"
+           std::string("POST /things/1/poke HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
+                       "application/json\r\n"
                        "Content-Type: text/plain\r\nContent-Length: 2\r\n\r\n{}"),
        }) {
     RawHttpClient client(port_);
@@ -318,7 +323,8 @@ TEST_F(HttpServerTest, MalformedRequestsAreJson400AndTheConnectionEnds) {
   }
   RawHttpClient chunked(port_);
   chunked.Send(
-      "POST /things/1/poke HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n");
+      "POST /things/1/poke HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: "
+      "chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n");
   HttpResponse response = chunked.Read();
   EXPECT_EQ(response.status, 411);
   EXPECT_EQ(CodeOf(response), "LENGTH_REQUIRED");
@@ -327,8 +333,9 @@ TEST_F(HttpServerTest, MalformedRequestsAreJson400AndTheConnectionEnds) {
   // "Transfer-Encoding : chunked" is not taken as no body (the chunks as the next request).
   RawHttpClient smuggler(port_);
   smuggler.Send(
-      "POST /things/1/poke HTTP/1.1\r\nTransfer-Encoding : chunked\r\n\r\n0\r\n\r\n"
-      "GET /things/2 HTTP/1.1\r\n\r\n");
+      "POST /things/1/poke HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding : "
+      "chunked\r\n\r\n0\r\n\r\n"
+      "GET /things/2 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
   HttpResponse smuggled = smuggler.Read();
   EXPECT_EQ(smuggled.status, 400);
   EXPECT_EQ(CodeOf(smuggled), "BAD_REQUEST");
@@ -341,7 +348,7 @@ TEST_F(HttpServerTest, OversizedHeadsAndBodiesAreRefusedBeforeTheyAreRead) {
   // A body over the limit, announced and not sent: refused from its Content-Length.
   RawHttpClient announced(port_);
   announced.Send(
-      "POST /things/1/poke HTTP/1.1\r\nContent-Type: application/json\r\n"
+      "POST /things/1/poke HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
       "Content-Length: 4097\r\n\r\n");
   HttpResponse big = announced.Read();
   EXPECT_EQ(big.status, 413);
@@ -371,7 +378,8 @@ TEST_F(HttpServerTest, OversizedHeadsAndBodiesAreRefusedBeforeTheyAreRead) {
   EXPECT_EQ(response.status, 431);
   EXPECT_EQ(CodeOf(response), "HEADERS_TOO_LARGE");
   RawHttpClient endless(port_);
-  endless.Send("GET /api/health HTTP/1.1\r\nX-A: " + std::string(HttpServer::kMaxHeadBytes, 'a'));
+  endless.Send("GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-A: " +
+               std::string(HttpServer::kMaxHeadBytes, 'a'));
   response = endless.Read();
   EXPECT_EQ(response.status, 431);
   EXPECT_EQ(CodeOf(response), "HEADERS_TOO_LARGE");
@@ -403,13 +411,14 @@ TEST_F(HttpServerTest, BodiesWaitingForContinueAndPipelinedRequestsAreServed) {
   StartServer();
   RawHttpClient client(port_);
   client.Send(
-      "POST /things/1/poke HTTP/1.1\r\nContent-Type: application/json\r\n"
+      "POST /things/1/poke HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
       "Content-Length: 2\r\nExpect: 100-continue\r\n\r\n");
   client.Send("{}");
   EXPECT_EQ(client.Read().status, 202);
   client.Send(
-      "GET /api/health HTTP/1.1\r\n\r\nGET /things/7 HTTP/1.1\r\n\r\n"
-      "GET /nope HTTP/1.1\r\nConnection: close\r\n\r\n");
+      "GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\nGET /things/7 HTTP/1.1\r\nHost: "
+      "127.0.0.1\r\n\r\n"
+      "GET /nope HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
   EXPECT_EQ(client.Read().status, 200);
   EXPECT_THAT(client.Read().body, HasSubstr("\"id\":\"7\""));
   HttpResponse last = client.Read();
@@ -426,14 +435,17 @@ TEST_F(HttpServerTest, ABodyWithoutContentLengthIs411AndNotActedOn) {
   for (const char* version : {"HTTP/1.1", "HTTP/1.0"}) {
     RawHttpClient client(port_);
     ASSERT_TRUE(client.Send(std::string("POST /things/1/poke ") + version +
-                            "\r\nContent-Type: application/json\r\n\r\n{\"dry_run\": true}"));
+                            "\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\r\n"
+                            "{\"dry_run\": true}"));
     HttpResponse response = client.Read();
     EXPECT_EQ(response.status, 411) << version;
     EXPECT_EQ(CodeOf(response), "LENGTH_REQUIRED") << version;
     EXPECT_TRUE(client.ClosedWithin(milliseconds(5000))) << version;
   }
   RawHttpClient bodiless(port_);
-  ASSERT_TRUE(bodiless.Send("POST /things/1/poke HTTP/1.1\r\n\r\nGET /things/7 HTTP/1.1\r\n\r\n"));
+  ASSERT_TRUE(
+      bodiless.Send("POST /things/1/poke HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\nGET /things/7 "
+                    "HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
   EXPECT_EQ(bodiless.Read().status, 202);
   EXPECT_THAT(bodiless.Read().body, HasSubstr("\"id\":\"7\""));
 }
@@ -587,6 +599,22 @@ TEST_F(HttpServerTest, WithoutTokensOnlyLoopbackNamesAreAnswered) {
   RawHttpClient no_host(port_);
   no_host.Send("GET /things/1 HTTP/1.0\r\n\r\n");
   EXPECT_EQ(no_host.Read().status, 200);
+  // A target in absolute form names its host itself (RFC 9112, 3.2.2): Host cannot vouch for it.
+  RawHttpClient absolute(port_);
+  absolute.Send(
+      "POST http://evil.example.com/things/1/poke HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+      "Content-Length: 0\r\n\r\n");
+  HttpResponse elsewhere = absolute.Read();
+  EXPECT_EQ(elsewhere.status, 403);
+  EXPECT_THAT(elsewhere.body, HasSubstr("evil.example.com"));
+  RawHttpClient loopback(port_);
+  loopback.Send("GET http://127.0.0.1/things/1 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+  EXPECT_EQ(loopback.Read().status, 200);
+  RawHttpClient missing(port_);
+  missing.Send("GET /things/1 HTTP/1.1\r\n\r\n");
+  HttpResponse refused = missing.Read();
+  EXPECT_EQ(refused.status, 400);
+  EXPECT_THAT(refused.body, HasSubstr("Host"));
 }
 
 TEST_F(HttpServerTest, ThePathPrefixIsServedWithAndWithoutIt) {
@@ -653,7 +681,7 @@ TEST_F(HttpServerTest, ASlowRequestIsCutOffAtTheTimeoutWithoutDelayingOthers) {
   config_.max_streams = 0;
   StartServer();
   RawHttpClient slow(port_);
-  ASSERT_TRUE(slow.Send("GET /api/health HTTP/1.1\r\nX-Slow: "));
+  ASSERT_TRUE(slow.Send("GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: "));
   const auto start = Clock::now();
   EXPECT_EQ(Get("/api/health").status, 200) << "the only worker is not held by the slow client";
   HttpResponse cut = slow.Read();
@@ -669,7 +697,7 @@ TEST_F(HttpServerTest, AStreamClientThatNeverReadsIsDroppedAndStopStillReturns) 
   config_.timeout = milliseconds(2000);
   StartServer();
   RawHttpClient reader(port_);
-  ASSERT_TRUE(reader.Send("GET /flood HTTP/1.1\r\n\r\n"));  // and never reads
+  ASSERT_TRUE(reader.Send("GET /flood HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));  // and never reads
   ASSERT_TRUE(probe_.WaitStarted(1, std::chrono::seconds(20)));
   EXPECT_TRUE(probe_.WaitEnded(1, std::chrono::seconds(20)))
       << "the stream must end once a write stalls for api.timeout";
@@ -681,9 +709,9 @@ TEST_F(HttpServerTest, AStreamClientThatNeverReadsIsDroppedAndStopStillReturns) 
   EXPECT_EQ(Get("/api/health").status, 200);
   // Another that never reads, and a quiet one, open while the server stops.
   RawHttpClient flooded(port_);
-  ASSERT_TRUE(flooded.Send("GET /flood HTTP/1.1\r\n\r\n"));
+  ASSERT_TRUE(flooded.Send("GET /flood HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
   RawHttpClient quiet(port_);
-  ASSERT_TRUE(quiet.Send("GET /quiet HTTP/1.1\r\n\r\n"));
+  ASSERT_TRUE(quiet.Send("GET /quiet HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
   ASSERT_TRUE(probe_.WaitStarted(3, std::chrono::seconds(20)));
   const auto start = Clock::now();
   server_->Stop();
@@ -699,7 +727,7 @@ TEST_F(HttpServerTest, AStreamEndsWhenItsClientGoesAway) {
   StartServer();
   {
     RawHttpClient reader(port_);
-    ASSERT_TRUE(reader.Send("GET /flood HTTP/1.1\r\n\r\n"));
+    ASSERT_TRUE(reader.Send("GET /flood HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
     ASSERT_TRUE(probe_.WaitStarted(1, std::chrono::seconds(20)));
   }  // closed
   EXPECT_TRUE(probe_.WaitEnded(1, std::chrono::seconds(20)));
@@ -726,13 +754,13 @@ TEST_F(HttpServerTest, AStreamBeyondMaxStreamsEndsTheOldest) {
   config_.max_streams = 2;
   StartServer();
   RawHttpClient one(port_);
-  ASSERT_TRUE(one.Send("GET /quiet HTTP/1.1\r\n\r\n"));
+  ASSERT_TRUE(one.Send("GET /quiet HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
   ASSERT_TRUE(probe_.WaitStarted(1, std::chrono::seconds(20)));
   RawHttpClient two(port_);
-  ASSERT_TRUE(two.Send("GET /quiet HTTP/1.1\r\n\r\n"));
+  ASSERT_TRUE(two.Send("GET /quiet HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
   ASSERT_TRUE(probe_.WaitStarted(2, std::chrono::seconds(20)));
   RawHttpClient three(port_);
-  ASSERT_TRUE(three.Send("GET /quiet HTTP/1.1\r\n\r\n"));
+  ASSERT_TRUE(three.Send("GET /quiet HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
   ASSERT_TRUE(probe_.WaitStarted(3, std::chrono::seconds(20)));
   HttpResponse oldest = one.Read();
   EXPECT_EQ(oldest.status, 200);
@@ -748,7 +776,7 @@ TEST_F(HttpServerTest, AStreamBeyondMaxStreamsEndsTheOldest) {
 TEST_F(HttpServerTest, AStreamIsChunkedOverHttp11AndCloseDelimitedOverHttp10) {
   StartServer();
   RawHttpClient one_one(port_);
-  ASSERT_TRUE(one_one.Send("GET /quiet HTTP/1.1\r\n\r\n"));
+  ASSERT_TRUE(one_one.Send("GET /quiet HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
   RawHttpClient one_zero(port_);
   ASSERT_TRUE(one_zero.Send("GET /quiet HTTP/1.0\r\n\r\n"));
   ASSERT_TRUE(probe_.WaitStarted(2, std::chrono::seconds(20)));
