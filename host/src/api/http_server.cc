@@ -318,6 +318,15 @@ struct HttpServer::Impl {
       if (n < 0 && errno == EINTR) continue;
       if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
       if (n <= 0) {  // the client closed, or the connection broke
+        if (n == 0 && c->reading && !c->lingering && !c->in.empty()) {
+          // It closed its side within a request (a Content-Length larger than the body it sent):
+          // told, rather than hung up on, since it may still read.
+          SendNow(*c, ErrorResponse(400, "BAD_REQUEST",
+                                    c->request ? "the request ended before the " +
+                                                     std::to_string(c->body_bytes) +
+                                                     " bytes of body its Content-Length announced"
+                                               : std::string("the request ended within its head")));
+        }
         waiting.erase(c->fd);
         return;
       }

@@ -450,6 +450,28 @@ TEST_F(HttpServerTest, ABodyWithoutContentLengthIs411AndNotActedOn) {
   EXPECT_THAT(bodiless.Read().body, HasSubstr("\"id\":\"7\""));
 }
 
+// A client that promises more than it sends and closes its side is answered, not hung up on: it
+// may still read, and a silent close looks like a server crash.
+TEST_F(HttpServerTest, ARequestCutShortByTheClientClosingItsSideIsAnswered400) {
+  StartServer();
+  RawHttpClient short_body(port_);
+  ASSERT_TRUE(short_body.Send(
+      "POST /things/1/poke HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+      "Content-Length: 50\r\n\r\n{\"dry_run\": true}"));
+  ASSERT_EQ(shutdown(short_body.fd(), SHUT_WR), 0);
+  HttpResponse response = short_body.Read();
+  EXPECT_EQ(response.status, 400);
+  EXPECT_EQ(CodeOf(response), "BAD_REQUEST");
+  EXPECT_THAT(response.body, HasSubstr("50 bytes of body"));
+  RawHttpClient short_head(port_);
+  ASSERT_TRUE(short_head.Send("GET /things/1 HTTP/1.1\r\nHost: 127.0.0.1\r\n"));
+  ASSERT_EQ(shutdown(short_head.fd(), SHUT_WR), 0);
+  response = short_head.Read();
+  EXPECT_EQ(response.status, 400);
+  EXPECT_THAT(response.body, HasSubstr("within its head"));
+  EXPECT_TRUE(Log().empty()) << "nothing reached a handler";
+}
+
 TEST_F(HttpServerTest, HandlerExceptionsAre500AndOneLogLine) {
   StartServer();
   HttpResponse response = Get("/boom");
