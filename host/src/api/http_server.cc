@@ -531,6 +531,13 @@ struct HttpServer::Impl {
     Wake();
   }
 
+  // Whether the handler gave a header of this name (names compare without case).
+  static bool SetsHeader(const ApiResponse& response, std::string_view name) {
+    return std::any_of(response.headers.begin(), response.headers.end(), [&](const auto& header) {
+      return internal::EqualsIgnoringCase(header.first, name);
+    });
+  }
+
   // Bodies up to this size are copied behind the headers and sent in one call.
   static constexpr size_t kCopiedBodyLimit = 64 * 1024;
 
@@ -552,7 +559,9 @@ struct HttpServer::Impl {
       out += std::to_string(response.body.size());
       out += "\r\n";
     }
-    out += "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n";
+    // A handler's Cache-Control (an event stream's no-cache) replaces the default, not joins it.
+    if (!SetsHeader(response, "Cache-Control")) out += "Cache-Control: no-store\r\n";
+    out += "X-Content-Type-Options: nosniff\r\n";
     for (const auto& [name, value] : response.headers) {
       if (HasControl(name) || HasControl(value)) continue;
       out += name;
@@ -683,7 +692,10 @@ struct HttpServer::Impl {
     std::string head = "HTTP/1.1 " + std::to_string(response.status) + " " +
                        std::string(ReasonPhrase(response.status)) +
                        "\r\nContent-Type: " + response.content_type +
-                       "\r\nCache-Control: no-cache\r\nX-Accel-Buffering: no\r\n";
+                       "\r\nX-Content-Type-Options: nosniff\r\n";
+    // What a stream needs, unless its handler said it already (each field once).
+    if (!SetsHeader(response, "Cache-Control")) head += "Cache-Control: no-cache\r\n";
+    if (!SetsHeader(response, "X-Accel-Buffering")) head += "X-Accel-Buffering: no\r\n";
     for (const auto& [name, value] : response.headers) {
       if (!HasControl(name) && !HasControl(value)) head += name + ": " + value + "\r\n";
     }

@@ -123,6 +123,7 @@ class HttpServerTest : public ::testing::Test {
     add("GET", "/quiet", Access::kRead, [this](const ApiRequest&) {
       ApiResponse response;
       response.content_type = "text/event-stream";
+      response.headers.emplace_back("Cache-Control", "no-cache");  // as the event routes say
       response.stream = [this](StreamSink& sink) {
         Started();
         sink.Write("data: hello\n\n");
@@ -470,6 +471,35 @@ TEST_F(HttpServerTest, ARequestCutShortByTheClientClosingItsSideIsAnswered400) {
   EXPECT_EQ(response.status, 400);
   EXPECT_THAT(response.body, HasSubstr("within its head"));
   EXPECT_TRUE(Log().empty()) << "nothing reached a handler";
+}
+
+// Each field once: a handler's Cache-Control replaces the server's default rather than joining
+// it, and a stream's own fields are not repeated by the server, for GET and for HEAD alike.
+TEST_F(HttpServerTest, EveryHeaderFieldIsSentOnce) {
+  StartServer();
+  const auto count = [](const std::string& head, const std::string& field) {
+    size_t n = 0;
+    for (size_t at = head.find(field); at != std::string::npos; at = head.find(field, at + 1)) ++n;
+    return n;
+  };
+  HttpResponse plain = Get("/things/1");
+  EXPECT_EQ(count(plain.head, "Cache-Control:"), 1u) << plain.head;
+  EXPECT_EQ(plain.Header("cache-control"), "no-store");
+  RawHttpClient head_client(port_);
+  HttpResponse head = head_client.Request("HEAD", "/quiet");
+  EXPECT_EQ(head.status, 200);
+  EXPECT_EQ(count(head.head, "Cache-Control:"), 1u) << head.head;
+  EXPECT_EQ(head.Header("cache-control"), "no-cache");
+  RawHttpClient stream(port_);
+  ASSERT_TRUE(stream.Send("GET /quiet HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
+  ASSERT_TRUE(probe_.WaitStarted(1, std::chrono::seconds(20)));
+  server_->Stop();  // the stream then ends cleanly, and the whole response can be read
+  HttpResponse streamed = stream.Read();
+  EXPECT_EQ(streamed.status, 200);
+  EXPECT_EQ(count(streamed.head, "Cache-Control:"), 1u) << streamed.head;
+  EXPECT_EQ(count(streamed.head, "X-Accel-Buffering:"), 1u) << streamed.head;
+  EXPECT_EQ(streamed.Header("cache-control"), "no-cache");
+  EXPECT_EQ(streamed.Header("x-content-type-options"), "nosniff");
 }
 
 TEST_F(HttpServerTest, HandlerExceptionsAre500AndOneLogLine) {

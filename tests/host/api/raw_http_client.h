@@ -28,6 +28,7 @@ namespace petit::testing {
 struct HttpResponse {
   int status = 0;  // 0: no (whole) response before the deadline or the end of the connection
   std::map<std::string, std::string> headers;  // names in lower case
+  std::string head;                            // the head as received, without its blank line
   std::string body;
 
   std::string Header(const std::string& lower_name) const {
@@ -100,6 +101,7 @@ class RawHttpClient {
       if (!ReadSome(deadline)) return {};
     }
     const std::string head = buffer_.substr(0, head_end);
+    response.head = head;
     buffer_.erase(0, head_end + 4);
     size_t line_end = head.find("\r\n");
     const std::string status_line = head.substr(0, line_end);
