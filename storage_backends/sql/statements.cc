@@ -13,20 +13,20 @@ namespace {
 // A status or state name as an SQL string literal (the names are plain lower-case words).
 std::string Literal(std::string_view name) { return "'" + std::string(name) + "'"; }
 
-// The runs recovery looks at. ListIncompleteRunsSql repeats this text exactly: SQLite uses the
-// partial index of migration 002 only when the query names its condition word for word.
-std::string IncompleteRunCondition() {
-  return "status IN (" + Literal(RunStatusName(RunStatus::kQueued)) + ", " +
+// "('queued', 'running')", as the partial indexes' conditions name them.
+std::string IncompleteStatuses() {
+  return "(" + Literal(RunStatusName(RunStatus::kQueued)) + ", " +
          Literal(RunStatusName(RunStatus::kRunning)) + ")";
 }
+
+// The runs recovery looks at. ListIncompleteRunsSql repeats this text exactly: SQLite uses the
+// partial index of migration 002 only when the query names its condition word for word.
+std::string IncompleteRunCondition() { return "status IN " + IncompleteStatuses(); }
 
 // The runs the indexes of ended runs hold (migration sqlite 008 / postgresql 009), word for word
 // as they name them. Not EndedRunCondition: SQLite evaluates an index's condition on every write
 // of a run, and with that list of four each write cost three times as much (measured).
-std::string NotIncompleteRunCondition() {
-  return "status NOT IN (" + Literal(RunStatusName(RunStatus::kQueued)) + ", " +
-         Literal(RunStatusName(RunStatus::kRunning)) + ")";
-}
+std::string NotIncompleteRunCondition() { return "status NOT IN " + IncompleteStatuses(); }
 
 // The runs a retry may reopen: every terminal status, named (not "neither queued nor running"),
 // so that a status this petit does not know is never reopened.

@@ -44,8 +44,8 @@ class NoDuplicateKeysHandler : public Poco::JSON::ParseHandler {
 
 ParsedBody ParseBody(const ApiRequest& request, const std::vector<std::string_view>& allowed) {
   ParsedBody parsed;
-  const bool blank = request.body.find_first_not_of(" \t\r\n") == std::string::npos;
-  if (blank) {
+  const size_t first = request.body.find_first_not_of(" \t\r\n");
+  if (first == std::string::npos) {  // blank: no parameters
     parsed.object = new Poco::JSON::Object;
     return parsed;
   }
@@ -56,7 +56,7 @@ ParsedBody ParseBody(const ApiRequest& request, const std::vector<std::string_vi
     return parsed;
   }
   // Poco's answer to a bare `null` ("Attempt to set value on an empty stack") says nothing.
-  if (request.body[request.body.find_first_not_of(" \t\r\n")] != '{') {
+  if (request.body[first] != '{') {
     parsed.error = Error(400, "the body must be a JSON object");
     return parsed;
   }

@@ -48,13 +48,6 @@ void AppendNullableString(std::string& out, std::string_view value) {
   }
 }
 
-void SetStreamHeaders(ApiResponse& response) {
-  response.content_type = std::string(kEventStreamType);
-  response.headers.emplace_back("Cache-Control", "no-cache");
-  // nginx buffers responses unless told not to; an event stream must go out as written.
-  response.headers.emplace_back("X-Accel-Buffering", "no");
-}
-
 // One SSE event; `data` is one line of JSON (JSON text holds no raw newline).
 void AppendSse(std::string& out, std::optional<uint64_t> id, std::string_view type,
                std::string_view data) {
@@ -222,7 +215,7 @@ ApiResponse HandleEvents(const std::shared_ptr<const EventRouteContext>& context
     stream.after = context->journal.newest_id();
   }
   ApiResponse response;
-  SetStreamHeaders(response);
+  response.content_type = std::string(kEventStreamType);  // the server adds a stream's fields
   response.stream = [context, stream](StreamSink& sink) { StreamEvents(*context, stream, sink); };
   return response;
 }
@@ -563,7 +556,7 @@ ApiResponse HandleLogs(const std::shared_ptr<const EventRouteContext>& context,
       offset = *resumed;
     }
     ApiResponse response;
-    SetStreamHeaders(response);
+    response.content_type = std::string(kEventStreamType);  // the server adds a stream's fields
     response.stream = [context, index, target, offset](StreamSink& sink) {
       FollowLog(*context, *index, target, offset, sink);
     };

@@ -538,6 +538,15 @@ struct HttpServer::Impl {
     });
   }
 
+  // What every stream needs, each field once: not cached, and not buffered by nginx in front
+  // (it holds responses back unless told); a field its handler gave instead replaces the default.
+  static std::string StreamFields(const ApiResponse& response) {
+    std::string fields;
+    if (!SetsHeader(response, "Cache-Control")) fields += "Cache-Control: no-cache\r\n";
+    if (!SetsHeader(response, "X-Accel-Buffering")) fields += "X-Accel-Buffering: no\r\n";
+    return fields;
+  }
+
   // Bodies up to this size are copied behind the headers and sent in one call.
   static constexpr size_t kCopiedBodyLimit = 64 * 1024;
 
@@ -559,8 +568,12 @@ struct HttpServer::Impl {
       out += std::to_string(response.body.size());
       out += "\r\n";
     }
-    // A handler's Cache-Control (an event stream's no-cache) replaces the default, not joins it.
-    if (!SetsHeader(response, "Cache-Control")) out += "Cache-Control: no-store\r\n";
+    // A stream's fields for HEAD of it as for GET; a handler's Cache-Control replaces the default.
+    if (response.stream) {
+      out += StreamFields(response);
+    } else if (!SetsHeader(response, "Cache-Control")) {
+      out += "Cache-Control: no-store\r\n";
+    }
     out += "X-Content-Type-Options: nosniff\r\n";
     for (const auto& [name, value] : response.headers) {
       if (HasControl(name) || HasControl(value)) continue;
@@ -692,10 +705,7 @@ struct HttpServer::Impl {
     std::string head = "HTTP/1.1 " + std::to_string(response.status) + " " +
                        std::string(ReasonPhrase(response.status)) +
                        "\r\nContent-Type: " + response.content_type +
-                       "\r\nX-Content-Type-Options: nosniff\r\n";
-    // What a stream needs, unless its handler said it already (each field once).
-    if (!SetsHeader(response, "Cache-Control")) head += "Cache-Control: no-cache\r\n";
-    if (!SetsHeader(response, "X-Accel-Buffering")) head += "X-Accel-Buffering: no\r\n";
+                       "\r\nX-Content-Type-Options: nosniff\r\n" + StreamFields(response);
     for (const auto& [name, value] : response.headers) {
       if (!HasControl(name) && !HasControl(value)) head += name + ": " + value + "\r\n";
     }
