@@ -152,6 +152,10 @@ std::optional<ApiResponse> ParseRequestHead(std::string_view head, uint64_t max_
       return ErrorResponse(400, "BAD_REQUEST",
                            "malformed request: the target's authority holds a userinfo ('@')");
     }
+    // RFC 9110, 4.2.1: an http URI with an empty host is invalid (and would name no host).
+    if (authority->empty()) {
+      return ErrorResponse(400, "BAD_REQUEST", "malformed request: the target's host is empty");
+    }
     request.head.host = std::string(*authority);
   }
   request.expect_continue =

@@ -72,6 +72,7 @@ TEST(HttpHeadTest, RefusesEveryMalformedOrAmbiguousHead) {
       {"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 1025\r\n\r\n"sv, 413},
       {"GET / HTTP/1.1\r\n\r\n"sv, 400},                                  // HTTP/1.1 without Host
       {"GET http://127.0.0.1@evil/ HTTP/1.1\r\nHost: a\r\n\r\n"sv, 400},  // a userinfo
+      {"GET http:///api/health HTTP/1.1\r\nHost: a\r\n\r\n"sv, 400},      // an empty host
   };
   for (const auto& c : kCases) {
     EXPECT_EQ(StatusOf(std::string(c.head)), c.status) << c.head;
