@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include "src/storage_uri.h"
 #include "storage_backends/test_databases.h"
@@ -256,6 +257,78 @@ TEST(OpenStateStoreTest, SqliteStoreRunsInWalModeWithForeignKeys) {
   orphan.run = RunId::Generate();
   orphan.task = TaskId("t");
   EXPECT_EQ((*store)->SaveAttempts(std::array{orphan}).code(), StatusCode::kNotFound);
+}
+
+// Bytes in the store's write-ahead log beside `path`; 0 when there is none.
+off_t LogBytes(const std::string& path) {
+  std::error_code error;
+  const auto size = std::filesystem::file_size(path + "-wal", error);
+  return error ? 0 : static_cast<off_t>(size);
+}
+
+RunRecord QueuedRun(std::string trigger) {
+  RunRecord run;
+  run.id = RunId::Generate();
+  run.job = JobId("job");
+  run.trigger = std::move(trigger);
+  run.created_us = 1'700'000'000'000'000;
+  return run;
+}
+
+// A short `petit trigger` must not pay a checkpoint when it closes the store and a new log when it
+// next opens it (four fsyncs, most of its time): a small log stays for the next process, whose
+// reads and writes go on from it.
+TEST(OpenStateStoreTest, SqliteStoreLeavesASmallLogForTheNextProcess) {
+  testing::TempDir dir;
+  const std::string path = dir.path() + "/petit.db";
+  const RunRecord first = QueuedRun("manual");
+  {
+    Result<std::unique_ptr<StateStore>> store = OpenStateStore("sqlite://" + path);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    ASSERT_TRUE((*store)->CreateRun(first).ok());
+  }
+  const off_t kept = LogBytes(path);
+  EXPECT_GT(kept, 0) << "the store checkpointed its log when it closed";
+  const RunRecord second = QueuedRun("api");
+  {
+    Result<std::unique_ptr<StateStore>> store = OpenStateStore("sqlite://" + path);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    Result<std::optional<RunRecord>> read = (*store)->GetRun(first.id);
+    ASSERT_TRUE(read.ok() && read->has_value()) << read.status().ToString();
+    EXPECT_EQ((*read)->trigger, "manual");
+    ASSERT_TRUE((*store)->CreateRun(second).ok());
+  }
+  EXPECT_GT(LogBytes(path), kept) << "the second process did not append to the log it found";
+  // What the log holds is the database's for any reader, SQLite's own included.
+  soci::session raw(soci::sqlite3, path);
+  int runs = 0;
+  raw << "SELECT COUNT(*) FROM runs", soci::into(runs);
+  EXPECT_EQ(runs, 2);
+}
+
+// ... but a large log would cost the next process more to scan than a checkpoint costs now.
+TEST(OpenStateStoreTest, SqliteStoreCheckpointsALargeLogWhenItCloses) {
+  testing::TempDir dir;
+  const std::string path = dir.path() + "/petit.db";
+  std::vector<RunId> ids;
+  {
+    Result<std::unique_ptr<StateStore>> store = OpenStateStore("sqlite://" + path);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    // Each run in its own commit, each with an error of 4 KiB: a page or two of log apiece.
+    while (LogBytes(path) <= (off_t{2} << 20)) {
+      RunRecord run = QueuedRun("manual");
+      run.error = std::string(4096, 'e');
+      ASSERT_TRUE((*store)->CreateRun(run).ok());
+      ids.push_back(run.id);
+    }
+  }
+  EXPECT_EQ(LogBytes(path), 0) << "a log of over 2 MiB was left for the next process to scan";
+  Result<std::unique_ptr<StateStore>> store = OpenStateStore("sqlite://" + path);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  for (const RunId& id : {ids.front(), ids.back()}) {
+    Result<std::optional<RunRecord>> read = (*store)->GetRun(id);
+    ASSERT_TRUE(read.ok() && read->has_value()) << read.status().ToString();
+  }
 }
 
 }  // namespace
