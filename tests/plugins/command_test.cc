@@ -1,8 +1,10 @@
 // The command plugin's normal behaviour, through FakeHost with the plugin's code linked in.
 // Timeouts, cancellation and signals are in command_termination_test.cc.
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 #include <algorithm>
 
@@ -570,6 +572,21 @@ TEST_F(CommandOutputTest, TheOutputFileIsNamedInAPrivateDirectoryInTmpdir) {
   ASSERT_EQ(result.status, PETIT_OK) << result.error;
   EXPECT_EQ(result.stdout_data, tmpdir.path().string() + "\n700\nabsent\nregular file\n");
   EXPECT_EQ(result.outputs.at("k"), "v");
+}
+
+// Without TMPDIR the directory goes on tmpfs where there is one: on a journalled /tmp, making and
+// removing it cost half a millisecond per process.
+TEST_F(CommandOutputTest, WithoutTmpdirTheOutputFileIsOnDevShmWhenThatIsATmpfs) {
+  std::optional<std::string> old;
+  if (const char* value = getenv("TMPDIR"); value != nullptr) old = value;
+  unsetenv("TMPDIR");
+  const RunResult result = RunShell("dirname \"$(dirname \"$PETIT_OUTPUT\")\"");
+  if (old) setenv("TMPDIR", old->c_str(), 1);
+  ASSERT_EQ(result.status, PETIT_OK) << result.error;
+  struct statfs shm {};
+  const bool tmpfs = statfs("/dev/shm", &shm) == 0 && shm.f_type == TMPFS_MAGIC &&
+                     access("/dev/shm", W_OK | X_OK) == 0;
+  EXPECT_EQ(result.stdout_data, tmpfs ? "/dev/shm\n" : "/tmp\n");
 }
 
 TEST_F(CommandOutputTest, EveryAttemptGetsAFileOfItsOwn) {
