@@ -14,6 +14,7 @@
 
 #include <gtest/gtest.h>
 
+#include "cgroup_mount_cases.h"
 #include "command_test_support.h"
 #include "task_cgroup.h"
 
@@ -216,6 +217,26 @@ TEST_F(CommandCgroupTest, AnAttemptLeavesItsCgroupEmptyForTheNext) {
   std::string third_cgroup;
   ASSERT_TRUE(third_lines >> third_cgroup) << reused.stdout_data;
   EXPECT_EQ(third_cgroup, second_cgroup) << "the free cgroup was not reused";
+}
+
+TEST(CgroupDirFromMountinfoTest, FindsTheCgroupUnderTheFirstCgroup2MountAsTheHostDoes) {
+  for (const testing_support::CgroupMountCase& c : testing_support::kCgroupMountCases) {
+    EXPECT_EQ(command::CgroupDirFromMountinfo(c.mountinfo, c.own), c.dir) << c.name;
+  }
+}
+
+TEST_F(CommandCgroupTest, TheBaseIsTheCgroupThatListsThisProcessWhereMountinfoPutsIt) {
+  const std::string& base = *command::TaskCgroupBase();
+  std::istringstream procs(ReadText(base + "/cgroup.procs"));
+  bool listed = false;
+  for (pid_t pid = 0; procs >> pid;) listed = listed || pid == getpid();
+  EXPECT_TRUE(listed) << base << "/cgroup.procs does not list this process";
+  std::istringstream cgroups(ReadText("/proc/self/cgroup"));
+  std::string own;
+  for (std::string line; std::getline(cgroups, line);) {
+    if (line.rfind("0::", 0) == 0) own = line.substr(3);
+  }
+  EXPECT_EQ(base, command::CgroupDirFromMountinfo(ReadText("/proc/self/mountinfo"), own));
 }
 
 TEST_F(CommandTest, CancelBeforeExecuteStartsNothing) {

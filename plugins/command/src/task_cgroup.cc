@@ -4,17 +4,20 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/types.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <charconv>
 #include <cstdlib>
 #include <mutex>
-#include <sstream>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -46,51 +49,66 @@ std::string ReadSmall(const std::string& path) {
   return text;
 }
 
-// The path of this process's cgroup in the v2 hierarchy ("0::<path>" in /proc/self/cgroup).
-std::optional<std::string> OwnCgroupPath() {
-  std::istringstream in(ReadSmall("/proc/self/cgroup"));
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("0::", 0) == 0) return line.substr(3);
+// The lines of `text`, the last one with or without its newline.
+template <typename Fn>
+void ForEachLine(std::string_view text, Fn&& fn) {
+  while (!text.empty()) {
+    const size_t end = text.find('\n');
+    fn(text.substr(0, end));
+    text.remove_prefix(end == std::string_view::npos ? text.size() : end + 1);
   }
-  return std::nullopt;
 }
 
-struct Mount {
-  std::string root;  // the hierarchy's path mounted there
-  std::string point;
-};
+// The next space-separated field of `rest`, which loses it.
+std::string_view NextField(std::string_view& rest) {
+  const size_t end = rest.find(' ');
+  const std::string_view field = rest.substr(0, end);
+  rest.remove_prefix(end == std::string_view::npos ? rest.size() : end + 1);
+  return field;
+}
 
-// The first cgroup2 mount (/proc/self/mountinfo: "... root point ... - cgroup2 ...").
-std::optional<Mount> Cgroup2Mount() {
-  std::istringstream in(ReadSmall("/proc/self/mountinfo"));
-  std::string line;
-  while (std::getline(in, line)) {
-    const size_t separator = line.find(" - ");
-    if (separator == std::string::npos) continue;
-    std::istringstream tail(line.substr(separator + 3));
-    std::string type;
-    if (!(tail >> type) || type != "cgroup2") continue;
-    std::istringstream head(line.substr(0, separator));
-    std::string id, parent, device;
-    Mount mount;
-    if (head >> id >> parent >> device >> mount.root >> mount.point) return mount;
+// The path of this process's cgroup in the v2 hierarchy ("0::<path>" in /proc/self/cgroup).
+std::optional<std::string> OwnCgroupPath() {
+  const std::string text = ReadSmall("/proc/self/cgroup");
+  std::optional<std::string> own;
+  ForEachLine(text, [&](std::string_view line) {
+    if (line.starts_with("0::")) own = std::string(line.substr(3));
+  });
+  return own;
+}
+
+// Whether the cgroup directory `dir` lists this process: a process is in one v2 cgroup only, so
+// the directory that lists it is its cgroup's, however the hierarchy is mounted.
+bool ListsThisProcess(const std::string& dir) {
+  const std::string pid = std::to_string(getpid());
+  const std::string text = ReadSmall(dir + "/cgroup.procs");
+  bool listed = false;
+  ForEachLine(text, [&](std::string_view line) { listed = listed || line == pid; });
+  return listed;
+}
+
+// This process's cgroup where systemd mounts the v2 hierarchy whole (/sys/fs/cgroup, or
+// /sys/fs/cgroup/unified beside v1's), checked by its listing this process; empty elsewhere (a
+// container's mount of a sub-tree, another mount point). Two small reads instead of
+// /proc/self/mountinfo, which the kernel writes out mount by mount (100 us cold here).
+std::string CgroupAtUsualMount(const std::string& own) {
+  for (const char* point : {"/sys/fs/cgroup", "/sys/fs/cgroup/unified"}) {
+    struct statfs fs {};
+    if (statfs(point, &fs) != 0 || fs.f_type != CGROUP2_SUPER_MAGIC) continue;
+    std::string dir = point + (own == "/" ? std::string() : own);
+    if (ListsThisProcess(dir)) return dir;
   }
-  return std::nullopt;
+  return {};
 }
 
 std::optional<std::string> DetectBase() {
   const char* setting = std::getenv("PETIT_TASK_CGROUPS");
   if (setting != nullptr && std::string_view(setting) == "off") return std::nullopt;
-  std::optional<std::string> own = OwnCgroupPath();
-  std::optional<Mount> mount = Cgroup2Mount();
-  if (!own.has_value() || !mount.has_value()) return std::nullopt;
-  std::string path = *own;
-  if (mount->root != "/") {
-    if (path.rfind(mount->root, 0) != 0) return std::nullopt;
-    path.erase(0, mount->root.size());
-  }
-  std::string dir = mount->point + (path == "/" ? "" : path);
+  const std::optional<std::string> own = OwnCgroupPath();
+  if (!own.has_value()) return std::nullopt;
+  std::string dir = CgroupAtUsualMount(*own);
+  if (dir.empty()) dir = CgroupDirFromMountinfo(ReadSmall("/proc/self/mountinfo"), *own);
+  if (dir.empty()) return std::nullopt;
   if (access(dir.c_str(), W_OK | X_OK) != 0) return std::nullopt;
   if (access((dir + "/cgroup.procs").c_str(), W_OK) != 0) return std::nullopt;
   return dir;
@@ -106,13 +124,43 @@ bool WriteSmall(const std::string& path, std::string_view text) {
 
 std::vector<pid_t> Members(const std::string& dir) {
   std::vector<pid_t> pids;
-  std::istringstream in(ReadSmall(dir + "/cgroup.procs"));
-  pid_t pid = 0;
-  while (in >> pid) pids.push_back(pid);
+  ForEachLine(ReadSmall(dir + "/cgroup.procs"), [&](std::string_view line) {
+    pid_t pid = 0;
+    if (std::from_chars(line.data(), line.data() + line.size(), pid).ec == std::errc()) {
+      pids.push_back(pid);
+    }
+  });
   return pids;
 }
 
 }  // namespace
+
+std::string CgroupDirFromMountinfo(std::string_view mountinfo, std::string_view own) {
+  std::optional<std::string> found;
+  ForEachLine(mountinfo, [&](std::string_view line) {
+    if (found.has_value()) return;
+    const size_t separator = line.find(" - ");
+    if (separator == std::string_view::npos) return;
+    std::string_view tail = line.substr(separator + 3);
+    if (NextField(tail) != "cgroup2") return;
+    std::string_view head = line.substr(0, separator);
+    for (int skipped = 0; skipped < 3; ++skipped) NextField(head);  // id, parent, device
+    const std::string_view root = NextField(head);
+    const std::string_view point = NextField(head);
+    if (root.empty() || point.empty()) return;
+    std::string_view path = own;
+    if (root != "/") {
+      // "/a/b" is under "/a", "/ab" is not.
+      if (!path.starts_with(root) || (path.size() > root.size() && path[root.size()] != '/')) {
+        found = std::string();
+        return;
+      }
+      path.remove_prefix(root.size());
+    }
+    found = std::string(point) + (path == "/" ? std::string() : std::string(path));
+  });
+  return found.value_or(std::string());
+}
 
 const std::optional<std::string>& TaskCgroupBase() {
   static const std::optional<std::string> base = DetectBase();
