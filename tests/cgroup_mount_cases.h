@@ -33,8 +33,8 @@ inline constexpr char kContainerMounts[] =
     "cgroup rw\n";
 
 inline constexpr CgroupMountCase kCgroupMountCases[] = {
-    {"a systemd service under the unified hierarchy", kUnifiedMounts,
-     "/system.slice/petit.service", "/sys/fs/cgroup/system.slice/petit.service"},
+    {"a systemd service under the unified hierarchy", kUnifiedMounts, "/system.slice/petit.service",
+     "/sys/fs/cgroup/system.slice/petit.service"},
     {"the root cgroup", kUnifiedMounts, "/", "/sys/fs/cgroup"},
     {"the hybrid layout's unified mount, its last line without a newline", kHybridMounts,
      "/user.slice/session-1.scope", "/sys/fs/cgroup/unified/user.slice/session-1.scope"},

@@ -1,14 +1,20 @@
 // LoadContext: what every job file of one load shares, the loader's options and the parameter
-// schema of each plugin task type, parsed once before any file is read.
+// schema of each plugin task type, parsed once, when a task of that type first asks for it: a load
+// mostly uses few of the types the plugins declare, and compiling a schema costs tens of
+// microseconds (a one-task `petit trigger` compiled every type's before).
 //
-// Ownership: borrows the options, which must outlive it. Threads: immutable once built, so the
-// threads of LoadJobDirectory share one freely.
+// Ownership: borrows the options, which must outlive it. Threads: SchemaFor may be called from
+// any thread (a schema is parsed once, under its std::once_flag), so the threads of
+// LoadJobDirectory share one freely.
 #ifndef PETIT_HOST_CONFIG_LOAD_CONTEXT_H_
 #define PETIT_HOST_CONFIG_LOAD_CONTEXT_H_
 
 #include <functional>
 #include <map>
+#include <mutex>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "config/job_loader.h"
 #include "config/params_schema.h"
@@ -26,9 +32,16 @@ class LoadContext {
   const ParamsSchema* SchemaFor(const std::string& type, std::string* unreadable) const;
 
  private:
+  struct LazySchema {
+    std::string_view text;  // borrowed from options_.params_schemas
+    std::once_flag parsed;
+    std::optional<ParamsSchema> schema;  // once parsed: the schema, or else
+    std::string unreadable;              // why it cannot be read
+  };
+
   const JobLoaderOptions& options_;
-  std::map<std::string, ParamsSchema, std::less<>> schemas_;
-  std::map<std::string, std::string, std::less<>> unreadable_;
+  // Built in the constructor, never resized: the entries (and their once_flags) stay put.
+  mutable std::map<std::string, LazySchema, std::less<>> schemas_;
 };
 
 }  // namespace petit::host::internal
