@@ -452,12 +452,23 @@ class JobParser {
     // Dependencies may name tasks anywhere in the file, so they are checked once all are known.
     std::vector<std::string_view> ids;  // sorted, made at the first unknown name
     std::optional<NameGuesser> guesser;
-    auto unknown_task = [&](const std::string& name) {
+    size_t id_bytes = 0;
+    // A guess reads every task id: past a budget (and past kMaxHintedProblems problems) unknown
+    // names get none, so that a generated file naming 13,000 unknown tasks among 13,000 costs a
+    // guess for a few hundred of them, not 13,000 (25 s of edit distances).
+    size_t guess_budget = kGuessBudgetBytes;
+    auto unknown_task = [&](const std::string& name) -> std::string {
       if (!guesser) {
-        for (Dag::Index i = 0; i < job.dag.size(); ++i) ids.push_back(job.dag.task(i).id.str());
+        for (Dag::Index i = 0; i < job.dag.size(); ++i) {
+          ids.push_back(job.dag.task(i).id.str());
+          id_bytes += ids.back().size();
+        }
         std::sort(ids.begin(), ids.end());
         guesser.emplace(ids);
       }
+      const size_t cost = id_bytes + ids.size() * name.size();
+      if (errors_.size() >= kMaxHintedProblems || cost > guess_budget) return "";
+      guess_budget -= cost;
       if (auto guess = guesser->Guess(name)) return " (did you mean '" + guess->name + "'?)";
       return KnownTasks(ids);
     };
@@ -541,6 +552,10 @@ class JobParser {
     }
     return YamlNode();
   }
+
+  // The bytes of task ids that "did you mean" may read for one file's unknown task names, in all:
+  // a few tens of milliseconds of guessing here, whatever the file.
+  static constexpr size_t kGuessBudgetBytes = size_t{1} << 20;
 
   // " (the job's tasks are a, b, c)" for a job of a few short-named tasks, so the right name
   // is in sight.
