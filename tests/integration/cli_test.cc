@@ -454,6 +454,30 @@ TEST_F(CliTest, EmptyArgumentsAndExtraOperandsAreUsageErrors) {
   }
 }
 
+// An option the command does not read is bad usage, not ignored: `trigger --dry-run` ran the job.
+TEST_F(CliTest, AnOptionTheCommandDoesNotReadIsAUsageErrorAndNothingRuns) {
+  const std::string examples = ShellQuote(std::string(PETIT_SOURCE_DIR) + "/examples");
+  struct Case {
+    std::string args;
+    std::string message;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"trigger " + examples + " hello_world --dry-run",
+            "trigger DIR JOB does not take --dry-run (--dry-run is for retry RUN, retry DIR RUN)"},
+           {"trigger " + examples + " diamond --task fetch", "does not take --task"},
+           {"validate " + examples + " --detach", "validate DIR does not take --detach"},
+           {"runs --format svg", "runs does not take --format (--format is for graph DIR JOB)"},
+           {"version --json", "version does not take --json"},
+       }) {
+    Outcome r = Run(c.args);
+    EXPECT_EQ(r.exit_code, 2) << c.args << ": " << r.out << r.err;
+    EXPECT_THAT(r.err, HasSubstr(c.message)) << c.args;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << c.args << ": " << r.err;
+    EXPECT_EQ(r.out, "") << c.args;
+  }
+  EXPECT_FALSE(std::filesystem::exists(db_)) << "no run may have started";
+}
+
 TEST_F(CliTest, TriggerRefusesAJobAtItsMaxConcurrencyHeldByALiveProcess) {
   Result<std::string> self = host::CurrentProcessOwner();
   ASSERT_TRUE(self.ok()) << self.status().ToString();

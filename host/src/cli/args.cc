@@ -181,6 +181,7 @@ Result<Args> ParseArgs(int argc, char** argv) {
       if (auto close = ClosestMatch(name, names)) message += " (did you mean '" + *close + "'?)";
       return InvalidArgument(message);
     }
+    args.options_given.push_back(name);
     std::string value;
     if (!option->value.empty()) {
       if (inline_value) {

@@ -40,6 +40,9 @@ struct Args {
   std::optional<std::string> stopped_at;    // --stopped-at TIME
   std::vector<std::string> fail_specs;      // --fail TASK@N (repeatable)
   std::vector<std::string> duration_specs;  // --duration TASK=D (repeatable)
+  // Every option given, by name ("--quiet"), in order (a repeated one twice: the last value wins,
+  // as with most tools, but for --plugin-dir, --fail and --duration, which add up).
+  std::vector<std::string> options_given;
 };
 
 struct OptionHelp {

@@ -50,7 +50,14 @@ struct Command {
   // For a command with several forms: whether these words are this form (nullptr: any words).
   // The first entry of the name whose form matches is the one run.
   bool (*form)(const Args& args) = nullptr;
+  // The options this form reads, space-separated, beside kContextOptions; any other is refused
+  // rather than ignored (`trigger --dry-run` must not run the job).
+  std::string_view options = "";
 };
+
+// Options every command takes: where petit.yaml, the store and plugins are (a command that does
+// not use one ignores it, as it ignores petit.yaml's other settings).
+constexpr std::string_view kContextOptions = "--config --storage --plugin-dir --help";
 
 bool Detached(const Args& args) { return args.detach; }
 bool Followed(const Args& args) { return args.follow; }
@@ -61,61 +68,64 @@ constexpr Command kCommands[] = {
     {"validate", "DIR",
      "check every job file under DIR; lists every error in one pass and the\n"
      "next three fire times of each scheduled job (--json, --now)",
-     1, 1, true, Needs::kPlugins, CmdValidate},
+     1, 1, true, Needs::kPlugins, CmdValidate, nullptr, "--json --now"},
     {"trigger", "[DIR] JOB --follow",
      "trigger JOB in the running daemon and watch the run as petit watch does;\n"
      "exit 0 if it succeeds, 1 if not",
-     1, 2, true, Needs::kRemote, CmdTriggerFollow, Followed},
+     1, 2, true, Needs::kRemote, CmdTriggerFollow, Followed, "--follow --detach --server --quiet"},
     {"trigger", "[DIR] JOB --detach",
      "trigger JOB in the running daemon (petit run) and print the run id", 1, 2, true,
-     Needs::kRemote, CmdTriggerDetached, Detached},
+     Needs::kRemote, CmdTriggerDetached, Detached, "--detach --server"},
     {"trigger", "DIR JOB", "run JOB now, print each task's result; exit 1 if the run fails", 2, 2,
-     true, Needs::kPlugins, CmdTrigger},
+     true, Needs::kPlugins, CmdTrigger, nullptr, "--quiet --no-output --max-parallel"},
     {"retry", "RUN",
      "retry RUN in the running daemon and print the plan: its failed, cancelled\n"
      "and interrupted tasks and everything downstream (--from TASK, --task TASK,\n"
      "--dry-run); without a daemon, use the DIR form",
-     1, 1, false, Needs::kRemote, CmdRetryRemote, RunOnly},
+     1, 1, false, Needs::kRemote, CmdRetryRemote, RunOnly, "--from --task --dry-run --server"},
     {"retry", "DIR RUN", "the same in this process, the jobs read from DIR; exit 1 if it fails", 2,
-     2, true, Needs::kPlugins, CmdRetry},
+     2, true, Needs::kPlugins, CmdRetry, nullptr,
+     "--from --task --dry-run --quiet --no-output --max-parallel"},
     {"cancel", "RUN",
      "cancel RUN through the running daemon, or else through the petit trigger\n"
      "or petit retry of this host that drives it; wait until it is recorded;\n"
      "exit 0 once it is cancelled",
-     1, 1, false, Needs::kRemote, CmdCancelRemote},
+     1, 1, false, Needs::kRemote, CmdCancelRemote, nullptr, "--server --quiet"},
     {"watch", "RUN",
      "follow RUN of the running daemon live: each task's state and duration,\n"
      "the failed tasks' last output; exit 0 if the run succeeds, 1 if not",
-     1, 1, false, Needs::kRemote, CmdWatch},
+     1, 1, false, Needs::kRemote, CmdWatch, nullptr, "--server"},
     {"status", "[DIR]",
      "the running daemon: scheduler, store health, paused jobs, active runs\n"
      "(--json); exit 1 if it is degraded, 3 if no daemon answers",
-     0, 1, true, Needs::kRemote, CmdStatus},
+     0, 1, true, Needs::kRemote, CmdStatus, nullptr, "--server --json"},
     {"pause", "[JOB]", "pause the daemon's scheduler, or only JOB's schedule (persisted)", 0, 1,
-     false, Needs::kRemote, CmdPause},
+     false, Needs::kRemote, CmdPause, nullptr, "--server"},
     {"resume", "[JOB]", "resume the scheduler, or JOB; missed fires follow each job's catch_up", 0,
-     1, false, Needs::kRemote, CmdResume},
+     1, false, Needs::kRemote, CmdResume, nullptr, "--server"},
     {"reload", "[DIR]", "make the daemon re-read its job files and petit.yaml (as SIGHUP)", 0, 1,
-     true, Needs::kRemote, CmdReload},
+     true, Needs::kRemote, CmdReload, nullptr, "--server"},
     {"run", "DIR", "run the scheduler: fire the jobs' schedules until SIGTERM/SIGINT", 1, 1, true,
-     Needs::kPlugins, CmdRun},
-    {"list", "DIR", "list the jobs under DIR (--json)", 1, 1, true, Needs::kPlugins, CmdList},
+     Needs::kPlugins, CmdRun, nullptr, "--max-parallel"},
+    {"list", "DIR", "list the jobs under DIR (--json)", 1, 1, true, Needs::kPlugins, CmdList,
+     nullptr, "--json"},
     {"graph", "DIR JOB",
      "print JOB's task graph as Graphviz dot, or as SVG with --format svg\n"
      "(trigger rules and pools shown)",
-     2, 2, true, Needs::kPlugins, CmdGraph},
+     2, 2, true, Needs::kPlugins, CmdGraph, nullptr, "--format"},
     {"simulate", "DIR",
      "print what the scheduler would fire and the engine run between --from and\n"
      "--until (default: the next 24 h), on a virtual clock, running no command:\n"
      "fires with DST notes, catch-up, overlap, job dependencies, retries, skips\n"
      "(--job, --stopped-at, --fail TASK@N, --duration TASK=D, --json)",
-     1, 1, true, Needs::kPlugins, CmdSimulate},
+     1, 1, true, Needs::kPlugins, CmdSimulate, nullptr,
+     "--json --job --from --until --stopped-at --fail --duration --max-parallel"},
     {"plugins", "", "the plugin search path, then the loaded plugins' task types (--json)", 0, 0,
-     false, Needs::kPlugins, CmdPlugins},
+     false, Needs::kPlugins, CmdPlugins, nullptr, "--json"},
     {"runs", "", "list recent runs (--job JOB, --limit N, --json)", 0, 0, false, Needs::kConfig,
-     CmdRuns},
+     CmdRuns, nullptr, "--job --limit --json"},
     {"logs", "RUN [TASK]", "print the captured output of a run, or of one task", 1, 2, false,
-     Needs::kConfig, CmdLogs},
+     Needs::kConfig, CmdLogs, nullptr, ""},
     {"version", "", "print the version", 0, 0, false, Needs::kNothing, nullptr},
     {"help", "", "print this help", 0, 0, false, Needs::kNothing, nullptr},
 };
@@ -155,6 +165,38 @@ const Command* FindCommand(std::string_view name, const Args& args) {
     if (command.name == name && (command.form == nullptr || command.form(args))) return &command;
   }
   return nullptr;
+}
+
+// Whether `options` (space-separated) lists `name`.
+bool Lists(std::string_view options, std::string_view name) {
+  for (size_t start = 0; start < options.size();) {
+    size_t end = options.find(' ', start);
+    if (end == std::string_view::npos) end = options.size();
+    if (options.substr(start, end - start) == name) return true;
+    start = end + 1;
+  }
+  return false;
+}
+
+std::string Form(const Command& command) {
+  std::string form(command.name);
+  if (!command.operands.empty()) form += " " + std::string(command.operands);
+  return form;
+}
+
+// Empty when `command` reads every option given; else why not, naming the forms that take it.
+std::string RefusedOption(const Command& command, const Args& args) {
+  for (const std::string& given : args.options_given) {
+    if (Lists(kContextOptions, given) || Lists(command.options, given)) continue;
+    std::string takers;
+    for (const Command& other : kCommands) {
+      if (!Lists(other.options, given)) continue;
+      takers += (takers.empty() ? "" : ", ") + Form(other);
+    }
+    return Form(command) + " does not take " + given +
+           (takers.empty() ? std::string() : " (" + given + " is for " + takers + ")");
+  }
+  return "";
 }
 
 std::string UnknownCommand(const std::string& name) {
@@ -198,6 +240,10 @@ int RunCommandLine(int argc, char** argv) {
   const Command* command = FindCommand(args.command, args);
   if (command == nullptr) {
     PrintError(UnknownCommand(args.command));
+    return kExitUsage;
+  }
+  if (std::string refused = RefusedOption(*command, args); !refused.empty()) {
+    PrintError(refused);
     return kExitUsage;
   }
   if (command->dir_first && !args.operands.empty() &&
