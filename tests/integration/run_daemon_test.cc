@@ -463,6 +463,38 @@ TEST_F(RunDaemonTest, ASecondDaemonOnTheStoreExitsThreeNamingTheFirstWhichKeepsF
   EXPECT_EQ(first.Terminate(), 0) << first.err();
 }
 
+// The same petit.yaml twice: the second finds the API's port taken by the first, but what it must
+// say is the store's refusal, which names the daemon to look at.
+TEST_F(RunDaemonTest, ASecondDaemonOfTheSamePortNamesTheFirstRatherThanThePort) {
+  WriteJob("tick.yaml",
+           "id: tick\n"
+           "schedule: \"@every 1s\"\n"
+           "tasks:\n"
+           "  - id: noop\n"
+           "    type: command\n"
+           "    command: \"true\"\n");
+  Daemon first(RunArgs());
+  ASSERT_TRUE(first.WaitFor("api listening on http://127.0.0.1:")) << first.err();
+  const std::string log = first.err();
+  const size_t at = log.find("api listening on http://127.0.0.1:");
+  const std::string port =
+      log.substr(at + 34, log.find_first_not_of("0123456789", at + 34) - at - 34);
+  ASSERT_FALSE(port.empty()) << log;
+  const fs::path config = dir_ / "same-port.yaml";
+  std::ofstream(config) << "api: {port: " << port << "}\n";
+
+  std::vector<std::string> args = RunArgs();
+  args.insert(args.end(), {"--config", config.string()});
+  Daemon second(args);
+  EXPECT_FALSE(second.WaitFor("running "));
+  EXPECT_EQ(second.Terminate(), 3) << second.err();
+  EXPECT_THAT(second.err(),
+              HasSubstr("not starting: the store " + StorageUri() + " is in use by "));
+  EXPECT_THAT(second.err(), HasSubstr("/" + std::to_string(first.pid()) + "/"));
+  EXPECT_THAT(second.err(), Not(HasSubstr("cannot listen")));
+  EXPECT_EQ(first.Terminate(), 0) << first.err();
+}
+
 TEST_F(RunDaemonTest, ADaemonKilledWithSigkillMidRunLeavesNoLockBehind) {
   // A task that outlives its daemon: the lock must die with the daemon, not with the task. The
   // task tells the test its pid through a FIFO, as above. It ignores SIGTERM (which survives

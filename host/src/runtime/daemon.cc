@@ -77,6 +77,20 @@ Status NotStarting(const Status& status) {
                             "run per store)");
 }
 
+// The NotStarting refusal when another live daemon holds `env`'s store; OK otherwise (also when
+// the store cannot be opened: whoever asked reports its own failure).
+Status StoreHeldByAnother(HostEnv& env) {
+  Result<StateStore*> store = env.StoreForDaemon();
+  if (!store.ok()) return Status::Ok();
+  Result<std::string> owner = CurrentProcessOwner();
+  if (!owner.ok()) return Status::Ok();
+  Result<std::unique_ptr<HostLock>> lock = (*store)->AcquireHostLock(*owner);
+  if (!lock.ok() && lock.status().code() == StatusCode::kFailedPrecondition) {
+    return NotStarting(lock.status());
+  }
+  return Status::Ok();  // free: the lock taken just now goes with `lock`
+}
+
 std::string ReadText(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(in), {});
@@ -650,6 +664,12 @@ int ServeUntilSignalled(std::unique_ptr<HostEnv> env, std::vector<Job> jobs,
   }
   if (companion != nullptr) {
     if (Status prepared = companion->Prepare(log); !prepared.ok()) {
+      // A second daemon of the same petit.yaml finds the port taken by the first: the refusal to
+      // act on is the store's, which names that daemon.
+      if (Status held = StoreHeldByAnother(*env); !held.ok()) {
+        log.Error(held.message());
+        return kExitHostError;
+      }
       log.Error(prepared.message());
       return kExitHostError;
     }
