@@ -52,6 +52,23 @@ tasks:
               HasSubstr("t.yaml:4:11: unknown task type 'slep' (did you mean 'sleep'?)"));
 }
 
+// `custom` is a form of the original's, not a plugin type: a handler naming it is not a typo of it.
+TEST(JobLoaderTest, AHandlerNamingNoPluginTypeIsNeverToldToMeanItself) {
+  JobLoaderOptions options;
+  options.known_types = {"command", "noop", "sleep"};
+  LoadedJobs loaded = LoadJobFromString(R"(id: c
+tasks:
+  - id: t
+    type: custom
+    handler: custom
+)",
+                                        "c.yaml", options);
+  const std::string errors = Joined(loaded.errors);
+  EXPECT_THAT(errors, HasSubstr("c.yaml:5:14: unknown task type 'custom'; the known types are "
+                                "command, noop, sleep"));
+  EXPECT_THAT(errors, Not(HasSubstr("did you mean 'custom'")));
+}
+
 TEST(JobLoaderTest, ResourcesNamePoolsAndSystemResources) {
   LoadedJobs loaded = LoadJobFromString(R"(id: r
 tasks:

@@ -140,8 +140,10 @@ bool TaskParser::CheckType(const YamlNode& at, const std::string& type) {
   if (known.empty() || std::find(known.begin(), known.end(), type) != known.end()) return true;
   std::vector<std::string_view> candidates(known.begin(), known.end());
   // The original's forms that are no plugin's name; `command` is one when its plugin is loaded.
-  candidates.push_back("python");
-  candidates.push_back("custom");
+  // Not as the guess for themselves: `handler: custom` names a plugin type, which custom is not.
+  for (std::string_view form : {"python", "custom"}) {
+    if (form != type) candidates.push_back(form);
+  }
   std::string message = "unknown task type '" + type + "'";
   if (type == "command") {
     message = "task type 'command' needs the command plugin, which is not loaded";
