@@ -67,6 +67,8 @@ TEST(ParseStrictJsonTest, BuildsTheTreeYamlBuildsForEveryKindOfValue) {
            "  {\"padded\": \"value\"}  \n\n",
            R"({"type":"object","additionalProperties":false})",  // compact, as serialisers write
            R"({"a":1,"b":[1,"x",true,null,-2.5e3],"c":{"d":null},"e":"f","g":{}})",
+           // A value's \\ and \" (a pattern's backslash), decoded as YAML decodes them.
+           R"({"pattern": "^[^=\\x00]+$", "quote": "say \"hi\"", "both": "\\\"", "end": "\\"})",
        }) {
     ExpectAsYaml(text);
   }
@@ -76,7 +78,9 @@ TEST(ParseStrictJsonTest, LeavesToYamlWhatItCannotReadExactlyAsYamlDoes) {
   for (const std::string& text : std::vector<std::string>{
            R"({"a": 1, "a": 2})",               // a key twice: a problem the YAML path reports
            R"({"a" : 1})",                      // a space before the colon
-           R"({"esc": "a\"b"})",                // an escape
+           R"({"e\"sc": "ab"})",                // an escape in a key
+           R"({"esc": "a\nb"})",                // an escape other than \\ and \"
+           R"({"esc": "a\u0041"})",             //
            "{\"tab\":\t1}",                     // a tab
            "{\"crlf\": 1}\r\n",                 // a carriage return
            "{\"utf8\": \"\xc3\xa9\"}",          // beyond ASCII

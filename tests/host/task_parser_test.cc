@@ -364,7 +364,7 @@ tasks:
   EXPECT_EQ(Where(name), "forms.yaml:10:19 tasks.env.environment.A=B");
   EXPECT_EQ(name.message,
             "task 'env' (type command): parameter 'environment' has an invalid name 'A=B' (names "
-            "are not empty and have no '=')");
+            "are not empty and have no '=' nor NUL)");
   EXPECT_EQ(Where(Find(loaded,
                        "parameter 'environment.OK' must be a string, a number or a "
                        "boolean, not a list")),
@@ -374,6 +374,34 @@ tasks:
                        "empty")),
             "forms.yaml:11:56 tasks.dir.working_dir");
   EXPECT_EQ(loaded.errors.size(), 7u) << Joined(loaded.errors);
+}
+
+// What the plugin refuses when a task is created, `petit validate` refuses first, at the value.
+TEST(TaskParserTest, ANulByteInACommandsTextIsRefusedAtLoadNotWhenTheTaskRuns) {
+  LoadedJobs loaded = LoadJobFromString(R"yaml(id: nul
+tasks:
+  - {id: program, type: command, command: "echo\0rm"}
+  - {id: argument, type: command, command: echo, args: ["a\0b"]}
+  - {id: script, type: command, shell: "echo\0"}
+  - {id: name, type: command, command: echo, environment: {"C\0D": z}}
+  - {id: value, type: command, command: echo, environment: {C: "z\0"}}
+  - {id: dir, type: command, command: echo, working_dir: "/tmp\0"}
+)yaml",
+                                        "nul.yaml", CommandPluginOptions());
+  EXPECT_THAT(loaded.jobs, IsEmpty());
+  EXPECT_EQ(Where(Find(loaded, "task 'program' (type command): parameter 'command' must match")),
+            "nul.yaml:3:43 tasks.program.command");
+  EXPECT_EQ(Where(Find(loaded, "parameter 'args[0]' must match")),
+            "nul.yaml:4:57 tasks.argument.args[0]");
+  EXPECT_EQ(Where(Find(loaded, "parameter 'shell' must match")),
+            "nul.yaml:5:40 tasks.script.shell");
+  EXPECT_THAT(Find(loaded, "task 'name' (type command)").message,
+              HasSubstr("(names are not empty and have no '=' nor NUL)"));
+  EXPECT_EQ(Where(Find(loaded, "parameter 'environment.C' must match")),
+            "nul.yaml:7:64 tasks.value.environment.C");
+  EXPECT_EQ(Where(Find(loaded, "parameter 'working_dir' must match")),
+            "nul.yaml:8:58 tasks.dir.working_dir");
+  EXPECT_EQ(loaded.errors.size(), 6u) << Joined(loaded.errors);
 }
 
 TEST(TaskParserTest, TheOriginalsCommandFormIsTextWhateverItsValuesLookLike) {

@@ -68,23 +68,39 @@ class Parser {
     if (c == '{' || c == '[') return Collection(depth, c == '{');
     if (c == '"') {
       const YamlMark mark = Here();
-      std::optional<std::string_view> text = String();
+      std::optional<std::string_view> text = String(/*escapes=*/true);
       if (!text) return std::nullopt;
       return Keep(tree_->AddScalar(mark, "!", *text));
     }
     return Plain();
   }
 
-  // A string without escapes, of printable ASCII only: its text is what is between the quotes.
-  std::optional<std::string_view> String() {
+  // A string of printable ASCII only: its text is what is between the quotes, or with
+  // `escapes`, that with \\ and \" decoded (a schema's pattern writes a backslash so; any other
+  // escape is left to the YAML parser). The view lasts until the next call.
+  std::optional<std::string_view> String(bool escapes) {
     const size_t begin = ++at_;
+    bool escaped = false;
     while (at_ < text_.size() && text_[at_] != '"') {
       const auto c = static_cast<unsigned char>(text_[at_]);
-      if (c < 0x20 || c > 0x7E || c == '\\') return std::nullopt;
+      if (c < 0x20 || c > 0x7E) return std::nullopt;
+      if (c == '\\') {
+        const char next = at_ + 1 < text_.size() ? text_[at_ + 1] : '\0';
+        if (!escapes || (next != '\\' && next != '"')) return std::nullopt;
+        escaped = true;
+        ++at_;
+      }
       ++at_;
     }
     if (at_ >= text_.size()) return std::nullopt;
-    return text_.substr(begin, at_++ - begin);
+    const std::string_view raw = text_.substr(begin, at_++ - begin);
+    if (!escaped) return raw;
+    decoded_.clear();
+    for (size_t i = 0; i < raw.size(); ++i) {
+      if (raw[i] == '\\') ++i;
+      decoded_ += raw[i];
+    }
+    return std::string_view(decoded_);
   }
 
   // true, false, null or a number as JSON writes it.
@@ -135,7 +151,8 @@ class Parser {
       if (map) {
         if (at_ >= text_.size() || text_[at_] != '"') return std::nullopt;
         const YamlMark key_mark = Here();
-        std::optional<std::string_view> key = String();
+        // Keys are kept as views of the text (to find duplicates), so never decoded.
+        std::optional<std::string_view> key = String(/*escapes=*/false);
         if (!key || key->size() > kMaxFastKeyBytes) return std::nullopt;
         // A key written twice is a problem ParseYamlDocument reports.
         if (std::find(keys.begin(), keys.end(), *key) != keys.end()) return std::nullopt;
@@ -163,6 +180,7 @@ class Parser {
 
   std::string_view text_;
   size_t at_ = 0;
+  std::string decoded_;  // the last string String() decoded
   int line_ = 0;
   size_t line_start_ = 0;
   std::shared_ptr<YamlTree> tree_;
