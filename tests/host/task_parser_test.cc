@@ -8,6 +8,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "petit/core/resources.h"
+
 #include "command_spec.h"
 #include "job_loader_test_support.h"
 
@@ -67,6 +69,39 @@ tasks:
   EXPECT_THAT(errors, HasSubstr("c.yaml:5:14: unknown task type 'custom'; the known types are "
                                 "command, noop, sleep"));
   EXPECT_THAT(errors, Not(HasSubstr("did you mean 'custom'")));
+}
+
+// Resources this host could never grant are reported at the entry that asks for them, one problem
+// each, in the loader's file:line:column form.
+TEST(JobLoaderTest, ResourcesTheHostCannotGrantAreReportedWhereTheyAreWritten) {
+  ResourceCapacity capacity;
+  capacity.pools = {{"gpu", 2}};
+  Result<std::unique_ptr<ResourceManager>> manager = ResourceManager::Create(capacity);
+  ASSERT_TRUE(manager.ok()) << manager.status().ToString();
+  JobLoaderOptions options;
+  options.check_resources = [&manager](const ResourceRequirements& requirements) {
+    return (*manager)->Check(requirements);
+  };
+  LoadedJobs loaded = LoadJobFromString(R"(id: r
+tasks:
+  - id: train
+    type: command
+    command: x
+    resources: {gpu: 3, cpu: 1,
+                nopool: 1}
+  - {id: fits, type: command, command: x, resources: {gpu: 2}}
+)",
+                                        "r.yaml", options);
+  EXPECT_THAT(loaded.jobs, IsEmpty());
+  EXPECT_EQ(Where(Find(loaded,
+                       "task 'train': needs 3 slots of resource pool 'gpu', which has 2; "
+                       "pools and slots come from petit.yaml")),
+            "r.yaml:6:17 tasks.train.resources.gpu");
+  EXPECT_EQ(Where(Find(loaded, "unknown resource pool 'cpu' (did you mean 'gpu'?)")),
+            "r.yaml:6:25 tasks.train.resources.cpu");
+  EXPECT_EQ(Where(Find(loaded, "unknown resource pool 'nopool' (pools: gpu)")),
+            "r.yaml:7:17 tasks.train.resources.nopool");
+  EXPECT_EQ(loaded.errors.size(), 3u) << Joined(loaded.errors);
 }
 
 TEST(JobLoaderTest, ResourcesNamePoolsAndSystemResources) {

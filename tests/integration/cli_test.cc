@@ -249,8 +249,9 @@ tasks:
 )");
   Outcome v = Run("validate " + ShellQuote(jobs_.string()));
   EXPECT_EQ(v.exit_code, 2);
-  EXPECT_THAT(v.err, HasSubstr("typo.yaml: task 't':"));
-  EXPECT_THAT(v.err, HasSubstr("dbb"));
+  EXPECT_THAT(
+      v.err,
+      HasSubstr("typo.yaml:4:57: task 't': unknown resource pool 'dbb' (did you mean 'db'?)"));
 }
 
 TEST_F(CliTest, UpstreamOutputsReachCommandsThroughTemplates) {

@@ -44,6 +44,8 @@
 
 #include "config/diagnostic.h"
 #include "petit/core/job.h"
+#include "petit/core/resources.h"
+#include "petit/core/status.h"
 
 namespace petit::host {
 
@@ -64,6 +66,10 @@ struct JobLoaderOptions {
   std::map<std::string, std::string, std::less<>> params_schemas;
   // The zone of schedules that do not name one: petit.yaml's `timezone`, else UTC.
   std::string default_time_zone = "UTC";
+  // Whether this host could ever grant a task's resources (ResourceManager::Check), asked of each
+  // entry of a task's `resources` so that a problem is reported where it is written; empty =
+  // unchecked. Called from the loader's threads at once.
+  std::function<Status(const ResourceRequirements&)> check_resources;
 };
 
 // Loads one file. Its problems go to `out.errors`; a valid job is appended to `out.jobs`. Checks

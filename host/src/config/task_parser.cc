@@ -239,14 +239,26 @@ void TaskParser::ParseResources(const YamlNode& node, TaskSpec& spec) {
     std::optional<int64_t> amount =
         ReadInt(it->second, "resources." + key, 1, kMaxResourceAmount, errors_);
     if (!amount) continue;
+    ResourceRequirements one;  // this entry alone, to check it where it is written
     if (key == kCpuSlotsName) {
-      spec.resources.cpu_slots = static_cast<uint32_t>(std::min<int64_t>(*amount, UINT32_MAX));
+      one.cpu_slots = static_cast<uint32_t>(std::min<int64_t>(*amount, UINT32_MAX));
+      spec.resources.cpu_slots = one.cpu_slots;
     } else if (key == kMemoryMbName) {
-      spec.resources.memory_mb = static_cast<uint64_t>(*amount);
+      one.memory_mb = static_cast<uint64_t>(*amount);
+      spec.resources.memory_mb = one.memory_mb;
     } else if (Status valid = ValidateName(key, "pool name"); !valid.ok()) {
       errors_.AddAt(name, "resources." + key, valid.message());
+      continue;
     } else {
-      spec.resources.slots[key] = static_cast<uint32_t>(std::min<int64_t>(*amount, UINT32_MAX));
+      one.slots[key] = static_cast<uint32_t>(std::min<int64_t>(*amount, UINT32_MAX));
+      spec.resources.slots[key] = one.slots[key];
+    }
+    const auto& check = context_.options().check_resources;
+    if (!check) continue;
+    if (Status grantable = check(one); !grantable.ok()) {
+      errors_.AddAt(name, "resources." + key,
+                    "task '" + spec.id.str() + "': " + grantable.message() +
+                        "; pools and slots come from petit.yaml");
     }
   }
 }

@@ -5,7 +5,7 @@
 #include <utility>
 #include <vector>
 
-#include "petit/core/execute_run.h"
+#include "petit/core/resources.h"
 
 namespace petit::host {
 
@@ -18,6 +18,9 @@ LoadedJobs LoadHostJobs(const HostEnv& env, const std::string& dir,
   JobLoaderOptions options;
   options.known_types = env.TaskTypeNames();
   options.default_time_zone = default_time_zone;
+  options.check_resources = [&env](const ResourceRequirements& requirements) {
+    return env.resources().Check(requirements);
+  };
   for (const auto& plugin : env.plugins().plugins) {
     for (const PluginTaskType& type : plugin->task_types()) {
       if (type.info.params_schema_json) {
@@ -25,19 +28,7 @@ LoadedJobs LoadHostJobs(const HostEnv& env, const std::string& dir,
       }
     }
   }
-  LoadedJobs loaded = LoadJobDirectory(dir, options);
-  std::vector<Job> usable;
-  for (Job& job : loaded.jobs) {
-    const std::vector<UngrantableTask> ungrantable = FindUngrantableTasks(job, &env.resources());
-    for (const UngrantableTask& task : ungrantable) {
-      loaded.errors.push_back({job.source_file, 0, 0, "tasks." + task.task.str() + ".resources",
-                               "task '" + task.task.str() + "': " + task.why.message() +
-                                   "; pools and slots come from petit.yaml"});
-    }
-    if (ungrantable.empty()) usable.push_back(std::move(job));
-  }
-  loaded.jobs = std::move(usable);
-  return loaded;
+  return LoadJobDirectory(dir, options);
 }
 
 bool ReportLoad(const LoadedJobs& loaded) {
