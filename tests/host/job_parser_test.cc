@@ -155,9 +155,22 @@ tasks:
     depends_on: [a]
 )yaml",
                                         "t.yaml", kAnyType);
-  std::string errors = Joined(loaded.errors);
-  EXPECT_THAT(errors, HasSubstr("t.yaml:10:5: task 'c'"));
+  // At the value that holds the bad template, quoted as written.
+  EXPECT_EQ(Where(Find(loaded, "task 'c': template '${{ nonsense }}': unknown expression")),
+            "t.yaml:13:44 tasks.c.args[1]");
   EXPECT_THAT(loaded.jobs, IsEmpty());
+  LoadedJobs unterminated = LoadJobFromString(R"yaml(id: t
+tasks:
+  - id: a
+    type: command
+    command: echo
+    args:
+      - ok
+      - "${{ oops"
+)yaml",
+                                              "open.yaml", kAnyType);
+  EXPECT_EQ(Where(Find(unterminated, "task 'a': unterminated template '${{ oops' (no closing")),
+            "open.yaml:8:9 tasks.a.args[1]");
   LoadedJobs upstream_only = LoadJobFromString(R"yaml(id: t
 tasks:
   - {id: a, type: command, command: x}

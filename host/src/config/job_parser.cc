@@ -516,36 +516,47 @@ class JobParser {
     if (!HasTemplates(params)) return;
     std::string who = "task '" + spec.id.str() + "'";
     if (Status syntax = CheckTemplates(params); !syntax.ok()) {
-      errors_.AddAt(place.node, place.key, who + ": " + syntax.message());
+      // At the value that holds the template, quoted as written rather than as the plugin's JSON.
+      std::string path;
+      const YamlNode at = FindScalar(
+          place.node, [](const std::string& text) { return !CheckTemplates(text).ok(); }, path, 0);
+      if (at) {
+        errors_.AddAt(at, place.key + path, who + ": " + CheckTemplates(at.Scalar()).message());
+      } else {
+        errors_.AddAt(place.node, place.key, who + ": " + syntax.message());
+      }
       return;
     }
     for (const std::string& ref : ReferencedTasks(params)) {
       if (dag.IndexOf(TaskId(ref))) continue;
       // At the value that holds the template, where there is one to point at.
       std::string path;
-      const YamlNode at = FindTemplate(place.node, ref, path, 0);
+      const YamlNode at = FindScalar(
+          place.node,
+          [&ref](const std::string& text) {
+            const std::vector<std::string> refs = ReferencedTasks(text);
+            return std::find(refs.begin(), refs.end(), ref) != refs.end();
+          },
+          path, 0);
       errors_.AddAt(at ? at : place.node, at ? place.key + path : place.key,
                     who + " reads outputs of unknown task '" + ref + "'" + unknown_task(ref));
     }
   }
 
-  // The first scalar under `node` whose templates read task `ref`, and its key path below
-  // `node` (".params.url"); undefined when none.
-  static YamlNode FindTemplate(const YamlNode& node, const std::string& ref, std::string& path,
-                               size_t depth) {
+  // The first scalar under `node` for which `wanted(text)` holds, its path from `node` (".args[1]")
+  // in `path`; a null node when there is none.
+  template <typename Wanted>
+  static YamlNode FindScalar(const YamlNode& node, const Wanted& wanted, std::string& path,
+                             size_t depth) {
     if (depth > kMaxYamlDepth) return YamlNode();
-    if (node.IsScalar()) {
-      const std::vector<std::string> refs = ReferencedTasks(node.Scalar());
-      if (std::find(refs.begin(), refs.end(), ref) != refs.end()) return node;
-      return YamlNode();
-    }
+    if (node.IsScalar()) return wanted(node.Scalar()) ? node : YamlNode();
     size_t index = 0;
     for (auto it = node.begin(); it != node.end(); ++it, ++index) {
       const bool map = node.IsMap();
       const YamlNode child = map ? it->second : *it;
       const std::string segment = map ? "." + (it->first.IsScalar() ? it->first.Scalar() : "?")
                                       : "[" + std::to_string(index) + "]";
-      if (YamlNode found = FindTemplate(child, ref, path, depth + 1)) {
+      if (YamlNode found = FindScalar(child, wanted, path, depth + 1)) {
         path.insert(0, segment);
         return found;
       }
