@@ -183,11 +183,12 @@ TEST(OpenStateStoreTest, SqliteCreatesMissingParentDirectories) {
   EXPECT_TRUE(std::filesystem::is_regular_file(path));
 }
 
-TEST(OpenStateStoreTest, SqliteForReadingRefusesAMissingDirectoryAndCreatesNothing) {
+TEST(OpenStateStoreTest, SqliteForReadingRefusesAMissingDirectoryOrFileAndCreatesNothing) {
   testing::TempDir dir;
-  for (const std::string& missing : {dir.path() + "/a/petit.db", dir.path() + "/a/b/c/petit.db"}) {
+  for (const std::string& missing :
+       {dir.path() + "/a/petit.db", dir.path() + "/a/b/c/petit.db", dir.path() + "/typo.db"}) {
     Result<std::unique_ptr<StateStore>> store =
-        OpenStateStore("sqlite://" + missing, {.create_directories = false});
+        OpenStateStore("sqlite://" + missing, {.create = false});
     ASSERT_FALSE(store.ok()) << missing;
     EXPECT_EQ(store.status().code(), StatusCode::kNotFound) << store.status().ToString();
     EXPECT_THAT(store.status().message(), HasSubstr("sqlite://" + missing));
@@ -195,11 +196,11 @@ TEST(OpenStateStoreTest, SqliteForReadingRefusesAMissingDirectoryAndCreatesNothi
     ExpectOneLine(store.status());
   }
   EXPECT_FALSE(std::filesystem::exists(dir.path() + "/a"));
+  EXPECT_TRUE(std::filesystem::is_empty(dir.path())) << "no database, log or index was left";
   // An existing store opens for reading as usual.
   const std::string path = dir.path() + "/petit.db";
   ASSERT_TRUE(OpenStateStore("sqlite://" + path).ok());
-  Result<std::unique_ptr<StateStore>> store =
-      OpenStateStore("sqlite://" + path, {.create_directories = false});
+  Result<std::unique_ptr<StateStore>> store = OpenStateStore("sqlite://" + path, {.create = false});
   EXPECT_TRUE(store.ok()) << store.status().ToString();
 }
 

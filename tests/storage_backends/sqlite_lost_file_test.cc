@@ -169,8 +169,8 @@ TEST(SqliteOpenTest, AFileWithASecondHardLinkIsRefusedNamingTheLinks) {
   EXPECT_TRUE(storage::OpenStateStore("sqlite://" + symlink).ok());
   std::filesystem::create_hard_link(path, dir.path() + "/second.db");
   for (const bool reader : {false, true}) {
-    Result<std::unique_ptr<StateStore>> store = storage::OpenStateStore(
-        "sqlite://" + path, {.create_directories = !reader, .quick_check = !reader});
+    Result<std::unique_ptr<StateStore>> store =
+        storage::OpenStateStore("sqlite://" + path, {.create = !reader, .quick_check = !reader});
     ASSERT_FALSE(store.ok());
     EXPECT_EQ(store.status().code(), StatusCode::kFailedPrecondition);
     EXPECT_THAT(store.status().message(), HasSubstr(path + " has 2 hard links"));

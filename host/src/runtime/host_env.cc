@@ -206,7 +206,7 @@ Result<StateStore*> HostEnv::StoreForDaemon() { return OpenStore({.quick_check =
 
 Result<StateStore*> HostEnv::StoreForReading() {
   // A reader creates nothing, and does not pay for a check of the whole file on each command.
-  return OpenStore({.create_directories = false, .quick_check = false});
+  return OpenStore({.create = false, .quick_check = false});
 }
 
 Result<StateStore*> HostEnv::OpenStore(const storage::OpenOptions& options) {

@@ -5,7 +5,7 @@
 //                                sqlite:///var/lib/petit/petit.db is the absolute path
 //                                /var/lib/petit/petit.db and sqlite://petit.db and sqlite:petit.db
 //                                are petit.db in the working directory. Missing parent directories
-//                                are created, unless OpenOptions::create_directories is false
+//                                are created, unless OpenOptions::create is false
 //                                (then they are a kNotFound error). The path is taken literally: no
 //                                '?' parameters, no
 //                                %-escapes; '=' and '"' are refused (SOCI would misread them).
@@ -38,10 +38,11 @@
 namespace petit::storage {
 
 struct OpenOptions {
-  // False for a process that only reads: a SQLite path whose directory does not exist is then
-  // an error (kNotFound, "... does not exist: nothing was recorded there") rather than created,
-  // so a mistyped path is reported instead of showing an empty history.
-  bool create_directories = true;
+  // False for a process that only reads: it creates nothing, so a SQLite path whose file or
+  // directory does not exist is an error (kNotFound, "... does not exist, so nothing was ever
+  // recorded there") rather than created, and a mistyped path is reported instead of showing an
+  // empty history (and leaving an empty database behind).
+  bool create = true;
   // SQLite: run PRAGMA quick_check on open and refuse a damaged file (kDataLoss). It reads the
   // whole file (about 0.5 s per 100 MB here), so a process that only reads may skip it.
   bool quick_check = true;
