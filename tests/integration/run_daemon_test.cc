@@ -90,6 +90,17 @@ class RunDaemonTest : public ::testing::Test {
     std::ofstream(jobs_ / name) << yaml;
   }
 
+  // A job that succeeds every second.
+  void WriteTickJob() {
+    WriteJob("tick.yaml",
+             "id: tick\n"
+             "schedule: \"@every 1s\"\n"
+             "tasks:\n"
+             "  - id: noop\n"
+             "    type: command\n"
+             "    command: \"true\"\n");
+  }
+
   std::vector<RunRecord> Runs(const std::string& job) {
     Result<std::unique_ptr<StateStore>> store = storage::OpenStateStore(StorageUri());
     EXPECT_TRUE(store.ok()) << store.status().ToString();
@@ -429,13 +440,7 @@ TEST_F(RunDaemonTest, RefusesToStartOnADamagedStoreAndSaysSoInOneLine) {
 }
 
 TEST_F(RunDaemonTest, ASecondDaemonOnTheStoreExitsThreeNamingTheFirstWhichKeepsFiring) {
-  WriteJob("tick.yaml",
-           "id: tick\n"
-           "schedule: \"@every 1s\"\n"
-           "tasks:\n"
-           "  - id: noop\n"
-           "    type: command\n"
-           "    command: \"true\"\n");
+  WriteTickJob();
   Daemon first(RunArgs());
   ASSERT_TRUE(first.WaitFor(" ended: succeeded")) << first.err();
 
@@ -466,13 +471,7 @@ TEST_F(RunDaemonTest, ASecondDaemonOnTheStoreExitsThreeNamingTheFirstWhichKeepsF
 // The same petit.yaml twice: the second finds the API's port taken by the first, but what it must
 // say is the store's refusal, which names the daemon to look at.
 TEST_F(RunDaemonTest, ASecondDaemonOfTheSamePortNamesTheFirstRatherThanThePort) {
-  WriteJob("tick.yaml",
-           "id: tick\n"
-           "schedule: \"@every 1s\"\n"
-           "tasks:\n"
-           "  - id: noop\n"
-           "    type: command\n"
-           "    command: \"true\"\n");
+  WriteTickJob();
   Daemon first(RunArgs());
   ASSERT_TRUE(first.WaitFor("api listening on http://127.0.0.1:")) << first.err();
   const std::string log = first.err();

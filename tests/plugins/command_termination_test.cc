@@ -14,7 +14,7 @@
 
 #include <gtest/gtest.h>
 
-#include "cgroup_mount_cases.h"
+#include "cgroup_base.h"
 #include "command_test_support.h"
 #include "task_cgroup.h"
 
@@ -219,9 +219,53 @@ TEST_F(CommandCgroupTest, AnAttemptLeavesItsCgroupEmptyForTheNext) {
   EXPECT_EQ(third_cgroup, second_cgroup) << "the free cgroup was not reused";
 }
 
-TEST(CgroupDirFromMountinfoTest, FindsTheCgroupUnderTheFirstCgroup2MountAsTheHostDoes) {
-  for (const testing_support::CgroupMountCase& c : testing_support::kCgroupMountCases) {
-    EXPECT_EQ(command::CgroupDirFromMountinfo(c.mountinfo, c.own), c.dir) << c.name;
+// A /proc/self/mountinfo text, the process's cgroup as /proc/self/cgroup names it, and the
+// directory expected (empty: none).
+struct CgroupMountCase {
+  const char* name;
+  const char* mountinfo;
+  const char* own;
+  const char* dir;
+};
+
+constexpr char kUnifiedMounts[] =
+    "22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw\n"
+    "35 24 0:30 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime shared:9 - cgroup2 cgroup2 "
+    "rw,nsdelegate,memory_recursiveprot\n";
+
+constexpr char kHybridMounts[] =
+    "25 21 0:22 / /sys/fs/cgroup ro,nosuid,nodev,noexec shared:9 - tmpfs tmpfs ro,mode=755\n"
+    "26 25 0:23 / /sys/fs/cgroup/unified rw,nosuid,nodev,noexec,relatime shared:10 - cgroup2 "
+    "cgroup2 rw,nsdelegate\n"
+    "28 25 0:25 / /sys/fs/cgroup/memory rw,nosuid,nodev,noexec,relatime shared:12 - cgroup cgroup "
+    "rw,memory";
+
+// A container without a cgroup namespace: /sys/fs/cgroup shows only the container's sub-tree.
+constexpr char kContainerMounts[] =
+    "610 600 0:30 /docker/abc /sys/fs/cgroup ro,nosuid,nodev,noexec,relatime master:9 - cgroup2 "
+    "cgroup rw\n";
+
+constexpr CgroupMountCase kCgroupMountCases[] = {
+    {"a systemd service under the unified hierarchy", kUnifiedMounts, "/system.slice/petit.service",
+     "/sys/fs/cgroup/system.slice/petit.service"},
+    {"the root cgroup", kUnifiedMounts, "/", "/sys/fs/cgroup"},
+    {"the hybrid layout's unified mount, its last line without a newline", kHybridMounts,
+     "/user.slice/session-1.scope", "/sys/fs/cgroup/unified/user.slice/session-1.scope"},
+    {"the container's own cgroup, its mount's root", kContainerMounts, "/docker/abc",
+     "/sys/fs/cgroup"},
+    {"a cgroup inside the container's", kContainerMounts, "/docker/abc/inner",
+     "/sys/fs/cgroup/inner"},
+    {"a cgroup outside the mounted sub-tree", kContainerMounts, "/system.slice/other.service", ""},
+    {"a name that only starts like the mounted sub-tree", kContainerMounts, "/docker/abcdef", ""},
+    {"cgroup v1 only", "28 25 0:25 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n", "/",
+     ""},
+    {"no mount at all", "", "/", ""},
+    {"a line cut short", "35 24 0:30 / - cgroup2 cgroup2 rw\n", "/", ""},
+};
+
+TEST(CgroupDirFromMountinfoTest, FindsTheCgroupUnderTheFirstCgroup2Mount) {
+  for (const CgroupMountCase& c : kCgroupMountCases) {
+    EXPECT_EQ(cgroups::CgroupDirFromMountinfo(c.mountinfo, c.own), c.dir) << c.name;
   }
 }
 
@@ -236,7 +280,7 @@ TEST_F(CommandCgroupTest, TheBaseIsTheCgroupThatListsThisProcessWhereMountinfoPu
   for (std::string line; std::getline(cgroups, line);) {
     if (line.rfind("0::", 0) == 0) own = line.substr(3);
   }
-  EXPECT_EQ(base, command::CgroupDirFromMountinfo(ReadText("/proc/self/mountinfo"), own));
+  EXPECT_EQ(base, cgroups::CgroupDirFromMountinfo(ReadText("/proc/self/mountinfo"), own));
 }
 
 TEST_F(CommandTest, CancelBeforeExecuteStartsNothing) {

@@ -15,20 +15,13 @@
 #include <optional>
 #include <set>
 #include <string>
-#include <string_view>
 #include <vector>
 
 namespace petit::host {
 
 // The base directory, or nullopt when there is none (no cgroup v2, not writable, or
-// PETIT_TASK_CGROUPS=off).
+// PETIT_TASK_CGROUPS=off): plugins/command/src/cgroup_base.h's, the command plugin's own.
 const std::optional<std::string>& TaskCgroupsBase();
-
-// The directory of cgroup `own` (a path of the v2 hierarchy, as /proc/self/cgroup gives it) under
-// the first cgroup2 mount that `mountinfo` (/proc/<pid>/mountinfo's text) lists; empty when there
-// is none or that mount shows another part of the hierarchy. Detection falls back on this where
-// the hierarchy is not mounted whole at /sys/fs/cgroup or /sys/fs/cgroup/unified.
-std::string CgroupDirFromMountinfo(std::string_view mountinfo, std::string_view own);
 
 // The attempt cgroups under `base` of the host processes `hosts`, each "<pid>-<start ticks>".
 std::vector<std::string> FindHostCgroups(const std::string& base,

@@ -34,6 +34,8 @@
 #include <utility>
 #include <vector>
 
+#include "cgroup_base.h"
+
 namespace petit::command {
 namespace {
 
@@ -105,23 +107,7 @@ int PidfdOpen(pid_t pid) {
 #endif
 }
 
-// The whole of a /proc file (they report size 0, so read until EOF); nullopt when unreadable.
-std::optional<std::string> ReadProcFile(const std::string& path) {
-  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return std::nullopt;
-  std::string text;
-  char buffer[4096];
-  for (;;) {
-    const ssize_t n = read(fd, buffer, sizeof buffer);
-    if (n > 0) {
-      text.append(buffer, static_cast<size_t>(n));
-    } else if (n == 0 || errno != EINTR) {
-      break;
-    }
-  }
-  close(fd);
-  return text;
-}
+using cgroups::ReadProcFile;
 
 // True when the NUL-separated `environment` holds `entry` as one whole entry.
 bool HasEntry(std::string_view environment, std::string_view entry) {

@@ -1,14 +1,13 @@
 #include "task_cgroup.h"
 
+#include "cgroup_base.h"
 #include "subprocess.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/magic.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -21,98 +20,14 @@
 #include <utility>
 #include <vector>
 
-// The host's recovery (host/src/runtime/task_cgroups.cc) finds these cgroups by the same base and
-// names; the two are kept in step.
+// The host's recovery (host/src/runtime/task_cgroups.cc) finds these cgroups by the same base
+// (cgroup_base.h, compiled into both) and names, kept in step.
 namespace petit::command {
 namespace {
 
 // Processes of a normally ended task may fork while they are moved out; each pass moves what the
 // previous one missed.
 constexpr int kMovePasses = 4;
-
-// A whole small file, read through a close-on-exec descriptor: other threads spawn children at any
-// moment, and none may inherit it (an ifstream's descriptor is inheritable).
-std::string ReadSmall(const std::string& path) {
-  std::string text;
-  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return text;
-  char buffer[4096];
-  for (;;) {
-    const ssize_t n = read(fd, buffer, sizeof buffer);
-    if (n > 0) {
-      text.append(buffer, static_cast<size_t>(n));
-    } else if (n == 0 || errno != EINTR) {
-      break;
-    }
-  }
-  close(fd);
-  return text;
-}
-
-// The lines of `text`, the last one with or without its newline.
-template <typename Fn>
-void ForEachLine(std::string_view text, Fn&& fn) {
-  while (!text.empty()) {
-    const size_t end = text.find('\n');
-    fn(text.substr(0, end));
-    text.remove_prefix(end == std::string_view::npos ? text.size() : end + 1);
-  }
-}
-
-// The next space-separated field of `rest`, which loses it.
-std::string_view NextField(std::string_view& rest) {
-  const size_t end = rest.find(' ');
-  const std::string_view field = rest.substr(0, end);
-  rest.remove_prefix(end == std::string_view::npos ? rest.size() : end + 1);
-  return field;
-}
-
-// The path of this process's cgroup in the v2 hierarchy ("0::<path>" in /proc/self/cgroup).
-std::optional<std::string> OwnCgroupPath() {
-  const std::string text = ReadSmall("/proc/self/cgroup");
-  std::optional<std::string> own;
-  ForEachLine(text, [&](std::string_view line) {
-    if (line.starts_with("0::")) own = std::string(line.substr(3));
-  });
-  return own;
-}
-
-// Whether the cgroup directory `dir` lists this process: a process is in one v2 cgroup only, so
-// the directory that lists it is its cgroup's, however the hierarchy is mounted.
-bool ListsThisProcess(const std::string& dir) {
-  const std::string pid = std::to_string(getpid());
-  const std::string text = ReadSmall(dir + "/cgroup.procs");
-  bool listed = false;
-  ForEachLine(text, [&](std::string_view line) { listed = listed || line == pid; });
-  return listed;
-}
-
-// This process's cgroup where systemd mounts the v2 hierarchy whole (/sys/fs/cgroup, or
-// /sys/fs/cgroup/unified beside v1's), checked by its listing this process; empty elsewhere (a
-// container's mount of a sub-tree, another mount point). Two small reads instead of
-// /proc/self/mountinfo, which the kernel writes out mount by mount (100 us cold here).
-std::string CgroupAtUsualMount(const std::string& own) {
-  for (const char* point : {"/sys/fs/cgroup", "/sys/fs/cgroup/unified"}) {
-    struct statfs fs {};
-    if (statfs(point, &fs) != 0 || fs.f_type != CGROUP2_SUPER_MAGIC) continue;
-    std::string dir = point + (own == "/" ? std::string() : own);
-    if (ListsThisProcess(dir)) return dir;
-  }
-  return {};
-}
-
-std::optional<std::string> DetectBase() {
-  const char* setting = std::getenv("PETIT_TASK_CGROUPS");
-  if (setting != nullptr && std::string_view(setting) == "off") return std::nullopt;
-  const std::optional<std::string> own = OwnCgroupPath();
-  if (!own.has_value()) return std::nullopt;
-  std::string dir = CgroupAtUsualMount(*own);
-  if (dir.empty()) dir = CgroupDirFromMountinfo(ReadSmall("/proc/self/mountinfo"), *own);
-  if (dir.empty()) return std::nullopt;
-  if (access(dir.c_str(), W_OK | X_OK) != 0) return std::nullopt;
-  if (access((dir + "/cgroup.procs").c_str(), W_OK) != 0) return std::nullopt;
-  return dir;
-}
 
 bool WriteSmall(const std::string& path, std::string_view text) {
   const int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
@@ -124,46 +39,22 @@ bool WriteSmall(const std::string& path, std::string_view text) {
 
 std::vector<pid_t> Members(const std::string& dir) {
   std::vector<pid_t> pids;
-  ForEachLine(ReadSmall(dir + "/cgroup.procs"), [&](std::string_view line) {
+  const std::string text = cgroups::ReadProcFile(dir + "/cgroup.procs").value_or("");
+  const char* at = text.data();
+  const char* const end = text.data() + text.size();
+  while (at < end) {
     pid_t pid = 0;
-    if (std::from_chars(line.data(), line.data() + line.size(), pid).ec == std::errc()) {
-      pids.push_back(pid);
-    }
-  });
+    const auto [next, error] = std::from_chars(at, end, pid);
+    if (error == std::errc()) pids.push_back(pid);
+    at = next + 1;  // past the newline, or past a character that is no digit
+  }
   return pids;
 }
 
 }  // namespace
 
-std::string CgroupDirFromMountinfo(std::string_view mountinfo, std::string_view own) {
-  std::optional<std::string> found;
-  ForEachLine(mountinfo, [&](std::string_view line) {
-    if (found.has_value()) return;
-    const size_t separator = line.find(" - ");
-    if (separator == std::string_view::npos) return;
-    std::string_view tail = line.substr(separator + 3);
-    if (NextField(tail) != "cgroup2") return;
-    std::string_view head = line.substr(0, separator);
-    for (int skipped = 0; skipped < 3; ++skipped) NextField(head);  // id, parent, device
-    const std::string_view root = NextField(head);
-    const std::string_view point = NextField(head);
-    if (root.empty() || point.empty()) return;
-    std::string_view path = own;
-    if (root != "/") {
-      // "/a/b" is under "/a", "/ab" is not.
-      if (!path.starts_with(root) || (path.size() > root.size() && path[root.size()] != '/')) {
-        found = std::string();
-        return;
-      }
-      path.remove_prefix(root.size());
-    }
-    found = std::string(point) + (path == "/" ? std::string() : std::string(path));
-  });
-  return found.value_or(std::string());
-}
-
 const std::optional<std::string>& TaskCgroupBase() {
-  static const std::optional<std::string> base = DetectBase();
+  static const std::optional<std::string> base = cgroups::DetectCgroupBase();
   return base;
 }
 
@@ -257,7 +148,8 @@ TaskCgroup TaskCgroup::Create() {
 
 bool TaskCgroup::Populated() const {
   if (files_.events < 0) {
-    return ReadSmall(dir_ + "/cgroup.events").find("populated 1") != std::string::npos;
+    return cgroups::ReadProcFile(dir_ + "/cgroup.events").value_or("").find("populated 1") !=
+           std::string::npos;
   }
   char buffer[256];
   ssize_t n;

@@ -32,12 +32,6 @@ namespace petit::command {
 // PETIT_TASK_CGROUPS=off in the environment turns it off.
 const std::optional<std::string>& TaskCgroupBase();
 
-// The directory of cgroup `own` (a path of the v2 hierarchy, as /proc/self/cgroup gives it) under
-// the first cgroup2 mount that `mountinfo` (/proc/<pid>/mountinfo's text) lists; empty when there
-// is none or that mount shows another part of the hierarchy. Detection falls back on this where
-// the hierarchy is not mounted whole at /sys/fs/cgroup or /sys/fs/cgroup/unified.
-std::string CgroupDirFromMountinfo(std::string_view mountinfo, std::string_view own);
-
 class TaskCgroup {
  public:
   // A free cgroup for the attempt; disabled when there is no base or mkdir fails.
