@@ -144,14 +144,9 @@ Result<std::unique_ptr<Database>> Database::Open(Dialect dialect, std::string ta
     const std::filesystem::path path = std::filesystem::absolute(target, error);
     const std::filesystem::path parent = path.parent_path();
     if (!error && !options.create) {
-      std::error_code ignored;  // a missing directory or file is the case reported, not an error
+      std::error_code ignored;  // a missing directory is the case reported, not an error here
       if (!std::filesystem::is_directory(parent, ignored)) {
         return NotFound("no SQLite database " + display + ": the directory " + parent.string() +
-                        " does not exist, so nothing was ever recorded there (check --storage "
-                        "or petit.yaml's storage)");
-      }
-      if (!std::filesystem::exists(path, ignored)) {
-        return NotFound("no SQLite database " + display + ": the file " + path.string() +
                         " does not exist, so nothing was ever recorded there (check --storage "
                         "or petit.yaml's storage)");
       }

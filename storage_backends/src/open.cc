@@ -1,5 +1,6 @@
 #include "petit/storage/open.h"
 
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <utility>
@@ -19,9 +20,20 @@ Result<std::unique_ptr<StateStore>> OpenStateStore(std::string_view uri,
   if (target.backend == internal::Backend::kMemory) {
     return std::unique_ptr<StateStore>(std::make_unique<internal::MemoryStateStore>());
   }
+  const bool sqlite = target.backend == internal::Backend::kSqlite;
+  if (sqlite && !options.create) {
+    // A reader creates nothing: a SQLite file never written, in a directory that exists, holds
+    // an empty history, and is read as one rather than made (with its log and index) by a read.
+    // A missing directory is the module's error to report: a mistyped path, more likely.
+    std::error_code ignored;
+    const std::filesystem::path path = std::filesystem::absolute(target.target, ignored);
+    if (std::filesystem::is_directory(path.parent_path(), ignored) &&
+        !std::filesystem::exists(path, ignored)) {
+      return std::unique_ptr<StateStore>(std::make_unique<internal::MemoryStateStore>());
+    }
+  }
   // The database's client libraries (SOCI and SQLite, or libpq and what it brings) are mapped
   // only now, by loading the module that holds them.
-  const bool sqlite = target.backend == internal::Backend::kSqlite;
   Result<const void*> module = LoadInternalModule(
       InternalModuleDir() + "/" +
           (sqlite ? internal::kSqliteModuleFile : internal::kPostgresqlModuleFile),

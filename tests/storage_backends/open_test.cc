@@ -183,10 +183,9 @@ TEST(OpenStateStoreTest, SqliteCreatesMissingParentDirectories) {
   EXPECT_TRUE(std::filesystem::is_regular_file(path));
 }
 
-TEST(OpenStateStoreTest, SqliteForReadingRefusesAMissingDirectoryOrFileAndCreatesNothing) {
+TEST(OpenStateStoreTest, SqliteForReadingRefusesAMissingDirectoryAndCreatesNothing) {
   testing::TempDir dir;
-  for (const std::string& missing :
-       {dir.path() + "/a/petit.db", dir.path() + "/a/b/c/petit.db", dir.path() + "/typo.db"}) {
+  for (const std::string& missing : {dir.path() + "/a/petit.db", dir.path() + "/a/b/c/petit.db"}) {
     Result<std::unique_ptr<StateStore>> store =
         OpenStateStore("sqlite://" + missing, {.create = false});
     ASSERT_FALSE(store.ok()) << missing;
@@ -196,6 +195,15 @@ TEST(OpenStateStoreTest, SqliteForReadingRefusesAMissingDirectoryOrFileAndCreate
     ExpectOneLine(store.status());
   }
   EXPECT_FALSE(std::filesystem::exists(dir.path() + "/a"));
+  // A file never written, in a directory that exists: an empty history, and no file made for it.
+  {
+    Result<std::unique_ptr<StateStore>> empty =
+        OpenStateStore("sqlite://" + dir.path() + "/never.db", {.create = false});
+    ASSERT_TRUE(empty.ok()) << empty.status().ToString();
+    Result<std::vector<RunRecord>> runs = (*empty)->ListRuns(JobId(""), 10);
+    ASSERT_TRUE(runs.ok()) << runs.status().ToString();
+    EXPECT_TRUE(runs->empty());
+  }
   EXPECT_TRUE(std::filesystem::is_empty(dir.path())) << "no database, log or index was left";
   // An existing store opens for reading as usual.
   const std::string path = dir.path() + "/petit.db";

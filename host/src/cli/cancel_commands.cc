@@ -63,11 +63,8 @@ int CancelThroughOwner(const Args& args, HostEnv& env, std::string_view daemon_n
   }
   Result<StateStore*> store = env.StoreForReading();
   if (!store.ok()) {
-    // A store that was never created holds no run: the run named is the mistake.
-    const bool never_created = store.status().code() == StatusCode::kNotFound;
-    PrintError((never_created ? "no run " + run_id->str() + ": " : std::string()) +
-               store.status().message());
-    return never_created ? kExitUsage : kExitHostError;
+    PrintError(store.status().message());
+    return kExitHostError;
   }
   Result<std::optional<RunRecord>> found = (*store)->GetRun(*run_id);
   if (!found.ok()) {

@@ -89,11 +89,8 @@ int CmdLogs(const Args& args, std::unique_ptr<HostEnv> env) {
   }
   Result<StateStore*> store = env->StoreForReading();
   if (!store.ok()) {
-    // A store that was never created holds no run: the run named is the mistake.
-    const bool never_created = store.status().code() == StatusCode::kNotFound;
-    PrintError((never_created ? "no run " + run_id->str() + ": " : std::string()) +
-               store.status().message());
-    return never_created ? kExitUsage : kExitHostError;
+    PrintError(store.status().message());
+    return kExitHostError;
   }
   Result<std::optional<RunRecord>> run = (*store)->GetRun(*run_id);
   if (!run.ok() || !run->has_value()) {

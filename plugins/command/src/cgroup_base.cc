@@ -105,7 +105,8 @@ std::optional<std::string> DetectCgroupBase() {
   });
   if (!own.has_value()) return std::nullopt;
   std::string dir = CgroupAtUsualMount(*own);
-  if (dir.empty()) dir = CgroupDirFromMountinfo(ReadProcFile("/proc/self/mountinfo").value_or(""), *own);
+  if (dir.empty())
+    dir = CgroupDirFromMountinfo(ReadProcFile("/proc/self/mountinfo").value_or(""), *own);
   if (dir.empty()) return std::nullopt;
   if (access(dir.c_str(), W_OK | X_OK) != 0) return std::nullopt;
   if (access((dir + "/cgroup.procs").c_str(), W_OK) != 0) return std::nullopt;

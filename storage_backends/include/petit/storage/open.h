@@ -38,10 +38,10 @@
 namespace petit::storage {
 
 struct OpenOptions {
-  // False for a process that only reads: it creates nothing, so a SQLite path whose file or
-  // directory does not exist is an error (kNotFound, "... does not exist, so nothing was ever
-  // recorded there") rather than created, and a mistyped path is reported instead of showing an
-  // empty history (and leaving an empty database behind).
+  // False for a process that only reads: it creates nothing. A SQLite path whose directory does
+  // not exist is then an error (kNotFound, "... does not exist, so nothing was ever recorded
+  // there"), so a mistyped path is reported instead of showing an empty history; a file not
+  // there in a directory that is opens as an empty store (in memory), no file made.
   bool create = true;
   // SQLite: run PRAGMA quick_check on open and refuse a damaged file (kDataLoss). It reads the
   // whole file (about 0.5 s per 100 MB here), so a process that only reads may skip it.
