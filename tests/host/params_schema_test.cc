@@ -63,6 +63,26 @@ TEST(ParamsSchemaTest, APatternIsSearchedForInTheString) {
   EXPECT_EQ(Check(schema, R"({tag: "${{ config.tag }}"})"), "") << "known only when it runs";
 }
 
+// A negated class of characters ("none of these") is answered without std::regex, as it would be.
+TEST(ParamsSchemaTest, ANegatedClassOfCharactersMatchesAsTheRegexWould) {
+  const ParamsSchema schema = Parsed(R"({"properties": {
+      "name": {"type": "string", "pattern": "^[^=\\x00]+$"},
+      "text": {"type": "string", "pattern": "^[^\\x00]*$"},
+      "range": {"type": "string", "pattern": "^[^a-c]+$"}}})");
+  for (const std::string value : {"A", "a b", "\\u00e9t\\u00e9", "1"}) {
+    SCOPED_TRACE(value);
+    EXPECT_EQ(Check(schema, "{name: \"" + value + "\", text: \"" + value + "\"}"), "");
+  }
+  EXPECT_THAT(Check(schema, R"({name: "A=B"})"), HasSubstr("parameter 'name' must match"));
+  EXPECT_THAT(Check(schema, R"({name: ""})"), HasSubstr("parameter 'name' must match"));
+  EXPECT_THAT(Check(schema, R"({name: "A\0B"})"), HasSubstr("parameter 'name' must match"));
+  EXPECT_EQ(Check(schema, R"({text: ""})"), "");
+  EXPECT_THAT(Check(schema, R"({text: "x\0"})"), HasSubstr("parameter 'text' must match"));
+  // A range is std::regex's to match: 'b' is in a-c.
+  EXPECT_EQ(Check(schema, R"({range: "xyz"})"), "");
+  EXPECT_THAT(Check(schema, R"({range: "xbz"})"), HasSubstr("parameter 'range' must match"));
+}
+
 TEST(ParamsSchemaTest, APatternStdRegexCannotCompileIsLeftToThePlugin) {
   const ParamsSchema schema =
       Parsed(R"({"properties": {"tag": {"type": "string", "pattern": "(?<=v)1"}}})");

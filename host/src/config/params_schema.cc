@@ -1,5 +1,6 @@
 #include "config/params_schema.h"
 
+#include <cctype>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -110,10 +111,28 @@ namespace internal {
 // A `pattern` is compiled when a value is first checked against it: libstdc++ spends about 300,000
 // instructions compiling even "^[^=]+$" (its bracket matcher tabulates all 256 bytes), which every
 // start of a host that loads the command plugin paid, for a job that may set no environment.
+//
+// The commonest form, an anchored negated class of single characters ("^[^=]+$", "^[^\x00]*$":
+// text that holds none of them), is answered without std::regex: a job of 100 command tasks
+// compiled four such patterns at every start for nothing else.
 class LazyPattern {
  public:
-  explicit LazyPattern(std::string text) : text_(std::move(text)) {}
+  explicit LazyPattern(std::string text)
+      : text_(std::move(text)), excluded_(ExcludedCharacters(text_)) {}
   const std::string& text() const { return text_; }
+
+  // Whether the pattern is checked here: false when std::regex cannot compile it.
+  bool Compiles() const { return excluded_.has_value() || Get() != nullptr; }
+
+  // Whether `value` matches; true when std::regex cannot compile the pattern (the plugin checks).
+  bool Matches(const std::string& value) const {
+    if (excluded_) {
+      return (!excluded_->nonempty || !value.empty()) &&
+             value.find_first_of(excluded_->chars) == std::string::npos;
+    }
+    const std::regex* regex = Get();
+    return regex == nullptr || std::regex_search(value, *regex);
+  }
   // nullptr when std::regex cannot compile the text (valid for the plugin, see the header).
   const std::regex* Get() const {
     std::call_once(once_, [this] {
@@ -127,7 +146,45 @@ class LazyPattern {
   }
 
  private:
+  struct Excluded {
+    std::string chars;  // none of these may appear
+    bool nonempty;      // "+": at least one character
+  };
+
+  // "^[^...]*$" or "^[^...]+$" whose class lists plain characters and \xHH escapes only; nullopt
+  // for any other pattern (a range, another escape: std::regex decides).
+  static std::optional<Excluded> ExcludedCharacters(std::string_view pattern) {
+    if (pattern.size() < 7 || !pattern.starts_with("^[^")) return std::nullopt;
+    Excluded excluded;
+    if (pattern.ends_with("]*$")) {
+      excluded.nonempty = false;
+    } else if (pattern.ends_with("]+$")) {
+      excluded.nonempty = true;
+    } else {
+      return std::nullopt;
+    }
+    const std::string_view body = pattern.substr(3, pattern.size() - 6);
+    for (size_t i = 0; i < body.size(); ++i) {
+      const char c = body[i];
+      if (c == '[' || c == ']' || c == '^' || c == '-') return std::nullopt;
+      if (c != '\\') {
+        excluded.chars += c;
+        continue;
+      }
+      if (i + 3 >= body.size() || body[i + 1] != 'x' ||
+          !std::isxdigit(static_cast<unsigned char>(body[i + 2])) ||
+          !std::isxdigit(static_cast<unsigned char>(body[i + 3]))) {
+        return std::nullopt;
+      }
+      excluded.chars +=
+          static_cast<char>(std::stoi(std::string(body.substr(i + 2, 2)), nullptr, 16));
+      i += 3;
+    }
+    return excluded;
+  }
+
   const std::string text_;
+  const std::optional<Excluded> excluded_;
   mutable std::once_flag once_;
   mutable std::optional<std::regex> regex_;  // set once, under once_
 };
@@ -171,7 +228,7 @@ struct SchemaNode {
   // the names they require ("must include 'text' or 'input'") rather than as opaque alternatives.
   // A pattern std::regex cannot compile is ignored, so it is no keyword either.
   bool OnlyRequired() const {
-    return required_alone && (pattern == nullptr || pattern->Get() == nullptr);
+    return required_alone && (pattern == nullptr || !pattern->Compiles());
   }
 
   const Node* FindProperty(std::string_view name) const {
@@ -542,8 +599,7 @@ class SchemaChecker {
   // True when `text` matches, or is too long to be matched here (see kMaxPatternInputBytes).
   static bool MatchesPattern(const internal::LazyPattern& pattern, const std::string& text) {
     if (text.size() > kMaxPatternInputBytes) return true;
-    const std::regex* regex = pattern.Get();
-    return regex == nullptr || std::regex_search(text, *regex);
+    return pattern.Matches(text);
   }
 
   // A member name is a string whatever it looks like, so it is checked as a quoted scalar.
