@@ -113,8 +113,8 @@ namespace internal {
 // start of a host that loads the command plugin paid, for a job that may set no environment.
 //
 // The commonest form, an anchored negated class of single characters ("^[^=]+$", "^[^\x00]*$":
-// text that holds none of them), is answered without std::regex: a job of 100 command tasks
-// compiled four such patterns at every start for nothing else.
+// text that holds none of them), is answered without std::regex: the command plugin's schema has
+// five, which every load of command tasks compiled (0.5 ms for `petit validate examples`).
 class LazyPattern {
  public:
   explicit LazyPattern(std::string text)
