@@ -21,17 +21,6 @@ Result<std::unique_ptr<StateStore>> OpenStateStore(std::string_view uri,
     return std::unique_ptr<StateStore>(std::make_unique<internal::MemoryStateStore>());
   }
   const bool sqlite = target.backend == internal::Backend::kSqlite;
-  if (sqlite && !options.create) {
-    // A reader creates nothing: a SQLite file never written, in a directory that exists, holds
-    // an empty history, and is read as one rather than made (with its log and index) by a read.
-    // A missing directory is the module's error to report: a mistyped path, more likely.
-    std::error_code ignored;
-    const std::filesystem::path path = std::filesystem::absolute(target.target, ignored);
-    if (std::filesystem::is_directory(path.parent_path(), ignored) &&
-        !std::filesystem::exists(path, ignored)) {
-      return std::unique_ptr<StateStore>(std::make_unique<internal::MemoryStateStore>());
-    }
-  }
   // The database's client libraries (SOCI and SQLite, or libpq and what it brings) are mapped
   // only now, by loading the module that holds them.
   Result<const void*> module = LoadInternalModule(
@@ -43,6 +32,18 @@ Result<std::unique_ptr<StateStore>> OpenStateStore(std::string_view uri,
     return module.status().WithContext(std::string("cannot open ") +
                                        (sqlite ? "SQLite" : "PostgreSQL") + " store " +
                                        target.display);
+  }
+  if (sqlite && !options.create) {
+    // A reader creates nothing: a SQLite file never written, in a directory that exists, holds
+    // an empty history, and is read as one rather than made (with its log and index) by a read.
+    // A missing directory is the module's error to report: a mistyped path, more likely. After
+    // the module is loaded, so that an installation without it says so whatever the file.
+    std::error_code ignored;
+    const std::filesystem::path path = std::filesystem::absolute(target.target, ignored);
+    if (std::filesystem::is_directory(path.parent_path(), ignored) &&
+        !std::filesystem::exists(path, ignored)) {
+      return std::unique_ptr<StateStore>(std::make_unique<internal::MemoryStateStore>());
+    }
   }
   const auto* sql = static_cast<const internal::SqlModule*>(*module);
   return sql->open(std::move(target.target), std::move(target.display), options);
