@@ -469,6 +469,7 @@ TEST_F(CliTest, AnOptionTheCommandDoesNotReadIsAUsageErrorAndNothingRuns) {
            {"validate " + examples + " --detach", "validate DIR does not take --detach"},
            {"runs --format svg", "runs does not take --format (--format is for graph DIR JOB)"},
            {"version --json", "version does not take --json"},
+           {"trigger " + examples + " hello_world --quiet=0", "option --quiet takes no value"},
        }) {
     Outcome r = Run(c.args);
     EXPECT_EQ(r.exit_code, 2) << c.args << ": " << r.out << r.err;

@@ -182,6 +182,10 @@ Result<Args> ParseArgs(int argc, char** argv) {
       return InvalidArgument(message);
     }
     args.options_given.push_back(name);
+    if (option->value.empty() && inline_value) {
+      // `--quiet=0` would read as --quiet: a flag takes no value rather than ignoring one.
+      return InvalidArgument("option " + name + " takes no value");
+    }
     std::string value;
     if (!option->value.empty()) {
       if (inline_value) {
